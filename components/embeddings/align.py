@@ -1,0 +1,278 @@
+"""The embedding matrix aligned row-for-row with the Transform vocabulary.
+
+Line i of the Transform vocabulary is token id i, so row i of the matrix must be
+the vector of vocabulary word i. :func:`align` builds that matrix in one pass
+over a stream of ``(word, vector)`` pairs, keeping only vocabulary rows: memory
+is ``vocabulary size x dimension`` whatever the size of the vector file.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+import dataclasses
+import hashlib
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from components.embeddings.options import EmbeddingOptions
+from schemas import features
+
+TOP_MISSING = 20
+# Missing words shown in the one-line summary (coverage.json keeps TOP_MISSING).
+_SUMMARY_MISSING = 10
+_SAMPLE_WORDS = 5
+
+# Row sources, for the per-row bookkeeping of align().
+_MISSING, _LOWERCASE, _EXACT = 0, 1, 2
+
+
+class AlignmentError(ValueError):
+    """The vocabulary and the vector file cannot be aligned."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    """How much of the vocabulary, and of the text, the vector file covers.
+
+    Attributes:
+        vocabulary_words: Vocabulary words, not counting the reserved tokens.
+        exact: Words whose own spelling is in the vector file.
+        lowercase: Words found only through a file word that lower-cases to them.
+        missing: Words with no vector (initialised per ``EmbeddingOptions.oov_init``).
+        token_share: Share of the train-split occurrences of vocabulary words
+            that fall on a word with a vector; ``None`` without token counts.
+            Word coverage alone understates a file: the missing words are mostly rare.
+        top_missing: The most frequent missing words with their counts, most
+            frequent first; empty without token counts.
+        dimension: Length of the vectors.
+    """
+
+    vocabulary_words: int
+    exact: int
+    lowercase: int
+    missing: int
+    token_share: float | None
+    top_missing: tuple[tuple[str, int], ...]
+    dimension: int
+
+    @property
+    def found(self) -> int:
+        """Words that got a vector from the file."""
+        return self.exact + self.lowercase
+
+    @property
+    def word_share(self) -> float:
+        """Share of vocabulary words that got a vector from the file."""
+        return self.found / self.vocabulary_words if self.vocabulary_words else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary, for ``coverage.json``."""
+        return {
+            "vocabulary_words": self.vocabulary_words,
+            "found": self.found,
+            "exact": self.exact,
+            "lowercase": self.lowercase,
+            "missing": self.missing,
+            "word_share": self.word_share,
+            "token_share": self.token_share,
+            "top_missing": [{"word": word, "count": count} for word, count in self.top_missing],
+            "dimension": self.dimension,
+        }
+
+    def summary(self) -> str:
+        """One line for the run log."""
+        line = (
+            f"coverage: {self.found:,} of {self.vocabulary_words:,} words "
+            f"({self.word_share:.1%}: {self.exact:,} exact, {self.lowercase:,} lower-cased)"
+        )
+        if self.token_share is not None:
+            line += f", {self.token_share:.1%} of token occurrences"
+        if self.top_missing:
+            shown = ", ".join(
+                f"{_printable(word)} ({count:,})" for word, count in self.top_missing[:_SUMMARY_MISSING]
+            )
+            line += f"; most frequent missing: {shown}"
+        return line
+
+
+def _printable(word: str) -> str:
+    # IMDb text has stray control characters (U+0096, a mis-decoded dash) that
+    # become tokens; quote them so the log line shows something.
+    return word if word.isprintable() and word.strip() else repr(word)
+
+
+def align(
+    vocabulary: Sequence[str],
+    vectors: Iterable[tuple[str, np.ndarray]],
+    options: EmbeddingOptions,
+    token_counts: Mapping[str, int] | None = None,
+) -> tuple[np.ndarray, Coverage]:
+    """Builds the float32 matrix whose row i is the vector of ``vocabulary[i]``.
+
+    Rows:
+
+    * ``<pad>`` (``features.PAD_ID``): zeros, so padding contributes nothing.
+    * ``<unk>`` (``features.UNK_ID``): per ``options.unk_init``; reserved tokens
+      never take a vector from the file, even if it has one spelled the same.
+    * A word with the same spelling in the file: that vector. An exact match
+      always wins over a lower-case one, wherever it comes in the file.
+    * Otherwise, with ``options.lowercase_fallback``, the vector of a file word
+      that lower-cases to the vocabulary word (the vocabulary is lower-case;
+      files such as GloVe 840B and fastText are cased). If several case variants
+      exist (``Paris``, ``PARIS``), the first in the file wins: files list
+      words by descending frequency, so that is the most common spelling.
+    * Otherwise per ``options.oov_init``: ``zeros``; ``mean``, the mean found
+      vector; ``random``, normal with mean 0 and the per-dimension standard
+      deviation of the found vectors, drawn from ``options.seed`` so the same
+      inputs give the same matrix.
+
+    Args:
+        vocabulary: The Transform vocabulary in id order, reserved tokens first.
+        vectors: ``(word, vector)`` pairs, e.g. from ``vectors.iter_vectors``;
+            read once, in order. The dimension is that of the first vector.
+        options: Row initialisation and matching rules.
+        token_counts: Train-split count of each vocabulary word
+            (``read_token_counts``), for the token share and top missing words.
+
+    Returns:
+        The ``[len(vocabulary), dimension]`` float32 matrix and its coverage.
+
+    Raises:
+        AlignmentError: If the vocabulary does not start with the reserved
+            tokens, repeats a word, or no vocabulary word has a vector (usually
+            a tokenisation or file-format mismatch); or if vectors differ in length.
+    """
+    _check_vocabulary(vocabulary)
+    rows = {word: row for row, word in enumerate(vocabulary) if word not in features.RESERVED_TOKENS}
+    if not rows:
+        raise AlignmentError("the vocabulary has no words besides the reserved tokens")
+
+    matrix: np.ndarray | None = None
+    source = np.full(len(vocabulary), _MISSING, dtype=np.int8)
+    file_sample: list[str] = []
+    for word, vector in vectors:
+        if matrix is None:
+            matrix = np.zeros((len(vocabulary), len(vector)), dtype=np.float32)
+        elif len(vector) != matrix.shape[1]:
+            raise AlignmentError(
+                f"vector of {word!r} has {len(vector)} values, earlier ones have {matrix.shape[1]}"
+            )
+        if len(file_sample) < _SAMPLE_WORDS:
+            file_sample.append(word)
+        row = rows.get(word)
+        if row is not None:
+            if source[row] != _EXACT:
+                matrix[row] = vector
+                source[row] = _EXACT
+        elif options.lowercase_fallback:
+            row = rows.get(word.lower())
+            if row is not None and source[row] == _MISSING:
+                matrix[row] = vector
+                source[row] = _LOWERCASE
+
+    if matrix is None:
+        raise AlignmentError("the vector file holds no vectors")
+    found = source != _MISSING
+    if not found.any():
+        raise AlignmentError(
+            f"none of the {len(rows):,} vocabulary words has a vector (vocabulary starts "
+            f"{list(rows)[:_SAMPLE_WORDS]}, the vector file {file_sample}): the file probably "
+            "uses another tokenisation or is not in the expected format"
+        )
+
+    _fill_missing_rows(matrix, found, options)
+    coverage = _coverage(vocabulary, source, token_counts, matrix.shape[1])
+    return matrix, coverage
+
+
+def read_token_counts(path: str) -> dict[str, int]:
+    """Reads the Transform's token-count file (``features.TOKEN_COUNTS_NAME``).
+
+    Each line is ``<count> <token>``, as tf.Transform writes a vocabulary with
+    ``store_frequency=True``.
+    """
+    counts = {}
+    with tf.io.gfile.GFile(path, "r") as lines:
+        for number, line in enumerate(lines, start=1):
+            text = line.rstrip("\n")
+            if not text:
+                continue
+            count, separator, token = text.partition(" ")
+            if not separator or not count.isdigit():
+                raise ValueError(f"{path}, line {number}: expected '<count> <token>', got {text[:80]!r}")
+            counts[token] = int(count)
+    return counts
+
+
+def vocabulary_fingerprint(vocabulary: Sequence[str]) -> str:
+    """SHA-256 (hex) of the vocabulary lines joined by newlines.
+
+    Stored with the matrix so the Trainer can refuse a matrix built for another
+    vocabulary: rows would silently belong to other words.
+    """
+    return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
+
+
+def _check_vocabulary(vocabulary: Sequence[str]) -> None:
+    for token_id, token in ((features.PAD_ID, features.PAD_TOKEN), (features.UNK_ID, features.UNK_TOKEN)):
+        if len(vocabulary) <= token_id or vocabulary[token_id] != token:
+            raise AlignmentError(
+                f"vocabulary line {token_id} must be {token!r}; is this a Transform vocabulary?"
+            )
+    if len(set(vocabulary)) != len(vocabulary):
+        raise AlignmentError("the vocabulary repeats words, so rows would be ambiguous")
+
+
+def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: EmbeddingOptions) -> None:
+    """Sets the ``<pad>``, ``<unk>`` and missing-word rows in place."""
+    # Words without a vector; the reserved rows are set separately below.
+    missing = ~found
+    missing[features.PAD_ID] = False
+    missing[features.UNK_ID] = False
+    by_rule: dict[str, list[int]] = {}
+    for row in np.flatnonzero(missing):
+        by_rule.setdefault(options.oov_init, []).append(int(row))
+    by_rule.setdefault(options.unk_init, []).append(features.UNK_ID)
+    for rule, rule_rows in by_rule.items():
+        # Sorted rows: the random draw depends only on which rows need one.
+        rule_rows.sort()
+        if rule == "zeros":
+            matrix[rule_rows] = 0.0
+        elif rule == "mean":
+            matrix[rule_rows] = matrix[found].mean(axis=0, dtype=np.float64)
+        elif rule == "random":
+            rng = np.random.default_rng(options.seed)
+            std = matrix[found].std(axis=0, dtype=np.float64)
+            matrix[rule_rows] = rng.standard_normal((len(rule_rows), matrix.shape[1])) * std
+        else:
+            raise ValueError(f"unknown row initialiser {rule!r}")
+    matrix[features.PAD_ID] = 0.0
+
+
+def _coverage(
+    vocabulary: Sequence[str], source: np.ndarray, token_counts: Mapping[str, int] | None, dimension: int
+) -> Coverage:
+    words = [row for row, word in enumerate(vocabulary) if word not in features.RESERVED_TOKENS]
+    exact = sum(1 for row in words if source[row] == _EXACT)
+    lowercase = sum(1 for row in words if source[row] == _LOWERCASE)
+    missing_rows = [row for row in words if source[row] == _MISSING]
+    token_share = None
+    top_missing: tuple[tuple[str, int], ...] = ()
+    if token_counts is not None:
+        total = sum(token_counts.get(vocabulary[row], 0) for row in words)
+        covered = sum(token_counts.get(vocabulary[row], 0) for row in words if source[row] != _MISSING)
+        token_share = covered / total if total else None
+        # Stable sort: equal counts keep vocabulary order.
+        ranked = sorted(missing_rows, key=lambda row: -token_counts.get(vocabulary[row], 0))
+        top_missing = tuple(
+            (vocabulary[row], token_counts.get(vocabulary[row], 0)) for row in ranked[:TOP_MISSING]
+        )
+    return Coverage(
+        vocabulary_words=len(words),
+        exact=exact,
+        lowercase=lowercase,
+        missing=len(missing_rows),
+        token_share=token_share,
+        top_missing=top_missing,
+        dimension=dimension,
+    )

@@ -1,0 +1,65 @@
+"""Word2Vec and EmbeddingAligner components: word vectors, then the matrix for the vocabulary.
+
+Examples --Word2Vec--> EmbeddingVectors (or a pretrained file brought in by an
+Importer) and TransformGraph --EmbeddingAligner--> EmbeddingMatrix, which the
+Trainer loads into its embedding layer.
+"""
+
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.embeddings import executor
+from components.embeddings.options import EmbeddingOptions, Word2VecOptions
+
+
+class Word2VecSpec(types.ComponentSpec):
+    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
+    OUTPUTS = {"vectors": ChannelParameter(type=EmbeddingVectors)}
+
+
+class Word2Vec(base_beam_component.BaseBeamComponent):
+    """Trains word2vec on the tokenised train and unsup reviews; writes ``vectors.txt``."""
+
+    SPEC_CLASS = Word2VecSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Word2VecExecutor)
+
+    def __init__(self, examples: types.BaseChannel, options: Word2VecOptions):
+        super().__init__(
+            spec=Word2VecSpec(
+                examples=examples,
+                options=options.to_json(),
+                vectors=types.Channel(type=EmbeddingVectors),
+            )
+        )
+
+
+class EmbeddingAlignerSpec(types.ComponentSpec):
+    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    INPUTS = {
+        "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
+        "vectors": ChannelParameter(type=EmbeddingVectors),
+    }
+    OUTPUTS = {"embedding": ChannelParameter(type=EmbeddingMatrix)}
+
+
+class EmbeddingAligner(base_component.BaseComponent):
+    """Aligns word vectors with the Transform vocabulary: row i is the vector of token id i."""
+
+    SPEC_CLASS = EmbeddingAlignerSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.EmbeddingAlignerExecutor)
+
+    def __init__(
+        self, transform_graph: types.BaseChannel, vectors: types.BaseChannel, options: EmbeddingOptions
+    ):
+        super().__init__(
+            spec=EmbeddingAlignerSpec(
+                transform_graph=transform_graph,
+                vectors=vectors,
+                options=options.to_json(),
+                embedding=types.Channel(type=EmbeddingMatrix),
+            )
+        )

@@ -1,0 +1,224 @@
+"""Executors of the Word2Vec and EmbeddingAligner steps: read artifacts, call the cores, write artifacts.
+
+Artifact layout:
+
+* EmbeddingVectors (Word2Vec output): ``<uri>/vectors.txt``, word2vec text with
+  header. An imported pretrained file is the URI itself.
+* EmbeddingMatrix (EmbeddingAligner output): ``matrix.npy``, ``vocabulary.txt``,
+  ``coverage.json``; custom properties ``vocabulary_sha256``,
+  ``transform_graph_uri``, ``dimension``, ``coverage_words`` and (when the
+  Transform wrote token counts) ``coverage_tokens``.
+"""
+
+from collections.abc import Iterator
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx import types
+from tfx.dsl.components.base import base_beam_executor, base_executor
+from tfx.types import artifact_utils
+
+from components.beam_utils import run_and_count
+from components.embeddings import vectors as vector_files
+from components.embeddings.align import align, read_token_counts, vocabulary_fingerprint
+from components.embeddings.options import EmbeddingOptions, Word2VecOptions
+from components.embeddings.word2vec import (
+    METRICS_NAMESPACE,
+    REVIEWS_COUNTER,
+    TOKENS_COUNTER,
+    BuildCorpus,
+    save_vectors,
+    train_word2vec,
+)
+from schemas import features
+
+logger = logging.getLogger(__name__)
+
+VECTORS_FILE = "vectors.txt"
+MATRIX_FILE = "matrix.npy"
+VOCABULARY_FILE = "vocabulary.txt"
+COVERAGE_FILE = "coverage.json"
+
+# Custom properties of the EmbeddingMatrix artifact.
+VOCABULARY_SHA256_PROPERTY = "vocabulary_sha256"
+TRANSFORM_GRAPH_URI_PROPERTY = "transform_graph_uri"
+DIMENSION_PROPERTY = "dimension"
+COVERAGE_WORDS_PROPERTY = "coverage_words"
+COVERAGE_TOKENS_PROPERTY = "coverage_tokens"
+# Custom property of the EmbeddingVectors artifact written by Word2Vec.
+WORDS_PROPERTY = "words"
+
+_CORPUS_DIR = ".corpus"
+_CORPUS_FILE = "corpus.txt"
+
+
+class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
+    """Tokenises the train and unsup reviews with Beam, then trains word2vec with gensim."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        options = Word2VecOptions.from_json(exec_properties["options"])
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        output = artifact_utils.get_single_instance(output_dict["vectors"])
+        splits = embedding_text_splits(examples)
+        patterns = [os.path.join(artifact_utils.get_split_uri([examples], split), "*") for split in splits]
+        logger.info(
+            "Word2Vec: %s, %d dimensions, window %d, min count %d, %d epochs, %d workers, on splits %s",
+            options.algorithm,
+            options.dimension,
+            options.window,
+            options.min_count,
+            options.epochs,
+            options.workers,
+            "+".join(splits),
+        )
+        started = time.monotonic()
+        corpus_dir = os.path.join(output.uri, _CORPUS_DIR)
+        try:
+            corpus_path = os.path.join(corpus_dir, _CORPUS_FILE)
+            pipeline = self._make_beam_pipeline()
+            _ = pipeline | "BuildCorpus" >> BuildCorpus(patterns, corpus_path)
+            counts = run_and_count(pipeline, METRICS_NAMESPACE)
+            reviews = counts.get(REVIEWS_COUNTER, 0)
+            tokens = counts.get(TOKENS_COUNTER, 0)
+            corpus_seconds = time.monotonic() - started
+            with _local_file(corpus_path) as local_corpus:
+                vectors = train_word2vec(local_corpus, options)
+            save_vectors(vectors, os.path.join(output.uri, VECTORS_FILE))
+        finally:
+            if tf.io.gfile.exists(corpus_dir):
+                tf.io.gfile.rmtree(corpus_dir)
+
+        output.set_int_custom_property(DIMENSION_PROPERTY, vectors.vector_size)
+        output.set_int_custom_property(WORDS_PROPERTY, len(vectors))
+        logger.info(
+            "Word2Vec done in %.1f s (corpus %.1f s): %s vectors of %d dimensions from %s reviews, "
+            "%s tokens -> %s",
+            time.monotonic() - started,
+            corpus_seconds,
+            f"{len(vectors):,}",
+            vectors.vector_size,
+            f"{reviews:,}",
+            f"{tokens:,}",
+            os.path.join(output.uri, VECTORS_FILE),
+        )
+
+
+class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
+    """Builds the embedding matrix for the Transform vocabulary from a word-vector file."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        options = EmbeddingOptions.from_json(exec_properties["options"])
+        transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
+        vectors_path = vector_file_path(artifact_utils.get_single_uri(input_dict["vectors"]))
+        output = artifact_utils.get_single_instance(output_dict["embedding"])
+
+        tft_output = tft.TFTransformOutput(transform_graph.uri)
+        vocabulary = [
+            token.decode("utf-8") for token in tft_output.vocabulary_by_name(features.VOCABULARY_NAME)
+        ]
+        counts_path = tft_output.vocabulary_file_by_name(features.TOKEN_COUNTS_NAME)
+        token_counts = read_token_counts(counts_path) if counts_path else None
+        vector_format = vector_files.detect_format(vectors_path)
+        logger.info(
+            "EmbeddingAligner: %s vocabulary rows from %s, %s vectors from %s (oov %s, unk %s, lower-case "
+            "fallback %s)",
+            f"{len(vocabulary):,}",
+            transform_graph.uri,
+            vector_format,
+            vectors_path,
+            options.oov_init,
+            options.unk_init,
+            "on" if options.lowercase_fallback else "off",
+        )
+        started = time.monotonic()
+        matrix, coverage = align(
+            vocabulary, vector_files.iter_vectors(vectors_path, vector_format), options, token_counts
+        )
+
+        with tf.io.gfile.GFile(os.path.join(output.uri, MATRIX_FILE), "wb") as matrix_file:
+            np.save(matrix_file, matrix)
+        with tf.io.gfile.GFile(os.path.join(output.uri, VOCABULARY_FILE), "w") as vocabulary_file:
+            vocabulary_file.write("".join(f"{token}\n" for token in vocabulary))
+        report = {**coverage.to_dict(), "vectors_path": vectors_path, "vectors_format": vector_format}
+        with tf.io.gfile.GFile(os.path.join(output.uri, COVERAGE_FILE), "w") as coverage_file:
+            json.dump(report, coverage_file, indent=2, ensure_ascii=False)
+
+        output.set_string_custom_property(VOCABULARY_SHA256_PROPERTY, vocabulary_fingerprint(vocabulary))
+        output.set_string_custom_property(TRANSFORM_GRAPH_URI_PROPERTY, transform_graph.uri)
+        output.set_int_custom_property(DIMENSION_PROPERTY, coverage.dimension)
+        output.set_float_custom_property(COVERAGE_WORDS_PROPERTY, coverage.word_share)
+        if coverage.token_share is not None:
+            output.set_float_custom_property(COVERAGE_TOKENS_PROPERTY, coverage.token_share)
+        logger.info(
+            "EmbeddingAligner done in %.1f s: matrix %d x %d -> %s; %s",
+            time.monotonic() - started,
+            matrix.shape[0],
+            matrix.shape[1],
+            output.uri,
+            coverage.summary(),
+        )
+
+
+def embedding_text_splits(examples: types.Artifact) -> list[str]:
+    """The splits of ``features.EMBEDDING_TEXT_SPLITS`` that the Examples artifact has."""
+    available = artifact_utils.decode_split_names(examples.split_names)
+    splits = [split for split in features.EMBEDDING_TEXT_SPLITS if split in available]
+    if not splits:
+        raise ValueError(
+            f"Word2Vec needs at least one of the splits {list(features.EMBEDDING_TEXT_SPLITS)}; "
+            f"the examples at {examples.uri} have {available}"
+        )
+    return splits
+
+
+def vector_file_path(uri: str) -> str:
+    """The word-vector file of an EmbeddingVectors URI: the URI itself, or ``<uri>/vectors.txt``."""
+    return os.path.join(uri, VECTORS_FILE) if tf.io.gfile.isdir(uri) else uri
+
+
+def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
+    """Loads an EmbeddingMatrix artifact's matrix and the vocabulary it was built for.
+
+    The Trainer should still compare ``vocabulary_fingerprint`` of its own
+    Transform vocabulary with the artifact's ``vocabulary_sha256``.
+    """
+    with tf.io.gfile.GFile(os.path.join(uri, MATRIX_FILE), "rb") as matrix_file:
+        matrix = np.load(io.BytesIO(matrix_file.read()), allow_pickle=False)
+    with tf.io.gfile.GFile(os.path.join(uri, VOCABULARY_FILE), "r") as vocabulary_file:
+        vocabulary = vocabulary_file.read().split("\n")[:-1]
+    return matrix, vocabulary
+
+
+@contextlib.contextmanager
+def _local_file(path: str) -> Iterator[str]:
+    """``path`` itself if local, else a temporary local copy (gensim reads files from C)."""
+    if "://" not in path:
+        yield path
+        return
+    local_dir = tempfile.mkdtemp(prefix="word2vec-corpus-")
+    try:
+        local_path = os.path.join(local_dir, os.path.basename(path))
+        tf.io.gfile.copy(path, local_path, overwrite=True)
+        yield local_path
+    finally:
+        shutil.rmtree(local_dir, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""Options of the Word2Vec and embedding-alignment steps."""
+
+import dataclasses
+
+from components.options import Options
+
+ROW_INITIALIZERS = ("random", "zeros", "mean")
+
+
+@dataclasses.dataclass(frozen=True)
+class Word2VecOptions(Options):
+    """gensim word2vec trained on the run's own text (train and unsup splits).
+
+    Attributes:
+        dimension: Vector size.
+        window: Maximum distance between the current and predicted word.
+        min_count: Words rarer than this in the corpus get no vector.
+        epochs: Passes over the corpus.
+        algorithm: ``skipgram`` or ``cbow``.
+        workers: Training threads. More is faster; only 1 gives bit-for-bit
+            repeatable vectors for a given seed.
+        seed: Seed of gensim's random number generator.
+    """
+
+    SECTION = "word2vec"
+
+    dimension: int = 100
+    window: int = 5
+    min_count: int = 2
+    epochs: int = 5
+    algorithm: str = "cbow"
+    workers: int = 1
+    seed: int = 42
+
+    def validate(self) -> None:
+        self.check_range("dimension", 2, 2_000)
+        self.check_range("window", 1, 100)
+        self.check_range("min_count", 1, None)
+        self.check_range("epochs", 1, 1_000)
+        self.check_choice("algorithm", ("skipgram", "cbow"))
+        self.check_range("workers", 1, 256)
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingOptions(Options):
+    """How the embedding matrix is aligned with the Transform vocabulary.
+
+    Attributes:
+        oov_init: Rows of vocabulary words without a vector: ``random`` (seeded,
+            normal with the per-dimension spread of the found vectors),
+            ``zeros`` or ``mean`` (the mean found vector).
+        unk_init: The ``<unk>`` row, with the same choices. ``<pad>`` is always zeros.
+        lowercase_fallback: When a vocabulary word has no exact match, use the
+            vector of a word that equals it after lower-casing.
+        seed: Seed for ``random`` rows.
+    """
+
+    SECTION = "embedding"
+
+    oov_init: str = "random"
+    unk_init: str = "zeros"
+    lowercase_fallback: bool = True
+    seed: int = 42
+
+    def validate(self) -> None:
+        self.check_choice("oov_init", ROW_INITIALIZERS)
+        self.check_choice("unk_init", ROW_INITIALIZERS)

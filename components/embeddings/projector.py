@@ -1,0 +1,75 @@
+"""Embedding artifacts published beside the model: NumPy, vocabulary, Projector files."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from schemas import features
+
+EMBEDDINGS_DIR = "embeddings"
+VOCABULARY_FILE = "vocabulary.txt"
+TRAINED_MATRIX_FILE = "embeddings.npy"
+INJECTED_MATRIX_FILE = "embeddings_injected.npy"
+PROJECTOR_VECTORS_FILE = "vectors.tsv"
+PROJECTOR_METADATA_FILE = "metadata.tsv"
+PROJECTOR_CONFIG_FILE = "projector_config.pbtxt"
+INFO_FILE = "embeddings.json"
+
+
+def escape_token(token: str) -> str:
+    """Makes a token safe for one TSV cell: backslash, tab and newlines escaped."""
+    return token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def write_embedding_artifacts(
+    directory: str, vocabulary: list[str], trained: np.ndarray, injected: np.ndarray
+) -> None:
+    """Writes the embeddings in forms people use downstream.
+
+    * ``vocabulary.txt``: one token per line, line i = row i of both matrices;
+    * ``embeddings.npy`` (after training) and ``embeddings_injected.npy`` (as
+      injected), float32, so what fine-tuning changed can be compared;
+    * ``vectors.tsv`` + ``metadata.tsv`` + ``projector_config.pbtxt`` for the
+      TensorBoard Embedding Projector (trained vectors; the padding row is left
+      out, one token per metadata line, tabs and newlines escaped).
+    """
+    if trained.shape != injected.shape or trained.shape[0] != len(vocabulary):
+        raise ValueError(
+            f"matrices {trained.shape} / {injected.shape} do not match a vocabulary of {len(vocabulary)}"
+        )
+    if any("\n" in token for token in vocabulary):
+        raise ValueError("a vocabulary token contains a newline; vocabulary.txt holds one token per line")
+    tf.io.gfile.makedirs(directory)
+    with tf.io.gfile.GFile(os.path.join(directory, VOCABULARY_FILE), "w") as f:
+        f.write("".join(f"{token}\n" for token in vocabulary))
+    for name, matrix in ((TRAINED_MATRIX_FILE, trained), (INJECTED_MATRIX_FILE, injected)):
+        with tf.io.gfile.GFile(os.path.join(directory, name), "wb") as f:
+            np.save(f, matrix.astype(np.float32), allow_pickle=False)
+
+    rows = [i for i in range(len(vocabulary)) if i != features.PAD_ID]
+    with tf.io.gfile.GFile(os.path.join(directory, PROJECTOR_VECTORS_FILE), "w") as f:
+        f.write("".join("\t".join(f"{value:.6g}" for value in trained[i]) + "\n" for i in rows))
+    with tf.io.gfile.GFile(os.path.join(directory, PROJECTOR_METADATA_FILE), "w") as f:
+        f.write("".join(escape_token(vocabulary[i]) + "\n" for i in rows))
+    with tf.io.gfile.GFile(os.path.join(directory, PROJECTOR_CONFIG_FILE), "w") as f:
+        f.write(
+            "embeddings {\n"
+            '  tensor_name: "word_embeddings"\n'
+            f'  tensor_path: "{PROJECTOR_VECTORS_FILE}"\n'
+            f'  metadata_path: "{PROJECTOR_METADATA_FILE}"\n'
+            "}\n"
+        )
+    with tf.io.gfile.GFile(os.path.join(directory, INFO_FILE), "w") as f:
+        json.dump(
+            {
+                "rows": len(vocabulary),
+                "dimension": int(trained.shape[1]),
+                "pad_id": features.PAD_ID,
+                "unk_id": features.UNK_ID,
+                "projector_rows": len(rows),
+            },
+            f,
+            indent=2,
+        )

@@ -1,0 +1,195 @@
+"""Word vectors trained on the run's own review text.
+
+Pretrained files miss much of the IMDb vocabulary (GloVe 6B lacks *boring* and
+*masterpiece* in its top 10k); word2vec on the train and unsup reviews covers
+nearly all of it. The corpus is tokenised with the Transform's own
+:func:`~components.transform.text.tokenize`, so every vector belongs to a token
+the classifier will actually see.
+
+Two stages: a Beam pipeline writes the tokenised corpus (one review per line,
+tokens separated by single spaces), then gensim trains on that file in its
+``corpus_file`` mode, which reads the file from C threads without the GIL.
+"""
+
+from collections.abc import Iterator, Sequence
+import itertools
+import logging
+import os
+import shutil
+import tempfile
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from gensim.models import KeyedVectors, Word2Vec
+import tensorflow as tf
+
+from components.embeddings.options import Word2VecOptions
+from components.transform.text import tokenize
+from schemas import features
+
+logger = logging.getLogger(__name__)
+
+METRICS_NAMESPACE = "word2vec"
+REVIEWS_COUNTER = "reviews"
+TOKENS_COUNTER = "tokens"
+EMPTY_REVIEWS_COUNTER = "empty_reviews"
+_MAX_BATCH_SIZE = 256
+
+
+class ReadReviewTexts(beam.PTransform):
+    """Reads the review text (``features.TEXT``) of serialized tf.train.Examples.
+
+    Args:
+        file_patterns: One or more patterns of gzip-compressed TFRecord files,
+            such as ``<examples uri>/Split-train/*``. A pattern that matches no
+            file contributes nothing (an empty unsup split is fine).
+    """
+
+    def __init__(self, file_patterns: str | Sequence[str]):
+        super().__init__()
+        self._file_patterns = [file_patterns] if isinstance(file_patterns, str) else list(file_patterns)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (
+            pbegin
+            | "FilePatterns" >> beam.Create(self._file_patterns)
+            | "ReadRecords" >> beam.io.ReadAllFromTFRecord(compression_type=CompressionTypes.GZIP)
+            | "ExtractText" >> beam.FlatMap(_review_text)
+        )
+
+
+class TokenizeTexts(beam.PTransform):
+    """Turns review texts (bytes or str) into corpus lines: tokens joined by single spaces.
+
+    Reviews without any token are dropped (gensim would skip them anyway).
+    Counts reviews, tokens and empty reviews in Beam counters of namespace
+    ``METRICS_NAMESPACE``.
+    """
+
+    def expand(self, texts: beam.PCollection) -> beam.PCollection:
+        return (
+            texts
+            | "Batch" >> beam.BatchElements(max_batch_size=_MAX_BATCH_SIZE)
+            | "Tokenize" >> beam.ParDo(_TokenizeBatch())
+        )
+
+
+class BuildCorpus(beam.PTransform):
+    """Reads, tokenises and writes the corpus of some Examples files to one text file.
+
+    Args:
+        file_patterns: As for :class:`ReadReviewTexts`.
+        corpus_path: The file to write (exactly this name: one shard, no suffix).
+    """
+
+    def __init__(self, file_patterns: str | Sequence[str], corpus_path: str):
+        super().__init__()
+        self._file_patterns = file_patterns
+        self._corpus_path = corpus_path
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.PDone:
+        return (
+            pbegin
+            | "ReadReviewTexts" >> ReadReviewTexts(self._file_patterns)
+            | "TokenizeTexts" >> TokenizeTexts()
+            | "WriteCorpus" >> beam.io.WriteToText(self._corpus_path, num_shards=1, shard_name_template="")
+        )
+
+
+class _TokenizeBatch(beam.DoFn):
+    def __init__(self):
+        super().__init__()
+        self._reviews = beam.metrics.Metrics.counter(METRICS_NAMESPACE, REVIEWS_COUNTER)
+        self._tokens = beam.metrics.Metrics.counter(METRICS_NAMESPACE, TOKENS_COUNTER)
+        self._empty = beam.metrics.Metrics.counter(METRICS_NAMESPACE, EMPTY_REVIEWS_COUNTER)
+        self._tokenize = None
+
+    def setup(self) -> None:
+        # Traced once per DoFn instance, not once per batch.
+        self._tokenize = tf.function(tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
+
+    def process(self, texts: list[bytes | str]) -> Iterator[str]:
+        tokens = self._tokenize(tf.constant(texts, dtype=tf.string))
+        values = tokens.flat_values.numpy()
+        splits = tokens.row_splits.numpy()
+        for start, end in itertools.pairwise(splits):
+            if end == start:
+                self._empty.inc()
+                continue
+            self._reviews.inc()
+            self._tokens.inc(int(end - start))
+            yield b" ".join(values[start:end]).decode("utf-8")
+
+
+def _review_text(record: bytes) -> Iterator[bytes]:
+    example = tf.train.Example.FromString(record)
+    yield from example.features.feature[features.TEXT].bytes_list.value
+
+
+def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
+    """Trains word2vec on a corpus file of space-separated tokens, one review per line.
+
+    gensim logs its progress (vocabulary scan, epochs, words per second) at
+    INFO through the standard ``logging`` module.
+
+    Args:
+        corpus_file: A local text file (gensim reads it from C, so no gs:// URLs).
+        options: Dimension, window, minimum count, epochs, algorithm, threads, seed.
+
+    Returns:
+        The vectors of the words seen at least ``options.min_count`` times.
+        With ``options.workers == 1`` the same corpus and seed give identical vectors.
+
+    Raises:
+        ValueError: If the corpus is empty or no word reaches ``min_count``.
+    """
+    if os.path.getsize(corpus_file) == 0:
+        raise ValueError(f"{corpus_file}: the word2vec corpus is empty")
+    model = Word2Vec(
+        vector_size=options.dimension,
+        window=options.window,
+        min_count=options.min_count,
+        epochs=options.epochs,
+        sg=1 if options.algorithm == "skipgram" else 0,
+        workers=options.workers,
+        seed=options.seed,
+    )
+    model.build_vocab(corpus_file=corpus_file)
+    if len(model.wv) == 0:
+        raise ValueError(
+            f"{corpus_file}: no word occurs at least {options.min_count} times "
+            f"in {model.corpus_count:,} reviews; lower word2vec.min_count or add text"
+        )
+    logger.info(
+        "word2vec: %s on %d reviews, %d tokens; %d words with at least %d occurrences",
+        options.algorithm,
+        model.corpus_count,
+        model.corpus_total_words,
+        len(model.wv),
+        options.min_count,
+    )
+    model.train(
+        corpus_file=corpus_file,
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=model.epochs,
+    )
+    return model.wv
+
+
+def save_vectors(vectors: KeyedVectors, path: str) -> None:
+    """Writes word2vec text format with its ``<count> <dim>`` header, most frequent first.
+
+    A standard format, so a later run can take the file as its pretrained
+    vectors. Remote paths (gs://) are written locally first, then copied.
+    """
+    if "://" not in path:
+        vectors.save_word2vec_format(path, binary=False)
+        return
+    local_dir = tempfile.mkdtemp(prefix="word2vec-")
+    local_path = os.path.join(local_dir, os.path.basename(path))
+    try:
+        vectors.save_word2vec_format(local_path, binary=False)
+        tf.io.gfile.copy(local_path, path, overwrite=True)
+    finally:
+        shutil.rmtree(local_dir, ignore_errors=True)

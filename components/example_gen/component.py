@@ -1,0 +1,100 @@
+"""The IMDb ExampleGen: a standard FileBasedExampleGen with our executor.
+
+Using ``FileBasedExampleGen`` with a custom executor (rather than a component
+of our own) keeps TFX's file-based driver: it fingerprints the input files, so
+an unchanged dataset is a cache hit, and later allows span/version patterns.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
+
+from components.example_gen import reader
+from components.example_gen.executor import Executor
+from components.example_gen.options import validate_eval_percent
+from schemas import features
+
+# Name of the single input split: the whole dataset, cut into splits by the executor.
+INPUT_SPLIT = "all"
+# Pattern of the review files below an unpacked dataset root.
+DIRECTORY_PATTERN = "*/*/*.txt"
+# Folder that the published archive unpacks to.
+ARCHIVE_TOP_FOLDER = "aclImdb"
+
+
+def _is_dataset_root(path: str) -> bool:
+    return any(fileio.isdir(os.path.join(path, name)) for name in (reader.TRAIN_DIR, reader.TEST_DIR))
+
+
+def dataset_input(data_path: str) -> tuple[str, str]:
+    """Returns (input_base, pattern) of the ExampleGen for an archive or a dataset folder.
+
+    Args:
+        data_path: The dataset archive (``.tar.gz``, ``.tgz``, ``.tar``), a
+            dataset root (holding ``train/`` or ``test/``), or a folder holding
+            the unpacked ``aclImdb/``.
+
+    Raises:
+        FileNotFoundError: ``data_path`` does not exist.
+        ValueError: ``data_path`` exists but is neither of the above.
+    """
+    path = data_path.rstrip("/") or data_path
+    if not fileio.exists(path):
+        raise FileNotFoundError(f"IMDb dataset not found: {data_path} does not exist")
+    if not fileio.isdir(path):
+        if reader.is_archive(path):
+            return os.path.dirname(path), os.path.basename(path)
+        raise ValueError(
+            f"{data_path} is not an IMDb dataset: expected an archive ({', '.join(reader.ARCHIVE_SUFFIXES)}) "
+            "or a folder"
+        )
+    if _is_dataset_root(path):
+        return path, DIRECTORY_PATTERN
+    nested = os.path.join(path, ARCHIVE_TOP_FOLDER)
+    if _is_dataset_root(nested):
+        return nested, DIRECTORY_PATTERN
+    raise ValueError(
+        f"{data_path} is not an IMDb dataset: "
+        f"expected train/ and test/ folders or an {ARCHIVE_TOP_FOLDER}/ folder"
+    )
+
+
+def make_output_config(eval_percent: int) -> example_gen_pb2.Output:
+    """Returns the output config that holds out ``eval_percent`` % of the train movies for eval.
+
+    Partitioning by movie id keeps all reviews of one movie on the same side;
+    the executor also writes the test and unsup splits, which this config does
+    not list because the base ExampleGen could not produce them by hashing.
+    """
+    eval_percent = validate_eval_percent(eval_percent)
+    return example_gen_pb2.Output(
+        split_config=example_gen_pb2.SplitConfig(
+            splits=[
+                example_gen_pb2.SplitConfig.Split(name=features.TRAIN, hash_buckets=100 - eval_percent),
+                example_gen_pb2.SplitConfig.Split(name=features.EVAL, hash_buckets=eval_percent),
+            ],
+            partition_feature_name=features.MOVIE_ID,
+        )
+    )
+
+
+def create_example_gen(data_path: str, eval_percent: int = 10) -> FileBasedExampleGen:
+    """Returns the ExampleGen over an IMDb archive or folder (see :func:`dataset_input`).
+
+    Outputs an Examples artifact with splits train, eval, test and unsup.
+    """
+    output_config = make_output_config(eval_percent)
+    input_base, pattern = dataset_input(data_path)
+    return FileBasedExampleGen(
+        input_base=input_base,
+        input_config=example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name=INPUT_SPLIT, pattern=pattern)]
+        ),
+        output_config=output_config,
+        custom_executor_spec=executor_spec.BeamExecutorSpec(Executor),
+    )

@@ -1,0 +1,203 @@
+"""Executors of SchemaImporter and ExampleValidator: read artifacts, call validation.py, write artifacts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx import types
+from tfx.dsl.components.base import base_beam_executor, base_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils, standard_component_specs
+
+from components.schema_validation import validation
+from schemas import features
+from schemas.schema import schema_for_environment
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_TEXT_KEY = "schema_text"
+SCHEMA_KEY = standard_component_specs.SCHEMA_KEY
+EXAMPLES_KEY = standard_component_specs.EXAMPLES_KEY
+ANOMALIES_KEY = standard_component_specs.ANOMALIES_KEY
+# TFX convention for the file inside a Schema artifact.
+SCHEMA_FILE = "schema.pbtxt"
+ANOMALIES_FILE = "anomalies.json"
+# How many violations the error message spells out; anomalies.json has them all.
+MAX_REPORTED_VIOLATIONS = 10
+
+
+class SchemaViolationError(ValueError):
+    """Examples break the schema; raised after anomalies.json is written, to stop the run."""
+
+
+def parse_schema(text: str, where: str) -> schema_pb2.Schema:
+    """Parses a text-format tensorflow_metadata Schema, naming ``where`` it came from on error."""
+    try:
+        return text_format.Parse(text, schema_pb2.Schema())
+    except text_format.ParseError as error:
+        raise ValueError(f"{where} is not a valid text-format tensorflow_metadata Schema: {error}") from None
+
+
+def read_schema(schema_artifact: types.Artifact) -> schema_pb2.Schema:
+    """Reads ``<uri>/schema.pbtxt`` of a Schema artifact."""
+    path = os.path.join(schema_artifact.uri, SCHEMA_FILE)
+    with fileio.open(path, "r") as file:
+        return parse_schema(file.read(), path)
+
+
+class SchemaImporterExecutor(base_executor.BaseExecutor):
+    """Parses the schema text (so a broken schema fails here) and writes it as ``schema.pbtxt``."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        schema_artifact = artifact_utils.get_single_instance(output_dict[SCHEMA_KEY])
+        logger.info("SchemaImporter: start, writing schema to %s", schema_artifact.uri)
+        schema = parse_schema(exec_properties[SCHEMA_TEXT_KEY], SCHEMA_TEXT_KEY)
+        fileio.makedirs(schema_artifact.uri)
+        with fileio.open(os.path.join(schema_artifact.uri, SCHEMA_FILE), "w") as file:
+            file.write(text_format.MessageToString(schema))
+        logger.info(
+            "SchemaImporter: done, %d features, environments %s",
+            len(schema.feature),
+            ", ".join(schema.default_environment) or "none",
+        )
+
+
+def report_to_json(report: validation.SplitReport, environment: str) -> dict[str, Any]:
+    """The JSON form of one split's report in anomalies.json."""
+    return {
+        "environment": environment,
+        "examples": report.examples,
+        "violations": [
+            {
+                "feature": violation.feature,
+                "problem": violation.problem,
+                "count": violation.count,
+                "samples": list(violation.samples),
+            }
+            for violation in report.violations
+        ],
+    }
+
+
+def report_from_json(entry: dict[str, Any]) -> validation.SplitReport:
+    """Reads back one split's entry of anomalies.json."""
+    return validation.SplitReport(
+        entry["examples"],
+        tuple(
+            validation.Violation(item["feature"], item["problem"], item["count"], tuple(item["samples"]))
+            for item in entry["violations"]
+        ),
+    )
+
+
+def violation_message(reports: dict[str, validation.SplitReport], anomalies_path: str) -> str | None:
+    """Returns the error message for the violations in ``reports`` (split -> report), None if none.
+
+    Each line names the split, the feature, the problem, how many examples and
+    a few example sources, e.g. ``split 'train': feature 'label': value 3
+    outside int_domain [0, 1] in 2 examples (train/pos/4_9.txt, ...)``.
+    """
+    lines = [
+        f"split '{split}': {violation.describe()}"
+        for split, report in reports.items()
+        for violation in report.violations
+    ]
+    if not lines:
+        return None
+    shown = lines[:MAX_REPORTED_VIOLATIONS]
+    if len(lines) > len(shown):
+        shown.append(f"... and {len(lines) - len(shown)} more")
+    return f"examples violate the schema (all details in {anomalies_path}):\n" + "\n".join(shown)
+
+
+def _write_anomalies(reports: list[tuple[str, str, validation.SplitReport]], path: str) -> None:
+    """Writes anomalies.json from (split, environment, report) triples, in the artifact's split order."""
+    splits = {split: report_to_json(report, environment) for split, environment, report in reports}
+    document = {
+        "ok": not any(report.violations for _split, _environment, report in reports),
+        "splits": splits,
+    }
+    with fileio.open(path, "w") as file:
+        file.write(json.dumps(document, indent=2) + "\n")
+
+
+def _labeled_report(
+    report: validation.SplitReport, split: str, environment: str
+) -> tuple[str, str, validation.SplitReport]:
+    return split, environment, report
+
+
+def _order_reports(reports: list, split_names: list[str]) -> list:
+    return sorted(reports, key=lambda item: split_names.index(item[0]))
+
+
+class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
+    """Validates every split of an Examples artifact against the schema of its environment."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        """Writes ``anomalies.json``; raises :class:`SchemaViolationError` if any example is invalid."""
+        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+        schema = read_schema(artifact_utils.get_single_instance(input_dict[SCHEMA_KEY]))
+        validation.check_schema_supported(schema)
+        anomalies = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])
+        split_names = artifact_utils.decode_split_names(examples.split_names)
+        logger.info("ExampleValidator: start, checking splits %s of %s", ", ".join(split_names), examples.uri)
+
+        patterns = {}
+        for split in split_names:
+            pattern = os.path.join(artifact_utils.get_split_uri([examples], split), "*")
+            if not fileio.glob(pattern):
+                raise ValueError(f"split '{split}' of {examples.uri} has no files ({pattern})")
+            patterns[split] = pattern
+
+        fileio.makedirs(anomalies.uri)
+        anomalies.split_names = examples.split_names
+        anomalies_path = os.path.join(anomalies.uri, ANOMALIES_FILE)
+        with self._make_beam_pipeline() as pipeline:
+            reports = []
+            for split, pattern in patterns.items():
+                environment = features.environment_for_split(split)
+                reports.append(
+                    pipeline
+                    | f"Read[{split}]"
+                    >> beam.io.ReadFromTFRecord(pattern, compression_type=CompressionTypes.GZIP)
+                    | f"Validate[{split}]"
+                    >> validation.ValidateExamples(schema_for_environment(schema, environment))
+                    | f"Label[{split}]" >> beam.Map(_labeled_report, split, environment)
+                )
+            _ = (
+                reports
+                | "Flatten" >> beam.Flatten()
+                | "Gather" >> beam.combiners.ToList()
+                | "Order" >> beam.Map(_order_reports, split_names)
+                | "WriteAnomalies" >> beam.Map(_write_anomalies, anomalies_path)
+            )
+
+        with fileio.open(anomalies_path, "r") as file:
+            document = json.load(file)
+        split_reports = {split: report_from_json(entry) for split, entry in document["splits"].items()}
+        counts = ", ".join(
+            f"{split}={report.examples} ({len(report.violations)} problems)"
+            for split, report in split_reports.items()
+        )
+        logger.info("ExampleValidator: done, examples checked per split: %s", counts)
+        message = violation_message(split_reports, anomalies_path)
+        if message:
+            raise SchemaViolationError(message)

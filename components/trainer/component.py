@@ -1,0 +1,54 @@
+"""Trainer component: a Keras classifier with the aligned embedding matrix injected.
+
+TFX's own Trainer imports TensorFlow Data Validation, which does not install on
+this stack; this one keeps its artifact contract (a ``Model`` whose serving
+SavedModel is under ``Format-Serving/``, and a ``ModelRun`` with TensorBoard
+logs), so the standard Evaluator and Pusher consume it unchanged.
+"""
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.artifacts import EmbeddingMatrix
+from components.trainer import executor
+from components.trainer.options import TrainerOptions
+
+
+class TrainerSpec(types.ComponentSpec):
+    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    INPUTS = {
+        "examples": ChannelParameter(type=standard_artifacts.Examples),
+        "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
+        "embedding": ChannelParameter(type=EmbeddingMatrix),
+    }
+    OUTPUTS = {
+        "model": ChannelParameter(type=standard_artifacts.Model),
+        "model_run": ChannelParameter(type=standard_artifacts.ModelRun),
+    }
+
+
+class Trainer(base_component.BaseComponent):
+    """Fits on the transformed train split, validates on eval, exports a SavedModel."""
+
+    SPEC_CLASS = TrainerSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        examples: types.BaseChannel,
+        transform_graph: types.BaseChannel,
+        embedding: types.BaseChannel,
+        options: TrainerOptions,
+    ):
+        super().__init__(
+            spec=TrainerSpec(
+                examples=examples,
+                transform_graph=transform_graph,
+                embedding=embedding,
+                options=options.to_json(),
+                model=types.Channel(type=standard_artifacts.Model),
+                model_run=types.Channel(type=standard_artifacts.ModelRun),
+            )
+        )

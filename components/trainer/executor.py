@@ -1,0 +1,166 @@
+"""Trainer executor: fits the classifier and exports the serving SavedModel."""
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from tfx import types
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+from tfx.utils import path_utils
+
+from components.embeddings import align, projector
+from components.embeddings import executor as embedding_executor
+from components.trainer import data, export, model
+from components.trainer.options import TrainerOptions
+from schemas import features
+
+logger = logging.getLogger(__name__)
+
+HISTORY_FILE = "history.json"
+
+
+class EmbeddingMismatchError(ValueError):
+    """The embedding matrix was built for another vocabulary than the one trained with."""
+
+
+def load_embedding_matrix(embedding: types.Artifact, vocabulary: list[str]) -> np.ndarray:
+    """Loads the aligned matrix, refusing one built for a different vocabulary."""
+    expected = align.vocabulary_fingerprint(vocabulary)
+    recorded = embedding.get_string_custom_property(embedding_executor.VOCABULARY_SHA256_PROPERTY)
+    if recorded != expected:
+        built_from = (
+            embedding.get_string_custom_property(embedding_executor.TRANSFORM_GRAPH_URI_PROPERTY)
+            or "an unknown transform output"
+        )
+        raise EmbeddingMismatchError(
+            f"the embedding matrix at {embedding.uri} was built for another vocabulary "
+            f"(from {built_from}; sha256 {recorded[:12] or 'missing'} != {expected[:12]}); "
+            "re-run the embedding step on this transform output"
+        )
+    matrix, _ = embedding_executor.read_embedding_matrix(embedding.uri)
+    if matrix.shape[0] != len(vocabulary):
+        raise EmbeddingMismatchError(
+            f"the embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
+        )
+    return matrix
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """One log line per epoch, readable in a terminal and in cron mail alike."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self._epochs = epochs
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        figures = ", ".join(f"{key} {value:.4f}" for key, value in sorted((logs or {}).items()))
+        logger.info(
+            "Trainer: epoch %d/%d (%.1f s): %s",
+            epoch + 1,
+            self._epochs,
+            time.monotonic() - self._started,
+            figures,
+        )
+
+
+class Executor(base_executor.BaseExecutor):
+    """Reads transform output and embedding matrix, fits, exports model and embeddings."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        options = TrainerOptions.from_json(exec_properties["options"])
+        transformed = artifact_utils.get_single_instance(input_dict["examples"])
+        tft_output = tft.TFTransformOutput(artifact_utils.get_single_uri(input_dict["transform_graph"]))
+        embedding = artifact_utils.get_single_instance(input_dict["embedding"])
+        model_uri = artifact_utils.get_single_uri(output_dict["model"])
+        model_run_uri = artifact_utils.get_single_uri(output_dict["model_run"])
+
+        vocabulary = [
+            token.decode("utf-8") for token in tft_output.vocabulary_by_name(features.VOCABULARY_NAME)
+        ]
+        matrix = load_embedding_matrix(embedding, vocabulary)
+        feature_spec = tft_output.transformed_feature_spec()
+        sequence_length = feature_spec[features.TOKEN_IDS].shape[0]
+
+        train = data.make_dataset(
+            artifact_utils.get_split_uri([transformed], features.TRAIN),
+            feature_spec,
+            options.batch_size,
+            shuffle=True,
+            seed=options.seed,
+        )
+        evaluation = data.make_dataset(
+            artifact_utils.get_split_uri([transformed], features.EVAL),
+            feature_spec,
+            options.batch_size,
+            shuffle=False,
+            seed=options.seed,
+        )
+        classifier = model.build_model(len(vocabulary), sequence_length, matrix, options)
+        logger.info(
+            "Trainer: %s model, vocabulary %d x %d (%s embeddings), sequences of %d, up to %d epochs",
+            options.architecture,
+            len(vocabulary),
+            matrix.shape[1],
+            "fine-tuned" if options.trainable_embeddings else "frozen",
+            sequence_length,
+            options.epochs,
+        )
+        callbacks: list[keras.callbacks.Callback] = [
+            keras.callbacks.TensorBoard(log_dir=model_run_uri),
+            _EpochLog(options.epochs),
+        ]
+        if options.early_stopping_patience:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=options.early_stopping_patience, restore_best_weights=True
+                )
+            )
+        started = time.monotonic()
+        history = classifier.fit(
+            train, validation_data=evaluation, epochs=options.epochs, callbacks=callbacks, verbose=0
+        )
+        with tf.io.gfile.GFile(os.path.join(model_run_uri, HISTORY_FILE), "w") as f:
+            json.dump(
+                {key: [float(v) for v in values] for key, values in history.history.items()}, f, indent=2
+            )
+
+        serving_dir = path_utils.serving_model_dir(model_uri)
+        export.export_serving_model(classifier, tft_output, serving_dir)
+        projector.write_embedding_artifacts(
+            os.path.join(serving_dir, projector.EMBEDDINGS_DIR),
+            vocabulary,
+            trained=model.embedding_weights(classifier),
+            injected=matrix,
+        )
+        # With early stopping the weights kept are those of the best eval-loss epoch.
+        kept = (
+            int(np.argmin(history.history["val_loss"]))
+            if options.early_stopping_patience
+            else len(history.epoch) - 1
+        )
+        logger.info(
+            "Trainer done in %.1f s: %d epochs run, weights of epoch %d kept (eval accuracy %.4f, eval AUC %.4f); "
+            "SavedModel at %s",
+            time.monotonic() - started,
+            len(history.epoch),
+            kept + 1,
+            history.history["val_accuracy"][kept],
+            history.history["val_auc"][kept],
+            serving_dir,
+        )

@@ -1,0 +1,54 @@
+"""The exported SavedModel: raw review text in, positive-class probability out.
+
+The model and tf.Transform's graph are saved together in one ``tf.Module``, so
+the SavedModel needs nothing else at serving time (the vocabulary travels as a
+SavedModel asset). Two signatures:
+
+* ``serving_default``: ``text`` (string ``[batch]``, raw reviews) ->
+  ``probability`` (float32 ``[batch]``);
+* ``serving_tf_example``: ``examples`` (string ``[batch]``, serialized
+  tf.Examples with a ``text`` feature, as ExampleGen writes them) ->
+  ``probability``; used by the Evaluator.
+"""
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+
+from schemas import features
+
+
+class ServingModule(tf.Module):
+    """Transform layer + classifier, with one function per signature."""
+
+    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput):
+        super().__init__()
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+
+    def _probability(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        transformed = self.tft_layer({features.TEXT: text})
+        probability = self.model(transformed[features.TOKEN_IDS], training=False)
+        return {features.PROBABILITY_OUTPUT: tf.squeeze(probability, axis=-1)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT)])
+    def serve_text(self, text):
+        return self._probability(text)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.EXAMPLES_INPUT)])
+    def serve_examples(self, examples):
+        parsed = tf.io.parse_example(examples, {features.TEXT: tf.io.FixedLenFeature([], tf.string)})
+        return self._probability(parsed[features.TEXT])
+
+
+def export_serving_model(model: keras.Model, tft_output: tft.TFTransformOutput, export_dir: str) -> None:
+    """Writes the SavedModel with both signatures to ``export_dir``."""
+    module = ServingModule(model, tft_output)
+    tf.saved_model.save(
+        module,
+        export_dir,
+        signatures={
+            features.TEXT_SIGNATURE: module.serve_text.get_concrete_function(),
+            features.EXAMPLES_SIGNATURE: module.serve_examples.get_concrete_function(),
+        },
+    )

@@ -1,0 +1,59 @@
+"""Options of the Trainer step."""
+
+import dataclasses
+
+from components.options import Options, OptionsError
+
+ARCHITECTURES = ("bag", "cnn")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerOptions(Options):
+    """The Keras classifier and how it is fitted.
+
+    Attributes:
+        architecture: ``bag`` (masked average of the token embeddings, then a
+            hidden layer) or ``cnn`` (convolutions of several widths with global
+            max pooling).
+        trainable_embeddings: Fine-tune the injected embedding matrix (True) or
+            keep it frozen (False).
+        epochs: Maximum epochs; early stopping on the eval split may stop sooner.
+        early_stopping_patience: Epochs without eval-loss improvement before
+            stopping (the best weights are kept); 0 disables early stopping.
+        batch_size: Examples per step.
+        learning_rate: Adam learning rate.
+        dropout: Dropout rate on embeddings and before the output layer.
+        hidden_units: Width of the hidden layer of ``bag``.
+        conv_filters: Filters per convolution width of ``cnn``.
+        conv_widths: Convolution widths of ``cnn``.
+        seed: Seed for weight initialisation, dropout and shuffling.
+    """
+
+    SECTION = "trainer"
+
+    architecture: str = "bag"
+    trainable_embeddings: bool = True
+    epochs: int = 10
+    early_stopping_patience: int = 2
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    dropout: float = 0.3
+    hidden_units: int = 64
+    conv_filters: int = 64
+    conv_widths: tuple[int, ...] = (3, 4, 5)
+    seed: int = 42
+
+    def validate(self) -> None:
+        self.check_choice("architecture", ARCHITECTURES)
+        self.check_range("epochs", 1, 1_000)
+        self.check_range("early_stopping_patience", 0, 1_000)
+        self.check_range("batch_size", 1, 65_536)
+        self.check_range("learning_rate", 1e-6, 1.0)
+        self.check_range("dropout", 0.0, 0.95)
+        self.check_range("hidden_units", 1, 100_000)
+        self.check_range("conv_filters", 1, 100_000)
+        if not self.conv_widths or not all(1 <= width <= 100 for width in self.conv_widths):
+            raise OptionsError(
+                f"{self._name('conv_widths')} must be a non-empty list of widths between 1 and 100, "
+                f"got {list(self.conv_widths)}"
+            )

@@ -1,0 +1,139 @@
+"""Transform executor: tf.Transform Analyze + Transform on Beam."""
+
+import logging
+import os
+import time
+from typing import Any
+
+import apache_beam as beam
+import tensorflow as tf
+from tensorflow_metadata.proto.v0 import schema_pb2
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tfx import types
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact_utils
+from tfx_bsl.coders import example_coder
+from tfx_bsl.tfxio import tf_example_record
+
+from components.beam_utils import run_and_count
+from components.transform.options import TransformOptions
+from components.transform.preprocessing import make_preprocessing_fn
+from schemas import features
+from schemas.schema import load_raw_schema, schema_for_environment
+
+logger = logging.getLogger(__name__)
+
+# Splits that are transformed; the vocabulary is analysed on features.FIT_SPLITS only.
+TRANSFORMED_SPLITS = features.LABELED_SPLITS
+# The raw features the preprocessing_fn reads.
+TRANSFORM_INPUTS = (features.TEXT, features.LABEL)
+TRANSFORMED_FILE_PREFIX = "transformed_examples"
+METRICS_NAMESPACE = "transform"
+SCHEMA_FILE = "schema.pbtxt"
+
+
+def transform_input_schema(raw_schema: schema_pb2.Schema) -> schema_pb2.Schema:
+    """The labeled-environment raw schema, restricted to what the preprocessing_fn reads."""
+    schema = schema_for_environment(raw_schema, features.LABELED_ENVIRONMENT)
+    kept = [feature for feature in schema.feature if feature.name in TRANSFORM_INPUTS]
+    del schema.feature[:]
+    schema.feature.extend(kept)
+    return schema
+
+
+class _EncodeAsExamples(beam.DoFn):
+    """Encodes transformed Arrow RecordBatches as serialized tf.Examples, counting them per split."""
+
+    def __init__(self, schema: schema_pb2.Schema, split: str):
+        self._schema = schema
+        self._encoder = None
+        self._counter = beam.metrics.Metrics.counter(METRICS_NAMESPACE, split)
+
+    def setup(self):
+        self._encoder = example_coder.RecordBatchToExamplesEncoder(self._schema)
+
+    def process(self, batch_and_passthrough):
+        record_batch, _ = batch_and_passthrough
+        self._counter.inc(record_batch.num_rows)
+        yield from self._encoder.encode(record_batch)
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Analyses the train split, then transforms train, eval and test."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        options = TransformOptions.from_json(exec_properties["options"])
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        schema_uri = artifact_utils.get_single_uri(input_dict["schema"])
+        transform_graph_uri = artifact_utils.get_single_uri(output_dict["transform_graph"])
+        transformed = artifact_utils.get_single_instance(output_dict["transformed_examples"])
+
+        available = artifact_utils.decode_split_names(examples.split_names)
+        missing = [split for split in TRANSFORMED_SPLITS if split not in available]
+        if missing:
+            raise ValueError(
+                f"Transform needs splits {list(TRANSFORMED_SPLITS)}; the examples lack {missing}"
+            )
+        input_schema = transform_input_schema(load_raw_schema(os.path.join(schema_uri, SCHEMA_FILE)))
+        transformed.split_names = artifact_utils.encode_split_names(list(TRANSFORMED_SPLITS))
+
+        logger.info(
+            "Transform: vocabulary of up to %d rows (min frequency %d) from %s, sequences of %d tokens",
+            options.vocab_size,
+            options.min_frequency,
+            "+".join(features.FIT_SPLITS),
+            options.max_length,
+        )
+        started = time.monotonic()
+        temp_dir = os.path.join(transform_graph_uri, ".temp")
+        pipeline = self._make_beam_pipeline()
+        with tft_beam.Context(temp_dir=temp_dir):
+            raw = {}
+            for split in TRANSFORMED_SPLITS:
+                tfxio = tf_example_record.TFExampleRecord(
+                    file_pattern=os.path.join(artifact_utils.get_split_uri([examples], split), "*"),
+                    schema=input_schema,
+                    telemetry_descriptors=["imdb", "Transform"],
+                )
+                raw[split] = (pipeline | f"Read[{split}]" >> tfxio.BeamSource(), tfxio.TensorAdapterConfig())
+
+            fit_data = [raw[split][0] for split in features.FIT_SPLITS]
+            fit = (
+                fit_data[0] if len(fit_data) == 1 else fit_data | "FlattenFitSplits" >> beam.Flatten(),
+                raw[features.FIT_SPLITS[0]][1],
+            )
+            transform_fn = fit | "Analyze" >> tft_beam.AnalyzeDataset(make_preprocessing_fn(options))
+            _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_graph_uri)
+
+            for split in TRANSFORMED_SPLITS:
+                transformed_data, transformed_metadata = (raw[split], transform_fn) | (
+                    f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True)
+                )
+                _ = (
+                    transformed_data
+                    | f"Encode[{split}]" >> beam.ParDo(_EncodeAsExamples(transformed_metadata.schema, split))
+                    | f"Write[{split}]"
+                    >> beam.io.WriteToTFRecord(
+                        os.path.join(
+                            artifact_utils.get_split_uri([transformed], split), TRANSFORMED_FILE_PREFIX
+                        ),
+                        file_name_suffix=".gz",
+                    )
+                )
+            counts = run_and_count(pipeline, METRICS_NAMESPACE)
+        if tf.io.gfile.exists(temp_dir):
+            tf.io.gfile.rmtree(temp_dir)
+
+        tft_output = tft.TFTransformOutput(transform_graph_uri)
+        logger.info(
+            "Transform done in %.1f s: vocabulary %d rows; examples %s",
+            time.monotonic() - started,
+            tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME),
+            ", ".join(f"{split} {counts.get(split, 0):,}" for split in TRANSFORMED_SPLITS),
+        )

@@ -1,0 +1,35 @@
+"""Options of the Transform step."""
+
+import dataclasses
+
+from components.options import Options
+from schemas import features
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformOptions(Options):
+    """How review text becomes fixed-length token-id sequences.
+
+    Attributes:
+        vocab_size: Vocabulary rows, including the reserved ``<pad>`` and ``<unk>``.
+        min_frequency: Tokens seen fewer times than this in the train split are
+            left out of the vocabulary (they map to ``<unk>``).
+        max_length: Tokens kept per review; shorter reviews are padded with
+            ``<pad>``, longer ones truncated.
+    """
+
+    SECTION = "transform"
+
+    vocab_size: int = 20_000
+    min_frequency: int = 2
+    max_length: int = 256
+
+    def validate(self) -> None:
+        self.check_range("vocab_size", len(features.RESERVED_TOKENS) + 1, 5_000_000)
+        self.check_range("min_frequency", 1, None)
+        self.check_range("max_length", 1, 10_000)
+
+    @property
+    def top_k(self) -> int:
+        """Learned vocabulary entries: the rows left after the reserved ones."""
+        return self.vocab_size - len(features.RESERVED_TOKENS)

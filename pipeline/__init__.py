@@ -1,0 +1,1 @@
+"""Builds and runs the pipeline DAG: configuration, wiring, runners and the CLI."""

@@ -1,0 +1,251 @@
+"""The ``imdb-pipeline`` command line.
+
+``imdb-pipeline run`` runs the whole pipeline locally with TFX's LocalDagRunner;
+``imdb-pipeline predict`` classifies text with a pushed model. Unknown
+``--flags`` given to ``run`` are passed untouched to every Beam-based step.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import dataclasses
+import logging
+import os
+import re
+import sys
+import typing
+
+from pipeline.shutdown import freeze_gc_at_exit
+
+logger = logging.getLogger("pipeline")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_PROJECT_LOGGERS = ("pipeline", "components", "schemas")
+# Parsed `run` arguments that steer the command rather than the pipeline.
+_NOT_CONFIG = ("command", "config", "no_cache", "verbose")
+# TFX's own progress lines worth showing without --verbose.
+_TFX_PROGRESS = re.compile(r"^Component \S+ is (running|finished)|^Pipeline \S+ .*")
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """Field descriptions from the ``Attributes:`` section of a Google-style docstring."""
+    docs: dict[str, str] = {}
+    lines = (cls.__doc__ or "").splitlines()
+    current = None
+    in_attributes = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped == "Attributes:":
+            in_attributes = True
+            continue
+        if not in_attributes:
+            continue
+        match = re.match(r"^(\w+): (.*)$", stripped)
+        if match and match.group(1) in {f.name for f in dataclasses.fields(cls)}:
+            current = match.group(1)
+            docs[current] = match.group(2)
+        elif stripped and current:
+            docs[current] += " " + stripped
+        elif not stripped and current:
+            current = None
+    return docs
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from error
+
+
+def _flag_type(hint: typing.Any):
+    if hint is bool:
+        return _parse_bool
+    if typing.get_origin(hint) is tuple:
+        return _int_list
+    return hint
+
+
+def _add_run_parser(subparsers) -> argparse.ArgumentParser:
+    from pipeline import config as config_module
+
+    parser = subparsers.add_parser(
+        "run",
+        allow_abbrev=False,
+        help="run the whole pipeline locally",
+        description=(
+            "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
+            "evaluate and push. Unknown --flags are passed to Apache Beam (e.g. "
+            "--direct_running_mode=multi_processing --direct_num_workers=2, or --runner=DataflowRunner ...)."
+        ),
+    )
+    parser.add_argument(
+        "--data",
+        help="IMDb dataset: an aclImdb/ directory or the aclImdb_v1.tar.gz archive (default: the bundled sample)",
+    )
+    parser.add_argument(
+        "--vectors", help="pretrained word-vector file (default: train word2vec on the run's text)"
+    )
+    parser.add_argument(
+        "--output",
+        help=f"directory for the pipeline root, metadata store and serving root (default: ./{config_module.DEFAULT_OUTPUT})",
+    )
+    parser.add_argument("--config", help="YAML configuration file (flags override it)")
+    parser.add_argument("--pipeline-name", dest="pipeline_name", help="TFX pipeline name")
+    parser.add_argument("--model-name", dest="model_name", help="model folder under the serving root")
+    parser.add_argument(
+        "--eval-percent",
+        dest="eval_percent",
+        type=int,
+        help="percent of training reviews, grouped by movie, held out for validation (default 10)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show every TFX, Beam and TensorFlow log line")
+    for section, options_class in config_module.SECTIONS.items():
+        group = parser.add_argument_group(f"{section} options")
+        docs = _attribute_docs(options_class)
+        hints = typing.get_type_hints(options_class)
+        for field in dataclasses.fields(options_class):
+            default = field.default
+            if isinstance(default, tuple):
+                default = ",".join(str(v) for v in default)
+            group.add_argument(
+                f"--{section}.{field.name}",
+                dest=f"{section}.{field.name}",
+                type=_flag_type(hints[field.name]),
+                metavar=field.name.upper(),
+                help=f"{docs.get(field.name, '')} (default: {default})".replace("%", "%%"),
+            )
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    if not verbose:
+
+        def keep(record: logging.LogRecord) -> bool:
+            if record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR:
+                return True
+            return record.name == "absl" and bool(_TFX_PROGRESS.match(record.getMessage()))
+
+        handler.addFilter(keep)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    tensorflow_logger = logging.getLogger("tensorflow")
+    tensorflow_logger.handlers[:] = []
+    tensorflow_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def config_from_args(args: argparse.Namespace, beam_args: Sequence[str]):
+    """Builds the validated PipelineConfig of a ``run`` command line.
+
+    Raises:
+        OptionsError: a value is invalid, or an unknown option uses a section
+            prefix (a misspelt ``--trainer.epoch`` must not reach Beam silently).
+    """
+    from components.options import OptionsError
+    from pipeline import config as config_module
+
+    misspelt = [
+        arg for arg in beam_args if arg.lstrip("-").split("=")[0].split(".")[0] in config_module.SECTIONS
+    ]
+    if misspelt:
+        raise OptionsError(f"unknown option(s): {' '.join(misspelt)}")
+    overrides = {key: value for key, value in vars(args).items() if key not in _NOT_CONFIG}
+    if beam_args:
+        overrides["beam_args"] = list(beam_args)
+    file_values = config_module.load_config_file(args.config) if args.config else {}
+    return config_module.build_config(file_values, overrides)
+
+
+def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    # Before anything imports TensorFlow, so its log settings apply.
+    _configure_logging(args.verbose)
+    from components.options import OptionsError
+
+    try:
+        config = config_from_args(args, beam_args)
+    except OptionsError as error:
+        print(f"imdb-pipeline run: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from pipeline import runner
+
+    try:
+        summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
+    except Exception as error:
+        logger.error("Pipeline failed", exc_info=args.verbose)
+        print(f"imdb-pipeline run: FAILED: {runner.describe_failure(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    print(summary.one_line())
+    return EXIT_OK
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from pipeline.predict import ModelNotFoundError, predict
+
+    try:
+        probabilities = predict(args.model, args.texts)
+    except ModelNotFoundError as error:
+        print(f"imdb-pipeline predict: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for probability, text in zip(probabilities, args.texts, strict=True):
+        print(f"{probability:.4f}\t{text}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imdb-pipeline",
+        description="IMDb sentiment: a TFX pipeline with pretrained or word2vec embeddings injected into Keras.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_run_parser(subparsers)
+    predict_parser = subparsers.add_parser(
+        "predict",
+        help="classify review texts with a pushed model",
+        description="Print the positive-class probability of each TEXT, one per line.",
+    )
+    predict_parser.add_argument(
+        "--model",
+        required=True,
+        help="a pushed version directory, or the model directory (newest version is used)",
+    )
+    predict_parser.add_argument("texts", nargs="+", metavar="TEXT", help="review text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``imdb-pipeline`` console script; returns the exit code."""
+    freeze_gc_at_exit()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # TensorFlow reads its C++ log level once, when first imported.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if "--verbose" in argv else "2")
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "run":
+        return _run(args, unknown)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return _predict(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

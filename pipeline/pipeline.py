@@ -1,0 +1,124 @@
+"""The pipeline DAG, in data-flow order.
+
+raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
+(vocabulary, token ids) -> Word2Vec or imported vectors -> EmbeddingAligner
+(matrix aligned with the vocabulary) -> Trainer -> Evaluator -> Pusher.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from tfx.components import Evaluator, Pusher
+from tfx.dsl.components.base import base_node
+from tfx.dsl.components.common.importer import Importer
+from tfx.orchestration import metadata
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2
+from tfx.utils import io_utils
+
+from components.artifacts import EmbeddingVectors
+from components.embeddings.component import EmbeddingAligner, Word2Vec
+from components.evaluator.eval_config import make_eval_config
+from components.example_gen.component import create_example_gen
+from components.schema_validation.component import ExampleValidator, SchemaImporter
+from components.trainer.component import Trainer
+from components.transform.component import Transform
+from pipeline.config import PipelineConfig
+from schemas import features
+from schemas.schema import RAW_SCHEMA_PATH
+
+
+def create_components(config: PipelineConfig) -> list[base_node.BaseNode]:
+    """Instantiates and wires the steps; returns them in data-flow order."""
+    example_gen = create_example_gen(config.data, config.eval_percent)
+    schema_importer = SchemaImporter(schema_text=RAW_SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = ExampleValidator(
+        examples=example_gen.outputs["examples"], schema=schema_importer.outputs["schema"]
+    )
+    transform = Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_importer.outputs["schema"],
+        options=config.transform,
+    )
+    # Nothing learns from examples that failed validation.
+    transform.add_upstream_node(validator)
+
+    if config.vectors:
+        vector_source = Importer(
+            source_uri=config.vectors,
+            artifact_type=EmbeddingVectors,
+            # Size and modification times: a changed file is a new artifact, so
+            # cached downstream steps re-run.
+            custom_properties={"fingerprint": io_utils.generate_fingerprint("vectors", config.vectors)},
+        ).with_id("vectors_importer")
+        vectors = vector_source.outputs["result"]
+    else:
+        vector_source = Word2Vec(examples=example_gen.outputs["examples"], options=config.word2vec)
+        vector_source.add_upstream_node(validator)
+        vectors = vector_source.outputs["vectors"]
+
+    aligner = EmbeddingAligner(
+        transform_graph=transform.outputs["transform_graph"], vectors=vectors, options=config.embedding
+    )
+    trainer = Trainer(
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        embedding=aligner.outputs["embedding"],
+        options=config.trainer,
+    )
+    evaluator = Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        eval_config=make_eval_config(config.evaluation),
+        example_splits=[features.TEST],
+    )
+    pusher = Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_model_dir)
+        ),
+    )
+    return [
+        example_gen,
+        schema_importer,
+        validator,
+        transform,
+        vector_source,
+        aligner,
+        trainer,
+        evaluator,
+        pusher,
+    ]
+
+
+# Beam flags that already tell a runner how to get this code onto its workers.
+_DEPENDENCY_FLAGS = ("--setup_file", "--extra_package", "--requirements_file", "--sdk_container_image")
+SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"
+
+
+def beam_args_with_dependencies(beam_args: Sequence[str]) -> list[str]:
+    """Adds ``--setup_file`` (this project's setup.py) unless a dependency flag is given.
+
+    Without any such flag TFX builds and attaches a source package of TFX itself
+    to every Beam step, a 50 MB copy per step even on a local runner. With it,
+    remote workers install this project from setup.py (the TFX stack itself
+    comes from the worker container, see the README); local runners ignore it.
+    """
+    args = list(beam_args)
+    has_dependency_flag = any(arg.split("=")[0].rstrip("s") in _DEPENDENCY_FLAGS for arg in args)
+    if not has_dependency_flag and SETUP_FILE.is_file():
+        args.append(f"--setup_file={SETUP_FILE}")
+    return args
+
+
+def create_pipeline(config: PipelineConfig, enable_cache: bool = True) -> tfx_pipeline.Pipeline:
+    """The TFX pipeline for ``config``, with a local SQLite ML Metadata store."""
+    return tfx_pipeline.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=create_components(config),
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(config.metadata_path),
+        beam_pipeline_args=beam_args_with_dependencies(config.beam_args),
+    )

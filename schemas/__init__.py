@@ -1,0 +1,1 @@
+"""The curated raw schema and the names every step shares."""

@@ -1,0 +1,55 @@
+"""The one home for names shared between steps.
+
+Feature keys, split names, vocabulary names, reserved tokens and the rule that
+maps a vocabulary line to an embedding-matrix row live here; no other module
+spells them as string literals or does index arithmetic on token ids.
+"""
+
+# Raw features written by ExampleGen (see schemas/raw_schema.pbtxt).
+TEXT = "text"
+LABEL = "label"
+REVIEW_ID = "review_id"
+RATING = "rating"
+MOVIE_ID = "movie_id"
+SOURCE = "source"
+
+# Transformed features written by Transform.
+TOKEN_IDS = "token_ids"
+
+# Output splits of ExampleGen.
+TRAIN = "train"
+EVAL = "eval"
+TEST = "test"
+UNSUP = "unsup"
+LABELED_SPLITS = (TRAIN, EVAL, TEST)
+# Splits whose text may be used to fit anything (vocabulary, word2vec).
+FIT_SPLITS = (TRAIN,)
+EMBEDDING_TEXT_SPLITS = (TRAIN, UNSUP)
+
+# Schema environments: the unlabeled split has no label.
+LABELED_ENVIRONMENT = "LABELED"
+UNLABELED_ENVIRONMENT = "UNLABELED"
+
+# tf.Transform vocabulary files.
+VOCABULARY_NAME = "tokens"
+TOKEN_COUNTS_NAME = "token_counts"
+
+# Reserved vocabulary entries: line i of the vocabulary is row i of the
+# embedding matrix, so these ids are also matrix rows.
+PAD_TOKEN = "<pad>"
+UNK_TOKEN = "<unk>"
+RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN)
+PAD_ID = RESERVED_TOKENS.index(PAD_TOKEN)
+UNK_ID = RESERVED_TOKENS.index(UNK_TOKEN)
+
+# Serving signatures of the exported SavedModel.
+TEXT_SIGNATURE = "serving_default"
+EXAMPLES_SIGNATURE = "serving_tf_example"
+TEXT_INPUT = "text"
+EXAMPLES_INPUT = "examples"
+PROBABILITY_OUTPUT = "probability"
+
+
+def environment_for_split(split: str) -> str:
+    """Returns the schema environment that applies to examples of ``split``."""
+    return UNLABELED_ENVIRONMENT if split == UNSUP else LABELED_ENVIRONMENT

@@ -1,0 +1,62 @@
+"""Shared fixtures: tiny real transform outputs built with tf.Transform."""
+
+from collections.abc import Sequence
+import os
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+from components.transform.options import TransformOptions
+from components.transform.preprocessing import make_preprocessing_fn
+from schemas import features
+
+# Named explicitly: Beam's DirectRunner first tries the Prism runner, which
+# downloads a binary (no network in CI).
+BEAM_RUNNER = "FnApiRunner"
+
+# Optional real data (full IMDb archive, GloVe subset) in a `shared/data/`
+# folder beside the checkout; tests that need it skip when it is absent.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_data_file(name: str) -> Path:
+    """Path of an optional real-data file, or a skip naming what is missing."""
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"optional real-data test: {path} is absent")
+    return path
+
+
+def analyze(texts: Sequence[str], options: TransformOptions, output_dir: str) -> tft.TFTransformOutput:
+    """Runs the real preprocessing_fn's analyzers over ``texts`` and writes the transform graph."""
+    metadata = dataset_metadata.DatasetMetadata(
+        schema_utils.schema_from_feature_spec(
+            {
+                features.TEXT: tf.io.FixedLenFeature([], tf.string),
+                features.LABEL: tf.io.FixedLenFeature([], tf.int64),
+            }
+        )
+    )
+    rows = [{features.TEXT: text, features.LABEL: 0} for text in texts]
+    with beam.Pipeline(runner=BEAM_RUNNER) as pipeline, tft_beam.Context(temp_dir=output_dir + ".tmp"):
+        transform_fn = (pipeline | beam.Create(rows), metadata) | tft_beam.AnalyzeDataset(
+            make_preprocessing_fn(options)
+        )
+        _ = transform_fn | tft_beam.WriteTransformFn(output_dir)
+    return tft.TFTransformOutput(output_dir)
+
+
+@pytest.fixture
+def transform_output_factory(tmp_path):
+    """Builds real transform outputs in the test's temporary directory."""
+    counter = iter(range(1000))
+
+    def build(texts: Sequence[str], options: TransformOptions) -> tft.TFTransformOutput:
+        return analyze(texts, options, os.path.join(tmp_path, f"transform_{next(counter)}"))
+
+    return build

@@ -1,0 +1,107 @@
+"""Configuration: defaults, file and flag precedence, errors that name the field."""
+
+import pytest
+
+from components.options import OptionsError
+from components.trainer.options import TrainerOptions
+from pipeline import cli
+from pipeline.config import DEFAULT_RUNNER_ARG, SAMPLE_DATA, build_config, load_config_file
+
+
+def _config_from_command_line(*argv):
+    args, beam_args = cli.build_parser().parse_known_args(["run", *argv])
+    return cli.config_from_args(args, beam_args)
+
+
+def test_defaults_use_the_bundled_sample_and_an_offline_beam_runner():
+    config = build_config()
+    assert config.data == str(SAMPLE_DATA)
+    assert SAMPLE_DATA.is_file()
+    assert config.beam_args == (DEFAULT_RUNNER_ARG,)
+    assert config.serving_model_dir == "imdb-pipeline-output/serving/imdb_sentiment"
+
+
+def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        "trainer:\n  epochs: 7\n  architecture: cnn\ntransform:\n  max_length: 64\neval_percent: 20\n"
+    )
+    config = _config_from_command_line(
+        "--config", str(config_file), "--trainer.epochs", "3", "--trainer.conv_widths", "2,3"
+    )
+    assert config.trainer.epochs == 3  # flag beats file
+    assert config.trainer.architecture == "cnn"  # file beats default
+    assert config.trainer.conv_widths == (2, 3)
+    assert config.transform.max_length == 64
+    assert config.transform.vocab_size == 20_000  # default
+    assert config.eval_percent == 20
+
+
+def test_boolean_flags_parse_true_and_false():
+    assert (
+        _config_from_command_line("--trainer.trainable_embeddings", "false").trainer.trainable_embeddings
+        is False
+    )
+    assert (
+        _config_from_command_line("--embedding.lowercase_fallback", "yes").embedding.lowercase_fallback
+        is True
+    )
+
+
+def test_unknown_flags_go_to_beam_with_the_default_runner_unless_one_is_named():
+    config = _config_from_command_line("--direct_num_workers=2", "--direct_running_mode=multi_processing")
+    assert config.beam_args == (
+        DEFAULT_RUNNER_ARG,
+        "--direct_num_workers=2",
+        "--direct_running_mode=multi_processing",
+    )
+    config = _config_from_command_line("--runner=DirectRunner")
+    assert config.beam_args == ("--runner=DirectRunner",)
+
+
+def test_misspelt_section_options_are_rejected_not_passed_to_beam():
+    with pytest.raises(OptionsError, match=r"unknown option\(s\): --trainer.epoch=3"):
+        _config_from_command_line("--trainer.epoch=3")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"transform": {"vocab_size": 1}}, r"transform.vocab_size must be between 3 and 5000000, got 1"),
+        ({"trainer": {"learning_rate": "fast"}}, r"trainer.learning_rate must be a number, got 'fast'"),
+        ({"trainer": {"dropout": 1.5}}, r"trainer.dropout must be between 0.0 and 0.95, got 1.5"),
+        (
+            {"word2vec": {"algorithm": "glove"}},
+            r"word2vec.algorithm must be one of skipgram, cbow; got 'glove'",
+        ),
+        ({"evaluation": {"min_auc": 2}}, r"evaluation.min_auc must be between 0.0 and 1.0, got 2.0"),
+        ({"trainer": {"epoch": 3}}, r"unknown option\(s\) trainer.epoch"),
+        ({"trainner": {"epochs": 3}}, r"unknown configuration key 'trainner'"),
+        ({"eval_percent": 0}, r"eval_percent must be a whole number between 1 and 50, got 0"),
+        ({"data": "/no/such/aclImdb"}, r"data: /no/such/aclImdb does not exist"),
+        ({"vectors": "/no/such/glove.txt"}, r"vectors: /no/such/glove.txt is not a file"),
+        ({"model_name": "my model"}, r"model_name must be letters, digits"),
+        ({"beam_args": "--runner=FnApiRunner"}, r"beam_args must be a list of flags"),
+    ],
+)
+def test_invalid_values_are_rejected_with_the_field_named(values, message):
+    with pytest.raises(OptionsError, match=message):
+        build_config(values)
+
+
+def test_config_file_errors_are_clear(tmp_path):
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("trainer: [unclosed\n")
+    with pytest.raises(OptionsError, match="is not valid YAML"):
+        load_config_file(str(bad_yaml))
+    a_list = tmp_path / "list.yaml"
+    a_list.write_text("- 1\n- 2\n")
+    with pytest.raises(OptionsError, match="must hold a mapping of keys, got list"):
+        load_config_file(str(a_list))
+    with pytest.raises(OptionsError, match="cannot read config file"):
+        load_config_file(str(tmp_path / "missing.yaml"))
+
+
+def test_options_round_trip_through_json_unchanged():
+    config = build_config({"trainer": {"conv_widths": [2, 5], "epochs": 2}})
+    assert TrainerOptions.from_json(config.trainer.to_json()) == config.trainer

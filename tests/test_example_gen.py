@@ -1,0 +1,561 @@
+"""Tests of the IMDb ExampleGen: reader transforms, split rule, component helpers, executor."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+import re
+import tarfile
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+import pytest
+import tensorflow as tf
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.utils import proto_utils
+
+from components.example_gen import component, executor, reader
+from components.example_gen.reader import ImdbDataError, Review
+from schemas import features
+
+SAMPLE_ARCHIVE = Path(__file__).resolve().parents[1] / "pipeline" / "data" / "aclImdb_sample.tar.gz"
+
+EVAL_PERCENT = 10
+
+
+def url(movie_id: str) -> str:
+    return f"http://www.imdb.com/title/{movie_id}/usercomments"
+
+
+# A tiny dataset in the published layout. Movies tt0000001 and tt0000003 hash
+# to buckets 70 and 95 (train at 10%), tt0000004 to bucket 0 (eval); the tests
+# recompute this with the documented rule rather than trusting these comments.
+REVIEW_FILES = {
+    "train/pos/0_9.txt": b"A wonderful film.",
+    "train/pos/1_7.txt": "Café scenes were lovely — très bien.".encode(),
+    "train/neg/0_1.txt": b"Awful.<br /><br />Just awful.",
+    "train/neg/1_3.txt": b"Boring, too long.",
+    "train/neg/2_4.txt": b"Not for me.",
+    "train/unsup/0_0.txt": b"Saw it twice.",
+    "test/pos/0_10.txt": b"A masterpiece.",
+    "test/neg/0_2.txt": b"Dull.",
+}
+# No test/urls_neg.txt: that review's movie is unknown.
+URLS_FILES = {
+    "train/urls_pos.txt": [url("tt0000001"), url("tt0000004")],
+    "train/urls_neg.txt": [url("tt0000001"), url("tt0000004"), url("tt0000003")],
+    "train/urls_unsup.txt": [url("tt0000001")],
+    "test/urls_pos.txt": [url("tt0000004")],
+}
+OTHER_FILES = {
+    "README": b"Large Movie Review Dataset v1.0 (tiny test copy)\n",
+    "imdb.vocab": b"the\nand\n",
+    "train/labeledBow.feat": b"0 0:1\n",
+}
+
+EXPECTED_REVIEWS = [
+    Review("train/pos/0_9.txt", "train", "pos", 0, 9, "A wonderful film.", "tt0000001"),
+    Review("train/pos/1_7.txt", "train", "pos", 1, 7, "Café scenes were lovely — très bien.", "tt0000004"),
+    Review("train/neg/0_1.txt", "train", "neg", 0, 1, "Awful.<br /><br />Just awful.", "tt0000001"),
+    Review("train/neg/1_3.txt", "train", "neg", 1, 3, "Boring, too long.", "tt0000004"),
+    Review("train/neg/2_4.txt", "train", "neg", 2, 4, "Not for me.", "tt0000003"),
+    Review("train/unsup/0_0.txt", "train", "unsup", 0, 0, "Saw it twice.", "tt0000001"),
+    Review("test/pos/0_10.txt", "test", "pos", 0, 10, "A masterpiece.", "tt0000004"),
+    Review("test/neg/0_2.txt", "test", "neg", 0, 2, "Dull.", None),
+]
+
+
+def write_dataset(root: Path, reviews: dict[str, bytes], urls: dict[str, list[str]] | None = None) -> Path:
+    """Writes reviews and urls files below ``root`` in the published layout; returns root."""
+    files = dict(reviews)
+    files.update(
+        {path: "".join(line + "\n" for line in lines).encode() for path, lines in (urls or {}).items()}
+    )
+    for relative, data in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def write_archive(path: Path, files: dict[str, bytes], top: str = "aclImdb") -> Path:
+    """Writes a .tar.gz with ``files`` below ``top/``, with folder members like the original."""
+    with tarfile.open(path, "w:gz") as archive:
+        folders = sorted({str(Path(top, name).parent) for name in files})
+        for folder in folders:
+            info = tarfile.TarInfo(folder)
+            info.type = tarfile.DIRTYPE
+            archive.addfile(info)
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"{top}/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def url_files(urls: dict[str, list[str]]) -> dict[str, bytes]:
+    return {path: "".join(line + "\n" for line in lines).encode() for path, lines in urls.items()}
+
+
+@pytest.fixture
+def dataset_dir(tmp_path: Path) -> Path:
+    root = write_dataset(tmp_path / "data" / "aclImdb", REVIEW_FILES, URLS_FILES)
+    for name, data in OTHER_FILES.items():
+        (root / name).write_bytes(data)
+    return root
+
+
+@pytest.fixture
+def dataset_archive(tmp_path: Path) -> Path:
+    files = {**REVIEW_FILES, **url_files(URLS_FILES), **OTHER_FILES}
+    return write_archive(tmp_path / "aclImdb_tiny.tar.gz", files)
+
+
+def expected_split(movie_id: str) -> str:
+    """The documented rule, written out independently of the reader."""
+    bucket = int(hashlib.sha256(b"movie:" + movie_id.encode()).hexdigest(), 16) % 100
+    return features.EVAL if bucket < EVAL_PERCENT else features.TRAIN
+
+
+# --- ReadImdbReviews -------------------------------------------------------------------------------
+
+
+def test_reads_directory_with_movie_ids_joined(dataset_dir: Path):
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        reviews = pipeline | reader.ReadImdbReviews(str(dataset_dir / component.DIRECTORY_PATTERN))
+        assert_that(reviews, equal_to(EXPECTED_REVIEWS))
+
+
+def test_reads_archive_to_the_same_records_ignoring_other_members(dataset_archive: Path):
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        reviews = pipeline | reader.ReadImdbReviews(str(dataset_archive))
+        assert_that(reviews, equal_to(EXPECTED_REVIEWS))
+
+
+def test_archive_top_folder_may_have_any_name(tmp_path: Path):
+    files = {
+        "train/pos/3_8.txt": b"Fine.",
+        **url_files({"train/urls_pos.txt": [url(f"tt{i}") for i in range(40, 44)]}),
+    }
+    archive = write_archive(tmp_path / "renamed.tgz", files, top="imdb-copy/v1")
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        reviews = pipeline | reader.ReadImdbReviews(str(archive))
+        assert_that(reviews, equal_to([Review("train/pos/3_8.txt", "train", "pos", 3, 8, "Fine.", "tt43")]))
+
+
+def test_two_datasets_in_one_pattern_join_their_own_urls(tmp_path: Path):
+    """Same folder and review id in two datasets: each gets the movie of its own urls file."""
+    write_dataset(tmp_path / "a", {"train/pos/0_9.txt": b"A"}, {"train/urls_pos.txt": [url("tt1")]})
+    write_dataset(tmp_path / "b", {"train/pos/0_9.txt": b"B"}, {"train/urls_pos.txt": [url("tt2")]})
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        reviews = pipeline | reader.ReadImdbReviews(str(tmp_path / "*" / component.DIRECTORY_PATTERN))
+        assert_that(
+            reviews,
+            equal_to(
+                [
+                    Review("train/pos/0_9.txt", "train", "pos", 0, 9, "A", "tt1"),
+                    Review("train/pos/0_9.txt", "train", "pos", 0, 9, "B", "tt2"),
+                ]
+            ),
+        )
+
+
+def test_split_assignment_keeps_each_movie_on_one_side(dataset_archive: Path):
+    by_movie = {review.movie_id: expected_split(review.movie_id) for review in EXPECTED_REVIEWS[:5]}
+    # The tiny dataset is only a meaningful test if both sides are used.
+    assert by_movie == {"tt0000001": features.TRAIN, "tt0000003": features.TRAIN, "tt0000004": features.EVAL}
+
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        splits = pipeline | reader.ReadImdbReviews(str(dataset_archive)) | reader.SplitReviews(EVAL_PERCENT)
+        sources = {
+            split: reviews | f"Source[{split}]" >> beam.Map(lambda review: review.source)
+            for split, reviews in splits.items()
+        }
+        assert_that(
+            sources[features.TRAIN],
+            equal_to(["train/pos/0_9.txt", "train/neg/0_1.txt", "train/neg/2_4.txt"]),
+            label="Train",
+        )
+        assert_that(
+            sources[features.EVAL], equal_to(["train/pos/1_7.txt", "train/neg/1_3.txt"]), label="Eval"
+        )
+        assert_that(sources[features.TEST], equal_to(["test/pos/0_10.txt", "test/neg/0_2.txt"]), label="Test")
+        assert_that(sources[features.UNSUP], equal_to(["train/unsup/0_0.txt"]), label="Unsup")
+
+
+# --- Errors -----------------------------------------------------------------------------------------
+
+
+def run_reader(pattern: str) -> None:
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        _ = pipeline | reader.ReadImdbReviews(pattern)
+
+
+def test_invalid_utf8_in_archive_names_the_member(tmp_path: Path):
+    archive = write_archive(tmp_path / "bad.tar.gz", {"train/pos/7_8.txt": b"ok \xff bad"})
+    message = f"{archive} (member aclImdb/train/pos/7_8.txt): not valid UTF-8 (invalid start byte at byte 3)"
+    with pytest.raises(ImdbDataError, match=re.escape(message)):
+        run_reader(str(archive))
+
+
+def test_invalid_utf8_in_directory_names_the_file(tmp_path: Path):
+    root = write_dataset(tmp_path, {"test/neg/5_1.txt": b"caf\xe9"})
+    message = f"{root}/test/neg/5_1.txt: not valid UTF-8 (unexpected end of data at byte 3)"
+    with pytest.raises(ImdbDataError, match=re.escape(message)):
+        run_reader(str(root / component.DIRECTORY_PATTERN))
+
+
+def test_bad_review_file_name(tmp_path: Path):
+    root = write_dataset(tmp_path, {"train/pos/review_9.txt": b"Good."})
+    message = f"{root}/train/pos/review_9.txt: review file name must be <id>_<rating>.txt, got 'review_9.txt'"
+    with pytest.raises(ImdbDataError, match=re.escape(message)):
+        run_reader(str(root / component.DIRECTORY_PATTERN))
+
+
+def test_rating_that_contradicts_folder(tmp_path: Path):
+    archive = write_archive(tmp_path / "bad.tar.gz", {"train/neg/3_8.txt": b"Great."})
+    message = (
+        f"{archive} (member aclImdb/train/neg/3_8.txt): rating 8 contradicts folder 'neg' "
+        "(neg needs a rating of 1-4)"
+    )
+    with pytest.raises(ImdbDataError, match=re.escape(message)):
+        run_reader(str(archive))
+
+
+def test_pattern_that_matches_nothing(tmp_path: Path):
+    pattern = str(tmp_path / "nothing" / "*.tar.gz")
+    with pytest.raises(ImdbDataError, match=re.escape(f"no IMDb reviews found under {pattern}")):
+        run_reader(pattern)
+
+
+def test_archive_without_reviews(tmp_path: Path):
+    archive = write_archive(tmp_path / "empty.tar.gz", OTHER_FILES)
+    with pytest.raises(ImdbDataError, match=re.escape(f"no IMDb reviews found under {archive}")):
+        run_reader(str(archive))
+
+
+def test_matched_file_that_is_not_a_review(tmp_path: Path):
+    path = tmp_path / "notes" / "misc" / "todo.txt"
+    write_dataset(tmp_path, {"notes/misc/todo.txt": b"x"})
+    with pytest.raises(ImdbDataError, match=re.escape(f"{path}: neither an IMDb archive")):
+        run_reader(str(tmp_path / component.DIRECTORY_PATTERN))
+
+
+@pytest.mark.parametrize(
+    ("folder", "rating", "message"),
+    [
+        ("pos", 6, "f: rating 6 contradicts folder 'pos' (pos needs a rating of 7-10)"),
+        ("neg", 5, "f: rating 5 contradicts folder 'neg' (neg needs a rating of 1-4)"),
+        ("unsup", 3, "f: rating 3 contradicts folder 'unsup' (unsup needs a rating of 0)"),
+    ],
+)
+def test_check_rating_rejects(folder: str, rating: int, message: str):
+    with pytest.raises(ImdbDataError) as error:
+        reader.check_rating(folder, rating, "f")
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("folder", "rating"), [("pos", 7), ("pos", 10), ("neg", 1), ("neg", 4), ("unsup", 0)]
+)
+def test_check_rating_accepts_bounds(folder: str, rating: int):
+    reader.check_rating(folder, rating, "f")
+
+
+def test_urls_line_without_title_id():
+    with pytest.raises(ImdbDataError) as error:
+        reader.parse_movie_ids(f"{url('tt1')}\nhttp://example.com/\n".encode(), "u.txt")
+    assert str(error.value) == "u.txt line 2: no IMDb title id (tt<digits>) in 'http://example.com/'"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (
+            "/d/aclImdb/train/pos/12_8.txt",
+            reader.ReviewPath("/d/aclImdb", "train/pos/12_8.txt", "train", "pos", 12, 8),
+        ),
+        (
+            "./aclImdb/test/neg/0_2.txt",
+            reader.ReviewPath("./aclImdb", "test/neg/0_2.txt", "test", "neg", 0, 2),
+        ),
+        ("train/unsup/5_0.txt", reader.ReviewPath("", "train/unsup/5_0.txt", "train", "unsup", 5, 0)),
+        ("aclImdb/train/urls_pos.txt", None),
+        ("aclImdb/train/pos/notes.md", None),
+        ("aclImdb/dev/pos/1_9.txt", None),
+        ("aclImdb/README", None),
+    ],
+)
+def test_parse_review_path(path: str, expected: reader.ReviewPath | None):
+    assert reader.parse_review_path(path) == expected
+
+
+# --- to_tf_example and assign_split ---------------------------------------------------------------
+
+
+def example_values(example: tf.train.Example) -> dict[str, list]:
+    """Feature name -> list of values, so tests compare kinds and values exactly."""
+    values = {}
+    for name, feature in example.features.feature.items():
+        kind = feature.WhichOneof("kind")
+        values[name] = (kind, list(getattr(feature, kind).value))
+    return values
+
+
+def test_to_tf_example_labeled_with_movie():
+    example = reader.to_tf_example(EXPECTED_REVIEWS[1])
+    assert example_values(example) == {
+        features.TEXT: ("bytes_list", ["Café scenes were lovely — très bien.".encode()]),
+        features.LABEL: ("int64_list", [1]),
+        features.REVIEW_ID: ("int64_list", [1]),
+        features.RATING: ("int64_list", [7]),
+        features.MOVIE_ID: ("bytes_list", [b"tt0000004"]),
+        features.SOURCE: ("bytes_list", [b"train/pos/1_7.txt"]),
+    }
+
+
+def test_to_tf_example_negative_without_movie():
+    assert example_values(reader.to_tf_example(EXPECTED_REVIEWS[7])) == {
+        features.TEXT: ("bytes_list", [b"Dull."]),
+        features.LABEL: ("int64_list", [0]),
+        features.REVIEW_ID: ("int64_list", [0]),
+        features.RATING: ("int64_list", [2]),
+        features.SOURCE: ("bytes_list", [b"test/neg/0_2.txt"]),
+    }
+
+
+def test_to_tf_example_unsup_has_no_label():
+    assert example_values(reader.to_tf_example(EXPECTED_REVIEWS[5])) == {
+        features.TEXT: ("bytes_list", [b"Saw it twice."]),
+        features.REVIEW_ID: ("int64_list", [0]),
+        features.RATING: ("int64_list", [0]),
+        features.MOVIE_ID: ("bytes_list", [b"tt0000001"]),
+        features.SOURCE: ("bytes_list", [b"train/unsup/0_0.txt"]),
+    }
+
+
+@pytest.mark.parametrize(("text", "bucket"), [("Café", 80), ("Dull.", 6)])
+def test_assign_split_uses_text_when_movie_unknown(text: str, bucket: int):
+    assert int(hashlib.sha256(b"text:" + text.encode()).hexdigest(), 16) % 100 == bucket
+    review = Review("train/pos/0_9.txt", "train", "pos", 0, 9, text, None)
+    assert reader.assign_split(review, bucket) == features.TRAIN
+    assert reader.assign_split(review, bucket + 1) == features.EVAL
+
+
+def test_assign_split_prefers_the_movie_over_the_text():
+    review = Review("train/pos/0_9.txt", "train", "pos", 0, 9, "Café", "tt0000004")  # movie bucket 0
+    assert reader.assign_split(review, 1) == features.EVAL
+
+
+def test_assign_split_test_and_unsup_ignore_the_hash():
+    test_review = Review("test/pos/0_10.txt", "test", "pos", 0, 10, "x", "tt0000004")  # bucket 0
+    unsup_review = Review("train/unsup/0_0.txt", "train", "unsup", 0, 0, "x", "tt0000004")
+    assert reader.assign_split(test_review, 50) == features.TEST
+    assert reader.assign_split(unsup_review, 50) == features.UNSUP
+
+
+# --- component helpers ------------------------------------------------------------------------------
+
+
+def test_dataset_input_archive(dataset_archive: Path):
+    assert component.dataset_input(str(dataset_archive)) == (
+        str(dataset_archive.parent),
+        "aclImdb_tiny.tar.gz",
+    )
+
+
+def test_dataset_input_root_and_parent_folder(dataset_dir: Path):
+    assert component.dataset_input(str(dataset_dir)) == (str(dataset_dir), "*/*/*.txt")
+    assert component.dataset_input(str(dataset_dir.parent) + "/") == (str(dataset_dir), "*/*/*.txt")
+
+
+def test_dataset_input_rejects_other_folders_and_missing_paths(tmp_path: Path):
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ValueError) as error:
+        component.dataset_input(str(tmp_path / "other"))
+    assert str(error.value) == (
+        f"{tmp_path}/other is not an IMDb dataset: expected train/ and test/ folders or an aclImdb/ folder"
+    )
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path}/missing.tar.gz does not exist")):
+        component.dataset_input(str(tmp_path / "missing.tar.gz"))
+
+
+def test_make_output_config():
+    config = component.make_output_config(15)
+    assert proto_utils.proto_to_json(config) == proto_utils.proto_to_json(
+        example_gen_pb2.Output(
+            split_config=example_gen_pb2.SplitConfig(
+                splits=[
+                    example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=85),
+                    example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=15),
+                ],
+                partition_feature_name="movie_id",
+            )
+        )
+    )
+    assert executor.eval_percent_from_output_config(config) == 15
+
+
+@pytest.mark.parametrize("eval_percent", [0, 51, True, 10.0])
+def test_eval_percent_out_of_range(eval_percent):
+    message = f"eval_percent must be a whole number between 1 and 50, got {eval_percent!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        component.make_output_config(eval_percent)
+
+
+def test_output_config_of_another_shape_is_refused():
+    config = example_gen_pb2.Output(
+        split_config=example_gen_pb2.SplitConfig(
+            splits=[
+                example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=2),
+                example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1),
+            ]
+        )
+    )
+    with pytest.raises(ValueError) as error:
+        executor.eval_percent_from_output_config(config)
+    assert str(error.value) == (
+        "output_config must split into 'train' and 'eval' with hash_buckets (100 - p, p) and "
+        "partition_feature_name 'movie_id' (see make_output_config); got splits [('train', 2), ('eval', 1)] "
+        "and partition_feature_name ''"
+    )
+
+
+def test_create_example_gen(dataset_archive: Path):
+    example_gen = component.create_example_gen(str(dataset_archive), eval_percent=20)
+    properties = example_gen.exec_properties
+    assert properties[standard_component_specs.INPUT_BASE_KEY] == str(dataset_archive.parent)
+    input_config = proto_utils.json_to_proto(
+        properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input()
+    )
+    assert input_config == example_gen_pb2.Input(
+        splits=[example_gen_pb2.Input.Split(name="all", pattern="aclImdb_tiny.tar.gz")]
+    )
+    output_config = proto_utils.json_to_proto(
+        properties[standard_component_specs.OUTPUT_CONFIG_KEY], example_gen_pb2.Output()
+    )
+    assert output_config == component.make_output_config(20)
+    assert example_gen.executor_spec.executor_class is executor.Executor
+
+
+# --- the executor, end to end ----------------------------------------------------------------------
+
+
+def read_split(uri: str, split: str) -> dict[str, dict[str, list]]:
+    """Reads one written split back: source -> feature values."""
+    files = sorted(tf.io.gfile.glob(f"{uri}/Split-{split}/*"))
+    assert files, f"no files in Split-{split}"
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    examples = [tf.train.Example.FromString(record.numpy()) for record in records]
+    return {example_values(e)[features.SOURCE][1][0].decode(): example_values(e) for e in examples}
+
+
+def run_executor(tmp_path: Path, data_path: Path) -> standard_artifacts.Examples:
+    """Runs the real executor as TFX would (JSON exec properties) and returns its output artifact."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    input_base, pattern = component.dataset_input(str(data_path))
+    exec_properties = {
+        standard_component_specs.INPUT_BASE_KEY: input_base,
+        standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(
+            example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="all", pattern=pattern)])
+        ),
+        standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
+            component.make_output_config(EVAL_PERCENT)
+        ),
+        standard_component_specs.OUTPUT_FILE_FORMAT_KEY: example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
+    }
+    context = executor.Executor.Context(make_beam_pipeline_fn=lambda: beam.Pipeline(runner="FnApiRunner"))
+    executor.Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
+    return examples
+
+
+def test_executor_writes_four_splits(tmp_path: Path, dataset_archive: Path):
+    examples = run_executor(tmp_path, dataset_archive)
+
+    assert artifact_utils.decode_split_names(examples.split_names) == ["train", "eval", "test", "unsup"]
+    assert json.loads(examples.split_names) == ["train", "eval", "test", "unsup"]
+    assert sorted(read_split(examples.uri, features.TRAIN)) == [
+        "train/neg/0_1.txt",
+        "train/neg/2_4.txt",
+        "train/pos/0_9.txt",
+    ]
+    assert read_split(examples.uri, features.EVAL) == {
+        "train/pos/1_7.txt": example_values(reader.to_tf_example(EXPECTED_REVIEWS[1])),
+        "train/neg/1_3.txt": {
+            features.TEXT: ("bytes_list", [b"Boring, too long."]),
+            features.LABEL: ("int64_list", [0]),
+            features.REVIEW_ID: ("int64_list", [1]),
+            features.RATING: ("int64_list", [3]),
+            features.MOVIE_ID: ("bytes_list", [b"tt0000004"]),
+            features.SOURCE: ("bytes_list", [b"train/neg/1_3.txt"]),
+        },
+    }
+    assert sorted(read_split(examples.uri, features.TEST)) == ["test/neg/0_2.txt", "test/pos/0_10.txt"]
+    assert read_split(examples.uri, features.UNSUP) == {
+        "train/unsup/0_0.txt": {
+            features.TEXT: ("bytes_list", [b"Saw it twice."]),
+            features.REVIEW_ID: ("int64_list", [0]),
+            features.RATING: ("int64_list", [0]),
+            features.MOVIE_ID: ("bytes_list", [b"tt0000001"]),
+            features.SOURCE: ("bytes_list", [b"train/unsup/0_0.txt"]),
+        }
+    }
+
+
+def test_executor_writes_empty_splits_too(tmp_path: Path):
+    """A dataset without unsup/ (or without test/) still yields all four splits, some empty."""
+    root = write_dataset(tmp_path / "data", {"train/pos/0_9.txt": b"Good.", "train/neg/0_1.txt": b"Bad."})
+
+    examples = run_executor(tmp_path, root)
+
+    assert artifact_utils.decode_split_names(examples.split_names) == ["train", "eval", "test", "unsup"]
+    # No urls files: the split falls back to the text ("Good." bucket 26, "Bad." bucket 75).
+    assert sorted(read_split(examples.uri, features.TRAIN)) == ["train/neg/0_1.txt", "train/pos/0_9.txt"]
+    assert read_split(examples.uri, features.EVAL) == {}
+    assert read_split(examples.uri, features.TEST) == {}
+    assert read_split(examples.uri, features.UNSUP) == {}
+
+
+# --- the bundled sample ------------------------------------------------------------------------------
+
+
+def test_bundled_sample_counts():
+    """pipeline/data/aclImdb_sample.tar.gz: the counts pipeline/data/README.md documents."""
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        reviews = pipeline | reader.ReadImdbReviews(str(SAMPLE_ARCHIVE))
+        folders = (
+            reviews
+            | "Folder" >> beam.Map(lambda review: f"{review.split_dir}/{review.folder}")
+            | "CountFolders" >> beam.combiners.Count.PerElement()
+        )
+        assert_that(
+            folders,
+            equal_to(
+                [
+                    ("train/pos", 1004),
+                    ("train/neg", 1008),
+                    ("test/pos", 502),
+                    ("test/neg", 501),
+                    ("train/unsup", 1013),
+                ]
+            ),
+            label="PerFolder",
+        )
+        without_movie = reviews | "WithoutMovie" >> beam.Filter(lambda review: review.movie_id is None)
+        assert_that(without_movie, equal_to([]), label="AllHaveMovies")
+        splits = (
+            reviews
+            | "Split" >> beam.Map(reader.assign_split, EVAL_PERCENT)
+            | "CountSplits" >> beam.combiners.Count.PerElement()
+        )
+        assert_that(
+            splits,
+            equal_to([("train", 1736), ("eval", 276), ("test", 1003), ("unsup", 1013)]),
+            label="PerSplit",
+        )

@@ -1,0 +1,49 @@
+"""The DAG: steps in data-flow order, wiring, and Beam arguments."""
+
+from pipeline.config import DEFAULT_RUNNER_ARG, build_config
+from pipeline.pipeline import SETUP_FILE, beam_args_with_dependencies, create_pipeline
+
+
+def _ids(pipeline):
+    return [component.id for component in pipeline.components]
+
+
+def test_default_pipeline_trains_word2vec_and_lists_steps_in_data_flow_order(tmp_path):
+    pipeline = create_pipeline(build_config({"output": str(tmp_path)}))
+    assert _ids(pipeline) == [
+        "FileBasedExampleGen",
+        "SchemaImporter",
+        "ExampleValidator",
+        "Transform",
+        "Word2Vec",
+        "EmbeddingAligner",
+        "Trainer",
+        "Evaluator",
+        "Pusher",
+    ]
+    by_id = {component.id: component for component in pipeline.components}
+    # Nothing learns from examples before they passed validation.
+    assert "ExampleValidator" in {node.id for node in by_id["Transform"].upstream_nodes}
+    assert "ExampleValidator" in {node.id for node in by_id["Word2Vec"].upstream_nodes}
+    # The Evaluator scores the official test split only.
+    assert by_id["Evaluator"].exec_properties["example_splits"] == '["test"]'
+    assert pipeline.pipeline_info.pipeline_root == str(tmp_path / "pipeline_root")
+    assert pipeline.enable_cache
+
+
+def test_pretrained_vectors_are_imported_instead_of_training_word2vec(tmp_path):
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text("good 0.1 0.2\nbad -0.1 0.3\n")
+    pipeline = create_pipeline(build_config({"output": str(tmp_path), "vectors": str(vectors)}))
+    by_id = {component.id: component for component in pipeline.components}
+    assert "Word2Vec" not in by_id
+    assert by_id["vectors_importer"].exec_properties["artifact_uri"] == str(vectors)
+    assert by_id["EmbeddingAligner"].inputs["vectors"].producer_component_id == "vectors_importer"
+
+
+def test_beam_args_pass_through_and_ship_this_project_with_setup_py():
+    args = beam_args_with_dependencies([DEFAULT_RUNNER_ARG, "--direct_num_workers=2"])
+    assert args == [DEFAULT_RUNNER_ARG, "--direct_num_workers=2", f"--setup_file={SETUP_FILE}"]
+    own = ["--runner=DataflowRunner", "--sdk_container_image=example/imdb:1"]
+    assert beam_args_with_dependencies(own) == own
+    assert beam_args_with_dependencies(["--extra_packages=a.tar.gz"]) == ["--extra_packages=a.tar.gz"]

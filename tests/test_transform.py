@@ -1,0 +1,135 @@
+"""Transform: tokenisation, vocabulary contents and exact token ids."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.transform import executor
+from components.transform.options import TransformOptions
+from components.transform.text import tokenize
+from schemas import features
+from schemas.schema import RAW_SCHEMA_PATH
+from tests.conftest import BEAM_RUNNER
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("Great movie.<br /><br />Loved it!", ["great", "movie", ".", "loved", "it", "!"]),
+        ("I didn't like the film's ending", ["i", "did", "n't", "like", "the", "film", "'s", "ending"]),
+        ("'Quoted' words -- well-made", ["quoted", "words", "-", "-", "well", "-", "made"]),
+        ("CAFÉ Crème 10/10", ["café", "crème", "10", "/", "10"]),
+        ("O'Brien's rock'n'roll", ["o'brien", "'s", "rock'n'roll"]),
+        ("   <br/>  ", []),
+        ("It\u2019s great \u2014 really\u2026", ["it", "'s", "great", "-", "really", ".", ".", "."]),
+        ("It\x92s dull\x96 \x93meh\x94", ["it", "'s", "dull", "-", '"', "meh", '"']),
+    ],
+)
+def test_tokenize(text, tokens):
+    result = tokenize(tf.constant([text])).to_list()[0]
+    assert [token.decode("utf-8") for token in result] == tokens
+
+
+def test_tokenize_is_stable_when_applied_to_its_own_output():
+    texts = tf.constant(["It's a 'must-see'!! Don't miss it.<br />", "Ünïcödé, ok?"])
+    once = tokenize(texts)
+    twice = tokenize(tf.strings.reduce_join(once, axis=1, separator=" "))
+    assert once.to_list() == twice.to_list()
+
+
+def test_preprocessing_fn_vocabulary_and_ids(transform_output_factory):
+    texts = ["Good good movie!", "Bad movie. Bad bad acting", "good acting"]
+    output = transform_output_factory(texts, TransformOptions(vocab_size=6, min_frequency=2, max_length=5))
+
+    # Counts: bad 3, good 3, movie 2, acting 2, "!" 1, "." 1. Reserved tokens
+    # first; ties are broken reverse-lexicographically; min_frequency drops "!"/".".
+    vocabulary = [token.decode() for token in output.vocabulary_by_name(features.VOCABULARY_NAME)]
+    assert vocabulary == ["<pad>", "<unk>", "good", "bad", "movie", "acting"]
+    with open(output.vocabulary_file_by_name(features.TOKEN_COUNTS_NAME), encoding="utf-8") as counts:
+        assert counts.read().split("\n")[:4] == ["3 good", "3 bad", "2 movie", "2 acting"]
+
+    transformed = output.transform_raw_features(
+        {features.TEXT: tf.constant(["good movie!", "bad bad bad bad bad bad acting", "unseen"])}
+    )
+    np.testing.assert_array_equal(
+        transformed[features.TOKEN_IDS].numpy(),
+        [[2, 4, 1, 0, 0], [3, 3, 3, 3, 3], [1, 0, 0, 0, 0]],
+    )
+    assert output.transformed_feature_spec()[features.TOKEN_IDS].shape == [5]
+
+
+def _write_examples(directory, examples):
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "data_tfrecord-00000-of-00001.gz")
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for example in examples:
+            writer.write(example.SerializeToString())
+
+
+def _example(text, label):
+    example = tf.train.Example()
+    example.features.feature[features.TEXT].bytes_list.value.append(text.encode())
+    example.features.feature[features.LABEL].int64_list.value.append(label)
+    example.features.feature[features.SOURCE].bytes_list.value.append(b"train/pos/0_9.txt")
+    return example
+
+
+def test_executor_writes_transform_graph_and_transformed_splits(tmp_path):
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    examples.split_names = artifact_utils.encode_split_names([*features.LABELED_SPLITS, features.UNSUP])
+    splits = {
+        features.TRAIN: [_example("a fine film", 1), _example("a dull film", 0), _example("fine", 1)],
+        features.EVAL: [_example("fine film", 1)],
+        features.TEST: [_example("dull", 0), _example("so dull", 0)],
+        features.UNSUP: [],
+    }
+    for split, rows in splits.items():
+        _write_examples(artifact_utils.get_split_uri([examples], split), rows)
+    schema = standard_artifacts.Schema()
+    schema.uri = str(tmp_path / "schema")
+    os.makedirs(schema.uri)
+    with open(os.path.join(schema.uri, executor.SCHEMA_FILE), "w") as f:
+        f.write(RAW_SCHEMA_PATH.read_text())
+    graph = standard_artifacts.TransformGraph()
+    graph.uri = str(tmp_path / "graph")
+    transformed = standard_artifacts.Examples()
+    transformed.uri = str(tmp_path / "transformed")
+
+    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=[f"--runner={BEAM_RUNNER}"])
+    executor.Executor(context).Do(
+        {"examples": [examples], "schema": [schema]},
+        {"transform_graph": [graph], "transformed_examples": [transformed]},
+        {"options": TransformOptions(vocab_size=10, min_frequency=1, max_length=3).to_json()},
+    )
+
+    output = tft.TFTransformOutput(graph.uri)
+    # Train counts: fine 2, film 2, a 2, dull 1 (ties reverse-lexicographic);
+    # eval and test text never enters the vocabulary.
+    assert [t.decode() for t in output.vocabulary_by_name(features.VOCABULARY_NAME)] == [
+        "<pad>",
+        "<unk>",
+        "fine",
+        "film",
+        "a",
+        "dull",
+    ]
+    assert artifact_utils.decode_split_names(transformed.split_names) == list(features.LABELED_SPLITS)
+    spec = output.transformed_feature_spec()
+    test_files = tf.io.gfile.glob(
+        os.path.join(artifact_utils.get_split_uri([transformed], features.TEST), "*")
+    )
+    records = [
+        tf.io.parse_single_example(record, spec)
+        for record in tf.data.TFRecordDataset(test_files, compression_type="GZIP")
+    ]
+    assert sorted((r[features.TOKEN_IDS].numpy().tolist(), int(r[features.LABEL])) for r in records) == [
+        ([1, 5, 0], 0),
+        ([5, 0, 0], 0),
+    ]
+    assert not tf.io.gfile.exists(os.path.join(graph.uri, ".temp"))
