@@ -27,6 +27,7 @@ setup(
         include=["pipeline", "pipeline.*", "components", "components.*", "schemas", "schemas.*"]
     ),
     package_data={"schemas": ["*.pbtxt"], "pipeline": ["data/*.tar.gz", "data/README.md"]},
+    extras_require={"kubeflow": ["kfp==2.16.*"]},
     install_requires=[
         "tensorflow==2.21.*",
         "tf-keras==2.21.*",
@@ -37,6 +38,10 @@ setup(
         "gensim==4.4.*",
         "numpy>=2,<3",
         "pyyaml>=6",
+        "tensorboard==2.21.*",
+        "jinja2>=3",
+        "matplotlib>=3.10",
+        "tqdm>=4",
     ],
     entry_points={"console_scripts": ["imdb-pipeline=pipeline.cli:main"]},
 )

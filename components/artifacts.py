@@ -1,16 +1,22 @@
-"""Artifact types of this pipeline that TFX does not define."""
+"""Artifact types of this pipeline that TFX does not define.
+
+Type names are ``<namespace>.<Title>``, the form Kubeflow Pipelines requires of
+custom artifact types.
+"""
 
 from tfx.types import artifact
 
 
 class EmbeddingVectors(artifact.Artifact):
-    """Word vectors in word2vec text format (``vectors.txt``, ``<count> <dim>`` header).
+    """Word vectors for the EmbeddingAligner.
 
-    Written by the Word2Vec step, or imported from a user's pretrained file (then
-    the URI is that file and its format is detected when it is read).
+    Written by the Word2Vec step as ``vectors.txt`` (word2vec text format,
+    ``<count> <dim>`` header), or a user's pretrained file registered by an
+    Importer: then the URI is that file, in any format components/embeddings/
+    vectors.py reads (GloVe, word2vec text or binary, KeyedVectors; plain or gzip).
     """
 
-    TYPE_NAME = "EmbeddingVectors"
+    TYPE_NAME = "imdb.EmbeddingVectors"
 
 
 class EmbeddingMatrix(artifact.Artifact):
@@ -22,4 +28,4 @@ class EmbeddingMatrix(artifact.Artifact):
     from and the SHA-256 of that vocabulary, which the Trainer checks.
     """
 
-    TYPE_NAME = "EmbeddingMatrix"
+    TYPE_NAME = "imdb.EmbeddingMatrix"

@@ -23,10 +23,11 @@ logger = logging.getLogger("pipeline")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3
 
 _PROJECT_LOGGERS = ("pipeline", "components", "schemas")
 # Parsed `run` arguments that steer the command rather than the pipeline.
-_NOT_CONFIG = ("command", "config", "no_cache", "verbose")
+_NOT_CONFIG = ("command", "config", "no_cache", "verbose", "dry_run", "output_file", "image", "schedule")
 # TFX's own progress lines worth showing without --verbose.
 _TFX_PROGRESS = re.compile(r"^Component \S+ is (running|finished)|^Pipeline \S+ .*")
 
@@ -79,29 +80,26 @@ def _flag_type(hint: typing.Any):
     return hint
 
 
-def _add_run_parser(subparsers) -> argparse.ArgumentParser:
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that build a PipelineConfig, shared by ``run`` and ``compile``."""
     from pipeline import config as config_module
 
-    parser = subparsers.add_parser(
-        "run",
-        allow_abbrev=False,
-        help="run the whole pipeline locally",
-        description=(
-            "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
-            "evaluate and push. Unknown --flags are passed to Apache Beam (e.g. "
-            "--direct_running_mode=multi_processing --direct_num_workers=2, or --runner=DataflowRunner ...)."
-        ),
-    )
     parser.add_argument(
         "--data",
-        help="IMDb dataset: an aclImdb/ directory or the aclImdb_v1.tar.gz archive (default: the bundled sample)",
+        help=(
+            "IMDb dataset: an aclImdb/ directory or the aclImdb_v1.tar.gz archive, or spans such as "
+            "'/data/span-{SPAN}/aclImdb_v1.tar.gz' (default: the bundled sample)"
+        ),
     )
     parser.add_argument(
         "--vectors", help="pretrained word-vector file (default: train word2vec on the run's text)"
     )
     parser.add_argument(
         "--output",
-        help=f"directory for the pipeline root, metadata store and serving root (default: ./{config_module.DEFAULT_OUTPUT})",
+        help=(
+            "directory for the pipeline root, metadata store and serving root "
+            f"(default: ./{config_module.DEFAULT_OUTPUT})"
+        ),
     )
     parser.add_argument("--config", help="YAML configuration file (flags override it)")
     parser.add_argument("--pipeline-name", dest="pipeline_name", help="TFX pipeline name")
@@ -112,10 +110,7 @@ def _add_run_parser(subparsers) -> argparse.ArgumentParser:
         type=int,
         help="percent of training reviews, grouped by movie, held out for validation (default 10)",
     )
-    parser.add_argument(
-        "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
-    )
-    parser.add_argument("--verbose", action="store_true", help="show every TFX, Beam and TensorFlow log line")
+    parser.add_argument("--span", type=int, help="ingest this span instead of the newest (data with {SPAN})")
     for section, options_class in config_module.SECTIONS.items():
         group = parser.add_argument_group(f"{section} options")
         docs = _attribute_docs(options_class)
@@ -131,6 +126,59 @@ def _add_run_parser(subparsers) -> argparse.ArgumentParser:
                 metavar=field.name.upper(),
                 help=f"{docs.get(field.name, '')} (default: {default})".replace("%", "%%"),
             )
+
+
+def _add_run_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "run",
+        allow_abbrev=False,
+        help="run the whole pipeline locally",
+        description=(
+            "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
+            "evaluate and push. Unknown --flags are passed to Apache Beam (e.g. "
+            "--direct_running_mode=multi_processing --direct_num_workers=2, or --runner=DataflowRunner ...). "
+            "Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage or "
+            "configuration error, 3 another run holds the output directory."
+        ),
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show every TFX, Beam and TensorFlow log line")
+    parser.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="show the steps, the data the run would ingest and where it would write; run nothing",
+    )
+    _add_config_arguments(parser)
+    return parser
+
+
+def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "compile",
+        allow_abbrev=False,
+        help="compile the pipeline for Kubeflow Pipelines / Vertex AI Pipelines",
+        description=(
+            "Compile the same pipeline with TFX's Kubeflow V2 runner into a pipeline job spec (JSON) for "
+            "Vertex AI Pipelines or Kubeflow Pipelines 2.x. Paths (--data, --output, --vectors) must be "
+            "readable by the cluster, e.g. gs://. Unknown --flags are passed to Apache Beam."
+        ),
+    )
+    parser.add_argument(
+        "--output-file", dest="output_file", required=True, help="where to write the spec (.json)"
+    )
+    parser.add_argument(
+        "--image",
+        required=True,
+        help="container image with this project and requirements.lock installed, run by every step",
+    )
+    parser.add_argument(
+        "--schedule",
+        help="cron expression (e.g. '0 3 * * *'): also print the calls that create a recurring run",
+    )
+    _add_config_arguments(parser)
     return parser
 
 
@@ -187,14 +235,43 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return EXIT_USAGE
 
     from pipeline import runner
+    from pipeline.lock import RunInProgressError
 
+    if args.dry_run:
+        print(runner.describe_plan(config, enable_cache=not args.no_cache))
+        return EXIT_OK
     try:
         summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
+    except RunInProgressError as error:
+        print(f"imdb-pipeline run: {error}", file=sys.stderr)
+        return EXIT_BUSY
     except Exception as error:
         logger.error("Pipeline failed", exc_info=args.verbose)
         print(f"imdb-pipeline run: FAILED: {runner.describe_failure(error)}", file=sys.stderr)
         return EXIT_FAILED
     print(summary.one_line())
+    return EXIT_OK
+
+
+def _compile(args: argparse.Namespace, beam_args: list[str]) -> int:
+    _configure_logging(verbose=False)
+    from components.options import OptionsError
+    from pipeline import kubeflow
+
+    try:
+        config = config_from_args(args, beam_args)
+        if args.schedule:
+            kubeflow.validate_cron(args.schedule)
+    except (OptionsError, kubeflow.ScheduleError) as error:
+        print(f"imdb-pipeline compile: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    spec = kubeflow.compile_pipeline(config, args.output_file, args.image)
+    tasks = spec["pipelineSpec"]["root"]["dag"]["tasks"]
+    print(
+        f"wrote {args.output_file}: pipeline {config.pipeline_name}, {len(tasks)} tasks, image {args.image}"
+    )
+    if args.schedule:
+        print(kubeflow.schedule_commands(args.output_file, args.schedule, config))
     return EXIT_OK
 
 
@@ -211,6 +288,101 @@ def _predict(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _add_neighbors_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "neighbors",
+        help="nearest neighbours of words in a pushed model's embeddings",
+        description=(
+            "Print the K vocabulary words nearest to each WORD by cosine similarity, exact search, "
+            "in the embeddings pushed with the model (after training, or as injected with --injected)."
+        ),
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a pushed version directory, or the model directory (newest version is used)",
+    )
+    parser.add_argument("--k", type=_positive_int, default=10, help="neighbours per word (default: 10)")
+    parser.add_argument(
+        "--injected",
+        action="store_true",
+        help="search the embeddings as injected (aligned word vectors) instead of as trained",
+    )
+    parser.add_argument("words", nargs="+", metavar="WORD", help="query word")
+    return parser
+
+
+def _neighbors(args: argparse.Namespace) -> int:
+    from components.embeddings.neighbors import (
+        INJECTED,
+        TRAINED,
+        EmbeddingsNotFoundError,
+        UnknownWordError,
+        load_embeddings,
+        nearest_neighbors,
+    )
+    from pipeline.predict import ModelNotFoundError
+
+    try:
+        embeddings = load_embeddings(args.model, INJECTED if args.injected else TRAINED)
+        neighbors = nearest_neighbors(embeddings, args.words, k=args.k)
+    except (ModelNotFoundError, EmbeddingsNotFoundError, UnknownWordError) as error:
+        print(f"imdb-pipeline neighbors: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"# cosine similarity in {embeddings.source}")
+    for word, found in neighbors.items():
+        print(word if found else f"{word}: no neighbours (its vector is all zeros)")
+        for neighbor, cosine in found:
+            print(f"  {cosine:.4f}  {neighbor if neighbor.isprintable() else repr(neighbor)}")
+    return EXIT_OK
+
+
+def _add_report_parser(subparsers) -> None:
+    from pipeline import config as config_module
+
+    parser = subparsers.add_parser(
+        "report",
+        help="re-render the report of a run and the index of runs",
+        description=(
+            "Render the report of a run (the newest by default) from its artifacts, found through ML "
+            "Metadata, into OUTPUT/reports/<run>/report.html, and list every run with its key metrics "
+            "in OUTPUT/reports/index.html."
+        ),
+    )
+    parser.add_argument(
+        "--output",
+        default=config_module.DEFAULT_OUTPUT,
+        help=f"the output directory of the runs (default: ./{config_module.DEFAULT_OUTPUT})",
+    )
+    parser.add_argument("--run", help="run id (as listed in the index; default: the newest run)")
+    parser.add_argument("--pipeline-name", dest="pipeline_name", help="only runs of this pipeline")
+
+
+def _report(args: argparse.Namespace) -> int:
+    _configure_logging(verbose=False)
+    from pipeline import reports
+
+    try:
+        path = reports.render_run(args.output, args.run, args.pipeline_name)
+        index = reports.write_index(args.output, args.pipeline_name)
+    except reports.RunNotFoundError as error:
+        print(f"imdb-pipeline report: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"report: {path}")
+    print(f"index:  {index}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imdb-pipeline",
@@ -218,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(subparsers)
+    _add_compile_parser(subparsers)
     predict_parser = subparsers.add_parser(
         "predict",
         help="classify review texts with a pushed model",
@@ -229,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a pushed version directory, or the model directory (newest version is used)",
     )
     predict_parser.add_argument("texts", nargs="+", metavar="TEXT", help="review text")
+    _add_neighbors_parser(subparsers)
+    _add_report_parser(subparsers)
     return parser
 
 
@@ -242,8 +417,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if args.command == "run":
         return _run(args, unknown)
+    if args.command == "compile":
+        return _compile(args, unknown)
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "neighbors":
+        return _neighbors(args)
+    if args.command == "report":
+        return _report(args)
     return _predict(args)
 
 

@@ -8,22 +8,26 @@ an error names the offending field.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 import posixpath
+import re
 from typing import Any
 
 import yaml
 
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.evaluator.options import EvaluationOptions
-from components.example_gen.options import validate_eval_percent
+from components.example_gen.options import ARCHIVE_SUFFIXES, ExampleGenOptions, validate_eval_percent
+from components.example_gen.spans import has_span_placeholder
 from components.options import Options, OptionsError
+from components.pusher.options import PushOptions
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "data" / "aclImdb_sample.tar.gz"
 DEFAULT_OUTPUT = "imdb-pipeline-output"
-DEFAULT_PIPELINE_NAME = "imdb_sentiment"
+DEFAULT_PIPELINE_NAME = "imdb-sentiment"
 DEFAULT_MODEL_NAME = "imdb_sentiment"
 
 # Beam's DirectRunner first tries the Prism runner, which downloads a binary at
@@ -34,13 +38,24 @@ DEFAULT_RUNNER_ARG = "--runner=FnApiRunner"
 
 # Option sections, in data-flow order: config-file keys and flag prefixes.
 SECTIONS: dict[str, type[Options]] = {
+    ExampleGenOptions.SECTION: ExampleGenOptions,
     TransformOptions.SECTION: TransformOptions,
     Word2VecOptions.SECTION: Word2VecOptions,
     EmbeddingOptions.SECTION: EmbeddingOptions,
     TrainerOptions.SECTION: TrainerOptions,
     EvaluationOptions.SECTION: EvaluationOptions,
+    PushOptions.SECTION: PushOptions,
 }
-TOP_LEVEL_KEYS = ("data", "vectors", "output", "pipeline_name", "model_name", "eval_percent", "beam_args")
+TOP_LEVEL_KEYS = (
+    "data",
+    "vectors",
+    "output",
+    "pipeline_name",
+    "model_name",
+    "eval_percent",
+    "span",
+    "beam_args",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +65,9 @@ class PipelineConfig:
     Attributes:
         data: The Large Movie Review Dataset: an ``aclImdb/`` directory or the
             ``aclImdb_v1.tar.gz`` archive (local or on a Beam-supported
-            filesystem such as ``gs://``).
+            filesystem such as ``gs://``); a ``{SPAN}`` placeholder in the path
+            (e.g. ``/data/span-{SPAN}/aclImdb_v1.tar.gz``) makes each run
+            ingest the newest span.
         vectors: Optional pretrained word-vector file; without it word2vec is
             trained on the run's own text.
         output: The one directory that holds the pipeline root, the ML Metadata
@@ -68,26 +85,59 @@ class PipelineConfig:
     pipeline_name: str = DEFAULT_PIPELINE_NAME
     model_name: str = DEFAULT_MODEL_NAME
     eval_percent: int = 10
+    span: int | None = None
+    example_gen: ExampleGenOptions = dataclasses.field(default_factory=ExampleGenOptions)
     transform: TransformOptions = dataclasses.field(default_factory=TransformOptions)
     word2vec: Word2VecOptions = dataclasses.field(default_factory=Word2VecOptions)
     embedding: EmbeddingOptions = dataclasses.field(default_factory=EmbeddingOptions)
     trainer: TrainerOptions = dataclasses.field(default_factory=TrainerOptions)
     evaluation: EvaluationOptions = dataclasses.field(default_factory=EvaluationOptions)
+    push: PushOptions = dataclasses.field(default_factory=PushOptions)
     beam_args: tuple[str, ...] = (DEFAULT_RUNNER_ARG,)
 
     def __post_init__(self) -> None:
+        for name in ("data", "output", "pipeline_name", "model_name", "vectors"):
+            value = getattr(self, name)
+            if not (value is None and name == "vectors") and (not isinstance(value, str) or not value):
+                raise OptionsError(f"{name} must be a non-empty string, got {value!r}")
         try:
             validate_eval_percent(self.eval_percent)
         except ValueError as error:
             raise OptionsError(str(error)) from error
-        for name in ("pipeline_name", "model_name"):
-            value = getattr(self, name)
-            if not value or not all(c.isalnum() or c in "_-." for c in value):
-                raise OptionsError(f"{name} must be letters, digits, '_', '-' or '.', got {value!r}")
-        if not _is_remote(self.data) and not Path(self.data).exists():
+        # Kubeflow Pipelines' rule for pipeline names, so the same name works everywhere.
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", self.pipeline_name or ""):
+            raise OptionsError(
+                f"pipeline_name must be lower-case letters, digits and '-' (starting with a letter or "
+                f"digit, at most 128), got {self.pipeline_name!r}"
+            )
+        if not self.model_name or not all(c.isalnum() or c in "_-." for c in self.model_name):
+            raise OptionsError(
+                f"model_name must be letters, digits, '_', '-' or '.', got {self.model_name!r}"
+            )
+        if has_span_placeholder(self.data):
+            fixed = self.data.split("{", 1)[0].rsplit("/", 1)[0] or "."
+            if not _is_remote(fixed) and not Path(fixed).is_dir():
+                raise OptionsError(f"data: {fixed}, the folder holding the spans, does not exist")
+        elif self.span is not None:
+            raise OptionsError(
+                f"span: {self.span} was given, but data has no {{SPAN}} placeholder: {self.data}"
+            )
+        elif not _is_remote(self.data) and not Path(self.data).exists():
             raise OptionsError(f"data: {self.data} does not exist")
+        elif Path(self.data).is_file() and not self.data.lower().endswith(ARCHIVE_SUFFIXES):
+            raise OptionsError(
+                f"data: {self.data} is a file but not a dataset archive ({', '.join(ARCHIVE_SUFFIXES)})"
+            )
+        if self.span is not None and (
+            isinstance(self.span, bool) or not isinstance(self.span, int) or self.span < 0
+        ):
+            raise OptionsError(f"span must be a whole number >= 0, got {self.span!r}")
         if self.vectors is not None and not _is_remote(self.vectors) and not Path(self.vectors).is_file():
             raise OptionsError(f"vectors: {self.vectors} is not a file")
+        for folder in dict.fromkeys(path for path in (self.output, self.state_dir) if not _is_remote(path)):
+            problem = _unwritable(folder)
+            if problem:
+                raise OptionsError(f"output: {problem}")
 
     @property
     def pipeline_root(self) -> str:
@@ -95,9 +145,21 @@ class PipelineConfig:
         return posixpath.join(self.output, "pipeline_root")
 
     @property
+    def state_dir(self) -> str:
+        """Local folder for the ML Metadata store and the run lock of local runs.
+
+        The output folder itself, unless it is remote (``gs://...``): SQLite and
+        file locks need a local filesystem, so they then live in
+        ``~/.cache/imdb-pipeline/<pipeline_name>/``.
+        """
+        if _is_remote(self.output):
+            return str(Path.home() / ".cache" / "imdb-pipeline" / self.pipeline_name)
+        return self.output
+
+    @property
     def metadata_path(self) -> str:
-        """The ML Metadata SQLite store (local runs)."""
-        return posixpath.join(self.output, "metadata.sqlite")
+        """The ML Metadata SQLite store of local runs."""
+        return posixpath.join(self.state_dir, "metadata.sqlite")
 
     @property
     def serving_model_dir(self) -> str:
@@ -107,6 +169,20 @@ class PipelineConfig:
 
 def _is_remote(path: str) -> bool:
     return "://" in path
+
+
+def _unwritable(folder: str) -> str | None:
+    """Why ``folder`` cannot be created or written by this process, or None (checked before any work)."""
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot create {folder}: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write to {folder}: {existing} is not writable" + (
+            "" if existing == Path(folder).absolute() else " (the nearest existing folder)"
+        )
+    return None
 
 
 def build_config(

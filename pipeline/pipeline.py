@@ -2,24 +2,27 @@
 
 raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
 (vocabulary, token ids) -> Word2Vec or imported vectors -> EmbeddingAligner
-(matrix aligned with the vocabulary) -> Trainer -> Evaluator -> Pusher.
+(matrix aligned with the vocabulary) -> Trainer -> Evaluator -> Pusher -> Report
+(report.html of the run).
 """
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from tfx.components import Evaluator, Pusher
+from ml_metadata.proto import metadata_store_pb2
+from tfx.components import Evaluator
 from tfx.dsl.components.base import base_node
 from tfx.dsl.components.common.importer import Importer
-from tfx.orchestration import metadata
 from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.proto import pusher_pb2
 from tfx.utils import io_utils
 
 from components.artifacts import EmbeddingVectors
 from components.embeddings.component import EmbeddingAligner, Word2Vec
+from components.evaluator.baseline import create_baseline_resolver
 from components.evaluator.eval_config import make_eval_config
 from components.example_gen.component import create_example_gen
+from components.pusher.component import Pusher
+from components.report.component import Report
 from components.schema_validation.component import ExampleValidator, SchemaImporter
 from components.trainer.component import Trainer
 from components.transform.component import Transform
@@ -28,9 +31,17 @@ from schemas import features
 from schemas.schema import RAW_SCHEMA_PATH
 
 
-def create_components(config: PipelineConfig) -> list[base_node.BaseNode]:
-    """Instantiates and wires the steps; returns them in data-flow order."""
-    example_gen = create_example_gen(config.data, config.eval_percent)
+def create_components(config: PipelineConfig, portable: bool = False) -> list[base_node.BaseNode]:
+    """Instantiates and wires the steps; returns them in data-flow order.
+
+    Args:
+        config: The validated configuration.
+        portable: Use only what every TFX orchestrator compiles (TFX's own
+            resolver strategies), for Kubeflow Pipelines / Vertex AI.
+    """
+    example_gen = create_example_gen(
+        config.data, config.eval_percent, span=config.span, options=config.example_gen
+    )
     schema_importer = SchemaImporter(schema_text=RAW_SCHEMA_PATH.read_text(encoding="utf-8"))
     validator = ExampleValidator(
         examples=example_gen.outputs["examples"], schema=schema_importer.outputs["schema"]
@@ -66,20 +77,25 @@ def create_components(config: PipelineConfig) -> list[base_node.BaseNode]:
         embedding=aligner.outputs["embedding"],
         options=config.trainer,
     )
+    baseline = create_baseline_resolver(candidate=None if portable else trainer.outputs["model"])
     evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
+        baseline_model=baseline.outputs["model"],
         eval_config=make_eval_config(config.evaluation),
         example_splits=[features.TEST],
     )
     pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=pusher_pb2.PushDestination(
-            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_model_dir)
-        ),
+        serving_model_dir=config.serving_model_dir,
+        options=config.push,
+        examples=example_gen.outputs["examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        embedding=aligner.outputs["embedding"],
+        evaluation=evaluator.outputs["evaluation"],
     )
-    return [
+    steps = [
         example_gen,
         schema_importer,
         validator,
@@ -87,9 +103,24 @@ def create_components(config: PipelineConfig) -> list[base_node.BaseNode]:
         vector_source,
         aligner,
         trainer,
+        baseline,
         evaluator,
         pusher,
     ]
+    # Last: a report of what the steps read, learnt and decided (every input optional).
+    report = Report(
+        pipeline_name=config.pipeline_name,
+        steps=steps,
+        examples=example_gen.outputs["examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        embedding=aligner.outputs["embedding"],
+        model=trainer.outputs["model"],
+        model_run=trainer.outputs["model_run"],
+        evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"],
+        pushed_model=pusher.outputs["pushed_model"],
+    )
+    return [*steps, report]
 
 
 # Beam flags that already tell a runner how to get this code onto its workers.
@@ -112,13 +143,31 @@ def beam_args_with_dependencies(beam_args: Sequence[str]) -> list[str]:
     return args
 
 
-def create_pipeline(config: PipelineConfig, enable_cache: bool = True) -> tfx_pipeline.Pipeline:
-    """The TFX pipeline for ``config``, with a local SQLite ML Metadata store."""
+def create_pipeline(
+    config: PipelineConfig,
+    enable_cache: bool = True,
+    metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
+    portable: bool = False,
+) -> tfx_pipeline.Pipeline:
+    """The TFX pipeline for ``config``, for any TFX orchestrator.
+
+    Args:
+        config: The validated configuration.
+        enable_cache: Reuse the outputs of steps whose inputs did not change.
+        metadata_connection_config: The ML Metadata store; local runs pass a
+            SQLite store (see pipeline/runner.py), orchestrators such as
+            Kubeflow Pipelines provide their own.
+        portable: See :func:`create_components`.
+    """
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=create_components(config),
+        components=create_components(config, portable=portable),
         enable_cache=enable_cache,
-        metadata_connection_config=metadata.sqlite_metadata_connection_config(config.metadata_path),
-        beam_pipeline_args=beam_args_with_dependencies(config.beam_args),
+        metadata_connection_config=metadata_connection_config,
+        # In a container image the project is installed already, and this
+        # machine's setup.py path means nothing there.
+        beam_pipeline_args=list(config.beam_args)
+        if portable
+        else beam_args_with_dependencies(config.beam_args),
     )

@@ -3,27 +3,59 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 
+from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from pipeline.config import PipelineConfig
+from pipeline.lock import run_lock
 from pipeline.pipeline import create_pipeline
+from pipeline.step_log import StepLog
 from pipeline.summary import RunSummary, summarize_latest_run
 
 logger = logging.getLogger(__name__)
 
 
 def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummary:
-    """Runs the pipeline to completion and summarises it; raises if a step fails."""
-    logger.info("Pipeline %s: data %s, output %s", config.pipeline_name, config.data, config.output)
-    os.makedirs(config.output, exist_ok=True)
-    started = time.monotonic()
-    LocalDagRunner().run(create_pipeline(config, enable_cache=enable_cache))
-    return summarize_latest_run(
-        config.metadata_path, config.pipeline_name, seconds=time.monotonic() - started
-    )
+    """Runs the pipeline to completion and summarises it; raises if a step fails.
+
+    Raises:
+        RunInProgressError: another run holds the output directory's lock.
+    """
+    with run_lock(config.state_dir):
+        logger.info("Pipeline %s: data %s, output %s", config.pipeline_name, config.data, config.output)
+        started = time.monotonic()
+        store = metadata.sqlite_metadata_connection_config(config.metadata_path)
+        pipeline = create_pipeline(config, enable_cache=enable_cache, metadata_connection_config=store)
+        with StepLog(config.metadata_path, config.pipeline_name, steps=len(pipeline.components)):
+            LocalDagRunner().run(pipeline)
+        return summarize_latest_run(
+            config.metadata_path, config.pipeline_name, seconds=time.monotonic() - started
+        )
+
+
+def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
+    """What a run would do, without running anything: steps, data, outputs."""
+    pipeline = create_pipeline(config, enable_cache=enable_cache)
+    lines = [
+        f"pipeline {config.pipeline_name}: {len(pipeline.components)} nodes, cache {'on' if enable_cache else 'off'}",
+        f"  data:     {config.data}" + (f" (span {config.span})" if config.span is not None else ""),
+        f"  vectors:  {config.vectors or 'word2vec trained on train + unsup text'}",
+        f"  root:     {config.pipeline_root}",
+        f"  metadata: {config.metadata_path}",
+        f"  serving:  {config.serving_model_dir}/<version>/ (keeping {config.push.keep_versions} versions)",
+        f"  beam:     {' '.join(pipeline.beam_pipeline_args)}",
+        "steps:",
+    ]
+    for component in pipeline.components:
+        inputs = sorted(
+            f"{key}<-{channel.producer_component_id}"
+            for key, channel in component.inputs.items()
+            if getattr(channel, "producer_component_id", None)
+        )
+        lines.append(f"  {component.id}" + (f"  ({', '.join(inputs)})" if inputs else ""))
+    return "\n".join(lines)
 
 
 def describe_failure(error: BaseException) -> str:

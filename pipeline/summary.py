@@ -8,6 +8,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from components.evaluator import eval_config
+from components.evaluator.results import Evaluation, read_evaluation
 
 _Execution = metadata_store_pb2.Execution
 _Event = metadata_store_pb2.Event
@@ -28,6 +29,7 @@ class RunSummary:
     run_id: str
     steps: tuple[tuple[str, str], ...]  # (node id, state) in execution order
     metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
     blessed: bool | None
     blessing_failures: tuple[str, ...]
     pushed_destination: str | None
@@ -48,12 +50,9 @@ class RunSummary:
             + (f" in {self.seconds:.0f} s" if self.seconds is not None else "")
         ]
         if self.metrics:
-            parts.append(
-                "test "
-                + ", ".join(
-                    f"{name} {self.metrics[name]:.4f}" for name in _METRICS_SHOWN if name in self.metrics
-                )
-            )
+            parts.append("test " + _format_metrics(self.metrics, _METRICS_SHOWN))
+        if self.baseline_metrics:
+            parts.append("baseline " + _format_metrics(self.baseline_metrics, _METRICS_SHOWN[:2]))
         if self.blessed:
             parts.append("blessed")
         elif self.blessed is False:
@@ -62,37 +61,20 @@ class RunSummary:
         return "; ".join(parts)
 
 
+def _format_metrics(metrics: dict[str, float], names: tuple[str, ...]) -> str:
+    return ", ".join(f"{name} {metrics[name]:.4f}" for name in names if name in metrics)
+
+
+def _is_resolver(store: metadata_store.MetadataStore, execution: metadata_store_pb2.Execution) -> bool:
+    """Resolver nodes pick inputs from ML Metadata; they are not pipeline steps."""
+    return store.get_execution_types_by_id([execution.type_id])[0].name.endswith("Resolver")
+
+
 def _store(metadata_path: str) -> metadata_store.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
     return metadata_store.MetadataStore(config)
-
-
-def _evaluation(uri: str) -> tuple[dict[str, float], tuple[str, ...]]:
-    import tensorflow_model_analysis as tfma
-
-    metrics: dict[str, float] = {}
-    for metrics_for_slice in tfma.load_metrics(uri):
-        if metrics_for_slice.slice_key.single_slice_keys:
-            continue  # only the overall slice
-        for key_and_value in metrics_for_slice.metric_keys_and_values:
-            if key_and_value.value.HasField("double_value"):
-                metrics[key_and_value.key.name] = key_and_value.value.double_value.value
-    failures = []
-    validation = tfma.load_validation_result(uri)
-    for per_slice in validation.metric_validations_per_slice:
-        for failure in per_slice.failures:
-            bound = failure.metric_threshold.value_threshold
-            limit = (
-                f"< {bound.lower_bound.value:g}"
-                if bound.HasField("lower_bound")
-                else f"> {bound.upper_bound.value:g}"
-            )
-            failures.append(
-                f"{failure.metric_key.name} {failure.metric_value.double_value.value:.4f} {limit}"
-            )
-    return metrics, tuple(failures)
 
 
 def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float | None = None) -> RunSummary:
@@ -125,6 +107,8 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
             for c in store.get_contexts_by_execution(execution.id)
             if store.get_context_types_by_id([c.type_id])[0].name == "node"
         )
+        if _is_resolver(store, execution):
+            continue
         steps.append((node, _Execution.State.Name(execution.last_known_state)))
         outputs[node] = [
             artifacts[event.artifact_id]
@@ -132,15 +116,14 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
             if event.execution_id == execution.id and event.type == _Event.OUTPUT
         ]
 
-    metrics: dict[str, float] = {}
-    failures: tuple[str, ...] = ()
+    evaluation = Evaluation({}, {}, ())
     blessed = None
     pushed = None
     for artifact in (artifact for node_outputs in outputs.values() for artifact in node_outputs):
         type_name = store.get_artifact_types_by_id([artifact.type_id])[0].name
         properties = artifact.custom_properties
         if type_name == "ModelEvaluation":
-            metrics, failures = _evaluation(artifact.uri)
+            evaluation = read_evaluation(artifact.uri)
         elif type_name == "ModelBlessing" and "blessed" in properties:
             blessed = bool(properties["blessed"].int_value)
         elif type_name == "PushedModel" and properties["pushed"].int_value:
@@ -149,9 +132,10 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
         pipeline_name=pipeline_name,
         run_id=run.name,
         steps=tuple(steps),
-        metrics=metrics,
+        metrics=evaluation.candidate,
+        baseline_metrics=evaluation.baseline,
         blessed=blessed,
-        blessing_failures=failures,
+        blessing_failures=evaluation.failures,
         pushed_destination=pushed,
         seconds=seconds,
     )

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 import os
 from pathlib import Path
+import subprocess
+import sys
 
 import apache_beam as beam
 import pytest
@@ -60,3 +62,25 @@ def transform_output_factory(tmp_path):
         return analyze(texts, options, os.path.join(tmp_path, f"transform_{next(counter)}"))
 
     return build
+
+
+CLI = str(Path(sys.executable).with_name("imdb-pipeline"))
+
+
+def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    """Runs the ``imdb-pipeline`` console script in a fresh process."""
+    return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def pushed_run(tmp_path_factory):
+    """Runs the default pipeline twice on the bundled sample; returns (output dir, both results).
+
+    One run for the whole session, shared by the end-to-end and report tests:
+    a test that changes the output must work on a copy or restore it.
+    """
+    workdir = tmp_path_factory.mktemp("e2e")
+    output = workdir / "out"
+    first = run_cli("run", "--output", str(output), cwd=workdir)
+    second = run_cli("run", "--output", str(output), cwd=workdir)
+    return output, first, second

@@ -5,6 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from components.embeddings import align as align_module
 from components.embeddings.align import (
     AlignmentError,
     Coverage,
@@ -135,11 +136,13 @@ def test_coverage_counts_and_token_share():
         token_share=(10 + 5 + 3 + 1) / 25,
         top_missing=(("meh", 4), ("boring", 2)),
         dimension=2,
+        vectors_read=7,
+        duplicates=0,
     )
     assert coverage.word_share == 4 / 6
     assert coverage.summary() == (
         "coverage: 4 of 6 words (66.7%: 2 exact, 2 lower-cased), 76.0% of token occurrences; "
-        "most frequent missing: meh (4), boring (2)"
+        "2 missing; 7 vectors read; most frequent missing: meh (4), boring (2)"
     )
     assert coverage.to_dict()["top_missing"] == [{"word": "meh", "count": 4}, {"word": "boring", "count": 2}]
     assert coverage.to_dict()["found"] == 4
@@ -148,7 +151,76 @@ def test_coverage_counts_and_token_share():
 def test_coverage_without_counts():
     _, coverage = _align()
     assert (coverage.token_share, coverage.top_missing) == (None, ())
-    assert coverage.summary() == "coverage: 4 of 6 words (66.7%: 2 exact, 2 lower-cased)"
+    assert coverage.summary() == (
+        "coverage: 4 of 6 words (66.7%: 2 exact, 2 lower-cased); 2 missing; 7 vectors read"
+    )
+
+
+def test_a_repeated_word_keeps_its_first_vector_and_is_counted():
+    vectors = [("the", _v(1, 2)), ("movie", _v(3, 4)), ("the", _v(5, 6)), ("The", _v(7, 8))]
+    matrix, coverage = _align(vectors=vectors, vocabulary=[*RESERVED, "the", "movie"], oov_init="zeros")
+    np.testing.assert_array_equal(matrix[2], _v(1, 2))
+    np.testing.assert_array_equal(matrix[3], _v(3, 4))
+    assert (coverage.exact, coverage.lowercase, coverage.vectors_read, coverage.duplicates) == (2, 0, 4, 1)
+    assert "4 vectors read (1 repeats of vocabulary words ignored)" in coverage.summary()
+
+
+def test_fallback_normalises_file_words_as_the_transform_normalises_text():
+    vocabulary = [*RESERVED, "'s", "café", "hello", "do", "n't", "the"]
+    vectors = [
+        ("\u2019s", _v(1, 1)),  # typographic apostrophe, made ASCII by the Transform
+        ("CAFÉ", _v(2, 2)),  # non-ASCII upper case
+        ("'Hello'", _v(3, 3)),  # quotes around a word are dropped
+        ("Don't", _v(4, 4)),  # two Transform tokens: matches neither "do" nor "n't"
+        ("THE", _v(5, 5)),
+        ("the", _v(6, 6)),  # exact, after a lower-cased match: wins
+    ]
+    matrix, coverage = _align(vectors=vectors, vocabulary=vocabulary, oov_init="zeros")
+    expected = {"'s": (1, 1), "café": (2, 2), "hello": (3, 3), "do": (0, 0), "n't": (0, 0), "the": (6, 6)}
+    for word, values in expected.items():
+        np.testing.assert_array_equal(matrix[vocabulary.index(word)], _v(*values), err_msg=word)
+    assert (coverage.exact, coverage.lowercase, coverage.missing) == (1, 3, 2)
+
+
+def test_matching_rules_hold_across_batches(monkeypatch):
+    monkeypatch.setattr(align_module, "_BATCH_SIZE", 2)
+    vocabulary = [*RESERVED, "paris", "rome"]
+    vectors = [
+        ("Rome", _v(1, 1)),
+        ("x", _v(0, 0)),
+        ("ROME", _v(2, 2)),  # a later case variant, in the next batch: the first one stays
+        ("PARIS", _v(3, 3)),
+        ("y", _v(0, 0)),
+        ("paris", _v(4, 4)),  # exact, in a later batch than PARIS: wins
+    ]
+    matrix, coverage = _align(vectors=vectors, vocabulary=vocabulary)
+    np.testing.assert_array_equal(matrix[vocabulary.index("rome")], _v(1, 1))
+    np.testing.assert_array_equal(matrix[vocabulary.index("paris")], _v(4, 4))
+    assert (coverage.exact, coverage.lowercase, coverage.vectors_read) == (1, 1, 6)
+
+
+def test_the_normaliser_is_a_parameter():
+    calls = []
+
+    def upper_to_lower(words):
+        calls.append(list(words))
+        return [word.lower() for word in words]
+
+    matrix, _ = align(
+        [*RESERVED, "the"], iter([("THE", _v(1, 2))]), EmbeddingOptions(), normalize=upper_to_lower
+    )
+    np.testing.assert_array_equal(matrix[2], _v(1, 2))
+    assert calls == [["THE"]]
+
+
+def test_summary_lists_the_twenty_most_frequent_missing_words():
+    words = [f"w{i:02d}" for i in range(30)]
+    counts = {word: 100 - i for i, word in enumerate(words)}
+    _, coverage = _align(vectors=[("w00", _v(1, 1))], vocabulary=[*RESERVED, *words], token_counts=counts)
+    assert coverage.top_missing == tuple((word, counts[word]) for word in words[1:21])
+    assert coverage.summary().endswith(
+        "most frequent missing: " + ", ".join(f"{word} ({counts[word]})" for word in words[1:21])
+    )
 
 
 def test_summary_quotes_invisible_missing_words():

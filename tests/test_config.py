@@ -39,13 +39,39 @@ def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
 
 def test_boolean_flags_parse_true_and_false():
     assert (
-        _config_from_command_line("--trainer.trainable_embeddings", "false").trainer.trainable_embeddings
+        _config_from_command_line("--embedding.lowercase_fallback", "no").embedding.lowercase_fallback
         is False
     )
     assert (
         _config_from_command_line("--embedding.lowercase_fallback", "yes").embedding.lowercase_fallback
         is True
     )
+
+
+def test_embedding_training_schedule_and_vector_format_flags():
+    trainer = _config_from_command_line(
+        "--trainer.embedding_training",
+        "frozen_then_fine_tune",
+        "--trainer.unfreeze_after_epochs",
+        "3",
+        "--trainer.fine_tune_learning_rate",
+        "0.0001",
+    ).trainer
+    assert (trainer.embedding_training, trainer.unfreeze_after_epochs, trainer.fine_tune_learning_rate) == (
+        "frozen_then_fine_tune",
+        3,
+        0.0001,
+    )
+    assert build_config().trainer.embedding_training == "fine_tune"
+    embedding = _config_from_command_line("--embedding.vectors_format", "word2vec_binary").embedding
+    assert embedding.vectors_format == "word2vec_binary"
+    assert build_config().embedding.vectors_format == "auto"
+    with pytest.raises(OptionsError, match=r"trainer.unfreeze_after_epochs must be less than trainer.epochs"):
+        _config_from_command_line(
+            "--trainer.embedding_training", "frozen_then_fine_tune", "--trainer.epochs", "2"
+        )
+    with pytest.raises(OptionsError, match=r"embedding.vectors_format must be one of auto, glove, word2vec"):
+        build_config({"embedding": {"vectors_format": "fasttext"}})
 
 
 def test_unknown_flags_go_to_beam_with_the_default_runner_unless_one_is_named():

@@ -2,10 +2,12 @@
 
 import collections
 import json
+import logging
 import os
 from pathlib import Path
 
 import apache_beam as beam
+from gensim.models import KeyedVectors
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -21,7 +23,7 @@ from components.embeddings import executor
 from components.embeddings.align import vocabulary_fingerprint
 from components.embeddings.component import EmbeddingAligner, Word2Vec
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
-from components.embeddings.vectors import WORD2VEC, iter_vectors
+from components.embeddings.vectors import WORD2VEC, VectorFileError, iter_vectors
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
 from schemas import features
@@ -191,3 +193,62 @@ def test_components_carry_options_and_typed_channels():
     )
     assert EmbeddingOptions.from_json(aligner.exec_properties["options"]).oov_init == "mean"
     assert aligner.outputs["embedding"].type is EmbeddingMatrix
+
+
+@pytest.mark.parametrize(
+    ("writer", "expected_format"),
+    [
+        (lambda vectors, path: vectors.save_word2vec_format(path, binary=True), "word2vec_binary"),
+        (lambda vectors, path: vectors.save_word2vec_format(path, binary=False), "word2vec"),
+        (lambda vectors, path: vectors.save(path), "keyedvectors"),
+        (lambda vectors, path: vectors.save(path, sep_limit=1), "keyedvectors"),
+    ],
+    ids=["binary", "text", "keyedvectors", "keyedvectors-npy"],
+)
+def test_aligner_reads_every_format_detected_or_named(transform_graph_dir, tmp_path, writer, expected_format):
+    vectors = KeyedVectors(3)
+    vectors.add_vectors(list(GLOVE), np.array(list(GLOVE.values()), dtype=np.float32))
+    path = str(tmp_path / "pretrained.vectors")
+    writer(vectors, path)
+    for requested, out in (("auto", tmp_path / "detected"), (expected_format, tmp_path / "named")):
+        _align_with(
+            transform_graph_dir, path, out, EmbeddingOptions(oov_init="zeros", vectors_format=requested)
+        )
+        matrix, vocabulary = executor.read_embedding_matrix(str(out))
+        np.testing.assert_array_equal(matrix[vocabulary.index("movie")], np.float32(GLOVE["movie"]))
+        np.testing.assert_array_equal(matrix[vocabulary.index("boring")], np.float32(GLOVE["Boring"]))
+        coverage = json.loads((out / executor.COVERAGE_FILE).read_text(encoding="utf-8"))
+        assert coverage["vectors_format"] == expected_format
+        assert (coverage["exact"], coverage["lowercase"], coverage["vectors_read"]) == (1, 1, 4)
+
+
+def test_aligner_format_option_applies_to_imported_files_only(transform_graph_dir, tmp_path):
+    word2vec_dir = tmp_path / "word2vec_output"
+    word2vec_dir.mkdir()
+    (word2vec_dir / executor.VECTORS_FILE).write_text("2 3\nmovie 1 2 3\ngreat 4 5 6\n", encoding="utf-8")
+    assert executor.vector_file_format(str(word2vec_dir), "word2vec_binary") == WORD2VEC
+    out = tmp_path / "embedding"
+    _align_with(transform_graph_dir, word2vec_dir, out, EmbeddingOptions(vectors_format="glove"))
+    assert json.loads((out / executor.COVERAGE_FILE).read_text())["vectors_format"] == WORD2VEC
+
+    # Named wrongly for an imported file: the reader's error names the file and line.
+    glove = tmp_path / "glove.txt"
+    glove.write_text("movie 1 2 3\n", encoding="utf-8")
+    with pytest.raises(VectorFileError, match=r"glove.txt, line 1: expected a '<count> <dimension>' header"):
+        _align_with(
+            transform_graph_dir, glove, tmp_path / "wrong", EmbeddingOptions(vectors_format="word2vec")
+        )
+
+
+def test_aligner_logs_the_coverage_with_the_missing_words(transform_graph_dir, tmp_path, caplog):
+    glove = tmp_path / "glove.3d.txt"
+    glove.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in GLOVE.items()), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger=executor.__name__):
+        _align_with(transform_graph_dir, glove, tmp_path / "embedding", EmbeddingOptions())
+    (done,) = [
+        record.getMessage() for record in caplog.records if "EmbeddingAligner done" in record.getMessage()
+    ]
+    assert done.endswith(
+        "coverage: 2 of 4 words (50.0%: 1 exact, 1 lower-cased), 57.1% of token occurrences; 2 missing; "
+        "4 vectors read; most frequent missing: great (2), ! (1)"
+    )

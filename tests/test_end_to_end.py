@@ -25,21 +25,29 @@ def _cli(*args, cwd):
     return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=1200)
 
 
-@pytest.fixture(scope="module")
-def pushed_run(tmp_path_factory):
-    """Runs the default pipeline twice on the bundled sample; returns (output dir, both results)."""
-    workdir = tmp_path_factory.mktemp("e2e")
-    output = workdir / "out"
-    first = _cli("run", "--output", str(output), cwd=workdir)
-    second = _cli("run", "--output", str(output), cwd=workdir)
-    return output, first, second
+@pytest.fixture
+def without_pipeline_root(pushed_run, tmp_path):
+    """The shared run's output with its pipeline root and metadata store moved away, then put back.
+
+    ``pushed_run`` (tests/conftest.py) serves other test files too, so it is
+    left as it was found.
+    """
+    output = pushed_run[0]
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    moved = [output / "pipeline_root", output / "metadata.sqlite"]
+    for path in moved:
+        shutil.move(path, aside / path.name)
+    yield output
+    for path in moved:
+        shutil.move(aside / path.name, path)
 
 
 def test_first_run_executes_every_step_blesses_and_pushes(pushed_run):
     output, first, _ = pushed_run
     assert first.returncode == 0, first.stderr[-3000:]
     summary = first.stdout.strip().splitlines()[-1]
-    assert "9 steps (9 executed, 0 cached)" in summary
+    assert "10 steps (10 executed, 0 cached)" in summary
     assert "; blessed;" in summary
     versions = os.listdir(output / "serving" / MODEL_NAME)
     assert len(versions) == 1 and versions[0].isdigit()
@@ -49,7 +57,7 @@ def test_first_run_executes_every_step_blesses_and_pushes(pushed_run):
 def test_second_identical_run_is_fully_cached_and_pushes_nothing_new(pushed_run):
     output, _, second = pushed_run
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "9 steps (0 executed, 9 cached)" in second.stdout
+    assert "10 steps (0 executed, 10 cached)" in second.stdout
     assert len(os.listdir(output / "serving" / MODEL_NAME)) == 1
 
 
@@ -74,10 +82,10 @@ def test_pushed_embedding_artifacts_match_the_injected_matrix_and_vocabulary(pus
     np.testing.assert_allclose([float(v) for v in first_row], trained[features.UNK_ID], rtol=1e-5)
 
 
-def test_pushed_model_works_from_a_fresh_process_after_the_pipeline_root_is_deleted(pushed_run, tmp_path):
-    output, _, _ = pushed_run
-    shutil.rmtree(output / "pipeline_root")
-    os.remove(output / "metadata.sqlite")
+def test_pushed_model_works_from_a_fresh_process_after_the_pipeline_root_is_deleted(
+    without_pipeline_root, tmp_path
+):
+    output = without_pipeline_root
     model_dir = output / "serving" / MODEL_NAME
 
     result = _cli(
@@ -116,3 +124,26 @@ def test_pushed_model_works_from_a_fresh_process_after_the_pipeline_root_is_dele
     assert names == "['serving_default', 'serving_tf_example']"
     assert float(by_text) == pytest.approx(positive, abs=1e-4)
     assert float(by_example) == pytest.approx(float(by_text), abs=1e-6)
+
+    # The README's downstream example, which needs nothing but TensorFlow.
+    example = Path(__file__).resolve().parents[1] / "examples" / "classify_reviews.py"
+    served = subprocess.run(
+        [
+            sys.executable,
+            str(example),
+            str(model_dir),
+            "a wonderful, moving masterpiece",
+            "an awful, boring waste of time",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert served.returncode == 0, served.stderr[-3000:]
+    rows = [line.split("\t") for line in served.stdout.strip().splitlines()]
+    assert [(label, text) for _, label, text in rows] == [
+        ("positive", "a wonderful, moving masterpiece"),
+        ("negative", "an awful, boring waste of time"),
+    ]
+    assert float(rows[0][0]) == pytest.approx(positive, abs=1e-4)

@@ -18,13 +18,18 @@ def test_default_pipeline_trains_word2vec_and_lists_steps_in_data_flow_order(tmp
         "Word2Vec",
         "EmbeddingAligner",
         "Trainer",
+        "baseline_model_resolver",
         "Evaluator",
         "Pusher",
+        "Report",
     ]
     by_id = {component.id: component for component in pipeline.components}
     # Nothing learns from examples before they passed validation.
     assert "ExampleValidator" in {node.id for node in by_id["Transform"].upstream_nodes}
     assert "ExampleValidator" in {node.id for node in by_id["Word2Vec"].upstream_nodes}
+    # The baseline excludes this run's candidate, so an unchanged run is a cache hit.
+    assert {node.id for node in by_id["baseline_model_resolver"].upstream_nodes} == {"Trainer"}
+    assert by_id["Evaluator"].inputs["baseline_model"].producer_component_id == "baseline_model_resolver"
     # The Evaluator scores the official test split only.
     assert by_id["Evaluator"].exec_properties["example_splits"] == '["test"]'
     assert pipeline.pipeline_info.pipeline_root == str(tmp_path / "pipeline_root")

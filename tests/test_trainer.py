@@ -1,4 +1,4 @@
-"""Trainer: injected embeddings, masking, frozen vs fine-tuned, and the exported SavedModel."""
+"""Trainer: injected embeddings, masking, frozen / fine-tuned / frozen-then-fine-tuned, and the exported SavedModel."""
 
 import os
 
@@ -10,6 +10,7 @@ import tf_keras as keras
 from components.artifacts import EmbeddingMatrix
 from components.embeddings import align
 from components.embeddings import executor as embedding_executor
+from components.options import OptionsError
 from components.trainer import export, model
 from components.trainer.executor import EmbeddingMismatchError, load_embedding_matrix
 from components.trainer.options import TrainerOptions
@@ -42,25 +43,126 @@ def test_embedding_layer_starts_from_the_injected_matrix(architecture):
     np.testing.assert_array_equal(model.embedding_weights(classifier), matrix)
 
 
-@pytest.mark.parametrize(("trainable", "moves"), [(False, False), (True, True)])
-def test_frozen_embeddings_stay_fixed_and_fine_tuned_ones_move(trainable, moves):
+class _EmbeddingSnapshots(keras.callbacks.Callback):
+    """The embedding matrix at the end of every epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_epoch: dict[int, np.ndarray] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.by_epoch[epoch] = model.embedding_weights(self.model).copy()
+
+
+def _fit(options: TrainerOptions):
+    """Builds and fits on the tiny data (also the eval data); returns model, history, snapshots."""
     matrix = _matrix()
-    classifier = model.build_model(
-        VOCAB_SIZE,
-        LENGTH,
-        matrix,
-        TrainerOptions(architecture="bag", trainable_embeddings=trainable, learning_rate=0.1),
-    )
+    classifier = model.build_model(VOCAB_SIZE, LENGTH, matrix, options)
     dense_before = classifier.get_layer(model.OUTPUT_LAYER).get_weights()[0].copy()
     ids, labels = _tiny_data()
-    classifier.fit(ids, labels, epochs=2, batch_size=2, verbose=0)
-
-    after = model.embedding_weights(classifier)
-    assert (not np.array_equal(after, matrix)) == moves
-    # Rows of tokens that never occur (here <unk>) never get a gradient.
-    np.testing.assert_array_equal(after[features.UNK_ID], matrix[features.UNK_ID])
-    # The rest of the network trains either way.
+    dataset = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(2)
+    snapshots = _EmbeddingSnapshots()
+    history = model.fit_model(classifier, dataset, dataset, options, [snapshots])
+    # The rest of the network trains whatever the embeddings do.
     assert not np.array_equal(classifier.get_layer(model.OUTPUT_LAYER).get_weights()[0], dense_before)
+    return matrix, classifier, history, snapshots.by_epoch
+
+
+def test_frozen_embeddings_do_not_move():
+    options = TrainerOptions(
+        embedding_training="frozen", learning_rate=0.1, epochs=3, early_stopping_patience=0
+    )
+    matrix, classifier, history, snapshots = _fit(options)
+    assert history.epoch == [0, 1, 2]
+    for epoch in range(3):
+        np.testing.assert_array_equal(snapshots[epoch], matrix)
+    assert classifier.get_layer(model.EMBEDDING_LAYER).trainable is False
+
+
+def test_fine_tuned_embeddings_move_from_the_first_epoch():
+    options = TrainerOptions(
+        embedding_training="fine_tune", learning_rate=0.1, epochs=2, early_stopping_patience=0
+    )
+    matrix, _, history, snapshots = _fit(options)
+    assert history.epoch == [0, 1]
+    assert history.unfrozen_at_epoch is None
+    for epoch in (0, 1):
+        assert not np.array_equal(snapshots[epoch], matrix)
+    # Rows of tokens that never occur (here <unk>) never get a gradient.
+    np.testing.assert_array_equal(snapshots[1][features.UNK_ID], matrix[features.UNK_ID])
+    np.testing.assert_array_equal(snapshots[1][features.PAD_ID], matrix[features.PAD_ID])
+
+
+def test_frozen_then_fine_tune_unfreezes_after_n_epochs_with_the_lower_learning_rate():
+    options = TrainerOptions(
+        embedding_training="frozen_then_fine_tune",
+        unfreeze_after_epochs=2,
+        fine_tune_learning_rate=0.05,
+        learning_rate=0.1,
+        epochs=4,
+        early_stopping_patience=0,
+    )
+    matrix, classifier, history, snapshots = _fit(options)
+    # Frozen phase: exactly the injected matrix; fine-tuning phase: moved.
+    np.testing.assert_array_equal(snapshots[0], matrix)
+    np.testing.assert_array_equal(snapshots[1], matrix)
+    assert not np.array_equal(snapshots[2], matrix)
+    assert not np.array_equal(snapshots[3], snapshots[2])
+    # One history over both phases, epochs numbered on.
+    assert history.epoch == [0, 1, 2, 3]
+    assert history.unfrozen_at_epoch == 2
+    assert sorted(history.history) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"]
+    assert {len(values) for values in history.history.values()} == {4}
+    assert classifier.get_layer(model.EMBEDDING_LAYER).trainable is True
+    assert float(classifier.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_early_stopping_carries_its_best_weights_across_phases():
+    classifier = model.build_model(VOCAB_SIZE, LENGTH, _matrix(), TrainerOptions())
+    stopper = model.PhasedEarlyStopping(patience=1)
+    stopper.set_model(classifier)
+    best = [weights.copy() for weights in classifier.get_weights()]
+
+    def perturb():
+        classifier.set_weights([weights + 1.0 for weights in classifier.get_weights()])
+
+    stopper.on_train_begin()  # frozen phase
+    stopper.on_epoch_end(0, {"val_loss": 0.5})
+    perturb()
+    stopper.on_epoch_end(1, {"val_loss": 0.9})
+    assert classifier.stop_training is True
+    stopper.on_train_end()
+    for restored, expected in zip(classifier.get_weights(), best, strict=True):
+        np.testing.assert_array_equal(restored, expected)
+
+    classifier.stop_training = False
+    stopper.on_train_begin()  # fine-tuning phase: the frozen phase's best still counts
+    assert (stopper.best, stopper.wait) == (0.5, 0)
+    perturb()
+    stopper.on_epoch_end(2, {"val_loss": 0.7})  # worse than the frozen best: stop, keep the frozen best
+    assert classifier.stop_training is True
+    stopper.on_train_end()
+    for restored, expected in zip(classifier.get_weights(), best, strict=True):
+        np.testing.assert_array_equal(restored, expected)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"embedding_training": "trainable"}, "trainer.embedding_training must be one of frozen, fine_tune"),
+        (
+            {"embedding_training": "frozen_then_fine_tune", "unfreeze_after_epochs": 3, "epochs": 3},
+            r"trainer.unfreeze_after_epochs must be less than trainer.epochs \(3\) with "
+            r"trainer.embedding_training frozen_then_fine_tune, got 3",
+        ),
+        ({"fine_tune_learning_rate": 0.0}, "trainer.fine_tune_learning_rate must be between"),
+    ],
+)
+def test_embedding_training_options_are_checked(values, message):
+    with pytest.raises(OptionsError, match=message):
+        TrainerOptions(**values)
+    # The same schedule is fine when it leaves epochs to fine-tune, or is not used.
+    assert TrainerOptions(unfreeze_after_epochs=3, epochs=3).unfreeze_after_epochs == 3
 
 
 def test_bag_model_averages_only_unpadded_positions():

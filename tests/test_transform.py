@@ -79,36 +79,54 @@ def _example(text, label):
     return example
 
 
-def test_executor_writes_transform_graph_and_transformed_splits(tmp_path):
+TINY_SPLITS = {
+    features.TRAIN: [("a fine film", 1), ("a dull film", 0), ("fine", 1)],
+    features.EVAL: [("fine film", 1)],
+    features.TEST: [("dull", 0), ("so dull", 0)],
+    features.UNSUP: [],
+}
+
+
+def run_transform_executor(directory, splits, options, beam_args=(f"--runner={BEAM_RUNNER}",)):
+    """Runs the real Transform executor on examples written from ``{split: [(text, label)]}``."""
     examples = standard_artifacts.Examples()
-    examples.uri = str(tmp_path / "examples")
-    examples.split_names = artifact_utils.encode_split_names([*features.LABELED_SPLITS, features.UNSUP])
-    splits = {
-        features.TRAIN: [_example("a fine film", 1), _example("a dull film", 0), _example("fine", 1)],
-        features.EVAL: [_example("fine film", 1)],
-        features.TEST: [_example("dull", 0), _example("so dull", 0)],
-        features.UNSUP: [],
-    }
+    examples.uri = os.path.join(directory, "examples")
+    examples.split_names = artifact_utils.encode_split_names(list(splits))
     for split, rows in splits.items():
-        _write_examples(artifact_utils.get_split_uri([examples], split), rows)
+        _write_examples(artifact_utils.get_split_uri([examples], split), [_example(*row) for row in rows])
     schema = standard_artifacts.Schema()
-    schema.uri = str(tmp_path / "schema")
+    schema.uri = os.path.join(directory, "schema")
     os.makedirs(schema.uri)
     with open(os.path.join(schema.uri, executor.SCHEMA_FILE), "w") as f:
         f.write(RAW_SCHEMA_PATH.read_text())
     graph = standard_artifacts.TransformGraph()
-    graph.uri = str(tmp_path / "graph")
+    graph.uri = os.path.join(directory, "graph")
     transformed = standard_artifacts.Examples()
-    transformed.uri = str(tmp_path / "transformed")
-
-    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=[f"--runner={BEAM_RUNNER}"])
+    transformed.uri = os.path.join(directory, "transformed")
+    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(beam_args))
     executor.Executor(context).Do(
         {"examples": [examples], "schema": [schema]},
         {"transform_graph": [graph], "transformed_examples": [transformed]},
-        {"options": TransformOptions(vocab_size=10, min_frequency=1, max_length=3).to_json()},
+        {"options": options.to_json()},
     )
+    return tft.TFTransformOutput(graph.uri), transformed
 
-    output = tft.TFTransformOutput(graph.uri)
+
+def read_transformed(output, transformed, split):
+    """Sorted (token ids, label) pairs of a transformed split."""
+    spec = output.transformed_feature_spec()
+    files = tf.io.gfile.glob(os.path.join(artifact_utils.get_split_uri([transformed], split), "*"))
+    records = [
+        tf.io.parse_single_example(record, spec)
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
+    ]
+    return sorted((r[features.TOKEN_IDS].numpy().tolist(), int(r[features.LABEL])) for r in records)
+
+
+def test_executor_writes_transform_graph_and_transformed_splits(tmp_path):
+    output, transformed = run_transform_executor(
+        str(tmp_path), TINY_SPLITS, TransformOptions(vocab_size=10, min_frequency=1, max_length=3)
+    )
     # Train counts: fine 2, film 2, a 2, dull 1 (ties reverse-lexicographic);
     # eval and test text never enters the vocabulary.
     assert [t.decode() for t in output.vocabulary_by_name(features.VOCABULARY_NAME)] == [
@@ -120,16 +138,5 @@ def test_executor_writes_transform_graph_and_transformed_splits(tmp_path):
         "dull",
     ]
     assert artifact_utils.decode_split_names(transformed.split_names) == list(features.LABELED_SPLITS)
-    spec = output.transformed_feature_spec()
-    test_files = tf.io.gfile.glob(
-        os.path.join(artifact_utils.get_split_uri([transformed], features.TEST), "*")
-    )
-    records = [
-        tf.io.parse_single_example(record, spec)
-        for record in tf.data.TFRecordDataset(test_files, compression_type="GZIP")
-    ]
-    assert sorted((r[features.TOKEN_IDS].numpy().tolist(), int(r[features.LABEL])) for r in records) == [
-        ([1, 5, 0], 0),
-        ([5, 0, 0], 0),
-    ]
-    assert not tf.io.gfile.exists(os.path.join(graph.uri, ".temp"))
+    assert read_transformed(output, transformed, features.TEST) == [([1, 5, 0], 0), ([5, 0, 0], 0)]
+    assert not tf.io.gfile.exists(os.path.join(output.transform_savedmodel_dir, "..", ".temp"))

@@ -4,23 +4,49 @@ Line i of the Transform vocabulary is token id i, so row i of the matrix must be
 the vector of vocabulary word i. :func:`align` builds that matrix in one pass
 over a stream of ``(word, vector)`` pairs, keeping only vocabulary rows: memory
 is ``vocabulary size x dimension`` whatever the size of the vector file.
+
+Matching rules, in order (see :mod:`components.embeddings.matching`):
+
+1. **Reserved tokens** (``<pad>``, ``<unk>``) never take a vector from the file,
+   even one spelled the same: ``<pad>`` is zeros, ``<unk>`` follows
+   ``EmbeddingOptions.unk_init``.
+2. **Exact**: a file word spelled as a vocabulary word gives that row its
+   vector. An exact match always wins over a lower-cased one, wherever it comes
+   in the file. If the file repeats a word, its first vector is used (and the
+   repeats are counted in the coverage report).
+3. **Lower-cased** (``EmbeddingOptions.lowercase_fallback``, on by default):
+   otherwise a file word whose Transform token (lower-cased, typographic quotes
+   and dashes made ASCII, exactly as review text is normalised) is a
+   vocabulary word gives its vector, so ``The`` in a cased file serves
+   ``the``. If several file words normalise to the same vocabulary word
+   (``Paris``, ``PARIS``), the first in the file wins: files list words by
+   descending frequency, so that is the most common spelling.
+4. **Missing** words (OOV for the file) get ``EmbeddingOptions.oov_init``:
+   zeros, the mean found vector, or seeded random values with the
+   per-dimension spread of the found vectors.
+
+The :class:`Coverage` report counts the words of each kind, the share of
+train-split token occurrences covered, and the most frequent missing words.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 import dataclasses
 import hashlib
+import itertools
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from components.embeddings.matching import Normalizer, transform_token
 from components.embeddings.options import EmbeddingOptions
 from schemas import features
 
+# Most frequent missing words in coverage.json and in the run-log summary.
 TOP_MISSING = 20
-# Missing words shown in the one-line summary (coverage.json keeps TOP_MISSING).
-_SUMMARY_MISSING = 10
 _SAMPLE_WORDS = 5
+# File words normalised per batch for the lower-case fallback.
+_BATCH_SIZE = 4096
 
 # Row sources, for the per-row bookkeeping of align().
 _MISSING, _LOWERCASE, _EXACT = 0, 1, 2
@@ -37,7 +63,8 @@ class Coverage:
     Attributes:
         vocabulary_words: Vocabulary words, not counting the reserved tokens.
         exact: Words whose own spelling is in the vector file.
-        lowercase: Words found only through a file word that lower-cases to them.
+        lowercase: Words found only through a file word that normalises to
+            them as the Transform normalises text (mostly lower-casing).
         missing: Words with no vector (initialised per ``EmbeddingOptions.oov_init``).
         token_share: Share of the train-split occurrences of vocabulary words
             that fall on a word with a vector; ``None`` without token counts.
@@ -45,6 +72,8 @@ class Coverage:
         top_missing: The most frequent missing words with their counts, most
             frequent first; empty without token counts.
         dimension: Length of the vectors.
+        vectors_read: Vectors in the file.
+        duplicates: Repeated vectors of vocabulary words (the first one is used).
     """
 
     vocabulary_words: int
@@ -54,6 +83,8 @@ class Coverage:
     token_share: float | None
     top_missing: tuple[tuple[str, int], ...]
     dimension: int
+    vectors_read: int
+    duplicates: int
 
     @property
     def found(self) -> int:
@@ -77,6 +108,8 @@ class Coverage:
             "token_share": self.token_share,
             "top_missing": [{"word": word, "count": count} for word, count in self.top_missing],
             "dimension": self.dimension,
+            "vectors_read": self.vectors_read,
+            "duplicates": self.duplicates,
         }
 
     def summary(self) -> str:
@@ -87,10 +120,11 @@ class Coverage:
         )
         if self.token_share is not None:
             line += f", {self.token_share:.1%} of token occurrences"
+        line += f"; {self.missing:,} missing; {self.vectors_read:,} vectors read"
+        if self.duplicates:
+            line += f" ({self.duplicates:,} repeats of vocabulary words ignored)"
         if self.top_missing:
-            shown = ", ".join(
-                f"{_printable(word)} ({count:,})" for word, count in self.top_missing[:_SUMMARY_MISSING]
-            )
+            shown = ", ".join(f"{_printable(word)} ({count:,})" for word, count in self.top_missing)
             line += f"; most frequent missing: {shown}"
         return line
 
@@ -106,25 +140,18 @@ def align(
     vectors: Iterable[tuple[str, np.ndarray]],
     options: EmbeddingOptions,
     token_counts: Mapping[str, int] | None = None,
+    normalize: Normalizer = transform_token,
 ) -> tuple[np.ndarray, Coverage]:
     """Builds the float32 matrix whose row i is the vector of ``vocabulary[i]``.
 
-    Rows:
-
-    * ``<pad>`` (``features.PAD_ID``): zeros, so padding contributes nothing.
-    * ``<unk>`` (``features.UNK_ID``): per ``options.unk_init``; reserved tokens
-      never take a vector from the file, even if it has one spelled the same.
-    * A word with the same spelling in the file: that vector. An exact match
-      always wins over a lower-case one, wherever it comes in the file.
-    * Otherwise, with ``options.lowercase_fallback``, the vector of a file word
-      that lower-cases to the vocabulary word (the vocabulary is lower-case;
-      files such as GloVe 840B and fastText are cased). If several case variants
-      exist (``Paris``, ``PARIS``), the first in the file wins: files list
-      words by descending frequency, so that is the most common spelling.
-    * Otherwise per ``options.oov_init``: ``zeros``; ``mean``, the mean found
-      vector; ``random``, normal with mean 0 and the per-dimension standard
-      deviation of the found vectors, drawn from ``options.seed`` so the same
-      inputs give the same matrix.
+    Rows follow the matching rules of the module docstring: ``<pad>``
+    (``features.PAD_ID``) zeros; ``<unk>`` (``features.UNK_ID``) per
+    ``options.unk_init``; a word with the same spelling in the file gets that
+    (first) vector; otherwise, with ``options.lowercase_fallback``, the first
+    file word that ``normalize`` maps to it; otherwise per ``options.oov_init``:
+    ``zeros``; ``mean``, the mean found vector; ``random``, normal with mean 0
+    and the per-dimension standard deviation of the found vectors, drawn from
+    ``options.seed`` so the same inputs give the same matrix.
 
     Args:
         vocabulary: The Transform vocabulary in id order, reserved tokens first.
@@ -133,6 +160,9 @@ def align(
         options: Row initialisation and matching rules.
         token_counts: Train-split count of each vocabulary word
             (``read_token_counts``), for the token share and top missing words.
+        normalize: Maps a batch of file words to their vocabulary form for the
+            lower-case fallback (None: no single token); the Transform's own
+            normalisation by default.
 
     Returns:
         The ``[len(vocabulary), dimension]`` float32 matrix and its coverage.
@@ -150,25 +180,36 @@ def align(
     matrix: np.ndarray | None = None
     source = np.full(len(vocabulary), _MISSING, dtype=np.int8)
     file_sample: list[str] = []
-    for word, vector in vectors:
-        if matrix is None:
-            matrix = np.zeros((len(vocabulary), len(vector)), dtype=np.float32)
-        elif len(vector) != matrix.shape[1]:
-            raise AlignmentError(
-                f"vector of {word!r} has {len(vector)} values, earlier ones have {matrix.shape[1]}"
-            )
-        if len(file_sample) < _SAMPLE_WORDS:
-            file_sample.append(word)
-        row = rows.get(word)
-        if row is not None:
-            if source[row] != _EXACT:
+    read = duplicates = 0
+    stream = iter(vectors)
+    while batch := list(itertools.islice(stream, _BATCH_SIZE)):
+        # Words without an exact match, in file order, for the fallback.
+        unmatched: list[tuple[str, np.ndarray]] = []
+        for word, vector in batch:
+            if matrix is None:
+                matrix = np.zeros((len(vocabulary), len(vector)), dtype=np.float32)
+            elif len(vector) != matrix.shape[1]:
+                raise AlignmentError(
+                    f"vector of {word!r} has {len(vector)} values, earlier ones have {matrix.shape[1]}"
+                )
+            read += 1
+            if len(file_sample) < _SAMPLE_WORDS:
+                file_sample.append(word)
+            row = rows.get(word)
+            if row is None:
+                unmatched.append((word, vector))
+            elif source[row] == _EXACT:
+                duplicates += 1
+            else:
                 matrix[row] = vector
                 source[row] = _EXACT
-        elif options.lowercase_fallback:
-            row = rows.get(word.lower())
-            if row is not None and source[row] == _MISSING:
-                matrix[row] = vector
-                source[row] = _LOWERCASE
+        if options.lowercase_fallback and unmatched:
+            keys = normalize([word for word, _ in unmatched])
+            for (_word, vector), key in zip(unmatched, keys, strict=True):
+                row = rows.get(key) if key is not None else None
+                if row is not None and source[row] == _MISSING:
+                    matrix[row] = vector
+                    source[row] = _LOWERCASE
 
     if matrix is None:
         raise AlignmentError("the vector file holds no vectors")
@@ -181,7 +222,7 @@ def align(
         )
 
     _fill_missing_rows(matrix, found, options)
-    coverage = _coverage(vocabulary, source, token_counts, matrix.shape[1])
+    coverage = _coverage(vocabulary, source, token_counts, matrix.shape[1], read, duplicates)
     return matrix, coverage
 
 
@@ -250,7 +291,12 @@ def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: Embedding
 
 
 def _coverage(
-    vocabulary: Sequence[str], source: np.ndarray, token_counts: Mapping[str, int] | None, dimension: int
+    vocabulary: Sequence[str],
+    source: np.ndarray,
+    token_counts: Mapping[str, int] | None,
+    dimension: int,
+    vectors_read: int,
+    duplicates: int,
 ) -> Coverage:
     words = [row for row, word in enumerate(vocabulary) if word not in features.RESERVED_TOKENS]
     exact = sum(1 for row in words if source[row] == _EXACT)
@@ -275,4 +321,6 @@ def _coverage(
         token_share=token_share,
         top_missing=top_missing,
         dimension=dimension,
+        vectors_read=vectors_read,
+        duplicates=duplicates,
     )

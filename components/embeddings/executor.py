@@ -129,7 +129,8 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
     ) -> None:
         options = EmbeddingOptions.from_json(exec_properties["options"])
         transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
-        vectors_path = vector_file_path(artifact_utils.get_single_uri(input_dict["vectors"]))
+        vectors_uri = artifact_utils.get_single_uri(input_dict["vectors"])
+        vectors_path = vector_file_path(vectors_uri)
         output = artifact_utils.get_single_instance(output_dict["embedding"])
 
         tft_output = tft.TFTransformOutput(transform_graph.uri)
@@ -138,7 +139,7 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
         ]
         counts_path = tft_output.vocabulary_file_by_name(features.TOKEN_COUNTS_NAME)
         token_counts = read_token_counts(counts_path) if counts_path else None
-        vector_format = vector_files.detect_format(vectors_path)
+        vector_format = vector_file_format(vectors_uri, options.vectors_format)
         logger.info(
             "EmbeddingAligner: %s vocabulary rows from %s, %s vectors from %s (oov %s, unk %s, lower-case "
             "fallback %s)",
@@ -194,6 +195,20 @@ def embedding_text_splits(examples: types.Artifact) -> list[str]:
 def vector_file_path(uri: str) -> str:
     """The word-vector file of an EmbeddingVectors URI: the URI itself, or ``<uri>/vectors.txt``."""
     return os.path.join(uri, VECTORS_FILE) if tf.io.gfile.isdir(uri) else uri
+
+
+def vector_file_format(uri: str, requested: str) -> str:
+    """The format to read an EmbeddingVectors artifact with.
+
+    The Word2Vec step's own output (a directory) is always word2vec text; an
+    imported file is read in the ``requested`` format (``EmbeddingOptions.vectors_format``),
+    detected from its content when that is ``auto``.
+    """
+    if tf.io.gfile.isdir(uri):
+        return vector_files.WORD2VEC
+    if requested == vector_files.AUTO_FORMAT:
+        return vector_files.detect_format(uri)
+    return requested
 
 
 def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:

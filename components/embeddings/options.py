@@ -6,6 +6,15 @@ from components.options import Options
 
 ROW_INITIALIZERS = ("random", "zeros", "mean")
 
+# Word-vector file formats, read by components/embeddings/vectors.py (named here
+# so that building the configuration does not import TensorFlow).
+GLOVE = "glove"
+WORD2VEC = "word2vec"
+WORD2VEC_BINARY = "word2vec_binary"
+KEYED_VECTORS = "keyedvectors"
+VECTOR_FORMATS = (GLOVE, WORD2VEC, WORD2VEC_BINARY, KEYED_VECTORS)
+AUTO_FORMAT = "auto"
+
 
 @dataclasses.dataclass(frozen=True)
 class Word2VecOptions(Options):
@@ -51,7 +60,13 @@ class EmbeddingOptions(Options):
             ``zeros`` or ``mean`` (the mean found vector).
         unk_init: The ``<unk>`` row, with the same choices. ``<pad>`` is always zeros.
         lowercase_fallback: When a vocabulary word has no exact match, use the
-            vector of a word that equals it after lower-casing.
+            vector of a file word that equals it after the Transform's own
+            normalisation (lower-casing, typographic quotes and dashes made ASCII).
+        vectors_format: Format of the ``--vectors`` file: ``auto`` (detected
+            from its content), ``glove``, ``word2vec`` (text with a header, also
+            fastText ``.vec``), ``word2vec_binary`` or ``keyedvectors`` (gensim
+            ``KeyedVectors.save``). Vectors trained by the Word2Vec step are
+            always read as ``word2vec``.
         seed: Seed for ``random`` rows.
     """
 
@@ -60,8 +75,10 @@ class EmbeddingOptions(Options):
     oov_init: str = "random"
     unk_init: str = "zeros"
     lowercase_fallback: bool = True
+    vectors_format: str = AUTO_FORMAT
     seed: int = 42
 
     def validate(self) -> None:
         self.check_choice("oov_init", ROW_INITIALIZERS)
         self.check_choice("unk_init", ROW_INITIALIZERS)
+        self.check_choice("vectors_format", (AUTO_FORMAT, *VECTOR_FORMATS))

@@ -1,57 +1,125 @@
 """Streaming readers of pretrained word-vector files.
 
-Pretrained files are large (GloVe 840B is 5.6 GB as text), and the pipeline only
-needs the few tens of thousands of rows that match its vocabulary, so every
-reader yields one ``(word, vector)`` pair at a time and never holds the file.
-Each line is checked as it is read: a truncated or mixed file fails with the
-file name and line number instead of producing a silently shifted matrix.
+Pretrained files are large (GloVe 840B is 5.6 GB as text, GoogleNews word2vec
+3.6 GB as binary), and the pipeline only needs the few tens of thousands of rows
+that match its vocabulary, so every reader yields one ``(word, vector)`` pair at
+a time and never holds the file. Each record is checked as it is read: a
+truncated or mixed file fails with the file name and the line (text) or byte
+offset (binary) instead of producing a silently shifted matrix.
 
 Formats (one reader function each, registered in ``_READERS``):
 
 * ``glove``: ``word v1 ... vd`` per line, no header (Stanford GloVe).
-* ``word2vec``: the same lines after a ``<count> <dim>`` header line (word2vec
-  and fastText ``.vec`` text, gensim's ``save_word2vec_format(binary=False)``).
+* ``word2vec``: the same lines after a ``<count> <dim>`` header line: word2vec
+  and fastText ``.vec`` text, gensim's ``save_word2vec_format(binary=False)``.
+* ``word2vec_binary``: the ``<count> <dim>`` header line, then per word its
+  UTF-8 bytes up to a space and ``dim`` little-endian float32 values, optionally
+  followed by a newline (Google's C tool writes one, gensim's
+  ``save_word2vec_format(binary=True)`` does not).
+* ``keyedvectors``: gensim ``KeyedVectors.save`` output: a pickle holding the
+  words (and small arrays), plus ``<file>.vectors.npy`` (``.npz`` when the file
+  name ends in ``.gz``) when the matrix is large. A pickle can run arbitrary
+  code when loaded, so it is read by a restricted unpickler that builds only
+  the few gensim, NumPy and builtin classes such a file holds, and builds the
+  gensim ones as plain attribute holders (no gensim code runs on the file's
+  data). The ``.npy`` matrix is streamed row by row after its header is checked
+  (float dtype only, so never a pickled object array). gensim's own
+  ``KeyedVectors.load(..., mmap="r")`` is not used: it memory-maps the arrays
+  but always unpickles the main file without restriction.
 
-Words may contain spaces (GloVe 840B has a few, such as ``. . .``), so once the
-dimension d is known a line is split from the right into a word and d values.
-A word whose last space-separated part is a number is reported as a line with
-too many values: that is what such a line almost always is.
+Detection (``detect_format``) reads only the start of the file: a pickle
+protocol marker means ``keyedvectors``; a first line of exactly two integers is
+a header, and the bytes after it decide between ``word2vec`` (text) and
+``word2vec_binary``; anything else is ``glove``. A fastText model ``.bin``
+(fastText's own format, not word vectors) is recognised and refused.
 
-Either may be gzip-compressed (recognised by its magic bytes, whatever the file
-name), and any path ``tf.io.gfile`` understands works, local or ``gs://``.
+Words may contain spaces in the text formats (GloVe 840B has a few, such as
+``. . .``), so once the dimension d is known a line is split from the right
+into a word and d values. A word whose last space-separated part is a number is
+reported as a line with too many values: that is what such a line almost
+always is.
+
+Every file may be gzip-compressed (recognised by its magic bytes, whatever the
+file name), and any path ``tf.io.gfile`` understands works, local or ``gs://``.
 """
 
 from collections.abc import Callable, Iterator
 import contextlib
 import gzip
+import pickle
 import re
-from typing import BinaryIO
+from typing import Any, BinaryIO
+import zipfile
 
 import numpy as np
 import tensorflow as tf
 
-GLOVE = "glove"
-WORD2VEC = "word2vec"
-FORMATS = (GLOVE, WORD2VEC)
+from components.embeddings.options import (
+    AUTO_FORMAT,
+    GLOVE,
+    KEYED_VECTORS,
+    VECTOR_FORMATS,
+    WORD2VEC,
+    WORD2VEC_BINARY,
+)
+
+__all__ = [
+    "AUTO_FORMAT",
+    "FORMATS",
+    "GLOVE",
+    "KEYED_VECTORS",
+    "WORD2VEC",
+    "WORD2VEC_BINARY",
+    "VectorFileError",
+    "detect_format",
+    "iter_vectors",
+    "read_dimension",
+]
+
+FORMATS = VECTOR_FORMATS
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# fastText's own model files (.bin) start with this little-endian int32.
+_FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
+_PICKLE_PROTO = 0x80
 _INTEGER = re.compile(r"\d+")
 # A plain decimal number; used to tell "one value too many" from a word with a space.
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
+# Binary word2vec: bytes read at a time, and the longest word accepted (the C
+# tool caps words at 100 bytes; a missing space within this many bytes means
+# the file is not binary word2vec, or the header's dimension is wrong).
+_CHUNK_BYTES = 1 << 20
+_MAX_WORD_BYTES = 4096
+_MAX_HEADER_BYTES = 256
+# Bytes read to detect a format: the header line and the start of the first record.
+_DETECT_BYTES = 1 << 16
+_FLOAT32 = np.dtype("<f4")
+# Rows of a KeyedVectors .npy matrix read at a time.
+_NPY_ROWS_PER_READ = 4096
+
 Vector = tuple[str, np.ndarray]
-# A reader turns numbered text lines of one file into vectors, checking them as it goes.
-_Reader = Callable[[str, Iterator[tuple[int, str]]], Iterator[Vector]]
+_Reader = Callable[[str], Iterator[Vector]]
 
 
 class VectorFileError(ValueError):
-    """A word-vector file is empty, malformed or contradicts its own header."""
+    """A word-vector file is empty, malformed or contradicts its own header.
 
-    def __init__(self, path: str, line: int | None, problem: str):
-        location = f"{path}, line {line}" if line is not None else path
+    The message names the file and, where one applies, the line (text formats)
+    or byte offset (binary formats) where the problem is.
+    """
+
+    def __init__(self, path: str, line: int | None, problem: str, offset: int | None = None):
+        if line is not None:
+            location = f"{path}, line {line}"
+        elif offset is not None:
+            location = f"{path}, byte {offset}"
+        else:
+            location = path
         super().__init__(f"{location}: {problem}")
         self.path = path
         self.line = line
+        self.offset = offset
         self.problem = problem
 
 
@@ -60,88 +128,116 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
 
     Args:
         path: Local path or any ``tf.io.gfile`` URL; gzip is detected from the content.
-        format: One of ``FORMATS``; detected from the first line when ``None``
-            (exactly two integer fields means a word2vec header).
+        format: One of ``FORMATS``; detected from the content when ``None`` or
+            ``AUTO_FORMAT``.
 
     Yields:
         Each word with its vector, in file order. All vectors have the same length.
 
     Raises:
-        VectorFileError: On an empty file, a line with the wrong number of values
-            or a non-numeric value, or a header the file contradicts (the vector
-            count is checked when the end is reached).
+        VectorFileError: On an empty file, a record with the wrong number of
+            values or a non-numeric or non-finite value, a header the file
+            contradicts (the vector count is checked when the end is reached),
+            or a KeyedVectors file that holds anything but word vectors.
     """
-    if format is None:
+    if format is None or format == AUTO_FORMAT:
         format = detect_format(path)
     if format not in _READERS:
         raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(FORMATS)}")
-    with _numbered_lines(path) as lines:
-        yield from _READERS[format](path, lines)
+    yield from _READERS[format](path)
 
 
 def detect_format(path: str) -> str:
-    """Names the format of a vector file from its first line.
+    """Names the format of a vector file from its first bytes.
 
-    A first line of exactly two integers is a word2vec/fastText header; anything
-    else is read as GloVe. (A GloVe file of one-dimensional vectors whose first
-    word is a number would be ambiguous; no real file is.)
+    A pickle is a gensim KeyedVectors file. A first line of exactly two integers
+    is a word2vec/fastText header: if the first record after it is text, the
+    file is word2vec text, else word2vec binary. Anything else is read as GloVe.
+    (A GloVe file of one-dimensional vectors whose first word is a number would
+    be ambiguous; no real file is. Give the format explicitly then.)
+
+    Raises:
+        VectorFileError: If the file is empty or is a fastText model file.
     """
-    with _numbered_lines(path) as lines:
-        first = next(lines, None)
-    if first is None:
-        raise VectorFileError(path, None, "empty file")
-    return WORD2VEC if _parse_header(first[1]) is not None else GLOVE
+    with _open_binary(path) as stream:
+        sample = _read_sample(path, stream, _DETECT_BYTES)
+        if not sample.strip():
+            raise VectorFileError(path, None, "empty file")
+        if sample[0] == _PICKLE_PROTO and len(sample) > 1 and 2 <= sample[1] <= 5:
+            return KEYED_VECTORS
+        if sample.startswith(_FASTTEXT_MODEL_MAGIC):
+            raise VectorFileError(
+                path,
+                None,
+                "this is a fastText model file (fastText's own .bin), not word vectors: "
+                "use the .vec file fastText writes beside it",
+            )
+        first, _, record = sample.lstrip(b"\r\n").partition(b"\n")
+        header = _parse_header(first.decode("utf-8", errors="replace"))
+        if header is None:
+            return GLOVE
+        _, dimension = header
+        needed = _MAX_WORD_BYTES + _FLOAT32.itemsize * dimension + 1
+        if len(record) < needed:
+            record += _read_sample(path, stream, needed - len(record))
+    return WORD2VEC if _is_text_record(record) else WORD2VEC_BINARY
 
 
 def read_dimension(path: str, format: str | None = None) -> int:
-    """The vector length of a file, from its header or its first vector."""
+    """The vector length of a file, from its first vector."""
     with contextlib.closing(iter_vectors(path, format)) as vectors:
         for _word, vector in vectors:
             return len(vector)
     raise VectorFileError(path, None, "no vectors")
 
 
-def _read_glove(path: str, lines: Iterator[tuple[int, str]]) -> Iterator[Vector]:
-    first = next(lines, None)
-    if first is None:
-        raise VectorFileError(path, None, "empty file")
-    number, text = first
-    # The first word of a GloVe file never contains a space (it is the most
-    # frequent token), so its field count gives the dimension.
-    dimension = len(text.split(" ")) - 1
-    if dimension < 1:
-        raise VectorFileError(path, number, f"expected a word followed by its values, got {text[:80]!r}")
-    yield _parse_vector(path, number, text, dimension)
-    for number, text in lines:
+# --- Text formats -------------------------------------------------------------
+
+
+def _read_glove(path: str) -> Iterator[Vector]:
+    with _numbered_lines(path) as lines:
+        first = next(lines, None)
+        if first is None:
+            raise VectorFileError(path, None, "empty file")
+        number, text = first
+        # The first word of a GloVe file never contains a space (it is the most
+        # frequent token), so its field count gives the dimension.
+        dimension = len(text.split(" ")) - 1
+        if dimension < 1:
+            raise VectorFileError(path, number, f"expected a word followed by its values, got {text[:80]!r}")
         yield _parse_vector(path, number, text, dimension)
+        for number, text in lines:
+            yield _parse_vector(path, number, text, dimension)
 
 
-def _read_word2vec_text(path: str, lines: Iterator[tuple[int, str]]) -> Iterator[Vector]:
-    first = next(lines, None)
-    if first is None:
-        raise VectorFileError(path, None, "empty file")
-    header_line, header = first
+def _read_word2vec_text(path: str) -> Iterator[Vector]:
+    with _numbered_lines(path) as lines:
+        first = next(lines, None)
+        if first is None:
+            raise VectorFileError(path, None, "empty file")
+        header_line, header = first
+        count, dimension = _checked_header(path, header, header_line)
+        found = 0
+        for number, text in lines:
+            found += 1
+            if found > count:
+                raise VectorFileError(path, number, f"more vectors than the {count:,} the header announces")
+            yield _parse_vector(path, number, text, dimension)
+        if found != count:
+            raise VectorFileError(
+                path, header_line, f"header announces {count:,} vectors, the file holds {found:,}"
+            )
+
+
+def _checked_header(path: str, header: str, line: int | None, offset: int | None = None) -> tuple[int, int]:
     parsed = _parse_header(header)
     if parsed is None:
         raise VectorFileError(
-            path, header_line, f"expected a '<count> <dimension>' header, got {header[:80]!r}"
+            path, line, f"expected a '<count> <dimension>' header, got {header[:80]!r}", offset=offset
         )
-    count, dimension = parsed
-    if dimension < 1:
-        raise VectorFileError(path, header_line, f"header gives dimension {dimension}")
-    found = 0
-    for number, text in lines:
-        found += 1
-        if found > count:
-            raise VectorFileError(path, number, f"more vectors than the {count:,} the header announces")
-        yield _parse_vector(path, number, text, dimension)
-    if found != count:
-        raise VectorFileError(
-            path, header_line, f"header announces {count:,} vectors, the file holds {found:,}"
-        )
-
-
-_READERS: dict[str, _Reader] = {GLOVE: _read_glove, WORD2VEC: _read_word2vec_text}
+    if parsed[1] < 1:
+        raise VectorFileError(path, line, f"header gives dimension {parsed[1]}", offset=offset)
+    return parsed
 
 
 def _parse_header(text: str) -> tuple[int, int] | None:
@@ -185,17 +281,74 @@ def _is_float(text: str) -> bool:
     return True
 
 
+def _is_text_record(record: bytes) -> bool:
+    """Whether the bytes after a header start a text record rather than a binary one.
+
+    A text record is a UTF-8 line without control characters. Binary float32
+    values almost always contain bytes that are not (zero bytes, bytes above
+    0x7f that do not form UTF-8): 4 x dimension random bytes forming clean
+    UTF-8 text does not happen in practice.
+    """
+    line = record.split(b"\n", 1)[0].rstrip(b"\r")
+    if not line:
+        return True
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any(ord(char) < 0x20 and char != "\t" for char in text)
+
+
 @contextlib.contextmanager
-def _numbered_lines(path: str) -> Iterator[Iterator[tuple[int, str]]]:
-    """Opens ``path`` (gzip or plain) and yields its non-empty lines as ``(number, text)``."""
+def _open_binary(path: str) -> Iterator[BinaryIO]:
+    """Opens ``path`` for reading bytes, decompressing gzip (detected by content)."""
     with tf.io.gfile.GFile(path, "rb") as raw:
         magic = raw.read(len(_GZIP_MAGIC))
         raw.seek(0)
         if magic == _GZIP_MAGIC:
             with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield _decode_lines(path, unzipped)
+                yield unzipped
         else:
-            yield _decode_lines(path, raw)
+            yield raw
+
+
+def _read_or_fail(path: str, stream: BinaryIO, size: int, offset: int) -> bytes:
+    try:
+        return stream.read(size)
+    except (OSError, EOFError) as error:
+        # A truncated or corrupt gzip stream fails here.
+        raise VectorFileError(path, None, f"cannot read: {error}", offset=offset) from None
+
+
+def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes; a read error after some bytes ends the sample.
+
+    Detection should not fail on a damaged file that the reader can report
+    with a line number.
+    """
+    # read1 (gzip): one read at a time, so the bytes before a damaged part arrive.
+    read = getattr(stream, "read1", stream.read)
+    pieces: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            piece = read(min(4096, size - got))
+        except (OSError, EOFError) as error:
+            if pieces:
+                break
+            raise VectorFileError(path, None, f"cannot read: {error}", offset=0) from None
+        if not piece:
+            break
+        pieces.append(piece)
+        got += len(piece)
+    return b"".join(pieces)
+
+
+@contextlib.contextmanager
+def _numbered_lines(path: str) -> Iterator[Iterator[tuple[int, str]]]:
+    """Opens ``path`` (gzip or plain) and yields its non-empty lines as ``(number, text)``."""
+    with _open_binary(path) as stream:
+        yield _decode_lines(path, stream)
 
 
 def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
@@ -216,3 +369,390 @@ def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             raise VectorFileError(path, number, f"not UTF-8 ({error.reason} at byte {error.start})") from None
         if text:
             yield number, text
+
+
+# --- word2vec binary ----------------------------------------------------------
+
+
+class _ByteScanner:
+    """Reads a binary stream in large chunks and hands out records, tracking the byte offset."""
+
+    def __init__(self, path: str, stream: BinaryIO, offset: int):
+        self._path = path
+        self._stream = stream
+        self._buffer = b""
+        self._position = 0
+        self._buffer_offset = offset  # file offset of self._buffer[0]
+        self._eof = False
+
+    @property
+    def offset(self) -> int:
+        """File offset (in the uncompressed stream) of the next unread byte."""
+        return self._buffer_offset + self._position
+
+    def _fill(self) -> bool:
+        """Appends the next chunk to the unread bytes; False at the end of the file."""
+        if self._eof:
+            return False
+        chunk = _read_or_fail(self._path, self._stream, _CHUNK_BYTES, self.offset)
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer_offset += self._position
+        self._buffer = self._buffer[self._position :] + chunk
+        self._position = 0
+        return True
+
+    def skip(self, characters: bytes) -> None:
+        """Skips any run of the given bytes."""
+        while True:
+            while self._position < len(self._buffer) and self._buffer[self._position] in characters:
+                self._position += 1
+            if self._position < len(self._buffer) or not self._fill():
+                return
+
+    def at_end(self) -> bool:
+        return self._position >= len(self._buffer) and not self._fill()
+
+    def read_until(self, separator: bytes, limit: int, missing: str) -> bytes | None:
+        """The bytes before the next ``separator`` (consumed too); None at the end of the file.
+
+        Raises:
+            VectorFileError: If no separator comes within ``limit`` bytes, or the
+                file ends after some bytes but before a separator.
+        """
+        searched = self._position
+        while True:
+            end = min(len(self._buffer), self._position + limit + 1)
+            found = self._buffer.find(separator, searched, end)
+            if found >= 0:
+                data = self._buffer[self._position : found]
+                self._position = found + len(separator)
+                return data
+            if len(self._buffer) - self._position > limit:
+                raise VectorFileError(
+                    self._path,
+                    None,
+                    f"{missing} (none within {limit:,} bytes)",
+                    offset=self.offset,
+                )
+            position = self._position
+            searched = len(self._buffer)
+            if not self._fill():
+                if self._position < len(self._buffer):
+                    raise VectorFileError(self._path, None, f"the file ends: {missing}", offset=self.offset)
+                return None
+            # _fill dropped the consumed bytes: indexes moved down by `position`.
+            searched -= position
+
+    def read_exact(self, size: int) -> bytes:
+        """Exactly ``size`` bytes, or fewer if the file ends first."""
+        while len(self._buffer) - self._position < size and self._fill():
+            pass
+        data = self._buffer[self._position : self._position + size]
+        self._position += len(data)
+        return data
+
+
+def _read_word2vec_binary(path: str) -> Iterator[Vector]:
+    with _open_binary(path) as stream:
+        scanner = _ByteScanner(path, stream, 0)
+        header = scanner.read_until(b"\n", _MAX_HEADER_BYTES, "no '<count> <dimension>' header line")
+        if header is None:
+            raise VectorFileError(path, None, "empty file")
+        count, dimension = _checked_header(path, header.decode("utf-8", errors="replace").strip(), None, 0)
+        vector_bytes = _FLOAT32.itemsize * dimension
+        for index in range(count):
+            # A newline ends each vector in files of Google's C tool (and some
+            # files have one before the first word).
+            scanner.skip(b"\n")
+            word_offset = scanner.offset
+            word_bytes = scanner.read_until(
+                b" ",
+                _MAX_WORD_BYTES,
+                "no space ending a word: not word2vec binary, or the header's dimension is wrong",
+            )
+            if word_bytes is None:
+                raise VectorFileError(
+                    path,
+                    None,
+                    f"the file ends after {index:,} of the {count:,} vectors the header announces",
+                    offset=word_offset,
+                )
+            word = _binary_word(path, word_bytes, word_offset, dimension)
+            values_offset = scanner.offset
+            values = scanner.read_exact(vector_bytes)
+            if len(values) != vector_bytes:
+                raise VectorFileError(
+                    path,
+                    None,
+                    f"the file ends inside the vector of {word!r} ({len(values):,} of {vector_bytes:,} bytes)",
+                    offset=values_offset,
+                )
+            vector = np.frombuffer(values, dtype=_FLOAT32).astype(np.float32)
+            if not np.isfinite(vector).all():
+                raise VectorFileError(
+                    path, None, f"non-finite value in the vector of {word!r}", offset=values_offset
+                )
+            yield word, vector
+        scanner.skip(b" \t\r\n")
+        if not scanner.at_end():
+            raise VectorFileError(
+                path,
+                None,
+                f"more data after the {count:,} vectors the header announces",
+                offset=scanner.offset,
+            )
+
+
+def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int) -> str:
+    # Misread values (a header whose dimension is wrong) show up as strange words.
+    hint = f"; if the file is word2vec binary, its header's dimension ({dimension}) is probably wrong"
+    if not word_bytes:
+        raise VectorFileError(path, None, "empty word", offset=offset)
+    if b"\x00" in word_bytes:
+        # Words never hold a zero byte; float32 values often do.
+        raise VectorFileError(path, None, f"a word contains a zero byte{hint}", offset=offset)
+    try:
+        return word_bytes.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise VectorFileError(
+            path,
+            None,
+            f"word is not UTF-8 ({error.reason} at byte {error.start} of the word){hint}",
+            offset=offset,
+        ) from None
+
+
+# --- gensim KeyedVectors ------------------------------------------------------
+
+
+class _PickledObject:
+    """Stands in for a gensim class while unpickling: keeps the pickled state as attributes.
+
+    No gensim code runs on the file's data; the reader only looks at plain
+    attributes (lists, dicts, arrays).
+    """
+
+    pickled_class = ""
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError(
+                f"unexpected state of type {type(state).__name__} for {self.pickled_class}"
+            )
+        self.__dict__.update(state)
+
+
+# gensim classes whose instances hold word vectors, built as _PickledObject.
+# gensim 4 pickles KeyedVectors; gensim 3 pickled Word2VecKeyedVectors (a subclass
+# of EuclideanKeyedVectors) with a dict of Vocab records.
+_KEYED_VECTORS_CLASSES = {
+    ("gensim.models.keyedvectors", "KeyedVectors"),
+    ("gensim.models.keyedvectors", "Word2VecKeyedVectors"),
+    ("gensim.models.keyedvectors", "EuclideanKeyedVectors"),
+}
+_GENSIM_RECORD_CLASSES = {("gensim.models.keyedvectors", "Vocab")}
+_FASTTEXT_CLASSES = {
+    ("gensim.models.fasttext", "FastTextKeyedVectors"),
+    ("gensim.models.keyedvectors", "FastTextKeyedVectors"),
+}
+# NumPy and builtins needed to rebuild the arrays, dtypes and sets in the pickle.
+_SAFE_GLOBALS: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+    ("numpy._core.multiarray", "scalar"): np._core.multiarray.scalar,
+    ("numpy.core.multiarray", "scalar"): np._core.multiarray.scalar,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    # Protocol 2 pickles (gensim 3) spell bytes as _codecs.encode(text, "latin1").
+    ("_codecs", "encode"): lambda text, encoding="utf-8": _latin1_bytes(text, encoding),
+}
+
+
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    if encoding != "latin1" or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+class _KeyedVectorsUnpickler(pickle.Unpickler):
+    """Unpickles a KeyedVectors file, refusing every class such a file does not need."""
+
+    def __init__(self, file: BinaryIO, path: str):
+        super().__init__(file, encoding="latin1")  # as gensim, for files pickled by Python 2
+        self._path = path
+
+    def find_class(self, module: str, name: str) -> Any:
+        key = (module, name)
+        if key in _SAFE_GLOBALS:
+            return _SAFE_GLOBALS[key]
+        if key in _KEYED_VECTORS_CLASSES or key in _GENSIM_RECORD_CLASSES:
+            return type(name, (_PickledObject,), {"pickled_class": f"{module}.{name}"})
+        if key in _FASTTEXT_CLASSES:
+            raise VectorFileError(
+                self._path,
+                None,
+                "this is a gensim fastText KeyedVectors file: its word vectors are computed from "
+                "character n-grams, not stored; export them with "
+                "wv.save_word2vec_format(path, binary=True) and give that file",
+            )
+        raise VectorFileError(
+            self._path,
+            None,
+            f"refusing to unpickle {module}.{name}: a gensim KeyedVectors file holds only KeyedVectors, "
+            "NumPy arrays and plain Python values, and unpickling other classes can run arbitrary code",
+        )
+
+
+def _read_keyed_vectors(path: str) -> Iterator[Vector]:
+    with _open_binary(path) as stream:
+        try:
+            saved = _KeyedVectorsUnpickler(stream, path).load()
+        except VectorFileError:
+            raise
+        except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError) as error:
+            raise VectorFileError(path, None, f"not a readable gensim KeyedVectors pickle: {error}") from None
+    if not isinstance(saved, _PickledObject) or saved.pickled_class not in {
+        f"{module}.{name}" for module, name in _KEYED_VECTORS_CLASSES
+    }:
+        found = getattr(saved, "pickled_class", type(saved).__name__)
+        raise VectorFileError(path, None, f"the pickle holds a {found}, not gensim KeyedVectors")
+    state = vars(saved)
+    words = _keyed_vectors_words(path, state)
+    rows = _keyed_vectors_rows(path, state, len(words))
+    yield from zip(words, rows, strict=True)
+
+
+def _keyed_vectors_words(path: str, state: dict[str, Any]) -> list[str]:
+    """The words in row order: ``index_to_key`` (gensim 4) or ``index2word`` (gensim 3)."""
+    for name in ("index_to_key", "index2word", "index2entity"):
+        words = state.get(name)
+        if words is not None:
+            break
+    else:
+        raise VectorFileError(path, None, "the KeyedVectors file has no word list (index_to_key)")
+    if not isinstance(words, list):
+        raise VectorFileError(path, None, f"the word list is a {type(words).__name__}, not a list")
+    for index, word in enumerate(words):
+        if not isinstance(word, str) or not word:
+            raise VectorFileError(
+                path,
+                None,
+                f"key {word!r} at row {index:,} is not a word (gensim allows any key; we need text)",
+            )
+    return words
+
+
+def _keyed_vectors_rows(path: str, state: dict[str, Any], count: int) -> Iterator[np.ndarray]:
+    """The vectors in row order, from the pickle or streamed from the separate array file."""
+    name = next((name for name in ("vectors", "syn0") if name in state), "vectors")
+    separate = state.get("__numpys", [])
+    if name in separate:
+        # gensim's SaveLoad: compressed (.npz) exactly when the file name ends in .gz or .bz2.
+        compressed = path.endswith((".gz", ".bz2"))
+        array_path = f"{path}.{name}.{'npz' if compressed else 'npy'}"
+        expected_dimension = state.get("vector_size")
+        yield from _iter_npy_rows(array_path, count, expected_dimension, compressed)
+        return
+    matrix = state.get(name)
+    if not isinstance(matrix, np.ndarray):
+        raise VectorFileError(path, None, f"the KeyedVectors file has no {name} array")
+    _check_matrix(path, matrix.dtype, matrix.shape, count, state.get("vector_size"), None)
+    for index, row in enumerate(matrix):
+        yield _checked_row(path, row, index, None)
+
+
+def _check_matrix(
+    path: str,
+    dtype: np.dtype,
+    shape: tuple[int, ...],
+    count: int,
+    dimension: int | None,
+    offset: int | None,
+) -> None:
+    if dtype.kind != "f":
+        raise VectorFileError(
+            path, None, f"the vectors have dtype {dtype}, not floating point", offset=offset
+        )
+    if len(shape) != 2 or shape[0] != count or (dimension is not None and shape[1] != dimension):
+        raise VectorFileError(
+            path,
+            None,
+            f"the vectors have shape {shape}; expected ({count:,}, {dimension or 'dimension'}) for "
+            f"{count:,} words",
+            offset=offset,
+        )
+
+
+def _checked_row(path: str, row: np.ndarray, index: int, offset: int | None) -> np.ndarray:
+    vector = np.array(row, dtype=np.float32)
+    if not np.isfinite(vector).all():
+        raise VectorFileError(path, None, f"non-finite value in row {index:,}", offset=offset)
+    return vector
+
+
+def _iter_npy_rows(
+    array_path: str, count: int, dimension: int | None, compressed: bool
+) -> Iterator[np.ndarray]:
+    """Streams the rows of a 2-D float ``.npy`` (or the ``val`` array of an ``.npz``).
+
+    Only the header is parsed up front (``numpy.lib.format``); rows are read a
+    block at a time, so memory stays small whatever the matrix size. Object
+    arrays, the one kind that would need unpickling, are refused.
+    """
+    if not tf.io.gfile.exists(array_path):
+        raise VectorFileError(
+            array_path, None, "missing: gensim saves large KeyedVectors arrays in this file beside the pickle"
+        )
+    with tf.io.gfile.GFile(array_path, "rb") as raw, contextlib.ExitStack() as stack:
+        stream: BinaryIO = raw
+        if compressed:
+            try:
+                archive = stack.enter_context(zipfile.ZipFile(raw))
+                stream = stack.enter_context(archive.open("val.npy"))
+            except (zipfile.BadZipFile, KeyError) as error:
+                raise VectorFileError(array_path, None, f"not a gensim .npz array file: {error}") from None
+        try:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        except ValueError as error:
+            raise VectorFileError(array_path, None, f"not a readable .npy array: {error}", offset=0) from None
+        _check_matrix(array_path, dtype, shape, count, dimension, 0)
+        if fortran_order:
+            raise VectorFileError(
+                array_path, None, "the array is stored column-major (Fortran order); gensim writes row-major"
+            )
+        offset = stream.tell() if hasattr(stream, "tell") else 0
+        row_bytes = dtype.itemsize * shape[1]
+        index = 0
+        while index < count:
+            rows = min(_NPY_ROWS_PER_READ, count - index)
+            data = _read_or_fail(array_path, stream, rows * row_bytes, offset)
+            if len(data) != rows * row_bytes:
+                raise VectorFileError(
+                    array_path,
+                    None,
+                    f"the array ends after {index + len(data) // row_bytes:,} of {count:,} rows",
+                    offset=offset + len(data),
+                )
+            block = np.frombuffer(data, dtype=dtype).reshape(rows, shape[1])
+            for row in block:
+                yield _checked_row(array_path, row, index, offset)
+                index += 1
+                offset += row_bytes
+
+
+_READERS: dict[str, _Reader] = {
+    GLOVE: _read_glove,
+    WORD2VEC: _read_word2vec_text,
+    WORD2VEC_BINARY: _read_word2vec_binary,
+    KEYED_VECTORS: _read_keyed_vectors,
+}

@@ -17,13 +17,16 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from gensim.models import KeyedVectors, Word2Vec
+from gensim.models.callbacks import CallbackAny2Vec
 import tensorflow as tf
 
 from components.embeddings.options import Word2VecOptions
+from components.progress import Progress
 from components.transform.text import tokenize
 from schemas import features
 
@@ -173,8 +176,33 @@ def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
         total_examples=model.corpus_count,
         total_words=model.corpus_total_words,
         epochs=model.epochs,
+        callbacks=[EpochProgress(model.epochs)],
     )
     return model.wv
+
+
+class EpochProgress(CallbackAny2Vec):
+    """Word2vec epochs as they finish: a bar on a terminal, one log line per epoch otherwise."""
+
+    def __init__(self, epochs: int, terminal: bool | None = None):
+        self._epochs = epochs
+        self._terminal = terminal
+        self._progress: Progress | None = None
+        self._epoch_started = 0.0
+
+    def on_train_begin(self, model):
+        self._progress = Progress(
+            "word2vec", total=self._epochs, unit="epochs", interval=0, terminal=self._terminal, log=logger
+        )
+
+    def on_epoch_begin(self, model):
+        self._epoch_started = time.monotonic()
+
+    def on_epoch_end(self, model):
+        self._progress.update(1, f"last epoch {time.monotonic() - self._epoch_started:.1f} s")
+
+    def on_train_end(self, model):
+        self._progress.close()
 
 
 def save_vectors(vectors: KeyedVectors, path: str) -> None:

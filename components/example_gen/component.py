@@ -14,15 +14,14 @@ from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components.example_gen import reader
-from components.example_gen.executor import Executor
-from components.example_gen.options import validate_eval_percent
+from components.example_gen import reader, spans
+from components.example_gen.executor import Executor, make_custom_config
+from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
 
 # Name of the single input split: the whole dataset, cut into splits by the executor.
 INPUT_SPLIT = "all"
-# Pattern of the review files below an unpacked dataset root.
-DIRECTORY_PATTERN = "*/*/*.txt"
+DIRECTORY_PATTERN = spans.DIRECTORY_PATTERN
 # Folder that the published archive unpacks to.
 ARCHIVE_TOP_FOLDER = "aclImdb"
 
@@ -43,7 +42,16 @@ def dataset_input(data_path: str) -> tuple[str, str]:
         FileNotFoundError: ``data_path`` does not exist.
         ValueError: ``data_path`` exists but is neither of the above.
     """
+    if spans.has_span_placeholder(data_path):
+        return spans.span_input(data_path)
     path = data_path.rstrip("/") or data_path
+    if "://" in path:
+        # Not checked: a pipeline for a cluster may be compiled where its data is not readable.
+        return (
+            (os.path.dirname(path), os.path.basename(path))
+            if reader.is_archive(path)
+            else (path, DIRECTORY_PATTERN)
+        )
     if not fileio.exists(path):
         raise FileNotFoundError(f"IMDb dataset not found: {data_path} does not exist")
     if not fileio.isdir(path):
@@ -83,11 +91,23 @@ def make_output_config(eval_percent: int) -> example_gen_pb2.Output:
     )
 
 
-def create_example_gen(data_path: str, eval_percent: int = 10) -> FileBasedExampleGen:
+def create_example_gen(
+    data_path: str,
+    eval_percent: int = 10,
+    span: int | None = None,
+    options: ExampleGenOptions | None = None,
+) -> FileBasedExampleGen:
     """Returns the ExampleGen over an IMDb archive or folder (see :func:`dataset_input`).
 
-    Outputs an Examples artifact with splits train, eval, test and unsup.
+    Outputs an Examples artifact with splits train, eval, test and unsup, and
+    the records it set aside in ``quarantine/`` (``options`` says how many may
+    be bad; the defaults when None). With a span placeholder in ``data_path``
+    it ingests the newest span, or ``span``.
     """
+    if span is not None and not spans.has_span_placeholder(data_path):
+        raise ValueError(
+            f"span {span} was asked for, but the data path {data_path} has no {{SPAN}} placeholder"
+        )
     output_config = make_output_config(eval_percent)
     input_base, pattern = dataset_input(data_path)
     return FileBasedExampleGen(
@@ -96,5 +116,8 @@ def create_example_gen(data_path: str, eval_percent: int = 10) -> FileBasedExamp
             splits=[example_gen_pb2.Input.Split(name=INPUT_SPLIT, pattern=pattern)]
         ),
         output_config=output_config,
+        range_config=spans.span_range(span) if span is not None else None,
+        # Always set, so that changed options change the step's cache key.
+        custom_config=make_custom_config(options or ExampleGenOptions()),
         custom_executor_spec=executor_spec.BeamExecutorSpec(Executor),
     )

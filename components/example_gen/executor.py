@@ -7,6 +7,11 @@ its single input into the output config's splits by hash; we keep that config
 (train/eval by ``hash_buckets``, partitioned by movie) as the source of the
 eval percentage, but also emit the dataset's own test split and the unlabeled
 reviews, so the output always has train, eval, test and unsup.
+
+Records that cannot or should not become examples are written to
+``<uri>/quarantine/`` (see ``quarantine.py``) and counted in the artifact's
+custom properties; too many bad ones, or splits that cannot train and evaluate
+a classifier, fail the step after the summary is written.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 from typing import Any
 
 import apache_beam as beam
+from google.protobuf import wrappers_pb2
 from tfx import types
 from tfx.components.example_gen import base_example_gen_executor, write_split
 from tfx.components.util import examples_utils
@@ -24,8 +30,9 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.beam_utils import run_and_count
-from components.example_gen import reader
-from components.example_gen.options import validate_eval_percent
+from components.example_gen import duplicates, quarantine, reader
+from components.example_gen.errors import ImdbDataError
+from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -56,6 +63,67 @@ def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> in
     return validate_eval_percent(splits[1][1])
 
 
+def make_custom_config(options: ExampleGenOptions) -> example_gen_pb2.CustomConfig:
+    """Packs the options into the ``custom_config`` exec property that FileBasedExampleGen accepts.
+
+    Their JSON in a StringValue, not a Struct: a Struct would turn whole
+    numbers into floats, which the options' type checks refuse.
+    """
+    config = example_gen_pb2.CustomConfig()
+    config.custom_config.Pack(wrappers_pb2.StringValue(value=options.to_json()))
+    return config
+
+
+def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenOptions:
+    """The options packed by :func:`make_custom_config`; the defaults when there is no custom config."""
+    serialized = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
+    if not serialized:
+        return ExampleGenOptions()
+    config = proto_utils.json_to_proto(serialized, example_gen_pb2.CustomConfig())
+    if not config.HasField("custom_config"):
+        return ExampleGenOptions()
+    value = wrappers_pb2.StringValue()
+    if not config.custom_config.Unpack(value):
+        raise ValueError(
+            f"custom_config must hold the example_gen options as a StringValue (see make_custom_config), "
+            f"got {config.custom_config.type_url}"
+        )
+    return ExampleGenOptions.from_json(value.value)
+
+
+def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) -> None:
+    """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
+
+    train and test need both labels (one label cannot train a classifier, and
+    blessing on one label measures nothing), eval needs reviews for early
+    stopping; unsup may be empty. Every problem is named in one message.
+    """
+
+    def count(split: str, folder: str) -> int:
+        return split_folders.get(split, {}).get(folder, 0)
+
+    problems = []
+    for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
+        pos, neg = count(split, reader.POS), count(split, reader.NEG)
+        if pos and neg:
+            continue
+        missing = [
+            f"{dataset_dir}/{folder}/" for folder, n in ((reader.POS, pos), (reader.NEG, neg)) if not n
+        ]
+        problems.append(
+            f"the {split} split has {pos} positive and {neg} negative reviews, a classifier needs both "
+            f"(is {' or '.join(missing)} missing, empty or all set aside?)"
+        )
+    if not sum(split_folders.get(features.EVAL, {}).values()):
+        problems.append(
+            f"the {features.EVAL} split is empty: eval_percent {eval_percent} took no movie of the "
+            f"{count(features.TRAIN, reader.POS) + count(features.TRAIN, reader.NEG)} train reviews; "
+            "raise eval_percent or add reviews"
+        )
+    if problems:
+        raise ImdbDataError("; ".join(problems))
+
+
 def input_pattern(exec_properties: dict[str, Any]) -> str:
     """Returns the file pattern of the single input split, joined to ``input_base``."""
     input_config = example_gen_pb2.Input()
@@ -84,30 +152,44 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     """Reads the IMDb dataset with :class:`reader.ReadImdbReviews` and writes four splits."""
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-        raise NotImplementedError(
-            "the IMDb ExampleGen overrides GenerateExamplesByBeam; it has no per-split input transform"
-        )
+        raise NotImplementedError("the IMDb ExampleGen overrides Do; it has no per-split input transform")
 
     def GenerateExamplesByBeam(
         self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
     ) -> dict[str, beam.PCollection]:
-        """Returns {train, eval, test, unsup: PCollection[tf.train.Example]} (empty splits included)."""
+        raise NotImplementedError(
+            "the IMDb ExampleGen overrides Do, which writes the splits and the quarantine together"
+        )
+
+    def _read_and_split(
+        self, pipeline: beam.Pipeline, exec_properties: dict[str, Any], quarantine_dir: str
+    ) -> tuple[dict[str, beam.PCollection], int, ExampleGenOptions]:
+        """Builds reading, setting aside and splitting; returns the examples per split."""
         output_config = example_gen_pb2.Output()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
         eval_percent = eval_percent_from_output_config(output_config)
+        options = options_from_exec_properties(exec_properties)
         pattern = input_pattern(exec_properties)
         logger.info(
             "ExampleGen: reading IMDb reviews from %s, %d%% of train movies to eval", pattern, eval_percent
         )
-        splits = (
-            pipeline
-            | "ReadImdbReviews" >> reader.ReadImdbReviews(pattern)
-            | "SplitReviews" >> reader.SplitReviews(eval_percent)
+        read = pipeline | "ReadImdbReviews" >> reader.ReadImdbReviews(pattern, options.max_review_bytes)
+        kept = read[reader.REVIEWS] | "SetAsideDuplicates" >> duplicates.SetAsideDuplicates(
+            options.quarantine_duplicates, options.quarantine_test_overlap
         )
-        return {
+        splits = kept[reader.REVIEWS] | "SplitReviews" >> reader.SplitReviews(eval_percent)
+        set_aside = (read[reader.QUARANTINE], kept[reader.QUARANTINE]) | "MergeSetAside" >> beam.Flatten()
+        _ = set_aside | "WriteQuarantine" >> quarantine.WriteQuarantine(quarantine_dir)
+        _ = {
+            quarantine.READ: read[reader.REVIEWS],
+            quarantine.QUARANTINE: set_aside,
+            **splits,
+        } | "SummarizeIngest" >> quarantine.SummarizeIngest(quarantine_dir)
+        examples = {
             split: reviews | f"ToExample[{split}]" >> beam.ParDo(_CountExamplesFn(split))
             for split, reviews in splits.items()
         }
+        return examples, eval_percent, options
 
     def Do(
         self,
@@ -119,7 +201,11 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
 
         The base ``Do`` names the output splits after the output config, which
         lists only train and eval (the hash-partitioned part), so the artifact's
-        split names and the writing are done here.
+        split names and the writing are done here, with the quarantine.
+
+        Raises:
+            TooManyBadRecordsError: More bad records than the options allow.
+            ImdbDataError: A split cannot serve its purpose (see :func:`check_splits`).
         """
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
@@ -127,12 +213,26 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             standard_component_specs.OUTPUT_FILE_FORMAT_KEY, example_gen_pb2.FORMAT_TFRECORDS_GZIP
         )
         logger.info("ExampleGen: start, writing examples to %s", examples.uri)
+        quarantine_dir = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
         pipeline = self._make_beam_pipeline()
-        for split, split_examples in self.GenerateExamplesByBeam(pipeline, exec_properties).items():
+        splits, eval_percent, options = self._read_and_split(pipeline, exec_properties, quarantine_dir)
+        for split, split_examples in splits.items():
             _ = split_examples | f"WriteSplit[{split}]" >> write_split.WriteSplit(
                 artifact_utils.get_split_uri([examples], split), file_format, exec_properties
             )
         counts = run_and_count(pipeline, METRICS_NAMESPACE)
+        summary = quarantine.read_summary(quarantine_dir)
+        for name, value in summary.artifact_properties().items():
+            examples.set_int_custom_property(name, value)
+        if summary.set_aside:
+            logger.warning(
+                "ExampleGen: set aside %d record(s) in %s: %s",
+                summary.set_aside,
+                quarantine_dir,
+                summary.describe_reasons(),
+            )
+        quarantine.check_bad_records(summary, options, quarantine_dir)
+        check_splits(summary.split_folders, eval_percent)
         examples_utils.set_payload_format(
             examples,
             exec_properties.get(

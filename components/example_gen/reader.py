@@ -6,18 +6,28 @@ unpacked: ``<root>/{train,test}/{pos,neg,unsup}/<id>_<rating>.txt`` plus
 review ``i`` of that folder. Archives are streamed member by member, never
 unpacked to disk, so the same code reads a local file or a ``gs://`` object.
 
-Every check on the input is a small pure function that raises
-:class:`ImdbDataError` naming the offending file, so that a later quarantine can
-reuse them record by record instead of failing the whole run.
+Every check on a review record is a small pure function that raises
+:class:`BadRecordError` naming the offending file and the reason: the reader
+catches it and sets the record aside (see ``quarantine.py``), so one bad file
+does not fail the run. :class:`ImdbDataError` stops the run: an archive that
+cannot be read to its end, a broken urls file, or no reviews at all.
+
+Nothing is ever written while reading: archive members are only read into
+memory (a member named ``../x`` or ``/etc/x`` is set aside, not extracted), and
+symbolic links are never followed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 import dataclasses
+import fnmatch
+import gzip
 import hashlib
+import os
 import re
 import tarfile
+import zlib
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -25,7 +35,11 @@ from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
 
-from components.example_gen.options import validate_eval_percent
+from components.example_gen import quarantine
+from components.example_gen.errors import BadRecordError, ImdbArchiveError, ImdbDataError
+from components.example_gen.options import ARCHIVE_SUFFIXES, ExampleGenOptions, validate_eval_percent
+from components.example_gen.quarantine import Origin, QuarantinedRecord
+from components.progress import Progress
 from schemas import features
 
 # Folder names of the published dataset layout (not our split names: the
@@ -36,12 +50,15 @@ POS = "pos"
 NEG = "neg"
 UNSUP = "unsup"
 
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+GZIP_SUFFIXES = (".tar.gz", ".tgz")
 
 # A file in a review folder; the name itself is checked by parse_review_name.
 _REVIEW_PATH = re.compile(r"(?:^|/)((train|test)/(pos|neg|unsup)/([^/]+\.txt))$")
 _REVIEW_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _URLS_PATH = re.compile(r"(?:^|/)((train|test)/urls_(pos|neg|unsup)\.txt)$")
+# A .txt file where a review would be, but in a folder the dataset does not
+# have (train/neutral/, dev/pos/): a review that would otherwise be ignored.
+_UNKNOWN_FOLDER_PATH = re.compile(r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt)$")
 _MOVIE_ID = re.compile(r"tt\d+")
 
 # Allowed ratings per folder, as documented in the dataset's README.
@@ -51,10 +68,6 @@ LABELS = {POS: 1, NEG: 0}
 
 # Output splits in the order beam.Partition numbers them.
 OUTPUT_SPLITS = (features.TRAIN, features.EVAL, features.TEST, features.UNSUP)
-
-
-class ImdbDataError(ValueError):
-    """The input is not a well-formed copy of the IMDb dataset; the message names the file."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +82,9 @@ class Review:
         rating: The ``<rating>`` of ``<id>_<rating>.txt`` (0 for unsup).
         text: The review as published (HTML line breaks kept).
         movie_id: IMDb title id (``tt0453418``), None when no urls file covers it.
+        origin: The file or archive member it was read from, to name it when
+            it is set aside. Not part of equality: the same review read from a
+            folder or from its archive is the same record.
     """
 
     source: str
@@ -78,6 +94,7 @@ class Review:
     rating: int
     text: str
     movie_id: str | None = None
+    origin: Origin | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,8 +123,10 @@ def check_rating(folder: str, rating: int, where: str) -> None:
     low, high = RATING_RANGES[folder]
     if not low <= rating <= high:
         allowed = f"{low}" if low == high else f"{low}-{high}"
-        raise ImdbDataError(
-            f"{where}: rating {rating} contradicts folder '{folder}' ({folder} needs a rating of {allowed})"
+        raise BadRecordError(
+            quarantine.RATING_CONTRADICTS_FOLDER,
+            where,
+            f"rating {rating} contradicts folder '{folder}' ({folder} needs a rating of {allowed})",
         )
 
 
@@ -115,7 +134,9 @@ def parse_review_name(name: str, where: str) -> tuple[int, int]:
     """Returns (review_id, rating) from a file name ``<id>_<rating>.txt``."""
     match = _REVIEW_NAME.fullmatch(name)
     if not match:
-        raise ImdbDataError(f"{where}: review file name must be <id>_<rating>.txt, got '{name}'")
+        raise BadRecordError(
+            quarantine.BAD_FILE_NAME, where, f"review file name must be <id>_<rating>.txt, got '{name}'"
+        )
     return int(match.group(1)), int(match.group(2))
 
 
@@ -132,7 +153,7 @@ def parse_review_path(path: str, where: str | None = None) -> ReviewPath | None:
         without its trailing slash, or the archive's top folder).
 
     Raises:
-        ImdbDataError: The file is in a review folder but its name or rating is wrong.
+        BadRecordError: The file is in a review folder but its name or rating is wrong.
     """
     match = _REVIEW_PATH.search(path)
     if not match:
@@ -163,13 +184,67 @@ def decode_text(data: bytes, where: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ImdbDataError(f"{where}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+        raise BadRecordError(
+            quarantine.INVALID_UTF8, where, f"not valid UTF-8 ({error.reason} at byte {error.start})"
+        ) from None
+
+
+def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str) -> str:
+    """Returns the text of a review file, or raises :class:`BadRecordError` saying why it is unusable.
+
+    Args:
+        data: The file's bytes; only the first ``max_bytes + 1`` are needed.
+        size: The file's full size in bytes.
+        max_bytes: ``example_gen.max_review_bytes``.
+        where: The file or archive member, for the message.
+
+    A NUL byte marks binary data (no text file holds one; the same rule as
+    git's and grep's), checked before UTF-8 so that junk is called junk. Other
+    control characters are allowed: four real IMDb reviews hold a stray one.
+    """
+    size = max(size, len(data))
+    if size > max_bytes:
+        raise BadRecordError(
+            quarantine.TOO_LARGE,
+            where,
+            f"{size:,} bytes, more than example_gen.max_review_bytes ({max_bytes:,})",
+        )
+    if size == 0:
+        raise BadRecordError(quarantine.EMPTY, where, "empty file (0 bytes)")
+    if b"\0" in data:
+        raise BadRecordError(quarantine.BINARY, where, f"binary data (a NUL byte at byte {data.index(0)})")
+    text = decode_text(data, where)
+    if not text.strip():
+        raise BadRecordError(quarantine.WHITESPACE_ONLY, where, f"only white space ({size} bytes)")
+    return text
+
+
+def unsafe_member_problem(name: str) -> str | None:
+    """Says why an archive member's name would escape the folder it is unpacked in, or None.
+
+    The reader never unpacks, but such a name marks a hostile or broken archive,
+    and its record must not be taken for a review.
+    """
+    if name.startswith("/") or re.match(r"[A-Za-z]:[\\/]", name):
+        return f"absolute member path '{name}'"
+    if ".." in re.split(r"[\\/]", name):
+        return f"member path '{name}' climbs out of the archive with '..'"
+    return None
 
 
 def parse_movie_ids(data: bytes, where: str) -> list[str]:
-    """Returns the IMDb title id of each line of a urls file (line i = review id i)."""
+    """Returns the IMDb title id of each line of a urls file (line i = review id i).
+
+    Raises:
+        ImdbDataError: The file is not UTF-8 or a line has no title id; the
+            movie ids of a whole folder are at stake, so the run stops.
+    """
+    try:
+        text = decode_text(data, where)
+    except BadRecordError as error:
+        raise ImdbDataError(str(error)) from None
     movie_ids = []
-    for number, line in enumerate(decode_text(data, where).splitlines()):
+    for number, line in enumerate(text.splitlines()):
         match = _MOVIE_ID.search(line)
         if not match:
             raise ImdbDataError(f"{where} line {number + 1}: no IMDb title id (tt<digits>) in {line!r}")
@@ -228,8 +303,10 @@ def to_tf_example(review: Review) -> tf.train.Example:
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def _review(parsed: ReviewPath, text: str) -> tuple[JoinKey, Review]:
-    review = Review(parsed.source, parsed.split_dir, parsed.folder, parsed.review_id, parsed.rating, text)
+def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[JoinKey, Review]:
+    review = Review(
+        parsed.source, parsed.split_dir, parsed.folder, parsed.review_id, parsed.rating, text, origin=origin
+    )
     return (parsed.dataset, parsed.split_dir, parsed.folder, parsed.review_id), review
 
 
@@ -240,55 +317,259 @@ def _movie_lines(
         yield (dataset, split_dir, folder, review_id), movie_id
 
 
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def _member_kind(member: tarfile.TarInfo) -> str:
+    if member.ischr():
+        return "a character device"
+    if member.isblk():
+        return "a block device"
+    if member.isfifo():
+        return "a FIFO"
+    return f"a member of tar type {member.type!r}"
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """A tar header that refuses what tarfile silently takes for the end of the archive.
+
+    tarfile ends the member list without an error when the stream stops short
+    of a header or a header is damaged, so a truncated archive would look like
+    a smaller one. Only the end-of-archive marker (a zero block) ends it here.
+    """
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        try:
+            return super().fromtarfile(tarfile_)
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError):
+            if tarfile_.offset == 0:
+                raise
+            raise tarfile.ReadError(
+                f"the tar stream ends at byte {tarfile_.offset:,} without an end-of-archive marker"
+            ) from None
+        except tarfile.InvalidHeaderError as error:
+            if tarfile_.offset == 0:
+                raise
+            raise tarfile.ReadError(f"invalid member header at byte {tarfile_.offset:,} ({error})") from None
+
+
+def _archive_error(
+    path: str, error: Exception, reading: tarfile.TarInfo | None, done: tarfile.TarInfo | None, position: str
+) -> ImdbArchiveError:
+    if reading is not None:
+        where = f"in member {reading.name} (header at byte {reading.offset:,} of the unpacked tar stream)"
+    elif done is not None:
+        where = f"after member {done.name} (header at byte {done.offset:,} of the unpacked tar stream)"
+    else:
+        where = "before its first member"
+    return ImdbArchiveError(
+        f"{path}: truncated or corrupt archive, {where}, {position}: {type(error).__name__}: {error}"
+    )
+
+
 class _ReadMatchFn(beam.DoFn):
     """Reads one matched file: an archive (reviews and urls) or one review file.
 
     Reviews go to the main output, keyed for the join; the movie id of each urls
-    line goes to ``URLS`` and the (dataset, split_dir, folder) of each loose
-    review file to ``FOLDERS``, whose urls files are read once each later.
+    line goes to ``URLS``, the (dataset, split_dir, folder) of each loose
+    review file to ``FOLDERS``, whose urls files are read once each later, and
+    every record set aside to ``QUARANTINE``.
     """
 
     URLS = "urls"
     FOLDERS = "folders"
+    QUARANTINE = quarantine.QUARANTINE
+    _files_read: Progress | None = None
+
+    def __init__(self, max_review_bytes: int):
+        super().__init__()
+        self._max_bytes = max_review_bytes
+
+    def teardown(self) -> None:
+        if self._files_read is not None:
+            self._files_read.close()
+
+    def _set_aside(self, origin: Origin, error: BadRecordError, raw: bytes, size: int):
+        record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], max(size, len(raw)))
+        return beam.pvalue.TaggedOutput(self.QUARANTINE, record)
 
     def process(self, metadata: FileMetadata) -> Iterator:
         path = metadata.path
         if is_archive(path):
-            yield from self._read_archive(path)
+            yield from self._read_archive(path, metadata.size_in_bytes)
             return
-        parsed = parse_review_path(path)
-        if parsed is None:
-            raise ImdbDataError(
-                f"{path}: neither an IMDb archive ({', '.join(ARCHIVE_SUFFIXES)}) nor a review file "
-                "<train|test>/<pos|neg|unsup>/<id>_<rating>.txt"
-            )
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
-            text = decode_text(file.read(), path)
-        yield _review(parsed, text)
+        if _is_local(path) and os.path.islink(path):
+            # Set aside by find_symlinks, which also sees the links a match skips.
+            return
+        if self._files_read is None:
+            self._files_read = Progress("ExampleGen: reading review files", unit="files")
+        self._files_read.update()
+        origin = Origin(path)
+        data = None
+        try:
+            parsed = parse_review_path(path)
+            if parsed is None:
+                folder = "/".join(path.split("/")[-3:-1])
+                raise BadRecordError(
+                    quarantine.UNKNOWN_FOLDER,
+                    path,
+                    f"folder '{folder}' is not a review folder <train|test>/<pos|neg|unsup>",
+                )
+            data = self._read_file(path)
+            text = check_review_bytes(data, metadata.size_in_bytes, self._max_bytes, path)
+        except BadRecordError as error:
+            raw = data if data is not None else self._read_file(path)
+            yield self._set_aside(origin, error, raw, metadata.size_in_bytes)
+            return
+        yield _review(parsed, text, origin)
         yield beam.pvalue.TaggedOutput(self.FOLDERS, (parsed.dataset, parsed.split_dir, parsed.folder))
 
-    def _read_archive(self, path: str) -> Iterator:
+    def _read_file(self, path: str) -> bytes:
+        """The file's first ``max_review_bytes + 1`` bytes: enough to tell that it is too large."""
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
+            return file.read(self._max_bytes + 1)
+
+    def _read_archive(self, path: str, size: int | None = None) -> Iterator:
+        reading = done = None
         with (
             FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file,
-            tarfile.open(fileobj=file, mode="r|*") as archive,
+            Progress(f"ExampleGen: reading {path}", total=size, unit="B") as progress,
         ):
-            # Streaming mode: each member must be read before moving to the next.
-            for member in archive:
-                if not member.isfile():
-                    continue
-                where = f"{path} (member {member.name})"
-                parsed = parse_review_path(member.name, where)
-                if parsed is not None:
-                    text = decode_text(archive.extractfile(member).read(), where)
-                    parsed = dataclasses.replace(parsed, dataset=f"{path}/{parsed.dataset}")
-                    yield _review(parsed, text)
-                    continue
-                urls = parse_urls_path(member.name)
-                if urls is not None:
-                    dataset, split_dir, folder = urls
-                    data = archive.extractfile(member).read()
-                    for line in _movie_lines(f"{path}/{dataset}", split_dir, folder, data, where):
-                        yield beam.pvalue.TaggedOutput(self.URLS, line)
+            try:
+                # Python's gzip rather than tarfile's: it checks the stream's
+                # length and CRC, so a truncated .tar.gz is an error, not a short read.
+                stream = (
+                    gzip.GzipFile(fileobj=file, mode="rb") if path.lower().endswith(GZIP_SUFFIXES) else file
+                )
+                # Streaming mode: each member must be read before moving to the next.
+                with tarfile.open(fileobj=stream, mode="r|", tarinfo=_StrictTarInfo) as archive:
+                    for member in archive:
+                        progress.update_to(file.tell())
+                        reading = member
+                        yield from self._read_member(path, archive, member)
+                        reading, done = None, member
+                # Reading to the end of the file makes gzip check its trailer.
+                while stream.read(1 << 20):
+                    pass
+            except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+                position = (
+                    f"{file.tell():,} of {size:,} bytes read" if size else f"{file.tell():,} bytes read"
+                )
+                raise _archive_error(path, error, reading, done, position) from error
+
+    def _member_raw(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> tuple[bytes, int]:
+        """What a quarantine line keeps of a member: its bytes (a prefix), or a link's target."""
+        if member.isfile():
+            return archive.extractfile(member).read(self._max_bytes + 1), member.size
+        target = member.linkname.encode("utf-8", "surrogateescape")
+        return target, len(target)
+
+    def _read_member(self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator:
+        """Reviews, urls lines or records set aside from one archive member; nothing is written."""
+        origin = Origin(path, member.name)
+        where = str(origin)
+        problem = unsafe_member_problem(member.name)
+        if problem is not None:
+            error = BadRecordError(quarantine.UNSAFE_PATH, where, f"{problem}; never unpacked")
+            yield self._set_aside(origin, error, *self._member_raw(archive, member))
+            return
+        if member.issym() or member.islnk():
+            reason, kind = (
+                (quarantine.SYMLINK, "symbolic") if member.issym() else (quarantine.HARDLINK, "hard")
+            )
+            error = BadRecordError(reason, where, f"{kind} link to '{member.linkname}', never followed")
+            yield self._set_aside(origin, error, *self._member_raw(archive, member))
+            return
+        if member.isdir():
+            return
+        if not member.isfile():
+            error = BadRecordError(quarantine.SPECIAL_FILE, where, f"{_member_kind(member)}, not a file")
+            yield self._set_aside(origin, error, b"", 0)
+            return
+        data = None
+        try:
+            parsed = parse_review_path(member.name, where)
+            if parsed is None:
+                yield from self._read_other_member(path, archive, member, where)
+                return
+            data = archive.extractfile(member).read(self._max_bytes + 1)
+            text = check_review_bytes(data, member.size, self._max_bytes, where)
+        except BadRecordError as error:
+            raw = data if data is not None else archive.extractfile(member).read(self._max_bytes + 1)
+            yield self._set_aside(origin, error, raw, member.size)
+            return
+        parsed = dataclasses.replace(parsed, dataset=f"{path}/{parsed.dataset}")
+        yield _review(parsed, text, origin)
+
+    def _read_other_member(
+        self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo, where: str
+    ) -> Iterator:
+        """A urls file gives movie ids; a .txt file in an unknown review folder is set aside."""
+        urls = parse_urls_path(member.name)
+        if urls is not None:
+            dataset, split_dir, folder = urls
+            data = archive.extractfile(member).read()
+            for line in _movie_lines(f"{path}/{dataset}", split_dir, folder, data, where):
+                yield beam.pvalue.TaggedOutput(self.URLS, line)
+            return
+        unknown = _UNKNOWN_FOLDER_PATH.search(member.name)
+        if unknown is not None:
+            folder = unknown.group(1).rsplit("/", 1)[0]
+            raise BadRecordError(
+                quarantine.UNKNOWN_FOLDER,
+                where,
+                f"folder '{folder}' is not a review folder <train|test>/<pos|neg|unsup>",
+            )
+        # Any other member (README, imdb.vocab, *.feat) is not read.
+
+
+_GLOB = re.compile(r"[*?[]")
+
+
+def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
+    """Yields a record for each symbolic link where a local folder dataset should hold files or folders.
+
+    Links are never followed: one could bring any file of the machine into the
+    training data. Beam's file matching silently skips links to folders and
+    broken links and reads through links to files; this walk finds all three
+    (only where ``pattern`` reaches, so a linked README is no concern), and
+    the reader skips the linked files so each link is accounted for once.
+    """
+    if not _is_local(pattern) or is_archive(pattern):
+        return
+    parts = pattern.split("/")
+    first_glob = next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
+    root, globs = "/".join(parts[:first_glob]), parts[first_glob:]
+    root = root or ("/" if pattern.startswith("/") else ".")
+    if not globs or not os.path.isdir(root):
+        return
+    for directory, dirnames, filenames in os.walk(root):
+        relative = os.path.relpath(directory, root)
+        depth = 0 if relative == "." else len(relative.split(os.sep))
+        if depth >= len(globs):
+            dirnames[:] = []
+            continue
+        for name in sorted(dirnames + filenames):
+            path = os.path.normpath(os.path.join(directory, name))
+            if not os.path.islink(path) or not fnmatch.fnmatchcase(name, globs[depth]):
+                continue
+            if depth + 1 < len(globs) and os.path.isfile(path):
+                continue  # a link to a file where a folder belongs: the pattern never reads it
+            target = os.readlink(path)
+            kind = (
+                "a folder" if os.path.isdir(path) else ("missing" if not os.path.exists(path) else "a file")
+            )
+            raw = os.fsencode(target)
+            yield QuarantinedRecord(
+                Origin(path),
+                quarantine.SYMLINK,
+                f"symbolic link to '{target}' ({kind}), never followed",
+                raw,
+                len(raw),
+            )
+        dirnames[:] = [name for name in dirnames if fnmatch.fnmatchcase(name, globs[depth])]
 
 
 def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str]]:
@@ -316,8 +597,16 @@ def _require_reviews(count: int, file_pattern: str) -> int:
     return count
 
 
+# Keys of the dictionary ReadImdbReviews (and SetAsideDuplicates) return.
+REVIEWS = "reviews"
+QUARANTINE = quarantine.QUARANTINE
+
+
 class ReadImdbReviews(beam.PTransform):
-    """PBegin -> PCollection[Review]: every review matched by a file pattern, with its movie id.
+    """PBegin -> {REVIEWS: PCollection[Review], QUARANTINE: PCollection[QuarantinedRecord]}.
+
+    Every review matched by a file pattern, with its movie id, and every review
+    record that had to be set aside, with its reason.
 
     Each file the pattern matches is either an archive holding the dataset
     (``.tar.gz``, ``.tgz``, ``.tar``; only review files and urls files are read,
@@ -326,26 +615,39 @@ class ReadImdbReviews(beam.PTransform):
     ``<root>/<split>/urls_<folder>.txt`` when it exists). Reviews are joined
     with their urls line by (dataset, split_dir, folder, review_id).
 
-    Raises (when the pipeline runs) :class:`ImdbDataError` for invalid UTF-8, a
-    malformed file name, a rating that contradicts its folder, a urls line
-    without a title id, or a pattern that yields no review.
+    Set aside (see ``quarantine.BAD_INPUT_REASONS``): review files that are
+    empty, white space only, binary, not UTF-8 or larger than
+    ``max_review_bytes``; badly named files, ratings that contradict their
+    folder, ``.txt`` files in unknown review folders; symbolic links, and in an
+    archive hard links, special files and members whose path escapes it.
+
+    Raises (when the pipeline runs) :class:`ImdbArchiveError` for an archive
+    that cannot be read to its end, and :class:`ImdbDataError` for a broken
+    urls file or a pattern that yields no review record at all.
     """
 
-    def __init__(self, file_pattern: str):
+    def __init__(self, file_pattern: str, max_review_bytes: int = ExampleGenOptions.max_review_bytes):
         super().__init__()
         self._file_pattern = file_pattern
+        self._max_review_bytes = max_review_bytes
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+    def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
         read = (
             pbegin
             | "MatchFiles" >> fileio.MatchFiles(self._file_pattern, fileio.EmptyMatchTreatment.ALLOW)
             # Spreads the reading of many loose review files over workers.
             | "ReshuffleMatches" >> beam.Reshuffle()
             | "ReadMatches"
-            >> beam.ParDo(_ReadMatchFn()).with_outputs(
-                _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, main="reviews"
+            >> beam.ParDo(_ReadMatchFn(self._max_review_bytes)).with_outputs(
+                _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, _ReadMatchFn.QUARANTINE, main=REVIEWS
             )
         )
+        symlinks = (
+            pbegin
+            | "Pattern" >> beam.Create([self._file_pattern])
+            | "FindSymlinks" >> beam.FlatMap(find_symlinks)
+        )
+        set_aside = (read[_ReadMatchFn.QUARANTINE], symlinks) | "MergeSetAside" >> beam.Flatten()
         urls_of_loose_files = (
             read[_ReadMatchFn.FOLDERS]
             | "DistinctFolders" >> beam.Distinct()
@@ -353,16 +655,19 @@ class ReadImdbReviews(beam.PTransform):
         )
         movie_ids = (read[_ReadMatchFn.URLS], urls_of_loose_files) | "MergeMovieIds" >> beam.Flatten()
         reviews = (
-            {"review": read.reviews, "movie_id": movie_ids}
+            {"review": read[REVIEWS], "movie_id": movie_ids}
             | "JoinMovieIds" >> beam.CoGroupByKey()
             | "AttachMovieIds" >> beam.FlatMap(_attach_movie_id)
         )
+        # Bad records count: a dataset of nothing but bad files fails on the
+        # bad-record limit, which says what was wrong with them.
         _ = (
-            reviews
-            | "CountReviews" >> beam.combiners.Count.Globally()
-            | "RequireReviews" >> beam.Map(_require_reviews, self._file_pattern)
+            (reviews, set_aside)
+            | "MergeRecords" >> beam.Flatten()
+            | "CountRecords" >> beam.combiners.Count.Globally()
+            | "RequireRecords" >> beam.Map(_require_reviews, self._file_pattern)
         )
-        return reviews
+        return {REVIEWS: reviews, QUARANTINE: set_aside}
 
 
 class SplitReviews(beam.PTransform):

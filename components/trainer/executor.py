@@ -17,7 +17,7 @@ from tfx.utils import path_utils
 
 from components.embeddings import align, projector
 from components.embeddings import executor as embedding_executor
-from components.trainer import data, export, model
+from components.trainer import data, export, model, progress
 from components.trainer.options import TrainerOptions
 from schemas import features
 
@@ -113,28 +113,22 @@ class Executor(base_executor.BaseExecutor):
         )
         classifier = model.build_model(len(vocabulary), sequence_length, matrix, options)
         logger.info(
-            "Trainer: %s model, vocabulary %d x %d (%s embeddings), sequences of %d, up to %d epochs",
+            "Trainer: %s model, vocabulary %d x %d (embeddings %s), sequences of %d, up to %d epochs",
             options.architecture,
             len(vocabulary),
             matrix.shape[1],
-            "fine-tuned" if options.trainable_embeddings else "frozen",
+            model.describe_embedding_training(options),
             sequence_length,
             options.epochs,
         )
         callbacks: list[keras.callbacks.Callback] = [
             keras.callbacks.TensorBoard(log_dir=model_run_uri),
             _EpochLog(options.epochs),
+            progress.TrainingProgress(),
         ]
-        if options.early_stopping_patience:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=options.early_stopping_patience, restore_best_weights=True
-                )
-            )
         started = time.monotonic()
-        history = classifier.fit(
-            train, validation_data=evaluation, epochs=options.epochs, callbacks=callbacks, verbose=0
-        )
+        # Early stopping, and unfreezing for frozen_then_fine_tune, happen in fit_model.
+        history = model.fit_model(classifier, train, evaluation, options, callbacks)
         with tf.io.gfile.GFile(os.path.join(model_run_uri, HISTORY_FILE), "w") as f:
             json.dump(
                 {key: [float(v) for v in values] for key, values in history.history.items()}, f, indent=2

@@ -1,14 +1,27 @@
-"""Keras classifiers whose Embedding layer starts from an injected matrix.
+"""Keras classifiers whose Embedding layer starts from an injected matrix, and how they are fitted.
 
 Keras here is tf_keras (Keras 2): tf.Transform's serving layer is a tf_keras
 layer, and one Keras keeps the exported SavedModel simple.
+
+The embedding layer is trained per ``TrainerOptions.embedding_training``:
+``fine_tune`` and ``frozen`` are one ``fit``; ``frozen_then_fine_tune`` is two
+phases (:func:`fit_model`): frozen for ``unfreeze_after_epochs`` epochs, then
+unfrozen and recompiled with ``fine_tune_learning_rate`` up to ``epochs`` in
+all, with one history and one early stopping across both phases.
 """
 
+from collections.abc import Sequence
+import dataclasses
+import logging
+
 import numpy as np
+import tensorflow as tf
 import tf_keras as keras
 
-from components.trainer.options import TrainerOptions
+from components.trainer.options import FINE_TUNE, FROZEN_THEN_FINE_TUNE, TrainerOptions
 from schemas import features
+
+logger = logging.getLogger(__name__)
 
 EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "probability"
@@ -63,7 +76,8 @@ def build_model(
         vocab_size,
         matrix.shape[1],
         mask_zero=True,
-        trainable=options.trainable_embeddings,
+        # frozen_then_fine_tune starts frozen; fit_model unfreezes it.
+        trainable=options.embedding_training == FINE_TUNE,
         name=EMBEDDING_LAYER,
     )
     embedded = embedding(token_ids)
@@ -90,14 +104,135 @@ def build_model(
     probability = keras.layers.Dense(1, activation="sigmoid", name=OUTPUT_LAYER)(hidden)
 
     model = keras.Model(token_ids, probability, name=f"imdb_{options.architecture}")
+    compile_model(model, options.learning_rate)
+    return model
+
+
+def compile_model(model: keras.Model, learning_rate: float) -> None:
+    """(Re)compiles with a fresh Adam optimizer; needed after changing what is trainable."""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=options.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
     )
-    return model
 
 
 def embedding_weights(model: keras.Model) -> np.ndarray:
     """The model's current embedding matrix."""
     return model.get_layer(EMBEDDING_LAYER).get_weights()[0]
+
+
+def describe_embedding_training(options: TrainerOptions) -> str:
+    """How the embeddings are trained, for the log: ``fine-tuned``, ``frozen``, or the schedule."""
+    if options.embedding_training == FROZEN_THEN_FINE_TUNE:
+        return (
+            f"frozen for {options.unfreeze_after_epochs} epochs, then fine-tuned at learning rate "
+            f"{options.fine_tune_learning_rate:g}"
+        )
+    return "fine-tuned" if options.embedding_training == FINE_TUNE else "frozen"
+
+
+@dataclasses.dataclass
+class TrainingHistory:
+    """The metrics of every epoch of every phase, like ``keras.callbacks.History``.
+
+    Attributes:
+        epoch: The (0-based) epochs run, in order, across phases.
+        history: Each metric's values, one per epoch run (``loss``,
+            ``val_loss``, ``val_accuracy``, ...).
+        unfrozen_at_epoch: The first epoch (0-based) trained with unfrozen
+            embeddings in ``frozen_then_fine_tune``; None otherwise or if the
+            frozen phase used up every epoch.
+    """
+
+    epoch: list[int] = dataclasses.field(default_factory=list)
+    history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    unfrozen_at_epoch: int | None = None
+
+    def extend(self, phase: keras.callbacks.History) -> None:
+        self.epoch.extend(phase.epoch)
+        for key, values in phase.history.items():
+            self.history.setdefault(key, []).extend(float(value) for value in values)
+
+
+class PhasedEarlyStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on eval loss that carries over from one training phase to the next.
+
+    Keras resets early stopping at the start of every ``fit``; across the two
+    phases of ``frozen_then_fine_tune`` the best loss and best weights must
+    carry over, so fine-tuning that never beats the frozen phase ends with the
+    frozen phase's best weights. Patience restarts with each phase: unfreezing
+    changes the model, and it deserves its own ``patience`` epochs.
+    """
+
+    def __init__(self, patience: int):
+        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+        self._started = False
+
+    def on_train_begin(self, logs=None):
+        if not self._started:
+            super().on_train_begin(logs)
+            self._started = True
+        else:
+            self.wait = 0
+            self.stopped_epoch = 0
+
+
+def fit_model(
+    model: keras.Model,
+    train: tf.data.Dataset,
+    validation: tf.data.Dataset,
+    options: TrainerOptions,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrainingHistory:
+    """Fits a model from :func:`build_model` per ``options.embedding_training``.
+
+    With ``options.early_stopping_patience``, training stops after that many
+    epochs without eval-loss improvement and the best epoch's weights are kept
+    (across both phases of ``frozen_then_fine_tune``); an early stop in the
+    frozen phase ends that phase, and fine-tuning starts from its best weights.
+
+    Args:
+        model: The compiled classifier (embeddings frozen unless ``fine_tune``).
+        train: Batches of ``(token_ids, label)`` to fit on.
+        validation: Batches to compute ``val_*`` metrics and early stopping on.
+        options: Epochs, early stopping and the embedding-training schedule.
+        callbacks: Further Keras callbacks (logging, TensorBoard), called in
+            every phase with the overall epoch numbers.
+
+    Returns:
+        The metrics of every epoch run, both phases in one history.
+    """
+    callbacks = list(callbacks)
+    if options.early_stopping_patience:
+        callbacks.append(PhasedEarlyStopping(options.early_stopping_patience))
+    history = TrainingHistory()
+    phase = model.fit(
+        train,
+        validation_data=validation,
+        epochs=options.unfreeze_after_epochs
+        if options.embedding_training == FROZEN_THEN_FINE_TUNE
+        else options.epochs,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    history.extend(phase)
+    if options.embedding_training == FROZEN_THEN_FINE_TUNE and len(history.epoch) < options.epochs:
+        history.unfrozen_at_epoch = len(history.epoch)
+        model.get_layer(EMBEDDING_LAYER).trainable = True
+        compile_model(model, options.fine_tune_learning_rate)
+        logger.info(
+            "Trainer: embeddings unfrozen after %d epochs; fine-tuning at learning rate %g",
+            history.unfrozen_at_epoch,
+            options.fine_tune_learning_rate,
+        )
+        phase = model.fit(
+            train,
+            validation_data=validation,
+            initial_epoch=history.unfrozen_at_epoch,
+            epochs=options.epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
+        history.extend(phase)
+    return history

@@ -5,6 +5,11 @@ import dataclasses
 from components.options import Options, OptionsError
 
 ARCHITECTURES = ("bag", "cnn")
+# How the injected embedding matrix is trained.
+FROZEN = "frozen"
+FINE_TUNE = "fine_tune"
+FROZEN_THEN_FINE_TUNE = "frozen_then_fine_tune"
+EMBEDDING_TRAINING = (FROZEN, FINE_TUNE, FROZEN_THEN_FINE_TUNE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -15,8 +20,17 @@ class TrainerOptions(Options):
         architecture: ``bag`` (masked average of the token embeddings, then a
             hidden layer) or ``cnn`` (convolutions of several widths with global
             max pooling).
-        trainable_embeddings: Fine-tune the injected embedding matrix (True) or
-            keep it frozen (False).
+        embedding_training: ``fine_tune`` (the injected matrix trains with the
+            rest of the model), ``frozen`` (it never changes) or
+            ``frozen_then_fine_tune`` (frozen for ``unfreeze_after_epochs``
+            epochs while the layers above it settle, then fine-tuned at
+            ``fine_tune_learning_rate``, so large early gradients do not wreck
+            the pretrained vectors).
+        unfreeze_after_epochs: Frozen epochs of ``frozen_then_fine_tune``; must
+            be less than ``epochs``.
+        fine_tune_learning_rate: Adam learning rate once the embeddings are
+            unfrozen in ``frozen_then_fine_tune`` (usually well below
+            ``learning_rate``).
         epochs: Maximum epochs; early stopping on the eval split may stop sooner.
         early_stopping_patience: Epochs without eval-loss improvement before
             stopping (the best weights are kept); 0 disables early stopping.
@@ -32,7 +46,9 @@ class TrainerOptions(Options):
     SECTION = "trainer"
 
     architecture: str = "bag"
-    trainable_embeddings: bool = True
+    embedding_training: str = FINE_TUNE
+    unfreeze_after_epochs: int = 2
+    fine_tune_learning_rate: float = 3e-4
     epochs: int = 10
     early_stopping_patience: int = 2
     batch_size: int = 32
@@ -45,7 +61,16 @@ class TrainerOptions(Options):
 
     def validate(self) -> None:
         self.check_choice("architecture", ARCHITECTURES)
+        self.check_choice("embedding_training", EMBEDDING_TRAINING)
         self.check_range("epochs", 1, 1_000)
+        self.check_range("unfreeze_after_epochs", 1, 1_000)
+        self.check_range("fine_tune_learning_rate", 1e-7, 1.0)
+        if self.embedding_training == FROZEN_THEN_FINE_TUNE and self.unfreeze_after_epochs >= self.epochs:
+            raise OptionsError(
+                f"{self._name('unfreeze_after_epochs')} must be less than {self._name('epochs')} "
+                f"({self.epochs}) with {self._name('embedding_training')} {FROZEN_THEN_FINE_TUNE}, "
+                f"got {self.unfreeze_after_epochs}"
+            )
         self.check_range("early_stopping_patience", 0, 1_000)
         self.check_range("batch_size", 1, 65_536)
         self.check_range("learning_rate", 1e-6, 1.0)

@@ -1,0 +1,100 @@
+"""Duplicate reviews, and train reviews that are also test reviews.
+
+The published IMDb dataset holds both: the same review text in more than one
+file, and 123 texts that are both a train and a test review (measured on
+aclImdb_v1.tar.gz: 92 groups of duplicates in the train folders, 191 in the
+test folders, 482 in unsup). A train copy of a test review lets the model
+see its test answer; an extra train copy weighs one review twice and can sit
+on both sides of the train/eval cut.
+
+Policy: the test split is the official benchmark and is never changed. Train
+copies of test reviews are set aside as ``in_test_split``, and extra copies
+within the train folders as ``duplicate`` (the copy with the smallest origin is
+kept). Unlabeled reviews are left alone: they only train word vectors. Both
+rules can be switched off (``example_gen.quarantine_duplicates`` and
+``quarantine_test_overlap``) to reproduce the published splits exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+import hashlib
+
+import apache_beam as beam
+
+from components.example_gen import quarantine, reader
+from components.example_gen.quarantine import QuarantinedRecord
+from components.example_gen.reader import Review
+
+
+def _origin(review: Review) -> str:
+    return str(review.origin) if review.origin is not None else review.source
+
+
+def _set_aside(review: Review, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
+    raw = review.text.encode("utf-8")
+    origin = review.origin or quarantine.Origin(review.source)
+    return beam.pvalue.TaggedOutput(
+        reader.QUARANTINE, QuarantinedRecord(origin, reason, detail, raw, len(raw))
+    )
+
+
+def judge_copies(reviews: Iterable[Review], duplicates: bool, test_overlap: bool) -> Iterator:
+    """Given the labeled reviews that share one text, yields those kept and sets the others aside.
+
+    Args:
+        reviews: All labeled reviews (train and test folders) with the same text.
+        duplicates: Set aside train copies after the first (by origin).
+        test_overlap: Set aside every train copy when a test review has the text.
+
+    Yields:
+        Kept reviews, and ``TaggedOutput(QUARANTINE, QuarantinedRecord)`` for the others.
+    """
+    ordered = sorted(reviews, key=_origin)
+    test = [review for review in ordered if review.split_dir == reader.TEST_DIR]
+    train = [review for review in ordered if review.split_dir != reader.TEST_DIR]
+    yield from test
+    if test and test_overlap:
+        for review in train:
+            yield _set_aside(review, quarantine.IN_TEST_SPLIT, f"same text as test review {_origin(test[0])}")
+        return
+    for position, review in enumerate(train):
+        if position > 0 and duplicates:
+            yield _set_aside(review, quarantine.DUPLICATE, f"same text as train review {_origin(train[0])}")
+        else:
+            yield review
+
+
+def _text_key(review: Review) -> tuple[bytes, Review]:
+    return hashlib.sha256(review.text.encode("utf-8")).digest(), review
+
+
+class SetAsideDuplicates(beam.PTransform):
+    """PCollection[Review] -> {REVIEWS: kept reviews, QUARANTINE: QuarantinedRecord set aside}.
+
+    Reviews are the same when their texts are byte for byte equal (lower-casing
+    and collapsing white space finds the same 123 train/test groups in IMDb).
+    """
+
+    def __init__(self, duplicates: bool = True, test_overlap: bool = True):
+        super().__init__()
+        self._duplicates = duplicates
+        self._test_overlap = test_overlap
+
+    def expand(self, reviews: beam.PCollection) -> dict[str, beam.PCollection]:
+        labeled, unlabeled = reviews | "LabeledOrNot" >> beam.Partition(
+            lambda review, _count: 0 if review.folder in reader.LABELS else 1, 2
+        )
+        judged = (
+            labeled
+            | "KeyByText" >> beam.Map(_text_key)
+            | "GroupCopies" >> beam.GroupByKey()
+            | "JudgeCopies"
+            >> beam.FlatMap(
+                lambda keyed, duplicates, overlap: judge_copies(keyed[1], duplicates, overlap),
+                self._duplicates,
+                self._test_overlap,
+            ).with_outputs(reader.QUARANTINE, main=reader.REVIEWS)
+        )
+        kept = (judged[reader.REVIEWS], unlabeled) | "MergeKept" >> beam.Flatten()
+        return {reader.REVIEWS: kept, reader.QUARANTINE: judged[reader.QUARANTINE]}

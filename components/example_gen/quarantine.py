@@ -1,0 +1,345 @@
+"""Records that ExampleGen sets aside, and the run summary that decides whether that is acceptable.
+
+A review record that cannot (or should not) become an example is not dropped:
+it goes to the quarantine of the Examples artifact, ``<uri>/quarantine/``, one
+JSON object per line in ``quarantine-*.jsonl``::
+
+    {"detail": "not valid UTF-8 (invalid start byte at byte 3)", "member": "aclImdb/train/pos/7_8.txt",
+     "raw_base64": "b2sg/yBiYWQ=", "raw_truncated": false, "reason": "invalid_utf8", "size": 8,
+     "source": "/data/aclImdb_v1.tar.gz"}
+
+``source`` is the file read (a review file or an archive), ``member`` the
+archive member (null for a loose file), ``raw_base64`` the record's bytes in
+standard base64 (RFC 4648): the whole file, or its first
+``example_gen.max_review_bytes`` bytes when ``raw_truncated`` (``size`` is the
+full size); for a link, the link's target. ``summary.json`` beside it holds the
+counts per reason and per split. ``quarantine`` is not a split folder
+(``Split-<name>``), so downstream steps never read it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+import dataclasses
+import json
+import posixpath
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from components.example_gen.errors import BadRecordError, ImdbDataError
+from components.example_gen.options import ExampleGenOptions
+
+# Reasons of bad input: a file that is not a usable review. They count towards
+# the example_gen.max_bad_share / max_bad_records limits.
+EMPTY = "empty"
+WHITESPACE_ONLY = "whitespace_only"
+INVALID_UTF8 = "invalid_utf8"
+BINARY = "binary"
+TOO_LARGE = "too_large"
+BAD_FILE_NAME = "bad_file_name"
+RATING_CONTRADICTS_FOLDER = "rating_contradicts_folder"
+UNKNOWN_FOLDER = "unknown_folder"
+SYMLINK = "symlink"
+HARDLINK = "hardlink"
+SPECIAL_FILE = "special_file"
+UNSAFE_PATH = "unsafe_path"
+BAD_INPUT_REASONS = (
+    EMPTY,
+    WHITESPACE_ONLY,
+    INVALID_UTF8,
+    BINARY,
+    TOO_LARGE,
+    BAD_FILE_NAME,
+    RATING_CONTRADICTS_FOLDER,
+    UNKNOWN_FOLDER,
+    SYMLINK,
+    HARDLINK,
+    SPECIAL_FILE,
+    UNSAFE_PATH,
+)
+# Reasons of policy: good reviews kept out of training (see ExampleGenOptions).
+# They do not count towards the limits.
+DUPLICATE = "duplicate"
+IN_TEST_SPLIT = "in_test_split"
+POLICY_REASONS = (DUPLICATE, IN_TEST_SPLIT)
+REASONS = BAD_INPUT_REASONS + POLICY_REASONS
+
+QUARANTINE_DIR = "quarantine"
+FILE_PREFIX = "quarantine"
+FILE_SUFFIX = ".jsonl"
+SUMMARY_FILE = "summary.json"
+# Sources per reason kept in the summary and named in errors.
+MAX_SAMPLES = 5
+
+# Custom properties of the Examples artifact (ints): reviews read, records set
+# aside in all, and one per reason (zeros included, so every run has them all).
+READ_PROPERTY = "reviews_read"
+SET_ASIDE_PROPERTY = "quarantined"
+REASON_PROPERTY_PREFIX = "quarantined_"
+
+# Keys of the input dictionary of SummarizeIngest; any other key is an output split.
+READ = "read"
+QUARANTINE = "quarantine"
+
+
+class TooManyBadRecordsError(ImdbDataError):
+    """More review records were bad than example_gen.max_bad_share / max_bad_records allow."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Origin:
+    """Where a record was read: a file, or a member of an archive file."""
+
+    path: str
+    member: str | None = None
+
+    def __str__(self) -> str:
+        return self.path if self.member is None else f"{self.path} (member {self.member})"
+
+
+@dataclasses.dataclass(frozen=True)
+class QuarantinedRecord:
+    """One record set aside, with everything needed to fix it and run again.
+
+    Attributes:
+        origin: The file or archive member it was read from.
+        reason: One of :data:`REASONS`.
+        detail: What is wrong, for a person.
+        raw: The record's bytes, or their first ``max_review_bytes`` when the
+            record is too large; a link's target for a link.
+        size: The record's full size in bytes.
+    """
+
+    origin: Origin
+    reason: str
+    detail: str
+    raw: bytes
+    size: int
+
+    @classmethod
+    def from_error(cls, origin: Origin, error: BadRecordError, raw: bytes, size: int) -> QuarantinedRecord:
+        return cls(origin, error.reason, error.problem, raw, size)
+
+    def to_json_line(self) -> str:
+        """One line of a quarantine file (keys sorted, ASCII only)."""
+        return json.dumps(
+            {
+                "source": self.origin.path,
+                "member": self.origin.member,
+                "reason": self.reason,
+                "detail": self.detail,
+                "size": self.size,
+                "raw_base64": base64.b64encode(self.raw).decode("ascii"),
+                "raw_truncated": len(self.raw) < self.size,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json_line(cls, line: str) -> QuarantinedRecord:
+        values = json.loads(line)
+        return cls(
+            Origin(values["source"], values["member"]),
+            values["reason"],
+            values["detail"],
+            base64.b64decode(values["raw_base64"], validate=True),
+            values["size"],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSummary:
+    """What ExampleGen read and set aside: the facts the limits and the report need.
+
+    Attributes:
+        reviews_read: Review records read and usable (before duplicates and
+            test overlap were set aside).
+        counts: Records set aside per reason (reasons without records absent).
+        samples: Per reason, the first :data:`MAX_SAMPLES` origins in sorted order.
+        split_folders: Per output split, the reviews written per dataset folder
+            (``pos``, ``neg``, ``unsup``).
+    """
+
+    reviews_read: int
+    counts: Mapping[str, int]
+    samples: Mapping[str, tuple[str, ...]]
+    split_folders: Mapping[str, Mapping[str, int]]
+
+    @property
+    def bad_records(self) -> int:
+        return sum(self.counts.get(reason, 0) for reason in BAD_INPUT_REASONS)
+
+    @property
+    def set_aside(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def records(self) -> int:
+        """Review records seen: the usable ones and the bad ones."""
+        return self.reviews_read + self.bad_records
+
+    @property
+    def bad_share(self) -> float:
+        return self.bad_records / self.records if self.records else 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> IngestSummary:
+        values = json.loads(text)
+        return cls(
+            values["reviews_read"],
+            values["counts"],
+            {reason: tuple(origins) for reason, origins in values["samples"].items()},
+            values["split_folders"],
+        )
+
+    def artifact_properties(self) -> dict[str, int]:
+        """The Examples artifact's custom properties (see :data:`READ_PROPERTY`)."""
+        properties = {READ_PROPERTY: self.reviews_read, SET_ASIDE_PROPERTY: self.set_aside}
+        for reason in REASONS:
+            properties[REASON_PROPERTY_PREFIX + reason] = self.counts.get(reason, 0)
+        return properties
+
+    def describe_reasons(self, reasons: Iterable[str] = REASONS) -> str:
+        """``invalid_utf8 2 (a, b), empty 1 (c)``: counts with the first sources, most frequent first."""
+        present = sorted((reason for reason in reasons if self.counts.get(reason)), key=self._by_count)
+        return ", ".join(
+            f"{reason} {self.counts[reason]} ({', '.join(self.samples.get(reason, ()))})"
+            for reason in present
+        )
+
+    def _by_count(self, reason: str) -> tuple[int, int]:
+        return -self.counts[reason], REASONS.index(reason)
+
+
+def check_bad_records(summary: IngestSummary, options: ExampleGenOptions, quarantine_dir: str) -> None:
+    """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit.
+
+    The message says how many of each reason, names the first few sources and
+    where the quarantined records are, so the user can fix them and run again.
+    """
+    exceeded = []
+    section = ExampleGenOptions.SECTION
+    if summary.bad_records > options.max_bad_records:
+        exceeded.append(f"{section}.max_bad_records is {options.max_bad_records}")
+    if summary.bad_share > options.max_bad_share:
+        exceeded.append(f"{section}.max_bad_share is {options.max_bad_share:g}")
+    if not exceeded:
+        return
+    raise TooManyBadRecordsError(
+        f"too many bad review records: {summary.bad_records} of {summary.records} "
+        f"({summary.bad_share:.1%}) were set aside, and {' and '.join(exceeded)}. "
+        f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}. "
+        f"Every one is in {quarantine_dir}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes; "
+        "fix them and run again, or raise the limit"
+    )
+
+
+# --- Beam ----------------------------------------------------------------------------------------------
+
+
+class WriteQuarantine(beam.PTransform):
+    """PCollection[QuarantinedRecord] -> ``<directory>/quarantine-*.jsonl`` (written even when empty)."""
+
+    def __init__(self, directory: str):
+        super().__init__()
+        self._directory = directory
+
+    def expand(self, records: beam.PCollection) -> beam.pvalue.PDone:
+        return (
+            records
+            | "ToJsonLines" >> beam.Map(QuarantinedRecord.to_json_line)
+            | "WriteJsonLines"
+            >> beam.io.WriteToText(posixpath.join(self._directory, FILE_PREFIX), file_name_suffix=FILE_SUFFIX)
+        )
+
+
+def _summary(facts: list[tuple[str, tuple]]) -> str:
+    counts: dict[str, int] = {}
+    samples: dict[str, tuple[str, ...]] = {}
+    split_folders: dict[str, dict[str, int]] = {}
+    reviews_read = 0
+    for kind, value in facts:
+        if kind == READ:
+            reviews_read = value
+        elif kind == "count":
+            reason, count = value
+            counts[reason] = count
+        elif kind == "samples":
+            reason, origins = value
+            samples[reason] = tuple(origins)
+        else:
+            split, folder, count = value
+            split_folders.setdefault(split, {})[folder] = count
+    return IngestSummary(reviews_read, counts, samples, split_folders).to_json()
+
+
+class SummarizeIngest(beam.PTransform):
+    """Writes ``<directory>/summary.json``: the :class:`IngestSummary` of a run.
+
+    The input is a dictionary: :data:`READ` the usable reviews read,
+    :data:`QUARANTINE` every record set aside, and one PCollection of reviews
+    per output split under the split's name.
+    """
+
+    def __init__(self, directory: str):
+        super().__init__()
+        self._directory = directory
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
+        records = inputs[QUARANTINE]
+        facts = [
+            inputs[READ]
+            | "CountRead" >> beam.combiners.Count.Globally()
+            | "ReadFact" >> beam.Map(lambda count: (READ, count)),
+            records
+            | "Reason" >> beam.Map(lambda record: record.reason)
+            | "CountPerReason" >> beam.combiners.Count.PerElement()
+            | "CountFact" >> beam.Map(lambda reason_count: ("count", reason_count)),
+            records
+            | "ReasonAndOrigin" >> beam.Map(lambda record: (record.reason, str(record.origin)))
+            | "FirstOrigins" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
+            | "SamplesFact" >> beam.Map(lambda reason_origins: ("samples", reason_origins)),
+        ]
+        for split, reviews in inputs.items():
+            if split in (READ, QUARANTINE):
+                continue
+            facts.append(
+                reviews
+                | f"Folder[{split}]" >> beam.Map(lambda review: review.folder)
+                | f"CountPerFolder[{split}]" >> beam.combiners.Count.PerElement()
+                | f"SplitFact[{split}]"
+                >> beam.Map(lambda folder_count, name: ("split", (name, *folder_count)), split)
+            )
+        return (
+            facts
+            | "MergeFacts" >> beam.Flatten()
+            | "AllFacts" >> beam.combiners.ToList()
+            | "ToSummary" >> beam.Map(_summary)
+            | "WriteSummary"
+            >> beam.io.WriteToText(
+                posixpath.join(self._directory, SUMMARY_FILE), num_shards=1, shard_name_template=""
+            )
+        )
+
+
+def read_summary(quarantine_dir: str) -> IngestSummary:
+    """Reads the summary that :class:`SummarizeIngest` wrote (any Beam filesystem)."""
+    with FileSystems.open(posixpath.join(quarantine_dir, SUMMARY_FILE)) as file:
+        return IngestSummary.from_json(file.read().decode("utf-8"))
+
+
+def read_quarantine(quarantine_dir: str) -> list[QuarantinedRecord]:
+    """Reads every quarantined record back, sorted by origin then reason (for tests and tools)."""
+    pattern = posixpath.join(quarantine_dir, f"{FILE_PREFIX}-*{FILE_SUFFIX}")
+    records = []
+    for match in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(match.path) as file:
+            records.extend(
+                QuarantinedRecord.from_json_line(line) for line in file.read().decode("utf-8").splitlines()
+            )
+    return sorted(records, key=lambda record: (str(record.origin), record.reason))

@@ -1,0 +1,65 @@
+"""Pusher component: TFX's Pusher contract with an atomic push, a manifest and retention.
+
+TFX's own Pusher copies the model straight into ``<base>/<version>/``, so a
+model server polling the directory can load a half-copied version; it writes
+no lineage beside the model and never deletes old versions. This component
+keeps its inputs and its ``PushedModel`` output (same custom properties) and
+adds the lineage inputs the manifest records.
+"""
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.artifacts import EmbeddingMatrix
+from components.pusher import executor
+from components.pusher.options import PushOptions
+
+
+class PusherSpec(types.ComponentSpec):
+    PARAMETERS = {
+        "serving_model_dir": ExecutionParameter(type=str),
+        "options": ExecutionParameter(type=str),
+    }
+    INPUTS = {
+        "model": ChannelParameter(type=standard_artifacts.Model),
+        "model_blessing": ChannelParameter(type=standard_artifacts.ModelBlessing),
+        "examples": ChannelParameter(type=standard_artifacts.Examples, optional=True),
+        "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
+        "embedding": ChannelParameter(type=EmbeddingMatrix, optional=True),
+        "evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
+    }
+    OUTPUTS = {"pushed_model": ChannelParameter(type=standard_artifacts.PushedModel)}
+
+
+class Pusher(base_component.BaseComponent):
+    """Publishes a blessed model as ``<serving_model_dir>/<version>/`` with ``manifest.json``."""
+
+    SPEC_CLASS = PusherSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        model: types.BaseChannel,
+        model_blessing: types.BaseChannel,
+        serving_model_dir: str,
+        options: PushOptions,
+        examples: types.BaseChannel | None = None,
+        transform_graph: types.BaseChannel | None = None,
+        embedding: types.BaseChannel | None = None,
+        evaluation: types.BaseChannel | None = None,
+    ):
+        super().__init__(
+            spec=PusherSpec(
+                model=model,
+                model_blessing=model_blessing,
+                examples=examples,
+                transform_graph=transform_graph,
+                embedding=embedding,
+                evaluation=evaluation,
+                serving_model_dir=serving_model_dir,
+                options=options.to_json(),
+                pushed_model=types.Channel(type=standard_artifacts.PushedModel),
+            )
+        )

@@ -1,0 +1,175 @@
+"""Pusher executor: safe, versioned publication with a lineage manifest and retention."""
+
+import datetime
+import importlib.metadata
+import json
+import logging
+import os
+from pathlib import Path
+import subprocess
+from typing import Any
+
+import tensorflow as tf
+from tfx import types
+from tfx.components.pusher import executor as tfx_pusher_executor
+from tfx.types import artifact_utils, standard_component_specs
+
+from components.embeddings import executor as embedding_executor
+from components.evaluator.results import read_evaluation
+from components.pusher import publish
+from components.pusher.options import PushOptions
+
+logger = logging.getLogger(__name__)
+
+PACKAGE = "imdb-embedding-pipeline"
+_LIBRARIES = (
+    "tensorflow",
+    "tensorflow-transform",
+    "apache-beam",
+    "tfx",
+    "tensorflow-model-analysis",
+    "gensim",
+)
+
+
+def _optional(input_dict: dict[str, list[types.Artifact]], key: str) -> types.Artifact | None:
+    artifacts = input_dict.get(key) or []
+    return artifacts[0] if artifacts else None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def code_version() -> dict[str, str | None]:
+    """This project's package version and, when run from a git checkout, its commit."""
+    commit = None
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if result.returncode == 0:
+            commit = result.stdout.strip()
+    except OSError:
+        pass
+    return {"package": _version(PACKAGE), "git_commit": commit}
+
+
+def build_manifest(
+    model_name: str,
+    model: types.Artifact,
+    blessing: types.Artifact | None,
+    examples: types.Artifact | None,
+    transform_graph: types.Artifact | None,
+    embedding: types.Artifact | None,
+    evaluation: types.Artifact | None,
+) -> dict[str, Any]:
+    """The lineage of a pushed version: data, transform, embeddings, metrics, blessing, code."""
+    manifest: dict[str, Any] = {
+        "model_name": model_name,
+        "pushed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "model": {"uri": model.uri, "artifact_id": model.id},
+        "code": code_version(),
+        "libraries": {name: _version(name) for name in _LIBRARIES},
+    }
+    if examples is not None:
+        manifest["data"] = {
+            "examples_uri": examples.uri,
+            # ExampleGen's driver records the span as a custom property.
+            "span": examples.get_int_custom_property("span"),
+            "input_fingerprint": examples.get_string_custom_property("input_fingerprint") or None,
+        }
+    if transform_graph is not None:
+        manifest["transform"] = {"transform_graph_uri": transform_graph.uri}
+    if embedding is not None:
+        coverage_path = os.path.join(embedding.uri, embedding_executor.COVERAGE_FILE)
+        coverage = {}
+        if tf.io.gfile.exists(coverage_path):
+            with tf.io.gfile.GFile(coverage_path) as f:
+                coverage = json.load(f)
+        manifest["embedding"] = {
+            "matrix_uri": embedding.uri,
+            "vocabulary_sha256": embedding.get_string_custom_property(
+                embedding_executor.VOCABULARY_SHA256_PROPERTY
+            ),
+            "source": coverage.get("vectors_path"),
+            "source_format": coverage.get("vectors_format"),
+            "coverage": {
+                key: coverage.get(key)
+                for key in ("vocabulary_words", "exact", "lowercase", "missing", "word_share", "token_share")
+            },
+        }
+    if evaluation is not None:
+        result = read_evaluation(evaluation.uri)
+        manifest["evaluation"] = {
+            "uri": evaluation.uri,
+            "metrics": result.candidate,
+            "baseline_metrics": result.baseline or None,
+        }
+    if blessing is not None:
+        manifest["blessing"] = {
+            "uri": blessing.uri,
+            "blessed": bool(blessing.get_int_custom_property("blessed")),
+        }
+    return manifest
+
+
+class Executor(tfx_pusher_executor.Executor):
+    """Pushes a blessed model atomically, writes its manifest and applies retention.
+
+    Reuses TFX's Pusher executor for the blessing check, the model path and the
+    PushedModel artifact's properties (``pushed``, ``pushed_destination``,
+    ``pushed_version``), so anything that reads a standard Pusher's output
+    reads this one too.
+    """
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        options = PushOptions.from_json(exec_properties["options"])
+        model_dir = exec_properties["serving_model_dir"]
+        pushed = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
+        model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(pushed)
+            logger.info("Pusher: model %s is not blessed; nothing pushed, %s unchanged", model.uri, model_dir)
+            return
+
+        manifest = build_manifest(
+            model_name=os.path.basename(model_dir.rstrip("/")),
+            model=model,
+            blessing=_optional(input_dict, standard_component_specs.MODEL_BLESSING_KEY),
+            examples=_optional(input_dict, "examples"),
+            transform_graph=_optional(input_dict, "transform_graph"),
+            embedding=_optional(input_dict, "embedding"),
+            evaluation=_optional(input_dict, "evaluation"),
+        )
+        versions = publish.list_versions(model_dir)
+        newest = publish.read_manifest(os.path.join(model_dir, str(versions[-1]))) if versions else None
+        if newest and newest.get("model", {}).get("uri") == model.uri:
+            version, version_dir = versions[-1], os.path.join(model_dir, str(versions[-1]))
+            logger.info(
+                "Pusher: model %s is already served as version %d; nothing copied", model.uri, version
+            )
+        else:
+            version, version_dir = publish.publish(self.GetModelPath(input_dict), model_dir, manifest)
+            logger.info("Pusher: pushed version %d to %s", version, version_dir)
+        self._MarkPushed(pushed, pushed_destination=version_dir, pushed_version=str(version))
+        removed = publish.apply_retention(model_dir, options.keep_versions, protect={version})
+        if removed:
+            logger.info(
+                "Pusher: kept the newest %d versions, deleted %s",
+                options.keep_versions,
+                ", ".join(map(str, removed)),
+            )

@@ -1,0 +1,749 @@
+"""Reads a run's artifacts into :class:`~components.report.data.ReportData`.
+
+The same reader serves the pipeline step (artifacts handed to the executor) and
+``imdb-pipeline report`` (artifacts found in ML Metadata): both describe an
+artifact as an :class:`ArtifactRef`, its URI and custom properties. Every input
+is optional; a missing one leaves its section out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import importlib.metadata
+import io
+import json
+import logging
+import os
+import platform
+import re
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from tfx.components.evaluator import constants as evaluator_constants
+
+from components.embeddings import executor as embedding_executor
+from components.embeddings import neighbors, projector
+from components.evaluator import eval_config
+from components.example_gen import reader
+from components.report import analysis
+from components.report.data import (
+    CalibrationBucket,
+    Curve,
+    DataReport,
+    EmbeddingReport,
+    EvaluationReport,
+    LineageReport,
+    Neighbours,
+    Projection,
+    ReportData,
+    SplitStats,
+    StepRecord,
+    ThresholdCheck,
+    TrainingReport,
+)
+from components.transform.text import tokenize
+from schemas import features
+
+logger = logging.getLogger(__name__)
+
+# Input names of the Report component, also the keys of ``collect_report``'s inputs.
+EXAMPLES = "examples"
+TRANSFORM_GRAPH = "transform_graph"
+EMBEDDING = "embedding"
+MODEL = "model"
+MODEL_RUN = "model_run"
+EVALUATION = "evaluation"
+BLESSING = "blessing"
+PUSHED_MODEL = "pushed_model"
+INPUT_KEYS = (EXAMPLES, TRANSFORM_GRAPH, EMBEDDING, MODEL, MODEL_RUN, EVALUATION, BLESSING, PUSHED_MODEL)
+
+# Words whose neighbours are shown; those missing from the vocabulary are skipped.
+PROBE_WORDS = ("great", "awful", "boring", "excellent", "worst", "funny", "masterpiece", "disappointing")
+NEIGHBOURS = 6
+PROJECTED_WORDS = 300
+SNIPPET_CHARS = 160
+# Libraries whose versions the lineage records.
+LIBRARIES = (
+    "tensorflow",
+    "tensorflow-transform",
+    "apache-beam",
+    "tfx",
+    "tensorflow-model-analysis",
+    "ml-metadata",
+    "tf-keras",
+    "gensim",
+    "numpy",
+)
+
+LABEL_NAMES = {reader.LABELS[reader.POS]: "positive", reader.LABELS[reader.NEG]: "negative"}
+UNLABELED = "unlabeled"
+_NO_LABEL = -1
+_READ_BATCH = 512
+_SPLIT_PREFIX = "Split-"
+# ExampleGen's quarantine (components/example_gen/quarantine.py): records set
+# aside in <examples>/quarantine/, counted per reason in its summary.json and
+# in the Examples artifact's properties quarantined (all) and quarantined_<reason>.
+QUARANTINE_DIR = "quarantine"
+QUARANTINE_SUMMARY_FILE = "summary.json"
+QUARANTINE_TOTAL_PROPERTY = "quarantined"
+QUARANTINE_PROPERTY_PREFIX = "quarantined_"
+_LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
+# Custom properties of TFX's PushedModel.
+PUSHED_PROPERTY = "pushed"
+PUSHED_VERSION_PROPERTY = "pushed_version"
+PUSHED_DESTINATION_PROPERTY = "pushed_destination"
+# ExampleGen's custom properties of the Examples artifact.
+SPAN_PROPERTY = "span"
+FINGERPRINT_PROPERTY = "input_fingerprint"
+EXAMPLE_GEN_STEP = "FileBasedExampleGen"
+# Metrics table order: the project's metrics (components/evaluator/eval_config.py) first.
+METRIC_ORDER = (
+    eval_config.EXAMPLE_COUNT,
+    eval_config.ACCURACY,
+    eval_config.AUC,
+    eval_config.PRECISION,
+    eval_config.RECALL,
+    eval_config.LOSS,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtifactRef:
+    """An input artifact: where it is and its custom properties as plain values."""
+
+    uri: str
+    properties: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def artifact_ref(mlmd_artifact: Any) -> ArtifactRef:
+    """An :class:`ArtifactRef` from an ML Metadata ``Artifact`` proto."""
+    properties = {}
+    for name, value in mlmd_artifact.custom_properties.items():
+        kind = value.WhichOneof("value")
+        properties[name] = (
+            getattr(value, kind) if kind in ("int_value", "double_value", "string_value") else None
+        )
+    return ArtifactRef(mlmd_artifact.uri, properties)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries in ``LIBRARIES`` in this environment."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def collect_report(
+    inputs: Mapping[str, ArtifactRef],
+    step_properties: Mapping[str, Mapping[str, str]],
+    versions: Mapping[str, str],
+    title: str,
+    run_id: str | None = None,
+    steps: tuple[StepRecord, ...] = (),
+) -> ReportData:
+    """Reads every section of a run's report from its artifacts.
+
+    Args:
+        inputs: Input name (``INPUT_KEYS``) -> artifact; absent inputs are skipped.
+        step_properties: Step -> execution property -> value, for the lineage.
+        versions: Library versions of the environment that ran the steps.
+        title: Page title.
+        run_id: The pipeline run, when known.
+        steps: The run's steps as ML Metadata recorded them, when known.
+    """
+    max_length, vocabulary = None, None
+    if TRANSFORM_GRAPH in inputs:
+        max_length, vocabulary = read_transform(inputs[TRANSFORM_GRAPH].uri)
+
+    matrices = read_embedding_matrices(
+        inputs[MODEL].uri if MODEL in inputs else None,
+        inputs[EMBEDDING].uri if EMBEDDING in inputs else None,
+    )
+    if matrices.vocabulary is not None:
+        vocabulary = matrices.vocabulary
+    projected = analysis.most_frequent_words(vocabulary, PROJECTED_WORDS) if vocabulary else []
+
+    data, shares = None, None
+    if EXAMPLES in inputs:
+        data, shares = read_examples(inputs[EXAMPLES], max_length, projected)
+
+    embeddings = None
+    if vocabulary is not None or matrices.coverage is not None:
+        embeddings = embedding_report(vocabulary, matrices, projected, shares)
+
+    return ReportData(
+        title=title,
+        generated_at=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        data=data,
+        embeddings=embeddings,
+        training=read_training(inputs[MODEL_RUN].uri) if MODEL_RUN in inputs else None,
+        evaluation=(
+            read_evaluation(inputs[EVALUATION].uri, inputs.get(BLESSING)) if EVALUATION in inputs else None
+        ),
+        lineage=lineage_report(inputs, step_properties, versions, run_id, steps),
+    )
+
+
+def read_transform(uri: str) -> tuple[int | None, list[str] | None]:
+    """The sequence length the model reads and the vocabulary, from a TransformGraph."""
+    import tensorflow_transform as tft
+
+    output = tft.TFTransformOutput(uri)
+    spec = output.transformed_feature_spec().get(features.TOKEN_IDS)
+    max_length = int(spec.shape[0]) if spec is not None and spec.shape else None
+    vocabulary = [token.decode("utf-8") for token in output.vocabulary_by_name(features.VOCABULARY_NAME)]
+    return max_length, vocabulary
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def split_dirs(examples_uri: str) -> dict[str, str]:
+    """Split name -> directory of an Examples artifact, in ExampleGen's split order."""
+    found = {}
+    for name in sorted(tf.io.gfile.listdir(examples_uri)):
+        name = name.rstrip("/")
+        if name.startswith(_SPLIT_PREFIX):
+            found[name[len(_SPLIT_PREFIX) :]] = os.path.join(examples_uri, name)
+    order = {split: i for i, split in enumerate(reader.OUTPUT_SPLITS)}
+    return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+def _split_batches(directory: str, parse: bool) -> Iterator[dict[str, np.ndarray]]:
+    """Batches of one split: raw record counts, or text, label, source, token counts and normalised text."""
+    files = sorted(tf.io.gfile.glob(os.path.join(directory, "*")))
+    if not files:
+        return
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(_READ_BATCH)
+    if parse:
+        spec = {
+            features.TEXT: tf.io.FixedLenFeature([], tf.string),
+            features.LABEL: tf.io.FixedLenFeature([], tf.int64, default_value=_NO_LABEL),
+            features.SOURCE: tf.io.FixedLenFeature([], tf.string, default_value=""),
+        }
+
+        def tokens(serialized):
+            parsed = tf.io.parse_example(serialized, spec)
+            ragged = tokenize(parsed[features.TEXT])
+            parsed["lengths"] = ragged.row_lengths()
+            parsed["normalised"] = tf.strings.reduce_join(ragged, axis=-1, separator=" ")
+            return parsed
+
+        dataset = dataset.map(tokens, num_parallel_calls=tf.data.AUTOTUNE)
+    for batch in dataset.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
+        yield batch if parse else {"records": batch}
+
+
+def read_examples(
+    examples: ArtifactRef, max_length: int | None, counted_words: list[str]
+) -> tuple[DataReport, dict[str, float] | None]:
+    """Reads every split: counts per label, review lengths, duplicates across splits.
+
+    The labeled splits are tokenised with the Transform's own tokenizer, so
+    lengths are what the model would read before truncation and duplicates are
+    texts the model cannot tell apart. Unlabeled reviews are only counted.
+
+    Returns:
+        The data section, and for ``counted_words`` the share of positive train
+        reviews among those containing each word (None without a train split).
+    """
+    splits = []
+    records = []
+    documents: list[tuple[set[str], bool]] = []
+    wanted = set(counted_words)
+    positive = reader.LABELS[reader.POS]
+    for split, directory in split_dirs(examples.uri).items():
+        if split not in features.LABELED_SPLITS:
+            count = sum(len(batch["records"]) for batch in _split_batches(directory, parse=False))
+            splits.append(SplitStats(split, count, {UNLABELED: count} if count else {}))
+            continue
+        labels: dict[str, int] = {}
+        lengths = []
+        for batch in _split_batches(directory, parse=True):
+            lengths.append(batch["lengths"])
+            for text, label, source, normalised in zip(
+                batch[features.TEXT],
+                batch[features.LABEL],
+                batch[features.SOURCE],
+                batch["normalised"],
+                strict=True,
+            ):
+                name = LABEL_NAMES.get(int(label), UNLABELED)
+                labels[name] = labels.get(name, 0) + 1
+                records.append(
+                    (
+                        split,
+                        source.decode("utf-8", "replace"),
+                        name,
+                        hashlib.blake2b(normalised, digest_size=16).digest(),
+                        _snippet(text),
+                    )
+                )
+                if split == features.TRAIN and wanted:
+                    documents.append(
+                        (wanted.intersection(normalised.decode("utf-8").split()), label == positive)
+                    )
+        all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+        splits.append(SplitStats(split, len(all_lengths), dict(sorted(labels.items())), all_lengths))
+    shares = analysis.positive_shares(documents, counted_words) if documents else None
+    quarantine, samples = read_quarantine(examples)
+    report = DataReport(
+        uri=examples.uri,
+        splits=tuple(splits),
+        max_length=max_length,
+        quarantine=quarantine,
+        quarantine_samples=samples,
+        leakage=analysis.find_duplicates(records) if records else None,
+    )
+    return report, shares
+
+
+def _snippet(text: bytes) -> str:
+    plain = _LINE_BREAK.sub(" ", text.decode("utf-8", "replace"))
+    plain = " ".join(plain.split())
+    return plain if len(plain) <= SNIPPET_CHARS else plain[: SNIPPET_CHARS - 1] + "…"
+
+
+def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[str, tuple[str, ...]]]:
+    """Records ExampleGen set aside, per reason, with a few of their sources.
+
+    In order: ``<examples>/quarantine/summary.json`` (its ``counts`` per reason
+    and ``samples``), other files under ``quarantine/`` (records counted per
+    file group: TFRecords by record, JSON lists by item, other files by
+    non-empty line), the Examples artifact's ``quarantined_<reason>`` integer
+    properties.
+
+    Returns:
+        Reason -> records ({} when nothing was set aside; None when the run
+        has no quarantine output at all), and reason -> sample sources.
+    """
+    directory = os.path.join(examples.uri, QUARANTINE_DIR)
+    summary_path = os.path.join(directory, QUARANTINE_SUMMARY_FILE)
+    if tf.io.gfile.exists(summary_path):
+        with tf.io.gfile.GFile(summary_path) as f:
+            summary = json.load(f)
+        counts = {reason: int(count) for reason, count in summary.get("counts", {}).items() if count}
+        samples = {reason: tuple(sources) for reason, sources in summary.get("samples", {}).items()}
+        return _by_count(counts), samples
+    if tf.io.gfile.isdir(directory):
+        counts = {}
+        for root, _dirs, files in tf.io.gfile.walk(directory):
+            for name in sorted(files):
+                group = os.path.relpath(root, directory)
+                key = name if group == "." else group
+                counts[key] = counts.get(key, 0) + _count_records(os.path.join(root, name))
+        return _by_count({key: count for key, count in counts.items() if count}), {}
+    properties = {name: value for name, value in examples.properties.items() if isinstance(value, int)}
+    reasons = {
+        name.removeprefix(QUARANTINE_PROPERTY_PREFIX): count
+        for name, count in properties.items()
+        if name.startswith(QUARANTINE_PROPERTY_PREFIX) and count
+    }
+    if reasons or QUARANTINE_TOTAL_PROPERTY in properties:
+        return _by_count(reasons), {}
+    return None, {}
+
+
+def _by_count(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _count_records(path: str) -> int:
+    if path.endswith((".gz", ".tfrecord", ".tfrecords")) or ".tfrecord" in os.path.basename(path):
+        compression = "GZIP" if path.endswith(".gz") else ""
+        return sum(1 for _ in tf.data.TFRecordDataset(path, compression_type=compression))
+    with tf.io.gfile.GFile(path, "rb") as f:
+        content = f.read()
+    if path.endswith(".json"):
+        try:
+            document = json.loads(content)
+        except ValueError:
+            document = None
+        if isinstance(document, list):
+            return len(document)
+    return sum(1 for line in content.splitlines() if line.strip())
+
+
+# --- vocabulary and embeddings --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingMatrices:
+    """The vocabulary and matrices a run produced; each None when absent."""
+
+    vocabulary: list[str] | None
+    injected: np.ndarray | None
+    trained: np.ndarray | None
+    coverage: dict | None
+
+
+def _load_npy(path: str) -> np.ndarray | None:
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path, "rb") as f:
+        return np.load(io.BytesIO(f.read()), allow_pickle=False)
+
+
+def _read_lines(path: str) -> list[str] | None:
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path, "r") as f:
+        return f.read().split("\n")[:-1]
+
+
+def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) -> EmbeddingMatrices:
+    """Reads the embeddings published with the model (trained and injected) and the aligner's coverage.
+
+    Without a model, the aligner's matrix is the injected one.
+    """
+    vocabulary = injected = trained = coverage = None
+    if model_uri:
+        from tfx.utils import path_utils
+
+        directory = os.path.join(path_utils.serving_model_dir(model_uri), projector.EMBEDDINGS_DIR)
+        vocabulary = _read_lines(os.path.join(directory, projector.VOCABULARY_FILE))
+        trained = _load_npy(os.path.join(directory, projector.TRAINED_MATRIX_FILE))
+        injected = _load_npy(os.path.join(directory, projector.INJECTED_MATRIX_FILE))
+    if embedding_uri:
+        coverage_path = os.path.join(embedding_uri, embedding_executor.COVERAGE_FILE)
+        if tf.io.gfile.exists(coverage_path):
+            with tf.io.gfile.GFile(coverage_path) as f:
+                coverage = json.load(f)
+        if injected is None:
+            injected = _load_npy(os.path.join(embedding_uri, embedding_executor.MATRIX_FILE))
+            vocabulary = vocabulary or _read_lines(
+                os.path.join(embedding_uri, embedding_executor.VOCABULARY_FILE)
+            )
+    return EmbeddingMatrices(vocabulary, injected, trained, coverage)
+
+
+def _neighbours(
+    matrix: np.ndarray | None, vocabulary: list[str], words: list[str]
+) -> dict[str, list[tuple[str, float]]]:
+    if matrix is None or not words:
+        return {}
+    return neighbors.nearest_neighbors(neighbors.Embeddings(tuple(vocabulary), matrix), words, NEIGHBOURS)
+
+
+def embedding_report(
+    vocabulary: list[str] | None,
+    matrices: EmbeddingMatrices,
+    projected: list[str],
+    shares: dict[str, float] | None,
+) -> EmbeddingReport:
+    """The vocabulary and embeddings section from the matrices and the words to project."""
+    injected, trained = matrices.injected, matrices.trained
+    if vocabulary is not None:
+        for matrix in (injected, trained):
+            if matrix is not None and matrix.shape[0] != len(vocabulary):
+                raise ValueError(
+                    f"an embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
+                )
+    reference = trained if trained is not None else injected
+    projection = None
+    if vocabulary and injected is not None and trained is not None and len(projected) >= 2:
+        index = {token: i for i, token in enumerate(vocabulary)}
+        rows = [index[word] for word in projected]
+        before, explained_before = analysis.pca_2d(injected[rows])
+        after, explained_after = analysis.pca_2d(trained[rows])
+        projection = Projection(
+            words=tuple(projected),
+            before=before,
+            after=after,
+            positive_share=tuple(shares.get(word, np.nan) for word in projected) if shares else None,
+            explained=(explained_before[0] + explained_before[1], explained_after[0] + explained_after[1]),
+        )
+    neighbours = []
+    if vocabulary and reference is not None:
+        probes = [word for word in PROBE_WORDS if word in set(vocabulary)]
+        before = _neighbours(injected, vocabulary, probes)
+        after = _neighbours(trained, vocabulary, probes)
+        neighbours = [
+            Neighbours(word, tuple(before.get(word, ())), tuple(after.get(word, ()))) for word in probes
+        ]
+    return EmbeddingReport(
+        vocabulary_size=len(vocabulary) if vocabulary is not None else None,
+        dimension=int(reference.shape[1])
+        if reference is not None
+        else (matrices.coverage or {}).get("dimension"),
+        coverage=matrices.coverage,
+        projection=projection,
+        neighbours=tuple(neighbours),
+        fine_tuned=(
+            bool(not np.array_equal(injected, trained))
+            if injected is not None and trained is not None
+            else None
+        ),
+    )
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+def read_training(model_run_uri: str) -> TrainingReport | None:
+    """The Trainer's per-epoch history (``model_run/history.json``), None when absent."""
+    from components.trainer.executor import HISTORY_FILE
+
+    path = os.path.join(model_run_uri, HISTORY_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        history = {name: [float(v) for v in values] for name, values in json.load(f).items()}
+    return TrainingReport(history=history, best_epoch=analysis.best_epoch(history))
+
+
+# --- evaluation -----------------------------------------------------------------------------------
+
+
+def _model_names(config: Any) -> tuple[str, str | None]:
+    """(candidate, baseline) model names of an EvalConfig; baseline None when it has none."""
+    if config is None or not config.model_specs:
+        return "", None
+    baseline = next((spec.name for spec in config.model_specs if spec.is_baseline), None)
+    candidate = next(spec.name for spec in config.model_specs if not spec.is_baseline)
+    return candidate, baseline
+
+
+def _bound(threshold: Any) -> str:
+    lower = threshold.lower_bound.value if threshold.HasField("lower_bound") else None
+    upper = threshold.upper_bound.value if threshold.HasField("upper_bound") else None
+    if lower is not None and upper is not None:
+        return f"between {lower:g} and {upper:g}"
+    return f">= {lower:g}" if lower is not None else f"<= {upper:g}"
+
+
+def _change_condition(threshold: Any) -> str:
+    from tensorflow_model_analysis.proto import config_pb2
+
+    higher = threshold.direction == config_pb2.MetricDirection.HIGHER_IS_BETTER
+    sign = ">=" if higher else "<="
+    parts = []
+    if threshold.HasField("absolute"):
+        parts.append(f"candidate - baseline {sign} {threshold.absolute.value:+g}")
+    if threshold.HasField("relative"):
+        parts.append(f"(candidate - baseline) / baseline {sign} {threshold.relative.value:+g}")
+    return " and ".join(parts)
+
+
+def _thresholds(config: Any) -> Iterator[tuple[str, Any]]:
+    """(metric name, MetricThreshold) of every threshold in an EvalConfig."""
+    if config is None:
+        return
+    for spec in config.metrics_specs:
+        for metric in spec.metrics:
+            if metric.HasField("threshold"):
+                name = json.loads(metric.config or "{}").get("name", metric.class_name)
+                yield name, metric.threshold
+        for name, threshold in sorted(spec.thresholds.items()):
+            yield name, threshold
+
+
+def describe_failure(failure: Any) -> str:
+    """A readable line for one TFMA validation failure."""
+    key = failure.metric_key
+    value = failure.metric_value.double_value.value
+    threshold = failure.metric_threshold
+    if key.is_diff:
+        return f"{key.name} changed by {value:+.4f} vs the baseline; required {_change_condition(threshold.change_threshold)}"
+    return f"{key.name} {value:.4f}; required {_bound(threshold.value_threshold)}"
+
+
+def _plot_curve(matrices: Any) -> Curve:
+    rows = list(matrices.matrices)
+    return Curve(
+        thresholds=np.array([m.threshold for m in rows], dtype=np.float64),
+        true_positives=np.array([m.true_positives for m in rows], dtype=np.float64),
+        false_positives=np.array([m.false_positives for m in rows], dtype=np.float64),
+        true_negatives=np.array([m.true_negatives for m in rows], dtype=np.float64),
+        false_negatives=np.array([m.false_negatives for m in rows], dtype=np.float64),
+    )
+
+
+def _calibration(histogram: Any) -> tuple[CalibrationBucket, ...]:
+    buckets = []
+    for bucket in histogram.buckets:
+        examples = bucket.num_weighted_examples.value
+        if examples <= 0:
+            continue
+        buckets.append(
+            CalibrationBucket(
+                # TFMA's first and last buckets reach to -inf and +inf (a prediction of exactly 1.0).
+                lower=min(max(bucket.lower_threshold_inclusive, 0.0), 1.0),
+                upper=min(max(bucket.upper_threshold_exclusive, 0.0), 1.0),
+                examples=examples,
+                mean_prediction=bucket.total_weighted_refined_prediction.value / examples,
+                positive_rate=bucket.total_weighted_label.value / examples,
+            )
+        )
+    return tuple(buckets)
+
+
+def read_blessing(blessing: ArtifactRef | None) -> bool | None:
+    """The blessing decision: the ModelBlessing's ``blessed`` property, else its marker file."""
+    if blessing is None:
+        return None
+    if isinstance(blessing.properties.get(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY), int):
+        return bool(blessing.properties[evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY])
+    if tf.io.gfile.exists(os.path.join(blessing.uri, evaluator_constants.BLESSED_FILE_NAME)):
+        return True
+    if tf.io.gfile.exists(os.path.join(blessing.uri, evaluator_constants.NOT_BLESSED_FILE_NAME)):
+        return False
+    return None
+
+
+def _ordered(metrics: dict[str, float]) -> dict[str, float]:
+    """The configured metrics first, in ``METRIC_ORDER``, then any other in name order."""
+    rank = {name: i for i, name in enumerate(METRIC_ORDER)}
+    return dict(sorted(metrics.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+
+
+def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> EvaluationReport:
+    """Reads the Evaluator's output: metrics and plots of the overall slice, validation, blessing."""
+    import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.writers import eval_config_writer
+
+    try:
+        config, _data, _format, model_locations = eval_config_writer.load_eval_run(uri)
+    except (OSError, ValueError, tf.errors.NotFoundError):
+        config, model_locations = None, {}
+    candidate, baseline = _model_names(config)
+
+    metrics: dict[str, dict[str, float]] = {}
+    diffs: dict[str, float] = {}
+    confusion: dict[str, dict[str, float]] = {}
+    for metrics_for_slice in tfma.load_metrics(uri):
+        if metrics_for_slice.slice_key.single_slice_keys:
+            continue  # only the overall slice
+        for key_and_value in metrics_for_slice.metric_keys_and_values:
+            key, value = key_and_value.key, key_and_value.value
+            if key.name == eval_config.CONFUSION_MATRIX and value.HasField("confusion_matrix_at_thresholds"):
+                confusion[key.model_name] = analysis.confusion_at(
+                    _plot_curve(value.confusion_matrix_at_thresholds), eval_config.DECISION_THRESHOLD
+                )
+            if not value.HasField("double_value"):
+                continue
+            if key.is_diff:
+                diffs[key.name] = value.double_value.value
+            else:
+                metrics.setdefault(key.model_name, {})[key.name] = value.double_value.value
+    metrics = {model: _ordered(values) for model, values in metrics.items()}
+    if baseline is not None and baseline not in metrics:
+        baseline = None  # the Evaluator had no baseline model to score
+    if candidate not in metrics and metrics:
+        candidate = next(name for name in metrics if name != baseline)
+
+    curves: dict[str, Curve] = {}
+    calibration: dict[str, tuple[CalibrationBucket, ...]] = {}
+    for plots_for_slice in tfma.load_plots(uri):
+        if plots_for_slice.slice_key.single_slice_keys:
+            continue
+        for key_and_value in plots_for_slice.plot_keys_and_values:
+            model, value = key_and_value.key.model_name, key_and_value.value
+            if value.HasField("confusion_matrix_at_thresholds"):
+                curves[model] = _plot_curve(value.confusion_matrix_at_thresholds)
+            if value.HasField("calibration_histogram_buckets"):
+                calibration[model] = _calibration(value.calibration_histogram_buckets)
+
+    validation_ok, failures, failed = None, (), set()
+    try:
+        validation = tfma.load_validation_result(uri)
+    except (OSError, ValueError, tf.errors.NotFoundError):
+        validation = None
+    if validation is not None:
+        validation_ok = validation.validation_ok
+        found = [
+            failure for per_slice in validation.metric_validations_per_slice for failure in per_slice.failures
+        ]
+        failures = tuple(describe_failure(failure) for failure in found)
+        failed = {(failure.metric_key.name, failure.metric_key.is_diff) for failure in found}
+
+    checks = []
+    candidate_metrics = metrics.get(candidate, {})
+    for name, threshold in _thresholds(config):
+        if threshold.HasField("value_threshold"):
+            checks.append(
+                ThresholdCheck(
+                    name,
+                    _bound(threshold.value_threshold),
+                    candidate_metrics.get(name),
+                    None if validation is None else (name, False) not in failed,
+                )
+            )
+        if threshold.HasField("change_threshold"):
+            compared = baseline is not None and name in diffs
+            checks.append(
+                ThresholdCheck(
+                    name,
+                    _change_condition(threshold.change_threshold),
+                    diffs.get(name) if compared else None,
+                    None if validation is None or not compared else (name, True) not in failed,
+                    change=True,
+                )
+            )
+    return EvaluationReport(
+        uri=uri,
+        candidate=candidate,
+        baseline=baseline,
+        metrics=metrics,
+        diffs=diffs,
+        curves=curves,
+        calibration=calibration,
+        checks=tuple(checks),
+        validation_ok=validation_ok,
+        failures=failures,
+        blessed=read_blessing(blessing),
+        model_locations=dict(model_locations or {}),
+        confusion=confusion,
+    )
+
+
+# --- lineage --------------------------------------------------------------------------------------
+
+
+def _data_source(step_properties: Mapping[str, Mapping[str, str]]) -> str | None:
+    example_gen = step_properties.get(EXAMPLE_GEN_STEP)
+    if not example_gen or "input_base" not in example_gen:
+        return None
+    patterns = []
+    with contextlib.suppress(ValueError, KeyError, TypeError):  # an unexpected input_config
+        patterns = [split["pattern"] for split in json.loads(example_gen.get("input_config", "{}"))["splits"]]
+    base = example_gen["input_base"]
+    return ", ".join(os.path.join(base, pattern) for pattern in patterns) if patterns else base
+
+
+def lineage_report(
+    inputs: Mapping[str, ArtifactRef],
+    step_properties: Mapping[str, Mapping[str, str]],
+    versions: Mapping[str, str],
+    run_id: str | None = None,
+    steps: tuple[StepRecord, ...] = (),
+) -> LineageReport:
+    """Data source, configuration, versions and push of a run."""
+    examples = inputs.get(EXAMPLES)
+    pushed_model = inputs.get(PUSHED_MODEL)
+    pushed = None
+    if pushed_model is not None:
+        pushed = bool(pushed_model.properties.get(PUSHED_PROPERTY, 0))
+    span = examples.properties.get(SPAN_PROPERTY) if examples else None
+    return LineageReport(
+        data=_data_source(step_properties),
+        span=span if isinstance(span, int) else None,
+        fingerprint=examples.properties.get(FINGERPRINT_PROPERTY) if examples else None,
+        step_properties={step: dict(properties) for step, properties in step_properties.items()},
+        versions=dict(versions),
+        artifacts=tuple((key, inputs[key].uri) for key in INPUT_KEYS if key in inputs),
+        pushed=pushed,
+        pushed_version=pushed_model.properties.get(PUSHED_VERSION_PROPERTY) if pushed else None,
+        pushed_destination=pushed_model.properties.get(PUSHED_DESTINATION_PROPERTY) if pushed else None,
+        run_id=run_id,
+        steps=steps,
+    )

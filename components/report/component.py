@@ -1,0 +1,114 @@
+"""Report component: the last step, a self-contained ``report.html`` of the run.
+
+A step of its own (rather than a script after the run) so the report is an
+artifact like any other: recorded in ML Metadata with the artifacts it was
+built from, and cached when none of them changed. Every input is optional, so
+the same component serves pipelines without a Pusher or with imported vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import json
+from typing import Any
+
+from tfx import types
+from tfx.dsl.components.base import base_component, base_node, executor_spec
+from tfx.types import artifact, standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.artifacts import EmbeddingMatrix
+from components.report import collect, executor
+
+
+class RunReport(artifact.Artifact):
+    """A run report: ``report.html`` (figures embedded) and ``report.json`` (library versions)."""
+
+    # ``<namespace>.<Title>``, as components/artifacts.py (Kubeflow Pipelines requires it).
+    TYPE_NAME = "imdb.RunReport"
+
+
+class ReportSpec(types.ComponentSpec):
+    PARAMETERS = {
+        executor.PIPELINE_NAME_KEY: ExecutionParameter(type=str),
+        executor.STEP_PROPERTIES_KEY: ExecutionParameter(type=str),
+    }
+    INPUTS = {
+        collect.EXAMPLES: ChannelParameter(type=standard_artifacts.Examples, optional=True),
+        collect.TRANSFORM_GRAPH: ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
+        collect.EMBEDDING: ChannelParameter(type=EmbeddingMatrix, optional=True),
+        collect.MODEL: ChannelParameter(type=standard_artifacts.Model, optional=True),
+        collect.MODEL_RUN: ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
+        collect.EVALUATION: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
+        collect.BLESSING: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+        collect.PUSHED_MODEL: ChannelParameter(type=standard_artifacts.PushedModel, optional=True),
+    }
+    OUTPUTS = {executor.REPORT_KEY: ChannelParameter(type=RunReport)}
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def describe_steps(steps: Sequence[base_node.BaseNode]) -> dict[str, dict[str, str]]:
+    """Step id -> execution property -> value as text, for the report's configuration table.
+
+    The same texts ML Metadata records for an execution's properties (protos
+    are JSON already); unset properties are left out.
+    """
+    return {
+        step.id: {
+            name: _display(value) for name, value in sorted(step.exec_properties.items()) if value is not None
+        }
+        for step in steps
+    }
+
+
+class Report(base_component.BaseComponent):
+    """Renders ``report.html`` from the run's artifacts; copies it into a pushed version's ``report/``.
+
+    Args:
+        pipeline_name: Shown in the title.
+        steps: The pipeline's steps, whose execution properties the report
+            lists as the run's configuration.
+        examples, transform_graph, embedding, model, model_run, evaluation,
+        blessing, pushed_model: The artifacts shown; any may be omitted.
+    """
+
+    SPEC_CLASS = ReportSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        pipeline_name: str,
+        steps: Sequence[base_node.BaseNode],
+        examples: types.BaseChannel | None = None,
+        transform_graph: types.BaseChannel | None = None,
+        embedding: types.BaseChannel | None = None,
+        model: types.BaseChannel | None = None,
+        model_run: types.BaseChannel | None = None,
+        evaluation: types.BaseChannel | None = None,
+        blessing: types.BaseChannel | None = None,
+        pushed_model: types.BaseChannel | None = None,
+    ):
+        super().__init__(
+            spec=ReportSpec(
+                pipeline_name=pipeline_name,
+                step_properties=json.dumps(describe_steps(steps)),
+                examples=examples,
+                transform_graph=transform_graph,
+                embedding=embedding,
+                model=model,
+                model_run=model_run,
+                evaluation=evaluation,
+                blessing=blessing,
+                pushed_model=pushed_model,
+                report=types.Channel(type=RunReport),
+            )
+        )

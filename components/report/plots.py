@@ -1,0 +1,271 @@
+"""The report's figures: plain data in, PNG bytes out (Matplotlib's object API, no pyplot state).
+
+Figures are drawn on their own ``Figure`` with the Agg canvas, so nothing
+depends on a display, a global backend or figures left open by other code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import io
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+import numpy as np
+
+from components.report.data import CalibrationBucket, Curve, Projection
+from schemas import features
+
+DPI = 100
+BASELINE_LABEL = "baseline"
+# Word labels drawn on the projection, besides the highlighted (probe) words.
+LABELLED_WORDS = 20
+# A label is left out when another is closer than this share of the axes.
+_LABEL_WIDTH = 0.09
+_LABEL_HEIGHT = 0.035
+_MIN_BAR_WIDTH = 0.01
+_TRAIN_COLOUR = "#1f77b4"
+_EVAL_COLOUR = "#ff7f0e"
+_SPLIT_COLOURS = {features.TRAIN: _TRAIN_COLOUR, features.EVAL: _EVAL_COLOUR, features.TEST: "#2ca02c"}
+
+
+def _line_style(label: str) -> str:
+    # Dashed for the baseline, so a candidate that equals it stays visible.
+    return "--" if label == BASELINE_LABEL else "-"
+
+
+def _png(figure: Figure) -> bytes:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    # No Software/date metadata: the same data gives the same bytes.
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def length_histogram(lengths: Mapping[str, np.ndarray], max_length: int | None) -> bytes:
+    """Tokens per review for each split, with the length the model reads (longer reviews are truncated)."""
+    figure = Figure(figsize=(7.5, 3.4), layout="constrained")
+    axes = figure.add_subplot()
+    everything = np.concatenate([values for values in lengths.values() if len(values)] or [np.zeros(1)])
+    top = float(np.percentile(everything, 99)) if len(everything) else 1.0
+    top = max(top, float(max_length or 0) * 1.2, 10.0)
+    bins = np.linspace(0, top, 50)
+    for split, values in lengths.items():
+        if len(values):
+            axes.hist(
+                np.minimum(values, top),
+                bins=bins,
+                histtype="step",
+                linewidth=1.6,
+                density=True,
+                color=_SPLIT_COLOURS.get(split),
+                label=f"{split} (median {np.median(values):.0f})",
+            )
+    if max_length:
+        axes.axvline(max_length, color="black", linestyle="--", linewidth=1)
+        axes.annotate(
+            f" max_length {max_length}",
+            (max_length, 1),
+            xycoords=("data", "axes fraction"),
+            va="top",
+            fontsize=9,
+        )
+    axes.set_xlabel("tokens per review (last bin: longer)")
+    axes.set_ylabel("share of reviews")
+    axes.set_yticks([])
+    axes.legend(fontsize=9)
+    return _png(figure)
+
+
+def _labelled_words(words: Sequence[str], shares: np.ndarray, highlighted: Sequence[str]) -> list[str]:
+    """The words to name on the projection, by priority: the highlighted ones, then the most
+    positive and most negative in turn (the most frequent, when shares are unknown)."""
+    known = np.flatnonzero(~np.isnan(shares))
+    if len(known) == 0:
+        others = list(words[:LABELLED_WORDS])
+    else:
+        order = known[np.argsort(shares[known], kind="stable")]
+        pairs = zip(order[: LABELLED_WORDS // 2], order[::-1][: LABELLED_WORDS // 2], strict=True)
+        others = [words[i] for pair in pairs for i in pair]
+    present = set(words)
+    return list(dict.fromkeys([*(word for word in highlighted if word in present), *others]))
+
+
+def _spaced_labels(
+    words: Sequence[str],
+    coordinates: np.ndarray,
+    labelled: list[str],
+    x_limits: tuple[float, float],
+    y_limits: tuple[float, float],
+) -> list[tuple[str, tuple[float, float]]]:
+    """The labels to draw, in priority order, leaving out any that would overlap one already placed."""
+    index = {word: i for i, word in enumerate(words)}
+    width, height = x_limits[1] - x_limits[0], y_limits[1] - y_limits[0]
+    placed: list[tuple[str, tuple[float, float]]] = []
+    for word in labelled:
+        x, y = coordinates[index[word]]
+        inside = x_limits[0] <= x <= x_limits[1] and y_limits[0] <= y <= y_limits[1]
+        crowded = any(
+            abs(x - px) < _LABEL_WIDTH * width and abs(y - py) < _LABEL_HEIGHT * height
+            for _, (px, py) in placed
+        )
+        if inside and not crowded:
+            placed.append((word, (float(x), float(y))))
+    return placed
+
+
+def _limits(values: np.ndarray) -> tuple[float, float]:
+    # The central 98% of the words: a few outliers would squeeze the rest into a dot.
+    low, high = np.percentile(values, [1, 99])
+    margin = 0.08 * (high - low or 1.0)
+    return float(low - margin), float(high + margin)
+
+
+def projection(projected: Projection, highlighted: Sequence[str] = ()) -> bytes:
+    """The most frequent words in 2-D (PCA), before and after fine-tuning, coloured by sentiment.
+
+    The colour scale is centred on 0.5 (as many positive as negative reviews)
+    and spans the words' actual spread, so the leaning of a word shows.
+    """
+    figure = Figure(figsize=(11, 5), layout="constrained")
+    axes = figure.subplots(1, 2)
+    shares = (
+        np.array(projected.positive_share, dtype=np.float64)
+        if projected.positive_share is not None
+        else np.full(len(projected.words), np.nan)
+    )
+    known = ~np.isnan(shares)
+    spread = float(np.max(np.abs(shares[known] - 0.5))) if known.any() else 0.5
+    spread = min(max(spread, 0.05), 0.5)
+    labelled = _labelled_words(projected.words, shares, highlighted)
+    scatter = None
+    for ax, coordinates, title, explained in (
+        (axes[0], projected.before, "as injected", projected.explained[0]),
+        (axes[1], projected.after, "after training", projected.explained[1]),
+    ):
+        ax.scatter(coordinates[~known, 0], coordinates[~known, 1], s=12, color="#bbbbbb")
+        scatter = ax.scatter(
+            coordinates[known, 0],
+            coordinates[known, 1],
+            s=16,
+            c=shares[known],
+            cmap="RdBu",
+            vmin=0.5 - spread,
+            vmax=0.5 + spread,
+            edgecolors="#555555",
+            linewidths=0.3,
+        )
+        x_limits, y_limits = _limits(coordinates[:, 0]), _limits(coordinates[:, 1])
+        for word, (x, y) in _spaced_labels(projected.words, coordinates, labelled, x_limits, y_limits):
+            ax.annotate(word, (x, y), fontsize=8, xytext=(3, 2), textcoords="offset points")
+        ax.set_xlim(*x_limits)
+        ax.set_ylim(*y_limits)
+        ax.set_title(f"{title} ({explained:.0%} of the variance)", fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.suptitle(f"The {len(projected.words)} most frequent words, first two principal components")
+    if projected.positive_share is not None and scatter is not None:
+        bar = figure.colorbar(scatter, ax=axes, shrink=0.8)
+        bar.set_label("share of positive train reviews containing the word")
+    return _png(figure)
+
+
+def training_curves(history: Mapping[str, Sequence[float]], best_epoch: int | None) -> bytes:
+    """Loss and accuracy per epoch, train and eval splits."""
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = figure.subplots(1, 2)
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        for name, label, colour in (
+            (metric, features.TRAIN, _TRAIN_COLOUR),
+            (f"val_{metric}", features.EVAL, _EVAL_COLOUR),
+        ):
+            values = history.get(name)
+            if values:
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(epochs, values, marker="o", color=colour, label=label)
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="lowest eval loss")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=9)
+    return _png(figure)
+
+
+def confusion_matrix(counts: Mapping[str, float]) -> bytes:
+    """The 2x2 confusion matrix (rows: actual, columns: predicted), counts and row shares."""
+    matrix = np.array(
+        [
+            [counts["true_negatives"], counts["false_positives"]],
+            [counts["false_negatives"], counts["true_positives"]],
+        ]
+    )
+    rows = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    figure = Figure(figsize=(4.2, 3.6), layout="constrained")
+    axes = figure.add_subplot()
+    axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(2):
+        for j in range(2):
+            axes.text(
+                j,
+                i,
+                f"{matrix[i, j]:,.0f}\n{shares[i, j]:.1%}",
+                ha="center",
+                va="center",
+                color="white" if shares[i, j] > 0.6 else "black",
+            )
+    axes.set_xticks([0, 1], ["negative", "positive"])
+    axes.set_yticks([0, 1], ["negative", "positive"])
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("actual")
+    axes.set_title(f"threshold {counts['threshold']:.2f}")
+    return _png(figure)
+
+
+def roc_curves(curves: Mapping[str, Curve], aucs: Mapping[str, float | None]) -> bytes:
+    """ROC curve of each model (true-positive against false-positive rate over thresholds)."""
+    figure = Figure(figsize=(4.6, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    for label, curve in curves.items():
+        order = np.argsort(curve.false_positive_rate, kind="stable")
+        auc = aucs.get(label)
+        axes.plot(
+            curve.false_positive_rate[order],
+            curve.true_positive_rate[order],
+            linestyle=_line_style(label),
+            label=f"{label} (AUC {auc:.4f})" if auc is not None else label,
+        )
+    axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    axes.set_xlabel("false-positive rate")
+    axes.set_ylabel("true-positive rate (recall)")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.legend(fontsize=9, loc="lower right")
+    return _png(figure)
+
+
+def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> bytes:
+    """Observed positive rate against mean predicted probability per bucket, and bucket sizes."""
+    figure = Figure(figsize=(4.6, 5), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    for label, model_buckets in buckets.items():
+        predicted = [bucket.mean_prediction for bucket in model_buckets]
+        observed = [bucket.positive_rate for bucket in model_buckets]
+        top.plot(predicted, observed, marker="o", linestyle=_line_style(label), label=label)
+    # Bucket sizes of the first model (the candidate): the baseline's would hide them.
+    first = next(iter(buckets.values()), ())
+    bottom.bar(
+        [(bucket.lower + bucket.upper) / 2 for bucket in first],
+        [bucket.examples for bucket in first],
+        width=[max(bucket.upper - bucket.lower, _MIN_BAR_WIDTH) for bucket in first],
+        alpha=0.5,
+    )
+    top.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    top.set_ylabel("observed positive rate")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.legend(fontsize=9)
+    bottom.set_xlabel("predicted probability")
+    bottom.set_ylabel("reviews")
+    return _png(figure)

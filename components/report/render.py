@@ -1,0 +1,149 @@
+"""Renders :class:`~components.report.data.ReportData` to one self-contained HTML page.
+
+Pure: data in, HTML out. Figures are PNGs embedded as ``data:`` URIs, so the
+page is a single file that opens from disk, from a mail attachment or from the
+pushed model's folder, without a server or network access.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+import datetime
+
+import jinja2
+import numpy as np
+
+from components.evaluator import eval_config
+from components.report import analysis, plots, templates
+from components.report.collect import LABEL_NAMES, PROBE_WORDS, UNLABELED
+from components.report.data import ReportData, RunEntry
+
+REPORT_FILE = "report.html"
+INDEX_FILE = "index.html"
+# Metrics in the verdict line and the index, in this order.
+HEADLINE_METRICS = (eval_config.ACCURACY, eval_config.AUC)
+INDEX_METRICS = (
+    eval_config.ACCURACY,
+    eval_config.AUC,
+    eval_config.PRECISION,
+    eval_config.RECALL,
+    eval_config.LOSS,
+)
+_HISTORY_ORDER = ("loss", "accuracy", "auc")
+
+
+def data_uri(png: bytes) -> str:
+    """A ``data:image/png;base64,...`` URI of PNG bytes."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True)
+    environment.filters.update(
+        num=lambda value: "" if value is None else f"{value:,.0f}",
+        pct=lambda value: f"{value:.1%}",
+        f2=lambda value: f"{value:.2f}",
+        f4=lambda value: f"{value:.4f}",
+        # Counts stay whole numbers; rates get four decimals.
+        metric=lambda value: (
+            f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.4f}"
+        ),
+        # repr() of a float round-trips exactly: tests and tools can read the stored value back.
+        exact=lambda value: repr(float(value)),
+    )
+    return environment
+
+
+# Figures of the report page; each None when the run lacks its data.
+FIGURES = ("lengths", "projection", "training", "confusion", "roc", "calibration")
+
+
+def _images(report: ReportData) -> dict[str, str | None]:
+    images: dict[str, str | None] = dict.fromkeys(FIGURES)
+    if report.data:
+        lengths = {split.name: split.lengths for split in report.data.splits if split.lengths is not None}
+        if any(len(values) for values in lengths.values()):
+            images["lengths"] = data_uri(plots.length_histogram(lengths, report.data.max_length))
+    if report.embeddings and report.embeddings.projection:
+        images["projection"] = data_uri(plots.projection(report.embeddings.projection, PROBE_WORDS))
+    if report.training and report.training.history:
+        images["training"] = data_uri(
+            plots.training_curves(report.training.history, report.training.best_epoch)
+        )
+    evaluation = report.evaluation
+    if evaluation:
+        # The exact matrix at the decision threshold, else the plot's nearest threshold.
+        counts = evaluation.confusion.get(evaluation.candidate)
+        candidate_curve = evaluation.curves.get(evaluation.candidate)
+        if counts is None and candidate_curve is not None:
+            counts = analysis.confusion_at(candidate_curve, eval_config.DECISION_THRESHOLD)
+        if counts is not None:
+            images["confusion"] = data_uri(plots.confusion_matrix(counts))
+        names = [name for name in (evaluation.candidate, evaluation.baseline) if name is not None]
+        curves = {
+            _label(evaluation, name): evaluation.curves[name] for name in names if name in evaluation.curves
+        }
+        if curves:
+            aucs = {
+                _label(evaluation, name): evaluation.metrics.get(name, {}).get(eval_config.AUC)
+                for name in names
+            }
+            images["roc"] = data_uri(plots.roc_curves(curves, aucs))
+        buckets = {
+            _label(evaluation, name): evaluation.calibration[name]
+            for name in names
+            if evaluation.calibration.get(name)
+        }
+        if buckets:
+            images["calibration"] = data_uri(plots.calibration(buckets))
+    return images
+
+
+def _label(evaluation, name: str) -> str:
+    return plots.BASELINE_LABEL if name == evaluation.baseline else "candidate"
+
+
+def _verdict(report: ReportData) -> tuple[str, str]:
+    blessed = report.evaluation.blessed if report.evaluation else None
+    if blessed:
+        return "Blessed", "blessed"
+    if blessed is False:
+        return "NOT blessed", "not-blessed"
+    return "No blessing decision", "unknown"
+
+
+def render_report(report: ReportData) -> str:
+    """The report page of one run, with its figures embedded."""
+    verdict, verdict_class = _verdict(report)
+    history_columns = []
+    if report.training:
+        names = list(report.training.history)
+        ordered = [name for base in _HISTORY_ORDER for name in (base, f"val_{base}") if name in names]
+        history_columns = ordered + sorted(set(names) - set(ordered))
+    template = _environment().from_string(templates.REPORT)
+    return template.render(
+        report=report,
+        images=_images(report),
+        style=templates.STYLE,
+        verdict=verdict,
+        verdict_class=verdict_class,
+        headline_metrics=HEADLINE_METRICS,
+        label_names=[*(LABEL_NAMES[label] for label in sorted(LABEL_NAMES)), UNLABELED],
+        history_columns=history_columns,
+        median=lambda values: float(np.median(values)),
+        share_over=lambda values, limit: float(np.mean(np.asarray(values) > limit)),
+        ratio=lambda part, whole: part / whole if whole else 0.0,
+    )
+
+
+def render_index(title: str, runs: Sequence[RunEntry], generated_at: str | None = None) -> str:
+    """The index page of past runs: key metrics, blessing, pushed version, a link to each report."""
+    template = _environment().from_string(templates.INDEX)
+    return template.render(
+        title=title,
+        runs=runs,
+        style=templates.STYLE,
+        metric_names=INDEX_METRICS,
+        generated_at=generated_at or datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+    )

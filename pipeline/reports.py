@@ -1,0 +1,280 @@
+"""Run reports from ML Metadata: re-render the report of a run and write the index of runs.
+
+``imdb-pipeline report`` uses this. A run's artifacts are found through ML
+Metadata: the inputs of its Report step when it has one (exactly what the
+pipeline step read), otherwise the outputs of its steps by type and output
+name (runs made before the pipeline had a report step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import posixpath
+import re
+import time
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+import tensorflow as tf
+from tfx.types import standard_artifacts
+
+from components.artifacts import EmbeddingMatrix
+from components.report import collect, render
+from components.report.data import RunEntry, StepRecord
+from components.report.executor import REPORT_DATA_FILE, REPORT_KEY, REPORT_STEP, VERSIONS_KEY
+
+logger = logging.getLogger(__name__)
+
+REPORTS_DIR = "reports"
+_Execution = metadata_store_pb2.Execution
+_Event = metadata_store_pb2.Event
+# (artifact type, output name) of each report input among a run's outputs.
+_OUTPUTS = {
+    collect.EXAMPLES: (standard_artifacts.Examples.TYPE_NAME, "examples"),
+    collect.TRANSFORM_GRAPH: (standard_artifacts.TransformGraph.TYPE_NAME, "transform_graph"),
+    collect.EMBEDDING: (EmbeddingMatrix.TYPE_NAME, "embedding"),
+    collect.MODEL: (standard_artifacts.Model.TYPE_NAME, "model"),
+    collect.MODEL_RUN: (standard_artifacts.ModelRun.TYPE_NAME, "model_run"),
+    collect.EVALUATION: (standard_artifacts.ModelEvaluation.TYPE_NAME, "evaluation"),
+    collect.BLESSING: (standard_artifacts.ModelBlessing.TYPE_NAME, "blessing"),
+    collect.PUSHED_MODEL: (standard_artifacts.PushedModel.TYPE_NAME, "pushed_model"),
+}
+
+
+class RunNotFoundError(LookupError):
+    """The metadata store has no such run (or no run at all)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """One pipeline run as ML Metadata recorded it.
+
+    Attributes:
+        run_id: The run's name (its start time).
+        pipeline_name: The pipeline it belongs to.
+        steps: Its steps in execution order (resolvers left out).
+        inputs: Report inputs found for the run.
+        step_properties: Step -> execution property -> value.
+        report_uri: The run's RunReport artifact, when it has one.
+    """
+
+    run_id: str
+    pipeline_name: str
+    steps: tuple[StepRecord, ...]
+    inputs: dict[str, collect.ArtifactRef]
+    step_properties: dict[str, dict[str, str]]
+    report_uri: str | None
+
+
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+    """The SQLite ML Metadata store of a local run, read-only."""
+    if "://" not in metadata_path and not os.path.isfile(metadata_path):
+        raise RunNotFoundError(f"no ML Metadata store at {metadata_path}: has a run written to this output?")
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return metadata_store.MetadataStore(config)
+
+
+def _property_text(value: metadata_store_pb2.Value) -> str:
+    kind = value.WhichOneof("value")
+    return str(getattr(value, kind)) if kind else ""
+
+
+def _node_names(store: metadata_store.MetadataStore, execution_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Execution id -> (pipeline name, node id), from the executions' node contexts."""
+    node_type = store.get_context_type("node")
+    names = {}
+    for execution_id in execution_ids:
+        for context in store.get_contexts_by_execution(execution_id):
+            if context.type_id == node_type.id:
+                pipeline, _, node = context.name.partition(".")
+                names[execution_id] = (pipeline, node)
+    return names
+
+
+def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = None) -> list[RunRecord]:
+    """Every run in the store (of ``pipeline_name`` only, if given), newest first."""
+    runs = sorted(
+        store.get_contexts_by_type("pipeline_run"),
+        key=lambda c: (c.create_time_since_epoch, c.id),
+        reverse=True,
+    )
+    type_names = {t.id: t.name for t in store.get_execution_types()}
+    artifact_types = {t.id: t.name for t in store.get_artifact_types()}
+    records = []
+    for run in runs:
+        executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
+        # Resolvers pick inputs (the baseline model); their outputs are not the run's.
+        executions = [e for e in executions if not type_names[e.type_id].endswith("Resolver")]
+        if not executions:
+            continue
+        nodes = _node_names(store, [e.id for e in executions])
+        pipelines = {pipeline for pipeline, _node in nodes.values()}
+        if pipeline_name is not None and pipeline_name not in pipelines:
+            continue
+        events = store.get_events_by_execution_ids([e.id for e in executions])
+        artifacts = {
+            a.id: a for a in store.get_artifacts_by_id(sorted({event.artifact_id for event in events}))
+        }
+        steps, properties = [], {}
+        report_execution = None
+        for execution in executions:
+            node = nodes.get(execution.id, ("", type_names[execution.type_id]))[1]
+            seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
+            steps.append(
+                StepRecord(node, _Execution.State.Name(execution.last_known_state), execution.id, seconds)
+            )
+            if node == REPORT_STEP:
+                report_execution = execution
+            else:
+                properties[node] = {
+                    name: _property_text(value) for name, value in sorted(execution.custom_properties.items())
+                }
+        inputs: dict[str, collect.ArtifactRef] = {}
+        report_uri = None
+        if report_execution is not None:
+            for event in events:
+                if event.execution_id != report_execution.id or not event.path.steps:
+                    continue
+                key = event.path.steps[0].key
+                artifact = artifacts[event.artifact_id]
+                if event.type == _Event.INPUT and key in collect.INPUT_KEYS:
+                    inputs[key] = collect.artifact_ref(artifact)
+                elif event.type == _Event.OUTPUT and key == REPORT_KEY:
+                    report_uri = artifact.uri
+        else:
+            wanted = {value: key for key, value in _OUTPUTS.items()}
+            for event in events:
+                if event.type != _Event.OUTPUT or not event.path.steps:
+                    continue
+                artifact = artifacts[event.artifact_id]
+                key = wanted.get((artifact_types[artifact.type_id], event.path.steps[0].key))
+                if key is not None:
+                    inputs[key] = collect.artifact_ref(artifact)
+        records.append(
+            RunRecord(
+                run_id=run.name,
+                pipeline_name=next(iter(sorted(pipelines)), ""),
+                steps=tuple(steps),
+                inputs=inputs,
+                step_properties=properties,
+                report_uri=report_uri,
+            )
+        )
+    return records
+
+
+def find_run(runs: list[RunRecord], run_id: str | None) -> RunRecord:
+    """The run named ``run_id``, or the newest run."""
+    if not runs:
+        raise RunNotFoundError("the metadata store has no pipeline run")
+    if run_id is None:
+        return runs[0]
+    for run in runs:
+        if run.run_id == run_id:
+            return run
+    known = ", ".join(run.run_id for run in runs[:5])
+    raise RunNotFoundError(f"no run {run_id!r}; newest runs: {known}")
+
+
+def run_dir_name(run_id: str) -> str:
+    """A folder name for a run id (its start time): characters other than ``[A-Za-z0-9._-]`` become ``-``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", run_id)
+
+
+def _recorded_versions(report_uri: str | None) -> dict[str, str] | None:
+    """The library versions the run's report step recorded, if any."""
+    if not report_uri:
+        return None
+    path = posixpath.join(report_uri, REPORT_DATA_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f).get(VERSIONS_KEY)
+
+
+def render_run(output: str, run_id: str | None = None, pipeline_name: str | None = None) -> str:
+    """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``.
+
+    Returns:
+        The path of the written report.
+
+    Raises:
+        RunNotFoundError: no metadata store, no run, or no run of that id.
+    """
+    store = open_store(posixpath.join(output, "metadata.sqlite"))
+    run = find_run(list_runs(store, pipeline_name), run_id)
+    started = time.monotonic()
+    report = collect.collect_report(
+        run.inputs,
+        run.step_properties,
+        _recorded_versions(run.report_uri) or collect.library_versions(),
+        title=f"{run.pipeline_name} run report",
+        run_id=run.run_id,
+        steps=run.steps,
+    )
+    directory = posixpath.join(output, REPORTS_DIR, run_dir_name(run.run_id))
+    tf.io.gfile.makedirs(directory)
+    path = posixpath.join(directory, render.REPORT_FILE)
+    html = render.render_report(report)
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(html)
+    logger.info("Report of run %s written to %s in %.1f s", run.run_id, path, time.monotonic() - started)
+    return path
+
+
+def _href(index_dir: str, target: str) -> str:
+    if "://" in target:
+        return target
+    return os.path.relpath(target, index_dir)
+
+
+def run_entry(run: RunRecord, index_dir: str) -> RunEntry:
+    """One index row: metrics, blessing and push of a run, and a link to its report."""
+    metrics: dict[str, float] = {}
+    blessed = None
+    if collect.EVALUATION in run.inputs:
+        evaluation = collect.read_evaluation(
+            run.inputs[collect.EVALUATION].uri, run.inputs.get(collect.BLESSING)
+        )
+        metrics, blessed = evaluation.candidate_metrics, evaluation.blessed
+    elif collect.BLESSING in run.inputs:
+        blessed = collect.read_blessing(run.inputs[collect.BLESSING])
+    pushed = run.inputs.get(collect.PUSHED_MODEL)
+    pushed_version = None
+    if pushed is not None and pushed.properties.get(collect.PUSHED_PROPERTY):
+        pushed_version = pushed.properties.get(collect.PUSHED_VERSION_PROPERTY)
+    rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), render.REPORT_FILE)
+    if tf.io.gfile.exists(rerendered):
+        href = _href(index_dir, rerendered)
+    elif run.report_uri:
+        href = _href(index_dir, posixpath.join(run.report_uri, render.REPORT_FILE))
+    else:
+        href = None
+    return RunEntry(
+        run_id=run.run_id,
+        executed=sum(step.state == "COMPLETE" for step in run.steps),
+        cached=sum(step.state == "CACHED" for step in run.steps),
+        metrics=metrics,
+        blessed=blessed,
+        pushed_version=pushed_version,
+        report_href=href,
+    )
+
+
+def write_index(output: str, pipeline_name: str | None = None) -> str:
+    """Writes ``<output>/reports/index.html`` listing every run, newest first; returns its path."""
+    store = open_store(posixpath.join(output, "metadata.sqlite"))
+    runs = list_runs(store, pipeline_name)
+    index_dir = posixpath.join(output, REPORTS_DIR)
+    tf.io.gfile.makedirs(index_dir)
+    names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
+    html = render.render_index(f"{', '.join(names)} runs", [run_entry(run, index_dir) for run in runs])
+    path = posixpath.join(index_dir, render.INDEX_FILE)
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(html)
+    return path

@@ -1,0 +1,316 @@
+"""Bad archives: damage stops the run naming the archive and the member; hostile members are set aside.
+
+Archives are streamed, never unpacked: a member is only ever read into memory,
+so one named ``../x`` or ``/etc/x`` cannot write anywhere; it is set aside as
+``unsafe_path``. Links are never followed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+import re
+import tarfile
+import zlib
+
+from apache_beam.testing.test_pipeline import TestPipeline
+import pytest
+
+from components.example_gen import quarantine, reader
+from components.example_gen.errors import ImdbArchiveError
+from components.example_gen.options import ExampleGenOptions
+from tests.conftest import BEAM_RUNNER
+from tests.imdb_files import (
+    GOOD_FILES,
+    GOOD_SPLITS,
+    file_member,
+    link_member,
+    quarantine_lines,
+    reason_properties,
+    run_example_gen,
+    special_member,
+    split_sources,
+    write_archive,
+)
+
+LENIENT = ExampleGenOptions(max_bad_share=1.0)
+EOF_MESSAGE = "EOFError: Compressed file ended before the end-of-stream marker was reached"
+# A review long enough that a cut in the middle of the archive falls inside it.
+LONG_REVIEW = " ".join(f"word{i % 997}" for i in range(60_000)).encode()
+
+
+def read_archive(path: Path) -> None:
+    with TestPipeline(runner=BEAM_RUNNER) as pipeline:
+        _ = pipeline | reader.ReadImdbReviews(str(path))
+
+
+def archive_error(path: Path) -> str:
+    """The message of the ImdbArchiveError reading ``path`` raises, without Beam's step suffix."""
+    with pytest.raises(ImdbArchiveError) as error:
+        read_archive(path)
+    return re.sub(r" \[while running '[^']*'\]$", "", str(error.value))
+
+
+def headers(path: Path) -> dict[str, int]:
+    """Member name -> offset of its header in the unpacked tar stream, read from an intact archive."""
+    with tarfile.open(path) as archive:
+        return {member.name: member.offset for member in archive.getmembers()}
+
+
+def truncated_copy(path: Path, size: int, name: str) -> tuple[Path, int]:
+    copy = path.with_name(name)
+    copy.write_bytes(path.read_bytes()[:size])
+    return copy, size
+
+
+@pytest.fixture
+def long_archives(tmp_path) -> dict[str, Path]:
+    files = {**GOOD_FILES, "train/pos/5_9.txt": LONG_REVIEW}
+    return {
+        "gz": write_archive(tmp_path / "intact.tar.gz", files),
+        "tar": write_archive(tmp_path / "intact.tar", files),
+    }
+
+
+# --- damaged archives stop the run --------------------------------------------------------------------
+
+
+def test_gzip_archive_cut_inside_a_member_names_the_archive_and_the_member(long_archives):
+    intact = long_archives["gz"]
+    cut, size = truncated_copy(intact, intact.stat().st_size // 2, "cut.tar.gz")
+    offset = headers(intact)["aclImdb/train/pos/5_9.txt"]
+
+    assert archive_error(cut) == (
+        f"{cut}: truncated or corrupt archive, in member aclImdb/train/pos/5_9.txt "
+        f"(header at byte {offset:,} of the unpacked tar stream), {size:,} of {size:,} bytes read: {EOF_MESSAGE}"
+    )
+
+
+def test_gzip_archive_missing_its_trailer_fails_after_the_last_member(tmp_path):
+    intact = write_archive(tmp_path / "intact.tar.gz", GOOD_FILES)
+    # Every member is complete: only gzip's length and CRC trailer (8 bytes) is gone.
+    cut, size = truncated_copy(intact, intact.stat().st_size - 8, "cut.tar.gz")
+    last, offset = list(headers(intact).items())[-1]
+
+    assert archive_error(cut) == (
+        f"{cut}: truncated or corrupt archive, after member {last} (header at byte {offset:,} of the "
+        f"unpacked tar stream), {size:,} of {size:,} bytes read: {EOF_MESSAGE}"
+    )
+
+
+def test_gzip_archive_with_a_wrong_checksum_is_corrupt(tmp_path):
+    intact = write_archive(tmp_path / "intact.tar.gz", GOOD_FILES)
+    data = intact.read_bytes()
+    corrupt = tmp_path / "corrupt.tar.gz"
+    corrupt.write_bytes(data[:-8] + bytes(4) + data[-4:])
+    last, offset = list(headers(intact).items())[-1]
+    crc = zlib.crc32(gzip.decompress(data))
+
+    assert archive_error(corrupt) == (
+        f"{corrupt}: truncated or corrupt archive, after member {last} (header at byte {offset:,} of the "
+        f"unpacked tar stream), {len(data):,} of {len(data):,} bytes read: "
+        f"BadGzipFile: CRC check failed 0x0 != {crc:#x}"
+    )
+
+
+def test_plain_tar_cut_at_a_header_is_not_taken_for_a_smaller_archive(long_archives):
+    """tarfile alone would end the member list quietly here and lose the rest."""
+    intact = long_archives["tar"]
+    offsets = headers(intact)
+    cut, size = truncated_copy(intact, offsets["aclImdb/train/pos/1_7.txt"] + 100, "cut.tar")
+
+    assert archive_error(cut) == (
+        f"{cut}: truncated or corrupt archive, after member aclImdb/train/pos/0_9.txt (header at byte "
+        f"{offsets['aclImdb/train/pos/0_9.txt']:,} of the unpacked tar stream), {size:,} of {size:,} bytes read: "
+        f"ReadError: the tar stream ends at byte {offsets['aclImdb/train/pos/1_7.txt']:,} "
+        "without an end-of-archive marker"
+    )
+
+
+def test_plain_tar_cut_inside_a_member(long_archives):
+    intact = long_archives["tar"]
+    offset = headers(intact)["aclImdb/train/pos/5_9.txt"]
+    cut, size = truncated_copy(intact, offset + 512 + len(LONG_REVIEW) // 2, "cut.tar")
+
+    assert archive_error(cut) == (
+        f"{cut}: truncated or corrupt archive, in member aclImdb/train/pos/5_9.txt (header at byte "
+        f"{offset:,} of the unpacked tar stream), {size:,} of {size:,} bytes read: "
+        "ReadError: unexpected end of data"
+    )
+
+
+def test_a_damaged_member_header_is_an_error(long_archives):
+    intact = long_archives["tar"]
+    offsets = headers(intact)
+    data = bytearray(intact.read_bytes())
+    damaged_at = offsets["aclImdb/train/neg/0_1.txt"]
+    data[damaged_at + 148 : damaged_at + 156] = b"9999999\0"  # the header checksum field
+    damaged = intact.with_name("damaged.tar")
+    damaged.write_bytes(bytes(data))
+
+    message = archive_error(damaged)
+
+    # tarfile reads a plain tar in records of tarfile.RECORDSIZE bytes.
+    assert message == (
+        f"{damaged}: truncated or corrupt archive, after member aclImdb/train/pos/1_7.txt (header at byte "
+        f"{offsets['aclImdb/train/pos/1_7.txt']:,} of the unpacked tar stream), {tarfile.RECORDSIZE:,} of "
+        f"{len(data):,} bytes read: ReadError: invalid member header at byte {damaged_at:,} (invalid header)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "error"),
+    [
+        ("notes.tar.gz", b"this is not an archive\n", "BadGzipFile: Not a gzipped file (b'th')"),
+        ("notes.tar", b"hello world\n" * 100, "ReadError: invalid header"),
+        ("empty.tgz", b"", "ReadError: empty file"),
+    ],
+)
+def test_a_file_that_is_not_an_archive(tmp_path, name, data, error):
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert archive_error(path).startswith(f"{path}: truncated or corrupt archive, before its first member, ")
+    assert archive_error(path).endswith(error)
+
+
+def test_a_truncated_archive_fails_the_step_and_uses_none_of_it(tmp_path, long_archives):
+    intact = long_archives["gz"]
+    cut, _ = truncated_copy(intact, intact.stat().st_size // 2, "cut.tar.gz")
+
+    with pytest.raises(ImdbArchiveError, match=re.escape(f"{cut}: truncated or corrupt archive, in member")):
+        run_example_gen(tmp_path, cut)
+
+
+# --- hostile members are set aside, never written ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("../../etc/cron.d/evil", "member path '../../etc/cron.d/evil' climbs out of the archive with '..'"),
+        ("aclImdb/train/pos/../../../x_9.txt", "member path 'aclImdb/train/pos/../../../x_9.txt' climbs out of the archive with '..'"),
+        ("aclImdb\\..\\..\\x.txt", "member path 'aclImdb\\..\\..\\x.txt' climbs out of the archive with '..'"),
+        ("/etc/passwd", "absolute member path '/etc/passwd'"),
+        ("C:\\Windows\\evil.txt", "absolute member path 'C:\\Windows\\evil.txt'"),
+        ("aclImdb/train/pos/0_9.txt", None),
+        ("aclImdb/train/pos/..hidden_9.txt", None),
+    ],
+)  # fmt: skip
+def test_unsafe_member_problem(name, problem):
+    assert reader.unsafe_member_problem(name) == problem
+
+
+def snapshot(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*")}
+
+
+def test_members_that_escape_are_set_aside_and_nothing_is_written_outside_the_run(tmp_path, monkeypatch):
+    absolute = tmp_path / "elsewhere" / "abs_9.txt"
+    archive = write_archive(
+        tmp_path / "data" / "hostile.tar.gz",
+        GOOD_FILES,
+        members=[
+            file_member("../../escaped_9.txt", b"Escaped."),
+            file_member("aclImdb/train/pos/../../../../up_9.txt", b"Up."),
+            file_member(str(absolute), b"Absolute."),
+            link_member("../../link_9.txt", "/etc/passwd"),
+        ],
+    )
+    # Were a member unpacked relative to the working folder, it would land in tmp_path.
+    workdir = tmp_path / "work" / "deep"
+    workdir.mkdir(parents=True)
+    monkeypatch.chdir(workdir)
+    before = snapshot(tmp_path)
+
+    examples = run_example_gen(tmp_path, archive, LENIENT)
+
+    written = snapshot(tmp_path) - before
+    assert written and {path.split("/")[0] for path in written} == {"run"}, sorted(written)
+    assert not absolute.exists() and not (tmp_path / "escaped_9.txt").exists()
+    assert {split: split_sources(examples, split) for split in GOOD_SPLITS} == GOOD_SPLITS
+    assert [
+        (line["member"], line["reason"], line["raw_base64"]) for line in quarantine_lines(examples.uri)
+    ] == [
+        ("../../escaped_9.txt", "unsafe_path", "RXNjYXBlZC4="),
+        ("../../link_9.txt", "unsafe_path", "L2V0Yy9wYXNzd2Q="),  # the link's target, "/etc/passwd"
+        (str(absolute), "unsafe_path", "QWJzb2x1dGUu"),
+        ("aclImdb/train/pos/../../../../up_9.txt", "unsafe_path", "VXAu"),
+    ]
+    assert quarantine_lines(examples.uri)[2]["detail"] == f"absolute member path '{absolute}'; never unpacked"
+    assert reason_properties(examples) == {"reviews_read": 8, "quarantined": 4, "quarantined_unsafe_path": 4}
+
+
+def test_link_and_special_members_are_set_aside_with_their_target(tmp_path):
+    archive = write_archive(
+        tmp_path / "links.tar",
+        GOOD_FILES,
+        members=[
+            link_member("aclImdb/train/pos/7_9.txt", "/etc/passwd"),
+            link_member("aclImdb/train/neg/7_1.txt", "aclImdb/train/neg/0_1.txt", tarfile.LNKTYPE),
+            link_member("aclImdb/test/unsup", "/home"),
+            special_member("aclImdb/train/pos/8_9.txt", tarfile.FIFOTYPE),
+            special_member("aclImdb/dev", tarfile.CHRTYPE),
+        ],
+    )
+
+    examples = run_example_gen(tmp_path, archive, LENIENT)
+
+    assert [
+        (line["member"], line["reason"], line["detail"], line["raw_base64"], line["size"])
+        for line in quarantine_lines(examples.uri)
+    ] == [
+        ("aclImdb/dev", "special_file", "a character device, not a file", "", 0),
+        ("aclImdb/test/unsup", "symlink", "symbolic link to '/home', never followed", "L2hvbWU=", 5),
+        (
+            "aclImdb/train/neg/7_1.txt",
+            "hardlink",
+            "hard link to 'aclImdb/train/neg/0_1.txt', never followed",
+            "YWNsSW1kYi90cmFpbi9uZWcvMF8xLnR4dA==",
+            25,
+        ),
+        ("aclImdb/train/pos/7_9.txt", "symlink", "symbolic link to '/etc/passwd', never followed", "L2V0Yy9wYXNzd2Q=", 11),
+        ("aclImdb/train/pos/8_9.txt", "special_file", "a FIFO, not a file", "", 0),
+    ]  # fmt: skip
+    assert reason_properties(examples) == {
+        "reviews_read": 8,
+        "quarantined": 5,
+        "quarantined_hardlink": 1,
+        "quarantined_special_file": 2,
+        "quarantined_symlink": 2,
+    }
+    assert {split: split_sources(examples, split) for split in GOOD_SPLITS} == GOOD_SPLITS
+
+
+def test_members_outside_review_folders_are_ignored_not_set_aside(tmp_path):
+    """The published archive's other files (README, imdb.vocab, *.feat, imdbEr.txt) are not reviews."""
+    others = {
+        "README": b"Large Movie Review Dataset v1.0\n",
+        "imdb.vocab": b"the\nand\n",
+        "imdbEr.txt": b"0.1\n",
+        "train/labeledBow.feat": b"0 0:1\n",
+        "train/pos/notes.md": b"not a .txt file",
+    }
+    archive = write_archive(tmp_path / "aclImdb.tar.gz", {**GOOD_FILES, **others})
+
+    examples = run_example_gen(tmp_path, archive)
+
+    assert quarantine_lines(examples.uri) == []
+    assert reason_properties(examples) == {"reviews_read": 8, "quarantined": 0}
+    assert quarantine.read_summary(f"{examples.uri}/quarantine").split_folders == {
+        "train": {"pos": 1, "neg": 2},
+        "eval": {"pos": 1, "neg": 1},
+        "test": {"pos": 1, "neg": 1},
+        "unsup": {"unsup": 1},
+    }
+
+
+def test_nothing_is_extracted_even_for_a_good_archive(tmp_path, monkeypatch):
+    archive = write_archive(tmp_path / "data" / "aclImdb.tar.gz", GOOD_FILES)
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+
+    run_example_gen(tmp_path, archive)
+
+    assert {path.split("/")[0] for path in snapshot(tmp_path) - before} == {"run"}
+    assert not any("aclImdb" in path for path in os.listdir(tmp_path))

@@ -1,0 +1,268 @@
+"""Bad configuration and environment: refused before any work, naming the field and what is allowed.
+
+Also holds the project to never unpickling data it did not write itself
+(``numpy.load(..., allow_pickle=False)``, ``yaml.safe_load``, no ``pickle.load``).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+from components.example_gen.options import ExampleGenOptions
+from components.options import OptionsError
+from pipeline import cli
+from pipeline.config import build_config, load_config_file
+
+PROJECT = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).with_name("imdb-pipeline"))
+
+
+def config_from_command_line(*argv: str):
+    args, beam_args = cli.build_parser().parse_known_args(["run", *argv])
+    return cli.config_from_args(args, beam_args)
+
+
+# --- example_gen options ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"max_review_bytes": 999}, "example_gen.max_review_bytes must be between 1000 and 1000000000, got 999"),
+        ({"max_review_bytes": 10**10}, "example_gen.max_review_bytes must be between 1000 and 1000000000, got 10000000000"),
+        ({"max_bad_share": 1.5}, "example_gen.max_bad_share must be between 0.0 and 1.0, got 1.5"),
+        ({"max_bad_share": -0.1}, "example_gen.max_bad_share must be between 0.0 and 1.0, got -0.1"),
+        ({"max_bad_share": "1%"}, "example_gen.max_bad_share must be a number, got '1%'"),
+        ({"max_bad_records": -1}, "example_gen.max_bad_records must be between 0 and 1000000000, got -1"),
+        ({"max_bad_records": 2.5}, "example_gen.max_bad_records must be a whole number, got 2.5"),
+        ({"quarantine_duplicates": "yes"}, "example_gen.quarantine_duplicates must be true or false, got 'yes'"),
+        ({"quarantine_test_overlap": 1}, "example_gen.quarantine_test_overlap must be true or false, got 1"),
+        ({"max_bad": 3}, "unknown option(s) example_gen.max_bad; known: max_bad_records, max_bad_share, "
+            "max_review_bytes, quarantine_duplicates, quarantine_test_overlap"),
+    ],
+)  # fmt: skip
+def test_example_gen_options_are_checked_naming_the_field(values, message):
+    with pytest.raises(OptionsError) as error:
+        build_config({"example_gen": values})
+    assert str(error.value) == message
+
+
+def test_example_gen_options_come_from_the_config_file_and_flags(tmp_path):
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("example_gen:\n  max_bad_share: 0.05\n  max_review_bytes: 20000\n")
+
+    config = config_from_command_line(
+        "--config",
+        str(config_file),
+        "--example_gen.max_bad_records",
+        "7",
+        "--example_gen.quarantine_duplicates",
+        "no",
+    )
+
+    assert config.example_gen == ExampleGenOptions(
+        max_review_bytes=20_000, max_bad_share=0.05, max_bad_records=7, quarantine_duplicates=False
+    )
+    assert ExampleGenOptions.from_json(config.example_gen.to_json()) == config.example_gen
+
+
+def test_help_lists_the_example_gen_options(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "--help"])
+    help_text = capsys.readouterr().out
+    for flag in (
+        "--example_gen.max_review_bytes",
+        "--example_gen.max_bad_share",
+        "--example_gen.max_bad_records",
+        "--example_gen.quarantine_duplicates",
+        "--example_gen.quarantine_test_overlap",
+    ):
+        assert flag in help_text
+
+
+# --- top-level fields and paths ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"data": 5}, "data must be a non-empty string, got 5"),
+        ({"data": ""}, "data must be a non-empty string, got ''"),
+        ({"output": None}, "output must be a non-empty string, got None"),
+        ({"output": ["a"]}, "output must be a non-empty string, got ['a']"),
+        ({"model_name": 7}, "model_name must be a non-empty string, got 7"),
+        ({"pipeline_name": ""}, "pipeline_name must be a non-empty string, got ''"),
+        ({"vectors": 3}, "vectors must be a non-empty string, got 3"),
+    ],
+)
+def test_top_level_fields_of_the_wrong_type_are_refused(values, message):
+    with pytest.raises(OptionsError) as error:
+        build_config(values)
+    assert str(error.value) == message
+
+
+def test_a_data_file_that_is_not_an_archive_is_refused(tmp_path):
+    notes = tmp_path / "reviews.csv"
+    notes.write_text("text,label\n")
+    with pytest.raises(OptionsError) as error:
+        build_config({"data": str(notes)})
+    assert str(error.value) == f"data: {notes} is a file but not a dataset archive (.tar.gz, .tgz, .tar)"
+
+
+def test_an_output_below_a_file_is_refused(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(OptionsError) as error:
+        build_config({"output": str(blocker / "runs" / "full")})
+    assert str(error.value) == (
+        f"output: cannot create {blocker}/runs/full: {blocker} is a file, not a folder"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to any folder, whatever its permissions")
+def test_an_output_in_a_read_only_folder_is_refused(tmp_path):
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    try:
+        with pytest.raises(OptionsError) as error:
+            build_config({"output": str(read_only / "out")})
+    finally:
+        read_only.chmod(0o755)
+    assert str(error.value) == (
+        f"output: cannot write to {read_only}/out: {read_only} is not writable (the nearest existing folder)"
+    )
+
+
+def test_an_output_that_the_process_may_not_write_is_refused(tmp_path, monkeypatch):
+    """The same check as above, for runs as root (CI containers): os.access says no."""
+    output = tmp_path / "out"
+    output.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != output and real_access(path, mode))
+    with pytest.raises(OptionsError) as error:
+        build_config({"output": str(output)})
+    assert str(error.value) == f"output: cannot write to {output}: {output} is not writable"
+
+
+def test_a_remote_output_is_not_checked_locally():
+    assert build_config({"output": "gs://bucket/imdb"}).output == "gs://bucket/imdb"
+
+
+def test_an_unwritable_output_stops_the_cli_before_any_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = subprocess.run(
+        [CLI, "run", "--output", str(blocker / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == cli.EXIT_USAGE
+    assert (
+        f"imdb-pipeline run: configuration error: output: cannot create {blocker}/out: {blocker} is a file"
+        in result.stderr
+    )
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+# --- nothing is unpickled ----------------------------------------------------------------------------
+
+# Project code that runs in the pipeline or beside it (tests read files they wrote).
+PROJECT_CODE = ("components", "pipeline", "schemas", "tools", "benchmarks")
+# Calls that would build arbitrary objects from a file.
+FORBIDDEN_CALLS = {
+    ("pickle", "load"),
+    ("pickle", "loads"),
+    ("marshal", "load"),
+    ("marshal", "loads"),
+    ("shelve", "open"),
+    ("joblib", "load"),
+    ("dill", "load"),
+    ("dill", "loads"),
+    ("pd", "read_pickle"),
+    ("pandas", "read_pickle"),
+    ("yaml", "load"),
+    ("yaml", "full_load"),
+    ("yaml", "unsafe_load"),
+    ("torch", "load"),
+}
+NUMPY_LOADS = {"load", "read_array"}
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else "?"
+
+
+def unpickling_problems(source: str, name: str) -> list[str]:
+    """Each call that may unpickle foreign data, as ``file:line: what``."""
+    problems = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            dotted = _dotted(node.func)
+            owner, _, function = dotted.rpartition(".")
+            if (owner.split(".")[-1], function) in FORBIDDEN_CALLS:
+                problems.append(f"{name}:{node.lineno}: {dotted}")
+            elif owner.split(".")[0] in ("np", "numpy") and function in NUMPY_LOADS:
+                keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+                value = keywords.get("allow_pickle")
+                if not (isinstance(value, ast.Constant) and value.value is False):
+                    problems.append(f"{name}:{node.lineno}: {dotted} without allow_pickle=False")
+        if isinstance(node, ast.ClassDef) and any(_dotted(base) == "pickle.Unpickler" for base in node.bases):
+            methods = {item.name for item in node.body if isinstance(item, ast.FunctionDef)}
+            if "find_class" not in methods:
+                problems.append(f"{name}:{node.lineno}: unpickler {node.name} does not restrict find_class")
+    return problems
+
+
+def test_no_project_code_unpickles_data_it_did_not_write():
+    files = sorted(path for folder in PROJECT_CODE for path in (PROJECT / folder).rglob("*.py"))
+    assert len(files) > 20
+    problems = [
+        problem
+        for path in files
+        for problem in unpickling_problems(path.read_text(encoding="utf-8"), str(path.relative_to(PROJECT)))
+    ]
+    assert problems == []
+
+
+def test_the_unpickling_check_finds_what_it_looks_for():
+    source = (
+        "import numpy as np, pickle, yaml\n"
+        "a = np.load(path)\n"
+        "b = np.load(path, allow_pickle=True)\n"
+        "c = np.load(path, allow_pickle=False)\n"
+        "d = pickle.loads(data)\n"
+        "e = yaml.load(text, Loader=yaml.Loader)\n"
+        "f = yaml.safe_load(text)\n"
+        "class Open(pickle.Unpickler):\n    pass\n"
+        "class Closed(pickle.Unpickler):\n    def find_class(self, module, name):\n        raise ValueError\n"
+    )
+    assert unpickling_problems(source, "x.py") == [
+        "x.py:8: unpickler Open does not restrict find_class",
+        "x.py:2: np.load without allow_pickle=False",
+        "x.py:3: np.load without allow_pickle=False",
+        "x.py:5: pickle.loads",
+        "x.py:6: yaml.load",
+    ]
+
+
+def test_a_yaml_config_cannot_run_code(tmp_path):
+    marker = tmp_path / "pwned"
+    config_file = tmp_path / "evil.yaml"
+    config_file.write_text(f"data: !!python/object/apply:os.system ['touch {marker}']\n")
+    with pytest.raises(OptionsError) as error:
+        load_config_file(str(config_file))
+    assert str(error.value).startswith(
+        f"config file {config_file} is not valid YAML: could not determine a constructor"
+    )
+    assert not marker.exists()

@@ -1,0 +1,608 @@
+"""Bad review data: each case is set aside with its reason (the run goes on) or stops the run.
+
+Records set aside land in the quarantine of the Examples artifact, one JSON
+line each with the raw bytes; too many bad records, or splits that cannot
+train and evaluate a classifier, stop the run with a message saying why.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+import pytest
+
+from components.example_gen import duplicates, quarantine, reader
+from components.example_gen.errors import BadRecordError, ImdbDataError
+from components.example_gen.options import ExampleGenOptions
+from components.example_gen.quarantine import Origin, QuarantinedRecord, TooManyBadRecordsError
+from components.example_gen.reader import Review
+from schemas import features
+from tests.conftest import BEAM_RUNNER, shared_data_file
+from tests.imdb_files import (
+    GOOD_FILES,
+    GOOD_SPLITS,
+    examples_dir,
+    quarantine_lines,
+    reason_properties,
+    run_example_gen,
+    split_sources,
+    write_archive,
+    write_dataset,
+)
+
+MAX = ExampleGenOptions().max_review_bytes
+LENIENT = ExampleGenOptions(max_bad_share=1.0)
+
+# --- one review file's bytes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "size", "reason", "message"),
+    [
+        (b"", 0, quarantine.EMPTY, "f: empty file (0 bytes)"),
+        (b"  \n\t\r\n ", 7, quarantine.WHITESPACE_ONLY, "f: only white space (7 bytes)"),
+        (b"Caf\xe9 au lait", 12, quarantine.INVALID_UTF8, "f: not valid UTF-8 (invalid continuation byte at byte 3)"),
+        (b"ok \xff", 4, quarantine.INVALID_UTF8, "f: not valid UTF-8 (invalid start byte at byte 3)"),
+        (bytes(range(256)), 256, quarantine.BINARY, "f: binary data (a NUL byte at byte 0)"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 16, quarantine.BINARY, "f: binary data (a NUL byte at byte 8)"),
+        (b"x" * (MAX + 1), 5_000_000, quarantine.TOO_LARGE, "f: 5,000,000 bytes, more than example_gen.max_review_bytes (1,000,000)"),
+        (b"x" * (MAX + 1), MAX, quarantine.TOO_LARGE, "f: 1,000,001 bytes, more than example_gen.max_review_bytes (1,000,000)"),
+    ],
+)  # fmt: skip
+def test_check_review_bytes_names_the_reason(data, size, reason, message):
+    with pytest.raises(BadRecordError) as error:
+        reader.check_review_bytes(data, size, MAX, "f")
+    assert (error.value.reason, str(error.value)) == (reason, message)
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        # Four IMDb reviews hold a stray control character (0x08, 0x10, 0x18): still text.
+        (b"Fine\x10 film", "Fine\x10 film"),
+        ("Café — très bien".encode(), "Café — très bien"),
+        (b" x ", " x "),
+        (b"x" * MAX, "x" * MAX),
+    ],
+)
+def test_check_review_bytes_accepts_text(data, text):
+    assert reader.check_review_bytes(data, len(data), MAX, "f") == text
+
+
+def test_bad_record_errors_survive_pickling():
+    """Beam pickles exceptions between workers: the reason must come through."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(BadRecordError(quarantine.EMPTY, "f", "empty file (0 bytes)")))
+    assert (error.reason, error.where, error.problem, str(error)) == (
+        quarantine.EMPTY,
+        "f",
+        "empty file (0 bytes)",
+        "f: empty file (0 bytes)",
+    )
+
+
+# --- the quarantine line format --------------------------------------------------------------------
+
+
+def test_quarantine_line_is_json_with_base64_raw_bytes():
+    record = QuarantinedRecord(
+        Origin("/d/aclImdb_v1.tar.gz", "aclImdb/train/pos/7_8.txt"),
+        quarantine.INVALID_UTF8,
+        "not valid UTF-8 (invalid start byte at byte 3)",
+        b"ok \xff bad",
+        8,
+    )
+    line = record.to_json_line()
+    assert line == (
+        '{"detail": "not valid UTF-8 (invalid start byte at byte 3)", "member": "aclImdb/train/pos/7_8.txt", '
+        '"raw_base64": "b2sg/yBiYWQ=", "raw_truncated": false, "reason": "invalid_utf8", "size": 8, '
+        '"source": "/d/aclImdb_v1.tar.gz"}'
+    )
+    assert QuarantinedRecord.from_json_line(line) == record
+
+
+def test_quarantine_line_of_a_loose_file_too_large():
+    record = QuarantinedRecord(Origin("/d/train/pos/1_9.txt"), quarantine.TOO_LARGE, "big", b"abc", 5_000_000)
+    assert record.to_json_line() == (
+        '{"detail": "big", "member": null, "raw_base64": "YWJj", "raw_truncated": true, '
+        '"reason": "too_large", "size": 5000000, "source": "/d/train/pos/1_9.txt"}'
+    )
+    assert str(record.origin) == "/d/train/pos/1_9.txt"
+
+
+# --- the reader sets bad records aside ---------------------------------------------------------------
+
+
+def expect_read(
+    pattern: str, reviews: list[Review], set_aside: list[QuarantinedRecord], max_review_bytes: int = MAX
+) -> None:
+    """Runs ReadImdbReviews and checks both of its outputs exactly."""
+    with TestPipeline(runner=BEAM_RUNNER) as pipeline:
+        result = pipeline | reader.ReadImdbReviews(pattern, max_review_bytes)
+        assert_that(result[reader.REVIEWS], equal_to(reviews), label="Reviews")
+        assert_that(result[reader.QUARANTINE], equal_to(set_aside), label="SetAside")
+
+
+def bad_files(big: bytes) -> dict[str, bytes]:
+    return {
+        "train/pos/10_8.txt": b"",
+        "train/pos/11_8.txt": b"  \n\t\r\n ",
+        "train/neg/12_2.txt": b"Caf\xe9 au lait",
+        "train/neg/13_2.txt": bytes(range(256)),
+        "test/pos/14_9.txt": big,
+        "train/pos/review_9.txt": b"Good.",
+        "train/neg/15_9.txt": b"Great!",
+        "train/neutral/16_5.txt": b"Meh.",
+        "valid/pos/17_9.txt": b"Nice.",
+    }
+
+
+def expected_bad_records(where: str, member: bool, big: bytes) -> list[QuarantinedRecord]:
+    def origin(name: str) -> Origin:
+        return Origin(where, f"aclImdb/{name}") if member else Origin(f"{where}/{name}")
+
+    q = quarantine
+    return sorted(
+        [
+            QuarantinedRecord(origin("train/pos/10_8.txt"), q.EMPTY, "empty file (0 bytes)", b"", 0),
+            QuarantinedRecord(
+                origin("train/pos/11_8.txt"),
+                q.WHITESPACE_ONLY,
+                "only white space (7 bytes)",
+                b"  \n\t\r\n ",
+                7,
+            ),
+            QuarantinedRecord(
+                origin("train/neg/12_2.txt"),
+                q.INVALID_UTF8,
+                "not valid UTF-8 (invalid continuation byte at byte 3)",
+                b"Caf\xe9 au lait",
+                12,
+            ),
+            QuarantinedRecord(
+                origin("train/neg/13_2.txt"),
+                q.BINARY,
+                "binary data (a NUL byte at byte 0)",
+                bytes(range(256)),
+                256,
+            ),
+            QuarantinedRecord(
+                origin("test/pos/14_9.txt"),
+                q.TOO_LARGE,
+                "5,000,000 bytes, more than example_gen.max_review_bytes (1,000,000)",
+                big[:MAX],
+                5_000_000,
+            ),
+            QuarantinedRecord(
+                origin("train/pos/review_9.txt"),
+                q.BAD_FILE_NAME,
+                "review file name must be <id>_<rating>.txt, got 'review_9.txt'",
+                b"Good.",
+                5,
+            ),
+            QuarantinedRecord(
+                origin("train/neg/15_9.txt"),
+                q.RATING_CONTRADICTS_FOLDER,
+                "rating 9 contradicts folder 'neg' (neg needs a rating of 1-4)",
+                b"Great!",
+                6,
+            ),
+            QuarantinedRecord(
+                origin("train/neutral/16_5.txt"),
+                q.UNKNOWN_FOLDER,
+                "folder 'train/neutral' is not a review folder <train|test>/<pos|neg|unsup>",
+                b"Meh.",
+                4,
+            ),
+            QuarantinedRecord(
+                origin("valid/pos/17_9.txt"),
+                q.UNKNOWN_FOLDER,
+                "folder 'valid/pos' is not a review folder <train|test>/<pos|neg|unsup>",
+                b"Nice.",
+                5,
+            ),
+        ],
+        key=lambda record: str(record.origin),
+    )
+
+
+@pytest.fixture(scope="module")
+def five_megabytes() -> bytes:
+    return (b"A very long review. " * 250_000)[:5_000_000]
+
+
+def test_bad_files_in_a_folder_are_set_aside_with_their_reason_and_bytes(tmp_path, five_megabytes):
+    root = write_dataset(tmp_path / "aclImdb", {"train/pos/0_9.txt": b"Good.", **bad_files(five_megabytes)})
+
+    expect_read(
+        str(root / "*/*/*.txt"),
+        [Review("train/pos/0_9.txt", "train", "pos", 0, 9, "Good.")],
+        expected_bad_records(str(root), member=False, big=five_megabytes),
+    )
+
+
+def test_bad_members_of_an_archive_are_set_aside_naming_the_member(tmp_path, five_megabytes):
+    files = {"train/pos/0_9.txt": b"Good.", **bad_files(five_megabytes), "README": b"not a review\n"}
+    archive = write_archive(tmp_path / "aclImdb.tar.gz", files)
+
+    expect_read(
+        str(archive),
+        [Review("train/pos/0_9.txt", "train", "pos", 0, 9, "Good.")],
+        expected_bad_records(str(archive), member=True, big=five_megabytes),
+    )
+
+
+def test_max_review_bytes_is_configurable(tmp_path):
+    root = write_dataset(
+        tmp_path / "aclImdb", {"train/pos/0_9.txt": b"x" * 1_500, "train/pos/1_9.txt": b"ok"}
+    )
+
+    expect_read(
+        str(root / "*/*/*.txt"),
+        [Review("train/pos/1_9.txt", "train", "pos", 1, 9, "ok")],
+        [
+            QuarantinedRecord(
+                Origin(f"{root}/train/pos/0_9.txt"),
+                quarantine.TOO_LARGE,
+                "1,500 bytes, more than example_gen.max_review_bytes (1,000)",
+                b"x" * 1_000,
+                1_500,
+            )
+        ],
+        max_review_bytes=1_000,
+    )
+
+
+def test_symlinks_in_a_folder_are_never_followed(tmp_path):
+    outside = write_dataset(tmp_path / "outside", {"secret.txt": b"private", "negs/0_1.txt": b"Bad."})
+    root = write_dataset(tmp_path / "aclImdb", {"train/pos/0_9.txt": b"Good."})
+    os.symlink(outside / "secret.txt", root / "train" / "pos" / "1_9.txt")
+    os.symlink(tmp_path / "missing.txt", root / "train" / "pos" / "2_9.txt")
+    os.symlink(outside / "negs", root / "train" / "neg")
+    # Outside the pattern's reach: not a review location, so not reported.
+    os.symlink(outside / "secret.txt", root / "README")
+
+    expect_read(
+        str(root / "*/*/*.txt"),
+        [Review("train/pos/0_9.txt", "train", "pos", 0, 9, "Good.")],
+        [
+            QuarantinedRecord(
+                Origin(f"{root}/train/neg"),
+                quarantine.SYMLINK,
+                f"symbolic link to '{outside}/negs' (a folder), never followed",
+                f"{outside}/negs".encode(),
+                len(f"{outside}/negs"),
+            ),
+            QuarantinedRecord(
+                Origin(f"{root}/train/pos/1_9.txt"),
+                quarantine.SYMLINK,
+                f"symbolic link to '{outside}/secret.txt' (a file), never followed",
+                f"{outside}/secret.txt".encode(),
+                len(f"{outside}/secret.txt"),
+            ),
+            QuarantinedRecord(
+                Origin(f"{root}/train/pos/2_9.txt"),
+                quarantine.SYMLINK,
+                f"symbolic link to '{tmp_path}/missing.txt' (missing), never followed",
+                f"{tmp_path}/missing.txt".encode(),
+                len(f"{tmp_path}/missing.txt"),
+            ),
+        ],
+    )
+
+
+@pytest.mark.parametrize("pattern", ["aclImdb/*/*/*.txt", "*/*/*/*.txt"])
+def test_find_symlinks_walks_only_below_the_pattern_root(tmp_path, monkeypatch, pattern):
+    root = write_dataset(tmp_path / "aclImdb", {"train/pos/0_9.txt": b"Good."})
+    os.symlink("0_9.txt", root / "train" / "pos" / "1_9.txt")
+    monkeypatch.chdir(tmp_path)
+
+    assert [str(record.origin) for record in reader.find_symlinks(pattern)] == ["aclImdb/train/pos/1_9.txt"]
+    assert list(reader.find_symlinks(str(tmp_path / "aclImdb.tar.gz"))) == []
+    assert list(reader.find_symlinks("gs://bucket/aclImdb/*/*/*.txt")) == []
+
+
+def test_a_dataset_of_only_bad_files_is_not_called_empty(tmp_path):
+    """The reader only fails when nothing at all was found; bad files go to the limit check."""
+    root = write_dataset(tmp_path / "aclImdb", {"train/pos/0_9.txt": b"", "train/neg/0_1.txt": b"\xff"})
+
+    expect_read(
+        str(root / "*/*/*.txt"),
+        [],
+        [
+            QuarantinedRecord(
+                Origin(f"{root}/train/neg/0_1.txt"),
+                quarantine.INVALID_UTF8,
+                "not valid UTF-8 (invalid start byte at byte 0)",
+                b"\xff",
+                1,
+            ),
+            QuarantinedRecord(
+                Origin(f"{root}/train/pos/0_9.txt"), quarantine.EMPTY, "empty file (0 bytes)", b"", 0
+            ),
+        ],
+    )
+
+
+# --- the step: quarantine output, limits, splits -----------------------------------------------------
+
+
+def test_bad_records_under_the_limit_are_set_aside_and_the_run_goes_on(tmp_path):
+    archive = write_archive(
+        tmp_path / "aclImdb.tar.gz",
+        {**GOOD_FILES, "train/pos/9_9.txt": b"", "test/neg/9_1.txt": b"ok \xff bad"},
+    )
+
+    examples = run_example_gen(tmp_path, archive, ExampleGenOptions(max_bad_share=0.25))
+
+    assert {split: split_sources(examples, split) for split in GOOD_SPLITS} == GOOD_SPLITS
+    assert quarantine_lines(examples.uri) == [
+        {
+            "source": str(archive),
+            "member": "aclImdb/test/neg/9_1.txt",
+            "reason": "invalid_utf8",
+            "detail": "not valid UTF-8 (invalid start byte at byte 3)",
+            "size": 8,
+            "raw_base64": base64.b64encode(b"ok \xff bad").decode(),
+            "raw_truncated": False,
+        },
+        {
+            "source": str(archive),
+            "member": "aclImdb/train/pos/9_9.txt",
+            "reason": "empty",
+            "detail": "empty file (0 bytes)",
+            "size": 0,
+            "raw_base64": "",
+            "raw_truncated": False,
+        },
+    ]
+    assert reason_properties(examples) == {
+        "reviews_read": 8,
+        "quarantined": 2,
+        "quarantined_empty": 1,
+        "quarantined_invalid_utf8": 1,
+    }
+    assert sorted(os.listdir(examples.uri)) == [
+        "Split-eval",
+        "Split-test",
+        "Split-train",
+        "Split-unsup",
+        "quarantine",
+    ]
+
+
+def test_too_many_bad_records_fail_the_run_with_a_summary(tmp_path):
+    bad = {f"train/pos/{i}_9.txt": b"" for i in range(10, 13)}
+    bad["test/neg/9_1.txt"] = b"\xff"
+    archive = write_archive(tmp_path / "aclImdb.tar.gz", {**GOOD_FILES, **bad})
+
+    with pytest.raises(TooManyBadRecordsError) as error:
+        run_example_gen(tmp_path, archive)  # default: at most 1 % bad
+
+    where = f"{archive} (member aclImdb"
+    quarantine_dir = examples_dir(tmp_path) / "quarantine"
+    assert str(error.value) == (
+        "too many bad review records: 4 of 12 (33.3%) were set aside, and example_gen.max_bad_share is 0.01. "
+        f"By reason: empty 3 ({where}/train/pos/10_9.txt), {where}/train/pos/11_9.txt), "
+        f"{where}/train/pos/12_9.txt)), invalid_utf8 1 ({where}/test/neg/9_1.txt)). "
+        f"Every one is in {quarantine_dir}/quarantine-*.jsonl with its reason and raw bytes; "
+        "fix them and run again, or raise the limit"
+    )
+    # Nothing is lost: the failed run's quarantine holds them all.
+    assert [line["member"] for line in quarantine_lines(examples_dir(tmp_path))] == [
+        "aclImdb/test/neg/9_1.txt",
+        "aclImdb/train/pos/10_9.txt",
+        "aclImdb/train/pos/11_9.txt",
+        "aclImdb/train/pos/12_9.txt",
+    ]
+
+
+def test_max_bad_records_limits_the_count_whatever_the_share(tmp_path):
+    root = write_dataset(
+        tmp_path / "aclImdb", {**GOOD_FILES, "train/pos/9_9.txt": b"", "train/pos/8_9.txt": b" "}
+    )
+
+    with pytest.raises(TooManyBadRecordsError) as error:
+        run_example_gen(tmp_path, root, ExampleGenOptions(max_bad_share=1.0, max_bad_records=1))
+
+    assert str(error.value).startswith(
+        "too many bad review records: 2 of 10 (20.0%) were set aside, and example_gen.max_bad_records is 1. "
+        f"By reason: empty 1 ({root}/train/pos/9_9.txt), whitespace_only 1 ({root}/train/pos/8_9.txt)."
+    )
+
+
+def test_a_missing_neg_folder_stops_the_run(tmp_path):
+    files = {name: data for name, data in GOOD_FILES.items() if not name.startswith("train/neg")}
+    root = write_dataset(tmp_path / "aclImdb", files)
+
+    with pytest.raises(ImdbDataError) as error:
+        run_example_gen(tmp_path, root)
+
+    assert str(error.value) == (
+        "the train split has 1 positive and 0 negative reviews, a classifier needs both "
+        "(is train/neg/ missing, empty or all set aside?)"
+    )
+
+
+def test_a_dataset_without_test_reviews_stops_the_run(tmp_path):
+    files = {name: data for name, data in GOOD_FILES.items() if not name.startswith("test/")}
+    archive = write_archive(tmp_path / "aclImdb.tar.gz", files)
+
+    with pytest.raises(ImdbDataError) as error:
+        run_example_gen(tmp_path, archive)
+
+    assert str(error.value) == (
+        "the test split has 0 positive and 0 negative reviews, a classifier needs both "
+        "(is test/pos/ or test/neg/ missing, empty or all set aside?)"
+    )
+
+
+def test_a_dataset_with_one_label_stops_the_run_naming_every_split(tmp_path):
+    files = {name: data for name, data in GOOD_FILES.items() if "/neg/" not in name}
+    root = write_dataset(tmp_path / "aclImdb", files)
+
+    with pytest.raises(ImdbDataError) as error:
+        run_example_gen(tmp_path, root)
+
+    assert str(error.value) == (
+        "the train split has 1 positive and 0 negative reviews, a classifier needs both "
+        "(is train/neg/ missing, empty or all set aside?); "
+        "the test split has 1 positive and 0 negative reviews, a classifier needs both "
+        "(is test/neg/ missing, empty or all set aside?)"
+    )
+
+
+def test_an_empty_eval_split_stops_the_run(tmp_path):
+    # Only movies tt0000001 and tt0000003, which both fall in train at 10 %.
+    files = {
+        name: data
+        for name, data in GOOD_FILES.items()
+        if name not in ("train/pos/1_7.txt", "train/neg/1_3.txt")
+    }
+    root = write_dataset(tmp_path / "aclImdb", files)
+
+    with pytest.raises(ImdbDataError) as error:
+        run_example_gen(tmp_path, root)
+
+    assert str(error.value) == (
+        "the eval split is empty: eval_percent 10 took no movie of the 3 train reviews; "
+        "raise eval_percent or add reviews"
+    )
+
+
+# --- duplicates and train/test overlap --------------------------------------------------------------
+
+WITH_COPIES = {
+    **GOOD_FILES,
+    "train/pos/5_8.txt": GOOD_FILES["train/pos/0_9.txt"],  # a duplicate within train
+    "train/neg/6_1.txt": GOOD_FILES["test/neg/0_2.txt"],  # a test review, also in train
+    "test/pos/7_9.txt": GOOD_FILES["test/pos/0_10.txt"],  # a duplicate within test: kept
+}
+
+
+def test_duplicates_and_train_copies_of_test_reviews_are_set_aside(tmp_path):
+    root = write_dataset(tmp_path / "aclImdb", WITH_COPIES)
+
+    # The default 1 % limit does not apply: these are not bad input.
+    examples = run_example_gen(tmp_path, root)
+
+    assert split_sources(examples, features.TRAIN) == GOOD_SPLITS[features.TRAIN]
+    assert split_sources(examples, features.TEST) == [
+        "test/neg/0_2.txt",
+        "test/pos/0_10.txt",
+        "test/pos/7_9.txt",
+    ]
+    assert [(line["source"], line["reason"], line["detail"]) for line in quarantine_lines(examples.uri)] == [
+        (f"{root}/train/neg/6_1.txt", "in_test_split", f"same text as test review {root}/test/neg/0_2.txt"),
+        (f"{root}/train/pos/5_8.txt", "duplicate", f"same text as train review {root}/train/pos/0_9.txt"),
+    ]
+    assert reason_properties(examples) == {
+        "reviews_read": 11,
+        "quarantined": 2,
+        "quarantined_duplicate": 1,
+        "quarantined_in_test_split": 1,
+    }
+
+
+def test_duplicates_and_overlap_are_kept_when_switched_off(tmp_path):
+    root = write_dataset(tmp_path / "aclImdb", WITH_COPIES)
+    options = ExampleGenOptions(quarantine_duplicates=False, quarantine_test_overlap=False)
+
+    examples = run_example_gen(tmp_path, root, options)
+
+    # Reviews 5_8 and 6_1 have no urls line: their text puts them in train and eval.
+    assert split_sources(examples, features.TRAIN) == [*GOOD_SPLITS[features.TRAIN], "train/pos/5_8.txt"]
+    assert split_sources(examples, features.EVAL) == [
+        "train/neg/1_3.txt",
+        "train/neg/6_1.txt",
+        "train/pos/1_7.txt",
+    ]
+    assert quarantine_lines(examples.uri) == []
+    assert reason_properties(examples) == {"reviews_read": 11, "quarantined": 0}
+
+
+def review(source: str, text: str) -> Review:
+    split_dir, folder, name = source.split("/")
+    review_id, rating = (int(part) for part in name[: -len(".txt")].split("_"))
+    return Review(source, split_dir, folder, review_id, rating, text, origin=Origin(f"/d/{source}"))
+
+
+def judged(reviews: list[Review], **options) -> tuple[list[str], list[tuple[str, str]]]:
+    kept, set_aside = [], []
+    for item in duplicates.judge_copies(reviews, **options):
+        if isinstance(item, Review):
+            kept.append(item.source)
+        else:
+            set_aside.append((item.value.origin.path, item.value.reason))
+    return kept, set_aside
+
+
+def test_judge_copies_keeps_test_and_the_first_train_copy():
+    group = [
+        review("train/pos/9_9.txt", "x"),
+        review("train/neg/3_1.txt", "x"),
+        review("train/pos/1_8.txt", "x"),
+    ]
+    assert judged(group, duplicates=True, test_overlap=True) == (
+        ["train/neg/3_1.txt"],
+        [("/d/train/pos/1_8.txt", "duplicate"), ("/d/train/pos/9_9.txt", "duplicate")],
+    )
+    with_test = [*group, review("test/pos/4_9.txt", "x"), review("test/pos/2_9.txt", "x")]
+    assert judged(with_test, duplicates=True, test_overlap=True) == (
+        ["test/pos/2_9.txt", "test/pos/4_9.txt"],
+        [
+            ("/d/train/neg/3_1.txt", "in_test_split"),
+            ("/d/train/pos/1_8.txt", "in_test_split"),
+            ("/d/train/pos/9_9.txt", "in_test_split"),
+        ],
+    )
+    assert judged(with_test, duplicates=True, test_overlap=False) == (
+        ["test/pos/2_9.txt", "test/pos/4_9.txt", "train/neg/3_1.txt"],
+        [("/d/train/pos/1_8.txt", "duplicate"), ("/d/train/pos/9_9.txt", "duplicate")],
+    )
+
+
+@pytest.mark.slow
+def test_full_imdb_archive_has_96_train_duplicates_and_123_test_overlaps():
+    """The figures the README and duplicates.py quote, measured on the published archive (about 20 s)."""
+    import collections
+    import tarfile
+
+    archive = shared_data_file("aclImdb_v1.tar.gz")
+    groups: dict[bytes, list[Review]] = collections.defaultdict(list)
+    folders: collections.Counter = collections.Counter()
+    with tarfile.open(archive, "r|gz") as members:
+        for member in members:
+            parsed = reader.parse_review_path(member.name) if member.isfile() else None
+            if parsed is None:
+                continue
+            data = members.extractfile(member).read()
+            text = reader.check_review_bytes(data, member.size, MAX, member.name)
+            folders[f"{parsed.split_dir}/{parsed.folder}"] += 1
+            if parsed.folder in reader.LABELS:
+                item = Review(
+                    parsed.source, parsed.split_dir, parsed.folder, parsed.review_id, parsed.rating, text
+                )
+                groups[data].append(item)
+    reasons: collections.Counter = collections.Counter()
+    spanning = 0
+    for group in groups.values():
+        spanning += {item.split_dir for item in group} == {reader.TRAIN_DIR, reader.TEST_DIR}
+        for item in duplicates.judge_copies(group, duplicates=True, test_overlap=True):
+            if not isinstance(item, Review):
+                reasons[item.value.reason] += 1
+    assert sum(folders.values()) == 100_000
+    assert spanning == 123
+    assert dict(reasons) == {quarantine.DUPLICATE: 96, quarantine.IN_TEST_SPLIT: 123}
+
+
+def test_reader_errors_that_still_stop_the_run_name_the_file():
+    with pytest.raises(
+        ImdbDataError, match=re.escape("u.txt: not valid UTF-8 (invalid start byte at byte 0)")
+    ):
+        reader.parse_movie_ids(b"\xff\n", "u.txt")

@@ -1,0 +1,79 @@
+"""Safe pushes: atomic versions that only increase, a manifest, retention, failures that change nothing."""
+
+import errno
+import json
+import os
+
+import pytest
+
+from components.pusher import publish
+
+
+def _model(tmp_path, content="model-1"):
+    source = tmp_path / f"source-{content}"
+    (source / "variables").mkdir(parents=True)
+    (source / "saved_model.pb").write_text(content)
+    (source / "variables" / "variables.index").write_text(content)
+    return str(source)
+
+
+def _files(directory):
+    return sorted(
+        os.path.relpath(os.path.join(root, name), directory)
+        for root, _, names in os.walk(directory)
+        for name in names
+    )
+
+
+def test_publish_writes_a_complete_version_with_its_manifest_and_no_leftovers(tmp_path):
+    model_dir = str(tmp_path / "serving" / "imdb")
+    version, path = publish.publish(_model(tmp_path), model_dir, {"model": {"uri": "/m/1"}}, now=1_000)
+    assert (version, path) == (1_000, os.path.join(model_dir, "1000"))
+    assert _files(path) == ["manifest.json", "saved_model.pb", "variables/variables.index"]
+    assert json.loads((tmp_path / "serving" / "imdb" / "1000" / "manifest.json").read_text()) == {
+        "model": {"uri": "/m/1"},
+        "version": 1_000,
+    }
+    assert os.listdir(model_dir) == ["1000"]
+
+
+def test_versions_only_increase_even_when_the_clock_goes_back(tmp_path):
+    model_dir = str(tmp_path / "imdb")
+    assert publish.publish(_model(tmp_path, "a"), model_dir, {}, now=2_000)[0] == 2_000
+    assert publish.publish(_model(tmp_path, "b"), model_dir, {}, now=2_000)[0] == 2_001
+    assert publish.publish(_model(tmp_path, "c"), model_dir, {}, now=1_500)[0] == 2_002
+    assert publish.list_versions(model_dir) == [2_000, 2_001, 2_002]
+
+
+def test_a_failed_copy_leaves_the_served_versions_untouched_and_no_partial_version(tmp_path, monkeypatch):
+    model_dir = str(tmp_path / "imdb")
+    publish.publish(_model(tmp_path, "good"), model_dir, {}, now=3_000)
+    before = _files(model_dir)
+
+    real_copy = publish.io_utils.copy_dir
+
+    def disk_fills_up_at_the_end_of_the_copy(source, destination):
+        real_copy(source, destination)  # the data lands, then writing fails
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(publish.io_utils, "copy_dir", disk_fills_up_at_the_end_of_the_copy)
+    with pytest.raises(publish.PushError, match=r"No space left on device.*are unchanged"):
+        publish.publish(_model(tmp_path, "new"), model_dir, {}, now=4_000)
+    assert _files(model_dir) == before
+    assert os.listdir(model_dir) == ["3000"]
+
+
+def test_retention_keeps_the_newest_and_protected_versions(tmp_path):
+    model_dir = str(tmp_path / "imdb")
+    for now in (10, 20, 30, 40, 50):
+        publish.publish(_model(tmp_path, str(now)), model_dir, {}, now=now)
+    assert publish.apply_retention(model_dir, keep=2, protect={20}) == [10, 30]
+    assert publish.list_versions(model_dir) == [20, 40, 50]
+    assert publish.apply_retention(model_dir, keep=5) == []
+
+
+def test_hidden_incoming_directories_are_not_versions(tmp_path):
+    model_dir = tmp_path / "imdb"
+    (model_dir / ".incoming-99-abc").mkdir(parents=True)
+    (model_dir / "7").mkdir()
+    assert publish.list_versions(str(model_dir)) == [7]

@@ -1,0 +1,533 @@
+"""The run report: its numbers, its page, and the report of a real end-to-end run."""
+
+import base64
+import glob
+import html.parser
+import io
+import json
+import logging
+import os
+from pathlib import Path
+import re
+import shutil
+
+import numpy as np
+from PIL import Image
+import pytest
+import tensorflow as tf
+from tfx.types.standard_artifacts import Examples, ModelBlessing, PushedModel
+
+from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.report import analysis, collect, render
+from components.report.data import (
+    CalibrationBucket,
+    Curve,
+    DataReport,
+    DuplicateGroup,
+    EvaluationReport,
+    LineageReport,
+    ReportData,
+    RunEntry,
+    SplitStats,
+    ThresholdCheck,
+    TrainingReport,
+)
+from pipeline.step_log import StepLog, describe_outputs
+from schemas import features
+from tests.conftest import run_cli
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CHROMIUM = "/usr/bin/chromium"
+SECTIONS = ("data", "embeddings", "training", "evaluation", "lineage")
+
+
+class _Page(html.parser.HTMLParser):
+    """What the tests read from a report page: ids, images, metric cells, links."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.images: list[tuple[str, str]] = []  # (src, alt)
+        self.metrics: dict[tuple[str, str], float] = {}  # (model, metric) -> value
+        self.links: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if "id" in attributes:
+            self.ids.add(attributes["id"])
+        if tag == "img":
+            self.images.append((attributes["src"], attributes.get("alt", "")))
+        if tag == "td" and "data-metric" in attributes and "data-value" in attributes:
+            self.metrics[(attributes["data-model"], attributes["data-metric"])] = float(
+                attributes["data-value"]
+            )
+        if tag == "a" and attributes.get("href", "").endswith(".html"):
+            self.links.append(attributes["href"])
+
+
+def _png_images(page: _Page, base: Path) -> dict[str, Image.Image]:
+    """Every referenced image decoded (data URIs, or files relative to the page), by alt text."""
+    images = {}
+    for src, alt in page.images:
+        if src.startswith("data:image/png;base64,"):
+            data = base64.b64decode(src.split(",", 1)[1], validate=True)
+        else:
+            path = base / src
+            assert path.is_file(), f"{src} does not exist"
+            data = path.read_bytes()
+        assert data.startswith(PNG_MAGIC), alt
+        image = Image.open(io.BytesIO(data))
+        image.load()  # decodes every pixel
+        assert image.format == "PNG"
+        images[alt] = image
+    return images
+
+
+# --- the numbers --------------------------------------------------------------------------------
+
+
+def test_duplicates_count_scored_reviews_whose_text_the_model_learnt_from():
+    records = [
+        (features.TRAIN, "train/pos/1_9.txt", "positive", b"a great film", "A great film"),
+        (features.TRAIN, "train/pos/2_8.txt", "positive", b"a great film", "A GREAT film"),
+        (features.TRAIN, "train/neg/3_1.txt", "negative", b"dull", "Dull."),
+        (features.EVAL, "train/neg/4_2.txt", "negative", b"dull", "dull"),
+        (features.TEST, "test/pos/5_9.txt", "positive", b"a great film", "A great film!"),
+        (features.TEST, "test/pos/6_9.txt", "positive", b"dull", "Dull"),
+        (features.TEST, "test/neg/7_1.txt", "negative", b"bad", "Bad"),
+        (features.TEST, "test/neg/8_1.txt", "negative", b"bad", "bad"),
+    ]
+    leakage = analysis.find_duplicates(records)
+    assert leakage.leaks == (
+        (features.TEST, (features.TRAIN, features.EVAL), 4, 2),
+        (features.EVAL, (features.TRAIN,), 1, 1),
+    )
+    assert leakage.groups == 2  # "a great film" and "dull"; "bad" stays within test
+    assert leakage.within_split == {features.TRAIN: 1, features.EVAL: 0, features.TEST: 1}
+    largest, second = leakage.shown_groups
+    assert largest == DuplicateGroup(
+        (
+            (features.TRAIN, "train/pos/1_9.txt", "positive"),
+            (features.TRAIN, "train/pos/2_8.txt", "positive"),
+            (features.TEST, "test/pos/5_9.txt", "positive"),
+        ),
+        "A great film",
+    )
+    assert not largest.conflicting_labels
+    assert second.conflicting_labels  # "dull": negative in train and eval, positive in test
+
+
+def test_pca_of_points_on_a_line_puts_all_variance_on_the_first_component():
+    direction = np.array([3.0, 0.0, 4.0]) / 5.0
+    steps = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    matrix = np.array([1.0, 1.0, 1.0]) + steps[:, None] * direction
+    coordinates, explained = analysis.pca_2d(matrix)
+    np.testing.assert_allclose(explained, (1.0, 0.0), atol=1e-12)
+    # The component's largest loading is positive, so the sign is fixed: +direction.
+    np.testing.assert_allclose(coordinates[:, 0], steps, atol=1e-12)
+    np.testing.assert_allclose(coordinates[:, 1], 0.0, atol=1e-12)
+
+
+def test_positive_shares_and_the_most_frequent_words():
+    documents = [(("great", "film"), True), (("great", "plot"), True), (("dull", "plot", "great"), False)]
+    assert analysis.positive_shares(documents, ["great", "plot", "dull", "absent"]) == {
+        "great": 2 / 3,
+        "plot": 1 / 2,
+        "dull": 0.0,
+    }
+    vocabulary = [*features.RESERVED_TOKENS, "the", "a", "film"]
+    assert analysis.most_frequent_words(vocabulary, 2) == ["the", "a"]
+
+
+def test_confusion_matrix_is_read_at_the_threshold_nearest_one_half():
+    curve = Curve(
+        thresholds=np.array([0.25, 0.4999, 0.75]),
+        true_positives=np.array([9.0, 8.0, 5.0]),
+        false_positives=np.array([6.0, 2.0, 1.0]),
+        true_negatives=np.array([4.0, 8.0, 9.0]),
+        false_negatives=np.array([1.0, 2.0, 5.0]),
+    )
+    assert analysis.confusion_at(curve) == {
+        "threshold": 0.4999,
+        "true_positives": 8.0,
+        "false_positives": 2.0,
+        "true_negatives": 8.0,
+        "false_negatives": 2.0,
+    }
+    np.testing.assert_allclose(curve.true_positive_rate, [0.9, 0.8, 0.5])
+    np.testing.assert_allclose(curve.false_positive_rate, [0.6, 0.2, 0.1])
+    assert analysis.best_epoch({"val_loss": [0.6, 0.4, 0.5]}) == 2
+    assert analysis.best_epoch({"loss": [0.6]}) is None
+
+
+def _write_records(path: Path, count: int, compression: str) -> None:
+    with tf.io.TFRecordWriter(str(path), options=compression) as writer:
+        for i in range(count):
+            writer.write(f"record {i}".encode())
+
+
+def test_quarantine_is_counted_per_reason_and_none_without_quarantine_output(tmp_path):
+    examples = tmp_path / "examples"
+    (examples / "Split-train").mkdir(parents=True)
+    assert collect.read_quarantine(collect.ArtifactRef(str(examples))) == (None, {})
+    # ExampleGen's properties: the total and one per reason, zeros included.
+    properties = {"quarantined": 3, "quarantined_empty": 0, "quarantined_invalid_utf8": 3, "span": 0}
+    assert collect.read_quarantine(collect.ArtifactRef(str(examples), properties)) == (
+        {"invalid_utf8": 3},
+        {},
+    )
+    properties = {"quarantined": 0, "quarantined_empty": 0}
+    assert collect.read_quarantine(collect.ArtifactRef(str(examples), properties)) == ({}, {})
+
+    quarantine = examples / collect.QUARANTINE_DIR
+    (quarantine / "Split-test").mkdir(parents=True)
+    _write_records(quarantine / "Split-test" / "data-00000-of-00002.gz", 2, "GZIP")
+    _write_records(quarantine / "Split-test" / "data-00001-of-00002.gz", 1, "GZIP")
+    (quarantine / "reasons.jsonl").write_text('{"source": "a"}\n{"source": "b"}\n\n', encoding="utf-8")
+    assert collect.read_quarantine(collect.ArtifactRef(str(examples))) == (
+        {"Split-test": 3, "reasons.jsonl": 2},
+        {},
+    )
+    # The summary ExampleGen writes beside the quarantined records wins.
+    summary = {
+        "counts": {"empty": 1, "duplicate": 4, "binary": 0},
+        "samples": {"empty": ["/d/train/pos/0_9.txt"], "duplicate": ["a", "b"]},
+        "reviews_read": 10,
+        "split_folders": {},
+    }
+    (quarantine / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert collect.read_quarantine(collect.ArtifactRef(str(examples))) == (
+        {"duplicate": 4, "empty": 1},
+        {"empty": ("/d/train/pos/0_9.txt",), "duplicate": ("a", "b")},
+    )
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+def _small_report() -> ReportData:
+    lengths = np.array([12, 40, 300, 80])
+    evaluation = EvaluationReport(
+        uri="/runs/eval",
+        candidate="candidate",
+        baseline="baseline",
+        metrics={
+            "candidate": {"example_count": 4.0, "accuracy": 0.75, "auc": 0.8125},
+            "baseline": {"example_count": 4.0, "accuracy": 0.5, "auc": 0.625},
+        },
+        diffs={"accuracy": 0.25, "auc": 0.1875},
+        curves={
+            "candidate": Curve(
+                np.array([0.25, 0.5, 0.75]),
+                np.array([2.0, 2.0, 1.0]),
+                np.array([2.0, 1.0, 0.0]),
+                np.array([0.0, 1.0, 2.0]),
+                np.array([0.0, 0.0, 1.0]),
+            )
+        },
+        calibration={
+            "candidate": (
+                CalibrationBucket(0.0, 0.5, 2.0, 0.3, 0.5),
+                CalibrationBucket(0.5, 1.0, 2.0, 0.7, 0.5),
+            )
+        },
+        checks=(
+            ThresholdCheck("accuracy", ">= 0.7", 0.75, True),
+            ThresholdCheck("auc", "candidate - baseline >= -0.01", 0.1875, True, change=True),
+        ),
+        validation_ok=True,
+        failures=(),
+        blessed=True,
+    )
+    return ReportData(
+        title="tiny run report",
+        generated_at="2026-01-01T00:00:00+00:00",
+        data=DataReport(
+            uri="/runs/examples",
+            splits=(
+                SplitStats(features.TRAIN, 4, {"negative": 2, "positive": 2}, lengths),
+                SplitStats(features.UNSUP, 3, {"unlabeled": 3}),
+            ),
+            max_length=64,
+            quarantine={"invalid_utf8": 2},
+            quarantine_samples={"invalid_utf8": ("/d/train/pos/7_8.txt", "/d/test/neg/1_2.txt")},
+            leakage=analysis.find_duplicates(
+                [
+                    (features.TRAIN, "train/pos/1_9.txt", "positive", b"x", "<script>alert(1)</script>"),
+                    (features.TEST, "test/neg/2_1.txt", "negative", b"x", "<script>alert(1)</script>"),
+                ]
+            ),
+        ),
+        embeddings=None,
+        training=TrainingReport({"loss": [0.7, 0.5], "val_loss": [0.69, 0.6]}, best_epoch=2),
+        evaluation=evaluation,
+        lineage=LineageReport(
+            data="/data/aclImdb_v1.tar.gz",
+            span=0,
+            fingerprint=None,
+            step_properties={"Trainer": {"options": '{"epochs": 2}'}},
+            versions={"tensorflow": "2.21.0"},
+            artifacts=(("evaluation", "/runs/eval"),),
+            pushed=True,
+            pushed_version="1700000000",
+            pushed_destination="/serving/imdb/1700000000",
+        ),
+    )
+
+
+def test_report_page_shows_each_section_and_says_what_is_absent():
+    text = render.render_report(_small_report())
+    page = _Page(text)
+    assert set(SECTIONS) <= page.ids
+    assert page.metrics == {
+        ("candidate", "example_count"): 4.0,
+        ("candidate", "accuracy"): 0.75,
+        ("candidate", "auc"): 0.8125,
+        ("baseline", "example_count"): 4.0,
+        ("baseline", "accuracy"): 0.5,
+        ("baseline", "auc"): 0.625,
+    }
+    images = _png_images(page, Path("."))
+    assert sorted(images) == [
+        "Calibration plot",
+        "Confusion matrix",
+        "Histogram of review lengths per split",
+        "Loss and accuracy per epoch",
+        "ROC curve",
+    ]
+    assert "No vocabulary or embedding artifacts in this run." in text
+    assert '<td class="num" data-quarantined="2">2</td>' in text
+    assert "<code>/d/train/pos/7_8.txt</code>" in text
+    # Review text is escaped, never markup.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text
+    assert "conflicting labels" in text
+    assert "+0.1875" in text  # the change threshold's value, signed
+    assert "version <strong>1700000000</strong>" in text
+
+
+def test_index_lists_runs_with_metrics_blessing_push_and_links():
+    runs = [
+        RunEntry("2026-01-02T00:00:00", 0, 10, {"accuracy": 0.875}, True, None, "run-2/report.html"),
+        RunEntry("2026-01-01T00:00:00", 10, 0, {"accuracy": 0.5}, False, "1700000000", None),
+    ]
+    text = render.render_index("imdb runs", runs, generated_at="now")
+    page = _Page(text)
+    assert page.links == ["run-2/report.html"]
+    rows = re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', text, flags=re.S)
+    assert [run_id for run_id, _ in rows] == ["2026-01-02T00:00:00", "2026-01-01T00:00:00"]
+    assert "0.8750" in rows[0][1] and "blessed" in rows[0][1]
+    assert "0.5000" in rows[1][1] and "not blessed" in rows[1][1] and "1700000000" in rows[1][1]
+
+
+# --- while it runs ------------------------------------------------------------------------------
+
+
+def test_step_figures_come_from_the_outputs_custom_properties():
+    assert describe_outputs(
+        [
+            (PushedModel.TYPE_NAME, collect.ArtifactRef("/p", {"pushed": 0})),
+            (Examples.TYPE_NAME, collect.ArtifactRef("/e", {"quarantined": 1234, "quarantined_empty": 4})),
+            (Examples.TYPE_NAME, collect.ArtifactRef("/t", {})),  # Transform's: nothing to tell
+            (EmbeddingVectors.TYPE_NAME, collect.ArtifactRef("/v", {"words": 16418, "dimension": 100})),
+            (EmbeddingMatrix.TYPE_NAME, collect.ArtifactRef("/m", {"coverage_words": 0.9876})),
+            (ModelBlessing.TYPE_NAME, collect.ArtifactRef("/b", {"blessed": 0})),
+            (
+                PushedModel.TYPE_NAME,
+                collect.ArtifactRef(
+                    "/p", {"pushed": 1, "pushed_version": "17", "pushed_destination": "/s/17"}
+                ),
+            ),
+        ]
+    ) == [
+        "1,234 records set aside",
+        "16,418 vectors of 100 dimensions",
+        "vectors for 98.8% of the vocabulary",
+        "NOT blessed",
+        "not pushed",
+        "pushed version 17 to /s/17",
+    ]
+
+
+def _absl_record(message: str, node: str) -> logging.LogRecord:
+    return logging.LogRecord("absl", logging.INFO, __file__, 1, message, (node,), None)
+
+
+def test_step_log_replaces_tfx_component_records_with_numbered_start_and_end_lines(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="pipeline.step_log")
+    with StepLog(str(tmp_path / "metadata.sqlite"), "imdb", steps=3) as step_log:
+        assert not step_log.filter(_absl_record("Component %s is running.", "Trainer"))
+        assert not step_log.filter(_absl_record("Component %s is finished.", "Trainer"))
+        assert step_log.filter(_absl_record("Using deployment config:\n %s", "x"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.step_log"]
+    assert lines[0] == "Step 1/3 Trainer: start"
+    # No metadata store here: the outcome is unknown, the duration is not.
+    assert re.fullmatch(r"Step 1/3 Trainer: done in \d+\.\d s", lines[1]), lines[1]
+    assert len(lines) == 2
+
+
+# --- a real run ---------------------------------------------------------------------------------
+
+
+def _report_path(output: Path) -> Path:
+    (path,) = glob.glob(str(output / "pipeline_root" / "Report" / "report" / "*" / render.REPORT_FILE))
+    return Path(path)
+
+
+def _evaluation_metrics(output: Path) -> dict[str, float]:
+    import tensorflow_model_analysis as tfma
+
+    (uri,) = glob.glob(str(output / "pipeline_root" / "Evaluator" / "evaluation" / "*"))
+    metrics = {}
+    for metrics_for_slice in tfma.load_metrics(uri):
+        for key_and_value in metrics_for_slice.metric_keys_and_values:
+            if key_and_value.value.HasField("double_value") and not key_and_value.key.is_diff:
+                metrics[key_and_value.key.name] = key_and_value.value.double_value.value
+    return metrics
+
+
+def _split_sizes(output: Path) -> dict[str, int]:
+    (uri,) = glob.glob(str(output / "pipeline_root" / "FileBasedExampleGen" / "examples" / "*"))
+    return {
+        split: sum(1 for _ in tf.data.TFRecordDataset(sorted(glob.glob(f"{uri}/Split-{split}/*")), "GZIP"))
+        for split in (features.TRAIN, features.EVAL, features.TEST, features.UNSUP)
+    }
+
+
+@pytest.mark.slow
+def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and_valid_figures(pushed_run):
+    output, first, second = pushed_run
+    assert first.returncode == 0, first.stderr[-3000:]
+    path = _report_path(output)
+    text = path.read_text(encoding="utf-8")
+    page = _Page(text)
+
+    assert set(SECTIONS) <= page.ids
+    expected = _evaluation_metrics(output)
+    shown = {metric: value for (model, metric), value in page.metrics.items() if model == "candidate"}
+    assert shown == expected  # exactly the artifact's values, every one of them
+    assert f"test accuracy {expected['accuracy']:.4f}" in text
+
+    images = _png_images(page, path.parent)
+    assert sorted(images) == [
+        "Calibration plot",
+        "Confusion matrix",
+        "Histogram of review lengths per split",
+        "Loss and accuracy per epoch",
+        "PCA of the most frequent words before and after fine-tuning",
+        "ROC curve",
+    ]
+    assert all(image.width >= 300 and image.height >= 300 for image in images.values())
+
+    for split, count in _split_sizes(output).items():
+        assert f'<td class="num" data-examples="{count}">' in text.split(f'data-split="{split}"', 1)[1][:200]
+
+    # Quarantine: what ExampleGen's summary says was set aside, or "none".
+    (examples_uri,) = glob.glob(str(output / "pipeline_root" / "FileBasedExampleGen" / "examples" / "*"))
+    summary = Path(examples_uri) / collect.QUARANTINE_DIR / collect.QUARANTINE_SUMMARY_FILE
+    counts = (
+        {r: c for r, c in json.loads(summary.read_text())["counts"].items() if c} if summary.exists() else {}
+    )
+    for reason, count in counts.items():
+        assert f'<tr><td><code>{reason}</code></td><td class="num" data-quarantined="{count}">' in text
+    if not counts:
+        assert re.search(r'<p id="quarantine">none: ', text)
+
+    # The confusion matrix drawn is the one TFMA's accuracy counts.
+    (evaluation_uri,) = glob.glob(str(output / "pipeline_root" / "Evaluator" / "evaluation" / "*"))
+    evaluation = collect.read_evaluation(evaluation_uri)
+    counts = evaluation.confusion[evaluation.candidate]
+    assert counts["threshold"] == 0.5
+    correct = counts["true_positives"] + counts["true_negatives"]
+    assert correct / expected["example_count"] == pytest.approx(expected["accuracy"], abs=1e-9)
+    assert sum(counts[name] for name in counts if name != "threshold") == expected["example_count"]
+
+    (version,) = os.listdir(output / "serving" / "imdb_sentiment")
+    assert f"pushed as version <strong>{version}</strong>" in text
+    pushed_copy = output / "serving" / "imdb_sentiment" / version / "report" / render.REPORT_FILE
+    assert pushed_copy.read_bytes() == path.read_bytes()
+    assert json.loads((path.parent / "report.json").read_text())["versions"]["tfx"] == "1.21.0"
+
+    # While it ran: one numbered start and end line per step, with the figures of the outcome.
+    evaluator_line = re.search(r"Step (\d+)/(\d+) Evaluator: executed in [\d.]+ s: (.*)", first.stderr)
+    assert evaluator_line, first.stderr[-3000:]
+    assert evaluator_line.group(3).startswith(
+        f"test accuracy {expected['accuracy']:.4f}, auc {expected['auc']:.4f}"
+    )
+    assert evaluator_line.group(3).endswith("; blessed")
+    total = int(evaluator_line.group(2))
+    assert re.search(
+        rf"Step {total}/{total} Report: executed in [\d.]+ s: {re.escape(str(path))}", first.stderr
+    )
+    assert "Pusher: executed in" in first.stderr and f"pushed version {version} to " in first.stderr
+    assert re.search(rf"Step {total}/{total} Report: cached in [\d.]+ s", second.stderr), second.stderr[
+        -3000:
+    ]
+
+
+@pytest.mark.slow
+def test_report_command_rerenders_the_newest_run_and_indexes_every_run(pushed_run, tmp_path):
+    output, _, _ = pushed_run
+    result = run_cli("report", "--output", str(output), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report_line, index_line = result.stdout.strip().splitlines()
+    rerendered = Path(report_line.removeprefix("report: "))
+    index = Path(index_line.removeprefix("index:  "))
+    assert index == output / "reports" / "index.html"
+    assert rerendered.parent.parent == output / "reports"
+
+    page = _Page(rerendered.read_text(encoding="utf-8"))
+    expected = _evaluation_metrics(output)
+    assert {
+        metric: value for (model, metric), value in page.metrics.items() if model == "candidate"
+    } == expected
+    assert "steps" in page.ids  # re-rendered from ML Metadata: the run's steps, all cached
+    _png_images(page, rerendered.parent)
+
+    text = index.read_text(encoding="utf-8")
+    rows = re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', text, flags=re.S)
+    assert len(rows) == 2  # the two runs of the fixture, newest first
+    newest, oldest = rows
+    assert rerendered.parent.name == re.sub(r"[^A-Za-z0-9._-]", "-", newest[0])
+    assert f"{expected['accuracy']:.4f}" in newest[1] and "blessed" in newest[1]
+    (version,) = os.listdir(output / "serving" / "imdb_sentiment")
+    assert version in oldest[1]  # the first run pushed; the cached second one pushed nothing new
+    for link in _Page(text).links:
+        assert (index.parent / link).is_file(), link
+
+
+@pytest.mark.slow
+def test_report_renders_in_a_headless_browser(pushed_run, tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"optional: {CHROMIUM} is not installed (Debian package chromium)")
+    import subprocess
+
+    output, _, _ = pushed_run
+    page = tmp_path / "report.html"
+    shutil.copy(_report_path(output), page)
+    screenshot = tmp_path / "screenshot.png"
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={screenshot}",
+            "--window-size=1200,2000",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=np.float64)
+    assert pixels.shape == (2000, 1200)
+    assert pixels.std() > 20  # text, tables and figures, not a blank page
+    # The page's top is the report's header: dark text on a white page.
+    assert np.median(pixels) > 200 and pixels.min() < 60
