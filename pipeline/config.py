@@ -134,6 +134,7 @@ class PipelineConfig:
             raise OptionsError(f"span must be a whole number >= 0, got {self.span!r}")
         if self.vectors is not None and not _is_remote(self.vectors) and not Path(self.vectors).is_file():
             raise OptionsError(f"vectors: {self.vectors} is not a file")
+        _check_embedding_dimension(self.vectors, self.embedding, self.word2vec)
         for folder in dict.fromkeys(path for path in (self.output, self.state_dir) if not _is_remote(path)):
             problem = _unwritable(folder)
             if problem:
@@ -169,6 +170,39 @@ class PipelineConfig:
 
 def _is_remote(path: str) -> bool:
     return "://" in path
+
+
+def _check_embedding_dimension(
+    vectors: str | None, embedding: EmbeddingOptions, word2vec: Word2VecOptions
+) -> None:
+    """Refuses a configured ``embedding.dimension`` that the vectors cannot have.
+
+    Only the header or first record of a local file is read, and only when a
+    dimension is configured (reading imports TensorFlow); a remote file is
+    checked by the EmbeddingAligner. Without ``vectors``, word2vec trains
+    ``word2vec.dimension``-long vectors.
+    """
+    if embedding.dimension == 0:
+        return
+    if vectors is None:
+        if word2vec.dimension != embedding.dimension:
+            raise OptionsError(
+                f"embedding.dimension is {embedding.dimension}, but word2vec.dimension (the vectors trained "
+                f"when no --vectors file is given) is {word2vec.dimension}; set them equal, or "
+                "embedding.dimension to 0"
+            )
+        return
+    if _is_remote(vectors):
+        return
+    from components.embeddings import vectors as vector_files  # imports TensorFlow
+
+    try:
+        actual = vector_files.read_dimension(vectors, embedding.vectors_format)
+    except vector_files.VectorFileError as error:
+        raise OptionsError(f"vectors: {error}") from error
+    problem = embedding.dimension_conflict(actual, vectors)
+    if problem:
+        raise OptionsError(problem)
 
 
 def _unwritable(folder: str) -> str | None:

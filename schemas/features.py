@@ -15,6 +15,8 @@ SOURCE = "source"
 
 # Transformed features written by Transform.
 TOKEN_IDS = "token_ids"
+# Ids of the distinct word n-grams of a review (a bag of n-grams, no order).
+NGRAM_IDS = "ngram_ids"
 
 # Output splits of ExampleGen.
 TRAIN = "train"
@@ -32,6 +34,7 @@ UNLABELED_ENVIRONMENT = "UNLABELED"
 
 # tf.Transform vocabulary files.
 VOCABULARY_NAME = "tokens"
+NGRAM_VOCABULARY_NAME = "ngrams"
 TOKEN_COUNTS_NAME = "token_counts"
 
 # Reserved vocabulary entries: line i of the vocabulary is row i of the

@@ -13,11 +13,17 @@ import subprocess
 import sys
 
 import pytest
+from tfx.types import standard_artifacts
 
+from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.embeddings import executor as embedding_executor
+from components.embeddings.options import EmbeddingOptions
 from components.example_gen.options import ExampleGenOptions
 from components.options import OptionsError
+from components.transform.options import TransformOptions
 from pipeline import cli
 from pipeline.config import build_config, load_config_file
+from tests.conftest import analyze
 
 PROJECT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("imdb-pipeline"))
@@ -266,3 +272,106 @@ def test_a_yaml_config_cannot_run_code(tmp_path):
         f"config file {config_file} is not valid YAML: could not determine a constructor"
     )
     assert not marker.exists()
+
+
+# --- a pretrained dimension that conflicts with the configured one ---------------------------------
+
+
+def _glove_3d(tmp_path) -> str:
+    path = tmp_path / "glove.3d.txt"
+    path.write_text("the 0.5 0.25 -1\nmovie 1 -0.5 3\n", encoding="utf-8")
+    return str(path)
+
+
+def test_a_vectors_file_of_another_dimension_is_refused_before_any_work(tmp_path):
+    glove = _glove_3d(tmp_path)
+    with pytest.raises(OptionsError) as error:
+        config_from_command_line("--vectors", glove, "--embedding.dimension", "300")
+    assert str(error.value) == (
+        f"embedding.dimension is 300, but {glove} has 3-dimensional vectors; "
+        "set embedding.dimension to 3, or to 0 to take the vectors' dimension"
+    )
+    assert build_config({"vectors": glove, "embedding": {"dimension": 3}}).embedding.dimension == 3
+    assert build_config({"vectors": glove}).embedding.dimension == 0  # 0: take the file's
+
+
+def test_the_dimension_of_a_binary_file_is_read_from_its_start(tmp_path):
+    binary = tmp_path / "vectors.bin"
+    binary.write_bytes(b"2 4\nthe " + bytes(16) + b"movie " + bytes(16))
+    with pytest.raises(OptionsError) as error:
+        build_config({"vectors": str(binary), "embedding": {"dimension": 3}})
+    assert str(error.value).startswith(f"embedding.dimension is 3, but {binary} has 4-dimensional vectors")
+
+
+def test_a_configured_dimension_that_word2vec_would_not_train_is_refused():
+    with pytest.raises(OptionsError) as error:
+        build_config({"embedding": {"dimension": 300}})
+    assert str(error.value) == (
+        "embedding.dimension is 300, but word2vec.dimension (the vectors trained when no --vectors file is "
+        "given) is 100; set them equal, or embedding.dimension to 0"
+    )
+    assert (
+        build_config({"embedding": {"dimension": 50}, "word2vec": {"dimension": 50}}).word2vec.dimension == 50
+    )
+
+
+def test_a_vectors_file_whose_first_record_is_bad_is_refused_when_its_dimension_is_checked(tmp_path):
+    bad = tmp_path / "glove.txt"
+    bad.write_text("the 0.5 oops\n", encoding="utf-8")
+    with pytest.raises(OptionsError) as error:
+        build_config({"vectors": str(bad), "embedding": {"dimension": 2}})
+    assert (
+        str(error.value) == f"vectors: {bad}, line 1: non-numeric value 'oops' (value 2 of 2) for word 'the'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-1, "embedding.dimension must be between 0 and 10000, got -1"),
+        (10_001, "embedding.dimension must be between 0 and 10000, got 10001"),
+        ("300d", "embedding.dimension must be a whole number, got '300d'"),
+    ],
+)
+def test_the_embedding_dimension_is_range_checked(value, message):
+    with pytest.raises(OptionsError) as error:
+        build_config({"embedding": {"dimension": value}})
+    assert str(error.value) == message
+
+
+def test_a_remote_vectors_file_is_left_to_the_aligner():
+    config = build_config({"vectors": "gs://bucket/glove.840B.300d.txt", "embedding": {"dimension": 300}})
+    assert (config.vectors, config.embedding.dimension) == ("gs://bucket/glove.840B.300d.txt", 300)
+
+
+def test_the_aligner_refuses_vectors_of_another_dimension_before_reading_them(tmp_path):
+    """The check for files only the aligner can read (gs://): here a local one, same code path."""
+    transform_dir = str(tmp_path / "transform_graph")
+    analyze(
+        ["the movie", "a movie"],
+        TransformOptions(vocab_size=10, min_frequency=1, max_length=4),
+        transform_dir,
+    )
+    glove = _glove_3d(tmp_path)
+
+    def artifact(artifact_type, uri):
+        instance = artifact_type()
+        instance.uri = uri
+        return instance
+
+    out = tmp_path / "embedding"
+    out.mkdir()
+    with pytest.raises(OptionsError) as error:
+        embedding_executor.EmbeddingAlignerExecutor().Do(
+            {
+                "transform_graph": [artifact(standard_artifacts.TransformGraph, transform_dir)],
+                "vectors": [artifact(EmbeddingVectors, glove)],
+            },
+            {"embedding": [artifact(EmbeddingMatrix, str(out))]},
+            {"options": EmbeddingOptions(dimension=50).to_json()},
+        )
+    assert str(error.value) == (
+        f"embedding.dimension is 50, but {glove} has 3-dimensional vectors; "
+        "set embedding.dimension to 3, or to 0 to take the vectors' dimension"
+    )
+    assert os.listdir(out) == []

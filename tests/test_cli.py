@@ -15,7 +15,7 @@ def test_help_lists_options_with_defaults(tmp_path):
     result = _cli("run", "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "--trainer.epochs EPOCHS" in result.stdout
-    assert "(default: 10)" in result.stdout
+    assert "(default: 4)" in result.stdout
 
 
 def test_configuration_errors_exit_2_and_name_the_field(tmp_path):

@@ -1,5 +1,7 @@
-"""One run at a time per output directory; a crashed run does not leave the lock stuck."""
+"""One run at a time per output directory; a crashed run does not leave the lock stuck; the shared file lock."""
 
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -7,7 +9,9 @@ import textwrap
 
 import pytest
 
-from pipeline.lock import RunInProgressError, run_lock
+from components import file_lock
+from components.file_lock import LockHeldError, exclusive_lock
+from pipeline.lock import LOCK_FILE, RunInProgressError, run_lock
 
 
 def _hold_lock_in_subprocess(output_dir):
@@ -48,3 +52,60 @@ def test_the_lock_is_released_when_the_block_raises(tmp_path):
         raise ValueError("step failed")
     with run_lock(str(tmp_path)):
         pass
+
+
+# --- the shared lock (components.file_lock): also the Pusher's push lock ---------------------------------
+
+
+def test_a_second_holder_in_the_same_process_is_refused_naming_the_first(tmp_path):
+    path = str(tmp_path / "x.lock")
+    with exclusive_lock(path):
+        with pytest.raises(LockHeldError) as error, exclusive_lock(path):
+            pass
+        assert (error.value.path, str(error.value)) == (path, f"{path} is held by {error.value.holder}")
+        assert re.fullmatch(
+            rf"pid {os.getpid()}, started \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", error.value.holder
+        )
+    with exclusive_lock(path):
+        pass  # released at the end of the block
+
+
+def test_a_removed_lock_file_is_gone_after_the_block_and_the_lock_is_free(tmp_path):
+    path = tmp_path / "x.lock"
+    with exclusive_lock(str(path), remove=True):
+        assert path.read_text().startswith(f"pid {os.getpid()}, started ")
+    assert not path.exists()
+    with exclusive_lock(str(path), remove=True):
+        pass
+
+
+def test_a_lock_taken_on_a_file_removed_meanwhile_is_taken_again_on_the_new_file(tmp_path, monkeypatch):
+    """The race that removing lock files brings: this process opened the file just before
+    its previous holder removed it; locking that orphan would let a third process lock the
+    new file at the same path at the same time."""
+    path = tmp_path / "x.lock"
+    opened = []
+    real_open = open
+
+    def open_then_the_previous_holder_removes_it(name, mode):
+        handle = real_open(name, mode)
+        opened.append(os.fstat(handle.fileno()).st_ino)
+        if len(opened) == 1:
+            os.unlink(name)
+        return handle
+
+    monkeypatch.setattr(file_lock, "open", open_then_the_previous_holder_removes_it, raising=False)
+    with exclusive_lock(str(path), remove=True):
+        assert len(opened) == 2
+        assert os.stat(path).st_ino == opened[1]
+        assert path.read_text().startswith(f"pid {os.getpid()}, ")
+
+
+def test_run_in_progress_is_a_held_lock_with_the_run_lock_message(tmp_path):
+    with run_lock(str(tmp_path)), pytest.raises(RunInProgressError) as error, run_lock(str(tmp_path)):
+        pass
+    assert isinstance(error.value, LockHeldError)
+    assert error.value.path == str(tmp_path / LOCK_FILE)
+    assert str(error.value) == (
+        f"another run is in progress on {tmp_path} ({error.value.holder}); wait for it to finish or use another --output"
+    )

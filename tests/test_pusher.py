@@ -3,6 +3,11 @@
 import errno
 import json
 import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -77,3 +82,86 @@ def test_hidden_incoming_directories_are_not_versions(tmp_path):
     (model_dir / ".incoming-99-abc").mkdir(parents=True)
     (model_dir / "7").mkdir()
     assert publish.list_versions(str(model_dir)) == [7]
+
+
+def test_a_failed_final_rename_leaves_the_served_versions_untouched_and_no_partial_version(
+    tmp_path, monkeypatch
+):
+    model_dir = str(tmp_path / "imdb")
+    publish.publish(_model(tmp_path, "good"), model_dir, {}, now=3_000)
+    before = _files(model_dir)
+    real_rename = os.rename
+
+    def rename_fails_into_the_model_dir(source, destination):
+        if os.path.dirname(destination) == model_dir:
+            raise OSError(errno.EIO, "Input/output error")
+        real_rename(source, destination)
+
+    monkeypatch.setattr(publish.os, "rename", rename_fails_into_the_model_dir)
+    with pytest.raises(publish.PushError) as error:
+        publish.publish(_model(tmp_path, "new"), model_dir, {}, now=4_000)
+    assert str(error.value) == (
+        f"pushing the model to {model_dir}/4000 failed ([Errno 5] Input/output error); "
+        f"the versions already in {model_dir} are unchanged"
+    )
+    assert _files(model_dir) == before
+    assert os.listdir(model_dir) == ["3000"]
+
+
+def test_push_copies_a_new_model_once_and_applies_retention(tmp_path):
+    model_dir = str(tmp_path / "imdb")
+    models = {name: _model(tmp_path, name) for name in "abc"}
+
+    def push(name, now):
+        return publish.push(
+            models[name], model_dir, {"model": {"uri": f"/m/{name}"}}, keep_versions=2, now=now
+        )
+
+    assert [push("a", 10), push("a", 20), push("b", 30), push("c", 40)] == [
+        publish.PushResult(10, os.path.join(model_dir, "10"), copied=True, removed=()),
+        publish.PushResult(10, os.path.join(model_dir, "10"), copied=False, removed=()),  # already served
+        publish.PushResult(30, os.path.join(model_dir, "30"), copied=True, removed=()),
+        publish.PushResult(40, os.path.join(model_dir, "40"), copied=True, removed=(10,)),
+    ]
+    # The push lock's file is gone once the push ends: the folder holds versions only.
+    assert sorted(os.listdir(model_dir)) == ["30", "40"]
+
+
+def _hold_push_lock_in_subprocess(model_dir):
+    script = textwrap.dedent(
+        f"""
+        import time
+        from components.pusher.publish import push_lock
+        with push_lock({model_dir!r}):
+            print("locked", flush=True)
+            time.sleep(600)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_push_while_another_process_holds_the_push_lock_fails_naming_it_and_changes_nothing(tmp_path):
+    model_dir = str(tmp_path / "imdb")
+    publish.publish(_model(tmp_path, "served"), model_dir, {"model": {"uri": "/m/served"}}, now=3_000)
+    before = _files(model_dir)
+    new_model = _model(tmp_path, "new")
+    holder = _hold_push_lock_in_subprocess(model_dir)
+    try:
+        with pytest.raises(publish.PushError) as error:
+            publish.push(new_model, model_dir, {"model": {"uri": "/m/new"}}, keep_versions=1)
+        assert re.fullmatch(
+            rf"another push to {re.escape(model_dir)} is in progress \(pid {holder.pid}, started "
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\); nothing was pushed and the versions already served "
+            r"are unchanged",
+            str(error.value),
+        )
+        assert _files(model_dir) == sorted([*before, publish.PUSH_LOCK_FILE])
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # The kernel released the killed holder's lock; its file is reused, then removed.
+    result = publish.push(new_model, model_dir, {"model": {"uri": "/m/new"}}, keep_versions=1, now=4_000)
+    assert (result.version, result.copied, result.removed) == (4_000, True, (3_000,))
+    assert os.listdir(model_dir) == ["4000"]

@@ -58,13 +58,13 @@ def _fit(options: TrainerOptions):
     """Builds and fits on the tiny data (also the eval data); returns model, history, snapshots."""
     matrix = _matrix()
     classifier = model.build_model(VOCAB_SIZE, LENGTH, matrix, options)
-    dense_before = classifier.get_layer(model.OUTPUT_LAYER).get_weights()[0].copy()
+    dense_before = classifier.get_layer(model.DEEP_LOGIT_LAYER).get_weights()[0].copy()
     ids, labels = _tiny_data()
     dataset = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(2)
     snapshots = _EmbeddingSnapshots()
     history = model.fit_model(classifier, dataset, dataset, options, [snapshots])
     # The rest of the network trains whatever the embeddings do.
-    assert not np.array_equal(classifier.get_layer(model.OUTPUT_LAYER).get_weights()[0], dense_before)
+    assert not np.array_equal(classifier.get_layer(model.DEEP_LOGIT_LAYER).get_weights()[0], dense_before)
     return matrix, classifier, history, snapshots.by_epoch
 
 

@@ -40,6 +40,7 @@ from components.embeddings.word2vec import (
     save_vectors,
     train_word2vec,
 )
+from components.options import OptionsError
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,13 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
         counts_path = tft_output.vocabulary_file_by_name(features.TOKEN_COUNTS_NAME)
         token_counts = read_token_counts(counts_path) if counts_path else None
         vector_format = vector_file_format(vectors_uri, options.vectors_format)
+        if options.dimension:
+            # Checked before the run for local files; here for any (gs://), before the long read.
+            problem = options.dimension_conflict(
+                vector_files.read_dimension(vectors_path, vector_format), vectors_path
+            )
+            if problem:
+                raise OptionsError(problem)
         logger.info(
             "EmbeddingAligner: %s vocabulary rows from %s, %s vectors from %s (oov %s, unk %s, lower-case "
             "fallback %s)",

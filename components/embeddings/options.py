@@ -67,6 +67,11 @@ class EmbeddingOptions(Options):
             fastText ``.vec``), ``word2vec_binary`` or ``keyedvectors`` (gensim
             ``KeyedVectors.save``). Vectors trained by the Word2Vec step are
             always read as ``word2vec``.
+        dimension: The vector length the run expects; 0 takes the vectors'
+            own. When set, a ``--vectors`` file (or ``word2vec.dimension``
+            without one) of another length is refused before any work starts,
+            so a run configured for 300-dimensional vectors does not train a
+            model on a 50-dimensional file given by mistake.
         seed: Seed for ``random`` rows.
     """
 
@@ -76,9 +81,24 @@ class EmbeddingOptions(Options):
     unk_init: str = "zeros"
     lowercase_fallback: bool = True
     vectors_format: str = AUTO_FORMAT
+    dimension: int = 0
     seed: int = 42
 
     def validate(self) -> None:
         self.check_choice("oov_init", ROW_INITIALIZERS)
         self.check_choice("unk_init", ROW_INITIALIZERS)
         self.check_choice("vectors_format", (AUTO_FORMAT, *VECTOR_FORMATS))
+        self.check_range("dimension", 0, 10_000)
+
+    def dimension_conflict(self, actual: int, source: str) -> str | None:
+        """Why vectors of length ``actual`` from ``source`` contradict ``dimension``, or None.
+
+        One message for the check before the run (the configuration) and the
+        one in the EmbeddingAligner (for files it alone can read, such as ``gs://``).
+        """
+        if self.dimension in (0, actual):
+            return None
+        return (
+            f"{self._name('dimension')} is {self.dimension}, but {source} has {actual}-dimensional vectors; "
+            f"set {self._name('dimension')} to {actual}, or to 0 to take the vectors' dimension"
+        )

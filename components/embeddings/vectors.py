@@ -37,7 +37,15 @@ Words may contain spaces in the text formats (GloVe 840B has a few, such as
 ``. . .``), so once the dimension d is known a line is split from the right
 into a word and d values. A word whose last space-separated part is a number is
 reported as a line with too many values: that is what such a line almost
-always is.
+always is. A tab separates fields like a space (tab-separated exports read as
+they are; no tokeniser puts a tab inside a word, and a word that had one would
+match no vocabulary word anyway). Words of word2vec binary end at the first
+space, as in Google's tool and gensim, so they cannot contain one.
+
+Readers yield every record, repeated words included: which occurrence counts
+is the consumer's rule (``align`` takes the first and counts the repeats).
+A NaN or infinite value, or one beyond the float32 range, is an error naming
+the line or byte: one such row would silently turn the trained model into NaN.
 
 Every file may be gzip-compressed (recognised by its magic bytes, whatever the
 file name), and any path ``tf.io.gfile`` understands works, local or ``gs://``.
@@ -46,6 +54,7 @@ file name), and any path ``tf.io.gfile`` understands works, local or ``gs://``.
 from collections.abc import Callable, Iterator
 import contextlib
 import gzip
+import math
 import pickle
 import re
 from typing import Any, BinaryIO
@@ -95,6 +104,12 @@ _MAX_HEADER_BYTES = 256
 # Bytes read to detect a format: the header line and the start of the first record.
 _DETECT_BYTES = 1 << 16
 _FLOAT32 = np.dtype("<f4")
+# Text lines never hold control bytes other than tab, CR and LF; float32 values often do.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_BINARY_HINT = (
+    "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary "
+    "(or auto, which detects it)"
+)
 # Rows of a KeyedVectors .npy matrix read at a time.
 _NPY_ROWS_PER_READ = 4096
 
@@ -184,7 +199,14 @@ def detect_format(path: str) -> str:
 
 
 def read_dimension(path: str, format: str | None = None) -> int:
-    """The vector length of a file, from its first vector."""
+    """The vector length of a file, from its first vector (only the start of the file is read).
+
+    Used to check a configured dimension (``EmbeddingOptions.dimension``)
+    before any work starts.
+
+    Raises:
+        VectorFileError: If the file is empty or its first record is malformed.
+    """
     with contextlib.closing(iter_vectors(path, format)) as vectors:
         for _word, vector in vectors:
             return len(vector)
@@ -202,12 +224,13 @@ def _read_glove(path: str) -> Iterator[Vector]:
         number, text = first
         # The first word of a GloVe file never contains a space (it is the most
         # frequent token), so its field count gives the dimension.
-        dimension = len(text.split(" ")) - 1
+        dimension = len(text.replace("\t", " ").split(" ")) - 1
         if dimension < 1:
             raise VectorFileError(path, number, f"expected a word followed by its values, got {text[:80]!r}")
-        yield _parse_vector(path, number, text, dimension)
+        source = f"line {number} has {dimension}"
+        yield _parse_vector(path, number, text, dimension, source)
         for number, text in lines:
-            yield _parse_vector(path, number, text, dimension)
+            yield _parse_vector(path, number, text, dimension, source)
 
 
 def _read_word2vec_text(path: str) -> Iterator[Vector]:
@@ -222,7 +245,9 @@ def _read_word2vec_text(path: str) -> Iterator[Vector]:
             found += 1
             if found > count:
                 raise VectorFileError(path, number, f"more vectors than the {count:,} the header announces")
-            yield _parse_vector(path, number, text, dimension)
+            yield _parse_vector(
+                path, number, text, dimension, f"the header on line {header_line} says {dimension}"
+            )
         if found != count:
             raise VectorFileError(
                 path, header_line, f"header announces {count:,} vectors, the file holds {found:,}"
@@ -237,6 +262,8 @@ def _checked_header(path: str, header: str, line: int | None, offset: int | None
         )
     if parsed[1] < 1:
         raise VectorFileError(path, line, f"header gives dimension {parsed[1]}", offset=offset)
+    if parsed[0] < 1:
+        raise VectorFileError(path, line, "header announces 0 vectors: the file holds none", offset=offset)
     return parsed
 
 
@@ -247,29 +274,49 @@ def _parse_header(text: str) -> tuple[int, int] | None:
     return None
 
 
-def _parse_vector(path: str, number: int, text: str, dimension: int) -> Vector:
-    """Splits ``word v1 ... vd`` from the right, so a word may contain spaces."""
+def _parse_vector(path: str, number: int, text: str, dimension: int, source: str) -> Vector:
+    """Splits ``word v1 ... vd`` from the right, so a word may contain spaces.
+
+    Args:
+        source: Where ``dimension`` comes from, for the message when a line
+            disagrees ("line 1 has 300"): the first line of a GloVe file sets it, and
+            if that line is the bad one, the error is reported on line 2.
+    """
+    if "\t" in text:
+        text = text.replace("\t", " ")
     fields = text.rsplit(" ", dimension)
     if len(fields) != dimension + 1:
         raise VectorFileError(
-            path, number, f"expected {dimension} values after the word, found {len(fields) - 1}"
+            path, number, f"expected {dimension} values after the word, found {len(fields) - 1} ({source})"
         )
     word = fields[0]
     if " " in word and _NUMBER.fullmatch(word.rsplit(" ", 1)[1]):
         # A word with a space is legitimate (GloVe 840B has a few, such as ". . ."),
         # but one ending in a number is far more likely a line with extra values.
         raise VectorFileError(
-            path, number, f"more than {dimension} values after the word {word.split(' ', 1)[0]!r}"
+            path, number, f"more than {dimension} values after the word {word.split(' ', 1)[0]!r} ({source})"
         )
     if not word:
         raise VectorFileError(path, number, "empty word")
     try:
+        # A value beyond the float32 range becomes infinity (NumPy warns), reported below.
         vector = np.array(fields[1:], dtype=np.float32)
     except ValueError:
-        bad = next(field for field in fields[1:] if not _is_float(field))
-        raise VectorFileError(path, number, f"non-numeric value {bad[:40]!r} for word {word!r}") from None
+        position, bad = next((i, field) for i, field in enumerate(fields[1:], 1) if not _is_float(field))
+        raise VectorFileError(
+            path,
+            number,
+            f"non-numeric value {bad[:40]!r} (value {position} of {dimension}) for word {word!r}",
+        ) from None
     if not np.isfinite(vector).all():
-        raise VectorFileError(path, number, f"non-finite value in the vector of {word!r}")
+        position = int(np.flatnonzero(~np.isfinite(vector))[0]) + 1
+        bad = fields[position]
+        where = f"(value {position} of {dimension})"
+        if math.isfinite(float(bad)):
+            problem = f"value {bad[:40]!r} {where} of {word!r} is beyond the float32 range"
+        else:
+            problem = f"non-finite value {bad[:40]!r} {where} in the vector of {word!r}"
+        raise VectorFileError(path, number, problem)
     return word, vector
 
 
@@ -312,12 +359,27 @@ def _open_binary(path: str) -> Iterator[BinaryIO]:
             yield raw
 
 
-def _read_or_fail(path: str, stream: BinaryIO, size: int, offset: int) -> bytes:
+def _read_problem(error: Exception) -> str:
+    """The message for a read that failed: mostly a truncated or damaged gzip file."""
+    if isinstance(error, EOFError):
+        return f"the compressed data ends early: the file is truncated ({error})"
+    if isinstance(error, gzip.BadGzipFile):
+        return f"damaged gzip data ({error})"
+    return f"cannot read: {error}"
+
+
+def _read_or_fail(path: str, stream: BinaryIO, size: int, offset: int, whole: bool = True) -> bytes:
+    """``size`` bytes, fewer only at the end of the file; or, unless ``whole``, what one read gives.
+
+    A partial read (``read1`` of a gzip stream returns what one read
+    decompresses) hands over the bytes before a damaged or truncated part, so
+    the error names the record it hits rather than the start of the chunk.
+    """
+    read = stream.read if whole else getattr(stream, "read1", stream.read)
     try:
-        return stream.read(size)
+        return read(size)
     except (OSError, EOFError) as error:
-        # A truncated or corrupt gzip stream fails here.
-        raise VectorFileError(path, None, f"cannot read: {error}", offset=offset) from None
+        raise VectorFileError(path, None, _read_problem(error), offset=offset) from None
 
 
 def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
@@ -336,12 +398,21 @@ def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
         except (OSError, EOFError) as error:
             if pieces:
                 break
-            raise VectorFileError(path, None, f"cannot read: {error}", offset=0) from None
+            raise VectorFileError(path, None, _read_problem(error), offset=0) from None
         if not piece:
             break
         pieces.append(piece)
         got += len(piece)
     return b"".join(pieces)
+
+
+def _looks_binary(line: bytes) -> bool:
+    """Whether a line that is not UTF-8 is more likely binary data than text in another encoding.
+
+    float32 values hold control bytes, and about half their bytes are 0x80 or
+    above; text in Latin-1 or cp1251 has no control bytes and mostly ASCII values.
+    """
+    return bool(_CONTROL_BYTES.search(line)) or sum(byte >= 0x80 for byte in line) * 4 > len(line)
 
 
 @contextlib.contextmanager
@@ -358,15 +429,22 @@ def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             raw_line = stream.readline()
         except (OSError, EOFError) as error:
             # A truncated gzip file ends here, not with a short line.
-            raise VectorFileError(path, number + 1, f"cannot read: {error}") from None
+            raise VectorFileError(path, number + 1, _read_problem(error)) from None
         if not raw_line:
             return
         number += 1
+        if b"\x00" in raw_line:
+            raise VectorFileError(
+                path, number, f"a zero byte: binary data, not a text vector file{_BINARY_HINT}"
+            )
         try:
             # rstrip: fastText .vec files end each line with a space, some files use CRLF.
             text = raw_line.decode("utf-8").rstrip()
         except UnicodeDecodeError as error:
-            raise VectorFileError(path, number, f"not UTF-8 ({error.reason} at byte {error.start})") from None
+            hint = _BINARY_HINT if _looks_binary(raw_line) else ""
+            raise VectorFileError(
+                path, number, f"not UTF-8 ({error.reason} at byte {error.start}){hint}"
+            ) from None
         if text:
             yield number, text
 
@@ -394,7 +472,7 @@ class _ByteScanner:
         """Appends the next chunk to the unread bytes; False at the end of the file."""
         if self._eof:
             return False
-        chunk = _read_or_fail(self._path, self._stream, _CHUNK_BYTES, self.offset)
+        chunk = _read_or_fail(self._path, self._stream, _CHUNK_BYTES, self.offset, whole=False)
         if not chunk:
             self._eof = True
             return False
@@ -462,6 +540,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
             raise VectorFileError(path, None, "empty file")
         count, dimension = _checked_header(path, header.decode("utf-8", errors="replace").strip(), None, 0)
         vector_bytes = _FLOAT32.itemsize * dimension
+        word: str | None = None
         for index in range(count):
             # A newline ends each vector in files of Google's C tool (and some
             # files have one before the first word).
@@ -479,7 +558,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
                     f"the file ends after {index:,} of the {count:,} vectors the header announces",
                     offset=word_offset,
                 )
-            word = _binary_word(path, word_bytes, word_offset, dimension)
+            word = _binary_word(path, word_bytes, word_offset, dimension, previous=word)
             values_offset = scanner.offset
             values = scanner.read_exact(vector_bytes)
             if len(values) != vector_bytes:
@@ -491,8 +570,13 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
                 )
             vector = np.frombuffer(values, dtype=_FLOAT32).astype(np.float32)
             if not np.isfinite(vector).all():
+                position = int(np.flatnonzero(~np.isfinite(vector))[0])
                 raise VectorFileError(
-                    path, None, f"non-finite value in the vector of {word!r}", offset=values_offset
+                    path,
+                    None,
+                    f"non-finite value {vector[position]} (value {position + 1} of {dimension}) "
+                    f"in the vector of {word!r}",
+                    offset=values_offset + _FLOAT32.itemsize * position,
                 )
             yield word, vector
         scanner.skip(b" \t\r\n")
@@ -505,9 +589,13 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
             )
 
 
-def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int) -> str:
-    # Misread values (a header whose dimension is wrong) show up as strange words.
+def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int, previous: str | None) -> str:
+    # Misread values show up as strange words: the header's dimension is wrong, or
+    # the word before went on after a space (gensim writes "new york" as it is,
+    # and every reader of the format ends a word at its first space).
     hint = f"; if the file is word2vec binary, its header's dimension ({dimension}) is probably wrong"
+    if previous is not None:
+        hint += f", or the word before, {previous!r}, goes on after a space, which this format cannot hold"
     if not word_bytes:
         raise VectorFileError(path, None, "empty word", offset=offset)
     if b"\x00" in word_bytes:

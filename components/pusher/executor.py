@@ -155,21 +155,18 @@ class Executor(tfx_pusher_executor.Executor):
             embedding=_optional(input_dict, "embedding"),
             evaluation=_optional(input_dict, "evaluation"),
         )
-        versions = publish.list_versions(model_dir)
-        newest = publish.read_manifest(os.path.join(model_dir, str(versions[-1]))) if versions else None
-        if newest and newest.get("model", {}).get("uri") == model.uri:
-            version, version_dir = versions[-1], os.path.join(model_dir, str(versions[-1]))
-            logger.info(
-                "Pusher: model %s is already served as version %d; nothing copied", model.uri, version
-            )
+        # Under the model directory's push lock: choosing the version, copying, retention.
+        result = publish.push(self.GetModelPath(input_dict), model_dir, manifest, options.keep_versions)
+        if result.copied:
+            logger.info("Pusher: pushed version %d to %s", result.version, result.version_dir)
         else:
-            version, version_dir = publish.publish(self.GetModelPath(input_dict), model_dir, manifest)
-            logger.info("Pusher: pushed version %d to %s", version, version_dir)
-        self._MarkPushed(pushed, pushed_destination=version_dir, pushed_version=str(version))
-        removed = publish.apply_retention(model_dir, options.keep_versions, protect={version})
-        if removed:
+            logger.info(
+                "Pusher: model %s is already served as version %d; nothing copied", model.uri, result.version
+            )
+        self._MarkPushed(pushed, pushed_destination=result.version_dir, pushed_version=str(result.version))
+        if result.removed:
             logger.info(
                 "Pusher: kept the newest %d versions, deleted %s",
                 options.keep_versions,
-                ", ".join(map(str, removed)),
+                ", ".join(map(str, result.removed)),
             )

@@ -8,9 +8,20 @@ filesystem the rename is atomic, so watchers see either nothing or the whole
 version. Object stores (``gs://``, ``s3://``) have no atomic directory rename;
 there the version is copied into place and ``manifest.json`` is written last,
 so a client can wait for it.
+
+Two pipelines may push the same model (say, two output folders sharing a
+serving root). :func:`push` holds an exclusive lock on
+``<model_dir>/.push.lock`` (``components.file_lock``) around choosing the
+version, publishing and retention, so their pushes never interleave: the
+second fails at once, naming the holder, and changes nothing. The lock file
+is removed when the push ends (TF Serving ignores it anyway: not a number);
+the kernel releases the lock of a killed pusher. Object stores have no locks:
+there pushes are not serialised.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -20,9 +31,12 @@ import uuid
 import tensorflow as tf
 from tfx.utils import io_utils
 
+from components import file_lock
+
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
+PUSH_LOCK_FILE = ".push.lock"
 _INCOMING_PREFIX = ".incoming-"
 
 
@@ -103,6 +117,73 @@ def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None =
                 "are unchanged"
             ) from error
     raise PushError(f"could not find a free version number under {model_dir} after 10 attempts")
+
+
+@dataclasses.dataclass(frozen=True)
+class PushResult:
+    """What :func:`push` did.
+
+    Attributes:
+        version: The version that serves the model.
+        version_dir: Its directory.
+        copied: False when the model already was the newest version (nothing copied).
+        removed: Versions deleted by retention.
+    """
+
+    version: int
+    version_dir: str
+    copied: bool
+    removed: tuple[int, ...]
+
+
+@contextlib.contextmanager
+def push_lock(model_dir: str) -> Iterator[None]:
+    """Holds the exclusive push lock of a local serving model directory (created if needed).
+
+    Raises:
+        PushError: Another process holds it (at once, no waiting); nothing was changed.
+    """
+    if not _is_local(model_dir):
+        logger.info("Pusher: %s is on an object store, which has no locks; push not serialised", model_dir)
+        yield
+        return
+    os.makedirs(model_dir, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(
+                file_lock.exclusive_lock(os.path.join(model_dir, PUSH_LOCK_FILE), remove=True)
+            )
+        except file_lock.LockHeldError as error:
+            raise PushError(
+                f"another push to {model_dir} is in progress ({error.holder}); nothing was pushed and the "
+                "versions already served are unchanged"
+            ) from None
+        yield
+
+
+def push(
+    source_dir: str, model_dir: str, manifest: dict, keep_versions: int, now: float | None = None
+) -> PushResult:
+    """Publishes ``source_dir`` as a new version unless it is the newest already, then applies retention.
+
+    All under :func:`push_lock`, so concurrent pushes of the same model never
+    interleave. The model is recognised by ``manifest["model"]["uri"]``.
+
+    Raises:
+        PushError: Another push holds the lock, or publishing failed; the
+            versions already served are unchanged.
+    """
+    with push_lock(model_dir):
+        versions = list_versions(model_dir)
+        newest = read_manifest(os.path.join(model_dir, str(versions[-1]))) if versions else None
+        model_uri = manifest.get("model", {}).get("uri")
+        if newest and model_uri is not None and newest.get("model", {}).get("uri") == model_uri:
+            version, version_dir, copied = versions[-1], os.path.join(model_dir, str(versions[-1])), False
+        else:
+            version, version_dir = publish(source_dir, model_dir, manifest, now)
+            copied = True
+        removed = apply_retention(model_dir, keep_versions, protect={version})
+    return PushResult(version, version_dir, copied, tuple(removed))
 
 
 def apply_retention(model_dir: str, keep: int, protect: Iterable[int] = ()) -> list[int]:

@@ -17,7 +17,7 @@ from tfx.utils import path_utils
 
 from components.embeddings import align, projector
 from components.embeddings import executor as embedding_executor
-from components.trainer import data, export, model, progress
+from components.trainer import data, export, model, naive_bayes, progress
 from components.trainer.options import TrainerOptions
 from schemas import features
 
@@ -94,8 +94,9 @@ class Executor(base_executor.BaseExecutor):
             token.decode("utf-8") for token in tft_output.vocabulary_by_name(features.VOCABULARY_NAME)
         ]
         matrix = load_embedding_matrix(embedding, vocabulary)
-        feature_spec = tft_output.transformed_feature_spec()
-        sequence_length = feature_spec[features.TOKEN_IDS].shape[0]
+        transformed_spec = tft_output.transformed_feature_spec()
+        sequence_length = transformed_spec[features.TOKEN_IDS].shape[0]
+        feature_spec = data.model_feature_spec(transformed_spec, options.use_ngrams)
 
         train = data.make_dataset(
             artifact_utils.get_split_uri([transformed], features.TRAIN),
@@ -111,10 +112,20 @@ class Executor(base_executor.BaseExecutor):
             shuffle=False,
             seed=options.seed,
         )
-        classifier = model.build_model(len(vocabulary), sequence_length, matrix, options)
+        ngram_ratios = None
+        if features.NGRAM_IDS in feature_spec:
+            ngram_vocab_size = tft_output.vocabulary_size_by_name(features.NGRAM_VOCABULARY_NAME)
+            ngram_ratios = naive_bayes.naive_bayes_log_ratios(
+                ((inputs[features.NGRAM_IDS], labels) for inputs, labels in train), ngram_vocab_size
+            )
+            logger.info(
+                "Trainer: n-gram branch over %d n-grams (Naive Bayes log-count ratios from the train split)",
+                ngram_vocab_size,
+            )
+        classifier = model.build_model(len(vocabulary), sequence_length, matrix, options, ngram_ratios)
         logger.info(
             "Trainer: %s model, vocabulary %d x %d (embeddings %s), sequences of %d, up to %d epochs",
-            options.architecture,
+            options.architecture + (" + n-grams" if ngram_ratios is not None else ""),
             len(vocabulary),
             matrix.shape[1],
             model.describe_embedding_training(options),

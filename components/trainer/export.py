@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 
+from components.trainer.data import model_inputs
 from schemas import features
 
 
@@ -28,7 +29,10 @@ class ServingModule(tf.Module):
 
     def _probability(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         transformed = self.tft_layer({features.TEXT: text})
-        probability = self.model(transformed[features.TOKEN_IDS], training=False)
+        inputs = {
+            name: value for name, value in model_inputs(transformed).items() if name in self.model.input_names
+        }
+        probability = self.model(inputs, training=False)
         return {features.PROBABILITY_OUTPUT: tf.squeeze(probability, axis=-1)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT)])

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from components.trainer.naive_bayes import NaiveBayesLinear
 from components.trainer.options import FINE_TUNE, FROZEN_THEN_FINE_TUNE, TrainerOptions
 from schemas import features
 
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "probability"
+DEEP_LOGIT_LAYER = "deep_logit"
+NGRAM_LAYER = "ngram_logit"
 
 
 class ZeroMaskedPositions(keras.layers.Layer):
@@ -44,18 +47,30 @@ class ZeroMaskedPositions(keras.layers.Layer):
 
 
 def build_model(
-    vocab_size: int, sequence_length: int, matrix: np.ndarray, options: TrainerOptions
+    vocab_size: int,
+    sequence_length: int,
+    matrix: np.ndarray,
+    options: TrainerOptions,
+    ngram_ratios: np.ndarray | None = None,
 ) -> keras.Model:
     """Builds and compiles the classifier.
+
+    The deep branch reads the token ids through the Embedding layer that starts
+    from ``matrix``; with ``ngram_ratios`` a wide branch (Naive Bayes-weighted
+    logistic regression on the review's bag of n-grams, see naive_bayes.py)
+    adds its logit to the deep branch's before the sigmoid.
 
     Args:
         vocab_size: Rows of the Transform vocabulary (reserved tokens included).
         sequence_length: Token ids per example, as written by Transform.
         matrix: ``[vocab_size, dim]`` embedding matrix aligned with the vocabulary.
         options: Architecture and fitting options.
+        ngram_ratios: Naive Bayes log-count ratios, one per n-gram id, or None
+            for no n-gram branch.
 
     Returns:
-        A compiled model from ``int64[batch, sequence_length]`` token ids to the
+        A compiled model from ``{features.TOKEN_IDS: int64[batch, sequence_length]}``
+        (and ``features.NGRAM_IDS``: ragged int64 ``[batch, (ids)]``) to the
         positive-class probability ``[batch, 1]``.
     """
     if matrix.ndim != 2 or matrix.shape[0] != vocab_size:
@@ -101,9 +116,21 @@ def build_model(
         ]
         hidden = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
     hidden = keras.layers.Dropout(options.dropout, seed=options.seed)(hidden)
-    probability = keras.layers.Dense(1, activation="sigmoid", name=OUTPUT_LAYER)(hidden)
+    logit = keras.layers.Dense(1, name=DEEP_LOGIT_LAYER)(hidden)
+    inputs = {features.TOKEN_IDS: token_ids}
+    if ngram_ratios is not None:
+        ngram_ids = keras.Input(shape=(None,), dtype="int64", ragged=True, name=features.NGRAM_IDS)
+        inputs[features.NGRAM_IDS] = ngram_ids
+        wide = NaiveBayesLinear(
+            len(ngram_ratios), l2=options.ngram_l2, scale=options.ngram_learning_rate_factor, name=NGRAM_LAYER
+        )
+        wide_logit = wide(ngram_ids)
+        wide.ratios.assign(ngram_ratios.astype(np.float32))
+        logit = keras.layers.Add(name="logit")([logit, wide_logit])
+    probability = keras.layers.Activation("sigmoid", name=OUTPUT_LAYER)(logit)
 
-    model = keras.Model(token_ids, probability, name=f"imdb_{options.architecture}")
+    name = f"imdb_{options.architecture}" + ("_ngrams" if ngram_ratios is not None else "")
+    model = keras.Model(inputs, probability, name=name)
     compile_model(model, options.learning_rate)
     return model
 

@@ -40,6 +40,12 @@ class TrainerOptions(Options):
         hidden_units: Width of the hidden layer of ``bag``.
         conv_filters: Filters per convolution width of ``cnn``.
         conv_widths: Convolution widths of ``cnn``.
+        use_ngrams: Add the wide branch over the review's bag of n-grams
+            (Naive Bayes-weighted logistic regression) when the Transform output
+            has ``ngram_ids``.
+        ngram_l2: L2 penalty on the wide branch's weights.
+        ngram_learning_rate_factor: How many times faster than the rest of the
+            model the wide branch's weights learn.
         seed: Seed for weight initialisation, dropout and shuffling.
     """
 
@@ -49,14 +55,17 @@ class TrainerOptions(Options):
     embedding_training: str = FINE_TUNE
     unfreeze_after_epochs: int = 2
     fine_tune_learning_rate: float = 3e-4
-    epochs: int = 10
-    early_stopping_patience: int = 2
-    batch_size: int = 32
+    epochs: int = 4
+    early_stopping_patience: int = 1
+    batch_size: int = 64
     learning_rate: float = 3e-3
     dropout: float = 0.3
     hidden_units: int = 64
     conv_filters: int = 64
     conv_widths: tuple[int, ...] = (3, 4, 5)
+    use_ngrams: bool = True
+    ngram_l2: float = 0.0
+    ngram_learning_rate_factor: float = 10.0
     seed: int = 42
 
     def validate(self) -> None:
@@ -77,6 +86,8 @@ class TrainerOptions(Options):
         self.check_range("dropout", 0.0, 0.95)
         self.check_range("hidden_units", 1, 100_000)
         self.check_range("conv_filters", 1, 100_000)
+        self.check_range("ngram_l2", 0.0, 1.0)
+        self.check_range("ngram_learning_rate_factor", 0.01, 1000.0)
         if not self.conv_widths or not all(1 <= width <= 100 for width in self.conv_widths):
             raise OptionsError(
                 f"{self._name('conv_widths')} must be a non-empty list of widths between 1 and 100, "

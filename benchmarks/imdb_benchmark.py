@@ -1,0 +1,522 @@
+"""This pipeline against its peers on IMDb, side by side in one run, plus its own costs.
+
+Systems, each trained on the official train split and scored on the official
+test split, each in its own fresh process (wall time and peak memory are that
+process's):
+
+* ``tf-tutorial``: the TensorFlow word-embeddings tutorial as published
+  (tensorflow.org/text/guide/word_embeddings): TextVectorization of 10,000
+  words and 100 tokens, Embedding(16), average pooling, Dense(16), 15 epochs,
+  batch 1,024, 20% of train held out for validation.
+* ``tfidf-logreg``: TF-IDF of word unigrams and bigrams (lower-cased, HTML
+  line breaks removed, min document frequency 2, sublinear tf) and logistic
+  regression (scikit-learn, C=4).
+* ``this pipeline``: ``imdb-pipeline run --data ARCHIVE`` with its default
+  configuration, end to end (ingest, validation, word2vec, transform,
+  training, evaluation, push, report); its test metrics are the Evaluator's.
+
+Then, for this pipeline:
+
+* Transform throughput over the training reviews (analyse + transform with the
+  pipeline's preprocessing_fn), Beam's in-memory runner and 2 worker processes;
+* serving: the pushed SavedModel's raw-text signature in a fresh process, p50
+  and p99 latency for one review, and throughput at batch 256;
+* how cost grows: Transform wall time and peak memory at 1x, 2x and 4x the
+  training reviews (each copy with a suffix, so texts differ).
+
+Prints the tables and writes ``results.json`` and ``results.png`` under the
+results folder. Not part of the tests; about 30 minutes on 2 cores.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/imdb_benchmark.py --data ../shared/data/aclImdb_v1.tar.gz
+        [--results benchmarks/results/<time>] [--only systems,transform,serving,scaling] [--scales 1,2,4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+from pathlib import Path
+import re
+import string
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+PARTS = ("systems", "transform", "serving", "scaling")
+_REVIEW = re.compile(r"(?:^|/)(train|test)/(pos|neg)/\d+_\d+\.txt$")
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (Linux VmHWM), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("VmHWM not found in /proc/self/status (Linux only)")
+
+
+def run_child(mode: str, args: dict, workdir: Path) -> dict:
+    """Runs ``mode`` in a fresh Python process and returns the JSON it writes."""
+    out = workdir / f"{mode}-{len(list(workdir.glob(mode + '-*')))}.json"
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--child-args",
+        json.dumps(args),
+        "--child-out",
+        str(out),
+    ]
+    started = time.monotonic()
+    completed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{mode} failed with exit code {completed.returncode}:\n{completed.stderr[-4000:]}"
+        )
+    result = json.loads(out.read_text())
+    result.setdefault("process_seconds", time.monotonic() - started)
+    return result
+
+
+def load_imdb(archive: str) -> dict[str, tuple[list[str], list[int]]]:
+    """{train, test: (texts, labels)} from the published archive, in archive order."""
+    splits: dict[str, tuple[list[str], list[int]]] = {"train": ([], []), "test": ([], [])}
+    with tarfile.open(archive, "r|*") as tar:
+        for member in tar:
+            match = _REVIEW.search(member.name)
+            if member.isfile() and match:
+                texts, labels = splits[match.group(1)]
+                texts.append(tar.extractfile(member).read().decode("utf-8"))
+                labels.append(1 if match.group(2) == "pos" else 0)
+    return splits
+
+
+# ---------------------------------------------------------------- child modes
+
+
+def child_tf_tutorial(args: dict) -> dict:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+    import tensorflow as tf
+    import tf_keras as keras
+
+    started = time.monotonic()
+    data = load_imdb(args["data"])
+    keras.utils.set_random_seed(123)
+    texts, labels = data["train"]
+    order = np.random.default_rng(123).permutation(len(texts))
+    cut = int(len(texts) * 0.8)
+    train_ds = tf.data.Dataset.from_tensor_slices(
+        ([texts[i] for i in order[:cut]], [labels[i] for i in order[:cut]])
+    ).batch(1024)
+    val_ds = tf.data.Dataset.from_tensor_slices(
+        ([texts[i] for i in order[cut:]], [labels[i] for i in order[cut:]])
+    ).batch(1024)
+
+    def custom_standardization(input_data):
+        lowercase = tf.strings.lower(input_data)
+        stripped_html = tf.strings.regex_replace(lowercase, "<br />", " ")
+        return tf.strings.regex_replace(stripped_html, f"[{re.escape(string.punctuation)}]", "")
+
+    vectorize = keras.layers.TextVectorization(
+        standardize=custom_standardization, max_tokens=10_000, output_mode="int", output_sequence_length=100
+    )
+    vectorize.adapt(train_ds.map(lambda text, label: text))
+    model = keras.Sequential(
+        [
+            vectorize,
+            keras.layers.Embedding(10_000, 16, name="embedding"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(
+        optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
+    model.fit(train_ds, validation_data=val_ds, epochs=15, verbose=0)
+    test_texts, test_labels = data["test"]
+    logits = model.predict(tf.constant(test_texts), batch_size=1024, verbose=0)[:, 0]
+    return {
+        "accuracy": float(np.mean((logits > 0) == np.array(test_labels))),
+        "auc": float(roc_auc_score(test_labels, logits)),
+        "seconds": time.monotonic() - started,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def child_tfidf_logreg(args: dict) -> dict:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    started = time.monotonic()
+    data = load_imdb(args["data"])
+    vectorizer = TfidfVectorizer(
+        preprocessor=lambda text: text.lower().replace("<br />", " "),
+        ngram_range=(1, 2),
+        min_df=2,
+        sublinear_tf=True,
+    )
+    train_x = vectorizer.fit_transform(data["train"][0])
+    model = LogisticRegression(C=4.0, max_iter=1000).fit(train_x, data["train"][1])
+    scores = model.predict_proba(vectorizer.transform(data["test"][0]))[:, 1]
+    labels = np.array(data["test"][1])
+    return {
+        "accuracy": float(np.mean((scores > 0.5) == labels)),
+        "auc": float(roc_auc_score(labels, scores)),
+        "seconds": time.monotonic() - started,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def child_pipeline(args: dict) -> dict:
+    from pipeline import cli
+    from pipeline.config import DEFAULT_PIPELINE_NAME
+    from pipeline.summary import summarize_latest_run
+
+    started = time.monotonic()
+    code = cli.main(["run", "--data", args["data"], "--output", args["output"]])
+    seconds = time.monotonic() - started
+    if code != 0:
+        raise SystemExit(f"imdb-pipeline run exited with {code}")
+    summary = summarize_latest_run(os.path.join(args["output"], "metadata.sqlite"), DEFAULT_PIPELINE_NAME)
+    return {
+        "accuracy": summary.metrics["accuracy"],
+        "auc": summary.metrics["auc"],
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "pushed": summary.pushed_destination,
+    }
+
+
+def _train_examples(output: str) -> str:
+    """The train split files of the pipeline run's ExampleGen output."""
+    (examples,) = sorted(Path(output, "pipeline_root", "FileBasedExampleGen", "examples").iterdir())
+    return str(examples / "Split-train")
+
+
+def child_transform(args: dict) -> dict:
+    """Analyse + transform of ``copies`` x the training reviews with the pipeline's preprocessing_fn."""
+    import apache_beam as beam
+    import tensorflow as tf
+    import tensorflow_transform.beam as tft_beam
+    from tfx_bsl.tfxio import tf_example_record
+
+    from components.transform.executor import transform_input_schema
+    from components.transform.options import TransformOptions
+    from components.transform.preprocessing import make_preprocessing_fn
+    from schemas import features
+    from schemas.schema import load_raw_schema
+
+    workdir = Path(args["workdir"])
+    source = sorted(Path(args["train_dir"]).glob("*"))
+    records = [
+        record.numpy()
+        for record in tf.data.TFRecordDataset([str(f) for f in source], compression_type="GZIP")
+    ]
+    copies = int(args.get("copies", 1))
+    input_file = workdir / f"train-x{copies}.tfrecord.gz"
+    with tf.io.TFRecordWriter(str(input_file), options="GZIP") as writer:
+        for copy in range(copies):
+            for record in records:
+                if copy:
+                    example = tf.train.Example.FromString(record)
+                    text = example.features.feature[features.TEXT].bytes_list.value
+                    text[0] = text[0] + f" (copy {copy})".encode()
+                    record = example.SerializeToString()
+                writer.write(record)
+    reviews = len(records) * copies
+    schema = transform_input_schema(load_raw_schema())
+    tfxio = tf_example_record.TFExampleRecord(file_pattern=str(input_file), schema=schema)
+    output_dir = workdir / f"transform-x{copies}-{args['mode']}"
+    started = time.monotonic()
+    with (
+        beam.Pipeline(argv=args["beam_args"]) as pipeline,
+        tft_beam.Context(temp_dir=str(output_dir / "tmp")),
+    ):
+        data = pipeline | "Read" >> tfxio.BeamSource()
+        (transformed, _), transform_fn = (
+            data,
+            tfxio.TensorAdapterConfig(),
+        ) | tft_beam.AnalyzeAndTransformDataset(
+            make_preprocessing_fn(TransformOptions()), output_record_batches=True
+        )
+        _ = transform_fn | tft_beam.WriteTransformFn(str(output_dir / "transform_fn"))
+        _ = (
+            transformed
+            | "Rows" >> beam.Map(lambda batch_and_passthrough: batch_and_passthrough[0].num_rows)
+            | "Count" >> beam.CombineGlobally(sum)
+            | "Write" >> beam.io.WriteToText(str(output_dir / "count"))
+        )
+    seconds = time.monotonic() - started
+    return {
+        "reviews": reviews,
+        "seconds": seconds,
+        "reviews_per_second": reviews / seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def child_serving(args: dict) -> dict:
+    import numpy as np
+    import tensorflow as tf
+
+    from pipeline.predict import resolve_model_dir
+    from schemas import features
+
+    texts = load_imdb(args["data"])["test"][0]
+    loaded_at = time.monotonic()
+    serve = tf.saved_model.load(resolve_model_dir(args["model"])).signatures[features.TEXT_SIGNATURE]
+    load_seconds = time.monotonic() - loaded_at
+
+    def call(batch):
+        return serve(**{features.TEXT_INPUT: tf.constant(batch)})[features.PROBABILITY_OUTPUT].numpy()
+
+    for text in texts[:20]:
+        call([text])  # warm-up: tracing and caches
+    latencies = []
+    for text in texts[100:600]:
+        started = time.perf_counter()
+        call([text])
+        latencies.append((time.perf_counter() - started) * 1000)
+    call(texts[:256])
+    batches = [texts[i : i + 256] for i in range(0, 256 * 20, 256)]
+    started = time.perf_counter()
+    for batch in batches:
+        call(batch)
+    batch_seconds = time.perf_counter() - started
+    return {
+        "load_seconds": load_seconds,
+        "p50_ms": float(np.percentile(latencies, 50)),
+        "p99_ms": float(np.percentile(latencies, 99)),
+        "batch256_reviews_per_second": 256 * len(batches) / batch_seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+CHILDREN = {
+    "tf-tutorial": child_tf_tutorial,
+    "tfidf-logreg": child_tfidf_logreg,
+    "pipeline": child_pipeline,
+    "transform": child_transform,
+    "serving": child_serving,
+}
+
+
+# ---------------------------------------------------------------- report
+
+
+def print_table(title: str, columns: list[str], rows: list[list]) -> None:
+    widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)]
+    print(f"\n{title}")
+    print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = results.get("systems", [])
+    if not systems:
+        return
+    names = [s["system"] for s in systems]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    bars = left.barh(
+        names, [100 * s["accuracy"] for s in systems], color=["#888", "#888", "#2a6"][: len(names)]
+    )
+    left.bar_label(bars, fmt="%.1f%%", padding=3)
+    left.set_xlim(75, 95)
+    left.set_xlabel("test accuracy (%)")
+    left.invert_yaxis()
+    bars = right.barh(names, [s["seconds"] for s in systems], color="#57a")
+    right.bar_label(bars, fmt="%.0f s", padding=3)
+    right.set_xlabel("wall time (s)")
+    right.invert_yaxis()
+    right.set_yticklabels([])
+    figure.suptitle("IMDb, official test split (25,000 reviews), 2 CPU cores")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", help="aclImdb_v1.tar.gz")
+    parser.add_argument("--results", help="results folder (default benchmarks/results/<time>)")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)}")
+    parser.add_argument("--scales", default="1,2,4", help="multiples of the training reviews for scaling")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--child-args", help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        from pipeline.shutdown import freeze_gc_at_exit
+
+        freeze_gc_at_exit()
+        result = CHILDREN[args.child](json.loads(args.child_args))
+        Path(args.child_out).write_text(json.dumps(result, indent=2))
+        return 0
+
+    if not args.data or not Path(args.data).is_file():
+        parser.error("--data must be the aclImdb_v1.tar.gz archive")
+    data = str(Path(args.data).resolve())
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    results_dir = Path(args.results or REPOSITORY / "benchmarks" / "results" / stamp)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    parts = set(args.only.split(","))
+    workdir = Path(tempfile.mkdtemp(prefix="imdb-benchmark-"))
+    pipeline_output = workdir / "pipeline"
+    results: dict = {"data": data, "started": stamp, "machine_cpus": os.cpu_count()}
+
+    if "systems" in parts:
+        systems = []
+        for name in ("tf-tutorial", "tfidf-logreg"):
+            print(f"running {name} ...", flush=True)
+            systems.append({"system": name, **run_child(name, {"data": data}, workdir)})
+        print("running this pipeline ...", flush=True)
+        systems.append(
+            {
+                "system": "this pipeline",
+                **run_child("pipeline", {"data": data, "output": str(pipeline_output)}, workdir),
+            }
+        )
+        results["systems"] = systems
+        print_table(
+            "Systems (official test split)",
+            ["system", "test accuracy", "AUC", "wall time", "peak memory"],
+            [
+                [
+                    s["system"],
+                    f"{100 * s['accuracy']:.2f}%",
+                    f"{s['auc']:.4f}",
+                    f"{s['seconds']:.0f} s",
+                    f"{s['peak_rss_mb']:.0f} MB",
+                ]
+                for s in systems
+            ],
+        )
+
+    needs_run = parts & {"transform", "serving", "scaling"}
+    if needs_run and not (pipeline_output / "metadata.sqlite").exists():
+        print("running this pipeline (for its artifacts) ...", flush=True)
+        run_child("pipeline", {"data": data, "output": str(pipeline_output)}, workdir)
+
+    if "transform" in parts:
+        train_dir = _train_examples(str(pipeline_output))
+        rows = []
+        for mode, beam_args in (
+            ("in-memory", ["--runner=FnApiRunner", "--direct_running_mode=in_memory"]),
+            (
+                "2 processes",
+                ["--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+            ),
+        ):
+            print(f"transform throughput, {mode} ...", flush=True)
+            result = run_child(
+                "transform",
+                {
+                    "train_dir": train_dir,
+                    "workdir": str(workdir),
+                    "mode": mode.replace(" ", "-"),
+                    "beam_args": beam_args,
+                },
+                workdir,
+            )
+            rows.append({"runner": mode, **result})
+        results["transform"] = rows
+        print_table(
+            "Transform throughput (training reviews, analyse + transform)",
+            ["Beam runner", "reviews", "wall time", "reviews/s", "peak memory (main process)"],
+            [
+                [
+                    r["runner"],
+                    f"{r['reviews']:,}",
+                    f"{r['seconds']:.0f} s",
+                    f"{r['reviews_per_second']:.0f}",
+                    f"{r['peak_rss_mb']:.0f} MB",
+                ]
+                for r in rows
+            ],
+        )
+
+    if "serving" in parts:
+        print("serving ...", flush=True)
+        model_dir = str(pipeline_output / "serving" / "imdb_sentiment")
+        serving = run_child("serving", {"data": data, "model": model_dir}, workdir)
+        results["serving"] = serving
+        print_table(
+            "Serving (pushed SavedModel, raw-text signature, fresh process)",
+            ["load", "p50 (1 review)", "p99 (1 review)", "throughput (batch 256)", "peak memory"],
+            [
+                [
+                    f"{serving['load_seconds']:.1f} s",
+                    f"{serving['p50_ms']:.1f} ms",
+                    f"{serving['p99_ms']:.1f} ms",
+                    f"{serving['batch256_reviews_per_second']:.0f} reviews/s",
+                    f"{serving['peak_rss_mb']:.0f} MB",
+                ]
+            ],
+        )
+
+    if "scaling" in parts:
+        train_dir = _train_examples(str(pipeline_output))
+        rows = []
+        for copies in (int(s) for s in args.scales.split(",")):
+            print(f"transform at {copies}x ...", flush=True)
+            result = run_child(
+                "transform",
+                {
+                    "train_dir": train_dir,
+                    "workdir": str(workdir),
+                    "mode": "scale",
+                    "copies": copies,
+                    "beam_args": ["--runner=FnApiRunner"],
+                },
+                workdir,
+            )
+            rows.append({"copies": copies, **result})
+        results["scaling"] = rows
+        base = rows[0]
+        print_table(
+            "How Transform cost grows (in-memory runner)",
+            ["data", "reviews", "wall time", "time / 1x", "peak memory", "memory / 1x"],
+            [
+                [
+                    f"{r['copies']}x",
+                    f"{r['reviews']:,}",
+                    f"{r['seconds']:.0f} s",
+                    f"{r['seconds'] / base['seconds']:.2f}",
+                    f"{r['peak_rss_mb']:.0f} MB",
+                    f"{r['peak_rss_mb'] / base['peak_rss_mb']:.2f}",
+                ]
+                for r in rows
+            ],
+        )
+
+    (results_dir / "results.json").write_text(json.dumps(results, indent=2))
+    plot(results, results_dir / "results.png")
+    print(f"\nwrote {results_dir / 'results.json'} and {results_dir / 'results.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

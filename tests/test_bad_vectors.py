@@ -1,0 +1,514 @@
+"""Bad word-vector files: each case stops the run naming the file, the line or byte and the problem,
+or is read in a documented way (repeated words, words with spaces, tab-separated fields).
+
+The readers are ``components.embeddings.vectors``; a ``VectorFileError`` carries
+``line`` (text formats) or ``offset`` (binary formats, in the uncompressed
+bytes) and ``problem``, and its message is ``<file>, line <n>: <problem>`` or
+``<file>, byte <n>: <problem>``.
+"""
+
+import gzip
+import io
+import os
+import pickle
+
+from gensim.models import FastText, KeyedVectors
+import numpy as np
+import pytest
+
+from components.embeddings import vectors as vectors_module
+from components.embeddings.align import align
+from components.embeddings.options import EmbeddingOptions
+from components.embeddings.vectors import (
+    GLOVE,
+    WORD2VEC,
+    WORD2VEC_BINARY,
+    VectorFileError,
+    detect_format,
+    iter_vectors,
+)
+from schemas import features
+from tests.vector_files import glove_bytes, word2vec_binary_bytes, word2vec_text_bytes
+
+BINARY_HINT = "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary (or auto, which detects it)"
+ROWS = [("the", [0.5, -1.25]), ("movie", [0.125, 3.0]), ("café", [-2.0, 1e-3])]
+# word2vec_binary_bytes(ROWS): header "3 2\n" is bytes 0-3; "the " 4-7, values 8-15;
+# "movie " 16-21, values 22-29; "café " (5 bytes of UTF-8) 30-35, values 36-43.
+
+
+def _file(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return str(path)
+
+
+def _error(path, format=None) -> VectorFileError:
+    """The error of reading ``path`` to its end; its message starts with the file it is about."""
+    with pytest.raises(VectorFileError) as raised:
+        list(iter_vectors(path, format))
+    error = raised.value
+    assert str(error).startswith((f"{error.path}, line ", f"{error.path}, byte ", f"{error.path}: "))
+    return error
+
+
+def _where_and_what(error: VectorFileError):
+    return error.line, error.offset, error.problem
+
+
+def _read(path, format=None):
+    return [(word, vector.tolist()) for word, vector in iter_vectors(path, format)]
+
+
+# --- a header that lies ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3 2\na 1 2\nb 3 4\n", (1, None, "header announces 3 vectors, the file holds 2")),
+        ("1 2\na 1 2\nb 3 4\n", (3, None, "more vectors than the 1 the header announces")),
+        ("2 3\na 1 2\nb 3 4\n", (2, None, "expected 3 values after the word, found 2 (the header on line 1 says 3)")),
+        ("2 2\na 1 2 3\nb 3 4 5\n", (2, None, "more than 2 values after the word 'a' (the header on line 1 says 2)")),
+        ("3 2\n", (1, None, "header announces 3 vectors, the file holds 0")),
+        ("0 2\n", (1, None, "header announces 0 vectors: the file holds none")),
+    ],
+    ids=["fewer-rows", "more-rows", "dimension-too-big", "dimension-too-small", "header-only", "count-0"],
+)  # fmt: skip
+def test_word2vec_text_header_that_lies(tmp_path, text, expected):
+    path = _file(tmp_path, "vectors.vec", text)
+    assert _where_and_what(_error(path, WORD2VEC)) == expected
+
+
+def test_a_header_announcing_more_rows_fails_after_the_last_row_not_silently(tmp_path):
+    # The count is checked when the end is reached: the rows come first, then the error.
+    path = _file(tmp_path, "vectors.vec", "3 2\na 1 2\nb 3 4\n")
+    vectors = iter_vectors(path, WORD2VEC)
+    assert [next(vectors)[0], next(vectors)[0]] == ["a", "b"]
+    with pytest.raises(VectorFileError, match="line 1: header announces 3 vectors, the file holds 2"):
+        next(vectors)
+
+
+WRONG_DIMENSION = "; if the file is word2vec binary, its header's dimension ({}) is probably wrong"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (word2vec_binary_bytes(ROWS)[:30], (None, 30, "the file ends after 2 of the 3 vectors the header announces")),
+        (word2vec_binary_bytes(ROWS) + b"extra", (None, 44, "more data after the 3 vectors the header announces")),
+        (word2vec_binary_bytes(ROWS, header="4 2"), (None, 44, "the file ends after 3 of the 4 vectors the header announces")),
+        (word2vec_binary_bytes(ROWS, header="2 2"), (None, 30, "more data after the 2 vectors the header announces")),
+        (
+            word2vec_binary_bytes(ROWS, header="3 3"),
+            # Each vector takes 4 bytes of the next record: "e" is read as a word, then "\xa9" of "café".
+            (None, 34, "word is not UTF-8 (invalid start byte at byte 0 of the word)" + WRONG_DIMENSION.format(3)
+             + ", or the word before, 'e', goes on after a space, which this format cannot hold"),
+        ),
+        (
+            word2vec_binary_bytes(ROWS, header="3 1"),
+            (None, 12, "a word contains a zero byte" + WRONG_DIMENSION.format(1)
+             + ", or the word before, 'the', goes on after a space, which this format cannot hold"),
+        ),
+        (word2vec_binary_bytes(ROWS)[:-3], (None, 36, "the file ends inside the vector of 'café' (5 of 8 bytes)")),
+        (
+            word2vec_binary_bytes(ROWS).replace(b"movie", b"m\xf6vie"),
+            (None, 16, "word is not UTF-8 (invalid start byte at byte 1 of the word)" + WRONG_DIMENSION.format(2)
+             + ", or the word before, 'the', goes on after a space, which this format cannot hold"),
+        ),
+        (b"3 two\n", (None, 0, "expected a '<count> <dimension>' header, got '3 two'")),
+        (b"3 0\n", (None, 0, "header gives dimension 0")),
+        (b"0 2\n", (None, 0, "header announces 0 vectors: the file holds none")),
+    ],
+    ids=["fewer-rows", "more-rows", "count-too-big", "count-too-small", "dimension-too-big",
+         "dimension-too-small", "cut-inside-a-vector", "word-not-utf8", "not-a-header", "dimension-0", "count-0"],
+)  # fmt: skip
+def test_word2vec_binary_with_a_lying_header_or_cut_short_names_the_byte(tmp_path, data, expected):
+    path = _file(tmp_path, "vectors.bin", data)
+    assert _where_and_what(_error(path, WORD2VEC_BINARY)) == expected
+
+
+# --- rows of the wrong dimension ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the 1 2 3\nmovie 1 2\n", (2, "expected 3 values after the word, found 2 (line 1 has 3)")),
+        ("the 1 2 3\n, 1 2 3\nmovie 1 2 3 4\n", (3, "more than 3 values after the word 'movie' (line 1 has 3)")),
+        # GloVe has no header: the first line sets the dimension, so a bad first
+        # line is reported on the next one, which names it.
+        ("the 1 2 3 4\nmovie 1 2 3\n, 1 2 3\n", (2, "expected 4 values after the word, found 3 (line 1 has 4)")),
+        ("the\nmovie 1 2\n", (1, "expected a word followed by its values, got 'the'")),
+        # Blank lines are skipped but counted.
+        ("a 1 2\n\nb 3\n", (3, "expected 2 values after the word, found 1 (line 1 has 2)")),
+    ],
+    ids=["too-few", "too-many", "first-line-wrong", "no-values", "after-blank-line"],
+)  # fmt: skip
+def test_glove_rows_of_the_wrong_dimension(tmp_path, text, expected):
+    path = _file(tmp_path, "glove.txt", text)
+    error = _error(path)
+    assert (error.line, error.problem) == expected
+
+
+def test_a_row_missing_its_last_value_in_a_gzip_file(tmp_path):
+    lines = [f"w{i} {i}.5 {i}.25 -{i}" for i in range(1, 1001)]
+    lines[699] = "w700 700.5 700.25"
+    path = _file(tmp_path, "glove.txt.gz", gzip.compress("\n".join(lines).encode()))
+    assert _where_and_what(_error(path)) == (
+        700,
+        None,
+        "expected 3 values after the word, found 2 (line 1 has 3)",
+    )
+
+
+# --- non-numeric, NaN, infinite and out-of-range values -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("movie 1 x 3", "non-numeric value 'x' (value 2 of 3) for word 'movie'"),
+        ("movie 1,5 2 3", "non-numeric value '1,5' (value 1 of 3) for word 'movie'"),
+        ("movie 0x10 2 3", "non-numeric value '0x10' (value 1 of 3) for word 'movie'"),
+        ("movie 1 nan 3", "non-finite value 'nan' (value 2 of 3) in the vector of 'movie'"),
+        ("movie 1 2 NaN", "non-finite value 'NaN' (value 3 of 3) in the vector of 'movie'"),
+        ("movie -inf 2 3", "non-finite value '-inf' (value 1 of 3) in the vector of 'movie'"),
+        ("movie 1 Infinity 3", "non-finite value 'Infinity' (value 2 of 3) in the vector of 'movie'"),
+        ("movie 1 2 -1e39", "value '-1e39' (value 3 of 3) of 'movie' is beyond the float32 range"),
+    ],
+    ids=["letter", "decimal-comma", "hex", "nan", "NaN", "-inf", "Infinity", "overflow"],
+)
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_values_that_are_not_finite_numbers_name_the_line(tmp_path, row, problem):
+    path = _file(tmp_path, "glove.txt", f"the 1 2 3\n{row}\nfilm 4 5 6\n")
+    assert _where_and_what(_error(path)) == (2, None, problem)
+
+
+def test_a_nan_or_infinite_value_in_word2vec_binary_names_its_byte(tmp_path):
+    rows = [("the", [0.5, -1.25]), ("movie", [0.125, np.nan]), ("café", [np.inf, 1e-3])]
+    path = _file(tmp_path, "vectors.bin", word2vec_binary_bytes(rows))
+    # "movie"'s values start at byte 22: its second value at 26.
+    assert _where_and_what(_error(path, WORD2VEC_BINARY)) == (
+        None,
+        26,
+        "non-finite value nan (value 2 of 2) in the vector of 'movie'",
+    )
+    rows[1] = ("movie", [0.125, 3.0])
+    path = _file(tmp_path, "vectors.bin", word2vec_binary_bytes(rows))
+    assert _where_and_what(_error(path, WORD2VEC_BINARY)) == (
+        None,
+        36,
+        "non-finite value inf (value 1 of 2) in the vector of 'café'",
+    )
+
+
+# --- repeated words ----------------------------------------------------------------------------
+
+
+def test_a_repeated_word_is_read_each_time_and_the_first_occurrence_is_used(tmp_path):
+    path = _file(tmp_path, "glove.txt", "movie 1 2\ngood 3 4\nmovie 5 6\nfilm 7 8\nfilm 9 10\nmovie 11 12\n")
+    assert [word for word, _ in iter_vectors(path)] == ["movie", "good", "movie", "film", "film", "movie"]
+
+    vocabulary = [features.PAD_TOKEN, features.UNK_TOKEN, "movie", "good", "bad"]
+    options = EmbeddingOptions(oov_init="zeros", lowercase_fallback=False)
+    matrix, coverage = align(vocabulary, iter_vectors(path), options)
+
+    np.testing.assert_array_equal(matrix, [[0, 0], [0, 0], [1, 2], [3, 4], [0, 0]])
+    # Repeats of vocabulary words are counted; "film" is not in the vocabulary.
+    assert (coverage.vectors_read, coverage.duplicates) == (6, 2)
+    assert coverage.to_dict()["duplicates"] == 2
+    assert coverage.summary() == (
+        "coverage: 2 of 3 words (66.7%: 2 exact, 0 lower-cased); 1 missing; 6 vectors read "
+        "(2 repeats of vocabulary words ignored)"
+    )
+
+
+# --- words with spaces or tabs -----------------------------------------------------------------
+
+
+def test_words_with_spaces_are_split_from_the_right(tmp_path):
+    # As in GloVe 840B: ". . ." and "at name@domain.com" are words.
+    path = _file(tmp_path, "glove840b.txt", "the 1 2\n. . . 3 4\nat name@domain.com 5 6\n")
+    assert _read(path) == [("the", [1, 2]), (". . .", [3, 4]), ("at name@domain.com", [5, 6])]
+    path = _file(tmp_path, "gensim.vec", "2 2\nthe 1 2\nnew york 3 4\n")
+    assert _read(path) == [("the", [1, 2]), ("new york", [3, 4])]
+
+
+def test_a_word_with_a_space_ending_in_a_number_is_taken_for_a_row_with_extra_values(tmp_path):
+    path = _file(tmp_path, "glove.txt", "the 1 2\nchapter 11 3 4\n")
+    assert _where_and_what(_error(path)) == (
+        2,
+        None,
+        "more than 2 values after the word 'chapter' (line 1 has 2)",
+    )
+
+
+def test_tabs_separate_fields_like_spaces(tmp_path):
+    path = _file(tmp_path, "vectors.tsv", "the\t1\t2\nmovie\t3 4\n")
+    assert _read(path) == [("the", [1, 2]), ("movie", [3, 4])]
+    path = _file(tmp_path, "vectors.vec", "2 2\nthe\t1\t2\r\nmovie 3\t4\t\r\n")
+    assert _read(path) == [("the", [1, 2]), ("movie", [3, 4])]
+    # A tab-separated row is checked like any other.
+    path = _file(tmp_path, "short.tsv", "the\t1\t2\nmovie\t3\n")
+    assert _where_and_what(_error(path)) == (
+        2,
+        None,
+        "expected 2 values after the word, found 1 (line 1 has 2)",
+    )
+
+
+def test_a_word_with_a_space_cannot_be_word2vec_binary(tmp_path):
+    # gensim writes "new york" as it is; every reader of the format ends a word at its first space.
+    vectors = KeyedVectors(2)
+    vectors.add_vectors(["the", "new york", "film"], np.array([[0.5, -1.25], [0.125, 3.0], [-2.0, 1e-3]]))
+    path = tmp_path / "spaces.bin"
+    vectors.save_word2vec_format(str(path), binary=True)
+    assert _where_and_what(_error(str(path))) == (
+        None,
+        28,
+        "a word contains a zero byte" + WRONG_DIMENSION.format(2) + ", or the word before, 'new', goes on "
+        "after a space, which this format cannot hold",
+    )
+
+
+# --- empty files -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "format"),
+    [
+        (b"", None),
+        (b"\n \n\n", None),
+        (gzip.compress(b""), None),
+        (b"", GLOVE),
+        (b"\n\n", WORD2VEC),
+        (b"", WORD2VEC_BINARY),
+    ],
+    ids=["empty", "blank-lines", "empty-gzip", "empty-glove", "blank-word2vec", "empty-binary"],
+)
+def test_an_empty_file(tmp_path, data, format):
+    path = _file(tmp_path, "vectors.txt", data)
+    assert _where_and_what(_error(path, format)) == (None, None, "empty file")
+
+
+# --- binary data given as text, text as binary, and detection -----------------------------------
+
+
+def test_word2vec_binary_given_as_text_names_the_line_and_the_way_out(tmp_path):
+    path = _file(tmp_path, "vectors.bin", word2vec_binary_bytes(ROWS))
+    # Line 1, "3 2", is a header, or for GloVe the word "3" with the value 2.
+    for format in (WORD2VEC, GLOVE):
+        assert _where_and_what(_error(path, format)) == (
+            2,
+            None,
+            "a zero byte: binary data, not a text vector file" + BINARY_HINT,
+        )
+    # Values without a zero byte (or any control byte) fail as not UTF-8, with the same hint.
+    rows = [("the", [0.3, -0.7]), ("movie", [0.1, -0.2])]
+    assert word2vec_binary_bytes(rows)[4:] == (b"the \x9a\x99\x99>333\xbfmovie \xcd\xcc\xcc=\xcd\xccL\xbe")
+    path = _file(tmp_path, "nozero.bin", word2vec_binary_bytes(rows))
+    assert _where_and_what(_error(path, WORD2VEC)) == (
+        2,
+        None,
+        "not UTF-8 (invalid start byte at byte 4)" + BINARY_HINT,
+    )
+
+
+def test_a_bin_file_without_a_format_is_detected_from_its_content(tmp_path):
+    binary = _file(tmp_path, "vectors.bin", word2vec_binary_bytes(ROWS))
+    text_named_bin = _file(tmp_path, "text.bin", word2vec_text_bytes(ROWS))
+    glove_named_bin = _file(tmp_path, "glove.bin", glove_bytes(ROWS))
+    assert [detect_format(path) for path in (binary, text_named_bin, glove_named_bin)] == [
+        WORD2VEC_BINARY,
+        WORD2VEC,
+        GLOVE,
+    ]
+    expected = [(word, np.float32(vector).tolist()) for word, vector in ROWS]
+    assert _read(binary) == _read(text_named_bin) == _read(glove_named_bin) == expected
+
+
+def test_text_given_as_word2vec_binary_names_the_byte(tmp_path):
+    path = _file(tmp_path, "vectors.txt", "2 2\nthe 1 2\nmovie 3 4\n")
+    # "the " then 8 bytes taken as values ("1 2\nmovi"), "e" as a word, then its values from byte 18.
+    assert _where_and_what(_error(path, WORD2VEC_BINARY)) == (
+        None,
+        18,
+        "the file ends inside the vector of 'e' (4 of 8 bytes)",
+    )
+
+
+def test_non_utf8_text_names_the_line_without_the_binary_hint(tmp_path):
+    path = _file(tmp_path, "glove.txt", b"the 1 2\nfilm 3 4\n\xe9t\xe9 5 6\n")  # Latin-1, not UTF-8
+    assert _where_and_what(_error(path)) == (3, None, "not UTF-8 (invalid continuation byte at byte 0)")
+
+
+def test_a_fasttext_model_file_is_refused(tmp_path):
+    path = _file(
+        tmp_path, "cc.en.300.bin", (793712314).to_bytes(4, "little") + (12).to_bytes(4, "little") + bytes(40)
+    )
+    with pytest.raises(VectorFileError) as raised:
+        detect_format(path)
+    assert _where_and_what(raised.value) == (
+        None,
+        None,
+        "this is a fastText model file (fastText's own .bin), not word vectors: use the .vec file fastText "
+        "writes beside it",
+    )
+
+
+def test_a_word_without_a_space_is_not_word2vec_binary(tmp_path, monkeypatch):
+    monkeypatch.setattr(vectors_module, "_MAX_WORD_BYTES", 8)
+    path = _file(tmp_path, "vectors.bin", b"1 2\n" + b"x" * 20)
+    assert _where_and_what(_error(path, WORD2VEC_BINARY)) == (
+        None,
+        4,
+        "no space ending a word: not word2vec binary, or the header's dimension is wrong (none within 8 bytes)",
+    )
+
+
+# --- truncated and damaged gzip files -----------------------------------------------------------
+
+TRUNCATED = "the compressed data ends early: the file is truncated (Compressed file ended before the end-of-stream marker was reached)"
+
+
+def _incompressible_rows(count):
+    """Rows of random values: gzip cannot shrink them much, so a cut lands where it is made."""
+    rng = np.random.default_rng(7)
+    return [(f"w{i}", rng.standard_normal(4).astype(np.float32).tolist()) for i in range(count)]
+
+
+def test_a_truncated_gzip_text_file_names_the_line_where_it_ends(tmp_path):
+    rows = _incompressible_rows(3000)
+    data = glove_bytes(rows)
+    compressed = gzip.compress(data)
+    path = _file(tmp_path, "glove.txt.gz", compressed[: len(compressed) // 2])
+    read = []
+    with pytest.raises(VectorFileError) as raised:
+        read.extend(word for word, _ in iter_vectors(path))
+    # Every complete line before the cut is read; the error names the next one.
+    assert read == [word for word, _ in rows[: len(read)]]
+    assert 1000 < len(read) < 2000
+    assert _where_and_what(raised.value) == (len(read) + 1, None, TRUNCATED)
+
+
+def test_a_gzip_file_missing_only_its_trailer_or_with_a_bad_crc(tmp_path):
+    data = gzip.compress(glove_bytes(ROWS))
+    path = _file(tmp_path, "glove.txt.gz", data[:-4])
+    assert _where_and_what(_error(path)) == (4, None, TRUNCATED)
+    damaged = bytearray(data)
+    damaged[-8] ^= 0xFF  # the CRC
+    path = _file(tmp_path, "crc.txt.gz", bytes(damaged))
+    error = _error(path)
+    assert (error.line, error.offset) == (4, None)
+    assert error.problem.startswith("damaged gzip data (CRC check failed")
+
+
+def test_a_truncated_gzip_binary_file_names_the_record_where_it_ends(tmp_path):
+    rows = _incompressible_rows(3000)
+    data = word2vec_binary_bytes(rows)
+    compressed = gzip.compress(data)
+    path = _file(tmp_path, "vectors.bin.gz", compressed[: len(compressed) // 2])
+    read = []
+    with pytest.raises(VectorFileError) as raised:
+        read.extend(word for word, _ in iter_vectors(path))
+    assert read == [word for word, _ in rows[: len(read)]]
+    assert 1000 < len(read) < 2000
+    # The error is at the record after the last one read: its word or its values.
+    header = len(b"3000 4\n")
+    record_start = header + sum(len(word) + 1 + 16 for word, _ in rows[: len(read)])
+    assert raised.value.line is None
+    assert raised.value.offset in (record_start, record_start + len(rows[len(read)][0]) + 1)
+    assert raised.value.problem == TRUNCATED
+
+
+def test_a_gzip_file_cut_inside_its_header_is_unreadable_from_byte_0(tmp_path):
+    path = _file(tmp_path, "vectors.gz", gzip.compress(glove_bytes(ROWS))[:6])
+    with pytest.raises(VectorFileError) as raised:
+        detect_format(path)
+    assert _where_and_what(raised.value) == (None, 0, TRUNCATED)
+
+
+# --- gensim KeyedVectors files that are not what they claim --------------------------------------
+
+KV_WORDS = ["the", "Movie", "café", "good"]
+KV_VALUES = np.arange(12, dtype=np.float32).reshape(4, 3) / 8
+
+
+def _keyed_vectors() -> KeyedVectors:
+    vectors = KeyedVectors(3)
+    vectors.add_vectors(KV_WORDS, KV_VALUES)
+    return vectors
+
+
+class _RunsCode:
+    """What a malicious pickle does: calls a function of its choosing when loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_keyed_vectors_unpickler_refuses_anything_else(tmp_path):
+    marker = tmp_path / "pwned"
+    vectors = _keyed_vectors()
+    vectors.payload = _RunsCode(marker)
+    path = tmp_path / "evil.kv"
+    vectors.save(str(path))
+    assert _error(str(path)).problem == (
+        "refusing to unpickle posix.mkdir: a gensim KeyedVectors file holds only KeyedVectors, NumPy arrays "
+        "and plain Python values, and unpickling other classes can run arbitrary code"
+    )
+    assert not marker.exists()
+
+    plain = _file(tmp_path, "plain.pkl", pickle.dumps({"index_to_key": ["a"]}, protocol=4))
+    assert _error(plain).problem == "the pickle holds a dict, not gensim KeyedVectors"
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_keyed_vectors_with_a_bad_array_file(tmp_path):
+    path = tmp_path / "large.kv"
+    _keyed_vectors().save(str(path), sep_limit=1)
+    array = tmp_path / "large.kv.vectors.npy"
+    np.save(array, KV_VALUES[:3])
+    # Errors in the array name the array file.
+    cases = []
+    np.save(array, KV_VALUES[:3])
+    cases.append(_error(str(path)))
+    np.save(array, np.array([[object()]] * 4, dtype=object), allow_pickle=True)
+    cases.append(_error(str(path)))
+    array.write_bytes(_npy_bytes(KV_VALUES)[:-5])
+    cases.append(_error(str(path)))
+    nan_values = KV_VALUES.copy()
+    nan_values[2, 1] = np.nan
+    array.write_bytes(_npy_bytes(nan_values))
+    cases.append(_error(str(path)))
+    array.unlink()
+    cases.append(_error(str(path)))
+    header = len(_npy_bytes(KV_VALUES)) - KV_VALUES.nbytes
+    assert [(error.path, error.offset, error.problem) for error in cases] == [
+        (str(array), 0, "the vectors have shape (3, 3); expected (4, 3) for 4 words"),
+        (str(array), 0, "the vectors have dtype object, not floating point"),
+        (str(array), header + 3 * 12 + 7, "the array ends after 3 of 4 rows"),
+        (str(array), header + 2 * 12, "non-finite value in row 2"),
+        (str(array), None, "missing: gensim saves large KeyedVectors arrays in this file beside the pickle"),
+    ]
+
+
+def test_gensim_fasttext_keyed_vectors_are_refused_with_a_way_out(tmp_path):
+    model = FastText(vector_size=4, min_count=1, bucket=50, epochs=1, seed=1, workers=1)
+    sentences = [["the", "movie"], ["a", "movie"]]
+    model.build_vocab(sentences)
+    model.train(sentences, total_examples=2, epochs=1)
+    path = tmp_path / "ft.kv"
+    model.wv.save(str(path))
+    assert _error(str(path)).problem == (
+        "this is a gensim fastText KeyedVectors file: its word vectors are computed from character n-grams, "
+        "not stored; export them with wv.save_word2vec_format(path, binary=True) and give that file"
+    )

@@ -1,0 +1,106 @@
+"""The bag-of-n-grams branch: Naive Bayes log-count ratios and the wide+deep model."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.trainer import export, model
+from components.trainer.data import model_inputs
+from components.trainer.naive_bayes import NaiveBayesLinear, naive_bayes_log_ratios
+from components.trainer.options import TrainerOptions
+from components.transform.options import TransformOptions
+from schemas import features
+
+
+def test_log_count_ratios_are_exact_on_a_tiny_case():
+    # Reviews (distinct n-gram ids) and labels: id 0 in both classes, id 1 only
+    # in positive reviews, id 2 only in negative ones, id 3 nowhere.
+    batches = [
+        (tf.ragged.constant([[0, 1], [0, 2]], dtype=tf.int64), tf.constant([1, 0], dtype=tf.int64)),
+        (tf.ragged.constant([[1], [0, 2]], dtype=tf.int64), tf.constant([1, 0], dtype=tf.int64)),
+    ]
+    ratios = naive_bayes_log_ratios(batches, vocab_size=4, alpha=1.0)
+    p = np.array([1, 2, 0, 0]) + 1.0  # positive reviews holding each id, smoothed
+    q = np.array([2, 0, 2, 0]) + 1.0
+    np.testing.assert_allclose(ratios, np.log((p / p.sum()) / (q / q.sum())), rtol=1e-6)
+    assert ratios[1] > 0 > ratios[2]
+
+
+def test_naive_bayes_linear_sums_ratio_times_weight_over_each_reviews_ngrams_l2_normalised():
+    layer = NaiveBayesLinear(4, scale=3.0)
+    ids = tf.ragged.constant([[0, 3], [], [1, 2, 3]], dtype=tf.int64)
+    layer(ids)
+    layer.ratios.assign([0.5, -1.0, 2.0, 0.25])
+    layer.weights_.assign([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(
+        layer(ids).numpy(),
+        [[3.0 * (0.5 + 1.0) / np.sqrt(2)], [0.0], [3.0 * (-2.0 + 6.0 + 1.0) / np.sqrt(3)]],
+        rtol=1e-6,
+    )
+
+
+def _matrix(rows, dim=4):
+    matrix = np.random.default_rng(0).normal(size=(rows, dim)).astype(np.float32)
+    matrix[features.PAD_ID] = 0.0
+    return matrix
+
+
+def test_the_ngram_branch_starts_silent_and_adds_its_logit_to_the_deep_one():
+    ratios = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    options = TrainerOptions(architecture="bag", dropout=0.0)
+    wide_and_deep = model.build_model(6, 5, _matrix(6), options, ngram_ratios=ratios)
+    deep_only = model.build_model(6, 5, _matrix(6), options)
+    np.testing.assert_array_equal(wide_and_deep.get_layer(model.NGRAM_LAYER).ratios.numpy(), ratios)
+
+    token_ids = np.array([[2, 3, 0, 0, 0]], dtype=np.int64)
+    ngram_ids = tf.ragged.constant([[0, 2]], dtype=tf.int64)
+    inputs = {features.TOKEN_IDS: token_ids, features.NGRAM_IDS: ngram_ids}
+    # Same seed, same deep weights; the wide weights start at zero.
+    np.testing.assert_allclose(
+        wide_and_deep(inputs).numpy(), deep_only({features.TOKEN_IDS: token_ids}).numpy(), rtol=1e-6
+    )
+    wide_and_deep.get_layer(model.NGRAM_LAYER).weights_.assign([1.0, 1.0, 1.0])
+    deep_probability = deep_only({features.TOKEN_IDS: token_ids}).numpy()
+    deep_logit = np.log(deep_probability / (1 - deep_probability))
+    # + scale * (r_0 w_0 + r_2 w_2) / sqrt(2 n-grams)
+    wide_logit = options.ngram_learning_rate_factor * (0.5 + 2.0) / np.sqrt(2)
+    expected = 1 / (1 + np.exp(-(deep_logit + wide_logit)))
+    np.testing.assert_allclose(wide_and_deep(inputs).numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("ngram_max", [1, 2])
+def test_export_with_the_ngram_branch_matches_the_model_on_transform_features(
+    tmp_path, transform_output_factory, ngram_max
+):
+    tft_output = transform_output_factory(
+        ["good fine good", "bad dull bad", "fine film"],
+        TransformOptions(
+            vocab_size=8, min_frequency=1, max_length=5, ngram_max=ngram_max, ngram_min_frequency=1
+        ),
+    )
+    ngram_vocabulary = [t.decode() for t in tft_output.vocabulary_by_name(features.NGRAM_VOCABULARY_NAME)]
+    if ngram_max == 2:
+        assert "good fine" in ngram_vocabulary and "fine good" in ngram_vocabulary
+    else:
+        assert all(" " not in ngram for ngram in ngram_vocabulary)
+    ratios = np.linspace(-1, 1, len(ngram_vocabulary)).astype(np.float32)
+    vocab_size = tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
+    classifier = model.build_model(
+        vocab_size, 5, _matrix(vocab_size), TrainerOptions(architecture="bag"), ngram_ratios=ratios
+    )
+    classifier.get_layer(model.NGRAM_LAYER).weights_.assign(np.linspace(2, -2, len(ngram_vocabulary)))
+    export.export_serving_model(classifier, tft_output, str(tmp_path / "serving"))
+
+    texts = ["good fine good", "dull film, unseen words"]
+    transformed = tft_output.transform_raw_features({features.TEXT: tf.constant(texts)})
+    ngram_rows = [
+        sorted(ngram_vocabulary[i] for i in row)
+        for row in tf.RaggedTensor.from_sparse(transformed[features.NGRAM_IDS]).to_list()
+    ]
+    expected_first = ["fine", "good"] + (["fine good", "good fine"] if ngram_max == 2 else [])
+    assert ngram_rows[0] == sorted(expected_first)
+    assert ngram_rows[1] == ["dull", "film"]  # "dull film" was never seen; unknown words get no n-gram
+    expected = classifier.predict(model_inputs(transformed), verbose=0)[:, 0]
+    served = tf.saved_model.load(str(tmp_path / "serving")).signatures[features.TEXT_SIGNATURE]
+    by_text = served(**{features.TEXT_INPUT: tf.constant(texts)})[features.PROBABILITY_OUTPUT]
+    np.testing.assert_allclose(by_text.numpy(), expected, rtol=1e-5)
