@@ -7,6 +7,7 @@ raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
 """
 
 from collections.abc import Sequence
+import glob
 from pathlib import Path
 
 from ml_metadata.proto import metadata_store_pb2
@@ -58,9 +59,12 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         vector_source = Importer(
             source_uri=config.vectors,
             artifact_type=EmbeddingVectors,
-            # Size and modification times: a changed file is a new artifact, so
-            # cached downstream steps re-run.
-            custom_properties={"fingerprint": io_utils.generate_fingerprint("vectors", config.vectors)},
+            # Sizes and modification times of the file and of the files whose
+            # names extend it (a KeyedVectors file's <name>.vectors.npy): a
+            # changed file is a new artifact, so cached downstream steps re-run.
+            custom_properties={
+                "fingerprint": io_utils.generate_fingerprint("vectors", glob.escape(config.vectors) + "*")
+            },
         ).with_id("vectors_importer")
         vectors = vector_source.outputs["result"]
     else:

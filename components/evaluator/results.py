@@ -14,18 +14,40 @@ class Evaluation:
     failures: tuple[str, ...]
 
 
+def describe_bound(threshold) -> str:
+    """A TFMA value threshold as a condition, e.g. ``>= 0.7``."""
+    lower = threshold.lower_bound.value if threshold.HasField("lower_bound") else None
+    upper = threshold.upper_bound.value if threshold.HasField("upper_bound") else None
+    if lower is not None and upper is not None:
+        return f"between {lower:g} and {upper:g}"
+    return f">= {lower:g}" if lower is not None else f"<= {upper:g}"
+
+
+def describe_change_condition(threshold) -> str:
+    """A TFMA change threshold as a condition, e.g. ``candidate - baseline >= -0.01``."""
+    from tensorflow_model_analysis.proto import config_pb2
+
+    higher = threshold.direction == config_pb2.MetricDirection.HIGHER_IS_BETTER
+    sign = ">=" if higher else "<="
+    parts = []
+    if threshold.HasField("absolute"):
+        parts.append(f"candidate - baseline {sign} {threshold.absolute.value:+g}")
+    if threshold.HasField("relative"):
+        parts.append(f"(candidate - baseline) / baseline {sign} {threshold.relative.value:+g}")
+    return " and ".join(parts)
+
+
 def describe_failure(failure) -> str:
-    """One readable line for a TFMA threshold failure."""
-    name = failure.metric_key.name
+    """One readable line for a TFMA validation failure."""
+    key = failure.metric_key
     value = failure.metric_value.double_value.value
     threshold = failure.metric_threshold
-    if failure.metric_key.is_diff:
-        allowed = threshold.change_threshold.absolute.value
-        return f"{name} {value:+.4f} vs baseline, allowed {allowed:+g}"
-    bound = threshold.value_threshold
-    if bound.HasField("lower_bound"):
-        return f"{name} {value:.4f} < {bound.lower_bound.value:g}"
-    return f"{name} {value:.4f} > {bound.upper_bound.value:g}"
+    if key.is_diff:
+        return (
+            f"{key.name} changed by {value:+.4f} vs the baseline; "
+            f"required {describe_change_condition(threshold.change_threshold)}"
+        )
+    return f"{key.name} {value:.4f}; required {describe_bound(threshold.value_threshold)}"
 
 
 def read_evaluation(uri: str) -> Evaluation:

@@ -29,6 +29,7 @@ from tfx.components.evaluator import constants as evaluator_constants
 from components.embeddings import executor as embedding_executor
 from components.embeddings import neighbors, projector
 from components.evaluator import eval_config
+from components.evaluator.results import describe_bound, describe_change_condition, describe_failure
 from components.example_gen import reader
 from components.report import analysis
 from components.report.data import (
@@ -513,27 +514,6 @@ def _model_names(config: Any) -> tuple[str, str | None]:
     return candidate, baseline
 
 
-def _bound(threshold: Any) -> str:
-    lower = threshold.lower_bound.value if threshold.HasField("lower_bound") else None
-    upper = threshold.upper_bound.value if threshold.HasField("upper_bound") else None
-    if lower is not None and upper is not None:
-        return f"between {lower:g} and {upper:g}"
-    return f">= {lower:g}" if lower is not None else f"<= {upper:g}"
-
-
-def _change_condition(threshold: Any) -> str:
-    from tensorflow_model_analysis.proto import config_pb2
-
-    higher = threshold.direction == config_pb2.MetricDirection.HIGHER_IS_BETTER
-    sign = ">=" if higher else "<="
-    parts = []
-    if threshold.HasField("absolute"):
-        parts.append(f"candidate - baseline {sign} {threshold.absolute.value:+g}")
-    if threshold.HasField("relative"):
-        parts.append(f"(candidate - baseline) / baseline {sign} {threshold.relative.value:+g}")
-    return " and ".join(parts)
-
-
 def _thresholds(config: Any) -> Iterator[tuple[str, Any]]:
     """(metric name, MetricThreshold) of every threshold in an EvalConfig."""
     if config is None:
@@ -545,16 +525,6 @@ def _thresholds(config: Any) -> Iterator[tuple[str, Any]]:
                 yield name, metric.threshold
         for name, threshold in sorted(spec.thresholds.items()):
             yield name, threshold
-
-
-def describe_failure(failure: Any) -> str:
-    """A readable line for one TFMA validation failure."""
-    key = failure.metric_key
-    value = failure.metric_value.double_value.value
-    threshold = failure.metric_threshold
-    if key.is_diff:
-        return f"{key.name} changed by {value:+.4f} vs the baseline; required {_change_condition(threshold.change_threshold)}"
-    return f"{key.name} {value:.4f}; required {_bound(threshold.value_threshold)}"
 
 
 def _plot_curve(matrices: Any) -> Curve:
@@ -673,7 +643,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
             checks.append(
                 ThresholdCheck(
                     name,
-                    _bound(threshold.value_threshold),
+                    describe_bound(threshold.value_threshold),
                     candidate_metrics.get(name),
                     None if validation is None else (name, False) not in failed,
                 )
@@ -683,7 +653,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
             checks.append(
                 ThresholdCheck(
                     name,
-                    _change_condition(threshold.change_threshold),
+                    describe_change_condition(threshold.change_threshold),
                     diffs.get(name) if compared else None,
                     None if validation is None or not compared else (name, True) not in failed,
                     change=True,
