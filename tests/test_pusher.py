@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import pytest
+import tensorflow as tf
 
 from components.pusher import publish
 
@@ -66,6 +68,55 @@ def test_a_failed_copy_leaves_the_served_versions_untouched_and_no_partial_versi
         publish.publish(_model(tmp_path, "new"), model_dir, {}, now=4_000)
     assert _files(model_dir) == before
     assert os.listdir(model_dir) == ["3000"]
+
+
+def _object_store_dir():
+    """A model directory on TensorFlow's in-memory filesystem, which like gs:// has no atomic rename."""
+    return f"ram://serving-{uuid.uuid4().hex}/imdb"
+
+
+def _object_store_files(directory):
+    return sorted(
+        os.path.relpath(os.path.join(root, name), directory)
+        for root, _, names in tf.io.gfile.walk(directory)
+        for name in names
+    )
+
+
+def test_on_an_object_store_the_model_is_copied_once_and_the_manifest_lands_last(tmp_path, monkeypatch):
+    model_dir = _object_store_dir()
+    real_copy = publish.io_utils.copy_dir
+    copies = []
+
+    def copy_and_look_for_the_manifest(source, destination):
+        real_copy(source, destination)
+        copies.append((destination, tf.io.gfile.exists(os.path.join(destination, publish.MANIFEST_FILE))))
+
+    monkeypatch.setattr(publish.io_utils, "copy_dir", copy_and_look_for_the_manifest)
+    version, path = publish.publish(_model(tmp_path), model_dir, {"model": {"uri": "/m/1"}}, now=1_000)
+    assert (version, path) == (1_000, f"{model_dir}/1000")
+    assert copies == [(path, False)]
+    assert tf.io.gfile.listdir(model_dir) == ["1000"]
+    assert _object_store_files(path) == ["manifest.json", "saved_model.pb", "variables/variables.index"]
+    assert publish.read_manifest(path) == {"model": {"uri": "/m/1"}, "version": 1_000}
+
+
+def test_a_failed_copy_to_an_object_store_leaves_no_partial_version(tmp_path, monkeypatch):
+    model_dir = _object_store_dir()
+    publish.publish(_model(tmp_path, "good"), model_dir, {}, now=3_000)
+    real_copy = publish.io_utils.copy_dir
+
+    def connection_drops_after_the_copy(source, destination):
+        real_copy(source, destination)
+        raise tf.errors.UnavailableError(None, None, "connection reset")
+
+    monkeypatch.setattr(publish.io_utils, "copy_dir", connection_drops_after_the_copy)
+    with pytest.raises(
+        publish.PushError, match=r"connection reset\); the versions already in .* are unchanged"
+    ):
+        publish.publish(_model(tmp_path, "new"), model_dir, {}, now=4_000)
+    assert publish.list_versions(model_dir) == [3_000]
+    assert tf.io.gfile.listdir(model_dir) == ["3000"]
 
 
 def test_retention_keeps_the_newest_and_protected_versions(tmp_path):

@@ -75,43 +75,51 @@ def _is_local(path: str) -> bool:
     return "://" not in path
 
 
+def _write_manifest(version_dir: str, manifest: dict, version: int) -> None:
+    with tf.io.gfile.GFile(os.path.join(version_dir, MANIFEST_FILE), "w") as f:
+        json.dump({**manifest, "version": version}, f, indent=2, sort_keys=True)
+
+
 def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None = None) -> tuple[int, str]:
     """Copies ``source_dir`` to a new version under ``model_dir`` with ``manifest.json``.
+
+    Locally the version is assembled in a hidden folder and renamed into place;
+    on an object store it is copied into place once and ``manifest.json`` is
+    written after every other file.
 
     Returns:
         The version number and the version directory.
 
     Raises:
-        PushError: copying or renaming failed. The temporary copy is removed;
+        PushError: copying or renaming failed. The partial copy is removed;
             existing versions are never modified.
     """
     tf.io.gfile.makedirs(model_dir)
+    local = _is_local(model_dir)
     for _attempt in range(10):
         version = next_version(list_versions(model_dir), now)
         final_dir = os.path.join(model_dir, str(version))
-        incoming = os.path.join(model_dir, f"{_INCOMING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
+        if local:
+            staging = os.path.join(model_dir, f"{_INCOMING_PREFIX}{version}-{uuid.uuid4().hex[:8]}")
+        elif tf.io.gfile.exists(final_dir):
+            continue  # another push took this version
+        else:
+            staging = final_dir
         try:
-            io_utils.copy_dir(source_dir, incoming)
-            with tf.io.gfile.GFile(os.path.join(incoming, MANIFEST_FILE), "w") as f:
-                json.dump({**manifest, "version": version}, f, indent=2, sort_keys=True)
-            if _is_local(model_dir):
+            io_utils.copy_dir(source_dir, staging)
+            _write_manifest(staging, manifest, version)
+            if local:
                 try:
-                    os.rename(incoming, final_dir)  # atomic; fails if another push took this version
+                    os.rename(staging, final_dir)  # atomic; fails if another push took this version
                 except OSError:
                     if os.path.exists(final_dir):
-                        tf.io.gfile.rmtree(incoming)
+                        tf.io.gfile.rmtree(staging)
                         continue
                     raise
-            else:
-                if tf.io.gfile.exists(final_dir):
-                    tf.io.gfile.rmtree(incoming)
-                    continue
-                io_utils.copy_dir(incoming, final_dir)  # manifest.json is copied with the rest
-                tf.io.gfile.rmtree(incoming)
             return version, final_dir
         except (OSError, tf.errors.OpError) as error:
-            if tf.io.gfile.exists(incoming):
-                tf.io.gfile.rmtree(incoming)
+            if tf.io.gfile.exists(staging):
+                tf.io.gfile.rmtree(staging)
             raise PushError(
                 f"pushing the model to {final_dir} failed ({error}); the versions already in {model_dir} "
                 "are unchanged"
