@@ -25,38 +25,18 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 from pathlib import Path
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
+from _measure import peak_rss_mb, run_child
 import numpy as np
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 _POOL_SIZE = 1 << 16
 _ROWS_PER_WRITE = 10_000
-
-
-def _rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB.
-
-    Linux's ``VmHWM`` belongs to the process's own address space. ``ru_maxrss``
-    is not used where VmHWM exists: it survives ``exec``, so a child started by
-    a big parent would report the parent's size.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    divisor = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / divisor
 
 
 # --- Data ------------------------------------------------------------------------
@@ -136,11 +116,16 @@ def measure(kind: str, path: str, vocabulary_path: str, counts_path: str) -> dic
     if kind == "gensim-load":
         from gensim.models import KeyedVectors
 
-        baseline = _rss_mb()
+        baseline = peak_rss_mb()
         started = time.monotonic()
         vectors = KeyedVectors.load_word2vec_format(path, binary=True)
         seconds = time.monotonic() - started
-        return {"seconds": seconds, "baseline_mb": baseline, "peak_mb": _rss_mb(), "vectors": len(vectors)}
+        return {
+            "seconds": seconds,
+            "baseline_mb": baseline,
+            "peak_mb": peak_rss_mb(),
+            "vectors": len(vectors),
+        }
 
     from components.embeddings import vectors as vector_files
     from components.embeddings.align import align, read_token_counts
@@ -148,7 +133,7 @@ def measure(kind: str, path: str, vocabulary_path: str, counts_path: str) -> dic
 
     vocabulary = Path(vocabulary_path).read_text(encoding="utf-8").split("\n")[:-1]
     counts = read_token_counts(counts_path)
-    baseline = _rss_mb()
+    baseline = peak_rss_mb()
     started = time.monotonic()
     vector_format = vector_files.detect_format(path)
     matrix, coverage = align(
@@ -158,7 +143,7 @@ def measure(kind: str, path: str, vocabulary_path: str, counts_path: str) -> dic
     return {
         "seconds": seconds,
         "baseline_mb": baseline,
-        "peak_mb": _rss_mb(),
+        "peak_mb": peak_rss_mb(),
         "format": vector_format,
         "vectors": coverage.vectors_read,
         "matrix_mb": matrix.nbytes / 1e6,
@@ -169,16 +154,12 @@ def measure(kind: str, path: str, vocabulary_path: str, counts_path: str) -> dic
 
 
 def _run_child(kind: str, path: Path, vocabulary_path: Path, counts_path: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, str(path), str(vocabulary_path), str(counts_path)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        check=False,
+    return run_child(
+        __file__,
+        ["--measure", kind, str(path), str(vocabulary_path), str(counts_path)],
+        f"measurement {kind} on {path}",
+        env={"TF_CPP_MIN_LOG_LEVEL": "3"},
     )
-    if result.returncode != 0:
-        raise SystemExit(f"measurement {kind} on {path} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _size(path: Path) -> int:

@@ -42,11 +42,12 @@ import os
 from pathlib import Path
 import re
 import string
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+
+import _measure
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PARTS = ("systems", "transform", "serving", "scaling")
@@ -56,37 +57,11 @@ _REVIEW = re.compile(r"(?:^|/)(train|test)/(pos|neg)/\d+_\d+\.txt$")
 # ---------------------------------------------------------------- measurements
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size (Linux VmHWM), in MB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("VmHWM not found in /proc/self/status (Linux only)")
-
-
 def run_child(mode: str, args: dict, workdir: Path) -> dict:
     """Runs ``mode`` in a fresh Python process and returns the JSON it writes."""
     out = workdir / f"{mode}-{len(list(workdir.glob(mode + '-*')))}.json"
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        mode,
-        "--child-args",
-        json.dumps(args),
-        "--child-out",
-        str(out),
-    ]
-    started = time.monotonic()
-    completed = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"{mode} failed with exit code {completed.returncode}:\n{completed.stderr[-4000:]}"
-        )
-    result = json.loads(out.read_text())
-    result.setdefault("process_seconds", time.monotonic() - started)
-    return result
+    arguments = ["--child", mode, "--child-args", json.dumps(args), "--child-out", str(out)]
+    return _measure.run_child(__file__, arguments, mode, result_file=out, cwd=REPOSITORY)
 
 
 def load_imdb(archive: str) -> dict[str, tuple[list[str], list[int]]]:
@@ -153,7 +128,7 @@ def child_tf_tutorial(args: dict) -> dict:
         "accuracy": float(np.mean((logits > 0) == np.array(test_labels))),
         "auc": float(roc_auc_score(test_labels, logits)),
         "seconds": time.monotonic() - started,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": _measure.peak_rss_mb(),
     }
 
 
@@ -179,7 +154,7 @@ def child_tfidf_logreg(args: dict) -> dict:
         "accuracy": float(np.mean((scores > 0.5) == labels)),
         "auc": float(roc_auc_score(labels, scores)),
         "seconds": time.monotonic() - started,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": _measure.peak_rss_mb(),
     }
 
 
@@ -198,7 +173,7 @@ def child_pipeline(args: dict) -> dict:
         "accuracy": summary.metrics["accuracy"],
         "auc": summary.metrics["auc"],
         "seconds": seconds,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": _measure.peak_rss_mb(),
         "pushed": summary.pushed_destination,
     }
 
@@ -267,7 +242,7 @@ def child_transform(args: dict) -> dict:
         "reviews": reviews,
         "seconds": seconds,
         "reviews_per_second": reviews / seconds,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": _measure.peak_rss_mb(),
     }
 
 
@@ -304,7 +279,7 @@ def child_serving(args: dict) -> dict:
         "p50_ms": float(np.percentile(latencies, 50)),
         "p99_ms": float(np.percentile(latencies, 99)),
         "batch256_reviews_per_second": 256 * len(batches) / batch_seconds,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": _measure.peak_rss_mb(),
     }
 
 

@@ -26,10 +26,6 @@ EXIT_USAGE = 2
 EXIT_BUSY = 3
 
 _PROJECT_LOGGERS = ("pipeline", "components", "schemas")
-# Parsed `run` arguments that steer the command rather than the pipeline.
-_NOT_CONFIG = ("command", "config", "no_cache", "verbose", "dry_run", "output_file", "image", "schedule")
-# TFX's own progress lines worth showing without --verbose.
-_TFX_PROGRESS = re.compile(r"^Component \S+ is (running|finished)|^Pipeline \S+ .*")
 
 
 def _attribute_docs(cls: type) -> dict[str, str]:
@@ -186,11 +182,10 @@ def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     if not verbose:
-
+        # TFX's per-component records never get here: StepLog (pipeline/step_log.py)
+        # turns them into the project's own step lines.
         def keep(record: logging.LogRecord) -> bool:
-            if record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR:
-                return True
-            return record.name == "absl" and bool(_TFX_PROGRESS.match(record.getMessage()))
+            return record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR
 
         handler.addFilter(keep)
     root = logging.getLogger()
@@ -199,6 +194,20 @@ def _configure_logging(verbose: bool) -> None:
     tensorflow_logger = logging.getLogger("tensorflow")
     tensorflow_logger.handlers[:] = []
     tensorflow_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _config_keys() -> set[str]:
+    """The parsed arguments that are configuration values (the rest steer the command).
+
+    The top-level keys and every ``section.field`` flag of :func:`_add_config_arguments`,
+    chosen by name so that a new command flag can never reach ``build_config``.
+    """
+    from pipeline import config as config_module
+
+    keys = set(config_module.TOP_LEVEL_KEYS)
+    for section, options_class in config_module.SECTIONS.items():
+        keys.update(f"{section}.{field.name}" for field in dataclasses.fields(options_class))
+    return keys
 
 
 def config_from_args(args: argparse.Namespace, beam_args: Sequence[str]):
@@ -216,7 +225,8 @@ def config_from_args(args: argparse.Namespace, beam_args: Sequence[str]):
     ]
     if misspelt:
         raise OptionsError(f"unknown option(s): {' '.join(misspelt)}")
-    overrides = {key: value for key, value in vars(args).items() if key not in _NOT_CONFIG}
+    config_keys = _config_keys()
+    overrides = {key: value for key, value in vars(args).items() if key in config_keys}
     if beam_args:
         overrides["beam_args"] = list(beam_args)
     file_values = config_module.load_config_file(args.config) if args.config else {}

@@ -18,8 +18,13 @@ import yaml
 
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.evaluator.options import EvaluationOptions
-from components.example_gen.options import ARCHIVE_SUFFIXES, ExampleGenOptions, validate_eval_percent
-from components.example_gen.spans import has_span_placeholder
+from components.example_gen.options import (
+    ARCHIVE_SUFFIXES,
+    ExampleGenOptions,
+    is_remote,
+    validate_eval_percent,
+)
+from components.example_gen.spans import check_span, has_span_placeholder, span_base
 from components.options import Options, OptionsError
 from components.pusher.options import PushOptions
 from components.trainer.options import TrainerOptions
@@ -105,24 +110,24 @@ class PipelineConfig:
         except ValueError as error:
             raise OptionsError(str(error)) from error
         # Kubeflow Pipelines' rule for pipeline names, so the same name works everywhere.
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", self.pipeline_name or ""):
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", self.pipeline_name):
             raise OptionsError(
                 f"pipeline_name must be lower-case letters, digits and '-' (starting with a letter or "
                 f"digit, at most 128), got {self.pipeline_name!r}"
             )
-        if not self.model_name or not all(c.isalnum() or c in "_-." for c in self.model_name):
+        if not all(c.isalnum() or c in "_-." for c in self.model_name):
             raise OptionsError(
                 f"model_name must be letters, digits, '_', '-' or '.', got {self.model_name!r}"
             )
+        try:
+            check_span(self.data, self.span)
+        except ValueError as error:
+            raise OptionsError(str(error)) from error
         if has_span_placeholder(self.data):
-            fixed = self.data.split("{", 1)[0].rsplit("/", 1)[0] or "."
-            if not _is_remote(fixed) and not Path(fixed).is_dir():
+            fixed = span_base(self.data)
+            if not is_remote(fixed) and not Path(fixed).is_dir():
                 raise OptionsError(f"data: {fixed}, the folder holding the spans, does not exist")
-        elif self.span is not None:
-            raise OptionsError(
-                f"span: {self.span} was given, but data has no {{SPAN}} placeholder: {self.data}"
-            )
-        elif not _is_remote(self.data) and not Path(self.data).exists():
+        elif not is_remote(self.data) and not Path(self.data).exists():
             raise OptionsError(f"data: {self.data} does not exist")
         elif Path(self.data).is_file() and not self.data.lower().endswith(ARCHIVE_SUFFIXES):
             raise OptionsError(
@@ -132,10 +137,10 @@ class PipelineConfig:
             isinstance(self.span, bool) or not isinstance(self.span, int) or self.span < 0
         ):
             raise OptionsError(f"span must be a whole number >= 0, got {self.span!r}")
-        if self.vectors is not None and not _is_remote(self.vectors) and not Path(self.vectors).is_file():
+        if self.vectors is not None and not is_remote(self.vectors) and not Path(self.vectors).is_file():
             raise OptionsError(f"vectors: {self.vectors} is not a file")
         _check_embedding_dimension(self.vectors, self.embedding, self.word2vec)
-        for folder in dict.fromkeys(path for path in (self.output, self.state_dir) if not _is_remote(path)):
+        for folder in dict.fromkeys(path for path in (self.output, self.state_dir) if not is_remote(path)):
             problem = _unwritable(folder)
             if problem:
                 raise OptionsError(f"output: {problem}")
@@ -153,7 +158,7 @@ class PipelineConfig:
         file locks need a local filesystem, so they then live in
         ``~/.cache/imdb-pipeline/<pipeline_name>/``.
         """
-        if _is_remote(self.output):
+        if is_remote(self.output):
             return str(Path.home() / ".cache" / "imdb-pipeline" / self.pipeline_name)
         return self.output
 
@@ -166,10 +171,6 @@ class PipelineConfig:
     def serving_model_dir(self) -> str:
         """Where the pusher writes ``<integer version>/`` directories (TF Serving's layout)."""
         return posixpath.join(self.output, "serving", self.model_name)
-
-
-def _is_remote(path: str) -> bool:
-    return "://" in path
 
 
 def _check_embedding_dimension(
@@ -192,7 +193,7 @@ def _check_embedding_dimension(
                 "embedding.dimension to 0"
             )
         return
-    if _is_remote(vectors):
+    if is_remote(vectors):
         return
     from components.embeddings import vectors as vector_files  # imports TensorFlow
 

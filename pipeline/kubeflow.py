@@ -9,7 +9,6 @@ gives the exact calls for both services.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
@@ -43,9 +42,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str) -> di
         output_dir=os.path.dirname(os.path.abspath(output_file)),
         output_filename=os.path.basename(output_file),
     )
-    runner.run(create_pipeline(config, portable=True), write_out=True)
-    with open(output_file, encoding="utf-8") as f:
-        return json.load(f)
+    return runner.run(create_pipeline(config, portable=True), write_out=True)
 
 
 def schedule_commands(spec_file: str, cron: str, config: PipelineConfig) -> str:

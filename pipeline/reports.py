@@ -8,6 +8,7 @@ name (runs made before the pipeline had a report step).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 import dataclasses
 import json
 import logging
@@ -19,10 +20,10 @@ import time
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 import tensorflow as tf
-from tfx.types import standard_artifacts
 
-from components.artifacts import EmbeddingMatrix
-from components.report import collect, render
+from components import versions
+from components.evaluator import results
+from components.report import collect, component, render
 from components.report.data import RunEntry, StepRecord
 from components.report.executor import REPORT_DATA_FILE, REPORT_KEY, REPORT_STEP, VERSIONS_KEY
 
@@ -31,16 +32,13 @@ logger = logging.getLogger(__name__)
 REPORTS_DIR = "reports"
 _Execution = metadata_store_pb2.Execution
 _Event = metadata_store_pb2.Event
-# (artifact type, output name) of each report input among a run's outputs.
-_OUTPUTS = {
-    collect.EXAMPLES: (standard_artifacts.Examples.TYPE_NAME, "examples"),
-    collect.TRANSFORM_GRAPH: (standard_artifacts.TransformGraph.TYPE_NAME, "transform_graph"),
-    collect.EMBEDDING: (EmbeddingMatrix.TYPE_NAME, "embedding"),
-    collect.MODEL: (standard_artifacts.Model.TYPE_NAME, "model"),
-    collect.MODEL_RUN: (standard_artifacts.ModelRun.TYPE_NAME, "model_run"),
-    collect.EVALUATION: (standard_artifacts.ModelEvaluation.TYPE_NAME, "evaluation"),
-    collect.BLESSING: (standard_artifacts.ModelBlessing.TYPE_NAME, "blessing"),
-    collect.PUSHED_MODEL: (standard_artifacts.PushedModel.TYPE_NAME, "pushed_model"),
+# Step states: run, or a cache hit.
+EXECUTED = _Execution.State.Name(_Execution.COMPLETE)
+CACHED = _Execution.State.Name(_Execution.CACHED)
+# (artifact type, output name) -> report input, to find a run's report inputs
+# among its steps' outputs: each input is named as the output that feeds it.
+_INPUT_BY_OUTPUT = {
+    (channel.type.TYPE_NAME, key): key for key, channel in component.ReportSpec.INPUTS.items()
 }
 
 
@@ -67,6 +65,16 @@ class RunRecord:
     inputs: dict[str, collect.ArtifactRef]
     step_properties: dict[str, dict[str, str]]
     report_uri: str | None
+
+    @property
+    def states(self) -> tuple[tuple[str, str], ...]:
+        """(node, state) of each step, in execution order."""
+        return tuple((step.node, step.state) for step in self.steps)
+
+
+def steps_in_state(states: Iterable[tuple[str, str]], state: str) -> list[str]:
+    """The nodes of (node, state) pairs that ended in ``state`` (:data:`EXECUTED`, :data:`CACHED`)."""
+    return [node for node, node_state in states if node_state == state]
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -96,8 +104,12 @@ def _node_names(store: metadata_store.MetadataStore, execution_ids: list[int]) -
     return names
 
 
-def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = None) -> list[RunRecord]:
-    """Every run in the store (of ``pipeline_name`` only, if given), newest first."""
+def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = None) -> Iterator[RunRecord]:
+    """Every run in the store (of ``pipeline_name`` only, if given), newest first.
+
+    Lazy: each run's executions and artifacts are read only when it is reached,
+    so finding the newest run reads one run.
+    """
     runs = sorted(
         store.get_contexts_by_type("pipeline_run"),
         key=lambda c: (c.create_time_since_epoch, c.id),
@@ -105,7 +117,6 @@ def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = N
     )
     type_names = {t.id: t.name for t in store.get_execution_types()}
     artifact_types = {t.id: t.name for t in store.get_artifact_types()}
-    records = []
     for run in runs:
         executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
         # Resolvers pick inputs (the baseline model); their outputs are not the run's.
@@ -147,38 +158,34 @@ def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = N
                 elif event.type == _Event.OUTPUT and key == REPORT_KEY:
                     report_uri = artifact.uri
         else:
-            wanted = {value: key for key, value in _OUTPUTS.items()}
             for event in events:
                 if event.type != _Event.OUTPUT or not event.path.steps:
                     continue
                 artifact = artifacts[event.artifact_id]
-                key = wanted.get((artifact_types[artifact.type_id], event.path.steps[0].key))
+                key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], event.path.steps[0].key))
                 if key is not None:
                     inputs[key] = collect.artifact_ref(artifact)
-        records.append(
-            RunRecord(
-                run_id=run.name,
-                pipeline_name=next(iter(sorted(pipelines)), ""),
-                steps=tuple(steps),
-                inputs=inputs,
-                step_properties=properties,
-                report_uri=report_uri,
-            )
+        yield RunRecord(
+            run_id=run.name,
+            pipeline_name=next(iter(sorted(pipelines)), ""),
+            steps=tuple(steps),
+            inputs=inputs,
+            step_properties=properties,
+            report_uri=report_uri,
         )
-    return records
 
 
-def find_run(runs: list[RunRecord], run_id: str | None) -> RunRecord:
-    """The run named ``run_id``, or the newest run."""
-    if not runs:
-        raise RunNotFoundError("the metadata store has no pipeline run")
-    if run_id is None:
-        return runs[0]
+def find_run(runs: Iterable[RunRecord], run_id: str | None) -> RunRecord:
+    """The run named ``run_id``, or the first (newest) run; stops reading ``runs`` there."""
+    newest = []
     for run in runs:
-        if run.run_id == run_id:
+        if run_id is None or run.run_id == run_id:
             return run
-    known = ", ".join(run.run_id for run in runs[:5])
-    raise RunNotFoundError(f"no run {run_id!r}; newest runs: {known}")
+        if len(newest) < 5:
+            newest.append(run.run_id)
+    if not newest:
+        raise RunNotFoundError("the metadata store has no pipeline run")
+    raise RunNotFoundError(f"no run {run_id!r}; newest runs: {', '.join(newest)}")
 
 
 def run_dir_name(run_id: str) -> str:
@@ -212,7 +219,7 @@ def render_run(output: str, run_id: str | None = None, pipeline_name: str | None
     report = collect.collect_report(
         run.inputs,
         run.step_properties,
-        _recorded_versions(run.report_uri) or collect.library_versions(),
+        _recorded_versions(run.report_uri) or versions.library_versions(),
         title=f"{run.pipeline_name} run report",
         run_id=run.run_id,
         steps=run.steps,
@@ -236,14 +243,9 @@ def _href(index_dir: str, target: str) -> str:
 def run_entry(run: RunRecord, index_dir: str) -> RunEntry:
     """One index row: metrics, blessing and push of a run, and a link to its report."""
     metrics: dict[str, float] = {}
-    blessed = None
     if collect.EVALUATION in run.inputs:
-        evaluation = collect.read_evaluation(
-            run.inputs[collect.EVALUATION].uri, run.inputs.get(collect.BLESSING)
-        )
-        metrics, blessed = evaluation.candidate_metrics, evaluation.blessed
-    elif collect.BLESSING in run.inputs:
-        blessed = collect.read_blessing(run.inputs[collect.BLESSING])
+        metrics = results.read_evaluation(run.inputs[collect.EVALUATION].uri).candidate_metrics
+    blessed = collect.read_blessing(run.inputs.get(collect.BLESSING))
     pushed = run.inputs.get(collect.PUSHED_MODEL)
     pushed_version = None
     if pushed is not None and pushed.properties.get(collect.PUSHED_PROPERTY):
@@ -257,8 +259,8 @@ def run_entry(run: RunRecord, index_dir: str) -> RunEntry:
         href = None
     return RunEntry(
         run_id=run.run_id,
-        executed=sum(step.state == "COMPLETE" for step in run.steps),
-        cached=sum(step.state == "CACHED" for step in run.steps),
+        executed=len(steps_in_state(run.states, EXECUTED)),
+        cached=len(steps_in_state(run.states, CACHED)),
         metrics=metrics,
         blessed=blessed,
         pushed_version=pushed_version,
@@ -269,7 +271,7 @@ def run_entry(run: RunRecord, index_dir: str) -> RunEntry:
 def write_index(output: str, pipeline_name: str | None = None) -> str:
     """Writes ``<output>/reports/index.html`` listing every run, newest first; returns its path."""
     store = open_store(posixpath.join(output, "metadata.sqlite"))
-    runs = list_runs(store, pipeline_name)
+    runs = list(list_runs(store, pipeline_name))
     index_dir = posixpath.join(output, REPORTS_DIR)
     tf.io.gfile.makedirs(index_dir)
     names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]

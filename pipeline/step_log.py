@@ -23,7 +23,8 @@ from components.artifacts import EmbeddingMatrix, EmbeddingVectors
 from components.embeddings.executor import COVERAGE_WORDS_PROPERTY as COVERAGE_WORDS
 from components.embeddings.executor import DIMENSION_PROPERTY as DIMENSION
 from components.embeddings.executor import WORDS_PROPERTY as WORDS
-from components.evaluator import eval_config
+from components.evaluator import eval_config, results
+from components.example_gen import quarantine
 from components.report import collect
 from components.report.component import RunReport
 from pipeline import reports
@@ -36,7 +37,7 @@ _STATES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
     metadata_store_pb2.Execution.CACHED: "cached",
 }
-_SHOWN_METRICS = (eval_config.ACCURACY, eval_config.AUC, eval_config.LOSS)
+_SHOWN_METRICS = (*eval_config.HEADLINE_METRICS, eval_config.LOSS)
 # Output types in the order their figures are told (ML Metadata returns outputs in no set order).
 _FIGURE_ORDER = (
     standard_artifacts.Examples.TYPE_NAME,
@@ -58,17 +59,14 @@ def describe_outputs(outputs: list[tuple[str, collect.ArtifactRef]]) -> list[str
     rank = {name: i for i, name in enumerate(_FIGURE_ORDER)}
     for type_name, artifact in sorted(outputs, key=lambda output: rank.get(output[0], len(rank))):
         properties = artifact.properties
-        if (
-            type_name == standard_artifacts.Examples.TYPE_NAME
-            and collect.QUARANTINE_TOTAL_PROPERTY in properties
-        ):
-            figures.append(f"{properties[collect.QUARANTINE_TOTAL_PROPERTY]:,} records set aside")
+        if type_name == standard_artifacts.Examples.TYPE_NAME and quarantine.SET_ASIDE_PROPERTY in properties:
+            figures.append(f"{properties[quarantine.SET_ASIDE_PROPERTY]:,} records set aside")
         elif type_name == EmbeddingVectors.TYPE_NAME and WORDS in properties:
             figures.append(f"{properties[WORDS]:,} vectors of {properties.get(DIMENSION, '?')} dimensions")
         elif type_name == EmbeddingMatrix.TYPE_NAME and COVERAGE_WORDS in properties:
             figures.append(f"vectors for {properties[COVERAGE_WORDS]:.1%} of the vocabulary")
         elif type_name == standard_artifacts.ModelEvaluation.TYPE_NAME:
-            evaluation = collect.read_evaluation(artifact.uri)
+            evaluation = results.read_evaluation(artifact.uri)
             shown = [
                 f"{name} {evaluation.candidate_metrics[name]:.4f}"
                 for name in _SHOWN_METRICS
@@ -76,7 +74,7 @@ def describe_outputs(outputs: list[tuple[str, collect.ArtifactRef]]) -> list[str
             ]
             if shown:
                 figures.append("test " + ", ".join(shown))
-            if evaluation.baseline and eval_config.ACCURACY in evaluation.diffs:
+            if evaluation.baseline_model is not None and eval_config.ACCURACY in evaluation.diffs:
                 figures.append(f"accuracy {evaluation.diffs[eval_config.ACCURACY]:+.4f} vs baseline")
         elif type_name == standard_artifacts.ModelBlessing.TYPE_NAME:
             blessed = collect.read_blessing(artifact)

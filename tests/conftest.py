@@ -1,10 +1,12 @@
 """Shared fixtures: tiny real transform outputs built with tf.Transform."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+import contextlib
 import os
 from pathlib import Path
 import subprocess
 import sys
+import textwrap
 
 import apache_beam as beam
 import pytest
@@ -64,12 +66,55 @@ def transform_output_factory(tmp_path):
     return build
 
 
+# The default pipeline's step ids in data-flow order (pipeline.pipeline.create_pipeline), written
+# out rather than derived so that a step which disappears fails the tests comparing against it.
+DEFAULT_STEP_IDS = (
+    "FileBasedExampleGen",
+    "SchemaImporter",
+    "ExampleValidator",
+    "Transform",
+    "Word2Vec",
+    "EmbeddingAligner",
+    "Trainer",
+    "baseline_model_resolver",
+    "Evaluator",
+    "Pusher",
+    "Report",
+)
+
 CLI = str(Path(sys.executable).with_name("imdb-pipeline"))
 
 
 def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
     """Runs the ``imdb-pipeline`` console script in a fresh process."""
     return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=1200)
+
+
+@contextlib.contextmanager
+def lock_held_in_subprocess(module: str, lock: str, path: str) -> Iterator[subprocess.Popen]:
+    """Another process holding ``<module>.<lock>(path)``, a lock context manager, for the block.
+
+    The holder is killed (SIGKILL) when the block ends, however it ends, also when the
+    holder never reports the lock taken: no sleeping child outlives the test. The kernel
+    then releases its lock.
+    """
+    script = textwrap.dedent(
+        f"""
+        import time
+        from {module} import {lock}
+        with {lock}({path!r}):
+            print("locked", flush=True)
+            time.sleep(600)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "locked"
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from components.embeddings.align import (
 )
 from components.embeddings.options import EmbeddingOptions
 from components.embeddings.vectors import iter_vectors
+from components.options import OptionsError
 from schemas import features
 from tests.conftest import shared_data_file
 
@@ -253,6 +254,16 @@ def test_vocabulary_must_be_a_transform_vocabulary(vocabulary, message):
 def test_vectors_of_different_lengths_are_rejected():
     with pytest.raises(AlignmentError, match=r"vector of 'good' has 3 values, earlier ones have 2"):
         _align(vectors=[("the", _v(1, 2)), ("good", _v(1, 2, 3))])
+
+
+def test_a_configured_dimension_is_checked_on_the_first_vector():
+    assert _align(dimension=2)[0].shape == (len(VOCABULARY), 2)
+    with pytest.raises(OptionsError) as error:
+        align(VOCABULARY, iter(FILE), EmbeddingOptions(dimension=3), vectors_source="glove.txt")
+    assert str(error.value) == (
+        "embedding.dimension is 3, but glove.txt has 2-dimensional vectors; "
+        "set embedding.dimension to 2, or to 0 to take the vectors' dimension"
+    )
 
 
 def test_read_token_counts(tmp_path):

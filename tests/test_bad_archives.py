@@ -24,6 +24,7 @@ from tests.conftest import BEAM_RUNNER
 from tests.imdb_files import (
     GOOD_FILES,
     GOOD_SPLITS,
+    examples_dir,
     file_member,
     link_member,
     quarantine_lines,
@@ -170,8 +171,9 @@ def test_a_damaged_member_header_is_an_error(long_archives):
 def test_a_file_that_is_not_an_archive(tmp_path, name, data, error):
     path = tmp_path / name
     path.write_bytes(data)
-    assert archive_error(path).startswith(f"{path}: truncated or corrupt archive, before its first member, ")
-    assert archive_error(path).endswith(error)
+    message = archive_error(path)  # one Beam run
+    assert message.startswith(f"{path}: truncated or corrupt archive, before its first member, ")
+    assert message.endswith(error)
 
 
 def test_a_truncated_archive_fails_the_step_and_uses_none_of_it(tmp_path, long_archives):
@@ -180,6 +182,8 @@ def test_a_truncated_archive_fails_the_step_and_uses_none_of_it(tmp_path, long_a
 
     with pytest.raises(ImdbArchiveError, match=re.escape(f"{cut}: truncated or corrupt archive, in member")):
         run_example_gen(tmp_path, cut)
+    # None of it: not one example file of any split (pathlib's glob also matches Beam's hidden temp files).
+    assert [str(path) for path in examples_dir(tmp_path).glob("Split-*/**/*") if path.is_file()] == []
 
 
 # --- hostile members are set aside, never written ------------------------------------------------------

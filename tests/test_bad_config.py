@@ -9,8 +9,6 @@ from __future__ import annotations
 import ast
 import os
 from pathlib import Path
-import subprocess
-import sys
 
 import pytest
 from tfx.types import standard_artifacts
@@ -23,10 +21,9 @@ from components.options import OptionsError
 from components.transform.options import TransformOptions
 from pipeline import cli
 from pipeline.config import build_config, load_config_file
-from tests.conftest import analyze
+from tests.conftest import analyze, run_cli
 
 PROJECT = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).with_name("imdb-pipeline"))
 
 
 def config_from_command_line(*argv: str):
@@ -164,13 +161,7 @@ def test_a_remote_output_is_not_checked_locally():
 def test_an_unwritable_output_stops_the_cli_before_any_work(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = subprocess.run(
-        [CLI, "run", "--output", str(blocker / "out")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli("run", "--output", str(blocker / "out"), cwd=tmp_path)
     assert result.returncode == cli.EXIT_USAGE
     assert (
         f"imdb-pipeline run: configuration error: output: cannot create {blocker}/out: {blocker} is a file"

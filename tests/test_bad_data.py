@@ -548,12 +548,12 @@ def test_judge_copies_keeps_test_and_the_first_train_copy():
         review("train/neg/3_1.txt", "x"),
         review("train/pos/1_8.txt", "x"),
     ]
-    assert judged(group, duplicates=True, test_overlap=True) == (
+    assert judged(group, quarantine_duplicates=True, quarantine_test_overlap=True) == (
         ["train/neg/3_1.txt"],
         [("/d/train/pos/1_8.txt", "duplicate"), ("/d/train/pos/9_9.txt", "duplicate")],
     )
     with_test = [*group, review("test/pos/4_9.txt", "x"), review("test/pos/2_9.txt", "x")]
-    assert judged(with_test, duplicates=True, test_overlap=True) == (
+    assert judged(with_test, quarantine_duplicates=True, quarantine_test_overlap=True) == (
         ["test/pos/2_9.txt", "test/pos/4_9.txt"],
         [
             ("/d/train/neg/3_1.txt", "in_test_split"),
@@ -561,7 +561,7 @@ def test_judge_copies_keeps_test_and_the_first_train_copy():
             ("/d/train/pos/9_9.txt", "in_test_split"),
         ],
     )
-    assert judged(with_test, duplicates=True, test_overlap=False) == (
+    assert judged(with_test, quarantine_duplicates=True, quarantine_test_overlap=False) == (
         ["test/pos/2_9.txt", "test/pos/4_9.txt", "train/neg/3_1.txt"],
         [("/d/train/pos/1_8.txt", "duplicate"), ("/d/train/pos/9_9.txt", "duplicate")],
     )
@@ -593,7 +593,7 @@ def test_full_imdb_archive_has_96_train_duplicates_and_123_test_overlaps():
     spanning = 0
     for group in groups.values():
         spanning += {item.split_dir for item in group} == {reader.TRAIN_DIR, reader.TEST_DIR}
-        for item in duplicates.judge_copies(group, duplicates=True, test_overlap=True):
+        for item in duplicates.judge_copies(group, quarantine_duplicates=True, quarantine_test_overlap=True):
             if not isinstance(item, Review):
                 reasons[item.value.reason] += 1
     assert sum(folders.values()) == 100_000

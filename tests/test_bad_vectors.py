@@ -11,6 +11,7 @@ import gzip
 import io
 import os
 import pickle
+import zlib
 
 from gensim.models import FastText, KeyedVectors
 import numpy as np
@@ -28,7 +29,13 @@ from components.embeddings.vectors import (
     iter_vectors,
 )
 from schemas import features
-from tests.vector_files import glove_bytes, word2vec_binary_bytes, word2vec_text_bytes
+from tests.vector_files import (
+    KV_VALUES,
+    glove_bytes,
+    keyed_vectors,
+    word2vec_binary_bytes,
+    word2vec_text_bytes,
+)
 
 BINARY_HINT = "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary (or auto, which detects it)"
 ROWS = [("the", [0.5, -1.25]), ("movie", [0.125, 3.0]), ("café", [-2.0, 1e-3])]
@@ -377,18 +384,34 @@ def _incompressible_rows(count):
     return [(f"w{i}", rng.standard_normal(4).astype(np.float32).tolist()) for i in range(count)]
 
 
-def test_a_truncated_gzip_text_file_names_the_line_where_it_ends(tmp_path):
+def _next_line(rows, read: int) -> set[tuple[int | None, int | None]]:
+    """Text: the line after the last one read."""
+    return {(read + 1, None)}
+
+
+def _next_record(rows, read: int) -> set[tuple[int | None, int | None]]:
+    """word2vec binary: the record after the last one read, at its word or at its values."""
+    record_start = len(b"3000 4\n") + sum(len(word) + 1 + 16 for word, _ in rows[:read])
+    return {(None, record_start), (None, record_start + len(rows[read][0]) + 1)}
+
+
+@pytest.mark.parametrize(
+    ("name", "encode", "where"),
+    [("glove.txt.gz", glove_bytes, _next_line), ("vectors.bin.gz", word2vec_binary_bytes, _next_record)],
+    ids=["text", "binary"],
+)
+def test_a_truncated_gzip_file_names_the_line_or_record_where_it_ends(tmp_path, name, encode, where):
     rows = _incompressible_rows(3000)
-    data = glove_bytes(rows)
-    compressed = gzip.compress(data)
-    path = _file(tmp_path, "glove.txt.gz", compressed[: len(compressed) // 2])
+    compressed = gzip.compress(encode(rows))
+    path = _file(tmp_path, name, compressed[: len(compressed) // 2])
     read = []
     with pytest.raises(VectorFileError) as raised:
         read.extend(word for word, _ in iter_vectors(path))
-    # Every complete line before the cut is read; the error names the next one.
+    # Every complete line or record before the cut is read; the error names the next one.
     assert read == [word for word, _ in rows[: len(read)]]
     assert 1000 < len(read) < 2000
-    assert _where_and_what(raised.value) == (len(read) + 1, None, TRUNCATED)
+    assert (raised.value.line, raised.value.offset) in where(rows, len(read))
+    assert raised.value.problem == TRUNCATED
 
 
 def test_a_gzip_file_missing_only_its_trailer_or_with_a_bad_crc(tmp_path):
@@ -396,29 +419,15 @@ def test_a_gzip_file_missing_only_its_trailer_or_with_a_bad_crc(tmp_path):
     path = _file(tmp_path, "glove.txt.gz", data[:-4])
     assert _where_and_what(_error(path)) == (4, None, TRUNCATED)
     damaged = bytearray(data)
-    damaged[-8] ^= 0xFF  # the CRC
+    damaged[-8] ^= 0xFF  # the low byte of the stored CRC (little-endian)
     path = _file(tmp_path, "crc.txt.gz", bytes(damaged))
-    error = _error(path)
-    assert (error.line, error.offset) == (4, None)
-    assert error.problem.startswith("damaged gzip data (CRC check failed")
-
-
-def test_a_truncated_gzip_binary_file_names_the_record_where_it_ends(tmp_path):
-    rows = _incompressible_rows(3000)
-    data = word2vec_binary_bytes(rows)
-    compressed = gzip.compress(data)
-    path = _file(tmp_path, "vectors.bin.gz", compressed[: len(compressed) // 2])
-    read = []
-    with pytest.raises(VectorFileError) as raised:
-        read.extend(word for word, _ in iter_vectors(path))
-    assert read == [word for word, _ in rows[: len(read)]]
-    assert 1000 < len(read) < 2000
-    # The error is at the record after the last one read: its word or its values.
-    header = len(b"3000 4\n")
-    record_start = header + sum(len(word) + 1 + 16 for word, _ in rows[: len(read)])
-    assert raised.value.line is None
-    assert raised.value.offset in (record_start, record_start + len(rows[len(read)][0]) + 1)
-    assert raised.value.problem == TRUNCATED
+    crc = zlib.crc32(glove_bytes(ROWS))
+    # gzip's message: the stored CRC, then the one of the data read.
+    assert _where_and_what(_error(path)) == (
+        4,
+        None,
+        f"damaged gzip data (CRC check failed {crc ^ 0xFF:#x} != {crc:#x})",
+    )
 
 
 def test_a_gzip_file_cut_inside_its_header_is_unreadable_from_byte_0(tmp_path):
@@ -429,15 +438,6 @@ def test_a_gzip_file_cut_inside_its_header_is_unreadable_from_byte_0(tmp_path):
 
 
 # --- gensim KeyedVectors files that are not what they claim --------------------------------------
-
-KV_WORDS = ["the", "Movie", "café", "good"]
-KV_VALUES = np.arange(12, dtype=np.float32).reshape(4, 3) / 8
-
-
-def _keyed_vectors() -> KeyedVectors:
-    vectors = KeyedVectors(3)
-    vectors.add_vectors(KV_WORDS, KV_VALUES)
-    return vectors
 
 
 class _RunsCode:
@@ -452,7 +452,7 @@ class _RunsCode:
 
 def test_keyed_vectors_unpickler_refuses_anything_else(tmp_path):
     marker = tmp_path / "pwned"
-    vectors = _keyed_vectors()
+    vectors = keyed_vectors()
     vectors.payload = _RunsCode(marker)
     path = tmp_path / "evil.kv"
     vectors.save(str(path))
@@ -474,7 +474,7 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 def test_keyed_vectors_with_a_bad_array_file(tmp_path):
     path = tmp_path / "large.kv"
-    _keyed_vectors().save(str(path), sep_limit=1)
+    keyed_vectors().save(str(path), sep_limit=1)
     array = tmp_path / "large.kv.vectors.npy"
     np.save(array, KV_VALUES[:3])
     # Errors in the array name the array file.

@@ -226,7 +226,10 @@ def test_aligner_format_option_applies_to_imported_files_only(transform_graph_di
     word2vec_dir = tmp_path / "word2vec_output"
     word2vec_dir.mkdir()
     (word2vec_dir / executor.VECTORS_FILE).write_text("2 3\nmovie 1 2 3\ngreat 4 5 6\n", encoding="utf-8")
-    assert executor.vector_file_format(str(word2vec_dir), "word2vec_binary") == WORD2VEC
+    assert executor.vector_file(str(word2vec_dir), "word2vec_binary") == (
+        str(word2vec_dir / executor.VECTORS_FILE),
+        WORD2VEC,
+    )
     out = tmp_path / "embedding"
     _align_with(transform_graph_dir, word2vec_dir, out, EmbeddingOptions(vectors_format="glove"))
     assert json.loads((out / executor.COVERAGE_FILE).read_text())["vectors_format"] == WORD2VEC

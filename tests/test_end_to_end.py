@@ -14,15 +14,11 @@ import pytest
 
 from components.embeddings import projector
 from schemas import features
+from tests.conftest import run_cli
 
-CLI = str(Path(sys.executable).with_name("imdb-pipeline"))
 MODEL_NAME = "imdb_sentiment"
 
 pytestmark = pytest.mark.slow
-
-
-def _cli(*args, cwd):
-    return subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=1200)
 
 
 @pytest.fixture
@@ -88,7 +84,7 @@ def test_pushed_model_works_from_a_fresh_process_after_the_pipeline_root_is_dele
     output = without_pipeline_root
     model_dir = output / "serving" / MODEL_NAME
 
-    result = _cli(
+    result = run_cli(
         "predict",
         "--model",
         str(model_dir),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 import re
-import tarfile
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -15,22 +13,24 @@ from apache_beam.testing.util import assert_that, equal_to
 import pytest
 import tensorflow as tf
 from tfx.proto import example_gen_pb2
-from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
+from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.example_gen import component, executor, reader
 from components.example_gen.options import ExampleGenOptions
 from components.example_gen.reader import ImdbDataError, Review
 from schemas import features
+from tests.imdb_files import (
+    EVAL_PERCENT,
+    movie_bucket,
+    run_example_gen,
+    url,
+    urls_file,
+    write_archive,
+    write_dataset,
+)
 
 SAMPLE_ARCHIVE = Path(__file__).resolve().parents[1] / "pipeline" / "data" / "aclImdb_sample.tar.gz"
-
-EVAL_PERCENT = 10
-
-
-def url(movie_id: str) -> str:
-    return f"http://www.imdb.com/title/{movie_id}/usercomments"
-
 
 # A tiny dataset in the published layout. Movies tt0000001 and tt0000003 hash
 # to buckets 70 and 95 (train at 10%), tt0000004 to bucket 0 (eval); the tests
@@ -47,10 +47,10 @@ REVIEW_FILES = {
 }
 # No test/urls_neg.txt: that review's movie is unknown.
 URLS_FILES = {
-    "train/urls_pos.txt": [url("tt0000001"), url("tt0000004")],
-    "train/urls_neg.txt": [url("tt0000001"), url("tt0000004"), url("tt0000003")],
-    "train/urls_unsup.txt": [url("tt0000001")],
-    "test/urls_pos.txt": [url("tt0000004")],
+    "train/urls_pos.txt": urls_file("tt0000001", "tt0000004"),
+    "train/urls_neg.txt": urls_file("tt0000001", "tt0000004", "tt0000003"),
+    "train/urls_unsup.txt": urls_file("tt0000001"),
+    "test/urls_pos.txt": urls_file("tt0000004"),
 }
 OTHER_FILES = {
     "README": b"Large Movie Review Dataset v1.0 (tiny test copy)\n",
@@ -70,41 +70,9 @@ EXPECTED_REVIEWS = [
 ]
 
 
-def write_dataset(root: Path, reviews: dict[str, bytes], urls: dict[str, list[str]] | None = None) -> Path:
-    """Writes reviews and urls files below ``root`` in the published layout; returns root."""
-    files = dict(reviews)
-    files.update(
-        {path: "".join(line + "\n" for line in lines).encode() for path, lines in (urls or {}).items()}
-    )
-    for relative, data in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-def write_archive(path: Path, files: dict[str, bytes], top: str = "aclImdb") -> Path:
-    """Writes a .tar.gz with ``files`` below ``top/``, with folder members like the original."""
-    with tarfile.open(path, "w:gz") as archive:
-        folders = sorted({str(Path(top, name).parent) for name in files})
-        for folder in folders:
-            info = tarfile.TarInfo(folder)
-            info.type = tarfile.DIRTYPE
-            archive.addfile(info)
-        for name, data in files.items():
-            info = tarfile.TarInfo(f"{top}/{name}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return path
-
-
-def url_files(urls: dict[str, list[str]]) -> dict[str, bytes]:
-    return {path: "".join(line + "\n" for line in lines).encode() for path, lines in urls.items()}
-
-
 @pytest.fixture
 def dataset_dir(tmp_path: Path) -> Path:
-    root = write_dataset(tmp_path / "data" / "aclImdb", REVIEW_FILES, URLS_FILES)
+    root = write_dataset(tmp_path / "data" / "aclImdb", {**REVIEW_FILES, **URLS_FILES})
     for name, data in OTHER_FILES.items():
         (root / name).write_bytes(data)
     return root
@@ -112,14 +80,13 @@ def dataset_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def dataset_archive(tmp_path: Path) -> Path:
-    files = {**REVIEW_FILES, **url_files(URLS_FILES), **OTHER_FILES}
+    files = {**REVIEW_FILES, **URLS_FILES, **OTHER_FILES}
     return write_archive(tmp_path / "aclImdb_tiny.tar.gz", files)
 
 
 def expected_split(movie_id: str) -> str:
-    """The documented rule, written out independently of the reader."""
-    bucket = int(hashlib.sha256(b"movie:" + movie_id.encode()).hexdigest(), 16) % 100
-    return features.EVAL if bucket < EVAL_PERCENT else features.TRAIN
+    """The documented rule (movie_bucket), written out independently of the reader."""
+    return features.EVAL if movie_bucket(movie_id) < EVAL_PERCENT else features.TRAIN
 
 
 # --- ReadImdbReviews -------------------------------------------------------------------------------
@@ -142,7 +109,7 @@ def test_reads_archive_to_the_same_records_ignoring_other_members(dataset_archiv
 def test_archive_top_folder_may_have_any_name(tmp_path: Path):
     files = {
         "train/pos/3_8.txt": b"Fine.",
-        **url_files({"train/urls_pos.txt": [url(f"tt{i}") for i in range(40, 44)]}),
+        "train/urls_pos.txt": urls_file(*(f"tt{i}" for i in range(40, 44))),
     }
     archive = write_archive(tmp_path / "renamed.tgz", files, top="imdb-copy/v1")
     with TestPipeline(runner="FnApiRunner") as pipeline:
@@ -152,8 +119,8 @@ def test_archive_top_folder_may_have_any_name(tmp_path: Path):
 
 def test_two_datasets_in_one_pattern_join_their_own_urls(tmp_path: Path):
     """Same folder and review id in two datasets: each gets the movie of its own urls file."""
-    write_dataset(tmp_path / "a", {"train/pos/0_9.txt": b"A"}, {"train/urls_pos.txt": [url("tt1")]})
-    write_dataset(tmp_path / "b", {"train/pos/0_9.txt": b"B"}, {"train/urls_pos.txt": [url("tt2")]})
+    write_dataset(tmp_path / "a", {"train/pos/0_9.txt": b"A", "train/urls_pos.txt": urls_file("tt1")})
+    write_dataset(tmp_path / "b", {"train/pos/0_9.txt": b"B", "train/urls_pos.txt": urls_file("tt2")})
     with TestPipeline(runner="FnApiRunner") as pipeline:
         read = pipeline | reader.ReadImdbReviews(str(tmp_path / "*" / component.DIRECTORY_PATTERN))
         reviews = read[reader.REVIEWS]
@@ -430,29 +397,8 @@ def read_split(uri: str, split: str) -> dict[str, dict[str, list]]:
     return {example_values(e)[features.SOURCE][1][0].decode(): example_values(e) for e in examples}
 
 
-def run_executor(tmp_path: Path, data_path: Path) -> standard_artifacts.Examples:
-    """Runs the real executor as TFX would (JSON exec properties) and returns its output artifact."""
-    examples = standard_artifacts.Examples()
-    examples.uri = str(tmp_path / "examples")
-    input_base, pattern = component.dataset_input(str(data_path))
-    exec_properties = {
-        standard_component_specs.INPUT_BASE_KEY: input_base,
-        standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(
-            example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="all", pattern=pattern)])
-        ),
-        standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
-            component.make_output_config(EVAL_PERCENT)
-        ),
-        standard_component_specs.OUTPUT_FILE_FORMAT_KEY: example_gen_pb2.FORMAT_TFRECORDS_GZIP,
-        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
-    }
-    context = executor.Executor.Context(make_beam_pipeline_fn=lambda: beam.Pipeline(runner="FnApiRunner"))
-    executor.Executor(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
-    return examples
-
-
 def test_executor_writes_four_splits(tmp_path: Path, dataset_archive: Path):
-    examples = run_executor(tmp_path, dataset_archive)
+    examples = run_example_gen(tmp_path, dataset_archive)  # the real executor, as TFX runs it
 
     assert artifact_utils.decode_split_names(examples.split_names) == ["train", "eval", "test", "unsup"]
     assert json.loads(examples.split_names) == ["train", "eval", "test", "unsup"]

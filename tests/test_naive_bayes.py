@@ -31,10 +31,28 @@ def test_naive_bayes_linear_sums_ratio_times_weight_over_each_reviews_ngrams_l2_
     ids = tf.ragged.constant([[0, 3], [], [1, 2, 3]], dtype=tf.int64)
     layer(ids)
     layer.ratios.assign([0.5, -1.0, 2.0, 0.25])
-    layer.weights_.assign([1.0, 2.0, 3.0, 4.0])
+    layer.coefficients.assign([1.0, 2.0, 3.0, 4.0])
     np.testing.assert_allclose(
         layer(ids).numpy(),
         [[3.0 * (0.5 + 1.0) / np.sqrt(2)], [0.0], [3.0 * (-2.0 + 6.0 + 1.0) / np.sqrt(3)]],
+        rtol=1e-6,
+    )
+
+
+def test_the_coefficients_gradient_is_sparse_over_the_batch_ngrams():
+    layer = NaiveBayesLinear(6)
+    ids = tf.ragged.constant([[0, 3], [3]], dtype=tf.int64)
+    layer(ids)
+    layer.ratios.assign([0.5, -1.0, 2.0, 0.25, 1.0, 1.0])
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(layer(ids))
+    gradient = tape.gradient(total, layer.coefficients)
+    assert isinstance(gradient, tf.IndexedSlices)
+    assert sorted(set(gradient.indices.numpy().tolist())) == [0, 3]
+    # d/dw_i: r_i / sqrt(n) summed over the reviews holding n-gram i.
+    np.testing.assert_allclose(
+        tf.convert_to_tensor(gradient).numpy(),
+        [0.5 / np.sqrt(2), 0.0, 0.0, 0.25 / np.sqrt(2) + 0.25, 0.0, 0.0],
         rtol=1e-6,
     )
 
@@ -59,7 +77,7 @@ def test_the_ngram_branch_starts_silent_and_adds_its_logit_to_the_deep_one():
     np.testing.assert_allclose(
         wide_and_deep(inputs).numpy(), deep_only({features.TOKEN_IDS: token_ids}).numpy(), rtol=1e-6
     )
-    wide_and_deep.get_layer(model.NGRAM_LAYER).weights_.assign([1.0, 1.0, 1.0])
+    wide_and_deep.get_layer(model.NGRAM_LAYER).coefficients.assign([1.0, 1.0, 1.0])
     deep_probability = deep_only({features.TOKEN_IDS: token_ids}).numpy()
     deep_logit = np.log(deep_probability / (1 - deep_probability))
     # + scale * (r_0 w_0 + r_2 w_2) / sqrt(2 n-grams)
@@ -88,7 +106,7 @@ def test_export_with_the_ngram_branch_matches_the_model_on_transform_features(
     classifier = model.build_model(
         vocab_size, 5, _matrix(vocab_size), TrainerOptions(architecture="bag"), ngram_ratios=ratios
     )
-    classifier.get_layer(model.NGRAM_LAYER).weights_.assign(np.linspace(2, -2, len(ngram_vocabulary)))
+    classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(np.linspace(2, -2, len(ngram_vocabulary)))
     export.export_serving_model(classifier, tft_output, str(tmp_path / "serving"))
 
     texts = ["good fine good", "dull film, unseen words"]

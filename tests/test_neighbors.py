@@ -1,8 +1,6 @@
 """Nearest neighbours in a pushed model's embeddings: exact cosine, exclusions, unknown words, the CLI."""
 
 from pathlib import Path
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,8 +18,7 @@ from components.embeddings.neighbors import (
 from pipeline import cli
 from pipeline.predict import SAVED_MODEL_FILE, ModelNotFoundError
 from schemas import features
-
-CLI = str(Path(sys.executable).with_name("imdb-pipeline"))
+from tests.conftest import run_cli
 
 VOCABULARY = [*features.RESERVED_TOKENS, "great", "good", "awful", "bad", "film", "blank"]
 # Trained: great is closest to good (cosine 0.8), then film (0), bad (-0.6), awful (-1).
@@ -142,12 +139,7 @@ def test_cli_unknown_word_exits_2_with_the_words(model_dir, capsys):
 
 
 def test_console_script_neighbors_injected_reads_the_injected_embeddings(model_dir):
-    result = subprocess.run(
-        [CLI, "neighbors", "--model", str(model_dir), "--injected", "--k", "1", "great"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli("neighbors", "--model", str(model_dir), "--injected", "--k", "1", "great", cwd=model_dir)
     assert result.returncode == 0, result.stderr[-2000:]
     injected_file = model_dir / "200" / projector.EMBEDDINGS_DIR / projector.INJECTED_MATRIX_FILE
     # As injected, great's nearest word is awful (cosine 1); after training it is good.

@@ -2,6 +2,7 @@
 
 from pipeline.config import DEFAULT_RUNNER_ARG, build_config
 from pipeline.pipeline import SETUP_FILE, beam_args_with_dependencies, create_pipeline
+from tests.conftest import DEFAULT_STEP_IDS
 
 
 def _ids(pipeline):
@@ -10,19 +11,7 @@ def _ids(pipeline):
 
 def test_default_pipeline_trains_word2vec_and_lists_steps_in_data_flow_order(tmp_path):
     pipeline = create_pipeline(build_config({"output": str(tmp_path)}))
-    assert _ids(pipeline) == [
-        "FileBasedExampleGen",
-        "SchemaImporter",
-        "ExampleValidator",
-        "Transform",
-        "Word2Vec",
-        "EmbeddingAligner",
-        "Trainer",
-        "baseline_model_resolver",
-        "Evaluator",
-        "Pusher",
-        "Report",
-    ]
+    assert _ids(pipeline) == list(DEFAULT_STEP_IDS)
     by_id = {component.id: component for component in pipeline.components}
     # Nothing learns from examples before they passed validation.
     assert "ExampleValidator" in {node.id for node in by_id["Transform"].upstream_nodes}

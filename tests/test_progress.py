@@ -1,9 +1,11 @@
 """Progress of long steps: plain lines off a terminal, a bar on one; Keras and gensim callbacks."""
 
+import functools
 import io
 import logging
 import re
-import time
+
+import tqdm
 
 from components.embeddings.word2vec import EpochProgress
 from components.progress import Progress
@@ -58,13 +60,15 @@ def test_plain_progress_without_a_total_shows_the_count_and_rate(caplog):
     assert _messages(caplog, LOGGER) == ["reading: 3,000 files (1,500 files/s, 2 s), last file 0_9.txt"]
 
 
-def test_terminal_progress_draws_a_bar_and_logs_nothing(caplog):
+def test_terminal_progress_draws_a_bar_and_logs_nothing(caplog, monkeypatch):
     caplog.set_level(logging.INFO)
+    # Redraw on every update: by default tqdm redraws at most every 0.1 s (mininterval), which
+    # only a sleep could wait out, and a loaded machine makes any sleep a race.
+    monkeypatch.setattr(tqdm, "tqdm", functools.partial(tqdm.tqdm, mininterval=0))
     stream = io.StringIO()
     with Progress(
         "word2vec", total=5, unit="epochs", terminal=True, log=logging.getLogger(LOGGER), stream=stream
     ) as progress:
-        time.sleep(0.2)  # tqdm redraws at most every 0.1 s
         progress.update(2, "last epoch 1.0 s")
         drawn = stream.getvalue()
     assert "word2vec:  40%" in drawn

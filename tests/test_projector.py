@@ -36,7 +36,9 @@ def test_escape_token(token, escaped):
     assert projector.escape_token(token) == escaped
 
 
-def test_embedding_artifacts(tmp_path):
+def test_embedding_artifacts_hold_the_vocabulary_both_matrices_and_escaped_projector_rows_without_padding(
+    tmp_path,
+):
     trained, injected = _matrices()
     projector.write_embedding_artifacts(str(tmp_path), VOCABULARY, trained, injected)
 

@@ -4,16 +4,13 @@ import errno
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import textwrap
 import uuid
 
 import pytest
 import tensorflow as tf
 
 from components.pusher import publish
+from tests.conftest import lock_held_in_subprocess
 
 
 def _model(tmp_path, content="model-1"):
@@ -178,28 +175,12 @@ def test_push_copies_a_new_model_once_and_applies_retention(tmp_path):
     assert sorted(os.listdir(model_dir)) == ["30", "40"]
 
 
-def _hold_push_lock_in_subprocess(model_dir):
-    script = textwrap.dedent(
-        f"""
-        import time
-        from components.pusher.publish import push_lock
-        with push_lock({model_dir!r}):
-            print("locked", flush=True)
-            time.sleep(600)
-        """
-    )
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "locked"
-    return process
-
-
 def test_a_push_while_another_process_holds_the_push_lock_fails_naming_it_and_changes_nothing(tmp_path):
     model_dir = str(tmp_path / "imdb")
     publish.publish(_model(tmp_path, "served"), model_dir, {"model": {"uri": "/m/served"}}, now=3_000)
     before = _files(model_dir)
     new_model = _model(tmp_path, "new")
-    holder = _hold_push_lock_in_subprocess(model_dir)
-    try:
+    with lock_held_in_subprocess("components.pusher.publish", "push_lock", model_dir) as holder:
         with pytest.raises(publish.PushError) as error:
             publish.push(new_model, model_dir, {"model": {"uri": "/m/new"}}, keep_versions=1)
         assert re.fullmatch(
@@ -209,9 +190,6 @@ def test_a_push_while_another_process_holds_the_push_lock_fails_naming_it_and_ch
             str(error.value),
         )
         assert _files(model_dir) == sorted([*before, publish.PUSH_LOCK_FILE])
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
     # The kernel released the killed holder's lock; its file is reused, then removed.
     result = publish.push(new_model, model_dir, {"model": {"uri": "/m/new"}}, keep_versions=1, now=4_000)
     assert (result.version, result.copied, result.removed) == (4_000, True, (3_000,))

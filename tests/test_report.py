@@ -18,6 +18,7 @@ import tensorflow as tf
 from tfx.types.standard_artifacts import Examples, ModelBlessing, PushedModel
 
 from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.example_gen.quarantine import QUARANTINE_DIR, SUMMARY_FILE
 from components.report import analysis, collect, render
 from components.report.data import (
     CalibrationBucket,
@@ -39,6 +40,18 @@ from tests.conftest import run_cli
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = "/usr/bin/chromium"
 SECTIONS = ("data", "embeddings", "training", "evaluation", "lineage")
+# The index's blessing cells, exactly: "blessed" alone is also a substring of "not blessed".
+BLESSED_CELL = '<span class="pass">blessed</span>'
+NOT_BLESSED_CELL = '<span class="fail">not blessed</span>'
+# Alt texts of every figure of a full run's report, sorted.
+REPORT_IMAGES = [
+    "Calibration plot",
+    "Confusion matrix",
+    "Histogram of review lengths per split",
+    "Loss and accuracy per epoch",
+    "PCA of the most frequent words before and after fine-tuning",
+    "ROC curve",
+]
 
 
 class _Page(html.parser.HTMLParser):
@@ -180,7 +193,7 @@ def test_quarantine_is_counted_per_reason_and_none_without_quarantine_output(tmp
     properties = {"quarantined": 0, "quarantined_empty": 0}
     assert collect.read_quarantine(collect.ArtifactRef(str(examples), properties)) == ({}, {})
 
-    quarantine = examples / collect.QUARANTINE_DIR
+    quarantine = examples / QUARANTINE_DIR
     (quarantine / "Split-test").mkdir(parents=True)
     _write_records(quarantine / "Split-test" / "data-00000-of-00002.gz", 2, "GZIP")
     _write_records(quarantine / "Split-test" / "data-00001-of-00002.gz", 1, "GZIP")
@@ -316,8 +329,9 @@ def test_index_lists_runs_with_metrics_blessing_push_and_links():
     assert page.links == ["run-2/report.html"]
     rows = re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', text, flags=re.S)
     assert [run_id for run_id, _ in rows] == ["2026-01-02T00:00:00", "2026-01-01T00:00:00"]
-    assert "0.8750" in rows[0][1] and "blessed" in rows[0][1]
-    assert "0.5000" in rows[1][1] and "not blessed" in rows[1][1] and "1700000000" in rows[1][1]
+    assert "0.8750" in rows[0][1] and BLESSED_CELL in rows[0][1] and "not blessed" not in rows[0][1]
+    assert "0.5000" in rows[1][1] and NOT_BLESSED_CELL in rows[1][1] and "1700000000" in rows[1][1]
+    assert BLESSED_CELL not in rows[1][1]
 
 
 # --- while it runs ------------------------------------------------------------------------------
@@ -409,14 +423,7 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
     assert f"test accuracy {expected['accuracy']:.4f}" in text
 
     images = _png_images(page, path.parent)
-    assert sorted(images) == [
-        "Calibration plot",
-        "Confusion matrix",
-        "Histogram of review lengths per split",
-        "Loss and accuracy per epoch",
-        "PCA of the most frequent words before and after fine-tuning",
-        "ROC curve",
-    ]
+    assert sorted(images) == REPORT_IMAGES
     assert all(image.width >= 300 and image.height >= 300 for image in images.values())
 
     for split, count in _split_sizes(output).items():
@@ -424,7 +431,7 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
 
     # Quarantine: what ExampleGen's summary says was set aside, or "none".
     (examples_uri,) = glob.glob(str(output / "pipeline_root" / "FileBasedExampleGen" / "examples" / "*"))
-    summary = Path(examples_uri) / collect.QUARANTINE_DIR / collect.QUARANTINE_SUMMARY_FILE
+    summary = Path(examples_uri) / QUARANTINE_DIR / SUMMARY_FILE
     counts = (
         {r: c for r, c in json.loads(summary.read_text())["counts"].items() if c} if summary.exists() else {}
     )
@@ -482,14 +489,16 @@ def test_report_command_rerenders_the_newest_run_and_indexes_every_run(pushed_ru
         metric: value for (model, metric), value in page.metrics.items() if model == "candidate"
     } == expected
     assert "steps" in page.ids  # re-rendered from ML Metadata: the run's steps, all cached
-    _png_images(page, rerendered.parent)
+    rerendered_images = _png_images(page, rerendered.parent)
+    assert sorted(rerendered_images) == REPORT_IMAGES
 
     text = index.read_text(encoding="utf-8")
     rows = re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', text, flags=re.S)
     assert len(rows) == 2  # the two runs of the fixture, newest first
     newest, oldest = rows
     assert rerendered.parent.name == re.sub(r"[^A-Za-z0-9._-]", "-", newest[0])
-    assert f"{expected['accuracy']:.4f}" in newest[1] and "blessed" in newest[1]
+    assert f"{expected['accuracy']:.4f}" in newest[1] and BLESSED_CELL in newest[1]
+    assert "not blessed" not in newest[1]
     (version,) = os.listdir(output / "serving" / "imdb_sentiment")
     assert version in oldest[1]  # the first run pushed; the cached second one pushed nothing new
     for link in _Page(text).links:

@@ -1,6 +1,8 @@
 """Trainer: injected embeddings, masking, frozen / fine-tuned / frozen-then-fine-tuned, and the exported SavedModel."""
 
+import logging
 import os
+import re
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from components.options import OptionsError
 from components.trainer import export, model
 from components.trainer.executor import EmbeddingMismatchError, load_embedding_matrix
 from components.trainer.options import TrainerOptions
+from components.trainer.progress import TrainingProgress
 from components.transform.options import TransformOptions
 from schemas import features
 
@@ -155,14 +158,52 @@ def test_early_stopping_carries_its_best_weights_across_phases():
             r"trainer.unfreeze_after_epochs must be less than trainer.epochs \(3\) with "
             r"trainer.embedding_training frozen_then_fine_tune, got 3",
         ),
+        (
+            {"embedding_training": "frozen_then_fine_tune", "unfreeze_after_epochs": 4, "epochs": 3},
+            r"trainer.unfreeze_after_epochs must be less than trainer.epochs \(3\) with "
+            r"trainer.embedding_training frozen_then_fine_tune, got 4",
+        ),
+        ({"unfreeze_after_epochs": 0}, r"trainer.unfreeze_after_epochs must be between 1 and 1000, got 0"),
         ({"fine_tune_learning_rate": 0.0}, "trainer.fine_tune_learning_rate must be between"),
     ],
 )
 def test_embedding_training_options_are_checked(values, message):
     with pytest.raises(OptionsError, match=message):
         TrainerOptions(**values)
-    # The same schedule is fine when it leaves epochs to fine-tune, or is not used.
-    assert TrainerOptions(unfreeze_after_epochs=3, epochs=3).unfreeze_after_epochs == 3
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # The schedule leaves one epoch to fine-tune.
+        {"embedding_training": "frozen_then_fine_tune", "unfreeze_after_epochs": 2, "epochs": 3},
+        # The same numbers as the rejected schedule, but the schedule is not used.
+        {"embedding_training": "fine_tune", "unfreeze_after_epochs": 3, "epochs": 3},
+        {"embedding_training": "frozen", "unfreeze_after_epochs": 3, "epochs": 3},
+    ],
+)
+def test_embedding_training_options_that_leave_epochs_to_fine_tune_or_do_not_use_the_schedule_are_valid(
+    values,
+):
+    options = TrainerOptions(**values)
+    assert {name: getattr(options, name) for name in values} == values
+
+
+def test_training_progress_logs_each_finished_epoch_of_the_whole_training(caplog):
+    caplog.set_level(logging.INFO)
+    callback = TrainingProgress(
+        4, terminal=False, interval=3600, epoch_log=logging.getLogger("tests.trainer")
+    )
+    # The frozen phase of frozen_then_fine_tune: Keras knows only its 2 epochs.
+    callback.set_params({"epochs": 2, "steps": 3, "verbose": 0})
+    callback.on_epoch_begin(1)
+    callback.on_train_batch_end(0, {"loss": 0.5})
+    callback.on_epoch_end(1, {"val_loss": 0.25, "accuracy": 0.75, "loss": 0.5})
+    lines = [record.getMessage() for record in caplog.records if record.name == "tests.trainer"]
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"Trainer: epoch 2/4 \(\d+\.\d s\): accuracy 0\.7500, loss 0\.5000, val_loss 0\.2500", lines[0]
+    ), lines[0]
 
 
 def test_bag_model_averages_only_unpadded_positions():

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import math
+import zlib
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -310,6 +311,44 @@ def test_a_non_finite_binary_value_names_its_byte(directory, layout, rows, bad, 
 
 # --- truncated gzip ----------------------------------------------------------------------------
 
+TRUNCATED = (
+    "the compressed data ends early: the file is truncated (Compressed file ended before the "
+    "end-of-stream marker was reached)"
+)
+
+
+def _expected_gzip_cut_error(
+    layout: Layout, rows, compressed: bytes, cut: int
+) -> tuple[int, int | None, int | None, str]:
+    """Vectors read from ``compressed[:cut]``, and the error's line, byte offset and problem.
+
+    The reader gets what zlib decompresses from the bytes before the cut, then
+    the stream ends early: a text reader fails on the line after the last
+    complete one, the binary reader at the byte where it wanted more. One byte
+    is no gzip magic: a plain file holding "\x1f", which is white space to Python.
+    """
+    if cut == 1:
+        if layout.format == WORD2VEC_BINARY:
+            return 0, None, 0, "the file ends: no '<count> <dimension>' header line"
+        return 0, None, None, "empty file"
+    available = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(compressed[:cut])  # gzip framing
+    if layout.format != WORD2VEC_BINARY:
+        lines = available.count(b"\n")
+        vectors = lines if layout.format == GLOVE else max(lines - 1, 0)  # word2vec: a header line
+        return vectors, lines + 1, None, TRUNCATED
+    offsets = word2vec_binary_offsets(rows, newline=layout.newline)
+    if len(available) < offsets[0][0]:
+        return 0, None, 0, TRUNCATED  # inside the header line
+    dimension = len(rows[0][1])
+    for record, (word_offset, values_offset) in enumerate(offsets):
+        if len(available) <= word_offset:  # between records: wanted the next word's first byte
+            return record, None, len(available), TRUNCATED
+        if len(available) < values_offset:  # inside the word
+            return record, None, word_offset, TRUNCATED
+        if len(available) < values_offset + 4 * dimension:  # inside the values
+            return record, None, values_offset, TRUNCATED
+    return len(rows), None, len(available), TRUNCATED  # every record, then the trailer is missing
+
 
 @PROPERTY_SETTINGS
 @given(
@@ -327,23 +366,28 @@ def test_a_gzip_file_cut_at_any_byte_fails_after_only_correct_vectors(directory,
 
     _assert_same(read, rows[: len(read)])
     assert str(error).startswith(f"{path}")
-    assert error.problem in (
-        "empty file",
-        "the file ends: no '<count> <dimension>' header line",
-        "the compressed data ends early: the file is truncated (Compressed file ended before the "
-        "end-of-stream marker was reached)",
+    assert (len(read), error.line, error.offset, error.problem) == _expected_gzip_cut_error(
+        layout, rows, compressed, cut
     )
 
 
-def test_the_strategies_cover_the_awkward_values():
-    """The writer's text for values a reader could get wrong reads back bit-for-bit."""
-    awkward = np.array([-0.0, 1e-45, -3.4028235e38, 1.1754942e-38, 0.1], dtype=np.float32)
-    assert [value_text(value) for value in awkward] == [
+# Negative zero, the smallest subnormal, the most negative finite, the largest subnormal, and a
+# value without an exact decimal form: what a reader could round, flush to zero or lose the sign of.
+AWKWARD = np.array([-0.0, 1e-45, -3.4028235e38, 1.1754942e-38, 0.1], dtype=np.float32)
+
+
+def test_awkward_values_are_written_as_the_float64_repr_of_the_float32():
+    assert [value_text(value) for value in AWKWARD] == [
         "-0.0",
         "1.401298464324817e-45",
         "-3.4028234663852886e+38",
         "1.1754942106924411e-38",
         "0.10000000149011612",
     ]
-    parsed = np.array([value_text(value) for value in awkward], dtype=np.float32)
-    assert parsed.view(np.uint32).tolist() == awkward.view(np.uint32).tolist()
+
+
+@pytest.mark.parametrize("layout", TEXT_LAYOUTS + BINARY_LAYOUTS, ids=str)
+def test_awkward_values_written_in_each_format_read_back_bit_for_bit(directory, layout):
+    rows = [("awkward", AWKWARD), ("reversed", AWKWARD[::-1].copy())]
+    path = _write(directory, layout, _encode(layout, rows))  # glove_lines / word2vec_binary_bytes
+    _assert_same(list(iter_vectors(path, layout.format)), rows)

@@ -25,6 +25,7 @@ from components.embeddings.vectors import (
     read_dimension,
 )
 from tests.conftest import shared_data_file
+from tests.vector_files import KV_VALUES, KV_WORDS, keyed_vectors, word2vec_binary_bytes
 
 GLOVE_SUBSET_NAME = "glove.6B.50d.top10k.txt"
 
@@ -113,15 +114,7 @@ def test_glove_subset_from_shared_data():
 
 BINARY_WORDS = ["the", "movie", "café"]
 BINARY_VALUES = np.array([[0.5, -1.25], [0.125, 3.0], [-2.0, 1e-3]], dtype=np.float32)
-
-
-def _binary(words=BINARY_WORDS, values=BINARY_VALUES, newline=False, header=None) -> bytes:
-    """word2vec binary as gensim (newline=False) or Google's C tool (newline=True) writes it."""
-    count, dimension = values.shape
-    data = (header or f"{count} {dimension}\n").encode()
-    for word, vector in zip(words, values, strict=True):
-        data += word.encode("utf-8") + b" " + vector.astype("<f4").tobytes() + (b"\n" if newline else b"")
-    return data
+BINARY_ROWS = list(zip(BINARY_WORDS, BINARY_VALUES, strict=True))
 
 
 def _binary_expected():
@@ -131,7 +124,7 @@ def _binary_expected():
 @pytest.mark.parametrize("newline", [False, True], ids=["gensim", "c-tool"])
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
 def test_word2vec_binary(tmp_path, newline, compress):
-    data = _binary(newline=newline)
+    data = word2vec_binary_bytes(BINARY_ROWS, newline=newline)  # gensim's layout, or the C tool's
     path = tmp_path / "vectors.bin"
     path.write_bytes(gzip.compress(data) if compress else data)
     assert detect_format(str(path)) == WORD2VEC_BINARY
@@ -152,7 +145,7 @@ def test_word2vec_binary_streams_across_read_chunks(tmp_path, monkeypatch):
     # Records straddle chunk boundaries when chunks are tiny.
     monkeypatch.setattr(vectors_module, "_CHUNK_BYTES", 3)
     path = tmp_path / "vectors.bin"
-    path.write_bytes(_binary(newline=True))
+    path.write_bytes(word2vec_binary_bytes(BINARY_ROWS, newline=True))
     _assert_vectors(list(iter_vectors(str(path), WORD2VEC_BINARY)), _binary_expected())
 
 
@@ -167,16 +160,6 @@ def test_fasttext_vec_is_word2vec_text(tmp_path):
 
 # --- gensim KeyedVectors -------------------------------------------------------
 
-KV_WORDS = ["the", "Movie", "café", "good"]
-KV_VALUES = np.arange(12, dtype=np.float32).reshape(4, 3) / 8
-
-
-def _keyed_vectors() -> KeyedVectors:
-    vectors = KeyedVectors(3)
-    vectors.add_vectors(KV_WORDS, KV_VALUES)
-    vectors.set_vecattr("the", "count", 10)
-    return vectors
-
 
 @pytest.mark.parametrize(
     ("name", "sep_limit", "array_file"),
@@ -189,7 +172,7 @@ def _keyed_vectors() -> KeyedVectors:
 )
 def test_gensim_keyed_vectors(tmp_path, name, sep_limit, array_file):
     path = tmp_path / name
-    _keyed_vectors().save(str(path), sep_limit=sep_limit)
+    keyed_vectors().save(str(path), sep_limit=sep_limit)
     if array_file:
         assert (tmp_path / array_file).is_file()
     assert detect_format(str(path)) == KEYED_VECTORS
@@ -200,7 +183,7 @@ def test_gensim_keyed_vectors(tmp_path, name, sep_limit, array_file):
 def test_keyed_vectors_array_rows_stream_in_blocks(tmp_path, monkeypatch):
     monkeypatch.setattr(vectors_module, "_NPY_ROWS_PER_READ", 3)
     path = tmp_path / "large.kv"
-    _keyed_vectors().save(str(path), sep_limit=1)
+    keyed_vectors().save(str(path), sep_limit=1)
     _assert_vectors(list(iter_vectors(str(path))), list(zip(KV_WORDS, KV_VALUES.tolist(), strict=True)))
 
 

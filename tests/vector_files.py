@@ -2,11 +2,13 @@
 
 Written the way the tools that make real files write them, so a test states
 its rows and gets the bytes: GloVe text, word2vec text (header line), word2vec
-binary (gensim's layout, or Google's C tool's with a newline after each vector).
+binary (gensim's layout, or Google's C tool's with a newline after each vector);
+and a small gensim KeyedVectors object to save.
 """
 
 from collections.abc import Sequence
 
+from gensim.models import KeyedVectors
 import numpy as np
 
 Rows = Sequence[tuple[str, Sequence[float]]]
@@ -46,6 +48,19 @@ def word2vec_binary_bytes(rows: Rows, newline: bool = False, header: str | None 
         if newline:
             data += b"\n"
     return data
+
+
+# KeyedVectors words: cased and non-ASCII; values exact in float32.
+KV_WORDS = ["the", "Movie", "café", "good"]
+KV_VALUES = np.arange(12, dtype=np.float32).reshape(4, 3) / 8
+
+
+def keyed_vectors() -> KeyedVectors:
+    """KV_WORDS with KV_VALUES, and a word count as gensim's trained models record (a side array)."""
+    vectors = KeyedVectors(3)
+    vectors.add_vectors(KV_WORDS, KV_VALUES)
+    vectors.set_vecattr("the", "count", 10)
+    return vectors
 
 
 def word2vec_binary_offsets(rows: Rows, newline: bool = False) -> list[tuple[int, int]]:

@@ -40,6 +40,7 @@ import tensorflow as tf
 
 from components.embeddings.matching import Normalizer, transform_token
 from components.embeddings.options import EmbeddingOptions
+from components.options import OptionsError
 from schemas import features
 
 # Most frequent missing words in coverage.json and in the run-log summary.
@@ -141,6 +142,7 @@ def align(
     options: EmbeddingOptions,
     token_counts: Mapping[str, int] | None = None,
     normalize: Normalizer = transform_token,
+    vectors_source: str = "the vector file",
 ) -> tuple[np.ndarray, Coverage]:
     """Builds the float32 matrix whose row i is the vector of ``vocabulary[i]``.
 
@@ -157,12 +159,17 @@ def align(
         vocabulary: The Transform vocabulary in id order, reserved tokens first.
         vectors: ``(word, vector)`` pairs, e.g. from ``vectors.iter_vectors``;
             read once, in order. The dimension is that of the first vector.
-        options: Row initialisation and matching rules.
+        options: Row initialisation and matching rules; a non-zero
+            ``options.dimension`` is checked against the first vector, so a
+            file of another length fails at its first batch, not after the
+            whole (possibly multi-gigabyte) file.
         token_counts: Train-split count of each vocabulary word
             (``read_token_counts``), for the token share and top missing words.
         normalize: Maps a batch of file words to their vocabulary form for the
             lower-case fallback (None: no single token); the Transform's own
             normalisation by default.
+        vectors_source: Where the vectors come from (the file's path), for the
+            dimension message.
 
     Returns:
         The ``[len(vocabulary), dimension]`` float32 matrix and its coverage.
@@ -171,6 +178,8 @@ def align(
         AlignmentError: If the vocabulary does not start with the reserved
             tokens, repeats a word, or no vocabulary word has a vector (usually
             a tokenisation or file-format mismatch); or if vectors differ in length.
+        OptionsError: If ``options.dimension`` is set and the first vector has
+            another length (``EmbeddingOptions.dimension_conflict``).
     """
     _check_vocabulary(vocabulary)
     rows = {word: row for row, word in enumerate(vocabulary) if word not in features.RESERVED_TOKENS}
@@ -187,6 +196,9 @@ def align(
         unmatched: list[tuple[str, np.ndarray]] = []
         for word, vector in batch:
             if matrix is None:
+                problem = options.dimension_conflict(len(vector), vectors_source)
+                if problem:
+                    raise OptionsError(problem)
                 matrix = np.zeros((len(vocabulary), len(vector)), dtype=np.float32)
             elif len(vector) != matrix.shape[1]:
                 raise AlignmentError(

@@ -12,7 +12,6 @@ Artifact layout:
 
 from collections.abc import Iterator
 import contextlib
-import io
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.types import artifact_utils
 
 from components.beam_utils import run_and_count
+from components.embeddings import projector
 from components.embeddings import vectors as vector_files
 from components.embeddings.align import align, read_token_counts, vocabulary_fingerprint
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
@@ -40,7 +40,6 @@ from components.embeddings.word2vec import (
     save_vectors,
     train_word2vec,
 )
-from components.options import OptionsError
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -130,8 +129,9 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
     ) -> None:
         options = EmbeddingOptions.from_json(exec_properties["options"])
         transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
-        vectors_uri = artifact_utils.get_single_uri(input_dict["vectors"])
-        vectors_path = vector_file_path(vectors_uri)
+        vectors_path, vector_format = vector_file(
+            artifact_utils.get_single_uri(input_dict["vectors"]), options.vectors_format
+        )
         output = artifact_utils.get_single_instance(output_dict["embedding"])
 
         tft_output = tft.TFTransformOutput(transform_graph.uri)
@@ -140,14 +140,6 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
         ]
         counts_path = tft_output.vocabulary_file_by_name(features.TOKEN_COUNTS_NAME)
         token_counts = read_token_counts(counts_path) if counts_path else None
-        vector_format = vector_file_format(vectors_uri, options.vectors_format)
-        if options.dimension:
-            # Checked before the run for local files; here for any (gs://), before the long read.
-            problem = options.dimension_conflict(
-                vector_files.read_dimension(vectors_path, vector_format), vectors_path
-            )
-            if problem:
-                raise OptionsError(problem)
         logger.info(
             "EmbeddingAligner: %s vocabulary rows from %s, %s vectors from %s (oov %s, unk %s, lower-case "
             "fallback %s)",
@@ -160,8 +152,14 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
             "on" if options.lowercase_fallback else "off",
         )
         started = time.monotonic()
+        # align() checks options.dimension on the first vectors (the configuration
+        # checked local files before the run; this covers gs:// ones too).
         matrix, coverage = align(
-            vocabulary, vector_files.iter_vectors(vectors_path, vector_format), options, token_counts
+            vocabulary,
+            vector_files.iter_vectors(vectors_path, vector_format),
+            options,
+            token_counts,
+            vectors_source=vectors_path,
         )
 
         with tf.io.gfile.GFile(os.path.join(output.uri, MATRIX_FILE), "wb") as matrix_file:
@@ -200,23 +198,19 @@ def embedding_text_splits(examples: types.Artifact) -> list[str]:
     return splits
 
 
-def vector_file_path(uri: str) -> str:
-    """The word-vector file of an EmbeddingVectors URI: the URI itself, or ``<uri>/vectors.txt``."""
-    return os.path.join(uri, VECTORS_FILE) if tf.io.gfile.isdir(uri) else uri
+def vector_file(uri: str, requested: str) -> tuple[str, str]:
+    """The word-vector file of an EmbeddingVectors artifact and the format to read it with.
 
-
-def vector_file_format(uri: str, requested: str) -> str:
-    """The format to read an EmbeddingVectors artifact with.
-
-    The Word2Vec step's own output (a directory) is always word2vec text; an
-    imported file is read in the ``requested`` format (``EmbeddingOptions.vectors_format``),
-    detected from its content when that is ``auto``.
+    The Word2Vec step's own output is a directory holding ``vectors.txt``,
+    always word2vec text; an imported file is the URI itself, read in the
+    ``requested`` format (``EmbeddingOptions.vectors_format``), detected from
+    its content when that is ``auto``.
     """
     if tf.io.gfile.isdir(uri):
-        return vector_files.WORD2VEC
+        return os.path.join(uri, VECTORS_FILE), vector_files.WORD2VEC
     if requested == vector_files.AUTO_FORMAT:
-        return vector_files.detect_format(uri)
-    return requested
+        return uri, vector_files.detect_format(uri)
+    return uri, requested
 
 
 def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
@@ -225,11 +219,17 @@ def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
     The Trainer should still compare ``vocabulary_fingerprint`` of its own
     Transform vocabulary with the artifact's ``vocabulary_sha256``.
     """
-    with tf.io.gfile.GFile(os.path.join(uri, MATRIX_FILE), "rb") as matrix_file:
-        matrix = np.load(io.BytesIO(matrix_file.read()), allow_pickle=False)
-    with tf.io.gfile.GFile(os.path.join(uri, VOCABULARY_FILE), "r") as vocabulary_file:
-        vocabulary = vocabulary_file.read().split("\n")[:-1]
-    return matrix, vocabulary
+    matrix = projector.read_matrix(os.path.join(uri, MATRIX_FILE))
+    return matrix, projector.read_vocabulary(os.path.join(uri, VOCABULARY_FILE))
+
+
+def read_coverage(uri: str) -> dict | None:
+    """The ``coverage.json`` the aligner wrote in an EmbeddingMatrix artifact; None when absent."""
+    path = os.path.join(uri, COVERAGE_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
 
 
 @contextlib.contextmanager

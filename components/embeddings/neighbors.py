@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 import dataclasses
 import functools
-import io
 import os
 
 import numpy as np
@@ -89,6 +88,11 @@ class Embeddings:
         return {token: row for row, token in enumerate(self.vocabulary)}
 
     @functools.cached_property
+    def word_index(self) -> dict[str, int]:
+        """Row of each token a query may name: every token but the reserved ones."""
+        return {token: row for token, row in self.index.items() if token not in features.RESERVED_TOKENS}
+
+    @functools.cached_property
     def unit_rows(self) -> np.ndarray:
         """The rows scaled to unit length (all-zero rows stay zero), computed once."""
         norms = np.linalg.norm(self.matrix, axis=1, keepdims=True).astype(np.float32)
@@ -129,11 +133,8 @@ def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
             raise EmbeddingsNotFoundError(
                 f"{path} does not exist: the model was not pushed with its embeddings"
             )
-    with tf.io.gfile.GFile(matrix_path, "rb") as f:
-        matrix = np.load(io.BytesIO(f.read()), allow_pickle=False)
-    with tf.io.gfile.GFile(vocabulary_path, "rb") as f:
-        # Split on "\n" only: one token per line, whatever other characters tokens hold.
-        vocabulary = tuple(f.read().decode("utf-8").split("\n")[:-1])
+    matrix = projector.read_matrix(matrix_path)
+    vocabulary = tuple(projector.read_vocabulary(vocabulary_path))
     return Embeddings(vocabulary, matrix, source=matrix_path)
 
 
@@ -182,7 +183,7 @@ def nearest_neighbors(
 
 def _query_rows(embeddings: Embeddings, words: Sequence[str]) -> dict[str, int]:
     """The row of each query word: exact, else its Transform token; unknown words raise."""
-    index = {token: row for token, row in embeddings.index.items() if token not in features.RESERVED_TOKENS}
+    index = embeddings.word_index
     not_exact = [word for word in dict.fromkeys(words) if word not in index]
     normalised = dict(zip(not_exact, transform_token(not_exact), strict=True))
     unknown = [word for word in not_exact if normalised[word] not in index]

@@ -1,5 +1,6 @@
 """Embedding artifacts published beside the model: NumPy, vocabulary, Projector files."""
 
+import io
 import json
 import os
 
@@ -21,6 +22,27 @@ INFO_FILE = "embeddings.json"
 def escape_token(token: str) -> str:
     """Makes a token safe for one TSV cell: backslash, tab and newlines escaped."""
     return token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def read_matrix(path: str) -> np.ndarray:
+    """Loads a ``.npy`` matrix from any ``tf.io.gfile`` path (local or ``gs://``).
+
+    The file is read in one request (many small reads are slow on an object
+    store) and parsed from memory; ``allow_pickle=False`` because loading a
+    pickled object array can run code.
+    """
+    with tf.io.gfile.GFile(path, "rb") as f:
+        return np.load(io.BytesIO(f.read()), allow_pickle=False)
+
+
+def read_vocabulary(path: str) -> list[str]:
+    """Reads a ``vocabulary.txt`` as written here and by the EmbeddingAligner: line i = row i.
+
+    Split on ``"\\n"`` only (not ``splitlines``): a token may hold other line
+    breaks, such as U+0085 or U+2028, and must stay one row.
+    """
+    with tf.io.gfile.GFile(path, "rb") as f:
+        return f.read().decode("utf-8").split("\n")[:-1]
 
 
 def write_embedding_artifacts(

@@ -54,6 +54,7 @@ file name), and any path ``tf.io.gfile`` understands works, local or ``gs://``.
 from collections.abc import Callable, Iterator
 import contextlib
 import gzip
+import itertools
 import math
 import pickle
 import re
@@ -74,9 +75,9 @@ from components.embeddings.options import (
 
 __all__ = [
     "AUTO_FORMAT",
-    "FORMATS",
     "GLOVE",
     "KEYED_VECTORS",
+    "VECTOR_FORMATS",
     "WORD2VEC",
     "WORD2VEC_BINARY",
     "VectorFileError",
@@ -84,8 +85,6 @@ __all__ = [
     "iter_vectors",
     "read_dimension",
 ]
-
-FORMATS = VECTOR_FORMATS
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # fastText's own model files (.bin) start with this little-endian int32.
@@ -143,7 +142,7 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
 
     Args:
         path: Local path or any ``tf.io.gfile`` URL; gzip is detected from the content.
-        format: One of ``FORMATS``; detected from the content when ``None`` or
+        format: One of ``VECTOR_FORMATS``; detected from the content when ``None`` or
             ``AUTO_FORMAT``.
 
     Yields:
@@ -158,7 +157,7 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
     if format is None or format == AUTO_FORMAT:
         format = detect_format(path)
     if format not in _READERS:
-        raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(FORMATS)}")
+        raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(VECTOR_FORMATS)}")
     yield from _READERS[format](path)
 
 
@@ -177,7 +176,7 @@ def detect_format(path: str) -> str:
     with _open_binary(path) as stream:
         sample = _read_sample(path, stream, _DETECT_BYTES)
         if not sample.strip():
-            raise VectorFileError(path, None, "empty file")
+            raise _empty_file(path)
         if sample[0] == _PICKLE_PROTO and len(sample) > 1 and 2 <= sample[1] <= 5:
             return KEYED_VECTORS
         if sample.startswith(_FASTTEXT_MODEL_MAGIC):
@@ -199,10 +198,13 @@ def detect_format(path: str) -> str:
 
 
 def read_dimension(path: str, format: str | None = None) -> int:
-    """The vector length of a file, from its first vector (only the start of the file is read).
+    """The vector length of a file, from its first vector.
 
-    Used to check a configured dimension (``EmbeddingOptions.dimension``)
-    before any work starts.
+    Used to check a configured dimension (``EmbeddingOptions.dimension``) of a
+    local file before any work starts. The text and binary formats are read
+    only up to their first record; a ``keyedvectors`` pickle is unpickled whole
+    (it holds the word list), though a separate ``.npy`` matrix only to its
+    first rows.
 
     Raises:
         VectorFileError: If the file is empty or its first record is malformed.
@@ -216,29 +218,38 @@ def read_dimension(path: str, format: str | None = None) -> int:
 # --- Text formats -------------------------------------------------------------
 
 
+def _empty_file(path: str) -> VectorFileError:
+    """The one error for a file without a single record, whichever reader (or detection) finds it."""
+    return VectorFileError(path, None, "empty file")
+
+
+def _first_line(path: str, lines: Iterator[tuple[int, str]]) -> tuple[int, str]:
+    """The first non-empty ``(number, text)`` line of a text file; an empty file is an error."""
+    first = next(lines, None)
+    if first is None:
+        raise _empty_file(path)
+    return first
+
+
 def _read_glove(path: str) -> Iterator[Vector]:
     with _numbered_lines(path) as lines:
-        first = next(lines, None)
-        if first is None:
-            raise VectorFileError(path, None, "empty file")
-        number, text = first
+        first = first_number, first_text = _first_line(path, lines)
         # The first word of a GloVe file never contains a space (it is the most
-        # frequent token), so its field count gives the dimension.
-        dimension = len(text.replace("\t", " ").split(" ")) - 1
+        # frequent token), so its separators give the dimension; the line itself
+        # is parsed with the others below.
+        dimension = first_text.count(" ") + first_text.count("\t")
         if dimension < 1:
-            raise VectorFileError(path, number, f"expected a word followed by its values, got {text[:80]!r}")
-        source = f"line {number} has {dimension}"
-        yield _parse_vector(path, number, text, dimension, source)
-        for number, text in lines:
+            raise VectorFileError(
+                path, first_number, f"expected a word followed by its values, got {first_text[:80]!r}"
+            )
+        source = f"line {first_number} has {dimension}"
+        for number, text in itertools.chain([first], lines):
             yield _parse_vector(path, number, text, dimension, source)
 
 
 def _read_word2vec_text(path: str) -> Iterator[Vector]:
     with _numbered_lines(path) as lines:
-        first = next(lines, None)
-        if first is None:
-            raise VectorFileError(path, None, "empty file")
-        header_line, header = first
+        header_line, header = _first_line(path, lines)
         count, dimension = _checked_header(path, header, header_line)
         found = 0
         for number, text in lines:
@@ -331,19 +342,20 @@ def _is_float(text: str) -> bool:
 def _is_text_record(record: bytes) -> bool:
     """Whether the bytes after a header start a text record rather than a binary one.
 
-    A text record is a UTF-8 line without control characters. Binary float32
-    values almost always contain bytes that are not (zero bytes, bytes above
-    0x7f that do not form UTF-8): 4 x dimension random bytes forming clean
-    UTF-8 text does not happen in practice.
+    A text record is a UTF-8 line without the control bytes text never holds
+    (``_CONTROL_BYTES``; tab and CR are allowed). Binary float32 values almost
+    always contain bytes that are not (zero bytes, bytes above 0x7f that do not
+    form UTF-8): 4 x dimension random bytes forming clean UTF-8 text does not
+    happen in practice.
     """
     line = record.split(b"\n", 1)[0].rstrip(b"\r")
     if not line:
         return True
     try:
-        text = line.decode("utf-8")
+        line.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return not any(ord(char) < 0x20 and char != "\t" for char in text)
+    return not _CONTROL_BYTES.search(line)
 
 
 @contextlib.contextmanager
@@ -537,7 +549,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
         scanner = _ByteScanner(path, stream, 0)
         header = scanner.read_until(b"\n", _MAX_HEADER_BYTES, "no '<count> <dimension>' header line")
         if header is None:
-            raise VectorFileError(path, None, "empty file")
+            raise _empty_file(path)
         count, dimension = _checked_header(path, header.decode("utf-8", errors="replace").strip(), None, 0)
         vector_bytes = _FLOAT32.itemsize * dimension
         word: str | None = None
@@ -632,6 +644,16 @@ class _PickledObject:
         self.__dict__.update(state)
 
 
+def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as a pickle may call it: only the ``latin1`` spelling of bytes is allowed.
+
+    The default is ``codecs.encode``'s own, so a call without an encoding is refused too.
+    """
+    if encoding != "latin1" or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
 # gensim classes whose instances hold word vectors, built as _PickledObject.
 # gensim 4 pickles KeyedVectors; gensim 3 pickled Word2VecKeyedVectors (a subclass
 # of EuclideanKeyedVectors) with a dict of Vocab records.
@@ -656,14 +678,8 @@ _SAFE_GLOBALS: dict[tuple[str, str], Any] = {
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
     # Protocol 2 pickles (gensim 3) spell bytes as _codecs.encode(text, "latin1").
-    ("_codecs", "encode"): lambda text, encoding="utf-8": _latin1_bytes(text, encoding),
+    ("_codecs", "encode"): _latin1_bytes,
 }
-
-
-def _latin1_bytes(text: str, encoding: str) -> bytes:
-    if encoding != "latin1" or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin1")
 
 
 class _KeyedVectorsUnpickler(pickle.Unpickler):

@@ -19,6 +19,10 @@ PRECISION = "precision"
 RECALL = "recall"
 LOSS = "loss"
 EXAMPLE_COUNT = "example_count"
+# The metrics the run summary, step log, report and index show, in this order;
+# the headline ones are those blessing has thresholds for.
+REPORTED_METRICS = (ACCURACY, AUC, PRECISION, RECALL, LOSS)
+HEADLINE_METRICS = (ACCURACY, AUC)
 # For the run report: the confusion matrix at the decision threshold (computed
 # exactly, as accuracy is; the plot's matrices come from a histogram of
 # predictions), at every threshold (its false-positive rate and recall are the

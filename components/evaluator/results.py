@@ -1,17 +1,41 @@
-"""Reading the Evaluator's output: candidate and baseline metrics, and why blessing failed."""
+"""Reading the Evaluator's output: candidate and baseline metrics, their diffs, and why blessing failed.
 
+The one reader of TFMA's metrics and validation result: the run summary, the
+step log, the pusher's manifest and the run index use it as is; the run report
+(components/report/collect.py) adds plots and the configured thresholds.
+"""
+
+from collections.abc import Iterator
 import dataclasses
+from typing import Any
 
 from components.evaluator import eval_config
 
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
-    """The overall-slice metrics of the candidate (and baseline) and why blessing failed."""
+    """The overall-slice metrics of the candidate (and baseline) and why blessing failed.
 
-    candidate: dict[str, float]
-    baseline: dict[str, float]
+    Attributes:
+        candidate_model: Model name of the candidate in TFMA's output.
+        baseline_model: Model name of the baseline; None when the Evaluator
+            had no baseline to score.
+        candidate_metrics: Metric name -> value of the candidate.
+        baseline_metrics: Metric name -> value of the baseline ({} without one).
+        diffs: Metric name -> candidate minus baseline (TFMA diff metrics).
+        validation_ok: TFMA's validation result; None when it is absent.
+        failures: TFMA's reasons for a failed validation, readable.
+        failed: (metric name, is a diff) of each failed threshold.
+    """
+
+    candidate_model: str
+    baseline_model: str | None
+    candidate_metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    diffs: dict[str, float]
+    validation_ok: bool | None
     failures: tuple[str, ...]
+    failed: frozenset[tuple[str, bool]] = frozenset()
 
 
 def describe_bound(threshold) -> str:
@@ -50,27 +74,67 @@ def describe_failure(failure) -> str:
     return f"{key.name} {value:.4f}; required {describe_bound(threshold.value_threshold)}"
 
 
-def read_evaluation(uri: str) -> Evaluation:
-    """Reads a TFX Evaluator output (TFMA metrics and validation result)."""
+def overall_slice_metrics(uri: str) -> Iterator[tuple[Any, Any]]:
+    """(MetricKey, MetricValue) of every metric of the overall slice, diffs included."""
     import tensorflow_model_analysis as tfma
 
-    by_model: dict[str, dict[str, float]] = {eval_config.CANDIDATE_MODEL: {}, eval_config.BASELINE_MODEL: {}}
     for metrics_for_slice in tfma.load_metrics(uri):
         if metrics_for_slice.slice_key.single_slice_keys:
             continue  # only the overall slice
         for key_and_value in metrics_for_slice.metric_keys_and_values:
-            key, value = key_and_value.key, key_and_value.value
-            if key.is_diff or not value.HasField("double_value"):
-                continue
-            model = key.model_name or eval_config.CANDIDATE_MODEL
-            by_model.setdefault(model, {})[key.name] = value.double_value.value
-    failures = tuple(
-        describe_failure(failure)
-        for per_slice in tfma.load_validation_result(uri).metric_validations_per_slice
-        for failure in per_slice.failures
-    )
+            yield key_and_value.key, key_and_value.value
+
+
+def read_evaluation(
+    uri: str,
+    model_names: tuple[str, str | None] = (eval_config.CANDIDATE_MODEL, eval_config.BASELINE_MODEL),
+) -> Evaluation:
+    """Reads a TFX Evaluator output: overall-slice metrics and diffs, and the validation result.
+
+    Args:
+        uri: The ModelEvaluation artifact.
+        model_names: (candidate, baseline) model names of the EvalConfig; by
+            default those of :func:`~components.evaluator.eval_config.make_eval_config`.
+            A candidate absent from the metrics (TFMA names a lone model ``""``)
+            is the first other model that is not the baseline.
+    """
+    import tensorflow as tf
+    import tensorflow_model_analysis as tfma
+
+    metrics: dict[str, dict[str, float]] = {}
+    diffs: dict[str, float] = {}
+    for key, value in overall_slice_metrics(uri):
+        if not value.HasField("double_value"):
+            continue
+        if key.is_diff:
+            diffs[key.name] = value.double_value.value
+        else:
+            metrics.setdefault(key.model_name, {})[key.name] = value.double_value.value
+    candidate, baseline = model_names
+    if baseline is not None and baseline not in metrics:
+        baseline = None  # the Evaluator had no baseline model to score
+    if candidate not in metrics:
+        candidate = next((name for name in metrics if name != baseline), candidate)
+
+    validation_ok, failures, failed = None, (), frozenset()
+    try:
+        validation = tfma.load_validation_result(uri)
+    except (OSError, ValueError, tf.errors.NotFoundError):
+        validation = None
+    if validation is not None:
+        validation_ok = validation.validation_ok
+        found = [
+            failure for per_slice in validation.metric_validations_per_slice for failure in per_slice.failures
+        ]
+        failures = tuple(describe_failure(failure) for failure in found)
+        failed = frozenset((failure.metric_key.name, failure.metric_key.is_diff) for failure in found)
     return Evaluation(
-        candidate=by_model[eval_config.CANDIDATE_MODEL],
-        baseline=by_model[eval_config.BASELINE_MODEL],
+        candidate_model=candidate,
+        baseline_model=baseline,
+        candidate_metrics=metrics.get(candidate, {}),
+        baseline_metrics=metrics.get(baseline, {}) if baseline is not None else {},
+        diffs=diffs,
+        validation_ok=validation_ok,
         failures=failures,
+        failed=failed,
     )

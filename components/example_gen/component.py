@@ -16,7 +16,7 @@ from tfx.proto import example_gen_pb2
 
 from components.example_gen import reader, spans
 from components.example_gen.executor import Executor, make_custom_config
-from components.example_gen.options import ExampleGenOptions, validate_eval_percent
+from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
 from schemas import features
 
 # Name of the single input split: the whole dataset, cut into splits by the executor.
@@ -45,7 +45,7 @@ def dataset_input(data_path: str) -> tuple[str, str]:
     if spans.has_span_placeholder(data_path):
         return spans.span_input(data_path)
     path = data_path.rstrip("/") or data_path
-    if "://" in path:
+    if is_remote(path):
         # Not checked: a pipeline for a cluster may be compiled where its data is not readable.
         return (
             (os.path.dirname(path), os.path.basename(path))
@@ -104,10 +104,7 @@ def create_example_gen(
     be bad; the defaults when None). With a span placeholder in ``data_path``
     it ingests the newest span, or ``span``.
     """
-    if span is not None and not spans.has_span_placeholder(data_path):
-        raise ValueError(
-            f"span {span} was asked for, but the data path {data_path} has no {{SPAN}} placeholder"
-        )
+    spans.check_span(data_path, span)
     output_config = make_output_config(eval_percent)
     input_base, pattern = dataset_input(data_path)
     return FileBasedExampleGen(

@@ -39,13 +39,15 @@ def _set_aside(review: Review, reason: str, detail: str) -> beam.pvalue.TaggedOu
     )
 
 
-def judge_copies(reviews: Iterable[Review], duplicates: bool, test_overlap: bool) -> Iterator:
+def judge_copies(
+    reviews: Iterable[Review], quarantine_duplicates: bool, quarantine_test_overlap: bool
+) -> Iterator:
     """Given the labeled reviews that share one text, yields those kept and sets the others aside.
 
     Args:
         reviews: All labeled reviews (train and test folders) with the same text.
-        duplicates: Set aside train copies after the first (by origin).
-        test_overlap: Set aside every train copy when a test review has the text.
+        quarantine_duplicates: Set aside train copies after the first (by origin).
+        quarantine_test_overlap: Set aside every train copy when a test review has the text.
 
     Yields:
         Kept reviews, and ``TaggedOutput(QUARANTINE, QuarantinedRecord)`` for the others.
@@ -54,12 +56,12 @@ def judge_copies(reviews: Iterable[Review], duplicates: bool, test_overlap: bool
     test = [review for review in ordered if review.split_dir == reader.TEST_DIR]
     train = [review for review in ordered if review.split_dir != reader.TEST_DIR]
     yield from test
-    if test and test_overlap:
+    if test and quarantine_test_overlap:
         for review in train:
             yield _set_aside(review, quarantine.IN_TEST_SPLIT, f"same text as test review {_origin(test[0])}")
         return
     for position, review in enumerate(train):
-        if position > 0 and duplicates:
+        if position > 0 and quarantine_duplicates:
             yield _set_aside(review, quarantine.DUPLICATE, f"same text as train review {_origin(train[0])}")
         else:
             yield review
@@ -76,10 +78,10 @@ class SetAsideDuplicates(beam.PTransform):
     and collapsing white space finds the same 123 train/test groups in IMDb).
     """
 
-    def __init__(self, duplicates: bool = True, test_overlap: bool = True):
+    def __init__(self, quarantine_duplicates: bool = True, quarantine_test_overlap: bool = True):
         super().__init__()
-        self._duplicates = duplicates
-        self._test_overlap = test_overlap
+        self._quarantine_duplicates = quarantine_duplicates
+        self._quarantine_test_overlap = quarantine_test_overlap
 
     def expand(self, reviews: beam.PCollection) -> dict[str, beam.PCollection]:
         labeled, unlabeled = reviews | "LabeledOrNot" >> beam.Partition(
@@ -92,8 +94,8 @@ class SetAsideDuplicates(beam.PTransform):
             | "JudgeCopies"
             >> beam.FlatMap(
                 lambda keyed, duplicates, overlap: judge_copies(keyed[1], duplicates, overlap),
-                self._duplicates,
-                self._test_overlap,
+                self._quarantine_duplicates,
+                self._quarantine_test_overlap,
             ).with_outputs(reader.QUARANTINE, main=reader.REVIEWS)
         )
         kept = (judged[reader.REVIEWS], unlabeled) | "MergeKept" >> beam.Flatten()

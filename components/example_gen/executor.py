@@ -29,15 +29,12 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.beam_utils import run_and_count
 from components.example_gen import duplicates, quarantine, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
 
 logger = logging.getLogger(__name__)
-
-METRICS_NAMESPACE = "imdb_example_gen"
 
 
 def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> int:
@@ -136,18 +133,6 @@ def input_pattern(exec_properties: dict[str, Any]) -> str:
     )
 
 
-class _CountExamplesFn(beam.DoFn):
-    """Converts reviews to tf.train.Example and counts them per split in Beam metrics."""
-
-    def __init__(self, split: str):
-        self._split = split
-        self._counter = beam.metrics.Metrics.counter(METRICS_NAMESPACE, split)
-
-    def process(self, review: reader.Review):
-        self._counter.inc()
-        yield reader.to_tf_example(review)
-
-
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     """Reads the IMDb dataset with :class:`reader.ReadImdbReviews` and writes four splits."""
 
@@ -174,19 +159,26 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             "ExampleGen: reading IMDb reviews from %s, %d%% of train movies to eval", pattern, eval_percent
         )
         read = pipeline | "ReadImdbReviews" >> reader.ReadImdbReviews(pattern, options.max_review_bytes)
-        kept = read[reader.REVIEWS] | "SetAsideDuplicates" >> duplicates.SetAsideDuplicates(
+        deduplicated = read[reader.REVIEWS] | "SetAsideDuplicates" >> duplicates.SetAsideDuplicates(
             options.quarantine_duplicates, options.quarantine_test_overlap
         )
-        splits = kept[reader.REVIEWS] | "SplitReviews" >> reader.SplitReviews(eval_percent)
-        set_aside = (read[reader.QUARANTINE], kept[reader.QUARANTINE]) | "MergeSetAside" >> beam.Flatten()
+        splits = deduplicated[reader.REVIEWS] | "SplitReviews" >> reader.SplitReviews(eval_percent)
+        set_aside = (
+            read[reader.QUARANTINE],
+            deduplicated[reader.QUARANTINE],
+        ) | "MergeSetAside" >> beam.Flatten()
         _ = set_aside | "WriteQuarantine" >> quarantine.WriteQuarantine(quarantine_dir)
+        counts = (
+            read[reader.COUNTS],
+            deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantine.CountByReason(),
+        ) | "MergeCounts" >> beam.Flatten()
         _ = {
-            quarantine.READ: read[reader.REVIEWS],
+            quarantine.COUNTS: counts,
             quarantine.QUARANTINE: set_aside,
             **splits,
         } | "SummarizeIngest" >> quarantine.SummarizeIngest(quarantine_dir)
         examples = {
-            split: reviews | f"ToExample[{split}]" >> beam.ParDo(_CountExamplesFn(split))
+            split: reviews | f"ToExample[{split}]" >> beam.Map(reader.to_tf_example)
             for split, reviews in splits.items()
         }
         return examples, eval_percent, options
@@ -220,7 +212,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             _ = split_examples | f"WriteSplit[{split}]" >> write_split.WriteSplit(
                 artifact_utils.get_split_uri([examples], split), file_format, exec_properties
             )
-        counts = run_and_count(pipeline, METRICS_NAMESPACE)
+        pipeline.run().wait_until_finish()
         summary = quarantine.read_summary(quarantine_dir)
         for name, value in summary.artifact_properties().items():
             examples.set_int_custom_property(name, value)
@@ -242,5 +234,5 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         examples_utils.set_file_format(examples, write_split.to_file_format_str(file_format))
         logger.info(
             "ExampleGen: done, examples per split: %s",
-            ", ".join(f"{split}={counts.get(split, 0)}" for split in reader.OUTPUT_SPLITS),
+            ", ".join(f"{split}={summary.split_size(split)}" for split in reader.OUTPUT_SPLITS),
         )

@@ -7,6 +7,16 @@ from components.options import Options
 # Files that may hold the dataset (the rest of the reader is too heavy for the CLI to import).
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
+
+def is_remote(path: str) -> bool:
+    """Whether ``path`` names a remote filesystem (``gs://``, ``s3://``, ...) rather than a local path.
+
+    Remote paths are not checked where the pipeline is built or compiled: the
+    machine that compiles a pipeline for a cluster may not be able to read them.
+    """
+    return "://" in path
+
+
 MIN_EVAL_PERCENT = 1
 MAX_EVAL_PERCENT = 50
 

@@ -80,8 +80,10 @@ SET_ASIDE_PROPERTY = "quarantined"
 REASON_PROPERTY_PREFIX = "quarantined_"
 
 # Keys of the input dictionary of SummarizeIngest; any other key is an output split.
-READ = "read"
+COUNTS = "counts"
 QUARANTINE = "quarantine"
+# Kind of the usable reviews read in COUNTS (the other kinds are reasons).
+READ = "read"
 
 
 class TooManyBadRecordsError(ImdbDataError):
@@ -166,6 +168,10 @@ class IngestSummary:
     counts: Mapping[str, int]
     samples: Mapping[str, tuple[str, ...]]
     split_folders: Mapping[str, Mapping[str, int]]
+
+    def split_size(self, split: str) -> int:
+        """Reviews written to ``split`` (0 for a split without any)."""
+        return sum(self.split_folders.get(split, {}).values())
 
     @property
     def bad_records(self) -> int:
@@ -258,17 +264,29 @@ class WriteQuarantine(beam.PTransform):
         )
 
 
+class CountByReason(beam.PTransform):
+    """PCollection[QuarantinedRecord] -> PCollection[(reason, count)]; reasons without records absent."""
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return (
+            records
+            | "Reason" >> beam.Map(lambda record: record.reason)
+            | "CountPerReason" >> beam.combiners.Count.PerElement()
+        )
+
+
 def _summary(facts: list[tuple[str, tuple]]) -> str:
     counts: dict[str, int] = {}
     samples: dict[str, tuple[str, ...]] = {}
     split_folders: dict[str, dict[str, int]] = {}
     reviews_read = 0
     for kind, value in facts:
-        if kind == READ:
-            reviews_read = value
-        elif kind == "count":
-            reason, count = value
-            counts[reason] = count
+        if kind == "count":
+            counted, count = value
+            if counted == READ:
+                reviews_read += count
+            else:
+                counts[counted] = counts.get(counted, 0) + count
         elif kind == "samples":
             reason, origins = value
             samples[reason] = tuple(origins)
@@ -281,9 +299,11 @@ def _summary(facts: list[tuple[str, tuple]]) -> str:
 class SummarizeIngest(beam.PTransform):
     """Writes ``<directory>/summary.json``: the :class:`IngestSummary` of a run.
 
-    The input is a dictionary: :data:`READ` the usable reviews read,
-    :data:`QUARANTINE` every record set aside, and one PCollection of reviews
-    per output split under the split's name.
+    The input is a dictionary: :data:`COUNTS` the records counted where they
+    were made, as (kind, count) pairs (kind :data:`READ` for the usable reviews
+    read, else a reason; see :class:`CountByReason`), so that no record is
+    counted twice; :data:`QUARANTINE` every record set aside, for the samples;
+    and one PCollection of reviews per output split under the split's name.
     """
 
     def __init__(self, directory: str):
@@ -293,20 +313,14 @@ class SummarizeIngest(beam.PTransform):
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
         records = inputs[QUARANTINE]
         facts = [
-            inputs[READ]
-            | "CountRead" >> beam.combiners.Count.Globally()
-            | "ReadFact" >> beam.Map(lambda count: (READ, count)),
-            records
-            | "Reason" >> beam.Map(lambda record: record.reason)
-            | "CountPerReason" >> beam.combiners.Count.PerElement()
-            | "CountFact" >> beam.Map(lambda reason_count: ("count", reason_count)),
+            inputs[COUNTS] | "CountFact" >> beam.Map(lambda kind_count: ("count", kind_count)),
             records
             | "ReasonAndOrigin" >> beam.Map(lambda record: (record.reason, str(record.origin)))
             | "FirstOrigins" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
             | "SamplesFact" >> beam.Map(lambda reason_origins: ("samples", reason_origins)),
         ]
         for split, reviews in inputs.items():
-            if split in (READ, QUARANTINE):
+            if split in (COUNTS, QUARANTINE):
                 continue
             facts.append(
                 reviews
@@ -331,15 +345,3 @@ def read_summary(quarantine_dir: str) -> IngestSummary:
     """Reads the summary that :class:`SummarizeIngest` wrote (any Beam filesystem)."""
     with FileSystems.open(posixpath.join(quarantine_dir, SUMMARY_FILE)) as file:
         return IngestSummary.from_json(file.read().decode("utf-8"))
-
-
-def read_quarantine(quarantine_dir: str) -> list[QuarantinedRecord]:
-    """Reads every quarantined record back, sorted by origin then reason (for tests and tools)."""
-    pattern = posixpath.join(quarantine_dir, f"{FILE_PREFIX}-*{FILE_SUFFIX}")
-    records = []
-    for match in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(match.path) as file:
-            records.extend(
-                QuarantinedRecord.from_json_line(line) for line in file.read().decode("utf-8").splitlines()
-            )
-    return sorted(records, key=lambda record: (str(record.origin), record.reason))

@@ -37,7 +37,12 @@ import tensorflow as tf
 
 from components.example_gen import quarantine
 from components.example_gen.errors import BadRecordError, ImdbArchiveError, ImdbDataError
-from components.example_gen.options import ARCHIVE_SUFFIXES, ExampleGenOptions, validate_eval_percent
+from components.example_gen.options import (
+    ARCHIVE_SUFFIXES,
+    ExampleGenOptions,
+    is_remote,
+    validate_eval_percent,
+)
 from components.example_gen.quarantine import Origin, QuarantinedRecord
 from components.progress import Progress
 from schemas import features
@@ -317,10 +322,6 @@ def _movie_lines(
         yield (dataset, split_dir, folder, review_id), movie_id
 
 
-def _is_local(path: str) -> bool:
-    return "://" not in path
-
-
 def _member_kind(member: tarfile.TarInfo) -> str:
     if member.ischr():
         return "a character device"
@@ -400,10 +401,10 @@ class _ReadMatchFn(beam.DoFn):
         if is_archive(path):
             yield from self._read_archive(path, metadata.size_in_bytes)
             return
-        if _is_local(path) and os.path.islink(path):
+        if not is_remote(path) and os.path.islink(path):
             # Set aside by find_symlinks, which also sees the links a match skips.
             return
-        if self._files_read is None:
+        if self._files_read is None:  # created on the first loose file: an archive has its own progress
             self._files_read = Progress("ExampleGen: reading review files", unit="files")
         self._files_read.update()
         origin = Origin(path)
@@ -537,7 +538,7 @@ def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
     (only where ``pattern`` reaches, so a linked README is no concern), and
     the reader skips the linked files so each link is accounted for once.
     """
-    if not _is_local(pattern) or is_archive(pattern):
+    if is_remote(pattern) or is_archive(pattern):
         return
     parts = pattern.split("/")
     first_glob = next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
@@ -600,13 +601,16 @@ def _require_reviews(count: int, file_pattern: str) -> int:
 # Keys of the dictionary ReadImdbReviews (and SetAsideDuplicates) return.
 REVIEWS = "reviews"
 QUARANTINE = quarantine.QUARANTINE
+COUNTS = quarantine.COUNTS
 
 
 class ReadImdbReviews(beam.PTransform):
-    """PBegin -> {REVIEWS: PCollection[Review], QUARANTINE: PCollection[QuarantinedRecord]}.
+    """PBegin -> {REVIEWS: PCollection[Review], QUARANTINE: PCollection[QuarantinedRecord], COUNTS: ...}.
 
     Every review matched by a file pattern, with its movie id, and every review
-    record that had to be set aside, with its reason.
+    record that had to be set aside, with its reason; ``COUNTS`` holds how many
+    of each as (kind, count) pairs, kind ``quarantine.READ`` for the reviews
+    and the reason for records set aside (see ``quarantine.SummarizeIngest``).
 
     Each file the pattern matches is either an archive holding the dataset
     (``.tar.gz``, ``.tgz``, ``.tar``; only review files and urls files are read,
@@ -659,15 +663,23 @@ class ReadImdbReviews(beam.PTransform):
             | "JoinMovieIds" >> beam.CoGroupByKey()
             | "AttachMovieIds" >> beam.FlatMap(_attach_movie_id)
         )
+        # Every record is counted once, here: the counts go into the run's
+        # summary, and their total into the check below.
+        counts = (
+            reviews
+            | "CountReviews" >> beam.combiners.Count.Globally()
+            | "ReadCount" >> beam.Map(lambda count: (quarantine.READ, count)),
+            set_aside | "CountSetAside" >> quarantine.CountByReason(),
+        ) | "MergeCounts" >> beam.Flatten()
         # Bad records count: a dataset of nothing but bad files fails on the
         # bad-record limit, which says what was wrong with them.
         _ = (
-            (reviews, set_aside)
-            | "MergeRecords" >> beam.Flatten()
-            | "CountRecords" >> beam.combiners.Count.Globally()
+            counts
+            | "Counts" >> beam.Values()
+            | "CountRecords" >> beam.CombineGlobally(sum)
             | "RequireRecords" >> beam.Map(_require_reviews, self._file_pattern)
         )
-        return {REVIEWS: reviews, QUARANTINE: set_aside}
+        return {REVIEWS: reviews, QUARANTINE: set_aside, COUNTS: counts}
 
 
 class SplitReviews(beam.PTransform):

@@ -10,6 +10,8 @@ folder holding ``train/`` and ``test/``.
 
 import posixpath
 
+from components.example_gen.options import is_remote
+
 # Pattern of the review files below an unpacked dataset root.
 DIRECTORY_PATTERN = "*/*/*.txt"
 _PLACEHOLDERS = ("{SPAN", "{YYYY}", "{MM}", "{DD}", "{VERSION")
@@ -17,6 +19,29 @@ _PLACEHOLDERS = ("{SPAN", "{YYYY}", "{MM}", "{DD}", "{VERSION")
 
 def has_span_placeholder(data_path: str) -> bool:
     return any(placeholder in data_path for placeholder in _PLACEHOLDERS)
+
+
+def _split_at_placeholder(data_path: str) -> tuple[str, str]:
+    parts = data_path.rstrip("/").split("/")
+    first = next(i for i, part in enumerate(parts) if has_span_placeholder(part))
+    base = "/".join(parts[:first]) or ("/" if data_path.startswith("/") else ".")
+    return base, "/".join(parts[first:])
+
+
+def span_base(data_path: str) -> str:
+    """Returns the fixed folder that holds the spans: the path before its first part with a placeholder.
+
+    The one definition for the configuration check and the ExampleGen's
+    ``input_base``, so both look at the same folder. ``data_path`` must hold a
+    placeholder (see :func:`has_span_placeholder`).
+    """
+    return _split_at_placeholder(data_path)[0]
+
+
+def check_span(data_path: str, span: int | None) -> None:
+    """Raises ValueError when a span is asked for but ``data_path`` has no placeholder to put it in."""
+    if span is not None and not has_span_placeholder(data_path):
+        raise ValueError(f"span {span} was given, but the data path {data_path} has no {{SPAN}} placeholder")
 
 
 def span_input(data_path: str) -> tuple[str, str]:
@@ -29,12 +54,9 @@ def span_input(data_path: str) -> tuple[str, str]:
 
     from components.example_gen import reader
 
-    parts = data_path.rstrip("/").split("/")
-    first = next(i for i, part in enumerate(parts) if has_span_placeholder(part))
-    input_base = "/".join(parts[:first]) or "."
-    relative = "/".join(parts[first:])
+    input_base, relative = _split_at_placeholder(data_path)
     # Remote folders are not checked: the pipeline may be compiled where they are not readable.
-    if "://" not in input_base and not fileio.isdir(input_base):
+    if not is_remote(input_base) and not fileio.isdir(input_base):
         raise FileNotFoundError(
             f"IMDb spans not found: {input_base} (the folder before {relative}) does not exist"
         )

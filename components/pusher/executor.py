@@ -1,19 +1,17 @@
 """Pusher executor: safe, versioned publication with a lineage manifest and retention."""
 
 import datetime
-import importlib.metadata
-import json
 import logging
 import os
-from pathlib import Path
-import subprocess
 from typing import Any
 
-import tensorflow as tf
 from tfx import types
+from tfx.components.evaluator import constants as evaluator_constants
+from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.pusher import executor as tfx_pusher_executor
 from tfx.types import artifact_utils, standard_component_specs
 
+from components import versions
 from components.embeddings import executor as embedding_executor
 from components.evaluator.results import read_evaluation
 from components.pusher import publish
@@ -21,46 +19,10 @@ from components.pusher.options import PushOptions
 
 logger = logging.getLogger(__name__)
 
-PACKAGE = "imdb-embedding-pipeline"
-_LIBRARIES = (
-    "tensorflow",
-    "tensorflow-transform",
-    "apache-beam",
-    "tfx",
-    "tensorflow-model-analysis",
-    "gensim",
-)
-
 
 def _optional(input_dict: dict[str, list[types.Artifact]], key: str) -> types.Artifact | None:
     artifacts = input_dict.get(key) or []
     return artifacts[0] if artifacts else None
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def code_version() -> dict[str, str | None]:
-    """This project's package version and, when run from a git checkout, its commit."""
-    commit = None
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        if result.returncode == 0:
-            commit = result.stdout.strip()
-    except OSError:
-        pass
-    return {"package": _version(PACKAGE), "git_commit": commit}
 
 
 def build_manifest(
@@ -77,24 +39,24 @@ def build_manifest(
         "model_name": model_name,
         "pushed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "model": {"uri": model.uri, "artifact_id": model.id},
-        "code": code_version(),
-        "libraries": {name: _version(name) for name in _LIBRARIES},
+        "code": versions.code_version(),
+        # The same versions the run report records.
+        "libraries": versions.library_versions(),
     }
     if examples is not None:
         manifest["data"] = {
             "examples_uri": examples.uri,
             # ExampleGen's driver records the span as a custom property.
-            "span": examples.get_int_custom_property("span"),
-            "input_fingerprint": examples.get_string_custom_property("input_fingerprint") or None,
+            "span": examples.get_int_custom_property(example_gen_utils.SPAN_PROPERTY_NAME),
+            "input_fingerprint": examples.get_string_custom_property(
+                example_gen_utils.FINGERPRINT_PROPERTY_NAME
+            )
+            or None,
         }
     if transform_graph is not None:
         manifest["transform"] = {"transform_graph_uri": transform_graph.uri}
     if embedding is not None:
-        coverage_path = os.path.join(embedding.uri, embedding_executor.COVERAGE_FILE)
-        coverage = {}
-        if tf.io.gfile.exists(coverage_path):
-            with tf.io.gfile.GFile(coverage_path) as f:
-                coverage = json.load(f)
+        coverage = embedding_executor.read_coverage(embedding.uri) or {}
         manifest["embedding"] = {
             "matrix_uri": embedding.uri,
             "vocabulary_sha256": embedding.get_string_custom_property(
@@ -111,13 +73,15 @@ def build_manifest(
         result = read_evaluation(evaluation.uri)
         manifest["evaluation"] = {
             "uri": evaluation.uri,
-            "metrics": result.candidate,
-            "baseline_metrics": result.baseline or None,
+            "metrics": result.candidate_metrics,
+            "baseline_metrics": result.baseline_metrics or None,
         }
     if blessing is not None:
         manifest["blessing"] = {
             "uri": blessing.uri,
-            "blessed": bool(blessing.get_int_custom_property("blessed")),
+            "blessed": bool(
+                blessing.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY)
+            ),
         }
     return manifest
 

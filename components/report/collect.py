@@ -13,24 +13,21 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
-import importlib.metadata
-import io
 import json
 import logging
 import os
-import platform
 import re
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 from tfx.components.evaluator import constants as evaluator_constants
+from tfx.components.example_gen import utils as example_gen_utils
 
 from components.embeddings import executor as embedding_executor
 from components.embeddings import neighbors, projector
-from components.evaluator import eval_config
-from components.evaluator.results import describe_bound, describe_change_condition, describe_failure
-from components.example_gen import reader
+from components.evaluator import eval_config, results
+from components.example_gen import quarantine, reader
 from components.report import analysis
 from components.report.data import (
     CalibrationBucket,
@@ -68,49 +65,20 @@ PROBE_WORDS = ("great", "awful", "boring", "excellent", "worst", "funny", "maste
 NEIGHBOURS = 6
 PROJECTED_WORDS = 300
 SNIPPET_CHARS = 160
-# Libraries whose versions the lineage records.
-LIBRARIES = (
-    "tensorflow",
-    "tensorflow-transform",
-    "apache-beam",
-    "tfx",
-    "tensorflow-model-analysis",
-    "ml-metadata",
-    "tf-keras",
-    "gensim",
-    "numpy",
-)
 
 LABEL_NAMES = {reader.LABELS[reader.POS]: "positive", reader.LABELS[reader.NEG]: "negative"}
 UNLABELED = "unlabeled"
 _NO_LABEL = -1
 _READ_BATCH = 512
 _SPLIT_PREFIX = "Split-"
-# ExampleGen's quarantine (components/example_gen/quarantine.py): records set
-# aside in <examples>/quarantine/, counted per reason in its summary.json and
-# in the Examples artifact's properties quarantined (all) and quarantined_<reason>.
-QUARANTINE_DIR = "quarantine"
-QUARANTINE_SUMMARY_FILE = "summary.json"
-QUARANTINE_TOTAL_PROPERTY = "quarantined"
-QUARANTINE_PROPERTY_PREFIX = "quarantined_"
 _LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 # Custom properties of TFX's PushedModel.
 PUSHED_PROPERTY = "pushed"
 PUSHED_VERSION_PROPERTY = "pushed_version"
 PUSHED_DESTINATION_PROPERTY = "pushed_destination"
-# ExampleGen's custom properties of the Examples artifact.
-SPAN_PROPERTY = "span"
-FINGERPRINT_PROPERTY = "input_fingerprint"
 EXAMPLE_GEN_STEP = "FileBasedExampleGen"
 # Metrics table order: the project's metrics (components/evaluator/eval_config.py) first.
-METRIC_ORDER = (
-    eval_config.EXAMPLE_COUNT,
-    eval_config.ACCURACY,
-    eval_config.AUC,
-    eval_config.PRECISION,
-    eval_config.RECALL,
-    eval_config.LOSS,
-)
+METRIC_ORDER = (eval_config.EXAMPLE_COUNT, *eval_config.REPORTED_METRICS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,17 +98,6 @@ def artifact_ref(mlmd_artifact: Any) -> ArtifactRef:
             getattr(value, kind) if kind in ("int_value", "double_value", "string_value") else None
         )
     return ArtifactRef(mlmd_artifact.uri, properties)
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python and of the libraries in ``LIBRARIES`` in this environment."""
-    versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 def collect_report(
@@ -296,12 +253,12 @@ def read_examples(
         all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
         splits.append(SplitStats(split, len(all_lengths), dict(sorted(labels.items())), all_lengths))
     shares = analysis.positive_shares(documents, counted_words) if documents else None
-    quarantine, samples = read_quarantine(examples)
+    set_aside, samples = read_quarantine(examples)
     report = DataReport(
         uri=examples.uri,
         splits=tuple(splits),
         max_length=max_length,
-        quarantine=quarantine,
+        quarantine=set_aside,
         quarantine_samples=samples,
         leakage=analysis.find_duplicates(records) if records else None,
     )
@@ -327,14 +284,11 @@ def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[
         Reason -> records ({} when nothing was set aside; None when the run
         has no quarantine output at all), and reason -> sample sources.
     """
-    directory = os.path.join(examples.uri, QUARANTINE_DIR)
-    summary_path = os.path.join(directory, QUARANTINE_SUMMARY_FILE)
-    if tf.io.gfile.exists(summary_path):
-        with tf.io.gfile.GFile(summary_path) as f:
-            summary = json.load(f)
-        counts = {reason: int(count) for reason, count in summary.get("counts", {}).items() if count}
-        samples = {reason: tuple(sources) for reason, sources in summary.get("samples", {}).items()}
-        return _by_count(counts), samples
+    directory = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
+    if tf.io.gfile.exists(os.path.join(directory, quarantine.SUMMARY_FILE)):
+        summary = quarantine.read_summary(directory)
+        counts = {reason: int(count) for reason, count in summary.counts.items() if count}
+        return _by_count(counts), dict(summary.samples)
     if tf.io.gfile.isdir(directory):
         counts = {}
         for root, _dirs, files in tf.io.gfile.walk(directory):
@@ -345,11 +299,11 @@ def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[
         return _by_count({key: count for key, count in counts.items() if count}), {}
     properties = {name: value for name, value in examples.properties.items() if isinstance(value, int)}
     reasons = {
-        name.removeprefix(QUARANTINE_PROPERTY_PREFIX): count
+        name.removeprefix(quarantine.REASON_PROPERTY_PREFIX): count
         for name, count in properties.items()
-        if name.startswith(QUARANTINE_PROPERTY_PREFIX) and count
+        if name.startswith(quarantine.REASON_PROPERTY_PREFIX) and count
     }
-    if reasons or QUARANTINE_TOTAL_PROPERTY in properties:
+    if reasons or quarantine.SET_ASIDE_PROPERTY in properties:
         return _by_count(reasons), {}
     return None, {}
 
@@ -388,17 +342,11 @@ class EmbeddingMatrices:
 
 
 def _load_npy(path: str) -> np.ndarray | None:
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path, "rb") as f:
-        return np.load(io.BytesIO(f.read()), allow_pickle=False)
+    return projector.read_matrix(path) if tf.io.gfile.exists(path) else None
 
 
 def _read_lines(path: str) -> list[str] | None:
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path, "r") as f:
-        return f.read().split("\n")[:-1]
+    return projector.read_vocabulary(path) if tf.io.gfile.exists(path) else None
 
 
 def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) -> EmbeddingMatrices:
@@ -415,10 +363,7 @@ def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) ->
         trained = _load_npy(os.path.join(directory, projector.TRAINED_MATRIX_FILE))
         injected = _load_npy(os.path.join(directory, projector.INJECTED_MATRIX_FILE))
     if embedding_uri:
-        coverage_path = os.path.join(embedding_uri, embedding_executor.COVERAGE_FILE)
-        if tf.io.gfile.exists(coverage_path):
-            with tf.io.gfile.GFile(coverage_path) as f:
-                coverage = json.load(f)
+        coverage = embedding_executor.read_coverage(embedding_uri)
         if injected is None:
             injected = _load_npy(os.path.join(embedding_uri, embedding_executor.MATRIX_FILE))
             vocabulary = vocabulary or _read_lines(
@@ -465,7 +410,8 @@ def embedding_report(
         )
     neighbours = []
     if vocabulary and reference is not None:
-        probes = [word for word in PROBE_WORDS if word in set(vocabulary)]
+        known = set(vocabulary)
+        probes = [word for word in PROBE_WORDS if word in known]
         before = _neighbours(injected, vocabulary, probes)
         after = _neighbours(trained, vocabulary, probes)
         neighbours = [
@@ -527,7 +473,8 @@ def _thresholds(config: Any) -> Iterator[tuple[str, Any]]:
             yield name, threshold
 
 
-def _plot_curve(matrices: Any) -> Curve:
+def _confusion_curve(matrices: Any) -> Curve:
+    """TFMA's confusion matrices at thresholds as a :class:`Curve`."""
     rows = list(matrices.matrices)
     return Curve(
         thresholds=np.array([m.threshold for m in rows], dtype=np.float64),
@@ -577,7 +524,11 @@ def _ordered(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> EvaluationReport:
-    """Reads the Evaluator's output: metrics and plots of the overall slice, validation, blessing."""
+    """Reads the Evaluator's output: metrics and plots of the overall slice, validation, blessing.
+
+    Metrics, diffs and validation come from :func:`components.evaluator.results.read_evaluation`;
+    this adds the EvalConfig's thresholds, the confusion matrices and the plots.
+    """
     import tensorflow_model_analysis as tfma
     from tensorflow_model_analysis.writers import eval_config_writer
 
@@ -585,31 +536,23 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
         config, _data, _format, model_locations = eval_config_writer.load_eval_run(uri)
     except (OSError, ValueError, tf.errors.NotFoundError):
         config, model_locations = None, {}
-    candidate, baseline = _model_names(config)
+    evaluation = results.read_evaluation(uri, _model_names(config))
+    candidate, baseline = evaluation.candidate_model, evaluation.baseline_model
+    metrics = {
+        model: _ordered(values)
+        for model, values in (
+            (candidate, evaluation.candidate_metrics),
+            (baseline, evaluation.baseline_metrics),
+        )
+        if values
+    }
 
-    metrics: dict[str, dict[str, float]] = {}
-    diffs: dict[str, float] = {}
     confusion: dict[str, dict[str, float]] = {}
-    for metrics_for_slice in tfma.load_metrics(uri):
-        if metrics_for_slice.slice_key.single_slice_keys:
-            continue  # only the overall slice
-        for key_and_value in metrics_for_slice.metric_keys_and_values:
-            key, value = key_and_value.key, key_and_value.value
-            if key.name == eval_config.CONFUSION_MATRIX and value.HasField("confusion_matrix_at_thresholds"):
-                confusion[key.model_name] = analysis.confusion_at(
-                    _plot_curve(value.confusion_matrix_at_thresholds), eval_config.DECISION_THRESHOLD
-                )
-            if not value.HasField("double_value"):
-                continue
-            if key.is_diff:
-                diffs[key.name] = value.double_value.value
-            else:
-                metrics.setdefault(key.model_name, {})[key.name] = value.double_value.value
-    metrics = {model: _ordered(values) for model, values in metrics.items()}
-    if baseline is not None and baseline not in metrics:
-        baseline = None  # the Evaluator had no baseline model to score
-    if candidate not in metrics and metrics:
-        candidate = next(name for name in metrics if name != baseline)
+    for key, value in results.overall_slice_metrics(uri):
+        if key.name == eval_config.CONFUSION_MATRIX and value.HasField("confusion_matrix_at_thresholds"):
+            confusion[key.model_name] = analysis.confusion_at(
+                _confusion_curve(value.confusion_matrix_at_thresholds), eval_config.DECISION_THRESHOLD
+            )
 
     curves: dict[str, Curve] = {}
     calibration: dict[str, tuple[CalibrationBucket, ...]] = {}
@@ -619,33 +562,21 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
         for key_and_value in plots_for_slice.plot_keys_and_values:
             model, value = key_and_value.key.model_name, key_and_value.value
             if value.HasField("confusion_matrix_at_thresholds"):
-                curves[model] = _plot_curve(value.confusion_matrix_at_thresholds)
+                curves[model] = _confusion_curve(value.confusion_matrix_at_thresholds)
             if value.HasField("calibration_histogram_buckets"):
                 calibration[model] = _calibration(value.calibration_histogram_buckets)
 
-    validation_ok, failures, failed = None, (), set()
-    try:
-        validation = tfma.load_validation_result(uri)
-    except (OSError, ValueError, tf.errors.NotFoundError):
-        validation = None
-    if validation is not None:
-        validation_ok = validation.validation_ok
-        found = [
-            failure for per_slice in validation.metric_validations_per_slice for failure in per_slice.failures
-        ]
-        failures = tuple(describe_failure(failure) for failure in found)
-        failed = {(failure.metric_key.name, failure.metric_key.is_diff) for failure in found}
-
+    validated = evaluation.validation_ok is not None
+    diffs, failed = evaluation.diffs, evaluation.failed
     checks = []
-    candidate_metrics = metrics.get(candidate, {})
     for name, threshold in _thresholds(config):
         if threshold.HasField("value_threshold"):
             checks.append(
                 ThresholdCheck(
                     name,
-                    describe_bound(threshold.value_threshold),
-                    candidate_metrics.get(name),
-                    None if validation is None else (name, False) not in failed,
+                    results.describe_bound(threshold.value_threshold),
+                    evaluation.candidate_metrics.get(name),
+                    (name, False) not in failed if validated else None,
                 )
             )
         if threshold.HasField("change_threshold"):
@@ -653,9 +584,9 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
             checks.append(
                 ThresholdCheck(
                     name,
-                    describe_change_condition(threshold.change_threshold),
+                    results.describe_change_condition(threshold.change_threshold),
                     diffs.get(name) if compared else None,
-                    None if validation is None or not compared else (name, True) not in failed,
+                    (name, True) not in failed if validated and compared else None,
                     change=True,
                 )
             )
@@ -668,8 +599,8 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
         curves=curves,
         calibration=calibration,
         checks=tuple(checks),
-        validation_ok=validation_ok,
-        failures=failures,
+        validation_ok=evaluation.validation_ok,
+        failures=evaluation.failures,
         blessed=read_blessing(blessing),
         model_locations=dict(model_locations or {}),
         confusion=confusion,
@@ -703,11 +634,13 @@ def lineage_report(
     pushed = None
     if pushed_model is not None:
         pushed = bool(pushed_model.properties.get(PUSHED_PROPERTY, 0))
-    span = examples.properties.get(SPAN_PROPERTY) if examples else None
+    span = examples.properties.get(example_gen_utils.SPAN_PROPERTY_NAME) if examples else None
     return LineageReport(
         data=_data_source(step_properties),
         span=span if isinstance(span, int) else None,
-        fingerprint=examples.properties.get(FINGERPRINT_PROPERTY) if examples else None,
+        fingerprint=examples.properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME)
+        if examples
+        else None,
         step_properties={step: dict(properties) for step, properties in step_properties.items()},
         versions=dict(versions),
         artifacts=tuple((key, inputs[key].uri) for key in INPUT_KEYS if key in inputs),

@@ -14,6 +14,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from components.report import collect, render
+from components.versions import library_versions
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +28,6 @@ REPORT_DATA_FILE = "report.json"
 VERSIONS_KEY = "versions"
 # Folder of the report inside a pushed version directory.
 PUSHED_REPORT_DIR = "report"
-
-
-def pushed_report_dir(pushed: collect.ArtifactRef | None) -> str | None:
-    """``<pushed version>/report/`` when the run pushed a model, else None."""
-    if pushed is None or not pushed.properties.get(collect.PUSHED_PROPERTY):
-        return None
-    destination = pushed.properties.get(collect.PUSHED_DESTINATION_PROPERTY)
-    return os.path.join(destination, PUSHED_REPORT_DIR) if destination else None
 
 
 class Executor(base_executor.BaseExecutor):
@@ -54,7 +47,7 @@ class Executor(base_executor.BaseExecutor):
             if artifacts
         }
         logger.info("Report: start, from %s", ", ".join(key for key in collect.INPUT_KEYS if key in inputs))
-        versions = collect.library_versions()
+        versions = library_versions()
         report = collect.collect_report(
             inputs,
             json.loads(exec_properties[STEP_PROPERTIES_KEY]),
@@ -69,7 +62,9 @@ class Executor(base_executor.BaseExecutor):
             f.write(html)
         with tf.io.gfile.GFile(os.path.join(output.uri, REPORT_DATA_FILE), "w") as f:
             json.dump({VERSIONS_KEY: versions, "generated_at": report.generated_at}, f, indent=2)
-        copied = pushed_report_dir(inputs.get(collect.PUSHED_MODEL))
+        # Beside the pushed version's model, when the run pushed one.
+        destination = report.lineage.pushed_destination
+        copied = os.path.join(destination, PUSHED_REPORT_DIR) if destination else None
         if copied:
             tf.io.gfile.makedirs(copied)
             tf.io.gfile.copy(path, os.path.join(copied, render.REPORT_FILE), overwrite=True)

@@ -21,15 +21,6 @@ from components.report.data import ReportData, RunEntry
 
 REPORT_FILE = "report.html"
 INDEX_FILE = "index.html"
-# Metrics in the verdict line and the index, in this order.
-HEADLINE_METRICS = (eval_config.ACCURACY, eval_config.AUC)
-INDEX_METRICS = (
-    eval_config.ACCURACY,
-    eval_config.AUC,
-    eval_config.PRECISION,
-    eval_config.RECALL,
-    eval_config.LOSS,
-)
 _HISTORY_ORDER = ("loss", "accuracy", "auc")
 
 
@@ -128,7 +119,7 @@ def render_report(report: ReportData) -> str:
         style=templates.STYLE,
         verdict=verdict,
         verdict_class=verdict_class,
-        headline_metrics=HEADLINE_METRICS,
+        headline_metrics=eval_config.HEADLINE_METRICS,
         label_names=[*(LABEL_NAMES[label] for label in sorted(LABEL_NAMES)), UNLABELED],
         history_columns=history_columns,
         median=lambda values: float(np.median(values)),
@@ -144,6 +135,6 @@ def render_index(title: str, runs: Sequence[RunEntry], generated_at: str | None 
         title=title,
         runs=runs,
         style=templates.STYLE,
-        metric_names=INDEX_METRICS,
+        metric_names=eval_config.REPORTED_METRICS,
         generated_at=generated_at or datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
     )

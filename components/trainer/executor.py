@@ -52,28 +52,6 @@ def load_embedding_matrix(embedding: types.Artifact, vocabulary: list[str]) -> n
     return matrix
 
 
-class _EpochLog(keras.callbacks.Callback):
-    """One log line per epoch, readable in a terminal and in cron mail alike."""
-
-    def __init__(self, epochs: int):
-        super().__init__()
-        self._epochs = epochs
-        self._started = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        figures = ", ".join(f"{key} {value:.4f}" for key, value in sorted((logs or {}).items()))
-        logger.info(
-            "Trainer: epoch %d/%d (%.1f s): %s",
-            epoch + 1,
-            self._epochs,
-            time.monotonic() - self._started,
-            figures,
-        )
-
-
 class Executor(base_executor.BaseExecutor):
     """Reads transform output and embedding matrix, fits, exports model and embeddings."""
 
@@ -134,8 +112,7 @@ class Executor(base_executor.BaseExecutor):
         )
         callbacks: list[keras.callbacks.Callback] = [
             keras.callbacks.TensorBoard(log_dir=model_run_uri),
-            _EpochLog(options.epochs),
-            progress.TrainingProgress(),
+            progress.TrainingProgress(options.epochs, epoch_log=logger),
         ]
         started = time.monotonic()
         # Early stopping, and unfreezing for frozen_then_fine_tune, happen in fit_model.

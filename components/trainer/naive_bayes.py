@@ -43,12 +43,14 @@ class NaiveBayesLinear(keras.layers.Layer):
 
     The logit is ``scale * sum_i r_i w_i / sqrt(n)`` over the review's ``n``
     distinct n-gram ids: ``r`` (the log-count ratios) is a fixed weight saved
-    with the model, ``w`` starts at zero, so the branch contributes nothing
-    until it has learnt. Dividing by ``sqrt(n)`` (the L2 norm of the binary
-    feature vector) keeps short texts from scoring near zero just for having
-    few n-grams. ``scale`` makes Adam's steps on ``w`` ``scale`` times larger
-    than on the rest of the model (Adam's step does not depend on the
-    gradient's size), the rate this sparse linear part learns well at.
+    with the model, ``w`` (``coefficients``: Keras layers already use
+    ``weights`` for their list of variables) starts at zero, so the branch
+    contributes nothing until it has learnt. Dividing by ``sqrt(n)`` (the L2
+    norm of the binary feature vector) keeps short texts from scoring near
+    zero just for having few n-grams. ``scale`` makes Adam's steps on ``w``
+    ``scale`` times larger than on the rest of the model (Adam's step does not
+    depend on the gradient's size), the rate this sparse linear part learns
+    well at.
     """
 
     def __init__(self, vocab_size: int, l2: float = 0.0, scale: float = 1.0, **kwargs):
@@ -61,8 +63,8 @@ class NaiveBayesLinear(keras.layers.Layer):
         self.ratios = self.add_weight(
             name="log_count_ratios", shape=(self.vocab_size,), initializer="zeros", trainable=False
         )
-        self.weights_ = self.add_weight(
-            name="weights",
+        self.coefficients = self.add_weight(
+            name="coefficients",
             shape=(self.vocab_size,),
             initializer="zeros",
             regularizer=keras.regularizers.l2(self.l2) if self.l2 else None,
@@ -70,8 +72,12 @@ class NaiveBayesLinear(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, ngram_ids: tf.RaggedTensor) -> tf.Tensor:
-        scores = tf.gather(self.ratios * self.weights_, ngram_ids.flat_values)
-        total = tf.reduce_sum(tf.RaggedTensor.from_row_splits(scores, ngram_ids.row_splits), axis=1)
+        # Gathered separately: a batch touches only its own ids, not the whole
+        # n-gram vocabulary, and the coefficients' gradient stays sparse
+        # (IndexedSlices; an l2 penalty adds a dense term of its own).
+        ids = ngram_ids.flat_values
+        scores = tf.gather(self.ratios, ids) * tf.gather(self.coefficients, ids)
+        total = tf.reduce_sum(ngram_ids.with_flat_values(scores), axis=1)
         norm = tf.sqrt(tf.maximum(tf.cast(ngram_ids.row_lengths(), total.dtype), 1.0))
         return tf.expand_dims(self.scale * total / norm, -1)
 

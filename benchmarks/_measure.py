@@ -1,0 +1,83 @@
+"""What the benchmark scripts share: a measurement in a fresh process, and its peak memory.
+
+Each measurement runs in its own Python process so that its peak resident set
+size is its own, not that of the libraries an earlier measurement loaded. The
+scripts import this module as ``_measure``: run as ``python benchmarks/<script>.py``,
+Python puts the script's folder first on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import json
+import os
+from pathlib import Path
+import resource
+import subprocess
+import sys
+import time
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB.
+
+    Linux's ``VmHWM`` belongs to the process's own address space. ``ru_maxrss``
+    is used only where VmHWM does not exist: it survives ``exec``, so a child
+    started by a big parent would report the parent's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    divisor = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / divisor
+
+
+def run_child(
+    script: str | Path,
+    arguments: Sequence[str],
+    what: str,
+    result_file: Path | None = None,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict:
+    """Runs ``python script arguments`` in a fresh process and returns the JSON result it reports.
+
+    Args:
+        script: The benchmark script, which runs the measurement when given
+            ``arguments``.
+        arguments: Its command-line arguments.
+        what: The measurement, for the failure message.
+        result_file: Where the child writes its JSON result (for children whose
+            stdout carries logs); None: the last line of its stdout.
+        cwd: The child's working directory; None: this one.
+        env: Variables set for the child on top of this process's environment.
+
+    Returns:
+        The child's result, with ``process_seconds`` (its wall time, start-up
+        included) unless it reports that itself.
+
+    Raises:
+        SystemExit: If the child fails, with the end of its stderr: a benchmark
+            with a failed measurement has nothing to report.
+    """
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, str(script), *arguments],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"{what} failed with exit code {completed.returncode}:\n{completed.stderr[-4000:]}")
+    if result_file is not None:
+        result = json.loads(Path(result_file).read_text())
+    else:
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result.setdefault("process_seconds", time.monotonic() - started)
+    return result
