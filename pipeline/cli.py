@@ -157,13 +157,24 @@ def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
         allow_abbrev=False,
         help="compile the pipeline for Kubeflow Pipelines / Vertex AI Pipelines",
         description=(
-            "Compile the same pipeline with TFX's Kubeflow V2 runner into a pipeline job spec (JSON) for "
-            "Vertex AI Pipelines or Kubeflow Pipelines 2.x. Paths (--data, --output, --vectors) must be "
-            "readable by the cluster, e.g. gs://. Unknown --flags are passed to Apache Beam."
+            "Compile the same pipeline with TFX's Kubeflow V2 runner into the file an orchestrator loads: "
+            "a Kubeflow Pipelines 2.x package (YAML PipelineSpec, --target kfp or a .yaml/.yml name; "
+            "Vertex AI reads it too) or a Vertex AI pipeline job (JSON, --target vertex or a .json name). "
+            "Paths (--data, --output, --vectors) must be readable by the cluster, e.g. gs://. "
+            "Unknown --flags are passed to Apache Beam."
         ),
     )
     parser.add_argument(
-        "--output-file", dest="output_file", required=True, help="where to write the spec (.json)"
+        "--output-file",
+        dest="output_file",
+        required=True,
+        help="where to write: NAME.yaml (Kubeflow Pipelines package) or NAME.json (Vertex AI job)",
+    )
+    parser.add_argument(
+        "--target",
+        choices=("kfp", "vertex"),
+        help="kfp: Kubeflow Pipelines package (YAML); vertex: Vertex AI pipeline job (JSON) "
+        "(default: from --output-file's extension, which must agree)",
     )
     parser.add_argument(
         "--image",
@@ -267,21 +278,24 @@ def _compile(args: argparse.Namespace, beam_args: list[str]) -> int:
     _configure_logging(verbose=False)
     from components.options import OptionsError
     from pipeline import kubeflow
+    from pipeline.pipeline import create_pipeline, pipeline_steps
 
     try:
+        target = kubeflow.resolve_target(args.output_file, args.target)
         config = config_from_args(args, beam_args)
         if args.schedule:
             kubeflow.validate_cron(args.schedule)
-    except (OptionsError, kubeflow.ScheduleError) as error:
+    except (OptionsError, kubeflow.ScheduleError, kubeflow.TargetError) as error:
         print(f"imdb-pipeline compile: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    spec = kubeflow.compile_pipeline(config, args.output_file, args.image)
-    tasks = spec["pipelineSpec"]["root"]["dag"]["tasks"]
+    job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
+    steps = len(pipeline_steps(create_pipeline(config, portable=True)))
+    what = "Kubeflow Pipelines package" if target == kubeflow.KFP else "Vertex AI pipeline job"
     print(
-        f"wrote {args.output_file}: pipeline {config.pipeline_name}, {len(tasks)} tasks, image {args.image}"
+        f"wrote {args.output_file}: {what} of pipeline {config.pipeline_name}, {steps} steps "
+        f"({kubeflow.task_count(job)} tasks: TFX compiles the baseline resolver into two), image {args.image}"
     )
-    if args.schedule:
-        print(kubeflow.schedule_commands(args.output_file, args.schedule, config))
+    print(kubeflow.client_commands(args.output_file, target, config, cron=args.schedule))
     return EXIT_OK
 
 

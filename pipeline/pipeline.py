@@ -13,6 +13,7 @@ from pathlib import Path
 from ml_metadata.proto import metadata_store_pb2
 from tfx.components import Evaluator
 from tfx.dsl.components.base import base_node
+from tfx.dsl.components.common import resolver
 from tfx.dsl.components.common.importer import Importer
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.utils import io_utils
@@ -175,3 +176,14 @@ def create_pipeline(
         if portable
         else beam_args_with_dependencies(config.beam_args),
     )
+
+
+def pipeline_steps(pipeline: tfx_pipeline.Pipeline) -> list[str]:
+    """The ids of the pipeline's steps, in order: every node but its resolvers.
+
+    A resolver (the baseline model resolver) does no work of its own: it only
+    picks an input from ML Metadata, and TFX compiles one into one or two
+    orchestrator tasks. The run log, ``--dry-run``, ``compile`` and the run
+    summary all count these steps, so they agree however the pipeline grows.
+    """
+    return [node.id for node in pipeline.components if not isinstance(node, resolver.Resolver)]

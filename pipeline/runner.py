@@ -10,7 +10,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from pipeline.config import PipelineConfig
 from pipeline.lock import run_lock
-from pipeline.pipeline import create_pipeline
+from pipeline.pipeline import create_pipeline, pipeline_steps
 from pipeline.step_log import StepLog
 from pipeline.summary import RunSummary, summarize_latest_run
 
@@ -28,7 +28,7 @@ def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummar
         started = time.monotonic()
         store = metadata.sqlite_metadata_connection_config(config.metadata_path)
         pipeline = create_pipeline(config, enable_cache=enable_cache, metadata_connection_config=store)
-        with StepLog(config.metadata_path, config.pipeline_name, steps=len(pipeline.components)):
+        with StepLog(config.metadata_path, config.pipeline_name, steps=pipeline_steps(pipeline)):
             LocalDagRunner().run(pipeline)
         return summarize_latest_run(
             config.metadata_path, config.pipeline_name, seconds=time.monotonic() - started
@@ -38,8 +38,9 @@ def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummar
 def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
     """What a run would do, without running anything: steps, data, outputs."""
     pipeline = create_pipeline(config, enable_cache=enable_cache)
+    steps = pipeline_steps(pipeline)
     lines = [
-        f"pipeline {config.pipeline_name}: {len(pipeline.components)} nodes, cache {'on' if enable_cache else 'off'}",
+        f"pipeline {config.pipeline_name}: {len(steps)} steps, cache {'on' if enable_cache else 'off'}",
         f"  data:     {config.data}" + (f" (span {config.span})" if config.span is not None else ""),
         f"  vectors:  {config.vectors or 'word2vec trained on train + unsup text'}",
         f"  root:     {config.pipeline_root}",
@@ -54,7 +55,9 @@ def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
             for key, channel in component.inputs.items()
             if getattr(channel, "producer_component_id", None)
         )
-        lines.append(f"  {component.id}" + (f"  ({', '.join(inputs)})" if inputs else ""))
+        where = f"{steps.index(component.id) + 1:>2}. " if component.id in steps else "    "
+        role = "" if component.id in steps else " (resolver: picks an input, not a step)"
+        lines.append(f"  {where}{component.id}{role}" + (f"  ({', '.join(inputs)})" if inputs else ""))
     return "\n".join(lines)
 
 

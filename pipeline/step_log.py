@@ -12,6 +12,7 @@ components (Evaluator, resolvers) as well as ours, without changing them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import logging
 import time
 
@@ -102,14 +103,16 @@ class StepLog(logging.Filter):
     Args:
         metadata_path: The run's SQLite ML Metadata store, read after each step.
         pipeline_name: The pipeline's name (node contexts are ``<pipeline>.<node>``).
-        steps: Number of nodes in the pipeline.
+        steps: The ids of the pipeline's steps (``pipeline.pipeline_steps``); other
+            nodes (resolvers) get one unnumbered line when they finish.
     """
 
-    def __init__(self, metadata_path: str, pipeline_name: str, steps: int):
+    def __init__(self, metadata_path: str, pipeline_name: str, steps: Sequence[str]):
         super().__init__()
         self._metadata_path = metadata_path
         self._pipeline_name = pipeline_name
-        self._steps = steps
+        self._step_ids = frozenset(steps)
+        self._steps = len(steps)
         self._number = 0
         self._current: str | None = None
         self._started = 0.0
@@ -139,6 +142,10 @@ class StepLog(logging.Filter):
             )
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg in (_RUNNING, _FINISHED) and record.args and str(record.args[0]) not in self._step_ids:
+            if record.msg == _FINISHED:
+                logger.info("%s: resolved", record.args[0])
+            return False
         if record.msg == _RUNNING and record.args:
             self._number += 1
             self._current = str(record.args[0])

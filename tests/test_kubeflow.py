@@ -1,12 +1,23 @@
-"""The same pipeline compiled for Kubeflow Pipelines / Vertex AI with TFX's Kubeflow V2 runner."""
+"""The same pipeline compiled for Kubeflow Pipelines / Vertex AI with TFX's Kubeflow V2 runner.
+
+Each compiled file is loaded by the real client's own loader, offline: KFP's
+package reader (what ``create_run_from_pipeline_package`` and
+``create_recurring_run`` call) and ``aiplatform.PipelineJob(template_path=...)``.
+"""
 
 import json
+import os
 
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import aiplatform
+from hypothesis import given
+from hypothesis import strategies as st
+import kfp
 import pytest
 
 from pipeline import kubeflow
 from pipeline.config import build_config
-from tests.conftest import DEFAULT_STEP_IDS
+from tests.conftest import DEFAULT_STEP_IDS, run_cli
 
 IMAGE = "europe-docker.pkg.dev/my-project/images/imdb:1"
 
@@ -22,6 +33,7 @@ def test_compiled_spec_holds_every_step_the_image_and_the_parameters(tmp_path):
     )
     spec = kubeflow.compile_pipeline(config, str(tmp_path / "imdb.json"), IMAGE)
     assert json.loads((tmp_path / "imdb.json").read_text()) == spec
+    assert spec["runtimeConfig"]["gcsOutputDirectory"] == "gs://bucket/runs/pipeline_root"
 
     pipeline_spec = spec["pipelineSpec"]
     assert pipeline_spec["pipelineInfo"]["name"] == "imdb-sentiment"
@@ -63,9 +75,128 @@ def test_invalid_cron_expressions_are_rejected(expression):
         kubeflow.validate_cron(expression)
 
 
+def _kfp_job_config(package):
+    """What ``kfp.Client().create_run_from_pipeline_package`` and ``create_recurring_run`` send.
+
+    Both build the request with ``Client._create_job_config``, which reads the
+    package with KFP's own reader and parses it strictly into KFP's
+    ``PipelineSpec`` proto; it uses nothing of the client instance, so no
+    server is needed.
+    """
+    return kfp.Client._create_job_config(
+        None,
+        params=None,
+        pipeline_package_path=str(package),
+        pipeline_id=None,
+        version_id=None,
+        enable_caching=None,
+        cache_key=None,
+        pipeline_root=None,
+    )
+
+
+def _vertex_job(template):
+    return aiplatform.PipelineJob(
+        display_name="imdb-sentiment",
+        template_path=str(template),
+        project="my-project",
+        location="europe-west1",
+        credentials=AnonymousCredentials(),
+    )
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """The pipeline compiled by the console script for each target: (dir, kfp result, vertex result)."""
+    workdir = tmp_path_factory.mktemp("compiled")
+    common = ("--image", IMAGE, "--output", "gs://bucket/runs", "--trainer.epochs", "3")
+    kfp_result = run_cli("compile", "--output-file", "imdb.yaml", *common, cwd=workdir)
+    vertex_result = run_cli(
+        "compile", "--target", "vertex", "--output-file", "imdb.json", *common, cwd=workdir
+    )
+    return workdir, kfp_result, vertex_result
+
+
+def test_kfp_package_is_loaded_by_the_kfp_client(compiled):
+    workdir, result, _ = compiled
+    assert result.returncode == 0, result.stderr[-3000:]
+    job_config = _kfp_job_config(workdir / "imdb.yaml")
+    spec = job_config.pipeline_spec
+    assert spec["pipelineInfo"]["name"] == "imdb-sentiment"
+    assert spec["defaultPipelineRoot"] == "gs://bucket/runs/pipeline_root"
+    assert len(spec["root"]["dag"]["tasks"]) == len(DEFAULT_STEP_IDS) + 1
+    trainer_options = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]["options"]
+    assert json.loads(trainer_options["runtimeValue"]["constantValue"]["stringValue"])["epochs"] == 3
+    # Vertex AI reads a KFP package too, and takes the pipeline root from it.
+    job = _vertex_job(workdir / "imdb.yaml")
+    assert job._gca_resource.runtime_config.gcs_output_directory == "gs://bucket/runs/pipeline_root"
+    # The printed snippets name this file for both services.
+    assert result.stdout.splitlines()[0] == (
+        f"wrote imdb.yaml: Kubeflow Pipelines package of pipeline imdb-sentiment, {len(DEFAULT_STEP_IDS) - 1} "
+        f"steps ({len(DEFAULT_STEP_IDS) + 1} tasks: TFX compiles the baseline resolver into two), image {IMAGE}"
+    )
+    assert 'template_path="imdb.yaml"' in result.stdout
+    assert 'client.create_run_from_pipeline_package(\n    "imdb.yaml",' in result.stdout
+
+
+def test_vertex_job_is_loaded_by_aiplatform_and_refused_by_kfp_as_a_package(compiled):
+    workdir, _, result = compiled
+    assert result.returncode == 0, result.stderr[-3000:]
+    job = _vertex_job(workdir / "imdb.json")
+    resource = job._gca_resource
+    assert resource.display_name == "imdb-sentiment"
+    assert resource.runtime_config.gcs_output_directory == "gs://bucket/runs/pipeline_root"
+    assert len(resource.pipeline_spec["root"]["dag"]["tasks"]) == len(DEFAULT_STEP_IDS) + 1
+    assert result.stdout.startswith("wrote imdb.json: Vertex AI pipeline job of pipeline imdb-sentiment")
+    assert 'template_path="imdb.json"' in result.stdout
+    # The Kubeflow snippet does not offer the JSON, which KFP's client refuses:
+    assert "create_run_from_pipeline_package" not in result.stdout
+    assert "imdb-pipeline compile --target kfp --output-file imdb.yaml" in result.stdout
+    with pytest.raises(ValueError, match="should end with one of"):
+        _kfp_job_config(workdir / "imdb.json")
+
+
+def test_compile_refuses_a_target_the_file_name_contradicts_or_an_unknown_extension(tmp_path):
+    result = run_cli(
+        "compile", "--target", "kfp", "--output-file", "spec.json", "--image", IMAGE, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "imdb-pipeline compile: configuration error: --output-file spec.json is a Vertex AI pipeline job "
+        "(JSON) name, but --target is kfp (a Kubeflow Pipelines package (YAML)): name the file *.yaml or *.yml"
+    )
+    result = run_cli("compile", "--output-file", "spec.tar.gz", "--image", IMAGE, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "imdb-pipeline compile: configuration error: --output-file spec.tar.gz: the name must end with "
+        ".yaml or .yml or .json (.yaml/.yml: a Kubeflow Pipelines package; .json: a Vertex AI pipeline job)"
+    )
+    assert "Traceback" not in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+@given(
+    stem=st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=12),
+    extension=st.sampled_from([".yaml", ".YML", ".yml", ".json", ".JSON", ".tgz", ".txt", "", ".yaml.json"]),
+    target=st.sampled_from([None, "kfp", "vertex"]),
+)
+def test_the_target_follows_the_extension_and_a_contradiction_is_refused(stem, extension, target):
+    name = f"{stem}{extension}"
+    implied = {".yaml": "kfp", ".yml": "kfp", ".json": "vertex"}.get(os.path.splitext(name)[1].lower())
+    if implied is None or target not in (None, implied):
+        with pytest.raises(kubeflow.TargetError, match="--output-file"):
+            kubeflow.resolve_target(name, target)
+    else:
+        assert kubeflow.resolve_target(name, target) == implied
+
+
 def test_schedule_commands_use_each_service_cron_format():
     config = build_config({"output": "gs://bucket/runs"})
-    commands = kubeflow.schedule_commands("imdb.json", "0 3 * * *", config)
+    commands = kubeflow.client_commands("imdb.yaml", kubeflow.KFP, config, cron="0 3 * * *")
     assert 'job.create_schedule(display_name="imdb-sentiment-schedule", cron="0 3 * * *")' in commands
     assert 'cron_expression="0 0 3 * * *"' in commands
+    assert 'pipeline_package_path="imdb.yaml"' in commands
     assert 'pipeline_root="gs://bucket/runs/pipeline_root"' in commands
+    vertex_only = kubeflow.client_commands("imdb.json", kubeflow.VERTEX, config, cron="0 3 * * *")
+    assert "create_recurring_run" not in vertex_only
+    assert 'template_path="imdb.json"' in vertex_only
