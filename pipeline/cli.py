@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+import contextlib
 import dataclasses
 import logging
 import os
@@ -300,16 +301,87 @@ def _compile(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from pipeline.predict import ModelNotFoundError, predict
+    from pipeline import predict
 
+    texts = list(args.texts)
+    source = args.input
+    if texts == [predict.STDIN] and source is None:
+        source, texts = predict.STDIN, []
+    if (source is None) == (not texts):
+        print(
+            "imdb-pipeline predict: give review texts as arguments, or --input FILE (one review per line, "
+            "or JSON Lines with a text field; - for standard input), not both",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
-        probabilities = predict(args.model, args.texts)
-    except ModelNotFoundError as error:
+        with contextlib.ExitStack() as stack:
+            if source is None:
+                reviews = list(predict.reviews_from_arguments(texts))  # checked before the model loads
+            elif source == predict.STDIN:
+                reviews = predict.reviews_from_stream(sys.stdin.buffer, "standard input", args.input_format)
+            else:
+                try:
+                    stream = stack.enter_context(open(source, "rb"))
+                except OSError as error:
+                    raise predict.InputError(f"--input {source}: {error.strerror}") from None
+                reviews = predict.reviews_from_stream(stream, source, args.input_format)
+            predict.import_tensorflow(verbose=args.verbose)
+            classifier = predict.Classifier(args.model)
+            predict.score(classifier, reviews, args.format, sys.stdout, batch_size=args.batch_size)
+    except (predict.ModelNotFoundError, predict.ModelLoadError, predict.InputError) as error:
+        sys.stdout.flush()
         print(f"imdb-pipeline predict: {error}", file=sys.stderr)
         return EXIT_USAGE
-    for probability, text in zip(probabilities, args.texts, strict=True):
-        print(f"{probability:.4f}\t{text}")
     return EXIT_OK
+
+
+def _add_predict_parser(subparsers) -> None:
+    from pipeline import predict
+
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify review texts with a pushed model",
+        description=(
+            "Print the positive-class probability of each review: from the TEXT arguments, or from "
+            "--input FILE (one review per line, or JSON Lines with a text field; - or a lone TEXT - "
+            "reads standard input), scored in batches. Output: one line per review, in input order: "
+            "tsv (probability to 4 decimals, a tab, the text with \\, tab and line breaks escaped) or "
+            "jsonl (the input record's fields, text and probability). Exit code 2 for a missing or "
+            "damaged model or an unreadable review (the message names it)."
+        ),
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a pushed version directory, or the model directory (newest version is used)",
+    )
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="review text")
+    parser.add_argument(
+        "--input",
+        metavar="FILE",
+        help="read reviews from FILE (- for standard input): one per line, or JSON Lines with a text field",
+    )
+    parser.add_argument(
+        "--input-format",
+        dest="input_format",
+        choices=predict.INPUT_FORMATS,
+        default="auto",
+        help="lines, jsonl, or auto: JSON Lines when the first line is a JSON object (default: auto)",
+    )
+    parser.add_argument(
+        "--format", choices=predict.OUTPUT_FORMATS, default=predict.TSV, help="output format (default: tsv)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        dest="batch_size",
+        type=_positive_int,
+        default=predict.DEFAULT_BATCH_SIZE,
+        help=f"reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's start-up log lines on stderr"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -347,20 +419,36 @@ def _add_neighbors_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _neighbors(args: argparse.Namespace) -> int:
+    from pipeline import predict
+
+    try:
+        words = [review.text for review in predict.reviews_from_arguments(args.words)]
+    except predict.InputError as error:
+        print(
+            f"imdb-pipeline neighbors: {str(error).replace('TEXT argument', 'WORD argument')}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    predict.import_tensorflow(verbose=False)
     from components.embeddings.neighbors import (
         INJECTED,
         TRAINED,
         EmbeddingsNotFoundError,
+        EmbeddingsUnreadableError,
         UnknownWordError,
         load_embeddings,
         nearest_neighbors,
     )
-    from pipeline.predict import ModelNotFoundError
 
     try:
         embeddings = load_embeddings(args.model, INJECTED if args.injected else TRAINED)
-        neighbors = nearest_neighbors(embeddings, args.words, k=args.k)
-    except (ModelNotFoundError, EmbeddingsNotFoundError, UnknownWordError) as error:
+        neighbors = nearest_neighbors(embeddings, words, k=args.k)
+    except (
+        predict.ModelNotFoundError,
+        EmbeddingsNotFoundError,
+        EmbeddingsUnreadableError,
+        UnknownWordError,
+    ) as error:
         print(f"imdb-pipeline neighbors: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(f"# cosine similarity in {embeddings.source}")
@@ -415,17 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(subparsers)
     _add_compile_parser(subparsers)
-    predict_parser = subparsers.add_parser(
-        "predict",
-        help="classify review texts with a pushed model",
-        description="Print the positive-class probability of each TEXT, one per line.",
-    )
-    predict_parser.add_argument(
-        "--model",
-        required=True,
-        help="a pushed version directory, or the model directory (newest version is used)",
-    )
-    predict_parser.add_argument("texts", nargs="+", metavar="TEXT", help="review text")
+    _add_predict_parser(subparsers)
     _add_neighbors_parser(subparsers)
     _add_report_parser(subparsers)
     return parser

@@ -1,15 +1,125 @@
-"""Loading a pushed model and classifying raw review text."""
+"""Loading a pushed model and classifying raw review text: in Python and for ``imdb-pipeline predict``.
 
-from collections.abc import Sequence
+A pushed version is a plain SavedModel: loading it needs TensorFlow and
+nothing of TFX, Beam or tf.Transform (the text processing is in its graph).
+:func:`import_tensorflow` imports TensorFlow for that alone, without the Keras
+modules TensorFlow loads eagerly for Keras models (about 1.5 s and 200 MB of a
+short command), and without TensorFlow's C++ start-up lines on stderr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+import dataclasses
+import json
 import os
+import re
+import sys
+import threading
+import typing
 
 from schemas import features
 
 SAVED_MODEL_FILE = "saved_model.pb"
+DEFAULT_BATCH_SIZE = 256
+LINES = "lines"
+JSON_LINES = "jsonl"
+INPUT_FORMATS = ("auto", LINES, JSON_LINES)
+TSV = "tsv"
+OUTPUT_FORMATS = (TSV, JSON_LINES)
+# The field of a JSON Lines record that holds the review.
+TEXT_FIELD = "text"
+PROBABILITY_FIELD = "probability"
+STDIN = "-"
 
 
 class ModelNotFoundError(FileNotFoundError):
     """The path is neither a SavedModel version directory nor a model directory holding one."""
+
+
+class ModelLoadError(ValueError):
+    """A SavedModel that cannot be loaded (truncated, damaged) or is not a model of this pipeline."""
+
+
+class InputError(ValueError):
+    """A review that cannot be read: bytes that are not UTF-8, a JSON Lines record without a text."""
+
+
+# TensorFlow's C++ start-up lines, printed before absl's logging is set up, so
+# TF_CPP_MIN_LOG_LEVEL cannot silence them: absl's banner, INFO/WARNING lines,
+# and the error a machine without a GPU reports when CUDA is probed.
+_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IW]\d{4} \S+ +\d+ \S+:\d+\] .*"
+    r"|E\d{4} \S+ +\d+ cuda_\w+\.cc:\d+\] .*)$"
+)
+
+
+def is_startup_noise(line: str) -> bool:
+    """Whether a stderr line is one of TensorFlow's start-up lines (not an error of the command)."""
+    return bool(_STARTUP_NOISE.match(line.rstrip("\r\n")))
+
+
+@contextlib.contextmanager
+def _stderr_without_startup_noise() -> Iterator[None]:
+    """Filters file descriptor 2 (C++ and Python writes alike) through :func:`is_startup_noise`.
+
+    Every other line is passed on as it arrives (a thread copies the pipe), so
+    an error printed meanwhile still shows even if the process dies.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward() -> None:
+        with open(read_end, "rb", closefd=True) as pipe:
+            for line in pipe:
+                if not is_startup_noise(line.decode("utf-8", "replace")):
+                    os.write(saved, line)
+
+    thread = threading.Thread(target=forward, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the thread reads to its end
+        thread.join()
+        os.close(saved)
+
+
+def import_tensorflow(verbose: bool = False):
+    """Imports TensorFlow to load and run SavedModels; returns the module.
+
+    Unless ``verbose``: sets ``TF_CPP_MIN_LOG_LEVEL`` (when unset) and drops
+    TensorFlow's start-up lines (see :func:`is_startup_noise`) while it is
+    imported and its devices are probed. Either way TensorFlow's eager import
+    of Keras' optimizers (which registers them for loading *Keras* models) is
+    skipped: ``tf.saved_model.load`` does not use it, and ``tf.keras`` still
+    imports on first use.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    skipped = ("keras.src.optimizers", "tf_keras.src.optimizers")
+    blocked = [name for name in skipped if name not in sys.modules]
+    quiet = contextlib.nullcontext() if verbose else _stderr_without_startup_noise()
+    try:
+        for name in blocked:
+            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError, which TF allows
+        with quiet:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # probes CUDA now, inside the filter
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+    return tf
 
 
 def resolve_model_dir(path: str) -> str:
@@ -19,7 +129,7 @@ def resolve_model_dir(path: str) -> str:
     the model directory above it, in which case the highest integer version
     that holds a SavedModel is taken, as TF Serving does.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     if tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
         return path
@@ -38,11 +148,202 @@ def resolve_model_dir(path: str) -> str:
     return os.path.join(path, str(max(versions)))
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
+class Classifier:
+    """A pushed model's raw-text signature, loaded once and checked.
+
+    Args:
+        model_dir: A version directory, or the model directory (newest version).
+
+    Raises:
+        ModelNotFoundError: no SavedModel there.
+        ModelLoadError: the SavedModel cannot be loaded (truncated, damaged,
+            variables missing), or has no ``serving_default`` signature taking
+            a string ``text`` and giving ``probability``.
+    """
+
+    def __init__(self, model_dir: str):
+        tf = import_tensorflow()
+        from google.protobuf.message import DecodeError
+
+        self.version_dir = resolve_model_dir(model_dir)
+        try:
+            loaded = tf.saved_model.load(self.version_dir)
+        except (tf.errors.OpError, OSError, ValueError, KeyError, DecodeError, RuntimeError) as error:
+            raise ModelLoadError(
+                f"{self.version_dir}: the SavedModel cannot be loaded (truncated or damaged?): "
+                f"{_first_line(error)}"
+            ) from error
+        expected = (
+            f"expected signature {features.TEXT_SIGNATURE!r} taking a string {features.TEXT_INPUT!r} "
+            f"and giving {features.PROBABILITY_OUTPUT!r}"
+        )
+        signature = loaded.signatures.get(features.TEXT_SIGNATURE)
+        if signature is None:
+            raise ModelLoadError(
+                f"{self.version_dir} is not a model of this pipeline: it has signatures "
+                f"{sorted(loaded.signatures) or 'none'}; {expected}"
+            )
+        inputs = signature.structured_input_signature[1]
+        outputs = signature.structured_outputs
+        if (
+            list(inputs) != [features.TEXT_INPUT]
+            or inputs[features.TEXT_INPUT].dtype != tf.string
+            or features.PROBABILITY_OUTPUT not in outputs
+        ):
+            described = ", ".join(f"{name}: {spec.dtype.name}" for name, spec in inputs.items())
+            raise ModelLoadError(
+                f"{self.version_dir} is not a model of this pipeline: {features.TEXT_SIGNATURE!r} takes "
+                f"({described}) and gives {sorted(outputs)}; {expected}"
+            )
+        self._loaded = loaded  # keeps the signature's variables alive
+        self._serve = signature
+        self._tf = tf
+
+    def __call__(self, texts: Sequence[str]) -> list[float]:
+        """Positive-class probabilities of ``texts``, in order."""
+        if not texts:
+            return []
+        batch = self._tf.constant([text.encode("utf-8") for text in texts], dtype=self._tf.string)
+        outputs = self._serve(**{features.TEXT_INPUT: batch})
+        return [float(p) for p in outputs[features.PROBABILITY_OUTPUT].numpy()]
+
+
 def predict(model_dir: str, texts: Sequence[str]) -> list[float]:
     """Positive-class probabilities for raw review texts, from the raw-text signature."""
-    import tensorflow as tf
+    return Classifier(model_dir)(texts)
 
-    loaded = tf.saved_model.load(resolve_model_dir(model_dir))
-    serve = loaded.signatures[features.TEXT_SIGNATURE]
-    outputs = serve(**{features.TEXT_INPUT: tf.constant(list(texts), dtype=tf.string)})
-    return [float(p) for p in outputs[features.PROBABILITY_OUTPUT].numpy()]
+
+@dataclasses.dataclass(frozen=True)
+class Review:
+    """One review to score, with where it came from (for messages) and its other JSON fields."""
+
+    text: str
+    where: str
+    fields: dict[str, typing.Any] = dataclasses.field(default_factory=dict)
+
+
+def check_text(text: str, where: str) -> str:
+    """``text`` if it is valid Unicode; a command-line argument with bytes that were not UTF-8 is not.
+
+    Python decodes arguments with ``surrogateescape``: each undecodable byte
+    becomes a lone surrogate, which is where it is found here.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = ord(text[error.start])
+        offset = len(text[: error.start].encode("utf-8"))
+        shown = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"lone surrogate U+{char:04X}"
+        raise InputError(f"{where} is not valid UTF-8 ({shown} at byte {offset})") from None
+    return text
+
+
+def reviews_from_arguments(texts: Iterable[str], label: str = "TEXT") -> Iterator[Review]:
+    """Reviews (or words) given as command-line arguments; messages call them ``<label> argument <n>``."""
+    for number, text in enumerate(texts, start=1):
+        where = f"{label} argument {number}"
+        yield Review(check_text(text, where), where)
+
+
+def reviews_from_stream(stream: typing.BinaryIO, name: str, input_format: str = "auto") -> Iterator[Review]:
+    """Reviews from a byte stream: one per line, or JSON Lines with a ``text`` field.
+
+    Every line is one review (a blank line is an empty review), so output line
+    i belongs to input line i; a final line break ends the last line. With
+    ``auto``, the input is JSON Lines when its first line is a JSON object.
+
+    Raises:
+        InputError: a line that is not UTF-8, or (JSON Lines) not a JSON object
+            with a string ``text``; the message names ``name`` and the line.
+    """
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
+    for number, raw in enumerate(stream, start=1):
+        where = f"{name}, line {number}"
+        line = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"{where} is not valid UTF-8 (byte 0x{line[error.start]:02x} at byte {error.start})"
+            ) from None
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+            if input_format == "auto":
+                input_format = JSON_LINES if _json_object(text) is not None else LINES
+        if input_format == LINES:
+            yield Review(text, where)
+            continue
+        record = _json_object(text)
+        if record is None:
+            raise InputError(f"{where} is not a JSON object (JSON Lines input: one object per line)")
+        if not isinstance(record.get(TEXT_FIELD), str):
+            raise InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field')
+        fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
+        yield Review(check_text(record[TEXT_FIELD], where), where, fields)
+
+
+def _json_object(text: str) -> dict | None:
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def batches(reviews: Iterable[Review], size: int) -> Iterator[list[Review]]:
+    """Consecutive lists of ``size`` reviews (the last may be shorter)."""
+    batch: list[Review] = []
+    for review in reviews:
+        batch.append(review)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def format_result(review: Review, probability: float, output_format: str) -> str:
+    """One output line (without its line break).
+
+    ``tsv``: the probability to 4 decimals, a tab, and the text with
+    backslash, tab and line breaks escaped as ``\\\\``, ``\\t``, ``\\n``,
+    ``\\r``. ``jsonl``: the review's JSON fields, ``text`` and the
+    ``probability`` at full precision.
+    """
+    if output_format == TSV:
+        return f"{probability:.4f}\t{review.text.translate(_TSV_ESCAPES)}"
+    return json.dumps(
+        {**review.fields, TEXT_FIELD: review.text, PROBABILITY_FIELD: probability}, ensure_ascii=False
+    )
+
+
+def score(
+    classifier: typing.Callable[[Sequence[str]], list[float]],
+    reviews: Iterable[Review],
+    output_format: str,
+    out: typing.TextIO,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> int:
+    """Scores ``reviews`` in batches, writing one line per review as each batch is done; returns the count."""
+    count = 0
+    for batch in batches(reviews, batch_size):
+        probabilities = classifier([review.text for review in batch])
+        out.write(
+            "".join(
+                f"{format_result(r, p, output_format)}\n" for r, p in zip(batch, probabilities, strict=True)
+            )
+        )
+        count += len(batch)
+    out.flush()
+    return count

@@ -62,6 +62,10 @@ class EmbeddingsNotFoundError(FileNotFoundError):
     """A model directory without the embedding artifacts of this pipeline."""
 
 
+class EmbeddingsUnreadableError(ValueError):
+    """Embedding artifacts that cannot be read: truncated or damaged, or matrix and vocabulary disagree."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Embeddings:
     """A matrix with its vocabulary, line i = row i.
@@ -120,6 +124,7 @@ def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
     Raises:
         pipeline.predict.ModelNotFoundError: If there is no SavedModel there.
         EmbeddingsNotFoundError: If the version has no embedding artifacts.
+        EmbeddingsUnreadableError: If they are damaged (the message names the file).
     """
     from pipeline.predict import resolve_model_dir
 
@@ -133,9 +138,24 @@ def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
             raise EmbeddingsNotFoundError(
                 f"{path} does not exist: the model was not pushed with its embeddings"
             )
-    matrix = projector.read_matrix(matrix_path)
-    vocabulary = tuple(projector.read_vocabulary(vocabulary_path))
-    return Embeddings(vocabulary, matrix, source=matrix_path)
+    readable = (ValueError, EOFError, OSError, tf.errors.OpError)  # ValueError: truncated .npy, not UTF-8
+    try:
+        matrix = projector.read_matrix(matrix_path)
+    except readable as error:
+        raise EmbeddingsUnreadableError(_unreadable(matrix_path, error)) from error
+    try:
+        vocabulary = tuple(projector.read_vocabulary(vocabulary_path))
+    except readable as error:
+        raise EmbeddingsUnreadableError(_unreadable(vocabulary_path, error)) from error
+    try:
+        return Embeddings(vocabulary, matrix, source=matrix_path)
+    except ValueError as error:
+        raise EmbeddingsUnreadableError(f"{error} in {vocabulary_path}") from error
+
+
+def _unreadable(path: str, error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{path} cannot be read (truncated or damaged?): {text.splitlines()[0] if text else type(error).__name__}"
 
 
 def nearest_neighbors(
