@@ -49,3 +49,16 @@ def test_predict_reports_a_missing_model_clearly(tmp_path):
     result = _cli("predict", "--model", str(tmp_path), "text", cwd=tmp_path)
     assert result.returncode == 2
     assert "holds no SavedModel" in result.stderr
+
+
+def test_python_dash_m_pipeline_is_the_same_command_line(tmp_path):
+    module = [sys.executable, "-m", "pipeline"]
+    by_module = subprocess.run(
+        [*module, "run", "--trainer.epochs", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    by_script = _cli("run", "--trainer.epochs", "0", cwd=tmp_path)
+    assert by_module.returncode == by_script.returncode == 2
+    assert by_module.stderr == by_script.stderr
+    help_text = subprocess.run([*module, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert help_text.returncode == 0
+    assert "{run,compile,predict,neighbors,report}" in help_text.stdout

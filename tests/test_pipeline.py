@@ -1,7 +1,8 @@
 """The DAG: steps in data-flow order, wiring, and Beam arguments."""
 
 from pipeline.config import DEFAULT_RUNNER_ARG, build_config
-from pipeline.pipeline import SETUP_FILE, beam_args_with_dependencies, create_pipeline
+from pipeline.pipeline import SETUP_FILE, beam_args_with_dependencies, create_pipeline, pipeline_steps
+from pipeline.runner import describe_plan
 from tests.conftest import DEFAULT_STEP_IDS
 
 
@@ -41,3 +42,13 @@ def test_beam_args_pass_through_and_ship_this_project_with_setup_py():
     own = ["--runner=DataflowRunner", "--sdk_container_image=example/imdb:1"]
     assert beam_args_with_dependencies(own) == own
     assert beam_args_with_dependencies(["--extra_packages=a.tar.gz"]) == ["--extra_packages=a.tar.gz"]
+
+
+def test_steps_are_every_node_but_the_resolver_and_dry_run_counts_the_same(tmp_path):
+    pipeline = create_pipeline(build_config({"output": str(tmp_path)}))
+    steps = pipeline_steps(pipeline)
+    assert steps == [node for node in DEFAULT_STEP_IDS if node != "baseline_model_resolver"]
+    plan = describe_plan(build_config({"output": str(tmp_path)}))
+    assert plan.splitlines()[0] == f"pipeline imdb-sentiment: {len(steps)} steps, cache on"
+    numbered = [line.split()[1] for line in plan.splitlines() if line.strip()[:1].isdigit()]
+    assert numbered == steps

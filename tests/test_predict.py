@@ -1,0 +1,279 @@
+"""``imdb-pipeline predict``: reviews from arguments, files and stdin; output formats; clear errors.
+
+The CLI tests use the model pushed by the shared end-to-end run (tests/conftest.py,
+``pushed_run``); the readers and formats are tested as plain functions.
+"""
+
+import io
+import json
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import sys
+import textwrap
+
+from hypothesis import given
+from hypothesis import strategies as st
+import pytest
+
+from pipeline import predict
+from tests.conftest import CLI
+
+MODEL_NAME = "imdb_sentiment"
+
+REVIEWS = [
+    "a wonderful, moving masterpiece",
+    "an awful, boring waste of time",
+    "Ce film est magnifique \u2014 \u00e9mouvant",
+    'He said "meh",\tthen left.',
+    "",
+    "not bad at all",
+]
+
+
+def _predict(*args, stdin=None, cwd):
+    return subprocess.run(
+        [CLI, "predict", *args], input=stdin, cwd=cwd, capture_output=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def model_dir(pushed_run):
+    output, first, _ = pushed_run
+    assert first.returncode == 0, first.stderr[-3000:]
+    return output / "serving" / MODEL_NAME
+
+
+@pytest.mark.slow
+def test_a_file_stdin_and_json_lines_give_the_same_numbers_as_arguments(model_dir, tmp_path):
+    by_arguments = _predict("--model", str(model_dir), *REVIEWS, cwd=tmp_path)
+    assert by_arguments.returncode == 0, by_arguments.stderr[-3000:]
+    # Nothing on stderr: TensorFlow's start-up lines are filtered out.
+    assert by_arguments.stderr == b""
+    rows = [line.split("\t", 1) for line in by_arguments.stdout.decode().splitlines()]
+    assert [text for _, text in rows] == [text.replace("\t", "\\t") for text in REVIEWS]
+    probabilities = [float(p) for p, _ in rows]
+    assert probabilities[1] < 0.3 < 0.7 < probabilities[0]
+
+    lines = "".join(f"{text}\n" for text in REVIEWS).encode()
+    (tmp_path / "reviews.txt").write_bytes(lines)
+    by_file = _predict("--model", str(model_dir), "--input", "reviews.txt", "--batch-size", "2", cwd=tmp_path)
+    by_stdin = _predict("--model", str(model_dir), "-", stdin=lines.replace(b"\n", b"\r\n"), cwd=tmp_path)
+    by_stdin_flag = _predict("--model", str(model_dir), "--input", "-", stdin=lines, cwd=tmp_path)
+    for result in (by_file, by_stdin, by_stdin_flag):
+        assert (result.returncode, result.stdout, result.stderr) == (0, by_arguments.stdout, b"")
+
+    records = [{"id": f"r{i}", "text": text} for i, text in enumerate(REVIEWS)]
+    (tmp_path / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    by_json = _predict(
+        "--model", str(model_dir), "--input", "reviews.jsonl", "--format", "jsonl", cwd=tmp_path
+    )
+    assert by_json.returncode == 0, by_json.stderr[-3000:]
+    scored = [json.loads(line) for line in by_json.stdout.decode().splitlines()]
+    assert [{k: v for k, v in s.items() if k != "probability"} for s in scored] == records
+    assert [f"{s['probability']:.4f}" for s in scored] == [p for p, _ in rows]
+
+    verbose = _predict("--model", str(model_dir), "--verbose", "fine", cwd=tmp_path)
+    assert verbose.returncode == 0
+    assert b"All log messages before absl::InitializeLog()" in verbose.stderr
+
+
+def _copy_model(model_dir: Path, destination: Path) -> Path:
+    (version,) = [name for name in os.listdir(model_dir) if name.isdigit()]
+    return Path(shutil.copytree(model_dir / version, destination))
+
+
+@pytest.mark.slow
+def test_a_damaged_or_foreign_model_and_unreadable_reviews_are_usage_errors(model_dir, tmp_path):
+    truncated = _copy_model(model_dir, tmp_path / "truncated")
+    pb = truncated / predict.SAVED_MODEL_FILE
+    pb.write_bytes(pb.read_bytes()[:1000])
+    no_variables = _copy_model(model_dir, tmp_path / "no_variables")
+    shutil.rmtree(no_variables / "variables")
+    foreign = tmp_path / "foreign"
+    script = textwrap.dedent(
+        f"""
+        import tensorflow as tf
+        class Doubler(tf.Module):
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+            def double(self, x):
+                return {{"y": 2 * x}}
+        module = Doubler()
+        tf.saved_model.save(module, {str(foreign)!r}, signatures={{"serving_default": module.double}})
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=300)
+    (tmp_path / "latin1.txt").write_bytes(b"fine\ncaf\xe9 au lait\n")
+    (tmp_path / "no_text.jsonl").write_bytes(b'{"text": "fine"}\n{"review": "no text field"}\n')
+
+    cases = [
+        (
+            ("--model", str(truncated), "x"),
+            f"{truncated}: the SavedModel cannot be loaded (truncated or damaged?): OSError: Cannot parse file "
+            f"b'{pb}': Error parsing message with type 'tensorflow.SavedModel'.",
+        ),
+        (
+            ("--model", str(no_variables), "x"),
+            f"{no_variables}: the SavedModel cannot be loaded (truncated or damaged?): FileNotFoundError: "
+            "Unsuccessful TensorSliceReader constructor: Failed to find any matching files for "
+            f"{no_variables}/variables/variables",
+        ),
+        (
+            ("--model", str(foreign), "x"),
+            f"{foreign} is not a model of this pipeline: 'serving_default' takes (x: float32) and gives ['y']; "
+            "expected signature 'serving_default' taking a string 'text' and giving 'probability'",
+        ),
+        (
+            ("--model", str(tmp_path), "x"),
+            f"{tmp_path} holds no SavedModel: expected saved_model.pb in it or in an integer version folder below it",
+        ),
+        (
+            ("--model", str(model_dir), "good", os.fsdecode(b"caf\xe9")),
+            "TEXT argument 2 is not valid UTF-8 (byte 0xe9 at byte 3)",
+        ),
+        (
+            ("--model", str(model_dir), "--input", "latin1.txt"),
+            "latin1.txt, line 2 is not valid UTF-8 (byte 0xe9 at byte 3)",
+        ),
+        (
+            ("--model", str(model_dir), "--input", "no_text.jsonl"),
+            'no_text.jsonl, line 2: the JSON object has no string "text" field',
+        ),
+        (
+            ("--model", str(model_dir), "--input", "missing.txt"),
+            "--input missing.txt: No such file or directory",
+        ),
+        (
+            ("--model", str(model_dir), "--input", "latin1.txt", "also a text"),
+            "give review texts as arguments, or --input FILE (one review per line, or JSON Lines with a text "
+            "field; - for standard input), not both",
+        ),
+    ]
+    for args, message in cases:
+        result = _predict(*args, cwd=tmp_path)
+        stderr = result.stderr.decode()
+        assert result.returncode == 2, (args, stderr)
+        assert stderr == f"imdb-pipeline predict: {message}\n", args
+
+    neighbor_cases = [
+        (("--model", str(foreign), "great"), f"{foreign}/embeddings/embeddings.npy does not exist"),
+        (("--model", str(model_dir), "great", os.fsdecode(b"\xff")), "WORD argument 2 is not valid UTF-8"),
+    ]
+    damaged = _copy_model(model_dir, tmp_path / "damaged_embeddings")
+    matrix = damaged / "embeddings" / "embeddings.npy"
+    matrix.write_bytes(matrix.read_bytes()[:5000])
+    neighbor_cases.append(
+        (("--model", str(damaged), "great"), f"{matrix} cannot be read (truncated or damaged?): EOF: reading")
+    )
+    for args, start in neighbor_cases:
+        result = subprocess.run([CLI, "neighbors", *args], cwd=tmp_path, capture_output=True, timeout=300)
+        stderr = result.stderr.decode()
+        assert result.returncode == 2, (args, stderr)
+        assert stderr.startswith(f"imdb-pipeline neighbors: {start}"), stderr
+        assert "Traceback" not in stderr
+
+
+texts_without_line_breaks = st.lists(
+    st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=30), max_size=8
+)
+
+
+@given(texts=texts_without_line_breaks, crlf=st.booleans())
+def test_one_review_per_line_reads_back_every_text_in_order(texts, crlf):
+    if texts and texts[0].lstrip().startswith("{"):
+        texts[0] = "x" + texts[0]  # a first line that is a JSON object means JSON Lines
+    end = "\r\n" if crlf else "\n"
+    data = "".join(text + end for text in texts).encode("utf-8")
+    reviews = list(predict.reviews_from_stream(io.BytesIO(data), "in.txt"))
+    assert [review.text for review in reviews] == [
+        text.removeprefix("\ufeff") if i == 0 else text for i, text in enumerate(texts)
+    ]
+    assert [review.where for review in reviews] == [f"in.txt, line {i}" for i in range(1, len(texts) + 1)]
+
+
+@given(
+    records=st.lists(
+        st.fixed_dictionaries(
+            {"text": st.text(st.characters(codec="utf-8"), max_size=30)},
+            optional={"id": st.integers(), "label": st.sampled_from(["pos", "neg"])},
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_json_lines_keep_every_field_and_text_survives_both_output_formats(records):
+    data = "".join(json.dumps(record) + "\n" for record in records).encode("utf-8")
+    reviews = list(predict.reviews_from_stream(io.BytesIO(data), "in.jsonl"))
+    assert [review.text for review in reviews] == [record["text"] for record in records]
+    for review, record in zip(reviews, records, strict=True):
+        assert json.loads(predict.format_result(review, 0.25, predict.JSON_LINES)) == {
+            **record,
+            "probability": 0.25,
+        }
+        line = predict.format_result(review, 0.25, predict.TSV)
+        assert "\n" not in line and line.count("\t") == 1
+        escaped = line.split("\t")[1]
+        unescaped = escaped.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+        assert unescaped == record["text"]
+
+
+def test_a_first_line_that_is_not_a_json_object_means_one_review_per_line():
+    data = b'[1, 2]\n{"text": "an object later is still a line"}\n'
+    assert [r.text for r in predict.reviews_from_stream(io.BytesIO(data), "in")] == [
+        "[1, 2]",
+        '{"text": "an object later is still a line"}',
+    ]
+    forced = predict.reviews_from_stream(io.BytesIO(b'{"text": "x"}\n'), "in", predict.LINES)
+    assert [r.text for r in forced] == ['{"text": "x"}']
+
+
+@pytest.mark.parametrize(
+    ("line", "noise"),
+    [
+        ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR", True),
+        (
+            "I0000 00:00:1795799405.645797    4021 port.cc:153] oneDNN custom operations are on. You may see "
+            "slightly different numerical results",
+            True,
+        ),
+        (
+            "I0000 00:00:1795799405.646554    4021 cudart_stub.cc:31] Could not find cuda drivers on your "
+            "machine, GPU will not be used.",
+            True,
+        ),
+        (
+            "E0000 00:00:1795799416.918593    4021 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA "
+            "error: Failed call to cuInit: UNKNOWN ERROR (303)",
+            True,
+        ),
+        ("E0000 00:00:1795799416.918593    4021 saved_model_bundle.cc:9] Loading failed", False),
+        ("Traceback (most recent call last):", False),
+        ("imdb-pipeline predict: x is not a model", False),
+    ],
+)
+def test_startup_noise_is_told_from_real_errors(line, noise):
+    assert predict.is_startup_noise(line + "\n") is noise
+
+
+def test_the_stderr_filter_passes_real_errors_and_python_writes(tmp_path):
+    script = textwrap.dedent(
+        """
+        import os, sys
+        from pipeline.predict import _stderr_without_startup_noise
+        with _stderr_without_startup_noise():
+            os.write(2, b"I0000 00:00:1.5    42 port.cc:153] oneDNN custom operations are on.\\n")
+            os.write(2, b"E0000 00:00:1.5    42 other.cc:7] a real C++ error\\n")
+            print("a Python warning", file=sys.stderr)
+        print("after", file=sys.stderr)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "E0000 00:00:1.5    42 other.cc:7] a real C++ error\na Python warning\nafter\n"
