@@ -333,6 +333,11 @@ def _predict(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         print(f"imdb-pipeline predict: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as other filters do; the exit code
+        # says not everything was written. stdout goes to /dev/null so the exit flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     return EXIT_OK
 
 

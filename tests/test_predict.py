@@ -277,3 +277,20 @@ def test_the_stderr_filter_passes_real_errors_and_python_writes(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "E0000 00:00:1.5    42 other.cc:7] a real C++ error\na Python warning\nafter\n"
+
+
+@pytest.mark.slow
+def test_a_reader_that_stops_early_ends_predict_quietly(model_dir, tmp_path):
+    (tmp_path / "many.txt").write_text("".join(f"review {i}\n" for i in range(3000)), encoding="utf-8")
+    process = subprocess.Popen(
+        [CLI, "predict", "--model", str(model_dir), "--input", "many.txt", "--batch-size", "10"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout.readline().endswith(b"\treview 0\n")
+    process.stdout.close()  # as `| head -1` does
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=300) == 1
+    assert stderr == b""
