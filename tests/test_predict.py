@@ -294,3 +294,34 @@ def test_a_reader_that_stops_early_ends_predict_quietly(model_dir, tmp_path):
     process.stderr.close()
     assert process.wait(timeout=300) == 1
     assert stderr == b""
+
+
+@pytest.mark.slow
+def test_scoring_imports_tensorflow_alone(model_dir, tmp_path):
+    """What predict loads: TensorFlow for the SavedModel, not TFX, Beam, tf.Transform or Keras."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pipeline import predict
+        predict.import_tensorflow()
+        print(predict.Classifier({str(model_dir)!r})(["a wonderful film"]))
+        heavy = ("tfx", "apache_beam", "tensorflow_transform", "tensorflow_model_analysis", "keras",
+                 "tf_keras", "sklearn", "gensim", "pandas", "matplotlib")
+        print(sorted(name for name in heavy if name in sys.modules))
+        import tensorflow as tf
+        print(tf.keras.layers.Dense.__module__.split(".")[0])  # tf.keras still imports when used
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores, loaded, keras_package = result.stdout.strip().splitlines()[-3:]
+    assert 0.5 < json.loads(scores)[0] <= 1
+    assert loaded == "[]"
+    assert keras_package in ("keras", "tf_keras")
