@@ -277,6 +277,9 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 def _compile(args: argparse.Namespace, beam_args: list[str]) -> int:
     _configure_logging(verbose=False)
+    from pipeline.predict import import_tensorflow
+
+    import_tensorflow(serving_only=False)  # before TFX imports it: without its start-up lines on stderr
     from components.options import OptionsError
     from pipeline import kubeflow
     from pipeline.pipeline import create_pipeline, pipeline_steps
@@ -309,8 +312,9 @@ def _predict(args: argparse.Namespace) -> int:
         source, texts = predict.STDIN, []
     if (source is None) == (not texts):
         print(
-            "imdb-pipeline predict: give review texts as arguments, or --input FILE (one review per line, "
-            "or JSON Lines with a text field; - for standard input), not both",
+            f"imdb-pipeline predict: {'no reviews: give' if source is None else 'give'} review texts as "
+            "arguments, or --input FILE (one review per line, or JSON Lines with a text field; - for "
+            f"standard input){'' if source is None else ', not both'}",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -333,11 +337,6 @@ def _predict(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         print(f"imdb-pipeline predict: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:
-        # The reader went away (`... | head`): stop quietly, as other filters do; the exit code
-        # says not everything was written. stdout goes to /dev/null so the exit flush cannot fail.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -522,6 +521,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if "--verbose" in argv else "2")
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
+    try:
+        return _dispatch(parser, args, unknown)
+    except BrokenPipeError:
+        # The reader went away (`imdb-pipeline predict ... | head`): stop quietly, as other filters
+        # do; the exit code says not everything was written. stdout goes to /dev/null so the
+        # interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> int:
     if args.command == "run":
         return _run(args, unknown)
     if args.command == "compile":

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import threading
 import typing
 
@@ -91,21 +92,23 @@ def _stderr_without_startup_noise() -> Iterator[None]:
         os.close(saved)
 
 
-def import_tensorflow(verbose: bool = False):
-    """Imports TensorFlow to load and run SavedModels; returns the module.
+def import_tensorflow(verbose: bool = False, serving_only: bool = True):
+    """Imports TensorFlow (once per process); returns the module.
 
-    Unless ``verbose``: sets ``TF_CPP_MIN_LOG_LEVEL`` (when unset) and drops
-    TensorFlow's start-up lines (see :func:`is_startup_noise`) while it is
-    imported and its devices are probed. Either way TensorFlow's eager import
-    of Keras' optimizers (which registers them for loading *Keras* models) is
-    skipped: ``tf.saved_model.load`` does not use it, and ``tf.keras`` still
-    imports on first use.
+    Args:
+        verbose: Keep TensorFlow's start-up lines. Otherwise ``TF_CPP_MIN_LOG_LEVEL``
+            is set (when unset) and the lines :func:`is_startup_noise` knows are
+            dropped while TensorFlow is imported and its devices are probed.
+        serving_only: Skip TensorFlow's eager import of Keras' optimizers, which
+            registers them for loading *Keras* models: ``tf.saved_model.load``
+            does not use it, and ``tf.keras`` still imports on first use. For a
+            command that only loads and runs SavedModels.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    skipped = ("keras.src.optimizers", "tf_keras.src.optimizers")
+    skipped = ("keras.src.optimizers", "tf_keras.src.optimizers") if serving_only else ()
     blocked = [name for name in skipped if name not in sys.modules]
     quiet = contextlib.nullcontext() if verbose else _stderr_without_startup_noise()
     try:
@@ -148,6 +151,24 @@ def resolve_model_dir(path: str) -> str:
     return os.path.join(path, str(max(versions)))
 
 
+# TensorFlow's checkpoint reader takes the variables' path for a glob pattern.
+_GLOB_CHARACTERS = re.compile(r"[*?\[\]]")
+
+
+def _without_glob_characters(path: str) -> tuple[tempfile.TemporaryDirectory | None, str]:
+    """A path to the same local directory that TensorFlow reads literally, and what keeps it alive.
+
+    A local path with ``*``, ``?``, ``[`` or ``]`` is reached through a symbolic
+    link in a new temporary folder (removed with the returned object).
+    """
+    if "://" in path or not _GLOB_CHARACTERS.search(os.path.abspath(path)):
+        return None, path
+    holder = tempfile.TemporaryDirectory(prefix="imdb-model-")
+    link = os.path.join(holder.name, "model")
+    os.symlink(os.path.abspath(path), link)
+    return holder, link
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
@@ -171,8 +192,9 @@ class Classifier:
         from google.protobuf.message import DecodeError
 
         self.version_dir = resolve_model_dir(model_dir)
+        self._link_dir, path = _without_glob_characters(self.version_dir)
         try:
-            loaded = tf.saved_model.load(self.version_dir)
+            loaded = tf.saved_model.load(path)
         except (tf.errors.OpError, OSError, ValueError, KeyError, DecodeError, RuntimeError) as error:
             raise ModelLoadError(
                 f"{self.version_dir}: the SavedModel cannot be loaded (truncated or damaged?): "

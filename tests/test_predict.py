@@ -145,6 +145,11 @@ def test_a_damaged_or_foreign_model_and_unreadable_reviews_are_usage_errors(mode
             "--input missing.txt: No such file or directory",
         ),
         (
+            ("--model", str(model_dir)),
+            "no reviews: give review texts as arguments, or --input FILE (one review per line, or JSON Lines "
+            "with a text field; - for standard input)",
+        ),
+        (
             ("--model", str(model_dir), "--input", "latin1.txt", "also a text"),
             "give review texts as arguments, or --input FILE (one review per line, or JSON Lines with a text "
             "field; - for standard input), not both",
@@ -325,3 +330,15 @@ def test_scoring_imports_tensorflow_alone(model_dir, tmp_path):
     assert 0.5 < json.loads(scores)[0] <= 1
     assert loaded == "[]"
     assert keras_package in ("keras", "tf_keras")
+
+
+@pytest.mark.slow
+def test_a_model_path_with_glob_characters_is_read_literally(model_dir, tmp_path):
+    """TensorFlow's checkpoint reader globs the variables' path; predict must not."""
+    odd = tmp_path / "runs [v1] *?" / "imdb_sentiment"
+    odd.mkdir(parents=True)
+    _copy_model(model_dir, odd / "7")
+    by_odd = _predict("--model", str(odd), "a wonderful film", "awful", cwd=tmp_path)
+    plain = _predict("--model", str(model_dir), "a wonderful film", "awful", cwd=tmp_path)
+    assert by_odd.returncode == 0, by_odd.stderr[-3000:]
+    assert by_odd.stdout == plain.stdout
