@@ -13,7 +13,7 @@ container image, and the orchestrator provides ML Metadata):
 
 The target is named (``--target``) or follows from the file's extension
 (``.yaml``/``.yml`` or ``.json``); :func:`resolve_target` refuses a
-contradiction. :func:`submit_commands` and :func:`schedule_commands` give the
+contradiction. :func:`client_commands` gives the
 exact calls for the file that was written.
 """
 

@@ -191,7 +191,7 @@ def test_the_target_follows_the_extension_and_a_contradiction_is_refused(stem, e
         assert kubeflow.resolve_target(name, target) == implied
 
 
-def test_schedule_commands_use_each_service_cron_format():
+def test_client_commands_use_each_service_cron_format_and_file():
     config = build_config({"output": "gs://bucket/runs"})
     commands = kubeflow.client_commands("imdb.yaml", kubeflow.KFP, config, cron="0 3 * * *")
     assert 'job.create_schedule(display_name="imdb-sentiment-schedule", cron="0 3 * * *")' in commands
