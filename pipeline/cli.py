@@ -331,8 +331,9 @@ def _configuration(command: str, args: argparse.Namespace, beam_args: list[str],
     try:
         config = config_from_args(args, beam_args, parser)
     except UsageError as error:
-        parser.print_usage(sys.stderr)
-        print(f"imdb-pipeline {command}: error: {error}", file=sys.stderr)
+        print(
+            f"imdb-pipeline {command}: error: {error} (see imdb-pipeline {command} --help)", file=sys.stderr
+        )
         return None
     except OptionsError as error:
         print(f"imdb-pipeline {command}: configuration error: {error}", file=sys.stderr)

@@ -75,6 +75,8 @@ def _check_dataset(path: str) -> None:
 
     if not Path(path).exists():
         raise OptionsError(f"data: {path} does not exist")
+    if Path(path).is_dir() and not any(Path(path).iterdir()):
+        raise OptionsError(f"data: {path} is an empty folder: there are no reviews to ingest")
     if Path(path).is_file() and not path.lower().endswith(ARCHIVE_SUFFIXES):
         raise OptionsError(
             f"data: {path} is a file but not a dataset archive ({', '.join(ARCHIVE_SUFFIXES)})"

@@ -17,6 +17,7 @@ from tfx.proto import example_gen_pb2
 from components.example_gen import reader, spans
 from components.example_gen.executor import Executor, make_custom_config
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
+from components.file_patterns import escape_pattern
 from schemas import features
 
 # Name of the single input split: the whole dataset, cut into splits by the executor.
@@ -49,7 +50,7 @@ def dataset_input(data_path: str) -> tuple[str, str]:
     if spans.has_span_placeholder(data_path):
         return spans.span_input(data_path)
     base, name = dataset_location(data_path)
-    return spans.escape_pattern(base), (spans.escape_pattern(name) if name else DIRECTORY_PATTERN)
+    return escape_pattern(base), (escape_pattern(name) if name else DIRECTORY_PATTERN)
 
 
 def dataset_location(data_path: str) -> tuple[str, str | None]:

@@ -14,6 +14,8 @@ import os
 import posixpath
 import re
 
+from components.file_patterns import escape_pattern
+
 # Pattern of the review files below an unpacked dataset root.
 DIRECTORY_PATTERN = "*/*/*.txt"
 _PLACEHOLDERS = ("{SPAN", "{YYYY}", "{MM}", "{DD}", "{VERSION")
@@ -81,19 +83,6 @@ def span_input(data_path: str) -> tuple[str, str]:
     if not reader.is_archive(relative):
         return escape_pattern(input_base), posixpath.join(escape_pattern(relative), DIRECTORY_PATTERN)
     return escape_pattern(input_base), escape_pattern(relative)
-
-
-def escape_pattern(path: str) -> str:
-    """``path`` as a glob pattern that matches only itself (``[``, ``*``, ``?`` escaped).
-
-    Every user path that becomes a file pattern (TFX's input fingerprint, Beam's
-    MatchFiles, ``tf.io.gfile.glob``) goes through here: the three understand
-    the ``[[]`` escapes of :func:`glob.escape`. The scheme of a remote URI is kept.
-    """
-    scheme, separator, rest = path.partition("://")
-    if separator:
-        return scheme + separator + glob.escape(rest)
-    return glob.escape(path)
 
 
 def find_spans(data_path: str) -> dict[int, str]:
