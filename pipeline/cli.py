@@ -254,7 +254,14 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
     from pipeline.config import closest
 
     beam_parser = _beam_parser()
-    _known, leftovers = beam_parser.parse_known_args(list(unknown))
+    try:
+        _known, leftovers = beam_parser.parse_known_args(list(unknown))
+    except UsageError:
+        raise
+    except Exception as error:  # Beam's own argparse actions (JSON, dict options) raise what they raise
+        raise UsageError(
+            f"Apache Beam options {' '.join(unknown)}: {type(error).__name__}: {error}"
+        ) from error
     if not leftovers:
         return list(unknown)
     known_options = _option_strings(parser) + _option_strings(beam_parser)

@@ -33,11 +33,27 @@ def check(config: PipelineConfig) -> str | None:
     if config.vectors is not None and not is_remote(config.vectors) and not Path(config.vectors).is_file():
         raise OptionsError(f"vectors: {config.vectors} is not a file")
     check_embedding_dimension(config.vectors, config.embedding, config.word2vec)
+    _check_output_name(config.output)
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
         problem = _unwritable(folder)
         if problem:
             raise OptionsError(f"output: {problem}")
     return dataset
+
+
+# Apache Beam's file writers (TFX's and this pipeline's) and TFX's Evaluator read
+# the paths below the output folder as glob patterns, so these cannot be in it.
+GLOB_CHARACTERS = "[*?"
+
+
+def _check_output_name(output: str) -> None:
+    found = [char for char in GLOB_CHARACTERS if char in output]
+    if found:
+        raise OptionsError(
+            f"output: {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers and "
+            "TFX's Evaluator read the paths of the artifacts below the output folder as glob patterns; "
+            "choose an output folder without '[', '*' or '?' (spaces and any other characters work)"
+        )
 
 
 def _check_data(data: str, span: int | None) -> str | None:

@@ -38,7 +38,7 @@ def resolve_stored_uri(uri: str, output: str) -> str:
     if markers:
         # The part before the marker is the output as the old run named it: prefer
         # the marker where it names the same folder (the end of ``output``).
-        matching = [i for i in markers if i == 0 or output_parts[-i:] == parts[:i]]
+        matching = [i for i in markers if i and output_parts[-i:] == parts[:i]]
         start = (matching or markers)[0]
         return os.path.join(output, *parts[start:])
     return os.path.normpath(os.path.join(os.path.dirname(output), uri))
