@@ -511,3 +511,21 @@ def test_an_output_folder_with_glob_characters_is_refused_before_any_work(tmp_pa
         "(spaces and any other characters work)"
     )
     assert not os.path.exists(output)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(PATH_NAMES, PATH_NAMES.filter(lambda name: not set(name) & set("[*?")))
+def test_the_console_script_takes_any_data_and_output_names(tmp_path, data_name, output_name):
+    """The real CLI (dry run) from another folder: relative paths with generated names become absolute."""
+    folder = tmp_path / "data" / data_name
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE_DATA, folder / "aclImdb.tar.gz")
+    (tmp_path / "cwd").mkdir(exist_ok=True)
+    result = run_cli(
+        "run", "--dry-run", "--data", f"../data/{data_name}/aclImdb.tar.gz", "--output", f"../{output_name}",
+        cwd=tmp_path / "cwd",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"  data:     {folder}/aclImdb.tar.gz\n" in result.stdout
+    assert f"  root:     {tmp_path / output_name}/pipeline_root\n" in result.stdout
+    shutil.rmtree(tmp_path / "data")
