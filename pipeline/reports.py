@@ -90,7 +90,11 @@ def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
+    try:
+        return metadata_store.MetadataStore(config)
+    except RuntimeError as error:  # not an SQLite file, or not an ML Metadata store
+        reason = str(error).split(" query:  ", 1)[0]  # SQLite's reason, without the SQL text
+        raise RunNotFoundError(f"cannot open the ML Metadata store {metadata_path}: {reason}") from error
 
 
 def _property_text(value: metadata_store_pb2.Value) -> str:

@@ -529,3 +529,14 @@ def test_the_console_script_takes_any_data_and_output_names(tmp_path, data_name,
     assert f"  data:     {folder}/aclImdb.tar.gz\n" in result.stdout
     assert f"  root:     {tmp_path / output_name}/pipeline_root\n" in result.stdout
     shutil.rmtree(tmp_path / "data")
+
+
+def test_report_of_a_damaged_metadata_store_is_a_clear_usage_error(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "metadata.sqlite").write_text("not a database")
+    result = run_cli("report", "--output", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        f"imdb-pipeline report: cannot open the ML Metadata store {tmp_path}/out/metadata.sqlite: "
+        "Error when executing query: file is not a database\n"
+    )
