@@ -38,7 +38,7 @@ from pipeline.config import (
     load_config_file,
 )
 from tests.conftest import run_cli
-from tests.imdb_files import GOOD_FILES, write_dataset
+from tests.imdb_files import GOOD_FILES, GOOD_REVIEWS, write_dataset
 
 BEAM_HINT = "options that are not imdb-pipeline run's go to Apache Beam only if Beam knows them"
 
@@ -540,3 +540,34 @@ def test_report_of_a_damaged_metadata_store_is_a_clear_usage_error(tmp_path):
         f"imdb-pipeline report: cannot open the ML Metadata store {tmp_path}/out/metadata.sqlite: "
         "Error when executing query: file is not a database\n"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("span", "expected"), [(1, 1), (None, 2)])
+def test_the_example_gen_ingests_the_span_asked_for(tmp_path, span, expected):
+    """TFX's LocalDagRunner runs the real ExampleGen over span folders below a folder named with '[v1]'."""
+    from tfx.orchestration import metadata
+    from tfx.orchestration import pipeline as tfx_pipeline
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    root = tmp_path / "imdb [v1]"
+    write_dataset(root / "span-1", GOOD_FILES)
+    write_dataset(root / "span-2", {**GOOD_FILES, "train/unsup/1_0.txt": b"One more review in span 2."})
+    data = str(root / "span-{SPAN}")
+    config = build_config({"data": data, "span": span, "output": str(tmp_path / "out")})
+    assert preflight.check(config) == str(root / f"span-{expected}")
+    LocalDagRunner().run(
+        tfx_pipeline.Pipeline(
+            pipeline_name="spans",
+            pipeline_root=str(tmp_path / "out"),
+            components=[component.create_example_gen(config.data, span=config.span)],
+            metadata_connection_config=metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite")),
+            beam_pipeline_args=["--runner=FnApiRunner"],
+        )
+    )
+    store = metadata_store.MetadataStore(
+        metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite"))
+    )
+    (examples,) = store.get_artifacts_by_type("Examples")
+    assert examples.custom_properties["span"].int_value == expected
+    assert examples.custom_properties["reviews_read"].int_value == len(GOOD_REVIEWS) + (expected == 2)
