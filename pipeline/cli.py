@@ -310,6 +310,14 @@ def config_from_args(
     if beam_args:
         overrides["beam_args"] = list(beam_args)
     config_file = config_module.load_config_file(args.config) if args.config else None
+    file_beam_args = config_file.get("beam_args") if config_file else None
+    if isinstance(file_beam_args, list) and all(isinstance(arg, str) for arg in file_beam_args):
+        try:
+            split_beam_args(file_beam_args, parser)
+        except UsageError as error:
+            raise config_module.OptionsError(
+                f"config file {config_file.where('beam_args')}: beam_args: {error}"
+            ) from error
     try:
         return config_module.build_config(
             config_file,

@@ -571,3 +571,18 @@ def test_the_example_gen_ingests_the_span_asked_for(tmp_path, span, expected):
     (examples,) = store.get_artifacts_by_type("Examples")
     assert examples.custom_properties["span"].int_value == expected
     assert examples.custom_properties["reviews_read"].int_value == len(GOOD_REVIEWS) + (expected == 2)
+
+
+def test_beam_args_in_a_config_file_are_asked_of_beam_too(tmp_path):
+    path = _write(tmp_path, "beam_args:\n  - --direct_num_workers=2\n  - --direct_num_worker=3\n")
+    with pytest.raises(OptionsError) as error:
+        config_from_command_line("--config", path)
+    assert str(error.value) == (
+        f"config file {path}, line 1: beam_args: unknown option --direct_num_worker (did you mean "
+        f"--direct_num_workers?); {BEAM_HINT}"
+    )
+    path = _write(tmp_path, "beam_args: [--direct_num_workers=2]\n")
+    assert config_from_command_line("--config", path).beam_args == (
+        "--runner=FnApiRunner",
+        "--direct_num_workers=2",
+    )
