@@ -1,8 +1,10 @@
 """Typed pipeline configuration, built once from defaults, a YAML file and flags.
 
 Precedence: built-in defaults < ``--config FILE`` < command-line flags. Every
-value is checked when the configuration is built, before any work starts, and
-an error names the offending field.
+value is checked when the configuration is built, and an error names the
+offending field; local paths are made absolute here, once. What the values
+name on disk (the dataset, spans, vectors file, output folder) is checked by
+the pre-flight, ``pipeline/preflight.py``, before any step runs.
 """
 
 from __future__ import annotations
