@@ -1,8 +1,10 @@
 """The ``imdb-pipeline`` command line.
 
 ``imdb-pipeline run`` runs the whole pipeline locally with TFX's LocalDagRunner;
-``imdb-pipeline predict`` classifies text with a pushed model. Unknown
-``--flags`` given to ``run`` are passed untouched to every Beam-based step.
+``imdb-pipeline predict`` classifies text with a pushed model. An option that
+is not the command's goes, untouched, to every Beam-based step if Apache Beam's
+own ``PipelineOptions`` know it; any other is a usage error (exit 2) naming the
+closest known option.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def _add_run_parser(subparsers) -> argparse.ArgumentParser:
         help="run the whole pipeline locally",
         description=(
             "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
-            "evaluate and push. Unknown --flags are passed to Apache Beam (e.g. "
+            "evaluate and push. Options that Apache Beam knows are passed to it (e.g. "
             "--direct_running_mode=multi_processing --direct_num_workers=2, or --runner=DataflowRunner ...). "
             "Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage or "
             "configuration error, 3 another run holds the output directory."
@@ -162,7 +164,7 @@ def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
             "a Kubeflow Pipelines 2.x package (YAML PipelineSpec, --target kfp or a .yaml/.yml name; "
             "Vertex AI reads it too) or a Vertex AI pipeline job (JSON, --target vertex or a .json name). "
             "Paths (--data, --output, --vectors) must be readable by the cluster, e.g. gs://. "
-            "Unknown --flags are passed to Apache Beam."
+            "Options that Apache Beam knows are passed to it."
         ),
     )
     parser.add_argument(
@@ -222,38 +224,160 @@ def _config_keys() -> set[str]:
     return keys
 
 
-def config_from_args(args: argparse.Namespace, beam_args: Sequence[str]):
-    """Builds the validated PipelineConfig of a ``run`` command line.
+class UsageError(ValueError):
+    """A command line this program cannot take (an unknown option); exit code 2."""
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    return [option for action in parser._actions for option in action.option_strings]
+
+
+def _beam_parser() -> argparse.ArgumentParser:
+    """Apache Beam's own parser: the options of every registered ``PipelineOptions`` subclass.
+
+    Built by ``PipelineOptions.get_all_options``, as Beam builds it when a
+    pipeline reads its options, so what it accepts is what Beam will use.
+    """
+    import apache_beam  # noqa: F401 - registers the runners' PipelineOptions subclasses
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    captured: list[argparse.ArgumentParser] = []
+    PipelineOptions([]).get_all_options(add_extra_args_fn=captured.append)
+    parser = captured[0]
+
+    def refuse(message: str) -> typing.NoReturn:
+        raise UsageError(f"Apache Beam option: {message}")
+
+    parser.error = refuse  # a bad Beam value is a usage error here, not Beam's exit with its usage text
+    return parser
+
+
+def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    """Returns ``unknown`` (what ``parser`` did not take) if Apache Beam knows every option in it.
+
+    Beam options pass through untouched, as ``--flag=value`` or ``--flag value``.
 
     Raises:
-        OptionsError: a value is invalid, or an unknown option uses a section
-            prefix (a misspelt ``--trainer.epoch`` must not reach Beam silently).
+        UsageError: an option neither this command's nor Beam's (with the
+            closest known option), or a stray value.
     """
-    from components.options import OptionsError
+    if not unknown:
+        return []
+    from pipeline.config import closest
+
+    beam_parser = _beam_parser()
+    try:
+        _known, leftovers = beam_parser.parse_known_args(list(unknown))
+    except UsageError:
+        raise
+    except Exception as error:  # Beam's own argparse actions (JSON, dict options) raise what they raise
+        raise UsageError(
+            f"Apache Beam options {' '.join(unknown)}: {type(error).__name__}: {error}"
+        ) from error
+    if not leftovers:
+        return list(unknown)
+    known_options = _option_strings(parser) + _option_strings(beam_parser)
+    problems = []
+    previous_was_unknown_flag = False
+    for arg in leftovers:
+        if arg.startswith("-") and arg != "-":
+            name = arg.split("=", 1)[0]
+            suggestion = closest(name, [option for option in known_options if option.startswith("--")])
+            problems.append(
+                f"unknown option {name}" + (f" (did you mean {suggestion}?)" if suggestion else "")
+            )
+            previous_was_unknown_flag = "=" not in arg
+        elif not previous_was_unknown_flag:
+            problems.append(f"unexpected argument {arg!r}")
+        else:
+            previous_was_unknown_flag = False
+    raise UsageError(
+        "; ".join(problems)
+        + f"; options that are not {parser.prog}'s go to Apache Beam only if Beam knows them"
+    )
+
+
+def config_from_args(
+    args: argparse.Namespace, beam_args: Sequence[str], parser: argparse.ArgumentParser | None = None
+):
+    """Builds the validated PipelineConfig of a ``run`` or ``compile`` command line.
+
+    Args:
+        args: The parsed command line.
+        beam_args: What the command's parser did not take: Apache Beam options.
+        parser: The command's parser (for suggestions); the ``run`` parser if None.
+
+    Raises:
+        UsageError: an option that is neither the command's nor Beam's.
+        OptionsError: a value is invalid; a config-file value's message names
+            the file and line.
+    """
     from pipeline import config as config_module
 
-    misspelt = [
-        arg for arg in beam_args if arg.lstrip("-").split("=")[0].split(".")[0] in config_module.SECTIONS
-    ]
-    if misspelt:
-        raise OptionsError(f"unknown option(s): {' '.join(misspelt)}")
+    if parser is None:
+        parser = _subparser(build_parser(), "run")
+    beam_args = split_beam_args(beam_args, parser)
     config_keys = _config_keys()
     overrides = {key: value for key, value in vars(args).items() if key in config_keys}
     if beam_args:
         overrides["beam_args"] = list(beam_args)
-    file_values = config_module.load_config_file(args.config) if args.config else {}
-    return config_module.build_config(file_values, overrides)
+    config_file = config_module.load_config_file(args.config) if args.config else None
+    file_beam_args = config_file.get("beam_args") if config_file else None
+    if isinstance(file_beam_args, list) and all(isinstance(arg, str) for arg in file_beam_args):
+        try:
+            split_beam_args(file_beam_args, parser)
+        except UsageError as error:
+            raise config_module.OptionsError(
+                f"config file {config_file.where('beam_args')}: beam_args: {error}"
+            ) from error
+    try:
+        return config_module.build_config(
+            config_file,
+            overrides,
+            file_dir=os.path.dirname(os.path.abspath(args.config)) if args.config else None,
+        )
+    except config_module.OptionsError as error:
+        key = str(error).split(" ", 1)[0].rstrip(":")
+        if config_file is None or key not in config_file.lines or overrides.get(key) is not None:
+            raise
+        raise config_module.OptionsError(f"config file {config_file.where(key)}: {error}") from error
 
 
-def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    # Before anything imports TensorFlow, so its log settings apply.
-    _configure_logging(args.verbose)
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise KeyError(command)
+
+
+def _configuration(command: str, args: argparse.Namespace, beam_args: list[str], parser):
+    """The command's validated configuration after the pre-flight, or None after printing why not."""
     from components.options import OptionsError
+    from pipeline import preflight
 
     try:
-        config = config_from_args(args, beam_args)
+        config = config_from_args(args, beam_args, parser)
+    except UsageError as error:
+        print(
+            f"imdb-pipeline {command}: error: {error} (see imdb-pipeline {command} --help)", file=sys.stderr
+        )
+        return None
     except OptionsError as error:
-        print(f"imdb-pipeline run: configuration error: {error}", file=sys.stderr)
+        print(f"imdb-pipeline {command}: configuration error: {error}", file=sys.stderr)
+        return None
+    try:
+        preflight.check(config)
+    except OptionsError as error:
+        print(f"imdb-pipeline {command}: configuration error: {error}", file=sys.stderr)
+        return None
+    return config
+
+
+def _run(args: argparse.Namespace, beam_args: list[str], parser) -> int:
+    # Before anything imports TensorFlow, so its log settings apply.
+    _configure_logging(args.verbose)
+    config = _configuration("run", args, beam_args, parser)
+    if config is None:
         return EXIT_USAGE
 
     from pipeline import runner
@@ -275,22 +399,23 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return EXIT_OK
 
 
-def _compile(args: argparse.Namespace, beam_args: list[str]) -> int:
+def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     _configure_logging(verbose=False)
     from pipeline.predict import import_tensorflow
 
     import_tensorflow(serving_only=False)  # before TFX imports it: without its start-up lines on stderr
-    from components.options import OptionsError
     from pipeline import kubeflow
     from pipeline.pipeline import create_pipeline, pipeline_steps
 
     try:
         target = kubeflow.resolve_target(args.output_file, args.target)
-        config = config_from_args(args, beam_args)
         if args.schedule:
             kubeflow.validate_cron(args.schedule)
-    except (OptionsError, kubeflow.ScheduleError, kubeflow.TargetError) as error:
+    except (kubeflow.ScheduleError, kubeflow.TargetError) as error:
         print(f"imdb-pipeline compile: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    config = _configuration("compile", args, beam_args, parser)
+    if config is None:
         return EXIT_USAGE
     job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
     steps = len(pipeline_steps(create_pipeline(config, portable=True)))
@@ -487,13 +612,18 @@ def _add_report_parser(subparsers) -> None:
 def _report(args: argparse.Namespace) -> int:
     _configure_logging(verbose=False)
     from pipeline import reports
+    from pipeline.config import absolute_path
 
+    output = absolute_path(args.output)
     try:
-        path = reports.render_run(args.output, args.run, args.pipeline_name)
-        index = reports.write_index(args.output, args.pipeline_name)
+        path = reports.render_run(output, args.run, args.pipeline_name)
+        index = reports.write_index(output, args.pipeline_name)
     except reports.RunNotFoundError as error:
         print(f"imdb-pipeline report: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except reports.ReportError as error:
+        print(f"imdb-pipeline report: FAILED: {error}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"report: {path}")
     print(f"index:  {index}")
     return EXIT_OK
@@ -532,12 +662,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> int:
+    command_parser = _subparser(parser, args.command)
     if args.command == "run":
-        return _run(args, unknown)
+        return _run(args, unknown, command_parser)
     if args.command == "compile":
-        return _compile(args, unknown)
+        return _compile(args, unknown, command_parser)
     if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        from pipeline.config import closest
+
+        known = [option for option in _option_strings(command_parser) if option.startswith("--")]
+        problems = []
+        for arg in unknown:
+            suggestion = closest(arg.split("=", 1)[0], known) if arg.startswith("--") else None
+            problems.append(arg + (f" (did you mean {suggestion}?)" if suggestion else ""))
+        command_parser.error(f"unrecognized arguments: {', '.join(problems)}")
     if args.command == "neighbors":
         return _neighbors(args)
     if args.command == "report":

@@ -1,13 +1,17 @@
 """Typed pipeline configuration, built once from defaults, a YAML file and flags.
 
 Precedence: built-in defaults < ``--config FILE`` < command-line flags. Every
-value is checked when the configuration is built, before any work starts, and
-an error names the offending field.
+value is checked when the configuration is built, and an error names the
+offending field; local paths are made absolute here, once. What the values
+name on disk (the dataset, spans, vectors file, output folder) is checked by
+the pre-flight, ``pipeline/preflight.py``, before any step runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 import dataclasses
+import difflib
 import os
 from pathlib import Path
 import posixpath
@@ -18,13 +22,8 @@ import yaml
 
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.evaluator.options import EvaluationOptions
-from components.example_gen.options import (
-    ARCHIVE_SUFFIXES,
-    ExampleGenOptions,
-    is_remote,
-    validate_eval_percent,
-)
-from components.example_gen.spans import check_span, has_span_placeholder, span_base
+from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
+from components.example_gen.spans import check_span
 from components.options import Options, OptionsError
 from components.pusher.options import PushOptions
 from components.trainer.options import TrainerOptions
@@ -32,6 +31,11 @@ from components.transform.options import TransformOptions
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "data" / "aclImdb_sample.tar.gz"
 DEFAULT_OUTPUT = "imdb-pipeline-output"
+# The output folder's layout: every artifact below PIPELINE_ROOT_DIR, pushed
+# versions below SERVING_DIR, the ML Metadata store of local runs in METADATA_FILE.
+PIPELINE_ROOT_DIR = "pipeline_root"
+SERVING_DIR = "serving"
+METADATA_FILE = "metadata.sqlite"
 DEFAULT_PIPELINE_NAME = "imdb-sentiment"
 DEFAULT_MODEL_NAME = "imdb_sentiment"
 
@@ -51,6 +55,8 @@ SECTIONS: dict[str, type[Options]] = {
     EvaluationOptions.SECTION: EvaluationOptions,
     PushOptions.SECTION: PushOptions,
 }
+# Top-level keys that hold local paths (made absolute).
+PATH_KEYS = ("data", "vectors", "output")
 TOP_LEVEL_KEYS = (
     "data",
     "vectors",
@@ -123,32 +129,23 @@ class PipelineConfig:
             check_span(self.data, self.span)
         except ValueError as error:
             raise OptionsError(str(error)) from error
-        if has_span_placeholder(self.data):
-            fixed = span_base(self.data)
-            if not is_remote(fixed) and not Path(fixed).is_dir():
-                raise OptionsError(f"data: {fixed}, the folder holding the spans, does not exist")
-        elif not is_remote(self.data) and not Path(self.data).exists():
-            raise OptionsError(f"data: {self.data} does not exist")
-        elif Path(self.data).is_file() and not self.data.lower().endswith(ARCHIVE_SUFFIXES):
-            raise OptionsError(
-                f"data: {self.data} is a file but not a dataset archive ({', '.join(ARCHIVE_SUFFIXES)})"
-            )
         if self.span is not None and (
             isinstance(self.span, bool) or not isinstance(self.span, int) or self.span < 0
         ):
             raise OptionsError(f"span must be a whole number >= 0, got {self.span!r}")
-        if self.vectors is not None and not is_remote(self.vectors) and not Path(self.vectors).is_file():
-            raise OptionsError(f"vectors: {self.vectors} is not a file")
-        _check_embedding_dimension(self.vectors, self.embedding, self.word2vec)
-        for folder in dict.fromkeys(path for path in (self.output, self.state_dir) if not is_remote(path)):
-            problem = _unwritable(folder)
-            if problem:
-                raise OptionsError(f"output: {problem}")
+        if self.embedding.dimension and self.vectors is None:
+            check_embedding_dimension(None, self.embedding, self.word2vec)
+        # Made absolute once, here: ML Metadata, manifests and reports then name the
+        # same files whichever folder a later run or report is started from.
+        for name in ("data", "vectors", "output"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, absolute_path(value))
 
     @property
     def pipeline_root(self) -> str:
         """Artifacts of every step, one folder per step and execution."""
-        return posixpath.join(self.output, "pipeline_root")
+        return posixpath.join(self.output, PIPELINE_ROOT_DIR)
 
     @property
     def state_dir(self) -> str:
@@ -165,15 +162,28 @@ class PipelineConfig:
     @property
     def metadata_path(self) -> str:
         """The ML Metadata SQLite store of local runs."""
-        return posixpath.join(self.state_dir, "metadata.sqlite")
+        return posixpath.join(self.state_dir, METADATA_FILE)
 
     @property
     def serving_model_dir(self) -> str:
         """Where the pusher writes ``<integer version>/`` directories (TF Serving's layout)."""
-        return posixpath.join(self.output, "serving", self.model_name)
+        return posixpath.join(self.output, SERVING_DIR, self.model_name)
 
 
-def _check_embedding_dimension(
+def absolute_path(path: str, relative_to: str | None = None) -> str:
+    """A local path made absolute (``~`` expanded; relative to ``relative_to`` or the working folder).
+
+    Remote URIs (``gs://...``) are returned unchanged.
+    """
+    if is_remote(path):
+        return path
+    path = os.path.expanduser(path)
+    if relative_to is not None and not os.path.isabs(path):
+        path = os.path.join(relative_to, path)
+    return os.path.abspath(path)
+
+
+def check_embedding_dimension(
     vectors: str | None, embedding: EmbeddingOptions, word2vec: Word2VecOptions
 ) -> None:
     """Refuses a configured ``embedding.dimension`` that the vectors cannot have.
@@ -181,7 +191,8 @@ def _check_embedding_dimension(
     Only the header or first record of a local file is read, and only when a
     dimension is configured (reading imports TensorFlow); a remote file is
     checked by the EmbeddingAligner. Without ``vectors``, word2vec trains
-    ``word2vec.dimension``-long vectors.
+    ``word2vec.dimension``-long vectors. Reads the file: part of the
+    pre-flight (``pipeline/preflight.py``).
     """
     if embedding.dimension == 0:
         return
@@ -206,29 +217,22 @@ def _check_embedding_dimension(
         raise OptionsError(problem)
 
 
-def _unwritable(folder: str) -> str | None:
-    """Why ``folder`` cannot be created or written by this process, or None (checked before any work)."""
-    existing = Path(folder).absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"cannot create {folder}: {existing} is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"cannot write to {folder}: {existing} is not writable" + (
-            "" if existing == Path(folder).absolute() else " (the nearest existing folder)"
-        )
-    return None
-
-
 def build_config(
-    file_values: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None
+    file_values: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+    file_dir: str | None = None,
 ) -> PipelineConfig:
     """Merges config-file values and flag overrides over the defaults.
+
+    Checks values only; :func:`pipeline.preflight.check` then checks what they
+    name on the file system.
 
     Args:
         file_values: Parsed YAML: top-level keys plus one mapping per section.
         overrides: Flat ``{"data": ..., "trainer.epochs": 3, ...}`` from flags;
             ``None`` values are ignored.
+        file_dir: The folder of the config file: relative paths in
+            ``file_values`` are relative to it (flags: to the working folder).
     """
     merged: dict[str, Any] = {}
     sections: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
@@ -238,6 +242,8 @@ def build_config(
                 raise OptionsError(f"{key} must be a mapping of options, got {value!r}")
             sections[key].update(value)
         elif key in TOP_LEVEL_KEYS:
+            if key in PATH_KEYS and isinstance(value, str) and value and file_dir is not None:
+                value = absolute_path(value, relative_to=file_dir)
             merged[key] = value
         else:
             raise OptionsError(
@@ -262,17 +268,135 @@ def build_config(
     return PipelineConfig(**merged)
 
 
-def load_config_file(path: str) -> dict[str, Any]:
-    """Reads a YAML configuration file (``yaml.safe_load``: no arbitrary objects)."""
+class ConfigFile(dict):
+    """The values of a YAML configuration file, and the line of each key (``section.field`` in sections)."""
+
+    def __init__(self, path: str, values: dict[str, Any], lines: dict[str, int]):
+        super().__init__(values)
+        self.path = path
+        self.lines = lines
+
+    def where(self, key: str) -> str:
+        """``<path>, line <n>`` of a key (``data``, ``trainer.epochs``), or the path alone."""
+        line = self.lines.get(key)
+        return f"{self.path}, line {line}" if line else self.path
+
+
+class _DuplicateKeyError(yaml.constructor.ConstructorError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:
+                continue  # an unhashable key: construct_mapping below says so
+            if first != key_node.start_mark.line + 1:
+                raise _DuplicateKeyError(
+                    None, None, f"key {key!r} is given twice (first on line {first})", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+def _key_lines(node: yaml.Node) -> dict[str, int]:
+    """Line of each top-level key and of each ``section.field`` key below it."""
+    lines: dict[str, int] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return lines
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        lines[key] = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.MappingNode):
+            for field_node, _ in value_node.value:
+                lines[f"{key}.{field_node.value}"] = field_node.start_mark.line + 1
+    return lines
+
+
+def load_config_file(path: str) -> ConfigFile:
+    """Reads a YAML configuration file: a mapping of known keys, UTF-8, each key once.
+
+    Safe loading only (no arbitrary objects). Every problem is an
+    :class:`OptionsError` naming the file and, where there is one, the line.
+    """
     try:
-        with open(path, encoding="utf-8") as f:
-            values = yaml.safe_load(f)
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as error:
         raise OptionsError(f"cannot read config file {path}: {error.strerror}") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise OptionsError(
+            f"config file {path}, line {line}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); save it as UTF-8"
+        ) from error
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        values = None if node is None else loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}, line {mark.line + 1}" if mark else path
+        problem = " ".join(part for part in (error.context, error.problem) if part)
+        if not isinstance(error, _DuplicateKeyError):
+            problem = f"not valid YAML: {problem}"
+        raise OptionsError(f"config file {where}: {problem}") from error
     except yaml.YAMLError as error:
         raise OptionsError(f"config file {path} is not valid YAML: {error}") from error
+    finally:
+        loader.dispose()
     if values is None:
-        return {}
+        return ConfigFile(path, {}, {})
     if not isinstance(values, dict):
         raise OptionsError(f"config file {path} must hold a mapping of keys, got {type(values).__name__}")
-    return values
+    lines = _key_lines(node)
+    config_file = ConfigFile(path, values, lines)
+    for key, value in values.items():
+        if not isinstance(key, str) or (key not in TOP_LEVEL_KEYS and key not in SECTIONS):
+            raise OptionsError(
+                f"config file {config_file.where(str(key))}: unknown key {key!r}"
+                + _did_you_mean(str(key), TOP_LEVEL_KEYS + tuple(SECTIONS))
+                + f"; known: {', '.join(TOP_LEVEL_KEYS + tuple(SECTIONS))}"
+            )
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise OptionsError(
+                    f"config file {config_file.where(key)}: {key} must be a mapping of options, got {value!r}"
+                )
+            fields = [field.name for field in dataclasses.fields(SECTIONS[key])]
+            for field in value:
+                if field not in fields:
+                    raise OptionsError(
+                        f"config file {config_file.where(f'{key}.{field}')}: unknown option {key}.{field}"
+                        + _did_you_mean(str(field), fields, prefix=f"{key}.")
+                        + f"; known: {', '.join(sorted(fields))}"
+                    )
+    return config_file
+
+
+def _did_you_mean(name: str, known: Sequence[str], prefix: str = "") -> str:
+    close = closest(name, known)
+    return f" (did you mean {prefix}{close}?)" if close else ""
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``name``, ignoring case and the separators ``-``, ``_`` and ``.``."""
+    by_key: dict[str, str] = {}
+    for option in known:
+        by_key.setdefault(_comparable(option), option)
+    key = _comparable(name)
+    if key in by_key:
+        return by_key[key]
+    matches = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
+    return by_key[matches[0]] if matches else None
+
+
+def _comparable(name: str) -> str:
+    return re.sub(r"[-_.]", "", name.lower())

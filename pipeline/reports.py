@@ -26,6 +26,8 @@ from components.evaluator import results
 from components.report import collect, component, render
 from components.report.data import RunEntry, StepRecord
 from components.report.executor import REPORT_DATA_FILE, REPORT_KEY, REPORT_STEP, VERSIONS_KEY
+from pipeline.config import METADATA_FILE
+from pipeline.stored_uris import resolve_stored_uri
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,10 @@ _INPUT_BY_OUTPUT = {
 
 class RunNotFoundError(LookupError):
     """The metadata store has no such run (or no run at all)."""
+
+
+class ReportError(RuntimeError):
+    """A run's artifacts cannot be read (deleted or damaged files), or the report cannot be written."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +90,11 @@ def open_store(metadata_path: str) -> metadata_store.MetadataStore:
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = metadata_path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
+    try:
+        return metadata_store.MetadataStore(config)
+    except RuntimeError as error:  # not an SQLite file, or not an ML Metadata store
+        reason = str(error).split(" query:  ", 1)[0]  # SQLite's reason, without the SQL text
+        raise RunNotFoundError(f"cannot open the ML Metadata store {metadata_path}: {reason}") from error
 
 
 def _property_text(value: metadata_store_pb2.Value) -> str:
@@ -104,12 +114,28 @@ def _node_names(store: metadata_store.MetadataStore, execution_ids: list[int]) -
     return names
 
 
-def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = None) -> Iterator[RunRecord]:
+def list_runs(
+    store: metadata_store.MetadataStore, pipeline_name: str | None = None, output: str | None = None
+) -> Iterator[RunRecord]:
     """Every run in the store (of ``pipeline_name`` only, if given), newest first.
 
     Lazy: each run's executions and artifacts are read only when it is reached,
     so finding the newest run reads one run.
+
+    Args:
+        store: The ML Metadata store.
+        pipeline_name: Only runs of this pipeline.
+        output: The output folder that holds the store: URIs that an earlier
+            version recorded relative to its working folder are resolved
+            against it (see ``stored_uris.py``).
     """
+
+    def ref(artifact) -> collect.ArtifactRef:
+        found = collect.artifact_ref(artifact)
+        if output is None:
+            return found
+        return dataclasses.replace(found, uri=resolve_stored_uri(found.uri, output))
+
     runs = sorted(
         store.get_contexts_by_type("pipeline_run"),
         key=lambda c: (c.create_time_since_epoch, c.id),
@@ -154,9 +180,9 @@ def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = N
                 key = event.path.steps[0].key
                 artifact = artifacts[event.artifact_id]
                 if event.type == _Event.INPUT and key in collect.INPUT_KEYS:
-                    inputs[key] = collect.artifact_ref(artifact)
+                    inputs[key] = ref(artifact)
                 elif event.type == _Event.OUTPUT and key == REPORT_KEY:
-                    report_uri = artifact.uri
+                    report_uri = ref(artifact).uri
         else:
             for event in events:
                 if event.type != _Event.OUTPUT or not event.path.steps:
@@ -164,7 +190,7 @@ def list_runs(store: metadata_store.MetadataStore, pipeline_name: str | None = N
                 artifact = artifacts[event.artifact_id]
                 key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], event.path.steps[0].key))
                 if key is not None:
-                    inputs[key] = collect.artifact_ref(artifact)
+                    inputs[key] = ref(artifact)
         yield RunRecord(
             run_id=run.name,
             pipeline_name=next(iter(sorted(pipelines)), ""),
@@ -212,26 +238,36 @@ def render_run(output: str, run_id: str | None = None, pipeline_name: str | None
 
     Raises:
         RunNotFoundError: no metadata store, no run, or no run of that id.
+        ReportError: the run's artifacts cannot be read, or the report written.
     """
-    store = open_store(posixpath.join(output, "metadata.sqlite"))
-    run = find_run(list_runs(store, pipeline_name), run_id)
+    store = open_store(posixpath.join(output, METADATA_FILE))
+    run = find_run(list_runs(store, pipeline_name, output), run_id)
     started = time.monotonic()
-    report = collect.collect_report(
-        run.inputs,
-        run.step_properties,
-        _recorded_versions(run.report_uri) or versions.library_versions(),
-        title=f"{run.pipeline_name} run report",
-        run_id=run.run_id,
-        steps=run.steps,
-    )
-    directory = posixpath.join(output, REPORTS_DIR, run_dir_name(run.run_id))
-    tf.io.gfile.makedirs(directory)
-    path = posixpath.join(directory, render.REPORT_FILE)
-    html = render.render_report(report)
-    with tf.io.gfile.GFile(path, "w") as f:
-        f.write(html)
+    try:
+        report = collect.collect_report(
+            run.inputs,
+            run.step_properties,
+            _recorded_versions(run.report_uri) or versions.library_versions(),
+            title=f"{run.pipeline_name} run report",
+            run_id=run.run_id,
+            steps=run.steps,
+        )
+        directory = posixpath.join(output, REPORTS_DIR, run_dir_name(run.run_id))
+        tf.io.gfile.makedirs(directory)
+        path = posixpath.join(directory, render.REPORT_FILE)
+        html = render.render_report(report)
+        with tf.io.gfile.GFile(path, "w") as f:
+            f.write(html)
+    except (OSError, tf.errors.OpError) as error:
+        raise ReportError(f"run {run.run_id}: {_describe(error)}") from error
     logger.info("Report of run %s written to %s in %.1f s", run.run_id, path, time.monotonic() - started)
     return path
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, tf.errors.OpError):
+        return error.message
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
 
 
 def _href(index_dir: str, target: str) -> str:
@@ -269,14 +305,22 @@ def run_entry(run: RunRecord, index_dir: str) -> RunEntry:
 
 
 def write_index(output: str, pipeline_name: str | None = None) -> str:
-    """Writes ``<output>/reports/index.html`` listing every run, newest first; returns its path."""
-    store = open_store(posixpath.join(output, "metadata.sqlite"))
-    runs = list(list_runs(store, pipeline_name))
+    """Writes ``<output>/reports/index.html`` listing every run, newest first; returns its path.
+
+    Raises:
+        RunNotFoundError: no metadata store.
+        ReportError: a run's artifacts cannot be read, or the index written.
+    """
+    store = open_store(posixpath.join(output, METADATA_FILE))
+    runs = list(list_runs(store, pipeline_name, output))
     index_dir = posixpath.join(output, REPORTS_DIR)
-    tf.io.gfile.makedirs(index_dir)
-    names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
-    html = render.render_index(f"{', '.join(names)} runs", [run_entry(run, index_dir) for run in runs])
-    path = posixpath.join(index_dir, render.INDEX_FILE)
-    with tf.io.gfile.GFile(path, "w") as f:
-        f.write(html)
+    try:
+        tf.io.gfile.makedirs(index_dir)
+        names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
+        html = render.render_index(f"{', '.join(names)} runs", [run_entry(run, index_dir) for run in runs])
+        path = posixpath.join(index_dir, render.INDEX_FILE)
+        with tf.io.gfile.GFile(path, "w") as f:
+            f.write(html)
+    except (OSError, tf.errors.OpError) as error:
+        raise ReportError(f"index of runs: {_describe(error)}") from error
     return path

@@ -8,10 +8,12 @@ import time
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from pipeline import preflight
 from pipeline.config import PipelineConfig
 from pipeline.lock import run_lock
 from pipeline.pipeline import create_pipeline, pipeline_steps
 from pipeline.step_log import StepLog
+from pipeline.stored_uris import make_store_uris_absolute
 from pipeline.summary import RunSummary, summarize_latest_run
 
 logger = logging.getLogger(__name__)
@@ -20,10 +22,16 @@ logger = logging.getLogger(__name__)
 def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummary:
     """Runs the pipeline to completion and summarises it; raises if a step fails.
 
+    The pre-flight checks run first (the command line has run them already;
+    they are cheap, and a caller of this function gets them too).
+
     Raises:
+        OptionsError: the pre-flight found a problem; nothing ran.
         RunInProgressError: another run holds the output directory's lock.
     """
+    preflight.check(config)
     with run_lock(config.state_dir):
+        make_store_uris_absolute(config.metadata_path, config.output)
         logger.info("Pipeline %s: data %s, output %s", config.pipeline_name, config.data, config.output)
         started = time.monotonic()
         store = metadata.sqlite_metadata_connection_config(config.metadata_path)

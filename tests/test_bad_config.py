@@ -19,7 +19,7 @@ from components.embeddings.options import EmbeddingOptions
 from components.example_gen.options import ExampleGenOptions
 from components.options import OptionsError
 from components.transform.options import TransformOptions
-from pipeline import cli
+from pipeline import cli, preflight
 from pipeline.config import build_config, load_config_file
 from tests.conftest import analyze, run_cli
 
@@ -114,7 +114,7 @@ def test_a_data_file_that_is_not_an_archive_is_refused(tmp_path):
     notes = tmp_path / "reviews.csv"
     notes.write_text("text,label\n")
     with pytest.raises(OptionsError) as error:
-        build_config({"data": str(notes)})
+        preflight.check(build_config({"data": str(notes)}))
     assert str(error.value) == f"data: {notes} is a file but not a dataset archive (.tar.gz, .tgz, .tar)"
 
 
@@ -122,7 +122,7 @@ def test_an_output_below_a_file_is_refused(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     with pytest.raises(OptionsError) as error:
-        build_config({"output": str(blocker / "runs" / "full")})
+        preflight.check(build_config({"output": str(blocker / "runs" / "full")}))
     assert str(error.value) == (
         f"output: cannot create {blocker}/runs/full: {blocker} is a file, not a folder"
     )
@@ -135,7 +135,7 @@ def test_an_output_in_a_read_only_folder_is_refused(tmp_path):
     read_only.chmod(0o555)
     try:
         with pytest.raises(OptionsError) as error:
-            build_config({"output": str(read_only / "out")})
+            preflight.check(build_config({"output": str(read_only / "out")}))
     finally:
         read_only.chmod(0o755)
     assert str(error.value) == (
@@ -150,7 +150,7 @@ def test_an_output_that_the_process_may_not_write_is_refused(tmp_path, monkeypat
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != output and real_access(path, mode))
     with pytest.raises(OptionsError) as error:
-        build_config({"output": str(output)})
+        preflight.check(build_config({"output": str(output)}))
     assert str(error.value) == f"output: cannot write to {output}: {output} is not writable"
 
 
@@ -260,7 +260,7 @@ def test_a_yaml_config_cannot_run_code(tmp_path):
     with pytest.raises(OptionsError) as error:
         load_config_file(str(config_file))
     assert str(error.value).startswith(
-        f"config file {config_file} is not valid YAML: could not determine a constructor"
+        f"config file {config_file}, line 1: not valid YAML: could not determine a constructor"
     )
     assert not marker.exists()
 
@@ -277,7 +277,7 @@ def _glove_3d(tmp_path) -> str:
 def test_a_vectors_file_of_another_dimension_is_refused_before_any_work(tmp_path):
     glove = _glove_3d(tmp_path)
     with pytest.raises(OptionsError) as error:
-        config_from_command_line("--vectors", glove, "--embedding.dimension", "300")
+        preflight.check(config_from_command_line("--vectors", glove, "--embedding.dimension", "300"))
     assert str(error.value) == (
         f"embedding.dimension is 300, but {glove} has 3-dimensional vectors; "
         "set embedding.dimension to 3, or to 0 to take the vectors' dimension"
@@ -290,7 +290,7 @@ def test_the_dimension_of_a_binary_file_is_read_from_its_start(tmp_path):
     binary = tmp_path / "vectors.bin"
     binary.write_bytes(b"2 4\nthe " + bytes(16) + b"movie " + bytes(16))
     with pytest.raises(OptionsError) as error:
-        build_config({"vectors": str(binary), "embedding": {"dimension": 3}})
+        preflight.check(build_config({"vectors": str(binary), "embedding": {"dimension": 3}}))
     assert str(error.value).startswith(f"embedding.dimension is 3, but {binary} has 4-dimensional vectors")
 
 
@@ -310,7 +310,7 @@ def test_a_vectors_file_whose_first_record_is_bad_is_refused_when_its_dimension_
     bad = tmp_path / "glove.txt"
     bad.write_text("the 0.5 oops\n", encoding="utf-8")
     with pytest.raises(OptionsError) as error:
-        build_config({"vectors": str(bad), "embedding": {"dimension": 2}})
+        preflight.check(build_config({"vectors": str(bad), "embedding": {"dimension": 2}}))
     assert (
         str(error.value) == f"vectors: {bad}, line 1: non-numeric value 'oops' (value 2 of 2) for word 'the'"
     )

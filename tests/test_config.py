@@ -4,7 +4,7 @@ import pytest
 
 from components.options import OptionsError
 from components.trainer.options import TrainerOptions
-from pipeline import cli
+from pipeline import cli, preflight
 from pipeline.config import DEFAULT_RUNNER_ARG, SAMPLE_DATA, build_config, load_config_file
 
 
@@ -13,12 +13,13 @@ def _config_from_command_line(*argv):
     return cli.config_from_args(args, beam_args)
 
 
-def test_defaults_use_the_bundled_sample_and_an_offline_beam_runner():
+def test_defaults_use_the_bundled_sample_and_an_offline_beam_runner(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     config = build_config()
     assert config.data == str(SAMPLE_DATA)
     assert SAMPLE_DATA.is_file()
     assert config.beam_args == (DEFAULT_RUNNER_ARG,)
-    assert config.serving_model_dir == "imdb-pipeline-output/serving/imdb_sentiment"
+    assert config.serving_model_dir == f"{tmp_path}/imdb-pipeline-output/serving/imdb_sentiment"
 
 
 def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
@@ -86,8 +87,12 @@ def test_unknown_flags_go_to_beam_with_the_default_runner_unless_one_is_named():
 
 
 def test_misspelt_section_options_are_rejected_not_passed_to_beam():
-    with pytest.raises(OptionsError, match=r"unknown option\(s\): --trainer.epoch=3"):
+    with pytest.raises(cli.UsageError) as error:
         _config_from_command_line("--trainer.epoch=3")
+    assert str(error.value) == (
+        "unknown option --trainer.epoch (did you mean --trainer.epochs?); "
+        "options that are not imdb-pipeline run's go to Apache Beam only if Beam knows them"
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,19 +111,20 @@ def test_misspelt_section_options_are_rejected_not_passed_to_beam():
         ({"eval_percent": 0}, r"eval_percent must be a whole number between 1 and 50, got 0"),
         ({"data": "/no/such/aclImdb"}, r"data: /no/such/aclImdb does not exist"),
         ({"vectors": "/no/such/glove.txt"}, r"vectors: /no/such/glove.txt is not a file"),
+        ({"data": "/no/such/span-{SPAN}"}, r"data: /no/such, the folder holding the spans, does not exist"),
         ({"model_name": "my model"}, r"model_name must be letters, digits"),
         ({"beam_args": "--runner=FnApiRunner"}, r"beam_args must be a list of flags"),
     ],
 )
 def test_invalid_values_are_rejected_with_the_field_named(values, message):
     with pytest.raises(OptionsError, match=message):
-        build_config(values)
+        preflight.check(build_config(values))
 
 
 def test_config_file_errors_are_clear(tmp_path):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("trainer: [unclosed\n")
-    with pytest.raises(OptionsError, match="is not valid YAML"):
+    with pytest.raises(OptionsError, match=f"config file {bad_yaml}, line 2: "):
         load_config_file(str(bad_yaml))
     a_list = tmp_path / "list.yaml"
     a_list.write_text("- 1\n- 2\n")

@@ -40,6 +40,7 @@ from components.embeddings.word2vec import (
     save_vectors,
     train_word2vec,
 )
+from components.file_patterns import all_files_pattern
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["vectors"])
         splits = embedding_text_splits(examples)
-        patterns = [os.path.join(artifact_utils.get_split_uri([examples], split), "*") for split in splits]
+        patterns = [all_files_pattern(artifact_utils.get_split_uri([examples], split)) for split in splits]
         logger.info(
             "Word2Vec: %s, %d dimensions, window %d, min count %d, %d epochs, %d workers, on splits %s",
             options.algorithm,

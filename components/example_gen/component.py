@@ -17,6 +17,7 @@ from tfx.proto import example_gen_pb2
 from components.example_gen import reader, spans
 from components.example_gen.executor import Executor, make_custom_config
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
+from components.file_patterns import escape_pattern
 from schemas import features
 
 # Name of the single input split: the whole dataset, cut into splits by the executor.
@@ -33,10 +34,14 @@ def _is_dataset_root(path: str) -> bool:
 def dataset_input(data_path: str) -> tuple[str, str]:
     """Returns (input_base, pattern) of the ExampleGen for an archive or a dataset folder.
 
+    Both are glob patterns, as TFX's driver and the reader use them: glob
+    characters in the user's path (``[``, ``*``, ``?``) are escaped, so
+    ``/data/imdb [v1]/aclImdb`` reads that folder.
+
     Args:
         data_path: The dataset archive (``.tar.gz``, ``.tgz``, ``.tar``), a
             dataset root (holding ``train/`` or ``test/``), or a folder holding
-            the unpacked ``aclImdb/``.
+            the unpacked ``aclImdb/``; or spans (see ``spans.py``).
 
     Raises:
         FileNotFoundError: ``data_path`` does not exist.
@@ -44,14 +49,21 @@ def dataset_input(data_path: str) -> tuple[str, str]:
     """
     if spans.has_span_placeholder(data_path):
         return spans.span_input(data_path)
+    base, name = dataset_location(data_path)
+    return escape_pattern(base), (escape_pattern(name) if name else DIRECTORY_PATTERN)
+
+
+def dataset_location(data_path: str) -> tuple[str, str | None]:
+    """Where one dataset is: (folder, archive file name) or (dataset root, None).
+
+    Raises:
+        FileNotFoundError: ``data_path`` does not exist.
+        ValueError: ``data_path`` exists but is not a dataset archive or folder.
+    """
     path = data_path.rstrip("/") or data_path
     if is_remote(path):
         # Not checked: a pipeline for a cluster may be compiled where its data is not readable.
-        return (
-            (os.path.dirname(path), os.path.basename(path))
-            if reader.is_archive(path)
-            else (path, DIRECTORY_PATTERN)
-        )
+        return (os.path.dirname(path), os.path.basename(path)) if reader.is_archive(path) else (path, None)
     if not fileio.exists(path):
         raise FileNotFoundError(f"IMDb dataset not found: {data_path} does not exist")
     if not fileio.isdir(path):
@@ -62,10 +74,10 @@ def dataset_input(data_path: str) -> tuple[str, str]:
             "or a folder"
         )
     if _is_dataset_root(path):
-        return path, DIRECTORY_PATTERN
+        return path, None
     nested = os.path.join(path, ARCHIVE_TOP_FOLDER)
     if _is_dataset_root(nested):
-        return nested, DIRECTORY_PATTERN
+        return nested, None
     raise ValueError(
         f"{data_path} is not an IMDb dataset: "
         f"expected train/ and test/ folders or an {ARCHIVE_TOP_FOLDER}/ folder"

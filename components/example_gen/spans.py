@@ -8,13 +8,23 @@ Each span is a complete dataset in the published layout: an archive, or a
 folder holding ``train/`` and ``test/``.
 """
 
+import datetime
+import glob
+import os
 import posixpath
+import re
 
-from components.example_gen.options import is_remote
+from components.file_patterns import escape_pattern
 
 # Pattern of the review files below an unpacked dataset root.
 DIRECTORY_PATTERN = "*/*/*.txt"
 _PLACEHOLDERS = ("{SPAN", "{YYYY}", "{MM}", "{DD}", "{VERSION")
+# TFX's driver turns its glob pattern into a regular expression without
+# escaping these, so a span path holding them cannot be matched (see check_span_path).
+_UNMATCHABLE_IN_SPAN_PATHS = "*?$^|"
+# Each placeholder as TFX's driver reads it (tfx/components/example_gen/utils.py).
+_PLACEHOLDER_REGEX = re.compile(r"\{SPAN(?::(\d+))?\}|\{VERSION(?::(\d+))?\}|\{YYYY\}|\{MM\}|\{DD\}")
+_EPOCH = datetime.date(1970, 1, 1)
 
 
 def has_span_placeholder(data_path: str) -> bool:
@@ -44,31 +54,105 @@ def check_span(data_path: str, span: int | None) -> None:
         raise ValueError(f"span {span} was given, but the data path {data_path} has no {{SPAN}} placeholder")
 
 
+def check_span_path(data_path: str) -> None:
+    """Raises ValueError for a span path that TFX's driver could not match.
+
+    The driver globs ``input_base/pattern`` (glob characters in the path are
+    escaped, see :func:`span_input`) and then reads the span number from each
+    file name with a regular expression that it derives from the glob without
+    escaping ``*``, ``?`` or the regex characters ``$ ^ |``.
+    """
+    found = sorted({char for char in data_path if char in _UNMATCHABLE_IN_SPAN_PATHS})
+    if found:
+        raise ValueError(
+            f"data: {data_path} holds {' '.join(repr(char) for char in found)}, which TFX's span matching "
+            "cannot take in a path with a span placeholder; rename the folder, or give one span's data "
+            "without a placeholder"
+        )
+
+
 def span_input(data_path: str) -> tuple[str, str]:
     """Returns (input_base, pattern): the fixed folder before the first placeholder, and the rest.
 
-    Raises:
-        FileNotFoundError: the fixed folder does not exist.
+    Both are glob patterns (TFX's driver and the reader glob ``input_base/pattern``), so
+    glob characters in the folder and file names are escaped; the placeholders stay.
     """
-    from tfx.dsl.io import fileio
-
     from components.example_gen import reader
 
     input_base, relative = _split_at_placeholder(data_path)
-    # Remote folders are not checked: the pipeline may be compiled where they are not readable.
-    if not is_remote(input_base) and not fileio.isdir(input_base):
-        raise FileNotFoundError(
-            f"IMDb spans not found: {input_base} (the folder before {relative}) does not exist"
-        )
-    if reader.is_archive(relative):
-        return input_base, relative
-    return input_base, posixpath.join(relative, DIRECTORY_PATTERN)
+    if not reader.is_archive(relative):
+        return escape_pattern(input_base), posixpath.join(escape_pattern(relative), DIRECTORY_PATTERN)
+    return escape_pattern(input_base), escape_pattern(relative)
+
+
+def find_spans(data_path: str) -> dict[int, str]:
+    """The spans present on a local filesystem: span number -> that span's dataset path.
+
+    Only the part of ``data_path`` up to its last placeholder is matched; the
+    rest (e.g. the archive name) must exist below it. Date placeholders
+    (``{YYYY}{MM}{DD}``) give the span as days since 1970-01-01, as in TFX. With
+    a ``{VERSION}`` placeholder, the highest version of each span is taken.
+    """
+    base, relative = _split_at_placeholder(data_path)
+    parts = relative.split("/")
+    last = max(i for i, part in enumerate(parts) if has_span_placeholder(part))
+    matched, rest = parts[: last + 1], parts[last + 1 :]
+    regex = re.compile("/".join(_part_regex(part) for part in matched))
+    candidates = glob.glob(
+        os.path.join(glob.escape(base), *(_PLACEHOLDER_REGEX.sub("*", glob.escape(part)) for part in matched))
+    )
+    found: dict[int, tuple[int, str]] = {}
+    for candidate in candidates:
+        match = regex.fullmatch(os.path.relpath(candidate, base).replace(os.sep, "/"))
+        if match is None:
+            continue
+        span = _span_number(match)
+        if span is None:
+            continue
+        version = int(match.group("version")) if "version" in regex.groupindex else 0
+        dataset = os.path.join(candidate, *rest)
+        if os.path.exists(dataset) and (span not in found or version > found[span][0]):
+            found[span] = (version, dataset)
+    return {span: dataset for span, (_version, dataset) in sorted(found.items())}
+
+
+def _part_regex(part: str) -> str:
+    pieces, position = [], 0
+    for match in _PLACEHOLDER_REGEX.finditer(part):
+        pieces.append(re.escape(part[position : match.start()]))
+        token = match.group(0)
+        width = match.group(1) or match.group(2)
+        digits = rf"\d{{{width}}}" if width else r"\d+"
+        if token.startswith("{SPAN"):
+            pieces.append(rf"(?P<span>{digits})")
+        elif token.startswith("{VERSION"):
+            pieces.append(rf"(?P<version>{digits})")
+        else:
+            name, size = {"{YYYY}": ("year", 4), "{MM}": ("month", 2), "{DD}": ("day", 2)}[token]
+            pieces.append(rf"(?P<{name}>\d{{{size}}})")
+        position = match.end()
+    pieces.append(re.escape(part[position:]))
+    return "".join(pieces)
+
+
+def _span_number(match: re.Match) -> int | None:
+    groups = match.groupdict()
+    if groups.get("span") is not None:
+        return int(groups["span"])
+    try:
+        date = datetime.date(int(groups["year"]), int(groups["month"]), int(groups["day"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (date - _EPOCH).days
 
 
 def span_range(span: int):
-    """A RangeConfig selecting one span instead of the newest (ExampleGen ingests one span per run)."""
+    """A RangeConfig selecting one span instead of the newest (ExampleGen ingests one span per run).
+
+    TFX's FileBasedExampleGen takes a static range whose start and end are the same span.
+    """
     from tfx.proto import range_config_pb2
 
     return range_config_pb2.RangeConfig(
-        static_range=range_config_pb2.RangeConfig.StaticRange(start_span_number=span, end_span_number=span)
+        static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
     )

@@ -28,6 +28,7 @@ from components.embeddings import executor as embedding_executor
 from components.embeddings import neighbors, projector
 from components.evaluator import eval_config, results
 from components.example_gen import quarantine, reader
+from components.file_patterns import all_files_pattern
 from components.report import analysis
 from components.report.data import (
     CalibrationBucket,
@@ -178,7 +179,7 @@ def split_dirs(examples_uri: str) -> dict[str, str]:
 
 def _split_batches(directory: str, parse: bool) -> Iterator[dict[str, np.ndarray]]:
     """Batches of one split: raw record counts, or text, label, source, token counts and normalised text."""
-    files = sorted(tf.io.gfile.glob(os.path.join(directory, "*")))
+    files = sorted(tf.io.gfile.glob(all_files_pattern(directory)))
     if not files:
         return
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(_READ_BATCH)

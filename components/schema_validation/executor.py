@@ -16,6 +16,7 @@ from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 
+from components.file_patterns import all_files_pattern
 from components.schema_validation import validation
 from schemas import features
 from schemas.schema import schema_for_environment
@@ -162,7 +163,7 @@ class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
 
         patterns = {}
         for split in split_names:
-            pattern = os.path.join(artifact_utils.get_split_uri([examples], split), "*")
+            pattern = all_files_pattern(artifact_utils.get_split_uri([examples], split))
             if not fileio.glob(pattern):
                 raise ValueError(f"split '{split}' of {examples.uri} has no files ({pattern})")
             patterns[split] = pattern

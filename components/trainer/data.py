@@ -1,9 +1,8 @@
 """tf.data input pipelines over Transform's output."""
 
-import os
-
 import tensorflow as tf
 
+from components.file_patterns import all_files_pattern
 from schemas import features
 
 # Shuffle over up to this many serialized examples (the whole IMDb train split).
@@ -51,7 +50,7 @@ def make_dataset(
     Serialized records are cached in memory after the first epoch, shuffled
     (training only) before batching, and parsed a batch at a time in parallel.
     """
-    files = sorted(tf.io.gfile.glob(os.path.join(split_dir, "*")))
+    files = sorted(tf.io.gfile.glob(all_files_pattern(split_dir)))
     if not files:
         raise FileNotFoundError(f"no transformed examples in {split_dir}")
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").cache()

@@ -17,6 +17,7 @@ from tfx_bsl.coders import example_coder
 from tfx_bsl.tfxio import tf_example_record
 
 from components.beam_utils import run_and_count
+from components.file_patterns import all_files_pattern
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
 from schemas import features
@@ -97,7 +98,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raw = {}
             for split in TRANSFORMED_SPLITS:
                 tfxio = tf_example_record.TFExampleRecord(
-                    file_pattern=os.path.join(artifact_utils.get_split_uri([examples], split), "*"),
+                    file_pattern=all_files_pattern(artifact_utils.get_split_uri([examples], split)),
                     schema=input_schema,
                     telemetry_descriptors=["imdb", "Transform"],
                 )

@@ -1,0 +1,167 @@
+"""Pre-flight: every check of a run's configuration that needs the file system, before any step runs.
+
+:func:`pipeline.config.build_config` checks values (types, ranges, names)
+without touching the disk; :func:`check` then looks at what the values name:
+the dataset (it exists, is an archive or a dataset folder, holds reviews, the
+span asked for is there), the vectors file (and its dimension) and the output
+folder (it can be written). A problem is an :class:`OptionsError` naming the
+option, so the command line exits 2 before the pipeline starts. Remote paths
+(``gs://`` ...) are left to the steps: the machine that starts or compiles a
+run may not be able to read them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import tarfile
+
+from components.example_gen import spans
+from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
+from components.options import OptionsError
+from pipeline.config import PipelineConfig, check_embedding_dimension
+
+
+def check(config: PipelineConfig) -> str | None:
+    """Raises :class:`OptionsError` for the first problem found; returns the local dataset the run reads.
+
+    Returns:
+        The dataset path that the ExampleGen will read (with spans: the span
+        asked for, or the newest), or None when the data is remote.
+    """
+    dataset = _check_data(config.data, config.span)
+    if config.vectors is not None and not is_remote(config.vectors) and not Path(config.vectors).is_file():
+        raise OptionsError(f"vectors: {config.vectors} is not a file")
+    check_embedding_dimension(config.vectors, config.embedding, config.word2vec)
+    _check_output_name(config.output)
+    for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
+        problem = _unwritable(folder)
+        if problem:
+            raise OptionsError(f"output: {problem}")
+    return dataset
+
+
+# Apache Beam's file writers (TFX's and this pipeline's) and TFX's Evaluator read
+# the paths below the output folder as glob patterns, so these cannot be in it.
+GLOB_CHARACTERS = "[*?"
+
+
+def _check_output_name(output: str) -> None:
+    found = [char for char in GLOB_CHARACTERS if char in output]
+    if found:
+        raise OptionsError(
+            f"output: {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers and "
+            "TFX's Evaluator read the paths of the artifacts below the output folder as glob patterns; "
+            "choose an output folder without '[', '*' or '?' (spaces and any other characters work)"
+        )
+
+
+def _check_data(data: str, span: int | None) -> str | None:
+    if not spans.has_span_placeholder(data):
+        if is_remote(data):
+            return None
+        _check_dataset(data)
+        return data
+    try:
+        spans.check_span_path(data)
+    except ValueError as error:
+        raise OptionsError(str(error)) from error
+    base = spans.span_base(data)
+    if is_remote(base):
+        return None
+    if not Path(base).is_dir():
+        raise OptionsError(f"data: {base}, the folder holding the spans, does not exist")
+    found = spans.find_spans(data)
+    relative = data[len(base) :].lstrip("/")
+    if not found:
+        raise OptionsError(f"data: no span found: nothing under {base} matches {relative}")
+    listed = ", ".join(str(number) for number in found)
+    if span is not None and span not in found:
+        raise OptionsError(
+            f"data: span {span} not found under {base} (matching {relative}); spans found: {listed}"
+        )
+    chosen = found[span if span is not None else max(found)]
+    _check_dataset(chosen)
+    return chosen
+
+
+def _check_dataset(path: str) -> None:
+    """One dataset (an archive or a folder) exists, has the published layout and holds reviews."""
+    from components.example_gen import component
+
+    if not Path(path).exists():
+        raise OptionsError(f"data: {path} does not exist")
+    if Path(path).is_dir() and not any(Path(path).iterdir()):
+        raise OptionsError(f"data: {path} is an empty folder: there are no reviews to ingest")
+    if Path(path).is_file() and not path.lower().endswith(ARCHIVE_SUFFIXES):
+        raise OptionsError(
+            f"data: {path} is a file but not a dataset archive ({', '.join(ARCHIVE_SUFFIXES)})"
+        )
+    try:
+        folder, archive = component.dataset_location(path)
+    except (FileNotFoundError, ValueError) as error:
+        raise OptionsError(f"data: {error}") from error
+    if archive is not None:
+        if not _archive_has_reviews(os.path.join(folder, archive)):
+            raise OptionsError(
+                f"data: {path} holds no reviews: no member <train|test>/<pos|neg|unsup>/*.txt in the archive"
+            )
+    elif not _folder_has_reviews(folder):
+        raise OptionsError(
+            f"data: {path} holds no reviews: no file {folder}/<train|test>/<pos|neg|unsup>/*.txt"
+        )
+
+
+def _is_review_path(path: str) -> bool:
+    from components.example_gen import reader
+    from components.example_gen.errors import BadRecordError
+
+    try:
+        return reader.parse_review_path(path) is not None
+    except BadRecordError:
+        return True  # in a review folder: the ExampleGen reads it (and may set it aside)
+
+
+def _folder_has_reviews(root: str) -> bool:
+    """Whether a review file is where the ExampleGen looks (``<root>/*/*/*.txt``); stops at the first."""
+    for split_dir in _subfolders(root):
+        for folder in _subfolders(split_dir):
+            with os.scandir(folder) as entries:
+                if any(_is_review_path(entry.path) for entry in entries if entry.is_file()):
+                    return True
+    return False
+
+
+def _subfolders(path: str) -> list[str]:
+    with os.scandir(path) as entries:
+        return sorted(entry.path for entry in entries if entry.is_dir())
+
+
+def _archive_has_reviews(path: str) -> bool:
+    """Whether the archive has a review member; stops at the first.
+
+    An archive that cannot be read is left to the ExampleGen, which sets damaged
+    members aside and says where the archive broke off.
+    """
+    try:
+        with tarfile.open(path) as archive:
+            for member in archive:
+                if member.isfile() and _is_review_path(member.name):
+                    return True
+    except (tarfile.TarError, EOFError, OSError, ValueError):
+        return True
+    return False
+
+
+def _unwritable(folder: str) -> str | None:
+    """Why ``folder`` cannot be created or written by this process, or None."""
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot create {folder}: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write to {folder}: {existing} is not writable" + (
+            "" if existing == Path(folder).absolute() else " (the nearest existing folder)"
+        )
+    return None

@@ -1,0 +1,74 @@
+"""Artifact URIs in ML Metadata stores written before paths were made absolute.
+
+Earlier versions recorded local URIs as given, relative to the folder the run
+was started from (``imdb-pipeline-output/pipeline_root/Trainer/model/7``), so
+a run, ``report`` or baseline lookup started from any other folder missed
+them. Every artifact of a local store lives in its own output folder, below
+``pipeline_root/`` (or ``serving/``), so such a URI is resolved by taking its
+part from that folder on and putting the output folder in front; any other
+relative URI (an imported vectors file named relative to where the run
+started) is taken relative to the folder that holds the output folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from components.example_gen.options import is_remote
+from pipeline.config import PIPELINE_ROOT_DIR, SERVING_DIR
+
+logger = logging.getLogger(__name__)
+
+
+def is_relative(uri: str) -> bool:
+    return bool(uri) and not is_remote(uri) and not os.path.isabs(uri)
+
+
+def resolve_stored_uri(uri: str, output: str) -> str:
+    """The absolute form of a URI recorded in the store of ``output`` (an absolute local folder).
+
+    Absolute and remote URIs are returned unchanged.
+    """
+    if not is_relative(uri):
+        return uri
+    parts = os.path.normpath(uri).split(os.sep)
+    output_parts = os.path.normpath(output).split(os.sep)
+    markers = [i for i, part in enumerate(parts) if part in (PIPELINE_ROOT_DIR, SERVING_DIR)]
+    if markers:
+        # The part before the marker is the output as the old run named it: prefer
+        # the marker where it names the same folder (the end of ``output``).
+        matching = [i for i in markers if i and output_parts[-i:] == parts[:i]]
+        start = (matching or markers)[0]
+        return os.path.join(output, *parts[start:])
+    return os.path.normpath(os.path.join(os.path.dirname(output), uri))
+
+
+def make_store_uris_absolute(metadata_path: str, output: str) -> int:
+    """Rewrites the relative artifact URIs of a local ML Metadata store as absolute ones; returns how many.
+
+    Run once per run, under the run lock, before the pipeline starts: then TFX's
+    resolvers (the Evaluator's baseline), its cache and the steps read every
+    earlier artifact from wherever the run is started.
+    """
+    if is_remote(metadata_path) or not os.path.isfile(metadata_path):
+        return 0
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = metadata_path
+    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE
+    store = metadata_store.MetadataStore(connection)
+    relative = [artifact for artifact in store.get_artifacts() if is_relative(artifact.uri)]
+    for artifact in relative:
+        artifact.uri = resolve_stored_uri(artifact.uri, output)
+    if relative:
+        store.put_artifacts(relative)
+        logger.info(
+            "ML Metadata: %d artifact URIs recorded relative to an earlier working folder now name their "
+            "files in %s",
+            len(relative),
+            output,
+        )
+    return len(relative)
