@@ -14,6 +14,7 @@ The named cases are tested exactly; generated file names and contents
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 from pathlib import Path
@@ -38,6 +39,7 @@ from tests.conftest import BEAM_RUNNER
 from tests.imdb_files import (
     EVAL_PERCENT,
     GOOD_FILES,
+    GOOD_REVIEWS,
     GOOD_SPLITS,
     examples_dir,
     quarantine_lines,
@@ -417,3 +419,57 @@ def test_a_generated_dataset_accounts_for_every_file_and_every_missing_movie_id(
                 >> beam.Map(lambda q: (os.path.relpath(q.origin.path, root), ("set_aside", q.reason))),
             ) | "Merge" >> beam.Flatten()
             assert_that(outcomes, equal_to(list(expected.items())))
+
+
+def test_a_member_name_that_is_not_utf8_is_set_aside_naming_it(tmp_path):
+    """tarfile hands such a name over with surrogate escapes; the record and its line stay writable."""
+    archive = tmp_path / "aclImdb.tar"
+    with tarfile.open(archive, "w", format=tarfile.GNU_FORMAT, encoding="latin-1") as tar:
+        info = tarfile.TarInfo("aclImdb/train/pos/caf\xe9_8.txt")  # written as the Latin-1 byte 0xE9
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"Good."))
+
+    (record,) = [output.value for output in _read_one(str(archive), archive.stat().st_size)]
+
+    assert (record.origin.member, record.reason, record.detail) == (
+        "aclImdb/train/pos/caf\udce9_8.txt",
+        quarantine.BAD_FILE_NAME,
+        "review file name must be <id>_<rating>.txt, got 'caf\udce9_8.txt'",
+    )
+    assert QuarantinedRecord.from_json_line(record.to_json_line()) == record
+
+
+# --- the driver's input fingerprint -------------------------------------------------------------------
+
+
+def test_a_broken_link_does_not_break_the_input_fingerprint(tmp_path):
+    """TFX's own fingerprint stats through links: a broken one would fail the step before the reader runs."""
+    from tfx.dsl.io import filesystem
+    from tfx.proto import example_gen_pb2
+    from tfx.utils import io_utils
+
+    from components.example_gen import driver
+
+    root = write_dataset(tmp_path / "aclImdb", GOOD_REVIEWS)
+    pattern = str(root / "*/*/*.txt")
+    # Without links: exactly TFX's fingerprint, so caching behaves as TFX's.
+    assert driver.input_fingerprint("all", pattern) == io_utils.generate_fingerprint("all", pattern)
+
+    (root / "train" / "pos" / "5_9.txt").symlink_to(root / "train" / "pos" / "missing.txt")
+    # TFX's: an empty NotFoundError that names nothing.
+    with pytest.raises(filesystem.NotFoundError):
+        io_utils.generate_fingerprint("all", pattern)
+    processor = driver.InputProcessor(
+        str(root), [example_gen_pb2.Input.Split(name="all", pattern="*/*/*.txt")], None
+    )
+    assert processor.resolve_span_and_version() == (0, None)
+    link = os.lstat(root / "train" / "pos" / "5_9.txt")
+    files = {**GOOD_REVIEWS}
+    mtimes = [int(os.stat(root / name).st_mtime) for name in files] + [link.st_mtime_ns // 10**9]
+    xor = 0
+    for mtime in mtimes:
+        xor ^= mtime
+    assert processor.get_input_fingerprint(0, None) == (
+        f"split:all,num_files:{len(files) + 1},total_bytes:{sum(map(len, files.values())) + link.st_size},"
+        f"xor_checksum:{xor},sum_checksum:{sum(mtimes)}"
+    )
