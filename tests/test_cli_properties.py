@@ -10,7 +10,8 @@ in a fresh process and checks the contract every unattended run must keep:
   the end (0) and pushes a model;
 * no traceback reaches stderr;
 * every review file is accounted for: each file found is exactly one example
-  or one quarantined record (read back from the run's Examples artifact);
+  or one quarantined record (read back from the run's Examples artifact),
+  whether the run reads the folder or an archive of it;
 * the pushed model gives a finite probability in [0, 1] for every probe
   (empty, white space, HTML only, non-Latin scripts, a clearly positive and a
   clearly negative review) through both serving signatures, loaded in a fresh
@@ -200,6 +201,7 @@ class Dataset:
     urls: dict[str, int | None]  # lines kept per urls file; None drops the file
     extras: list[Extra]
     folder_name: str
+    packed: bool  # given to the run as a .tar.gz of the folder (links stay links)
 
     def write(self, root: Path) -> set[str]:
         """Writes the dataset below ``root``; returns every review file written, relative to root."""
@@ -223,6 +225,15 @@ class Dataset:
             for path in glob.glob(os.path.join(glob.escape(str(root)), "*", "*", "*.txt"))
         }
 
+    def data_path(self, root: Path) -> Path:
+        """What ``--data`` gets: the folder, or an archive of it made as the published one is."""
+        if not self.packed:
+            return root
+        archive = root.parent / "aclImdb_v1.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(root, arcname="aclImdb")
+        return archive
+
 
 @st.composite
 def datasets(draw) -> Dataset:
@@ -233,7 +244,7 @@ def datasets(draw) -> Dataset:
     }
     added = draw(st.lists(extras(), min_size=2, max_size=8), label="extras")
     folder_name = "imdb data é " + draw(st.text(PATH_CHARACTERS, max_size=5), label="path characters")
-    return Dataset(offsets, urls, added, folder_name)
+    return Dataset(offsets, urls, added, folder_name, draw(st.booleans(), label="packed"))
 
 
 # --- what a run left --------------------------------------------------------------------------------
@@ -261,8 +272,10 @@ def _accounted_files(examples: Path, root: Path) -> list[str]:
     for path in sorted(quarantine_dir.glob(f"{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}")):
         for line in path.read_text(encoding="ascii").splitlines():
             record = json.loads(line)
-            assert record["member"] is None
-            sources.append(os.path.relpath(record["source"], root))
+            if record["member"] is None:
+                sources.append(os.path.relpath(record["source"], root))
+            else:  # a member of the archive of root
+                sources.append(record["member"].removeprefix("aclImdb/"))
     return sources
 
 
@@ -307,9 +320,10 @@ def test_a_damaged_dataset_runs_to_a_pushed_model_and_every_file_is_accounted_fo
         base = Path(directory) / dataset.folder_name
         root = base / "aclImdb"
         found = dataset.write(root)
+        data = dataset.data_path(root)
         output = base / "out put"
 
-        result = run_cli("run", "--data", str(root), "--output", str(output), *RUN_OPTIONS, cwd=directory)
+        result = run_cli("run", "--data", str(data), "--output", str(output), *RUN_OPTIONS, cwd=directory)
 
         assert result.returncode in (0, 1, 2), result.stderr[-5000:]
         _no_traceback(result)

@@ -274,7 +274,10 @@ def test_an_old_summary_without_movie_id_counts_still_reads():
 
 # --- generated names and contents through the real reader -------------------------------------------
 
-FOLDERS = ["train/pos", "train/neg", "train/unsup", "test/pos", "test/neg", "train/neutral", "dev/pos"]
+FOLDERS = [
+    *("train/pos", "train/neg", "train/unsup", "test/pos", "test/neg"),
+    *("train/neutral", "dev/pos", "Train/Pos", "test/pos ", "a/b"),
+]
 # What a file name may hold on Linux: no "/" and no NUL; no lone surrogates (not encodable).
 NAME_CHARACTERS = st.characters(codec="utf-8", exclude_characters="/\x00")
 

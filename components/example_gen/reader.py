@@ -74,6 +74,9 @@ _URLS_PATH = re.compile(r"(?:^|/)((train|test)/urls_(pos|neg|unsup)\.txt)$")
 # A .txt file where a review would be, but in a folder the dataset does not
 # have (train/neutral/, dev/pos/): a review that would otherwise be ignored.
 _UNKNOWN_FOLDER_PATH = re.compile(r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt)$")
+# In an archive, any .txt two folders below its top folder: where an unpacked
+# dataset's */*/*.txt would find it (Train/Pos/1_8.txt too).
+_ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/([^/]+/[^/]+)/[^/]+\.txt")
 _MOVIE_ID = re.compile(r"tt[0-9]+")
 
 # Why a review has no movie id (Review.no_movie_id): its folder has no urls
@@ -610,8 +613,9 @@ class _ReadMatchFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(self.URLS, line)
             return
         unknown = _UNKNOWN_FOLDER_PATH.search(member.name)
-        if unknown is not None:
-            folder = unknown.group(1).rsplit("/", 1)[0]
+        at_review_depth = _ARCHIVE_REVIEW_DEPTH.fullmatch(member.name)
+        if unknown is not None or at_review_depth is not None:
+            folder = unknown.group(1).rsplit("/", 1)[0] if unknown else at_review_depth.group(1)
             raise BadRecordError(
                 quarantine.UNKNOWN_FOLDER,
                 where,
