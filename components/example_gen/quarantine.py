@@ -352,6 +352,16 @@ def _summary(facts: list[tuple[str, tuple]]) -> str:
     ).to_json()
 
 
+def _count_per_split(reviews: beam.PCollection, split: str, kind: str, key) -> beam.PCollection:
+    """PCollection[Review] -> (kind, (split, key, count)) per distinct ``key(review)``."""
+    return (
+        reviews
+        | f"Key[{kind}][{split}]" >> beam.Map(key)
+        | f"CountPerKey[{kind}][{split}]" >> beam.combiners.Count.PerElement()
+        | f"Fact[{kind}][{split}]" >> beam.Map(lambda key_count, name: (kind, (name, *key_count)), split)
+    )
+
+
 class SummarizeIngest(beam.PTransform):
     """Writes ``<directory>/summary.json``: the :class:`IngestSummary` of a run.
 
@@ -379,22 +389,10 @@ class SummarizeIngest(beam.PTransform):
         for split, reviews in inputs.items():
             if split in (COUNTS, QUARANTINE):
                 continue
-            facts.append(
-                reviews
-                | f"Folder[{split}]" >> beam.Map(lambda review: review.folder)
-                | f"CountPerFolder[{split}]" >> beam.combiners.Count.PerElement()
-                | f"SplitFact[{split}]"
-                >> beam.Map(lambda folder_count, name: ("split", (name, *folder_count)), split)
-            )
+            facts.append(_count_per_split(reviews, split, "split", lambda review: review.folder))
             missing = reviews | f"NoMovieId[{split}]" >> beam.Filter(lambda review: review.movie_id is None)
             without_movie_id.append(missing)
-            facts.append(
-                missing
-                | f"Cause[{split}]" >> beam.Map(lambda review: review.no_movie_id)
-                | f"CountPerCause[{split}]" >> beam.combiners.Count.PerElement()
-                | f"NoMovieIdFact[{split}]"
-                >> beam.Map(lambda cause_count, name: ("no_movie_id", (name, *cause_count)), split)
-            )
+            facts.append(_count_per_split(missing, split, "no_movie_id", lambda review: review.no_movie_id))
         facts.append(
             without_movie_id
             | "MergeNoMovieId" >> beam.Flatten()
