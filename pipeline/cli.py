@@ -192,9 +192,27 @@ def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+class _WithoutTraceback(logging.Formatter):
+    """Log lines without the traceback a library attaches (Beam logs one for every failed DoFn).
+
+    The message says what went wrong; a traceback is for ``--verbose``, not for a
+    user whose data or configuration is wrong.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(
+            {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+        )
+        return super().format(record)
+
+
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(
+        (logging.Formatter if verbose else _WithoutTraceback)(
+            "%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"
+        )
+    )
     if not verbose:
         # TFX's per-component records never get here: StepLog (pipeline/step_log.py)
         # turns them into the project's own step lines.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -599,10 +598,3 @@ def test_full_imdb_archive_has_96_train_duplicates_and_123_test_overlaps():
     assert sum(folders.values()) == 100_000
     assert spanning == 123
     assert dict(reasons) == {quarantine.DUPLICATE: 96, quarantine.IN_TEST_SPLIT: 123}
-
-
-def test_reader_errors_that_still_stop_the_run_name_the_file():
-    with pytest.raises(
-        ImdbDataError, match=re.escape("u.txt: not valid UTF-8 (invalid start byte at byte 0)")
-    ):
-        reader.parse_movie_ids(b"\xff\n", "u.txt")

@@ -7,6 +7,7 @@ bytes) and ``problem``, and its message is ``<file>, line <n>: <problem>`` or
 ``<file>, byte <n>: <problem>``.
 """
 
+import codecs
 import gzip
 import io
 import os
@@ -375,7 +376,9 @@ def test_a_word_without_a_space_is_not_word2vec_binary(tmp_path, monkeypatch):
 
 # --- truncated and damaged gzip files -----------------------------------------------------------
 
-TRUNCATED = "the compressed data ends early: the file is truncated (Compressed file ended before the end-of-stream marker was reached)"
+
+def truncated(size: int) -> str:
+    return f"the compressed data ends early, at byte {size:,} of the file: it is truncated"
 
 
 def _incompressible_rows(count):
@@ -411,30 +414,144 @@ def test_a_truncated_gzip_file_names_the_line_or_record_where_it_ends(tmp_path, 
     assert read == [word for word, _ in rows[: len(read)]]
     assert 1000 < len(read) < 2000
     assert (raised.value.line, raised.value.offset) in where(rows, len(read))
-    assert raised.value.problem == TRUNCATED
+    assert raised.value.problem == truncated(len(compressed) // 2)
 
 
-def test_a_gzip_file_missing_only_its_trailer_or_with_a_bad_crc(tmp_path):
+def test_a_gzip_file_missing_only_its_trailer_or_with_a_bad_crc_names_the_byte(tmp_path):
     data = gzip.compress(glove_bytes(ROWS))
     path = _file(tmp_path, "glove.txt.gz", data[:-4])
-    assert _where_and_what(_error(path)) == (4, None, TRUNCATED)
-    damaged = bytearray(data)
-    damaged[-8] ^= 0xFF  # the low byte of the stored CRC (little-endian)
-    path = _file(tmp_path, "crc.txt.gz", bytes(damaged))
-    crc = zlib.crc32(glove_bytes(ROWS))
-    # gzip's message: the stored CRC, then the one of the data read.
-    assert _where_and_what(_error(path)) == (
-        4,
-        None,
-        f"damaged gzip data (CRC check failed {crc ^ 0xFF:#x} != {crc:#x})",
-    )
+    assert _where_and_what(_error(path)) == (4, None, truncated(len(data) - 4))
+    for field, start in (("CRC-32", len(data) - 8), ("length", len(data) - 4)):
+        damaged = bytearray(data)
+        damaged[start] ^= 0xFF  # the field's low byte (little-endian)
+        path = _file(tmp_path, f"{field}.txt.gz", bytes(damaged))
+        # Every line is read (the trailer comes after them); the error names the field's first byte.
+        assert _where_and_what(_error(path)) == (
+            4,
+            None,
+            f"damaged gzip data at byte {start} of the compressed file "
+            f"(the {field} in the member's trailer does not match its data)",
+        )
 
 
-def test_a_gzip_file_cut_inside_its_header_is_unreadable_from_byte_0(tmp_path):
+def test_a_gzip_file_cut_inside_its_header_names_where_it_ends(tmp_path):
     path = _file(tmp_path, "vectors.gz", gzip.compress(glove_bytes(ROWS))[:6])
     with pytest.raises(VectorFileError) as raised:
         detect_format(path)
-    assert _where_and_what(raised.value) == (None, 0, TRUNCATED)
+    assert str(raised.value) == f"{path}: {truncated(6)}"
+
+
+def _damaged_in_the_middle(encoded: bytes) -> tuple[bytes, int, bytes]:
+    """``encoded`` gzip-compressed, its deflate data overwritten with zero bytes from byte 1,000 on.
+
+    Returns the damaged file, the byte where zlib notices (a back-reference
+    beyond the data: zlib's verdict, found by replaying the stream one byte at
+    a time) and the bytes it decompresses before that.
+    """
+    data = gzip.compress(encoded, mtime=0)
+    damaged = data[:1000] + bytes(200) + data[1200:]
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    good = b""
+    for index in range(len(damaged)):
+        try:
+            good += decompressor.decompress(damaged[index : index + 1])
+        except zlib.error:
+            assert index >= 1000  # never before the damage
+            return damaged, index, good
+    raise AssertionError("the damage went unnoticed")
+
+
+@pytest.mark.parametrize("format", [None, "glove"], ids=["detected", "given"])
+def test_damaged_gzip_data_in_the_middle_names_the_file_line_and_compressed_byte(tmp_path, format):
+    data, byte, good = _damaged_in_the_middle(glove_bytes(_incompressible_rows(3000)))
+    words = [line.split(b" ")[0].decode() for line in good.split(b"\n")[:-1]]
+    path = _file(tmp_path, "glove.txt.gz", data)
+    read = []
+    with pytest.raises(VectorFileError) as raised:
+        read.extend(word for word, _ in iter_vectors(path, format))
+    # Every line before the damage is read; the error is on the next line, at zlib's byte.
+    assert read == words
+    assert str(raised.value) == (
+        f"{path}, line {len(words) + 1}: damaged gzip data at byte {byte:,} of the compressed file "
+        "(invalid distance too far back)"
+    )
+
+
+def test_damaged_gzip_data_in_word2vec_binary_names_the_record_and_compressed_byte(tmp_path):
+    rows = _incompressible_rows(3000)
+    data, byte, good = _damaged_in_the_middle(word2vec_binary_bytes(rows))
+    path = _file(tmp_path, "vectors.bin.gz", data)
+    read = []
+    with pytest.raises(VectorFileError) as raised:
+        read.extend(word for word, _ in iter_vectors(path, WORD2VEC_BINARY))
+    complete = (len(good) - len(b"3000 4\n")) // (len(b"w1000 ") + 16)  # whole records before it, roughly
+    assert read == [word for word, _ in rows[: len(read)]]
+    assert complete - 100 < len(read) <= complete + 100
+    # The location is the record being read (uncompressed), the problem names the compressed byte.
+    assert raised.value.offset <= len(good)
+    assert raised.value.problem == (
+        f"damaged gzip data at byte {byte:,} of the compressed file (invalid distance too far back)"
+    )
+
+
+def test_bytes_after_the_last_gzip_member_name_where_they_start(tmp_path):
+    data = gzip.compress(glove_bytes(ROWS)) + gzip.compress(glove_bytes(ROWS[:1]))
+    # A second member is read as gzip reads it, zero padding after the last one is skipped.
+    path = _file(tmp_path, "two.txt.gz", data + bytes(100))
+    assert [word for word, _ in iter_vectors(path)] == ["the", "movie", "café", "the"]
+    path = _file(tmp_path, "junk.txt.gz", data + b"junk")
+    assert _where_and_what(_error(path)) == (
+        5,
+        None,
+        f"damaged gzip data at byte {len(data):,} of the compressed file "
+        "(not gzip data where a gzip member should start)",
+    )
+
+
+# --- byte-order marks --------------------------------------------------------------------------
+
+ENCODERS = {GLOVE: glove_bytes, WORD2VEC: word2vec_text_bytes, WORD2VEC_BINARY: word2vec_binary_bytes}
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("given", [False, True], ids=["detected", "given"])
+@pytest.mark.parametrize("format", [GLOVE, WORD2VEC, WORD2VEC_BINARY])
+def test_a_utf8_byte_order_mark_keeps_the_first_word(tmp_path, format, given, compress):
+    """Windows tools start UTF-8 files with EF BB BF: the first word is "the", not "\\ufeffthe"."""
+    data = codecs.BOM_UTF8 + ENCODERS[format](ROWS)
+    path = _file(tmp_path, "vectors.gz" if compress else "vectors", gzip.compress(data) if compress else data)
+    if not given:
+        assert detect_format(path) == format
+    vocabulary = [features.PAD_TOKEN, features.UNK_TOKEN, "movie", "the", "café"]
+    options = EmbeddingOptions(oov_init="zeros", lowercase_fallback=False)
+
+    matrix, coverage = align(vocabulary, iter_vectors(path, format if given else None), options)
+
+    # The first word's row is its vector, as every other word's.
+    np.testing.assert_array_equal(matrix[3], np.float32(ROWS[0][1]))
+    np.testing.assert_array_equal(matrix[2:], np.float32([ROWS[1][1], ROWS[0][1], ROWS[2][1]]))
+    assert coverage.to_dict()["missing"] == 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [
+        ("UTF-16LE", codecs.BOM_UTF16_LE),
+        ("UTF-16BE", codecs.BOM_UTF16_BE),
+        ("UTF-32LE", codecs.BOM_UTF32_LE),
+        ("UTF-32BE", codecs.BOM_UTF32_BE),
+    ],
+)
+@pytest.mark.parametrize("format", [None, GLOVE, WORD2VEC, WORD2VEC_BINARY])
+def test_another_encodings_byte_order_mark_says_the_file_is_not_utf8(tmp_path, encoding, bom, format):
+    text = word2vec_text_bytes(ROWS).decode() if format == WORD2VEC else glove_bytes(ROWS).decode()
+    path = _file(tmp_path, "vectors.txt", bom + text.encode(encoding))
+    assert _where_and_what(_error(path, format)) == (
+        None,
+        0,
+        f"the file starts with a {encoding} byte-order mark: word-vector files must be UTF-8 "
+        f"(convert it, e.g. iconv -f {encoding} -t UTF-8)",
+    )
 
 
 # --- gensim KeyedVectors files that are not what they claim --------------------------------------

@@ -42,6 +42,8 @@ def test_a_failing_step_exits_1_with_its_error_and_pushes_nothing(tmp_path):
     assert result.returncode == 1, result.stderr[-3000:]
     assert "imdb-pipeline run: FAILED:" in result.stderr
     assert "train/pos/1_3.txt" in result.stderr
+    # The error is stated once, plainly: no library's traceback (that is for --verbose).
+    assert "Traceback" not in result.stderr
     assert not (output / "serving").exists()
 
 

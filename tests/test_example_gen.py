@@ -200,10 +200,19 @@ def test_check_rating_accepts_bounds(folder: str, rating: int):
     reader.check_rating(folder, rating, "f")
 
 
-def test_urls_line_without_title_id():
-    with pytest.raises(ImdbDataError) as error:
-        reader.parse_movie_ids(f"{url('tt1')}\nhttp://example.com/\n".encode(), "u.txt")
-    assert str(error.value) == "u.txt line 2: no IMDb title id (tt<digits>) in 'http://example.com/'"
+def test_urls_lines_without_title_id_give_none_for_their_review_only():
+    lines = [
+        url("tt1").encode() + b"\n",
+        b"http://example.com/\n",  # no title id
+        b"\n",  # empty
+        url("tt2").encode() + b"\r\n",
+        b"http://www.imdb.com/title/t\n",  # cut short
+        b"\xff\xfe\n",  # not UTF-8
+        b"\xff" + url("tt3").encode(),  # a stray byte, but the title id is there; no final newline
+    ]
+    assert reader.parse_movie_ids(b"".join(lines)) == ["tt1", None, None, "tt2", None, None, "tt3"]
+    # Other scripts' digits are not an IMDb title id.
+    assert reader.parse_movie_ids("http://www.imdb.com/title/tt٣/\n".encode()) == [None]
 
 
 @pytest.mark.parametrize(

@@ -49,17 +49,23 @@ the line or byte: one such row would silently turn the trained model into NaN.
 
 Every file may be gzip-compressed (recognised by its magic bytes, whatever the
 file name), and any path ``tf.io.gfile`` understands works, local or ``gs://``.
+Damaged gzip data is reported with the byte of the compressed file where it
+breaks (``_GzipStream``). A UTF-8 byte-order mark at the start of a file is
+skipped (it is not part of the first word); another encoding's mark is an
+error that says the file is not UTF-8.
 """
 
+import codecs
 from collections.abc import Callable, Iterator
 import contextlib
-import gzip
+import io
 import itertools
 import math
 import pickle
 import re
 from typing import Any, BinaryIO
 import zipfile
+import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -87,6 +93,8 @@ __all__ = [
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# Compressed bytes read from a gzip file at a time.
+_GZIP_READ_BYTES = 1 << 16
 # fastText's own model files (.bin) start with this little-endian int32.
 _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTO = 0x80
@@ -108,6 +116,14 @@ _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BINARY_HINT = (
     "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary "
     "(or auto, which detects it)"
+)
+# Byte-order marks of encodings other than UTF-8, longest first (UTF-32 LE starts like UTF-16 LE),
+# with the name iconv knows the encoding by.
+_OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32LE"),
+    (codecs.BOM_UTF32_BE, "UTF-32BE"),
+    (codecs.BOM_UTF16_LE, "UTF-16LE"),
+    (codecs.BOM_UTF16_BE, "UTF-16BE"),
 )
 # Rows of a KeyedVectors .npy matrix read at a time.
 _NPY_ROWS_PER_READ = 4096
@@ -174,7 +190,7 @@ def detect_format(path: str) -> str:
         VectorFileError: If the file is empty or is a fastText model file.
     """
     with _open_binary(path) as stream:
-        sample = _read_sample(path, stream, _DETECT_BYTES)
+        sample = _without_bom(path, _read_sample(path, stream, _DETECT_BYTES))
         if not sample.strip():
             raise _empty_file(path)
         if sample[0] == _PICKLE_PROTO and len(sample) > 1 and 2 <= sample[1] <= 5:
@@ -216,6 +232,26 @@ def read_dimension(path: str, format: str | None = None) -> int:
 
 
 # --- Text formats -------------------------------------------------------------
+
+
+def _without_bom(path: str, start: bytes) -> bytes:
+    """The start of a file without a UTF-8 byte-order mark, which is not part of the first word.
+
+    Windows tools (Notepad, PowerShell's ``Out-File -Encoding utf8``) write one.
+    Another encoding's mark means the file is not UTF-8: an error that says so.
+    """
+    if start.startswith(codecs.BOM_UTF8):
+        return start[len(codecs.BOM_UTF8) :]
+    for bom, encoding in _OTHER_BOMS:
+        if start.startswith(bom):
+            raise VectorFileError(
+                path,
+                None,
+                f"the file starts with a {encoding} byte-order mark: word-vector files must be UTF-8 "
+                f"(convert it, e.g. iconv -f {encoding} -t UTF-8)",
+                offset=0,
+            )
+    return start
 
 
 def _empty_file(path: str) -> VectorFileError:
@@ -358,6 +394,117 @@ def _is_text_record(record: bytes) -> bool:
     return not _CONTROL_BYTES.search(line)
 
 
+class _GzipDamage(OSError):
+    """A gzip stream that cannot be decompressed, with the byte of the compressed file where it breaks."""
+
+    def __init__(self, offset: int, message: str):
+        super().__init__(message)
+        self.offset = offset
+
+
+# zlib's words for a damaged gzip stream, in plain words.
+_NOT_GZIP = "incorrect header check"
+_TRAILER_FIELDS = {"incorrect data check": "CRC-32", "incorrect length check": "length"}
+
+
+class _GzipStream(io.RawIOBase):
+    """Decompresses a gzip file (every member, as ``gzip`` does) and knows where damage is.
+
+    Python's ``gzip`` reports damage without a position; this feeds zlib itself
+    and, when zlib fails, replays the failing chunk one byte at a time on a copy
+    of the decompressor taken before it, so the error names the exact byte of
+    the compressed file. zlib checks each member's CRC-32 and length.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self._offset = 0  # bytes of the compressed file given to zlib
+        self._input = b""  # read from the file, not yet given to zlib
+        self._output = b""  # decompressed, not yet returned
+        self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._in_member = False
+        self._member_start = 0
+        self._eof = False
+        self._damage: _GzipDamage | None = None  # raised once the data before it is returned
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._output and not self._eof:
+            if self._damage is not None:
+                raise self._damage
+            self._decompress_more()
+        size = min(len(buffer), len(self._output))
+        buffer[:size] = self._output[:size]
+        self._output = self._output[size:]
+        return size
+
+    def _decompress_more(self) -> None:
+        if not self._input:
+            self._input = self._raw.read(_GZIP_READ_BYTES)
+        if not self._in_member:
+            # Zero bytes after a member are padding (gzip skips them too).
+            while self._input and not self._input.strip(b"\0"):
+                self._offset += len(self._input)
+                self._input = self._raw.read(_GZIP_READ_BYTES)
+            padding = len(self._input) - len(self._input.lstrip(b"\0"))
+            self._offset += padding
+            self._input = self._input[padding:]
+            self._member_start = self._offset
+        if not self._input:
+            if self._in_member:
+                raise _GzipDamage(
+                    self._offset,
+                    f"the compressed data ends early, at byte {self._offset:,} of the file: it is truncated",
+                )
+            self._eof = True
+            return
+        piece, start = self._input, self._offset
+        before = self._decompressor.copy()
+        try:
+            self._output = self._decompressor.decompress(piece, _CHUNK_BYTES)
+        except zlib.error as error:
+            # zlib drops what the failing call decompressed: replay it to return every good byte.
+            index, self._output = _failing_byte(before, piece)
+            self._damage = self._describe(error, start + index)
+            return
+        self._in_member = True
+        if self._decompressor.eof:
+            rest = self._decompressor.unused_data
+            self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._in_member = False
+        else:
+            rest = self._decompressor.unconsumed_tail
+        self._offset = start + len(piece) - len(rest)
+        self._input = rest
+
+    def _describe(self, error: zlib.error, offset: int) -> _GzipDamage:
+        """Names the byte where the damage starts: a member's first byte, a trailer field's first byte."""
+        reason = str(error).rsplit(": ", 1)[-1]
+        if reason == _NOT_GZIP:
+            offset, problem = self._member_start, "not gzip data where a gzip member should start"
+        elif reason in _TRAILER_FIELDS:
+            # zlib notices at the field's last byte; the 4-byte field is the damaged part.
+            offset -= 3
+            problem = f"the {_TRAILER_FIELDS[reason]} in the member's trailer does not match its data"
+        else:
+            problem = reason
+        return _GzipDamage(offset, f"damaged gzip data at byte {offset:,} of the compressed file ({problem})")
+
+
+def _failing_byte(decompressor: Any, data: bytes) -> tuple[int, bytes]:
+    """The index of the byte of ``data`` at which ``decompressor`` fails, and its output before it."""
+    output = []
+    for index in range(len(data)):
+        try:
+            output.append(decompressor.decompress(data[index : index + 1]))
+        except zlib.error:
+            return index, b"".join(output)
+    return len(data), b"".join(output)
+
+
 @contextlib.contextmanager
 def _open_binary(path: str) -> Iterator[BinaryIO]:
     """Opens ``path`` for reading bytes, decompressing gzip (detected by content)."""
@@ -365,18 +512,20 @@ def _open_binary(path: str) -> Iterator[BinaryIO]:
         magic = raw.read(len(_GZIP_MAGIC))
         raw.seek(0)
         if magic == _GZIP_MAGIC:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            with io.BufferedReader(_GzipStream(raw), _GZIP_READ_BYTES) as unzipped:
                 yield unzipped
         else:
             yield raw
 
 
 def _read_problem(error: Exception) -> str:
-    """The message for a read that failed: mostly a truncated or damaged gzip file."""
+    """The message for a read that failed: mostly a truncated or damaged compressed file."""
+    if isinstance(error, _GzipDamage):
+        return str(error)
     if isinstance(error, EOFError):
         return f"the compressed data ends early: the file is truncated ({error})"
-    if isinstance(error, gzip.BadGzipFile):
-        return f"damaged gzip data ({error})"
+    if isinstance(error, zlib.error):  # a damaged .npz member
+        return f"damaged compressed data ({error})"
     return f"cannot read: {error}"
 
 
@@ -390,7 +539,7 @@ def _read_or_fail(path: str, stream: BinaryIO, size: int, offset: int, whole: bo
     read = stream.read if whole else getattr(stream, "read1", stream.read)
     try:
         return read(size)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise VectorFileError(path, None, _read_problem(error), offset=offset) from None
 
 
@@ -407,10 +556,10 @@ def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
     while got < size:
         try:
             piece = read(min(4096, size - got))
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             if pieces:
                 break
-            raise VectorFileError(path, None, _read_problem(error), offset=0) from None
+            raise VectorFileError(path, None, _read_problem(error)) from None
         if not piece:
             break
         pieces.append(piece)
@@ -439,12 +588,14 @@ def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
     while True:
         try:
             raw_line = stream.readline()
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             # A truncated gzip file ends here, not with a short line.
             raise VectorFileError(path, number + 1, _read_problem(error)) from None
         if not raw_line:
             return
         number += 1
+        if number == 1:
+            raw_line = _without_bom(path, raw_line)
         if b"\x00" in raw_line:
             raise VectorFileError(
                 path, number, f"a zero byte: binary data, not a text vector file{_BINARY_HINT}"
@@ -550,6 +701,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
         header = scanner.read_until(b"\n", _MAX_HEADER_BYTES, "no '<count> <dimension>' header line")
         if header is None:
             raise _empty_file(path)
+        header = _without_bom(path, header)
         count, dimension = _checked_header(path, header.decode("utf-8", errors="replace").strip(), None, 0)
         vector_bytes = _FLOAT32.itemsize * dimension
         word: str | None = None

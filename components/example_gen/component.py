@@ -15,6 +15,7 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
 from components.example_gen import reader, spans
+from components.example_gen.driver import Driver
 from components.example_gen.executor import Executor, make_custom_config
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
 from components.file_patterns import escape_pattern
@@ -119,7 +120,7 @@ def create_example_gen(
     spans.check_span(data_path, span)
     output_config = make_output_config(eval_percent)
     input_base, pattern = dataset_input(data_path)
-    return FileBasedExampleGen(
+    example_gen = FileBasedExampleGen(
         input_base=input_base,
         input_config=example_gen_pb2.Input(
             splits=[example_gen_pb2.Input.Split(name=INPUT_SPLIT, pattern=pattern)]
@@ -130,3 +131,6 @@ def create_example_gen(
         custom_config=make_custom_config(options or ExampleGenOptions()),
         custom_executor_spec=executor_spec.BeamExecutorSpec(Executor),
     )
+    # TFX's driver with a fingerprint that a broken symbolic link cannot fail (see driver.py).
+    example_gen.driver_class = Driver
+    return example_gen

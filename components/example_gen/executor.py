@@ -223,6 +223,9 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
                 quarantine_dir,
                 summary.describe_reasons(),
             )
+        no_movie_id = summary.describe_no_movie_id(reader.OUTPUT_SPLITS)
+        if no_movie_id:
+            logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
         quarantine.check_bad_records(summary, options, quarantine_dir)
         check_splits(summary.split_folders, eval_percent)
         examples_utils.set_payload_format(

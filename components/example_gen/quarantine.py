@@ -13,7 +13,8 @@ archive member (null for a loose file), ``raw_base64`` the record's bytes in
 standard base64 (RFC 4648): the whole file, or its first
 ``example_gen.max_review_bytes`` bytes when ``raw_truncated`` (``size`` is the
 full size); for a link, the link's target. ``summary.json`` beside it holds the
-counts per reason and per split. ``quarantine`` is not a split folder
+counts per reason and per split, and the reviews written without a movie id
+(no usable ``urls_*.txt`` line) per split and cause. ``quarantine`` is not a split folder
 (``Split-<name>``), so downstream steps never read it.
 """
 
@@ -40,6 +41,8 @@ BINARY = "binary"
 TOO_LARGE = "too_large"
 BAD_FILE_NAME = "bad_file_name"
 RATING_CONTRADICTS_FOLDER = "rating_contradicts_folder"
+# A value for an example outside its raw schema feature's range (an id beyond int64).
+OUT_OF_RANGE = "out_of_range"
 UNKNOWN_FOLDER = "unknown_folder"
 SYMLINK = "symlink"
 HARDLINK = "hardlink"
@@ -53,6 +56,7 @@ BAD_INPUT_REASONS = (
     TOO_LARGE,
     BAD_FILE_NAME,
     RATING_CONTRADICTS_FOLDER,
+    OUT_OF_RANGE,
     UNKNOWN_FOLDER,
     SYMLINK,
     HARDLINK,
@@ -77,6 +81,8 @@ MAX_SAMPLES = 5
 # aside in all, and one per reason (zeros included, so every run has them all).
 READ_PROPERTY = "reviews_read"
 SET_ASIDE_PROPERTY = "quarantined"
+# Reviews written without a movie id (no usable urls line), all splits.
+NO_MOVIE_ID_PROPERTY = "reviews_without_movie_id"
 REASON_PROPERTY_PREFIX = "quarantined_"
 
 # Keys of the input dictionary of SummarizeIngest; any other key is an output split.
@@ -162,16 +168,49 @@ class IngestSummary:
         samples: Per reason, the first :data:`MAX_SAMPLES` origins in sorted order.
         split_folders: Per output split, the reviews written per dataset folder
             (``pos``, ``neg``, ``unsup``).
+        no_movie_id: Per output split, the reviews written without a movie id
+            per cause (``reader.NO_URLS_LINE``, ``reader.NO_TITLE_ID``); the
+            train/eval cut groups each of them by its own text.
+        no_movie_id_samples: Per cause, the first :data:`MAX_SAMPLES` sources.
     """
 
     reviews_read: int
     counts: Mapping[str, int]
     samples: Mapping[str, tuple[str, ...]]
     split_folders: Mapping[str, Mapping[str, int]]
+    no_movie_id: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
+    no_movie_id_samples: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def split_size(self, split: str) -> int:
         """Reviews written to ``split`` (0 for a split without any)."""
         return sum(self.split_folders.get(split, {}).values())
+
+    @property
+    def reviews_without_movie_id(self) -> int:
+        return sum(sum(causes.values()) for causes in self.no_movie_id.values())
+
+    def describe_no_movie_id(self, splits: Iterable[str]) -> str:
+        """Says how many reviews have no movie id, why, and where they went; "" when all have one.
+
+        ``3 review(s) have no movie id (no_urls_line 2: a, b; urls_line_without_title_id 1: c);
+        the train/eval cut groups each of them by its own text instead of its movie: train 1, eval 1, ...``
+        """
+        total = self.reviews_without_movie_id
+        if not total:
+            return ""
+        causes: dict[str, int] = {}
+        for per_cause in self.no_movie_id.values():
+            for cause, count in per_cause.items():
+                causes[cause] = causes.get(cause, 0) + count
+        why = "; ".join(
+            f"{cause} {count}: {', '.join(self.no_movie_id_samples.get(cause, ()))}"
+            for cause, count in sorted(causes.items(), key=lambda item: (-item[1], item[0]))
+        )
+        where = ", ".join(f"{split} {sum(self.no_movie_id.get(split, {}).values())}" for split in splits)
+        return (
+            f"{total} review(s) have no movie id ({why}); the train/eval cut groups each of them by "
+            f"its own text instead of its movie: {where}"
+        )
 
     @property
     def bad_records(self) -> int:
@@ -201,11 +240,18 @@ class IngestSummary:
             values["counts"],
             {reason: tuple(origins) for reason, origins in values["samples"].items()},
             values["split_folders"],
+            # Absent from summaries written before reviews without a movie id were counted.
+            values.get("no_movie_id", {}),
+            {cause: tuple(sources) for cause, sources in values.get("no_movie_id_samples", {}).items()},
         )
 
     def artifact_properties(self) -> dict[str, int]:
         """The Examples artifact's custom properties (see :data:`READ_PROPERTY`)."""
-        properties = {READ_PROPERTY: self.reviews_read, SET_ASIDE_PROPERTY: self.set_aside}
+        properties = {
+            READ_PROPERTY: self.reviews_read,
+            SET_ASIDE_PROPERTY: self.set_aside,
+            NO_MOVIE_ID_PROPERTY: self.reviews_without_movie_id,
+        }
         for reason in REASONS:
             properties[REASON_PROPERTY_PREFIX + reason] = self.counts.get(reason, 0)
         return properties
@@ -279,6 +325,8 @@ def _summary(facts: list[tuple[str, tuple]]) -> str:
     counts: dict[str, int] = {}
     samples: dict[str, tuple[str, ...]] = {}
     split_folders: dict[str, dict[str, int]] = {}
+    no_movie_id: dict[str, dict[str, int]] = {}
+    no_movie_id_samples: dict[str, tuple[str, ...]] = {}
     reviews_read = 0
     for kind, value in facts:
         if kind == "count":
@@ -290,10 +338,28 @@ def _summary(facts: list[tuple[str, tuple]]) -> str:
         elif kind == "samples":
             reason, origins = value
             samples[reason] = tuple(origins)
+        elif kind == "no_movie_id":
+            split, cause, count = value
+            no_movie_id.setdefault(split, {})[cause] = count
+        elif kind == "no_movie_id_samples":
+            cause, sources = value
+            no_movie_id_samples[cause] = tuple(sources)
         else:
             split, folder, count = value
             split_folders.setdefault(split, {})[folder] = count
-    return IngestSummary(reviews_read, counts, samples, split_folders).to_json()
+    return IngestSummary(
+        reviews_read, counts, samples, split_folders, no_movie_id, no_movie_id_samples
+    ).to_json()
+
+
+def _count_per_split(reviews: beam.PCollection, split: str, kind: str, key) -> beam.PCollection:
+    """PCollection[Review] -> (kind, (split, key, count)) per distinct ``key(review)``."""
+    return (
+        reviews
+        | f"Key[{kind}][{split}]" >> beam.Map(key)
+        | f"CountPerKey[{kind}][{split}]" >> beam.combiners.Count.PerElement()
+        | f"Fact[{kind}][{split}]" >> beam.Map(lambda key_count, name: (kind, (name, *key_count)), split)
+    )
 
 
 class SummarizeIngest(beam.PTransform):
@@ -319,16 +385,21 @@ class SummarizeIngest(beam.PTransform):
             | "FirstOrigins" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
             | "SamplesFact" >> beam.Map(lambda reason_origins: ("samples", reason_origins)),
         ]
+        without_movie_id = []
         for split, reviews in inputs.items():
             if split in (COUNTS, QUARANTINE):
                 continue
-            facts.append(
-                reviews
-                | f"Folder[{split}]" >> beam.Map(lambda review: review.folder)
-                | f"CountPerFolder[{split}]" >> beam.combiners.Count.PerElement()
-                | f"SplitFact[{split}]"
-                >> beam.Map(lambda folder_count, name: ("split", (name, *folder_count)), split)
-            )
+            facts.append(_count_per_split(reviews, split, "split", lambda review: review.folder))
+            missing = reviews | f"NoMovieId[{split}]" >> beam.Filter(lambda review: review.movie_id is None)
+            without_movie_id.append(missing)
+            facts.append(_count_per_split(missing, split, "no_movie_id", lambda review: review.no_movie_id))
+        facts.append(
+            without_movie_id
+            | "MergeNoMovieId" >> beam.Flatten()
+            | "CauseAndOrigin" >> beam.Map(lambda review: (review.no_movie_id, str(review.origin)))
+            | "FirstNoMovieId" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
+            | "NoMovieIdSamplesFact" >> beam.Map(lambda cause_origins: ("no_movie_id_samples", cause_origins))
+        )
         return (
             facts
             | "MergeFacts" >> beam.Flatten()

@@ -9,8 +9,11 @@ unpacked to disk, so the same code reads a local file or a ``gs://`` object.
 Every check on a review record is a small pure function that raises
 :class:`BadRecordError` naming the offending file and the reason: the reader
 catches it and sets the record aside (see ``quarantine.py``), so one bad file
-does not fail the run. :class:`ImdbDataError` stops the run: an archive that
-cannot be read to its end, a broken urls file, or no reviews at all.
+does not fail the run. Every value bound for an example is checked against the
+raw schema (:func:`check_feature_values`) for the same reason. A review whose
+urls line is missing or holds no title id keeps no movie id and is counted
+(``Review.no_movie_id``). :class:`ImdbDataError` stops the run: an archive that
+cannot be read to its end, or no reviews at all.
 
 Nothing is ever written while reading: archive members are only read into
 memory (a member named ``../x`` or ``/etc/x`` is set aside, not extracted), and
@@ -22,8 +25,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 import dataclasses
 import fnmatch
+import functools
 import gzip
 import hashlib
+import logging
 import os
 import re
 import tarfile
@@ -34,6 +39,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.example_gen import quarantine
 from components.example_gen.errors import BadRecordError, ImdbArchiveError, ImdbDataError
@@ -46,6 +52,9 @@ from components.example_gen.options import (
 from components.example_gen.quarantine import Origin, QuarantinedRecord
 from components.progress import Progress
 from schemas import features
+from schemas.schema import load_raw_schema
+
+logger = logging.getLogger(__name__)
 
 # Folder names of the published dataset layout (not our split names: the
 # train/ folder is split further into train and eval).
@@ -59,12 +68,21 @@ GZIP_SUFFIXES = (".tar.gz", ".tgz")
 
 # A file in a review folder; the name itself is checked by parse_review_name.
 _REVIEW_PATH = re.compile(r"(?:^|/)((train|test)/(pos|neg|unsup)/([^/]+\.txt))$")
-_REVIEW_NAME = re.compile(r"(\d+)_(\d+)\.txt")
+# ASCII digits only: int() would also take other scripts' digits ("٣_٨.txt").
+_REVIEW_NAME = re.compile(r"([0-9]+)_([0-9]+)\.txt")
 _URLS_PATH = re.compile(r"(?:^|/)((train|test)/urls_(pos|neg|unsup)\.txt)$")
 # A .txt file where a review would be, but in a folder the dataset does not
 # have (train/neutral/, dev/pos/): a review that would otherwise be ignored.
 _UNKNOWN_FOLDER_PATH = re.compile(r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt)$")
-_MOVIE_ID = re.compile(r"tt\d+")
+# In an archive, any .txt two folders below its top folder: where an unpacked
+# dataset's */*/*.txt would find it (Train/Pos/1_8.txt too).
+_ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/([^/]+/[^/]+)/[^/]+\.txt")
+_MOVIE_ID = re.compile(r"tt[0-9]+")
+
+# Why a review has no movie id (Review.no_movie_id): its folder has no urls
+# file or the file has no line for its id; or its line holds no title id.
+NO_URLS_LINE = "no_urls_line"
+NO_TITLE_ID = "urls_line_without_title_id"
 
 # Allowed ratings per folder, as documented in the dataset's README.
 RATING_RANGES = {POS: (7, 10), NEG: (1, 4), UNSUP: (0, 0)}
@@ -86,10 +104,12 @@ class Review:
         review_id: The ``<id>`` of ``<id>_<rating>.txt``; line of the urls file.
         rating: The ``<rating>`` of ``<id>_<rating>.txt`` (0 for unsup).
         text: The review as published (HTML line breaks kept).
-        movie_id: IMDb title id (``tt0453418``), None when no urls file covers it.
+        movie_id: IMDb title id (``tt0453418``), None when no urls line gives one.
         origin: The file or archive member it was read from, to name it when
             it is set aside. Not part of equality: the same review read from a
             folder or from its archive is the same record.
+        no_movie_id: Why ``movie_id`` is None (:data:`NO_URLS_LINE` or
+            :data:`NO_TITLE_ID`), for the summary; not part of equality.
     """
 
     source: str
@@ -100,6 +120,7 @@ class Review:
     text: str
     movie_id: str | None = None
     origin: Origin | None = dataclasses.field(default=None, compare=False)
+    no_movie_id: str | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,14 +156,90 @@ def check_rating(folder: str, rating: int, where: str) -> None:
         )
 
 
+# What an int64 feature of a tf.Example can hold.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Significant digits beyond which a number cannot be an int64 (and int() may refuse it).
+_MAX_INT64_DIGITS = len(str(INT64_MAX))
+
+
+@functools.cache
+def int_feature_ranges() -> dict[str, tuple[int, int]]:
+    """Per INT feature of ``schemas/raw_schema.pbtxt``: the values an example may hold.
+
+    Its ``int_domain`` within int64, the type of a tf.Example's integer
+    feature: a value outside it would stop the whole run later (Beam's
+    ``Value out of range``, or ExampleValidator's anomaly), so the reader sets
+    the one record aside instead.
+    """
+    ranges = {}
+    for feature in load_raw_schema().feature:
+        if feature.type != schema_pb2.INT:
+            continue
+        low, high = INT64_MIN, INT64_MAX
+        if feature.HasField("int_domain"):
+            if feature.int_domain.HasField("min"):
+                low = max(low, feature.int_domain.min)
+            if feature.int_domain.HasField("max"):
+                high = min(high, feature.int_domain.max)
+        ranges[feature.name] = (low, high)
+    return ranges
+
+
+def _out_of_range(name: str, shown: str, where: str) -> BadRecordError:
+    low, high = int_feature_ranges()[name]
+    return BadRecordError(
+        quarantine.OUT_OF_RANGE,
+        where,
+        f"{name} {shown} is outside the range of the raw schema's {name} feature ({low} to {high})",
+    )
+
+
+def _parse_digits(digits: str, name: str, where: str) -> int:
+    """The value of an ASCII digit string, refusing what no int64 holds before int() parses it."""
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > _MAX_INT64_DIGITS:
+        shown = (
+            significant if len(significant) <= 40 else f"{significant[:20]}… ({len(significant):,} digits)"
+        )
+        raise _out_of_range(name, shown, where)
+    return int(significant)
+
+
 def parse_review_name(name: str, where: str) -> tuple[int, int]:
-    """Returns (review_id, rating) from a file name ``<id>_<rating>.txt``."""
+    """Returns (review_id, rating) from a file name ``<id>_<rating>.txt`` (ASCII digits)."""
     match = _REVIEW_NAME.fullmatch(name)
     if not match:
         raise BadRecordError(
             quarantine.BAD_FILE_NAME, where, f"review file name must be <id>_<rating>.txt, got '{name}'"
         )
-    return int(match.group(1)), int(match.group(2))
+    return (
+        _parse_digits(match.group(1), features.REVIEW_ID, where),
+        _parse_digits(match.group(2), features.RATING, where),
+    )
+
+
+def check_feature_values(values: dict[str, int | str], where: str) -> None:
+    """Raises :class:`BadRecordError` unless every value fits its raw schema feature.
+
+    The rule for everything the reader puts into an example: an integer must
+    lie in its feature's range (:func:`int_feature_ranges`), a string must be
+    encodable as UTF-8 (a file name read with Python's surrogate escapes is not).
+    """
+    ranges = int_feature_ranges()
+    for name, value in values.items():
+        if isinstance(value, int):
+            low, high = ranges[name]
+            if not low <= value <= high:
+                raise _out_of_range(name, str(value), where)
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise BadRecordError(
+                quarantine.INVALID_UTF8,
+                where,
+                f"{name} is not valid UTF-8 ({error.reason} at character {error.start})",
+            ) from None
 
 
 def parse_review_path(path: str, where: str | None = None) -> ReviewPath | None:
@@ -158,7 +255,8 @@ def parse_review_path(path: str, where: str | None = None) -> ReviewPath | None:
         without its trailing slash, or the archive's top folder).
 
     Raises:
-        BadRecordError: The file is in a review folder but its name or rating is wrong.
+        BadRecordError: The file is in a review folder but its name or rating
+            is wrong, or a value it gives an example does not fit the raw schema.
     """
     match = _REVIEW_PATH.search(path)
     if not match:
@@ -167,6 +265,11 @@ def parse_review_path(path: str, where: str | None = None) -> ReviewPath | None:
     source, split_dir, folder, name = match.groups()
     review_id, rating = parse_review_name(name, where)
     check_rating(folder, rating, where)
+    values: dict[str, int | str] = {features.REVIEW_ID: review_id, features.RATING: rating}
+    if folder in LABELS:
+        values[features.LABEL] = LABELS[folder]
+    values[features.SOURCE] = source
+    check_feature_values(values, where)
     dataset = path[: match.start(1)].rstrip("/")
     return ReviewPath(dataset, source, split_dir, folder, review_id, rating)
 
@@ -237,23 +340,17 @@ def unsafe_member_problem(name: str) -> str | None:
     return None
 
 
-def parse_movie_ids(data: bytes, where: str) -> list[str]:
+def parse_movie_ids(data: bytes) -> list[str | None]:
     """Returns the IMDb title id of each line of a urls file (line i = review id i).
 
-    Raises:
-        ImdbDataError: The file is not UTF-8 or a line has no title id; the
-            movie ids of a whole folder are at stake, so the run stops.
+    A line without one (empty, cut short, not UTF-8) gives None: only that
+    review lacks its movie id, so it is counted (:data:`NO_TITLE_ID`), not
+    fatal. Lines end at ``\\n``, ``\\r\\n`` or ``\\r``, as the file was written.
     """
-    try:
-        text = decode_text(data, where)
-    except BadRecordError as error:
-        raise ImdbDataError(str(error)) from None
-    movie_ids = []
-    for number, line in enumerate(text.splitlines()):
-        match = _MOVIE_ID.search(line)
-        if not match:
-            raise ImdbDataError(f"{where} line {number + 1}: no IMDb title id (tt<digits>) in {line!r}")
-        movie_ids.append(match.group(0))
+    movie_ids: list[str | None] = []
+    for line in data.splitlines():
+        match = _MOVIE_ID.search(line.decode("utf-8", "replace"))
+        movie_ids.append(match.group(0) if match else None)
     return movie_ids
 
 
@@ -316,9 +413,9 @@ def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[JoinKey, Rev
 
 
 def _movie_lines(
-    dataset: str, split_dir: str, folder: str, data: bytes, where: str
-) -> Iterator[tuple[JoinKey, str]]:
-    for review_id, movie_id in enumerate(parse_movie_ids(data, where)):
+    dataset: str, split_dir: str, folder: str, data: bytes
+) -> Iterator[tuple[JoinKey, str | None]]:
+    for review_id, movie_id in enumerate(parse_movie_ids(data)):
         yield (dataset, split_dir, folder, review_id), movie_id
 
 
@@ -512,12 +609,13 @@ class _ReadMatchFn(beam.DoFn):
         if urls is not None:
             dataset, split_dir, folder = urls
             data = archive.extractfile(member).read()
-            for line in _movie_lines(f"{path}/{dataset}", split_dir, folder, data, where):
+            for line in _movie_lines(f"{path}/{dataset}", split_dir, folder, data):
                 yield beam.pvalue.TaggedOutput(self.URLS, line)
             return
         unknown = _UNKNOWN_FOLDER_PATH.search(member.name)
-        if unknown is not None:
-            folder = unknown.group(1).rsplit("/", 1)[0]
+        at_review_depth = _ARCHIVE_REVIEW_DEPTH.fullmatch(member.name)
+        if unknown is not None or at_review_depth is not None:
+            folder = unknown.group(1).rsplit("/", 1)[0] if unknown else at_review_depth.group(1)
             raise BadRecordError(
                 quarantine.UNKNOWN_FOLDER,
                 where,
@@ -573,23 +671,32 @@ def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
         dirnames[:] = [name for name in dirnames if fnmatch.fnmatchcase(name, globs[depth])]
 
 
-def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str]]:
-    """Reads the urls file of one folder of an unpacked dataset, if the dataset has one."""
+def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str | None]]:
+    """Reads the urls file of one folder of an unpacked dataset, if the dataset has one.
+
+    One that cannot be read (a folder of that name, no permission) is logged;
+    its reviews are then counted as having no urls line.
+    """
     dataset, split_dir, name = folder
     path = urls_path_for(dataset, split_dir, name)
     if not FileSystems.exists(path):
         return
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
-        data = file.read()
-    yield from _movie_lines(dataset, split_dir, name, data, path)
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
+            data = file.read()
+    except OSError as error:
+        logger.warning("ExampleGen: cannot read %s (%s); its reviews get no movie id", path, error)
+        return
+    yield from _movie_lines(dataset, split_dir, name, data)
 
 
 def _attach_movie_id(joined: tuple[JoinKey, dict[str, Iterable]]) -> Iterator[Review]:
     _key, groups = joined
     movie_ids = list(groups["movie_id"])
     movie_id = movie_ids[0] if movie_ids else None
+    missing = None if movie_id else (NO_TITLE_ID if movie_ids else NO_URLS_LINE)
     for review in groups["review"]:
-        yield dataclasses.replace(review, movie_id=movie_id)
+        yield dataclasses.replace(review, movie_id=movie_id, no_movie_id=missing)
 
 
 def _require_reviews(count: int, file_pattern: str) -> int:
@@ -625,9 +732,13 @@ class ReadImdbReviews(beam.PTransform):
     folder, ``.txt`` files in unknown review folders; symbolic links, and in an
     archive hard links, special files and members whose path escapes it.
 
+    Set aside too: a review whose name gives a value outside its raw schema
+    feature's range (``out_of_range``: an id beyond int64). A review without a
+    usable urls line keeps no movie id; ``Review.no_movie_id`` says why.
+
     Raises (when the pipeline runs) :class:`ImdbArchiveError` for an archive
-    that cannot be read to its end, and :class:`ImdbDataError` for a broken
-    urls file or a pattern that yields no review record at all.
+    that cannot be read to its end, and :class:`ImdbDataError` for a pattern
+    that yields no review record at all.
     """
 
     def __init__(self, file_pattern: str, max_review_bytes: int = ExampleGenOptions.max_review_bytes):
