@@ -7,6 +7,13 @@ every input of the model, trained or served, gives a finite probability in
 naming the epoch and what went wrong.
 """
 
+import glob
+import json
+import os
+from pathlib import Path
+import re
+import tarfile
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
@@ -17,8 +24,9 @@ from components.trainer import export, model, naive_bayes
 from components.trainer.data import model_inputs
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
+from pipeline.config import SAMPLE_DATA
 from schemas import features
-from tests.conftest import analyze
+from tests.conftest import analyze, run_cli
 
 MAX_LENGTH = 6
 TRAIN_TEXTS = [
@@ -179,3 +187,117 @@ def test_a_non_finite_weight_or_metric_at_the_end_of_an_epoch_is_named():
     )
     with pytest.raises(model.NonFiniteTrainingError, match=r"^epoch 2: val_loss is nan; no model"):
         callback.on_epoch_end(1, {"loss": 0.5, "val_loss": float("nan")})
+
+
+# --- the whole pipeline, through the console script -----------------------------------------------
+
+MODEL_NAME = "imdb_sentiment"
+# Distinct texts (identical ones would be set aside as duplicates), none with a token.
+TOKENLESS_REVIEWS = ["<br />" * count + " " * (count % 3) for count in range(1, 11)]
+
+
+def _tokenless_dataset(root: Path) -> tuple[Path, list[str]]:
+    """The bundled sample with 10 positive and 10 negative train reviews replaced by token-less texts."""
+    with tarfile.open(SAMPLE_DATA) as archive:
+        archive.extractall(root, filter="data")
+    dataset = root / "aclImdb"
+    replaced = []
+    for label in ("pos", "neg"):
+        files = sorted((dataset / "train" / label).glob("*.txt"))[:10]
+        for path, text in zip(files, TOKENLESS_REVIEWS, strict=True):
+            path.write_text(text, encoding="utf-8")
+            replaced.append(str(path))
+    return dataset, replaced
+
+
+def _example_sources(output: Path, splits: tuple[str, ...]) -> set[str]:
+    (examples,) = glob.glob(str(output / "pipeline_root" / "FileBasedExampleGen" / "examples" / "*"))
+    files = [f for split in splits for f in sorted(glob.glob(f"{examples}/Split-{split}/*"))]
+    spec = {features.SOURCE: tf.io.FixedLenFeature([], tf.string)}
+    return {
+        tf.io.parse_single_example(record, spec)[features.SOURCE].numpy().decode()
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
+    }
+
+
+def _served_files(output: Path) -> dict[str, bytes]:
+    serving = output / "serving" / MODEL_NAME
+    return {
+        str(path.relative_to(serving)): path.read_bytes() for path in serving.rglob("*") if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def tokenless_run(tmp_path_factory):
+    """A run on a sample with token-less train reviews; returns (work dir, dataset, replaced files, result)."""
+    workdir = tmp_path_factory.mktemp("tokenless")
+    dataset, replaced = _tokenless_dataset(workdir)
+    result = run_cli("run", "--data", str(dataset), "--output", str(workdir / "out"), cwd=workdir)
+    return workdir, dataset, replaced, result
+
+
+def _rerun(tokenless_run, *options: str):
+    """Runs again on the same data and output, with more options."""
+    workdir, dataset, _, _ = tokenless_run
+    return run_cli("run", "--data", str(dataset), "--output", str(workdir / "out"), *options, cwd=workdir)
+
+
+@pytest.mark.slow
+def test_training_on_token_less_reviews_pushes_a_model_with_finite_outputs(tokenless_run):
+    workdir, _, replaced, result = tokenless_run
+    output = workdir / "out"
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "; blessed; canary passed; pushed to " in result.stdout.strip().splitlines()[-1]
+    # The token-less reviews were trained on (or validated on), not set aside.
+    assert set(replaced) <= _example_sources(output, (features.TRAIN, features.EVAL))
+    (history,) = glob.glob(str(output / "pipeline_root" / "Trainer" / "model_run" / "*" / "history.json"))
+    assert all(np.isfinite(values).all() for values in json.loads(Path(history).read_text()).values())
+    (version,) = os.listdir(output / "serving" / MODEL_NAME)
+    served = tf.saved_model.load(str(output / "serving" / MODEL_NAME / version))
+    texts = tf.constant([*TOKENLESS_REVIEWS, *TOKENLESS, "a wonderful, moving masterpiece"])
+    probabilities = served.signatures[features.TEXT_SIGNATURE](**{features.TEXT_INPUT: texts})
+    values = probabilities[features.PROBABILITY_OUTPUT].numpy()
+    assert np.isfinite(values).all() and ((values >= 0) & (values <= 1)).all()
+
+
+@pytest.mark.slow
+def test_a_non_finite_loss_fails_the_run_clearly_and_pushes_nothing(tokenless_run):
+    workdir, _, _, first = tokenless_run
+    assert first.returncode == 0, first.stderr[-3000:]
+    output = workdir / "out"
+    served_before = _served_files(output)
+    # Word vectors near float32's largest value: valid numbers, but their sums overflow.
+    vectors = workdir / "huge.txt"
+    vectors.write_text(
+        "".join(
+            f"{word} " + " ".join(["3e38"] * 8) + "\n" for word in ("the", "a", "and", "of", "movie", "film")
+        ),
+        encoding="utf-8",
+    )
+    result = _rerun(tokenless_run, "--vectors", str(vectors), "--embedding.oov_init", "zeros")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert (
+        "imdb-pipeline run: FAILED: NonFiniteTrainingError: epoch 1: loss is nan at batch 1 of the train split; "
+        "no model is written. Lower trainer.learning_rate, or check the word vectors for huge values"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr.split("imdb-pipeline run: FAILED:")[-1]
+    assert _served_files(output) == served_before
+
+
+@pytest.mark.slow
+def test_a_model_the_canary_refuses_is_not_pushed_and_the_run_still_exits_0(tokenless_run):
+    workdir, _, _, first = tokenless_run
+    assert first.returncode == 0, first.stderr[-3000:]
+    output = workdir / "out"
+    served_before = _served_files(output)
+    result = _rerun(tokenless_run, "--canary.max_batch_seconds", "0.0001")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert re.search(
+        r"; blessed; canary FAILED \(a batch of 9 probes via serving_default took \d+\.\d{3} s, over "
+        r"canary\.max_batch_seconds \(0\.0001 s\); a batch of 9 probes via serving_tf_example took \d+\.\d{3} s, "
+        r"over canary\.max_batch_seconds \(0\.0001 s\)\); not pushed$",
+        summary,
+    ), summary
+    assert "not pushed: the canary refused it (a batch of 9 probes via serving_default took" in result.stderr
+    assert _served_files(output) == served_before
