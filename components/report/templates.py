@@ -231,10 +231,8 @@ on the same test data; the table above shows both and the difference.
 <h2>Canary (the model served by plain TensorFlow)</h2>
 {% if report.canary %}{% set canary = report.canary %}
 <p id="canary-verdict"><strong class="{{ 'pass' if canary.blessed else 'fail' }}">{{ "PASSED" if canary.blessed else "FAILED: not pushed" }}</strong>
-&middot; loaded in {% if canary.load_seconds is not none %}{{ "%.2f" | format(canary.load_seconds) }} s{% else %}&ndash;{% endif %}
-(limit {{ canary.limits.max_load_seconds }} s)
-{%- for name, seconds in canary.batch_seconds.items() %} &middot; {{ name }}: {{ "%.4f" | format(seconds) }} s per batch{% endfor %}
-(limit {{ canary.limits.max_batch_seconds }} s)</p>
+&middot; loaded in {% if canary.load_seconds is not none %}{{ "%.2f" | format(canary.load_seconds) }} s{% else %}&ndash;{% endif %} (limit {{ canary.limits.max_load_seconds }} s)
+{%- for name, seconds in canary.batch_seconds.items() %} &middot; {{ name }}: {{ "%.4f" | format(seconds) }} s per batch{% endfor %} (limit {{ canary.limits.max_batch_seconds }} s)</p>
 {% if canary.failures %}<ul id="canary-failures">{% for failure in canary.failures %}<li>{{ failure }}</li>{% endfor %}</ul>{% endif %}
 <table id="canary-probes">
   <tr><th>probe</th><th class="num">bytes</th><th>expected</th>{% for name in canary.batch_seconds %}<th class="num">{{ name }}</th>{% endfor %}<th>result</th></tr>
