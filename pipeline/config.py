@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from components.canary.options import CanaryOptions
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.evaluator.options import EvaluationOptions
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
@@ -53,6 +54,7 @@ SECTIONS: dict[str, type[Options]] = {
     EmbeddingOptions.SECTION: EmbeddingOptions,
     TrainerOptions.SECTION: TrainerOptions,
     EvaluationOptions.SECTION: EvaluationOptions,
+    CanaryOptions.SECTION: CanaryOptions,
     PushOptions.SECTION: PushOptions,
 }
 # Top-level keys that hold local paths (made absolute).
@@ -103,6 +105,7 @@ class PipelineConfig:
     embedding: EmbeddingOptions = dataclasses.field(default_factory=EmbeddingOptions)
     trainer: TrainerOptions = dataclasses.field(default_factory=TrainerOptions)
     evaluation: EvaluationOptions = dataclasses.field(default_factory=EvaluationOptions)
+    canary: CanaryOptions = dataclasses.field(default_factory=CanaryOptions)
     push: PushOptions = dataclasses.field(default_factory=PushOptions)
     beam_args: tuple[str, ...] = (DEFAULT_RUNNER_ARG,)
 

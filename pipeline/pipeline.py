@@ -2,8 +2,9 @@
 
 raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
 (vocabulary, token ids) -> Word2Vec or imported vectors -> EmbeddingAligner
-(matrix aligned with the vocabulary) -> Trainer -> Evaluator -> Pusher -> Report
-(report.html of the run).
+(matrix aligned with the vocabulary) -> Trainer -> Evaluator + Canary (the
+model served by plain TensorFlow, probed) -> Pusher -> Report (report.html of
+the run).
 """
 
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.utils import io_utils
 
 from components.artifacts import EmbeddingVectors
+from components.canary.component import Canary
 from components.embeddings.component import EmbeddingAligner, Word2Vec
 from components.evaluator.baseline import create_baseline_resolver
 from components.evaluator.eval_config import make_eval_config
@@ -90,9 +92,15 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         eval_config=make_eval_config(config.evaluation),
         example_splits=[features.TEST],
     )
+    # What TFX's InfraValidator does, in a fresh TensorFlow-only process: the
+    # Pusher pushes only a model both the Evaluator and the canary blessed.
+    canary = Canary(model=trainer.outputs["model"], options=config.canary)
+    # After the Evaluator, as TFX places its InfraValidator: the last check before a push.
+    canary.add_upstream_node(evaluator)
     pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=canary.outputs["blessing"],
         serving_model_dir=config.serving_model_dir,
         options=config.push,
         examples=example_gen.outputs["examples"],
@@ -110,6 +118,7 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         trainer,
         baseline,
         evaluator,
+        canary,
         pusher,
     ]
     # Last: a report of what the steps read, learnt and decided (every input optional).
@@ -123,6 +132,7 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         model_run=trainer.outputs["model_run"],
         evaluation=evaluator.outputs["evaluation"],
         blessing=evaluator.outputs["blessing"],
+        infra_blessing=canary.outputs["blessing"],
         pushed_model=pusher.outputs["pushed_model"],
     )
     return [*steps, report]

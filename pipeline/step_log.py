@@ -21,6 +21,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_artifacts
 
 from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.canary import results as canary_results
 from components.embeddings.executor import COVERAGE_WORDS_PROPERTY as COVERAGE_WORDS
 from components.embeddings.executor import DIMENSION_PROPERTY as DIMENSION
 from components.embeddings.executor import WORDS_PROPERTY as WORDS
@@ -46,6 +47,7 @@ _FIGURE_ORDER = (
     EmbeddingMatrix.TYPE_NAME,
     standard_artifacts.ModelEvaluation.TYPE_NAME,
     standard_artifacts.ModelBlessing.TYPE_NAME,
+    standard_artifacts.InfraBlessing.TYPE_NAME,
     standard_artifacts.PushedModel.TYPE_NAME,
 )
 
@@ -81,6 +83,17 @@ def describe_outputs(outputs: list[tuple[str, collect.ArtifactRef]]) -> list[str
             blessed = collect.read_blessing(artifact)
             if blessed is not None:
                 figures.append("blessed" if blessed else "NOT blessed")
+        elif type_name == standard_artifacts.InfraBlessing.TYPE_NAME:
+            blessed = properties.get(canary_results.BLESSED_PROPERTY)
+            described = canary_results.describe(
+                None if blessed is None else bool(blessed), properties.get(canary_results.FAILURES_PROPERTY)
+            )
+            if described:
+                load = properties.get(canary_results.LOAD_SECONDS_PROPERTY)
+                batch = properties.get(canary_results.BATCH_SECONDS_PROPERTY)
+                if blessed and load is not None and batch is not None:
+                    described += f" (load {load:.2f} s, batch {batch:.3f} s)"
+                figures.append(described)
         elif type_name == standard_artifacts.PushedModel.TYPE_NAME:
             if properties.get(collect.PUSHED_PROPERTY):
                 figures.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from components.canary import results as canary_results
 from components.evaluator import eval_config, results
 from components.report import collect
 from pipeline import reports
@@ -22,6 +23,8 @@ class RunSummary:
     blessing_failures: tuple[str, ...]
     pushed_destination: str | None
     seconds: float | None = None
+    canary_blessed: bool | None = None
+    canary_failures: str | None = None
 
     @property
     def cached_steps(self) -> list[str]:
@@ -45,6 +48,9 @@ class RunSummary:
             parts.append("blessed")
         elif self.blessed is False:
             parts.append("NOT blessed (" + "; ".join(self.blessing_failures) + ")")
+        canary = canary_results.describe(self.canary_blessed, self.canary_failures)
+        if canary:
+            parts.append(canary)
         parts.append(f"pushed to {self.pushed_destination}" if self.pushed_destination else "not pushed")
         return "; ".join(parts)
 
@@ -69,6 +75,10 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
     pushed_destination = None
     if pushed is not None and pushed.properties.get(collect.PUSHED_PROPERTY):
         pushed_destination = pushed.properties.get(collect.PUSHED_DESTINATION_PROPERTY)
+    canary = run.inputs.get(collect.INFRA_BLESSING)
+    canary_blessed = None
+    if canary is not None and canary.properties.get(canary_results.BLESSED_PROPERTY) is not None:
+        canary_blessed = bool(canary.properties[canary_results.BLESSED_PROPERTY])
     return RunSummary(
         pipeline_name=pipeline_name,
         run_id=run.run_id,
@@ -79,4 +89,6 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
         blessing_failures=evaluation.failures if evaluation else (),
         pushed_destination=pushed_destination,
         seconds=seconds,
+        canary_blessed=canary_blessed,
+        canary_failures=canary.properties.get(canary_results.FAILURES_PROPERTY) if canary else None,
     )

@@ -78,6 +78,7 @@ DEFAULT_STEP_IDS = (
     "Trainer",
     "baseline_model_resolver",
     "Evaluator",
+    "Canary",
     "Pusher",
     "Report",
 )

@@ -20,6 +20,11 @@ def test_default_pipeline_trains_word2vec_and_lists_steps_in_data_flow_order(tmp
     # The baseline excludes this run's candidate, so an unchanged run is a cache hit.
     assert {node.id for node in by_id["baseline_model_resolver"].upstream_nodes} == {"Trainer"}
     assert by_id["Evaluator"].inputs["baseline_model"].producer_component_id == "baseline_model_resolver"
+    # The Pusher pushes only what the Evaluator and, after it, the canary blessed.
+    assert by_id["Pusher"].inputs["model_blessing"].producer_component_id == "Evaluator"
+    assert by_id["Pusher"].inputs["infra_blessing"].producer_component_id == "Canary"
+    assert by_id["Canary"].inputs["model"].producer_component_id == "Trainer"
+    assert "Evaluator" in {node.id for node in by_id["Canary"].upstream_nodes}
     # The Evaluator scores the official test split only.
     assert by_id["Evaluator"].exec_properties["example_splits"] == '["test"]'
     assert pipeline.pipeline_info.pipeline_root == str(tmp_path / "pipeline_root")

@@ -15,13 +15,15 @@ import numpy as np
 from PIL import Image
 import pytest
 import tensorflow as tf
-from tfx.types.standard_artifacts import Examples, ModelBlessing, PushedModel
+from tfx.types.standard_artifacts import Examples, InfraBlessing, ModelBlessing, PushedModel
 
 from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.canary.probes import PROBES
 from components.example_gen.quarantine import QUARANTINE_DIR, SUMMARY_FILE
 from components.report import analysis, collect, render
 from components.report.data import (
     CalibrationBucket,
+    CanaryReport,
     Curve,
     DataReport,
     DuplicateGroup,
@@ -39,7 +41,7 @@ from tests.conftest import run_cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = "/usr/bin/chromium"
-SECTIONS = ("data", "embeddings", "training", "evaluation", "lineage")
+SECTIONS = ("data", "embeddings", "training", "evaluation", "canary", "lineage")
 # The index's blessing cells, exactly: "blessed" alone is also a substring of "not blessed".
 BLESSED_CELL = '<span class="pass">blessed</span>'
 NOT_BLESSED_CELL = '<span class="fail">not blessed</span>'
@@ -286,6 +288,30 @@ def _small_report() -> ReportData:
             pushed_version="1700000000",
             pushed_destination="/serving/imdb/1700000000",
         ),
+        canary=CanaryReport(
+            uri="/runs/canary",
+            blessed=False,
+            failures=("probe 'empty' via serving_default: nan is not a finite probability in [0, 1]",),
+            probes=(
+                {
+                    "name": "empty",
+                    "bytes": 0,
+                    "expected": None,
+                    "probabilities": {"serving_default": "nan", "serving_tf_example": 0.5},
+                    "ok": False,
+                },
+                {
+                    "name": "clear_positive",
+                    "bytes": 175,
+                    "expected": "positive",
+                    "probabilities": {"serving_default": 0.9, "serving_tf_example": 0.9},
+                    "ok": True,
+                },
+            ),
+            load_seconds=1.5,
+            batch_seconds={"serving_default": 0.01, "serving_tf_example": 0.02},
+            limits={"max_load_seconds": 60.0, "max_batch_seconds": 5.0},
+        ),
     )
 
 
@@ -317,6 +343,21 @@ def test_report_page_shows_each_section_and_says_what_is_absent():
     assert "conflicting labels" in text
     assert "+0.1875" in text  # the change threshold's value, signed
     assert "version <strong>1700000000</strong>" in text
+    # The canary: verdict, reasons and every probe through both signatures.
+    assert "canary <strong>FAILED</strong>" in text
+    assert '<strong class="fail">FAILED: not pushed</strong>' in text
+    assert (
+        "<li>probe &#39;empty&#39; via serving_default: nan is not a finite probability in [0, 1]</li>"
+        in text
+    )
+    assert (
+        '<tr><td>empty</td><td class="num">0</td><td>finite, in [0, 1]</td><td class="num">nan</td>'
+        '<td class="num">0.5000</td><td><span class="fail">fail</span></td></tr>'
+    ) in text
+    assert (
+        '<tr><td>clear_positive</td><td class="num">175</td><td>positive</td><td class="num">0.9000</td>'
+        '<td class="num">0.9000</td><td><span class="pass">pass</span></td></tr>'
+    ) in text
 
 
 def test_index_lists_runs_with_metrics_blessing_push_and_links():
@@ -347,6 +388,19 @@ def test_step_figures_come_from_the_outputs_custom_properties():
             (EmbeddingMatrix.TYPE_NAME, collect.ArtifactRef("/m", {"coverage_words": 0.9876})),
             (ModelBlessing.TYPE_NAME, collect.ArtifactRef("/b", {"blessed": 0})),
             (
+                InfraBlessing.TYPE_NAME,
+                collect.ArtifactRef(
+                    "/c", {"blessed": 0, "canary_failures": "probe 'empty' via serving_default: nan"}
+                ),
+            ),
+            (
+                InfraBlessing.TYPE_NAME,
+                collect.ArtifactRef(
+                    "/c",
+                    {"blessed": 1, "canary_failures": "", "load_seconds": 1.234, "batch_seconds": 0.0125},
+                ),
+            ),
+            (
                 PushedModel.TYPE_NAME,
                 collect.ArtifactRef(
                     "/p", {"pushed": 1, "pushed_version": "17", "pushed_destination": "/s/17"}
@@ -358,6 +412,8 @@ def test_step_figures_come_from_the_outputs_custom_properties():
         "16,418 vectors of 100 dimensions",
         "vectors for 98.8% of the vocabulary",
         "NOT blessed",
+        "canary FAILED (probe 'empty' via serving_default: nan)",
+        "canary passed (load 1.23 s, batch 0.013 s)",
         "not pushed",
         "pushed version 17 to /s/17",
     ]
@@ -468,6 +524,17 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
         f"test accuracy {expected['accuracy']:.4f}, auc {expected['auc']:.4f}"
     )
     assert evaluator_line.group(3).endswith("; blessed")
+    canary_line = re.search(r"Step \d+/\d+ Canary: executed in [\d.]+ s: (.*)", first.stderr)
+    assert canary_line and re.fullmatch(
+        r"canary passed \(load [\d.]+ s, batch [\d.]+ s\)", canary_line.group(1)
+    )
+    # The report shows the canary artifact's probes, every one passed.
+    (canary_uri,) = glob.glob(str(output / "pipeline_root" / "Canary" / "blessing" / "*"))
+    written = json.loads((Path(canary_uri) / "canary.json").read_text())
+    assert written["blessed"] is True and written["failures"] == []
+    assert [row["name"] for row in written["probes"]] == [probe.name for probe in PROBES]
+    assert '<strong class="pass">PASSED</strong>' in text
+    assert text.count('<span class="pass">pass</span></td></tr>') >= len(PROBES)
     total = int(evaluator_line.group(2))
     assert re.search(
         rf"Step {total}/{total} Report: executed in [\d.]+ s: {re.escape(str(path))}", first.stderr

@@ -212,9 +212,11 @@ def test_bag_model_averages_only_unpadded_positions():
         VOCAB_SIZE, LENGTH, matrix, TrainerOptions(architecture="bag", dropout=0.0)
     )
     pooled = keras.Model(classifier.input, classifier.get_layer(index=3).output)
-    assert isinstance(classifier.get_layer(index=3), keras.layers.GlobalAveragePooling1D)
-    result = pooled.predict(np.array([[2, 3, 0, 0, 0]]), verbose=0)
+    assert isinstance(classifier.get_layer(index=3), model.MaskedAverage)
+    result = pooled.predict(np.array([[2, 3, 0, 0, 0], [0, 0, 0, 0, 0]]), verbose=0)
     np.testing.assert_allclose(result[0], (matrix[2] + matrix[3]) / 2, rtol=1e-6)
+    # A review with no tokens at all: the zero vector, not 0/0.
+    np.testing.assert_array_equal(result[1], np.zeros(DIM))
 
 
 def test_cnn_padding_contributes_nothing_beyond_zero_vectors():

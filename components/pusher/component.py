@@ -3,8 +3,9 @@
 TFX's own Pusher copies the model straight into ``<base>/<version>/``, so a
 model server polling the directory can load a half-copied version; it writes
 no lineage beside the model and never deletes old versions. This component
-keeps its inputs and its ``PushedModel`` output (same custom properties) and
-adds the lineage inputs the manifest records.
+keeps its inputs (``model``, ``model_blessing`` and ``infra_blessing``: a model
+is pushed only if every blessing given is blessed) and its ``PushedModel``
+output (same custom properties) and adds the lineage inputs the manifest records.
 """
 
 from tfx import types
@@ -25,6 +26,8 @@ class PusherSpec(types.ComponentSpec):
     INPUTS = {
         "model": ChannelParameter(type=standard_artifacts.Model),
         "model_blessing": ChannelParameter(type=standard_artifacts.ModelBlessing),
+        # The canary's verdict (components/canary/), as TFX's Pusher takes InfraValidator's.
+        "infra_blessing": ChannelParameter(type=standard_artifacts.InfraBlessing, optional=True),
         "examples": ChannelParameter(type=standard_artifacts.Examples, optional=True),
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
         "embedding": ChannelParameter(type=EmbeddingMatrix, optional=True),
@@ -34,7 +37,7 @@ class PusherSpec(types.ComponentSpec):
 
 
 class Pusher(base_component.BaseComponent):
-    """Publishes a blessed model as ``<serving_model_dir>/<version>/`` with ``manifest.json``."""
+    """Publishes a blessed (and canary-passed) model as ``<serving_model_dir>/<version>/`` with ``manifest.json``."""
 
     SPEC_CLASS = PusherSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
@@ -45,6 +48,7 @@ class Pusher(base_component.BaseComponent):
         model_blessing: types.BaseChannel,
         serving_model_dir: str,
         options: PushOptions,
+        infra_blessing: types.BaseChannel | None = None,
         examples: types.BaseChannel | None = None,
         transform_graph: types.BaseChannel | None = None,
         embedding: types.BaseChannel | None = None,
@@ -54,6 +58,7 @@ class Pusher(base_component.BaseComponent):
             spec=PusherSpec(
                 model=model,
                 model_blessing=model_blessing,
+                infra_blessing=infra_blessing,
                 examples=examples,
                 transform_graph=transform_graph,
                 embedding=embedding,

@@ -12,6 +12,7 @@ from tfx.components.pusher import executor as tfx_pusher_executor
 from tfx.types import artifact_utils, standard_component_specs
 
 from components import versions
+from components.canary import results as canary_results
 from components.embeddings import executor as embedding_executor
 from components.evaluator.results import read_evaluation
 from components.pusher import publish
@@ -33,6 +34,7 @@ def build_manifest(
     transform_graph: types.Artifact | None,
     embedding: types.Artifact | None,
     evaluation: types.Artifact | None,
+    infra_blessing: types.Artifact | None = None,
 ) -> dict[str, Any]:
     """The lineage of a pushed version: data, transform, embeddings, metrics, blessing, code."""
     manifest: dict[str, Any] = {
@@ -83,14 +85,40 @@ def build_manifest(
                 blessing.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY)
             ),
         }
+    if infra_blessing is not None:
+        canary = canary_results.read_result(infra_blessing.uri) or {}
+        manifest["canary"] = {
+            "uri": infra_blessing.uri,
+            "blessed": bool(infra_blessing.get_int_custom_property(canary_results.BLESSED_PROPERTY)),
+            "load_seconds": canary.get("load_seconds"),
+            "batch_seconds": canary.get("batch_seconds"),
+        }
     return manifest
+
+
+def refusal_reason(input_dict: dict[str, list[types.Artifact]]) -> str:
+    """Why the blessing check refused the model, from the blessing artifacts, for the log."""
+    reasons = []
+    blessing = _optional(input_dict, standard_component_specs.MODEL_BLESSING_KEY)
+    if blessing is not None and not blessing.get_int_custom_property(
+        evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY
+    ):
+        reasons.append("the Evaluator did not bless it")
+    infra_blessing = _optional(input_dict, standard_component_specs.INFRA_BLESSING_KEY)
+    if infra_blessing is not None and not infra_blessing.get_int_custom_property(
+        canary_results.BLESSED_PROPERTY
+    ):
+        failures = infra_blessing.get_string_custom_property(canary_results.FAILURES_PROPERTY)
+        reasons.append(f"the canary refused it ({failures or 'no reason recorded'})")
+    return "; ".join(reasons) or "it is not blessed"
 
 
 class Executor(tfx_pusher_executor.Executor):
     """Pushes a blessed model atomically, writes its manifest and applies retention.
 
-    Reuses TFX's Pusher executor for the blessing check, the model path and the
-    PushedModel artifact's properties (``pushed``, ``pushed_destination``,
+    Reuses TFX's Pusher executor for the blessing check (the Evaluator's
+    ``model_blessing`` and the canary's ``infra_blessing``: both must be
+    blessed), the model path and the PushedModel artifact's properties (``pushed``, ``pushed_destination``,
     ``pushed_version``), so anything that reads a standard Pusher's output
     reads this one too.
     """
@@ -107,7 +135,12 @@ class Executor(tfx_pusher_executor.Executor):
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
         if not self.CheckBlessing(input_dict):
             self._MarkNotPushed(pushed)
-            logger.info("Pusher: model %s is not blessed; nothing pushed, %s unchanged", model.uri, model_dir)
+            logger.info(
+                "Pusher: model %s not pushed: %s; %s unchanged",
+                model.uri,
+                refusal_reason(input_dict),
+                model_dir,
+            )
             return
 
         manifest = build_manifest(
@@ -118,6 +151,7 @@ class Executor(tfx_pusher_executor.Executor):
             transform_graph=_optional(input_dict, "transform_graph"),
             embedding=_optional(input_dict, "embedding"),
             evaluation=_optional(input_dict, "evaluation"),
+            infra_blessing=_optional(input_dict, standard_component_specs.INFRA_BLESSING_KEY),
         )
         # Under the model directory's push lock: choosing the version, copying, retention.
         result = publish.push(self.GetModelPath(input_dict), model_dir, manifest, options.keep_versions)

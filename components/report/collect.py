@@ -24,6 +24,7 @@ import tensorflow as tf
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.components.example_gen import utils as example_gen_utils
 
+from components.canary import results as canary_results
 from components.embeddings import executor as embedding_executor
 from components.embeddings import neighbors, projector
 from components.evaluator import eval_config, results
@@ -32,6 +33,7 @@ from components.file_patterns import all_files_pattern
 from components.report import analysis
 from components.report.data import (
     CalibrationBucket,
+    CanaryReport,
     Curve,
     DataReport,
     EmbeddingReport,
@@ -58,8 +60,19 @@ MODEL = "model"
 MODEL_RUN = "model_run"
 EVALUATION = "evaluation"
 BLESSING = "blessing"
+INFRA_BLESSING = "infra_blessing"
 PUSHED_MODEL = "pushed_model"
-INPUT_KEYS = (EXAMPLES, TRANSFORM_GRAPH, EMBEDDING, MODEL, MODEL_RUN, EVALUATION, BLESSING, PUSHED_MODEL)
+INPUT_KEYS = (
+    EXAMPLES,
+    TRANSFORM_GRAPH,
+    EMBEDDING,
+    MODEL,
+    MODEL_RUN,
+    EVALUATION,
+    BLESSING,
+    INFRA_BLESSING,
+    PUSHED_MODEL,
+)
 
 # Words whose neighbours are shown; those missing from the vocabulary are skipped.
 PROBE_WORDS = ("great", "awful", "boring", "excellent", "worst", "funny", "masterpiece", "disappointing")
@@ -149,6 +162,23 @@ def collect_report(
             read_evaluation(inputs[EVALUATION].uri, inputs.get(BLESSING)) if EVALUATION in inputs else None
         ),
         lineage=lineage_report(inputs, step_properties, versions, run_id, steps),
+        canary=read_canary(inputs[INFRA_BLESSING]) if INFRA_BLESSING in inputs else None,
+    )
+
+
+def read_canary(infra_blessing: ArtifactRef) -> CanaryReport | None:
+    """The canary section from an InfraBlessing artifact; None when it holds no ``canary.json``."""
+    written = canary_results.read_result(infra_blessing.uri)
+    if written is None:
+        return None
+    return CanaryReport(
+        uri=infra_blessing.uri,
+        blessed=bool(written.get("blessed")),
+        failures=tuple(written.get("failures", ())),
+        probes=tuple(written.get("probes", ())),
+        load_seconds=written.get("load_seconds"),
+        batch_seconds=dict(written.get("batch_seconds") or {}),
+        limits=dict(written.get("limits") or {}),
     )
 
 

@@ -41,6 +41,7 @@ class ReportSpec(types.ComponentSpec):
         collect.MODEL_RUN: ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
         collect.EVALUATION: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
         collect.BLESSING: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+        collect.INFRA_BLESSING: ChannelParameter(type=standard_artifacts.InfraBlessing, optional=True),
         collect.PUSHED_MODEL: ChannelParameter(type=standard_artifacts.PushedModel, optional=True),
     }
     OUTPUTS = {executor.REPORT_KEY: ChannelParameter(type=RunReport)}
@@ -78,7 +79,8 @@ class Report(base_component.BaseComponent):
         steps: The pipeline's steps, whose execution properties the report
             lists as the run's configuration.
         examples, transform_graph, embedding, model, model_run, evaluation,
-        blessing, pushed_model: The artifacts shown; any may be omitted.
+        blessing, infra_blessing, pushed_model: The artifacts shown; any
+            may be omitted.
     """
 
     SPEC_CLASS = ReportSpec
@@ -95,6 +97,7 @@ class Report(base_component.BaseComponent):
         model_run: types.BaseChannel | None = None,
         evaluation: types.BaseChannel | None = None,
         blessing: types.BaseChannel | None = None,
+        infra_blessing: types.BaseChannel | None = None,
         pushed_model: types.BaseChannel | None = None,
     ):
         super().__init__(
@@ -108,6 +111,7 @@ class Report(base_component.BaseComponent):
                 model_run=model_run,
                 evaluation=evaluation,
                 blessing=blessing,
+                infra_blessing=infra_blessing,
                 pushed_model=pushed_model,
                 report=types.Channel(type=RunReport),
             )

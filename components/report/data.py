@@ -254,6 +254,30 @@ class EvaluationReport:
 
 
 @dataclasses.dataclass(frozen=True)
+class CanaryReport:
+    """Canary section: the candidate probed in a fresh TensorFlow process (components/canary/).
+
+    Attributes:
+        uri: The InfraBlessing artifact.
+        blessed: The canary's verdict.
+        failures: Why it refused the model.
+        probes: One row per probe, as ``canary.json`` records it (name,
+            bytes, expected, probabilities per signature, ok).
+        load_seconds: Load time of the SavedModel.
+        batch_seconds: Signature -> latency of one call on the probe batch.
+        limits: The configured limits.
+    """
+
+    uri: str
+    blessed: bool
+    failures: tuple[str, ...]
+    probes: tuple[dict, ...]
+    load_seconds: float | None
+    batch_seconds: dict[str, float]
+    limits: dict[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
 class StepRecord:
     """One node of a run as ML Metadata recorded it."""
 
@@ -305,6 +329,7 @@ class ReportData:
     training: TrainingReport | None
     evaluation: EvaluationReport | None
     lineage: LineageReport
+    canary: CanaryReport | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -51,12 +51,13 @@ REPORT = """<!DOCTYPE html>
   {%- for name in headline_metrics if evaluation and name in evaluation.candidate_metrics %}
   &middot; test {{ name }} {{ evaluation.candidate_metrics[name] | f4 }}
   {%- endfor %}
+  {%- if report.canary %} &middot; canary {% if report.canary.blessed %}passed{% else %}<strong>FAILED</strong>{% endif %}{% endif %}
   &middot; {% if report.lineage.pushed %}pushed as version <strong>{{ report.lineage.pushed_version }}</strong>
   {%- elif report.lineage.pushed is false %}not pushed{% else %}no push recorded{% endif %}
 </div>
 <nav>
   <a href="#data">Data</a><a href="#embeddings">Vocabulary &amp; embeddings</a><a href="#training">Training</a>
-  <a href="#evaluation">Evaluation</a><a href="#lineage">Lineage</a>
+  <a href="#evaluation">Evaluation</a><a href="#canary">Canary</a><a href="#lineage">Lineage</a>
 </nav>
 
 <section id="data">
@@ -226,6 +227,24 @@ on the same test data; the table above shows both and the difference.
 {% else %}<p class="absent">No evaluation in this run.</p>{% endif %}
 </section>
 
+<section id="canary">
+<h2>Canary (the model served by plain TensorFlow)</h2>
+{% if report.canary %}{% set canary = report.canary %}
+<p id="canary-verdict"><strong class="{{ 'pass' if canary.blessed else 'fail' }}">{{ "PASSED" if canary.blessed else "FAILED: not pushed" }}</strong>
+&middot; loaded in {% if canary.load_seconds is not none %}{{ "%.2f" | format(canary.load_seconds) }} s{% else %}&ndash;{% endif %} (limit {{ canary.limits.max_load_seconds }} s)
+{%- for name, seconds in canary.batch_seconds.items() %} &middot; {{ name }}: {{ "%.4f" | format(seconds) }} s per batch{% endfor %} (limit {{ canary.limits.max_batch_seconds }} s)</p>
+{% if canary.failures %}<ul id="canary-failures">{% for failure in canary.failures %}<li>{{ failure }}</li>{% endfor %}</ul>{% endif %}
+<table id="canary-probes">
+  <tr><th>probe</th><th class="num">bytes</th><th>expected</th>{% for name in canary.batch_seconds %}<th class="num">{{ name }}</th>{% endfor %}<th>result</th></tr>
+  {% for probe in canary.probes %}
+  <tr><td>{{ probe.name }}</td><td class="num">{{ probe.bytes | num }}</td><td>{{ probe.expected or "finite, in [0, 1]" }}</td>
+  {%- for name in canary.batch_seconds %}<td class="num">{% set value = probe.probabilities.get(name) %}{% if value is string %}{{ value }}{% elif value is not none %}{{ value | f4 }}{% else %}&ndash;{% endif %}</td>{% endfor -%}
+  <td>{% if probe.ok %}<span class="pass">pass</span>{% else %}<span class="fail">fail</span>{% endif %}</td></tr>
+  {% endfor %}
+</table>
+{% else %}<p class="absent">No canary in this run.</p>{% endif %}
+</section>
+
 <section id="lineage">
 <h2>Lineage</h2>
 {% set lineage = report.lineage %}
@@ -234,7 +253,7 @@ on the same test data; the table above shows both and the difference.
   <tr><th>span</th><td>{{ lineage.span if lineage.span is not none else "unknown" }}</td></tr>
   <tr><th>input fingerprint</th><td><code>{{ lineage.fingerprint or "unknown" }}</code></td></tr>
   <tr><th>pushed</th><td id="pushed">{% if lineage.pushed %}version <strong>{{ lineage.pushed_version }}</strong> to <code>{{ lineage.pushed_destination }}</code>
-  {%- elif lineage.pushed is false %}no (not blessed, or nothing new){% else %}no push recorded{% endif %}</td></tr>
+  {%- elif lineage.pushed is false %}no (not blessed, refused by the canary, or nothing new){% else %}no push recorded{% endif %}</td></tr>
 </table>
 <h3>Versions</h3>
 <table id="versions">{% for name, version in lineage.versions.items() %}<tr><th>{{ name }}</th><td>{{ version }}</td></tr>{% endfor %}</table>

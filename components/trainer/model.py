@@ -13,6 +13,7 @@ all, with one history and one early stopping across both phases.
 from collections.abc import Sequence
 import dataclasses
 import logging
+import math
 
 import numpy as np
 import tensorflow as tf
@@ -28,6 +29,28 @@ EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "probability"
 DEEP_LOGIT_LAYER = "deep_logit"
 NGRAM_LAYER = "ngram_logit"
+
+
+class MaskedAverage(keras.layers.Layer):
+    """The mean of the vectors at unmasked positions; zeros for a sequence with none.
+
+    Keras' ``GlobalAveragePooling1D`` divides the masked sum by the number of
+    unmasked positions, which is 0/0 = NaN for a review with no tokens (only
+    ``<br />``, only punctuation, empty after normalisation): one such train
+    review makes the loss and every weight NaN, and at serving time such a
+    text gets a NaN probability. Dividing by at least one gives it the zero
+    vector, so its deep logit is the bias alone.
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return tf.reduce_mean(inputs, axis=1)
+        weights = tf.expand_dims(tf.cast(mask, inputs.dtype), -1)
+        total = tf.reduce_sum(inputs * weights, axis=1)
+        return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class ZeroMaskedPositions(keras.layers.Layer):
@@ -102,7 +125,7 @@ def build_model(
     embedded = keras.layers.Dropout(options.dropout, seed=options.seed)(embedded)
 
     if options.architecture == "bag":
-        hidden = keras.layers.GlobalAveragePooling1D()(embedded)
+        hidden = MaskedAverage()(embedded)
         hidden = keras.layers.Dense(options.hidden_units, activation="relu")(hidden)
     else:
         embedded = ZeroMaskedPositions()(embedded)
@@ -182,6 +205,64 @@ class TrainingHistory:
             self.history.setdefault(key, []).extend(float(value) for value in values)
 
 
+class NonFiniteTrainingError(RuntimeError):
+    """The loss, a metric or a weight became NaN or infinite: the model is unusable and is not written."""
+
+
+def non_finite_weights(model: keras.Model) -> list[str]:
+    """``name (k of n values non-finite)`` for each of the model's weights holding NaN or infinity."""
+    problems = []
+    for weight in model.weights:
+        values = weight.numpy()
+        bad = values.size - int(np.isfinite(values).sum())
+        if bad:
+            problems.append(f"{weight.name} ({bad:,} of {values.size:,} values non-finite)")
+    return problems
+
+
+def check_finite_weights(model: keras.Model, when: str) -> None:
+    """Raises :class:`NonFiniteTrainingError` naming ``when`` and each non-finite weight."""
+    problems = non_finite_weights(model)
+    if problems:
+        raise NonFiniteTrainingError(f"{when}: non-finite weights: {'; '.join(problems)}; {_NOT_WRITTEN}")
+
+
+_NOT_WRITTEN = "no model is written. Lower trainer.learning_rate, or check the word vectors for huge values"
+
+
+class FailOnNonFinite(keras.callbacks.Callback):
+    """Fails training at the first non-finite loss, metric or weight, naming the epoch and what.
+
+    Keras' ``TerminateOnNaN`` only stops training, and early stopping would
+    then keep the best earlier epoch's weights as if nothing had happened: a
+    NaN loss means the data or the options are broken, and a run that hides it
+    pushes a model trained on broken input. This callback raises instead, so
+    the Trainer step fails and nothing downstream sees a model. It must run
+    before early stopping (``fit_model`` puts it first).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteTrainingError(
+                f"epoch {self._epoch + 1}: loss is {float(loss)} at batch {batch + 1} of the train split; "
+                f"{_NOT_WRITTEN}"
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in sorted((logs or {}).items()):
+            if not math.isfinite(float(value)):
+                raise NonFiniteTrainingError(f"epoch {epoch + 1}: {name} is {float(value)}; {_NOT_WRITTEN}")
+        check_finite_weights(self.model, f"epoch {epoch + 1}")
+
+
 class PhasedEarlyStopping(keras.callbacks.EarlyStopping):
     """Early stopping on eval loss that carries over from one training phase to the next.
 
@@ -229,8 +310,14 @@ def fit_model(
 
     Returns:
         The metrics of every epoch run, both phases in one history.
+
+    Raises:
+        NonFiniteTrainingError: The loss, a metric or a weight became NaN or
+            infinite (epoch and what in the message); checked at every batch
+            and epoch, before early stopping could restore earlier weights, and
+            on the weights finally kept.
     """
-    callbacks = list(callbacks)
+    callbacks = [FailOnNonFinite(), *callbacks]
     if options.early_stopping_patience:
         callbacks.append(PhasedEarlyStopping(options.early_stopping_patience))
     history = TrainingHistory()
@@ -262,4 +349,5 @@ def fit_model(
             verbose=0,
         )
         history.extend(phase)
+    check_finite_weights(model, "after training")
     return history

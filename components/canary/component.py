@@ -1,0 +1,40 @@
+"""Canary component: TFX's InfraValidator contract, with plain TensorFlow instead of TF Serving.
+
+TFX's InfraValidator loads the candidate in a TF Serving binary or container
+and sends it requests; neither can be installed here. This component keeps its
+contract (``model`` in, ``InfraBlessing`` out with the ``blessed`` property,
+which TFX's Pusher checks as its ``infra_blessing`` input) and does the same
+job in a fresh, isolated Python process that imports only TensorFlow: loads
+the SavedModel, calls both signatures on a fixed probe set, and blesses the
+model only if every answer is sound (see checks.py).
+"""
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts, standard_component_specs
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.canary import executor
+from components.canary.options import CanaryOptions
+
+
+class CanarySpec(types.ComponentSpec):
+    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    INPUTS = {standard_component_specs.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model)}
+    OUTPUTS = {standard_component_specs.BLESSING_KEY: ChannelParameter(type=standard_artifacts.InfraBlessing)}
+
+
+class Canary(base_component.BaseComponent):
+    """Probes the candidate model as a server would load it; outputs an ``InfraBlessing``."""
+
+    SPEC_CLASS = CanarySpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, model: types.BaseChannel, options: CanaryOptions):
+        super().__init__(
+            spec=CanarySpec(
+                model=model,
+                options=options.to_json(),
+                blessing=types.Channel(type=standard_artifacts.InfraBlessing),
+            )
+        )

@@ -1,0 +1,50 @@
+"""Canary executor: probes the candidate in a fresh TensorFlow process and writes the InfraBlessing."""
+
+import logging
+import time
+from typing import Any
+
+from tfx import types
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import path_utils
+
+from components.canary import checks, results
+from components.canary.options import CanaryOptions
+from components.canary.probes import PROBES
+
+logger = logging.getLogger(__name__)
+
+
+class Executor(base_executor.BaseExecutor):
+    """Writes a blessed or not-blessed ``InfraBlessing``; never fails the run for a bad model.
+
+    Like TFX's InfraValidator, a model that fails the canary is an outcome,
+    not an error: the artifact says not blessed and why, and the Pusher
+    refuses to push it.
+    """
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        options = CanaryOptions.from_json(exec_properties["options"])
+        model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
+        blessing = artifact_utils.get_single_instance(output_dict[standard_component_specs.BLESSING_KEY])
+        model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
+        started = time.monotonic()
+        result = checks.evaluate(checks.run_probes(model_dir, options), options)
+        results.write_result(blessing, result)
+        if result.blessed:
+            logger.info(
+                "Canary: %d probes through both signatures in a fresh TensorFlow process in %.1f s: all finite, "
+                "in [0, 1], signatures agree, clear reviews right; load %.2f s, batch %.3f s",
+                len(PROBES),
+                time.monotonic() - started,
+                result.details["load_seconds"],
+                max(result.details["batch_seconds"].values()),
+            )
+        else:
+            logger.warning("Canary: model %s refused: %s", model_dir, "; ".join(result.failures))

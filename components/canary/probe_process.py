@@ -1,0 +1,105 @@
+"""Runs the canary probes against a SavedModel in a process that imports nothing but TensorFlow.
+
+Started by the canary executor as ``python -I probe_process.py REQUEST RESULT``
+(isolated: no PYTHONPATH, no user site, not even this file's folder on the
+path), it is what a model server sees: plain TensorFlow loading the SavedModel
+and calling its signatures with raw bytes. It deliberately imports nothing from
+this project, TFX, tf.Transform or Beam, and records which of those modules
+are loaded at the end, so the caller can check the model really needs none.
+
+REQUEST is a JSON file: ``model_dir``, the signature / input / output names,
+the probes (``name`` and ``text_base64``) and ``repeats``. RESULT receives
+JSON: ``load_seconds``, per signature the probabilities (in probe order) and
+the batch latency (the fastest of ``repeats`` calls after a warm-up call), the
+modules found loaded, and ``error`` when loading or a call failed.
+"""
+
+import base64
+import json
+import os
+import sys
+import time
+import traceback
+
+# Top-level packages that must not be loaded in the probe process.
+FORBIDDEN_MODULES = ("tfx", "tensorflow_transform", "apache_beam", "components", "pipeline", "schemas")
+
+
+def _example(tf, feature: str, text: bytes) -> bytes:
+    example = tf.train.Example()
+    example.features.feature[feature].bytes_list.value.append(text)
+    return example.SerializeToString()
+
+
+def _timed_call(function, repeats: int, **inputs) -> tuple[list, float, float]:
+    started = time.perf_counter()
+    outputs = function(**inputs)
+    first = time.perf_counter() - started
+    fastest = first
+    for _ in range(repeats):
+        started = time.perf_counter()
+        outputs = function(**inputs)
+        fastest = min(fastest, time.perf_counter() - started)
+    return outputs, first, fastest
+
+
+def probe(request: dict) -> dict:
+    """Loads the model and calls both signatures on the probes; never raises."""
+    result: dict = {"signatures": {}}
+    try:
+        import tensorflow as tf
+
+        texts = [base64.b64decode(p["text_base64"]) for p in request["probes"]]
+        started = time.perf_counter()
+        model = tf.saved_model.load(request["model_dir"])
+        result["load_seconds"] = time.perf_counter() - started
+        result["signatures_found"] = sorted(model.signatures)
+        calls = {
+            request["text_signature"]: {request["text_input"]: tf.constant(texts, dtype=tf.string)},
+            request["examples_signature"]: {
+                request["examples_input"]: tf.constant(
+                    [_example(tf, request["text_feature"], text) for text in texts], dtype=tf.string
+                )
+            },
+        }
+        for name, inputs in calls.items():
+            if name not in model.signatures:
+                result["error"] = f"the SavedModel has no signature {name!r}"
+                return result
+            outputs, first, fastest = _timed_call(model.signatures[name], request["repeats"], **inputs)
+            if request["output"] not in outputs:
+                result["error"] = f"signature {name!r} has no output {request['output']!r}"
+                return result
+            values = outputs[request["output"]].numpy().reshape(-1).tolist()
+            result["signatures"][name] = {
+                "probabilities": [float(value) for value in values],
+                "first_batch_seconds": first,
+                "batch_seconds": fastest,
+            }
+    except Exception as error:  # reported to the caller, which refuses the model
+        result["error"] = f"{type(error).__name__}: {error}"
+        result["traceback"] = traceback.format_exc(limit=5)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    request_path, result_path = argv[1], argv[2]
+    with open(request_path, encoding="utf-8") as f:
+        request = json.load(f)
+    result = probe(request)
+    result["loaded_modules"] = sorted(
+        name for name in FORBIDDEN_MODULES if any(m == name or m.startswith(name + ".") for m in sys.modules)
+    )
+    result["python"] = sys.version.split()[0]
+    with open(result_path, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skips interpreter teardown: the result is written, and TensorFlow's
+    # objects need no orderly destruction (see pipeline/shutdown.py).
+    os._exit(code)

@@ -1,0 +1,94 @@
+"""The canary's InfraBlessing artifact: its layout, writer and reader, shared by every reader.
+
+Laid out as TFX's InfraValidator lays out its ``InfraBlessing``: an empty
+``INFRA_BLESSED`` or ``INFRA_NOT_BLESSED`` file and the custom property
+``blessed`` (1 or 0), which TFX's Pusher checks. Beside them, ``canary.json``
+holds what was probed and what came out, and the custom properties
+``canary_failures`` (the reasons, ``; ``-joined), ``load_seconds`` and
+``batch_seconds`` make the outcome readable from ML Metadata alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from typing import Any
+
+import tensorflow as tf
+from tfx import types
+from tfx.utils import io_utils
+
+RESULTS_FILE = "canary.json"
+BLESSED_FILE = "INFRA_BLESSED"
+NOT_BLESSED_FILE = "INFRA_NOT_BLESSED"
+# TFX's InfraValidator and Pusher name this property so.
+BLESSED_PROPERTY = "blessed"
+FAILURES_PROPERTY = "canary_failures"
+LOAD_SECONDS_PROPERTY = "load_seconds"
+BATCH_SECONDS_PROPERTY = "batch_seconds"
+
+
+@dataclasses.dataclass(frozen=True)
+class CanaryResult:
+    """The canary's verdict on one model.
+
+    Attributes:
+        failures: Why the model may not be pushed; empty when it may.
+        details: The rest of ``canary.json``: the probes and their outputs,
+            timings, limits and the probe process.
+    """
+
+    failures: tuple[str, ...]
+    details: dict[str, Any]
+
+    @property
+    def blessed(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {"blessed": self.blessed, "failures": list(self.failures), **_finite_json(self.details)}
+
+
+def _finite_json(value: Any) -> Any:
+    """``value`` with NaN and infinities as the strings ``nan``, ``inf``, ``-inf`` (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: _finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(item) for item in value]
+    return value
+
+
+def write_result(blessing: types.Artifact, result: CanaryResult) -> None:
+    """Writes the marker file and ``canary.json`` and sets the artifact's custom properties."""
+    io_utils.write_string_file(
+        os.path.join(blessing.uri, BLESSED_FILE if result.blessed else NOT_BLESSED_FILE), ""
+    )
+    with tf.io.gfile.GFile(os.path.join(blessing.uri, RESULTS_FILE), "w") as f:
+        json.dump(result.to_json(), f, indent=2, sort_keys=True, allow_nan=False)
+    blessing.set_int_custom_property(BLESSED_PROPERTY, int(result.blessed))
+    blessing.set_string_custom_property(FAILURES_PROPERTY, "; ".join(result.failures))
+    if isinstance(result.details.get("load_seconds"), float):
+        blessing.set_float_custom_property(LOAD_SECONDS_PROPERTY, result.details["load_seconds"])
+    batch = [s for s in (result.details.get("batch_seconds") or {}).values() if isinstance(s, float)]
+    if batch:
+        blessing.set_float_custom_property(BATCH_SECONDS_PROPERTY, max(batch))
+
+
+def read_result(uri: str) -> dict[str, Any] | None:
+    """``canary.json`` of an InfraBlessing artifact, or None if it has none."""
+    path = os.path.join(uri, RESULTS_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def describe(blessed: bool | None, failures: str | None) -> str | None:
+    """``canary passed`` or ``canary FAILED (reasons)`` from the artifact's properties; None if unknown."""
+    if blessed is None:
+        return None
+    return "canary passed" if blessed else f"canary FAILED ({failures or 'no reason recorded'})"
