@@ -586,14 +586,19 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
 def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     """Runs the scoring job to completion on the runner ``beam_args`` name; returns its summary.
 
+    ``beam_args`` get what ``imdb-pipeline run`` gives its steps: ``--runner=FnApiRunner``
+    unless they name a runner, ``--setup_file`` unless they say how workers get this code.
+
     Raises:
         ScoreInputError, ImdbDataError: the input cannot be read (the message names the file).
     """
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.config import with_default_runner
+    from pipeline.pipeline import beam_args_with_dependencies
 
-    options = PipelineOptions(list(with_default_runner(beam_args)))
+    # The run command's rules: the default runner, and this project's setup.py for remote workers.
+    options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_score_pipeline(pipeline, job)
