@@ -9,10 +9,13 @@ comparison with ``predict`` uses the model pushed by the shared end-to-end run
 import gzip
 import json
 from pathlib import Path
+import re
+import shlex
 import subprocess
 
 import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, SetupOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
@@ -24,7 +27,7 @@ import tensorflow as tf
 from components.example_gen import quarantine, reader
 from components.example_gen.errors import BadRecordError
 from components.example_gen.quarantine import Origin
-from pipeline import predict, score
+from pipeline import cli, predict, score
 from schemas import features
 from tests.conftest import BEAM_RUNNER, CLI
 from tests.imdb_files import write_archive, write_dataset
@@ -394,3 +397,31 @@ def test_score_gives_predicts_probabilities_for_every_input_kind(pushed_run, tmp
         for text, probability in expected.items():
             assert got[text] == pytest.approx(probability, abs=1e-6), (name, text)
         assert all(row["label"] == int(row["probability"] >= 0.5) for row in rows)
+
+
+def test_the_readmes_dataflow_command_passes_its_flags_to_beam():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Bulk scoring on Beam", 1)[1].split("\n## ", 1)[0]
+    (command,) = [
+        block.replace("\\\n", " ")
+        for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+        if "DataflowRunner" in block
+    ]
+    argv = shlex.split(command)[1:]
+    parser = cli.build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    assert (args.command, args.model, args.input) == (
+        "score",
+        "gs://my-bucket/imdb/serving/imdb_sentiment",
+        "gs://my-bucket/aclImdb_v1.tar.gz",
+    )
+    beam_args = cli.split_beam_args(unknown, cli._subparser(parser, "score"))
+    options = PipelineOptions(beam_args)
+    cloud = options.view_as(GoogleCloudOptions)
+    assert (cloud.project, cloud.region, cloud.temp_location) == (
+        "my-project",
+        "europe-west1",
+        "gs://my-bucket/tmp",
+    )
+    assert options.view_as(SetupOptions).setup_file == "./setup.py"
+    assert options.view_as(PipelineOptions).get_all_options()["runner"] == "DataflowRunner"
