@@ -76,6 +76,10 @@ def timed(command: list[str], stdout) -> tuple[float, float]:
     return seconds, usage.ru_utime + usage.ru_stime
 
 
+def _predict_output(output: Path) -> Path:
+    return output.with_name(f"{output.name}.predict.jsonl")
+
+
 def _lines(path: Path) -> list[str]:
     """The lines of a JSON Lines file (split at \\n only: a review may hold U+2028 and the like)."""
     return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
@@ -133,7 +137,7 @@ def main() -> int:
         return timed(command, subprocess.DEVNULL)
 
     methods = {
-        "predict (reference)": lambda path, out: predict(path, out.with_suffix(".jsonl")),
+        "predict (reference)": lambda path, out: predict(path, _predict_output(out)),
         "score, direct runner": lambda path, out: score(path, out, []),
         "score, direct multi_processing x2": lambda path, out: score(path, out, MULTI_PROCESSING),
     }
@@ -151,8 +155,10 @@ def main() -> int:
             if index == 0:
                 reference = {
                     number: json.loads(line)["probability"]
-                    for number, line in enumerate(_lines(output.with_suffix(".jsonl")), start=1)
+                    for number, line in enumerate(_lines(_predict_output(output)), start=1)
                 }
+                if len(reference) != count:
+                    raise SystemExit(f"predict on {name}: {len(reference)} lines for {count} reviews")
                 diff = ""
             else:
                 scores = predictions_by_line(output)

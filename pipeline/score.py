@@ -366,7 +366,10 @@ class TextSignatureModelHandler(ModelHandler[str, PredictionResult, "predict.Cla
     """
 
     def __init__(self, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE):
-        super().__init__(max_batch_size=max_batch_size)
+        # Fixed batches, as predict's: every review costs the same (padded to one length), so a
+        # full batch is always best; BatchElements' adaptive sizes start at 1 and stay small on
+        # short bundles (measured: 124 reviews/s adaptive against predict's 366 at 256).
+        super().__init__(min_batch_size=max_batch_size, max_batch_size=max_batch_size)
         self._model_dir = model_dir
 
     def load_model(self) -> predict.Classifier:
