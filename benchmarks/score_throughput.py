@@ -141,8 +141,6 @@ def main() -> int:
         "score, direct runner": lambda path, out: score(path, out, []),
         "score, direct multi_processing x2": lambda path, out: score(path, out, MULTI_PROCESSING),
     }
-    # Start-up (one review): subtracted for the throughput of the scoring itself.
-    startup = {how: run(one, workdir / f"one.{index}")[0] for index, (how, run) in enumerate(methods.items())}
     print(
         f"{'set':<6} {'reviews':>7}  {'how':<34} {'start-up s':>10} {'wall s':>7} {'reviews/s':>9} "
         f"{'after start-up':>14} {'cpu/wall':>8} {'max |diff|':>10}"
@@ -151,6 +149,8 @@ def main() -> int:
         reference: dict[int, float] = {}
         for index, (how, run) in enumerate(methods.items()):
             output = workdir / f"{name}.{index}"
+            # Start-up (the same command on one review), just before: subtracted for the scoring alone.
+            startup, _ = run(one, workdir / f"{name}.{index}.one")
             seconds, cpu = run(path, output)
             if index == 0:
                 reference = {
@@ -167,10 +167,10 @@ def main() -> int:
                         f"{how} on {name}: scored {len(scores)} reviews, predict {len(reference)}"
                     )
                 diff = f"{max(abs(scores[line] - reference[line]) for line in reference):.1e}"
-            after = (count - 1) / max(seconds - startup[how], 1e-9)
+            after = f"{(count - 1) / (seconds - startup):.0f}" if seconds > startup else "n/a"
             print(
-                f"{name:<6} {count:>7}  {how:<34} {startup[how]:>10.1f} {seconds:>7.1f} {count / seconds:>9.0f} "
-                f"{after:>14.0f} {cpu / seconds:>8.2f} {diff:>10}"
+                f"{name:<6} {count:>7}  {how:<34} {startup:>10.1f} {seconds:>7.1f} {count / seconds:>9.0f} "
+                f"{after:>14} {cpu / seconds:>8.2f} {diff:>10}"
             )
     return 0
 

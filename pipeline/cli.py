@@ -629,7 +629,10 @@ def _score(args: argparse.Namespace, unknown: list[str], parser) -> int:
             batch_size=args.batch_size,
             max_review_bytes=args.max_review_bytes,
         )
-        summary = score.run_score(job, beam_args)
+        # Beam's worker processes (multi_processing) import TensorFlow too: keep their start-up
+        # lines off stderr as well (the filter is on the file descriptor, which they inherit).
+        with contextlib.nullcontext() if args.verbose else predict.stderr_without_startup_noise():
+            summary = score.run_score(job, beam_args)
     except (
         predict.ModelNotFoundError,
         predict.ModelLoadError,

@@ -72,7 +72,7 @@ def is_startup_noise(line: str) -> bool:
 
 
 @contextlib.contextmanager
-def _stderr_without_startup_noise() -> Iterator[None]:
+def stderr_without_startup_noise() -> Iterator[None]:
     """Filters file descriptor 2 (C++ and Python writes alike) through :func:`is_startup_noise`.
 
     Every other line is passed on as it arrives (a thread copies the pipe), so
@@ -119,7 +119,7 @@ def import_tensorflow(verbose: bool = False, serving_only: bool = True):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     skipped = ("keras.src.optimizers", "tf_keras.src.optimizers") if serving_only else ()
     blocked = [name for name in skipped if name not in sys.modules]
-    quiet = contextlib.nullcontext() if verbose else _stderr_without_startup_noise()
+    quiet = contextlib.nullcontext() if verbose else stderr_without_startup_noise()
     try:
         for name in blocked:
             sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError, which TF allows
