@@ -242,10 +242,12 @@ class _ReadRecordsFn(beam.DoFn):
                 where = str(origin)
                 try:
                     # ExampleGen's rules and messages for the line's bytes, then for its review.
-                    reader.check_review_bytes(line, len(line), self._max_bytes, where)
+                    reader.check_review_bytes(line, len(line), self._max_bytes, where, "line")
                     if isinstance(result, predict.InputError):
                         raise _bad_line(result, where)
-                    text = reader.check_review_bytes(result.text.encode("utf-8"), 0, self._max_bytes, where)
+                    text = reader.check_review_bytes(
+                        result.text.encode("utf-8"), 0, self._max_bytes, where, "review"
+                    )
                 except BadRecordError as error:
                     yield self._set_aside(origin, error, line)
                     continue
@@ -262,7 +264,7 @@ class _ReadRecordsFn(beam.DoFn):
                 origin = Origin(path, record=number)
                 try:
                     data, review_id = _example_text(raw, str(origin))
-                    text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin))
+                    text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
                 except BadRecordError as error:
                     yield self._set_aside(origin, error, raw)
                     continue

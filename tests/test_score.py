@@ -310,8 +310,8 @@ def test_the_command_writes_predictions_quarantine_and_summary(length_model, tmp
         assert [row["probability"] for row in predictions] == pytest.approx(
             [length_probability(t) for t in ("short", "a" * 80, "caf\u00e9")], abs=1e-7
         )
-        assert [(r.reason, str(r.origin)) for r in score.read_quarantine(str(output))] == [
-            (quarantine.EMPTY, "in.txt, line 2")
+        assert [(r.reason, str(r.origin), r.detail) for r in score.read_quarantine(str(output))] == [
+            (quarantine.EMPTY, "in.txt, line 2", "empty line (0 bytes)")
         ]
         summary = score.read_summary(str(output))
         assert (summary.scored, summary.quarantined, summary.model) == (3, {"empty": 1}, f"{length_model}/7")
