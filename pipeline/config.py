@@ -264,11 +264,16 @@ def build_config(
         beam_args = merged["beam_args"]
         if not isinstance(beam_args, (list, tuple)) or not all(isinstance(arg, str) for arg in beam_args):
             raise OptionsError(f"beam_args must be a list of flags, got {beam_args!r}")
-        names_runner = any(arg == "--runner" or arg.startswith("--runner=") for arg in beam_args)
-        merged["beam_args"] = tuple(beam_args) if names_runner else (DEFAULT_RUNNER_ARG, *beam_args)
+        merged["beam_args"] = with_default_runner(beam_args)
     for name, options_class in SECTIONS.items():
         merged[name] = options_class.from_dict(sections[name])
     return PipelineConfig(**merged)
+
+
+def with_default_runner(beam_args: Sequence[str]) -> tuple[str, ...]:
+    """``beam_args``, led by :data:`DEFAULT_RUNNER_ARG` unless they name a runner."""
+    names_runner = any(arg == "--runner" or arg.startswith("--runner=") for arg in beam_args)
+    return tuple(beam_args) if names_runner else (DEFAULT_RUNNER_ARG, *beam_args)
 
 
 class ConfigFile(dict):

@@ -44,7 +44,16 @@ class ModelLoadError(ValueError):
 
 
 class InputError(ValueError):
-    """A review that cannot be read: bytes that are not UTF-8, a JSON Lines record without a text."""
+    """A review that cannot be read: bytes that are not UTF-8, a JSON Lines record without a text.
+
+    Attributes:
+        reason: For a JSON Lines line that is not a review, :data:`NOT_JSON_OBJECT`
+            or :data:`NO_TEXT_FIELD`; None otherwise.
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
 
 
 # TensorFlow's C++ start-up lines, printed before absl's logging is set up, so
@@ -63,7 +72,7 @@ def is_startup_noise(line: str) -> bool:
 
 
 @contextlib.contextmanager
-def _stderr_without_startup_noise() -> Iterator[None]:
+def stderr_without_startup_noise() -> Iterator[None]:
     """Filters file descriptor 2 (C++ and Python writes alike) through :func:`is_startup_noise`.
 
     Every other line is passed on as it arrives (a thread copies the pipe), so
@@ -110,7 +119,7 @@ def import_tensorflow(verbose: bool = False, serving_only: bool = True):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     skipped = ("keras.src.optimizers", "tf_keras.src.optimizers") if serving_only else ()
     blocked = [name for name in skipped if name not in sys.modules]
-    quiet = contextlib.nullcontext() if verbose else _stderr_without_startup_noise()
+    quiet = contextlib.nullcontext() if verbose else stderr_without_startup_noise()
     try:
         for name in blocked:
             sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError, which TF allows
@@ -283,6 +292,22 @@ def reviews_from_stream(stream: typing.BinaryIO, name: str, input_format: str = 
         InputError: a line that is not UTF-8, or (JSON Lines) not a JSON object
             with a string ``text``; the message names ``name`` and the line.
     """
+    for _number, _line, result in read_lines(stream, name, input_format):
+        if isinstance(result, InputError):
+            raise result
+        yield result
+
+
+def read_lines(
+    stream: typing.BinaryIO, name: str, input_format: str = "auto"
+) -> Iterator[tuple[int, bytes, Review | InputError]]:
+    """Every line of a stream as (line number, its bytes, its review or why it is not one).
+
+    The reading rules of :func:`reviews_from_stream`, which stops at the first
+    error; a caller that sets bad lines aside (``imdb-pipeline score``) goes on.
+    ``auto`` decides the format on the first line that is valid UTF-8. A line's
+    bytes exclude its line break.
+    """
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
     for number, raw in enumerate(stream, start=1):
@@ -291,23 +316,43 @@ def reviews_from_stream(stream: typing.BinaryIO, name: str, input_format: str = 
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise InputError(
-                f"{where} is not valid UTF-8 (byte 0x{line[error.start]:02x} at byte {error.start})"
-            ) from None
+            yield (
+                number,
+                line,
+                InputError(
+                    f"{where} is not valid UTF-8 (byte 0x{line[error.start]:02x} at byte {error.start})"
+                ),
+            )
+            continue
         if number == 1:
             text = text.removeprefix("\ufeff")
-            if input_format == "auto":
-                input_format = JSON_LINES if _json_object(text) is not None else LINES
-        if input_format == LINES:
-            yield Review(text, where)
-            continue
-        record = _json_object(text)
-        if record is None:
-            raise InputError(f"{where} is not a JSON object (JSON Lines input: one object per line)")
-        if not isinstance(record.get(TEXT_FIELD), str):
-            raise InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field')
-        fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
-        yield Review(check_text(record[TEXT_FIELD], where), where, fields)
+        if input_format == "auto":
+            input_format = JSON_LINES if _json_object(text) is not None else LINES
+        yield number, line, _parse_line(text, where, input_format)
+
+
+# Why a JSON Lines line is not a review (InputError.reason): a bad record's reason in a quarantine.
+NOT_JSON_OBJECT = "not_json_object"
+NO_TEXT_FIELD = "no_text_field"
+
+
+def _parse_line(text: str, where: str, input_format: str) -> Review | InputError:
+    if input_format == LINES:
+        return Review(text, where)
+    record = _json_object(text)
+    if record is None:
+        return InputError(
+            f"{where} is not a JSON object (JSON Lines input: one object per line)", reason=NOT_JSON_OBJECT
+        )
+    if not isinstance(record.get(TEXT_FIELD), str):
+        return InputError(
+            f'{where}: the JSON object has no string "{TEXT_FIELD}" field', reason=NO_TEXT_FIELD
+        )
+    fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
+    try:
+        return Review(check_text(record[TEXT_FIELD], where), where, fields)
+    except InputError as error:
+        return error
 
 
 def _json_object(text: str) -> dict | None:

@@ -63,4 +63,4 @@ def test_python_dash_m_pipeline_is_the_same_command_line(tmp_path):
     assert by_module.stderr == by_script.stderr
     help_text = subprocess.run([*module, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert help_text.returncode == 0
-    assert "{run,compile,predict,neighbors,report}" in help_text.stdout
+    assert "{run,compile,predict,score,neighbors,report}" in help_text.stdout

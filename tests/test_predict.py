@@ -265,8 +265,8 @@ def test_the_stderr_filter_passes_real_errors_and_python_writes(tmp_path):
     script = textwrap.dedent(
         """
         import os, sys
-        from pipeline.predict import _stderr_without_startup_noise
-        with _stderr_without_startup_noise():
+        from pipeline.predict import stderr_without_startup_noise
+        with stderr_without_startup_noise():
             os.write(2, b"I0000 00:00:1.5    42 port.cc:153] oneDNN custom operations are on.\\n")
             os.write(2, b"E0000 00:00:1.5    42 other.cc:7] a real C++ error\\n")
             print("a Python warning", file=sys.stderr)

@@ -98,13 +98,34 @@ class TooManyBadRecordsError(ImdbDataError):
 
 @dataclasses.dataclass(frozen=True)
 class Origin:
-    """Where a record was read: a file, or a member of an archive file."""
+    """Where a record was read: a file, a member of an archive file, or one record of a file.
+
+    ``line`` (a text file's 1-based line) and ``record`` (a TFRecord file's
+    1-based record) are set by ``imdb-pipeline score``, which reads reviews
+    from such files; a quarantine line holds them only when they are set.
+    """
 
     path: str
     member: str | None = None
+    line: int | None = None
+    record: int | None = None
 
     def __str__(self) -> str:
-        return self.path if self.member is None else f"{self.path} (member {self.member})"
+        where = self.path if self.member is None else f"{self.path} (member {self.member})"
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.record is not None:
+            where += f", record {self.record}"
+        return where
+
+    def fields(self) -> dict[str, str | int | None]:
+        """``source`` and ``member``, and ``line`` / ``record`` when set: the keys of a quarantine line."""
+        values: dict[str, str | int | None] = {"source": self.path, "member": self.member}
+        if self.line is not None:
+            values["line"] = self.line
+        if self.record is not None:
+            values["record"] = self.record
+        return values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,8 +155,7 @@ class QuarantinedRecord:
         """One line of a quarantine file (keys sorted, ASCII only)."""
         return json.dumps(
             {
-                "source": self.origin.path,
-                "member": self.origin.member,
+                **self.origin.fields(),
                 "reason": self.reason,
                 "detail": self.detail,
                 "size": self.size,
@@ -149,7 +169,7 @@ class QuarantinedRecord:
     def from_json_line(cls, line: str) -> QuarantinedRecord:
         values = json.loads(line)
         return cls(
-            Origin(values["source"], values["member"]),
+            Origin(values["source"], values["member"], values.get("line"), values.get("record")),
             values["reason"],
             values["detail"],
             base64.b64decode(values["raw_base64"], validate=True),

@@ -297,7 +297,7 @@ def decode_text(data: bytes, where: str) -> str:
         ) from None
 
 
-def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str) -> str:
+def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, record: str = "file") -> str:
     """Returns the text of a review file, or raises :class:`BadRecordError` saying why it is unusable.
 
     Args:
@@ -305,6 +305,8 @@ def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str) -> st
         size: The file's full size in bytes.
         max_bytes: ``example_gen.max_review_bytes``.
         where: The file or archive member, for the message.
+        record: What holds the review, for the message: ``file``, or for
+            ``imdb-pipeline score`` a ``line`` or a TFRecord ``record``.
 
     A NUL byte marks binary data (no text file holds one; the same rule as
     git's and grep's), checked before UTF-8 so that junk is called junk. Other
@@ -318,7 +320,7 @@ def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str) -> st
             f"{size:,} bytes, more than example_gen.max_review_bytes ({max_bytes:,})",
         )
     if size == 0:
-        raise BadRecordError(quarantine.EMPTY, where, "empty file (0 bytes)")
+        raise BadRecordError(quarantine.EMPTY, where, f"empty {record} (0 bytes)")
     if b"\0" in data:
         raise BadRecordError(quarantine.BINARY, where, f"binary data (a NUL byte at byte {data.index(0)})")
     text = decode_text(data, where)

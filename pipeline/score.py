@@ -1,0 +1,632 @@
+"""Bulk scoring with Beam's RunInference: ``imdb-pipeline score``, on any Beam runner.
+
+Reviews come from an IMDb dataset (archive or folder, read by ExampleGen's
+reader), a text file with one review per line, JSON Lines with a ``text``
+field (read by the same rules as ``imdb-pipeline predict``), or TFRecord files
+of ``tf.train.Example`` with a ``text`` feature (as ExampleGen writes them).
+Every review is scored by a pushed model's raw-text signature; a record that is
+not a usable review is set aside with its reason, in ExampleGen's quarantine
+format, and the job goes on. The output folder (one home for its layout, here)::
+
+    <output>/predictions-SSSSS-of-NNNNN.jsonl   (or .tfrecord.gz: tf.train.Examples)
+    <output>/quarantine/quarantine-SSSSS-of-NNNNN.jsonl
+    <output>/summary.json
+
+A prediction holds where its review came from (``source``, and ``member`` for
+an archive member, ``line`` for a text file, ``record`` for a TFRecord file,
+all 1-based), the review's ``id`` when it has one (its path in the dataset,
+e.g. ``test/pos/0_9.txt``, or an example's ``source`` feature), the
+``probability`` of the positive class and the ``label`` (1 when the
+probability is at least the evaluator's decision threshold). Shards are in no
+particular order: join on those fields.
+
+The model handler: Beam's own TensorFlow handlers
+(``apache_beam.ml.inference.tensorflow_inference``) cannot serve here. That
+module imports ``tensorflow_hub``, whose 0.15 release imports
+``pkg_resources``, which setuptools no longer ships (the pinned 84.x), so the
+module does not import; and were it importable, its loader is
+``tf.keras.models.load_model`` (this SavedModel is a ``tf.Module``, not a Keras
+model) and its inference calls ``model(batch)``, not a named signature taking a
+string tensor by keyword. :class:`TextSignatureModelHandler` is therefore a
+:class:`~apache_beam.ml.inference.base.ModelHandler` of its own: it loads the
+SavedModel with ``tf.saved_model.load`` through ``predict.Classifier`` (the
+same checks and messages as ``predict``) and calls the ``serving_default``
+signature on a batch of strings. RunInference still does the batching
+(``BatchElements``), loads the model once per worker process, and keeps its
+metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+import dataclasses
+import json
+import posixpath
+import typing
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
+
+from components.evaluator.eval_config import DECISION_THRESHOLD
+from components.example_gen import quarantine, reader
+from components.example_gen.errors import BadRecordError, ImdbDataError
+from components.example_gen.options import ExampleGenOptions
+from components.example_gen.quarantine import Origin, QuarantinedRecord
+from components.file_patterns import all_files_pattern, escape_pattern
+from pipeline import predict
+from schemas import features
+
+# Input kinds.
+IMDB = "imdb"
+LINES = predict.LINES
+JSON_LINES = predict.JSON_LINES
+TFRECORD = "tfrecord"
+INPUT_FORMATS = ("auto", IMDB, LINES, JSON_LINES, TFRECORD)
+# Output formats.
+OUTPUT_FORMATS = (JSON_LINES, TFRECORD)
+
+PREDICTIONS_PREFIX = "predictions"
+SUFFIXES = {JSON_LINES: ".jsonl", TFRECORD: ".tfrecord.gz"}
+SUMMARY_FILE = "summary.json"
+QUARANTINE_DIR = quarantine.QUARANTINE_DIR
+
+ID_FIELD = "id"
+PROBABILITY_FIELD = predict.PROBABILITY_FIELD
+LABEL_FIELD = "label"
+
+# Reasons of the records only scoring meets (the rest are ExampleGen's).
+NOT_TF_EXAMPLE = "not_tf_example"
+NO_TEXT_FEATURE = "no_text_feature"
+REASONS = (
+    *quarantine.BAD_INPUT_REASONS,
+    predict.NOT_JSON_OBJECT,
+    predict.NO_TEXT_FIELD,
+    NOT_TF_EXAMPLE,
+    NO_TEXT_FEATURE,
+)
+
+# Keys of the dictionary ReadReviews returns.
+REVIEWS = reader.REVIEWS
+QUARANTINE = quarantine.QUARANTINE
+
+# The count of scored reviews in the summary's facts (the other facts are reasons).
+_SCORED = "scored"
+
+Key = dict[str, typing.Any]
+
+
+class ScoreInputError(ValueError):
+    """The input cannot be scored at all (missing, of no known kind, a corrupt TFRecord file)."""
+
+
+class OutputExistsError(ValueError):
+    """The output folder already holds files: scoring never overwrites."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreInput:
+    """What to read: the input's kind and the file pattern Beam matches.
+
+    Attributes:
+        kind: :data:`IMDB`, :data:`LINES`, :data:`JSON_LINES`, :data:`TFRECORD`,
+            or ``auto`` for a text file whose first line decides (as in ``predict``).
+        pattern: A Beam file pattern (the user's path escaped, or a folder's files).
+    """
+
+    kind: str
+    pattern: str
+
+
+def _gfile():
+    return predict.import_tensorflow().io.gfile
+
+
+def _is_tfrecord_name(name: str) -> bool:
+    return "tfrecord" in posixpath.basename(name.rstrip("/")).lower()
+
+
+def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
+    """Decides what ``path`` holds and how to read it.
+
+    With ``auto``: an archive (``.tar.gz``, ``.tgz``, ``.tar``) or a folder
+    holding an IMDb dataset is the IMDb layout; a file or folder of files whose
+    name contains ``tfrecord`` holds TFRecords (ExampleGen's
+    ``data_tfrecord-*.gz``); any other file is text (JSON Lines when its first
+    line is a JSON object, else one review per line). Local and remote paths
+    (``gs://``) alike; a ``.gz`` file is decompressed.
+
+    Raises:
+        ScoreInputError: ``path`` does not exist, or a folder holds neither.
+    """
+    if input_format not in INPUT_FORMATS:
+        raise ScoreInputError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
+    gfile = _gfile()
+    path = path.rstrip("/") or path
+    if not gfile.exists(path):
+        raise ScoreInputError(f"--input {path} does not exist")
+    is_dir = gfile.isdir(path)
+    kind = input_format
+    if kind == "auto":
+        if reader.is_archive(path) or (is_dir and _holds_dataset(path)):
+            kind = IMDB
+        elif is_dir:
+            names = [name for name in gfile.listdir(path) if not gfile.isdir(posixpath.join(path, name))]
+            if names and all(_is_tfrecord_name(name) for name in names):
+                kind = TFRECORD
+            else:
+                raise ScoreInputError(
+                    f"--input {path} is a folder, but neither an IMDb dataset (train/ or test/ in it or in "
+                    "aclImdb/) nor a folder of TFRecord files (names with 'tfrecord'); name a file, or "
+                    "give --input-format"
+                )
+        elif _is_tfrecord_name(path):
+            kind = TFRECORD
+    if kind == IMDB:
+        from components.example_gen.component import dataset_input
+
+        try:
+            base, pattern = dataset_input(path)
+        except (FileNotFoundError, ValueError) as error:
+            raise ScoreInputError(f"--input {error}") from None
+        return ScoreInput(IMDB, posixpath.join(base, pattern))
+    if is_dir:
+        if kind != TFRECORD:
+            raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
+        return ScoreInput(TFRECORD, all_files_pattern(path))
+    return ScoreInput(kind, escape_pattern(path))
+
+
+def _holds_dataset(path: str) -> bool:
+    gfile = _gfile()
+    return any(
+        gfile.isdir(posixpath.join(root, name))
+        for root in (path, posixpath.join(path, "aclImdb"))
+        for name in (reader.TRAIN_DIR, reader.TEST_DIR)
+    )
+
+
+def check_output(output: str) -> None:
+    """Raises :class:`OutputExistsError` if ``output`` is a file or a folder with anything in it."""
+    gfile = _gfile()
+    if not gfile.exists(output):
+        return
+    if not gfile.isdir(output):
+        raise OutputExistsError(f"--output {output} is a file; scoring writes a folder")
+    if gfile.listdir(output):
+        raise OutputExistsError(
+            f"--output {output} already holds files; scoring never overwrites: name a new or empty folder"
+        )
+
+
+# --- Reading ---------------------------------------------------------------------------------------
+
+
+def _key(origin: Origin, review_id: str | None = None) -> Key:
+    key = {name: value for name, value in origin.fields().items() if value is not None}
+    if review_id is not None:
+        key[ID_FIELD] = review_id
+    return key
+
+
+class _ReadRecordsFn(beam.DoFn):
+    """One text or TFRecord file -> (key, text) per review; records set aside to ``QUARANTINE``.
+
+    A file is read from start to end by one worker (line and record numbers
+    need that); the reviews are spread over the workers before scoring.
+    """
+
+    def __init__(self, kind: str, max_review_bytes: int):
+        super().__init__()
+        self._kind = kind
+        self._max_bytes = max_review_bytes
+
+    def _set_aside(self, origin: Origin, error: BadRecordError, raw: bytes):
+        record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], len(raw))
+        return beam.pvalue.TaggedOutput(QUARANTINE, record)
+
+    def process(self, metadata: FileMetadata) -> Iterator:
+        if self._kind == TFRECORD:
+            yield from self._read_tfrecords(metadata.path)
+        else:
+            yield from self._read_text(metadata.path)
+
+    def _read_text(self, path: str) -> Iterator:
+        with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as file:
+            lines = iter(file.readline, b"")
+            input_format = predict.INPUT_FORMATS[0] if self._kind == "auto" else self._kind
+            for number, line, result in predict.read_lines(lines, path, input_format):
+                origin = Origin(path, line=number)
+                where = str(origin)
+                try:
+                    # ExampleGen's rules and messages for the line's bytes, then for its review.
+                    reader.check_review_bytes(line, len(line), self._max_bytes, where, "line")
+                    if isinstance(result, predict.InputError):
+                        raise _bad_line(result, where)
+                    text = reader.check_review_bytes(
+                        result.text.encode("utf-8"), 0, self._max_bytes, where, "review"
+                    )
+                except BadRecordError as error:
+                    yield self._set_aside(origin, error, line)
+                    continue
+                yield _key(origin), text
+
+    def _read_tfrecords(self, path: str) -> Iterator:
+        tf = predict.import_tensorflow()
+        compression = "GZIP" if path.lower().endswith(".gz") else ""
+        number = 0
+        try:
+            for number, raw in enumerate(
+                tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator(), start=1
+            ):
+                origin = Origin(path, record=number)
+                try:
+                    data, review_id = _example_text(raw, str(origin))
+                    text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
+                except BadRecordError as error:
+                    yield self._set_aside(origin, error, raw)
+                    continue
+                yield _key(origin, review_id), text
+        except (tf.errors.DataLossError, tf.errors.OpError) as error:
+            raise ScoreInputError(
+                f"{path}: truncated or corrupt TFRecord file after record {number} "
+                f"(compression {'GZIP' if compression else 'none'}): {error.message.splitlines()[0]}"
+            ) from None
+
+
+def _bad_line(error: predict.InputError, where: str) -> BadRecordError:
+    detail = str(error).removeprefix(where).lstrip(":").strip().removeprefix("is ")
+    return BadRecordError(error.reason or quarantine.INVALID_UTF8, where, detail)
+
+
+def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
+    """The ``text`` bytes of a serialized tf.train.Example and its ``source`` feature (the review's id)."""
+    tf = predict.import_tensorflow()
+    from google.protobuf.message import DecodeError
+
+    try:
+        example = tf.train.Example.FromString(raw)
+    except DecodeError as error:
+        raise BadRecordError(NOT_TF_EXAMPLE, where, f"not a serialized tf.train.Example ({error})") from None
+    feature_map = example.features.feature
+    text = feature_map.get(features.TEXT)
+    if text is None or text.WhichOneof("kind") != "bytes_list" or len(text.bytes_list.value) != 1:
+        found = "absent" if text is None else f"{text.WhichOneof('kind')} of {_length(text)} value(s)"
+        raise BadRecordError(
+            NO_TEXT_FEATURE,
+            where,
+            f"feature '{features.TEXT}' must hold one string (bytes_list), found {found}",
+        )
+    source = feature_map.get(features.SOURCE)
+    review_id = None
+    if source is not None and source.WhichOneof("kind") == "bytes_list" and len(source.bytes_list.value) == 1:
+        review_id = source.bytes_list.value[0].decode("utf-8", "replace")
+    return text.bytes_list.value[0], review_id
+
+
+def _length(feature) -> int:
+    kind = feature.WhichOneof("kind")
+    return len(getattr(feature, kind).value) if kind else 0
+
+
+def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
+    return _key(review.origin or Origin(review.source), review.source), review.text
+
+
+class ReadReviews(beam.PTransform):
+    """PBegin -> {REVIEWS: PCollection[(key, text)], QUARANTINE: PCollection[QuarantinedRecord]}.
+
+    ``key`` says where the review came from (see the module docstring). The
+    IMDb layout is read by ExampleGen's :class:`reader.ReadImdbReviews` (same
+    records set aside, same reasons); text and TFRecord files record by record,
+    with the same checks on each review's bytes (``reader.check_review_bytes``).
+    """
+
+    def __init__(self, source: ScoreInput, max_review_bytes: int = ExampleGenOptions.max_review_bytes):
+        super().__init__()
+        self._source = source
+        self._max_review_bytes = max_review_bytes
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
+        if self._source.kind == IMDB:
+            read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(
+                self._source.pattern, self._max_review_bytes
+            )
+            reviews = read[reader.REVIEWS] | "KeyAndText" >> beam.Map(_imdb_key_and_text)
+            return {REVIEWS: reviews, QUARANTINE: read[reader.QUARANTINE]}
+        read = (
+            pbegin
+            | "MatchFiles" >> fileio.MatchFiles(self._source.pattern, fileio.EmptyMatchTreatment.DISALLOW)
+            | "ReshuffleFiles" >> beam.Reshuffle()
+            | "ReadRecords"
+            >> beam.ParDo(_ReadRecordsFn(self._source.kind, self._max_review_bytes)).with_outputs(
+                QUARANTINE, main=REVIEWS
+            )
+        )
+        # A file is read by one worker: spread its reviews over all of them for scoring.
+        reviews = read[REVIEWS] | "ReshuffleReviews" >> beam.Reshuffle()
+        return {REVIEWS: reviews, QUARANTINE: read[QUARANTINE]}
+
+
+# --- Scoring ---------------------------------------------------------------------------------------
+
+
+class TextSignatureModelHandler(ModelHandler[str, PredictionResult, "predict.Classifier"]):
+    """RunInference's handler for a pushed model: review texts in, positive-class probabilities out.
+
+    Loads the SavedModel with ``tf.saved_model.load`` (``predict.Classifier``:
+    it checks for the ``serving_default`` signature taking a string ``text``)
+    and calls that signature on each batch. See the module docstring for why
+    Beam's TensorFlow handlers are not used.
+
+    Args:
+        model_dir: A version directory (or the model directory: newest version,
+            resolved by each worker; pass a version to pin it for a whole job).
+        max_batch_size: Most reviews per call of the signature.
+    """
+
+    def __init__(self, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE):
+        # Fixed batches, as predict's: every review costs the same (padded to one length), so a
+        # full batch is always best; BatchElements' adaptive sizes start at 1 and stay small on
+        # short bundles (measured: 124 reviews/s adaptive against predict's 366 at 256).
+        super().__init__(min_batch_size=max_batch_size, max_batch_size=max_batch_size)
+        self._model_dir = model_dir
+
+    def load_model(self) -> predict.Classifier:
+        return predict.Classifier(self._model_dir)
+
+    def run_inference(
+        self,
+        batch: Sequence[str],
+        model: predict.Classifier,
+        inference_args: dict[str, typing.Any] | None = None,
+    ) -> Iterator[PredictionResult]:
+        probabilities = model(list(batch))
+        for text, probability in zip(batch, probabilities, strict=True):
+            yield PredictionResult(text, probability, model.version_dir)
+
+    def get_num_bytes(self, batch: Sequence[str]) -> int:
+        return sum(len(text.encode("utf-8")) for text in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "imdb_score"
+
+
+def _prediction(key: Key, result: PredictionResult) -> dict[str, typing.Any]:
+    probability = float(result.inference)
+    return {**key, PROBABILITY_FIELD: probability, LABEL_FIELD: int(probability >= DECISION_THRESHOLD)}
+
+
+class ScoreReviews(beam.PTransform):
+    """PCollection[(key, text)] -> PCollection[dict]: the key's fields, ``probability`` and ``label``."""
+
+    def __init__(self, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE):
+        super().__init__()
+        self._handler = KeyedModelHandler(TextSignatureModelHandler(model_dir, max_batch_size))
+
+    def expand(self, reviews: beam.PCollection) -> beam.PCollection:
+        return (
+            reviews
+            | "RunInference" >> RunInference(self._handler)
+            | "ToPrediction" >> beam.MapTuple(_prediction)
+        )
+
+
+# --- Writing and reading back ----------------------------------------------------------------------
+
+
+def prediction_to_example(prediction: dict[str, typing.Any]):
+    """A prediction as a tf.train.Example (strings as bytes, whole numbers as int64, probability float)."""
+    tf = predict.import_tensorflow()
+    feature = {}
+    for name, value in prediction.items():
+        if isinstance(value, str):
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
+        elif isinstance(value, float):
+            feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+        else:
+            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+    return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+def example_to_prediction(example) -> dict[str, typing.Any]:
+    """The inverse of :func:`prediction_to_example` (a float32 probability, as TFRecords hold it)."""
+    prediction = {}
+    for name, feature in example.features.feature.items():
+        kind = feature.WhichOneof("kind")
+        value = getattr(feature, kind).value[0]
+        prediction[name] = value.decode("utf-8") if kind == "bytes_list" else value
+    return prediction
+
+
+class WritePredictions(beam.PTransform):
+    """PCollection[dict] -> ``<output>/predictions-*.jsonl`` or ``.tfrecord.gz``."""
+
+    def __init__(self, output: str, output_format: str = JSON_LINES):
+        super().__init__()
+        if output_format not in OUTPUT_FORMATS:
+            raise ValueError(
+                f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}"
+            )
+        self._prefix = posixpath.join(output, PREDICTIONS_PREFIX)
+        self._format = output_format
+
+    def expand(self, predictions: beam.PCollection) -> beam.pvalue.PDone:
+        suffix = SUFFIXES[self._format]
+        if self._format == JSON_LINES:
+            return (
+                predictions
+                | "ToJson" >> beam.Map(json.dumps, ensure_ascii=False, sort_keys=True)
+                | "WriteJsonLines" >> beam.io.WriteToText(self._prefix, file_name_suffix=suffix)
+            )
+        return (
+            predictions
+            | "ToExample"
+            >> beam.Map(lambda prediction: prediction_to_example(prediction).SerializeToString())
+            | "WriteTFRecords" >> beam.io.WriteToTFRecord(self._prefix, file_name_suffix=suffix)
+        )
+
+
+def read_predictions(output: str) -> list[dict[str, typing.Any]]:
+    """Every prediction in ``output`` (either format), in no particular order."""
+    gfile = _gfile()
+    found: list[dict[str, typing.Any]] = []
+    for path in sorted(gfile.glob(posixpath.join(escape_pattern(output), f"{PREDICTIONS_PREFIX}-*"))):
+        if path.endswith(SUFFIXES[JSON_LINES]):
+            with gfile.GFile(path, "r") as file:
+                found.extend(json.loads(line) for line in file if line.strip())
+        else:
+            tf = predict.import_tensorflow()
+            for raw in tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator():
+                found.append(example_to_prediction(tf.train.Example.FromString(raw)))
+    return found
+
+
+def read_quarantine(output: str) -> list[QuarantinedRecord]:
+    """Every record set aside, in no particular order."""
+    gfile = _gfile()
+    pattern = posixpath.join(
+        escape_pattern(output), QUARANTINE_DIR, f"{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}"
+    )
+    records = []
+    for path in sorted(gfile.glob(pattern)):
+        with gfile.GFile(path, "r") as file:
+            records.extend(QuarantinedRecord.from_json_line(line) for line in file if line.strip())
+    return records
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreSummary:
+    """What a scoring job did: ``<output>/summary.json``.
+
+    Attributes:
+        model: The model version that scored.
+        input: The input as given.
+        kind: How it was read (:data:`INPUT_FORMATS` but ``auto`` for text).
+        scored: Reviews scored.
+        quarantined: Records set aside per reason (reasons without records absent).
+    """
+
+    model: str
+    input: str
+    kind: str
+    scored: int
+    quarantined: dict[str, int]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> ScoreSummary:
+        return cls(**json.loads(text))
+
+    def describe(self) -> str:
+        """``set aside 3 (empty 2, binary 1)``, most frequent first; "set aside 0" when none."""
+        total = sum(self.quarantined.values())
+        if not total:
+            return "set aside 0"
+        ordered = sorted(self.quarantined.items(), key=lambda item: (-item[1], item[0]))
+        return f"set aside {total} ({', '.join(f'{reason} {count}' for reason, count in ordered)})"
+
+
+def _summary(facts: list[tuple[str, int]], model: str, input_path: str, kind: str) -> str:
+    counts = dict(facts)
+    scored = counts.pop(_SCORED, 0)
+    return ScoreSummary(model, input_path, kind, scored, counts).to_json()
+
+
+def read_summary(output: str) -> ScoreSummary:
+    with FileSystems.open(posixpath.join(output, SUMMARY_FILE)) as file:
+        return ScoreSummary.from_json(file.read().decode("utf-8"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreJob:
+    """One scoring job's settings (validated by the command line before the job is built).
+
+    Attributes:
+        model_dir: The model version directory (resolved once, so every worker scores with it).
+        input_path: The input as given, for the summary.
+        source: What to read and how.
+        output: The output folder.
+        output_format: :data:`JSON_LINES` or :data:`TFRECORD`.
+        batch_size: Most reviews per call of the model.
+        max_review_bytes: Largest review read (a larger one is set aside, as in ExampleGen).
+    """
+
+    model_dir: str
+    input_path: str
+    source: ScoreInput
+    output: str
+    output_format: str = JSON_LINES
+    batch_size: int = predict.DEFAULT_BATCH_SIZE
+    max_review_bytes: int = ExampleGenOptions.max_review_bytes
+
+
+def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
+    """Adds reading, scoring and writing predictions, quarantine and summary to ``pipeline``."""
+    read = pipeline | "ReadReviews" >> ReadReviews(job.source, job.max_review_bytes)
+    predictions = read[REVIEWS] | "Score" >> ScoreReviews(job.model_dir, job.batch_size)
+    _ = predictions | "WritePredictions" >> WritePredictions(job.output, job.output_format)
+    _ = read[QUARANTINE] | "WriteQuarantine" >> quarantine.WriteQuarantine(
+        posixpath.join(job.output, QUARANTINE_DIR)
+    )
+    _ = (
+        (
+            predictions
+            | "CountScored" >> beam.combiners.Count.Globally()
+            | "ScoredFact" >> beam.Map(lambda count: (_SCORED, count)),
+            read[QUARANTINE] | "CountSetAside" >> quarantine.CountByReason(),
+        )
+        | "MergeCounts" >> beam.Flatten()
+        | "AllCounts" >> beam.combiners.ToList()
+        | "ToSummary" >> beam.Map(_summary, job.model_dir, job.input_path, job.source.kind)
+        | "WriteSummary"
+        >> beam.io.WriteToText(posixpath.join(job.output, SUMMARY_FILE), num_shards=1, shard_name_template="")
+    )
+
+
+def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
+    """Runs the scoring job to completion on the runner ``beam_args`` name; returns its summary.
+
+    ``beam_args`` get what ``imdb-pipeline run`` gives its steps: ``--runner=FnApiRunner``
+    unless they name a runner, ``--setup_file`` unless they say how workers get this code.
+
+    Raises:
+        ScoreInputError, ImdbDataError: the input cannot be read (the message names the file).
+    """
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.config import with_default_runner
+    from pipeline.pipeline import beam_args_with_dependencies
+
+    # The run command's rules: the default runner, and this project's setup.py for remote workers.
+    options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            build_score_pipeline(pipeline, job)
+    except Exception as error:
+        cause = _input_error_in(error)
+        if cause is not None:
+            raise cause from error
+        raise
+    return read_summary(job.output)
+
+
+def _input_error_in(error: BaseException) -> Exception | None:
+    """The input problem behind a failed job, if any: the runner may wrap the worker's exception."""
+    seen = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ScoreInputError, ImdbDataError)):
+            return type(current)(_without_beam_context(str(current)))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _without_beam_context(message: str) -> str:
+    # Beam appends " [while running 'Step']" to the message of a worker's exception.
+    return message.split(" [while running", 1)[0].strip()

@@ -1,0 +1,427 @@
+"""``imdb-pipeline score``: reading every input kind, setting bad records aside, RunInference, the CLI.
+
+A tiny real SavedModel with the pipeline's text signature (probability = UTF-8
+length * 0.01) makes exact expected values possible without training; the
+comparison with ``predict`` uses the model pushed by the shared end-to-end run
+(tests/conftest.py, ``pushed_run``).
+"""
+
+import gzip
+import json
+from pathlib import Path
+import re
+import shlex
+import subprocess
+
+import apache_beam as beam
+from apache_beam.io.filesystem import FileMetadata
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, SetupOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.example_gen import quarantine, reader
+from components.example_gen.errors import BadRecordError
+from components.example_gen.quarantine import Origin
+from pipeline import cli, predict, score
+from schemas import features
+from tests.conftest import BEAM_RUNNER, CLI
+from tests.imdb_files import write_archive, write_dataset
+
+MODEL_NAME = "imdb_sentiment"
+
+
+class _LengthModel(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT)])
+    def serve(self, text):
+        length = tf.cast(tf.strings.length(text), tf.float32)
+        return {features.PROBABILITY_OUTPUT: length * 0.01}
+
+
+def length_probability(text: str) -> float:
+    """What the tiny model says, computed independently (float32, as the graph does)."""
+    return float(np.float32(len(text.encode("utf-8"))) * np.float32(0.01))
+
+
+@pytest.fixture(scope="module")
+def length_model(tmp_path_factory) -> Path:
+    """A serving root holding versions 1 and 7 of the tiny model (7 is the newest)."""
+    root = tmp_path_factory.mktemp("serving") / MODEL_NAME
+    module = _LengthModel()
+    for version in (1, 7):
+        tf.saved_model.save(
+            module, str(root / str(version)), signatures={features.TEXT_SIGNATURE: module.serve}
+        )
+    return root
+
+
+def _example(**values) -> bytes:
+    feature = {}
+    for name, value in values.items():
+        if isinstance(value, bytes):
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+        else:
+            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def _write_tfrecords(path: Path, records: list[bytes]) -> Path:
+    with tf.io.TFRecordWriter(str(path), options="GZIP" if path.name.endswith(".gz") else None) as writer:
+        for record in records:
+            writer.write(record)
+    return path
+
+
+# --- Reading: one test per input kind, exact records and reasons -------------------------------------
+
+
+def _run_read(source: score.ScoreInput, expected_reviews, expected_set_aside, max_review_bytes=1_000):
+    with TestPipeline(runner=BEAM_RUNNER) as pipeline:
+        read = pipeline | score.ReadReviews(source, max_review_bytes)
+        assert_that(read[score.REVIEWS], equal_to(expected_reviews), label="Reviews")
+        assert_that(
+            read[score.QUARANTINE]
+            | beam.Map(lambda record: (record.reason, str(record.origin), record.raw, record.size)),
+            equal_to(expected_set_aside),
+            label="SetAside",
+        )
+
+
+def test_a_text_file_gives_one_review_per_line_and_sets_bad_lines_aside(tmp_path):
+    lines = [
+        b"\xef\xbb\xbfgood one",
+        b"",
+        b"  \t",
+        b"bad \xff byte",
+        b"nul \x00 inside",
+        b"x" * 1_001,
+        b"last",
+    ]
+    path = tmp_path / "reviews.txt"
+    path.write_bytes(b"\r\n".join(lines) + b"\n")
+    where = str(path)
+    _run_read(
+        score.ScoreInput(score.LINES, str(path)),
+        [({"source": where, "line": 1}, "good one"), ({"source": where, "line": 7}, "last")],
+        [
+            (quarantine.EMPTY, f"{where}, line 2", b"", 0),
+            (quarantine.WHITESPACE_ONLY, f"{where}, line 3", b"  \t", 3),
+            (quarantine.INVALID_UTF8, f"{where}, line 4", b"bad \xff byte", 10),
+            (quarantine.BINARY, f"{where}, line 5", b"nul \x00 inside", 12),
+            (quarantine.TOO_LARGE, f"{where}, line 6", b"x" * 1_000, 1_001),
+        ],
+    )
+
+
+def test_json_lines_need_an_object_with_a_string_text(tmp_path):
+    lines = [
+        '{"text": "fine", "id": 3}',
+        "[1, 2]",
+        '{"review": "no text key"}',
+        '{"text": 5}',
+        '{"text": ""}',
+        '{"text": "\\udc80 lone surrogate"}',
+        '{"text": "caf\u00e9"}',
+    ]
+    path = tmp_path / "reviews.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    where = str(path)
+    raw = [line.encode() for line in lines]
+    _run_read(
+        score.ScoreInput("auto", str(path)),
+        [({"source": where, "line": 1}, "fine"), ({"source": where, "line": 7}, "caf\u00e9")],
+        [
+            (predict.NOT_JSON_OBJECT, f"{where}, line 2", raw[1], len(raw[1])),
+            (predict.NO_TEXT_FIELD, f"{where}, line 3", raw[2], len(raw[2])),
+            (predict.NO_TEXT_FIELD, f"{where}, line 4", raw[3], len(raw[3])),
+            (quarantine.EMPTY, f"{where}, line 5", raw[4], len(raw[4])),
+            (quarantine.INVALID_UTF8, f"{where}, line 6", raw[5], len(raw[5])),
+        ],
+    )
+
+
+def test_tfrecords_need_examples_with_one_text_string(tmp_path):
+    records = [
+        _example(text=b"a review", source=b"test/pos/0_9.txt"),
+        b"\xff\xff\xff not a proto",
+        _example(review_id=4),
+        _example(text=7),
+        _example(text=b"   "),
+        _example(text=b"no source feature"),
+    ]
+    folder = tmp_path / "Split-test"
+    folder.mkdir()
+    path = _write_tfrecords(folder / "data_tfrecord-00000-of-00001.gz", records)
+    source = score.resolve_input(str(folder))
+    assert source.kind == score.TFRECORD
+    where = str(path)
+    _run_read(
+        source,
+        [
+            ({"source": where, "record": 1, "id": "test/pos/0_9.txt"}, "a review"),
+            ({"source": where, "record": 6}, "no source feature"),
+        ],
+        [
+            (score.NOT_TF_EXAMPLE, f"{where}, record 2", records[1], len(records[1])),
+            (score.NO_TEXT_FEATURE, f"{where}, record 3", records[2], len(records[2])),
+            (score.NO_TEXT_FEATURE, f"{where}, record 4", records[3], len(records[3])),
+            (quarantine.WHITESPACE_ONLY, f"{where}, record 5", records[4], len(records[4])),
+        ],
+    )
+
+
+IMDB_FILES = {
+    "test/pos/0_9.txt": b"a moving film",
+    "test/neg/1_2.txt": b"dull",
+    "train/unsup/5_0.txt": b"no rating here",
+    "test/pos/2_3.txt": b"rating contradicts folder",
+    "test/neg/3_1.txt": b"",
+    "test/neg/badname.txt": b"x",
+}
+
+
+def test_an_imdb_folder_and_archive_are_read_by_example_gens_reader(tmp_path):
+    root = write_dataset(tmp_path / "aclImdb", IMDB_FILES)
+    source = score.resolve_input(str(tmp_path))  # the folder holding aclImdb/
+    assert source.kind == score.IMDB
+    _run_read(
+        source,
+        [
+            ({"source": f"{root}/test/pos/0_9.txt", "id": "test/pos/0_9.txt"}, "a moving film"),
+            ({"source": f"{root}/test/neg/1_2.txt", "id": "test/neg/1_2.txt"}, "dull"),
+            ({"source": f"{root}/train/unsup/5_0.txt", "id": "train/unsup/5_0.txt"}, "no rating here"),
+        ],
+        [
+            (
+                quarantine.RATING_CONTRADICTS_FOLDER,
+                f"{root}/test/pos/2_3.txt",
+                b"rating contradicts folder",
+                25,
+            ),
+            (quarantine.EMPTY, f"{root}/test/neg/3_1.txt", b"", 0),
+            (quarantine.BAD_FILE_NAME, f"{root}/test/neg/badname.txt", b"x", 1),
+        ],
+    )
+    archive = write_archive(tmp_path / "imdb.tar.gz", IMDB_FILES)
+    member = "aclImdb/test/neg/3_1.txt"
+    _run_read(
+        score.resolve_input(str(archive)),
+        [
+            (
+                {"source": str(archive), "member": "aclImdb/test/pos/0_9.txt", "id": "test/pos/0_9.txt"},
+                "a moving film",
+            ),
+            (
+                {"source": str(archive), "member": "aclImdb/test/neg/1_2.txt", "id": "test/neg/1_2.txt"},
+                "dull",
+            ),
+            (
+                {
+                    "source": str(archive),
+                    "member": "aclImdb/train/unsup/5_0.txt",
+                    "id": "train/unsup/5_0.txt",
+                },
+                "no rating here",
+            ),
+        ],
+        [
+            (
+                quarantine.RATING_CONTRADICTS_FOLDER,
+                f"{archive} (member aclImdb/test/pos/2_3.txt)",
+                b"rating contradicts folder",
+                25,
+            ),
+            (quarantine.EMPTY, f"{archive} (member {member})", b"", 0),
+            (quarantine.BAD_FILE_NAME, f"{archive} (member aclImdb/test/neg/badname.txt)", b"x", 1),
+        ],
+    )
+
+
+# The rule for every line: set aside exactly when ExampleGen would set the same bytes aside, for
+# the same reason; otherwise scored with its text.
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b"")), max_size=8))
+def test_each_line_is_scored_or_set_aside_as_example_gen_would(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("lines") / "generated.txt"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    results = list(score._ReadRecordsFn(score.LINES, 20).process(FileMetadata(str(path), 0)))
+    assert len(results) == len(lines)
+    for number, (line, result) in enumerate(zip(lines, results, strict=True), start=1):
+        expected_text = line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line
+        try:
+            reader.check_review_bytes(line, len(line), 20, "x")
+            reader.check_review_bytes(expected_text, len(expected_text), 20, "x")
+        except BadRecordError as error:
+            assert isinstance(result, beam.pvalue.TaggedOutput)
+            assert (result.value.reason, result.value.origin) == (
+                error.reason,
+                Origin(str(path), line=number),
+            )
+            assert result.value.raw == line[:20]
+        else:
+            assert result == ({"source": str(path), "line": number}, expected_text.decode("utf-8"))
+
+
+# --- Scoring: the PTransform on a few elements --------------------------------------------------------
+
+
+def test_score_reviews_runs_inference_with_the_text_signature(length_model):
+    reviews = [({"line": 1}, "great"), ({"line": 2}, "caf\u00e9 \u2014 ok"), ({"id": "x"}, "a" * 60)]
+    expected = [
+        {**key, "probability": length_probability(text), "label": int(length_probability(text) >= 0.5)}
+        for key, text in reviews
+    ]
+    assert [row["label"] for row in expected] == [0, 0, 1]
+    with TestPipeline(runner=BEAM_RUNNER) as pipeline:
+        scored = pipeline | beam.Create(reviews) | score.ScoreReviews(str(length_model), max_batch_size=2)
+        assert_that(scored, equal_to(expected))
+
+
+# --- The command line ---------------------------------------------------------------------------------
+
+
+def _score_cli(*args, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, "score", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_the_command_writes_predictions_quarantine_and_summary(length_model, tmp_path):
+    texts = ["short", "", "a" * 80, "caf\u00e9"]
+    (tmp_path / "in.txt").write_text("".join(f"{text}\n" for text in texts), encoding="utf-8")
+    for output_format in ("jsonl", "tfrecord"):
+        output = tmp_path / f"out-{output_format}"
+        done = _score_cli(
+            "--model", str(length_model), "--input", "in.txt", "--output", str(output),
+            "--format", output_format, "--batch-size", "2", cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout == (
+            f"scored 3 reviews of in.txt with {length_model}/7, set aside 1 (empty 1): {output}\n"
+        )
+        predictions = sorted(score.read_predictions(str(output)), key=lambda row: row["line"])
+        expected = [
+            {"source": "in.txt", "line": line, "label": int(length_probability(text) >= 0.5)}
+            for line, text in ((1, "short"), (3, "a" * 80), (4, "caf\u00e9"))
+        ]
+        assert [{k: v for k, v in row.items() if k != "probability"} for row in predictions] == expected
+        assert [row["probability"] for row in predictions] == pytest.approx(
+            [length_probability(t) for t in ("short", "a" * 80, "caf\u00e9")], abs=1e-7
+        )
+        assert [(r.reason, str(r.origin), r.detail) for r in score.read_quarantine(str(output))] == [
+            (quarantine.EMPTY, "in.txt, line 2", "empty line (0 bytes)")
+        ]
+        summary = score.read_summary(str(output))
+        assert (summary.scored, summary.quarantined, summary.model) == (3, {"empty": 1}, f"{length_model}/7")
+
+
+def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_path):
+    (tmp_path / "in.txt").write_text("fine\n", encoding="utf-8")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("x")
+    (tmp_path / "corrupt.tfrecord").write_bytes(b"\x00" * 40)
+    model = str(length_model)
+    cases = [
+        (["--model", str(tmp_path / "nope"), "--input", "in.txt", "--output", "o1"], f"{tmp_path / 'nope'} does not exist"),
+        (["--model", model, "--input", "missing.txt", "--output", "o2"], "--input missing.txt does not exist"),
+        (
+            ["--model", model, "--input", "in.txt", "--output", "full"],
+            "--output full already holds files; scoring never overwrites: name a new or empty folder",
+        ),
+        (["--model", model, "--input", "in.txt", "--output", "o3", "--runer=DataflowRunner"], "did you mean --runner?"),
+        (["--model", model, "--input", "in.txt", "--output", "o4", "--format", "csv"], "--format must be one of jsonl, tfrecord, got 'csv'"),
+        (
+            ["--model", model, "--input", "corrupt.tfrecord", "--output", "o5"],
+            "corrupt.tfrecord: truncated or corrupt TFRecord file after record 0",
+        ),
+    ]  # fmt: skip
+    for args, message in cases:
+        done = _score_cli(*args, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stderr[-3000:])
+        assert message in done.stderr, (args, done.stderr[-3000:])
+        assert "Traceback" not in done.stderr
+    assert sorted(path.name for path in (tmp_path / "full").iterdir()) == ["keep.txt"]
+
+
+# --- The same numbers as predict, with the pushed model -----------------------------------------------
+
+REVIEWS = [
+    "a wonderful, moving masterpiece",
+    "an awful, boring waste of time",
+    "Ce film est magnifique \u2014 \u00e9mouvant",
+    'He said "meh",\tthen left.',
+    "not bad at all",
+]
+
+
+@pytest.mark.slow
+def test_score_gives_predicts_probabilities_for_every_input_kind(pushed_run, tmp_path):
+    output, first, _ = pushed_run
+    assert first.returncode == 0, first.stderr[-3000:]
+    model = str(output / "serving" / MODEL_NAME)
+    jsonl = tmp_path / "reviews.jsonl"
+    jsonl.write_text("".join(json.dumps({"text": text}) + "\n" for text in REVIEWS), encoding="utf-8")
+    predicted = subprocess.run(
+        [CLI, "predict", "--model", model, "--input", str(jsonl), "--format", "jsonl"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    expected = {
+        json.loads(line)["text"]: json.loads(line)["probability"] for line in predicted.stdout.splitlines()
+    }
+    assert list(expected) == REVIEWS
+
+    (tmp_path / "reviews.txt").write_text("".join(f"{t}\n" for t in REVIEWS), encoding="utf-8")
+    _write_tfrecords(tmp_path / "reviews.tfrecord", [_example(text=t.encode()) for t in REVIEWS])
+    files = {f"test/pos/{i}_9.txt": text.encode() for i, text in enumerate(REVIEWS)}
+    write_archive(tmp_path / "reviews.tar.gz", files)
+    inputs = {
+        # Both cores: the direct runner with two worker processes.
+        "reviews.txt": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+        "reviews.jsonl": [],
+        "reviews.tfrecord": [],
+        "reviews.tar.gz": [],
+    }
+    for name, beam_flags in inputs.items():
+        out = tmp_path / f"scored-{name}"
+        done = _score_cli("--model", model, "--input", name, "--output", str(out), *beam_flags, cwd=tmp_path)
+        assert done.returncode == 0, (name, done.stderr[-3000:])
+        rows = score.read_predictions(str(out))
+        if name == "reviews.tar.gz":
+            got = {REVIEWS[int(row["id"].split("/")[-1].split("_")[0])]: row["probability"] for row in rows}
+        else:
+            position = "record" if name.endswith("tfrecord") else "line"
+            got = {REVIEWS[row[position] - 1]: row["probability"] for row in rows}
+        assert got.keys() == expected.keys(), name
+        for text, probability in expected.items():
+            assert got[text] == pytest.approx(probability, abs=1e-6), (name, text)
+        assert all(row["label"] == int(row["probability"] >= 0.5) for row in rows)
+
+
+def test_the_readmes_dataflow_command_passes_its_flags_to_beam():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Bulk scoring on Beam", 1)[1].split("\n## ", 1)[0]
+    (command,) = [
+        block.replace("\\\n", " ")
+        for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+        if "DataflowRunner" in block
+    ]
+    argv = shlex.split(command)[1:]
+    parser = cli.build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    assert (args.command, args.model, args.input) == (
+        "score",
+        "gs://my-bucket/imdb/serving/imdb_sentiment",
+        "gs://my-bucket/aclImdb_v1.tar.gz",
+    )
+    beam_args = cli.split_beam_args(unknown, cli._subparser(parser, "score"))
+    options = PipelineOptions(beam_args)
+    cloud = options.view_as(GoogleCloudOptions)
+    assert (cloud.project, cloud.region, cloud.temp_location) == (
+        "my-project",
+        "europe-west1",
+        "gs://my-bucket/tmp",
+    )
+    assert options.view_as(SetupOptions).setup_file == "./setup.py"
+    assert options.view_as(PipelineOptions).get_all_options()["runner"] == "DataflowRunner"
