@@ -48,11 +48,13 @@ class InputError(ValueError):
 
 
 # TensorFlow's C++ start-up lines, printed before absl's logging is set up, so
-# TF_CPP_MIN_LOG_LEVEL cannot silence them: absl's banner, INFO/WARNING lines,
-# and the error a machine without a GPU reports when CUDA is probed.
+# TF_CPP_MIN_LOG_LEVEL cannot silence them: absl's banner, INFO/WARNING lines
+# (with the second line of the CPU-instructions notice), and the error a machine
+# without a GPU reports when CUDA is probed.
 _STARTUP_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|[IW]\d{4} \S+ +\d+ \S+:\d+\] .*"
+    r"|To enable the following instructions: .*"
     r"|E\d{4} \S+ +\d+ cuda_\w+\.cc:\d+\] .*)$"
 )
 
