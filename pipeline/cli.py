@@ -392,9 +392,22 @@ def _configuration(command: str, args: argparse.Namespace, beam_args: list[str],
     return config
 
 
+def _import_tensorflow(verbose: bool = False, serving_only: bool = False) -> None:
+    """Imports TensorFlow first, before TFX, Beam or a config check does, without its start-up lines.
+
+    Every command calls this before its first use of TensorFlow: TensorFlow
+    writes those lines (and probing the GPU its ``cuInit`` error) once, when it
+    is imported, and only :func:`pipeline.predict.import_tensorflow` filters them.
+    """
+    from pipeline.predict import import_tensorflow
+
+    import_tensorflow(verbose=verbose, serving_only=serving_only)
+
+
 def _run(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     # Before anything imports TensorFlow, so its log settings apply.
     _configure_logging(args.verbose)
+    _import_tensorflow(verbose=args.verbose)
     config = _configuration("run", args, beam_args, parser)
     if config is None:
         return EXIT_USAGE
@@ -420,23 +433,26 @@ def _run(args: argparse.Namespace, beam_args: list[str], parser) -> int:
 
 def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     _configure_logging(verbose=False)
-    from pipeline.predict import import_tensorflow
-
-    import_tensorflow(serving_only=False)  # before TFX imports it: without its start-up lines on stderr
+    _import_tensorflow()
     from pipeline import kubeflow
     from pipeline.pipeline import create_pipeline, pipeline_steps
 
     try:
         target = kubeflow.resolve_target(args.output_file, args.target)
-        if args.schedule:
+        kubeflow.check_image(args.image)
+        if args.schedule is not None:  # an empty one too: `--schedule "$CRON"` with CRON unset
             kubeflow.validate_cron(args.schedule)
-    except (kubeflow.ScheduleError, kubeflow.TargetError) as error:
+    except ValueError as error:
         print(f"imdb-pipeline compile: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
     config = _configuration("compile", args, beam_args, parser)
     if config is None:
         return EXIT_USAGE
-    job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
+    try:
+        job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
+    except kubeflow.OutputFileError as error:
+        print(f"imdb-pipeline compile: {error}", file=sys.stderr)
+        return EXIT_USAGE
     steps = len(pipeline_steps(create_pipeline(config, portable=True)))
     what = "Kubeflow Pipelines package" if target == kubeflow.KFP else "Vertex AI pipeline job"
     print(
@@ -474,7 +490,7 @@ def _predict(args: argparse.Namespace) -> int:
                 except OSError as error:
                     raise predict.InputError(f"--input {source}: {error.strerror}") from None
                 reviews = predict.reviews_from_stream(stream, source, args.input_format)
-            predict.import_tensorflow(verbose=args.verbose)
+            _import_tensorflow(verbose=args.verbose, serving_only=True)
             classifier = predict.Classifier(args.model)
             predict.score(classifier, reviews, args.format, sys.stdout, batch_size=args.batch_size)
     except (predict.ModelNotFoundError, predict.ModelLoadError, predict.InputError) as error:
@@ -688,7 +704,7 @@ def _neighbors(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    predict.import_tensorflow(verbose=False)
+    _import_tensorflow(serving_only=True)
     from components.embeddings.neighbors import (
         INJECTED,
         TRAINED,
@@ -741,6 +757,7 @@ def _add_report_parser(subparsers) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     _configure_logging(verbose=False)
+    _import_tensorflow()
     from pipeline import reports
     from pipeline.config import absolute_path
 
@@ -778,10 +795,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``imdb-pipeline`` console script; returns the exit code."""
     freeze_gc_at_exit()
     argv = list(sys.argv[1:] if argv is None else argv)
-    # TensorFlow reads its C++ log level once, when first imported.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if "--verbose" in argv else "2")
-    parser = build_parser()
+    parser = build_parser()  # imports no TensorFlow
     args, unknown = parser.parse_known_args(argv)
+    # TensorFlow reads its C++ log level once, when first imported. From the parsed
+    # flag: a review text "--verbose" (after --) is not the option.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if getattr(args, "verbose", False) else "2")
     try:
         return _dispatch(parser, args, unknown)
     except BrokenPipeError:

@@ -19,15 +19,15 @@ exact calls for the file that was written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shlex
+import tempfile
 
 from pipeline.config import PipelineConfig
 from pipeline.pipeline import create_pipeline
-
-_CRON_FIELD = re.compile(r"^[\d*/,\-]+$")
-
 
 KFP = "kfp"
 VERTEX = "vertex"
@@ -47,7 +47,8 @@ def resolve_target(output_file: str, target: str | None = None) -> str:
         TargetError: the extension is none of :data:`EXTENSIONS`, or belongs to
             the other target.
     """
-    extension = os.path.splitext(output_file)[1].lower()
+    # Case-sensitive, as kfp's writer and kfp.Client's package reader test the name.
+    extension = os.path.splitext(output_file)[1]
     by_extension = next((name for name, endings in EXTENSIONS.items() if extension in endings), None)
     if target is not None and target not in TARGETS:
         raise TargetError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
@@ -56,7 +57,7 @@ def resolve_target(output_file: str, target: str | None = None) -> str:
             EXTENSIONS[target] if target else tuple(e for endings in EXTENSIONS.values() for e in endings)
         )
         raise TargetError(
-            f"--output-file {output_file}: the name must end with {' or '.join(wanted)} "
+            f"--output-file {output_file}: the name must end with {' or '.join(wanted)}, in lower case "
             "(.yaml/.yml: a Kubeflow Pipelines package; .json: a Vertex AI pipeline job)"
         )
     if target is not None and target != by_extension:
@@ -71,18 +72,114 @@ _DESCRIPTION = {KFP: "Kubeflow Pipelines package (YAML)", VERTEX: "Vertex AI pip
 
 
 class ScheduleError(ValueError):
-    """A cron expression that is not five fields of digits, ``*``, ``/``, ``,`` and ``-``."""
+    """A cron expression that is not five valid fields (minute hour day-of-month month day-of-week)."""
+
+
+# Each field's name and allowed values, in order (day of week: 0 and 7 are Sunday).
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+# One element of a field's comma-separated list: *, N or N-M, optionally /STEP.
+_CRON_ELEMENT = re.compile(r"^(?:\*|(?P<low>\d+)(?:-(?P<high>\d+))?)(?:/(?P<step>\d+))?$")
 
 
 def validate_cron(expression: str) -> str:
-    """Returns a standard five-field cron expression (minute hour day month weekday) or raises."""
+    """Returns a standard five-field cron expression (minute hour day month weekday) or raises.
+
+    Every field is a comma-separated list of ``*``, ``N`` or ``N-M``, each
+    optionally ``/STEP``, with values in the field's range and a step of at
+    least 1: the expressions Vertex AI's and Kubeflow's schedulers both take.
+
+    Raises:
+        ScheduleError: naming the field that is wrong and why.
+    """
     fields = expression.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
+    if len(fields) != len(_CRON_FIELDS):
         raise ScheduleError(
-            f"schedule must be a five-field cron expression (minute hour day-of-month month day-of-week), "
+            "schedule must be a five-field cron expression (minute hour day-of-month month day-of-week), "
             f"e.g. '0 3 * * *'; got {expression!r}"
         )
+    for text, (name, lowest, highest) in zip(fields, _CRON_FIELDS, strict=True):
+        for element in text.split(","):
+            problem = _cron_element_problem(element, lowest, highest)
+            if problem:
+                raise ScheduleError(f"schedule {expression!r}: {name} field {text!r}: {problem}")
     return " ".join(fields)
+
+
+def _cron_element_problem(element: str, lowest: int, highest: int) -> str | None:
+    match = _CRON_ELEMENT.match(element)
+    if match is None:
+        return f"{element!r} is not *, N or N-M, optionally followed by /STEP"
+    values = [int(v) for v in (match["low"], match["high"]) if v is not None]
+    if any(not lowest <= value <= highest for value in values):
+        return f"{element!r} is out of range: values are {lowest}-{highest}"
+    if len(values) == 2 and values[0] > values[1]:
+        return f"{element!r}: the range's start is after its end"
+    if match["step"] is not None and int(match["step"]) < 1:
+        return f"{element!r}: the step must be at least 1"
+    return None
+
+
+class OutputFileError(ValueError):
+    """An ``--output-file`` that cannot be written: a folder, a path through a file, no permission."""
+
+
+def check_image(image: str) -> str:
+    """``image`` if it names a container image; TFX would silently use its own for an empty one."""
+    if not image.strip():
+        raise ValueError("--image must not be empty: every step runs in it (an image with this project)")
+    return image
+
+
+@contextlib.contextmanager
+def _replacing(output_file: str):
+    """Yields a new temporary file beside ``output_file`` that replaces it on success.
+
+    Creating it first proves the place writable before anything is compiled;
+    a failed compile leaves any earlier ``output_file`` as it was.
+
+    Raises:
+        OutputFileError: ``output_file`` is a folder, or its folder cannot be
+            created or written (any OS error, named).
+    """
+    where = f"--output-file {output_file}"
+    if os.path.isdir(output_file):
+        raise OutputFileError(f"{where} is a folder, not a file")
+    directory = os.path.dirname(os.path.abspath(output_file))
+    existing = directory
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise OutputFileError(f"{where}: {existing} is a file, not a folder")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        # The same extension: the writers choose the format by it.
+        handle, staging = tempfile.mkstemp(
+            dir=directory,
+            prefix=f".{os.path.basename(output_file)}.",
+            suffix=os.path.splitext(output_file)[1],
+        )
+        os.close(handle)
+    except OSError as error:
+        raise OutputFileError(f"{where} cannot be written: {error.strerror or error} ({directory})") from None
+    try:
+        yield staging
+        os.chmod(staging, 0o666 & ~_umask())
+        os.replace(staging, output_file)
+    finally:
+        if os.path.exists(staging):
+            os.remove(staging)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def compile_pipeline(config: PipelineConfig, output_file: str, image: str, target: str | None = None) -> dict:
@@ -95,6 +192,8 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
 
     Raises:
         TargetError: see :func:`resolve_target`.
+        OutputFileError: ``output_file`` cannot be written (checked before compiling).
+        ValueError: ``image`` is empty.
     """
     from google.protobuf import json_format
     from kfp.compiler import pipeline_spec_builder
@@ -102,26 +201,26 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
     target = resolve_target(output_file, target)
-    runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
-        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image)
-    )
-    job = runner.run(create_pipeline(config, portable=True), write_out=False)
-    directory = os.path.dirname(os.path.abspath(output_file))
-    os.makedirs(directory, exist_ok=True)
-    if target == VERTEX:
-        with open(output_file, "w", encoding="utf-8") as file:
-            json.dump(job, file, sort_keys=True, indent=1)
-    else:
-        # Parsed strictly into KFP's own proto and written by KFP's compiler, so the file is
-        # exactly what `kfp.compiler.Compiler` would write for a pipeline with this spec.
-        spec = json_format.ParseDict(job["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
-        spec.default_pipeline_root = config.pipeline_root
-        pipeline_spec_builder.write_pipeline_spec_to_file(
-            pipeline_spec=spec,
-            pipeline_description=f"{config.pipeline_name}: IMDb sentiment, compiled with TFX's Kubeflow V2 runner",
-            platform_spec=pipeline_spec_pb2.PlatformSpec(),
-            package_path=output_file,
+    check_image(image)
+    with _replacing(output_file) as staging:
+        runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
+            config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image)
         )
+        job = runner.run(create_pipeline(config, portable=True), write_out=False)
+        if target == VERTEX:
+            with open(staging, "w", encoding="utf-8") as file:
+                json.dump(job, file, sort_keys=True, indent=1)
+        else:
+            # Parsed strictly into KFP's own proto and written by KFP's compiler, so the file is
+            # exactly what `kfp.compiler.Compiler` would write for a pipeline with this spec.
+            spec = json_format.ParseDict(job["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+            spec.default_pipeline_root = config.pipeline_root
+            pipeline_spec_builder.write_pipeline_spec_to_file(
+                pipeline_spec=spec,
+                pipeline_description=f"{config.pipeline_name}: IMDb sentiment, compiled with TFX's Kubeflow V2 runner",
+                platform_spec=pipeline_spec_pb2.PlatformSpec(),
+                package_path=staging,
+            )
     return job
 
 
@@ -130,53 +229,65 @@ def task_count(job: dict) -> int:
     return len(job["pipelineSpec"]["root"]["dag"]["tasks"])
 
 
+def _literal(text: str) -> str:
+    """A Python string literal of ``text`` (``repr``), in double quotes where that needs no escape."""
+    literal = repr(text)
+    return f'"{literal[1:-1]}"' if literal.startswith("'") and '"' not in text else literal
+
+
 def client_commands(spec_file: str, target: str, config: PipelineConfig, cron: str | None = None) -> str:
     """Python snippets that submit (or, with ``cron``, schedule) the compiled file on each service.
 
+    Every string is a Python literal (``repr``), so any file name gives valid code.
     Each service's snippet names the file that service loads: a KFP package
     (YAML) serves both, a Vertex AI job (JSON) only Vertex AI, so for it the
     Kubeflow part says how to compile the package instead.
     """
     cron = validate_cron(cron) if cron is not None else None
     name = config.pipeline_name
+    schedule_name = name + "-schedule"
     vertex_call = (
-        f'job.create_schedule(display_name="{name}-schedule", cron="{cron}")' if cron else "job.submit()"
+        f"job.create_schedule(display_name={_literal(schedule_name)}, cron={_literal(cron)})"
+        if cron
+        else "job.submit()"
     )
     vertex = f"""\
 # Vertex AI Pipelines (pip install google-cloud-aiplatform; gcloud auth application-default login):
 from google.cloud import aiplatform
 aiplatform.init(project="MY_PROJECT", location="MY_REGION")
 job = aiplatform.PipelineJob(
-    display_name="{name}",
-    template_path="{spec_file}",
-    pipeline_root="{config.pipeline_root}",
+    display_name={_literal(name)},
+    template_path={_literal(spec_file)},
+    pipeline_root={_literal(config.pipeline_root)},
 )
 {vertex_call}
 """
     if target != KFP:
+        package = os.path.splitext(spec_file)[0] + ".yaml"
         return (
             vertex
             + f"""
 # Kubeflow Pipelines 2.x loads a pipeline package, not this Vertex AI job: compile one with
-#   imdb-pipeline compile --target kfp --output-file {os.path.splitext(spec_file)[0]}.yaml ... (same options)
+#   imdb-pipeline compile --target kfp --output-file {shlex.quote(package)} ... (same options)
 """
         )
     if cron:
+        kfp_cron = "0 " + cron
         kfp_call = f"""\
-experiment = client.create_experiment("{name}")
+experiment = client.create_experiment({_literal(name)})
 client.create_recurring_run(
     experiment_id=experiment.experiment_id,
-    job_name="{name}-schedule",
-    cron_expression="0 {cron}",  # KFP's cron has a leading seconds field
-    pipeline_package_path="{spec_file}",
+    job_name={_literal(schedule_name)},
+    cron_expression={_literal(kfp_cron)},  # KFP's cron has a leading seconds field
+    pipeline_package_path={_literal(spec_file)},
 )
 """
     else:
         kfp_call = f"""\
 client.create_run_from_pipeline_package(
-    "{spec_file}",
-    experiment_name="{name}",
-    pipeline_root="{config.pipeline_root}",
+    {_literal(spec_file)},
+    experiment_name={_literal(name)},
+    pipeline_root={_literal(config.pipeline_root)},
 )
 """
     return (

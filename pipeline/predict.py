@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import re
 import sys
@@ -57,11 +58,13 @@ class InputError(ValueError):
 
 
 # TensorFlow's C++ start-up lines, printed before absl's logging is set up, so
-# TF_CPP_MIN_LOG_LEVEL cannot silence them: absl's banner, INFO/WARNING lines,
-# and the error a machine without a GPU reports when CUDA is probed.
+# TF_CPP_MIN_LOG_LEVEL cannot silence them: absl's banner, INFO/WARNING lines
+# (with the second line of the CPU-instructions notice), and the error a machine
+# without a GPU reports when CUDA is probed.
 _STARTUP_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|[IW]\d{4} \S+ +\d+ \S+:\d+\] .*"
+    r"|To enable the following instructions: .*"
     r"|E\d{4} \S+ +\d+ cuda_\w+\.cc:\d+\] .*)$"
 )
 
@@ -145,8 +148,13 @@ def resolve_model_dir(path: str) -> str:
 
     if tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
         return path
-    if not tf.io.gfile.isdir(path):
+    if not tf.io.gfile.exists(path):
         raise ModelNotFoundError(f"{path} does not exist")
+    if not tf.io.gfile.isdir(path):
+        raise ModelNotFoundError(
+            f"{path} is a file, not a SavedModel directory: give the version directory that holds "
+            f"{SAVED_MODEL_FILE} and variables/, or the model directory above the versions"
+        )
     versions = [
         int(name.rstrip("/"))
         for name in tf.io.gfile.listdir(path)
@@ -198,13 +206,14 @@ class Classifier:
 
     def __init__(self, model_dir: str):
         tf = import_tensorflow()
-        from google.protobuf.message import DecodeError
 
         self.version_dir = resolve_model_dir(model_dir)
         self._link_dir, path = _without_glob_characters(self.version_dir)
         try:
             loaded = tf.saved_model.load(path)
-        except (tf.errors.OpError, OSError, ValueError, KeyError, DecodeError, RuntimeError) as error:
+        except Exception as error:
+            # TensorFlow's readers raise any kind for a damaged file: DecodeError (saved_model.pb),
+            # IndexError "Read less bytes than requested" (truncated variables), OpError, KeyError...
             raise ModelLoadError(
                 f"{self.version_dir}: the SavedModel cannot be loaded (truncated or damaged?): "
                 f"{_first_line(error)}"
@@ -284,13 +293,18 @@ def reviews_from_arguments(texts: Iterable[str], label: str = "TEXT") -> Iterato
 def reviews_from_stream(stream: typing.BinaryIO, name: str, input_format: str = "auto") -> Iterator[Review]:
     """Reviews from a byte stream: one per line, or JSON Lines with a ``text`` field.
 
-    Every line is one review (a blank line is an empty review), so output line
-    i belongs to input line i; a final line break ends the last line. With
-    ``auto``, the input is JSON Lines when its first line is a JSON object.
+    Plain lines: every line is one review (a blank line is an empty review), so
+    output line i belongs to input line i; a final line break ends the last line.
+    JSON Lines: every line is one JSON object, parsed strictly (no ``NaN``,
+    ``Infinity``, numbers too large for a float, or repeated keys: what strict
+    readers such as jq refuse); blank lines at the end are ignored, a blank line
+    before another record is an error. With ``auto``, the input is JSON Lines
+    when its first line is a JSON object.
 
     Raises:
-        InputError: a line that is not UTF-8, or (JSON Lines) not a JSON object
-            with a string ``text``; the message names ``name`` and the line.
+        InputError: a line that is not UTF-8, or (JSON Lines) not a strict JSON
+            object with a string ``text``; a first line that is a JSON array (a
+            JSON file, not JSON Lines). The message names ``name`` and the line.
     """
     for _number, _line, result in read_lines(stream, name, input_format):
         if isinstance(result, InputError):
@@ -310,6 +324,7 @@ def read_lines(
     """
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
+    blanks = []  # blank JSON Lines since the last record: an error only when a record follows
     for number, raw in enumerate(stream, start=1):
         where = f"{name}, line {number}"
         line = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
@@ -327,8 +342,23 @@ def read_lines(
         if number == 1:
             text = text.removeprefix("\ufeff")
         if input_format == "auto":
-            input_format = JSON_LINES if _json_object(text) is not None else LINES
-        yield number, line, _parse_line(text, where, input_format)
+            input_format = _detect_format(text, where)
+        if input_format == LINES:
+            yield number, line, Review(text, where)
+            continue
+        if not text.strip():
+            blanks.append((number, line, where))
+            continue
+        for blank_number, blank_line, blank_where in blanks:
+            yield (
+                blank_number,
+                blank_line,
+                InputError(
+                    f"{blank_where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
+                ),
+            )
+        blanks.clear()
+        yield number, line, _parse_json_line(text, where)
 
 
 # Why a JSON Lines line is not a review (InputError.reason): a bad record's reason in a quarantine.
@@ -336,18 +366,14 @@ NOT_JSON_OBJECT = "not_json_object"
 NO_TEXT_FIELD = "no_text_field"
 
 
-def _parse_line(text: str, where: str, input_format: str) -> Review | InputError:
-    if input_format == LINES:
-        return Review(text, where)
-    record = _json_object(text)
-    if record is None:
-        return InputError(
-            f"{where} is not a JSON object (JSON Lines input: one object per line)", reason=NOT_JSON_OBJECT
-        )
+def _parse_json_line(text: str, where: str) -> Review | InputError:
+    try:
+        record = _json_object(text, where)
+    except InputError as error:
+        error.reason = NOT_JSON_OBJECT
+        return error
     if not isinstance(record.get(TEXT_FIELD), str):
-        return InputError(
-            f'{where}: the JSON object has no string "{TEXT_FIELD}" field', reason=NO_TEXT_FIELD
-        )
+        return InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
     fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
     try:
         return Review(check_text(record[TEXT_FIELD], where), where, fields)
@@ -355,14 +381,73 @@ def _parse_line(text: str, where: str, input_format: str) -> Review | InputError
         return error
 
 
-def _json_object(text: str) -> dict | None:
-    if not text.lstrip().startswith("{"):
-        return None
+def _detect_format(first_line: str, where: str) -> str:
+    """``jsonl`` if the first line is a JSON object (read leniently, so a bad value is reported, not
+    taken for text); a JSON array is refused, as it is a JSON file, not JSON Lines."""
+    stripped = first_line.strip()
+    if stripped in ("{", "["):
+        raise InputError(
+            f"{where} starts a JSON document over several lines, not JSON Lines: give one JSON object "
+            "per line (e.g. jq -c '.[]' FILE)"
+        )
+    if not stripped.startswith(("{", "[")):
+        return LINES
     try:
-        value = json.loads(text)
+        value = json.loads(stripped)
     except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+        return LINES
+    if isinstance(value, list):
+        raise InputError(
+            f"{where} is a JSON array, not JSON Lines: give one JSON object per line "
+            "(or --input-format lines to score each line as text)"
+        )
+    return JSON_LINES if isinstance(value, dict) else LINES
+
+
+def _refuse_constant(token: str) -> typing.NoReturn:
+    raise ValueError(f"{token} is not a JSON value")
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise ValueError(f"{token} is too large for a 64-bit float")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, typing.Any]]) -> dict[str, typing.Any]:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        repeated = next(key for i, (key, _) in enumerate(pairs) if key in dict(pairs[:i]))
+        raise ValueError(f"the key {repeated!r} appears twice")
+    return record
+
+
+def _json_object(text: str, where: str) -> dict:
+    """The strict JSON object on one line (see :func:`reviews_from_stream`)."""
+    try:
+        value = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+        )
+    except ValueError as error:
+        if not text.lstrip().startswith("{"):
+            raise InputError(
+                f"{where} is not a JSON object (JSON Lines input: one object per line)"
+            ) from None
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        raise InputError(f"{where} is not strict JSON: {message}") from None
+    if isinstance(value, list):
+        raise InputError(
+            f"{where} is a JSON array, not a JSON object (JSON Lines input: one object per line)"
+        )
+    if not isinstance(value, dict):
+        raise InputError(f"{where} is not a JSON object (JSON Lines input: one object per line)")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # what the output will hold
+    except UnicodeEncodeError as error:
+        char = ord(error.object[error.start])
+        raise InputError(f"{where} is not strict JSON: a lone surrogate \\u{char:04x} is not text") from None
+    return value
 
 
 def batches(reviews: Iterable[Review], size: int) -> Iterator[list[Review]]:
@@ -391,7 +476,9 @@ def format_result(review: Review, probability: float, output_format: str) -> str
     if output_format == TSV:
         return f"{probability:.4f}\t{review.text.translate(_TSV_ESCAPES)}"
     return json.dumps(
-        {**review.fields, TEXT_FIELD: review.text, PROBABILITY_FIELD: probability}, ensure_ascii=False
+        {**review.fields, TEXT_FIELD: review.text, PROBABILITY_FIELD: probability},
+        ensure_ascii=False,
+        allow_nan=False,  # strict JSON, as the input is read
     )
 
 

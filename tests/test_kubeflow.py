@@ -7,6 +7,7 @@ package reader (what ``create_run_from_pipeline_package`` and
 
 import json
 import os
+import re
 
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform
@@ -170,7 +171,8 @@ def test_compile_refuses_a_target_the_file_name_contradicts_or_an_unknown_extens
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "imdb-pipeline compile: configuration error: --output-file spec.tar.gz: the name must end with "
-        ".yaml or .yml or .json (.yaml/.yml: a Kubeflow Pipelines package; .json: a Vertex AI pipeline job)"
+        ".yaml or .yml or .json, in lower case (.yaml/.yml: a Kubeflow Pipelines package; .json: a Vertex AI "
+        "pipeline job)"
     )
     assert "Traceback" not in result.stderr
     assert os.listdir(tmp_path) == []
@@ -183,7 +185,8 @@ def test_compile_refuses_a_target_the_file_name_contradicts_or_an_unknown_extens
 )
 def test_the_target_follows_the_extension_and_a_contradiction_is_refused(stem, extension, target):
     name = f"{stem}{extension}"
-    implied = {".yaml": "kfp", ".yml": "kfp", ".json": "vertex"}.get(os.path.splitext(name)[1].lower())
+    # Case-sensitive, as kfp's writer and kfp.Client's package reader are.
+    implied = {".yaml": "kfp", ".yml": "kfp", ".json": "vertex"}.get(os.path.splitext(name)[1])
     if implied is None or target not in (None, implied):
         with pytest.raises(kubeflow.TargetError, match="--output-file"):
             kubeflow.resolve_target(name, target)
@@ -201,3 +204,31 @@ def test_client_commands_use_each_service_cron_format_and_file():
     vertex_only = kubeflow.client_commands("imdb.json", kubeflow.VERTEX, config, cron="0 3 * * *")
     assert "create_recurring_run" not in vertex_only
     assert 'template_path="imdb.json"' in vertex_only
+
+
+_CRON_RANGES = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+
+
+@given(data=st.data())
+def test_cron_fields_in_range_are_accepted_and_out_of_range_refused_naming_the_field(data):
+    fields = []
+    for _, low, high in _CRON_RANGES:
+        start = data.draw(st.integers(low, high))
+        end = data.draw(st.integers(start, high))
+        step = data.draw(st.integers(1, 60))
+        fields.append(
+            data.draw(st.sampled_from(["*", str(start), f"{start}-{end}", f"*/{step}", f"{start},{end}"]))
+        )
+    assert kubeflow.validate_cron(" ".join(fields)) == " ".join(fields)
+    index = data.draw(st.integers(0, 4))
+    name, low, high = _CRON_RANGES[index]
+    bad = data.draw(st.sampled_from([str(high + 1), str(low - 1) if low else "*/0", f"{low}-{high + 7}"]))
+    fields[index] = bad
+    with pytest.raises(kubeflow.ScheduleError, match=f"{name} field '{re.escape(bad)}'"):
+        kubeflow.validate_cron(" ".join(fields))

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from components.embeddings.neighbors import (
     TRAINED,
     Embeddings,
     EmbeddingsNotFoundError,
+    EmbeddingsUnreadableError,
     UnknownWordError,
     load_embeddings,
     nearest_neighbors,
@@ -144,3 +147,58 @@ def test_console_script_neighbors_injected_reads_the_injected_embeddings(model_d
     injected_file = model_dir / "200" / projector.EMBEDDINGS_DIR / projector.INJECTED_MATRIX_FILE
     # As injected, great's nearest word is awful (cosine 1); after training it is good.
     assert result.stdout == f"# cosine similarity in {injected_file}\ngreat\n  1.0000  awful\n"
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda m: m.astype(np.complex64),
+            "src: a matrix of complex64 values, not real numbers (float32 expected)",
+        ),
+        (lambda m: m.astype(np.str_), "src: a matrix of <U32 values, not real numbers (float32 expected)"),
+        (lambda m: m.astype(bool), "src: a matrix of bool values, not real numbers (float32 expected)"),
+        (
+            lambda m: m[:, 0],
+            f"src: matrix of shape ({len(VOCABULARY)},) for a vocabulary of {len(VOCABULARY)}",
+        ),
+        (
+            lambda m: np.where(np.arange(len(VOCABULARY))[:, None] == 3, np.nan, m),
+            "src: 1 row holds NaN or infinite values (first: row 3); the embeddings are damaged",
+        ),
+        (
+            lambda m: np.where(np.arange(len(VOCABULARY))[:, None] >= 4, -np.inf, m),
+            "src: 4 rows hold NaN or infinite values (first: row 4); the embeddings are damaged",
+        ),
+    ],
+)
+def test_a_matrix_that_is_not_finite_real_vectors_is_refused(damage, message):
+    with pytest.raises(ValueError) as raised:
+        Embeddings(tuple(VOCABULARY), damage(_matrix(TRAINED_ROWS)), source="src")
+    assert str(raised.value) == message
+
+
+@given(scale=st.floats(min_value=1e-30, max_value=1e36))
+def test_neighbours_do_not_depend_on_the_scale_of_finite_vectors(scale):
+    scaled = (_matrix(TRAINED_ROWS).astype(np.float64) * scale).astype(np.float32)
+    expected = nearest_neighbors(_embeddings(), ["great", "bad"], k=4)
+    result = nearest_neighbors(Embeddings(tuple(VOCABULARY), scaled), ["great", "bad"], k=4)
+    for word in expected:
+        assert [w for w, _ in result[word]] == [w for w, _ in expected[word]]
+        np.testing.assert_allclose([c for _, c in result[word]], [c for _, c in expected[word]], atol=1e-5)
+
+
+def test_a_damaged_or_foreign_matrix_file_is_named(model_dir):
+    matrix_file = model_dir / "200" / projector.EMBEDDINGS_DIR / projector.TRAINED_MATRIX_FILE
+    matrix_file.write_text("word 0.1 0.2\n")
+    with pytest.raises(EmbeddingsUnreadableError) as raised:
+        load_embeddings(str(model_dir))
+    assert str(raised.value) == (
+        f"{matrix_file} cannot be read (truncated or damaged?): "
+        "not a .npy file (it does not start with NumPy's header)"
+    )
+    matrix = _matrix(TRAINED_ROWS)
+    matrix[2, 1] = np.nan
+    np.save(matrix_file, matrix)
+    with pytest.raises(EmbeddingsUnreadableError, match="1 row holds NaN or infinite values"):
+        load_embeddings(str(model_dir))

@@ -224,13 +224,62 @@ def test_json_lines_keep_every_field_and_text_survives_both_output_formats(recor
 
 
 def test_a_first_line_that_is_not_a_json_object_means_one_review_per_line():
-    data = b'[1, 2]\n{"text": "an object later is still a line"}\n'
+    data = b'[1, 2 stars]\n{"text": "an object later is still a line"}\n'
     assert [r.text for r in predict.reviews_from_stream(io.BytesIO(data), "in")] == [
-        "[1, 2]",
+        "[1, 2 stars]",
         '{"text": "an object later is still a line"}',
     ]
-    forced = predict.reviews_from_stream(io.BytesIO(b'{"text": "x"}\n'), "in", predict.LINES)
-    assert [r.text for r in forced] == ['{"text": "x"}']
+    forced = predict.reviews_from_stream(io.BytesIO(b'{"text": "x"}\n[1, 2]\n'), "in", predict.LINES)
+    assert [r.text for r in forced] == ['{"text": "x"}', "[1, 2]"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'[{"text": "a"}, {"text": "b"}]\n', "in, line 1 is a JSON array, not JSON Lines"),
+        (b"[1, 2]\n", "in, line 1 is a JSON array, not JSON Lines"),
+        (b'[\n  {"text": "a"}\n]\n', "in, line 1 starts a JSON document over several lines, not JSON Lines"),
+        (b'{\n  "text": "a"\n}\n', "in, line 1 starts a JSON document over several lines, not JSON Lines"),
+        (b'{"text": "a", "x": NaN}\n', "in, line 1 is not strict JSON: NaN is not a JSON value"),
+        (b'{"text": "a", "x": -Infinity}\n', "in, line 1 is not strict JSON: -Infinity is not a JSON value"),
+        (
+            b'{"text": "a", "x": 1e999}\n',
+            "in, line 1 is not strict JSON: 1e999 is too large for a 64-bit float",
+        ),
+        (b'{"text": "a", "text": "b"}\n', "in, line 1 is not strict JSON: the key 'text' appears twice"),
+        (
+            b'{"text": "a"}\n{"text": "b", "x": [1, NaN]}\n',
+            "in, line 2 is not strict JSON: NaN is not a JSON value",
+        ),
+        (b'{"text": "a"}\n[{"text": "b"}]\n', "in, line 2 is a JSON array, not a JSON object"),
+        (b'{"text": "a"}\n\n{"text": "b"}\n', "in, line 2 is blank (JSON Lines input: one object per line)"),
+        (
+            b'{"text": "a", "x": ["\\udc80"]}\n',
+            "in, line 1 is not strict JSON: a lone surrogate \\udc80 is not text",
+        ),
+    ],
+)
+def test_json_input_is_read_strictly_naming_the_line(data, message):
+    with pytest.raises(predict.InputError) as raised:
+        list(predict.reviews_from_stream(io.BytesIO(data), "in"))
+    assert str(raised.value).startswith(message)
+
+
+def test_blank_lines_at_the_end_of_json_lines_are_ignored():
+    data = b'{"text": "a"}\r\n{"text": "b"}\n\n  \n'
+    assert [r.text for r in predict.reviews_from_stream(io.BytesIO(data), "in")] == ["a", "b"]
+    lines = predict.reviews_from_stream(io.BytesIO(b"a\n\n"), "in")
+    assert [r.text for r in lines] == ["a", ""]  # one review per line: a blank line is an empty review
+
+
+def test_json_lines_output_is_strict_json():
+    review = predict.Review("great", "in, line 1", {"id": 1})
+    assert (
+        predict.format_result(review, 0.5, predict.JSON_LINES)
+        == '{"id": 1, "text": "great", "probability": 0.5}'
+    )
+    with pytest.raises(ValueError):
+        predict.format_result(review, float("nan"), predict.JSON_LINES)
 
 
 @pytest.mark.parametrize(

@@ -81,10 +81,7 @@ class Embeddings:
     source: str = "the embeddings"
 
     def __post_init__(self) -> None:
-        if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.vocabulary):
-            raise ValueError(
-                f"{self.source}: matrix of shape {self.matrix.shape} for a vocabulary of {len(self.vocabulary)}"
-            )
+        check_matrix(self.matrix, len(self.vocabulary), self.source)
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -98,11 +95,14 @@ class Embeddings:
 
     @functools.cached_property
     def unit_rows(self) -> np.ndarray:
-        """The rows scaled to unit length (all-zero rows stay zero), computed once."""
-        norms = np.linalg.norm(self.matrix, axis=1, keepdims=True).astype(np.float32)
-        return np.divide(
-            self.matrix, norms, out=np.zeros_like(self.matrix, dtype=np.float32), where=norms > 0
-        )
+        """The rows scaled to unit length (all-zero rows stay zero), computed once.
+
+        In float64: the squares of large finite float32 values overflow float32.
+        """
+        matrix = self.matrix.astype(np.float64)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        unit = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        return unit.astype(np.float32)
 
     @functools.cached_property
     def candidates(self) -> np.ndarray:
@@ -110,6 +110,29 @@ class Embeddings:
         usable = np.any(self.matrix != 0, axis=1)
         usable[[self.index[token] for token in features.RESERVED_TOKENS if token in self.index]] = False
         return usable
+
+
+class MatrixShapeError(ValueError):
+    """A matrix whose rows do not match the vocabulary (or that is not two-dimensional)."""
+
+
+def check_matrix(matrix: np.ndarray, rows: int, source: str) -> None:
+    """Raises ValueError (naming ``source``) unless ``matrix`` is a finite real ``[rows, dimension]`` matrix.
+
+    A NaN or infinite value has no direction to compare (its cosines are all
+    NaN), and a complex or text array is not word vectors.
+    """
+    if matrix.dtype.kind not in "fiu":
+        raise ValueError(f"{source}: a matrix of {matrix.dtype} values, not real numbers (float32 expected)")
+    if matrix.ndim != 2 or matrix.shape[0] != rows:
+        raise MatrixShapeError(f"{source}: matrix of shape {matrix.shape} for a vocabulary of {rows}")
+    finite = np.isfinite(matrix)
+    if not finite.all():
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        rows_hold = "1 row holds" if len(bad_rows) == 1 else f"{len(bad_rows)} rows hold"
+        raise ValueError(
+            f"{source}: {rows_hold} NaN or infinite values (first: row {bad_rows[0]}); the embeddings are damaged"
+        )
 
 
 def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
@@ -150,7 +173,8 @@ def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
     try:
         return Embeddings(vocabulary, matrix, source=matrix_path)
     except ValueError as error:
-        raise EmbeddingsUnreadableError(f"{error} in {vocabulary_path}") from error
+        where = f" in {vocabulary_path}" if isinstance(error, MatrixShapeError) else ""
+        raise EmbeddingsUnreadableError(f"{error}{where}") from error
 
 
 def _unreadable(path: str, error: BaseException) -> str:

@@ -24,6 +24,9 @@ def escape_token(token: str) -> str:
     return token.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
 def read_matrix(path: str) -> np.ndarray:
     """Loads a ``.npy`` matrix from any ``tf.io.gfile`` path (local or ``gs://``).
 
@@ -32,7 +35,11 @@ def read_matrix(path: str) -> np.ndarray:
     pickled object array can run code.
     """
     with tf.io.gfile.GFile(path, "rb") as f:
-        return np.load(io.BytesIO(f.read()), allow_pickle=False)
+        data = f.read()
+    if not data.startswith(_NPY_MAGIC):
+        # np.load would take it for a pickle and suggest allow_pickle=True.
+        raise ValueError("not a .npy file (it does not start with NumPy's header)")
+    return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def read_vocabulary(path: str) -> list[str]:
