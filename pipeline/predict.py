@@ -370,7 +370,6 @@ def _parse_json_line(text: str, where: str) -> Review | InputError:
     try:
         record = _json_object(text, where)
     except InputError as error:
-        error.reason = NOT_JSON_OBJECT
         return error
     if not isinstance(record.get(TEXT_FIELD), str):
         return InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
@@ -432,20 +431,24 @@ def _json_object(text: str, where: str) -> dict:
     except ValueError as error:
         if not text.lstrip().startswith("{"):
             raise InputError(
-                f"{where} is not a JSON object (JSON Lines input: one object per line)"
+                f"{where} is not a JSON object (JSON Lines input: one object per line)", NOT_JSON_OBJECT
             ) from None
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-        raise InputError(f"{where} is not strict JSON: {message}") from None
+        raise InputError(f"{where} is not strict JSON: {message}", NOT_JSON_OBJECT) from None
     if isinstance(value, list):
         raise InputError(
-            f"{where} is a JSON array, not a JSON object (JSON Lines input: one object per line)"
+            f"{where} is a JSON array, not a JSON object (JSON Lines input: one object per line)",
+            NOT_JSON_OBJECT,
         )
     if not isinstance(value, dict):
-        raise InputError(f"{where} is not a JSON object (JSON Lines input: one object per line)")
+        raise InputError(
+            f"{where} is not a JSON object (JSON Lines input: one object per line)", NOT_JSON_OBJECT
+        )
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # what the output will hold
     except UnicodeEncodeError as error:
         char = ord(error.object[error.start])
+        # Not a JSON Lines problem but text that cannot be UTF-8: reason None, as for undecodable bytes.
         raise InputError(f"{where} is not strict JSON: a lone surrogate \\u{char:04x} is not text") from None
     return value
 
