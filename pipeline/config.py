@@ -25,7 +25,7 @@ from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.evaluator.options import EvaluationOptions
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
 from components.example_gen.spans import check_span
-from components.options import Options, OptionsError
+from components.options import Options, OptionsError, check_text
 from components.pusher.options import PushOptions
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
@@ -114,6 +114,11 @@ class PipelineConfig:
             value = getattr(self, name)
             if not (value is None and name == "vectors") and (not isinstance(value, str) or not value):
                 raise OptionsError(f"{name} must be a non-empty string, got {value!r}")
+            if value is not None:
+                check_text(name, value)
+        for arg in self.beam_args if isinstance(self.beam_args, (list, tuple)) else ():
+            if isinstance(arg, str):
+                check_text("beam_args", arg)
         try:
             validate_eval_percent(self.eval_percent)
         except ValueError as error:
@@ -302,14 +307,25 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             try:
-                first = seen.setdefault(key, key_node.start_mark.line + 1)
+                first = seen.get(key)
+                seen.setdefault(key, key_node.start_mark.line + 1)
             except TypeError:
                 continue  # an unhashable key: construct_mapping below says so
-            if first != key_node.start_mark.line + 1:
+            if first is not None:
                 raise _DuplicateKeyError(
                     None, None, f"key {key!r} is given twice (first on line {first})", key_node.start_mark
                 )
         return super().construct_mapping(node, deep=deep)
+
+
+# PyYAML follows YAML 1.1, where a float needs a dot and a signed exponent: ``1e-3``,
+# ``1E+2`` and ``1.0e3`` are read as strings. YAML 1.2, JSON and a flag
+# (``--trainer.learning_rate 1e-3``) read them as numbers, and so does this loader.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _key_lines(node: yaml.Node) -> dict[str, int]:
