@@ -181,6 +181,11 @@ class PipelineConfig:
 def absolute_path(path: str, relative_to: str | None = None) -> str:
     """A local path made absolute (``~`` expanded; relative to ``relative_to`` or the working folder).
 
+    Symbolic links are resolved, so two names of the same files (``link/aclImdb``
+    with ``link -> /data``, and ``/data/aclImdb``) give the same path, hence the
+    same ML Metadata records and TFX cache keys. A file keeps its own name
+    (only the folders above it are resolved): its suffix says what it is
+    (``.tar.gz``, a vector format), which a link's target need not share.
     Remote URIs (``gs://...``) are returned unchanged.
     """
     if is_remote(path):
@@ -188,7 +193,11 @@ def absolute_path(path: str, relative_to: str | None = None) -> str:
     path = os.path.expanduser(path)
     if relative_to is not None and not os.path.isabs(path):
         path = os.path.join(relative_to, path)
-    return os.path.abspath(path)
+    path = os.path.abspath(path)
+    resolved = os.path.realpath(path)
+    if os.path.isdir(resolved):
+        return resolved
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 def check_embedding_dimension(
