@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import dataclasses
 import json
+import math
 import types
 import typing
 from typing import Any, TypeVar
@@ -51,7 +52,8 @@ class Options:
 
     def check_range(self, field: str, low: float | None = None, high: float | None = None) -> None:
         value = getattr(self, field)
-        if (low is not None and value < low) or (high is not None and value > high):
+        # Written so that NaN, which every comparison calls False, fails too.
+        if (low is not None and not value >= low) or (high is not None and not value <= high):
             bounds = (
                 f"between {low} and {high}"
                 if low is not None and high is not None
@@ -114,6 +116,8 @@ def _coerce(value: Any, expected: Any, name: str) -> Any:
     if expected is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise OptionsError(f"{name} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise OptionsError(f"{name} must be a finite number, got {value!r}")
         return float(value)
     if expected is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -126,5 +130,23 @@ def _coerce(value: Any, expected: Any, name: str) -> Any:
     if expected is str:
         if not isinstance(value, str):
             raise OptionsError(f"{name} must be a string, got {value!r}")
-        return value
+        return check_text(name, value)
+    return value
+
+
+def check_text(name: str, value: str) -> str:
+    """``value`` if it is UTF-8 text; else an :class:`OptionsError` naming ``name`` and the value.
+
+    A command-line argument or path with bytes that are not UTF-8 reaches Python
+    as surrogate escapes (``'\\udcff'``); ML Metadata, TFX's exec properties and
+    the compiled pipeline all store text as UTF-8, so such a value fails deep in
+    a step. Every text option is checked here instead, before anything is created.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OptionsError(
+            f"{name}: {value!r} is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\udcXX); "
+            "rename it, or name it through a path that is UTF-8"
+        ) from None
     return value

@@ -316,6 +316,33 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
     )
 
 
+def merge_beam_args(base: Sequence[str], overrides: Sequence[str]) -> list[str]:
+    """``base`` (a config file's Beam flags) with ``overrides`` (the command line's) winning flag by flag.
+
+    A flag is known by the Beam option it sets (``dest``), so ``--runner X`` and
+    ``--runner=Y`` are the same flag; the values after a flag (``--flag value``)
+    go with it. A flag only in ``base`` is kept, one in both takes the command
+    line's value(s), and the command line's flags come last.
+    """
+    actions = _beam_parser()._option_string_actions
+
+    def groups(args: Sequence[str]) -> list[tuple[str, list[str]]]:
+        found: list[tuple[str, list[str]]] = []
+        for arg in args:
+            if arg.startswith("--") or not found:
+                name = arg.split("=", 1)[0]
+                action = actions.get(name)
+                found.append((action.dest if action is not None else name, [arg]))
+            else:
+                found[-1][1].append(arg)
+        return found
+
+    override_groups = groups(overrides)
+    overridden = {name for name, _ in override_groups}
+    kept = [arg for name, group in groups(base) if name not in overridden for arg in group]
+    return kept + [arg for _, group in override_groups for arg in group]
+
+
 def config_from_args(
     args: argparse.Namespace, beam_args: Sequence[str], parser: argparse.ArgumentParser | None = None
 ):
@@ -338,8 +365,6 @@ def config_from_args(
     beam_args = split_beam_args(beam_args, parser)
     config_keys = _config_keys()
     overrides = {key: value for key, value in vars(args).items() if key in config_keys}
-    if beam_args:
-        overrides["beam_args"] = list(beam_args)
     config_file = config_module.load_config_file(args.config) if args.config else None
     file_beam_args = config_file.get("beam_args") if config_file else None
     if isinstance(file_beam_args, list) and all(isinstance(arg, str) for arg in file_beam_args):
@@ -349,6 +374,10 @@ def config_from_args(
             raise config_module.OptionsError(
                 f"config file {config_file.where('beam_args')}: beam_args: {error}"
             ) from error
+        if beam_args:
+            beam_args = merge_beam_args(file_beam_args, beam_args)
+    if beam_args:
+        overrides["beam_args"] = list(beam_args)
     try:
         return config_module.build_config(
             config_file,
@@ -434,10 +463,12 @@ def _run(args: argparse.Namespace, beam_args: list[str], parser) -> int:
 def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     _configure_logging(verbose=False)
     _import_tensorflow()
+    from components.options import check_text
     from pipeline import kubeflow
     from pipeline.pipeline import create_pipeline, pipeline_steps
 
     try:
+        check_text("--output-file", args.output_file)
         target = kubeflow.resolve_target(args.output_file, args.target)
         kubeflow.check_image(args.image)
         if args.schedule is not None:  # an empty one too: `--schedule "$CRON"` with CRON unset

@@ -25,7 +25,7 @@ from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.evaluator.options import EvaluationOptions
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
 from components.example_gen.spans import check_span
-from components.options import Options, OptionsError
+from components.options import Options, OptionsError, check_text
 from components.pusher.options import PushOptions
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
@@ -114,6 +114,11 @@ class PipelineConfig:
             value = getattr(self, name)
             if not (value is None and name == "vectors") and (not isinstance(value, str) or not value):
                 raise OptionsError(f"{name} must be a non-empty string, got {value!r}")
+            if value is not None:
+                check_text(name, value)
+        for arg in self.beam_args if isinstance(self.beam_args, (list, tuple)) else ():
+            if isinstance(arg, str):
+                check_text("beam_args", arg)
         try:
             validate_eval_percent(self.eval_percent)
         except ValueError as error:
@@ -176,6 +181,11 @@ class PipelineConfig:
 def absolute_path(path: str, relative_to: str | None = None) -> str:
     """A local path made absolute (``~`` expanded; relative to ``relative_to`` or the working folder).
 
+    Symbolic links are resolved, so two names of the same files (``link/aclImdb``
+    with ``link -> /data``, and ``/data/aclImdb``) give the same path, hence the
+    same ML Metadata records and TFX cache keys. A file keeps its own name
+    (only the folders above it are resolved): its suffix says what it is
+    (``.tar.gz``, a vector format), which a link's target need not share.
     Remote URIs (``gs://...``) are returned unchanged.
     """
     if is_remote(path):
@@ -183,7 +193,11 @@ def absolute_path(path: str, relative_to: str | None = None) -> str:
     path = os.path.expanduser(path)
     if relative_to is not None and not os.path.isabs(path):
         path = os.path.join(relative_to, path)
-    return os.path.abspath(path)
+    path = os.path.abspath(path)
+    resolved = os.path.realpath(path)
+    if os.path.isdir(resolved):
+        return resolved
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 def check_embedding_dimension(
@@ -302,14 +316,25 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             try:
-                first = seen.setdefault(key, key_node.start_mark.line + 1)
+                first = seen.get(key)
+                seen.setdefault(key, key_node.start_mark.line + 1)
             except TypeError:
                 continue  # an unhashable key: construct_mapping below says so
-            if first != key_node.start_mark.line + 1:
+            if first is not None:
                 raise _DuplicateKeyError(
                     None, None, f"key {key!r} is given twice (first on line {first})", key_node.start_mark
                 )
         return super().construct_mapping(node, deep=deep)
+
+
+# PyYAML follows YAML 1.1, where a float needs a dot and a signed exponent: ``1e-3``,
+# ``1E+2`` and ``1.0e3`` are read as strings. YAML 1.2, JSON and a flag
+# (``--trainer.learning_rate 1e-3``) read them as numbers, and so does this loader.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _key_lines(node: yaml.Node) -> dict[str, int]:

@@ -26,6 +26,7 @@ import re
 import shlex
 import tempfile
 
+from components.options import check_text
 from pipeline.config import PipelineConfig
 from pipeline.pipeline import create_pipeline
 
@@ -133,7 +134,7 @@ def check_image(image: str) -> str:
     """``image`` if it names a container image; TFX would silently use its own for an empty one."""
     if not image.strip():
         raise ValueError("--image must not be empty: every step runs in it (an image with this project)")
-    return image
+    return check_text("--image", image)
 
 
 @contextlib.contextmanager

@@ -168,14 +168,15 @@ def resolve_model_dir(path: str) -> str:
     return os.path.join(path, str(max(versions)))
 
 
-# TensorFlow's checkpoint reader takes the variables' path for a glob pattern.
-_GLOB_CHARACTERS = re.compile(r"[*?\[\]]")
+# TensorFlow's checkpoint reader takes the variables' path for a glob pattern,
+# in which a backslash escapes the next character.
+_GLOB_CHARACTERS = re.compile(r"[*?\[\]\\]")
 
 
 def _without_glob_characters(path: str) -> tuple[tempfile.TemporaryDirectory | None, str]:
     """A path to the same local directory that TensorFlow reads literally, and what keeps it alive.
 
-    A local path with ``*``, ``?``, ``[`` or ``]`` is reached through a symbolic
+    A local path with ``*``, ``?``, ``[``, ``]`` or ``\\`` is reached through a symbolic
     link in a new temporary folder (removed with the returned object).
     """
     if "://" in path or not _GLOB_CHARACTERS.search(os.path.abspath(path)):

@@ -41,18 +41,20 @@ def check(config: PipelineConfig) -> str | None:
     return dataset
 
 
-# Apache Beam's file writers (TFX's and this pipeline's) and TFX's Evaluator read
-# the paths below the output folder as glob patterns, so these cannot be in it.
-GLOB_CHARACTERS = "[*?"
+# Apache Beam's file writers (TFX's and this pipeline's), TFX's Evaluator and
+# TensorFlow's checkpoint reader take the paths below the output folder as glob
+# patterns (a backslash escapes there), so these cannot be in it.
+GLOB_CHARACTERS = "[*?\\"
 
 
 def _check_output_name(output: str) -> None:
     found = [char for char in GLOB_CHARACTERS if char in output]
     if found:
         raise OptionsError(
-            f"output: {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers and "
-            "TFX's Evaluator read the paths of the artifacts below the output folder as glob patterns; "
-            "choose an output folder without '[', '*' or '?' (spaces and any other characters work)"
+            f"output: {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers, "
+            "TFX's Evaluator and TensorFlow's checkpoint reader read the paths of the artifacts below the "
+            "output folder as glob patterns; choose an output folder without '[', '*', '?' or '\\' "
+            "(spaces and any other characters work)"
         )
 
 

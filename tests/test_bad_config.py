@@ -366,3 +366,74 @@ def test_the_aligner_refuses_vectors_of_another_dimension_before_reading_them(tm
         "set embedding.dimension to 3, or to 0 to take the vectors' dimension"
     )
     assert os.listdir(out) == []
+
+
+# --- Beam flags from a config file and the command line -------------------------------------------
+
+
+def test_command_line_beam_flags_override_the_config_files_flag_by_flag(tmp_path):
+    config = tmp_path / "conf.yaml"
+    config.write_text(
+        "beam_args: [--runner=DataflowRunner, --project=p, --region, europe-west1, --experiments=a]\n",
+        encoding="utf-8",
+    )
+
+    built = config_from_command_line(
+        "--config", str(config), "--region=us-east1", "--job_name", "nightly", "--experiments=b"
+    )
+
+    assert built.beam_args == (
+        "--runner=DataflowRunner",
+        "--project=p",
+        "--region=us-east1",
+        "--job_name",
+        "nightly",
+        "--experiments=b",
+    )
+
+
+def _text_options() -> list[str]:
+    import dataclasses
+    import typing
+
+    from pipeline.config import SECTIONS
+
+    return [
+        f"{section}.{field.name}"
+        for section, options_class in SECTIONS.items()
+        for field in dataclasses.fields(options_class)
+        if typing.get_type_hints(options_class)[field.name] in (str, str | None)
+    ]
+
+
+@pytest.mark.parametrize("option", ["output", "data", "vectors", *_text_options()])
+def test_a_value_that_is_not_utf8_is_refused_for_every_text_option(option):
+    with pytest.raises(OptionsError, match=rf"^{option.replace('.', '[.]')}: '/x\\udcff' is not UTF-8 text"):
+        build_config(overrides={option: "/x\udcff"})
+
+
+def test_a_beam_flag_that_is_not_utf8_is_refused():
+    with pytest.raises(OptionsError, match=r"^beam_args: '--job_name=\\udcff' is not UTF-8 text"):
+        build_config(overrides={"beam_args": ["--job_name=\udcff"]})
+
+
+def _float_options() -> list[str]:
+    import dataclasses
+    import typing
+
+    from pipeline.config import SECTIONS
+
+    return [
+        f"{section}.{field.name}"
+        for section, options_class in SECTIONS.items()
+        for field in dataclasses.fields(options_class)
+        if typing.get_type_hints(options_class)[field.name] is float
+    ]
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+@pytest.mark.parametrize("option", _float_options())
+def test_a_non_finite_value_is_refused_for_every_number_option(option, value):
+    with pytest.raises(OptionsError) as error:
+        build_config(overrides={option: value})
+    assert str(error.value) == f"{option} must be a finite number, got {value!r}"

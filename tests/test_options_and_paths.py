@@ -259,7 +259,7 @@ def test_a_repeated_key_at_any_level_is_found_with_its_line(tmp_path, values, da
 # --- paths: absolute once, any characters ---------------------------------------------------------
 
 PATH_NAMES = st.text(
-    st.sampled_from([*"ab xyz-_.[]*?{}!$'#%&()+,;=@~^", "é", "ü", "ß", "中", "文", "ñ", "Ω"]),
+    st.sampled_from([*"ab xyz-_.[]*?{}!$'#%&()+,;=@~^\\", "é", "ü", "ß", "中", "文", "ñ", "Ω"]),
     min_size=1,
     max_size=12,
 ).filter(lambda name: name.strip(".") and "/" not in name)
@@ -499,22 +499,22 @@ def test_report_of_an_output_without_runs_is_a_clear_usage_error(tmp_path):
     )
 
 
-@pytest.mark.parametrize("name", ["out [1]", "out*", "out?", "gs://b/out[1]"])
+@pytest.mark.parametrize("name", ["out [1]", "out*", "out?", "o\\ut", "gs://b/out[1]"])
 def test_an_output_folder_with_glob_characters_is_refused_before_any_work(tmp_path, name):
     output = name if "://" in name else str(tmp_path / name)
-    found = " ".join(repr(char) for char in "[*?" if char in name)
+    found = " ".join(repr(char) for char in "[*?\\" if char in name)
     with pytest.raises(OptionsError) as error:
         preflight.check(build_config({"output": output}))
     assert str(error.value) == (
-        f"output: {output} holds {found}: Apache Beam's file writers and TFX's Evaluator read the paths of the "
-        "artifacts below the output folder as glob patterns; choose an output folder without '[', '*' or '?' "
-        "(spaces and any other characters work)"
+        f"output: {output} holds {found}: Apache Beam's file writers, TFX's Evaluator and TensorFlow's "
+        "checkpoint reader read the paths of the artifacts below the output folder as glob patterns; choose an "
+        "output folder without '[', '*', '?' or '\\' (spaces and any other characters work)"
     )
     assert not os.path.exists(output)
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(PATH_NAMES, PATH_NAMES.filter(lambda name: not set(name) & set("[*?")))
+@given(PATH_NAMES, PATH_NAMES.filter(lambda name: not set(name) & set("[*?\\")))
 def test_the_console_script_takes_any_data_and_output_names(tmp_path, data_name, output_name):
     """The real CLI (dry run) from another folder: relative paths with generated names become absolute."""
     folder = tmp_path / "data" / data_name
