@@ -96,6 +96,15 @@ class TooManyBadRecordsError(ImdbDataError):
     """More review records were bad than example_gen.max_bad_share / max_bad_records allow."""
 
 
+def shown_name(name: str) -> str:
+    """A path as text: bytes of a name that is not UTF-8 (read as surrogates) shown as ``\\xff``.
+
+    Such a name cannot be encoded to UTF-8 as it is, so neither a quarantine
+    line nor Beam's string coder could hold it.
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclasses.dataclass(frozen=True)
 class Origin:
     """Where a record was read: a file, a member of an archive file, or one record of a file.
@@ -111,7 +120,8 @@ class Origin:
     record: int | None = None
 
     def __str__(self) -> str:
-        where = self.path if self.member is None else f"{self.path} (member {self.member})"
+        path, member = self.fields()["source"], self.fields()["member"]
+        where = path if member is None else f"{path} (member {member})"
         if self.line is not None:
             where += f", line {self.line}"
         if self.record is not None:
@@ -120,7 +130,8 @@ class Origin:
 
     def fields(self) -> dict[str, str | int | None]:
         """``source`` and ``member``, and ``line`` / ``record`` when set: the keys of a quarantine line."""
-        values: dict[str, str | int | None] = {"source": self.path, "member": self.member}
+        member = None if self.member is None else shown_name(self.member)
+        values: dict[str, str | int | None] = {"source": shown_name(self.path), "member": member}
         if self.line is not None:
             values["line"] = self.line
         if self.record is not None:
