@@ -99,8 +99,9 @@ class TooManyBadRecordsError(ImdbDataError):
 def shown_name(name: str) -> str:
     """A path as text: bytes of a name that is not UTF-8 (read as surrogates) shown as ``\\xff``.
 
-    Such a name cannot be encoded to UTF-8 as it is, so neither a quarantine
-    line nor Beam's string coder could hold it.
+    Such a name cannot be encoded to UTF-8 as it is, so Beam's string coder
+    could not carry it into the summary. (A quarantine line keeps the name
+    itself: JSON escapes the surrogates, and reading the line restores them.)
     """
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
@@ -120,8 +121,8 @@ class Origin:
     record: int | None = None
 
     def __str__(self) -> str:
-        path, member = self.fields()["source"], self.fields()["member"]
-        where = path if member is None else f"{path} (member {member})"
+        path = shown_name(self.path)
+        where = path if self.member is None else f"{path} (member {shown_name(self.member)})"
         if self.line is not None:
             where += f", line {self.line}"
         if self.record is not None:
@@ -130,8 +131,7 @@ class Origin:
 
     def fields(self) -> dict[str, str | int | None]:
         """``source`` and ``member``, and ``line`` / ``record`` when set: the keys of a quarantine line."""
-        member = None if self.member is None else shown_name(self.member)
-        values: dict[str, str | int | None] = {"source": shown_name(self.path), "member": member}
+        values: dict[str, str | int | None] = {"source": self.path, "member": self.member}
         if self.line is not None:
             values["line"] = self.line
         if self.record is not None:
