@@ -8,8 +8,12 @@ from pathlib import Path
 import re
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import HealthCheck, given, settings
+from hypothesis import example as hypothesis_example
+from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
 from tfx.proto import example_gen_pb2
@@ -476,3 +480,28 @@ def test_bundled_sample_counts():
             equal_to([("train", 1736), ("eval", 276), ("test", 1003), ("unsup", 1013)]),
             label="PerSplit",
         )
+
+
+_NAME_CHARACTERS = st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    names=st.lists(st.text(_NAME_CHARACTERS, min_size=1, max_size=12), min_size=1, max_size=4, unique=True)
+)
+@hypothesis_example(names=["12\\_8", "0_9", "a\nb\\"])
+def test_every_file_the_pattern_names_is_matched_or_found_as_skipped(tmp_path_factory, names):
+    """Beam's match plus find_skipped_files is the listing, whatever a file name holds (\\, newline, ...)."""
+    root = tmp_path_factory.mktemp("names") / "aclImdb"
+    folder = root / "train" / "pos"
+    folder.mkdir(parents=True)
+    names = [name + ".txt" for name in names if name not in (".", "..")]
+    for name in names:
+        (folder / name).write_bytes(b"A fine film.")
+    pattern = str(root / "*/*/*.txt")
+
+    matched = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+    skipped = [m.path for m in reader.find_skipped_files(pattern)]
+
+    assert sorted(matched + skipped) == sorted(str(folder / name) for name in names)
+    assert sorted(reader.list_local_files(pattern)) == sorted(str(folder / name) for name in names)

@@ -174,7 +174,35 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
         format = detect_format(path)
     if format not in _READERS:
         raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(VECTOR_FORMATS)}")
-    yield from _READERS[format](path)
+    try:
+        yield from _READERS[format](path)
+    except VectorFileError as error:
+        raise _gzip_damage_behind(path, error) from None
+
+
+def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
+    """The damage of a gzip file behind a record error, else the record error itself.
+
+    Records are parsed as the data streams in, and zlib checks a member's
+    CRC-32 and length only at its end: damage that still inflates (a stored
+    block, a flipped literal) first shows as a bad record. So a record error in
+    a gzip file is trusted only once the whole file decompresses cleanly.
+    """
+    if isinstance(error.__context__, (OSError, EOFError, zlib.error)):
+        return error  # already a read error: the damage itself
+    with tf.io.gfile.GFile(path, "rb") as raw:
+        if raw.read(len(_GZIP_MAGIC)) != _GZIP_MAGIC:
+            return error
+        raw.seek(0)
+        stream = _GzipStream(raw)
+        try:
+            while stream.read(_GZIP_READ_BYTES):
+                pass
+        except _GzipDamage as damage:
+            return VectorFileError(
+                path, error.line, f"{damage}; the damaged data read as: {error.problem}", offset=error.offset
+            )
+    return error
 
 
 def detect_format(path: str) -> str:

@@ -5,7 +5,9 @@ TFX's driver fingerprints the input (for caching) with
 link: one broken link in a dataset folder fails the step with an empty
 ``NotFoundError`` before the reader can set the link aside (see
 ``reader.find_symlinks``). This driver does what TFX's does, with one change:
-a link counts with its own size and time (``lstat``), never its target's.
+a link counts with its own size and time (``lstat``), never its target's;
+and a local dataset's files are listed as the reader lists them
+(``reader.list_local_files``), whatever characters their names hold.
 Span and version resolution are TFX's own.
 """
 
@@ -18,6 +20,7 @@ from tfx.components.example_gen import driver, input_processor
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.dsl.io import fileio
 
+from components.example_gen import reader
 from components.example_gen.options import is_remote
 
 _NANOS_PER_SECOND = 10**9
@@ -30,11 +33,13 @@ def input_fingerprint(split_name: str, pattern: str) -> str:
     modification times in whole seconds: a changed, added or removed file
     changes it, so a cached run is reused only for the same input.
     """
-    files = fileio.glob(pattern)
+    # Locally the reader's own listing: TensorFlow's glob cannot return a name
+    # that is not UTF-8 (UnicodeDecodeError) and skips names with a backslash.
+    files = fileio.glob(pattern) if is_remote(pattern) else reader.list_local_files(pattern)
     total_bytes = xor_checksum = sum_checksum = 0
     for path in files:
-        if not is_remote(path) and os.path.islink(path):
-            status = os.lstat(path)
+        if not is_remote(path):
+            status = os.lstat(path)  # a link is taken as it is, never followed
             length, mtime = status.st_size, status.st_mtime_ns // _NANOS_PER_SECOND
         else:
             status = fileio.stat(path)

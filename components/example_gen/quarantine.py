@@ -96,6 +96,16 @@ class TooManyBadRecordsError(ImdbDataError):
     """More review records were bad than example_gen.max_bad_share / max_bad_records allow."""
 
 
+def shown_name(name: str) -> str:
+    """A path as text: bytes of a name that is not UTF-8 (read as surrogates) shown as ``\\xff``.
+
+    Such a name cannot be encoded to UTF-8 as it is, so Beam's string coder
+    could not carry it into the summary. (A quarantine line keeps the name
+    itself: JSON escapes the surrogates, and reading the line restores them.)
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclasses.dataclass(frozen=True)
 class Origin:
     """Where a record was read: a file, a member of an archive file, or one record of a file.
@@ -111,7 +121,8 @@ class Origin:
     record: int | None = None
 
     def __str__(self) -> str:
-        where = self.path if self.member is None else f"{self.path} (member {self.member})"
+        path = shown_name(self.path)
+        where = path if self.member is None else f"{path} (member {shown_name(self.member)})"
         if self.line is not None:
             where += f", line {self.line}"
         if self.record is not None:

@@ -36,7 +36,7 @@ import zlib
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata, FileSystem
 from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -67,16 +67,21 @@ UNSUP = "unsup"
 GZIP_SUFFIXES = (".tar.gz", ".tgz")
 
 # A file in a review folder; the name itself is checked by parse_review_name.
-_REVIEW_PATH = re.compile(r"(?:^|/)((train|test)/(pos|neg|unsup)/([^/]+\.txt))$")
+# Names end at \Z, never $ (which also matches before a final newline); a
+# name whose .txt is followed by white space only (5_8.txt\n) is a badly
+# named review file, not another file.
+_REVIEW_PATH = re.compile(r"(?:^|/)((train|test)/(pos|neg|unsup)/([^/]+\.txt\s*))\Z")
 # ASCII digits only: int() would also take other scripts' digits ("٣_٨.txt").
 _REVIEW_NAME = re.compile(r"([0-9]+)_([0-9]+)\.txt")
-_URLS_PATH = re.compile(r"(?:^|/)((train|test)/urls_(pos|neg|unsup)\.txt)$")
+_URLS_PATH = re.compile(r"(?:^|/)((train|test)/urls_(pos|neg|unsup)\.txt)\Z")
 # A .txt file where a review would be, but in a folder the dataset does not
 # have (train/neutral/, dev/pos/): a review that would otherwise be ignored.
-_UNKNOWN_FOLDER_PATH = re.compile(r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt)$")
+_UNKNOWN_FOLDER_PATH = re.compile(
+    r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt\s*)\Z"
+)
 # In an archive, any .txt two folders below its top folder: where an unpacked
 # dataset's */*/*.txt would find it (Train/Pos/1_8.txt too).
-_ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/([^/]+/[^/]+)/[^/]+\.txt")
+_ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/([^/]+/[^/]+)/[^/]+\.txt\s*")
 _MOVIE_ID = re.compile(r"tt[0-9]+")
 
 # Why a review has no movie id (Review.no_movie_id): its folder has no urls
@@ -629,14 +634,15 @@ class _ReadMatchFn(beam.DoFn):
 _GLOB = re.compile(r"[*?[]")
 
 
-def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
-    """Yields a record for each symbolic link where a local folder dataset should hold files or folders.
+def _walk_pattern(pattern: str) -> Iterator[tuple[str, int, bool]]:
+    """Every entry of a local folder tree that ``pattern`` reaches, listed, not globbed.
 
-    Links are never followed: one could bring any file of the machine into the
-    training data. Beam's file matching silently skips links to folders and
-    broken links and reads through links to files; this walk finds all three
-    (only where ``pattern`` reaches, so a linked README is no concern), and
-    the reader skips the linked files so each link is accounted for once.
+    Yields ``(path, depth, last)``: ``last`` when the entry is at the pattern's
+    last level (where files are matched). Each level's name is matched with
+    ``fnmatch``, whose ``*`` takes any character but ``/``: Beam's and
+    TensorFlow's globs skip names holding a backslash (or cannot return names
+    that are not UTF-8), so a listing is the only way to see every file.
+    Links to folders are not descended into.
     """
     if is_remote(pattern) or is_archive(pattern):
         return
@@ -653,24 +659,66 @@ def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
             dirnames[:] = []
             continue
         for name in sorted(dirnames + filenames):
-            path = os.path.normpath(os.path.join(directory, name))
-            if not os.path.islink(path) or not fnmatch.fnmatchcase(name, globs[depth]):
-                continue
-            if depth + 1 < len(globs) and os.path.isfile(path):
-                continue  # a link to a file where a folder belongs: the pattern never reads it
-            target = os.readlink(path)
-            kind = (
-                "a folder" if os.path.isdir(path) else ("missing" if not os.path.exists(path) else "a file")
-            )
-            raw = os.fsencode(target)
-            yield QuarantinedRecord(
-                Origin(path),
-                quarantine.SYMLINK,
-                f"symbolic link to '{target}' ({kind}), never followed",
-                raw,
-                len(raw),
-            )
+            if fnmatch.fnmatchcase(name, globs[depth]):
+                yield os.path.normpath(os.path.join(directory, name)), depth, depth + 1 == len(globs)
         dirnames[:] = [name for name in dirnames if fnmatch.fnmatchcase(name, globs[depth])]
+
+
+def list_local_files(pattern: str) -> list[str]:
+    """Every file (or link, never followed) that a local ``pattern`` names, whatever its name holds.
+
+    What the reader reads (Beam's match plus :func:`find_skipped_files`, links
+    set aside by :func:`find_symlinks`): the driver fingerprints this list.
+    """
+    if not _GLOB.search(pattern):
+        return [pattern] if os.path.lexists(pattern) and not os.path.isdir(pattern) else []
+    return [
+        path
+        for path, _depth, last in _walk_pattern(pattern)
+        if last and (os.path.islink(path) or not os.path.isdir(path))
+    ]
+
+
+def find_skipped_files(pattern: str) -> Iterator[FileMetadata]:
+    """Yields the local files that ``pattern`` names but Beam's file matching skips.
+
+    Beam's ``*`` does not match a backslash, so ``train/pos/12\\_8.txt`` would be
+    neither read nor set aside. Every file under the dataset is accounted for:
+    these go to the reader like the matched ones (which sets them aside as
+    ``bad_file_name`` or ``unknown_folder``: no review's name holds a backslash).
+    """
+    matched = re.compile(FileSystem.translate_pattern(pattern))
+    for path, _depth, last in _walk_pattern(pattern):
+        if last and not os.path.islink(path) and os.path.isfile(path) and not matched.match(path):
+            yield FileMetadata(path, os.path.getsize(path), os.path.getmtime(path))
+
+
+def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
+    """Yields a record for each symbolic link where a local folder dataset should hold files or folders.
+
+    Links are never followed: one could bring any file of the machine into the
+    training data. Beam's file matching silently skips links to folders and
+    broken links and reads through links to files; this walk finds all three
+    (only where ``pattern`` reaches, so a linked README is no concern), and
+    the reader skips the linked files so each link is accounted for once. A
+    linked urls file (``<split>/urls_<folder>.txt``) is found too: it is not
+    read, and its folder's reviews get no movie id.
+    """
+    for path, _depth, last in _walk_pattern(pattern):
+        if not os.path.islink(path):
+            continue
+        if not last and os.path.isfile(path) and parse_urls_path(path) is None:
+            continue  # a link to a file where a folder belongs: the pattern never reads it
+        target = os.readlink(path)
+        kind = "a folder" if os.path.isdir(path) else ("missing" if not os.path.exists(path) else "a file")
+        raw = os.fsencode(target)
+        yield QuarantinedRecord(
+            Origin(path),
+            quarantine.SYMLINK,
+            f"symbolic link to '{target}' ({kind}), never followed",
+            raw,
+            len(raw),
+        )
 
 
 def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str | None]]:
@@ -681,6 +729,9 @@ def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str
     """
     dataset, split_dir, name = folder
     path = urls_path_for(dataset, split_dir, name)
+    if not is_remote(path) and os.path.islink(path):
+        # Never followed; find_symlinks sets it aside.
+        return
     if not FileSystems.exists(path):
         return
     try:
@@ -749,9 +800,14 @@ class ReadImdbReviews(beam.PTransform):
         self._max_review_bytes = max_review_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
+        pattern = pbegin | "Pattern" >> beam.Create([self._file_pattern])
+        matched = pbegin | "MatchFiles" >> fileio.MatchFiles(
+            self._file_pattern, fileio.EmptyMatchTreatment.ALLOW
+        )
+        skipped = pattern | "FindSkippedFiles" >> beam.FlatMap(find_skipped_files)
         read = (
-            pbegin
-            | "MatchFiles" >> fileio.MatchFiles(self._file_pattern, fileio.EmptyMatchTreatment.ALLOW)
+            (matched, skipped)
+            | "MergeFiles" >> beam.Flatten()
             # Spreads the reading of many loose review files over workers.
             | "ReshuffleMatches" >> beam.Reshuffle()
             | "ReadMatches"
@@ -759,11 +815,7 @@ class ReadImdbReviews(beam.PTransform):
                 _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, _ReadMatchFn.QUARANTINE, main=REVIEWS
             )
         )
-        symlinks = (
-            pbegin
-            | "Pattern" >> beam.Create([self._file_pattern])
-            | "FindSymlinks" >> beam.FlatMap(find_symlinks)
-        )
+        symlinks = pattern | "FindSymlinks" >> beam.FlatMap(find_symlinks)
         set_aside = (read[_ReadMatchFn.QUARANTINE], symlinks) | "MergeSetAside" >> beam.Flatten()
         urls_of_loose_files = (
             read[_ReadMatchFn.FOLDERS]
