@@ -44,6 +44,10 @@ class ModelLoadError(ValueError):
     """A SavedModel that cannot be loaded (truncated, damaged) or is not a model of this pipeline."""
 
 
+class ModelOutputError(ModelLoadError):
+    """The model gave something that is not a probability (NaN, infinite, outside [0, 1]): a broken model."""
+
+
 class InputError(ValueError):
     """A review that cannot be read: bytes that are not UTF-8, a JSON Lines record without a text.
 
@@ -486,6 +490,28 @@ def format_result(review: Review, probability: float, output_format: str) -> str
     )
 
 
+def check_probabilities(
+    classifier: typing.Callable[[Sequence[str]], list[float]],
+    batch: Sequence[Review],
+    probabilities: Sequence[float],
+) -> None:
+    """Refuses a batch unless every output is a probability: finite and in [0, 1].
+
+    A pushed model passed the canary, which holds the same rule; a model given
+    by hand may not have. Nothing of the batch is written then.
+
+    Raises:
+        ModelOutputError: naming the model, the review and the value.
+    """
+    for review, probability in zip(batch, probabilities, strict=True):
+        if not (math.isfinite(probability) and 0.0 <= probability <= 1.0):
+            model = getattr(classifier, "version_dir", "the model")
+            raise ModelOutputError(
+                f"{model} gave {probability} for {review.where}, which is not a probability in [0, 1]: "
+                "the model is broken (the canary refuses such a model before a push)"
+            )
+
+
 def score(
     classifier: typing.Callable[[Sequence[str]], list[float]],
     reviews: Iterable[Review],
@@ -497,6 +523,7 @@ def score(
     count = 0
     for batch in batches(reviews, batch_size):
         probabilities = classifier([review.text for review in batch])
+        check_probabilities(classifier, batch, probabilities)
         out.write(
             "".join(
                 f"{format_result(r, p, output_format)}\n" for r, p in zip(batch, probabilities, strict=True)
