@@ -37,6 +37,7 @@ setup(
         "apache-beam==2.77.*",
         "gensim==4.4.*",
         "numpy>=2,<3",
+        "pydantic>=2.11,<3",
         "pyyaml>=6",
         "tensorboard==2.21.*",
         "jinja2>=3",

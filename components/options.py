@@ -1,137 +1,79 @@
-"""Typed, validated options shared by the steps' configuration dataclasses.
+"""Typed, validated options shared by the steps' configuration models.
 
-Each step declares a frozen dataclass of its options (a subclass of
-:class:`Options`). The pipeline builds them once from defaults, a config file
-and command-line flags; the values are checked when the object is created, and
-the step's executor receives them back as JSON.
+Each step declares a frozen pydantic model of its options (a subclass of
+:class:`Options`): types, ranges (``Field(ge=..., le=...)``), choices (a
+``StrEnum``) and a description per field. The pipeline builds them once from
+defaults, a config file and command-line flags; pydantic checks the values, and
+:func:`options_error` turns its report into one :class:`OptionsError` that names
+the field as ``section.field``. The step's executor receives the options back
+as JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-import dataclasses
+import enum
 import json
-import math
-import types
-import typing
-from typing import Any, TypeVar
+from typing import Annotated, Any, ClassVar, Self
 
-T = TypeVar("T", bound="Options")
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
+
+# Exact types: a YAML string "3" is not a whole number, a bool is not a number,
+# 1 is not true. A float field takes a whole number (``min_auc: 1``); none takes
+# NaN or an infinity (every range check would let NaN through).
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Bool = Annotated[bool, Strict()]
 
 
 class OptionsError(ValueError):
     """A configuration value is missing, unknown, of the wrong type or out of range."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """Base class: type checks on creation, (de)serialisation to JSON.
+class Options(BaseModel):
+    """Base class: frozen, unknown keys refused, every string UTF-8, (de)serialisation to JSON.
 
-    Subclasses set ``SECTION`` (the name used in config files and messages) and
-    may override ``validate`` to check ranges with :meth:`check_range` and
-    :meth:`check_choice`.
+    Subclasses set ``SECTION`` (the name used in config files and messages).
+    A validator that raises ``ValueError("{name} ...")`` has ``{name}`` replaced
+    by the field's ``section.field`` name in the message.
     """
 
-    SECTION: typing.ClassVar[str] = ""
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            expected = hints[field.name]
-            coerced = _coerce(value, expected, self._name(field.name))
-            if coerced is not value:
-                object.__setattr__(self, field.name, coerced)
-        self.validate()
+    SECTION: ClassVar[str] = ""
 
-    def validate(self) -> None:
-        """Checks value ranges; subclasses override."""
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise options_error(error, type(self)) from None
 
-    def _name(self, field: str) -> str:
-        return f"{self.SECTION}.{field}" if self.SECTION else field
-
-    def check_range(self, field: str, low: float | None = None, high: float | None = None) -> None:
-        value = getattr(self, field)
-        # Written so that NaN, which every comparison calls False, fails too.
-        if (low is not None and not value >= low) or (high is not None and not value <= high):
-            bounds = (
-                f"between {low} and {high}"
-                if low is not None and high is not None
-                else (f"at least {low}" if low is not None else f"at most {high}")
-            )
-            raise OptionsError(f"{self._name(field)} must be {bounds}, got {value!r}")
-
-    def check_choice(self, field: str, choices: typing.Iterable[str]) -> None:
-        value = getattr(self, field)
-        choices = tuple(choices)
-        if value not in choices:
-            raise OptionsError(f"{self._name(field)} must be one of {', '.join(choices)}; got {value!r}")
+    @model_validator(mode="before")
+    @classmethod
+    def _text_is_utf8(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for key, value in values.items():
+                if isinstance(value, str) and key in cls.model_fields:
+                    check_text(f"{cls.SECTION}.{key}" if cls.SECTION else key, value)
+        return values
 
     @classmethod
-    def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         """Builds the options from a mapping, rejecting unknown keys by name."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            prefix = f"{cls.SECTION}." if cls.SECTION else ""
-            raise OptionsError(
-                f"unknown option(s) {', '.join(prefix + key for key in unknown)}; "
-                f"known: {', '.join(sorted(names))}"
-            )
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump(mode="json")
 
     def to_json(self) -> str:
-        """Deterministic JSON, so identical options give identical TFX cache keys."""
+        """Deterministic JSON (sorted keys), so identical options give identical TFX cache keys."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_json(cls: type[T], text: str) -> T:
-        return cls.from_dict(json.loads(text))
-
-
-def _coerce(value: Any, expected: Any, name: str) -> Any:
-    """Checks ``value`` against a type hint; converts lists to tuples and ints to floats."""
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(expected)
-        if value is None and type(None) in args:
-            return value
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, name)
-            except OptionsError as error:
-                errors.append(error)
-        raise errors[0]
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise OptionsError(f"{name} must be a list, got {value!r}")
-        (item_type, *_rest) = typing.get_args(expected)
-        return tuple(_coerce(item, item_type, name) for item in value)
-    if expected is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise OptionsError(f"{name} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise OptionsError(f"{name} must be a finite number, got {value!r}")
-        return float(value)
-    if expected is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise OptionsError(f"{name} must be a whole number, got {value!r}")
-        return value
-    if expected is bool:
-        if not isinstance(value, bool):
-            raise OptionsError(f"{name} must be true or false, got {value!r}")
-        return value
-    if expected is str:
-        if not isinstance(value, str):
-            raise OptionsError(f"{name} must be a string, got {value!r}")
-        return check_text(name, value)
-    return value
+    def from_json(cls, text: str) -> Self:
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as error:
+            raise options_error(error, cls) from None
 
 
 def check_text(name: str, value: str) -> str:
@@ -150,3 +92,86 @@ def check_text(name: str, value: str) -> str:
             "rename it, or name it through a path that is UTF-8"
         ) from None
     return value
+
+
+# --- pydantic's report as one message naming the field ---------------------------------------------
+
+_TYPE_MESSAGES = {
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "must be a whole number"),
+    **dict.fromkeys(("float_type", "float_parsing"), "must be a number"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "must be true or false"),
+    **dict.fromkeys(("tuple_type", "list_type"), "must be a list"),
+    **dict.fromkeys(("model_type", "model_attributes_type"), "must be a mapping of options"),
+    "finite_number": "must be a finite number",
+    "string_type": "must be a string",
+}
+
+
+def options_error(error: ValidationError, model: type[BaseModel]) -> OptionsError:
+    """The first problem of pydantic's report, in the words of the configuration (``section.field ...``)."""
+    details = error.errors(include_url=False)
+    first = details[0]
+    if first["type"] == "extra_forbidden":
+        parent = first["loc"][:-1]
+        owner, field = _field_at(model, parent)
+        if field is not None:
+            owner = field.annotation
+        prefix = "".join(f"{part}." for part in _names(parent, owner))
+        unknown = sorted(prefix + str(d["loc"][-1]) for d in details if d["type"] == "extra_forbidden")
+        return OptionsError(
+            f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(owner.model_fields))}"
+        )
+    owner, field = _field_at(model, first["loc"])
+    name = ".".join(_names(first["loc"], owner))
+    value = first["input"]
+    if field is not None and field.annotation is float and type(value) is int:
+        value = float(value)  # as the field holds it
+    kind = first["type"]
+    if kind == "value_error":
+        message = str(first["ctx"]["error"])
+        return OptionsError(name + message[6:] if message.startswith("{name}") else message)
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
+        )
+        return OptionsError(f"{name} must be {bounds}, got {value!r}")
+    if kind in ("enum", "literal_error"):
+        choices = [str(member) for member in field.annotation]
+        return OptionsError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    if kind in _TYPE_MESSAGES:
+        return OptionsError(f"{name} {_TYPE_MESSAGES[kind]}, got {value!r}")
+    return OptionsError(f"{name}: {first['msg']}, got {value!r}")
+
+
+def _field_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], Any]:
+    """The model that owns the field at ``loc`` (list indexes skipped), and that field (None for the model)."""
+    owner, field = model, None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if (
+            field is not None
+            and isinstance(field.annotation, type)
+            and issubclass(field.annotation, BaseModel)
+        ):
+            owner = field.annotation
+        field = owner.model_fields.get(part)
+    return owner, field
+
+
+def _names(loc: tuple, owner: type[BaseModel]) -> list[str]:
+    """The dotted name of ``loc``: ``section.field`` (the section named by the model when it is alone)."""
+    names = [str(part) for part in loc if not isinstance(part, int)]
+    section = getattr(owner, "SECTION", "")
+    if section and (not names or names[0] != section):
+        names.insert(0, section)
+    return names
+
+
+def choices(enum_class: type[enum.Enum]) -> str:
+    """``a, b, c``: the values of a choice, for descriptions."""
+    return ", ".join(str(member) for member in enum_class)

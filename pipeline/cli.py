@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 import contextlib
-import dataclasses
 import logging
 import os
-import re
 import sys
+import types
 import typing
 
 from pipeline.shutdown import freeze_gc_at_exit
@@ -30,30 +29,6 @@ EXIT_USAGE = 2
 EXIT_BUSY = 3
 
 _PROJECT_LOGGERS = ("pipeline", "components", "schemas")
-
-
-def _attribute_docs(cls: type) -> dict[str, str]:
-    """Field descriptions from the ``Attributes:`` section of a Google-style docstring."""
-    docs: dict[str, str] = {}
-    lines = (cls.__doc__ or "").splitlines()
-    current = None
-    in_attributes = False
-    for line in lines:
-        stripped = line.strip()
-        if stripped == "Attributes:":
-            in_attributes = True
-            continue
-        if not in_attributes:
-            continue
-        match = re.match(r"^(\w+): (.*)$", stripped)
-        if match and match.group(1) in {f.name for f in dataclasses.fields(cls)}:
-            current = match.group(1)
-            docs[current] = match.group(2)
-        elif stripped and current:
-            docs[current] += " " + stripped
-        elif not stripped and current:
-            current = None
-    return docs
 
 
 def _parse_bool(text: str) -> bool:
@@ -72,79 +47,122 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from error
 
 
-def _flag_type(hint: typing.Any):
-    if hint is bool:
+def _flag_type(annotation: typing.Any):
+    """How a flag's text becomes the field's value (the model then checks it)."""
+    if annotation is bool:
         return _parse_bool
-    if typing.get_origin(hint) is tuple:
+    if typing.get_origin(annotation) is tuple:
         return _int_list
-    return hint
+    if annotation in (int, float):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # int | None
+        return next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    return str
+
+
+def _shown(value: typing.Any) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+
+
+# Top-level defaults that are not a literal value.
+_SHOWN_DEFAULTS = {
+    "data": "the bundled sample",
+    "vectors": "train word2vec on the run's text",
+    "span": "newest",
+}
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that build a PipelineConfig, shared by ``run`` and ``compile``."""
+    """The options that build a PipelineConfig (shared by ``run`` and ``compile``), from its fields.
+
+    Top-level fields are ``--name-with-dashes``; section fields are
+    ``--section.field``. Each flag's help is the field's description and default.
+    """
     from pipeline import config as config_module
 
-    parser.add_argument(
-        "--data",
-        help=(
-            "IMDb dataset: an aclImdb/ directory or the aclImdb_v1.tar.gz archive, or spans such as "
-            "'/data/span-{SPAN}/aclImdb_v1.tar.gz' (default: the bundled sample)"
-        ),
-    )
-    parser.add_argument(
-        "--vectors", help="pretrained word-vector file (default: train word2vec on the run's text)"
-    )
-    parser.add_argument(
-        "--output",
-        help=(
-            "directory for the pipeline root, metadata store and serving root "
-            f"(default: ./{config_module.DEFAULT_OUTPUT})"
-        ),
-    )
     parser.add_argument("--config", help="YAML configuration file (flags override it)")
-    parser.add_argument("--pipeline-name", dest="pipeline_name", help="TFX pipeline name")
-    parser.add_argument("--model-name", dest="model_name", help="model folder under the serving root")
-    parser.add_argument(
-        "--eval-percent",
-        dest="eval_percent",
-        type=int,
-        help="percent of training reviews, grouped by movie, held out for validation (default 10)",
-    )
-    parser.add_argument("--span", type=int, help="ingest this span instead of the newest (data with {SPAN})")
+    fields = config_module.PipelineConfig.model_fields
+    for name in config_module.TOP_LEVEL_KEYS:
+        if name == "beam_args":
+            continue  # any option Beam knows
+        field = fields[name]
+        default = _SHOWN_DEFAULTS.get(name, field.default)
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=_flag_type(field.annotation),
+            help=f"{field.description} (default: {_shown(default)})",
+        )
     for section, options_class in config_module.SECTIONS.items():
         group = parser.add_argument_group(f"{section} options")
-        docs = _attribute_docs(options_class)
-        hints = typing.get_type_hints(options_class)
-        for field in dataclasses.fields(options_class):
-            default = field.default
-            if isinstance(default, tuple):
-                default = ",".join(str(v) for v in default)
+        for name, field in options_class.model_fields.items():
             group.add_argument(
-                f"--{section}.{field.name}",
-                dest=f"{section}.{field.name}",
-                type=_flag_type(hints[field.name]),
-                metavar=field.name.upper(),
-                help=f"{docs.get(field.name, '')} (default: {default})".replace("%", "%%"),
+                f"--{section}.{name}",
+                dest=f"{section}.{name}",
+                type=_flag_type(field.annotation),
+                metavar=name.upper(),
+                help=f"{field.description} (default: {_shown(field.default)})".replace("%", "%%"),
             )
 
 
+_BEAM_PASS_THROUGH = (
+    "Options that Apache Beam knows are passed to it (e.g. --direct_running_mode=multi_processing "
+    "--direct_num_workers=2, or --runner=DataflowRunner ...)."
+)
+
+
+def _beam_command(subparsers, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """A command whose unknown options go to Apache Beam: no abbreviations, and its help says so."""
+    return subparsers.add_parser(
+        name, allow_abbrev=False, help=help, description=f"{description} {_BEAM_PASS_THROUGH}"
+    )
+
+
+def _add_shared(parser: argparse.ArgumentParser, *names: str, **helps: str) -> None:
+    """Adds flags that several commands share, by name; ``helps`` words one for this command."""
+    from pipeline import predict
+
+    shared: dict[str, tuple[str, dict[str, typing.Any]]] = {
+        "model": (
+            "--model",
+            {
+                "required": True,
+                "help": "a pushed version directory, or the model directory (newest version is used)",
+            },
+        ),
+        "batch_size": (
+            "--batch-size",
+            {
+                "type": _positive_int,
+                "default": predict.DEFAULT_BATCH_SIZE,
+                "help": f"reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
+            },
+        ),
+        "verbose": (
+            "--verbose",
+            {"action": "store_true", "help": "show every TFX, Beam and TensorFlow log line"},
+        ),
+    }
+    for name in names:
+        flag, kwargs = shared[name]
+        parser.add_argument(flag, dest=name, **{**kwargs, "help": helps.get(name, kwargs["help"])})
+
+
 def _add_run_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+    parser = _beam_command(
+        subparsers,
         "run",
-        allow_abbrev=False,
         help="run the whole pipeline locally",
         description=(
             "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
-            "evaluate and push. Options that Apache Beam knows are passed to it (e.g. "
-            "--direct_running_mode=multi_processing --direct_num_workers=2, or --runner=DataflowRunner ...). "
-            "Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage or "
-            "configuration error, 3 another run holds the output directory."
+            "evaluate and push. Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage "
+            "or configuration error, 3 another run holds the output directory."
         ),
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
     )
-    parser.add_argument("--verbose", action="store_true", help="show every TFX, Beam and TensorFlow log line")
+    _add_shared(parser, "verbose")
     parser.add_argument(
         "--dry-run",
         dest="dry_run",
@@ -156,16 +174,15 @@ def _add_run_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+    parser = _beam_command(
+        subparsers,
         "compile",
-        allow_abbrev=False,
         help="compile the pipeline for Kubeflow Pipelines / Vertex AI Pipelines",
         description=(
             "Compile the same pipeline with TFX's Kubeflow V2 runner into the file an orchestrator loads: "
             "a Kubeflow Pipelines 2.x package (YAML PipelineSpec, --target kfp or a .yaml/.yml name; "
             "Vertex AI reads it too) or a Vertex AI pipeline job (JSON, --target vertex or a .json name). "
-            "Paths (--data, --output, --vectors) must be readable by the cluster, e.g. gs://. "
-            "Options that Apache Beam knows are passed to it."
+            "Paths (--data, --output, --vectors) must be readable by the cluster, e.g. gs://."
         ),
     )
     parser.add_argument(
@@ -239,7 +256,7 @@ def _config_keys() -> set[str]:
 
     keys = set(config_module.TOP_LEVEL_KEYS)
     for section, options_class in config_module.SECTIONS.items():
-        keys.update(f"{section}.{field.name}" for field in dataclasses.fields(options_class))
+        keys.update(f"{section}.{name}" for name in options_class.model_fields)
     return keys
 
 
@@ -546,11 +563,7 @@ def _add_predict_parser(subparsers) -> None:
             "damaged model or an unreadable review (the message names it)."
         ),
     )
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="a pushed version directory, or the model directory (newest version is used)",
-    )
+    _add_shared(parser, "model")
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="review text")
     parser.add_argument(
         "--input",
@@ -567,16 +580,7 @@ def _add_predict_parser(subparsers) -> None:
     parser.add_argument(
         "--format", choices=predict.OUTPUT_FORMATS, default=predict.TSV, help="output format (default: tsv)"
     )
-    parser.add_argument(
-        "--batch-size",
-        dest="batch_size",
-        type=_positive_int,
-        default=predict.DEFAULT_BATCH_SIZE,
-        help=f"reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
-    )
-    parser.add_argument(
-        "--verbose", action="store_true", help="show TensorFlow's start-up log lines on stderr"
-    )
+    _add_shared(parser, "batch_size", "verbose", verbose="show TensorFlow's start-up log lines on stderr")
 
 
 def _positive_int(text: str) -> int:
@@ -593,24 +597,22 @@ def _add_score_parser(subparsers) -> argparse.ArgumentParser:
     from components.example_gen.options import ExampleGenOptions
     from pipeline import predict
 
-    parser = subparsers.add_parser(
+    parser = _beam_command(
+        subparsers,
         "score",
-        allow_abbrev=False,
         help="score a large set of reviews with Beam's RunInference, on any Beam runner",
         description=(
             "Score every review of --input with a pushed model, in a Beam job (RunInference): an IMDb "
             "dataset (archive or folder), a text file (one review per line, or JSON Lines with a text "
             "field), or TFRecords of tf.Examples with a text feature. Writes OUTPUT/predictions-*.jsonl "
             "(or .tfrecord.gz), OUTPUT/quarantine/ (records set aside, with their reason, as ExampleGen "
-            "does) and OUTPUT/summary.json. Options that Apache Beam knows are passed to it (e.g. "
-            "--direct_running_mode=multi_processing --direct_num_workers=2, or --runner=DataflowRunner ...). "
-            "Exit codes: 0 done, 1 the job failed, 2 usage error, missing or damaged model or unreadable input."
+            "does) and OUTPUT/summary.json. Exit codes: 0 done, 1 the job failed, 2 usage error, missing or damaged model or unreadable input."
         ),
     )
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="a pushed version directory, or the model directory (newest version, pinned for the job)",
+    _add_shared(
+        parser,
+        "model",
+        model="a pushed version directory, or the model directory (newest version, pinned for the job)",
     )
     parser.add_argument("--input", required=True, help="the reviews: a file or folder, local or gs://")
     parser.add_argument("--output", required=True, help="a new or empty folder for the results")
@@ -627,22 +629,21 @@ def _add_score_parser(subparsers) -> argparse.ArgumentParser:
         default=predict.JSON_LINES,
         help="jsonl, or tfrecord (tf.train.Examples, GZIP) (default: jsonl)",
     )
-    parser.add_argument(
-        "--batch-size",
-        dest="batch_size",
-        type=_positive_int,
-        default=predict.DEFAULT_BATCH_SIZE,
-        help=f"most reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
-    )
+    default_bytes = ExampleGenOptions.model_fields["max_review_bytes"].default
     parser.add_argument(
         "--max-review-bytes",
         dest="max_review_bytes",
         type=_positive_int,
-        default=ExampleGenOptions.max_review_bytes,
-        help="a larger review is set aside as too_large, as in ExampleGen "
-        f"(default: {ExampleGenOptions.max_review_bytes})",
+        default=default_bytes,
+        help=f"a larger review is set aside as too_large, as in ExampleGen (default: {default_bytes})",
     )
-    parser.add_argument("--verbose", action="store_true", help="show every Beam and TensorFlow log line")
+    _add_shared(
+        parser,
+        "batch_size",
+        "verbose",
+        batch_size=f"most reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
+        verbose="show every Beam and TensorFlow log line",
+    )
     return parser
 
 
@@ -709,11 +710,7 @@ def _add_neighbors_parser(subparsers) -> argparse.ArgumentParser:
             "in the embeddings pushed with the model (after training, or as injected with --injected)."
         ),
     )
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="a pushed version directory, or the model directory (newest version is used)",
-    )
+    _add_shared(parser, "model")
     parser.add_argument("--k", type=_positive_int, default=10, help="neighbours per word (default: 10)")
     parser.add_argument(
         "--injected",

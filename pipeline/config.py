@@ -10,18 +10,18 @@ the pre-flight, ``pipeline/preflight.py``, before any step runs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-import dataclasses
 import difflib
 import os
 from pathlib import Path
 import posixpath
 import re
-from typing import Any
+from typing import Annotated, Any, Self
 
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 import yaml
 
 from components.canary.options import CanaryOptions
-from components.embeddings.options import EmbeddingOptions, Word2VecOptions
+from components.embeddings.options import EmbeddingOptions, Word2VecOptions, word2vec_dimension_conflict
 from components.evaluator.options import EvaluationOptions
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
 from components.example_gen.spans import check_span
@@ -46,109 +46,108 @@ DEFAULT_MODEL_NAME = "imdb_sentiment"
 # arguments name a runner.
 DEFAULT_RUNNER_ARG = "--runner=FnApiRunner"
 
-# Option sections, in data-flow order: config-file keys and flag prefixes.
-SECTIONS: dict[str, type[Options]] = {
-    ExampleGenOptions.SECTION: ExampleGenOptions,
-    TransformOptions.SECTION: TransformOptions,
-    Word2VecOptions.SECTION: Word2VecOptions,
-    EmbeddingOptions.SECTION: EmbeddingOptions,
-    TrainerOptions.SECTION: TrainerOptions,
-    EvaluationOptions.SECTION: EvaluationOptions,
-    CanaryOptions.SECTION: CanaryOptions,
-    PushOptions.SECTION: PushOptions,
-}
-# Top-level keys that hold local paths (made absolute).
-PATH_KEYS = ("data", "vectors", "output")
-TOP_LEVEL_KEYS = (
-    "data",
-    "vectors",
-    "output",
-    "pipeline_name",
-    "model_name",
-    "eval_percent",
-    "span",
-    "beam_args",
-)
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{{name}} must be a non-empty string, got {value!r}")
+    return value
 
 
-@dataclasses.dataclass(frozen=True)
-class PipelineConfig:
-    """Everything one pipeline run needs.
+def _span(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{{name}} must be a whole number >= 0, got {value!r}")
+    return value
 
-    Attributes:
-        data: The Large Movie Review Dataset: an ``aclImdb/`` directory or the
-            ``aclImdb_v1.tar.gz`` archive (local or on a Beam-supported
-            filesystem such as ``gs://``); a ``{SPAN}`` placeholder in the path
-            (e.g. ``/data/span-{SPAN}/aclImdb_v1.tar.gz``) makes each run
-            ingest the newest span.
-        vectors: Optional pretrained word-vector file; without it word2vec is
-            trained on the run's own text.
-        output: The one directory that holds the pipeline root, the ML Metadata
-            store and the serving root.
-        pipeline_name: TFX pipeline name (ML Metadata context).
-        model_name: Folder under the serving root that receives the versions.
-        eval_percent: Share of the training reviews, grouped by movie, held out
-            as the eval split for training-time validation.
-        beam_args: Flags passed untouched to every Beam-based step.
+
+def _beam_args(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(arg, str) for arg in value):
+        raise ValueError(f"{{name}} must be a list of flags, got {value!r}")
+    for arg in value:
+        check_text("beam_args", arg)
+    return with_default_runner(value)
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+class PipelineConfig(Options):
+    """Everything one pipeline run needs: the top-level options and one section per step.
+
+    Local paths are made absolute once, here: ML Metadata, manifests and
+    reports then name the same files whichever folder a later run or report is
+    started from. Nothing is read: what the paths name is checked by the
+    pre-flight (``pipeline/preflight.py``).
     """
 
-    data: str = str(SAMPLE_DATA)
-    vectors: str | None = None
-    output: str = DEFAULT_OUTPUT
-    pipeline_name: str = DEFAULT_PIPELINE_NAME
-    model_name: str = DEFAULT_MODEL_NAME
-    eval_percent: int = 10
-    span: int | None = None
-    example_gen: ExampleGenOptions = dataclasses.field(default_factory=ExampleGenOptions)
-    transform: TransformOptions = dataclasses.field(default_factory=TransformOptions)
-    word2vec: Word2VecOptions = dataclasses.field(default_factory=Word2VecOptions)
-    embedding: EmbeddingOptions = dataclasses.field(default_factory=EmbeddingOptions)
-    trainer: TrainerOptions = dataclasses.field(default_factory=TrainerOptions)
-    evaluation: EvaluationOptions = dataclasses.field(default_factory=EvaluationOptions)
-    canary: CanaryOptions = dataclasses.field(default_factory=CanaryOptions)
-    push: PushOptions = dataclasses.field(default_factory=PushOptions)
-    beam_args: tuple[str, ...] = (DEFAULT_RUNNER_ARG,)
+    model_config = ConfigDict(Options.model_config, validate_default=True)  # defaults made absolute too
 
-    def __post_init__(self) -> None:
-        for name in ("data", "output", "pipeline_name", "model_name", "vectors"):
-            value = getattr(self, name)
-            if not (value is None and name == "vectors") and (not isinstance(value, str) or not value):
-                raise OptionsError(f"{name} must be a non-empty string, got {value!r}")
-            if value is not None:
-                check_text(name, value)
-        for arg in self.beam_args if isinstance(self.beam_args, (list, tuple)) else ():
-            if isinstance(arg, str):
-                check_text("beam_args", arg)
-        try:
-            validate_eval_percent(self.eval_percent)
-        except ValueError as error:
-            raise OptionsError(str(error)) from error
+    data: Text = Field(
+        str(SAMPLE_DATA),
+        description="IMDb dataset: an aclImdb/ directory or the aclImdb_v1.tar.gz archive (local or on a "
+        "Beam-supported filesystem such as gs://), or spans such as '/data/span-{SPAN}/aclImdb_v1.tar.gz' "
+        "(each run ingests the newest span)",
+    )
+    vectors: Annotated[
+        str | None, BeforeValidator(lambda value: value if value is None else _text(value))
+    ] = Field(
+        None, description="pretrained word-vector file; without it word2vec is trained on the run's text"
+    )
+    output: Text = Field(
+        DEFAULT_OUTPUT, description="directory for the pipeline root, metadata store and serving root"
+    )
+    pipeline_name: Text = Field(DEFAULT_PIPELINE_NAME, description="TFX pipeline name (ML Metadata context)")
+    model_name: Text = Field(DEFAULT_MODEL_NAME, description="model folder under the serving root")
+    eval_percent: Annotated[int, BeforeValidator(validate_eval_percent)] = Field(
+        10, description="percent of training reviews, grouped by movie, held out for validation"
+    )
+    span: Annotated[int | None, BeforeValidator(_span)] = Field(
+        None, description="ingest this span instead of the newest (data with {SPAN})"
+    )
+    beam_args: Annotated[tuple[str, ...], BeforeValidator(_beam_args)] = Field(
+        (DEFAULT_RUNNER_ARG,), description="flags passed untouched to every Beam-based step"
+    )
+    example_gen: ExampleGenOptions = Field(default_factory=ExampleGenOptions)
+    transform: TransformOptions = Field(default_factory=TransformOptions)
+    word2vec: Word2VecOptions = Field(default_factory=Word2VecOptions)
+    embedding: EmbeddingOptions = Field(default_factory=EmbeddingOptions)
+    trainer: TrainerOptions = Field(default_factory=TrainerOptions)
+    evaluation: EvaluationOptions = Field(default_factory=EvaluationOptions)
+    canary: CanaryOptions = Field(default_factory=CanaryOptions)
+    push: PushOptions = Field(default_factory=PushOptions)
+
+    @field_validator("pipeline_name")
+    @classmethod
+    def _kubeflow_name(cls, value: str) -> str:
         # Kubeflow Pipelines' rule for pipeline names, so the same name works everywhere.
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", self.pipeline_name):
-            raise OptionsError(
-                f"pipeline_name must be lower-case letters, digits and '-' (starting with a letter or "
-                f"digit, at most 128), got {self.pipeline_name!r}"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", value):
+            raise ValueError(
+                "{name} must be lower-case letters, digits and '-' (starting with a letter or digit, "
+                f"at most 128), got {value!r}"
             )
-        if not all(c.isalnum() or c in "_-." for c in self.model_name):
-            raise OptionsError(
-                f"model_name must be letters, digits, '_', '-' or '.', got {self.model_name!r}"
-            )
+        return value
+
+    @field_validator("model_name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if not all(c.isalnum() or c in "_-." for c in value):
+            raise ValueError(f"{{name}} must be letters, digits, '_', '-' or '.', got {value!r}")
+        return value
+
+    @field_validator("data", "vectors", "output")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        return None if value is None else absolute_path(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
         try:
             check_span(self.data, self.span)
         except ValueError as error:
             raise OptionsError(str(error)) from error
-        if self.span is not None and (
-            isinstance(self.span, bool) or not isinstance(self.span, int) or self.span < 0
-        ):
-            raise OptionsError(f"span must be a whole number >= 0, got {self.span!r}")
-        if self.embedding.dimension and self.vectors is None:
-            check_embedding_dimension(None, self.embedding, self.word2vec)
-        # Made absolute once, here: ML Metadata, manifests and reports then name the
-        # same files whichever folder a later run or report is started from.
-        for name in ("data", "vectors", "output"):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, absolute_path(value))
+        problem = word2vec_dimension_conflict(self.embedding, self.word2vec) if self.vectors is None else None
+        if problem:
+            raise OptionsError(problem)
+        return self
 
     @property
     def pipeline_root(self) -> str:
@@ -178,6 +177,21 @@ class PipelineConfig:
         return posixpath.join(self.output, SERVING_DIR, self.model_name)
 
 
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Options)
+
+
+# Option sections, in data-flow order: config-file keys and flag prefixes.
+SECTIONS: dict[str, type[Options]] = {
+    name: field.annotation
+    for name, field in PipelineConfig.model_fields.items()
+    if _is_section(field.annotation)
+}
+TOP_LEVEL_KEYS = tuple(name for name in PipelineConfig.model_fields if name not in SECTIONS)
+# Top-level keys that hold local paths (a config file's are relative to its folder).
+PATH_KEYS = ("data", "vectors", "output")
+
+
 def absolute_path(path: str, relative_to: str | None = None) -> str:
     """A local path made absolute (``~`` expanded; relative to ``relative_to`` or the working folder).
 
@@ -200,46 +214,12 @@ def absolute_path(path: str, relative_to: str | None = None) -> str:
     return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
-def check_embedding_dimension(
-    vectors: str | None, embedding: EmbeddingOptions, word2vec: Word2VecOptions
-) -> None:
-    """Refuses a configured ``embedding.dimension`` that the vectors cannot have.
-
-    Only the header or first record of a local file is read, and only when a
-    dimension is configured (reading imports TensorFlow); a remote file is
-    checked by the EmbeddingAligner. Without ``vectors``, word2vec trains
-    ``word2vec.dimension``-long vectors. Reads the file: part of the
-    pre-flight (``pipeline/preflight.py``).
-    """
-    if embedding.dimension == 0:
-        return
-    if vectors is None:
-        if word2vec.dimension != embedding.dimension:
-            raise OptionsError(
-                f"embedding.dimension is {embedding.dimension}, but word2vec.dimension (the vectors trained "
-                f"when no --vectors file is given) is {word2vec.dimension}; set them equal, or "
-                "embedding.dimension to 0"
-            )
-        return
-    if is_remote(vectors):
-        return
-    from components.embeddings import vectors as vector_files  # imports TensorFlow
-
-    try:
-        actual = vector_files.read_dimension(vectors, embedding.vectors_format)
-    except vector_files.VectorFileError as error:
-        raise OptionsError(f"vectors: {error}") from error
-    problem = embedding.dimension_conflict(actual, vectors)
-    if problem:
-        raise OptionsError(problem)
-
-
 def build_config(
     file_values: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
     file_dir: str | None = None,
 ) -> PipelineConfig:
-    """Merges config-file values and flag overrides over the defaults.
+    """Merges config-file values and flag overrides over the defaults, and validates them once.
 
     Checks values only; :func:`pipeline.preflight.check` then checks what they
     name on the file system.
@@ -252,35 +232,24 @@ def build_config(
             ``file_values`` are relative to it (flags: to the working folder).
     """
     merged: dict[str, Any] = {}
-    sections: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
     for key, value in (file_values or {}).items():
-        if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise OptionsError(f"{key} must be a mapping of options, got {value!r}")
-            sections[key].update(value)
-        elif key in TOP_LEVEL_KEYS:
-            if key in PATH_KEYS and isinstance(value, str) and value and file_dir is not None:
-                value = absolute_path(value, relative_to=file_dir)
-            merged[key] = value
-        else:
+        if key not in TOP_LEVEL_KEYS and key not in SECTIONS:
             raise OptionsError(
                 f"unknown configuration key {key!r}; known: {', '.join(TOP_LEVEL_KEYS + tuple(SECTIONS))}"
             )
+        if key in PATH_KEYS and isinstance(value, str) and value and file_dir is not None:
+            value = absolute_path(value, relative_to=file_dir)
+        merged[key] = dict(value) if key in SECTIONS and isinstance(value, dict) else value
     for key, value in (overrides or {}).items():
         if value is None:
             continue
         section, _, field = key.partition(".")
         if field:
-            sections[section][field] = value
+            target = merged.setdefault(section, {})
+            if isinstance(target, dict):  # else the section itself is refused, naming it
+                target[field] = value
         else:
             merged[key] = value
-    if "beam_args" in merged:
-        beam_args = merged["beam_args"]
-        if not isinstance(beam_args, (list, tuple)) or not all(isinstance(arg, str) for arg in beam_args):
-            raise OptionsError(f"beam_args must be a list of flags, got {beam_args!r}")
-        merged["beam_args"] = with_default_runner(beam_args)
-    for name, options_class in SECTIONS.items():
-        merged[name] = options_class.from_dict(sections[name])
     return PipelineConfig(**merged)
 
 
@@ -403,7 +372,7 @@ def load_config_file(path: str) -> ConfigFile:
                 raise OptionsError(
                     f"config file {config_file.where(key)}: {key} must be a mapping of options, got {value!r}"
                 )
-            fields = [field.name for field in dataclasses.fields(SECTIONS[key])]
+            fields = list(SECTIONS[key].model_fields)
             for field in value:
                 if field not in fields:
                     raise OptionsError(

@@ -16,10 +16,11 @@ import os
 from pathlib import Path
 import tarfile
 
+from components.embeddings.options import EmbeddingOptions
 from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
-from pipeline.config import PipelineConfig, check_embedding_dimension
+from pipeline.config import PipelineConfig
 
 
 def check(config: PipelineConfig) -> str | None:
@@ -32,13 +33,35 @@ def check(config: PipelineConfig) -> str | None:
     dataset = _check_data(config.data, config.span)
     if config.vectors is not None and not is_remote(config.vectors) and not Path(config.vectors).is_file():
         raise OptionsError(f"vectors: {config.vectors} is not a file")
-    check_embedding_dimension(config.vectors, config.embedding, config.word2vec)
+    if config.vectors is not None:
+        _check_vectors_dimension(config.vectors, config.embedding)
     _check_output_name(config.output)
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
         problem = _unwritable(folder)
         if problem:
             raise OptionsError(f"output: {problem}")
     return dataset
+
+
+def _check_vectors_dimension(vectors: str, embedding: EmbeddingOptions) -> None:
+    """Refuses a configured ``embedding.dimension`` that a local vectors file does not have.
+
+    Only the header or first record is read, and only when a dimension is
+    configured (reading imports TensorFlow); a remote file is checked by the
+    EmbeddingAligner. Without a vectors file the configuration itself compares
+    ``embedding.dimension`` with ``word2vec.dimension``.
+    """
+    if embedding.dimension == 0 or is_remote(vectors):
+        return
+    from components.embeddings import vectors as vector_files  # imports TensorFlow
+
+    try:
+        actual = vector_files.read_dimension(vectors, embedding.vectors_format)
+    except vector_files.VectorFileError as error:
+        raise OptionsError(f"vectors: {error}") from error
+    problem = embedding.dimension_conflict(actual, vectors)
+    if problem:
+        raise OptionsError(problem)
 
 
 # Apache Beam's file writers (TFX's and this pipeline's), TFX's Evaluator and

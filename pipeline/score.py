@@ -324,7 +324,7 @@ class ReadReviews(beam.PTransform):
     with the same checks on each review's bytes (``reader.check_review_bytes``).
     """
 
-    def __init__(self, source: ScoreInput, max_review_bytes: int = ExampleGenOptions.max_review_bytes):
+    def __init__(self, source: ScoreInput, max_review_bytes: int = ExampleGenOptions().max_review_bytes):
         super().__init__()
         self._source = source
         self._max_review_bytes = max_review_bytes
@@ -562,7 +562,7 @@ class ScoreJob:
     output: str
     output_format: str = JSON_LINES
     batch_size: int = predict.DEFAULT_BATCH_SIZE
-    max_review_bytes: int = ExampleGenOptions.max_review_bytes
+    max_review_bytes: int = ExampleGenOptions().max_review_bytes
 
 
 def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:

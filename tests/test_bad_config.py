@@ -393,16 +393,15 @@ def test_command_line_beam_flags_override_the_config_files_flag_by_flag(tmp_path
 
 
 def _text_options() -> list[str]:
-    import dataclasses
-    import typing
-
+    """Every section option whose value is text: free text or a choice (a ``StrEnum``)."""
     from pipeline.config import SECTIONS
 
     return [
-        f"{section}.{field.name}"
+        f"{section}.{name}"
         for section, options_class in SECTIONS.items()
-        for field in dataclasses.fields(options_class)
-        if typing.get_type_hints(options_class)[field.name] in (str, str | None)
+        for name, field in options_class.model_fields.items()
+        if field.annotation in (str, str | None)
+        or (isinstance(field.annotation, type) and issubclass(field.annotation, str))
     ]
 
 
@@ -418,16 +417,13 @@ def test_a_beam_flag_that_is_not_utf8_is_refused():
 
 
 def _float_options() -> list[str]:
-    import dataclasses
-    import typing
-
     from pipeline.config import SECTIONS
 
     return [
-        f"{section}.{field.name}"
+        f"{section}.{name}"
         for section, options_class in SECTIONS.items()
-        for field in dataclasses.fields(options_class)
-        if typing.get_type_hints(options_class)[field.name] is float
+        for name, field in options_class.model_fields.items()
+        if field.annotation is float
     ]
 
 

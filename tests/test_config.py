@@ -1,11 +1,21 @@
 """Configuration: defaults, file and flag precedence, errors that name the field."""
 
+import json
+
+from pydantic import ValidationError
 import pytest
 
 from components.options import OptionsError
 from components.trainer.options import TrainerOptions
 from pipeline import cli, preflight
-from pipeline.config import DEFAULT_RUNNER_ARG, SAMPLE_DATA, build_config, load_config_file
+from pipeline.config import (
+    DEFAULT_RUNNER_ARG,
+    SAMPLE_DATA,
+    SECTIONS,
+    PipelineConfig,
+    build_config,
+    load_config_file,
+)
 
 
 def _config_from_command_line(*argv):
@@ -137,3 +147,83 @@ def test_config_file_errors_are_clear(tmp_path):
 def test_options_round_trip_through_json_unchanged():
     config = build_config({"trainer": {"conv_widths": [2, 5], "epochs": 2}})
     assert TrainerOptions.from_json(config.trainer.to_json()) == config.trainer
+
+
+def test_every_section_round_trips_through_json_as_the_executors_receive_it():
+    """What a component puts in its exec properties (to_json) is what its executor rebuilds (from_json)."""
+    config = build_config(
+        {
+            "example_gen": {"max_bad_share": 0.25, "quarantine_duplicates": False},
+            "transform": {"ngram_max": 0, "vocab_size": 300},
+            "word2vec": {"algorithm": "skipgram", "dimension": 8},
+            "embedding": {"oov_init": "mean", "dimension": 8, "vectors_format": "glove"},
+            "trainer": {"architecture": "cnn", "conv_widths": [2, 5], "learning_rate": 1},
+            "evaluation": {"min_auc": 1},
+            "canary": {"max_batch_seconds": 2},
+            "push": {"keep_versions": 1},
+        }
+    )
+    for section, options_class in SECTIONS.items():
+        options = getattr(config, section)
+        text = options.to_json()
+        assert json.loads(text) == json.loads(options.model_dump_json())
+        assert list(json.loads(text)) == sorted(options_class.model_fields)  # sorted: stable cache keys
+        assert options_class.from_json(text) == options_class.model_validate_json(text) == options
+    assert json.loads(config.trainer.to_json())["architecture"] == "cnn"
+    assert json.loads(config.trainer.to_json())["conv_widths"] == [2, 5]
+    assert json.loads(config.evaluation.to_json())["min_auc"] == 1.0
+    assert PipelineConfig.model_validate_json(config.model_dump_json()) == config
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"epochs": "3"}', "trainer.epochs must be a whole number, got '3'"),
+        ('{"epochs": 0}', "trainer.epochs must be between 1 and 1000, got 0"),
+        ('{"use_ngrams": 1}', "trainer.use_ngrams must be true or false, got 1"),
+        ('{"architecture": "rnn"}', "trainer.architecture must be one of bag, cnn; got 'rnn'"),
+        (
+            '{"epoch": 3}',
+            "unknown option(s) trainer.epoch; known: " + ", ".join(sorted(TrainerOptions.model_fields)),
+        ),
+    ],
+)
+def test_json_from_an_exec_property_is_checked_as_strictly_as_a_config_file(text, message):
+    with pytest.raises(OptionsError) as error:
+        TrainerOptions.from_json(text)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"epochs": True}, "trainer.epochs must be a whole number, got True"),
+        ({"epochs": 2.0}, "trainer.epochs must be a whole number, got 2.0"),
+        ({"learning_rate": True}, "trainer.learning_rate must be a number, got True"),
+        ({"learning_rate": "0.1"}, "trainer.learning_rate must be a number, got '0.1'"),
+        ({"conv_widths": 3}, "trainer.conv_widths must be a list, got 3"),
+        ({"conv_widths": [3, "4"]}, "trainer.conv_widths must be a whole number, got '4'"),
+        ({"conv_widths": [3, 101]}, "trainer.conv_widths must be a non-empty list of widths between 1 and 100, got [3, 101]"),
+    ],
+)  # fmt: skip
+def test_options_built_in_code_are_checked_like_a_config_file(values, message):
+    with pytest.raises(OptionsError) as error:
+        TrainerOptions(**values)
+    assert str(error.value) == message
+
+
+def test_options_are_frozen():
+    options = TrainerOptions()
+    with pytest.raises(ValidationError):
+        options.epochs = 3
+    assert options.epochs == 4
+
+
+def test_run_help_describes_every_option_with_the_models_description(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "--help"])
+    help_text = "".join(capsys.readouterr().out.split())  # argparse wraps lines, also after a '-'
+    for section, options_class in SECTIONS.items():
+        for name, field in options_class.model_fields.items():
+            shown = f"--{section}.{name} {name.upper()} {field.description} (default: {cli._shown(field.default)})"
+            assert "".join(shown.split()) in help_text

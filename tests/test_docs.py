@@ -1,7 +1,7 @@
 """What the README and examples/ tell a user agrees with the code: options, defaults, commands, REST bodies."""
 
 import base64
-import dataclasses
+import enum
 import json
 import os
 from pathlib import Path
@@ -24,10 +24,14 @@ MODEL_NAME = "imdb_sentiment"
 
 def _defaults() -> dict[str, dict[str, object]]:
     """Every option and its default: section -> option -> value ("" for the top level)."""
-    top = {field.name: field.default for field in dataclasses.fields(config_module.PipelineConfig)}
+    top = {name: field.default for name, field in config_module.PipelineConfig.model_fields.items()}
     options = {"": {key: top[key] for key in config_module.TOP_LEVEL_KEYS}}
     for section, options_class in config_module.SECTIONS.items():
-        options[section] = {field.name: field.default for field in dataclasses.fields(options_class)}
+        # A choice's default is a StrEnum member; a YAML file holds its value.
+        options[section] = {
+            name: field.default.value if isinstance(field.default, enum.Enum) else field.default
+            for name, field in options_class.model_fields.items()
+        }
     return options
 
 

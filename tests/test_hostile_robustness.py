@@ -8,7 +8,6 @@ the few that need a whole pipeline run are marked ``slow``.
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import io
 import math
@@ -16,7 +15,6 @@ import os
 from pathlib import Path
 import subprocess
 import tarfile
-import typing
 
 import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
@@ -135,9 +133,10 @@ def test_an_archive_member_whose_name_ends_in_a_newline_is_a_bad_file_name_not_a
 def _float_options() -> list[str]:
     names = []
     for section, options_class in config_module.SECTIONS.items():
-        hints = typing.get_type_hints(options_class)
         names.extend(
-            f"{section}.{f.name}" for f in dataclasses.fields(options_class) if hints[f.name] is float
+            f"{section}.{name}"
+            for name, field in options_class.model_fields.items()
+            if field.annotation is float
         )
     return names
 

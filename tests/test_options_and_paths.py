@@ -7,7 +7,6 @@ names, path characters, YAML content).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import glob
 import os
 import shutil
@@ -181,7 +180,7 @@ def _write(tmp_path, text: str | bytes, name="config.yaml") -> str:
         ("eval_precent: 20\n", "line 1: unknown key 'eval_precent' (did you mean eval_percent?); known: "
             + ", ".join(TOP_LEVEL_KEYS + tuple(SECTIONS))),
         ("transform:\n  max_length: 64\ntrainer:\n  epoch: 3\n", "line 4: unknown option trainer.epoch (did you "
-            "mean trainer.epochs?); known: " + ", ".join(sorted(f.name for f in dataclasses.fields(SECTIONS["trainer"])))),
+            "mean trainer.epochs?); known: " + ", ".join(sorted(SECTIONS["trainer"].model_fields))),
         ("trainer: 3\n", "line 1: trainer must be a mapping of options, got 3"),
         ("trainer: [unclosed\n", "line 2: not valid YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'"),
     ],

@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.embeddings.matching import Normalizer, transform_token
-from components.embeddings.options import EmbeddingOptions
+from components.embeddings.options import EmbeddingOptions, RowInit
 from components.options import OptionsError
 from schemas import features
 
@@ -289,11 +289,11 @@ def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: Embedding
     for rule, rule_rows in by_rule.items():
         # Sorted rows: the random draw depends only on which rows need one.
         rule_rows.sort()
-        if rule == "zeros":
+        if rule == RowInit.ZEROS:
             matrix[rule_rows] = 0.0
-        elif rule == "mean":
+        elif rule == RowInit.MEAN:
             matrix[rule_rows] = matrix[found].mean(axis=0, dtype=np.float64)
-        elif rule == "random":
+        elif rule == RowInit.RANDOM:
             rng = np.random.default_rng(options.seed)
             std = matrix[found].std(axis=0, dtype=np.float64)
             matrix[rule_rows] = rng.standard_normal((len(rule_rows), matrix.shape[1])) * std

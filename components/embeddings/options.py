@@ -1,104 +1,123 @@
 """Options of the Word2Vec and embedding-alignment steps."""
 
-import dataclasses
+import enum
 
-from components.options import Options
+from pydantic import Field
 
-ROW_INITIALIZERS = ("random", "zeros", "mean")
-
-# Word-vector file formats, read by components/embeddings/vectors.py (named here
-# so that building the configuration does not import TensorFlow).
-GLOVE = "glove"
-WORD2VEC = "word2vec"
-WORD2VEC_BINARY = "word2vec_binary"
-KEYED_VECTORS = "keyedvectors"
-VECTOR_FORMATS = (GLOVE, WORD2VEC, WORD2VEC_BINARY, KEYED_VECTORS)
-AUTO_FORMAT = "auto"
+from components.options import Bool, Int, Options, choices
 
 
-@dataclasses.dataclass(frozen=True)
-class Word2VecOptions(Options):
-    """gensim word2vec trained on the run's own text (train and unsup splits).
+class RowInit(enum.StrEnum):
+    """How a row of the matrix without a vector starts."""
 
-    Attributes:
-        dimension: Vector size.
-        window: Maximum distance between the current and predicted word.
-        min_count: Words rarer than this in the corpus get no vector.
-        epochs: Passes over the corpus.
-        algorithm: ``skipgram`` or ``cbow``.
-        workers: Training threads. More is faster; only 1 gives bit-for-bit
-            repeatable vectors for a given seed.
-        seed: Seed of gensim's random number generator.
+    RANDOM = "random"
+    ZEROS = "zeros"
+    MEAN = "mean"
+
+
+class VectorFormat(enum.StrEnum):
+    """Word-vector file formats, read by components/embeddings/vectors.py.
+
+    Named here so that building the configuration does not import TensorFlow.
     """
+
+    AUTO = "auto"
+    GLOVE = "glove"
+    WORD2VEC = "word2vec"
+    WORD2VEC_BINARY = "word2vec_binary"
+    KEYED_VECTORS = "keyedvectors"
+
+
+class Word2VecAlgorithm(enum.StrEnum):
+    SKIPGRAM = "skipgram"
+    CBOW = "cbow"
+
+
+ROW_INITIALIZERS = tuple(member.value for member in RowInit)
+GLOVE = VectorFormat.GLOVE.value
+WORD2VEC = VectorFormat.WORD2VEC.value
+WORD2VEC_BINARY = VectorFormat.WORD2VEC_BINARY.value
+KEYED_VECTORS = VectorFormat.KEYED_VECTORS.value
+VECTOR_FORMATS = (GLOVE, WORD2VEC, WORD2VEC_BINARY, KEYED_VECTORS)
+AUTO_FORMAT = VectorFormat.AUTO.value
+
+
+class Word2VecOptions(Options):
+    """gensim word2vec trained on the run's own text (train and unsup splits)."""
 
     SECTION = "word2vec"
 
-    dimension: int = 100
-    window: int = 5
-    min_count: int = 2
-    epochs: int = 5
-    algorithm: str = "cbow"
-    workers: int = 1
-    seed: int = 42
+    dimension: Int = Field(100, ge=2, le=2_000, description="Vector size.")
+    window: Int = Field(
+        5, ge=1, le=100, description="Maximum distance between the current and predicted word."
+    )
+    min_count: Int = Field(2, ge=1, description="Words rarer than this in the corpus get no vector.")
+    epochs: Int = Field(5, ge=1, le=1_000, description="Passes over the corpus.")
+    algorithm: Word2VecAlgorithm = Field(Word2VecAlgorithm.CBOW, description=choices(Word2VecAlgorithm) + ".")
+    workers: Int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Training threads. More is faster; only 1 gives bit-for-bit repeatable vectors for a given "
+        "seed.",
+    )
+    seed: Int = Field(42, description="Seed of gensim's random number generator.")
 
-    def validate(self) -> None:
-        self.check_range("dimension", 2, 2_000)
-        self.check_range("window", 1, 100)
-        self.check_range("min_count", 1, None)
-        self.check_range("epochs", 1, 1_000)
-        self.check_choice("algorithm", ("skipgram", "cbow"))
-        self.check_range("workers", 1, 256)
 
-
-@dataclasses.dataclass(frozen=True)
 class EmbeddingOptions(Options):
-    """How the embedding matrix is aligned with the Transform vocabulary.
-
-    Attributes:
-        oov_init: Rows of vocabulary words without a vector: ``random`` (seeded,
-            normal with the per-dimension spread of the found vectors),
-            ``zeros`` or ``mean`` (the mean found vector).
-        unk_init: The ``<unk>`` row, with the same choices. ``<pad>`` is always zeros.
-        lowercase_fallback: When a vocabulary word has no exact match, use the
-            vector of a file word that equals it after the Transform's own
-            normalisation (lower-casing, typographic quotes and dashes made ASCII).
-        vectors_format: Format of the ``--vectors`` file: ``auto`` (detected
-            from its content), ``glove``, ``word2vec`` (text with a header, also
-            fastText ``.vec``), ``word2vec_binary`` or ``keyedvectors`` (gensim
-            ``KeyedVectors.save``). Vectors trained by the Word2Vec step are
-            always read as ``word2vec``.
-        dimension: The vector length the run expects; 0 takes the vectors'
-            own. When set, a ``--vectors`` file (or ``word2vec.dimension``
-            without one) of another length is refused before any work starts,
-            so a run configured for 300-dimensional vectors does not train a
-            model on a 50-dimensional file given by mistake.
-        seed: Seed for ``random`` rows.
-    """
+    """How the embedding matrix is aligned with the Transform vocabulary."""
 
     SECTION = "embedding"
 
-    oov_init: str = "random"
-    unk_init: str = "zeros"
-    lowercase_fallback: bool = True
-    vectors_format: str = AUTO_FORMAT
-    dimension: int = 0
-    seed: int = 42
-
-    def validate(self) -> None:
-        self.check_choice("oov_init", ROW_INITIALIZERS)
-        self.check_choice("unk_init", ROW_INITIALIZERS)
-        self.check_choice("vectors_format", (AUTO_FORMAT, *VECTOR_FORMATS))
-        self.check_range("dimension", 0, 10_000)
+    oov_init: RowInit = Field(
+        RowInit.RANDOM,
+        description="Rows of vocabulary words without a vector: random (seeded, normal with the per-dimension "
+        "spread of the found vectors), zeros or mean (the mean found vector).",
+    )
+    unk_init: RowInit = Field(
+        RowInit.ZEROS, description="The <unk> row, with the same choices. <pad> is always zeros."
+    )
+    lowercase_fallback: Bool = Field(
+        True,
+        description="When a vocabulary word has no exact match, use the vector of a file word that equals it "
+        "after the Transform's own normalisation (lower-casing, typographic quotes and dashes made ASCII).",
+    )
+    vectors_format: VectorFormat = Field(
+        VectorFormat.AUTO,
+        description="Format of the --vectors file: auto (detected from its content), glove, word2vec (text "
+        "with a header, also fastText .vec), word2vec_binary or keyedvectors (gensim KeyedVectors.save). "
+        "Vectors trained by the Word2Vec step are always read as word2vec.",
+    )
+    dimension: Int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="The vector length the run expects; 0 takes the vectors' own. When set, a --vectors file "
+        "(or word2vec.dimension without one) of another length is refused before any work starts, so a run "
+        "configured for 300-dimensional vectors does not train a model on a 50-dimensional file given by "
+        "mistake.",
+    )
+    seed: Int = Field(42, description="Seed for random rows.")
 
     def dimension_conflict(self, actual: int, source: str) -> str | None:
         """Why vectors of length ``actual`` from ``source`` contradict ``dimension``, or None.
 
-        One message for the check before the run (the configuration) and the
-        one in the EmbeddingAligner (for files it alone can read, such as ``gs://``).
+        One message for the pre-flight and the one in the EmbeddingAligner (for
+        files it alone can read, such as ``gs://``).
         """
         if self.dimension in (0, actual):
             return None
         return (
-            f"{self._name('dimension')} is {self.dimension}, but {source} has {actual}-dimensional vectors; "
-            f"set {self._name('dimension')} to {actual}, or to 0 to take the vectors' dimension"
+            f"embedding.dimension is {self.dimension}, but {source} has {actual}-dimensional vectors; "
+            f"set embedding.dimension to {actual}, or to 0 to take the vectors' dimension"
         )
+
+
+def word2vec_dimension_conflict(embedding: EmbeddingOptions, word2vec: Word2VecOptions) -> str | None:
+    """Why word2vec's vectors (trained when no --vectors file is given) contradict ``embedding.dimension``."""
+    if embedding.dimension in (0, word2vec.dimension):
+        return None
+    return (
+        f"embedding.dimension is {embedding.dimension}, but word2vec.dimension (the vectors trained when no "
+        f"--vectors file is given) is {word2vec.dimension}; set them equal, or embedding.dimension to 0"
+    )

@@ -25,7 +25,7 @@ from gensim.models import KeyedVectors, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 import tensorflow as tf
 
-from components.embeddings.options import Word2VecOptions
+from components.embeddings.options import Word2VecAlgorithm, Word2VecOptions
 from components.progress import Progress
 from components.transform.text import tokenize
 from schemas import features
@@ -153,7 +153,7 @@ def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
         window=options.window,
         min_count=options.min_count,
         epochs=options.epochs,
-        sg=1 if options.algorithm == "skipgram" else 0,
+        sg=1 if options.algorithm == Word2VecAlgorithm.SKIPGRAM else 0,
         workers=options.workers,
         seed=options.seed,
     )

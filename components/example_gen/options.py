@@ -1,8 +1,8 @@
 """Options of the ExampleGen step (kept free of heavy imports: the CLI reads them)."""
 
-import dataclasses
+from pydantic import Field
 
-from components.options import Options
+from components.options import Bool, Float, Int, Options
 
 # Files that may hold the dataset (the rest of the reader is too heavy for the CLI to import).
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
@@ -39,7 +39,6 @@ def validate_eval_percent(eval_percent: int) -> int:
     return eval_percent
 
 
-@dataclasses.dataclass(frozen=True)
 class ExampleGenOptions(Options):
     """What ExampleGen does with review records it cannot or should not use.
 
@@ -47,31 +46,38 @@ class ExampleGenOptions(Options):
     ``components/example_gen/quarantine.py``) and the run goes on, unless there
     are too many of them: a dump that is mostly broken must stop the run, not
     quietly train on what is left.
-
-    Attributes:
-        max_review_bytes: Largest review file read, in bytes; a larger one is
-            set aside as ``too_large`` (IMDb's largest review is 14 kB).
-        max_bad_share: Share of the review records (0.0-1.0) that may be set
-            aside as bad input before the run fails; duplicates and train
-            copies of test reviews do not count.
-        max_bad_records: Number of bad review records that may be set aside
-            before the run fails, whatever their share.
-        quarantine_duplicates: Set aside every extra copy of a train review
-            (same text, same train folder), keeping the first by source path.
-        quarantine_test_overlap: Set aside train reviews whose text is also a
-            test review, so the test split measures unseen text (the test split
-            itself is never changed).
     """
 
     SECTION = "example_gen"
 
-    max_review_bytes: int = 1_000_000
-    max_bad_share: float = 0.01
-    max_bad_records: int = 10_000
-    quarantine_duplicates: bool = True
-    quarantine_test_overlap: bool = True
-
-    def validate(self) -> None:
-        self.check_range("max_review_bytes", 1_000, 1_000_000_000)
-        self.check_range("max_bad_share", 0.0, 1.0)
-        self.check_range("max_bad_records", 0, 1_000_000_000)
+    max_review_bytes: Int = Field(
+        1_000_000,
+        ge=1_000,
+        le=1_000_000_000,
+        description="Largest review file read, in bytes; a larger one is set aside as too_large (IMDb's "
+        "largest review is 14 kB).",
+    )
+    max_bad_share: Float = Field(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        description="Share of the review records (0.0-1.0) that may be set aside as bad input before the run "
+        "fails; duplicates and train copies of test reviews do not count.",
+    )
+    max_bad_records: Int = Field(
+        10_000,
+        ge=0,
+        le=1_000_000_000,
+        description="Number of bad review records that may be set aside before the run fails, whatever their "
+        "share.",
+    )
+    quarantine_duplicates: Bool = Field(
+        True,
+        description="Set aside every extra copy of a train review (same text, same train folder), keeping the "
+        "first by source path.",
+    )
+    quarantine_test_overlap: Bool = Field(
+        True,
+        description="Set aside train reviews whose text is also a test review, so the test split measures "
+        "unseen text (the test split itself is never changed).",
+    )

@@ -794,7 +794,7 @@ class ReadImdbReviews(beam.PTransform):
     that yields no review record at all.
     """
 
-    def __init__(self, file_pattern: str, max_review_bytes: int = ExampleGenOptions.max_review_bytes):
+    def __init__(self, file_pattern: str, max_review_bytes: int = ExampleGenOptions().max_review_bytes):
         super().__init__()
         self._file_pattern = file_pattern
         self._max_review_bytes = max_review_bytes

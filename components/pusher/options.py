@@ -1,23 +1,19 @@
 """Options of the Pusher step."""
 
-import dataclasses
+from pydantic import Field
 
-from components.options import Options
+from components.options import Int, Options
 
 
-@dataclasses.dataclass(frozen=True)
 class PushOptions(Options):
-    """What the serving directory keeps.
-
-    Attributes:
-        keep_versions: Pushed versions kept under the model directory; older
-            ones are deleted after a successful push. The newest version (the
-            one being served) is always kept.
-    """
+    """What the serving directory keeps."""
 
     SECTION = "push"
 
-    keep_versions: int = 5
-
-    def validate(self) -> None:
-        self.check_range("keep_versions", 1, 10_000)
+    keep_versions: Int = Field(
+        5,
+        ge=1,
+        le=10_000,
+        description="Pushed versions kept under the model directory; older ones are deleted after a successful "
+        "push. The newest version (the one being served) is always kept.",
+    )

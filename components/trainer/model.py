@@ -20,7 +20,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from components.trainer.naive_bayes import NaiveBayesLinear
-from components.trainer.options import FINE_TUNE, FROZEN_THEN_FINE_TUNE, TrainerOptions
+from components.trainer.options import FINE_TUNE, FROZEN_THEN_FINE_TUNE, Architecture, TrainerOptions
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def build_model(
         )
     if features.PAD_ID != 0:
         raise ValueError("Keras masks id 0; the padding token must have id 0")
-    if options.architecture == "cnn" and sequence_length < max(options.conv_widths):
+    if options.architecture == Architecture.CNN and sequence_length < max(options.conv_widths):
         raise ValueError(
             f"sequences of {sequence_length} tokens are shorter than the widest convolution "
             f"({max(options.conv_widths)})"
@@ -124,7 +124,7 @@ def build_model(
     embedding.set_weights([matrix.astype(np.float32)])
     embedded = keras.layers.Dropout(options.dropout, seed=options.seed)(embedded)
 
-    if options.architecture == "bag":
+    if options.architecture == Architecture.BAG:
         hidden = MaskedAverage()(embedded)
         hidden = keras.layers.Dense(options.hidden_units, activation="relu")(hidden)
     else:

@@ -1,95 +1,113 @@
 """Options of the Trainer step."""
 
-import dataclasses
+import enum
+from typing import Self
 
-from components.options import Options, OptionsError
+from pydantic import Field, field_validator, model_validator
 
-ARCHITECTURES = ("bag", "cnn")
-# How the injected embedding matrix is trained.
-FROZEN = "frozen"
-FINE_TUNE = "fine_tune"
-FROZEN_THEN_FINE_TUNE = "frozen_then_fine_tune"
-EMBEDDING_TRAINING = (FROZEN, FINE_TUNE, FROZEN_THEN_FINE_TUNE)
+from components.options import Bool, Float, Int, Options
 
 
-@dataclasses.dataclass(frozen=True)
+class Architecture(enum.StrEnum):
+    """The deep branch over the token embeddings."""
+
+    BAG = "bag"
+    CNN = "cnn"
+
+
+class EmbeddingTraining(enum.StrEnum):
+    """How the injected embedding matrix is trained."""
+
+    FROZEN = "frozen"
+    FINE_TUNE = "fine_tune"
+    FROZEN_THEN_FINE_TUNE = "frozen_then_fine_tune"
+
+
+FROZEN = EmbeddingTraining.FROZEN
+FINE_TUNE = EmbeddingTraining.FINE_TUNE
+FROZEN_THEN_FINE_TUNE = EmbeddingTraining.FROZEN_THEN_FINE_TUNE
+
+
 class TrainerOptions(Options):
-    """The Keras classifier and how it is fitted.
-
-    Attributes:
-        architecture: ``bag`` (masked average of the token embeddings, then a
-            hidden layer) or ``cnn`` (convolutions of several widths with global
-            max pooling).
-        embedding_training: ``fine_tune`` (the injected matrix trains with the
-            rest of the model), ``frozen`` (it never changes) or
-            ``frozen_then_fine_tune`` (frozen for ``unfreeze_after_epochs``
-            epochs while the layers above it settle, then fine-tuned at
-            ``fine_tune_learning_rate``, so large early gradients do not wreck
-            the pretrained vectors).
-        unfreeze_after_epochs: Frozen epochs of ``frozen_then_fine_tune``; must
-            be less than ``epochs``.
-        fine_tune_learning_rate: Adam learning rate once the embeddings are
-            unfrozen in ``frozen_then_fine_tune`` (usually well below
-            ``learning_rate``).
-        epochs: Maximum epochs; early stopping on the eval split may stop sooner.
-        early_stopping_patience: Epochs without eval-loss improvement before
-            stopping (the best weights are kept); 0 disables early stopping.
-        batch_size: Examples per step.
-        learning_rate: Adam learning rate.
-        dropout: Dropout rate on embeddings and before the output layer.
-        hidden_units: Width of the hidden layer of ``bag``.
-        conv_filters: Filters per convolution width of ``cnn``.
-        conv_widths: Convolution widths of ``cnn``.
-        use_ngrams: Add the wide branch over the review's bag of n-grams
-            (Naive Bayes-weighted logistic regression) when the Transform output
-            has ``ngram_ids``.
-        ngram_l2: L2 penalty on the wide branch's weights.
-        ngram_learning_rate_factor: How many times faster than the rest of the
-            model the wide branch's weights learn.
-        seed: Seed for weight initialisation, dropout and shuffling.
-    """
+    """The Keras classifier and how it is fitted."""
 
     SECTION = "trainer"
 
-    architecture: str = "bag"
-    embedding_training: str = FINE_TUNE
-    unfreeze_after_epochs: int = 2
-    fine_tune_learning_rate: float = 3e-4
-    epochs: int = 4
-    early_stopping_patience: int = 1
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    dropout: float = 0.3
-    hidden_units: int = 64
-    conv_filters: int = 64
-    conv_widths: tuple[int, ...] = (3, 4, 5)
-    use_ngrams: bool = True
-    ngram_l2: float = 0.0
-    ngram_learning_rate_factor: float = 10.0
-    seed: int = 42
+    architecture: Architecture = Field(
+        Architecture.BAG,
+        description="bag (masked average of the token embeddings, then a hidden layer) or cnn (convolutions of "
+        "several widths with global max pooling).",
+    )
+    embedding_training: EmbeddingTraining = Field(
+        FINE_TUNE,
+        description="fine_tune (the injected matrix trains with the rest of the model), frozen (it never "
+        "changes) or frozen_then_fine_tune (frozen for unfreeze_after_epochs epochs while the layers above it "
+        "settle, then fine-tuned at fine_tune_learning_rate, so large early gradients do not wreck the "
+        "pretrained vectors).",
+    )
+    unfreeze_after_epochs: Int = Field(
+        2, ge=1, le=1_000, description="Frozen epochs of frozen_then_fine_tune; must be less than epochs."
+    )
+    fine_tune_learning_rate: Float = Field(
+        3e-4,
+        ge=1e-7,
+        le=1.0,
+        description="Adam learning rate once the embeddings are unfrozen in frozen_then_fine_tune (usually "
+        "well below learning_rate).",
+    )
+    epochs: Int = Field(
+        4, ge=1, le=1_000, description="Maximum epochs; early stopping on the eval split may stop sooner."
+    )
+    early_stopping_patience: Int = Field(
+        1,
+        ge=0,
+        le=1_000,
+        description="Epochs without eval-loss improvement before stopping (the best weights are kept); 0 "
+        "disables early stopping.",
+    )
+    batch_size: Int = Field(64, ge=1, le=65_536, description="Examples per step.")
+    learning_rate: Float = Field(3e-3, ge=1e-6, le=1.0, description="Adam learning rate.")
+    dropout: Float = Field(
+        0.3, ge=0.0, le=0.95, description="Dropout rate on embeddings and before the output layer."
+    )
+    hidden_units: Int = Field(64, ge=1, le=100_000, description="Width of the hidden layer of bag.")
+    conv_filters: Int = Field(64, ge=1, le=100_000, description="Filters per convolution width of cnn.")
+    conv_widths: tuple[Int, ...] = Field((3, 4, 5), description="Convolution widths of cnn.")
+    use_ngrams: Bool = Field(
+        True,
+        description="Add the wide branch over the review's bag of n-grams (Naive Bayes-weighted logistic "
+        "regression) when the Transform output has ngram_ids.",
+    )
+    ngram_l2: Float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty on the wide branch's weights.")
+    ngram_learning_rate_factor: Float = Field(
+        10.0,
+        ge=0.01,
+        le=1000.0,
+        description="How many times faster than the rest of the model the wide branch's weights learn.",
+    )
+    seed: Int = Field(42, description="Seed for weight initialisation, dropout and shuffling.")
 
-    def validate(self) -> None:
-        self.check_choice("architecture", ARCHITECTURES)
-        self.check_choice("embedding_training", EMBEDDING_TRAINING)
-        self.check_range("epochs", 1, 1_000)
-        self.check_range("unfreeze_after_epochs", 1, 1_000)
-        self.check_range("fine_tune_learning_rate", 1e-7, 1.0)
+    @field_validator("conv_widths", mode="before")
+    @classmethod
+    def _a_list(cls, value: object) -> object:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{{name}} must be a list, got {value!r}")
+        return value
+
+    @field_validator("conv_widths")
+    @classmethod
+    def _widths(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or not all(1 <= width <= 100 for width in value):
+            raise ValueError(
+                f"{{name}} must be a non-empty list of widths between 1 and 100, got {list(value)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _unfreeze_before_the_last_epoch(self) -> Self:
         if self.embedding_training == FROZEN_THEN_FINE_TUNE and self.unfreeze_after_epochs >= self.epochs:
-            raise OptionsError(
-                f"{self._name('unfreeze_after_epochs')} must be less than {self._name('epochs')} "
-                f"({self.epochs}) with {self._name('embedding_training')} {FROZEN_THEN_FINE_TUNE}, "
-                f"got {self.unfreeze_after_epochs}"
+            raise ValueError(
+                f"trainer.unfreeze_after_epochs must be less than trainer.epochs ({self.epochs}) with "
+                f"trainer.embedding_training {FROZEN_THEN_FINE_TUNE}, got {self.unfreeze_after_epochs}"
             )
-        self.check_range("early_stopping_patience", 0, 1_000)
-        self.check_range("batch_size", 1, 65_536)
-        self.check_range("learning_rate", 1e-6, 1.0)
-        self.check_range("dropout", 0.0, 0.95)
-        self.check_range("hidden_units", 1, 100_000)
-        self.check_range("conv_filters", 1, 100_000)
-        self.check_range("ngram_l2", 0.0, 1.0)
-        self.check_range("ngram_learning_rate_factor", 0.01, 1000.0)
-        if not self.conv_widths or not all(1 <= width <= 100 for width in self.conv_widths):
-            raise OptionsError(
-                f"{self._name('conv_widths')} must be a non-empty list of widths between 1 and 100, "
-                f"got {list(self.conv_widths)}"
-            )
+        return self
