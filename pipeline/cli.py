@@ -61,15 +61,13 @@ def _flag_type(annotation: typing.Any):
 
 
 def _shown(value: typing.Any) -> str:
+    if value is None:
+        return "none"
     return ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
 
 
 # Top-level defaults that are not a literal value.
-_SHOWN_DEFAULTS = {
-    "data": "the bundled sample",
-    "vectors": "train word2vec on the run's text",
-    "span": "newest",
-}
+_SHOWN_DEFAULTS = {"data": "the bundled sample", "span": "newest"}
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
