@@ -23,7 +23,7 @@ import yaml
 from components.canary.options import CanaryOptions
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions, word2vec_dimension_conflict
 from components.evaluator.options import EvaluationOptions
-from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
+from components.example_gen.options import EvalPercent, ExampleGenOptions, is_remote
 from components.example_gen.spans import check_span
 from components.options import Options, OptionsError, check_text
 from components.pusher.options import PushOptions
@@ -97,7 +97,7 @@ class PipelineConfig(Options):
     )
     pipeline_name: Text = Field(DEFAULT_PIPELINE_NAME, description="TFX pipeline name (ML Metadata context)")
     model_name: Text = Field(DEFAULT_MODEL_NAME, description="model folder under the serving root")
-    eval_percent: Annotated[int, BeforeValidator(validate_eval_percent)] = Field(
+    eval_percent: EvalPercent = Field(
         10, description="percent of training reviews, grouped by movie, held out for validation"
     )
     span: Annotated[int | None, BeforeValidator(_span)] = Field(

@@ -1,7 +1,8 @@
 """Pre-flight: every check of a run's configuration that needs the file system, before any step runs.
 
 :func:`pipeline.config.build_config` checks values (types, ranges, names)
-without touching the disk; :func:`check` then looks at what the values name:
+and reads no file (it only resolves symbolic links to make local paths
+absolute); :func:`check` then looks at what the values name:
 the dataset (it exists, is an archive or a dataset folder, holds reviews, the
 span asked for is there), the vectors file (and its dimension) and the output
 folder (it can be written). A problem is an :class:`OptionsError` naming the

@@ -1,6 +1,8 @@
 """Options of the ExampleGen step (kept free of heavy imports: the CLI reads them)."""
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
 
 from components.options import Bool, Float, Int, Options
 
@@ -37,6 +39,10 @@ def validate_eval_percent(eval_percent: int) -> int:
             f"got {eval_percent!r}"
         )
     return eval_percent
+
+
+# The configuration's eval_percent: the same rule as the ExampleGen's own check.
+EvalPercent = Annotated[int, BeforeValidator(validate_eval_percent)]
 
 
 class ExampleGenOptions(Options):
