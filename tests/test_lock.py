@@ -3,9 +3,9 @@
 import os
 import re
 
+from fasteners import process_lock
 import pytest
 
-from components import file_lock
 from components.file_lock import LockHeldError, exclusive_lock
 from pipeline.lock import LOCK_FILE, RunInProgressError, run_lock
 from tests.conftest import lock_held_in_subprocess
@@ -72,7 +72,7 @@ def test_a_lock_taken_on_a_file_removed_meanwhile_is_taken_again_on_the_new_file
             os.unlink(name)
         return handle
 
-    monkeypatch.setattr(file_lock, "open", open_then_the_previous_holder_removes_it, raising=False)
+    monkeypatch.setattr(process_lock, "open", open_then_the_previous_holder_removes_it, raising=False)
     with exclusive_lock(str(path), remove=True):
         assert len(opened) == 2
         assert os.stat(path).st_ino == opened[1]
