@@ -30,8 +30,8 @@ def check(config: PipelineConfig) -> str | None:
         asked for, or the newest), or None when the data is remote.
     """
     dataset = _check_data(config.data, config.span)
-    if config.vectors is not None and not is_remote(config.vectors) and not Path(config.vectors).is_file():
-        raise OptionsError(f"vectors: {config.vectors} is not a file")
+    if config.vectors is not None and not is_remote(config.vectors):
+        _check_vectors(config.vectors, config.embedding.vectors_format)
     check_embedding_dimension(config.vectors, config.embedding, config.word2vec)
     _check_output_name(config.output)
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
@@ -39,6 +39,23 @@ def check(config: PipelineConfig) -> str | None:
         if problem:
             raise OptionsError(f"output: {problem}")
     return dataset
+
+
+def _check_vectors(path: str, vectors_format: str) -> None:
+    """Refuses a local vectors file that is missing or whose first record cannot be read.
+
+    Reading the first record (only) catches the wrong file early: a gensim
+    KeyedVectors pickle (refused, with the command that converts it), a
+    fastText model, an empty file, another encoding or a bad first line.
+    """
+    if not Path(path).is_file():
+        raise OptionsError(f"vectors: {path} is not a file")
+    from components.embeddings import vectors as vector_files  # imports TensorFlow
+
+    try:
+        vector_files.read_dimension(path, vectors_format)
+    except vector_files.VectorFileError as error:
+        raise OptionsError(f"vectors: {error}") from error
 
 
 # Apache Beam's file writers (TFX's and this pipeline's), TFX's Evaluator and
