@@ -185,7 +185,7 @@ def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
     block, a flipped literal) first shows as a bad record. So a record error in
     a gzip file is trusted only once the whole file decompresses cleanly.
     """
-    if isinstance(error.__context__, (OSError, EOFError, zlib.error)):
+    if isinstance(error.__context__, (OSError, EOFError)):
         return error  # already a read error: the damage itself
     with tf.io.gfile.GFile(path, "rb") as raw:
         if raw.read(len(_GZIP_MAGIC)) != _GZIP_MAGIC:
@@ -586,7 +586,7 @@ def _read_or_fail(path: str, stream: BinaryIO, size: int, offset: int, whole: bo
     read = stream.read if whole else getattr(stream, "read1", stream.read)
     try:
         return read(size)
-    except (OSError, EOFError, zlib.error) as error:
+    except (OSError, EOFError) as error:
         raise VectorFileError(path, None, _read_problem(error), offset=offset) from None
 
 
@@ -603,7 +603,7 @@ def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
     while got < size:
         try:
             piece = read(min(4096, size - got))
-        except (OSError, EOFError, zlib.error) as error:
+        except (OSError, EOFError) as error:
             if pieces:
                 break
             raise VectorFileError(path, None, _read_problem(error)) from None
@@ -635,7 +635,7 @@ def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
     while True:
         try:
             raw_line = stream.readline()
-        except (OSError, EOFError, zlib.error) as error:
+        except (OSError, EOFError) as error:
             # A truncated gzip file ends here, not with a short line.
             raise VectorFileError(path, number + 1, _read_problem(error)) from None
         if not raw_line:
