@@ -26,7 +26,11 @@ setup(
     packages=find_packages(
         include=["pipeline", "pipeline.*", "components", "components.*", "schemas", "schemas.*"]
     ),
-    package_data={"schemas": ["*.pbtxt"], "pipeline": ["data/*.tar.gz", "data/README.md"]},
+    package_data={
+        "schemas": ["*.pbtxt"],
+        "pipeline": ["data/*.tar.gz", "data/README.md"],
+        "components.report": ["templates/*.html", "templates/*.css"],
+    },
     extras_require={"kubeflow": ["kfp==2.16.*"]},
     install_requires=[
         "tensorflow==2.21.*",

@@ -17,7 +17,7 @@ third not at all; the other 19 of every 20 file words are not vocabulary words.
 Usage (from the repository root, about 3 minutes and 2.5 GB of disk)::
 
     .venv/bin/python benchmarks/align_memory.py [--vocabulary 20000] [--factor 20] [--dimension 300]
-        [--formats glove,word2vec_binary,keyedvectors] [--gzip] [--workdir DIR] [--keep]
+        [--formats glove,word2vec_binary] [--gzip] [--workdir DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -91,19 +91,9 @@ def write_word2vec_binary(path: Path, words: list[str], dimension: int, compress
             )
 
 
-def write_keyed_vectors(path: Path, words: list[str], dimension: int, compress: bool) -> None:
-    from gensim.models import KeyedVectors
-
-    vectors = KeyedVectors(dimension)
-    vectors.add_vectors(words, np.concatenate([rows for _, rows in _rows(len(words), dimension)]))
-    # A .gz name makes gensim gzip the pickle and write the array as .npz.
-    vectors.save(str(path) + (".gz" if compress else ""))
-
-
 WRITERS = {
     "glove": (write_glove, "vectors.txt"),
     "word2vec_binary": (write_word2vec_binary, "vectors.bin"),
-    "keyedvectors": (write_keyed_vectors, "vectors.kv"),
 }
 
 
@@ -162,11 +152,6 @@ def _run_child(kind: str, path: Path, vocabulary_path: Path, counts_path: Path) 
     )
 
 
-def _size(path: Path) -> int:
-    """Bytes of a vector file, with the arrays gensim writes beside a KeyedVectors pickle."""
-    return sum(other.stat().st_size for other in path.parent.glob(path.name + "*"))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vocabulary", type=int, default=20_000, help="vocabulary words (default 20000)")
@@ -205,13 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for name in args.formats.split(","):
             writer, file_name = WRITERS[name]
-            path = workdir / (file_name + (".gz" if args.gzip and name != "keyedvectors" else ""))
+            path = workdir / (file_name + (".gz" if args.gzip else ""))
             started = time.monotonic()
             writer(path, file_words, args.dimension, args.gzip)
-            if name == "keyedvectors" and args.gzip:
-                path = Path(str(path) + ".gz")
             print(
-                f"wrote {path.name} ({_size(path) / 1e6:,.0f} MB) in {time.monotonic() - started:.0f} s",
+                f"wrote {path.name} ({path.stat().st_size / 1e6:,.0f} MB) in {time.monotonic() - started:.0f} s",
                 flush=True,
             )
             results.append((name, path, _run_child("align", path, vocabulary_path, counts_path)))
@@ -235,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print("-" * len(header))
         for name, path, result in results:
             print(
-                f"{name:<26} {_size(path) / 1e6:>6,.0f} MB {result['vectors']:>9,} {result['seconds']:>6.1f} s "
+                f"{name:<26} {path.stat().st_size / 1e6:>6,.0f} MB {result['vectors']:>9,} {result['seconds']:>6.1f} s "
                 f"{result['peak_mb']:>6,.0f} MB {result['baseline_mb']:>11,.0f} MB "
                 f"{result['peak_mb'] - result['baseline_mb']:>5,.0f} MB"
             )

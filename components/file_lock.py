@@ -1,9 +1,13 @@
 """Exclusive, non-blocking locks on local files, released by the kernel however the holder ends.
 
-An ``flock`` on a lock file: the kernel releases it when the holding process
-exits, normally, by an exception, a crash or ``kill -9``, so a lock is never
-left stuck. The file records who holds it (pid and start time) for the error
-that a second process gets, at once, instead of waiting.
+``fasteners.InterProcessLock`` takes the lock (a POSIX ``lockf`` record lock):
+the kernel releases it when the holding process exits, normally, by an
+exception, a crash or ``kill -9``, so a lock is never left stuck, and a child
+process does not inherit it. This module adds what the library leaves out:
+the file records who holds it (pid and start time) for the error that a second
+holder gets at once instead of waiting; a second holder in the same process is
+refused too (a record lock belongs to the whole process, so the kernel would
+grant it); and ``remove=True`` deletes the file safely.
 
 Used for the run lock on an output directory (``pipeline/lock.py``) and the
 push lock on a serving model directory (``components/pusher/publish.py``).
@@ -15,8 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 import datetime
-import fcntl
 import os
+import threading
+
+import fasteners
+
+# Lock files held by this process, with their holder line. Also why the holder of a
+# lock held here is never read from its file: closing any descriptor of a file
+# releases this process's record lock on it.
+_held_here: dict[str, str] = {}
+_held_here_guard = threading.Lock()
 
 
 class LockHeldError(RuntimeError):
@@ -39,45 +51,56 @@ def exclusive_lock(path: str, remove: bool = False) -> Iterator[None]:
     """Holds an exclusive lock on the file ``path`` (created if needed) for the block.
 
     Args:
-        path: The lock file; its folder must exist.
+        path: The lock file.
         remove: Delete the file when the lock is released, for folders that
             others list (a serving model directory should hold only versions).
             Safe against a process that opened the file just before: a lock
             taken on a file no longer at ``path`` is dropped and taken again.
 
     Raises:
-        LockHeldError: Another process holds it (raised at once, no waiting).
+        LockHeldError: Another holder, in this process or another, has it
+            (raised at once, no waiting).
     """
-    while True:
-        handle = open(path, "a+")  # noqa: SIM115 - held open for as long as the lock is
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise LockHeldError(f"{path} is held by {holder}", path, holder) from None
-        except BaseException:
-            handle.close()
-            raise
-        if _is_current(handle, path):
-            break
-        # The previous holder removed the file after this process opened it.
-        handle.close()
-    try:
-        handle.seek(0)
-        handle.truncate()
+    key = os.path.realpath(path)
+    with _held_here_guard:
+        if key in _held_here:
+            raise LockHeldError(f"{path} is held by {_held_here[key]}", path, _held_here[key])
+        lock = _acquire(path)
         started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-        handle.write(f"pid {os.getpid()}, started {started}\n")
-        handle.flush()
+        _held_here[key] = holder = f"pid {os.getpid()}, started {started}"
+    try:
+        lock.lockfile.truncate(0)
+        lock.lockfile.write(holder + "\n")
+        lock.lockfile.flush()
         yield
     finally:
-        if remove:
-            # Removed while still locked, so no process can lock this file afterwards
-            # and believe it holds the lock at `path`.
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        handle.close()  # closing the descriptor releases the lock
+        with _held_here_guard:
+            if remove:
+                # Removed while still locked, so no process can lock this file afterwards
+                # and believe it holds the lock at `path`.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            lock.release()
+            del _held_here[key]
+
+
+def _acquire(path: str) -> fasteners.InterProcessLock:
+    """Locks the file now at ``path``, or raises ``LockHeldError`` naming its holder."""
+    while True:
+        lock = fasteners.InterProcessLock(path)
+        if not lock.acquire(blocking=False):
+            lock.lockfile.close()
+            holder = "another process"
+            with (
+                contextlib.suppress(FileNotFoundError),
+                open(path, encoding="utf-8", errors="replace") as file,
+            ):
+                holder = file.read().strip() or holder
+            raise LockHeldError(f"{path} is held by {holder}", path, holder)
+        if _is_current(lock.lockfile, path):
+            return lock
+        # The previous holder removed the file after this process opened it.
+        lock.release()
 
 
 def _is_current(handle, path: str) -> bool:

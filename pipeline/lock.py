@@ -1,6 +1,6 @@
 """One run at a time per output directory.
 
-An exclusive ``flock`` on ``<output>/.run.lock`` (``components.file_lock``):
+An exclusive lock on ``<output>/.run.lock`` (``components.file_lock``, over fasteners):
 the kernel releases it when the holding process exits, however it exits, so a
 crashed or killed run never leaves the lock stuck. The file records who holds
 it, for the error message.

@@ -32,10 +32,8 @@ def check(config: PipelineConfig) -> str | None:
         asked for, or the newest), or None when the data is remote.
     """
     dataset = _check_data(config.data, config.span)
-    if config.vectors is not None and not is_remote(config.vectors) and not Path(config.vectors).is_file():
-        raise OptionsError(f"vectors: {config.vectors} is not a file")
-    if config.vectors is not None:
-        _check_vectors_dimension(config.vectors, config.embedding)
+    if config.vectors is not None and not is_remote(config.vectors):
+        _check_vectors(config.vectors, config.embedding)
     _check_output_name(config.output)
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
         problem = _unwritable(folder)
@@ -44,23 +42,25 @@ def check(config: PipelineConfig) -> str | None:
     return dataset
 
 
-def _check_vectors_dimension(vectors: str, embedding: EmbeddingOptions) -> None:
-    """Refuses a configured ``embedding.dimension`` that a local vectors file does not have.
+def _check_vectors(path: str, embedding: EmbeddingOptions) -> None:
+    """Refuses a local vectors file that is missing, unreadable or of the wrong dimension.
 
-    Only the header or first record is read, and only when a dimension is
-    configured (reading imports TensorFlow); a remote file is checked by the
-    EmbeddingAligner. Without a vectors file the configuration itself compares
-    ``embedding.dimension`` with ``word2vec.dimension``.
+    Reading the first record (only) catches the wrong file early: a gensim
+    KeyedVectors pickle (refused, with the command that converts it), a
+    fastText model, an empty file, another encoding or a bad first line, or a
+    dimension other than a configured ``embedding.dimension``. A remote file is
+    checked by the EmbeddingAligner; without a vectors file the configuration
+    itself compares ``embedding.dimension`` with ``word2vec.dimension``.
     """
-    if embedding.dimension == 0 or is_remote(vectors):
-        return
+    if not Path(path).is_file():
+        raise OptionsError(f"vectors: {path} is not a file")
     from components.embeddings import vectors as vector_files  # imports TensorFlow
 
     try:
-        actual = vector_files.read_dimension(vectors, embedding.vectors_format)
+        actual = vector_files.read_dimension(path, embedding.vectors_format)
     except vector_files.VectorFileError as error:
         raise OptionsError(f"vectors: {error}") from error
-    problem = embedding.dimension_conflict(actual, vectors)
+    problem = embedding.dimension_conflict(actual, path) if embedding.dimension else None
     if problem:
         raise OptionsError(problem)
 

@@ -9,7 +9,6 @@ bytes) and ``problem``, and its message is ``<file>, line <n>: <problem>`` or
 
 import codecs
 import gzip
-import io
 import os
 import pickle
 import zlib
@@ -30,14 +29,17 @@ from components.embeddings.vectors import (
     iter_vectors,
 )
 from schemas import features
+from tests.conftest import run_cli
 from tests.vector_files import (
-    KV_VALUES,
     glove_bytes,
     keyed_vectors,
     word2vec_binary_bytes,
     word2vec_text_bytes,
 )
 
+PICKLE_REFUSAL = (
+    "a gensim KeyedVectors.save file (a Python pickle) is not read, since unpickling can run arbitrary code:"
+)
 BINARY_HINT = "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary (or auto, which detects it)"
 ROWS = [("the", [0.5, -1.25]), ("movie", [0.125, 3.0]), ("café", [-2.0, 1e-3])]
 # word2vec_binary_bytes(ROWS): header "3 2\n" is bytes 0-3; "the " 4-7, values 8-15;
@@ -554,7 +556,7 @@ def test_another_encodings_byte_order_mark_says_the_file_is_not_utf8(tmp_path, e
     )
 
 
-# --- gensim KeyedVectors files that are not what they claim --------------------------------------
+# --- pickles: refused before anything in them is loaded -----------------------------------------
 
 
 class _RunsCode:
@@ -567,58 +569,27 @@ class _RunsCode:
         return (os.mkdir, (self.marker,))
 
 
-def test_keyed_vectors_unpickler_refuses_anything_else(tmp_path):
+def test_a_pickle_is_refused_without_loading_any_of_it(tmp_path):
     marker = tmp_path / "pwned"
     vectors = keyed_vectors()
     vectors.payload = _RunsCode(marker)
     path = tmp_path / "evil.kv"
     vectors.save(str(path))
-    assert _error(str(path)).problem == (
-        "refusing to unpickle posix.mkdir: a gensim KeyedVectors file holds only KeyedVectors, NumPy arrays "
-        "and plain Python values, and unpickling other classes can run arbitrary code"
-    )
+    assert _error(str(path)).problem == _error(str(path), GLOVE).problem
+    assert _error(str(path)).problem.startswith(PICKLE_REFUSAL)
     assert not marker.exists()
-
-    plain = _file(tmp_path, "plain.pkl", pickle.dumps({"index_to_key": ["a"]}, protocol=4))
-    assert _error(plain).problem == "the pickle holds a dict, not gensim KeyedVectors"
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-def test_keyed_vectors_with_a_bad_array_file(tmp_path):
-    path = tmp_path / "large.kv"
-    keyed_vectors().save(str(path), sep_limit=1)
-    array = tmp_path / "large.kv.vectors.npy"
-    np.save(array, KV_VALUES[:3])
-    # Errors in the array name the array file.
-    cases = []
-    np.save(array, KV_VALUES[:3])
-    cases.append(_error(str(path)))
-    np.save(array, np.array([[object()]] * 4, dtype=object), allow_pickle=True)
-    cases.append(_error(str(path)))
-    array.write_bytes(_npy_bytes(KV_VALUES)[:-5])
-    cases.append(_error(str(path)))
-    nan_values = KV_VALUES.copy()
-    nan_values[2, 1] = np.nan
-    array.write_bytes(_npy_bytes(nan_values))
-    cases.append(_error(str(path)))
-    array.unlink()
-    cases.append(_error(str(path)))
-    header = len(_npy_bytes(KV_VALUES)) - KV_VALUES.nbytes
-    assert [(error.path, error.offset, error.problem) for error in cases] == [
-        (str(array), 0, "the vectors have shape (3, 3); expected (4, 3) for 4 words"),
-        (str(array), 0, "the vectors have dtype object, not floating point"),
-        (str(array), header + 3 * 12 + 7, "the array ends after 3 of 4 rows"),
-        (str(array), header + 2 * 12, "non-finite value in row 2"),
-        (str(array), None, "missing: gensim saves large KeyedVectors arrays in this file beside the pickle"),
-    ]
+    # Any pickle of protocol 2 (gensim 3's) to 5, plain or gzip: not only gensim's.
+    for protocol in (2, 3, 4, 5):
+        plain = _file(
+            tmp_path, f"plain{protocol}.pkl", pickle.dumps({"index_to_key": ["a"]}, protocol=protocol)
+        )
+        zipped = _file(
+            tmp_path, f"plain{protocol}.pkl.gz", gzip.compress(pickle.dumps(["a"], protocol=protocol))
+        )
+        assert [_error(path).problem.startswith(PICKLE_REFUSAL) for path in (plain, zipped)] == [True, True]
 
 
-def test_gensim_fasttext_keyed_vectors_are_refused_with_a_way_out(tmp_path):
+def test_gensim_fasttext_keyed_vectors_are_refused_with_the_same_way_out(tmp_path):
     model = FastText(vector_size=4, min_count=1, bucket=50, epochs=1, seed=1, workers=1)
     sentences = [["the", "movie"], ["a", "movie"]]
     model.build_vocab(sentences)
@@ -626,6 +597,16 @@ def test_gensim_fasttext_keyed_vectors_are_refused_with_a_way_out(tmp_path):
     path = tmp_path / "ft.kv"
     model.wv.save(str(path))
     assert _error(str(path)).problem == (
-        "this is a gensim fastText KeyedVectors file: its word vectors are computed from character n-grams, "
-        "not stored; export them with wv.save_word2vec_format(path, binary=True) and give that file"
+        PICKLE_REFUSAL + ' convert it once with python -c "from gensim.models import KeyedVectors; '
+        f"KeyedVectors.load('{path}').save_word2vec_format('{path}.bin', binary=True)\" and give the .bin file"
     )
+
+
+def test_a_run_given_a_pickle_exits_2_at_pre_flight_naming_the_file(tmp_path):
+    path = tmp_path / "vectors.kv"
+    keyed_vectors().save(str(path))
+    output = tmp_path / "out"
+    result = run_cli("run", "--vectors", str(path), "--output", str(output), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert f"imdb-pipeline run: configuration error: vectors: {path}: {PICKLE_REFUSAL}" in result.stderr
+    assert not output.exists()  # stopped before the run started

@@ -200,10 +200,8 @@ def test_components_carry_options_and_typed_channels():
     [
         (lambda vectors, path: vectors.save_word2vec_format(path, binary=True), "word2vec_binary"),
         (lambda vectors, path: vectors.save_word2vec_format(path, binary=False), "word2vec"),
-        (lambda vectors, path: vectors.save(path), "keyedvectors"),
-        (lambda vectors, path: vectors.save(path, sep_limit=1), "keyedvectors"),
     ],
-    ids=["binary", "text", "keyedvectors", "keyedvectors-npy"],
+    ids=["binary", "text"],
 )
 def test_aligner_reads_every_format_detected_or_named(transform_graph_dir, tmp_path, writer, expected_format):
     vectors = KeyedVectors(3)

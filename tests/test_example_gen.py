@@ -20,7 +20,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import component, executor, reader
+from components.example_gen import component, executor, ingest, quarantine, reader
 from components.example_gen.options import ExampleGenOptions
 from components.example_gen.reader import ImdbDataError, Review
 from schemas import features
@@ -161,6 +161,65 @@ def test_split_assignment_keeps_each_movie_on_one_side(dataset_archive: Path):
         )
         assert_that(sources[features.TEST], equal_to(["test/pos/0_10.txt", "test/neg/0_2.txt"]), label="Test")
         assert_that(sources[features.UNSUP], equal_to(["train/unsup/0_0.txt"]), label="Unsup")
+
+
+def example_row(example: tf.train.Example) -> tuple:
+    """(source, text, label, movie id) of an example; None for a feature it does not have."""
+    values = example_values(example)
+
+    def value(name: str):
+        return values[name][1][0] if name in values else None
+
+    return (
+        value(features.SOURCE).decode(),
+        value(features.TEXT).decode(),
+        value(features.LABEL),
+        value(features.MOVIE_ID),
+    )
+
+
+# (source, text, label, movie id) of every example IngestImdbReviews gives for the tiny dataset.
+INGESTED_ROWS = {
+    features.TRAIN: [
+        ("train/pos/0_9.txt", "A wonderful film.", 1, b"tt0000001"),
+        ("train/neg/0_1.txt", "Awful.<br /><br />Just awful.", 0, b"tt0000001"),
+        ("train/neg/2_4.txt", "Not for me.", 0, b"tt0000003"),
+    ],
+    features.EVAL: [
+        ("train/pos/1_7.txt", "Café scenes were lovely — très bien.", 1, b"tt0000004"),
+        ("train/neg/1_3.txt", "Boring, too long.", 0, b"tt0000004"),
+    ],
+    features.TEST: [
+        ("test/pos/0_10.txt", "A masterpiece.", 1, b"tt0000004"),
+        ("test/neg/0_2.txt", "Dull.", 0, None),
+    ],
+    features.UNSUP: [("train/unsup/0_0.txt", "Saw it twice.", None, b"tt0000001")],
+}
+
+
+def test_ingest_transform_gives_the_examples_of_every_split_and_sets_aside_a_test_copy(dataset_dir: Path):
+    """The ExampleGen's whole graph, without the executor: a train copy of a test review is
+    set aside, the rest lands in its split as examples, and the summary counts both."""
+    (dataset_dir / "train" / "pos" / "2_8.txt").write_bytes(b"A masterpiece.")
+    quarantine_dir = str(dataset_dir.parent / "quarantine")
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        splits = pipeline | ingest.IngestImdbReviews(
+            str(dataset_dir / "*" / "*" / "*.txt"), EVAL_PERCENT, ExampleGenOptions(), quarantine_dir
+        )
+        for split, examples in splits.items():
+            rows = examples | f"Row[{split}]" >> beam.Map(example_row)
+            assert_that(rows, equal_to(INGESTED_ROWS[split]), label=f"Check[{split}]")
+    summary = quarantine.read_summary(quarantine_dir)
+    assert summary.split_folders == {
+        features.TRAIN: {"neg": 2, "pos": 1},
+        features.EVAL: {"neg": 1, "pos": 1},
+        features.TEST: {"neg": 1, "pos": 1},
+        features.UNSUP: {"unsup": 1},
+    }
+    assert (summary.set_aside, summary.describe_reasons()) == (
+        1,
+        f"in_test_split 1 ({dataset_dir / 'train' / 'pos' / '2_8.txt'})",
+    )
 
 
 # --- Errors (bad records set aside: tests/test_bad_data.py) -----------------------------------------

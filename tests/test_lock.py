@@ -3,12 +3,12 @@
 import os
 import re
 
+from fasteners import process_lock
 import pytest
 
-from components import file_lock
 from components.file_lock import LockHeldError, exclusive_lock
 from pipeline.lock import LOCK_FILE, RunInProgressError, run_lock
-from tests.conftest import lock_held_in_subprocess
+from tests.conftest import lock_held_in_subprocess, run_cli
 
 
 def test_a_second_run_fails_at_once_naming_the_holder_and_a_killed_holder_frees_the_lock(tmp_path):
@@ -23,6 +23,19 @@ def test_a_second_run_fails_at_once_naming_the_holder_and_a_killed_holder_frees_
         pass
     with run_lock(str(tmp_path)):
         pass  # the kernel released the killed process's lock
+
+
+def test_a_run_started_while_another_holds_the_output_exits_3_naming_the_holder(tmp_path):
+    with lock_held_in_subprocess("pipeline.lock", "run_lock", str(tmp_path)) as holder:
+        result = run_cli("run", "--output", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert re.search(
+        rf"^imdb-pipeline run: another run is in progress on {re.escape(str(tmp_path))} \(pid {holder.pid}, "
+        r"started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\); wait for it to finish or use another --output$",
+        result.stderr,
+        flags=re.M,
+    )
+    assert sorted(os.listdir(tmp_path)) == [LOCK_FILE]  # nothing else was written
 
 
 def test_the_lock_is_released_when_the_block_raises(tmp_path):
@@ -72,7 +85,7 @@ def test_a_lock_taken_on_a_file_removed_meanwhile_is_taken_again_on_the_new_file
             os.unlink(name)
         return handle
 
-    monkeypatch.setattr(file_lock, "open", open_then_the_previous_holder_removes_it, raising=False)
+    monkeypatch.setattr(process_lock, "open", open_then_the_previous_holder_removes_it, raising=False)
     with exclusive_lock(str(path), remove=True):
         assert len(opened) == 2
         assert os.stat(path).st_ino == opened[1]

@@ -10,6 +10,9 @@ import os
 from pathlib import Path
 import re
 import shutil
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 from PIL import Image
@@ -373,6 +376,50 @@ def test_index_lists_runs_with_metrics_blessing_push_and_links():
     assert "0.8750" in rows[0][1] and BLESSED_CELL in rows[0][1] and "not blessed" not in rows[0][1]
     assert "0.5000" in rows[1][1] and NOT_BLESSED_CELL in rows[1][1] and "1700000000" in rows[1][1]
     assert BLESSED_CELL not in rows[1][1]
+
+
+def test_the_templates_ship_in_the_wheel_and_render_from_the_installed_package(tmp_path):
+    """The templates are package data: a wheel built from setup.py holds them, and a fresh
+    process that finds the package only there renders the same page as this checkout."""
+    repo = Path(__file__).resolve().parents[1]
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("setup.py", "README.md"):
+        shutil.copy(repo / name, source / name)
+    for package in ("components", "pipeline", "schemas"):
+        shutil.copytree(repo / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    installed = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        assert sorted(n for n in archive.namelist() if "/templates/" in n) == [
+            "components/report/templates/index.html",
+            "components/report/templates/report.html",
+            "components/report/templates/style.css",
+        ]
+        archive.extractall(installed)
+    script = (
+        "import importlib.resources, sys\n"
+        "from components.report import render\n"
+        "from components.report.data import RunEntry\n"
+        "print(importlib.resources.files('components.report').joinpath('templates', 'index.html'))\n"
+        "sys.stdout.write(render.render_index('imdb runs', [RunEntry('r1', 0, 1, {'accuracy': 0.5}, True, '7', None)], 'now'))\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    rendered = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env={**environment, "PYTHONPATH": str(installed)},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    location, page = rendered.stdout.split("\n", 1)
+    assert location == str(installed / "components" / "report" / "templates" / "index.html")
+    runs = [RunEntry("r1", 0, 1, {"accuracy": 0.5}, True, "7", None)]
+    assert page == render.render_index("imdb runs", runs, "now")
+    assert '"Segoe UI"' in page  # the style sheet is included as it is, not escaped
 
 
 # --- while it runs ------------------------------------------------------------------------------

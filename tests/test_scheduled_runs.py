@@ -65,8 +65,8 @@ def test_first_span_is_ingested_blessed_and_pushed_with_a_manifest(nightly):
     assert manifest["evaluation"]["baseline_metrics"] is None
     assert manifest["embedding"]["coverage"]["word_share"] > 0.99
     assert manifest["code"]["package"] == "0.1.0"
-    # The run released its lock: taking it again at once succeeds (a held flock raises
-    # RunInProgressError, also from this process, since the lock is per open file).
+    # The run released its lock: taking it again at once succeeds (a held lock raises
+    # RunInProgressError, also in this process).
     with run_lock(str(output)):
         pass
 

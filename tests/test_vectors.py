@@ -6,10 +6,11 @@ generated files in test_vector_properties.py.
 
 import gzip
 from pathlib import Path
-import pickle
+import re
+import subprocess
+import sys
 
 from gensim.models import KeyedVectors
-from gensim.models import keyedvectors as gensim_keyedvectors
 import numpy as np
 import pytest
 
@@ -158,7 +159,16 @@ def test_fasttext_vec_is_word2vec_text(tmp_path):
     _assert_vectors(list(iter_vectors(str(path))), [("The", EXPECTED[0][1]), *EXPECTED[1:]])
 
 
-# --- gensim KeyedVectors -------------------------------------------------------
+# --- gensim KeyedVectors pickles: refused, with the command that converts them ----------
+
+
+def refusal(path) -> str:
+    """The refusal of a KeyedVectors pickle, spelled out: the file, why, and the gensim line."""
+    return (
+        f"{path}: a gensim KeyedVectors.save file (a Python pickle) is not read, since unpickling can run "
+        'arbitrary code: convert it once with python -c "from gensim.models import KeyedVectors; '
+        f"KeyedVectors.load('{path}').save_word2vec_format('{path}.bin', binary=True)\" and give the .bin file"
+    )
 
 
 @pytest.mark.parametrize(
@@ -170,47 +180,27 @@ def test_fasttext_vec_is_word2vec_text(tmp_path):
         ("large.kv.gz", 1, "large.kv.gz.vectors.npz"),  # and the array an .npz
     ],
 )
-def test_gensim_keyed_vectors(tmp_path, name, sep_limit, array_file):
+def test_gensim_keyed_vectors_are_refused_whatever_the_format_named(tmp_path, name, sep_limit, array_file):
     path = tmp_path / name
     keyed_vectors().save(str(path), sep_limit=sep_limit)
     if array_file:
         assert (tmp_path / array_file).is_file()
-    assert detect_format(str(path)) == KEYED_VECTORS
-    expected = list(zip(KV_WORDS, KV_VALUES.tolist(), strict=True))
-    _assert_vectors(list(iter_vectors(str(path))), expected)
+    with pytest.raises(VectorFileError) as detected:
+        detect_format(str(path))
+    assert str(detected.value) == refusal(path)
+    for named in (None, KEYED_VECTORS, GLOVE, WORD2VEC, WORD2VEC_BINARY):
+        with pytest.raises(VectorFileError) as read:
+            list(iter_vectors(str(path), named))
+        assert (str(read.value), read.value.line, read.value.offset) == (refusal(path), None, None)
 
 
-def test_keyed_vectors_array_rows_stream_in_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(vectors_module, "_NPY_ROWS_PER_READ", 3)
-    path = tmp_path / "large.kv"
+def test_the_conversion_the_refusal_gives_makes_a_file_that_reads_back_exactly(tmp_path):
+    path = tmp_path / "my vectors.kv.gz"
     keyed_vectors().save(str(path), sep_limit=1)
-    _assert_vectors(list(iter_vectors(str(path))), list(zip(KV_WORDS, KV_VALUES.tolist(), strict=True)))
-
-
-def test_gensim_3_keyed_vectors_layout(tmp_path, monkeypatch):
-    """gensim 3 pickled Word2VecKeyedVectors with ``index2word`` and a dict of Vocab records."""
-
-    class Word2VecKeyedVectors:
-        pass
-
-    class Vocab:
-        def __init__(self, index, count):
-            self.index, self.count = index, count
-
-    for cls in (Word2VecKeyedVectors, Vocab):
-        cls.__module__ = "gensim.models.keyedvectors"
-        cls.__qualname__ = cls.__name__
-        monkeypatch.setattr(gensim_keyedvectors, cls.__name__, cls, raising=False)
-    old = Word2VecKeyedVectors()
-    old.__dict__.update(
-        vector_size=3,
-        index2word=list(KV_WORDS),
-        vocab={word: Vocab(index, 1) for index, word in enumerate(KV_WORDS)},
-        vectors=KV_VALUES,
-        vectors_norm=None,
-    )
-    path = tmp_path / "gensim3.kv"
-    path.write_bytes(pickle.dumps(old, protocol=2))
-    monkeypatch.undo()
-    assert detect_format(str(path)) == KEYED_VECTORS
-    _assert_vectors(list(iter_vectors(str(path))), list(zip(KV_WORDS, KV_VALUES.tolist(), strict=True)))
+    with pytest.raises(VectorFileError) as refused:
+        read_dimension(str(path))
+    command = re.search(r'python -c "([^"]+)"', refused.value.problem).group(1)
+    subprocess.run([sys.executable, "-c", command], check=True, cwd=tmp_path)
+    converted = f"{path}.bin"
+    assert detect_format(converted) == WORD2VEC_BINARY
+    _assert_vectors(list(iter_vectors(converted)), list(zip(KV_WORDS, KV_VALUES.tolist(), strict=True)))

@@ -3,7 +3,7 @@
 Written the way the tools that make real files write them, so a test states
 its rows and gets the bytes: GloVe text, word2vec text (header line), word2vec
 binary (gensim's layout, or Google's C tool's with a newline after each vector);
-and a small gensim KeyedVectors object to save.
+and a small gensim KeyedVectors object, whose ``save`` pickle the readers refuse.
 """
 
 from collections.abc import Sequence

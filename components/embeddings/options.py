@@ -85,7 +85,8 @@ class EmbeddingOptions(Options):
     vectors_format: VectorFormat = Field(
         VectorFormat.AUTO,
         description="Format of the --vectors file: auto (detected from its content), glove, word2vec (text "
-        "with a header, also fastText .vec), word2vec_binary or keyedvectors (gensim KeyedVectors.save). "
+        "with a header, also fastText .vec), word2vec_binary; keyedvectors (a gensim KeyedVectors.save pickle) is refused with the "
+        "one-line command that converts it. "
         "Vectors trained by the Word2Vec step are always read as word2vec.",
     )
     dimension: Int = Field(

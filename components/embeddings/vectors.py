@@ -16,19 +16,16 @@ Formats (one reader function each, registered in ``_READERS``):
   UTF-8 bytes up to a space and ``dim`` little-endian float32 values, optionally
   followed by a newline (Google's C tool writes one, gensim's
   ``save_word2vec_format(binary=True)`` does not).
-* ``keyedvectors``: gensim ``KeyedVectors.save`` output: a pickle holding the
-  words (and small arrays), plus ``<file>.vectors.npy`` (``.npz`` when the file
-  name ends in ``.gz``) when the matrix is large. A pickle can run arbitrary
-  code when loaded, so it is read by a restricted unpickler that builds only
-  the few gensim, NumPy and builtin classes such a file holds, and builds the
-  gensim ones as plain attribute holders (no gensim code runs on the file's
-  data). The ``.npy`` matrix is streamed row by row after its header is checked
-  (float dtype only, so never a pickled object array). gensim's own
-  ``KeyedVectors.load(..., mmap="r")`` is not used: it memory-maps the arrays
-  but always unpickles the main file without restriction.
+
+gensim's ``KeyedVectors.save`` files (``keyedvectors``) are Python pickles,
+and unpickling can run arbitrary code, so they are refused with the one-line
+gensim command that converts one to word2vec binary (``_pickle_refusal``).
+gensim's own readers (``KeyedVectors.load_word2vec_format``) are not used for
+the other formats: they load the whole matrix into memory and report a bad
+record without its place.
 
 Detection (``detect_format``) reads only the start of the file: a pickle
-protocol marker means ``keyedvectors``; a first line of exactly two integers is
+protocol marker is refused as above; a first line of exactly two integers is
 a header, and the bytes after it decide between ``word2vec`` (text) and
 ``word2vec_binary``; anything else is ``glove``. A fastText model ``.bin``
 (fastText's own format, not word vectors) is recognised and refused.
@@ -61,10 +58,8 @@ import contextlib
 import io
 import itertools
 import math
-import pickle
 import re
 from typing import Any, BinaryIO
-import zipfile
 import zlib
 
 import numpy as np
@@ -125,8 +120,6 @@ _OTHER_BOMS = (
     (codecs.BOM_UTF16_LE, "UTF-16LE"),
     (codecs.BOM_UTF16_BE, "UTF-16BE"),
 )
-# Rows of a KeyedVectors .npy matrix read at a time.
-_NPY_ROWS_PER_READ = 4096
 
 Vector = tuple[str, np.ndarray]
 _Reader = Callable[[str], Iterator[Vector]]
@@ -168,10 +161,14 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
         VectorFileError: On an empty file, a record with the wrong number of
             values or a non-numeric or non-finite value, a header the file
             contradicts (the vector count is checked when the end is reached),
-            or a KeyedVectors file that holds anything but word vectors.
+            or a gensim KeyedVectors pickle (whatever ``format`` says).
     """
     if format is None or format == AUTO_FORMAT:
         format = detect_format(path)
+    elif format == KEYED_VECTORS:
+        raise VectorFileError(path, None, _pickle_refusal(path))
+    else:
+        _refuse_pickle(path, _file_start(path))
     if format not in _READERS:
         raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(VECTOR_FORMATS)}")
     try:
@@ -188,7 +185,7 @@ def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
     block, a flipped literal) first shows as a bad record. So a record error in
     a gzip file is trusted only once the whole file decompresses cleanly.
     """
-    if isinstance(error.__context__, (OSError, EOFError, zlib.error)):
+    if isinstance(error.__context__, (OSError, EOFError)):
         return error  # already a read error: the damage itself
     with tf.io.gfile.GFile(path, "rb") as raw:
         if raw.read(len(_GZIP_MAGIC)) != _GZIP_MAGIC:
@@ -208,21 +205,20 @@ def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
 def detect_format(path: str) -> str:
     """Names the format of a vector file from its first bytes.
 
-    A pickle is a gensim KeyedVectors file. A first line of exactly two integers
+    A pickle (a gensim KeyedVectors file) is refused. A first line of exactly two integers
     is a word2vec/fastText header: if the first record after it is text, the
     file is word2vec text, else word2vec binary. Anything else is read as GloVe.
     (A GloVe file of one-dimensional vectors whose first word is a number would
     be ambiguous; no real file is. Give the format explicitly then.)
 
     Raises:
-        VectorFileError: If the file is empty or is a fastText model file.
+        VectorFileError: If the file is empty, a pickle or a fastText model file.
     """
     with _open_binary(path) as stream:
         sample = _without_bom(path, _read_sample(path, stream, _DETECT_BYTES))
         if not sample.strip():
             raise _empty_file(path)
-        if sample[0] == _PICKLE_PROTO and len(sample) > 1 and 2 <= sample[1] <= 5:
-            return KEYED_VECTORS
+        _refuse_pickle(path, sample)
         if sample.startswith(_FASTTEXT_MODEL_MAGIC):
             raise VectorFileError(
                 path,
@@ -241,14 +237,39 @@ def detect_format(path: str) -> str:
     return WORD2VEC if _is_text_record(record) else WORD2VEC_BINARY
 
 
+def _pickle_refusal(path: str) -> str:
+    """Why a gensim ``KeyedVectors.save`` file is not read, and the one gensim line that converts it."""
+    command = (
+        f"from gensim.models import KeyedVectors; "
+        f"KeyedVectors.load({path!r}).save_word2vec_format({path + '.bin'!r}, binary=True)"
+    )
+    return (
+        "a gensim KeyedVectors.save file (a Python pickle) is not read, since unpickling can run "
+        f'arbitrary code: convert it once with python -c "{command}" and give the .bin file'
+    )
+
+
+def _refuse_pickle(path: str, start: bytes) -> None:
+    """Raises the refusal if the (uncompressed) start of a file is a pickle's protocol 2-5 marker."""
+    if len(start) > 1 and start[0] == _PICKLE_PROTO and 2 <= start[1] <= 5:
+        raise VectorFileError(path, None, _pickle_refusal(path))
+
+
+def _file_start(path: str) -> bytes:
+    """The first bytes of a file, uncompressed; none when they cannot be read (the reader says why)."""
+    with _open_binary(path) as stream:
+        try:
+            return stream.read(2)
+        except (OSError, EOFError):
+            return b""
+
+
 def read_dimension(path: str, format: str | None = None) -> int:
     """The vector length of a file, from its first vector.
 
     Used to check a configured dimension (``EmbeddingOptions.dimension``) of a
-    local file before any work starts. The text and binary formats are read
-    only up to their first record; a ``keyedvectors`` pickle is unpickled whole
-    (it holds the word list), though a separate ``.npy`` matrix only to its
-    first rows.
+    local file before any work starts. Files are read only up to their first
+    record.
 
     Raises:
         VectorFileError: If the file is empty or its first record is malformed.
@@ -552,8 +573,6 @@ def _read_problem(error: Exception) -> str:
         return str(error)
     if isinstance(error, EOFError):
         return f"the compressed data ends early: the file is truncated ({error})"
-    if isinstance(error, zlib.error):  # a damaged .npz member
-        return f"damaged compressed data ({error})"
     return f"cannot read: {error}"
 
 
@@ -567,7 +586,7 @@ def _read_or_fail(path: str, stream: BinaryIO, size: int, offset: int, whole: bo
     read = stream.read if whole else getattr(stream, "read1", stream.read)
     try:
         return read(size)
-    except (OSError, EOFError, zlib.error) as error:
+    except (OSError, EOFError) as error:
         raise VectorFileError(path, None, _read_problem(error), offset=offset) from None
 
 
@@ -584,7 +603,7 @@ def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
     while got < size:
         try:
             piece = read(min(4096, size - got))
-        except (OSError, EOFError, zlib.error) as error:
+        except (OSError, EOFError) as error:
             if pieces:
                 break
             raise VectorFileError(path, None, _read_problem(error)) from None
@@ -616,7 +635,7 @@ def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
     while True:
         try:
             raw_line = stream.readline()
-        except (OSError, EOFError, zlib.error) as error:
+        except (OSError, EOFError) as error:
             # A truncated gzip file ends here, not with a short line.
             raise VectorFileError(path, number + 1, _read_problem(error)) from None
         if not raw_line:
@@ -804,239 +823,8 @@ def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int, prev
         ) from None
 
 
-# --- gensim KeyedVectors ------------------------------------------------------
-
-
-class _PickledObject:
-    """Stands in for a gensim class while unpickling: keeps the pickled state as attributes.
-
-    No gensim code runs on the file's data; the reader only looks at plain
-    attributes (lists, dicts, arrays).
-    """
-
-    pickled_class = ""
-
-    def __setstate__(self, state: Any) -> None:
-        if not isinstance(state, dict):
-            raise pickle.UnpicklingError(
-                f"unexpected state of type {type(state).__name__} for {self.pickled_class}"
-            )
-        self.__dict__.update(state)
-
-
-def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
-    """``_codecs.encode`` as a pickle may call it: only the ``latin1`` spelling of bytes is allowed.
-
-    The default is ``codecs.encode``'s own, so a call without an encoding is refused too.
-    """
-    if encoding != "latin1" or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin1")
-
-
-# gensim classes whose instances hold word vectors, built as _PickledObject.
-# gensim 4 pickles KeyedVectors; gensim 3 pickled Word2VecKeyedVectors (a subclass
-# of EuclideanKeyedVectors) with a dict of Vocab records.
-_KEYED_VECTORS_CLASSES = {
-    ("gensim.models.keyedvectors", "KeyedVectors"),
-    ("gensim.models.keyedvectors", "Word2VecKeyedVectors"),
-    ("gensim.models.keyedvectors", "EuclideanKeyedVectors"),
-}
-_GENSIM_RECORD_CLASSES = {("gensim.models.keyedvectors", "Vocab")}
-_FASTTEXT_CLASSES = {
-    ("gensim.models.fasttext", "FastTextKeyedVectors"),
-    ("gensim.models.keyedvectors", "FastTextKeyedVectors"),
-}
-# NumPy and builtins needed to rebuild the arrays, dtypes and sets in the pickle.
-_SAFE_GLOBALS: dict[tuple[str, str], Any] = {
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-    ("numpy._core.multiarray", "scalar"): np._core.multiarray.scalar,
-    ("numpy.core.multiarray", "scalar"): np._core.multiarray.scalar,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
-    # Protocol 2 pickles (gensim 3) spell bytes as _codecs.encode(text, "latin1").
-    ("_codecs", "encode"): _latin1_bytes,
-}
-
-
-class _KeyedVectorsUnpickler(pickle.Unpickler):
-    """Unpickles a KeyedVectors file, refusing every class such a file does not need."""
-
-    def __init__(self, file: BinaryIO, path: str):
-        super().__init__(file, encoding="latin1")  # as gensim, for files pickled by Python 2
-        self._path = path
-
-    def find_class(self, module: str, name: str) -> Any:
-        key = (module, name)
-        if key in _SAFE_GLOBALS:
-            return _SAFE_GLOBALS[key]
-        if key in _KEYED_VECTORS_CLASSES or key in _GENSIM_RECORD_CLASSES:
-            return type(name, (_PickledObject,), {"pickled_class": f"{module}.{name}"})
-        if key in _FASTTEXT_CLASSES:
-            raise VectorFileError(
-                self._path,
-                None,
-                "this is a gensim fastText KeyedVectors file: its word vectors are computed from "
-                "character n-grams, not stored; export them with "
-                "wv.save_word2vec_format(path, binary=True) and give that file",
-            )
-        raise VectorFileError(
-            self._path,
-            None,
-            f"refusing to unpickle {module}.{name}: a gensim KeyedVectors file holds only KeyedVectors, "
-            "NumPy arrays and plain Python values, and unpickling other classes can run arbitrary code",
-        )
-
-
-def _read_keyed_vectors(path: str) -> Iterator[Vector]:
-    with _open_binary(path) as stream:
-        try:
-            saved = _KeyedVectorsUnpickler(stream, path).load()
-        except VectorFileError:
-            raise
-        except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError) as error:
-            raise VectorFileError(path, None, f"not a readable gensim KeyedVectors pickle: {error}") from None
-    if not isinstance(saved, _PickledObject) or saved.pickled_class not in {
-        f"{module}.{name}" for module, name in _KEYED_VECTORS_CLASSES
-    }:
-        found = getattr(saved, "pickled_class", type(saved).__name__)
-        raise VectorFileError(path, None, f"the pickle holds a {found}, not gensim KeyedVectors")
-    state = vars(saved)
-    words = _keyed_vectors_words(path, state)
-    rows = _keyed_vectors_rows(path, state, len(words))
-    yield from zip(words, rows, strict=True)
-
-
-def _keyed_vectors_words(path: str, state: dict[str, Any]) -> list[str]:
-    """The words in row order: ``index_to_key`` (gensim 4) or ``index2word`` (gensim 3)."""
-    for name in ("index_to_key", "index2word", "index2entity"):
-        words = state.get(name)
-        if words is not None:
-            break
-    else:
-        raise VectorFileError(path, None, "the KeyedVectors file has no word list (index_to_key)")
-    if not isinstance(words, list):
-        raise VectorFileError(path, None, f"the word list is a {type(words).__name__}, not a list")
-    for index, word in enumerate(words):
-        if not isinstance(word, str) or not word:
-            raise VectorFileError(
-                path,
-                None,
-                f"key {word!r} at row {index:,} is not a word (gensim allows any key; we need text)",
-            )
-    return words
-
-
-def _keyed_vectors_rows(path: str, state: dict[str, Any], count: int) -> Iterator[np.ndarray]:
-    """The vectors in row order, from the pickle or streamed from the separate array file."""
-    name = next((name for name in ("vectors", "syn0") if name in state), "vectors")
-    separate = state.get("__numpys", [])
-    if name in separate:
-        # gensim's SaveLoad: compressed (.npz) exactly when the file name ends in .gz or .bz2.
-        compressed = path.endswith((".gz", ".bz2"))
-        array_path = f"{path}.{name}.{'npz' if compressed else 'npy'}"
-        expected_dimension = state.get("vector_size")
-        yield from _iter_npy_rows(array_path, count, expected_dimension, compressed)
-        return
-    matrix = state.get(name)
-    if not isinstance(matrix, np.ndarray):
-        raise VectorFileError(path, None, f"the KeyedVectors file has no {name} array")
-    _check_matrix(path, matrix.dtype, matrix.shape, count, state.get("vector_size"), None)
-    for index, row in enumerate(matrix):
-        yield _checked_row(path, row, index, None)
-
-
-def _check_matrix(
-    path: str,
-    dtype: np.dtype,
-    shape: tuple[int, ...],
-    count: int,
-    dimension: int | None,
-    offset: int | None,
-) -> None:
-    if dtype.kind != "f":
-        raise VectorFileError(
-            path, None, f"the vectors have dtype {dtype}, not floating point", offset=offset
-        )
-    if len(shape) != 2 or shape[0] != count or (dimension is not None and shape[1] != dimension):
-        raise VectorFileError(
-            path,
-            None,
-            f"the vectors have shape {shape}; expected ({count:,}, {dimension or 'dimension'}) for "
-            f"{count:,} words",
-            offset=offset,
-        )
-
-
-def _checked_row(path: str, row: np.ndarray, index: int, offset: int | None) -> np.ndarray:
-    vector = np.array(row, dtype=np.float32)
-    if not np.isfinite(vector).all():
-        raise VectorFileError(path, None, f"non-finite value in row {index:,}", offset=offset)
-    return vector
-
-
-def _iter_npy_rows(
-    array_path: str, count: int, dimension: int | None, compressed: bool
-) -> Iterator[np.ndarray]:
-    """Streams the rows of a 2-D float ``.npy`` (or the ``val`` array of an ``.npz``).
-
-    Only the header is parsed up front (``numpy.lib.format``); rows are read a
-    block at a time, so memory stays small whatever the matrix size. Object
-    arrays, the one kind that would need unpickling, are refused.
-    """
-    if not tf.io.gfile.exists(array_path):
-        raise VectorFileError(
-            array_path, None, "missing: gensim saves large KeyedVectors arrays in this file beside the pickle"
-        )
-    with tf.io.gfile.GFile(array_path, "rb") as raw, contextlib.ExitStack() as stack:
-        stream: BinaryIO = raw
-        if compressed:
-            try:
-                archive = stack.enter_context(zipfile.ZipFile(raw))
-                stream = stack.enter_context(archive.open("val.npy"))
-            except (zipfile.BadZipFile, KeyError) as error:
-                raise VectorFileError(array_path, None, f"not a gensim .npz array file: {error}") from None
-        try:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
-        except ValueError as error:
-            raise VectorFileError(array_path, None, f"not a readable .npy array: {error}", offset=0) from None
-        _check_matrix(array_path, dtype, shape, count, dimension, 0)
-        if fortran_order:
-            raise VectorFileError(
-                array_path, None, "the array is stored column-major (Fortran order); gensim writes row-major"
-            )
-        offset = stream.tell() if hasattr(stream, "tell") else 0
-        row_bytes = dtype.itemsize * shape[1]
-        index = 0
-        while index < count:
-            rows = min(_NPY_ROWS_PER_READ, count - index)
-            data = _read_or_fail(array_path, stream, rows * row_bytes, offset)
-            if len(data) != rows * row_bytes:
-                raise VectorFileError(
-                    array_path,
-                    None,
-                    f"the array ends after {index + len(data) // row_bytes:,} of {count:,} rows",
-                    offset=offset + len(data),
-                )
-            block = np.frombuffer(data, dtype=dtype).reshape(rows, shape[1])
-            for row in block:
-                yield _checked_row(array_path, row, index, offset)
-                index += 1
-                offset += row_bytes
-
-
 _READERS: dict[str, _Reader] = {
     GLOVE: _read_glove,
     WORD2VEC: _read_word2vec_text,
     WORD2VEC_BINARY: _read_word2vec_binary,
-    KEYED_VECTORS: _read_keyed_vectors,
 }

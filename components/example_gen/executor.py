@@ -20,16 +20,16 @@ import logging
 import os
 from typing import Any
 
-import apache_beam as beam
 from google.protobuf import wrappers_pb2
 from tfx import types
-from tfx.components.example_gen import base_example_gen_executor, write_split
+from tfx.components.example_gen import write_split
 from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import duplicates, quarantine, reader
+from components.example_gen import ingest, quarantine, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
@@ -133,55 +133,14 @@ def input_pattern(exec_properties: dict[str, Any]) -> str:
     )
 
 
-class Executor(base_example_gen_executor.BaseExampleGenExecutor):
-    """Reads the IMDb dataset with :class:`reader.ReadImdbReviews` and writes four splits."""
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Runs :class:`ingest.IngestImdbReviews` and writes its four splits as TFX writes examples.
 
-    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
-        raise NotImplementedError("the IMDb ExampleGen overrides Do; it has no per-split input transform")
-
-    def GenerateExamplesByBeam(
-        self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
-    ) -> dict[str, beam.PCollection]:
-        raise NotImplementedError(
-            "the IMDb ExampleGen overrides Do, which writes the splits and the quarantine together"
-        )
-
-    def _read_and_split(
-        self, pipeline: beam.Pipeline, exec_properties: dict[str, Any], quarantine_dir: str
-    ) -> tuple[dict[str, beam.PCollection], int, ExampleGenOptions]:
-        """Builds reading, setting aside and splitting; returns the examples per split."""
-        output_config = example_gen_pb2.Output()
-        proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
-        eval_percent = eval_percent_from_output_config(output_config)
-        options = options_from_exec_properties(exec_properties)
-        pattern = input_pattern(exec_properties)
-        logger.info(
-            "ExampleGen: reading IMDb reviews from %s, %d%% of train movies to eval", pattern, eval_percent
-        )
-        read = pipeline | "ReadImdbReviews" >> reader.ReadImdbReviews(pattern, options.max_review_bytes)
-        deduplicated = read[reader.REVIEWS] | "SetAsideDuplicates" >> duplicates.SetAsideDuplicates(
-            options.quarantine_duplicates, options.quarantine_test_overlap
-        )
-        splits = deduplicated[reader.REVIEWS] | "SplitReviews" >> reader.SplitReviews(eval_percent)
-        set_aside = (
-            read[reader.QUARANTINE],
-            deduplicated[reader.QUARANTINE],
-        ) | "MergeSetAside" >> beam.Flatten()
-        _ = set_aside | "WriteQuarantine" >> quarantine.WriteQuarantine(quarantine_dir)
-        counts = (
-            read[reader.COUNTS],
-            deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantine.CountByReason(),
-        ) | "MergeCounts" >> beam.Flatten()
-        _ = {
-            quarantine.COUNTS: counts,
-            quarantine.QUARANTINE: set_aside,
-            **splits,
-        } | "SummarizeIngest" >> quarantine.SummarizeIngest(quarantine_dir)
-        examples = {
-            split: reviews | f"ToExample[{split}]" >> beam.Map(reader.to_tf_example)
-            for split, reviews in splits.items()
-        }
-        return examples, eval_percent, options
+    A Beam executor, not a ``BaseExampleGenExecutor``: that base class's ``Do``
+    writes only the output config's hash splits (train and eval), so all of it
+    would be overridden; the standard driver (input fingerprint, spans) does
+    not depend on the executor's class.
+    """
 
     def Do(
         self,
@@ -206,8 +165,18 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         )
         logger.info("ExampleGen: start, writing examples to %s", examples.uri)
         quarantine_dir = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
+        output_config = example_gen_pb2.Output()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
+        eval_percent = eval_percent_from_output_config(output_config)
+        options = options_from_exec_properties(exec_properties)
+        pattern = input_pattern(exec_properties)
+        logger.info(
+            "ExampleGen: reading IMDb reviews from %s, %d%% of train movies to eval", pattern, eval_percent
+        )
         pipeline = self._make_beam_pipeline()
-        splits, eval_percent, options = self._read_and_split(pipeline, exec_properties, quarantine_dir)
+        splits = pipeline | "IngestImdbReviews" >> ingest.IngestImdbReviews(
+            pattern, eval_percent, options, quarantine_dir
+        )
         for split, split_examples in splits.items():
             _ = split_examples | f"WriteSplit[{split}]" >> write_split.WriteSplit(
                 artifact_utils.get_split_uri([examples], split), file_format, exec_properties

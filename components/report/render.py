@@ -15,13 +15,14 @@ import jinja2
 import numpy as np
 
 from components.evaluator import eval_config
-from components.report import analysis, plots, templates
+from components.report import analysis, plots
 from components.report.collect import LABEL_NAMES, PROBE_WORDS, UNLABELED
 from components.report.data import ReportData, RunEntry
 
 REPORT_FILE = "report.html"
 INDEX_FILE = "index.html"
 _HISTORY_ORDER = ("loss", "accuracy", "auc")
+TEMPLATES_DIR = "templates"
 
 
 def data_uri(png: bytes) -> str:
@@ -30,7 +31,13 @@ def data_uri(png: bytes) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True)
+    """The report's templates, ``templates/*.html``, shipped as package data beside this module."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("components.report", TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+    )
     environment.filters.update(
         num=lambda value: "" if value is None else f"{value:,.0f}",
         pct=lambda value: f"{value:.1%}",
@@ -112,11 +119,10 @@ def render_report(report: ReportData) -> str:
         names = list(report.training.history)
         ordered = [name for base in _HISTORY_ORDER for name in (base, f"val_{base}") if name in names]
         history_columns = ordered + sorted(set(names) - set(ordered))
-    template = _environment().from_string(templates.REPORT)
+    template = _environment().get_template(REPORT_FILE)
     return template.render(
         report=report,
         images=_images(report),
-        style=templates.STYLE,
         verdict=verdict,
         verdict_class=verdict_class,
         headline_metrics=eval_config.HEADLINE_METRICS,
@@ -130,11 +136,10 @@ def render_report(report: ReportData) -> str:
 
 def render_index(title: str, runs: Sequence[RunEntry], generated_at: str | None = None) -> str:
     """The index page of past runs: key metrics, blessing, pushed version, a link to each report."""
-    template = _environment().from_string(templates.INDEX)
+    template = _environment().get_template(INDEX_FILE)
     return template.render(
         title=title,
         runs=runs,
-        style=templates.STYLE,
         metric_names=eval_config.REPORTED_METRICS,
         generated_at=generated_at or datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
     )
