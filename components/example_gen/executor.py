@@ -29,7 +29,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import duplicates, quarantine, reader
+from components.artifacts import quarantine
+from components.example_gen import duplicates, quarantining, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
@@ -167,16 +168,16 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             read[reader.QUARANTINE],
             deduplicated[reader.QUARANTINE],
         ) | "MergeSetAside" >> beam.Flatten()
-        _ = set_aside | "WriteQuarantine" >> quarantine.WriteQuarantine(quarantine_dir)
+        _ = set_aside | "WriteQuarantine" >> quarantining.WriteQuarantine(quarantine_dir)
         counts = (
             read[reader.COUNTS],
-            deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantine.CountByReason(),
+            deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantining.CountByReason(),
         ) | "MergeCounts" >> beam.Flatten()
         _ = {
-            quarantine.COUNTS: counts,
-            quarantine.QUARANTINE: set_aside,
+            quarantining.COUNTS: counts,
+            quarantining.QUARANTINE: set_aside,
             **splits,
-        } | "SummarizeIngest" >> quarantine.SummarizeIngest(quarantine_dir)
+        } | "SummarizeIngest" >> quarantining.SummarizeIngest(quarantine_dir)
         examples = {
             split: reviews | f"ToExample[{split}]" >> beam.Map(reader.to_tf_example)
             for split, reviews in splits.items()
@@ -226,7 +227,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         no_movie_id = summary.describe_no_movie_id(reader.OUTPUT_SPLITS)
         if no_movie_id:
             logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
-        quarantine.check_bad_records(summary, options, quarantine_dir)
+        quarantining.check_bad_records(summary, options, quarantine_dir)
         check_splits(summary.split_folders, eval_percent)
         examples_utils.set_payload_format(
             examples,
