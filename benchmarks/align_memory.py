@@ -117,8 +117,9 @@ def measure(kind: str, path: str, vocabulary_path: str, counts_path: str) -> dic
             "vectors": len(vectors),
         }
 
+    from components.artifacts.transform_graph import read_token_counts
     from components.embeddings import vectors as vector_files
-    from components.embeddings.align import align, read_token_counts
+    from components.embeddings.align import align
     from components.embeddings.options import EmbeddingOptions
 
     vocabulary = Path(vocabulary_path).read_text(encoding="utf-8").split("\n")[:-1]

@@ -731,15 +731,15 @@ def _neighbors(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     _import_tensorflow(serving_only=True)
-    from components.embeddings.neighbors import (
+    from components.neighbors import (
         INJECTED,
         TRAINED,
         EmbeddingsNotFoundError,
         EmbeddingsUnreadableError,
         UnknownWordError,
-        load_embeddings,
         nearest_neighbors,
     )
+    from pipeline.neighbors import load_embeddings
 
     try:
         embeddings = load_embeddings(args.model, INJECTED if args.injected else TRAINED)

@@ -19,7 +19,7 @@ from tfx.dsl.components.common.importer import Importer
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.utils import io_utils
 
-from components.artifacts import EmbeddingVectors
+from components.artifacts.types import EmbeddingVectors
 from components.canary.component import Canary
 from components.embeddings.component import EmbeddingAligner, Word2Vec
 from components.evaluator.baseline import create_baseline_resolver

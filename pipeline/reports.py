@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 import dataclasses
-import json
 import logging
 import os
 import posixpath
@@ -22,10 +21,12 @@ from ml_metadata.proto import metadata_store_pb2
 import tensorflow as tf
 
 from components import versions
-from components.evaluator import results
+from components.artifacts import evaluation as evaluation_artifact
+from components.artifacts import pushed_model, run_report
+from components.artifacts.ref import ArtifactRef, artifact_ref
+from components.artifacts.run_report import REPORT_KEY, REPORT_STEP
 from components.report import collect, component, render
 from components.report.data import RunEntry, StepRecord
-from components.report.executor import REPORT_DATA_FILE, REPORT_KEY, REPORT_STEP, VERSIONS_KEY
 from pipeline.config import METADATA_FILE
 from pipeline.stored_uris import resolve_stored_uri
 
@@ -68,7 +69,7 @@ class RunRecord:
     run_id: str
     pipeline_name: str
     steps: tuple[StepRecord, ...]
-    inputs: dict[str, collect.ArtifactRef]
+    inputs: dict[str, ArtifactRef]
     step_properties: dict[str, dict[str, str]]
     report_uri: str | None
 
@@ -130,8 +131,8 @@ def list_runs(
             against it (see ``stored_uris.py``).
     """
 
-    def ref(artifact) -> collect.ArtifactRef:
-        found = collect.artifact_ref(artifact)
+    def ref(artifact) -> ArtifactRef:
+        found = artifact_ref(artifact)
         if output is None:
             return found
         return dataclasses.replace(found, uri=resolve_stored_uri(found.uri, output))
@@ -171,7 +172,7 @@ def list_runs(
                 properties[node] = {
                     name: _property_text(value) for name, value in sorted(execution.custom_properties.items())
                 }
-        inputs: dict[str, collect.ArtifactRef] = {}
+        inputs: dict[str, ArtifactRef] = {}
         report_uri = None
         if report_execution is not None:
             for event in events:
@@ -179,7 +180,7 @@ def list_runs(
                     continue
                 key = event.path.steps[0].key
                 artifact = artifacts[event.artifact_id]
-                if event.type == _Event.INPUT and key in collect.INPUT_KEYS:
+                if event.type == _Event.INPUT and key in run_report.INPUT_KEYS:
                     inputs[key] = ref(artifact)
                 elif event.type == _Event.OUTPUT and key == REPORT_KEY:
                     report_uri = ref(artifact).uri
@@ -219,17 +220,6 @@ def run_dir_name(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", run_id)
 
 
-def _recorded_versions(report_uri: str | None) -> dict[str, str] | None:
-    """The library versions the run's report step recorded, if any."""
-    if not report_uri:
-        return None
-    path = posixpath.join(report_uri, REPORT_DATA_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f).get(VERSIONS_KEY)
-
-
 def render_run(output: str, run_id: str | None = None, pipeline_name: str | None = None) -> str:
     """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``.
 
@@ -247,14 +237,14 @@ def render_run(output: str, run_id: str | None = None, pipeline_name: str | None
         report = collect.collect_report(
             run.inputs,
             run.step_properties,
-            _recorded_versions(run.report_uri) or versions.library_versions(),
+            run_report.read_versions(run.report_uri) or versions.library_versions(),
             title=f"{run.pipeline_name} run report",
             run_id=run.run_id,
             steps=run.steps,
         )
         directory = posixpath.join(output, REPORTS_DIR, run_dir_name(run.run_id))
         tf.io.gfile.makedirs(directory)
-        path = posixpath.join(directory, render.REPORT_FILE)
+        path = posixpath.join(directory, run_report.REPORT_FILE)
         html = render.render_report(report)
         with tf.io.gfile.GFile(path, "w") as f:
             f.write(html)
@@ -279,18 +269,18 @@ def _href(index_dir: str, target: str) -> str:
 def run_entry(run: RunRecord, index_dir: str) -> RunEntry:
     """One index row: metrics, blessing and push of a run, and a link to its report."""
     metrics: dict[str, float] = {}
-    if collect.EVALUATION in run.inputs:
-        metrics = results.read_evaluation(run.inputs[collect.EVALUATION].uri).candidate_metrics
-    blessed = collect.read_blessing(run.inputs.get(collect.BLESSING))
-    pushed = run.inputs.get(collect.PUSHED_MODEL)
+    if run_report.EVALUATION in run.inputs:
+        metrics = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri).candidate_metrics
+    blessed = evaluation_artifact.read_blessing(run.inputs.get(run_report.BLESSING))
+    pushed = run.inputs.get(run_report.PUSHED_MODEL)
     pushed_version = None
-    if pushed is not None and pushed.properties.get(collect.PUSHED_PROPERTY):
-        pushed_version = pushed.properties.get(collect.PUSHED_VERSION_PROPERTY)
-    rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), render.REPORT_FILE)
+    if pushed is not None and pushed.properties.get(pushed_model.PUSHED_PROPERTY):
+        pushed_version = pushed.properties.get(pushed_model.PUSHED_VERSION_PROPERTY)
+    rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), run_report.REPORT_FILE)
     if tf.io.gfile.exists(rerendered):
         href = _href(index_dir, rerendered)
     elif run.report_uri:
-        href = _href(index_dir, posixpath.join(run.report_uri, render.REPORT_FILE))
+        href = _href(index_dir, posixpath.join(run.report_uri, run_report.REPORT_FILE))
     else:
         href = None
     return RunEntry(

@@ -50,11 +50,12 @@ from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
-from components.evaluator.eval_config import DECISION_THRESHOLD
-from components.example_gen import quarantine, reader
+from components.artifacts import quarantine
+from components.artifacts.evaluation import DECISION_THRESHOLD
+from components.artifacts.quarantine import Origin, QuarantinedRecord
+from components.example_gen import quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions
-from components.example_gen.quarantine import Origin, QuarantinedRecord
 from components.file_patterns import all_files_pattern, escape_pattern
 from pipeline import predict
 from schemas import features
@@ -90,7 +91,7 @@ REASONS = (
 
 # Keys of the dictionary ReadReviews returns.
 REVIEWS = reader.REVIEWS
-QUARANTINE = quarantine.QUARANTINE
+QUARANTINE = quarantining.QUARANTINE
 
 # The count of scored reviews in the summary's facts (the other facts are reasons).
 _SCORED = "scored"
@@ -570,7 +571,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
     read = pipeline | "ReadReviews" >> ReadReviews(job.source, job.max_review_bytes)
     predictions = read[REVIEWS] | "Score" >> ScoreReviews(job.model_dir, job.batch_size)
     _ = predictions | "WritePredictions" >> WritePredictions(job.output, job.output_format)
-    _ = read[QUARANTINE] | "WriteQuarantine" >> quarantine.WriteQuarantine(
+    _ = read[QUARANTINE] | "WriteQuarantine" >> quarantining.WriteQuarantine(
         posixpath.join(job.output, QUARANTINE_DIR)
     )
     _ = (
@@ -578,7 +579,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
             predictions
             | "CountScored" >> beam.combiners.Count.Globally()
             | "ScoredFact" >> beam.Map(lambda count: (_SCORED, count)),
-            read[QUARANTINE] | "CountSetAside" >> quarantine.CountByReason(),
+            read[QUARANTINE] | "CountSetAside" >> quarantining.CountByReason(),
         )
         | "MergeCounts" >> beam.Flatten()
         | "AllCounts" >> beam.combiners.ToList()

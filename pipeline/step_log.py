@@ -20,15 +20,14 @@ from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_artifacts
 
-from components.artifacts import EmbeddingMatrix, EmbeddingVectors
-from components.canary import results as canary_results
-from components.embeddings.executor import COVERAGE_WORDS_PROPERTY as COVERAGE_WORDS
-from components.embeddings.executor import DIMENSION_PROPERTY as DIMENSION
-from components.embeddings.executor import WORDS_PROPERTY as WORDS
-from components.evaluator import eval_config, results
-from components.example_gen import quarantine
-from components.report import collect
-from components.report.component import RunReport
+from components.artifacts import evaluation as evaluation_artifact
+from components.artifacts import infra_blessing as canary_results
+from components.artifacts import pushed_model, quarantine, run_report
+from components.artifacts.embedding_matrix import COVERAGE_WORDS_PROPERTY as COVERAGE_WORDS
+from components.artifacts.embedding_vectors import DIMENSION_PROPERTY as DIMENSION
+from components.artifacts.embedding_vectors import WORDS_PROPERTY as WORDS
+from components.artifacts.ref import ArtifactRef, artifact_ref
+from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors, RunReport
 from pipeline import reports
 
 logger = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ _STATES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
     metadata_store_pb2.Execution.CACHED: "cached",
 }
-_SHOWN_METRICS = (*eval_config.HEADLINE_METRICS, eval_config.LOSS)
+_SHOWN_METRICS = (*evaluation_artifact.HEADLINE_METRICS, evaluation_artifact.LOSS)
 # Output types in the order their figures are told (ML Metadata returns outputs in no set order).
 _FIGURE_ORDER = (
     standard_artifacts.Examples.TYPE_NAME,
@@ -52,7 +51,7 @@ _FIGURE_ORDER = (
 )
 
 
-def describe_outputs(outputs: list[tuple[str, collect.ArtifactRef]]) -> list[str]:
+def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
     """Main figures of a step's outputs, from their types and custom properties.
 
     Args:
@@ -69,7 +68,7 @@ def describe_outputs(outputs: list[tuple[str, collect.ArtifactRef]]) -> list[str
         elif type_name == EmbeddingMatrix.TYPE_NAME and COVERAGE_WORDS in properties:
             figures.append(f"vectors for {properties[COVERAGE_WORDS]:.1%} of the vocabulary")
         elif type_name == standard_artifacts.ModelEvaluation.TYPE_NAME:
-            evaluation = results.read_evaluation(artifact.uri)
+            evaluation = evaluation_artifact.read_evaluation(artifact.uri)
             shown = [
                 f"{name} {evaluation.candidate_metrics[name]:.4f}"
                 for name in _SHOWN_METRICS
@@ -77,10 +76,10 @@ def describe_outputs(outputs: list[tuple[str, collect.ArtifactRef]]) -> list[str
             ]
             if shown:
                 figures.append("test " + ", ".join(shown))
-            if evaluation.baseline_model is not None and eval_config.ACCURACY in evaluation.diffs:
-                figures.append(f"accuracy {evaluation.diffs[eval_config.ACCURACY]:+.4f} vs baseline")
+            if evaluation.baseline_model is not None and evaluation_artifact.ACCURACY in evaluation.diffs:
+                figures.append(f"accuracy {evaluation.diffs[evaluation_artifact.ACCURACY]:+.4f} vs baseline")
         elif type_name == standard_artifacts.ModelBlessing.TYPE_NAME:
-            blessed = collect.read_blessing(artifact)
+            blessed = evaluation_artifact.read_blessing(artifact)
             if blessed is not None:
                 figures.append("blessed" if blessed else "NOT blessed")
         elif type_name == standard_artifacts.InfraBlessing.TYPE_NAME:
@@ -95,15 +94,15 @@ def describe_outputs(outputs: list[tuple[str, collect.ArtifactRef]]) -> list[str
                     described += f" (load {load:.2f} s, batch {batch:.3f} s)"
                 figures.append(described)
         elif type_name == standard_artifacts.PushedModel.TYPE_NAME:
-            if properties.get(collect.PUSHED_PROPERTY):
+            if properties.get(pushed_model.PUSHED_PROPERTY):
                 figures.append(
-                    f"pushed version {properties.get(collect.PUSHED_VERSION_PROPERTY)} to "
-                    f"{properties.get(collect.PUSHED_DESTINATION_PROPERTY)}"
+                    f"pushed version {properties.get(pushed_model.PUSHED_VERSION_PROPERTY)} to "
+                    f"{properties.get(pushed_model.PUSHED_DESTINATION_PROPERTY)}"
                 )
             else:
                 figures.append("not pushed")
         elif type_name == RunReport.TYPE_NAME:
-            figures.append(f"{artifact.uri}/report.html")
+            figures.append(f"{artifact.uri}/{run_report.REPORT_FILE}")
     return figures
 
 
@@ -190,7 +189,7 @@ class StepLog(logging.Filter):
             ]
             artifacts = store.get_artifacts_by_id([event.artifact_id for event in events])
             type_names = {t.id: t.name for t in store.get_artifact_types()}
-            outputs = [(type_names[a.type_id], collect.artifact_ref(a)) for a in artifacts]
+            outputs = [(type_names[a.type_id], artifact_ref(a)) for a in artifacts]
             state = _STATES.get(execution.last_known_state, "done")
             return state, describe_outputs(outputs)
         except Exception as error:  # a log line must never fail the run

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from components.canary import results as canary_results
-from components.evaluator import eval_config, results
-from components.report import collect
+from components.artifacts import evaluation as evaluation_artifact
+from components.artifacts import infra_blessing as canary_results
+from components.artifacts import pushed_model, run_report
 from pipeline import reports
 
 
@@ -41,9 +41,11 @@ class RunSummary:
             + (f" in {self.seconds:.0f} s" if self.seconds is not None else "")
         ]
         if self.metrics:
-            parts.append("test " + _format_metrics(self.metrics, eval_config.REPORTED_METRICS))
+            parts.append("test " + _format_metrics(self.metrics, evaluation_artifact.REPORTED_METRICS))
         if self.baseline_metrics:
-            parts.append("baseline " + _format_metrics(self.baseline_metrics, eval_config.HEADLINE_METRICS))
+            parts.append(
+                "baseline " + _format_metrics(self.baseline_metrics, evaluation_artifact.HEADLINE_METRICS)
+            )
         if self.blessed:
             parts.append("blessed")
         elif self.blessed is False:
@@ -69,13 +71,13 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
     if run is None:
         raise LookupError(f"no run of pipeline {pipeline_name!r} in {metadata_path}")
     evaluation = None
-    if collect.EVALUATION in run.inputs:
-        evaluation = results.read_evaluation(run.inputs[collect.EVALUATION].uri)
-    pushed = run.inputs.get(collect.PUSHED_MODEL)
+    if run_report.EVALUATION in run.inputs:
+        evaluation = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri)
+    pushed = run.inputs.get(run_report.PUSHED_MODEL)
     pushed_destination = None
-    if pushed is not None and pushed.properties.get(collect.PUSHED_PROPERTY):
-        pushed_destination = pushed.properties.get(collect.PUSHED_DESTINATION_PROPERTY)
-    canary = run.inputs.get(collect.INFRA_BLESSING)
+    if pushed is not None and pushed.properties.get(pushed_model.PUSHED_PROPERTY):
+        pushed_destination = pushed.properties.get(pushed_model.PUSHED_DESTINATION_PROPERTY)
+    canary = run.inputs.get(run_report.INFRA_BLESSING)
     canary_blessed = None
     if canary is not None and canary.properties.get(canary_results.BLESSED_PROPERTY) is not None:
         canary_blessed = bool(canary.properties[canary_results.BLESSED_PROPERTY])
@@ -85,7 +87,7 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
         steps=run.states,
         metrics=evaluation.candidate_metrics if evaluation else {},
         baseline_metrics=evaluation.baseline_metrics if evaluation else {},
-        blessed=collect.read_blessing(run.inputs.get(collect.BLESSING)),
+        blessed=evaluation_artifact.read_blessing(run.inputs.get(run_report.BLESSING)),
         blessing_failures=evaluation.failures if evaluation else (),
         pushed_destination=pushed_destination,
         seconds=seconds,

@@ -13,6 +13,10 @@ RATING = "rating"
 MOVIE_ID = "movie_id"
 SOURCE = "source"
 
+# Values of LABEL: a positive review (rating 7-10, folder pos) and a negative one (1-4, neg).
+POSITIVE_LABEL = 1
+NEGATIVE_LABEL = 0
+
 # Transformed features written by Transform.
 TOKEN_IDS = "token_ids"
 # Ids of the distinct word n-grams of a review (a bag of n-grams, no order).

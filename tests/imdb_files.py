@@ -18,7 +18,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import component, executor, quarantine
+from components.artifacts import quarantine
+from components.example_gen import component, executor
 from components.example_gen.options import ExampleGenOptions
 from schemas import features
 from tests.conftest import BEAM_RUNNER

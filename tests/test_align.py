@@ -5,14 +5,10 @@ import hashlib
 import numpy as np
 import pytest
 
+from components.artifacts.embedding_matrix import vocabulary_fingerprint
+from components.artifacts.transform_graph import read_token_counts
 from components.embeddings import align as align_module
-from components.embeddings.align import (
-    AlignmentError,
-    Coverage,
-    align,
-    read_token_counts,
-    vocabulary_fingerprint,
-)
+from components.embeddings.align import AlignmentError, Coverage, align
 from components.embeddings.options import EmbeddingOptions
 from components.embeddings.vectors import iter_vectors
 from components.options import OptionsError

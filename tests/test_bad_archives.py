@@ -17,7 +17,8 @@ import zlib
 from apache_beam.testing.test_pipeline import TestPipeline
 import pytest
 
-from components.example_gen import quarantine, reader
+from components.artifacts import quarantine
+from components.example_gen import reader
 from components.example_gen.errors import ImdbArchiveError
 from components.example_gen.options import ExampleGenOptions
 from tests.conftest import BEAM_RUNNER

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tfx.types import standard_artifacts
 
-from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.embeddings import executor as embedding_executor
 from components.embeddings.options import EmbeddingOptions
 from components.example_gen.options import ExampleGenOptions

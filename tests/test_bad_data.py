@@ -14,10 +14,12 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 import pytest
 
-from components.example_gen import duplicates, quarantine, reader
+from components.artifacts import quarantine
+from components.artifacts.quarantine import Origin, QuarantinedRecord
+from components.example_gen import duplicates, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions
-from components.example_gen.quarantine import Origin, QuarantinedRecord, TooManyBadRecordsError
+from components.example_gen.quarantining import TooManyBadRecordsError
 from components.example_gen.reader import Review
 from schemas import features
 from tests.conftest import BEAM_RUNNER, shared_data_file

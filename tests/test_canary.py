@@ -19,7 +19,9 @@ import tensorflow as tf
 import tf_keras as keras
 from tfx.types import standard_artifacts, standard_component_specs
 
-from components.canary import checks, results
+from components.artifacts import infra_blessing as canary_results
+from components.artifacts import pushed_model
+from components.canary import checks
 from components.canary.options import CanaryOptions
 from components.canary.probes import PROBES
 from components.options import OptionsError
@@ -124,11 +126,11 @@ def test_a_good_model_passes_and_the_results_file_records_every_probe(models, tm
     blessing = standard_artifacts.InfraBlessing()
     blessing.uri = str(tmp_path / "blessing")
     os.makedirs(blessing.uri)
-    results.write_result(blessing, result)
-    assert sorted(os.listdir(blessing.uri)) == [results.BLESSED_FILE, results.RESULTS_FILE]
-    assert blessing.get_int_custom_property(results.BLESSED_PROPERTY) == 1
-    assert blessing.get_string_custom_property(results.FAILURES_PROPERTY) == ""
-    written = results.read_result(blessing.uri)
+    canary_results.write_result(blessing, result)
+    assert sorted(os.listdir(blessing.uri)) == [canary_results.BLESSED_FILE, canary_results.RESULTS_FILE]
+    assert blessing.get_int_custom_property(canary_results.BLESSED_PROPERTY) == 1
+    assert blessing.get_string_custom_property(canary_results.FAILURES_PROPERTY) == ""
+    written = canary_results.read_result(blessing.uri)
     assert sorted(written) == [
         "batch_seconds",
         "blessed",
@@ -143,7 +145,11 @@ def test_a_good_model_passes_and_the_results_file_records_every_probe(models, tm
     assert written["limits"] == {"max_load_seconds": 60.0, "max_batch_seconds": 5.0}
     assert written["process"] == {"python": outputs["python"], "loaded_modules": [], "error": None}
     assert sorted(written["batch_seconds"]) == sorted(checks.SIGNATURES)
-    assert 0 < written["load_seconds"] == blessing.get_float_custom_property(results.LOAD_SECONDS_PROPERTY)
+    assert (
+        0
+        < written["load_seconds"]
+        == blessing.get_float_custom_property(canary_results.LOAD_SECONDS_PROPERTY)
+    )
     assert [(row["name"], row["bytes"], row["expected"], row["ok"]) for row in written["probes"]] == [
         (p.name, len(p.text), p.expected, True) for p in PROBES
     ]
@@ -295,7 +301,7 @@ def test_the_pusher_refuses_a_model_the_canary_refused_and_leaves_the_served_ver
     os.symlink(models["nan"], tmp_path / "model" / "Format-Serving")
     blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing", blessed=1)
     infra_blessing = _artifact(standard_artifacts.InfraBlessing, tmp_path / "infra")
-    results.write_result(
+    canary_results.write_result(
         infra_blessing, checks.evaluate(checks.run_probes(models["nan"], CanaryOptions()), CanaryOptions())
     )
     pushed = _artifact(standard_artifacts.PushedModel, tmp_path / "pushed")
@@ -325,7 +331,7 @@ def test_the_pusher_pushes_a_model_both_blessings_passed_and_records_the_canary(
     os.symlink(models["good"], tmp_path / "model" / "Format-Serving")
     blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing", blessed=1)
     infra_blessing = _artifact(standard_artifacts.InfraBlessing, tmp_path / "infra")
-    results.write_result(
+    canary_results.write_result(
         infra_blessing, checks.evaluate(checks.run_probes(models["good"], CanaryOptions()), CanaryOptions())
     )
     pushed = _artifact(standard_artifacts.PushedModel, tmp_path / "pushed")
@@ -340,7 +346,7 @@ def test_the_pusher_pushes_a_model_both_blessings_passed_and_records_the_canary(
     )
     assert pushed.get_int_custom_property("pushed") == 1
     (version,) = publish.list_versions(str(serving))
-    manifest = publish.read_manifest(str(serving / str(version)))
+    manifest = pushed_model.read_manifest(str(serving / str(version)))
     assert manifest["canary"]["uri"] == infra_blessing.uri
     assert manifest["canary"]["blessed"] is True
     assert sorted(manifest["canary"]["batch_seconds"]) == sorted(checks.SIGNATURES)

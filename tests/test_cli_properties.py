@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
 
-from components.example_gen import quarantine
+from components.artifacts import quarantine
 from pipeline.config import SAMPLE_DATA
 from schemas import features
 from tests.conftest import run_cli

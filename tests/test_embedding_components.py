@@ -18,9 +18,10 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.artifacts import embedding_matrix, embedding_vectors
+from components.artifacts.embedding_matrix import vocabulary_fingerprint
+from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.embeddings import executor
-from components.embeddings.align import vocabulary_fingerprint
 from components.embeddings.component import EmbeddingAligner, Word2Vec
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.embeddings.vectors import WORD2VEC, VectorFileError, iter_vectors
@@ -96,9 +97,9 @@ def test_aligner_writes_matrix_vocabulary_coverage_and_properties(transform_grap
         for token in tft.TFTransformOutput(transform_graph_dir).vocabulary_by_name(features.VOCABULARY_NAME)
     ]
     assert sorted(vocabulary) == sorted([*features.RESERVED_TOKENS, "movie", "great", "boring", "!"])
-    assert (out / executor.VOCABULARY_FILE).read_text(encoding="utf-8").splitlines() == vocabulary
+    assert (out / embedding_matrix.VOCABULARY_FILE).read_text(encoding="utf-8").splitlines() == vocabulary
 
-    matrix = np.load(out / executor.MATRIX_FILE)
+    matrix = np.load(out / embedding_matrix.MATRIX_FILE)
     assert matrix.dtype == np.float32
     assert matrix.shape == (len(vocabulary), 3)
     expected_rows = {"movie": GLOVE["movie"], "boring": GLOVE["Boring"], "great": [0, 0, 0], "!": [0, 0, 0]}
@@ -107,20 +108,25 @@ def test_aligner_writes_matrix_vocabulary_coverage_and_properties(transform_grap
     np.testing.assert_array_equal(matrix[features.PAD_ID], np.zeros(3, np.float32))
     np.testing.assert_array_equal(matrix[features.UNK_ID], np.zeros(3, np.float32))
 
-    coverage = json.loads((out / executor.COVERAGE_FILE).read_text(encoding="utf-8"))
+    coverage = json.loads((out / embedding_matrix.COVERAGE_FILE).read_text(encoding="utf-8"))
     assert (coverage["exact"], coverage["lowercase"], coverage["missing"]) == (1, 1, 2)
     assert coverage["top_missing"] == [{"word": "great", "count": 2}, {"word": "!", "count": 1}]
     assert (coverage["vectors_path"], coverage["vectors_format"]) == (str(glove), "glove")
 
     assert embedding.get_string_custom_property(
-        executor.VOCABULARY_SHA256_PROPERTY
+        embedding_matrix.VOCABULARY_SHA256_PROPERTY
     ) == vocabulary_fingerprint(vocabulary)
-    assert embedding.get_string_custom_property(executor.TRANSFORM_GRAPH_URI_PROPERTY) == transform_graph_dir
-    assert embedding.get_int_custom_property(executor.DIMENSION_PROPERTY) == 3
-    assert embedding.get_float_custom_property(executor.COVERAGE_WORDS_PROPERTY) == 2 / 4
-    assert embedding.get_float_custom_property(executor.COVERAGE_TOKENS_PROPERTY) == pytest.approx(4 / 7)
+    assert (
+        embedding.get_string_custom_property(embedding_matrix.TRANSFORM_GRAPH_URI_PROPERTY)
+        == transform_graph_dir
+    )
+    assert embedding.get_int_custom_property(embedding_matrix.DIMENSION_PROPERTY) == 3
+    assert embedding.get_float_custom_property(embedding_matrix.COVERAGE_WORDS_PROPERTY) == 2 / 4
+    assert embedding.get_float_custom_property(embedding_matrix.COVERAGE_TOKENS_PROPERTY) == pytest.approx(
+        4 / 7
+    )
 
-    read_matrix, read_vocabulary = executor.read_embedding_matrix(str(out))
+    read_matrix, read_vocabulary = embedding_matrix.read_embedding_matrix(str(out))
     np.testing.assert_array_equal(read_matrix, matrix)
     assert read_vocabulary == vocabulary
 
@@ -158,25 +164,25 @@ def test_word2vec_executor_trains_on_train_and_unsup_only(transform_graph_dir, t
         {"examples": [examples]}, {"vectors": [vectors]}, {"options": options.to_json()}
     )
 
-    assert sorted(os.listdir(output_dir)) == [executor.VECTORS_FILE]  # the corpus is gone
-    read = list(iter_vectors(str(output_dir / executor.VECTORS_FILE), WORD2VEC))
+    assert sorted(os.listdir(output_dir)) == [embedding_vectors.VECTORS_FILE]  # the corpus is gone
+    read = list(iter_vectors(str(output_dir / embedding_vectors.VECTORS_FILE), WORD2VEC))
     counts = collections.Counter(
         ["great", "movie", ",", "great", "fun", "!", "a", "boring", "movie", ".", "great", "fun"] * 4
         + ["an", "unlabeled", "movie", "review", "another", "review"] * 2
     )
     assert sorted(word for word, _ in read) == sorted(word for word, count in counts.items() if count >= 2)
     assert {vector.shape for _, vector in read} == {(6,)}
-    assert vectors.get_int_custom_property(executor.DIMENSION_PROPERTY) == 6
-    assert vectors.get_int_custom_property(executor.WORDS_PROPERTY) == len(read)
+    assert vectors.get_int_custom_property(embedding_vectors.DIMENSION_PROPERTY) == 6
+    assert vectors.get_int_custom_property(embedding_vectors.WORDS_PROPERTY) == len(read)
 
     # The directory artifact is accepted by the aligner, which reads <uri>/vectors.txt.
     out = tmp_path / "embedding"
     embedding = _align_with(transform_graph_dir, output_dir, out, EmbeddingOptions())
-    matrix, vocabulary = executor.read_embedding_matrix(str(out))
+    matrix, vocabulary = embedding_matrix.read_embedding_matrix(str(out))
     trained = dict(read)
     for word in ("movie", "great", "boring", "!"):
         np.testing.assert_array_equal(matrix[vocabulary.index(word)], trained[word])
-    assert embedding.get_float_custom_property(executor.COVERAGE_WORDS_PROPERTY) == 1.0
+    assert embedding.get_float_custom_property(embedding_matrix.COVERAGE_WORDS_PROPERTY) == 1.0
 
 
 def test_components_carry_options_and_typed_channels():
@@ -212,10 +218,10 @@ def test_aligner_reads_every_format_detected_or_named(transform_graph_dir, tmp_p
         _align_with(
             transform_graph_dir, path, out, EmbeddingOptions(oov_init="zeros", vectors_format=requested)
         )
-        matrix, vocabulary = executor.read_embedding_matrix(str(out))
+        matrix, vocabulary = embedding_matrix.read_embedding_matrix(str(out))
         np.testing.assert_array_equal(matrix[vocabulary.index("movie")], np.float32(GLOVE["movie"]))
         np.testing.assert_array_equal(matrix[vocabulary.index("boring")], np.float32(GLOVE["Boring"]))
-        coverage = json.loads((out / executor.COVERAGE_FILE).read_text(encoding="utf-8"))
+        coverage = json.loads((out / embedding_matrix.COVERAGE_FILE).read_text(encoding="utf-8"))
         assert coverage["vectors_format"] == expected_format
         assert (coverage["exact"], coverage["lowercase"], coverage["vectors_read"]) == (1, 1, 4)
 
@@ -223,14 +229,16 @@ def test_aligner_reads_every_format_detected_or_named(transform_graph_dir, tmp_p
 def test_aligner_format_option_applies_to_imported_files_only(transform_graph_dir, tmp_path):
     word2vec_dir = tmp_path / "word2vec_output"
     word2vec_dir.mkdir()
-    (word2vec_dir / executor.VECTORS_FILE).write_text("2 3\nmovie 1 2 3\ngreat 4 5 6\n", encoding="utf-8")
+    (word2vec_dir / embedding_vectors.VECTORS_FILE).write_text(
+        "2 3\nmovie 1 2 3\ngreat 4 5 6\n", encoding="utf-8"
+    )
     assert executor.vector_file(str(word2vec_dir), "word2vec_binary") == (
-        str(word2vec_dir / executor.VECTORS_FILE),
+        str(word2vec_dir / embedding_vectors.VECTORS_FILE),
         WORD2VEC,
     )
     out = tmp_path / "embedding"
     _align_with(transform_graph_dir, word2vec_dir, out, EmbeddingOptions(vectors_format="glove"))
-    assert json.loads((out / executor.COVERAGE_FILE).read_text())["vectors_format"] == WORD2VEC
+    assert json.loads((out / embedding_matrix.COVERAGE_FILE).read_text())["vectors_format"] == WORD2VEC
 
     # Named wrongly for an imported file: the reader's error names the file and line.
     glove = tmp_path / "glove.txt"

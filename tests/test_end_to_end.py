@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from components.embeddings import projector
+from components.artifacts import model as model_artifact
 from schemas import features
 from tests.conftest import run_cli
 
@@ -60,21 +60,23 @@ def test_second_identical_run_is_fully_cached_and_pushes_nothing_new(pushed_run)
 def test_pushed_embedding_artifacts_match_the_injected_matrix_and_vocabulary(pushed_run):
     output, _, _ = pushed_run
     (version,) = os.listdir(output / "serving" / MODEL_NAME)
-    embeddings = output / "serving" / MODEL_NAME / version / projector.EMBEDDINGS_DIR
-    vocabulary = (embeddings / projector.VOCABULARY_FILE).read_text(encoding="utf-8").split("\n")[:-1]
+    embeddings = output / "serving" / MODEL_NAME / version / model_artifact.EMBEDDINGS_DIR
+    vocabulary = (embeddings / model_artifact.VOCABULARY_FILE).read_text(encoding="utf-8").split("\n")[:-1]
     assert vocabulary[: len(features.RESERVED_TOKENS)] == list(features.RESERVED_TOKENS)
 
     (aligned_dir,) = glob.glob(str(output / "pipeline_root" / "EmbeddingAligner" / "embedding" / "*"))
     aligned = np.load(os.path.join(aligned_dir, "matrix.npy"))
-    injected = np.load(embeddings / projector.INJECTED_MATRIX_FILE)
-    trained = np.load(embeddings / projector.TRAINED_MATRIX_FILE)
+    injected = np.load(embeddings / model_artifact.INJECTED_MATRIX_FILE)
+    trained = np.load(embeddings / model_artifact.TRAINED_MATRIX_FILE)
     np.testing.assert_array_equal(injected, aligned)
     assert trained.shape == aligned.shape == (len(vocabulary), 100)
     assert not np.array_equal(trained, injected)  # fine-tuned by default
 
-    metadata = (embeddings / projector.PROJECTOR_METADATA_FILE).read_text(encoding="utf-8").split("\n")[:-1]
+    metadata = (
+        (embeddings / model_artifact.PROJECTOR_METADATA_FILE).read_text(encoding="utf-8").split("\n")[:-1]
+    )
     assert metadata == vocabulary[1:]  # padding row left out
-    first_row = (embeddings / projector.PROJECTOR_VECTORS_FILE).read_text().split("\n")[0].split("\t")
+    first_row = (embeddings / model_artifact.PROJECTOR_VECTORS_FILE).read_text().split("\n")[0].split("\t")
     np.testing.assert_allclose([float(v) for v in first_row], trained[features.UNK_ID], rtol=1e-5)
 
 

@@ -20,7 +20,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import component, executor, ingest, quarantine, reader
+from components.artifacts import quarantine
+from components.example_gen import component, executor, ingest, reader
 from components.example_gen.options import ExampleGenOptions
 from components.example_gen.reader import ImdbDataError, Review
 from schemas import features

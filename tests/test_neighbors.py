@@ -7,18 +7,18 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
-from components.embeddings import projector
-from components.embeddings.neighbors import (
+from components.artifacts import model as model_artifact
+from components.neighbors import (
     INJECTED,
     TRAINED,
     Embeddings,
     EmbeddingsNotFoundError,
     EmbeddingsUnreadableError,
     UnknownWordError,
-    load_embeddings,
     nearest_neighbors,
 )
 from pipeline import cli
+from pipeline.neighbors import load_embeddings
 from pipeline.predict import SAVED_MODEL_FILE, ModelNotFoundError
 from schemas import features
 from tests.conftest import run_cli
@@ -51,8 +51,11 @@ def _push(model_dir: Path, version: int) -> Path:
     version_dir = model_dir / str(version)
     version_dir.mkdir(parents=True)
     (version_dir / SAVED_MODEL_FILE).write_bytes(b"")
-    projector.write_embedding_artifacts(
-        str(version_dir / projector.EMBEDDINGS_DIR), VOCABULARY, _matrix(TRAINED_ROWS), _matrix(INJECTED_ROWS)
+    model_artifact.write_embedding_artifacts(
+        str(version_dir / model_artifact.EMBEDDINGS_DIR),
+        VOCABULARY,
+        _matrix(TRAINED_ROWS),
+        _matrix(INJECTED_ROWS),
     )
     return version_dir
 
@@ -107,25 +110,29 @@ def test_a_zero_vector_has_no_neighbours():
 
 def test_load_embeddings_takes_the_newest_version_or_a_given_one(model_dir):
     newest = load_embeddings(str(model_dir))
-    assert newest.source == str(model_dir / "200" / projector.EMBEDDINGS_DIR / projector.TRAINED_MATRIX_FILE)
+    assert newest.source == str(
+        model_dir / "200" / model_artifact.EMBEDDINGS_DIR / model_artifact.TRAINED_MATRIX_FILE
+    )
     assert newest.vocabulary == tuple(VOCABULARY)
     np.testing.assert_array_equal(newest.matrix, _matrix(TRAINED_ROWS))
     injected = load_embeddings(str(model_dir / "100"), INJECTED)
-    assert injected.source.endswith(f"100/{projector.EMBEDDINGS_DIR}/{projector.INJECTED_MATRIX_FILE}")
+    assert injected.source.endswith(
+        f"100/{model_artifact.EMBEDDINGS_DIR}/{model_artifact.INJECTED_MATRIX_FILE}"
+    )
     np.testing.assert_array_equal(injected.matrix, _matrix(INJECTED_ROWS))
 
 
 def test_load_embeddings_explains_what_is_missing(tmp_path, model_dir):
     with pytest.raises(ModelNotFoundError, match="holds no SavedModel"):
         load_embeddings(str(tmp_path))
-    (model_dir / "200" / projector.EMBEDDINGS_DIR / projector.TRAINED_MATRIX_FILE).unlink()
+    (model_dir / "200" / model_artifact.EMBEDDINGS_DIR / model_artifact.TRAINED_MATRIX_FILE).unlink()
     with pytest.raises(EmbeddingsNotFoundError, match=r"embeddings.npy does not exist"):
         load_embeddings(str(model_dir), TRAINED)
 
 
 def test_cli_prints_trained_neighbours_with_cosines(model_dir, capsys):
     assert cli.main(["neighbors", "--model", str(model_dir), "--k", "2", "great", "awful"]) == cli.EXIT_OK
-    trained_file = model_dir / "200" / projector.EMBEDDINGS_DIR / projector.TRAINED_MATRIX_FILE
+    trained_file = model_dir / "200" / model_artifact.EMBEDDINGS_DIR / model_artifact.TRAINED_MATRIX_FILE
     assert capsys.readouterr().out == (
         f"# cosine similarity in {trained_file}\n"
         "great\n  0.8000  good\n  0.0000  film\n"
@@ -144,7 +151,7 @@ def test_cli_unknown_word_exits_2_with_the_words(model_dir, capsys):
 def test_console_script_neighbors_injected_reads_the_injected_embeddings(model_dir):
     result = run_cli("neighbors", "--model", str(model_dir), "--injected", "--k", "1", "great", cwd=model_dir)
     assert result.returncode == 0, result.stderr[-2000:]
-    injected_file = model_dir / "200" / projector.EMBEDDINGS_DIR / projector.INJECTED_MATRIX_FILE
+    injected_file = model_dir / "200" / model_artifact.EMBEDDINGS_DIR / model_artifact.INJECTED_MATRIX_FILE
     # As injected, great's nearest word is awful (cosine 1); after training it is good.
     assert result.stdout == f"# cosine similarity in {injected_file}\ngreat\n  1.0000  awful\n"
 
@@ -189,7 +196,7 @@ def test_neighbours_do_not_depend_on_the_scale_of_finite_vectors(scale):
 
 
 def test_a_damaged_or_foreign_matrix_file_is_named(model_dir):
-    matrix_file = model_dir / "200" / projector.EMBEDDINGS_DIR / projector.TRAINED_MATRIX_FILE
+    matrix_file = model_dir / "200" / model_artifact.EMBEDDINGS_DIR / model_artifact.TRAINED_MATRIX_FILE
     matrix_file.write_text("word 0.1 0.2\n")
     with pytest.raises(EmbeddingsUnreadableError) as raised:
         load_embeddings(str(model_dir))

@@ -9,6 +9,7 @@ import uuid
 import pytest
 import tensorflow as tf
 
+from components.artifacts import pushed_model
 from components.pusher import publish
 from tests.conftest import lock_held_in_subprocess
 
@@ -87,7 +88,9 @@ def test_on_an_object_store_the_model_is_copied_once_and_the_manifest_lands_last
 
     def copy_and_look_for_the_manifest(source, destination):
         real_copy(source, destination)
-        copies.append((destination, tf.io.gfile.exists(os.path.join(destination, publish.MANIFEST_FILE))))
+        copies.append(
+            (destination, tf.io.gfile.exists(os.path.join(destination, pushed_model.MANIFEST_FILE)))
+        )
 
     monkeypatch.setattr(publish.io_utils, "copy_dir", copy_and_look_for_the_manifest)
     version, path = publish.publish(_model(tmp_path), model_dir, {"model": {"uri": "/m/1"}}, now=1_000)
@@ -95,7 +98,7 @@ def test_on_an_object_store_the_model_is_copied_once_and_the_manifest_lands_last
     assert copies == [(path, False)]
     assert tf.io.gfile.listdir(model_dir) == ["1000"]
     assert _object_store_files(path) == ["manifest.json", "saved_model.pb", "variables/variables.index"]
-    assert publish.read_manifest(path) == {"model": {"uri": "/m/1"}, "version": 1_000}
+    assert pushed_model.read_manifest(path) == {"model": {"uri": "/m/1"}, "version": 1_000}
 
 
 def test_a_failed_copy_to_an_object_store_leaves_no_partial_version(tmp_path, monkeypatch):

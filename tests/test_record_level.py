@@ -29,10 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 import pytest
 
-from components.example_gen import quarantine, reader
+from components.artifacts import quarantine
+from components.artifacts.quarantine import QuarantinedRecord
+from components.example_gen import reader
 from components.example_gen.errors import BadRecordError
 from components.example_gen.options import ExampleGenOptions
-from components.example_gen.quarantine import QuarantinedRecord
 from components.example_gen.reader import Review
 from schemas import features
 from tests.conftest import BEAM_RUNNER

@@ -20,9 +20,11 @@ import pytest
 import tensorflow as tf
 from tfx.types.standard_artifacts import Examples, InfraBlessing, ModelBlessing, PushedModel
 
-from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.artifacts import run_report
+from components.artifacts.quarantine import QUARANTINE_DIR, SUMMARY_FILE, read_quarantine
+from components.artifacts.ref import ArtifactRef
+from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.canary.probes import PROBES
-from components.example_gen.quarantine import QUARANTINE_DIR, SUMMARY_FILE
 from components.report import analysis, collect, render
 from components.report.data import (
     CalibrationBucket,
@@ -188,22 +190,22 @@ def _write_records(path: Path, count: int, compression: str) -> None:
 def test_quarantine_is_counted_per_reason_and_none_without_quarantine_output(tmp_path):
     examples = tmp_path / "examples"
     (examples / "Split-train").mkdir(parents=True)
-    assert collect.read_quarantine(collect.ArtifactRef(str(examples))) == (None, {})
+    assert read_quarantine(ArtifactRef(str(examples))) == (None, {})
     # ExampleGen's properties: the total and one per reason, zeros included.
     properties = {"quarantined": 3, "quarantined_empty": 0, "quarantined_invalid_utf8": 3, "span": 0}
-    assert collect.read_quarantine(collect.ArtifactRef(str(examples), properties)) == (
+    assert read_quarantine(ArtifactRef(str(examples), properties)) == (
         {"invalid_utf8": 3},
         {},
     )
     properties = {"quarantined": 0, "quarantined_empty": 0}
-    assert collect.read_quarantine(collect.ArtifactRef(str(examples), properties)) == ({}, {})
+    assert read_quarantine(ArtifactRef(str(examples), properties)) == ({}, {})
 
     quarantine = examples / QUARANTINE_DIR
     (quarantine / "Split-test").mkdir(parents=True)
     _write_records(quarantine / "Split-test" / "data-00000-of-00002.gz", 2, "GZIP")
     _write_records(quarantine / "Split-test" / "data-00001-of-00002.gz", 1, "GZIP")
     (quarantine / "reasons.jsonl").write_text('{"source": "a"}\n{"source": "b"}\n\n', encoding="utf-8")
-    assert collect.read_quarantine(collect.ArtifactRef(str(examples))) == (
+    assert read_quarantine(ArtifactRef(str(examples))) == (
         {"Split-test": 3, "reasons.jsonl": 2},
         {},
     )
@@ -215,7 +217,7 @@ def test_quarantine_is_counted_per_reason_and_none_without_quarantine_output(tmp
         "split_folders": {},
     }
     (quarantine / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    assert collect.read_quarantine(collect.ArtifactRef(str(examples))) == (
+    assert read_quarantine(ArtifactRef(str(examples))) == (
         {"duplicate": 4, "empty": 1},
         {"empty": ("/d/train/pos/0_9.txt",), "duplicate": ("a", "b")},
     )
@@ -428,30 +430,28 @@ def test_the_templates_ship_in_the_wheel_and_render_from_the_installed_package(t
 def test_step_figures_come_from_the_outputs_custom_properties():
     assert describe_outputs(
         [
-            (PushedModel.TYPE_NAME, collect.ArtifactRef("/p", {"pushed": 0})),
-            (Examples.TYPE_NAME, collect.ArtifactRef("/e", {"quarantined": 1234, "quarantined_empty": 4})),
-            (Examples.TYPE_NAME, collect.ArtifactRef("/t", {})),  # Transform's: nothing to tell
-            (EmbeddingVectors.TYPE_NAME, collect.ArtifactRef("/v", {"words": 16418, "dimension": 100})),
-            (EmbeddingMatrix.TYPE_NAME, collect.ArtifactRef("/m", {"coverage_words": 0.9876})),
-            (ModelBlessing.TYPE_NAME, collect.ArtifactRef("/b", {"blessed": 0})),
+            (PushedModel.TYPE_NAME, ArtifactRef("/p", {"pushed": 0})),
+            (Examples.TYPE_NAME, ArtifactRef("/e", {"quarantined": 1234, "quarantined_empty": 4})),
+            (Examples.TYPE_NAME, ArtifactRef("/t", {})),  # Transform's: nothing to tell
+            (EmbeddingVectors.TYPE_NAME, ArtifactRef("/v", {"words": 16418, "dimension": 100})),
+            (EmbeddingMatrix.TYPE_NAME, ArtifactRef("/m", {"coverage_words": 0.9876})),
+            (ModelBlessing.TYPE_NAME, ArtifactRef("/b", {"blessed": 0})),
             (
                 InfraBlessing.TYPE_NAME,
-                collect.ArtifactRef(
+                ArtifactRef(
                     "/c", {"blessed": 0, "canary_failures": "probe 'empty' via serving_default: nan"}
                 ),
             ),
             (
                 InfraBlessing.TYPE_NAME,
-                collect.ArtifactRef(
+                ArtifactRef(
                     "/c",
                     {"blessed": 1, "canary_failures": "", "load_seconds": 1.234, "batch_seconds": 0.0125},
                 ),
             ),
             (
                 PushedModel.TYPE_NAME,
-                collect.ArtifactRef(
-                    "/p", {"pushed": 1, "pushed_version": "17", "pushed_destination": "/s/17"}
-                ),
+                ArtifactRef("/p", {"pushed": 1, "pushed_version": "17", "pushed_destination": "/s/17"}),
             ),
         ]
     ) == [
@@ -493,7 +493,7 @@ def test_step_log_replaces_tfx_component_records_with_numbered_start_and_end_lin
 
 
 def _report_path(output: Path) -> Path:
-    (path,) = glob.glob(str(output / "pipeline_root" / "Report" / "report" / "*" / render.REPORT_FILE))
+    (path,) = glob.glob(str(output / "pipeline_root" / "Report" / "report" / "*" / run_report.REPORT_FILE))
     return Path(path)
 
 
@@ -560,7 +560,7 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
 
     (version,) = os.listdir(output / "serving" / "imdb_sentiment")
     assert f"pushed as version <strong>{version}</strong>" in text
-    pushed_copy = output / "serving" / "imdb_sentiment" / version / "report" / render.REPORT_FILE
+    pushed_copy = output / "serving" / "imdb_sentiment" / version / "report" / run_report.REPORT_FILE
     assert pushed_copy.read_bytes() == path.read_bytes()
     assert json.loads((path.parent / "report.json").read_text())["versions"]["tfx"] == "1.21.0"
 

@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.example_gen import quarantine, reader
+from components.artifacts import quarantine
+from components.artifacts.quarantine import Origin
+from components.example_gen import reader
 from components.example_gen.errors import BadRecordError
-from components.example_gen.quarantine import Origin
 from pipeline import cli, predict, score
 from schemas import features
 from tests.conftest import BEAM_RUNNER, CLI

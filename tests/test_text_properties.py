@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.text import tokenize
 from components.transform.options import TransformOptions
-from components.transform.text import tokenize
 from schemas import features
 from tests.conftest import analyze
 

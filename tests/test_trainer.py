@@ -9,12 +9,11 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from components.artifacts import EmbeddingMatrix
-from components.embeddings import align
-from components.embeddings import executor as embedding_executor
+from components.artifacts import embedding_matrix
+from components.artifacts.embedding_matrix import EmbeddingMismatchError, load_checked
+from components.artifacts.types import EmbeddingMatrix
 from components.options import OptionsError
 from components.trainer import export, model
-from components.trainer.executor import EmbeddingMismatchError, load_embedding_matrix
 from components.trainer.options import TrainerOptions
 from components.trainer.progress import TrainingProgress
 from components.transform.options import TransformOptions
@@ -241,15 +240,15 @@ def _embedding_artifact(tmp_path, vocabulary, matrix, recorded_vocabulary=None):
     artifact = EmbeddingMatrix()
     artifact.uri = str(tmp_path / "embedding")
     os.makedirs(artifact.uri)
-    np.save(os.path.join(artifact.uri, embedding_executor.MATRIX_FILE), matrix)
-    with open(os.path.join(artifact.uri, embedding_executor.VOCABULARY_FILE), "w") as f:
+    np.save(os.path.join(artifact.uri, embedding_matrix.MATRIX_FILE), matrix)
+    with open(os.path.join(artifact.uri, embedding_matrix.VOCABULARY_FILE), "w") as f:
         f.write("".join(f"{token}\n" for token in recorded_vocabulary or vocabulary))
     artifact.set_string_custom_property(
-        embedding_executor.VOCABULARY_SHA256_PROPERTY,
-        align.vocabulary_fingerprint(recorded_vocabulary or vocabulary),
+        embedding_matrix.VOCABULARY_SHA256_PROPERTY,
+        embedding_matrix.vocabulary_fingerprint(recorded_vocabulary or vocabulary),
     )
     artifact.set_string_custom_property(
-        embedding_executor.TRANSFORM_GRAPH_URI_PROPERTY, "/runs/1/transform_graph"
+        embedding_matrix.TRANSFORM_GRAPH_URI_PROPERTY, "/runs/1/transform_graph"
     )
     return artifact
 
@@ -259,9 +258,9 @@ def test_trainer_refuses_a_matrix_built_for_another_vocabulary(tmp_path):
     other = ["<pad>", "<unk>", "bad", "good", "fine", "dull"]
     artifact = _embedding_artifact(tmp_path, vocabulary, _matrix(), recorded_vocabulary=other)
     with pytest.raises(EmbeddingMismatchError, match="built for another vocabulary"):
-        load_embedding_matrix(artifact, vocabulary)
+        load_checked(artifact, vocabulary)
     matching = _embedding_artifact(tmp_path / "ok", vocabulary, _matrix())
-    np.testing.assert_array_equal(load_embedding_matrix(matching, vocabulary), _matrix())
+    np.testing.assert_array_equal(load_checked(matching, vocabulary), _matrix())
 
 
 def test_exported_signatures_classify_raw_text_like_the_model(tmp_path, transform_output_factory):

@@ -9,9 +9,9 @@ import tensorflow_transform as tft
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts
 
+from components.text import tokenize
 from components.transform import executor
 from components.transform.options import TransformOptions
-from components.transform.text import tokenize
 from schemas import features
 from schemas.schema import RAW_SCHEMA_PATH
 from tests.conftest import BEAM_RUNNER

@@ -24,10 +24,10 @@ import sys
 import tempfile
 from typing import Any
 
+from components.artifacts.infra_blessing import CanaryResult
 from components.canary import probe_process
 from components.canary.options import CanaryOptions
 from components.canary.probes import DECISION_THRESHOLD, POSITIVE, PROBES, Probe
-from components.canary.results import CanaryResult
 from schemas import features
 
 PROBE_SCRIPT = Path(probe_process.__file__)

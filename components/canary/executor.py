@@ -9,7 +9,8 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import path_utils
 
-from components.canary import checks, results
+from components.artifacts import infra_blessing as canary_results
+from components.canary import checks
 from components.canary.options import CanaryOptions
 from components.canary.probes import PROBES
 
@@ -36,7 +37,7 @@ class Executor(base_executor.BaseExecutor):
         model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
         started = time.monotonic()
         result = checks.evaluate(checks.run_probes(model_dir, options), options)
-        results.write_result(blessing, result)
+        canary_results.write_result(blessing, result)
         if result.blessed:
             logger.info(
                 "Canary: %d probes through both signatures in a fresh TensorFlow process in %.1f s: all finite, "

@@ -5,7 +5,7 @@ the vector of vocabulary word i. :func:`align` builds that matrix in one pass
 over a stream of ``(word, vector)`` pairs, keeping only vocabulary rows: memory
 is ``vocabulary size x dimension`` whatever the size of the vector file.
 
-Matching rules, in order (see :mod:`components.embeddings.matching`):
+Matching rules, in order (see :mod:`components.matching`):
 
 1. **Reserved tokens** (``<pad>``, ``<unk>``) never take a vector from the file,
    even one spelled the same: ``<pad>`` is zeros, ``<unk>`` follows
@@ -31,15 +31,13 @@ train-split token occurrences covered, and the most frequent missing words.
 
 from collections.abc import Iterable, Mapping, Sequence
 import dataclasses
-import hashlib
 import itertools
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
-from components.embeddings.matching import Normalizer, transform_token
 from components.embeddings.options import EmbeddingOptions, RowInit
+from components.matching import Normalizer, transform_token
 from components.options import OptionsError
 from schemas import features
 
@@ -236,34 +234,6 @@ def align(
     _fill_missing_rows(matrix, found, options)
     coverage = _coverage(vocabulary, source, token_counts, matrix.shape[1], read, duplicates)
     return matrix, coverage
-
-
-def read_token_counts(path: str) -> dict[str, int]:
-    """Reads the Transform's token-count file (``features.TOKEN_COUNTS_NAME``).
-
-    Each line is ``<count> <token>``, as tf.Transform writes a vocabulary with
-    ``store_frequency=True``.
-    """
-    counts = {}
-    with tf.io.gfile.GFile(path, "r") as lines:
-        for number, line in enumerate(lines, start=1):
-            text = line.rstrip("\n")
-            if not text:
-                continue
-            count, separator, token = text.partition(" ")
-            if not separator or not count.isdigit():
-                raise ValueError(f"{path}, line {number}: expected '<count> <token>', got {text[:80]!r}")
-            counts[token] = int(count)
-    return counts
-
-
-def vocabulary_fingerprint(vocabulary: Sequence[str]) -> str:
-    """SHA-256 (hex) of the vocabulary lines joined by newlines.
-
-    Stored with the matrix so the Trainer can refuse a matrix built for another
-    vocabulary: rows would silently belong to other words.
-    """
-    return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
 
 
 def _check_vocabulary(vocabulary: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ from tfx.dsl.components.base import base_beam_component, base_component, executo
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components.artifacts import EmbeddingMatrix, EmbeddingVectors
+from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.embeddings import executor
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 

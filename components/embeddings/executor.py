@@ -1,18 +1,11 @@
 """Executors of the Word2Vec and EmbeddingAligner steps: read artifacts, call the cores, write artifacts.
 
-Artifact layout:
-
-* EmbeddingVectors (Word2Vec output): ``<uri>/vectors.txt``, word2vec text with
-  header. An imported pretrained file is the URI itself.
-* EmbeddingMatrix (EmbeddingAligner output): ``matrix.npy``, ``vocabulary.txt``,
-  ``coverage.json``; custom properties ``vocabulary_sha256``,
-  ``transform_graph_uri``, ``dimension``, ``coverage_words`` and (when the
-  Transform wrote token counts) ``coverage_tokens``.
+The layouts of what they write are components/artifacts/embedding_vectors.py
+(EmbeddingVectors) and components/artifacts/embedding_matrix.py (EmbeddingMatrix).
 """
 
 from collections.abc import Iterator
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -20,17 +13,16 @@ import tempfile
 import time
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.types import artifact_utils
 
+from components.artifacts import embedding_matrix, embedding_vectors, transform_graph
 from components.beam_utils import run_and_count
-from components.embeddings import projector
 from components.embeddings import vectors as vector_files
-from components.embeddings.align import align, read_token_counts, vocabulary_fingerprint
+from components.embeddings.align import align
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.embeddings.word2vec import (
     METRICS_NAMESPACE,
@@ -44,20 +36,6 @@ from components.file_patterns import all_files_pattern
 from schemas import features
 
 logger = logging.getLogger(__name__)
-
-VECTORS_FILE = "vectors.txt"
-MATRIX_FILE = "matrix.npy"
-VOCABULARY_FILE = "vocabulary.txt"
-COVERAGE_FILE = "coverage.json"
-
-# Custom properties of the EmbeddingMatrix artifact.
-VOCABULARY_SHA256_PROPERTY = "vocabulary_sha256"
-TRANSFORM_GRAPH_URI_PROPERTY = "transform_graph_uri"
-DIMENSION_PROPERTY = "dimension"
-COVERAGE_WORDS_PROPERTY = "coverage_words"
-COVERAGE_TOKENS_PROPERTY = "coverage_tokens"
-# Custom property of the EmbeddingVectors artifact written by Word2Vec.
-WORDS_PROPERTY = "words"
 
 _CORPUS_DIR = ".corpus"
 _CORPUS_FILE = "corpus.txt"
@@ -99,13 +77,12 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
             corpus_seconds = time.monotonic() - started
             with _local_file(corpus_path) as local_corpus:
                 vectors = train_word2vec(local_corpus, options)
-            save_vectors(vectors, os.path.join(output.uri, VECTORS_FILE))
+            save_vectors(vectors, embedding_vectors.vectors_path(output.uri))
         finally:
             if tf.io.gfile.exists(corpus_dir):
                 tf.io.gfile.rmtree(corpus_dir)
 
-        output.set_int_custom_property(DIMENSION_PROPERTY, vectors.vector_size)
-        output.set_int_custom_property(WORDS_PROPERTY, len(vectors))
+        embedding_vectors.set_properties(output, words=len(vectors), dimension=vectors.vector_size)
         logger.info(
             "Word2Vec done in %.1f s (corpus %.1f s): %s vectors of %d dimensions from %s reviews, "
             "%s tokens -> %s",
@@ -115,7 +92,7 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
             vectors.vector_size,
             f"{reviews:,}",
             f"{tokens:,}",
-            os.path.join(output.uri, VECTORS_FILE),
+            embedding_vectors.vectors_path(output.uri),
         )
 
 
@@ -129,23 +106,21 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
         exec_properties: dict[str, Any],
     ) -> None:
         options = EmbeddingOptions.from_json(exec_properties["options"])
-        transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
+        graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
         vectors_path, vector_format = vector_file(
             artifact_utils.get_single_uri(input_dict["vectors"]), options.vectors_format
         )
         output = artifact_utils.get_single_instance(output_dict["embedding"])
 
-        tft_output = tft.TFTransformOutput(transform_graph.uri)
-        vocabulary = [
-            token.decode("utf-8") for token in tft_output.vocabulary_by_name(features.VOCABULARY_NAME)
-        ]
-        counts_path = tft_output.vocabulary_file_by_name(features.TOKEN_COUNTS_NAME)
-        token_counts = read_token_counts(counts_path) if counts_path else None
+        tft_output = tft.TFTransformOutput(graph.uri)
+        vocabulary = transform_graph.vocabulary(tft_output)
+        counts_path = transform_graph.token_counts_path(tft_output)
+        token_counts = transform_graph.read_token_counts(counts_path) if counts_path else None
         logger.info(
             "EmbeddingAligner: %s vocabulary rows from %s, %s vectors from %s (oov %s, unk %s, lower-case "
             "fallback %s)",
             f"{len(vocabulary):,}",
-            transform_graph.uri,
+            graph.uri,
             vector_format,
             vectors_path,
             options.oov_init,
@@ -163,20 +138,8 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
             vectors_source=vectors_path,
         )
 
-        with tf.io.gfile.GFile(os.path.join(output.uri, MATRIX_FILE), "wb") as matrix_file:
-            np.save(matrix_file, matrix)
-        with tf.io.gfile.GFile(os.path.join(output.uri, VOCABULARY_FILE), "w") as vocabulary_file:
-            vocabulary_file.write("".join(f"{token}\n" for token in vocabulary))
         report = {**coverage.to_dict(), "vectors_path": vectors_path, "vectors_format": vector_format}
-        with tf.io.gfile.GFile(os.path.join(output.uri, COVERAGE_FILE), "w") as coverage_file:
-            json.dump(report, coverage_file, indent=2, ensure_ascii=False)
-
-        output.set_string_custom_property(VOCABULARY_SHA256_PROPERTY, vocabulary_fingerprint(vocabulary))
-        output.set_string_custom_property(TRANSFORM_GRAPH_URI_PROPERTY, transform_graph.uri)
-        output.set_int_custom_property(DIMENSION_PROPERTY, coverage.dimension)
-        output.set_float_custom_property(COVERAGE_WORDS_PROPERTY, coverage.word_share)
-        if coverage.token_share is not None:
-            output.set_float_custom_property(COVERAGE_TOKENS_PROPERTY, coverage.token_share)
+        embedding_matrix.write_embedding_matrix(output, matrix, vocabulary, report, graph.uri)
         logger.info(
             "EmbeddingAligner done in %.1f s: matrix %d x %d -> %s; %s",
             time.monotonic() - started,
@@ -208,29 +171,10 @@ def vector_file(uri: str, requested: str) -> tuple[str, str]:
     its content when that is ``auto``.
     """
     if tf.io.gfile.isdir(uri):
-        return os.path.join(uri, VECTORS_FILE), vector_files.WORD2VEC
+        return embedding_vectors.vectors_path(uri), vector_files.WORD2VEC
     if requested == vector_files.AUTO_FORMAT:
         return uri, vector_files.detect_format(uri)
     return uri, requested
-
-
-def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
-    """Loads an EmbeddingMatrix artifact's matrix and the vocabulary it was built for.
-
-    The Trainer should still compare ``vocabulary_fingerprint`` of its own
-    Transform vocabulary with the artifact's ``vocabulary_sha256``.
-    """
-    matrix = projector.read_matrix(os.path.join(uri, MATRIX_FILE))
-    return matrix, projector.read_vocabulary(os.path.join(uri, VOCABULARY_FILE))
-
-
-def read_coverage(uri: str) -> dict | None:
-    """The ``coverage.json`` the aligner wrote in an EmbeddingMatrix artifact; None when absent."""
-    path = os.path.join(uri, COVERAGE_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 Pretrained files miss much of the IMDb vocabulary (GloVe 6B lacks *boring* and
 *masterpiece* in its top 10k); word2vec on the train and unsup reviews covers
 nearly all of it. The corpus is tokenised with the Transform's own
-:func:`~components.transform.text.tokenize`, so every vector belongs to a token
+:func:`~components.text.tokenize`, so every vector belongs to a token
 the classifier will actually see.
 
 Two stages: a Beam pipeline writes the tokenised corpus (one review per line,
@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from components.embeddings.options import Word2VecAlgorithm, Word2VecOptions
 from components.progress import Progress
-from components.transform.text import tokenize
+from components.text import tokenize
 from schemas import features
 
 logger = logging.getLogger(__name__)

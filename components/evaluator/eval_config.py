@@ -5,35 +5,30 @@ Metrics on the official test split: accuracy, AUC, precision, recall, loss
 and AUC reach the thresholds of :class:`EvaluationOptions` and, when there is a
 baseline (the latest blessed model), neither is lower than the baseline's on
 the same test data by more than ``baseline_margin``. Without a baseline, TFX's
-Evaluator drops the baseline model spec and the change thresholds.
+Evaluator drops the baseline model spec and the change thresholds. The metric
+and model names are those of the ModelEvaluation artifact's readers
+(components/artifacts/evaluation.py).
 """
 
 from tensorflow_model_analysis.proto import config_pb2 as tfma
 
+from components.artifacts.evaluation import (
+    ACCURACY,
+    AUC,
+    BASELINE_MODEL,
+    CALIBRATION_BUCKETS,
+    CALIBRATION_PLOT,
+    CANDIDATE_MODEL,
+    CONFUSION_MATRIX,
+    CONFUSION_MATRIX_PLOT,
+    DECISION_THRESHOLD,
+    EXAMPLE_COUNT,
+    LOSS,
+    PRECISION,
+    RECALL,
+)
 from components.evaluator.options import EvaluationOptions
 from schemas import features
-
-ACCURACY = "accuracy"
-AUC = "auc"
-PRECISION = "precision"
-RECALL = "recall"
-LOSS = "loss"
-EXAMPLE_COUNT = "example_count"
-# The metrics the run summary, step log, report and index show, in this order;
-# the headline ones are those blessing has thresholds for.
-REPORTED_METRICS = (ACCURACY, AUC, PRECISION, RECALL, LOSS)
-HEADLINE_METRICS = (ACCURACY, AUC)
-# For the run report: the confusion matrix at the decision threshold (computed
-# exactly, as accuracy is; the plot's matrices come from a histogram of
-# predictions), at every threshold (its false-positive rate and recall are the
-# ROC curve), and calibration buckets.
-CONFUSION_MATRIX = "confusion_matrix"
-DECISION_THRESHOLD = 0.5
-CONFUSION_MATRIX_PLOT = "confusion_matrix_plot"
-CALIBRATION_PLOT = "calibration_plot"
-CALIBRATION_BUCKETS = 20
-CANDIDATE_MODEL = "candidate"
-BASELINE_MODEL = "baseline"
 
 
 def _threshold(minimum: float, margin: float) -> tfma.MetricThreshold:

@@ -22,8 +22,9 @@ import hashlib
 
 import apache_beam as beam
 
-from components.example_gen import quarantine, reader
-from components.example_gen.quarantine import QuarantinedRecord
+from components.artifacts import quarantine
+from components.artifacts.quarantine import QuarantinedRecord
+from components.example_gen import reader
 from components.example_gen.reader import Review
 
 

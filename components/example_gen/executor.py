@@ -29,7 +29,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import ingest, quarantine, reader
+from components.artifacts import quarantine
+from components.example_gen import ingest, quarantining, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
@@ -195,7 +196,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         no_movie_id = summary.describe_no_movie_id(reader.OUTPUT_SPLITS)
         if no_movie_id:
             logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
-        quarantine.check_bad_records(summary, options, quarantine_dir)
+        quarantining.check_bad_records(summary, options, quarantine_dir)
         check_splits(summary.split_folders, eval_percent)
         examples_utils.set_payload_format(
             examples,

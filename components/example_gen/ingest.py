@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from components.example_gen import duplicates, quarantine, reader
+from components.example_gen import duplicates, quarantining, reader
 from components.example_gen.options import ExampleGenOptions
 
 
@@ -22,7 +22,7 @@ class IngestImdbReviews(beam.PTransform):
     train cut into train and eval by movie) and converts each review with
     :func:`reader.to_tf_example`. As side outputs it writes every record set
     aside and the run's summary (``summary.json``, read back with
-    :func:`quarantine.read_summary`) into ``quarantine_dir``.
+    :func:`components.artifacts.quarantine.read_summary`) into ``quarantine_dir``.
     """
 
     def __init__(self, file_pattern: str, eval_percent: int, options: ExampleGenOptions, quarantine_dir: str):
@@ -45,16 +45,16 @@ class IngestImdbReviews(beam.PTransform):
             read[reader.QUARANTINE],
             deduplicated[reader.QUARANTINE],
         ) | "MergeSetAside" >> beam.Flatten()
-        _ = set_aside | "WriteQuarantine" >> quarantine.WriteQuarantine(self._quarantine_dir)
+        _ = set_aside | "WriteQuarantine" >> quarantining.WriteQuarantine(self._quarantine_dir)
         counts = (
             read[reader.COUNTS],
-            deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantine.CountByReason(),
+            deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantining.CountByReason(),
         ) | "MergeCounts" >> beam.Flatten()
         _ = {
-            quarantine.COUNTS: counts,
-            quarantine.QUARANTINE: set_aside,
+            quarantining.COUNTS: counts,
+            quarantining.QUARANTINE: set_aside,
             **splits,
-        } | "SummarizeIngest" >> quarantine.SummarizeIngest(self._quarantine_dir)
+        } | "SummarizeIngest" >> quarantining.SummarizeIngest(self._quarantine_dir)
         return {
             split: reviews | f"ToExample[{split}]" >> beam.Map(reader.to_tf_example)
             for split, reviews in splits.items()

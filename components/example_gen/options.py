@@ -49,7 +49,7 @@ class ExampleGenOptions(Options):
     """What ExampleGen does with review records it cannot or should not use.
 
     Such records are set aside in the quarantine of the Examples artifact (see
-    ``components/example_gen/quarantine.py``) and the run goes on, unless there
+    ``components/artifacts/quarantine.py``) and the run goes on, unless there
     are too many of them: a dump that is mostly broken must stop the run, not
     quietly train on what is left.
     """

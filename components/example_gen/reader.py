@@ -41,7 +41,9 @@ from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.example_gen import quarantine
+from components.artifacts import quarantine
+from components.artifacts.quarantine import Origin, QuarantinedRecord
+from components.example_gen import quarantining
 from components.example_gen.errors import BadRecordError, ImdbArchiveError, ImdbDataError
 from components.example_gen.options import (
     ARCHIVE_SUFFIXES,
@@ -49,7 +51,6 @@ from components.example_gen.options import (
     is_remote,
     validate_eval_percent,
 )
-from components.example_gen.quarantine import Origin, QuarantinedRecord
 from components.progress import Progress
 from schemas import features
 from schemas.schema import load_raw_schema
@@ -92,7 +93,7 @@ NO_TITLE_ID = "urls_line_without_title_id"
 # Allowed ratings per folder, as documented in the dataset's README.
 RATING_RANGES = {POS: (7, 10), NEG: (1, 4), UNSUP: (0, 0)}
 # Label values per folder; unsup reviews have no label.
-LABELS = {POS: 1, NEG: 0}
+LABELS = {POS: features.POSITIVE_LABEL, NEG: features.NEGATIVE_LABEL}
 
 # Output splits in the order beam.Partition numbers them.
 OUTPUT_SPLITS = (features.TRAIN, features.EVAL, features.TEST, features.UNSUP)
@@ -485,7 +486,7 @@ class _ReadMatchFn(beam.DoFn):
 
     URLS = "urls"
     FOLDERS = "folders"
-    QUARANTINE = quarantine.QUARANTINE
+    QUARANTINE = quarantining.QUARANTINE
     _files_read: Progress | None = None
 
     def __init__(self, max_review_bytes: int):
@@ -760,8 +761,8 @@ def _require_reviews(count: int, file_pattern: str) -> int:
 
 # Keys of the dictionary ReadImdbReviews (and SetAsideDuplicates) return.
 REVIEWS = "reviews"
-QUARANTINE = quarantine.QUARANTINE
-COUNTS = quarantine.COUNTS
+QUARANTINE = quarantining.QUARANTINE
+COUNTS = quarantining.COUNTS
 
 
 class ReadImdbReviews(beam.PTransform):
@@ -769,8 +770,8 @@ class ReadImdbReviews(beam.PTransform):
 
     Every review matched by a file pattern, with its movie id, and every review
     record that had to be set aside, with its reason; ``COUNTS`` holds how many
-    of each as (kind, count) pairs, kind ``quarantine.READ`` for the reviews
-    and the reason for records set aside (see ``quarantine.SummarizeIngest``).
+    of each as (kind, count) pairs, kind ``quarantining.READ`` for the reviews
+    and the reason for records set aside (see ``quarantining.SummarizeIngest``).
 
     Each file the pattern matches is either an archive holding the dataset
     (``.tar.gz``, ``.tgz``, ``.tar``; only review files and urls files are read,
@@ -833,8 +834,8 @@ class ReadImdbReviews(beam.PTransform):
         counts = (
             reviews
             | "CountReviews" >> beam.combiners.Count.Globally()
-            | "ReadCount" >> beam.Map(lambda count: (quarantine.READ, count)),
-            set_aside | "CountSetAside" >> quarantine.CountByReason(),
+            | "ReadCount" >> beam.Map(lambda count: (quarantining.READ, count)),
+            set_aside | "CountSetAside" >> quarantining.CountByReason(),
         ) | "MergeCounts" >> beam.Flatten()
         # Bad records count: a dataset of nothing but bad files fails on the
         # bad-record limit, which says what was wrong with them.

@@ -13,7 +13,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components.artifacts import EmbeddingMatrix
+from components.artifacts.types import EmbeddingMatrix
 from components.pusher import executor
 from components.pusher.options import PushOptions
 

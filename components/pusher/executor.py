@@ -1,20 +1,16 @@
 """Pusher executor: safe, versioned publication with a lineage manifest and retention."""
 
-import datetime
 import logging
 import os
 from typing import Any
 
 from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
-from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.pusher import executor as tfx_pusher_executor
 from tfx.types import artifact_utils, standard_component_specs
 
-from components import versions
-from components.canary import results as canary_results
-from components.embeddings import executor as embedding_executor
-from components.evaluator.results import read_evaluation
+from components.artifacts import infra_blessing as canary_results
+from components.artifacts.pushed_model import build_manifest
 from components.pusher import publish
 from components.pusher.options import PushOptions
 
@@ -24,76 +20,6 @@ logger = logging.getLogger(__name__)
 def _optional(input_dict: dict[str, list[types.Artifact]], key: str) -> types.Artifact | None:
     artifacts = input_dict.get(key) or []
     return artifacts[0] if artifacts else None
-
-
-def build_manifest(
-    model_name: str,
-    model: types.Artifact,
-    blessing: types.Artifact | None,
-    examples: types.Artifact | None,
-    transform_graph: types.Artifact | None,
-    embedding: types.Artifact | None,
-    evaluation: types.Artifact | None,
-    infra_blessing: types.Artifact | None = None,
-) -> dict[str, Any]:
-    """The lineage of a pushed version: data, transform, embeddings, metrics, blessing, code."""
-    manifest: dict[str, Any] = {
-        "model_name": model_name,
-        "pushed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "model": {"uri": model.uri, "artifact_id": model.id},
-        "code": versions.code_version(),
-        # The same versions the run report records.
-        "libraries": versions.library_versions(),
-    }
-    if examples is not None:
-        manifest["data"] = {
-            "examples_uri": examples.uri,
-            # ExampleGen's driver records the span as a custom property.
-            "span": examples.get_int_custom_property(example_gen_utils.SPAN_PROPERTY_NAME),
-            "input_fingerprint": examples.get_string_custom_property(
-                example_gen_utils.FINGERPRINT_PROPERTY_NAME
-            )
-            or None,
-        }
-    if transform_graph is not None:
-        manifest["transform"] = {"transform_graph_uri": transform_graph.uri}
-    if embedding is not None:
-        coverage = embedding_executor.read_coverage(embedding.uri) or {}
-        manifest["embedding"] = {
-            "matrix_uri": embedding.uri,
-            "vocabulary_sha256": embedding.get_string_custom_property(
-                embedding_executor.VOCABULARY_SHA256_PROPERTY
-            ),
-            "source": coverage.get("vectors_path"),
-            "source_format": coverage.get("vectors_format"),
-            "coverage": {
-                key: coverage.get(key)
-                for key in ("vocabulary_words", "exact", "lowercase", "missing", "word_share", "token_share")
-            },
-        }
-    if evaluation is not None:
-        result = read_evaluation(evaluation.uri)
-        manifest["evaluation"] = {
-            "uri": evaluation.uri,
-            "metrics": result.candidate_metrics,
-            "baseline_metrics": result.baseline_metrics or None,
-        }
-    if blessing is not None:
-        manifest["blessing"] = {
-            "uri": blessing.uri,
-            "blessed": bool(
-                blessing.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY)
-            ),
-        }
-    if infra_blessing is not None:
-        canary = canary_results.read_result(infra_blessing.uri) or {}
-        manifest["canary"] = {
-            "uri": infra_blessing.uri,
-            "blessed": bool(infra_blessing.get_int_custom_property(canary_results.BLESSED_PROPERTY)),
-            "load_seconds": canary.get("load_seconds"),
-            "batch_seconds": canary.get("batch_seconds"),
-        }
-    return manifest
 
 
 def refusal_reason(input_dict: dict[str, list[types.Artifact]]) -> str:

@@ -22,7 +22,6 @@ there pushes are not serialised.
 from collections.abc import Iterable, Iterator
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -32,10 +31,10 @@ import tensorflow as tf
 from tfx.utils import io_utils
 
 from components import file_lock
+from components.artifacts.pushed_model import read_manifest, write_manifest
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_FILE = "manifest.json"
 PUSH_LOCK_FILE = ".push.lock"
 _INCOMING_PREFIX = ".incoming-"
 
@@ -63,21 +62,8 @@ def next_version(existing: Iterable[int], now: float | None = None) -> int:
     return max([candidate, *(version + 1 for version in existing)])
 
 
-def read_manifest(version_dir: str) -> dict | None:
-    path = os.path.join(version_dir, MANIFEST_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
-
-
 def _is_local(path: str) -> bool:
     return "://" not in path
-
-
-def _write_manifest(version_dir: str, manifest: dict, version: int) -> None:
-    with tf.io.gfile.GFile(os.path.join(version_dir, MANIFEST_FILE), "w") as f:
-        json.dump({**manifest, "version": version}, f, indent=2, sort_keys=True)
 
 
 def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None = None) -> tuple[int, str]:
@@ -107,7 +93,7 @@ def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None =
             staging = final_dir
         try:
             io_utils.copy_dir(source_dir, staging)
-            _write_manifest(staging, manifest, version)
+            write_manifest(staging, manifest, version)
             if local:
                 try:
                     os.rename(staging, final_dir)  # atomic; fails if another push took this version

@@ -21,14 +21,32 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-from tfx.components.evaluator import constants as evaluator_constants
 from tfx.components.example_gen import utils as example_gen_utils
 
-from components.canary import results as canary_results
-from components.embeddings import executor as embedding_executor
-from components.embeddings import neighbors, projector
-from components.evaluator import eval_config, results
-from components.example_gen import quarantine, reader
+from components import neighbors
+from components.artifacts import embedding_matrix, quarantine, transform_graph
+from components.artifacts import evaluation as evaluation_artifact
+from components.artifacts import infra_blessing as canary_results
+from components.artifacts import model as model_artifact
+from components.artifacts.evaluation import read_blessing
+from components.artifacts.pushed_model import (
+    PUSHED_DESTINATION_PROPERTY,
+    PUSHED_PROPERTY,
+    PUSHED_VERSION_PROPERTY,
+)
+from components.artifacts.ref import ArtifactRef
+from components.artifacts.run_report import (
+    BLESSING,
+    EMBEDDING,
+    EVALUATION,
+    EXAMPLES,
+    INFRA_BLESSING,
+    INPUT_KEYS,
+    MODEL,
+    MODEL_RUN,
+    PUSHED_MODEL,
+    TRANSFORM_GRAPH,
+)
 from components.file_patterns import all_files_pattern
 from components.report import analysis
 from components.report.data import (
@@ -47,32 +65,10 @@ from components.report.data import (
     ThresholdCheck,
     TrainingReport,
 )
-from components.transform.text import tokenize
+from components.text import tokenize
 from schemas import features
 
 logger = logging.getLogger(__name__)
-
-# Input names of the Report component, also the keys of ``collect_report``'s inputs.
-EXAMPLES = "examples"
-TRANSFORM_GRAPH = "transform_graph"
-EMBEDDING = "embedding"
-MODEL = "model"
-MODEL_RUN = "model_run"
-EVALUATION = "evaluation"
-BLESSING = "blessing"
-INFRA_BLESSING = "infra_blessing"
-PUSHED_MODEL = "pushed_model"
-INPUT_KEYS = (
-    EXAMPLES,
-    TRANSFORM_GRAPH,
-    EMBEDDING,
-    MODEL,
-    MODEL_RUN,
-    EVALUATION,
-    BLESSING,
-    INFRA_BLESSING,
-    PUSHED_MODEL,
-)
 
 # Words whose neighbours are shown; those missing from the vocabulary are skipped.
 PROBE_WORDS = ("great", "awful", "boring", "excellent", "worst", "funny", "masterpiece", "disappointing")
@@ -80,38 +76,14 @@ NEIGHBOURS = 6
 PROJECTED_WORDS = 300
 SNIPPET_CHARS = 160
 
-LABEL_NAMES = {reader.LABELS[reader.POS]: "positive", reader.LABELS[reader.NEG]: "negative"}
+LABEL_NAMES = {features.POSITIVE_LABEL: "positive", features.NEGATIVE_LABEL: "negative"}
 UNLABELED = "unlabeled"
 _NO_LABEL = -1
 _READ_BATCH = 512
-_SPLIT_PREFIX = "Split-"
 _LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
-# Custom properties of TFX's PushedModel.
-PUSHED_PROPERTY = "pushed"
-PUSHED_VERSION_PROPERTY = "pushed_version"
-PUSHED_DESTINATION_PROPERTY = "pushed_destination"
 EXAMPLE_GEN_STEP = "FileBasedExampleGen"
-# Metrics table order: the project's metrics (components/evaluator/eval_config.py) first.
-METRIC_ORDER = (eval_config.EXAMPLE_COUNT, *eval_config.REPORTED_METRICS)
-
-
-@dataclasses.dataclass(frozen=True)
-class ArtifactRef:
-    """An input artifact: where it is and its custom properties as plain values."""
-
-    uri: str
-    properties: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def artifact_ref(mlmd_artifact: Any) -> ArtifactRef:
-    """An :class:`ArtifactRef` from an ML Metadata ``Artifact`` proto."""
-    properties = {}
-    for name, value in mlmd_artifact.custom_properties.items():
-        kind = value.WhichOneof("value")
-        properties[name] = (
-            getattr(value, kind) if kind in ("int_value", "double_value", "string_value") else None
-        )
-    return ArtifactRef(mlmd_artifact.uri, properties)
+# Metrics table order: the project's metrics (components/artifacts/evaluation.py) first.
+METRIC_ORDER = (evaluation_artifact.EXAMPLE_COUNT, *evaluation_artifact.REPORTED_METRICS)
 
 
 def collect_report(
@@ -134,7 +106,7 @@ def collect_report(
     """
     max_length, vocabulary = None, None
     if TRANSFORM_GRAPH in inputs:
-        max_length, vocabulary = read_transform(inputs[TRANSFORM_GRAPH].uri)
+        max_length, vocabulary = transform_graph.read_transform(inputs[TRANSFORM_GRAPH].uri)
 
     matrices = read_embedding_matrices(
         inputs[MODEL].uri if MODEL in inputs else None,
@@ -166,13 +138,13 @@ def collect_report(
     )
 
 
-def read_canary(infra_blessing: ArtifactRef) -> CanaryReport | None:
+def read_canary(infra_blessing_ref: ArtifactRef) -> CanaryReport | None:
     """The canary section from an InfraBlessing artifact; None when it holds no ``canary.json``."""
-    written = canary_results.read_result(infra_blessing.uri)
+    written = canary_results.read_result(infra_blessing_ref.uri)
     if written is None:
         return None
     return CanaryReport(
-        uri=infra_blessing.uri,
+        uri=infra_blessing_ref.uri,
         blessed=bool(written.get("blessed")),
         failures=tuple(written.get("failures", ())),
         probes=tuple(written.get("probes", ())),
@@ -182,29 +154,7 @@ def read_canary(infra_blessing: ArtifactRef) -> CanaryReport | None:
     )
 
 
-def read_transform(uri: str) -> tuple[int | None, list[str] | None]:
-    """The sequence length the model reads and the vocabulary, from a TransformGraph."""
-    import tensorflow_transform as tft
-
-    output = tft.TFTransformOutput(uri)
-    spec = output.transformed_feature_spec().get(features.TOKEN_IDS)
-    max_length = int(spec.shape[0]) if spec is not None and spec.shape else None
-    vocabulary = [token.decode("utf-8") for token in output.vocabulary_by_name(features.VOCABULARY_NAME)]
-    return max_length, vocabulary
-
-
 # --- data -----------------------------------------------------------------------------------------
-
-
-def split_dirs(examples_uri: str) -> dict[str, str]:
-    """Split name -> directory of an Examples artifact, in ExampleGen's split order."""
-    found = {}
-    for name in sorted(tf.io.gfile.listdir(examples_uri)):
-        name = name.rstrip("/")
-        if name.startswith(_SPLIT_PREFIX):
-            found[name[len(_SPLIT_PREFIX) :]] = os.path.join(examples_uri, name)
-    order = {split: i for i, split in enumerate(reader.OUTPUT_SPLITS)}
-    return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 def _split_batches(directory: str, parse: bool) -> Iterator[dict[str, np.ndarray]]:
@@ -249,8 +199,8 @@ def read_examples(
     records = []
     documents: list[tuple[set[str], bool]] = []
     wanted = set(counted_words)
-    positive = reader.LABELS[reader.POS]
-    for split, directory in split_dirs(examples.uri).items():
+    positive = features.POSITIVE_LABEL
+    for split, directory in quarantine.split_dirs(examples.uri).items():
         if split not in features.LABELED_SPLITS:
             count = sum(len(batch["records"]) for batch in _split_batches(directory, parse=False))
             splits.append(SplitStats(split, count, {UNLABELED: count} if count else {}))
@@ -284,7 +234,7 @@ def read_examples(
         all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
         splits.append(SplitStats(split, len(all_lengths), dict(sorted(labels.items())), all_lengths))
     shares = analysis.positive_shares(documents, counted_words) if documents else None
-    set_aside, samples = read_quarantine(examples)
+    set_aside, samples = quarantine.read_quarantine(examples)
     report = DataReport(
         uri=examples.uri,
         splits=tuple(splits),
@@ -302,63 +252,6 @@ def _snippet(text: bytes) -> str:
     return plain if len(plain) <= SNIPPET_CHARS else plain[: SNIPPET_CHARS - 1] + "…"
 
 
-def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[str, tuple[str, ...]]]:
-    """Records ExampleGen set aside, per reason, with a few of their sources.
-
-    In order: ``<examples>/quarantine/summary.json`` (its ``counts`` per reason
-    and ``samples``), other files under ``quarantine/`` (records counted per
-    file group: TFRecords by record, JSON lists by item, other files by
-    non-empty line), the Examples artifact's ``quarantined_<reason>`` integer
-    properties.
-
-    Returns:
-        Reason -> records ({} when nothing was set aside; None when the run
-        has no quarantine output at all), and reason -> sample sources.
-    """
-    directory = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
-    if tf.io.gfile.exists(os.path.join(directory, quarantine.SUMMARY_FILE)):
-        summary = quarantine.read_summary(directory)
-        counts = {reason: int(count) for reason, count in summary.counts.items() if count}
-        return _by_count(counts), dict(summary.samples)
-    if tf.io.gfile.isdir(directory):
-        counts = {}
-        for root, _dirs, files in tf.io.gfile.walk(directory):
-            for name in sorted(files):
-                group = os.path.relpath(root, directory)
-                key = name if group == "." else group
-                counts[key] = counts.get(key, 0) + _count_records(os.path.join(root, name))
-        return _by_count({key: count for key, count in counts.items() if count}), {}
-    properties = {name: value for name, value in examples.properties.items() if isinstance(value, int)}
-    reasons = {
-        name.removeprefix(quarantine.REASON_PROPERTY_PREFIX): count
-        for name, count in properties.items()
-        if name.startswith(quarantine.REASON_PROPERTY_PREFIX) and count
-    }
-    if reasons or quarantine.SET_ASIDE_PROPERTY in properties:
-        return _by_count(reasons), {}
-    return None, {}
-
-
-def _by_count(counts: dict[str, int]) -> dict[str, int]:
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def _count_records(path: str) -> int:
-    if path.endswith((".gz", ".tfrecord", ".tfrecords")) or ".tfrecord" in os.path.basename(path):
-        compression = "GZIP" if path.endswith(".gz") else ""
-        return sum(1 for _ in tf.data.TFRecordDataset(path, compression_type=compression))
-    with tf.io.gfile.GFile(path, "rb") as f:
-        content = f.read()
-    if path.endswith(".json"):
-        try:
-            document = json.loads(content)
-        except ValueError:
-            document = None
-        if isinstance(document, list):
-            return len(document)
-    return sum(1 for line in content.splitlines() if line.strip())
-
-
 # --- vocabulary and embeddings --------------------------------------------------------------------
 
 
@@ -373,11 +266,11 @@ class EmbeddingMatrices:
 
 
 def _load_npy(path: str) -> np.ndarray | None:
-    return projector.read_matrix(path) if tf.io.gfile.exists(path) else None
+    return model_artifact.read_matrix(path) if tf.io.gfile.exists(path) else None
 
 
 def _read_lines(path: str) -> list[str] | None:
-    return projector.read_vocabulary(path) if tf.io.gfile.exists(path) else None
+    return model_artifact.read_vocabulary(path) if tf.io.gfile.exists(path) else None
 
 
 def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) -> EmbeddingMatrices:
@@ -387,18 +280,16 @@ def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) ->
     """
     vocabulary = injected = trained = coverage = None
     if model_uri:
-        from tfx.utils import path_utils
-
-        directory = os.path.join(path_utils.serving_model_dir(model_uri), projector.EMBEDDINGS_DIR)
-        vocabulary = _read_lines(os.path.join(directory, projector.VOCABULARY_FILE))
-        trained = _load_npy(os.path.join(directory, projector.TRAINED_MATRIX_FILE))
-        injected = _load_npy(os.path.join(directory, projector.INJECTED_MATRIX_FILE))
+        directory = model_artifact.embeddings_dir(model_uri)
+        vocabulary = _read_lines(os.path.join(directory, model_artifact.VOCABULARY_FILE))
+        trained = _load_npy(os.path.join(directory, model_artifact.TRAINED_MATRIX_FILE))
+        injected = _load_npy(os.path.join(directory, model_artifact.INJECTED_MATRIX_FILE))
     if embedding_uri:
-        coverage = embedding_executor.read_coverage(embedding_uri)
+        coverage = embedding_matrix.read_coverage(embedding_uri)
         if injected is None:
-            injected = _load_npy(os.path.join(embedding_uri, embedding_executor.MATRIX_FILE))
+            injected = _load_npy(os.path.join(embedding_uri, embedding_matrix.MATRIX_FILE))
             vocabulary = vocabulary or _read_lines(
-                os.path.join(embedding_uri, embedding_executor.VOCABULARY_FILE)
+                os.path.join(embedding_uri, embedding_matrix.VOCABULARY_FILE)
             )
     return EmbeddingMatrices(vocabulary, injected, trained, coverage)
 
@@ -469,13 +360,9 @@ def embedding_report(
 
 def read_training(model_run_uri: str) -> TrainingReport | None:
     """The Trainer's per-epoch history (``model_run/history.json``), None when absent."""
-    from components.trainer.executor import HISTORY_FILE
-
-    path = os.path.join(model_run_uri, HISTORY_FILE)
-    if not tf.io.gfile.exists(path):
+    history = model_artifact.read_history(model_run_uri)
+    if history is None:
         return None
-    with tf.io.gfile.GFile(path) as f:
-        history = {name: [float(v) for v in values] for name, values in json.load(f).items()}
     return TrainingReport(history=history, best_epoch=analysis.best_epoch(history))
 
 
@@ -535,19 +422,6 @@ def _calibration(histogram: Any) -> tuple[CalibrationBucket, ...]:
     return tuple(buckets)
 
 
-def read_blessing(blessing: ArtifactRef | None) -> bool | None:
-    """The blessing decision: the ModelBlessing's ``blessed`` property, else its marker file."""
-    if blessing is None:
-        return None
-    if isinstance(blessing.properties.get(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY), int):
-        return bool(blessing.properties[evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY])
-    if tf.io.gfile.exists(os.path.join(blessing.uri, evaluator_constants.BLESSED_FILE_NAME)):
-        return True
-    if tf.io.gfile.exists(os.path.join(blessing.uri, evaluator_constants.NOT_BLESSED_FILE_NAME)):
-        return False
-    return None
-
-
 def _ordered(metrics: dict[str, float]) -> dict[str, float]:
     """The configured metrics first, in ``METRIC_ORDER``, then any other in name order."""
     rank = {name: i for i, name in enumerate(METRIC_ORDER)}
@@ -557,7 +431,7 @@ def _ordered(metrics: dict[str, float]) -> dict[str, float]:
 def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> EvaluationReport:
     """Reads the Evaluator's output: metrics and plots of the overall slice, validation, blessing.
 
-    Metrics, diffs and validation come from :func:`components.evaluator.results.read_evaluation`;
+    Metrics, diffs and validation come from :func:`components.artifacts.evaluation.read_evaluation`;
     this adds the EvalConfig's thresholds, the confusion matrices and the plots.
     """
     import tensorflow_model_analysis as tfma
@@ -567,7 +441,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
         config, _data, _format, model_locations = eval_config_writer.load_eval_run(uri)
     except (OSError, ValueError, tf.errors.NotFoundError):
         config, model_locations = None, {}
-    evaluation = results.read_evaluation(uri, _model_names(config))
+    evaluation = evaluation_artifact.read_evaluation(uri, _model_names(config))
     candidate, baseline = evaluation.candidate_model, evaluation.baseline_model
     metrics = {
         model: _ordered(values)
@@ -579,10 +453,12 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     }
 
     confusion: dict[str, dict[str, float]] = {}
-    for key, value in results.overall_slice_metrics(uri):
-        if key.name == eval_config.CONFUSION_MATRIX and value.HasField("confusion_matrix_at_thresholds"):
+    for key, value in evaluation_artifact.overall_slice_metrics(uri):
+        if key.name == evaluation_artifact.CONFUSION_MATRIX and value.HasField(
+            "confusion_matrix_at_thresholds"
+        ):
             confusion[key.model_name] = analysis.confusion_at(
-                _confusion_curve(value.confusion_matrix_at_thresholds), eval_config.DECISION_THRESHOLD
+                _confusion_curve(value.confusion_matrix_at_thresholds), evaluation_artifact.DECISION_THRESHOLD
             )
 
     curves: dict[str, Curve] = {}
@@ -605,7 +481,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
             checks.append(
                 ThresholdCheck(
                     name,
-                    results.describe_bound(threshold.value_threshold),
+                    evaluation_artifact.describe_bound(threshold.value_threshold),
                     evaluation.candidate_metrics.get(name),
                     (name, False) not in failed if validated else None,
                 )
@@ -615,7 +491,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
             checks.append(
                 ThresholdCheck(
                     name,
-                    results.describe_change_condition(threshold.change_threshold),
+                    evaluation_artifact.describe_change_condition(threshold.change_threshold),
                     diffs.get(name) if compared else None,
                     (name, True) not in failed if validated and compared else None,
                     change=True,

@@ -14,18 +14,12 @@ from typing import Any
 
 from tfx import types
 from tfx.dsl.components.base import base_component, base_node, executor_spec
-from tfx.types import artifact, standard_artifacts
+from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components.artifacts import EmbeddingMatrix
-from components.report import collect, executor
-
-
-class RunReport(artifact.Artifact):
-    """A run report: ``report.html`` (figures embedded) and ``report.json`` (library versions)."""
-
-    # ``<namespace>.<Title>``, as components/artifacts.py (Kubeflow Pipelines requires it).
-    TYPE_NAME = "imdb.RunReport"
+from components.artifacts import run_report as names
+from components.artifacts.types import EmbeddingMatrix, RunReport
+from components.report import executor
 
 
 class ReportSpec(types.ComponentSpec):
@@ -34,17 +28,17 @@ class ReportSpec(types.ComponentSpec):
         executor.STEP_PROPERTIES_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {
-        collect.EXAMPLES: ChannelParameter(type=standard_artifacts.Examples, optional=True),
-        collect.TRANSFORM_GRAPH: ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
-        collect.EMBEDDING: ChannelParameter(type=EmbeddingMatrix, optional=True),
-        collect.MODEL: ChannelParameter(type=standard_artifacts.Model, optional=True),
-        collect.MODEL_RUN: ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
-        collect.EVALUATION: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
-        collect.BLESSING: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
-        collect.INFRA_BLESSING: ChannelParameter(type=standard_artifacts.InfraBlessing, optional=True),
-        collect.PUSHED_MODEL: ChannelParameter(type=standard_artifacts.PushedModel, optional=True),
+        names.EXAMPLES: ChannelParameter(type=standard_artifacts.Examples, optional=True),
+        names.TRANSFORM_GRAPH: ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
+        names.EMBEDDING: ChannelParameter(type=EmbeddingMatrix, optional=True),
+        names.MODEL: ChannelParameter(type=standard_artifacts.Model, optional=True),
+        names.MODEL_RUN: ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
+        names.EVALUATION: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
+        names.BLESSING: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+        names.INFRA_BLESSING: ChannelParameter(type=standard_artifacts.InfraBlessing, optional=True),
+        names.PUSHED_MODEL: ChannelParameter(type=standard_artifacts.PushedModel, optional=True),
     }
-    OUTPUTS = {executor.REPORT_KEY: ChannelParameter(type=RunReport)}
+    OUTPUTS = {names.REPORT_KEY: ChannelParameter(type=RunReport)}
 
 
 def _display(value: Any) -> str:

@@ -14,13 +14,13 @@ import datetime
 import jinja2
 import numpy as np
 
-from components.evaluator import eval_config
+from components.artifacts import evaluation as eval_names
 from components.report import analysis, plots
 from components.report.collect import LABEL_NAMES, PROBE_WORDS, UNLABELED
 from components.report.data import ReportData, RunEntry
 
-REPORT_FILE = "report.html"
 INDEX_FILE = "index.html"
+_REPORT_TEMPLATE = "report.html"
 _HISTORY_ORDER = ("loss", "accuracy", "auc")
 TEMPLATES_DIR = "templates"
 
@@ -75,7 +75,7 @@ def _images(report: ReportData) -> dict[str, str | None]:
         counts = evaluation.confusion.get(evaluation.candidate)
         candidate_curve = evaluation.curves.get(evaluation.candidate)
         if counts is None and candidate_curve is not None:
-            counts = analysis.confusion_at(candidate_curve, eval_config.DECISION_THRESHOLD)
+            counts = analysis.confusion_at(candidate_curve, eval_names.DECISION_THRESHOLD)
         if counts is not None:
             images["confusion"] = data_uri(plots.confusion_matrix(counts))
         names = [name for name in (evaluation.candidate, evaluation.baseline) if name is not None]
@@ -84,7 +84,7 @@ def _images(report: ReportData) -> dict[str, str | None]:
         }
         if curves:
             aucs = {
-                _label(evaluation, name): evaluation.metrics.get(name, {}).get(eval_config.AUC)
+                _label(evaluation, name): evaluation.metrics.get(name, {}).get(eval_names.AUC)
                 for name in names
             }
             images["roc"] = data_uri(plots.roc_curves(curves, aucs))
@@ -119,13 +119,13 @@ def render_report(report: ReportData) -> str:
         names = list(report.training.history)
         ordered = [name for base in _HISTORY_ORDER for name in (base, f"val_{base}") if name in names]
         history_columns = ordered + sorted(set(names) - set(ordered))
-    template = _environment().get_template(REPORT_FILE)
+    template = _environment().get_template(_REPORT_TEMPLATE)
     return template.render(
         report=report,
         images=_images(report),
         verdict=verdict,
         verdict_class=verdict_class,
-        headline_metrics=eval_config.HEADLINE_METRICS,
+        headline_metrics=eval_names.HEADLINE_METRICS,
         label_names=[*(LABEL_NAMES[label] for label in sorted(LABEL_NAMES)), UNLABELED],
         history_columns=history_columns,
         median=lambda values: float(np.median(values)),
@@ -140,6 +140,6 @@ def render_index(title: str, runs: Sequence[RunEntry], generated_at: str | None 
     return template.render(
         title=title,
         runs=runs,
-        metric_names=eval_config.REPORTED_METRICS,
+        metric_names=eval_names.REPORTED_METRICS,
         generated_at=generated_at or datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
     )

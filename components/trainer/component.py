@@ -11,7 +11,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components.artifacts import EmbeddingMatrix
+from components.artifacts.types import EmbeddingMatrix
 from components.trainer import executor
 from components.trainer.options import TrainerOptions
 

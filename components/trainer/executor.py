@@ -1,55 +1,23 @@
 """Trainer executor: fits the classifier and exports the serving SavedModel."""
 
-import json
 import logging
-import os
 import time
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
-from tfx.utils import path_utils
 
-from components.embeddings import align, projector
-from components.embeddings import executor as embedding_executor
+from components.artifacts import embedding_matrix, transform_graph
+from components.artifacts import model as model_artifact
 from components.trainer import data, export, model, naive_bayes, progress
 from components.trainer.options import TrainerOptions
 from schemas import features
 
 logger = logging.getLogger(__name__)
-
-HISTORY_FILE = "history.json"
-
-
-class EmbeddingMismatchError(ValueError):
-    """The embedding matrix was built for another vocabulary than the one trained with."""
-
-
-def load_embedding_matrix(embedding: types.Artifact, vocabulary: list[str]) -> np.ndarray:
-    """Loads the aligned matrix, refusing one built for a different vocabulary."""
-    expected = align.vocabulary_fingerprint(vocabulary)
-    recorded = embedding.get_string_custom_property(embedding_executor.VOCABULARY_SHA256_PROPERTY)
-    if recorded != expected:
-        built_from = (
-            embedding.get_string_custom_property(embedding_executor.TRANSFORM_GRAPH_URI_PROPERTY)
-            or "an unknown transform output"
-        )
-        raise EmbeddingMismatchError(
-            f"the embedding matrix at {embedding.uri} was built for another vocabulary "
-            f"(from {built_from}; sha256 {recorded[:12] or 'missing'} != {expected[:12]}); "
-            "re-run the embedding step on this transform output"
-        )
-    matrix, _ = embedding_executor.read_embedding_matrix(embedding.uri)
-    if matrix.shape[0] != len(vocabulary):
-        raise EmbeddingMismatchError(
-            f"the embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
-        )
-    return matrix
 
 
 class Executor(base_executor.BaseExecutor):
@@ -68,10 +36,8 @@ class Executor(base_executor.BaseExecutor):
         model_uri = artifact_utils.get_single_uri(output_dict["model"])
         model_run_uri = artifact_utils.get_single_uri(output_dict["model_run"])
 
-        vocabulary = [
-            token.decode("utf-8") for token in tft_output.vocabulary_by_name(features.VOCABULARY_NAME)
-        ]
-        matrix = load_embedding_matrix(embedding, vocabulary)
+        vocabulary = transform_graph.vocabulary(tft_output)
+        matrix = embedding_matrix.load_checked(embedding, vocabulary)
         transformed_spec = tft_output.transformed_feature_spec()
         sequence_length = transformed_spec[features.TOKEN_IDS].shape[0]
         feature_spec = data.model_feature_spec(transformed_spec, options.use_ngrams)
@@ -117,15 +83,12 @@ class Executor(base_executor.BaseExecutor):
         started = time.monotonic()
         # Early stopping, and unfreezing for frozen_then_fine_tune, happen in fit_model.
         history = model.fit_model(classifier, train, evaluation, options, callbacks)
-        with tf.io.gfile.GFile(os.path.join(model_run_uri, HISTORY_FILE), "w") as f:
-            json.dump(
-                {key: [float(v) for v in values] for key, values in history.history.items()}, f, indent=2
-            )
+        model_artifact.write_history(model_run_uri, history.history)
 
-        serving_dir = path_utils.serving_model_dir(model_uri)
+        serving_dir = model_artifact.serving_model_dir(model_uri)
         export.export_serving_model(classifier, tft_output, serving_dir)
-        projector.write_embedding_artifacts(
-            os.path.join(serving_dir, projector.EMBEDDINGS_DIR),
+        model_artifact.write_embedding_artifacts(
+            model_artifact.embeddings_dir(model_uri),
             vocabulary,
             trained=model.embedding_weights(classifier),
             injected=matrix,

@@ -6,8 +6,8 @@ import functools
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.text import tokenize
 from components.transform.options import TransformOptions
-from components.transform.text import tokenize
 from schemas import features
 
 

@@ -1,10 +1,12 @@
 """Nearest neighbours in the embeddings pushed with a model.
 
 A pushed model keeps its embeddings beside the SavedModel
-(``<version>/embeddings/``, written by :mod:`components.embeddings.projector`):
+(``<version>/embeddings/``, written by :mod:`components.artifacts.model`):
 the matrix after training (``embeddings.npy``), the matrix as injected
 (``embeddings_injected.npy``) and the vocabulary, line i = row i of both. Comparing
-a word's neighbours in the two shows what fine-tuning on sentiment changed.
+a word's neighbours in the two shows what fine-tuning on sentiment changed. The
+run report searches them here; ``imdb-pipeline neighbors`` loads a pushed
+version's with pipeline/neighbors.py.
 
 The search is exact: rows are normalised to unit length once, and the cosines
 of a query with every row are one matrix-vector product and a sort. For a
@@ -23,18 +25,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 import dataclasses
 import functools
-import os
 
 import numpy as np
-import tensorflow as tf
 
-from components.embeddings import projector
-from components.embeddings.matching import transform_token
+from components.artifacts import model as model_artifact
+from components.matching import transform_token
 from schemas import features
 
 TRAINED = "trained"
 INJECTED = "injected"
-_MATRIX_FILES = {TRAINED: projector.TRAINED_MATRIX_FILE, INJECTED: projector.INJECTED_MATRIX_FILE}
+# The matrix file of each kind in a model's ``embeddings/`` folder.
+MATRIX_FILES = {TRAINED: model_artifact.TRAINED_MATRIX_FILE, INJECTED: model_artifact.INJECTED_MATRIX_FILE}
 
 
 class UnknownWordError(KeyError):
@@ -133,53 +134,6 @@ def check_matrix(matrix: np.ndarray, rows: int, source: str) -> None:
         raise ValueError(
             f"{source}: {rows_hold} NaN or infinite values (first: row {bad_rows[0]}); the embeddings are damaged"
         )
-
-
-def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
-    """Loads the trained or injected embeddings of a pushed model.
-
-    Args:
-        model_dir: A version directory, or the model directory above the
-            versions (then the newest is used, as TF Serving does).
-        which: ``trained`` (after fine-tuning) or ``injected`` (as aligned
-            from the word vectors).
-
-    Raises:
-        pipeline.predict.ModelNotFoundError: If there is no SavedModel there.
-        EmbeddingsNotFoundError: If the version has no embedding artifacts.
-        EmbeddingsUnreadableError: If they are damaged (the message names the file).
-    """
-    from pipeline.predict import resolve_model_dir
-
-    if which not in _MATRIX_FILES:
-        raise ValueError(f"which must be one of {', '.join(_MATRIX_FILES)}, got {which!r}")
-    directory = os.path.join(resolve_model_dir(model_dir), projector.EMBEDDINGS_DIR)
-    matrix_path = os.path.join(directory, _MATRIX_FILES[which])
-    vocabulary_path = os.path.join(directory, projector.VOCABULARY_FILE)
-    for path in (matrix_path, vocabulary_path):
-        if not tf.io.gfile.exists(path):
-            raise EmbeddingsNotFoundError(
-                f"{path} does not exist: the model was not pushed with its embeddings"
-            )
-    readable = (ValueError, EOFError, OSError, tf.errors.OpError)  # ValueError: truncated .npy, not UTF-8
-    try:
-        matrix = projector.read_matrix(matrix_path)
-    except readable as error:
-        raise EmbeddingsUnreadableError(_unreadable(matrix_path, error)) from error
-    try:
-        vocabulary = tuple(projector.read_vocabulary(vocabulary_path))
-    except readable as error:
-        raise EmbeddingsUnreadableError(_unreadable(vocabulary_path, error)) from error
-    try:
-        return Embeddings(vocabulary, matrix, source=matrix_path)
-    except ValueError as error:
-        where = f" in {vocabulary_path}" if isinstance(error, MatrixShapeError) else ""
-        raise EmbeddingsUnreadableError(f"{error}{where}") from error
-
-
-def _unreadable(path: str, error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{path} cannot be read (truncated or damaged?): {text.splitlines()[0] if text else type(error).__name__}"
 
 
 def nearest_neighbors(

@@ -1,4 +1,7 @@
-"""Records that ExampleGen sets aside, and the run summary that decides whether that is acceptable.
+"""The Examples artifact: its split folders, the records ExampleGen set aside, and the ingest summary.
+
+ExampleGen writes it (the Beam transforms are components/example_gen/quarantining.py);
+the run report, ``imdb-pipeline score`` and the step log read it through here.
 
 A review record that cannot (or should not) become an example is not dropped:
 it goes to the quarantine of the Examples artifact, ``<uri>/quarantine/``, one
@@ -24,13 +27,12 @@ import base64
 from collections.abc import Iterable, Mapping
 import dataclasses
 import json
+import os
 import posixpath
+from typing import Protocol
 
-import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
-
-from components.example_gen.errors import BadRecordError, ImdbDataError
-from components.example_gen.options import ExampleGenOptions
+from components.artifacts.ref import ArtifactRef
+from schemas import features
 
 # Reasons of bad input: a file that is not a usable review. They count towards
 # the example_gen.max_bad_share / max_bad_records limits.
@@ -84,16 +86,10 @@ SET_ASIDE_PROPERTY = "quarantined"
 # Reviews written without a movie id (no usable urls line), all splits.
 NO_MOVIE_ID_PROPERTY = "reviews_without_movie_id"
 REASON_PROPERTY_PREFIX = "quarantined_"
-
-# Keys of the input dictionary of SummarizeIngest; any other key is an output split.
-COUNTS = "counts"
-QUARANTINE = "quarantine"
-# Kind of the usable reviews read in COUNTS (the other kinds are reasons).
-READ = "read"
-
-
-class TooManyBadRecordsError(ImdbDataError):
-    """More review records were bad than example_gen.max_bad_share / max_bad_records allow."""
+# TFX writes split ``<name>`` of an Examples artifact to ``<uri>/Split-<name>``.
+SPLIT_PREFIX = "Split-"
+# ExampleGen's splits, in the order they are shown.
+SPLIT_ORDER = (*features.LABELED_SPLITS, features.UNSUP)
 
 
 def shown_name(name: str) -> str:
@@ -139,6 +135,13 @@ class Origin:
         return values
 
 
+class BadRecord(Protocol):
+    """What a quarantine line needs of an error (``components.example_gen.errors.BadRecordError``)."""
+
+    reason: str
+    problem: str
+
+
 @dataclasses.dataclass(frozen=True)
 class QuarantinedRecord:
     """One record set aside, with everything needed to fix it and run again.
@@ -159,7 +162,7 @@ class QuarantinedRecord:
     size: int
 
     @classmethod
-    def from_error(cls, origin: Origin, error: BadRecordError, raw: bytes, size: int) -> QuarantinedRecord:
+    def from_error(cls, origin: Origin, error: BadRecord, raw: bytes, size: int) -> QuarantinedRecord:
         return cls(origin, error.reason, error.problem, raw, size)
 
     def to_json_line(self) -> str:
@@ -299,151 +302,83 @@ class IngestSummary:
         return -self.counts[reason], REASONS.index(reason)
 
 
-def check_bad_records(summary: IngestSummary, options: ExampleGenOptions, quarantine_dir: str) -> None:
-    """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit.
-
-    The message says how many of each reason, names the first few sources and
-    where the quarantined records are, so the user can fix them and run again.
-    """
-    exceeded = []
-    section = ExampleGenOptions.SECTION
-    if summary.bad_records > options.max_bad_records:
-        exceeded.append(f"{section}.max_bad_records is {options.max_bad_records}")
-    if summary.bad_share > options.max_bad_share:
-        exceeded.append(f"{section}.max_bad_share is {options.max_bad_share:g}")
-    if not exceeded:
-        return
-    raise TooManyBadRecordsError(
-        f"too many bad review records: {summary.bad_records} of {summary.records} "
-        f"({summary.bad_share:.1%}) were set aside, and {' and '.join(exceeded)}. "
-        f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}. "
-        f"Every one is in {quarantine_dir}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes; "
-        "fix them and run again, or raise the limit"
-    )
-
-
-# --- Beam ----------------------------------------------------------------------------------------------
-
-
-class WriteQuarantine(beam.PTransform):
-    """PCollection[QuarantinedRecord] -> ``<directory>/quarantine-*.jsonl`` (written even when empty)."""
-
-    def __init__(self, directory: str):
-        super().__init__()
-        self._directory = directory
-
-    def expand(self, records: beam.PCollection) -> beam.pvalue.PDone:
-        return (
-            records
-            | "ToJsonLines" >> beam.Map(QuarantinedRecord.to_json_line)
-            | "WriteJsonLines"
-            >> beam.io.WriteToText(posixpath.join(self._directory, FILE_PREFIX), file_name_suffix=FILE_SUFFIX)
-        )
-
-
-class CountByReason(beam.PTransform):
-    """PCollection[QuarantinedRecord] -> PCollection[(reason, count)]; reasons without records absent."""
-
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return (
-            records
-            | "Reason" >> beam.Map(lambda record: record.reason)
-            | "CountPerReason" >> beam.combiners.Count.PerElement()
-        )
-
-
-def _summary(facts: list[tuple[str, tuple]]) -> str:
-    counts: dict[str, int] = {}
-    samples: dict[str, tuple[str, ...]] = {}
-    split_folders: dict[str, dict[str, int]] = {}
-    no_movie_id: dict[str, dict[str, int]] = {}
-    no_movie_id_samples: dict[str, tuple[str, ...]] = {}
-    reviews_read = 0
-    for kind, value in facts:
-        if kind == "count":
-            counted, count = value
-            if counted == READ:
-                reviews_read += count
-            else:
-                counts[counted] = counts.get(counted, 0) + count
-        elif kind == "samples":
-            reason, origins = value
-            samples[reason] = tuple(origins)
-        elif kind == "no_movie_id":
-            split, cause, count = value
-            no_movie_id.setdefault(split, {})[cause] = count
-        elif kind == "no_movie_id_samples":
-            cause, sources = value
-            no_movie_id_samples[cause] = tuple(sources)
-        else:
-            split, folder, count = value
-            split_folders.setdefault(split, {})[folder] = count
-    return IngestSummary(
-        reviews_read, counts, samples, split_folders, no_movie_id, no_movie_id_samples
-    ).to_json()
-
-
-def _count_per_split(reviews: beam.PCollection, split: str, kind: str, key) -> beam.PCollection:
-    """PCollection[Review] -> (kind, (split, key, count)) per distinct ``key(review)``."""
-    return (
-        reviews
-        | f"Key[{kind}][{split}]" >> beam.Map(key)
-        | f"CountPerKey[{kind}][{split}]" >> beam.combiners.Count.PerElement()
-        | f"Fact[{kind}][{split}]" >> beam.Map(lambda key_count, name: (kind, (name, *key_count)), split)
-    )
-
-
-class SummarizeIngest(beam.PTransform):
-    """Writes ``<directory>/summary.json``: the :class:`IngestSummary` of a run.
-
-    The input is a dictionary: :data:`COUNTS` the records counted where they
-    were made, as (kind, count) pairs (kind :data:`READ` for the usable reviews
-    read, else a reason; see :class:`CountByReason`), so that no record is
-    counted twice; :data:`QUARANTINE` every record set aside, for the samples;
-    and one PCollection of reviews per output split under the split's name.
-    """
-
-    def __init__(self, directory: str):
-        super().__init__()
-        self._directory = directory
-
-    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
-        records = inputs[QUARANTINE]
-        facts = [
-            inputs[COUNTS] | "CountFact" >> beam.Map(lambda kind_count: ("count", kind_count)),
-            records
-            | "ReasonAndOrigin" >> beam.Map(lambda record: (record.reason, str(record.origin)))
-            | "FirstOrigins" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
-            | "SamplesFact" >> beam.Map(lambda reason_origins: ("samples", reason_origins)),
-        ]
-        without_movie_id = []
-        for split, reviews in inputs.items():
-            if split in (COUNTS, QUARANTINE):
-                continue
-            facts.append(_count_per_split(reviews, split, "split", lambda review: review.folder))
-            missing = reviews | f"NoMovieId[{split}]" >> beam.Filter(lambda review: review.movie_id is None)
-            without_movie_id.append(missing)
-            facts.append(_count_per_split(missing, split, "no_movie_id", lambda review: review.no_movie_id))
-        facts.append(
-            without_movie_id
-            | "MergeNoMovieId" >> beam.Flatten()
-            | "CauseAndOrigin" >> beam.Map(lambda review: (review.no_movie_id, str(review.origin)))
-            | "FirstNoMovieId" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
-            | "NoMovieIdSamplesFact" >> beam.Map(lambda cause_origins: ("no_movie_id_samples", cause_origins))
-        )
-        return (
-            facts
-            | "MergeFacts" >> beam.Flatten()
-            | "AllFacts" >> beam.combiners.ToList()
-            | "ToSummary" >> beam.Map(_summary)
-            | "WriteSummary"
-            >> beam.io.WriteToText(
-                posixpath.join(self._directory, SUMMARY_FILE), num_shards=1, shard_name_template=""
-            )
-        )
-
-
 def read_summary(quarantine_dir: str) -> IngestSummary:
-    """Reads the summary that :class:`SummarizeIngest` wrote (any Beam filesystem)."""
+    """Reads the ``summary.json`` ExampleGen wrote (any Beam filesystem)."""
+    from apache_beam.io.filesystems import FileSystems
+
     with FileSystems.open(posixpath.join(quarantine_dir, SUMMARY_FILE)) as file:
         return IngestSummary.from_json(file.read().decode("utf-8"))
+
+
+def split_dirs(examples_uri: str) -> dict[str, str]:
+    """Split name -> directory of an Examples artifact, in ExampleGen's split order."""
+    import tensorflow as tf
+
+    found = {}
+    for name in sorted(tf.io.gfile.listdir(examples_uri)):
+        name = name.rstrip("/")
+        if name.startswith(SPLIT_PREFIX):
+            found[name[len(SPLIT_PREFIX) :]] = os.path.join(examples_uri, name)
+    order = {split: i for i, split in enumerate(SPLIT_ORDER)}
+    return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[str, tuple[str, ...]]]:
+    """Records ExampleGen set aside, per reason, with a few of their sources.
+
+    In order: ``<examples>/quarantine/summary.json`` (its ``counts`` per reason
+    and ``samples``), other files under ``quarantine/`` (records counted per
+    file group: TFRecords by record, JSON lists by item, other files by
+    non-empty line), the Examples artifact's ``quarantined_<reason>`` integer
+    properties.
+
+    Returns:
+        Reason -> records ({} when nothing was set aside; None when the run
+        has no quarantine output at all), and reason -> sample sources.
+    """
+    import tensorflow as tf
+
+    directory = os.path.join(examples.uri, QUARANTINE_DIR)
+    if tf.io.gfile.exists(os.path.join(directory, SUMMARY_FILE)):
+        summary = read_summary(directory)
+        counts = {reason: int(count) for reason, count in summary.counts.items() if count}
+        return _by_count(counts), dict(summary.samples)
+    if tf.io.gfile.isdir(directory):
+        counts = {}
+        for root, _dirs, files in tf.io.gfile.walk(directory):
+            for name in sorted(files):
+                group = os.path.relpath(root, directory)
+                key = name if group == "." else group
+                counts[key] = counts.get(key, 0) + _count_records(os.path.join(root, name))
+        return _by_count({key: count for key, count in counts.items() if count}), {}
+    properties = {name: value for name, value in examples.properties.items() if isinstance(value, int)}
+    reasons = {
+        name.removeprefix(REASON_PROPERTY_PREFIX): count
+        for name, count in properties.items()
+        if name.startswith(REASON_PROPERTY_PREFIX) and count
+    }
+    if reasons or SET_ASIDE_PROPERTY in properties:
+        return _by_count(reasons), {}
+    return None, {}
+
+
+def _by_count(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _count_records(path: str) -> int:
+    import tensorflow as tf
+
+    if path.endswith((".gz", ".tfrecord", ".tfrecords")) or ".tfrecord" in os.path.basename(path):
+        compression = "GZIP" if path.endswith(".gz") else ""
+        return sum(1 for _ in tf.data.TFRecordDataset(path, compression_type=compression))
+    with tf.io.gfile.GFile(path, "rb") as f:
+        content = f.read()
+    if path.endswith(".json"):
+        try:
+            document = json.loads(content)
+        except ValueError:
+            document = None
+        if isinstance(document, list):
+            return len(document)
+    return sum(1 for line in content.splitlines() if line.strip())

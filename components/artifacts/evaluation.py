@@ -1,15 +1,38 @@
-"""Reading the Evaluator's output: candidate and baseline metrics, their diffs, and why blessing failed.
+"""The Evaluator's ModelEvaluation and ModelBlessing: metric names, metrics, diffs, why blessing failed.
 
 The one reader of TFMA's metrics and validation result: the run summary, the
 step log, the pusher's manifest and the run index use it as is; the run report
-(components/report/collect.py) adds plots and the configured thresholds.
+(components/report/collect.py) adds plots and the configured thresholds. The
+names here are those the Evaluator's configuration
+(components/evaluator/eval_config.py) gives its metrics and models.
 """
 
 from collections.abc import Iterator
 import dataclasses
+import os
 from typing import Any
 
-from components.evaluator import eval_config
+ACCURACY = "accuracy"
+AUC = "auc"
+PRECISION = "precision"
+RECALL = "recall"
+LOSS = "loss"
+EXAMPLE_COUNT = "example_count"
+# The metrics the run summary, step log, report and index show, in this order;
+# the headline ones are those blessing has thresholds for.
+REPORTED_METRICS = (ACCURACY, AUC, PRECISION, RECALL, LOSS)
+HEADLINE_METRICS = (ACCURACY, AUC)
+# For the run report: the confusion matrix at the decision threshold (computed
+# exactly, as accuracy is; the plot's matrices come from a histogram of
+# predictions), at every threshold (its false-positive rate and recall are the
+# ROC curve), and calibration buckets.
+CONFUSION_MATRIX = "confusion_matrix"
+DECISION_THRESHOLD = 0.5
+CONFUSION_MATRIX_PLOT = "confusion_matrix_plot"
+CALIBRATION_PLOT = "calibration_plot"
+CALIBRATION_BUCKETS = 20
+CANDIDATE_MODEL = "candidate"
+BASELINE_MODEL = "baseline"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,14 +110,14 @@ def overall_slice_metrics(uri: str) -> Iterator[tuple[Any, Any]]:
 
 def read_evaluation(
     uri: str,
-    model_names: tuple[str, str | None] = (eval_config.CANDIDATE_MODEL, eval_config.BASELINE_MODEL),
+    model_names: tuple[str, str | None] = (CANDIDATE_MODEL, BASELINE_MODEL),
 ) -> Evaluation:
     """Reads a TFX Evaluator output: overall-slice metrics and diffs, and the validation result.
 
     Args:
         uri: The ModelEvaluation artifact.
         model_names: (candidate, baseline) model names of the EvalConfig; by
-            default those of :func:`~components.evaluator.eval_config.make_eval_config`.
+            default those of ``components.evaluator.eval_config.make_eval_config``.
             A candidate absent from the metrics (TFMA names a lone model ``""``)
             is the first other model that is not the baseline.
     """
@@ -138,3 +161,19 @@ def read_evaluation(
         failures=failures,
         failed=failed,
     )
+
+
+def read_blessing(blessing: Any) -> bool | None:
+    """The blessing decision of a ModelBlessing (an ``ArtifactRef``): its ``blessed`` property, else its marker file."""
+    if blessing is None:
+        return None
+    import tensorflow as tf
+    from tfx.components.evaluator import constants as evaluator_constants
+
+    if isinstance(blessing.properties.get(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY), int):
+        return bool(blessing.properties[evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY])
+    if tf.io.gfile.exists(os.path.join(blessing.uri, evaluator_constants.BLESSED_FILE_NAME)):
+        return True
+    if tf.io.gfile.exists(os.path.join(blessing.uri, evaluator_constants.NOT_BLESSED_FILE_NAME)):
+        return False
+    return None

@@ -17,8 +17,8 @@ import os
 from typing import Any
 
 import tensorflow as tf
-from tfx import types
-from tfx.utils import io_utils
+
+from components.artifacts.files import read_json
 
 RESULTS_FILE = "canary.json"
 BLESSED_FILE = "INFRA_BLESSED"
@@ -62,8 +62,10 @@ def _finite_json(value: Any) -> Any:
     return value
 
 
-def write_result(blessing: types.Artifact, result: CanaryResult) -> None:
-    """Writes the marker file and ``canary.json`` and sets the artifact's custom properties."""
+def write_result(blessing: Any, result: CanaryResult) -> None:
+    """Writes the marker file and ``canary.json`` and sets the artifact's (a TFX artifact) custom properties."""
+    from tfx.utils import io_utils
+
     io_utils.write_string_file(
         os.path.join(blessing.uri, BLESSED_FILE if result.blessed else NOT_BLESSED_FILE), ""
     )
@@ -80,11 +82,7 @@ def write_result(blessing: types.Artifact, result: CanaryResult) -> None:
 
 def read_result(uri: str) -> dict[str, Any] | None:
     """``canary.json`` of an InfraBlessing artifact, or None if it has none."""
-    path = os.path.join(uri, RESULTS_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
+    return read_json(os.path.join(uri, RESULTS_FILE))
 
 
 def describe(blessed: bool | None, failures: str | None) -> str | None:

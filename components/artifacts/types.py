@@ -14,6 +14,7 @@ class EmbeddingVectors(artifact.Artifact):
     ``<count> <dim>`` header), or a user's pretrained file registered by an
     Importer: then the URI is that file, in any format components/embeddings/
     vectors.py reads (GloVe, word2vec text or binary, KeyedVectors; plain or gzip).
+    Layout: :mod:`components.artifacts.embedding_vectors`.
     """
 
     TYPE_NAME = "imdb.EmbeddingVectors"
@@ -26,6 +27,16 @@ class EmbeddingMatrix(artifact.Artifact):
     ``vocabulary.txt`` (the vocabulary it was built for, same order) and
     ``coverage.json``. Custom properties record the TransformGraph it was built
     from and the SHA-256 of that vocabulary, which the Trainer checks.
+    Layout: :mod:`components.artifacts.embedding_matrix`.
     """
 
     TYPE_NAME = "imdb.EmbeddingMatrix"
+
+
+class RunReport(artifact.Artifact):
+    """A run report: ``report.html`` (figures embedded) and ``report.json`` (library versions).
+
+    Layout: :mod:`components.artifacts.run_report`.
+    """
+
+    TYPE_NAME = "imdb.RunReport"

@@ -1,7 +1,7 @@
 """How a word of a vector file (or of a query) finds its vocabulary word.
 
 The vocabulary holds tokens as the Transform step makes them
-(:func:`components.transform.text.tokenize`: lower-cased, typographic quotes
+(:func:`components.text.tokenize`: lower-cased, typographic quotes
 and dashes made ASCII, punctuation and clitics split off, quotes around words
 dropped). Vector files hold words as their authors tokenised them, often cased
 (GloVe 840B, fastText, GoogleNews word2vec). A file word therefore matches:
@@ -27,7 +27,7 @@ import itertools
 
 import tensorflow as tf
 
-from components.transform.text import tokenize
+from components.text import tokenize
 
 # Normalises a batch of words: the single Transform token of each, or None.
 Normalizer = Callable[[Sequence[str]], list[str | None]]

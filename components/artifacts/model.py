@@ -1,5 +1,12 @@
-"""Embedding artifacts published beside the model: NumPy, vocabulary, Projector files."""
+"""The Trainer's Model and ModelRun artifacts: the embedding files beside the SavedModel, and the history.
 
+A Model holds the serving SavedModel in TFX's ``Format-Serving`` folder and,
+in its ``embeddings/`` folder, the embeddings in forms people use downstream
+(NumPy, vocabulary, Projector files); the Pusher copies both. The ModelRun
+holds the TensorBoard logs and ``history.json``, the per-epoch metrics.
+"""
+
+from collections.abc import Sequence
 import io
 import json
 import os
@@ -7,6 +14,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from components.artifacts.files import read_json
 from schemas import features
 
 EMBEDDINGS_DIR = "embeddings"
@@ -17,6 +25,34 @@ PROJECTOR_VECTORS_FILE = "vectors.tsv"
 PROJECTOR_METADATA_FILE = "metadata.tsv"
 PROJECTOR_CONFIG_FILE = "projector_config.pbtxt"
 INFO_FILE = "embeddings.json"
+# In the ModelRun artifact: metric name -> one value per epoch, as Keras' History has them.
+HISTORY_FILE = "history.json"
+
+
+def serving_model_dir(model_uri: str) -> str:
+    """The SavedModel folder of a Model artifact (TFX's ``Format-Serving``)."""
+    from tfx.utils import path_utils
+
+    return path_utils.serving_model_dir(model_uri)
+
+
+def embeddings_dir(model_uri: str) -> str:
+    """The folder of the embedding files of a Model artifact."""
+    return os.path.join(serving_model_dir(model_uri), EMBEDDINGS_DIR)
+
+
+def write_history(model_run_uri: str, history: dict[str, list[float]]) -> None:
+    """Writes ``history.json`` (metric name -> value per epoch) into a ModelRun artifact."""
+    with tf.io.gfile.GFile(os.path.join(model_run_uri, HISTORY_FILE), "w") as f:
+        json.dump({key: [float(v) for v in values] for key, values in history.items()}, f, indent=2)
+
+
+def read_history(model_run_uri: str) -> dict[str, list[float]] | None:
+    """The per-epoch metrics of a ModelRun artifact; None when it has no ``history.json``."""
+    history = read_json(os.path.join(model_run_uri, HISTORY_FILE))
+    if history is None:
+        return None
+    return {name: [float(v) for v in values] for name, values in history.items()}
 
 
 def escape_token(token: str) -> str:
@@ -52,6 +88,12 @@ def read_vocabulary(path: str) -> list[str]:
         return f.read().decode("utf-8").split("\n")[:-1]
 
 
+def write_vocabulary(path: str, vocabulary: Sequence[str]) -> None:
+    """Writes a ``vocabulary.txt``: one token per line, line i = row i."""
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write("".join(f"{token}\n" for token in vocabulary))
+
+
 def write_embedding_artifacts(
     directory: str, vocabulary: list[str], trained: np.ndarray, injected: np.ndarray
 ) -> None:
@@ -71,8 +113,7 @@ def write_embedding_artifacts(
     if any("\n" in token for token in vocabulary):
         raise ValueError("a vocabulary token contains a newline; vocabulary.txt holds one token per line")
     tf.io.gfile.makedirs(directory)
-    with tf.io.gfile.GFile(os.path.join(directory, VOCABULARY_FILE), "w") as f:
-        f.write("".join(f"{token}\n" for token in vocabulary))
+    write_vocabulary(os.path.join(directory, VOCABULARY_FILE), vocabulary)
     for name, matrix in ((TRAINED_MATRIX_FILE, trained), (INJECTED_MATRIX_FILE, injected)):
         with tf.io.gfile.GFile(os.path.join(directory, name), "wb") as f:
             np.save(f, matrix.astype(np.float32), allow_pickle=False)

@@ -1,0 +1,121 @@
+"""The EmbeddingMatrix artifact: a matrix aligned row-for-row with a Transform vocabulary.
+
+Files: ``matrix.npy`` (float32, one row per vocabulary line), ``vocabulary.txt``
+(the vocabulary it was built for, same order) and ``coverage.json`` (the
+aligner's coverage report, with the vector file and its format). Custom
+properties: ``vocabulary_sha256`` (:func:`vocabulary_fingerprint` of that
+vocabulary), ``transform_graph_uri``, ``dimension``, ``coverage_words`` and
+(when the Transform wrote token counts) ``coverage_tokens``.
+
+Written by the EmbeddingAligner; read by the Trainer (:func:`load_checked`
+refuses a matrix built for another vocabulary), the Pusher's manifest and the
+run report.
+"""
+
+from collections.abc import Sequence
+import hashlib
+import json
+import os
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from components.artifacts.files import read_json
+from components.artifacts.model import read_matrix, read_vocabulary, write_vocabulary
+
+MATRIX_FILE = "matrix.npy"
+VOCABULARY_FILE = "vocabulary.txt"
+COVERAGE_FILE = "coverage.json"
+
+# Custom properties of the EmbeddingMatrix artifact.
+VOCABULARY_SHA256_PROPERTY = "vocabulary_sha256"
+TRANSFORM_GRAPH_URI_PROPERTY = "transform_graph_uri"
+DIMENSION_PROPERTY = "dimension"
+COVERAGE_WORDS_PROPERTY = "coverage_words"
+COVERAGE_TOKENS_PROPERTY = "coverage_tokens"
+
+
+class EmbeddingMismatchError(ValueError):
+    """The embedding matrix was built for another vocabulary than the one trained with."""
+
+
+def vocabulary_fingerprint(vocabulary: Sequence[str]) -> str:
+    """SHA-256 (hex) of the vocabulary lines joined by newlines.
+
+    Stored with the matrix so the Trainer can refuse a matrix built for another
+    vocabulary: rows would silently belong to other words.
+    """
+    return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
+
+
+def write_embedding_matrix(
+    output: Any,
+    matrix: np.ndarray,
+    vocabulary: Sequence[str],
+    coverage: dict[str, Any],
+    transform_graph_uri: str,
+) -> None:
+    """Writes the files of an EmbeddingMatrix artifact and sets its custom properties.
+
+    Args:
+        output: The TFX artifact (its ``uri`` exists).
+        matrix: One row per vocabulary line.
+        vocabulary: The vocabulary the matrix was built for.
+        coverage: The coverage report (``Coverage.to_dict()`` with the vector
+            file's ``vectors_path`` and ``vectors_format``).
+        transform_graph_uri: The TransformGraph the vocabulary came from.
+    """
+    with tf.io.gfile.GFile(os.path.join(output.uri, MATRIX_FILE), "wb") as matrix_file:
+        np.save(matrix_file, matrix)
+    write_vocabulary(os.path.join(output.uri, VOCABULARY_FILE), vocabulary)
+    with tf.io.gfile.GFile(os.path.join(output.uri, COVERAGE_FILE), "w") as coverage_file:
+        json.dump(coverage, coverage_file, indent=2, ensure_ascii=False)
+
+    output.set_string_custom_property(VOCABULARY_SHA256_PROPERTY, vocabulary_fingerprint(vocabulary))
+    output.set_string_custom_property(TRANSFORM_GRAPH_URI_PROPERTY, transform_graph_uri)
+    output.set_int_custom_property(DIMENSION_PROPERTY, coverage["dimension"])
+    output.set_float_custom_property(COVERAGE_WORDS_PROPERTY, coverage["word_share"])
+    if coverage.get("token_share") is not None:
+        output.set_float_custom_property(COVERAGE_TOKENS_PROPERTY, coverage["token_share"])
+
+
+def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
+    """Loads an EmbeddingMatrix artifact's matrix and the vocabulary it was built for.
+
+    A consumer with a vocabulary of its own should use :func:`load_checked`.
+    """
+    matrix = read_matrix(os.path.join(uri, MATRIX_FILE))
+    return matrix, read_vocabulary(os.path.join(uri, VOCABULARY_FILE))
+
+
+def read_coverage(uri: str) -> dict | None:
+    """The ``coverage.json`` the aligner wrote in an EmbeddingMatrix artifact; None when absent."""
+    return read_json(os.path.join(uri, COVERAGE_FILE))
+
+
+def load_checked(embedding: Any, vocabulary: list[str]) -> np.ndarray:
+    """Loads the aligned matrix of the artifact ``embedding``, refusing one built for a different vocabulary.
+
+    Raises:
+        EmbeddingMismatchError: the recorded ``vocabulary_sha256`` is not the
+            fingerprint of ``vocabulary``, or the row count differs.
+    """
+    expected = vocabulary_fingerprint(vocabulary)
+    recorded = embedding.get_string_custom_property(VOCABULARY_SHA256_PROPERTY)
+    if recorded != expected:
+        built_from = (
+            embedding.get_string_custom_property(TRANSFORM_GRAPH_URI_PROPERTY)
+            or "an unknown transform output"
+        )
+        raise EmbeddingMismatchError(
+            f"the embedding matrix at {embedding.uri} was built for another vocabulary "
+            f"(from {built_from}; sha256 {recorded[:12] or 'missing'} != {expected[:12]}); "
+            "re-run the embedding step on this transform output"
+        )
+    matrix, _ = read_embedding_matrix(embedding.uri)
+    if matrix.shape[0] != len(vocabulary):
+        raise EmbeddingMismatchError(
+            f"the embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
+        )
+    return matrix

@@ -1,0 +1,115 @@
+"""The PushedModel artifact and the manifest of a pushed version.
+
+The Pusher reuses TFX's PushedModel properties (``pushed``, ``pushed_version``,
+``pushed_destination``), so anything that reads a standard Pusher's output
+reads this one too. Each version directory it publishes holds
+``manifest.json``: the lineage of the version (data, transform, embeddings,
+metrics, blessings, code and library versions) and its ``version``, written
+last on an object store, so a client can wait for it.
+"""
+
+import datetime
+import json
+import os
+from typing import Any
+
+import tensorflow as tf
+
+from components import versions
+from components.artifacts import embedding_matrix
+from components.artifacts import evaluation as evaluation_artifact
+from components.artifacts import infra_blessing as canary_results
+from components.artifacts.files import read_json
+
+# Custom properties of TFX's PushedModel.
+PUSHED_PROPERTY = "pushed"
+PUSHED_VERSION_PROPERTY = "pushed_version"
+PUSHED_DESTINATION_PROPERTY = "pushed_destination"
+MANIFEST_FILE = "manifest.json"
+
+
+def build_manifest(
+    model_name: str,
+    model: Any,
+    blessing: Any | None,
+    examples: Any | None,
+    transform_graph: Any | None,
+    embedding: Any | None,
+    evaluation: Any | None,
+    infra_blessing: Any | None = None,
+) -> dict[str, Any]:
+    """The lineage of a pushed version: data, transform, embeddings, metrics, blessing, code.
+
+    The arguments are TFX artifacts (None when the pipeline has no such input).
+    """
+    from tfx.components.evaluator import constants as evaluator_constants
+    from tfx.components.example_gen import utils as example_gen_utils
+
+    manifest: dict[str, Any] = {
+        "model_name": model_name,
+        "pushed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "model": {"uri": model.uri, "artifact_id": model.id},
+        "code": versions.code_version(),
+        # The same versions the run report records.
+        "libraries": versions.library_versions(),
+    }
+    if examples is not None:
+        manifest["data"] = {
+            "examples_uri": examples.uri,
+            # ExampleGen's driver records the span as a custom property.
+            "span": examples.get_int_custom_property(example_gen_utils.SPAN_PROPERTY_NAME),
+            "input_fingerprint": examples.get_string_custom_property(
+                example_gen_utils.FINGERPRINT_PROPERTY_NAME
+            )
+            or None,
+        }
+    if transform_graph is not None:
+        manifest["transform"] = {"transform_graph_uri": transform_graph.uri}
+    if embedding is not None:
+        coverage = embedding_matrix.read_coverage(embedding.uri) or {}
+        manifest["embedding"] = {
+            "matrix_uri": embedding.uri,
+            "vocabulary_sha256": embedding.get_string_custom_property(
+                embedding_matrix.VOCABULARY_SHA256_PROPERTY
+            ),
+            "source": coverage.get("vectors_path"),
+            "source_format": coverage.get("vectors_format"),
+            "coverage": {
+                key: coverage.get(key)
+                for key in ("vocabulary_words", "exact", "lowercase", "missing", "word_share", "token_share")
+            },
+        }
+    if evaluation is not None:
+        result = evaluation_artifact.read_evaluation(evaluation.uri)
+        manifest["evaluation"] = {
+            "uri": evaluation.uri,
+            "metrics": result.candidate_metrics,
+            "baseline_metrics": result.baseline_metrics or None,
+        }
+    if blessing is not None:
+        manifest["blessing"] = {
+            "uri": blessing.uri,
+            "blessed": bool(
+                blessing.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY)
+            ),
+        }
+    if infra_blessing is not None:
+        canary = canary_results.read_result(infra_blessing.uri) or {}
+        manifest["canary"] = {
+            "uri": infra_blessing.uri,
+            "blessed": bool(infra_blessing.get_int_custom_property(canary_results.BLESSED_PROPERTY)),
+            "load_seconds": canary.get("load_seconds"),
+            "batch_seconds": canary.get("batch_seconds"),
+        }
+    return manifest
+
+
+def write_manifest(version_dir: str, manifest: dict, version: int) -> None:
+    """Writes ``manifest.json`` of a version, with its ``version``."""
+    with tf.io.gfile.GFile(os.path.join(version_dir, MANIFEST_FILE), "w") as f:
+        json.dump({**manifest, "version": version}, f, indent=2, sort_keys=True)
+
+
+def read_manifest(version_dir: str) -> dict | None:
+    """The ``manifest.json`` of a pushed version; None when it has none (yet)."""
+    return read_json(os.path.join(version_dir, MANIFEST_FILE))

@@ -1,0 +1,68 @@
+"""Loading the embeddings pushed with a model, for ``imdb-pipeline neighbors``.
+
+The search itself is :mod:`components.neighbors`; this finds the version to
+read as TF Serving would (:func:`pipeline.predict.resolve_model_dir`) and reads
+its ``embeddings/`` folder (:mod:`components.artifacts.model`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+
+from components.artifacts import model as model_artifact
+from components.neighbors import (
+    MATRIX_FILES,
+    TRAINED,
+    Embeddings,
+    EmbeddingsNotFoundError,
+    EmbeddingsUnreadableError,
+    MatrixShapeError,
+)
+from pipeline.predict import resolve_model_dir
+
+
+def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
+    """Loads the trained or injected embeddings of a pushed model.
+
+    Args:
+        model_dir: A version directory, or the model directory above the
+            versions (then the newest is used, as TF Serving does).
+        which: ``trained`` (after fine-tuning) or ``injected`` (as aligned
+            from the word vectors).
+
+    Raises:
+        pipeline.predict.ModelNotFoundError: If there is no SavedModel there.
+        EmbeddingsNotFoundError: If the version has no embedding artifacts.
+        EmbeddingsUnreadableError: If they are damaged (the message names the file).
+    """
+    if which not in MATRIX_FILES:
+        raise ValueError(f"which must be one of {', '.join(MATRIX_FILES)}, got {which!r}")
+    directory = os.path.join(resolve_model_dir(model_dir), model_artifact.EMBEDDINGS_DIR)
+    matrix_path = os.path.join(directory, MATRIX_FILES[which])
+    vocabulary_path = os.path.join(directory, model_artifact.VOCABULARY_FILE)
+    for path in (matrix_path, vocabulary_path):
+        if not tf.io.gfile.exists(path):
+            raise EmbeddingsNotFoundError(
+                f"{path} does not exist: the model was not pushed with its embeddings"
+            )
+    readable = (ValueError, EOFError, OSError, tf.errors.OpError)  # ValueError: truncated .npy, not UTF-8
+    try:
+        matrix = model_artifact.read_matrix(matrix_path)
+    except readable as error:
+        raise EmbeddingsUnreadableError(_unreadable(matrix_path, error)) from error
+    try:
+        vocabulary = tuple(model_artifact.read_vocabulary(vocabulary_path))
+    except readable as error:
+        raise EmbeddingsUnreadableError(_unreadable(vocabulary_path, error)) from error
+    try:
+        return Embeddings(vocabulary, matrix, source=matrix_path)
+    except ValueError as error:
+        where = f" in {vocabulary_path}" if isinstance(error, MatrixShapeError) else ""
+        raise EmbeddingsUnreadableError(f"{error}{where}") from error
+
+
+def _unreadable(path: str, error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{path} cannot be read (truncated or damaged?): {text.splitlines()[0] if text else type(error).__name__}"

@@ -1,0 +1,98 @@
+"""The import layers of pyproject.toml hold, and import-linter refuses an import that crosses them.
+
+``make test`` and ``make lint`` run ``lint-imports`` on the checkout; these tests
+run it on the checkout and on copies of it with one offending import added, so
+a contract that would let such an import through fails here.
+"""
+
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("components", "pipeline", "schemas")
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """Runs import-linter with the contracts of ``root/pyproject.toml`` on the packages under ``root``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command; "
+            "sys.argv = ['lint-imports', '--no-cache']; lint_imports_command()",
+        ],
+        cwd=root,
+        # ``root`` first, so its packages are the ones analysed (not an installed checkout's).
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+        }
+        | {"NO_COLOR": "1", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def copy_of_the_packages(destination: Path) -> Path:
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, destination / package, ignore=shutil.ignore_patterns("__pycache__", "data")
+        )
+    shutil.copy(ROOT / "pyproject.toml", destination / "pyproject.toml")
+    return destination
+
+
+def test_the_checkout_keeps_the_layers():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 1 kept, 0 broken." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "offending", "message"),
+    [
+        # A step reads another step's executor instead of the artifact module.
+        (
+            "components/report/collect.py",
+            "from components.trainer import executor as _trainer_executor",
+            "components.report.collect -> components.trainer.executor",
+        ),
+        (
+            "components/trainer/executor.py",
+            "from components.embeddings import align as _align",
+            "components.trainer.executor -> components.embeddings.align",
+        ),
+        # A shared module depends on a step.
+        (
+            "components/artifacts/embedding_matrix.py",
+            "from components.embeddings import executor as _embedding_executor",
+            "components.artifacts.embedding_matrix -> components.embeddings.executor",
+        ),
+        # A step depends on the orchestration above it.
+        (
+            "components/neighbors.py",
+            "from pipeline import predict as _predict",
+            "components.neighbors -> pipeline.predict",
+        ),
+        # The names at the bottom depend on anything.
+        (
+            "schemas/features.py",
+            "from components import text as _text",
+            "schemas.features -> components.text",
+        ),
+    ],
+)
+def test_an_import_across_the_layers_fails_naming_it(tmp_path, module, offending, message):
+    root = copy_of_the_packages(tmp_path)
+    path = root / module
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{offending}\n", encoding="utf-8")
+    result = lint_imports(root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Contracts: 0 kept, 1 broken." in result.stdout
+    assert message in result.stdout
