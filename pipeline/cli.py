@@ -443,6 +443,10 @@ def _import_tensorflow(verbose: bool = False, serving_only: bool = False) -> Non
     writes those lines (and probing the GPU its ``cuInit`` error) once, when it
     is imported, and only :func:`pipeline.predict.import_tensorflow` filters them.
     """
+    if not serving_only:
+        # The steps use tf_keras, and components/__init__.py makes tf.keras mean it: that must
+        # happen before TensorFlow is imported (else tf.keras is Keras 3, imported for nothing).
+        import components  # noqa: F401
     from pipeline.predict import import_tensorflow
 
     import_tensorflow(verbose=verbose, serving_only=serving_only)

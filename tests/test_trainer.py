@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 import tf_keras as keras
 
 from components.artifacts import embedding_matrix
@@ -293,3 +294,20 @@ def test_exported_signatures_classify_raw_text_like_the_model(tmp_path, transfor
     by_example = examples_fn(**{features.EXAMPLES_INPUT: tf.constant([example.SerializeToString()])})
     np.testing.assert_allclose(by_example[features.PROBABILITY_OUTPUT].numpy(), expected[:1], rtol=1e-5)
     assert by_text.shape == (2,)
+
+    # Each serving function traced once (inside the save), and no Keras per-layer call traces.
+    saved = saved_model_pb2.SavedModel.FromString((tmp_path / "serving" / "saved_model.pb").read_bytes())
+    (graph,) = saved.meta_graphs
+    traced = sorted(
+        re.sub(r"_\d+$", "", function.signature.name)
+        for function in graph.graph_def.library.function
+        if re.match(r"__inference_(signature_wrapper_)?serve_", function.signature.name)
+    )
+    assert traced == [
+        "__inference_serve_examples",
+        "__inference_serve_text",
+        "__inference_signature_wrapper_serve_examples",
+        "__inference_signature_wrapper_serve_text",
+    ]
+    children = {child.local_name for node in graph.object_graph_def.nodes for child in node.children}
+    assert "call_and_return_conditional_losses" not in children

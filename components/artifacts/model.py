@@ -119,8 +119,11 @@ def write_embedding_artifacts(
             np.save(f, matrix.astype(np.float32), allow_pickle=False)
 
     rows = [i for i in range(len(vocabulary)) if i != features.PAD_ID]
+    # One %-format per row over Python floats (exact copies of the float32 values): the same
+    # text as formatting each value on its own with .6g, in half the time.
+    line = "\t".join(["%.6g"] * trained.shape[1]) + "\n"
     with tf.io.gfile.GFile(os.path.join(directory, PROJECTOR_VECTORS_FILE), "w") as f:
-        f.write("".join("\t".join(f"{value:.6g}" for value in trained[i]) + "\n" for i in rows))
+        f.write("".join(line % tuple(values) for values in trained[rows].tolist()))
     with tf.io.gfile.GFile(os.path.join(directory, PROJECTOR_METADATA_FILE), "w") as f:
         f.write("".join(escape_token(vocabulary[i]) + "\n" for i in rows))
     with tf.io.gfile.GFile(os.path.join(directory, PROJECTOR_CONFIG_FILE), "w") as f:

@@ -43,12 +43,32 @@ def _timed_call(function, repeats: int, **inputs) -> tuple[list, float, float]:
     return outputs, first, fastest
 
 
+def _import_tensorflow():
+    """Imports TensorFlow without its eager import of Keras' optimizers, as a model server runs it.
+
+    TensorFlow imports them only to register them for loading *Keras* models;
+    ``tf.saved_model.load`` does not use them (TF Serving has no Keras at all),
+    and skipping them saves a good part of the import.
+    """
+    skipped = [
+        name for name in ("keras.src.optimizers", "tf_keras.src.optimizers") if name not in sys.modules
+    ]
+    try:
+        for name in skipped:
+            sys.modules[name] = None  # importing it raises ImportError, which TensorFlow allows
+        import tensorflow as tf
+    finally:
+        for name in skipped:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+    return tf
+
+
 def probe(request: dict) -> dict:
     """Loads the model and calls both signatures on the probes; never raises."""
     result: dict = {"signatures": {}}
     try:
-        import tensorflow as tf
-
+        tf = _import_tensorflow()
         texts = [base64.b64decode(p["text_base64"]) for p in request["probes"]]
         started = time.perf_counter()
         model = tf.saved_model.load(request["model_dir"])

@@ -14,6 +14,7 @@ SavedModel asset). Two signatures:
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
+from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model_utils
 
 from components.trainer.data import model_inputs
 from schemas import features
@@ -46,13 +47,23 @@ class ServingModule(tf.Module):
 
 
 def export_serving_model(model: keras.Model, tft_output: tft.TFTransformOutput, export_dir: str) -> None:
-    """Writes the SavedModel with both signatures to ``export_dir``."""
+    """Writes the SavedModel with both signatures to ``export_dir``.
+
+    Each signature is traced once, by ``tf.saved_model.save`` itself: a
+    concrete function traced before the save would be traced again inside it
+    (the save's variable policy is part of TensorFlow's trace cache key). Keras'
+    per-layer call traces are left out (``save_traces=False``, as
+    ``model.save(..., save_traces=False)`` does): they only serve to reload the
+    layers as Keras objects, and everything that loads this SavedModel (the
+    Evaluator, the canary, ``predict``, TF Serving) calls its two signatures.
+    """
     module = ServingModule(model, tft_output)
-    tf.saved_model.save(
-        module,
-        export_dir,
-        signatures={
-            features.TEXT_SIGNATURE: module.serve_text.get_concrete_function(),
-            features.EXAMPLES_SIGNATURE: module.serve_examples.get_concrete_function(),
-        },
-    )
+    with keras_saved_model_utils.keras_option_scope(save_traces=False):
+        tf.saved_model.save(
+            module,
+            export_dir,
+            signatures={
+                features.TEXT_SIGNATURE: module.serve_text,
+                features.EXAMPLES_SIGNATURE: module.serve_examples,
+            },
+        )
