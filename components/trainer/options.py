@@ -43,6 +43,10 @@ class TrainerOptions(Options):
         use_ngrams: Add the wide branch over the review's bag of n-grams
             (Naive Bayes-weighted logistic regression) when the Transform output
             has ``ngram_ids``.
+        ngram_min_frequency: N-gram ids held by fewer train reviews than this
+            get no weight (their Naive Bayes ratio is 0, and they do not count
+            in the review's norm): mostly n-grams seen once, which would
+            otherwise let the wide branch memorise train reviews.
         ngram_l2: L2 penalty on the wide branch's weights.
         ngram_learning_rate_factor: How many times faster than the rest of the
             model the wide branch's weights learn.
@@ -64,6 +68,7 @@ class TrainerOptions(Options):
     conv_filters: int = 64
     conv_widths: tuple[int, ...] = (3, 4, 5)
     use_ngrams: bool = True
+    ngram_min_frequency: int = 2
     ngram_l2: float = 0.0
     ngram_learning_rate_factor: float = 10.0
     seed: int = 42
@@ -86,6 +91,7 @@ class TrainerOptions(Options):
         self.check_range("dropout", 0.0, 0.95)
         self.check_range("hidden_units", 1, 100_000)
         self.check_range("conv_filters", 1, 100_000)
+        self.check_range("ngram_min_frequency", 1, None)
         self.check_range("ngram_l2", 0.0, 1.0)
         self.check_range("ngram_learning_rate_factor", 0.01, 1000.0)
         if not self.conv_widths or not all(1 <= width <= 100 for width in self.conv_widths):

@@ -18,9 +18,9 @@ class TransformOptions(Options):
             ``<pad>``, longer ones truncated.
         ngram_max: Longest word n-gram of the bag-of-n-grams feature (1 = words
             only, 2 adds bigrams, 3 trigrams); 0 turns the feature off.
-        ngram_vocab_size: Most frequent n-grams (by number of train reviews
-            holding them) that get an id; the others are dropped.
-        ngram_min_frequency: N-grams in fewer train reviews than this get no id.
+        ngram_buckets: Number of n-gram ids: an n-gram's id is its hash bucket
+            (no vocabulary is analysed). The Trainer gives no weight to ids
+            held by too few train reviews (``trainer.ngram_min_frequency``).
     """
 
     SECTION = "transform"
@@ -29,16 +29,16 @@ class TransformOptions(Options):
     min_frequency: int = 2
     max_length: int = 400
     ngram_max: int = 3
-    ngram_vocab_size: int = 500_000
-    ngram_min_frequency: int = 2
+    ngram_buckets: int = 2**22
 
     def validate(self) -> None:
         self.check_range("vocab_size", len(features.RESERVED_TOKENS) + 1, 5_000_000)
         self.check_range("min_frequency", 1, None)
         self.check_range("max_length", 1, 10_000)
         self.check_range("ngram_max", 0, 5)
-        self.check_range("ngram_vocab_size", 1, 50_000_000)
-        self.check_range("ngram_min_frequency", 1, None)
+        # to_hash_bucket_fast takes any positive count; 2**30 keeps a review's
+        # (row, id) key in an int64 and the Trainer's per-id arrays sane.
+        self.check_range("ngram_buckets", 1, 2**30)
 
     @property
     def top_k(self) -> int:
