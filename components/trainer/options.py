@@ -45,8 +45,9 @@ class TrainerOptions(Options):
             has ``ngram_ids``.
         ngram_min_frequency: N-gram ids held by fewer train reviews than this
             get no weight (their Naive Bayes ratio is 0, and they do not count
-            in the review's norm): mostly n-grams seen once, which would
-            otherwise let the wide branch memorise train reviews.
+            in the review's norm). Ids are hash buckets, and rare n-grams
+            share them: over the full train split, many ids held by 2 or 3
+            reviews are n-grams seen once that landed in one bucket.
         ngram_l2: L2 penalty on the wide branch's weights.
         ngram_learning_rate_factor: How many times faster than the rest of the
             model the wide branch's weights learn.
@@ -68,7 +69,7 @@ class TrainerOptions(Options):
     conv_filters: int = 64
     conv_widths: tuple[int, ...] = (3, 4, 5)
     use_ngrams: bool = True
-    ngram_min_frequency: int = 2
+    ngram_min_frequency: int = 4
     ngram_l2: float = 0.0
     ngram_learning_rate_factor: float = 10.0
     seed: int = 42

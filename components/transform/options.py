@@ -29,7 +29,7 @@ class TransformOptions(Options):
     min_frequency: int = 2
     max_length: int = 400
     ngram_max: int = 3
-    ngram_buckets: int = 2**22
+    ngram_buckets: int = 2**23
 
     def validate(self) -> None:
         self.check_range("vocab_size", len(features.RESERVED_TOKENS) + 1, 5_000_000)
