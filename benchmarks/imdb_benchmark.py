@@ -15,10 +15,18 @@ process's):
   configuration, end to end (ingest, validation, word2vec, transform,
   training, evaluation, push, report); its test metrics are the Evaluator's.
 
+With the systems: this pipeline's steps one by one (wall time, CPU time of
+the process and its children, peak resident memory), from the run's own step
+log lines, and its wall time over the TF-IDF peer's.
+
 Then, for this pipeline:
 
 * Transform throughput over the training reviews (analyse + transform with the
-  pipeline's preprocessing_fn), Beam's in-memory runner and 2 worker processes;
+  pipeline's preprocessing_fn), Beam's in-memory runner and 2 worker
+  processes, beside the floor: a bare tf.Transform pipeline on the same reviews
+  (``floor_preprocessing_fn``), printed as a ratio;
+* where the Transform's time goes: its top functions under cProfile (the
+  README's "Where the Transform's time goes" says what they showed);
 * serving: the pushed SavedModel's raw-text signature in a fresh process, p50
   and p99 latency for one review, and throughput at batch 256;
 * how cost grows: Transform wall time and peak memory at 1x, 2x and 4x the
@@ -36,6 +44,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -48,6 +57,7 @@ import tempfile
 import time
 
 import _measure
+import psutil
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PARTS = ("systems", "transform", "serving", "scaling")
@@ -158,13 +168,104 @@ def child_tfidf_logreg(args: dict) -> dict:
     }
 
 
+class _StepMeter:
+    """Wall time, CPU time and peak memory of each pipeline step, from the run's own step log lines.
+
+    The steps run one after another in the pipeline's process (Beam workers,
+    if any, are its children): a step's CPU time is the process's and its
+    children's user + system time between its start and end lines, and its
+    peak memory the highest resident set (process + children) sampled every
+    0.1 s in between.
+    """
+
+    _START = re.compile(r"^Step \d+/\d+ (\S+): start$")
+    _END = re.compile(r"^Step \d+/\d+ (\S+): (\w+) in ")
+
+    def __init__(self):
+        import logging
+        import threading
+
+        self._process = psutil.Process()
+        self.steps: list[dict] = []
+        self._current: dict | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        handler = logging.Handler()
+        handler.emit = self._on_record
+        logging.getLogger("pipeline.step_log").addHandler(handler)
+
+    def __enter__(self):
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *error):
+        self._stop.set()
+        self._sampler.join()
+
+    def _cpu(self) -> float:
+        times = os.times()
+        return (
+            times.user
+            + times.system
+            + times.children_user
+            + times.children_system
+            + self._live_children_cpu()
+        )
+
+    def _live_children_cpu(self) -> float:
+        total = 0.0
+        for child in self._process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # the child ended meanwhile; os.times() has it then
+                cpu = child.cpu_times()
+                total += cpu.user + cpu.system
+        return total
+
+    def _rss_mb(self) -> float:
+        total = self._process.memory_info().rss
+        for child in self._process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # the child ended meanwhile
+                total += child.memory_info().rss
+        return total / 2**20
+
+    def _sample(self):
+        while not self._stop.wait(0.1):
+            with self._lock:
+                if self._current is not None:
+                    self._current["peak_rss_mb"] = max(self._current["peak_rss_mb"], self._rss_mb())
+
+    def _on_record(self, record):
+        message = record.getMessage()
+        with self._lock:
+            if match := self._START.match(message):
+                self._current = {
+                    "step": match.group(1),
+                    "wall": time.monotonic(),
+                    "cpu": self._cpu(),
+                    "peak_rss_mb": self._rss_mb(),
+                }
+            elif (match := self._END.match(message)) and self._current is not None:
+                step = self._current
+                self.steps.append(
+                    {
+                        "step": step["step"],
+                        "state": match.group(2),
+                        "seconds": time.monotonic() - step["wall"],
+                        "cpu_seconds": self._cpu() - step["cpu"],
+                        "peak_rss_mb": max(step["peak_rss_mb"], self._rss_mb()),
+                    }
+                )
+                self._current = None
+
+
 def child_pipeline(args: dict) -> dict:
     from pipeline import cli
     from pipeline.config import DEFAULT_PIPELINE_NAME
     from pipeline.summary import summarize_latest_run
 
     started = time.monotonic()
-    code = cli.main(["run", "--data", args["data"], "--output", args["output"]])
+    with _StepMeter() as meter:
+        code = cli.main(["run", "--data", args["data"], "--output", args["output"]])
     seconds = time.monotonic() - started
     if code != 0:
         raise SystemExit(f"imdb-pipeline run exited with {code}")
@@ -175,6 +276,7 @@ def child_pipeline(args: dict) -> dict:
         "seconds": seconds,
         "peak_rss_mb": _measure.peak_rss_mb(),
         "pushed": summary.pushed_destination,
+        "steps": meter.steps,
     }
 
 
@@ -184,8 +286,51 @@ def _train_examples(output: str) -> str:
     return str(examples / "Split-train")
 
 
+def floor_preprocessing_fn(inputs: dict) -> dict:
+    """A bare tf.Transform text pipeline, the floor the pipeline's Transform is compared with.
+
+    Lower-case, a regex clean, a whitespace split, one vocabulary
+    (``compute_and_apply_vocabulary``) and padding: the least any Transform
+    giving fixed-length token ids does.
+    """
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from components.transform.options import TransformOptions
+    from schemas import features
+
+    options = TransformOptions()
+    text = tf.strings.regex_replace(tf.strings.lower(inputs[features.TEXT]), r"<br\s*/?>|[^a-z0-9' ]", " ")
+    ids = tft.compute_and_apply_vocabulary(
+        tf.strings.split(text), top_k=options.top_k, vocab_filename="floor"
+    )
+    return {features.TOKEN_IDS: ids.to_tensor(default_value=0, shape=[None, options.max_length])}
+
+
+def _profile_top(profile, limit: int = 15) -> list[dict]:
+    """The functions with the most own time in a cProfile profile, with their cumulative time."""
+    import pstats
+
+    stats = pstats.Stats(profile)
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():
+        where = filename.split("site-packages/")[-1] if filename != "~" else "built-in"
+        rows.append(
+            {"function": f"{name} ({where}:{line})", "calls": calls, "own": own, "cumulative": cumulative}
+        )
+    rows.sort(key=lambda row: row["own"], reverse=True)
+    return rows[:limit]
+
+
 def child_transform(args: dict) -> dict:
-    """Analyse + transform of ``copies`` x the training reviews with the pipeline's preprocessing_fn."""
+    """Analyse + transform of ``copies`` x the training reviews.
+
+    ``preprocessing``: ``pipeline`` (the pipeline's preprocessing_fn with its
+    default options) or ``floor`` (``floor_preprocessing_fn``). ``profile``:
+    run under cProfile and report the top functions (slower; not a timing).
+    """
+    import cProfile
+
     import apache_beam as beam
     import tensorflow as tf
     import tensorflow_transform.beam as tft_beam
@@ -217,8 +362,16 @@ def child_transform(args: dict) -> dict:
     reviews = len(records) * copies
     schema = transform_input_schema(load_raw_schema())
     tfxio = tf_example_record.TFExampleRecord(file_pattern=str(input_file), schema=schema)
-    output_dir = workdir / f"transform-x{copies}-{args['mode']}"
+    preprocessing = args.get("preprocessing", "pipeline")
+    preprocessing_fn = (
+        floor_preprocessing_fn if preprocessing == "floor" else make_preprocessing_fn(TransformOptions())
+    )
+    output_dir = workdir / f"transform-x{copies}-{args['mode']}-{preprocessing}"
+    profile = cProfile.Profile() if args.get("profile") else None
+    if profile:
+        profile.enable()
     started = time.monotonic()
+    cpu_started = time.process_time()
     with (
         beam.Pipeline(argv=args["beam_args"]) as pipeline,
         tft_beam.Context(temp_dir=str(output_dir / "tmp")),
@@ -227,9 +380,7 @@ def child_transform(args: dict) -> dict:
         (transformed, _), transform_fn = (
             data,
             tfxio.TensorAdapterConfig(),
-        ) | tft_beam.AnalyzeAndTransformDataset(
-            make_preprocessing_fn(TransformOptions()), output_record_batches=True
-        )
+        ) | tft_beam.AnalyzeAndTransformDataset(preprocessing_fn, output_record_batches=True)
         _ = transform_fn | tft_beam.WriteTransformFn(str(output_dir / "transform_fn"))
         _ = (
             transformed
@@ -238,11 +389,16 @@ def child_transform(args: dict) -> dict:
             | "Write" >> beam.io.WriteToText(str(output_dir / "count"))
         )
     seconds = time.monotonic() - started
+    cpu_seconds = time.process_time() - cpu_started
+    if profile:
+        profile.disable()
     return {
         "reviews": reviews,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "reviews_per_second": reviews / seconds,
         "peak_rss_mb": _measure.peak_rss_mb(),
+        **({"profile": _profile_top(profile)} if profile else {}),
     }
 
 
@@ -390,6 +546,24 @@ def main() -> int:
             ],
         )
 
+        steps = systems[-1]["steps"]
+        print_table(
+            "This pipeline, step by step (CPU: the process and its children; peak: resident set during the step)",
+            ["step", "state", "wall time", "CPU time", "peak memory"],
+            [
+                [
+                    step["step"],
+                    step["state"],
+                    f"{step['seconds']:.1f} s",
+                    f"{step['cpu_seconds']:.1f} s",
+                    f"{step['peak_rss_mb']:.0f} MB",
+                ]
+                for step in steps
+            ],
+        )
+        peer = next(s for s in systems if s["system"] == "tfidf-logreg")
+        print(f"this pipeline / tfidf-logreg wall time: {systems[-1]['seconds'] / peer['seconds']:.1f}x")
+
     needs_run = parts & {"transform", "serving", "scaling"}
     if needs_run and not (pipeline_output / "metadata.sqlite").exists():
         print("running this pipeline (for its artifacts) ...", flush=True)
@@ -398,38 +572,80 @@ def main() -> int:
     if "transform" in parts:
         train_dir = _train_examples(str(pipeline_output))
         rows = []
-        for mode, beam_args in (
-            ("in-memory", ["--runner=FnApiRunner", "--direct_running_mode=in_memory"]),
+        in_memory = ["--runner=FnApiRunner", "--direct_running_mode=in_memory"]
+        two_processes = [
+            "--runner=FnApiRunner",
+            "--direct_running_mode=multi_processing",
+            "--direct_num_workers=2",
+        ]
+        for label, preprocessing, beam_args in (
+            ("this pipeline, in-memory runner (the default)", "pipeline", in_memory),
+            ("this pipeline, 2 worker processes", "pipeline", two_processes),
             (
-                "2 processes",
-                ["--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+                "floor: bare tf.Transform (lower, regex, split, one vocabulary, pad), in-memory",
+                "floor",
+                in_memory,
             ),
         ):
-            print(f"transform throughput, {mode} ...", flush=True)
+            print(f"transform throughput: {label} ...", flush=True)
             result = run_child(
                 "transform",
                 {
                     "train_dir": train_dir,
                     "workdir": str(workdir),
-                    "mode": mode.replace(" ", "-"),
+                    "mode": "throughput",
+                    "preprocessing": preprocessing,
                     "beam_args": beam_args,
                 },
                 workdir,
             )
-            rows.append({"runner": mode, **result})
+            rows.append({"run": label, **result})
+        floor = rows[-1]
         results["transform"] = rows
         print_table(
             "Transform throughput (training reviews, analyse + transform)",
-            ["Beam runner", "reviews", "wall time", "reviews/s", "peak memory (main process)"],
+            [
+                "run",
+                "reviews",
+                "wall time",
+                "CPU (main process)",
+                "reviews/s",
+                "/ floor",
+                "peak memory (main process)",
+            ],
             [
                 [
-                    r["runner"],
+                    r["run"],
                     f"{r['reviews']:,}",
                     f"{r['seconds']:.0f} s",
+                    f"{r['cpu_seconds']:.0f} s",
                     f"{r['reviews_per_second']:.0f}",
+                    f"{r['reviews_per_second'] / floor['reviews_per_second']:.2f}",
                     f"{r['peak_rss_mb']:.0f} MB",
                 ]
                 for r in rows
+            ],
+        )
+        print("transform profile (cProfile, in-memory runner) ...", flush=True)
+        profiled = run_child(
+            "transform",
+            {
+                "train_dir": train_dir,
+                "workdir": str(workdir),
+                "mode": "profile",
+                "profile": True,
+                "beam_args": in_memory,
+            },
+            workdir,
+        )
+        results["transform_profile"] = profiled["profile"]
+        print_table(
+            f"Where the Transform's time goes (cProfile, main thread, {profiled['seconds']:.0f} s profiled; "
+            "own time: in the function itself)",
+            ["function", "calls", "own", "cumulative"],
+            [
+                [row["function"], f"{row['calls']:,}", f"{row['own']:.1f} s", f"{row['cumulative']:.1f} s"]
+                for row in profiled["profile"]
             ],
         )
 

@@ -19,7 +19,8 @@ NEGATIVE_LABEL = 0
 
 # Transformed features written by Transform.
 TOKEN_IDS = "token_ids"
-# Ids of the distinct word n-grams of a review (a bag of n-grams, no order).
+# Ids of the distinct word n-grams of a review (a bag of n-grams, no order):
+# each n-gram's hash bucket (components.transform.preprocessing.ngram_id).
 NGRAM_IDS = "ngram_ids"
 
 # Output splits of ExampleGen.
@@ -38,7 +39,6 @@ UNLABELED_ENVIRONMENT = "UNLABELED"
 
 # tf.Transform vocabulary files.
 VOCABULARY_NAME = "tokens"
-NGRAM_VOCABULARY_NAME = "ngrams"
 TOKEN_COUNTS_NAME = "token_counts"
 
 # Reserved vocabulary entries: line i of the vocabulary is row i of the

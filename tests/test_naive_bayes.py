@@ -14,7 +14,7 @@ from schemas import features
 
 def test_log_count_ratios_are_exact_on_a_tiny_case():
     # Reviews (distinct n-gram ids) and labels: id 0 in both classes, id 1 only
-    # in positive reviews, id 2 only in negative ones, id 3 nowhere.
+    # in positive reviews, id 2 only in negative ones, id 3 nowhere (no evidence: ratio 0).
     batches = [
         (tf.ragged.constant([[0, 1], [0, 2]], dtype=tf.int64), tf.constant([1, 0], dtype=tf.int64)),
         (tf.ragged.constant([[1], [0, 2]], dtype=tf.int64), tf.constant([1, 0], dtype=tf.int64)),
@@ -22,8 +22,30 @@ def test_log_count_ratios_are_exact_on_a_tiny_case():
     ratios = naive_bayes_log_ratios(batches, vocab_size=4, alpha=1.0)
     p = np.array([1, 2, 0, 0]) + 1.0  # positive reviews holding each id, smoothed
     q = np.array([2, 0, 2, 0]) + 1.0
-    np.testing.assert_allclose(ratios, np.log((p / p.sum()) / (q / q.sum())), rtol=1e-6)
+    expected = np.log((p / p.sum()) / (q / q.sum()))
+    expected[3] = 0.0
+    np.testing.assert_allclose(ratios, expected, rtol=1e-6)
     assert ratios[1] > 0 > ratios[2]
+
+
+def test_ids_held_by_too_few_reviews_get_ratio_zero():
+    batches = [
+        (tf.ragged.constant([[0, 1], [0, 2], [0]], dtype=tf.int64), tf.constant([1, 0, 0], dtype=tf.int64)),
+    ]
+    ratios = naive_bayes_log_ratios(batches, vocab_size=4, alpha=1.0, min_frequency=3)
+    # Only id 0 is held by 3 reviews (1 positive, 2 negative); the smoothed
+    # sums still run over every id: p = [1, 1, 0, 0] + 1, q = [2, 0, 1, 0] + 1.
+    np.testing.assert_allclose(ratios, [np.log((2 / 6) / (3 / 7)), 0.0, 0.0, 0.0], rtol=1e-6)
+
+
+def test_ids_with_ratio_zero_weigh_nothing_and_do_not_count_in_the_norm():
+    layer = NaiveBayesLinear(4)
+    ids = tf.ragged.constant([[0, 1, 3], [1]], dtype=tf.int64)
+    layer(ids)
+    layer.ratios.assign([0.5, 0.0, 2.0, 0.25])
+    layer.coefficients.assign([1.0, 2.0, 3.0, 4.0])
+    # Row 0 as if it held ids 0 and 3 only; row 1 as if it were empty.
+    np.testing.assert_allclose(layer(ids).numpy(), [[(0.5 + 1.0) / np.sqrt(2)], [0.0]], rtol=1e-6)
 
 
 def test_naive_bayes_linear_sums_ratio_times_weight_over_each_reviews_ngrams_l2_normalised():
@@ -86,39 +108,61 @@ def test_the_ngram_branch_starts_silent_and_adds_its_logit_to_the_deep_one():
     np.testing.assert_allclose(wide_and_deep(inputs).numpy(), expected, rtol=1e-5)
 
 
+def _bucket(ngram: str, buckets: int) -> int:
+    """An n-gram's expected id, from its 64-bit FarmHash fingerprint (little-endian), not the Transform's op."""
+    return int.from_bytes(bytes(tf.fingerprint(tf.constant([ngram])).numpy()[0]), "little") % buckets
+
+
 @pytest.mark.parametrize("ngram_max", [1, 2])
 def test_export_with_the_ngram_branch_matches_the_model_on_transform_features(
     tmp_path, transform_output_factory, ngram_max
 ):
+    buckets = 1024
     tft_output = transform_output_factory(
         ["good fine good", "bad dull bad", "fine film"],
         TransformOptions(
-            vocab_size=8, min_frequency=1, max_length=5, ngram_max=ngram_max, ngram_min_frequency=1
+            vocab_size=8, min_frequency=1, max_length=5, ngram_max=ngram_max, ngram_buckets=buckets
         ),
     )
-    ngram_vocabulary = [t.decode() for t in tft_output.vocabulary_by_name(features.NGRAM_VOCABULARY_NAME)]
-    if ngram_max == 2:
-        assert "good fine" in ngram_vocabulary and "fine good" in ngram_vocabulary
-    else:
-        assert all(" " not in ngram for ngram in ngram_vocabulary)
-    ratios = np.linspace(-1, 1, len(ngram_vocabulary)).astype(np.float32)
+    assert tft_output.num_buckets_for_transformed_feature(features.NGRAM_IDS) == buckets
+    ratios = np.linspace(-1, 1, buckets).astype(np.float32)
     vocab_size = tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
     classifier = model.build_model(
         vocab_size, 5, _matrix(vocab_size), TrainerOptions(architecture="bag"), ngram_ratios=ratios
     )
-    classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(np.linspace(2, -2, len(ngram_vocabulary)))
+    classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(np.linspace(2, -2, buckets))
     export.export_serving_model(classifier, tft_output, str(tmp_path / "serving"))
 
     texts = ["good fine good", "dull film, unseen words"]
     transformed = tft_output.transform_raw_features({features.TEXT: tf.constant(texts)})
     ngram_rows = [
-        sorted(ngram_vocabulary[i] for i in row)
-        for row in tf.RaggedTensor.from_sparse(transformed[features.NGRAM_IDS]).to_list()
+        sorted(row) for row in tf.RaggedTensor.from_sparse(transformed[features.NGRAM_IDS]).to_list()
     ]
-    expected_first = ["fine", "good"] + (["fine good", "good fine"] if ngram_max == 2 else [])
-    assert ngram_rows[0] == sorted(expected_first)
-    assert ngram_rows[1] == ["dull", "film"]  # "dull film" was never seen; unknown words get no n-gram
+    # Each distinct n-gram once, hashed; no vocabulary, so unseen words and n-grams have ids too.
+    first = ["good", "fine"] + (["good fine", "fine good"] if ngram_max == 2 else [])
+    second = ["dull", "film", ",", "unseen", "words"]
+    second += ["dull film", "film ,", ", unseen", "unseen words"] if ngram_max == 2 else []
+    assert ngram_rows[0] == sorted({_bucket(ngram, buckets) for ngram in first})
+    assert ngram_rows[1] == sorted({_bucket(ngram, buckets) for ngram in second})
     expected = classifier.predict(model_inputs(transformed), verbose=0)[:, 0]
     served = tf.saved_model.load(str(tmp_path / "serving")).signatures[features.TEXT_SIGNATURE]
     by_text = served(**{features.TEXT_INPUT: tf.constant(texts)})[features.PROBABILITY_OUTPUT]
     np.testing.assert_allclose(by_text.numpy(), expected, rtol=1e-5)
+
+
+def test_ngram_ids_of_a_review_are_its_distinct_hash_buckets_of_one_to_three_grams(transform_output_factory):
+    buckets = 2**22
+    tft_output = transform_output_factory(
+        ["a film a film"],
+        TransformOptions(vocab_size=8, min_frequency=1, max_length=5, ngram_buckets=buckets),
+    )
+    transformed = tft_output.transform_raw_features(
+        {features.TEXT: tf.constant(["a film a film", "", "film"])}
+    )
+    rows = tf.RaggedTensor.from_sparse(transformed[features.NGRAM_IDS]).to_list()
+    # "a film" twice and "film a" once: each distinct n-gram counts once per review.
+    ngrams = ["a", "film", "a film", "film a", "a film a", "film a film"]
+    assert sorted(rows[0]) == sorted(_bucket(ngram, buckets) for ngram in ngrams)
+    assert len(rows[0]) == 6
+    assert rows[1] == []
+    assert rows[2] == [_bucket("film", buckets)]

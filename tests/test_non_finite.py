@@ -57,7 +57,7 @@ def _train(tft_output, options: TrainerOptions, matrix_scale: float = 1.0):
     inputs = model_inputs(tft_output.transform_raw_features({features.TEXT: texts}))
     ratios = naive_bayes.naive_bayes_log_ratios(
         [(inputs[features.NGRAM_IDS], labels)],
-        tft_output.vocabulary_size_by_name(features.NGRAM_VOCABULARY_NAME),
+        tft_output.num_buckets_for_transformed_feature(features.NGRAM_IDS),
     )
     vocab_size = tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
     classifier = model.build_model(
@@ -74,7 +74,7 @@ def served(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"served-{request.param}")
     tft_output = analyze(
         [text for text, _ in TRAIN_TEXTS],
-        TransformOptions(vocab_size=40, min_frequency=1, max_length=MAX_LENGTH, ngram_min_frequency=1),
+        TransformOptions(vocab_size=40, min_frequency=1, max_length=MAX_LENGTH, ngram_buckets=1024),
         str(root / "transform"),
     )
     options = TrainerOptions(
@@ -157,7 +157,7 @@ def test_any_input_gives_a_finite_probability_in_range_through_both_signatures(s
 def test_a_non_finite_loss_fails_training_naming_the_epoch(tmp_path):
     tft_output = analyze(
         [text for text, _ in TRAIN_TEXTS],
-        TransformOptions(vocab_size=40, min_frequency=1, max_length=MAX_LENGTH, ngram_min_frequency=1),
+        TransformOptions(vocab_size=40, min_frequency=1, max_length=MAX_LENGTH, ngram_buckets=1024),
         str(tmp_path / "transform"),
     )
     # Word vectors near float32's largest value: finite, but their sums overflow to inf, then NaN.

@@ -58,13 +58,18 @@ class Executor(base_executor.BaseExecutor):
         )
         ngram_ratios = None
         if features.NGRAM_IDS in feature_spec:
-            ngram_vocab_size = tft_output.vocabulary_size_by_name(features.NGRAM_VOCABULARY_NAME)
+            ngram_ids = tft_output.num_buckets_for_transformed_feature(features.NGRAM_IDS)
             ngram_ratios = naive_bayes.naive_bayes_log_ratios(
-                ((inputs[features.NGRAM_IDS], labels) for inputs, labels in train), ngram_vocab_size
+                ((inputs[features.NGRAM_IDS], labels) for inputs, labels in train),
+                ngram_ids,
+                min_frequency=options.ngram_min_frequency,
             )
             logger.info(
-                "Trainer: n-gram branch over %d n-grams (Naive Bayes log-count ratios from the train split)",
-                ngram_vocab_size,
+                "Trainer: n-gram branch over %d n-gram ids, %d held by at least %d train reviews "
+                "(Naive Bayes log-count ratios from the train split)",
+                ngram_ids,
+                np.count_nonzero(ngram_ratios),
+                options.ngram_min_frequency,
             )
         classifier = model.build_model(len(vocabulary), sequence_length, matrix, options, ngram_ratios)
         logger.info(

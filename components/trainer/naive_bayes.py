@@ -16,7 +16,10 @@ import tf_keras as keras
 
 
 def naive_bayes_log_ratios(
-    batches: Iterable[tuple[tf.RaggedTensor, tf.Tensor]], vocab_size: int, alpha: float = 1.0
+    batches: Iterable[tuple[tf.RaggedTensor, tf.Tensor]],
+    vocab_size: int,
+    alpha: float = 1.0,
+    min_frequency: int = 1,
 ) -> np.ndarray:
     """log((p / |p|_1) / (q / |q|_1)) per n-gram id, with p, q = alpha + reviews holding it, by label.
 
@@ -25,24 +28,46 @@ def naive_bayes_log_ratios(
             ids are distinct (a bag of n-grams).
         vocab_size: Number of n-gram ids.
         alpha: Additive smoothing.
+        min_frequency: Ids held by fewer reviews than this (and ids no
+            review holds) get ratio 0: no weight, see ``NaiveBayesLinear``.
     """
-    positive = np.zeros(vocab_size, np.float64)
-    negative = np.zeros(vocab_size, np.float64)
+    positive = np.zeros(vocab_size, np.int64)
+    negative = np.zeros(vocab_size, np.int64)
+    pending: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    pending_size = 0
+
+    def count_pending() -> None:
+        # One bincount per few million ids rather than per batch: a bincount
+        # costs the whole id range, which is millions with hashed n-grams.
+        for counts, values in zip((positive, negative), pending, strict=True):
+            if values:
+                counts += np.bincount(np.concatenate(values), minlength=vocab_size)
+                values.clear()
+
     for ids, labels in batches:
         values = ids.flat_values.numpy()
         is_positive = labels.numpy()[ids.value_rowids().numpy()] == 1
-        positive += np.bincount(values[is_positive], minlength=vocab_size)
-        negative += np.bincount(values[~is_positive], minlength=vocab_size)
+        pending[0].append(values[is_positive])
+        pending[1].append(values[~is_positive])
+        pending_size += len(values)
+        if pending_size >= 4_000_000:
+            count_pending()
+            pending_size = 0
+    count_pending()
     p = positive + alpha
     q = negative + alpha
-    return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+    ratios = np.log((p / p.sum()) / (q / q.sum()))
+    kept = positive + negative >= max(min_frequency, 1)
+    return np.where(kept, ratios, 0.0).astype(np.float32)
 
 
 class NaiveBayesLinear(keras.layers.Layer):
     """A linear model on a review's Naive Bayes-scaled, L2-normalised binary n-gram features.
 
-    The logit is ``scale * sum_i r_i w_i / sqrt(n)`` over the review's ``n``
-    distinct n-gram ids: ``r`` (the log-count ratios) is a fixed weight saved
+    The logit is ``scale * sum_i r_i w_i / sqrt(n)`` over the review's distinct
+    n-gram ids, ``n`` of which have a nonzero ratio (ids too rare in the train
+    split have ratio 0: they weigh nothing and do not count in ``n``, as if
+    they were not in the review): ``r`` (the log-count ratios) is a fixed weight saved
     with the model, ``w`` (``coefficients``: Keras layers already use
     ``weights`` for their list of variables) starts at zero, so the branch
     contributes nothing until it has learnt. Dividing by ``sqrt(n)`` (the L2
@@ -76,9 +101,11 @@ class NaiveBayesLinear(keras.layers.Layer):
         # n-gram vocabulary, and the coefficients' gradient stays sparse
         # (IndexedSlices; an l2 penalty adds a dense term of its own).
         ids = ngram_ids.flat_values
-        scores = tf.gather(self.ratios, ids) * tf.gather(self.coefficients, ids)
+        ratios = tf.gather(self.ratios, ids)
+        scores = ratios * tf.gather(self.coefficients, ids)
         total = tf.reduce_sum(ngram_ids.with_flat_values(scores), axis=1)
-        norm = tf.sqrt(tf.maximum(tf.cast(ngram_ids.row_lengths(), total.dtype), 1.0))
+        weighted = tf.reduce_sum(ngram_ids.with_flat_values(tf.cast(ratios != 0.0, total.dtype)), axis=1)
+        norm = tf.sqrt(tf.maximum(weighted, 1.0))
         return tf.expand_dims(self.scale * total / norm, -1)
 
     def get_config(self):

@@ -78,6 +78,13 @@ class TrainerOptions(Options):
         description="Add the wide branch over the review's bag of n-grams (Naive Bayes-weighted logistic "
         "regression) when the Transform output has ngram_ids.",
     )
+    ngram_min_frequency: Int = Field(
+        4,
+        ge=1,
+        description="N-gram ids held by fewer train reviews than this get no weight (their Naive Bayes ratio is "
+        "0, and they do not count in the review's norm). Ids are hash buckets, and rare n-grams share them: over "
+        "the full train split, many ids held by 2 or 3 reviews are n-grams seen once that landed in one bucket.",
+    )
     ngram_l2: Float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty on the wide branch's weights.")
     ngram_learning_rate_factor: Float = Field(
         10.0,

@@ -25,8 +25,10 @@ from schemas.schema import load_raw_schema, schema_for_environment
 
 logger = logging.getLogger(__name__)
 
-# Splits that are transformed; the vocabulary is analysed on features.FIT_SPLITS only.
-TRANSFORMED_SPLITS = features.LABELED_SPLITS
+# Splits that are transformed: those the Trainer reads (the Evaluator scores the
+# raw test split through the SavedModel, which transforms it itself). The
+# vocabulary is analysed on features.FIT_SPLITS only.
+TRANSFORMED_SPLITS = (features.TRAIN, features.EVAL)
 # The raw features the preprocessing_fn reads.
 TRANSFORM_INPUTS = (features.TEXT, features.LABEL)
 TRANSFORMED_FILE_PREFIX = "transformed_examples"
@@ -61,7 +63,7 @@ class _EncodeAsExamples(beam.DoFn):
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Analyses the train split, then transforms train, eval and test."""
+    """Analyses the train split, then transforms the splits the Trainer reads (train and eval)."""
 
     def Do(
         self,

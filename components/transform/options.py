@@ -36,15 +36,14 @@ class TransformOptions(Options):
         description="Longest word n-gram of the bag-of-n-grams feature (1 = words only, 2 adds bigrams, "
         "3 trigrams); 0 turns the feature off.",
     )
-    ngram_vocab_size: Int = Field(
-        500_000,
+    # to_hash_bucket_fast takes any positive count; 2**30 keeps a review's (row, id)
+    # key in an int64 and the Trainer's per-id arrays sane.
+    ngram_buckets: Int = Field(
+        2**23,
         ge=1,
-        le=50_000_000,
-        description="Most frequent n-grams (by number of train reviews holding them) that get an id; the "
-        "others are dropped.",
-    )
-    ngram_min_frequency: Int = Field(
-        2, ge=1, description="N-grams in fewer train reviews than this get no id."
+        le=2**30,
+        description="Number of n-gram ids: an n-gram's id is its hash bucket (no vocabulary is analysed). The "
+        "Trainer gives no weight to ids held by too few train reviews (trainer.ngram_min_frequency).",
     )
 
     @property

@@ -5,6 +5,7 @@ import functools
 
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow_transform import schema_inference
 
 from components.text import tokenize
 from components.transform.options import TransformOptions
@@ -20,9 +21,11 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], options: TransformOptions) ->
       (``features.TOKEN_COUNTS_NAME``) holds the same words with their
       train-split counts (``<count> <token>`` per line), for coverage figures.
     * ``features.NGRAM_IDS`` (unless ``ngram_max`` is 0): the ids of the
-      distinct word n-grams of the whole review (not truncated), in their own
-      vocabulary (``features.NGRAM_VOCABULARY_NAME``), ranked by how many train
-      reviews hold them; n-grams outside it are dropped.
+      distinct word n-grams of the whole review (not truncated): each n-gram's
+      hash bucket (``ngram_id``), one of ``ngram_buckets``. Hashing needs no
+      analysis pass and no lookup table at serving time; counting every
+      distinct n-gram for a vocabulary was most of the Transform's time (see
+      ``benchmarks/imdb_benchmark.py``).
     """
     tokens = tokenize(inputs[features.TEXT])
     # tf.Transform treats a threshold of 1 as "no threshold" but warns about it.
@@ -51,24 +54,27 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], options: TransformOptions) ->
     return outputs
 
 
+def ngram_id(ngrams: tf.Tensor, buckets: int) -> tf.Tensor:
+    """The id of each n-gram (words joined by one space): its hash bucket, in [0, buckets)."""
+    return tf.strings.to_hash_bucket_fast(ngrams, buckets)
+
+
 def _ngram_ids(tokens: tf.RaggedTensor, options: TransformOptions) -> tf.SparseTensor:
     """Ids of the distinct 1..ngram_max-grams of each review (a bag of n-grams)."""
-    # bag_of_words keeps each n-gram once per review, so the vocabulary ranks
-    # n-grams by the number of reviews holding them.
-    bag = tft.bag_of_words(tokens.to_sparse(), ngram_range=(1, options.ngram_max), separator=" ")
-    ids = tft.compute_and_apply_vocabulary(
-        bag,
-        top_k=options.ngram_vocab_size,
-        frequency_threshold=options.ngram_min_frequency if options.ngram_min_frequency > 1 else None,
-        default_value=-1,
-        vocab_filename=features.NGRAM_VOCABULARY_NAME,
+    ngrams = tf.strings.ngrams(tokens, ngram_width=tuple(range(1, options.ngram_max + 1)), separator=" ")
+    ids = ngram_id(ngrams.flat_values, options.ngram_buckets)
+    # Each review's ids once (two n-grams of a review may also share a bucket),
+    # in one vectorised pass: a (row, id) pair as one int64 key. The rows stay
+    # in order because tf.unique keeps first occurrences in input order.
+    buckets = tf.constant(options.ngram_buckets, tf.int64)
+    keys, _ = tf.unique(ngrams.value_rowids() * buckets + ids)
+    bag = tf.RaggedTensor.from_value_rowids(keys % buckets, keys // buckets, nrows=ngrams.nrows()).to_sparse()
+    # The range goes into the transformed schema, where the Trainer reads the
+    # number of ids (TFTransformOutput.num_buckets_for_transformed_feature).
+    schema_inference.set_tensor_schema_override(
+        bag.values, tf.constant(0, tf.int64), tf.constant(options.ngram_buckets - 1, tf.int64)
     )
-    kept = tf.sparse.retain(ids, ids.values >= 0)
-    # Close the gaps the dropped n-grams leave, so each row's values sit in
-    # columns 0..n-1 as a variable-length feature's do.
-    return tf.RaggedTensor.from_value_rowids(
-        kept.values, kept.indices[:, 0], nrows=tf.shape(ids, out_type=tf.int64)[0]
-    ).to_sparse()
+    return bag
 
 
 def make_preprocessing_fn(
