@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
+# Test files run in parallel worker processes (pytest-xdist), one file per
+# worker at a time so module-scoped fixtures are built once; 0 runs serially.
+PYTEST_WORKERS ?= auto
 
 .PHONY: install run test lint format lock clean
 
@@ -29,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadfile $(PYTEST_ARGS)
 
 # lint-imports checks the import layers declared in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
