@@ -1,10 +1,12 @@
-"""The faster tokeniser and bag of n-grams give exactly what the former ones gave.
+"""The faster tokeniser gives exactly what the former one gave, and the served model serves its features.
 
-A model's vocabularies and weights were made from the former tokens and
-n-gram bags, so the serving speed-ups must not change a single token, n-gram
-or n-gram order (the wide branch sums its n-grams' scores in bag order). The
-former tokeniser is kept here, verbatim, as the reference; the former bag is
-``tft.bag_of_words``.
+A model's vocabulary and weights were made from the former tokens, so the
+tokeniser's speed-ups must not change a single token. The former tokeniser is
+kept here, verbatim, as the reference. The served signatures must also give,
+bit for bit, the exported model's output on features built here without the
+transform graph: the former tokens, their n-grams, the n-grams' hash buckets,
+each review's distinct ids in order of first occurrence (the wide branch sums
+its n-grams' scores in that order, so the order shows in the last bits).
 """
 
 from __future__ import annotations
@@ -16,16 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
 import tensorflow as tf
-import tensorflow_transform as tft
 
+from components import text
+from components.text import normalize, tokenize
 from components.trainer import export, model
 from components.trainer.options import TrainerOptions
-from components.transform import text
-from components.transform.ngram_bag import bag_of_ngrams
 from components.transform.options import TransformOptions
-from components.transform.text import normalize, tokenize
 from schemas import features
 from tests.conftest import shared_data_file
+from tests.test_naive_bayes import _matrix
 from tests.test_text_properties import PROPERTY_SETTINGS, any_text
 
 # --- the former tokeniser, as it was -----------------------------------------------------------------
@@ -145,54 +146,12 @@ def test_real_reviews_give_the_former_tokens():
                     break
     new, old = _both(tokenize, reference_tokenize, reviews)
     assert new.to_list() == old.to_list()
-    new_bag = bag_of_ngrams(new, 3)
-    old_bag = tft.bag_of_words(old.to_sparse(), (1, 3), " ")
-    _assert_same_sparse(new_bag, old_bag)
-
-
-# --- the bag of n-grams ------------------------------------------------------------------------------
-
-
-def _assert_same_sparse(new: tf.SparseTensor, old: tf.SparseTensor) -> None:
-    assert new.indices.numpy().tolist() == old.indices.numpy().tolist()
-    assert new.values.numpy().tolist() == old.values.numpy().tolist()
-    assert new.dense_shape.numpy().tolist() == old.dense_shape.numpy().tolist()
-
-
-def _former_bag(tokens: tf.RaggedTensor, ngram_max: int) -> tf.SparseTensor:
-    return tft.bag_of_words(tokens.to_sparse(), (1, ngram_max), " ")
-
-
-@tf.function(reduce_retracing=True)
-def _bags(tokens: tf.RaggedTensor, ngram_max: int):
-    # In a graph, as tf.Transform runs it: the former bag's loop runs only there.
-    return bag_of_ngrams(tokens, ngram_max), _former_bag(tokens, ngram_max)
-
-
-# Few distinct words, so rows repeat n-grams within themselves and across rows.
-token_rows = st.lists(st.lists(st.sampled_from(["a", "b", "c", "a b", "é"]), max_size=12), max_size=6)
-
-
-@REFERENCE_SETTINGS
-@given(token_rows, st.integers(min_value=1, max_value=4))
-def test_bag_of_ngrams_is_tf_transforms_bag_of_words(rows, ngram_max):
-    tokens = tf.ragged.constant(rows, dtype=tf.string, ragged_rank=1, row_splits_dtype=tf.int64)
-    new, old = _bags(tokens, ngram_max)
-    _assert_same_sparse(new, old)
-
-
-def test_bag_of_ngrams_keeps_first_occurrences_in_order():
-    tokens = tf.ragged.constant([["b", "a", "b", "a"], [], ["a", "a"]], row_splits_dtype=tf.int64)
-    bag = bag_of_ngrams(tokens, 2)
-    assert bag.indices.numpy().tolist() == [[0, 0], [0, 1], [0, 2], [0, 3], [2, 0], [2, 1]]
-    assert bag.values.numpy().tolist() == [b"b", b"b a", b"a", b"a b", b"a", b"a a"]
-    assert bag.dense_shape.numpy().tolist() == [3, 4]
 
 
 # --- the served model --------------------------------------------------------------------------------
 
 SERVED_OPTIONS = TransformOptions(
-    vocab_size=40, min_frequency=1, max_length=12, ngram_max=3, ngram_min_frequency=1
+    vocab_size=40, min_frequency=1, max_length=12, ngram_max=3, ngram_buckets=64
 )
 TRAIN_TEXTS = [
     "A good, good film! Don't miss it.<br /><br />It's fine.",
@@ -208,18 +167,27 @@ SERVED_TEXTS = [
 ]
 
 
+def _reference_ngrams(tokens: list[bytes]) -> list[str]:
+    """A review's 1..ngram_max-grams, words joined by one space: all 1-grams in order, then 2-grams, ..."""
+    words = [token.decode("utf-8") for token in tokens]
+    widths = range(1, SERVED_OPTIONS.ngram_max + 1)
+    return [" ".join(words[i : i + n]) for n in widths for i in range(len(words) - n + 1)]
+
+
 def _reference_inputs(tft_output, texts: list[str]) -> dict:
-    """The model's inputs as the former tokeniser and bag give them, looked up in the vocabularies."""
-    tokens = reference_tokenize(tf.constant(texts))
+    """The model's inputs from the former tokens, the token vocabulary and hashed n-grams, built in Python."""
+    tokens = reference_tokenize(tf.constant(texts)).to_list()
     vocabulary = {t: i for i, t in enumerate(tft_output.vocabulary_by_name(features.VOCABULARY_NAME))}
-    ngrams = {t: i for i, t in enumerate(tft_output.vocabulary_by_name(features.NGRAM_VOCABULARY_NAME))}
     token_ids = [
-        [vocabulary.get(t, features.UNK_ID) for t in row][: SERVED_OPTIONS.max_length]
-        for row in tokens.to_list()
+        [vocabulary.get(t, features.UNK_ID) for t in row][: SERVED_OPTIONS.max_length] for row in tokens
     ]
     token_ids = [row + [features.PAD_ID] * (SERVED_OPTIONS.max_length - len(row)) for row in token_ids]
-    bag = tf.RaggedTensor.from_sparse(_former_bag(tokens, SERVED_OPTIONS.ngram_max)).to_list()
-    ngram_ids = [[ngrams[t] for t in row if t in ngrams] for row in bag]
+    ngram_ids = []
+    for row in tokens:
+        ngrams = _reference_ngrams(row)
+        ids = tf.strings.to_hash_bucket_fast(tf.constant(ngrams, tf.string), SERVED_OPTIONS.ngram_buckets)
+        # Each id once, at its first occurrence (two n-grams may share a bucket).
+        ngram_ids.append(list(dict.fromkeys(ids.numpy().tolist())))
     return {
         features.TOKEN_IDS: np.array(token_ids, dtype=np.int64),
         features.NGRAM_IDS: tf.ragged.constant(
@@ -228,41 +196,53 @@ def _reference_inputs(tft_output, texts: list[str]) -> dict:
     }
 
 
-def test_both_signatures_give_the_probabilities_of_the_former_tokens_and_bags(
+def test_both_signatures_give_the_probabilities_of_the_former_tokens_and_hashed_ngrams(
     tmp_path, transform_output_factory
 ):
     tft_output = transform_output_factory(TRAIN_TEXTS, SERVED_OPTIONS)
+    buckets = SERVED_OPTIONS.ngram_buckets
+    assert tft_output.num_buckets_for_transformed_feature(features.NGRAM_IDS) == buckets
     vocab_size = tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
-    ngram_count = tft_output.vocabulary_size_by_name(features.NGRAM_VOCABULARY_NAME)
-    matrix = np.random.default_rng(0).normal(size=(vocab_size, 8)).astype(np.float32)
-    matrix[features.PAD_ID] = 0.0
-    ratios = np.linspace(-1.3, 1.7, ngram_count).astype(np.float32)
+    ratios = np.linspace(-1.3, 1.7, buckets).astype(np.float32)
     classifier = model.build_model(
-        vocab_size, SERVED_OPTIONS.max_length, matrix, TrainerOptions(), ngram_ratios=ratios
+        vocab_size, SERVED_OPTIONS.max_length, _matrix(vocab_size, 8), TrainerOptions(), ngram_ratios=ratios
     )
-    # Coefficients no float sum is exact for, so the n-grams' order in the bag shows in the last bits.
+    # Coefficients no float sum is exact for, so the ids' order in the bag shows in the last bits.
     classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(
-        np.random.default_rng(1).normal(size=ngram_count).astype(np.float32) / 3
+        np.random.default_rng(1).normal(size=buckets).astype(np.float32) / 3
     )
     export_dir = str(tmp_path / "serving")
     export.export_serving_model(classifier, tft_output, export_dir)
+
+    tokens = reference_tokenize(tf.constant(SERVED_TEXTS)).to_list()
+    # The former tokens' n-grams: "good good" and "good good good" repeat in the first review.
+    assert _reference_ngrams(tokens[0])[:10] == [
+        "good",
+        "good",
+        "good",
+        ",",
+        "do",
+        "n't",
+        "miss",
+        "it",
+        "!",
+        "good",
+    ]
+    assert [len(_reference_ngrams(row)) for row in tokens] == [30, 21, 24, 0, 6]
     inputs = _reference_inputs(tft_output, SERVED_TEXTS)
-    ngram_vocabulary = [t.decode() for t in tft_output.vocabulary_by_name(features.NGRAM_VOCABULARY_NAME)]
-    bags = [[ngram_vocabulary[i] for i in row] for row in inputs[features.NGRAM_IDS].to_list()]
-    # Each n-gram of the vocabulary once, at its first occurrence; "good good" and "bad bad" repeat.
-    first = "good, good good, good good good, good ,, ,, do, do n't, do n't miss, n't, n't miss, n't miss it"
-    second = "bad, bad acting, acting, bad film, film, -, - it, it, it 's, it 's fine, 's, 's fine, fine"
-    third = "o'brien, o'brien 's, 's, film, is, is n't, n't, bad, bad bad"
-    expected_bags = [row.split(", ") for row in (first + ", miss, miss it, it, !", second, third)]
-    assert bags == [*expected_bags, [], []]
+    # 64 buckets: besides the repeated n-grams, distinct n-grams of a review share ids.
+    distinct = [len(set(_reference_ngrams(row))) for row in tokens]
+    assert distinct == [24, 20, 18, 0, 6]
+    assert [len(row) for row in inputs[features.NGRAM_IDS].to_list()] == [16, 19, 15, 0, 5]
     transformed = tft_output.transform_raw_features({features.TEXT: tf.constant(SERVED_TEXTS)})
     assert transformed[features.TOKEN_IDS].numpy().tolist() == inputs[features.TOKEN_IDS].tolist()
     served_bags = tf.RaggedTensor.from_sparse(transformed[features.NGRAM_IDS]).to_list()
     assert served_bags == inputs[features.NGRAM_IDS].to_list()
 
     served = tf.saved_model.load(export_dir)
-    # The exported model's own graph on the former features: the signatures must give these bits.
-    expected = served.model(inputs, training=False).numpy()[:, 0]
+    # The exported model on the features built here, run in a graph as the signatures run it (the
+    # reloaded SavedModel keeps no callable Keras model): the signatures must give these bits.
+    expected = tf.function(lambda x: classifier(x, training=False))(inputs).numpy()[:, 0]
     np.testing.assert_allclose(expected, classifier(inputs, training=False).numpy()[:, 0], rtol=1e-6)
     by_text = served.signatures[features.TEXT_SIGNATURE](**{features.TEXT_INPUT: tf.constant(SERVED_TEXTS)})
     examples = []
