@@ -272,8 +272,16 @@ def test_exported_signatures_classify_raw_text_like_the_model(tmp_path, transfor
     vocabulary = [t.decode() for t in tft_output.vocabulary_by_name(features.VOCABULARY_NAME)]
     assert vocabulary == ["<pad>", "<unk>", "good", "fine", "bad", "dull"]
     classifier = model.build_model(VOCAB_SIZE, LENGTH, _matrix(), TrainerOptions(architecture="bag"))
+    # One step of training, so the optimizer has its slots (Adam's moments) when the model is exported.
+    classifier.fit(np.array([[2, 3, 2, 0, 0], [4, 5, 4, 0, 0]]), np.array([1, 0]), epochs=1, verbose=0)
+    assert classifier.optimizer.variables
     export_dir = str(tmp_path / "serving")
     export.export_serving_model(classifier, tft_output, export_dir)
+    # The optimizer is left out of the SavedModel, and stays attached to the model.
+    saved_variables = [name for name, _ in tf.train.list_variables(f"{export_dir}/variables/variables")]
+    assert [name for name in saved_variables if "optimizer" in name.lower()] == []
+    assert [name for name in saved_variables if "embeddings" in name] != []
+    assert classifier.optimizer is not None and classifier.optimizer.variables
     # The model directly, on the ids the vocabulary gives: "Good, dull!" -> good , dull ! -> 2 1 5 1.
     expected = classifier.predict(np.array([[2, 1, 5, 1, 0], [1, 0, 0, 0, 0]]), verbose=0)[:, 0]
 

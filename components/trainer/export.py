@@ -58,12 +58,22 @@ def export_serving_model(model: keras.Model, tft_output: tft.TFTransformOutput, 
     Evaluator, the canary, ``predict``, TF Serving) calls its two signatures.
     """
     module = ServingModule(model, tft_output)
-    with keras_saved_model_utils.keras_option_scope(save_traces=False):
-        tf.saved_model.save(
-            module,
-            export_dir,
-            signatures={
-                features.TEXT_SIGNATURE: module.serve_text,
-                features.EXAMPLES_SIGNATURE: module.serve_examples,
-            },
-        )
+    # The optimizer stays out, as ``model.save(..., include_optimizer=False)``
+    # leaves it out (the same detach and re-attach): its slots (Adam's two
+    # moments per weight) would double the variables a server loads, and the
+    # n-gram branch alone has one weight per hash bucket.
+    optimizer = model.optimizer
+    model.optimizer = None
+    model._delete_tracking("optimizer")
+    try:
+        with keras_saved_model_utils.keras_option_scope(save_traces=False):
+            tf.saved_model.save(
+                module,
+                export_dir,
+                signatures={
+                    features.TEXT_SIGNATURE: module.serve_text,
+                    features.EXAMPLES_SIGNATURE: module.serve_examples,
+                },
+            )
+    finally:
+        model.optimizer = optimizer
