@@ -28,6 +28,7 @@ from components.example_gen.component import create_example_gen
 from components.pusher.component import Pusher
 from components.report.component import Report
 from components.schema_validation.component import ExampleValidator, SchemaImporter
+from components.trainer.base_model import create_warm_start_resolver
 from components.trainer.component import Trainer
 from components.transform.component import Transform
 from pipeline.config import PipelineConfig
@@ -78,11 +79,18 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
     aligner = EmbeddingAligner(
         transform_graph=transform.outputs["transform_graph"], vectors=vectors, options=config.embedding
     )
+    # With warm start, the Trainer starts from the served model (see components/trainer/base_model.py).
+    warm_start = (
+        create_warm_start_resolver(None if portable else transform.outputs["transformed_examples"])
+        if config.trainer.warm_start
+        else None
+    )
     trainer = Trainer(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         embedding=aligner.outputs["embedding"],
         options=config.trainer,
+        base_model=warm_start.outputs["model"] if warm_start else None,
     )
     baseline = create_baseline_resolver(candidate=None if portable else trainer.outputs["model"])
     evaluator = Evaluator(
@@ -115,6 +123,7 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         transform,
         vector_source,
         aligner,
+        *([warm_start] if warm_start else []),
         trainer,
         baseline,
         evaluator,

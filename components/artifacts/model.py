@@ -3,7 +3,9 @@
 A Model holds the serving SavedModel in TFX's ``Format-Serving`` folder and,
 in its ``embeddings/`` folder, the embeddings in forms people use downstream
 (NumPy, vocabulary, Projector files); the Pusher copies both. The ModelRun
-holds the TensorBoard logs and ``history.json``, the per-epoch metrics.
+holds the TensorBoard logs and ``history.json``, the per-epoch metrics, and,
+when the Trainer started from an earlier model, ``warm_start.json``: which
+model, and what it copied from it.
 """
 
 from collections.abc import Sequence
@@ -27,6 +29,8 @@ PROJECTOR_CONFIG_FILE = "projector_config.pbtxt"
 INFO_FILE = "embeddings.json"
 # In the ModelRun artifact: metric name -> one value per epoch, as Keras' History has them.
 HISTORY_FILE = "history.json"
+# In the ModelRun artifact of a warm-started model: the model it started from and what was copied.
+WARM_START_FILE = "warm_start.json"
 
 
 def serving_model_dir(model_uri: str) -> str:
@@ -53,6 +57,40 @@ def read_history(model_run_uri: str) -> dict[str, list[float]] | None:
     if history is None:
         return None
     return {name: [float(v) for v in values] for name, values in history.items()}
+
+
+def write_warm_start(model_run_uri: str, record: dict) -> None:
+    """Writes ``warm_start.json`` (the model started from, what was copied) into a ModelRun artifact."""
+    with tf.io.gfile.GFile(os.path.join(model_run_uri, WARM_START_FILE), "w") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+
+
+def read_warm_start(model_run_uri: str) -> dict | None:
+    """The warm-start record of a ModelRun artifact; None when the model started from scratch."""
+    return read_json(os.path.join(model_run_uri, WARM_START_FILE))
+
+
+def read_weights(model_uri: str) -> dict[str, np.ndarray]:
+    """The Keras model's weights in a Model artifact's SavedModel, by name (``dense/kernel:0``).
+
+    Only the variables are restored (the signatures are not called), in a
+    fraction of a second; the names are the Keras weight names the model was
+    built with.
+    """
+    loaded = tf.saved_model.load(serving_model_dir(model_uri))
+    keras_model = getattr(loaded, "model", None)
+    if keras_model is None:
+        raise ValueError(f"the SavedModel of {model_uri} holds no Keras model (not this pipeline's Trainer)")
+    return {
+        variable.name: variable.numpy()
+        for variable in tf.train.TrackableView(keras_model).descendants()
+        if isinstance(variable, tf.Variable)
+    }
+
+
+def read_model_vocabulary(model_uri: str) -> list[str]:
+    """The vocabulary a Model artifact was trained with (row i of its embedding), from its embedding files."""
+    return read_vocabulary(os.path.join(embeddings_dir(model_uri), VOCABULARY_FILE))
 
 
 def escape_token(token: str) -> str:

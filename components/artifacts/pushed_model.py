@@ -28,6 +28,58 @@ PUSHED_DESTINATION_PROPERTY = "pushed_destination"
 MANIFEST_FILE = "manifest.json"
 
 
+def latest_pushed_other_than(
+    models: list[Any],
+    pushes: list[Any],
+    pushed_model_id: dict[int, int],
+    candidate_ids: set[int],
+) -> Any | None:
+    """The model of the latest push (PushedModel with ``pushed`` = 1) whose id is not a candidate's.
+
+    The served model: the Evaluator's baseline, and the model a warm start starts from.
+
+    Args:
+        models: Model artifacts.
+        pushes: PushedModel artifacts, pushed or not.
+        pushed_model_id: The id of the Model each PushedModel id was pushed from.
+        candidate_ids: Ids of models that do not count (this run's candidate models).
+    """
+    model_by_id = {model.id: model for model in models}
+    for push in sorted(pushes, key=lambda artifact: artifact.id, reverse=True):
+        if push.get_int_custom_property(PUSHED_PROPERTY) != 1:
+            continue
+        model_id = pushed_model_id.get(push.id)
+        if model_id in model_by_id and model_id not in candidate_ids:
+            return model_by_id[model_id]
+    return None
+
+
+def pushed_from(store: Any, pushes: list[Any]) -> dict[int, int]:
+    """PushedModel id -> id of the Model its Pusher execution read (its ``model`` input), from lineage."""
+    from ml_metadata.proto import metadata_store_pb2
+    from tfx.types import standard_component_specs
+
+    if not pushes:
+        return {}
+    execution_by_push = {
+        event.artifact_id: event.execution_id
+        for event in store.get_events_by_artifact_ids([push.id for push in pushes])
+        if event.type == metadata_store_pb2.Event.OUTPUT
+    }
+    model_by_execution = {
+        event.execution_id: event.artifact_id
+        for event in store.get_events_by_execution_ids(sorted(set(execution_by_push.values())))
+        if event.type == metadata_store_pb2.Event.INPUT
+        and event.path.steps
+        and event.path.steps[0].key == standard_component_specs.MODEL_KEY
+    }
+    return {
+        push_id: model_by_execution[execution_id]
+        for push_id, execution_id in execution_by_push.items()
+        if execution_id in model_by_execution
+    }
+
+
 def build_manifest(
     model_name: str,
     model: Any,

@@ -8,7 +8,7 @@ logs), so the standard Evaluator and Pusher consume it unchanged.
 
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
-from tfx.types import standard_artifacts
+from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts.types import EmbeddingMatrix
@@ -22,6 +22,10 @@ class TrainerSpec(types.ComponentSpec):
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
         "embedding": ChannelParameter(type=EmbeddingMatrix),
+        # With trainer.warm_start: the model to start from (none before the first push).
+        standard_component_specs.BASE_MODEL_KEY: ChannelParameter(
+            type=standard_artifacts.Model, optional=True
+        ),
     }
     OUTPUTS = {
         "model": ChannelParameter(type=standard_artifacts.Model),
@@ -41,12 +45,14 @@ class Trainer(base_component.BaseComponent):
         transform_graph: types.BaseChannel,
         embedding: types.BaseChannel,
         options: TrainerOptions,
+        base_model: types.BaseChannel | None = None,
     ):
         super().__init__(
             spec=TrainerSpec(
                 examples=examples,
                 transform_graph=transform_graph,
                 embedding=embedding,
+                base_model=base_model,
                 options=options.to_json(),
                 model=types.Channel(type=standard_artifacts.Model),
                 model_run=types.Channel(type=standard_artifacts.ModelRun),

@@ -9,11 +9,11 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from tfx import types
 from tfx.dsl.components.base import base_executor
-from tfx.types import artifact_utils
+from tfx.types import artifact_utils, standard_component_specs
 
 from components.artifacts import embedding_matrix, transform_graph
 from components.artifacts import model as model_artifact
-from components.trainer import data, export, model, naive_bayes, progress
+from components.trainer import data, export, model, naive_bayes, progress, warm_start
 from components.trainer.options import TrainerOptions
 from schemas import features
 
@@ -81,6 +81,15 @@ class Executor(base_executor.BaseExecutor):
             sequence_length,
             options.epochs,
         )
+        injected = matrix
+        if options.warm_start:
+            record = warm_start_from(
+                classifier, input_dict.get(standard_component_specs.BASE_MODEL_KEY, []), vocabulary
+            )
+            model_artifact.write_warm_start(model_run_uri, record)
+            if record["model_uri"] is not None:
+                # What training starts from: the aligned matrix with the shared words' trained rows.
+                injected = model.embedding_weights(classifier)
         callbacks: list[keras.callbacks.Callback] = [
             keras.callbacks.TensorBoard(log_dir=model_run_uri),
             progress.TrainingProgress(options.epochs, epoch_log=logger),
@@ -96,7 +105,7 @@ class Executor(base_executor.BaseExecutor):
             model_artifact.embeddings_dir(model_uri),
             vocabulary,
             trained=model.embedding_weights(classifier),
-            injected=matrix,
+            injected=injected,
         )
         # With early stopping the weights kept are those of the best eval-loss epoch.
         kept = (
@@ -114,3 +123,55 @@ class Executor(base_executor.BaseExecutor):
             history.history["val_auc"][kept],
             serving_dir,
         )
+
+
+def warm_start_from(
+    classifier: keras.Model, base_models: list[types.Artifact], vocabulary: list[str]
+) -> dict:
+    """Sets the freshly built ``classifier``'s weights from the earlier model, if there is one.
+
+    Args:
+        classifier: The model as built for a fresh start.
+        base_models: The resolved earlier model (one artifact), or none before the first push.
+        vocabulary: This run's vocabulary.
+
+    Returns:
+        The record for ``warm_start.json``: the earlier model (``model_uri``
+        None when there was none) and what was copied from it.
+    """
+    if not base_models:
+        logger.info(
+            "Trainer: warm start asked for, but no model has been pushed yet (or only models trained on "
+            "these examples): training from scratch"
+        )
+        return {"model_uri": None, "model_id": None}
+    base = base_models[0]
+    weights = classifier.weights
+    names = [weight.name for weight in weights]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"the model's weight names are not unique, so weights cannot be matched by name: {names}"
+        )
+    fixed = {name for name in names if name.startswith(f"{model.NGRAM_LAYER}/{naive_bayes.RATIOS_WEIGHT}")}
+    initial, summary = warm_start.warm_start_weights(
+        {weight.name: weight.numpy() for weight in weights},
+        model_artifact.read_weights(base.uri),
+        model_artifact.read_model_vocabulary(base.uri),
+        vocabulary,
+        embedding=classifier.get_layer(model.EMBEDDING_LAYER).embeddings.name,
+        fixed=fixed,
+    )
+    for weight in weights:
+        weight.assign(initial[weight.name])
+    logger.info(
+        "Trainer: warm start from %s: %s; embedding rows of %d shared words copied by word, %d new words "
+        "from the aligned matrix (%d words of the earlier vocabulary dropped); copied: %s%s",
+        base.uri,
+        "same vocabulary" if summary.same_vocabulary else "new vocabulary",
+        summary.shared_words,
+        summary.new_words,
+        summary.dropped_words,
+        ", ".join(summary.copied) or "nothing",
+        "".join(f"; fresh: {name} ({why})" for name, why in summary.fresh.items()),
+    )
+    return {"model_uri": base.uri, "model_id": base.id, **summary.to_dict()}

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 EMBEDDING_LAYER = "embedding"
 OUTPUT_LAYER = "probability"
 DEEP_LOGIT_LAYER = "deep_logit"
+HIDDEN_LAYER = "dense"
 NGRAM_LAYER = "ngram_logit"
 
 
@@ -126,7 +127,9 @@ def build_model(
 
     if options.architecture == Architecture.BAG:
         hidden = MaskedAverage()(embedded)
-        hidden = keras.layers.Dense(options.hidden_units, activation="relu")(hidden)
+        # Named, so that a warm start finds its weights by name (Keras' own name for
+        # the first Dense layer, which models trained before the names were set have).
+        hidden = keras.layers.Dense(options.hidden_units, activation="relu", name=HIDDEN_LAYER)(hidden)
     else:
         embedded = ZeroMaskedPositions()(embedded)
         pooled = [

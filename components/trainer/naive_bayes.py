@@ -14,6 +14,9 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+# The fixed weight of the ratios (a statistic of the train split, never trained).
+RATIOS_WEIGHT = "log_count_ratios"
+
 
 def naive_bayes_log_ratios(
     batches: Iterable[tuple[tf.RaggedTensor, tf.Tensor]],
@@ -86,7 +89,7 @@ class NaiveBayesLinear(keras.layers.Layer):
 
     def build(self, input_shape):
         self.ratios = self.add_weight(
-            name="log_count_ratios", shape=(self.vocab_size,), initializer="zeros", trainable=False
+            name=RATIOS_WEIGHT, shape=(self.vocab_size,), initializer="zeros", trainable=False
         )
         self.coefficients = self.add_weight(
             name="coefficients",

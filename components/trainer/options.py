@@ -93,6 +93,13 @@ class TrainerOptions(Options):
         description="How many times faster than the rest of the model the wide branch's weights learn.",
     )
     seed: Int = Field(42, description="Seed for weight initialisation, dropout and shuffling.")
+    warm_start: Bool = Field(
+        False,
+        description="Start from the served model (the latest pushed one, trained on other data): every weight "
+        "whose shape did not change is copied; embedding rows are copied by word, so a new span's vocabulary "
+        "keeps the trained rows of the words it shares; the n-gram weights only with the same ngram_buckets. "
+        "Without a pushed model the Trainer starts from scratch.",
+    )
 
     @field_validator("conv_widths", mode="before")
     @classmethod

@@ -1,0 +1,170 @@
+"""Warm start: a new model's initial weights from an earlier model's trained ones.
+
+Pure functions over NumPy arrays keyed by weight name (``hidden/kernel:0``):
+the Trainer builds the new model as for a fresh start (embedding rows from the
+aligned matrix, the other layers' seeded initialisation), then replaces what
+the earlier model already learnt:
+
+* embedding rows by word, never by index: a new span's vocabulary orders its
+  words by their counts in the new train split, so row i of the two models is
+  usually another word. A word both vocabularies hold (the reserved ``<pad>``
+  and ``<unk>`` included) starts from its trained row; a word only the new
+  vocabulary holds keeps its row of the aligned matrix;
+* every other weight whose name and shape are the same in both models: the
+  hidden, convolution and output layers (their shapes depend on the embedding
+  dimension and the options, not the vocabulary), and the n-gram coefficients,
+  one per hash bucket, which mean the same n-grams only when the number of
+  buckets (``transform.ngram_buckets``) is the same; their shape says so;
+* never the n-gram branch's Naive Bayes ratios (``fixed``): they are counts of
+  the new train split, not something learnt.
+
+A weight that cannot be copied (another shape: another embedding dimension,
+another number of buckets, other layer widths; or absent from the earlier
+model: another architecture) keeps its fresh value, and the summary says why.
+"""
+
+from collections.abc import Collection, Mapping, Sequence
+import dataclasses
+
+import numpy as np
+
+# Row i of a mapping: the earlier vocabulary's row of the word on row i of the new one, or this.
+NEW_WORD = -1
+
+
+def embedding_rows(old_vocabulary: Sequence[str], new_vocabulary: Sequence[str]) -> np.ndarray:
+    """For each row of the new vocabulary, the row of the same word in the old one (``NEW_WORD`` if none).
+
+    Words are matched as written (tokens, reserved ones included); a word
+    repeated in a vocabulary file is not a valid vocabulary.
+
+    Raises:
+        ValueError: A vocabulary holds a word twice (naming the word and both rows).
+    """
+    old_row: dict[str, int] = {}
+    for name, vocabulary in (("earlier", old_vocabulary), ("new", new_vocabulary)):
+        seen: dict[str, int] = {}
+        for row, word in enumerate(vocabulary):
+            if word in seen:
+                raise ValueError(f"the {name} vocabulary holds {word!r} twice (rows {seen[word]} and {row})")
+            seen[word] = row
+        if name == "earlier":
+            old_row = seen
+    return np.array([old_row.get(word, NEW_WORD) for word in new_vocabulary], dtype=np.int64)
+
+
+def warm_start_embedding(fresh: np.ndarray, trained: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The new embedding matrix: ``trained[rows[i]]`` where the word is shared, ``fresh[i]`` where it is new.
+
+    Args:
+        fresh: ``[new vocabulary, dim]``: the aligned matrix the model was built with.
+        trained: ``[old vocabulary, dim]``: the earlier model's trained matrix.
+        rows: :func:`embedding_rows` of the two vocabularies.
+    """
+    if fresh.ndim != 2 or trained.ndim != 2 or fresh.shape[1] != trained.shape[1]:
+        raise ValueError(f"embedding matrices {fresh.shape} and {trained.shape} differ in dimension")
+    if len(rows) != fresh.shape[0] or (len(rows) and rows.max() >= trained.shape[0]):
+        raise ValueError(
+            f"a row mapping of {len(rows)} rows does not fit matrices {fresh.shape} and {trained.shape}"
+        )
+    shared = rows != NEW_WORD
+    result = fresh.copy()
+    result[shared] = trained[rows[shared]]
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmStartSummary:
+    """What a warm start copied, and what it left fresh and why.
+
+    Attributes:
+        same_vocabulary: The two vocabularies are the same words in the same order.
+        shared_words: Words of the new vocabulary that the earlier one holds
+            (their rows are copied).
+        new_words: Words of the new vocabulary that the earlier one lacks
+            (their rows are the aligned matrix's).
+        dropped_words: Words of the earlier vocabulary the new one lacks.
+        copied: Names of the weights copied (the embedding among them when any
+            row was).
+        fresh: Name -> why the weight kept its fresh value.
+    """
+
+    same_vocabulary: bool
+    shared_words: int
+    new_words: int
+    dropped_words: int
+    copied: tuple[str, ...]
+    fresh: dict[str, str]
+
+    def to_dict(self) -> dict:
+        return {
+            "same_vocabulary": self.same_vocabulary,
+            "shared_words": self.shared_words,
+            "new_words": self.new_words,
+            "dropped_words": self.dropped_words,
+            "copied": list(self.copied),
+            "fresh": dict(self.fresh),
+        }
+
+
+def warm_start_weights(
+    fresh: Mapping[str, np.ndarray],
+    trained: Mapping[str, np.ndarray],
+    old_vocabulary: Sequence[str],
+    new_vocabulary: Sequence[str],
+    embedding: str,
+    fixed: Collection[str] = (),
+) -> tuple[dict[str, np.ndarray], WarmStartSummary]:
+    """The new model's initial weights, by name: the earlier model's where they carry over, else fresh.
+
+    Args:
+        fresh: The new model's weights as built (name -> value).
+        trained: The earlier model's trained weights (name -> value).
+        old_vocabulary: The earlier model's vocabulary (row i of its embedding).
+        new_vocabulary: The new model's vocabulary.
+        embedding: The name of the embedding weight, copied by word.
+        fixed: Names of weights never copied (statistics of the new data).
+
+    Returns:
+        Every weight of ``fresh``, each the copied or the fresh value, and the summary.
+    """
+    rows = embedding_rows(old_vocabulary, new_vocabulary)
+    shared = int(np.count_nonzero(rows != NEW_WORD))
+    result: dict[str, np.ndarray] = {}
+    copied: list[str] = []
+    kept: dict[str, str] = {}
+    for name, value in fresh.items():
+        old = trained.get(name)
+        if name in fixed:
+            result[name], kept[name] = value, "computed from this run's train split"
+        elif old is None:
+            result[name], kept[name] = value, "not in the earlier model"
+        elif name == embedding:
+            if old.shape[0] != len(old_vocabulary):
+                raise ValueError(
+                    f"the earlier model's {name} has {old.shape[0]} rows; its vocabulary has "
+                    f"{len(old_vocabulary)} words"
+                )
+            if old.shape[1:] != value.shape[1:]:
+                result[name] = value
+                kept[name] = f"dimension {value.shape[1]}, the earlier model's is {old.shape[1]}"
+            elif shared == 0:
+                result[name], kept[name] = value, "no word in common with the earlier vocabulary"
+            else:
+                result[name] = warm_start_embedding(value, old, rows).astype(value.dtype)
+                copied.append(name)
+        elif old.shape != value.shape:
+            result[name] = value
+            kept[name] = f"shape {list(value.shape)}, the earlier model's is {list(old.shape)}"
+        else:
+            result[name] = old.astype(value.dtype)
+            copied.append(name)
+    summary = WarmStartSummary(
+        same_vocabulary=list(old_vocabulary) == list(new_vocabulary),
+        shared_words=shared,
+        new_words=len(new_vocabulary) - shared,
+        dropped_words=len(old_vocabulary) - shared,
+        copied=tuple(copied),
+        fresh=kept,
+    )
+    return result, summary

@@ -1,0 +1,194 @@
+"""Warm start: embedding rows carried over by word across a vocabulary change, other weights by name."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tfx.types import standard_artifacts
+
+from components.artifacts import model as model_artifact
+from components.trainer import executor, export, model, warm_start
+from components.trainer.options import TrainerOptions
+from components.transform.options import TransformOptions
+from schemas import features
+
+LENGTH = 5
+DIM = 4
+OPTIONS = TrainerOptions(
+    architecture="bag", hidden_units=3, epochs=3, early_stopping_patience=0, learning_rate=0.1
+)
+TRANSFORM = TransformOptions(vocab_size=6, min_frequency=1, max_length=LENGTH, ngram_max=0)
+# The earlier span: good 2, fine 2, bad 2, dull 1 (ties in reverse lexicographic order, as tf.Transform sorts).
+OLD_TEXTS = ["good fine good", "bad dull bad", "fine"]
+# The new span: great 3, fine 3, bad 2, good 1; "dull" is gone, "great" is new, "good" moves to the end.
+NEW_TEXTS = ["fine great fine", "bad great", "fine good bad great"]
+OLD_VOCABULARY = ["<pad>", "<unk>", "good", "fine", "bad", "dull"]
+NEW_VOCABULARY = ["<pad>", "<unk>", "great", "fine", "bad", "good"]
+
+
+def _matrix(seed):
+    matrix = np.random.default_rng(seed).normal(size=(6, DIM)).astype(np.float32)
+    matrix[features.PAD_ID] = 0.0
+    return matrix
+
+
+def _trained_old_model():
+    """The earlier model: built on the old vocabulary's matrix and fitted, so every weight moved."""
+    injected = _matrix(seed=1)
+    classifier = model.build_model(6, LENGTH, injected, OPTIONS)
+    ids = np.array([[2, 3, 2, 0, 0], [4, 5, 4, 0, 0], [3, 0, 0, 0, 0], [5, 4, 0, 0, 0]], dtype=np.int64)
+    dataset = tf.data.Dataset.from_tensor_slices((ids, np.array([1, 0, 1, 0]))).batch(2)
+    model.fit_model(classifier, dataset, dataset, OPTIONS)
+    trained = model.embedding_weights(classifier)
+    # Rows of words in the training data moved; <pad> (masked) stays zero.
+    assert not np.allclose(trained[2:], injected[2:]) and not trained[features.PAD_ID].any()
+    return classifier
+
+
+def _weights(classifier):
+    return {weight.name: weight.numpy() for weight in classifier.weights}
+
+
+def test_real_vocabularies_of_two_spans_differ_by_order_and_words(transform_output_factory):
+    vocabularies = [
+        [token.decode() for token in transform_output_factory(texts, TRANSFORM).vocabulary_by_name("tokens")]
+        for texts in (OLD_TEXTS, NEW_TEXTS)
+    ]
+    assert vocabularies == [OLD_VOCABULARY, NEW_VOCABULARY]
+    # New row -> old row of the same word; "great" is new.
+    assert warm_start.embedding_rows(OLD_VOCABULARY, NEW_VOCABULARY).tolist() == [0, 1, -1, 3, 4, 2]
+
+
+def test_shared_words_keep_their_trained_rows_by_word_and_new_words_start_fresh():
+    old = _trained_old_model()
+    trained = _weights(old)
+    fresh_matrix = _matrix(seed=2)
+    new = model.build_model(6, LENGTH, fresh_matrix, OPTIONS)
+    fresh = _weights(new)
+    embedding = new.get_layer(model.EMBEDDING_LAYER).embeddings.name
+
+    initial, summary = warm_start.warm_start_weights(
+        fresh, trained, OLD_VOCABULARY, NEW_VOCABULARY, embedding
+    )
+
+    rows = initial[embedding]
+    old_rows = trained[embedding]
+    for word in ("<pad>", "<unk>", "fine", "bad", "good"):
+        np.testing.assert_array_equal(rows[NEW_VOCABULARY.index(word)], old_rows[OLD_VOCABULARY.index(word)])
+    # "good" was row 2 and is row 5: by index, row 5 would be "dull"'s trained row.
+    assert not np.array_equal(rows[5], old_rows[5])
+    # The new word's row is the aligned matrix's, as in a fresh model.
+    np.testing.assert_array_equal(rows[NEW_VOCABULARY.index("great")], fresh_matrix[2])
+    # The layers above the embedding do not depend on the vocabulary: copied as trained.
+    for name in ("dense/kernel:0", "dense/bias:0", "deep_logit/kernel:0", "deep_logit/bias:0"):
+        np.testing.assert_array_equal(initial[name], trained[name])
+        assert not np.array_equal(initial[name], fresh[name])
+    assert summary.to_dict() == {
+        "same_vocabulary": False,
+        "shared_words": 5,
+        "new_words": 1,
+        "dropped_words": 1,
+        "copied": [embedding, "dense/kernel:0", "dense/bias:0", "deep_logit/kernel:0", "deep_logit/bias:0"],
+        "fresh": {},
+    }
+
+
+def test_same_vocabulary_copies_every_weight():
+    old = _trained_old_model()
+    trained = _weights(old)
+    new = model.build_model(6, LENGTH, _matrix(seed=2), OPTIONS)
+    embedding = new.get_layer(model.EMBEDDING_LAYER).embeddings.name
+    initial, summary = warm_start.warm_start_weights(
+        _weights(new), trained, OLD_VOCABULARY, OLD_VOCABULARY, embedding
+    )
+    assert summary.same_vocabulary and summary.shared_words == 6 and summary.fresh == {}
+    assert initial.keys() == trained.keys()
+    for name, value in initial.items():
+        np.testing.assert_array_equal(value, trained[name])
+
+
+def test_ngram_weights_carry_over_only_with_the_same_buckets_and_the_ratios_never():
+    embedding = "embedding/embeddings:0"
+    fresh = {
+        embedding: np.zeros((3, 2), np.float32),
+        "ngram_logit/coefficients:0": np.zeros(8, np.float32),
+        "ngram_logit/log_count_ratios:0": np.full(8, 0.5, np.float32),
+    }
+    trained = {
+        embedding: np.ones((3, 2), np.float32),
+        "ngram_logit/coefficients:0": np.arange(8, dtype=np.float32),
+        "ngram_logit/log_count_ratios:0": np.full(8, -1.0, np.float32),
+    }
+    vocabulary = ["<pad>", "<unk>", "a"]
+    fixed = {"ngram_logit/log_count_ratios:0"}
+    initial, summary = warm_start.warm_start_weights(fresh, trained, vocabulary, vocabulary, embedding, fixed)
+    np.testing.assert_array_equal(initial["ngram_logit/coefficients:0"], np.arange(8))
+    np.testing.assert_array_equal(initial["ngram_logit/log_count_ratios:0"], np.full(8, 0.5))
+    assert summary.fresh == {"ngram_logit/log_count_ratios:0": "computed from this run's train split"}
+
+    # Another transform.ngram_buckets: bucket i is other n-grams, so nothing is copied.
+    more_buckets = {**fresh, "ngram_logit/coefficients:0": np.zeros(16, np.float32)}
+    initial, summary = warm_start.warm_start_weights(
+        more_buckets, trained, vocabulary, vocabulary, embedding, fixed
+    )
+    np.testing.assert_array_equal(initial["ngram_logit/coefficients:0"], np.zeros(16))
+    assert summary.fresh["ngram_logit/coefficients:0"] == "shape [16], the earlier model's is [8]"
+    assert summary.copied == (embedding,)
+
+
+def test_another_dimension_or_a_weight_the_earlier_model_lacks_starts_fresh():
+    vocabulary = ["<pad>", "<unk>", "a"]
+    fresh = {
+        "embedding/embeddings:0": np.zeros((3, 4), np.float32),
+        "conv3/kernel:0": np.zeros(2, np.float32),
+    }
+    trained = {"embedding/embeddings:0": np.ones((3, 2), np.float32)}
+    initial, summary = warm_start.warm_start_weights(
+        fresh, trained, vocabulary, vocabulary, "embedding/embeddings:0"
+    )
+    assert summary.copied == ()
+    assert summary.fresh == {
+        "embedding/embeddings:0": "dimension 4, the earlier model's is 2",
+        "conv3/kernel:0": "not in the earlier model",
+    }
+    np.testing.assert_array_equal(initial["embedding/embeddings:0"], np.zeros((3, 4)))
+
+
+def test_a_vocabulary_with_a_repeated_word_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"the earlier vocabulary holds 'a' twice \(rows 2 and 3\)"):
+        warm_start.embedding_rows(["<pad>", "<unk>", "a", "a"], ["<pad>", "<unk>", "a"])
+
+
+def test_the_trainer_starts_from_a_model_artifact_read_from_its_saved_model(
+    tmp_path, transform_output_factory
+):
+    """The executor's warm start reads the earlier Model artifact (SavedModel + vocabulary file) from disk."""
+    old = _trained_old_model()
+    old_output = transform_output_factory(OLD_TEXTS, TRANSFORM)
+    base = standard_artifacts.Model()
+    base.uri = str(tmp_path / "model")
+    export.export_serving_model(old, old_output, model_artifact.serving_model_dir(base.uri))
+    trained_rows = model.embedding_weights(old)
+    model_artifact.write_embedding_artifacts(
+        model_artifact.embeddings_dir(base.uri),
+        OLD_VOCABULARY,
+        trained=trained_rows,
+        injected=_matrix(seed=1),
+    )
+    assert model_artifact.read_weights(base.uri).keys() == _weights(old).keys()
+
+    fresh_matrix = _matrix(seed=2)
+    new = model.build_model(6, LENGTH, fresh_matrix, OPTIONS)
+    record = executor.warm_start_from(new, [base], NEW_VOCABULARY)
+
+    rows = model.embedding_weights(new)
+    np.testing.assert_array_equal(rows[5], trained_rows[2])  # "good"
+    np.testing.assert_array_equal(rows[2], fresh_matrix[2])  # "great"
+    np.testing.assert_array_equal(
+        new.get_layer(model.DEEP_LOGIT_LAYER).get_weights()[0],
+        old.get_layer(model.DEEP_LOGIT_LAYER).get_weights()[0],
+    )
+    assert record["model_uri"] == base.uri and record["shared_words"] == 5 and record["new_words"] == 1
+    json.dumps(record)  # written as warm_start.json
+    assert executor.warm_start_from(new, [], NEW_VOCABULARY) == {"model_uri": None, "model_id": None}
