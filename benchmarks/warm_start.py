@@ -41,6 +41,7 @@ import tempfile
 import time
 
 import _measure
+from imdb_benchmark import print_table
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 ARCHIVE = "aclImdb_v1.tar.gz"
@@ -170,15 +171,6 @@ def child_run(args: dict) -> dict:
 def to_accuracy(run: dict, target: float) -> dict | None:
     """The first epoch whose eval accuracy reaches ``target``, with training time up to it."""
     return next((epoch for epoch in run["epochs"] if epoch["val_accuracy"] >= target - 1e-9), None)
-
-
-def print_table(title: str, columns: list[str], rows: list[list]) -> None:
-    widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)]
-    print(f"\n{title}")
-    print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def report(results: dict) -> None:

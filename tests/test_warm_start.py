@@ -1,5 +1,6 @@
 """Warm start: embedding rows carried over by word across a vocabulary change, other weights by name."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,10 +9,15 @@ import tensorflow as tf
 from tfx.types import standard_artifacts
 
 from components.artifacts import model as model_artifact
+from components.report import render
 from components.trainer import executor, export, model, warm_start
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
+from pipeline import kubeflow
+from pipeline.config import build_config
+from pipeline.pipeline import create_pipeline, pipeline_steps
 from schemas import features
+from tests.test_report import _small_report
 
 LENGTH = 5
 DIM = 4
@@ -192,3 +198,63 @@ def test_the_trainer_starts_from_a_model_artifact_read_from_its_saved_model(
     assert record["model_uri"] == base.uri and record["shared_words"] == 5 and record["new_words"] == 1
     json.dumps(record)  # written as warm_start.json
     assert executor.warm_start_from(new, [], NEW_VOCABULARY) == {"model_uri": None, "model_id": None}
+
+
+def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_model():
+    small = _small_report()
+    warm = {
+        "model_uri": "/runs/Trainer/model/7",
+        "model_id": 7,
+        "same_vocabulary": False,
+        "shared_words": 5,
+        "new_words": 1,
+        "dropped_words": 1,
+        "copied": ["embedding/embeddings:0", "dense/kernel:0"],
+        "fresh": {"ngram_logit/log_count_ratios:0": "computed from this run's train split"},
+    }
+    text = render.render_report(
+        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=warm))
+    )
+    assert (
+        '<p id="warm-start">Warm start from <code>/runs/Trainer/model/7</code> (new vocabulary):\n'
+        "embedding rows of 5 shared words copied by word, 1 new words from the aligned matrix,\n"
+        "1 words of the earlier vocabulary dropped; copied: embedding/embeddings:0, dense/kernel:0; "
+        "fresh: ngram_logit/log_count_ratios:0 (computed from this run&#39;s train split).\n</p>"
+    ) in text
+    none = {"model_uri": None, "model_id": None}
+    text = render.render_report(
+        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=none))
+    )
+    assert "Warm start asked for, but no earlier model was served: trained from scratch." in text
+    assert 'id="warm-start"' not in render.render_report(small)
+
+
+def test_with_warm_start_the_trainer_reads_the_resolved_model_and_the_steps_stay_the_same(tmp_path):
+    config = build_config({"output": str(tmp_path), "trainer": {"warm_start": True}})
+    pipeline = create_pipeline(config)
+    by_id = {component.id: component for component in pipeline.components}
+    resolver = by_id["warm_start_model_resolver"]
+    # Models trained on the Trainer's own examples are left out, so an unchanged run is a cache hit.
+    assert {node.id for node in resolver.upstream_nodes} == {"Transform"}
+    assert by_id["Trainer"].inputs["base_model"].producer_component_id == "warm_start_model_resolver"
+    # A resolver is not a step: the run log and the summary count the same steps.
+    assert pipeline_steps(pipeline) == pipeline_steps(
+        create_pipeline(build_config({"output": str(tmp_path)}))
+    )
+    cold = {
+        component.id: component
+        for component in create_pipeline(build_config({"output": str(tmp_path)})).components
+    }
+    assert "warm_start_model_resolver" not in cold and "base_model" not in cold["Trainer"].inputs
+
+
+def test_kubeflow_pipelines_resolve_the_warm_start_model_with_tfx_own_strategy(tmp_path):
+    config = build_config({"output": "gs://bucket/runs", "trainer": {"warm_start": True}})
+    spec = kubeflow.compile_pipeline(config, str(tmp_path / "imdb.json"), "example/imdb:1")
+    tasks = spec["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert {
+        "warm_start_model_resolver-model-resolver",
+        "warm_start_model_resolver-model-blessing-resolver",
+    } <= set(tasks)
+    base_model = tasks["Trainer"]["inputs"]["artifacts"]["base_model"]["taskOutputArtifact"]
+    assert base_model["producerTask"] == "warm_start_model_resolver-model-resolver"

@@ -359,11 +359,15 @@ def embedding_report(
 
 
 def read_training(model_run_uri: str) -> TrainingReport | None:
-    """The Trainer's per-epoch history (``model_run/history.json``), None when absent."""
+    """The Trainer's per-epoch history (``model_run/history.json``) and warm start, None when absent."""
     history = model_artifact.read_history(model_run_uri)
     if history is None:
         return None
-    return TrainingReport(history=history, best_epoch=analysis.best_epoch(history))
+    return TrainingReport(
+        history=history,
+        best_epoch=analysis.best_epoch(history),
+        warm_start=model_artifact.read_warm_start(model_run_uri),
+    )
 
 
 # --- evaluation -----------------------------------------------------------------------------------

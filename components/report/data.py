@@ -149,10 +149,14 @@ class TrainingReport:
             (``loss``, ``accuracy``, ``val_loss`` ...).
         best_epoch: 1-based epoch of the lowest eval loss (the weights kept
             with early stopping).
+        warm_start: ``warm_start.json`` when ``trainer.warm_start`` was on:
+            the model started from (``model_uri`` None: there was none) and
+            what was copied from it; None for a fresh start.
     """
 
     history: dict[str, list[float]]
     best_epoch: int | None
+    warm_start: dict | None = None
 
     @property
     def epochs(self) -> int:
