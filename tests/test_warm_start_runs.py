@@ -1,8 +1,9 @@
 """Warm start across spans: the second span's Trainer starts from the first span's served model.
 
-Span 1 is the bundled sample; span 2 the sample without a third of its train
-reviews, so its vocabulary differs (words reordered, added and dropped) and the
-embedding rows must be carried over by word. Both runs ask for a warm start.
+The spans are the bundled sample, each without another third of its train
+reviews (by review id), so their vocabularies differ (words reordered, added and
+dropped) and the embedding rows must be carried over by word. Both runs ask for
+a warm start.
 """
 
 import io
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.slow
 _TRAIN_REVIEW = re.compile(r"/train/(pos|neg)/(\d+)_\d+\.txt$")
 
 
-def _write_span(root, span, keep=lambda member: True):
+def _write_span(root, span, keep):
     """<root>/span-<span>/<sample archive name>: the sample's members that ``keep`` keeps."""
     folder = root / f"span-{span}"
     folder.mkdir(parents=True)
@@ -38,9 +39,12 @@ def _write_span(root, span, keep=lambda member: True):
                 target.addfile(member, io.BytesIO(content) if content is not None else None)
 
 
-def _without_a_third_of_train(member):
-    match = _TRAIN_REVIEW.search(member.name)
-    return not match or int(match.group(2)) % 3 != 0
+def _without_a_third_of_train(third):
+    def keep(member):
+        match = _TRAIN_REVIEW.search(member.name)
+        return not match or int(match.group(2)) % 3 != third
+
+    return keep
 
 
 def _run(output, spans):
@@ -79,7 +83,7 @@ def _trainer_inputs(store, model_id):
 
 def test_the_second_span_starts_from_the_first_spans_model_by_word(tmp_path, caplog):
     spans, output = tmp_path / "spans", tmp_path / "out"
-    _write_span(spans, 1)
+    _write_span(spans, 1, keep=_without_a_third_of_train(0))
     with caplog.at_level(logging.INFO, logger="components.trainer.executor"):
         first = _run(output, spans)
     assert first.pushed_destination
@@ -89,7 +93,7 @@ def test_the_second_span_starts_from_the_first_spans_model_by_word(tmp_path, cap
     assert "base_model" not in _trainer_inputs(store, first_model.id)
     assert model_artifact.read_warm_start(first_run.uri) == {"model_uri": None, "model_id": None}
 
-    _write_span(spans, 2, keep=_without_a_third_of_train)
+    _write_span(spans, 2, keep=_without_a_third_of_train(1))
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="components.trainer.executor"):
         second = _run(output, spans)
