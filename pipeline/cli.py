@@ -19,7 +19,7 @@ import sys
 import types
 import typing
 
-from pipeline.shutdown import freeze_gc_at_exit
+from pipeline.gc_at_exit import freeze_gc_at_exit
 
 logger = logging.getLogger("pipeline")
 
@@ -788,17 +788,18 @@ def _add_report_parser(subparsers) -> None:
 def _report(args: argparse.Namespace) -> int:
     _configure_logging(verbose=False)
     _import_tensorflow()
-    from pipeline import reports
+    from pipeline import rerender
     from pipeline.config import absolute_path
+    from pipeline.run_records import RunNotFoundError
 
     output = absolute_path(args.output)
     try:
-        path = reports.render_run(output, args.run, args.pipeline_name)
-        index = reports.write_index(output, args.pipeline_name)
-    except reports.RunNotFoundError as error:
+        path = rerender.render_run(output, args.run, args.pipeline_name)
+        index = rerender.write_index(output, args.pipeline_name)
+    except RunNotFoundError as error:
         print(f"imdb-pipeline report: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except reports.ReportError as error:
+    except rerender.ReportError as error:
         print(f"imdb-pipeline report: FAILED: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"report: {path}")

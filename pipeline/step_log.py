@@ -28,7 +28,7 @@ from components.artifacts.embedding_vectors import DIMENSION_PROPERTY as DIMENSI
 from components.artifacts.embedding_vectors import WORDS_PROPERTY as WORDS
 from components.artifacts.ref import ArtifactRef, artifact_ref
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors, RunReport
-from pipeline import reports
+from pipeline import run_records
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class StepLog(logging.Filter):
     def _outcome(self, node: str) -> tuple[str, list[str]]:
         """How the node's latest execution ended, and the figures of its outputs."""
         try:
-            store = reports.open_store(self._metadata_path)
+            store = run_records.open_store(self._metadata_path)
             context = store.get_context_by_type_and_name("node", f"{self._pipeline_name}.{node}")
             if context is None:
                 return "done", []

@@ -21,7 +21,7 @@ from tfx.types import artifact_utils
 
 from components.artifacts import embedding_matrix, embedding_vectors, transform_graph
 from components.beam_utils import run_and_count
-from components.embeddings import vectors as vector_files
+from components.embeddings import vector_files
 from components.embeddings.align import align
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.embeddings.word2vec import (
