@@ -230,8 +230,8 @@ def _configure_logging(verbose: bool) -> None:
         )
     )
     if not verbose:
-        # TFX's per-component records never get here: StepLog (pipeline/step_log.py)
-        # turns them into the project's own step lines.
+        # TFX's and Beam's INFO records stay out (--verbose shows them): the project's own
+        # step lines (pipeline/step_log.py, from ML Metadata) say what each step did.
         def keep(record: logging.LogRecord) -> bool:
             return record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR
 
