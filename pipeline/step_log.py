@@ -45,6 +45,7 @@ _ENDED = {_Execution.COMPLETE: "executed", _Execution.CACHED: "cached"}
 _FAILED = (_Execution.FAILED, _Execution.CANCELED)
 # Seconds between two reads of the store while a run goes.
 POLL_SECONDS = 0.5
+_PROJECT_PACKAGES = ("pipeline", "components", "schemas")
 _SHOWN_METRICS = (*evaluation_artifact.HEADLINE_METRICS, evaluation_artifact.LOSS)
 # Output types in the order their figures are told (ML Metadata returns outputs in no set order).
 _FIGURE_ORDER = (
@@ -275,7 +276,7 @@ class _ReadFirst(logging.Handler):
 
     So a step's start line comes before the first line the step logs, and its
     end line before the first line of the next one, rather than up to
-    ``interval`` seconds later. It takes no handler lock of its own (the step
+    ``interval`` seconds later (for the project's own records). It takes no handler lock of its own (the step
     log's lock orders the reads), so a thread that logs while another reads the
     store waits for that read, never for a handler the reader needs.
     """
@@ -285,7 +286,9 @@ class _ReadFirst(logging.Handler):
         self._step_log = step_log
 
     def handle(self, record: logging.LogRecord) -> bool:
-        if record.name != logger.name:
+        # The project's own records, those a run shows without --verbose; not TensorFlow's or
+        # Beam's, which can be many.
+        if record.name.split(".")[0] in _PROJECT_PACKAGES and record.name != logger.name:
             self._step_log.poll()
         return True
 

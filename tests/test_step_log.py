@@ -3,8 +3,10 @@
 A real three-node TFX pipeline (two function components with a resolver
 between them, as the baseline model resolver sits before the Evaluator) runs
 with the LocalDagRunner into a fresh SQLite store: executing, then from the
-cache, and with its last step failing. The first step waits until the step log
-has announced it, so its start line provably comes while the step runs.
+cache, and with its last step failing. The first step logs a line of its own,
+which must come after the step's start line; the last step logs nothing and
+waits until the step log has announced it, so its start line provably comes
+while it runs.
 """
 
 import logging
@@ -25,20 +27,22 @@ from components.artifacts import pushed_model, quarantine
 from pipeline.pipeline import pipeline_steps
 from pipeline.step_log import StepLog
 
-# Set when the step log says "Step 1/2 Read: start"; the Read step waits for it.
-_READ_ANNOUNCED = threading.Event()
+# Set when the step log says "Step 2/2 Push: start"; the Push step waits for it.
+_PUSH_ANNOUNCED = threading.Event()
 _WAIT_SECONDS = 60
+_STEP_LOGGER = "components.read"  # a step's own logger, as the project's steps have
 
 
 @component
 def Read(examples: OutputArtifact[Examples]):
-    if not _READ_ANNOUNCED.wait(_WAIT_SECONDS):
-        raise TimeoutError("the step log did not announce the running step")
+    logging.getLogger(_STEP_LOGGER).info("Read: reading")
     examples.set_int_custom_property(quarantine.SET_ASIDE_PROPERTY, 3)
 
 
 @component
 def Push(examples: InputArtifact[Examples], pushed: OutputArtifact[PushedModel], fail: Parameter[int] = 0):
+    if not _PUSH_ANNOUNCED.wait(_WAIT_SECONDS):
+        raise TimeoutError("the step log did not announce the running step")
     if fail:
         raise ValueError("no model to push")
     pushed.set_int_custom_property(pushed_model.PUSHED_PROPERTY, 1)
@@ -48,12 +52,12 @@ def Push(examples: InputArtifact[Examples], pushed: OutputArtifact[PushedModel],
 
 class _Announcements(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() == "Step 1/2 Read: start":
-            _READ_ANNOUNCED.set()
+        if record.getMessage() == "Step 2/2 Push: start":
+            _PUSH_ANNOUNCED.set()
 
 
 def _run(tmp_path, caplog, fail: int) -> list[str]:
-    """Runs the pipeline; returns the step log's lines, each duration written ``N``."""
+    """Runs the pipeline; returns the step log's lines and the step's own, each duration written ``N``."""
     read = Read()
     latest = resolver.Resolver(
         strategy_class=LatestArtifactStrategy, examples=read.outputs["examples"]
@@ -67,7 +71,7 @@ def _run(tmp_path, caplog, fail: int) -> list[str]:
         metadata_connection_config=metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite")),
     )
     caplog.clear()
-    _READ_ANNOUNCED.clear()
+    _PUSH_ANNOUNCED.clear()
     with StepLog(str(tmp_path / "m.sqlite"), "progress", pipeline_steps(pipeline), interval=0.1):
         LocalDagRunner().run(pipeline)
     return _lines(caplog)
@@ -77,7 +81,7 @@ def _lines(caplog) -> list[str]:
     return [
         re.sub(r"\d+\.\d s", "N s", record.getMessage())
         for record in caplog.records
-        if record.name == "pipeline.step_log"
+        if record.name in ("pipeline.step_log", _STEP_LOGGER)
     ]
 
 
@@ -92,9 +96,10 @@ def announcements():
 def test_steps_are_numbered_timed_and_described_from_ml_metadata_as_the_run_goes(
     tmp_path, caplog, announcements
 ):
-    caplog.set_level(logging.INFO, logger="pipeline.step_log")
+    caplog.set_level(logging.INFO)
     assert _run(tmp_path, caplog, fail=0) == [
         "Step 1/2 Read: start",
+        "Read: reading",  # the step's own line comes after its start line, not before
         "Step 1/2 Read: executed in N s: 3 records set aside",
         # A resolver is not a step: not numbered, one line when it is done.
         "latest_examples_resolver: resolved",
@@ -112,11 +117,12 @@ def test_steps_are_numbered_timed_and_described_from_ml_metadata_as_the_run_goes
 
 
 def test_a_failing_step_gets_a_line_naming_it_and_the_error(tmp_path, caplog, announcements):
-    caplog.set_level(logging.INFO, logger="pipeline.step_log")
+    caplog.set_level(logging.INFO)
     with pytest.raises(ValueError, match="no model to push"):
         _run(tmp_path, caplog, fail=1)
     assert _lines(caplog) == [
         "Step 1/2 Read: start",
+        "Read: reading",
         "Step 1/2 Read: executed in N s: 3 records set aside",
         "latest_examples_resolver: resolved",
         "Step 2/2 Push: start",
