@@ -3,10 +3,10 @@
 A real three-node TFX pipeline (two function components with a resolver
 between them, as the baseline model resolver sits before the Evaluator) runs
 with the LocalDagRunner into a fresh SQLite store: executing, then from the
-cache, and with its last step failing. The first step logs a line of its own,
-which must come after the step's start line; the last step logs nothing and
-waits until the step log has announced it, so its start line provably comes
-while it runs.
+cache, and with its last step failing. A step's own line must come after its
+start line; the last step waits until the step log has announced it, so its
+start line provably comes while it runs (said by the watching thread when the
+step logs nothing).
 """
 
 import logging
@@ -40,7 +40,14 @@ def Read(examples: OutputArtifact[Examples]):
 
 
 @component
-def Push(examples: InputArtifact[Examples], pushed: OutputArtifact[PushedModel], fail: Parameter[int] = 0):
+def Push(
+    examples: InputArtifact[Examples],
+    pushed: OutputArtifact[PushedModel],
+    fail: Parameter[int] = 0,
+    speak: Parameter[int] = 1,
+):
+    if speak:
+        logging.getLogger(_STEP_LOGGER).info("Push: pushing")
     if not _PUSH_ANNOUNCED.wait(_WAIT_SECONDS):
         raise TimeoutError("the step log did not announce the running step")
     if fail:
@@ -56,13 +63,13 @@ class _Announcements(logging.Handler):
             _PUSH_ANNOUNCED.set()
 
 
-def _run(tmp_path, caplog, fail: int) -> list[str]:
+def _run(tmp_path, caplog, fail: int, speak: int, interval: float) -> list[str]:
     """Runs the pipeline; returns the step log's lines and the step's own, each duration written ``N``."""
     read = Read()
     latest = resolver.Resolver(
         strategy_class=LatestArtifactStrategy, examples=read.outputs["examples"]
     ).with_id("latest_examples_resolver")
-    push = Push(examples=latest.outputs["examples"], fail=fail)
+    push = Push(examples=latest.outputs["examples"], fail=fail, speak=speak)
     pipeline = tfx_pipeline.Pipeline(
         pipeline_name="progress",
         pipeline_root=str(tmp_path / "root"),
@@ -72,7 +79,7 @@ def _run(tmp_path, caplog, fail: int) -> list[str]:
     )
     caplog.clear()
     _PUSH_ANNOUNCED.clear()
-    with StepLog(str(tmp_path / "m.sqlite"), "progress", pipeline_steps(pipeline), interval=0.1):
+    with StepLog(str(tmp_path / "m.sqlite"), "progress", pipeline_steps(pipeline), interval=interval):
         LocalDagRunner().run(pipeline)
     return _lines(caplog)
 
@@ -97,17 +104,20 @@ def test_steps_are_numbered_timed_and_described_from_ml_metadata_as_the_run_goes
     tmp_path, caplog, announcements
 ):
     caplog.set_level(logging.INFO)
-    assert _run(tmp_path, caplog, fail=0) == [
+    # The watching thread reads too seldom to matter here: each start line comes before the
+    # step's own first line because the store is read before that line is shown.
+    assert _run(tmp_path, caplog, fail=0, speak=1, interval=600) == [
         "Step 1/2 Read: start",
-        "Read: reading",  # the step's own line comes after its start line, not before
+        "Read: reading",
         "Step 1/2 Read: executed in N s: 3 records set aside",
         # A resolver is not a step: not numbered, one line when it is done.
         "latest_examples_resolver: resolved",
         "Step 2/2 Push: start",
+        "Push: pushing",
         "Step 2/2 Push: executed in N s: pushed version 7 to /s/7",
     ]
     # Again: every step a cache hit, with the figures of the outputs it reuses.
-    assert _run(tmp_path, caplog, fail=0) == [
+    assert _run(tmp_path, caplog, fail=0, speak=1, interval=600) == [
         "Step 1/2 Read: start",
         "Step 1/2 Read: cached in N s: 3 records set aside",
         "latest_examples_resolver: resolved",
@@ -116,10 +126,13 @@ def test_steps_are_numbered_timed_and_described_from_ml_metadata_as_the_run_goes
     ]
 
 
-def test_a_failing_step_gets_a_line_naming_it_and_the_error(tmp_path, caplog, announcements):
+def test_a_silent_failing_step_is_announced_while_it_runs_and_its_error_named(
+    tmp_path, caplog, announcements
+):
     caplog.set_level(logging.INFO)
+    # Push logs nothing: only the watching thread can announce it, which it must wait for.
     with pytest.raises(ValueError, match="no model to push"):
-        _run(tmp_path, caplog, fail=1)
+        _run(tmp_path, caplog, fail=1, speak=0, interval=0.1)
     assert _lines(caplog) == [
         "Step 1/2 Read: start",
         "Read: reading",
