@@ -118,7 +118,7 @@ def measure(kind: str, path: str, vocabulary_path: str, counts_path: str) -> dic
         }
 
     from components.artifacts.transform_graph import read_token_counts
-    from components.embeddings import vectors as vector_files
+    from components.embeddings import vector_files
     from components.embeddings.align import align
     from components.embeddings.options import EmbeddingOptions
 

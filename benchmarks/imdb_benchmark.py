@@ -500,7 +500,7 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.child:
-        from pipeline.shutdown import freeze_gc_at_exit
+        from pipeline.gc_at_exit import freeze_gc_at_exit
 
         freeze_gc_at_exit()
         result = CHILDREN[args.child](json.loads(args.child_args))

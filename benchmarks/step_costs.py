@@ -69,8 +69,14 @@ class _Clock(logging.Filter):
 def child(launched: float, result_file: str, run_args: list[str]) -> int:
     """One run in this process (``--child``): the command line's own ``main``, timed from outside."""
     sys.path.insert(0, str(REPOSITORY))
+    from absl import logging as absl_logging
+
     clock = _Clock()
-    # Added before the run's own step log (which drops these records), so it sees them first.
+    # TFX marks each step's start and end with an absl record, at the exact moment (the run's own
+    # step log reads ML Metadata, a little later). TensorFlow's SavedModel export sets absl's
+    # verbosity to FATAL and back to absl's flag value (WARNING unless set), which would silence
+    # those records for the rest of the run: pin the flag to INFO.
+    absl_logging.set_verbosity(absl_logging.INFO)
     logging.getLogger("absl").addFilter(clock)
     logging.getLogger("pipeline.runner").addFilter(clock)
     from pipeline import cli

@@ -253,7 +253,7 @@ def main() -> int:
     args, options = parser.parse_known_args()
 
     if args.child_args:
-        from pipeline.shutdown import freeze_gc_at_exit
+        from pipeline.gc_at_exit import freeze_gc_at_exit
 
         freeze_gc_at_exit()
         Path(args.child_out).write_text(json.dumps(child_run(json.loads(args.child_args)), indent=2))

@@ -11,6 +11,7 @@ as JSON.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import enum
 import json
 from typing import Annotated, Any, ClassVar, Self
@@ -23,6 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, mode
 Int = Annotated[int, Strict()]
 Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Bool = Annotated[bool, Strict()]
+
+
+# The execution property that carries a step's options, as JSON, from its component to its executor.
+OPTIONS_KEY = "options"
 
 
 class OptionsError(ValueError):
@@ -74,6 +79,11 @@ class Options(BaseModel):
             return cls.model_validate_json(text)
         except ValidationError as error:
             raise options_error(error, cls) from None
+
+    @classmethod
+    def from_exec_properties(cls, exec_properties: Mapping[str, Any]) -> Self:
+        """The options a step's component passed its executor (``exec_properties[OPTIONS_KEY]``)."""
+        return cls.from_json(exec_properties[OPTIONS_KEY])
 
 
 def check_text(name: str, value: str) -> str:

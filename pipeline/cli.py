@@ -6,20 +6,22 @@ score`` scores a large set of reviews in a Beam job. An option that
 is not the command's goes, untouched, to every Beam-based step if Apache Beam's
 own ``PipelineOptions`` know it; any other is a usage error (exit 2) naming the
 closest known option.
+
+Each command's parser and what it does are in ``pipeline/commands/``; this
+module builds the parser from them, dispatches, and holds what they share.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-import contextlib
 import logging
 import os
 import sys
 import types
 import typing
 
-from pipeline.shutdown import freeze_gc_at_exit
+from pipeline.gc_at_exit import freeze_gc_at_exit
 
 logger = logging.getLogger("pipeline")
 
@@ -146,68 +148,6 @@ def _add_shared(parser: argparse.ArgumentParser, *names: str, **helps: str) -> N
         parser.add_argument(flag, dest=name, **{**kwargs, "help": helps.get(name, kwargs["help"])})
 
 
-def _add_run_parser(subparsers) -> argparse.ArgumentParser:
-    parser = _beam_command(
-        subparsers,
-        "run",
-        help="run the whole pipeline locally",
-        description=(
-            "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
-            "evaluate and push. Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage "
-            "or configuration error, 3 another run holds the output directory."
-        ),
-    )
-    parser.add_argument(
-        "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
-    )
-    _add_shared(parser, "verbose")
-    parser.add_argument(
-        "--dry-run",
-        dest="dry_run",
-        action="store_true",
-        help="show the steps, the data the run would ingest and where it would write; run nothing",
-    )
-    _add_config_arguments(parser)
-    return parser
-
-
-def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
-    parser = _beam_command(
-        subparsers,
-        "compile",
-        help="compile the pipeline for Kubeflow Pipelines / Vertex AI Pipelines",
-        description=(
-            "Compile the same pipeline with TFX's Kubeflow V2 runner into the file an orchestrator loads: "
-            "a Kubeflow Pipelines 2.x package (YAML PipelineSpec, --target kfp or a .yaml/.yml name; "
-            "Vertex AI reads it too) or a Vertex AI pipeline job (JSON, --target vertex or a .json name). "
-            "Paths (--data, --output, --vectors) must be readable by the cluster, e.g. gs://."
-        ),
-    )
-    parser.add_argument(
-        "--output-file",
-        dest="output_file",
-        required=True,
-        help="where to write: NAME.yaml (Kubeflow Pipelines package) or NAME.json (Vertex AI job)",
-    )
-    parser.add_argument(
-        "--target",
-        choices=("kfp", "vertex"),
-        help="kfp: Kubeflow Pipelines package (YAML); vertex: Vertex AI pipeline job (JSON) "
-        "(default: from --output-file's extension, which must agree)",
-    )
-    parser.add_argument(
-        "--image",
-        required=True,
-        help="container image with this project and requirements.lock installed, run by every step",
-    )
-    parser.add_argument(
-        "--schedule",
-        help="cron expression (e.g. '0 3 * * *'): also print the calls that create a recurring run",
-    )
-    _add_config_arguments(parser)
-    return parser
-
-
 class _WithoutTraceback(logging.Formatter):
     """Log lines without the traceback a library attaches (Beam logs one for every failed DoFn).
 
@@ -230,8 +170,8 @@ def _configure_logging(verbose: bool) -> None:
         )
     )
     if not verbose:
-        # TFX's per-component records never get here: StepLog (pipeline/step_log.py)
-        # turns them into the project's own step lines.
+        # TFX's and Beam's INFO records stay out (--verbose shows them): the project's own
+        # step lines (pipeline/step_log.py, from ML Metadata) say what each step did.
         def keep(record: logging.LogRecord) -> bool:
             return record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR
 
@@ -452,139 +392,6 @@ def _import_tensorflow(verbose: bool = False, serving_only: bool = False) -> Non
     import_tensorflow(verbose=verbose, serving_only=serving_only)
 
 
-def _run(args: argparse.Namespace, beam_args: list[str], parser) -> int:
-    # Before anything imports TensorFlow, so its log settings apply.
-    _configure_logging(args.verbose)
-    _import_tensorflow(verbose=args.verbose)
-    config = _configuration("run", args, beam_args, parser)
-    if config is None:
-        return EXIT_USAGE
-
-    from pipeline import runner
-    from pipeline.lock import RunInProgressError
-
-    if args.dry_run:
-        print(runner.describe_plan(config, enable_cache=not args.no_cache))
-        return EXIT_OK
-    try:
-        summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
-    except RunInProgressError as error:
-        print(f"imdb-pipeline run: {error}", file=sys.stderr)
-        return EXIT_BUSY
-    except Exception as error:
-        logger.error("Pipeline failed", exc_info=args.verbose)
-        print(f"imdb-pipeline run: FAILED: {runner.describe_failure(error)}", file=sys.stderr)
-        return EXIT_FAILED
-    print(summary.one_line())
-    return EXIT_OK
-
-
-def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
-    _configure_logging(verbose=False)
-    _import_tensorflow()
-    from components.options import check_text
-    from pipeline import kubeflow
-    from pipeline.pipeline import create_pipeline, pipeline_steps
-
-    try:
-        check_text("--output-file", args.output_file)
-        target = kubeflow.resolve_target(args.output_file, args.target)
-        kubeflow.check_image(args.image)
-        if args.schedule is not None:  # an empty one too: `--schedule "$CRON"` with CRON unset
-            kubeflow.validate_cron(args.schedule)
-    except ValueError as error:
-        print(f"imdb-pipeline compile: configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    config = _configuration("compile", args, beam_args, parser)
-    if config is None:
-        return EXIT_USAGE
-    try:
-        job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
-    except kubeflow.OutputFileError as error:
-        print(f"imdb-pipeline compile: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    steps = len(pipeline_steps(create_pipeline(config, portable=True)))
-    what = "Kubeflow Pipelines package" if target == kubeflow.KFP else "Vertex AI pipeline job"
-    print(
-        f"wrote {args.output_file}: {what} of pipeline {config.pipeline_name}, {steps} steps "
-        f"({kubeflow.task_count(job)} tasks: TFX compiles the baseline resolver into two), image {args.image}"
-    )
-    print(kubeflow.client_commands(args.output_file, target, config, cron=args.schedule))
-    return EXIT_OK
-
-
-def _predict(args: argparse.Namespace) -> int:
-    from pipeline import predict
-
-    texts = list(args.texts)
-    source = args.input
-    if texts == [predict.STDIN] and source is None:
-        source, texts = predict.STDIN, []
-    if (source is None) == (not texts):
-        print(
-            f"imdb-pipeline predict: {'no reviews: give' if source is None else 'give'} review texts as "
-            "arguments, or --input FILE (one review per line, or JSON Lines with a text field; - for "
-            f"standard input){'' if source is None else ', not both'}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    try:
-        with contextlib.ExitStack() as stack:
-            if source is None:
-                reviews = list(predict.reviews_from_arguments(texts))  # checked before the model loads
-            elif source == predict.STDIN:
-                reviews = predict.reviews_from_stream(sys.stdin.buffer, "standard input", args.input_format)
-            else:
-                try:
-                    stream = stack.enter_context(open(source, "rb"))
-                except OSError as error:
-                    raise predict.InputError(f"--input {source}: {error.strerror}") from None
-                reviews = predict.reviews_from_stream(stream, source, args.input_format)
-            _import_tensorflow(verbose=args.verbose, serving_only=True)
-            classifier = predict.Classifier(args.model)
-            predict.score(classifier, reviews, args.format, sys.stdout, batch_size=args.batch_size)
-    except (predict.ModelNotFoundError, predict.ModelLoadError, predict.InputError) as error:
-        sys.stdout.flush()
-        print(f"imdb-pipeline predict: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
-
-
-def _add_predict_parser(subparsers) -> None:
-    from pipeline import predict
-
-    parser = subparsers.add_parser(
-        "predict",
-        help="classify review texts with a pushed model",
-        description=(
-            "Print the positive-class probability of each review: from the TEXT arguments, or from "
-            "--input FILE (one review per line, or JSON Lines with a text field; - or a lone TEXT - "
-            "reads standard input), scored in batches. Output: one line per review, in input order: "
-            "tsv (probability to 4 decimals, a tab, the text with \\, tab and line breaks escaped) or "
-            "jsonl (the input record's fields, text and probability). Exit code 2 for a missing or "
-            "damaged model or an unreadable review (the message names it)."
-        ),
-    )
-    _add_shared(parser, "model")
-    parser.add_argument("texts", nargs="*", metavar="TEXT", help="review text")
-    parser.add_argument(
-        "--input",
-        metavar="FILE",
-        help="read reviews from FILE (- for standard input): one per line, or JSON Lines with a text field",
-    )
-    parser.add_argument(
-        "--input-format",
-        dest="input_format",
-        choices=predict.INPUT_FORMATS,
-        default="auto",
-        help="lines, jsonl, or auto: JSON Lines when the first line is a JSON object (default: auto)",
-    )
-    parser.add_argument(
-        "--format", choices=predict.OUTPUT_FORMATS, default=predict.TSV, help="output format (default: tsv)"
-    )
-    _add_shared(parser, "batch_size", "verbose", verbose="show TensorFlow's start-up log lines on stderr")
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -595,229 +402,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_score_parser(subparsers) -> argparse.ArgumentParser:
-    from components.example_gen.options import ExampleGenOptions
-    from pipeline import predict
-
-    parser = _beam_command(
-        subparsers,
-        "score",
-        help="score a large set of reviews with Beam's RunInference, on any Beam runner",
-        description=(
-            "Score every review of --input with a pushed model, in a Beam job (RunInference): an IMDb "
-            "dataset (archive or folder), a text file (one review per line, or JSON Lines with a text "
-            "field), or TFRecords of tf.Examples with a text feature. Writes OUTPUT/predictions-*.jsonl "
-            "(or .tfrecord.gz), OUTPUT/quarantine/ (records set aside, with their reason, as ExampleGen "
-            "does) and OUTPUT/summary.json. Exit codes: 0 done, 1 the job failed, 2 usage error, missing or damaged model or unreadable input."
-        ),
-    )
-    _add_shared(
-        parser,
-        "model",
-        model="a pushed version directory, or the model directory (newest version, pinned for the job)",
-    )
-    parser.add_argument("--input", required=True, help="the reviews: a file or folder, local or gs://")
-    parser.add_argument("--output", required=True, help="a new or empty folder for the results")
-    parser.add_argument(
-        "--input-format",
-        dest="input_format",
-        default="auto",
-        help="imdb, lines, jsonl, tfrecord, or auto: from the path (archive or dataset folder: imdb; "
-        "'tfrecord' in the name: tfrecord; other files: jsonl if the first line is a JSON object, "
-        "else lines) (default: auto)",
-    )
-    parser.add_argument(
-        "--format",
-        default=predict.JSON_LINES,
-        help="jsonl, or tfrecord (tf.train.Examples, GZIP) (default: jsonl)",
-    )
-    default_bytes = ExampleGenOptions.model_fields["max_review_bytes"].default
-    parser.add_argument(
-        "--max-review-bytes",
-        dest="max_review_bytes",
-        type=_positive_int,
-        default=default_bytes,
-        help=f"a larger review is set aside as too_large, as in ExampleGen (default: {default_bytes})",
-    )
-    _add_shared(
-        parser,
-        "batch_size",
-        "verbose",
-        batch_size=f"most reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
-        verbose="show every Beam and TensorFlow log line",
-    )
-    return parser
-
-
-def _score(args: argparse.Namespace, unknown: list[str], parser) -> int:
-    _configure_logging(args.verbose)
-    try:
-        beam_args = split_beam_args(unknown, parser)
-    except UsageError as error:
-        print(f"imdb-pipeline score: error: {error} (see imdb-pipeline score --help)", file=sys.stderr)
-        return EXIT_USAGE
-    from pipeline import predict
-
-    predict.import_tensorflow(verbose=args.verbose, serving_only=False)
-    from components.example_gen.errors import ImdbDataError
-    from pipeline import score
-
-    try:
-        if args.format not in score.OUTPUT_FORMATS:
-            raise score.ScoreInputError(
-                f"--format must be one of {', '.join(score.OUTPUT_FORMATS)}, got {args.format!r}"
-            )
-        source = score.resolve_input(args.input, args.input_format)
-        model_dir = predict.Classifier(args.model).version_dir
-        score.check_output(args.output)
-        job = score.ScoreJob(
-            model_dir=model_dir,
-            input_path=args.input,
-            source=source,
-            output=args.output,
-            output_format=args.format,
-            batch_size=args.batch_size,
-            max_review_bytes=args.max_review_bytes,
-        )
-        # Beam's worker processes (multi_processing) import TensorFlow too: keep their start-up
-        # lines off stderr as well (the filter is on the file descriptor, which they inherit).
-        with contextlib.nullcontext() if args.verbose else predict.stderr_without_startup_noise():
-            summary = score.run_score(job, beam_args)
-    except (
-        predict.ModelNotFoundError,
-        predict.ModelLoadError,
-        score.ScoreInputError,
-        score.OutputExistsError,
-        ImdbDataError,
-    ) as error:
-        print(f"imdb-pipeline score: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as error:
-        logger.error("Scoring failed", exc_info=args.verbose)
-        print(f"imdb-pipeline score: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(
-        f"scored {summary.scored} reviews of {args.input} with {summary.model}, {summary.describe()}: "
-        f"{args.output}"
-    )
-    return EXIT_OK
-
-
-def _add_neighbors_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "neighbors",
-        help="nearest neighbours of words in a pushed model's embeddings",
-        description=(
-            "Print the K vocabulary words nearest to each WORD by cosine similarity, exact search, "
-            "in the embeddings pushed with the model (after training, or as injected with --injected)."
-        ),
-    )
-    _add_shared(parser, "model")
-    parser.add_argument("--k", type=_positive_int, default=10, help="neighbours per word (default: 10)")
-    parser.add_argument(
-        "--injected",
-        action="store_true",
-        help="search the embeddings as injected (aligned word vectors) instead of as trained",
-    )
-    parser.add_argument("words", nargs="+", metavar="WORD", help="query word")
-    return parser
-
-
-def _neighbors(args: argparse.Namespace) -> int:
-    from pipeline import predict
-
-    try:
-        words = [review.text for review in predict.reviews_from_arguments(args.words)]
-    except predict.InputError as error:
-        print(
-            f"imdb-pipeline neighbors: {str(error).replace('TEXT argument', 'WORD argument')}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    _import_tensorflow(serving_only=True)
-    from components.neighbors import (
-        INJECTED,
-        TRAINED,
-        EmbeddingsNotFoundError,
-        EmbeddingsUnreadableError,
-        UnknownWordError,
-        nearest_neighbors,
-    )
-    from pipeline.neighbors import load_embeddings
-
-    try:
-        embeddings = load_embeddings(args.model, INJECTED if args.injected else TRAINED)
-        neighbors = nearest_neighbors(embeddings, words, k=args.k)
-    except (
-        predict.ModelNotFoundError,
-        EmbeddingsNotFoundError,
-        EmbeddingsUnreadableError,
-        UnknownWordError,
-    ) as error:
-        print(f"imdb-pipeline neighbors: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"# cosine similarity in {embeddings.source}")
-    for word, found in neighbors.items():
-        print(word if found else f"{word}: no neighbours (its vector is all zeros)")
-        for neighbor, cosine in found:
-            print(f"  {cosine:.4f}  {neighbor if neighbor.isprintable() else repr(neighbor)}")
-    return EXIT_OK
-
-
-def _add_report_parser(subparsers) -> None:
-    from pipeline import config as config_module
-
-    parser = subparsers.add_parser(
-        "report",
-        help="re-render the report of a run and the index of runs",
-        description=(
-            "Render the report of a run (the newest by default) from its artifacts, found through ML "
-            "Metadata, into OUTPUT/reports/<run>/report.html, and list every run with its key metrics "
-            "in OUTPUT/reports/index.html."
-        ),
-    )
-    parser.add_argument(
-        "--output",
-        default=config_module.DEFAULT_OUTPUT,
-        help=f"the output directory of the runs (default: ./{config_module.DEFAULT_OUTPUT})",
-    )
-    parser.add_argument("--run", help="run id (as listed in the index; default: the newest run)")
-    parser.add_argument("--pipeline-name", dest="pipeline_name", help="only runs of this pipeline")
-
-
-def _report(args: argparse.Namespace) -> int:
-    _configure_logging(verbose=False)
-    _import_tensorflow()
-    from pipeline import reports
-    from pipeline.config import absolute_path
-
-    output = absolute_path(args.output)
-    try:
-        path = reports.render_run(output, args.run, args.pipeline_name)
-        index = reports.write_index(output, args.pipeline_name)
-    except reports.RunNotFoundError as error:
-        print(f"imdb-pipeline report: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except reports.ReportError as error:
-        print(f"imdb-pipeline report: FAILED: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"report: {path}")
-    print(f"index:  {index}")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imdb-pipeline",
         description="IMDb sentiment: a TFX pipeline with pretrained or word2vec embeddings injected into Keras.",
     )
+    from pipeline.commands import neighbors, predict, report, run, score
+
     subparsers = parser.add_subparsers(dest="command", required=True)
-    _add_run_parser(subparsers)
-    _add_compile_parser(subparsers)
-    _add_predict_parser(subparsers)
-    _add_score_parser(subparsers)
-    _add_neighbors_parser(subparsers)
-    _add_report_parser(subparsers)
+    run._add_run_parser(subparsers)
+    run._add_compile_parser(subparsers)
+    predict._add_predict_parser(subparsers)
+    score._add_score_parser(subparsers)
+    neighbors._add_neighbors_parser(subparsers)
+    report._add_report_parser(subparsers)
     return parser
 
 
@@ -841,13 +439,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> int:
+    from pipeline.commands import neighbors, predict, report, run, score
+
     command_parser = _subparser(parser, args.command)
     if args.command == "run":
-        return _run(args, unknown, command_parser)
+        return run._run(args, unknown, command_parser)
     if args.command == "compile":
-        return _compile(args, unknown, command_parser)
+        return run._compile(args, unknown, command_parser)
     if args.command == "score":
-        return _score(args, unknown, command_parser)
+        return score._score(args, unknown, command_parser)
     if unknown:
         from pipeline.config import closest
 
@@ -858,10 +458,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown
             problems.append(arg + (f" (did you mean {suggestion}?)" if suggestion else ""))
         command_parser.error(f"unrecognized arguments: {', '.join(problems)}")
     if args.command == "neighbors":
-        return _neighbors(args)
+        return neighbors._neighbors(args)
     if args.command == "report":
-        return _report(args)
-    return _predict(args)
+        return report._report(args)
+    return predict._predict(args)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from components.evaluator.baseline import create_baseline_resolver
 from components.evaluator.eval_config import make_eval_config
 from components.example_gen.component import create_example_gen
 from components.pusher.component import Pusher
-from components.report.component import Report
+from components.report import Report
 from components.schema_validation.component import ExampleValidator, SchemaImporter
 from components.trainer.base_model import create_warm_start_resolver
 from components.trainer.component import Trainer

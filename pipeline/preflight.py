@@ -54,7 +54,7 @@ def _check_vectors(path: str, embedding: EmbeddingOptions) -> None:
     """
     if not Path(path).is_file():
         raise OptionsError(f"vectors: {path} is not a file")
-    from components.embeddings import vectors as vector_files  # imports TensorFlow
+    from components.embeddings import vector_files  # imports TensorFlow
 
     try:
         actual = vector_files.read_dimension(path, embedding.vectors_format)

@@ -1,22 +1,29 @@
-"""One start and one end line per step of a local run, with its duration and outcome.
+"""One start and one end line per step of a local run, with its duration and outcome, from ML Metadata.
 
-TFX's LocalDagRunner runs the nodes one after the other and marks each with an
-absl log record, ``Component <id> is running.`` / ``... is finished.``; it has
-no other hook. :class:`StepLog` is a logging filter on the ``absl`` logger
-that turns those two records into the project's own lines: the step's number
-out of all, how long it took, whether it ran or was a cache hit, and the
-figures its outputs carry in ML Metadata (test metrics, blessing, pushed
-version, embedding coverage, the report's path). That covers TFX's standard
-components (Evaluator, resolvers) as well as ours, without changing them.
+TFX's LocalDagRunner runs the nodes one after the other and offers no hook
+around them, but each node it runs is an execution in the run's ML Metadata
+store: registered RUNNING before its executor starts (or straight away CACHED),
+then COMPLETE or FAILED, with its outputs as OUTPUT events. :class:`StepLog`
+reads the store while the run goes (before any log record is shown, every half
+second from a thread, and once more when the run ends) and turns those facts
+into the project's own lines: the
+step's number out of all, how long it took (the execution's own times, as the
+run report shows them), whether it ran or was a cache hit, and the figures its
+outputs carry (test metrics, blessing, pushed version, embedding coverage, the
+report's path). That covers TFX's standard components (Evaluator, resolvers) as
+well as ours, without changing them, and without reading TFX's log text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 import logging
+import os
+import threading
 import time
 
-from absl import logging as absl_logging
+from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_artifacts
 
@@ -28,16 +35,17 @@ from components.artifacts.embedding_vectors import DIMENSION_PROPERTY as DIMENSI
 from components.artifacts.embedding_vectors import WORDS_PROPERTY as WORDS
 from components.artifacts.ref import ArtifactRef, artifact_ref
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors, RunReport
-from pipeline import reports
+from pipeline import run_records
 
 logger = logging.getLogger(__name__)
 
-_RUNNING = "Component %s is running."
-_FINISHED = "Component %s is finished."
-_STATES = {
-    metadata_store_pb2.Execution.COMPLETE: "executed",
-    metadata_store_pb2.Execution.CACHED: "cached",
-}
+_Execution = metadata_store_pb2.Execution
+# How a step that ended well ended; FAILED and CANCELED get a failure line.
+_ENDED = {_Execution.COMPLETE: "executed", _Execution.CACHED: "cached"}
+_FAILED = (_Execution.FAILED, _Execution.CANCELED)
+# Seconds between two reads of the store while a run goes.
+POLL_SECONDS = 0.5
+_PROJECT_PACKAGES = ("pipeline", "components", "schemas")
 _SHOWN_METRICS = (*evaluation_artifact.HEADLINE_METRICS, evaluation_artifact.LOSS)
 # Output types in the order their figures are told (ML Metadata returns outputs in no set order).
 _FIGURE_ORDER = (
@@ -106,92 +114,205 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
     return figures
 
 
-class StepLog(logging.Filter):
-    """Replaces TFX's per-component log records with a start and an end line per step.
+@dataclasses.dataclass
+class _Step:
+    """What has been said of one execution of this run."""
 
-    Use as a context manager around ``LocalDagRunner().run(...)``. If a step
-    raises, the end line says it failed and after how long.
+    node: str
+    number: int | None  # None for a node that is not a step (a resolver)
+    created_ms: int
+    seconds: float | None = None  # set when it ended
+    failed: bool = False
+
+    def label(self, steps: int) -> str:
+        return f"Step {self.number}/{steps} {self.node}"
+
+
+class StepLog:
+    """Logs a start and an end line per step of a run, read from its ML Metadata store as it goes.
+
+    Use as a context manager around ``LocalDagRunner().run(...)``: the store is
+    read before any other log record is shown, every ``interval`` seconds from
+    a thread, and once more when the block ends, so every line is out by then.
+    If the block raises, the step that was running gets a line saying it
+    failed, after how long and why.
 
     Args:
-        metadata_path: The run's SQLite ML Metadata store, read after each step.
+        metadata_path: The run's SQLite ML Metadata store (it may not exist yet).
         pipeline_name: The pipeline's name (node contexts are ``<pipeline>.<node>``).
         steps: The ids of the pipeline's steps (``pipeline.pipeline_steps``); other
             nodes (resolvers) get one unnumbered line when they finish.
+        interval: Seconds between two reads of the store.
     """
 
-    def __init__(self, metadata_path: str, pipeline_name: str, steps: Sequence[str]):
-        super().__init__()
+    def __init__(
+        self, metadata_path: str, pipeline_name: str, steps: Sequence[str], interval: float = POLL_SECONDS
+    ):
         self._metadata_path = metadata_path
         self._pipeline_name = pipeline_name
         self._step_ids = frozenset(steps)
         self._steps = len(steps)
-        self._number = 0
-        self._current: str | None = None
-        self._started = 0.0
-        self._verbosity = None
+        self._interval = interval
+        self._numbered = 0
+        self._seen: dict[int, _Step] = {}  # execution id -> what has been said of it
+        self._before = 0  # executions up to this id are earlier runs'
+        self._store: metadata_store.MetadataStore | None = None
+        # Reading the store and saying what it shows is one step at a time, whichever thread
+        # asks; re-entrant, as the lines said go through the logging handlers that ask.
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._handler = _ReadFirst(self)
 
     def __enter__(self) -> StepLog:
-        # TensorFlow's SavedModel export sets absl's verbosity to FATAL and back
-        # to absl's flag value (WARNING unless set), which would silence TFX's
-        # INFO records for the rest of the run: pin the flag to INFO.
-        self._verbosity = absl_logging.get_verbosity()
-        absl_logging.set_verbosity(absl_logging.INFO)
-        logging.getLogger("absl").addFilter(self)
+        self._before = self._newest_execution_id()
+        logging.getLogger().handlers.insert(0, self._handler)
+        self._thread = threading.Thread(target=self._watch, name="step-log", daemon=True)
+        self._thread.start()
         return self
 
     def __exit__(self, error_type, error, traceback) -> None:
-        logging.getLogger("absl").removeFilter(self)
-        absl_logging.set_verbosity(self._verbosity)
-        if error is not None and self._current is not None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        logging.getLogger().removeHandler(self._handler)
+        self.poll()
+        if error is None:
+            return
+        step = next(
+            (
+                s
+                for s in reversed(self._seen.values())
+                if s.number is not None and (s.failed or s.seconds is None)
+            ),
+            None,
+        )
+        if step is not None:
+            seconds = step.seconds if step.seconds is not None else time.time() - step.created_ms / 1000
             logger.error(
-                "Step %d/%d %s: failed after %.1f s: %s: %s",
-                self._number,
-                self._steps,
-                self._current,
-                time.monotonic() - self._started,
+                "%s: failed after %.1f s: %s: %s",
+                step.label(self._steps),
+                seconds,
                 type(error).__name__,
                 error,
             )
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg in (_RUNNING, _FINISHED) and record.args and str(record.args[0]) not in self._step_ids:
-            if record.msg == _FINISHED:
-                logger.info("%s: resolved", record.args[0])
-            return False
-        if record.msg == _RUNNING and record.args:
-            self._number += 1
-            self._current = str(record.args[0])
-            self._started = time.monotonic()
-            logger.info("Step %d/%d %s: start", self._number, self._steps, self._current)
-            return False
-        if record.msg == _FINISHED and record.args:
-            node = str(record.args[0])
-            seconds = time.monotonic() - self._started
-            state, figures = self._outcome(node)
-            line = f"Step {self._number}/{self._steps} {node}: {state} in {seconds:.1f} s"
+    def _watch(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.poll()
+
+    def _open(self) -> metadata_store.MetadataStore | None:
+        if self._store is None and os.path.isfile(self._metadata_path):
+            try:
+                self._store = run_records.open_store(self._metadata_path)
+            except run_records.RunNotFoundError:  # being created by the run
+                return None
+        return self._store
+
+    def _newest_execution_id(self) -> int:
+        try:
+            store = self._open()
+            if store is None:
+                return 0
+            newest = store.get_executions(
+                list_options=metadata_store.ListOptions(
+                    limit=1, order_by=metadata_store.OrderByField.ID, is_asc=False
+                )
+            )
+            return newest[0].id if newest else 0
+        except Exception as error:  # a log line must never fail the run
+            logger.debug(
+                "Step log: executions of earlier runs not read from %s: %s", self._metadata_path, error
+            )
+            return 0
+
+    def poll(self) -> None:
+        """Logs what the store says happened since the last read: steps started, ended, failed."""
+        with self._lock:
+            self._poll()
+
+    def _poll(self) -> None:
+        try:
+            store = self._open()
+            if store is None:
+                return
+            executions = store.get_executions(
+                list_options=metadata_store.ListOptions(filter_query=f"id > {self._before}")
+            )
+            for execution in sorted(executions, key=lambda e: e.id):
+                self._advance(store, execution)
+        except Exception as error:  # a log line must never fail the run
+            logger.debug("Step log: ML Metadata not read: %s", error)
+
+    def _advance(self, store: metadata_store.MetadataStore, execution: metadata_store_pb2.Execution) -> None:
+        step = self._seen.get(execution.id)
+        if step is None:
+            node = _node_of(store, execution.id, self._pipeline_name)
+            if node is None:  # another pipeline's
+                return
+            number = None
+            if node in self._step_ids:
+                self._numbered += 1
+                number = self._numbered
+            step = self._seen[execution.id] = _Step(node, number, execution.create_time_since_epoch)
+            if number is not None:
+                logger.info("%s: start", step.label(self._steps))
+        state = execution.last_known_state
+        if step.seconds is not None or (state not in _ENDED and state not in _FAILED):
+            return
+        step.seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
+        if step.number is None:
+            logger.info("%s: resolved", step.node)
+        elif state in _FAILED:
+            step.failed = True  # said when the run's error is known, in __exit__
+        else:
+            figures = describe_outputs(_outputs(store, execution.id))
+            line = f"{step.label(self._steps)}: {_ENDED[state]} in {step.seconds:.1f} s"
             logger.info("%s", f"{line}: {'; '.join(figures)}" if figures else line)
-            self._current = None
-            return False
+
+
+class _ReadFirst(logging.Handler):
+    """The first handler of the root logger while a run goes: reads the store before a record is shown.
+
+    So a step's start line comes before the first line the step logs, and its
+    end line before the first line of the next one, rather than up to
+    ``interval`` seconds later (for the project's own records). It takes no handler lock of its own (the step
+    log's lock orders the reads), so a thread that logs while another reads the
+    store waits for that read, never for a handler the reader needs.
+    """
+
+    def __init__(self, step_log: StepLog):
+        super().__init__()
+        self._step_log = step_log
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # The project's own records, those a run shows without --verbose; not TensorFlow's or
+        # Beam's, which can be many.
+        if record.name.split(".")[0] in _PROJECT_PACKAGES and record.name != logger.name:
+            self._step_log.poll()
         return True
 
-    def _outcome(self, node: str) -> tuple[str, list[str]]:
-        """How the node's latest execution ended, and the figures of its outputs."""
-        try:
-            store = reports.open_store(self._metadata_path)
-            context = store.get_context_by_type_and_name("node", f"{self._pipeline_name}.{node}")
-            if context is None:
-                return "done", []
-            execution = max(store.get_executions_by_context(context.id), key=lambda e: e.id)
-            events = [
-                event
-                for event in store.get_events_by_execution_ids([execution.id])
-                if event.type == metadata_store_pb2.Event.OUTPUT
-            ]
-            artifacts = store.get_artifacts_by_id([event.artifact_id for event in events])
-            type_names = {t.id: t.name for t in store.get_artifact_types()}
-            outputs = [(type_names[a.type_id], artifact_ref(a)) for a in artifacts]
-            state = _STATES.get(execution.last_known_state, "done")
-            return state, describe_outputs(outputs)
-        except Exception as error:  # a log line must never fail the run
-            logger.debug("Step %s: outcome not read from ML Metadata: %s", node, error)
-            return "done", []
+    def emit(self, record: logging.LogRecord) -> None:  # handle() does the work
+        pass
+
+
+def _node_of(store: metadata_store.MetadataStore, execution_id: int, pipeline_name: str) -> str | None:
+    """The node id of an execution of ``pipeline_name`` (from its ``<pipeline>.<node>`` context)."""
+    node_type = store.get_context_type("node")
+    for context in store.get_contexts_by_execution(execution_id):
+        pipeline, _, node = context.name.partition(".")
+        if context.type_id == node_type.id and pipeline == pipeline_name:
+            return node
+    return None
+
+
+def _outputs(store: metadata_store.MetadataStore, execution_id: int) -> list[tuple[str, ArtifactRef]]:
+    """(artifact type name, artifact) of each output of an execution."""
+    events = [
+        event
+        for event in store.get_events_by_execution_ids([execution_id])
+        if event.type == metadata_store_pb2.Event.OUTPUT
+    ]
+    artifacts = store.get_artifacts_by_id([event.artifact_id for event in events])
+    type_names = {t.id: t.name for t in store.get_artifact_types()}
+    return [(type_names[a.type_id], artifact_ref(a)) for a in artifacts]

@@ -7,7 +7,7 @@ import dataclasses
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts import pushed_model, run_report
-from pipeline import reports
+from pipeline import run_records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,11 +28,11 @@ class RunSummary:
 
     @property
     def cached_steps(self) -> list[str]:
-        return reports.steps_in_state(self.steps, reports.CACHED)
+        return run_records.steps_in_state(self.steps, run_records.CACHED)
 
     @property
     def executed_steps(self) -> list[str]:
-        return reports.steps_in_state(self.steps, reports.EXECUTED)
+        return run_records.steps_in_state(self.steps, run_records.EXECUTED)
 
     def one_line(self) -> str:
         parts = [
@@ -67,7 +67,7 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
     Raises:
         LookupError: the store has no run of ``pipeline_name`` (or no store at all).
     """
-    run = next(reports.list_runs(reports.open_store(metadata_path), pipeline_name), None)
+    run = next(run_records.list_runs(run_records.open_store(metadata_path), pipeline_name), None)
     if run is None:
         raise LookupError(f"no run of pipeline {pipeline_name!r} in {metadata_path}")
     evaluation = None

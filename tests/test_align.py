@@ -10,7 +10,7 @@ from components.artifacts.transform_graph import read_token_counts
 from components.embeddings import align as align_module
 from components.embeddings.align import AlignmentError, Coverage, align
 from components.embeddings.options import EmbeddingOptions
-from components.embeddings.vectors import iter_vectors
+from components.embeddings.vector_files import iter_vectors
 from components.options import OptionsError
 from schemas import features
 from tests.conftest import shared_data_file

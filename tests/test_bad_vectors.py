@@ -1,7 +1,7 @@
 """Bad word-vector files: each case stops the run naming the file, the line or byte and the problem,
 or is read in a documented way (repeated words, words with spaces, tab-separated fields).
 
-The readers are ``components.embeddings.vectors``; a ``VectorFileError`` carries
+The readers are ``components.embeddings.vector_files``; a ``VectorFileError`` carries
 ``line`` (text formats) or ``offset`` (binary formats, in the uncompressed
 bytes) and ``problem``, and its message is ``<file>, line <n>: <problem>`` or
 ``<file>, byte <n>: <problem>``.
@@ -17,10 +17,10 @@ from gensim.models import FastText, KeyedVectors
 import numpy as np
 import pytest
 
-from components.embeddings import vectors as vectors_module
+from components.embeddings import vector_files
 from components.embeddings.align import align
 from components.embeddings.options import EmbeddingOptions
-from components.embeddings.vectors import (
+from components.embeddings.vector_files import (
     GLOVE,
     WORD2VEC,
     WORD2VEC_BINARY,
@@ -367,7 +367,7 @@ def test_a_fasttext_model_file_is_refused(tmp_path):
 
 
 def test_a_word_without_a_space_is_not_word2vec_binary(tmp_path, monkeypatch):
-    monkeypatch.setattr(vectors_module, "_MAX_WORD_BYTES", 8)
+    monkeypatch.setattr(vector_files, "_MAX_WORD_BYTES", 8)
     path = _file(tmp_path, "vectors.bin", b"1 2\n" + b"x" * 20)
     assert _where_and_what(_error(path, WORD2VEC_BINARY)) == (
         None,

@@ -289,6 +289,32 @@ def _artifact(artifact_type, uri, **int_properties):
     return artifact
 
 
+def _push(models, name: str, tmp_path, serving):
+    """The Pusher's ``Do`` on the model ``name``, blessed by the Evaluator and judged by a real canary run.
+
+    Returns:
+        The model, infra blessing and pushed-model artifacts.
+    """
+    model = _artifact(standard_artifacts.Model, tmp_path / "model")
+    os.symlink(models[name], tmp_path / "model" / "Format-Serving")
+    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing", blessed=1)
+    infra_blessing = _artifact(standard_artifacts.InfraBlessing, tmp_path / "infra")
+    canary_results.write_result(
+        infra_blessing, checks.evaluate(checks.run_probes(models[name], CanaryOptions()), CanaryOptions())
+    )
+    pushed = _artifact(standard_artifacts.PushedModel, tmp_path / "pushed")
+    pusher_executor.Executor().Do(
+        {
+            standard_component_specs.MODEL_KEY: [model],
+            standard_component_specs.MODEL_BLESSING_KEY: [blessing],
+            standard_component_specs.INFRA_BLESSING_KEY: [infra_blessing],
+        },
+        {standard_component_specs.PUSHED_MODEL_KEY: [pushed]},
+        {"serving_model_dir": str(serving), "options": PushOptions().to_json()},
+    )
+    return model, infra_blessing, pushed
+
+
 def test_the_pusher_refuses_a_model_the_canary_refused_and_leaves_the_served_version(
     models, tmp_path, caplog
 ):
@@ -297,24 +323,8 @@ def test_the_pusher_refuses_a_model_the_canary_refused_and_leaves_the_served_ver
     (served_before,) = publish.list_versions(str(serving))
     files_before = sorted(p.relative_to(serving) for p in serving.rglob("*"))
 
-    model = _artifact(standard_artifacts.Model, tmp_path / "model")
-    os.symlink(models["nan"], tmp_path / "model" / "Format-Serving")
-    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing", blessed=1)
-    infra_blessing = _artifact(standard_artifacts.InfraBlessing, tmp_path / "infra")
-    canary_results.write_result(
-        infra_blessing, checks.evaluate(checks.run_probes(models["nan"], CanaryOptions()), CanaryOptions())
-    )
-    pushed = _artifact(standard_artifacts.PushedModel, tmp_path / "pushed")
     with caplog.at_level(logging.INFO, logger=pusher_executor.logger.name):
-        pusher_executor.Executor().Do(
-            {
-                standard_component_specs.MODEL_KEY: [model],
-                standard_component_specs.MODEL_BLESSING_KEY: [blessing],
-                standard_component_specs.INFRA_BLESSING_KEY: [infra_blessing],
-            },
-            {standard_component_specs.PUSHED_MODEL_KEY: [pushed]},
-            {"serving_model_dir": str(serving), "options": PushOptions().to_json()},
-        )
+        model, _infra_blessing, pushed = _push(models, "nan", tmp_path, serving)
     assert pushed.get_int_custom_property("pushed") == 0
     assert publish.list_versions(str(serving)) == [served_before]
     assert sorted(p.relative_to(serving) for p in serving.rglob("*")) == files_before
@@ -327,23 +337,7 @@ def test_the_pusher_refuses_a_model_the_canary_refused_and_leaves_the_served_ver
 
 def test_the_pusher_pushes_a_model_both_blessings_passed_and_records_the_canary(models, tmp_path):
     serving = tmp_path / "serving" / "imdb"
-    model = _artifact(standard_artifacts.Model, tmp_path / "model")
-    os.symlink(models["good"], tmp_path / "model" / "Format-Serving")
-    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing", blessed=1)
-    infra_blessing = _artifact(standard_artifacts.InfraBlessing, tmp_path / "infra")
-    canary_results.write_result(
-        infra_blessing, checks.evaluate(checks.run_probes(models["good"], CanaryOptions()), CanaryOptions())
-    )
-    pushed = _artifact(standard_artifacts.PushedModel, tmp_path / "pushed")
-    pusher_executor.Executor().Do(
-        {
-            standard_component_specs.MODEL_KEY: [model],
-            standard_component_specs.MODEL_BLESSING_KEY: [blessing],
-            standard_component_specs.INFRA_BLESSING_KEY: [infra_blessing],
-        },
-        {standard_component_specs.PUSHED_MODEL_KEY: [pushed]},
-        {"serving_model_dir": str(serving), "options": PushOptions().to_json()},
-    )
+    _model, infra_blessing, pushed = _push(models, "good", tmp_path, serving)
     assert pushed.get_int_custom_property("pushed") == 1
     (version,) = publish.list_versions(str(serving))
     manifest = pushed_model.read_manifest(str(serving / str(version)))

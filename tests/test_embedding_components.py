@@ -24,7 +24,7 @@ from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.embeddings import executor
 from components.embeddings.component import EmbeddingAligner, Word2Vec
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
-from components.embeddings.vectors import WORD2VEC, VectorFileError, iter_vectors
+from components.embeddings.vector_files import WORD2VEC, VectorFileError, iter_vectors
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
 from schemas import features

@@ -495,7 +495,7 @@ def test_gzip_damage_that_zlib_decodes_is_reported_as_damage_not_as_a_bad_row(tm
     CRC-32 ...)"). Here the same with stored deflate blocks, so the damage reaches the
     parser for certain.
     """
-    from components.embeddings import vectors
+    from components.embeddings import vector_files
 
     rows = "".join(f"w{i} 0.5 0.25 -0.125\n" for i in range(50))
     data = gzip.compress(f"50 3\n{rows}".encode(), compresslevel=0)
@@ -503,8 +503,8 @@ def test_gzip_damage_that_zlib_decodes_is_reported_as_damage_not_as_a_bad_row(tm
     path = tmp_path / "vectors.txt.gz"
     path.write_bytes(data[:at] + b"x" + data[at + 1 :])
 
-    with pytest.raises(vectors.VectorFileError) as raised:
-        list(vectors.iter_vectors(str(path), "word2vec"))
+    with pytest.raises(vector_files.VectorFileError) as raised:
+        list(vector_files.iter_vectors(str(path), "word2vec"))
 
     message = str(raised.value)
     assert "gzip" in message and "CRC" in message, message

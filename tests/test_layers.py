@@ -51,7 +51,7 @@ def copy_of_the_packages(destination: Path) -> Path:
 def test_the_checkout_keeps_the_layers():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 1 kept, 0 broken." in result.stdout
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -80,6 +80,12 @@ def test_the_checkout_keeps_the_layers():
             "from pipeline import predict as _predict",
             "components.neighbors -> pipeline.predict",
         ),
+        # The pipeline reaches into the report step's modules instead of its package's names.
+        (
+            "pipeline/rerender.py",
+            "from components.report import collect as _collect",
+            "pipeline.rerender -> components.report.collect",
+        ),
         # The names at the bottom depend on anything.
         (
             "schemas/features.py",
@@ -94,5 +100,5 @@ def test_an_import_across_the_layers_fails_naming_it(tmp_path, module, offending
     path.write_text(path.read_text(encoding="utf-8") + f"\n{offending}\n", encoding="utf-8")
     result = lint_imports(root)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "Contracts: 0 kept, 1 broken." in result.stdout
+    assert "Contracts: 1 kept, 1 broken." in result.stdout  # each offence breaks one of the two
     assert message in result.stdout

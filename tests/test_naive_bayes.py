@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from components.trainer import export, model
-from components.trainer.data import model_inputs
+from components.trainer.dataset import model_inputs
 from components.trainer.naive_bayes import NaiveBayesLinear, naive_bayes_log_ratios
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions

@@ -21,7 +21,7 @@ import pytest
 import tensorflow as tf
 
 from components.trainer import export, model, naive_bayes
-from components.trainer.data import model_inputs
+from components.trainer.dataset import model_inputs
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
 from pipeline.config import SAMPLE_DATA

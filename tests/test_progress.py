@@ -8,8 +8,8 @@ import re
 import tqdm
 
 from components.embeddings.word2vec import EpochProgress
-from components.progress import Progress
-from components.trainer.progress import TrainingProgress
+from components.loop_progress import Progress
+from components.trainer.epoch_progress import TrainingProgress
 
 LOGGER = "tests.progress"
 
@@ -93,7 +93,7 @@ def test_training_progress_reports_batches_with_the_running_loss_and_learns_the_
         for batch in range(3):
             callback.on_train_batch_end(batch, {"loss": 0.5 - 0.1 * batch, "accuracy": 0.7, "auc": 0.8})
         callback.on_epoch_end(epoch, {})
-    lines = _messages(caplog, "components.trainer.progress")
+    lines = _messages(caplog, "components.trainer.epoch_progress")
     expected = [
         # First epoch: Keras does not know its length yet, so a count and a rate.
         r"Trainer: epoch 1/2: 1 batches \([\d,]+ batches/s, \d+ s\), loss 0\.5000, accuracy 0\.7000",

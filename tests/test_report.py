@@ -5,7 +5,6 @@ import glob
 import html.parser
 import io
 import json
-import logging
 import os
 from pathlib import Path
 import re
@@ -40,7 +39,7 @@ from components.report.data import (
     ThresholdCheck,
     TrainingReport,
 )
-from pipeline.step_log import StepLog, describe_outputs
+from pipeline.step_log import describe_outputs
 from schemas import features
 from tests.conftest import run_cli
 
@@ -464,29 +463,6 @@ def test_step_figures_come_from_the_outputs_custom_properties():
         "not pushed",
         "pushed version 17 to /s/17",
     ]
-
-
-def _absl_record(message: str, node: str) -> logging.LogRecord:
-    return logging.LogRecord("absl", logging.INFO, __file__, 1, message, (node,), None)
-
-
-def test_step_log_replaces_tfx_component_records_with_numbered_start_and_end_lines(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="pipeline.step_log")
-    with StepLog(
-        str(tmp_path / "metadata.sqlite"), "imdb", steps=["Trainer", "Evaluator", "Pusher"]
-    ) as step_log:
-        assert not step_log.filter(_absl_record("Component %s is running.", "Trainer"))
-        assert not step_log.filter(_absl_record("Component %s is finished.", "Trainer"))
-        # A resolver is not a step: not numbered, one line when it is done.
-        assert not step_log.filter(_absl_record("Component %s is running.", "baseline_model_resolver"))
-        assert not step_log.filter(_absl_record("Component %s is finished.", "baseline_model_resolver"))
-        assert not step_log.filter(_absl_record("Component %s is running.", "Evaluator"))
-        assert step_log.filter(_absl_record("Using deployment config:\n %s", "x"))
-    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.step_log"]
-    assert lines[0] == "Step 1/3 Trainer: start"
-    # No metadata store here: the outcome is unknown, the duration is not.
-    assert re.fullmatch(r"Step 1/3 Trainer: done in \d+\.\d s", lines[1]), lines[1]
-    assert lines[2:] == ["baseline_model_resolver: resolved", "Step 2/3 Evaluator: start"]
 
 
 # --- a real run ---------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from components.artifacts.embedding_matrix import EmbeddingMismatchError, load_c
 from components.artifacts.types import EmbeddingMatrix
 from components.options import OptionsError
 from components.trainer import export, model
+from components.trainer.epoch_progress import TrainingProgress
 from components.trainer.options import TrainerOptions
-from components.trainer.progress import TrainingProgress
 from components.transform.options import TransformOptions
 from schemas import features
 

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
-from components.embeddings.vectors import (
+from components.embeddings.vector_files import (
     GLOVE,
     WORD2VEC,
     WORD2VEC_BINARY,

@@ -14,8 +14,8 @@ from gensim.models import KeyedVectors
 import numpy as np
 import pytest
 
-from components.embeddings import vectors as vectors_module
-from components.embeddings.vectors import (
+from components.embeddings import vector_files
+from components.embeddings.vector_files import (
     GLOVE,
     KEYED_VECTORS,
     WORD2VEC,
@@ -144,7 +144,7 @@ def test_word2vec_binary_written_by_gensim(tmp_path):
 
 def test_word2vec_binary_streams_across_read_chunks(tmp_path, monkeypatch):
     # Records straddle chunk boundaries when chunks are tiny.
-    monkeypatch.setattr(vectors_module, "_CHUNK_BYTES", 3)
+    monkeypatch.setattr(vector_files, "_CHUNK_BYTES", 3)
     path = tmp_path / "vectors.bin"
     path.write_bytes(word2vec_binary_bytes(BINARY_ROWS, newline=True))
     _assert_vectors(list(iter_vectors(str(path), WORD2VEC_BINARY)), _binary_expected())

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from components.embeddings.options import Word2VecOptions
-from components.embeddings.vectors import WORD2VEC, detect_format, iter_vectors
+from components.embeddings.vector_files import WORD2VEC, detect_format, iter_vectors
 from components.embeddings.word2vec import (
     BuildCorpus,
     ReadReviewTexts,

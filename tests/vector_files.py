@@ -1,4 +1,4 @@
-"""Writers of word-vector files in the formats of ``components.embeddings.vectors``, for tests.
+"""Writers of word-vector files in the formats of ``components.embeddings.vector_files``, for tests.
 
 Written the way the tools that make real files write them, so a test states
 its rows and gets the bytes: GloVe text, word2vec text (header line), word2vec

@@ -16,10 +16,11 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.canary import executor
 from components.canary.options import CanaryOptions
+from components.options import OPTIONS_KEY
 
 
 class CanarySpec(types.ComponentSpec):
-    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
     INPUTS = {standard_component_specs.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model)}
     OUTPUTS = {standard_component_specs.BLESSING_KEY: ChannelParameter(type=standard_artifacts.InfraBlessing)}
 

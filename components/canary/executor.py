@@ -31,7 +31,7 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        options = CanaryOptions.from_json(exec_properties["options"])
+        options = CanaryOptions.from_exec_properties(exec_properties)
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
         blessing = artifact_utils.get_single_instance(output_dict[standard_component_specs.BLESSING_KEY])
         model_dir = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))

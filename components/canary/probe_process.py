@@ -121,5 +121,5 @@ if __name__ == "__main__":
     sys.stdout.flush()
     sys.stderr.flush()
     # Skips interpreter teardown: the result is written, and TensorFlow's
-    # objects need no orderly destruction (see pipeline/shutdown.py).
+    # objects need no orderly destruction (see pipeline/gc_at_exit.py).
     os._exit(code)

@@ -13,10 +13,11 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.embeddings import executor
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
+from components.options import OPTIONS_KEY
 
 
 class Word2VecSpec(types.ComponentSpec):
-    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {"vectors": ChannelParameter(type=EmbeddingVectors)}
 
@@ -38,7 +39,7 @@ class Word2Vec(base_beam_component.BaseBeamComponent):
 
 
 class EmbeddingAlignerSpec(types.ComponentSpec):
-    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
     INPUTS = {
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
         "vectors": ChannelParameter(type=EmbeddingVectors),

@@ -21,7 +21,7 @@ from tfx.types import artifact_utils
 
 from components.artifacts import embedding_matrix, embedding_vectors, transform_graph
 from components.beam_utils import run_and_count
-from components.embeddings import vectors as vector_files
+from components.embeddings import vector_files
 from components.embeddings.align import align
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.embeddings.word2vec import (
@@ -50,7 +50,7 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        options = Word2VecOptions.from_json(exec_properties["options"])
+        options = Word2VecOptions.from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["vectors"])
         splits = embedding_text_splits(examples)
@@ -105,7 +105,7 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        options = EmbeddingOptions.from_json(exec_properties["options"])
+        options = EmbeddingOptions.from_exec_properties(exec_properties)
         graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
         vectors_path, vector_format = vector_file(
             artifact_utils.get_single_uri(input_dict["vectors"]), options.vectors_format

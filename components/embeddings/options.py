@@ -16,7 +16,7 @@ class RowInit(enum.StrEnum):
 
 
 class VectorFormat(enum.StrEnum):
-    """Word-vector file formats, read by components/embeddings/vectors.py.
+    """Word-vector file formats, read by components/embeddings/vector_files.py.
 
     Named here so that building the configuration does not import TensorFlow.
     """

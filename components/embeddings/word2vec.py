@@ -26,7 +26,7 @@ from gensim.models.callbacks import CallbackAny2Vec
 import tensorflow as tf
 
 from components.embeddings.options import Word2VecAlgorithm, Word2VecOptions
-from components.progress import Progress
+from components.loop_progress import Progress
 from components.text import tokenize
 from schemas import features
 

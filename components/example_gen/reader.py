@@ -51,7 +51,7 @@ from components.example_gen.options import (
     is_remote,
     validate_eval_percent,
 )
-from components.progress import Progress
+from components.loop_progress import Progress
 from schemas import features
 from schemas.schema import load_raw_schema
 

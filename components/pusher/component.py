@@ -14,6 +14,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts.types import EmbeddingMatrix
+from components.options import OPTIONS_KEY
 from components.pusher import executor
 from components.pusher.options import PushOptions
 
@@ -21,7 +22,7 @@ from components.pusher.options import PushOptions
 class PusherSpec(types.ComponentSpec):
     PARAMETERS = {
         "serving_model_dir": ExecutionParameter(type=str),
-        "options": ExecutionParameter(type=str),
+        OPTIONS_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {
         "model": ChannelParameter(type=standard_artifacts.Model),

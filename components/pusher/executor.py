@@ -55,7 +55,7 @@ class Executor(tfx_pusher_executor.Executor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        options = PushOptions.from_json(exec_properties["options"])
+        options = PushOptions.from_exec_properties(exec_properties)
         model_dir = exec_properties["serving_model_dir"]
         pushed = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])

@@ -13,7 +13,7 @@ from tfx.types import artifact_utils, standard_component_specs
 
 from components.artifacts import embedding_matrix, transform_graph
 from components.artifacts import model as model_artifact
-from components.trainer import data, export, model, naive_bayes, progress, warm_start
+from components.trainer import dataset, epoch_progress, export, model, naive_bayes, warm_start
 from components.trainer.options import TrainerOptions
 from schemas import features
 
@@ -40,16 +40,16 @@ class Executor(base_executor.BaseExecutor):
         matrix = embedding_matrix.load_checked(embedding, vocabulary)
         transformed_spec = tft_output.transformed_feature_spec()
         sequence_length = transformed_spec[features.TOKEN_IDS].shape[0]
-        feature_spec = data.model_feature_spec(transformed_spec, options.use_ngrams)
+        feature_spec = dataset.model_feature_spec(transformed_spec, options.use_ngrams)
 
-        train = data.make_dataset(
+        train = dataset.make_dataset(
             artifact_utils.get_split_uri([transformed], features.TRAIN),
             feature_spec,
             options.batch_size,
             shuffle=True,
             seed=options.seed,
         )
-        evaluation = data.make_dataset(
+        evaluation = dataset.make_dataset(
             artifact_utils.get_split_uri([transformed], features.EVAL),
             feature_spec,
             options.batch_size,
@@ -92,7 +92,7 @@ class Executor(base_executor.BaseExecutor):
                 injected = model.embedding_weights(classifier)
         callbacks: list[keras.callbacks.Callback] = [
             keras.callbacks.TensorBoard(log_dir=model_run_uri),
-            progress.TrainingProgress(options.epochs, epoch_log=logger),
+            epoch_progress.TrainingProgress(options.epochs, epoch_log=logger),
         ]
         started = time.monotonic()
         # Early stopping, and unfreezing for frozen_then_fine_tune, happen in fit_model.

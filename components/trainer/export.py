@@ -16,7 +16,7 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model_utils
 
-from components.trainer.data import model_inputs
+from components.trainer.dataset import model_inputs
 from schemas import features
 
 

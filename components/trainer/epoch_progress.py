@@ -13,7 +13,7 @@ import time
 
 import tf_keras as keras
 
-from components.progress import DEFAULT_INTERVAL, Progress
+from components.loop_progress import DEFAULT_INTERVAL, Progress
 
 logger = logging.getLogger(__name__)
 

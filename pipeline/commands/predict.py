@@ -1,0 +1,81 @@
+"""``imdb-pipeline predict``: classify text with a pushed model."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from pipeline.cli import EXIT_OK, EXIT_USAGE, _add_shared, _import_tensorflow
+
+
+def _add_predict_parser(subparsers) -> None:
+    from pipeline import predict
+
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify review texts with a pushed model",
+        description=(
+            "Print the positive-class probability of each review: from the TEXT arguments, or from "
+            "--input FILE (one review per line, or JSON Lines with a text field; - or a lone TEXT - "
+            "reads standard input), scored in batches. Output: one line per review, in input order: "
+            "tsv (probability to 4 decimals, a tab, the text with \\, tab and line breaks escaped) or "
+            "jsonl (the input record's fields, text and probability). Exit code 2 for a missing or "
+            "damaged model or an unreadable review (the message names it)."
+        ),
+    )
+    _add_shared(parser, "model")
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="review text")
+    parser.add_argument(
+        "--input",
+        metavar="FILE",
+        help="read reviews from FILE (- for standard input): one per line, or JSON Lines with a text field",
+    )
+    parser.add_argument(
+        "--input-format",
+        dest="input_format",
+        choices=predict.INPUT_FORMATS,
+        default="auto",
+        help="lines, jsonl, or auto: JSON Lines when the first line is a JSON object (default: auto)",
+    )
+    parser.add_argument(
+        "--format", choices=predict.OUTPUT_FORMATS, default=predict.TSV, help="output format (default: tsv)"
+    )
+    _add_shared(parser, "batch_size", "verbose", verbose="show TensorFlow's start-up log lines on stderr")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from pipeline import predict
+
+    texts = list(args.texts)
+    source = args.input
+    if texts == [predict.STDIN] and source is None:
+        source, texts = predict.STDIN, []
+    if (source is None) == (not texts):
+        print(
+            f"imdb-pipeline predict: {'no reviews: give' if source is None else 'give'} review texts as "
+            "arguments, or --input FILE (one review per line, or JSON Lines with a text field; - for "
+            f"standard input){'' if source is None else ', not both'}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        with contextlib.ExitStack() as stack:
+            if source is None:
+                reviews = list(predict.reviews_from_arguments(texts))  # checked before the model loads
+            elif source == predict.STDIN:
+                reviews = predict.reviews_from_stream(sys.stdin.buffer, "standard input", args.input_format)
+            else:
+                try:
+                    stream = stack.enter_context(open(source, "rb"))
+                except OSError as error:
+                    raise predict.InputError(f"--input {source}: {error.strerror}") from None
+                reviews = predict.reviews_from_stream(stream, source, args.input_format)
+            _import_tensorflow(verbose=args.verbose, serving_only=True)
+            classifier = predict.Classifier(args.model)
+            predict.score(classifier, reviews, args.format, sys.stdout, batch_size=args.batch_size)
+    except (predict.ModelNotFoundError, predict.ModelLoadError, predict.InputError) as error:
+        sys.stdout.flush()
+        print(f"imdb-pipeline predict: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK

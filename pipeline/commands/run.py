@@ -1,0 +1,146 @@
+"""``imdb-pipeline run`` and ``imdb-pipeline compile``: the pipeline built from its configuration flags.
+
+``run`` runs it locally; ``compile`` writes it for Kubeflow Pipelines or Vertex AI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.cli import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    _add_config_arguments,
+    _add_shared,
+    _beam_command,
+    _configuration,
+    _configure_logging,
+    _import_tensorflow,
+    logger,
+)
+
+
+def _add_run_parser(subparsers) -> argparse.ArgumentParser:
+    parser = _beam_command(
+        subparsers,
+        "run",
+        help="run the whole pipeline locally",
+        description=(
+            "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
+            "evaluate and push. Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage "
+            "or configuration error, 3 another run holds the output directory."
+        ),
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
+    )
+    _add_shared(parser, "verbose")
+    parser.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="show the steps, the data the run would ingest and where it would write; run nothing",
+    )
+    _add_config_arguments(parser)
+    return parser
+
+
+def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
+    parser = _beam_command(
+        subparsers,
+        "compile",
+        help="compile the pipeline for Kubeflow Pipelines / Vertex AI Pipelines",
+        description=(
+            "Compile the same pipeline with TFX's Kubeflow V2 runner into the file an orchestrator loads: "
+            "a Kubeflow Pipelines 2.x package (YAML PipelineSpec, --target kfp or a .yaml/.yml name; "
+            "Vertex AI reads it too) or a Vertex AI pipeline job (JSON, --target vertex or a .json name). "
+            "Paths (--data, --output, --vectors) must be readable by the cluster, e.g. gs://."
+        ),
+    )
+    parser.add_argument(
+        "--output-file",
+        dest="output_file",
+        required=True,
+        help="where to write: NAME.yaml (Kubeflow Pipelines package) or NAME.json (Vertex AI job)",
+    )
+    parser.add_argument(
+        "--target",
+        choices=("kfp", "vertex"),
+        help="kfp: Kubeflow Pipelines package (YAML); vertex: Vertex AI pipeline job (JSON) "
+        "(default: from --output-file's extension, which must agree)",
+    )
+    parser.add_argument(
+        "--image",
+        required=True,
+        help="container image with this project and requirements.lock installed, run by every step",
+    )
+    parser.add_argument(
+        "--schedule",
+        help="cron expression (e.g. '0 3 * * *'): also print the calls that create a recurring run",
+    )
+    _add_config_arguments(parser)
+    return parser
+
+
+def _run(args: argparse.Namespace, beam_args: list[str], parser) -> int:
+    # Before anything imports TensorFlow, so its log settings apply.
+    _configure_logging(args.verbose)
+    _import_tensorflow(verbose=args.verbose)
+    config = _configuration("run", args, beam_args, parser)
+    if config is None:
+        return EXIT_USAGE
+
+    from pipeline import runner
+    from pipeline.lock import RunInProgressError
+
+    if args.dry_run:
+        print(runner.describe_plan(config, enable_cache=not args.no_cache))
+        return EXIT_OK
+    try:
+        summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
+    except RunInProgressError as error:
+        print(f"imdb-pipeline run: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    except Exception as error:
+        logger.error("Pipeline failed", exc_info=args.verbose)
+        print(f"imdb-pipeline run: FAILED: {runner.describe_failure(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    print(summary.one_line())
+    return EXIT_OK
+
+
+def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
+    _configure_logging(verbose=False)
+    _import_tensorflow()
+    from components.options import check_text
+    from pipeline import kubeflow
+    from pipeline.pipeline import create_pipeline, pipeline_steps
+
+    try:
+        check_text("--output-file", args.output_file)
+        target = kubeflow.resolve_target(args.output_file, args.target)
+        kubeflow.check_image(args.image)
+        if args.schedule is not None:  # an empty one too: `--schedule "$CRON"` with CRON unset
+            kubeflow.validate_cron(args.schedule)
+    except ValueError as error:
+        print(f"imdb-pipeline compile: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    config = _configuration("compile", args, beam_args, parser)
+    if config is None:
+        return EXIT_USAGE
+    try:
+        job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
+    except kubeflow.OutputFileError as error:
+        print(f"imdb-pipeline compile: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    steps = len(pipeline_steps(create_pipeline(config, portable=True)))
+    what = "Kubeflow Pipelines package" if target == kubeflow.KFP else "Vertex AI pipeline job"
+    print(
+        f"wrote {args.output_file}: {what} of pipeline {config.pipeline_name}, {steps} steps "
+        f"({kubeflow.task_count(job)} tasks: TFX compiles the baseline resolver into two), image {args.image}"
+    )
+    print(kubeflow.client_commands(args.output_file, target, config, cron=args.schedule))
+    return EXIT_OK

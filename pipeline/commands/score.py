@@ -1,0 +1,128 @@
+"""``imdb-pipeline score``: score a large set of reviews in a Beam job."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from pipeline.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    _add_shared,
+    _beam_command,
+    _configure_logging,
+    _positive_int,
+    logger,
+    split_beam_args,
+)
+
+
+def _add_score_parser(subparsers) -> argparse.ArgumentParser:
+    from components.example_gen.options import ExampleGenOptions
+    from pipeline import predict
+
+    parser = _beam_command(
+        subparsers,
+        "score",
+        help="score a large set of reviews with Beam's RunInference, on any Beam runner",
+        description=(
+            "Score every review of --input with a pushed model, in a Beam job (RunInference): an IMDb "
+            "dataset (archive or folder), a text file (one review per line, or JSON Lines with a text "
+            "field), or TFRecords of tf.Examples with a text feature. Writes OUTPUT/predictions-*.jsonl "
+            "(or .tfrecord.gz), OUTPUT/quarantine/ (records set aside, with their reason, as ExampleGen "
+            "does) and OUTPUT/summary.json. Exit codes: 0 done, 1 the job failed, 2 usage error, missing or damaged model or unreadable input."
+        ),
+    )
+    _add_shared(
+        parser,
+        "model",
+        model="a pushed version directory, or the model directory (newest version, pinned for the job)",
+    )
+    parser.add_argument("--input", required=True, help="the reviews: a file or folder, local or gs://")
+    parser.add_argument("--output", required=True, help="a new or empty folder for the results")
+    parser.add_argument(
+        "--input-format",
+        dest="input_format",
+        default="auto",
+        help="imdb, lines, jsonl, tfrecord, or auto: from the path (archive or dataset folder: imdb; "
+        "'tfrecord' in the name: tfrecord; other files: jsonl if the first line is a JSON object, "
+        "else lines) (default: auto)",
+    )
+    parser.add_argument(
+        "--format",
+        default=predict.JSON_LINES,
+        help="jsonl, or tfrecord (tf.train.Examples, GZIP) (default: jsonl)",
+    )
+    default_bytes = ExampleGenOptions.model_fields["max_review_bytes"].default
+    parser.add_argument(
+        "--max-review-bytes",
+        dest="max_review_bytes",
+        type=_positive_int,
+        default=default_bytes,
+        help=f"a larger review is set aside as too_large, as in ExampleGen (default: {default_bytes})",
+    )
+    _add_shared(
+        parser,
+        "batch_size",
+        "verbose",
+        batch_size=f"most reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
+        verbose="show every Beam and TensorFlow log line",
+    )
+    return parser
+
+
+def _score(args: argparse.Namespace, unknown: list[str], parser) -> int:
+    _configure_logging(args.verbose)
+    try:
+        beam_args = split_beam_args(unknown, parser)
+    except UsageError as error:
+        print(f"imdb-pipeline score: error: {error} (see imdb-pipeline score --help)", file=sys.stderr)
+        return EXIT_USAGE
+    from pipeline import predict
+
+    predict.import_tensorflow(verbose=args.verbose, serving_only=False)
+    from components.example_gen.errors import ImdbDataError
+    from pipeline import score
+
+    try:
+        if args.format not in score.OUTPUT_FORMATS:
+            raise score.ScoreInputError(
+                f"--format must be one of {', '.join(score.OUTPUT_FORMATS)}, got {args.format!r}"
+            )
+        source = score.resolve_input(args.input, args.input_format)
+        model_dir = predict.Classifier(args.model).version_dir
+        score.check_output(args.output)
+        job = score.ScoreJob(
+            model_dir=model_dir,
+            input_path=args.input,
+            source=source,
+            output=args.output,
+            output_format=args.format,
+            batch_size=args.batch_size,
+            max_review_bytes=args.max_review_bytes,
+        )
+        # Beam's worker processes (multi_processing) import TensorFlow too: keep their start-up
+        # lines off stderr as well (the filter is on the file descriptor, which they inherit).
+        with contextlib.nullcontext() if args.verbose else predict.stderr_without_startup_noise():
+            summary = score.run_score(job, beam_args)
+    except (
+        predict.ModelNotFoundError,
+        predict.ModelLoadError,
+        score.ScoreInputError,
+        score.OutputExistsError,
+        ImdbDataError,
+    ) as error:
+        print(f"imdb-pipeline score: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:
+        logger.error("Scoring failed", exc_info=args.verbose)
+        print(f"imdb-pipeline score: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"scored {summary.scored} reviews of {args.input} with {summary.model}, {summary.describe()}: "
+        f"{args.output}"
+    )
+    return EXIT_OK

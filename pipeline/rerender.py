@@ -1,0 +1,131 @@
+"""Re-renders the report of a past run and writes the index of runs (``imdb-pipeline report``).
+
+The run is read from ML Metadata (``run_records.py``); the page is built by the
+report step's public entry points (``components/report/__init__.py``), the
+same ones its executor uses, with the versions the run recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import re
+import time
+
+import tensorflow as tf
+
+from components import report, versions
+from components.artifacts import evaluation as evaluation_artifact
+from components.artifacts import pushed_model, run_report
+from pipeline.config import METADATA_FILE
+from pipeline.run_records import CACHED, EXECUTED, RunRecord, find_run, list_runs, open_store, steps_in_state
+
+logger = logging.getLogger(__name__)
+
+REPORTS_DIR = "reports"
+
+
+class ReportError(RuntimeError):
+    """A run's artifacts cannot be read (deleted or damaged files), or the report cannot be written."""
+
+
+def run_dir_name(run_id: str) -> str:
+    """A folder name for a run id (its start time): characters other than ``[A-Za-z0-9._-]`` become ``-``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", run_id)
+
+
+def render_run(output: str, run_id: str | None = None, pipeline_name: str | None = None) -> str:
+    """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``.
+
+    Returns:
+        The path of the written report.
+
+    Raises:
+        RunNotFoundError: no metadata store, no run, or no run of that id.
+        ReportError: the run's artifacts cannot be read, or the report written.
+    """
+    store = open_store(posixpath.join(output, METADATA_FILE))
+    run = find_run(list_runs(store, pipeline_name, output), run_id)
+    started = time.monotonic()
+    try:
+        report_data = report.collect_report(
+            run.inputs,
+            run.step_properties,
+            run_report.read_versions(run.report_uri) or versions.library_versions(),
+            title=f"{run.pipeline_name} run report",
+            run_id=run.run_id,
+            steps=run.steps,
+        )
+        directory = posixpath.join(output, REPORTS_DIR, run_dir_name(run.run_id))
+        tf.io.gfile.makedirs(directory)
+        path = posixpath.join(directory, run_report.REPORT_FILE)
+        html = report.render_report(report_data)
+        with tf.io.gfile.GFile(path, "w") as f:
+            f.write(html)
+    except (OSError, tf.errors.OpError) as error:
+        raise ReportError(f"run {run.run_id}: {_describe(error)}") from error
+    logger.info("Report of run %s written to %s in %.1f s", run.run_id, path, time.monotonic() - started)
+    return path
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, tf.errors.OpError):
+        return error.message
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
+
+
+def _href(index_dir: str, target: str) -> str:
+    if "://" in target:
+        return target
+    return os.path.relpath(target, index_dir)
+
+
+def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
+    """One index row: metrics, blessing and push of a run, and a link to its report."""
+    metrics: dict[str, float] = {}
+    if run_report.EVALUATION in run.inputs:
+        metrics = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri).candidate_metrics
+    blessed = evaluation_artifact.read_blessing(run.inputs.get(run_report.BLESSING))
+    pushed = run.inputs.get(run_report.PUSHED_MODEL)
+    pushed_version = None
+    if pushed is not None and pushed.properties.get(pushed_model.PUSHED_PROPERTY):
+        pushed_version = pushed.properties.get(pushed_model.PUSHED_VERSION_PROPERTY)
+    rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), run_report.REPORT_FILE)
+    if tf.io.gfile.exists(rerendered):
+        href = _href(index_dir, rerendered)
+    elif run.report_uri:
+        href = _href(index_dir, posixpath.join(run.report_uri, run_report.REPORT_FILE))
+    else:
+        href = None
+    return report.RunEntry(
+        run_id=run.run_id,
+        executed=len(steps_in_state(run.states, EXECUTED)),
+        cached=len(steps_in_state(run.states, CACHED)),
+        metrics=metrics,
+        blessed=blessed,
+        pushed_version=pushed_version,
+        report_href=href,
+    )
+
+
+def write_index(output: str, pipeline_name: str | None = None) -> str:
+    """Writes ``<output>/reports/index.html`` listing every run, newest first; returns its path.
+
+    Raises:
+        RunNotFoundError: no metadata store.
+        ReportError: a run's artifacts cannot be read, or the index written.
+    """
+    store = open_store(posixpath.join(output, METADATA_FILE))
+    runs = list(list_runs(store, pipeline_name, output))
+    index_dir = posixpath.join(output, REPORTS_DIR)
+    try:
+        tf.io.gfile.makedirs(index_dir)
+        names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
+        html = report.render_index(f"{', '.join(names)} runs", [run_entry(run, index_dir) for run in runs])
+        path = posixpath.join(index_dir, report.INDEX_FILE)
+        with tf.io.gfile.GFile(path, "w") as f:
+            f.write(html)
+    except (OSError, tf.errors.OpError) as error:
+        raise ReportError(f"index of runs: {_describe(error)}") from error
+    return path
