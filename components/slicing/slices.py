@@ -1,6 +1,6 @@
 """What each test review is sliced by: its length in tokens, and its first sentence.
 
-Pure functions, no TensorFlow: the TestSlices executor (executor.py) applies
+Pure functions, no TensorFlow: the EvalSlices executor (executor.py) applies
 them to every test review, the tests check their properties
 (tests/test_slicing.py).
 
