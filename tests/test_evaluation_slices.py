@@ -9,10 +9,12 @@ a short-text threshold above what the model reaches stops the push.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import os
 from pathlib import Path
+import re
 
 import numpy as np
 import pytest
@@ -29,9 +31,11 @@ from components.evaluator.eval_config import make_eval_config
 from components.evaluator.options import EvaluationOptions
 from components.pusher import executor as pusher_executor
 from components.pusher.options import PushOptions
+from components.report import render
 from components.slicing import executor as slicing_executor
 from components.slicing.slices import first_sentence, length_bucket
 from schemas import features
+from tests.test_report import _small_report
 
 BEAM_ARGS = ["--runner=FnApiRunner"]
 FULL_SPLIT, FIRST_SENTENCE_SPLIT = features.SLICED_TEST_SPLITS
@@ -215,6 +219,27 @@ def test_slice_names_and_order():
     ]
     assert evaluation_artifact.slice_name({}) == "full_review"  # an evaluation written before slicing
     assert evaluation_artifact.slice_name({"evaluation_set": "full_review", "rating": "7"}) == "rating=7"
+
+
+def test_the_report_shows_each_slice_in_a_table_and_a_plot():
+    report = _small_report()
+    slices = (
+        evaluation_artifact.SliceMetrics("full_review", 4, 0.75, 0.8125),
+        evaluation_artifact.SliceMetrics("first_sentence", 4, 0.5, 0.625),
+        evaluation_artifact.SliceMetrics("rating=1", 2, 1.0, None),
+    )
+    report = dataclasses.replace(report, evaluation=dataclasses.replace(report.evaluation, slices=slices))
+    text = render.render_report(report)
+    rows = re.findall(r'<tr data-slice="([^"]+)">(.*?)</tr>', text, flags=re.S)
+    assert [name for name, _row in rows] == ["full_review", "first_sentence", "rating=1"]
+    cells = [re.findall(r'data-(examples|accuracy|auc)="([^"]+)"', row) for _name, row in rows]
+    assert cells == [
+        [("examples", "4"), ("accuracy", "0.75"), ("auc", "0.8125")],
+        [("examples", "4"), ("accuracy", "0.5"), ("auc", "0.625")],
+        [("examples", "2"), ("accuracy", "1.0")],  # AUC undefined on one label: shown as a dash
+    ]
+    assert 'alt="Accuracy per slice"' in text
+    assert 'alt="Accuracy per slice"' not in render.render_report(_small_report())
 
 
 # --- against a trained model ----------------------------------------------------------------------
