@@ -2,7 +2,8 @@
 
 raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
 (vocabulary, token ids) -> Word2Vec or imported vectors -> EmbeddingAligner
-(matrix aligned with the vocabulary) -> Trainer -> Evaluator + Canary (the
+(matrix aligned with the vocabulary) -> Trainer -> EvalSlices (the test split
+with slicing features, and its first sentences) -> Evaluator + Canary (the
 model served by plain TensorFlow, probed) -> Pusher -> Report (report.html of
 the run).
 """
@@ -28,6 +29,7 @@ from components.example_gen.component import create_example_gen
 from components.pusher.component import Pusher
 from components.report import Report
 from components.schema_validation.component import ExampleValidator, SchemaImporter
+from components.slicing.component import EvalSlices
 from components.trainer.base_model import create_warm_start_resolver
 from components.trainer.component import Trainer
 from components.transform.component import Transform
@@ -92,13 +94,17 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         options=config.trainer,
         base_model=warm_start.outputs["model"] if warm_start else None,
     )
+    # The test split with the features TFMA slices on, and its first sentences scored alone.
+    eval_slices = EvalSlices(examples=example_gen.outputs["examples"])
+    # Nothing is scored on examples that failed validation either.
+    eval_slices.add_upstream_node(validator)
     baseline = create_baseline_resolver(candidate=None if portable else trainer.outputs["model"])
     evaluator = Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=eval_slices.outputs["sliced_examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"],
         eval_config=make_eval_config(config.evaluation),
-        example_splits=[features.TEST],
+        example_splits=list(features.SLICED_TEST_SPLITS),
     )
     # What TFX's InfraValidator does, in a fresh TensorFlow-only process: the
     # Pusher pushes only a model both the Evaluator and the canary blessed.
@@ -125,6 +131,7 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         aligner,
         *([warm_start] if warm_start else []),
         trainer,
+        eval_slices,
         baseline,
         evaluator,
         canary,

@@ -33,6 +33,16 @@ LABELED_SPLITS = (TRAIN, EVAL, TEST)
 FIT_SPLITS = (TRAIN,)
 EMBEDDING_TEXT_SPLITS = (TRAIN, UNSUP)
 
+# Evaluation-only features: the EvalSlices step (components/slicing/) adds them
+# to copies of the test examples that only the Evaluator reads, so they are not
+# in the raw schema and Transform and Trainer never see them. TFMA slices on them.
+EVALUATION_SET = "evaluation_set"
+FULL_REVIEW = "full_review"  # a test review as published
+FIRST_SENTENCE = "first_sentence"  # the first sentence of a test review alone
+LENGTH_BUCKET = "length_bucket"  # the review's length in tokens, as a range, e.g. "100-249"
+# EvalSlices' output splits: the full test reviews, and their first sentences.
+SLICED_TEST_SPLITS = (TEST, "test_first_sentence")
+
 # Schema environments: the unlabeled split has no label.
 LABELED_ENVIRONMENT = "LABELED"
 UNLABELED_ENVIRONMENT = "UNLABELED"

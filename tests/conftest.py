@@ -72,6 +72,7 @@ DEFAULT_STEP_IDS = (
     "FileBasedExampleGen",
     "SchemaImporter",
     "ExampleValidator",
+    "EvalSlices",
     "Transform",
     "Word2Vec",
     "EmbeddingAligner",

@@ -25,8 +25,11 @@ def test_default_pipeline_trains_word2vec_and_lists_steps_in_data_flow_order(tmp
     assert by_id["Pusher"].inputs["infra_blessing"].producer_component_id == "Canary"
     assert by_id["Canary"].inputs["model"].producer_component_id == "Trainer"
     assert "Evaluator" in {node.id for node in by_id["Canary"].upstream_nodes}
-    # The Evaluator scores the official test split only.
-    assert by_id["Evaluator"].exec_properties["example_splits"] == '["test"]'
+    # The Evaluator scores the official test split only, and apart its first sentences, both validated.
+    assert by_id["Evaluator"].inputs["examples"].producer_component_id == "EvalSlices"
+    assert by_id["EvalSlices"].inputs["examples"].producer_component_id == "FileBasedExampleGen"
+    assert "ExampleValidator" in {node.id for node in by_id["EvalSlices"].upstream_nodes}
+    assert by_id["Evaluator"].exec_properties["example_splits"] == '["test", "test_first_sentence"]'
     assert pipeline.pipeline_info.pipeline_root == str(tmp_path / "pipeline_root")
     assert pipeline.enable_cache
 

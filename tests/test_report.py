@@ -51,6 +51,7 @@ BLESSED_CELL = '<span class="pass">blessed</span>'
 NOT_BLESSED_CELL = '<span class="fail">not blessed</span>'
 # Alt texts of every figure of a full run's report, sorted.
 REPORT_IMAGES = [
+    "Accuracy per slice",
     "Calibration plot",
     "Confusion matrix",
     "Histogram of review lengths per split",
@@ -478,10 +479,16 @@ def _evaluation_metrics(output: Path) -> dict[str, float]:
 
     (uri,) = glob.glob(str(output / "pipeline_root" / "Evaluator" / "evaluation" / "*"))
     metrics = {}
-    for metrics_for_slice in tfma.load_metrics(uri):
-        for key_and_value in metrics_for_slice.metric_keys_and_values:
-            if key_and_value.value.HasField("double_value") and not key_and_value.key.is_diff:
-                metrics[key_and_value.key.name] = key_and_value.value.double_value.value
+    # The test split: the slice of the full reviews (the others are its first sentences and parts).
+    (test_split,) = [
+        metrics_for_slice
+        for metrics_for_slice in tfma.load_metrics(uri)
+        if [(key.column, key.bytes_value) for key in metrics_for_slice.slice_key.single_slice_keys]
+        == [(features.EVALUATION_SET, features.FULL_REVIEW.encode())]
+    ]
+    for key_and_value in test_split.metric_keys_and_values:
+        if key_and_value.value.HasField("double_value") and not key_and_value.key.is_diff:
+            metrics[key_and_value.key.name] = key_and_value.value.double_value.value
     return metrics
 
 

@@ -4,13 +4,24 @@ The one reader of TFMA's metrics and validation result: the run summary, the
 step log, the pusher's manifest and the run index use it as is; the run report
 (components/report/collect.py) adds plots and the configured thresholds. The
 names here are those the Evaluator's configuration
-(components/evaluator/eval_config.py) gives its metrics and models.
+(components/evaluator/eval_config.py) gives its metrics, models and slices.
+
+Slices: the Evaluator scores the test reviews and, apart, their first
+sentences (``evaluation_set`` = ``full_review`` or ``first_sentence``), and
+the full reviews by each feature of ``SLICED_BY``. The headline metrics (and
+the blessing thresholds) are those of the full reviews' slice, the test split;
+an evaluation written before slicing has only TFMA's overall slice, which then
+is the test split.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 import dataclasses
+import math
 import os
-from typing import Any
+import re
+from typing import Any, TypeVar
+
+from schemas import features
 
 ACCURACY = "accuracy"
 AUC = "auc"
@@ -33,6 +44,56 @@ CALIBRATION_PLOT = "calibration_plot"
 CALIBRATION_BUCKETS = 20
 CANDIDATE_MODEL = "candidate"
 BASELINE_MODEL = "baseline"
+# Features the full test reviews are also sliced by, each slice one value.
+SLICED_BY = (features.RATING, features.LENGTH_BUCKET)
+# Slice names (``SliceMetrics.name``) of the test split and of its first sentences.
+TEST_SPLIT_SLICE = features.FULL_REVIEW
+FIRST_SENTENCE_SLICE = features.FIRST_SENTENCE
+
+
+def headline_slice_values() -> dict[str, str]:
+    """Feature -> value of the slice that is the test split: the full reviews."""
+    return {features.EVALUATION_SET: features.FULL_REVIEW}
+
+
+def slice_values(slice_key: Any) -> dict[str, str]:
+    """A TFMA SliceKey as feature -> value (as text); {} for the overall slice."""
+    values = {}
+    for single in slice_key.single_slice_keys:
+        kind = single.WhichOneof("kind")
+        value = getattr(single, kind) if kind else ""
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        values[single.column] = f"{value:g}" if isinstance(value, float) else str(value)
+    return values
+
+
+def slice_name(values: dict[str, str]) -> str:
+    """``full_review`` or ``first_sentence`` for an evaluation set, ``<feature>=<value>`` for a slice of the
+    full reviews (e.g. ``rating=7``, ``length_bucket=100-249``); the overall slice is the test split."""
+    rest = {feature: value for feature, value in values.items() if feature != features.EVALUATION_SET}
+    if not rest:
+        return values.get(features.EVALUATION_SET, TEST_SPLIT_SLICE)
+    return ",".join(f"{feature}={value}" for feature, value in sorted(rest.items()))
+
+
+_PerSlice = TypeVar("_PerSlice")
+
+
+def headline_of(per_slice: Iterable[_PerSlice]) -> _PerSlice | None:
+    """The test split's element of TFMA's per-slice results (``MetricsForSlice``, ``PlotsForSlice``).
+
+    The full reviews' slice; else, in an evaluation written before slicing,
+    the overall slice; None when there is neither.
+    """
+    overall = None
+    for item in per_slice:
+        values = slice_values(item.slice_key)
+        if values == headline_slice_values():
+            return item
+        if not values:
+            overall = item
+    return overall
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +109,8 @@ class Evaluation:
         diffs: Metric name -> candidate minus baseline (TFMA diff metrics).
         validation_ok: TFMA's validation result; None when it is absent.
         failures: TFMA's reasons for a failed validation, readable.
-        failed: (metric name, is a diff) of each failed threshold.
+        failed: (metric name, is a diff, slice name) of each failed threshold;
+            the test split's slice is ``TEST_SPLIT_SLICE``.
     """
 
     candidate_model: str
@@ -58,7 +120,7 @@ class Evaluation:
     diffs: dict[str, float]
     validation_ok: bool | None
     failures: tuple[str, ...]
-    failed: frozenset[tuple[str, bool]] = frozenset()
+    failed: frozenset[tuple[str, bool, str]] = frozenset()
 
 
 def describe_bound(threshold) -> str:
@@ -84,28 +146,100 @@ def describe_change_condition(threshold) -> str:
     return " and ".join(parts)
 
 
-def describe_failure(failure) -> str:
-    """One readable line for a TFMA validation failure."""
+def describe_failure(failure, slice: str = TEST_SPLIT_SLICE) -> str:
+    """One readable line for a TFMA validation failure on ``slice`` (named unless it is the test split)."""
     key = failure.metric_key
     value = failure.metric_value.double_value.value
     threshold = failure.metric_threshold
+    name = key.name if slice == TEST_SPLIT_SLICE else f"{key.name} on slice {slice}"
     if key.is_diff:
         return (
-            f"{key.name} changed by {value:+.4f} vs the baseline; "
+            f"{name} changed by {value:+.4f} vs the baseline; "
             f"required {describe_change_condition(threshold.change_threshold)}"
         )
-    return f"{key.name} {value:.4f}; required {describe_bound(threshold.value_threshold)}"
+    return f"{name} {value:.4f}; required {describe_bound(threshold.value_threshold)}"
 
 
-def overall_slice_metrics(uri: str) -> Iterator[tuple[Any, Any]]:
-    """(MetricKey, MetricValue) of every metric of the overall slice, diffs included."""
+def headline_metrics(uri: str) -> Iterator[tuple[Any, Any]]:
+    """(MetricKey, MetricValue) of every metric of the test split's slice, diffs included."""
     import tensorflow_model_analysis as tfma
 
+    metrics_for_slice = headline_of(tfma.load_metrics(uri))
+    if metrics_for_slice is None:
+        return
+    for key_and_value in metrics_for_slice.metric_keys_and_values:
+        yield key_and_value.key, key_and_value.value
+
+
+@dataclasses.dataclass(frozen=True)
+class SliceMetrics:
+    """One slice's metrics of one model.
+
+    Attributes:
+        name: The slice (:func:`slice_name`): ``full_review`` (the test split),
+            ``first_sentence``, ``rating=7``, ``length_bucket=100-249`` ...
+        example_count: Examples in the slice.
+        accuracy: Binary accuracy at ``DECISION_THRESHOLD``.
+        auc: ROC AUC; None when the slice holds examples of one label only
+            (each rating is), where it is undefined.
+    """
+
+    name: str
+    example_count: int
+    accuracy: float | None
+    auc: float | None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {EXAMPLE_COUNT: self.example_count, ACCURACY: self.accuracy, AUC: self.auc}
+
+
+def _slice_order(name: str) -> tuple:
+    # The test split, its first sentences, then each feature's slices by value (numbers as numbers).
+    if name in (TEST_SPLIT_SLICE, FIRST_SENTENCE_SLICE):
+        return (0, (TEST_SPLIT_SLICE, FIRST_SENTENCE_SLICE).index(name), "", 0, name)
+    feature, _, value = name.partition("=")
+    number = re.match(r"\d+", value)
+    rank = SLICED_BY.index(feature) if feature in SLICED_BY else len(SLICED_BY)
+    return (1, rank, feature, int(number.group()) if number else math.inf, value)
+
+
+def read_slice_metrics(uri: str, model_name: str = CANDIDATE_MODEL) -> tuple[SliceMetrics, ...]:
+    """Every slice's example count, accuracy and AUC of the candidate, in :func:`_slice_order`.
+
+    Args:
+        uri: The ModelEvaluation artifact.
+        model_name: The candidate's model name; when absent from the metrics
+            (TFMA names a lone model ``""``), the model that is not the baseline.
+    """
+    import tensorflow_model_analysis as tfma
+
+    per_slice: dict[str, dict[str, dict[str, Any]]] = {}
     for metrics_for_slice in tfma.load_metrics(uri):
-        if metrics_for_slice.slice_key.single_slice_keys:
-            continue  # only the overall slice
+        name = slice_name(slice_values(metrics_for_slice.slice_key))
         for key_and_value in metrics_for_slice.metric_keys_and_values:
-            yield key_and_value.key, key_and_value.value
+            key, value = key_and_value.key, key_and_value.value
+            if not key.is_diff:
+                per_slice.setdefault(key.model_name, {}).setdefault(name, {})[key.name] = value
+    if model_name not in per_slice:
+        model_name = next((name for name in per_slice if name != BASELINE_MODEL), model_name)
+    result = []
+    for name, metrics in per_slice.get(model_name, {}).items():
+
+        def number(metric: str, metrics=metrics) -> float | None:
+            value = metrics.get(metric)
+            return value.double_value.value if value is not None and value.HasField("double_value") else None
+
+        auc = number(AUC)
+        matrix = metrics.get(CONFUSION_MATRIX)
+        if matrix is not None and matrix.HasField("confusion_matrix_at_thresholds"):
+            (counts,) = matrix.confusion_matrix_at_thresholds.matrices
+            positives = counts.true_positives + counts.false_negatives
+            negatives = counts.true_negatives + counts.false_positives
+            if not (positives and negatives):
+                auc = None
+        count = number(EXAMPLE_COUNT)
+        result.append(SliceMetrics(name, int(count or 0), number(ACCURACY), auc))
+    return tuple(sorted(result, key=lambda metrics: _slice_order(metrics.name)))
 
 
 def read_evaluation(
@@ -126,7 +260,7 @@ def read_evaluation(
 
     metrics: dict[str, dict[str, float]] = {}
     diffs: dict[str, float] = {}
-    for key, value in overall_slice_metrics(uri):
+    for key, value in headline_metrics(uri):
         if not value.HasField("double_value"):
             continue
         if key.is_diff:
@@ -147,10 +281,14 @@ def read_evaluation(
     if validation is not None:
         validation_ok = validation.validation_ok
         found = [
-            failure for per_slice in validation.metric_validations_per_slice for failure in per_slice.failures
+            (slice_name(slice_values(per_slice.slice_key)), failure)
+            for per_slice in validation.metric_validations_per_slice
+            for failure in per_slice.failures
         ]
-        failures = tuple(describe_failure(failure) for failure in found)
-        failed = frozenset((failure.metric_key.name, failure.metric_key.is_diff) for failure in found)
+        failures = tuple(describe_failure(failure, slice) for slice, failure in found)
+        failed = frozenset(
+            (failure.metric_key.name, failure.metric_key.is_diff, slice) for slice, failure in found
+        )
     return Evaluation(
         candidate_model=candidate,
         baseline_model=baseline,

@@ -4,7 +4,7 @@ The Pusher reuses TFX's PushedModel properties (``pushed``, ``pushed_version``,
 ``pushed_destination``), so anything that reads a standard Pusher's output
 reads this one too. Each version directory it publishes holds
 ``manifest.json``: the lineage of the version (data, transform, embeddings,
-metrics, blessings, code and library versions) and its ``version``, written
+metrics, per-slice metrics, blessings, code and library versions) and its ``version``, written
 last on an object store, so a client can wait for it.
 """
 
@@ -137,6 +137,12 @@ def build_manifest(
             "uri": evaluation.uri,
             "metrics": result.candidate_metrics,
             "baseline_metrics": result.baseline_metrics or None,
+            # Slice name (full_review = the test split, first_sentence, rating=7, length_bucket=0-99 ...)
+            # -> example_count, accuracy, auc (null where undefined: a slice of one label).
+            "slices": {
+                metrics.name: metrics.as_dict()
+                for metrics in evaluation_artifact.read_slice_metrics(evaluation.uri, result.candidate_model)
+            },
         }
     if blessing is not None:
         manifest["blessing"] = {

@@ -8,6 +8,14 @@ the same test data by more than ``baseline_margin``. Without a baseline, TFX's
 Evaluator drops the baseline model spec and the change thresholds. The metric
 and model names are those of the ModelEvaluation artifact's readers
 (components/artifacts/evaluation.py).
+
+The Evaluator reads the EvalSlices step's output (components/slicing/): the
+test reviews and, apart, their first sentences, told apart by the
+``evaluation_set`` feature. There is no overall slice (it would mix both); the
+slice of the full reviews is the test split, and the thresholds above apply to
+it alone. The other slices: the first sentences (with an optional accuracy
+threshold, ``min_short_text_accuracy``), and the full reviews by rating and by
+length bucket.
 """
 
 from tensorflow_model_analysis.proto import config_pb2 as tfma
@@ -26,6 +34,8 @@ from components.artifacts.evaluation import (
     LOSS,
     PRECISION,
     RECALL,
+    SLICED_BY,
+    headline_slice_values,
 )
 from components.evaluator.options import EvaluationOptions
 from schemas import features
@@ -41,6 +51,48 @@ def _threshold(minimum: float, margin: float) -> tfma.MetricThreshold:
     )
 
 
+def headline_slice() -> tfma.SlicingSpec:
+    """The slice of the full test reviews: the test split."""
+    return tfma.SlicingSpec(feature_values=headline_slice_values())
+
+
+def first_sentence_slice() -> tfma.SlicingSpec:
+    """The slice of the test reviews' first sentences."""
+    return tfma.SlicingSpec(feature_values={features.EVALUATION_SET: features.FIRST_SENTENCE})
+
+
+def slicing_specs() -> list[tfma.SlicingSpec]:
+    """The test split, its first sentences, and the test split by each of ``SLICED_BY``."""
+    return [
+        headline_slice(),
+        first_sentence_slice(),
+        *(
+            tfma.SlicingSpec(feature_keys=[feature], feature_values=headline_slice_values())
+            for feature in SLICED_BY
+        ),
+    ]
+
+
+def _on_test_split(threshold: tfma.MetricThreshold) -> tfma.PerSliceMetricThreshold:
+    return tfma.PerSliceMetricThreshold(slicing_specs=[headline_slice()], threshold=threshold)
+
+
+def _accuracy_thresholds(options: EvaluationOptions) -> list[tfma.PerSliceMetricThreshold]:
+    thresholds = [_on_test_split(_threshold(options.min_accuracy, options.baseline_margin))]
+    if options.min_short_text_accuracy > 0:
+        thresholds.append(
+            tfma.PerSliceMetricThreshold(
+                slicing_specs=[first_sentence_slice()],
+                threshold=tfma.MetricThreshold(
+                    value_threshold=tfma.GenericValueThreshold(
+                        lower_bound={"value": options.min_short_text_accuracy}
+                    )
+                ),
+            )
+        )
+    return thresholds
+
+
 def make_eval_config(options: EvaluationOptions) -> tfma.EvalConfig:
     """Builds the EvalConfig: serialized-example signature, label, metrics, thresholds."""
     metrics = [
@@ -48,12 +100,12 @@ def make_eval_config(options: EvaluationOptions) -> tfma.EvalConfig:
         tfma.MetricConfig(
             class_name="BinaryAccuracy",
             config=f'{{"name": "{ACCURACY}"}}',
-            threshold=_threshold(options.min_accuracy, options.baseline_margin),
+            per_slice_thresholds=_accuracy_thresholds(options),
         ),
         tfma.MetricConfig(
             class_name="AUC",
             config=f'{{"name": "{AUC}"}}',
-            threshold=_threshold(options.min_auc, options.baseline_margin),
+            per_slice_thresholds=[_on_test_split(_threshold(options.min_auc, options.baseline_margin))],
         ),
         tfma.MetricConfig(class_name="Precision", config=f'{{"name": "{PRECISION}"}}'),
         tfma.MetricConfig(class_name="Recall", config=f'{{"name": "{RECALL}"}}'),
@@ -79,6 +131,6 @@ def make_eval_config(options: EvaluationOptions) -> tfma.EvalConfig:
             )
             for name in (CANDIDATE_MODEL, BASELINE_MODEL)
         ],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=slicing_specs(),
         metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
     )

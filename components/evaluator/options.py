@@ -19,3 +19,10 @@ class EvaluationOptions(Options):
         description="How much lower than the baseline (the latest blessed model, evaluated on the same test "
         "data) accuracy and AUC may be.",
     )
+    min_short_text_accuracy: Float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Lowest acceptable binary accuracy on the first sentences of the test reviews, each "
+        "scored alone (the short-text slice); 0 checks nothing.",
+    )

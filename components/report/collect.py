@@ -382,17 +382,25 @@ def _model_names(config: Any) -> tuple[str, str | None]:
     return candidate, baseline
 
 
-def _thresholds(config: Any) -> Iterator[tuple[str, Any]]:
-    """(metric name, MetricThreshold) of every threshold in an EvalConfig."""
+def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
+    """(metric name, slice name, MetricThreshold) of every threshold in an EvalConfig.
+
+    Thresholds on the overall slice (evaluations written before slicing) are on the test split.
+    """
     if config is None:
         return
+    test_split = evaluation_artifact.TEST_SPLIT_SLICE
     for spec in config.metrics_specs:
         for metric in spec.metrics:
+            name = json.loads(metric.config or "{}").get("name", metric.class_name)
             if metric.HasField("threshold"):
-                name = json.loads(metric.config or "{}").get("name", metric.class_name)
-                yield name, metric.threshold
+                yield name, test_split, metric.threshold
+            for per_slice in metric.per_slice_thresholds:
+                for slicing_spec in per_slice.slicing_specs:
+                    values = dict(slicing_spec.feature_values)
+                    yield name, evaluation_artifact.slice_name(values), per_slice.threshold
         for name, threshold in sorted(spec.thresholds.items()):
-            yield name, threshold
+            yield name, test_split, threshold
 
 
 def _confusion_curve(matrices: Any) -> Curve:
@@ -433,7 +441,7 @@ def _ordered(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> EvaluationReport:
-    """Reads the Evaluator's output: metrics and plots of the overall slice, validation, blessing.
+    """Reads the Evaluator's output: metrics and plots of the test split, per-slice metrics, validation, blessing.
 
     Metrics, diffs and validation come from :func:`components.artifacts.evaluation.read_evaluation`;
     this adds the EvalConfig's thresholds, the confusion matrices and the plots.
@@ -457,7 +465,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     }
 
     confusion: dict[str, dict[str, float]] = {}
-    for key, value in evaluation_artifact.overall_slice_metrics(uri):
+    for key, value in evaluation_artifact.headline_metrics(uri):
         if key.name == evaluation_artifact.CONFUSION_MATRIX and value.HasField(
             "confusion_matrix_at_thresholds"
         ):
@@ -467,37 +475,42 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
 
     curves: dict[str, Curve] = {}
     calibration: dict[str, tuple[CalibrationBucket, ...]] = {}
-    for plots_for_slice in tfma.load_plots(uri):
-        if plots_for_slice.slice_key.single_slice_keys:
-            continue
+    plots_for_slice = evaluation_artifact.headline_of(tfma.load_plots(uri))
+    if plots_for_slice is not None:
         for key_and_value in plots_for_slice.plot_keys_and_values:
             model, value = key_and_value.key.model_name, key_and_value.value
             if value.HasField("confusion_matrix_at_thresholds"):
                 curves[model] = _confusion_curve(value.confusion_matrix_at_thresholds)
             if value.HasField("calibration_histogram_buckets"):
                 calibration[model] = _calibration(value.calibration_histogram_buckets)
+    slices = evaluation_artifact.read_slice_metrics(uri, candidate)
+    by_slice = {metrics.name: metrics.as_dict() for metrics in slices}
 
     validated = evaluation.validation_ok is not None
     diffs, failed = evaluation.diffs, evaluation.failed
     checks = []
-    for name, threshold in _thresholds(config):
+    test_split = evaluation_artifact.TEST_SPLIT_SLICE
+    for name, slice_name, threshold in _thresholds(config):
+        on_test_split = slice_name == test_split
         if threshold.HasField("value_threshold"):
             checks.append(
                 ThresholdCheck(
-                    name,
+                    name if on_test_split else f"{name} ({slice_name})",
                     evaluation_artifact.describe_bound(threshold.value_threshold),
-                    evaluation.candidate_metrics.get(name),
-                    (name, False) not in failed if validated else None,
+                    evaluation.candidate_metrics.get(name)
+                    if on_test_split
+                    else by_slice.get(slice_name, {}).get(name),
+                    (name, False, slice_name) not in failed if validated else None,
                 )
             )
-        if threshold.HasField("change_threshold"):
+        if threshold.HasField("change_threshold") and on_test_split:
             compared = baseline is not None and name in diffs
             checks.append(
                 ThresholdCheck(
                     name,
                     evaluation_artifact.describe_change_condition(threshold.change_threshold),
                     diffs.get(name) if compared else None,
-                    (name, True) not in failed if validated and compared else None,
+                    (name, True, slice_name) not in failed if validated and compared else None,
                     change=True,
                 )
             )
@@ -515,6 +528,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
         blessed=read_blessing(blessing),
         model_locations=dict(model_locations or {}),
         confusion=confusion,
+        slices=slices,
     )
 
 

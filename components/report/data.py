@@ -11,6 +11,8 @@ import dataclasses
 
 import numpy as np
 
+from components.artifacts.evaluation import SliceMetrics
+
 
 @dataclasses.dataclass(frozen=True)
 class SplitStats:
@@ -224,7 +226,7 @@ class EvaluationReport:
         uri: The ModelEvaluation artifact.
         candidate: Model name of the candidate in the metrics.
         baseline: Model name of the baseline, None when the run had none.
-        metrics: Model name -> metric name -> value (overall slice).
+        metrics: Model name -> metric name -> value (the test split's slice).
         diffs: Metric name -> candidate minus baseline (TFMA diff metrics).
         curves: Model name -> confusion matrices at thresholds.
         calibration: Model name -> calibration buckets holding examples.
@@ -236,6 +238,8 @@ class EvaluationReport:
         confusion: Model name -> the confusion matrix at the decision
             threshold (``threshold``, ``true_positives`` ...), when the
             evaluation computed it exactly.
+        slices: The candidate's example count, accuracy and AUC on each
+            slice (the test split, its first sentences, by rating, by length).
     """
 
     uri: str
@@ -251,6 +255,7 @@ class EvaluationReport:
     blessed: bool | None
     model_locations: dict[str, str] = dataclasses.field(default_factory=dict)
     confusion: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    slices: tuple[SliceMetrics, ...] = ()
 
     @property
     def candidate_metrics(self) -> dict[str, float]:

@@ -13,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 import numpy as np
 
+from components.artifacts.evaluation import TEST_SPLIT_SLICE, SliceMetrics
 from components.report.data import CalibrationBucket, Curve, Projection
 from schemas import features
 
@@ -268,4 +269,27 @@ def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> bytes:
     top.legend(fontsize=9)
     bottom.set_xlabel("predicted probability")
     bottom.set_ylabel("reviews")
+    return _png(figure)
+
+
+def slice_accuracy(slices: Sequence[SliceMetrics]) -> bytes:
+    """Accuracy of each slice (a bar, labelled with its reviews), the test split's as a line."""
+    shown = [metrics for metrics in slices if metrics.accuracy is not None]
+    figure = Figure(figsize=(7.5, 0.8 + 0.32 * max(len(shown), 1)), layout="constrained")
+    axes = figure.add_subplot()
+    positions = np.arange(len(shown))
+    accuracies = [metrics.accuracy for metrics in shown]
+    colours = [_TRAIN_COLOUR if metrics.name == TEST_SPLIT_SLICE else _EVAL_COLOUR for metrics in shown]
+    axes.barh(positions, accuracies, color=colours, alpha=0.8)
+    for position, metrics in zip(positions, shown, strict=True):
+        axes.text(
+            0.01, position, f"{metrics.accuracy:.1%} of {metrics.example_count:,}", va="center", fontsize=8
+        )
+    overall = next((metrics.accuracy for metrics in shown if metrics.name == TEST_SPLIT_SLICE), None)
+    if overall is not None:
+        axes.axvline(overall, color="grey", linestyle=":", linewidth=1)
+    axes.set_yticks(positions, [metrics.name for metrics in shown])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("accuracy")
     return _png(figure)

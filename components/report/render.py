@@ -54,7 +54,7 @@ def _environment() -> jinja2.Environment:
 
 
 # Figures of the report page; each None when the run lacks its data.
-FIGURES = ("lengths", "projection", "training", "confusion", "roc", "calibration")
+FIGURES = ("lengths", "projection", "training", "confusion", "roc", "calibration", "slices")
 
 
 def _images(report: ReportData) -> dict[str, str | None]:
@@ -95,6 +95,8 @@ def _images(report: ReportData) -> dict[str, str | None]:
         }
         if buckets:
             images["calibration"] = data_uri(plots.calibration(buckets))
+        if any(metrics.accuracy is not None for metrics in evaluation.slices):
+            images["slices"] = data_uri(plots.slice_accuracy(evaluation.slices))
     return images
 
 
