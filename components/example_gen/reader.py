@@ -22,7 +22,7 @@ symbolic links are never followed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
@@ -795,16 +795,19 @@ class ReadImdbReviews(beam.PTransform):
     that yields no review record at all.
     """
 
-    def __init__(self, file_pattern: str, max_review_bytes: int = ExampleGenOptions().max_review_bytes):
+    def __init__(
+        self,
+        file_pattern: str | Sequence[str],
+        max_review_bytes: int = ExampleGenOptions().max_review_bytes,
+    ):
         super().__init__()
-        self._file_pattern = file_pattern
+        # Several patterns (one per span of a range) are read as one dataset.
+        self._file_patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
         self._max_review_bytes = max_review_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
-        pattern = pbegin | "Pattern" >> beam.Create([self._file_pattern])
-        matched = pbegin | "MatchFiles" >> fileio.MatchFiles(
-            self._file_pattern, fileio.EmptyMatchTreatment.ALLOW
-        )
+        pattern = pbegin | "Pattern" >> beam.Create(self._file_patterns)
+        matched = pattern | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
         skipped = pattern | "FindSkippedFiles" >> beam.FlatMap(find_skipped_files)
         read = (
             (matched, skipped)
@@ -843,7 +846,7 @@ class ReadImdbReviews(beam.PTransform):
             counts
             | "Counts" >> beam.Values()
             | "CountRecords" >> beam.CombineGlobally(sum)
-            | "RequireRecords" >> beam.Map(_require_reviews, self._file_pattern)
+            | "RequireRecords" >> beam.Map(_require_reviews, ", ".join(self._file_patterns))
         )
         return {REVIEWS: reviews, QUARANTINE: set_aside, COUNTS: counts}
 
