@@ -24,7 +24,7 @@ from components.canary.options import CanaryOptions
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions, word2vec_dimension_conflict
 from components.evaluator.options import EvaluationOptions
 from components.example_gen.options import EvalPercent, ExampleGenOptions, is_remote
-from components.example_gen.spans import check_num_spans, check_span
+from components.example_gen.spans import check_num_spans, check_placeholders, check_span
 from components.options import Options, OptionsError, check_text
 from components.pusher.options import PushOptions
 from components.trainer.options import TrainerOptions
@@ -152,6 +152,7 @@ class PipelineConfig(Options):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         try:
+            check_placeholders(self.data)
             check_span(self.data, self.span)
             check_num_spans(self.data, self.span, self.num_spans)
         except ValueError as error:

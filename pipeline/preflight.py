@@ -123,6 +123,9 @@ def _check_dataset(path: str) -> None:
 
     if not Path(path).exists():
         raise OptionsError(f"data: {path} does not exist")
+    if not Path(path).is_dir() and not Path(path).is_file():
+        # A FIFO (or a device) named like an archive: reading it would wait, or read, without end.
+        raise OptionsError(f"data: {path} is not a regular file or a folder (a FIFO, a device or a socket?)")
     if Path(path).is_dir() and not any(Path(path).iterdir()):
         raise OptionsError(f"data: {path} is an empty folder: there are no reviews to ingest")
     if Path(path).is_file() and not path.lower().endswith(ARCHIVE_SUFFIXES):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 import subprocess
 
@@ -15,10 +16,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.example_gen.options import ExampleGenOptions
+from components.options import OptionsError
 from pipeline import score
+from pipeline.config import build_config
 from schemas import features
 from tests.conftest import CLI
-from tests.imdb_files import GOOD_FILES, write_dataset
+from tests.imdb_files import GOOD_FILES, quarantine_lines, reason_properties, run_example_gen, write_dataset
 
 
 def _cli(*args: str, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -149,3 +153,74 @@ def test_score_refuses_an_output_folder_with_a_glob_character(tmp_path, characte
         "choose an output folder without '[', '*' or '?' (spaces, ']' and any other characters work)"
     )
     assert not (tmp_path / f"scored {character}1").exists()
+
+
+# --- special files: a FIFO where a review or the archive should be -------------------------------------
+
+
+def test_a_fifo_in_a_dataset_folder_is_set_aside_not_read_forever(tmp_path):
+    """Opening a FIFO waits for a writer: the run hung in ExampleGen, with no message."""
+    root = write_dataset(tmp_path / "aclImdb", GOOD_FILES)
+    fifo = root / "train" / "pos" / "9_9.txt"
+    os.mkfifo(fifo)
+
+    examples = run_example_gen(tmp_path, root, ExampleGenOptions(max_bad_share=1.0))
+
+    assert quarantine_lines(examples.uri) == [
+        {
+            "detail": "a FIFO, not a file",
+            "member": None,
+            "raw_base64": "",
+            "raw_truncated": False,
+            "reason": "special_file",
+            "size": 0,
+            "source": str(fifo),
+        }
+    ]
+    assert reason_properties(examples)["quarantined_special_file"] == 1
+
+
+def test_a_fifo_named_like_an_archive_is_refused_by_the_pre_flight(tmp_path):
+    os.mkfifo(tmp_path / "aclImdb_v1.tar.gz")
+
+    result = _cli("run", "--dry-run", "--data", "aclImdb_v1.tar.gz", cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert _last_line(result) == (
+        f"imdb-pipeline run: configuration error: data: {tmp_path}/aclImdb_v1.tar.gz is not a regular file "
+        "or a folder (a FIFO, a device or a socket?)"
+    )
+
+
+# --- span placeholders TFX's matching refuses: a configuration error, not a traceback -----------------
+
+
+@pytest.mark.parametrize(
+    ("relative", "problem"),
+    [
+        ("span-{SPAN}/x-{SPAN}/a.tar.gz", "holds {SPAN} 2 times; a span's path holds it once"),
+        ("span-{SPAN}/v{VERSION}/v{VERSION}", "holds {VERSION} 2 times; a span's path holds it once"),
+        ("{YYYY}-{MM}/a.tar.gz", "needs each of {YYYY}, {MM} and {DD} once when it holds a date"),
+        ("{YYYY}{MM}{DD}-{DD}", "needs each of {YYYY}, {MM} and {DD} once when it holds a date"),
+        ("{YYYY}{MM}{DD}-{SPAN}", "holds both {SPAN} and a date; a span is one or the other"),
+        ("v{VERSION}/a.tar.gz", "holds {VERSION} without {SPAN} or a date"),
+    ],
+)
+def test_span_placeholders_tfx_refuses_are_a_configuration_error(tmp_path, relative, problem):
+    data = str(tmp_path / relative)
+    with pytest.raises(OptionsError) as error:
+        build_config({"data": data})
+    assert str(error.value) == f"data: {data} {problem} (TFX's span placeholders)"
+
+
+def test_a_span_placeholder_given_twice_is_exit_2_not_a_traceback(tmp_path):
+    """``--data 'span-{SPAN}/x-{SPAN}/...'`` ended in ``re.error: redefinition of group name 'span'``
+    with a traceback and exit code 1."""
+    result = _cli("run", "--dry-run", "--data", "span-{SPAN}/x-{SPAN}/a.tar.gz", cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert _last_line(result) == (
+        f"imdb-pipeline run: configuration error: data: {tmp_path}/span-{{SPAN}}/x-{{SPAN}}/a.tar.gz holds "
+        "{SPAN} 2 times; a span's path holds it once (TFX's span placeholders)"
+    )

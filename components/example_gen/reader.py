@@ -31,6 +31,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tarfile
 import zlib
 
@@ -427,6 +428,23 @@ def _movie_lines(
         yield (dataset, split_dir, folder, review_id), movie_id
 
 
+def _special_file_kind(path: str) -> str | None:
+    """What a local path is when it is neither a regular file nor a folder (a FIFO, a device, a socket)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None  # gone: reading it says so
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return None
+
+
 def _member_kind(member: tarfile.TarInfo) -> str:
     if member.ischr():
         return "a character device"
@@ -503,11 +521,19 @@ class _ReadMatchFn(beam.DoFn):
 
     def process(self, metadata: FileMetadata) -> Iterator:
         path = metadata.path
+        # Opening a FIFO would wait for a writer forever, a device could be read without end.
+        special = None if is_remote(path) or os.path.islink(path) else _special_file_kind(path)
         if is_archive(path):
+            if special:
+                raise ImdbDataError(f"{path} is {special}, not an archive file")
             yield from self._read_archive(path, metadata.size_in_bytes)
             return
         if not is_remote(path) and os.path.islink(path):
             # Set aside by find_symlinks, which also sees the links a match skips.
+            return
+        if special:
+            error = BadRecordError(quarantine.SPECIAL_FILE, path, f"{special}, not a file")
+            yield self._set_aside(Origin(path), error, b"", 0)
             return
         if self._files_read is None:  # created on the first loose file: an archive has its own progress
             self._files_read = Progress("ExampleGen: reading review files", unit="files")

@@ -52,6 +52,34 @@ def span_base(data_path: str) -> str:
     return _split_at_placeholder(data_path)[0]
 
 
+def check_placeholders(data_path: str) -> None:
+    """Raises ValueError for placeholders TFX's span matching refuses (or would fail on).
+
+    TFX's rules (``verify_split_pattern_specs``): one ``{SPAN}`` at most, one
+    ``{VERSION}`` at most and only with a span, each of ``{YYYY}``, ``{MM}``,
+    ``{DD}`` once and all three together, and dates or ``{SPAN}``, not both.
+    """
+    if not has_span_placeholder(data_path):
+        return
+    found = [match.group(0) for match in _PLACEHOLDER_REGEX.finditer(data_path)]
+    spans = [token for token in found if token.startswith("{SPAN")]
+    versions = [token for token in found if token.startswith("{VERSION")]
+    dates = {token: found.count(token) for token in ("{YYYY}", "{MM}", "{DD}")}
+    problem = None
+    if len(spans) > 1:
+        problem = f"holds {{SPAN}} {len(spans)} times; a span's path holds it once"
+    elif len(versions) > 1:
+        problem = f"holds {{VERSION}} {len(versions)} times; a span's path holds it once"
+    elif any(dates.values()) and set(dates.values()) != {1}:
+        problem = "needs each of {YYYY}, {MM} and {DD} once when it holds a date"
+    elif spans and any(dates.values()):
+        problem = "holds both {SPAN} and a date; a span is one or the other"
+    elif versions and not spans and not any(dates.values()):
+        problem = "holds {VERSION} without {SPAN} or a date"
+    if problem:
+        raise ValueError(f"data: {data_path} {problem} (TFX's span placeholders)")
+
+
 def check_span(data_path: str, span: int | None) -> None:
     """Raises ValueError when a span is asked for but ``data_path`` has no placeholder to put it in."""
     if span is not None and not has_span_placeholder(data_path):
