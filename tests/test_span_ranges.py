@@ -203,3 +203,12 @@ def test_a_rolling_range_ingests_the_last_k_spans_night_after_night(tmp_path, sp
     assert first_again.id == first.id
     assert second.custom_properties["span"].int_value == 4
     assert spans_read(second) == {"3", "4"}
+
+
+def test_the_driver_says_when_no_span_is_there_at_all(tmp_path):
+    processor = _processor(str(tmp_path / "span-{SPAN}"), None, 2)
+    with pytest.raises(spans.SpanNotFoundError) as error:
+        processor.resolve_span_and_version()
+    assert (
+        str(error.value) == f"data: no span found: nothing under {tmp_path} matches span-{{SPAN}}/*/*/*.txt"
+    )

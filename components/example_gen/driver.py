@@ -120,9 +120,12 @@ class InputProcessor(input_processor.FileBasedInputProcessor):
     def _resolve_window(self, num_spans: int, last: int | None) -> tuple[int, None]:
         (split,) = self._splits  # the IMDb ExampleGen reads one input split: the whole dataset
         found = found_spans(self._input_base_uri, split)
-        newest = last if last is not None else (max(found) if found else 0)
-        wanted = spans.window(num_spans, newest)
-        if not found or any(span not in found for span in wanted):
+        if not found:
+            raise spans.SpanNotFoundError(
+                f"data: no span found: nothing under {self._input_base_uri} matches {split.pattern}"
+            )
+        wanted = spans.window(num_spans, last if last is not None else max(found))
+        if any(span not in found for span in wanted):
             raise spans.SpanNotFoundError(
                 spans.missing_spans_message(self._input_base_uri, split.pattern, wanted, found)
             )
