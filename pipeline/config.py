@@ -24,7 +24,7 @@ from components.canary.options import CanaryOptions
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions, word2vec_dimension_conflict
 from components.evaluator.options import EvaluationOptions
 from components.example_gen.options import EvalPercent, ExampleGenOptions, is_remote
-from components.example_gen.spans import check_span
+from components.example_gen.spans import check_num_spans, check_placeholders, check_span
 from components.options import Options, OptionsError, check_text
 from components.pusher.options import PushOptions
 from components.trainer.options import TrainerOptions
@@ -56,6 +56,12 @@ def _text(value: Any) -> str:
 def _span(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise ValueError(f"{{name}} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _num_spans(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10000:
+        raise ValueError(f"{{name}} must be a whole number between 1 and 10000, got {value!r}")
     return value
 
 
@@ -103,6 +109,11 @@ class PipelineConfig(Options):
     span: Annotated[int | None, BeforeValidator(_span)] = Field(
         None, description="ingest this span instead of the newest (data with {SPAN})"
     )
+    num_spans: Annotated[int, BeforeValidator(_num_spans)] = Field(
+        1,
+        description="with {SPAN} in data: read this many spans together, ending at --span or the newest "
+        "(the last K spans of a rolling window); every span of the range must be there",
+    )
     beam_args: Annotated[tuple[str, ...], BeforeValidator(_beam_args)] = Field(
         (DEFAULT_RUNNER_ARG,), description="flags passed untouched to every Beam-based step"
     )
@@ -141,7 +152,9 @@ class PipelineConfig(Options):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         try:
+            check_placeholders(self.data)
             check_span(self.data, self.span)
+            check_num_spans(self.data, self.span, self.num_spans)
         except ValueError as error:
             raise OptionsError(str(error)) from error
         problem = word2vec_dimension_conflict(self.embedding, self.word2vec) if self.vectors is None else None

@@ -130,6 +130,24 @@ class OutputFileError(ValueError):
     """An ``--output-file`` that cannot be written: a folder, a path through a file, no permission."""
 
 
+class PortableConfigError(ValueError):
+    """A configuration only the local runner can run (the orchestrators run TFX's own ExampleGen driver)."""
+
+
+def check_portable(config: PipelineConfig) -> None:
+    """Raises :class:`PortableConfigError` for what the compiled pipeline could not run.
+
+    A range of several spans (``num_spans`` > 1) is read by this project's
+    ExampleGen driver; Kubeflow's and Vertex AI's ExampleGen runs TFX's own
+    driver, which ingests one span per run and refuses such a range.
+    """
+    if config.num_spans > 1:
+        raise PortableConfigError(
+            f"num_spans {config.num_spans}: on Kubeflow Pipelines and Vertex AI the ExampleGen runs TFX's own "
+            "driver, which ingests one span per run; compile with num_spans 1 (the newest span, or --span)"
+        )
+
+
 def check_image(image: str) -> str:
     """``image`` if it names a container image; TFX would silently use its own for an empty one."""
     if not image.strip():
@@ -195,6 +213,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
         TargetError: see :func:`resolve_target`.
         OutputFileError: ``output_file`` cannot be written (checked before compiling).
         ValueError: ``image`` is empty.
+        PortableConfigError: see :func:`check_portable`.
     """
     from google.protobuf import json_format
     from kfp.compiler import pipeline_spec_builder
@@ -203,6 +222,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
 
     target = resolve_target(output_file, target)
     check_image(image)
+    check_portable(config)
     with _replacing(output_file) as staging:
         runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
             config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image)

@@ -47,7 +47,11 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
             resolver strategies), for Kubeflow Pipelines / Vertex AI.
     """
     example_gen = create_example_gen(
-        config.data, config.eval_percent, span=config.span, options=config.example_gen
+        config.data,
+        config.eval_percent,
+        span=config.span,
+        options=config.example_gen,
+        num_spans=config.num_spans,
     )
     schema_importer = SchemaImporter(schema_text=RAW_SCHEMA_PATH.read_text(encoding="utf-8"))
     validator = ExampleValidator(

@@ -31,7 +31,7 @@ def check(config: PipelineConfig) -> str | None:
         The dataset path that the ExampleGen will read (with spans: the span
         asked for, or the newest), or None when the data is remote.
     """
-    dataset = _check_data(config.data, config.span)
+    dataset = _check_data(config.data, config.span, config.num_spans)
     if config.vectors is not None and not is_remote(config.vectors):
         _check_vectors(config.vectors, config.embedding)
     _check_output_name(config.output)
@@ -65,9 +65,11 @@ def _check_vectors(path: str, embedding: EmbeddingOptions) -> None:
         raise OptionsError(problem)
 
 
-# Apache Beam's file writers (TFX's and this pipeline's), TFX's Evaluator and
-# TensorFlow's checkpoint reader take the paths below the output folder as glob
-# patterns (a backslash escapes there), so these cannot be in it.
+# Paths below the output folder that are read as glob patterns: Apache Beam's
+# file writers (TFX's ExampleGen and Transform, this pipeline's steps) match
+# their temporary files with one, so with '[', '*' or '?' in the folder they
+# fail or, worse, match another folder's files; TensorFlow's SavedModel and
+# checkpoint readers (tf.Transform, the Evaluator) read '\' as an escape.
 GLOB_CHARACTERS = "[*?\\"
 
 
@@ -75,14 +77,14 @@ def _check_output_name(output: str) -> None:
     found = [char for char in GLOB_CHARACTERS if char in output]
     if found:
         raise OptionsError(
-            f"output: {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers, "
-            "TFX's Evaluator and TensorFlow's checkpoint reader read the paths of the artifacts below the "
-            "output folder as glob patterns; choose an output folder without '[', '*', '?' or '\\' "
-            "(spaces and any other characters work)"
+            f"output: {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers "
+            "(TFX's ExampleGen and Transform write with them) and TensorFlow's SavedModel reader take the "
+            "paths below the output folder as glob patterns, so a run there would fail or mix up files; "
+            "choose an output folder without '[', '*', '?' or '\\' (spaces, ']' and any other characters work)"
         )
 
 
-def _check_data(data: str, span: int | None) -> str | None:
+def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
     if not spans.has_span_placeholder(data):
         if is_remote(data):
             return None
@@ -102,13 +104,17 @@ def _check_data(data: str, span: int | None) -> str | None:
     if not found:
         raise OptionsError(f"data: no span found: nothing under {base} matches {relative}")
     listed = ", ".join(str(number) for number in found)
-    if span is not None and span not in found:
+    if span is not None and span not in found and num_spans == 1:
         raise OptionsError(
             f"data: span {span} not found under {base} (matching {relative}); spans found: {listed}"
         )
-    chosen = found[span if span is not None else max(found)]
-    _check_dataset(chosen)
-    return chosen
+    last = span if span is not None else max(found)
+    wanted = spans.window(num_spans, last)
+    if any(number not in found for number in wanted):
+        raise OptionsError(spans.missing_spans_message(base, relative, wanted, list(found)))
+    for number in wanted:
+        _check_dataset(found[number])
+    return found[last]
 
 
 def _check_dataset(path: str) -> None:
@@ -117,6 +123,9 @@ def _check_dataset(path: str) -> None:
 
     if not Path(path).exists():
         raise OptionsError(f"data: {path} does not exist")
+    if not Path(path).is_dir() and not Path(path).is_file():
+        # A FIFO (or a device) named like an archive: reading it would wait, or read, without end.
+        raise OptionsError(f"data: {path} is not a regular file or a folder (a FIFO, a device or a socket?)")
     if Path(path).is_dir() and not any(Path(path).iterdir()):
         raise OptionsError(f"data: {path} is an empty folder: there are no reviews to ingest")
     if Path(path).is_file() and not path.lower().endswith(ARCHIVE_SUFFIXES):

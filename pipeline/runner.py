@@ -43,13 +43,20 @@ def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummar
         )
 
 
+def _spans_shown(config: PipelineConfig) -> str:
+    last = "the newest" if config.span is None else f"span {config.span}"
+    if config.num_spans > 1:
+        return f" ({config.num_spans} spans ending at {last})"
+    return f" (span {config.span})" if config.span is not None else ""
+
+
 def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
     """What a run would do, without running anything: steps, data, outputs."""
     pipeline = create_pipeline(config, enable_cache=enable_cache)
     steps = pipeline_steps(pipeline)
     lines = [
         f"pipeline {config.pipeline_name}: {len(steps)} steps, cache {'on' if enable_cache else 'off'}",
-        f"  data:     {config.data}" + (f" (span {config.span})" if config.span is not None else ""),
+        f"  data:     {config.data}{_spans_shown(config)}",
         f"  vectors:  {config.vectors or 'word2vec trained on train + unsup text'}",
         f"  root:     {config.pipeline_root}",
         f"  metadata: {config.metadata_path}",

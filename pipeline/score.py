@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 import dataclasses
 import json
+import math
 import posixpath
 import typing
 
@@ -81,17 +82,21 @@ LABEL_FIELD = "label"
 # Reasons of the records only scoring meets (the rest are ExampleGen's).
 NOT_TF_EXAMPLE = "not_tf_example"
 NO_TEXT_FEATURE = "no_text_feature"
+# The model gave a review something that is not a probability (NaN, infinite, outside [0, 1]).
+NOT_A_PROBABILITY = "not_a_probability"
 REASONS = (
     *quarantine.BAD_INPUT_REASONS,
     predict.NOT_JSON_OBJECT,
     predict.NO_TEXT_FIELD,
     NOT_TF_EXAMPLE,
     NO_TEXT_FEATURE,
+    NOT_A_PROBABILITY,
 )
 
-# Keys of the dictionary ReadReviews returns.
+# Keys of the dictionaries ReadReviews and ScoreReviews return.
 REVIEWS = reader.REVIEWS
 QUARANTINE = quarantining.QUARANTINE
+PREDICTIONS = "predictions"
 
 # The count of scored reviews in the summary's facts (the other facts are reasons).
 _SCORED = "scored"
@@ -189,8 +194,25 @@ def _holds_dataset(path: str) -> bool:
     )
 
 
+# Beam's file writers match their temporary files below the output folder with a
+# glob pattern: with one of these in the folder's path they fail, or match another
+# folder's files.
+OUTPUT_GLOB_CHARACTERS = "[*?"
+
+
 def check_output(output: str) -> None:
-    """Raises :class:`OutputExistsError` if ``output`` is a file or a folder with anything in it."""
+    """Raises :class:`OutputExistsError` if ``output`` is a file or a folder with anything in it.
+
+    Also :class:`ScoreInputError` when its path holds a character Beam's file
+    writers read as a glob pattern (:data:`OUTPUT_GLOB_CHARACTERS`).
+    """
+    found = [char for char in OUTPUT_GLOB_CHARACTERS if char in output]
+    if found:
+        raise ScoreInputError(
+            f"--output {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers "
+            "take the paths below the output folder as glob patterns, so the job would fail or mix up "
+            "files; choose an output folder without '[', '*' or '?' (spaces, ']' and any other characters work)"
+        )
     gfile = _gfile()
     if not gfile.exists(output):
         return
@@ -395,24 +417,54 @@ class TextSignatureModelHandler(ModelHandler[str, PredictionResult, "predict.Cla
         return "imdb_score"
 
 
-def _prediction(key: Key, result: PredictionResult) -> dict[str, typing.Any]:
+def _origin(key: Key) -> Origin:
+    return Origin(key.get("source", ""), key.get("member"), key.get("line"), key.get("record"))
+
+
+def _prediction_or_set_aside(key: Key, result: PredictionResult) -> Iterator:
+    """A prediction, or (to ``QUARANTINE``) the review the model gave no probability in [0, 1].
+
+    Like a review that cannot be read, a review the model cannot score is set
+    aside with its reason and the job goes on: the predictions hold only
+    probabilities, and the summary counts what was set aside. (``predict``
+    refuses the whole batch instead: it prints in input order and has nowhere
+    to put a record aside.) A pushed model passed the canary, which holds the
+    same rule on its probes; a model given by hand may not have.
+    """
     probability = float(result.inference)
-    return {**key, PROBABILITY_FIELD: probability, LABEL_FIELD: int(probability >= DECISION_THRESHOLD)}
+    if math.isfinite(probability) and 0.0 <= probability <= 1.0:
+        yield {**key, PROBABILITY_FIELD: probability, LABEL_FIELD: int(probability >= DECISION_THRESHOLD)}
+        return
+    raw = result.example.encode("utf-8")
+    detail = (
+        f"{result.model_id} gave {probability}, which is not a probability in [0, 1]: the model is broken "
+        "for this review (the canary refuses such a model before a push)"
+    )
+    yield beam.pvalue.TaggedOutput(
+        QUARANTINE, QuarantinedRecord(_origin(key), NOT_A_PROBABILITY, detail, raw, len(raw))
+    )
 
 
 class ScoreReviews(beam.PTransform):
-    """PCollection[(key, text)] -> PCollection[dict]: the key's fields, ``probability`` and ``label``."""
+    """PCollection[(key, text)] -> {PREDICTIONS: PCollection[dict], QUARANTINE: PCollection[QuarantinedRecord]}.
+
+    A prediction holds the key's fields, ``probability`` and ``label``; a
+    review the model gives no probability in [0, 1] is set aside as
+    :data:`NOT_A_PROBABILITY` (see :func:`_prediction_or_set_aside`).
+    """
 
     def __init__(self, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE):
         super().__init__()
         self._handler = KeyedModelHandler(TextSignatureModelHandler(model_dir, max_batch_size))
 
-    def expand(self, reviews: beam.PCollection) -> beam.PCollection:
-        return (
+    def expand(self, reviews: beam.PCollection) -> dict[str, beam.PCollection]:
+        scored = (
             reviews
             | "RunInference" >> RunInference(self._handler)
-            | "ToPrediction" >> beam.MapTuple(_prediction)
+            | "ToPrediction"
+            >> beam.FlatMapTuple(_prediction_or_set_aside).with_outputs(QUARANTINE, main=PREDICTIONS)
         )
+        return {PREDICTIONS: scored[PREDICTIONS], QUARANTINE: scored[QUARANTINE]}
 
 
 # --- Writing and reading back ----------------------------------------------------------------------
@@ -569,9 +621,11 @@ class ScoreJob:
 def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
     """Adds reading, scoring and writing predictions, quarantine and summary to ``pipeline``."""
     read = pipeline | "ReadReviews" >> ReadReviews(job.source, job.max_review_bytes)
-    predictions = read[REVIEWS] | "Score" >> ScoreReviews(job.model_dir, job.batch_size)
+    scored = read[REVIEWS] | "Score" >> ScoreReviews(job.model_dir, job.batch_size)
+    predictions = scored[PREDICTIONS]
+    set_aside = (read[QUARANTINE], scored[QUARANTINE]) | "AllSetAside" >> beam.Flatten()
     _ = predictions | "WritePredictions" >> WritePredictions(job.output, job.output_format)
-    _ = read[QUARANTINE] | "WriteQuarantine" >> quarantining.WriteQuarantine(
+    _ = set_aside | "WriteQuarantine" >> quarantining.WriteQuarantine(
         posixpath.join(job.output, QUARANTINE_DIR)
     )
     _ = (
@@ -579,7 +633,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
             predictions
             | "CountScored" >> beam.combiners.Count.Globally()
             | "ScoredFact" >> beam.Map(lambda count: (_SCORED, count)),
-            read[QUARANTINE] | "CountSetAside" >> quarantining.CountByReason(),
+            set_aside | "CountSetAside" >> quarantining.CountByReason(),
         )
         | "MergeCounts" >> beam.Flatten()
         | "AllCounts" >> beam.combiners.ToList()

@@ -36,6 +36,13 @@ from tests.imdb_files import (
 )
 
 MAX = ExampleGenOptions().max_review_bytes
+
+
+def kept_summary(tmp_path):
+    """The summary.json kept of a failed ExampleGen run of :func:`run_example_gen`."""
+    return tmp_path / "failed_runs" / "examples" / "quarantine" / "summary.json"
+
+
 LENIENT = ExampleGenOptions(max_bad_share=1.0)
 
 # --- one review file's bytes -------------------------------------------------------------------------
@@ -386,7 +393,9 @@ def test_too_many_bad_records_fail_the_run_with_a_summary(tmp_path):
         run_example_gen(tmp_path, archive)  # default: at most 1 % bad
 
     where = f"{archive} (member aclImdb"
-    quarantine_dir = examples_dir(tmp_path) / "quarantine"
+    # TFX removes a failed execution's outputs: the message names the copy kept beside them.
+    kept = tmp_path / "failed_runs" / "examples"
+    quarantine_dir = kept / "quarantine"
     assert str(error.value) == (
         "too many bad review records: 4 of 12 (33.3%) were set aside, and example_gen.max_bad_share is 0.01. "
         f"By reason: empty 3 ({where}/train/pos/10_9.txt), {where}/train/pos/11_9.txt), "
@@ -394,13 +403,15 @@ def test_too_many_bad_records_fail_the_run_with_a_summary(tmp_path):
         f"Every one is in {quarantine_dir}/quarantine-*.jsonl with its reason and raw bytes; "
         "fix them and run again, or raise the limit"
     )
-    # Nothing is lost: the failed run's quarantine holds them all.
-    assert [line["member"] for line in quarantine_lines(examples_dir(tmp_path))] == [
-        "aclImdb/test/neg/9_1.txt",
-        "aclImdb/train/pos/10_9.txt",
-        "aclImdb/train/pos/11_9.txt",
-        "aclImdb/train/pos/12_9.txt",
-    ]
+    # Nothing is lost: the failed run's quarantine, and the copy kept of it, hold them all.
+    for folder in (examples_dir(tmp_path), kept):
+        assert [line["member"] for line in quarantine_lines(folder)] == [
+            "aclImdb/test/neg/9_1.txt",
+            "aclImdb/train/pos/10_9.txt",
+            "aclImdb/train/pos/11_9.txt",
+            "aclImdb/train/pos/12_9.txt",
+        ]
+    assert quarantine.read_summary(str(quarantine_dir)).counts == {"empty": 3, "invalid_utf8": 1}
 
 
 def test_max_bad_records_limits_the_count_whatever_the_share(tmp_path):
@@ -426,7 +437,8 @@ def test_a_missing_neg_folder_stops_the_run(tmp_path):
 
     assert str(error.value) == (
         "the train split has 1 positive and 0 negative reviews, a classifier needs both "
-        "(is train/neg/ missing, empty or all set aside?)"
+        "(is train/neg/ missing, empty or all set aside?). What was read and set aside is kept in "
+        f"{kept_summary(tmp_path)}"
     )
 
 
@@ -439,7 +451,8 @@ def test_a_dataset_without_test_reviews_stops_the_run(tmp_path):
 
     assert str(error.value) == (
         "the test split has 0 positive and 0 negative reviews, a classifier needs both "
-        "(is test/pos/ or test/neg/ missing, empty or all set aside?)"
+        "(is test/pos/ or test/neg/ missing, empty or all set aside?). What was read and set aside is kept in "
+        f"{kept_summary(tmp_path)}"
     )
 
 
@@ -454,7 +467,8 @@ def test_a_dataset_with_one_label_stops_the_run_naming_every_split(tmp_path):
         "the train split has 1 positive and 0 negative reviews, a classifier needs both "
         "(is train/neg/ missing, empty or all set aside?); "
         "the test split has 1 positive and 0 negative reviews, a classifier needs both "
-        "(is test/neg/ missing, empty or all set aside?)"
+        "(is test/neg/ missing, empty or all set aside?). What was read and set aside is kept in "
+        f"{kept_summary(tmp_path)}"
     )
 
 
@@ -472,7 +486,8 @@ def test_an_empty_eval_split_stops_the_run(tmp_path):
 
     assert str(error.value) == (
         "the eval split is empty: eval_percent 10 took no movie of the 3 train reviews; "
-        "raise eval_percent or add reviews"
+        "raise eval_percent or add reviews. What was read and set aside is kept in "
+        f"{kept_summary(tmp_path)}"
     )
 
 

@@ -232,3 +232,82 @@ def test_cron_fields_in_range_are_accepted_and_out_of_range_refused_naming_the_f
     fields[index] = bad
     with pytest.raises(kubeflow.ScheduleError, match=f"{name} field '{re.escape(bad)}'"):
         kubeflow.validate_cron(" ".join(fields))
+
+
+def test_the_portable_baseline_compiles_to_tfxs_latest_blessed_model_queries(tmp_path):
+    """TFX's LatestBlessedModelStrategy, as the orchestrators run it: the latest ModelBlessing with
+    ``blessed`` = 1, then the Model it names (``current_model_id``)."""
+    config = build_config({"data": "gs://bucket/imdb/aclImdb_v1.tar.gz", "output": "gs://bucket/runs"})
+    executors = kubeflow.compile_pipeline(config, str(tmp_path / "imdb.json"), IMAGE)["pipelineSpec"][
+        "deploymentSpec"
+    ]["executors"]
+    assert executors["baseline_model_resolver-model-blessing-resolver_executor"] == {
+        "resolver": {
+            "outputArtifactQueries": {
+                "model_blessing": {
+                    "filter": 'schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1'
+                }
+            }
+        }
+    }
+    assert executors["baseline_model_resolver-model-resolver_executor"] == {
+        "resolver": {
+            "outputArtifactQueries": {
+                "model": {
+                    "filter": 'schema_title="tfx.Model" AND state=LIVE AND '
+                    "name=\"{{$.inputs.artifacts['input'].metadata['current_model_id']}}\""
+                }
+            }
+        }
+    }
+
+
+def test_compile_refuses_a_range_of_spans_which_tfxs_own_example_gen_driver_cannot_ingest(tmp_path):
+    result = run_cli(
+        "compile", "--output-file", "p.yaml", "--image", IMAGE, "--num-spans", "3",
+        "--data", "gs://bucket/imdb/span-{SPAN}/aclImdb_v1.tar.gz", "--output", "gs://bucket/runs",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        "imdb-pipeline compile: num_spans 3: on Kubeflow Pipelines and Vertex AI the ExampleGen runs TFX's own "
+        "driver, which ingests one span per run; compile with num_spans 1 (the newest span, or --span)"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_the_portable_pipeline_run_locally_twice_takes_the_latest_blessed_model_as_baseline(tmp_path):
+    """The pipeline ``compile`` builds (``portable=True``), run by TFX's LocalDagRunner twice: the
+    second run's Evaluator compares its model with the first run's, the latest the Evaluator blessed."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+    from tfx.orchestration import metadata
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    from pipeline.pipeline import create_pipeline
+
+    connection = metadata.sqlite_metadata_connection_config(str(tmp_path / "metadata.sqlite"))
+    for seed in (42, 7):  # a new seed: the second night trains a new model
+        config = build_config({"output": str(tmp_path / "out"), "trainer": {"epochs": 1, "seed": seed}})
+        LocalDagRunner().run(create_pipeline(config, metadata_connection_config=connection, portable=True))
+
+    store = metadata_store.MetadataStore(connection)
+    models = sorted(store.get_artifacts_by_type("Model"), key=lambda artifact: artifact.id)
+    blessings = sorted(store.get_artifacts_by_type("ModelBlessing"), key=lambda artifact: artifact.id)
+    assert len(models) == 2
+    assert blessings[0].custom_properties["blessed"].int_value == 1
+    assert blessings[0].custom_properties["current_model_id"].int_value == models[0].id
+    (evaluator,) = [kind.name for kind in store.get_execution_types() if kind.name.endswith(".Evaluator")]
+    evaluations = sorted(store.get_executions_by_type(evaluator), key=lambda execution: execution.id)
+    assert len(evaluations) == 2
+
+    def baseline_of(execution) -> list[int]:
+        return [
+            event.artifact_id
+            for event in store.get_events_by_execution_ids([execution.id])
+            if event.type == metadata_store_pb2.Event.INPUT and event.path.steps[0].key == "baseline_model"
+        ]
+
+    assert baseline_of(evaluations[0]) == []  # nothing blessed before the first run
+    assert baseline_of(evaluations[1]) == [models[0].id]

@@ -510,9 +510,10 @@ def test_an_output_folder_with_glob_characters_is_refused_before_any_work(tmp_pa
     with pytest.raises(OptionsError) as error:
         preflight.check(build_config({"output": output}))
     assert str(error.value) == (
-        f"output: {output} holds {found}: Apache Beam's file writers, TFX's Evaluator and TensorFlow's "
-        "checkpoint reader read the paths of the artifacts below the output folder as glob patterns; choose an "
-        "output folder without '[', '*', '?' or '\\' (spaces and any other characters work)"
+        f"output: {output} holds {found}: Apache Beam's file writers (TFX's ExampleGen and Transform write "
+        "with them) and TensorFlow's SavedModel reader take the paths below the output folder as glob "
+        "patterns, so a run there would fail or mix up files; choose an output folder without '[', '*', '?' "
+        "or '\\' (spaces, ']' and any other characters work)"
     )
     assert not os.path.exists(output)
 

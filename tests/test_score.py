@@ -279,7 +279,8 @@ def test_score_reviews_runs_inference_with_the_text_signature(length_model):
     assert [row["label"] for row in expected] == [0, 0, 1]
     with TestPipeline(runner=BEAM_RUNNER) as pipeline:
         scored = pipeline | beam.Create(reviews) | score.ScoreReviews(str(length_model), max_batch_size=2)
-        assert_that(scored, equal_to(expected))
+        assert_that(scored[score.PREDICTIONS], equal_to(expected))
+        assert_that(scored[score.QUARANTINE], equal_to([]), label="NothingSetAside")
 
 
 # --- The command line ---------------------------------------------------------------------------------

@@ -76,6 +76,9 @@ QUARANTINE_DIR = "quarantine"
 FILE_PREFIX = "quarantine"
 FILE_SUFFIX = ".jsonl"
 SUMMARY_FILE = "summary.json"
+# TFX removes the outputs of a failed execution, quarantine included: a failed
+# ExampleGen keeps a copy in ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine/``.
+FAILED_RUNS_DIR = "failed_runs"
 # Sources per reason kept in the summary and named in errors.
 MAX_SAMPLES = 5
 
@@ -300,6 +303,32 @@ class IngestSummary:
 
     def _by_count(self, reason: str) -> tuple[int, int]:
         return -self.counts[reason], REASONS.index(reason)
+
+
+def kept_quarantine_dir(examples_uri: str) -> str:
+    """Where the quarantine of a failed ExampleGen execution is kept (see :func:`keep_quarantine`).
+
+    ``examples_uri`` is ``<pipeline_root>/<ExampleGen>/examples/<execution id>``; the copy goes to
+    ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine``, beside the step's outputs
+    and outside any artifact, so that removing the failed execution's outputs leaves it.
+    """
+    uri = examples_uri.rstrip("/")
+    step_dir = posixpath.dirname(posixpath.dirname(uri))
+    return posixpath.join(step_dir, FAILED_RUNS_DIR, posixpath.basename(uri), QUARANTINE_DIR)
+
+
+def keep_quarantine(examples_uri: str) -> str:
+    """Copies the quarantine of an Examples artifact to :func:`kept_quarantine_dir`; returns that folder.
+
+    For an ExampleGen execution about to fail: TFX's launcher then deletes the
+    artifact's folder, and with it the records set aside and ``summary.json``,
+    which are what the user needs to see why it failed.
+    """
+    from tfx.utils import io_utils
+
+    kept = kept_quarantine_dir(examples_uri)
+    io_utils.copy_dir(posixpath.join(examples_uri, QUARANTINE_DIR), kept)
+    return kept
 
 
 def read_summary(quarantine_dir: str) -> IngestSummary:

@@ -109,15 +109,18 @@ def create_example_gen(
     eval_percent: int = 10,
     span: int | None = None,
     options: ExampleGenOptions | None = None,
+    num_spans: int = 1,
 ) -> FileBasedExampleGen:
     """Returns the ExampleGen over an IMDb archive or folder (see :func:`dataset_input`).
 
     Outputs an Examples artifact with splits train, eval, test and unsup, and
     the records it set aside in ``quarantine/`` (``options`` says how many may
     be bad; the defaults when None). With a span placeholder in ``data_path``
-    it ingests the newest span, or ``span``.
+    it ingests the newest span, or ``span``; with ``num_spans`` > 1, the
+    ``num_spans`` spans ending there, read together as one dataset.
     """
     spans.check_span(data_path, span)
+    spans.check_num_spans(data_path, span, num_spans)
     output_config = make_output_config(eval_percent)
     input_base, pattern = dataset_input(data_path)
     example_gen = FileBasedExampleGen(
@@ -126,7 +129,7 @@ def create_example_gen(
             splits=[example_gen_pb2.Input.Split(name=INPUT_SPLIT, pattern=pattern)]
         ),
         output_config=output_config,
-        range_config=spans.span_range(span) if span is not None else None,
+        range_config=spans.span_range(span, num_spans),
         # Always set, so that changed options change the step's cache key.
         custom_config=make_custom_config(options or ExampleGenOptions()),
         custom_executor_spec=executor_spec.BeamExecutorSpec(Executor),

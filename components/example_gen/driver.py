@@ -19,8 +19,11 @@ import os
 from tfx.components.example_gen import driver, input_processor
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2, range_config_pb2
+from tfx.types import standard_component_specs
+from tfx.utils import proto_utils
 
-from components.example_gen import reader
+from components.example_gen import reader, spans
 from components.example_gen.options import is_remote
 
 _NANOS_PER_SECOND = 10**9
@@ -53,10 +56,49 @@ def input_fingerprint(split_name: str, pattern: str) -> str:
     )
 
 
+def found_spans(input_base: str, split: example_gen_pb2.Input.Split) -> list[int]:
+    """Every span number ``input_base/split.pattern`` matches, by TFX's own glob and regular expression."""
+    is_span, is_date, is_version = example_gen_utils.verify_split_pattern_specs(split)
+    glob_pattern, regex = example_gen_utils._create_matching_glob_and_regex(
+        uri=input_base,
+        split=split,
+        is_match_span=is_span,
+        is_match_date=is_date,
+        is_match_version=is_version,
+        range_config=None,
+    )
+    found = set()
+    for path in fileio.glob(glob_pattern):
+        try:
+            found.add(
+                example_gen_utils._find_matched_span_version_from_path(
+                    path, regex, is_span, is_date, is_version
+                )[1]
+            )
+        except ValueError:
+            continue  # not a span this pattern names (a date that is not one)
+    return sorted(found)
+
+
 class InputProcessor(input_processor.FileBasedInputProcessor):
-    """``FileBasedInputProcessor`` with :func:`input_fingerprint`."""
+    """``FileBasedInputProcessor`` with :func:`input_fingerprint`, and ranges of several spans.
+
+    TFX's processor takes one span per run; a RangeConfig of several spans
+    (``spans.span_range`` with ``num_spans`` > 1) is resolved here, span by
+    span with TFX's own matching: each span's pattern is in
+    :attr:`span_patterns` for the driver to hand to the executor.
+    """
+
+    def __init__(self, input_base_uri, splits, range_config=None):
+        self.span_window = spans.range_spans(range_config)
+        # TFX's processor refuses a range of several spans; it is resolved here instead.
+        super().__init__(input_base_uri, splits, None if self.span_window else range_config)
+        self._range_config = range_config
+        self.span_patterns: list[tuple[int, str]] = []
 
     def resolve_span_and_version(self) -> tuple[int, int | None]:
+        if self.span_window:
+            return self._resolve_window(*self.span_window)
         # TFX's calculate_splits_fingerprint_span_and_version, with the fingerprint above.
         fingerprints = []
         select_span, select_version = 0, None
@@ -75,10 +117,56 @@ class InputProcessor(input_processor.FileBasedInputProcessor):
         self._fingerprint = "\n".join(fingerprints)
         return select_span, select_version
 
+    def _resolve_window(self, num_spans: int, last: int | None) -> tuple[int, None]:
+        (split,) = self._splits  # the IMDb ExampleGen reads one input split: the whole dataset
+        found = found_spans(self._input_base_uri, split)
+        if not found:
+            raise spans.SpanNotFoundError(
+                f"data: no span found: nothing under {self._input_base_uri} matches {split.pattern}"
+            )
+        wanted = spans.window(num_spans, last if last is not None else max(found))
+        if any(span not in found for span in wanted):
+            raise spans.SpanNotFoundError(
+                spans.missing_spans_message(self._input_base_uri, split.pattern, wanted, found)
+            )
+        self.span_patterns = []
+        for span in wanted:
+            resolved = copy.deepcopy(split)
+            one = range_config_pb2.RangeConfig(
+                static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+            )
+            example_gen_utils._get_target_span_version(self._input_base_uri, resolved, range_config=one)
+            self.span_patterns.append((span, resolved.pattern))
+        self._fingerprint = "\n".join(
+            input_fingerprint(f"span-{span}", os.path.join(self._input_base_uri, pattern))
+            for span, pattern in self.span_patterns
+        )
+        return wanted[-1], None
+
 
 class Driver(driver.FileBasedDriver):
-    """TFX's ``FileBasedDriver`` with :class:`InputProcessor`."""
+    """TFX's ``FileBasedDriver`` with :class:`InputProcessor`.
+
+    With a range of several spans, the input config the executor gets has one
+    split per span (``span-<n>``, its resolved pattern); the Examples artifact's
+    ``span`` is the range's last span, and its fingerprint covers every span.
+    """
 
     def get_input_processor(self, splits, range_config=None, input_base_uri=None) -> InputProcessor:
         assert input_base_uri
-        return InputProcessor(input_base_uri, splits, range_config)
+        self._processor = InputProcessor(input_base_uri, splits, range_config)
+        return self._processor
+
+    def resolve_exec_properties(self, exec_properties, pipeline_info, component_info):
+        exec_properties = super().resolve_exec_properties(exec_properties, pipeline_info, component_info)
+        if self._processor.span_patterns:
+            input_config = example_gen_pb2.Input(
+                splits=[
+                    example_gen_pb2.Input.Split(name=f"span-{span}", pattern=pattern)
+                    for span, pattern in self._processor.span_patterns
+                ]
+            )
+            exec_properties[standard_component_specs.INPUT_CONFIG_KEY] = proto_utils.proto_to_json(
+                input_config
+            )
+        return exec_properties

@@ -122,16 +122,18 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
         raise ImdbDataError("; ".join(problems))
 
 
-def input_pattern(exec_properties: dict[str, Any]) -> str:
-    """Returns the file pattern of the single input split, joined to ``input_base``."""
+def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
+    """The file patterns of the input splits, joined to ``input_base``.
+
+    One split, the whole dataset; or, for a range of several spans, one split
+    per span (``span-<n>``, written by the driver), read together as one dataset.
+    """
     input_config = example_gen_pb2.Input()
     proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
-    if len(input_config.splits) != 1:
-        names = [split.name for split in input_config.splits]
-        raise ValueError(f"input_config must have exactly one split (the whole dataset), got {names}")
-    return os.path.join(
-        exec_properties[standard_component_specs.INPUT_BASE_KEY], input_config.splits[0].pattern
-    )
+    if not input_config.splits:
+        raise ValueError("input_config must have a split (the whole dataset, or one per span)")
+    base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+    return [os.path.join(base, split.pattern) for split in input_config.splits]
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -170,13 +172,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
         eval_percent = eval_percent_from_output_config(output_config)
         options = options_from_exec_properties(exec_properties)
-        pattern = input_pattern(exec_properties)
+        patterns = input_patterns(exec_properties)
         logger.info(
-            "ExampleGen: reading IMDb reviews from %s, %d%% of train movies to eval", pattern, eval_percent
+            "ExampleGen: reading IMDb reviews from %s, %d%% of train movies to eval",
+            ", ".join(patterns),
+            eval_percent,
         )
         pipeline = self._make_beam_pipeline()
         splits = pipeline | "IngestImdbReviews" >> ingest.IngestImdbReviews(
-            pattern, eval_percent, options, quarantine_dir
+            patterns, eval_percent, options, quarantine_dir
         )
         for split, split_examples in splits.items():
             _ = split_examples | f"WriteSplit[{split}]" >> write_split.WriteSplit(
@@ -196,8 +200,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         no_movie_id = summary.describe_no_movie_id(reader.OUTPUT_SPLITS)
         if no_movie_id:
             logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
-        quarantining.check_bad_records(summary, options, quarantine_dir)
-        check_splits(summary.split_folders, eval_percent)
+        # TFX deletes a failed execution's outputs: the checks name the copy kept for the user.
+        kept_dir = quarantine.kept_quarantine_dir(examples.uri)
+        try:
+            quarantining.check_bad_records(summary, options, kept_dir)
+            check_splits(summary.split_folders, eval_percent)
+        except ImdbDataError as error:
+            quarantine.keep_quarantine(examples.uri)
+            if isinstance(error, quarantining.TooManyBadRecordsError):
+                raise
+            raise ImdbDataError(
+                f"{error}. What was read and set aside is kept in {kept_dir}/{quarantine.SUMMARY_FILE}"
+            ) from error
         examples_utils.set_payload_format(
             examples,
             exec_properties.get(

@@ -7,6 +7,8 @@ run and tested on its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import apache_beam as beam
 
 from components.example_gen import duplicates, quarantining, reader
@@ -16,7 +18,7 @@ from components.example_gen.options import ExampleGenOptions
 class IngestImdbReviews(beam.PTransform):
     """PBegin -> {split name: PCollection[tf.train.Example]} for train, eval, test and unsup.
 
-    Reads every review the file pattern matches (:class:`reader.ReadImdbReviews`),
+    Reads every review the file pattern (or patterns: several spans) matches (:class:`reader.ReadImdbReviews`),
     sets aside duplicates (:class:`duplicates.SetAsideDuplicates`), splits the
     rest (:class:`reader.SplitReviews`: the dataset's test and unlabeled reviews,
     train cut into train and eval by movie) and converts each review with
@@ -25,7 +27,13 @@ class IngestImdbReviews(beam.PTransform):
     :func:`components.artifacts.quarantine.read_summary`) into ``quarantine_dir``.
     """
 
-    def __init__(self, file_pattern: str, eval_percent: int, options: ExampleGenOptions, quarantine_dir: str):
+    def __init__(
+        self,
+        file_pattern: str | Sequence[str],
+        eval_percent: int,
+        options: ExampleGenOptions,
+        quarantine_dir: str,
+    ):
         super().__init__()
         self._file_pattern = file_pattern
         self._eval_percent = eval_percent

@@ -22,7 +22,7 @@ symbolic links are never followed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
@@ -31,6 +31,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tarfile
 import zlib
 
@@ -427,6 +428,23 @@ def _movie_lines(
         yield (dataset, split_dir, folder, review_id), movie_id
 
 
+def _special_file_kind(path: str) -> str | None:
+    """What a local path is when it is neither a regular file nor a folder (a FIFO, a device, a socket)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None  # gone: reading it says so
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return None
+
+
 def _member_kind(member: tarfile.TarInfo) -> str:
     if member.ischr():
         return "a character device"
@@ -503,11 +521,19 @@ class _ReadMatchFn(beam.DoFn):
 
     def process(self, metadata: FileMetadata) -> Iterator:
         path = metadata.path
+        # Opening a FIFO would wait for a writer forever, a device could be read without end.
+        special = None if is_remote(path) or os.path.islink(path) else _special_file_kind(path)
         if is_archive(path):
+            if special:
+                raise ImdbDataError(f"{path} is {special}, not an archive file")
             yield from self._read_archive(path, metadata.size_in_bytes)
             return
         if not is_remote(path) and os.path.islink(path):
             # Set aside by find_symlinks, which also sees the links a match skips.
+            return
+        if special:
+            error = BadRecordError(quarantine.SPECIAL_FILE, path, f"{special}, not a file")
+            yield self._set_aside(Origin(path), error, b"", 0)
             return
         if self._files_read is None:  # created on the first loose file: an archive has its own progress
             self._files_read = Progress("ExampleGen: reading review files", unit="files")
@@ -795,16 +821,19 @@ class ReadImdbReviews(beam.PTransform):
     that yields no review record at all.
     """
 
-    def __init__(self, file_pattern: str, max_review_bytes: int = ExampleGenOptions().max_review_bytes):
+    def __init__(
+        self,
+        file_pattern: str | Sequence[str],
+        max_review_bytes: int = ExampleGenOptions().max_review_bytes,
+    ):
         super().__init__()
-        self._file_pattern = file_pattern
+        # Several patterns (one per span of a range) are read as one dataset.
+        self._file_patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
         self._max_review_bytes = max_review_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
-        pattern = pbegin | "Pattern" >> beam.Create([self._file_pattern])
-        matched = pbegin | "MatchFiles" >> fileio.MatchFiles(
-            self._file_pattern, fileio.EmptyMatchTreatment.ALLOW
-        )
+        pattern = pbegin | "Pattern" >> beam.Create(self._file_patterns)
+        matched = pattern | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
         skipped = pattern | "FindSkippedFiles" >> beam.FlatMap(find_skipped_files)
         read = (
             (matched, skipped)
@@ -843,7 +872,7 @@ class ReadImdbReviews(beam.PTransform):
             counts
             | "Counts" >> beam.Values()
             | "CountRecords" >> beam.CombineGlobally(sum)
-            | "RequireRecords" >> beam.Map(_require_reviews, self._file_pattern)
+            | "RequireRecords" >> beam.Map(_require_reviews, ", ".join(self._file_patterns))
         )
         return {REVIEWS: reviews, QUARANTINE: set_aside, COUNTS: counts}
 

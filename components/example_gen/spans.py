@@ -27,6 +27,10 @@ _PLACEHOLDER_REGEX = re.compile(r"\{SPAN(?::(\d+))?\}|\{VERSION(?::(\d+))?\}|\{Y
 _EPOCH = datetime.date(1970, 1, 1)
 
 
+class SpanNotFoundError(ValueError):
+    """A span of the range asked for is not there (the message lists the spans found)."""
+
+
 def has_span_placeholder(data_path: str) -> bool:
     return any(placeholder in data_path for placeholder in _PLACEHOLDERS)
 
@@ -46,6 +50,34 @@ def span_base(data_path: str) -> str:
     placeholder (see :func:`has_span_placeholder`).
     """
     return _split_at_placeholder(data_path)[0]
+
+
+def check_placeholders(data_path: str) -> None:
+    """Raises ValueError for placeholders TFX's span matching refuses (or would fail on).
+
+    TFX's rules (``verify_split_pattern_specs``): one ``{SPAN}`` at most, one
+    ``{VERSION}`` at most and only with a span, each of ``{YYYY}``, ``{MM}``,
+    ``{DD}`` once and all three together, and dates or ``{SPAN}``, not both.
+    """
+    if not has_span_placeholder(data_path):
+        return
+    found = [match.group(0) for match in _PLACEHOLDER_REGEX.finditer(data_path)]
+    spans = [token for token in found if token.startswith("{SPAN")]
+    versions = [token for token in found if token.startswith("{VERSION")]
+    dates = {token: found.count(token) for token in ("{YYYY}", "{MM}", "{DD}")}
+    problem = None
+    if len(spans) > 1:
+        problem = f"holds {{SPAN}} {len(spans)} times; a span's path holds it once"
+    elif len(versions) > 1:
+        problem = f"holds {{VERSION}} {len(versions)} times; a span's path holds it once"
+    elif any(dates.values()) and set(dates.values()) != {1}:
+        problem = "needs each of {YYYY}, {MM} and {DD} once when it holds a date"
+    elif spans and any(dates.values()):
+        problem = "holds both {SPAN} and a date; a span is one or the other"
+    elif versions and not spans and not any(dates.values()):
+        problem = "holds {VERSION} without {SPAN} or a date"
+    if problem:
+        raise ValueError(f"data: {data_path} {problem} (TFX's span placeholders)")
 
 
 def check_span(data_path: str, span: int | None) -> None:
@@ -146,13 +178,74 @@ def _span_number(match: re.Match) -> int | None:
     return (date - _EPOCH).days
 
 
-def span_range(span: int):
-    """A RangeConfig selecting one span instead of the newest (ExampleGen ingests one span per run).
+def check_num_spans(data_path: str, span: int | None, num_spans: int) -> None:
+    """Raises ValueError for a range of spans that cannot be read: no placeholder, or spans below 0."""
+    if num_spans == 1:
+        return
+    if not has_span_placeholder(data_path):
+        raise ValueError(
+            f"num_spans {num_spans} was given, but the data path {data_path} has no {{SPAN}} placeholder"
+        )
+    if "{VERSION" in data_path:
+        raise ValueError(
+            f"num_spans {num_spans} cannot be used with a {{VERSION}} placeholder ({data_path}): "
+            "each run then ingests one span"
+        )
+    if span is not None and span - num_spans + 1 < 0:
+        raise ValueError(
+            f"span {span} with num_spans {num_spans} would start at span {span - num_spans + 1}; "
+            "spans are numbered from 0"
+        )
 
-    TFX's FileBasedExampleGen takes a static range whose start and end are the same span.
+
+def window(num_spans: int, newest: int) -> list[int]:
+    """The spans of a range of ``num_spans`` ending at ``newest``, oldest first."""
+    return list(range(newest - num_spans + 1, newest + 1))
+
+
+def missing_spans_message(base: str, relative: str, wanted: list[int], found: list[int]) -> str:
+    """The error for a range of spans some of which are not there, listing the spans found."""
+    missing = [span for span in wanted if span not in found]
+    listed = ", ".join(str(number) for number in found) or "none"
+    return (
+        f"data: spans {wanted[0]} to {wanted[-1]} were asked for ({len(wanted)} spans), but "
+        f"{'span' if len(missing) == 1 else 'spans'} {', '.join(str(number) for number in missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not under {base} (matching {relative}); spans found: {listed}"
+    )
+
+
+def span_range(span: int | None, num_spans: int = 1):
+    """The ExampleGen's RangeConfig (TFX's), or None for the newest span alone.
+
+    One span: a static range whose start and end are that span, as TFX's
+    FileBasedExampleGen takes it. Several (``num_spans`` > 1): the
+    ``num_spans`` spans ending at ``span`` (a static range), or, without
+    ``span``, ending at the newest span (a rolling range, TFX's idiom for "the
+    last K spans"). TFX's own driver ingests one span per run; this
+    ExampleGen's driver (driver.py) reads every span of the range in one run.
     """
     from tfx.proto import range_config_pb2
 
+    if num_spans == 1 and span is None:
+        return None
+    if span is None:
+        return range_config_pb2.RangeConfig(rolling_range=range_config_pb2.RollingRange(num_spans=num_spans))
     return range_config_pb2.RangeConfig(
-        static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+        static_range=range_config_pb2.StaticRange(
+            start_span_number=span - num_spans + 1, end_span_number=span
+        )
     )
+
+
+def range_spans(range_config) -> tuple[int, int | None] | None:
+    """(num_spans, last span or None for the newest) of a RangeConfig of several spans; None for one span."""
+    if range_config is None:
+        return None
+    if range_config.HasField("rolling_range"):
+        count = range_config.rolling_range.num_spans
+        return (count, None) if count > 1 else None
+    if range_config.HasField("static_range"):
+        start = range_config.static_range.start_span_number
+        end = range_config.static_range.end_span_number
+        return (end - start + 1, end) if end > start else None
+    return None

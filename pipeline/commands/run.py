@@ -133,7 +133,7 @@ def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
         return EXIT_USAGE
     try:
         job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
-    except kubeflow.OutputFileError as error:
+    except (kubeflow.OutputFileError, kubeflow.PortableConfigError) as error:
         print(f"imdb-pipeline compile: {error}", file=sys.stderr)
         return EXIT_USAGE
     steps = len(pipeline_steps(create_pipeline(config, portable=True)))

@@ -1,0 +1,214 @@
+"""Ranges of spans: ``--num-spans K`` reads the last K spans together (TFX's RangeConfig idioms).
+
+``--num-spans K`` alone is a rolling range (TFX's ``RollingRange(num_spans=K)``:
+the newest K spans, so a nightly job trains on a moving window);
+``--span N --num-spans K`` a static range (``StaticRange(N - K + 1, N)``). TFX's
+own ExampleGen driver ingests one span per run; this ExampleGen's driver
+resolves each span of the range with TFX's matching and reads them as one
+dataset. Real span folders, the real driver and executor under TFX's
+LocalDagRunner.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ml_metadata import metadata_store
+import pytest
+import tensorflow as tf
+from tfx.proto import example_gen_pb2, range_config_pb2
+from tfx.utils import proto_utils
+
+from components.example_gen import component, driver, spans
+from components.options import OptionsError
+from pipeline import preflight
+from pipeline.config import build_config
+from schemas import features
+from tests.imdb_files import GOOD_FILES, GOOD_REVIEWS, write_dataset
+
+
+def _span_files(span: int) -> dict[str, bytes]:
+    """GOOD_FILES with every review's text made the span's own (no review repeats another span's)."""
+    return {**GOOD_FILES, **{name: text + f" Span {span}.".encode() for name, text in GOOD_REVIEWS.items()}}
+
+
+@pytest.fixture
+def span_folders(tmp_path) -> Path:
+    root = tmp_path / "imdb ü"
+    for span in (1, 2, 3):
+        write_dataset(root / f"span-{span}", _span_files(span))
+    return root
+
+
+# --- configuration and pre-flight ---------------------------------------------------------------------
+
+
+def test_a_range_needs_a_span_placeholder(tmp_path):
+    with pytest.raises(OptionsError) as error:
+        build_config({"data": str(tmp_path), "num_spans": 2})
+    assert (
+        str(error.value) == f"num_spans 2 was given, but the data path {tmp_path} has no {{SPAN}} placeholder"
+    )
+
+
+def test_a_range_that_would_start_below_span_0_is_refused(tmp_path):
+    with pytest.raises(OptionsError) as error:
+        build_config({"data": str(tmp_path / "span-{SPAN}"), "span": 1, "num_spans": 3})
+    assert str(error.value) == "span 1 with num_spans 3 would start at span -1; spans are numbered from 0"
+
+
+def test_a_range_with_a_version_placeholder_is_refused(tmp_path):
+    data = str(tmp_path / "span-{SPAN}" / "v-{VERSION}")
+    with pytest.raises(OptionsError) as error:
+        build_config({"data": data, "num_spans": 2})
+    assert str(error.value) == (
+        f"num_spans 2 cannot be used with a {{VERSION}} placeholder ({data}): each run then ingests one span"
+    )
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10001, True, "2", 2.0, None])
+def test_num_spans_is_a_whole_number_of_at_least_1(tmp_path, bad):
+    with pytest.raises(OptionsError) as error:
+        build_config({"data": str(tmp_path / "span-{SPAN}"), "num_spans": bad})
+    assert str(error.value) == f"num_spans must be a whole number between 1 and 10000, got {bad!r}"
+
+
+@pytest.mark.parametrize(("span", "num_spans", "last"), [(None, 3, 3), (None, 2, 3), (2, 2, 2), (3, 1, 3)])
+def test_the_pre_flight_accepts_a_range_whose_spans_are_all_there(span_folders, span, num_spans, last):
+    config = build_config({"data": str(span_folders / "span-{SPAN}"), "span": span, "num_spans": num_spans})
+    assert preflight.check(config) == str(span_folders / f"span-{last}")
+
+
+@pytest.mark.parametrize(
+    ("span", "num_spans", "message"),
+    [
+        (None, 3, "spans 2 to 4 were asked for (3 spans), but span 3 is not"),
+        (None, 5, "spans 0 to 4 were asked for (5 spans), but spans 0, 3 are not"),
+        (4, 2, "spans 3 to 4 were asked for (2 spans), but span 3 is not"),
+        (5, 2, "spans 4 to 5 were asked for (2 spans), but span 5 is not"),
+    ],
+)
+def test_a_missing_span_in_a_range_is_a_configuration_error_listing_the_spans_found(
+    span_folders, span, num_spans, message
+):
+    (span_folders / "span-3").rename(span_folders / "span-4")
+    config = build_config({"data": str(span_folders / "span-{SPAN}"), "span": span, "num_spans": num_spans})
+    with pytest.raises(OptionsError) as error:
+        preflight.check(config)
+    assert (
+        str(error.value)
+        == f"data: {message} under {span_folders} (matching span-{{SPAN}}); spans found: 1, 2, 4"
+    )
+
+
+def test_the_range_is_tfxs_range_config(tmp_path):
+    assert spans.span_range(None, 1) is None
+    assert spans.span_range(None, 3) == range_config_pb2.RangeConfig(
+        rolling_range=range_config_pb2.RollingRange(num_spans=3)
+    )
+    assert spans.span_range(5, 3) == range_config_pb2.RangeConfig(
+        static_range=range_config_pb2.StaticRange(start_span_number=3, end_span_number=5)
+    )
+    assert spans.span_range(5, 1) == range_config_pb2.RangeConfig(
+        static_range=range_config_pb2.StaticRange(start_span_number=5, end_span_number=5)
+    )
+
+
+def _processor(data: str, span: int | None, num_spans: int) -> driver.InputProcessor:
+    example_gen = component.create_example_gen(data, span=span, num_spans=num_spans)
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(example_gen.exec_properties["input_config"], input_config)
+    range_config = range_config_pb2.RangeConfig()
+    if example_gen.exec_properties["range_config"]:
+        proto_utils.json_to_proto(example_gen.exec_properties["range_config"], range_config)
+    return driver.InputProcessor(
+        example_gen.exec_properties["input_base"], input_config.splits, range_config or None
+    )
+
+
+def test_the_driver_resolves_every_span_of_the_range(span_folders):
+    processor = _processor(str(span_folders / "span-{SPAN}"), None, 2)
+    assert processor.resolve_span_and_version() == (3, None)
+    assert processor.span_patterns == [(2, "span-2/*/*/*.txt"), (3, "span-3/*/*/*.txt")]
+    fingerprint = processor.get_input_fingerprint(3, None)
+    assert [line.split(",")[:2] for line in fingerprint.splitlines()] == [
+        ["split:span-2", f"num_files:{len(GOOD_REVIEWS)}"],
+        ["split:span-3", f"num_files:{len(GOOD_REVIEWS)}"],
+    ]
+
+
+def test_the_driver_refuses_a_range_with_a_span_missing_at_run_time_listing_the_spans_found(span_folders):
+    """A span folder removed between the pre-flight (or a compile) and the run: the step fails, naming it."""
+    (span_folders / "span-2").rename(span_folders / "old-span-2")
+    processor = _processor(str(span_folders / "span-{SPAN}"), None, 3)
+    with pytest.raises(spans.SpanNotFoundError) as error:
+        processor.resolve_span_and_version()
+    assert str(error.value) == (
+        f"data: spans 1 to 3 were asked for (3 spans), but span 2 is not under {span_folders} "
+        "(matching span-{SPAN}/*/*/*.txt); spans found: 1, 3"
+    )
+
+
+# --- the real ExampleGen under TFX's LocalDagRunner, night after night -------------------------------
+
+
+@pytest.mark.slow
+def test_a_rolling_range_ingests_the_last_k_spans_night_after_night(tmp_path, span_folders):
+    from tfx.orchestration import metadata
+    from tfx.orchestration import pipeline as tfx_pipeline
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    config = build_config(
+        {"data": str(span_folders / "span-{SPAN}"), "num_spans": 2, "output": str(tmp_path / "out")}
+    )
+    connection = metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite"))
+
+    def run_night() -> list:
+        preflight.check(config)
+        LocalDagRunner().run(
+            tfx_pipeline.Pipeline(
+                pipeline_name="spans",
+                pipeline_root=str(tmp_path / "out"),
+                components=[
+                    component.create_example_gen(config.data, span=config.span, num_spans=config.num_spans)
+                ],
+                metadata_connection_config=connection,
+                beam_pipeline_args=["--runner=FnApiRunner"],
+                enable_cache=True,
+            )
+        )
+        return sorted(
+            metadata_store.MetadataStore(connection).get_artifacts_by_type("Examples"), key=lambda a: a.id
+        )
+
+    def spans_read(examples) -> set[str]:
+        """The spans of the reviews written to every split (each review's text ends with its span)."""
+        texts = []
+        for split in (*features.LABELED_SPLITS, features.UNSUP):
+            files = sorted(tf.io.gfile.glob(f"{examples.uri}/Split-{split}/*"))
+            for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+                example = tf.train.Example.FromString(record.numpy())
+                texts.append(example.features.feature[features.TEXT].bytes_list.value[0].decode())
+        assert len(texts) == 2 * len(GOOD_REVIEWS)  # every review of both spans, none set aside
+        return {text.rsplit(" Span ", 1)[1].rstrip(".") for text in texts}
+
+    (first,) = run_night()
+    assert first.custom_properties["span"].int_value == 3
+    assert first.custom_properties["reviews_read"].int_value == 2 * len(GOOD_REVIEWS)
+    assert spans_read(first) == {"2", "3"}
+
+    # The next night span 4 arrives: the window moves to spans 3 and 4.
+    write_dataset(span_folders / "span-4", _span_files(4))
+    first_again, second = run_night()
+    assert first_again.id == first.id
+    assert second.custom_properties["span"].int_value == 4
+    assert spans_read(second) == {"3", "4"}
+
+
+def test_the_driver_says_when_no_span_is_there_at_all(tmp_path):
+    processor = _processor(str(tmp_path / "span-{SPAN}"), None, 2)
+    with pytest.raises(spans.SpanNotFoundError) as error:
+        processor.resolve_span_and_version()
+    assert (
+        str(error.value) == f"data: no span found: nothing under {tmp_path} matches span-{{SPAN}}/*/*/*.txt"
+    )
