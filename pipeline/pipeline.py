@@ -1,7 +1,8 @@
 """The pipeline DAG, in data-flow order.
 
 raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
-(vocabulary, token ids) -> Word2Vec or imported vectors -> EmbeddingAligner
+(vocabulary, token ids) -> StatisticsGen + DriftCheck (this span against the
+previous span, train against test; may stop the run) -> Word2Vec or imported vectors -> EmbeddingAligner
 (matrix aligned with the vocabulary) -> Trainer -> Evaluator + Canary (the
 model served by plain TensorFlow, probed) -> Pusher -> Report (report.html of
 the run).
@@ -28,6 +29,8 @@ from components.example_gen.component import create_example_gen
 from components.pusher.component import Pusher
 from components.report.component import Report
 from components.schema_validation.component import ExampleValidator, SchemaImporter
+from components.statistics.baseline import create_previous_statistics_resolver
+from components.statistics.component import DriftCheck, StatisticsGen
 from components.trainer.component import Trainer
 from components.transform.component import Transform
 from pipeline.config import PipelineConfig
@@ -57,6 +60,19 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
     )
     # Nothing learns from examples that failed validation.
     transform.add_upstream_node(validator)
+    statistics_gen = StatisticsGen(
+        examples=example_gen.outputs["examples"], transform_graph=transform.outputs["transform_graph"]
+    )
+    previous_statistics = create_previous_statistics_resolver(
+        statistics_gen.outputs["statistics"], portable=portable
+    )
+    if portable:  # TFX's span strategy skips the newest span: this run's statistics must exist first.
+        previous_statistics.add_upstream_node(statistics_gen)
+    drift_check = DriftCheck(
+        statistics=statistics_gen.outputs["statistics"],
+        baseline_statistics=previous_statistics.outputs["statistics"],
+        options=config.drift,
+    )
 
     if config.vectors:
         vector_source = Importer(
@@ -84,6 +100,8 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         embedding=aligner.outputs["embedding"],
         options=config.trainer,
     )
+    # Nothing is trained on data that drifted past a threshold whose action is stop.
+    trainer.add_upstream_node(drift_check)
     baseline = create_baseline_resolver(candidate=None if portable else trainer.outputs["model"])
     evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
@@ -113,6 +131,9 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         schema_importer,
         validator,
         transform,
+        statistics_gen,
+        previous_statistics,
+        drift_check,
         vector_source,
         aligner,
         trainer,
@@ -126,6 +147,8 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         pipeline_name=config.pipeline_name,
         steps=steps,
         examples=example_gen.outputs["examples"],
+        statistics=statistics_gen.outputs["statistics"],
+        drift=drift_check.outputs["anomalies"],
         transform_graph=transform.outputs["transform_graph"],
         embedding=aligner.outputs["embedding"],
         model=trainer.outputs["model"],

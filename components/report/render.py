@@ -15,8 +15,9 @@ import jinja2
 import numpy as np
 
 from components.artifacts import evaluation as eval_names
+from components.artifacts.statistics import LABEL_NAMES, UNLABELED
 from components.report import analysis, plots
-from components.report.collect import LABEL_NAMES, PROBE_WORDS, UNLABELED
+from components.report.collect import PROBE_WORDS
 from components.report.data import ReportData, RunEntry
 
 INDEX_FILE = "index.html"
