@@ -66,8 +66,6 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
     previous_statistics = create_previous_statistics_resolver(
         statistics_gen.outputs["statistics"], portable=portable
     )
-    if portable:  # TFX's span strategy skips the newest span: this run's statistics must exist first.
-        previous_statistics.add_upstream_node(statistics_gen)
     drift_check = DriftCheck(
         statistics=statistics_gen.outputs["statistics"],
         baseline_statistics=previous_statistics.outputs["statistics"],

@@ -14,7 +14,7 @@ from components.artifacts import drift_anomalies, statistics
 from components.artifacts.statistics import DuplicateGroup, Duplicates
 from components.statistics import drift
 from components.statistics.options import DriftOptions
-from components.statistics.stats import ComputeStatistics
+from components.statistics.stats import ComputeStatistics, summarise_duplicates
 from pipeline.config import SAMPLE_DATA
 from schemas import features
 
@@ -320,3 +320,43 @@ def test_anomalies_artifact_holds_tfdv_drift_measurements(tmp_path):
     read, span, baseline_span = drift_anomalies.read_findings(artifact.uri)
     assert (read, span, baseline_span) == (findings, 2, 1)
     assert artifact.get_string_custom_property(drift_anomalies.WARNINGS_PROPERTY) == findings[0].message
+
+
+def test_duplicates_count_scored_reviews_whose_text_the_model_learnt_from():
+    # The groups GroupByText gives for repeated texts: "a great film", "dull", "bad".
+    groups = [
+        [
+            (features.TRAIN, "train/pos/1_9.txt", "positive", "A great film"),
+            (features.TRAIN, "train/pos/2_8.txt", "positive", "A GREAT film"),
+            (features.TEST, "test/pos/5_9.txt", "positive", "A great film!"),
+        ],
+        [
+            (features.TRAIN, "train/neg/3_1.txt", "negative", "Dull."),
+            (features.EVAL, "train/neg/4_2.txt", "negative", "dull"),
+            (features.TEST, "test/pos/6_9.txt", "positive", "Dull"),
+        ],
+        [
+            (features.TEST, "test/neg/7_1.txt", "negative", "Bad"),
+            (features.TEST, "test/neg/8_1.txt", "negative", "bad"),
+        ],
+    ]
+    found = summarise_duplicates(groups, {features.TRAIN: 3, features.EVAL: 1, features.TEST: 4})
+    assert found.leaks == (
+        (features.TEST, (features.TRAIN, features.EVAL), 4, 2),
+        (features.EVAL, (features.TRAIN,), 1, 1),
+    )
+    assert found.groups == 2  # "a great film" and "dull"; "bad" stays within test
+    assert found.within_split == {features.TRAIN: 1, features.EVAL: 0, features.TEST: 1}
+    first, second = found.shown_groups
+    # Equal sizes: ordered by their first member (split, then source).
+    assert first == DuplicateGroup(
+        (
+            (features.EVAL, "train/neg/4_2.txt", "negative"),
+            (features.TEST, "test/pos/6_9.txt", "positive"),
+            (features.TRAIN, "train/neg/3_1.txt", "negative"),
+        ),
+        "dull",
+    )
+    assert first.conflicting_labels  # "dull": negative in train and eval, positive in test
+    assert not second.conflicting_labels
+    assert second.members[0] == (features.TEST, "test/pos/5_9.txt", "positive")

@@ -10,8 +10,7 @@ from typing import Any
 
 from tfx import types
 from tfx.dsl.components.common import resolver
-from tfx.dsl.input_resolution.strategies import span_range_strategy
-from tfx.proto import range_config_pb2
+from tfx.dsl.input_resolution.strategies import latest_artifact_strategy
 from tfx.types import standard_artifacts
 
 from components.artifacts.statistics import SPAN_PROPERTY
@@ -63,19 +62,16 @@ def create_previous_statistics_resolver(
 
     Args:
         current: This run's StatisticsGen output.
-        portable: Use TFX's own ``SpanRangeStrategy`` (a rolling range of one
-            span, skipping the newest), which the Kubeflow V2 compiler knows:
-            the resolver must run after this run's StatisticsGen (the caller
-            adds that dependency), whose statistics are then the newest span.
+        portable: Use TFX's ``LatestArtifactStrategy`` (the only strategy
+            besides the latest blessed model that TFX's Kubeflow V2 compiler
+            knows): the latest statistics in ML Metadata when the run starts,
+            before this run's StatisticsGen. That is the previous span's after
+            a new span arrives; on a re-run of the same span it is that span's
+            own, which the DriftCheck then does not count as an earlier span.
     """
     if portable:
         return resolver.Resolver(
-            strategy_class=span_range_strategy.SpanRangeStrategy,
-            config={
-                "range_config": range_config_pb2.RangeConfig(
-                    rolling_range=range_config_pb2.RollingRange(num_spans=1, skip_num_recent_spans=1)
-                )
-            },
+            strategy_class=latest_artifact_strategy.LatestArtifactStrategy,
             statistics=types.Channel(type=standard_artifacts.ExampleStatistics),
         ).with_id(RESOLVER_ID)
     return resolver.Resolver(

@@ -106,6 +106,18 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         anomalies = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])
         current = statistics.read_statistics(current_artifact.uri)
         previous = statistics.read_statistics(baselines[0].uri) if baselines else None
+        if (
+            previous is not None
+            and None not in (previous.span, current.span)
+            and previous.span >= current.span
+        ):
+            # Only the portable resolver (latest statistics) can hand over this span's own or a later one.
+            logger.info(
+                "DriftCheck: %s is span %s, not an earlier span: not compared",
+                baselines[0].uri,
+                previous.span,
+            )
+            previous = None
         logger.info(
             "DriftCheck: start, span %s against %s",
             current.span,
