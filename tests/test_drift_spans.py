@@ -7,7 +7,6 @@ tests/test_scheduled_runs.py (span 2 there is a copy of span 1).
 """
 
 import io
-import json
 import os
 import tarfile
 
@@ -88,11 +87,8 @@ def test_a_shifted_label_balance_stops_the_run_before_the_trainer(spans):
     # Nothing was trained or pushed for span 2.
     assert _executions(output, "Trainer", "model") == models
     assert _served_versions(output) == served
-    # The comparisons are on disk as the drift check's anomalies, with TFDV's drift measurement.
-    findings, span, baseline_span = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
-    assert (span, baseline_span) == (2, 1)
-    over = {(f.check, f.kind, f.split) for f in findings if f.exceeded}
-    assert ("label", "drift", "train") in over and ("label", "drift", "test") in over
+    # A failed step publishes nothing: the message is the record (the warn run below keeps the artifact).
+    assert "its action is stop: nothing is trained" in message
 
 
 def test_with_warn_the_shifted_span_trains_and_the_summary_carries_the_warning(spans):
@@ -103,7 +99,8 @@ def test_with_warn_the_shifted_span_trains_and_the_summary_carries_the_warning(s
     assert len(_executions(output, "Trainer", "model")) == len(models) + 1
     assert "label balance of train moved from 0.4" in summary.drift_warnings
     assert f"drift warning: {summary.drift_warnings}" in summary.one_line()
-    anomalies = _latest(output, "DriftCheck", "anomalies")
-    with open(os.path.join(anomalies, drift_anomalies.DRIFT_FILE)) as file:
-        document = json.load(file)
-    assert document["baseline_span"] == 1
+    findings, span, baseline_span = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
+    assert (span, baseline_span) == (2, 1)
+    over = {(f.check, f.kind, f.split) for f in findings if f.exceeded}
+    assert {("label", "drift", "train"), ("label", "drift", "test")} <= over
+    assert not any(f.exceeded for f in findings if f.check == "length")

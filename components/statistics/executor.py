@@ -137,5 +137,5 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             raise drift.DriftError(
                 "data drift: "
                 + "; ".join(finding.message for finding in stops)
-                + f" (drift.*_action is stop; comparisons in {anomalies.uri})"
+                + " (its action is stop: nothing is trained; set drift.<check>_action to warn to go on)"
             )
