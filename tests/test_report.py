@@ -437,6 +437,31 @@ def test_step_figures_come_from_the_outputs_custom_properties():
     ]
 
 
+def test_drift_check_figures_count_the_comparisons_over_their_threshold():
+    anomalies = "ExampleAnomalies"
+    assert describe_outputs(
+        [
+            (anomalies, ArtifactRef("/v", {})),  # ExampleValidator's: nothing to tell
+            (anomalies, ArtifactRef("/d", {"drift_over_threshold": 0, "drift_warnings": ""})),
+            (
+                anomalies,
+                ArtifactRef(
+                    "/d",
+                    {
+                        "drift_over_threshold": 1,
+                        "baseline_span": 1,
+                        "drift_warnings": "out-of-vocabulary share ...",
+                    },
+                ),
+            ),
+        ]
+    ) == [
+        "0 comparison(s) over their threshold (train vs test)",
+        "1 comparison(s) over their threshold (against span 1 and train vs test)",
+        "warning: out-of-vocabulary share ...",
+    ]
+
+
 def _absl_record(message: str, node: str) -> logging.LogRecord:
     return logging.LogRecord("absl", logging.INFO, __file__, 1, message, (node,), None)
 
