@@ -25,8 +25,8 @@ from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import pushed_model, run_report
 from components.artifacts.ref import ArtifactRef, artifact_ref
 from components.artifacts.run_report import REPORT_KEY, REPORT_STEP
-from components.report import collect, component, render
-from components.report.data import RunEntry, StepRecord
+from components.report import component, read_inputs, render
+from components.report.sections import RunEntry, StepRecord
 from pipeline.config import METADATA_FILE
 from pipeline.stored_uris import resolve_stored_uri
 
@@ -234,7 +234,7 @@ def render_run(output: str, run_id: str | None = None, pipeline_name: str | None
     run = find_run(list_runs(store, pipeline_name, output), run_id)
     started = time.monotonic()
     try:
-        report = collect.collect_report(
+        report = read_inputs.collect_report(
             run.inputs,
             run.step_properties,
             run_report.read_versions(run.report_uri) or versions.library_versions(),

@@ -59,9 +59,9 @@ def test_the_checkout_keeps_the_layers():
     [
         # A step reads another step's executor instead of the artifact module.
         (
-            "components/report/collect.py",
+            "components/report/read_inputs.py",
             "from components.trainer import executor as _trainer_executor",
-            "components.report.collect -> components.trainer.executor",
+            "components.report.read_inputs -> components.trainer.executor",
         ),
         (
             "components/trainer/executor.py",

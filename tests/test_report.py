@@ -26,8 +26,8 @@ from components.artifacts.ref import ArtifactRef
 from components.artifacts.statistics import DuplicateGroup, Duplicates, read_statistics
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.canary.probes import PROBES
-from components.report import analysis, collect, render
-from components.report.data import (
+from components.report import analysis, read_inputs, render
+from components.report.sections import (
     CalibrationBucket,
     CanaryReport,
     Curve,
@@ -378,7 +378,7 @@ def test_the_templates_ship_in_the_wheel_and_render_from_the_installed_package(t
     script = (
         "import importlib.resources, sys\n"
         "from components.report import render\n"
-        "from components.report.data import RunEntry\n"
+        "from components.report.sections import RunEntry\n"
         "print(importlib.resources.files('components.report').joinpath('templates', 'index.html'))\n"
         "sys.stdout.write(render.render_index('imdb runs', [RunEntry('r1', 0, 1, {'accuracy': 0.5}, True, '7', None)], 'now'))\n"
     )
@@ -554,7 +554,7 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
 
     # The confusion matrix drawn is the one TFMA's accuracy counts.
     (evaluation_uri,) = glob.glob(str(output / "pipeline_root" / "Evaluator" / "evaluation" / "*"))
-    evaluation = collect.read_evaluation(evaluation_uri)
+    evaluation = read_inputs.read_evaluation(evaluation_uri)
     counts = evaluation.confusion[evaluation.candidate]
     assert counts["threshold"] == 0.5
     correct = counts["true_positives"] + counts["true_negatives"]

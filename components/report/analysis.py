@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from components.report.data import Curve
+from components.report.sections import Curve
 from schemas import features
 
 

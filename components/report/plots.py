@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 import numpy as np
 
-from components.report.data import CalibrationBucket, Curve, Projection
+from components.report.sections import CalibrationBucket, Curve, Projection
 from schemas import features
 
 DPI = 100

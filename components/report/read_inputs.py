@@ -1,4 +1,4 @@
-"""Reads a run's artifacts into :class:`~components.report.data.ReportData`.
+"""Reads a run's artifacts into :class:`~components.report.sections.ReportData`.
 
 The same reader serves the pipeline step (artifacts handed to the executor) and
 ``imdb-pipeline report`` (artifacts found in ML Metadata): both describe an
@@ -49,7 +49,7 @@ from components.artifacts.run_report import (
     TRANSFORM_GRAPH,
 )
 from components.report import analysis
-from components.report.data import (
+from components.report.sections import (
     CalibrationBucket,
     CanaryReport,
     Curve,
