@@ -19,8 +19,6 @@ import json
 import os
 from typing import Any
 
-from components.artifacts.files import read_json
-
 ANOMALIES_KEY = "anomalies"
 DRIFT_FILE = "drift.json"
 SCHEMA_DIFF_FILE = "SchemaDiff.pb"
@@ -139,6 +137,8 @@ def write_anomalies(
 
 def read_findings(uri: str) -> tuple[list[Finding], int | None, int | None] | None:
     """The comparisons in ``drift.json`` with the span and the baseline span; None when absent."""
+    from components.artifacts.files import read_json  # imports TensorFlow: only when reading
+
     document = read_json(os.path.join(uri, DRIFT_FILE))
     if document is None:
         return None

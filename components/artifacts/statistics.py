@@ -27,7 +27,6 @@ import math
 import os
 from typing import Any
 
-from components.artifacts.files import read_json
 from schemas import features
 
 STATISTICS_KEY = "statistics"
@@ -404,6 +403,8 @@ def write_statistics_to(statistics: Statistics, uri: str) -> None:
 
 def read_statistics(uri: str) -> Statistics:
     """Reads ``summary.json`` of the ExampleStatistics artifact at ``uri``."""
+    from components.artifacts.files import read_json  # imports TensorFlow: only when reading
+
     values = read_json(os.path.join(uri, SUMMARY_FILE))
     if values is None:
         raise FileNotFoundError(
