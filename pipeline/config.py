@@ -27,6 +27,7 @@ from components.example_gen.options import EvalPercent, ExampleGenOptions, is_re
 from components.example_gen.spans import check_num_spans, check_placeholders, check_span
 from components.options import Options, OptionsError, check_text
 from components.pusher.options import PushOptions
+from components.statistics.options import DriftOptions
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
 
@@ -119,6 +120,7 @@ class PipelineConfig(Options):
     )
     example_gen: ExampleGenOptions = Field(default_factory=ExampleGenOptions)
     transform: TransformOptions = Field(default_factory=TransformOptions)
+    drift: DriftOptions = Field(default_factory=DriftOptions)
     word2vec: Word2VecOptions = Field(default_factory=Word2VecOptions)
     embedding: EmbeddingOptions = Field(default_factory=EmbeddingOptions)
     trainer: TrainerOptions = Field(default_factory=TrainerOptions)

@@ -1,9 +1,11 @@
 """The pipeline DAG, in data-flow order.
 
 raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
-(vocabulary, token ids) -> Word2Vec or imported vectors -> EmbeddingAligner
-(matrix aligned with the vocabulary) -> Trainer -> EvalSlices (the test split
-with slicing features, and its first sentences) -> Evaluator + Canary (the
+(vocabulary, token ids) -> StatisticsGen + DriftCheck (this span against the
+previous span, train against test; may stop the run) -> Word2Vec or imported
+vectors -> EmbeddingAligner (matrix aligned with the vocabulary) -> Trainer ->
+EvalSlices (the test split with slicing features, and its first sentences) ->
+Evaluator + Canary (the
 model served by plain TensorFlow, probed) -> Pusher -> Report (report.html of
 the run).
 """
@@ -31,6 +33,8 @@ from components.report import Report
 from components.schema_validation.component import ExampleValidator, SchemaImporter
 from components.slicing.component import EvalSlices
 from components.trainer.base_model import create_warm_start_resolver
+from components.statistics.baseline import create_previous_statistics_resolver
+from components.statistics.component import DriftCheck, StatisticsGen
 from components.trainer.component import Trainer
 from components.transform.component import Transform
 from pipeline.config import PipelineConfig
@@ -64,6 +68,17 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
     )
     # Nothing learns from examples that failed validation.
     transform.add_upstream_node(validator)
+    statistics_gen = StatisticsGen(
+        examples=example_gen.outputs["examples"], transform_graph=transform.outputs["transform_graph"]
+    )
+    previous_statistics = create_previous_statistics_resolver(
+        statistics_gen.outputs["statistics"], portable=portable
+    )
+    drift_check = DriftCheck(
+        statistics=statistics_gen.outputs["statistics"],
+        baseline_statistics=previous_statistics.outputs["statistics"],
+        options=config.drift,
+    )
 
     if config.vectors:
         vector_source = Importer(
@@ -98,6 +113,8 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         options=config.trainer,
         base_model=warm_start.outputs["model"] if warm_start else None,
     )
+    # Nothing is trained on data that drifted past a threshold whose action is stop.
+    trainer.add_upstream_node(drift_check)
     # The test split with the features TFMA slices on, and its first sentences scored alone.
     eval_slices = EvalSlices(examples=example_gen.outputs["examples"])
     # Nothing is scored on examples that failed validation either.
@@ -131,6 +148,9 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         schema_importer,
         validator,
         transform,
+        statistics_gen,
+        previous_statistics,
+        drift_check,
         vector_source,
         aligner,
         *([warm_start] if warm_start else []),
@@ -146,6 +166,8 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         pipeline_name=config.pipeline_name,
         steps=steps,
         examples=example_gen.outputs["examples"],
+        statistics=statistics_gen.outputs["statistics"],
+        drift=drift_check.outputs["anomalies"],
         transform_graph=transform.outputs["transform_graph"],
         embedding=aligner.outputs["embedding"],
         model=trainer.outputs["model"],

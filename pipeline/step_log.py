@@ -27,9 +27,9 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.types import standard_artifacts
 
+from components.artifacts import drift_anomalies, pushed_model, quarantine, run_report
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
-from components.artifacts import pushed_model, quarantine, run_report
 from components.artifacts.embedding_matrix import COVERAGE_WORDS_PROPERTY as COVERAGE_WORDS
 from components.artifacts.embedding_vectors import DIMENSION_PROPERTY as DIMENSION
 from components.artifacts.embedding_vectors import WORDS_PROPERTY as WORDS
@@ -71,6 +71,21 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
         properties = artifact.properties
         if type_name == standard_artifacts.Examples.TYPE_NAME and quarantine.SET_ASIDE_PROPERTY in properties:
             figures.append(f"{properties[quarantine.SET_ASIDE_PROPERTY]:,} records set aside")
+        elif (
+            type_name == standard_artifacts.ExampleAnomalies.TYPE_NAME
+            and drift_anomalies.OVER_THRESHOLD_PROPERTY in properties
+        ):
+            baseline = properties.get(drift_anomalies.BASELINE_SPAN_PROPERTY)
+            figures.append(
+                f"{properties[drift_anomalies.OVER_THRESHOLD_PROPERTY]} comparison(s) over their threshold "
+                + (
+                    f"(against span {baseline} and train vs test)"
+                    if baseline is not None
+                    else "(train vs test)"
+                )
+            )
+            if properties.get(drift_anomalies.WARNINGS_PROPERTY):
+                figures.append(f"warning: {properties[drift_anomalies.WARNINGS_PROPERTY]}")
         elif type_name == EmbeddingVectors.TYPE_NAME and WORDS in properties:
             figures.append(f"{properties[WORDS]:,} vectors of {properties.get(DIMENSION, '?')} dimensions")
         elif type_name == EmbeddingMatrix.TYPE_NAME and COVERAGE_WORDS in properties:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from components.artifacts import drift_anomalies, pushed_model, run_report
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
-from components.artifacts import pushed_model, run_report
 from pipeline import run_records
 
 
@@ -25,6 +25,7 @@ class RunSummary:
     seconds: float | None = None
     canary_blessed: bool | None = None
     canary_failures: str | None = None
+    drift_warnings: str | None = None
 
     @property
     def cached_steps(self) -> list[str]:
@@ -54,6 +55,8 @@ class RunSummary:
         if canary:
             parts.append(canary)
         parts.append(f"pushed to {self.pushed_destination}" if self.pushed_destination else "not pushed")
+        if self.drift_warnings:
+            parts.append(f"drift warning: {self.drift_warnings}")
         return "; ".join(parts)
 
 
@@ -81,6 +84,7 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
     canary_blessed = None
     if canary is not None and canary.properties.get(canary_results.BLESSED_PROPERTY) is not None:
         canary_blessed = bool(canary.properties[canary_results.BLESSED_PROPERTY])
+    drift = run.inputs.get(run_report.DRIFT)
     return RunSummary(
         pipeline_name=pipeline_name,
         run_id=run.run_id,
@@ -93,4 +97,5 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
         seconds=seconds,
         canary_blessed=canary_blessed,
         canary_failures=canary.properties.get(canary_results.FAILURES_PROPERTY) if canary else None,
+        drift_warnings=drift.properties.get(drift_anomalies.WARNINGS_PROPERTY) or None if drift else None,
     )

@@ -43,7 +43,7 @@ def test_first_run_executes_every_step_blesses_and_pushes(pushed_run):
     output, first, _ = pushed_run
     assert first.returncode == 0, first.stderr[-3000:]
     summary = first.stdout.strip().splitlines()[-1]
-    assert "12 steps (12 executed, 0 cached)" in summary
+    assert "14 steps (14 executed, 0 cached)" in summary
     assert "; blessed; canary passed;" in summary
     versions = os.listdir(output / "serving" / MODEL_NAME)
     assert len(versions) == 1 and versions[0].isdigit()
@@ -53,7 +53,7 @@ def test_first_run_executes_every_step_blesses_and_pushes(pushed_run):
 def test_second_identical_run_is_fully_cached_and_pushes_nothing_new(pushed_run):
     output, _, second = pushed_run
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "12 steps (0 executed, 12 cached)" in second.stdout
+    assert "14 steps (0 executed, 14 cached)" in second.stdout
     assert len(os.listdir(output / "serving" / MODEL_NAME)) == 1
 
 

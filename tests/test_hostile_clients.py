@@ -169,7 +169,7 @@ def test_compiled_kfp_package_and_vertex_job_load_in_the_real_clients(tmp_path):
     kubeflow.compile_pipeline(config, str(job_file), "img:1")
     doc = kfp_client._extract_pipeline_yaml(str(package))  # what create_run_from_pipeline_package reads
     assert doc.pipeline_spec.pipeline_info.name == "imdb-sentiment"
-    assert len(doc.pipeline_spec.root.dag.tasks) == 13
+    assert len(doc.pipeline_spec.root.dag.tasks) == 16
     for path in (package, job_file):
         job = aiplatform.PipelineJob(
             display_name="imdb",
@@ -250,10 +250,10 @@ def test_step_counts_agree(sample_run, tmp_path):
     from pipeline.pipeline import create_pipeline, pipeline_steps
 
     compiled = len(pipeline_steps(create_pipeline(build_config(), portable=True)))
-    assert {planned, summary, compiled} | logged == {11}
+    assert {planned, summary, compiled} | logged == {14}
     assert (
         kubeflow.task_count(kubeflow.compile_pipeline(build_config(), str(tmp_path / "p.json"), "img:1"))
-        == 13
+        == 16
     )
 
 

@@ -398,7 +398,7 @@ def test_a_data_folder_with_a_backslash_in_its_name_is_fingerprinted_by_its_file
     and the input fingerprint is ``num_files:0,total_bytes:0`` whatever the folder holds.
 
     Seen: a run on the sample in ``da\\ta/aclImdb``, then 300 reviews deleted, then the
-    same command: ``12 steps (0 executed, 12 cached)``, the stale model kept and reported
+    same command: ``14 steps (0 executed, 14 cached)``, the stale model kept and reported
     as this run's, silently (README: "only a new or changed span makes the run
     re-ingest"; "Any characters work in --data").
     """

@@ -134,7 +134,7 @@ def test_kfp_package_is_loaded_by_the_kfp_client(compiled):
     assert job._gca_resource.runtime_config.gcs_output_directory == "gs://bucket/runs/pipeline_root"
     # The printed snippets name this file for both services.
     assert result.stdout.splitlines()[0] == (
-        f"wrote imdb.yaml: Kubeflow Pipelines package of pipeline imdb-sentiment, {len(DEFAULT_STEP_IDS) - 1} "
+        f"wrote imdb.yaml: Kubeflow Pipelines package of pipeline imdb-sentiment, {len(DEFAULT_STEP_IDS) - 2} "
         f"steps ({len(DEFAULT_STEP_IDS) + 1} tasks: TFX compiles the baseline resolver into two), image {IMAGE}"
     )
     assert 'template_path="imdb.yaml"' in result.stdout

@@ -59,9 +59,9 @@ def test_the_checkout_keeps_the_layers():
     [
         # A step reads another step's executor instead of the artifact module.
         (
-            "components/report/collect.py",
+            "components/report/read_inputs.py",
             "from components.trainer import executor as _trainer_executor",
-            "components.report.collect -> components.trainer.executor",
+            "components.report.read_inputs -> components.trainer.executor",
         ),
         (
             "components/trainer/executor.py",
@@ -83,8 +83,8 @@ def test_the_checkout_keeps_the_layers():
         # The pipeline reaches into the report step's modules instead of its package's names.
         (
             "pipeline/rerender.py",
-            "from components.report import collect as _collect",
-            "pipeline.rerender -> components.report.collect",
+            "from components.report import read_inputs as _read_inputs",
+            "pipeline.rerender -> components.report.read_inputs",
         ),
         # The names at the bottom depend on anything.
         (

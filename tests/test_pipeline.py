@@ -17,6 +17,14 @@ def test_default_pipeline_trains_word2vec_and_lists_steps_in_data_flow_order(tmp
     # Nothing learns from examples before they passed validation.
     assert "ExampleValidator" in {node.id for node in by_id["Transform"].upstream_nodes}
     assert "ExampleValidator" in {node.id for node in by_id["Word2Vec"].upstream_nodes}
+    # Statistics need the Transform's vocabulary; nothing is trained before the drift check passed.
+    assert by_id["StatisticsGen"].inputs["transform_graph"].producer_component_id == "Transform"
+    assert {node.id for node in by_id["previous_statistics_resolver"].upstream_nodes} == {"StatisticsGen"}
+    assert (
+        by_id["DriftCheck"].inputs["baseline_statistics"].producer_component_id
+        == "previous_statistics_resolver"
+    )
+    assert "DriftCheck" in {node.id for node in by_id["Trainer"].upstream_nodes}
     # The baseline excludes this run's candidate, so an unchanged run is a cache hit.
     assert {node.id for node in by_id["baseline_model_resolver"].upstream_nodes} == {"Trainer"}
     assert by_id["Evaluator"].inputs["baseline_model"].producer_component_id == "baseline_model_resolver"
@@ -55,7 +63,8 @@ def test_beam_args_pass_through_and_ship_this_project_with_setup_py():
 def test_steps_are_every_node_but_the_resolver_and_dry_run_counts_the_same(tmp_path):
     pipeline = create_pipeline(build_config({"output": str(tmp_path)}))
     steps = pipeline_steps(pipeline)
-    assert steps == [node for node in DEFAULT_STEP_IDS if node != "baseline_model_resolver"]
+    resolvers = {"baseline_model_resolver", "previous_statistics_resolver"}
+    assert steps == [node for node in DEFAULT_STEP_IDS if node not in resolvers]
     plan = describe_plan(build_config({"output": str(tmp_path)}))
     assert plan.splitlines()[0] == f"pipeline imdb-sentiment: {len(steps)} steps, cache on"
     numbered = [line.split()[1] for line in plan.splitlines() if line.strip()[:1].isdigit()]

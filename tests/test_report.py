@@ -22,15 +22,15 @@ from tfx.types.standard_artifacts import Examples, InfraBlessing, ModelBlessing,
 from components.artifacts import run_report
 from components.artifacts.quarantine import QUARANTINE_DIR, SUMMARY_FILE, read_quarantine
 from components.artifacts.ref import ArtifactRef
+from components.artifacts.statistics import DuplicateGroup, Duplicates, read_statistics
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.canary.probes import PROBES
-from components.report import analysis, collect, render
-from components.report.data import (
+from components.report import analysis, read_inputs, render
+from components.report.sections import (
     CalibrationBucket,
     CanaryReport,
     Curve,
     DataReport,
-    DuplicateGroup,
     EvaluationReport,
     LineageReport,
     ReportData,
@@ -107,37 +107,6 @@ def _png_images(page: _Page, base: Path) -> dict[str, Image.Image]:
 # --- the numbers --------------------------------------------------------------------------------
 
 
-def test_duplicates_count_scored_reviews_whose_text_the_model_learnt_from():
-    records = [
-        (features.TRAIN, "train/pos/1_9.txt", "positive", b"a great film", "A great film"),
-        (features.TRAIN, "train/pos/2_8.txt", "positive", b"a great film", "A GREAT film"),
-        (features.TRAIN, "train/neg/3_1.txt", "negative", b"dull", "Dull."),
-        (features.EVAL, "train/neg/4_2.txt", "negative", b"dull", "dull"),
-        (features.TEST, "test/pos/5_9.txt", "positive", b"a great film", "A great film!"),
-        (features.TEST, "test/pos/6_9.txt", "positive", b"dull", "Dull"),
-        (features.TEST, "test/neg/7_1.txt", "negative", b"bad", "Bad"),
-        (features.TEST, "test/neg/8_1.txt", "negative", b"bad", "bad"),
-    ]
-    leakage = analysis.find_duplicates(records)
-    assert leakage.leaks == (
-        (features.TEST, (features.TRAIN, features.EVAL), 4, 2),
-        (features.EVAL, (features.TRAIN,), 1, 1),
-    )
-    assert leakage.groups == 2  # "a great film" and "dull"; "bad" stays within test
-    assert leakage.within_split == {features.TRAIN: 1, features.EVAL: 0, features.TEST: 1}
-    largest, second = leakage.shown_groups
-    assert largest == DuplicateGroup(
-        (
-            (features.TRAIN, "train/pos/1_9.txt", "positive"),
-            (features.TRAIN, "train/pos/2_8.txt", "positive"),
-            (features.TEST, "test/pos/5_9.txt", "positive"),
-        ),
-        "A great film",
-    )
-    assert not largest.conflicting_labels
-    assert second.conflicting_labels  # "dull": negative in train and eval, positive in test
-
-
 def test_pca_of_points_on_a_line_puts_all_variance_on_the_first_component():
     direction = np.array([3.0, 0.0, 4.0]) / 5.0
     steps = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
@@ -149,13 +118,7 @@ def test_pca_of_points_on_a_line_puts_all_variance_on_the_first_component():
     np.testing.assert_allclose(coordinates[:, 1], 0.0, atol=1e-12)
 
 
-def test_positive_shares_and_the_most_frequent_words():
-    documents = [(("great", "film"), True), (("great", "plot"), True), (("dull", "plot", "great"), False)]
-    assert analysis.positive_shares(documents, ["great", "plot", "dull", "absent"]) == {
-        "great": 2 / 3,
-        "plot": 1 / 2,
-        "dull": 0.0,
-    }
+def test_the_most_frequent_words_follow_the_reserved_tokens():
     vocabulary = [*features.RESERVED_TOKENS, "the", "a", "film"]
     assert analysis.most_frequent_words(vocabulary, 2) == ["the", "a"]
 
@@ -272,11 +235,19 @@ def _small_report() -> ReportData:
             max_length=64,
             quarantine={"invalid_utf8": 2},
             quarantine_samples={"invalid_utf8": ("/d/train/pos/7_8.txt", "/d/test/neg/1_2.txt")},
-            leakage=analysis.find_duplicates(
-                [
-                    (features.TRAIN, "train/pos/1_9.txt", "positive", b"x", "<script>alert(1)</script>"),
-                    (features.TEST, "test/neg/2_1.txt", "negative", b"x", "<script>alert(1)</script>"),
-                ]
+            leakage=Duplicates(
+                leaks=((features.TEST, (features.TRAIN, features.EVAL), 1, 1),),
+                groups=1,
+                shown_groups=(
+                    DuplicateGroup(
+                        (
+                            (features.TEST, "test/neg/2_1.txt", "negative"),
+                            (features.TRAIN, "train/pos/1_9.txt", "positive"),
+                        ),
+                        "<script>alert(1)</script>",
+                    ),
+                ),
+                within_split={features.TRAIN: 0, features.TEST: 0},
             ),
         ),
         embeddings=None,
@@ -407,7 +378,7 @@ def test_the_templates_ship_in_the_wheel_and_render_from_the_installed_package(t
     script = (
         "import importlib.resources, sys\n"
         "from components.report import render\n"
-        "from components.report.data import RunEntry\n"
+        "from components.report.sections import RunEntry\n"
         "print(importlib.resources.files('components.report').joinpath('templates', 'index.html'))\n"
         "sys.stdout.write(render.render_index('imdb runs', [RunEntry('r1', 0, 1, {'accuracy': 0.5}, True, '7', None)], 'now'))\n"
     )
@@ -466,6 +437,31 @@ def test_step_figures_come_from_the_outputs_custom_properties():
     ]
 
 
+def test_drift_check_figures_count_the_comparisons_over_their_threshold():
+    anomalies = "ExampleAnomalies"
+    assert describe_outputs(
+        [
+            (anomalies, ArtifactRef("/v", {})),  # ExampleValidator's: nothing to tell
+            (anomalies, ArtifactRef("/d", {"drift_over_threshold": 0, "drift_warnings": ""})),
+            (
+                anomalies,
+                ArtifactRef(
+                    "/d",
+                    {
+                        "drift_over_threshold": 1,
+                        "baseline_span": 1,
+                        "drift_warnings": "out-of-vocabulary share ...",
+                    },
+                ),
+            ),
+        ]
+    ) == [
+        "0 comparison(s) over their threshold (train vs test)",
+        "1 comparison(s) over their threshold (against span 1 and train vs test)",
+        "warning: out-of-vocabulary share ...",
+    ]
+
+
 # --- a real run ---------------------------------------------------------------------------------
 
 
@@ -520,6 +516,13 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
 
     for split, count in _split_sizes(output).items():
         assert f'<td class="num" data-examples="{count}">' in text.split(f'data-split="{split}"', 1)[1][:200]
+    # The figures are StatisticsGen's, and the drift check's comparisons are shown.
+    (statistics_uri,) = glob.glob(str(output / "pipeline_root" / "StatisticsGen" / "statistics" / "*"))
+    found = read_statistics(statistics_uri)
+    train = found.splits[features.TRAIN]
+    assert f'data-oov="{train.oov_share}"' in text.split('data-split="train"', 1)[1][:1000]
+    assert f"From StatisticsGen's <code>{statistics_uri}</code>" in text
+    assert 'data-check="label" data-kind="skew"' in text
 
     # Quarantine: what ExampleGen's summary says was set aside, or "none".
     (examples_uri,) = glob.glob(str(output / "pipeline_root" / "FileBasedExampleGen" / "examples" / "*"))
@@ -534,7 +537,7 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
 
     # The confusion matrix drawn is the one TFMA's accuracy counts.
     (evaluation_uri,) = glob.glob(str(output / "pipeline_root" / "Evaluator" / "evaluation" / "*"))
-    evaluation = collect.read_evaluation(evaluation_uri)
+    evaluation = read_inputs.read_evaluation(evaluation_uri)
     counts = evaluation.confusion[evaluation.candidate]
     assert counts["threshold"] == 0.5
     correct = counts["true_positives"] + counts["true_negatives"]

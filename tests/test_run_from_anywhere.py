@@ -36,14 +36,14 @@ def test_a_run_report_and_predict_from_another_folder_use_the_same_output(tmp_pa
 
     first = run_cli("run", "--output", "../out ü x", *SMALL, cwd=first_folder)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "12 steps (12 executed, 0 cached)" in first.stdout
+    assert "14 steps (14 executed, 0 cached)" in first.stdout
 
     uris = [a.uri for a in _store(str(output / "metadata.sqlite")).get_artifacts()]
     assert uris and all(uri.startswith(f"{output}/pipeline_root/") for uri in uris if "://" not in uri)
 
     second = run_cli("run", "--output", str(output), *SMALL, cwd=other_folder)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "12 steps (0 executed, 12 cached)" in second.stdout
+    assert "14 steps (0 executed, 14 cached)" in second.stdout
 
     report = run_cli("report", "--output", "../out ü x", cwd=other_folder)
     assert report.returncode == 0, report.stderr[-3000:]
@@ -84,4 +84,4 @@ def test_a_run_report_and_predict_from_another_folder_use_the_same_output(tmp_pa
     uris = [a.uri for a in _store(str(output / "metadata.sqlite")).get_artifacts()]
     assert all(uri.startswith(f"{output}/") for uri in uris if "://" not in uri)
     fourth = run_cli("run", "--output", "../out ü x", *SMALL, cwd=first_folder)
-    assert "12 steps (0 executed, 12 cached)" in fourth.stdout, fourth.stderr[-3000:]
+    assert "14 steps (0 executed, 14 cached)" in fourth.stdout, fourth.stderr[-3000:]

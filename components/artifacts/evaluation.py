@@ -2,7 +2,7 @@
 
 The one reader of TFMA's metrics and validation result: the run summary, the
 step log, the pusher's manifest and the run index use it as is; the run report
-(components/report/collect.py) adds plots and the configured thresholds. The
+(components/report/read_inputs.py) adds plots and the configured thresholds. The
 names here are those the Evaluator's configuration
 (components/evaluator/eval_config.py) gives its metrics, models and slices.
 

@@ -20,6 +20,8 @@ from components.artifacts.files import read_json
 
 # Inputs of the Report step.
 EXAMPLES = "examples"
+STATISTICS = "statistics"
+DRIFT = "drift"
 TRANSFORM_GRAPH = "transform_graph"
 EMBEDDING = "embedding"
 MODEL = "model"
@@ -30,6 +32,8 @@ INFRA_BLESSING = "infra_blessing"
 PUSHED_MODEL = "pushed_model"
 INPUT_KEYS = (
     EXAMPLES,
+    STATISTICS,
+    DRIFT,
     TRANSFORM_GRAPH,
     EMBEDDING,
     MODEL,

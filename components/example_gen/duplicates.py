@@ -18,10 +18,10 @@ rules can be switched off (``example_gen.quarantine_duplicates`` and
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-import hashlib
 
 import apache_beam as beam
 
+from components import duplicates
 from components.artifacts import quarantine
 from components.artifacts.quarantine import QuarantinedRecord
 from components.example_gen import reader
@@ -68,15 +68,12 @@ def judge_copies(
             yield review
 
 
-def _text_key(review: Review) -> tuple[bytes, Review]:
-    return hashlib.sha256(review.text.encode("utf-8")).digest(), review
-
-
 class SetAsideDuplicates(beam.PTransform):
     """PCollection[Review] -> {REVIEWS: kept reviews, QUARANTINE: QuarantinedRecord set aside}.
 
-    Reviews are the same when their texts are byte for byte equal (lower-casing
-    and collapsing white space finds the same 123 train/test groups in IMDb).
+    Reviews are the same when their texts are byte for byte equal
+    (:class:`components.duplicates.GroupByText`; lower-casing and collapsing
+    white space finds the same 123 train/test groups in IMDb).
     """
 
     def __init__(self, quarantine_duplicates: bool = True, quarantine_test_overlap: bool = True):
@@ -90,11 +87,11 @@ class SetAsideDuplicates(beam.PTransform):
         )
         judged = (
             labeled
-            | "KeyByText" >> beam.Map(_text_key)
-            | "GroupCopies" >> beam.GroupByKey()
+            | "KeyByText" >> beam.Map(lambda review: (review.text, review))
+            | "GroupCopies" >> duplicates.GroupByText()
             | "JudgeCopies"
             >> beam.FlatMap(
-                lambda keyed, duplicates, overlap: judge_copies(keyed[1], duplicates, overlap),
+                lambda copies, set_aside, overlap: judge_copies(copies, set_aside, overlap),
                 self._quarantine_duplicates,
                 self._quarantine_test_overlap,
             ).with_outputs(reader.QUARANTINE, main=reader.REVIEWS)

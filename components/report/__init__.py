@@ -5,9 +5,9 @@ report``) is named here; the modules behind it are the step's own, and the
 import contracts in ``pyproject.toml`` keep them so.
 """
 
-from components.report.collect import collect_report
+from components.report.read_inputs import collect_report
 from components.report.component import Report, ReportSpec
-from components.report.data import RunEntry, StepRecord
+from components.report.sections import RunEntry, StepRecord
 from components.report.render import INDEX_FILE, render_index, render_report
 
 __all__ = [

@@ -2,86 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from components.report.data import Curve, DuplicateGroup, Leakage
+from components.report.sections import Curve
 from schemas import features
-
-# Scored split -> the splits the model learnt from: a scored review whose text
-# is in those splits measures memory, not generalisation.
-LEAK_CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (features.TEST, (features.TRAIN, features.EVAL)),
-    (features.EVAL, (features.TRAIN,)),
-)
-SHOWN_GROUPS = 10
-
-
-def find_duplicates(
-    records: Iterable[tuple[str, str, str, bytes, str]], shown: int = SHOWN_GROUPS
-) -> Leakage:
-    """Exact duplicates of normalised texts within and across splits.
-
-    Args:
-        records: ``(split, source, label name, normalised text, snippet)`` per
-            review; the normalised text (or a digest of it) is the review as
-            the model sees it (the Transform's tokens joined by spaces), so
-            reviews differing only in case, punctuation spacing or HTML line
-            breaks are duplicates.
-        shown: How many cross-split groups to keep, largest first.
-    """
-    groups: dict[bytes, list[tuple[str, str, str]]] = {}
-    snippets: dict[bytes, str] = {}
-    within: dict[str, int] = {}
-    sizes: dict[str, int] = {}
-    for split, source, label, text, snippet in records:
-        sizes[split] = sizes.get(split, 0) + 1
-        members = groups.setdefault(text, [])
-        if any(member_split == split for member_split, _source, _label in members):
-            within[split] = within.get(split, 0) + 1
-        members.append((split, source, label))
-        snippets.setdefault(text, snippet)
-
-    leaks = []
-    for scored, learnt_from in LEAK_CHECKS:
-        if scored not in sizes or not any(split in sizes for split in learnt_from):
-            continue
-        leaked = sum(
-            sum(1 for split, _source, _label in members if split == scored)
-            for members in groups.values()
-            if any(split in learnt_from for split, _source, _label in members)
-        )
-        leaks.append((scored, learnt_from, sizes[scored], leaked))
-
-    shared = [
-        (text, members) for text, members in groups.items() if len({split for split, _, _ in members}) > 1
-    ]
-    # Largest groups first; the first seen among equals, so the order is stable.
-    largest = sorted(shared, key=lambda item: -len(item[1]))[:shown]
-    return Leakage(
-        leaks=tuple(leaks),
-        groups=len(shared),
-        shown_groups=tuple(DuplicateGroup(tuple(members), snippets[text]) for text, members in largest),
-        within_split={split: within.get(split, 0) for split in sizes},
-    )
-
-
-def positive_shares(
-    documents: Iterable[tuple[Sequence[str], bool]], words: Sequence[str]
-) -> dict[str, float]:
-    """Per word, the share of positive reviews among the reviews that contain it.
-
-    Words absent from every review are left out.
-    """
-    wanted = set(words)
-    containing: dict[str, int] = dict.fromkeys(words, 0)
-    positive: dict[str, int] = dict.fromkeys(words, 0)
-    for tokens, is_positive in documents:
-        for word in wanted.intersection(tokens):
-            containing[word] += 1
-            positive[word] += is_positive
-    return {word: positive[word] / containing[word] for word in words if containing[word]}
 
 
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:

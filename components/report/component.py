@@ -29,6 +29,8 @@ class ReportSpec(types.ComponentSpec):
     }
     INPUTS = {
         names.EXAMPLES: ChannelParameter(type=standard_artifacts.Examples, optional=True),
+        names.STATISTICS: ChannelParameter(type=standard_artifacts.ExampleStatistics, optional=True),
+        names.DRIFT: ChannelParameter(type=standard_artifacts.ExampleAnomalies, optional=True),
         names.TRANSFORM_GRAPH: ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
         names.EMBEDDING: ChannelParameter(type=EmbeddingMatrix, optional=True),
         names.MODEL: ChannelParameter(type=standard_artifacts.Model, optional=True),
@@ -72,7 +74,7 @@ class Report(base_component.BaseComponent):
         pipeline_name: Shown in the title.
         steps: The pipeline's steps, whose execution properties the report
             lists as the run's configuration.
-        examples, transform_graph, embedding, model, model_run, evaluation,
+        examples, statistics, drift, transform_graph, embedding, model, model_run, evaluation,
         blessing, infra_blessing, pushed_model: The artifacts shown; any
             may be omitted.
     """
@@ -85,6 +87,8 @@ class Report(base_component.BaseComponent):
         pipeline_name: str,
         steps: Sequence[base_node.BaseNode],
         examples: types.BaseChannel | None = None,
+        statistics: types.BaseChannel | None = None,
+        drift: types.BaseChannel | None = None,
         transform_graph: types.BaseChannel | None = None,
         embedding: types.BaseChannel | None = None,
         model: types.BaseChannel | None = None,
@@ -99,6 +103,8 @@ class Report(base_component.BaseComponent):
                 pipeline_name=pipeline_name,
                 step_properties=json.dumps(describe_steps(steps)),
                 examples=examples,
+                statistics=statistics,
+                drift=drift,
                 transform_graph=transform_graph,
                 embedding=embedding,
                 model=model,

@@ -13,7 +13,7 @@ from tfx.types import artifact_utils
 
 from components.artifacts import run_report
 from components.artifacts.ref import artifact_ref
-from components.report import collect, render
+from components.report import read_inputs, render
 from components.versions import library_versions
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Executor(base_executor.BaseExecutor):
             "Report: start, from %s", ", ".join(key for key in run_report.INPUT_KEYS if key in inputs)
         )
         versions = library_versions()
-        report = collect.collect_report(
+        report = read_inputs.collect_report(
             inputs,
             json.loads(exec_properties[STEP_PROPERTIES_KEY]),
             versions,

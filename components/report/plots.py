@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 import numpy as np
 
 from components.artifacts.evaluation import TEST_SPLIT_SLICE, SliceMetrics
-from components.report.data import CalibrationBucket, Curve, Projection
+from components.report.sections import CalibrationBucket, Curve, Projection
 from schemas import features
 
 DPI = 100

@@ -1,4 +1,4 @@
-"""Renders :class:`~components.report.data.ReportData` to one self-contained HTML page.
+"""Renders :class:`~components.report.sections.ReportData` to one self-contained HTML page.
 
 Pure: data in, HTML out. Figures are PNGs embedded as ``data:`` URIs, so the
 page is a single file that opens from disk, from a mail attachment or from the
@@ -15,9 +15,10 @@ import jinja2
 import numpy as np
 
 from components.artifacts import evaluation as eval_names
+from components.artifacts.statistics import LABEL_NAMES, UNLABELED
 from components.report import analysis, plots
-from components.report.collect import LABEL_NAMES, PROBE_WORDS, UNLABELED
-from components.report.data import ReportData, RunEntry
+from components.report.read_inputs import PROBE_WORDS
+from components.report.sections import ReportData, RunEntry
 
 INDEX_FILE = "index.html"
 _REPORT_TEMPLATE = "report.html"

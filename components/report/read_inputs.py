@@ -1,4 +1,4 @@
-"""Reads a run's artifacts into :class:`~components.report.data.ReportData`.
+"""Reads a run's artifacts into :class:`~components.report.sections.ReportData`.
 
 The same reader serves the pipeline step (artifacts handed to the executor) and
 ``imdb-pipeline report`` (artifacts found in ML Metadata): both describe an
@@ -12,11 +12,9 @@ from collections.abc import Iterator, Mapping
 import contextlib
 import dataclasses
 import datetime
-import hashlib
 import json
 import logging
 import os
-import re
 from typing import Any
 
 import numpy as np
@@ -24,10 +22,11 @@ import tensorflow as tf
 from tfx.components.example_gen import utils as example_gen_utils
 
 from components import neighbors
-from components.artifacts import embedding_matrix, quarantine, transform_graph
+from components.artifacts import drift_anomalies, embedding_matrix, quarantine, transform_graph
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts import model as model_artifact
+from components.artifacts import statistics as statistics_artifact
 from components.artifacts.evaluation import read_blessing
 from components.artifacts.pushed_model import (
     PUSHED_DESTINATION_PROPERTY,
@@ -37,6 +36,7 @@ from components.artifacts.pushed_model import (
 from components.artifacts.ref import ArtifactRef
 from components.artifacts.run_report import (
     BLESSING,
+    DRIFT,
     EMBEDDING,
     EVALUATION,
     EXAMPLES,
@@ -45,15 +45,16 @@ from components.artifacts.run_report import (
     MODEL,
     MODEL_RUN,
     PUSHED_MODEL,
+    STATISTICS,
     TRANSFORM_GRAPH,
 )
-from components.file_patterns import all_files_pattern
 from components.report import analysis
-from components.report.data import (
+from components.report.sections import (
     CalibrationBucket,
     CanaryReport,
     Curve,
     DataReport,
+    DriftReport,
     EmbeddingReport,
     EvaluationReport,
     LineageReport,
@@ -65,7 +66,6 @@ from components.report.data import (
     ThresholdCheck,
     TrainingReport,
 )
-from components.text import tokenize
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -74,13 +74,6 @@ logger = logging.getLogger(__name__)
 PROBE_WORDS = ("great", "awful", "boring", "excellent", "worst", "funny", "masterpiece", "disappointing")
 NEIGHBOURS = 6
 PROJECTED_WORDS = 300
-SNIPPET_CHARS = 160
-
-LABEL_NAMES = {features.POSITIVE_LABEL: "positive", features.NEGATIVE_LABEL: "negative"}
-UNLABELED = "unlabeled"
-_NO_LABEL = -1
-_READ_BATCH = 512
-_LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 EXAMPLE_GEN_STEP = "FileBasedExampleGen"
 # Metrics table order: the project's metrics (components/artifacts/evaluation.py) first.
 METRIC_ORDER = (evaluation_artifact.EXAMPLE_COUNT, *evaluation_artifact.REPORTED_METRICS)
@@ -117,8 +110,8 @@ def collect_report(
     projected = analysis.most_frequent_words(vocabulary, PROJECTED_WORDS) if vocabulary else []
 
     data, shares = None, None
-    if EXAMPLES in inputs:
-        data, shares = read_examples(inputs[EXAMPLES], max_length, projected)
+    if EXAMPLES in inputs or STATISTICS in inputs:
+        data, shares = read_data(inputs.get(EXAMPLES), inputs.get(STATISTICS), inputs.get(DRIFT), max_length)
 
     embeddings = None
     if vocabulary is not None or matrices.coverage is not None:
@@ -157,99 +150,57 @@ def read_canary(infra_blessing_ref: ArtifactRef) -> CanaryReport | None:
 # --- data -----------------------------------------------------------------------------------------
 
 
-def _split_batches(directory: str, parse: bool) -> Iterator[dict[str, np.ndarray]]:
-    """Batches of one split: raw record counts, or text, label, source, token counts and normalised text."""
-    files = sorted(tf.io.gfile.glob(all_files_pattern(directory)))
-    if not files:
-        return
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(_READ_BATCH)
-    if parse:
-        spec = {
-            features.TEXT: tf.io.FixedLenFeature([], tf.string),
-            features.LABEL: tf.io.FixedLenFeature([], tf.int64, default_value=_NO_LABEL),
-            features.SOURCE: tf.io.FixedLenFeature([], tf.string, default_value=""),
-        }
-
-        def tokens(serialized):
-            parsed = tf.io.parse_example(serialized, spec)
-            ragged = tokenize(parsed[features.TEXT])
-            parsed["lengths"] = ragged.row_lengths()
-            parsed["normalised"] = tf.strings.reduce_join(ragged, axis=-1, separator=" ")
-            return parsed
-
-        dataset = dataset.map(tokens, num_parallel_calls=tf.data.AUTOTUNE)
-    for batch in dataset.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
-        yield batch if parse else {"records": batch}
+def _split_stats(split: statistics_artifact.SplitStatistics) -> SplitStats:
+    lengths = np.repeat(
+        np.array(list(split.lengths), dtype=np.int64), np.array(list(split.lengths.values()), dtype=np.int64)
+    )
+    return SplitStats(
+        name=split.name,
+        examples=split.examples,
+        labels=dict(split.labels),
+        lengths=lengths,
+        oov_share=split.oov_share,
+        empty_reviews=split.empty_reviews,
+        top_tokens=split.top_tokens,
+        quantiles=split.quantiles,
+    )
 
 
-def read_examples(
-    examples: ArtifactRef, max_length: int | None, counted_words: list[str]
+def read_drift(drift_ref: ArtifactRef) -> DriftReport | None:
+    """The drift check's comparisons (``drift.json`` of its ExampleAnomalies); None when absent."""
+    found = drift_anomalies.read_findings(drift_ref.uri)
+    if found is None:
+        return None
+    findings, span, baseline_span = found
+    return DriftReport(uri=drift_ref.uri, span=span, baseline_span=baseline_span, findings=tuple(findings))
+
+
+def read_data(
+    examples: ArtifactRef | None,
+    statistics: ArtifactRef | None,
+    drift: ArtifactRef | None,
+    max_length: int | None,
 ) -> tuple[DataReport, dict[str, float] | None]:
-    """Reads every split: counts per label, review lengths, duplicates across splits.
-
-    The labeled splits are tokenised with the Transform's own tokenizer, so
-    lengths are what the model would read before truncation and duplicates are
-    texts the model cannot tell apart. Unlabeled reviews are only counted.
+    """The data section: StatisticsGen's figures, ExampleGen's quarantine, the drift check's comparisons.
 
     Returns:
-        The data section, and for ``counted_words`` the share of positive train
-        reviews among those containing each word (None without a train split).
+        The data section, and per frequent vocabulary word the share of
+        positive train reviews among those containing it (None without train statistics).
     """
-    splits = []
-    records = []
-    documents: list[tuple[set[str], bool]] = []
-    wanted = set(counted_words)
-    positive = features.POSITIVE_LABEL
-    for split, directory in quarantine.split_dirs(examples.uri).items():
-        if split not in features.LABELED_SPLITS:
-            count = sum(len(batch["records"]) for batch in _split_batches(directory, parse=False))
-            splits.append(SplitStats(split, count, {UNLABELED: count} if count else {}))
-            continue
-        labels: dict[str, int] = {}
-        lengths = []
-        for batch in _split_batches(directory, parse=True):
-            lengths.append(batch["lengths"])
-            for text, label, source, normalised in zip(
-                batch[features.TEXT],
-                batch[features.LABEL],
-                batch[features.SOURCE],
-                batch["normalised"],
-                strict=True,
-            ):
-                name = LABEL_NAMES.get(int(label), UNLABELED)
-                labels[name] = labels.get(name, 0) + 1
-                records.append(
-                    (
-                        split,
-                        source.decode("utf-8", "replace"),
-                        name,
-                        hashlib.blake2b(normalised, digest_size=16).digest(),
-                        _snippet(text),
-                    )
-                )
-                if split == features.TRAIN and wanted:
-                    documents.append(
-                        (wanted.intersection(normalised.decode("utf-8").split()), label == positive)
-                    )
-        all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
-        splits.append(SplitStats(split, len(all_lengths), dict(sorted(labels.items())), all_lengths))
-    shares = analysis.positive_shares(documents, counted_words) if documents else None
-    set_aside, samples = quarantine.read_quarantine(examples)
+    found = statistics_artifact.read_statistics(statistics.uri) if statistics else None
+    set_aside, samples = quarantine.read_quarantine(examples) if examples else (None, {})
+    train = found.splits.get(features.TRAIN) if found else None
     report = DataReport(
-        uri=examples.uri,
-        splits=tuple(splits),
+        uri=examples.uri if examples else statistics.uri,
+        splits=tuple(_split_stats(split) for split in found.splits.values()) if found else (),
         max_length=max_length,
         quarantine=set_aside,
         quarantine_samples=samples,
-        leakage=analysis.find_duplicates(records) if records else None,
+        leakage=found.duplicates if found else None,
+        statistics_uri=statistics.uri if statistics else None,
+        drift=read_drift(drift) if drift else None,
     )
-    return report, shares
-
-
-def _snippet(text: bytes) -> str:
-    plain = _LINE_BREAK.sub(" ", text.decode("utf-8", "replace"))
-    plain = " ".join(plain.split())
-    return plain if len(plain) <= SNIPPET_CHARS else plain[: SNIPPET_CHARS - 1] + "…"
+    return report, (train.word_positive_share or None) if train else None
 
 
 # --- vocabulary and embeddings --------------------------------------------------------------------

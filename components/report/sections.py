@@ -11,7 +11,9 @@ import dataclasses
 
 import numpy as np
 
+from components.artifacts.drift_anomalies import Finding
 from components.artifacts.evaluation import SliceMetrics
+from components.artifacts.statistics import Duplicates
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,54 +25,42 @@ class SplitStats:
         examples: Number of examples.
         labels: Examples per label name (``negative``, ``positive``, ``unlabeled``).
         lengths: Tokens per review (the Transform's tokenisation, before
-            truncation); None when the split was only counted.
+            truncation); None when unknown.
+        oov_share: Share of tokens outside the Transform's vocabulary.
+        empty_reviews: Reviews without a token.
+        top_tokens: The most frequent tokens with their counts.
+        quantiles: Review length at quantiles (0 to 1), in tokens.
     """
 
     name: str
     examples: int
     labels: dict[str, int]
     lengths: np.ndarray | None = None
+    oov_share: float | None = None
+    empty_reviews: int | None = None
+    top_tokens: tuple[tuple[str, int], ...] = ()
+    quantiles: dict[float, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
-class DuplicateGroup:
-    """Reviews with the same normalised text, seen in more than one split.
+class DriftReport:
+    """The drift check's comparisons: this span against the previous span, train against test.
 
     Attributes:
-        members: (split, source file, label name) of each review in the group.
-        snippet: The start of the text, to recognise it.
+        uri: The ExampleAnomalies artifact.
+        span: This run's span; baseline_span: the span compared with (None on the first span).
+        findings: Every comparison with its distance, threshold and message.
     """
 
-    members: tuple[tuple[str, str, str], ...]
-    snippet: str
-
-    @property
-    def conflicting_labels(self) -> bool:
-        return len({label for _split, _source, label in self.members}) > 1
-
-
-@dataclasses.dataclass(frozen=True)
-class Leakage:
-    """Exact duplicates (after normalisation) between the splits a model learns from and is scored on.
-
-    Attributes:
-        leaks: (split scored, splits learnt from, reviews of the split, reviews
-            whose text appears in the splits learnt from), e.g.
-            ``("test", ("train", "eval"), 25000, 118)``.
-        groups: Number of distinct texts shared across splits.
-        shown_groups: The first few of those groups.
-        within_split: Per split, reviews that repeat an earlier review of the same split.
-    """
-
-    leaks: tuple[tuple[str, tuple[str, ...], int, int], ...]
-    groups: int
-    shown_groups: tuple[DuplicateGroup, ...]
-    within_split: dict[str, int]
+    uri: str
+    span: int | None
+    baseline_span: int | None
+    findings: tuple[Finding, ...]
 
 
 @dataclasses.dataclass(frozen=True)
 class DataReport:
-    """Data section: splits, labels, review lengths, quarantine and leakage.
+    """Data section: splits, labels, review lengths, quarantine, leakage and drift (from the statistics).
 
     Attributes:
         uri: The Examples artifact.
@@ -80,14 +70,18 @@ class DataReport:
             when the run has no quarantine output, {} when nothing was set aside.
         leakage: Duplicate texts across splits; None when not computed.
         quarantine_samples: Per reason, a few of the records' sources.
+        statistics_uri: The ExampleStatistics artifact the figures come from.
+        drift: The drift check's comparisons; None when the run has none.
     """
 
     uri: str
     splits: tuple[SplitStats, ...]
     max_length: int | None
     quarantine: dict[str, int] | None
-    leakage: Leakage | None
+    leakage: Duplicates | None
     quarantine_samples: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    statistics_uri: str | None = None
+    drift: DriftReport | None = None
 
 
 @dataclasses.dataclass(frozen=True)

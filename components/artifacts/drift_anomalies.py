@@ -1,0 +1,149 @@
+"""The drift check's ExampleAnomalies artifact: each comparison of two sets of statistics.
+
+Layout (TFX's ExampleValidator keeps one ``Split-<name>/SchemaDiff.pb`` per split):
+
+    <uri>/Split-<name>/SchemaDiff.pb   tensorflow_metadata Anomalies: the comparisons of that split
+                                       over their threshold (anomaly_info) and all of them (drift_skew_info)
+    <uri>/drift.json                   every comparison as plain values, with its message
+
+Custom properties: ``span``, ``baseline_span`` (the earlier span compared
+with; absent on the first span), ``drift_over_threshold`` (how many
+comparisons exceeded their threshold) and ``drift_warnings`` (their messages
+when the check only warns; the run summary shows them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+ANOMALIES_KEY = "anomalies"
+DRIFT_FILE = "drift.json"
+SCHEMA_DIFF_FILE = "SchemaDiff.pb"
+SPLIT_PREFIX = "Split-"
+SPAN_PROPERTY = "span"
+BASELINE_SPAN_PROPERTY = "baseline_span"
+OVER_THRESHOLD_PROPERTY = "drift_over_threshold"
+WARNINGS_PROPERTY = "drift_warnings"
+
+# The checks (each with its threshold and action in the drift options).
+LABEL = "label"
+LENGTH = "length"
+OOV = "oov"
+CHECKS = (LABEL, LENGTH, OOV)
+# What is compared: a split with the same split of the previous span, or train with test.
+DRIFT = "drift"
+SKEW = "skew"
+
+_MEASURE = {LABEL: "L_INFTY", LENGTH: "JENSEN_SHANNON_DIVERGENCE", OOV: "NORMALIZED_ABSOLUTE_DIFFERENCE"}
+_REASON = {
+    LABEL: "COMPARATOR_L_INFTY_HIGH",
+    LENGTH: "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH",
+    OOV: "COMPARATOR_NORMALIZED_ABSOLUTE_DIFFERENCE_HIGH",
+}
+_FEATURE = {LABEL: "label", LENGTH: "text", OOV: "text"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One comparison of a statistic between two sets of examples.
+
+    Attributes:
+        check: ``label``, ``length`` or ``oov``.
+        kind: ``drift`` (a split against the previous span's) or ``skew`` (train against test).
+        split: The split of this span compared (for skew: ``train``).
+        baseline: What it was compared with, e.g. ``span 1`` or ``test``.
+        distance: The distance measured (L-infinity, Jensen-Shannon divergence, absolute change).
+        threshold: Its configured limit.
+        message: Names the statistic, both values and the threshold.
+    """
+
+    check: str
+    kind: str
+    split: str
+    baseline: str
+    distance: float
+    threshold: float
+    message: str
+
+    @property
+    def exceeded(self) -> bool:
+        return self.distance > self.threshold
+
+
+def anomalies_proto(findings: list[Finding], split: str) -> Any:
+    """The tensorflow_metadata ``Anomalies`` of one split's comparisons."""
+    from tensorflow_metadata.proto.v0 import anomalies_pb2, path_pb2
+
+    result = anomalies_pb2.Anomalies()
+    for finding in findings:
+        if finding.split != split:
+            continue
+        measurement = anomalies_pb2.DriftSkewInfo.Measurement(
+            type=anomalies_pb2.DriftSkewInfo.Measurement.Type.Value(_MEASURE[finding.check]),
+            value=finding.distance,
+            threshold=finding.threshold,
+        )
+        info = result.drift_skew_info.add(path=path_pb2.Path(step=[_FEATURE[finding.check], finding.check]))
+        (info.drift_measurements if finding.kind == DRIFT else info.skew_measurements).append(measurement)
+        if finding.exceeded:
+            anomaly = result.anomaly_info[f"{_FEATURE[finding.check]}.{finding.check}.{finding.kind}"]
+            anomaly.severity = anomalies_pb2.AnomalyInfo.ERROR
+            anomaly.short_description = f"{finding.check} {finding.kind}"
+            anomaly.description = finding.message
+            anomaly.reason.add(
+                type=anomalies_pb2.AnomalyInfo.Type.Value(_REASON[finding.check]),
+                short_description=f"{finding.check} {finding.kind}",
+                description=finding.message,
+            )
+    return result
+
+
+def write_anomalies(
+    artifact: Any,
+    findings: list[Finding],
+    span: int | None,
+    baseline_span: int | None,
+    warnings: list[Finding],
+) -> None:
+    """Writes ``drift.json`` and ``Split-<name>/SchemaDiff.pb`` into ``artifact`` and sets its properties."""
+    import tensorflow as tf
+
+    splits = sorted({finding.split for finding in findings})
+    for split in splits:
+        directory = os.path.join(artifact.uri, f"{SPLIT_PREFIX}{split}")
+        tf.io.gfile.makedirs(directory)
+        with tf.io.gfile.GFile(os.path.join(directory, SCHEMA_DIFF_FILE), "wb") as file:
+            file.write(anomalies_proto(findings, split).SerializeToString())
+    tf.io.gfile.makedirs(artifact.uri)
+    document = {
+        "span": span,
+        "baseline_span": baseline_span,
+        "findings": [{**dataclasses.asdict(finding), "exceeded": finding.exceeded} for finding in findings],
+    }
+    with tf.io.gfile.GFile(os.path.join(artifact.uri, DRIFT_FILE), "w") as file:
+        json.dump(document, file, indent=1)
+    artifact.split_names = json.dumps(splits)
+    if span is not None:
+        artifact.span = span
+        artifact.set_int_custom_property(SPAN_PROPERTY, span)
+    if baseline_span is not None:
+        artifact.set_int_custom_property(BASELINE_SPAN_PROPERTY, baseline_span)
+    artifact.set_int_custom_property(OVER_THRESHOLD_PROPERTY, sum(finding.exceeded for finding in findings))
+    artifact.set_string_custom_property(WARNINGS_PROPERTY, "; ".join(finding.message for finding in warnings))
+
+
+def read_findings(uri: str) -> tuple[list[Finding], int | None, int | None] | None:
+    """The comparisons in ``drift.json`` with the span and the baseline span; None when absent."""
+    from components.artifacts.files import read_json  # imports TensorFlow: only when reading
+
+    document = read_json(os.path.join(uri, DRIFT_FILE))
+    if document is None:
+        return None
+    findings = [
+        Finding(**{key: value for key, value in entry.items() if key != "exceeded"})
+        for entry in document["findings"]
+    ]
+    return findings, document.get("span"), document.get("baseline_span")

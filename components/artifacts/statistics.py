@@ -1,0 +1,445 @@
+"""The ExampleStatistics artifact: per-split statistics of ExampleGen's examples.
+
+Layout, as TFX's StatisticsGen writes it (so TFX tools that read an
+ExampleStatistics artifact find its files), plus a JSON summary that holds the
+same figures as plain values for this pipeline's readers (the drift check and
+the run report):
+
+    <uri>/Split-<name>/FeatureStats.pb   tensorflow_metadata DatasetFeatureStatisticsList
+    <uri>/summary.json                   every split's figures and the duplicate texts
+
+Custom properties: ``span`` (the Examples' span, which the drift check's
+resolver compares) and per split ``<split>_examples``.
+
+What the figures are: examples, labels, ratings, review lengths in tokens (the
+shared tokeniser of components/text.py, before truncation), tokens outside the
+Transform's token vocabulary, the most frequent tokens, token-less reviews,
+and duplicate texts within and across splits (texts equal once tokenised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import dataclasses
+import itertools
+import json
+import math
+import os
+from typing import Any
+
+from schemas import features
+
+STATISTICS_KEY = "statistics"
+SPLIT_PREFIX = "Split-"
+STATISTICS_FILE = "FeatureStats.pb"
+SUMMARY_FILE = "summary.json"
+SPAN_PROPERTY = "span"
+SPLIT_NAMES_PROPERTY = "split_names"
+
+# Label names as the report and the drift messages show them.
+POSITIVE = "positive"
+NEGATIVE = "negative"
+UNLABELED = "unlabeled"
+LABEL_NAMES = {features.POSITIVE_LABEL: POSITIVE, features.NEGATIVE_LABEL: NEGATIVE}
+NO_LABEL = -1
+NO_RATING = -1
+
+# Review lengths are also counted in buckets of this many tokens, the last one
+# open-ended: the histogram of the feature statistics and the drift check's
+# Jensen-Shannon divergence use these buckets.
+LENGTH_BUCKET_TOKENS = 25
+LENGTH_BUCKETS = 40
+QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0)
+
+# Names of the derived statistics in FeatureStats.pb (custom statistics of the text feature).
+TOKEN_LENGTH_STAT = "token_length"
+TOKEN_LENGTH_QUANTILES_STAT = "token_length_quantiles"
+OOV_SHARE_STAT = "out_of_vocabulary_share"
+EMPTY_REVIEWS_STAT = "token_less_reviews"
+TOP_TOKENS_STAT = "top_tokens"
+DUPLICATES_STAT = "duplicates_within_split"
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitStatistics:
+    """The figures of one split.
+
+    Attributes:
+        name: Split name.
+        examples: Number of examples.
+        labels: Examples per label name (``negative``, ``positive``, ``unlabeled``).
+        ratings: Examples per rating (1-10; unlabeled reviews have none).
+        lengths: Reviews per length in tokens.
+        tokens: Tokens in all reviews.
+        oov_tokens: Tokens that are not in the Transform's vocabulary (the
+            reserved tokens aside); None when no vocabulary was given.
+        empty_reviews: Reviews without a token (empty, white space, HTML only).
+        top_tokens: The most frequent tokens with their counts, most frequent first.
+        distinct_tokens: Distinct tokens in the split.
+        duplicates: Reviews that repeat an earlier review of the split (labeled splits).
+        word_positive_share: For the most frequent vocabulary words, the share of
+            positive reviews among the split's labeled reviews holding the word.
+    """
+
+    name: str
+    examples: int
+    labels: dict[str, int]
+    ratings: dict[int, int]
+    lengths: dict[int, int]
+    tokens: int
+    oov_tokens: int | None
+    empty_reviews: int
+    top_tokens: tuple[tuple[str, int], ...]
+    distinct_tokens: int
+    duplicates: int | None = None
+    word_positive_share: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def labeled(self) -> int:
+        return self.labels.get(POSITIVE, 0) + self.labels.get(NEGATIVE, 0)
+
+    @property
+    def positive_share(self) -> float | None:
+        """Share of positive reviews among the labeled ones; None without a labeled review."""
+        return self.labels.get(POSITIVE, 0) / self.labeled if self.labeled else None
+
+    @property
+    def label_distribution(self) -> dict[str, float]:
+        """Label name -> share of the labeled reviews."""
+        labeled = self.labeled
+        if not labeled:
+            return {}
+        return {name: self.labels.get(name, 0) / labeled for name in (NEGATIVE, POSITIVE)}
+
+    @property
+    def oov_share(self) -> float | None:
+        """Share of tokens outside the vocabulary; None without a vocabulary or a token."""
+        if self.oov_tokens is None or not self.tokens:
+            return None
+        return self.oov_tokens / self.tokens
+
+    @property
+    def mean_length(self) -> float | None:
+        return self.tokens / self.examples if self.examples else None
+
+    def quantile(self, q: float) -> int | None:
+        """The review length at quantile ``q`` (nearest rank: the smallest length with at least q of the reviews)."""
+        return length_quantile(self.lengths, q)
+
+    @property
+    def quantiles(self) -> dict[float, int]:
+        return {q: self.quantile(q) for q in QUANTILES} if self.examples else {}
+
+    @property
+    def length_buckets(self) -> list[int]:
+        """Reviews per bucket of ``LENGTH_BUCKET_TOKENS`` tokens; the last bucket holds every longer review."""
+        return length_buckets(self.lengths)
+
+    def to_json(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["ratings"] = {str(rating): count for rating, count in sorted(self.ratings.items())}
+        values["lengths"] = {str(length): count for length, count in sorted(self.lengths.items())}
+        values["top_tokens"] = [[token, count] for token, count in self.top_tokens]
+        values["positive_share"] = self.positive_share
+        values["oov_share"] = self.oov_share
+        values["quantiles"] = {str(q): value for q, value in self.quantiles.items()}
+        return values
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> SplitStatistics:
+        return cls(
+            name=values["name"],
+            examples=int(values["examples"]),
+            labels={name: int(count) for name, count in values["labels"].items()},
+            ratings={int(rating): int(count) for rating, count in values["ratings"].items()},
+            lengths={int(length): int(count) for length, count in values["lengths"].items()},
+            tokens=int(values["tokens"]),
+            oov_tokens=values["oov_tokens"],
+            empty_reviews=int(values["empty_reviews"]),
+            top_tokens=tuple((token, int(count)) for token, count in values["top_tokens"]),
+            distinct_tokens=int(values["distinct_tokens"]),
+            duplicates=values.get("duplicates"),
+            word_positive_share=dict(values.get("word_positive_share") or {}),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DuplicateGroup:
+    """Reviews with the same text once tokenised, seen in more than one split.
+
+    Attributes:
+        members: (split, source file, label name) of each review in the group.
+        snippet: The start of the text, to recognise it.
+    """
+
+    members: tuple[tuple[str, str, str], ...]
+    snippet: str
+
+    @property
+    def conflicting_labels(self) -> bool:
+        return len({label for _split, _source, label in self.members}) > 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Duplicates:
+    """Exact duplicates (once tokenised) between the splits a model learns from and is scored on.
+
+    Attributes:
+        leaks: (split scored, splits learnt from, reviews of the split, reviews
+            whose text appears in the splits learnt from), e.g.
+            ``("test", ("train", "eval"), 25000, 118)``.
+        groups: Number of distinct texts shared across splits.
+        shown_groups: The largest of those groups.
+        within_split: Per labeled split, reviews that repeat an earlier review of the same split.
+    """
+
+    leaks: tuple[tuple[str, tuple[str, ...], int, int], ...]
+    groups: int
+    shown_groups: tuple[DuplicateGroup, ...]
+    within_split: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "leaks": [[scored, list(learnt), size, leaked] for scored, learnt, size, leaked in self.leaks],
+            "groups": self.groups,
+            "shown_groups": [
+                {"members": [list(member) for member in group.members], "snippet": group.snippet}
+                for group in self.shown_groups
+            ],
+            "within_split": dict(self.within_split),
+        }
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> Duplicates:
+        return cls(
+            leaks=tuple(
+                (scored, tuple(learnt), int(size), int(leaked))
+                for scored, learnt, size, leaked in values["leaks"]
+            ),
+            groups=int(values["groups"]),
+            shown_groups=tuple(
+                DuplicateGroup(tuple(tuple(member) for member in group["members"]), group["snippet"])
+                for group in values["shown_groups"]
+            ),
+            within_split={split: int(count) for split, count in values["within_split"].items()},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Statistics:
+    """Everything an ExampleStatistics artifact holds.
+
+    Attributes:
+        splits: Split name -> its figures, in ExampleGen's split order.
+        duplicates: Duplicate texts within and across the labeled splits;
+            None when there is no labeled split.
+        span: The span of the examples; None when unknown.
+        vocabulary_size: Vocabulary rows the out-of-vocabulary share was measured
+            against (reserved tokens included); None without a vocabulary.
+    """
+
+    splits: dict[str, SplitStatistics]
+    duplicates: Duplicates | None
+    span: int | None = None
+    vocabulary_size: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "span": self.span,
+            "vocabulary_size": self.vocabulary_size,
+            "splits": [split.to_json() for split in self.splits.values()],
+            "duplicates": self.duplicates.to_json() if self.duplicates else None,
+        }
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> Statistics:
+        splits = [SplitStatistics.from_json(split) for split in values["splits"]]
+        return cls(
+            splits={split.name: split for split in splits},
+            duplicates=Duplicates.from_json(values["duplicates"]) if values.get("duplicates") else None,
+            span=values.get("span"),
+            vocabulary_size=values.get("vocabulary_size"),
+        )
+
+
+def length_quantile(lengths: Mapping[int, int], q: float) -> int | None:
+    """Nearest-rank quantile of a length histogram: the smallest length holding at least ``q`` of the reviews."""
+    total = sum(lengths.values())
+    if not total:
+        return None
+    rank = max(1, math.ceil(q * total))
+    seen = 0
+    for length in sorted(lengths):
+        seen += lengths[length]
+        if seen >= rank:
+            return length
+    return max(lengths)
+
+
+def length_buckets(lengths: Mapping[int, int]) -> list[int]:
+    """Reviews per ``LENGTH_BUCKET_TOKENS``-token bucket, ``LENGTH_BUCKETS`` buckets, the last open-ended."""
+    buckets = [0] * LENGTH_BUCKETS
+    for length, count in lengths.items():
+        buckets[min(length // LENGTH_BUCKET_TOKENS, LENGTH_BUCKETS - 1)] += count
+    return buckets
+
+
+# --- FeatureStats.pb ------------------------------------------------------------------------------
+
+
+def feature_statistics(split: SplitStatistics) -> Any:
+    """One split's figures as tensorflow_metadata's ``DatasetFeatureStatisticsList``.
+
+    ``label`` is a categorical INT feature (string statistics, as TFDV gives a
+    categorical integer: its rank histogram is what an L-infinity drift
+    comparator reads), ``rating`` a numeric one with one histogram bucket per
+    rating, and ``text`` a string feature whose derived figures (lengths in
+    tokens, out-of-vocabulary share, token-less reviews, most frequent
+    tokens, duplicates) are custom statistics.
+    """
+    from tensorflow_metadata.proto.v0 import path_pb2, statistics_pb2
+
+    dataset = statistics_pb2.DatasetFeatureStatistics(name=split.name, num_examples=split.examples)
+
+    def common(present: int) -> statistics_pb2.CommonStatistics:
+        return statistics_pb2.CommonStatistics(
+            num_non_missing=present,
+            num_missing=split.examples - present,
+            min_num_values=1 if present else 0,
+            max_num_values=1 if present else 0,
+            avg_num_values=1.0 if present else 0.0,
+            tot_num_values=present,
+        )
+
+    labeled = split.labeled
+    if labeled:
+        label = dataset.features.add(
+            path=path_pb2.Path(step=[features.LABEL]), type=statistics_pb2.FeatureNameStatistics.INT
+        )
+        string_stats = label.string_stats
+        string_stats.common_stats.CopyFrom(common(labeled))
+        ordered = sorted(
+            ((value, split.labels.get(name, 0)) for value, name in LABEL_NAMES.items()),
+            key=lambda item: -item[1],
+        )
+        string_stats.unique = sum(1 for _value, count in ordered if count)
+        for rank, (value, count) in enumerate(ordered):
+            string_stats.top_values.add(value=str(value), frequency=count)
+            string_stats.rank_histogram.buckets.add(
+                low_rank=rank, high_rank=rank, label=str(value), sample_count=count
+            )
+
+    rated = sum(split.ratings.values())
+    if rated:
+        rating = dataset.features.add(
+            path=path_pb2.Path(step=[features.RATING]), type=statistics_pb2.FeatureNameStatistics.INT
+        )
+        num = rating.num_stats
+        num.common_stats.CopyFrom(common(rated))
+        values = sorted(split.ratings)
+        num.mean = sum(value * count for value, count in split.ratings.items()) / rated
+        num.std_dev = math.sqrt(
+            sum(count * (value - num.mean) ** 2 for value, count in split.ratings.items()) / rated
+        )
+        num.min, num.max = values[0], values[-1]
+        histogram = num.histograms.add(type=statistics_pb2.Histogram.STANDARD)
+        for value in range(values[0], values[-1] + 1):
+            histogram.buckets.add(
+                low_value=value, high_value=value + 1, sample_count=split.ratings.get(value, 0)
+            )
+
+    text = dataset.features.add(
+        path=path_pb2.Path(step=[features.TEXT]), type=statistics_pb2.FeatureNameStatistics.STRING
+    )
+    text.string_stats.common_stats.CopyFrom(common(split.examples))
+    lengths = text.custom_stats.add(name=TOKEN_LENGTH_STAT).histogram
+    lengths.type = statistics_pb2.Histogram.STANDARD
+    for i, count in enumerate(split.length_buckets):
+        high = (i + 1) * LENGTH_BUCKET_TOKENS if i < LENGTH_BUCKETS - 1 else float("inf")
+        lengths.buckets.add(low_value=i * LENGTH_BUCKET_TOKENS, high_value=high, sample_count=count)
+    quantiles = text.custom_stats.add(name=TOKEN_LENGTH_QUANTILES_STAT).histogram
+    quantiles.type = statistics_pb2.Histogram.QUANTILES
+    cut_points = [split.quantile(q) for q in QUANTILES] if split.examples else []
+    for low, high in itertools.pairwise(cut_points):
+        quantiles.buckets.add(
+            low_value=low, high_value=high, sample_count=split.examples / (len(cut_points) - 1)
+        )
+    if split.oov_share is not None:
+        text.custom_stats.add(name=OOV_SHARE_STAT, num=split.oov_share)
+    text.custom_stats.add(name=EMPTY_REVIEWS_STAT, num=split.empty_reviews)
+    if split.duplicates is not None:
+        text.custom_stats.add(name=DUPLICATES_STAT, num=split.duplicates)
+    top = text.custom_stats.add(name=TOP_TOKENS_STAT).rank_histogram
+    for rank, (token, count) in enumerate(split.top_tokens):
+        top.buckets.add(low_rank=rank, high_rank=rank, label=token, sample_count=count)
+    return statistics_pb2.DatasetFeatureStatisticsList(datasets=[dataset])
+
+
+# --- write and read -------------------------------------------------------------------------------
+
+
+def split_dir(uri: str, split: str) -> str:
+    return os.path.join(uri, f"{SPLIT_PREFIX}{split}")
+
+
+def write_statistics(uri: str, statistics: Statistics) -> None:
+    """Writes ``Split-<name>/FeatureStats.pb`` per split and ``summary.json`` under ``uri``."""
+    import tensorflow as tf
+
+    for name, split in statistics.splits.items():
+        directory = split_dir(uri, name)
+        tf.io.gfile.makedirs(directory)
+        with tf.io.gfile.GFile(os.path.join(directory, STATISTICS_FILE), "wb") as file:
+            file.write(feature_statistics(split).SerializeToString())
+    tf.io.gfile.makedirs(uri)
+    with tf.io.gfile.GFile(os.path.join(uri, SUMMARY_FILE), "w") as file:
+        json.dump(statistics.to_json(), file, indent=1, sort_keys=True)
+
+
+def write_statistics_to(statistics: Statistics, uri: str) -> None:
+    """:func:`write_statistics` with the statistics first, for ``beam.Map``."""
+    write_statistics(uri, statistics)
+
+
+def read_statistics(uri: str) -> Statistics:
+    """Reads ``summary.json`` of the ExampleStatistics artifact at ``uri``."""
+    from components.artifacts.files import read_json  # imports TensorFlow: only when reading
+
+    values = read_json(os.path.join(uri, SUMMARY_FILE))
+    if values is None:
+        raise FileNotFoundError(
+            f"{uri} holds no {SUMMARY_FILE}: not an ExampleStatistics artifact of this pipeline"
+        )
+    try:
+        return Statistics.from_json(values)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{os.path.join(uri, SUMMARY_FILE)}: unexpected content ({error!r})") from None
+
+
+def read_feature_statistics(uri: str, split: str) -> Any:
+    """The ``DatasetFeatureStatisticsList`` of one split (TFX StatisticsGen's file)."""
+    import tensorflow as tf
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    with tf.io.gfile.GFile(os.path.join(split_dir(uri, split), STATISTICS_FILE), "rb") as file:
+        return statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
+
+
+def with_context(computed: Statistics, span: int | None, vocabulary_size: int | None) -> Statistics:
+    """``computed`` with the span of its examples and the size of the vocabulary it was measured against."""
+    return dataclasses.replace(computed, span=span, vocabulary_size=vocabulary_size)
+
+
+def describe(found: Statistics) -> str:
+    """One line per run log: examples, positive share, median length and OOV share per split."""
+    parts = []
+    for name, split in found.splits.items():
+        figures = [f"{split.examples} examples"]
+        if split.positive_share is not None:
+            figures.append(f"{split.positive_share:.2f} positive")
+        if split.examples:
+            figures.append(f"median {split.quantile(0.5)} tokens")
+        if split.oov_share is not None:
+            figures.append(f"OOV {split.oov_share:.3f}")
+        parts.append(f"{name}: " + ", ".join(figures))
+    return "; ".join(parts)

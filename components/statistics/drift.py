@@ -1,0 +1,155 @@
+"""Drift and skew: how far one set of statistics moved from another, against thresholds.
+
+Three comparisons, per split present in both sets (drift: this span against the
+previous span) and between train and test of this span (skew):
+
+- label balance: L-infinity distance between the label distributions (the
+  largest change in one label's share), TFDV's drift comparator for a
+  categorical feature;
+- review length: Jensen-Shannon divergence (base 2, so in [0, 1]) between the
+  length distributions in tokens, in buckets of ``LENGTH_BUCKET_TOKENS``;
+- out-of-vocabulary share: absolute change of the share of tokens outside the
+  Transform's vocabulary (each span's against its own vocabulary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import math
+
+from components.artifacts.drift_anomalies import DRIFT, LABEL, LENGTH, OOV, SKEW, Finding
+from components.artifacts.statistics import POSITIVE, SplitStatistics, Statistics
+from schemas import features
+
+STOP = "stop"
+
+
+class DriftError(RuntimeError):
+    """A statistic moved more than its threshold and its action is ``stop``: nothing is trained."""
+
+
+def l_infinity(first: Mapping[str, float], second: Mapping[str, float]) -> float:
+    """The largest absolute difference between two distributions over the same names."""
+    return max((abs(first.get(name, 0.0) - second.get(name, 0.0)) for name in {*first, *second}), default=0.0)
+
+
+def jensen_shannon(first: Sequence[float], second: Sequence[float]) -> float:
+    """Jensen-Shannon divergence, base 2, of two histograms (normalised here); 0 for identical shapes."""
+    total_first, total_second = sum(first), sum(second)
+    if not total_first or not total_second:
+        return 0.0
+    divergence = 0.0
+    for a, b in zip(first, second, strict=True):
+        p, q = a / total_first, b / total_second
+        m = (p + q) / 2
+        if p:
+            divergence += 0.5 * p * math.log2(p / m)
+        if q:
+            divergence += 0.5 * q * math.log2(q / m)
+    return max(divergence, 0.0)
+
+
+def _verdict(distance: float, threshold: float) -> str:
+    return f"{distance:.3f} {'>' if distance > threshold else '<='} {threshold:g}"
+
+
+def _positive(split: SplitStatistics) -> str:
+    return f"{split.positive_share:.2f} {POSITIVE}"
+
+
+def _median(split: SplitStatistics) -> str:
+    return f"median {split.quantile(0.5)} tokens"
+
+
+def compare(
+    current: SplitStatistics,
+    baseline: SplitStatistics,
+    current_name: str,
+    baseline_name: str,
+    kind: str,
+    thresholds: Mapping[str, float],
+) -> list[Finding]:
+    """The comparisons that apply to two splits (label balance only when both have labeled reviews).
+
+    Args:
+        current, baseline: The statistics compared.
+        current_name, baseline_name: How the messages name them, e.g. ``span 2`` and ``span 1``.
+        kind: ``drift`` or ``skew``.
+        thresholds: Check -> threshold.
+    """
+    findings = []
+
+    def add(check: str, distance: float, subject: str, before: str, after: str, measure: str) -> None:
+        threshold = thresholds[check]
+        if kind == DRIFT:
+            text = f"{subject} of {current.name} moved from {before} ({baseline_name}) to {after} ({current_name})"
+        else:
+            text = f"{subject} of {baseline.name} ({before}) and {current.name} ({after}) differ in {current_name}"
+        findings.append(
+            Finding(
+                check=check,
+                kind=kind,
+                split=current.name if kind == DRIFT else baseline.name,
+                baseline=baseline_name if kind == DRIFT else current.name,
+                distance=distance,
+                threshold=threshold,
+                message=f"{text}: {measure} {_verdict(distance, threshold)}",
+            )
+        )
+
+    if current.labeled and baseline.labeled:
+        add(
+            LABEL,
+            l_infinity(baseline.label_distribution, current.label_distribution),
+            "label balance",
+            _positive(baseline),
+            _positive(current),
+            "L-infinity",
+        )
+    if current.examples and baseline.examples:
+        add(
+            LENGTH,
+            jensen_shannon(baseline.length_buckets, current.length_buckets),
+            "review length",
+            _median(baseline),
+            _median(current),
+            "Jensen-Shannon divergence",
+        )
+    if current.oov_share is not None and baseline.oov_share is not None:
+        add(
+            OOV,
+            abs(current.oov_share - baseline.oov_share),
+            "out-of-vocabulary share",
+            f"{baseline.oov_share:.3f}",
+            f"{current.oov_share:.3f}",
+            "change",
+        )
+    return findings
+
+
+def _span_name(span: int | None, fallback: str) -> str:
+    return f"span {span}" if span is not None else fallback
+
+
+def check(current: Statistics, previous: Statistics | None, thresholds: Mapping[str, float]) -> list[Finding]:
+    """Every comparison: each split against the previous span's (when there is one), and train against test.
+
+    Args:
+        current: This span's statistics.
+        previous: The latest statistics of an earlier span; None on the first span.
+        thresholds: Check (``label``, ``length``, ``oov``) -> threshold.
+    """
+    name = _span_name(current.span, "this span")
+    findings = []
+    if previous is not None:
+        previous_name = _span_name(previous.span, "the previous span")
+        for split, statistics in current.splits.items():
+            if split in previous.splits:
+                findings += compare(
+                    statistics, previous.splits[split], name, previous_name, DRIFT, thresholds
+                )
+    if features.TRAIN in current.splits and features.TEST in current.splits:
+        findings += compare(
+            current.splits[features.TEST], current.splits[features.TRAIN], name, name, SKEW, thresholds
+        )
+    return findings

@@ -1,0 +1,141 @@
+"""Executors of StatisticsGen and DriftCheck: read artifacts, call stats.py / drift.py, write artifacts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from tfx import types
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.dsl.components.base import base_beam_executor, base_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+from components.artifacts import drift_anomalies, statistics, transform_graph
+from components.file_patterns import all_files_pattern
+from components.statistics import drift
+from components.statistics.options import DriftOptions
+from components.statistics.stats import ComputeStatistics
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES_KEY = "examples"
+TRANSFORM_GRAPH_KEY = "transform_graph"
+STATISTICS_KEY = statistics.STATISTICS_KEY
+BASELINE_STATISTICS_KEY = "baseline_statistics"
+ANOMALIES_KEY = drift_anomalies.ANOMALIES_KEY
+OPTIONS_KEY = "options"
+
+
+def _span(artifact: types.Artifact) -> int | None:
+    if artifact.has_custom_property(example_gen_utils.SPAN_PROPERTY_NAME):
+        return artifact.get_int_custom_property(example_gen_utils.SPAN_PROPERTY_NAME)
+    return None
+
+
+class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
+    """Computes every split's statistics in one Beam pipeline and writes the ExampleStatistics artifact."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+        graph = artifact_utils.get_single_instance(input_dict[TRANSFORM_GRAPH_KEY])
+        output = artifact_utils.get_single_instance(output_dict[STATISTICS_KEY])
+        split_names = artifact_utils.decode_split_names(examples.split_names)
+        logger.info("StatisticsGen: start, splits %s of %s", ", ".join(split_names), examples.uri)
+        _max_length, vocabulary = transform_graph.read_transform(graph.uri)
+        span = _span(examples)
+
+        patterns = {}
+        for split in split_names:
+            pattern = all_files_pattern(artifact_utils.get_split_uri([examples], split))
+            if not fileio.glob(pattern):
+                raise ValueError(f"split '{split}' of {examples.uri} has no files ({pattern})")
+            patterns[split] = pattern
+
+        with self._make_beam_pipeline() as pipeline:
+            _ = (
+                [
+                    pipeline
+                    | f"Read[{split}]"
+                    >> beam.io.ReadFromTFRecord(pattern, compression_type=CompressionTypes.GZIP)
+                    | f"Key[{split}]" >> beam.Map(lambda record, name: (name, record), split)
+                    for split, pattern in patterns.items()
+                ]
+                | "AllSplits" >> beam.Flatten()
+                | "ComputeStatistics" >> ComputeStatistics(split_names, vocabulary)
+                | "Write"
+                >> beam.Map(
+                    lambda computed, uri, span, size: statistics.write_statistics(
+                        uri, statistics.with_context(computed, span, size)
+                    ),
+                    output.uri,
+                    span,
+                    len(vocabulary),
+                )
+            )
+
+        written = statistics.read_statistics(output.uri)
+        output.split_names = examples.split_names
+        if span is not None:
+            output.span = span
+            output.set_int_custom_property(statistics.SPAN_PROPERTY, span)
+        for name, split in written.splits.items():
+            output.set_int_custom_property(f"{name}_examples", split.examples)
+        logger.info("StatisticsGen: done, %s", statistics.describe(written))
+
+
+class DriftCheckExecutor(base_executor.BaseExecutor):
+    """Compares this span's statistics with the previous span's, and train with test; stops or warns."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        options = DriftOptions.from_json(exec_properties[OPTIONS_KEY])
+        current_artifact = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
+        baselines = input_dict.get(BASELINE_STATISTICS_KEY) or []
+        anomalies = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])
+        current = statistics.read_statistics(current_artifact.uri)
+        previous = statistics.read_statistics(baselines[0].uri) if baselines else None
+        if (
+            previous is not None
+            and None not in (previous.span, current.span)
+            and previous.span >= current.span
+        ):
+            # Only the portable resolver (latest statistics) can hand over this span's own or a later one.
+            logger.info(
+                "DriftCheck: %s is span %s, not an earlier span: not compared",
+                baselines[0].uri,
+                previous.span,
+            )
+            previous = None
+        logger.info(
+            "DriftCheck: start, span %s against %s",
+            current.span,
+            f"span {previous.span} ({baselines[0].uri})" if previous else "no earlier span",
+        )
+        findings = drift.check(current, previous, options.thresholds())
+        over = [finding for finding in findings if finding.exceeded]
+        stops = [finding for finding in over if options.action(finding.check) == drift.STOP]
+        warnings = [finding for finding in over if options.action(finding.check) != drift.STOP]
+        drift_anomalies.write_anomalies(
+            anomalies, findings, current.span, previous.span if previous else None, warnings
+        )
+        for finding in warnings:
+            logger.warning("DriftCheck: %s (warn only)", finding.message)
+        logger.info("DriftCheck: done, %d comparisons, %d over their threshold", len(findings), len(over))
+        if stops:
+            raise drift.DriftError(
+                "data drift: "
+                + "; ".join(finding.message for finding in stops)
+                + " (its action is stop: nothing is trained; set drift.<check>_action to warn to go on)"
+            )

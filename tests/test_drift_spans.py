@@ -1,0 +1,106 @@
+"""The drift check across spans: a span whose label balance moved stops the run before training, or warns.
+
+Span 1 is the bundled sample; span 2 is the same sample less three of every
+four negative reviews (train and test), so its label balance moves from about
+0.5 to about 0.8 positive. An unshifted span passing the check is part of
+tests/test_scheduled_runs.py (span 2 there is a copy of span 1).
+"""
+
+import io
+import os
+import tarfile
+
+import pytest
+
+from components.artifacts import drift_anomalies, statistics
+from components.statistics.drift import DriftError
+from pipeline.config import SAMPLE_DATA
+from tests.test_scheduled_runs import _run, _served_versions, _write_span
+
+pytestmark = pytest.mark.slow
+
+
+def _write_shifted_span(root, span):
+    """<root>/span-<span>/aclImdb_sample.tar.gz: the sample without 3 of every 4 negative reviews."""
+    os.makedirs(os.path.join(root, f"span-{span}"))
+    negatives = 0
+    with (
+        tarfile.open(SAMPLE_DATA) as source,
+        tarfile.open(os.path.join(root, f"span-{span}", SAMPLE_DATA.name), "w:gz") as target,
+    ):
+        for member in source:
+            if member.isfile() and "/neg/" in member.name:
+                negatives += 1
+                if negatives % 4:
+                    continue
+            data = source.extractfile(member).read() if member.isfile() else None
+            target.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+def _latest(output, step, key):
+    folder = output / "pipeline_root" / step / key
+    return str(folder / max(os.listdir(folder), key=int))
+
+
+def _executions(output, step, key):
+    folder = output / "pipeline_root" / step / key
+    return sorted(os.listdir(folder), key=int) if folder.exists() else []
+
+
+@pytest.fixture(scope="module")
+def spans(tmp_path_factory):
+    root = tmp_path_factory.mktemp("drift")
+    spans = root / "spans"
+    _write_span(spans, 1)
+    output = root / "out"
+    first = _run(output, str(spans))
+    assert first.pushed_destination
+    _write_shifted_span(spans, 2)
+    return output, str(spans)
+
+
+def test_a_shifted_label_balance_stops_the_run_before_the_trainer(spans):
+    output, spans_root = spans
+    served = _served_versions(output)
+    models = _executions(output, "Trainer", "model")
+    with pytest.raises(DriftError) as raised:
+        _run(output, spans_root)
+    message = str(raised.value)
+
+    first = statistics.read_statistics(
+        str(
+            output
+            / "pipeline_root"
+            / "StatisticsGen"
+            / "statistics"
+            / _executions(output, "StatisticsGen", "statistics")[0]
+        )
+    )
+    second = statistics.read_statistics(_latest(output, "StatisticsGen", "statistics"))
+    before, after = first.splits["train"].positive_share, second.splits["train"].positive_share
+    assert (first.span, second.span) == (1, 2)
+    assert 0.45 < before < 0.55 and after > 0.75
+    assert (
+        f"label balance of train moved from {before:.2f} positive (span 1) to {after:.2f} positive (span 2): "
+        f"L-infinity {after - before:.3f} > 0.1"
+    ) in message
+    # Nothing was trained or pushed for span 2.
+    assert _executions(output, "Trainer", "model") == models
+    assert _served_versions(output) == served
+    # A failed step publishes nothing: the message is the record (the warn run below keeps the artifact).
+    assert "its action is stop: nothing is trained" in message
+
+
+def test_with_warn_the_shifted_span_trains_and_the_summary_carries_the_warning(spans):
+    output, spans_root = spans
+    models = _executions(output, "Trainer", "model")
+    summary = _run(output, spans_root, drift={"label_action": "warn"})
+    assert dict(summary.steps)["Trainer"] == "COMPLETE"
+    assert len(_executions(output, "Trainer", "model")) == len(models) + 1
+    assert "label balance of train moved from 0.4" in summary.drift_warnings
+    assert f"drift warning: {summary.drift_warnings}" in summary.one_line()
+    findings, span, baseline_span = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
+    assert (span, baseline_span) == (2, 1)
+    over = {(f.check, f.kind, f.split) for f in findings if f.exceeded}
+    assert {("label", "drift", "train"), ("label", "drift", "test")} <= over
+    assert not any(f.exceeded for f in findings if f.check == "length")

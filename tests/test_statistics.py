@@ -1,0 +1,362 @@
+"""StatisticsGen's Beam graph, its artifact and the drift check, on tiny real reviews counted by hand."""
+
+from __future__ import annotations
+
+import tarfile
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+import pytest
+import tensorflow as tf
+
+from components.artifacts import drift_anomalies, statistics
+from components.artifacts.statistics import DuplicateGroup, Duplicates
+from components.statistics import drift
+from components.statistics.options import DriftOptions
+from components.statistics.stats import ComputeStatistics, summarise_duplicates
+from pipeline.config import SAMPLE_DATA
+from schemas import features
+
+
+def _sample_text(member: str) -> bytes:
+    with tarfile.open(SAMPLE_DATA) as archive:
+        return archive.extractfile(f"aclImdb/{member}").read()
+
+
+def _example(text: bytes, label: int, rating: int, source: str) -> bytes:
+    feature = {
+        features.TEXT: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
+        features.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+        features.RATING: tf.train.Feature(int64_list=tf.train.Int64List(value=[rating])),
+        features.SOURCE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode()])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+# Real reviews of the bundled sample, tokenised by hand with the shared tokeniser's rules.
+TERRIBLE = _sample_text("train/neg/12384_1.txt")  # "If you haven't seen this, it's terrible. ..."
+TERRIBLE_TOKENS = [
+    "if",
+    "you",
+    "have",
+    "n't",
+    "seen",
+    "this",
+    ",",
+    "it",
+    "'s",
+    "terrible",
+    ".",
+    "it",
+    "is",
+    "pure",
+    "trash",
+    ".",
+    "i",
+    "saw",
+    "this",
+    "about",
+    "17",
+    "years",
+    "ago",
+    ",",
+    "and",
+    "i",
+    "'m",
+    "still",
+    "screwed",
+    "up",
+    "from",
+    "it",
+    ".",
+]
+PACINO = _sample_text("train/pos/1434_10.txt")  # "Kept my attention from start to finish. ..."
+PACINO_TOKENS = [
+    "kept",
+    "my",
+    "attention",
+    "from",
+    "start",
+    "to",
+    "finish",
+    ".",
+    "great",
+    "performances",
+    "added",
+    "to",
+    "this",
+    "tremendous",
+    "film",
+    ".",
+    "mr",
+    ".",
+    "pacino",
+    "once",
+    "again",
+    "gives",
+    "us",
+    "another",
+    "brilliant",
+    "character",
+    "to",
+    "enjoy",
+    ".",
+]
+PRIMARY = _sample_text("test/neg/5147_1.txt")  # "Primary plot!Primary direction!Poor interpretation."
+PRIMARY_TOKENS = ["primary", "plot", "!", "primary", "direction", "!", "poor", "interpretation", "."]
+VOCABULARY = ["<pad>", "<unk>", ".", "to", "this", "it", "from", "i", "primary"]
+
+EXAMPLES = [
+    (features.TRAIN, _example(TERRIBLE, 0, 1, "train/neg/12384_1.txt")),
+    (features.TRAIN, _example(PACINO, 1, 10, "train/pos/1434_10.txt")),
+    # Real input too: a review of HTML line breaks only has no token.
+    (features.TRAIN, _example(b"<br /><br />", 1, 8, "train/pos/1_8.txt")),
+    (features.TEST, _example(PRIMARY, 0, 1, "test/neg/5147_1.txt")),
+    # The train review again, in the test split: a leak.
+    (features.TEST, _example(TERRIBLE, 0, 1, "test/neg/99_1.txt")),
+]
+
+
+def _compute(uri: str, examples=EXAMPLES, vocabulary=VOCABULARY) -> statistics.Statistics:
+    """Runs ComputeStatistics, writes its one element as the executor does, reads it back."""
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        result = (
+            pipeline
+            | beam.Create(examples)
+            | ComputeStatistics([features.TRAIN, features.EVAL, features.TEST], vocabulary)
+        )
+        assert_that(result | beam.combiners.Count.Globally(), equal_to([1]), label="OneElement")
+        _ = result | beam.Map(statistics.write_statistics_to, uri)
+    return statistics.read_statistics(uri)
+
+
+@pytest.fixture(scope="module")
+def computed(tmp_path_factory) -> statistics.Statistics:
+    return _compute(str(tmp_path_factory.mktemp("statistics")))
+
+
+def test_the_hand_tokenised_reviews_are_what_the_shared_tokeniser_gives():
+    from components.text import tokenize
+
+    tokens = tokenize(tf.constant([TERRIBLE, PACINO, PRIMARY])).to_list()
+    assert [[token.decode() for token in row] for row in tokens] == [
+        TERRIBLE_TOKENS,
+        PACINO_TOKENS,
+        PRIMARY_TOKENS,
+    ]
+    assert (len(TERRIBLE_TOKENS), len(PACINO_TOKENS), len(PRIMARY_TOKENS)) == (33, 29, 9)
+
+
+def test_counts_labels_ratings_and_lengths_per_split(computed):
+    assert list(computed.splits) == [features.TRAIN, features.EVAL, features.TEST]
+    train, empty_eval, test = computed.splits.values()
+    assert (train.examples, train.labels, train.ratings) == (
+        3,
+        {"negative": 1, "positive": 2},
+        {1: 1, 8: 1, 10: 1},
+    )
+    assert train.lengths == {0: 1, 29: 1, 33: 1}
+    assert (train.tokens, train.empty_reviews) == (62, 1)
+    assert train.distinct_tokens == len({*TERRIBLE_TOKENS, *PACINO_TOKENS}) == 47
+    assert train.positive_share == pytest.approx(2 / 3)
+    assert (empty_eval.examples, empty_eval.labels, empty_eval.positive_share) == (0, {}, None)
+    assert (test.examples, test.labels, test.lengths, test.empty_reviews) == (
+        2,
+        {"negative": 2},
+        {9: 1, 33: 1},
+        0,
+    )
+    assert test.positive_share == 0.0
+
+
+def test_length_quantiles_are_nearest_rank(computed):
+    train, _eval, test = computed.splits.values()
+    # Lengths 0, 29, 33: q -> the length at rank ceil(q * 3) (at least 1).
+    assert train.quantiles == {0.0: 0, 0.1: 0, 0.25: 0, 0.5: 29, 0.75: 33, 0.9: 33, 0.99: 33, 1.0: 33}
+    assert (test.quantile(0.5), test.quantile(0.51), test.quantile(1.0)) == (9, 33, 33)
+
+
+def test_out_of_vocabulary_share_against_the_vocabulary_less_its_reserved_tokens(computed):
+    train, _eval, test = computed.splits.values()
+    # In the vocabulary: TERRIBLE this x2, it x3, . x3, i x2, from x1 = 11 of 33; PACINO from, to x3, . x4, this = 9 of 29.
+    assert (train.oov_tokens, train.tokens) == (33 - 11 + 29 - 9, 62)
+    assert train.oov_share == pytest.approx(42 / 62)
+    # PRIMARY: primary x2, . x1 = 3 of 9; the repeated TERRIBLE 22 of 33.
+    assert (test.oov_tokens, test.oov_share) == (6 + 22, pytest.approx(28 / 42))
+
+
+def test_most_frequent_tokens_and_positive_shares(computed):
+    train = computed.splits[features.TRAIN]
+    assert train.top_tokens[:7] == (
+        (".", 7),
+        ("it", 3),
+        ("this", 3),
+        ("to", 3),
+        (",", 2),
+        ("from", 2),
+        ("i", 2),
+    )
+    # Of the labeled train reviews holding each vocabulary word, the positive share (PACINO is the positive one).
+    assert train.word_positive_share == {".": 0.5, "to": 1.0, "this": 0.5, "it": 0.0, "from": 0.5, "i": 0.0}
+
+
+def test_duplicates_across_and_within_splits(computed):
+    assert computed.duplicates == Duplicates(
+        leaks=(("test", ("train", "eval"), 2, 1), ("eval", ("train",), 0, 0)),
+        groups=1,
+        shown_groups=(
+            DuplicateGroup(
+                (("test", "test/neg/99_1.txt", "negative"), ("train", "train/neg/12384_1.txt", "negative")),
+                TERRIBLE.decode(),
+            ),
+        ),
+        within_split={"train": 0, "eval": 0, "test": 0},
+    )
+    assert computed.splits[features.TRAIN].duplicates == 0
+
+
+def test_the_artifact_holds_statistics_gen_layout_and_reads_back(computed, tmp_path):
+    uri = str(tmp_path / "statistics")
+    statistics.write_statistics(
+        uri, statistics.with_context(computed, span=3, vocabulary_size=len(VOCABULARY))
+    )
+    assert sorted(p.name for p in (tmp_path / "statistics").iterdir()) == [
+        "Split-eval",
+        "Split-test",
+        "Split-train",
+        "summary.json",
+    ]
+    back = statistics.read_statistics(uri)
+    assert back.splits == computed.splits and back.duplicates == computed.duplicates
+    assert (back.span, back.vocabulary_size) == (3, 9)
+
+    proto = statistics.read_feature_statistics(uri, features.TRAIN)
+    (dataset,) = proto.datasets
+    assert (dataset.name, dataset.num_examples) == ("train", 3)
+    by_name = {feature.path.step[0]: feature for feature in dataset.features}
+    ranks = {b.label: b.sample_count for b in by_name[features.LABEL].string_stats.rank_histogram.buckets}
+    assert ranks == {"1": 2, "0": 1}
+    custom = {stat.name: stat for stat in by_name[features.TEXT].custom_stats}
+    assert custom[statistics.OOV_SHARE_STAT].num == pytest.approx(42 / 62)
+    assert custom[statistics.EMPTY_REVIEWS_STAT].num == 1
+    cut_points = [b.low_value for b in custom[statistics.TOKEN_LENGTH_QUANTILES_STAT].histogram.buckets]
+    assert cut_points == [0, 0, 0, 29, 33, 33, 33]
+    assert [b.sample_count for b in custom[statistics.TOKEN_LENGTH_STAT].histogram.buckets][:2] == [1, 2]
+
+
+def _split(name, positive, negative, lengths, oov_tokens=10, tokens=100):
+    return statistics.SplitStatistics(
+        name=name,
+        examples=positive + negative,
+        labels={"negative": negative, "positive": positive},
+        ratings={},
+        lengths=lengths,
+        tokens=tokens,
+        oov_tokens=oov_tokens,
+        empty_reviews=0,
+        top_tokens=(),
+        distinct_tokens=0,
+    )
+
+
+def test_drift_messages_name_the_statistic_both_values_and_the_threshold():
+    before = statistics.Statistics({"train": _split("train", 50, 50, {100: 100})}, None, span=1)
+    after = statistics.Statistics({"train": _split("train", 80, 20, {100: 100}, oov_tokens=20)}, None, span=2)
+    findings = {f.check: f for f in drift.check(after, before, DriftOptions().thresholds())}
+    assert findings["label"].message == (
+        "label balance of train moved from 0.50 positive (span 1) to 0.80 positive (span 2): L-infinity 0.300 > 0.1"
+    )
+    assert findings["label"].exceeded and not findings["length"].exceeded
+    assert findings["length"].distance == 0.0
+    assert findings["oov"].message == (
+        "out-of-vocabulary share of train moved from 0.100 (span 1) to 0.200 (span 2): change 0.100 > 0.05"
+    )
+
+
+def test_jensen_shannon_of_disjoint_and_equal_histograms():
+    assert drift.jensen_shannon([1, 0], [0, 1]) == 1.0
+    assert drift.jensen_shannon([2, 2], [1, 1]) == 0.0
+    # Half the mass moved to a new bucket: 0.5 * (0.5 log2(0.5/0.25)) * 2 = 0.5, the rest contributes 0.
+    assert drift.jensen_shannon([1, 1, 0], [1, 0, 1]) == pytest.approx(0.5)
+    assert drift.l_infinity(
+        {"positive": 0.5, "negative": 0.5}, {"positive": 0.8, "negative": 0.2}
+    ) == pytest.approx(0.3)
+
+
+def test_skew_compares_train_with_test_of_the_same_span():
+    current = statistics.Statistics(
+        {"train": _split("train", 50, 50, {10: 100}), "test": _split("test", 50, 50, {300: 100})},
+        None,
+        span=4,
+    )
+    (label, length, oov) = drift.check(current, None, DriftOptions().thresholds())
+    assert (label.kind, label.exceeded, length.exceeded, oov.exceeded) == ("skew", False, True, False)
+    assert length.message == (
+        "review length of train (median 10 tokens) and test (median 300 tokens) differ in span 4: "
+        "Jensen-Shannon divergence 1.000 > 0.1"
+    )
+
+
+def test_anomalies_artifact_holds_tfdv_drift_measurements(tmp_path):
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+    from tfx.types import standard_artifacts
+
+    before = statistics.Statistics({"train": _split("train", 50, 50, {100: 100})}, None, span=1)
+    after = statistics.Statistics({"train": _split("train", 80, 20, {100: 100})}, None, span=2)
+    findings = drift.check(after, before, DriftOptions().thresholds())
+    artifact = standard_artifacts.ExampleAnomalies()
+    artifact.uri = str(tmp_path / "anomalies")
+    drift_anomalies.write_anomalies(artifact, findings, 2, 1, [findings[0]])
+    with open(tmp_path / "anomalies" / "Split-train" / "SchemaDiff.pb", "rb") as file:
+        anomalies = anomalies_pb2.Anomalies.FromString(file.read())
+    assert list(anomalies.anomaly_info) == ["label.label.drift"]
+    label = next(info for info in anomalies.drift_skew_info if list(info.path.step) == ["label", "label"])
+    assert label.drift_measurements[0].type == anomalies_pb2.DriftSkewInfo.Measurement.L_INFTY
+    assert (label.drift_measurements[0].value, label.drift_measurements[0].threshold) == (
+        pytest.approx(0.3),
+        pytest.approx(0.1),
+    )
+    read, span, baseline_span = drift_anomalies.read_findings(artifact.uri)
+    assert (read, span, baseline_span) == (findings, 2, 1)
+    assert artifact.get_string_custom_property(drift_anomalies.WARNINGS_PROPERTY) == findings[0].message
+
+
+def test_duplicates_count_scored_reviews_whose_text_the_model_learnt_from():
+    # The groups GroupByText gives for repeated texts: "a great film", "dull", "bad".
+    groups = [
+        [
+            (features.TRAIN, "train/pos/1_9.txt", "positive", "A great film"),
+            (features.TRAIN, "train/pos/2_8.txt", "positive", "A GREAT film"),
+            (features.TEST, "test/pos/5_9.txt", "positive", "A great film!"),
+        ],
+        [
+            (features.TRAIN, "train/neg/3_1.txt", "negative", "Dull."),
+            (features.EVAL, "train/neg/4_2.txt", "negative", "dull"),
+            (features.TEST, "test/pos/6_9.txt", "positive", "Dull"),
+        ],
+        [
+            (features.TEST, "test/neg/7_1.txt", "negative", "Bad"),
+            (features.TEST, "test/neg/8_1.txt", "negative", "bad"),
+        ],
+    ]
+    found = summarise_duplicates(groups, {features.TRAIN: 3, features.EVAL: 1, features.TEST: 4})
+    assert found.leaks == (
+        (features.TEST, (features.TRAIN, features.EVAL), 4, 2),
+        (features.EVAL, (features.TRAIN,), 1, 1),
+    )
+    assert found.groups == 2  # "a great film" and "dull"; "bad" stays within test
+    assert found.within_split == {features.TRAIN: 1, features.EVAL: 0, features.TEST: 1}
+    first, second = found.shown_groups
+    # Equal sizes: ordered by their first member (split, then source).
+    assert first == DuplicateGroup(
+        (
+            (features.EVAL, "train/neg/4_2.txt", "negative"),
+            (features.TEST, "test/pos/6_9.txt", "positive"),
+            (features.TRAIN, "train/neg/3_1.txt", "negative"),
+        ),
+        "dull",
+    )
+    assert first.conflicting_labels  # "dull": negative in train and eval, positive in test
+    assert not second.conflicting_labels
+    assert second.members[0] == (features.TEST, "test/pos/5_9.txt", "positive")
