@@ -32,9 +32,9 @@ from components.pusher.component import Pusher
 from components.report import Report
 from components.schema_validation.component import ExampleValidator, SchemaImporter
 from components.slicing.component import EvalSlices
-from components.trainer.base_model import create_warm_start_resolver
 from components.statistics.baseline import create_previous_statistics_resolver
 from components.statistics.component import DriftCheck, StatisticsGen
+from components.trainer.base_model import create_warm_start_resolver
 from components.trainer.component import Trainer
 from components.transform.component import Transform
 from pipeline.config import PipelineConfig

@@ -253,7 +253,7 @@ def test_step_counts_agree(sample_run, tmp_path):
     assert {planned, summary, compiled} | logged == {14}
     assert (
         kubeflow.task_count(kubeflow.compile_pipeline(build_config(), str(tmp_path / "p.json"), "img:1"))
-        == 16
+        == 17
     )
 
 
