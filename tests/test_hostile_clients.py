@@ -169,7 +169,7 @@ def test_compiled_kfp_package_and_vertex_job_load_in_the_real_clients(tmp_path):
     kubeflow.compile_pipeline(config, str(job_file), "img:1")
     doc = kfp_client._extract_pipeline_yaml(str(package))  # what create_run_from_pipeline_package reads
     assert doc.pipeline_spec.pipeline_info.name == "imdb-sentiment"
-    assert len(doc.pipeline_spec.root.dag.tasks) == 16
+    assert len(doc.pipeline_spec.root.dag.tasks) == 17
     for path in (package, job_file):
         job = aiplatform.PipelineJob(
             display_name="imdb",
