@@ -21,6 +21,7 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], options: TransformOptions) ->
       so line i is token id i; unknown tokens map to ``<unk>``. A second file
       (``features.TOKEN_COUNTS_NAME``) holds the same words with their
       train-split counts (``<count> <token>`` per line), for coverage figures.
+      Both come from one analysis of the tokens (``token_vocabulary``).
     * ``features.NGRAM_IDS`` (unless ``ngram_max`` is 0): the ids of the
       distinct word n-grams of the whole review (not truncated): each n-gram's
       hash bucket (``ngram_id``), one of ``ngram_buckets``. Hashing needs no

@@ -50,7 +50,16 @@ def _add(counts: dict[bytes, int], tokens: np.ndarray, token_counts: np.ndarray)
 
 
 class _SumCounts(beam.CombineFn):
-    """Sums per-batch (distinct tokens, counts) arrays into one {token: count}."""
+    """Sums per-batch (distinct tokens, counts) arrays; outputs the ranked (count, token) entries.
+
+    The output is the ranked list rather than the whole dictionary: Beam's
+    CombineGlobally passes its result on as a side input, whose size Beam's
+    cache measures object by object.
+    """
+
+    def __init__(self, top_k: int, frequency_threshold: int):
+        self._top_k = top_k
+        self._frequency_threshold = frequency_threshold
 
     def create_accumulator(self) -> dict[bytes, int]:
         return {}
@@ -70,8 +79,8 @@ class _SumCounts(beam.CombineFn):
                 merged[token] = get(token, 0) + count
         return merged
 
-    def extract_output(self, accumulator: dict[bytes, int]) -> dict[bytes, int]:
-        return accumulator
+    def extract_output(self, accumulator: dict[bytes, int]) -> list[tuple[int, bytes]]:
+        return ranked_tokens(accumulator, self._top_k, self._frequency_threshold)
 
 
 def ranked_tokens(counts: dict[bytes, int], top_k: int, frequency_threshold: int) -> list[tuple[int, bytes]]:
@@ -99,8 +108,7 @@ class TokenVocabularies(tft_beam.experimental.PTransformAnalyzer):
         self._frequency_threshold = frequency_threshold
         self._reserved_tokens = tuple(reserved_tokens)
 
-    def _write(self, counts: dict[bytes, int]) -> tuple[str, str]:
-        entries = ranked_tokens(counts, self._top_k, self._frequency_threshold)
+    def _write(self, entries: list[tuple[int, bytes]]) -> tuple[str, str]:
         reserved = [token.encode() for token in self._reserved_tokens]
         tf.io.gfile.makedirs(self.base_temp_dir)
         vocabulary_path = os.path.join(self.base_temp_dir, features.VOCABULARY_NAME)
@@ -118,7 +126,7 @@ class TokenVocabularies(tft_beam.experimental.PTransformAnalyzer):
     def expand(self, batches: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
         paths = (
             batches
-            | "SumCounts" >> beam.CombineGlobally(_SumCounts())
+            | "SumCounts" >> beam.CombineGlobally(_SumCounts(self._top_k, self._frequency_threshold))
             | "WriteFiles" >> beam.Map(self._write)
         )
         return (
