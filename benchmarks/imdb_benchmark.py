@@ -39,6 +39,11 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/imdb_benchmark.py --data ../shared/data/aclImdb_v1.tar.gz
         [--results benchmarks/results/<time>] [--only systems,transform,serving,scaling] [--scales 1,2,4]
+        [--cores 1,2] [--examples DIR]
+
+``--only transform --examples <output>/pipeline_root/FileBasedExampleGen/examples/<id>/Split-train``
+measures the Transform on the train split of an earlier run (no ``--data``
+needed); ``--cores 1,2`` repeats the Transform rows pinned to 1, then 2 CPUs.
 """
 
 from __future__ import annotations
@@ -322,13 +327,28 @@ def _profile_top(profile, limit: int = 15) -> list[dict]:
     return rows[:limit]
 
 
+def _cpu_with_children() -> float:
+    """CPU seconds of this process's threads and of its child processes, ended or running."""
+    times = os.times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # the child ended meanwhile; os.times() has it then
+            cpu = child.cpu_times()
+            total += cpu.user + cpu.system
+    return total
+
+
 def child_transform(args: dict) -> dict:
     """Analyse + transform of ``copies`` x the training reviews.
 
     ``preprocessing``: ``pipeline`` (the pipeline's preprocessing_fn with its
     default options) or ``floor`` (``floor_preprocessing_fn``). ``profile``:
     run under cProfile and report the top functions (slower; not a timing).
+    ``cpus``: the CPUs the process (and Beam's worker processes) may use.
+    CPU time counts this process's threads and its worker processes.
     """
+    if args.get("cpus"):
+        os.sched_setaffinity(0, args["cpus"])  # before any thread or worker process starts
     import cProfile
 
     import apache_beam as beam
@@ -367,11 +387,14 @@ def child_transform(args: dict) -> dict:
         floor_preprocessing_fn if preprocessing == "floor" else make_preprocessing_fn(TransformOptions())
     )
     output_dir = workdir / f"transform-x{copies}-{args['mode']}-{preprocessing}"
-    profile = cProfile.Profile() if args.get("profile") else None
+    # Timed in process CPU seconds, not wall seconds: on a loaded machine wall
+    # time mostly measures the other jobs. A call's time includes the work of
+    # TensorFlow's threads while it waits for them.
+    profile = cProfile.Profile(time.process_time) if args.get("profile") else None
     if profile:
         profile.enable()
     started = time.monotonic()
-    cpu_started = time.process_time()
+    cpu_started = _cpu_with_children()
     with (
         beam.Pipeline(argv=args["beam_args"]) as pipeline,
         tft_beam.Context(temp_dir=str(output_dir / "tmp")),
@@ -389,7 +412,7 @@ def child_transform(args: dict) -> dict:
             | "Write" >> beam.io.WriteToText(str(output_dir / "count"))
         )
     seconds = time.monotonic() - started
-    cpu_seconds = time.process_time() - cpu_started
+    cpu_seconds = _cpu_with_children() - cpu_started
     if profile:
         profile.disable()
     return {
@@ -397,6 +420,7 @@ def child_transform(args: dict) -> dict:
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         "reviews_per_second": reviews / seconds,
+        "reviews_per_cpu_second": reviews / cpu_seconds,
         "peak_rss_mb": _measure.peak_rss_mb(),
         **({"profile": _profile_top(profile)} if profile else {}),
     }
@@ -494,6 +518,15 @@ def main() -> int:
     parser.add_argument("--results", help="results folder (default benchmarks/results/<time>)")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)}")
     parser.add_argument("--scales", default="1,2,4", help="multiples of the training reviews for scaling")
+    parser.add_argument(
+        "--examples",
+        help="for transform: an ExampleGen train split folder (Split-train) to use instead of running the pipeline",
+    )
+    parser.add_argument(
+        "--cores",
+        default="all",
+        help="for transform: comma-separated CPU counts to pin each run to (e.g. 1,2), or all",
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -507,13 +540,16 @@ def main() -> int:
         Path(args.child_out).write_text(json.dumps(result, indent=2))
         return 0
 
-    if not args.data or not Path(args.data).is_file():
+    if args.examples and not Path(args.examples).is_dir():
+        parser.error(f"--examples must be a folder of TFRecord files, got {args.examples}")
+    parts = set(args.only.split(","))
+    needs_data = parts != {"transform"} or not args.examples
+    if needs_data and (not args.data or not Path(args.data).is_file()):
         parser.error("--data must be the aclImdb_v1.tar.gz archive")
-    data = str(Path(args.data).resolve())
+    data = str(Path(args.data).resolve()) if args.data else None
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     results_dir = Path(args.results or REPOSITORY / "benchmarks" / "results" / stamp)
     results_dir.mkdir(parents=True, exist_ok=True)
-    parts = set(args.only.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="imdb-benchmark-"))
     pipeline_output = workdir / "pipeline"
     results: dict = {"data": data, "started": stamp, "machine_cpus": os.cpu_count()}
@@ -564,13 +600,13 @@ def main() -> int:
         peer = next(s for s in systems if s["system"] == "tfidf-logreg")
         print(f"this pipeline / tfidf-logreg wall time: {systems[-1]['seconds'] / peer['seconds']:.1f}x")
 
-    needs_run = parts & {"transform", "serving", "scaling"}
+    needs_run = parts & {"serving", "scaling"} or ("transform" in parts and not args.examples)
     if needs_run and not (pipeline_output / "metadata.sqlite").exists():
         print("running this pipeline (for its artifacts) ...", flush=True)
         run_child("pipeline", {"data": data, "output": str(pipeline_output)}, workdir)
 
     if "transform" in parts:
-        train_dir = _train_examples(str(pipeline_output))
+        train_dir = args.examples or _train_examples(str(pipeline_output))
         rows = []
         in_memory = ["--runner=FnApiRunner", "--direct_running_mode=in_memory"]
         two_processes = [
@@ -578,49 +614,62 @@ def main() -> int:
             "--direct_running_mode=multi_processing",
             "--direct_num_workers=2",
         ]
-        for label, preprocessing, beam_args in (
-            ("this pipeline, in-memory runner (the default)", "pipeline", in_memory),
-            ("this pipeline, 2 worker processes", "pipeline", two_processes),
-            (
-                "floor: bare tf.Transform (lower, regex, split, one vocabulary, pad), in-memory",
-                "floor",
-                in_memory,
-            ),
-        ):
-            print(f"transform throughput: {label} ...", flush=True)
-            result = run_child(
-                "transform",
-                {
-                    "train_dir": train_dir,
-                    "workdir": str(workdir),
-                    "mode": "throughput",
-                    "preprocessing": preprocessing,
-                    "beam_args": beam_args,
-                },
-                workdir,
-            )
-            rows.append({"run": label, **result})
-        floor = rows[-1]
+        for cores in args.cores.split(","):
+            cpus = sorted(os.sched_getaffinity(0))[: int(cores)] if cores != "all" else None
+            where = f"{cores} core{'s' if cores != '1' else ''}" if cpus else "all cores"
+            for label, preprocessing, beam_args in (
+                ("this pipeline, in-memory runner (the default)", "pipeline", in_memory),
+                ("this pipeline, 2 worker processes", "pipeline", two_processes),
+                (
+                    "floor: bare tf.Transform (lower, regex, split, one vocabulary, pad), in-memory",
+                    "floor",
+                    in_memory,
+                ),
+            ):
+                print(f"transform throughput: {label}, {where} ...", flush=True)
+                result = run_child(
+                    "transform",
+                    {
+                        "train_dir": train_dir,
+                        "workdir": str(workdir),
+                        "mode": "throughput",
+                        "preprocessing": preprocessing,
+                        "beam_args": beam_args,
+                        "cpus": cpus,
+                    },
+                    workdir,
+                )
+                rows.append({"run": label, "cores": where, **result})
+            floor = rows[-1]
+            for row in rows[-3:]:
+                row["cpu_ratio_to_floor"] = floor["cpu_seconds"] / row["cpu_seconds"]
+                row["wall_ratio_to_floor"] = floor["seconds"] / row["seconds"]
         results["transform"] = rows
         print_table(
-            "Transform throughput (training reviews, analyse + transform)",
+            "Transform throughput (training reviews, analyse + transform; / floor: the floor's time over the run's)",
             [
                 "run",
+                "cores",
                 "reviews",
                 "wall time",
-                "CPU (main process)",
+                "CPU time",
                 "reviews/s",
-                "/ floor",
+                "reviews/CPU s",
+                "/ floor (wall)",
+                "/ floor (CPU)",
                 "peak memory (main process)",
             ],
             [
                 [
                     r["run"],
+                    r["cores"],
                     f"{r['reviews']:,}",
-                    f"{r['seconds']:.0f} s",
-                    f"{r['cpu_seconds']:.0f} s",
+                    f"{r['seconds']:.1f} s",
+                    f"{r['cpu_seconds']:.1f} s",
                     f"{r['reviews_per_second']:.0f}",
-                    f"{r['reviews_per_second'] / floor['reviews_per_second']:.2f}",
+                    f"{r['reviews_per_cpu_second']:.0f}",
+                    f"{r['wall_ratio_to_floor']:.2f}",
+                    f"{r['cpu_ratio_to_floor']:.2f}",
                     f"{r['peak_rss_mb']:.0f} MB",
                 ]
                 for r in rows
@@ -640,7 +689,8 @@ def main() -> int:
         )
         results["transform_profile"] = profiled["profile"]
         print_table(
-            f"Where the Transform's time goes (cProfile, main thread, {profiled['seconds']:.0f} s profiled; "
+            f"Where the Transform's time goes (cProfile in process CPU seconds, main thread's calls, "
+            f"{profiled['cpu_seconds']:.0f} s profiled; "
             "own time: in the function itself)",
             ["function", "calls", "own", "cumulative"],
             [

@@ -1,17 +1,22 @@
 """Transform: tokenisation, vocabulary contents and exact token ids."""
 
+import functools
 import os
 
+import apache_beam as beam
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.text import tokenize
 from components.transform import executor
 from components.transform.options import TransformOptions
+from components.transform.token_vocabulary import ranked_tokens, token_vocabulary
 from schemas import features
 from schemas.schema import RAW_SCHEMA_PATH
 from tests.conftest import BEAM_RUNNER
@@ -61,6 +66,70 @@ def test_preprocessing_fn_vocabulary_and_ids(transform_output_factory):
         [[2, 4, 1, 0, 0], [3, 3, 3, 3, 3], [1, 0, 0, 0, 0]],
     )
     assert output.transformed_feature_spec()[features.TOKEN_IDS].shape == [5]
+
+
+def test_ranked_tokens_follow_tf_transform_rules():
+    counts = {b"a": 3, b"b": 3, b"<unk>": 5, b"c": 1, b"x\ny": 9, b"x\ry": 9, b"": 4, b"d": 2}
+    # The largest pairs at or above the threshold; line breaks and the empty token never enter.
+    assert ranked_tokens(counts, 3, 2) == [(5, b"<unk>"), (3, b"b"), (3, b"a")]
+    assert ranked_tokens(counts, 10, 1) == [(5, b"<unk>"), (3, b"b"), (3, b"a"), (2, b"d"), (1, b"c")]
+
+
+def _both_vocabularies(inputs, top_k, min_frequency):
+    """tf.Transform's own two vocabularies and token_vocabulary's, over whitespace-split text."""
+    tokens = tf.strings.split(inputs[features.TEXT])
+    threshold = min_frequency if min_frequency > 1 else None
+    reserved = list(features.RESERVED_TOKENS)
+    tft.vocabulary(
+        tokens, top_k=top_k, frequency_threshold=threshold, reserved_tokens=reserved, vocab_filename="tft"
+    )
+    tft.vocabulary(
+        tokens, top_k=top_k, frequency_threshold=threshold, store_frequency=True, vocab_filename="tft_counts"
+    )
+    ids = tft.apply_vocabulary(
+        tokens, token_vocabulary(tokens, top_k, min_frequency), default_value=features.UNK_ID
+    )
+    return {features.TOKEN_IDS: ids.to_tensor(default_value=features.PAD_ID, shape=[None, 4])}
+
+
+@pytest.mark.parametrize(("top_k", "min_frequency"), [(3, 1), (5, 2), (20, 1)])
+def test_token_vocabulary_writes_what_tf_transform_writes(tmp_path, top_k, min_frequency):
+    texts = ["b a a <unk> z", "<unk> b c y y", "<pad> c a b y", "d e a"]
+    schema = schema_utils.schema_from_feature_spec({features.TEXT: tf.io.FixedLenFeature([], tf.string)})
+    with beam.Pipeline(runner=BEAM_RUNNER) as pipeline, tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
+        transform_fn = (
+            pipeline | beam.Create([{features.TEXT: text} for text in texts]),
+            dataset_metadata.DatasetMetadata(schema),
+        ) | tft_beam.AnalyzeDataset(
+            functools.partial(_both_vocabularies, top_k=top_k, min_frequency=min_frequency)
+        )
+        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "graph"))
+    output = tft.TFTransformOutput(str(tmp_path / "graph"))
+
+    def read(name):
+        with open(output.vocabulary_file_by_name(name), "rb") as file:
+            return file.read()
+
+    # Counts: a 4, y 3, b 3, c 2, <unk> 2, z 1, e 1, d 1, <pad> 1 (ties: the greater token first).
+    assert read(features.VOCABULARY_NAME) == read("tft")
+    assert read(features.TOKEN_COUNTS_NAME) == read("tft_counts")
+    expected = {
+        (3, 1): (b"<pad>\n<unk>\na\ny\nb\n", b"4 a\n3 y\n3 b\n"),
+        # The top 5 include <unk>: it keeps only its reserved line in the vocabulary.
+        (5, 2): (b"<pad>\n<unk>\na\ny\nb\nc\n", b"4 a\n3 y\n3 b\n2 c\n2 <unk>\n"),
+        (20, 1): (
+            b"<pad>\n<unk>\na\ny\nb\nc\nz\ne\nd\n",
+            b"4 a\n3 y\n3 b\n2 c\n2 <unk>\n1 z\n1 e\n1 d\n1 <pad>\n",
+        ),
+    }
+    assert (read(features.VOCABULARY_NAME), read(features.TOKEN_COUNTS_NAME)) == expected[
+        top_k, min_frequency
+    ]
+    ids = output.transform_raw_features({features.TEXT: tf.constant(["a b c q"])})[features.TOKEN_IDS]
+    vocabulary = read(features.VOCABULARY_NAME).decode().split()
+    assert ids.numpy().tolist() == [
+        [vocabulary.index(t) if t in vocabulary else features.UNK_ID for t in "abcq"]
+    ]
 
 
 def _write_examples(directory, examples):

@@ -9,6 +9,7 @@ from tensorflow_transform import schema_inference
 
 from components.text import tokenize
 from components.transform.options import TransformOptions
+from components.transform.token_vocabulary import token_vocabulary
 from schemas import features
 
 
@@ -20,6 +21,7 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], options: TransformOptions) ->
       so line i is token id i; unknown tokens map to ``<unk>``. A second file
       (``features.TOKEN_COUNTS_NAME``) holds the same words with their
       train-split counts (``<count> <token>`` per line), for coverage figures.
+      Both come from one analysis of the tokens (``token_vocabulary``).
     * ``features.NGRAM_IDS`` (unless ``ngram_max`` is 0): the ids of the
       distinct word n-grams of the whole review (not truncated): each n-gram's
       hash bucket (``ngram_id``), one of ``ngram_buckets``. Hashing needs no
@@ -28,23 +30,9 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], options: TransformOptions) ->
       ``benchmarks/imdb_benchmark.py``).
     """
     tokens = tokenize(inputs[features.TEXT])
-    # tf.Transform treats a threshold of 1 as "no threshold" but warns about it.
-    frequency_threshold = options.min_frequency if options.min_frequency > 1 else None
-    token_ids = tft.compute_and_apply_vocabulary(
-        tokens,
-        top_k=options.top_k,
-        frequency_threshold=frequency_threshold,
-        reserved_tokens=list(features.RESERVED_TOKENS),
-        default_value=features.UNK_ID,
-        vocab_filename=features.VOCABULARY_NAME,
-    )
-    tft.vocabulary(
-        tokens,
-        top_k=options.top_k,
-        frequency_threshold=frequency_threshold,
-        store_frequency=True,
-        vocab_filename=features.TOKEN_COUNTS_NAME,
-    )
+    # One analysis writes the vocabulary and its count file (token_vocabulary).
+    vocabulary = token_vocabulary(tokens, options.top_k, options.min_frequency)
+    token_ids = tft.apply_vocabulary(tokens, vocabulary, default_value=features.UNK_ID)
     padded = token_ids.to_tensor(default_value=features.PAD_ID, shape=[None, options.max_length])
     outputs = {features.TOKEN_IDS: padded}
     if options.ngram_max:
