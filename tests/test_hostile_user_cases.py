@@ -1,0 +1,106 @@
+"""Cases a hostile user of the command line tried, each once a defect.
+
+Every model here is a real TensorFlow SavedModel with this pipeline's
+signatures, built to break one promise: one number per review.
+"""
+
+import pathlib
+
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from components.canary import checks  # noqa: E402
+from components.canary.options import CanaryOptions  # noqa: E402
+from pipeline import cli  # noqa: E402
+from schemas import features  # noqa: E402
+
+POSITIVE_WORDS = tf.constant(["wonderful", "masterpiece", "brilliant", "loved"])
+
+
+def _scores(text):
+    """0.9 for a review holding a positive word, else 0.1: right for the canary's clear probes."""
+    words = tf.strings.split(tf.strings.lower(text))
+    hits = tf.reduce_any(
+        tf.equal(tf.expand_dims(words.to_tensor(default_value=""), -1), POSITIVE_WORDS), axis=[1, 2]
+    )
+    return tf.where(hits, 0.9, 0.1)
+
+
+def _save(path: pathlib.Path, shape_output) -> str:
+    """A SavedModel whose two signatures give ``shape_output(scores)`` as ``probability``."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT)])
+    def serve_text(text):
+        return {features.PROBABILITY_OUTPUT: shape_output(_scores(text))}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.EXAMPLES_INPUT)])
+    def serve_examples(examples):
+        parsed = tf.io.parse_example(examples, {features.TEXT: tf.io.FixedLenFeature([], tf.string, "")})
+        return {features.PROBABILITY_OUTPUT: shape_output(_scores(parsed[features.TEXT]))}
+
+    module = tf.Module()
+    module.serve_text, module.serve_examples = serve_text, serve_examples
+    tf.saved_model.save(
+        module,
+        str(path),
+        signatures={features.TEXT_SIGNATURE: serve_text, features.EXAMPLES_SIGNATURE: serve_examples},
+    )
+    return str(path)
+
+
+def _two_columns(scores):
+    return tf.stack([1.0 - scores, scores], axis=1)
+
+
+def _first_only(scores):
+    return scores[:1]
+
+
+def _twice(scores):
+    return tf.concat([scores, scores], axis=0)
+
+
+@pytest.mark.parametrize(
+    ("shape_output", "shape"),
+    [(_two_columns, "[2, 2]"), (_first_only, "[1]"), (_twice, "[4]")],
+)
+def test_predict_refuses_a_model_without_one_probability_per_review(tmp_path, capsys, shape_output, shape):
+    # Was a traceback (exit 1): float() of a row, or zip(strict=True) of unequal lengths.
+    model = _save(tmp_path / "model [1]", shape_output)
+    code = cli.main(["predict", "--model", model, "a wonderful film", "awful"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        f"imdb-pipeline predict: {model} gave 'probability' of shape {shape} and type float32 for a batch "
+        "of 2 reviews; expected one probability per review (shape [2]): the model is not this pipeline's "
+        "or is broken"
+    )
+
+
+def test_predict_takes_one_probability_per_review_in_a_column(tmp_path, capsys):
+    model = _save(tmp_path / "model", lambda scores: tf.expand_dims(scores, 1))
+    assert cli.main(["predict", "--model", model, "a wonderful film", "awful"]) == 0
+    assert capsys.readouterr().out == "0.9000\ta wonderful film\n0.1000\tawful\n"
+
+
+def test_canary_refuses_a_model_that_gives_more_outputs_than_probes(tmp_path):
+    # Was blessed: the probe process flattened the output and read only the first
+    # len(probes) values, which here are right for every probe.
+    model = _save(tmp_path / "model", _twice)
+    options = CanaryOptions()
+    result = checks.evaluate(checks.run_probes(model, options), options)
+    probes = len(checks.PROBES)
+    assert result.failures[0] == (
+        "the model could not be served by plain TensorFlow: signature 'serving_default' gave "
+        f"'probability' of shape [{2 * probes}] and type float32 for {probes} probes; "
+        "expected one probability per probe"
+    )
+
+
+def test_canary_blesses_the_same_model_with_one_output_per_probe(tmp_path):
+    model = _save(tmp_path / "model", lambda scores: scores)
+    options = CanaryOptions()
+    result = checks.evaluate(checks.run_probes(model, options), options)
+    assert result.failures == ()
