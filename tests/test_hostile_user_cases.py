@@ -4,7 +4,10 @@ Every model here is a real TensorFlow SavedModel with this pipeline's
 signatures, built to break one promise: one number per review.
 """
 
+import gzip
+import json
 import pathlib
+import zlib
 
 import pytest
 
@@ -12,7 +15,7 @@ tf = pytest.importorskip("tensorflow")
 
 from components.canary import checks  # noqa: E402
 from components.canary.options import CanaryOptions  # noqa: E402
-from pipeline import cli  # noqa: E402
+from pipeline import cli, score  # noqa: E402
 from schemas import features  # noqa: E402
 
 POSITIVE_WORDS = tf.constant(["wonderful", "masterpiece", "brilliant", "loved"])
@@ -104,3 +107,42 @@ def test_canary_blesses_the_same_model_with_one_output_per_probe(tmp_path):
     options = CanaryOptions()
     result = checks.evaluate(checks.run_probes(model, options), options)
     assert result.failures == ()
+
+
+def _reviews_jsonl(count: int) -> bytes:
+    return "".join(
+        json.dumps({"text": f"review {n}: a wonderful film, {'very ' * (n % 7)}moving"}) + "\n"
+        for n in range(count)
+    ).encode()
+
+
+def test_score_reads_a_relative_input_path_with_glob_characters(tmp_path, monkeypatch, capsys):
+    # Was exit 1: Beam matched the escaped relative pattern "in [[]x][*]/r.jsonl" against nothing.
+    model = _save(tmp_path / "model", lambda scores: scores)
+    (tmp_path / "in [x]*").mkdir()
+    (tmp_path / "in [x]*" / "r.jsonl").write_bytes(_reviews_jsonl(3))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["score", "--model", model, "--input", "in [x]*/r.jsonl", "--output", "out"]) == 0
+    predictions = sorted(score.read_predictions(str(tmp_path / "out")), key=lambda p: p["line"])
+    assert [(p["line"], p["probability"], p["label"]) for p in predictions] == [
+        (1, pytest.approx(0.9), 1),
+        (2, pytest.approx(0.9), 1),
+        (3, pytest.approx(0.9), 1),
+    ]
+
+
+def test_score_refuses_a_truncated_gzip_input(tmp_path, capsys):
+    # Was exit 0: Beam's gzip reading stopped quietly where the file ends, scored
+    # the complete lines and set the cut one aside as not_json_object.
+    model = _save(tmp_path / "model", lambda scores: scores)
+    whole = gzip.compress(_reviews_jsonl(2000), mtime=0)
+    cut = whole[: len(whole) // 2]
+    complete_lines = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(cut).count(b"\n")
+    source = tmp_path / "reviews.jsonl.gz"
+    source.write_bytes(cut)
+    code = cli.main(["score", "--model", model, "--input", str(source), "--output", str(tmp_path / "out")])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"imdb-pipeline score: {source}: truncated or damaged gzip file after line {complete_lines}: "
+        "Compressed file ended before the end-of-stream marker was reached"
+    )
