@@ -555,6 +555,7 @@ def _add_predict_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "predict",
+        allow_abbrev=False,  # `--out` is refused with the closest option, as in run, never guessed
         help="classify review texts with a pushed model",
         description=(
             "Print the positive-class probability of each review: from the TEXT arguments, or from "
@@ -706,6 +707,7 @@ def _score(args: argparse.Namespace, unknown: list[str], parser) -> int:
 def _add_neighbors_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "neighbors",
+        allow_abbrev=False,  # `--out` is refused with the closest option, as in run, never guessed
         help="nearest neighbours of words in a pushed model's embeddings",
         description=(
             "Print the K vocabulary words nearest to each WORD by cosine similarity, exact search, "
@@ -769,6 +771,7 @@ def _add_report_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "report",
+        allow_abbrev=False,  # `--out` is refused with the closest option, as in run, never guessed
         help="re-render the report of a run and the index of runs",
         description=(
             "Render the report of a run (the newest by default) from its artifacts, found through ML "

@@ -146,3 +146,44 @@ def test_score_refuses_a_truncated_gzip_input(tmp_path, capsys):
         f"imdb-pipeline score: {source}: truncated or damaged gzip file after line {complete_lines}: "
         "Compressed file ended before the end-of-stream marker was reached"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["run", "--dry-run", "--out", "somewhere"],
+            "imdb-pipeline run: error: unknown option --out (did you mean --output?); options that are not "
+            "imdb-pipeline run's go to Apache Beam only if Beam knows them (see imdb-pipeline run --help)",
+        ),
+        (
+            ["run", "--dry-run", "--no"],
+            "imdb-pipeline run: error: unknown option --no (did you mean --no-cache?); options that are not "
+            "imdb-pipeline run's go to Apache Beam only if Beam knows them (see imdb-pipeline run --help)",
+        ),
+        # Were taken silently as --output and --injected (argparse's abbreviations).
+        (
+            ["report", "--out", "somewhere"],
+            "imdb-pipeline report: error: unrecognized arguments: --out (did you mean --output?), somewhere",
+        ),
+        (
+            ["neighbors", "--model", "m", "--inj", "good"],
+            "imdb-pipeline neighbors: error: unrecognized arguments: --inj (did you mean --injected?)",
+        ),
+        (
+            ["predict", "--model", "m", "--batch", "3", "hi"],
+            "imdb-pipeline predict: error: unrecognized arguments: --batch (did you mean --batch-size?)",
+        ),
+    ],
+)
+def test_a_cut_short_option_is_refused_with_the_option_it_begins(
+    tmp_path, monkeypatch, capsys, argv, expected
+):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = cli.main(argv)
+    except SystemExit as exited:  # argparse's own errors exit from inside
+        code = exited.code
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == expected
+    assert list(tmp_path.iterdir()) == []
