@@ -4,9 +4,11 @@ Every model here is a real TensorFlow SavedModel with this pipeline's
 signatures, built to break one promise: one number per review.
 """
 
+import contextlib
 import gzip
 import json
 import pathlib
+import sqlite3
 import zlib
 
 import pytest
@@ -187,3 +189,31 @@ def test_a_cut_short_option_is_refused_with_the_option_it_begins(
     assert code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == expected
     assert list(tmp_path.iterdir()) == []
+
+
+def _truncated_store(path: pathlib.Path) -> bytes:
+    """A real SQLite database cut short, as a full disk or a killed copy leaves it."""
+    with contextlib.closing(sqlite3.connect(path)) as store:
+        store.execute("CREATE TABLE Artifact (id INTEGER PRIMARY KEY, uri TEXT)")
+        store.executemany("INSERT INTO Artifact (uri) VALUES (?)", [(f"uri-{n}" * 20,) for n in range(2000)])
+        store.commit()
+    return path.read_bytes()[:5000]
+
+
+@pytest.mark.parametrize(
+    ("damage", "verdict"),
+    [("junk", "file is not a database"), ("truncated", "database disk image is malformed")],
+)
+def test_run_refuses_a_damaged_metadata_store_before_any_step(tmp_path, capsys, damage, verdict):
+    # Was exit 1 after the pipeline started, with ML Metadata's SQL statement as the message.
+    output = tmp_path / "out é"
+    output.mkdir()
+    store = b"junk\n" if damage == "junk" else _truncated_store(tmp_path / "whole.sqlite")
+    (output / "metadata.sqlite").write_bytes(store)
+    assert cli.main(["run", "--output", str(output)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"imdb-pipeline run: configuration error: output: the ML Metadata store {output}/metadata.sqlite "
+        f"cannot be read ({verdict}); nothing was run: restore it, or move it away to start a new store "
+        "(the runs it recorded are then forgotten)"
+    )
+    assert sorted(p.name for p in output.iterdir()) == ["metadata.sqlite"]
