@@ -412,7 +412,11 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     if key in by_key:
         return by_key[key]
     matches = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
-    return by_key[matches[0]] if matches else None
+    if matches:
+        return by_key[matches[0]]
+    # A cut-short name (`--out`, `--da`): the first known name it begins (a command lists its own first).
+    longer = [k for k in by_key if len(key) >= 2 and k.startswith(key)]
+    return by_key[longer[0]] if longer else None
 
 
 def _comparable(name: str) -> str:

@@ -255,7 +255,15 @@ class Classifier:
             return []
         batch = self._tf.constant([text.encode("utf-8") for text in texts], dtype=self._tf.string)
         outputs = self._serve(**{features.TEXT_INPUT: batch})
-        return [float(p) for p in outputs[features.PROBABILITY_OUTPUT].numpy()]
+        values = outputs[features.PROBABILITY_OUTPUT].numpy()
+        # One number per review: shape [n] (or [n, 1]); anything else is not this pipeline's output.
+        if values.shape not in ((len(texts),), (len(texts), 1)) or values.dtype.kind not in "fiu":
+            raise ModelOutputError(
+                f"{self.version_dir} gave {features.PROBABILITY_OUTPUT!r} of shape {list(values.shape)} "
+                f"and type {values.dtype} for a batch of {len(texts)} reviews; expected one probability per "
+                f"review (shape [{len(texts)}]): the model is not this pipeline's or is broken"
+            )
+        return [float(p) for p in values.reshape(-1)]
 
 
 def predict(model_dir: str, texts: Sequence[str]) -> list[float]:

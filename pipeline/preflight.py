@@ -13,9 +13,12 @@ run may not be able to read them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+import sqlite3
 import tarfile
+import urllib.parse
 
 from components.embeddings.options import EmbeddingOptions
 from components.example_gen import spans
@@ -39,7 +42,26 @@ def check(config: PipelineConfig) -> str | None:
         problem = _unwritable(folder)
         if problem:
             raise OptionsError(f"output: {problem}")
+    if not is_remote(config.metadata_path):
+        _check_metadata_store(config.metadata_path)
     return dataset
+
+
+def _check_metadata_store(path: str) -> None:
+    """An existing ML Metadata store must be a readable SQLite database (ML Metadata's own error is a SQL dump)."""
+    if not os.path.lexists(path):
+        return
+    try:
+        uri = f"file:{urllib.parse.quote(path)}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as store:
+            verdict = store.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.Error as error:
+        verdict = str(error)
+    if verdict != "ok":
+        raise OptionsError(
+            f"output: the ML Metadata store {path} cannot be read ({verdict}); nothing was run: restore it, "
+            "or move it away to start a new store (the runs it recorded are then forgotten)"
+        )
 
 
 def _check_vectors(path: str, embedding: EmbeddingOptions) -> None:

@@ -40,10 +40,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 import dataclasses
+import gzip
 import json
 import math
+import os
 import posixpath
 import typing
+import zlib
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -178,11 +181,13 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         except (FileNotFoundError, ValueError) as error:
             raise ScoreInputError(f"--input {error}") from None
         return ScoreInput(IMDB, posixpath.join(base, pattern))
+    # Beam matches a relative pattern holding glob characters (escaped: `[[]`) against nothing.
+    local = "://" not in path
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
-        return ScoreInput(TFRECORD, all_files_pattern(path))
-    return ScoreInput(kind, escape_pattern(path))
+        return ScoreInput(TFRECORD, all_files_pattern(os.path.abspath(path) if local else path))
+    return ScoreInput(kind, escape_pattern(os.path.abspath(path) if local else path))
 
 
 def _holds_dataset(path: str) -> bool:
@@ -257,10 +262,25 @@ class _ReadRecordsFn(beam.DoFn):
             yield from self._read_text(metadata.path)
 
     def _read_text(self, path: str) -> Iterator:
-        with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as file:
+        lines_read = [0]
+        try:
+            yield from self._read_lines(path, lines_read)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            # Beam's own gzip reading stops quietly at a truncated end, so Python's gzip reads it: it
+            # checks the end-of-stream marker, the CRC-32 and the length.
+            raise ScoreInputError(
+                f"{path}: truncated or damaged gzip file after line {lines_read[0]}: {error}"
+            ) from None
+
+    def _read_lines(self, path: str, lines_read: list[int]) -> Iterator:
+        gzipped = path.lower().endswith(".gz")
+        compression = CompressionTypes.UNCOMPRESSED if gzipped else CompressionTypes.AUTO
+        with FileSystems.open(path, compression_type=compression) as raw:
+            file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
             lines = iter(file.readline, b"")
             input_format = predict.INPUT_FORMATS[0] if self._kind == "auto" else self._kind
             for number, line, result in predict.read_lines(lines, path, input_format):
+                lines_read[0] = number
                 origin = Origin(path, line=number)
                 where = str(origin)
                 try:

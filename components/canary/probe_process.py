@@ -90,7 +90,14 @@ def probe(request: dict) -> dict:
             if request["output"] not in outputs:
                 result["error"] = f"signature {name!r} has no output {request['output']!r}"
                 return result
-            values = outputs[request["output"]].numpy().reshape(-1).tolist()
+            array = outputs[request["output"]].numpy()
+            if array.shape not in ((len(texts),), (len(texts), 1)) or array.dtype.kind not in "fiu":
+                result["error"] = (
+                    f"signature {name!r} gave {request['output']!r} of shape {list(array.shape)} and type "
+                    f"{array.dtype} for {len(texts)} probes; expected one probability per probe"
+                )
+                return result
+            values = array.reshape(-1).tolist()
             result["signatures"][name] = {
                 "probabilities": [float(value) for value in values],
                 "first_batch_seconds": first,

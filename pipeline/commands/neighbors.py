@@ -11,6 +11,7 @@ from pipeline.cli import EXIT_OK, EXIT_USAGE, _add_shared, _import_tensorflow, _
 def _add_neighbors_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "neighbors",
+        allow_abbrev=False,  # `--out` is refused with the closest option, as in run, never guessed
         help="nearest neighbours of words in a pushed model's embeddings",
         description=(
             "Print the K vocabulary words nearest to each WORD by cosine similarity, exact search, "

@@ -14,6 +14,7 @@ def _add_predict_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "predict",
+        allow_abbrev=False,  # `--out` is refused with the closest option, as in run, never guessed
         help="classify review texts with a pushed model",
         description=(
             "Print the positive-class probability of each review: from the TEXT arguments, or from "

@@ -13,6 +13,7 @@ def _add_report_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "report",
+        allow_abbrev=False,  # `--out` is refused with the closest option, as in run, never guessed
         help="re-render the report of a run and the index of runs",
         description=(
             "Render the report of a run (the newest by default) from its artifacts, found through ML "
