@@ -45,6 +45,7 @@ import json
 import math
 import os
 import posixpath
+import re
 import typing
 import zlib
 
@@ -315,8 +316,19 @@ class _ReadRecordsFn(beam.DoFn):
         except (tf.errors.DataLossError, tf.errors.OpError) as error:
             raise ScoreInputError(
                 f"{path}: truncated or corrupt TFRecord file after record {number} "
-                f"(compression {'GZIP' if compression else 'none'}): {error.message.splitlines()[0]}"
+                f"(compression {'GZIP' if compression else 'none'}): {_tf_error_text(error.message)}"
             ) from None
+
+
+# TensorFlow wraps an op's error as "{{function_node ...}} <message> [Op:IteratorGetNext]".
+_TF_FUNCTION_NODE = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
+_TF_OP_SUFFIX = re.compile(r"\s*\[Op:[^\]]*\](?: name:.*)?$")
+
+
+def _tf_error_text(message: str) -> str:
+    """The first line of a TensorFlow error message without its function-node prefix and op suffix."""
+    line = message.splitlines()[0] if message else ""
+    return _TF_OP_SUFFIX.sub("", _TF_FUNCTION_NODE.sub("", line)).strip()
 
 
 def _bad_line(error: predict.InputError, where: str) -> BadRecordError:
@@ -679,15 +691,39 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
 
     # The run command's rules: the default runner, and this project's setup.py for remote workers.
     options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
+    gfile = _gfile()
+    existed = set(gfile.listdir(job.output)) if gfile.isdir(job.output) else None
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_score_pipeline(pipeline, job)
     except Exception as error:
+        _remove_partial_output(job.output, existed)
         cause = _input_error_in(error)
         if cause is not None:
             raise cause from error
         raise
     return read_summary(job.output)
+
+
+def _remove_partial_output(output: str, existed: set[str] | None) -> None:
+    """Removes what a failed job wrote (Beam's temporary files, the quarantine), so a re-run can use ``output``.
+
+    Args:
+        output: The output folder.
+        existed: The names it held before the job; None when it did not exist.
+    """
+    gfile = _gfile()
+    if not gfile.isdir(output):
+        return
+    if existed is None:
+        gfile.rmtree(output)
+        return
+    for name in set(gfile.listdir(output)) - existed:
+        path = posixpath.join(output, name.rstrip("/"))
+        if gfile.isdir(path):
+            gfile.rmtree(path)
+        else:
+            gfile.remove(path)
 
 
 def _input_error_in(error: BaseException) -> Exception | None:

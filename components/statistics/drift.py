@@ -50,7 +50,12 @@ def jensen_shannon(first: Sequence[float], second: Sequence[float]) -> float:
 
 
 def _verdict(distance: float, threshold: float) -> str:
-    return f"{distance:.3f} {'>' if distance > threshold else '<='} {threshold:g}"
+    exceeded = distance > threshold
+    # Three decimals, unless they would hide why (``0.000 > 0``): then three significant digits, or all.
+    for shown in (f"{distance:.3f}", f"{distance:.3g}", repr(distance)):
+        if (float(shown) > threshold) == exceeded and (float(shown) != threshold or distance == threshold):
+            break
+    return f"{shown} {'>' if exceeded else '<='} {threshold:g}"
 
 
 def _positive(split: SplitStatistics) -> str:

@@ -125,6 +125,10 @@ class Executor(base_executor.BaseExecutor):
         )
 
 
+class WarmStartError(RuntimeError):
+    """The earlier model a warm start reads is missing or damaged."""
+
+
 def warm_start_from(
     classifier: keras.Model, base_models: list[types.Artifact], vocabulary: list[str]
 ) -> dict:
@@ -153,10 +157,19 @@ def warm_start_from(
             f"the model's weight names are not unique, so weights cannot be matched by name: {names}"
         )
     fixed = {name for name in names if name.startswith(f"{model.NGRAM_LAYER}/{naive_bayes.RATIOS_WEIGHT}")}
+    try:
+        base_weights = model_artifact.read_weights(base.uri)
+        base_vocabulary = model_artifact.read_model_vocabulary(base.uri)
+    except Exception as error:  # a damaged or removed SavedModel fails in many ways, none naming it
+        raise WarmStartError(
+            f"warm start: cannot read the model to start from, {base.uri} (Model artifact {base.id}, the "
+            f"served model): {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+            "(restore that folder, or run with --trainer.warm_start false)"
+        ) from error
     initial, summary = warm_start.warm_start_weights(
         {weight.name: weight.numpy() for weight in weights},
-        model_artifact.read_weights(base.uri),
-        model_artifact.read_model_vocabulary(base.uri),
+        base_weights,
+        base_vocabulary,
         vocabulary,
         embedding=classifier.get_layer(model.EMBEDDING_LAYER).embeddings.name,
         fixed=fixed,
