@@ -124,10 +124,20 @@ class ScoreInput:
         kind: :data:`IMDB`, :data:`LINES`, :data:`JSON_LINES`, :data:`TFRECORD`,
             or ``auto`` for a text file whose first line decides (as in ``predict``).
         pattern: A Beam file pattern (the user's path escaped, or a folder's files).
+        given: (absolute path, the path as given) of a local input read as it was
+            given: the predictions and messages name its files as the user did.
     """
 
     kind: str
     pattern: str
+    given: tuple[str, str] | None = None
+
+    def shown(self, path: str) -> str:
+        """``path``, a file Beam matched, as the user named it (relative when the input was)."""
+        if self.given is None:
+            return path
+        absolute, given = self.given
+        return given + path[len(absolute) :] if path.startswith(absolute) else path
 
 
 def _gfile():
@@ -184,11 +194,12 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         return ScoreInput(IMDB, posixpath.join(base, pattern))
     # Beam matches a relative pattern holding glob characters (escaped: `[[]`) against nothing.
     local = "://" not in path
+    given = (os.path.abspath(path), path) if local else None
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
-        return ScoreInput(TFRECORD, all_files_pattern(os.path.abspath(path) if local else path))
-    return ScoreInput(kind, escape_pattern(os.path.abspath(path) if local else path))
+        return ScoreInput(TFRECORD, all_files_pattern(os.path.abspath(path) if local else path), given)
+    return ScoreInput(kind, escape_pattern(os.path.abspath(path) if local else path), given)
 
 
 def _holds_dataset(path: str) -> bool:
@@ -247,42 +258,44 @@ class _ReadRecordsFn(beam.DoFn):
     need that); the reviews are spread over the workers before scoring.
     """
 
-    def __init__(self, kind: str, max_review_bytes: int):
+    def __init__(self, kind: str, max_review_bytes: int, source: ScoreInput | None = None):
         super().__init__()
         self._kind = kind
         self._max_bytes = max_review_bytes
+        self._source = source
 
     def _set_aside(self, origin: Origin, error: BadRecordError, raw: bytes):
         record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], len(raw))
         return beam.pvalue.TaggedOutput(QUARANTINE, record)
 
     def process(self, metadata: FileMetadata) -> Iterator:
+        shown = self._source.shown(metadata.path) if self._source else metadata.path
         if self._kind == TFRECORD:
-            yield from self._read_tfrecords(metadata.path)
+            yield from self._read_tfrecords(metadata.path, shown)
         else:
-            yield from self._read_text(metadata.path)
+            yield from self._read_text(metadata.path, shown)
 
-    def _read_text(self, path: str) -> Iterator:
+    def _read_text(self, path: str, shown: str) -> Iterator:
         lines_read = [0]
         try:
-            yield from self._read_lines(path, lines_read)
+            yield from self._read_lines(path, shown, lines_read)
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             # Beam's own gzip reading stops quietly at a truncated end, so Python's gzip reads it: it
             # checks the end-of-stream marker, the CRC-32 and the length.
             raise ScoreInputError(
-                f"{path}: truncated or damaged gzip file after line {lines_read[0]}: {error}"
+                f"{shown}: truncated or damaged gzip file after line {lines_read[0]}: {error}"
             ) from None
 
-    def _read_lines(self, path: str, lines_read: list[int]) -> Iterator:
+    def _read_lines(self, path: str, shown: str, lines_read: list[int]) -> Iterator:
         gzipped = path.lower().endswith(".gz")
         compression = CompressionTypes.UNCOMPRESSED if gzipped else CompressionTypes.AUTO
         with FileSystems.open(path, compression_type=compression) as raw:
             file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
             lines = iter(file.readline, b"")
             input_format = predict.INPUT_FORMATS[0] if self._kind == "auto" else self._kind
-            for number, line, result in predict.read_lines(lines, path, input_format):
+            for number, line, result in predict.read_lines(lines, shown, input_format):
                 lines_read[0] = number
-                origin = Origin(path, line=number)
+                origin = Origin(shown, line=number)
                 where = str(origin)
                 try:
                     # ExampleGen's rules and messages for the line's bytes, then for its review.
@@ -297,7 +310,7 @@ class _ReadRecordsFn(beam.DoFn):
                     continue
                 yield _key(origin), text
 
-    def _read_tfrecords(self, path: str) -> Iterator:
+    def _read_tfrecords(self, path: str, shown: str) -> Iterator:
         tf = predict.import_tensorflow()
         compression = "GZIP" if path.lower().endswith(".gz") else ""
         number = 0
@@ -305,7 +318,7 @@ class _ReadRecordsFn(beam.DoFn):
             for number, raw in enumerate(
                 tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator(), start=1
             ):
-                origin = Origin(path, record=number)
+                origin = Origin(shown, record=number)
                 try:
                     data, review_id = _example_text(raw, str(origin))
                     text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
@@ -315,7 +328,7 @@ class _ReadRecordsFn(beam.DoFn):
                 yield _key(origin, review_id), text
         except (tf.errors.DataLossError, tf.errors.OpError) as error:
             raise ScoreInputError(
-                f"{path}: truncated or corrupt TFRecord file after record {number} "
+                f"{shown}: truncated or corrupt TFRecord file after record {number} "
                 f"(compression {'GZIP' if compression else 'none'}): {_tf_error_text(error.message)}"
             ) from None
 
@@ -396,9 +409,9 @@ class ReadReviews(beam.PTransform):
             | "MatchFiles" >> fileio.MatchFiles(self._source.pattern, fileio.EmptyMatchTreatment.DISALLOW)
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadRecords"
-            >> beam.ParDo(_ReadRecordsFn(self._source.kind, self._max_review_bytes)).with_outputs(
-                QUARANTINE, main=REVIEWS
-            )
+            >> beam.ParDo(
+                _ReadRecordsFn(self._source.kind, self._max_review_bytes, self._source)
+            ).with_outputs(QUARANTINE, main=REVIEWS)
         )
         # A file is read by one worker: spread its reviews over all of them for scoring.
         reviews = read[REVIEWS] | "ReshuffleReviews" >> beam.Reshuffle()

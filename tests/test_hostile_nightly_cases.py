@@ -110,7 +110,7 @@ def test_a_failed_score_job_leaves_no_files_and_a_retry_works(length_model, tmp_
         )
         assert failed.returncode == 2, failed.stderr[-3000:]
         assert failed.stderr.splitlines()[-1] == (
-            f"imdb-pipeline score: {tmp_path / 'cut.txt.gz'}: truncated or damaged gzip file after line 1: "
+            "imdb-pipeline score: cut.txt.gz: truncated or damaged gzip file after line 1: "
             "Compressed file ended before the end-of-stream marker was reached"
         )
         # Before: beam-temp-* folders and quarantine/ stayed, and the retry was refused
@@ -141,7 +141,27 @@ def test_a_corrupt_tfrecord_message_is_free_of_tensorflow_internals(length_model
     # Before: "... (compression none): {{function_node __wrapped__IteratorGetNext_output_types_1_device_/
     # job:localhost/replica:0/task:0/device:CPU:0}} corrupted record at 0 ... [Op:IteratorGetNext] name: "
     assert failed.stderr.splitlines()[-1] == (
-        f"imdb-pipeline score: {tmp_path / 'corrupt.tfrecord'}: truncated or corrupt TFRecord file after "
+        "imdb-pipeline score: corrupt.tfrecord: truncated or corrupt TFRecord file after "
         "record 0 (compression none): corrupted record at 0 (Is this even a TFRecord file?)"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_files_are_named_as_the_input_was_given(tmp_path, monkeypatch):
+    # Before: a relative --input was made absolute for Beam, and every prediction's "source" and
+    # every message named the absolute path instead of the one given (the README's "reviews.txt").
+    from pipeline import score
+
+    (tmp_path / "in [1].txt").write_text("fine\n", encoding="utf-8")
+    (tmp_path / "split").mkdir()
+    (tmp_path / "split" / "data_tfrecord-00000-of-00001.gz").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    text = score.resolve_input("in [1].txt")
+    assert text.shown(str(tmp_path / "in [1].txt")) == "in [1].txt"
+    folder = score.resolve_input("split/")
+    assert folder.kind == score.TFRECORD
+    assert folder.shown(str(tmp_path / "split" / "data_tfrecord-00000-of-00001.gz")) == (
+        "split/data_tfrecord-00000-of-00001.gz"
+    )
+    absolute = score.resolve_input(str(tmp_path / "in [1].txt"))
+    assert absolute.shown(str(tmp_path / "in [1].txt")) == str(tmp_path / "in [1].txt")
