@@ -223,6 +223,9 @@ def check_output(output: str) -> None:
     Also :class:`ScoreInputError` when its path holds a character Beam's file
     writers read as a glob pattern (:data:`OUTPUT_GLOB_CHARACTERS`).
     """
+    if not output.strip():
+        # Beam would write into the working folder, beside (or over) whatever it holds.
+        raise ScoreInputError("--output is empty: name a new or empty folder")
     found = [char for char in OUTPUT_GLOB_CHARACTERS if char in output]
     if found:
         raise ScoreInputError(
@@ -232,6 +235,11 @@ def check_output(output: str) -> None:
         )
     gfile = _gfile()
     if not gfile.exists(output):
+        parent = posixpath.dirname(output.rstrip("/"))
+        while "://" not in output and parent and not gfile.exists(parent):
+            parent = posixpath.dirname(parent)
+        if parent and gfile.exists(parent) and not gfile.isdir(parent):
+            raise OutputExistsError(f"--output {output} cannot be made: {parent} is a file")
         return
     if not gfile.isdir(output):
         raise OutputExistsError(f"--output {output} is a file; scoring writes a folder")

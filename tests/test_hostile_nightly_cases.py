@@ -165,3 +165,27 @@ def test_files_are_named_as_the_input_was_given(tmp_path, monkeypatch):
     )
     absolute = score.resolve_input(str(tmp_path / "in [1].txt"))
     assert absolute.shown(str(tmp_path / "in [1].txt")) == str(tmp_path / "in [1].txt")
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        # Before: written into the working folder, beside the files it held, exit code 0.
+        ("", "--output is empty: name a new or empty folder"),
+        ("  ", "--output is empty: name a new or empty folder"),
+        # Before: exit code 1 and Beam's "OSError: [Errno 20] Not a directory" from InitializeWrite.
+        ("afile/sub", "--output afile/sub cannot be made: afile is a file"),
+        ("afile/sub/deeper/", "--output afile/sub/deeper/ cannot be made: afile is a file"),
+    ],
+)
+def test_an_output_that_cannot_be_a_new_folder_is_refused_before_the_job(
+    tmp_path, monkeypatch, output, message
+):
+    from pipeline import score
+
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises((score.ScoreInputError, score.OutputExistsError)) as raised:
+        score.check_output(output)
+    assert str(raised.value) == message
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["afile"]
