@@ -37,11 +37,12 @@ import zlib
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes, FileMetadata, FileSystem
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components import file_patterns
 from components.artifacts import quarantine
 from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import quarantining
@@ -57,6 +58,9 @@ from schemas import features
 from schemas.schema import load_raw_schema
 
 logger = logging.getLogger(__name__)
+
+# Beam's MatchFiles matches our escaped dataset paths ([[]) on its workers, which import this module.
+file_patterns.ignore_beams_nested_set_warning()
 
 # Folder names of the published dataset layout (not our split names: the
 # train/ folder is split further into train and eval).
@@ -706,6 +710,62 @@ def list_local_files(pattern: str) -> list[str]:
     ]
 
 
+def beam_pattern_regex(pattern: str) -> str:
+    """The regular expression Beam's ``FileSystem.translate_pattern`` makes of ``pattern``, made safely.
+
+    The same matches (``*`` is ``[^/\\]*``, ``**`` is ``.*``, ``?`` is ``.``,
+    ``[!...]`` a negated class), but every character inside a class is
+    escaped: Beam copies it as it is, so the escaped path ``/data/d [[]x]``
+    gives the class ``[[]``, which Python reads alike but warns about
+    (``FutureWarning: Possible nested set``) on every compile.
+    """
+    position, size, regex = 0, len(pattern), ""
+    while position < size:
+        char = pattern[position]
+        position += 1
+        if char == "*":
+            if position < size and pattern[position] == "*":
+                regex += ".*"
+                position += 1
+            else:
+                regex += r"[^/\\]*"
+        elif char == "?":
+            regex += "."
+        elif char == "[":
+            end = position
+            if end < size and pattern[end] == "!":
+                end += 1
+            if end < size and pattern[end] == "]":
+                end += 1
+            while end < size and pattern[end] != "]":
+                end += 1
+            if end >= size:
+                regex += r"\["
+                continue
+            members = pattern[position:end]
+            position = end + 1
+            negated = members.startswith("!")
+            if negated:
+                members = members[1:]
+            regex += "[" + ("^" if negated else "") + _class_members(members) + "]"
+        else:
+            regex += re.escape(char)
+    return r"(?ms)" + regex + r"\Z"
+
+
+def _class_members(members: str) -> str:
+    """A glob class's members (single characters and ``a-z`` ranges), each character escaped."""
+    parts, position = [], 0
+    while position < len(members):
+        if position + 2 < len(members) and members[position + 1] == "-":
+            parts.append(f"{re.escape(members[position])}-{re.escape(members[position + 2])}")
+            position += 3
+        else:
+            parts.append(re.escape(members[position]))
+            position += 1
+    return "".join(parts)
+
+
 def find_skipped_files(pattern: str) -> Iterator[FileMetadata]:
     """Yields the local files that ``pattern`` names but Beam's file matching skips.
 
@@ -714,7 +774,7 @@ def find_skipped_files(pattern: str) -> Iterator[FileMetadata]:
     these go to the reader like the matched ones (which sets them aside as
     ``bad_file_name`` or ``unknown_folder``: no review's name holds a backslash).
     """
-    matched = re.compile(FileSystem.translate_pattern(pattern))
+    matched = re.compile(beam_pattern_regex(pattern))
     for path, _depth, last in _walk_pattern(pattern):
         if last and not os.path.islink(path) and os.path.isfile(path) and not matched.match(path):
             yield FileMetadata(path, os.path.getsize(path), os.path.getmtime(path))
