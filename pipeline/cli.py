@@ -42,11 +42,44 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from error
+class ListFlag(str):
+    """A list option's text as given (``3,4,5``); :func:`parse_list_flag` turns it into the list.
+
+    Parsed after argparse, so that a bad item is a configuration error naming
+    the option, as a bad value of any other option is.
+    """
+
+
+def parse_list_flag(name: str, text: str) -> list[int]:
+    """The whole numbers of a comma-separated list option ``name``.
+
+    Every item counts: an empty one (``3,,4``, ``3,4,``) or one that is not a
+    whole number is refused, never skipped. A blank text is the empty list
+    (which the option's own check then refuses by name).
+
+    Raises:
+        OptionsError: naming the option, the item (by position) and the text.
+    """
+    from components.options import OptionsError
+
+    if not text.strip():
+        return []
+    items = text.split(",")
+    values = []
+    for position, item in enumerate(items, start=1):
+        if not item.strip():
+            raise OptionsError(
+                f"{name} has an empty item (item {position} of {len(items)}) in {text!r}; "
+                "give comma-separated whole numbers such as 3,4,5"
+            )
+        try:
+            values.append(int(item))
+        except ValueError:
+            raise OptionsError(
+                f"{name} has an item that is not a whole number (item {position} of {len(items)}, "
+                f"{item.strip()!r}) in {text!r}; give comma-separated whole numbers such as 3,4,5"
+            ) from None
+    return values
 
 
 def _flag_type(annotation: typing.Any):
@@ -54,7 +87,7 @@ def _flag_type(annotation: typing.Any):
     if annotation is bool:
         return _parse_bool
     if typing.get_origin(annotation) is tuple:
-        return _int_list
+        return ListFlag
     if annotation in (int, float):
         return annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # int | None
@@ -320,6 +353,9 @@ def config_from_args(
     beam_args = split_beam_args(beam_args, parser)
     config_keys = _config_keys()
     overrides = {key: value for key, value in vars(args).items() if key in config_keys}
+    for key, value in overrides.items():
+        if isinstance(value, ListFlag):
+            overrides[key] = parse_list_flag(key, value)
     config_file = config_module.load_config_file(args.config) if args.config else None
     file_beam_args = config_file.get("beam_args") if config_file else None
     if isinstance(file_beam_args, list) and all(isinstance(arg, str) for arg in file_beam_args):
@@ -424,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     freeze_gc_at_exit()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()  # imports no TensorFlow
+    _name_unknown_options_in_errors(parser, argv)
     args, unknown = parser.parse_known_args(argv)
     # TensorFlow reads its C++ log level once, when first imported. From the parsed
     # flag: a review text "--verbose" (after --) is not the option.
@@ -436,6 +473,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         # interpreter's final flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+
+
+_BEAM_COMMANDS = ("run", "compile", "score")  # their unknown options go to Apache Beam
+
+
+def _unknown_options(command: str, command_parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """``unknown option --x (did you mean --y?)`` for each option in ``argv`` the command does not know.
+
+    ``argv`` is the whole command line; what follows the command's name is
+    looked at, up to ``--`` (after it every word is a review text). For the
+    commands whose other options go to Apache Beam, an option Beam knows is
+    not unknown.
+    """
+    from pipeline.config import closest
+
+    words = list(argv)
+    words = words[words.index(command) + 1 :] if command in words else []
+    if "--" in words:
+        words = words[: words.index("--")]
+    known = [option for option in _option_strings(command_parser) if option.startswith("--")]
+    beam = _option_strings(_beam_parser()) if command in _BEAM_COMMANDS else []
+    found = []
+    for word in words:
+        name = word.split("=", 1)[0]
+        if not name.startswith("--") or name == "--" or name in known or name in beam:
+            continue
+        suggestion = closest(name, known + [option for option in beam if option.startswith("--")])
+        found.append(f"unknown option {name}" + (f" (did you mean {suggestion}?)" if suggestion else ""))
+    return found
+
+
+def _name_unknown_options_in_errors(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Every command's usage error also names its unknown options, with the closest known one.
+
+    argparse stops at the first error it meets, e.g. a missing ``--model``,
+    before the unknown options are looked at: ``predict --modle x`` would say
+    only that ``--model`` is required. The unrecognized-arguments error of
+    :func:`_dispatch` names them itself.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command, command_parser in action.choices.items():
+
+            def error(
+                message: str, command=command, command_parser=command_parser, original=command_parser.error
+            ):
+                if not message.startswith("unrecognized arguments"):
+                    try:
+                        unknown = _unknown_options(command, command_parser, argv)
+                    except UsageError:
+                        unknown = []
+                    message = "; ".join([message, *unknown])
+                original(message)
+
+            command_parser.error = error
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> int:

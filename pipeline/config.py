@@ -414,9 +414,29 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     matches = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
     if matches:
         return by_key[matches[0]]
+    # One letter too many, missing, wrong or two swapped (`--kk` for `--k`): too short for difflib's ratio.
+    near = [k for k in by_key if _one_edit_apart(key, k)]
+    if near:
+        return by_key[near[0]]
     # A cut-short name (`--out`, `--da`): the first known name it begins (a command lists its own first).
     longer = [k for k in by_key if len(key) >= 2 and k.startswith(key)]
     return by_key[longer[0]] if longer else None
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one letter added, removed or replaced, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        differ = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(differ) == 1 or (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and a[differ[0]] == b[differ[1]]
+            and a[differ[1]] == b[differ[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _comparable(name: str) -> str:

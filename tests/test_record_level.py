@@ -13,6 +13,7 @@ The named cases are tested exactly; generated file names and contents
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import logging
@@ -477,3 +478,68 @@ def test_a_broken_link_does_not_break_the_input_fingerprint(tmp_path):
         f"split:all,num_files:{len(files) + 1},total_bytes:{sum(map(len, files.values())) + link.st_size},"
         f"xor_checksum:{xor},sum_checksum:{sum(mtimes)}"
     )
+
+
+# --- nothing in a review folder is skipped, whatever its name or kind ------------------------------
+
+# Names the data pattern (*.txt) misses, in review folders; and a folder where a review file would be.
+MISSED_NAMES = {
+    "train/pos/12_8.txt\n": b"Fine film.",
+    "train/pos/88887_8.TXT": b"Loud.",
+    "test/neg/notes": b"x",
+}
+A_FOLDER = "train/pos/88886_8.txt"
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["folder", "archive"])
+def test_every_entry_of_a_review_folder_is_a_review_or_set_aside(tmp_path, packed):
+    # Were left out silently: neither read nor set aside.
+    files = {**GOOD_FILES, **MISSED_NAMES}
+    if packed:
+        folder = tarfile.TarInfo(f"aclImdb/{A_FOLDER}")
+        folder.type = tarfile.DIRTYPE
+        data = write_archive(tmp_path / "aclImdb.tar.gz", files, members=[(folder, None)])
+        source, members = str(data), {name: f"aclImdb/{name}" for name in [*MISSED_NAMES, A_FOLDER]}
+    else:
+        data = write_dataset(tmp_path / "aclImdb", files)
+        (data / A_FOLDER).mkdir()
+        (data / A_FOLDER / "1_8.txt").write_bytes(b"Not read: below a review folder's entries.")
+        source, members = None, dict.fromkeys([*MISSED_NAMES, A_FOLDER])
+
+    examples = run_example_gen(tmp_path, data, LENIENT)
+
+    def line(name: str, reason: str, detail: str, raw: bytes) -> dict:
+        return {
+            "source": source or f"{data}/{name}",
+            "member": members[name],
+            "reason": reason,
+            "detail": detail,
+            "size": len(raw),
+            "raw_base64": base64.b64encode(raw).decode("ascii"),
+            "raw_truncated": False,
+        }
+
+    def bad_name(name: str) -> dict:
+        shown = name.rsplit("/", 1)[-1]
+        return line(
+            name,
+            "bad_file_name",
+            f"review file name must be <id>_<rating>.txt, got '{shown}'",
+            MISSED_NAMES[name],
+        )
+
+    expected = [
+        bad_name("test/neg/notes"),
+        bad_name("train/pos/12_8.txt\n"),
+        line(A_FOLDER, "not_a_file", "a folder where a review file would be", b""),
+        bad_name("train/pos/88887_8.TXT"),
+    ]
+    assert sorted(quarantine_lines(examples.uri), key=lambda q: q["member"] or q["source"]) == expected
+    assert reason_properties(examples) == {
+        "reviews_read": 8,
+        "quarantined": 4,
+        "quarantined_bad_file_name": 3,
+        "quarantined_not_a_file": 1,
+    }
+    written = {split: split_sources(examples, split) for split in GOOD_SPLITS}
+    assert written == GOOD_SPLITS

@@ -49,6 +49,8 @@ UNKNOWN_FOLDER = "unknown_folder"
 SYMLINK = "symlink"
 HARDLINK = "hardlink"
 SPECIAL_FILE = "special_file"
+# A folder where a review file would be (directly in <train|test>/<pos|neg|unsup>/).
+NOT_A_FILE = "not_a_file"
 UNSAFE_PATH = "unsafe_path"
 BAD_INPUT_REASONS = (
     EMPTY,
@@ -63,6 +65,7 @@ BAD_INPUT_REASONS = (
     SYMLINK,
     HARDLINK,
     SPECIAL_FILE,
+    NOT_A_FILE,
     UNSAFE_PATH,
 )
 # Reasons of policy: good reviews kept out of training (see ExampleGenOptions).

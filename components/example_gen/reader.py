@@ -37,11 +37,12 @@ import zlib
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes, FileMetadata, FileSystem
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components import file_patterns
 from components.artifacts import quarantine
 from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import quarantining
@@ -57,6 +58,9 @@ from schemas import features
 from schemas.schema import load_raw_schema
 
 logger = logging.getLogger(__name__)
+
+# Beam's MatchFiles matches our escaped dataset paths ([[]) on its workers, which import this module.
+file_patterns.ignore_beams_nested_set_warning()
 
 # Folder names of the published dataset layout (not our split names: the
 # train/ folder is split further into train and eval).
@@ -85,6 +89,11 @@ _UNKNOWN_FOLDER_PATH = re.compile(
 # dataset's */*/*.txt would find it (Train/Pos/1_8.txt too).
 _ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/([^/]+/[^/]+)/[^/]+\.txt\s*")
 _MOVIE_ID = re.compile(r"tt[0-9]+")
+# Any entry directly in a review folder (a loose path's tail, or an archive
+# member below its top folder): whatever its name or kind, it is a review file
+# or it is set aside, never skipped (88887_8.TXT, 12_8.txt followed by a newline, a folder).
+_IN_REVIEW_FOLDER = re.compile(r"(?:^|/)(?:train|test)/(?:pos|neg|unsup)/([^/]+)/?\Z")
+_ARCHIVE_IN_REVIEW_FOLDER = re.compile(r"[^/]+/(?:train|test)/(?:pos|neg|unsup)/([^/]+)/?")
 
 # Why a review has no movie id (Review.no_movie_id): its folder has no urls
 # file or the file has no line for its id; or its line holds no title id.
@@ -542,6 +551,8 @@ class _ReadMatchFn(beam.DoFn):
         data = None
         try:
             parsed = parse_review_path(path)
+            if parsed is None and _IN_REVIEW_FOLDER.search(path):
+                raise _not_a_review_name(path.rsplit("/", 1)[-1], path)
             if parsed is None:
                 folder = "/".join(path.split("/")[-3:-1])
                 raise BadRecordError(
@@ -615,6 +626,9 @@ class _ReadMatchFn(beam.DoFn):
             yield self._set_aside(origin, error, *self._member_raw(archive, member))
             return
         if member.isdir():
+            if _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name):
+                error = BadRecordError(quarantine.NOT_A_FILE, where, "a folder where a review file would be")
+                yield self._set_aside(origin, error, b"", 0)
             return
         if not member.isfile():
             error = BadRecordError(quarantine.SPECIAL_FILE, where, f"{_member_kind(member)}, not a file")
@@ -646,6 +660,9 @@ class _ReadMatchFn(beam.DoFn):
             for line in _movie_lines(f"{path}/{dataset}", split_dir, folder, data):
                 yield beam.pvalue.TaggedOutput(self.URLS, line)
             return
+        in_review_folder = _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name)
+        if in_review_folder is not None:
+            raise _not_a_review_name(in_review_folder.group(1), where)
         unknown = _UNKNOWN_FOLDER_PATH.search(member.name)
         at_review_depth = _ARCHIVE_REVIEW_DEPTH.fullmatch(member.name)
         if unknown is not None or at_review_depth is not None:
@@ -656,6 +673,12 @@ class _ReadMatchFn(beam.DoFn):
                 f"folder '{folder}' is not a review folder <train|test>/<pos|neg|unsup>",
             )
         # Any other member (README, imdb.vocab, *.feat) is not read.
+
+
+def _not_a_review_name(name: str, where: str) -> BadRecordError:
+    return BadRecordError(
+        quarantine.BAD_FILE_NAME, where, f"review file name must be <id>_<rating>.txt, got '{name}'"
+    )
 
 
 _GLOB = re.compile(r"[*?[]")
@@ -669,7 +692,9 @@ def _walk_pattern(pattern: str) -> Iterator[tuple[str, int, bool]]:
     ``fnmatch``, whose ``*`` takes any character but ``/``: Beam's and
     TensorFlow's globs skip names holding a backslash (or cannot return names
     that are not UTF-8), so a listing is the only way to see every file.
-    Links to folders are not descended into.
+    Links to folders are not descended into. At the last level, every entry
+    of a review folder (``<train|test>/<pos|neg|unsup>/``) is yielded, whatever
+    its name: the reader sets aside what is not a review file.
     """
     if is_remote(pattern) or is_archive(pattern):
         return
@@ -685,14 +710,19 @@ def _walk_pattern(pattern: str) -> Iterator[tuple[str, int, bool]]:
         if depth >= len(globs):
             dirnames[:] = []
             continue
+        last = depth + 1 == len(globs)
         for name in sorted(dirnames + filenames):
-            if fnmatch.fnmatchcase(name, globs[depth]):
-                yield os.path.normpath(os.path.join(directory, name)), depth, depth + 1 == len(globs)
+            path = os.path.normpath(os.path.join(directory, name))
+            # At the last level, a review folder's every entry: a name the glob misses is set aside.
+            if fnmatch.fnmatchcase(name, globs[depth]) or (last and _IN_REVIEW_FOLDER.search(path)):
+                yield path, depth, last
         dirnames[:] = [name for name in dirnames if fnmatch.fnmatchcase(name, globs[depth])]
 
 
 def list_local_files(pattern: str) -> list[str]:
     """Every file (or link, never followed) that a local ``pattern`` names, whatever its name holds.
+
+    With every other file of a review folder (``88887_8.TXT``), which the reader sets aside.
 
     What the reader reads (Beam's match plus :func:`find_skipped_files`, links
     set aside by :func:`find_symlinks`): the driver fingerprints this list.
@@ -706,6 +736,62 @@ def list_local_files(pattern: str) -> list[str]:
     ]
 
 
+def beam_pattern_regex(pattern: str) -> str:
+    """The regular expression Beam's ``FileSystem.translate_pattern`` makes of ``pattern``, made safely.
+
+    The same matches (``*`` is ``[^/\\]*``, ``**`` is ``.*``, ``?`` is ``.``,
+    ``[!...]`` a negated class), but every character inside a class is
+    escaped: Beam copies it as it is, so the escaped path ``/data/d [[]x]``
+    gives the class ``[[]``, which Python reads alike but warns about
+    (``FutureWarning: Possible nested set``) on every compile.
+    """
+    position, size, regex = 0, len(pattern), ""
+    while position < size:
+        char = pattern[position]
+        position += 1
+        if char == "*":
+            if position < size and pattern[position] == "*":
+                regex += ".*"
+                position += 1
+            else:
+                regex += r"[^/\\]*"
+        elif char == "?":
+            regex += "."
+        elif char == "[":
+            end = position
+            if end < size and pattern[end] == "!":
+                end += 1
+            if end < size and pattern[end] == "]":
+                end += 1
+            while end < size and pattern[end] != "]":
+                end += 1
+            if end >= size:
+                regex += r"\["
+                continue
+            members = pattern[position:end]
+            position = end + 1
+            negated = members.startswith("!")
+            if negated:
+                members = members[1:]
+            regex += "[" + ("^" if negated else "") + _class_members(members) + "]"
+        else:
+            regex += re.escape(char)
+    return r"(?ms)" + regex + r"\Z"
+
+
+def _class_members(members: str) -> str:
+    """A glob class's members (single characters and ``a-z`` ranges), each character escaped."""
+    parts, position = [], 0
+    while position < len(members):
+        if position + 2 < len(members) and members[position + 1] == "-":
+            parts.append(f"{re.escape(members[position])}-{re.escape(members[position + 2])}")
+            position += 3
+        else:
+            parts.append(re.escape(members[position]))
+            position += 1
+    return "".join(parts)
+
+
 def find_skipped_files(pattern: str) -> Iterator[FileMetadata]:
     """Yields the local files that ``pattern`` names but Beam's file matching skips.
 
@@ -713,11 +799,28 @@ def find_skipped_files(pattern: str) -> Iterator[FileMetadata]:
     neither read nor set aside. Every file under the dataset is accounted for:
     these go to the reader like the matched ones (which sets them aside as
     ``bad_file_name`` or ``unknown_folder``: no review's name holds a backslash).
+    So do the files of a review folder that the pattern's name misses
+    (``88887_8.TXT``, ``12_8.txt`` followed by a newline): ``bad_file_name``.
     """
-    matched = re.compile(FileSystem.translate_pattern(pattern))
+    matched = re.compile(beam_pattern_regex(pattern))
     for path, _depth, last in _walk_pattern(pattern):
-        if last and not os.path.islink(path) and os.path.isfile(path) and not matched.match(path):
-            yield FileMetadata(path, os.path.getsize(path), os.path.getmtime(path))
+        if not last or os.path.islink(path) or os.path.isdir(path) or matched.match(path):
+            continue
+        if os.path.isfile(path) or _IN_REVIEW_FOLDER.search(path):  # a FIFO there is set aside unread
+            status = os.lstat(path)
+            yield FileMetadata(path, status.st_size, status.st_mtime)
+
+
+def find_folders(pattern: str) -> Iterator[QuarantinedRecord]:
+    """Yields a record for each folder where a review file would be (in a review folder of a local dataset).
+
+    Beam's file matching lists files only, so ``train/pos/88886_8.txt/`` would
+    be skipped silently; it is set aside as ``not_a_file`` (its content is not read).
+    """
+    for path, _depth, last in _walk_pattern(pattern):
+        if last and not os.path.islink(path) and os.path.isdir(path) and _IN_REVIEW_FOLDER.search(path):
+            error = BadRecordError(quarantine.NOT_A_FILE, path, "a folder where a review file would be")
+            yield QuarantinedRecord.from_error(Origin(path), error, b"", 0)
 
 
 def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
@@ -846,7 +949,8 @@ class ReadImdbReviews(beam.PTransform):
             )
         )
         symlinks = pattern | "FindSymlinks" >> beam.FlatMap(find_symlinks)
-        set_aside = (read[_ReadMatchFn.QUARANTINE], symlinks) | "MergeSetAside" >> beam.Flatten()
+        folders = pattern | "FindFolders" >> beam.FlatMap(find_folders)
+        set_aside = (read[_ReadMatchFn.QUARANTINE], symlinks, folders) | "MergeSetAside" >> beam.Flatten()
         urls_of_loose_files = (
             read[_ReadMatchFn.FOLDERS]
             | "DistinctFolders" >> beam.Distinct()
