@@ -298,6 +298,33 @@ def test_skew_compares_train_with_test_of_the_same_span():
     )
 
 
+def test_splits_smaller_than_min_examples_are_not_compared_and_say_so():
+    """Sampling noise is not drift: 57 train against 24 test reviews differ by chance alone."""
+    current = statistics.Statistics(
+        {"train": _split("train", 21, 36, {200: 57}), "test": _split("test", 12, 12, {225: 24})},
+        None,
+        span=3,
+    )
+    previous = statistics.Statistics(
+        {"train": _split("train", 300, 300, {200: 600}), "test": _split("test", 12, 12, {200: 24})},
+        None,
+        span=2,
+    )
+    skipped: list[str] = []
+    findings = drift.check(
+        current, previous, DriftOptions().thresholds(), DriftOptions().min_examples, skipped
+    )
+    assert findings == []
+    assert skipped == [
+        "train of span 3 and span 2 not compared: 57 and 600 examples, fewer than drift.min_examples (500)",
+        "test of span 3 and span 2 not compared: 24 and 24 examples, fewer than drift.min_examples (500)",
+        "train and test of span 3 not compared: 24 and 57 examples, fewer than drift.min_examples (500)",
+    ]
+    # At the limit the splits are compared: the label balance 0.37 against 0.50 then stops the run.
+    (label, *_rest) = drift.check(current, None, DriftOptions().thresholds(), 24)
+    assert (label.kind, label.exceeded) == ("skew", True)
+
+
 def test_anomalies_artifact_holds_tfdv_drift_measurements(tmp_path):
     from tensorflow_metadata.proto.v0 import anomalies_pb2
     from tfx.types import standard_artifacts

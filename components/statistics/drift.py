@@ -136,25 +136,46 @@ def _span_name(span: int | None, fallback: str) -> str:
     return f"span {span}" if span is not None else fallback
 
 
-def check(current: Statistics, previous: Statistics | None, thresholds: Mapping[str, float]) -> list[Finding]:
+def check(
+    current: Statistics,
+    previous: Statistics | None,
+    thresholds: Mapping[str, float],
+    min_examples: int = 1,
+    skipped: list[str] | None = None,
+) -> list[Finding]:
     """Every comparison: each split against the previous span's (when there is one), and train against test.
 
     Args:
         current: This span's statistics.
         previous: The latest statistics of an earlier span; None on the first span.
         thresholds: Check (``label``, ``length``, ``oov``) -> threshold.
+        min_examples: Two splits are compared only when each holds at least
+            this many examples; on fewer, distances are mostly sampling noise.
+        skipped: When given, receives one line per pair of splits not compared.
     """
     name = _span_name(current.span, "this span")
-    findings = []
+    pairs = []
     if previous is not None:
         previous_name = _span_name(previous.span, "the previous span")
         for split, statistics in current.splits.items():
             if split in previous.splits:
-                findings += compare(
-                    statistics, previous.splits[split], name, previous_name, DRIFT, thresholds
-                )
+                pairs.append((statistics, previous.splits[split], name, previous_name, DRIFT))
     if features.TRAIN in current.splits and features.TEST in current.splits:
-        findings += compare(
-            current.splits[features.TEST], current.splits[features.TRAIN], name, name, SKEW, thresholds
-        )
+        pairs.append((current.splits[features.TEST], current.splits[features.TRAIN], name, name, SKEW))
+    findings = []
+    for first, second, first_name, second_name, kind in pairs:
+        fewest = min(first.examples, second.examples)
+        if 0 < fewest < min_examples:
+            if skipped is not None:
+                what = (
+                    f"{first.name} of {first_name} and {second_name}"
+                    if kind == DRIFT
+                    else f"{second.name} and {first.name} of {first_name}"
+                )
+                skipped.append(
+                    f"{what} not compared: {first.examples} and {second.examples} examples, "
+                    f"fewer than drift.min_examples ({min_examples})"
+                )
+            continue
+        findings += compare(first, second, first_name, second_name, kind, thresholds)
     return findings

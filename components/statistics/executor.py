@@ -123,7 +123,10 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             current.span,
             f"span {previous.span} ({baselines[0].uri})" if previous else "no earlier span",
         )
-        findings = drift.check(current, previous, options.thresholds())
+        skipped: list[str] = []
+        findings = drift.check(current, previous, options.thresholds(), options.min_examples, skipped)
+        for line in skipped:
+            logger.info("DriftCheck: %s", line)
         over = [finding for finding in findings if finding.exceeded]
         stops = [finding for finding in over if options.action(finding.check) == drift.STOP]
         warnings = [finding for finding in over if options.action(finding.check) != drift.STOP]

@@ -5,7 +5,7 @@ import enum
 from pydantic import Field
 
 from components.artifacts.drift_anomalies import LABEL, LENGTH, OOV
-from components.options import Float, Options
+from components.options import Float, Int, Options
 
 
 class DriftAction(enum.StrEnum):
@@ -48,6 +48,15 @@ class DriftOptions(Options):
     )
     oov_action: DriftAction = Field(
         DriftAction.WARN, description="stop or warn when the out-of-vocabulary share moves more."
+    )
+
+    min_examples: Int = Field(
+        500,
+        ge=1,
+        le=1_000_000_000,
+        description="Fewest examples on each side for two splits to be compared: below it the difference is "
+        "mostly sampling noise (at 500 reviews a side, a label-balance change of 0.1 is over 3 standard errors), "
+        "so the comparison is skipped and logged, never a stop.",
     )
 
     def thresholds(self) -> dict[str, float]:
