@@ -1,6 +1,7 @@
 """The run report: its numbers, its page, and the report of a real end-to-end run."""
 
 import base64
+import dataclasses
 import glob
 import html.parser
 import io
@@ -36,6 +37,7 @@ from components.report.sections import (
     ReportData,
     RunEntry,
     SplitStats,
+    StepRecord,
     ThresholdCheck,
     TrainingReport,
 )
@@ -288,6 +290,23 @@ def _small_report() -> ReportData:
             batch_seconds={"serving_default": 0.01, "serving_tf_example": 0.02},
             limits={"max_load_seconds": 60.0, "max_batch_seconds": 5.0},
         ),
+    )
+
+
+def test_a_run_the_drift_check_stopped_says_so_instead_of_no_drift_check():
+    """TFX publishes nothing of a failed DriftCheck: the page names the failed step, not an absent check."""
+    report = _small_report()
+    assert 'id="drift">No drift check in this run.' in render.render_report(report)
+    steps = (
+        StepRecord("StatisticsGen", "COMPLETE", 8, 1.0),
+        StepRecord("DriftCheck", "FAILED", 10, 0.1),
+    )
+    stopped = dataclasses.replace(report, lineage=dataclasses.replace(report.lineage, steps=steps))
+    text = render.render_report(stopped)
+    assert "No drift check in this run." not in text
+    assert re.search(
+        r'<p class="fail" id="drift">The drift check stopped this run\s+\(DriftCheck execution 10 failed\)',
+        text,
     )
 
 
