@@ -288,13 +288,18 @@ def test_link_and_special_members_are_set_aside_with_their_target(tmp_path):
 
 
 def test_members_outside_review_folders_are_ignored_not_set_aside(tmp_path):
-    """The published archive's other files (README, imdb.vocab, *.feat, imdbEr.txt) are not reviews."""
+    """The published archive's other files (README, imdb.vocab, *.feat, imdbEr.txt) are not reviews.
+
+    They lie outside the review folders (``<train|test>/<pos|neg|unsup>/``); an
+    entry inside one that is not a review file is set aside instead
+    (``bad_file_name``, ``not_a_file``: tests/test_record_level.py).
+    """
     others = {
         "README": b"Large Movie Review Dataset v1.0\n",
         "imdb.vocab": b"the\nand\n",
         "imdbEr.txt": b"0.1\n",
         "train/labeledBow.feat": b"0 0:1\n",
-        "train/pos/notes.md": b"not a .txt file",
+        "test/notes.md": b"not in a review folder",
     }
     archive = write_archive(tmp_path / "aclImdb.tar.gz", {**GOOD_FILES, **others})
 
