@@ -14,6 +14,7 @@ from tfx.dsl.components.base import base_beam_component, base_component, executo
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from components.options import OPTIONS_KEY
 from components.statistics import executor
 from components.statistics.options import DriftOptions
 
@@ -52,7 +53,7 @@ class StatisticsGen(base_beam_component.BaseBeamComponent):
 class DriftCheckSpec(ComponentSpec):
     """ExampleStatistics (+ the previous span's) -> ExampleAnomalies."""
 
-    PARAMETERS = {executor.OPTIONS_KEY: ExecutionParameter(type=str)}
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
     INPUTS = {
         executor.STATISTICS_KEY: ChannelParameter(type=standard_artifacts.ExampleStatistics),
         executor.BASELINE_STATISTICS_KEY: ChannelParameter(

@@ -26,7 +26,6 @@ TRANSFORM_GRAPH_KEY = "transform_graph"
 STATISTICS_KEY = statistics.STATISTICS_KEY
 BASELINE_STATISTICS_KEY = "baseline_statistics"
 ANOMALIES_KEY = drift_anomalies.ANOMALIES_KEY
-OPTIONS_KEY = "options"
 
 
 def _span(artifact: types.Artifact) -> int | None:
@@ -100,7 +99,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        options = DriftOptions.from_json(exec_properties[OPTIONS_KEY])
+        options = DriftOptions.from_exec_properties(exec_properties)
         current_artifact = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
         baselines = input_dict.get(BASELINE_STATISTICS_KEY) or []
         anomalies = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])

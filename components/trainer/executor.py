@@ -29,7 +29,7 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        options = TrainerOptions.from_json(exec_properties["options"])
+        options = TrainerOptions.from_exec_properties(exec_properties)
         transformed = artifact_utils.get_single_instance(input_dict["examples"])
         tft_output = tft.TFTransformOutput(artifact_utils.get_single_uri(input_dict["transform_graph"]))
         embedding = artifact_utils.get_single_instance(input_dict["embedding"])

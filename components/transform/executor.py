@@ -71,7 +71,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        options = TransformOptions.from_json(exec_properties["options"])
+        options = TransformOptions.from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         schema_uri = artifact_utils.get_single_uri(input_dict["schema"])
         transform_graph_uri = artifact_utils.get_single_uri(output_dict["transform_graph"])
