@@ -1,55 +1,15 @@
-"""Streaming readers of pretrained word-vector files.
+"""Streaming readers of GloVe text, word2vec text and word2vec binary files (plain or gzip).
 
-Pretrained files are large (GloVe 840B is 5.6 GB as text, GoogleNews word2vec
-3.6 GB as binary), and the pipeline only needs the few tens of thousands of rows
-that match its vocabulary, so every reader yields one ``(word, vector)`` pair at
-a time and never holds the file. Each record is checked as it is read: a
-truncated or mixed file fails with the file name and the line (text) or byte
-offset (binary) instead of producing a silently shifted matrix.
-
-Formats (one reader function each, registered in ``_READERS``):
-
-* ``glove``: ``word v1 ... vd`` per line, no header (Stanford GloVe).
-* ``word2vec``: the same lines after a ``<count> <dim>`` header line: word2vec
-  and fastText ``.vec`` text, gensim's ``save_word2vec_format(binary=False)``.
-* ``word2vec_binary``: the ``<count> <dim>`` header line, then per word its
-  UTF-8 bytes up to a space and ``dim`` little-endian float32 values, optionally
-  followed by a newline (Google's C tool writes one, gensim's
-  ``save_word2vec_format(binary=True)`` does not).
-
-gensim's ``KeyedVectors.save`` files (``keyedvectors``) are Python pickles,
-and unpickling can run arbitrary code, so they are refused with the one-line
-gensim command that converts one to word2vec binary (``_pickle_refusal``).
-gensim's own readers (``KeyedVectors.load_word2vec_format``) are not used for
-the other formats: they load the whole matrix into memory and report a bad
-record without its place.
-
-Detection (``detect_format``) reads only the start of the file: a pickle
-protocol marker is refused as above; a first line of exactly two integers is
-a header, and the bytes after it decide between ``word2vec`` (text) and
-``word2vec_binary``; anything else is ``glove``. A fastText model ``.bin``
-(fastText's own format, not word vectors) is recognised and refused.
-
-Words may contain spaces in the text formats (GloVe 840B has a few, such as
-``. . .``), so once the dimension d is known a line is split from the right
-into a word and d values. A word whose last space-separated part is a number is
-reported as a line with too many values: that is what such a line almost
-always is. A tab separates fields like a space (tab-separated exports read as
-they are; no tokeniser puts a tab inside a word, and a word that had one would
-match no vocabulary word anyway). Words of word2vec binary end at the first
-space, as in Google's tool and gensim, so they cannot contain one.
-
-Readers yield every record, repeated words included: which occurrence counts
-is the consumer's rule (``align`` takes the first and counts the repeats).
-A NaN or infinite value, or one beyond the float32 range, is an error naming
-the line or byte: one such row would silently turn the trained model into NaN.
-
-Every file may be gzip-compressed (recognised by its magic bytes, whatever the
-file name), and any path ``tf.io.gfile`` understands works, local or ``gs://``.
-Damaged gzip data is reported with the byte of the compressed file where it
-breaks (``_GzipStream``). A UTF-8 byte-order mark at the start of a file is
-skipped (it is not part of the first word); another encoding's mark is an
-error that says the file is not UTF-8.
+Pretrained files are large (GloVe 840B is 5.6 GB as text) and the pipeline
+keeps only the rows of its vocabulary, so each reader yields one ``(word,
+vector)`` pair at a time and never holds the file; every record is checked as
+it is read, and a bad one fails with the file and the line (text) or byte
+offset (binary). The README's "Word vectors" and "When the input is bad" list what
+is read and what is refused (gensim ``KeyedVectors.save`` pickles, fastText
+model files, other encodings). gensim's ``KeyedVectors.load_word2vec_format``
+is not used: it allocates the matrix of every vector the header announces
+(``limit`` keeps the first n, not the vocabulary's) and reports a bad record
+without its place. Readers yield repeated words too: ``align`` takes the first.
 """
 
 import codecs
@@ -126,11 +86,7 @@ _Reader = Callable[[str], Iterator[Vector]]
 
 
 class VectorFileError(ValueError):
-    """A word-vector file is empty, malformed or contradicts its own header.
-
-    The message names the file and, where one applies, the line (text formats)
-    or byte offset (binary formats) where the problem is.
-    """
+    """A word-vector file is empty, malformed or refused; the message names the file and line or byte."""
 
     def __init__(self, path: str, line: int | None, problem: str, offset: int | None = None):
         if line is not None:
@@ -147,21 +103,14 @@ class VectorFileError(ValueError):
 
 
 def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
-    """Streams the ``(word, float32 vector)`` pairs of a word-vector file.
+    """Streams the ``(word, float32 vector)`` pairs of a word-vector file, in file order.
 
     Args:
         path: Local path or any ``tf.io.gfile`` URL; gzip is detected from the content.
-        format: One of ``VECTOR_FORMATS``; detected from the content when ``None`` or
-            ``AUTO_FORMAT``.
-
-    Yields:
-        Each word with its vector, in file order. All vectors have the same length.
+        format: One of ``VECTOR_FORMATS``; detected from the content when ``None`` or ``AUTO_FORMAT``.
 
     Raises:
-        VectorFileError: On an empty file, a record with the wrong number of
-            values or a non-numeric or non-finite value, a header the file
-            contradicts (the vector count is checked when the end is reached),
-            or a gensim KeyedVectors pickle (whatever ``format`` says).
+        VectorFileError: On the first bad record, or a pickle (whatever ``format`` says).
     """
     if format is None or format == AUTO_FORMAT:
         format = detect_format(path)
@@ -205,11 +154,10 @@ def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
 def detect_format(path: str) -> str:
     """Names the format of a vector file from its first bytes.
 
-    A pickle (a gensim KeyedVectors file) is refused. A first line of exactly two integers
-    is a word2vec/fastText header: if the first record after it is text, the
-    file is word2vec text, else word2vec binary. Anything else is read as GloVe.
-    (A GloVe file of one-dimensional vectors whose first word is a number would
-    be ambiguous; no real file is. Give the format explicitly then.)
+    A first line of exactly two integers is a word2vec header, and the record
+    after it decides between text and binary; anything else is GloVe. (A GloVe
+    file of one-dimensional vectors whose first word is a number would be
+    ambiguous; no real file is.)
 
     Raises:
         VectorFileError: If the file is empty, a pickle or a fastText model file.
@@ -265,15 +213,7 @@ def _file_start(path: str) -> bytes:
 
 
 def read_dimension(path: str, format: str | None = None) -> int:
-    """The vector length of a file, from its first vector.
-
-    Used to check a configured dimension (``EmbeddingOptions.dimension``) of a
-    local file before any work starts. Files are read only up to their first
-    record.
-
-    Raises:
-        VectorFileError: If the file is empty or its first record is malformed.
-    """
+    """The vector length of a file, read from its first record (pre-flight checks of the dimension)."""
     with contextlib.closing(iter_vectors(path, format)) as vectors:
         for _word, vector in vectors:
             return len(vector)
@@ -317,7 +257,8 @@ def _first_line(path: str, lines: Iterator[tuple[int, str]]) -> tuple[int, str]:
 
 
 def _read_glove(path: str) -> Iterator[Vector]:
-    with _numbered_lines(path) as lines:
+    with _open_binary(path) as stream:
+        lines = _numbered_lines(path, stream)
         first = first_number, first_text = _first_line(path, lines)
         # The first word of a GloVe file never contains a space (it is the most
         # frequent token), so its separators give the dimension; the line itself
@@ -333,7 +274,8 @@ def _read_glove(path: str) -> Iterator[Vector]:
 
 
 def _read_word2vec_text(path: str) -> Iterator[Vector]:
-    with _numbered_lines(path) as lines:
+    with _open_binary(path) as stream:
+        lines = _numbered_lines(path, stream)
         header_line, header = _first_line(path, lines)
         count, dimension = _checked_header(path, header, header_line)
         found = 0
@@ -576,20 +518,6 @@ def _read_problem(error: Exception) -> str:
     return f"cannot read: {error}"
 
 
-def _read_or_fail(path: str, stream: BinaryIO, size: int, offset: int, whole: bool = True) -> bytes:
-    """``size`` bytes, fewer only at the end of the file; or, unless ``whole``, what one read gives.
-
-    A partial read (``read1`` of a gzip stream returns what one read
-    decompresses) hands over the bytes before a damaged or truncated part, so
-    the error names the record it hits rather than the start of the chunk.
-    """
-    read = stream.read if whole else getattr(stream, "read1", stream.read)
-    try:
-        return read(size)
-    except (OSError, EOFError) as error:
-        raise VectorFileError(path, None, _read_problem(error), offset=offset) from None
-
-
 def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
     """Up to ``size`` bytes; a read error after some bytes ends the sample.
 
@@ -623,14 +551,8 @@ def _looks_binary(line: bytes) -> bool:
     return bool(_CONTROL_BYTES.search(line)) or sum(byte >= 0x80 for byte in line) * 4 > len(line)
 
 
-@contextlib.contextmanager
-def _numbered_lines(path: str) -> Iterator[Iterator[tuple[int, str]]]:
-    """Opens ``path`` (gzip or plain) and yields its non-empty lines as ``(number, text)``."""
-    with _open_binary(path) as stream:
-        yield _decode_lines(path, stream)
-
-
-def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
+def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
+    """The non-empty lines of a text file as ``(number, text)``, decoded and checked."""
     number = 0
     while True:
         try:
@@ -665,12 +587,12 @@ def _decode_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
 class _ByteScanner:
     """Reads a binary stream in large chunks and hands out records, tracking the byte offset."""
 
-    def __init__(self, path: str, stream: BinaryIO, offset: int):
+    def __init__(self, path: str, stream: BinaryIO):
         self._path = path
         self._stream = stream
         self._buffer = b""
         self._position = 0
-        self._buffer_offset = offset  # file offset of self._buffer[0]
+        self._buffer_offset = 0  # file offset of self._buffer[0]
         self._eof = False
 
     @property
@@ -682,7 +604,12 @@ class _ByteScanner:
         """Appends the next chunk to the unread bytes; False at the end of the file."""
         if self._eof:
             return False
-        chunk = _read_or_fail(self._path, self._stream, _CHUNK_BYTES, self.offset, whole=False)
+        # read1 (gzip) returns what one read decompresses: the bytes before a
+        # damaged part arrive, so the error names the record it hits.
+        try:
+            chunk = getattr(self._stream, "read1", self._stream.read)(_CHUNK_BYTES)
+        except (OSError, EOFError) as error:
+            raise VectorFileError(self._path, None, _read_problem(error), offset=self.offset) from None
         if not chunk:
             self._eof = True
             return False
@@ -719,10 +646,7 @@ class _ByteScanner:
                 return data
             if len(self._buffer) - self._position > limit:
                 raise VectorFileError(
-                    self._path,
-                    None,
-                    f"{missing} (none within {limit:,} bytes)",
-                    offset=self.offset,
+                    self._path, None, f"{missing} (none within {limit:,} bytes)", self.offset
                 )
             position = self._position
             searched = len(self._buffer)
@@ -744,7 +668,7 @@ class _ByteScanner:
 
 def _read_word2vec_binary(path: str) -> Iterator[Vector]:
     with _open_binary(path) as stream:
-        scanner = _ByteScanner(path, stream, 0)
+        scanner = _ByteScanner(path, stream)
         header = scanner.read_until(b"\n", _MAX_HEADER_BYTES, "no '<count> <dimension>' header line")
         if header is None:
             raise _empty_file(path)
