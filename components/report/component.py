@@ -21,25 +21,28 @@ from components.artifacts import run_report as names
 from components.artifacts.types import EmbeddingMatrix, RunReport
 from components.report import executor
 
+# The artifacts shown, each optional, in the order the report lists them.
+_INPUT_TYPES = {
+    names.EXAMPLES: standard_artifacts.Examples,
+    names.STATISTICS: standard_artifacts.ExampleStatistics,
+    names.DRIFT: standard_artifacts.ExampleAnomalies,
+    names.TRANSFORM_GRAPH: standard_artifacts.TransformGraph,
+    names.EMBEDDING: EmbeddingMatrix,
+    names.MODEL: standard_artifacts.Model,
+    names.MODEL_RUN: standard_artifacts.ModelRun,
+    names.EVALUATION: standard_artifacts.ModelEvaluation,
+    names.BLESSING: standard_artifacts.ModelBlessing,
+    names.INFRA_BLESSING: standard_artifacts.InfraBlessing,
+    names.PUSHED_MODEL: standard_artifacts.PushedModel,
+}
+
 
 class ReportSpec(types.ComponentSpec):
     PARAMETERS = {
         executor.PIPELINE_NAME_KEY: ExecutionParameter(type=str),
         executor.STEP_PROPERTIES_KEY: ExecutionParameter(type=str),
     }
-    INPUTS = {
-        names.EXAMPLES: ChannelParameter(type=standard_artifacts.Examples, optional=True),
-        names.STATISTICS: ChannelParameter(type=standard_artifacts.ExampleStatistics, optional=True),
-        names.DRIFT: ChannelParameter(type=standard_artifacts.ExampleAnomalies, optional=True),
-        names.TRANSFORM_GRAPH: ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
-        names.EMBEDDING: ChannelParameter(type=EmbeddingMatrix, optional=True),
-        names.MODEL: ChannelParameter(type=standard_artifacts.Model, optional=True),
-        names.MODEL_RUN: ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
-        names.EVALUATION: ChannelParameter(type=standard_artifacts.ModelEvaluation, optional=True),
-        names.BLESSING: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
-        names.INFRA_BLESSING: ChannelParameter(type=standard_artifacts.InfraBlessing, optional=True),
-        names.PUSHED_MODEL: ChannelParameter(type=standard_artifacts.PushedModel, optional=True),
-    }
+    INPUTS = {key: ChannelParameter(type=type_, optional=True) for key, type_ in _INPUT_TYPES.items()}
     OUTPUTS = {names.REPORT_KEY: ChannelParameter(type=RunReport)}
 
 
@@ -74,45 +77,22 @@ class Report(base_component.BaseComponent):
         pipeline_name: Shown in the title.
         steps: The pipeline's steps, whose execution properties the report
             lists as the run's configuration.
-        examples, statistics, drift, transform_graph, embedding, model, model_run, evaluation,
-        blessing, infra_blessing, pushed_model: The artifacts shown; any
-            may be omitted.
+        **inputs: The artifacts shown, by input name (``examples``, ``statistics``,
+            ``drift``, ``transform_graph``, ``embedding``, ``model``, ``model_run``,
+            ``evaluation``, ``blessing``, ``infra_blessing``, ``pushed_model``); any may be omitted.
     """
 
     SPEC_CLASS = ReportSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(
-        self,
-        pipeline_name: str,
-        steps: Sequence[base_node.BaseNode],
-        examples: types.BaseChannel | None = None,
-        statistics: types.BaseChannel | None = None,
-        drift: types.BaseChannel | None = None,
-        transform_graph: types.BaseChannel | None = None,
-        embedding: types.BaseChannel | None = None,
-        model: types.BaseChannel | None = None,
-        model_run: types.BaseChannel | None = None,
-        evaluation: types.BaseChannel | None = None,
-        blessing: types.BaseChannel | None = None,
-        infra_blessing: types.BaseChannel | None = None,
-        pushed_model: types.BaseChannel | None = None,
+        self, pipeline_name: str, steps: Sequence[base_node.BaseNode], **inputs: types.BaseChannel | None
     ):
         super().__init__(
             spec=ReportSpec(
                 pipeline_name=pipeline_name,
                 step_properties=json.dumps(describe_steps(steps)),
-                examples=examples,
-                statistics=statistics,
-                drift=drift,
-                transform_graph=transform_graph,
-                embedding=embedding,
-                model=model,
-                model_run=model_run,
-                evaluation=evaluation,
-                blessing=blessing,
-                infra_blessing=infra_blessing,
-                pushed_model=pushed_model,
                 report=types.Channel(type=RunReport),
+                **inputs,
             )
         )

@@ -8,7 +8,7 @@ is optional; a missing one leaves its section out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 import contextlib
 import dataclasses
 import datetime
@@ -28,6 +28,7 @@ from components.artifacts import infra_blessing as canary_results
 from components.artifacts import model as model_artifact
 from components.artifacts import statistics as statistics_artifact
 from components.artifacts.evaluation import read_blessing
+from components.artifacts.model import read_matrix, read_vocabulary
 from components.artifacts.pushed_model import (
     PUSHED_DESTINATION_PROPERTY,
     PUSHED_PROPERTY,
@@ -166,15 +167,6 @@ def _split_stats(split: statistics_artifact.SplitStatistics) -> SplitStats:
     )
 
 
-def read_drift(drift_ref: ArtifactRef) -> DriftReport | None:
-    """The drift check's comparisons (``drift.json`` of its ExampleAnomalies); None when absent."""
-    found = drift_anomalies.read_findings(drift_ref.uri)
-    if found is None:
-        return None
-    findings, span, baseline_span = found
-    return DriftReport(uri=drift_ref.uri, span=span, baseline_span=baseline_span, findings=tuple(findings))
-
-
 def read_data(
     examples: ArtifactRef | None,
     statistics: ArtifactRef | None,
@@ -190,6 +182,7 @@ def read_data(
     found = statistics_artifact.read_statistics(statistics.uri) if statistics else None
     set_aside, samples = quarantine.read_quarantine(examples) if examples else (None, {})
     train = found.splits.get(features.TRAIN) if found else None
+    findings = drift_anomalies.read_findings(drift.uri) if drift else None
     report = DataReport(
         uri=examples.uri if examples else statistics.uri,
         splits=tuple(_split_stats(split) for split in found.splits.values()) if found else (),
@@ -198,7 +191,7 @@ def read_data(
         quarantine_samples=samples,
         leakage=found.duplicates if found else None,
         statistics_uri=statistics.uri if statistics else None,
-        drift=read_drift(drift) if drift else None,
+        drift=DriftReport(drift.uri, findings[1], findings[2], tuple(findings[0])) if findings else None,
     )
     return report, (train.word_positive_share or None) if train else None
 
@@ -216,12 +209,9 @@ class EmbeddingMatrices:
     coverage: dict | None
 
 
-def _load_npy(path: str) -> np.ndarray | None:
-    return model_artifact.read_matrix(path) if tf.io.gfile.exists(path) else None
-
-
-def _read_lines(path: str) -> list[str] | None:
-    return model_artifact.read_vocabulary(path) if tf.io.gfile.exists(path) else None
+def _read_if_present(read: Callable[[str], Any], *parts: str) -> Any:
+    path = os.path.join(*parts)
+    return read(path) if tf.io.gfile.exists(path) else None
 
 
 def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) -> EmbeddingMatrices:
@@ -232,15 +222,15 @@ def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) ->
     vocabulary = injected = trained = coverage = None
     if model_uri:
         directory = model_artifact.embeddings_dir(model_uri)
-        vocabulary = _read_lines(os.path.join(directory, model_artifact.VOCABULARY_FILE))
-        trained = _load_npy(os.path.join(directory, model_artifact.TRAINED_MATRIX_FILE))
-        injected = _load_npy(os.path.join(directory, model_artifact.INJECTED_MATRIX_FILE))
+        vocabulary = _read_if_present(read_vocabulary, directory, model_artifact.VOCABULARY_FILE)
+        trained = _read_if_present(read_matrix, directory, model_artifact.TRAINED_MATRIX_FILE)
+        injected = _read_if_present(read_matrix, directory, model_artifact.INJECTED_MATRIX_FILE)
     if embedding_uri:
         coverage = embedding_matrix.read_coverage(embedding_uri)
         if injected is None:
-            injected = _load_npy(os.path.join(embedding_uri, embedding_matrix.MATRIX_FILE))
-            vocabulary = vocabulary or _read_lines(
-                os.path.join(embedding_uri, embedding_matrix.VOCABULARY_FILE)
+            injected = _read_if_present(read_matrix, embedding_uri, embedding_matrix.MATRIX_FILE)
+            vocabulary = vocabulary or _read_if_present(
+                read_vocabulary, embedding_uri, embedding_matrix.VOCABULARY_FILE
             )
     return EmbeddingMatrices(vocabulary, injected, trained, coverage)
 
@@ -507,9 +497,7 @@ def lineage_report(
     """Data source, configuration, versions and push of a run."""
     examples = inputs.get(EXAMPLES)
     pushed_model = inputs.get(PUSHED_MODEL)
-    pushed = None
-    if pushed_model is not None:
-        pushed = bool(pushed_model.properties.get(PUSHED_PROPERTY, 0))
+    pushed = bool(pushed_model.properties.get(PUSHED_PROPERTY, 0)) if pushed_model is not None else None
     span = examples.properties.get(example_gen_utils.SPAN_PROPERTY_NAME) if examples else None
     return LineageReport(
         data=_data_source(step_properties),

@@ -18,19 +18,7 @@ from components.artifacts.statistics import Duplicates
 
 @dataclasses.dataclass(frozen=True)
 class SplitStats:
-    """One ExampleGen split.
-
-    Attributes:
-        name: Split name (``features.TRAIN`` ...).
-        examples: Number of examples.
-        labels: Examples per label name (``negative``, ``positive``, ``unlabeled``).
-        lengths: Tokens per review (the Transform's tokenisation, before
-            truncation); None when unknown.
-        oov_share: Share of tokens outside the Transform's vocabulary.
-        empty_reviews: Reviews without a token.
-        top_tokens: The most frequent tokens with their counts.
-        quantiles: Review length at quantiles (0 to 1), in tokens.
-    """
+    """One split's figures (``statistics.SplitStatistics``), with ``lengths`` as tokens per review."""
 
     name: str
     examples: int
@@ -44,13 +32,7 @@ class SplitStats:
 
 @dataclasses.dataclass(frozen=True)
 class DriftReport:
-    """The drift check's comparisons: this span against the previous span, train against test.
-
-    Attributes:
-        uri: The ExampleAnomalies artifact.
-        span: This run's span; baseline_span: the span compared with (None on the first span).
-        findings: Every comparison with its distance, threshold and message.
-    """
+    """The drift check's comparisons: this span against ``baseline_span`` (None on the first), train/test."""
 
     uri: str
     span: int | None
@@ -60,18 +42,14 @@ class DriftReport:
 
 @dataclasses.dataclass(frozen=True)
 class DataReport:
-    """Data section: splits, labels, review lengths, quarantine, leakage and drift (from the statistics).
+    """Data section: splits, quarantine, leakage and drift.
 
     Attributes:
         uri: The Examples artifact.
-        splits: Per split statistics, in the artifact's split order.
         max_length: Tokens per review the model reads (longer ones are truncated).
         quarantine: Records set aside by ExampleGen, per reason (or file); None
             when the run has no quarantine output, {} when nothing was set aside.
-        leakage: Duplicate texts across splits; None when not computed.
         quarantine_samples: Per reason, a few of the records' sources.
-        statistics_uri: The ExampleStatistics artifact the figures come from.
-        drift: The drift check's comparisons; None when the run has none.
     """
 
     uri: str
@@ -86,12 +64,9 @@ class DataReport:
 
 @dataclasses.dataclass(frozen=True)
 class Projection:
-    """2-D PCA of the most frequent words, before and after fine-tuning.
+    """2-D PCA of the most frequent ``words`` (``[len(words), 2]``), injected (before) and trained (after).
 
     Attributes:
-        words: The projected words, most frequent first.
-        before: ``[len(words), 2]`` projection of the injected vectors.
-        after: ``[len(words), 2]`` projection of the trained vectors.
         positive_share: Per word, the share of positive train reviews among
             those containing it (colours the points); None when unknown.
         explained: Variance share of the two components, (before, after).
@@ -119,13 +94,9 @@ class EmbeddingReport:
 
     Attributes:
         vocabulary_size: Vocabulary rows, reserved tokens included.
-        dimension: Length of the vectors.
-        coverage: ``coverage.json`` of the EmbeddingAligner (exact, lower-case,
-            missing, shares, most frequent missing words); None when absent.
-        projection: PCA of the most frequent words; None without both matrices.
-        neighbours: Probe words found in the vocabulary.
-        fine_tuned: Whether training changed the embeddings (the trained
-            matrix differs from the injected one); None when unknown.
+        coverage: The EmbeddingAligner's ``coverage.json``; None when absent.
+        projection: None without both matrices.
+        fine_tuned: Whether the trained matrix differs from the injected one; None when unknown.
     """
 
     vocabulary_size: int | None
@@ -138,16 +109,9 @@ class EmbeddingReport:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingReport:
-    """Training section: Keras history per epoch.
+    """Training section: ``history.json``, the 1-based epoch of the lowest eval loss, ``warm_start.json``.
 
-    Attributes:
-        history: ``history.json``: metric name -> one value per epoch
-            (``loss``, ``accuracy``, ``val_loss`` ...).
-        best_epoch: 1-based epoch of the lowest eval loss (the weights kept
-            with early stopping).
-        warm_start: ``warm_start.json`` when ``trainer.warm_start`` was on:
-            the model started from (``model_uri`` None: there was none) and
-            what was copied from it; None for a fresh start.
+    ``best_epoch`` is what early stopping keeps; ``warm_start`` is None for a fresh start.
     """
 
     history: dict[str, list[float]]
@@ -193,16 +157,10 @@ class CalibrationBucket:
 
 @dataclasses.dataclass(frozen=True)
 class ThresholdCheck:
-    """One blessing condition: a metric against a bound (absolute or relative to the baseline).
+    """One blessing condition: a metric against a bound (``>= 0.7``).
 
-    Attributes:
-        metric: Metric name.
-        condition: Readable bound, e.g. ``>= 0.7`` or ``>= baseline - 0.01``.
-        value: The value compared (the difference with the baseline for a
-            change threshold); None when the run has no such value.
-        passed: Whether the condition held; None when it was not checked
-            (a change threshold without a baseline).
-        change: A condition on the difference with the baseline.
+    With ``change``, the metric's difference with the baseline (``>= baseline - 0.01``). ``value``
+    is None when the run has no such value, ``passed`` None when the condition was not checked.
     """
 
     metric: str
@@ -216,24 +174,12 @@ class ThresholdCheck:
 class EvaluationReport:
     """Evaluation section: TFMA metrics and plots, the validation result and the blessing.
 
-    Attributes:
-        uri: The ModelEvaluation artifact.
-        candidate: Model name of the candidate in the metrics.
-        baseline: Model name of the baseline, None when the run had none.
-        metrics: Model name -> metric name -> value (the test split's slice).
-        diffs: Metric name -> candidate minus baseline (TFMA diff metrics).
-        curves: Model name -> confusion matrices at thresholds.
-        calibration: Model name -> calibration buckets holding examples.
-        checks: The blessing conditions with their values.
-        validation_ok: TFMA's validation result; None when absent.
-        failures: TFMA's reasons for a failed validation, readable.
-        blessed: The ModelBlessing decision; None without a blessing artifact.
-        model_locations: Model name -> the SavedModel TFMA evaluated.
-        confusion: Model name -> the confusion matrix at the decision
-            threshold (``threshold``, ``true_positives`` ...), when the
-            evaluation computed it exactly.
-        slices: The candidate's example count, accuracy and AUC on each
-            slice (the test split, its first sentences, by rating, by length).
+    ``metrics``, ``curves``, ``calibration``, ``confusion`` and
+    ``model_locations`` are by model name (the candidate's and the baseline's,
+    None when the run had none); metrics are the test split's. ``diffs`` is
+    candidate minus baseline per metric, ``confusion`` the matrix at the
+    decision threshold when the evaluation computed it exactly, ``blessed``
+    None without a blessing artifact, ``slices`` the candidate's per slice.
     """
 
     uri: str
@@ -258,18 +204,7 @@ class EvaluationReport:
 
 @dataclasses.dataclass(frozen=True)
 class CanaryReport:
-    """Canary section: the candidate probed in a fresh TensorFlow process (components/canary/).
-
-    Attributes:
-        uri: The InfraBlessing artifact.
-        blessed: The canary's verdict.
-        failures: Why it refused the model.
-        probes: One row per probe, as ``canary.json`` records it (name,
-            bytes, expected, probabilities per signature, ok).
-        load_seconds: Load time of the SavedModel.
-        batch_seconds: Signature -> latency of one call on the probe batch.
-        limits: The configured limits.
-    """
+    """Canary section: the InfraBlessing's ``canary.json`` (probes, load time, latencies, limits)."""
 
     uri: str
     blessed: bool
@@ -296,16 +231,9 @@ class LineageReport:
 
     Attributes:
         data: Input base and pattern of the dataset.
-        span: ExampleGen span of the data.
-        fingerprint: ExampleGen's fingerprint of the input files.
-        step_properties: Step -> execution property -> value.
-        versions: Library -> version of the environment that ran the steps.
         artifacts: (input name, URI) of the artifacts the report was built from.
         pushed: Whether the model was pushed; None without a Pusher output.
-        pushed_version: Version directory name of the push.
-        pushed_destination: Where the pushed version is.
-        run_id: The pipeline run, when known (re-rendered from ML Metadata).
-        steps: The run's steps with their state, when known.
+        run_id, steps: The pipeline run and its steps, when known (re-rendered from ML Metadata).
     """
 
     data: str | None
@@ -337,17 +265,7 @@ class ReportData:
 
 @dataclasses.dataclass(frozen=True)
 class RunEntry:
-    """One row of the index of past runs.
-
-    Attributes:
-        run_id: Pipeline run id (its start time).
-        executed: Steps executed (not cached).
-        cached: Steps whose outputs were reused.
-        metrics: Candidate metrics on the test split.
-        blessed: Blessing decision, None when the run had no Evaluator output.
-        pushed_version: Version pushed by the run, None when nothing was pushed.
-        report_href: Link to the run's report, relative to the index page.
-    """
+    """One row of the index of past runs; ``report_href`` is relative to the index page."""
 
     run_id: str
     executed: int
