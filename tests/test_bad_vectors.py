@@ -38,7 +38,8 @@ from tests.vector_files import (
 )
 
 PICKLE_REFUSAL = (
-    "a gensim KeyedVectors.save file (a Python pickle) is not read, since unpickling can run arbitrary code:"
+    "a gensim save file (KeyedVectors or a model, a Python pickle) is not read, since unpickling can run "
+    "arbitrary code:"
 )
 BINARY_HINT = "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary (or auto, which detects it)"
 ROWS = [("the", [0.5, -1.25]), ("movie", [0.125, 3.0]), ("café", [-2.0, 1e-3])]
@@ -598,7 +599,8 @@ def test_gensim_fasttext_keyed_vectors_are_refused_with_the_same_way_out(tmp_pat
     model.wv.save(str(path))
     assert _error(str(path)).problem == (
         PICKLE_REFUSAL + ' convert it once with python -c "from gensim.models import KeyedVectors; '
-        f"KeyedVectors.load('{path}').save_word2vec_format('{path}.bin', binary=True)\" and give the .bin file"
+        f"v = KeyedVectors.load('{path}'); getattr(v, 'wv', v).save_word2vec_format('{path}.bin', binary=True)\" "
+        "and give the .bin file"
     )
 
 

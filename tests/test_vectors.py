@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 
-from gensim.models import KeyedVectors
+from gensim.models import FastText, KeyedVectors, Word2Vec
 import numpy as np
 import pytest
 
@@ -165,9 +165,10 @@ def test_fasttext_vec_is_word2vec_text(tmp_path):
 def refusal(path) -> str:
     """The refusal of a KeyedVectors pickle, spelled out: the file, why, and the gensim line."""
     return (
-        f"{path}: a gensim KeyedVectors.save file (a Python pickle) is not read, since unpickling can run "
-        'arbitrary code: convert it once with python -c "from gensim.models import KeyedVectors; '
-        f"KeyedVectors.load('{path}').save_word2vec_format('{path}.bin', binary=True)\" and give the .bin file"
+        f"{path}: a gensim save file (KeyedVectors or a model, a Python pickle) is not read, since unpickling "
+        'can run arbitrary code: convert it once with python -c "from gensim.models import KeyedVectors; '
+        f"v = KeyedVectors.load('{path}'); getattr(v, 'wv', v).save_word2vec_format('{path}.bin', binary=True)\" "
+        "and give the .bin file"
     )
 
 
@@ -204,3 +205,20 @@ def test_the_conversion_the_refusal_gives_makes_a_file_that_reads_back_exactly(t
     converted = f"{path}.bin"
     assert detect_format(converted) == WORD2VEC_BINARY
     _assert_vectors(list(iter_vectors(converted)), list(zip(KV_WORDS, KV_VALUES.tolist(), strict=True)))
+
+
+@pytest.mark.parametrize("model_class", [Word2Vec, FastText], ids=["word2vec", "fasttext"])
+def test_the_conversion_also_works_for_a_whole_gensim_model_file(tmp_path, model_class):
+    # Word2Vec.save / FastText.save pickle the model, whose vectors are its .wv.
+    sentences = [["a", "wonderful", "movie"], ["an", "awful", "movie"], ["Café", "movie"]]
+    model = model_class(sentences, vector_size=4, min_count=1, epochs=1, seed=1, workers=1)
+    path = tmp_path / "imdb.model"
+    model.save(str(path))
+    with pytest.raises(VectorFileError) as refused:
+        detect_format(str(path))
+    assert str(refused.value) == refusal(path)
+    command = re.search(r'python -c "([^"]+)"', refused.value.problem).group(1)
+    subprocess.run([sys.executable, "-c", command], check=True, cwd=tmp_path)
+    expected = list(zip(model.wv.index_to_key, model.wv.vectors.tolist(), strict=True))
+    assert [word for word, _ in expected] == ["movie", "Café", "awful", "an", "wonderful", "a"]
+    _assert_vectors(list(iter_vectors(f"{path}.bin")), expected)

@@ -186,14 +186,18 @@ def detect_format(path: str) -> str:
 
 
 def _pickle_refusal(path: str) -> str:
-    """Why a gensim ``KeyedVectors.save`` file is not read, and the one gensim line that converts it."""
+    """Why a gensim ``save`` file is not read, and the one gensim line that converts it.
+
+    ``KeyedVectors.load`` returns whatever the pickle holds: the vectors, or a
+    whole model (``Word2Vec.save``, ``FastText.save``), whose vectors are ``.wv``.
+    """
     command = (
-        f"from gensim.models import KeyedVectors; "
-        f"KeyedVectors.load({path!r}).save_word2vec_format({path + '.bin'!r}, binary=True)"
+        f"from gensim.models import KeyedVectors; v = KeyedVectors.load({path!r}); "
+        f"getattr(v, 'wv', v).save_word2vec_format({path + '.bin'!r}, binary=True)"
     )
     return (
-        "a gensim KeyedVectors.save file (a Python pickle) is not read, since unpickling can run "
-        f'arbitrary code: convert it once with python -c "{command}" and give the .bin file'
+        "a gensim save file (KeyedVectors or a model, a Python pickle) is not read, since unpickling can "
+        f'run arbitrary code: convert it once with python -c "{command}" and give the .bin file'
     )
 
 
