@@ -32,7 +32,7 @@ Then, for this pipeline:
 * how cost grows: Transform wall time and peak memory at 1x, 2x and 4x the
   training reviews (each copy with a suffix, so texts differ).
 
-And the ablation (``--only ablation``): what each branch and the injected
+And, asked for by name (``--only ablation``), the ablation: what each branch and the injected
 embeddings buy, each row ``imdb-pipeline run --data ARCHIVE`` with one change,
 in its own fresh process, scored on the official test split:
 
@@ -86,6 +86,8 @@ import psutil
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PARTS = ("systems", "transform", "serving", "scaling", "ablation")
+# What runs without --only: the ablation's five pipeline runs are asked for by name.
+DEFAULT_PARTS = ("systems", "transform", "serving", "scaling")
 # The GloVe subset the ablation's GloVe row uses, relative to the repository root.
 DEFAULT_GLOVE = Path("..", "shared", "data", "glove.6B.50d.top10k.txt")
 _REVIEW = re.compile(r"(?:^|/)(train|test)/(pos|neg)/\d+_\d+\.txt$")
@@ -300,7 +302,9 @@ def child_pipeline(args: dict) -> dict:
     if args.get("log"):
         handler = logging.FileHandler(args["log"])
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-        logging.getLogger().addHandler(handler)
+        # On the project's loggers: the command line sets the root logger's handlers itself.
+        for name in ("pipeline", "components"):
+            logging.getLogger(name).addHandler(handler)
     started = time.monotonic()
     with _StepMeter() as meter:
         code = cli.main(["run", "--data", args["data"], "--output", args["output"], *args.get("options", [])])
@@ -542,7 +546,9 @@ def run_ablation(data: str, glove: Path, output: Path, workdir: Path, save) -> l
             rows.append(run)
             continue
         log = workdir / f"ablation-{len(rows) + 1}.log"
-        print(f"ablation: {run['run']} {' '.join(run['options'])} (log: {log}) ...", flush=True)
+        print(
+            f"ablation: {run['run']}: {' '.join(run['options']) or 'no options'} (log: {log}) ...", flush=True
+        )
         result = run_child(
             "pipeline",
             {"data": data, "output": str(output), "options": run["options"], "log": str(log)},
@@ -618,7 +624,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="aclImdb_v1.tar.gz")
     parser.add_argument("--results", help="results folder (default benchmarks/results/<time>)")
-    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)}")
+    parser.add_argument(
+        "--only",
+        default=",".join(DEFAULT_PARTS),
+        help=f"comma-separated parts: {', '.join(PARTS)} (default: all but ablation)",
+    )
     parser.add_argument("--scales", default="1,2,4", help="multiples of the training reviews for scaling")
     parser.add_argument(
         "--examples",
