@@ -73,13 +73,14 @@ class Executor(base_executor.BaseExecutor):
             )
         classifier = model.build_model(len(vocabulary), sequence_length, matrix, options, ngram_ratios)
         logger.info(
-            "Trainer: %s model, vocabulary %d x %d (embeddings %s), sequences of %d, up to %d epochs",
-            (options.architecture if options.use_embeddings else "no embedding branch")
-            + (" + n-grams" if ngram_ratios is not None else ""),
-            len(vocabulary),
-            matrix.shape[1],
-            model.describe_embedding_training(options),
-            sequence_length,
+            "Trainer: %s model, %s, up to %d epochs",
+            options.architecture + (" + n-grams" if ngram_ratios is not None else "")
+            if options.use_embeddings
+            else "n-grams only (no embedding branch)",
+            f"vocabulary {len(vocabulary)} x {matrix.shape[1]} (embeddings "
+            f"{model.describe_embedding_training(options)}), sequences of {sequence_length}"
+            if options.use_embeddings
+            else f"{len(ngram_ratios)} n-gram ids",
             options.epochs,
         )
         injected = matrix
