@@ -32,14 +32,34 @@ Then, for this pipeline:
 * how cost grows: Transform wall time and peak memory at 1x, 2x and 4x the
   training reviews (each copy with a suffix, so texts differ).
 
+And, asked for by name (``--only ablation``), the ablation: what each branch and the injected
+embeddings buy, each row ``imdb-pipeline run --data ARCHIVE`` with one change,
+in its own fresh process, scored on the official test split:
+
+* wide + deep: the defaults;
+* wide only: ``--trainer.use_embeddings false`` (the n-gram branch alone);
+* deep only, word2vec: ``--trainer.use_ngrams false`` (the embedding branch
+  alone, word2vec trained on the run's train + unsup text, as by default);
+* deep only, GloVe: that, with ``--vectors GLOVE`` (``--glove``, by default
+  ``../shared/data/glove.6B.50d.top10k.txt`` from the repository root; the row
+  is skipped, with the reason, when the file is absent);
+* deep only, random: that, with ``--embedding.pretrained false`` (every word
+  row random, with the spread of word2vec's vectors).
+
+The runs share one output folder (``--ablation-output``, by default
+``<results>/ablation-pipeline``), so TFX's cache re-uses the steps a change
+does not touch (ExampleGen, Transform, Word2Vec, ...): the table lists the
+steps each run executed, and its wall time is for those. The defaults run
+first, so on a new folder that row pays for the shared steps.
+
 Prints the tables and writes ``results.json`` and ``results.png`` under the
 results folder. Not part of the tests; about 30 minutes on 2 cores.
 
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/imdb_benchmark.py --data ../shared/data/aclImdb_v1.tar.gz
-        [--results benchmarks/results/<time>] [--only systems,transform,serving,scaling] [--scales 1,2,4]
-        [--cores 1,2] [--examples DIR]
+        [--results benchmarks/results/<time>] [--only systems,transform,serving,scaling,ablation]
+        [--scales 1,2,4] [--cores 1,2] [--examples DIR] [--glove FILE] [--ablation-output DIR]
 
 ``--only transform --examples <output>/pipeline_root/FileBasedExampleGen/examples/<id>/Split-train``
 measures the Transform on the train split of an earlier run (no ``--data``
@@ -65,7 +85,11 @@ import _measure
 import psutil
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-PARTS = ("systems", "transform", "serving", "scaling")
+PARTS = ("systems", "transform", "serving", "scaling", "ablation")
+# What runs without --only: the ablation's five pipeline runs are asked for by name.
+DEFAULT_PARTS = ("systems", "transform", "serving", "scaling")
+# The GloVe subset the ablation's GloVe row uses, relative to the repository root.
+DEFAULT_GLOVE = Path("..", "shared", "data", "glove.6B.50d.top10k.txt")
 _REVIEW = re.compile(r"(?:^|/)(train|test)/(pos|neg)/\d+_\d+\.txt$")
 
 
@@ -264,13 +288,26 @@ class _StepMeter:
 
 
 def child_pipeline(args: dict) -> dict:
+    """``imdb-pipeline run --data DATA --output OUTPUT [options]``, with ``options`` from ``args["options"]``.
+
+    With ``args["log"]``, the run's log also goes to that file (the benchmark
+    keeps the child's own output until it ends).
+    """
+    import logging
+
     from pipeline import cli
     from pipeline.config import DEFAULT_PIPELINE_NAME
     from pipeline.summary import summarize_latest_run
 
+    if args.get("log"):
+        handler = logging.FileHandler(args["log"])
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        # On the project's loggers: the command line sets the root logger's handlers itself.
+        for name in ("pipeline", "components"):
+            logging.getLogger(name).addHandler(handler)
     started = time.monotonic()
     with _StepMeter() as meter:
-        code = cli.main(["run", "--data", args["data"], "--output", args["output"]])
+        code = cli.main(["run", "--data", args["data"], "--output", args["output"], *args.get("options", [])])
     seconds = time.monotonic() - started
     if code != 0:
         raise SystemExit(f"imdb-pipeline run exited with {code}")
@@ -280,7 +317,10 @@ def child_pipeline(args: dict) -> dict:
         "auc": summary.metrics["auc"],
         "seconds": seconds,
         "peak_rss_mb": _measure.peak_rss_mb(),
+        "blessed": summary.blessed,
         "pushed": summary.pushed_destination,
+        "executed_steps": summary.executed_steps,
+        "cached_steps": summary.cached_steps,
         "steps": meter.steps,
     }
 
@@ -472,6 +512,74 @@ CHILDREN = {
 }
 
 
+# ---------------------------------------------------------------- ablation
+
+
+def ablation_runs(glove: Path) -> list[dict]:
+    """The ablation's runs, in the order they run: each one change to the defaults or to deep only.
+
+    ``skipped`` says why a run cannot be made (the GloVe file is absent).
+    """
+    deep_only = ["--trainer.use_ngrams", "false"]
+    return [
+        {"run": "wide + deep (the defaults)", "options": []},
+        {"run": "wide only (no embedding branch)", "options": ["--trainer.use_embeddings", "false"]},
+        {"run": "deep only, word2vec (the default embeddings)", "options": deep_only},
+        {
+            "run": f"deep only, GloVe ({glove.name})",
+            "options": [*deep_only, "--vectors", str(glove)],
+            **({} if glove.is_file() else {"skipped": f"no GloVe file at {glove} (--glove)"}),
+        },
+        {
+            "run": "deep only, random initialisation (no pretrained vectors)",
+            "options": [*deep_only, "--embedding.pretrained", "false"],
+        },
+    ]
+
+
+def run_ablation(data: str, glove: Path, output: Path, workdir: Path, save) -> list[dict]:
+    """Runs :func:`ablation_runs` one after another on one output folder; ``save(rows)`` after each."""
+    rows: list[dict] = []
+    for run in ablation_runs(glove):
+        if "skipped" in run:
+            print(f"ablation: {run['run']}: skipped, {run['skipped']}", flush=True)
+            rows.append(run)
+            continue
+        log = workdir / f"ablation-{len(rows) + 1}.log"
+        print(
+            f"ablation: {run['run']}: {' '.join(run['options']) or 'no options'} (log: {log}) ...", flush=True
+        )
+        result = run_child(
+            "pipeline",
+            {"data": data, "output": str(output), "options": run["options"], "log": str(log)},
+            workdir,
+        )
+        rows.append({**run, **result})
+        save(rows)
+    return rows
+
+
+def print_ablation(rows: list[dict]) -> None:
+    print_table(
+        "Ablation (official test split; one shared output folder: steps a run did not execute were TFX cache "
+        "hits, so wall time is for the executed steps)",
+        ["run", "options", "test accuracy", "AUC", "wall time", "executed steps"],
+        [
+            [row["run"], " ".join(row["options"]) or "-", "skipped", "", "", row["skipped"]]
+            if "skipped" in row
+            else [
+                row["run"],
+                " ".join(row["options"]) or "-",
+                f"{100 * row['accuracy']:.2f}%",
+                f"{row['auc']:.4f}",
+                f"{row['seconds']:.0f} s",
+                ", ".join(row["executed_steps"]) or "none",
+            ]
+            for row in rows
+        ],
+    )
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -516,7 +624,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="aclImdb_v1.tar.gz")
     parser.add_argument("--results", help="results folder (default benchmarks/results/<time>)")
-    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)}")
+    parser.add_argument(
+        "--only",
+        default=",".join(DEFAULT_PARTS),
+        help=f"comma-separated parts: {', '.join(PARTS)} (default: all but ablation)",
+    )
     parser.add_argument("--scales", default="1,2,4", help="multiples of the training reviews for scaling")
     parser.add_argument(
         "--examples",
@@ -526,6 +638,17 @@ def main() -> int:
         "--cores",
         default="all",
         help="for transform: comma-separated CPU counts to pin each run to (e.g. 1,2), or all",
+    )
+    parser.add_argument(
+        "--glove",
+        default=str(REPOSITORY / DEFAULT_GLOVE),
+        help="for ablation: the GloVe vectors of the 'deep only, GloVe' row (default: "
+        f"{DEFAULT_GLOVE} from the repository root); the row is skipped when the file is absent",
+    )
+    parser.add_argument(
+        "--ablation-output",
+        help="for ablation: the output folder its runs share (default <results>/ablation-pipeline); "
+        "steps a run's change does not touch are cache hits",
     )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
@@ -543,6 +666,8 @@ def main() -> int:
     if args.examples and not Path(args.examples).is_dir():
         parser.error(f"--examples must be a folder of TFRecord files, got {args.examples}")
     parts = set(args.only.split(","))
+    if unknown := parts - set(PARTS):
+        parser.error(f"--only: unknown parts {sorted(unknown)}; the parts are {', '.join(PARTS)}")
     needs_data = parts != {"transform"} or not args.examples
     if needs_data and (not args.data or not Path(args.data).is_file()):
         parser.error("--data must be the aclImdb_v1.tar.gz archive")
@@ -752,6 +877,16 @@ def main() -> int:
                 for r in rows
             ],
         )
+
+    if "ablation" in parts:
+
+        def save(rows: list[dict]) -> None:
+            # After each run, so that an interrupted ablation keeps the runs that finished.
+            (results_dir / "results.json").write_text(json.dumps({**results, "ablation": rows}, indent=2))
+
+        output = Path(args.ablation_output or results_dir / "ablation-pipeline").resolve()
+        results["ablation"] = run_ablation(data, Path(args.glove).resolve(), output, workdir, save)
+        print_ablation(results["ablation"])
 
     (results_dir / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, results_dir / "results.png")

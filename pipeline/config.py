@@ -162,6 +162,11 @@ class PipelineConfig(Options):
         problem = word2vec_dimension_conflict(self.embedding, self.word2vec) if self.vectors is None else None
         if problem:
             raise OptionsError(problem)
+        if not self.trainer.use_embeddings and self.transform.ngram_max == 0:
+            raise OptionsError(
+                "trainer.use_embeddings is false and transform.ngram_max is 0: without n-grams the model would "
+                "have no branch; set transform.ngram_max to 1 or more, or trainer.use_embeddings true"
+            )
         return self
 
     @property

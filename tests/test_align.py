@@ -101,6 +101,21 @@ def test_missing_words_random_is_seeded_with_the_spread_of_found_vectors():
     np.testing.assert_array_equal(first[vocabulary.index("w1")], _v(7, -4.5))
 
 
+def test_without_pretrained_every_word_row_is_the_seeded_random_init():
+    matrix, coverage = _align(pretrained=False, unk_init="mean", seed=3)
+    # Every word row, found or missing, is drawn as oov_init random draws missing rows: standard
+    # normal from the seed, in row order, times the per-dimension spread of the found vectors
+    # (1, 3, 5, 7 and 2, 4, 6, 8: sqrt(5) each).
+    words = [ROW[word] for word in VOCABULARY if word not in RESERVED]
+    expected = np.random.default_rng(3).standard_normal((len(words), 2)) * np.sqrt(5.0)
+    np.testing.assert_array_equal(matrix[words], expected.astype(np.float32))
+    np.testing.assert_array_equal(matrix[features.PAD_ID], _v(0, 0))
+    # <unk> follows unk_init, from the file's vectors, not the random rows.
+    np.testing.assert_array_equal(matrix[features.UNK_ID], _v(4, 5))
+    # The coverage is still the file's: what the vectors would have given.
+    assert (coverage.exact, coverage.lowercase, coverage.missing) == (2, 2, 2)
+
+
 def test_lowercase_fallback_can_be_switched_off():
     matrix, coverage = _align(oov_init="zeros", lowercase_fallback=False)
     np.testing.assert_array_equal(matrix[ROW["movie"]], _v(0, 0))

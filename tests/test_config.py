@@ -59,6 +59,13 @@ def test_boolean_flags_parse_true_and_false():
     )
 
 
+def test_the_ablation_switches_are_flags_defaulting_to_on():
+    assert (build_config().trainer.use_embeddings, build_config().embedding.pretrained) == (True, True)
+    config = _config_from_command_line("--trainer.use_embeddings", "false", "--embedding.pretrained", "false")
+    assert (config.trainer.use_embeddings, config.trainer.use_ngrams) == (False, True)
+    assert config.embedding.pretrained is False
+
+
 def test_embedding_training_schedule_and_vector_format_flags():
     trainer = _config_from_command_line(
         "--trainer.embedding_training",
@@ -124,6 +131,18 @@ def test_misspelt_section_options_are_rejected_not_passed_to_beam():
         ({"data": "/no/such/span-{SPAN}"}, r"data: /no/such, the folder holding the spans, does not exist"),
         ({"model_name": "my model"}, r"model_name must be letters, digits"),
         ({"beam_args": "--runner=FnApiRunner"}, r"beam_args must be a list of flags"),
+        (
+            {"trainer": {"use_embeddings": False, "use_ngrams": False}},
+            r"trainer.use_embeddings and trainer.use_ngrams are both false: the model needs at least one branch",
+        ),
+        (
+            {"trainer": {"use_embeddings": False}, "transform": {"ngram_max": 0}},
+            r"trainer.use_embeddings is false and transform.ngram_max is 0",
+        ),
+        (
+            {"trainer": {"use_embeddings": False, "warm_start": True}},
+            r"trainer.warm_start needs the embedding branch",
+        ),
     ],
 )
 def test_invalid_values_are_rejected_with_the_field_named(values, message):

@@ -131,6 +131,23 @@ def test_aligner_writes_matrix_vocabulary_coverage_and_properties(transform_grap
     assert read_vocabulary == vocabulary
 
 
+def test_aligner_without_pretrained_vectors_writes_the_seeded_random_rows(transform_graph_dir, tmp_path):
+    glove = tmp_path / "glove.3d.txt"
+    glove.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in GLOVE.items()), encoding="utf-8")
+    out = tmp_path / "embedding"
+    _align_with(transform_graph_dir, glove, out, EmbeddingOptions(pretrained=False, seed=5))
+
+    matrix, vocabulary = embedding_matrix.read_embedding_matrix(str(out))
+    # Rows 2-5 (movie, great, boring, !; found or not): seeded standard normal times the spread of
+    # the two vectors found (movie's and Boring's): half their difference, per dimension.
+    spread = np.abs(np.array(GLOVE["movie"]) - np.array(GLOVE["Boring"])) / 2
+    expected = np.random.default_rng(5).standard_normal((len(vocabulary) - 2, 3)) * spread
+    np.testing.assert_array_equal(matrix[2:], expected.astype(np.float32))
+    np.testing.assert_array_equal(matrix[: features.UNK_ID + 1], np.zeros((2, 3), np.float32))
+    coverage = json.loads((out / embedding_matrix.COVERAGE_FILE).read_text(encoding="utf-8"))
+    assert (coverage["pretrained"], coverage["exact"], coverage["lowercase"]) == (False, 1, 1)
+
+
 def _write_examples(path: Path, texts: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:

@@ -108,6 +108,37 @@ def test_the_ngram_branch_starts_silent_and_adds_its_logit_to_the_deep_one():
     np.testing.assert_allclose(wide_and_deep(inputs).numpy(), expected, rtol=1e-5)
 
 
+def test_without_the_embedding_branch_the_model_is_the_ngram_branch_alone():
+    ratios = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    options = TrainerOptions(use_embeddings=False)
+    wide_only = model.build_model(6, 5, _matrix(6), options, ngram_ratios=ratios)
+    # No embedding, hidden or deep-logit layer, no token-id input: the n-gram weights are all it trains.
+    assert wide_only.input_names == [features.NGRAM_IDS]
+    assert [layer.name for layer in wide_only.layers] == [
+        features.NGRAM_IDS,
+        model.NGRAM_LAYER,
+        model.OUTPUT_LAYER,
+    ]
+    assert sorted(weight.name for weight in wide_only.trainable_weights) == [
+        f"{model.NGRAM_LAYER}/coefficients:0"
+    ]
+    with pytest.raises(ValueError, match="No such layer: embedding"):
+        wide_only.get_layer(model.EMBEDDING_LAYER)
+
+    wide_only.get_layer(model.NGRAM_LAYER).coefficients.assign([1.0, 1.0, 1.0])
+    probability = wide_only({features.NGRAM_IDS: tf.ragged.constant([[0, 2]], dtype=tf.int64)}).numpy()
+    # sigmoid(scale * (r_0 w_0 + r_2 w_2) / sqrt(2 n-grams)), nothing added.
+    wide_logit = options.ngram_learning_rate_factor * (0.5 + 2.0) / np.sqrt(2)
+    np.testing.assert_allclose(probability, [[1 / (1 + np.exp(-wide_logit))]], rtol=1e-6)
+
+
+def test_a_model_needs_a_branch():
+    with pytest.raises(ValueError, match="no n-gram branch"):
+        model.build_model(6, 5, _matrix(6), TrainerOptions(use_embeddings=False))
+    with pytest.raises(ValueError, match="at least one branch"):
+        TrainerOptions(use_embeddings=False, use_ngrams=False)
+
+
 def _bucket(ngram: str, buckets: int) -> int:
     """An n-gram's expected id, from its 64-bit FarmHash fingerprint (little-endian), not the Transform's op."""
     return int.from_bytes(bytes(tf.fingerprint(tf.constant([ngram])).numpy()[0]), "little") % buckets

@@ -24,6 +24,8 @@ Matching rules, in order (see :mod:`components.matching`):
 4. **Missing** words (OOV for the file) get ``EmbeddingOptions.oov_init``:
    zeros, the mean found vector, or seeded random values with the
    per-dimension spread of the found vectors.
+5. Without ``EmbeddingOptions.pretrained``, every word row is such a random
+   row, found or not: the vectors give only the dimension and the spread.
 
 The :class:`Coverage` report counts the words of each kind, the share of
 train-split token occurrences covered, and the most frequent missing words.
@@ -247,25 +249,27 @@ def _check_vocabulary(vocabulary: Sequence[str]) -> None:
 
 
 def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: EmbeddingOptions) -> None:
-    """Sets the ``<pad>``, ``<unk>`` and missing-word rows in place."""
+    """Sets the ``<pad>``, ``<unk>`` and missing-word rows in place (every word row without ``pretrained``)."""
     # Words without a vector; the reserved rows are set separately below.
-    missing = ~found
+    missing = ~found if options.pretrained else np.ones_like(found)
     missing[features.PAD_ID] = False
     missing[features.UNK_ID] = False
     by_rule: dict[str, list[int]] = {}
     for row in np.flatnonzero(missing):
-        by_rule.setdefault(options.oov_init, []).append(int(row))
+        by_rule.setdefault(options.oov_init if options.pretrained else RowInit.RANDOM, []).append(int(row))
     by_rule.setdefault(options.unk_init, []).append(features.UNK_ID)
+    # From the file's vectors, before any row is filled (without pretrained, found rows are among them).
+    mean = matrix[found].mean(axis=0, dtype=np.float64)
+    std = matrix[found].std(axis=0, dtype=np.float64)
     for rule, rule_rows in by_rule.items():
         # Sorted rows: the random draw depends only on which rows need one.
         rule_rows.sort()
         if rule == RowInit.ZEROS:
             matrix[rule_rows] = 0.0
         elif rule == RowInit.MEAN:
-            matrix[rule_rows] = matrix[found].mean(axis=0, dtype=np.float64)
+            matrix[rule_rows] = mean
         elif rule == RowInit.RANDOM:
             rng = np.random.default_rng(options.seed)
-            std = matrix[found].std(axis=0, dtype=np.float64)
             matrix[rule_rows] = rng.standard_normal((len(rule_rows), matrix.shape[1])) * std
         else:
             raise ValueError(f"unknown row initialiser {rule!r}")

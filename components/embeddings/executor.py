@@ -138,7 +138,12 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
             vectors_source=vectors_path,
         )
 
-        report = {**coverage.to_dict(), "vectors_path": vectors_path, "vectors_format": vector_format}
+        report = {
+            **coverage.to_dict(),
+            "vectors_path": vectors_path,
+            "vectors_format": vector_format,
+            "pretrained": options.pretrained,
+        }
         embedding_matrix.write_embedding_matrix(output, matrix, vocabulary, report, graph.uri)
         logger.info(
             "EmbeddingAligner done in %.1f s: matrix %d x %d -> %s; %s",
@@ -146,7 +151,8 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
             matrix.shape[0],
             matrix.shape[1],
             output.uri,
-            coverage.summary(),
+            coverage.summary()
+            + ("" if options.pretrained else "; embedding.pretrained false: every word row is random"),
         )
 
 

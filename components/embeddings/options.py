@@ -77,6 +77,13 @@ class EmbeddingOptions(Options):
     unk_init: RowInit = Field(
         RowInit.ZEROS, description="The <unk> row, with the same choices. <pad> is always zeros."
     )
+    pretrained: Bool = Field(
+        True,
+        description="Word rows take their vectors (word2vec's, or the --vectors file's). false draws every word "
+        "row at random instead, as oov_init random does (seeded, normal with the per-dimension spread of the "
+        "vectors): the vectors then give only the dimension and the scale, the baseline that shows what "
+        "pretrained vectors buy. <pad> and <unk> follow their rules.",
+    )
     lowercase_fallback: Bool = Field(
         True,
         description="When a vocabulary word has no exact match, use the vector of a file word that equals it "

@@ -73,12 +73,14 @@ class Executor(base_executor.BaseExecutor):
             )
         classifier = model.build_model(len(vocabulary), sequence_length, matrix, options, ngram_ratios)
         logger.info(
-            "Trainer: %s model, vocabulary %d x %d (embeddings %s), sequences of %d, up to %d epochs",
-            options.architecture + (" + n-grams" if ngram_ratios is not None else ""),
-            len(vocabulary),
-            matrix.shape[1],
-            model.describe_embedding_training(options),
-            sequence_length,
+            "Trainer: %s model, %s, up to %d epochs",
+            options.architecture + (" + n-grams" if ngram_ratios is not None else "")
+            if options.use_embeddings
+            else "n-grams only (no embedding branch)",
+            f"vocabulary {len(vocabulary)} x {matrix.shape[1]} (embeddings "
+            f"{model.describe_embedding_training(options)}), sequences of {sequence_length}"
+            if options.use_embeddings
+            else f"{len(ngram_ratios)} n-gram ids",
             options.epochs,
         )
         injected = matrix
@@ -101,12 +103,13 @@ class Executor(base_executor.BaseExecutor):
 
         serving_dir = model_artifact.serving_model_dir(model_uri)
         export.export_serving_model(classifier, tft_output, serving_dir)
-        model_artifact.write_embedding_artifacts(
-            model_artifact.embeddings_dir(model_uri),
-            vocabulary,
-            trained=model.embedding_weights(classifier),
-            injected=injected,
-        )
+        if options.use_embeddings:  # a wide-only model has no embeddings to publish
+            model_artifact.write_embedding_artifacts(
+                model_artifact.embeddings_dir(model_uri),
+                vocabulary,
+                trained=model.embedding_weights(classifier),
+                injected=injected,
+            )
         # With early stopping the weights kept are those of the best eval-loss epoch.
         kept = (
             int(np.argmin(history.history["val_loss"]))

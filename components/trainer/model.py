@@ -82,7 +82,9 @@ def build_model(
     The deep branch reads the token ids through the Embedding layer that starts
     from ``matrix``; with ``ngram_ratios`` a wide branch (Naive Bayes-weighted
     logistic regression on the review's bag of n-grams, see naive_bayes.py)
-    adds its logit to the deep branch's before the sigmoid.
+    adds its logit to the deep branch's before the sigmoid. Without
+    ``options.use_embeddings`` the wide branch is the whole model (no
+    embedding layer, no token-id input).
 
     Args:
         vocab_size: Rows of the Transform vocabulary (reserved tokens included).
@@ -144,6 +146,11 @@ def build_model(
     hidden = keras.layers.Dropout(options.dropout, seed=options.seed)(hidden)
     logit = keras.layers.Dense(1, name=DEEP_LOGIT_LAYER)(hidden)
     inputs = {features.TOKEN_IDS: token_ids}
+    if not options.use_embeddings:
+        # Wide only: the deep branch's layers above are left out of the model (nothing connects them).
+        if ngram_ratios is None:
+            raise ValueError("trainer.use_embeddings is false, and there is no n-gram branch to train")
+        inputs, logit = {}, None
     if ngram_ratios is not None:
         ngram_ids = keras.Input(shape=(None,), dtype="int64", ragged=True, name=features.NGRAM_IDS)
         inputs[features.NGRAM_IDS] = ngram_ids
@@ -152,10 +159,12 @@ def build_model(
         )
         wide_logit = wide(ngram_ids)
         wide.ratios.assign(ngram_ratios.astype(np.float32))
-        logit = keras.layers.Add(name="logit")([logit, wide_logit])
+        logit = wide_logit if logit is None else keras.layers.Add(name="logit")([logit, wide_logit])
     probability = keras.layers.Activation("sigmoid", name=OUTPUT_LAYER)(logit)
 
-    name = f"imdb_{options.architecture}" + ("_ngrams" if ngram_ratios is not None else "")
+    name = (f"imdb_{options.architecture}" if options.use_embeddings else "imdb") + (
+        "_ngrams" if ngram_ratios is not None else ""
+    )
     model = keras.Model(inputs, probability, name=name)
     compile_model(model, options.learning_rate)
     return model

@@ -73,6 +73,12 @@ class TrainerOptions(Options):
     hidden_units: Int = Field(64, ge=1, le=100_000, description="Width of the hidden layer of bag.")
     conv_filters: Int = Field(64, ge=1, le=100_000, description="Filters per convolution width of cnn.")
     conv_widths: tuple[Int, ...] = Field((3, 4, 5), description="Convolution widths of cnn.")
+    use_embeddings: Bool = Field(
+        True,
+        description="Build the deep branch over the token embeddings (the injected matrix). false leaves the "
+        "wide branch alone (needs use_ngrams and n-grams from the Transform): the model then has no embedding "
+        "layer, and no embedding files are written with it.",
+    )
     use_ngrams: Bool = Field(
         True,
         description="Add the wide branch over the review's bag of n-grams (Naive Bayes-weighted logistic "
@@ -116,6 +122,19 @@ class TrainerOptions(Options):
                 f"{{name}} must be a non-empty list of widths between 1 and 100, got {list(value)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _a_branch(self) -> Self:
+        if not self.use_embeddings and not self.use_ngrams:
+            raise ValueError(
+                "trainer.use_embeddings and trainer.use_ngrams are both false: the model needs at least one branch"
+            )
+        if not self.use_embeddings and self.warm_start:
+            raise ValueError(
+                "trainer.warm_start needs the embedding branch (it copies embedding rows by word); "
+                "set trainer.use_embeddings true or trainer.warm_start false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unfreeze_before_the_last_epoch(self) -> Self:
