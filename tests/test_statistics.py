@@ -387,3 +387,23 @@ def test_duplicates_count_scored_reviews_whose_text_the_model_learnt_from():
     assert first.conflicting_labels  # "dull": negative in train and eval, positive in test
     assert not second.conflicting_labels
     assert second.members[0] == (features.TEST, "test/pos/5_9.txt", "positive")
+
+
+def test_missing_features_and_other_labels_count_as_defaults_without_a_vocabulary(tmp_path):
+    """An example without text or rating is a token-less review; a label other than 0/1 is unlabeled."""
+    bare = tf.train.Example(
+        features=tf.train.Features(
+            feature={features.LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[7]))}
+        )
+    ).SerializeToString()
+    computed = _compute(
+        str(tmp_path / "statistics"),
+        examples=[(features.TRAIN, bare), (features.TRAIN, _example(PRIMARY, 1, 9, "train/pos/1_9.txt"))],
+        vocabulary=None,
+    )
+    train = computed.splits[features.TRAIN]
+    assert (train.examples, train.labels, train.ratings) == (2, {"positive": 1, "unlabeled": 1}, {9: 1})
+    assert (train.lengths, train.empty_reviews, train.tokens, train.oov_tokens) == ({0: 1, 9: 1}, 1, 9, None)
+    assert train.top_tokens[:2] == (("!", 2), ("primary", 2))
+    assert train.word_positive_share == {}
+    assert (computed.duplicates.groups, computed.duplicates.within_split[features.TRAIN]) == (0, 0)

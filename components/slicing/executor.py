@@ -20,7 +20,6 @@ import logging
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 import tensorflow as tf
 from tfx import types
 from tfx.components.example_gen import write_split
@@ -29,8 +28,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.beam_utils import run_and_count
-from components.file_patterns import all_files_pattern
+from components.beam_utils import ReadSplits, run_and_count
 from components.slicing.slices import first_sentence, length_bucket
 from components.text import tokenize
 from schemas import features
@@ -116,13 +114,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 f"(splits: {examples.split_names})"
             )
         output.split_names = artifact_utils.encode_split_names(list(features.SLICED_TEST_SPLITS))
-        pattern = all_files_pattern(artifact_utils.get_split_uri([examples], features.TEST))
-        logger.info("EvalSlices: reading %s", pattern)
+        logger.info("EvalSlices: reading the %s split of %s", features.TEST, examples.uri)
         pipeline = self._make_beam_pipeline()
         splits = (
             pipeline
-            | "ReadTest" >> beam.io.ReadFromTFRecord(pattern, compression_type=CompressionTypes.GZIP)
-            | "Parse" >> beam.Map(tf.train.Example.FromString)
+            | "ReadTest" >> ReadSplits(examples, [features.TEST])
+            | "Parse" >> beam.MapTuple(lambda _split, record: tf.train.Example.FromString(record))
             | "Slice" >> SliceTestExamples()
         )
         for split, split_examples in splits.items():

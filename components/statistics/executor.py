@@ -6,15 +6,13 @@ import logging
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from tfx import types
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.dsl.components.base import base_beam_executor, base_executor
-from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.artifacts import drift_anomalies, statistics, transform_graph
-from components.file_patterns import all_files_pattern
+from components.beam_utils import ReadSplits
 from components.statistics import drift
 from components.statistics.options import DriftOptions
 from components.statistics.stats import ComputeStatistics
@@ -51,23 +49,10 @@ class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
         _max_length, vocabulary = transform_graph.read_transform(graph.uri)
         span = _span(examples)
 
-        patterns = {}
-        for split in split_names:
-            pattern = all_files_pattern(artifact_utils.get_split_uri([examples], split))
-            if not fileio.glob(pattern):
-                raise ValueError(f"split '{split}' of {examples.uri} has no files ({pattern})")
-            patterns[split] = pattern
-
         with self._make_beam_pipeline() as pipeline:
             _ = (
-                [
-                    pipeline
-                    | f"Read[{split}]"
-                    >> beam.io.ReadFromTFRecord(pattern, compression_type=CompressionTypes.GZIP)
-                    | f"Key[{split}]" >> beam.Map(lambda record, name: (name, record), split)
-                    for split, pattern in patterns.items()
-                ]
-                | "AllSplits" >> beam.Flatten()
+                pipeline
+                | "ReadSplits" >> ReadSplits(examples, split_names)
                 | "ComputeStatistics" >> ComputeStatistics(split_names, vocabulary)
                 | "Write"
                 >> beam.Map(

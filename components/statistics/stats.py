@@ -10,11 +10,13 @@ cannot tell apart (found by the one duplicate detector, components/duplicates.py
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 import dataclasses
+import heapq
 import re
 
 import apache_beam as beam
+import numpy as np
 
 from components import duplicates
 from components.artifacts.statistics import (
@@ -44,52 +46,6 @@ _LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _BATCH = 256
 
 
-@dataclasses.dataclass(frozen=True)
-class Review:
-    """What the statistics need of one example."""
-
-    split: str
-    label: int
-    rating: int
-    source: str
-    text: bytes
-
-
-@dataclasses.dataclass(frozen=True)
-class TokenisedReview:
-    """A review with its tokens (the shared tokeniser's)."""
-
-    split: str
-    label: int
-    rating: int
-    source: str
-    snippet: str
-    tokens: tuple[str, ...]
-
-
-def parse_example(split: str, serialized: bytes) -> Review:
-    """The fields of one serialized ``tf.train.Example`` of ExampleGen (raw schema names)."""
-    import tensorflow as tf
-
-    feature = tf.train.Example.FromString(serialized).features.feature
-
-    def first_int(key: str, default: int) -> int:
-        values = feature[key].int64_list.value if key in feature else ()
-        return int(values[0]) if values else default
-
-    def first_bytes(key: str) -> bytes:
-        values = feature[key].bytes_list.value if key in feature else ()
-        return values[0] if values else b""
-
-    return Review(
-        split=split,
-        label=first_int(features.LABEL, NO_LABEL),
-        rating=first_int(features.RATING, NO_RATING),
-        source=first_bytes(features.SOURCE).decode("utf-8", "replace"),
-        text=first_bytes(features.TEXT),
-    )
-
-
 def snippet(text: bytes) -> str:
     """The start of a review as plain text (HTML line breaks and runs of white space as one space)."""
     plain = _LINE_BREAK.sub(" ", text.decode("utf-8", "replace"))
@@ -97,28 +53,14 @@ def snippet(text: bytes) -> str:
     return plain if len(plain) <= SNIPPET_CHARS else plain[: SNIPPET_CHARS - 1] + "…"
 
 
-class _TokeniseBatch(beam.DoFn):
-    """A batch of reviews -> one :class:`TokenisedReview` each, tokenised in one TensorFlow call."""
-
-    def process(self, batch: Sequence[Review]) -> Iterator[TokenisedReview]:
-        import tensorflow as tf
-
-        from components.text import tokenize
-
-        tokens = tokenize(tf.constant([review.text for review in batch])).to_list()
-        for review, review_tokens in zip(batch, tokens, strict=True):
-            yield TokenisedReview(
-                split=review.split,
-                label=review.label,
-                rating=review.rating,
-                source=review.source,
-                snippet=snippet(review.text) if review.label != NO_LABEL else "",
-                tokens=tuple(token.decode("utf-8") for token in review_tokens),
-            )
-
-
 class _Accumulator:
-    def __init__(self):
+    """One split's counts over some of its reviews; tokens are kept as UTF-8 bytes until the end.
+
+    ``containing`` and ``positive`` count, per shared word (vocabulary order),
+    the labeled reviews holding it and the positive ones among them.
+    """
+
+    def __init__(self, shared_words: int):
         self.examples = 0
         self.labels: Counter = Counter()
         self.ratings: Counter = Counter()
@@ -126,90 +68,213 @@ class _Accumulator:
         self.token_counts: Counter = Counter()
         self.oov_tokens = 0
         self.empty = 0
-        self.containing: Counter = Counter()
-        self.positive: Counter = Counter()
+        self.containing = np.zeros(shared_words, np.int64)
+        self.positive = np.zeros(shared_words, np.int64)
+
+    def merge(self, other: _Accumulator) -> _Accumulator:
+        self.examples += other.examples
+        self.labels.update(other.labels)
+        self.ratings.update(other.ratings)
+        self.lengths.update(other.lengths)
+        self.token_counts.update(other.token_counts)
+        self.oov_tokens += other.oov_tokens
+        self.empty += other.empty
+        self.containing += other.containing
+        self.positive += other.positive
+        return self
 
 
-class SplitStatisticsFn(beam.CombineFn):
-    """Combines one split's :class:`TokenisedReview` into its :class:`SplitStatistics` (without duplicates).
+def _words(vocabulary: Sequence[str] | None) -> list[str]:
+    """The vocabulary's words (file order) less the reserved tokens."""
+    return [token for token in vocabulary or () if token not in features.RESERVED_TOKENS]
+
+
+def _counts(values: np.ndarray) -> dict[int, int]:
+    distinct, counts = np.unique(values, return_counts=True)
+    return dict(zip(distinct.tolist(), counts.tolist(), strict=True))
+
+
+class _BatchStatistics(beam.DoFn):
+    """A batch of ``(split, serialized tf.Example)`` -> per split in it, one partial :class:`_Accumulator`.
+
+    The batch is parsed, tokenised (the shared tokeniser), joined back to text
+    and its distinct tokens looked up in the vocabulary in one TensorFlow
+    call; the counts are NumPy sums over its flat tokens, so nothing is done
+    per token in Python. Each labeled review also goes to the ``texts``
+    output as ``(its tokens joined by spaces, (split, source, label name,
+    snippet))`` for the duplicate groups.
 
     Args:
-        split: The split's name.
         vocabulary: The Transform's token vocabulary in file order (reserved
             tokens first); None measures no out-of-vocabulary share.
     """
 
-    def __init__(self, split: str, vocabulary: Sequence[str] | None):
-        self._split = split
+    TEXTS = "texts"
+
+    def __init__(self, vocabulary: Sequence[str] | None):
+        super().__init__()
         self._vocabulary = list(vocabulary) if vocabulary is not None else None
 
-    def setup(self):
-        vocabulary = self._vocabulary
-        words = [token for token in vocabulary or () if token not in features.RESERVED_TOKENS]
-        self._known = frozenset(words) if vocabulary is not None else None
-        self._shared = frozenset(words[:SHARED_WORDS])
+    def setup(self) -> None:
+        import tensorflow as tf
+
+        from components.text import tokenize
+
+        words = _words(self._vocabulary)
+        self._shared_words = len(words[:SHARED_WORDS])
+        table = None
+        if words:
+            # Vocabulary word -> its position among the words; -1 for any other token.
+            table = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(
+                    tf.constant(words, tf.string), tf.range(len(words), dtype=tf.int64)
+                ),
+                default_value=-1,
+            )
+        spec = {
+            name: tf.io.RaggedFeature(dtype)
+            for name, dtype in (
+                (features.TEXT, tf.string),
+                (features.SOURCE, tf.string),
+                (features.LABEL, tf.int64),
+                (features.RATING, tf.int64),
+            )
+        }
+
+        def batch_tensors(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+            parsed = tf.io.parse_example(serialized, spec)
+
+            def first(name: str, default):
+                return parsed[name].to_tensor(default_value=default, shape=[None, 1])[:, 0]
+
+            text = first(features.TEXT, b"")
+            tokens = tokenize(text)
+            distinct, token_index = tf.unique(tokens.values, out_idx=tf.int64)
+            return {
+                "text": text,
+                "source": first(features.SOURCE, b""),
+                "label": first(features.LABEL, NO_LABEL),
+                "rating": first(features.RATING, NO_RATING),
+                "lengths": tokens.row_lengths(),
+                "joined": tf.strings.reduce_join(tokens, axis=1, separator=" "),
+                "distinct": distinct,
+                "token_index": token_index,
+                "word_index": table.lookup(distinct)
+                if table is not None
+                else tf.fill(tf.shape(distinct), tf.constant(-1, tf.int64)),
+            }
+
+        # Traced once per DoFn instance, not once per batch.
+        self._batch_tensors = tf.function(batch_tensors, input_signature=[tf.TensorSpec([None], tf.string)])
+
+    def process(self, batch: Sequence[tuple[str, bytes]]):
+        import tensorflow as tf
+
+        names = sorted({split for split, _serialized in batch})
+        row_split = np.array([names.index(split) for split, _serialized in batch], np.int64)
+        arrays = {
+            key: value.numpy()
+            for key, value in self._batch_tensors(
+                tf.constant([serialized for _split, serialized in batch], tf.string)
+            ).items()
+        }
+        labels, lengths = arrays["label"], arrays["lengths"]
+        distinct, word_index = arrays["distinct"], arrays["word_index"]
+        token_row = np.repeat(np.arange(len(batch)), lengths)
+        # Occurrences of each distinct token per split of the batch.
+        token_counts = np.bincount(
+            row_split[token_row] * len(distinct) + arrays["token_index"], minlength=len(names) * len(distinct)
+        ).reshape(len(names), len(distinct))
+        # (review, shared word) pairs of the labeled reviews, each pair once.
+        labeled = (labels == features.NEGATIVE_LABEL) | (labels == features.POSITIVE_LABEL)
+        shared = self._shared_words
+        token_word = word_index[arrays["token_index"]]
+        held = (token_word >= 0) & (token_word < shared) & labeled[token_row]
+        pairs = np.unique(token_row[held] * max(shared, 1) + token_word[held])
+        pair_row, pair_word = np.divmod(pairs, max(shared, 1))
+        for code, split in enumerate(names):
+            rows = row_split == code
+            accumulator = _Accumulator(shared)
+            accumulator.examples = int(rows.sum())
+            for label, count in _counts(labels[rows]).items():
+                accumulator.labels[LABEL_NAMES.get(label, UNLABELED)] += count
+            ratings = arrays["rating"][rows]
+            accumulator.ratings.update(_counts(ratings[ratings != NO_RATING]))
+            accumulator.lengths.update(_counts(lengths[rows]))
+            accumulator.empty = int((lengths[rows] == 0).sum())
+            counts = token_counts[code]
+            present = np.flatnonzero(counts)
+            accumulator.token_counts.update(
+                dict(zip(distinct[present].tolist(), counts[present].tolist(), strict=True))
+            )
+            accumulator.oov_tokens = int(counts[word_index < 0].sum())
+            in_split = row_split[pair_row] == code
+            accumulator.containing += np.bincount(pair_word[in_split], minlength=shared)
+            positive = in_split & (labels[pair_row] == features.POSITIVE_LABEL)
+            accumulator.positive += np.bincount(pair_word[positive], minlength=shared)
+            yield split, accumulator
+        for row in np.flatnonzero(labeled):
+            yield beam.pvalue.TaggedOutput(
+                self.TEXTS,
+                (
+                    arrays["joined"][row],
+                    (
+                        batch[row][0],
+                        arrays["source"][row].decode("utf-8", "replace"),
+                        LABEL_NAMES[int(labels[row])],
+                        snippet(arrays["text"][row]),
+                    ),
+                ),
+            )
+
+
+class _MergeStatistics(beam.CombineFn):
+    """Partial :class:`_Accumulator` of one split -> their sum."""
+
+    def __init__(self, shared_words: int):
+        self._shared_words = shared_words
 
     def create_accumulator(self) -> _Accumulator:
-        return _Accumulator()
+        return _Accumulator(self._shared_words)
 
-    def add_input(self, accumulator: _Accumulator, review: TokenisedReview) -> _Accumulator:
-        if not hasattr(self, "_shared"):
-            self.setup()
-        tokens = review.tokens
-        accumulator.examples += 1
-        accumulator.labels[LABEL_NAMES.get(review.label, UNLABELED)] += 1
-        if review.rating != NO_RATING:
-            accumulator.ratings[review.rating] += 1
-        accumulator.lengths[len(tokens)] += 1
-        accumulator.empty += not tokens
-        accumulator.token_counts.update(tokens)
-        if self._known is not None:
-            known = self._known
-            accumulator.oov_tokens += sum(1 for token in tokens if token not in known)
-        if review.label in LABEL_NAMES and self._shared:
-            held = self._shared.intersection(tokens)
-            accumulator.containing.update(held)
-            if review.label == features.POSITIVE_LABEL:
-                accumulator.positive.update(held)
-        return accumulator
+    def add_input(self, accumulator: _Accumulator, partial: _Accumulator) -> _Accumulator:
+        return accumulator.merge(partial)
 
     def merge_accumulators(self, accumulators: Iterable[_Accumulator]) -> _Accumulator:
-        merged = _Accumulator()
+        merged = self.create_accumulator()
         for accumulator in accumulators:
-            merged.examples += accumulator.examples
-            merged.labels.update(accumulator.labels)
-            merged.ratings.update(accumulator.ratings)
-            merged.lengths.update(accumulator.lengths)
-            merged.token_counts.update(accumulator.token_counts)
-            merged.oov_tokens += accumulator.oov_tokens
-            merged.empty += accumulator.empty
-            merged.containing.update(accumulator.containing)
-            merged.positive.update(accumulator.positive)
+            merged.merge(accumulator)
         return merged
 
-    def extract_output(self, accumulator: _Accumulator) -> SplitStatistics:
-        if not hasattr(self, "_shared"):
-            self.setup()
-        # Most frequent first; ties in token order, so the output does not depend on the input order.
-        top = sorted(accumulator.token_counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_TOKENS]
-        shared = [word for word in self._vocabulary or () if word in self._shared]
-        return SplitStatistics(
-            name=self._split,
-            examples=accumulator.examples,
-            labels=dict(sorted(accumulator.labels.items())),
-            ratings=dict(sorted(accumulator.ratings.items())),
-            lengths=dict(sorted(accumulator.lengths.items())),
-            tokens=sum(accumulator.token_counts.values()),
-            oov_tokens=accumulator.oov_tokens if self._known is not None else None,
-            empty_reviews=accumulator.empty,
-            top_tokens=tuple(top),
-            distinct_tokens=len(accumulator.token_counts),
-            word_positive_share={
-                word: accumulator.positive[word] / accumulator.containing[word]
-                for word in shared
-                if accumulator.containing[word]
-            },
-        )
+    def extract_output(self, accumulator: _Accumulator) -> _Accumulator:
+        return accumulator
+
+
+def split_statistics(
+    split: str, accumulator: _Accumulator, vocabulary: Sequence[str] | None
+) -> SplitStatistics:
+    """One split's :class:`SplitStatistics` (without duplicates) from its summed counts."""
+    # Most frequent first; ties in token order (UTF-8 bytes sort as their characters do),
+    # so the output does not depend on the input order.
+    top = heapq.nsmallest(TOP_TOKENS, accumulator.token_counts.items(), key=lambda item: (-item[1], item[0]))
+    shared = _words(vocabulary)[:SHARED_WORDS]
+    return SplitStatistics(
+        name=split,
+        examples=accumulator.examples,
+        labels=dict(sorted(accumulator.labels.items())),
+        ratings=dict(sorted(accumulator.ratings.items())),
+        lengths=dict(sorted(accumulator.lengths.items())),
+        tokens=sum(accumulator.token_counts.values()),
+        oov_tokens=accumulator.oov_tokens if vocabulary is not None else None,
+        empty_reviews=accumulator.empty,
+        top_tokens=tuple((token.decode("utf-8"), count) for token, count in top),
+        distinct_tokens=len(accumulator.token_counts),
+        word_positive_share={
+            word: int(accumulator.positive[index]) / int(accumulator.containing[index])
+            for index, word in enumerate(shared)
+            if accumulator.containing[index]
+        },
+    )
 
 
 def summarise_duplicates(
@@ -257,8 +322,18 @@ def summarise_duplicates(
 
 
 def _assemble(
-    splits: Iterable[SplitStatistics], groups: Iterable[list], split_order: Sequence[str]
+    partials: Iterable[tuple[str, _Accumulator]],
+    groups: Iterable[list],
+    split_order: Sequence[str],
+    vocabulary: Sequence[str] | None,
 ) -> Statistics:
+    summed = dict(partials)
+    splits = [
+        split_statistics(
+            name, summed.get(name) or _Accumulator(len(_words(vocabulary)[:SHARED_WORDS])), vocabulary
+        )
+        for name in split_order
+    ]
     by_name = {split.name: split for split in splits}
     labeled = {
         name: by_name[name].examples
@@ -280,6 +355,10 @@ def _assemble(
 class ComputeStatistics(beam.PTransform):
     """PCollection[(split, serialized tf.Example)] -> PCollection[Statistics], one element.
 
+    Each batch of examples gives one partial count per split it holds
+    (:class:`_BatchStatistics`), summed per split; only the labeled reviews'
+    texts travel one by one, keyed by their digest, to find the duplicates.
+
     Args:
         splits: The split names, in the order the statistics list them; every
             split is there, an empty one with zero counts.
@@ -293,37 +372,27 @@ class ComputeStatistics(beam.PTransform):
         self._vocabulary = list(vocabulary) if vocabulary is not None else None
 
     def expand(self, examples: beam.PCollection) -> beam.PCollection:
-        reviews = (
+        counted = (
             examples
-            | "Parse" >> beam.MapTuple(parse_example)
             | "Batch" >> beam.BatchElements(min_batch_size=_BATCH, max_batch_size=_BATCH)
-            | "Tokenise" >> beam.ParDo(_TokeniseBatch())
+            | "CountBatch"
+            >> beam.ParDo(_BatchStatistics(self._vocabulary)).with_outputs(
+                _BatchStatistics.TEXTS, main="partials"
+            )
         )
-        per_split = []
-        for split in self._splits:
-            per_split.append(
-                reviews
-                | f"Only_{split}" >> beam.Filter(lambda review, name: review.split == name, split)
-                | f"Statistics_{split}" >> beam.CombineGlobally(SplitStatisticsFn(split, self._vocabulary))
-            )
-        split_statistics = tuple(per_split) | "AllSplits" >> beam.Flatten()
+        summed = counted.partials | "SumPerSplit" >> beam.CombinePerKey(
+            _MergeStatistics(len(_words(self._vocabulary)[:SHARED_WORDS]))
+        )
         groups = (
-            reviews
-            | "Labeled" >> beam.Filter(lambda review: review.label in LABEL_NAMES)
-            | "KeyByTokens"
-            >> beam.Map(
-                lambda review: (
-                    " ".join(review.tokens),
-                    (review.split, review.source, LABEL_NAMES[review.label], review.snippet),
-                )
-            )
+            counted[_BatchStatistics.TEXTS]
             | "GroupSameText" >> duplicates.GroupByText()
             | "Repeated" >> beam.Filter(lambda group: len(group) > 1)
         )
         root = examples.pipeline | "One" >> beam.Create([None])
         return root | "Assemble" >> beam.Map(
-            lambda _none, splits, found, order: _assemble(splits, found, order),
-            beam.pvalue.AsList(split_statistics),
+            lambda _none, partials, found, order, vocabulary: _assemble(partials, found, order, vocabulary),
+            beam.pvalue.AsList(summed),
             beam.pvalue.AsList(groups),
             self._splits,
+            self._vocabulary,
         )
