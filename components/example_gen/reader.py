@@ -8,7 +8,7 @@ is bad"); :class:`ImdbDataError` stops the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
@@ -128,8 +128,8 @@ class ReviewPath:
     rating: int
 
 
-# Join key of a review and its urls line: (dataset, split_dir, folder, review_id).
-JoinKey = tuple[str, str, str, int]
+# A review folder, the key of its reviews and of its urls file's movie ids: (dataset, split_dir, folder).
+FolderKey = tuple[str, str, str]
 
 
 def is_archive(path: str) -> bool:
@@ -398,18 +398,11 @@ def to_tf_example(review: Review) -> tf.train.Example:
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[JoinKey, Review]:
+def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[FolderKey, Review]:
     review = Review(
         parsed.source, parsed.split_dir, parsed.folder, parsed.review_id, parsed.rating, text, origin=origin
     )
-    return (parsed.dataset, parsed.split_dir, parsed.folder, parsed.review_id), review
-
-
-def _movie_lines(
-    dataset: str, split_dir: str, folder: str, data: bytes
-) -> Iterator[tuple[JoinKey, str | None]]:
-    for review_id, movie_id in enumerate(parse_movie_ids(data)):
-        yield (dataset, split_dir, folder, review_id), movie_id
+    return (parsed.dataset, parsed.split_dir, parsed.folder), review
 
 
 _SPECIAL_KINDS = {
@@ -479,8 +472,8 @@ def _archive_error(
 class _ReadMatchFn(beam.DoFn):
     """Reads one matched file: an archive (reviews and urls) or one review file.
 
-    Reviews go to the main output, keyed for the join; the movie id of each urls
-    line goes to ``URLS``, the (dataset, split_dir, folder) of each loose
+    Reviews go to the main output, keyed by folder; each urls file's movie ids
+    (one list, line i = review i) go to ``URLS``, the folder of each loose
     review file to ``FOLDERS``, whose urls files are read once each later, and
     every record set aside to ``QUARANTINE``.
     """
@@ -625,9 +618,8 @@ class _ReadMatchFn(beam.DoFn):
         urls = parse_urls_path(member.name)
         if urls is not None:
             dataset, split_dir, folder = urls
-            data = archive.extractfile(member).read()
-            for line in _movie_lines(f"{path}/{dataset}", split_dir, folder, data):
-                yield beam.pvalue.TaggedOutput(self.URLS, line)
+            movie_ids = parse_movie_ids(archive.extractfile(member).read())
+            yield beam.pvalue.TaggedOutput(self.URLS, ((f"{path}/{dataset}", split_dir, folder), movie_ids))
             return
         in_review_folder = _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name)
         if in_review_folder is not None:
@@ -745,7 +737,7 @@ def _tagged(record: QuarantinedRecord) -> beam.pvalue.TaggedOutput:
     return beam.pvalue.TaggedOutput(QUARANTINE, record)
 
 
-def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str | None]]:
+def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | None]]]:
     """Reads the urls file of one folder of an unpacked dataset, if the dataset has one.
 
     One that cannot be read (a folder of that name, no permission) is logged;
@@ -764,16 +756,17 @@ def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str
     except OSError as error:
         logger.warning("ExampleGen: cannot read %s (%s); its reviews get no movie id", path, error)
         return
-    yield from _movie_lines(dataset, split_dir, name, data)
+    yield folder, parse_movie_ids(data)
 
 
-def _attach_movie_id(joined: tuple[JoinKey, dict[str, Iterable]]) -> Iterator[Review]:
-    _key, groups = joined
-    movie_ids = list(groups["movie_id"])
-    movie_id = movie_ids[0] if movie_ids else None
-    missing = None if movie_id else (NO_TITLE_ID if movie_ids else NO_URLS_LINE)
-    for review in groups["review"]:
-        yield dataclasses.replace(review, movie_id=movie_id, no_movie_id=missing)
+def _attach_movie_id(keyed: tuple[FolderKey, Review], movie_ids: dict[FolderKey, list]) -> Review:
+    """The review with the movie id on its line of its folder's urls file, or why it has none."""
+    folder, review = keyed
+    lines = movie_ids.get(folder, ())
+    if review.review_id >= len(lines):
+        return dataclasses.replace(review, no_movie_id=NO_URLS_LINE)
+    movie_id = lines[review.review_id]
+    return dataclasses.replace(review, movie_id=movie_id, no_movie_id=None if movie_id else NO_TITLE_ID)
 
 
 def _require_reviews(count: int, file_pattern: str) -> int:
@@ -833,11 +826,10 @@ class ReadImdbReviews(beam.PTransform):
             | "DistinctFolders" >> beam.Distinct()
             | "ReadUrlsFiles" >> beam.FlatMap(_read_urls_file)
         )
+        # One list per urls file, a side input: a urls line per element cost more than the reviews.
         movie_ids = (read[_ReadMatchFn.URLS], urls_of_loose_files) | "MergeMovieIds" >> beam.Flatten()
-        reviews = (
-            {"review": read[REVIEWS], "movie_id": movie_ids}
-            | "JoinMovieIds" >> beam.CoGroupByKey()
-            | "AttachMovieIds" >> beam.FlatMap(_attach_movie_id)
+        reviews = read[REVIEWS] | "AttachMovieIds" >> beam.Map(
+            _attach_movie_id, beam.pvalue.AsDict(movie_ids)
         )
         # Every record is counted once, here: the counts go into the run's
         # summary, and their total into the check below.
