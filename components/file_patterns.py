@@ -24,8 +24,7 @@ def ignore_beams_nested_set_warning() -> None:
     and ``ReadFromTFRecord`` on its worker threads (or processes), where no
     ``catch_warnings`` around our own code reaches, so the filter is installed
     when this module is imported, and only for that message from that module
-    of Beam's; our own regexes are built without it
-    (``components.example_gen.reader.beam_pattern_regex``).
+    of Beam's.
     """
     warnings.filterwarnings(
         "ignore",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 
+from apache_beam.pvalue import TaggedOutput
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 import pytest
@@ -305,14 +306,20 @@ def test_symlinks_in_a_folder_are_never_followed(tmp_path):
 
 
 @pytest.mark.parametrize("pattern", ["aclImdb/*/*/*.txt", "*/*/*/*.txt"])
-def test_find_symlinks_walks_only_below_the_pattern_root(tmp_path, monkeypatch, pattern):
+def test_symlinks_are_found_only_below_the_pattern_root(tmp_path, monkeypatch, pattern):
     root = write_dataset(tmp_path / "aclImdb", {"train/pos/0_9.txt": b"Good."})
     os.symlink("0_9.txt", root / "train" / "pos" / "1_9.txt")
     monkeypatch.chdir(tmp_path)
 
-    assert [str(record.origin) for record in reader.find_symlinks(pattern)] == ["aclImdb/train/pos/1_9.txt"]
-    assert list(reader.find_symlinks(str(tmp_path / "aclImdb.tar.gz"))) == []
-    assert list(reader.find_symlinks("gs://bucket/aclImdb/*/*/*.txt")) == []
+    listed = list(reader.list_dataset(pattern))
+    assert [str(entry.value.origin) for entry in listed if isinstance(entry, TaggedOutput)] == [
+        "aclImdb/train/pos/1_9.txt"
+    ]
+    # The link is set aside, never read; nothing is listed from a folder dataset's surroundings.
+    assert [entry.path for entry in listed if not isinstance(entry, TaggedOutput)] == [
+        "aclImdb/train/pos/0_9.txt"
+    ]
+    assert list(reader.list_dataset(str(tmp_path / "aclImdb.tar.gz"))) == []
 
 
 def test_a_dataset_of_only_bad_files_is_not_called_empty(tmp_path):

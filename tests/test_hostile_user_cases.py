@@ -9,13 +9,10 @@ import contextlib
 import gzip
 import json
 import pathlib
-import re
 import sqlite3
 import typing
-import warnings
 import zlib
 
-from apache_beam.io.filesystem import FileSystem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 import pytest
@@ -24,7 +21,6 @@ tf = pytest.importorskip("tensorflow")
 
 from components.canary import checks  # noqa: E402
 from components.canary.options import CanaryOptions  # noqa: E402
-from components.example_gen import reader  # noqa: E402
 from pipeline import cli, score  # noqa: E402
 from schemas import features  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
@@ -392,7 +388,7 @@ def test_a_missing_required_option_does_not_hide_an_unknown_one(
 @pytest.mark.parametrize("packed", [False, True], ids=["folder", "archive"])
 def test_a_dataset_path_holding_a_bracket_prints_no_future_warning(tmp_path, packed):
     # Python's re warned "FutureWarning: Possible nested set" on stderr for the escape [[] of
-    # "d [x": once from the reader's own regex, once from inside Beam's FileSystem.match.
+    # "d [x" from inside Beam's FileSystem.match.
     model = _save(tmp_path / "model", lambda scores: scores)
     if packed:
         data = write_archive(tmp_path / "d [x" / "aclImdb.tar.gz", GOOD_FILES)
@@ -403,26 +399,3 @@ def test_a_dataset_path_holding_a_bracket_prints_no_future_warning(tmp_path, pac
     assert "Warning" not in done.stderr
     reviews = [name for name in GOOD_FILES if not name.split("/")[-1].startswith("urls_")]
     assert len(score.read_predictions(str(tmp_path / "out"))) == len(reviews)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.text(st.sampled_from("ab[]!^*?\\/&~|-"), max_size=10),
-    st.text(st.sampled_from("ab[]!^\\/&~|-"), max_size=6),
-)
-def test_the_readers_pattern_regex_matches_as_beams_without_a_warning(pattern, path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            beams = re.compile(FileSystem.translate_pattern(pattern))
-        except re.error:
-            beams = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # any FutureWarning fails the test
-        try:
-            ours = re.compile(reader.beam_pattern_regex(pattern))
-        except re.error:
-            ours = None
-    assert (beams is None) == (ours is None)
-    if beams is not None:
-        assert bool(ours.match(path)) == bool(beams.match(path))

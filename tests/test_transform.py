@@ -4,6 +4,8 @@ import functools
 import os
 
 import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,10 +17,12 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.text import tokenize
 from components.transform import executor
+from components.transform.analyze_transform import AnalyzeAndTransform
 from components.transform.options import TransformOptions
+from components.transform.preprocessing import make_preprocessing_fn
 from components.transform.token_vocabulary import ranked_tokens, token_vocabulary
 from schemas import features
-from schemas.schema import RAW_SCHEMA_PATH
+from schemas.schema import RAW_SCHEMA_PATH, load_raw_schema
 from tests.conftest import BEAM_RUNNER
 
 
@@ -211,3 +215,51 @@ def test_executor_writes_transform_graph_and_transformed_splits(tmp_path):
     assert read_transformed(output, transformed, features.EVAL) == [([2, 3, 0], 1)]
     assert not tf.io.gfile.exists(os.path.join(transformed.uri, f"Split-{features.TEST}"))
     assert not tf.io.gfile.exists(os.path.join(output.transform_savedmodel_dir, "..", ".temp"))
+
+
+# Real reviews of the bundled sample (pipeline/data/aclImdb_sample.tar.gz).
+SAMPLE_REVIEWS = {
+    features.TRAIN: [
+        ("If you haven't seen this, it's terrible. It is pure trash.", 0),  # train/neg/12384_1.txt, cut
+        ("Kept my attention from start to finish. Great performances added to this tremendous film.", 1),
+        ("Primary plot!Primary direction!Poor interpretation.", 0),  # test/neg/5147_1.txt
+    ],
+    features.EVAL: [("This is a very cool movie.", 1)],  # test/pos/10773_7.txt, cut
+}
+
+
+def _ids_and_label(serialized):
+    example = tf.train.Example.FromString(serialized)
+    return (
+        list(example.features.feature[features.TOKEN_IDS].int64_list.value),
+        example.features.feature[features.LABEL].int64_list.value[0],
+    )
+
+
+def test_analyze_and_transform_on_real_reviews(tmp_path):
+    options = TransformOptions(vocab_size=7, min_frequency=2, max_length=6, ngram_max=0)
+    input_schema = executor.transform_input_schema(load_raw_schema(str(RAW_SCHEMA_PATH)))
+    graph = str(tmp_path / "graph")
+    with TestPipeline(runner=BEAM_RUNNER) as pipeline, tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
+        splits = {
+            split: pipeline
+            | f"Create[{split}]" >> beam.Create([_example(*row).SerializeToString() for row in rows])
+            for split, rows in SAMPLE_REVIEWS.items()
+        }
+        transformed = splits | AnalyzeAndTransform(
+            make_preprocessing_fn(options), input_schema, features.FIT_SPLITS, graph
+        )
+        ids = {
+            split: examples | f"Ids[{split}]" >> beam.Map(_ids_and_label)
+            for split, examples in transformed.items()
+        }
+        # First 6 tokens; 1 is <unk>: "if you have n't seen this", "kept my attention from start to",
+        # "primary plot ! primary direction !" ("!" lost the tie for the last row).
+        expected_train = [([1, 1, 1, 1, 1, 4], 0), ([1, 1, 1, 1, 1, 3], 1), ([5, 1, 1, 5, 1, 1], 0)]
+        assert_that(ids[features.TRAIN], equal_to(expected_train), label="Train")
+        # The eval review ("this is a very cool movie") is transformed but never analysed.
+        assert_that(ids[features.EVAL], equal_to([([4, 1, 1, 1, 1, 1], 1)]), label="Eval")
+    # Train counts of 2 or more: "." 5, then 2 each for to, this, primary, it and "!" (the greater
+    # token first); vocab_size 7 leaves 5 rows after the reserved tokens.
+    vocabulary = tft.TFTransformOutput(graph).vocabulary_by_name(features.VOCABULARY_NAME)
+    assert [token.decode() for token in vocabulary] == ["<pad>", "<unk>", ".", "to", "this", "primary", "it"]

@@ -1,24 +1,8 @@
 """The Examples artifact: its split folders, the records ExampleGen set aside, and the ingest summary.
 
-ExampleGen writes it (the Beam transforms are components/example_gen/quarantining.py);
-the run report, ``imdb-pipeline score`` and the step log read it through here.
-
-A review record that cannot (or should not) become an example is not dropped:
-it goes to the quarantine of the Examples artifact, ``<uri>/quarantine/``, one
-JSON object per line in ``quarantine-*.jsonl``::
-
-    {"detail": "not valid UTF-8 (invalid start byte at byte 3)", "member": "aclImdb/train/pos/7_8.txt",
-     "raw_base64": "b2sg/yBiYWQ=", "raw_truncated": false, "reason": "invalid_utf8", "size": 8,
-     "source": "/data/aclImdb_v1.tar.gz"}
-
-``source`` is the file read (a review file or an archive), ``member`` the
-archive member (null for a loose file), ``raw_base64`` the record's bytes in
-standard base64 (RFC 4648): the whole file, or its first
-``example_gen.max_review_bytes`` bytes when ``raw_truncated`` (``size`` is the
-full size); for a link, the link's target. ``summary.json`` beside it holds the
-counts per reason and per split, and the reviews written without a movie id
-(no usable ``urls_*.txt`` line) per split and cause. ``quarantine`` is not a split folder
-(``Split-<name>``), so downstream steps never read it.
+ExampleGen writes it (the Beam transforms are components/example_gen/quarantining.py); the run
+report, ``imdb-pipeline score`` and the step log read it through here. The layout of
+``<uri>/quarantine/`` (``quarantine-*.jsonl``, ``summary.json``) is the README's "When the input is bad".
 """
 
 from __future__ import annotations
@@ -32,7 +16,6 @@ import posixpath
 from typing import Protocol
 
 from components.artifacts.ref import ArtifactRef
-from schemas import features
 
 # Reasons of bad input: a file that is not a usable review. They count towards
 # the example_gen.max_bad_share / max_bad_records limits.
@@ -92,10 +75,6 @@ SET_ASIDE_PROPERTY = "quarantined"
 # Reviews written without a movie id (no usable urls line), all splits.
 NO_MOVIE_ID_PROPERTY = "reviews_without_movie_id"
 REASON_PROPERTY_PREFIX = "quarantined_"
-# TFX writes split ``<name>`` of an Examples artifact to ``<uri>/Split-<name>``.
-SPLIT_PREFIX = "Split-"
-# ExampleGen's splits, in the order they are shown.
-SPLIT_ORDER = (*features.LABELED_SPLITS, features.UNSUP)
 
 
 def shown_name(name: str) -> str:
@@ -340,19 +319,6 @@ def read_summary(quarantine_dir: str) -> IngestSummary:
 
     with FileSystems.open(posixpath.join(quarantine_dir, SUMMARY_FILE)) as file:
         return IngestSummary.from_json(file.read().decode("utf-8"))
-
-
-def split_dirs(examples_uri: str) -> dict[str, str]:
-    """Split name -> directory of an Examples artifact, in ExampleGen's split order."""
-    import tensorflow as tf
-
-    found = {}
-    for name in sorted(tf.io.gfile.listdir(examples_uri)):
-        name = name.rstrip("/")
-        if name.startswith(SPLIT_PREFIX):
-            found[name[len(SPLIT_PREFIX) :]] = os.path.join(examples_uri, name)
-    order = {split: i for i, split in enumerate(SPLIT_ORDER)}
-    return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[str, tuple[str, ...]]]:

@@ -4,7 +4,7 @@ TFX's driver fingerprints the input (for caching) with
 ``io_utils.generate_fingerprint``, which stats every matched file through any
 link: one broken link in a dataset folder fails the step with an empty
 ``NotFoundError`` before the reader can set the link aside (see
-``reader.find_symlinks``). This driver does what TFX's does, with one change:
+``reader.list_dataset``). This driver does what TFX's does, with one change:
 a link counts with its own size and time (``lstat``), never its target's;
 and a local dataset's files are listed as the reader lists them
 (``reader.list_local_files``), whatever characters their names hold.
@@ -56,30 +56,6 @@ def input_fingerprint(split_name: str, pattern: str) -> str:
     )
 
 
-def found_spans(input_base: str, split: example_gen_pb2.Input.Split) -> list[int]:
-    """Every span number ``input_base/split.pattern`` matches, by TFX's own glob and regular expression."""
-    is_span, is_date, is_version = example_gen_utils.verify_split_pattern_specs(split)
-    glob_pattern, regex = example_gen_utils._create_matching_glob_and_regex(
-        uri=input_base,
-        split=split,
-        is_match_span=is_span,
-        is_match_date=is_date,
-        is_match_version=is_version,
-        range_config=None,
-    )
-    found = set()
-    for path in fileio.glob(glob_pattern):
-        try:
-            found.add(
-                example_gen_utils._find_matched_span_version_from_path(
-                    path, regex, is_span, is_date, is_version
-                )[1]
-            )
-        except ValueError:
-            continue  # not a span this pattern names (a date that is not one)
-    return sorted(found)
-
-
 class InputProcessor(input_processor.FileBasedInputProcessor):
     """``FileBasedInputProcessor`` with :func:`input_fingerprint`, and ranges of several spans.
 
@@ -119,7 +95,7 @@ class InputProcessor(input_processor.FileBasedInputProcessor):
 
     def _resolve_window(self, num_spans: int, last: int | None) -> tuple[int, None]:
         (split,) = self._splits  # the IMDb ExampleGen reads one input split: the whole dataset
-        found = found_spans(self._input_base_uri, split)
+        found = list(spans.matched_spans(self._input_base_uri, split.pattern))
         if not found:
             raise spans.SpanNotFoundError(
                 f"data: no span found: nothing under {self._input_base_uri} matches {split.pattern}"

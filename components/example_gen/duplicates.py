@@ -1,18 +1,9 @@
-"""Duplicate reviews, and train reviews that are also test reviews.
+"""Duplicate reviews, and train reviews that are also test reviews (README: "When the input is bad").
 
-The published IMDb dataset holds both: the same review text in more than one
-file, and 123 texts that are both a train and a test review (measured on
-aclImdb_v1.tar.gz: 92 groups of duplicates in the train folders, 191 in the
-test folders, 482 in unsup). A train copy of a test review lets the model
-see its test answer; an extra train copy weighs one review twice and can sit
-on both sides of the train/eval cut.
-
-Policy: the test split is the official benchmark and is never changed. Train
-copies of test reviews are set aside as ``in_test_split``, and extra copies
-within the train folders as ``duplicate`` (the copy with the smallest origin is
-kept). Unlabeled reviews are left alone: they only train word vectors. Both
-rules can be switched off (``example_gen.quarantine_duplicates`` and
-``quarantine_test_overlap``) to reproduce the published splits exactly.
+The test split is the official benchmark and is never changed: train copies of
+a test review are set aside as ``in_test_split``, extra copies within the train
+folders as ``duplicate`` (the smallest origin is kept); unlabeled reviews,
+which only train word vectors, are left alone.
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
 """TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits.
 
-A custom executor of the standard ``FileBasedExampleGen``, the documented way to
-write a custom ExampleGen: the standard driver still fingerprints the input
-(for caching) and resolves span/version patterns. The base executor would cut
-its single input into the output config's splits by hash; we keep that config
-(train/eval by ``hash_buckets``, partitioned by movie) as the source of the
-eval percentage, but also emit the dataset's own test split and the unlabeled
-reviews, so the output always has train, eval, test and unsup.
-
-Records that cannot or should not become examples are written to
-``<uri>/quarantine/`` (see ``quarantine.py``) and counted in the artifact's
-custom properties; too many bad ones, or splits that cannot train and evaluate
-a classifier, fail the step after the summary is written.
+The executor of the standard ``FileBasedExampleGen`` (whose driver fingerprints
+the input and resolves spans): it runs :class:`ingest.IngestImdbReviews`,
+writes train, eval, test and unsup as TFX writes examples, and fails the step,
+after the quarantine summary is written, on too many bad records or splits that
+cannot train and evaluate a classifier.
 """
 
 from __future__ import annotations
@@ -139,10 +132,8 @@ def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Runs :class:`ingest.IngestImdbReviews` and writes its four splits as TFX writes examples.
 
-    A Beam executor, not a ``BaseExampleGenExecutor``: that base class's ``Do``
-    writes only the output config's hash splits (train and eval), so all of it
-    would be overridden; the standard driver (input fingerprint, spans) does
-    not depend on the executor's class.
+    Not a ``BaseExampleGenExecutor``, whose ``Do`` writes only the output
+    config's hash splits (train and eval).
     """
 
     def Do(
@@ -151,16 +142,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        """Writes the four splits, as the base ExampleGen's ``Do`` writes its hash splits.
-
-        The base ``Do`` names the output splits after the output config, which
-        lists only train and eval (the hash-partitioned part), so the artifact's
-        split names and the writing are done here, with the quarantine.
-
-        Raises:
-            TooManyBadRecordsError: More bad records than the options allow.
-            ImdbDataError: A split cannot serve its purpose (see :func:`check_splits`).
-        """
+        """Raises TooManyBadRecordsError or ImdbDataError (see :func:`check_splits`) after writing."""
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
         file_format = exec_properties.get(

@@ -7,6 +7,8 @@ here are the Beam transforms that write it and the limit on bad records.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 import posixpath
 
 import apache_beam as beam
@@ -87,45 +89,60 @@ class CountByReason(beam.PTransform):
         )
 
 
-def _summary(facts: list[tuple[str, tuple]]) -> str:
-    counts: dict[str, int] = {}
-    samples: dict[str, tuple[str, ...]] = {}
-    split_folders: dict[str, dict[str, int]] = {}
-    no_movie_id: dict[str, dict[str, int]] = {}
-    no_movie_id_samples: dict[str, tuple[str, ...]] = {}
-    reviews_read = 0
-    for kind, value in facts:
-        if kind == "count":
-            counted, count = value
-            if counted == READ:
-                reviews_read += count
+# A fact for the summary: (counted key, how many, sampled key, sample); either key may be None.
+Fact = tuple[tuple | None, int, tuple | None, str | None]
+
+
+def _review_facts(review, split: str) -> Iterator[Fact]:
+    yield ("split", split, review.folder), 1, None, None
+    if review.movie_id is None:
+        cause = review.no_movie_id
+        yield ("no_movie_id", split, cause), 1, ("no_movie_id_samples", cause), str(review.origin)
+
+
+class _Summarize(beam.CombineFn):
+    """Facts -> the JSON of the :class:`IngestSummary`: counts summed, the first MAX_SAMPLES samples kept."""
+
+    def create_accumulator(self) -> tuple[Counter, dict[tuple, list[str]]]:
+        return Counter(), {}
+
+    def add_input(self, accumulator, fact: Fact):
+        counts, samples = accumulator
+        counted, count, sampled, sample = fact
+        if counted is not None:
+            counts[counted] += count
+        if sampled is not None:
+            samples[sampled] = sorted([*samples.get(sampled, []), sample])[:MAX_SAMPLES]
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        counts, samples = self.create_accumulator()
+        for more_counts, more_samples in accumulators:
+            counts.update(more_counts)
+            for key, values in more_samples.items():
+                samples[key] = sorted([*samples.get(key, []), *values])[:MAX_SAMPLES]
+        return counts, samples
+
+    def extract_output(self, accumulator) -> str:
+        counts, samples = accumulator
+        nested: dict[str, dict] = {"count": {}, "split": {}, "no_movie_id": {}}
+        for (kind, *key), count in counts.items():
+            if len(key) == 1:
+                nested[kind][key[0]] = count
             else:
-                counts[counted] = counts.get(counted, 0) + count
-        elif kind == "samples":
-            reason, origins = value
-            samples[reason] = tuple(origins)
-        elif kind == "no_movie_id":
-            split, cause, count = value
-            no_movie_id.setdefault(split, {})[cause] = count
-        elif kind == "no_movie_id_samples":
-            cause, sources = value
-            no_movie_id_samples[cause] = tuple(sources)
-        else:
-            split, folder, count = value
-            split_folders.setdefault(split, {})[folder] = count
-    return IngestSummary(
-        reviews_read, counts, samples, split_folders, no_movie_id, no_movie_id_samples
-    ).to_json()
-
-
-def _count_per_split(reviews: beam.PCollection, split: str, kind: str, key) -> beam.PCollection:
-    """PCollection[Review] -> (kind, (split, key, count)) per distinct ``key(review)``."""
-    return (
-        reviews
-        | f"Key[{kind}][{split}]" >> beam.Map(key)
-        | f"CountPerKey[{kind}][{split}]" >> beam.combiners.Count.PerElement()
-        | f"Fact[{kind}][{split}]" >> beam.Map(lambda key_count, name: (kind, (name, *key_count)), split)
-    )
+                nested[kind].setdefault(key[0], {})[key[1]] = count
+        by_kind: dict[str, dict] = {"samples": {}, "no_movie_id_samples": {}}
+        for (kind, key), values in samples.items():
+            by_kind[kind][key] = tuple(values)
+        reviews_read = nested["count"].pop(READ, 0)
+        return IngestSummary(
+            reviews_read,
+            nested["count"],
+            by_kind["samples"],
+            nested["split"],
+            nested["no_movie_id"],
+            by_kind["no_movie_id_samples"],
+        ).to_json()
 
 
 class SummarizeIngest(beam.PTransform):
@@ -143,34 +160,20 @@ class SummarizeIngest(beam.PTransform):
         self._directory = directory
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
-        records = inputs[QUARANTINE]
         facts = [
-            inputs[COUNTS] | "CountFact" >> beam.Map(lambda kind_count: ("count", kind_count)),
-            records
-            | "ReasonAndOrigin" >> beam.Map(lambda record: (record.reason, str(record.origin)))
-            | "FirstOrigins" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
-            | "SamplesFact" >> beam.Map(lambda reason_origins: ("samples", reason_origins)),
+            inputs[COUNTS]
+            | "CountFacts" >> beam.MapTuple(lambda kind, count: (("count", kind), count, None, None)),
+            inputs[QUARANTINE]
+            | "SampleFacts"
+            >> beam.Map(lambda record: (None, 0, ("samples", record.reason), str(record.origin))),
         ]
-        without_movie_id = []
         for split, reviews in inputs.items():
-            if split in (COUNTS, QUARANTINE):
-                continue
-            facts.append(_count_per_split(reviews, split, "split", lambda review: review.folder))
-            missing = reviews | f"NoMovieId[{split}]" >> beam.Filter(lambda review: review.movie_id is None)
-            without_movie_id.append(missing)
-            facts.append(_count_per_split(missing, split, "no_movie_id", lambda review: review.no_movie_id))
-        facts.append(
-            without_movie_id
-            | "MergeNoMovieId" >> beam.Flatten()
-            | "CauseAndOrigin" >> beam.Map(lambda review: (review.no_movie_id, str(review.origin)))
-            | "FirstNoMovieId" >> beam.combiners.Top.SmallestPerKey(MAX_SAMPLES)
-            | "NoMovieIdSamplesFact" >> beam.Map(lambda cause_origins: ("no_movie_id_samples", cause_origins))
-        )
+            if split not in (COUNTS, QUARANTINE):
+                facts.append(reviews | f"ReviewFacts[{split}]" >> beam.FlatMap(_review_facts, split))
         return (
             facts
             | "MergeFacts" >> beam.Flatten()
-            | "AllFacts" >> beam.combiners.ToList()
-            | "ToSummary" >> beam.Map(_summary)
+            | "Summarize" >> beam.CombineGlobally(_Summarize())
             | "WriteSummary"
             >> beam.io.WriteToText(
                 posixpath.join(self._directory, SUMMARY_FILE), num_shards=1, shard_name_template=""

@@ -1,28 +1,14 @@
-"""Reads the Large Movie Review Dataset (aclImdb) into review records with Beam.
+"""Reads the Large Movie Review Dataset (aclImdb), as its archive or unpacked, into review records with Beam.
 
-The dataset comes either as its published archive (``aclImdb_v1.tar.gz``) or
-unpacked: ``<root>/{train,test}/{pos,neg,unsup}/<id>_<rating>.txt`` plus
-``<root>/{train,test}/urls_<folder>.txt``, whose line ``i`` is the IMDb page of
-review ``i`` of that folder. Archives are streamed member by member, never
-unpacked to disk, so the same code reads a local file or a ``gs://`` object.
-
-Every check on a review record is a small pure function that raises
-:class:`BadRecordError` naming the offending file and the reason: the reader
-catches it and sets the record aside (see ``quarantine.py``), so one bad file
-does not fail the run. Every value bound for an example is checked against the
-raw schema (:func:`check_feature_values`) for the same reason. A review whose
-urls line is missing or holds no title id keeps no movie id and is counted
-(``Review.no_movie_id``). :class:`ImdbDataError` stops the run: an archive that
-cannot be read to its end, or no reviews at all.
-
-Nothing is ever written while reading: archive members are only read into
-memory (a member named ``../x`` or ``/etc/x`` is set aside, not extracted), and
-symbolic links are never followed.
+Archives are streamed member by member, never unpacked, and links never
+followed. Each check on a record is a small pure function raising
+:class:`BadRecordError`, which sets that record aside (README: "When the input
+is bad"); :class:`ImdbDataError` stops the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
@@ -36,7 +22,6 @@ import tarfile
 import zlib
 
 import apache_beam as beam
-from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
@@ -59,7 +44,7 @@ from schemas.schema import load_raw_schema
 
 logger = logging.getLogger(__name__)
 
-# Beam's MatchFiles matches our escaped dataset paths ([[]) on its workers, which import this module.
+# list_dataset matches escaped paths ([[]) with Beam on workers, which import this module.
 file_patterns.ignore_beams_nested_set_warning()
 
 # Folder names of the published dataset layout (not our split names: the
@@ -113,19 +98,11 @@ OUTPUT_SPLITS = (features.TRAIN, features.EVAL, features.TEST, features.UNSUP)
 class Review:
     """One review file and what its path and the urls files say about it.
 
-    Attributes:
-        source: Path relative to the dataset root, e.g. ``train/pos/0_9.txt``.
-        split_dir: ``train`` or ``test``: the dataset folder, not our output split.
-        folder: ``pos``, ``neg`` or ``unsup``.
-        review_id: The ``<id>`` of ``<id>_<rating>.txt``; line of the urls file.
-        rating: The ``<rating>`` of ``<id>_<rating>.txt`` (0 for unsup).
-        text: The review as published (HTML line breaks kept).
-        movie_id: IMDb title id (``tt0453418``), None when no urls line gives one.
-        origin: The file or archive member it was read from, to name it when
-            it is set aside. Not part of equality: the same review read from a
-            folder or from its archive is the same record.
-        no_movie_id: Why ``movie_id`` is None (:data:`NO_URLS_LINE` or
-            :data:`NO_TITLE_ID`), for the summary; not part of equality.
+    ``source`` is the path below the dataset root (``train/pos/0_9.txt``),
+    ``split_dir`` the dataset folder (not our output split), ``text`` the review
+    as published. ``origin`` (the file or archive member read, to name it when
+    set aside) and ``no_movie_id`` (why ``movie_id`` is None:
+    :data:`NO_URLS_LINE` or :data:`NO_TITLE_ID`) are not part of equality.
     """
 
     source: str
@@ -151,8 +128,8 @@ class ReviewPath:
     rating: int
 
 
-# Join key of a review and its urls line: (dataset, split_dir, folder, review_id).
-JoinKey = tuple[str, str, str, int]
+# A review folder, the key of its reviews and of its urls file's movie ids: (dataset, split_dir, folder).
+FolderKey = tuple[str, str, str]
 
 
 def is_archive(path: str) -> bool:
@@ -225,9 +202,7 @@ def parse_review_name(name: str, where: str) -> tuple[int, int]:
     """Returns (review_id, rating) from a file name ``<id>_<rating>.txt`` (ASCII digits)."""
     match = _REVIEW_NAME.fullmatch(name)
     if not match:
-        raise BadRecordError(
-            quarantine.BAD_FILE_NAME, where, f"review file name must be <id>_<rating>.txt, got '{name}'"
-        )
+        raise _not_a_review_name(name, where)
     return (
         _parse_digits(match.group(1), features.REVIEW_ID, where),
         _parse_digits(match.group(2), features.RATING, where),
@@ -423,18 +398,24 @@ def to_tf_example(review: Review) -> tf.train.Example:
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[JoinKey, Review]:
+def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[FolderKey, Review]:
     review = Review(
         parsed.source, parsed.split_dir, parsed.folder, parsed.review_id, parsed.rating, text, origin=origin
     )
-    return (parsed.dataset, parsed.split_dir, parsed.folder, parsed.review_id), review
+    return (parsed.dataset, parsed.split_dir, parsed.folder), review
 
 
-def _movie_lines(
-    dataset: str, split_dir: str, folder: str, data: bytes
-) -> Iterator[tuple[JoinKey, str | None]]:
-    for review_id, movie_id in enumerate(parse_movie_ids(data)):
-        yield (dataset, split_dir, folder, review_id), movie_id
+_SPECIAL_KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+_TAR_KINDS = {
+    tarfile.FIFOTYPE: "a FIFO",
+    tarfile.CHRTYPE: "a character device",
+    tarfile.BLKTYPE: "a block device",
+}
 
 
 def _special_file_kind(path: str) -> str | None:
@@ -443,25 +424,11 @@ def _special_file_kind(path: str) -> str | None:
         mode = os.lstat(path).st_mode
     except OSError:
         return None  # gone: reading it says so
-    for test, kind in (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return kind
-    return None
+    return _SPECIAL_KINDS.get(stat.S_IFMT(mode))
 
 
 def _member_kind(member: tarfile.TarInfo) -> str:
-    if member.ischr():
-        return "a character device"
-    if member.isblk():
-        return "a block device"
-    if member.isfifo():
-        return "a FIFO"
-    return f"a member of tar type {member.type!r}"
+    return _TAR_KINDS.get(member.type, f"a member of tar type {member.type!r}")
 
 
 class _StrictTarInfo(tarfile.TarInfo):
@@ -505,8 +472,8 @@ def _archive_error(
 class _ReadMatchFn(beam.DoFn):
     """Reads one matched file: an archive (reviews and urls) or one review file.
 
-    Reviews go to the main output, keyed for the join; the movie id of each urls
-    line goes to ``URLS``, the (dataset, split_dir, folder) of each loose
+    Reviews go to the main output, keyed by folder; each urls file's movie ids
+    (one list, line i = review i) go to ``URLS``, the folder of each loose
     review file to ``FOLDERS``, whose urls files are read once each later, and
     every record set aside to ``QUARANTINE``.
     """
@@ -538,7 +505,7 @@ class _ReadMatchFn(beam.DoFn):
             yield from self._read_archive(path, metadata.size_in_bytes)
             return
         if not is_remote(path) and os.path.islink(path):
-            # Set aside by find_symlinks, which also sees the links a match skips.
+            # Never followed; list_dataset sets the links of a folder dataset aside.
             return
         if special:
             error = BadRecordError(quarantine.SPECIAL_FILE, path, f"{special}, not a file")
@@ -554,12 +521,7 @@ class _ReadMatchFn(beam.DoFn):
             if parsed is None and _IN_REVIEW_FOLDER.search(path):
                 raise _not_a_review_name(path.rsplit("/", 1)[-1], path)
             if parsed is None:
-                folder = "/".join(path.split("/")[-3:-1])
-                raise BadRecordError(
-                    quarantine.UNKNOWN_FOLDER,
-                    path,
-                    f"folder '{folder}' is not a review folder <train|test>/<pos|neg|unsup>",
-                )
+                raise _unknown_folder("/".join(path.split("/")[-3:-1]), path)
             data = self._read_file(path)
             text = check_review_bytes(data, metadata.size_in_bytes, self._max_bytes, path)
         except BadRecordError as error:
@@ -656,9 +618,8 @@ class _ReadMatchFn(beam.DoFn):
         urls = parse_urls_path(member.name)
         if urls is not None:
             dataset, split_dir, folder = urls
-            data = archive.extractfile(member).read()
-            for line in _movie_lines(f"{path}/{dataset}", split_dir, folder, data):
-                yield beam.pvalue.TaggedOutput(self.URLS, line)
+            movie_ids = parse_movie_ids(archive.extractfile(member).read())
+            yield beam.pvalue.TaggedOutput(self.URLS, ((f"{path}/{dataset}", split_dir, folder), movie_ids))
             return
         in_review_folder = _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name)
         if in_review_folder is not None:
@@ -666,11 +627,8 @@ class _ReadMatchFn(beam.DoFn):
         unknown = _UNKNOWN_FOLDER_PATH.search(member.name)
         at_review_depth = _ARCHIVE_REVIEW_DEPTH.fullmatch(member.name)
         if unknown is not None or at_review_depth is not None:
-            folder = unknown.group(1).rsplit("/", 1)[0] if unknown else at_review_depth.group(1)
-            raise BadRecordError(
-                quarantine.UNKNOWN_FOLDER,
-                where,
-                f"folder '{folder}' is not a review folder <train|test>/<pos|neg|unsup>",
+            raise _unknown_folder(
+                unknown.group(1).rsplit("/", 1)[0] if unknown else at_review_depth.group(1), where
             )
         # Any other member (README, imdb.vocab, *.feat) is not read.
 
@@ -679,6 +637,11 @@ def _not_a_review_name(name: str, where: str) -> BadRecordError:
     return BadRecordError(
         quarantine.BAD_FILE_NAME, where, f"review file name must be <id>_<rating>.txt, got '{name}'"
     )
+
+
+def _unknown_folder(folder: str, where: str) -> BadRecordError:
+    message = f"folder '{folder}' is not a review folder <train|test>/<pos|neg|unsup>"
+    return BadRecordError(quarantine.UNKNOWN_FOLDER, where, message)
 
 
 _GLOB = re.compile(r"[*?[]")
@@ -722,10 +685,9 @@ def _walk_pattern(pattern: str) -> Iterator[tuple[str, int, bool]]:
 def list_local_files(pattern: str) -> list[str]:
     """Every file (or link, never followed) that a local ``pattern`` names, whatever its name holds.
 
-    With every other file of a review folder (``88887_8.TXT``), which the reader sets aside.
-
-    What the reader reads (Beam's match plus :func:`find_skipped_files`, links
-    set aside by :func:`find_symlinks`): the driver fingerprints this list.
+    With every other file of a review folder (``88887_8.TXT``), which the reader
+    sets aside: the files :func:`list_dataset` reads, and the links it sets
+    aside. The driver fingerprints this list.
     """
     if not _GLOB.search(pattern):
         return [pattern] if os.path.lexists(pattern) and not os.path.isdir(pattern) else []
@@ -736,122 +698,46 @@ def list_local_files(pattern: str) -> list[str]:
     ]
 
 
-def beam_pattern_regex(pattern: str) -> str:
-    """The regular expression Beam's ``FileSystem.translate_pattern`` makes of ``pattern``, made safely.
+def list_dataset(pattern: str) -> Iterator:
+    """The files to read (``FileMetadata``), and ``TaggedOutput(QUARANTINE, record)`` for entries set aside.
 
-    The same matches (``*`` is ``[^/\\]*``, ``**`` is ``.*``, ``?`` is ``.``,
-    ``[!...]`` a negated class), but every character inside a class is
-    escaped: Beam copies it as it is, so the escaped path ``/data/d [[]x]``
-    gives the class ``[[]``, which Python reads alike but warns about
-    (``FutureWarning: Possible nested set``) on every compile.
+    A remote pattern, an archive or one file is matched by Beam. A local folder
+    dataset is listed (:func:`_walk_pattern`), not globbed: Beam's ``*`` skips
+    names holding a backslash, its match lists files only and reads through
+    links. Set aside from the listing: a folder where a review file would be
+    (``not_a_file``, not read) and every symbolic link where the pattern
+    reaches (``symlink``, never followed: one could bring any file of the
+    machine into the training data). A linked urls file is set aside too; its
+    folder's reviews then get no movie id.
     """
-    position, size, regex = 0, len(pattern), ""
-    while position < size:
-        char = pattern[position]
-        position += 1
-        if char == "*":
-            if position < size and pattern[position] == "*":
-                regex += ".*"
-                position += 1
-            else:
-                regex += r"[^/\\]*"
-        elif char == "?":
-            regex += "."
-        elif char == "[":
-            end = position
-            if end < size and pattern[end] == "!":
-                end += 1
-            if end < size and pattern[end] == "]":
-                end += 1
-            while end < size and pattern[end] != "]":
-                end += 1
-            if end >= size:
-                regex += r"\["
-                continue
-            members = pattern[position:end]
-            position = end + 1
-            negated = members.startswith("!")
-            if negated:
-                members = members[1:]
-            regex += "[" + ("^" if negated else "") + _class_members(members) + "]"
-        else:
-            regex += re.escape(char)
-    return r"(?ms)" + regex + r"\Z"
-
-
-def _class_members(members: str) -> str:
-    """A glob class's members (single characters and ``a-z`` ranges), each character escaped."""
-    parts, position = [], 0
-    while position < len(members):
-        if position + 2 < len(members) and members[position + 1] == "-":
-            parts.append(f"{re.escape(members[position])}-{re.escape(members[position + 2])}")
-            position += 3
-        else:
-            parts.append(re.escape(members[position]))
-            position += 1
-    return "".join(parts)
-
-
-def find_skipped_files(pattern: str) -> Iterator[FileMetadata]:
-    """Yields the local files that ``pattern`` names but Beam's file matching skips.
-
-    Beam's ``*`` does not match a backslash, so ``train/pos/12\\_8.txt`` would be
-    neither read nor set aside. Every file under the dataset is accounted for:
-    these go to the reader like the matched ones (which sets them aside as
-    ``bad_file_name`` or ``unknown_folder``: no review's name holds a backslash).
-    So do the files of a review folder that the pattern's name misses
-    (``88887_8.TXT``, ``12_8.txt`` followed by a newline): ``bad_file_name``.
-    """
-    matched = re.compile(beam_pattern_regex(pattern))
+    if is_remote(pattern) or is_archive(pattern) or not _GLOB.search(pattern):
+        yield from FileSystems.match([pattern])[0].metadata_list
+        return
     for path, _depth, last in _walk_pattern(pattern):
-        if not last or os.path.islink(path) or os.path.isdir(path) or matched.match(path):
-            continue
-        if os.path.isfile(path) or _IN_REVIEW_FOLDER.search(path):  # a FIFO there is set aside unread
+        if os.path.islink(path):
+            if not last and os.path.isfile(path) and parse_urls_path(path) is None:
+                continue  # a link to a file where a folder belongs: the pattern never reads it
+            target = os.readlink(path)
+            kind = (
+                "a folder" if os.path.isdir(path) else ("missing" if not os.path.exists(path) else "a file")
+            )
+            raw = os.fsencode(target)
+            detail = f"symbolic link to '{target}' ({kind}), never followed"
+            yield _tagged(QuarantinedRecord(Origin(path), quarantine.SYMLINK, detail, raw, len(raw)))
+        elif last and os.path.isdir(path):
+            if _IN_REVIEW_FOLDER.search(path):
+                detail = "a folder where a review file would be"
+                yield _tagged(QuarantinedRecord(Origin(path), quarantine.NOT_A_FILE, detail, b"", 0))
+        elif last:
             status = os.lstat(path)
             yield FileMetadata(path, status.st_size, status.st_mtime)
 
 
-def find_folders(pattern: str) -> Iterator[QuarantinedRecord]:
-    """Yields a record for each folder where a review file would be (in a review folder of a local dataset).
-
-    Beam's file matching lists files only, so ``train/pos/88886_8.txt/`` would
-    be skipped silently; it is set aside as ``not_a_file`` (its content is not read).
-    """
-    for path, _depth, last in _walk_pattern(pattern):
-        if last and not os.path.islink(path) and os.path.isdir(path) and _IN_REVIEW_FOLDER.search(path):
-            error = BadRecordError(quarantine.NOT_A_FILE, path, "a folder where a review file would be")
-            yield QuarantinedRecord.from_error(Origin(path), error, b"", 0)
+def _tagged(record: QuarantinedRecord) -> beam.pvalue.TaggedOutput:
+    return beam.pvalue.TaggedOutput(QUARANTINE, record)
 
 
-def find_symlinks(pattern: str) -> Iterator[QuarantinedRecord]:
-    """Yields a record for each symbolic link where a local folder dataset should hold files or folders.
-
-    Links are never followed: one could bring any file of the machine into the
-    training data. Beam's file matching silently skips links to folders and
-    broken links and reads through links to files; this walk finds all three
-    (only where ``pattern`` reaches, so a linked README is no concern), and
-    the reader skips the linked files so each link is accounted for once. A
-    linked urls file (``<split>/urls_<folder>.txt``) is found too: it is not
-    read, and its folder's reviews get no movie id.
-    """
-    for path, _depth, last in _walk_pattern(pattern):
-        if not os.path.islink(path):
-            continue
-        if not last and os.path.isfile(path) and parse_urls_path(path) is None:
-            continue  # a link to a file where a folder belongs: the pattern never reads it
-        target = os.readlink(path)
-        kind = "a folder" if os.path.isdir(path) else ("missing" if not os.path.exists(path) else "a file")
-        raw = os.fsencode(target)
-        yield QuarantinedRecord(
-            Origin(path),
-            quarantine.SYMLINK,
-            f"symbolic link to '{target}' ({kind}), never followed",
-            raw,
-            len(raw),
-        )
-
-
-def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str | None]]:
+def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | None]]]:
     """Reads the urls file of one folder of an unpacked dataset, if the dataset has one.
 
     One that cannot be read (a folder of that name, no permission) is logged;
@@ -860,7 +746,7 @@ def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str
     dataset, split_dir, name = folder
     path = urls_path_for(dataset, split_dir, name)
     if not is_remote(path) and os.path.islink(path):
-        # Never followed; find_symlinks sets it aside.
+        # Never followed; list_dataset sets it aside.
         return
     if not FileSystems.exists(path):
         return
@@ -870,16 +756,17 @@ def _read_urls_file(folder: tuple[str, str, str]) -> Iterator[tuple[JoinKey, str
     except OSError as error:
         logger.warning("ExampleGen: cannot read %s (%s); its reviews get no movie id", path, error)
         return
-    yield from _movie_lines(dataset, split_dir, name, data)
+    yield folder, parse_movie_ids(data)
 
 
-def _attach_movie_id(joined: tuple[JoinKey, dict[str, Iterable]]) -> Iterator[Review]:
-    _key, groups = joined
-    movie_ids = list(groups["movie_id"])
-    movie_id = movie_ids[0] if movie_ids else None
-    missing = None if movie_id else (NO_TITLE_ID if movie_ids else NO_URLS_LINE)
-    for review in groups["review"]:
-        yield dataclasses.replace(review, movie_id=movie_id, no_movie_id=missing)
+def _attach_movie_id(keyed: tuple[FolderKey, Review], movie_ids: dict[FolderKey, list]) -> Review:
+    """The review with the movie id on its line of its folder's urls file, or why it has none."""
+    folder, review = keyed
+    lines = movie_ids.get(folder, ())
+    if review.review_id >= len(lines):
+        return dataclasses.replace(review, no_movie_id=NO_URLS_LINE)
+    movie_id = lines[review.review_id]
+    return dataclasses.replace(review, movie_id=movie_id, no_movie_id=None if movie_id else NO_TITLE_ID)
 
 
 def _require_reviews(count: int, file_pattern: str) -> int:
@@ -897,31 +784,15 @@ COUNTS = quarantining.COUNTS
 class ReadImdbReviews(beam.PTransform):
     """PBegin -> {REVIEWS: PCollection[Review], QUARANTINE: PCollection[QuarantinedRecord], COUNTS: ...}.
 
-    Every review matched by a file pattern, with its movie id, and every review
-    record that had to be set aside, with its reason; ``COUNTS`` holds how many
-    of each as (kind, count) pairs, kind ``quarantining.READ`` for the reviews
-    and the reason for records set aside (see ``quarantining.SummarizeIngest``).
-
-    Each file the pattern matches is either an archive holding the dataset
-    (``.tar.gz``, ``.tgz``, ``.tar``; only review files and urls files are read,
-    whatever the archive's top folder is called) or one review file
-    ``<root>/<split>/<folder>/<id>_<rating>.txt`` (then the movie ids come from
-    ``<root>/<split>/urls_<folder>.txt`` when it exists). Reviews are joined
-    with their urls line by (dataset, split_dir, folder, review_id).
-
-    Set aside (see ``quarantine.BAD_INPUT_REASONS``): review files that are
-    empty, white space only, binary, not UTF-8 or larger than
-    ``max_review_bytes``; badly named files, ratings that contradict their
-    folder, ``.txt`` files in unknown review folders; symbolic links, and in an
-    archive hard links, special files and members whose path escapes it.
-
-    Set aside too: a review whose name gives a value outside its raw schema
-    feature's range (``out_of_range``: an id beyond int64). A review without a
-    usable urls line keeps no movie id; ``Review.no_movie_id`` says why.
+    Every review the file patterns name (archives, or loose review files whose
+    movie ids come from their folder's ``urls_<folder>.txt``), joined with its
+    movie id by (dataset, split_dir, folder, review_id); every record set aside
+    with its reason; ``COUNTS`` as (kind, count) pairs, kind
+    ``quarantining.READ`` for the reviews and the reason for the others.
 
     Raises (when the pipeline runs) :class:`ImdbArchiveError` for an archive
-    that cannot be read to its end, and :class:`ImdbDataError` for a pattern
-    that yields no review record at all.
+    that cannot be read to its end, and :class:`ImdbDataError` for patterns
+    that yield no review record at all.
     """
 
     def __init__(
@@ -935,12 +806,13 @@ class ReadImdbReviews(beam.PTransform):
         self._max_review_bytes = max_review_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
-        pattern = pbegin | "Pattern" >> beam.Create(self._file_patterns)
-        matched = pattern | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
-        skipped = pattern | "FindSkippedFiles" >> beam.FlatMap(find_skipped_files)
+        listed = (
+            pbegin
+            | "Pattern" >> beam.Create(self._file_patterns)
+            | "ListFiles" >> beam.FlatMap(list_dataset).with_outputs(QUARANTINE, main=REVIEWS)
+        )
         read = (
-            (matched, skipped)
-            | "MergeFiles" >> beam.Flatten()
+            listed[REVIEWS]
             # Spreads the reading of many loose review files over workers.
             | "ReshuffleMatches" >> beam.Reshuffle()
             | "ReadMatches"
@@ -948,19 +820,16 @@ class ReadImdbReviews(beam.PTransform):
                 _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, _ReadMatchFn.QUARANTINE, main=REVIEWS
             )
         )
-        symlinks = pattern | "FindSymlinks" >> beam.FlatMap(find_symlinks)
-        folders = pattern | "FindFolders" >> beam.FlatMap(find_folders)
-        set_aside = (read[_ReadMatchFn.QUARANTINE], symlinks, folders) | "MergeSetAside" >> beam.Flatten()
+        set_aside = (read[_ReadMatchFn.QUARANTINE], listed[QUARANTINE]) | "MergeSetAside" >> beam.Flatten()
         urls_of_loose_files = (
             read[_ReadMatchFn.FOLDERS]
             | "DistinctFolders" >> beam.Distinct()
             | "ReadUrlsFiles" >> beam.FlatMap(_read_urls_file)
         )
+        # One list per urls file, a side input: a urls line per element cost more than the reviews.
         movie_ids = (read[_ReadMatchFn.URLS], urls_of_loose_files) | "MergeMovieIds" >> beam.Flatten()
-        reviews = (
-            {"review": read[REVIEWS], "movie_id": movie_ids}
-            | "JoinMovieIds" >> beam.CoGroupByKey()
-            | "AttachMovieIds" >> beam.FlatMap(_attach_movie_id)
+        reviews = read[REVIEWS] | "AttachMovieIds" >> beam.Map(
+            _attach_movie_id, beam.pvalue.AsDict(movie_ids)
         )
         # Every record is counted once, here: the counts go into the run's
         # summary, and their total into the check below.

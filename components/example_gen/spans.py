@@ -8,9 +8,6 @@ Each span is a complete dataset in the published layout: an archive, or a
 folder holding ``train/`` and ``test/``.
 """
 
-import datetime
-import glob
-import os
 import posixpath
 import re
 
@@ -24,7 +21,6 @@ _PLACEHOLDERS = ("{SPAN", "{YYYY}", "{MM}", "{DD}", "{VERSION")
 _UNMATCHABLE_IN_SPAN_PATHS = "*?$^|"
 # Each placeholder as TFX's driver reads it (tfx/components/example_gen/utils.py).
 _PLACEHOLDER_REGEX = re.compile(r"\{SPAN(?::(\d+))?\}|\{VERSION(?::(\d+))?\}|\{YYYY\}|\{MM\}|\{DD\}")
-_EPOCH = datetime.date(1970, 1, 1)
 
 
 class SpanNotFoundError(ValueError):
@@ -118,64 +114,35 @@ def span_input(data_path: str) -> tuple[str, str]:
 
 
 def find_spans(data_path: str) -> dict[int, str]:
-    """The spans present on a local filesystem: span number -> that span's dataset path.
-
-    Only the part of ``data_path`` up to its last placeholder is matched; the
-    rest (e.g. the archive name) must exist below it. Date placeholders
-    (``{YYYY}{MM}{DD}``) give the span as days since 1970-01-01, as in TFX. With
-    a ``{VERSION}`` placeholder, the highest version of each span is taken.
-    """
+    """The spans present: span number -> that span's dataset path, found as TFX's driver finds them."""
     base, relative = _split_at_placeholder(data_path)
-    parts = relative.split("/")
-    last = max(i for i, part in enumerate(parts) if has_span_placeholder(part))
-    matched, rest = parts[: last + 1], parts[last + 1 :]
-    regex = re.compile("/".join(_part_regex(part) for part in matched))
-    candidates = glob.glob(
-        os.path.join(glob.escape(base), *(_PLACEHOLDER_REGEX.sub("*", glob.escape(part)) for part in matched))
+    return matched_spans(escape_pattern(base), escape_pattern(relative))
+
+
+def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
+    """Span number -> the path ``input_base/pattern`` matches for it, by TFX's own glob and regex.
+
+    Date placeholders give the span as days since 1970-01-01; with a
+    ``{VERSION}`` placeholder, each span's highest version is taken.
+    """
+    from tfx.components.example_gen import utils as example_gen_utils
+    from tfx.dsl.io import fileio
+    from tfx.proto import example_gen_pb2
+
+    split = example_gen_pb2.Input.Split(name="data", pattern=pattern)
+    flags = example_gen_utils.verify_split_pattern_specs(split)
+    glob_pattern, regex = example_gen_utils._create_matching_glob_and_regex(
+        input_base, split, *flags, range_config=None
     )
     found: dict[int, tuple[int, str]] = {}
-    for candidate in candidates:
-        match = regex.fullmatch(os.path.relpath(candidate, base).replace(os.sep, "/"))
-        if match is None:
-            continue
-        span = _span_number(match)
-        if span is None:
-            continue
-        version = int(match.group("version")) if "version" in regex.groupindex else 0
-        dataset = os.path.join(candidate, *rest)
-        if os.path.exists(dataset) and (span not in found or version > found[span][0]):
-            found[span] = (version, dataset)
-    return {span: dataset for span, (_version, dataset) in sorted(found.items())}
-
-
-def _part_regex(part: str) -> str:
-    pieces, position = [], 0
-    for match in _PLACEHOLDER_REGEX.finditer(part):
-        pieces.append(re.escape(part[position : match.start()]))
-        token = match.group(0)
-        width = match.group(1) or match.group(2)
-        digits = rf"\d{{{width}}}" if width else r"\d+"
-        if token.startswith("{SPAN"):
-            pieces.append(rf"(?P<span>{digits})")
-        elif token.startswith("{VERSION"):
-            pieces.append(rf"(?P<version>{digits})")
-        else:
-            name, size = {"{YYYY}": ("year", 4), "{MM}": ("month", 2), "{DD}": ("day", 2)}[token]
-            pieces.append(rf"(?P<{name}>\d{{{size}}})")
-        position = match.end()
-    pieces.append(re.escape(part[position:]))
-    return "".join(pieces)
-
-
-def _span_number(match: re.Match) -> int | None:
-    groups = match.groupdict()
-    if groups.get("span") is not None:
-        return int(groups["span"])
-    try:
-        date = datetime.date(int(groups["year"]), int(groups["month"]), int(groups["day"]))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return (date - _EPOCH).days
+    for path in fileio.glob(glob_pattern):
+        try:
+            _, span, _, version = example_gen_utils._find_matched_span_version_from_path(path, regex, *flags)
+        except ValueError:
+            continue  # not a span this pattern names (a date that is not one)
+        if span not in found or (version or 0) > found[span][0]:
+            found[span] = (version or 0, path)
+    return {span: path for span, (_version, path) in sorted(found.items())}
 
 
 def check_num_spans(data_path: str, span: int | None, num_spans: int) -> None:

@@ -13,11 +13,10 @@ import tensorflow_transform.beam as tft_beam
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
-from tfx_bsl.coders import example_coder
-from tfx_bsl.tfxio import tf_example_record
 
 from components.beam_utils import run_and_count
 from components.file_patterns import all_files_pattern
+from components.transform.analyze_transform import METRICS_NAMESPACE, AnalyzeAndTransform
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
 from schemas import features
@@ -32,7 +31,6 @@ TRANSFORMED_SPLITS = (features.TRAIN, features.EVAL)
 # The raw features the preprocessing_fn reads.
 TRANSFORM_INPUTS = (features.TEXT, features.LABEL)
 TRANSFORMED_FILE_PREFIX = "transformed_examples"
-METRICS_NAMESPACE = "transform"
 SCHEMA_FILE = "schema.pbtxt"
 
 
@@ -43,23 +41,6 @@ def transform_input_schema(raw_schema: schema_pb2.Schema) -> schema_pb2.Schema:
     del schema.feature[:]
     schema.feature.extend(kept)
     return schema
-
-
-class _EncodeAsExamples(beam.DoFn):
-    """Encodes transformed Arrow RecordBatches as serialized tf.Examples, counting them per split."""
-
-    def __init__(self, schema: schema_pb2.Schema, split: str):
-        self._schema = schema
-        self._encoder = None
-        self._counter = beam.metrics.Metrics.counter(METRICS_NAMESPACE, split)
-
-    def setup(self):
-        self._encoder = example_coder.RecordBatchToExamplesEncoder(self._schema)
-
-    def process(self, batch_and_passthrough):
-        record_batch, _ = batch_and_passthrough
-        self._counter.inc(record_batch.num_rows)
-        yield from self._encoder.encode(record_batch)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -97,37 +78,22 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         temp_dir = os.path.join(transform_graph_uri, ".temp")
         pipeline = self._make_beam_pipeline()
         with tft_beam.Context(temp_dir=temp_dir):
-            raw = {}
-            for split in TRANSFORMED_SPLITS:
-                tfxio = tf_example_record.TFExampleRecord(
-                    file_pattern=all_files_pattern(artifact_utils.get_split_uri([examples], split)),
-                    schema=input_schema,
-                    telemetry_descriptors=["imdb", "Transform"],
+            raw = {
+                split: pipeline
+                | f"Read[{split}]"
+                >> beam.io.ReadFromTFRecord(
+                    all_files_pattern(artifact_utils.get_split_uri([examples], split)),
+                    coder=beam.coders.BytesCoder(),
                 )
-                raw[split] = (pipeline | f"Read[{split}]" >> tfxio.BeamSource(), tfxio.TensorAdapterConfig())
-
-            fit_data = [raw[split][0] for split in features.FIT_SPLITS]
-            fit = (
-                fit_data[0] if len(fit_data) == 1 else fit_data | "FlattenFitSplits" >> beam.Flatten(),
-                raw[features.FIT_SPLITS[0]][1],
+                for split in TRANSFORMED_SPLITS
+            }
+            transformed_splits = raw | "AnalyzeAndTransform" >> AnalyzeAndTransform(
+                make_preprocessing_fn(options), input_schema, features.FIT_SPLITS, transform_graph_uri
             )
-            transform_fn = fit | "Analyze" >> tft_beam.AnalyzeDataset(make_preprocessing_fn(options))
-            _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_graph_uri)
-
-            for split in TRANSFORMED_SPLITS:
-                transformed_data, transformed_metadata = (raw[split], transform_fn) | (
-                    f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True)
-                )
-                _ = (
-                    transformed_data
-                    | f"Encode[{split}]" >> beam.ParDo(_EncodeAsExamples(transformed_metadata.schema, split))
-                    | f"Write[{split}]"
-                    >> beam.io.WriteToTFRecord(
-                        os.path.join(
-                            artifact_utils.get_split_uri([transformed], split), TRANSFORMED_FILE_PREFIX
-                        ),
-                        file_name_suffix=".gz",
-                    )
+            for split, serialized in transformed_splits.items():
+                _ = serialized | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+                    os.path.join(artifact_utils.get_split_uri([transformed], split), TRANSFORMED_FILE_PREFIX),
+                    file_name_suffix=".gz",
                 )
             counts = run_and_count(pipeline, METRICS_NAMESPACE)
         if tf.io.gfile.exists(temp_dir):
