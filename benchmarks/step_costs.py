@@ -22,7 +22,9 @@ repository root)::
 
 Options it does not know go to ``imdb-pipeline run`` (``--data``,
 ``--trainer.epochs 1`` ...). ``--repeat`` runs the pair N times and prints the
-median of each figure.
+median of each figure. ``--compare CHECKOUT`` also runs another checkout's code
+(the code before a change), alternating with this one's in each repeat, and
+prints its figures beside this one's: before and after measured in one session.
 """
 
 from __future__ import annotations
@@ -66,9 +68,9 @@ class _Clock(logging.Filter):
         return True  # only watches
 
 
-def child(launched: float, result_file: str, run_args: list[str]) -> int:
-    """One run in this process (``--child``): the command line's own ``main``, timed from outside."""
-    sys.path.insert(0, str(REPOSITORY))
+def child(launched: float, result_file: str, source: str, run_args: list[str]) -> int:
+    """One run in this process (``--child``) of ``source``'s command line ``main``, timed from outside."""
+    sys.path.insert(0, source)
     from absl import logging as absl_logging
 
     clock = _Clock()
@@ -95,12 +97,12 @@ def child(launched: float, result_file: str, run_args: list[str]) -> int:
     return code
 
 
-def run_once(run_args: list[str], scratch: str) -> dict[str, tuple[float, float]]:
-    """One run in a fresh process; returns {part: (wall seconds, CPU seconds)} in run order."""
+def run_once(run_args: list[str], scratch: str, source: Path = REPOSITORY) -> dict[str, tuple[float, float]]:
+    """One run of ``source``'s code in a fresh process; returns {part: (wall seconds, CPU seconds)} in run order."""
     result_file = os.path.join(scratch, "result.json")
     launched = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, __file__, "--child", repr(launched), result_file, "--", *run_args],
+        [sys.executable, __file__, "--child", repr(launched), result_file, str(source), "--", *run_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,43 +162,63 @@ def _median(runs: list[dict[str, tuple[float, float]]]) -> dict[str, tuple[float
     }
 
 
-def print_table(fresh: dict, cached: dict, reference: float) -> None:
-    width = max(len(part) for part in [*fresh, *cached])
-    print(f"{'':{width}}  {'first run':>17}  {'cached run':>17}")
-    print(f"{'part':{width}}  {'wall s':>8} {'CPU s':>8}  {'wall s':>8} {'CPU s':>8}")
-    for part in dict.fromkeys([*fresh, *cached]):
+def print_table(columns: dict[str, dict], reference: float) -> None:
+    """One pair of wall / CPU columns per run kind (``first run``, ``cached run``, ...)."""
+    parts = list(dict.fromkeys(part for figures in columns.values() for part in figures))
+    width = max(len(part) for part in parts)
+    print(f"{'':{width}}" + "".join(f"  {label:>17}" for label in columns))
+    print(f"{'part':{width}}" + f"  {'wall s':>8} {'CPU s':>8}" * len(columns))
+    for part in parts:
         cells = []
-        for run in (fresh, cached):
-            wall, cpu = run.get(part, (float("nan"), float("nan")))
+        for figures in columns.values():
+            wall, cpu = figures.get(part, (float("nan"), float("nan")))
             cells.append(f"{wall:8.1f} {cpu:8.1f}")
-        print(f"{part:{width}}  {cells[0]}  {cells[1]}")
+        print(f"{part:{width}}  " + "  ".join(cells))
     print(f'reference: python -c "import tensorflow" in a fresh process: {reference:.1f} s wall')
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--child"]:
-        return child(float(argv[1]), argv[2], argv[4:])
+        return child(float(argv[1]), argv[2], argv[3], argv[5:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--output", help="the runs' output folder (emptied first); default: a temporary one")
     parser.add_argument("--repeat", type=int, default=1, help="pairs of runs; the median is shown")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout (the code before a change): its runs alternate with this one's, shown beside them",
+    )
     args, run_args = parser.parse_known_args(argv)
+    sources = {"": REPOSITORY}
+    if args.compare:
+        sources = {"before ": args.compare.resolve(), "after ": REPOSITORY}
+    runs: dict[str, list[dict]] = {}
+    references = []
     with tempfile.TemporaryDirectory(prefix="step-costs-") as scratch:
         output = args.output or os.path.join(scratch, "output")
-        fresh_runs, cached_runs, references = [], [], []
         for repeat in range(args.repeat):
             references.append(import_tensorflow_seconds())
-            shutil.rmtree(output, ignore_errors=True)
-            print(f"pair {repeat + 1}/{args.repeat}: first run, then cached run", file=sys.stderr)
-            fresh_runs.append(run_once(["--output", output, *run_args], scratch))
-            cached_runs.append(run_once(["--output", output, *run_args], scratch))
-    fresh, cached, reference = _median(fresh_runs), _median(cached_runs), statistics.median(references)
-    print_table(fresh, cached, reference)
+            for label, source in sources.items():
+                shutil.rmtree(output, ignore_errors=True)
+                print(f"pair {repeat + 1}/{args.repeat}: {label}first run, then cached run", file=sys.stderr)
+                runs.setdefault(f"{label}first run", []).append(
+                    run_once(["--output", output, *run_args], scratch, source)
+                )
+                runs.setdefault(f"{label}cached run", []).append(
+                    run_once(["--output", output, *run_args], scratch, source)
+                )
+    reference = statistics.median(references)
+    print_table({label: _median(figures) for label, figures in runs.items()}, reference)
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"first_run": fresh_runs, "cached_run": cached_runs, "import_tensorflow_seconds": references},
+                {
+                    **{label.replace(" ", "_"): figures for label, figures in runs.items()},
+                    "sources": {label.strip() or "this": str(source) for label, source in sources.items()},
+                    "import_tensorflow_seconds": references,
+                },
                 indent=1,
             )
         )

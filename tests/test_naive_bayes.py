@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from components.trainer import export, model
 from components.trainer.dataset import model_inputs
@@ -137,6 +138,41 @@ def test_a_model_needs_a_branch():
         model.build_model(6, 5, _matrix(6), TrainerOptions(use_embeddings=False))
     with pytest.raises(ValueError, match="at least one branch"):
         TrainerOptions(use_embeddings=False, use_ngrams=False)
+
+
+def _fit(weighted_rows_adam: bool, ratios: np.ndarray, l2: float) -> dict[str, np.ndarray]:
+    """Weights after 3 epochs on 6 reviews, with build_model's optimizer or Keras' own Adam."""
+    options = TrainerOptions(architecture="bag", dropout=0.0, ngram_l2=l2)
+    classifier = model.build_model(6, 5, _matrix(6), options, ngram_ratios=ratios)
+    if not weighted_rows_adam:
+        classifier.compile(
+            optimizer=tf_keras.optimizers.Adam(learning_rate=options.learning_rate),
+            loss=tf_keras.losses.BinaryCrossentropy(),
+        )
+    token_ids = np.array([[2, 3, 0, 0, 0], [4, 5, 2, 0, 0], [3, 0, 0, 0, 0]] * 2, dtype=np.int64)
+    ngram_ids = tf.ragged.constant(
+        [[0, 2, 5], [1, 3], [2, 4, 6, 7], [7], [0, 1, 2, 3], [5, 6]], dtype=tf.int64
+    )
+    labels = np.array([1, 0, 1, 0, 1, 0], dtype=np.float32)
+    data = tf.data.Dataset.from_tensor_slices(
+        ({features.TOKEN_IDS: token_ids, features.NGRAM_IDS: ngram_ids}, labels)
+    ).batch(4)
+    classifier.fit(data, epochs=3, verbose=0)
+    return {weight.name: weight.numpy() for weight in classifier.weights}
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_the_optimizer_updates_only_weighted_ngram_rows_and_gives_adams_weights_bit_for_bit(l2):
+    # Ids 1, 4 and 6 have ratio 0 (too rare in the train split): they weigh nothing.
+    ratios = np.array([0.5, 0.0, -1.0, 2.0, 0.0, 0.25, 0.0, -0.5], dtype=np.float32)
+    fitted = _fit(True, ratios, l2)
+    with_adam = _fit(False, ratios, l2)
+    assert fitted.keys() == with_adam.keys()
+    for name, values in fitted.items():
+        np.testing.assert_array_equal(values, with_adam[name], err_msg=name)
+    coefficients = fitted[f"{model.NGRAM_LAYER}/coefficients:0"]
+    assert np.all(coefficients[[1, 4, 6]] == 0.0)
+    assert np.all(coefficients[[0, 2, 3, 5, 7]] != 0.0)
 
 
 def _bucket(ngram: str, buckets: int) -> int:

@@ -36,11 +36,15 @@ class ServingModule(tf.Module):
         probability = self.model(inputs, training=False)
         return {features.PROBABILITY_OUTPUT: tf.squeeze(probability, axis=-1)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT)])
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT)], autograph=False
+    )
     def serve_text(self, text):
         return self._probability(text)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.EXAMPLES_INPUT)])
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name=features.EXAMPLES_INPUT)], autograph=False
+    )
     def serve_examples(self, examples):
         parsed = tf.io.parse_example(examples, {features.TEXT: tf.io.FixedLenFeature([], tf.string)})
         return self._probability(parsed[features.TEXT])

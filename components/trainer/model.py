@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from components.trainer.naive_bayes import NaiveBayesLinear
+from components.trainer.naive_bayes import NaiveBayesLinear, WeightedRowsAdam
 from components.trainer.options import FINE_TUNE, FROZEN_THEN_FINE_TUNE, Architecture, TrainerOptions
 from schemas import features
 
@@ -171,9 +171,18 @@ def build_model(
 
 
 def compile_model(model: keras.Model, learning_rate: float) -> None:
-    """(Re)compiles with a fresh Adam optimizer; needed after changing what is trainable."""
+    """(Re)compiles with a fresh Adam optimizer; needed after changing what is trainable.
+
+    With the n-gram branch, Adam updates only the coefficients whose Naive
+    Bayes ratio is nonzero (:class:`WeightedRowsAdam`: the same weights as
+    Keras' Adam, in a fraction of the time).
+    """
+    weighted_rows = []
+    if NGRAM_LAYER in {layer.name for layer in model.layers}:
+        wide = model.get_layer(NGRAM_LAYER)
+        weighted_rows.append((wide.coefficients, np.flatnonzero(wide.ratios.numpy())))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=WeightedRowsAdam(learning_rate=learning_rate, weighted_rows=weighted_rows),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
     )

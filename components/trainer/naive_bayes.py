@@ -8,7 +8,7 @@ weight, and the linear weights are trained together with the deep branch that
 starts from the injected word embeddings.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -113,3 +113,57 @@ class NaiveBayesLinear(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "l2": self.l2, "scale": self.scale}
+
+
+class WeightedRowsAdam(keras.optimizers.Adam):
+    """Adam, with the n-gram coefficients updated only where their Naive Bayes ratio is nonzero.
+
+    Keras' Adam applies a sparse (``IndexedSlices``) gradient densely: every
+    step decays both moments of all of the coefficients and moves every one
+    of them, a dozen passes over the whole hash range (2^23 floats), which was
+    most of a training step's time. A coefficient whose ratio is 0 weighs
+    nothing in the logit, so its gradient is exactly 0 at every step: its
+    moments stay 0 and its update is ``0 / (0 + epsilon) = 0``. This optimizer
+    does Adam's arithmetic, operation for operation, on the rows with a
+    nonzero ratio only, so the weights it gives are bit for bit Adam's. Any
+    other variable, a dense gradient (an l2 penalty adds one) and ``amsgrad``
+    go through Adam unchanged.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        weighted_rows: Sequence[tuple[tf.Variable, np.ndarray]] = (),
+        **kwargs,
+    ):
+        """``weighted_rows``: each variable so updated, with the ids of its rows that can change."""
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self._weighted_rows = {
+            self._var_key(variable): tf.constant(np.asarray(rows, np.int64))
+            for variable, rows in weighted_rows
+        }
+
+    def update_step(self, gradient, variable):
+        rows = self._weighted_rows.get(self._var_key(variable))
+        if rows is None or not isinstance(gradient, tf.IndexedSlices) or self.amsgrad:
+            return super().update_step(gradient, variable)
+        # Adam.update_step's sparse branch, restricted to ``rows``.
+        lr = tf.cast(self.learning_rate, variable.dtype)
+        local_step = tf.cast(self.iterations + 1, variable.dtype)
+        beta_1_power = tf.pow(tf.cast(self.beta_1, variable.dtype), local_step)
+        beta_2_power = tf.pow(tf.cast(self.beta_2, variable.dtype), local_step)
+        var_key = self._var_key(variable)
+        m = self._momentums[self._index_dict[var_key]]
+        v = self._velocities[self._index_dict[var_key]]
+        alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        epsilon_hat = self.epsilon * tf.sqrt(1 - beta_2_power) if self.adaptive_epsilon else self.epsilon
+
+        m_rows = tf.gather(m, rows)
+        m.scatter_update(tf.IndexedSlices(m_rows + -m_rows * (1 - self.beta_1), rows))
+        m.scatter_add(tf.IndexedSlices(gradient.values * (1 - self.beta_1), gradient.indices))
+        v_rows = tf.gather(v, rows)
+        v.scatter_update(tf.IndexedSlices(v_rows + -v_rows * (1 - self.beta_2), rows))
+        v.scatter_add(tf.IndexedSlices(tf.square(gradient.values) * (1 - self.beta_2), gradient.indices))
+        variable.scatter_sub(
+            tf.IndexedSlices((tf.gather(m, rows) * alpha) / (tf.sqrt(tf.gather(v, rows)) + epsilon_hat), rows)
+        )
