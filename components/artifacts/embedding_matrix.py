@@ -32,7 +32,7 @@ class EmbeddingMismatchError(ValueError):
 
 
 def vocabulary_fingerprint(vocabulary: Sequence[str]) -> str:
-    """SHA-256 (hex) of the vocabulary lines joined by newlines, which the Trainer checks (:func:`load_checked`)."""
+    """SHA-256 (hex) of the vocabulary lines joined by newlines, checked by :func:`load_checked`."""
     return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
 
 
@@ -61,7 +61,7 @@ def write_embedding_matrix(
 
 
 def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
-    """The matrix and the vocabulary it was built for (a consumer with its own vocabulary: :func:`load_checked`)."""
+    """The matrix and the vocabulary it was built for (with a vocabulary to check: :func:`load_checked`)."""
     matrix = read_matrix(os.path.join(uri, MATRIX_FILE))
     return matrix, read_vocabulary(os.path.join(uri, VOCABULARY_FILE))
 

@@ -69,7 +69,7 @@ _PerSlice = TypeVar("_PerSlice")
 
 
 def headline_of(per_slice: Iterable[_PerSlice]) -> _PerSlice | None:
-    """The test split's element of TFMA's per-slice results (``MetricsForSlice``, ``PlotsForSlice``), or None."""
+    """The test split's ``MetricsForSlice`` or ``PlotsForSlice`` of TFMA's per-slice results, or None."""
     overall = None
     for item in per_slice:
         values = slice_values(item.slice_key)
@@ -170,7 +170,7 @@ def _slice_order(name: str) -> tuple:
 
 
 def read_slice_metrics(uri: str, model_name: str = CANDIDATE_MODEL) -> tuple[SliceMetrics, ...]:
-    """Every slice's example count, accuracy and AUC of ``model_name`` (else the model that is not the baseline)."""
+    """Each slice's example count, accuracy and AUC of ``model_name`` (else of the non-baseline model)."""
     import tensorflow_model_analysis as tfma
 
     per_slice: dict[str, dict[str, dict[str, Any]]] = {}
@@ -208,7 +208,7 @@ def read_evaluation(
 ) -> Evaluation:
     """Reads a ModelEvaluation: the test split's metrics and diffs, and the validation result.
 
-    A candidate absent from the metrics (TFMA names a lone model ``""``) is the first model that is not the baseline.
+    A candidate absent from the metrics (TFMA names a lone model ``""``) is the first non-baseline model.
     """
     import tensorflow as tf
     import tensorflow_model_analysis as tfma

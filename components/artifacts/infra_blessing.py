@@ -1,4 +1,4 @@
-"""The canary's InfraBlessing artifact: TFX InfraValidator's marker file and ``blessed``, plus ``canary.json``."""
+"""The canary's InfraBlessing: TFX InfraValidator's marker file and ``blessed``, plus ``canary.json``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ BATCH_SECONDS_PROPERTY = "batch_seconds"
 
 @dataclasses.dataclass(frozen=True)
 class CanaryResult:
-    """The canary's verdict: why the model may not be pushed (none: it may), and the rest of ``canary.json``."""
+    """The canary's verdict: why the model may not be pushed (none: it may), and the rest of canary.json."""
 
     failures: tuple[str, ...]
     details: dict[str, Any]

@@ -1,4 +1,4 @@
-"""The Trainer's Model (SavedModel + ``embeddings/`` files) and ModelRun (``history.json``, ``warm_start.json``)."""
+"""The Trainer's Model (SavedModel, ``embeddings/``) and ModelRun (``history.json``, ``warm_start.json``)."""
 
 from collections.abc import Sequence
 import io
@@ -61,7 +61,7 @@ def read_warm_start(model_run_uri: str) -> dict | None:
 
 
 def read_weights(model_uri: str) -> dict[str, np.ndarray]:
-    """The Keras model's weights in a Model artifact's SavedModel, by Keras weight name (``dense/kernel:0``)."""
+    """The Keras weights in a Model artifact's SavedModel, by Keras weight name (``dense/kernel:0``)."""
     loaded = tf.saved_model.load(serving_model_dir(model_uri))
     keras_model = getattr(loaded, "model", None)
     if keras_model is None:

@@ -1,4 +1,4 @@
-"""The RunReport artifact (``report.html``, ``report.json``: library versions) and the Report step's input names.
+"""The RunReport artifact (``report.html``; ``report.json``: library versions), and the Report's inputs.
 
 The inputs are named as the outputs that feed them: the keys under which the
 run summary and index find a run's artifacts in ML Metadata.

@@ -14,7 +14,7 @@ class EmbeddingVectors(artifact.Artifact):
 
 
 class EmbeddingMatrix(artifact.Artifact):
-    """A matrix aligned row-for-row with a Transform vocabulary; layout: :mod:`components.artifacts.embedding_matrix`."""
+    """A matrix aligned with a Transform vocabulary; layout: :mod:`components.artifacts.embedding_matrix`."""
 
     TYPE_NAME = "imdb.EmbeddingMatrix"
 
