@@ -1,10 +1,4 @@
-"""Progress of long loops: a bar on a terminal, plain periodic log lines elsewhere.
-
-A person watching a run in a terminal wants a live bar; a CI log or cron mail
-wants a few complete lines, not carriage-return animations. :class:`Progress`
-picks one by whether stderr is a terminal, so the steps (reading the dataset,
-word2vec epochs, training epochs) report progress the same way everywhere.
-"""
+"""Progress of long loops: a tqdm bar on a terminal, plain periodic log lines elsewhere (CI logs, cron)."""
 
 from __future__ import annotations
 
@@ -39,11 +33,7 @@ def format_amount(count: float, unit: str) -> str:
 
 
 class Progress:
-    """Counts work done and shows it: a tqdm bar on a terminal, else a log line every ``interval`` s.
-
-    Use as a context manager; :meth:`update` adds done work, :meth:`update_to`
-    sets the amount done (e.g. bytes read so far). The bar is removed when
-    closed: the step's own end line says what was done.
+    """Counts work done: a bar on a terminal (removed when closed), else a log line every ``interval`` s.
 
     Args:
         label: What is progressing, e.g. ``"Trainer: epoch 2/10"``.

@@ -1,24 +1,7 @@
-"""How a word of a vector file (or of a query) finds its vocabulary word.
+"""How a word of a vector file (or a query) finds its vocabulary word: exactly, else as its Transform token.
 
-The vocabulary holds tokens as the Transform step makes them
-(:func:`components.text.tokenize`: lower-cased, typographic quotes
-and dashes made ASCII, punctuation and clitics split off, quotes around words
-dropped). Vector files hold words as their authors tokenised them, often cased
-(GloVe 840B, fastText, GoogleNews word2vec). A file word therefore matches:
-
-1. **exactly**: its spelling is a vocabulary word; or else
-2. **lower-cased** (``EmbeddingOptions.lowercase_fallback``): the token the
-   Transform makes of it is a vocabulary word: ``The`` -> ``the``,
-   ``CAFÉ`` -> ``café``, ``'Hello'`` -> ``hello``, and ``'s`` written with a
-   typographic apostrophe (U+2019) -> ``'s``. A file word that the Transform
-   would split into several tokens (``Don't`` -> ``do`` + ``n't``, ``U.S.``)
-   or drop entirely never matches in this tier: no single vocabulary row
-   stands for it.
-
-Normalisation runs the Transform's own TensorFlow ops, in batches, so a file
-word and a review word that look alike are normalised by the same code (Python's
-``str.lower`` and TensorFlow's agree on the cases tried, but one definition
-cannot drift).
+The Transform's own TensorFlow ops normalise it (``The`` -> ``the``), so file words and review words
+cannot drift apart; a word the Transform splits into several tokens (``Don't``) has no single row.
 """
 
 from collections.abc import Callable, Sequence
@@ -40,14 +23,7 @@ def _tokenize_batch() -> Callable[[tf.Tensor], tf.RaggedTensor]:
 
 
 def transform_token(words: Sequence[str]) -> list[str | None]:
-    """The token the Transform makes of each word, or None if it makes zero or several.
-
-    Args:
-        words: Words as written in a vector file or typed by a user.
-
-    Returns:
-        One entry per word, in order.
-    """
+    """The token the Transform makes of each word (in order), or None if it makes zero or several."""
     if not words:
         return []
     tokens = _tokenize_batch()(tf.constant(list(words), dtype=tf.string))

@@ -1,23 +1,8 @@
-"""Nearest neighbours in the embeddings pushed with a model.
+"""Exact nearest neighbours (cosine) in the trained or injected embeddings of a model.
 
-A pushed model keeps its embeddings beside the SavedModel
-(``<version>/embeddings/``, written by :mod:`components.artifacts.model`):
-the matrix after training (``embeddings.npy``), the matrix as injected
-(``embeddings_injected.npy``) and the vocabulary, line i = row i of both. Comparing
-a word's neighbours in the two shows what fine-tuning on sentiment changed. The
-run report searches them here; ``imdb-pipeline neighbors`` loads a pushed
-version's with pipeline/neighbors.py.
-
-The search is exact: rows are normalised to unit length once, and the cosines
-of a query with every row are one matrix-vector product and a sort. For a
-vocabulary of 20,000 x 100 that takes about a millisecond per query (a
-1M x 300 vocabulary would still take well under a second), so an approximate
-index (Annoy, FAISS, HNSW) would add a dependency and an approximation without
-a need.
-
-Neighbours never include the query word itself, the reserved tokens (``<pad>``,
-``<unk>``) or rows that are all zeros (a zero vector has no direction, e.g. an
-out-of-vocabulary row initialised with ``zeros``).
+One matrix product per query batch over unit rows: about a millisecond per query for
+20,000 x 100, so no approximate index. Neighbours never include the query word, the
+reserved tokens or all-zero rows (no direction).
 """
 
 from __future__ import annotations
@@ -39,11 +24,7 @@ MATRIX_FILES = {TRAINED: model_artifact.TRAINED_MATRIX_FILE, INJECTED: model_art
 
 
 class UnknownWordError(KeyError):
-    """Query words that are not in the vocabulary (nor their Transform-normalised form).
-
-    Attributes:
-        words: The unknown words, in query order.
-    """
+    """Query words (``words``, in query order) not in the vocabulary, nor their Transform-normalised form."""
 
     def __init__(self, words: Sequence[str], source: str):
         super().__init__(words)
@@ -69,13 +50,7 @@ class EmbeddingsUnreadableError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Embeddings:
-    """A matrix with its vocabulary, line i = row i.
-
-    Attributes:
-        vocabulary: Tokens in row order, reserved tokens first.
-        matrix: float32 ``[len(vocabulary), dimension]``.
-        source: Where the matrix came from, for messages.
-    """
+    """A float32 ``[len(vocabulary), dimension]`` matrix with its vocabulary (line i = row i) and source."""
 
     vocabulary: tuple[str, ...]
     matrix: np.ndarray
@@ -141,22 +116,14 @@ def nearest_neighbors(
 ) -> dict[str, list[tuple[str, float]]]:
     """The ``k`` nearest vocabulary words of each query word by cosine similarity.
 
-    A query word is looked up as given, then as the Transform would normalise
-    it (``Great`` -> ``great``), the same rule as for vector-file words.
-
-    Args:
-        embeddings: From :func:`load_embeddings`.
-        words: Query words.
-        k: Neighbours per word.
+    A query word is looked up as given, then as the Transform would normalise it (``Great`` -> ``great``).
 
     Returns:
-        For each query word (as given, in order), up to ``k`` ``(neighbour,
-        cosine)`` pairs, most similar first (ties in vocabulary order). Empty for
-        a word whose vector is all zeros.
+        For each query word (as given, in order), up to ``k`` ``(neighbour, cosine)`` pairs, most
+        similar first (ties in vocabulary order); empty for a word whose vector is all zeros.
 
     Raises:
-        UnknownWordError: Listing every query word not in the vocabulary
-            (reserved tokens count as not in it).
+        UnknownWordError: Listing every query word not in the vocabulary (reserved tokens are not).
         ValueError: If ``k`` is less than 1.
     """
     if k < 1:

@@ -1,12 +1,6 @@
-"""Typed, validated options shared by the steps' configuration models.
+"""The base of each step's frozen pydantic options model, and pydantic's report as one :class:`OptionsError`.
 
-Each step declares a frozen pydantic model of its options (a subclass of
-:class:`Options`): types, ranges (``Field(ge=..., le=...)``), choices (a
-``StrEnum``) and a description per field. The pipeline builds them once from
-defaults, a config file and command-line flags; pydantic checks the values, and
-:func:`options_error` turns its report into one :class:`OptionsError` that names
-the field as ``section.field``. The step's executor receives the options back
-as JSON.
+The error names the field as ``section.field``; a step's executor receives its options back as JSON.
 """
 
 from __future__ import annotations
@@ -89,10 +83,7 @@ class Options(BaseModel):
 def check_text(name: str, value: str) -> str:
     """``value`` if it is UTF-8 text; else an :class:`OptionsError` naming ``name`` and the value.
 
-    A command-line argument or path with bytes that are not UTF-8 reaches Python
-    as surrogate escapes (``'\\udcff'``); ML Metadata, TFX's exec properties and
-    the compiled pipeline all store text as UTF-8, so such a value fails deep in
-    a step. Every text option is checked here instead, before anything is created.
+    Non-UTF-8 bytes in an argument reach Python as surrogate escapes, which ML Metadata and TFX cannot store.
     """
     try:
         value.encode("utf-8")

@@ -1,8 +1,4 @@
-"""The versions of the code and libraries that ran a step, for lineage.
-
-One list for the pushed model's ``manifest.json`` (components/pusher) and the
-run report (components/report), so both record the same environment.
-"""
+"""The versions of the code and libraries that ran a step: one list for the manifest and the run report."""
 
 import importlib.metadata
 from pathlib import Path

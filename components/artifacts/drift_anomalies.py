@@ -1,15 +1,7 @@
-"""The drift check's ExampleAnomalies artifact: each comparison of two sets of statistics.
+"""The drift check's ExampleAnomalies artifact: ``Split-<name>/SchemaDiff.pb`` (as TFX's) and ``drift.json``.
 
-Layout (TFX's ExampleValidator keeps one ``Split-<name>/SchemaDiff.pb`` per split):
-
-    <uri>/Split-<name>/SchemaDiff.pb   tensorflow_metadata Anomalies: the comparisons of that split
-                                       over their threshold (anomaly_info) and all of them (drift_skew_info)
-    <uri>/drift.json                   every comparison as plain values, with its message
-
-Custom properties: ``span``, ``baseline_span`` (the earlier span compared
-with; absent on the first span), ``drift_over_threshold`` (how many
-comparisons exceeded their threshold) and ``drift_warnings`` (their messages
-when the check only warns; the run summary shows them).
+Custom properties: ``span``, ``baseline_span`` (absent on the first span),
+``drift_over_threshold`` and ``drift_warnings`` (messages when the check only warns).
 """
 
 from __future__ import annotations
@@ -32,7 +24,6 @@ WARNINGS_PROPERTY = "drift_warnings"
 LABEL = "label"
 LENGTH = "length"
 OOV = "oov"
-CHECKS = (LABEL, LENGTH, OOV)
 # What is compared: a split with the same split of the previous span, or train with test.
 DRIFT = "drift"
 SKEW = "skew"
@@ -48,17 +39,7 @@ _FEATURE = {LABEL: "label", LENGTH: "text", OOV: "text"}
 
 @dataclasses.dataclass(frozen=True)
 class Finding:
-    """One comparison of a statistic between two sets of examples.
-
-    Attributes:
-        check: ``label``, ``length`` or ``oov``.
-        kind: ``drift`` (a split against the previous span's) or ``skew`` (train against test).
-        split: The split of this span compared (for skew: ``train``).
-        baseline: What it was compared with, e.g. ``span 1`` or ``test``.
-        distance: The distance measured (L-infinity, Jensen-Shannon divergence, absolute change).
-        threshold: Its configured limit.
-        message: Names the statistic, both values and the threshold.
-    """
+    """One comparison: ``check`` of ``split`` against ``baseline`` (``span 1``, ``test``) by ``kind``."""
 
     check: str
     kind: str
@@ -111,6 +92,8 @@ def write_anomalies(
     """Writes ``drift.json`` and ``Split-<name>/SchemaDiff.pb`` into ``artifact`` and sets its properties."""
     import tensorflow as tf
 
+    from components.artifacts.files import write_json  # imports TensorFlow: only when writing
+
     splits = sorted({finding.split for finding in findings})
     for split in splits:
         directory = os.path.join(artifact.uri, f"{SPLIT_PREFIX}{split}")
@@ -123,8 +106,7 @@ def write_anomalies(
         "baseline_span": baseline_span,
         "findings": [{**dataclasses.asdict(finding), "exceeded": finding.exceeded} for finding in findings],
     }
-    with tf.io.gfile.GFile(os.path.join(artifact.uri, DRIFT_FILE), "w") as file:
-        json.dump(document, file, indent=1)
+    write_json(os.path.join(artifact.uri, DRIFT_FILE), document, indent=1)
     artifact.split_names = json.dumps(splits)
     if span is not None:
         artifact.span = span

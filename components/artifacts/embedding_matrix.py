@@ -1,27 +1,18 @@
-"""The EmbeddingMatrix artifact: a matrix aligned row-for-row with a Transform vocabulary.
+"""The EmbeddingMatrix artifact: ``matrix.npy``, ``vocabulary.txt`` (line i = row i) and ``coverage.json``.
 
-Files: ``matrix.npy`` (float32, one row per vocabulary line), ``vocabulary.txt``
-(the vocabulary it was built for, same order) and ``coverage.json`` (the
-aligner's coverage report, with the vector file and its format). Custom
-properties: ``vocabulary_sha256`` (:func:`vocabulary_fingerprint` of that
-vocabulary), ``transform_graph_uri``, ``dimension``, ``coverage_words`` and
-(when the Transform wrote token counts) ``coverage_tokens``.
-
-Written by the EmbeddingAligner; read by the Trainer (:func:`load_checked`
-refuses a matrix built for another vocabulary), the Pusher's manifest and the
-run report.
+Custom properties: ``vocabulary_sha256`` (checked by the Trainer), ``transform_graph_uri``,
+``dimension``, ``coverage_words`` and, when the Transform counted tokens, ``coverage_tokens``.
 """
 
 from collections.abc import Sequence
 import hashlib
-import json
 import os
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from components.artifacts.files import read_json
+from components.artifacts.files import read_json, write_json
 from components.artifacts.model import read_matrix, read_vocabulary, write_vocabulary
 
 MATRIX_FILE = "matrix.npy"
@@ -41,11 +32,7 @@ class EmbeddingMismatchError(ValueError):
 
 
 def vocabulary_fingerprint(vocabulary: Sequence[str]) -> str:
-    """SHA-256 (hex) of the vocabulary lines joined by newlines.
-
-    Stored with the matrix so the Trainer can refuse a matrix built for another
-    vocabulary: rows would silently belong to other words.
-    """
+    """SHA-256 (hex) of the vocabulary lines joined by newlines, checked by :func:`load_checked`."""
     return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
 
 
@@ -56,21 +43,14 @@ def write_embedding_matrix(
     coverage: dict[str, Any],
     transform_graph_uri: str,
 ) -> None:
-    """Writes the files of an EmbeddingMatrix artifact and sets its custom properties.
+    """Writes the files of ``output`` (a TFX artifact) and sets its custom properties.
 
-    Args:
-        output: The TFX artifact (its ``uri`` exists).
-        matrix: One row per vocabulary line.
-        vocabulary: The vocabulary the matrix was built for.
-        coverage: The coverage report (``Coverage.to_dict()`` with the vector
-            file's ``vectors_path`` and ``vectors_format``).
-        transform_graph_uri: The TransformGraph the vocabulary came from.
+    ``coverage`` is ``Coverage.to_dict()`` with the vector file's ``vectors_path`` and ``vectors_format``.
     """
     with tf.io.gfile.GFile(os.path.join(output.uri, MATRIX_FILE), "wb") as matrix_file:
         np.save(matrix_file, matrix)
     write_vocabulary(os.path.join(output.uri, VOCABULARY_FILE), vocabulary)
-    with tf.io.gfile.GFile(os.path.join(output.uri, COVERAGE_FILE), "w") as coverage_file:
-        json.dump(coverage, coverage_file, indent=2, ensure_ascii=False)
+    write_json(os.path.join(output.uri, COVERAGE_FILE), coverage, ensure_ascii=False)
 
     output.set_string_custom_property(VOCABULARY_SHA256_PROPERTY, vocabulary_fingerprint(vocabulary))
     output.set_string_custom_property(TRANSFORM_GRAPH_URI_PROPERTY, transform_graph_uri)
@@ -81,10 +61,7 @@ def write_embedding_matrix(
 
 
 def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
-    """Loads an EmbeddingMatrix artifact's matrix and the vocabulary it was built for.
-
-    A consumer with a vocabulary of its own should use :func:`load_checked`.
-    """
+    """The matrix and the vocabulary it was built for (with a vocabulary to check: :func:`load_checked`)."""
     matrix = read_matrix(os.path.join(uri, MATRIX_FILE))
     return matrix, read_vocabulary(os.path.join(uri, VOCABULARY_FILE))
 

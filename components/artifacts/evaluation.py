@@ -1,17 +1,8 @@
-"""The Evaluator's ModelEvaluation and ModelBlessing: metric names, metrics, diffs, why blessing failed.
+"""The Evaluator's ModelEvaluation and ModelBlessing: metric, model and slice names, and their one reader.
 
-The one reader of TFMA's metrics and validation result: the run summary, the
-step log, the pusher's manifest and the run index use it as is; the run report
-(components/report/read_inputs.py) adds plots and the configured thresholds. The
-names here are those the Evaluator's configuration
-(components/evaluator/eval_config.py) gives its metrics, models and slices.
-
-Slices: the Evaluator scores the test reviews and, apart, their first
-sentences (``evaluation_set`` = ``full_review`` or ``first_sentence``), and
-the full reviews by each feature of ``SLICED_BY``. The headline metrics (and
-the blessing thresholds) are those of the full reviews' slice, the test split;
-an evaluation written before slicing has only TFMA's overall slice, which then
-is the test split.
+The headline metrics (and the blessing thresholds) are those of the full
+reviews' slice, the test split; in an evaluation written before slicing, TFMA's
+overall slice.
 """
 
 from collections.abc import Iterable, Iterator
@@ -33,10 +24,7 @@ EXAMPLE_COUNT = "example_count"
 # the headline ones are those blessing has thresholds for.
 REPORTED_METRICS = (ACCURACY, AUC, PRECISION, RECALL, LOSS)
 HEADLINE_METRICS = (ACCURACY, AUC)
-# For the run report: the confusion matrix at the decision threshold (computed
-# exactly, as accuracy is; the plot's matrices come from a histogram of
-# predictions), at every threshold (its false-positive rate and recall are the
-# ROC curve), and calibration buckets.
+# For the run report: the exact confusion matrix at the decision threshold, and the plots.
 CONFUSION_MATRIX = "confusion_matrix"
 DECISION_THRESHOLD = 0.5
 CONFUSION_MATRIX_PLOT = "confusion_matrix_plot"
@@ -81,11 +69,7 @@ _PerSlice = TypeVar("_PerSlice")
 
 
 def headline_of(per_slice: Iterable[_PerSlice]) -> _PerSlice | None:
-    """The test split's element of TFMA's per-slice results (``MetricsForSlice``, ``PlotsForSlice``).
-
-    The full reviews' slice; else, in an evaluation written before slicing,
-    the overall slice; None when there is neither.
-    """
+    """The test split's ``MetricsForSlice`` or ``PlotsForSlice`` of TFMA's per-slice results, or None."""
     overall = None
     for item in per_slice:
         values = slice_values(item.slice_key)
@@ -98,19 +82,10 @@ def headline_of(per_slice: Iterable[_PerSlice]) -> _PerSlice | None:
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
-    """The overall-slice metrics of the candidate (and baseline) and why blessing failed.
+    """The test split's metrics of the candidate (and baseline: None, {} without one) and why blessing failed.
 
-    Attributes:
-        candidate_model: Model name of the candidate in TFMA's output.
-        baseline_model: Model name of the baseline; None when the Evaluator
-            had no baseline to score.
-        candidate_metrics: Metric name -> value of the candidate.
-        baseline_metrics: Metric name -> value of the baseline ({} without one).
-        diffs: Metric name -> candidate minus baseline (TFMA diff metrics).
-        validation_ok: TFMA's validation result; None when it is absent.
-        failures: TFMA's reasons for a failed validation, readable.
-        failed: (metric name, is a diff, slice name) of each failed threshold;
-            the test split's slice is ``TEST_SPLIT_SLICE``.
+    ``diffs`` are TFMA's candidate-minus-baseline metrics; ``validation_ok`` is None without a
+    validation result; ``failed`` holds (metric name, is a diff, slice name) of each failed threshold.
     """
 
     candidate_model: str
@@ -173,16 +148,7 @@ def headline_metrics(uri: str) -> Iterator[tuple[Any, Any]]:
 
 @dataclasses.dataclass(frozen=True)
 class SliceMetrics:
-    """One slice's metrics of one model.
-
-    Attributes:
-        name: The slice (:func:`slice_name`): ``full_review`` (the test split),
-            ``first_sentence``, ``rating=7``, ``length_bucket=100-249`` ...
-        example_count: Examples in the slice.
-        accuracy: Binary accuracy at ``DECISION_THRESHOLD``.
-        auc: ROC AUC; None when the slice holds examples of one label only
-            (each rating is), where it is undefined.
-    """
+    """One slice's (:func:`slice_name`) metrics of one model; ``auc`` is None in a slice of one label."""
 
     name: str
     example_count: int
@@ -204,13 +170,7 @@ def _slice_order(name: str) -> tuple:
 
 
 def read_slice_metrics(uri: str, model_name: str = CANDIDATE_MODEL) -> tuple[SliceMetrics, ...]:
-    """Every slice's example count, accuracy and AUC of the candidate, in :func:`_slice_order`.
-
-    Args:
-        uri: The ModelEvaluation artifact.
-        model_name: The candidate's model name; when absent from the metrics
-            (TFMA names a lone model ``""``), the model that is not the baseline.
-    """
+    """Each slice's example count, accuracy and AUC of ``model_name`` (else of the non-baseline model)."""
     import tensorflow_model_analysis as tfma
 
     per_slice: dict[str, dict[str, dict[str, Any]]] = {}
@@ -246,14 +206,9 @@ def read_evaluation(
     uri: str,
     model_names: tuple[str, str | None] = (CANDIDATE_MODEL, BASELINE_MODEL),
 ) -> Evaluation:
-    """Reads a TFX Evaluator output: overall-slice metrics and diffs, and the validation result.
+    """Reads a ModelEvaluation: the test split's metrics and diffs, and the validation result.
 
-    Args:
-        uri: The ModelEvaluation artifact.
-        model_names: (candidate, baseline) model names of the EvalConfig; by
-            default those of ``components.evaluator.eval_config.make_eval_config``.
-            A candidate absent from the metrics (TFMA names a lone model ``""``)
-            is the first other model that is not the baseline.
+    A candidate absent from the metrics (TFMA names a lone model ``""``) is the first non-baseline model.
     """
     import tensorflow as tf
     import tensorflow_model_analysis as tfma

@@ -1,24 +1,13 @@
-"""The canary's InfraBlessing artifact: its layout, writer and reader, shared by every reader.
-
-Laid out as TFX's InfraValidator lays out its ``InfraBlessing``: an empty
-``INFRA_BLESSED`` or ``INFRA_NOT_BLESSED`` file and the custom property
-``blessed`` (1 or 0), which TFX's Pusher checks. Beside them, ``canary.json``
-holds what was probed and what came out, and the custom properties
-``canary_failures`` (the reasons, ``; ``-joined), ``load_seconds`` and
-``batch_seconds`` make the outcome readable from ML Metadata alone.
-"""
+"""The canary's InfraBlessing: TFX InfraValidator's marker file and ``blessed``, plus ``canary.json``."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from typing import Any
 
-import tensorflow as tf
-
-from components.artifacts.files import read_json
+from components.artifacts.files import read_json, write_json
 
 RESULTS_FILE = "canary.json"
 BLESSED_FILE = "INFRA_BLESSED"
@@ -32,13 +21,7 @@ BATCH_SECONDS_PROPERTY = "batch_seconds"
 
 @dataclasses.dataclass(frozen=True)
 class CanaryResult:
-    """The canary's verdict on one model.
-
-    Attributes:
-        failures: Why the model may not be pushed; empty when it may.
-        details: The rest of ``canary.json``: the probes and their outputs,
-            timings, limits and the probe process.
-    """
+    """The canary's verdict: why the model may not be pushed (none: it may), and the rest of canary.json."""
 
     failures: tuple[str, ...]
     details: dict[str, Any]
@@ -69,8 +52,7 @@ def write_result(blessing: Any, result: CanaryResult) -> None:
     io_utils.write_string_file(
         os.path.join(blessing.uri, BLESSED_FILE if result.blessed else NOT_BLESSED_FILE), ""
     )
-    with tf.io.gfile.GFile(os.path.join(blessing.uri, RESULTS_FILE), "w") as f:
-        json.dump(result.to_json(), f, indent=2, sort_keys=True, allow_nan=False)
+    write_json(os.path.join(blessing.uri, RESULTS_FILE), result.to_json(), sort_keys=True, allow_nan=False)
     blessing.set_int_custom_property(BLESSED_PROPERTY, int(result.blessed))
     blessing.set_string_custom_property(FAILURES_PROPERTY, "; ".join(result.failures))
     if isinstance(result.details.get("load_seconds"), float):

@@ -1,22 +1,13 @@
-"""The Trainer's Model and ModelRun artifacts: the embedding files beside the SavedModel, and the history.
-
-A Model holds the serving SavedModel in TFX's ``Format-Serving`` folder and,
-in its ``embeddings/`` folder, the embeddings in forms people use downstream
-(NumPy, vocabulary, Projector files); the Pusher copies both. The ModelRun
-holds the TensorBoard logs and ``history.json``, the per-epoch metrics, and,
-when the Trainer started from an earlier model, ``warm_start.json``: which
-model, and what it copied from it.
-"""
+"""The Trainer's Model (SavedModel, ``embeddings/``) and ModelRun (``history.json``, ``warm_start.json``)."""
 
 from collections.abc import Sequence
 import io
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from components.artifacts.files import read_json
+from components.artifacts.files import read_json, write_json
 from schemas import features
 
 EMBEDDINGS_DIR = "embeddings"
@@ -47,22 +38,21 @@ def embeddings_dir(model_uri: str) -> str:
 
 def write_history(model_run_uri: str, history: dict[str, list[float]]) -> None:
     """Writes ``history.json`` (metric name -> value per epoch) into a ModelRun artifact."""
-    with tf.io.gfile.GFile(os.path.join(model_run_uri, HISTORY_FILE), "w") as f:
-        json.dump({key: [float(v) for v in values] for key, values in history.items()}, f, indent=2)
+    write_json(
+        os.path.join(model_run_uri, HISTORY_FILE),
+        {key: list(map(float, values)) for key, values in history.items()},
+    )
 
 
 def read_history(model_run_uri: str) -> dict[str, list[float]] | None:
     """The per-epoch metrics of a ModelRun artifact; None when it has no ``history.json``."""
     history = read_json(os.path.join(model_run_uri, HISTORY_FILE))
-    if history is None:
-        return None
-    return {name: [float(v) for v in values] for name, values in history.items()}
+    return None if history is None else {name: list(map(float, values)) for name, values in history.items()}
 
 
 def write_warm_start(model_run_uri: str, record: dict) -> None:
     """Writes ``warm_start.json`` (the model started from, what was copied) into a ModelRun artifact."""
-    with tf.io.gfile.GFile(os.path.join(model_run_uri, WARM_START_FILE), "w") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
+    write_json(os.path.join(model_run_uri, WARM_START_FILE), record, sort_keys=True)
 
 
 def read_warm_start(model_run_uri: str) -> dict | None:
@@ -71,12 +61,7 @@ def read_warm_start(model_run_uri: str) -> dict | None:
 
 
 def read_weights(model_uri: str) -> dict[str, np.ndarray]:
-    """The Keras model's weights in a Model artifact's SavedModel, by name (``dense/kernel:0``).
-
-    Only the variables are restored (the signatures are not called), in a
-    fraction of a second; the names are the Keras weight names the model was
-    built with.
-    """
+    """The Keras weights in a Model artifact's SavedModel, by Keras weight name (``dense/kernel:0``)."""
     loaded = tf.saved_model.load(serving_model_dir(model_uri))
     keras_model = getattr(loaded, "model", None)
     if keras_model is None:
@@ -102,11 +87,9 @@ _NPY_MAGIC = b"\x93NUMPY"
 
 
 def read_matrix(path: str) -> np.ndarray:
-    """Loads a ``.npy`` matrix from any ``tf.io.gfile`` path (local or ``gs://``).
+    """Loads a ``.npy`` matrix from any ``tf.io.gfile`` path in one read (an object store is slow on many).
 
-    The file is read in one request (many small reads are slow on an object
-    store) and parsed from memory; ``allow_pickle=False`` because loading a
-    pickled object array can run code.
+    ``allow_pickle=False``: loading a pickled object array can run code.
     """
     with tf.io.gfile.GFile(path, "rb") as f:
         data = f.read()
@@ -135,15 +118,7 @@ def write_vocabulary(path: str, vocabulary: Sequence[str]) -> None:
 def write_embedding_artifacts(
     directory: str, vocabulary: list[str], trained: np.ndarray, injected: np.ndarray
 ) -> None:
-    """Writes the embeddings in forms people use downstream.
-
-    * ``vocabulary.txt``: one token per line, line i = row i of both matrices;
-    * ``embeddings.npy`` (after training) and ``embeddings_injected.npy`` (as
-      injected), float32, so what fine-tuning changed can be compared;
-    * ``vectors.tsv`` + ``metadata.tsv`` + ``projector_config.pbtxt`` for the
-      TensorBoard Embedding Projector (trained vectors; the padding row is left
-      out, one token per metadata line, tabs and newlines escaped).
-    """
+    """Writes ``vocabulary.txt``, both matrices (float32) and the Embedding Projector files (no pad row)."""
     if trained.shape != injected.shape or trained.shape[0] != len(vocabulary):
         raise ValueError(
             f"matrices {trained.shape} / {injected.shape} do not match a vocabulary of {len(vocabulary)}"
@@ -172,15 +147,7 @@ def write_embedding_artifacts(
             f'  metadata_path: "{PROJECTOR_METADATA_FILE}"\n'
             "}\n"
         )
-    with tf.io.gfile.GFile(os.path.join(directory, INFO_FILE), "w") as f:
-        json.dump(
-            {
-                "rows": len(vocabulary),
-                "dimension": int(trained.shape[1]),
-                "pad_id": features.PAD_ID,
-                "unk_id": features.UNK_ID,
-                "projector_rows": len(rows),
-            },
-            f,
-            indent=2,
-        )
+    info = {"rows": len(vocabulary), "dimension": int(trained.shape[1]), "pad_id": features.PAD_ID}
+    write_json(
+        os.path.join(directory, INFO_FILE), {**info, "unk_id": features.UNK_ID, "projector_rows": len(rows)}
+    )

@@ -1,25 +1,14 @@
-"""The PushedModel artifact and the manifest of a pushed version.
-
-The Pusher reuses TFX's PushedModel properties (``pushed``, ``pushed_version``,
-``pushed_destination``), so anything that reads a standard Pusher's output
-reads this one too. Each version directory it publishes holds
-``manifest.json``: the lineage of the version (data, transform, embeddings,
-metrics, per-slice metrics, blessings, code and library versions) and its ``version``, written
-last on an object store, so a client can wait for it.
-"""
+"""The PushedModel artifact (TFX's properties) and ``manifest.json``, the lineage of a pushed version."""
 
 import datetime
-import json
 import os
 from typing import Any
-
-import tensorflow as tf
 
 from components import versions
 from components.artifacts import embedding_matrix
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
-from components.artifacts.files import read_json
+from components.artifacts.files import read_json, write_json
 
 # Custom properties of TFX's PushedModel.
 PUSHED_PROPERTY = "pushed"
@@ -34,15 +23,9 @@ def latest_pushed_other_than(
     pushed_model_id: dict[int, int],
     candidate_ids: set[int],
 ) -> Any | None:
-    """The model of the latest push (PushedModel with ``pushed`` = 1) whose id is not a candidate's.
+    """The served model: that of the latest push (``pushed`` = 1) that is not in ``candidate_ids``.
 
-    The served model: the Evaluator's baseline, and the model a warm start starts from.
-
-    Args:
-        models: Model artifacts.
-        pushes: PushedModel artifacts, pushed or not.
-        pushed_model_id: The id of the Model each PushedModel id was pushed from.
-        candidate_ids: Ids of models that do not count (this run's candidate models).
+    ``pushed_model_id`` maps each PushedModel id to the id of the Model it was pushed from.
     """
     model_by_id = {model.id: model for model in models}
     for push in sorted(pushes, key=lambda artifact: artifact.id, reverse=True):
@@ -90,10 +73,7 @@ def build_manifest(
     evaluation: Any | None,
     infra_blessing: Any | None = None,
 ) -> dict[str, Any]:
-    """The lineage of a pushed version: data, transform, embeddings, metrics, blessing, code.
-
-    The arguments are TFX artifacts (None when the pipeline has no such input).
-    """
+    """The lineage of a pushed version from TFX artifacts (None when the pipeline has no such input)."""
     from tfx.components.evaluator import constants as evaluator_constants
     from tfx.components.example_gen import utils as example_gen_utils
 
@@ -164,8 +144,7 @@ def build_manifest(
 
 def write_manifest(version_dir: str, manifest: dict, version: int) -> None:
     """Writes ``manifest.json`` of a version, with its ``version``."""
-    with tf.io.gfile.GFile(os.path.join(version_dir, MANIFEST_FILE), "w") as f:
-        json.dump({**manifest, "version": version}, f, indent=2, sort_keys=True)
+    write_json(os.path.join(version_dir, MANIFEST_FILE), {**manifest, "version": version}, sort_keys=True)
 
 
 def read_manifest(version_dir: str) -> dict | None:

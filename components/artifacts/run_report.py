@@ -1,22 +1,14 @@
-"""The RunReport artifact, and the artifacts a run report is built from.
+"""The RunReport artifact (``report.html``; ``report.json``: library versions), and the Report's inputs.
 
-A RunReport holds ``report.html`` (one self-contained page) and
-``report.json`` (what the page cannot show machine-readably: the versions of
-the environment that ran the steps, so the report can be re-rendered later
-with them). When the run pushed a model, the page is copied into the pushed
-version's ``report/`` folder.
-
-The Report step's inputs are named as the outputs that feed them; the same
-names are the keys under which ``imdb-pipeline report``, the run summary and
-the run index find a run's artifacts in ML Metadata.
+The inputs are named as the outputs that feed them: the keys under which the
+run summary and index find a run's artifacts in ML Metadata.
 """
 
-import json
 import os
 
 import tensorflow as tf
 
-from components.artifacts.files import read_json
+from components.artifacts.files import read_json, write_json
 
 # Inputs of the Report step.
 EXAMPLES = "examples"
@@ -57,10 +49,7 @@ PUSHED_REPORT_DIR = "report"
 def write_report(
     uri: str, html: str, versions: dict[str, str], generated_at: str, pushed_destination: str | None
 ) -> tuple[str, str | None]:
-    """Writes ``report.html`` and ``report.json`` into the RunReport at ``uri``.
-
-    When ``pushed_destination`` (a pushed version directory) is given, copies the
-    page into its ``report/`` folder.
+    """Writes the RunReport at ``uri``, copying the page into a pushed version's ``report/`` folder if given.
 
     Returns:
         The page's path and the folder it was copied to (None when not copied).
@@ -69,8 +58,7 @@ def write_report(
     path = os.path.join(uri, REPORT_FILE)
     with tf.io.gfile.GFile(path, "w") as f:
         f.write(html)
-    with tf.io.gfile.GFile(os.path.join(uri, REPORT_DATA_FILE), "w") as f:
-        json.dump({VERSIONS_KEY: versions, "generated_at": generated_at}, f, indent=2)
+    write_json(os.path.join(uri, REPORT_DATA_FILE), {VERSIONS_KEY: versions, "generated_at": generated_at})
     copied = os.path.join(pushed_destination, PUSHED_REPORT_DIR) if pushed_destination else None
     if copied:
         tf.io.gfile.makedirs(copied)

@@ -1,15 +1,4 @@
-"""Probing a candidate SavedModel in a fresh TensorFlow process, and the rules it must pass.
-
-What TFX's InfraValidator does with TF Serving, without TF Serving (which does
-not install here): :func:`run_probes` starts ``probe_process.py`` in a new,
-isolated Python process that imports only TensorFlow, loads the model there
-and calls both serving signatures on the fixed probe set (probes.py);
-:func:`evaluate` turns what came back into a verdict. A model may be pushed
-only if the process imported nothing but TensorFlow, every output of both
-signatures is a finite probability in [0, 1], the two signatures agree, the
-two clear reviews land on the right side of 0.5, and loading and a batch call
-stay within the configured limits.
-"""
+"""Probing a SavedModel in a fresh TensorFlow-only process (:func:`run_probes`), and the verdict."""
 
 from __future__ import annotations
 
@@ -47,12 +36,7 @@ def process_timeout(options: CanaryOptions) -> float:
 
 
 def run_probes(model_dir: str, options: CanaryOptions, probes: Sequence[Probe] = PROBES) -> dict[str, Any]:
-    """Loads ``model_dir`` in a fresh, isolated Python process and calls both signatures on ``probes``.
-
-    Returns:
-        The probe process's JSON (see probe_process.py); ``error`` is set when
-        the process could not load or call the model, crashed, or ran out of time.
-    """
+    """The probe process's JSON (probe_process.py); ``error`` is set when it failed, crashed or timed out."""
     request = {
         "model_dir": model_dir,
         "probes": [{"name": p.name, "text_base64": base64.b64encode(p.text).decode()} for p in probes],

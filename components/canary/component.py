@@ -1,13 +1,4 @@
-"""Canary component: TFX's InfraValidator contract, with plain TensorFlow instead of TF Serving.
-
-TFX's InfraValidator loads the candidate in a TF Serving binary or container
-and sends it requests; neither can be installed here. This component keeps its
-contract (``model`` in, ``InfraBlessing`` out with the ``blessed`` property,
-which TFX's Pusher checks as its ``infra_blessing`` input) and does the same
-job in a fresh, isolated Python process that imports only TensorFlow: loads
-the SavedModel, calls both signatures on a fixed probe set, and blesses the
-model only if every answer is sound (see checks.py).
-"""
+"""Canary: TFX's InfraValidator contract (``model`` in, ``InfraBlessing`` out), without TF Serving."""
 
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec

@@ -18,12 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 class Executor(base_executor.BaseExecutor):
-    """Writes a blessed or not-blessed ``InfraBlessing``; never fails the run for a bad model.
-
-    Like TFX's InfraValidator, a model that fails the canary is an outcome,
-    not an error: the artifact says not blessed and why, and the Pusher
-    refuses to push it.
-    """
+    """Writes a blessed or not-blessed ``InfraBlessing``: like TFX's InfraValidator, a refusal is no error."""
 
     def Do(
         self,

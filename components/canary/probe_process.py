@@ -1,17 +1,8 @@
 """Runs the canary probes against a SavedModel in a process that imports nothing but TensorFlow.
 
-Started by the canary executor as ``python -I probe_process.py REQUEST RESULT``
-(isolated: no PYTHONPATH, no user site, not even this file's folder on the
-path), it is what a model server sees: plain TensorFlow loading the SavedModel
-and calling its signatures with raw bytes. It deliberately imports nothing from
-this project, TFX, tf.Transform or Beam, and records which of those modules
-are loaded at the end, so the caller can check the model really needs none.
-
-REQUEST is a JSON file: ``model_dir``, the signature / input / output names,
-the probes (``name`` and ``text_base64``) and ``repeats``. RESULT receives
-JSON: ``load_seconds``, per signature the probabilities (in probe order) and
-the batch latency (the fastest of ``repeats`` calls after a warm-up call), the
-modules found loaded, and ``error`` when loading or a call failed.
+Started as ``python -I probe_process.py REQUEST RESULT`` (JSON files: see
+``checks.run_probes`` and :func:`probe`); imports nothing from this project,
+TFX, tf.Transform or Beam, and reports which of them are loaded at the end.
 """
 
 import base64
@@ -19,6 +10,7 @@ import json
 import os
 import sys
 import time
+import timeit
 import traceback
 
 # Top-level packages that must not be loaded in the probe process.
@@ -35,21 +27,11 @@ def _timed_call(function, repeats: int, **inputs) -> tuple[list, float, float]:
     started = time.perf_counter()
     outputs = function(**inputs)
     first = time.perf_counter() - started
-    fastest = first
-    for _ in range(repeats):
-        started = time.perf_counter()
-        outputs = function(**inputs)
-        fastest = min(fastest, time.perf_counter() - started)
-    return outputs, first, fastest
+    return outputs, first, min([first, *timeit.repeat(lambda: function(**inputs), repeat=repeats, number=1)])
 
 
 def _import_tensorflow():
-    """Imports TensorFlow without its eager import of Keras' optimizers, as a model server runs it.
-
-    TensorFlow imports them only to register them for loading *Keras* models;
-    ``tf.saved_model.load`` does not use them (TF Serving has no Keras at all),
-    and skipping them saves a good part of the import.
-    """
+    """Imports TensorFlow without Keras' optimizers (needed only to load *Keras* models), as a server does."""
     skipped = [
         name for name in ("keras.src.optimizers", "tf_keras.src.optimizers") if name not in sys.modules
     ]
@@ -65,7 +47,11 @@ def _import_tensorflow():
 
 
 def probe(request: dict) -> dict:
-    """Loads the model and calls both signatures on the probes; never raises."""
+    """Loads the model and calls both signatures on the probes; never raises.
+
+    Returns ``load_seconds``, per signature the probabilities (probe order) and the first and fastest
+    of ``repeats`` batch latencies, or ``error``.
+    """
     result: dict = {"signatures": {}}
     try:
         tf = _import_tensorflow()

@@ -1,11 +1,4 @@
-"""The canary's fixed probe set: inputs a served model must survive, and two it must get right.
-
-Each probe is raw bytes, as a client would send them. The set covers the
-classes of input that broke models before (no tokens at all, markup only,
-scripts the vocabulary never saw, bytes that are not UTF-8, a review far
-longer than training ever saw) and two reviews whose sentiment no usable
-model gets wrong.
-"""
+"""The canary's probes (raw bytes): inputs a served model must survive, and two it must get right."""
 
 import dataclasses
 
@@ -19,26 +12,14 @@ LONG_REVIEW_BYTES = 100_000
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
-    """One canary input.
-
-    Attributes:
-        name: Stable identifier, used in the results file and messages.
-        text: The raw review bytes sent to both signatures.
-        expected: ``positive`` or ``negative`` for the clear reviews; None
-            when only a finite probability in [0, 1] is required.
-    """
+    """One canary input; ``expected`` is None when only a finite probability in [0, 1] is required."""
 
     name: str
     text: bytes
     expected: str | None = None
 
 
-def _long_review() -> bytes:
-    sentence = b"The plot wanders from one scene to the next, and the cast does what it can with it. "
-    text = sentence * (LONG_REVIEW_BYTES // len(sentence) + 1)
-    return text[:LONG_REVIEW_BYTES]
-
-
+_SENTENCE = b"The plot wanders from one scene to the next, and the cast does what it can with it. "
 PROBES: tuple[Probe, ...] = (
     Probe("empty", b""),
     Probe("whitespace", b" \t\r\n \xc2\xa0 "),
@@ -51,7 +32,7 @@ PROBES: tuple[Probe, ...] = (
         "\u092b\u093f\u0932\u094d\u092e \U0001f3ac".encode(),
     ),
     Probe("invalid_utf8", b"a \xff\xfe film \xc3\x28 with \xed\xa0\x80 broken bytes \x80"),
-    Probe("long_review", _long_review()),
+    Probe("long_review", (_SENTENCE * (LONG_REVIEW_BYTES // len(_SENTENCE) + 1))[:LONG_REVIEW_BYTES]),
     Probe(
         "clear_positive",
         b"A wonderful, moving masterpiece. The acting is brilliant, the story is beautiful and the "

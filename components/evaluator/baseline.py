@@ -1,17 +1,7 @@
-"""Which model the candidate is compared with: the served model, other than the candidate.
+"""Which model the candidate is compared with: the served model (of the latest push), not the candidate.
 
-The served model is the model of the latest push: the latest ``PushedModel``
-artifact with ``pushed`` = 1 in ML Metadata (the Pusher pushes only a model
-that both the Evaluator and the canary blessed, and each push is the highest
-version, which TF Serving loads). A model the Evaluator blessed but the canary
-refused was never served, so it is never the baseline: comparing with it would
-hold every later model to a bar no served model set.
-
-TFX's ``LatestBlessedModelStrategy`` returns the latest model the Evaluator
-blessed, whatever the canary said, and, once the candidate of a previous run
-is blessed, that same model: a second identical run would then evaluate the
-candidate against itself. Excluding the candidate gives the same baseline for
-an unchanged run (so every step is cached), and the served model for a new one.
+Not TFX's ``LatestBlessedModelStrategy``: it can pick a model the canary refused
+(never served), or the candidate itself in a re-run.
 """
 
 from typing import Any
@@ -30,12 +20,7 @@ CANDIDATE_KEY = "candidate"
 
 
 class BaselineModelStrategy(resolver.ResolverStrategy):
-    """Resolves the served Model (the model of the latest push) that is not this run's candidate.
-
-    Inputs: ``model`` (all Model artifacts), ``pushed_model`` (all PushedModel
-    artifacts) and ``candidate`` (this run's Trainer output). Outputs
-    ``model``: one artifact, or none before the first push.
-    """
+    """Resolves ``model`` (all Models) to the served one that is not in ``candidate``; none before a push."""
 
     def resolve_artifacts(
         self, store: Any, input_dict: dict[str, list[types.Artifact]]
@@ -56,12 +41,8 @@ def create_baseline_resolver(candidate: types.BaseChannel | None) -> resolver.Re
     """The Resolver node whose ``model`` output is the Evaluator's baseline.
 
     Args:
-        candidate: This run's Trainer output, excluded from the baseline. None
-            selects TFX's LatestBlessedModelStrategy, for orchestrators whose
-            compilers only know TFX's own strategies (Kubeflow Pipelines V2):
-            the baseline is then the latest model the Evaluator blessed, even
-            one the canary refused (never served), and can be the candidate
-            itself in a re-run (it then passes the comparison).
+        candidate: This run's Trainer output, excluded from the baseline. None selects TFX's
+            LatestBlessedModelStrategy, for compilers that know only TFX's strategies (Kubeflow V2).
     """
     if candidate is None:
         return resolver.Resolver(

@@ -1,22 +1,11 @@
-"""The TFMA configuration of the standard TFX Evaluator.
+"""The TFMA configuration of the standard TFX Evaluator: metrics, slices and blessing thresholds.
 
-Metrics on the official test split: accuracy, AUC, precision, recall, loss
-(binary cross-entropy) and the example count. A model is blessed when accuracy
-and AUC reach the thresholds of :class:`EvaluationOptions` and, when there is a
-baseline (the latest blessed model), neither is lower than the baseline's on
-the same test data by more than ``baseline_margin``. Without a baseline, TFX's
-Evaluator drops the baseline model spec and the change thresholds. The metric
-and model names are those of the ModelEvaluation artifact's readers
-(components/artifacts/evaluation.py).
-
-The Evaluator reads the EvalSlices step's output (components/slicing/): the
-test reviews and, apart, their first sentences, told apart by the
-``evaluation_set`` feature. There is no overall slice (it would mix both); the
-slice of the full reviews is the test split, and the thresholds above apply to
-it alone. The other slices: the first sentences (with an optional accuracy
-threshold, ``min_short_text_accuracy``), and the full reviews by rating and by
-length bucket.
+There is no overall slice (it would mix the full reviews with their first
+sentences); the thresholds apply to the full reviews' slice, the test split.
+Without a baseline, TFX's Evaluator drops its model spec and the change thresholds.
 """
+
+import json
 
 from tensorflow_model_analysis.proto import config_pb2 as tfma
 
@@ -51,13 +40,17 @@ def _threshold(minimum: float, margin: float) -> tfma.MetricThreshold:
     )
 
 
+def _metric(class_name: str, name: str, per_slice=(), **config) -> tfma.MetricConfig:
+    config_json = json.dumps({"name": name, **config})
+    return tfma.MetricConfig(class_name=class_name, config=config_json, per_slice_thresholds=per_slice)
+
+
 def headline_slice() -> tfma.SlicingSpec:
     """The slice of the full test reviews: the test split."""
     return tfma.SlicingSpec(feature_values=headline_slice_values())
 
 
 def first_sentence_slice() -> tfma.SlicingSpec:
-    """The slice of the test reviews' first sentences."""
     return tfma.SlicingSpec(feature_values={features.EVALUATION_SET: features.FIRST_SENTENCE})
 
 
@@ -96,29 +89,15 @@ def _accuracy_thresholds(options: EvaluationOptions) -> list[tfma.PerSliceMetric
 def make_eval_config(options: EvaluationOptions) -> tfma.EvalConfig:
     """Builds the EvalConfig: serialized-example signature, label, metrics, thresholds."""
     metrics = [
-        tfma.MetricConfig(class_name="ExampleCount", config=f'{{"name": "{EXAMPLE_COUNT}"}}'),
-        tfma.MetricConfig(
-            class_name="BinaryAccuracy",
-            config=f'{{"name": "{ACCURACY}"}}',
-            per_slice_thresholds=_accuracy_thresholds(options),
-        ),
-        tfma.MetricConfig(
-            class_name="AUC",
-            config=f'{{"name": "{AUC}"}}',
-            per_slice_thresholds=[_on_test_split(_threshold(options.min_auc, options.baseline_margin))],
-        ),
-        tfma.MetricConfig(class_name="Precision", config=f'{{"name": "{PRECISION}"}}'),
-        tfma.MetricConfig(class_name="Recall", config=f'{{"name": "{RECALL}"}}'),
-        tfma.MetricConfig(class_name="BinaryCrossentropy", config=f'{{"name": "{LOSS}"}}'),
-        tfma.MetricConfig(
-            class_name="ConfusionMatrixAtThresholds",
-            config=f'{{"name": "{CONFUSION_MATRIX}", "thresholds": [{DECISION_THRESHOLD}]}}',
-        ),
-        tfma.MetricConfig(class_name="ConfusionMatrixPlot", config=f'{{"name": "{CONFUSION_MATRIX_PLOT}"}}'),
-        tfma.MetricConfig(
-            class_name="CalibrationPlot",
-            config=f'{{"name": "{CALIBRATION_PLOT}", "num_buckets": {CALIBRATION_BUCKETS}}}',
-        ),
+        _metric("ExampleCount", EXAMPLE_COUNT),
+        _metric("BinaryAccuracy", ACCURACY, _accuracy_thresholds(options)),
+        _metric("AUC", AUC, [_on_test_split(_threshold(options.min_auc, options.baseline_margin))]),
+        _metric("Precision", PRECISION),
+        _metric("Recall", RECALL),
+        _metric("BinaryCrossentropy", LOSS),
+        _metric("ConfusionMatrixAtThresholds", CONFUSION_MATRIX, thresholds=[DECISION_THRESHOLD]),
+        _metric("ConfusionMatrixPlot", CONFUSION_MATRIX_PLOT),
+        _metric("CalibrationPlot", CALIBRATION_PLOT, num_buckets=CALIBRATION_BUCKETS),
     ]
     return tfma.EvalConfig(
         model_specs=[

@@ -1,12 +1,4 @@
-"""Pusher component: TFX's Pusher contract with an atomic push, a manifest and retention.
-
-TFX's own Pusher copies the model straight into ``<base>/<version>/``, so a
-model server polling the directory can load a half-copied version; it writes
-no lineage beside the model and never deletes old versions. This component
-keeps its inputs (``model``, ``model_blessing`` and ``infra_blessing``: a model
-is pushed only if every blessing given is blessed) and its ``PushedModel``
-output (same custom properties) and adds the lineage inputs the manifest records.
-"""
+"""Pusher: TFX's Pusher contract (inputs, ``PushedModel``) with an atomic push, a manifest and retention."""
 
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec

@@ -40,14 +40,7 @@ def refusal_reason(input_dict: dict[str, list[types.Artifact]]) -> str:
 
 
 class Executor(tfx_pusher_executor.Executor):
-    """Pushes a blessed model atomically, writes its manifest and applies retention.
-
-    Reuses TFX's Pusher executor for the blessing check (the Evaluator's
-    ``model_blessing`` and the canary's ``infra_blessing``: both must be
-    blessed), the model path and the PushedModel artifact's properties (``pushed``, ``pushed_destination``,
-    ``pushed_version``), so anything that reads a standard Pusher's output
-    reads this one too.
-    """
+    """TFX's Pusher executor (blessing check, model path, PushedModel) with :func:`publish.push`."""
 
     def Do(
         self,

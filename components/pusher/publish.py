@@ -1,22 +1,8 @@
 """Publishing a SavedModel version so that a model server never sees it half-written.
 
-TF Serving (and anything else watching ``<serving_root>/<model_name>/``) loads
-the highest integer-named version directory as soon as it appears. A version
-is therefore assembled in a hidden temporary directory beside the versions,
-manifest included, and renamed into place in one step: on a local (POSIX)
-filesystem the rename is atomic, so watchers see either nothing or the whole
-version. Object stores (``gs://``, ``s3://``) have no atomic directory rename;
-there the version is copied into place and ``manifest.json`` is written last,
-so a client can wait for it.
-
-Two pipelines may push the same model (say, two output folders sharing a
-serving root). :func:`push` holds an exclusive lock on
-``<model_dir>/.push.lock`` (``components.file_lock``) around choosing the
-version, publishing and retention, so their pushes never interleave: the
-second fails at once, naming the holder, and changes nothing. The lock file
-is removed when the push ends (TF Serving ignores it anyway: not a number);
-the kernel releases the lock of a killed pusher. Object stores have no locks:
-there pushes are not serialised.
+Locally a version is assembled in a hidden folder and renamed into place (atomic);
+on an object store it is copied into place and ``manifest.json`` written last.
+:func:`push` holds ``<model_dir>/.push.lock`` (local only) so two pushes never interleave.
 """
 
 from collections.abc import Iterable, Iterator
@@ -53,11 +39,7 @@ def list_versions(model_dir: str) -> list[int]:
 
 
 def next_version(existing: Iterable[int], now: float | None = None) -> int:
-    """The push time in seconds, or one more than the highest existing version if that is later.
-
-    Versions only increase, even when the clock goes back or two pushes land
-    in the same second.
-    """
+    """The push time in seconds, or one more than the highest existing version: versions only increase."""
     candidate = int(time.time() if now is None else now)
     return max([candidate, *(version + 1 for version in existing)])
 
@@ -69,16 +51,11 @@ def _is_local(path: str) -> bool:
 def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None = None) -> tuple[int, str]:
     """Copies ``source_dir`` to a new version under ``model_dir`` with ``manifest.json``.
 
-    Locally the version is assembled in a hidden folder and renamed into place;
-    on an object store it is copied into place once and ``manifest.json`` is
-    written after every other file.
-
     Returns:
         The version number and the version directory.
 
     Raises:
-        PushError: copying or renaming failed. The partial copy is removed;
-            existing versions are never modified.
+        PushError: copying or renaming failed; the partial copy is removed, existing versions untouched.
     """
     tf.io.gfile.makedirs(model_dir)
     local = _is_local(model_dir)
@@ -115,14 +92,7 @@ def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None =
 
 @dataclasses.dataclass(frozen=True)
 class PushResult:
-    """What :func:`push` did.
-
-    Attributes:
-        version: The version that serves the model.
-        version_dir: Its directory.
-        copied: False when the model already was the newest version (nothing copied).
-        removed: Versions deleted by retention.
-    """
+    """What :func:`push` did: the serving version, whether it was copied, the versions removed."""
 
     version: int
     version_dir: str
@@ -132,11 +102,7 @@ class PushResult:
 
 @contextlib.contextmanager
 def push_lock(model_dir: str) -> Iterator[None]:
-    """Holds the exclusive push lock of a local serving model directory (created if needed).
-
-    Raises:
-        PushError: Another process holds it (at once, no waiting); nothing was changed.
-    """
+    """Holds a local model directory's push lock; :class:`PushError` at once if another holds it."""
     if not _is_local(model_dir):
         logger.info("Pusher: %s is on an object store, which has no locks; push not serialised", model_dir)
         yield
@@ -158,14 +124,10 @@ def push_lock(model_dir: str) -> Iterator[None]:
 def push(
     source_dir: str, model_dir: str, manifest: dict, keep_versions: int, now: float | None = None
 ) -> PushResult:
-    """Publishes ``source_dir`` as a new version unless it is the newest already, then applies retention.
-
-    All under :func:`push_lock`, so concurrent pushes of the same model never
-    interleave. The model is recognised by ``manifest["model"]["uri"]``.
+    """Publishes ``source_dir`` unless its model is the newest, then retention, under :func:`push_lock`.
 
     Raises:
-        PushError: Another push holds the lock, or publishing failed; the
-            versions already served are unchanged.
+        PushError: Another push holds the lock, or publishing failed; served versions are unchanged.
     """
     with push_lock(model_dir):
         versions = list_versions(model_dir)

@@ -1,10 +1,4 @@
-"""SchemaImporter and ExampleValidator: our stand-ins for TFX's TFDV-based components.
-
-TFX's ImportSchemaGen and ExampleValidator import TensorFlow Data Validation,
-which cannot be installed with TFX 1.21, so these are small components of our
-own with the same artifacts (Schema, ExampleAnomalies), so that downstream
-steps wire to them as they would to the standard ones.
-"""
+"""SchemaImporter and ExampleValidator: TFX's (TFDV-based, not installable) ones, same artifacts."""
 
 from __future__ import annotations
 
@@ -25,12 +19,7 @@ class SchemaImporterSpec(ComponentSpec):
 
 
 class SchemaImporter(base_component.BaseComponent):
-    """Brings the curated schema into the pipeline as a Schema artifact (``<uri>/schema.pbtxt``).
-
-    The text itself, not a path, is the parameter: TFX caches on parameters, so
-    a path would keep serving the old schema after the file changed. The
-    pipeline passes ``schemas.schema.RAW_SCHEMA_PATH.read_text()``.
-    """
+    """The curated schema as a Schema artifact; its text, not a path, is the (cache-key) parameter."""
 
     SPEC_CLASS = SchemaImporterSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.SchemaImporterExecutor)
@@ -56,13 +45,7 @@ class ExampleValidatorSpec(ComponentSpec):
 
 
 class ExampleValidator(base_beam_component.BaseBeamComponent):
-    """Checks every split of the examples against the schema of its environment.
-
-    Writes ``anomalies.json`` (per split: examples checked and, per feature and
-    problem, a count and up to five example sources), then fails the run with
-    :class:`executor.SchemaViolationError` if any example is invalid, so nothing
-    trains on bad data.
-    """
+    """Checks every split against its environment's schema; fails the run if any example is invalid."""
 
     SPEC_CLASS = ExampleValidatorSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.ExampleValidatorExecutor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -75,25 +76,8 @@ class SchemaImporterExecutor(base_executor.BaseExecutor):
         )
 
 
-def report_to_json(report: validation.SplitReport, environment: str) -> dict[str, Any]:
-    """The JSON form of one split's report in anomalies.json."""
-    return {
-        "environment": environment,
-        "examples": report.examples,
-        "violations": [
-            {
-                "feature": violation.feature,
-                "problem": violation.problem,
-                "count": violation.count,
-                "samples": list(violation.samples),
-            }
-            for violation in report.violations
-        ],
-    }
-
-
 def report_from_json(entry: dict[str, Any]) -> validation.SplitReport:
-    """Reads back one split's entry of anomalies.json."""
+    """Reads back one split's entry of anomalies.json (``environment`` + ``asdict`` of its report)."""
     return validation.SplitReport(
         entry["examples"],
         tuple(
@@ -123,25 +107,19 @@ def violation_message(reports: dict[str, validation.SplitReport], anomalies_path
     return f"examples violate the schema (all details in {anomalies_path}):\n" + "\n".join(shown)
 
 
-def _write_anomalies(reports: list[tuple[str, str, validation.SplitReport]], path: str) -> None:
+def _write_anomalies(
+    reports: list[tuple[str, str, validation.SplitReport]], path: str, split_names: list[str]
+) -> None:
     """Writes anomalies.json from (split, environment, report) triples, in the artifact's split order."""
-    splits = {split: report_to_json(report, environment) for split, environment, report in reports}
+    reports = sorted(reports, key=lambda item: split_names.index(item[0]))
     document = {
         "ok": not any(report.violations for _split, _environment, report in reports),
-        "splits": splits,
+        "splits": {
+            split: {"environment": env, **dataclasses.asdict(report)} for split, env, report in reports
+        },
     }
     with fileio.open(path, "w") as file:
         file.write(json.dumps(document, indent=2) + "\n")
-
-
-def _labeled_report(
-    report: validation.SplitReport, split: str, environment: str
-) -> tuple[str, str, validation.SplitReport]:
-    return split, environment, report
-
-
-def _order_reports(reports: list, split_names: list[str]) -> list:
-    return sorted(reports, key=lambda item: split_names.index(item[0]))
 
 
 class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
@@ -181,14 +159,13 @@ class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
                     >> beam.io.ReadFromTFRecord(pattern, compression_type=CompressionTypes.GZIP)
                     | f"Validate[{split}]"
                     >> validation.ValidateExamples(schema_for_environment(schema, environment))
-                    | f"Label[{split}]" >> beam.Map(_labeled_report, split, environment)
+                    | f"Label[{split}]" >> beam.Map(lambda report, s=split, e=environment: (s, e, report))
                 )
             _ = (
                 reports
                 | "Flatten" >> beam.Flatten()
                 | "Gather" >> beam.combiners.ToList()
-                | "Order" >> beam.Map(_order_reports, split_names)
-                | "WriteAnomalies" >> beam.Map(_write_anomalies, anomalies_path)
+                | "WriteAnomalies" >> beam.Map(_write_anomalies, anomalies_path, split_names)
             )
 
         with fileio.open(anomalies_path, "r") as file:

@@ -1,11 +1,6 @@
-"""Checks tf.train.Examples against the curated raw schema, without TFDV.
+"""Checks tf.train.Examples against the raw schema: the part of TFDV's validation our schema uses.
 
-TensorFlow Data Validation cannot be installed on this stack, so this module
-implements the part of its example validation that our schema uses: presence,
-type, value counts and shapes, integer domains, natural-language text, and
-features the schema does not know. A schema that asks for anything else is
-refused when it is loaded (:func:`check_schema_supported`) instead of being
-half-checked in silence.
+A schema that asks for anything else is refused (:func:`check_schema_supported`), not half-checked.
 """
 
 from __future__ import annotations
@@ -100,11 +95,6 @@ def check_schema_supported(schema: schema_pb2.Schema) -> None:
         )
 
 
-def _values(feature: tf.train.Feature) -> tuple[str | None, list]:
-    kind = feature.WhichOneof("kind")
-    return kind, list(getattr(feature, kind).value) if kind else []
-
-
 def _expected_count(spec: schema_pb2.Feature) -> tuple[int, int | None] | None:
     """Returns the allowed (min, max) number of values, max None for no bound; None if unconstrained."""
     if spec.HasField("shape"):
@@ -150,7 +140,8 @@ def _text_problem(value: bytes) -> str | None:
 
 def check_feature(spec: schema_pb2.Feature, feature: tf.train.Feature) -> list[str]:
     """Returns the problems of one present feature against its schema entry."""
-    kind, values = _values(feature)
+    kind = feature.WhichOneof("kind")
+    values = list(getattr(feature, kind).value) if kind else []
     expected_kind = _KIND_OF_TYPE[spec.type]
     if kind is not None and kind != expected_kind:
         return [f"expected {schema_pb2.FeatureType.Name(spec.type)} ({expected_kind}), got {kind}"]
@@ -169,14 +160,7 @@ def check_feature(spec: schema_pb2.Feature, feature: tf.train.Feature) -> list[s
 
 
 def check_example(example: tf.train.Example, schema: schema_pb2.Schema) -> list[tuple[str, str]]:
-    """Returns the (feature, problem) pairs of ``example`` against ``schema``, sorted; [] if valid.
-
-    Args:
-        example: One raw example.
-        schema: The schema of the example's environment (see
-            ``schemas.schema.schema_for_environment``): a feature it does not
-            list is unexpected, e.g. a label on an unlabeled example.
-    """
+    """The sorted (feature, problem) pairs of ``example`` against its environment's ``schema``."""
     present = example.features.feature
     known = {spec.name for spec in schema.feature}
     problems = []
@@ -237,21 +221,16 @@ def check_serialized(record: bytes, schema: schema_pb2.Schema) -> tuple[str, lis
 class _ReportCombineFn(beam.CombineFn):
     """Combines (source, problems) into a SplitReport.
 
-    The accumulator is (examples, {(feature, problem): (count, samples)}): small,
-    since it grows with the kinds of problems, not with the data. Samples keep
-    the smallest sources, so the report does not depend on bundle order.
+    The accumulator, (examples, {(feature, problem): (count, samples)}), grows with the kinds of
+    problems, not the data; samples keep the smallest sources, so bundle order does not matter.
     """
 
     def create_accumulator(self) -> tuple[int, dict]:
         return 0, {}
 
     def add_input(self, accumulator: tuple[int, dict], checked: tuple[str, list]) -> tuple[int, dict]:
-        examples, found = accumulator
         source, problems = checked
-        for key in problems:
-            count, samples = found.get(tuple(key), (0, ()))
-            found[tuple(key)] = (count + 1, _merge_samples(samples, (source,)))
-        return examples + 1, found
+        return self.merge_accumulators([accumulator, (1, {tuple(key): (1, (source,)) for key in problems})])
 
     def merge_accumulators(self, accumulators: Iterable[tuple[int, dict]]) -> tuple[int, dict]:
         total, merged = 0, {}
@@ -259,7 +238,7 @@ class _ReportCombineFn(beam.CombineFn):
             total += examples
             for key, (count, samples) in found.items():
                 old_count, old_samples = merged.get(key, (0, ()))
-                merged[key] = (old_count + count, _merge_samples(old_samples, samples))
+                merged[key] = (old_count + count, tuple(sorted({*old_samples, *samples})[:MAX_SAMPLES]))
         return total, merged
 
     def extract_output(self, accumulator: tuple[int, dict]) -> SplitReport:
@@ -271,17 +250,8 @@ class _ReportCombineFn(beam.CombineFn):
         return SplitReport(examples, violations)
 
 
-def _merge_samples(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted(set(left) | set(right))[:MAX_SAMPLES])
-
-
 class ValidateExamples(beam.PTransform):
-    """PCollection[bytes] (serialized tf.train.Example) -> one SplitReport.
-
-    Args:
-        schema: The schema of the split's environment; refused at construction
-            if it uses a constraint that is not implemented.
-    """
+    """PCollection[bytes] (serialized tf.train.Example) -> one SplitReport; refuses an unsupported schema."""
 
     def __init__(self, schema: schema_pb2.Schema):
         super().__init__()
