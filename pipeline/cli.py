@@ -357,7 +357,3 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown
         ]
         command_parser.error(f"unrecognized arguments: {', '.join(problems)}")
     return {"neighbors": neighbors.main, "report": report.main, "predict": predict.main}[args.command](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

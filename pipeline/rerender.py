@@ -36,10 +36,7 @@ def run_dir_name(run_id: str) -> str:
 
 
 def render_run(output: str, run_id: str | None = None, pipeline_name: str | None = None) -> str:
-    """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``.
-
-    Returns:
-        The path of the written report.
+    """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``; its path.
 
     Raises:
         RunNotFoundError: no metadata store, no run, or no run of that id.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.commands.common import EXIT_OK, add_command, add_model, import_tensorflow, positive_int, refuse
+from pipeline.commands import common
 
 
 def add_parser(subparsers) -> None:
-    parser = add_command(
+    parser = common.add_command(
         subparsers,
         "neighbors",
         help="nearest neighbours of words in a pushed model's embeddings",
@@ -17,8 +17,8 @@ def add_parser(subparsers) -> None:
             "in the embeddings pushed with the model (after training, or as injected with --injected)."
         ),
     )
-    add_model(parser)
-    parser.add_argument("--k", type=positive_int, default=10, help="neighbours per word (default: 10)")
+    common.add_model(parser)
+    parser.add_argument("--k", type=common.positive_int, default=10, help="neighbours per word (default: 10)")
     parser.add_argument(
         "--injected",
         action="store_true",
@@ -33,8 +33,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         words = [review.text for review in predict.reviews_from_arguments(args.words, label="WORD")]
     except predict.InputError as error:
-        return refuse("neighbors", error)
-    import_tensorflow(serving_only=True)
+        return common.refuse("neighbors", error)
+    common.import_tensorflow(serving_only=True)
     from components import neighbors as search
     from pipeline.neighbors import load_embeddings
 
@@ -47,10 +47,10 @@ def main(args: argparse.Namespace) -> int:
         search.EmbeddingsUnreadableError,
         search.UnknownWordError,
     ) as error:
-        return refuse("neighbors", error)
+        return common.refuse("neighbors", error)
     print(f"# cosine similarity in {embeddings.source}")
     for word, found in neighbors.items():
         print(word if found else f"{word}: no neighbours (its vector is all zeros)")
         for neighbor, cosine in found:
             print(f"  {cosine:.4f}  {neighbor if neighbor.isprintable() else repr(neighbor)}")
-    return EXIT_OK
+    return common.EXIT_OK

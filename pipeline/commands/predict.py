@@ -6,21 +6,13 @@ import argparse
 import contextlib
 import sys
 
-from pipeline.commands.common import (
-    EXIT_OK,
-    add_batch_size,
-    add_command,
-    add_model,
-    add_verbose,
-    import_tensorflow,
-    refuse,
-)
+from pipeline.commands import common
 
 
 def add_parser(subparsers) -> None:
     from pipeline import predict
 
-    parser = add_command(
+    parser = common.add_command(
         subparsers,
         "predict",
         help="classify review texts with a pushed model",
@@ -33,7 +25,7 @@ def add_parser(subparsers) -> None:
             "damaged model or an unreadable review (the message names it)."
         ),
     )
-    add_model(parser)
+    common.add_model(parser)
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="review text")
     parser.add_argument(
         "--input",
@@ -50,8 +42,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--format", choices=predict.OUTPUT_FORMATS, default=predict.TSV, help="output format (default: tsv)"
     )
-    add_batch_size(parser)
-    add_verbose(parser, help="show TensorFlow's start-up log lines on stderr")
+    common.add_batch_size(parser)
+    common.add_verbose(parser, help="show TensorFlow's start-up log lines on stderr")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -61,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     if texts == [predict.STDIN] and source is None:
         source, texts = predict.STDIN, []
     if (source is None) == (not texts):
-        return refuse(
+        return common.refuse(
             "predict",
             f"{'no reviews: give' if source is None else 'give'} review texts as arguments, or --input FILE "
             "(one review per line, or JSON Lines with a text field; - for standard input)"
@@ -79,10 +71,10 @@ def main(args: argparse.Namespace) -> int:
                 except OSError as error:
                     raise predict.InputError(f"--input {source}: {error.strerror}") from None
                 reviews = predict.reviews_from_stream(stream, source, args.input_format)
-            import_tensorflow(verbose=args.verbose, serving_only=True)
+            common.import_tensorflow(verbose=args.verbose, serving_only=True)
             classifier = predict.Classifier(args.model)
             predict.score(classifier, reviews, args.format, sys.stdout, batch_size=args.batch_size)
     except (predict.ModelNotFoundError, predict.ModelLoadError, predict.InputError) as error:
         sys.stdout.flush()
-        return refuse("predict", error)
-    return EXIT_OK
+        return common.refuse("predict", error)
+    return common.EXIT_OK

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.commands.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    add_command,
-    configure_logging,
-    import_tensorflow,
-    refuse,
-)
+from pipeline.commands import common
 
 
 def add_parser(subparsers) -> None:
     from pipeline.config import DEFAULT_OUTPUT
 
-    parser = add_command(
+    parser = common.add_command(
         subparsers,
         "report",
         help="re-render the report of a run and the index of runs",
@@ -37,8 +30,8 @@ def add_parser(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    configure_logging(verbose=False)
-    import_tensorflow()
+    common.configure_logging(verbose=False)
+    common.import_tensorflow()
     from pipeline import rerender
     from pipeline.config import absolute_path
     from pipeline.run_records import RunNotFoundError
@@ -48,9 +41,9 @@ def main(args: argparse.Namespace) -> int:
         path = rerender.render_run(output, args.run, args.pipeline_name)
         index = rerender.write_index(output, args.pipeline_name)
     except RunNotFoundError as error:
-        return refuse("report", error)
+        return common.refuse("report", error)
     except rerender.ReportError as error:
-        return refuse("report", f"FAILED: {error}", EXIT_FAILED)
+        return common.refuse("report", f"FAILED: {error}", common.EXIT_FAILED)
     print(f"report: {path}")
     print(f"index:  {index}")
-    return EXIT_OK
+    return common.EXIT_OK

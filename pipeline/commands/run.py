@@ -7,24 +7,13 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.commands.common import (
-    EXIT_BUSY,
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    add_command,
-    add_verbose,
-    configure_logging,
-    import_tensorflow,
-    logger,
-    refuse,
-)
+from pipeline.commands import common
 
 
 def add_run_parser(subparsers) -> argparse.ArgumentParser:
     from pipeline.cli import add_config_arguments
 
-    parser = add_command(
+    parser = common.add_command(
         subparsers,
         "run",
         help="run the whole pipeline locally",
@@ -38,7 +27,7 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
     )
-    add_verbose(parser)
+    common.add_verbose(parser)
     parser.add_argument(
         "--dry-run",
         dest="dry_run",
@@ -52,7 +41,7 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
 def add_compile_parser(subparsers) -> argparse.ArgumentParser:
     from pipeline.cli import add_config_arguments
 
-    parser = add_command(
+    parser = common.add_command(
         subparsers,
         "compile",
         help="compile the pipeline for Kubeflow Pipelines / Vertex AI Pipelines",
@@ -90,7 +79,7 @@ def add_compile_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _configuration(command: str, args: argparse.Namespace, beam_args: list[str], parser):
-    """The command's validated configuration after the pre-flight, or None after printing why not."""
+    """The command's validated configuration after the pre-flight, or the exit code after printing why not."""
     from components.options import OptionsError
     from pipeline import preflight
     from pipeline.cli import UsageError, config_from_args
@@ -99,42 +88,40 @@ def _configuration(command: str, args: argparse.Namespace, beam_args: list[str],
         config = config_from_args(args, beam_args, parser)
         preflight.check(config)
     except UsageError as error:
-        refuse(command, f"error: {error} (see imdb-pipeline {command} --help)")
-        return None
+        return common.refuse(command, f"error: {error} (see imdb-pipeline {command} --help)")
     except OptionsError as error:
-        refuse(command, f"configuration error: {error}")
-        return None
+        return common.refuse(command, f"configuration error: {error}")
     return config
 
 
 def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     # Before anything imports TensorFlow, so its log settings apply.
-    configure_logging(args.verbose)
-    import_tensorflow(verbose=args.verbose)
+    common.configure_logging(args.verbose)
+    common.import_tensorflow(verbose=args.verbose)
     config = _configuration("run", args, beam_args, parser)
-    if config is None:
-        return EXIT_USAGE
+    if isinstance(config, int):
+        return config
 
     from pipeline import runner
     from pipeline.lock import RunInProgressError
 
     if args.dry_run:
         print(runner.describe_plan(config, enable_cache=not args.no_cache))
-        return EXIT_OK
+        return common.EXIT_OK
     try:
         summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
     except RunInProgressError as error:
-        return refuse("run", error, EXIT_BUSY)
+        return common.refuse("run", error, common.EXIT_BUSY)
     except Exception as error:
-        logger.error("Pipeline failed", exc_info=args.verbose)
-        return refuse("run", f"FAILED: {runner.describe_failure(error)}", EXIT_FAILED)
+        common.logger.error("Pipeline failed", exc_info=args.verbose)
+        return common.refuse("run", f"FAILED: {runner.describe_failure(error)}", common.EXIT_FAILED)
     print(summary.one_line())
-    return EXIT_OK
+    return common.EXIT_OK
 
 
 def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
-    configure_logging(verbose=False)
-    import_tensorflow()
+    common.configure_logging(verbose=False)
+    common.import_tensorflow()
     from components.options import check_text
     from pipeline import kubeflow
     from pipeline.pipeline import create_pipeline, pipeline_steps
@@ -146,14 +133,14 @@ def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> i
         if args.schedule is not None:  # an empty one too: `--schedule "$CRON"` with CRON unset
             kubeflow.validate_cron(args.schedule)
     except ValueError as error:
-        return refuse("compile", f"configuration error: {error}")
+        return common.refuse("compile", f"configuration error: {error}")
     config = _configuration("compile", args, beam_args, parser)
-    if config is None:
-        return EXIT_USAGE
+    if isinstance(config, int):
+        return config
     try:
         job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
     except (kubeflow.OutputFileError, kubeflow.PortableConfigError) as error:
-        return refuse("compile", error)
+        return common.refuse("compile", error)
     steps = len(pipeline_steps(create_pipeline(config, portable=True)))
     what = "Kubeflow Pipelines package" if target == kubeflow.KFP else "Vertex AI pipeline job"
     print(
@@ -161,4 +148,4 @@ def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> i
         f"({kubeflow.task_count(job)} tasks: TFX compiles the baseline resolver into two), image {args.image}"
     )
     print(kubeflow.client_commands(args.output_file, target, config, cron=args.schedule))
-    return EXIT_OK
+    return common.EXIT_OK

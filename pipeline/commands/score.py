@@ -5,25 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from pipeline.commands.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    add_batch_size,
-    add_command,
-    add_model,
-    add_verbose,
-    configure_logging,
-    logger,
-    positive_int,
-    refuse,
-)
+from pipeline.commands import common
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     from components.example_gen.options import ExampleGenOptions
     from pipeline import predict
 
-    parser = add_command(
+    parser = common.add_command(
         subparsers,
         "score",
         help="score a large set of reviews with Beam's RunInference, on any Beam runner",
@@ -36,7 +25,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         ),
         beam=True,
     )
-    add_model(
+    common.add_model(
         parser, help="a pushed version directory, or the model directory (newest version, pinned for the job)"
     )
     parser.add_argument("--input", required=True, help="the reviews: a file or folder, local or gs://")
@@ -58,23 +47,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-review-bytes",
         dest="max_review_bytes",
-        type=positive_int,
+        type=common.positive_int,
         default=default_bytes,
         help=f"a larger review is set aside as too_large, as in ExampleGen (default: {default_bytes})",
     )
-    add_batch_size(parser, help="most reviews per call of the model")
-    add_verbose(parser, help="show every Beam and TensorFlow log line")
+    common.add_batch_size(parser, help="most reviews per call of the model")
+    common.add_verbose(parser, help="show every Beam and TensorFlow log line")
     return parser
 
 
 def main(args: argparse.Namespace, unknown: list[str], parser: argparse.ArgumentParser) -> int:
-    configure_logging(args.verbose)
+    common.configure_logging(args.verbose)
     from pipeline.cli import UsageError, split_beam_args
 
     try:
         beam_args = split_beam_args(unknown, parser)
     except UsageError as error:
-        return refuse("score", f"error: {error} (see imdb-pipeline score --help)")
+        return common.refuse("score", f"error: {error} (see imdb-pipeline score --help)")
     from pipeline import predict
 
     predict.import_tensorflow(verbose=args.verbose, serving_only=False)
@@ -103,12 +92,12 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
         score.OutputExistsError,
         ImdbDataError,
     ) as error:
-        return refuse("score", error)
+        return common.refuse("score", error)
     except Exception as error:
-        logger.error("Scoring failed", exc_info=args.verbose)
-        return refuse("score", f"FAILED: {type(error).__name__}: {error}", EXIT_FAILED)
+        common.logger.error("Scoring failed", exc_info=args.verbose)
+        return common.refuse("score", f"FAILED: {type(error).__name__}: {error}", common.EXIT_FAILED)
     print(
         f"scored {summary.scored} reviews of {args.input} with {summary.model}, {summary.describe()}: "
         f"{args.output}"
     )
-    return EXIT_OK
+    return common.EXIT_OK
