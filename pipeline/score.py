@@ -106,12 +106,8 @@ def _is_tfrecord_name(name: str) -> bool:
 
 
 def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
-    """What ``path`` holds (with ``auto``: an archive or dataset folder is IMDb, names with ``tfrecord``
-    TFRecords, any other file text) and how to read it.
-
-    Raises:
-        ScoreInputError: ``path`` does not exist, or a folder holds neither.
-    """
+    """What ``path`` holds and how to read it (``auto``: an archive or dataset folder is IMDb, names with
+    ``tfrecord`` TFRecords, any other file text); ScoreInputError if it is missing or a folder of neither."""
     if input_format not in INPUT_FORMATS:
         raise ScoreInputError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
     gfile = _gfile()
