@@ -1,36 +1,21 @@
-"""The ``imdb-pipeline`` command line.
+"""The ``imdb-pipeline`` command line: the parser of every command (``pipeline/commands/``), and dispatch.
 
-``imdb-pipeline run`` runs the whole pipeline locally with TFX's LocalDagRunner;
-``imdb-pipeline predict`` classifies text with a pushed model, ``imdb-pipeline
-score`` scores a large set of reviews in a Beam job. An option that
-is not the command's goes, untouched, to every Beam-based step if Apache Beam's
-own ``PipelineOptions`` know it; any other is a usage error (exit 2) naming the
-closest known option.
-
-Each command's parser and what it does are in ``pipeline/commands/``; this
-module builds the parser from them, dispatches, and holds what they share.
+An option that is not the command's goes, untouched, to every Beam-based step
+if Apache Beam's own ``PipelineOptions`` know it; any other is a usage error
+(exit 2) naming the closest known option.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-import logging
 import os
 import sys
 import types
 import typing
 
+from pipeline.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE  # noqa: F401 - the exit codes, for callers
 from pipeline.gc_at_exit import freeze_gc_at_exit
-
-logger = logging.getLogger("pipeline")
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_BUSY = 3
-
-_PROJECT_LOGGERS = ("pipeline", "components", "schemas")
 
 
 def _parse_bool(text: str) -> bool:
@@ -43,23 +28,11 @@ def _parse_bool(text: str) -> bool:
 
 
 class ListFlag(str):
-    """A list option's text as given (``3,4,5``); :func:`parse_list_flag` turns it into the list.
-
-    Parsed after argparse, so that a bad item is a configuration error naming
-    the option, as a bad value of any other option is.
-    """
+    """A list option's text (``3,4,5``), parsed after argparse so a bad item is a configuration error."""
 
 
 def parse_list_flag(name: str, text: str) -> list[int]:
-    """The whole numbers of a comma-separated list option ``name``.
-
-    Every item counts: an empty one (``3,,4``, ``3,4,``) or one that is not a
-    whole number is refused, never skipped. A blank text is the empty list
-    (which the option's own check then refuses by name).
-
-    Raises:
-        OptionsError: naming the option, the item (by position) and the text.
-    """
+    """The whole numbers of a comma-separated list option; an empty or bad item is refused (OptionsError)."""
     from components.options import OptionsError
 
     if not text.strip():
@@ -105,12 +78,8 @@ def _shown(value: typing.Any) -> str:
 _SHOWN_DEFAULTS = {"data": "the bundled sample", "span": "newest"}
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that build a PipelineConfig (shared by ``run`` and ``compile``), from its fields.
-
-    Top-level fields are ``--name-with-dashes``; section fields are
-    ``--section.field``. Each flag's help is the field's description and default.
-    """
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config``, ``--top-level-field`` and ``--section.field`` flags of PipelineConfig, for ``run`` and ``compile``."""
     from pipeline import config as config_module
 
     parser.add_argument("--config", help="YAML configuration file (flags override it)")
@@ -138,91 +107,8 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
             )
 
 
-_BEAM_PASS_THROUGH = (
-    "Options that Apache Beam knows are passed to it (e.g. --direct_running_mode=multi_processing "
-    "--direct_num_workers=2, or --runner=DataflowRunner ...)."
-)
-
-
-def _beam_command(subparsers, name: str, help: str, description: str) -> argparse.ArgumentParser:
-    """A command whose unknown options go to Apache Beam: no abbreviations, and its help says so."""
-    return subparsers.add_parser(
-        name, allow_abbrev=False, help=help, description=f"{description} {_BEAM_PASS_THROUGH}"
-    )
-
-
-def _add_shared(parser: argparse.ArgumentParser, *names: str, **helps: str) -> None:
-    """Adds flags that several commands share, by name; ``helps`` words one for this command."""
-    from pipeline import predict
-
-    shared: dict[str, tuple[str, dict[str, typing.Any]]] = {
-        "model": (
-            "--model",
-            {
-                "required": True,
-                "help": "a pushed version directory, or the model directory (newest version is used)",
-            },
-        ),
-        "batch_size": (
-            "--batch-size",
-            {
-                "type": _positive_int,
-                "default": predict.DEFAULT_BATCH_SIZE,
-                "help": f"reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
-            },
-        ),
-        "verbose": (
-            "--verbose",
-            {"action": "store_true", "help": "show every TFX, Beam and TensorFlow log line"},
-        ),
-    }
-    for name in names:
-        flag, kwargs = shared[name]
-        parser.add_argument(flag, dest=name, **{**kwargs, "help": helps.get(name, kwargs["help"])})
-
-
-class _WithoutTraceback(logging.Formatter):
-    """Log lines without the traceback a library attaches (Beam logs one for every failed DoFn).
-
-    The message says what went wrong; a traceback is for ``--verbose``, not for a
-    user whose data or configuration is wrong.
-    """
-
-    def format(self, record: logging.LogRecord) -> str:
-        record = logging.makeLogRecord(
-            {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
-        )
-        return super().format(record)
-
-
-def _configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        (logging.Formatter if verbose else _WithoutTraceback)(
-            "%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"
-        )
-    )
-    if not verbose:
-        # TFX's and Beam's INFO records stay out (--verbose shows them): the project's own
-        # step lines (pipeline/step_log.py, from ML Metadata) say what each step did.
-        def keep(record: logging.LogRecord) -> bool:
-            return record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR
-
-        handler.addFilter(keep)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    tensorflow_logger = logging.getLogger("tensorflow")
-    tensorflow_logger.handlers[:] = []
-    tensorflow_logger.setLevel(logging.INFO if verbose else logging.WARNING)
-
-
 def _config_keys() -> set[str]:
-    """The parsed arguments that are configuration values (the rest steer the command).
-
-    The top-level keys and every ``section.field`` flag of :func:`_add_config_arguments`,
-    chosen by name so that a new command flag can never reach ``build_config``.
-    """
+    """The parsed arguments that are configuration values, by name (a command's own flag never is)."""
     from pipeline import config as config_module
 
     keys = set(config_module.TOP_LEVEL_KEYS)
@@ -239,12 +125,12 @@ def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
     return [option for action in parser._actions for option in action.option_strings]
 
 
-def _beam_parser() -> argparse.ArgumentParser:
-    """Apache Beam's own parser: the options of every registered ``PipelineOptions`` subclass.
+def _long_options(parser: argparse.ArgumentParser) -> list[str]:
+    return [option for option in _option_strings(parser) if option.startswith("--")]
 
-    Built by ``PipelineOptions.get_all_options``, as Beam builds it when a
-    pipeline reads its options, so what it accepts is what Beam will use.
-    """
+
+def _beam_parser() -> argparse.ArgumentParser:
+    """Apache Beam's own parser (``PipelineOptions.get_all_options``), whose errors are UsageErrors."""
     import apache_beam  # noqa: F401 - registers the runners' PipelineOptions subclasses
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -260,17 +146,14 @@ def _beam_parser() -> argparse.ArgumentParser:
 
 
 def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
-    """Returns ``unknown`` (what ``parser`` did not take) if Apache Beam knows every option in it.
-
-    Beam options pass through untouched, as ``--flag=value`` or ``--flag value``.
+    """``unknown`` (what ``parser`` did not take), untouched, if Apache Beam knows every option in it.
 
     Raises:
-        UsageError: an option neither this command's nor Beam's (with the
-            closest known option), or a stray value.
+        UsageError: an option neither the command's nor Beam's (with the closest one), or a stray value.
     """
     if not unknown:
         return []
-    from pipeline.config import closest
+    from pipeline.config import did_you_mean
 
     beam_parser = _beam_parser()
     try:
@@ -283,16 +166,13 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
         ) from error
     if not leftovers:
         return list(unknown)
-    known_options = _option_strings(parser) + _option_strings(beam_parser)
+    known_options = _long_options(parser) + _long_options(beam_parser)
     problems = []
     previous_was_unknown_flag = False
     for arg in leftovers:
         if arg.startswith("-") and arg != "-":
             name = arg.split("=", 1)[0]
-            suggestion = closest(name, [option for option in known_options if option.startswith("--")])
-            problems.append(
-                f"unknown option {name}" + (f" (did you mean {suggestion}?)" if suggestion else "")
-            )
+            problems.append(f"unknown option {name}{did_you_mean(name, known_options)}")
             previous_was_unknown_flag = "=" not in arg
         elif not previous_was_unknown_flag:
             problems.append(f"unexpected argument {arg!r}")
@@ -305,13 +185,7 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
 
 
 def merge_beam_args(base: Sequence[str], overrides: Sequence[str]) -> list[str]:
-    """``base`` (a config file's Beam flags) with ``overrides`` (the command line's) winning flag by flag.
-
-    A flag is known by the Beam option it sets (``dest``), so ``--runner X`` and
-    ``--runner=Y`` are the same flag; the values after a flag (``--flag value``)
-    go with it. A flag only in ``base`` is kept, one in both takes the command
-    line's value(s), and the command line's flags come last.
-    """
+    """``base`` (a config file's Beam flags) with ``overrides`` (the command line's, last) winning by Beam option."""
     actions = _beam_parser()._option_string_actions
 
     def groups(args: Sequence[str]) -> list[tuple[str, list[str]]]:
@@ -334,17 +208,11 @@ def merge_beam_args(base: Sequence[str], overrides: Sequence[str]) -> list[str]:
 def config_from_args(
     args: argparse.Namespace, beam_args: Sequence[str], parser: argparse.ArgumentParser | None = None
 ):
-    """Builds the validated PipelineConfig of a ``run`` or ``compile`` command line.
-
-    Args:
-        args: The parsed command line.
-        beam_args: What the command's parser did not take: Apache Beam options.
-        parser: The command's parser (for suggestions); the ``run`` parser if None.
+    """The validated PipelineConfig of a ``run`` or ``compile`` command line (``parser``: run's if None).
 
     Raises:
         UsageError: an option that is neither the command's nor Beam's.
-        OptionsError: a value is invalid; a config-file value's message names
-            the file and line.
+        OptionsError: a value is invalid (a config file's: naming the file and line).
     """
     from pipeline import config as config_module
 
@@ -382,60 +250,14 @@ def config_from_args(
         raise config_module.OptionsError(f"config file {config_file.where(key)}: {error}") from error
 
 
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    ).choices
+
+
 def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices[command]
-    raise KeyError(command)
-
-
-def _configuration(command: str, args: argparse.Namespace, beam_args: list[str], parser):
-    """The command's validated configuration after the pre-flight, or None after printing why not."""
-    from components.options import OptionsError
-    from pipeline import preflight
-
-    try:
-        config = config_from_args(args, beam_args, parser)
-    except UsageError as error:
-        print(
-            f"imdb-pipeline {command}: error: {error} (see imdb-pipeline {command} --help)", file=sys.stderr
-        )
-        return None
-    except OptionsError as error:
-        print(f"imdb-pipeline {command}: configuration error: {error}", file=sys.stderr)
-        return None
-    try:
-        preflight.check(config)
-    except OptionsError as error:
-        print(f"imdb-pipeline {command}: configuration error: {error}", file=sys.stderr)
-        return None
-    return config
-
-
-def _import_tensorflow(verbose: bool = False, serving_only: bool = False) -> None:
-    """Imports TensorFlow first, before TFX, Beam or a config check does, without its start-up lines.
-
-    Every command calls this before its first use of TensorFlow: TensorFlow
-    writes those lines (and probing the GPU its ``cuInit`` error) once, when it
-    is imported, and only :func:`pipeline.predict.import_tensorflow` filters them.
-    """
-    if not serving_only:
-        # The steps use tf_keras, and components/__init__.py makes tf.keras mean it: that must
-        # happen before TensorFlow is imported (else tf.keras is Keras 3, imported for nothing).
-        import components  # noqa: F401
-    from pipeline.predict import import_tensorflow
-
-    import_tensorflow(verbose=verbose, serving_only=serving_only)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+    return _commands(parser)[command]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -446,12 +268,15 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.commands import neighbors, predict, report, run, score
 
     subparsers = parser.add_subparsers(dest="command", required=True)
-    run._add_run_parser(subparsers)
-    run._add_compile_parser(subparsers)
-    predict._add_predict_parser(subparsers)
-    score._add_score_parser(subparsers)
-    neighbors._add_neighbors_parser(subparsers)
-    report._add_report_parser(subparsers)
+    for module_add_parser in (
+        run.add_run_parser,
+        run.add_compile_parser,
+        predict.add_parser,
+        score.add_parser,
+        neighbors.add_parser,
+        report.add_parser,
+    ):
+        module_add_parser(subparsers)
     return parser
 
 
@@ -479,83 +304,56 @@ _BEAM_COMMANDS = ("run", "compile", "score")  # their unknown options go to Apac
 
 
 def _unknown_options(command: str, command_parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
-    """``unknown option --x (did you mean --y?)`` for each option in ``argv`` the command does not know.
-
-    ``argv`` is the whole command line; what follows the command's name is
-    looked at, up to ``--`` (after it every word is a review text). For the
-    commands whose other options go to Apache Beam, an option Beam knows is
-    not unknown.
-    """
-    from pipeline.config import closest
+    """``unknown option --x (did you mean --y?)`` for each option after ``command`` (up to ``--``) in ``argv``
+    that neither the command nor, for a Beam command, Apache Beam knows."""
+    from pipeline.config import did_you_mean
 
     words = list(argv)
     words = words[words.index(command) + 1 :] if command in words else []
     if "--" in words:
         words = words[: words.index("--")]
-    known = [option for option in _option_strings(command_parser) if option.startswith("--")]
+    known = _long_options(command_parser)
     beam = _option_strings(_beam_parser()) if command in _BEAM_COMMANDS else []
-    found = []
-    for word in words:
-        name = word.split("=", 1)[0]
-        if not name.startswith("--") or name == "--" or name in known or name in beam:
-            continue
-        suggestion = closest(name, known + [option for option in beam if option.startswith("--")])
-        found.append(f"unknown option {name}" + (f" (did you mean {suggestion}?)" if suggestion else ""))
-    return found
+    names = [word.split("=", 1)[0] for word in words]
+    return [
+        f"unknown option {name}{did_you_mean(name, known + [option for option in beam if option.startswith('--')])}"
+        for name in names
+        if name.startswith("--") and name != "--" and name not in known and name not in beam
+    ]
 
 
 def _name_unknown_options_in_errors(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
-    """Every command's usage error also names its unknown options, with the closest known one.
+    """Every command's usage error also names its unknown options (argparse stops at the first error:
+    ``predict --modle x`` would only say that ``--model`` is required)."""
+    for command, command_parser in _commands(parser).items():
 
-    argparse stops at the first error it meets, e.g. a missing ``--model``,
-    before the unknown options are looked at: ``predict --modle x`` would say
-    only that ``--model`` is required. The unrecognized-arguments error of
-    :func:`_dispatch` names them itself.
-    """
-    for action in parser._actions:
-        if not isinstance(action, argparse._SubParsersAction):
-            continue
-        for command, command_parser in action.choices.items():
+        def error(
+            message: str, command=command, command_parser=command_parser, original=command_parser.error
+        ):
+            if not message.startswith("unrecognized arguments"):
+                try:
+                    unknown = _unknown_options(command, command_parser, argv)
+                except UsageError:
+                    unknown = []
+                message = "; ".join([message, *unknown])
+            original(message)
 
-            def error(
-                message: str, command=command, command_parser=command_parser, original=command_parser.error
-            ):
-                if not message.startswith("unrecognized arguments"):
-                    try:
-                        unknown = _unknown_options(command, command_parser, argv)
-                    except UsageError:
-                        unknown = []
-                    message = "; ".join([message, *unknown])
-                original(message)
-
-            command_parser.error = error
+        command_parser.error = error
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> int:
     from pipeline.commands import neighbors, predict, report, run, score
+    from pipeline.config import did_you_mean
 
     command_parser = _subparser(parser, args.command)
-    if args.command == "run":
-        return run._run(args, unknown, command_parser)
-    if args.command == "compile":
-        return run._compile(args, unknown, command_parser)
-    if args.command == "score":
-        return score._score(args, unknown, command_parser)
+    beam_commands = {"run": run.run_command, "compile": run.compile_command, "score": score.main}
+    if args.command in beam_commands:
+        return beam_commands[args.command](args, unknown, command_parser)
     if unknown:
-        from pipeline.config import closest
-
-        known = [option for option in _option_strings(command_parser) if option.startswith("--")]
-        problems = []
-        for arg in unknown:
-            suggestion = closest(arg.split("=", 1)[0], known) if arg.startswith("--") else None
-            problems.append(arg + (f" (did you mean {suggestion}?)" if suggestion else ""))
+        known = _long_options(command_parser)
+        problems = [
+            arg + (did_you_mean(arg.split("=", 1)[0], known) if arg.startswith("--") else "")
+            for arg in unknown
+        ]
         command_parser.error(f"unrecognized arguments: {', '.join(problems)}")
-    if args.command == "neighbors":
-        return neighbors._neighbors(args)
-    if args.command == "report":
-        return report._report(args)
-    return predict._predict(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return {"neighbors": neighbors.main, "report": report.main, "predict": predict.main}[args.command](args)

@@ -1,10 +1,7 @@
-"""Typed pipeline configuration, built once from defaults, a YAML file and flags.
+"""Typed pipeline configuration, built and checked once from defaults < ``--config FILE`` < flags.
 
-Precedence: built-in defaults < ``--config FILE`` < command-line flags. Every
-value is checked when the configuration is built, and an error names the
-offending field; local paths are made absolute here, once. What the values
-name on disk (the dataset, spans, vectors file, output folder) is checked by
-the pre-flight, ``pipeline/preflight.py``, before any step runs.
+An error names the offending field; local paths are made absolute here. What they name on disk is
+checked by the pre-flight (``pipeline/preflight.py``).
 """
 
 from __future__ import annotations
@@ -80,10 +77,7 @@ Text = Annotated[str, BeforeValidator(_text)]
 class PipelineConfig(Options):
     """Everything one pipeline run needs: the top-level options and one section per step.
 
-    Local paths are made absolute once, here: ML Metadata, manifests and
-    reports then name the same files whichever folder a later run or report is
-    started from. Nothing is read: what the paths name is checked by the
-    pre-flight (``pipeline/preflight.py``).
+    Local paths are absolute, so ML Metadata and reports name the same files from any working folder.
     """
 
     model_config = ConfigDict(Options.model_config, validate_default=True)  # defaults made absolute too
@@ -176,12 +170,7 @@ class PipelineConfig(Options):
 
     @property
     def state_dir(self) -> str:
-        """Local folder for the ML Metadata store and the run lock of local runs.
-
-        The output folder itself, unless it is remote (``gs://...``): SQLite and
-        file locks need a local filesystem, so they then live in
-        ``~/.cache/imdb-pipeline/<pipeline_name>/``.
-        """
+        """The ML Metadata store's and run lock's local folder: the output, or ~/.cache/... when that is remote."""
         if is_remote(self.output):
             return str(Path.home() / ".cache" / "imdb-pipeline" / self.pipeline_name)
         return self.output
@@ -215,12 +204,8 @@ PATH_KEYS = ("data", "vectors", "output")
 def absolute_path(path: str, relative_to: str | None = None) -> str:
     """A local path made absolute (``~`` expanded; relative to ``relative_to`` or the working folder).
 
-    Symbolic links are resolved, so two names of the same files (``link/aclImdb``
-    with ``link -> /data``, and ``/data/aclImdb``) give the same path, hence the
-    same ML Metadata records and TFX cache keys. A file keeps its own name
-    (only the folders above it are resolved): its suffix says what it is
-    (``.tar.gz``, a vector format), which a link's target need not share.
-    Remote URIs (``gs://...``) are returned unchanged.
+    Symbolic links are resolved (same files, same cache keys), but a file keeps its own name, whose
+    suffix says what it is. Remote URIs (``gs://...``) are returned unchanged.
     """
     if is_remote(path):
         return path
@@ -239,17 +224,9 @@ def build_config(
     overrides: dict[str, Any] | None = None,
     file_dir: str | None = None,
 ) -> PipelineConfig:
-    """Merges config-file values and flag overrides over the defaults, and validates them once.
+    """Merges config-file values and flat flag ``overrides`` (``trainer.epochs``; None ignored) over the defaults.
 
-    Checks values only; :func:`pipeline.preflight.check` then checks what they
-    name on the file system.
-
-    Args:
-        file_values: Parsed YAML: top-level keys plus one mapping per section.
-        overrides: Flat ``{"data": ..., "trainer.epochs": 3, ...}`` from flags;
-            ``None`` values are ignored.
-        file_dir: The folder of the config file: relative paths in
-            ``file_values`` are relative to it (flags: to the working folder).
+    Relative paths of ``file_values`` are relative to ``file_dir``, the config file's folder.
     """
     merged: dict[str, Any] = {}
     for key, value in (file_values or {}).items():
@@ -341,11 +318,7 @@ def _key_lines(node: yaml.Node) -> dict[str, int]:
 
 
 def load_config_file(path: str) -> ConfigFile:
-    """Reads a YAML configuration file: a mapping of known keys, UTF-8, each key once.
-
-    Safe loading only (no arbitrary objects). Every problem is an
-    :class:`OptionsError` naming the file and, where there is one, the line.
-    """
+    """Reads a YAML configuration file (safe loading): known keys, UTF-8, each key once; errors name the line."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -384,7 +357,7 @@ def load_config_file(path: str) -> ConfigFile:
         if not isinstance(key, str) or (key not in TOP_LEVEL_KEYS and key not in SECTIONS):
             raise OptionsError(
                 f"config file {config_file.where(str(key))}: unknown key {key!r}"
-                + _did_you_mean(str(key), TOP_LEVEL_KEYS + tuple(SECTIONS))
+                + did_you_mean(str(key), TOP_LEVEL_KEYS + tuple(SECTIONS))
                 + f"; known: {', '.join(TOP_LEVEL_KEYS + tuple(SECTIONS))}"
             )
         if key in SECTIONS:
@@ -397,13 +370,14 @@ def load_config_file(path: str) -> ConfigFile:
                 if field not in fields:
                     raise OptionsError(
                         f"config file {config_file.where(f'{key}.{field}')}: unknown option {key}.{field}"
-                        + _did_you_mean(str(field), fields, prefix=f"{key}.")
+                        + did_you_mean(str(field), fields, prefix=f"{key}.")
                         + f"; known: {', '.join(sorted(fields))}"
                     )
     return config_file
 
 
-def _did_you_mean(name: str, known: Sequence[str], prefix: str = "") -> str:
+def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    """`` (did you mean <prefix><closest>?)``, or nothing when no known name is close (see :func:`closest`)."""
     close = closest(name, known)
     return f" (did you mean {prefix}{close}?)" if close else ""
 

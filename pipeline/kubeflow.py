@@ -1,20 +1,5 @@
-"""Compiling the pipeline for Kubeflow Pipelines / Vertex AI Pipelines (TFX's Kubeflow V2 runner).
-
-The same ``create_pipeline(config)`` is compiled by TFX's Kubeflow V2 runner
-into one of the two files the orchestrators load (every step runs in the given
-container image, and the orchestrator provides ML Metadata):
-
-- ``kfp``: a KFP pipeline package, the YAML of the ``PipelineSpec`` (with the
-  pipeline root as its default), which ``kfp.Client().create_run_from_pipeline_package``
-  and ``create_recurring_run`` read; Vertex AI reads it too.
-- ``vertex``: a Vertex AI ``PipelineJob`` in JSON (display name, the
-  ``PipelineSpec`` and the runtime configuration with the pipeline root), the
-  ``template_path`` of ``aiplatform.PipelineJob``; KFP's client refuses it.
-
-The target is named (``--target``) or follows from the file's extension
-(``.yaml``/``.yml`` or ``.json``); :func:`resolve_target` refuses a
-contradiction. :func:`client_commands` gives the
-exact calls for the file that was written.
+"""Compiling the pipeline with TFX's Kubeflow V2 runner: a KFP package (YAML ``PipelineSpec``, which Vertex AI
+reads too) or a Vertex AI ``PipelineJob`` (JSON), by ``--target`` or the file's extension (see the README).
 """
 
 from __future__ import annotations
@@ -24,7 +9,6 @@ import json
 import os
 import re
 import shlex
-import tempfile
 
 from components.options import check_text
 from pipeline.config import PipelineConfig
@@ -42,12 +26,7 @@ class TargetError(ValueError):
 
 
 def resolve_target(output_file: str, target: str | None = None) -> str:
-    """The orchestrator ``output_file`` is for: ``target`` if given, else the extension's.
-
-    Raises:
-        TargetError: the extension is none of :data:`EXTENSIONS`, or belongs to
-            the other target.
-    """
+    """The orchestrator ``output_file`` is for; raises TargetError for an extension that is not ``target``'s."""
     # Case-sensitive, as kfp's writer and kfp.Client's package reader test the name.
     extension = os.path.splitext(output_file)[1]
     by_extension = next((name for name, endings in EXTENSIONS.items() if extension in endings), None)
@@ -89,11 +68,7 @@ _CRON_ELEMENT = re.compile(r"^(?:\*|(?P<low>\d+)(?:-(?P<high>\d+))?)(?:/(?P<step
 
 
 def validate_cron(expression: str) -> str:
-    """Returns a standard five-field cron expression (minute hour day month weekday) or raises.
-
-    Every field is a comma-separated list of ``*``, ``N`` or ``N-M``, each
-    optionally ``/STEP``, with values in the field's range and a step of at
-    least 1: the expressions Vertex AI's and Kubeflow's schedulers both take.
+    """A five-field cron expression both schedulers take (lists of ``*``, ``N``, ``N-M``, each ``/STEP``).
 
     Raises:
         ScheduleError: naming the field that is wrong and why.
@@ -135,12 +110,7 @@ class PortableConfigError(ValueError):
 
 
 def check_portable(config: PipelineConfig) -> None:
-    """Raises :class:`PortableConfigError` for what the compiled pipeline could not run.
-
-    A range of several spans (``num_spans`` > 1) is read by this project's
-    ExampleGen driver; Kubeflow's and Vertex AI's ExampleGen runs TFX's own
-    driver, which ingests one span per run and refuses such a range.
-    """
+    """Raises PortableConfigError for ``num_spans`` > 1: the orchestrators run TFX's one-span ExampleGen driver."""
     if config.num_spans > 1:
         raise PortableConfigError(
             f"num_spans {config.num_spans}: on Kubeflow Pipelines and Vertex AI the ExampleGen runs TFX's own "
@@ -157,14 +127,10 @@ def check_image(image: str) -> str:
 
 @contextlib.contextmanager
 def _replacing(output_file: str):
-    """Yields a new temporary file beside ``output_file`` that replaces it on success.
-
-    Creating it first proves the place writable before anything is compiled;
-    a failed compile leaves any earlier ``output_file`` as it was.
+    """Yields a new temporary file beside ``output_file`` (proving it writable) that replaces it on success.
 
     Raises:
-        OutputFileError: ``output_file`` is a folder, or its folder cannot be
-            created or written (any OS error, named).
+        OutputFileError: ``output_file`` is a folder, or its folder cannot be created or written.
     """
     where = f"--output-file {output_file}"
     if os.path.isdir(output_file):
@@ -177,43 +143,25 @@ def _replacing(output_file: str):
         raise OutputFileError(f"{where}: {existing} is a file, not a folder")
     try:
         os.makedirs(directory, exist_ok=True)
-        # The same extension: the writers choose the format by it.
-        handle, staging = tempfile.mkstemp(
-            dir=directory,
-            prefix=f".{os.path.basename(output_file)}.",
-            suffix=os.path.splitext(output_file)[1],
-        )
-        os.close(handle)
+        # The same extension: the writers choose the format by it. Made by open(), so with the umask's mode.
+        name, extension = os.path.splitext(os.path.basename(output_file))
+        staging = os.path.join(directory, f".{name}.{os.getpid()}.tmp{extension}")
+        open(staging, "w").close()
     except OSError as error:
         raise OutputFileError(f"{where} cannot be written: {error.strerror or error} ({directory})") from None
     try:
         yield staging
-        os.chmod(staging, 0o666 & ~_umask())
         os.replace(staging, output_file)
     finally:
         if os.path.exists(staging):
             os.remove(staging)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def compile_pipeline(config: PipelineConfig, output_file: str, image: str, target: str | None = None) -> dict:
-    """Writes the file ``target`` loads (see the module docstring); returns the Vertex AI job.
-
-    Returns:
-        The pipeline job as TFX's runner built it (``displayName``,
-        ``pipelineSpec``, ``runtimeConfig``); for ``kfp`` the file holds its
-        ``pipelineSpec`` with ``defaultPipelineRoot`` set.
+    """Writes the file ``target`` loads; returns the job as TFX's runner built it (``pipelineSpec``...).
 
     Raises:
-        TargetError: see :func:`resolve_target`.
-        OutputFileError: ``output_file`` cannot be written (checked before compiling).
-        ValueError: ``image`` is empty.
-        PortableConfigError: see :func:`check_portable`.
+        TargetError, OutputFileError, PortableConfigError, or ValueError for an empty ``image``.
     """
     from google.protobuf import json_format
     from kfp.compiler import pipeline_spec_builder
@@ -257,13 +205,8 @@ def _literal(text: str) -> str:
 
 
 def client_commands(spec_file: str, target: str, config: PipelineConfig, cron: str | None = None) -> str:
-    """Python snippets that submit (or, with ``cron``, schedule) the compiled file on each service.
-
-    Every string is a Python literal (``repr``), so any file name gives valid code.
-    Each service's snippet names the file that service loads: a KFP package
-    (YAML) serves both, a Vertex AI job (JSON) only Vertex AI, so for it the
-    Kubeflow part says how to compile the package instead.
-    """
+    """Python snippets (strings as literals) that submit, or with ``cron`` schedule, the file on each service
+    that loads it; for a Vertex AI job, how to compile the Kubeflow package instead."""
     cron = validate_cron(cron) if cron is not None else None
     name = config.pipeline_name
     schedule_name = name + "-schedule"

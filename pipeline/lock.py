@@ -1,10 +1,5 @@
-"""One run at a time per output directory.
-
-An exclusive lock on ``<output>/.run.lock`` (``components.file_lock``, over fasteners):
-the kernel releases it when the holding process exits, however it exits, so a
-crashed or killed run never leaves the lock stuck. The file records who holds
-it, for the error message.
-"""
+"""One run at a time per output directory: an exclusive lock on ``<output>/.run.lock`` (``components.file_lock``)
+that the kernel releases when the holder exits, however it exits; the file says who holds it."""
 
 from __future__ import annotations
 

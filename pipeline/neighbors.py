@@ -24,18 +24,10 @@ from pipeline.predict import resolve_model_dir
 
 
 def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
-    """Loads the trained or injected embeddings of a pushed model.
-
-    Args:
-        model_dir: A version directory, or the model directory above the
-            versions (then the newest is used, as TF Serving does).
-        which: ``trained`` (after fine-tuning) or ``injected`` (as aligned
-            from the word vectors).
+    """The ``trained`` or ``injected`` embeddings of a pushed version (or a model directory's newest).
 
     Raises:
-        pipeline.predict.ModelNotFoundError: If there is no SavedModel there.
-        EmbeddingsNotFoundError: If the version has no embedding artifacts.
-        EmbeddingsUnreadableError: If they are damaged (the message names the file).
+        pipeline.predict.ModelNotFoundError, EmbeddingsNotFoundError, or EmbeddingsUnreadableError (naming the file).
     """
     if which not in MATRIX_FILES:
         raise ValueError(f"which must be one of {', '.join(MATRIX_FILES)}, got {which!r}")

@@ -1,14 +1,4 @@
-"""The pipeline DAG, in data-flow order.
-
-raw IMDb text -> ExampleGen -> SchemaImporter + ExampleValidator -> Transform
-(vocabulary, token ids) -> StatisticsGen + DriftCheck (this span against the
-previous span, train against test; may stop the run) -> Word2Vec or imported
-vectors -> EmbeddingAligner (matrix aligned with the vocabulary) -> Trainer ->
-EvalSlices (the test split with slicing features, and its first sentences) ->
-Evaluator + Canary (the
-model served by plain TensorFlow, probed) -> Pusher -> Report (report.html of
-the run).
-"""
+"""The pipeline DAG, in data-flow order (the README's diagram)."""
 
 from collections.abc import Sequence
 import glob
@@ -43,13 +33,7 @@ from schemas.schema import RAW_SCHEMA_PATH
 
 
 def create_components(config: PipelineConfig, portable: bool = False) -> list[base_node.BaseNode]:
-    """Instantiates and wires the steps; returns them in data-flow order.
-
-    Args:
-        config: The validated configuration.
-        portable: Use only what every TFX orchestrator compiles (TFX's own
-            resolver strategies), for Kubeflow Pipelines / Vertex AI.
-    """
+    """The wired steps in data-flow order; ``portable``: only TFX's own resolver strategies (Kubeflow, Vertex AI)."""
     example_gen = create_example_gen(
         config.data,
         config.eval_percent,
@@ -186,13 +170,8 @@ SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"
 
 
 def beam_args_with_dependencies(beam_args: Sequence[str]) -> list[str]:
-    """Adds ``--setup_file`` (this project's setup.py) unless a dependency flag is given.
-
-    Without any such flag TFX builds and attaches a source package of TFX itself
-    to every Beam step, a 50 MB copy per step even on a local runner. With it,
-    remote workers install this project from setup.py (the TFX stack itself
-    comes from the worker container, see the README); local runners ignore it.
-    """
+    """Adds ``--setup_file`` (this project's) unless a dependency flag is given: else TFX attaches a 50 MB
+    source package of itself to every Beam step, even on a local runner."""
     args = list(beam_args)
     has_dependency_flag = any(arg.split("=")[0].rstrip("s") in _DEPENDENCY_FLAGS for arg in args)
     if not has_dependency_flag and SETUP_FILE.is_file():
@@ -206,16 +185,7 @@ def create_pipeline(
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
     portable: bool = False,
 ) -> tfx_pipeline.Pipeline:
-    """The TFX pipeline for ``config``, for any TFX orchestrator.
-
-    Args:
-        config: The validated configuration.
-        enable_cache: Reuse the outputs of steps whose inputs did not change.
-        metadata_connection_config: The ML Metadata store; local runs pass a
-            SQLite store (see pipeline/runner.py), orchestrators such as
-            Kubeflow Pipelines provide their own.
-        portable: See :func:`create_components`.
-    """
+    """The TFX pipeline for ``config``, for any TFX orchestrator (local runs pass their SQLite store)."""
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
@@ -231,11 +201,6 @@ def create_pipeline(
 
 
 def pipeline_steps(pipeline: tfx_pipeline.Pipeline) -> list[str]:
-    """The ids of the pipeline's steps, in order: every node but its resolvers.
-
-    A resolver (the baseline model resolver) does no work of its own: it only
-    picks an input from ML Metadata, and TFX compiles one into one or two
-    orchestrator tasks. The run log, ``--dry-run``, ``compile`` and the run
-    summary all count these steps, so they agree however the pipeline grows.
-    """
+    """The ids of the pipeline's steps, in order: every node but its resolvers (which only pick an input),
+    as the run log, ``--dry-run``, ``compile`` and the run summary count them."""
     return [node.id for node in pipeline.components if not isinstance(node, resolver.Resolver)]

@@ -1,17 +1,11 @@
-"""Loading a pushed model and classifying raw review text: in Python and for ``imdb-pipeline predict``.
-
-A pushed version is a plain SavedModel: loading it needs TensorFlow and
-nothing of TFX, Beam or tf.Transform (the text processing is in its graph).
-:func:`import_tensorflow` imports TensorFlow for that alone, without the Keras
-modules TensorFlow loads eagerly for Keras models (about 1.5 s and 200 MB of a
-short command), and without TensorFlow's C++ start-up lines on stderr.
-"""
+"""Loading a pushed model (a plain SavedModel: TensorFlow alone) and classifying raw review text."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -49,12 +43,7 @@ class ModelOutputError(ModelLoadError):
 
 
 class InputError(ValueError):
-    """A review that cannot be read: bytes that are not UTF-8, a JSON Lines record without a text.
-
-    Attributes:
-        reason: For a JSON Lines line that is not a review, :data:`NOT_JSON_OBJECT`
-            or :data:`NO_TEXT_FIELD`; None otherwise.
-    """
+    """A review that cannot be read; ``reason`` (:data:`NOT_JSON_OBJECT`, :data:`NO_TEXT_FIELD`) for a bad JSON line."""
 
     def __init__(self, message: str, reason: str | None = None):
         super().__init__(message)
@@ -74,17 +63,12 @@ _STARTUP_NOISE = re.compile(
 
 
 def is_startup_noise(line: str) -> bool:
-    """Whether a stderr line is one of TensorFlow's start-up lines (not an error of the command)."""
     return bool(_STARTUP_NOISE.match(line.rstrip("\r\n")))
 
 
 @contextlib.contextmanager
 def stderr_without_startup_noise() -> Iterator[None]:
-    """Filters file descriptor 2 (C++ and Python writes alike) through :func:`is_startup_noise`.
-
-    Every other line is passed on as it arrives (a thread copies the pipe), so
-    an error printed meanwhile still shows even if the process dies.
-    """
+    """Filters file descriptor 2 (C++ and Python writes) through :func:`is_startup_noise`, line by line as it comes."""
     sys.stderr.flush()
     saved = os.dup(2)
     read_end, write_end = os.pipe()
@@ -109,16 +93,10 @@ def stderr_without_startup_noise() -> Iterator[None]:
 
 
 def import_tensorflow(verbose: bool = False, serving_only: bool = True):
-    """Imports TensorFlow (once per process); returns the module.
+    """Imports TensorFlow (once per process) and returns it; without its start-up lines unless ``verbose``.
 
-    Args:
-        verbose: Keep TensorFlow's start-up lines. Otherwise ``TF_CPP_MIN_LOG_LEVEL``
-            is set (when unset) and the lines :func:`is_startup_noise` knows are
-            dropped while TensorFlow is imported and its devices are probed.
-        serving_only: Skip TensorFlow's eager import of Keras' optimizers, which
-            registers them for loading *Keras* models: ``tf.saved_model.load``
-            does not use it, and ``tf.keras`` still imports on first use. For a
-            command that only loads and runs SavedModels.
+    ``serving_only`` skips the eager import of Keras' optimizers (about 1.5 s and
+    200 MB), which ``tf.saved_model.load`` does not use; ``tf.keras`` still imports on first use.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
@@ -142,12 +120,7 @@ def import_tensorflow(verbose: bool = False, serving_only: bool = True):
 
 
 def resolve_model_dir(path: str) -> str:
-    """Returns the SavedModel directory for ``path``.
-
-    ``path`` is a version directory (``<serving_root>/<model>/<version>``) or
-    the model directory above it, in which case the highest integer version
-    that holds a SavedModel is taken, as TF Serving does.
-    """
+    """``path`` if it holds a SavedModel, else its highest integer version that does (as TF Serving)."""
     tf = import_tensorflow()
 
     if tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
@@ -178,11 +151,7 @@ _GLOB_CHARACTERS = re.compile(r"[*?\[\]\\]")
 
 
 def _without_glob_characters(path: str) -> tuple[tempfile.TemporaryDirectory | None, str]:
-    """A path to the same local directory that TensorFlow reads literally, and what keeps it alive.
-
-    A local path with ``*``, ``?``, ``[``, ``]`` or ``\\`` is reached through a symbolic
-    link in a new temporary folder (removed with the returned object).
-    """
+    """A path TensorFlow reads literally (a symbolic link in a temporary folder), and what keeps it alive."""
     if "://" in path or not _GLOB_CHARACTERS.search(os.path.abspath(path)):
         return None, path
     holder = tempfile.TemporaryDirectory(prefix="imdb-model-")
@@ -197,16 +166,11 @@ def _first_line(error: BaseException) -> str:
 
 
 class Classifier:
-    """A pushed model's raw-text signature, loaded once and checked.
-
-    Args:
-        model_dir: A version directory, or the model directory (newest version).
+    """A pushed model's raw-text signature (of a version or the newest in a model directory), loaded and checked.
 
     Raises:
         ModelNotFoundError: no SavedModel there.
-        ModelLoadError: the SavedModel cannot be loaded (truncated, damaged,
-            variables missing), or has no ``serving_default`` signature taking
-            a string ``text`` and giving ``probability``.
+        ModelLoadError: it cannot be loaded, or has no signature taking ``text`` and giving ``probability``.
     """
 
     def __init__(self, model_dir: str):
@@ -266,11 +230,6 @@ class Classifier:
         return [float(p) for p in values.reshape(-1)]
 
 
-def predict(model_dir: str, texts: Sequence[str]) -> list[float]:
-    """Positive-class probabilities for raw review texts, from the raw-text signature."""
-    return Classifier(model_dir)(texts)
-
-
 @dataclasses.dataclass(frozen=True)
 class Review:
     """One review to score, with where it came from (for messages) and its other JSON fields."""
@@ -281,11 +240,7 @@ class Review:
 
 
 def check_text(text: str, where: str) -> str:
-    """``text`` if it is valid Unicode; a command-line argument with bytes that were not UTF-8 is not.
-
-    Python decodes arguments with ``surrogateescape``: each undecodable byte
-    becomes a lone surrogate, which is where it is found here.
-    """
+    """``text`` if it is valid Unicode (an argument's bytes that are not UTF-8 are lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
@@ -304,21 +259,7 @@ def reviews_from_arguments(texts: Iterable[str], label: str = "TEXT") -> Iterato
 
 
 def reviews_from_stream(stream: typing.BinaryIO, name: str, input_format: str = "auto") -> Iterator[Review]:
-    """Reviews from a byte stream: one per line, or JSON Lines with a ``text`` field.
-
-    Plain lines: every line is one review (a blank line is an empty review), so
-    output line i belongs to input line i; a final line break ends the last line.
-    JSON Lines: every line is one JSON object, parsed strictly (no ``NaN``,
-    ``Infinity``, numbers too large for a float, or repeated keys: what strict
-    readers such as jq refuse); blank lines at the end are ignored, a blank line
-    before another record is an error. With ``auto``, the input is JSON Lines
-    when its first line is a JSON object.
-
-    Raises:
-        InputError: a line that is not UTF-8, or (JSON Lines) not a strict JSON
-            object with a string ``text``; a first line that is a JSON array (a
-            JSON file, not JSON Lines). The message names ``name`` and the line.
-    """
+    """Reviews from a byte stream (see :func:`read_lines`); the first line that is no review raises its InputError."""
     for _number, _line, result in read_lines(stream, name, input_format):
         if isinstance(result, InputError):
             raise result
@@ -328,12 +269,11 @@ def reviews_from_stream(stream: typing.BinaryIO, name: str, input_format: str = 
 def read_lines(
     stream: typing.BinaryIO, name: str, input_format: str = "auto"
 ) -> Iterator[tuple[int, bytes, Review | InputError]]:
-    """Every line of a stream as (line number, its bytes, its review or why it is not one).
+    """Every line of a stream as (line number, its bytes without the line break, its review or why it is not one).
 
-    The reading rules of :func:`reviews_from_stream`, which stops at the first
-    error; a caller that sets bad lines aside (``imdb-pipeline score``) goes on.
-    ``auto`` decides the format on the first line that is valid UTF-8. A line's
-    bytes exclude its line break.
+    Plain lines: each line is one review (a blank one too). JSON Lines: each line is one strict
+    JSON object (no NaN, Infinity, too large numbers or repeated keys) with a string ``text``;
+    blank lines at the end are ignored. ``auto``: JSON Lines when the first UTF-8 line is a JSON object.
     """
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
@@ -344,13 +284,8 @@ def read_lines(
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as error:
-            yield (
-                number,
-                line,
-                InputError(
-                    f"{where} is not valid UTF-8 (byte 0x{line[error.start]:02x} at byte {error.start})"
-                ),
-            )
+            byte = f"byte 0x{line[error.start]:02x} at byte {error.start}"
+            yield number, line, InputError(f"{where} is not valid UTF-8 ({byte})")
             continue
         if number == 1:
             text = text.removeprefix("\ufeff")
@@ -363,13 +298,10 @@ def read_lines(
             blanks.append((number, line, where))
             continue
         for blank_number, blank_line, blank_where in blanks:
-            yield (
-                blank_number,
-                blank_line,
-                InputError(
-                    f"{blank_where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
-                ),
+            blank = InputError(
+                f"{blank_where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
             )
+            yield blank_number, blank_line, blank
         blanks.clear()
         yield number, line, _parse_json_line(text, where)
 
@@ -394,8 +326,7 @@ def _parse_json_line(text: str, where: str) -> Review | InputError:
 
 
 def _detect_format(first_line: str, where: str) -> str:
-    """``jsonl`` if the first line is a JSON object (read leniently, so a bad value is reported, not
-    taken for text); a JSON array is refused, as it is a JSON file, not JSON Lines."""
+    """``jsonl`` if the first line is a JSON object (read leniently); a JSON array is refused."""
     stripped = first_line.strip()
     if stripped in ("{", "["):
         raise InputError(
@@ -436,7 +367,6 @@ def _unique_keys(pairs: list[tuple[str, typing.Any]]) -> dict[str, typing.Any]:
 
 
 def _json_object(text: str, where: str) -> dict:
-    """The strict JSON object on one line (see :func:`reviews_from_stream`)."""
     try:
         value = json.loads(
             text, parse_constant=_refuse_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
@@ -448,15 +378,9 @@ def _json_object(text: str, where: str) -> dict:
             ) from None
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise InputError(f"{where} is not strict JSON: {message}", NOT_JSON_OBJECT) from None
-    if isinstance(value, list):
-        raise InputError(
-            f"{where} is a JSON array, not a JSON object (JSON Lines input: one object per line)",
-            NOT_JSON_OBJECT,
-        )
     if not isinstance(value, dict):
-        raise InputError(
-            f"{where} is not a JSON object (JSON Lines input: one object per line)", NOT_JSON_OBJECT
-        )
+        kind = "a JSON array, not a JSON object" if isinstance(value, list) else "not a JSON object"
+        raise InputError(f"{where} is {kind} (JSON Lines input: one object per line)", NOT_JSON_OBJECT)
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # what the output will hold
     except UnicodeEncodeError as error:
@@ -466,29 +390,11 @@ def _json_object(text: str, where: str) -> dict:
     return value
 
 
-def batches(reviews: Iterable[Review], size: int) -> Iterator[list[Review]]:
-    """Consecutive lists of ``size`` reviews (the last may be shorter)."""
-    batch: list[Review] = []
-    for review in reviews:
-        batch.append(review)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def format_result(review: Review, probability: float, output_format: str) -> str:
-    """One output line (without its line break).
-
-    ``tsv``: the probability to 4 decimals, a tab, and the text with
-    backslash, tab and line breaks escaped as ``\\\\``, ``\\t``, ``\\n``,
-    ``\\r``. ``jsonl``: the review's JSON fields, ``text`` and the
-    ``probability`` at full precision.
-    """
+    """One output line: tsv (4 decimals, a tab, the escaped text) or jsonl (fields, text, probability)."""
     if output_format == TSV:
         return f"{probability:.4f}\t{review.text.translate(_TSV_ESCAPES)}"
     return json.dumps(
@@ -498,26 +404,9 @@ def format_result(review: Review, probability: float, output_format: str) -> str
     )
 
 
-def check_probabilities(
-    classifier: typing.Callable[[Sequence[str]], list[float]],
-    batch: Sequence[Review],
-    probabilities: Sequence[float],
-) -> None:
-    """Refuses a batch unless every output is a probability: finite and in [0, 1].
-
-    A pushed model passed the canary, which holds the same rule; a model given
-    by hand may not have. Nothing of the batch is written then.
-
-    Raises:
-        ModelOutputError: naming the model, the review and the value.
-    """
-    for review, probability in zip(batch, probabilities, strict=True):
-        if not (math.isfinite(probability) and 0.0 <= probability <= 1.0):
-            model = getattr(classifier, "version_dir", "the model")
-            raise ModelOutputError(
-                f"{model} gave {probability} for {review.where}, which is not a probability in [0, 1]: "
-                "the model is broken (the canary refuses such a model before a push)"
-            )
+def is_probability(value: float) -> bool:
+    """The canary's rule for a model's output: finite and in [0, 1]."""
+    return math.isfinite(value) and 0.0 <= value <= 1.0
 
 
 def score(
@@ -527,11 +416,22 @@ def score(
     out: typing.TextIO,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> int:
-    """Scores ``reviews`` in batches, writing one line per review as each batch is done; returns the count."""
+    """Scores ``reviews`` in batches, writing each batch's lines when it is done; returns the count.
+
+    Raises:
+        ModelOutputError: an output that is not a probability (nothing of its batch is written).
+    """
     count = 0
-    for batch in batches(reviews, batch_size):
+    reviews = iter(reviews)
+    while batch := list(itertools.islice(reviews, batch_size)):
         probabilities = classifier([review.text for review in batch])
-        check_probabilities(classifier, batch, probabilities)
+        for review, probability in zip(batch, probabilities, strict=True):
+            if not is_probability(probability):
+                raise ModelOutputError(
+                    f"{getattr(classifier, 'version_dir', 'the model')} gave {probability} for {review.where}, "
+                    "which is not a probability in [0, 1]: the model is broken (the canary refuses such a "
+                    "model before a push)"
+                )
         out.write(
             "".join(
                 f"{format_result(r, p, output_format)}\n" for r, p in zip(batch, probabilities, strict=True)

@@ -1,19 +1,13 @@
-"""Pre-flight: every check of a run's configuration that needs the file system, before any step runs.
+"""Pre-flight: what a run's configuration names on the local file system, checked before any step runs.
 
-:func:`pipeline.config.build_config` checks values (types, ranges, names)
-and reads no file (it only resolves symbolic links to make local paths
-absolute); :func:`check` then looks at what the values name:
-the dataset (it exists, is an archive or a dataset folder, holds reviews, the
-span asked for is there), the vectors file (and its dimension) and the output
-folder (it can be written). A problem is an :class:`OptionsError` naming the
-option, so the command line exits 2 before the pipeline starts. Remote paths
-(``gs://`` ...) are left to the steps: the machine that starts or compiles a
-run may not be able to read them.
+The dataset (and spans), the vectors file (and its dimension) and the output folder; a problem
+is an :class:`OptionsError` naming the option (exit 2). Remote paths are left to the steps.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from pathlib import Path
 import sqlite3
@@ -28,12 +22,7 @@ from pipeline.config import PipelineConfig
 
 
 def check(config: PipelineConfig) -> str | None:
-    """Raises :class:`OptionsError` for the first problem found; returns the local dataset the run reads.
-
-    Returns:
-        The dataset path that the ExampleGen will read (with spans: the span
-        asked for, or the newest), or None when the data is remote.
-    """
+    """Raises OptionsError for the first problem; returns the local dataset (or span) read, None if remote."""
     dataset = _check_data(config.data, config.span, config.num_spans)
     if config.vectors is not None and not is_remote(config.vectors):
         _check_vectors(config.vectors, config.embedding)
@@ -65,15 +54,7 @@ def _check_metadata_store(path: str) -> None:
 
 
 def _check_vectors(path: str, embedding: EmbeddingOptions) -> None:
-    """Refuses a local vectors file that is missing, unreadable or of the wrong dimension.
-
-    Reading the first record (only) catches the wrong file early: a gensim
-    KeyedVectors pickle (refused, with the command that converts it), a
-    fastText model, an empty file, another encoding or a bad first line, or a
-    dimension other than a configured ``embedding.dimension``. A remote file is
-    checked by the EmbeddingAligner; without a vectors file the configuration
-    itself compares ``embedding.dimension`` with ``word2vec.dimension``.
-    """
+    """Refuses a local vectors file that is missing, unreadable or (by its first record) of the wrong dimension."""
     if not Path(path).is_file():
         raise OptionsError(f"vectors: {path} is not a file")
     from components.embeddings import vector_files  # imports TensorFlow
@@ -181,25 +162,12 @@ def _is_review_path(path: str) -> bool:
 
 def _folder_has_reviews(root: str) -> bool:
     """Whether a review file is where the ExampleGen looks (``<root>/*/*/*.txt``); stops at the first."""
-    for split_dir in _subfolders(root):
-        for folder in _subfolders(split_dir):
-            with os.scandir(folder) as entries:
-                if any(_is_review_path(entry.path) for entry in entries if entry.is_file()):
-                    return True
-    return False
-
-
-def _subfolders(path: str) -> list[str]:
-    with os.scandir(path) as entries:
-        return sorted(entry.path for entry in entries if entry.is_dir())
+    files = glob.iglob(os.path.join(glob.escape(root), "*", "*", "*"), include_hidden=True)
+    return any(os.path.isfile(path) and _is_review_path(path) for path in files)
 
 
 def _archive_has_reviews(path: str) -> bool:
-    """Whether the archive has a review member; stops at the first.
-
-    An archive that cannot be read is left to the ExampleGen, which sets damaged
-    members aside and says where the archive broke off.
-    """
+    """Whether the archive has a review member (an unreadable one is left to the ExampleGen)."""
     try:
         with tarfile.open(path) as archive:
             for member in archive:

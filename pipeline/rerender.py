@@ -36,10 +36,7 @@ def run_dir_name(run_id: str) -> str:
 
 
 def render_run(output: str, run_id: str | None = None, pipeline_name: str | None = None) -> str:
-    """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``.
-
-    Returns:
-        The path of the written report.
+    """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``; its path.
 
     Raises:
         RunNotFoundError: no metadata store, no run, or no run of that id.
@@ -112,9 +109,7 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
 def write_index(output: str, pipeline_name: str | None = None) -> str:
     """Writes ``<output>/reports/index.html`` listing every run, newest first; returns its path.
 
-    Raises:
-        RunNotFoundError: no metadata store.
-        ReportError: a run's artifacts cannot be read, or the index written.
+    Raises RunNotFoundError without a store, ReportError if a run cannot be read or the index written.
     """
     store = open_store(posixpath.join(output, METADATA_FILE))
     runs = list(list_runs(store, pipeline_name, output))

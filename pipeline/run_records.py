@@ -1,10 +1,6 @@
 """Past runs as ML Metadata recorded them: their steps, how each ended, and the artifacts they made.
 
-The run summary, the step log and ``imdb-pipeline report`` read runs through
-this. A run's artifacts are found through ML Metadata: the inputs of its Report
-step when it has one (exactly what the pipeline step read), otherwise the
-outputs of its steps by type and output name (runs made before the pipeline had
-a report step).
+A run's artifacts are the inputs of its Report step, or for a run without one its steps' outputs.
 """
 
 from __future__ import annotations
@@ -38,16 +34,7 @@ class RunNotFoundError(LookupError):
 
 @dataclasses.dataclass(frozen=True)
 class RunRecord:
-    """One pipeline run as ML Metadata recorded it.
-
-    Attributes:
-        run_id: The run's name (its start time).
-        pipeline_name: The pipeline it belongs to.
-        steps: Its steps in execution order (resolvers left out).
-        inputs: Report inputs found for the run.
-        step_properties: Step -> execution property -> value.
-        report_uri: The run's RunReport artifact, when it has one.
-    """
+    """One pipeline run as ML Metadata recorded it: steps in order (no resolvers), report inputs, properties."""
 
     run_id: str
     pipeline_name: str
@@ -86,7 +73,7 @@ def _property_text(value: metadata_store_pb2.Value) -> str:
     return str(getattr(value, kind)) if kind else ""
 
 
-def _node_names(store: metadata_store.MetadataStore, execution_ids: list[int]) -> dict[int, tuple[str, str]]:
+def node_names(store: metadata_store.MetadataStore, execution_ids: list[int]) -> dict[int, tuple[str, str]]:
     """Execution id -> (pipeline name, node id), from the executions' node contexts."""
     node_type = store.get_context_type("node")
     names = {}
@@ -101,24 +88,16 @@ def _node_names(store: metadata_store.MetadataStore, execution_ids: list[int]) -
 def list_runs(
     store: metadata_store.MetadataStore, pipeline_name: str | None = None, output: str | None = None
 ) -> Iterator[RunRecord]:
-    """Every run in the store (of ``pipeline_name`` only, if given), newest first.
+    """Every run in the store (of ``pipeline_name`` only, if given), newest first, read lazily.
 
-    Lazy: each run's executions and artifacts are read only when it is reached,
-    so finding the newest run reads one run.
-
-    Args:
-        store: The ML Metadata store.
-        pipeline_name: Only runs of this pipeline.
-        output: The output folder that holds the store: URIs that an earlier
-            version recorded relative to its working folder are resolved
-            against it (see ``stored_uris.py``).
+    ``output``, the folder holding the store, resolves URIs an earlier version recorded as relative.
     """
 
     def ref(artifact) -> ArtifactRef:
         found = artifact_ref(artifact)
-        if output is None:
-            return found
-        return dataclasses.replace(found, uri=resolve_stored_uri(found.uri, output))
+        return (
+            found if output is None else dataclasses.replace(found, uri=resolve_stored_uri(found.uri, output))
+        )
 
     runs = sorted(
         store.get_contexts_by_type("pipeline_run"),
@@ -133,7 +112,7 @@ def list_runs(
         executions = [e for e in executions if not type_names[e.type_id].endswith("Resolver")]
         if not executions:
             continue
-        nodes = _node_names(store, [e.id for e in executions])
+        nodes = node_names(store, [e.id for e in executions])
         pipelines = {pipeline for pipeline, _node in nodes.values()}
         if pipeline_name is not None and pipeline_name not in pipelines:
             continue

@@ -20,10 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummary:
-    """Runs the pipeline to completion and summarises it; raises if a step fails.
-
-    The pre-flight checks run first (the command line has run them already;
-    they are cheap, and a caller of this function gets them too).
+    """Runs the pipeline (after the pre-flight, for any caller) and summarises it; raises if a step fails.
 
     Raises:
         OptionsError: the pre-flight found a problem; nothing ran.

@@ -1,39 +1,13 @@
-"""Bulk scoring with Beam's RunInference: ``imdb-pipeline score``, on any Beam runner.
+"""Bulk scoring with Beam's RunInference on any Beam runner: ``imdb-pipeline score`` (see the README).
 
-Reviews come from an IMDb dataset (archive or folder, read by ExampleGen's
-reader), a text file with one review per line, JSON Lines with a ``text``
-field (read by the same rules as ``imdb-pipeline predict``), or TFRecord files
-of ``tf.train.Example`` with a ``text`` feature (as ExampleGen writes them).
-Every review is scored by a pushed model's raw-text signature; a record that is
-not a usable review is set aside with its reason, in ExampleGen's quarantine
-format, and the job goes on. The output folder (one home for its layout, here)::
+Reviews come from an IMDb dataset (ExampleGen's reader), text or JSON Lines
+(``predict``'s reading rules) or TFRecords of tf.train.Example; a record that
+is not a usable review is set aside in ExampleGen's quarantine format. The
+output folder::
 
     <output>/predictions-SSSSS-of-NNNNN.jsonl   (or .tfrecord.gz: tf.train.Examples)
     <output>/quarantine/quarantine-SSSSS-of-NNNNN.jsonl
     <output>/summary.json
-
-A prediction holds where its review came from (``source``, and ``member`` for
-an archive member, ``line`` for a text file, ``record`` for a TFRecord file,
-all 1-based), the review's ``id`` when it has one (its path in the dataset,
-e.g. ``test/pos/0_9.txt``, or an example's ``source`` feature), the
-``probability`` of the positive class and the ``label`` (1 when the
-probability is at least the evaluator's decision threshold). Shards are in no
-particular order: join on those fields.
-
-The model handler: Beam's own TensorFlow handlers
-(``apache_beam.ml.inference.tensorflow_inference``) cannot serve here. That
-module imports ``tensorflow_hub``, whose 0.15 release imports
-``pkg_resources``, which setuptools no longer ships (the pinned 84.x), so the
-module does not import; and were it importable, its loader is
-``tf.keras.models.load_model`` (this SavedModel is a ``tf.Module``, not a Keras
-model) and its inference calls ``model(batch)``, not a named signature taking a
-string tensor by keyword. :class:`TextSignatureModelHandler` is therefore a
-:class:`~apache_beam.ml.inference.base.ModelHandler` of its own: it loads the
-SavedModel with ``tf.saved_model.load`` through ``predict.Classifier`` (the
-same checks and messages as ``predict``) and calls the ``serving_default``
-signature on a batch of strings. RunInference still does the batching
-(``BatchElements``), loads the model once per worker process, and keeps its
-metrics.
 """
 
 from __future__ import annotations
@@ -42,7 +16,6 @@ from collections.abc import Iterator, Sequence
 import dataclasses
 import gzip
 import json
-import math
 import os
 import posixpath
 import re
@@ -83,19 +56,10 @@ ID_FIELD = "id"
 PROBABILITY_FIELD = predict.PROBABILITY_FIELD
 LABEL_FIELD = "label"
 
-# Reasons of the records only scoring meets (the rest are ExampleGen's).
+# Reasons of the records only scoring meets (the rest are ExampleGen's and predict's).
 NOT_TF_EXAMPLE = "not_tf_example"
 NO_TEXT_FEATURE = "no_text_feature"
-# The model gave a review something that is not a probability (NaN, infinite, outside [0, 1]).
-NOT_A_PROBABILITY = "not_a_probability"
-REASONS = (
-    *quarantine.BAD_INPUT_REASONS,
-    predict.NOT_JSON_OBJECT,
-    predict.NO_TEXT_FIELD,
-    NOT_TF_EXAMPLE,
-    NO_TEXT_FEATURE,
-    NOT_A_PROBABILITY,
-)
+NOT_A_PROBABILITY = "not_a_probability"  # the model's output for the review (NaN, infinite, outside [0, 1])
 
 # Keys of the dictionaries ReadReviews and ScoreReviews return.
 REVIEWS = reader.REVIEWS
@@ -118,15 +82,8 @@ class OutputExistsError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class ScoreInput:
-    """What to read: the input's kind and the file pattern Beam matches.
-
-    Attributes:
-        kind: :data:`IMDB`, :data:`LINES`, :data:`JSON_LINES`, :data:`TFRECORD`,
-            or ``auto`` for a text file whose first line decides (as in ``predict``).
-        pattern: A Beam file pattern (the user's path escaped, or a folder's files).
-        given: (absolute path, the path as given) of a local input read as it was
-            given: the predictions and messages name its files as the user did.
-    """
+    """What to read: its kind (``auto``: a text file's first line decides), the file pattern Beam matches,
+    and for a local input (absolute path, path as given), so that outputs name its files as the user did."""
 
     kind: str
     pattern: str
@@ -149,18 +106,8 @@ def _is_tfrecord_name(name: str) -> bool:
 
 
 def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
-    """Decides what ``path`` holds and how to read it.
-
-    With ``auto``: an archive (``.tar.gz``, ``.tgz``, ``.tar``) or a folder
-    holding an IMDb dataset is the IMDb layout; a file or folder of files whose
-    name contains ``tfrecord`` holds TFRecords (ExampleGen's
-    ``data_tfrecord-*.gz``); any other file is text (JSON Lines when its first
-    line is a JSON object, else one review per line). Local and remote paths
-    (``gs://``) alike; a ``.gz`` file is decompressed.
-
-    Raises:
-        ScoreInputError: ``path`` does not exist, or a folder holds neither.
-    """
+    """What ``path`` holds and how to read it (``auto``: an archive or dataset folder is IMDb, names with
+    ``tfrecord`` TFRecords, any other file text); ScoreInputError if it is missing or a folder of neither."""
     if input_format not in INPUT_FORMATS:
         raise ScoreInputError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
     gfile = _gfile()
@@ -218,11 +165,7 @@ OUTPUT_GLOB_CHARACTERS = "[*?"
 
 
 def check_output(output: str) -> None:
-    """Raises :class:`OutputExistsError` if ``output`` is a file or a folder with anything in it.
-
-    Also :class:`ScoreInputError` when its path holds a character Beam's file
-    writers read as a glob pattern (:data:`OUTPUT_GLOB_CHARACTERS`).
-    """
+    """Raises OutputExistsError for a file or a non-empty folder, ScoreInputError for an empty or glob path."""
     if not output.strip():
         # Beam would write into the working folder, beside (or over) whatever it holds.
         raise ScoreInputError("--output is empty: name a new or empty folder")
@@ -260,11 +203,7 @@ def _key(origin: Origin, review_id: str | None = None) -> Key:
 
 
 class _ReadRecordsFn(beam.DoFn):
-    """One text or TFRecord file -> (key, text) per review; records set aside to ``QUARANTINE``.
-
-    A file is read from start to end by one worker (line and record numbers
-    need that); the reviews are spread over the workers before scoring.
-    """
+    """One text or TFRecord file, read by one worker -> (key, text) per review; records set aside to ``QUARANTINE``."""
 
     def __init__(self, kind: str, max_review_bytes: int, source: ScoreInput | None = None):
         super().__init__()
@@ -284,39 +223,31 @@ class _ReadRecordsFn(beam.DoFn):
             yield from self._read_text(metadata.path, shown)
 
     def _read_text(self, path: str, shown: str) -> Iterator:
-        lines_read = [0]
-        try:
-            yield from self._read_lines(path, shown, lines_read)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-            # Beam's own gzip reading stops quietly at a truncated end, so Python's gzip reads it: it
-            # checks the end-of-stream marker, the CRC-32 and the length.
-            raise ScoreInputError(
-                f"{shown}: truncated or damaged gzip file after line {lines_read[0]}: {error}"
-            ) from None
-
-    def _read_lines(self, path: str, shown: str, lines_read: list[int]) -> Iterator:
         gzipped = path.lower().endswith(".gz")
         compression = CompressionTypes.UNCOMPRESSED if gzipped else CompressionTypes.AUTO
-        with FileSystems.open(path, compression_type=compression) as raw:
-            file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
-            lines = iter(file.readline, b"")
-            input_format = predict.INPUT_FORMATS[0] if self._kind == "auto" else self._kind
-            for number, line, result in predict.read_lines(lines, shown, input_format):
-                lines_read[0] = number
-                origin = Origin(shown, line=number)
-                where = str(origin)
-                try:
-                    # ExampleGen's rules and messages for the line's bytes, then for its review.
-                    reader.check_review_bytes(line, len(line), self._max_bytes, where, "line")
-                    if isinstance(result, predict.InputError):
-                        raise _bad_line(result, where)
-                    text = reader.check_review_bytes(
-                        result.text.encode("utf-8"), 0, self._max_bytes, where, "review"
-                    )
-                except BadRecordError as error:
-                    yield self._set_aside(origin, error, line)
-                    continue
-                yield _key(origin), text
+        number = 0
+        try:
+            with FileSystems.open(path, compression_type=compression) as raw:
+                # Beam's gzip reading stops quietly at a truncated end; Python's checks the end marker and CRC.
+                file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+                for number, line, result in predict.read_lines(iter(file.readline, b""), shown, self._kind):
+                    origin = Origin(shown, line=number)
+                    try:
+                        # ExampleGen's rules and messages for the line's bytes, then for its review.
+                        reader.check_review_bytes(line, len(line), self._max_bytes, str(origin), "line")
+                        if isinstance(result, predict.InputError):
+                            raise _bad_line(result, str(origin))
+                        text = reader.check_review_bytes(
+                            result.text.encode("utf-8"), 0, self._max_bytes, str(origin), "review"
+                        )
+                    except BadRecordError as error:
+                        yield self._set_aside(origin, error, line)
+                        continue
+                    yield _key(origin), text
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise ScoreInputError(
+                f"{shown}: truncated or damaged gzip file after line {number}: {error}"
+            ) from None
 
     def _read_tfrecords(self, path: str, shown: str) -> Iterator:
         tf = predict.import_tensorflow()
@@ -369,7 +300,12 @@ def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
     feature_map = example.features.feature
     text = feature_map.get(features.TEXT)
     if text is None or text.WhichOneof("kind") != "bytes_list" or len(text.bytes_list.value) != 1:
-        found = "absent" if text is None else f"{text.WhichOneof('kind')} of {_length(text)} value(s)"
+        kind = None if text is None else text.WhichOneof("kind")
+        found = (
+            "absent"
+            if text is None
+            else f"{kind} of {len(getattr(text, kind).value) if kind else 0} value(s)"
+        )
         raise BadRecordError(
             NO_TEXT_FEATURE,
             where,
@@ -382,11 +318,6 @@ def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
     return text.bytes_list.value[0], review_id
 
 
-def _length(feature) -> int:
-    kind = feature.WhichOneof("kind")
-    return len(getattr(feature, kind).value) if kind else 0
-
-
 def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
     return _key(review.origin or Origin(review.source), review.source), review.text
 
@@ -394,10 +325,8 @@ def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
 class ReadReviews(beam.PTransform):
     """PBegin -> {REVIEWS: PCollection[(key, text)], QUARANTINE: PCollection[QuarantinedRecord]}.
 
-    ``key`` says where the review came from (see the module docstring). The
-    IMDb layout is read by ExampleGen's :class:`reader.ReadImdbReviews` (same
-    records set aside, same reasons); text and TFRecord files record by record,
-    with the same checks on each review's bytes (``reader.check_review_bytes``).
+    ``key`` says where the review came from (``source``, ``member``, ``line`` or ``record``, and its ``id``).
+    Every review gets ExampleGen's checks (``reader.check_review_bytes``), the IMDb layout its reader.
     """
 
     def __init__(self, source: ScoreInput, max_review_bytes: int = ExampleGenOptions().max_review_bytes):
@@ -430,17 +359,10 @@ class ReadReviews(beam.PTransform):
 
 
 class TextSignatureModelHandler(ModelHandler[str, PredictionResult, "predict.Classifier"]):
-    """RunInference's handler for a pushed model: review texts in, positive-class probabilities out.
+    """RunInference's handler for a pushed model (``predict.Classifier``): texts in, probabilities out.
 
-    Loads the SavedModel with ``tf.saved_model.load`` (``predict.Classifier``:
-    it checks for the ``serving_default`` signature taking a string ``text``)
-    and calls that signature on each batch. See the module docstring for why
-    Beam's TensorFlow handlers are not used.
-
-    Args:
-        model_dir: A version directory (or the model directory: newest version,
-            resolved by each worker; pass a version to pin it for a whole job).
-        max_batch_size: Most reviews per call of the signature.
+    Beam's own TensorFlow handlers cannot load this SavedModel (see the README). Pass a version
+    directory to pin it for a whole job (a model directory is resolved by each worker).
     """
 
     def __init__(self, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE):
@@ -475,17 +397,9 @@ def _origin(key: Key) -> Origin:
 
 
 def _prediction_or_set_aside(key: Key, result: PredictionResult) -> Iterator:
-    """A prediction, or (to ``QUARANTINE``) the review the model gave no probability in [0, 1].
-
-    Like a review that cannot be read, a review the model cannot score is set
-    aside with its reason and the job goes on: the predictions hold only
-    probabilities, and the summary counts what was set aside. (``predict``
-    refuses the whole batch instead: it prints in input order and has nowhere
-    to put a record aside.) A pushed model passed the canary, which holds the
-    same rule on its probes; a model given by hand may not have.
-    """
+    """A prediction, or (to ``QUARANTINE``, and the job goes on) the review the model gave no probability."""
     probability = float(result.inference)
-    if math.isfinite(probability) and 0.0 <= probability <= 1.0:
+    if predict.is_probability(probability):
         yield {**key, PROBABILITY_FIELD: probability, LABEL_FIELD: int(probability >= DECISION_THRESHOLD)}
         return
     raw = result.example.encode("utf-8")
@@ -501,9 +415,7 @@ def _prediction_or_set_aside(key: Key, result: PredictionResult) -> Iterator:
 class ScoreReviews(beam.PTransform):
     """PCollection[(key, text)] -> {PREDICTIONS: PCollection[dict], QUARANTINE: PCollection[QuarantinedRecord]}.
 
-    A prediction holds the key's fields, ``probability`` and ``label``; a
-    review the model gives no probability in [0, 1] is set aside as
-    :data:`NOT_A_PROBABILITY` (see :func:`_prediction_or_set_aside`).
+    A prediction holds the key's fields, ``probability`` and ``label`` (1 at or above the evaluator's threshold).
     """
 
     def __init__(self, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE):
@@ -575,58 +487,41 @@ class WritePredictions(beam.PTransform):
         )
 
 
+def _json_lines(pattern: str) -> Iterator[str]:
+    for path in sorted(_gfile().glob(pattern)):
+        with _gfile().GFile(path, "r") as file:
+            yield from (line for line in file if line.strip())
+
+
 def read_predictions(output: str) -> list[dict[str, typing.Any]]:
     """Every prediction in ``output`` (either format), in no particular order."""
-    gfile = _gfile()
-    found: list[dict[str, typing.Any]] = []
-    for path in sorted(gfile.glob(posixpath.join(escape_pattern(output), f"{PREDICTIONS_PREFIX}-*"))):
-        if path.endswith(SUFFIXES[JSON_LINES]):
-            with gfile.GFile(path, "r") as file:
-                found.extend(json.loads(line) for line in file if line.strip())
-        else:
-            tf = predict.import_tensorflow()
-            for raw in tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator():
-                found.append(example_to_prediction(tf.train.Example.FromString(raw)))
+    prefix = posixpath.join(escape_pattern(output), PREDICTIONS_PREFIX)
+    found = [json.loads(line) for line in _json_lines(f"{prefix}-*{SUFFIXES[JSON_LINES]}")]
+    for path in sorted(_gfile().glob(f"{prefix}-*{SUFFIXES[TFRECORD]}")):
+        tf = predict.import_tensorflow()
+        records = tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator()
+        found.extend(example_to_prediction(tf.train.Example.FromString(raw)) for raw in records)
     return found
 
 
 def read_quarantine(output: str) -> list[QuarantinedRecord]:
     """Every record set aside, in no particular order."""
-    gfile = _gfile()
-    pattern = posixpath.join(
-        escape_pattern(output), QUARANTINE_DIR, f"{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}"
-    )
-    records = []
-    for path in sorted(gfile.glob(pattern)):
-        with gfile.GFile(path, "r") as file:
-            records.extend(QuarantinedRecord.from_json_line(line) for line in file if line.strip())
-    return records
+    pattern = f"{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}"
+    return [
+        QuarantinedRecord.from_json_line(line)
+        for line in _json_lines(posixpath.join(escape_pattern(output), QUARANTINE_DIR, pattern))
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
 class ScoreSummary:
-    """What a scoring job did: ``<output>/summary.json``.
-
-    Attributes:
-        model: The model version that scored.
-        input: The input as given.
-        kind: How it was read (:data:`INPUT_FORMATS` but ``auto`` for text).
-        scored: Reviews scored.
-        quarantined: Records set aside per reason (reasons without records absent).
-    """
+    """What a scoring job did (``<output>/summary.json``): model version, input as given, its kind, counts."""
 
     model: str
     input: str
     kind: str
     scored: int
     quarantined: dict[str, int]
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> ScoreSummary:
-        return cls(**json.loads(text))
 
     def describe(self) -> str:
         """``set aside 3 (empty 2, binary 1)``, most frequent first; "set aside 0" when none."""
@@ -640,27 +535,19 @@ class ScoreSummary:
 def _summary(facts: list[tuple[str, int]], model: str, input_path: str, kind: str) -> str:
     counts = dict(facts)
     scored = counts.pop(_SCORED, 0)
-    return ScoreSummary(model, input_path, kind, scored, counts).to_json()
+    return json.dumps(
+        dataclasses.asdict(ScoreSummary(model, input_path, kind, scored, counts)), sort_keys=True, indent=1
+    )
 
 
 def read_summary(output: str) -> ScoreSummary:
     with FileSystems.open(posixpath.join(output, SUMMARY_FILE)) as file:
-        return ScoreSummary.from_json(file.read().decode("utf-8"))
+        return ScoreSummary(**json.loads(file.read()))
 
 
 @dataclasses.dataclass(frozen=True)
 class ScoreJob:
-    """One scoring job's settings (validated by the command line before the job is built).
-
-    Attributes:
-        model_dir: The model version directory (resolved once, so every worker scores with it).
-        input_path: The input as given, for the summary.
-        source: What to read and how.
-        output: The output folder.
-        output_format: :data:`JSON_LINES` or :data:`TFRECORD`.
-        batch_size: Most reviews per call of the model.
-        max_review_bytes: Largest review read (a larger one is set aside, as in ExampleGen).
-    """
+    """One scoring job's settings, checked by the command line (``model_dir``: one version for every worker)."""
 
     model_dir: str
     input_path: str
@@ -697,10 +584,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
 
 
 def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
-    """Runs the scoring job to completion on the runner ``beam_args`` name; returns its summary.
-
-    ``beam_args`` get what ``imdb-pipeline run`` gives its steps: ``--runner=FnApiRunner``
-    unless they name a runner, ``--setup_file`` unless they say how workers get this code.
+    """Runs the job on the runner ``beam_args`` name (``run``'s defaults); removes its output if it fails.
 
     Raises:
         ScoreInputError, ImdbDataError: the input cannot be read (the message names the file).
@@ -710,7 +594,6 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     from pipeline.config import with_default_runner
     from pipeline.pipeline import beam_args_with_dependencies
 
-    # The run command's rules: the default runner, and this project's setup.py for remote workers.
     options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
     gfile = _gfile()
     existed = set(gfile.listdir(job.output)) if gfile.isdir(job.output) else None
@@ -727,12 +610,7 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
 
 
 def _remove_partial_output(output: str, existed: set[str] | None) -> None:
-    """Removes what a failed job wrote (Beam's temporary files, the quarantine), so a re-run can use ``output``.
-
-    Args:
-        output: The output folder.
-        existed: The names it held before the job; None when it did not exist.
-    """
+    """Removes what a failed job wrote to ``output`` (all of it when ``existed``, its names before, is None)."""
     gfile = _gfile()
     if not gfile.isdir(output):
         return

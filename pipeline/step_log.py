@@ -1,17 +1,8 @@
-"""One start and one end line per step of a local run, with its duration and outcome, from ML Metadata.
+"""One start and one end line per step of a local run, with its duration, outcome and figures, from ML Metadata.
 
-TFX's LocalDagRunner runs the nodes one after the other and offers no hook
-around them, but each node it runs is an execution in the run's ML Metadata
-store: registered RUNNING before its executor starts (or straight away CACHED),
-then COMPLETE or FAILED, with its outputs as OUTPUT events. :class:`StepLog`
-reads the store while the run goes (before any log record is shown, every half
-second from a thread, and once more when the run ends) and turns those facts
-into the project's own lines: the
-step's number out of all, how long it took (the execution's own times, as the
-run report shows them), whether it ran or was a cache hit, and the figures its
-outputs carry (test metrics, blessing, pushed version, embedding coverage, the
-report's path). That covers TFX's standard components (Evaluator, resolvers) as
-well as ours, without changing them, and without reading TFX's log text.
+TFX's LocalDagRunner offers no hook around its nodes, but each is an execution in
+the run's store (RUNNING or CACHED, then COMPLETE or FAILED, with OUTPUT events):
+reading the store covers TFX's standard components as well as ours, without their log text.
 """
 
 from __future__ import annotations
@@ -60,11 +51,7 @@ _FIGURE_ORDER = (
 
 
 def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
-    """Main figures of a step's outputs, from their types and custom properties.
-
-    Args:
-        outputs: (artifact type name, artifact) of each output.
-    """
+    """Main figures of a step's outputs, (artifact type name, artifact), from their custom properties."""
     figures = []
     rank = {name: i for i, name in enumerate(_FIGURE_ORDER)}
     for type_name, artifact in sorted(outputs, key=lambda output: rank.get(output[0], len(rank))):
@@ -76,14 +63,9 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
             and drift_anomalies.OVER_THRESHOLD_PROPERTY in properties
         ):
             baseline = properties.get(drift_anomalies.BASELINE_SPAN_PROPERTY)
-            figures.append(
-                f"{properties[drift_anomalies.OVER_THRESHOLD_PROPERTY]} comparison(s) over their threshold "
-                + (
-                    f"(against span {baseline} and train vs test)"
-                    if baseline is not None
-                    else "(train vs test)"
-                )
-            )
+            against = "train vs test" if baseline is None else f"against span {baseline} and train vs test"
+            over = properties[drift_anomalies.OVER_THRESHOLD_PROPERTY]
+            figures.append(f"{over} comparison(s) over their threshold ({against})")
             if properties.get(drift_anomalies.WARNINGS_PROPERTY):
                 figures.append(f"warning: {properties[drift_anomalies.WARNINGS_PROPERTY]}")
         elif type_name == EmbeddingVectors.TYPE_NAME and WORDS in properties:
@@ -117,13 +99,10 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
                     described += f" (load {load:.2f} s, batch {batch:.3f} s)"
                 figures.append(described)
         elif type_name == standard_artifacts.PushedModel.TYPE_NAME:
-            if properties.get(pushed_model.PUSHED_PROPERTY):
-                figures.append(
-                    f"pushed version {properties.get(pushed_model.PUSHED_VERSION_PROPERTY)} to "
-                    f"{properties.get(pushed_model.PUSHED_DESTINATION_PROPERTY)}"
-                )
-            else:
-                figures.append("not pushed")
+            version = properties.get(pushed_model.PUSHED_VERSION_PROPERTY)
+            destination = properties.get(pushed_model.PUSHED_DESTINATION_PROPERTY)
+            pushed = properties.get(pushed_model.PUSHED_PROPERTY)
+            figures.append(f"pushed version {version} to {destination}" if pushed else "not pushed")
         elif type_name == RunReport.TYPE_NAME:
             figures.append(f"{artifact.uri}/{run_report.REPORT_FILE}")
     return figures
@@ -144,20 +123,12 @@ class _Step:
 
 
 class StepLog:
-    """Logs a start and an end line per step of a run, read from its ML Metadata store as it goes.
+    """A context manager around ``LocalDagRunner().run(...)`` that logs each step's start and end.
 
-    Use as a context manager around ``LocalDagRunner().run(...)``: the store is
-    read before any other log record is shown, every ``interval`` seconds from
-    a thread, and once more when the block ends, so every line is out by then.
-    If the block raises, the step that was running gets a line saying it
-    failed, after how long and why.
-
-    Args:
-        metadata_path: The run's SQLite ML Metadata store (it may not exist yet).
-        pipeline_name: The pipeline's name (node contexts are ``<pipeline>.<node>``).
-        steps: The ids of the pipeline's steps (``pipeline.pipeline_steps``); other
-            nodes (resolvers) get one unnumbered line when they finish.
-        interval: Seconds between two reads of the store.
+    The store (``metadata_path``, which may not exist yet) is read before any other log record
+    of the project is shown, every ``interval`` seconds, and when the block ends; if it raises,
+    the running step gets a line saying it failed, after how long and why. Nodes not in
+    ``steps`` (resolvers) get one unnumbered line when they finish.
     """
 
     def __init__(
@@ -194,23 +165,14 @@ class StepLog:
         self.poll()
         if error is None:
             return
-        step = next(
-            (
-                s
-                for s in reversed(self._seen.values())
-                if s.number is not None and (s.failed or s.seconds is None)
-            ),
-            None,
-        )
-        if step is not None:
+        unfinished = [
+            s for s in self._seen.values() if s.number is not None and (s.failed or s.seconds is None)
+        ]
+        if unfinished:
+            step = unfinished[-1]
             seconds = step.seconds if step.seconds is not None else time.time() - step.created_ms / 1000
-            logger.error(
-                "%s: failed after %.1f s: %s: %s",
-                step.label(self._steps),
-                seconds,
-                type(error).__name__,
-                error,
-            )
+            name = step.label(self._steps)
+            logger.error("%s: failed after %.1f s: %s: %s", name, seconds, type(error).__name__, error)
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval):
@@ -262,8 +224,8 @@ class StepLog:
     def _advance(self, store: metadata_store.MetadataStore, execution: metadata_store_pb2.Execution) -> None:
         step = self._seen.get(execution.id)
         if step is None:
-            node = _node_of(store, execution.id, self._pipeline_name)
-            if node is None:  # another pipeline's
+            pipeline, node = run_records.node_names(store, [execution.id]).get(execution.id, (None, None))
+            if pipeline != self._pipeline_name:
                 return
             number = None
             if node in self._step_ids:
@@ -287,14 +249,8 @@ class StepLog:
 
 
 class _ReadFirst(logging.Handler):
-    """The first handler of the root logger while a run goes: reads the store before a record is shown.
-
-    So a step's start line comes before the first line the step logs, and its
-    end line before the first line of the next one, rather than up to
-    ``interval`` seconds later (for the project's own records). It takes no handler lock of its own (the step
-    log's lock orders the reads), so a thread that logs while another reads the
-    store waits for that read, never for a handler the reader needs.
-    """
+    """The root logger's first handler during a run: reads the store before a project record is shown,
+    so step lines come in order. No handler lock of its own (the step log's lock orders the reads)."""
 
     def __init__(self, step_log: StepLog):
         super().__init__()
@@ -309,16 +265,6 @@ class _ReadFirst(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:  # handle() does the work
         pass
-
-
-def _node_of(store: metadata_store.MetadataStore, execution_id: int, pipeline_name: str) -> str | None:
-    """The node id of an execution of ``pipeline_name`` (from its ``<pipeline>.<node>`` context)."""
-    node_type = store.get_context_type("node")
-    for context in store.get_contexts_by_execution(execution_id):
-        pipeline, _, node = context.name.partition(".")
-        if context.type_id == node_type.id and pipeline == pipeline_name:
-            return node
-    return None
 
 
 def _outputs(store: metadata_store.MetadataStore, execution_id: int) -> list[tuple[str, ArtifactRef]]:

@@ -1,13 +1,7 @@
-"""Artifact URIs in ML Metadata stores written before paths were made absolute.
+"""Artifact URIs in ML Metadata stores written before paths were made absolute (relative to where a run started).
 
-Earlier versions recorded local URIs as given, relative to the folder the run
-was started from (``imdb-pipeline-output/pipeline_root/Trainer/model/7``), so
-a run, ``report`` or baseline lookup started from any other folder missed
-them. Every artifact of a local store lives in its own output folder, below
-``pipeline_root/`` (or ``serving/``), so such a URI is resolved by taking its
-part from that folder on and putting the output folder in front; any other
-relative URI (an imported vectors file named relative to where the run
-started) is taken relative to the folder that holds the output folder.
+Such a URI is resolved from its ``pipeline_root/`` (or ``serving/``) part on, below the output folder
+that holds the store; any other relative URI (a vectors file) relative to the output folder's parent.
 """
 
 from __future__ import annotations

@@ -65,11 +65,7 @@ def _format_metrics(metrics: dict[str, float], names: tuple[str, ...]) -> str:
 
 
 def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float | None = None) -> RunSummary:
-    """Summarises the most recent run of ``pipeline_name`` recorded in the store.
-
-    Raises:
-        LookupError: the store has no run of ``pipeline_name`` (or no store at all).
-    """
+    """Summarises the newest run of ``pipeline_name`` in the store; LookupError if it has none (or no store)."""
     run = next(run_records.list_runs(run_records.open_store(metadata_path), pipeline_name), None)
     if run is None:
         raise LookupError(f"no run of pipeline {pipeline_name!r} in {metadata_path}")

@@ -6,15 +6,15 @@ import argparse
 import contextlib
 import sys
 
-from pipeline.cli import EXIT_OK, EXIT_USAGE, _add_shared, _import_tensorflow
+from pipeline.commands import common
 
 
-def _add_predict_parser(subparsers) -> None:
+def add_parser(subparsers) -> None:
     from pipeline import predict
 
-    parser = subparsers.add_parser(
+    parser = common.add_command(
+        subparsers,
         "predict",
-        allow_abbrev=False,  # `--out` is refused with the closest option, as in run, never guessed
         help="classify review texts with a pushed model",
         description=(
             "Print the positive-class probability of each review: from the TEXT arguments, or from "
@@ -25,7 +25,7 @@ def _add_predict_parser(subparsers) -> None:
             "damaged model or an unreadable review (the message names it)."
         ),
     )
-    _add_shared(parser, "model")
+    common.add_model(parser)
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="review text")
     parser.add_argument(
         "--input",
@@ -42,24 +42,23 @@ def _add_predict_parser(subparsers) -> None:
     parser.add_argument(
         "--format", choices=predict.OUTPUT_FORMATS, default=predict.TSV, help="output format (default: tsv)"
     )
-    _add_shared(parser, "batch_size", "verbose", verbose="show TensorFlow's start-up log lines on stderr")
+    common.add_batch_size(parser)
+    common.add_verbose(parser, help="show TensorFlow's start-up log lines on stderr")
 
 
-def _predict(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from pipeline import predict
 
-    texts = list(args.texts)
-    source = args.input
+    texts, source = list(args.texts), args.input
     if texts == [predict.STDIN] and source is None:
         source, texts = predict.STDIN, []
     if (source is None) == (not texts):
-        print(
-            f"imdb-pipeline predict: {'no reviews: give' if source is None else 'give'} review texts as "
-            "arguments, or --input FILE (one review per line, or JSON Lines with a text field; - for "
-            f"standard input){'' if source is None else ', not both'}",
-            file=sys.stderr,
+        return common.refuse(
+            "predict",
+            f"{'no reviews: give' if source is None else 'give'} review texts as arguments, or --input FILE "
+            "(one review per line, or JSON Lines with a text field; - for standard input)"
+            f"{'' if source is None else ', not both'}",
         )
-        return EXIT_USAGE
     try:
         with contextlib.ExitStack() as stack:
             if source is None:
@@ -72,11 +71,10 @@ def _predict(args: argparse.Namespace) -> int:
                 except OSError as error:
                     raise predict.InputError(f"--input {source}: {error.strerror}") from None
                 reviews = predict.reviews_from_stream(stream, source, args.input_format)
-            _import_tensorflow(verbose=args.verbose, serving_only=True)
+            common.import_tensorflow(verbose=args.verbose, serving_only=True)
             classifier = predict.Classifier(args.model)
             predict.score(classifier, reviews, args.format, sys.stdout, batch_size=args.batch_size)
     except (predict.ModelNotFoundError, predict.ModelLoadError, predict.InputError) as error:
         sys.stdout.flush()
-        print(f"imdb-pipeline predict: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
+        return common.refuse("predict", error)
+    return common.EXIT_OK

@@ -6,25 +6,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from pipeline.cli import (
-    EXIT_BUSY,
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    _add_config_arguments,
-    _add_shared,
-    _beam_command,
-    _configuration,
-    _configure_logging,
-    _import_tensorflow,
-    logger,
-)
+from pipeline.commands import common
 
 
-def _add_run_parser(subparsers) -> argparse.ArgumentParser:
-    parser = _beam_command(
+def add_run_parser(subparsers) -> argparse.ArgumentParser:
+    from pipeline.cli import add_config_arguments
+
+    parser = common.add_command(
         subparsers,
         "run",
         help="run the whole pipeline locally",
@@ -33,23 +22,26 @@ def _add_run_parser(subparsers) -> argparse.ArgumentParser:
             "evaluate and push. Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage "
             "or configuration error, 3 another run holds the output directory."
         ),
+        beam=True,
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="re-run every step even when its inputs did not change"
     )
-    _add_shared(parser, "verbose")
+    common.add_verbose(parser)
     parser.add_argument(
         "--dry-run",
         dest="dry_run",
         action="store_true",
         help="show the steps, the data the run would ingest and where it would write; run nothing",
     )
-    _add_config_arguments(parser)
+    add_config_arguments(parser)
     return parser
 
 
-def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
-    parser = _beam_command(
+def add_compile_parser(subparsers) -> argparse.ArgumentParser:
+    from pipeline.cli import add_config_arguments
+
+    parser = common.add_command(
         subparsers,
         "compile",
         help="compile the pipeline for Kubeflow Pipelines / Vertex AI Pipelines",
@@ -59,6 +51,7 @@ def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
             "Vertex AI reads it too) or a Vertex AI pipeline job (JSON, --target vertex or a .json name). "
             "Paths (--data, --output, --vectors) must be readable by the cluster, e.g. gs://."
         ),
+        beam=True,
     )
     parser.add_argument(
         "--output-file",
@@ -81,40 +74,54 @@ def _add_compile_parser(subparsers) -> argparse.ArgumentParser:
         "--schedule",
         help="cron expression (e.g. '0 3 * * *'): also print the calls that create a recurring run",
     )
-    _add_config_arguments(parser)
+    add_config_arguments(parser)
     return parser
 
 
-def _run(args: argparse.Namespace, beam_args: list[str], parser) -> int:
+def _configuration(command: str, args: argparse.Namespace, beam_args: list[str], parser):
+    """The command's validated configuration after the pre-flight, or the exit code after printing why not."""
+    from components.options import OptionsError
+    from pipeline import preflight
+    from pipeline.cli import UsageError, config_from_args
+
+    try:
+        config = config_from_args(args, beam_args, parser)
+        preflight.check(config)
+    except UsageError as error:
+        return common.refuse(command, f"error: {error} (see imdb-pipeline {command} --help)")
+    except OptionsError as error:
+        return common.refuse(command, f"configuration error: {error}")
+    return config
+
+
+def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     # Before anything imports TensorFlow, so its log settings apply.
-    _configure_logging(args.verbose)
-    _import_tensorflow(verbose=args.verbose)
+    common.configure_logging(args.verbose)
+    common.import_tensorflow(verbose=args.verbose)
     config = _configuration("run", args, beam_args, parser)
-    if config is None:
-        return EXIT_USAGE
+    if isinstance(config, int):
+        return config
 
     from pipeline import runner
     from pipeline.lock import RunInProgressError
 
     if args.dry_run:
         print(runner.describe_plan(config, enable_cache=not args.no_cache))
-        return EXIT_OK
+        return common.EXIT_OK
     try:
         summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
     except RunInProgressError as error:
-        print(f"imdb-pipeline run: {error}", file=sys.stderr)
-        return EXIT_BUSY
+        return common.refuse("run", error, common.EXIT_BUSY)
     except Exception as error:
-        logger.error("Pipeline failed", exc_info=args.verbose)
-        print(f"imdb-pipeline run: FAILED: {runner.describe_failure(error)}", file=sys.stderr)
-        return EXIT_FAILED
+        common.logger.error("Pipeline failed", exc_info=args.verbose)
+        return common.refuse("run", f"FAILED: {runner.describe_failure(error)}", common.EXIT_FAILED)
     print(summary.one_line())
-    return EXIT_OK
+    return common.EXIT_OK
 
 
-def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
-    _configure_logging(verbose=False)
-    _import_tensorflow()
+def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
+    common.configure_logging(verbose=False)
+    common.import_tensorflow()
     from components.options import check_text
     from pipeline import kubeflow
     from pipeline.pipeline import create_pipeline, pipeline_steps
@@ -126,16 +133,14 @@ def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
         if args.schedule is not None:  # an empty one too: `--schedule "$CRON"` with CRON unset
             kubeflow.validate_cron(args.schedule)
     except ValueError as error:
-        print(f"imdb-pipeline compile: configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return common.refuse("compile", f"configuration error: {error}")
     config = _configuration("compile", args, beam_args, parser)
-    if config is None:
-        return EXIT_USAGE
+    if isinstance(config, int):
+        return config
     try:
         job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
     except (kubeflow.OutputFileError, kubeflow.PortableConfigError) as error:
-        print(f"imdb-pipeline compile: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return common.refuse("compile", error)
     steps = len(pipeline_steps(create_pipeline(config, portable=True)))
     what = "Kubeflow Pipelines package" if target == kubeflow.KFP else "Vertex AI pipeline job"
     print(
@@ -143,4 +148,4 @@ def _compile(args: argparse.Namespace, beam_args: list[str], parser) -> int:
         f"({kubeflow.task_count(job)} tasks: TFX compiles the baseline resolver into two), image {args.image}"
     )
     print(kubeflow.client_commands(args.output_file, target, config, cron=args.schedule))
-    return EXIT_OK
+    return common.EXIT_OK

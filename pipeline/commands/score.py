@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 
-from pipeline.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    _add_shared,
-    _beam_command,
-    _configure_logging,
-    _positive_int,
-    logger,
-    split_beam_args,
-)
+from pipeline.commands import common
 
 
-def _add_score_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> argparse.ArgumentParser:
     from components.example_gen.options import ExampleGenOptions
     from pipeline import predict
 
-    parser = _beam_command(
+    parser = common.add_command(
         subparsers,
         "score",
         help="score a large set of reviews with Beam's RunInference, on any Beam runner",
@@ -35,11 +23,10 @@ def _add_score_parser(subparsers) -> argparse.ArgumentParser:
             "(or .tfrecord.gz), OUTPUT/quarantine/ (records set aside, with their reason, as ExampleGen "
             "does) and OUTPUT/summary.json. Exit codes: 0 done, 1 the job failed, 2 usage error, missing or damaged model or unreadable input."
         ),
+        beam=True,
     )
-    _add_shared(
-        parser,
-        "model",
-        model="a pushed version directory, or the model directory (newest version, pinned for the job)",
+    common.add_model(
+        parser, help="a pushed version directory, or the model directory (newest version, pinned for the job)"
     )
     parser.add_argument("--input", required=True, help="the reviews: a file or folder, local or gs://")
     parser.add_argument("--output", required=True, help="a new or empty folder for the results")
@@ -60,27 +47,23 @@ def _add_score_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-review-bytes",
         dest="max_review_bytes",
-        type=_positive_int,
+        type=common.positive_int,
         default=default_bytes,
         help=f"a larger review is set aside as too_large, as in ExampleGen (default: {default_bytes})",
     )
-    _add_shared(
-        parser,
-        "batch_size",
-        "verbose",
-        batch_size=f"most reviews per call of the model (default: {predict.DEFAULT_BATCH_SIZE})",
-        verbose="show every Beam and TensorFlow log line",
-    )
+    common.add_batch_size(parser, help="most reviews per call of the model")
+    common.add_verbose(parser, help="show every Beam and TensorFlow log line")
     return parser
 
 
-def _score(args: argparse.Namespace, unknown: list[str], parser) -> int:
-    _configure_logging(args.verbose)
+def main(args: argparse.Namespace, unknown: list[str], parser: argparse.ArgumentParser) -> int:
+    common.configure_logging(args.verbose)
+    from pipeline.cli import UsageError, split_beam_args
+
     try:
         beam_args = split_beam_args(unknown, parser)
     except UsageError as error:
-        print(f"imdb-pipeline score: error: {error} (see imdb-pipeline score --help)", file=sys.stderr)
-        return EXIT_USAGE
+        return common.refuse("score", f"error: {error} (see imdb-pipeline score --help)")
     from pipeline import predict
 
     predict.import_tensorflow(verbose=args.verbose, serving_only=False)
@@ -96,13 +79,7 @@ def _score(args: argparse.Namespace, unknown: list[str], parser) -> int:
         model_dir = predict.Classifier(args.model).version_dir
         score.check_output(args.output)
         job = score.ScoreJob(
-            model_dir=model_dir,
-            input_path=args.input,
-            source=source,
-            output=args.output,
-            output_format=args.format,
-            batch_size=args.batch_size,
-            max_review_bytes=args.max_review_bytes,
+            model_dir, args.input, source, args.output, args.format, args.batch_size, args.max_review_bytes
         )
         # Beam's worker processes (multi_processing) import TensorFlow too: keep their start-up
         # lines off stderr as well (the filter is on the file descriptor, which they inherit).
@@ -115,14 +92,12 @@ def _score(args: argparse.Namespace, unknown: list[str], parser) -> int:
         score.OutputExistsError,
         ImdbDataError,
     ) as error:
-        print(f"imdb-pipeline score: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return common.refuse("score", error)
     except Exception as error:
-        logger.error("Scoring failed", exc_info=args.verbose)
-        print(f"imdb-pipeline score: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        common.logger.error("Scoring failed", exc_info=args.verbose)
+        return common.refuse("score", f"FAILED: {type(error).__name__}: {error}", common.EXIT_FAILED)
     print(
         f"scored {summary.scored} reviews of {args.input} with {summary.model}, {summary.describe()}: "
         f"{args.output}"
     )
-    return EXIT_OK
+    return common.EXIT_OK

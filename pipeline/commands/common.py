@@ -1,0 +1,117 @@
+"""What every ``imdb-pipeline`` command shares: exit codes, its parser, shared flags, logging, TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+logger = logging.getLogger("pipeline")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BUSY = 3
+
+_PROJECT_LOGGERS = ("pipeline", "components", "schemas")
+_BEAM_PASS_THROUGH = (
+    "Options that Apache Beam knows are passed to it (e.g. --direct_running_mode=multi_processing "
+    "--direct_num_workers=2, or --runner=DataflowRunner ...)."
+)
+
+
+def add_command(
+    subparsers, name: str, help: str, description: str, beam: bool = False
+) -> argparse.ArgumentParser:
+    """A command's parser. No abbreviations: ``--out`` is refused with the closest option, never guessed.
+
+    With ``beam``, its unknown options go to Apache Beam, and its help says so.
+    """
+    if beam:
+        description = f"{description} {_BEAM_PASS_THROUGH}"
+    return subparsers.add_parser(name, allow_abbrev=False, help=help, description=description)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def add_model(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    parser.add_argument(
+        "--model",
+        required=True,
+        help=help or "a pushed version directory, or the model directory (newest version is used)",
+    )
+
+
+def add_batch_size(parser: argparse.ArgumentParser, help: str = "reviews per call of the model") -> None:
+    from pipeline.predict import DEFAULT_BATCH_SIZE
+
+    parser.add_argument(
+        "--batch-size",
+        dest="batch_size",
+        type=positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"{help} (default: {DEFAULT_BATCH_SIZE})",
+    )
+
+
+def add_verbose(
+    parser: argparse.ArgumentParser, help: str = "show every TFX, Beam and TensorFlow log line"
+) -> None:
+    parser.add_argument("--verbose", action="store_true", help=help)
+
+
+def refuse(command: str, message: object, code: int = EXIT_USAGE) -> int:
+    """Prints ``imdb-pipeline <command>: <message>`` on stderr; returns ``code``."""
+    print(f"imdb-pipeline {command}: {message}", file=sys.stderr)
+    return code
+
+
+class _WithoutTraceback(logging.Formatter):
+    """Log lines without the traceback a library attaches (Beam logs one for every failed DoFn): for ``--verbose``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(
+            {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+        )
+        return super().format(record)
+
+
+def configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        (logging.Formatter if verbose else _WithoutTraceback)(
+            "%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"
+        )
+    )
+    if not verbose:
+        # TFX's and Beam's INFO records stay out (--verbose shows them): the project's own
+        # step lines (pipeline/step_log.py, from ML Metadata) say what each step did.
+        def keep(record: logging.LogRecord) -> bool:
+            return record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR
+
+        handler.addFilter(keep)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    tensorflow_logger = logging.getLogger("tensorflow")
+    tensorflow_logger.handlers[:] = []
+    tensorflow_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def import_tensorflow(verbose: bool = False, serving_only: bool = False) -> None:
+    """Imports TensorFlow before TFX, Beam or a config check does, without its start-up lines."""
+    if not serving_only:
+        # The steps use tf_keras, and components/__init__.py makes tf.keras mean it: that must
+        # happen before TensorFlow is imported (else tf.keras is Keras 3, imported for nothing).
+        import components  # noqa: F401
+    from pipeline import predict
+
+    predict.import_tensorflow(verbose=verbose, serving_only=serving_only)
