@@ -17,12 +17,14 @@ import tarfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from components import text
 from components.text import normalize, tokenize
 from components.trainer import export, model
 from components.trainer.options import TrainerOptions
+from components.transform import preprocessing
 from components.transform.options import TransformOptions
 from schemas import features
 from tests.conftest import shared_data_file
@@ -271,3 +273,14 @@ def test_both_signatures_give_the_probabilities_of_the_former_tokens_and_hashed_
     )
     np.testing.assert_array_equal(by_text[features.PROBABILITY_OUTPUT].numpy(), expected)
     np.testing.assert_array_equal(by_example[features.PROBABILITY_OUTPUT].numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[], [[]], [[], []], [["a"]], [[], ["a", "b"], [], [], ["c"], []], [["a", "b", "c"], ["d"]]],
+)
+def test_ngram_row_ids_are_the_ragged_row_ids(rows):
+    ragged = tf.ragged.constant(rows, dtype=tf.string, ragged_rank=1, row_splits_dtype=tf.int64)
+    expected = [row for row, values in enumerate(rows) for _ in values]
+    assert preprocessing._value_rowids(ragged.row_splits).numpy().tolist() == expected
+    assert ragged.value_rowids().numpy().tolist() == expected
