@@ -30,7 +30,7 @@ up to 3x in speed).
 Not part of the tests. Usage (from the repository root)::
 
     .venv/bin/python benchmarks/serving_profile.py --model imdb-pipeline-output/serving/imdb_sentiment
-        [--data aclImdb_v1.tar.gz] [--peer] [--batch-size 256] [--batches 20] [--ops 15]
+        [--model ANOTHER_MODEL ...] [--data aclImdb_v1.tar.gz] [--peer] [--batch-size 256] [--batches 20] [--ops 15]
         [--ngram-max 3] [--ngram-buckets 8388608] [--max-length 400]   (the model's transform options)
 """
 
@@ -166,7 +166,7 @@ def child(args: argparse.Namespace) -> dict:
     from pipeline.predict import resolve_model_dir
     from schemas import features
 
-    model_dir = resolve_model_dir(args.model)
+    model_dir = resolve_model_dir(args.model[0])
     needed = args.batch_size * args.batches
     texts = read_reviews(Path(args.data) if args.data else SAMPLE, max(needed, LATENCY_REVIEWS + 100))
     texts = [texts[i % len(texts)] for i in range(max(needed, LATENCY_REVIEWS + 100))]
@@ -223,9 +223,51 @@ def child(args: argparse.Namespace) -> dict:
     return result
 
 
+def _print_result(result: dict) -> None:
+    """One model's figures: throughput, latency, the pieces of a batch and the slowest ops."""
+    print(f"\nmodel {result['model']}")
+    print(f"load {result['load_seconds']:.1f} s; peak memory {result['peak_rss_mb']:,.0f} MB")
+    print(
+        f"serving_default: {result['reviews_per_second']:,.0f} reviews/s at batch {result['batch_size']}; "
+        f"({result['reviews_per_cpu_second']:,.0f} per CPU second); "
+        f"one review p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
+    )
+    wall, cpu = result["signature_ms_per_batch"]
+    print(f"per batch of {result['batch_size']}, median wall / CPU: signature {wall:.1f} / {cpu:.1f} ms")
+    pieces = dict(result["pieces_ms_per_batch"])
+    # The tokeniser's first line is a part of its second.
+    timed = [times for name, times in pieces.items() if not name.startswith("tokeniser: normalize")]
+    pieces["model and the rest (signature less the pieces)"] = (
+        wall - sum(w for w, _ in timed),
+        cpu - sum(c for _, c in timed),
+    )
+    for name, (piece_wall, piece_cpu) in pieces.items():
+        print(
+            f"  {name:48s} {piece_wall:7.1f} / {piece_cpu:7.1f} ms  {100 * piece_cpu / cpu:5.1f}% of its CPU"
+        )
+    if result.get("top_ops"):
+        print(f"slowest ops of one traced call of the SavedModel's graph (batch {result['batch_size']}):")
+        for kind, name, ms in result["top_ops"]:
+            print(f"  {ms:8.1f} ms  {kind:24s} {name}")
+
+
+def _child_options(args: argparse.Namespace) -> list[str]:
+    """The options a child process measures one model with: all but the models and ``--peer``."""
+    options = [f"--batch-size={args.batch_size}", f"--batches={args.batches}", f"--ops={args.ops}"]
+    options += [f"--ngram-max={args.ngram_max}", f"--ngram-buckets={args.ngram_buckets}"]
+    options += [f"--max-length={args.max_length}"]
+    return options + ([f"--data={args.data}"] if args.data else [])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="pushed model directory (or a version directory)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        action="append",
+        help="pushed model directory (or a version directory); repeat it to measure several models "
+        "(before and after a change) one after the other in the same run, each in a fresh process",
+    )
     parser.add_argument("--data", help="aclImdb_v1.tar.gz: its reviews (default: the bundled sample's)")
     parser.add_argument("--peer", action="store_true", help="also train the TF-IDF + logreg peer on --data")
     parser.add_argument("--batch-size", type=int, default=256)
@@ -254,38 +296,24 @@ def main() -> int:
         print(json.dumps(child(args)))
         return 0
 
-    forwarded = [arg for arg in sys.argv[1:] if arg != "--peer"]
-    result = _measure.run_child(__file__, [*forwarded, "--child"], "serving profile", cwd=REPOSITORY)
-    print(f"model {result['model']}; {result['reviews']:,} reviews from {args.data or SAMPLE.name}")
+    results = [
+        _measure.run_child(
+            __file__,
+            [f"--model={model}", *_child_options(args), "--child"],
+            "serving profile",
+            cwd=REPOSITORY,
+        )
+        for model in args.model
+    ]
+    print(f"{results[0]['reviews']:,} reviews from {args.data or SAMPLE.name}")
     if args.peer:
         import imdb_benchmark
 
         with tempfile.TemporaryDirectory(prefix="serving-profile-") as workdir:
             peer = imdb_benchmark.run_child("tfidf-logreg", {"data": args.data}, Path(workdir))
         print(f"reference: TF-IDF + logistic regression peer trains and scores in {peer['seconds']:.1f} s")
-    print(f"load {result['load_seconds']:.1f} s; peak memory {result['peak_rss_mb']:,.0f} MB")
-    print(
-        f"serving_default: {result['reviews_per_second']:,.0f} reviews/s at batch {result['batch_size']}; "
-        f"({result['reviews_per_cpu_second']:,.0f} per CPU second); "
-        f"one review p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
-    )
-    wall, cpu = result["signature_ms_per_batch"]
-    print(f"\nper batch of {result['batch_size']}, median wall / CPU: signature {wall:.1f} / {cpu:.1f} ms")
-    pieces = dict(result["pieces_ms_per_batch"])
-    # The tokeniser's first line is a part of its second.
-    timed = [times for name, times in pieces.items() if not name.startswith("tokeniser: normalize")]
-    pieces["model and the rest (signature less the pieces)"] = (
-        wall - sum(w for w, _ in timed),
-        cpu - sum(c for _, c in timed),
-    )
-    for name, (piece_wall, piece_cpu) in pieces.items():
-        print(
-            f"  {name:48s} {piece_wall:7.1f} / {piece_cpu:7.1f} ms  {100 * piece_cpu / cpu:5.1f}% of its CPU"
-        )
-    if result.get("top_ops"):
-        print(f"\nslowest ops of one traced call of the SavedModel's graph (batch {result['batch_size']}):")
-        for kind, name, ms in result["top_ops"]:
-            print(f"  {ms:8.1f} ms  {kind:24s} {name}")
+    for result in results:
+        _print_result(result)
     return 0
 
 

@@ -17,12 +17,14 @@ import tarfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from components import text
 from components.text import normalize, tokenize
 from components.trainer import export, model
 from components.trainer.options import TrainerOptions
+from components.transform import preprocessing
 from components.transform.options import TransformOptions
 from schemas import features
 from tests.conftest import shared_data_file
@@ -212,6 +214,7 @@ def test_both_signatures_give_the_probabilities_of_the_former_tokens_and_hashed_
         np.random.default_rng(1).normal(size=buckets).astype(np.float32) / 3
     )
     export_dir = str(tmp_path / "serving")
+    weights_before_export = list(classifier.weights)
     export.export_serving_model(classifier, tft_output, export_dir)
 
     tokens = reference_tokenize(tf.constant(SERVED_TEXTS)).to_list()
@@ -240,6 +243,21 @@ def test_both_signatures_give_the_probabilities_of_the_former_tokens_and_hashed_
     assert served_bags == inputs[features.NGRAM_IDS].to_list()
 
     served = tf.saved_model.load(export_dir)
+    # The n-gram branch serves from one table, [ratio x coefficient, ratio != 0] per bucket, saved
+    # beside the model's weights and not among them (a warm start reads those by name).
+    layer = classifier.get_layer(model.NGRAM_LAYER)
+    ratios, coefficients = layer.ratios.numpy(), layer.coefficients.numpy()
+    [table] = served.ngram_serving_weights
+    np.testing.assert_array_equal(table.numpy()[:, 0], ratios * coefficients)
+    np.testing.assert_array_equal(table.numpy()[:, 1], (ratios != 0).astype(np.float32))
+    model_variables = [
+        v.name for v in tf.train.TrackableView(served.model).descendants() if isinstance(v, tf.Variable)
+    ]
+    assert sorted(name for name in model_variables if name.startswith(model.NGRAM_LAYER)) == [
+        "ngram_logit/coefficients:0",
+        "ngram_logit/log_count_ratios:0",
+    ]
+    assert [weight.name for weight in classifier.weights] == [weight.name for weight in weights_before_export]
     # The exported model on the features built here, run in a graph as the signatures run it (the
     # reloaded SavedModel keeps no callable Keras model): the signatures must give these bits.
     expected = tf.function(lambda x: classifier(x, training=False))(inputs).numpy()[:, 0]
@@ -255,3 +273,14 @@ def test_both_signatures_give_the_probabilities_of_the_former_tokens_and_hashed_
     )
     np.testing.assert_array_equal(by_text[features.PROBABILITY_OUTPUT].numpy(), expected)
     np.testing.assert_array_equal(by_example[features.PROBABILITY_OUTPUT].numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[], [[]], [[], []], [["a"]], [[], ["a", "b"], [], [], ["c"], []], [["a", "b", "c"], ["d"]]],
+)
+def test_ngram_row_ids_are_the_ragged_row_ids(rows):
+    ragged = tf.ragged.constant(rows, dtype=tf.string, ragged_rank=1, row_splits_dtype=tf.int64)
+    expected = [row for row, values in enumerate(rows) for _ in values]
+    assert preprocessing._value_rowids(ragged.row_splits).numpy().tolist() == expected
+    assert ragged.value_rowids().numpy().tolist() == expected

@@ -11,12 +11,15 @@ SavedModel asset). Two signatures:
   ``probability``; used by the Evaluator.
 """
 
+import contextlib
+
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model_utils
 
 from components.trainer.dataset import model_inputs
+from components.trainer.naive_bayes import NaiveBayesLinear
 from schemas import features
 
 
@@ -60,6 +63,11 @@ def export_serving_model(model: keras.Model, tft_output: tft.TFTransformOutput, 
     ``model.save(..., save_traces=False)`` does): they only serve to reload the
     layers as Keras objects, and everything that loads this SavedModel (the
     Evaluator, the canary, ``predict``, TF Serving) calls its two signatures.
+
+    The n-gram branch serves from one table per layer (``NaiveBayesLinear.
+    serving_weights``: one gather per request instead of two, the same
+    probabilities), saved beside the model's own weights: the model's
+    variables stay exactly those it was trained with, which a warm start reads.
     """
     module = ServingModule(model, tft_output)
     # The optimizer stays out, as ``model.save(..., include_optimizer=False)``
@@ -70,7 +78,12 @@ def export_serving_model(model: keras.Model, tft_output: tft.TFTransformOutput, 
     model.optimizer = None
     model._delete_tracking("optimizer")
     try:
-        with keras_saved_model_utils.keras_option_scope(save_traces=False):
+        with contextlib.ExitStack() as stack, keras_saved_model_utils.keras_option_scope(save_traces=False):
+            module.ngram_serving_weights = [
+                stack.enter_context(layer.serving_weights())
+                for layer in model.layers
+                if isinstance(layer, NaiveBayesLinear)
+            ]
             tf.saved_model.save(
                 module,
                 export_dir,

@@ -8,7 +8,8 @@ weight, and the linear weights are trained together with the deep branch that
 starts from the injected word embeddings.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+import contextlib
 
 import numpy as np
 import tensorflow as tf
@@ -79,6 +80,11 @@ class NaiveBayesLinear(keras.layers.Layer):
     ``scale`` times larger than on the rest of the model (Adam's step does not
     depend on the gradient's size), the rate this sparse linear part learns
     well at.
+
+    At serving time (``serving_weights``) one gather of a ``[vocab_size, 2]``
+    table, ``r_i w_i`` beside ``r_i != 0``, gives the same two sums as two
+    gathers over ``r`` and ``w``: the gathers of a batch's ids, scattered over
+    the millions of buckets, were the largest ops of the served model's graph.
     """
 
     def __init__(self, vocab_size: int, l2: float = 0.0, scale: float = 1.0, **kwargs):
@@ -86,6 +92,7 @@ class NaiveBayesLinear(keras.layers.Layer):
         self.vocab_size = vocab_size
         self.l2 = l2
         self.scale = scale
+        self._set_serving_table(None)
 
     def build(self, input_shape):
         self.ratios = self.add_weight(
@@ -100,16 +107,45 @@ class NaiveBayesLinear(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, ngram_ids: tf.RaggedTensor) -> tf.Tensor:
-        # Gathered separately: a batch touches only its own ids, not the whole
-        # n-gram vocabulary, and the coefficients' gradient stays sparse
-        # (IndexedSlices; an l2 penalty adds a dense term of its own).
         ids = ngram_ids.flat_values
-        ratios = tf.gather(self.ratios, ids)
-        scores = ratios * tf.gather(self.coefficients, ids)
-        total = tf.reduce_sum(ngram_ids.with_flat_values(scores), axis=1)
-        weighted = tf.reduce_sum(ngram_ids.with_flat_values(tf.cast(ratios != 0.0, total.dtype)), axis=1)
+        if self._serving_table is not None:
+            # Each id's score and whether it counts, in one gather; summed together per review.
+            sums = tf.reduce_sum(ngram_ids.with_flat_values(tf.gather(self._serving_table, ids)), axis=1)
+            total, weighted = sums[:, 0], sums[:, 1]
+        else:
+            # Gathered separately: a batch touches only its own ids, not the whole
+            # n-gram vocabulary, and the coefficients' gradient stays sparse
+            # (IndexedSlices; an l2 penalty adds a dense term of its own).
+            ratios = tf.gather(self.ratios, ids)
+            scores = ratios * tf.gather(self.coefficients, ids)
+            total = tf.reduce_sum(ngram_ids.with_flat_values(scores), axis=1)
+            weighted = tf.reduce_sum(ngram_ids.with_flat_values(tf.cast(ratios != 0.0, total.dtype)), axis=1)
         norm = tf.sqrt(tf.maximum(weighted, 1.0))
         return tf.expand_dims(self.scale * total / norm, -1)
+
+    @contextlib.contextmanager
+    def serving_weights(self) -> Iterator[tf.Variable]:
+        """While open, the layer reads the table ``[r_i w_i, r_i != 0]`` (yielded) in one gather per call.
+
+        The products are the float32 products ``call`` computes, and each
+        review's sums add the same values in the same order, so the logit is
+        the same to the bit. The table is a snapshot of the current weights:
+        trace the serving function, and save the table with it, inside the
+        block (``components/trainer/export.py``).
+        """
+        ratios = self.ratios.numpy()
+        table = np.stack([ratios * self.coefficients.numpy(), (ratios != 0.0).astype(np.float32)], axis=1)
+        variable = tf.Variable(table, trainable=False, name=f"{self.name}_serving_weights")
+        self._set_serving_table(variable)
+        try:
+            yield variable
+        finally:
+            self._set_serving_table(None)
+
+    def _set_serving_table(self, table: tf.Variable | None) -> None:
+        # Past Keras' attribute tracking: the table is never a weight of the layer
+        # (nor of the model a warm start reads); the serving module saves it.
+        object.__setattr__(self, "_serving_table", table)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "l2": self.l2, "scale": self.scale}
