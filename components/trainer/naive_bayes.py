@@ -120,7 +120,11 @@ class NaiveBayesLinear(keras.layers.Layer):
             scores = ratios * tf.gather(self.coefficients, ids)
             total = tf.reduce_sum(ngram_ids.with_flat_values(scores), axis=1)
             weighted = tf.reduce_sum(ngram_ids.with_flat_values(tf.cast(ratios != 0.0, total.dtype)), axis=1)
-        norm = tf.sqrt(tf.maximum(weighted, 1.0))
+        # The square root is taken in float64 and rounded once (the float32 square root,
+        # to the bit): Grappler rewrites x / sqrt(y) in float32 into x * rsqrt(y), whose
+        # vectorised and scalar kernels differ in the last bits, so a review's logit
+        # would depend on its place in the batch and the batch's size.
+        norm = tf.cast(tf.sqrt(tf.cast(tf.maximum(weighted, 1.0), tf.float64)), total.dtype)
         return tf.expand_dims(self.scale * total / norm, -1)
 
     @contextlib.contextmanager

@@ -1,0 +1,55 @@
+"""Cases found by attacking the wide-only model, the per-batch statistics, the tokeniser's
+character map, the serving table and the dataset listing (session 19)."""
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from components.trainer import export, model
+from components.trainer.dataset import model_inputs
+from components.trainer.options import TrainerOptions
+from components.transform.options import TransformOptions
+from schemas import features
+
+# Words of the texts below; every text is a different mix of them, so the logits spread.
+_WORDS = ["good", "fine", "bad", "dull", "film", "plot", "great", "awful", "“quoted”", "—", "…", "😀"]
+
+
+def test_a_reviews_probability_does_not_depend_on_its_place_in_the_batch(tmp_path, transform_output_factory):
+    # float32 tf.sigmoid gave a value 1 ulp apart in Eigen's 8-wide packets and in the scalar
+    # tail, so the same review scored 0.26192394 in a batch and 0.26192397 alone.
+    buckets = 4096
+    tft_output = transform_output_factory(
+        [" ".join(_WORDS), "good fine film", "bad dull plot"],
+        TransformOptions(vocab_size=16, min_frequency=1, max_length=8, ngram_max=2, ngram_buckets=buckets),
+    )
+    vocab_size = tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
+    classifier = model.build_model(
+        vocab_size,
+        8,
+        np.zeros((vocab_size, 4), np.float32),
+        TrainerOptions(use_embeddings=False),
+        ngram_ratios=np.linspace(-1, 1, buckets).astype(np.float32),
+    )
+    classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(np.linspace(0.7, -0.3, buckets))
+    export.export_serving_model(classifier, tft_output, str(tmp_path / "serving"))
+    served = tf.saved_model.load(str(tmp_path / "serving")).signatures[features.TEXT_SIGNATURE]
+
+    def score(texts):
+        return served(**{features.TEXT_INPUT: tf.constant(texts)})[features.PROBABILITY_OUTPUT].numpy()
+
+    rng = np.random.default_rng(19)
+    texts = [" ".join(rng.choice(_WORDS, size=rng.integers(1, 9))) for _ in range(64)]
+    together = score(texts)
+    alone = np.array([score([text])[0] for text in texts])
+    np.testing.assert_array_equal(together, alone)
+    reversed_batch = score(texts[::-1])[::-1]
+    np.testing.assert_array_equal(reversed_batch, alone)
+    # Nine copies of one review: the first eight fill a packet, the ninth is the tail.
+    np.testing.assert_array_equal(score([texts[0]] * 9), np.full(9, alone[0]))
+    # Each is the float64 sigmoid of the model's float32 logit, rounded once.
+    transformed = tft_output.transform_raw_features({features.TEXT: tf.constant(texts)})
+    inputs = {k: v for k, v in model_inputs(transformed).items() if k in classifier.input_names}
+    logit_model = tf_keras.Model(classifier.input, classifier.get_layer(model.OUTPUT_LAYER).input)
+    logits = logit_model(inputs, training=False).numpy()[:, 0].astype(np.float64)
+    np.testing.assert_array_equal(alone, (1 / (1 + np.exp(-logits))).astype(np.float32))
