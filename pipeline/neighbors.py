@@ -31,7 +31,14 @@ def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
     """
     if which not in MATRIX_FILES:
         raise ValueError(f"which must be one of {', '.join(MATRIX_FILES)}, got {which!r}")
-    directory = os.path.join(resolve_model_dir(model_dir), model_artifact.EMBEDDINGS_DIR)
+    version_dir = resolve_model_dir(model_dir)
+    directory = os.path.join(version_dir, model_artifact.EMBEDDINGS_DIR)
+    if not tf.io.gfile.isdir(directory):
+        raise EmbeddingsNotFoundError(
+            f"{version_dir} has no {model_artifact.EMBEDDINGS_DIR}/ folder: the model has no embedding "
+            "layer to search (trained with trainer.use_embeddings false: the n-gram branch alone), "
+            "or was pushed without its embeddings"
+        )
     matrix_path = os.path.join(directory, MATRIX_FILES[which])
     vocabulary_path = os.path.join(directory, model_artifact.VOCABULARY_FILE)
     for path in (matrix_path, vocabulary_path):

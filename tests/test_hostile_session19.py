@@ -2,22 +2,24 @@
 character map, the serving table and the dataset listing (session 19)."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_keras
 
+from components.neighbors import EmbeddingsNotFoundError
 from components.trainer import export, model
 from components.trainer.dataset import model_inputs
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
+from pipeline.neighbors import load_embeddings
 from schemas import features
 
 # Words of the texts below; every text is a different mix of them, so the logits spread.
 _WORDS = ["good", "fine", "bad", "dull", "film", "plot", "great", "awful", "“quoted”", "—", "…", "😀"]
 
 
-def test_a_reviews_probability_does_not_depend_on_its_place_in_the_batch(tmp_path, transform_output_factory):
-    # float32 tf.sigmoid gave a value 1 ulp apart in Eigen's 8-wide packets and in the scalar
-    # tail, so the same review scored 0.26192394 in a batch and 0.26192397 alone.
+def _wide_only_export(tmp_path, transform_output_factory):
+    """A wide-only classifier (no embedding layer) with spread weights, exported as the Trainer exports."""
     buckets = 4096
     tft_output = transform_output_factory(
         [" ".join(_WORDS), "good fine film", "bad dull plot"],
@@ -32,8 +34,18 @@ def test_a_reviews_probability_does_not_depend_on_its_place_in_the_batch(tmp_pat
         ngram_ratios=np.linspace(-1, 1, buckets).astype(np.float32),
     )
     classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(np.linspace(0.7, -0.3, buckets))
-    export.export_serving_model(classifier, tft_output, str(tmp_path / "serving"))
-    served = tf.saved_model.load(str(tmp_path / "serving")).signatures[features.TEXT_SIGNATURE]
+    version_dir = str(tmp_path / "serving" / "7")
+    export.export_serving_model(classifier, tft_output, version_dir)
+    return tft_output, classifier, version_dir
+
+
+def test_a_reviews_probability_does_not_depend_on_its_place_in_the_batch(tmp_path, transform_output_factory):
+    # float32 tf.sigmoid gave a value 1 ulp apart in Eigen's 8-wide packets and in the scalar
+    # tail, so the same review scored 0.26192394 in a batch and 0.26192397 alone.
+    # In a tf.function, Grappler also turned the wide branch's x / sqrt(n) into x * rsqrt(n), whose
+    # vector and scalar kernels differ the same way: 9 of these 64 reviews still moved.
+    tft_output, classifier, version_dir = _wide_only_export(tmp_path, transform_output_factory)
+    served = tf.saved_model.load(version_dir).signatures[features.TEXT_SIGNATURE]
 
     def score(texts):
         return served(**{features.TEXT_INPUT: tf.constant(texts)})[features.PROBABILITY_OUTPUT].numpy()
@@ -53,3 +65,15 @@ def test_a_reviews_probability_does_not_depend_on_its_place_in_the_batch(tmp_pat
     logit_model = tf_keras.Model(classifier.input, classifier.get_layer(model.OUTPUT_LAYER).input)
     logits = logit_model(inputs, training=False).numpy()[:, 0].astype(np.float64)
     np.testing.assert_array_equal(alone, (1 / (1 + np.exp(-logits))).astype(np.float32))
+
+
+def test_neighbors_of_a_wide_only_model_say_it_has_no_embedding_layer(tmp_path, transform_output_factory):
+    # It said "<version>/embeddings/embeddings.npy does not exist: the model was not pushed with its
+    # embeddings", as if the push had lost a file.
+    _tft_output, _classifier, version_dir = _wide_only_export(tmp_path, transform_output_factory)
+    with pytest.raises(EmbeddingsNotFoundError) as raised:
+        load_embeddings(str(tmp_path / "serving"))
+    assert str(raised.value) == (
+        f"{version_dir} has no embeddings/ folder: the model has no embedding layer to search "
+        "(trained with trainer.use_embeddings false: the n-gram branch alone), or was pushed without its embeddings"
+    )
