@@ -9,6 +9,7 @@ import tf_keras
 from components.neighbors import EmbeddingsNotFoundError
 from components.trainer import export, model
 from components.trainer.dataset import model_inputs
+from components.trainer.naive_bayes import require_weighted_ids
 from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
 from pipeline.neighbors import load_embeddings
@@ -77,3 +78,49 @@ def test_neighbors_of_a_wide_only_model_say_it_has_no_embedding_layer(tmp_path, 
         f"{version_dir} has no embeddings/ folder: the model has no embedding layer to search "
         "(trained with trainer.use_embeddings false: the n-gram branch alone), or was pushed without its embeddings"
     )
+
+
+def test_a_wide_and_deep_reviews_probability_is_the_same_alone_and_in_a_batch(
+    tmp_path, transform_output_factory
+):
+    # In float32 a batch of one took other kernels than a larger batch in the deep branch: the
+    # last Dense(1) (a dot product, not a matrix-vector product) and the masked average's sum
+    # over positions. 8 of these 64 reviews moved by 1 ulp alone.
+    buckets = 4096
+    tft_output = transform_output_factory(
+        [" ".join(_WORDS), "good fine film", "bad dull plot"],
+        TransformOptions(vocab_size=16, min_frequency=1, max_length=400, ngram_max=2, ngram_buckets=buckets),
+    )
+    vocab_size = tft_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
+    rng = np.random.default_rng(19)
+    classifier = model.build_model(
+        vocab_size,
+        400,
+        rng.normal(size=(vocab_size, 100)).astype(np.float32),
+        TrainerOptions(architecture="bag"),
+        ngram_ratios=np.linspace(-1, 1, buckets).astype(np.float32),
+    )
+    classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(np.linspace(0.7, -0.3, buckets))
+    export.export_serving_model(classifier, tft_output, str(tmp_path / "serving"))
+    served = tf.saved_model.load(str(tmp_path / "serving")).signatures[features.TEXT_SIGNATURE]
+
+    def score(texts):
+        return served(**{features.TEXT_INPUT: tf.constant(texts)})[features.PROBABILITY_OUTPUT].numpy()
+
+    texts = [" ".join(rng.choice(_WORDS, size=rng.integers(1, 7))) for _ in range(64)]
+    alone = np.array([score([text])[0] for text in texts])
+    np.testing.assert_array_equal(score(texts), alone)
+    np.testing.assert_array_equal(score(texts[::-1])[::-1], alone)
+
+
+def test_a_wide_only_model_without_a_weighted_ngram_id_is_refused():
+    # --trainer.use_embeddings false --trainer.ngram_min_frequency 1000000 trained a model of
+    # all-zero ratios for 2 epochs (loss 0.6931, AUC 0.5) that scored every review 0.5000.
+    with pytest.raises(ValueError) as raised:
+        require_weighted_ids(np.zeros(8, np.float32), 1000000)
+    assert str(raised.value) == (
+        "trainer.ngram_min_frequency is 1000000: no n-gram id is held by that many train reviews, so the "
+        "n-gram branch (the whole model with trainer.use_embeddings false) has no weight to learn and would "
+        "score every review 0.5; lower trainer.ngram_min_frequency"
+    )
+    require_weighted_ids(np.array([0.0, -0.25, 0.0], np.float32), 4)

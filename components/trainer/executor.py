@@ -64,6 +64,8 @@ class Executor(base_executor.BaseExecutor):
                 ngram_ids,
                 min_frequency=options.ngram_min_frequency,
             )
+            if not options.use_embeddings:
+                naive_bayes.require_weighted_ids(ngram_ratios, options.ngram_min_frequency)
             logger.info(
                 "Trainer: n-gram branch over %d n-gram ids, %d held by at least %d train reviews "
                 "(Naive Bayes log-count ratios from the train split)",

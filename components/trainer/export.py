@@ -19,7 +19,6 @@ import tf_keras as keras
 from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model_utils
 
 from components.trainer.dataset import model_inputs
-from components.trainer.model import OUTPUT_LAYER
 from components.trainer.naive_bayes import NaiveBayesLinear
 from schemas import features
 
@@ -30,8 +29,6 @@ class ServingModule(tf.Module):
     def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput):
         super().__init__()
         self.model = model
-        # The model up to its logit: the signatures apply the sigmoid themselves (see _probability).
-        self.logit_model = keras.Model(model.input, model.get_layer(OUTPUT_LAYER).input)
         self.tft_layer = tft_output.transform_features_layer()
 
     def _probability(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -39,12 +36,7 @@ class ServingModule(tf.Module):
         inputs = {
             name: value for name, value in model_inputs(transformed).items() if name in self.model.input_names
         }
-        logit = self.logit_model(inputs, training=False)
-        # float32 tf.sigmoid takes Eigen's vectorised path for whole packets of
-        # 8 values and a scalar one for the rest, which differ in the last bit:
-        # a review's probability would depend on its place in the batch and the
-        # batch's size. In float64, rounded once to float32, it does not.
-        probability = tf.cast(tf.sigmoid(tf.cast(logit, tf.float64)), logit.dtype)
+        probability = self.model(inputs, training=False)
         return {features.PROBABILITY_OUTPUT: tf.squeeze(probability, axis=-1)}
 
     @tf.function(

@@ -47,11 +47,45 @@ class MaskedAverage(keras.layers.Layer):
         if mask is None:
             return tf.reduce_mean(inputs, axis=1)
         weights = tf.expand_dims(tf.cast(mask, inputs.dtype), -1)
-        total = tf.reduce_sum(inputs * weights, axis=1)
+        # Summed in float64 and rounded once: in float32, a batch of one sums
+        # the positions with another Eigen reduction than a larger batch, which
+        # differs in the last bits.
+        total = tf.cast(tf.reduce_sum(tf.cast(inputs * weights, tf.float64), axis=1), inputs.dtype)
         return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+
+class LogitDense(keras.layers.Dense):
+    """``Dense`` computed in float64 and rounded once to float32 (same weights, same names).
+
+    In float32, a batch of one multiplies its row by the ``[units, 1]`` kernel
+    with another kernel than a larger batch does (a dot product against a
+    matrix-vector product), which differ in the last bits: a review's
+    probability depended on whether it came alone.
+    """
+
+    def call(self, inputs):
+        wide = tf.float64
+        outputs = tf.matmul(tf.cast(inputs, wide), tf.cast(self.kernel, wide))
+        if self.use_bias:
+            outputs = outputs + tf.cast(self.bias, wide)
+        outputs = tf.cast(outputs, inputs.dtype)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+class Sigmoid(keras.layers.Layer):
+    """The sigmoid computed in float64 and rounded once to float32.
+
+    float32 ``tf.sigmoid`` takes Eigen's vectorised path for whole packets of 8
+    values and a scalar one for the rest, which differ in the last bit: a
+    review's probability would depend on its place in the batch and the
+    batch's size.
+    """
+
+    def call(self, inputs):
+        return tf.cast(tf.sigmoid(tf.cast(inputs, tf.float64)), inputs.dtype)
 
 
 class ZeroMaskedPositions(keras.layers.Layer):
@@ -144,7 +178,7 @@ def build_model(
         ]
         hidden = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
     hidden = keras.layers.Dropout(options.dropout, seed=options.seed)(hidden)
-    logit = keras.layers.Dense(1, name=DEEP_LOGIT_LAYER)(hidden)
+    logit = LogitDense(1, name=DEEP_LOGIT_LAYER)(hidden)
     inputs = {features.TOKEN_IDS: token_ids}
     if not options.use_embeddings:
         # Wide only: the deep branch's layers above are left out of the model (nothing connects them).
@@ -160,7 +194,7 @@ def build_model(
         wide_logit = wide(ngram_ids)
         wide.ratios.assign(ngram_ratios.astype(np.float32))
         logit = wide_logit if logit is None else keras.layers.Add(name="logit")([logit, wide_logit])
-    probability = keras.layers.Activation("sigmoid", name=OUTPUT_LAYER)(logit)
+    probability = Sigmoid(name=OUTPUT_LAYER)(logit)
 
     name = (f"imdb_{options.architecture}" if options.use_embeddings else "imdb") + (
         "_ngrams" if ngram_ratios is not None else ""

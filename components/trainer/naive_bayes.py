@@ -65,6 +65,23 @@ def naive_bayes_log_ratios(
     return np.where(kept, ratios, 0.0).astype(np.float32)
 
 
+def require_weighted_ids(ratios: np.ndarray, min_frequency: int) -> None:
+    """Refuses a wide-only model whose n-gram branch has no weighted id.
+
+    With every ratio 0 the branch's logit is 0 for every review: the model
+    would train for nothing and score every review 0.5.
+
+    Raises:
+        ValueError: Naming ``trainer.ngram_min_frequency`` and what to change.
+    """
+    if not np.count_nonzero(ratios):
+        raise ValueError(
+            f"trainer.ngram_min_frequency is {min_frequency}: no n-gram id is held by that many train "
+            "reviews, so the n-gram branch (the whole model with trainer.use_embeddings false) has no "
+            "weight to learn and would score every review 0.5; lower trainer.ngram_min_frequency"
+        )
+
+
 class NaiveBayesLinear(keras.layers.Layer):
     """A linear model on a review's Naive Bayes-scaled, L2-normalised binary n-gram features.
 
