@@ -162,7 +162,10 @@ def test_a_damaged_or_foreign_model_and_unreadable_reviews_are_usage_errors(mode
         assert stderr == f"imdb-pipeline predict: {message}\n", args
 
     neighbor_cases = [
-        (("--model", str(foreign), "great"), f"{foreign}/embeddings/embeddings.npy does not exist"),
+        (
+            ("--model", str(foreign), "great"),
+            f"{foreign} has no embeddings/ folder: the model has no embedding",
+        ),
         (("--model", str(model_dir), "great", os.fsdecode(b"\xff")), "WORD argument 2 is not valid UTF-8"),
     ]
     damaged = _copy_model(model_dir, tmp_path / "damaged_embeddings")
