@@ -4,6 +4,7 @@ from collections.abc import Iterator, Sequence
 import contextlib
 import os
 from pathlib import Path
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,32 @@ BEAM_RUNNER = "FnApiRunner"
 # Optional real data (full IMDb archive, GloVe subset) in a `shared/data/`
 # folder beside the checkout; tests that need it skip when it is absent.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and getattr(item, "module", None) is not None:
+        item.module.__dict__["_A_TEST_FAILED"] = True
+    return report
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_module_temp_dirs(request, tmp_path_factory):
+    """Removes the folders a module's fixtures made once all its tests passed.
+
+    ``tmp_path_retention_policy = "failed"`` (pyproject.toml) covers each
+    test's own ``tmp_path``; this covers ``tmp_path_factory.mktemp`` folders
+    built for a whole module (pipeline runs of about 350 MB each), which pytest
+    would otherwise keep until the session ends. A failing module keeps them.
+    """
+    base = tmp_path_factory.getbasetemp()
+    before = set(base.iterdir())
+    yield
+    if not request.module.__dict__.get("_A_TEST_FAILED"):
+        for path in set(base.iterdir()) - before:
+            if not path.name.startswith("session-"):
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def shared_data_file(name: str) -> Path:
@@ -129,7 +156,7 @@ def pushed_run(tmp_path_factory):
     One run for the whole session, shared by the end-to-end and report tests:
     a test that changes the output must work on a copy or restore it.
     """
-    workdir = tmp_path_factory.mktemp("e2e")
+    workdir = tmp_path_factory.mktemp("session-e2e")
     output = workdir / "out"
     first = run_cli("run", "--output", str(output), cwd=workdir)
     second = run_cli("run", "--output", str(output), cwd=workdir)
