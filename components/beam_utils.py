@@ -31,7 +31,7 @@ class ReadSplits(beam.PTransform):
     """The records of some splits of an Examples artifact -> PCollection[(split name, serialized record)].
 
     The one read of ExampleGen's output for the steps that go through it with
-    Beam (StatisticsGen, EvalSlices): the split folders as TFX lays them out,
+    Beam (ExampleValidator, StatisticsGen, EvalSlices): the split folders as TFX lays them out,
     the gzip TFRecords ExampleGen writes, each record keyed by its split.
 
     Args:

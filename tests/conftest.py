@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+from tfx.types import artifact_utils, standard_artifacts
 
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
@@ -61,6 +62,27 @@ def shared_data_file(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"optional real-data test: {path} is absent")
     return path
+
+
+def examples_artifact(uri: Path | str, splits: dict[str, list]) -> standard_artifacts.Examples:
+    """An Examples artifact at ``uri`` laid out as ExampleGen writes it: gzip TFRecords in ``Split-<name>/``.
+
+    Each split maps to its records (``tf.train.Example`` or serialized bytes),
+    written as one file, or to a list of such lists, written as one file each.
+    """
+    examples = standard_artifacts.Examples()
+    examples.uri = str(uri)
+    examples.split_names = artifact_utils.encode_split_names(list(splits))
+    for split, records in splits.items():
+        folder = Path(artifact_utils.get_split_uri([examples], split))
+        folder.mkdir(parents=True)
+        files = records if records and isinstance(records[0], list) else [records]
+        for index, file_records in enumerate(files):
+            path = folder / f"data_tfrecord-{index:05d}-of-{len(files):05d}.gz"
+            with tf.io.TFRecordWriter(str(path), "GZIP") as writer:
+                for record in file_records:
+                    writer.write(record if isinstance(record, bytes) else record.SerializeToString())
+    return examples
 
 
 def analyze(texts: Sequence[str], options: TransformOptions, output_dir: str) -> tft.TFTransformOutput:

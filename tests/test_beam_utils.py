@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import re
 
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 import pytest
-import tensorflow as tf
-from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import artifact_utils
 
 from components.beam_utils import ReadSplits
-
-
-def _examples(root: Path, splits: dict[str, list[list[bytes]]]):
-    """An Examples artifact whose split folders hold the given gzip TFRecord files (one list of records each)."""
-    examples = standard_artifacts.Examples()
-    examples.uri = str(root / "examples")
-    examples.split_names = artifact_utils.encode_split_names(list(splits))
-    for split, files in splits.items():
-        folder = root / "examples" / f"Split-{split}"
-        folder.mkdir(parents=True)
-        for index, records in enumerate(files):
-            with tf.io.TFRecordWriter(
-                str(folder / f"data_tfrecord-{index:05d}-of-00002.gz"), "GZIP"
-            ) as writer:
-                for record in records:
-                    writer.write(record)
-    return examples
+from tests.conftest import examples_artifact
 
 
 def test_reads_every_file_of_the_named_splits_keyed_by_split(tmp_path):
-    examples = _examples(
-        tmp_path,
+    examples = examples_artifact(
+        tmp_path / "examples",
         {
             "train": [[b"t1", b"t2"], [b"t3"]],
             "test": [[b"s1"]],
@@ -50,13 +32,13 @@ def test_reads_every_file_of_the_named_splits_keyed_by_split(tmp_path):
 
 def test_a_split_folder_in_brackets_is_read_as_itself(tmp_path):
     """A glob character in the artifact's folder is escaped: the records of that folder, not an error."""
-    examples = _examples(tmp_path / "runs [v1]", {"test": [[b"s1", b"s2"]]})
+    examples = examples_artifact(tmp_path / "runs [v1]" / "examples", {"test": [[b"s1", b"s2"]]})
     with TestPipeline(runner="FnApiRunner") as pipeline:
         assert_that(pipeline | ReadSplits(examples, ["test"]), equal_to([("test", b"s1"), ("test", b"s2")]))
 
 
 def test_a_split_without_files_is_refused_naming_it_and_the_artifact(tmp_path):
-    examples = _examples(tmp_path, {"train": [[b"t1"]]})
+    examples = examples_artifact(tmp_path / "examples", {"train": [[b"t1"]]})
     (tmp_path / "examples" / "Split-test").mkdir()
     examples.split_names = artifact_utils.encode_split_names(["train", "test"])
     message = f"split 'test' of {examples.uri} has no files ({examples.uri}/Split-test/*)"
@@ -65,7 +47,7 @@ def test_a_split_without_files_is_refused_naming_it_and_the_artifact(tmp_path):
 
 
 def test_a_split_the_artifact_does_not_have_is_refused_naming_its_splits(tmp_path):
-    examples = _examples(tmp_path, {"train": [[b"t1"]], "eval": [[b"e1"]]})
+    examples = examples_artifact(tmp_path / "examples", {"train": [[b"t1"]], "eval": [[b"e1"]]})
     message = f"split 'test' is not a split of {examples.uri} (its splits: train, eval)"
     with pytest.raises(ValueError, match=re.escape(message)):
         ReadSplits(examples, ["test"])

@@ -16,7 +16,7 @@ import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
-from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import standard_artifacts
 
 from components.artifacts import embedding_matrix, embedding_vectors
 from components.artifacts.embedding_matrix import vocabulary_fingerprint
@@ -28,6 +28,7 @@ from components.embeddings.vector_files import WORD2VEC, VectorFileError, iter_v
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
 from schemas import features
+from tests.conftest import examples_artifact
 
 # Train-split counts after tokenisation: movie 3, great 2, boring 1, ! 1.
 TRAIN_ROWS = [
@@ -148,12 +149,9 @@ def test_aligner_without_pretrained_vectors_writes_the_seeded_random_rows(transf
     assert (coverage["pretrained"], coverage["exact"], coverage["lowercase"]) == (False, 1, 1)
 
 
-def _write_examples(path: Path, texts: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-        for text in texts:
-            feature = {features.TEXT: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))}
-            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+def _text_example(text: str) -> tf.train.Example:
+    feature = {features.TEXT: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))}
+    return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
 TRAIN_TEXTS = ["Great movie, great fun!", "A boring movie.", "Great fun"] * 4
@@ -162,16 +160,14 @@ EVAL_TEXTS = ["Evaluationonly words stay out evaluationonly"] * 5
 
 
 def test_word2vec_executor_trains_on_train_and_unsup_only(transform_graph_dir, tmp_path):
-    examples = _artifact(standard_artifacts.Examples, tmp_path / "examples")
-    examples.split_names = artifact_utils.encode_split_names([features.TRAIN, features.EVAL, features.UNSUP])
-    for split, texts in (
-        (features.TRAIN, TRAIN_TEXTS),
-        (features.EVAL, EVAL_TEXTS),
-        (features.UNSUP, UNSUP_TEXTS),
-    ):
-        _write_examples(
-            Path(artifact_utils.get_split_uri([examples], split)) / "data_tfrecord-00000-of-00001.gz", texts
-        )
+    examples = examples_artifact(
+        tmp_path / "examples",
+        {
+            features.TRAIN: [_text_example(text) for text in TRAIN_TEXTS],
+            features.EVAL: [_text_example(text) for text in EVAL_TEXTS],
+            features.UNSUP: [_text_example(text) for text in UNSUP_TEXTS],
+        },
+    )
     output_dir = tmp_path / "vectors"
     output_dir.mkdir()
     vectors = _artifact(EmbeddingVectors, output_dir)

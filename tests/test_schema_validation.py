@@ -20,6 +20,7 @@ from components.schema_validation import component, executor, validation
 from components.schema_validation.validation import SplitReport, Violation
 from schemas import features
 from schemas.schema import RAW_SCHEMA_PATH, load_raw_schema, schema_for_environment
+from tests.conftest import examples_artifact
 
 RAW_SCHEMA = load_raw_schema()
 LABELED = schema_for_environment(RAW_SCHEMA, features.LABELED_ENVIRONMENT)
@@ -251,19 +252,6 @@ def import_schema(tmp_path: Path, text: str) -> types.Artifact:
     return schema
 
 
-def write_examples(tmp_path: Path, splits: dict[str, list[tf.train.Example]]) -> types.Artifact:
-    examples = standard_artifacts.Examples()
-    examples.uri = str(tmp_path / "examples")
-    examples.split_names = artifact_utils.encode_split_names(list(splits))
-    for split, split_examples in splits.items():
-        directory = tmp_path / "examples" / f"Split-{split}"
-        directory.mkdir(parents=True)
-        with tf.io.TFRecordWriter(str(directory / "data_tfrecord-00000-of-00001.gz"), "GZIP") as writer:
-            for example in split_examples:
-                writer.write(example.SerializeToString())
-    return examples
-
-
 def validate(tmp_path: Path, examples: types.Artifact, schema: types.Artifact) -> types.Artifact:
     anomalies = standard_artifacts.ExampleAnomalies()
     anomalies.uri = str(tmp_path / "anomalies")
@@ -295,8 +283,8 @@ def test_schema_importer_rejects_invalid_text(tmp_path: Path):
 
 def test_example_validator_ok(tmp_path: Path):
     schema = import_schema(tmp_path, RAW_SCHEMA_PATH.read_text())
-    examples = write_examples(
-        tmp_path,
+    examples = examples_artifact(
+        tmp_path / "examples",
         {
             features.TRAIN: [
                 labeled("train/pos/0_9.txt"),
@@ -322,8 +310,8 @@ def test_example_validator_ok(tmp_path: Path):
 
 def test_example_validator_stops_the_run_on_violations(tmp_path: Path):
     schema = import_schema(tmp_path, RAW_SCHEMA_PATH.read_text())
-    examples = write_examples(
-        tmp_path,
+    examples = examples_artifact(
+        tmp_path / "examples",
         {
             features.TRAIN: [
                 labeled("train/pos/4_9.txt", **{features.LABEL: [3]}),
@@ -363,7 +351,7 @@ def test_example_validator_stops_the_run_on_violations(tmp_path: Path):
 
 def test_example_validator_refuses_a_split_without_files(tmp_path: Path):
     schema = import_schema(tmp_path, RAW_SCHEMA_PATH.read_text())
-    examples = write_examples(tmp_path, {features.TRAIN: [labeled()]})
+    examples = examples_artifact(tmp_path / "examples", {features.TRAIN: [labeled()]})
     examples.split_names = artifact_utils.encode_split_names([features.TRAIN, features.TEST])
     message = f"split 'test' of {examples.uri} has no files ({examples.uri}/Split-test/*)"
     with pytest.raises(ValueError, match=re.escape(message)):

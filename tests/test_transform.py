@@ -23,7 +23,7 @@ from components.transform.preprocessing import make_preprocessing_fn
 from components.transform.token_vocabulary import ranked_tokens, token_vocabulary
 from schemas import features
 from schemas.schema import RAW_SCHEMA_PATH, load_raw_schema
-from tests.conftest import BEAM_RUNNER
+from tests.conftest import BEAM_RUNNER, examples_artifact
 
 
 @pytest.mark.parametrize(
@@ -136,14 +136,6 @@ def test_token_vocabulary_writes_what_tf_transform_writes(tmp_path, top_k, min_f
     ]
 
 
-def _write_examples(directory, examples):
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, "data_tfrecord-00000-of-00001.gz")
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for example in examples:
-            writer.write(example.SerializeToString())
-
-
 def _example(text, label):
     example = tf.train.Example()
     example.features.feature[features.TEXT].bytes_list.value.append(text.encode())
@@ -162,11 +154,10 @@ TINY_SPLITS = {
 
 def run_transform_executor(directory, splits, options, beam_args=(f"--runner={BEAM_RUNNER}",)):
     """Runs the real Transform executor on examples written from ``{split: [(text, label)]}``."""
-    examples = standard_artifacts.Examples()
-    examples.uri = os.path.join(directory, "examples")
-    examples.split_names = artifact_utils.encode_split_names(list(splits))
-    for split, rows in splits.items():
-        _write_examples(artifact_utils.get_split_uri([examples], split), [_example(*row) for row in rows])
+    examples = examples_artifact(
+        os.path.join(directory, "examples"),
+        {split: [_example(*row) for row in rows] for split, rows in splits.items()},
+    )
     schema = standard_artifacts.Schema()
     schema.uri = os.path.join(directory, "schema")
     os.makedirs(schema.uri)

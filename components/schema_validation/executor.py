@@ -9,7 +9,6 @@ import os
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import types
@@ -17,7 +16,7 @@ from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.file_patterns import all_files_pattern
+from components.beam_utils import ReadSplits
 from components.schema_validation import validation
 from schemas import features
 from schemas.schema import schema_for_environment
@@ -139,24 +138,18 @@ class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
         split_names = artifact_utils.decode_split_names(examples.split_names)
         logger.info("ExampleValidator: start, checking splits %s of %s", ", ".join(split_names), examples.uri)
 
-        patterns = {}
-        for split in split_names:
-            pattern = all_files_pattern(artifact_utils.get_split_uri([examples], split))
-            if not fileio.glob(pattern):
-                raise ValueError(f"split '{split}' of {examples.uri} has no files ({pattern})")
-            patterns[split] = pattern
-
+        reads = {split: ReadSplits(examples, [split]) for split in split_names}
         fileio.makedirs(anomalies.uri)
         anomalies.split_names = examples.split_names
         anomalies_path = os.path.join(anomalies.uri, ANOMALIES_FILE)
         with self._make_beam_pipeline() as pipeline:
             reports = []
-            for split, pattern in patterns.items():
+            for split, read in reads.items():
                 environment = features.environment_for_split(split)
                 reports.append(
                     pipeline
-                    | f"Read[{split}]"
-                    >> beam.io.ReadFromTFRecord(pattern, compression_type=CompressionTypes.GZIP)
+                    | f"Read[{split}]" >> read
+                    | f"Records[{split}]" >> beam.Values()
                     | f"Validate[{split}]"
                     >> validation.ValidateExamples(schema_for_environment(schema, environment))
                     | f"Label[{split}]" >> beam.Map(lambda report, s=split, e=environment: (s, e, report))
