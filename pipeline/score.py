@@ -205,18 +205,18 @@ def _key(origin: Origin, review_id: str | None = None) -> Key:
 class _ReadRecordsFn(beam.DoFn):
     """One text or TFRecord file, read by one worker -> (key, text) per review; records set aside to ``QUARANTINE``."""
 
-    def __init__(self, kind: str, max_review_bytes: int, source: ScoreInput | None = None):
+    def __init__(self, source: ScoreInput, max_review_bytes: int):
         super().__init__()
-        self._kind = kind
-        self._max_bytes = max_review_bytes
         self._source = source
+        self._kind = source.kind
+        self._max_bytes = max_review_bytes
 
     def _set_aside(self, origin: Origin, error: BadRecordError, raw: bytes):
         record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], len(raw))
         return beam.pvalue.TaggedOutput(QUARANTINE, record)
 
     def process(self, metadata: FileMetadata) -> Iterator:
-        shown = self._source.shown(metadata.path) if self._source else metadata.path
+        shown = self._source.shown(metadata.path)
         if self._kind == TFRECORD:
             yield from self._read_tfrecords(metadata.path, shown)
         else:
@@ -346,9 +346,9 @@ class ReadReviews(beam.PTransform):
             | "MatchFiles" >> fileio.MatchFiles(self._source.pattern, fileio.EmptyMatchTreatment.DISALLOW)
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadRecords"
-            >> beam.ParDo(
-                _ReadRecordsFn(self._source.kind, self._max_review_bytes, self._source)
-            ).with_outputs(QUARANTINE, main=REVIEWS)
+            >> beam.ParDo(_ReadRecordsFn(self._source, self._max_review_bytes)).with_outputs(
+                QUARANTINE, main=REVIEWS
+            )
         )
         # A file is read by one worker: spread its reviews over all of them for scoring.
         reviews = read[REVIEWS] | "ReshuffleReviews" >> beam.Reshuffle()
@@ -449,25 +449,11 @@ def prediction_to_example(prediction: dict[str, typing.Any]):
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def example_to_prediction(example) -> dict[str, typing.Any]:
-    """The inverse of :func:`prediction_to_example` (a float32 probability, as TFRecords hold it)."""
-    prediction = {}
-    for name, feature in example.features.feature.items():
-        kind = feature.WhichOneof("kind")
-        value = getattr(feature, kind).value[0]
-        prediction[name] = value.decode("utf-8") if kind == "bytes_list" else value
-    return prediction
-
-
 class WritePredictions(beam.PTransform):
     """PCollection[dict] -> ``<output>/predictions-*.jsonl`` or ``.tfrecord.gz``."""
 
     def __init__(self, output: str, output_format: str = JSON_LINES):
         super().__init__()
-        if output_format not in OUTPUT_FORMATS:
-            raise ValueError(
-                f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}"
-            )
         self._prefix = posixpath.join(output, PREDICTIONS_PREFIX)
         self._format = output_format
 
@@ -485,32 +471,6 @@ class WritePredictions(beam.PTransform):
             >> beam.Map(lambda prediction: prediction_to_example(prediction).SerializeToString())
             | "WriteTFRecords" >> beam.io.WriteToTFRecord(self._prefix, file_name_suffix=suffix)
         )
-
-
-def _json_lines(pattern: str) -> Iterator[str]:
-    for path in sorted(_gfile().glob(pattern)):
-        with _gfile().GFile(path, "r") as file:
-            yield from (line for line in file if line.strip())
-
-
-def read_predictions(output: str) -> list[dict[str, typing.Any]]:
-    """Every prediction in ``output`` (either format), in no particular order."""
-    prefix = posixpath.join(escape_pattern(output), PREDICTIONS_PREFIX)
-    found = [json.loads(line) for line in _json_lines(f"{prefix}-*{SUFFIXES[JSON_LINES]}")]
-    for path in sorted(_gfile().glob(f"{prefix}-*{SUFFIXES[TFRECORD]}")):
-        tf = predict.import_tensorflow()
-        records = tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator()
-        found.extend(example_to_prediction(tf.train.Example.FromString(raw)) for raw in records)
-    return found
-
-
-def read_quarantine(output: str) -> list[QuarantinedRecord]:
-    """Every record set aside, in no particular order."""
-    pattern = f"{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}"
-    return [
-        QuarantinedRecord.from_json_line(line)
-        for line in _json_lines(posixpath.join(escape_pattern(output), QUARANTINE_DIR, pattern))
-    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -596,33 +556,21 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
 
     options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
     gfile = _gfile()
-    existed = set(gfile.listdir(job.output)) if gfile.isdir(job.output) else None
+    existed = gfile.isdir(job.output)  # and empty: check_output refuses any other
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_score_pipeline(pipeline, job)
     except Exception as error:
-        _remove_partial_output(job.output, existed)
+        # Removes what the failed job wrote, and the output folder unless it was there before.
+        if gfile.isdir(job.output):
+            gfile.rmtree(job.output)
+        if existed:
+            gfile.makedirs(job.output)
         cause = _input_error_in(error)
         if cause is not None:
             raise cause from error
         raise
     return read_summary(job.output)
-
-
-def _remove_partial_output(output: str, existed: set[str] | None) -> None:
-    """Removes what a failed job wrote to ``output`` (all of it when ``existed``, its names before, is None)."""
-    gfile = _gfile()
-    if not gfile.isdir(output):
-        return
-    if existed is None:
-        gfile.rmtree(output)
-        return
-    for name in set(gfile.listdir(output)) - existed:
-        path = posixpath.join(output, name.rstrip("/"))
-        if gfile.isdir(path):
-            gfile.rmtree(path)
-        else:
-            gfile.remove(path)
 
 
 def _input_error_in(error: BaseException) -> Exception | None:

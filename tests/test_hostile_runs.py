@@ -21,6 +21,7 @@ from components.options import OptionsError
 from pipeline import score
 from pipeline.config import build_config
 from schemas import features
+from tests import score_outputs
 from tests.conftest import CLI
 from tests.imdb_files import GOOD_FILES, quarantine_lines, reason_properties, run_example_gen, write_dataset
 
@@ -114,13 +115,13 @@ def test_score_sets_aside_a_review_the_model_gives_no_probability_and_writes_onl
         f"scored 2 reviews of in.txt with {model}, set aside 3 (not_a_probability 3): scored\n"
     )
     output = str(tmp_path / "scored")
-    predictions = sorted(score.read_predictions(output), key=lambda row: row["line"])
+    predictions = sorted(score_outputs.read_predictions(output), key=lambda row: row["line"])
     assert [(row["line"], row["label"]) for row in predictions] == [(1, 1), (5, 1)]
     assert all(math.isfinite(row["probability"]) for row in predictions)
     assert (
         "nan" not in "".join(path.read_text() for path in (tmp_path / "scored").glob("predictions-*")).lower()
     )
-    set_aside = sorted(score.read_quarantine(output), key=lambda record: record.origin.line)
+    set_aside = sorted(score_outputs.read_quarantine(output), key=lambda record: record.origin.line)
     source = "in.txt"  # as given
     assert [(str(record.origin), record.reason, record.raw, record.detail) for record in set_aside] == [
         (

@@ -21,8 +21,9 @@ tf = pytest.importorskip("tensorflow")
 
 from components.canary import checks  # noqa: E402
 from components.canary.options import CanaryOptions  # noqa: E402
-from pipeline import cli, score  # noqa: E402
+from pipeline import cli  # noqa: E402
 from schemas import features  # noqa: E402
+from tests import score_outputs  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 from tests.imdb_files import GOOD_FILES, write_archive, write_dataset  # noqa: E402
 
@@ -131,7 +132,7 @@ def test_score_reads_a_relative_input_path_with_glob_characters(tmp_path, monkey
     (tmp_path / "in [x]*" / "r.jsonl").write_bytes(_reviews_jsonl(3))
     monkeypatch.chdir(tmp_path)
     assert cli.main(["score", "--model", model, "--input", "in [x]*/r.jsonl", "--output", "out"]) == 0
-    predictions = sorted(score.read_predictions(str(tmp_path / "out")), key=lambda p: p["line"])
+    predictions = sorted(score_outputs.read_predictions(str(tmp_path / "out")), key=lambda p: p["line"])
     assert [(p["line"], p["probability"], p["label"]) for p in predictions] == [
         (1, pytest.approx(0.9), 1),
         (2, pytest.approx(0.9), 1),
@@ -398,4 +399,4 @@ def test_a_dataset_path_holding_a_bracket_prints_no_future_warning(tmp_path, pac
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr
     reviews = [name for name in GOOD_FILES if not name.split("/")[-1].startswith("urls_")]
-    assert len(score.read_predictions(str(tmp_path / "out"))) == len(reviews)
+    assert len(score_outputs.read_predictions(str(tmp_path / "out"))) == len(reviews)

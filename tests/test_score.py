@@ -30,6 +30,7 @@ from components.example_gen import reader
 from components.example_gen.errors import BadRecordError
 from pipeline import cli, predict, score
 from schemas import features
+from tests import score_outputs
 from tests.conftest import BEAM_RUNNER, CLI
 from tests.imdb_files import write_archive, write_dataset
 
@@ -249,7 +250,9 @@ def test_an_imdb_folder_and_archive_are_read_by_example_gens_reader(tmp_path):
 def test_each_line_is_scored_or_set_aside_as_example_gen_would(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("lines") / "generated.txt"
     path.write_bytes(b"".join(line + b"\n" for line in lines))
-    results = list(score._ReadRecordsFn(score.LINES, 20).process(FileMetadata(str(path), 0)))
+    results = list(
+        score._ReadRecordsFn(score.ScoreInput(score.LINES, str(path)), 20).process(FileMetadata(str(path), 0))
+    )
     assert len(results) == len(lines)
     for number, (line, result) in enumerate(zip(lines, results, strict=True), start=1):
         expected_text = line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line
@@ -303,7 +306,7 @@ def test_the_command_writes_predictions_quarantine_and_summary(length_model, tmp
         assert done.stdout == (
             f"scored 3 reviews of in.txt with {length_model}/7, set aside 1 (empty 1): {output}\n"
         )
-        predictions = sorted(score.read_predictions(str(output)), key=lambda row: row["line"])
+        predictions = sorted(score_outputs.read_predictions(str(output)), key=lambda row: row["line"])
         expected = [
             {"source": "in.txt", "line": line, "label": int(length_probability(text) >= 0.5)}
             for line, text in ((1, "short"), (3, "a" * 80), (4, "caf\u00e9"))
@@ -312,7 +315,7 @@ def test_the_command_writes_predictions_quarantine_and_summary(length_model, tmp
         assert [row["probability"] for row in predictions] == pytest.approx(
             [length_probability(t) for t in ("short", "a" * 80, "caf\u00e9")], abs=1e-7
         )
-        assert [(r.reason, str(r.origin), r.detail) for r in score.read_quarantine(str(output))] == [
+        assert [(r.reason, str(r.origin), r.detail) for r in score_outputs.read_quarantine(str(output))] == [
             (quarantine.EMPTY, "in.txt, line 2", "empty line (0 bytes)")
         ]
         summary = score.read_summary(str(output))
@@ -389,7 +392,7 @@ def test_score_gives_predicts_probabilities_for_every_input_kind(pushed_run, tmp
         out = tmp_path / f"scored-{name}"
         done = _score_cli("--model", model, "--input", name, "--output", str(out), *beam_flags, cwd=tmp_path)
         assert done.returncode == 0, (name, done.stderr[-3000:])
-        rows = score.read_predictions(str(out))
+        rows = score_outputs.read_predictions(str(out))
         if name == "reviews.tar.gz":
             got = {REVIEWS[int(row["id"].split("/")[-1].split("_")[0])]: row["probability"] for row in rows}
         else:
