@@ -93,13 +93,18 @@ def stderr_without_startup_noise() -> Iterator[None]:
 
 
 def import_tensorflow(verbose: bool = False, serving_only: bool = True):
-    """Imports TensorFlow (once per process) and returns it; without its start-up lines unless ``verbose``.
+    """Imports TensorFlow (once per process, before TFX or Beam do) and returns it; without its start-up
+    lines unless ``verbose``.
 
     ``serving_only`` skips the eager import of Keras' optimizers (about 1.5 s and
     200 MB), which ``tf.saved_model.load`` does not use; ``tf.keras`` still imports on first use.
+    Otherwise ``components`` is imported first: it makes ``tf.keras`` mean tf_keras, which the
+    steps use, and that must happen before TensorFlow is imported.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    if not serving_only:
+        import components  # noqa: F401
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     skipped = ("keras.src.optimizers", "tf_keras.src.optimizers") if serving_only else ()

@@ -104,14 +104,3 @@ def configure_logging(verbose: bool) -> None:
     tensorflow_logger = logging.getLogger("tensorflow")
     tensorflow_logger.handlers[:] = []
     tensorflow_logger.setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-def import_tensorflow(verbose: bool = False, serving_only: bool = False) -> None:
-    """Imports TensorFlow before TFX, Beam or a config check does, without its start-up lines."""
-    if not serving_only:
-        # The steps use tf_keras, and components/__init__.py makes tf.keras mean it: that must
-        # happen before TensorFlow is imported (else tf.keras is Keras 3, imported for nothing).
-        import components  # noqa: F401
-    from pipeline import predict
-
-    predict.import_tensorflow(verbose=verbose, serving_only=serving_only)

@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
         words = [review.text for review in predict.reviews_from_arguments(args.words, label="WORD")]
     except predict.InputError as error:
         return common.refuse("neighbors", error)
-    common.import_tensorflow(serving_only=True)
+    predict.import_tensorflow()
     from components import neighbors as search
     from pipeline.neighbors import load_embeddings
 

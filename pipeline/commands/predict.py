@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
                 except OSError as error:
                     raise predict.InputError(f"--input {source}: {error.strerror}") from None
                 reviews = predict.reviews_from_stream(stream, source, args.input_format)
-            common.import_tensorflow(verbose=args.verbose, serving_only=True)
+            predict.import_tensorflow(verbose=args.verbose)
             classifier = predict.Classifier(args.model)
             predict.score(classifier, reviews, args.format, sys.stdout, batch_size=args.batch_size)
     except (predict.ModelNotFoundError, predict.ModelLoadError, predict.InputError) as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline import predict
 from pipeline.commands import common
 
 
@@ -31,7 +32,7 @@ def add_parser(subparsers) -> None:
 
 def main(args: argparse.Namespace) -> int:
     common.configure_logging(verbose=False)
-    common.import_tensorflow()
+    predict.import_tensorflow(serving_only=False)
     from pipeline import rerender
     from pipeline.config import absolute_path
     from pipeline.run_records import RunNotFoundError

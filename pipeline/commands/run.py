@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline import predict
 from pipeline.commands import common
 
 
@@ -97,7 +98,7 @@ def _configuration(command: str, args: argparse.Namespace, beam_args: list[str],
 def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     # Before anything imports TensorFlow, so its log settings apply.
     common.configure_logging(args.verbose)
-    common.import_tensorflow(verbose=args.verbose)
+    predict.import_tensorflow(verbose=args.verbose, serving_only=False)
     config = _configuration("run", args, beam_args, parser)
     if isinstance(config, int):
         return config
@@ -121,7 +122,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
 
 def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     common.configure_logging(verbose=False)
-    common.import_tensorflow()
+    predict.import_tensorflow(serving_only=False)
     from components.options import check_text
     from pipeline import kubeflow
     from pipeline.pipeline import create_pipeline, pipeline_steps
