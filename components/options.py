@@ -55,11 +55,6 @@ class Options(BaseModel):
                     check_text(f"{cls.SECTION}.{key}" if cls.SECTION else key, value)
         return values
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        """Builds the options from a mapping, rejecting unknown keys by name."""
-        return cls(**data)
-
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 

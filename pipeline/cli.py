@@ -153,7 +153,6 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
     """
     if not unknown:
         return []
-    from pipeline.config import did_you_mean
 
     beam_parser = _beam_parser()
     try:
@@ -171,8 +170,7 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
     previous_was_unknown_flag = False
     for arg in leftovers:
         if arg.startswith("-") and arg != "-":
-            name = arg.split("=", 1)[0]
-            problems.append(f"unknown option {name}{did_you_mean(name, known_options)}")
+            problems.append(_unknown_option(arg, known_options))
             previous_was_unknown_flag = "=" not in arg
         elif not previous_was_unknown_flag:
             problems.append(f"unexpected argument {arg!r}")
@@ -306,20 +304,27 @@ _BEAM_COMMANDS = ("run", "compile", "score")  # their unknown options go to Apac
 def _unknown_options(command: str, command_parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
     """``unknown option --x (did you mean --y?)`` for each option after ``command`` (up to ``--``) in ``argv``
     that neither the command nor, for a Beam command, Apache Beam knows."""
-    from pipeline.config import did_you_mean
-
     words = list(argv)
     words = words[words.index(command) + 1 :] if command in words else []
     if "--" in words:
         words = words[: words.index("--")]
     known = _long_options(command_parser)
     beam = _option_strings(_beam_parser()) if command in _BEAM_COMMANDS else []
+    suggested = known + [option for option in beam if option.startswith("--")]
     names = [word.split("=", 1)[0] for word in words]
     return [
-        f"unknown option {name}{did_you_mean(name, known + [option for option in beam if option.startswith('--')])}"
+        _unknown_option(name, suggested)
         for name in names
-        if name.startswith("--") and name != "--" and name not in known and name not in beam
+        if name.startswith("--") and name not in known and name not in beam
     ]
+
+
+def _unknown_option(arg: str, known: Sequence[str]) -> str:
+    """``unknown option --x (did you mean --y?)`` for ``arg`` (``--x`` or ``--x=value``)."""
+    from pipeline.config import did_you_mean
+
+    name = arg.split("=", 1)[0]
+    return f"unknown option {name}{did_you_mean(name, known)}"
 
 
 def _name_unknown_options_in_errors(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:

@@ -16,7 +16,6 @@ from pipeline.pipeline import create_pipeline
 
 KFP = "kfp"
 VERTEX = "vertex"
-TARGETS = (KFP, VERTEX)
 # The extensions each orchestrator's client reads for the file it takes.
 EXTENSIONS = {KFP: (".yaml", ".yml"), VERTEX: (".json",)}
 
@@ -30,8 +29,6 @@ def resolve_target(output_file: str, target: str | None = None) -> str:
     # Case-sensitive, as kfp's writer and kfp.Client's package reader test the name.
     extension = os.path.splitext(output_file)[1]
     by_extension = next((name for name, endings in EXTENSIONS.items() if extension in endings), None)
-    if target is not None and target not in TARGETS:
-        raise TargetError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
     if by_extension is None:
         wanted = (
             EXTENSIONS[target] if target else tuple(e for endings in EXTENSIONS.values() for e in endings)

@@ -276,7 +276,7 @@ def test_the_probe_process_names_forbidden_modules_it_finds_loaded(models, tmp_p
 )
 def test_canary_options_are_checked(values, message):
     with pytest.raises(OptionsError) as raised:
-        CanaryOptions.from_dict(values)
+        CanaryOptions(**values)
     assert str(raised.value) == message
 
 
