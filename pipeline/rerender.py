@@ -84,10 +84,6 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
     if run_report.EVALUATION in run.inputs:
         metrics = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri).candidate_metrics
     blessed = evaluation_artifact.read_blessing(run.inputs.get(run_report.BLESSING))
-    pushed = run.inputs.get(run_report.PUSHED_MODEL)
-    pushed_version = None
-    if pushed is not None and pushed.properties.get(pushed_model.PUSHED_PROPERTY):
-        pushed_version = pushed.properties.get(pushed_model.PUSHED_VERSION_PROPERTY)
     rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), run_report.REPORT_FILE)
     if tf.io.gfile.exists(rerendered):
         href = _href(index_dir, rerendered)
@@ -101,7 +97,7 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
         cached=len(steps_in_state(run.states, CACHED)),
         metrics=metrics,
         blessed=blessed,
-        pushed_version=pushed_version,
+        pushed_version=pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL)).version,
         report_href=href,
     )
 
