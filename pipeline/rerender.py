@@ -19,7 +19,7 @@ from components import report, versions
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import pushed_model, run_report
 from pipeline.config import METADATA_FILE
-from pipeline.run_records import CACHED, EXECUTED, RunRecord, find_run, list_runs, open_store, steps_in_state
+from pipeline.run_records import CACHED, EXECUTED, RunRecord, find_run, list_runs, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
         href = None
     return report.RunEntry(
         run_id=run.run_id,
-        executed=len(steps_in_state(run.states, EXECUTED)),
-        cached=len(steps_in_state(run.states, CACHED)),
+        executed=run.count(EXECUTED),
+        cached=run.count(CACHED),
         metrics=metrics,
         blessed=blessed,
         pushed_version=pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL)).version,

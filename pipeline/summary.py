@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 from components.artifacts import drift_anomalies, pushed_model, run_report
@@ -26,18 +27,11 @@ class RunSummary:
     canary: str | None = None  # canary passed / FAILED (reasons), None without a canary
     drift_warnings: str | None = None
 
-    @property
-    def cached_steps(self) -> list[str]:
-        return run_records.steps_in_state(self.steps, run_records.CACHED)
-
-    @property
-    def executed_steps(self) -> list[str]:
-        return run_records.steps_in_state(self.steps, run_records.EXECUTED)
-
     def one_line(self) -> str:
+        states = collections.Counter(state for _node, state in self.steps)
         parts = [
             f"{self.pipeline_name} run {self.run_id}: {len(self.steps)} steps "
-            f"({len(self.executed_steps)} executed, {len(self.cached_steps)} cached)"
+            f"({states[run_records.EXECUTED]} executed, {states[run_records.CACHED]} cached)"
             + (f" in {self.seconds:.0f} s" if self.seconds is not None else "")
         ]
         if self.metrics:
