@@ -297,6 +297,7 @@ def child_pipeline(args: dict) -> dict:
 
     from pipeline import cli
     from pipeline.config import DEFAULT_PIPELINE_NAME
+    from pipeline.run_records import CACHED, EXECUTED
     from pipeline.summary import summarize_latest_run
 
     if args.get("log"):
@@ -319,8 +320,8 @@ def child_pipeline(args: dict) -> dict:
         "peak_rss_mb": _measure.peak_rss_mb(),
         "blessed": summary.blessed,
         "pushed": summary.pushed_destination,
-        "executed_steps": summary.executed_steps,
-        "cached_steps": summary.cached_steps,
+        "executed_steps": [node for node, state in summary.steps if state == EXECUTED],
+        "cached_steps": [node for node, state in summary.steps if state == CACHED],
         "steps": meter.steps,
     }
 

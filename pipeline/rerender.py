@@ -19,7 +19,7 @@ from components import report, versions
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import pushed_model, run_report
 from pipeline.config import METADATA_FILE
-from pipeline.run_records import CACHED, EXECUTED, RunRecord, find_run, list_runs, open_store, steps_in_state
+from pipeline.run_records import CACHED, EXECUTED, RunRecord, find_run, list_runs, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +84,6 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
     if run_report.EVALUATION in run.inputs:
         metrics = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri).candidate_metrics
     blessed = evaluation_artifact.read_blessing(run.inputs.get(run_report.BLESSING))
-    pushed = run.inputs.get(run_report.PUSHED_MODEL)
-    pushed_version = None
-    if pushed is not None and pushed.properties.get(pushed_model.PUSHED_PROPERTY):
-        pushed_version = pushed.properties.get(pushed_model.PUSHED_VERSION_PROPERTY)
     rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), run_report.REPORT_FILE)
     if tf.io.gfile.exists(rerendered):
         href = _href(index_dir, rerendered)
@@ -97,11 +93,11 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
         href = None
     return report.RunEntry(
         run_id=run.run_id,
-        executed=len(steps_in_state(run.states, EXECUTED)),
-        cached=len(steps_in_state(run.states, CACHED)),
+        executed=run.count(EXECUTED),
+        cached=run.count(CACHED),
         metrics=metrics,
         blessed=blessed,
-        pushed_version=pushed_version,
+        pushed_version=pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL)).version,
         report_href=href,
     )
 

@@ -48,10 +48,9 @@ class RunRecord:
         """(node, state) of each step, in execution order."""
         return tuple((step.node, step.state) for step in self.steps)
 
-
-def steps_in_state(states: Iterable[tuple[str, str]], state: str) -> list[str]:
-    """The nodes of (node, state) pairs that ended in ``state`` (:data:`EXECUTED`, :data:`CACHED`)."""
-    return [node for node, node_state in states if node_state == state]
+    def count(self, state: str) -> int:
+        """How many steps ended in ``state`` (:data:`EXECUTED`, :data:`CACHED`)."""
+        return sum(step.state == state for step in self.steps)
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:

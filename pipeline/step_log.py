@@ -74,13 +74,9 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
             figures.append(f"vectors for {properties[COVERAGE_WORDS]:.1%} of the vocabulary")
         elif type_name == standard_artifacts.ModelEvaluation.TYPE_NAME:
             evaluation = evaluation_artifact.read_evaluation(artifact.uri)
-            shown = [
-                f"{name} {evaluation.candidate_metrics[name]:.4f}"
-                for name in _SHOWN_METRICS
-                if name in evaluation.candidate_metrics
-            ]
+            shown = evaluation_artifact.format_metrics(evaluation.candidate_metrics, _SHOWN_METRICS)
             if shown:
-                figures.append("test " + ", ".join(shown))
+                figures.append("test " + shown)
             if evaluation.baseline_model is not None and evaluation_artifact.ACCURACY in evaluation.diffs:
                 figures.append(f"accuracy {evaluation.diffs[evaluation_artifact.ACCURACY]:+.4f} vs baseline")
         elif type_name == standard_artifacts.ModelBlessing.TYPE_NAME:
@@ -88,21 +84,18 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
             if blessed is not None:
                 figures.append("blessed" if blessed else "NOT blessed")
         elif type_name == standard_artifacts.InfraBlessing.TYPE_NAME:
-            blessed = properties.get(canary_results.BLESSED_PROPERTY)
-            described = canary_results.describe(
-                None if blessed is None else bool(blessed), properties.get(canary_results.FAILURES_PROPERTY)
-            )
+            described = canary_results.describe(artifact)
             if described:
                 load = properties.get(canary_results.LOAD_SECONDS_PROPERTY)
                 batch = properties.get(canary_results.BATCH_SECONDS_PROPERTY)
-                if blessed and load is not None and batch is not None:
+                if properties.get(canary_results.BLESSED_PROPERTY) and load is not None and batch is not None:
                     described += f" (load {load:.2f} s, batch {batch:.3f} s)"
                 figures.append(described)
         elif type_name == standard_artifacts.PushedModel.TYPE_NAME:
-            version = properties.get(pushed_model.PUSHED_VERSION_PROPERTY)
-            destination = properties.get(pushed_model.PUSHED_DESTINATION_PROPERTY)
-            pushed = properties.get(pushed_model.PUSHED_PROPERTY)
-            figures.append(f"pushed version {version} to {destination}" if pushed else "not pushed")
+            push = pushed_model.read_push(artifact)
+            figures.append(
+                f"pushed version {push.version} to {push.destination}" if push.pushed else "not pushed"
+            )
         elif type_name == RunReport.TYPE_NAME:
             figures.append(f"{artifact.uri}/{run_report.REPORT_FILE}")
     return figures

@@ -20,7 +20,8 @@ import pytest
 import tensorflow as tf
 from tfx.types.standard_artifacts import Examples, InfraBlessing, ModelBlessing, PushedModel
 
-from components.artifacts import run_report
+from components.artifacts import infra_blessing as canary_results
+from components.artifacts import pushed_model, run_report
 from components.artifacts.quarantine import QUARANTINE_DIR, SUMMARY_FILE, read_quarantine
 from components.artifacts.ref import ArtifactRef
 from components.artifacts.statistics import DuplicateGroup, Duplicates, read_statistics
@@ -454,6 +455,36 @@ def test_step_figures_come_from_the_outputs_custom_properties():
         "not pushed",
         "pushed version 17 to /s/17",
     ]
+
+
+@pytest.mark.parametrize(
+    ("properties", "push"),
+    [
+        ({"pushed": 0}, pushed_model.Push(pushed=False)),
+        ({"pushed": 0, "pushed_version": "3"}, pushed_model.Push(pushed=False)),
+        (
+            {"pushed": 1, "pushed_version": "17", "pushed_destination": "/s/17"},
+            pushed_model.Push(True, "17", "/s/17"),
+        ),
+    ],
+)
+def test_the_push_is_read_from_the_pushed_models_properties(properties, push):
+    assert pushed_model.read_push(ArtifactRef("/p", properties)) == push
+    assert pushed_model.read_push(None) == pushed_model.Push(pushed=None)
+
+
+@pytest.mark.parametrize(
+    ("properties", "described"),
+    [
+        ({}, None),
+        ({"blessed": 1, "canary_failures": ""}, "canary passed"),
+        ({"blessed": 0, "canary_failures": "probe 'empty': nan"}, "canary FAILED (probe 'empty': nan)"),
+        ({"blessed": 0}, "canary FAILED (no reason recorded)"),
+    ],
+)
+def test_the_canary_verdict_is_told_from_the_infra_blessings_properties(properties, described):
+    assert canary_results.describe(ArtifactRef("/c", properties)) == described
+    assert canary_results.describe(None) is None
 
 
 def test_drift_check_figures_count_the_comparisons_over_their_threshold():

@@ -67,8 +67,11 @@ def read_result(uri: str) -> dict[str, Any] | None:
     return read_json(os.path.join(uri, RESULTS_FILE))
 
 
-def describe(blessed: bool | None, failures: str | None) -> str | None:
-    """``canary passed`` or ``canary FAILED (reasons)`` from the artifact's properties; None if unknown."""
+def describe(infra_blessing: Any) -> str | None:
+    """``canary passed`` or ``canary FAILED (reasons)`` from an InfraBlessing's (an ``ArtifactRef``) properties;
+    None without the artifact or its verdict."""
+    blessed = infra_blessing.properties.get(BLESSED_PROPERTY) if infra_blessing is not None else None
     if blessed is None:
         return None
+    failures = infra_blessing.properties.get(FAILURES_PROPERTY)
     return "canary passed" if blessed else f"canary FAILED ({failures or 'no reason recorded'})"

@@ -1,5 +1,6 @@
 """The PushedModel artifact (TFX's properties) and ``manifest.json``, the lineage of a pushed version."""
 
+import dataclasses
 import datetime
 import os
 from typing import Any
@@ -15,6 +16,25 @@ PUSHED_PROPERTY = "pushed"
 PUSHED_VERSION_PROPERTY = "pushed_version"
 PUSHED_DESTINATION_PROPERTY = "pushed_destination"
 MANIFEST_FILE = "manifest.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Push:
+    """What a Pusher did: whether it pushed (None: no Pusher output), and the version and destination if so."""
+
+    pushed: bool | None
+    version: str | None = None
+    destination: str | None = None
+
+
+def read_push(pushed_model: Any) -> Push | None:
+    """The push a PushedModel (an ``ArtifactRef``, or None) records."""
+    if pushed_model is None:
+        return Push(pushed=None)
+    properties = pushed_model.properties
+    if not properties.get(PUSHED_PROPERTY):
+        return Push(pushed=False)
+    return Push(True, properties.get(PUSHED_VERSION_PROPERTY), properties.get(PUSHED_DESTINATION_PROPERTY))
 
 
 def latest_pushed_other_than(

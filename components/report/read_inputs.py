@@ -29,11 +29,7 @@ from components.artifacts import model as model_artifact
 from components.artifacts import statistics as statistics_artifact
 from components.artifacts.evaluation import read_blessing
 from components.artifacts.model import read_matrix, read_vocabulary
-from components.artifacts.pushed_model import (
-    PUSHED_DESTINATION_PROPERTY,
-    PUSHED_PROPERTY,
-    PUSHED_VERSION_PROPERTY,
-)
+from components.artifacts.pushed_model import read_push
 from components.artifacts.ref import ArtifactRef
 from components.artifacts.run_report import (
     BLESSING,
@@ -496,8 +492,7 @@ def lineage_report(
 ) -> LineageReport:
     """Data source, configuration, versions and push of a run."""
     examples = inputs.get(EXAMPLES)
-    pushed_model = inputs.get(PUSHED_MODEL)
-    pushed = bool(pushed_model.properties.get(PUSHED_PROPERTY, 0)) if pushed_model is not None else None
+    push = read_push(inputs.get(PUSHED_MODEL))
     span = examples.properties.get(example_gen_utils.SPAN_PROPERTY_NAME) if examples else None
     return LineageReport(
         data=_data_source(step_properties),
@@ -508,9 +503,9 @@ def lineage_report(
         step_properties={step: dict(properties) for step, properties in step_properties.items()},
         versions=dict(versions),
         artifacts=tuple((key, inputs[key].uri) for key in INPUT_KEYS if key in inputs),
-        pushed=pushed,
-        pushed_version=pushed_model.properties.get(PUSHED_VERSION_PROPERTY) if pushed else None,
-        pushed_destination=pushed_model.properties.get(PUSHED_DESTINATION_PROPERTY) if pushed else None,
+        pushed=push.pushed,
+        pushed_version=push.version,
+        pushed_destination=push.destination,
         run_id=run_id,
         steps=steps,
     )
