@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx.components import Evaluator
-from tfx.dsl.components.base import base_node
+from tfx.dsl.components.base import base_node, executor_spec
 from tfx.dsl.components.common import resolver
 from tfx.dsl.components.common.importer import Importer
 from tfx.orchestration import pipeline as tfx_pipeline
@@ -15,6 +15,7 @@ from tfx.utils import io_utils
 from components.artifacts.types import EmbeddingVectors
 from components.canary.component import Canary
 from components.embeddings.component import EmbeddingAligner, Word2Vec
+from components.evaluator import executor as evaluator_executor
 from components.evaluator.baseline import create_baseline_resolver
 from components.evaluator.eval_config import make_eval_config
 from components.example_gen.component import create_example_gen
@@ -111,6 +112,9 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
         eval_config=make_eval_config(config.evaluation),
         example_splits=list(features.SLICED_TEST_SPLITS),
     )
+    # TFX's executor, with the process's freed memory handed back before and after (the component,
+    # its id and its type stay TFX's).
+    evaluator.executor_spec = executor_spec.BeamExecutorSpec(evaluator_executor.Executor)
     # What TFX's InfraValidator does, in a fresh TensorFlow-only process: the
     # Pusher pushes only a model both the Evaluator and the canary blessed.
     canary = Canary(model=trainer.outputs["model"], options=config.canary)

@@ -69,3 +69,15 @@ def test_steps_are_every_node_but_the_resolver_and_dry_run_counts_the_same(tmp_p
     assert plan.splitlines()[0] == f"pipeline imdb-sentiment: {len(steps)} steps, cache on"
     numbered = [line.split()[1] for line in plan.splitlines() if line.strip()[:1].isdigit()]
     assert numbered == steps
+
+
+def test_the_evaluator_is_tfxs_with_the_executor_that_hands_freed_memory_back(tmp_path):
+    from tfx.components import Evaluator
+
+    from components.evaluator.executor import Executor
+
+    pipeline = create_pipeline(build_config({"output": str(tmp_path)}))
+    (evaluator,) = [component for component in pipeline.components if component.id == "Evaluator"]
+    # The component (its id and its type in ML Metadata) stays TFX's; only the executor is wrapped.
+    assert type(evaluator) is Evaluator
+    assert evaluator.executor_spec.executor_class is Executor

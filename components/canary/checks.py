@@ -17,6 +17,7 @@ from components.artifacts.infra_blessing import CanaryResult
 from components.canary import probe_process
 from components.canary.options import CanaryOptions
 from components.canary.probes import DECISION_THRESHOLD, POSITIVE, PROBES, Probe
+from components.process_memory import release_freed_memory
 from schemas import features
 
 PROBE_SCRIPT = Path(probe_process.__file__)
@@ -49,6 +50,8 @@ def run_probes(model_dir: str, options: CanaryOptions, probes: Sequence[Probe] =
         "repeats": REPEATS,
     }
     timeout = process_timeout(options)
+    # The probe process's memory adds to the pipeline's: hand back what the steps before freed.
+    release_freed_memory()
     with tempfile.TemporaryDirectory(prefix="canary-") as scratch:
         request_path = os.path.join(scratch, "request.json")
         result_path = os.path.join(scratch, "result.json")

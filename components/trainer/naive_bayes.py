@@ -148,6 +148,8 @@ class NaiveBayesLinear(keras.layers.Layer):
     def serving_weights(self) -> Iterator[tf.Variable]:
         """While open, the layer reads the table ``[r_i w_i, r_i != 0]`` (yielded) in one gather per call.
 
+        The ratios are not among the layer's weights while it is open.
+
         The products are the float32 products ``call`` computes, and each
         review's sums add the same values in the same order, so the logit is
         the same to the bit. The table is a snapshot of the current weights:
@@ -158,10 +160,19 @@ class NaiveBayesLinear(keras.layers.Layer):
         table = np.stack([ratios * self.coefficients.numpy(), (ratios != 0.0).astype(np.float32)], axis=1)
         variable = tf.Variable(table, trainable=False, name=f"{self.name}_serving_weights")
         self._set_serving_table(variable)
+        # The ratios are left out while the table stands in for them: a SavedModel
+        # saved in the block does not carry them (2^23 floats with hashed n-grams),
+        # and nothing reads them from it (a warm start computes them afresh).
+        ratios_variable = self.ratios
+        del self.ratios  # out of the layer's weights
+        for name in ("ratios", RATIOS_WEIGHT):  # and of what it saves (add_weight tracks the name too)
+            self._delete_tracking(name)
         try:
             yield variable
         finally:
             self._set_serving_table(None)
+            self._track_trackable(ratios_variable, RATIOS_WEIGHT)
+            self.ratios = ratios_variable
 
     def _set_serving_table(self, table: tf.Variable | None) -> None:
         # Past Keras' attribute tracking: the table is never a weight of the layer
