@@ -189,13 +189,9 @@ def _check_vocabulary(vocabulary: Sequence[str]) -> None:
 
 def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: EmbeddingOptions) -> None:
     """Sets the ``<pad>``, ``<unk>`` and missing-word rows in place (every word row without ``pretrained``)."""
-    # Words without a vector; the reserved rows are set separately below.
     missing = ~found if options.pretrained else np.ones_like(found)
-    missing[features.PAD_ID] = False
-    missing[features.UNK_ID] = False
-    by_rule: dict[str, list[int]] = {}
-    for row in np.flatnonzero(missing):
-        by_rule.setdefault(options.oov_init if options.pretrained else RowInit.RANDOM, []).append(int(row))
+    missing[[features.PAD_ID, features.UNK_ID]] = False
+    by_rule = {options.oov_init if options.pretrained else RowInit.RANDOM: np.flatnonzero(missing).tolist()}
     by_rule.setdefault(options.unk_init, []).append(features.UNK_ID)
     # From the file's vectors, before any row is filled (without pretrained, found rows are among them).
     mean = matrix[found].mean(axis=0, dtype=np.float64)
@@ -207,11 +203,9 @@ def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: Embedding
             matrix[rule_rows] = 0.0
         elif rule == RowInit.MEAN:
             matrix[rule_rows] = mean
-        elif rule == RowInit.RANDOM:
+        else:  # RowInit.RANDOM
             rng = np.random.default_rng(options.seed)
             matrix[rule_rows] = rng.standard_normal((len(rule_rows), matrix.shape[1])) * std
-        else:
-            raise ValueError(f"unknown row initialiser {rule!r}")
     matrix[features.PAD_ID] = 0.0
 
 
