@@ -71,10 +71,7 @@ class Embeddings:
 
     @functools.cached_property
     def unit_rows(self) -> np.ndarray:
-        """The rows scaled to unit length (all-zero rows stay zero), computed once.
-
-        In float64: the squares of large finite float32 values overflow float32.
-        """
+        """The rows scaled to unit length (all-zero rows stay zero); in float64, where squares do not overflow."""
         matrix = self.matrix.astype(np.float64)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         unit = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
@@ -93,11 +90,7 @@ class MatrixShapeError(ValueError):
 
 
 def check_matrix(matrix: np.ndarray, rows: int, source: str) -> None:
-    """Raises ValueError (naming ``source``) unless ``matrix`` is a finite real ``[rows, dimension]`` matrix.
-
-    A NaN or infinite value has no direction to compare (its cosines are all
-    NaN), and a complex or text array is not word vectors.
-    """
+    """Raises ValueError (naming ``source``) unless ``matrix`` is a finite real ``[rows, dimension]`` matrix."""
     if matrix.dtype.kind not in "fiu":
         raise ValueError(f"{source}: a matrix of {matrix.dtype} values, not real numbers (float32 expected)")
     if matrix.ndim != 2 or matrix.shape[0] != rows:
@@ -114,17 +107,11 @@ def check_matrix(matrix: np.ndarray, rows: int, source: str) -> None:
 def nearest_neighbors(
     embeddings: Embeddings, words: Sequence[str], k: int = 10
 ) -> dict[str, list[tuple[str, float]]]:
-    """The ``k`` nearest vocabulary words of each query word by cosine similarity.
+    """Up to ``k`` ``(neighbour, cosine)`` pairs per query word, most similar first (ties in vocabulary order).
 
-    A query word is looked up as given, then as the Transform would normalise it (``Great`` -> ``great``).
-
-    Returns:
-        For each query word (as given, in order), up to ``k`` ``(neighbour, cosine)`` pairs, most
-        similar first (ties in vocabulary order); empty for a word whose vector is all zeros.
-
-    Raises:
-        UnknownWordError: Listing every query word not in the vocabulary (reserved tokens are not).
-        ValueError: If ``k`` is less than 1.
+    A query word is looked up as given, then as the Transform normalises it
+    (``Great`` -> ``great``); an all-zero vector has no neighbours. Raises
+    UnknownWordError listing every query word not in the vocabulary.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")

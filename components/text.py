@@ -1,26 +1,12 @@
-"""Text normalisation and tokenisation, as TensorFlow ops.
+"""Text normalisation and tokenisation, as TensorFlow ops, shared by the Transform graph and Word2Vec.
 
-One definition serves every step that turns review text into tokens: the
-Transform graph (and so the exported SavedModel), and the Word2Vec step, so word
-vectors are trained on exactly the tokens the classifier sees.
-
-The rules follow the tokenisation of common pretrained vectors (GloVe, word2vec):
-lower case, HTML line breaks removed, typographic quotes and dashes made ASCII,
-punctuation split off as separate tokens,
-English clitics split the Penn Treebank way (``don't`` -> ``do n't``,
-``movie's`` -> ``movie 's``), and quotes around words dropped.
-
-Two guarantees, held by property tests (tests/test_text_properties.py):
-
-- Any input is handled: the serving signature receives raw bytes, so bytes that
-  are not valid UTF-8 are replaced by U+FFFD (which then is a token of its own,
-  mapping to ``<unk>``) instead of failing the request.
-- Tokenising is stable: tokenising the tokens joined by spaces gives the same
-  tokens, so a vocabulary word or a word of a vector file tokenises to itself.
-  That is why clitics are split per token (``an'tn't`` -> ``a n't n't`` in one
-  pass, where a regex over the whole text would need a pass per clitic) and why
-  a line break must start with ``<br`` (tokens ``< br >`` joined by spaces must
-  not read as a line break).
+Following GloVe/word2vec: lower case, HTML line breaks removed, typographic
+quotes and dashes made ASCII, punctuation split off, English clitics split the
+Penn Treebank way (``don't`` -> ``do n't``), quotes around words dropped. Property tests
+(tests/test_text_properties.py) hold two guarantees: any bytes are handled (not
+UTF-8 becomes U+FFFD), and tokenising is stable: the tokens joined by spaces
+tokenise to themselves. So clitics are split per token, and a line break must
+start with ``<br`` (tokens ``< br >`` joined by spaces do not read as one).
 """
 
 import tensorflow as tf

@@ -43,10 +43,7 @@ def write_embedding_matrix(
     coverage: dict[str, Any],
     transform_graph_uri: str,
 ) -> None:
-    """Writes the files of ``output`` (a TFX artifact) and sets its custom properties.
-
-    ``coverage`` is ``Coverage.to_dict()`` with the vector file's ``vectors_path`` and ``vectors_format``.
-    """
+    """Writes the files of ``output`` (a TFX artifact) and sets its custom properties (``coverage``: coverage.json)."""
     with tf.io.gfile.GFile(os.path.join(output.uri, MATRIX_FILE), "wb") as matrix_file:
         np.save(matrix_file, matrix)
     write_vocabulary(os.path.join(output.uri, VOCABULARY_FILE), vocabulary)
@@ -62,8 +59,7 @@ def write_embedding_matrix(
 
 def read_embedding_matrix(uri: str) -> tuple[np.ndarray, list[str]]:
     """The matrix and the vocabulary it was built for (with a vocabulary to check: :func:`load_checked`)."""
-    matrix = read_matrix(os.path.join(uri, MATRIX_FILE))
-    return matrix, read_vocabulary(os.path.join(uri, VOCABULARY_FILE))
+    return read_matrix(os.path.join(uri, MATRIX_FILE)), read_vocabulary(os.path.join(uri, VOCABULARY_FILE))
 
 
 def read_coverage(uri: str) -> dict | None:
@@ -72,12 +68,7 @@ def read_coverage(uri: str) -> dict | None:
 
 
 def load_checked(embedding: Any, vocabulary: list[str]) -> np.ndarray:
-    """Loads the aligned matrix of the artifact ``embedding``, refusing one built for a different vocabulary.
-
-    Raises:
-        EmbeddingMismatchError: the recorded ``vocabulary_sha256`` is not the
-            fingerprint of ``vocabulary``, or the row count differs.
-    """
+    """Loads the aligned matrix of the artifact ``embedding``; EmbeddingMismatchError if built for another vocabulary."""
     expected = vocabulary_fingerprint(vocabulary)
     recorded = embedding.get_string_custom_property(VOCABULARY_SHA256_PROPERTY)
     if recorded != expected:

@@ -10,11 +10,6 @@ the run report):
 
 Custom properties: ``span`` (the Examples' span, which the drift check's
 resolver compares) and per split ``<split>_examples``.
-
-What the figures are: examples, labels, ratings, review lengths in tokens (the
-shared tokeniser of components/text.py, before truncation), tokens outside the
-Transform's token vocabulary, the most frequent tokens, token-less reviews,
-and duplicate texts within and across splits (texts equal once tokenised).
 """
 
 from __future__ import annotations
@@ -34,7 +29,6 @@ SPLIT_PREFIX = "Split-"
 STATISTICS_FILE = "FeatureStats.pb"
 SUMMARY_FILE = "summary.json"
 SPAN_PROPERTY = "span"
-SPLIT_NAMES_PROPERTY = "split_names"
 
 # Label names as the report and the drift messages show them.
 POSITIVE = "positive"
@@ -117,10 +111,6 @@ class SplitStatistics:
         if self.oov_tokens is None or not self.tokens:
             return None
         return self.oov_tokens / self.tokens
-
-    @property
-    def mean_length(self) -> float | None:
-        return self.tokens / self.examples if self.examples else None
 
     def quantile(self, q: float) -> int | None:
         """The review length at quantile ``q`` (nearest rank: the smallest length with at least q of the reviews)."""

@@ -1,34 +1,9 @@
-"""The embedding matrix aligned row-for-row with the Transform vocabulary.
+"""The embedding matrix aligned row-for-row with the Transform vocabulary (row i = vocabulary line i).
 
-Line i of the Transform vocabulary is token id i, so row i of the matrix must be
-the vector of vocabulary word i. :func:`align` builds that matrix in one pass
-over a stream of ``(word, vector)`` pairs, keeping only vocabulary rows: memory
-is ``vocabulary size x dimension`` whatever the size of the vector file.
-
-Matching rules, in order (see :mod:`components.matching`):
-
-1. **Reserved tokens** (``<pad>``, ``<unk>``) never take a vector from the file,
-   even one spelled the same: ``<pad>`` is zeros, ``<unk>`` follows
-   ``EmbeddingOptions.unk_init``.
-2. **Exact**: a file word spelled as a vocabulary word gives that row its
-   vector. An exact match always wins over a lower-cased one, wherever it comes
-   in the file. If the file repeats a word, its first vector is used (and the
-   repeats are counted in the coverage report).
-3. **Lower-cased** (``EmbeddingOptions.lowercase_fallback``, on by default):
-   otherwise a file word whose Transform token (lower-cased, typographic quotes
-   and dashes made ASCII, exactly as review text is normalised) is a
-   vocabulary word gives its vector, so ``The`` in a cased file serves
-   ``the``. If several file words normalise to the same vocabulary word
-   (``Paris``, ``PARIS``), the first in the file wins: files list words by
-   descending frequency, so that is the most common spelling.
-4. **Missing** words (OOV for the file) get ``EmbeddingOptions.oov_init``:
-   zeros, the mean found vector, or seeded random values with the
-   per-dimension spread of the found vectors.
-5. Without ``EmbeddingOptions.pretrained``, every word row is such a random
-   row, found or not: the vectors give only the dimension and the spread.
-
-The :class:`Coverage` report counts the words of each kind, the share of
-train-split token occurrences covered, and the most frequent missing words.
+:func:`align` reads a stream of ``(word, vector)`` pairs once and keeps only
+vocabulary rows. The matching rules (reserved tokens, exact, lower-cased,
+missing) are the README's "Word vectors"; an exact match wins over a lower-cased
+one wherever it comes, and among repeats or spellings the first in the file wins.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,22 +34,10 @@ class AlignmentError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Coverage:
-    """How much of the vocabulary, and of the text, the vector file covers.
+    """How much of the vocabulary (reserved tokens aside), and of the train-split tokens, the file covers.
 
-    Attributes:
-        vocabulary_words: Vocabulary words, not counting the reserved tokens.
-        exact: Words whose own spelling is in the vector file.
-        lowercase: Words found only through a file word that normalises to
-            them as the Transform normalises text (mostly lower-casing).
-        missing: Words with no vector (initialised per ``EmbeddingOptions.oov_init``).
-        token_share: Share of the train-split occurrences of vocabulary words
-            that fall on a word with a vector; ``None`` without token counts.
-            Word coverage alone understates a file: the missing words are mostly rare.
-        top_missing: The most frequent missing words with their counts, most
-            frequent first; empty without token counts.
-        dimension: Length of the vectors.
-        vectors_read: Vectors in the file.
-        duplicates: Repeated vectors of vocabulary words (the first one is used).
+    ``token_share`` and ``top_missing`` need token counts (else None and empty);
+    ``duplicates`` counts repeated vectors of vocabulary words (the first is used).
     """
 
     vocabulary_words: int
@@ -144,42 +107,18 @@ def align(
     normalize: Normalizer = transform_token,
     vectors_source: str = "the vector file",
 ) -> tuple[np.ndarray, Coverage]:
-    """Builds the float32 matrix whose row i is the vector of ``vocabulary[i]``.
+    """Builds the float32 ``[len(vocabulary), dimension]`` matrix whose row i is the vector of ``vocabulary[i]``.
 
-    Rows follow the matching rules of the module docstring: ``<pad>``
-    (``features.PAD_ID``) zeros; ``<unk>`` (``features.UNK_ID``) per
-    ``options.unk_init``; a word with the same spelling in the file gets that
-    (first) vector; otherwise, with ``options.lowercase_fallback``, the first
-    file word that ``normalize`` maps to it; otherwise per ``options.oov_init``:
-    ``zeros``; ``mean``, the mean found vector; ``random``, normal with mean 0
-    and the per-dimension standard deviation of the found vectors, drawn from
-    ``options.seed`` so the same inputs give the same matrix.
-
-    Args:
-        vocabulary: The Transform vocabulary in id order, reserved tokens first.
-        vectors: ``(word, vector)`` pairs, e.g. from ``vectors.iter_vectors``;
-            read once, in order. The dimension is that of the first vector.
-        options: Row initialisation and matching rules; a non-zero
-            ``options.dimension`` is checked against the first vector, so a
-            file of another length fails at its first batch, not after the
-            whole (possibly multi-gigabyte) file.
-        token_counts: Train-split count of each vocabulary word
-            (``read_token_counts``), for the token share and top missing words.
-        normalize: Maps a batch of file words to their vocabulary form for the
-            lower-case fallback (None: no single token); the Transform's own
-            normalisation by default.
-        vectors_source: Where the vectors come from (the file's path), for the
-            dimension message.
-
-    Returns:
-        The ``[len(vocabulary), dimension]`` float32 matrix and its coverage.
+    Missing rows follow ``options.oov_init`` (``random``: normal with the
+    per-dimension spread of the found vectors, seeded by ``options.seed``).
+    ``options.dimension``, when set, is checked against the first vector, so a
+    file of another length fails at once (OptionsError). ``normalize`` maps a
+    batch of file words to their vocabulary form (None: no single token) for the
+    lower-case fallback; ``token_counts`` (train-split counts) feed the coverage.
 
     Raises:
-        AlignmentError: If the vocabulary does not start with the reserved
-            tokens, repeats a word, or no vocabulary word has a vector (usually
-            a tokenisation or file-format mismatch); or if vectors differ in length.
-        OptionsError: If ``options.dimension`` is set and the first vector has
-            another length (``EmbeddingOptions.dimension_conflict``).
+        AlignmentError: A vocabulary without the reserved tokens first or with
+            repeats, vectors of different lengths, or no vocabulary word with a vector.
     """
     _check_vocabulary(vocabulary)
     rows = {word: row for row, word in enumerate(vocabulary) if word not in features.RESERVED_TOKENS}
@@ -250,13 +189,9 @@ def _check_vocabulary(vocabulary: Sequence[str]) -> None:
 
 def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: EmbeddingOptions) -> None:
     """Sets the ``<pad>``, ``<unk>`` and missing-word rows in place (every word row without ``pretrained``)."""
-    # Words without a vector; the reserved rows are set separately below.
     missing = ~found if options.pretrained else np.ones_like(found)
-    missing[features.PAD_ID] = False
-    missing[features.UNK_ID] = False
-    by_rule: dict[str, list[int]] = {}
-    for row in np.flatnonzero(missing):
-        by_rule.setdefault(options.oov_init if options.pretrained else RowInit.RANDOM, []).append(int(row))
+    missing[[features.PAD_ID, features.UNK_ID]] = False
+    by_rule = {options.oov_init if options.pretrained else RowInit.RANDOM: np.flatnonzero(missing).tolist()}
     by_rule.setdefault(options.unk_init, []).append(features.UNK_ID)
     # From the file's vectors, before any row is filled (without pretrained, found rows are among them).
     mean = matrix[found].mean(axis=0, dtype=np.float64)
@@ -268,11 +203,9 @@ def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: Embedding
             matrix[rule_rows] = 0.0
         elif rule == RowInit.MEAN:
             matrix[rule_rows] = mean
-        elif rule == RowInit.RANDOM:
+        else:  # RowInit.RANDOM
             rng = np.random.default_rng(options.seed)
             matrix[rule_rows] = rng.standard_normal((len(rule_rows), matrix.shape[1])) * std
-        else:
-            raise ValueError(f"unknown row initialiser {rule!r}")
     matrix[features.PAD_ID] = 0.0
 
 
@@ -284,25 +217,21 @@ def _coverage(
     vectors_read: int,
     duplicates: int,
 ) -> Coverage:
-    words = [row for row, word in enumerate(vocabulary) if word not in features.RESERVED_TOKENS]
-    exact = sum(1 for row in words if source[row] == _EXACT)
-    lowercase = sum(1 for row in words if source[row] == _LOWERCASE)
-    missing_rows = [row for row in words if source[row] == _MISSING]
+    words = np.array([word not in features.RESERVED_TOKENS for word in vocabulary])
+    missing_rows = np.flatnonzero(words & (source == _MISSING))
     token_share = None
     top_missing: tuple[tuple[str, int], ...] = ()
     if token_counts is not None:
-        total = sum(token_counts.get(vocabulary[row], 0) for row in words)
-        covered = sum(token_counts.get(vocabulary[row], 0) for row in words if source[row] != _MISSING)
-        token_share = covered / total if total else None
+        counts = np.array([token_counts.get(word, 0) for word in vocabulary], dtype=np.int64)
+        total = int(counts[words].sum())
+        token_share = (total - int(counts[missing_rows].sum())) / total if total else None
         # Stable sort: equal counts keep vocabulary order.
-        ranked = sorted(missing_rows, key=lambda row: -token_counts.get(vocabulary[row], 0))
-        top_missing = tuple(
-            (vocabulary[row], token_counts.get(vocabulary[row], 0)) for row in ranked[:TOP_MISSING]
-        )
+        ranked = missing_rows[np.argsort(-counts[missing_rows], kind="stable")[:TOP_MISSING]]
+        top_missing = tuple((vocabulary[row], int(counts[row])) for row in ranked)
     return Coverage(
-        vocabulary_words=len(words),
-        exact=exact,
-        lowercase=lowercase,
+        vocabulary_words=int(words.sum()),
+        exact=int(np.sum(words & (source == _EXACT))),
+        lowercase=int(np.sum(words & (source == _LOWERCASE))),
         missing=len(missing_rows),
         token_share=token_share,
         top_missing=top_missing,

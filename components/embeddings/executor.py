@@ -1,8 +1,4 @@
-"""Executors of the Word2Vec and EmbeddingAligner steps: read artifacts, call the cores, write artifacts.
-
-The layouts of what they write are components/artifacts/embedding_vectors.py
-(EmbeddingVectors) and components/artifacts/embedding_matrix.py (EmbeddingMatrix).
-"""
+"""Executors of the Word2Vec and EmbeddingAligner steps: read artifacts, call the cores, write artifacts."""
 
 from collections.abc import Iterator
 import contextlib
@@ -128,8 +124,7 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
             "on" if options.lowercase_fallback else "off",
         )
         started = time.monotonic()
-        # align() checks options.dimension on the first vectors (the configuration
-        # checked local files before the run; this covers gs:// ones too).
+        # align() checks options.dimension on the first vectors (pre-flight checked only local files).
         matrix, coverage = align(
             vocabulary,
             vector_files.iter_vectors(vectors_path, vector_format),
@@ -169,12 +164,10 @@ def embedding_text_splits(examples: types.Artifact) -> list[str]:
 
 
 def vector_file(uri: str, requested: str) -> tuple[str, str]:
-    """The word-vector file of an EmbeddingVectors artifact and the format to read it with.
+    """The word-vector file of an EmbeddingVectors artifact and its format.
 
-    The Word2Vec step's own output is a directory holding ``vectors.txt``,
-    always word2vec text; an imported file is the URI itself, read in the
-    ``requested`` format (``EmbeddingOptions.vectors_format``), detected from
-    its content when that is ``auto``.
+    The Word2Vec step's output is a directory holding word2vec text; an imported
+    file is the URI itself, in the ``requested`` format (detected when ``auto``).
     """
     if tf.io.gfile.isdir(uri):
         return embedding_vectors.vectors_path(uri), vector_files.WORD2VEC

@@ -1,15 +1,9 @@
 """Streaming readers of GloVe text, word2vec text and word2vec binary files (plain or gzip).
 
-Pretrained files are large (GloVe 840B is 5.6 GB as text) and the pipeline
-keeps only the rows of its vocabulary, so each reader yields one ``(word,
-vector)`` pair at a time and never holds the file; every record is checked as
-it is read, and a bad one fails with the file and the line (text) or byte
-offset (binary). The README's "Word vectors" and "When the input is bad" list what
-is read and what is refused (gensim ``KeyedVectors.save`` pickles, fastText
-model files, other encodings). gensim's ``KeyedVectors.load_word2vec_format``
-is not used: it allocates the matrix of every vector the header announces
-(``limit`` keeps the first n, not the vocabulary's) and reports a bad record
-without its place. Readers yield repeated words too: ``align`` takes the first.
+Each reader yields one ``(word, vector)`` pair at a time (repeats included) and
+checks every record; what is read and refused is in the README ("Word vectors",
+"When the input is bad"). gensim's ``load_word2vec_format`` is not used: it
+allocates every vector the header announces and reports a bad record without its place.
 """
 
 import codecs
@@ -33,19 +27,6 @@ from components.embeddings.options import (
     WORD2VEC,
     WORD2VEC_BINARY,
 )
-
-__all__ = [
-    "AUTO_FORMAT",
-    "GLOVE",
-    "KEYED_VECTORS",
-    "VECTOR_FORMATS",
-    "WORD2VEC",
-    "WORD2VEC_BINARY",
-    "VectorFileError",
-    "detect_format",
-    "iter_vectors",
-    "read_dimension",
-]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # Compressed bytes read from a gzip file at a time.
@@ -103,14 +84,10 @@ class VectorFileError(ValueError):
 
 
 def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
-    """Streams the ``(word, float32 vector)`` pairs of a word-vector file, in file order.
+    """Streams the ``(word, float32 vector)`` pairs of a local or ``tf.io.gfile`` file, in file order.
 
-    Args:
-        path: Local path or any ``tf.io.gfile`` URL; gzip is detected from the content.
-        format: One of ``VECTOR_FORMATS``; detected from the content when ``None`` or ``AUTO_FORMAT``.
-
-    Raises:
-        VectorFileError: On the first bad record, or a pickle (whatever ``format`` says).
+    ``format`` is one of ``VECTOR_FORMATS``, detected from the content when ``None`` or ``AUTO_FORMAT``.
+    Raises VectorFileError on the first bad record, or a pickle (whatever ``format`` says).
     """
     if format is None or format == AUTO_FORMAT:
         format = detect_format(path)
@@ -129,10 +106,8 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
 def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
     """The damage of a gzip file behind a record error, else the record error itself.
 
-    Records are parsed as the data streams in, and zlib checks a member's
-    CRC-32 and length only at its end: damage that still inflates (a stored
-    block, a flipped literal) first shows as a bad record. So a record error in
-    a gzip file is trusted only once the whole file decompresses cleanly.
+    zlib checks a member's CRC-32 only at its end, so damage that still inflates
+    first shows as a bad record: trust one only once the whole file decompresses.
     """
     if isinstance(error.__context__, (OSError, EOFError)):
         return error  # already a read error: the damage itself
@@ -152,15 +127,10 @@ def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
 
 
 def detect_format(path: str) -> str:
-    """Names the format of a vector file from its first bytes.
+    """Names the format of a vector file from its first bytes; refuses empty, pickle and fastText model files.
 
-    A first line of exactly two integers is a word2vec header, and the record
-    after it decides between text and binary; anything else is GloVe. (A GloVe
-    file of one-dimensional vectors whose first word is a number would be
-    ambiguous; no real file is.)
-
-    Raises:
-        VectorFileError: If the file is empty, a pickle or a fastText model file.
+    A first line of two integers is a word2vec header, and the record after it
+    decides between text and binary; anything else is GloVe.
     """
     with _open_binary(path) as stream:
         sample = _without_bom(path, _read_sample(path, stream, _DETECT_BYTES))
@@ -186,11 +156,7 @@ def detect_format(path: str) -> str:
 
 
 def _pickle_refusal(path: str) -> str:
-    """Why a gensim ``save`` file is not read, and the one gensim line that converts it.
-
-    ``KeyedVectors.load`` returns whatever the pickle holds: the vectors, or a
-    whole model (``Word2Vec.save``, ``FastText.save``), whose vectors are ``.wv``.
-    """
+    """Why a gensim ``save`` file (vectors, or a whole model whose vectors are ``.wv``) is not read."""
     command = (
         f"from gensim.models import KeyedVectors; v = KeyedVectors.load({path!r}); "
         f"getattr(v, 'wv', v).save_word2vec_format({path + '.bin'!r}, binary=True)"
@@ -228,11 +194,7 @@ def read_dimension(path: str, format: str | None = None) -> int:
 
 
 def _without_bom(path: str, start: bytes) -> bytes:
-    """The start of a file without a UTF-8 byte-order mark, which is not part of the first word.
-
-    Windows tools (Notepad, PowerShell's ``Out-File -Encoding utf8``) write one.
-    Another encoding's mark means the file is not UTF-8: an error that says so.
-    """
+    """The start of a file without a UTF-8 byte-order mark; another encoding's mark is an error."""
     if start.startswith(codecs.BOM_UTF8):
         return start[len(codecs.BOM_UTF8) :]
     for bom, encoding in _OTHER_BOMS:
@@ -264,9 +226,7 @@ def _read_glove(path: str) -> Iterator[Vector]:
     with _open_binary(path) as stream:
         lines = _numbered_lines(path, stream)
         first = first_number, first_text = _first_line(path, lines)
-        # The first word of a GloVe file never contains a space (it is the most
-        # frequent token), so its separators give the dimension; the line itself
-        # is parsed with the others below.
+        # The first word of a GloVe file (the most frequent token) has no space.
         dimension = first_text.count(" ") + first_text.count("\t")
         if dimension < 1:
             raise VectorFileError(
@@ -319,10 +279,7 @@ def _parse_header(text: str) -> tuple[int, int] | None:
 def _parse_vector(path: str, number: int, text: str, dimension: int, source: str) -> Vector:
     """Splits ``word v1 ... vd`` from the right, so a word may contain spaces.
 
-    Args:
-        source: Where ``dimension`` comes from, for the message when a line
-            disagrees ("line 1 has 300"): the first line of a GloVe file sets it, and
-            if that line is the bad one, the error is reported on line 2.
+    ``source`` says where ``dimension`` comes from ("line 1 has 300"), for the message.
     """
     if "\t" in text:
         text = text.replace("\t", " ")
@@ -371,13 +328,9 @@ def _is_float(text: str) -> bool:
 
 
 def _is_text_record(record: bytes) -> bool:
-    """Whether the bytes after a header start a text record rather than a binary one.
+    """Whether the bytes after a header start a text record: a UTF-8 line without control bytes.
 
-    A text record is a UTF-8 line without the control bytes text never holds
-    (``_CONTROL_BYTES``; tab and CR are allowed). Binary float32 values almost
-    always contain bytes that are not (zero bytes, bytes above 0x7f that do not
-    form UTF-8): 4 x dimension random bytes forming clean UTF-8 text does not
-    happen in practice.
+    4 x dimension bytes of float32 values practically never form such a line.
     """
     line = record.split(b"\n", 1)[0].rstrip(b"\r")
     if not line:
@@ -403,12 +356,10 @@ _TRAILER_FIELDS = {"incorrect data check": "CRC-32", "incorrect length check": "
 
 
 class _GzipStream(io.RawIOBase):
-    """Decompresses a gzip file (every member, as ``gzip`` does) and knows where damage is.
+    """Decompresses every member of a gzip file and names the byte of the compressed file where damage is.
 
-    Python's ``gzip`` reports damage without a position; this feeds zlib itself
-    and, when zlib fails, replays the failing chunk one byte at a time on a copy
-    of the decompressor taken before it, so the error names the exact byte of
-    the compressed file. zlib checks each member's CRC-32 and length.
+    Python's ``gzip`` reports damage without a position; when zlib fails, the
+    failing chunk is replayed one byte at a time on a copy of the decompressor.
     """
 
     def __init__(self, raw: BinaryIO):
@@ -523,11 +474,7 @@ def _read_problem(error: Exception) -> str:
 
 
 def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
-    """Up to ``size`` bytes; a read error after some bytes ends the sample.
-
-    Detection should not fail on a damaged file that the reader can report
-    with a line number.
-    """
+    """Up to ``size`` bytes; a read error after some bytes ends the sample (the reader reports it)."""
     # read1 (gzip): one read at a time, so the bytes before a damaged part arrive.
     read = getattr(stream, "read1", stream.read)
     pieces: list[bytes] = []
@@ -547,11 +494,7 @@ def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
 
 
 def _looks_binary(line: bytes) -> bool:
-    """Whether a line that is not UTF-8 is more likely binary data than text in another encoding.
-
-    float32 values hold control bytes, and about half their bytes are 0x80 or
-    above; text in Latin-1 or cp1251 has no control bytes and mostly ASCII values.
-    """
+    """Whether a non-UTF-8 line is binary (control bytes, or mostly bytes >= 0x80) rather than Latin-1-like text."""
     return bool(_CONTROL_BYTES.search(line)) or sum(byte >= 0x80 for byte in line) * 4 > len(line)
 
 
@@ -636,9 +579,7 @@ class _ByteScanner:
     def read_until(self, separator: bytes, limit: int, missing: str) -> bytes | None:
         """The bytes before the next ``separator`` (consumed too); None at the end of the file.
 
-        Raises:
-            VectorFileError: If no separator comes within ``limit`` bytes, or the
-                file ends after some bytes but before a separator.
+        Raises VectorFileError if no separator comes within ``limit`` bytes or before the end.
         """
         searched = self._position
         while True:
@@ -681,8 +622,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
         vector_bytes = _FLOAT32.itemsize * dimension
         word: str | None = None
         for index in range(count):
-            # A newline ends each vector in files of Google's C tool (and some
-            # files have one before the first word).
+            # Google's C tool ends each vector with a newline.
             scanner.skip(b"\n")
             word_offset = scanner.offset
             word_bytes = scanner.read_until(
@@ -729,9 +669,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
 
 
 def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int, previous: str | None) -> str:
-    # Misread values show up as strange words: the header's dimension is wrong, or
-    # the word before went on after a space (gensim writes "new york" as it is,
-    # and every reader of the format ends a word at its first space).
+    # Misread values show up as strange words: a wrong dimension, or a word before with a space.
     hint = f"; if the file is word2vec binary, its header's dimension ({dimension}) is probably wrong"
     if previous is not None:
         hint += f", or the word before, {previous!r}, goes on after a space, which this format cannot hold"

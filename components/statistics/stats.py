@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 import dataclasses
+import functools
 import heapq
 import re
 
@@ -89,6 +90,11 @@ def _words(vocabulary: Sequence[str] | None) -> list[str]:
     return [token for token in vocabulary or () if token not in features.RESERVED_TOKENS]
 
 
+def _shared_words(vocabulary: Sequence[str] | None) -> list[str]:
+    """The vocabulary words whose positive share is counted, most frequent first."""
+    return _words(vocabulary)[:SHARED_WORDS]
+
+
 def _counts(values: np.ndarray) -> dict[int, int]:
     distinct, counts = np.unique(values, return_counts=True)
     return dict(zip(distinct.tolist(), counts.tolist(), strict=True))
@@ -121,7 +127,7 @@ class _BatchStatistics(beam.DoFn):
         from components.text import tokenize
 
         words = _words(self._vocabulary)
-        self._shared_words = len(words[:SHARED_WORDS])
+        self._shared_words = len(_shared_words(self._vocabulary))
         table = None
         if words:
             # Vocabulary word -> its position among the words; -1 for any other token.
@@ -241,10 +247,7 @@ class _MergeStatistics(beam.CombineFn):
         return accumulator.merge(partial)
 
     def merge_accumulators(self, accumulators: Iterable[_Accumulator]) -> _Accumulator:
-        merged = self.create_accumulator()
-        for accumulator in accumulators:
-            merged.merge(accumulator)
-        return merged
+        return functools.reduce(_Accumulator.merge, accumulators, self.create_accumulator())
 
     def extract_output(self, accumulator: _Accumulator) -> _Accumulator:
         return accumulator
@@ -257,7 +260,7 @@ def split_statistics(
     # Most frequent first; ties in token order (UTF-8 bytes sort as their characters do),
     # so the output does not depend on the input order.
     top = heapq.nsmallest(TOP_TOKENS, accumulator.token_counts.items(), key=lambda item: (-item[1], item[0]))
-    shared = _words(vocabulary)[:SHARED_WORDS]
+    shared = _shared_words(vocabulary)
     return SplitStatistics(
         name=split,
         examples=accumulator.examples,
@@ -328,28 +331,13 @@ def _assemble(
     vocabulary: Sequence[str] | None,
 ) -> Statistics:
     summed = dict(partials)
-    splits = [
-        split_statistics(
-            name, summed.get(name) or _Accumulator(len(_words(vocabulary)[:SHARED_WORDS])), vocabulary
-        )
-        for name in split_order
-    ]
-    by_name = {split.name: split for split in splits}
-    labeled = {
-        name: by_name[name].examples
-        for name in split_order
-        if name in by_name and name in features.LABELED_SPLITS
-    }
+    empty = _Accumulator(len(_shared_words(vocabulary)))
+    splits = {name: split_statistics(name, summed.get(name, empty), vocabulary) for name in split_order}
+    labeled = {name: split.examples for name, split in splits.items() if name in features.LABELED_SPLITS}
     found = summarise_duplicates(groups, labeled) if labeled else None
-    ordered = {}
-    for name in split_order:
-        if name not in by_name:
-            continue
-        split = by_name[name]
-        if found is not None and name in found.within_split:
-            split = dataclasses.replace(split, duplicates=found.within_split[name])
-        ordered[name] = split
-    return Statistics(splits=ordered, duplicates=found)
+    for name, repeated in found.within_split.items() if found else ():
+        splits[name] = dataclasses.replace(splits[name], duplicates=repeated)
+    return Statistics(splits=splits, duplicates=found)
 
 
 class ComputeStatistics(beam.PTransform):
@@ -381,7 +369,7 @@ class ComputeStatistics(beam.PTransform):
             )
         )
         summed = counted.partials | "SumPerSplit" >> beam.CombinePerKey(
-            _MergeStatistics(len(_words(self._vocabulary)[:SHARED_WORDS]))
+            _MergeStatistics(len(_shared_words(self._vocabulary)))
         )
         groups = (
             counted[_BatchStatistics.TEXTS]
