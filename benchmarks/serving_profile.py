@@ -40,6 +40,7 @@ import argparse
 import collections
 import functools
 import json
+import os
 from pathlib import Path
 import re
 import statistics
@@ -296,10 +297,12 @@ def main() -> int:
         print(json.dumps(child(args)))
         return 0
 
+    # The children run from the repository: paths given relative to the caller's folder are made absolute.
+    args.data = args.data and os.path.abspath(args.data)
     results = [
         _measure.run_child(
             __file__,
-            [f"--model={model}", *_child_options(args), "--child"],
+            [f"--model={os.path.abspath(model)}", *_child_options(args), "--child"],
             "serving profile",
             cwd=REPOSITORY,
         )
