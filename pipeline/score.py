@@ -556,21 +556,36 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
 
     options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
     gfile = _gfile()
-    existed = gfile.isdir(job.output)  # and empty: check_output refuses any other
+    existed = set(gfile.listdir(job.output)) if gfile.isdir(job.output) else None
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_score_pipeline(pipeline, job)
     except Exception as error:
-        # Removes what the failed job wrote, and the output folder unless it was there before.
-        if gfile.isdir(job.output):
-            gfile.rmtree(job.output)
-        if existed:
-            gfile.makedirs(job.output)
+        _remove_partial_output(job.output, existed)
         cause = _input_error_in(error)
         if cause is not None:
             raise cause from error
         raise
     return read_summary(job.output)
+
+
+def _remove_partial_output(output: str, existed: set[str] | None) -> None:
+    """Removes what a failed job wrote to ``output``: only the names it added, all of it if the folder is new.
+
+    A file someone else put in the folder while the job ran stays.
+    """
+    gfile = _gfile()
+    if not gfile.isdir(output):
+        return
+    if existed is None:
+        gfile.rmtree(output)
+        return
+    for name in set(gfile.listdir(output)) - existed:
+        path = posixpath.join(output, name.rstrip("/"))
+        if gfile.isdir(path):
+            gfile.rmtree(path)
+        else:
+            gfile.remove(path)
 
 
 def _input_error_in(error: BaseException) -> Exception | None:

@@ -430,3 +430,22 @@ def test_the_readmes_dataflow_command_passes_its_flags_to_beam():
     )
     assert options.view_as(SetupOptions).setup_file == "./setup.py"
     assert options.view_as(PipelineOptions).get_all_options()["runner"] == "DataflowRunner"
+
+
+def test_a_failed_jobs_clean_up_removes_only_what_it_added(tmp_path):
+    """run_score called without the command's output check: a user's file already in the folder survives a failure."""
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "notes.txt").write_text("mine")
+    (output / "predictions-00000-of-00001.jsonl.gz").write_bytes(b"partial")
+    (output / "quarantine").mkdir()
+    (output / "quarantine" / "part-0").write_text("partial")
+    score._remove_partial_output(str(output), {"notes.txt"})
+    assert [path.name for path in output.iterdir()] == ["notes.txt"]
+    assert (output / "notes.txt").read_text() == "mine"
+
+    made_by_the_job = tmp_path / "new"
+    made_by_the_job.mkdir()
+    (made_by_the_job / "predictions-00000-of-00001.jsonl.gz").write_bytes(b"partial")
+    score._remove_partial_output(str(made_by_the_job), None)
+    assert not made_by_the_job.exists()
