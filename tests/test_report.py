@@ -24,20 +24,18 @@ from components.artifacts import infra_blessing as canary_results
 from components.artifacts import pushed_model, run_report
 from components.artifacts.quarantine import QUARANTINE_DIR, SUMMARY_FILE, read_quarantine
 from components.artifacts.ref import ArtifactRef
-from components.artifacts.statistics import DuplicateGroup, Duplicates, read_statistics
+from components.artifacts.statistics import DuplicateGroup, Duplicates, SplitStatistics, read_statistics
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.canary.probes import PROBES
 from components.report import analysis, read_inputs, render
 from components.report.sections import (
     CalibrationBucket,
-    CanaryReport,
     Curve,
     DataReport,
     EvaluationReport,
     LineageReport,
     ReportData,
     RunEntry,
-    SplitStats,
     StepRecord,
     ThresholdCheck,
     TrainingReport,
@@ -192,8 +190,13 @@ def test_quarantine_is_counted_per_reason_and_none_without_quarantine_output(tmp
 # --- the page -----------------------------------------------------------------------------------
 
 
+def _split(name: str, labels: dict[str, int], lengths: dict[int, int]) -> SplitStatistics:
+    """A split of ``sum(labels.values())`` reviews with these lengths (tokens per review -> reviews)."""
+    examples = sum(labels.values())
+    return SplitStatistics(name, examples, labels, {}, lengths, 0, None, 0, (), 0)
+
+
 def _small_report() -> ReportData:
-    lengths = np.array([12, 40, 300, 80])
     evaluation = EvaluationReport(
         uri="/runs/eval",
         candidate="candidate",
@@ -232,8 +235,8 @@ def _small_report() -> ReportData:
         data=DataReport(
             uri="/runs/examples",
             splits=(
-                SplitStats(features.TRAIN, 4, {"negative": 2, "positive": 2}, lengths),
-                SplitStats(features.UNSUP, 3, {"unlabeled": 3}),
+                _split(features.TRAIN, {"negative": 2, "positive": 2}, {12: 1, 40: 1, 300: 1, 80: 1}),
+                _split(features.UNSUP, {"unlabeled": 3}, {}),
             ),
             max_length=64,
             quarantine={"invalid_utf8": 2},
@@ -267,11 +270,10 @@ def _small_report() -> ReportData:
             pushed_version="1700000000",
             pushed_destination="/serving/imdb/1700000000",
         ),
-        canary=CanaryReport(
-            uri="/runs/canary",
+        canary=dict(
             blessed=False,
-            failures=("probe 'empty' via serving_default: nan is not a finite probability in [0, 1]",),
-            probes=(
+            failures=["probe 'empty' via serving_default: nan is not a finite probability in [0, 1]"],
+            probes=[
                 {
                     "name": "empty",
                     "bytes": 0,
@@ -286,7 +288,7 @@ def _small_report() -> ReportData:
                     "probabilities": {"serving_default": 0.9, "serving_tf_example": 0.9},
                     "ok": True,
                 },
-            ),
+            ],
             load_seconds=1.5,
             batch_seconds={"serving_default": 0.01, "serving_tf_example": 0.02},
             limits={"max_load_seconds": 60.0, "max_batch_seconds": 5.0},

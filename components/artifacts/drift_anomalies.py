@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 ANOMALIES_KEY = "anomalies"
 DRIFT_FILE = "drift.json"
@@ -52,6 +52,14 @@ class Finding:
     @property
     def exceeded(self) -> bool:
         return self.distance > self.threshold
+
+
+class DriftFindings(NamedTuple):
+    """The comparisons of ``drift.json``: this span against ``baseline_span`` (None on the first), train/test."""
+
+    findings: list[Finding]
+    span: int | None
+    baseline_span: int | None
 
 
 def anomalies_proto(findings: list[Finding], split: str) -> Any:
@@ -117,7 +125,7 @@ def write_anomalies(
     artifact.set_string_custom_property(WARNINGS_PROPERTY, "; ".join(finding.message for finding in warnings))
 
 
-def read_findings(uri: str) -> tuple[list[Finding], int | None, int | None] | None:
+def read_findings(uri: str) -> DriftFindings | None:
     """The comparisons in ``drift.json`` with the span and the baseline span; None when absent."""
     from components.artifacts.files import read_json  # imports TensorFlow: only when reading
 
@@ -128,4 +136,4 @@ def read_findings(uri: str) -> tuple[list[Finding], int | None, int | None] | No
         Finding(**{key: value for key, value in entry.items() if key != "exceeded"})
         for entry in document["findings"]
     ]
-    return findings, document.get("span"), document.get("baseline_span")
+    return DriftFindings(findings, document.get("span"), document.get("baseline_span"))

@@ -33,6 +33,13 @@ def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     return coordinates, (explained[0], explained[1])
 
 
+def review_lengths(histogram: Mapping[int, int]) -> np.ndarray:
+    """Tokens per review, one value per review, from a length -> reviews histogram."""
+    return np.repeat(
+        np.array(list(histogram), dtype=np.int64), np.array(list(histogram.values()), dtype=np.int64)
+    )
+
+
 def most_frequent_words(vocabulary: Sequence[str], count: int) -> list[str]:
     """The ``count`` most frequent words: the vocabulary is in frequency order after the reserved tokens."""
     return [token for token in vocabulary if token not in features.RESERVED_TOKENS][:count]

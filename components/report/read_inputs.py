@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 import contextlib
-import dataclasses
 import datetime
 import json
 import logging
@@ -48,17 +47,14 @@ from components.artifacts.run_report import (
 from components.report import analysis
 from components.report.sections import (
     CalibrationBucket,
-    CanaryReport,
     Curve,
     DataReport,
-    DriftReport,
     EmbeddingReport,
     EvaluationReport,
     LineageReport,
     Neighbours,
     Projection,
     ReportData,
-    SplitStats,
     StepRecord,
     ThresholdCheck,
     TrainingReport,
@@ -98,69 +94,25 @@ def collect_report(
     if TRANSFORM_GRAPH in inputs:
         max_length, vocabulary = transform_graph.read_transform(inputs[TRANSFORM_GRAPH].uri)
 
-    matrices = read_embedding_matrices(
-        inputs[MODEL].uri if MODEL in inputs else None,
-        inputs[EMBEDDING].uri if EMBEDDING in inputs else None,
-    )
-    if matrices.vocabulary is not None:
-        vocabulary = matrices.vocabulary
-    projected = analysis.most_frequent_words(vocabulary, PROJECTED_WORDS) if vocabulary else []
-
     data, shares = None, None
     if EXAMPLES in inputs or STATISTICS in inputs:
         data, shares = read_data(inputs.get(EXAMPLES), inputs.get(STATISTICS), inputs.get(DRIFT), max_length)
-
-    embeddings = None
-    if vocabulary is not None or matrices.coverage is not None:
-        embeddings = embedding_report(vocabulary, matrices, projected, shares)
 
     return ReportData(
         title=title,
         generated_at=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         data=data,
-        embeddings=embeddings,
+        embeddings=embedding_report(inputs.get(MODEL), inputs.get(EMBEDDING), vocabulary, shares),
         training=read_training(inputs[MODEL_RUN].uri) if MODEL_RUN in inputs else None,
         evaluation=(
             read_evaluation(inputs[EVALUATION].uri, inputs.get(BLESSING)) if EVALUATION in inputs else None
         ),
         lineage=lineage_report(inputs, step_properties, versions, run_id, steps),
-        canary=read_canary(inputs[INFRA_BLESSING]) if INFRA_BLESSING in inputs else None,
-    )
-
-
-def read_canary(infra_blessing_ref: ArtifactRef) -> CanaryReport | None:
-    """The canary section from an InfraBlessing artifact; None when it holds no ``canary.json``."""
-    written = canary_results.read_result(infra_blessing_ref.uri)
-    if written is None:
-        return None
-    return CanaryReport(
-        uri=infra_blessing_ref.uri,
-        blessed=bool(written.get("blessed")),
-        failures=tuple(written.get("failures", ())),
-        probes=tuple(written.get("probes", ())),
-        load_seconds=written.get("load_seconds"),
-        batch_seconds=dict(written.get("batch_seconds") or {}),
-        limits=dict(written.get("limits") or {}),
+        canary=canary_results.read_result(inputs[INFRA_BLESSING].uri) if INFRA_BLESSING in inputs else None,
     )
 
 
 # --- data -----------------------------------------------------------------------------------------
-
-
-def _split_stats(split: statistics_artifact.SplitStatistics) -> SplitStats:
-    lengths = np.repeat(
-        np.array(list(split.lengths), dtype=np.int64), np.array(list(split.lengths.values()), dtype=np.int64)
-    )
-    return SplitStats(
-        name=split.name,
-        examples=split.examples,
-        labels=dict(split.labels),
-        lengths=lengths,
-        oov_share=split.oov_share,
-        empty_reviews=split.empty_reviews,
-        top_tokens=split.top_tokens,
-        quantiles=split.quantiles,
-    )
 
 
 def read_data(
@@ -178,16 +130,15 @@ def read_data(
     found = statistics_artifact.read_statistics(statistics.uri) if statistics else None
     set_aside, samples = quarantine.read_quarantine(examples) if examples else (None, {})
     train = found.splits.get(features.TRAIN) if found else None
-    findings = drift_anomalies.read_findings(drift.uri) if drift else None
     report = DataReport(
         uri=examples.uri if examples else statistics.uri,
-        splits=tuple(_split_stats(split) for split in found.splits.values()) if found else (),
+        splits=tuple(found.splits.values()) if found else (),
         max_length=max_length,
         quarantine=set_aside,
         quarantine_samples=samples,
         leakage=found.duplicates if found else None,
         statistics_uri=statistics.uri if statistics else None,
-        drift=DriftReport(drift.uri, findings[1], findings[2], tuple(findings[0])) if findings else None,
+        drift=drift_anomalies.read_findings(drift.uri) if drift else None,
     )
     return report, (train.word_positive_share or None) if train else None
 
@@ -195,40 +146,9 @@ def read_data(
 # --- vocabulary and embeddings --------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class EmbeddingMatrices:
-    """The vocabulary and matrices a run produced; each None when absent."""
-
-    vocabulary: list[str] | None
-    injected: np.ndarray | None
-    trained: np.ndarray | None
-    coverage: dict | None
-
-
 def _read_if_present(read: Callable[[str], Any], *parts: str) -> Any:
     path = os.path.join(*parts)
     return read(path) if tf.io.gfile.exists(path) else None
-
-
-def read_embedding_matrices(model_uri: str | None, embedding_uri: str | None) -> EmbeddingMatrices:
-    """Reads the embeddings published with the model (trained and injected) and the aligner's coverage.
-
-    Without a model, the aligner's matrix is the injected one.
-    """
-    vocabulary = injected = trained = coverage = None
-    if model_uri:
-        directory = model_artifact.embeddings_dir(model_uri)
-        vocabulary = _read_if_present(read_vocabulary, directory, model_artifact.VOCABULARY_FILE)
-        trained = _read_if_present(read_matrix, directory, model_artifact.TRAINED_MATRIX_FILE)
-        injected = _read_if_present(read_matrix, directory, model_artifact.INJECTED_MATRIX_FILE)
-    if embedding_uri:
-        coverage = embedding_matrix.read_coverage(embedding_uri)
-        if injected is None:
-            injected = _read_if_present(read_matrix, embedding_uri, embedding_matrix.MATRIX_FILE)
-            vocabulary = vocabulary or _read_if_present(
-                read_vocabulary, embedding_uri, embedding_matrix.VOCABULARY_FILE
-            )
-    return EmbeddingMatrices(vocabulary, injected, trained, coverage)
 
 
 def _neighbours(
@@ -240,13 +160,33 @@ def _neighbours(
 
 
 def embedding_report(
+    model: ArtifactRef | None,
+    embedding: ArtifactRef | None,
     vocabulary: list[str] | None,
-    matrices: EmbeddingMatrices,
-    projected: list[str],
     shares: dict[str, float] | None,
-) -> EmbeddingReport:
-    """The vocabulary and embeddings section from the matrices and the words to project."""
-    injected, trained = matrices.injected, matrices.trained
+) -> EmbeddingReport | None:
+    """The vocabulary and embeddings section; None without a vocabulary or the aligner's coverage.
+
+    The matrices are those published with the model (trained and injected);
+    without a model, the aligner's matrix is the injected one. The vocabulary
+    is the model's, else the aligner's, else the Transform's.
+    """
+    found = injected = trained = coverage = None
+    if model:
+        directory = model_artifact.embeddings_dir(model.uri)
+        found = _read_if_present(read_vocabulary, directory, model_artifact.VOCABULARY_FILE)
+        trained = _read_if_present(read_matrix, directory, model_artifact.TRAINED_MATRIX_FILE)
+        injected = _read_if_present(read_matrix, directory, model_artifact.INJECTED_MATRIX_FILE)
+    if embedding:
+        coverage = embedding_matrix.read_coverage(embedding.uri)
+        if injected is None:
+            injected = _read_if_present(read_matrix, embedding.uri, embedding_matrix.MATRIX_FILE)
+            found = found or _read_if_present(
+                read_vocabulary, embedding.uri, embedding_matrix.VOCABULARY_FILE
+            )
+    vocabulary = found if found is not None else vocabulary
+    if vocabulary is None and coverage is None:
+        return None
     if vocabulary is not None:
         for matrix in (injected, trained):
             if matrix is not None and matrix.shape[0] != len(vocabulary):
@@ -254,6 +194,7 @@ def embedding_report(
                     f"an embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
                 )
     reference = trained if trained is not None else injected
+    projected = analysis.most_frequent_words(vocabulary, PROJECTED_WORDS) if vocabulary else []
     projection = None
     if vocabulary and injected is not None and trained is not None and len(projected) >= 2:
         index = {token: i for i, token in enumerate(vocabulary)}
@@ -278,10 +219,8 @@ def embedding_report(
         ]
     return EmbeddingReport(
         vocabulary_size=len(vocabulary) if vocabulary is not None else None,
-        dimension=int(reference.shape[1])
-        if reference is not None
-        else (matrices.coverage or {}).get("dimension"),
-        coverage=matrices.coverage,
+        dimension=int(reference.shape[1]) if reference is not None else (coverage or {}).get("dimension"),
+        coverage=coverage,
         projection=projection,
         neighbours=tuple(neighbours),
         fine_tuned=(

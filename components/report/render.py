@@ -61,7 +61,7 @@ FIGURES = ("lengths", "projection", "training", "confusion", "roc", "calibration
 def _images(report: ReportData) -> dict[str, str | None]:
     images: dict[str, str | None] = dict.fromkeys(FIGURES)
     if report.data:
-        lengths = {split.name: split.lengths for split in report.data.splits if split.lengths is not None}
+        lengths = {split.name: analysis.review_lengths(split.lengths) for split in report.data.splits}
         if any(len(values) for values in lengths.values()):
             images["lengths"] = data_uri(plots.length_histogram(lengths, report.data.max_length))
     if report.embeddings and report.embeddings.projection:
@@ -131,8 +131,8 @@ def render_report(report: ReportData) -> str:
         headline_metrics=eval_names.HEADLINE_METRICS,
         label_names=[*(LABEL_NAMES[label] for label in sorted(LABEL_NAMES)), UNLABELED],
         history_columns=history_columns,
-        median=lambda values: float(np.median(values)),
-        share_over=lambda values, limit: float(np.mean(np.asarray(values) > limit)),
+        median=lambda lengths: float(np.median(analysis.review_lengths(lengths))),
+        share_over=lambda lengths, limit: float(np.mean(analysis.review_lengths(lengths) > limit)),
         ratio=lambda part, whole: part / whole if whole else 0.0,
     )
 

@@ -11,33 +11,9 @@ import dataclasses
 
 import numpy as np
 
-from components.artifacts.drift_anomalies import Finding
+from components.artifacts.drift_anomalies import DriftFindings
 from components.artifacts.evaluation import SliceMetrics
-from components.artifacts.statistics import Duplicates
-
-
-@dataclasses.dataclass(frozen=True)
-class SplitStats:
-    """One split's figures (``statistics.SplitStatistics``), with ``lengths`` as tokens per review."""
-
-    name: str
-    examples: int
-    labels: dict[str, int]
-    lengths: np.ndarray | None = None
-    oov_share: float | None = None
-    empty_reviews: int | None = None
-    top_tokens: tuple[tuple[str, int], ...] = ()
-    quantiles: dict[float, int] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class DriftReport:
-    """The drift check's comparisons: this span against ``baseline_span`` (None on the first), train/test."""
-
-    uri: str
-    span: int | None
-    baseline_span: int | None
-    findings: tuple[Finding, ...]
+from components.artifacts.statistics import Duplicates, SplitStatistics
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,13 +29,13 @@ class DataReport:
     """
 
     uri: str
-    splits: tuple[SplitStats, ...]
+    splits: tuple[SplitStatistics, ...]
     max_length: int | None
     quarantine: dict[str, int] | None
     leakage: Duplicates | None
     quarantine_samples: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     statistics_uri: str | None = None
-    drift: DriftReport | None = None
+    drift: DriftFindings | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,19 +179,6 @@ class EvaluationReport:
 
 
 @dataclasses.dataclass(frozen=True)
-class CanaryReport:
-    """Canary section: the InfraBlessing's ``canary.json`` (probes, load time, latencies, limits)."""
-
-    uri: str
-    blessed: bool
-    failures: tuple[str, ...]
-    probes: tuple[dict, ...]
-    load_seconds: float | None
-    batch_seconds: dict[str, float]
-    limits: dict[str, float]
-
-
-@dataclasses.dataclass(frozen=True)
 class StepRecord:
     """One node of a run as ML Metadata recorded it."""
 
@@ -260,7 +223,8 @@ class ReportData:
     training: TrainingReport | None
     evaluation: EvaluationReport | None
     lineage: LineageReport
-    canary: CanaryReport | None = None
+    # The InfraBlessing's ``canary.json``: probes, load time, latencies, limits.
+    canary: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
