@@ -1,4 +1,4 @@
-"""The report's figures: plain data in, PNG bytes out (Matplotlib's object API, no pyplot state).
+"""The report's figures: plain data in, a PNG ``data:`` URI out (Matplotlib's object API, no pyplot state).
 
 Figures are drawn on their own ``Figure`` with the Agg canvas, so nothing
 depends on a display, a global backend or figures left open by other code.
@@ -6,6 +6,7 @@ depends on a display, a global backend or figures left open by other code.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 import io
 
@@ -18,6 +19,7 @@ from components.report.sections import CalibrationBucket, Curve, Projection
 from schemas import features
 
 DPI = 100
+CANDIDATE_LABEL = "candidate"
 BASELINE_LABEL = "baseline"
 # Word labels drawn on the projection, besides the highlighted (probe) words.
 LABELLED_WORDS = 20
@@ -35,15 +37,16 @@ def _line_style(label: str) -> str:
     return "--" if label == BASELINE_LABEL else "-"
 
 
-def _png(figure: Figure) -> bytes:
+def _png(figure: Figure) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI, to embed in the page."""
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     # No Software/date metadata: the same data gives the same bytes.
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def length_histogram(lengths: Mapping[str, np.ndarray], max_length: int | None) -> bytes:
+def length_histogram(lengths: Mapping[str, np.ndarray], max_length: int | None) -> str:
     """Tokens per review for each split, with the length the model reads (longer reviews are truncated)."""
     figure = Figure(figsize=(7.5, 3.4), layout="constrained")
     axes = figure.add_subplot()
@@ -122,7 +125,7 @@ def _limits(values: np.ndarray) -> tuple[float, float]:
     return float(low - margin), float(high + margin)
 
 
-def projection(projected: Projection, highlighted: Sequence[str] = ()) -> bytes:
+def projection(projected: Projection, highlighted: Sequence[str] = ()) -> str:
     """The most frequent words in 2-D (PCA), before and after fine-tuning, coloured by sentiment.
 
     The colour scale is centred on 0.5 (as many positive as negative reviews)
@@ -171,7 +174,7 @@ def projection(projected: Projection, highlighted: Sequence[str] = ()) -> bytes:
     return _png(figure)
 
 
-def training_curves(history: Mapping[str, Sequence[float]], best_epoch: int | None) -> bytes:
+def training_curves(history: Mapping[str, Sequence[float]], best_epoch: int | None) -> str:
     """Loss and accuracy per epoch, train and eval splits."""
     figure = Figure(figsize=(10, 3.6), layout="constrained")
     axes = figure.subplots(1, 2)
@@ -193,7 +196,7 @@ def training_curves(history: Mapping[str, Sequence[float]], best_epoch: int | No
     return _png(figure)
 
 
-def confusion_matrix(counts: Mapping[str, float]) -> bytes:
+def confusion_matrix(counts: Mapping[str, float]) -> str:
     """The 2x2 confusion matrix (rows: actual, columns: predicted), counts and row shares."""
     matrix = np.array(
         [
@@ -224,7 +227,7 @@ def confusion_matrix(counts: Mapping[str, float]) -> bytes:
     return _png(figure)
 
 
-def roc_curves(curves: Mapping[str, Curve], aucs: Mapping[str, float | None]) -> bytes:
+def roc_curves(curves: Mapping[str, Curve], aucs: Mapping[str, float | None]) -> str:
     """ROC curve of each model (true-positive against false-positive rate over thresholds)."""
     figure = Figure(figsize=(4.6, 4.2), layout="constrained")
     axes = figure.add_subplot()
@@ -246,7 +249,7 @@ def roc_curves(curves: Mapping[str, Curve], aucs: Mapping[str, float | None]) ->
     return _png(figure)
 
 
-def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> bytes:
+def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> str:
     """Observed positive rate against mean predicted probability per bucket, and bucket sizes."""
     figure = Figure(figsize=(4.6, 5), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
@@ -272,7 +275,7 @@ def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> bytes:
     return _png(figure)
 
 
-def slice_accuracy(slices: Sequence[SliceMetrics]) -> bytes:
+def slice_accuracy(slices: Sequence[SliceMetrics]) -> str:
     """Accuracy of each slice (a bar, labelled with its reviews), the test split's as a line."""
     shown = [metrics for metrics in slices if metrics.accuracy is not None]
     figure = Figure(figsize=(7.5, 0.8 + 0.32 * max(len(shown), 1)), layout="constrained")

@@ -249,15 +249,6 @@ def read_training(model_run_uri: str) -> TrainingReport | None:
 # --- evaluation -----------------------------------------------------------------------------------
 
 
-def _model_names(config: Any) -> tuple[str, str | None]:
-    """(candidate, baseline) model names of an EvalConfig; baseline None when it has none."""
-    if config is None or not config.model_specs:
-        return "", None
-    baseline = next((spec.name for spec in config.model_specs if spec.is_baseline), None)
-    candidate = next(spec.name for spec in config.model_specs if not spec.is_baseline)
-    return candidate, baseline
-
-
 def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
     """(metric name, slice name, MetricThreshold) of every threshold in an EvalConfig.
 
@@ -329,7 +320,7 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
         config, _data, _format, model_locations = eval_config_writer.load_eval_run(uri)
     except (OSError, ValueError, tf.errors.NotFoundError):
         config, model_locations = None, {}
-    evaluation = evaluation_artifact.read_evaluation(uri, _model_names(config))
+    evaluation = evaluation_artifact.read_evaluation(uri)
     candidate, baseline = evaluation.candidate_model, evaluation.baseline_model
     metrics = {
         model: _ordered(values)

@@ -7,7 +7,6 @@ pushed model's folder, without a server or network access.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 import datetime
 
@@ -24,11 +23,6 @@ INDEX_FILE = "index.html"
 _REPORT_TEMPLATE = "report.html"
 _HISTORY_ORDER = ("loss", "accuracy", "auc")
 TEMPLATES_DIR = "templates"
-
-
-def data_uri(png: bytes) -> str:
-    """A ``data:image/png;base64,...`` URI of PNG bytes."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _environment() -> jinja2.Environment:
@@ -63,13 +57,11 @@ def _images(report: ReportData) -> dict[str, str | None]:
     if report.data:
         lengths = {split.name: analysis.review_lengths(split.lengths) for split in report.data.splits}
         if any(len(values) for values in lengths.values()):
-            images["lengths"] = data_uri(plots.length_histogram(lengths, report.data.max_length))
+            images["lengths"] = plots.length_histogram(lengths, report.data.max_length)
     if report.embeddings and report.embeddings.projection:
-        images["projection"] = data_uri(plots.projection(report.embeddings.projection, PROBE_WORDS))
+        images["projection"] = plots.projection(report.embeddings.projection, PROBE_WORDS)
     if report.training and report.training.history:
-        images["training"] = data_uri(
-            plots.training_curves(report.training.history, report.training.best_epoch)
-        )
+        images["training"] = plots.training_curves(report.training.history, report.training.best_epoch)
     evaluation = report.evaluation
     if evaluation:
         # The exact matrix at the decision threshold, else the plot's nearest threshold.
@@ -78,45 +70,32 @@ def _images(report: ReportData) -> dict[str, str | None]:
         if counts is None and candidate_curve is not None:
             counts = analysis.confusion_at(candidate_curve, eval_names.DECISION_THRESHOLD)
         if counts is not None:
-            images["confusion"] = data_uri(plots.confusion_matrix(counts))
-        names = [name for name in (evaluation.candidate, evaluation.baseline) if name is not None]
+            images["confusion"] = plots.confusion_matrix(counts)
+        # By the label a figure shows: the candidate, then the baseline when there was one.
+        models = {plots.CANDIDATE_LABEL: evaluation.candidate, plots.BASELINE_LABEL: evaluation.baseline}
+        shown = {label: name for label, name in models.items() if name is not None}
         curves = {
-            _label(evaluation, name): evaluation.curves[name] for name in names if name in evaluation.curves
+            label: evaluation.curves[name] for label, name in shown.items() if name in evaluation.curves
         }
         if curves:
             aucs = {
-                _label(evaluation, name): evaluation.metrics.get(name, {}).get(eval_names.AUC)
-                for name in names
+                label: evaluation.metrics.get(name, {}).get(eval_names.AUC) for label, name in shown.items()
             }
-            images["roc"] = data_uri(plots.roc_curves(curves, aucs))
+            images["roc"] = plots.roc_curves(curves, aucs)
         buckets = {
-            _label(evaluation, name): evaluation.calibration[name]
-            for name in names
+            label: evaluation.calibration[name]
+            for label, name in shown.items()
             if evaluation.calibration.get(name)
         }
         if buckets:
-            images["calibration"] = data_uri(plots.calibration(buckets))
+            images["calibration"] = plots.calibration(buckets)
         if any(metrics.accuracy is not None for metrics in evaluation.slices):
-            images["slices"] = data_uri(plots.slice_accuracy(evaluation.slices))
+            images["slices"] = plots.slice_accuracy(evaluation.slices)
     return images
-
-
-def _label(evaluation, name: str) -> str:
-    return plots.BASELINE_LABEL if name == evaluation.baseline else "candidate"
-
-
-def _verdict(report: ReportData) -> tuple[str, str]:
-    blessed = report.evaluation.blessed if report.evaluation else None
-    if blessed:
-        return "Blessed", "blessed"
-    if blessed is False:
-        return "NOT blessed", "not-blessed"
-    return "No blessing decision", "unknown"
 
 
 def render_report(report: ReportData) -> str:
     """The report page of one run, with its figures embedded."""
-    verdict, verdict_class = _verdict(report)
     history_columns = []
     if report.training:
         names = list(report.training.history)
@@ -126,8 +105,6 @@ def render_report(report: ReportData) -> str:
     return template.render(
         report=report,
         images=_images(report),
-        verdict=verdict,
-        verdict_class=verdict_class,
         headline_metrics=eval_names.HEADLINE_METRICS,
         label_names=[*(LABEL_NAMES[label] for label in sorted(LABEL_NAMES)), UNLABELED],
         history_columns=history_columns,
