@@ -198,7 +198,6 @@ def _split(name: str, labels: dict[str, int], lengths: dict[int, int]) -> SplitS
 
 def _small_report() -> ReportData:
     evaluation = EvaluationReport(
-        uri="/runs/eval",
         candidate="candidate",
         baseline="baseline",
         metrics={

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Mapping
 import contextlib
 import datetime
 import json
-import logging
 import os
 from typing import Any
 
@@ -21,7 +20,7 @@ import tensorflow as tf
 from tfx.components.example_gen import utils as example_gen_utils
 
 from components import neighbors
-from components.artifacts import drift_anomalies, embedding_matrix, quarantine, transform_graph
+from components.artifacts import drift_anomalies, embedding_matrix, quarantine, run_report, transform_graph
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts import model as model_artifact
@@ -30,20 +29,6 @@ from components.artifacts.evaluation import read_blessing
 from components.artifacts.model import read_matrix, read_vocabulary
 from components.artifacts.pushed_model import read_push
 from components.artifacts.ref import ArtifactRef
-from components.artifacts.run_report import (
-    BLESSING,
-    DRIFT,
-    EMBEDDING,
-    EVALUATION,
-    EXAMPLES,
-    INFRA_BLESSING,
-    INPUT_KEYS,
-    MODEL,
-    MODEL_RUN,
-    PUSHED_MODEL,
-    STATISTICS,
-    TRANSFORM_GRAPH,
-)
 from components.report import analysis
 from components.report.sections import (
     CalibrationBucket,
@@ -60,8 +45,6 @@ from components.report.sections import (
     TrainingReport,
 )
 from schemas import features
-
-logger = logging.getLogger(__name__)
 
 # Words whose neighbours are shown; those missing from the vocabulary are skipped.
 PROBE_WORDS = ("great", "awful", "boring", "excellent", "worst", "funny", "masterpiece", "disappointing")
@@ -83,7 +66,7 @@ def collect_report(
     """Reads every section of a run's report from its artifacts.
 
     Args:
-        inputs: Input name (``INPUT_KEYS``) -> artifact; absent inputs are skipped.
+        inputs: Input name (``run_report.INPUT_KEYS``) -> artifact; absent inputs are skipped.
         step_properties: Step -> execution property -> value, for the lineage.
         versions: Library versions of the environment that ran the steps.
         title: Page title.
@@ -91,24 +74,23 @@ def collect_report(
         steps: The run's steps as ML Metadata recorded them, when known.
     """
     max_length, vocabulary = None, None
-    if TRANSFORM_GRAPH in inputs:
-        max_length, vocabulary = transform_graph.read_transform(inputs[TRANSFORM_GRAPH].uri)
-
-    data, shares = None, None
-    if EXAMPLES in inputs or STATISTICS in inputs:
-        data, shares = read_data(inputs.get(EXAMPLES), inputs.get(STATISTICS), inputs.get(DRIFT), max_length)
-
+    if transform := inputs.get(run_report.TRANSFORM_GRAPH):
+        max_length, vocabulary = transform_graph.read_transform(transform.uri)
+    data, shares = read_data(inputs, max_length)
+    model_run = inputs.get(run_report.MODEL_RUN)
+    evaluation = inputs.get(run_report.EVALUATION)
+    infra_blessing = inputs.get(run_report.INFRA_BLESSING)
     return ReportData(
         title=title,
         generated_at=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         data=data,
-        embeddings=embedding_report(inputs.get(MODEL), inputs.get(EMBEDDING), vocabulary, shares),
-        training=read_training(inputs[MODEL_RUN].uri) if MODEL_RUN in inputs else None,
-        evaluation=(
-            read_evaluation(inputs[EVALUATION].uri, inputs.get(BLESSING)) if EVALUATION in inputs else None
+        embeddings=embedding_report(
+            inputs.get(run_report.MODEL), inputs.get(run_report.EMBEDDING), vocabulary, shares
         ),
+        training=read_training(model_run.uri) if model_run else None,
+        evaluation=read_evaluation(evaluation.uri, inputs.get(run_report.BLESSING)) if evaluation else None,
         lineage=lineage_report(inputs, step_properties, versions, run_id, steps),
-        canary=canary_results.read_result(inputs[INFRA_BLESSING].uri) if INFRA_BLESSING in inputs else None,
+        canary=canary_results.read_result(infra_blessing.uri) if infra_blessing else None,
     )
 
 
@@ -116,17 +98,19 @@ def collect_report(
 
 
 def read_data(
-    examples: ArtifactRef | None,
-    statistics: ArtifactRef | None,
-    drift: ArtifactRef | None,
-    max_length: int | None,
-) -> tuple[DataReport, dict[str, float] | None]:
+    inputs: Mapping[str, ArtifactRef], max_length: int | None
+) -> tuple[DataReport | None, dict[str, float] | None]:
     """The data section: StatisticsGen's figures, ExampleGen's quarantine, the drift check's comparisons.
 
     Returns:
-        The data section, and per frequent vocabulary word the share of
-        positive train reviews among those containing it (None without train statistics).
+        The data section (None without examples or statistics), and per frequent vocabulary word
+        the share of positive train reviews among those containing it (None without train statistics).
     """
+    examples, statistics, drift = (
+        inputs.get(key) for key in (run_report.EXAMPLES, run_report.STATISTICS, run_report.DRIFT)
+    )
+    if not (examples or statistics):
+        return None, None
     found = statistics_artifact.read_statistics(statistics.uri) if statistics else None
     set_aside, samples = quarantine.read_quarantine(examples) if examples else (None, {})
     train = found.splits.get(features.TRAIN) if found else None
@@ -382,7 +366,6 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
                 )
             )
     return EvaluationReport(
-        uri=uri,
         candidate=candidate,
         baseline=baseline,
         metrics=metrics,
@@ -421,8 +404,8 @@ def lineage_report(
     steps: tuple[StepRecord, ...] = (),
 ) -> LineageReport:
     """Data source, configuration, versions and push of a run."""
-    examples = inputs.get(EXAMPLES)
-    push = read_push(inputs.get(PUSHED_MODEL))
+    examples = inputs.get(run_report.EXAMPLES)
+    push = read_push(inputs.get(run_report.PUSHED_MODEL))
     span = examples.properties.get(example_gen_utils.SPAN_PROPERTY_NAME) if examples else None
     return LineageReport(
         data=_data_source(step_properties),
@@ -432,7 +415,7 @@ def lineage_report(
         else None,
         step_properties={step: dict(properties) for step, properties in step_properties.items()},
         versions=dict(versions),
-        artifacts=tuple((key, inputs[key].uri) for key in INPUT_KEYS if key in inputs),
+        artifacts=tuple((key, inputs[key].uri) for key in run_report.INPUT_KEYS if key in inputs),
         pushed=push.pushed,
         pushed_version=push.version,
         pushed_destination=push.destination,

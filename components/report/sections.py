@@ -158,7 +158,6 @@ class EvaluationReport:
     None without a blessing artifact, ``slices`` the candidate's per slice.
     """
 
-    uri: str
     candidate: str
     baseline: str | None
     metrics: dict[str, dict[str, float]]
