@@ -265,9 +265,7 @@ def _small_report() -> ReportData:
             step_properties={"Trainer": {"options": '{"epochs": 2}'}},
             versions={"tensorflow": "2.21.0"},
             artifacts=(("evaluation", "/runs/eval"),),
-            pushed=True,
-            pushed_version="1700000000",
-            pushed_destination="/serving/imdb/1700000000",
+            push=pushed_model.Push(True, "1700000000", "/serving/imdb/1700000000"),
         ),
         canary=dict(
             blessed=False,

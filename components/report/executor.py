@@ -52,7 +52,7 @@ class Executor(base_executor.BaseExecutor):
 
         # Copied beside the pushed version's model, when the run pushed one.
         path, copied = run_report.write_report(
-            output.uri, html, versions, report.generated_at, report.lineage.pushed_destination
+            output.uri, html, versions, report.generated_at, report.lineage.push.destination
         )
         logger.info(
             "Report done in %.1f s: %s (%s KB)%s",

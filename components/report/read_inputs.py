@@ -405,7 +405,6 @@ def lineage_report(
 ) -> LineageReport:
     """Data source, configuration, versions and push of a run."""
     examples = inputs.get(run_report.EXAMPLES)
-    push = read_push(inputs.get(run_report.PUSHED_MODEL))
     span = examples.properties.get(example_gen_utils.SPAN_PROPERTY_NAME) if examples else None
     return LineageReport(
         data=_data_source(step_properties),
@@ -416,9 +415,7 @@ def lineage_report(
         step_properties={step: dict(properties) for step, properties in step_properties.items()},
         versions=dict(versions),
         artifacts=tuple((key, inputs[key].uri) for key in run_report.INPUT_KEYS if key in inputs),
-        pushed=push.pushed,
-        pushed_version=push.version,
-        pushed_destination=push.destination,
+        push=read_push(inputs.get(run_report.PUSHED_MODEL)),
         run_id=run_id,
         steps=steps,
     )

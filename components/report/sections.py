@@ -13,6 +13,7 @@ import numpy as np
 
 from components.artifacts.drift_anomalies import DriftFindings
 from components.artifacts.evaluation import SliceMetrics
+from components.artifacts.pushed_model import Push
 from components.artifacts.statistics import Duplicates, SplitStatistics
 
 
@@ -194,7 +195,6 @@ class LineageReport:
     Attributes:
         data: Input base and pattern of the dataset.
         artifacts: (input name, URI) of the artifacts the report was built from.
-        pushed: Whether the model was pushed; None without a Pusher output.
         run_id, steps: The pipeline run and its steps, when known (re-rendered from ML Metadata).
     """
 
@@ -204,9 +204,7 @@ class LineageReport:
     step_properties: dict[str, dict[str, str]]
     versions: dict[str, str]
     artifacts: tuple[tuple[str, str], ...]
-    pushed: bool | None
-    pushed_version: str | None
-    pushed_destination: str | None
+    push: Push
     run_id: str | None = None
     steps: tuple[StepRecord, ...] = ()
 
