@@ -50,8 +50,7 @@ def length_histogram(lengths: Mapping[str, np.ndarray], max_length: int | None) 
     """Tokens per review for each split, with the length the model reads (longer reviews are truncated)."""
     figure = Figure(figsize=(7.5, 3.4), layout="constrained")
     axes = figure.add_subplot()
-    everything = np.concatenate([values for values in lengths.values() if len(values)] or [np.zeros(1)])
-    top = float(np.percentile(everything, 99)) if len(everything) else 1.0
+    top = float(np.percentile(np.concatenate(list(lengths.values())), 99))
     top = max(top, float(max_length or 0) * 1.2, 10.0)
     bins = np.linspace(0, top, 50)
     for split, values in lengths.items():

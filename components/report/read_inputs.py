@@ -250,8 +250,6 @@ def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
                 for slicing_spec in per_slice.slicing_specs:
                     values = dict(slicing_spec.feature_values)
                     yield name, evaluation_artifact.slice_name(values), per_slice.threshold
-        for name, threshold in sorted(spec.thresholds.items()):
-            yield name, test_split, threshold
 
 
 def _confusion_curve(matrices: Any) -> Curve:
