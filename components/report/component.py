@@ -77,9 +77,7 @@ class Report(base_component.BaseComponent):
         pipeline_name: Shown in the title.
         steps: The pipeline's steps, whose execution properties the report
             lists as the run's configuration.
-        **inputs: The artifacts shown, by input name (``examples``, ``statistics``,
-            ``drift``, ``transform_graph``, ``embedding``, ``model``, ``model_run``,
-            ``evaluation``, ``blessing``, ``infra_blessing``, ``pushed_model``); any may be omitted.
+        **inputs: The artifacts shown, by input name (``run_report.INPUT_KEYS``); any may be omitted.
     """
 
     SPEC_CLASS = ReportSpec

@@ -22,7 +22,7 @@ class DataReport:
     """Data section: splits, quarantine, leakage and drift.
 
     Attributes:
-        uri: The Examples artifact.
+        uri: The Examples artifact (the statistics' without one).
         max_length: Tokens per review the model reads (longer ones are truncated).
         quarantine: Records set aside by ExampleGen, per reason (or file); None
             when the run has no quarantine output, {} when nothing was set aside.
