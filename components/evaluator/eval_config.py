@@ -104,6 +104,9 @@ def make_eval_config(options: EvaluationOptions) -> tfma.EvalConfig:
             tfma.ModelSpec(
                 name=name,
                 is_baseline=name == BASELINE_MODEL,
+                # Named (the package itself is not imported here), so TFMA does not first try (and fail)
+                # to load the SavedModel with Keras to find out: about a second per model and run.
+                model_type="tf_generic",  # tensorflow_model_analysis.TF_GENERIC
                 signature_name=features.EXAMPLES_SIGNATURE,
                 label_key=features.LABEL,
                 prediction_key=features.PROBABILITY_OUTPUT,

@@ -46,7 +46,7 @@ class TrainerOptions(Options):
         "pretrained vectors).",
     )
     unfreeze_after_epochs: Int = Field(
-        2, ge=1, le=1_000, description="Frozen epochs of frozen_then_fine_tune; must be less than epochs."
+        1, ge=1, le=1_000, description="Frozen epochs of frozen_then_fine_tune; must be less than epochs."
     )
     fine_tune_learning_rate: Float = Field(
         3e-4,
@@ -56,7 +56,7 @@ class TrainerOptions(Options):
         "well below learning_rate).",
     )
     epochs: Int = Field(
-        4, ge=1, le=1_000, description="Maximum epochs; early stopping on the eval split may stop sooner."
+        2, ge=1, le=1_000, description="Maximum epochs; early stopping on the eval split may stop sooner."
     )
     early_stopping_patience: Int = Field(
         1,
@@ -65,8 +65,8 @@ class TrainerOptions(Options):
         description="Epochs without eval-loss improvement before stopping (the best weights are kept); 0 "
         "disables early stopping.",
     )
-    batch_size: Int = Field(64, ge=1, le=65_536, description="Examples per step.")
-    learning_rate: Float = Field(3e-3, ge=1e-6, le=1.0, description="Adam learning rate.")
+    batch_size: Int = Field(128, ge=1, le=65_536, description="Examples per step.")
+    learning_rate: Float = Field(4.5e-3, ge=1e-6, le=1.0, description="Adam learning rate.")
     dropout: Float = Field(
         0.3, ge=0.0, le=0.95, description="Dropout rate on embeddings and before the output layer."
     )
