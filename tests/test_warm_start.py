@@ -93,11 +93,23 @@ def test_shared_words_keep_their_trained_rows_by_word_and_new_words_start_fresh(
     assert summary.to_dict() == {
         "same_vocabulary": False,
         "shared_words": 5,
+        "copied_rows": 5,
         "new_words": 1,
         "dropped_words": 1,
         "copied": [embedding, "dense/kernel:0", "dense/bias:0", "deep_logit/kernel:0", "deep_logit/bias:0"],
         "fresh": {},
     }
+
+
+def test_an_embedding_of_another_dimension_copies_no_row_and_the_summary_says_so():
+    embedding = "embedding/embeddings:0"
+    vocabulary = ["<pad>", "<unk>", "a", "b"]
+    fresh = {embedding: np.zeros((4, 3), np.float32), "deep_logit/bias:0": np.zeros(1, np.float32)}
+    trained = {embedding: np.ones((4, 2), np.float32), "deep_logit/bias:0": np.ones(1, np.float32)}
+    initial, summary = warm_start.warm_start_weights(fresh, trained, vocabulary, vocabulary, embedding)
+    np.testing.assert_array_equal(initial[embedding], fresh[embedding])
+    assert (summary.shared_words, summary.copied_rows, summary.copied) == (4, 0, ("deep_logit/bias:0",))
+    assert summary.fresh == {embedding: "dimension 3, the earlier model's is 2"}
 
 
 def test_same_vocabulary_copies_every_weight():
@@ -221,6 +233,12 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         "1 words of the earlier vocabulary dropped; copied: embedding/embeddings:0, dense/kernel:0; "
         "fresh: ngram_logit/log_count_ratios:0 (computed from this run&#39;s train split).\n</p>"
     ) in text
+    fresh_embedding = {**warm, "copied_rows": 0, "copied": ["dense/bias:0"]}
+    text = render.render_report(
+        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=fresh_embedding))
+    )
+    assert "no embedding row copied (5 shared words), 1 new words from the aligned matrix," in text
+    assert "embedding rows of" not in text
     none = {"model_uri": None, "model_id": None}
     text = render.render_report(
         dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=none))

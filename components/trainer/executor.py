@@ -182,11 +182,13 @@ def warm_start_from(
     for weight in weights:
         weight.assign(initial[weight.name])
     logger.info(
-        "Trainer: warm start from %s: %s; embedding rows of %d shared words copied by word, %d new words "
-        "from the aligned matrix (%d words of the earlier vocabulary dropped); copied: %s%s",
+        "Trainer: warm start from %s: %s; %s, %d new words from the aligned matrix (%d words of the earlier "
+        "vocabulary dropped); copied: %s%s",
         base.uri,
         "same vocabulary" if summary.same_vocabulary else "new vocabulary",
-        summary.shared_words,
+        f"embedding rows of {summary.copied_rows} shared words copied by word"
+        if summary.copied_rows
+        else f"no embedding row copied ({summary.shared_words} shared words)",
         summary.new_words,
         summary.dropped_words,
         ", ".join(summary.copied) or "nothing",

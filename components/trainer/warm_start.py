@@ -79,8 +79,9 @@ class WarmStartSummary:
 
     Attributes:
         same_vocabulary: The two vocabularies are the same words in the same order.
-        shared_words: Words of the new vocabulary that the earlier one holds
-            (their rows are copied).
+        shared_words: Words of the new vocabulary that the earlier one holds.
+        copied_rows: Embedding rows copied by word: ``shared_words``, or 0
+            when the embedding kept its fresh value (``fresh`` says why).
         new_words: Words of the new vocabulary that the earlier one lacks
             (their rows are the aligned matrix's).
         dropped_words: Words of the earlier vocabulary the new one lacks.
@@ -91,6 +92,7 @@ class WarmStartSummary:
 
     same_vocabulary: bool
     shared_words: int
+    copied_rows: int
     new_words: int
     dropped_words: int
     copied: tuple[str, ...]
@@ -100,6 +102,7 @@ class WarmStartSummary:
         return {
             "same_vocabulary": self.same_vocabulary,
             "shared_words": self.shared_words,
+            "copied_rows": self.copied_rows,
             "new_words": self.new_words,
             "dropped_words": self.dropped_words,
             "copied": list(self.copied),
@@ -162,6 +165,7 @@ def warm_start_weights(
     summary = WarmStartSummary(
         same_vocabulary=list(old_vocabulary) == list(new_vocabulary),
         shared_words=shared,
+        copied_rows=shared if embedding in copied else 0,
         new_words=len(new_vocabulary) - shared,
         dropped_words=len(old_vocabulary) - shared,
         copied=tuple(copied),
