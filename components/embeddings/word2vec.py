@@ -129,6 +129,19 @@ def _review_text(record: bytes) -> Iterator[bytes]:
     yield from example.features.feature[features.TEXT].bytes_list.value
 
 
+def new_model(options: Word2VecOptions) -> Word2Vec:
+    """An untrained gensim model with the options' dimension, window, minimum count, epochs, algorithm, threads, seed."""
+    return Word2Vec(
+        vector_size=options.dimension,
+        window=options.window,
+        min_count=options.min_count,
+        epochs=options.epochs,
+        sg=1 if options.algorithm == Word2VecAlgorithm.SKIPGRAM else 0,
+        workers=options.workers,
+        seed=options.seed,
+    )
+
+
 def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
     """Trains word2vec on a corpus file of space-separated tokens, one review per line.
 
@@ -148,15 +161,7 @@ def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
     """
     if os.path.getsize(corpus_file) == 0:
         raise ValueError(f"{corpus_file}: the word2vec corpus is empty")
-    model = Word2Vec(
-        vector_size=options.dimension,
-        window=options.window,
-        min_count=options.min_count,
-        epochs=options.epochs,
-        sg=1 if options.algorithm == Word2VecAlgorithm.SKIPGRAM else 0,
-        workers=options.workers,
-        seed=options.seed,
-    )
+    model = new_model(options)
     model.build_vocab(corpus_file=corpus_file)
     if len(model.wv) == 0:
         raise ValueError(
