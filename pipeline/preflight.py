@@ -117,7 +117,28 @@ def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
         raise OptionsError(spans.missing_spans_message(base, relative, wanted, list(found)))
     for number in wanted:
         _check_dataset(found[number])
+        _check_span_layout(data, number, found[number])
     return found[last]
+
+
+def _check_span_layout(data: str, number: int, path: str) -> None:
+    """Refuses a span folder that holds ``aclImdb/`` rather than being a dataset root itself.
+
+    Without a placeholder, ``--data`` takes a folder holding ``aclImdb/`` and reads
+    that one dataset. With one, TFX's driver globs one pattern for every span
+    (``span-{SPAN}/*/*/*.txt``), which in such folders matches ``aclImdb/*/*.txt``
+    (the URL lists) and no review: the nested folder has to be in the pattern.
+    """
+    from components.example_gen import component
+
+    folder, archive = component.dataset_location(path)
+    if archive is None and os.path.normpath(folder) != os.path.normpath(path):
+        nested = f"{data.rstrip('/')}/{component.ARCHIVE_TOP_FOLDER}"
+        raise OptionsError(
+            f"data: span {number}'s folder {path} holds an {component.ARCHIVE_TOP_FOLDER}/ folder, not "
+            f"train/ and test/; one pattern reads every span, so name the folder inside the spans: "
+            f"--data '{nested}'"
+        )
 
 
 def _check_dataset(path: str) -> None:

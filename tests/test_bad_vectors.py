@@ -90,6 +90,19 @@ def test_word2vec_text_header_that_lies(tmp_path, text, expected):
     assert _where_and_what(_error(path, WORD2VEC)) == expected
 
 
+@pytest.mark.parametrize(
+    "header", ["\uff12 2", "2 \u0662", "1_0 2"], ids=["fullwidth", "arabic-indic", "underscore"]
+)
+def test_a_header_count_or_dimension_not_in_ascii_digits_is_no_header(tmp_path, header):
+    # Python's int() reads all three as numbers; no word2vec writer writes them.
+    path = _file(tmp_path, "vectors.vec", f"{header}\na 1 2\nb 3 4\n")
+    assert _where_and_what(_error(path, WORD2VEC)) == (
+        1,
+        None,
+        f"expected a '<count> <dimension>' header, got {header!r}",
+    )
+
+
 def test_a_header_announcing_more_rows_fails_after_the_last_row_not_silently(tmp_path):
     # The count is checked when the end is reached: the rows come first, then the error.
     path = _file(tmp_path, "vectors.vec", "3 2\na 1 2\nb 3 4\n")
@@ -181,13 +194,34 @@ def test_a_row_missing_its_last_value_in_a_gzip_file(tmp_path):
         ("movie 1 x 3", "non-numeric value 'x' (value 2 of 3) for word 'movie'"),
         ("movie 1,5 2 3", "non-numeric value '1,5' (value 1 of 3) for word 'movie'"),
         ("movie 0x10 2 3", "non-numeric value '0x10' (value 1 of 3) for word 'movie'"),
+        ("movie 1_000 2 3", "non-numeric value '1_000' (value 1 of 3) for word 'movie'"),
+        ("movie 1 2 3_0.5e1_0", "non-numeric value '3_0.5e1_0' (value 3 of 3) for word 'movie'"),
+        ("movie 1 \u0663 3", "non-numeric value '\u0663' (value 2 of 3) for word 'movie'"),
+        ("movie \uff11.5 2 3", "non-numeric value '\uff11.5' (value 1 of 3) for word 'movie'"),
+        ("movie 1.5\u00a0 2 3", "non-numeric value '1.5\\xa0' (value 1 of 3) for word 'movie'"),
+        ("movie 1 2\x0c 3", "non-numeric value '2\\x0c' (value 2 of 3) for word 'movie'"),
         ("movie 1 nan 3", "non-finite value 'nan' (value 2 of 3) in the vector of 'movie'"),
         ("movie 1 2 NaN", "non-finite value 'NaN' (value 3 of 3) in the vector of 'movie'"),
         ("movie -inf 2 3", "non-finite value '-inf' (value 1 of 3) in the vector of 'movie'"),
         ("movie 1 Infinity 3", "non-finite value 'Infinity' (value 2 of 3) in the vector of 'movie'"),
         ("movie 1 2 -1e39", "value '-1e39' (value 3 of 3) of 'movie' is beyond the float32 range"),
     ],
-    ids=["letter", "decimal-comma", "hex", "nan", "NaN", "-inf", "Infinity", "overflow"],
+    ids=[
+        "letter",
+        "decimal-comma",
+        "hex",
+        "underscore",
+        "underscores-everywhere",
+        "arabic-indic-digit",
+        "fullwidth-digit",
+        "no-break-space",
+        "form-feed",
+        "nan",
+        "NaN",
+        "-inf",
+        "Infinity",
+        "overflow",
+    ],
 )
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_values_that_are_not_finite_numbers_name_the_line(tmp_path, row, problem):

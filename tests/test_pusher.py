@@ -197,3 +197,50 @@ def test_a_push_while_another_process_holds_the_push_lock_fails_naming_it_and_ch
     result = publish.push(new_model, model_dir, {"model": {"uri": "/m/new"}}, keep_versions=1, now=4_000)
     assert (result.version, result.copied, result.removed) == (4_000, True, (3_000,))
     assert os.listdir(model_dir) == ["4000"]
+
+
+def test_the_next_push_removes_the_partial_copy_of_a_push_killed_mid_copy_and_nothing_else(
+    tmp_path, monkeypatch
+):
+    model_dir = str(tmp_path / "imdb")
+    served = _model(tmp_path, "served")
+    publish.publish(served, model_dir, {"model": {"uri": "/m/served"}}, now=3_000)
+    real_copy = publish.io_utils.copy_dir
+
+    class Killed(BaseException):
+        """Stands for kill -9: no except clause runs, so the staging folder stays."""
+
+    def killed_mid_copy(source, destination):
+        real_copy(source, destination)
+        raise Killed
+
+    monkeypatch.setattr(publish.io_utils, "copy_dir", killed_mid_copy)
+    with pytest.raises(Killed):
+        publish.push(
+            _model(tmp_path, "new"), model_dir, {"model": {"uri": "/m/new"}}, keep_versions=5, now=4_000
+        )
+    monkeypatch.setattr(publish.io_utils, "copy_dir", real_copy)
+    (stale,) = [name for name in os.listdir(model_dir) if name.startswith(".incoming-")]
+    assert re.fullmatch(r"\.incoming-4000-[0-9a-f]{8}", stale)
+    # Names the pusher never makes stay, whatever they look like.
+    others = [".incoming-99-abc", ".incoming-12-0123abcd-x", ".incoming-notes", "incoming-5-0123abcd"]
+    for name in others:
+        os.mkdir(os.path.join(model_dir, name))
+    os.symlink(os.path.join(model_dir, "3000"), os.path.join(model_dir, ".incoming-7-0123abcd"))
+
+    # The next push removes it, even when it copies nothing (the model is already served).
+    result = publish.push(served, model_dir, {"model": {"uri": "/m/served"}}, keep_versions=5)
+    assert (result.version, result.copied) == (3_000, False)
+    assert sorted(os.listdir(model_dir)) == sorted(["3000", ".incoming-7-0123abcd", *others])
+    assert _files(os.path.join(model_dir, "3000")) == [
+        "manifest.json",
+        "saved_model.pb",
+        "variables/variables.index",
+    ]
+
+
+def test_removing_stale_partial_copies_leaves_an_object_store_alone(tmp_path):
+    model_dir = _object_store_dir()
+    tf.io.gfile.makedirs(f"{model_dir}/.incoming-5-0123abcd")
+    assert publish.remove_stale_incoming(model_dir) == []
+    assert tf.io.gfile.listdir(model_dir) == [".incoming-5-0123abcd"]

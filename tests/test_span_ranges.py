@@ -212,3 +212,21 @@ def test_the_driver_says_when_no_span_is_there_at_all(tmp_path):
     assert (
         str(error.value) == f"data: no span found: nothing under {tmp_path} matches span-{{SPAN}}/*/*/*.txt"
     )
+
+
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_span_folders_holding_aclimdb_are_refused_naming_the_path_to_pass(tmp_path, suffix):
+    root = tmp_path / "imdb"
+    for span in (1, 2):
+        write_dataset(root / f"span-{span}" / "aclImdb", _span_files(span))
+    config = build_config({"data": str(root / "span-{SPAN}") + suffix})
+    with pytest.raises(OptionsError) as error:
+        preflight.check(config)
+    assert str(error.value) == (
+        f"data: span 2's folder {root}/span-2 holds an aclImdb/ folder, not train/ and test/; one pattern "
+        f"reads every span, so name the folder inside the spans: --data '{root}/span-{{SPAN}}/aclImdb'"
+    )
+    # What the message says to pass is accepted, and names the folders TFX's driver reads.
+    config = build_config({"data": f"{root}/span-{{SPAN}}/aclImdb"})
+    assert preflight.check(config) == f"{root}/span-2/aclImdb"
+    assert component.dataset_input(config.data) == (str(root), "span-{SPAN}/aclImdb/*/*/*.txt")

@@ -26,6 +26,7 @@ import codecs
 import dataclasses
 import gzip
 import math
+import re
 import zlib
 
 from hypothesis import given, settings
@@ -217,15 +218,24 @@ def test_a_row_missing_a_value_names_its_line(directory, layout, rows, data):
     assert (error.line, error.offset, error.problem) == (expected[0], None, expected[1])
 
 
+# What GloVe's C code, word2vec, fastText, gensim and NumPy write for a value: a plain decimal
+# number (ASCII digits, no "_"), or a spelling of NaN or infinity (then refused as non-finite).
+WRITTEN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+NON_FINITE_SPELLING = re.compile(r"[-+]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
 def _not_a_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return True
-    return False
+    return not (WRITTEN_NUMBER.fullmatch(text) or NON_FINITE_SPELLING.fullmatch(text))
 
 
 JUNK = st.text(WORD_CHARACTERS, min_size=1, max_size=12).filter(_not_a_number)
+# Strings Python's float() may take: "_" between digits, other scripts' digits, white space inside
+# (not CR: TensorFlow's file reader drops it from a plain file's lines).
+FLOAT_LIKE = st.text(
+    st.sampled_from([*"0123456789_.eE+-", *"naifty", "\u0663", "\uff11", "\u00a0", "\x0b", "\x0c", "\x1c"]),
+    min_size=1,
+    max_size=10,
+).filter(lambda text: text == text.strip())
 NON_FINITE = st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "-Infinity", "3.5e38", "-1e39"])
 
 
@@ -410,3 +420,45 @@ def test_awkward_values_written_in_each_format_read_back_bit_for_bit(directory, 
     rows = [("awkward", AWKWARD), ("reversed", AWKWARD[::-1].copy())]
     path = _write(directory, layout, _encode(layout, rows))  # glove_lines / word2vec_binary_bytes
     _assert_same(list(iter_vectors(path, layout.format)), rows)
+
+
+@PROPERTY_SETTINGS
+@given(layout=st.sampled_from(TEXT_LAYOUTS), value=FLOAT_LIKE)
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_a_value_is_read_only_as_vector_writers_write_numbers(directory, layout, value):
+    lines = ["the 0.5 -1.25", f"movie {value} 2", "film 3 4"]
+    path = _write(directory, layout, _text_bytes(layout, lines, 2))
+    line, _ = _line_and_source(layout, 1, 2)
+    number = None if _not_a_number(value) else np.float32(float(value))
+
+    if number is not None and math.isfinite(number):
+        read = list(iter_vectors(path, layout.format))
+        assert [(word, vector.tolist()) for word, vector in read] == [
+            ("the", [0.5, -1.25]),
+            ("movie", [number, 2.0]),
+            ("film", [3.0, 4.0]),
+        ]
+        return
+    read, error = _read_until_error(path, layout.format)
+    assert [word for word, _ in read] == ["the"]
+    if number is None:
+        problem = f"non-numeric value {value!r} (value 1 of 2) for word 'movie'"
+    elif math.isfinite(float(value)):
+        problem = f"value {value!r} (value 1 of 2) of 'movie' is beyond the float32 range"
+    else:
+        problem = f"non-finite value {value!r} (value 1 of 2) in the vector of 'movie'"
+    assert (error.line, error.offset, error.problem) == (line, None, problem)
+
+
+@PROPERTY_SETTINGS
+@given(
+    layout=st.sampled_from(TEXT_LAYOUTS),
+    value=VALUES,
+    style=st.sampled_from(["%f", "%g", "%.18e", "%.5g", "repr"]),
+)
+def test_every_way_writers_format_a_float_reads_back(directory, layout, value, style):
+    text = repr(float(value)) if style == "repr" else style % value
+    lines = [f"the {text} {text}"]
+    path = _write(directory, layout, _text_bytes(layout, lines, 2))
+    ((word, vector),) = list(iter_vectors(path, layout.format))
+    assert (word, vector.tolist()) == ("the", [np.float32(float(text))] * 2)

@@ -34,9 +34,11 @@ _GZIP_READ_BYTES = 1 << 16
 # fastText's own model files (.bin) start with this little-endian int32.
 _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTO = 0x80
-_INTEGER = re.compile(r"\d+")
-# A plain decimal number; used to tell "one value too many" from a word with a space.
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# ASCII digits only: Python's int() and float() also take other scripts' digits (Arabic-Indic, fullwidth).
+_INTEGER = re.compile(r"[0-9]+")
+# A plain decimal number, as GloVe's C code, word2vec, fastText and gensim write one; used to
+# tell "one value too many" from a word with a space.
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 # Binary word2vec: bytes read at a time, and the longest word accepted (the C
 # tool caps words at 100 bytes; a missing space within this many bytes means
@@ -298,10 +300,14 @@ def _parse_vector(path: str, number: int, text: str, dimension: int, source: str
     if not word:
         raise VectorFileError(path, number, "empty word")
     try:
+        if not _written_numbers(text[len(word) + 1 :]):
+            raise ValueError
         # A value beyond the float32 range becomes infinity (NumPy warns), reported below.
         vector = np.array(fields[1:], dtype=np.float32)
     except ValueError:
-        position, bad = next((i, field) for i, field in enumerate(fields[1:], 1) if not _is_float(field))
+        position, bad = next(
+            (i, field) for i, field in enumerate(fields[1:], 1) if not _is_written_number(field)
+        )
         raise VectorFileError(
             path,
             number,
@@ -319,7 +325,27 @@ def _parse_vector(path: str, number: int, text: str, dimension: int, source: str
     return word, vector
 
 
-def _is_float(text: str) -> bool:
+# What Python's float() (and NumPy's conversion, which uses it) takes in ASCII besides numbers
+# as vector writers write them: "_" between digits ("1_000") and white space around a value.
+_NOT_WRITTEN = ("_", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def _written_numbers(values: str) -> bool:
+    """Whether values that ``float()`` reads are all numbers as vector writers write them.
+
+    ``float()`` also takes other scripts' digits and white space, and ``_``
+    between digits, which no writer produces. ASCII without ``_`` or white space
+    other than the separating spaces leaves exactly the writers' numbers
+    (:data:`_NUMBER`) and the spellings of NaN and infinity (refused after
+    conversion, as non-finite). Checked on the whole line at C speed: a regex
+    per value would double the cost of reading a large file.
+    """
+    return values.isascii() and not any(character in values for character in _NOT_WRITTEN)
+
+
+def _is_written_number(text: str) -> bool:
+    if not _written_numbers(text):
+        return False
     try:
         float(text)
     except ValueError:

@@ -10,6 +10,8 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
+import shutil
 import time
 import uuid
 
@@ -23,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 PUSH_LOCK_FILE = ".push.lock"
 _INCOMING_PREFIX = ".incoming-"
+# The staging folders publish() names, and no other name: only these are ever removed as stale.
+_INCOMING_NAME = re.compile(rf"{re.escape(_INCOMING_PREFIX)}\d+-[0-9a-f]{{8}}")
 
 
 class PushError(RuntimeError):
@@ -130,6 +134,7 @@ def push(
         PushError: Another push holds the lock, or publishing failed; served versions are unchanged.
     """
     with push_lock(model_dir):
+        remove_stale_incoming(model_dir)
         versions = list_versions(model_dir)
         newest = read_manifest(os.path.join(model_dir, str(versions[-1]))) if versions else None
         model_uri = manifest.get("model", {}).get("uri")
@@ -140,6 +145,33 @@ def push(
             copied = True
         removed = apply_retention(model_dir, keep_versions, protect={version})
     return PushResult(version, version_dir, copied, tuple(removed))
+
+
+def remove_stale_incoming(model_dir: str) -> list[str]:
+    """Deletes the partial copies a killed push left in a local ``model_dir``; returns their names.
+
+    Call it holding :func:`push_lock`: then no other push is copying, so every
+    staging folder :func:`publish` named (``.incoming-<version>-<8 hex digits>``)
+    is a leftover. Nothing else is touched: not a version, not another hidden
+    name, not a symbolic link. A folder that cannot be removed is logged and left.
+    """
+    if not _is_local(model_dir) or not os.path.isdir(model_dir):
+        return []
+    removed = []
+    for name in sorted(os.listdir(model_dir)):
+        path = os.path.join(model_dir, name)
+        if not _INCOMING_NAME.fullmatch(name) or os.path.islink(path) or not os.path.isdir(path):
+            continue
+        try:
+            shutil.rmtree(path)
+        except OSError as error:
+            logger.warning(
+                "Pusher: could not remove the partial copy %s left by an earlier push: %s", path, error
+            )
+            continue
+        logger.info("Pusher: removed %s, a partial copy left by an earlier push that was stopped", path)
+        removed.append(name)
+    return removed
 
 
 def apply_retention(model_dir: str, keep: int, protect: Iterable[int] = ()) -> list[int]:
