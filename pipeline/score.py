@@ -544,7 +544,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
 
 
 def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
-    """Runs the job on the runner ``beam_args`` name (``run``'s defaults); removes its output if it fails.
+    """Runs the job on the runner ``beam_args`` name (``run``'s defaults); removes what it wrote if it fails.
 
     Raises:
         ScoreInputError, ImdbDataError: the input cannot be read (the message names the file).
@@ -569,23 +569,61 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     return read_summary(job.output)
 
 
-def _remove_partial_output(output: str, existed: set[str] | None) -> None:
-    """Removes what a failed job wrote to ``output``: only the names it added, all of it if the folder is new.
+# What a job writes to its output folder (and to its quarantine folder): the finished files,
+# and the ``beam-temp-<name>-<id>`` folders Beam's file writers keep them in until the job ends.
+_PREDICTION_SHARD = re.compile(
+    rf"{PREDICTIONS_PREFIX}-\d+-of-\d+({'|'.join(re.escape(suffix) for suffix in SUFFIXES.values())})"
+)
+_QUARANTINE_SHARD = re.compile(rf"{quarantine.FILE_PREFIX}-\d+-of-\d+{re.escape(quarantine.FILE_SUFFIX)}")
+_BEAM_TEMP_PREFIX = "beam-temp-"
 
+
+def _job_wrote(name: str, shard: re.Pattern) -> bool:
+    return name.startswith(_BEAM_TEMP_PREFIX) or shard.fullmatch(name) is not None
+
+
+def _remove_partial_output(output: str, existed: set[str] | None) -> None:
+    """Removes what a failed job wrote to ``output`` (``existed``: its names before, None if the job made it).
+
+    Only the job's own names (predictions and quarantine shards, the summary, Beam's temporary
+    folders) that were not there before go; a folder the job made goes only if that leaves it empty.
     A file someone else put in the folder while the job ran stays.
     """
     gfile = _gfile()
     if not gfile.isdir(output):
         return
-    if existed is None:
+    for name in _names(output) - (existed or set()):
+        path = posixpath.join(output, name)
+        if name == QUARANTINE_DIR:
+            _remove_written(path, _QUARANTINE_SHARD)
+        elif name == SUMMARY_FILE or _job_wrote(name, _PREDICTION_SHARD):
+            _remove(path)
+    if existed is None and not gfile.listdir(output):
         gfile.rmtree(output)
+
+
+def _names(folder: str) -> set[str]:
+    return {name.rstrip("/") for name in _gfile().listdir(folder)}
+
+
+def _remove_written(folder: str, shard: re.Pattern) -> None:
+    """Removes the job's shards and Beam folders from ``folder`` (one it made), then ``folder`` if nothing is left."""
+    gfile = _gfile()
+    if not gfile.isdir(folder):
         return
-    for name in set(gfile.listdir(output)) - existed:
-        path = posixpath.join(output, name.rstrip("/"))
-        if gfile.isdir(path):
-            gfile.rmtree(path)
-        else:
-            gfile.remove(path)
+    for name in _names(folder):
+        if _job_wrote(name, shard):
+            _remove(posixpath.join(folder, name))
+    if not gfile.listdir(folder):
+        gfile.rmtree(folder)
+
+
+def _remove(path: str) -> None:
+    gfile = _gfile()
+    if gfile.isdir(path):
+        gfile.rmtree(path)
+    else:
+        gfile.remove(path)
 
 
 def _input_error_in(error: BaseException) -> Exception | None:

@@ -437,15 +437,81 @@ def test_a_failed_jobs_clean_up_removes_only_what_it_added(tmp_path):
     output = tmp_path / "out"
     output.mkdir()
     (output / "notes.txt").write_text("mine")
-    (output / "predictions-00000-of-00001.jsonl.gz").write_bytes(b"partial")
+    (output / "predictions-00000-of-00001.jsonl").write_bytes(b"partial")
     (output / "quarantine").mkdir()
-    (output / "quarantine" / "part-0").write_text("partial")
+    (output / "quarantine" / "quarantine-00000-of-00001.jsonl").write_text("partial")
     score._remove_partial_output(str(output), {"notes.txt"})
     assert [path.name for path in output.iterdir()] == ["notes.txt"]
     assert (output / "notes.txt").read_text() == "mine"
 
     made_by_the_job = tmp_path / "new"
     made_by_the_job.mkdir()
-    (made_by_the_job / "predictions-00000-of-00001.jsonl.gz").write_bytes(b"partial")
+    (made_by_the_job / "predictions-00000-of-00001.jsonl").write_bytes(b"partial")
     score._remove_partial_output(str(made_by_the_job), None)
     assert not made_by_the_job.exists()
+
+
+def _job_leftovers(folder: Path) -> None:
+    """What a failed job leaves in ``folder``: shards, its summary, Beam's temporary folders, the quarantine."""
+    (folder / "predictions-00000-of-00002.jsonl").write_text("partial")
+    (folder / "predictions-00001-of-00002.tfrecord.gz").write_bytes(b"partial")
+    (folder / "summary.json").write_text("{}")
+    (folder / "beam-temp-predictions-0a1b").mkdir()
+    (folder / "beam-temp-predictions-0a1b" / "0a1b.jsonl").write_text("partial")
+    (folder / "quarantine" / "beam-temp-quarantine-2c3d").mkdir(parents=True)
+    (folder / "quarantine" / "quarantine-00000-of-00001.jsonl").write_text("partial")
+
+
+@pytest.mark.parametrize("existed", [None, set()], ids=["new-folder", "existing-empty-folder"])
+def test_a_failed_jobs_clean_up_keeps_files_someone_else_added_while_it_ran(tmp_path, existed):
+    """The folder was new or empty when the job started; files put there meanwhile by someone else stay."""
+    output = tmp_path / "out"
+    output.mkdir()
+    _job_leftovers(output)
+    (output / "user-notes.txt").write_text("precious")
+    (output / "predictions-draft.txt").write_text("mine too")  # not a name the job writes
+    (output / "quarantine" / "reviewed.txt").write_text("checked by hand")
+    score._remove_partial_output(str(output), existed)
+    assert sorted(str(path.relative_to(output)) for path in output.rglob("*")) == [
+        "predictions-draft.txt",
+        "quarantine",
+        "quarantine/reviewed.txt",
+        "user-notes.txt",
+    ]
+    assert (output / "user-notes.txt").read_text() == "precious"
+
+    only_the_jobs = tmp_path / "only-the-jobs"
+    only_the_jobs.mkdir()
+    _job_leftovers(only_the_jobs)
+    score._remove_partial_output(str(only_the_jobs), existed)
+    assert (only_the_jobs.exists(), list(only_the_jobs.glob("*"))) == (
+        (False, []) if existed is None else (True, [])
+    )
+
+
+@pytest.mark.parametrize("make_folder", [False, True], ids=["new-folder", "existing-empty-folder"])
+def test_a_failed_job_keeps_a_file_put_in_its_output_while_it_ran(
+    length_model, tmp_path, monkeypatch, make_folder
+):
+    """A real job that fails on a truncated gzip file: a user's file, put there as it fails, survives its clean-up."""
+    source = tmp_path / "reviews.txt.gz"
+    data = gzip.compress("".join(f"review {number}\n" for number in range(2_000)).encode())
+    source.write_bytes(data[: len(data) // 2])
+    output = tmp_path / "scored"
+    if make_folder:
+        output.mkdir()
+    left_by_the_job = []
+    clean_up = score._remove_partial_output
+
+    def plant_then_clean_up(folder: str, existed):
+        left_by_the_job.extend(sorted(path.name for path in Path(folder).iterdir()))
+        (Path(folder) / "user-notes.txt").write_text("precious")
+        clean_up(folder, existed)
+
+    monkeypatch.setattr(score, "_remove_partial_output", plant_then_clean_up)
+    job = score.ScoreJob(str(length_model / "7"), str(source), score.resolve_input(str(source)), str(output))
+    with pytest.raises(score.ScoreInputError, match="truncated or damaged gzip file"):
+        score.run_score(job, [f"--runner={BEAM_RUNNER}"])
+    assert any(name.startswith("beam-temp-") for name in left_by_the_job), left_by_the_job
+    assert [path.name for path in output.iterdir()] == ["user-notes.txt"]
+    assert (output / "user-notes.txt").read_text() == "precious"
