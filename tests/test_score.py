@@ -250,9 +250,10 @@ def test_an_imdb_folder_and_archive_are_read_by_example_gens_reader(tmp_path):
 def test_each_line_is_scored_or_set_aside_as_example_gen_would(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("lines") / "generated.txt"
     path.write_bytes(b"".join(line + b"\n" for line in lines))
-    results = list(
-        score._ReadRecordsFn(score.ScoreInput(score.LINES, str(path)), 20).process(FileMetadata(str(path), 0))
+    *results, kind = score._ReadRecordsFn(score.ScoreInput(score.LINES, str(path)), 20).process(
+        FileMetadata(str(path), 0)
     )
+    assert (kind.tag, kind.value) == (score.KINDS, score.LINES)  # after the file's last line
     assert len(results) == len(lines)
     for number, (line, result) in enumerate(zip(lines, results, strict=True), start=1):
         expected_text = line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line
@@ -320,6 +321,7 @@ def test_the_command_writes_predictions_quarantine_and_summary(length_model, tmp
         ]
         summary = score.read_summary(str(output))
         assert (summary.scored, summary.quarantined, summary.model) == (3, {"empty": 1}, f"{length_model}/7")
+        assert (summary.input, summary.kind) == ("in.txt", "lines")
 
 
 def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_path):
@@ -348,6 +350,38 @@ def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_pa
         assert message in done.stderr, (args, done.stderr[-3000:])
         assert "Traceback" not in done.stderr
     assert sorted(path.name for path in (tmp_path / "full").iterdir()) == ["keep.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "input_format", "kind"),
+    [
+        ("reviews.jsonl", b'{"text": "a wonderful film"}\n{"text": "awful"}\n', "auto", "jsonl"),
+        ("reviews.txt", b"a wonderful film\nawful\n", "auto", "lines"),
+        ("bom.txt", b'\xef\xbb\xbf{"text": "great"}\n', "auto", "jsonl"),
+        ("empty.txt", b"", "auto", "lines"),  # no first line that is a JSON object
+        ("forced.jsonl", b'{"text": "a wonderful film"}\n', "lines", "lines"),
+        ("reviews.tfrecord", None, "auto", "tfrecord"),
+        ("reviews.tar.gz", None, "auto", "imdb"),
+    ],
+)
+def test_the_summary_names_the_kind_the_input_was_read_as(
+    length_model, tmp_path, name, content, input_format, kind
+):
+    """``auto`` is resolved: summary.json says what the job read, never the option's ``auto``."""
+    path = tmp_path / name
+    if name.endswith(".tfrecord"):
+        _write_tfrecords(path, [_example(text=b"great")])
+    elif name.endswith(".tar.gz"):
+        write_archive(path, {"test/pos/0_9.txt": b"great"})
+    else:
+        path.write_bytes(content)
+    output = tmp_path / "scored"
+    job = score.ScoreJob(
+        str(length_model / "7"), name, score.resolve_input(str(path), input_format), str(output)
+    )
+    summary = score.run_score(job, [f"--runner={BEAM_RUNNER}"])
+    assert (summary.input, summary.kind) == (name, kind)
+    assert json.loads((output / score.SUMMARY_FILE).read_text())["kind"] == kind
 
 
 # --- The same numbers as predict, with the pushed model -----------------------------------------------
