@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 import os
+import re
 import sys
 import types
 import typing
@@ -299,24 +300,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _BEAM_COMMANDS = ("run", "compile", "score")  # their unknown options go to Apache Beam
+_NEGATIVE_NUMBER = re.compile(r"-\d+|-\d*\.\d+")  # argparse's: a value, not an option
 
 
 def _unknown_options(command: str, command_parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
-    """``unknown option --x (did you mean --y?)`` for each option after ``command`` (up to ``--``) in ``argv``
-    that neither the command nor, for a Beam command, Apache Beam knows."""
+    """``unknown option --x (did you mean --y?)`` for each option (``--x`` or ``-x``) after ``command`` (up to
+    ``--``) in ``argv`` that neither the command nor, for a Beam command, Apache Beam knows."""
     words = list(argv)
     words = words[words.index(command) + 1 :] if command in words else []
     if "--" in words:
         words = words[: words.index("--")]
-    known = _long_options(command_parser)
+    known = _option_strings(command_parser)
     beam = _option_strings(_beam_parser()) if command in _BEAM_COMMANDS else []
-    suggested = known + [option for option in beam if option.startswith("--")]
-    names = [word.split("=", 1)[0] for word in words]
-    return [
-        _unknown_option(name, suggested)
-        for name in names
-        if name.startswith("--") and name not in known and name not in beam
-    ]
+    suggested = [option for option in known + beam if option.startswith("--")]
+    names = [word.split("=", 1)[0] for word in words if _is_option_word(word)]
+    return [_unknown_option(name, suggested) for name in names if name not in known and name not in beam]
+
+
+def _is_option_word(word: str) -> bool:
+    """Whether argparse takes ``word`` for an option (``--x``, ``-x``), not a value such as ``-`` or ``-3``
+    or a review text with a space."""
+    return word.startswith("-") and word != "-" and " " not in word and not _NEGATIVE_NUMBER.fullmatch(word)
 
 
 def _unknown_option(arg: str, known: Sequence[str]) -> str:

@@ -264,51 +264,57 @@ def reviews_from_arguments(texts: Iterable[str], label: str = "TEXT") -> Iterato
 
 
 def reviews_from_stream(stream: typing.BinaryIO, name: str, input_format: str = "auto") -> Iterator[Review]:
-    """Reviews from a byte stream (see :func:`read_lines`); the first line that is no review raises its InputError."""
-    for _number, _line, result in read_lines(stream, name, input_format):
+    """Reviews from a byte stream (see :class:`LineReader`); the first line that is no review raises its InputError."""
+    for _number, _line, result in LineReader(stream, name, input_format):
         if isinstance(result, InputError):
             raise result
         yield result
 
 
-def read_lines(
-    stream: typing.BinaryIO, name: str, input_format: str = "auto"
-) -> Iterator[tuple[int, bytes, Review | InputError]]:
+class LineReader:
     """Every line of a stream as (line number, its bytes without the line break, its review or why it is not one).
 
     Plain lines: each line is one review (a blank one too). JSON Lines: each line is one strict
     JSON object (no NaN, Infinity, too large numbers or repeated keys) with a string ``text``;
     blank lines at the end are ignored. ``auto``: JSON Lines when the first UTF-8 line is a JSON object.
+    ``input_format`` is the format the lines are read by: ``auto`` until the first UTF-8 line decides.
     """
-    if input_format not in INPUT_FORMATS:
-        raise ValueError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
-    blanks = []  # blank JSON Lines since the last record: an error only when a record follows
-    for number, raw in enumerate(stream, start=1):
-        where = f"{name}, line {number}"
-        line = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            byte = f"byte 0x{line[error.start]:02x} at byte {error.start}"
-            yield number, line, InputError(f"{where} is not valid UTF-8 ({byte})")
-            continue
-        if number == 1:
-            text = text.removeprefix("\ufeff")
-        if input_format == "auto":
-            input_format = _detect_format(text, where)
-        if input_format == LINES:
-            yield number, line, Review(text, where)
-            continue
-        if not text.strip():
-            blanks.append((number, line, where))
-            continue
-        for blank_number, blank_line, blank_where in blanks:
-            blank = InputError(
-                f"{blank_where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
-            )
-            yield blank_number, blank_line, blank
-        blanks.clear()
-        yield number, line, _parse_json_line(text, where)
+
+    def __init__(self, stream: typing.BinaryIO, name: str, input_format: str = "auto"):
+        if input_format not in INPUT_FORMATS:
+            raise ValueError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
+        self._stream = stream
+        self._name = name
+        self.input_format = input_format
+
+    def __iter__(self) -> Iterator[tuple[int, bytes, Review | InputError]]:
+        blanks = []  # blank JSON Lines since the last record: an error only when a record follows
+        for number, raw in enumerate(self._stream, start=1):
+            where = f"{self._name}, line {number}"
+            line = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                byte = f"byte 0x{line[error.start]:02x} at byte {error.start}"
+                yield number, line, InputError(f"{where} is not valid UTF-8 ({byte})")
+                continue
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            if self.input_format == "auto":
+                self.input_format = _detect_format(text, where)
+            if self.input_format == LINES:
+                yield number, line, Review(text, where)
+                continue
+            if not text.strip():
+                blanks.append((number, line, where))
+                continue
+            for blank_number, blank_line, blank_where in blanks:
+                blank = InputError(
+                    f"{blank_where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
+                )
+                yield blank_number, blank_line, blank
+            blanks.clear()
+            yield number, line, _parse_json_line(text, where)
 
 
 # Why a JSON Lines line is not a review (InputError.reason): a bad record's reason in a quarantine.

@@ -64,6 +64,7 @@ NOT_A_PROBABILITY = "not_a_probability"  # the model's output for the review (Na
 # Keys of the dictionaries ReadReviews and ScoreReviews return.
 REVIEWS = reader.REVIEWS
 QUARANTINE = quarantining.QUARANTINE
+KINDS = "kinds"
 PREDICTIONS = "predictions"
 
 # The count of scored reviews in the summary's facts (the other facts are reasons).
@@ -203,7 +204,8 @@ def _key(origin: Origin, review_id: str | None = None) -> Key:
 
 
 class _ReadRecordsFn(beam.DoFn):
-    """One text or TFRecord file, read by one worker -> (key, text) per review; records set aside to ``QUARANTINE``."""
+    """One text or TFRecord file, read by one worker -> (key, text) per review; records set aside to ``QUARANTINE``,
+    the kind it was read as to ``KINDS``."""
 
     def __init__(self, source: ScoreInput, max_review_bytes: int):
         super().__init__()
@@ -219,6 +221,7 @@ class _ReadRecordsFn(beam.DoFn):
         shown = self._source.shown(metadata.path)
         if self._kind == TFRECORD:
             yield from self._read_tfrecords(metadata.path, shown)
+            yield beam.pvalue.TaggedOutput(KINDS, TFRECORD)
         else:
             yield from self._read_text(metadata.path, shown)
 
@@ -230,7 +233,8 @@ class _ReadRecordsFn(beam.DoFn):
             with FileSystems.open(path, compression_type=compression) as raw:
                 # Beam's gzip reading stops quietly at a truncated end; Python's checks the end marker and CRC.
                 file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
-                for number, line, result in predict.read_lines(iter(file.readline, b""), shown, self._kind):
+                lines = predict.LineReader(iter(file.readline, b""), shown, self._kind)
+                for number, line, result in lines:
                     origin = Origin(shown, line=number)
                     try:
                         # ExampleGen's rules and messages for the line's bytes, then for its review.
@@ -244,6 +248,10 @@ class _ReadRecordsFn(beam.DoFn):
                         yield self._set_aside(origin, error, line)
                         continue
                     yield _key(origin), text
+            # auto: JSON Lines when the first line is a JSON object; a file without one is lines.
+            yield beam.pvalue.TaggedOutput(
+                KINDS, LINES if lines.input_format == "auto" else lines.input_format
+            )
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise ScoreInputError(
                 f"{shown}: truncated or damaged gzip file after line {number}: {error}"
@@ -323,7 +331,8 @@ def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
 
 
 class ReadReviews(beam.PTransform):
-    """PBegin -> {REVIEWS: PCollection[(key, text)], QUARANTINE: PCollection[QuarantinedRecord]}.
+    """PBegin -> {REVIEWS: PCollection[(key, text)], QUARANTINE: PCollection[QuarantinedRecord],
+    KINDS: PCollection[str]} (the kind each file was read as: ``auto`` resolved).
 
     ``key`` says where the review came from (``source``, ``member``, ``line`` or ``record``, and its ``id``).
     Every review gets ExampleGen's checks (``reader.check_review_bytes``), the IMDb layout its reader.
@@ -340,19 +349,20 @@ class ReadReviews(beam.PTransform):
                 self._source.pattern, self._max_review_bytes
             )
             reviews = read[reader.REVIEWS] | "KeyAndText" >> beam.Map(_imdb_key_and_text)
-            return {REVIEWS: reviews, QUARANTINE: read[reader.QUARANTINE]}
+            kinds = pbegin | "ImdbKind" >> beam.Create([IMDB])
+            return {REVIEWS: reviews, QUARANTINE: read[reader.QUARANTINE], KINDS: kinds}
         read = (
             pbegin
             | "MatchFiles" >> fileio.MatchFiles(self._source.pattern, fileio.EmptyMatchTreatment.DISALLOW)
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadRecords"
             >> beam.ParDo(_ReadRecordsFn(self._source, self._max_review_bytes)).with_outputs(
-                QUARANTINE, main=REVIEWS
+                QUARANTINE, KINDS, main=REVIEWS
             )
         )
         # A file is read by one worker: spread its reviews over all of them for scoring.
         reviews = read[REVIEWS] | "ReshuffleReviews" >> beam.Reshuffle()
-        return {REVIEWS: reviews, QUARANTINE: read[QUARANTINE]}
+        return {REVIEWS: reviews, QUARANTINE: read[QUARANTINE], KINDS: read[KINDS]}
 
 
 # --- Scoring ---------------------------------------------------------------------------------------
@@ -475,7 +485,8 @@ class WritePredictions(beam.PTransform):
 
 @dataclasses.dataclass(frozen=True)
 class ScoreSummary:
-    """What a scoring job did (``<output>/summary.json``): model version, input as given, its kind, counts."""
+    """What a scoring job did (``<output>/summary.json``): model version, input as given, the kind it was
+    read as (``auto`` resolved: ``lines`` or ``jsonl`` for a text file), counts."""
 
     model: str
     input: str
@@ -492,8 +503,9 @@ class ScoreSummary:
         return f"set aside {total} ({', '.join(f'{reason} {count}' for reason, count in ordered)})"
 
 
-def _summary(facts: list[tuple[str, int]], model: str, input_path: str, kind: str) -> str:
+def _summary(facts: list[tuple[str, int]], model: str, input_path: str, kinds: list[str]) -> str:
     counts = dict(facts)
+    kind = ",".join(sorted(set(kinds)))  # one kind: a folder holds TFRecord files only
     scored = counts.pop(_SCORED, 0)
     return json.dumps(
         dataclasses.asdict(ScoreSummary(model, input_path, kind, scored, counts)), sort_keys=True, indent=1
@@ -537,14 +549,14 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
         )
         | "MergeCounts" >> beam.Flatten()
         | "AllCounts" >> beam.combiners.ToList()
-        | "ToSummary" >> beam.Map(_summary, job.model_dir, job.input_path, job.source.kind)
+        | "ToSummary" >> beam.Map(_summary, job.model_dir, job.input_path, beam.pvalue.AsList(read[KINDS]))
         | "WriteSummary"
         >> beam.io.WriteToText(posixpath.join(job.output, SUMMARY_FILE), num_shards=1, shard_name_template="")
     )
 
 
 def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
-    """Runs the job on the runner ``beam_args`` name (``run``'s defaults); removes its output if it fails.
+    """Runs the job on the runner ``beam_args`` name (``run``'s defaults); removes what it wrote if it fails.
 
     Raises:
         ScoreInputError, ImdbDataError: the input cannot be read (the message names the file).
@@ -569,23 +581,61 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     return read_summary(job.output)
 
 
-def _remove_partial_output(output: str, existed: set[str] | None) -> None:
-    """Removes what a failed job wrote to ``output``: only the names it added, all of it if the folder is new.
+# What a job writes to its output folder (and to its quarantine folder): the finished files,
+# and the ``beam-temp-<name>-<id>`` folders Beam's file writers keep them in until the job ends.
+_PREDICTION_SHARD = re.compile(
+    rf"{PREDICTIONS_PREFIX}-\d+-of-\d+({'|'.join(re.escape(suffix) for suffix in SUFFIXES.values())})"
+)
+_QUARANTINE_SHARD = re.compile(rf"{quarantine.FILE_PREFIX}-\d+-of-\d+{re.escape(quarantine.FILE_SUFFIX)}")
+_BEAM_TEMP_PREFIX = "beam-temp-"
 
+
+def _job_wrote(name: str, shard: re.Pattern) -> bool:
+    return name.startswith(_BEAM_TEMP_PREFIX) or shard.fullmatch(name) is not None
+
+
+def _remove_partial_output(output: str, existed: set[str] | None) -> None:
+    """Removes what a failed job wrote to ``output`` (``existed``: its names before, None if the job made it).
+
+    Only the job's own names (predictions and quarantine shards, the summary, Beam's temporary
+    folders) that were not there before go; a folder the job made goes only if that leaves it empty.
     A file someone else put in the folder while the job ran stays.
     """
     gfile = _gfile()
     if not gfile.isdir(output):
         return
-    if existed is None:
+    for name in _names(output) - (existed or set()):
+        path = posixpath.join(output, name)
+        if name == QUARANTINE_DIR:
+            _remove_written(path, _QUARANTINE_SHARD)
+        elif name == SUMMARY_FILE or _job_wrote(name, _PREDICTION_SHARD):
+            _remove(path)
+    if existed is None and not gfile.listdir(output):
         gfile.rmtree(output)
+
+
+def _names(folder: str) -> set[str]:
+    return {name.rstrip("/") for name in _gfile().listdir(folder)}
+
+
+def _remove_written(folder: str, shard: re.Pattern) -> None:
+    """Removes the job's shards and Beam folders from ``folder`` (one it made), then ``folder`` if nothing is left."""
+    gfile = _gfile()
+    if not gfile.isdir(folder):
         return
-    for name in set(gfile.listdir(output)) - existed:
-        path = posixpath.join(output, name.rstrip("/"))
-        if gfile.isdir(path):
-            gfile.rmtree(path)
-        else:
-            gfile.remove(path)
+    for name in _names(folder):
+        if _job_wrote(name, shard):
+            _remove(posixpath.join(folder, name))
+    if not gfile.listdir(folder):
+        gfile.rmtree(folder)
+
+
+def _remove(path: str) -> None:
+    gfile = _gfile()
+    if gfile.isdir(path):
+        gfile.rmtree(path)
+    else:
+        gfile.remove(path)
 
 
 def _input_error_in(error: BaseException) -> Exception | None:

@@ -374,6 +374,25 @@ def test_every_command_suggests_the_option_a_misspelling_meant(
             ["predict", "--", "--modle"],
             "imdb-pipeline predict: error: the following arguments are required: --model",
         ),
+        # A single-dash option is named as `run -o` names it (said only "required: --model").
+        (
+            ["predict", "-m", "models/x", "a review"],
+            "imdb-pipeline predict: error: the following arguments are required: --model; unknown option -m",
+        ),
+        (
+            ["neighbors", "-k", "3", "good"],
+            "imdb-pipeline neighbors: error: the following arguments are required: --model; "
+            "unknown option -k (did you mean --k?)",
+        ),
+        (
+            ["score", "-i", "reviews.txt"],
+            "imdb-pipeline score: error: the following arguments are required: --model, --input, --output; "
+            "unknown option -i",
+        ),
+        (  # argparse takes these for review texts, not options: `-`, a negative number, words with a space
+            ["predict", "-", "-3", "-0.5", "-m is a bad review"],
+            "imdb-pipeline predict: error: the following arguments are required: --model",
+        ),
     ],
 )
 def test_a_missing_required_option_does_not_hide_an_unknown_one(

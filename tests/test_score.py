@@ -250,9 +250,10 @@ def test_an_imdb_folder_and_archive_are_read_by_example_gens_reader(tmp_path):
 def test_each_line_is_scored_or_set_aside_as_example_gen_would(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("lines") / "generated.txt"
     path.write_bytes(b"".join(line + b"\n" for line in lines))
-    results = list(
-        score._ReadRecordsFn(score.ScoreInput(score.LINES, str(path)), 20).process(FileMetadata(str(path), 0))
+    *results, kind = score._ReadRecordsFn(score.ScoreInput(score.LINES, str(path)), 20).process(
+        FileMetadata(str(path), 0)
     )
+    assert (kind.tag, kind.value) == (score.KINDS, score.LINES)  # after the file's last line
     assert len(results) == len(lines)
     for number, (line, result) in enumerate(zip(lines, results, strict=True), start=1):
         expected_text = line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line
@@ -320,6 +321,7 @@ def test_the_command_writes_predictions_quarantine_and_summary(length_model, tmp
         ]
         summary = score.read_summary(str(output))
         assert (summary.scored, summary.quarantined, summary.model) == (3, {"empty": 1}, f"{length_model}/7")
+        assert (summary.input, summary.kind) == ("in.txt", "lines")
 
 
 def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_path):
@@ -348,6 +350,38 @@ def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_pa
         assert message in done.stderr, (args, done.stderr[-3000:])
         assert "Traceback" not in done.stderr
     assert sorted(path.name for path in (tmp_path / "full").iterdir()) == ["keep.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "input_format", "kind"),
+    [
+        ("reviews.jsonl", b'{"text": "a wonderful film"}\n{"text": "awful"}\n', "auto", "jsonl"),
+        ("reviews.txt", b"a wonderful film\nawful\n", "auto", "lines"),
+        ("bom.txt", b'\xef\xbb\xbf{"text": "great"}\n', "auto", "jsonl"),
+        ("empty.txt", b"", "auto", "lines"),  # no first line that is a JSON object
+        ("forced.jsonl", b'{"text": "a wonderful film"}\n', "lines", "lines"),
+        ("reviews.tfrecord", None, "auto", "tfrecord"),
+        ("reviews.tar.gz", None, "auto", "imdb"),
+    ],
+)
+def test_the_summary_names_the_kind_the_input_was_read_as(
+    length_model, tmp_path, name, content, input_format, kind
+):
+    """``auto`` is resolved: summary.json says what the job read, never the option's ``auto``."""
+    path = tmp_path / name
+    if name.endswith(".tfrecord"):
+        _write_tfrecords(path, [_example(text=b"great")])
+    elif name.endswith(".tar.gz"):
+        write_archive(path, {"test/pos/0_9.txt": b"great"})
+    else:
+        path.write_bytes(content)
+    output = tmp_path / "scored"
+    job = score.ScoreJob(
+        str(length_model / "7"), name, score.resolve_input(str(path), input_format), str(output)
+    )
+    summary = score.run_score(job, [f"--runner={BEAM_RUNNER}"])
+    assert (summary.input, summary.kind) == (name, kind)
+    assert json.loads((output / score.SUMMARY_FILE).read_text())["kind"] == kind
 
 
 # --- The same numbers as predict, with the pushed model -----------------------------------------------
@@ -437,15 +471,81 @@ def test_a_failed_jobs_clean_up_removes_only_what_it_added(tmp_path):
     output = tmp_path / "out"
     output.mkdir()
     (output / "notes.txt").write_text("mine")
-    (output / "predictions-00000-of-00001.jsonl.gz").write_bytes(b"partial")
+    (output / "predictions-00000-of-00001.jsonl").write_bytes(b"partial")
     (output / "quarantine").mkdir()
-    (output / "quarantine" / "part-0").write_text("partial")
+    (output / "quarantine" / "quarantine-00000-of-00001.jsonl").write_text("partial")
     score._remove_partial_output(str(output), {"notes.txt"})
     assert [path.name for path in output.iterdir()] == ["notes.txt"]
     assert (output / "notes.txt").read_text() == "mine"
 
     made_by_the_job = tmp_path / "new"
     made_by_the_job.mkdir()
-    (made_by_the_job / "predictions-00000-of-00001.jsonl.gz").write_bytes(b"partial")
+    (made_by_the_job / "predictions-00000-of-00001.jsonl").write_bytes(b"partial")
     score._remove_partial_output(str(made_by_the_job), None)
     assert not made_by_the_job.exists()
+
+
+def _job_leftovers(folder: Path) -> None:
+    """What a failed job leaves in ``folder``: shards, its summary, Beam's temporary folders, the quarantine."""
+    (folder / "predictions-00000-of-00002.jsonl").write_text("partial")
+    (folder / "predictions-00001-of-00002.tfrecord.gz").write_bytes(b"partial")
+    (folder / "summary.json").write_text("{}")
+    (folder / "beam-temp-predictions-0a1b").mkdir()
+    (folder / "beam-temp-predictions-0a1b" / "0a1b.jsonl").write_text("partial")
+    (folder / "quarantine" / "beam-temp-quarantine-2c3d").mkdir(parents=True)
+    (folder / "quarantine" / "quarantine-00000-of-00001.jsonl").write_text("partial")
+
+
+@pytest.mark.parametrize("existed", [None, set()], ids=["new-folder", "existing-empty-folder"])
+def test_a_failed_jobs_clean_up_keeps_files_someone_else_added_while_it_ran(tmp_path, existed):
+    """The folder was new or empty when the job started; files put there meanwhile by someone else stay."""
+    output = tmp_path / "out"
+    output.mkdir()
+    _job_leftovers(output)
+    (output / "user-notes.txt").write_text("precious")
+    (output / "predictions-draft.txt").write_text("mine too")  # not a name the job writes
+    (output / "quarantine" / "reviewed.txt").write_text("checked by hand")
+    score._remove_partial_output(str(output), existed)
+    assert sorted(str(path.relative_to(output)) for path in output.rglob("*")) == [
+        "predictions-draft.txt",
+        "quarantine",
+        "quarantine/reviewed.txt",
+        "user-notes.txt",
+    ]
+    assert (output / "user-notes.txt").read_text() == "precious"
+
+    only_the_jobs = tmp_path / "only-the-jobs"
+    only_the_jobs.mkdir()
+    _job_leftovers(only_the_jobs)
+    score._remove_partial_output(str(only_the_jobs), existed)
+    assert (only_the_jobs.exists(), list(only_the_jobs.glob("*"))) == (
+        (False, []) if existed is None else (True, [])
+    )
+
+
+@pytest.mark.parametrize("make_folder", [False, True], ids=["new-folder", "existing-empty-folder"])
+def test_a_failed_job_keeps_a_file_put_in_its_output_while_it_ran(
+    length_model, tmp_path, monkeypatch, make_folder
+):
+    """A real job that fails on a truncated gzip file: a user's file, put there as it fails, survives its clean-up."""
+    source = tmp_path / "reviews.txt.gz"
+    data = gzip.compress("".join(f"review {number}\n" for number in range(2_000)).encode())
+    source.write_bytes(data[: len(data) // 2])
+    output = tmp_path / "scored"
+    if make_folder:
+        output.mkdir()
+    left_by_the_job = []
+    clean_up = score._remove_partial_output
+
+    def plant_then_clean_up(folder: str, existed):
+        left_by_the_job.extend(sorted(path.name for path in Path(folder).iterdir()))
+        (Path(folder) / "user-notes.txt").write_text("precious")
+        clean_up(folder, existed)
+
+    monkeypatch.setattr(score, "_remove_partial_output", plant_then_clean_up)
+    job = score.ScoreJob(str(length_model / "7"), str(source), score.resolve_input(str(source)), str(output))
+    with pytest.raises(score.ScoreInputError, match="truncated or damaged gzip file"):
+        score.run_score(job, [f"--runner={BEAM_RUNNER}"])
+    assert any(name.startswith("beam-temp-") for name in left_by_the_job), left_by_the_job
+    assert [path.name for path in output.iterdir()] == ["user-notes.txt"]
+    assert (output / "user-notes.txt").read_text() == "precious"
