@@ -15,6 +15,7 @@ import pytest
 
 from pipeline import config as config_module
 from pipeline.config import build_config, load_config_file
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -199,3 +200,36 @@ def test_the_readme_rest_bodies_give_the_same_scores_through_the_pushed_model(pu
     assert scores["serving_tf_example"] == pytest.approx(scores["serving_default"], abs=1e-6)
     positive, negative = scores["serving_default"]
     assert negative < 0.3 < 0.7 < positive
+
+
+def test_the_quick_starts_figures_are_the_default_sample_runs(pushed_run):
+    """The summary line and the two example scores the README shows are what the default run gives.
+
+    Within 0.01: the run is repeatable on one machine, but another CPU's float kernels may move the
+    last digits; a change of defaults moves them by more (4 to 2 Trainer epochs moved AUC by 0.011).
+    """
+    output, first, _ = pushed_run
+    metric = r"test accuracy ([\d.]+), auc ([\d.]+), precision ([\d.]+), recall ([\d.]+), loss ([\d.]+);"
+    documented = re.search(r"imdb-sentiment run .*?" + metric, README.split("## Quick start", 1)[1])
+    measured = re.search(metric, first.stdout)
+    assert documented and measured, first.stdout[-2000:]
+    assert [float(value) for value in documented.groups()] == pytest.approx(
+        [float(value) for value in measured.groups()], abs=0.01
+    )
+    examples = re.findall(
+        r"^# ([\d.]+)\t(.+)$", README.split("## Quick start", 1)[1].split("\n## ", 1)[0], re.M
+    )
+    assert len(examples) == 2
+    scored = run_cli(
+        "predict",
+        "--model",
+        str(output / "serving" / MODEL_NAME),
+        *(text for _, text in examples),
+        cwd=output,
+    )
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    lines = [line.split("\t") for line in scored.stdout.splitlines()]
+    assert [text for _, text in lines] == [text for _, text in examples]
+    assert [float(score) for score, _ in lines] == pytest.approx(
+        [float(score) for score, _ in examples], abs=0.01
+    )
