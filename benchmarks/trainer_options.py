@@ -120,6 +120,36 @@ def _run_trainer(run_output: str, overrides: dict, work: str) -> dict:
     }
 
 
+def _run_options(run_output: str) -> dict:
+    """The options the run's Trainer ran with."""
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from components.options import OPTIONS_KEY
+
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(Path(run_output) / "metadata.sqlite")
+    execution, _ = _completed_execution(metadata_store.MetadataStore(config), TRAINER)
+    return json.loads(execution.custom_properties[OPTIONS_KEY].string_value)
+
+
+def _check_sets(parser: argparse.ArgumentParser, run_output: str, sets: list[dict]) -> None:
+    """Every ``--set`` checked as the Trainer will check it, before the first rerun (exit 2 naming it)."""
+    from components.options import OptionsError
+    from components.trainer.options import TrainerOptions
+
+    options = _run_options(run_output)
+    for overrides in sets:
+        if overrides.get("warm_start"):
+            parser.error(
+                "--set warm_start=true: the rerun reads the run's own inputs, which hold no earlier model to start from"
+            )
+        try:
+            TrainerOptions(**{**options, **overrides})
+        except OptionsError as error:
+            parser.error(f"--set {' '.join(f'{k}={v}' for k, v in overrides.items())}: {error}")
+
+
 def _parse_set(text: str) -> dict:
     overrides = {}
     for item in text.split():
@@ -156,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         print(json.dumps(_run_trainer(args.output, args.sets[0], args.worker)))
         return
+    _check_sets(parser, args.output, args.sets)
     results = []
     for overrides in args.sets:
         with tempfile.TemporaryDirectory(prefix="trainer-options-") as work:

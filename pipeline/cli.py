@@ -324,11 +324,15 @@ def _is_option_word(word: str) -> bool:
 
 
 def _unknown_option(arg: str, known: Sequence[str]) -> str:
-    """``unknown option --x (did you mean --y?)`` for ``arg`` (``--x`` or ``--x=value``)."""
+    """``unknown option --x (did you mean --y?)`` for ``arg`` (``--x`` or ``--x=value``); for a
+    single-dash ``-x``, the one known ``--x...`` it abbreviates, if exactly one (``-m``: ``--model``)."""
     from pipeline.config import did_you_mean
 
     name = arg.split("=", 1)[0]
-    return f"unknown option {name}{did_you_mean(name, known)}"
+    if name.startswith("--"):
+        return f"unknown option {name}{did_you_mean(name, known)}"
+    expanded = [option for option in known if option.startswith("-" + name)]
+    return f"unknown option {name}" + (f" (did you mean {expanded[0]}?)" if len(expanded) == 1 else "")
 
 
 def _name_unknown_options_in_errors(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:

@@ -377,7 +377,13 @@ def test_every_command_suggests_the_option_a_misspelling_meant(
         # A single-dash option is named as `run -o` names it (said only "required: --model").
         (
             ["predict", "-m", "models/x", "a review"],
-            "imdb-pipeline predict: error: the following arguments are required: --model; unknown option -m",
+            "imdb-pipeline predict: error: the following arguments are required: --model; "
+            "unknown option -m (did you mean --model?)",
+        ),
+        (  # a single dash is suggested the one long option it abbreviates, not the closest spelling (--k)
+            ["neighbors", "-m", "models/x", "good"],
+            "imdb-pipeline neighbors: error: the following arguments are required: --model; "
+            "unknown option -m (did you mean --model?)",
         ),
         (
             ["neighbors", "-k", "3", "good"],

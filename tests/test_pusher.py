@@ -223,7 +223,14 @@ def test_the_next_push_removes_the_partial_copy_of_a_push_killed_mid_copy_and_no
     (stale,) = [name for name in os.listdir(model_dir) if name.startswith(".incoming-")]
     assert re.fullmatch(r"\.incoming-4000-[0-9a-f]{8}", stale)
     # Names the pusher never makes stay, whatever they look like.
-    others = [".incoming-99-abc", ".incoming-12-0123abcd-x", ".incoming-notes", "incoming-5-0123abcd"]
+    others = [
+        ".incoming-99-abc",
+        ".incoming-12-0123abcd-x",
+        ".incoming-notes",
+        "incoming-5-0123abcd",
+        ".incoming-١٢٣-deadbeef",  # other scripts' digits: publish() writes ASCII ones
+        ".incoming-\uff11\uff12-deadbeef",  # fullwidth
+    ]
     for name in others:
         os.mkdir(os.path.join(model_dir, name))
     os.symlink(os.path.join(model_dir, "3000"), os.path.join(model_dir, ".incoming-7-0123abcd"))
