@@ -146,6 +146,8 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
+        if not any(not gfile.isdir(posixpath.join(path, name)) for name in gfile.listdir(path)):
+            raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
         return ScoreInput(TFRECORD, all_files_pattern(os.path.abspath(path) if local else path), given)
     return ScoreInput(kind, escape_pattern(os.path.abspath(path) if local else path), given)
 
@@ -569,11 +571,13 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
     gfile = _gfile()
     existed = set(gfile.listdir(job.output)) if gfile.isdir(job.output) else None
+    made = _first_missing_folder(job.output)
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_score_pipeline(pipeline, job)
     except Exception as error:
         _remove_partial_output(job.output, existed)
+        _remove_empty_parents(job.output, made)
         cause = _input_error_in(error)
         if cause is not None:
             raise cause from error
@@ -612,6 +616,32 @@ def _remove_partial_output(output: str, existed: set[str] | None) -> None:
             _remove(path)
     if existed is None and not gfile.listdir(output):
         gfile.rmtree(output)
+
+
+def _first_missing_folder(output: str) -> str | None:
+    """The topmost folder of ``output``'s path that does not exist yet (the job will make it), or None."""
+    gfile = _gfile()
+    missing, path = None, output.rstrip("/")
+    while path and not gfile.exists(path):
+        missing, parent = path, posixpath.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
+
+
+def _remove_empty_parents(output: str, made: str | None) -> None:
+    """Removes the folders between ``output`` and ``made`` (included) that the failed job made, if empty."""
+    if made is None or made == output.rstrip("/"):
+        return
+    gfile = _gfile()
+    path = posixpath.dirname(output.rstrip("/"))
+    while path.startswith(made):
+        if gfile.isdir(path) and not gfile.listdir(path):
+            gfile.rmtree(path)
+        if path == made:
+            break
+        path = posixpath.dirname(path)
 
 
 def _names(folder: str) -> set[str]:

@@ -549,3 +549,34 @@ def test_a_failed_job_keeps_a_file_put_in_its_output_while_it_ran(
     assert any(name.startswith("beam-temp-") for name in left_by_the_job), left_by_the_job
     assert [path.name for path in output.iterdir()] == ["user-notes.txt"]
     assert (output / "user-notes.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize("kept", [False, True])
+def test_a_failed_job_removes_the_parent_folders_it_made_and_only_those(tmp_path, monkeypatch, kept):
+    """--output new/x/y, none of which existed: a failure removes y, then new/x and new if nothing else is in them."""
+    output = tmp_path / "new" / "x" / "y"
+    if kept:
+        (tmp_path / "new").mkdir()
+        (tmp_path / "new" / "notes.txt").write_text("mine")  # there before: new/ stays, new/x goes
+
+    def failing(pipeline, job):
+        Path(job.output).mkdir(parents=True)  # as Beam's file writers do
+        (Path(job.output) / "summary.json").write_text("{}")
+        raise RuntimeError("the job failed")
+
+    monkeypatch.setattr(score, "build_score_pipeline", failing)
+    job = score.ScoreJob("model", "in.txt", score.ScoreInput("lines", "in.txt"), str(output))
+    with pytest.raises(RuntimeError, match="the job failed"):
+        score.run_score(job, [])
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*")) == (
+        ["new", "new/notes.txt"] if kept else []
+    )
+
+
+def test_an_empty_folder_as_tfrecord_input_is_an_input_error(tmp_path):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)  # a folder of folders holds no TFRecord either
+    with pytest.raises(score.ScoreInputError) as error:
+        score.resolve_input(str(tmp_path / "empty"), "tfrecord")
+    assert (
+        str(error.value) == f"--input {tmp_path / 'empty'} is a folder without files: no TFRecords to score"
+    )
