@@ -313,7 +313,12 @@ def _unknown_options(command: str, command_parser: argparse.ArgumentParser, argv
     known = _option_strings(command_parser)
     beam = _option_strings(_beam_parser()) if command in _BEAM_COMMANDS else []
     suggested = [option for option in known + beam if option.startswith("--")]
-    names = [word.split("=", 1)[0] for word in words if _is_option_word(word)]
+    # argparse reads a single-dash word as the one-letter option and its attached value (-m/path).
+    names = [
+        word.split("=", 1)[0] if word.startswith("--") else word[:2]
+        for word in words
+        if _is_option_word(word)
+    ]
     return [_unknown_option(name, suggested) for name in names if name not in known and name not in beam]
 
 

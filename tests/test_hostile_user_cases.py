@@ -380,6 +380,11 @@ def test_every_command_suggests_the_option_a_misspelling_meant(
             "imdb-pipeline predict: error: the following arguments are required: --model; "
             "unknown option -m (did you mean --model?)",
         ),
+        (  # a value attached to a single-dash option is not part of its name
+            ["predict", "-m/models/x", "a review"],
+            "imdb-pipeline predict: error: the following arguments are required: --model; "
+            "unknown option -m (did you mean --model?)",
+        ),
         (  # a single dash is suggested the one long option it abbreviates, not the closest spelling (--k)
             ["neighbors", "-m", "models/x", "good"],
             "imdb-pipeline neighbors: error: the following arguments are required: --model; "

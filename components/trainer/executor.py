@@ -182,14 +182,13 @@ def warm_start_from(
     for weight in weights:
         weight.assign(initial[weight.name])
     logger.info(
-        "Trainer: warm start from %s: %s; %s, %d new words from the aligned matrix (%d words of the earlier "
-        "vocabulary dropped); copied: %s%s",
+        "Trainer: warm start from %s: %s; %s (%d words of the earlier vocabulary dropped); copied: %s%s",
         base.uri,
         "same vocabulary" if summary.same_vocabulary else "new vocabulary",
-        f"embedding rows of {summary.copied_rows} shared words copied by word"
+        f"embedding rows of {summary.copied_rows} shared words copied by word, {summary.new_words} new words "
+        "from the aligned matrix"
         if summary.copied_rows
-        else f"no embedding row copied ({summary.shared_words} shared words)",
-        summary.new_words,
+        else f"no embedding row copied: every row from the aligned matrix ({summary.shared_words} words shared)",
         summary.dropped_words,
         ", ".join(summary.copied) or "nothing",
         "".join(f"; fresh: {name} ({why})" for name, why in summary.fresh.items()),
