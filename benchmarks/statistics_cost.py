@@ -37,6 +37,7 @@ def _run_executor(examples: str, transform_graph: str, output: str, beam_args: l
     from tfx.types import artifact_utils, standard_artifacts
 
     from components.statistics import executor
+    from pipeline.pipeline import beam_args_with_dependencies
 
     splits = sorted(path.name.removeprefix("Split-") for path in Path(examples).glob("Split-*"))
     examples_artifact = standard_artifacts.Examples()
@@ -47,7 +48,9 @@ def _run_executor(examples: str, transform_graph: str, output: str, beam_args: l
     statistics_artifact = standard_artifacts.ExampleStatistics()
     statistics_artifact.uri = output
     Path(output).mkdir(parents=True, exist_ok=True)
-    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args, tmp_dir=output)
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=beam_args_with_dependencies(beam_args), tmp_dir=output
+    )
     executor.StatisticsGenExecutor(context).Do(
         {executor.EXAMPLES_KEY: [examples_artifact], executor.TRANSFORM_GRAPH_KEY: [graph]},
         {executor.STATISTICS_KEY: [statistics_artifact]},

@@ -27,6 +27,7 @@ from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.embeddings.vector_files import WORD2VEC, VectorFileError, iter_vectors
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
+from pipeline.pipeline import beam_args_with_dependencies
 from schemas import features
 from tests.conftest import examples_artifact
 
@@ -172,7 +173,9 @@ def test_word2vec_executor_trains_on_train_and_unsup_only(transform_graph_dir, t
     output_dir.mkdir()
     vectors = _artifact(EmbeddingVectors, output_dir)
     options = Word2VecOptions(dimension=6, min_count=2, epochs=2, workers=1)
-    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=["--runner=FnApiRunner"])
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=beam_args_with_dependencies(["--runner=FnApiRunner"])
+    )
     executor.Word2VecExecutor(context).Do(
         {"examples": [examples]}, {"vectors": [vectors]}, {"options": options.to_json()}
     )

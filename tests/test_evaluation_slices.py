@@ -34,6 +34,7 @@ from components.pusher.options import PushOptions
 from components.report import render
 from components.slicing import executor as slicing_executor
 from components.slicing.slices import first_sentence, length_bucket
+from pipeline.pipeline import beam_args_with_dependencies
 from schemas import features
 from tests.test_report import _small_report
 
@@ -117,7 +118,9 @@ def _raw_test_examples(root: Path, reviews) -> standard_artifacts.Examples:
 def _run_eval_slices(root: Path, reviews) -> standard_artifacts.Examples:
     examples = _raw_test_examples(root, reviews)
     sliced = _artifact(standard_artifacts.Examples, root / "sliced")
-    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=BEAM_ARGS)
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=beam_args_with_dependencies(BEAM_ARGS)
+    )
     slicing_executor.Executor(context).Do(
         {standard_component_specs.EXAMPLES_KEY: [examples]}, {"sliced_examples": [sliced]}, {}
     )
@@ -248,7 +251,9 @@ def test_the_report_shows_each_slice_in_a_table_and_a_plot():
 def _evaluate(root: Path, sliced, model, options: EvaluationOptions):
     evaluation = _artifact(standard_artifacts.ModelEvaluation, root / "evaluation")
     blessing = _artifact(standard_artifacts.ModelBlessing, root / "blessing")
-    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=BEAM_ARGS)
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=beam_args_with_dependencies(BEAM_ARGS)
+    )
     evaluator_executor.Executor(context).Do(
         {standard_component_specs.EXAMPLES_KEY: [sliced], standard_component_specs.MODEL_KEY: [model]},
         {

@@ -36,6 +36,7 @@ from pipeline.config import (
     build_config,
     load_config_file,
 )
+from pipeline.pipeline import beam_args_with_dependencies
 from tests.conftest import run_cli
 from tests.imdb_files import GOOD_FILES, GOOD_REVIEWS, write_dataset
 
@@ -567,7 +568,7 @@ def test_the_example_gen_ingests_the_span_asked_for(tmp_path, span, expected):
             pipeline_root=str(tmp_path / "out"),
             components=[component.create_example_gen(config.data, span=config.span)],
             metadata_connection_config=metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite")),
-            beam_pipeline_args=["--runner=FnApiRunner"],
+            beam_pipeline_args=beam_args_with_dependencies(["--runner=FnApiRunner"]),
         )
     )
     store = metadata_store.MetadataStore(

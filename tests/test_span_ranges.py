@@ -23,6 +23,7 @@ from components.example_gen import component, driver, spans
 from components.options import OptionsError
 from pipeline import preflight
 from pipeline.config import build_config
+from pipeline.pipeline import beam_args_with_dependencies
 from schemas import features
 from tests.imdb_files import GOOD_FILES, GOOD_REVIEWS, write_dataset
 
@@ -173,7 +174,7 @@ def test_a_rolling_range_ingests_the_last_k_spans_night_after_night(tmp_path, sp
                     component.create_example_gen(config.data, span=config.span, num_spans=config.num_spans)
                 ],
                 metadata_connection_config=connection,
-                beam_pipeline_args=["--runner=FnApiRunner"],
+                beam_pipeline_args=beam_args_with_dependencies(["--runner=FnApiRunner"]),
                 enable_cache=True,
             )
         )

@@ -21,6 +21,7 @@ from components.transform.analyze_transform import AnalyzeAndTransform
 from components.transform.options import TransformOptions
 from components.transform.preprocessing import make_preprocessing_fn
 from components.transform.token_vocabulary import ranked_tokens, token_vocabulary
+from pipeline.pipeline import beam_args_with_dependencies
 from schemas import features
 from schemas.schema import RAW_SCHEMA_PATH, load_raw_schema
 from tests.conftest import BEAM_RUNNER, examples_artifact
@@ -167,7 +168,9 @@ def run_transform_executor(directory, splits, options, beam_args=(f"--runner={BE
     graph.uri = os.path.join(directory, "graph")
     transformed = standard_artifacts.Examples()
     transformed.uri = os.path.join(directory, "transformed")
-    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(beam_args))
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=beam_args_with_dependencies(list(beam_args))
+    )
     executor.Executor(context).Do(
         {"examples": [examples], "schema": [schema]},
         {"transform_graph": [graph], "transformed_examples": [transformed]},
