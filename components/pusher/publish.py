@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 
 PUSH_LOCK_FILE = ".push.lock"
 _INCOMING_PREFIX = ".incoming-"
-# The staging folders publish() names, and no other name: only these are ever removed as stale.
-# ASCII digits only (\d also matches other scripts' digits): the names publish() makes, nothing else.
+# The staging folders publish() names (ASCII digits: \d would also match other scripts'), and no
+# other name: only these are ever removed as stale.
 _INCOMING_NAME = re.compile(rf"{re.escape(_INCOMING_PREFIX)}[0-9]+-[0-9a-f]{{8}}")
 
 
