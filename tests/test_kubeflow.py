@@ -8,6 +8,7 @@ package reader (what ``create_run_from_pipeline_package`` and
 import json
 import os
 import re
+import tempfile
 
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform
@@ -277,9 +278,17 @@ def test_compile_refuses_a_range_of_spans_which_tfxs_own_example_gen_driver_cann
 
 
 @pytest.mark.slow
-def test_the_portable_pipeline_run_locally_twice_takes_the_latest_blessed_model_as_baseline(tmp_path):
+def test_the_portable_pipeline_run_locally_twice_takes_the_latest_blessed_model_as_baseline(
+    tmp_path, monkeypatch
+):
     """The pipeline ``compile`` builds (``portable=True``), run by TFX's LocalDagRunner twice: the
     second run's Evaluator compares its model with the first run's, the latest the Evaluator blessed."""
+    # The portable pipeline names no --setup_file (a container has the project installed), so each Beam
+    # step's TFX executor builds a 50 MB source package of TFX into a temporary folder it never removes:
+    # here into this test's folder.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
     from tfx.orchestration import metadata
