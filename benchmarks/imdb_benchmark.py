@@ -60,6 +60,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/imdb_benchmark.py --data ../shared/data/aclImdb_v1.tar.gz
         [--results benchmarks/results/<time>] [--only systems,transform,serving,scaling,ablation]
         [--scales 1,2,4] [--cores 1,2] [--examples DIR] [--glove FILE] [--ablation-output DIR]
+        [--run-output DIR]
 
 ``--only transform --examples <output>/pipeline_root/FileBasedExampleGen/examples/<id>/Split-train``
 measures the Transform on the train split of an earlier run (no ``--data``
@@ -75,6 +76,7 @@ import json
 import os
 from pathlib import Path
 import re
+import shutil
 import string
 import sys
 import tarfile
@@ -651,6 +653,12 @@ def main() -> int:
         help="for ablation: the output folder its runs share (default <results>/ablation-pipeline); "
         "steps a run's change does not touch are cache hits",
     )
+    parser.add_argument(
+        "--run-output",
+        help="the output folder of this pipeline's run (systems, and the run serving, transform and scaling "
+        "use), kept for a later look (e.g. benchmarks/trainer_options.py --output); by default a temporary "
+        "folder, removed at the end with the rest of the benchmark's scratch",
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -677,7 +685,17 @@ def main() -> int:
     results_dir = Path(args.results or REPOSITORY / "benchmarks" / "results" / stamp)
     results_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="imdb-benchmark-"))
-    pipeline_output = workdir / "pipeline"
+    try:
+        return _benchmark(args, parts, data, stamp, results_dir, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _benchmark(
+    args: argparse.Namespace, parts: set[str], data: str | None, stamp: str, results_dir: Path, workdir: Path
+) -> int:
+    """The parts asked for; ``workdir`` holds the scratch of the children (removed by the caller)."""
+    pipeline_output = Path(args.run_output).resolve() if args.run_output else workdir / "pipeline"
     results: dict = {"data": data, "started": stamp, "machine_cpus": os.cpu_count()}
 
     if "systems" in parts:
