@@ -502,26 +502,18 @@ class _ByteScanner:
 
         Raises VectorFileError if no separator comes within ``limit`` bytes or before the end.
         """
-        searched = self._position
-        while True:
-            end = min(len(self._buffer), self._position + limit + 1)
-            found = self._buffer.find(separator, searched, end)
-            if found >= 0:
-                data = self._buffer[self._position : found]
-                self._position = found + len(separator)
-                return data
+        while (found := self._buffer.find(separator, self._position, self._position + limit + 1)) < 0:
             if len(self._buffer) - self._position > limit:
                 raise VectorFileError(
                     self._path, None, f"{missing} (none within {limit:,} bytes)", self.offset
                 )
-            position = self._position
-            searched = len(self._buffer)
             if not self._fill():
                 if self._position < len(self._buffer):
                     raise VectorFileError(self._path, None, f"the file ends: {missing}", offset=self.offset)
                 return None
-            # _fill dropped the consumed bytes: indexes moved down by `position`.
-            searched -= position
+        data = self._buffer[self._position : found]
+        self._position = found + len(separator)
+        return data
 
     def read_exact(self, size: int) -> bytes:
         """Exactly ``size`` bytes, or fewer if the file ends first."""
