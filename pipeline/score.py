@@ -181,9 +181,7 @@ def check_output(output: str) -> None:
         )
     gfile = _gfile()
     if not gfile.exists(output):
-        parent = posixpath.dirname(output.rstrip("/"))
-        while "://" not in output and parent and not gfile.exists(parent):
-            parent = posixpath.dirname(parent)
+        parent = posixpath.dirname(_first_missing_folder(output) or output)
         if parent and gfile.exists(parent) and not gfile.isdir(parent):
             raise OutputExistsError(f"--output {output} cannot be made: {parent} is a file")
         return
