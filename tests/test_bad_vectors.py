@@ -487,13 +487,12 @@ def _damaged_in_the_middle(tmp_path, name: str, encoded: bytes) -> str:
     return _file(tmp_path, name, first + b"\xff" + rest[1:])  # BFINAL 1, BTYPE 3 (reserved)
 
 
-def _read_before_damage(path, format, ends) -> tuple[int, VectorFileError]:
-    """How many vectors are read before the error, and the error; ``ends``: where each record ends.
+def _read_before_damage(path, format, rows, ends) -> tuple[int, VectorFileError]:
+    """How many of ``rows`` are read before the error, and the error; ``ends``: where each record ends.
 
     zlib gives nothing of a call that fails, so the records read end within the
     last read of compressed data (8 KiB, at most 32 KiB decompressed) before the damage.
     """
-    rows = _incompressible_rows(20000)
     read = []
     with pytest.raises(VectorFileError) as raised:
         read.extend(word for word, _ in iter_vectors(path, format))
@@ -505,10 +504,11 @@ def _read_before_damage(path, format, ends) -> tuple[int, VectorFileError]:
 
 @pytest.mark.parametrize("format", [None, "glove"], ids=["detected", "given"])
 def test_damaged_gzip_data_in_the_middle_names_the_file_and_the_line_after_the_last_read(tmp_path, format):
-    encoded = glove_bytes(_incompressible_rows(20000))
+    rows = _incompressible_rows(20000)
+    encoded = glove_bytes(rows)
     path = _damaged_in_the_middle(tmp_path, "glove.txt.gz", encoded)
     ends = [index + 1 for index, byte in enumerate(encoded) if byte == ord("\n")]
-    read, error = _read_before_damage(path, format, ends)
+    read, error = _read_before_damage(path, format, rows, ends)
     # The error is on the line after the last one read.
     assert str(error) == f"{path}, line {read + 1}: damaged gzip data (invalid block type)"
 
@@ -517,7 +517,7 @@ def test_damaged_gzip_data_in_word2vec_binary_names_the_record_where_reading_sto
     rows = _incompressible_rows(20000)
     path = _damaged_in_the_middle(tmp_path, "vectors.bin.gz", word2vec_binary_bytes(rows))
     offsets = word2vec_binary_offsets(rows)
-    read, error = _read_before_damage(path, WORD2VEC_BINARY, [values + 16 for _, values in offsets])
+    read, error = _read_before_damage(path, WORD2VEC_BINARY, rows, [values + 16 for _, values in offsets])
     # The error is at the record after the last one read: its word, or its values when its word was read.
     assert error.line is None and error.offset in offsets[read]
     assert error.problem == "damaged gzip data (invalid block type)"
