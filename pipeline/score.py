@@ -181,9 +181,7 @@ def check_output(output: str) -> None:
         )
     gfile = _gfile()
     if not gfile.exists(output):
-        parent = posixpath.dirname(output.rstrip("/"))
-        while "://" not in output and parent and not gfile.exists(parent):
-            parent = posixpath.dirname(parent)
+        parent = posixpath.dirname(_first_missing_folder(output) or output)
         if parent and gfile.exists(parent) and not gfile.isdir(parent):
             raise OutputExistsError(f"--output {output} cannot be made: {parent} is a file")
         return
@@ -585,17 +583,16 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     return read_summary(job.output)
 
 
-# What a job writes to its output folder (and to its quarantine folder): the finished files,
+# What a job writes to its output folder and to its quarantine folder: the finished files,
 # and the ``beam-temp-<name>-<id>`` folders Beam's file writers keep them in until the job ends.
-_PREDICTION_SHARD = re.compile(
-    rf"{PREDICTIONS_PREFIX}-\d+-of-\d+({'|'.join(re.escape(suffix) for suffix in SUFFIXES.values())})"
+_BEAM_TEMP = "beam-temp-.*"
+_JOB_FILES = re.compile(
+    rf"{_BEAM_TEMP}|{re.escape(SUMMARY_FILE)}|{PREDICTIONS_PREFIX}-\d+-of-\d+"
+    rf"({'|'.join(re.escape(suffix) for suffix in SUFFIXES.values())})"
 )
-_QUARANTINE_SHARD = re.compile(rf"{quarantine.FILE_PREFIX}-\d+-of-\d+{re.escape(quarantine.FILE_SUFFIX)}")
-_BEAM_TEMP_PREFIX = "beam-temp-"
-
-
-def _job_wrote(name: str, shard: re.Pattern) -> bool:
-    return name.startswith(_BEAM_TEMP_PREFIX) or shard.fullmatch(name) is not None
+_QUARANTINE_FILES = re.compile(
+    rf"{_BEAM_TEMP}|{quarantine.FILE_PREFIX}-\d+-of-\d+{re.escape(quarantine.FILE_SUFFIX)}"
+)
 
 
 def _remove_partial_output(output: str, existed: set[str] | None) -> None:
@@ -605,17 +602,13 @@ def _remove_partial_output(output: str, existed: set[str] | None) -> None:
     folders) that were not there before go; a folder the job made goes only if that leaves it empty.
     A file someone else put in the folder while the job ran stays.
     """
-    gfile = _gfile()
-    if not gfile.isdir(output):
+    if not _gfile().isdir(output):
         return
-    for name in _names(output) - (existed or set()):
-        path = posixpath.join(output, name)
-        if name == QUARANTINE_DIR:
-            _remove_written(path, _QUARANTINE_SHARD)
-        elif name == SUMMARY_FILE or _job_wrote(name, _PREDICTION_SHARD):
-            _remove(path)
-    if existed is None and not gfile.listdir(output):
-        gfile.rmtree(output)
+    added = _names(output) - (existed or set())
+    if QUARANTINE_DIR in added:
+        folder = posixpath.join(output, QUARANTINE_DIR)
+        _remove_written(folder, _QUARANTINE_FILES, _names(folder), made=True)
+    _remove_written(output, _JOB_FILES, added, made=existed is None)
 
 
 def _first_missing_folder(output: str) -> str | None:
@@ -632,40 +625,30 @@ def _first_missing_folder(output: str) -> str | None:
 
 def _remove_empty_parents(output: str, made: str | None) -> None:
     """Removes the folders between ``output`` and ``made`` (included) that the failed job made, if empty."""
-    if made is None or made == output.rstrip("/"):
-        return
     gfile = _gfile()
-    path = posixpath.dirname(output.rstrip("/"))
-    while path.startswith(made):
+    path = output.rstrip("/")
+    while made is not None and path != made and path.startswith(made):
+        path = posixpath.dirname(path)
         if gfile.isdir(path) and not gfile.listdir(path):
             gfile.rmtree(path)
-        if path == made:
-            break
-        path = posixpath.dirname(path)
 
 
 def _names(folder: str) -> set[str]:
     return {name.rstrip("/") for name in _gfile().listdir(folder)}
 
 
-def _remove_written(folder: str, shard: re.Pattern) -> None:
-    """Removes the job's shards and Beam folders from ``folder`` (one it made), then ``folder`` if nothing is left."""
+def _remove_written(folder: str, written: re.Pattern, names: set[str], made: bool) -> None:
+    """Removes those of ``names`` in ``folder`` that the job writes, then ``folder`` if it made it and nothing is left."""
     gfile = _gfile()
-    if not gfile.isdir(folder):
-        return
-    for name in _names(folder):
-        if _job_wrote(name, shard):
-            _remove(posixpath.join(folder, name))
-    if not gfile.listdir(folder):
+    for name in names:
+        path = posixpath.join(folder, name)
+        if written.fullmatch(name):
+            if gfile.isdir(path):
+                gfile.rmtree(path)
+            else:
+                gfile.remove(path)
+    if made and not gfile.listdir(folder):
         gfile.rmtree(folder)
-
-
-def _remove(path: str) -> None:
-    gfile = _gfile()
-    if gfile.isdir(path):
-        gfile.rmtree(path)
-    else:
-        gfile.remove(path)
 
 
 def _input_error_in(error: BaseException) -> Exception | None:

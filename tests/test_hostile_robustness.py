@@ -490,9 +490,9 @@ def test_gzip_damage_that_zlib_decodes_is_reported_as_damage_not_as_a_bad_row(tm
     """A ``.gz`` vector file with four bytes overwritten in the middle (``gzip -t``: "crc
     error") fails the EmbeddingAligner with ``flip.txt.gz, line 5513: expected 100 values
     after the word, found 31 (the header on line 1 says 100)``: a bad row of a good file,
-    it says, where the file is damaged (README: "a truncated or damaged gzip file: the
-    error names ... the byte of the compressed file where it breaks (... the trailer's
-    CRC-32 ...)"). Here the same with stored deflate blocks, so the damage reaches the
+    it says, where the file is damaged (README: "a truncated or damaged gzip file ... the
+    error names ... what is wrong: ... damaged gzip data (... a wrong CRC-32 ... in a
+    member's trailer ...)"). Here the same with stored deflate blocks, so the damage reaches the
     parser for certain.
     """
     from components.embeddings import vector_files

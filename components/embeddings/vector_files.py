@@ -9,11 +9,11 @@ allocates every vector the header announces and reports a bad record without its
 import codecs
 from collections.abc import Callable, Iterator
 import contextlib
-import io
+import gzip
 import itertools
 import math
 import re
-from typing import Any, BinaryIO
+from typing import BinaryIO
 import zlib
 
 import numpy as np
@@ -29,8 +29,6 @@ from components.embeddings.options import (
 )
 
 _GZIP_MAGIC = b"\x1f\x8b"
-# Compressed bytes read from a gzip file at a time.
-_GZIP_READ_BYTES = 1 << 16
 # fastText's own model files (.bin) start with this little-endian int32.
 _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTO = 0x80
@@ -111,20 +109,17 @@ def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
     zlib checks a member's CRC-32 only at its end, so damage that still inflates
     first shows as a bad record: trust one only once the whole file decompresses.
     """
-    if isinstance(error.__context__, (OSError, EOFError)):
+    if isinstance(error.__context__, _READ_ERRORS):
         return error  # already a read error: the damage itself
-    with tf.io.gfile.GFile(path, "rb") as raw:
-        if raw.read(len(_GZIP_MAGIC)) != _GZIP_MAGIC:
+    with _open_binary(path) as stream:
+        if not isinstance(stream, gzip.GzipFile):
             return error
-        raw.seek(0)
-        stream = _GzipStream(raw)
         try:
-            while stream.read(_GZIP_READ_BYTES):
+            while stream.read(_CHUNK_BYTES):
                 pass
-        except _GzipDamage as damage:
-            return VectorFileError(
-                path, error.line, f"{damage}; the damaged data read as: {error.problem}", offset=error.offset
-            )
+        except _READ_ERRORS as damage:
+            problem = f"{_read_problem(damage)}; the damaged data read as: {error.problem}"
+            return VectorFileError(path, error.line, problem, offset=error.offset)
     return error
 
 
@@ -180,7 +175,7 @@ def _file_start(path: str) -> bytes:
     with _open_binary(path) as stream:
         try:
             return stream.read(2)
-        except (OSError, EOFError):
+        except _READ_ERRORS:
             return b""
 
 
@@ -368,134 +363,34 @@ def _is_text_record(record: bytes) -> bool:
     return not _CONTROL_BYTES.search(line)
 
 
-class _GzipDamage(OSError):
-    """A gzip stream that cannot be decompressed, with the byte of the compressed file where it breaks."""
-
-    def __init__(self, offset: int, message: str):
-        super().__init__(message)
-        self.offset = offset
-
-
-# zlib's words for a damaged gzip stream, in plain words.
-_NOT_GZIP = "incorrect header check"
-_TRAILER_FIELDS = {"incorrect data check": "CRC-32", "incorrect length check": "length"}
-
-
-class _GzipStream(io.RawIOBase):
-    """Decompresses every member of a gzip file and names the byte of the compressed file where damage is.
-
-    Python's ``gzip`` reports damage without a position; when zlib fails, the
-    failing chunk is replayed one byte at a time on a copy of the decompressor.
-    """
-
-    def __init__(self, raw: BinaryIO):
-        super().__init__()
-        self._raw = raw
-        self._offset = 0  # bytes of the compressed file given to zlib
-        self._input = b""  # read from the file, not yet given to zlib
-        self._output = b""  # decompressed, not yet returned
-        self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._in_member = False
-        self._member_start = 0
-        self._eof = False
-        self._damage: _GzipDamage | None = None  # raised once the data before it is returned
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._output and not self._eof:
-            if self._damage is not None:
-                raise self._damage
-            self._decompress_more()
-        size = min(len(buffer), len(self._output))
-        buffer[:size] = self._output[:size]
-        self._output = self._output[size:]
-        return size
-
-    def _decompress_more(self) -> None:
-        if not self._input:
-            self._input = self._raw.read(_GZIP_READ_BYTES)
-        if not self._in_member:
-            # Zero bytes after a member are padding (gzip skips them too).
-            while self._input and not self._input.strip(b"\0"):
-                self._offset += len(self._input)
-                self._input = self._raw.read(_GZIP_READ_BYTES)
-            padding = len(self._input) - len(self._input.lstrip(b"\0"))
-            self._offset += padding
-            self._input = self._input[padding:]
-            self._member_start = self._offset
-        if not self._input:
-            if self._in_member:
-                raise _GzipDamage(
-                    self._offset,
-                    f"the compressed data ends early, at byte {self._offset:,} of the file: it is truncated",
-                )
-            self._eof = True
-            return
-        piece, start = self._input, self._offset
-        before = self._decompressor.copy()
-        try:
-            self._output = self._decompressor.decompress(piece, _CHUNK_BYTES)
-        except zlib.error as error:
-            # zlib drops what the failing call decompressed: replay it to return every good byte.
-            index, self._output = _failing_byte(before, piece)
-            self._damage = self._describe(error, start + index)
-            return
-        self._in_member = True
-        if self._decompressor.eof:
-            rest = self._decompressor.unused_data
-            self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            self._in_member = False
-        else:
-            rest = self._decompressor.unconsumed_tail
-        self._offset = start + len(piece) - len(rest)
-        self._input = rest
-
-    def _describe(self, error: zlib.error, offset: int) -> _GzipDamage:
-        """Names the byte where the damage starts: a member's first byte, a trailer field's first byte."""
-        reason = str(error).rsplit(": ", 1)[-1]
-        if reason == _NOT_GZIP:
-            offset, problem = self._member_start, "not gzip data where a gzip member should start"
-        elif reason in _TRAILER_FIELDS:
-            # zlib notices at the field's last byte; the 4-byte field is the damaged part.
-            offset -= 3
-            problem = f"the {_TRAILER_FIELDS[reason]} in the member's trailer does not match its data"
-        else:
-            problem = reason
-        return _GzipDamage(offset, f"damaged gzip data at byte {offset:,} of the compressed file ({problem})")
-
-
-def _failing_byte(decompressor: Any, data: bytes) -> tuple[int, bytes]:
-    """The index of the byte of ``data`` at which ``decompressor`` fails, and its output before it."""
-    output = []
-    for index in range(len(data)):
-        try:
-            output.append(decompressor.decompress(data[index : index + 1]))
-        except zlib.error:
-            return index, b"".join(output)
-    return len(data), b"".join(output)
-
-
 @contextlib.contextmanager
 def _open_binary(path: str) -> Iterator[BinaryIO]:
     """Opens ``path`` for reading bytes, decompressing gzip (detected by content)."""
     with tf.io.gfile.GFile(path, "rb") as raw:
         magic = raw.read(len(_GZIP_MAGIC))
         raw.seek(0)
-        if magic == _GZIP_MAGIC:
-            with io.BufferedReader(_GzipStream(raw), _GZIP_READ_BYTES) as unzipped:
-                yield unzipped
-        else:
+        if magic != _GZIP_MAGIC:
             yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            yield unzipped
 
 
-def _read_problem(error: Exception) -> str:
-    """The message for a read that failed: mostly a truncated or damaged compressed file."""
-    if isinstance(error, _GzipDamage):
-        return str(error)
+# What reading a file raises: a truncated gzip file (EOFError), damaged gzip data (zlib.error,
+# gzip.BadGzipFile: a wrong CRC-32 or length, bytes after a member that are not gzip), I/O errors.
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _read_problem(error: BaseException) -> str:
+    """The message for a read that failed: mostly a truncated or damaged gzip file."""
     if isinstance(error, EOFError):
-        return f"the compressed data ends early: the file is truncated ({error})"
+        return "the compressed data ends early: the file is truncated"
+    if isinstance(error, (zlib.error, gzip.BadGzipFile)):
+        # zlib: "Error -3 while decompressing data: invalid distance too far back"
+        reason = str(error).rsplit(": ", 1)[-1]
+        if reason.startswith("Not a gzipped file"):  # the first member's magic is checked on opening
+            reason = "not gzip data where a gzip member should start"
+        return f"damaged gzip data ({reason})"
     return f"cannot read: {error}"
 
 
@@ -508,7 +403,7 @@ def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
     while got < size:
         try:
             piece = read(min(4096, size - got))
-        except (OSError, EOFError) as error:
+        except _READ_ERRORS as error:
             if pieces:
                 break
             raise VectorFileError(path, None, _read_problem(error)) from None
@@ -530,7 +425,7 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
     while True:
         try:
             raw_line = stream.readline()
-        except (OSError, EOFError) as error:
+        except _READ_ERRORS as error:
             # A truncated gzip file ends here, not with a short line.
             raise VectorFileError(path, number + 1, _read_problem(error)) from None
         if not raw_line:
@@ -581,7 +476,7 @@ class _ByteScanner:
         # damaged part arrive, so the error names the record it hits.
         try:
             chunk = getattr(self._stream, "read1", self._stream.read)(_CHUNK_BYTES)
-        except (OSError, EOFError) as error:
+        except _READ_ERRORS as error:
             raise VectorFileError(self._path, None, _read_problem(error), offset=self.offset) from None
         if not chunk:
             self._eof = True
@@ -607,26 +502,18 @@ class _ByteScanner:
 
         Raises VectorFileError if no separator comes within ``limit`` bytes or before the end.
         """
-        searched = self._position
-        while True:
-            end = min(len(self._buffer), self._position + limit + 1)
-            found = self._buffer.find(separator, searched, end)
-            if found >= 0:
-                data = self._buffer[self._position : found]
-                self._position = found + len(separator)
-                return data
+        while (found := self._buffer.find(separator, self._position, self._position + limit + 1)) < 0:
             if len(self._buffer) - self._position > limit:
                 raise VectorFileError(
                     self._path, None, f"{missing} (none within {limit:,} bytes)", self.offset
                 )
-            position = self._position
-            searched = len(self._buffer)
             if not self._fill():
                 if self._position < len(self._buffer):
                     raise VectorFileError(self._path, None, f"the file ends: {missing}", offset=self.offset)
                 return None
-            # _fill dropped the consumed bytes: indexes moved down by `position`.
-            searched -= position
+        data = self._buffer[self._position : found]
+        self._position = found + len(separator)
+        return data
 
     def read_exact(self, size: int) -> bytes:
         """Exactly ``size`` bytes, or fewer if the file ends first."""
