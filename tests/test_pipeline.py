@@ -1,8 +1,14 @@
-"""The DAG: steps in data-flow order, wiring, and Beam arguments."""
+"""The DAG: steps in data-flow order, wiring, and Beam arguments; the garbage collector during a run."""
+
+import contextlib
+import gc
+import weakref
+
+import pytest
 
 from pipeline.config import DEFAULT_RUNNER_ARG, build_config
 from pipeline.pipeline import SETUP_FILE, beam_args_with_dependencies, create_pipeline, pipeline_steps
-from pipeline.runner import describe_plan
+from pipeline.runner import describe_plan, gc_frozen
 from tests.conftest import DEFAULT_STEP_IDS
 
 
@@ -81,3 +87,26 @@ def test_the_evaluator_is_tfxs_with_the_executor_that_hands_freed_memory_back(tm
     # The component (its id and its type in ML Metadata) stays TFX's; only the executor is wrapped.
     assert type(evaluator) is Evaluator
     assert evaluator.executor_spec.executor_class is Executor
+
+
+class _Node:
+    """An object that refers to itself: only the cycle collector frees it."""
+
+    def __init__(self):
+        self.me = self
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_run_leaves_the_objects_from_before_it_to_the_collector_afterwards(fails):
+    node = _Node()
+    ref = weakref.ref(node)
+    del node  # cyclic garbage from before the run
+    with pytest.raises(RuntimeError) if fails else contextlib.nullcontext(), gc_frozen():
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert ref() is not None  # frozen: not walked, so not freed
+        if fails:
+            raise RuntimeError("a step failed")
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert ref() is None
