@@ -27,8 +27,4 @@ class BadRecordError(ImdbDataError):
 
 
 class ImdbArchiveError(ImdbDataError):
-    """An archive cannot be read to its end (truncated, corrupt, or not an archive): the run stops.
-
-    Reviews before the damage were read, but what is missing is unknown, so no
-    part of the archive is used.
-    """
+    """An archive cannot be read to its end (truncated, corrupt, or not an archive): none of it is used."""
