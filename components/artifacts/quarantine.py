@@ -239,25 +239,18 @@ class IngestSummary:
 
     def artifact_properties(self) -> dict[str, int]:
         """The Examples artifact's custom properties (see :data:`READ_PROPERTY`)."""
-        properties = {
+        return {
             READ_PROPERTY: self.reviews_read,
             SET_ASIDE_PROPERTY: self.set_aside,
             NO_MOVIE_ID_PROPERTY: self.reviews_without_movie_id,
+            **{REASON_PROPERTY_PREFIX + reason: self.counts.get(reason, 0) for reason in REASONS},
         }
-        for reason in REASONS:
-            properties[REASON_PROPERTY_PREFIX + reason] = self.counts.get(reason, 0)
-        return properties
 
     def describe_reasons(self, reasons: Iterable[str] = REASONS) -> str:
         """``invalid_utf8 2 (a, b), empty 1 (c)``: counts with the first sources, most frequent first."""
-        present = sorted((reason for reason in reasons if self.counts.get(reason)), key=self._by_count)
-        return ", ".join(
-            f"{reason} {self.counts[reason]} ({', '.join(self.samples.get(reason, ()))})"
-            for reason in present
-        )
-
-    def _by_count(self, reason: str) -> tuple[int, int]:
-        return -self.counts[reason], REASONS.index(reason)
+        present = [reason for reason in reasons if self.counts.get(reason)]
+        present.sort(key=lambda reason: (-self.counts[reason], REASONS.index(reason)))
+        return ", ".join(f"{r} {self.counts[r]} ({', '.join(self.samples.get(r, ()))})" for r in present)
 
 
 def kept_quarantine_dir(examples_uri: str) -> str:
