@@ -17,7 +17,6 @@ from components.example_gen import options, reader, spans
 from components.example_gen.driver import Driver
 from components.example_gen.executor import Executor, make_custom_config
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
-from components.file_patterns import escape_pattern
 from schemas import features
 
 # Name of the single input split: the whole dataset, cut into splits by the executor.
@@ -38,9 +37,9 @@ def dataset_input(data_path: str) -> tuple[str, str]:
     path (``[``, ``*``, ``?``) are escaped, so ``/data/imdb [v1]/aclImdb`` reads that folder.
     """
     if spans.has_span_placeholder(data_path):
-        return spans.span_input(data_path)
+        return spans.glob_input(*spans.split_at_placeholder(data_path))
     base, name = dataset_location(data_path)
-    return escape_pattern(base), (escape_pattern(name) if name else DIRECTORY_PATTERN)
+    return spans.glob_input(base, name or "")
 
 
 def dataset_location(data_path: str) -> tuple[str, str | None]:

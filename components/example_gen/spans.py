@@ -38,17 +38,15 @@ def split_path_at(path: str, marked: Callable[[str], object]) -> tuple[str, list
     return "/".join(parts[:first]) or ("/" if path.startswith("/") else "."), parts[first:]
 
 
-def _split_at_placeholder(data_path: str) -> tuple[str, str]:
+def split_at_placeholder(data_path: str) -> tuple[str, str]:
+    """(the folder before the first part with a placeholder, the rest of the path)."""
     base, parts = split_path_at(data_path.rstrip("/"), has_span_placeholder)
     return base, "/".join(parts)
 
 
 def span_base(data_path: str) -> str:
-    """The folder that holds the spans (the path before its first part with a placeholder).
-
-    The one definition for the configuration check and the ExampleGen's ``input_base``.
-    """
-    return _split_at_placeholder(data_path)[0]
+    """The folder that holds the spans: for the configuration check, the ExampleGen's ``input_base``."""
+    return split_at_placeholder(data_path)[0]
 
 
 def check_placeholders(data_path: str) -> None:
@@ -96,20 +94,17 @@ def check_span_path(data_path: str) -> None:
         )
 
 
-def span_input(data_path: str) -> tuple[str, str]:
-    """Returns (input_base, pattern): the folder before the first placeholder, and the rest.
-
-    Both are glob patterns (TFX's driver and the reader glob them), escaped but for the placeholders.
-    """
-    input_base, relative = _split_at_placeholder(data_path)
-    if not is_archive(relative):
-        return escape_pattern(input_base), posixpath.join(escape_pattern(relative), DIRECTORY_PATTERN)
-    return escape_pattern(input_base), escape_pattern(relative)
+def glob_input(base: str, relative: str) -> tuple[str, str]:
+    """(input_base, pattern) of an archive or a dataset folder ("": ``base``) below ``base``, escaped."""
+    pattern = escape_pattern(relative)
+    return escape_pattern(base), pattern if is_archive(relative) else posixpath.join(
+        pattern, DIRECTORY_PATTERN
+    )
 
 
 def find_spans(data_path: str) -> dict[int, str]:
     """The spans present: span number -> that span's dataset path, found as TFX's driver finds them."""
-    base, relative = _split_at_placeholder(data_path)
+    base, relative = split_at_placeholder(data_path)
     return matched_spans(escape_pattern(base), escape_pattern(relative))
 
 
