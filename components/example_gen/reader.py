@@ -239,10 +239,9 @@ def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, recor
     """Returns the text of a review file, or raises :class:`BadRecordError` saying why it is unusable.
 
     ``data`` needs only its first ``max_bytes + 1`` bytes of ``size``; ``record`` names what holds
-    the review (``imdb-pipeline score`` reads a ``line`` or a TFRecord ``record``). A NUL byte marks binary data (no text file holds one; the same rule as
-    git's and grep's), checked before UTF-8 so that junk is called junk. Other
-    control characters are allowed: four real IMDb reviews hold a stray one.
-    Text that is not valid UTF-8 is corrupt, never guessed at.
+    the review (``imdb-pipeline score`` reads a ``line`` or a TFRecord ``record``). A NUL byte marks
+    binary data (as for git and grep), checked before UTF-8 so that junk is called junk; other
+    control characters are allowed (four IMDb reviews hold one). Invalid UTF-8 is never guessed at.
     """
     size = max(size, len(data))
     if size > max_bytes:
@@ -386,30 +385,13 @@ class _StrictTarInfo(tarfile.TarInfo):
     def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
         try:
             return super().fromtarfile(tarfile_)
-        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError):
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as error:
             if tarfile_.offset == 0:
                 raise
-            raise tarfile.ReadError(
-                f"the tar stream ends at byte {tarfile_.offset:,} without an end-of-archive marker"
-            ) from None
-        except tarfile.InvalidHeaderError as error:
-            if tarfile_.offset == 0:
-                raise
-            raise tarfile.ReadError(f"invalid member header at byte {tarfile_.offset:,} ({error})") from None
-
-
-def _archive_error(
-    path: str, error: Exception, reading: tarfile.TarInfo | None, done: tarfile.TarInfo | None, position: str
-) -> ImdbArchiveError:
-    if reading is not None:
-        where = f"in member {reading.name} (header at byte {reading.offset:,} of the unpacked tar stream)"
-    elif done is not None:
-        where = f"after member {done.name} (header at byte {done.offset:,} of the unpacked tar stream)"
-    else:
-        where = "before its first member"
-    return ImdbArchiveError(
-        f"{path}: truncated or corrupt archive, {where}, {position}: {type(error).__name__}: {error}"
-    )
+            at = f"byte {tarfile_.offset:,}"
+            if isinstance(error, tarfile.InvalidHeaderError):
+                raise tarfile.ReadError(f"invalid member header at {at} ({error})") from None
+            raise tarfile.ReadError(f"the tar stream ends at {at} without an end-of-archive marker") from None
 
 
 class _ReadMatchFn(beam.DoFn):
@@ -477,7 +459,7 @@ class _ReadMatchFn(beam.DoFn):
             return file.read(self._max_bytes + 1)
 
     def _read_archive(self, path: str, size: int | None = None) -> Iterator:
-        reading = done = None
+        member, finished = None, True  # the member being read, or the last read: where it breaks
         with (
             FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file,
             Progress(f"ExampleGen: reading {path}", total=size, unit="B") as progress,
@@ -491,17 +473,22 @@ class _ReadMatchFn(beam.DoFn):
                 with tarfile.open(fileobj=stream, mode="r|", tarinfo=_StrictTarInfo) as archive:
                     for member in archive:
                         progress.update_to(file.tell())
-                        reading = member
+                        finished = False
                         yield from self._read_member(path, archive, member)
-                        reading, done = None, member
+                        finished = True
                 # Reading to the end of the file makes gzip check its trailer.
                 while stream.read(1 << 20):
                     pass
             except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-                position = (
-                    f"{file.tell():,} of {size:,} bytes read" if size else f"{file.tell():,} bytes read"
-                )
-                raise _archive_error(path, error, reading, done, position) from error
+                read = f"{file.tell():,} of {size:,}" if size else f"{file.tell():,}"
+                where = "before its first member"
+                if member is not None:
+                    where = f"{'after' if finished else 'in'} member {member.name} (header at byte "
+                    where += f"{member.offset:,} of the unpacked tar stream)"
+                raise ImdbArchiveError(
+                    f"{path}: truncated or corrupt archive, {where}, {read} bytes read: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
 
     def _read_member(self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator:
         """Reviews, urls lines or records set aside from one archive member; nothing is written."""
@@ -584,10 +571,10 @@ def _walk_pattern(pattern: str) -> Iterator[tuple[str, bool]]:
 
 def _walk_level(folder: str, globs: list[str]) -> Iterator[tuple[str, bool]]:
     last = len(globs) == 1
-    try:
+    try:  # an unreadable folder is skipped, as os.walk skips it
         names = sorted(os.listdir(folder))
     except OSError:
-        return  # an unreadable folder is skipped, as os.walk skips it
+        return
     for name in names:
         path = os.path.normpath(os.path.join(folder, name))
         matched = fnmatch.fnmatchcase(name, globs[0])
@@ -651,10 +638,8 @@ def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | N
     """
     dataset, split_dir, name = folder
     path = FileSystems.join(dataset, split_dir, f"urls_{name}.txt")
-    if not is_remote(path) and os.path.islink(path):
-        # Never followed; list_dataset sets it aside.
-        return
-    if not FileSystems.exists(path):
+    # A link is never followed: list_dataset sets it aside. (A bare return: Beam warns of any other.)
+    if (not is_remote(path) and os.path.islink(path)) or not FileSystems.exists(path):
         return
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
