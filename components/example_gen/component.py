@@ -50,23 +50,22 @@ def dataset_location(data_path: str) -> tuple[str, str | None]:
     ValueError when it is none of these.
     """
     path = data_path.rstrip("/") or data_path
-    if is_remote(path):
-        # Not checked: a pipeline for a cluster may be compiled where its data is not readable.
-        return (os.path.dirname(path), os.path.basename(path)) if options.is_archive(path) else (path, None)
-    if not fileio.exists(path):
+    # A remote path is not checked: a pipeline for a cluster may be compiled where its data is not readable.
+    remote = is_remote(path)
+    if not remote and not fileio.exists(path):
         raise FileNotFoundError(f"IMDb dataset not found: {data_path} does not exist")
+    if options.is_archive(path) and (remote or not fileio.isdir(path)):
+        return os.path.dirname(path), os.path.basename(path)
+    if remote:
+        return path, None
     if not fileio.isdir(path):
-        if options.is_archive(path):
-            return os.path.dirname(path), os.path.basename(path)
         raise ValueError(
             f"{data_path} is not an IMDb dataset: expected an archive ({', '.join(options.ARCHIVE_SUFFIXES)}) "
             "or a folder"
         )
-    if _is_dataset_root(path):
-        return path, None
-    nested = os.path.join(path, ARCHIVE_TOP_FOLDER)
-    if _is_dataset_root(nested):
-        return nested, None
+    for root in (path, os.path.join(path, ARCHIVE_TOP_FOLDER)):
+        if _is_dataset_root(root):
+            return root, None
     raise ValueError(
         f"{data_path} is not an IMDb dataset: "
         f"expected train/ and test/ folders or an {ARCHIVE_TOP_FOLDER}/ folder"
