@@ -8,6 +8,7 @@ report, ``imdb-pipeline score`` and the step log read it through here. The layou
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Iterable, Mapping
 import dataclasses
 import json
@@ -62,17 +63,15 @@ QUARANTINE_DIR = "quarantine"
 FILE_PREFIX = "quarantine"
 FILE_SUFFIX = ".jsonl"
 SUMMARY_FILE = "summary.json"
-# TFX removes the outputs of a failed execution, quarantine included: a failed
-# ExampleGen keeps a copy in ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine/``.
+# Where a failed ExampleGen keeps a copy of its quarantine (see kept_quarantine_dir).
 FAILED_RUNS_DIR = "failed_runs"
 # Sources per reason kept in the summary and named in errors.
 MAX_SAMPLES = 5
 
-# Custom properties of the Examples artifact (ints): reviews read, records set
-# aside in all, and one per reason (zeros included, so every run has them all).
+# Custom properties of the Examples artifact (ints): reviews read, records set aside in all, reviews
+# written without a movie id, and one per reason (zeros included, so every run has them all).
 READ_PROPERTY = "reviews_read"
 SET_ASIDE_PROPERTY = "quarantined"
-# Reviews written without a movie id (no usable urls line), all splits.
 NO_MOVIE_ID_PROPERTY = "reviews_without_movie_id"
 REASON_PROPERTY_PREFIX = "quarantined_"
 
@@ -80,9 +79,8 @@ REASON_PROPERTY_PREFIX = "quarantined_"
 def shown_name(name: str) -> str:
     """A path as text: bytes of a name that is not UTF-8 (read as surrogates) shown as ``\\xff``.
 
-    Such a name cannot be encoded to UTF-8 as it is, so Beam's string coder
-    could not carry it into the summary. (A quarantine line keeps the name
-    itself: JSON escapes the surrogates, and reading the line restores them.)
+    Beam's string coder could not carry such a name into the summary. (A quarantine line keeps the
+    name itself: JSON escapes the surrogates, and reading the line restores them.)
     """
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
@@ -91,9 +89,8 @@ def shown_name(name: str) -> str:
 class Origin:
     """Where a record was read: a file, a member of an archive file, or one record of a file.
 
-    ``line`` (a text file's 1-based line) and ``record`` (a TFRecord file's
-    1-based record) are set by ``imdb-pipeline score``, which reads reviews
-    from such files; a quarantine line holds them only when they are set.
+    ``line`` and ``record`` (1-based, of a text or TFRecord file) are set by ``imdb-pipeline score``;
+    a quarantine line holds them only when they are set.
     """
 
     path: str
@@ -101,23 +98,17 @@ class Origin:
     line: int | None = None
     record: int | None = None
 
+    def _position(self) -> dict[str, int]:
+        return {name: n for name, n in (("line", self.line), ("record", self.record)) if n is not None}
+
     def __str__(self) -> str:
         path = shown_name(self.path)
         where = path if self.member is None else f"{path} (member {shown_name(self.member)})"
-        if self.line is not None:
-            where += f", line {self.line}"
-        if self.record is not None:
-            where += f", record {self.record}"
-        return where
+        return where + "".join(f", {name} {n}" for name, n in self._position().items())
 
     def fields(self) -> dict[str, str | int | None]:
         """``source`` and ``member``, and ``line`` / ``record`` when set: the keys of a quarantine line."""
-        values: dict[str, str | int | None] = {"source": self.path, "member": self.member}
-        if self.line is not None:
-            values["line"] = self.line
-        if self.record is not None:
-            values["record"] = self.record
-        return values
+        return {"source": self.path, "member": self.member, **self._position()}
 
 
 class BadRecord(Protocol):
@@ -131,13 +122,8 @@ class BadRecord(Protocol):
 class QuarantinedRecord:
     """One record set aside, with everything needed to fix it and run again.
 
-    Attributes:
-        origin: The file or archive member it was read from.
-        reason: One of :data:`REASONS`.
-        detail: What is wrong, for a person.
-        raw: The record's bytes, or their first ``max_review_bytes`` when the
-            record is too large; a link's target for a link.
-        size: The record's full size in bytes.
+    ``raw`` is the record's bytes (their first ``max_review_bytes`` when it is too large; a link's
+    target for a link), ``size`` its full size.
     """
 
     origin: Origin
@@ -180,17 +166,10 @@ class QuarantinedRecord:
 class IngestSummary:
     """What ExampleGen read and set aside: the facts the limits and the report need.
 
-    Attributes:
-        reviews_read: Review records read and usable (before duplicates and
-            test overlap were set aside).
-        counts: Records set aside per reason (reasons without records absent).
-        samples: Per reason, the first :data:`MAX_SAMPLES` origins in sorted order.
-        split_folders: Per output split, the reviews written per dataset folder
-            (``pos``, ``neg``, ``unsup``).
-        no_movie_id: Per output split, the reviews written without a movie id
-            per cause (``reader.NO_URLS_LINE``, ``reader.NO_TITLE_ID``); the
-            train/eval cut groups each of them by its own text.
-        no_movie_id_samples: Per cause, the first :data:`MAX_SAMPLES` sources.
+    ``reviews_read`` counts the usable reviews (before duplicates were set aside), ``counts`` the
+    records set aside per reason, ``split_folders`` the reviews written per output split and dataset
+    folder, ``no_movie_id`` those without a movie id per split and cause; the samples are the first
+    :data:`MAX_SAMPLES` sources (sorted) per reason or cause.
     """
 
     reviews_read: int
@@ -217,13 +196,12 @@ class IngestSummary:
         total = self.reviews_without_movie_id
         if not total:
             return ""
-        causes: dict[str, int] = {}
+        causes: Counter[str] = Counter()
         for per_cause in self.no_movie_id.values():
-            for cause, count in per_cause.items():
-                causes[cause] = causes.get(cause, 0) + count
+            causes.update(per_cause)
         why = "; ".join(
             f"{cause} {count}: {', '.join(self.no_movie_id_samples.get(cause, ()))}"
-            for cause, count in sorted(causes.items(), key=lambda item: (-item[1], item[0]))
+            for cause, count in _by_count(causes).items()
         )
         where = ", ".join(f"{split} {sum(self.no_movie_id.get(split, {}).values())}" for split in splits)
         return (
@@ -254,45 +232,32 @@ class IngestSummary:
     @classmethod
     def from_json(cls, text: str) -> IngestSummary:
         values = json.loads(text)
-        return cls(
-            values["reviews_read"],
-            values["counts"],
-            {reason: tuple(origins) for reason, origins in values["samples"].items()},
-            values["split_folders"],
-            # Absent from summaries written before reviews without a movie id were counted.
-            values.get("no_movie_id", {}),
-            {cause: tuple(sources) for cause, sources in values.get("no_movie_id_samples", {}).items()},
-        )
+        # no_movie_id and its samples are absent from summaries written before they were counted.
+        for name in ("samples", "no_movie_id_samples"):
+            values[name] = {key: tuple(origins) for key, origins in values.get(name, {}).items()}
+        return cls(**values)
 
     def artifact_properties(self) -> dict[str, int]:
         """The Examples artifact's custom properties (see :data:`READ_PROPERTY`)."""
-        properties = {
+        return {
             READ_PROPERTY: self.reviews_read,
             SET_ASIDE_PROPERTY: self.set_aside,
             NO_MOVIE_ID_PROPERTY: self.reviews_without_movie_id,
+            **{REASON_PROPERTY_PREFIX + reason: self.counts.get(reason, 0) for reason in REASONS},
         }
-        for reason in REASONS:
-            properties[REASON_PROPERTY_PREFIX + reason] = self.counts.get(reason, 0)
-        return properties
 
     def describe_reasons(self, reasons: Iterable[str] = REASONS) -> str:
         """``invalid_utf8 2 (a, b), empty 1 (c)``: counts with the first sources, most frequent first."""
-        present = sorted((reason for reason in reasons if self.counts.get(reason)), key=self._by_count)
-        return ", ".join(
-            f"{reason} {self.counts[reason]} ({', '.join(self.samples.get(reason, ()))})"
-            for reason in present
-        )
-
-    def _by_count(self, reason: str) -> tuple[int, int]:
-        return -self.counts[reason], REASONS.index(reason)
+        present = [reason for reason in reasons if self.counts.get(reason)]
+        present.sort(key=lambda reason: (-self.counts[reason], REASONS.index(reason)))
+        return ", ".join(f"{r} {self.counts[r]} ({', '.join(self.samples.get(r, ()))})" for r in present)
 
 
 def kept_quarantine_dir(examples_uri: str) -> str:
-    """Where the quarantine of a failed ExampleGen execution is kept (see :func:`keep_quarantine`).
+    """Where the quarantine of a failed ExampleGen execution is kept: outside any artifact.
 
-    ``examples_uri`` is ``<pipeline_root>/<ExampleGen>/examples/<execution id>``; the copy goes to
-    ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine``, beside the step's outputs
-    and outside any artifact, so that removing the failed execution's outputs leaves it.
+    ``<pipeline_root>/<ExampleGen>/examples/<execution id>`` keeps it in
+    ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine``.
     """
     uri = examples_uri.rstrip("/")
     step_dir = posixpath.dirname(posixpath.dirname(uri))
@@ -302,9 +267,8 @@ def kept_quarantine_dir(examples_uri: str) -> str:
 def keep_quarantine(examples_uri: str) -> str:
     """Copies the quarantine of an Examples artifact to :func:`kept_quarantine_dir`; returns that folder.
 
-    For an ExampleGen execution about to fail: TFX's launcher then deletes the
-    artifact's folder, and with it the records set aside and ``summary.json``,
-    which are what the user needs to see why it failed.
+    For an ExampleGen execution about to fail: TFX's launcher then deletes the artifact's folder,
+    with the records set aside and ``summary.json`` that say why it failed.
     """
     from tfx.utils import io_utils
 
@@ -322,17 +286,11 @@ def read_summary(quarantine_dir: str) -> IngestSummary:
 
 
 def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[str, tuple[str, ...]]]:
-    """Records ExampleGen set aside, per reason, with a few of their sources.
+    """Records ExampleGen set aside per reason ({}: none; None: no quarantine), and samples per reason.
 
-    In order: ``<examples>/quarantine/summary.json`` (its ``counts`` per reason
-    and ``samples``), other files under ``quarantine/`` (records counted per
-    file group: TFRecords by record, JSON lists by item, other files by
-    non-empty line), the Examples artifact's ``quarantined_<reason>`` integer
-    properties.
-
-    Returns:
-        Reason -> records ({} when nothing was set aside; None when the run
-        has no quarantine output at all), and reason -> sample sources.
+    Read from ``<examples>/quarantine/summary.json``, else the other files under ``quarantine/``
+    (counted per file group: TFRecords by record, other files by non-empty line), else the Examples
+    artifact's ``quarantined_<reason>`` properties.
     """
     import tensorflow as tf
 
@@ -371,12 +329,4 @@ def _count_records(path: str) -> int:
         compression = "GZIP" if path.endswith(".gz") else ""
         return sum(1 for _ in tf.data.TFRecordDataset(path, compression_type=compression))
     with tf.io.gfile.GFile(path, "rb") as f:
-        content = f.read()
-    if path.endswith(".json"):
-        try:
-            document = json.loads(content)
-        except ValueError:
-            document = None
-        if isinstance(document, list):
-            return len(document)
-    return sum(1 for line in content.splitlines() if line.strip())
+        return sum(1 for line in f.read().splitlines() if line.strip())

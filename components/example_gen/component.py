@@ -1,8 +1,7 @@
 """The IMDb ExampleGen: a standard FileBasedExampleGen with our executor.
 
-Using ``FileBasedExampleGen`` with a custom executor (rather than a component
-of our own) keeps TFX's file-based driver: it fingerprints the input files, so
-an unchanged dataset is a cache hit, and later allows span/version patterns.
+It keeps TFX's file-based driver: it fingerprints the input files, so an unchanged dataset is a
+cache hit, and resolves span/version patterns.
 """
 
 from __future__ import annotations
@@ -14,11 +13,10 @@ from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components.example_gen import reader, spans
+from components.example_gen import options, reader, spans
 from components.example_gen.driver import Driver
 from components.example_gen.executor import Executor, make_custom_config
 from components.example_gen.options import ExampleGenOptions, is_remote, validate_eval_percent
-from components.file_patterns import escape_pattern
 from schemas import features
 
 # Name of the single input split: the whole dataset, cut into splits by the executor.
@@ -33,52 +31,41 @@ def _is_dataset_root(path: str) -> bool:
 
 
 def dataset_input(data_path: str) -> tuple[str, str]:
-    """Returns (input_base, pattern) of the ExampleGen for an archive or a dataset folder.
+    """Returns (input_base, pattern) of the ExampleGen for spans or one dataset (:func:`dataset_location`).
 
-    Both are glob patterns, as TFX's driver and the reader use them: glob
-    characters in the user's path (``[``, ``*``, ``?``) are escaped, so
-    ``/data/imdb [v1]/aclImdb`` reads that folder.
-
-    Args:
-        data_path: The dataset archive (``.tar.gz``, ``.tgz``, ``.tar``), a
-            dataset root (holding ``train/`` or ``test/``), or a folder holding
-            the unpacked ``aclImdb/``; or spans (see ``spans.py``).
-
-    Raises:
-        FileNotFoundError: ``data_path`` does not exist.
-        ValueError: ``data_path`` exists but is neither of the above.
+    Both are glob patterns, as TFX's driver and the reader use them: glob characters in the user's
+    path (``[``, ``*``, ``?``) are escaped, so ``/data/imdb [v1]/aclImdb`` reads that folder.
     """
     if spans.has_span_placeholder(data_path):
-        return spans.span_input(data_path)
+        return spans.glob_input(*spans.split_at_placeholder(data_path))
     base, name = dataset_location(data_path)
-    return escape_pattern(base), (escape_pattern(name) if name else DIRECTORY_PATTERN)
+    return spans.glob_input(base, name or "")
 
 
 def dataset_location(data_path: str) -> tuple[str, str | None]:
     """Where one dataset is: (folder, archive file name) or (dataset root, None).
 
-    Raises:
-        FileNotFoundError: ``data_path`` does not exist.
-        ValueError: ``data_path`` exists but is not a dataset archive or folder.
+    ``data_path`` is the archive (``.tar.gz``, ``.tgz``, ``.tar``), a dataset root (holding ``train/``
+    or ``test/``) or a folder holding ``aclImdb/``; FileNotFoundError when it does not exist,
+    ValueError when it is none of these.
     """
     path = data_path.rstrip("/") or data_path
-    if is_remote(path):
-        # Not checked: a pipeline for a cluster may be compiled where its data is not readable.
-        return (os.path.dirname(path), os.path.basename(path)) if reader.is_archive(path) else (path, None)
-    if not fileio.exists(path):
+    # A remote path is not checked: a pipeline for a cluster may be compiled where its data is not readable.
+    remote = is_remote(path)
+    if not remote and not fileio.exists(path):
         raise FileNotFoundError(f"IMDb dataset not found: {data_path} does not exist")
+    if options.is_archive(path) and (remote or not fileio.isdir(path)):
+        return os.path.dirname(path), os.path.basename(path)
+    if remote:
+        return path, None
     if not fileio.isdir(path):
-        if reader.is_archive(path):
-            return os.path.dirname(path), os.path.basename(path)
         raise ValueError(
-            f"{data_path} is not an IMDb dataset: expected an archive ({', '.join(reader.ARCHIVE_SUFFIXES)}) "
+            f"{data_path} is not an IMDb dataset: expected an archive ({', '.join(options.ARCHIVE_SUFFIXES)}) "
             "or a folder"
         )
-    if _is_dataset_root(path):
-        return path, None
-    nested = os.path.join(path, ARCHIVE_TOP_FOLDER)
-    if _is_dataset_root(nested):
-        return nested, None
+    for root in (path, os.path.join(path, ARCHIVE_TOP_FOLDER)):
+        if _is_dataset_root(root):
+            return root, None
     raise ValueError(
         f"{data_path} is not an IMDb dataset: "
         f"expected train/ and test/ folders or an {ARCHIVE_TOP_FOLDER}/ folder"
@@ -88,9 +75,7 @@ def dataset_location(data_path: str) -> tuple[str, str | None]:
 def make_output_config(eval_percent: int) -> example_gen_pb2.Output:
     """Returns the output config that holds out ``eval_percent`` % of the train movies for eval.
 
-    Partitioning by movie id keeps all reviews of one movie on the same side;
-    the executor also writes the test and unsup splits, which this config does
-    not list because the base ExampleGen could not produce them by hashing.
+    The executor also writes test and unsup, which the base ExampleGen could not produce by hashing.
     """
     eval_percent = validate_eval_percent(eval_percent)
     return example_gen_pb2.Output(
@@ -113,11 +98,9 @@ def create_example_gen(
 ) -> FileBasedExampleGen:
     """Returns the ExampleGen over an IMDb archive or folder (see :func:`dataset_input`).
 
-    Outputs an Examples artifact with splits train, eval, test and unsup, and
-    the records it set aside in ``quarantine/`` (``options`` says how many may
-    be bad; the defaults when None). With a span placeholder in ``data_path``
-    it ingests the newest span, or ``span``; with ``num_spans`` > 1, the
-    ``num_spans`` spans ending there, read together as one dataset.
+    Its Examples have splits train, eval, test and unsup, and the records set aside in
+    ``quarantine/``. With a span placeholder in ``data_path`` it ingests the newest span, or
+    ``span``; with ``num_spans`` > 1, the ``num_spans`` spans ending there, as one dataset.
     """
     spans.check_span(data_path, span)
     spans.check_num_spans(data_path, span, num_spans)

@@ -1,14 +1,10 @@
 """TFX's file-based ExampleGen driver, with an input fingerprint that a symbolic link cannot break.
 
-TFX's driver fingerprints the input (for caching) with
-``io_utils.generate_fingerprint``, which stats every matched file through any
-link: one broken link in a dataset folder fails the step with an empty
-``NotFoundError`` before the reader can set the link aside (see
-``reader.list_dataset``). This driver does what TFX's does, with one change:
-a link counts with its own size and time (``lstat``), never its target's;
-and a local dataset's files are listed as the reader lists them
-(``reader.list_local_files``), whatever characters their names hold.
-Span and version resolution are TFX's own.
+TFX's ``io_utils.generate_fingerprint`` stats every matched file through any link: one broken link
+in a dataset folder fails the step with an empty ``NotFoundError`` before the reader can set the
+link aside. Here a link counts with its own size and time (``lstat``), and a local dataset's files
+are listed as the reader lists them (``reader.list_local_files``), whatever their names hold.
+Span and version resolution are TFX's own; a range of several spans is read in one run.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ import os
 from tfx.components.example_gen import driver, input_processor
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.dsl.io import fileio
-from tfx.proto import example_gen_pb2, range_config_pb2
+from tfx.proto import example_gen_pb2
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
@@ -30,11 +26,10 @@ _NANOS_PER_SECOND = 10**9
 
 
 def input_fingerprint(split_name: str, pattern: str) -> str:
-    """TFX's fingerprint of the files ``pattern`` matches (same text), taking links as they are.
+    """TFX's fingerprint of the files ``pattern`` matches (the same text), taking links as they are.
 
-    The count of files, their total size and the XOR and sum of their
-    modification times in whole seconds: a changed, added or removed file
-    changes it, so a cached run is reused only for the same input.
+    The count of files, their total size and the XOR and sum of their modification times in whole
+    seconds: a cached run is reused only for the same input.
     """
     # Locally the reader's own listing: TensorFlow's glob cannot return a name
     # that is not UTF-8 (UnicodeDecodeError) and skips names with a backslash.
@@ -59,10 +54,8 @@ def input_fingerprint(split_name: str, pattern: str) -> str:
 class InputProcessor(input_processor.FileBasedInputProcessor):
     """``FileBasedInputProcessor`` with :func:`input_fingerprint`, and ranges of several spans.
 
-    TFX's processor takes one span per run; a RangeConfig of several spans
-    (``spans.span_range`` with ``num_spans`` > 1) is resolved here, span by
-    span with TFX's own matching: each span's pattern is in
-    :attr:`span_patterns` for the driver to hand to the executor.
+    TFX's processor takes one span per run; a RangeConfig of several spans is resolved here span by
+    span with TFX's own matching, each span's pattern kept in :attr:`span_patterns` for the executor.
     """
 
     def __init__(self, input_base_uri, splits, range_config=None):
@@ -73,28 +66,19 @@ class InputProcessor(input_processor.FileBasedInputProcessor):
         self.span_patterns: list[tuple[int, str]] = []
 
     def resolve_span_and_version(self) -> tuple[int, int | None]:
+        # The IMDb ExampleGen reads one input split: the whole dataset.
+        (split,) = self._splits
         if self.span_window:
-            return self._resolve_window(*self.span_window)
+            return self._resolve_window(split, *self.span_window)
         # TFX's calculate_splits_fingerprint_span_and_version, with the fingerprint above.
-        fingerprints = []
-        select_span, select_version = 0, None
-        for split in (copy.deepcopy(split) for split in self._splits):
-            target_span, target_version = example_gen_utils._get_target_span_version(
-                self._input_base_uri, split, range_config=self._range_config
-            )
-            target_span = target_span or 0
-            if select_span == 0 and select_version is None:
-                select_span, select_version = target_span, target_version
-            if (select_span, select_version) != (target_span, target_version):
-                raise ValueError("Latest span and version should be the same for each split")
-            fingerprints.append(
-                input_fingerprint(split.name, os.path.join(self._input_base_uri, split.pattern))
-            )
-        self._fingerprint = "\n".join(fingerprints)
-        return select_span, select_version
+        split = copy.deepcopy(split)
+        span, version = example_gen_utils._get_target_span_version(
+            self._input_base_uri, split, range_config=self._range_config
+        )
+        self._fingerprint = input_fingerprint(split.name, os.path.join(self._input_base_uri, split.pattern))
+        return span or 0, version
 
-    def _resolve_window(self, num_spans: int, last: int | None) -> tuple[int, None]:
-        (split,) = self._splits  # the IMDb ExampleGen reads one input split: the whole dataset
+    def _resolve_window(self, split, num_spans: int, last: int | None) -> tuple[int, None]:
         found = list(spans.matched_spans(self._input_base_uri, split.pattern))
         if not found:
             raise spans.SpanNotFoundError(
@@ -108,10 +92,9 @@ class InputProcessor(input_processor.FileBasedInputProcessor):
         self.span_patterns = []
         for span in wanted:
             resolved = copy.deepcopy(split)
-            one = range_config_pb2.RangeConfig(
-                static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+            example_gen_utils._get_target_span_version(
+                self._input_base_uri, resolved, range_config=spans.span_range(span)
             )
-            example_gen_utils._get_target_span_version(self._input_base_uri, resolved, range_config=one)
             self.span_patterns.append((span, resolved.pattern))
         self._fingerprint = "\n".join(
             input_fingerprint(f"span-{span}", os.path.join(self._input_base_uri, pattern))
@@ -123,9 +106,9 @@ class InputProcessor(input_processor.FileBasedInputProcessor):
 class Driver(driver.FileBasedDriver):
     """TFX's ``FileBasedDriver`` with :class:`InputProcessor`.
 
-    With a range of several spans, the input config the executor gets has one
-    split per span (``span-<n>``, its resolved pattern); the Examples artifact's
-    ``span`` is the range's last span, and its fingerprint covers every span.
+    With a range of several spans, the executor's input config has one split per span (``span-<n>``,
+    its resolved pattern); the Examples artifact's ``span`` is the range's last span, and its
+    fingerprint covers every span.
     """
 
     def get_input_processor(self, splits, range_config=None, input_base_uri=None) -> InputProcessor:

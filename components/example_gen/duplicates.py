@@ -19,13 +19,13 @@ from components.example_gen import reader
 from components.example_gen.reader import Review
 
 
-def _origin(review: Review) -> str:
-    return str(review.origin) if review.origin is not None else review.source
+def _origin(review: Review) -> quarantine.Origin:
+    return review.origin or quarantine.Origin(review.source)
 
 
 def _set_aside(review: Review, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
     raw = review.text.encode("utf-8")
-    origin = review.origin or quarantine.Origin(review.source)
+    origin = _origin(review)
     return beam.pvalue.TaggedOutput(
         reader.QUARANTINE, QuarantinedRecord(origin, reason, detail, raw, len(raw))
     )
@@ -34,17 +34,12 @@ def _set_aside(review: Review, reason: str, detail: str) -> beam.pvalue.TaggedOu
 def judge_copies(
     reviews: Iterable[Review], quarantine_duplicates: bool, quarantine_test_overlap: bool
 ) -> Iterator:
-    """Given the labeled reviews that share one text, yields those kept and sets the others aside.
+    """Given the labeled reviews that share one text, yields those kept and the others set aside.
 
-    Args:
-        reviews: All labeled reviews (train and test folders) with the same text.
-        quarantine_duplicates: Set aside train copies after the first (by origin).
-        quarantine_test_overlap: Set aside every train copy when a test review has the text.
-
-    Yields:
-        Kept reviews, and ``TaggedOutput(QUARANTINE, QuarantinedRecord)`` for the others.
+    ``quarantine_duplicates`` sets aside train copies after the first (by origin),
+    ``quarantine_test_overlap`` every train copy when a test review has the text.
     """
-    ordered = sorted(reviews, key=_origin)
+    ordered = sorted(reviews, key=lambda review: str(_origin(review)))
     test = [review for review in ordered if review.split_dir == reader.TEST_DIR]
     train = [review for review in ordered if review.split_dir != reader.TEST_DIR]
     yield from test
@@ -62,9 +57,8 @@ def judge_copies(
 class SetAsideDuplicates(beam.PTransform):
     """PCollection[Review] -> {REVIEWS: kept reviews, QUARANTINE: QuarantinedRecord set aside}.
 
-    Reviews are the same when their texts are byte for byte equal
-    (:class:`components.duplicates.GroupByText`; lower-casing and collapsing
-    white space finds the same 123 train/test groups in IMDb).
+    Reviews are the same when their texts are byte for byte equal (lower-casing and collapsing white
+    space finds the same 123 train/test groups in IMDb).
     """
 
     def __init__(self, quarantine_duplicates: bool = True, quarantine_test_overlap: bool = True):

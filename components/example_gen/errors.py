@@ -8,10 +8,8 @@ class ImdbDataError(ValueError):
 class BadRecordError(ImdbDataError):
     """One review record cannot be used; it is set aside in the quarantine and the run goes on.
 
-    Attributes:
-        reason: One of ``quarantine.REASONS``, the quarantine line's ``reason``.
-        where: The file or archive member, for the message.
-        problem: What is wrong, the quarantine line's ``detail``.
+    ``reason`` (one of ``quarantine.REASONS``) and ``problem`` are the quarantine line's ``reason``
+    and ``detail``; ``where`` names the file or archive member in the message.
     """
 
     def __init__(self, reason: str, where: str, problem: str):
@@ -21,14 +19,9 @@ class BadRecordError(ImdbDataError):
         self.problem = problem
 
     def __reduce__(self):
-        # Beam may pickle exceptions between workers; the default would call
-        # __init__ with the message only.
+        # Beam may pickle exceptions between workers; the default would call __init__ with the message only.
         return type(self), (self.reason, self.where, self.problem)
 
 
 class ImdbArchiveError(ImdbDataError):
-    """An archive cannot be read to its end (truncated, corrupt, or not an archive): the run stops.
-
-    Reviews before the damage were read, but what is missing is unknown, so no
-    part of the archive is used.
-    """
+    """An archive cannot be read to its end (truncated, corrupt, or not an archive): none of it is used."""

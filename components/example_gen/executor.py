@@ -1,10 +1,8 @@
 """TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits.
 
-The executor of the standard ``FileBasedExampleGen`` (whose driver fingerprints
-the input and resolves spans): it runs :class:`ingest.IngestImdbReviews`,
-writes train, eval, test and unsup as TFX writes examples, and fails the step,
-after the quarantine summary is written, on too many bad records or splits that
-cannot train and evaluate a classifier.
+Runs :class:`ingest.IngestImdbReviews`, writes train, eval, test and unsup as TFX writes examples,
+and fails the step, after the quarantine summary is written, on too many bad records or splits
+that cannot train and evaluate a classifier.
 """
 
 from __future__ import annotations
@@ -32,11 +30,9 @@ logger = logging.getLogger(__name__)
 
 
 def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> int:
-    """Returns the eval percentage encoded in an output config, after checking its shape.
+    """Returns the eval percentage of an output config that ``component.make_output_config`` built.
 
-    The config must be what ``component.make_output_config`` builds: two splits,
-    train then eval, with ``hash_buckets`` (100 - p, p), partitioned by movie id.
-    Anything else would be silently reinterpreted, so it is refused.
+    Any other shape would be silently reinterpreted, so it is refused.
     """
     splits = [(split.name, split.hash_buckets) for split in output_config.split_config.splits]
     partition = output_config.split_config.partition_feature_name
@@ -55,10 +51,10 @@ def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> in
 
 
 def make_custom_config(options: ExampleGenOptions) -> example_gen_pb2.CustomConfig:
-    """Packs the options into the ``custom_config`` exec property that FileBasedExampleGen accepts.
+    """Packs the options into FileBasedExampleGen's ``custom_config`` exec property.
 
-    Their JSON in a StringValue, not a Struct: a Struct would turn whole
-    numbers into floats, which the options' type checks refuse.
+    Their JSON in a StringValue, not a Struct: a Struct would turn whole numbers into floats, which
+    the options' type checks refuse.
     """
     config = example_gen_pb2.CustomConfig()
     config.custom_config.Pack(wrappers_pb2.StringValue(value=options.to_json()))
@@ -85,17 +81,12 @@ def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenO
 def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) -> None:
     """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
 
-    train and test need both labels (one label cannot train a classifier, and
-    blessing on one label measures nothing), eval needs reviews for early
-    stopping; unsup may be empty. Every problem is named in one message.
+    train and test need both labels (blessing on one label measures nothing), eval needs reviews for
+    early stopping; unsup may be empty. Every problem is named in one message.
     """
-
-    def count(split: str, folder: str) -> int:
-        return split_folders.get(split, {}).get(folder, 0)
-
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
-        pos, neg = count(split, reader.POS), count(split, reader.NEG)
+        pos, neg = (split_folders.get(split, {}).get(folder, 0) for folder in (reader.POS, reader.NEG))
         if pos and neg:
             continue
         missing = [
@@ -108,7 +99,7 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
     if not sum(split_folders.get(features.EVAL, {}).values()):
         problems.append(
             f"the {features.EVAL} split is empty: eval_percent {eval_percent} took no movie of the "
-            f"{count(features.TRAIN, reader.POS) + count(features.TRAIN, reader.NEG)} train reviews; "
+            f"{sum(split_folders.get(features.TRAIN, {}).values())} train reviews; "
             "raise eval_percent or add reviews"
         )
     if problems:
@@ -116,11 +107,7 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
 
 
 def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
-    """The file patterns of the input splits, joined to ``input_base``.
-
-    One split, the whole dataset; or, for a range of several spans, one split
-    per span (``span-<n>``, written by the driver), read together as one dataset.
-    """
+    """The file patterns of the input splits, joined to ``input_base``: the whole dataset, or one per span."""
     input_config = example_gen_pb2.Input()
     proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
     if not input_config.splits:
@@ -130,11 +117,7 @@ def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Runs :class:`ingest.IngestImdbReviews` and writes its four splits as TFX writes examples.
-
-    Not a ``BaseExampleGenExecutor``, whose ``Do`` writes only the output
-    config's hash splits (train and eval).
-    """
+    """Not a ``BaseExampleGenExecutor``, whose ``Do`` writes only the hash splits (train and eval)."""
 
     def Do(
         self,

@@ -1,9 +1,4 @@
-"""The IMDb ExampleGen's Beam graph: dataset files -> tf.train.Example per output split.
-
-Apart from the executor, which only resolves its exec properties, runs this
-transform, writes the splits and checks the summary, so the whole graph can be
-run and tested on its own.
-"""
+"""The IMDb ExampleGen's Beam graph, apart from its executor: dataset files -> tf.train.Example per split."""
 
 from __future__ import annotations
 
@@ -18,13 +13,9 @@ from components.example_gen.options import ExampleGenOptions
 class IngestImdbReviews(beam.PTransform):
     """PBegin -> {split name: PCollection[tf.train.Example]} for train, eval, test and unsup.
 
-    Reads every review the file pattern (or patterns: several spans) matches (:class:`reader.ReadImdbReviews`),
-    sets aside duplicates (:class:`duplicates.SetAsideDuplicates`), splits the
-    rest (:class:`reader.SplitReviews`: the dataset's test and unlabeled reviews,
-    train cut into train and eval by movie) and converts each review with
-    :func:`reader.to_tf_example`. As side outputs it writes every record set
-    aside and the run's summary (``summary.json``, read back with
-    :func:`components.artifacts.quarantine.read_summary`) into ``quarantine_dir``.
+    Reads the reviews of the file pattern (or one per span), sets aside duplicates, splits the rest
+    and converts each review; writes every record set aside and the run's ``summary.json`` into
+    ``quarantine_dir``.
     """
 
     def __init__(

@@ -10,12 +10,13 @@ from components.options import Bool, Float, Int, Options
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
-def is_remote(path: str) -> bool:
-    """Whether ``path`` names a remote filesystem (``gs://``, ``s3://``, ...) rather than a local path.
+def is_archive(path: str) -> bool:
+    """Whether ``path`` names a tar archive that may hold the dataset."""
+    return path.lower().endswith(ARCHIVE_SUFFIXES)
 
-    Remote paths are not checked where the pipeline is built or compiled: the
-    machine that compiles a pipeline for a cluster may not be able to read them.
-    """
+
+def is_remote(path: str) -> bool:
+    """Whether ``path`` names a remote filesystem (``gs://``, ``s3://``, ...) rather than a local path."""
     return "://" in path
 
 
@@ -26,8 +27,7 @@ MAX_EVAL_PERCENT = 50
 def validate_eval_percent(eval_percent: int) -> int:
     """Returns ``eval_percent`` if it is a whole number in 1..50, else raises ValueError.
 
-    0 would leave no data to evaluate on, more than half would train on less
-    than it evaluates on: both are configuration mistakes.
+    0 leaves nothing to evaluate on; more than half would train on less than it evaluates on.
     """
     if (
         isinstance(eval_percent, bool)
@@ -48,10 +48,8 @@ EvalPercent = Annotated[int, BeforeValidator(validate_eval_percent)]
 class ExampleGenOptions(Options):
     """What ExampleGen does with review records it cannot or should not use.
 
-    Such records are set aside in the quarantine of the Examples artifact (see
-    ``components/artifacts/quarantine.py``) and the run goes on, unless there
-    are too many of them: a dump that is mostly broken must stop the run, not
-    quietly train on what is left.
+    They are set aside in the Examples artifact's quarantine and the run goes on, unless there are
+    too many: a dump that is mostly broken must stop the run, not quietly train on what is left.
     """
 
     SECTION = "example_gen"

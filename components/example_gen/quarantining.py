@@ -1,14 +1,12 @@
 """Setting records aside in ExampleGen: the Beam transforms that write the quarantine and its summary.
 
-The layout they write (``quarantine-*.jsonl`` lines, ``summary.json``, the
-Examples artifact's properties) is :mod:`components.artifacts.quarantine`;
-here are the Beam transforms that write it and the limit on bad records.
+The layout they write is :mod:`components.artifacts.quarantine`; here too is the limit on bad records.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 import posixpath
 
 import apache_beam as beam
@@ -39,8 +37,7 @@ class TooManyBadRecordsError(ImdbDataError):
 def check_bad_records(summary: IngestSummary, options: ExampleGenOptions, quarantine_dir: str) -> None:
     """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit.
 
-    The message says how many of each reason, names the first few sources and
-    where the quarantined records are, so the user can fix them and run again.
+    The message gives the count per reason, the first sources and where the records are, to fix them.
     """
     exceeded = []
     section = ExampleGenOptions.SECTION
@@ -89,15 +86,20 @@ class CountByReason(beam.PTransform):
         )
 
 
-# A fact for the summary: (counted key, how many, sampled key, sample); either key may be None.
+# A fact for the summary: (counted key, how many, sampled key, sample); either key may be None. A key
+# is (IngestSummary field, key in it[, key in that]).
 Fact = tuple[tuple | None, int, tuple | None, str | None]
 
 
 def _review_facts(review, split: str) -> Iterator[Fact]:
-    yield ("split", split, review.folder), 1, None, None
+    yield ("split_folders", split, review.folder), 1, None, None
     if review.movie_id is None:
         cause = review.no_movie_id
         yield ("no_movie_id", split, cause), 1, ("no_movie_id_samples", cause), str(review.origin)
+
+
+def _keep_samples(samples: dict[tuple, list[str]], key: tuple, more: Iterable[str]) -> None:
+    samples[key] = sorted([*samples.get(key, []), *more])[:MAX_SAMPLES]
 
 
 class _Summarize(beam.CombineFn):
@@ -112,7 +114,7 @@ class _Summarize(beam.CombineFn):
         if counted is not None:
             counts[counted] += count
         if sampled is not None:
-            samples[sampled] = sorted([*samples.get(sampled, []), sample])[:MAX_SAMPLES]
+            _keep_samples(samples, sampled, [sample])
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -120,39 +122,27 @@ class _Summarize(beam.CombineFn):
         for more_counts, more_samples in accumulators:
             counts.update(more_counts)
             for key, values in more_samples.items():
-                samples[key] = sorted([*samples.get(key, []), *values])[:MAX_SAMPLES]
+                _keep_samples(samples, key, values)
         return counts, samples
 
     def extract_output(self, accumulator) -> str:
         counts, samples = accumulator
-        nested: dict[str, dict] = {"count": {}, "split": {}, "no_movie_id": {}}
-        for (kind, *key), count in counts.items():
-            if len(key) == 1:
-                nested[kind][key[0]] = count
-            else:
-                nested[kind].setdefault(key[0], {})[key[1]] = count
-        by_kind: dict[str, dict] = {"samples": {}, "no_movie_id_samples": {}}
-        for (kind, key), values in samples.items():
-            by_kind[kind][key] = tuple(values)
-        reviews_read = nested["count"].pop(READ, 0)
-        return IngestSummary(
-            reviews_read,
-            nested["count"],
-            by_kind["samples"],
-            nested["split"],
-            nested["no_movie_id"],
-            by_kind["no_movie_id_samples"],
-        ).to_json()
+        fields: dict[str, dict] = {
+            name: {} for name in ("counts", "samples", "split_folders", "no_movie_id", "no_movie_id_samples")
+        }
+        for (name, *outer, key), count in counts.items():
+            (fields[name].setdefault(outer[0], {}) if outer else fields[name])[key] = count
+        for (name, key), values in samples.items():
+            fields[name][key] = tuple(values)
+        return IngestSummary(fields["counts"].pop(READ, 0), **fields).to_json()
 
 
 class SummarizeIngest(beam.PTransform):
     """Writes ``<directory>/summary.json``: the :class:`IngestSummary` of a run.
 
-    The input is a dictionary: :data:`COUNTS` the records counted where they
-    were made, as (kind, count) pairs (kind :data:`READ` for the usable reviews
-    read, else a reason; see :class:`CountByReason`), so that no record is
-    counted twice; :data:`QUARANTINE` every record set aside, for the samples;
-    and one PCollection of reviews per output split under the split's name.
+    The input is a dictionary: :data:`COUNTS` the records counted where they were made (so none
+    twice), as (kind, count) pairs (kind :data:`READ` for the usable reviews, else a reason);
+    :data:`QUARANTINE` every record set aside, for the samples; and the reviews of each output split.
     """
 
     def __init__(self, directory: str):
@@ -162,7 +152,7 @@ class SummarizeIngest(beam.PTransform):
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
         facts = [
             inputs[COUNTS]
-            | "CountFacts" >> beam.MapTuple(lambda kind, count: (("count", kind), count, None, None)),
+            | "CountFacts" >> beam.MapTuple(lambda kind, count: (("counts", kind), count, None, None)),
             inputs[QUARANTINE]
             | "SampleFacts"
             >> beam.Map(lambda record: (None, 0, ("samples", record.reason), str(record.origin))),

@@ -30,11 +30,11 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from components import file_patterns
 from components.artifacts import quarantine
 from components.artifacts.quarantine import Origin, QuarantinedRecord
-from components.example_gen import quarantining
+from components.example_gen import quarantining, spans
 from components.example_gen.errors import BadRecordError, ImdbArchiveError, ImdbDataError
 from components.example_gen.options import (
-    ARCHIVE_SUFFIXES,
     ExampleGenOptions,
+    is_archive,
     is_remote,
     validate_eval_percent,
 )
@@ -47,8 +47,7 @@ logger = logging.getLogger(__name__)
 # list_dataset matches escaped paths ([[]) with Beam on workers, which import this module.
 file_patterns.ignore_beams_nested_set_warning()
 
-# Folder names of the published dataset layout (not our split names: the
-# train/ folder is split further into train and eval).
+# Folder names of the published dataset layout (not our split names: train/ is cut into train and eval).
 TRAIN_DIR = "train"
 TEST_DIR = "test"
 POS = "pos"
@@ -57,31 +56,25 @@ UNSUP = "unsup"
 
 GZIP_SUFFIXES = (".tar.gz", ".tgz")
 
-# A file in a review folder; the name itself is checked by parse_review_name.
-# Names end at \Z, never $ (which also matches before a final newline); a
-# name whose .txt is followed by white space only (5_8.txt\n) is a badly
-# named review file, not another file.
+# A file in a review folder. Names end at \Z, never $ (which also matches before a final newline):
+# a name whose .txt is followed by white space only (5_8.txt\n) is a badly named review file.
 _REVIEW_PATH = re.compile(r"(?:^|/)((train|test)/(pos|neg|unsup)/([^/]+\.txt\s*))\Z")
 # ASCII digits only: int() would also take other scripts' digits ("٣_٨.txt").
 _REVIEW_NAME = re.compile(r"([0-9]+)_([0-9]+)\.txt")
 _URLS_PATH = re.compile(r"(?:^|/)((train|test)/urls_(pos|neg|unsup)\.txt)\Z")
-# A .txt file where a review would be, but in a folder the dataset does not
-# have (train/neutral/, dev/pos/): a review that would otherwise be ignored.
+# A .txt file where a review would be, in a folder the dataset does not have (train/neutral/, dev/pos/).
 _UNKNOWN_FOLDER_PATH = re.compile(
     r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt\s*)\Z"
 )
-# In an archive, any .txt two folders below its top folder: where an unpacked
-# dataset's */*/*.txt would find it (Train/Pos/1_8.txt too).
-_ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/([^/]+/[^/]+)/[^/]+\.txt\s*")
+# In an archive, any .txt where an unpacked dataset's */*/*.txt would find it (Train/Pos/1_8.txt too).
+_ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/[^/]+/[^/]+/[^/]+\.txt\s*")
 _MOVIE_ID = re.compile(r"tt[0-9]+")
-# Any entry directly in a review folder (a loose path's tail, or an archive
-# member below its top folder): whatever its name or kind, it is a review file
-# or it is set aside, never skipped (88887_8.TXT, 12_8.txt followed by a newline, a folder).
+# Any entry directly in a review folder (a loose path's tail, or an archive member below its top
+# folder): a review file or set aside, never skipped (88887_8.TXT, 12_8.txt\n, a folder).
 _IN_REVIEW_FOLDER = re.compile(r"(?:^|/)(?:train|test)/(?:pos|neg|unsup)/([^/]+)/?\Z")
 _ARCHIVE_IN_REVIEW_FOLDER = re.compile(r"[^/]+/(?:train|test)/(?:pos|neg|unsup)/([^/]+)/?")
 
-# Why a review has no movie id (Review.no_movie_id): its folder has no urls
-# file or the file has no line for its id; or its line holds no title id.
+# Why a review has no movie id (Review.no_movie_id): no urls line for its id, or no title id on it.
 NO_URLS_LINE = "no_urls_line"
 NO_TITLE_ID = "urls_line_without_title_id"
 
@@ -98,11 +91,9 @@ OUTPUT_SPLITS = (features.TRAIN, features.EVAL, features.TEST, features.UNSUP)
 class Review:
     """One review file and what its path and the urls files say about it.
 
-    ``source`` is the path below the dataset root (``train/pos/0_9.txt``),
-    ``split_dir`` the dataset folder (not our output split), ``text`` the review
-    as published. ``origin`` (the file or archive member read, to name it when
-    set aside) and ``no_movie_id`` (why ``movie_id`` is None:
-    :data:`NO_URLS_LINE` or :data:`NO_TITLE_ID`) are not part of equality.
+    ``source`` is the path below the dataset root (``train/pos/0_9.txt``), ``split_dir`` the dataset
+    folder (not our output split). ``origin`` (the file or archive member read) and ``no_movie_id``
+    (why ``movie_id`` is None) are not part of equality.
     """
 
     source: str
@@ -132,11 +123,6 @@ class ReviewPath:
 FolderKey = tuple[str, str, str]
 
 
-def is_archive(path: str) -> bool:
-    """Whether ``path`` names a tar archive that may hold the dataset."""
-    return path.lower().endswith(ARCHIVE_SUFFIXES)
-
-
 def check_rating(folder: str, rating: int, where: str) -> None:
     """Raises unless ``rating`` is allowed in ``folder``: a mismatch means a mislabeled review."""
     low, high = RATING_RANGES[folder]
@@ -157,24 +143,17 @@ _MAX_INT64_DIGITS = len(str(INT64_MAX))
 
 @functools.cache
 def int_feature_ranges() -> dict[str, tuple[int, int]]:
-    """Per INT feature of ``schemas/raw_schema.pbtxt``: the values an example may hold.
+    """Per INT feature of ``schemas/raw_schema.pbtxt``: its ``int_domain`` within int64.
 
-    Its ``int_domain`` within int64, the type of a tf.Example's integer
-    feature: a value outside it would stop the whole run later (Beam's
-    ``Value out of range``, or ExampleValidator's anomaly), so the reader sets
-    the one record aside instead.
+    A value outside it would stop the whole run later (Beam's ``Value out of range``, or
+    ExampleValidator's anomaly), so the reader sets the one record aside instead.
     """
     ranges = {}
     for feature in load_raw_schema().feature:
-        if feature.type != schema_pb2.INT:
-            continue
-        low, high = INT64_MIN, INT64_MAX
-        if feature.HasField("int_domain"):
-            if feature.int_domain.HasField("min"):
-                low = max(low, feature.int_domain.min)
-            if feature.int_domain.HasField("max"):
-                high = min(high, feature.int_domain.max)
-        ranges[feature.name] = (low, high)
+        if feature.type == schema_pb2.INT:
+            domain = feature.int_domain  # the default (no bounds) when the feature has none
+            low = max(INT64_MIN, domain.min) if domain.HasField("min") else INT64_MIN
+            ranges[feature.name] = (low, min(INT64_MAX, domain.max) if domain.HasField("max") else INT64_MAX)
     return ranges
 
 
@@ -198,22 +177,10 @@ def _parse_digits(digits: str, name: str, where: str) -> int:
     return int(significant)
 
 
-def parse_review_name(name: str, where: str) -> tuple[int, int]:
-    """Returns (review_id, rating) from a file name ``<id>_<rating>.txt`` (ASCII digits)."""
-    match = _REVIEW_NAME.fullmatch(name)
-    if not match:
-        raise _not_a_review_name(name, where)
-    return (
-        _parse_digits(match.group(1), features.REVIEW_ID, where),
-        _parse_digits(match.group(2), features.RATING, where),
-    )
-
-
 def check_feature_values(values: dict[str, int | str], where: str) -> None:
     """Raises :class:`BadRecordError` unless every value fits its raw schema feature.
 
-    The rule for everything the reader puts into an example: an integer must
-    lie in its feature's range (:func:`int_feature_ranges`), a string must be
+    An integer must lie in its feature's range (:func:`int_feature_ranges`), a string must be
     encodable as UTF-8 (a file name read with Python's surrogate escapes is not).
     """
     ranges = int_feature_ranges()
@@ -234,27 +201,22 @@ def check_feature_values(values: dict[str, int | str], where: str) -> None:
 
 
 def parse_review_path(path: str, where: str | None = None) -> ReviewPath | None:
-    """Parses a review path (a file path or an archive member name).
+    """Parses a review path (a file path or an archive member name) ending ``<split>/<folder>/<file>.txt``.
 
-    Args:
-        path: Path whose tail is ``<split>/<folder>/<file>.txt``.
-        where: How to name the file in errors; defaults to ``path``.
-
-    Returns:
-        The parsed path, or None when ``path`` is not a ``.txt`` file in a review
-        folder. ``dataset`` is everything before ``<split>/`` (the dataset root
-        without its trailing slash, or the archive's top folder).
-
-    Raises:
-        BadRecordError: The file is in a review folder but its name or rating
-            is wrong, or a value it gives an example does not fit the raw schema.
+    Returns None when ``path`` is not a ``.txt`` file in a review folder. ``dataset`` is everything
+    before ``<split>/``. Raises :class:`BadRecordError` (naming ``where``, default ``path``) for a
+    wrong name or rating, or a value that does not fit the raw schema.
     """
     match = _REVIEW_PATH.search(path)
     if not match:
         return None
     where = where or path
     source, split_dir, folder, name = match.groups()
-    review_id, rating = parse_review_name(name, where)
+    name_match = _REVIEW_NAME.fullmatch(name)
+    if not name_match:
+        raise _not_a_review_name(name, where)
+    review_id = _parse_digits(name_match.group(1), features.REVIEW_ID, where)
+    rating = _parse_digits(name_match.group(2), features.RATING, where)
     check_rating(folder, rating, where)
     values: dict[str, int | str] = {features.REVIEW_ID: review_id, features.RATING: rating}
     if folder in LABELS:
@@ -273,35 +235,13 @@ def parse_urls_path(path: str) -> tuple[str, str, str] | None:
     return path[: match.start(1)].rstrip("/"), match.group(2), match.group(3)
 
 
-def urls_path_for(dataset: str, split_dir: str, folder: str) -> str:
-    """Returns where an unpacked dataset keeps the urls file of one folder."""
-    return FileSystems.join(dataset, split_dir, f"urls_{folder}.txt")
-
-
-def decode_text(data: bytes, where: str) -> str:
-    """Decodes strict UTF-8: a review that is not valid UTF-8 is corrupt, not to be guessed at."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BadRecordError(
-            quarantine.INVALID_UTF8, where, f"not valid UTF-8 ({error.reason} at byte {error.start})"
-        ) from None
-
-
 def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, record: str = "file") -> str:
     """Returns the text of a review file, or raises :class:`BadRecordError` saying why it is unusable.
 
-    Args:
-        data: The file's bytes; only the first ``max_bytes + 1`` are needed.
-        size: The file's full size in bytes.
-        max_bytes: ``example_gen.max_review_bytes``.
-        where: The file or archive member, for the message.
-        record: What holds the review, for the message: ``file``, or for
-            ``imdb-pipeline score`` a ``line`` or a TFRecord ``record``.
-
-    A NUL byte marks binary data (no text file holds one; the same rule as
-    git's and grep's), checked before UTF-8 so that junk is called junk. Other
-    control characters are allowed: four real IMDb reviews hold a stray one.
+    ``data`` needs only its first ``max_bytes + 1`` bytes of ``size``; ``record`` names what holds
+    the review (``imdb-pipeline score`` reads a ``line`` or a TFRecord ``record``). A NUL byte marks
+    binary data (as for git and grep), checked before UTF-8 so that junk is called junk; other
+    control characters are allowed (four IMDb reviews hold one). Invalid UTF-8 is never guessed at.
     """
     size = max(size, len(data))
     if size > max_bytes:
@@ -314,7 +254,11 @@ def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, recor
         raise BadRecordError(quarantine.EMPTY, where, f"empty {record} (0 bytes)")
     if b"\0" in data:
         raise BadRecordError(quarantine.BINARY, where, f"binary data (a NUL byte at byte {data.index(0)})")
-    text = decode_text(data, where)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problem = f"not valid UTF-8 ({error.reason} at byte {error.start})"
+        raise BadRecordError(quarantine.INVALID_UTF8, where, problem) from None
     if not text.strip():
         raise BadRecordError(quarantine.WHITESPACE_ONLY, where, f"only white space ({size} bytes)")
     return text
@@ -323,8 +267,7 @@ def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, recor
 def unsafe_member_problem(name: str) -> str | None:
     """Says why an archive member's name would escape the folder it is unpacked in, or None.
 
-    The reader never unpacks, but such a name marks a hostile or broken archive,
-    and its record must not be taken for a review.
+    The reader never unpacks, but such a name marks a hostile or broken archive.
     """
     if name.startswith("/") or re.match(r"[A-Za-z]:[\\/]", name):
         return f"absolute member path '{name}'"
@@ -336,39 +279,26 @@ def unsafe_member_problem(name: str) -> str | None:
 def parse_movie_ids(data: bytes) -> list[str | None]:
     """Returns the IMDb title id of each line of a urls file (line i = review id i).
 
-    A line without one (empty, cut short, not UTF-8) gives None: only that
-    review lacks its movie id, so it is counted (:data:`NO_TITLE_ID`), not
-    fatal. Lines end at ``\\n``, ``\\r\\n`` or ``\\r``, as the file was written.
+    A line without one (empty, cut short, not UTF-8) gives None: only that review lacks its movie
+    id (:data:`NO_TITLE_ID`). Lines end at ``\\n``, ``\\r\\n`` or ``\\r``.
     """
-    movie_ids: list[str | None] = []
-    for line in data.splitlines():
-        match = _MOVIE_ID.search(line.decode("utf-8", "replace"))
-        movie_ids.append(match.group(0) if match else None)
-    return movie_ids
+    found = (_MOVIE_ID.search(line.decode("utf-8", "replace")) for line in data.splitlines())
+    return [match.group(0) if match else None for match in found]
 
 
 def split_bucket(review: Review) -> int:
     """Returns the stable bucket 0-99 of a train review.
 
-    The key is the movie, so all reviews of one movie fall on the same side of
-    the train/eval cut (reviews of a movie share names and plot words, which
-    would leak into eval otherwise); the text when the movie is unknown.
-    SHA-256, not Python's ``hash``, so every process and worker agrees.
+    Keyed by movie, so all reviews of one movie fall on the same side of the train/eval cut (they
+    share names and plot words), by text when the movie is unknown. SHA-256, not Python's ``hash``,
+    so every process and worker agrees.
     """
-    if review.movie_id:
-        key = b"movie:" + review.movie_id.encode("utf-8")
-    else:
-        key = b"text:" + review.text.encode("utf-8")
-    return int(hashlib.sha256(key).hexdigest(), 16) % 100
+    key = f"movie:{review.movie_id}" if review.movie_id else f"text:{review.text}"
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 100
 
 
 def assign_split(review: Review, eval_percent: int) -> str:
-    """Returns the output split of a review.
-
-    Unlabeled reviews go to unsup whatever their dataset folder (a labeled
-    split cannot hold them), the official test set stays the test split, and
-    labeled train reviews are cut into train and eval by movie.
-    """
+    """Returns the output split: unsup for unlabeled reviews, test for test/, train or eval by movie."""
     if review.folder == UNSUP:
         return features.UNSUP
     if review.split_dir == TEST_DIR:
@@ -405,13 +335,12 @@ def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[FolderKey, R
     return (parsed.dataset, parsed.split_dir, parsed.folder), review
 
 
+# What a FIFO, a device or a socket is called, by its stat mode or its tar member type.
 _SPECIAL_KINDS = {
     stat.S_IFIFO: "a FIFO",
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
     stat.S_IFSOCK: "a socket",
-}
-_TAR_KINDS = {
     tarfile.FIFOTYPE: "a FIFO",
     tarfile.CHRTYPE: "a character device",
     tarfile.BLKTYPE: "a block device",
@@ -427,54 +356,49 @@ def _special_file_kind(path: str) -> str | None:
     return _SPECIAL_KINDS.get(stat.S_IFMT(mode))
 
 
-def _member_kind(member: tarfile.TarInfo) -> str:
-    return _TAR_KINDS.get(member.type, f"a member of tar type {member.type!r}")
+def _check_member(member: tarfile.TarInfo, where: str) -> None:
+    """Raises :class:`BadRecordError` for a member never read: an unsafe name, a link, a special file.
+
+    Also for a folder where a review file would be; any other folder is let through (and not read).
+    """
+    problem = unsafe_member_problem(member.name)
+    if problem is not None:
+        raise BadRecordError(quarantine.UNSAFE_PATH, where, f"{problem}; never unpacked")
+    if member.issym() or member.islnk():
+        reason, kind = (quarantine.SYMLINK, "symbolic") if member.issym() else (quarantine.HARDLINK, "hard")
+        raise BadRecordError(reason, where, f"{kind} link to '{member.linkname}', never followed")
+    if member.isdir() and _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name):
+        raise BadRecordError(quarantine.NOT_A_FILE, where, "a folder where a review file would be")
+    if not member.isfile() and not member.isdir():
+        kind = _SPECIAL_KINDS.get(member.type, f"a member of tar type {member.type!r}")
+        raise BadRecordError(quarantine.SPECIAL_FILE, where, f"{kind}, not a file")
 
 
 class _StrictTarInfo(tarfile.TarInfo):
     """A tar header that refuses what tarfile silently takes for the end of the archive.
 
-    tarfile ends the member list without an error when the stream stops short
-    of a header or a header is damaged, so a truncated archive would look like
-    a smaller one. Only the end-of-archive marker (a zero block) ends it here.
+    tarfile ends the member list without an error at a missing or damaged header, so a truncated
+    archive would look like a smaller one. Only the end-of-archive marker (a zero block) ends it here.
     """
 
     @classmethod
     def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
         try:
             return super().fromtarfile(tarfile_)
-        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError):
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as error:
             if tarfile_.offset == 0:
                 raise
-            raise tarfile.ReadError(
-                f"the tar stream ends at byte {tarfile_.offset:,} without an end-of-archive marker"
-            ) from None
-        except tarfile.InvalidHeaderError as error:
-            if tarfile_.offset == 0:
-                raise
-            raise tarfile.ReadError(f"invalid member header at byte {tarfile_.offset:,} ({error})") from None
-
-
-def _archive_error(
-    path: str, error: Exception, reading: tarfile.TarInfo | None, done: tarfile.TarInfo | None, position: str
-) -> ImdbArchiveError:
-    if reading is not None:
-        where = f"in member {reading.name} (header at byte {reading.offset:,} of the unpacked tar stream)"
-    elif done is not None:
-        where = f"after member {done.name} (header at byte {done.offset:,} of the unpacked tar stream)"
-    else:
-        where = "before its first member"
-    return ImdbArchiveError(
-        f"{path}: truncated or corrupt archive, {where}, {position}: {type(error).__name__}: {error}"
-    )
+            at = f"byte {tarfile_.offset:,}"
+            if isinstance(error, tarfile.InvalidHeaderError):
+                raise tarfile.ReadError(f"invalid member header at {at} ({error})") from None
+            raise tarfile.ReadError(f"the tar stream ends at {at} without an end-of-archive marker") from None
 
 
 class _ReadMatchFn(beam.DoFn):
     """Reads one matched file: an archive (reviews and urls) or one review file.
 
-    Reviews go to the main output, keyed by folder; each urls file's movie ids
-    (one list, line i = review i) go to ``URLS``, the folder of each loose
-    review file to ``FOLDERS``, whose urls files are read once each later, and
+    Reviews go to the main output, keyed by folder; each urls file's movie ids to ``URLS``, the
+    folder of each loose review file (whose urls file is read later, once) to ``FOLDERS``, and
     every record set aside to ``QUARANTINE``.
     """
 
@@ -497,15 +421,15 @@ class _ReadMatchFn(beam.DoFn):
 
     def process(self, metadata: FileMetadata) -> Iterator:
         path = metadata.path
+        link = not is_remote(path) and os.path.islink(path)
         # Opening a FIFO would wait for a writer forever, a device could be read without end.
-        special = None if is_remote(path) or os.path.islink(path) else _special_file_kind(path)
+        special = None if is_remote(path) or link else _special_file_kind(path)
         if is_archive(path):
             if special:
                 raise ImdbDataError(f"{path} is {special}, not an archive file")
             yield from self._read_archive(path, metadata.size_in_bytes)
             return
-        if not is_remote(path) and os.path.islink(path):
-            # Never followed; list_dataset sets the links of a folder dataset aside.
+        if link:  # never followed; list_dataset sets the links of a folder dataset aside
             return
         if special:
             error = BadRecordError(quarantine.SPECIAL_FILE, path, f"{special}, not a file")
@@ -518,10 +442,8 @@ class _ReadMatchFn(beam.DoFn):
         data = None
         try:
             parsed = parse_review_path(path)
-            if parsed is None and _IN_REVIEW_FOLDER.search(path):
-                raise _not_a_review_name(path.rsplit("/", 1)[-1], path)
             if parsed is None:
-                raise _unknown_folder("/".join(path.split("/")[-3:-1]), path)
+                _not_a_review(path, path)  # raises: a listed file is where a review file would be
             data = self._read_file(path)
             text = check_review_bytes(data, metadata.size_in_bytes, self._max_bytes, path)
         except BadRecordError as error:
@@ -537,14 +459,13 @@ class _ReadMatchFn(beam.DoFn):
             return file.read(self._max_bytes + 1)
 
     def _read_archive(self, path: str, size: int | None = None) -> Iterator:
-        reading = done = None
+        member, finished = None, True  # the member being read, or the last read: where it breaks
         with (
             FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file,
             Progress(f"ExampleGen: reading {path}", total=size, unit="B") as progress,
         ):
             try:
-                # Python's gzip rather than tarfile's: it checks the stream's
-                # length and CRC, so a truncated .tar.gz is an error, not a short read.
+                # Python's gzip rather than tarfile's: it checks the length and CRC (truncation is an error).
                 stream = (
                     gzip.GzipFile(fileobj=file, mode="rb") if path.lower().endswith(GZIP_SUFFIXES) else file
                 )
@@ -552,52 +473,32 @@ class _ReadMatchFn(beam.DoFn):
                 with tarfile.open(fileobj=stream, mode="r|", tarinfo=_StrictTarInfo) as archive:
                     for member in archive:
                         progress.update_to(file.tell())
-                        reading = member
+                        finished = False
                         yield from self._read_member(path, archive, member)
-                        reading, done = None, member
+                        finished = True
                 # Reading to the end of the file makes gzip check its trailer.
                 while stream.read(1 << 20):
                     pass
             except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-                position = (
-                    f"{file.tell():,} of {size:,} bytes read" if size else f"{file.tell():,} bytes read"
-                )
-                raise _archive_error(path, error, reading, done, position) from error
-
-    def _member_raw(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> tuple[bytes, int]:
-        """What a quarantine line keeps of a member: its bytes (a prefix), or a link's target."""
-        if member.isfile():
-            return archive.extractfile(member).read(self._max_bytes + 1), member.size
-        target = member.linkname.encode("utf-8", "surrogateescape")
-        return target, len(target)
+                read = f"{file.tell():,} of {size:,}" if size else f"{file.tell():,}"
+                where = "before its first member"
+                if member is not None:
+                    where = f"{'after' if finished else 'in'} member {member.name} (header at byte "
+                    where += f"{member.offset:,} of the unpacked tar stream)"
+                raise ImdbArchiveError(
+                    f"{path}: truncated or corrupt archive, {where}, {read} bytes read: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
 
     def _read_member(self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator:
         """Reviews, urls lines or records set aside from one archive member; nothing is written."""
         origin = Origin(path, member.name)
         where = str(origin)
-        problem = unsafe_member_problem(member.name)
-        if problem is not None:
-            error = BadRecordError(quarantine.UNSAFE_PATH, where, f"{problem}; never unpacked")
-            yield self._set_aside(origin, error, *self._member_raw(archive, member))
-            return
-        if member.issym() or member.islnk():
-            reason, kind = (
-                (quarantine.SYMLINK, "symbolic") if member.issym() else (quarantine.HARDLINK, "hard")
-            )
-            error = BadRecordError(reason, where, f"{kind} link to '{member.linkname}', never followed")
-            yield self._set_aside(origin, error, *self._member_raw(archive, member))
-            return
-        if member.isdir():
-            if _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name):
-                error = BadRecordError(quarantine.NOT_A_FILE, where, "a folder where a review file would be")
-                yield self._set_aside(origin, error, b"", 0)
-            return
-        if not member.isfile():
-            error = BadRecordError(quarantine.SPECIAL_FILE, where, f"{_member_kind(member)}, not a file")
-            yield self._set_aside(origin, error, b"", 0)
-            return
         data = None
         try:
+            _check_member(member, where)
+            if member.isdir():
+                return
             parsed = parse_review_path(member.name, where)
             if parsed is None:
                 yield from self._read_other_member(path, archive, member, where)
@@ -605,8 +506,13 @@ class _ReadMatchFn(beam.DoFn):
             data = archive.extractfile(member).read(self._max_bytes + 1)
             text = check_review_bytes(data, member.size, self._max_bytes, where)
         except BadRecordError as error:
-            raw = data if data is not None else archive.extractfile(member).read(self._max_bytes + 1)
-            yield self._set_aside(origin, error, raw, member.size)
+            if data is None:  # what the quarantine line keeps: the bytes (a prefix), or a link's target
+                data = (
+                    archive.extractfile(member).read(self._max_bytes + 1)
+                    if member.isfile()
+                    else member.linkname.encode("utf-8", "surrogateescape")
+                )
+            yield self._set_aside(origin, error, data, member.size)
             return
         parsed = dataclasses.replace(parsed, dataset=f"{path}/{parsed.dataset}")
         yield _review(parsed, text, origin)
@@ -621,16 +527,7 @@ class _ReadMatchFn(beam.DoFn):
             movie_ids = parse_movie_ids(archive.extractfile(member).read())
             yield beam.pvalue.TaggedOutput(self.URLS, ((f"{path}/{dataset}", split_dir, folder), movie_ids))
             return
-        in_review_folder = _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name)
-        if in_review_folder is not None:
-            raise _not_a_review_name(in_review_folder.group(1), where)
-        unknown = _UNKNOWN_FOLDER_PATH.search(member.name)
-        at_review_depth = _ARCHIVE_REVIEW_DEPTH.fullmatch(member.name)
-        if unknown is not None or at_review_depth is not None:
-            raise _unknown_folder(
-                unknown.group(1).rsplit("/", 1)[0] if unknown else at_review_depth.group(1), where
-            )
-        # Any other member (README, imdb.vocab, *.feat) is not read.
+        _not_a_review(member.name, where, in_archive=True)
 
 
 def _not_a_review_name(name: str, where: str) -> BadRecordError:
@@ -639,61 +536,62 @@ def _not_a_review_name(name: str, where: str) -> BadRecordError:
     )
 
 
-def _unknown_folder(folder: str, where: str) -> BadRecordError:
+def _not_a_review(path: str, where: str, in_archive: bool = False) -> None:
+    """Raises for a badly named review file or a ``.txt`` in an unknown folder at review depth.
+
+    Any other archive member (README, imdb.vocab, *.feat) is not read.
+    """
+    in_folder = (_ARCHIVE_IN_REVIEW_FOLDER.fullmatch if in_archive else _IN_REVIEW_FOLDER.search)(path)
+    if in_folder is not None:
+        raise _not_a_review_name(in_folder.group(1), where)
+    if in_archive and not (_UNKNOWN_FOLDER_PATH.search(path) or _ARCHIVE_REVIEW_DEPTH.fullmatch(path)):
+        return
+    folder = "/".join(path.split("/")[-3:-1])
     message = f"folder '{folder}' is not a review folder <train|test>/<pos|neg|unsup>"
-    return BadRecordError(quarantine.UNKNOWN_FOLDER, where, message)
+    raise BadRecordError(quarantine.UNKNOWN_FOLDER, where, message)
 
 
 _GLOB = re.compile(r"[*?[]")
 
 
-def _walk_pattern(pattern: str) -> Iterator[tuple[str, int, bool]]:
+def _walk_pattern(pattern: str) -> Iterator[tuple[str, bool]]:
     """Every entry of a local folder tree that ``pattern`` reaches, listed, not globbed.
 
-    Yields ``(path, depth, last)``: ``last`` when the entry is at the pattern's
-    last level (where files are matched). Each level's name is matched with
-    ``fnmatch``, whose ``*`` takes any character but ``/``: Beam's and
-    TensorFlow's globs skip names holding a backslash (or cannot return names
-    that are not UTF-8), so a listing is the only way to see every file.
-    Links to folders are not descended into. At the last level, every entry
-    of a review folder (``<train|test>/<pos|neg|unsup>/``) is yielded, whatever
-    its name: the reader sets aside what is not a review file.
+    Yields ``(path, last)``, ``last`` at the pattern's last level. Each level's name is matched with
+    ``fnmatch``: Beam's and TensorFlow's globs skip names holding a backslash (or that are not
+    UTF-8). Links to folders are not descended into. At the last level, every entry of a review
+    folder is yielded, whatever its name: the reader sets aside what is not a review file.
     """
     if is_remote(pattern) or is_archive(pattern):
         return
-    parts = pattern.split("/")
-    first_glob = next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
-    root, globs = "/".join(parts[:first_glob]), parts[first_glob:]
-    root = root or ("/" if pattern.startswith("/") else ".")
-    if not globs or not os.path.isdir(root):
+    root, globs = spans.split_path_at(pattern, _GLOB.search)
+    if globs and os.path.isdir(root):
+        yield from _walk_level(root, globs)
+
+
+def _walk_level(folder: str, globs: list[str]) -> Iterator[tuple[str, bool]]:
+    last = len(globs) == 1
+    try:  # an unreadable folder is skipped, as os.walk skips it
+        names = sorted(os.listdir(folder))
+    except OSError:
         return
-    for directory, dirnames, filenames in os.walk(root):
-        relative = os.path.relpath(directory, root)
-        depth = 0 if relative == "." else len(relative.split(os.sep))
-        if depth >= len(globs):
-            dirnames[:] = []
-            continue
-        last = depth + 1 == len(globs)
-        for name in sorted(dirnames + filenames):
-            path = os.path.normpath(os.path.join(directory, name))
-            # At the last level, a review folder's every entry: a name the glob misses is set aside.
-            if fnmatch.fnmatchcase(name, globs[depth]) or (last and _IN_REVIEW_FOLDER.search(path)):
-                yield path, depth, last
-        dirnames[:] = [name for name in dirnames if fnmatch.fnmatchcase(name, globs[depth])]
+    for name in names:
+        path = os.path.normpath(os.path.join(folder, name))
+        matched = fnmatch.fnmatchcase(name, globs[0])
+        # At the last level, a review folder's every entry: a name the glob misses is set aside.
+        if matched or (last and _IN_REVIEW_FOLDER.search(path)):
+            yield path, last
+        if matched and not last and os.path.isdir(path) and not os.path.islink(path):
+            yield from _walk_level(path, globs[1:])
 
 
 def list_local_files(pattern: str) -> list[str]:
-    """Every file (or link, never followed) that a local ``pattern`` names, whatever its name holds.
-
-    With every other file of a review folder (``88887_8.TXT``), which the reader
-    sets aside: the files :func:`list_dataset` reads, and the links it sets
-    aside. The driver fingerprints this list.
-    """
+    """The files :func:`list_dataset` reads and the links it sets aside: the driver fingerprints them."""
     if not _GLOB.search(pattern):
         return [pattern] if os.path.lexists(pattern) and not os.path.isdir(pattern) else []
     return [
         path
-        for path, _depth, last in _walk_pattern(pattern)
+        for path, last in _walk_pattern(pattern)
         if last and (os.path.islink(path) or not os.path.isdir(path))
     ]
 
@@ -701,54 +599,47 @@ def list_local_files(pattern: str) -> list[str]:
 def list_dataset(pattern: str) -> Iterator:
     """The files to read (``FileMetadata``), and ``TaggedOutput(QUARANTINE, record)`` for entries set aside.
 
-    A remote pattern, an archive or one file is matched by Beam. A local folder
-    dataset is listed (:func:`_walk_pattern`), not globbed: Beam's ``*`` skips
-    names holding a backslash, its match lists files only and reads through
-    links. Set aside from the listing: a folder where a review file would be
-    (``not_a_file``, not read) and every symbolic link where the pattern
-    reaches (``symlink``, never followed: one could bring any file of the
-    machine into the training data). A linked urls file is set aside too; its
-    folder's reviews then get no movie id.
+    A remote pattern, an archive or one file is matched by Beam. A local folder dataset is listed
+    (:func:`_walk_pattern`): Beam's match lists files only and reads through links. Set aside: a
+    folder where a review file would be (``not_a_file``) and every symbolic link the pattern reaches
+    (``symlink``, never followed: one could bring any file of the machine into the training data),
+    a linked urls file too (its folder's reviews then get no movie id).
     """
     if is_remote(pattern) or is_archive(pattern) or not _GLOB.search(pattern):
         yield from FileSystems.match([pattern])[0].metadata_list
         return
-    for path, _depth, last in _walk_pattern(pattern):
+    for path, last in _walk_pattern(pattern):
         if os.path.islink(path):
             if not last and os.path.isfile(path) and parse_urls_path(path) is None:
                 continue  # a link to a file where a folder belongs: the pattern never reads it
             target = os.readlink(path)
-            kind = (
-                "a folder" if os.path.isdir(path) else ("missing" if not os.path.exists(path) else "a file")
-            )
-            raw = os.fsencode(target)
+            kind = "a folder" if os.path.isdir(path) else "a file" if os.path.exists(path) else "missing"
             detail = f"symbolic link to '{target}' ({kind}), never followed"
-            yield _tagged(QuarantinedRecord(Origin(path), quarantine.SYMLINK, detail, raw, len(raw)))
+            yield _tagged(Origin(path), quarantine.SYMLINK, detail, os.fsencode(target))
         elif last and os.path.isdir(path):
             if _IN_REVIEW_FOLDER.search(path):
-                detail = "a folder where a review file would be"
-                yield _tagged(QuarantinedRecord(Origin(path), quarantine.NOT_A_FILE, detail, b"", 0))
+                yield _tagged(
+                    Origin(path), quarantine.NOT_A_FILE, "a folder where a review file would be", b""
+                )
         elif last:
             status = os.lstat(path)
             yield FileMetadata(path, status.st_size, status.st_mtime)
 
 
-def _tagged(record: QuarantinedRecord) -> beam.pvalue.TaggedOutput:
-    return beam.pvalue.TaggedOutput(QUARANTINE, record)
+def _tagged(origin: Origin, reason: str, detail: str, raw: bytes) -> beam.pvalue.TaggedOutput:
+    return beam.pvalue.TaggedOutput(QUARANTINE, QuarantinedRecord(origin, reason, detail, raw, len(raw)))
 
 
 def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | None]]]:
-    """Reads the urls file of one folder of an unpacked dataset, if the dataset has one.
+    """Reads the urls file of one folder of an unpacked dataset, if there is one.
 
-    One that cannot be read (a folder of that name, no permission) is logged;
-    its reviews are then counted as having no urls line.
+    One that cannot be read (a folder of that name, no permission) is logged; its reviews then have
+    no urls line.
     """
     dataset, split_dir, name = folder
-    path = urls_path_for(dataset, split_dir, name)
-    if not is_remote(path) and os.path.islink(path):
-        # Never followed; list_dataset sets it aside.
-        return
-    if not FileSystems.exists(path):
+    path = FileSystems.join(dataset, split_dir, f"urls_{name}.txt")
+    # A link is never followed: list_dataset sets it aside. (A bare return: Beam warns of any other.)
+    if (not is_remote(path) and os.path.islink(path)) or not FileSystems.exists(path):
         return
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
@@ -784,15 +675,11 @@ COUNTS = quarantining.COUNTS
 class ReadImdbReviews(beam.PTransform):
     """PBegin -> {REVIEWS: PCollection[Review], QUARANTINE: PCollection[QuarantinedRecord], COUNTS: ...}.
 
-    Every review the file patterns name (archives, or loose review files whose
-    movie ids come from their folder's ``urls_<folder>.txt``), joined with its
-    movie id by (dataset, split_dir, folder, review_id); every record set aside
-    with its reason; ``COUNTS`` as (kind, count) pairs, kind
-    ``quarantining.READ`` for the reviews and the reason for the others.
-
-    Raises (when the pipeline runs) :class:`ImdbArchiveError` for an archive
-    that cannot be read to its end, and :class:`ImdbDataError` for patterns
-    that yield no review record at all.
+    Every review the file patterns name, with the movie id on its line of its folder's
+    ``urls_<folder>.txt``; every record set aside; ``COUNTS`` as (kind, count) pairs, kind
+    ``quarantining.READ`` for the reviews and the reason for the others. Raises (when the pipeline
+    runs) :class:`ImdbArchiveError` for an archive that cannot be read to its end, and
+    :class:`ImdbDataError` for patterns that yield no review record at all.
     """
 
     def __init__(
@@ -831,16 +718,14 @@ class ReadImdbReviews(beam.PTransform):
         reviews = read[REVIEWS] | "AttachMovieIds" >> beam.Map(
             _attach_movie_id, beam.pvalue.AsDict(movie_ids)
         )
-        # Every record is counted once, here: the counts go into the run's
-        # summary, and their total into the check below.
+        # Every record is counted once, here: for the run's summary, and their total for the check below.
         counts = (
             reviews
             | "CountReviews" >> beam.combiners.Count.Globally()
             | "ReadCount" >> beam.Map(lambda count: (quarantining.READ, count)),
             set_aside | "CountSetAside" >> quarantining.CountByReason(),
         ) | "MergeCounts" >> beam.Flatten()
-        # Bad records count: a dataset of nothing but bad files fails on the
-        # bad-record limit, which says what was wrong with them.
+        # Bad records count: a dataset of only bad files fails on the bad-record limit, which says why.
         _ = (
             counts
             | "Counts" >> beam.Values()
@@ -851,10 +736,7 @@ class ReadImdbReviews(beam.PTransform):
 
 
 class SplitReviews(beam.PTransform):
-    """PCollection[Review] -> {split name: PCollection[Review]} for all four output splits.
-
-    Every split is present, empty or not, so downstream steps can rely on it.
-    """
+    """PCollection[Review] -> {split name: PCollection[Review]} for all four output splits, empty or not."""
 
     def __init__(self, eval_percent: int):
         super().__init__()

@@ -1,16 +1,16 @@
 """Data that arrives as spans: ``--data '/data/imdb/span-{SPAN}/aclImdb_v1.tar.gz'``.
 
-TFX's FileBasedExampleGen driver expands ``{SPAN}`` (or the date placeholders
-``{YYYY}``, ``{MM}``, ``{DD}``, optionally with ``{VERSION}``) in the input
-pattern, picks the newest span (or the one a RangeConfig names), records it on
-the Examples artifact in ML Metadata and fingerprints only that span's files.
-Each span is a complete dataset in the published layout: an archive, or a
-folder holding ``train/`` and ``test/``.
+TFX's FileBasedExampleGen driver expands ``{SPAN}`` (or ``{YYYY}``, ``{MM}``, ``{DD}``, optionally
+with ``{VERSION}``), picks the newest span (or those a RangeConfig names), records it in ML Metadata
+and fingerprints only that span's files. Each span is a complete dataset: an archive, or a folder
+holding ``train/`` and ``test/``.
 """
 
+from collections.abc import Callable
 import posixpath
 import re
 
+from components.example_gen.options import is_archive
 from components.file_patterns import escape_pattern
 
 # Pattern of the review files below an unpacked dataset root.
@@ -31,46 +31,43 @@ def has_span_placeholder(data_path: str) -> bool:
     return any(placeholder in data_path for placeholder in _PLACEHOLDERS)
 
 
-def _split_at_placeholder(data_path: str) -> tuple[str, str]:
-    parts = data_path.rstrip("/").split("/")
-    first = next(i for i, part in enumerate(parts) if has_span_placeholder(part))
-    base = "/".join(parts[:first]) or ("/" if data_path.startswith("/") else ".")
-    return base, "/".join(parts[first:])
+def split_path_at(path: str, marked: Callable[[str], object]) -> tuple[str, list[str]]:
+    """(the folder before the first part of ``path`` that is ``marked``, the parts from there on)."""
+    parts = path.split("/")
+    first = next((i for i, part in enumerate(parts) if marked(part)), len(parts))
+    return "/".join(parts[:first]) or ("/" if path.startswith("/") else "."), parts[first:]
+
+
+def split_at_placeholder(data_path: str) -> tuple[str, str]:
+    """(the folder before the first part with a placeholder, the rest of the path)."""
+    base, parts = split_path_at(data_path.rstrip("/"), has_span_placeholder)
+    return base, "/".join(parts)
 
 
 def span_base(data_path: str) -> str:
-    """Returns the fixed folder that holds the spans: the path before its first part with a placeholder.
-
-    The one definition for the configuration check and the ExampleGen's
-    ``input_base``, so both look at the same folder. ``data_path`` must hold a
-    placeholder (see :func:`has_span_placeholder`).
-    """
-    return _split_at_placeholder(data_path)[0]
+    """The folder that holds the spans: for the configuration check, the ExampleGen's ``input_base``."""
+    return split_at_placeholder(data_path)[0]
 
 
 def check_placeholders(data_path: str) -> None:
-    """Raises ValueError for placeholders TFX's span matching refuses (or would fail on).
+    """Raises ValueError for placeholders TFX's span matching refuses (``verify_split_pattern_specs``).
 
-    TFX's rules (``verify_split_pattern_specs``): one ``{SPAN}`` at most, one
-    ``{VERSION}`` at most and only with a span, each of ``{YYYY}``, ``{MM}``,
-    ``{DD}`` once and all three together, and dates or ``{SPAN}``, not both.
+    One ``{SPAN}`` and one ``{VERSION}`` at most, ``{VERSION}`` only with a span, each of ``{YYYY}``,
+    ``{MM}``, ``{DD}`` once and all three together, and dates or ``{SPAN}``, not both.
     """
-    if not has_span_placeholder(data_path):
-        return
-    found = [match.group(0) for match in _PLACEHOLDER_REGEX.finditer(data_path)]
-    spans = [token for token in found if token.startswith("{SPAN")]
-    versions = [token for token in found if token.startswith("{VERSION")]
-    dates = {token: found.count(token) for token in ("{YYYY}", "{MM}", "{DD}")}
+    found = [match.group(0).split(":")[0].strip("{}") for match in _PLACEHOLDER_REGEX.finditer(data_path)]
+    spans, versions = found.count("SPAN"), found.count("VERSION")
+    dates = {found.count(token) for token in ("YYYY", "MM", "DD")}
     problem = None
-    if len(spans) > 1:
-        problem = f"holds {{SPAN}} {len(spans)} times; a span's path holds it once"
-    elif len(versions) > 1:
-        problem = f"holds {{VERSION}} {len(versions)} times; a span's path holds it once"
-    elif any(dates.values()) and set(dates.values()) != {1}:
+    if spans > 1:
+        problem = f"holds {{SPAN}} {spans} times; a span's path holds it once"
+    elif versions > 1:
+        problem = f"holds {{VERSION}} {versions} times; a span's path holds it once"
+    elif dates not in ({0}, {1}):
         problem = "needs each of {YYYY}, {MM} and {DD} once when it holds a date"
-    elif spans and any(dates.values()):
+    elif spans and dates == {1}:
         problem = "holds both {SPAN} and a date; a span is one or the other"
-    elif versions and not spans and not any(dates.values()):
+    elif versions and not spans and dates == {0}:
         problem = "holds {VERSION} without {SPAN} or a date"
     if problem:
         raise ValueError(f"data: {data_path} {problem} (TFX's span placeholders)")
@@ -85,10 +82,8 @@ def check_span(data_path: str, span: int | None) -> None:
 def check_span_path(data_path: str) -> None:
     """Raises ValueError for a span path that TFX's driver could not match.
 
-    The driver globs ``input_base/pattern`` (glob characters in the path are
-    escaped, see :func:`span_input`) and then reads the span number from each
-    file name with a regular expression that it derives from the glob without
-    escaping ``*``, ``?`` or the regex characters ``$ ^ |``.
+    The driver reads the span number from each path it globbed with a regular expression derived
+    from the glob without escaping ``*``, ``?`` or ``$ ^ |``.
     """
     found = sorted({char for char in data_path if char in _UNMATCHABLE_IN_SPAN_PATHS})
     if found:
@@ -99,31 +94,24 @@ def check_span_path(data_path: str) -> None:
         )
 
 
-def span_input(data_path: str) -> tuple[str, str]:
-    """Returns (input_base, pattern): the fixed folder before the first placeholder, and the rest.
-
-    Both are glob patterns (TFX's driver and the reader glob ``input_base/pattern``), so
-    glob characters in the folder and file names are escaped; the placeholders stay.
-    """
-    from components.example_gen import reader
-
-    input_base, relative = _split_at_placeholder(data_path)
-    if not reader.is_archive(relative):
-        return escape_pattern(input_base), posixpath.join(escape_pattern(relative), DIRECTORY_PATTERN)
-    return escape_pattern(input_base), escape_pattern(relative)
+def glob_input(base: str, relative: str) -> tuple[str, str]:
+    """(input_base, pattern) of an archive or a dataset folder ("": ``base``) below ``base``, escaped."""
+    pattern = escape_pattern(relative)
+    return escape_pattern(base), pattern if is_archive(relative) else posixpath.join(
+        pattern, DIRECTORY_PATTERN
+    )
 
 
 def find_spans(data_path: str) -> dict[int, str]:
     """The spans present: span number -> that span's dataset path, found as TFX's driver finds them."""
-    base, relative = _split_at_placeholder(data_path)
+    base, relative = split_at_placeholder(data_path)
     return matched_spans(escape_pattern(base), escape_pattern(relative))
 
 
 def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
     """Span number -> the path ``input_base/pattern`` matches for it, by TFX's own glob and regex.
 
-    Date placeholders give the span as days since 1970-01-01; with a
-    ``{VERSION}`` placeholder, each span's highest version is taken.
+    Dates give the span as days since 1970-01-01; of several versions, the highest is taken.
     """
     from tfx.components.example_gen import utils as example_gen_utils
     from tfx.dsl.io import fileio
@@ -184,12 +172,9 @@ def missing_spans_message(base: str, relative: str, wanted: list[int], found: li
 def span_range(span: int | None, num_spans: int = 1):
     """The ExampleGen's RangeConfig (TFX's), or None for the newest span alone.
 
-    One span: a static range whose start and end are that span, as TFX's
-    FileBasedExampleGen takes it. Several (``num_spans`` > 1): the
-    ``num_spans`` spans ending at ``span`` (a static range), or, without
-    ``span``, ending at the newest span (a rolling range, TFX's idiom for "the
-    last K spans"). TFX's own driver ingests one span per run; this
-    ExampleGen's driver (driver.py) reads every span of the range in one run.
+    The ``num_spans`` spans ending at ``span`` (a static range), or without ``span`` at the newest
+    (a rolling range, TFX's "last K spans"). TFX's driver ingests one span per run; this
+    ExampleGen's (driver.py) reads every span of the range in one run.
     """
     from tfx.proto import range_config_pb2
 
@@ -209,10 +194,8 @@ def range_spans(range_config) -> tuple[int, int | None] | None:
     if range_config is None:
         return None
     if range_config.HasField("rolling_range"):
-        count = range_config.rolling_range.num_spans
-        return (count, None) if count > 1 else None
-    if range_config.HasField("static_range"):
-        start = range_config.static_range.start_span_number
+        count, end = range_config.rolling_range.num_spans, None
+    else:  # a static range, or none (0 to 0)
         end = range_config.static_range.end_span_number
-        return (end - start + 1, end) if end > start else None
-    return None
+        count = end - range_config.static_range.start_span_number + 1
+    return (count, end) if count > 1 else None
