@@ -20,6 +20,8 @@ import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -410,6 +412,28 @@ def test_a_data_folder_with_a_backslash_in_its_name_is_fingerprinted_by_its_file
     fingerprint = driver.input_fingerprint("all", os.path.join(input_base, pattern))
 
     assert fingerprint.startswith(f"split:all,num_files:{len(GOOD_REVIEWS)},"), fingerprint
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    folder=st.text(alphabet="ab [*?]\\{}!-", min_size=1, max_size=8).filter(
+        lambda name: name.strip(" ") == name and name not in (".", "..")
+    )
+)
+def test_an_archive_whose_path_holds_glob_characters_is_fingerprinted_by_its_bytes(tmp_path, folder):
+    """``--data 'imdb [v1]/aclImdb_v1.tar.gz'``: the archive's escaped pattern holds ``[[]``; the
+    fingerprint listed no file for it (``num_files:0,total_bytes:0``), so a replaced archive at that
+    path would have been a cache hit: the run would keep the stale examples and model."""
+    from components.example_gen import component, driver
+
+    archive = tmp_path / folder / "aclImdb_v1.tar.gz"
+    archive.parent.mkdir(exist_ok=True)
+    archive.write_bytes(b"x" * 123)
+    input_base, pattern = component.dataset_input(str(archive))
+
+    fingerprint = driver.input_fingerprint("all", os.path.join(input_base, pattern))
+
+    assert fingerprint.startswith("split:all,num_files:1,total_bytes:123,"), (folder, fingerprint)
 
 
 def test_predict_reads_a_model_whose_path_holds_a_backslash(tmp_path):

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
+import glob
 import gzip
 import hashlib
 import logging
@@ -589,6 +590,8 @@ def list_local_files(pattern: str) -> list[str]:
     """The files :func:`list_dataset` reads and the links it sets aside: the driver fingerprints them."""
     if not _GLOB.search(pattern):
         return [pattern] if os.path.lexists(pattern) and not os.path.isdir(pattern) else []
+    if is_archive(pattern):  # one file, its escaped path holding a class such as [[]
+        return [path for path in glob.glob(pattern) if not os.path.isdir(path)]
     return [
         path
         for path, last in _walk_pattern(pattern)
