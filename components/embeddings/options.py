@@ -4,7 +4,7 @@ import enum
 
 from pydantic import Field
 
-from components.options import Bool, Int, Options, choices
+from components.options import Bool, Float, Int, Options, choices
 
 
 class RowInit(enum.StrEnum):
@@ -60,6 +60,20 @@ class Word2VecOptions(Options):
         "instead of 2 did not raise the test accuracy there.",
     )
     algorithm: Word2VecAlgorithm = Field(Word2VecAlgorithm.CBOW, description=choices(Word2VecAlgorithm) + ".")
+    negative: Int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Negative samples drawn per predicted word; training time grows with them.",
+    )
+    sample: Float = Field(
+        1e-3,
+        ge=0.0,
+        le=1.0,
+        description="Subsampling threshold: occurrences of words more frequent than this share of the corpus "
+        "are skipped at random (the more frequent, the more often), which speeds up training; 0 keeps every "
+        "occurrence.",
+    )
     workers: Int = Field(
         1,
         ge=1,
