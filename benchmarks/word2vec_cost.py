@@ -8,7 +8,10 @@ ML Metadata), in one process, one part after the other:
    the first corpus is also built under cProfile, whose top functions split
    its time into reading, tokenising and writing;
 2. gensim's vocabulary scan (``build_vocab``) and training, for every
-   combination of ``--epochs``, ``--workers`` and ``--corpus`` given;
+   combination of ``--epochs``, ``--workers``, ``--corpus`` and ``--set`` given
+   (each ``--set`` overrides other word2vec options, ``name=value`` separated by
+   spaces, such as ``"negative=2 sample=0.0001"``; without one, the step's
+   defaults);
 3. writing the vectors in word2vec text format, once.
 
 For each it prints wall and CPU seconds (CPU counts every thread of the
@@ -19,7 +22,8 @@ count with the same corpus and epochs (``--workers 1 1`` checks that one worker
 repeats itself). Not part of the tests. Usage (from the repository root)::
 
     .venv/bin/python benchmarks/word2vec_cost.py --examples ROOT/FileBasedExampleGen/examples/1 \\
-        [--epochs 5 3 2] [--workers 1 2] [--corpus train+unsup train] [--profile] [--json FILE]
+        [--epochs 5 3 2] [--workers 1 2] [--corpus train+unsup train] [--set "negative=5 sample=0.001"] \\
+        [--profile] [--json FILE]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import argparse
 import contextlib
 import cProfile
 import io
+import itertools
 import json
 import os
 from pathlib import Path
@@ -70,12 +75,27 @@ def top_functions(profile: cProfile.Profile, count: int) -> str:
     return text.getvalue()
 
 
-def train(corpus_path: str, epochs: int, workers: int):
-    """gensim as ``train_word2vec`` runs it (other options at their defaults): the model, vocabulary and training seconds."""
+def parse_set(text: str) -> dict:
+    """``"negative=2 sample=0.0001"`` -> ``{"negative": 2, "sample": 0.0001}`` (values are JSON, or text)."""
+    overrides = {}
+    for item in text.split():
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise argparse.ArgumentTypeError(f"--set: expected name=value, got {item!r}")
+        try:
+            overrides[name] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[name] = value
+    return overrides
+
+
+def train(corpus_path: str, epochs: int, workers: int, overrides: dict | None = None):
+    """gensim as ``train_word2vec`` runs it (other options at their defaults, or ``overrides``): the model,
+    vocabulary and training seconds."""
     from components.embeddings.options import Word2VecOptions
     from components.embeddings.word2vec import new_model
 
-    model = new_model(Word2VecOptions(epochs=epochs, workers=workers))
+    model = new_model(Word2VecOptions(**{**(overrides or {}), "epochs": epochs, "workers": workers}))
     vocab: dict = {}
     with measured(vocab):
         model.build_vocab(corpus_file=corpus_path)
@@ -113,9 +133,25 @@ def main(argv: list[str] | None = None) -> None:
         default=list(DEFAULT_CORPORA),
         help="corpora, each a '+'-joined list of splits (default: train+unsup train)",
     )
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        type=parse_set,
+        help="other word2vec options for the training runs, 'name=value ...' (repeatable; default: the step's)",
+    )
     parser.add_argument("--profile", action="store_true", help="build the first corpus under cProfile too")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    sets = args.sets or [{}]
+    from components.embeddings.options import Word2VecOptions
+    from components.options import OptionsError
+
+    for overrides in sets:
+        try:
+            Word2VecOptions(**overrides)
+        except OptionsError as error:
+            parser.error(f"--set: {error}")
 
     from components.embeddings.word2vec import save_vectors
 
@@ -141,29 +177,31 @@ def main(argv: list[str] | None = None) -> None:
         first_vectors: dict = {}
         saved = False
         for corpus, corpus_path in corpora.items():
-            for epochs in args.epochs:
-                for workers in args.workers:
-                    model, vocab, training = train(corpus_path, epochs, workers)
-                    compared = compare_vectors(first_vectors, (corpus, epochs), workers, model.wv.vectors)
-                    label = f"{corpus}, {epochs} epochs, {workers} workers"
-                    rows.append({"part": f"build_vocab {label}", **vocab})
-                    rows.append(
-                        {
-                            "part": f"train {label}",
-                            **training,
-                            "reviews": model.corpus_count,
-                            "tokens": model.corpus_total_words,
-                            "words": len(model.wv),
-                            "compared": compared,
-                        }
-                    )
-                    if not saved:
-                        figures = {"part": f"save_vectors ({len(model.wv):,} words)"}
-                        with measured(figures):
-                            save_vectors(model.wv, os.path.join(scratch, "vectors.txt"))
-                        rows.append(figures)
-                        saved = True
-                    print(f"done: {label}", flush=True)
+            for overrides, epochs, workers in itertools.product(sets, args.epochs, args.workers):
+                model, vocab, training = train(corpus_path, epochs, workers, overrides)
+                set_key = " ".join(f"{name}={value}" for name, value in overrides.items())
+                compared = compare_vectors(
+                    first_vectors, (corpus, epochs, set_key), workers, model.wv.vectors
+                )
+                label = f"{corpus}, {epochs} epochs, {workers} workers" + (f", {set_key}" if set_key else "")
+                rows.append({"part": f"build_vocab {label}", **vocab})
+                rows.append(
+                    {
+                        "part": f"train {label}",
+                        **training,
+                        "reviews": model.corpus_count,
+                        "tokens": model.corpus_total_words,
+                        "words": len(model.wv),
+                        "compared": compared,
+                    }
+                )
+                if not saved:
+                    figures = {"part": f"save_vectors ({len(model.wv):,} words)"}
+                    with measured(figures):
+                        save_vectors(model.wv, os.path.join(scratch, "vectors.txt"))
+                    rows.append(figures)
+                    saved = True
+                print(f"done: {label}", flush=True)
 
     print(f"\nWord2Vec on {args.examples}:")
     print(f"{'part':<62} {'wall s':>7} {'CPU s':>7}  notes")

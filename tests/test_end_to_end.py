@@ -69,7 +69,7 @@ def test_pushed_embedding_artifacts_match_the_injected_matrix_and_vocabulary(pus
     injected = np.load(embeddings / model_artifact.INJECTED_MATRIX_FILE)
     trained = np.load(embeddings / model_artifact.TRAINED_MATRIX_FILE)
     np.testing.assert_array_equal(injected, aligned)
-    assert trained.shape == aligned.shape == (len(vocabulary), 100)
+    assert trained.shape == aligned.shape == (len(vocabulary), 50)
     assert not np.array_equal(trained, injected)  # fine-tuned by default
 
     metadata = (

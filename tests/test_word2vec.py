@@ -15,6 +15,7 @@ from components.embeddings.word2vec import (
     BuildCorpus,
     ReadReviewTexts,
     TokenizeTexts,
+    new_model,
     save_vectors,
     train_word2vec,
 )
@@ -105,6 +106,18 @@ def test_min_count_drops_rare_words(tmp_path):
     corpus.write_text("common common rare\ncommon other other\n", encoding="utf-8")
     vectors = train_word2vec(str(corpus), Word2VecOptions(dimension=4, min_count=2, epochs=1))
     assert sorted(vectors.index_to_key) == ["common", "other"]
+
+
+def test_negative_samples_and_subsampling_reach_gensim(tmp_path):
+    model = new_model(Word2VecOptions(negative=3, sample=0.0))
+    assert (model.negative, model.sample) == (3, 0.0)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
+    default = train_word2vec(str(corpus), OPTIONS)
+    for change in ({"sample": 0.0}, {"negative": 1}):
+        changed = train_word2vec(str(corpus), Word2VecOptions(**{**OPTIONS.to_dict(), **change}))
+        assert changed.index_to_key == default.index_to_key
+        assert not np.array_equal(changed.vectors, default.vectors), change
 
 
 def test_train_word2vec_rejects_empty_or_too_rare_corpus(tmp_path):

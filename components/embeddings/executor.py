@@ -52,11 +52,14 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
         splits = embedding_text_splits(examples)
         patterns = [all_files_pattern(artifact_utils.get_split_uri([examples], split)) for split in splits]
         logger.info(
-            "Word2Vec: %s, %d dimensions, window %d, min count %d, %d epochs, %d workers, on splits %s",
+            "Word2Vec: %s, %d dimensions, window %d, min count %d, %d negative samples, subsampling %g, "
+            "%d epochs, %d workers, on splits %s",
             options.algorithm,
             options.dimension,
             options.window,
             options.min_count,
+            options.negative,
+            options.sample,
             options.epochs,
             options.workers,
             "+".join(splits),

@@ -130,13 +130,16 @@ def _review_text(record: bytes) -> Iterator[bytes]:
 
 
 def new_model(options: Word2VecOptions) -> Word2Vec:
-    """An untrained gensim model with the options' dimension, window, minimum count, epochs, algorithm, threads, seed."""
+    """An untrained gensim model with the options' dimension, window, minimum count, epochs, algorithm,
+    negative samples, subsampling threshold, threads and seed."""
     return Word2Vec(
         vector_size=options.dimension,
         window=options.window,
         min_count=options.min_count,
         epochs=options.epochs,
         sg=1 if options.algorithm == Word2VecAlgorithm.SKIPGRAM else 0,
+        negative=options.negative,
+        sample=options.sample,
         workers=options.workers,
         seed=options.seed,
     )
