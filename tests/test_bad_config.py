@@ -299,10 +299,11 @@ def test_a_configured_dimension_that_word2vec_would_not_train_is_refused():
         build_config({"embedding": {"dimension": 300}})
     assert str(error.value) == (
         "embedding.dimension is 300, but word2vec.dimension (the vectors trained when no --vectors file is "
-        "given) is 100; set them equal, or embedding.dimension to 0"
+        "given) is 50; set them equal, or embedding.dimension to 0"
     )
     assert (
-        build_config({"embedding": {"dimension": 50}, "word2vec": {"dimension": 50}}).word2vec.dimension == 50
+        build_config({"embedding": {"dimension": 300}, "word2vec": {"dimension": 300}}).word2vec.dimension
+        == 300
     )
 
 
