@@ -436,6 +436,26 @@ def test_an_archive_whose_path_holds_glob_characters_is_fingerprinted_by_its_byt
     assert fingerprint.startswith("split:all,num_files:1,total_bytes:123,"), (folder, fingerprint)
 
 
+def test_an_archive_given_through_a_link_is_fingerprinted_by_the_file_it_points_to(tmp_path):
+    """``--data linkarch.tar.gz`` (a link to the archive): the reader reads through it, but the fingerprint
+    took the link itself, so replacing the archive it points to was a cache hit (a stale model, rc 0)."""
+    from components.example_gen import component, driver
+
+    target = tmp_path / "sample.tar.gz"
+    target.write_bytes(b"x" * 100)
+    link = tmp_path / "linkarch.tar.gz"
+    link.symlink_to(target)
+    input_base, pattern = component.dataset_input(str(link))
+
+    before = driver.input_fingerprint("all", os.path.join(input_base, pattern))
+    target.write_bytes(b"y" * 250)
+    os.utime(target, (1_000_000, 1_000_000))
+    after = driver.input_fingerprint("all", os.path.join(input_base, pattern))
+
+    assert before.startswith("split:all,num_files:1,total_bytes:100,"), before
+    assert after == "split:all,num_files:1,total_bytes:250,xor_checksum:1000000,sum_checksum:1000000"
+
+
 def test_predict_reads_a_model_whose_path_holds_a_backslash(tmp_path):
     """README: "Any characters work in ... ``predict --model``".
 

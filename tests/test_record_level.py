@@ -259,6 +259,27 @@ def test_an_unreadable_urls_file_gives_its_reviews_no_movie_id(tmp_path):
         )
 
 
+def test_a_urls_file_that_is_a_fifo_is_not_opened_and_its_reviews_get_no_movie_id(tmp_path, caplog):
+    """Opening a FIFO waits for a writer forever: the whole ingest hung in ReadUrlsFiles."""
+    files = {name: data for name, data in GOOD_FILES.items() if name != "train/urls_unsup.txt"}
+    root = write_dataset(tmp_path / "aclImdb", files)
+    fifo = root / "train" / "urls_unsup.txt"
+    os.mkfifo(fifo)
+
+    with caplog.at_level(logging.WARNING, logger="components.example_gen.reader"):
+        with TestPipeline(runner=BEAM_RUNNER) as pipeline:
+            reviews = (pipeline | reader.ReadImdbReviews(str(root / "*/*/*.txt")))[reader.REVIEWS]
+            unsup = reviews | "Unsup" >> beam.Filter(lambda review: review.folder == reader.UNSUP)
+            assert_that(
+                unsup
+                | "Why" >> beam.Map(lambda review: (review.source, review.movie_id, review.no_movie_id)),
+                equal_to([("train/unsup/0_0.txt", None, reader.NO_URLS_LINE)]),
+            )
+    assert f"ExampleGen: {fifo} is a FIFO, not read; its reviews get no movie id" in [
+        record.getMessage() for record in caplog.records
+    ]
+
+
 def test_an_old_summary_without_movie_id_counts_still_reads():
     summary = quarantine.IngestSummary.from_json(
         '{"counts": {}, "reviews_read": 3, "samples": {}, "split_folders": {}}'

@@ -20,7 +20,7 @@ from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
 from components.example_gen import reader, spans
-from components.example_gen.options import is_remote
+from components.example_gen.options import is_archive, is_remote
 
 _NANOS_PER_SECOND = 10**9
 
@@ -37,7 +37,9 @@ def input_fingerprint(split_name: str, pattern: str) -> str:
     total_bytes = xor_checksum = sum_checksum = 0
     for path in files:
         if not is_remote(path):
-            status = os.lstat(path)  # a link is taken as it is, never followed
+            # A link is taken as it is (the reader never follows one it finds in a folder), but for the
+            # archive itself, which the reader reads through a link: its target changes the input.
+            status = os.stat(path) if is_archive(path) and os.path.exists(path) else os.lstat(path)
             length, mtime = status.st_size, status.st_mtime_ns // _NANOS_PER_SECOND
         else:
             status = fileio.stat(path)

@@ -644,6 +644,10 @@ def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | N
     # A link is never followed: list_dataset sets it aside. (A bare return: Beam warns of any other.)
     if (not is_remote(path) and os.path.islink(path)) or not FileSystems.exists(path):
         return
+    # Opening a FIFO would wait for a writer forever; a device may never end.
+    if not is_remote(path) and (special := _special_file_kind(path)):
+        logger.warning("ExampleGen: %s is %s, not read; its reviews get no movie id", path, special)
+        return
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
             data = file.read()
