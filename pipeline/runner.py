@@ -54,8 +54,12 @@ def gc_frozen() -> Iterator[None]:
     (``gc.freeze``), they are skipped: the full collections of that run took 1.8 CPU s. Reference
     counting still frees them; objects that become cyclic garbage meanwhile are collected after
     the block (``gc.unfreeze``), so a process that runs the pipeline more than once (the tests) keeps
-    nothing for longer than one run.
+    nothing for longer than one run. A caller that froze objects itself keeps its freeze as it is:
+    the block then freezes nothing (``gc.unfreeze`` would release the caller's objects too).
     """
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

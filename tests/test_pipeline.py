@@ -110,3 +110,15 @@ def test_a_run_leaves_the_objects_from_before_it_to_the_collector_afterwards(fai
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert ref() is None
+
+
+def test_a_run_leaves_a_callers_own_freeze_as_it_is():
+    """Code that froze the collector before it runs the pipeline keeps its frozen objects frozen."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_frozen():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
