@@ -15,7 +15,7 @@ import sys
 import types
 import typing
 
-from pipeline.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE  # noqa: F401 - the exit codes, for callers
+from pipeline.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE  # noqa: F401 - the exit codes, for callers
 from pipeline.gc_at_exit import freeze_gc_at_exit
 
 
@@ -291,6 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if getattr(args, "verbose", False) else "2")
     try:
         return _dispatch(parser, args, unknown)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, not the traceback of wherever the work was (the run's lock and the pushed
+        # models are released and kept by their own context managers on the way out).
+        print(f"imdb-pipeline {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`imdb-pipeline predict ... | head`): stop quietly, as other filters
         # do; the exit code says not everything was written. stdout goes to /dev/null so the

@@ -10,6 +10,7 @@ import json
 import math
 import os
 from pathlib import Path
+import signal
 import subprocess
 
 import numpy as np
@@ -225,3 +226,23 @@ def test_a_span_placeholder_given_twice_is_exit_2_not_a_traceback(tmp_path):
         f"imdb-pipeline run: configuration error: data: {tmp_path}/span-{{SPAN}}/x-{{SPAN}}/a.tar.gz holds "
         "{SPAN} 2 times; a span's path holds it once (TFX's span placeholders)"
     )
+
+
+def test_ctrl_c_during_a_run_says_interrupted_in_one_line_and_frees_the_output(tmp_path):
+    """Ctrl-C printed the ~225-line traceback of wherever the run was; the lock was released."""
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [CLI, "run", "--output", str(out)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    seen = []
+    for line in process.stderr:  # the steps' start lines come on stderr
+        seen.append(line)
+        if "FileBasedExampleGen" in line and "start" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(timeout=120) == 130, "".join(seen) + rest
+    assert rest.strip().splitlines()[-1] == "imdb-pipeline run: interrupted", rest
+    assert "Traceback" not in rest, rest
+    # The output is free again: a dry run of the same output is not refused as busy (exit 3).
+    assert _cli("run", "--output", str(out), "--dry-run", cwd=tmp_path).returncode == 0

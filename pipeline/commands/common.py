@@ -12,6 +12,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
+# Ctrl-C, as a shell reports a process that SIGINT ended (128 + 2).
+EXIT_INTERRUPTED = 130
 
 _PROJECT_LOGGERS = ("pipeline", "components", "schemas")
 _BEAM_PASS_THROUGH = (
