@@ -266,15 +266,16 @@ def test_a_urls_file_that_is_a_fifo_is_not_opened_and_its_reviews_get_no_movie_i
     fifo = root / "train" / "urls_unsup.txt"
     os.mkfifo(fifo)
 
-    with caplog.at_level(logging.WARNING, logger="components.example_gen.reader"):
-        with TestPipeline(runner=BEAM_RUNNER) as pipeline:
-            reviews = (pipeline | reader.ReadImdbReviews(str(root / "*/*/*.txt")))[reader.REVIEWS]
-            unsup = reviews | "Unsup" >> beam.Filter(lambda review: review.folder == reader.UNSUP)
-            assert_that(
-                unsup
-                | "Why" >> beam.Map(lambda review: (review.source, review.movie_id, review.no_movie_id)),
-                equal_to([("train/unsup/0_0.txt", None, reader.NO_URLS_LINE)]),
-            )
+    with (
+        caplog.at_level(logging.WARNING, logger="components.example_gen.reader"),
+        TestPipeline(runner=BEAM_RUNNER) as pipeline,
+    ):
+        reviews = (pipeline | reader.ReadImdbReviews(str(root / "*/*/*.txt")))[reader.REVIEWS]
+        unsup = reviews | "Unsup" >> beam.Filter(lambda review: review.folder == reader.UNSUP)
+        assert_that(
+            unsup | "Why" >> beam.Map(lambda review: (review.source, review.movie_id, review.no_movie_id)),
+            equal_to([("train/unsup/0_0.txt", None, reader.NO_URLS_LINE)]),
+        )
     assert f"ExampleGen: {fifo} is a FIFO, not read; its reviews get no movie id" in [
         record.getMessage() for record in caplog.records
     ]
