@@ -140,6 +140,22 @@ def test_score_reads_a_relative_input_path_with_glob_characters(tmp_path, monkey
     ]
 
 
+@pytest.mark.parametrize("option", ["--input", "--output", "--model"])
+def test_score_refuses_a_path_that_is_not_utf8_naming_its_option(tmp_path, capsys, option):
+    # Was exit 1: "FAILED: UnicodeEncodeError: 'utf-8' codec can't encode character '\udcff'".
+    model = _save(tmp_path / "model", lambda scores: scores)
+    (tmp_path / "r.jsonl").write_bytes(_reviews_jsonl(3))
+    paths = {"--model": model, "--input": str(tmp_path / "r.jsonl"), "--output": str(tmp_path / "out")}
+    paths[option] = str(tmp_path / "bad\udcffbyte")
+    code = cli.main(["score", *[part for pair in paths.items() for part in pair]])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"imdb-pipeline score: {option}: {paths[option]!r} is not UTF-8 text (it holds bytes that are not "
+        "UTF-8, shown as \\udcXX); rename it, or name it through a path that is UTF-8"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model", "r.jsonl"]
+
+
 def test_score_refuses_a_truncated_gzip_input(tmp_path, capsys):
     # Was exit 0: Beam's gzip reading stopped quietly where the file ends, scored
     # the complete lines and set the cut one aside as not_json_object.

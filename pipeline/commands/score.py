@@ -68,9 +68,13 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
 
     predict.import_tensorflow(verbose=args.verbose, serving_only=False)
     from components.example_gen.errors import ImdbDataError
+    from components.options import OptionsError, check_text
     from pipeline import score
 
     try:
+        # Beam's file systems and the summary's json take only UTF-8 paths.
+        for option, value in (("--model", args.model), ("--input", args.input), ("--output", args.output)):
+            check_text(option, value)
         if args.format not in score.OUTPUT_FORMATS:
             raise score.ScoreInputError(
                 f"--format must be one of {', '.join(score.OUTPUT_FORMATS)}, got {args.format!r}"
@@ -91,6 +95,7 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
         score.ScoreInputError,
         score.OutputExistsError,
         ImdbDataError,
+        OptionsError,
     ) as error:
         return common.refuse("score", error)
     except Exception as error:
