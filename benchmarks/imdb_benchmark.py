@@ -680,6 +680,20 @@ def main() -> int:
     needs_data = parts != {"transform"} or not args.examples
     if needs_data and (not args.data or not Path(args.data).is_file()):
         parser.error("--data must be the aclImdb_v1.tar.gz archive")
+    if args.run_output is not None:
+        run_output = Path(args.run_output)
+        if not args.run_output or run_output.is_file():
+            parser.error(f"--run-output must be a folder for the pipeline's run, got {args.run_output!r}")
+        if (
+            run_output.is_dir()
+            and any(run_output.iterdir())
+            and not (run_output / "metadata.sqlite").is_file()
+        ):
+            parser.error(f"--run-output: {run_output} holds files but no pipeline run (metadata.sqlite)")
+        if "systems" in parts and (run_output / "metadata.sqlite").is_file():
+            parser.error(
+                f"--run-output: {run_output} holds a run already; systems times a run into an empty folder"
+            )
     data = str(Path(args.data).resolve()) if args.data else None
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     results_dir = Path(args.results or REPOSITORY / "benchmarks" / "results" / stamp)
