@@ -116,9 +116,30 @@ def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
     if any(number not in found for number in wanted):
         raise OptionsError(spans.missing_spans_message(base, relative, wanted, list(found)))
     for number in wanted:
+        _check_span_links(base, number, found[number])
         _check_dataset(found[number])
         _check_span_layout(data, number, found[number])
     return found[last]
+
+
+def _check_span_links(base: str, number: int, path: str) -> None:
+    """Refuses a span whose folder (or one below the spans' base on its way) is a symbolic link.
+
+    The reader walks down from the base and never follows a link it finds there (one could
+    bring any folder of the machine into the training data), so it would set the whole span
+    aside as one ``symlink`` record and the run would fail at ExampleGen.
+    """
+    if is_remote(path):
+        return
+    relative = os.path.relpath(path, base)
+    folder = base
+    for name in relative.split(os.sep):
+        folder = os.path.join(folder, name)
+        if os.path.islink(folder):
+            raise OptionsError(
+                f"data: span {number}'s path goes through {folder}, a symbolic link: links below the "
+                f"spans' folder {base} are never followed; put the span's data there itself"
+            )
 
 
 def _check_span_layout(data: str, number: int, path: str) -> None:

@@ -231,3 +231,27 @@ def test_span_folders_holding_aclimdb_are_refused_naming_the_path_to_pass(tmp_pa
     config = build_config({"data": f"{root}/span-{{SPAN}}/aclImdb"})
     assert preflight.check(config) == f"{root}/span-2/aclImdb"
     assert component.dataset_input(config.data) == (str(root), "span-{SPAN}/aclImdb/*/*/*.txt")
+
+
+@pytest.mark.parametrize("linked", ["span-2", "span-2/aclImdb"])
+def test_a_span_reached_through_a_symbolic_link_is_refused_before_any_step(tmp_path, linked):
+    """Was accepted by the pre-flight, then ExampleGen set the whole span aside as one ``symlink``
+    record (the reader never follows links below the data path) and the run failed (exit 1)."""
+    root = tmp_path / "sp [x]"
+    write_dataset(root / "span-1" / "aclImdb", _span_files(1))
+    if linked == "span-2":
+        (root / "span-2").symlink_to(root / "span-1")
+    else:
+        (root / "span-2").mkdir()
+        (root / "span-2" / "aclImdb").symlink_to(root / "span-1" / "aclImdb")
+    config = build_config({"data": f"{root}/span-{{SPAN}}/aclImdb"})
+    with pytest.raises(OptionsError) as error:
+        preflight.check(config)
+    assert str(error.value) == (
+        f"data: span 2's path goes through {root}/{linked}, a symbolic link: links below the spans' "
+        f"folder {root} are never followed; put the span's data there itself"
+    )
+    # The same span as a real folder is accepted.
+    (root / linked).unlink()
+    write_dataset(root / "span-2" / "aclImdb", _span_files(2))
+    assert preflight.check(config) == f"{root}/span-2/aclImdb"
