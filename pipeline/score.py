@@ -33,7 +33,7 @@ from components.artifacts.evaluation import DECISION_THRESHOLD
 from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
-from components.example_gen.options import ExampleGenOptions
+from components.example_gen.options import ExampleGenOptions, is_remote
 from components.file_patterns import all_files_pattern, escape_pattern
 from pipeline import predict
 from schemas import features
@@ -167,11 +167,27 @@ def _holds_dataset(path: str) -> bool:
 OUTPUT_GLOB_CHARACTERS = "[*?"
 
 
-def check_output(output: str) -> None:
-    """Raises OutputExistsError for a file or a non-empty folder, ScoreInputError for an empty or glob path."""
+def check_output(output: str, input_path: str | None = None) -> None:
+    """Raises OutputExistsError for a file or a non-empty folder, ScoreInputError for an empty or glob path,
+    a local path that goes up (``..``) from a folder that does not exist, or one inside the input folder."""
     if not output.strip():
         # Beam would write into the working folder, beside (or over) whatever it holds.
         raise ScoreInputError("--output is empty: name a new or empty folder")
+    if not is_remote(output):
+        parts = output.split(os.sep)
+        for end, part in enumerate(parts):
+            if part == ".." and end and not os.path.isdir(os.sep.join(parts[:end]) or os.sep):
+                raise ScoreInputError(
+                    f"--output {output} goes up (..) from {os.sep.join(parts[:end])}, which is not a folder; "
+                    "name the output folder without it"
+                )
+        if input_path is not None and not is_remote(input_path) and os.path.isdir(input_path):
+            inside, folder = os.path.realpath(output), os.path.realpath(input_path)
+            if os.path.commonpath([inside, folder]) == folder:
+                raise ScoreInputError(
+                    f"--output {output} is inside the input folder {input_path}: the job would read what "
+                    "it writes; choose a folder outside it"
+                )
     found = [char for char in OUTPUT_GLOB_CHARACTERS if char in output]
     if found:
         raise ScoreInputError(

@@ -176,6 +176,18 @@ def test_files_are_named_as_the_input_was_given(tmp_path, monkeypatch):
         # Before: exit code 1 and Beam's "OSError: [Errno 20] Not a directory" from InitializeWrite.
         ("afile/sub", "--output afile/sub cannot be made: afile is a file"),
         ("afile/sub/deeper/", "--output afile/sub/deeper/ cannot be made: afile is a file"),
+        # Before: exit code 1 from Beam's finalize_write (FileNotFoundError): the OS cannot go up from
+        # a folder that does not exist.
+        (
+            "mine/x/../y",
+            "--output mine/x/../y goes up (..) from mine/x, which is not a folder; name the output "
+            "folder without it",
+        ),
+        (
+            "afile/../y",
+            "--output afile/../y goes up (..) from afile, which is not a folder; name the output "
+            "folder without it",
+        ),
     ],
 )
 def test_an_output_that_cannot_be_a_new_folder_is_refused_before_the_job(
@@ -189,3 +201,22 @@ def test_an_output_that_cannot_be_a_new_folder_is_refused_before_the_job(
         score.check_output(output)
     assert str(raised.value) == message
     assert sorted(path.name for path in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("output", ["ds/train/pos/scored", "ds/new", "ds", "link/sub"])
+def test_an_output_inside_the_input_folder_is_refused_before_the_job(tmp_path, monkeypatch, output):
+    """Before: exit 0, the job's own output folder read back as a bad record (not_a_file) and left
+    inside the dataset."""
+    from pipeline import score
+
+    (tmp_path / "ds" / "train" / "pos").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "ds")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(score.ScoreInputError) as raised:
+        score.check_output(output, "ds")
+    assert str(raised.value) == (
+        f"--output {output} is inside the input folder ds: the job would read what it writes; "
+        "choose a folder outside it"
+    )
+    score.check_output("elsewhere/new", "ds")  # beside it is fine
+    score.check_output("ds2", "ds")

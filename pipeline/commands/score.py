@@ -81,7 +81,7 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
             )
         source = score.resolve_input(args.input, args.input_format)
         model_dir = predict.Classifier(args.model).version_dir
-        score.check_output(args.output)
+        score.check_output(args.output, args.input)
         job = score.ScoreJob(
             model_dir, args.input, source, args.output, args.format, args.batch_size, args.max_review_bytes
         )
