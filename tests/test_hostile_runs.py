@@ -231,8 +231,14 @@ def test_a_span_placeholder_given_twice_is_exit_2_not_a_traceback(tmp_path):
 def test_ctrl_c_during_a_run_says_interrupted_in_one_line_and_frees_the_output(tmp_path):
     """Ctrl-C printed the ~225-line traceback of wherever the run was; the lock was released."""
     out = tmp_path / "out"
+    # As from a shell: pytest-xdist's workers ignore SIGINT, and a child inherits that (Python then
+    # installs no KeyboardInterrupt handler).
     process = subprocess.Popen(
-        [CLI, "run", "--output", str(out)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        [CLI, "run", "--output", str(out)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = []
     for line in process.stderr:  # the steps' start lines come on stderr
