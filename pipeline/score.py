@@ -589,14 +589,22 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_score_pipeline(pipeline, job)
-    except Exception as error:
+    except BaseException as error:  # Ctrl-C too: what the job wrote goes either way
         _remove_partial_output(job.output, existed)
         _remove_empty_parents(job.output, made)
+        if _interrupted(error):
+            raise KeyboardInterrupt from error
         cause = _input_error_in(error)
         if cause is not None:
             raise cause from error
         raise
     return read_summary(job.output)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether Ctrl-C stopped the job: Beam's runner re-raises a worker's KeyboardInterrupt as a
+    RuntimeError whose message starts with its name."""
+    return isinstance(error, KeyboardInterrupt) or str(error).startswith("KeyboardInterrupt")
 
 
 # What a job writes to its output folder and to its quarantine folder: the finished files,

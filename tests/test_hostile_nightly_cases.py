@@ -220,3 +220,34 @@ def test_an_output_inside_the_input_folder_is_refused_before_the_job(tmp_path, m
     )
     score.check_output("elsewhere/new", "ds")  # beside it is fine
     score.check_output("ds2", "ds")
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_ctrl_c_in_a_score_job_removes_what_it_wrote_and_says_interrupted(
+    length_model,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    existing,
+):
+    """Ctrl-C during the Beam job: Beam re-raises the worker's KeyboardInterrupt as a RuntimeError, which
+    was reported as FAILED (exit 1); at other moments beam-temp-* and quarantine/ stayed in --output, so
+    the same command was then refused ("already holds files")."""
+    from pipeline import score
+
+    (tmp_path / "reviews.txt").write_text("a wonderful film\nawful\n" * 50, encoding="utf-8")
+    output = tmp_path / "out"
+    if existing:
+        output.mkdir()
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(score._ReadRecordsFn, "process", interrupted)
+    source = score.resolve_input(str(tmp_path / "reviews.txt"))
+    job = score.ScoreJob(f"{length_model}/7", str(tmp_path / "reviews.txt"), source, str(output))
+    with pytest.raises(KeyboardInterrupt):
+        score.run_score(job, [])
+    if existing:
+        assert list(output.iterdir()) == []
+    else:
+        assert not output.exists()
