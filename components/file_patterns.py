@@ -54,3 +54,12 @@ def _escape(path: str) -> str:
 def all_files_pattern(folder: str) -> str:
     """The pattern of every file directly in ``folder`` (e.g. an Examples split's TFRecord files)."""
     return os.path.join(escape_pattern(folder), "*")
+
+
+def tfrecord_compression(files: list[str]) -> str:
+    """``"GZIP"`` when every file's name ends in ``.gz``, else ``""``: the TFRecord compression, by suffix.
+
+    As Beam's ``ReadFromTFRecord`` (``CompressionTypes.AUTO``) and tfx_bsl's readers decide it: this
+    pipeline writes plain TFRecords, artifacts written before (and by TFX's ``WriteSplit``) are gzip.
+    """
+    return "GZIP" if files and all(name.endswith(".gz") for name in files) else ""

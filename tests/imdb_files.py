@@ -162,7 +162,7 @@ def run_example_gen(
 def split_sources(examples: standard_artifacts.Examples, split: str) -> list[str]:
     """The sorted ``source`` features of one written split."""
     files = sorted(tf.io.gfile.glob(f"{examples.uri}/Split-{split}/*"))
-    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    records = tf.data.TFRecordDataset(files, compression_type="")
     sources = []
     for record in records:
         example = tf.train.Example.FromString(record.numpy())

@@ -1,15 +1,23 @@
-"""ReadSplits: the records of an Examples artifact's splits, keyed by split, on a real Beam runner."""
+"""ReadSplits and WriteExamples: the records of an Examples artifact's splits, on a real Beam runner."""
 
 from __future__ import annotations
 
+import os
 import re
 
+import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
+import tensorflow as tf
+from tfx.components.util import examples_utils, tfxio_utils
+from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from components.beam_utils import ReadSplits
+from components.beam_utils import EXAMPLES_FILE_PREFIX, ReadSplits, WriteExamples
+from components.file_patterns import tfrecord_compression
 from tests.conftest import examples_artifact
 
 
@@ -51,3 +59,55 @@ def test_a_split_the_artifact_does_not_have_is_refused_naming_its_splits(tmp_pat
     message = f"split 'test' is not a split of {examples.uri} (its splits: train, eval)"
     with pytest.raises(ValueError, match=re.escape(message)):
         ReadSplits(examples, ["test"])
+
+
+def _example(text: str) -> tf.train.Example:
+    return tf.train.Example(
+        features=tf.train.Features(
+            feature={"text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))}
+        )
+    )
+
+
+def test_write_examples_writes_plain_tfrecords_that_tfx_readers_and_read_splits_read_back(tmp_path):
+    """Examples and their bytes alike; no gzip (a ``.gz``-less name is read uncompressed by every reader);
+    an older artifact's gzip split beside it is still read."""
+    written = [_example("a good film"), _example("bad").SerializeToString(), _example("unsup text")]
+    examples = examples_artifact(tmp_path / "examples", {"eval": [b"old gzip record"]})
+    examples.split_names = artifact_utils.encode_split_names(["eval", "train"])
+    split_dir = artifact_utils.get_split_uri([examples], "train")
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        _ = pipeline | beam.Create(written) | WriteExamples(split_dir)
+
+    (name,) = os.listdir(split_dir)
+    assert re.fullmatch(rf"{EXAMPLES_FILE_PREFIX}-00000-of-00001", name)
+    expected = sorted(e if isinstance(e, bytes) else e.SerializeToString() for e in written)
+    plain = tf.data.TFRecordDataset(os.path.join(split_dir, name), compression_type="")
+    assert sorted(record.numpy() for record in plain) == expected
+    # TFX's own reader of an Examples artifact (as TFX's StatisticsGen, Transform and TFMA use it).
+    examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+    factory = tfxio_utils.get_tfxio_factory_from_artifact(
+        [examples], ["test"], read_as_raw_records=True, raw_record_column_name="raw"
+    )
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        tfx_records = (
+            pipeline
+            | factory(os.path.join(split_dir, "*")).BeamSource()
+            | beam.FlatMap(lambda batch: batch.column("raw").to_pylist())
+            | beam.FlatMap(lambda values: values)
+        )
+        assert_that(tfx_records, equal_to(expected))
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        records = pipeline | ReadSplits(examples, ["eval", "train"])
+        assert_that(records, equal_to([("eval", b"old gzip record"), *(("train", r) for r in expected)]))
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["data_tfrecord-00000-of-00001", "part", "x.tfrecord"]), st.booleans())
+    )
+)
+def test_tfrecord_compression_is_gzip_only_when_every_file_ends_in_gz(names):
+    files = [name + (".gz" if gzipped else "") for name, gzipped in names]
+    expected = "GZIP" if files and all(gzipped for _name, gzipped in names) else ""
+    assert tfrecord_compression(files) == expected

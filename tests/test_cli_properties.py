@@ -268,7 +268,7 @@ def _accounted_files(examples: Path, root: Path) -> list[str]:
     """Each example's source and each quarantined record's file, relative to the dataset root."""
     sources = []
     for split in glob.glob(os.path.join(glob.escape(str(examples)), "Split-*", "*")):
-        for record in tf.data.TFRecordDataset(split, compression_type="GZIP"):
+        for record in tf.data.TFRecordDataset(split, compression_type=""):
             example = tf.train.Example.FromString(record.numpy())
             sources.append(example.features.feature[features.SOURCE].bytes_list.value[0].decode("utf-8"))
     quarantine_dir = examples / quarantine.QUARANTINE_DIR

@@ -129,7 +129,7 @@ def _run_eval_slices(root: Path, reviews) -> standard_artifacts.Examples:
 
 def _read_split(examples, split: str) -> list[tf.train.Example]:
     pattern = os.path.join(artifact_utils.get_split_uri([examples], split), "*")
-    records = tf.data.TFRecordDataset(sorted(glob.glob(pattern)), compression_type="GZIP")
+    records = tf.data.TFRecordDataset(sorted(glob.glob(pattern)), compression_type="")
     parsed = [tf.train.Example.FromString(record.numpy()) for record in records]
     return sorted(
         parsed, key=lambda example: example.features.feature[features.REVIEW_ID].int64_list.value[0]

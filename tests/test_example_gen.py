@@ -464,7 +464,7 @@ def read_split(uri: str, split: str) -> dict[str, dict[str, list]]:
     """Reads one written split back: source -> feature values."""
     files = sorted(tf.io.gfile.glob(f"{uri}/Split-{split}/*"))
     assert files, f"no files in Split-{split}"
-    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    records = tf.data.TFRecordDataset(files, compression_type="")
     examples = [tf.train.Example.FromString(record.numpy()) for record in records]
     return {example_values(e)[features.SOURCE][1][0].decode(): example_values(e) for e in examples}
 

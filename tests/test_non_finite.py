@@ -216,7 +216,7 @@ def _example_sources(output: Path, splits: tuple[str, ...]) -> set[str]:
     spec = {features.SOURCE: tf.io.FixedLenFeature([], tf.string)}
     return {
         tf.io.parse_single_example(record, spec)[features.SOURCE].numpy().decode()
-        for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
+        for record in tf.data.TFRecordDataset(files, compression_type="")
     }
 
 

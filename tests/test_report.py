@@ -540,7 +540,7 @@ def _evaluation_metrics(output: Path) -> dict[str, float]:
 def _split_sizes(output: Path) -> dict[str, int]:
     (uri,) = glob.glob(str(output / "pipeline_root" / "FileBasedExampleGen" / "examples" / "*"))
     return {
-        split: sum(1 for _ in tf.data.TFRecordDataset(sorted(glob.glob(f"{uri}/Split-{split}/*")), "GZIP"))
+        split: sum(1 for _ in tf.data.TFRecordDataset(sorted(glob.glob(f"{uri}/Split-{split}/*"))))
         for split in (features.TRAIN, features.EVAL, features.TEST, features.UNSUP)
     }
 

@@ -185,7 +185,7 @@ def read_transformed(output, transformed, split):
     files = tf.io.gfile.glob(os.path.join(artifact_utils.get_split_uri([transformed], split), "*"))
     records = [
         tf.io.parse_single_example(record, spec)
-        for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
+        for record in tf.data.TFRecordDataset(files, compression_type="")
     ]
     return sorted((r[features.TOKEN_IDS].numpy().tolist(), int(r[features.LABEL])) for r in records)
 

@@ -20,7 +20,6 @@ import tempfile
 import time
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from gensim.models import KeyedVectors, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 import tensorflow as tf
@@ -56,7 +55,7 @@ class ReadReviewTexts(beam.PTransform):
         return (
             pbegin
             | "FilePatterns" >> beam.Create(self._file_patterns)
-            | "ReadRecords" >> beam.io.ReadAllFromTFRecord(compression_type=CompressionTypes.GZIP)
+            | "ReadRecords" >> beam.io.ReadAllFromTFRecord()
             | "ExtractText" >> beam.FlatMap(_review_text)
         )
 

@@ -13,14 +13,13 @@ from typing import Any
 
 from google.protobuf import wrappers_pb2
 from tfx import types
-from tfx.components.example_gen import write_split
-from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.artifacts import quarantine
+from components.beam_utils import WriteExamples, set_examples_format
 from components.example_gen import ingest, quarantining, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
@@ -128,9 +127,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         """Raises TooManyBadRecordsError or ImdbDataError (see :func:`check_splits`) after writing."""
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
-        file_format = exec_properties.get(
-            standard_component_specs.OUTPUT_FILE_FORMAT_KEY, example_gen_pb2.FORMAT_TFRECORDS_GZIP
-        )
         logger.info("ExampleGen: start, writing examples to %s", examples.uri)
         quarantine_dir = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
         output_config = example_gen_pb2.Output()
@@ -148,8 +144,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             patterns, eval_percent, options, quarantine_dir
         )
         for split, split_examples in splits.items():
-            _ = split_examples | f"WriteSplit[{split}]" >> write_split.WriteSplit(
-                artifact_utils.get_split_uri([examples], split), file_format, exec_properties
+            _ = split_examples | f"WriteSplit[{split}]" >> WriteExamples(
+                artifact_utils.get_split_uri([examples], split)
             )
         pipeline.run().wait_until_finish()
         summary = quarantine.read_summary(quarantine_dir)
@@ -177,13 +173,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raise ImdbDataError(
                 f"{error}. What was read and set aside is kept in {kept_dir}/{quarantine.SUMMARY_FILE}"
             ) from error
-        examples_utils.set_payload_format(
-            examples,
-            exec_properties.get(
-                standard_component_specs.OUTPUT_DATA_FORMAT_KEY, example_gen_pb2.FORMAT_TF_EXAMPLE
-            ),
-        )
-        examples_utils.set_file_format(examples, write_split.to_file_format_str(file_format))
+        set_examples_format(examples)
         logger.info(
             "ExampleGen: done, examples per split: %s",
             ", ".join(f"{split}={summary.split_size(split)}" for split in reader.OUTPUT_SPLITS),

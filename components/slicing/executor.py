@@ -22,13 +22,10 @@ from typing import Any
 import apache_beam as beam
 import tensorflow as tf
 from tfx import types
-from tfx.components.example_gen import write_split
-from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
-from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.beam_utils import ReadSplits, run_and_count
+from components.beam_utils import ReadSplits, WriteExamples, run_and_count, set_examples_format
 from components.slicing.slices import first_sentence, length_bucket
 from components.text import tokenize
 from schemas import features
@@ -123,14 +120,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             | "Slice" >> SliceTestExamples()
         )
         for split, split_examples in splits.items():
-            _ = split_examples | f"WriteSplit[{split}]" >> write_split.WriteSplit(
-                artifact_utils.get_split_uri([output], split), example_gen_pb2.FORMAT_TFRECORDS_GZIP
+            _ = split_examples | f"WriteSplit[{split}]" >> WriteExamples(
+                artifact_utils.get_split_uri([output], split)
             )
         counts = run_and_count(pipeline, METRICS_NAMESPACE)
-        examples_utils.set_payload_format(output, example_gen_pb2.FORMAT_TF_EXAMPLE)
-        examples_utils.set_file_format(
-            output, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP)
-        )
+        set_examples_format(output)
         logger.info(
             "EvalSlices: %d test reviews, and as many first sentences", counts.get(REVIEWS_COUNTER, 0)
         )

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from components.file_patterns import all_files_pattern
+from components.file_patterns import all_files_pattern, tfrecord_compression
 from schemas import features
 
 # Shuffle over up to this many serialized examples (the whole IMDb train split).
@@ -53,7 +53,7 @@ def make_dataset(
     files = sorted(tf.io.gfile.glob(all_files_pattern(split_dir)))
     if not files:
         raise FileNotFoundError(f"no transformed examples in {split_dir}")
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").cache()
+    dataset = tf.data.TFRecordDataset(files, compression_type=tfrecord_compression(files)).cache()
     if shuffle:
         dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
 

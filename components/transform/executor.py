@@ -93,7 +93,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             for split, serialized in transformed_splits.items():
                 _ = serialized | f"Write[{split}]" >> beam.io.WriteToTFRecord(
                     os.path.join(artifact_utils.get_split_uri([transformed], split), TRANSFORMED_FILE_PREFIX),
-                    file_name_suffix=".gz",
                 )
             counts = run_and_count(pipeline, METRICS_NAMESPACE)
         if tf.io.gfile.exists(temp_dir):
