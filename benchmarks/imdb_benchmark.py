@@ -399,6 +399,7 @@ def child_transform(args: dict) -> dict:
     import tensorflow_transform.beam as tft_beam
     from tfx_bsl.tfxio import tf_example_record
 
+    from components.file_patterns import tfrecord_compression
     from components.transform.executor import transform_input_schema
     from components.transform.options import TransformOptions
     from components.transform.preprocessing import make_preprocessing_fn
@@ -406,10 +407,10 @@ def child_transform(args: dict) -> dict:
     from schemas.schema import load_raw_schema
 
     workdir = Path(args["workdir"])
-    source = sorted(Path(args["train_dir"]).glob("*"))
+    source = [str(f) for f in sorted(Path(args["train_dir"]).glob("*"))]
     records = [
         record.numpy()
-        for record in tf.data.TFRecordDataset([str(f) for f in source], compression_type="GZIP")
+        for record in tf.data.TFRecordDataset(source, compression_type=tfrecord_compression(source))
     ]
     copies = int(args.get("copies", 1))
     input_file = workdir / f"train-x{copies}.tfrecord.gz"

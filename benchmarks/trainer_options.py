@@ -53,6 +53,7 @@ def _run_trainer(run_output: str, overrides: dict, work: str) -> dict:
     from tfx.dsl.components.base import base_executor
     from tfx.types import artifact_utils
 
+    from components.file_patterns import tfrecord_compression
     from components.options import OPTIONS_KEY
     from components.trainer.executor import Executor
     from schemas import features
@@ -100,7 +101,7 @@ def _run_trainer(run_output: str, overrides: dict, work: str) -> dict:
     score = model.signatures[features.EXAMPLES_SIGNATURE]
     files = tf.io.gfile.glob(str(Path(artifact_utils.get_split_uri([sliced], features.TEST)) / "*"))
     right = total = 0
-    for batch in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(256):
+    for batch in tf.data.TFRecordDataset(files, compression_type=tfrecord_compression(files)).batch(256):
         probabilities = next(iter(score(examples=batch).values())).numpy().ravel()
         labels = np.array(
             [
