@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
-import glob
 import gzip
 import hashlib
 import logging
@@ -560,17 +559,19 @@ def _walk_pattern(pattern: str) -> Iterator[tuple[str, bool]]:
 
     Yields ``(path, last)``, ``last`` at the pattern's last level. Each level's name is matched with
     ``fnmatch``: Beam's and TensorFlow's globs skip names holding a backslash (or that are not
-    UTF-8). Links to folders are not descended into. At the last level, every entry of a review
-    folder is yielded, whatever its name: the reader sets aside what is not a review file.
+    UTF-8). For a folder dataset, links to folders are not descended into, and at the last level
+    every entry of a review folder is yielded, whatever its name: the reader sets aside what is not
+    a review file. An archive's pattern (its escaped path, holding a class such as ``[[]``) names
+    one file, reached as its plain path would be: through links to folders, nothing else yielded.
     """
-    if is_remote(pattern) or is_archive(pattern):
+    if is_remote(pattern):
         return
     root, globs = spans.split_path_at(pattern, _GLOB.search)
     if globs and os.path.isdir(root):
-        yield from _walk_level(root, globs)
+        yield from _walk_level(root, globs, archive=is_archive(pattern))
 
 
-def _walk_level(folder: str, globs: list[str]) -> Iterator[tuple[str, bool]]:
+def _walk_level(folder: str, globs: list[str], archive: bool) -> Iterator[tuple[str, bool]]:
     last = len(globs) == 1
     try:  # an unreadable folder is skipped, as os.walk skips it
         names = sorted(os.listdir(folder))
@@ -580,18 +581,23 @@ def _walk_level(folder: str, globs: list[str]) -> Iterator[tuple[str, bool]]:
         path = os.path.normpath(os.path.join(folder, name))
         matched = fnmatch.fnmatchcase(name, globs[0])
         # At the last level, a review folder's every entry: a name the glob misses is set aside.
-        if matched or (last and _IN_REVIEW_FOLDER.search(path)):
+        if matched or (last and not archive and _IN_REVIEW_FOLDER.search(path)):
             yield path, last
-        if matched and not last and os.path.isdir(path) and not os.path.islink(path):
-            yield from _walk_level(path, globs[1:])
+        if matched and not last and os.path.isdir(path) and (archive or not os.path.islink(path)):
+            yield from _walk_level(path, globs[1:], archive)
+
+
+def _listed_archives(pattern: str) -> list[str]:
+    """The archive files a local archive pattern holding glob characters names (links to them too)."""
+    return [path for path, last in _walk_pattern(pattern) if last and not os.path.isdir(path)]
 
 
 def list_local_files(pattern: str) -> list[str]:
     """The files :func:`list_dataset` reads and the links it sets aside: the driver fingerprints them."""
     if not _GLOB.search(pattern):
         return [pattern] if os.path.lexists(pattern) and not os.path.isdir(pattern) else []
-    if is_archive(pattern):  # one file, its escaped path holding a class such as [[]
-        return [path for path in glob.glob(pattern) if not os.path.isdir(path)]
+    if is_archive(pattern):
+        return _listed_archives(pattern)
     return [
         path
         for path, last in _walk_pattern(pattern)
@@ -602,14 +608,21 @@ def list_local_files(pattern: str) -> list[str]:
 def list_dataset(pattern: str) -> Iterator:
     """The files to read (``FileMetadata``), and ``TaggedOutput(QUARANTINE, record)`` for entries set aside.
 
-    A remote pattern, an archive or one file is matched by Beam. A local folder dataset is listed
-    (:func:`_walk_pattern`): Beam's match lists files only and reads through links. Set aside: a
-    folder where a review file would be (``not_a_file``) and every symbolic link the pattern reaches
-    (``symlink``, never followed: one could bring any file of the machine into the training data),
-    a linked urls file too (its folder's reviews then get no movie id).
+    A remote pattern or one plain path is matched by Beam. A local pattern holding glob characters
+    (a folder dataset, or an archive's escaped path) is listed by :func:`_walk_pattern`, as
+    :func:`list_local_files` lists it for the fingerprint: Beam's match lists files only, reads
+    through links in a folder and not through links to folders above an archive. Set aside from a
+    folder dataset: a folder where a review file would be (``not_a_file``) and every symbolic link
+    the pattern reaches (``symlink``, never followed: one could bring any file of the machine into
+    the training data), a linked urls file too (its folder's reviews then get no movie id).
     """
-    if is_remote(pattern) or is_archive(pattern) or not _GLOB.search(pattern):
+    if is_remote(pattern) or not _GLOB.search(pattern):
         yield from FileSystems.match([pattern])[0].metadata_list
+        return
+    if is_archive(pattern):  # read through a link, as the plain path would be
+        for path in _listed_archives(pattern):
+            status = os.stat(path) if os.path.exists(path) else os.lstat(path)
+            yield FileMetadata(path, status.st_size, status.st_mtime)
         return
     for path, last in _walk_pattern(pattern):
         if os.path.islink(path):
