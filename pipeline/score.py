@@ -142,14 +142,25 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         return ScoreInput(IMDB, posixpath.join(base, pattern))
     # Beam matches a relative pattern holding glob characters (escaped: `[[]`) against nothing.
     local = "://" not in path
-    given = (os.path.abspath(path), path) if local else None
+    read = local_input_path(path) if local else path
+    given = (read, path) if local else None
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
         if not any(not gfile.isdir(posixpath.join(path, name)) for name in gfile.listdir(path)):
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
-        return ScoreInput(TFRECORD, all_files_pattern(os.path.abspath(path) if local else path), given)
-    return ScoreInput(kind, escape_pattern(os.path.abspath(path) if local else path), given)
+        return ScoreInput(TFRECORD, all_files_pattern(read), given)
+    return ScoreInput(kind, escape_pattern(read), given)
+
+
+def local_input_path(path: str) -> str:
+    """The absolute path the OS reaches for a local ``path``: symbolic links resolved before ``..``.
+
+    ``os.path.abspath`` removes ``link/..`` as text, so ``link/../x`` would be ``./x``, while every
+    open of it (the checks of :func:`resolve_input`, a listing) reaches ``x`` beside the link's
+    target. The job reads this path and :func:`check_output` keeps the output out of it.
+    """
+    return os.path.realpath(path)
 
 
 def _holds_dataset(path: str) -> bool:
@@ -182,7 +193,7 @@ def check_output(output: str, input_path: str | None = None) -> None:
                     "name the output folder without it"
                 )
         if input_path is not None and not is_remote(input_path) and os.path.isdir(input_path):
-            inside, folder = os.path.realpath(output), os.path.realpath(input_path)
+            inside, folder = local_input_path(output), local_input_path(input_path)
             if os.path.commonpath([inside, folder]) == folder:
                 raise ScoreInputError(
                     f"--output {output} is inside the input folder {input_path}: the job would read what "
