@@ -662,10 +662,16 @@ def _remove_empty_parents(output: str, made: str | None) -> None:
     """Removes the folders between ``output`` and ``made`` (included) that the failed job made, if empty."""
     gfile = _gfile()
     path = output.rstrip("/")
-    while made is not None and path != made and path.startswith(made):
+    while made is not None and _is_below(path, made):
         path = posixpath.dirname(path)
         if gfile.isdir(path) and not gfile.listdir(path):
             gfile.rmtree(path)
+
+
+def _is_below(path: str, folder: str) -> bool:
+    """Whether ``path`` lies below ``folder``, part by part: ``/a/bc`` is not below ``/a/b``."""
+    parts, top = path.rstrip("/").split("/"), folder.rstrip("/").split("/")
+    return len(parts) > len(top) and parts[: len(top)] == top
 
 
 def _names(folder: str) -> set[str]:

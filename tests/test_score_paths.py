@@ -1,7 +1,7 @@
 """``imdb-pipeline score``'s paths: the input folder the job reads, and the folders a failed job removes."""
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -105,3 +105,32 @@ def test_the_folder_the_job_reads_is_the_folder_checked_for_the_output(
     else:
         score.check_output(output, given_input)
 
+
+def test_a_failed_job_removes_only_the_folders_it_made(tmp_path):
+    """Before: ``str.startswith`` took ``t/ab`` for a folder below ``t/a`` (the one the job made), and the
+    failed job removed the empty ``t/ab`` and ``t`` that were there before it."""
+    (tmp_path / "t" / "ab").mkdir(parents=True)
+
+    score._remove_empty_parents(str(tmp_path / "t" / "ab" / "out"), str(tmp_path / "t" / "a"))
+
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*")) == ["t", "t/ab"]
+
+
+def test_a_failed_job_removes_the_empty_folders_it_made_up_to_the_first(tmp_path):
+    (tmp_path / "t" / "new" / "deeper").mkdir(parents=True)
+
+    score._remove_empty_parents(str(tmp_path / "t" / "new" / "deeper" / "out"), str(tmp_path / "t" / "new"))
+
+    assert [str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*")] == ["t"]
+
+
+_NAMES = st.lists(st.sampled_from(["a", "ab", "b", "a.b", ""]), min_size=1, max_size=4)
+
+
+@given(path=_NAMES, folder=_NAMES)
+def test_below_compares_whole_parts(path, folder):
+    path_text, folder_text = "/" + "/".join(path), "/" + "/".join(folder)
+    pure_path, pure_folder = PurePosixPath(path_text), PurePosixPath(folder_text)
+    assume(str(pure_path) == path_text.rstrip("/") and str(pure_folder) == folder_text.rstrip("/"))
+    expected = pure_path != pure_folder and pure_path.is_relative_to(pure_folder)
+    assert score._is_below(path_text, folder_text) is expected
