@@ -8,6 +8,7 @@ so one named ``../x`` or ``/etc/x`` cannot write anywhere; it is set aside as
 from __future__ import annotations
 
 import gzip
+import io
 import os
 from pathlib import Path
 import re
@@ -16,11 +17,13 @@ import zlib
 
 from apache_beam.testing.test_pipeline import TestPipeline
 import pytest
+import tensorflow as tf
 
 from components.artifacts import quarantine
 from components.example_gen import reader
 from components.example_gen.errors import ImdbArchiveError
 from components.example_gen.options import ExampleGenOptions
+from schemas import features
 from tests.conftest import BEAM_RUNNER
 from tests.imdb_files import (
     GOOD_FILES,
@@ -33,6 +36,7 @@ from tests.imdb_files import (
     run_example_gen,
     special_member,
     split_sources,
+    urls_file,
     write_archive,
 )
 
@@ -324,3 +328,61 @@ def test_nothing_is_extracted_even_for_a_good_archive(tmp_path, monkeypatch):
 
     assert {path.split("/")[0] for path in snapshot(tmp_path) - before} == {"run"}
     assert not any("aclImdb" in path for path in os.listdir(tmp_path))
+
+
+def _examples_by_source(examples) -> dict[str, tuple[str, str, str | None]]:
+    """source -> (split, text, movie id) of every written example (one per source)."""
+    found = {}
+    for split in GOOD_SPLITS:
+        files = sorted(tf.io.gfile.glob(f"{examples.uri}/Split-{split}/*"))
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+            feature = tf.train.Example.FromString(record.numpy()).features.feature
+            movie = feature[features.MOVIE_ID].bytes_list.value if features.MOVIE_ID in feature else []
+            source = feature[features.SOURCE].bytes_list.value[0].decode()
+            assert source not in found, f"two examples of {source}"
+            found[source] = (
+                split,
+                feature[features.TEXT].bytes_list.value[0].decode(),
+                movie[0].decode() if movie else None,
+            )
+    return found
+
+
+def test_members_of_one_name_are_read_as_tar_x_leaves_them(tmp_path):
+    """``tar rf`` appends a member of a name the archive holds: ``tar x`` leaves the last. Before, both were
+    read: two examples with one review id and source (``train/pos/0_9.txt``), and the urls file's
+    movie ids were either member's. Now the last is read, the earlier review is set aside as
+    ``duplicate``, and the archive gives the examples of its unpacked copy."""
+    archive = write_archive(tmp_path / "updated.tar", GOOD_FILES)
+    with tarfile.open(archive, "a") as appended:  # as tar rf does
+        for name, data in (
+            ("aclImdb/train/pos/0_9.txt", b"A wonderful film, second cut."),
+            ("aclImdb/train/urls_pos.txt", urls_file("tt0000003", "tt0000004")),
+        ):
+            info, _ = file_member(name, data)
+            appended.addfile(info, io.BytesIO(data))
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(archive) as whole:
+        first_header, last_header = [m.offset for m in whole if m.name == "aclImdb/train/pos/0_9.txt"]
+        whole.extractall(unpacked, filter="data")
+
+    examples = run_example_gen(tmp_path / "archive", archive)
+    from_folder = run_example_gen(tmp_path / "folder", unpacked / "aclImdb")
+
+    by_source = _examples_by_source(examples)
+    assert by_source["train/pos/0_9.txt"] == ("train", "A wonderful film, second cut.", "tt0000003")
+    assert by_source == _examples_by_source(from_folder)
+    assert [
+        (line["source"], line["member"], line["reason"], line["detail"], line["raw_base64"])
+        for line in quarantine_lines(examples.uri)
+    ] == [
+        (
+            str(archive),
+            "aclImdb/train/pos/0_9.txt",
+            "duplicate",
+            f"an earlier archive member of this name (header at byte {first_header:,} of the unpacked tar "
+            f"stream): the last one (header at byte {last_header:,}) is read, as tar x leaves it",
+            "QSB3b25kZXJmdWwgZmlsbS4=",  # A wonderful film.
+        )
+    ]
+    assert reason_properties(examples) == {"reviews_read": 8, "quarantined": 1, "quarantined_duplicate": 1}
