@@ -31,7 +31,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 from components.artifacts import quarantine
 from components.artifacts.evaluation import DECISION_THRESHOLD
 from components.artifacts.quarantine import Origin, QuarantinedRecord
-from components.example_gen import quarantining, reader
+from components.example_gen import errors, quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
 from components.file_patterns import all_files_pattern, escape_pattern
@@ -694,16 +694,4 @@ def _remove_written(folder: str, written: re.Pattern, names: set[str], made: boo
 
 def _input_error_in(error: BaseException) -> Exception | None:
     """The input problem behind a failed job, if any: the runner may wrap the worker's exception."""
-    seen = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (ScoreInputError, ImdbDataError)):
-            return type(current)(_without_beam_context(str(current)))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _without_beam_context(message: str) -> str:
-    # Beam appends " [while running 'Step']" to the message of a worker's exception.
-    return message.split(" [while running", 1)[0].strip()
+    return errors.error_in(error, (ScoreInputError, ImdbDataError))

@@ -11,7 +11,10 @@ import gzip
 import io
 import os
 from pathlib import Path
+import random
 import re
+import subprocess
+import sys
 import tarfile
 import zlib
 
@@ -386,3 +389,71 @@ def test_members_of_one_name_are_read_as_tar_x_leaves_them(tmp_path):
         )
     ]
     assert reason_properties(examples) == {"reviews_read": 8, "quarantined": 1, "quarantined_duplicate": 1}
+
+
+def _damaged_after_first_member() -> bytes:
+    """A gzip file whose tar stream's second member header is overwritten: good until byte 1,024."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in ("aclImdb/train/pos/0_9.txt", "aclImdb/train/neg/0_1.txt"):
+            info, data = file_member(name, b"A fine film. " * 10)
+            archive.addfile(info, io.BytesIO(data))
+    stream = bytearray(buffer.getvalue())
+    stream[1024:1536] = b"\xff" * 512
+    return gzip.compress(bytes(stream), mtime=0)
+
+
+_RANDOM_BYTES = random.Random(5).randbytes(5000)
+_DAMAGED = _damaged_after_first_member()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        (
+            "junk.tar.gz",
+            _RANDOM_BYTES,
+            f"before its first member, 2 of 5,000 bytes read: BadGzipFile: Not a gzipped file "
+            f"({_RANDOM_BYTES[:2]!r})",
+        ),
+        (
+            "notes.tar.gz",
+            b"not an archive\n",
+            "before its first member, 2 of 15 bytes read: BadGzipFile: Not a gzipped file (b'no')",
+        ),
+        (
+            "damaged.tar.gz",
+            _DAMAGED,
+            "after member aclImdb/train/pos/0_9.txt (header at byte 0 of the unpacked tar stream), "
+            f"{len(_DAMAGED)} of {len(_DAMAGED)} bytes read: "
+            "ReadError: invalid member header at byte 1,024 (bad checksum)",
+        ),
+    ],
+)
+def test_run_on_a_file_that_is_no_archive_says_so_without_beams_step_name(tmp_path, name, data, problem):
+    """Before: the run's last line (and the step's, and a line of Beam's own) ended with Beam's
+    `` [while running 'IngestImdbReviews/ReadImdbReviews/ReadMatches/ParDo(_ReadMatchFn)']``."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--data", str(path), "--output", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    message = f"ImdbArchiveError: {path}: truncated or corrupt archive, {problem}"
+    errors = [
+        line[len("00:00:00 ") :] for line in result.stderr.splitlines() if line[9:].startswith("ERROR ")
+    ]
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == f"imdb-pipeline run: FAILED: {message}"
+    assert len(errors) == 3, result.stderr
+    assert errors[0] == "ERROR Execution 1 failed."
+    assert re.fullmatch(
+        rf"ERROR Step 1/\d+ FileBasedExampleGen: failed after \d+\.\d s: {re.escape(message)}", errors[1]
+    )
+    assert errors[2] == "ERROR Pipeline failed"
+    assert "while running" not in result.stderr

@@ -21,7 +21,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.artifacts import quarantine
-from components.example_gen import ingest, quarantining, reader
+from components.example_gen import errors, ingest, quarantining, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
@@ -151,7 +151,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             _ = split_examples | f"WriteSplit[{split}]" >> write_split.WriteSplit(
                 artifact_utils.get_split_uri([examples], split), file_format, exec_properties
             )
-        pipeline.run().wait_until_finish()
+        try:
+            with errors.beam_logs_without((ImdbDataError,)):
+                pipeline.run().wait_until_finish()
+        except Exception as error:
+            # The archive or dataset is named in the message; Beam's step name is not the user's concern.
+            cause = errors.error_in(error, (ImdbDataError,))
+            if cause is None:
+                raise
+            raise cause from error
         summary = quarantine.read_summary(quarantine_dir)
         for name, value in summary.artifact_properties().items():
             examples.set_int_custom_property(name, value)
