@@ -26,6 +26,8 @@ from components.artifacts import quarantine
 from components.example_gen import reader
 from components.example_gen.errors import ImdbArchiveError
 from components.example_gen.options import ExampleGenOptions
+from components.options import OptionsError
+from pipeline import preflight
 from schemas import features
 from tests.conftest import BEAM_RUNNER
 from tests.imdb_files import (
@@ -407,36 +409,10 @@ _RANDOM_BYTES = random.Random(5).randbytes(5000)
 _DAMAGED = _damaged_after_first_member()
 
 
-@pytest.mark.parametrize(
-    ("name", "data", "problem"),
-    [
-        (
-            "junk.tar.gz",
-            _RANDOM_BYTES,
-            f"before its first member, 2 of 5,000 bytes read: BadGzipFile: Not a gzipped file "
-            f"({_RANDOM_BYTES[:2]!r})",
-        ),
-        (
-            "notes.tar.gz",
-            b"not an archive\n",
-            "before its first member, 2 of 15 bytes read: BadGzipFile: Not a gzipped file (b'no')",
-        ),
-        (
-            "damaged.tar.gz",
-            _DAMAGED,
-            "after member aclImdb/train/pos/0_9.txt (header at byte 0 of the unpacked tar stream), "
-            f"{len(_DAMAGED)} of {len(_DAMAGED)} bytes read: "
-            "ReadError: invalid member header at byte 1,024 (bad checksum)",
-        ),
-    ],
-)
-def test_run_on_a_file_that_is_no_archive_says_so_without_beams_step_name(tmp_path, name, data, problem):
-    """Before: the run's last line (and the step's, and a line of Beam's own) ended with Beam's
-    `` [while running 'IngestImdbReviews/ReadImdbReviews/ReadMatches/ParDo(_ReadMatchFn)']``."""
-    path = tmp_path / name
-    path.write_bytes(data)
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--data", str(path), "--output", str(tmp_path / "out")],
+def _run(tmp_path: Path, data: Path) -> subprocess.CompletedProcess:
+    """``imdb-pipeline run`` of this checkout, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--data", str(data), "--output", str(tmp_path / "out")],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
         capture_output=True,
@@ -444,7 +420,76 @@ def test_run_on_a_file_that_is_no_archive_says_so_without_beams_step_name(tmp_pa
         timeout=600,
     )
 
-    message = f"ImdbArchiveError: {path}: truncated or corrupt archive, {problem}"
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        (
+            "junk.tar.gz",
+            _RANDOM_BYTES,
+            f"a gzip-compressed tar archive, before its first member (BadGzipFile: Not a gzipped file "
+            f"({_RANDOM_BYTES[:2]!r}))",
+        ),
+        (
+            "notes.tar.gz",
+            b"not an archive\n",
+            "a gzip-compressed tar archive, before its first member (BadGzipFile: Not a gzipped file (b'no'))",
+        ),
+        (
+            "cut.tgz",
+            _DAMAGED[:30],
+            "a gzip-compressed tar archive, before its first member (EOFError: Compressed file ended before "
+            "the end-of-stream marker was reached)",
+        ),
+        (
+            "notes.tar",
+            b"hello world\n" * 100,
+            "a tar archive, before its first member (ReadError: invalid header)",
+        ),
+        ("empty.tar", b"", "a tar archive, before its first member (ReadError: empty file)"),
+    ],
+)
+def test_pre_flight_refuses_a_file_that_is_no_archive(tmp_path, name, data, problem):
+    """Before: pre-flight left every unreadable archive to the ExampleGen, so random bytes named
+    ``.tar.gz`` failed the run (exit 1) after it had made the output's store and pipeline root."""
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    with pytest.raises(OptionsError) as raised:
+        preflight._check_dataset(str(path))
+
+    assert str(raised.value) == f"data: {path} cannot be read as {problem}; nothing was run"
+
+
+def test_run_on_random_bytes_named_tar_gz_is_refused_before_anything_is_written(tmp_path):
+    path = tmp_path / "junk.tar.gz"
+    path.write_bytes(_RANDOM_BYTES)
+
+    result = _run(tmp_path, path)
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"imdb-pipeline run: configuration error: data: {path} cannot be read as a gzip-compressed tar "
+        f"archive, before its first member (BadGzipFile: Not a gzipped file ({_RANDOM_BYTES[:2]!r})); "
+        "nothing was run"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_on_an_archive_damaged_after_its_first_member_fails_without_beams_step_name(tmp_path):
+    """Pre-flight reads up to the first review; the damage after it stops the ExampleGen. Before: the
+    run's last line (and the step's, and a line of Beam's own) ended with Beam's
+    `` [while running 'IngestImdbReviews/ReadImdbReviews/ReadMatches/ParDo(_ReadMatchFn)']``."""
+    path = tmp_path / "damaged.tar.gz"
+    path.write_bytes(_DAMAGED)
+
+    result = _run(tmp_path, path)
+
+    message = (
+        f"ImdbArchiveError: {path}: truncated or corrupt archive, after member aclImdb/train/pos/0_9.txt "
+        f"(header at byte 0 of the unpacked tar stream), {len(_DAMAGED)} of {len(_DAMAGED)} bytes read: "
+        "ReadError: invalid member header at byte 1,024 (bad checksum)"
+    )
     errors = [
         line[len("00:00:00 ") :] for line in result.stderr.splitlines() if line[9:].startswith("ERROR ")
     ]
