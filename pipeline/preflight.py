@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import gzip
 import os
 from pathlib import Path
 import sqlite3
 import tarfile
 import urllib.parse
+import zlib
 
 from components.embeddings.options import EmbeddingOptions
 from components.example_gen import spans
@@ -209,14 +211,32 @@ def _folder_has_reviews(root: str) -> bool:
 
 
 def _archive_has_reviews(path: str) -> bool:
-    """Whether the archive has a review member (an unreadable one is left to the ExampleGen)."""
+    """Whether the archive has a review member, read as the ExampleGen reads it, up to the first.
+
+    A file that breaks before its first member is no archive at all (random bytes, a text file
+    named ``.tar.gz``): refused here, before anything is written. Damage further on is left to the
+    ExampleGen, which reads the archive whole and names the member.
+    """
+    from components.example_gen.reader import GZIP_SUFFIXES
+
+    member_read = False
     try:
-        with tarfile.open(path) as archive:
-            for member in archive:
-                if member.isfile() and _is_review_path(member.name):
-                    return True
-    except (tarfile.TarError, EOFError, OSError, ValueError):
-        return True
+        with open(path, "rb") as file:
+            gzipped = path.lower().endswith(GZIP_SUFFIXES)
+            stream = gzip.GzipFile(fileobj=file, mode="rb") if gzipped else file
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                for member in archive:
+                    member_read = True
+                    if member.isfile() and _is_review_path(member.name):
+                        return True
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        if member_read:
+            return True
+        kind = "a gzip-compressed tar archive" if gzipped else "a tar archive"
+        raise OptionsError(
+            f"data: {path} cannot be read as {kind}, before its first member ({type(error).__name__}: "
+            f"{error}); nothing was run"
+        ) from None
     return False
 
 

@@ -31,7 +31,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 from components.artifacts import quarantine
 from components.artifacts.evaluation import DECISION_THRESHOLD
 from components.artifacts.quarantine import Origin, QuarantinedRecord
-from components.example_gen import quarantining, reader
+from components.example_gen import errors, quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
 from components.file_patterns import all_files_pattern, escape_pattern
@@ -142,14 +142,25 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         return ScoreInput(IMDB, posixpath.join(base, pattern))
     # Beam matches a relative pattern holding glob characters (escaped: `[[]`) against nothing.
     local = "://" not in path
-    given = (os.path.abspath(path), path) if local else None
+    read = local_input_path(path) if local else path
+    given = (read, path) if local else None
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
         if not any(not gfile.isdir(posixpath.join(path, name)) for name in gfile.listdir(path)):
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
-        return ScoreInput(TFRECORD, all_files_pattern(os.path.abspath(path) if local else path), given)
-    return ScoreInput(kind, escape_pattern(os.path.abspath(path) if local else path), given)
+        return ScoreInput(TFRECORD, all_files_pattern(read), given)
+    return ScoreInput(kind, escape_pattern(read), given)
+
+
+def local_input_path(path: str) -> str:
+    """The absolute path the OS reaches for a local ``path``: symbolic links resolved before ``..``.
+
+    ``os.path.abspath`` removes ``link/..`` as text, so ``link/../x`` would be ``./x``, while every
+    open of it (the checks of :func:`resolve_input`, a listing) reaches ``x`` beside the link's
+    target. The job reads this path and :func:`check_output` keeps the output out of it.
+    """
+    return os.path.realpath(path)
 
 
 def _holds_dataset(path: str) -> bool:
@@ -182,7 +193,7 @@ def check_output(output: str, input_path: str | None = None) -> None:
                     "name the output folder without it"
                 )
         if input_path is not None and not is_remote(input_path) and os.path.isdir(input_path):
-            inside, folder = os.path.realpath(output), os.path.realpath(input_path)
+            inside, folder = local_input_path(output), local_input_path(input_path)
             if os.path.commonpath([inside, folder]) == folder:
                 raise ScoreInputError(
                     f"--output {output} is inside the input folder {input_path}: the job would read what "
@@ -651,10 +662,16 @@ def _remove_empty_parents(output: str, made: str | None) -> None:
     """Removes the folders between ``output`` and ``made`` (included) that the failed job made, if empty."""
     gfile = _gfile()
     path = output.rstrip("/")
-    while made is not None and path != made and path.startswith(made):
+    while made is not None and _is_below(path, made):
         path = posixpath.dirname(path)
         if gfile.isdir(path) and not gfile.listdir(path):
             gfile.rmtree(path)
+
+
+def _is_below(path: str, folder: str) -> bool:
+    """Whether ``path`` lies below ``folder``, part by part: ``/a/bc`` is not below ``/a/b``."""
+    parts, top = path.rstrip("/").split("/"), folder.rstrip("/").split("/")
+    return len(parts) > len(top) and parts[: len(top)] == top
 
 
 def _names(folder: str) -> set[str]:
@@ -677,16 +694,4 @@ def _remove_written(folder: str, written: re.Pattern, names: set[str], made: boo
 
 def _input_error_in(error: BaseException) -> Exception | None:
     """The input problem behind a failed job, if any: the runner may wrap the worker's exception."""
-    seen = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (ScoreInputError, ImdbDataError)):
-            return type(current)(_without_beam_context(str(current)))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _without_beam_context(message: str) -> str:
-    # Beam appends " [while running 'Step']" to the message of a worker's exception.
-    return message.split(" [while running", 1)[0].strip()
+    return errors.error_in(error, (ScoreInputError, ImdbDataError))

@@ -8,19 +8,27 @@ so one named ``../x`` or ``/etc/x`` cannot write anywhere; it is set aside as
 from __future__ import annotations
 
 import gzip
+import io
 import os
 from pathlib import Path
+import random
 import re
+import subprocess
+import sys
 import tarfile
 import zlib
 
 from apache_beam.testing.test_pipeline import TestPipeline
 import pytest
+import tensorflow as tf
 
 from components.artifacts import quarantine
 from components.example_gen import reader
 from components.example_gen.errors import ImdbArchiveError
 from components.example_gen.options import ExampleGenOptions
+from components.options import OptionsError
+from pipeline import preflight
+from schemas import features
 from tests.conftest import BEAM_RUNNER
 from tests.imdb_files import (
     GOOD_FILES,
@@ -33,6 +41,7 @@ from tests.imdb_files import (
     run_example_gen,
     special_member,
     split_sources,
+    urls_file,
     write_archive,
 )
 
@@ -324,3 +333,172 @@ def test_nothing_is_extracted_even_for_a_good_archive(tmp_path, monkeypatch):
 
     assert {path.split("/")[0] for path in snapshot(tmp_path) - before} == {"run"}
     assert not any("aclImdb" in path for path in os.listdir(tmp_path))
+
+
+def _examples_by_source(examples) -> dict[str, tuple[str, str, str | None]]:
+    """source -> (split, text, movie id) of every written example (one per source)."""
+    found = {}
+    for split in GOOD_SPLITS:
+        files = sorted(tf.io.gfile.glob(f"{examples.uri}/Split-{split}/*"))
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+            feature = tf.train.Example.FromString(record.numpy()).features.feature
+            movie = feature[features.MOVIE_ID].bytes_list.value if features.MOVIE_ID in feature else []
+            source = feature[features.SOURCE].bytes_list.value[0].decode()
+            assert source not in found, f"two examples of {source}"
+            found[source] = (
+                split,
+                feature[features.TEXT].bytes_list.value[0].decode(),
+                movie[0].decode() if movie else None,
+            )
+    return found
+
+
+def test_members_of_one_name_are_read_as_tar_x_leaves_them(tmp_path):
+    """``tar rf`` appends a member of a name the archive holds: ``tar x`` leaves the last. Before, both were
+    read: two examples with one review id and source (``train/pos/0_9.txt``), and the urls file's
+    movie ids were either member's. Now the last is read, the earlier review is set aside as
+    ``duplicate``, and the archive gives the examples of its unpacked copy."""
+    archive = write_archive(tmp_path / "updated.tar", GOOD_FILES)
+    with tarfile.open(archive, "a") as appended:  # as tar rf does
+        for name, data in (
+            ("aclImdb/train/pos/0_9.txt", b"A wonderful film, second cut."),
+            ("aclImdb/train/urls_pos.txt", urls_file("tt0000003", "tt0000004")),
+        ):
+            info, _ = file_member(name, data)
+            appended.addfile(info, io.BytesIO(data))
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(archive) as whole:
+        first_header, last_header = [m.offset for m in whole if m.name == "aclImdb/train/pos/0_9.txt"]
+        whole.extractall(unpacked, filter="data")
+
+    examples = run_example_gen(tmp_path / "archive", archive)
+    from_folder = run_example_gen(tmp_path / "folder", unpacked / "aclImdb")
+
+    by_source = _examples_by_source(examples)
+    assert by_source["train/pos/0_9.txt"] == ("train", "A wonderful film, second cut.", "tt0000003")
+    assert by_source == _examples_by_source(from_folder)
+    assert [
+        (line["source"], line["member"], line["reason"], line["detail"], line["raw_base64"])
+        for line in quarantine_lines(examples.uri)
+    ] == [
+        (
+            str(archive),
+            "aclImdb/train/pos/0_9.txt",
+            "duplicate",
+            f"an earlier archive member of this name (header at byte {first_header:,} of the unpacked tar "
+            f"stream): the last one (header at byte {last_header:,}) is read, as tar x leaves it",
+            "QSB3b25kZXJmdWwgZmlsbS4=",  # A wonderful film.
+        )
+    ]
+    assert reason_properties(examples) == {"reviews_read": 8, "quarantined": 1, "quarantined_duplicate": 1}
+
+
+def _damaged_after_first_member() -> bytes:
+    """A gzip file whose tar stream's second member header is overwritten: good until byte 1,024."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in ("aclImdb/train/pos/0_9.txt", "aclImdb/train/neg/0_1.txt"):
+            info, data = file_member(name, b"A fine film. " * 10)
+            archive.addfile(info, io.BytesIO(data))
+    stream = bytearray(buffer.getvalue())
+    stream[1024:1536] = b"\xff" * 512
+    return gzip.compress(bytes(stream), mtime=0)
+
+
+_RANDOM_BYTES = random.Random(5).randbytes(5000)
+_DAMAGED = _damaged_after_first_member()
+
+
+def _run(tmp_path: Path, data: Path) -> subprocess.CompletedProcess:
+    """``imdb-pipeline run`` of this checkout, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--data", str(data), "--output", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        (
+            "junk.tar.gz",
+            _RANDOM_BYTES,
+            f"a gzip-compressed tar archive, before its first member (BadGzipFile: Not a gzipped file "
+            f"({_RANDOM_BYTES[:2]!r}))",
+        ),
+        (
+            "notes.tar.gz",
+            b"not an archive\n",
+            "a gzip-compressed tar archive, before its first member (BadGzipFile: Not a gzipped file (b'no'))",
+        ),
+        (
+            "cut.tgz",
+            _DAMAGED[:30],
+            "a gzip-compressed tar archive, before its first member (EOFError: Compressed file ended before "
+            "the end-of-stream marker was reached)",
+        ),
+        (
+            "notes.tar",
+            b"hello world\n" * 100,
+            "a tar archive, before its first member (ReadError: invalid header)",
+        ),
+        ("empty.tar", b"", "a tar archive, before its first member (ReadError: empty file)"),
+    ],
+)
+def test_pre_flight_refuses_a_file_that_is_no_archive(tmp_path, name, data, problem):
+    """Before: pre-flight left every unreadable archive to the ExampleGen, so random bytes named
+    ``.tar.gz`` failed the run (exit 1) after it had made the output's store and pipeline root."""
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    with pytest.raises(OptionsError) as raised:
+        preflight._check_dataset(str(path))
+
+    assert str(raised.value) == f"data: {path} cannot be read as {problem}; nothing was run"
+
+
+def test_run_on_random_bytes_named_tar_gz_is_refused_before_anything_is_written(tmp_path):
+    path = tmp_path / "junk.tar.gz"
+    path.write_bytes(_RANDOM_BYTES)
+
+    result = _run(tmp_path, path)
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"imdb-pipeline run: configuration error: data: {path} cannot be read as a gzip-compressed tar "
+        f"archive, before its first member (BadGzipFile: Not a gzipped file ({_RANDOM_BYTES[:2]!r})); "
+        "nothing was run"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_on_an_archive_damaged_after_its_first_member_fails_without_beams_step_name(tmp_path):
+    """Pre-flight reads up to the first review; the damage after it stops the ExampleGen. Before: the
+    run's last line (and the step's, and a line of Beam's own) ended with Beam's
+    `` [while running 'IngestImdbReviews/ReadImdbReviews/ReadMatches/ParDo(_ReadMatchFn)']``."""
+    path = tmp_path / "damaged.tar.gz"
+    path.write_bytes(_DAMAGED)
+
+    result = _run(tmp_path, path)
+
+    message = (
+        f"ImdbArchiveError: {path}: truncated or corrupt archive, after member aclImdb/train/pos/0_9.txt "
+        f"(header at byte 0 of the unpacked tar stream), {len(_DAMAGED)} of {len(_DAMAGED)} bytes read: "
+        "ReadError: invalid member header at byte 1,024 (bad checksum)"
+    )
+    errors = [
+        line[len("00:00:00 ") :] for line in result.stderr.splitlines() if line[9:].startswith("ERROR ")
+    ]
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == f"imdb-pipeline run: FAILED: {message}"
+    assert len(errors) == 3, result.stderr
+    assert errors[0] == "ERROR Execution 1 failed."
+    assert re.fullmatch(
+        rf"ERROR Step 1/\d+ FileBasedExampleGen: failed after \d+\.\d s: {re.escape(message)}", errors[1]
+    )
+    assert errors[2] == "ERROR Pipeline failed"
+    assert "while running" not in result.stderr

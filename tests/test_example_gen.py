@@ -563,3 +563,41 @@ def test_every_file_the_pattern_names_is_listed(tmp_path_factory, names):
         str(folder / name) for name in names
     )
     assert sorted(reader.list_local_files(pattern)) == sorted(str(folder / name) for name in names)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    folder=st.text(alphabet="ab [*?]\\.", min_size=1, max_size=8).filter(
+        lambda name: name not in (".", "..")
+    ),
+    linked=st.booleans(),
+)
+@hypothesis_example(folder="d [1]", linked=True)
+def test_an_archive_path_with_glob_characters_is_listed_for_the_reader_as_for_the_fingerprint(
+    tmp_path_factory, folder, linked
+):
+    """An archive's escaped path (``[[]``) is one file for the reader and for the input fingerprint alike,
+    reached as its plain path is: through a link to a folder on the way (``data [1]/current/x.tar.gz``).
+
+    Seen: with a linked folder below ``d [1]``, the fingerprint's own glob counted the archive while
+    Beam's match, which the reader used, listed nothing.
+    """
+    root = tmp_path_factory.mktemp("archives")
+    real = root / "real"
+    real.mkdir()
+    (root / folder).mkdir()
+    holder = root / folder / "current"
+    if linked:
+        holder.symlink_to(real, target_is_directory=True)
+    else:
+        holder.mkdir()
+    archive = holder / "aclImdb_v1.tar.gz"
+    archive.write_bytes(b"x" * 77)
+    (holder / "other.tar.gz").write_bytes(b"y")
+    input_base, pattern = component.dataset_input(str(archive))
+    full = f"{input_base}/{pattern}"
+
+    listed = list(reader.list_dataset(full))
+
+    assert [(m.path, m.size_in_bytes) for m in listed] == [(str(archive), 77)]
+    assert reader.list_local_files(full) == [str(archive)]

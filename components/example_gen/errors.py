@@ -1,4 +1,13 @@
-"""The two kinds of bad input: one that stops the run, and one record that is set aside."""
+"""The two kinds of bad input: one that stops the run, and one record that is set aside.
+
+Raised inside a Beam job, they reach the caller through the runner, which adds
+the step's name to the message (:func:`error_in` takes it off again) and logs
+them first (:func:`beam_logs_without`).
+"""
+
+from collections.abc import Iterator
+import contextlib
+import logging
 
 
 class ImdbDataError(ValueError):
@@ -25,3 +34,47 @@ class BadRecordError(ImdbDataError):
 
 class ImdbArchiveError(ImdbDataError):
     """An archive cannot be read to its end (truncated, corrupt, or not an archive): none of it is used."""
+
+
+def without_beam_context(message: str) -> str:
+    """``message`` without what Beam appends to a worker's exception: `` [while running 'Step']``."""
+    return message.split(" [while running", 1)[0].strip()
+
+
+def error_in(error: BaseException, kinds: tuple[type[Exception], ...]) -> Exception | None:
+    """The first of ``error`` and its causes that is one of ``kinds``, its message without Beam's context.
+
+    A runner re-raises a worker's exception with the step's name in its message, or wraps it in
+    another; the user is told of the input problem itself. None when the chain holds none of ``kinds``.
+    """
+    seen = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kinds):
+            try:
+                return type(current)(without_beam_context(str(current)))
+            except TypeError:  # one not made from its message alone (BadRecordError): as it is
+                return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+@contextlib.contextmanager
+def beam_logs_without(kinds: tuple[type[Exception], ...]) -> Iterator[None]:
+    """Keeps Beam's log line of a worker's exception of ``kinds`` out, while the block runs.
+
+    Beam logs the exception (with its step's name) before re-raising it; the caller reports it
+    once, with :func:`error_in`'s message, so the user does not read it twice.
+    """
+
+    def keep(record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, kinds) and not isinstance(record.msg, kinds)
+
+    beam_logger = logging.getLogger("apache_beam.runners.common")
+    beam_logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        beam_logger.removeFilter(keep)

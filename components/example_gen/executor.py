@@ -20,7 +20,7 @@ from tfx.utils import proto_utils
 
 from components.artifacts import quarantine
 from components.beam_utils import WriteExamples, set_examples_format
-from components.example_gen import ingest, quarantining, reader
+from components.example_gen import errors, ingest, quarantining, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from schemas import features
@@ -147,7 +147,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             _ = split_examples | f"WriteSplit[{split}]" >> WriteExamples(
                 artifact_utils.get_split_uri([examples], split)
             )
-        pipeline.run().wait_until_finish()
+        try:
+            with errors.beam_logs_without((ImdbDataError,)):
+                pipeline.run().wait_until_finish()
+        except Exception as error:
+            # The archive or dataset is named in the message; Beam's step name is not the user's concern.
+            cause = errors.error_in(error, (ImdbDataError,))
+            if cause is None:
+                raise
+            raise cause from error
         summary = quarantine.read_summary(quarantine_dir)
         for name, value in summary.artifact_properties().items():
             examples.set_int_custom_property(name, value)

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
-import glob
 import gzip
 import hashlib
 import logging
@@ -93,8 +92,9 @@ class Review:
     """One review file and what its path and the urls files say about it.
 
     ``source`` is the path below the dataset root (``train/pos/0_9.txt``), ``split_dir`` the dataset
-    folder (not our output split). ``origin`` (the file or archive member read) and ``no_movie_id``
-    (why ``movie_id`` is None) are not part of equality.
+    folder (not our output split). ``origin`` (the file or archive member read), ``header`` (an
+    archive member's header offset in the unpacked tar stream: which of members of one name) and
+    ``no_movie_id`` (why ``movie_id`` is None) are not part of equality.
     """
 
     source: str
@@ -105,6 +105,7 @@ class Review:
     text: str
     movie_id: str | None = None
     origin: Origin | None = dataclasses.field(default=None, compare=False)
+    header: int | None = dataclasses.field(default=None, compare=False)
     no_movie_id: str | None = dataclasses.field(default=None, compare=False)
 
 
@@ -400,11 +401,14 @@ class _ReadMatchFn(beam.DoFn):
 
     Reviews go to the main output, keyed by folder; each urls file's movie ids to ``URLS``, the
     folder of each loose review file (whose urls file is read later, once) to ``FOLDERS``, and
-    every record set aside to ``QUARANTINE``.
+    every record set aside to ``QUARANTINE``. An archive may hold members of one name (``tar rf``
+    appends one); ``tar x`` leaves the last, so for each such name ``((archive, name), header of
+    the last)`` goes to ``REPLACED``, and a urls file's movie ids are those of its last member.
     """
 
     URLS = "urls"
     FOLDERS = "folders"
+    REPLACED = "replaced"
     QUARANTINE = quarantining.QUARANTINE
     _files_read: Progress | None = None
 
@@ -461,6 +465,8 @@ class _ReadMatchFn(beam.DoFn):
 
     def _read_archive(self, path: str, size: int | None = None) -> Iterator:
         member, finished = None, True  # the member being read, or the last read: where it breaks
+        headers: dict[str, list[int]] = {}  # the header offsets of each file member's name
+        movie_ids: dict[str, beam.pvalue.TaggedOutput] = {}  # per urls file name, its last member's
         with (
             FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file,
             Progress(f"ExampleGen: reading {path}", total=size, unit="B") as progress,
@@ -475,7 +481,13 @@ class _ReadMatchFn(beam.DoFn):
                     for member in archive:
                         progress.update_to(file.tell())
                         finished = False
-                        yield from self._read_member(path, archive, member)
+                        if not member.isdir():
+                            headers.setdefault(member.name, []).append(member.offset)
+                        for output in self._read_member(path, archive, member):
+                            if isinstance(output, beam.pvalue.TaggedOutput) and output.tag == self.URLS:
+                                movie_ids[member.name] = output
+                            else:
+                                yield output
                         finished = True
                 # Reading to the end of the file makes gzip check its trailer.
                 while stream.read(1 << 20):
@@ -490,6 +502,10 @@ class _ReadMatchFn(beam.DoFn):
                     f"{path}: truncated or corrupt archive, {where}, {read} bytes read: "
                     f"{type(error).__name__}: {error}"
                 ) from error
+        yield from movie_ids.values()
+        for name, offsets in headers.items():
+            if len(offsets) > 1:
+                yield beam.pvalue.TaggedOutput(self.REPLACED, ((path, name), offsets[-1]))
 
     def _read_member(self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator:
         """Reviews, urls lines or records set aside from one archive member; nothing is written."""
@@ -516,7 +532,8 @@ class _ReadMatchFn(beam.DoFn):
             yield self._set_aside(origin, error, data, member.size)
             return
         parsed = dataclasses.replace(parsed, dataset=f"{path}/{parsed.dataset}")
-        yield _review(parsed, text, origin)
+        folder, review = _review(parsed, text, origin)
+        yield folder, dataclasses.replace(review, header=member.offset)
 
     def _read_other_member(
         self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo, where: str
@@ -560,17 +577,19 @@ def _walk_pattern(pattern: str) -> Iterator[tuple[str, bool]]:
 
     Yields ``(path, last)``, ``last`` at the pattern's last level. Each level's name is matched with
     ``fnmatch``: Beam's and TensorFlow's globs skip names holding a backslash (or that are not
-    UTF-8). Links to folders are not descended into. At the last level, every entry of a review
-    folder is yielded, whatever its name: the reader sets aside what is not a review file.
+    UTF-8). For a folder dataset, links to folders are not descended into, and at the last level
+    every entry of a review folder is yielded, whatever its name: the reader sets aside what is not
+    a review file. An archive's pattern (its escaped path, holding a class such as ``[[]``) names
+    one file, reached as its plain path would be: through links to folders, nothing else yielded.
     """
-    if is_remote(pattern) or is_archive(pattern):
+    if is_remote(pattern):
         return
     root, globs = spans.split_path_at(pattern, _GLOB.search)
     if globs and os.path.isdir(root):
-        yield from _walk_level(root, globs)
+        yield from _walk_level(root, globs, archive=is_archive(pattern))
 
 
-def _walk_level(folder: str, globs: list[str]) -> Iterator[tuple[str, bool]]:
+def _walk_level(folder: str, globs: list[str], archive: bool) -> Iterator[tuple[str, bool]]:
     last = len(globs) == 1
     try:  # an unreadable folder is skipped, as os.walk skips it
         names = sorted(os.listdir(folder))
@@ -580,18 +599,23 @@ def _walk_level(folder: str, globs: list[str]) -> Iterator[tuple[str, bool]]:
         path = os.path.normpath(os.path.join(folder, name))
         matched = fnmatch.fnmatchcase(name, globs[0])
         # At the last level, a review folder's every entry: a name the glob misses is set aside.
-        if matched or (last and _IN_REVIEW_FOLDER.search(path)):
+        if matched or (last and not archive and _IN_REVIEW_FOLDER.search(path)):
             yield path, last
-        if matched and not last and os.path.isdir(path) and not os.path.islink(path):
-            yield from _walk_level(path, globs[1:])
+        if matched and not last and os.path.isdir(path) and (archive or not os.path.islink(path)):
+            yield from _walk_level(path, globs[1:], archive)
+
+
+def _listed_archives(pattern: str) -> list[str]:
+    """The archive files a local archive pattern holding glob characters names (links to them too)."""
+    return [path for path, last in _walk_pattern(pattern) if last and not os.path.isdir(path)]
 
 
 def list_local_files(pattern: str) -> list[str]:
     """The files :func:`list_dataset` reads and the links it sets aside: the driver fingerprints them."""
     if not _GLOB.search(pattern):
         return [pattern] if os.path.lexists(pattern) and not os.path.isdir(pattern) else []
-    if is_archive(pattern):  # one file, its escaped path holding a class such as [[]
-        return [path for path in glob.glob(pattern) if not os.path.isdir(path)]
+    if is_archive(pattern):
+        return _listed_archives(pattern)
     return [
         path
         for path, last in _walk_pattern(pattern)
@@ -602,14 +626,21 @@ def list_local_files(pattern: str) -> list[str]:
 def list_dataset(pattern: str) -> Iterator:
     """The files to read (``FileMetadata``), and ``TaggedOutput(QUARANTINE, record)`` for entries set aside.
 
-    A remote pattern, an archive or one file is matched by Beam. A local folder dataset is listed
-    (:func:`_walk_pattern`): Beam's match lists files only and reads through links. Set aside: a
-    folder where a review file would be (``not_a_file``) and every symbolic link the pattern reaches
-    (``symlink``, never followed: one could bring any file of the machine into the training data),
-    a linked urls file too (its folder's reviews then get no movie id).
+    A remote pattern or one plain path is matched by Beam. A local pattern holding glob characters
+    (a folder dataset, or an archive's escaped path) is listed by :func:`_walk_pattern`, as
+    :func:`list_local_files` lists it for the fingerprint: Beam's match lists files only, reads
+    through links in a folder and not through links to folders above an archive. Set aside from a
+    folder dataset: a folder where a review file would be (``not_a_file``) and every symbolic link
+    the pattern reaches (``symlink``, never followed: one could bring any file of the machine into
+    the training data), a linked urls file too (its folder's reviews then get no movie id).
     """
-    if is_remote(pattern) or is_archive(pattern) or not _GLOB.search(pattern):
+    if is_remote(pattern) or not _GLOB.search(pattern):
         yield from FileSystems.match([pattern])[0].metadata_list
+        return
+    if is_archive(pattern):  # read through a link, as the plain path would be
+        for path in _listed_archives(pattern):
+            status = os.stat(path) if os.path.exists(path) else os.lstat(path)
+            yield FileMetadata(path, status.st_size, status.st_mtime)
         return
     for path, last in _walk_pattern(pattern):
         if os.path.islink(path):
@@ -630,7 +661,11 @@ def list_dataset(pattern: str) -> Iterator:
 
 
 def _tagged(origin: Origin, reason: str, detail: str, raw: bytes) -> beam.pvalue.TaggedOutput:
-    return beam.pvalue.TaggedOutput(QUARANTINE, QuarantinedRecord(origin, reason, detail, raw, len(raw)))
+    return _tagged_record(QuarantinedRecord(origin, reason, detail, raw, len(raw)))
+
+
+def _tagged_record(record: QuarantinedRecord) -> beam.pvalue.TaggedOutput:
+    return beam.pvalue.TaggedOutput(QUARANTINE, record)
 
 
 def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | None]]]:
@@ -665,6 +700,24 @@ def _attach_movie_id(keyed: tuple[FolderKey, Review], movie_ids: dict[FolderKey,
         return dataclasses.replace(review, no_movie_id=NO_URLS_LINE)
     movie_id = lines[review.review_id]
     return dataclasses.replace(review, movie_id=movie_id, no_movie_id=None if movie_id else NO_TITLE_ID)
+
+
+def _set_aside_replaced(
+    keyed: tuple[FolderKey, Review], last_headers: dict[tuple[str, str], int]
+) -> Iterator:
+    """The review, or (as ``duplicate``) a review from an archive member that a later member of its name replaces."""
+    _folder, review = keyed
+    origin = review.origin
+    last = None if origin is None or origin.member is None else last_headers.get((origin.path, origin.member))
+    if last is None or review.header == last:
+        yield keyed
+        return
+    detail = (
+        f"an earlier archive member of this name (header at byte {review.header:,} of the unpacked tar "
+        f"stream): the last one (header at byte {last:,}) is read, as tar x leaves it"
+    )
+    raw = review.text.encode("utf-8")
+    yield _tagged_record(QuarantinedRecord(origin, quarantine.DUPLICATE, detail, raw, len(raw)))
 
 
 def _require_reviews(count: int, file_pattern: str) -> int:
@@ -711,10 +764,22 @@ class ReadImdbReviews(beam.PTransform):
             | "ReshuffleMatches" >> beam.Reshuffle()
             | "ReadMatches"
             >> beam.ParDo(_ReadMatchFn(self._max_review_bytes)).with_outputs(
-                _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, _ReadMatchFn.QUARANTINE, main=REVIEWS
+                _ReadMatchFn.URLS,
+                _ReadMatchFn.FOLDERS,
+                _ReadMatchFn.QUARANTINE,
+                _ReadMatchFn.REPLACED,
+                main=REVIEWS,
             )
         )
-        set_aside = (read[_ReadMatchFn.QUARANTINE], listed[QUARANTINE]) | "MergeSetAside" >> beam.Flatten()
+        # Of archive members of one name, the last is read: tar x leaves it.
+        latest = read[REVIEWS] | "SetAsideReplacedMembers" >> beam.FlatMap(
+            _set_aside_replaced, beam.pvalue.AsDict(read[_ReadMatchFn.REPLACED])
+        ).with_outputs(QUARANTINE, main=REVIEWS)
+        set_aside = (
+            read[_ReadMatchFn.QUARANTINE],
+            listed[QUARANTINE],
+            latest[QUARANTINE],
+        ) | "MergeSetAside" >> beam.Flatten()
         urls_of_loose_files = (
             read[_ReadMatchFn.FOLDERS]
             | "DistinctFolders" >> beam.Distinct()
@@ -722,7 +787,7 @@ class ReadImdbReviews(beam.PTransform):
         )
         # One list per urls file, a side input: a urls line per element cost more than the reviews.
         movie_ids = (read[_ReadMatchFn.URLS], urls_of_loose_files) | "MergeMovieIds" >> beam.Flatten()
-        reviews = read[REVIEWS] | "AttachMovieIds" >> beam.Map(
+        reviews = latest[REVIEWS] | "AttachMovieIds" >> beam.Map(
             _attach_movie_id, beam.pvalue.AsDict(movie_ids)
         )
         # Every record is counted once, here: for the run's summary, and their total for the check below.
