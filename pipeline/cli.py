@@ -15,7 +15,15 @@ import sys
 import types
 import typing
 
-from pipeline.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE  # noqa: F401 - the exit codes, for callers
+from pipeline import interrupts
+from pipeline.commands.common import (  # noqa: F401 - the exit codes, for callers
+    EXIT_CODES,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+)
 from pipeline.gc_at_exit import freeze_gc_at_exit
 
 
@@ -282,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``imdb-pipeline`` console script; returns the exit code."""
     freeze_gc_at_exit()
+    if argv is None:
+        # The process is the command's own (a caller passing argv keeps its signal handlers).
+        interrupts.install()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()  # imports no TensorFlow
     _name_unknown_options_in_errors(parser, argv)
@@ -290,18 +301,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     # flag: a review text "--verbose" (after --) is not the option.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if getattr(args, "verbose", False) else "2")
     try:
-        return _dispatch(parser, args, unknown)
+        code = _dispatch(parser, args, unknown)
     except KeyboardInterrupt:
-        # Ctrl-C: one line, not the traceback of wherever the work was (the run's lock and the pushed
-        # models are released and kept by their own context managers on the way out).
-        print(f"imdb-pipeline {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code = None
     except BrokenPipeError:
         # The reader went away (`imdb-pipeline predict ... | head`): stop quietly, as other filters
         # do; the exit code says not everything was written. stdout goes to /dev/null so the
         # interpreter's final flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    except BaseException:
+        if interrupts.received() is None:
+            raise
+        code = None  # what a library made of the signal's KeyboardInterrupt
+    signum = interrupts.received()
+    if code is None or signum is not None:
+        # Ctrl-C or SIGTERM: one line, not the traceback of wherever the work was (the run's lock and
+        # the pushed models are released and kept by their own context managers on the way out).
+        print(f"imdb-pipeline {args.command}: {interrupts.stopped_word()}", file=sys.stderr)
+        code = EXIT_CODES.get(signum, EXIT_INTERRUPTED)
+    return code
 
 
 _BEAM_COMMANDS = ("run", "compile", "score")  # their unknown options go to Apache Beam

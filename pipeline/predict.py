@@ -15,6 +15,7 @@ import tempfile
 import threading
 import typing
 
+from pipeline import interrupts
 from schemas import features
 
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -68,7 +69,8 @@ def is_startup_noise(line: str) -> bool:
 
 @contextlib.contextmanager
 def stderr_without_startup_noise() -> Iterator[None]:
-    """Filters file descriptor 2 (C++ and Python writes) through :func:`is_startup_noise`, line by line as it comes."""
+    """Filters file descriptor 2 (C++ and Python writes) through :func:`is_startup_noise`, line by line as it comes;
+    after SIGINT or SIGTERM, lets nothing through."""
     sys.stderr.flush()
     saved = os.dup(2)
     read_end, write_end = os.pipe()
@@ -78,7 +80,9 @@ def stderr_without_startup_noise() -> Iterator[None]:
     def forward() -> None:
         with open(read_end, "rb", closefd=True) as pipe:
             for line in pipe:
-                if not is_startup_noise(line.decode("utf-8", "replace")):
+                # After SIGINT or SIGTERM, what comes is its consequences (the tracebacks of Beam's worker
+                # processes, which the terminal's Ctrl-C reaches too): the command's one line says it.
+                if not is_startup_noise(line.decode("utf-8", "replace")) and interrupts.received() is None:
                     os.write(saved, line)
 
     thread = threading.Thread(target=forward, name="stderr-filter", daemon=True)

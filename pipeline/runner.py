@@ -11,7 +11,7 @@ import time
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from pipeline import preflight
+from pipeline import interrupts, preflight
 from pipeline.config import PipelineConfig
 from pipeline.lock import run_lock
 from pipeline.pipeline import create_pipeline, pipeline_steps
@@ -38,6 +38,8 @@ def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummar
         pipeline = create_pipeline(config, enable_cache=enable_cache, metadata_connection_config=store)
         with gc_frozen(), StepLog(config.metadata_path, config.pipeline_name, steps=pipeline_steps(pipeline)):
             LocalDagRunner().run(pipeline)
+            # A signal that a library swallowed on the way (a finalizer, pybind11) still stops the run.
+            interrupts.raise_if_received()
         return summarize_latest_run(
             config.metadata_path, config.pipeline_name, seconds=time.monotonic() - started
         )

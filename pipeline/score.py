@@ -35,7 +35,7 @@ from components.example_gen import errors, quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
 from components.file_patterns import all_files_pattern, escape_pattern
-from pipeline import predict
+from pipeline import interrupts, predict
 from schemas import features
 
 # Input kinds.
@@ -600,11 +600,15 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_score_pipeline(pipeline, job)
-    except BaseException as error:  # Ctrl-C too: what the job wrote goes either way
-        _remove_partial_output(job.output, existed)
-        _remove_empty_parents(job.output, made)
+        # A signal that a library swallowed on the way (a finalizer, pybind11) still stops the job.
+        interrupts.raise_if_received()
+    except BaseException as error:  # Ctrl-C and SIGTERM too: what the job wrote goes either way
+        # Whole, whatever signal comes next: half of it would leave files that the next job refuses.
+        with interrupts.shielded():
+            _remove_partial_output(job.output, existed)
+            _remove_empty_parents(job.output, made)
         if _interrupted(error):
-            raise KeyboardInterrupt from error
+            raise interrupts.Interrupt() from error
         cause = _input_error_in(error)
         if cause is not None:
             raise cause from error
@@ -613,9 +617,13 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
 
 
 def _interrupted(error: BaseException) -> bool:
-    """Whether Ctrl-C stopped the job: Beam's runner re-raises a worker's KeyboardInterrupt as a
-    RuntimeError whose message starts with its name."""
-    return isinstance(error, KeyboardInterrupt) or str(error).startswith("KeyboardInterrupt")
+    """Whether Ctrl-C or SIGTERM stopped the job: a signal came (whatever a library made of it), or
+    Beam's runner re-raised a worker's KeyboardInterrupt as a RuntimeError whose message starts with its name."""
+    return (
+        interrupts.received() is not None
+        or isinstance(error, KeyboardInterrupt)
+        or str(error).startswith("KeyboardInterrupt")
+    )
 
 
 # What a job writes to its output folder and to its quarantine folder: the finished files,

@@ -16,6 +16,7 @@ import time
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata
 from tfx.types import standard_artifacts
 
 from components.artifacts import drift_anomalies, pushed_model, quarantine, run_report
@@ -26,7 +27,7 @@ from components.artifacts.embedding_vectors import DIMENSION_PROPERTY as DIMENSI
 from components.artifacts.embedding_vectors import WORDS_PROPERTY as WORDS
 from components.artifacts.ref import ArtifactRef, artifact_ref
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors, RunReport
-from pipeline import run_records
+from pipeline import interrupts, run_records
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ _Execution = metadata_store_pb2.Execution
 # How a step that ended well ended; FAILED and CANCELED get a failure line.
 _ENDED = {_Execution.COMPLETE: "executed", _Execution.CACHED: "cached"}
 _FAILED = (_Execution.FAILED, _Execution.CANCELED)
+# The custom property of an execution that SIGINT or SIGTERM stopped: ``interrupted`` or ``terminated``.
+STOPPED_BY_PROPERTY = "stopped_by"
 # Seconds between two reads of the store while a run goes.
 POLL_SECONDS = 0.5
 _PROJECT_PACKAGES = ("pipeline", "components", "schemas")
@@ -159,13 +162,38 @@ class StepLog:
         if error is None:
             return
         unfinished = [
-            s for s in self._seen.values() if s.number is not None and (s.failed or s.seconds is None)
+            (execution_id, s)
+            for execution_id, s in self._seen.items()
+            if s.number is not None and (s.failed or s.seconds is None)
         ]
         if unfinished:
-            step = unfinished[-1]
+            execution_id, step = unfinished[-1]
             seconds = step.seconds if step.seconds is not None else time.time() - step.created_ms / 1000
             name = step.label(self._steps)
-            logger.error("%s: failed after %.1f s: %s: %s", name, seconds, type(error).__name__, error)
+            if isinstance(error, KeyboardInterrupt) or interrupts.received() is not None:
+                # Ctrl-C or SIGTERM stopped it: nothing went wrong in the step.
+                logger.warning("%s: %s after %.1f s", name, interrupts.stopped_word(), seconds)
+                if step.seconds is None:
+                    with interrupts.shielded():
+                        self._record_stopped(execution_id)
+            else:
+                logger.error("%s: failed after %.1f s: %s: %s", name, seconds, type(error).__name__, error)
+
+    def _record_stopped(self, execution_id: int) -> None:
+        """Records a step that a signal stopped as CANCELED, with ``stopped_by`` (TFX leaves it RUNNING)."""
+        try:
+            # The run's own connection config (the step log's store is read-only).
+            store = metadata_store.MetadataStore(
+                metadata.sqlite_metadata_connection_config(self._metadata_path)
+            )
+            [execution] = store.get_executions_by_id([execution_id])
+            if execution.last_known_state != _Execution.RUNNING:
+                return
+            execution.last_known_state = _Execution.CANCELED
+            execution.custom_properties[STOPPED_BY_PROPERTY].string_value = interrupts.stopped_word()
+            store.put_executions([execution])
+        except Exception as error:  # a record must never hide how the run ended
+            logger.debug("Step log: stopped step not recorded in %s: %s", self._metadata_path, error)
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval):

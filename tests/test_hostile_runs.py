@@ -250,5 +250,10 @@ def test_ctrl_c_during_a_run_says_interrupted_in_one_line_and_frees_the_output(t
     assert process.wait(timeout=120) == 130, "".join(seen) + rest
     assert rest.strip().splitlines()[-1] == "imdb-pipeline run: interrupted", rest
     assert "Traceback" not in rest, rest
+    # The step is said to be interrupted: it did not fail ("failed after 0.3 s: KeyboardInterrupt").
+    assert "failed" not in rest, rest
+    assert [
+        line.split(" ", 2)[2].split(" after ")[0] for line in rest.splitlines() if "Step 1/14" in line
+    ] == ["Step 1/14 FileBasedExampleGen: interrupted"], rest
     # The output is free again: a dry run of the same output is not refused as busy (exit 3).
     assert _cli("run", "--output", str(out), "--dry-run", cwd=tmp_path).returncode == 0

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+
+from pipeline import interrupts
 
 logger = logging.getLogger("pipeline")
 
@@ -14,6 +17,10 @@ EXIT_USAGE = 2
 EXIT_BUSY = 3
 # Ctrl-C, as a shell reports a process that SIGINT ended (128 + 2).
 EXIT_INTERRUPTED = 130
+# SIGTERM (`kill`, `timeout`, systemd, Kubernetes), as a shell reports a process that it ended (128 + 15).
+EXIT_TERMINATED = 143
+# The exit code of a command that a signal stopped, after the same cleanup (the line's word: interrupts.WORDS).
+EXIT_CODES = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 
 _PROJECT_LOGGERS = ("pipeline", "components", "schemas")
 _BEAM_PASS_THROUGH = (
@@ -71,7 +78,13 @@ def add_verbose(
 
 
 def refuse(command: str, message: object, code: int = EXIT_USAGE) -> int:
-    """Prints ``imdb-pipeline <command>: <message>`` on stderr; returns ``code``."""
+    """Prints ``imdb-pipeline <command>: <message>`` on stderr; returns ``code``.
+
+    After SIGINT or SIGTERM, raises KeyboardInterrupt instead: whatever error the signal caused
+    (a library may wrap it, or report a model it cut off while loading as damaged), the command
+    says it was stopped.
+    """
+    interrupts.raise_if_received()
     print(f"imdb-pipeline {command}: {message}", file=sys.stderr)
     return code
 
@@ -96,8 +109,12 @@ def configure_logging(verbose: bool) -> None:
     if not verbose:
         # TFX's and Beam's INFO records stay out (--verbose shows them): the project's own
         # step lines (pipeline/step_log.py, from ML Metadata) say what each step did.
+        # After a signal, the libraries' errors are its consequences (Beam's "Error closing
+        # worker_handler"): the command's one line says what happened.
         def keep(record: logging.LogRecord) -> bool:
-            return record.name.split(".")[0] in _PROJECT_LOGGERS or record.levelno >= logging.ERROR
+            if record.name.split(".")[0] in _PROJECT_LOGGERS:
+                return True
+            return record.levelno >= logging.ERROR and interrupts.received() is None
 
         handler.addFilter(keep)
     root = logging.getLogger()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline import predict
+from pipeline import interrupts, predict
 from pipeline.commands import common
 
 
@@ -21,7 +21,8 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
         description=(
             "Run the pipeline with TFX's LocalDagRunner: ingest, validate, transform, embed, train, "
             "evaluate and push. Exit codes: 0 success (pushed or rightly not pushed), 1 a step failed, 2 usage "
-            "or configuration error, 3 another run holds the output directory."
+            "or configuration error, 3 another run holds the output directory, 130 interrupted (Ctrl-C), 143 "
+            "terminated (SIGTERM)."
         ),
         beam=True,
     )
@@ -114,6 +115,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     except RunInProgressError as error:
         return common.refuse("run", error, common.EXIT_BUSY)
     except Exception as error:
+        interrupts.raise_if_received()  # a failure that a signal caused
         common.logger.error("Pipeline failed", exc_info=args.verbose)
         return common.refuse("run", f"FAILED: {runner.describe_failure(error)}", common.EXIT_FAILED)
     print(summary.one_line())

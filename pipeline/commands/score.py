@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 
+from pipeline import interrupts
 from pipeline.commands import common
 
 
@@ -21,7 +22,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "dataset (archive or folder), a text file (one review per line, or JSON Lines with a text "
             "field), or TFRecords of tf.Examples with a text feature. Writes OUTPUT/predictions-*.jsonl "
             "(or .tfrecord.gz), OUTPUT/quarantine/ (records set aside, with their reason, as ExampleGen "
-            "does) and OUTPUT/summary.json. Exit codes: 0 done, 1 the job failed, 2 usage error, missing or damaged model or unreadable input."
+            "does) and OUTPUT/summary.json. Exit codes: 0 done, 1 the job failed, 2 usage error, missing or damaged model or unreadable input, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
         ),
         beam=True,
     )
@@ -99,6 +100,7 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
     ) as error:
         return common.refuse("score", error)
     except Exception as error:
+        interrupts.raise_if_received()  # a failure that a signal caused
         common.logger.error("Scoring failed", exc_info=args.verbose)
         return common.refuse("score", f"FAILED: {type(error).__name__}: {error}", common.EXIT_FAILED)
     print(
