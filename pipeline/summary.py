@@ -64,9 +64,8 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
 
 def summarize(run: run_records.RunRecord, seconds: float | None = None) -> RunSummary:
     """What one run did, from its evaluation, blessing, canary, drift check and push (absent ones: empty)."""
-    evaluation = None
-    if run_report.EVALUATION in run.inputs:
-        evaluation = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri)
+    evaluated = run.inputs.get(run_report.EVALUATION)
+    evaluation = evaluation_artifact.read_evaluation(evaluated.uri) if evaluated else None
     drift = run.inputs.get(run_report.DRIFT)
     push = pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL))
     return RunSummary(

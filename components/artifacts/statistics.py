@@ -264,6 +264,9 @@ def feature_statistics(split: SplitStatistics) -> Any:
 
     dataset = statistics_pb2.DatasetFeatureStatistics(name=split.name, num_examples=split.examples)
 
+    def feature(name: str, type_: int) -> statistics_pb2.FeatureNameStatistics:
+        return dataset.features.add(path=path_pb2.Path(step=[name]), type=type_)
+
     def common(present: int) -> statistics_pb2.CommonStatistics:
         return statistics_pb2.CommonStatistics(
             num_non_missing=present,
@@ -276,10 +279,7 @@ def feature_statistics(split: SplitStatistics) -> Any:
 
     labeled = split.labeled
     if labeled:
-        label = dataset.features.add(
-            path=path_pb2.Path(step=[features.LABEL]), type=statistics_pb2.FeatureNameStatistics.INT
-        )
-        string_stats = label.string_stats
+        string_stats = feature(features.LABEL, statistics_pb2.FeatureNameStatistics.INT).string_stats
         string_stats.common_stats.CopyFrom(common(labeled))
         ordered = sorted(
             ((value, split.labels.get(name, 0)) for value, name in LABEL_NAMES.items()),
@@ -294,10 +294,7 @@ def feature_statistics(split: SplitStatistics) -> Any:
 
     rated = sum(split.ratings.values())
     if rated:
-        rating = dataset.features.add(
-            path=path_pb2.Path(step=[features.RATING]), type=statistics_pb2.FeatureNameStatistics.INT
-        )
-        num = rating.num_stats
+        num = feature(features.RATING, statistics_pb2.FeatureNameStatistics.INT).num_stats
         num.common_stats.CopyFrom(common(rated))
         values = sorted(split.ratings)
         num.mean = sum(value * count for value, count in split.ratings.items()) / rated
@@ -311,9 +308,7 @@ def feature_statistics(split: SplitStatistics) -> Any:
                 low_value=value, high_value=value + 1, sample_count=split.ratings.get(value, 0)
             )
 
-    text = dataset.features.add(
-        path=path_pb2.Path(step=[features.TEXT]), type=statistics_pb2.FeatureNameStatistics.STRING
-    )
+    text = feature(features.TEXT, statistics_pb2.FeatureNameStatistics.STRING)
     text.string_stats.common_stats.CopyFrom(common(split.examples))
     lengths = text.custom_stats.add(name=TOKEN_LENGTH_STAT).histogram
     lengths.type = statistics_pb2.Histogram.STANDARD
