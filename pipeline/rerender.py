@@ -16,10 +16,10 @@ import time
 import tensorflow as tf
 
 from components import report, versions
-from components.artifacts import evaluation as evaluation_artifact
-from components.artifacts import pushed_model, run_report
+from components.artifacts import run_report
 from pipeline.config import METADATA_FILE
 from pipeline.run_records import CACHED, EXECUTED, RunRecord, find_run, list_runs, open_store
+from pipeline.summary import summarize
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,18 @@ def render_run(output: str, run_id: str | None = None, pipeline_name: str | None
             steps=run.steps,
         )
         directory = posixpath.join(output, REPORTS_DIR, run_dir_name(run.run_id))
-        tf.io.gfile.makedirs(directory)
-        path = posixpath.join(directory, run_report.REPORT_FILE)
-        html = report.render_report(report_data)
-        with tf.io.gfile.GFile(path, "w") as f:
-            f.write(html)
+        path = _write_page(directory, run_report.REPORT_FILE, report.render_report(report_data))
     except (OSError, tf.errors.OpError) as error:
         raise ReportError(f"run {run.run_id}: {_describe(error)}") from error
     logger.info("Report of run %s written to %s in %.1f s", run.run_id, path, time.monotonic() - started)
+    return path
+
+
+def _write_page(directory: str, name: str, html: str) -> str:
+    tf.io.gfile.makedirs(directory)
+    path = posixpath.join(directory, name)
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(html)
     return path
 
 
@@ -80,10 +84,7 @@ def _href(index_dir: str, target: str) -> str:
 
 def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
     """One index row: metrics, blessing and push of a run, and a link to its report."""
-    metrics: dict[str, float] = {}
-    if run_report.EVALUATION in run.inputs:
-        metrics = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri).candidate_metrics
-    blessed = evaluation_artifact.read_blessing(run.inputs.get(run_report.BLESSING))
+    summary = summarize(run)
     rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), run_report.REPORT_FILE)
     if tf.io.gfile.exists(rerendered):
         href = _href(index_dir, rerendered)
@@ -95,9 +96,9 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
         run_id=run.run_id,
         executed=run.count(EXECUTED),
         cached=run.count(CACHED),
-        metrics=metrics,
-        blessed=blessed,
-        pushed_version=pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL)).version,
+        metrics=summary.metrics,
+        blessed=summary.blessed,
+        pushed_version=summary.pushed_version,
         report_href=href,
     )
 
@@ -111,12 +112,9 @@ def write_index(output: str, pipeline_name: str | None = None) -> str:
     runs = list(list_runs(store, pipeline_name, output))
     index_dir = posixpath.join(output, REPORTS_DIR)
     try:
-        tf.io.gfile.makedirs(index_dir)
         names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
         html = report.render_index(f"{', '.join(names)} runs", [run_entry(run, index_dir) for run in runs])
-        path = posixpath.join(index_dir, report.INDEX_FILE)
-        with tf.io.gfile.GFile(path, "w") as f:
-            f.write(html)
+        path = _write_page(index_dir, report.INDEX_FILE, html)
     except (OSError, tf.errors.OpError) as error:
         raise ReportError(f"index of runs: {_describe(error)}") from error
     return path

@@ -23,6 +23,7 @@ class RunSummary:
     blessed: bool | None
     blessing_failures: tuple[str, ...]
     pushed_destination: str | None
+    pushed_version: str | None = None
     seconds: float | None = None
     canary: str | None = None  # canary passed / FAILED (reasons), None without a canary
     drift_warnings: str | None = None
@@ -58,19 +59,25 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
     run = next(run_records.list_runs(run_records.open_store(metadata_path), pipeline_name), None)
     if run is None:
         raise LookupError(f"no run of pipeline {pipeline_name!r} in {metadata_path}")
-    evaluation = None
-    if run_report.EVALUATION in run.inputs:
-        evaluation = evaluation_artifact.read_evaluation(run.inputs[run_report.EVALUATION].uri)
+    return summarize(run, seconds)
+
+
+def summarize(run: run_records.RunRecord, seconds: float | None = None) -> RunSummary:
+    """What one run did, from its evaluation, blessing, canary, drift check and push (absent ones: empty)."""
+    evaluated = run.inputs.get(run_report.EVALUATION)
+    evaluation = evaluation_artifact.read_evaluation(evaluated.uri) if evaluated else None
     drift = run.inputs.get(run_report.DRIFT)
+    push = pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL))
     return RunSummary(
-        pipeline_name=pipeline_name,
+        pipeline_name=run.pipeline_name,
         run_id=run.run_id,
         steps=run.states,
         metrics=evaluation.candidate_metrics if evaluation else {},
         baseline_metrics=evaluation.baseline_metrics if evaluation else {},
         blessed=evaluation_artifact.read_blessing(run.inputs.get(run_report.BLESSING)),
         blessing_failures=evaluation.failures if evaluation else (),
-        pushed_destination=pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL)).destination,
+        pushed_destination=push.destination,
+        pushed_version=push.version,
         seconds=seconds,
         canary=canary_results.describe(run.inputs.get(run_report.INFRA_BLESSING)),
         drift_warnings=drift.properties.get(drift_anomalies.WARNINGS_PROPERTY) or None if drift else None,

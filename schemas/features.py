@@ -5,6 +5,8 @@ maps a vocabulary line to an embedding-matrix row live here; no other module
 spells them as string literals or does index arithmetic on token ids.
 """
 
+from collections.abc import Iterable
+
 # Raw features written by ExampleGen (see schemas/raw_schema.pbtxt).
 TEXT = "text"
 LABEL = "label"
@@ -58,6 +60,12 @@ UNK_TOKEN = "<unk>"
 RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN)
 PAD_ID = RESERVED_TOKENS.index(PAD_TOKEN)
 UNK_ID = RESERVED_TOKENS.index(UNK_TOKEN)
+
+
+def vocabulary_words(vocabulary: Iterable[str]) -> list[str]:
+    """A vocabulary's words in file order (tf.Transform's: most frequent first), reserved tokens left out."""
+    return [token for token in vocabulary if token not in RESERVED_TOKENS]
+
 
 # Serving signatures of the exported SavedModel.
 TEXT_SIGNATURE = "serving_default"

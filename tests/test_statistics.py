@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tarfile
 
 import apache_beam as beam
@@ -127,7 +128,7 @@ def _compute(uri: str, examples=EXAMPLES, vocabulary=VOCABULARY) -> statistics.S
             | ComputeStatistics([features.TRAIN, features.EVAL, features.TEST], vocabulary)
         )
         assert_that(result | beam.combiners.Count.Globally(), equal_to([1]), label="OneElement")
-        _ = result | beam.Map(statistics.write_statistics_to, uri)
+        _ = result | beam.Map(statistics.write_statistics, uri)
     return statistics.read_statistics(uri)
 
 
@@ -218,9 +219,7 @@ def test_duplicates_across_and_within_splits(computed):
 
 def test_the_artifact_holds_statistics_gen_layout_and_reads_back(computed, tmp_path):
     uri = str(tmp_path / "statistics")
-    statistics.write_statistics(
-        uri, statistics.with_context(computed, span=3, vocabulary_size=len(VOCABULARY))
-    )
+    statistics.write_statistics(dataclasses.replace(computed, span=3, vocabulary_size=len(VOCABULARY)), uri)
     assert sorted(p.name for p in (tmp_path / "statistics").iterdir()) == [
         "Split-eval",
         "Split-test",

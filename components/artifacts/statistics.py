@@ -8,8 +8,8 @@ the run report):
     <uri>/Split-<name>/FeatureStats.pb   tensorflow_metadata DatasetFeatureStatisticsList
     <uri>/summary.json                   every split's figures and the duplicate texts
 
-Custom properties: ``span`` (the Examples' span, which the drift check's
-resolver compares) and per split ``<split>_examples``.
+Custom properties: ``span`` (the Examples' span, ExampleGen's property of the
+same name, which the drift check's resolver compares) and per split ``<split>_examples``.
 """
 
 from __future__ import annotations
@@ -114,7 +114,15 @@ class SplitStatistics:
 
     def quantile(self, q: float) -> int | None:
         """The review length at quantile ``q`` (nearest rank: the smallest length with at least q of the reviews)."""
-        return length_quantile(self.lengths, q)
+        total = sum(self.lengths.values())
+        if not total:
+            return None
+        rank = max(1, math.ceil(q * total))  # at most total: q is at most 1
+        seen = 0
+        for length in sorted(self.lengths):
+            seen += self.lengths[length]
+            if seen >= rank:
+                return length
 
     @property
     def quantiles(self) -> dict[float, int]:
@@ -123,7 +131,10 @@ class SplitStatistics:
     @property
     def length_buckets(self) -> list[int]:
         """Reviews per bucket of ``LENGTH_BUCKET_TOKENS`` tokens; the last bucket holds every longer review."""
-        return length_buckets(self.lengths)
+        buckets = [0] * LENGTH_BUCKETS
+        for length, count in self.lengths.items():
+            buckets[min(length // LENGTH_BUCKET_TOKENS, LENGTH_BUCKETS - 1)] += count
+        return buckets
 
     def to_json(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -137,19 +148,15 @@ class SplitStatistics:
 
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> SplitStatistics:
-        return cls(
-            name=values["name"],
-            examples=int(values["examples"]),
-            labels={name: int(count) for name, count in values["labels"].items()},
-            ratings={int(rating): int(count) for rating, count in values["ratings"].items()},
-            lengths={int(length): int(count) for length, count in values["lengths"].items()},
-            tokens=int(values["tokens"]),
-            oov_tokens=values["oov_tokens"],
-            empty_reviews=int(values["empty_reviews"]),
-            top_tokens=tuple((token, int(count)) for token, count in values["top_tokens"]),
-            distinct_tokens=int(values["distinct_tokens"]),
-            duplicates=values.get("duplicates"),
-            word_positive_share=dict(values.get("word_positive_share") or {}),
+        # JSON object keys are strings and its arrays lists: ratings and lengths get int keys back.
+        split = cls(
+            **{field.name: values[field.name] for field in dataclasses.fields(cls) if field.name in values}
+        )
+        return dataclasses.replace(
+            split,
+            ratings={int(rating): count for rating, count in split.ratings.items()},
+            lengths={int(length): count for length, count in split.lengths.items()},
+            top_tokens=tuple((token, count) for token, count in split.top_tokens),
         )
 
 
@@ -188,30 +195,18 @@ class Duplicates:
     shown_groups: tuple[DuplicateGroup, ...]
     within_split: dict[str, int]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "leaks": [[scored, list(learnt), size, leaked] for scored, learnt, size, leaked in self.leaks],
-            "groups": self.groups,
-            "shown_groups": [
-                {"members": [list(member) for member in group.members], "snippet": group.snippet}
-                for group in self.shown_groups
-            ],
-            "within_split": dict(self.within_split),
-        }
-
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> Duplicates:
         return cls(
             leaks=tuple(
-                (scored, tuple(learnt), int(size), int(leaked))
-                for scored, learnt, size, leaked in values["leaks"]
+                (scored, tuple(learnt), size, leaked) for scored, learnt, size, leaked in values["leaks"]
             ),
-            groups=int(values["groups"]),
+            groups=values["groups"],
             shown_groups=tuple(
                 DuplicateGroup(tuple(tuple(member) for member in group["members"]), group["snippet"])
                 for group in values["shown_groups"]
             ),
-            within_split={split: int(count) for split, count in values["within_split"].items()},
+            within_split=values["within_split"],
         )
 
 
@@ -238,7 +233,7 @@ class Statistics:
             "span": self.span,
             "vocabulary_size": self.vocabulary_size,
             "splits": [split.to_json() for split in self.splits.values()],
-            "duplicates": self.duplicates.to_json() if self.duplicates else None,
+            "duplicates": dataclasses.asdict(self.duplicates) if self.duplicates else None,
         }
 
     @classmethod
@@ -250,28 +245,6 @@ class Statistics:
             span=values.get("span"),
             vocabulary_size=values.get("vocabulary_size"),
         )
-
-
-def length_quantile(lengths: Mapping[int, int], q: float) -> int | None:
-    """Nearest-rank quantile of a length histogram: the smallest length holding at least ``q`` of the reviews."""
-    total = sum(lengths.values())
-    if not total:
-        return None
-    rank = max(1, math.ceil(q * total))
-    seen = 0
-    for length in sorted(lengths):
-        seen += lengths[length]
-        if seen >= rank:
-            return length
-    return max(lengths)
-
-
-def length_buckets(lengths: Mapping[int, int]) -> list[int]:
-    """Reviews per ``LENGTH_BUCKET_TOKENS``-token bucket, ``LENGTH_BUCKETS`` buckets, the last open-ended."""
-    buckets = [0] * LENGTH_BUCKETS
-    for length, count in lengths.items():
-        buckets[min(length // LENGTH_BUCKET_TOKENS, LENGTH_BUCKETS - 1)] += count
-    return buckets
 
 
 # --- FeatureStats.pb ------------------------------------------------------------------------------
@@ -291,6 +264,9 @@ def feature_statistics(split: SplitStatistics) -> Any:
 
     dataset = statistics_pb2.DatasetFeatureStatistics(name=split.name, num_examples=split.examples)
 
+    def feature(name: str, type_: int) -> statistics_pb2.FeatureNameStatistics:
+        return dataset.features.add(path=path_pb2.Path(step=[name]), type=type_)
+
     def common(present: int) -> statistics_pb2.CommonStatistics:
         return statistics_pb2.CommonStatistics(
             num_non_missing=present,
@@ -303,10 +279,7 @@ def feature_statistics(split: SplitStatistics) -> Any:
 
     labeled = split.labeled
     if labeled:
-        label = dataset.features.add(
-            path=path_pb2.Path(step=[features.LABEL]), type=statistics_pb2.FeatureNameStatistics.INT
-        )
-        string_stats = label.string_stats
+        string_stats = feature(features.LABEL, statistics_pb2.FeatureNameStatistics.INT).string_stats
         string_stats.common_stats.CopyFrom(common(labeled))
         ordered = sorted(
             ((value, split.labels.get(name, 0)) for value, name in LABEL_NAMES.items()),
@@ -321,10 +294,7 @@ def feature_statistics(split: SplitStatistics) -> Any:
 
     rated = sum(split.ratings.values())
     if rated:
-        rating = dataset.features.add(
-            path=path_pb2.Path(step=[features.RATING]), type=statistics_pb2.FeatureNameStatistics.INT
-        )
-        num = rating.num_stats
+        num = feature(features.RATING, statistics_pb2.FeatureNameStatistics.INT).num_stats
         num.common_stats.CopyFrom(common(rated))
         values = sorted(split.ratings)
         num.mean = sum(value * count for value, count in split.ratings.items()) / rated
@@ -338,9 +308,7 @@ def feature_statistics(split: SplitStatistics) -> Any:
                 low_value=value, high_value=value + 1, sample_count=split.ratings.get(value, 0)
             )
 
-    text = dataset.features.add(
-        path=path_pb2.Path(step=[features.TEXT]), type=statistics_pb2.FeatureNameStatistics.STRING
-    )
+    text = feature(features.TEXT, statistics_pb2.FeatureNameStatistics.STRING)
     text.string_stats.common_stats.CopyFrom(common(split.examples))
     lengths = text.custom_stats.add(name=TOKEN_LENGTH_STAT).histogram
     lengths.type = statistics_pb2.Histogram.STANDARD
@@ -372,8 +340,8 @@ def split_dir(uri: str, split: str) -> str:
     return os.path.join(uri, f"{SPLIT_PREFIX}{split}")
 
 
-def write_statistics(uri: str, statistics: Statistics) -> None:
-    """Writes ``Split-<name>/FeatureStats.pb`` per split and ``summary.json`` under ``uri``."""
+def write_statistics(statistics: Statistics, uri: str) -> None:
+    """Writes ``Split-<name>/FeatureStats.pb`` per split and ``summary.json`` under ``uri`` (a ``beam.Map``)."""
     import tensorflow as tf
 
     for name, split in statistics.splits.items():
@@ -384,11 +352,6 @@ def write_statistics(uri: str, statistics: Statistics) -> None:
     tf.io.gfile.makedirs(uri)
     with tf.io.gfile.GFile(os.path.join(uri, SUMMARY_FILE), "w") as file:
         json.dump(statistics.to_json(), file, indent=1, sort_keys=True)
-
-
-def write_statistics_to(statistics: Statistics, uri: str) -> None:
-    """:func:`write_statistics` with the statistics first, for ``beam.Map``."""
-    write_statistics(uri, statistics)
 
 
 def read_statistics(uri: str) -> Statistics:
@@ -415,9 +378,11 @@ def read_feature_statistics(uri: str, split: str) -> Any:
         return statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
 
 
-def with_context(computed: Statistics, span: int | None, vocabulary_size: int | None) -> Statistics:
-    """``computed`` with the span of its examples and the size of the vocabulary it was measured against."""
-    return dataclasses.replace(computed, span=span, vocabulary_size=vocabulary_size)
+def span_of(artifact: Any) -> int | None:
+    """The ``span`` custom property of an artifact (Examples or ExampleStatistics), None without one."""
+    if artifact.has_custom_property(SPAN_PROPERTY):
+        return artifact.get_int_custom_property(SPAN_PROPERTY)
+    return None
 
 
 def describe(found: Statistics) -> str:

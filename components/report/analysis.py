@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from components.report.sections import Curve
-from schemas import features
 
 
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -38,11 +37,6 @@ def review_lengths(histogram: Mapping[int, int]) -> np.ndarray:
     return np.repeat(
         np.array(list(histogram), dtype=np.int64), np.array(list(histogram.values()), dtype=np.int64)
     )
-
-
-def most_frequent_words(vocabulary: Sequence[str], count: int) -> list[str]:
-    """The ``count`` most frequent words: the vocabulary is in frequency order after the reserved tokens."""
-    return [token for token in vocabulary if token not in features.RESERVED_TOKENS][:count]
 
 
 def confusion_at(curve: Curve, threshold: float = 0.5) -> dict[str, float]:

@@ -69,9 +69,6 @@ def collect_report(
         inputs: Input name (``run_report.INPUT_KEYS``) -> artifact; absent inputs are skipped.
         step_properties: Step -> execution property -> value, for the lineage.
         versions: Library versions of the environment that ran the steps.
-        title: Page title.
-        run_id: The pipeline run, when known.
-        steps: The run's steps as ML Metadata recorded them, when known.
     """
     max_length, vocabulary = None, None
     if transform := inputs.get(run_report.TRANSFORM_GRAPH):
@@ -178,7 +175,7 @@ def embedding_report(
                     f"an embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
                 )
     reference = trained if trained is not None else injected
-    projected = analysis.most_frequent_words(vocabulary, PROJECTED_WORDS) if vocabulary else []
+    projected = features.vocabulary_words(vocabulary)[:PROJECTED_WORDS] if vocabulary else []
     projection = None
     if vocabulary and injected is not None and trained is not None and len(projected) >= 2:
         index = {token: i for i, token in enumerate(vocabulary)}

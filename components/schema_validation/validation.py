@@ -60,8 +60,7 @@ def _set_fields(proto: message.Message) -> set[str]:
 
 
 def _unsupported_in_feature(feature: schema_pb2.Feature) -> Iterator[str]:
-    for field in sorted(_set_fields(feature) - _FEATURE_FIELDS):
-        yield field
+    yield from sorted(_set_fields(feature) - _FEATURE_FIELDS)
     if feature.type not in _KIND_OF_TYPE:
         yield f"type {schema_pb2.FeatureType.Name(feature.type)}"
     if feature.HasField("presence"):

@@ -13,31 +13,25 @@ from tfx.dsl.components.common import resolver
 from tfx.dsl.input_resolution.strategies import latest_artifact_strategy
 from tfx.types import standard_artifacts
 
-from components.artifacts.statistics import SPAN_PROPERTY
+from components.artifacts.statistics import span_of
 
 STATISTICS_KEY = "statistics"
 CURRENT_KEY = "current"
 RESOLVER_ID = "previous_statistics_resolver"
 
 
-def _span(artifact: types.Artifact) -> int | None:
-    if artifact.has_custom_property(SPAN_PROPERTY):
-        return artifact.get_int_custom_property(SPAN_PROPERTY)
-    return None
-
-
 def latest_earlier_span(
     candidates: list[types.Artifact], current: list[types.Artifact]
 ) -> types.Artifact | None:
     """The statistics with the highest span below every current span (newest among equals); None if none."""
-    spans = [span for span in map(_span, current) if span is not None]
+    spans = [span for span in map(span_of, current) if span is not None]
     if not spans:
         return None
     limit = min(spans)
     earlier = [
-        artifact for artifact in candidates if (_span(artifact) is not None and _span(artifact) < limit)
+        artifact for artifact in candidates if (span_of(artifact) is not None and span_of(artifact) < limit)
     ]
-    return max(earlier, key=lambda artifact: (_span(artifact), artifact.id), default=None)
+    return max(earlier, key=lambda artifact: (span_of(artifact), artifact.id), default=None)
 
 
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):

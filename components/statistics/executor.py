@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 import apache_beam as beam
 from tfx import types
-from tfx.components.example_gen import utils as example_gen_utils
 from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.types import artifact_utils
 
@@ -26,12 +26,6 @@ BASELINE_STATISTICS_KEY = "baseline_statistics"
 ANOMALIES_KEY = drift_anomalies.ANOMALIES_KEY
 
 
-def _span(artifact: types.Artifact) -> int | None:
-    if artifact.has_custom_property(example_gen_utils.SPAN_PROPERTY_NAME):
-        return artifact.get_int_custom_property(example_gen_utils.SPAN_PROPERTY_NAME)
-    return None
-
-
 class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
     """Computes every split's statistics in one Beam pipeline and writes the ExampleStatistics artifact."""
 
@@ -47,22 +41,15 @@ class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
         split_names = artifact_utils.decode_split_names(examples.split_names)
         logger.info("StatisticsGen: start, splits %s of %s", ", ".join(split_names), examples.uri)
         _max_length, vocabulary = transform_graph.read_transform(graph.uri)
-        span = _span(examples)
+        span = statistics.span_of(examples)
 
         with self._make_beam_pipeline() as pipeline:
             _ = (
                 pipeline
                 | "ReadSplits" >> ReadSplits(examples, split_names)
                 | "ComputeStatistics" >> ComputeStatistics(split_names, vocabulary)
-                | "Write"
-                >> beam.Map(
-                    lambda computed, uri, span, size: statistics.write_statistics(
-                        uri, statistics.with_context(computed, span, size)
-                    ),
-                    output.uri,
-                    span,
-                    len(vocabulary),
-                )
+                | "AddContext" >> beam.Map(dataclasses.replace, span=span, vocabulary_size=len(vocabulary))
+                | "Write" >> beam.Map(statistics.write_statistics, output.uri)
             )
 
         written = statistics.read_statistics(output.uri)

@@ -85,14 +85,9 @@ class _Accumulator:
         return self
 
 
-def _words(vocabulary: Sequence[str] | None) -> list[str]:
-    """The vocabulary's words (file order) less the reserved tokens."""
-    return [token for token in vocabulary or () if token not in features.RESERVED_TOKENS]
-
-
 def _shared_words(vocabulary: Sequence[str] | None) -> list[str]:
     """The vocabulary words whose positive share is counted, most frequent first."""
-    return _words(vocabulary)[:SHARED_WORDS]
+    return features.vocabulary_words(vocabulary or ())[:SHARED_WORDS]
 
 
 def _counts(values: np.ndarray) -> dict[int, int]:
@@ -126,7 +121,7 @@ class _BatchStatistics(beam.DoFn):
 
         from components.text import tokenize
 
-        words = _words(self._vocabulary)
+        words = features.vocabulary_words(self._vocabulary or ())
         self._shared_words = len(_shared_words(self._vocabulary))
         table = None
         if words:
@@ -234,23 +229,9 @@ class _BatchStatistics(beam.DoFn):
             )
 
 
-class _MergeStatistics(beam.CombineFn):
-    """Partial :class:`_Accumulator` of one split -> their sum."""
-
-    def __init__(self, shared_words: int):
-        self._shared_words = shared_words
-
-    def create_accumulator(self) -> _Accumulator:
-        return _Accumulator(self._shared_words)
-
-    def add_input(self, accumulator: _Accumulator, partial: _Accumulator) -> _Accumulator:
-        return accumulator.merge(partial)
-
-    def merge_accumulators(self, accumulators: Iterable[_Accumulator]) -> _Accumulator:
-        return functools.reduce(_Accumulator.merge, accumulators, self.create_accumulator())
-
-    def extract_output(self, accumulator: _Accumulator) -> _Accumulator:
-        return accumulator
+def _sum(partials: Iterable[_Accumulator], shared_words: int) -> _Accumulator:
+    """The sum of partial counts, into a new accumulator (Beam's inputs are not modified)."""
+    return functools.reduce(_Accumulator.merge, partials, _Accumulator(shared_words))
 
 
 def split_statistics(
@@ -369,7 +350,7 @@ class ComputeStatistics(beam.PTransform):
             )
         )
         summed = counted.partials | "SumPerSplit" >> beam.CombinePerKey(
-            _MergeStatistics(len(_shared_words(self._vocabulary)))
+            _sum, len(_shared_words(self._vocabulary))
         )
         groups = (
             counted[_BatchStatistics.TEXTS]
