@@ -246,8 +246,7 @@ class TrainingHistory:
         history: Each metric's values, one per epoch run (``loss``,
             ``val_loss``, ``val_accuracy``, ...).
         unfrozen_at_epoch: The first epoch (0-based) trained with unfrozen
-            embeddings in ``frozen_then_fine_tune``; None otherwise or if the
-            frozen phase used up every epoch.
+            embeddings in ``frozen_then_fine_tune``; None otherwise.
     """
 
     epoch: list[int] = dataclasses.field(default_factory=list)
@@ -376,17 +375,25 @@ def fit_model(
     if options.early_stopping_patience:
         callbacks.append(PhasedEarlyStopping(options.early_stopping_patience))
     history = TrainingHistory()
-    phase = model.fit(
-        train,
-        validation_data=validation,
-        epochs=options.unfreeze_after_epochs
-        if options.embedding_training == FROZEN_THEN_FINE_TUNE
-        else options.epochs,
-        callbacks=callbacks,
-        verbose=0,
-    )
-    history.extend(phase)
-    if options.embedding_training == FROZEN_THEN_FINE_TUNE and len(history.epoch) < options.epochs:
+
+    def run(first_epoch: int, last_epoch: int) -> None:
+        history.extend(
+            model.fit(
+                train,
+                validation_data=validation,
+                initial_epoch=first_epoch,
+                epochs=last_epoch,
+                callbacks=callbacks,
+                verbose=0,
+            )
+        )
+
+    if options.embedding_training != FROZEN_THEN_FINE_TUNE:
+        run(0, options.epochs)
+    else:
+        # Options guarantee unfreeze_after_epochs < epochs, so fine-tuning always follows,
+        # from the frozen phase's best weights if it stopped early.
+        run(0, options.unfreeze_after_epochs)
         history.unfrozen_at_epoch = len(history.epoch)
         model.get_layer(EMBEDDING_LAYER).trainable = True
         compile_model(model, options.fine_tune_learning_rate)
@@ -395,14 +402,6 @@ def fit_model(
             history.unfrozen_at_epoch,
             options.fine_tune_learning_rate,
         )
-        phase = model.fit(
-            train,
-            validation_data=validation,
-            initial_epoch=history.unfrozen_at_epoch,
-            epochs=options.epochs,
-            callbacks=callbacks,
-            verbose=0,
-        )
-        history.extend(phase)
+        run(history.unfrozen_at_epoch, options.epochs)
     check_finite_weights(model, "after training")
     return history
