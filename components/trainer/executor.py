@@ -42,19 +42,15 @@ class Executor(base_executor.BaseExecutor):
         sequence_length = transformed_spec[features.TOKEN_IDS].shape[0]
         feature_spec = dataset.model_feature_spec(transformed_spec, options.use_ngrams)
 
-        train = dataset.make_dataset(
-            artifact_utils.get_split_uri([transformed], features.TRAIN),
-            feature_spec,
-            options.batch_size,
-            shuffle=True,
-            seed=options.seed,
-        )
-        evaluation = dataset.make_dataset(
-            artifact_utils.get_split_uri([transformed], features.EVAL),
-            feature_spec,
-            options.batch_size,
-            shuffle=False,
-            seed=options.seed,
+        train, evaluation = (
+            dataset.make_dataset(
+                artifact_utils.get_split_uri([transformed], split),
+                feature_spec,
+                options.batch_size,
+                shuffle=split == features.TRAIN,
+                seed=options.seed,
+            )
+            for split in (features.TRAIN, features.EVAL)
         )
         ngram_ratios = None
         if features.NGRAM_IDS in feature_spec:
