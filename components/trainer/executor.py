@@ -133,16 +133,10 @@ class WarmStartError(RuntimeError):
 def warm_start_from(
     classifier: keras.Model, base_models: list[types.Artifact], vocabulary: list[str]
 ) -> dict:
-    """Sets the freshly built ``classifier``'s weights from the earlier model, if there is one.
+    """Sets the freshly built ``classifier``'s weights from the earlier model in ``base_models``, if any.
 
-    Args:
-        classifier: The model as built for a fresh start.
-        base_models: The resolved earlier model (one artifact), or none before the first push.
-        vocabulary: This run's vocabulary.
-
-    Returns:
-        The record for ``warm_start.json``: the earlier model (``model_uri``
-        None when there was none) and what was copied from it.
+    Returns the record for ``warm_start.json``: the earlier model (``model_uri``
+    None when there was none) and what was copied from it.
     """
     if not base_models:
         logger.info(

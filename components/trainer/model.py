@@ -2,12 +2,6 @@
 
 Keras here is tf_keras (Keras 2): tf.Transform's serving layer is a tf_keras
 layer, and one Keras keeps the exported SavedModel simple.
-
-The embedding layer is trained per ``TrainerOptions.embedding_training``:
-``fine_tune`` and ``frozen`` are one ``fit``; ``frozen_then_fine_tune`` is two
-phases (:func:`fit_model`): frozen for ``unfreeze_after_epochs`` epochs, then
-unfrozen and recompiled with ``fine_tune_learning_rate`` up to ``epochs`` in
-all, with one history and one early stopping across both phases.
 """
 
 from collections.abc import Sequence
@@ -349,27 +343,21 @@ def fit_model(
 ) -> TrainingHistory:
     """Fits a model from :func:`build_model` per ``options.embedding_training``.
 
-    With ``options.early_stopping_patience``, training stops after that many
-    epochs without eval-loss improvement and the best epoch's weights are kept
-    (across both phases of ``frozen_then_fine_tune``); an early stop in the
-    frozen phase ends that phase, and fine-tuning starts from its best weights.
-
-    Args:
-        model: The compiled classifier (embeddings frozen unless ``fine_tune``).
-        train: Batches of ``(token_ids, label)`` to fit on.
-        validation: Batches to compute ``val_*`` metrics and early stopping on.
-        options: Epochs, early stopping and the embedding-training schedule.
-        callbacks: Further Keras callbacks (logging, TensorBoard), called in
-            every phase with the overall epoch numbers.
+    ``fine_tune`` and ``frozen`` are one ``fit``; ``frozen_then_fine_tune`` is
+    frozen for ``unfreeze_after_epochs`` epochs, then unfrozen and recompiled
+    with ``fine_tune_learning_rate`` up to ``epochs`` in all. With
+    ``options.early_stopping_patience``, training stops after that many epochs
+    without eval-loss improvement and the best epoch's weights are kept (across
+    both phases); an early stop in the frozen phase ends that phase, and
+    fine-tuning starts from its best weights. ``callbacks`` (logging,
+    TensorBoard) are called in every phase with the overall epoch numbers.
 
     Returns:
         The metrics of every epoch run, both phases in one history.
 
     Raises:
         NonFiniteTrainingError: The loss, a metric or a weight became NaN or
-            infinite (epoch and what in the message); checked at every batch
-            and epoch, before early stopping could restore earlier weights, and
-            on the weights finally kept.
+            infinite (:class:`FailOnNonFinite`), or the weights finally kept are.
     """
     callbacks = [FailOnNonFinite(), *callbacks]
     if options.early_stopping_patience:
