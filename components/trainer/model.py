@@ -65,8 +65,8 @@ class LogitDense(keras.layers.Dense):
         outputs = tf.matmul(tf.cast(inputs, wide), tf.cast(self.kernel, wide))
         if self.use_bias:
             outputs = outputs + tf.cast(self.bias, wide)
-        outputs = tf.cast(outputs, inputs.dtype)
-        return self.activation(outputs) if self.activation is not None else outputs
+        # Dense's activation is never None: no activation is keras.activations.linear.
+        return self.activation(tf.cast(outputs, inputs.dtype))
 
 
 class Sigmoid(keras.layers.Layer):
