@@ -1,5 +1,7 @@
 """The bag-of-n-grams branch: Naive Bayes log-count ratios and the wide+deep model."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -27,6 +29,34 @@ def test_log_count_ratios_are_exact_on_a_tiny_case():
     expected[3] = 0.0
     np.testing.assert_allclose(ratios, expected, rtol=1e-6)
     assert ratios[1] > 0 > ratios[2]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    reviews=st.lists(
+        st.tuples(st.sets(st.integers(0, 9), max_size=6), st.integers(0, 1)), min_size=1, max_size=12
+    ),
+    batch_size=st.integers(1, 5),
+    min_frequency=st.integers(1, 3),
+)
+def test_log_count_ratios_count_the_reviews_holding_each_id_in_any_batching(
+    reviews, batch_size, min_frequency
+):
+    batches = [
+        (
+            tf.ragged.constant([sorted(ids) for ids, _ in chunk], dtype=tf.int64, ragged_rank=1),
+            tf.constant([label for _, label in chunk], dtype=tf.int64),
+        )
+        for chunk in (reviews[i : i + batch_size] for i in range(0, len(reviews), batch_size))
+    ]
+    ratios = naive_bayes_log_ratios(batches, vocab_size=10, alpha=1.0, min_frequency=min_frequency)
+    held = {
+        label: np.array([sum(i in ids for ids, y in reviews if y == label) for i in range(10)])
+        for label in (0, 1)
+    }
+    p, q = held[1] + 1.0, held[0] + 1.0
+    expected = np.where(held[0] + held[1] >= min_frequency, np.log((p / p.sum()) / (q / q.sum())), 0.0)
+    np.testing.assert_allclose(ratios, expected, rtol=1e-6, atol=1e-7)
 
 
 def test_ids_held_by_too_few_reviews_get_ratio_zero():

@@ -1,10 +1,12 @@
 """Word2Vec step cores: Beam corpus building with the Transform tokenizer, and gensim training."""
 
 import collections
+import os
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from gensim.models import KeyedVectors
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,6 +17,7 @@ from components.embeddings.word2vec import (
     BuildCorpus,
     ReadReviewTexts,
     TokenizeTexts,
+    local_path,
     new_model,
     save_vectors,
     train_word2vec,
@@ -142,3 +145,23 @@ def test_saved_vectors_read_back_exactly_in_word2vec_text_format(tmp_path):
     assert [word for word, _ in read] == vectors.index_to_key
     for word, vector in read:
         np.testing.assert_array_equal(vector, vectors[word])
+
+
+def test_vectors_go_to_and_come_from_a_remote_path_through_a_temporary_local_file(tmp_path):
+    # gensim reads and writes files from C, so a remote file (ram:// stands in for gs://) is copied.
+    vectors = KeyedVectors(2)
+    vectors.add_vectors(["good", "bad"], np.array([[1.0, 2.0], [3.0, -4.0]], dtype=np.float32))
+    remote = f"ram://{tmp_path.name}/vectors.txt"
+    save_vectors(vectors, remote)
+    written = "2 2\ngood 1.0 2.0\nbad 3.0 -4.0\n"
+    with tf.io.gfile.GFile(remote) as stream:
+        assert stream.read() == written
+    with local_path(remote) as local:
+        assert "://" not in local
+        with open(local, encoding="utf-8") as stream:
+            assert stream.read() == written
+    assert not os.path.exists(local)
+    assert [(word, vector.tolist()) for word, vector in iter_vectors(remote)] == [
+        ("good", [1.0, 2.0]),
+        ("bad", [3.0, -4.0]),
+    ]

@@ -63,17 +63,10 @@ class Coverage:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary, for ``coverage.json``."""
         return {
-            "vocabulary_words": self.vocabulary_words,
+            **dataclasses.asdict(self),
             "found": self.found,
-            "exact": self.exact,
-            "lowercase": self.lowercase,
-            "missing": self.missing,
             "word_share": self.word_share,
-            "token_share": self.token_share,
             "top_missing": [{"word": word, "count": count} for word, count in self.top_missing],
-            "dimension": self.dimension,
-            "vectors_read": self.vectors_read,
-            "duplicates": self.duplicates,
         }
 
     def summary(self) -> str:

@@ -1,11 +1,7 @@
 """Executors of the Word2Vec and EmbeddingAligner steps: read artifacts, call the cores, write artifacts."""
 
-from collections.abc import Iterator
-import contextlib
 import logging
 import os
-import shutil
-import tempfile
 import time
 from typing import Any
 
@@ -25,6 +21,7 @@ from components.embeddings.word2vec import (
     REVIEWS_COUNTER,
     TOKENS_COUNTER,
     BuildCorpus,
+    local_path,
     save_vectors,
     train_word2vec,
 )
@@ -74,7 +71,7 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
             reviews = counts.get(REVIEWS_COUNTER, 0)
             tokens = counts.get(TOKENS_COUNTER, 0)
             corpus_seconds = time.monotonic() - started
-            with _local_file(corpus_path) as local_corpus:
+            with local_path(corpus_path) as local_corpus:
                 vectors = train_word2vec(local_corpus, options)
             save_vectors(vectors, embedding_vectors.vectors_path(output.uri))
         finally:
@@ -177,18 +174,3 @@ def vector_file(uri: str, requested: str) -> tuple[str, str]:
     if requested == vector_files.AUTO_FORMAT:
         return uri, vector_files.detect_format(uri)
     return uri, requested
-
-
-@contextlib.contextmanager
-def _local_file(path: str) -> Iterator[str]:
-    """``path`` itself if local, else a temporary local copy (gensim reads files from C)."""
-    if "://" not in path:
-        yield path
-        return
-    local_dir = tempfile.mkdtemp(prefix="word2vec-corpus-")
-    try:
-        local_path = os.path.join(local_dir, os.path.basename(path))
-        tf.io.gfile.copy(path, local_path, overwrite=True)
-        yield local_path
-    finally:
-        shutil.rmtree(local_dir, ignore_errors=True)

@@ -33,7 +33,6 @@ class Word2VecAlgorithm(enum.StrEnum):
     CBOW = "cbow"
 
 
-ROW_INITIALIZERS = tuple(member.value for member in RowInit)
 GLOVE = VectorFormat.GLOVE.value
 WORD2VEC = VectorFormat.WORD2VEC.value
 WORD2VEC_BINARY = VectorFormat.WORD2VEC_BINARY.value

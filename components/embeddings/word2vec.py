@@ -12,6 +12,7 @@ tokens separated by single spaces), then gensim trains on that file in its
 """
 
 from collections.abc import Iterator, Sequence
+import contextlib
 import itertools
 import logging
 import os
@@ -129,8 +130,7 @@ def _review_text(record: bytes) -> Iterator[bytes]:
 
 
 def new_model(options: Word2VecOptions) -> Word2Vec:
-    """An untrained gensim model with the options' dimension, window, minimum count, epochs, algorithm,
-    negative samples, subsampling threshold, threads and seed."""
+    """An untrained gensim model configured by ``options``."""
     return Word2Vec(
         vector_size=options.dimension,
         window=options.window,
@@ -150,13 +150,9 @@ def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
     gensim logs its progress (vocabulary scan, epochs, words per second) at
     INFO through the standard ``logging`` module.
 
-    Args:
-        corpus_file: A local text file (gensim reads it from C, so no gs:// URLs).
-        options: Dimension, window, minimum count, epochs, algorithm, threads, seed.
-
-    Returns:
-        The vectors of the words seen at least ``options.min_count`` times.
-        With ``options.workers == 1`` the same corpus and seed give identical vectors.
+    ``corpus_file`` must be local (gensim reads it from C, so no gs:// URLs).
+    Returns the vectors of the words seen at least ``options.min_count`` times;
+    with ``options.workers == 1`` the same corpus and seed give identical vectors.
 
     Raises:
         ValueError: If the corpus is empty or no word reaches ``min_count``.
@@ -215,16 +211,29 @@ class EpochProgress(CallbackAny2Vec):
 def save_vectors(vectors: KeyedVectors, path: str) -> None:
     """Writes word2vec text format with its ``<count> <dim>`` header, most frequent first.
 
-    A standard format, so a later run can take the file as its pretrained
-    vectors. Remote paths (gs://) are written locally first, then copied.
+    A standard format, so a later run can take the file as its pretrained vectors.
+    """
+    with local_path(path, upload=True) as local:
+        vectors.save_word2vec_format(local, binary=False)
+
+
+@contextlib.contextmanager
+def local_path(path: str, upload: bool = False) -> Iterator[str]:
+    """``path`` itself if local, else a temporary local file (gensim reads and writes files from C).
+
+    The temporary file is a copy of ``path`` to read, or with ``upload`` is
+    copied to ``path`` once written.
     """
     if "://" not in path:
-        vectors.save_word2vec_format(path, binary=False)
+        yield path
         return
     local_dir = tempfile.mkdtemp(prefix="word2vec-")
-    local_path = os.path.join(local_dir, os.path.basename(path))
     try:
-        vectors.save_word2vec_format(local_path, binary=False)
-        tf.io.gfile.copy(local_path, path, overwrite=True)
+        local = os.path.join(local_dir, os.path.basename(path))
+        if not upload:
+            tf.io.gfile.copy(path, local, overwrite=True)
+        yield local
+        if upload:
+            tf.io.gfile.copy(local, path, overwrite=True)
     finally:
         shutil.rmtree(local_dir, ignore_errors=True)

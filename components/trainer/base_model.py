@@ -23,7 +23,6 @@ from tfx.types import standard_artifacts, standard_component_specs
 from components.artifacts.pushed_model import latest_pushed_other_than, pushed_from
 
 MODEL_KEY = "model"
-MODEL_BLESSING_KEY = "model_blessing"
 PUSHED_MODEL_KEY = "pushed_model"
 EXAMPLES_KEY = "examples"
 RESOLVER_ID = "warm_start_model_resolver"
@@ -33,25 +32,23 @@ def trained_on(store: Any, examples: list[types.Artifact]) -> set[int]:
     """Ids of the Models written by executions that read any of ``examples`` as their ``examples`` input."""
     from ml_metadata.proto import metadata_store_pb2
 
+    def at(events: list, event_type: int, key: str) -> list:
+        return [e for e in events if e.type == event_type and e.path.steps and e.path.steps[0].key == key]
+
     if not examples:
         return set()
+    reads = store.get_events_by_artifact_ids([artifact.id for artifact in examples])
     executions = sorted(
         {
-            event.execution_id
-            for event in store.get_events_by_artifact_ids([artifact.id for artifact in examples])
-            if event.type == metadata_store_pb2.Event.INPUT
-            and event.path.steps
-            and event.path.steps[0].key == standard_component_specs.EXAMPLES_KEY
+            e.execution_id
+            for e in at(reads, metadata_store_pb2.Event.INPUT, standard_component_specs.EXAMPLES_KEY)
         }
     )
     if not executions:
         return set()
+    writes = store.get_events_by_execution_ids(executions)
     return {
-        event.artifact_id
-        for event in store.get_events_by_execution_ids(executions)
-        if event.type == metadata_store_pb2.Event.OUTPUT
-        and event.path.steps
-        and event.path.steps[0].key == standard_component_specs.MODEL_KEY
+        e.artifact_id for e in at(writes, metadata_store_pb2.Event.OUTPUT, standard_component_specs.MODEL_KEY)
     }
 
 

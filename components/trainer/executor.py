@@ -42,19 +42,15 @@ class Executor(base_executor.BaseExecutor):
         sequence_length = transformed_spec[features.TOKEN_IDS].shape[0]
         feature_spec = dataset.model_feature_spec(transformed_spec, options.use_ngrams)
 
-        train = dataset.make_dataset(
-            artifact_utils.get_split_uri([transformed], features.TRAIN),
-            feature_spec,
-            options.batch_size,
-            shuffle=True,
-            seed=options.seed,
-        )
-        evaluation = dataset.make_dataset(
-            artifact_utils.get_split_uri([transformed], features.EVAL),
-            feature_spec,
-            options.batch_size,
-            shuffle=False,
-            seed=options.seed,
+        train, evaluation = (
+            dataset.make_dataset(
+                artifact_utils.get_split_uri([transformed], split),
+                feature_spec,
+                options.batch_size,
+                shuffle=split == features.TRAIN,
+                seed=options.seed,
+            )
+            for split in (features.TRAIN, features.EVAL)
         )
         ngram_ratios = None
         if features.NGRAM_IDS in feature_spec:
@@ -137,16 +133,10 @@ class WarmStartError(RuntimeError):
 def warm_start_from(
     classifier: keras.Model, base_models: list[types.Artifact], vocabulary: list[str]
 ) -> dict:
-    """Sets the freshly built ``classifier``'s weights from the earlier model, if there is one.
+    """Sets the freshly built ``classifier``'s weights from the earlier model in ``base_models``, if any.
 
-    Args:
-        classifier: The model as built for a fresh start.
-        base_models: The resolved earlier model (one artifact), or none before the first push.
-        vocabulary: This run's vocabulary.
-
-    Returns:
-        The record for ``warm_start.json``: the earlier model (``model_uri``
-        None when there was none) and what was copied from it.
+    Returns the record for ``warm_start.json``: the earlier model (``model_uri``
+    None when there was none) and what was copied from it.
     """
     if not base_models:
         logger.info(

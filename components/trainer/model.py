@@ -2,12 +2,6 @@
 
 Keras here is tf_keras (Keras 2): tf.Transform's serving layer is a tf_keras
 layer, and one Keras keeps the exported SavedModel simple.
-
-The embedding layer is trained per ``TrainerOptions.embedding_training``:
-``fine_tune`` and ``frozen`` are one ``fit``; ``frozen_then_fine_tune`` is two
-phases (:func:`fit_model`): frozen for ``unfreeze_after_epochs`` epochs, then
-unfrozen and recompiled with ``fine_tune_learning_rate`` up to ``epochs`` in
-all, with one history and one early stopping across both phases.
 """
 
 from collections.abc import Sequence
@@ -71,8 +65,8 @@ class LogitDense(keras.layers.Dense):
         outputs = tf.matmul(tf.cast(inputs, wide), tf.cast(self.kernel, wide))
         if self.use_bias:
             outputs = outputs + tf.cast(self.bias, wide)
-        outputs = tf.cast(outputs, inputs.dtype)
-        return self.activation(outputs) if self.activation is not None else outputs
+        # Dense's activation is never None: no activation is keras.activations.linear.
+        return self.activation(tf.cast(outputs, inputs.dtype))
 
 
 class Sigmoid(keras.layers.Layer):
@@ -246,8 +240,7 @@ class TrainingHistory:
         history: Each metric's values, one per epoch run (``loss``,
             ``val_loss``, ``val_accuracy``, ...).
         unfrozen_at_epoch: The first epoch (0-based) trained with unfrozen
-            embeddings in ``frozen_then_fine_tune``; None otherwise or if the
-            frozen phase used up every epoch.
+            embeddings in ``frozen_then_fine_tune``; None otherwise.
     """
 
     epoch: list[int] = dataclasses.field(default_factory=list)
@@ -350,43 +343,45 @@ def fit_model(
 ) -> TrainingHistory:
     """Fits a model from :func:`build_model` per ``options.embedding_training``.
 
-    With ``options.early_stopping_patience``, training stops after that many
-    epochs without eval-loss improvement and the best epoch's weights are kept
-    (across both phases of ``frozen_then_fine_tune``); an early stop in the
-    frozen phase ends that phase, and fine-tuning starts from its best weights.
-
-    Args:
-        model: The compiled classifier (embeddings frozen unless ``fine_tune``).
-        train: Batches of ``(token_ids, label)`` to fit on.
-        validation: Batches to compute ``val_*`` metrics and early stopping on.
-        options: Epochs, early stopping and the embedding-training schedule.
-        callbacks: Further Keras callbacks (logging, TensorBoard), called in
-            every phase with the overall epoch numbers.
+    ``fine_tune`` and ``frozen`` are one ``fit``; ``frozen_then_fine_tune`` is
+    frozen for ``unfreeze_after_epochs`` epochs, then unfrozen and recompiled
+    with ``fine_tune_learning_rate`` up to ``epochs`` in all. With
+    ``options.early_stopping_patience``, training stops after that many epochs
+    without eval-loss improvement and the best epoch's weights are kept (across
+    both phases); an early stop in the frozen phase ends that phase, and
+    fine-tuning starts from its best weights. ``callbacks`` (logging,
+    TensorBoard) are called in every phase with the overall epoch numbers.
 
     Returns:
         The metrics of every epoch run, both phases in one history.
 
     Raises:
         NonFiniteTrainingError: The loss, a metric or a weight became NaN or
-            infinite (epoch and what in the message); checked at every batch
-            and epoch, before early stopping could restore earlier weights, and
-            on the weights finally kept.
+            infinite (:class:`FailOnNonFinite`), or the weights finally kept are.
     """
     callbacks = [FailOnNonFinite(), *callbacks]
     if options.early_stopping_patience:
         callbacks.append(PhasedEarlyStopping(options.early_stopping_patience))
     history = TrainingHistory()
-    phase = model.fit(
-        train,
-        validation_data=validation,
-        epochs=options.unfreeze_after_epochs
-        if options.embedding_training == FROZEN_THEN_FINE_TUNE
-        else options.epochs,
-        callbacks=callbacks,
-        verbose=0,
-    )
-    history.extend(phase)
-    if options.embedding_training == FROZEN_THEN_FINE_TUNE and len(history.epoch) < options.epochs:
+
+    def run(first_epoch: int, last_epoch: int) -> None:
+        history.extend(
+            model.fit(
+                train,
+                validation_data=validation,
+                initial_epoch=first_epoch,
+                epochs=last_epoch,
+                callbacks=callbacks,
+                verbose=0,
+            )
+        )
+
+    if options.embedding_training != FROZEN_THEN_FINE_TUNE:
+        run(0, options.epochs)
+    else:
+        # Options guarantee unfreeze_after_epochs < epochs, so fine-tuning always follows,
+        # from the frozen phase's best weights if it stopped early.
+        run(0, options.unfreeze_after_epochs)
         history.unfrozen_at_epoch = len(history.epoch)
         model.get_layer(EMBEDDING_LAYER).trainable = True
         compile_model(model, options.fine_tune_learning_rate)
@@ -395,14 +390,6 @@ def fit_model(
             history.unfrozen_at_epoch,
             options.fine_tune_learning_rate,
         )
-        phase = model.fit(
-            train,
-            validation_data=validation,
-            initial_epoch=history.unfrozen_at_epoch,
-            epochs=options.epochs,
-            callbacks=callbacks,
-            verbose=0,
-        )
-        history.extend(phase)
+        run(history.unfrozen_at_epoch, options.epochs)
     check_finite_weights(model, "after training")
     return history

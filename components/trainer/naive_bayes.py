@@ -37,27 +37,12 @@ def naive_bayes_log_ratios(
     """
     positive = np.zeros(vocab_size, np.int64)
     negative = np.zeros(vocab_size, np.int64)
-    pending: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
-    pending_size = 0
-
-    def count_pending() -> None:
-        # One bincount per few million ids rather than per batch: a bincount
-        # costs the whole id range, which is millions with hashed n-grams.
-        for counts, values in zip((positive, negative), pending, strict=True):
-            if values:
-                counts += np.bincount(np.concatenate(values), minlength=vocab_size)
-                values.clear()
-
     for ids, labels in batches:
         values = ids.flat_values.numpy()
         is_positive = labels.numpy()[ids.value_rowids().numpy()] == 1
-        pending[0].append(values[is_positive])
-        pending[1].append(values[~is_positive])
-        pending_size += len(values)
-        if pending_size >= 4_000_000:
-            count_pending()
-            pending_size = 0
-    count_pending()
+        # np.add.at costs the batch's ids; a bincount would cost the whole (hashed, millions) id range.
+        np.add.at(positive, values[is_positive], 1)
+        np.add.at(negative, values[~is_positive], 1)
     p = positive + alpha
     q = negative + alpha
     ratios = np.log((p / p.sum()) / (q / q.sum()))

@@ -23,7 +23,6 @@ class EmbeddingTraining(enum.StrEnum):
     FROZEN_THEN_FINE_TUNE = "frozen_then_fine_tune"
 
 
-FROZEN = EmbeddingTraining.FROZEN
 FINE_TUNE = EmbeddingTraining.FINE_TUNE
 FROZEN_THEN_FINE_TUNE = EmbeddingTraining.FROZEN_THEN_FINE_TUNE
 

@@ -41,16 +41,17 @@ def embedding_rows(old_vocabulary: Sequence[str], new_vocabulary: Sequence[str])
     Raises:
         ValueError: A vocabulary holds a word twice (naming the word and both rows).
     """
-    old_row: dict[str, int] = {}
-    for name, vocabulary in (("earlier", old_vocabulary), ("new", new_vocabulary)):
-        seen: dict[str, int] = {}
-        for row, word in enumerate(vocabulary):
-            if word in seen:
-                raise ValueError(f"the {name} vocabulary holds {word!r} twice (rows {seen[word]} and {row})")
-            seen[word] = row
-        if name == "earlier":
-            old_row = seen
+    old_row = _row_of_each_word("earlier", old_vocabulary)
+    _row_of_each_word("new", new_vocabulary)
     return np.array([old_row.get(word, NEW_WORD) for word in new_vocabulary], dtype=np.int64)
+
+
+def _row_of_each_word(name: str, vocabulary: Sequence[str]) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for row, word in enumerate(vocabulary):
+        if rows.setdefault(word, row) != row:
+            raise ValueError(f"the {name} vocabulary holds {word!r} twice (rows {rows[word]} and {row})")
+    return rows
 
 
 def warm_start_embedding(fresh: np.ndarray, trained: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -99,15 +100,7 @@ class WarmStartSummary:
     fresh: dict[str, str]
 
     def to_dict(self) -> dict:
-        return {
-            "same_vocabulary": self.same_vocabulary,
-            "shared_words": self.shared_words,
-            "copied_rows": self.copied_rows,
-            "new_words": self.new_words,
-            "dropped_words": self.dropped_words,
-            "copied": list(self.copied),
-            "fresh": dict(self.fresh),
-        }
+        return {**dataclasses.asdict(self), "copied": list(self.copied)}
 
 
 def warm_start_weights(
