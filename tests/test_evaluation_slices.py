@@ -16,17 +16,24 @@ import os
 from pathlib import Path
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
+import pyarrow as pa
 import pytest
 import tensorflow as tf
+import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 from tfx.components.evaluator import executor as evaluator_executor
+from tfx.components.util import udf_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import pushed_model
+from components.evaluator import executor as project_evaluator
+from components.evaluator import scoring
 from components.evaluator.eval_config import make_eval_config
 from components.evaluator.options import EvaluationOptions
 from components.pusher import executor as pusher_executor
@@ -383,3 +390,42 @@ def test_per_slice_metrics_equal_the_pushed_models_predictions_and_a_short_text_
     pushed = _push(tmp_path / "strict", model, blessing, evaluation, serving)
     assert pushed.get_int_custom_property("pushed") == 0
     assert os.listdir(serving) == [pushed_version]
+
+
+# --- scoring batches --------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(min_value=0, max_value=40), size=st.integers(min_value=1, max_value=12))
+def test_scoring_batches_hold_every_row_once_in_order_and_at_most_the_batch_size(rows, size):
+    record_batch = pa.RecordBatch.from_pydict({"row": list(range(rows))})
+    parts = list(scoring.split_record_batch(record_batch, size))
+    assert [row for part in parts for row in part.column("row").to_pylist()] == list(range(rows))
+    assert [part.num_rows for part in parts] == [size] * (rows // size) + (
+        [rows % size] if rows % size else []
+    )
+
+
+def test_the_evaluator_scores_batches_of_at_most_256_reviews_before_tfmas_own_extractors(monkeypatch):
+    record_batch = pa.RecordBatch.from_pydict({"row": list(range(600))})
+    parts = list(scoring.split_extracts({tfma.ARROW_RECORD_BATCH_KEY: record_batch, "other": 7}))
+    assert [part[tfma.ARROW_RECORD_BATCH_KEY].num_rows for part in parts] == [256, 256, 88]
+    assert [part["other"] for part in parts] == [7, 7, 7]
+
+    # The properties the project's executor hands TFX's name the extractors TFX's executor uses.
+    handed = {}
+    monkeypatch.setattr(
+        evaluator_executor.Executor,
+        "Do",
+        lambda _self, _inputs, _outputs, properties: handed.update(properties),
+    )
+    project_evaluator.Executor().Do({}, {}, {standard_component_specs.EVAL_CONFIG_KEY: "{}"})
+    # As TFX's executor prepares it on a first run (no baseline).
+    eval_config = tfma.utils.update_eval_config_with_defaults(
+        make_eval_config(EvaluationOptions()), has_baseline=False, rubber_stamp=True
+    )
+    extractors = udf_utils.try_get_fn(handed, "custom_extractors")(None, eval_config, None)
+    assert [extractor.stage_name for extractor in extractors] == [
+        scoring.SPLIT_STAGE_NAME,
+        *(extractor.stage_name for extractor in tfma.default_extractors(eval_config=eval_config)),
+    ]
