@@ -261,7 +261,7 @@ def _evaluate(root: Path, sliced, model, options: EvaluationOptions):
     context = base_beam_executor.BaseBeamExecutor.Context(
         beam_pipeline_args=beam_args_with_dependencies(BEAM_ARGS)
     )
-    evaluator_executor.Executor(context).Do(
+    project_evaluator.Executor(context).Do(
         {standard_component_specs.EXAMPLES_KEY: [sliced], standard_component_specs.MODEL_KEY: [model]},
         {
             standard_component_specs.EVALUATION_KEY: [evaluation],
@@ -304,8 +304,10 @@ def _exact_auc(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, fl
 
 @pytest.mark.slow
 def test_per_slice_metrics_equal_the_pushed_models_predictions_and_a_short_text_threshold_blocks_the_push(
-    pushed_run, tmp_path
+    pushed_run, tmp_path, monkeypatch
 ):
+    # The project's executor, scoring at most 3 reviews a call: Beam's larger batches are split.
+    monkeypatch.setattr(scoring, "SCORING_BATCH_SIZE", 3)
     output, first, _ = pushed_run
     assert first.returncode == 0, first.stderr[-3000:]
     (model_uri,) = glob.glob(str(output / "pipeline_root" / "Trainer" / "model" / "*"))

@@ -37,7 +37,9 @@ def custom_extractors(
     eval_shared_model, eval_config, tensor_adapter_config
 ) -> list[tfma.extractors.Extractor]:
     """TFMA's default extractors, after one that splits each input batch (TFX's ``custom_extractors`` hook)."""
-    split = tfma.extractors.Extractor(stage_name=SPLIT_STAGE_NAME, ptransform=beam.FlatMap(split_extracts))
+    split = tfma.extractors.Extractor(
+        stage_name=SPLIT_STAGE_NAME, ptransform=beam.FlatMap(split_extracts, size=SCORING_BATCH_SIZE)
+    )
     return [
         split,
         *tfma.default_extractors(
