@@ -81,3 +81,65 @@ def run_child(
         result = json.loads(completed.stdout.strip().splitlines()[-1])
     result.setdefault("process_seconds", time.monotonic() - started)
     return result
+
+
+def completed_execution(store, step: str):
+    """A run's first completed execution of the step whose type name holds ``step``, and its events.
+
+    Args:
+        store: The run's ML Metadata store (``ml_metadata.MetadataStore``).
+        step: Part of the step's execution type name, e.g. ``"Trainer"``.
+    """
+    from ml_metadata.proto import metadata_store_pb2
+
+    names = {execution_type.id: execution_type.name for execution_type in store.get_execution_types()}
+    for execution in store.get_executions():
+        if (
+            step in names[execution.type_id]
+            and execution.last_known_state == metadata_store_pb2.Execution.COMPLETE
+        ):
+            return execution, store.get_events_by_execution_ids([execution.id])
+    raise SystemExit(f"no completed {step} execution in this run's ML Metadata")
+
+
+def event_artifacts(store, events):
+    """Each event with its artifact, as a TFX ``Artifact`` (its type and properties read from the store)."""
+    from tfx.types import artifact_utils
+
+    artifact_types = {artifact_type.id: artifact_type for artifact_type in store.get_artifact_types()}
+    stored = {
+        artifact.id: artifact for artifact in store.get_artifacts_by_id([e.artifact_id for e in events])
+    }
+    for event in events:
+        artifact = stored[event.artifact_id]
+        yield event, artifact_utils.deserialize_artifact(artifact_types[artifact.type_id], artifact)
+
+
+def rerun_artifacts(store, events, work: str | Path) -> tuple[dict, dict]:
+    """An execution's input artifacts as they were, and its outputs moved to new folders under ``work``.
+
+    Both are dicts of artifact lists by key, as an executor's ``Do`` takes them.
+    """
+    from ml_metadata.proto import metadata_store_pb2
+
+    inputs: dict = {}
+    outputs: dict = {}
+    for event, artifact in event_artifacts(store, events):
+        key = event.path.steps[0].key
+        if event.type == metadata_store_pb2.Event.INPUT:
+            inputs.setdefault(key, []).append(artifact)
+        else:
+            artifact.uri = str(Path(work) / key)
+            Path(artifact.uri).mkdir(parents=True)
+            outputs.setdefault(key, []).append(artifact)
+    return inputs, outputs
+
+
+def run_store(run_output: str | Path):
+    """The ML Metadata store of a finished run (``OUTPUT/metadata.sqlite``)."""
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(Path(run_output) / "metadata.sqlite")
+    return metadata_store.MetadataStore(config)

@@ -30,23 +30,8 @@ TRAINER = "Trainer"
 EVAL_SLICES = "EvalSlices"
 
 
-def _completed_execution(store, step: str):
-    """The first completed execution of the step whose type name holds ``step``, and its events."""
-    from ml_metadata.proto import metadata_store_pb2
-
-    names = {execution_type.id: execution_type.name for execution_type in store.get_execution_types()}
-    for execution in store.get_executions():
-        if (
-            step in names[execution.type_id]
-            and execution.last_known_state == metadata_store_pb2.Execution.COMPLETE
-        ):
-            return execution, store.get_events_by_execution_ids([execution.id])
-    raise SystemExit(f"no completed {step} execution in this run's ML Metadata")
-
-
 def _run_trainer(run_output: str, overrides: dict, work: str) -> dict:
     """The worker: the Trainer on the run's inputs with ``overrides``; then the test accuracy of its model."""
-    from ml_metadata.metadata_store import metadata_store
     from ml_metadata.proto import metadata_store_pb2
     import numpy as np
     import tensorflow as tf
@@ -58,29 +43,9 @@ def _run_trainer(run_output: str, overrides: dict, work: str) -> dict:
     from components.trainer.executor import Executor
     from schemas import features
 
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(Path(run_output) / "metadata.sqlite")
-    store = metadata_store.MetadataStore(config)
-    artifact_types = {artifact_type.id: artifact_type for artifact_type in store.get_artifact_types()}
-
-    def artifacts(events):
-        stored = {
-            artifact.id: artifact for artifact in store.get_artifacts_by_id([e.artifact_id for e in events])
-        }
-        for event in events:
-            artifact = stored[event.artifact_id]
-            yield event, artifact_utils.deserialize_artifact(artifact_types[artifact.type_id], artifact)
-
-    execution, events = _completed_execution(store, TRAINER)
-    inputs, outputs = {}, {}
-    for event, artifact in artifacts(events):
-        key = event.path.steps[0].key
-        if event.type == metadata_store_pb2.Event.INPUT:
-            inputs.setdefault(key, []).append(artifact)
-        else:
-            artifact.uri = str(Path(work) / key)
-            Path(artifact.uri).mkdir(parents=True)
-            outputs.setdefault(key, []).append(artifact)
+    store = _measure.run_store(run_output)
+    execution, events = _measure.completed_execution(store, TRAINER)
+    inputs, outputs = _measure.rerun_artifacts(store, events, work)
     properties = {
         name: value.string_value or value.int_value for name, value in execution.custom_properties.items()
     }
@@ -91,10 +56,10 @@ def _run_trainer(run_output: str, overrides: dict, work: str) -> dict:
     Executor(base_executor.BaseExecutor.Context(tmp_dir=work)).Do(inputs, outputs, properties)
     seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu
 
-    _, slice_events = _completed_execution(store, EVAL_SLICES)
+    _, slice_events = _measure.completed_execution(store, EVAL_SLICES)
     (sliced,) = (
         artifact
-        for event, artifact in artifacts(slice_events)
+        for event, artifact in _measure.event_artifacts(store, slice_events)
         if event.type == metadata_store_pb2.Event.OUTPUT
     )
     model = tf.saved_model.load(str(Path(outputs["model"][0].uri) / "Format-Serving"))
@@ -123,14 +88,10 @@ def _run_trainer(run_output: str, overrides: dict, work: str) -> dict:
 
 def _run_options(run_output: str) -> dict:
     """The options the run's Trainer ran with."""
-    from ml_metadata.metadata_store import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
 
     from components.options import OPTIONS_KEY
 
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(Path(run_output) / "metadata.sqlite")
-    execution, _ = _completed_execution(metadata_store.MetadataStore(config), TRAINER)
+    execution, _ = _measure.completed_execution(_measure.run_store(run_output), TRAINER)
     return json.loads(execution.custom_properties[OPTIONS_KEY].string_value)
 
 

@@ -16,17 +16,24 @@ import os
 from pathlib import Path
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
+import pyarrow as pa
 import pytest
 import tensorflow as tf
+import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import config_pb2
 from tfx.components.evaluator import executor as evaluator_executor
+from tfx.components.util import udf_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import pushed_model
+from components.evaluator import executor as project_evaluator
+from components.evaluator import scoring
 from components.evaluator.eval_config import make_eval_config
 from components.evaluator.options import EvaluationOptions
 from components.pusher import executor as pusher_executor
@@ -254,7 +261,7 @@ def _evaluate(root: Path, sliced, model, options: EvaluationOptions):
     context = base_beam_executor.BaseBeamExecutor.Context(
         beam_pipeline_args=beam_args_with_dependencies(BEAM_ARGS)
     )
-    evaluator_executor.Executor(context).Do(
+    project_evaluator.Executor(context).Do(
         {standard_component_specs.EXAMPLES_KEY: [sliced], standard_component_specs.MODEL_KEY: [model]},
         {
             standard_component_specs.EVALUATION_KEY: [evaluation],
@@ -297,8 +304,10 @@ def _exact_auc(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, fl
 
 @pytest.mark.slow
 def test_per_slice_metrics_equal_the_pushed_models_predictions_and_a_short_text_threshold_blocks_the_push(
-    pushed_run, tmp_path
+    pushed_run, tmp_path, monkeypatch
 ):
+    # The project's executor, scoring at most 3 reviews a call: Beam's larger batches are split.
+    monkeypatch.setattr(scoring, "SCORING_BATCH_SIZE", 3)
     output, first, _ = pushed_run
     assert first.returncode == 0, first.stderr[-3000:]
     (model_uri,) = glob.glob(str(output / "pipeline_root" / "Trainer" / "model" / "*"))
@@ -383,3 +392,42 @@ def test_per_slice_metrics_equal_the_pushed_models_predictions_and_a_short_text_
     pushed = _push(tmp_path / "strict", model, blessing, evaluation, serving)
     assert pushed.get_int_custom_property("pushed") == 0
     assert os.listdir(serving) == [pushed_version]
+
+
+# --- scoring batches --------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(min_value=0, max_value=40), size=st.integers(min_value=1, max_value=12))
+def test_scoring_batches_hold_every_row_once_in_order_and_at_most_the_batch_size(rows, size):
+    record_batch = pa.RecordBatch.from_pydict({"row": list(range(rows))})
+    parts = list(scoring.split_record_batch(record_batch, size))
+    assert [row for part in parts for row in part.column("row").to_pylist()] == list(range(rows))
+    assert [part.num_rows for part in parts] == [size] * (rows // size) + (
+        [rows % size] if rows % size else []
+    )
+
+
+def test_the_evaluator_scores_batches_of_at_most_256_reviews_before_tfmas_own_extractors(monkeypatch):
+    record_batch = pa.RecordBatch.from_pydict({"row": list(range(600))})
+    parts = list(scoring.split_extracts({tfma.ARROW_RECORD_BATCH_KEY: record_batch, "other": 7}))
+    assert [part[tfma.ARROW_RECORD_BATCH_KEY].num_rows for part in parts] == [256, 256, 88]
+    assert [part["other"] for part in parts] == [7, 7, 7]
+
+    # The properties the project's executor hands TFX's name the extractors TFX's executor uses.
+    handed = {}
+    monkeypatch.setattr(
+        evaluator_executor.Executor,
+        "Do",
+        lambda _self, _inputs, _outputs, properties: handed.update(properties),
+    )
+    project_evaluator.Executor().Do({}, {}, {standard_component_specs.EVAL_CONFIG_KEY: "{}"})
+    # As TFX's executor prepares it on a first run (no baseline).
+    eval_config = tfma.utils.update_eval_config_with_defaults(
+        make_eval_config(EvaluationOptions()), has_baseline=False, rubber_stamp=True
+    )
+    extractors = udf_utils.try_get_fn(handed, "custom_extractors")(None, eval_config, None)
+    assert [extractor.stage_name for extractor in extractors] == [
+        scoring.SPLIT_STAGE_NAME,
+        *(extractor.stage_name for extractor in tfma.default_extractors(eval_config=eval_config)),
+    ]

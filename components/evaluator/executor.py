@@ -5,7 +5,10 @@ from typing import Any
 from tfx import types
 from tfx.components.evaluator import executor as tfx_evaluator
 
+from components.evaluator import scoring
 from components.process_memory import release_freed_memory
+
+CUSTOM_EXTRACTORS_KEY = "custom_extractors"
 
 
 class Executor(tfx_evaluator.Executor):
@@ -18,6 +21,8 @@ class Executor(tfx_evaluator.Executor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
+        # TFX's hook for extractors: a function's dotted path under its name.
+        exec_properties = {**exec_properties, CUSTOM_EXTRACTORS_KEY: f"{scoring.__name__}.custom_extractors"}
         release_freed_memory()
         try:
             super().Do(input_dict, output_dict, exec_properties)
