@@ -340,7 +340,7 @@ def _examples_by_source(examples) -> dict[str, tuple[str, str, str | None]]:
     found = {}
     for split in GOOD_SPLITS:
         files = sorted(tf.io.gfile.glob(f"{examples.uri}/Split-{split}/*"))
-        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        for record in tf.data.TFRecordDataset(files, compression_type=""):
             feature = tf.train.Example.FromString(record.numpy()).features.feature
             movie = feature[features.MOVIE_ID].bytes_list.value if features.MOVIE_ID in feature else []
             source = feature[features.SOURCE].bytes_list.value[0].decode()
