@@ -67,6 +67,10 @@ def is_startup_noise(line: str) -> bool:
     return bool(_STARTUP_NOISE.match(line.rstrip("\r\n")))
 
 
+# How long the filter may still read after a signal before the command ends without it.
+_AFTER_SIGNAL_SECONDS = 2.0
+
+
 @contextlib.contextmanager
 def stderr_without_startup_noise() -> Iterator[None]:
     """Filters file descriptor 2 (C++ and Python writes) through :func:`is_startup_noise`, line by line as it comes;
@@ -92,8 +96,11 @@ def stderr_without_startup_noise() -> Iterator[None]:
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)  # closes the pipe's last write end: the thread reads to its end
-        thread.join()
-        os.close(saved)
+        # After a signal, a process this one started (a Beam worker) may still hold a write end and
+        # outlive the command: its lines are not shown anyway, so the command does not wait for it.
+        thread.join(None if interrupts.received() is None else _AFTER_SIGNAL_SECONDS)
+        if not thread.is_alive():
+            os.close(saved)
 
 
 def import_tensorflow(verbose: bool = False, serving_only: bool = True):

@@ -217,14 +217,15 @@ def _archive_has_reviews(path: str) -> bool:
     named ``.tar.gz``): refused here, before anything is written. Damage further on is left to the
     ExampleGen, which reads the archive whole and names the member.
     """
-    from components.example_gen.reader import GZIP_SUFFIXES
+    from components.example_gen.reader import GZIP_SUFFIXES, StrictTarInfo
 
     member_read = False
     try:
         with open(path, "rb") as file:
             gzipped = path.lower().endswith(GZIP_SUFFIXES)
             stream = gzip.GzipFile(fileobj=file, mode="rb") if gzipped else file
-            with tarfile.open(fileobj=stream, mode="r|") as archive:
+            # As strict as the reader: tarfile ends the member list silently at a damaged header.
+            with tarfile.open(fileobj=stream, mode="r|", tarinfo=StrictTarInfo) as archive:
                 for member in archive:
                     member_read = True
                     if member.isfile() and _is_review_path(member.name):

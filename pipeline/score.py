@@ -598,7 +598,11 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     existed = set(gfile.listdir(job.output)) if gfile.isdir(job.output) else None
     made = _first_missing_folder(job.output)
     try:
-        with beam.Pipeline(options=options) as pipeline:
+        # The input error is reported once, by the command's line: not also by Beam's log.
+        with (
+            errors.beam_logs_without((ScoreInputError, ImdbDataError)),
+            beam.Pipeline(options=options) as pipeline,
+        ):
             build_score_pipeline(pipeline, job)
         # A signal that a library swallowed on the way (a finalizer, pybind11) still stops the job.
         interrupts.raise_if_received()

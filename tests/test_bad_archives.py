@@ -19,6 +19,8 @@ import tarfile
 import zlib
 
 from apache_beam.testing.test_pipeline import TestPipeline
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
 
@@ -502,3 +504,68 @@ def test_run_on_an_archive_damaged_after_its_first_member_fails_without_beams_st
     )
     assert errors[2] == "ERROR Pipeline failed"
     assert "while running" not in result.stderr
+
+
+# --- a member header zeroed by damage is not taken for the end of the archive --------------------
+
+
+def _with_zeroed_header(intact: Path, member: str, name: str) -> tuple[Path, int]:
+    """A copy of the plain tar ``intact`` with ``member``'s header block overwritten by zeros."""
+    offset = headers(intact)[member]
+    data = bytearray(intact.read_bytes())
+    data[offset : offset + tarfile.BLOCKSIZE] = bytes(tarfile.BLOCKSIZE)
+    damaged = intact.with_name(name)
+    damaged.write_bytes(bytes(data))
+    return damaged, offset
+
+
+def test_a_zeroed_member_header_fails_instead_of_ending_the_archive_early(long_archives):
+    """Before: tarfile took the zero block for the end-of-archive marker, and the run went on with the
+    members before it (a hostile user's archive: 39 of 4,028 reviews and every urls file lost, exit 0)."""
+    damaged, offset = _with_zeroed_header(long_archives["tar"], "aclImdb/train/neg/0_1.txt", "zeroed.tar")
+
+    message = archive_error(damaged)
+
+    assert f"{damaged}: truncated or corrupt archive, after member " in message
+    assert message.endswith(
+        f"ReadError: a zero block at byte {offset:,} of the unpacked tar stream ends the archive, but data "
+        "follows it (a damaged member header?)"
+    )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_an_archive_is_read_whole_or_fails_whatever_header_is_zeroed(tmp_path_factory, data):
+    """The rule: only zeros may follow the first zero block. Any member's header zeroed (gzip or plain) is
+    an error; the intact archive, whatever zero padding follows its marker, reads every review."""
+    folder = tmp_path_factory.mktemp("zeroed")
+    gzipped = data.draw(st.booleans(), label="gzip")
+    intact = write_archive(folder / "intact.tar", GOOD_FILES)
+    members = sorted(headers(intact), key=headers(intact).get)
+    member = data.draw(st.sampled_from(members[1:]), label="zeroed member")
+    damaged, _offset = _with_zeroed_header(intact, member, "zeroed.tar")
+    padded = folder / "padded.tar"
+    padded.write_bytes(intact.read_bytes() + bytes(data.draw(st.integers(0, 3 * tarfile.RECORDSIZE))))
+    if gzipped:
+        for path in (damaged, padded):
+            path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+        damaged, padded = damaged.with_name("zeroed.tar.gz"), padded.with_name("padded.tar.gz")
+
+    assert "ends the archive, but data follows it" in archive_error(damaged)
+    read_archive(padded)
+
+
+def test_pre_flight_leaves_an_archive_damaged_after_its_first_member_to_the_example_gen(tmp_path):
+    """Before: pre-flight's tarfile ended the member list at the damaged second header and refused the
+    archive as holding no reviews, where the ExampleGen (and score) name the damage and the member."""
+    intact = write_archive(tmp_path / "intact.tar", GOOD_FILES)
+    offsets = headers(intact)
+    second = sorted(offsets.values())[1]
+    data = bytearray(intact.read_bytes())
+    data[second + 148 : second + 156] = b"0000000\0"
+    damaged = tmp_path / "badheader.tar"
+    damaged.write_bytes(bytes(data))
+
+    preflight._check_dataset(str(damaged))  # no error: the archive's damage is the ExampleGen's to name
+
+    assert f"invalid member header at byte {second:,}" in archive_error(damaged)

@@ -329,6 +329,10 @@ def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_pa
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")
     (tmp_path / "corrupt.tfrecord").write_bytes(b"\x00" * 40)
+    # A plain TFRecord file named .gz, as a hostile user made one of an ExampleGen split's files.
+    _write_tfrecords(tmp_path / "plain.tfrecord", [_example(text=b"fine")]).rename(
+        tmp_path / "plain.tfrecord.gz"
+    )
     model = str(length_model)
     cases = [
         (["--model", str(tmp_path / "nope"), "--input", "in.txt", "--output", "o1"], f"{tmp_path / 'nope'} does not exist"),
@@ -343,12 +347,18 @@ def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_pa
             ["--model", model, "--input", "corrupt.tfrecord", "--output", "o5"],
             "corrupt.tfrecord: truncated or corrupt TFRecord file after record 0",
         ),
+        (
+            ["--model", model, "--input", "plain.tfrecord.gz", "--output", "o6"],
+            "plain.tfrecord.gz: truncated or corrupt TFRecord file after record 0 (compression GZIP)",
+        ),
     ]  # fmt: skip
     for args, message in cases:
         done = _score_cli(*args, cwd=tmp_path)
         assert done.returncode == 2, (args, done.stderr[-3000:])
         assert message in done.stderr, (args, done.stderr[-3000:])
         assert "Traceback" not in done.stderr
+        if "TFRecord" in message:  # found by the job: once, not also in Beam's log line
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr[-3000:]
     assert sorted(path.name for path in (tmp_path / "full").iterdir()) == ["keep.txt"]
 
 

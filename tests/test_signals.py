@@ -235,3 +235,19 @@ def test_a_second_signal_during_cleanup_is_recorded_and_one_outside_it_stops_aga
     assert result.stdout.strip() == f"cleaned up,shielded,stopped again,{int(signal.SIGTERM)},terminated", (
         result.stderr
     )
+
+
+def test_after_a_signal_the_stderr_filter_does_not_wait_for_a_process_that_outlives_the_command(monkeypatch):
+    """Found by a hostile user: score with two Beam worker processes, SIGTERM to the main process only,
+    hung 10 minutes in the filter's join while a surviving worker held the pipe's write end open."""
+    from pipeline import interrupts, predict
+
+    with predict.stderr_without_startup_noise():
+        survivor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # inherits fd 2
+        monkeypatch.setattr(interrupts, "_received", signal.SIGTERM)
+    try:
+        # The block ended while the process holding the pipe still runs: the filter did not wait for it.
+        assert survivor.poll() is None
+    finally:
+        survivor.kill()
+        survivor.wait()

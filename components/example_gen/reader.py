@@ -376,7 +376,7 @@ def _check_member(member: tarfile.TarInfo, where: str) -> None:
         raise BadRecordError(quarantine.SPECIAL_FILE, where, f"{kind}, not a file")
 
 
-class _StrictTarInfo(tarfile.TarInfo):
+class StrictTarInfo(tarfile.TarInfo):
     """A tar header that refuses what tarfile silently takes for the end of the archive.
 
     tarfile ends the member list without an error at a missing or damaged header, so a truncated
@@ -477,7 +477,7 @@ class _ReadMatchFn(beam.DoFn):
                     gzip.GzipFile(fileobj=file, mode="rb") if path.lower().endswith(GZIP_SUFFIXES) else file
                 )
                 # Streaming mode: each member must be read before moving to the next.
-                with tarfile.open(fileobj=stream, mode="r|", tarinfo=_StrictTarInfo) as archive:
+                with tarfile.open(fileobj=stream, mode="r|", tarinfo=StrictTarInfo) as archive:
                     for member in archive:
                         progress.update_to(file.tell())
                         finished = False
@@ -489,9 +489,17 @@ class _ReadMatchFn(beam.DoFn):
                             else:
                                 yield output
                         finished = True
-                # Reading to the end of the file makes gzip check its trailer.
-                while stream.read(1 << 20):
-                    pass
+                    # Only zeros may follow the end-of-archive marker, a zero block: tarfile takes a
+                    # member header zeroed by damage for it, and the members after it would be lost
+                    # silently. Reading to the end of the file also makes gzip check its trailer.
+                    rest = archive.fileobj.buf  # what tarfile read beyond the marker
+                    while rest:
+                        if rest.strip(b"\0"):
+                            raise tarfile.ReadError(
+                                f"a zero block at byte {archive.offset:,} of the unpacked tar stream "
+                                "ends the archive, but data follows it (a damaged member header?)"
+                            )
+                        rest = stream.read(1 << 20)
             except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
                 read = f"{file.tell():,} of {size:,}" if size else f"{file.tell():,}"
                 where = "before its first member"
