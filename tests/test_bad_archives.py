@@ -569,3 +569,24 @@ def test_pre_flight_leaves_an_archive_damaged_after_its_first_member_to_the_exam
     preflight._check_dataset(str(damaged))  # no error: the archive's damage is the ExampleGen's to name
 
     assert f"invalid member header at byte {second:,}" in archive_error(damaged)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_zeroed_header_at_the_end_of_tarfiles_read_is_found_too(tmp_path, gzipped):
+    """tarfile reads a stream in records of 10,240 bytes: a zero block that is a record's last leaves
+    nothing of the record unread, and what follows must be read from the stream itself."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        # The first header and 9,216 bytes of review: the second header is the first record's last block.
+        for name, size in (("aclImdb/train/pos/0_9.txt", 9216), ("aclImdb/train/neg/0_1.txt", 100)):
+            info, data = file_member(name, b"x" * size)
+            archive.addfile(info, io.BytesIO(data))
+    stream = bytearray(buffer.getvalue())
+    stream[tarfile.RECORDSIZE - tarfile.BLOCKSIZE : tarfile.RECORDSIZE] = bytes(tarfile.BLOCKSIZE)
+    path = tmp_path / ("aligned.tar.gz" if gzipped else "aligned.tar")
+    path.write_bytes(gzip.compress(bytes(stream), mtime=0) if gzipped else bytes(stream))
+
+    assert archive_error(path).endswith(
+        f"ReadError: a zero block at byte {tarfile.RECORDSIZE - tarfile.BLOCKSIZE:,} of the unpacked tar "
+        "stream ends the archive, but data follows it (a damaged member header?)"
+    )

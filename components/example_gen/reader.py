@@ -492,14 +492,16 @@ class _ReadMatchFn(beam.DoFn):
                     # Only zeros may follow the end-of-archive marker, a zero block: tarfile takes a
                     # member header zeroed by damage for it, and the members after it would be lost
                     # silently. Reading to the end of the file also makes gzip check its trailer.
-                    rest = archive.fileobj.buf  # what tarfile read beyond the marker
-                    while rest:
+                    rest = archive.fileobj.buf  # what tarfile read beyond the marker, then the stream's
+                    while True:
                         if rest.strip(b"\0"):
                             raise tarfile.ReadError(
                                 f"a zero block at byte {archive.offset:,} of the unpacked tar stream "
                                 "ends the archive, but data follows it (a damaged member header?)"
                             )
                         rest = stream.read(1 << 20)
+                        if not rest:
+                            break
             except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
                 read = f"{file.tell():,} of {size:,}" if size else f"{file.tell():,}"
                 where = "before its first member"
