@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``imdb-pipeline`` console script; returns the exit code."""
     freeze_gc_at_exit()
-    if argv is None:
+    own_process = argv is None
+    if own_process:
         # The process is the command's own (a caller passing argv keeps its signal handlers).
         interrupts.install()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -320,6 +321,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the pushed models are released and kept by their own context managers on the way out).
         print(f"imdb-pipeline {args.command}: {interrupts.stopped_word()}", file=sys.stderr)
         code = EXIT_CODES.get(signum, EXIT_INTERRUPTED)
+        if own_process:
+            # The cleanup is done. A library's thread stopped mid-work (Beam's, TensorFlow's) may wait
+            # for work that never comes, and the interpreter's exit would wait for it: end here.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
     return code
 
 
