@@ -1,14 +1,16 @@
 """Streaming readers of GloVe text, word2vec text and word2vec binary files (plain or gzip).
 
-Each reader yields one ``(word, vector)`` pair at a time (repeats included) and
-checks every record; what is read and refused is in the README ("Word vectors",
+Each format has one record reader yielding ``(word, float32 vector)`` in file
+order (repeats included); every record is checked, and every refusal is a
+``VectorFileError`` naming the file and the line or byte (README: "Word vectors",
 "When the input is bad"). gensim's ``load_word2vec_format`` is not used: it
 allocates every vector the header announces and reports a bad record without its place.
 """
 
 import codecs
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 import contextlib
+import functools
 import gzip
 import itertools
 import math
@@ -28,59 +30,52 @@ from components.embeddings.options import (
     WORD2VEC_BINARY,
 )
 
+Vector = tuple[str, np.ndarray]
+
 _GZIP_MAGIC = b"\x1f\x8b"
-# fastText's own model files (.bin) start with this little-endian int32.
+# Pickle protocols 2 to 5 (gensim's save); fastText's own model files (.bin) start with this int32.
+_PICKLE_STARTS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
 _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
-_PICKLE_PROTO = 0x80
 # ASCII digits only: Python's int() and float() also take other scripts' digits (Arabic-Indic, fullwidth).
 _INTEGER = re.compile(r"[0-9]+")
 # A plain decimal number, as GloVe's C code, word2vec, fastText and gensim write one; used to
 # tell "one value too many" from a word with a space.
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-
-# Binary word2vec: bytes read at a time, and the longest word accepted (the C
-# tool caps words at 100 bytes; a missing space within this many bytes means
-# the file is not binary word2vec, or the header's dimension is wrong).
+# What float() takes in ASCII besides numbers as writers write them: "_" between digits, white space.
+_NOT_WRITTEN = ("_", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
+# Text lines never hold control bytes other than tab, CR and LF; float32 values often do.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Binary word2vec: bytes read at a time, and the longest word accepted (the C tool caps words at
+# 100 bytes; no space within this many bytes means the file is not word2vec binary, or the
+# header's dimension is wrong).
 _CHUNK_BYTES = 1 << 20
 _MAX_WORD_BYTES = 4096
 _MAX_HEADER_BYTES = 256
-# Bytes read to detect a format: the header line and the start of the first record.
-_DETECT_BYTES = 1 << 16
+_DETECT_BYTES = 1 << 16  # the header line and the start of the first record
 _FLOAT32 = np.dtype("<f4")
-# Text lines never hold control bytes other than tab, CR and LF; float32 values often do.
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BINARY_HINT = (
     "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary "
     "(or auto, which detects it)"
 )
-# Byte-order marks of encodings other than UTF-8, longest first (UTF-32 LE starts like UTF-16 LE),
-# with the name iconv knows the encoding by.
+# Byte-order marks of other encodings than UTF-8, longest first (UTF-32 LE starts like UTF-16 LE).
 _OTHER_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32LE"),
     (codecs.BOM_UTF32_BE, "UTF-32BE"),
     (codecs.BOM_UTF16_LE, "UTF-16LE"),
     (codecs.BOM_UTF16_BE, "UTF-16BE"),
 )
-
-Vector = tuple[str, np.ndarray]
-_Reader = Callable[[str], Iterator[Vector]]
+# What reading raises: a truncated gzip file (EOFError), damaged gzip data (zlib.error,
+# gzip.BadGzipFile: a wrong CRC-32 or length, bytes after a member that are not gzip), I/O errors.
+_READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class VectorFileError(ValueError):
     """A word-vector file is empty, malformed or refused; the message names the file and line or byte."""
 
-    def __init__(self, path: str, line: int | None, problem: str, offset: int | None = None):
-        if line is not None:
-            location = f"{path}, line {line}"
-        elif offset is not None:
-            location = f"{path}, byte {offset}"
-        else:
-            location = path
-        super().__init__(f"{location}: {problem}")
-        self.path = path
-        self.line = line
-        self.offset = offset
-        self.problem = problem
+    def __init__(self, path: str, problem: str, line: int | None = None, offset: int | None = None):
+        location = f", line {line}" if line is not None else f", byte {offset}" if offset is not None else ""
+        super().__init__(f"{path}{location}: {problem}")
+        self.path, self.problem, self.line, self.offset = path, problem, line, offset
 
 
 def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
@@ -91,10 +86,8 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
     """
     if format is None or format == AUTO_FORMAT:
         format = detect_format(path)
-    elif format == KEYED_VECTORS:
-        raise VectorFileError(path, None, _pickle_refusal(path))
-    else:
-        _refuse_pickle(path, _file_start(path))
+    elif format == KEYED_VECTORS or _file_start(path).startswith(_PICKLE_STARTS):
+        raise _pickle_refusal(path)
     if format not in _READERS:
         raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(VECTOR_FORMATS)}")
     try:
@@ -103,24 +96,12 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
         raise _gzip_damage_behind(path, error) from None
 
 
-def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
-    """The damage of a gzip file behind a record error, else the record error itself.
-
-    zlib checks a member's CRC-32 only at its end, so damage that still inflates
-    first shows as a bad record: trust one only once the whole file decompresses.
-    """
-    if isinstance(error.__context__, _READ_ERRORS):
-        return error  # already a read error: the damage itself
-    with _open_binary(path) as stream:
-        if not isinstance(stream, gzip.GzipFile):
-            return error
-        try:
-            while stream.read(_CHUNK_BYTES):
-                pass
-        except _READ_ERRORS as damage:
-            problem = f"{_read_problem(damage)}; the damaged data read as: {error.problem}"
-            return VectorFileError(path, error.line, problem, offset=error.offset)
-    return error
+def read_dimension(path: str, format: str | None = None) -> int:
+    """The vector length of a file, read from its first record (pre-flight checks of the dimension)."""
+    with contextlib.closing(iter_vectors(path, format)) as vectors:
+        for _word, vector in vectors:
+            return len(vector)
+    raise VectorFileError(path, "no vectors")
 
 
 def detect_format(path: str) -> str:
@@ -132,12 +113,12 @@ def detect_format(path: str) -> str:
     with _open_binary(path) as stream:
         sample = _without_bom(path, _read_sample(path, stream, _DETECT_BYTES))
         if not sample.strip():
-            raise _empty_file(path)
-        _refuse_pickle(path, sample)
+            raise VectorFileError(path, "empty file")
+        if sample.startswith(_PICKLE_STARTS):
+            raise _pickle_refusal(path)
         if sample.startswith(_FASTTEXT_MODEL_MAGIC):
             raise VectorFileError(
                 path,
-                None,
                 "this is a fastText model file (fastText's own .bin), not word vectors: "
                 "use the .vec file fastText writes beside it",
             )
@@ -145,222 +126,33 @@ def detect_format(path: str) -> str:
         header = _parse_header(first.decode("utf-8", errors="replace"))
         if header is None:
             return GLOVE
-        _, dimension = header
-        needed = _MAX_WORD_BYTES + _FLOAT32.itemsize * dimension + 1
+        needed = _MAX_WORD_BYTES + _FLOAT32.itemsize * header[1] + 1
         if len(record) < needed:
             record += _read_sample(path, stream, needed - len(record))
-    return WORD2VEC if _is_text_record(record) else WORD2VEC_BINARY
+    # A text record is a UTF-8 line without control bytes; 4 x dimension bytes of float32 values
+    # practically never form one.
+    line = record.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return WORD2VEC_BINARY
+    return WORD2VEC_BINARY if _CONTROL_BYTES.search(line) else WORD2VEC
 
 
-def _pickle_refusal(path: str) -> str:
+def _pickle_refusal(path: str) -> VectorFileError:
     """Why a gensim ``save`` file (vectors, or a whole model whose vectors are ``.wv``) is not read."""
     command = (
         f"from gensim.models import KeyedVectors; v = KeyedVectors.load({path!r}); "
         f"getattr(v, 'wv', v).save_word2vec_format({path + '.bin'!r}, binary=True)"
     )
-    return (
+    return VectorFileError(
+        path,
         "a gensim save file (KeyedVectors or a model, a Python pickle) is not read, since unpickling can "
-        f'run arbitrary code: convert it once with python -c "{command}" and give the .bin file'
+        f'run arbitrary code: convert it once with python -c "{command}" and give the .bin file',
     )
 
 
-def _refuse_pickle(path: str, start: bytes) -> None:
-    """Raises the refusal if the (uncompressed) start of a file is a pickle's protocol 2-5 marker."""
-    if len(start) > 1 and start[0] == _PICKLE_PROTO and 2 <= start[1] <= 5:
-        raise VectorFileError(path, None, _pickle_refusal(path))
-
-
-def _file_start(path: str) -> bytes:
-    """The first bytes of a file, uncompressed; none when they cannot be read (the reader says why)."""
-    with _open_binary(path) as stream:
-        try:
-            return stream.read(2)
-        except _READ_ERRORS:
-            return b""
-
-
-def read_dimension(path: str, format: str | None = None) -> int:
-    """The vector length of a file, read from its first record (pre-flight checks of the dimension)."""
-    with contextlib.closing(iter_vectors(path, format)) as vectors:
-        for _word, vector in vectors:
-            return len(vector)
-    raise VectorFileError(path, None, "no vectors")
-
-
-# --- Text formats -------------------------------------------------------------
-
-
-def _without_bom(path: str, start: bytes) -> bytes:
-    """The start of a file without a UTF-8 byte-order mark; another encoding's mark is an error."""
-    if start.startswith(codecs.BOM_UTF8):
-        return start[len(codecs.BOM_UTF8) :]
-    for bom, encoding in _OTHER_BOMS:
-        if start.startswith(bom):
-            raise VectorFileError(
-                path,
-                None,
-                f"the file starts with a {encoding} byte-order mark: word-vector files must be UTF-8 "
-                f"(convert it, e.g. iconv -f {encoding} -t UTF-8)",
-                offset=0,
-            )
-    return start
-
-
-def _empty_file(path: str) -> VectorFileError:
-    """The one error for a file without a single record, whichever reader (or detection) finds it."""
-    return VectorFileError(path, None, "empty file")
-
-
-def _first_line(path: str, lines: Iterator[tuple[int, str]]) -> tuple[int, str]:
-    """The first non-empty ``(number, text)`` line of a text file; an empty file is an error."""
-    first = next(lines, None)
-    if first is None:
-        raise _empty_file(path)
-    return first
-
-
-def _read_glove(path: str) -> Iterator[Vector]:
-    with _open_binary(path) as stream:
-        lines = _numbered_lines(path, stream)
-        first = first_number, first_text = _first_line(path, lines)
-        # The first word of a GloVe file (the most frequent token) has no space.
-        dimension = first_text.count(" ") + first_text.count("\t")
-        if dimension < 1:
-            raise VectorFileError(
-                path, first_number, f"expected a word followed by its values, got {first_text[:80]!r}"
-            )
-        source = f"line {first_number} has {dimension}"
-        for number, text in itertools.chain([first], lines):
-            yield _parse_vector(path, number, text, dimension, source)
-
-
-def _read_word2vec_text(path: str) -> Iterator[Vector]:
-    with _open_binary(path) as stream:
-        lines = _numbered_lines(path, stream)
-        header_line, header = _first_line(path, lines)
-        count, dimension = _checked_header(path, header, header_line)
-        found = 0
-        for number, text in lines:
-            found += 1
-            if found > count:
-                raise VectorFileError(path, number, f"more vectors than the {count:,} the header announces")
-            yield _parse_vector(
-                path, number, text, dimension, f"the header on line {header_line} says {dimension}"
-            )
-        if found != count:
-            raise VectorFileError(
-                path, header_line, f"header announces {count:,} vectors, the file holds {found:,}"
-            )
-
-
-def _checked_header(path: str, header: str, line: int | None, offset: int | None = None) -> tuple[int, int]:
-    parsed = _parse_header(header)
-    if parsed is None:
-        raise VectorFileError(
-            path, line, f"expected a '<count> <dimension>' header, got {header[:80]!r}", offset=offset
-        )
-    if parsed[1] < 1:
-        raise VectorFileError(path, line, f"header gives dimension {parsed[1]}", offset=offset)
-    if parsed[0] < 1:
-        raise VectorFileError(path, line, "header announces 0 vectors: the file holds none", offset=offset)
-    return parsed
-
-
-def _parse_header(text: str) -> tuple[int, int] | None:
-    fields = text.split()
-    if len(fields) == 2 and all(_INTEGER.fullmatch(field) for field in fields):
-        return int(fields[0]), int(fields[1])
-    return None
-
-
-def _parse_vector(path: str, number: int, text: str, dimension: int, source: str) -> Vector:
-    """Splits ``word v1 ... vd`` from the right, so a word may contain spaces.
-
-    ``source`` says where ``dimension`` comes from ("line 1 has 300"), for the message.
-    """
-    if "\t" in text:
-        text = text.replace("\t", " ")
-    fields = text.rsplit(" ", dimension)
-    if len(fields) != dimension + 1:
-        raise VectorFileError(
-            path, number, f"expected {dimension} values after the word, found {len(fields) - 1} ({source})"
-        )
-    word = fields[0]
-    if " " in word and _NUMBER.fullmatch(word.rsplit(" ", 1)[1]):
-        # A word with a space is legitimate (GloVe 840B has a few, such as ". . ."),
-        # but one ending in a number is far more likely a line with extra values.
-        raise VectorFileError(
-            path, number, f"more than {dimension} values after the word {word.split(' ', 1)[0]!r} ({source})"
-        )
-    if not word:
-        raise VectorFileError(path, number, "empty word")
-    try:
-        if not _written_numbers(text[len(word) + 1 :]):
-            raise ValueError
-        # A value beyond the float32 range becomes infinity (NumPy warns), reported below.
-        vector = np.array(fields[1:], dtype=np.float32)
-    except ValueError:
-        position, bad = next(
-            (i, field) for i, field in enumerate(fields[1:], 1) if not _is_written_number(field)
-        )
-        raise VectorFileError(
-            path,
-            number,
-            f"non-numeric value {bad[:40]!r} (value {position} of {dimension}) for word {word!r}",
-        ) from None
-    if not np.isfinite(vector).all():
-        position = int(np.flatnonzero(~np.isfinite(vector))[0]) + 1
-        bad = fields[position]
-        where = f"(value {position} of {dimension})"
-        if math.isfinite(float(bad)):
-            problem = f"value {bad[:40]!r} {where} of {word!r} is beyond the float32 range"
-        else:
-            problem = f"non-finite value {bad[:40]!r} {where} in the vector of {word!r}"
-        raise VectorFileError(path, number, problem)
-    return word, vector
-
-
-# What Python's float() (and NumPy's conversion, which uses it) takes in ASCII besides numbers
-# as vector writers write them: "_" between digits ("1_000") and white space around a value.
-_NOT_WRITTEN = ("_", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
-
-
-def _written_numbers(values: str) -> bool:
-    """Whether values that ``float()`` reads are all numbers as vector writers write them.
-
-    ``float()`` also takes other scripts' digits and white space, and ``_``
-    between digits, which no writer produces. ASCII without ``_`` or white space
-    other than the separating spaces leaves exactly the writers' numbers
-    (:data:`_NUMBER`) and the spellings of NaN and infinity (refused after
-    conversion, as non-finite). Checked on the whole line at C speed: a regex
-    per value would double the cost of reading a large file.
-    """
-    return values.isascii() and not any(character in values for character in _NOT_WRITTEN)
-
-
-def _is_written_number(text: str) -> bool:
-    if not _written_numbers(text):
-        return False
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_text_record(record: bytes) -> bool:
-    """Whether the bytes after a header start a text record: a UTF-8 line without control bytes.
-
-    4 x dimension bytes of float32 values practically never form such a line.
-    """
-    line = record.split(b"\n", 1)[0].rstrip(b"\r")
-    if not line:
-        return True
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return not _CONTROL_BYTES.search(line)
+# --- Reading bytes: gzip, byte-order marks, read errors -------------------------------------------
 
 
 @contextlib.contextmanager
@@ -376,9 +168,29 @@ def _open_binary(path: str) -> Iterator[BinaryIO]:
             yield unzipped
 
 
-# What reading a file raises: a truncated gzip file (EOFError), damaged gzip data (zlib.error,
-# gzip.BadGzipFile: a wrong CRC-32 or length, bytes after a member that are not gzip), I/O errors.
-_READ_ERRORS = (OSError, EOFError, zlib.error)
+def _file_start(path: str) -> bytes:
+    """The first bytes of a file, uncompressed; none when they cannot be read (the reader says why)."""
+    with _open_binary(path) as stream, contextlib.suppress(*_READ_ERRORS):
+        return stream.read(2)
+    return b""
+
+
+def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes; a read error after some bytes ends the sample (the reader reports it)."""
+    # read1 (gzip): one read at a time, so the bytes before a damaged part arrive.
+    read = getattr(stream, "read1", stream.read)
+    sample = b""
+    while len(sample) < size:
+        try:
+            piece = read(min(4096, size - len(sample)))
+        except _READ_ERRORS as error:
+            if sample:
+                break
+            raise VectorFileError(path, _read_problem(error)) from None
+        if not piece:
+            break
+        sample += piece
+    return sample
 
 
 def _read_problem(error: BaseException) -> str:
@@ -394,74 +206,205 @@ def _read_problem(error: BaseException) -> str:
     return f"cannot read: {error}"
 
 
-def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
-    """Up to ``size`` bytes; a read error after some bytes ends the sample (the reader reports it)."""
-    # read1 (gzip): one read at a time, so the bytes before a damaged part arrive.
-    read = getattr(stream, "read1", stream.read)
-    pieces: list[bytes] = []
-    got = 0
-    while got < size:
-        try:
-            piece = read(min(4096, size - got))
-        except _READ_ERRORS as error:
-            if pieces:
-                break
-            raise VectorFileError(path, None, _read_problem(error)) from None
-        if not piece:
-            break
-        pieces.append(piece)
-        got += len(piece)
-    return b"".join(pieces)
+def _gzip_damage_behind(path: str, error: VectorFileError) -> VectorFileError:
+    """The damage of a gzip file behind a record error, else the record error itself.
+
+    zlib checks a member's CRC-32 only at its end, so damage that still inflates
+    first shows as a bad record: trust one only once the whole file decompresses.
+    """
+    if isinstance(error.__context__, _READ_ERRORS):
+        return error  # already a read error: the damage itself
+    with _open_binary(path) as stream:
+        if isinstance(stream, gzip.GzipFile):
+            try:
+                while stream.read(_CHUNK_BYTES):
+                    pass
+            except _READ_ERRORS as damage:
+                problem = f"{_read_problem(damage)}; the damaged data read as: {error.problem}"
+                return VectorFileError(path, problem, error.line, error.offset)
+    return error
 
 
-def _looks_binary(line: bytes) -> bool:
-    """Whether a non-UTF-8 line is binary (control bytes, or mostly bytes >= 0x80) rather than Latin-1-like text."""
-    return bool(_CONTROL_BYTES.search(line)) or sum(byte >= 0x80 for byte in line) * 4 > len(line)
+def _without_bom(path: str, start: bytes) -> bytes:
+    """The start of a file without a UTF-8 byte-order mark; another encoding's mark is an error."""
+    for bom, encoding in _OTHER_BOMS:
+        if start.startswith(bom):
+            raise VectorFileError(
+                path,
+                f"the file starts with a {encoding} byte-order mark: word-vector files must be UTF-8 "
+                f"(convert it, e.g. iconv -f {encoding} -t UTF-8)",
+                offset=0,
+            )
+    return start.removeprefix(codecs.BOM_UTF8)
+
+
+# --- Records: the checks every format shares ------------------------------------------------------
+
+
+def _checked_header(path: str, header: str, line: int | None, offset: int | None = None) -> tuple[int, int]:
+    """``(count, dimension)`` of a word2vec header line; refuses anything else, 0 vectors or dimension 0."""
+    parsed = _parse_header(header)
+    if parsed is None:
+        problem = f"expected a '<count> <dimension>' header, got {header[:80]!r}"
+    elif parsed[1] < 1:
+        problem = f"header gives dimension {parsed[1]}"
+    elif parsed[0] < 1:
+        problem = "header announces 0 vectors: the file holds none"
+    else:
+        return parsed
+    raise VectorFileError(path, problem, line, offset)
+
+
+def _parse_header(text: str) -> tuple[int, int] | None:
+    fields = text.split()
+    if len(fields) == 2 and all(_INTEGER.fullmatch(field) for field in fields):
+        return int(fields[0]), int(fields[1])
+    return None
+
+
+def _non_finite(word: str, vector: np.ndarray, written: list[str] | None = None) -> tuple[int, str] | None:
+    """The index of a vector's first NaN or infinite value and the problem; None when all are finite.
+
+    ``written``: the values as the text file spells them (a finite spelling beyond float32 overflowed).
+    """
+    if np.isfinite(vector).all():
+        return None
+    index = int(np.flatnonzero(~np.isfinite(vector))[0])
+    where = f"(value {index + 1} of {len(vector)})"
+    if written is None:
+        return index, f"non-finite value {vector[index]} {where} in the vector of {word!r}"
+    bad = written[index]
+    if math.isfinite(float(bad)):
+        return index, f"value {bad[:40]!r} {where} of {word!r} is beyond the float32 range"
+    return index, f"non-finite value {bad[:40]!r} {where} in the vector of {word!r}"
+
+
+# --- Text formats ---------------------------------------------------------------------------------
+
+
+def _read_text(path: str, header: bool) -> Iterator[Vector]:
+    """GloVe (``header`` False: the first line sets the dimension) or word2vec text (``<count> <dim>`` first)."""
+    with _open_binary(path) as stream:
+        lines = _numbered_lines(path, stream)
+        first_number, first = next(lines, (None, ""))
+        if first_number is None:
+            raise VectorFileError(path, "empty file")
+        if header:
+            count, dimension = _checked_header(path, first, first_number)
+            source = f"the header on line {first_number} says {dimension}"
+        else:
+            # The first word of a GloVe file (the most frequent token) has no space.
+            count, dimension = None, first.count(" ") + first.count("\t")
+            if dimension < 1:
+                raise VectorFileError(
+                    path, f"expected a word followed by its values, got {first[:80]!r}", first_number
+                )
+            source = f"line {first_number} has {dimension}"
+            lines = itertools.chain([(first_number, first)], lines)
+        found = 0
+        for found, (number, text) in enumerate(lines, 1):
+            if count is not None and found > count:
+                raise VectorFileError(path, f"more vectors than the {count:,} the header announces", number)
+            yield _parse_vector(path, number, text, dimension, source)
+        if count is not None and found != count:
+            raise VectorFileError(
+                path, f"header announces {count:,} vectors, the file holds {found:,}", first_number
+            )
 
 
 def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
     """The non-empty lines of a text file as ``(number, text)``, decoded and checked."""
-    number = 0
-    while True:
+    for number in itertools.count(1):
         try:
             raw_line = stream.readline()
-        except _READ_ERRORS as error:
-            # A truncated gzip file ends here, not with a short line.
-            raise VectorFileError(path, number + 1, _read_problem(error)) from None
+        except _READ_ERRORS as error:  # a truncated gzip file ends here, not with a short line
+            raise VectorFileError(path, _read_problem(error), number) from None
         if not raw_line:
             return
-        number += 1
         if number == 1:
             raw_line = _without_bom(path, raw_line)
         if b"\x00" in raw_line:
             raise VectorFileError(
-                path, number, f"a zero byte: binary data, not a text vector file{_BINARY_HINT}"
+                path, f"a zero byte: binary data, not a text vector file{_BINARY_HINT}", number
             )
         try:
             # rstrip: fastText .vec files end each line with a space, some files use CRLF.
             text = raw_line.decode("utf-8").rstrip()
         except UnicodeDecodeError as error:
-            hint = _BINARY_HINT if _looks_binary(raw_line) else ""
+            # Binary (control bytes, or mostly bytes >= 0x80) rather than Latin-1-like text: hint.
+            binary = _CONTROL_BYTES.search(raw_line) or sum(byte >= 0x80 for byte in raw_line) * 4 > len(
+                raw_line
+            )
+            hint = _BINARY_HINT if binary else ""
             raise VectorFileError(
-                path, number, f"not UTF-8 ({error.reason} at byte {error.start}){hint}"
+                path, f"not UTF-8 ({error.reason} at byte {error.start}){hint}", number
             ) from None
         if text:
             yield number, text
 
 
-# --- word2vec binary ----------------------------------------------------------
+def _parse_vector(path: str, number: int, text: str, dimension: int, source: str) -> Vector:
+    """Splits ``word v1 ... vd`` from the right, so a word may contain spaces.
+
+    ``source`` says where ``dimension`` comes from ("line 1 has 300"), for the message.
+    """
+    text = text.replace("\t", " ")
+    fields = text.rsplit(" ", dimension)
+    if len(fields) != dimension + 1:
+        problem = f"expected {dimension} values after the word, found {len(fields) - 1} ({source})"
+        raise VectorFileError(path, problem, number)
+    word, values = fields[0], fields[1:]
+    if " " in word and _NUMBER.fullmatch(word.rsplit(" ", 1)[1]):
+        # A word with a space is legitimate (GloVe 840B has a few, such as ". . ."),
+        # but one ending in a number is far more likely a line with extra values.
+        problem = f"more than {dimension} values after the word {word.split(' ', 1)[0]!r} ({source})"
+        raise VectorFileError(path, problem, number)
+    if not word:
+        raise VectorFileError(path, "empty word", number)
+    try:
+        if not _written_numbers(text[len(word) + 1 :]):
+            raise ValueError
+        # A value beyond the float32 range becomes infinity (NumPy warns), reported below.
+        vector = np.array(values, dtype=np.float32)
+    except ValueError:
+        index, bad = next((i, value) for i, value in enumerate(values) if not _is_written_number(value))
+        problem = f"non-numeric value {bad[:40]!r} (value {index + 1} of {dimension}) for word {word!r}"
+        raise VectorFileError(path, problem, number) from None
+    if non_finite := _non_finite(word, vector, values):
+        raise VectorFileError(path, non_finite[1], number)
+    return word, vector
+
+
+def _written_numbers(values: str) -> bool:
+    """Whether values that ``float()`` reads are all numbers as vector writers write them.
+
+    ASCII without ``_`` or white space other than the separating spaces leaves
+    exactly :data:`_NUMBER` and the spellings of NaN and infinity (refused as
+    non-finite). Checked on the whole line at C speed: a regex per value would
+    double the cost of reading a large file.
+    """
+    return values.isascii() and not any(character in values for character in _NOT_WRITTEN)
+
+
+def _is_written_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return _written_numbers(text)
+
+
+# --- word2vec binary ------------------------------------------------------------------------------
 
 
 class _ByteScanner:
     """Reads a binary stream in large chunks and hands out records, tracking the byte offset."""
 
     def __init__(self, path: str, stream: BinaryIO):
-        self._path = path
-        self._stream = stream
-        self._buffer = b""
-        self._position = 0
-        self._buffer_offset = 0  # file offset of self._buffer[0]
-        self._eof = False
+        # read1 (gzip) returns what one read decompresses: the bytes before a
+        # damaged part arrive, so the error names the record it hits.
+        self._path, self._read = path, getattr(stream, "read1", stream.read)
+        self._buffer, self._position, self._buffer_offset, self._eof = b"", 0, 0, False
 
     @property
     def offset(self) -> int:
@@ -472,19 +415,15 @@ class _ByteScanner:
         """Appends the next chunk to the unread bytes; False at the end of the file."""
         if self._eof:
             return False
-        # read1 (gzip) returns what one read decompresses: the bytes before a
-        # damaged part arrive, so the error names the record it hits.
         try:
-            chunk = getattr(self._stream, "read1", self._stream.read)(_CHUNK_BYTES)
+            chunk = self._read(_CHUNK_BYTES)
         except _READ_ERRORS as error:
-            raise VectorFileError(self._path, None, _read_problem(error), offset=self.offset) from None
-        if not chunk:
-            self._eof = True
-            return False
-        self._buffer_offset += self._position
-        self._buffer = self._buffer[self._position :] + chunk
-        self._position = 0
-        return True
+            raise VectorFileError(self._path, _read_problem(error), offset=self.offset) from None
+        self._eof = not chunk
+        if chunk:
+            self._buffer_offset += self._position
+            self._buffer, self._position = self._buffer[self._position :] + chunk, 0
+        return not self._eof
 
     def skip(self, characters: bytes) -> None:
         """Skips any run of the given bytes."""
@@ -505,11 +444,11 @@ class _ByteScanner:
         while (found := self._buffer.find(separator, self._position, self._position + limit + 1)) < 0:
             if len(self._buffer) - self._position > limit:
                 raise VectorFileError(
-                    self._path, None, f"{missing} (none within {limit:,} bytes)", self.offset
+                    self._path, f"{missing} (none within {limit:,} bytes)", offset=self.offset
                 )
             if not self._fill():
                 if self._position < len(self._buffer):
-                    raise VectorFileError(self._path, None, f"the file ends: {missing}", offset=self.offset)
+                    raise VectorFileError(self._path, f"the file ends: {missing}", offset=self.offset)
                 return None
         data = self._buffer[self._position : found]
         self._position = found + len(separator)
@@ -529,56 +468,37 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
         scanner = _ByteScanner(path, stream)
         header = scanner.read_until(b"\n", _MAX_HEADER_BYTES, "no '<count> <dimension>' header line")
         if header is None:
-            raise _empty_file(path)
-        header = _without_bom(path, header)
-        count, dimension = _checked_header(path, header.decode("utf-8", errors="replace").strip(), None, 0)
+            raise VectorFileError(path, "empty file")
+        header = _without_bom(path, header).decode("utf-8", errors="replace").strip()
+        count, dimension = _checked_header(path, header, None, 0)
         vector_bytes = _FLOAT32.itemsize * dimension
         word: str | None = None
         for index in range(count):
-            # Google's C tool ends each vector with a newline.
-            scanner.skip(b"\n")
+            scanner.skip(b"\n")  # Google's C tool ends each vector with a newline
             word_offset = scanner.offset
-            word_bytes = scanner.read_until(
-                b" ",
-                _MAX_WORD_BYTES,
-                "no space ending a word: not word2vec binary, or the header's dimension is wrong",
-            )
+            missing = "no space ending a word: not word2vec binary, or the header's dimension is wrong"
+            word_bytes = scanner.read_until(b" ", _MAX_WORD_BYTES, missing)
             if word_bytes is None:
-                raise VectorFileError(
-                    path,
-                    None,
-                    f"the file ends after {index:,} of the {count:,} vectors the header announces",
-                    offset=word_offset,
-                )
+                problem = f"the file ends after {index:,} of the {count:,} vectors the header announces"
+                raise VectorFileError(path, problem, offset=word_offset)
             word = _binary_word(path, word_bytes, word_offset, dimension, previous=word)
             values_offset = scanner.offset
             values = scanner.read_exact(vector_bytes)
             if len(values) != vector_bytes:
-                raise VectorFileError(
-                    path,
-                    None,
-                    f"the file ends inside the vector of {word!r} ({len(values):,} of {vector_bytes:,} bytes)",
-                    offset=values_offset,
+                problem = (
+                    f"the file ends inside the vector of {word!r} ({len(values):,} of {vector_bytes:,} bytes)"
                 )
+                raise VectorFileError(path, problem, offset=values_offset)
             vector = np.frombuffer(values, dtype=_FLOAT32).astype(np.float32)
-            if not np.isfinite(vector).all():
-                position = int(np.flatnonzero(~np.isfinite(vector))[0])
+            if non_finite := _non_finite(word, vector):
                 raise VectorFileError(
-                    path,
-                    None,
-                    f"non-finite value {vector[position]} (value {position + 1} of {dimension}) "
-                    f"in the vector of {word!r}",
-                    offset=values_offset + _FLOAT32.itemsize * position,
+                    path, non_finite[1], offset=values_offset + _FLOAT32.itemsize * non_finite[0]
                 )
             yield word, vector
         scanner.skip(b" \t\r\n")
         if not scanner.at_end():
-            raise VectorFileError(
-                path,
-                None,
-                f"more data after the {count:,} vectors the header announces",
-                offset=scanner.offset,
-            )
+            problem = f"more data after the {count:,} vectors the header announces"
+            raise VectorFileError(path, problem, offset=scanner.offset)
 
 
 def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int, previous: str | None) -> str:
@@ -587,23 +507,18 @@ def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int, prev
     if previous is not None:
         hint += f", or the word before, {previous!r}, goes on after a space, which this format cannot hold"
     if not word_bytes:
-        raise VectorFileError(path, None, "empty word", offset=offset)
-    if b"\x00" in word_bytes:
-        # Words never hold a zero byte; float32 values often do.
-        raise VectorFileError(path, None, f"a word contains a zero byte{hint}", offset=offset)
+        raise VectorFileError(path, "empty word", offset=offset)
+    if b"\x00" in word_bytes:  # words never hold a zero byte; float32 values often do
+        raise VectorFileError(path, f"a word contains a zero byte{hint}", offset=offset)
     try:
         return word_bytes.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise VectorFileError(
-            path,
-            None,
-            f"word is not UTF-8 ({error.reason} at byte {error.start} of the word){hint}",
-            offset=offset,
-        ) from None
+        problem = f"word is not UTF-8 ({error.reason} at byte {error.start} of the word){hint}"
+        raise VectorFileError(path, problem, offset=offset) from None
 
 
-_READERS: dict[str, _Reader] = {
-    GLOVE: _read_glove,
-    WORD2VEC: _read_word2vec_text,
+_READERS = {
+    GLOVE: functools.partial(_read_text, header=False),
+    WORD2VEC: functools.partial(_read_text, header=True),
     WORD2VEC_BINARY: _read_word2vec_binary,
 }
