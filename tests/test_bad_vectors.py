@@ -11,6 +11,7 @@ import codecs
 import gzip
 import os
 import pickle
+import re
 import zlib
 
 from gensim.models import FastText, KeyedVectors
@@ -534,6 +535,35 @@ def test_bytes_after_the_last_gzip_member_name_the_line_after_the_last(tmp_path)
         None,
         "damaged gzip data (not gzip data where a gzip member should start)",
     )
+
+
+def test_a_run_on_a_gzip_file_damaged_after_its_first_record_fails_at_the_aligner_in_one_line(tmp_path):
+    # Pre-flight reads only the first record, so the EmbeddingAligner is the step that meets the damage:
+    # exit 1, and the run's last line names the file, the line where reading stopped and what is wrong.
+    rows = "".join(f"w{i} 0.5 0.25\n" for i in range(500)).encode()
+    damaged = rows.replace(b"w300 0.5 0.25", b"w300 0.5x0.25")
+    data = gzip.compress(rows, compresslevel=0)  # stored blocks: the changed byte reaches the parser
+    at = data.index(b"w300 0.5 0.25") + len("w300 0.5")
+    path = tmp_path / "vectors.txt.gz"
+    path.write_bytes(data[:at] + b"x" + data[at + 1 :])
+
+    result = run_cli("run", "--vectors", str(path), "--output", str(tmp_path / "out"), cwd=tmp_path)
+
+    message = (
+        f"VectorFileError: {path}, line 301: damaged gzip data (CRC check failed {zlib.crc32(rows):#x} != "
+        f"{zlib.crc32(damaged):#x}); the damaged data read as: expected 2 values after the word, found 1 "
+        "(line 1 has 2)"
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.splitlines()[-1] == f"imdb-pipeline run: FAILED: {message}"
+    errors = [
+        line[len("00:00:00 ") :] for line in result.stderr.splitlines() if line[9:].startswith("ERROR ")
+    ]
+    assert len(errors) == 3, result.stderr
+    assert re.fullmatch(
+        rf"ERROR Step \d+/\d+ EmbeddingAligner: failed after \d+\.\d s: {re.escape(message)}", errors[1]
+    )
+    assert "Traceback" not in result.stderr
 
 
 # --- byte-order marks --------------------------------------------------------------------------

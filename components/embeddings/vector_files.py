@@ -99,9 +99,7 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
 def read_dimension(path: str, format: str | None = None) -> int:
     """The vector length of a file, read from its first record (pre-flight checks of the dimension)."""
     with contextlib.closing(iter_vectors(path, format)) as vectors:
-        for _word, vector in vectors:
-            return len(vector)
-    raise VectorFileError(path, "no vectors")
+        return len(next(vectors)[1])  # every reader yields a vector or raises VectorFileError
 
 
 def detect_format(path: str) -> str:
@@ -180,16 +178,12 @@ def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:
     # read1 (gzip): one read at a time, so the bytes before a damaged part arrive.
     read = getattr(stream, "read1", stream.read)
     sample = b""
-    while len(sample) < size:
-        try:
-            piece = read(min(4096, size - len(sample)))
-        except _READ_ERRORS as error:
-            if sample:
-                break
+    try:
+        while len(sample) < size and (piece := read(min(4096, size - len(sample)))):
+            sample += piece
+    except _READ_ERRORS as error:
+        if not sample:
             raise VectorFileError(path, _read_problem(error)) from None
-        if not piece:
-            break
-        sample += piece
     return sample
 
 
@@ -332,10 +326,8 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             text = raw_line.decode("utf-8").rstrip()
         except UnicodeDecodeError as error:
             # Binary (control bytes, or mostly bytes >= 0x80) rather than Latin-1-like text: hint.
-            binary = _CONTROL_BYTES.search(raw_line) or sum(byte >= 0x80 for byte in raw_line) * 4 > len(
-                raw_line
-            )
-            hint = _BINARY_HINT if binary else ""
+            high = sum(byte >= 0x80 for byte in raw_line)
+            hint = _BINARY_HINT if _CONTROL_BYTES.search(raw_line) or high * 4 > len(raw_line) else ""
             raise VectorFileError(
                 path, f"not UTF-8 ({error.reason} at byte {error.start}){hint}", number
             ) from None
@@ -376,12 +368,9 @@ def _parse_vector(path: str, number: int, text: str, dimension: int, source: str
 
 
 def _written_numbers(values: str) -> bool:
-    """Whether values that ``float()`` reads are all numbers as vector writers write them.
+    """Whether values ``float()`` reads are all numbers as writers write them (:data:`_NUMBER`, NaN, infinity).
 
-    ASCII without ``_`` or white space other than the separating spaces leaves
-    exactly :data:`_NUMBER` and the spellings of NaN and infinity (refused as
-    non-finite). Checked on the whole line at C speed: a regex per value would
-    double the cost of reading a large file.
+    Checked on the whole line at C speed: a regex per value would double the cost of reading a file.
     """
     return values.isascii() and not any(character in values for character in _NOT_WRITTEN)
 
@@ -425,16 +414,15 @@ class _ByteScanner:
             self._buffer, self._position = self._buffer[self._position :] + chunk, 0
         return not self._eof
 
-    def skip(self, characters: bytes) -> None:
-        """Skips any run of the given bytes."""
+    def skip(self, characters: bytes) -> bool:
+        """Skips any run of the given bytes; whether any other byte follows."""
         while True:
             while self._position < len(self._buffer) and self._buffer[self._position] in characters:
                 self._position += 1
-            if self._position < len(self._buffer) or not self._fill():
-                return
-
-    def at_end(self) -> bool:
-        return self._position >= len(self._buffer) and not self._fill()
+            if self._position < len(self._buffer):
+                return True
+            if not self._fill():
+                return False
 
     def read_until(self, separator: bytes, limit: int, missing: str) -> bytes | None:
         """The bytes before the next ``separator`` (consumed too); None at the end of the file.
@@ -495,8 +483,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
                     path, non_finite[1], offset=values_offset + _FLOAT32.itemsize * non_finite[0]
                 )
             yield word, vector
-        scanner.skip(b" \t\r\n")
-        if not scanner.at_end():
+        if scanner.skip(b" \t\r\n"):
             problem = f"more data after the {count:,} vectors the header announces"
             raise VectorFileError(path, problem, offset=scanner.offset)
 
