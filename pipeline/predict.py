@@ -313,13 +313,12 @@ class LineReader:
                 yield number, line, Review(text, where)
                 continue
             if not text.strip():
-                blanks.append((number, line, where))
-                continue
-            for blank_number, blank_line, blank_where in blanks:
                 blank = InputError(
-                    f"{blank_where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
+                    f"{where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
                 )
-                yield blank_number, blank_line, blank
+                blanks.append((number, line, blank))
+                continue
+            yield from blanks
             blanks.clear()
             yield number, line, _parse_json_line(text, where)
 
@@ -332,12 +331,9 @@ NO_TEXT_FIELD = "no_text_field"
 def _parse_json_line(text: str, where: str) -> Review | InputError:
     try:
         record = _json_object(text, where)
-    except InputError as error:
-        return error
-    if not isinstance(record.get(TEXT_FIELD), str):
-        return InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
-    fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
-    try:
+        if not isinstance(record.get(TEXT_FIELD), str):
+            raise InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
+        fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
         return Review(check_text(record[TEXT_FIELD], where), where, fields)
     except InputError as error:
         return error

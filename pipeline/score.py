@@ -291,7 +291,7 @@ class _ReadRecordsFn(beam.DoFn):
                     yield self._set_aside(origin, error, raw)
                     continue
                 yield _key(origin, review_id), text
-        except (tf.errors.DataLossError, tf.errors.OpError) as error:
+        except tf.errors.OpError as error:  # DataLossError among them
             raise ScoreInputError(
                 f"{shown}: truncated or corrupt TFRecord file after record {number} "
                 f"(compression {'GZIP' if compression else 'none'}): {_tf_error_text(error.message)}"
