@@ -50,7 +50,6 @@ OUTPUT_FORMATS = (JSON_LINES, TFRECORD)
 PREDICTIONS_PREFIX = "predictions"
 SUFFIXES = {JSON_LINES: ".jsonl", TFRECORD: ".tfrecord.gz"}
 SUMMARY_FILE = "summary.json"
-QUARANTINE_DIR = quarantine.QUARANTINE_DIR
 
 ID_FIELD = "id"
 PROBABILITY_FIELD = predict.PROBABILITY_FIELD
@@ -553,7 +552,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
     set_aside = (read[QUARANTINE], scored[QUARANTINE]) | "AllSetAside" >> beam.Flatten()
     _ = predictions | "WritePredictions" >> WritePredictions(job.output, job.output_format)
     _ = set_aside | "WriteQuarantine" >> quarantining.WriteQuarantine(
-        posixpath.join(job.output, QUARANTINE_DIR)
+        posixpath.join(job.output, quarantine.QUARANTINE_DIR)
     )
     _ = (
         (
@@ -640,8 +639,8 @@ def _remove_partial_output(output: str, existed: set[str] | None) -> None:
     if not _gfile().isdir(output):
         return
     added = _names(output) - (existed or set())
-    if QUARANTINE_DIR in added:
-        folder = posixpath.join(output, QUARANTINE_DIR)
+    if quarantine.QUARANTINE_DIR in added:
+        folder = posixpath.join(output, quarantine.QUARANTINE_DIR)
         _remove_written(folder, _QUARANTINE_FILES, _names(folder), made=True)
     _remove_written(output, _JOB_FILES, added, made=existed is None)
 
