@@ -104,13 +104,11 @@ def stderr_without_startup_noise() -> Iterator[None]:
 
 
 def import_tensorflow(verbose: bool = False, serving_only: bool = True):
-    """Imports TensorFlow (once per process, before TFX or Beam do) and returns it; without its start-up
-    lines unless ``verbose``.
+    """Imports TensorFlow once (before TFX or Beam do), without its start-up lines unless ``verbose``.
 
-    ``serving_only`` skips the eager import of Keras' optimizers (about 1.5 s and
-    200 MB), which ``tf.saved_model.load`` does not use; ``tf.keras`` still imports on first use.
-    Otherwise ``components`` is imported first: it makes ``tf.keras`` mean tf_keras, which the
-    steps use, and that must happen before TensorFlow is imported.
+    ``serving_only`` skips the eager import of Keras' optimizers (about 1.5 s and 200 MB), which
+    ``tf.saved_model.load`` does not use. Otherwise ``components`` is imported first: it makes
+    ``tf.keras`` mean tf_keras, which the steps use, and that must happen before TensorFlow is imported.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
@@ -148,11 +146,11 @@ def resolve_model_dir(path: str) -> str:
             f"{path} is a file, not a SavedModel directory: give the version directory that holds "
             f"{SAVED_MODEL_FILE} and variables/, or the model directory above the versions"
         )
+    names = (name.rstrip("/") for name in tf.io.gfile.listdir(path))
     versions = [
-        int(name.rstrip("/"))
-        for name in tf.io.gfile.listdir(path)
-        if name.rstrip("/").isdigit()
-        and tf.io.gfile.exists(os.path.join(path, name.rstrip("/"), SAVED_MODEL_FILE))
+        int(name)
+        for name in names
+        if name.isdigit() and tf.io.gfile.exists(os.path.join(path, name, SAVED_MODEL_FILE))
     ]
     if not versions:
         raise ModelNotFoundError(
@@ -292,8 +290,6 @@ class LineReader:
     """
 
     def __init__(self, stream: typing.BinaryIO, name: str, input_format: str = "auto"):
-        if input_format not in INPUT_FORMATS:
-            raise ValueError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
         self._stream = stream
         self._name = name
         self.input_format = input_format
@@ -317,13 +313,12 @@ class LineReader:
                 yield number, line, Review(text, where)
                 continue
             if not text.strip():
-                blanks.append((number, line, where))
-                continue
-            for blank_number, blank_line, blank_where in blanks:
                 blank = InputError(
-                    f"{blank_where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
+                    f"{where} is blank (JSON Lines input: one object per line)", NOT_JSON_OBJECT
                 )
-                yield blank_number, blank_line, blank
+                blanks.append((number, line, blank))
+                continue
+            yield from blanks
             blanks.clear()
             yield number, line, _parse_json_line(text, where)
 
@@ -336,12 +331,9 @@ NO_TEXT_FIELD = "no_text_field"
 def _parse_json_line(text: str, where: str) -> Review | InputError:
     try:
         record = _json_object(text, where)
-    except InputError as error:
-        return error
-    if not isinstance(record.get(TEXT_FIELD), str):
-        return InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
-    fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
-    try:
+        if not isinstance(record.get(TEXT_FIELD), str):
+            raise InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
+        fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
         return Review(check_text(record[TEXT_FIELD], where), where, fields)
     except InputError as error:
         return error
@@ -426,9 +418,15 @@ def format_result(review: Review, probability: float, output_format: str) -> str
     )
 
 
-def is_probability(value: float) -> bool:
-    """The canary's rule for a model's output: finite and in [0, 1]."""
-    return math.isfinite(value) and 0.0 <= value <= 1.0
+def not_a_probability(model: str, value: float, where: str | None = None) -> str | None:
+    """Why ``value``, the model's output for one review (``where``), breaks the canary's rule (finite, in [0, 1])."""
+    if math.isfinite(value) and 0.0 <= value <= 1.0:
+        return None
+    review, broken = ("", "broken for this review") if where is None else (f" for {where}", "broken")
+    return (
+        f"{model} gave {value}{review}, which is not a probability in [0, 1]: the model is {broken} "
+        "(the canary refuses such a model before a push)"
+    )
 
 
 def score(
@@ -447,13 +445,10 @@ def score(
     reviews = iter(reviews)
     while batch := list(itertools.islice(reviews, batch_size)):
         probabilities = classifier([review.text for review in batch])
+        model = getattr(classifier, "version_dir", "the model")
         for review, probability in zip(batch, probabilities, strict=True):
-            if not is_probability(probability):
-                raise ModelOutputError(
-                    f"{getattr(classifier, 'version_dir', 'the model')} gave {probability} for {review.where}, "
-                    "which is not a probability in [0, 1]: the model is broken (the canary refuses such a "
-                    "model before a push)"
-                )
+            if problem := not_a_probability(model, probability, review.where):
+                raise ModelOutputError(problem)
         out.write(
             "".join(
                 f"{format_result(r, p, output_format)}\n" for r, p in zip(batch, probabilities, strict=True)

@@ -34,7 +34,7 @@ from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import errors, quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
-from components.file_patterns import all_files_pattern, escape_pattern
+from components.file_patterns import all_files_pattern, escape_pattern, tfrecord_compression
 from pipeline import interrupts, predict
 from schemas import features
 
@@ -50,7 +50,6 @@ OUTPUT_FORMATS = (JSON_LINES, TFRECORD)
 PREDICTIONS_PREFIX = "predictions"
 SUFFIXES = {JSON_LINES: ".jsonl", TFRECORD: ".tfrecord.gz"}
 SUMMARY_FILE = "summary.json"
-QUARANTINE_DIR = quarantine.QUARANTINE_DIR
 
 ID_FIELD = "id"
 PROBABILITY_FIELD = predict.PROBABILITY_FIELD
@@ -116,22 +115,23 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     if not gfile.exists(path):
         raise ScoreInputError(f"--input {path} does not exist")
     is_dir = gfile.isdir(path)
+    files = (
+        [name for name in gfile.listdir(path) if not gfile.isdir(posixpath.join(path, name))]
+        if is_dir
+        else []
+    )
     kind = input_format
     if kind == "auto":
         if reader.is_archive(path) or (is_dir and _holds_dataset(path)):
             kind = IMDB
-        elif is_dir:
-            names = [name for name in gfile.listdir(path) if not gfile.isdir(posixpath.join(path, name))]
-            if names and all(_is_tfrecord_name(name) for name in names):
-                kind = TFRECORD
-            else:
-                raise ScoreInputError(
-                    f"--input {path} is a folder, but neither an IMDb dataset (train/ or test/ in it or in "
-                    "aclImdb/) nor a folder of TFRecord files (names with 'tfrecord'); name a file, or "
-                    "give --input-format"
-                )
-        elif _is_tfrecord_name(path):
+        elif (files and all(map(_is_tfrecord_name, files))) if is_dir else _is_tfrecord_name(path):
             kind = TFRECORD
+        elif is_dir:
+            raise ScoreInputError(
+                f"--input {path} is a folder, but neither an IMDb dataset (train/ or test/ in it or in "
+                "aclImdb/) nor a folder of TFRecord files (names with 'tfrecord'); name a file, or "
+                "give --input-format"
+            )
     if kind == IMDB:
         from components.example_gen.component import dataset_input
 
@@ -140,27 +140,18 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         except (FileNotFoundError, ValueError) as error:
             raise ScoreInputError(f"--input {error}") from None
         return ScoreInput(IMDB, posixpath.join(base, pattern))
-    # Beam matches a relative pattern holding glob characters (escaped: `[[]`) against nothing.
+    # Beam matches a relative pattern holding glob characters (escaped: `[[]`) against nothing. realpath, not
+    # abspath: ``link/../x`` is ``x`` beside the link's target, where every open of it goes, not ``./x``.
     local = "://" not in path
-    read = local_input_path(path) if local else path
+    read = os.path.realpath(path) if local else path
     given = (read, path) if local else None
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
-        if not any(not gfile.isdir(posixpath.join(path, name)) for name in gfile.listdir(path)):
+        if not files:
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
         return ScoreInput(TFRECORD, all_files_pattern(read), given)
     return ScoreInput(kind, escape_pattern(read), given)
-
-
-def local_input_path(path: str) -> str:
-    """The absolute path the OS reaches for a local ``path``: symbolic links resolved before ``..``.
-
-    ``os.path.abspath`` removes ``link/..`` as text, so ``link/../x`` would be ``./x``, while every
-    open of it (the checks of :func:`resolve_input`, a listing) reaches ``x`` beside the link's
-    target. The job reads this path and :func:`check_output` keeps the output out of it.
-    """
-    return os.path.realpath(path)
 
 
 def _holds_dataset(path: str) -> bool:
@@ -193,7 +184,7 @@ def check_output(output: str, input_path: str | None = None) -> None:
                     "name the output folder without it"
                 )
         if input_path is not None and not is_remote(input_path) and os.path.isdir(input_path):
-            inside, folder = local_input_path(output), local_input_path(input_path)
+            inside, folder = os.path.realpath(output), os.path.realpath(input_path)
             if os.path.commonpath([inside, folder]) == folder:
                 raise ScoreInputError(
                     f"--output {output} is inside the input folder {input_path}: the job would read what "
@@ -237,7 +228,6 @@ class _ReadRecordsFn(beam.DoFn):
     def __init__(self, source: ScoreInput, max_review_bytes: int):
         super().__init__()
         self._source = source
-        self._kind = source.kind
         self._max_bytes = max_review_bytes
 
     def _set_aside(self, origin: Origin, error: BadRecordError, raw: bytes):
@@ -246,7 +236,7 @@ class _ReadRecordsFn(beam.DoFn):
 
     def process(self, metadata: FileMetadata) -> Iterator:
         shown = self._source.shown(metadata.path)
-        if self._kind == TFRECORD:
+        if self._source.kind == TFRECORD:
             yield from self._read_tfrecords(metadata.path, shown)
             yield beam.pvalue.TaggedOutput(KINDS, TFRECORD)
         else:
@@ -260,7 +250,7 @@ class _ReadRecordsFn(beam.DoFn):
             with FileSystems.open(path, compression_type=compression) as raw:
                 # Beam's gzip reading stops quietly at a truncated end; Python's checks the end marker and CRC.
                 file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
-                lines = predict.LineReader(iter(file.readline, b""), shown, self._kind)
+                lines = predict.LineReader(iter(file.readline, b""), shown, self._source.kind)
                 for number, line, result in lines:
                     origin = Origin(shown, line=number)
                     try:
@@ -286,7 +276,7 @@ class _ReadRecordsFn(beam.DoFn):
 
     def _read_tfrecords(self, path: str, shown: str) -> Iterator:
         tf = predict.import_tensorflow()
-        compression = "GZIP" if path.lower().endswith(".gz") else ""
+        compression = tfrecord_compression([path])
         number = 0
         try:
             for number, raw in enumerate(
@@ -300,7 +290,7 @@ class _ReadRecordsFn(beam.DoFn):
                     yield self._set_aside(origin, error, raw)
                     continue
                 yield _key(origin, review_id), text
-        except (tf.errors.DataLossError, tf.errors.OpError) as error:
+        except tf.errors.OpError as error:  # DataLossError among them
             raise ScoreInputError(
                 f"{shown}: truncated or corrupt TFRecord file after record {number} "
                 f"(compression {'GZIP' if compression else 'none'}): {_tf_error_text(error.message)}"
@@ -308,14 +298,13 @@ class _ReadRecordsFn(beam.DoFn):
 
 
 # TensorFlow wraps an op's error as "{{function_node ...}} <message> [Op:IteratorGetNext]".
-_TF_FUNCTION_NODE = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
-_TF_OP_SUFFIX = re.compile(r"\s*\[Op:[^\]]*\](?: name:.*)?$")
+_TF_WRAPPING = re.compile(r"^\{\{function_node [^}]*\}\}\s*|\s*\[Op:[^\]]*\](?: name:.*)?$")
 
 
 def _tf_error_text(message: str) -> str:
     """The first line of a TensorFlow error message without its function-node prefix and op suffix."""
     line = message.splitlines()[0] if message else ""
-    return _TF_OP_SUFFIX.sub("", _TF_FUNCTION_NODE.sub("", line)).strip()
+    return _TF_WRAPPING.sub("", line).strip()
 
 
 def _bad_line(error: predict.InputError, where: str) -> BadRecordError:
@@ -333,24 +322,25 @@ def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
     except DecodeError as error:
         raise BadRecordError(NOT_TF_EXAMPLE, where, f"not a serialized tf.train.Example ({error})") from None
     feature_map = example.features.feature
-    text = feature_map.get(features.TEXT)
-    if text is None or text.WhichOneof("kind") != "bytes_list" or len(text.bytes_list.value) != 1:
-        kind = None if text is None else text.WhichOneof("kind")
-        found = (
-            "absent"
-            if text is None
-            else f"{kind} of {len(getattr(text, kind).value) if kind else 0} value(s)"
-        )
+    kind, values = _kind_and_values(feature_map.get(features.TEXT))
+    if kind != "bytes_list" or len(values) != 1:
+        found = "absent" if kind == "" else f"{kind} of {len(values)} value(s)"
         raise BadRecordError(
             NO_TEXT_FEATURE,
             where,
             f"feature '{features.TEXT}' must hold one string (bytes_list), found {found}",
         )
-    source = feature_map.get(features.SOURCE)
-    review_id = None
-    if source is not None and source.WhichOneof("kind") == "bytes_list" and len(source.bytes_list.value) == 1:
-        review_id = source.bytes_list.value[0].decode("utf-8", "replace")
-    return text.bytes_list.value[0], review_id
+    source_kind, ids = _kind_and_values(feature_map.get(features.SOURCE))
+    review_id = ids[0].decode("utf-8", "replace") if source_kind == "bytes_list" and len(ids) == 1 else None
+    return values[0], review_id
+
+
+def _kind_and_values(feature) -> tuple[str | None, Sequence]:
+    """A tf.train.Feature's kind (``""`` when absent, None when empty) and values."""
+    if feature is None:
+        return "", ()
+    kind = feature.WhichOneof("kind")
+    return kind, getattr(feature, kind).value if kind else ()
 
 
 def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
@@ -436,16 +426,13 @@ def _origin(key: Key) -> Origin:
 def _prediction_or_set_aside(key: Key, result: PredictionResult) -> Iterator:
     """A prediction, or (to ``QUARANTINE``, and the job goes on) the review the model gave no probability."""
     probability = float(result.inference)
-    if predict.is_probability(probability):
+    problem = predict.not_a_probability(result.model_id, probability)
+    if problem is None:
         yield {**key, PROBABILITY_FIELD: probability, LABEL_FIELD: int(probability >= DECISION_THRESHOLD)}
         return
     raw = result.example.encode("utf-8")
-    detail = (
-        f"{result.model_id} gave {probability}, which is not a probability in [0, 1]: the model is broken "
-        "for this review (the canary refuses such a model before a push)"
-    )
     yield beam.pvalue.TaggedOutput(
-        QUARANTINE, QuarantinedRecord(_origin(key), NOT_A_PROBABILITY, detail, raw, len(raw))
+        QUARANTINE, QuarantinedRecord(_origin(key), NOT_A_PROBABILITY, problem, raw, len(raw))
     )
 
 
@@ -565,7 +552,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
     set_aside = (read[QUARANTINE], scored[QUARANTINE]) | "AllSetAside" >> beam.Flatten()
     _ = predictions | "WritePredictions" >> WritePredictions(job.output, job.output_format)
     _ = set_aside | "WriteQuarantine" >> quarantining.WriteQuarantine(
-        posixpath.join(job.output, QUARANTINE_DIR)
+        posixpath.join(job.output, quarantine.QUARANTINE_DIR)
     )
     _ = (
         (
@@ -580,6 +567,9 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
         | "WriteSummary"
         >> beam.io.WriteToText(posixpath.join(job.output, SUMMARY_FILE), num_shards=1, shard_name_template="")
     )
+
+
+_INPUT_ERRORS = (ScoreInputError, ImdbDataError)
 
 
 def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
@@ -600,7 +590,7 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     try:
         # The input error is reported once, by the command's line: not also by Beam's log.
         with (
-            errors.beam_logs_without((ScoreInputError, ImdbDataError)),
+            errors.beam_logs_without(_INPUT_ERRORS),
             beam.Pipeline(options=options) as pipeline,
         ):
             build_score_pipeline(pipeline, job)
@@ -611,23 +601,20 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
         with interrupts.shielded():
             _remove_partial_output(job.output, existed)
             _remove_empty_parents(job.output, made)
-        if _interrupted(error):
+        # A signal came (whatever a library made of it), or Beam's runner re-raised a worker's
+        # KeyboardInterrupt as a RuntimeError whose message starts with its name.
+        if (
+            interrupts.received() is not None
+            or isinstance(error, KeyboardInterrupt)
+            or str(error).startswith("KeyboardInterrupt")
+        ):
             raise interrupts.Interrupt() from error
-        cause = _input_error_in(error)
+        # The runner may wrap the worker's exception.
+        cause = errors.error_in(error, _INPUT_ERRORS)
         if cause is not None:
             raise cause from error
         raise
     return read_summary(job.output)
-
-
-def _interrupted(error: BaseException) -> bool:
-    """Whether Ctrl-C or SIGTERM stopped the job: a signal came (whatever a library made of it), or
-    Beam's runner re-raised a worker's KeyboardInterrupt as a RuntimeError whose message starts with its name."""
-    return (
-        interrupts.received() is not None
-        or isinstance(error, KeyboardInterrupt)
-        or str(error).startswith("KeyboardInterrupt")
-    )
 
 
 # What a job writes to its output folder and to its quarantine folder: the finished files,
@@ -652,8 +639,8 @@ def _remove_partial_output(output: str, existed: set[str] | None) -> None:
     if not _gfile().isdir(output):
         return
     added = _names(output) - (existed or set())
-    if QUARANTINE_DIR in added:
-        folder = posixpath.join(output, QUARANTINE_DIR)
+    if quarantine.QUARANTINE_DIR in added:
+        folder = posixpath.join(output, quarantine.QUARANTINE_DIR)
         _remove_written(folder, _QUARANTINE_FILES, _names(folder), made=True)
     _remove_written(output, _JOB_FILES, added, made=existed is None)
 
@@ -662,11 +649,8 @@ def _first_missing_folder(output: str) -> str | None:
     """The topmost folder of ``output``'s path that does not exist yet (the job will make it), or None."""
     gfile = _gfile()
     missing, path = None, output.rstrip("/")
-    while path and not gfile.exists(path):
-        missing, parent = path, posixpath.dirname(path)
-        if parent == path:
-            break
-        path = parent
+    while path and path != missing and not gfile.exists(path):
+        missing, path = path, posixpath.dirname(path)
     return missing
 
 
@@ -702,8 +686,3 @@ def _remove_written(folder: str, written: re.Pattern, names: set[str], made: boo
                 gfile.remove(path)
     if made and not gfile.listdir(folder):
         gfile.rmtree(folder)
-
-
-def _input_error_in(error: BaseException) -> Exception | None:
-    """The input problem behind a failed job, if any: the runner may wrap the worker's exception."""
-    return errors.error_in(error, (ScoreInputError, ImdbDataError))

@@ -20,10 +20,7 @@ def is_relative(uri: str) -> bool:
 
 
 def resolve_stored_uri(uri: str, output: str) -> str:
-    """The absolute form of a URI recorded in the store of ``output`` (an absolute local folder).
-
-    Absolute and remote URIs are returned unchanged.
-    """
+    """The absolute form of a URI recorded in the store of ``output`` (an absolute local folder)."""
     if not is_relative(uri):
         return uri
     parts = os.path.normpath(uri).split(os.sep)

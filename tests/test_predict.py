@@ -285,6 +285,31 @@ def test_json_lines_output_is_strict_json():
         predict.format_result(review, float("nan"), predict.JSON_LINES)
 
 
+@given(st.floats())
+def test_a_probability_is_a_finite_number_from_0_to_1(value):
+    problem = predict.not_a_probability("m/1", value)
+    if 0.0 <= value <= 1.0:  # False for NaN
+        assert problem is None
+    else:
+        assert problem == (
+            f"m/1 gave {value}, which is not a probability in [0, 1]: the model is broken for this review "
+            "(the canary refuses such a model before a push)"
+        )
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.25, 1.5])
+def test_predict_refuses_a_batch_holding_an_output_that_is_not_a_probability(value):
+    reviews = [predict.Review("good", "TEXT argument 1"), predict.Review("bad", "TEXT argument 2")]
+    out = io.StringIO()
+    with pytest.raises(predict.ModelOutputError) as raised:
+        predict.score(lambda texts: [0.75, value], reviews, predict.TSV, out)
+    assert str(raised.value) == (
+        f"the model gave {value} for TEXT argument 2, which is not a probability in [0, 1]: the model is "
+        "broken (the canary refuses such a model before a push)"
+    )
+    assert out.getvalue() == ""  # nothing of the batch is written
+
+
 @pytest.mark.parametrize(
     ("line", "noise"),
     [
