@@ -273,6 +273,8 @@ class _ReadRecordsFn(beam.DoFn):
             raise ScoreInputError(
                 f"{shown}: truncated or damaged gzip file after line {number}: {error}"
             ) from None
+        except predict.InputError as error:  # the whole file refused (a JSON document, not JSON Lines)
+            raise ScoreInputError(str(error)) from None
 
     def _read_tfrecords(self, path: str, shown: str) -> Iterator:
         tf = predict.import_tensorflow()

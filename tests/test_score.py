@@ -329,6 +329,8 @@ def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_pa
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")
     (tmp_path / "corrupt.tfrecord").write_bytes(b"\x00" * 40)
+    (tmp_path / "array.txt").write_text('["a", "b"]\nfine\n', encoding="utf-8")
+    (tmp_path / "document.jsonl").write_text('{\n  "text": "a"\n}\n', encoding="utf-8")
     # A plain TFRecord file named .gz, as a hostile user made one of an ExampleGen split's files.
     _write_tfrecords(tmp_path / "plain.tfrecord", [_example(text=b"fine")]).rename(
         tmp_path / "plain.tfrecord.gz"
@@ -351,13 +353,22 @@ def test_user_mistakes_are_one_line_errors_with_exit_code_2(length_model, tmp_pa
             ["--model", model, "--input", "plain.tfrecord.gz", "--output", "o6"],
             "plain.tfrecord.gz: truncated or corrupt TFRecord file after record 0 (compression GZIP)",
         ),
+        # A whole file refused by the job's reader: the exit code and one line of a user's mistake.
+        (
+            ["--model", model, "--input", "array.txt", "--output", "o7"],
+            "array.txt, line 1 is a JSON array, not JSON Lines: give one JSON object per line",
+        ),
+        (
+            ["--model", model, "--input", "document.jsonl", "--output", "o8"],
+            "document.jsonl, line 1 starts a JSON document over several lines, not JSON Lines",
+        ),
     ]  # fmt: skip
     for args, message in cases:
         done = _score_cli(*args, cwd=tmp_path)
         assert done.returncode == 2, (args, done.stderr[-3000:])
         assert message in done.stderr, (args, done.stderr[-3000:])
         assert "Traceback" not in done.stderr
-        if "TFRecord" in message:  # found by the job: once, not also in Beam's log line
+        if "TFRecord" in message or "JSON" in message:  # found by the job: once, not also in Beam's log line
             assert len(done.stderr.strip().splitlines()) == 1, done.stderr[-3000:]
     assert sorted(path.name for path in (tmp_path / "full").iterdir()) == ["keep.txt"]
 
