@@ -49,9 +49,11 @@ def normalize(text: tf.Tensor) -> tf.Tensor:
     """Lower-cases, removes HTML line breaks and spaces out punctuation.
 
     Bytes that are not valid UTF-8 become U+FFFD (``tf.strings.lower`` replaces
-    them), so serving never fails on a client's bytes.
+    them), so serving never fails on a client's bytes; NUL is a space.
     """
-    text = tf.strings.lower(text, encoding="utf-8")
+    # tf.strings.lower ends a text at its first NUL byte (the rest of a review would go unread):
+    # a NUL separates words, as a space does.
+    text = tf.strings.lower(tf.strings.regex_replace(text, r"\x00", " "), encoding="utf-8")
     text = tf.strings.regex_replace(text, _LINE_BREAK_OR_SPACE, " ")
     # The character map's passes run only on the texts holding a mapped
     # character: one scan of every text instead of four.

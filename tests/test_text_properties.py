@@ -116,9 +116,26 @@ def test_arbitrary_bytes_are_read_as_utf8_with_replacement(raw):
     assert token_lists(rejoined(tokens)) == tokens
 
 
+@PROPERTY_SETTINGS
+@given(any_text, st.characters(exclude_categories=("Cs",)))
+def test_no_character_ends_the_text_early(text, character):
+    """Whatever precedes it, a word after any character (NUL among them) is read."""
+    assert token_lists([f"{text}{character} sentinel".encode()])[0][-1] == b"sentinel"
+
+
+@PROPERTY_SETTINGS
+@given(st.binary(max_size=200))
+def test_a_nul_byte_separates_words_in_any_bytes(raw):
+    """tf.strings.lower ends a text at a NUL: the tokeniser reads past it, as past a space."""
+    assert token_lists([raw + b"\x00sentinel"]) == token_lists([raw + b" sentinel"])
+    assert token_lists([raw + b"\x00sentinel"])[0][-1] == b"sentinel"
+
+
 @pytest.mark.parametrize(
     ("raw", "tokens"),
     [
+        (b"terrible awful\x00 wonderful", ["terrible", "awful", "wonderful"]),  # NUL: a space
+        (b"good\x00movie", ["good", "movie"]),
         (b"caf\xe9 ok", ["caf", "\ufffd", "ok"]),  # Latin-1, not UTF-8
         (b"\xff\xfebad", ["\ufffd", "\ufffd", "bad"]),
         (b"it\x92s", ["it", "\ufffd", "s"]),  # a Windows-1252 byte, not the decoded U+0092

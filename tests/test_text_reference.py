@@ -49,6 +49,8 @@ _EDGE_APOSTROPHES = r"^'+|'+$"
 
 
 def reference_normalize(text: tf.Tensor) -> tf.Tensor:
+    # One change since: a NUL is a space (tf.strings.lower ended the text at it, dropping the rest).
+    text = tf.strings.regex_replace(text, r"\x00", " ")
     text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, _SPACE, " ")
     text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
