@@ -5,7 +5,7 @@ from ml_metadata.proto import metadata_store_pb2
 import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.evaluator import baseline
+from components.served_model import ServedModelStrategy
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def _push(store, model, pushed: int):
 
 
 def _resolve(store, models, pushes, candidate):
-    result = baseline.BaselineModelStrategy().resolve_artifacts(
+    result = ServedModelStrategy("candidate").resolve_artifacts(
         store, {"model": models, "pushed_model": pushes, "candidate": [candidate]}
     )
     return [model.id for model in result["model"]]
