@@ -142,7 +142,6 @@ class SplitStatistics:
         values = dataclasses.asdict(self)
         values["ratings"] = {str(rating): count for rating, count in sorted(self.ratings.items())}
         values["lengths"] = {str(length): count for length, count in sorted(self.lengths.items())}
-        values["top_tokens"] = [[token, count] for token, count in self.top_tokens]
         values["positive_share"] = self.positive_share
         values["oov_share"] = self.oov_share
         values["quantiles"] = {str(q): value for q, value in self.quantiles.items()}
