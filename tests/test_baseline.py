@@ -1,11 +1,11 @@
-"""The Evaluator's baseline is the served model: the model of the latest push, never the candidate."""
+"""The served model (of the latest push): never the candidate (the baseline) nor trained on excluded examples."""
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.evaluator import baseline
+from components.served_model import ServedModelStrategy
 
 
 @pytest.fixture
@@ -28,26 +28,32 @@ def _put(store, artifact_class, **custom):
     )
 
 
-def _push(store, model, pushed: int):
-    """A Pusher execution reading ``model`` and writing a PushedModel (``pushed`` = 0 or 1)."""
-    pushed_model = _put(store, standard_artifacts.PushedModel, pushed=pushed)
-    execution_type = metadata_store_pb2.ExecutionType(name="Pusher")
+def _execution(store, inputs: dict, outputs: dict) -> None:
+    """An execution reading ``inputs`` and writing ``outputs`` (key -> artifact), as ML Metadata records it."""
+    execution_type = metadata_store_pb2.ExecutionType(name="Step")
     execution = metadata_store_pb2.Execution(type_id=store.put_execution_type(execution_type))
     [execution_id] = store.put_executions([execution])
     events = []
-    for artifact, kind, key in (
-        (model, metadata_store_pb2.Event.INPUT, "model"),
-        (pushed_model, metadata_store_pb2.Event.OUTPUT, "pushed_model"),
+    for kind, artifacts in (
+        (metadata_store_pb2.Event.INPUT, inputs),
+        (metadata_store_pb2.Event.OUTPUT, outputs),
     ):
-        event = metadata_store_pb2.Event(artifact_id=artifact.id, execution_id=execution_id, type=kind)
-        event.path.steps.add().key = key
-        events.append(event)
+        for key, artifact in artifacts.items():
+            event = metadata_store_pb2.Event(artifact_id=artifact.id, execution_id=execution_id, type=kind)
+            event.path.steps.add().key = key
+            events.append(event)
     store.put_events(events)
+
+
+def _push(store, model, pushed: int):
+    """A Pusher execution reading ``model`` and writing a PushedModel (``pushed`` = 0 or 1)."""
+    pushed_model = _put(store, standard_artifacts.PushedModel, pushed=pushed)
+    _execution(store, {"model": model}, {"pushed_model": pushed_model})
     return pushed_model
 
 
 def _resolve(store, models, pushes, candidate):
-    result = baseline.BaselineModelStrategy().resolve_artifacts(
+    result = ServedModelStrategy("candidate").resolve_artifacts(
         store, {"model": models, "pushed_model": pushes, "candidate": [candidate]}
     )
     return [model.id for model in result["model"]]
@@ -76,3 +82,18 @@ def test_no_push_no_baseline(store):
 
     assert _resolve(store, [model, candidate], [_push(store, model, pushed=0)], candidate) == []
     assert _resolve(store, [model, candidate], [], candidate) == []
+
+
+def test_a_model_trained_on_the_excluded_examples_is_not_resolved_and_the_examples_pass_through(store):
+    examples = _put(store, standard_artifacts.Examples)
+    earlier, retrained = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
+    _execution(store, {"examples": examples}, {"model": retrained})
+    pushes = [_push(store, earlier, 1), _push(store, retrained, 1)]
+
+    result = ServedModelStrategy("examples").resolve_artifacts(
+        store, {"model": [earlier, retrained], "pushed_model": pushes, "examples": [examples]}
+    )
+
+    assert [model.id for model in result["model"]] == [earlier.id]
+    assert [artifact.id for artifact in result["examples"]] == [examples.id]
+    assert result["pushed_model"] == []

@@ -22,6 +22,8 @@ import math
 import os
 from typing import Any
 
+import pydantic
+
 from schemas import features
 
 STATISTICS_KEY = "statistics"
@@ -140,24 +142,10 @@ class SplitStatistics:
         values = dataclasses.asdict(self)
         values["ratings"] = {str(rating): count for rating, count in sorted(self.ratings.items())}
         values["lengths"] = {str(length): count for length, count in sorted(self.lengths.items())}
-        values["top_tokens"] = [[token, count] for token, count in self.top_tokens]
         values["positive_share"] = self.positive_share
         values["oov_share"] = self.oov_share
         values["quantiles"] = {str(q): value for q, value in self.quantiles.items()}
         return values
-
-    @classmethod
-    def from_json(cls, values: Mapping[str, Any]) -> SplitStatistics:
-        # JSON object keys are strings and its arrays lists: ratings and lengths get int keys back.
-        split = cls(
-            **{field.name: values[field.name] for field in dataclasses.fields(cls) if field.name in values}
-        )
-        return dataclasses.replace(
-            split,
-            ratings={int(rating): count for rating, count in split.ratings.items()},
-            lengths={int(length): count for length, count in split.lengths.items()},
-            top_tokens=tuple((token, count) for token, count in split.top_tokens),
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,20 +183,6 @@ class Duplicates:
     shown_groups: tuple[DuplicateGroup, ...]
     within_split: dict[str, int]
 
-    @classmethod
-    def from_json(cls, values: Mapping[str, Any]) -> Duplicates:
-        return cls(
-            leaks=tuple(
-                (scored, tuple(learnt), size, leaked) for scored, learnt, size, leaked in values["leaks"]
-            ),
-            groups=values["groups"],
-            shown_groups=tuple(
-                DuplicateGroup(tuple(tuple(member) for member in group["members"]), group["snippet"])
-                for group in values["shown_groups"]
-            ),
-            within_split=values["within_split"],
-        )
-
 
 @dataclasses.dataclass(frozen=True)
 class Statistics:
@@ -238,13 +212,9 @@ class Statistics:
 
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> Statistics:
-        splits = [SplitStatistics.from_json(split) for split in values["splits"]]
-        return cls(
-            splits={split.name: split for split in splits},
-            duplicates=Duplicates.from_json(values["duplicates"]) if values.get("duplicates") else None,
-            span=values.get("span"),
-            vocabulary_size=values.get("vocabulary_size"),
-        )
+        # pydantic gives the JSON's string keys and arrays back as the fields' ints and tuples.
+        splits = {split["name"]: split for split in values["splits"]}
+        return pydantic.TypeAdapter(cls).validate_python({**values, "splits": splits})
 
 
 # --- FeatureStats.pb ------------------------------------------------------------------------------

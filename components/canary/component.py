@@ -7,6 +7,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.canary import executor
 from components.canary.options import CanaryOptions
+from components.component_spec import with_outputs
 from components.options import OPTIONS_KEY
 
 
@@ -23,10 +24,4 @@ class Canary(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, model: types.BaseChannel, options: CanaryOptions):
-        super().__init__(
-            spec=CanarySpec(
-                model=model,
-                options=options.to_json(),
-                blessing=types.Channel(type=standard_artifacts.InfraBlessing),
-            )
-        )
+        super().__init__(spec=with_outputs(CanarySpec, model=model, options=options.to_json()))

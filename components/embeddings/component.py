@@ -11,6 +11,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
+from components.component_spec import with_outputs
 from components.embeddings import executor
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.options import OPTIONS_KEY
@@ -29,13 +30,7 @@ class Word2Vec(base_beam_component.BaseBeamComponent):
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Word2VecExecutor)
 
     def __init__(self, examples: types.BaseChannel, options: Word2VecOptions):
-        super().__init__(
-            spec=Word2VecSpec(
-                examples=examples,
-                options=options.to_json(),
-                vectors=types.Channel(type=EmbeddingVectors),
-            )
-        )
+        super().__init__(spec=with_outputs(Word2VecSpec, examples=examples, options=options.to_json()))
 
 
 class EmbeddingAlignerSpec(types.ComponentSpec):
@@ -57,10 +52,10 @@ class EmbeddingAligner(base_component.BaseComponent):
         self, transform_graph: types.BaseChannel, vectors: types.BaseChannel, options: EmbeddingOptions
     ):
         super().__init__(
-            spec=EmbeddingAlignerSpec(
+            spec=with_outputs(
+                EmbeddingAlignerSpec,
                 transform_graph=transform_graph,
                 vectors=vectors,
                 options=options.to_json(),
-                embedding=types.Channel(type=EmbeddingMatrix),
             )
         )

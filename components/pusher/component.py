@@ -6,6 +6,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts.types import EmbeddingMatrix
+from components.component_spec import with_outputs
 from components.options import OPTIONS_KEY
 from components.pusher import executor
 from components.pusher.options import PushOptions
@@ -48,7 +49,8 @@ class Pusher(base_component.BaseComponent):
         evaluation: types.BaseChannel | None = None,
     ):
         super().__init__(
-            spec=PusherSpec(
+            spec=with_outputs(
+                PusherSpec,
                 model=model,
                 model_blessing=model_blessing,
                 infra_blessing=infra_blessing,
@@ -58,6 +60,5 @@ class Pusher(base_component.BaseComponent):
                 evaluation=evaluation,
                 serving_model_dir=serving_model_dir,
                 options=options.to_json(),
-                pushed_model=types.Channel(type=standard_artifacts.PushedModel),
             )
         )

@@ -19,6 +19,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import run_report as names
 from components.artifacts.types import EmbeddingMatrix, RunReport
+from components.component_spec import with_outputs
 from components.report import executor
 
 # The artifacts shown, each optional, in the order the report lists them.
@@ -87,10 +88,10 @@ class Report(base_component.BaseComponent):
         self, pipeline_name: str, steps: Sequence[base_node.BaseNode], **inputs: types.BaseChannel | None
     ):
         super().__init__(
-            spec=ReportSpec(
+            spec=with_outputs(
+                ReportSpec,
                 pipeline_name=pipeline_name,
                 step_properties=json.dumps(describe_steps(steps)),
-                report=types.Channel(type=RunReport),
                 **inputs,
             )
         )

@@ -252,13 +252,12 @@ def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
 def _confusion_curve(matrices: Any) -> Curve:
     """TFMA's confusion matrices at thresholds as a :class:`Curve`."""
     rows = list(matrices.matrices)
-    return Curve(
-        thresholds=np.array([m.threshold for m in rows], dtype=np.float64),
-        true_positives=np.array([m.true_positives for m in rows], dtype=np.float64),
-        false_positives=np.array([m.false_positives for m in rows], dtype=np.float64),
-        true_negatives=np.array([m.true_negatives for m in rows], dtype=np.float64),
-        false_negatives=np.array([m.false_negatives for m in rows], dtype=np.float64),
-    )
+
+    def column(field: str) -> np.ndarray:
+        return np.array([getattr(matrix, field) for matrix in rows], dtype=np.float64)
+
+    counts = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+    return Curve(thresholds=column("threshold"), **{field: column(field) for field in counts})
 
 
 def _calibration(histogram: Any) -> tuple[CalibrationBucket, ...]:

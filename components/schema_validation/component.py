@@ -7,6 +7,7 @@ from tfx.dsl.components.base import base_beam_component, base_component, executo
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from components.component_spec import with_outputs
 from components.schema_validation import executor
 
 
@@ -25,12 +26,7 @@ class SchemaImporter(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.SchemaImporterExecutor)
 
     def __init__(self, schema_text: str):
-        super().__init__(
-            spec=SchemaImporterSpec(
-                schema_text=schema_text,
-                schema=types.Channel(type=standard_artifacts.Schema),
-            )
-        )
+        super().__init__(spec=with_outputs(SchemaImporterSpec, schema_text=schema_text))
 
 
 class ExampleValidatorSpec(ComponentSpec):
@@ -51,10 +47,4 @@ class ExampleValidator(base_beam_component.BaseBeamComponent):
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.ExampleValidatorExecutor)
 
     def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel):
-        super().__init__(
-            spec=ExampleValidatorSpec(
-                examples=examples,
-                schema=schema,
-                anomalies=types.Channel(type=standard_artifacts.ExampleAnomalies),
-            )
-        )
+        super().__init__(spec=with_outputs(ExampleValidatorSpec, examples=examples, schema=schema))

@@ -10,6 +10,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter
 
+from components.component_spec import with_outputs
 from components.slicing import executor
 
 
@@ -26,8 +27,4 @@ class EvalSlices(base_beam_component.BaseBeamComponent):
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
     def __init__(self, examples: types.BaseChannel):
-        super().__init__(
-            spec=EvalSlicesSpec(
-                examples=examples, sliced_examples=types.Channel(type=standard_artifacts.Examples)
-            )
-        )
+        super().__init__(spec=with_outputs(EvalSlicesSpec, examples=examples))

@@ -14,6 +14,7 @@ from tfx.dsl.components.base import base_beam_component, base_component, executo
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from components.component_spec import with_outputs
 from components.options import OPTIONS_KEY
 from components.statistics import executor
 from components.statistics.options import DriftOptions
@@ -42,11 +43,7 @@ class StatisticsGen(base_beam_component.BaseBeamComponent):
 
     def __init__(self, examples: types.BaseChannel, transform_graph: types.BaseChannel):
         super().__init__(
-            spec=StatisticsGenSpec(
-                examples=examples,
-                transform_graph=transform_graph,
-                statistics=types.Channel(type=standard_artifacts.ExampleStatistics),
-            )
+            spec=with_outputs(StatisticsGenSpec, examples=examples, transform_graph=transform_graph)
         )
 
 
@@ -81,10 +78,10 @@ class DriftCheck(base_component.BaseComponent):
         baseline_statistics: types.BaseChannel | None = None,
     ):
         super().__init__(
-            spec=DriftCheckSpec(
+            spec=with_outputs(
+                DriftCheckSpec,
                 statistics=statistics,
                 baseline_statistics=baseline_statistics,
                 options=options.to_json(),
-                anomalies=types.Channel(type=standard_artifacts.ExampleAnomalies),
             )
         )

@@ -12,6 +12,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts.types import EmbeddingMatrix
+from components.component_spec import with_outputs
 from components.trainer import executor
 from components.trainer.options import TrainerOptions
 
@@ -48,13 +49,12 @@ class Trainer(base_component.BaseComponent):
         base_model: types.BaseChannel | None = None,
     ):
         super().__init__(
-            spec=TrainerSpec(
+            spec=with_outputs(
+                TrainerSpec,
                 examples=examples,
                 transform_graph=transform_graph,
                 embedding=embedding,
                 base_model=base_model,
                 options=options.to_json(),
-                model=types.Channel(type=standard_artifacts.Model),
-                model_run=types.Channel(type=standard_artifacts.ModelRun),
             )
         )

@@ -11,6 +11,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components.component_spec import with_outputs
 from components.transform import executor
 from components.transform.options import TransformOptions
 
@@ -35,11 +36,5 @@ class Transform(base_beam_component.BaseBeamComponent):
 
     def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel, options: TransformOptions):
         super().__init__(
-            spec=TransformSpec(
-                examples=examples,
-                schema=schema,
-                options=options.to_json(),
-                transform_graph=types.Channel(type=standard_artifacts.TransformGraph),
-                transformed_examples=types.Channel(type=standard_artifacts.Examples),
-            )
+            spec=with_outputs(TransformSpec, examples=examples, schema=schema, options=options.to_json())
         )

@@ -1,0 +1,102 @@
+"""The served model as a Resolver's ``model`` output: the model of the latest push, less excluded models.
+
+The Pusher pushes only a model that both the Evaluator and the canary blessed,
+so the model of the latest push (``pushed`` = 1) is the latest blessed model
+that was ever served; TFX's ``LatestBlessedModelStrategy`` instead can pick a
+model the canary refused (never served), or this run's own candidate. Each
+resolver leaves out the artifacts of one input channel and the Models trained
+on them (written by executions that read them as their ``examples`` input): a
+re-run of an unchanged pipeline then resolves the same earlier model, so the
+nodes downstream are cache hits.
+"""
+
+from typing import Any
+
+from tfx import types
+from tfx.dsl.components.common import resolver
+from tfx.dsl.input_resolution.strategies import latest_blessed_model_strategy
+from tfx.types import standard_artifacts, standard_component_specs
+
+from components.artifacts.pushed_model import latest_pushed_other_than, pushed_from
+
+MODEL_KEY = "model"
+PUSHED_MODEL_KEY = "pushed_model"
+
+
+def trained_on(store: Any, examples: list[types.Artifact]) -> set[int]:
+    """Ids of the Models written by executions that read any of ``examples`` as their ``examples`` input."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    def at(events: list, event_type: int, key: str) -> list:
+        return [e for e in events if e.type == event_type and e.path.steps and e.path.steps[0].key == key]
+
+    if not examples:
+        return set()
+    reads = store.get_events_by_artifact_ids([artifact.id for artifact in examples])
+    executions = sorted(
+        {
+            e.execution_id
+            for e in at(reads, metadata_store_pb2.Event.INPUT, standard_component_specs.EXAMPLES_KEY)
+        }
+    )
+    if not executions:
+        return set()
+    writes = store.get_events_by_execution_ids(executions)
+    return {
+        e.artifact_id for e in at(writes, metadata_store_pb2.Event.OUTPUT, standard_component_specs.MODEL_KEY)
+    }
+
+
+class ServedModelStrategy(resolver.ResolverStrategy):
+    """Resolves ``model`` (all Models) to the served one, neither in ``excluded_key`` nor trained on it.
+
+    Inputs: ``model``, ``pushed_model`` (all PushedModels) and the channel
+    named ``excluded_key``, passed through. Outputs ``model``: one artifact,
+    or none before the first push.
+    """
+
+    def __init__(self, excluded_key: str):
+        self._excluded_key = excluded_key
+
+    def resolve_artifacts(
+        self, store: Any, input_dict: dict[str, list[types.Artifact]]
+    ) -> dict[str, list[types.Artifact]] | None:
+        excluded = input_dict.get(self._excluded_key, [])
+        pushes = input_dict.get(PUSHED_MODEL_KEY, [])
+        model = latest_pushed_other_than(
+            input_dict.get(MODEL_KEY, []),
+            pushes,
+            pushed_from(store, pushes),
+            {artifact.id for artifact in excluded} | trained_on(store, excluded),
+        )
+        return {MODEL_KEY: [model] if model else [], PUSHED_MODEL_KEY: [], self._excluded_key: excluded}
+
+
+def served_model_resolver(
+    node_id: str, excluded_key: str, excluded: types.BaseChannel | None
+) -> resolver.Resolver:
+    """The Resolver node ``node_id`` whose ``model`` output is the served model not from ``excluded``.
+
+    Args:
+        node_id: The Resolver's node id.
+        excluded_key: The input key of ``excluded``.
+        excluded: Artifacts whose models are left out. None selects TFX's
+            LatestBlessedModelStrategy, for orchestrators whose compilers only
+            know TFX's own strategies (Kubeflow Pipelines V2): the model is then
+            the latest one the Evaluator blessed, even one the canary refused
+            (never served), and a re-run resolves the model the run before it
+            trained, so the nodes downstream are never cache hits.
+    """
+    if excluded is None:
+        return resolver.Resolver(
+            strategy_class=latest_blessed_model_strategy.LatestBlessedModelStrategy,
+            model=types.Channel(type=standard_artifacts.Model),
+            model_blessing=types.Channel(type=standard_artifacts.ModelBlessing),
+        ).with_id(node_id)
+    return resolver.Resolver(
+        strategy_class=ServedModelStrategy,
+        config={"excluded_key": excluded_key},
+        model=types.Channel(type=standard_artifacts.Model),
+        pushed_model=types.Channel(type=standard_artifacts.PushedModel),
+        **{excluded_key: excluded},
+    ).with_id(node_id)
