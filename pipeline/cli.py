@@ -248,7 +248,10 @@ def config_from_args(
         return config_module.build_config(
             config_file,
             overrides,
-            file_dir=os.path.dirname(os.path.abspath(args.config)) if args.config else None,
+            # A config read from a pipe (``--config <(...)``) has no folder: the working folder.
+            file_dir=os.path.dirname(os.path.abspath(args.config))
+            if args.config and os.path.isfile(args.config)
+            else None,
         )
     except config_module.OptionsError as error:
         key = str(error).split(" ", 1)[0].rstrip(":")

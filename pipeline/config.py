@@ -138,6 +138,8 @@ class PipelineConfig(Options):
     def _folder_name(cls, value: str) -> str:
         if not all(c.isalnum() or c in "_-." for c in value):
             raise ValueError(f"{{name}} must be letters, digits, '_', '-' or '.', got {value!r}")
+        if not value.strip("."):  # "." and ".." name the serving root and the output folder
+            raise ValueError(f"{{name}} must name a folder of its own, got {value!r}")
         return value
 
     @field_validator("data", "vectors", "output")
@@ -293,14 +295,33 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-# PyYAML follows YAML 1.1, where a float needs a dot and a signed exponent: ``1e-3``,
-# ``1E+2`` and ``1.0e3`` are read as strings. YAML 1.2, JSON and a flag
-# (``--trainer.learning_rate 1e-3``) read them as numbers, and so does this loader.
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
+# PyYAML follows YAML 1.1: ``010`` is 8 (octal), ``1:00`` is 60 (base 60), ``1_0`` is 10,
+# ``yes``/``off`` are booleans, and ``1e-3`` is a string. This loader reads plain scalars by
+# YAML 1.2's core schema instead, as JSON and a flag (``--trainer.learning_rate 1e-3``) read them:
+# ``010`` is 10, ``0o10`` 8, ``0x10`` 16, ``1e-3`` 0.001; anything else (``1_0``, ``yes``) is a string.
+_CORE_SCHEMA = {
+    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    "tag:yaml.org,2002:int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    "tag:yaml.org,2002:float": (
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+}
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _CORE_SCHEMA]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, (_pattern, _first) in _CORE_SCHEMA.items():
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _core_schema_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    value = loader.construct_scalar(node)
+    base = {"0o": 8, "0x": 16}.get(value[:2])
+    return int(value[2:], base) if base else int(value, 10)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _core_schema_int)
 
 
 def _key_lines(node: yaml.Node) -> dict[str, int]:

@@ -1,7 +1,10 @@
 """Configuration: defaults, file and flag precedence, errors that name the field."""
 
 import json
+import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 import pytest
 
@@ -132,6 +135,8 @@ def test_misspelt_section_options_are_rejected_not_passed_to_beam():
         ({"vectors": "/no/such/glove.txt"}, r"vectors: /no/such/glove.txt is not a file"),
         ({"data": "/no/such/span-{SPAN}"}, r"data: /no/such, the folder holding the spans, does not exist"),
         ({"model_name": "my model"}, r"model_name must be letters, digits"),
+        ({"model_name": ".."}, r"model_name must name a folder of its own, got '\.\.'"),
+        ({"model_name": "."}, r"model_name must name a folder of its own, got '\.'"),
         ({"beam_args": "--runner=FnApiRunner"}, r"beam_args must be a list of flags"),
         (
             {"trainer": {"use_embeddings": False, "use_ngrams": False}},
@@ -248,3 +253,60 @@ def test_run_help_describes_every_option_with_the_models_description(capsys):
         for name, field in options_class.model_fields.items():
             shown = f"--{section}.{name} {name.upper()} {field.description} (default: {cli._shown(field.default)})"
             assert "".join(shown.split()) in help_text
+
+
+def _yaml_value(tmp_path, scalar: str):
+    """The value the config file ``trainer: {epochs: <scalar>}`` gives, as loaded (before validation)."""
+    path = tmp_path / "conf.yaml"
+    path.write_text(f"trainer:\n  epochs: {scalar}\n", encoding="utf-8")
+    return load_config_file(str(path))["trainer"]["epochs"]
+
+
+@pytest.mark.parametrize(
+    ("scalar", "value"),
+    [
+        # YAML 1.1 (PyYAML's own rules) would read 8, 3600, 10, True, False, the string '1.5e3', 1000.5.
+        ("010", 10),
+        ("0o10", 8),
+        ("0x10", 16),
+        ("-007", -7),
+        ("1:00:00", "1:00:00"),
+        ("1_0", "1_0"),
+        ("yes", "yes"),
+        ("off", "off"),
+        ("true", True),
+        ("1.5e3", 1500.0),
+        ("1e-3", 0.001),
+        (".5", 0.5),
+        ("2.", 2.0),
+        ("1_000.5", "1_000.5"),
+        ("~", None),
+    ],
+)
+def test_plain_scalars_in_a_config_file_are_read_by_yaml_1_2s_core_schema(tmp_path, scalar, value):
+    assert _yaml_value(tmp_path, scalar) == value
+    assert type(_yaml_value(tmp_path, scalar)) is type(value)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
+def test_a_number_written_as_json_writes_it_is_read_as_json_reads_it(tmp_path_factory, number):
+    assert _yaml_value(tmp_path_factory.mktemp("conf"), json.dumps(number)) == json.loads(json.dumps(number))
+
+
+def test_an_octal_looking_epoch_count_is_the_decimal_number(tmp_path):
+    (tmp_path / "conf.yaml").write_text("trainer:\n  epochs: 010\n", encoding="utf-8")
+    assert _config_from_command_line("--config", str(tmp_path / "conf.yaml")).trainer.epochs == 10
+
+
+def test_paths_in_a_config_read_from_a_pipe_are_relative_to_the_working_folder(tmp_path, monkeypatch):
+    """``--config <(printf 'output: rel')``: the file's folder is /proc/<pid>/fd, which holds no folders."""
+    monkeypatch.chdir(tmp_path)
+    read, write = os.pipe()
+    os.write(write, b"output: rel\n")
+    os.close(write)
+    try:
+        config = _config_from_command_line("--config", f"/dev/fd/{read}")
+    finally:
+        os.close(read)
+    assert config.output == str(tmp_path / "rel")
