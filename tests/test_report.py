@@ -168,9 +168,11 @@ def test_quarantine_is_counted_per_reason_and_none_without_quarantine_output(tmp
     (quarantine / "Split-test").mkdir(parents=True)
     _write_records(quarantine / "Split-test" / "data-00000-of-00002.gz", 2, "GZIP")
     _write_records(quarantine / "Split-test" / "data-00001-of-00002.gz", 1, "GZIP")
+    (quarantine / "Split-eval").mkdir()  # plain TFRecords, as this pipeline writes them now
+    _write_records(quarantine / "Split-eval" / "data-00000-of-00001.tfrecord", 4, "")
     (quarantine / "reasons.jsonl").write_text('{"source": "a"}\n{"source": "b"}\n\n', encoding="utf-8")
     assert read_quarantine(ArtifactRef(str(examples))) == (
-        {"Split-test": 3, "reasons.jsonl": 2},
+        {"Split-eval": 4, "Split-test": 3, "reasons.jsonl": 2},
         {},
     )
     # The summary ExampleGen writes beside the quarantined records wins.
