@@ -26,6 +26,8 @@ from pipeline.config import PipelineConfig
 def check(config: PipelineConfig) -> str | None:
     """Raises OptionsError for the first problem; returns the local dataset (or span) read, None if remote."""
     dataset = _check_data(config.data, config.span, config.num_spans)
+    if spans.has_span_placeholder(config.data) and config.span is None and not is_remote(config.data):
+        _check_newest_span_not_older_than_served(config)
     if config.vectors is not None and not is_remote(config.vectors):
         _check_vectors(config.vectors, config.embedding)
     _check_output_name(config.output)
@@ -36,6 +38,31 @@ def check(config: PipelineConfig) -> str | None:
     if not is_remote(config.metadata_path):
         _check_metadata_store(config.metadata_path)
     return dataset
+
+
+def _check_newest_span_not_older_than_served(config: PipelineConfig) -> None:
+    """Refuses a run on the newest span when the served model was trained on a newer one.
+
+    The newer span's data is gone (moved, a failed sync): training on an older span would push
+    a model of older data as the newest version, replacing the served one.
+    """
+    serving = config.serving_model_dir
+    if is_remote(serving) or not os.path.isdir(serving):
+        return
+    versions = [int(name) for name in os.listdir(serving) if name.isdigit()]
+    if not versions:
+        return
+    from components.artifacts import pushed_model  # TensorFlow: only when there is a served model
+
+    manifest = pushed_model.read_manifest(os.path.join(serving, str(max(versions)))) or {}
+    served_span = (manifest.get("data") or {}).get("span")
+    newest = max(spans.find_spans(config.data))
+    if isinstance(served_span, int) and served_span > newest:
+        raise OptionsError(
+            f"data: the newest span under {spans.span_base(config.data)} is {newest}, older than span "
+            f"{served_span} of the served model (version {max(versions)} in {serving}): span {served_span}'s "
+            f"data is gone; restore it, or give --span {newest} to train on span {newest} again"
+        )
 
 
 def _check_metadata_store(path: str) -> None:

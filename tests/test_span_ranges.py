@@ -11,6 +11,7 @@ LocalDagRunner.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ml_metadata import metadata_store
@@ -78,6 +79,48 @@ def test_num_spans_is_a_whole_number_of_at_least_1(tmp_path, bad):
 def test_the_pre_flight_accepts_a_range_whose_spans_are_all_there(span_folders, span, num_spans, last):
     config = build_config({"data": str(span_folders / "span-{SPAN}"), "span": span, "num_spans": num_spans})
     assert preflight.check(config) == str(span_folders / f"span-{last}")
+
+
+def _serve(output: Path, version: int, manifest: dict | None) -> None:
+    """A version folder in ``output``'s serving folder, as the Pusher leaves it (its manifest or none)."""
+    folder = output / "serving" / "imdb_sentiment" / str(version)
+    folder.mkdir(parents=True)
+    if manifest is not None:
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_the_newest_span_older_than_the_served_models_span_is_refused_unless_named(span_folders, tmp_path):
+    """Span 3 was trained and pushed, then its folder went away: the newest span is 2."""
+    output = tmp_path / "out"
+    _serve(output, 1795000000, {"data": {"span": 2}})
+    _serve(output, 1795000100, {"data": {"span": 3}})
+    (span_folders / "span-3").rename(tmp_path / "away")
+    data = str(span_folders / "span-{SPAN}")
+    with pytest.raises(OptionsError) as error:
+        preflight.check(build_config({"data": data, "output": str(output)}))
+    assert str(error.value) == (
+        f"data: the newest span under {span_folders} is 2, older than span 3 of the served model (version "
+        f"1795000100 in {output / 'serving' / 'imdb_sentiment'}): span 3's data is gone; restore it, or give "
+        "--span 2 to train on span 2 again"
+    )
+    # Named, the older span is trained on again; once span 3 is back, the newest span is read.
+    assert preflight.check(build_config({"data": data, "output": str(output), "span": 2})) == str(
+        span_folders / "span-2"
+    )
+    (tmp_path / "away").rename(span_folders / "span-3")
+    assert preflight.check(build_config({"data": data, "output": str(output)})) == str(
+        span_folders / "span-3"
+    )
+
+
+@pytest.mark.parametrize("manifest", [None, {}, {"data": {"span": 1}}, {"data": None}])
+def test_a_served_model_of_an_older_or_unknown_span_does_not_stop_the_newest_span(
+    span_folders, tmp_path, manifest
+):
+    output = tmp_path / "out"
+    _serve(output, 7, manifest)
+    config = build_config({"data": str(span_folders / "span-{SPAN}"), "output": str(output)})
+    assert preflight.check(config) == str(span_folders / "span-3")
 
 
 @pytest.mark.parametrize(
