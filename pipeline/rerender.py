@@ -82,8 +82,8 @@ def _href(index_dir: str, target: str) -> str:
     return os.path.relpath(target, index_dir)
 
 
-def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
-    """One index row: metrics, blessing and push of a run, and a link to its report."""
+def run_entry(run: RunRecord, index_dir: str, show_pipeline: bool = False) -> report.RunEntry:
+    """One index row: how a run ended, its metrics, blessing and push, and a link to its report."""
     summary = summarize(run)
     rerendered = posixpath.join(index_dir, run_dir_name(run.run_id), run_report.REPORT_FILE)
     if tf.io.gfile.exists(rerendered):
@@ -100,6 +100,8 @@ def run_entry(run: RunRecord, index_dir: str) -> report.RunEntry:
         blessed=summary.blessed,
         pushed_version=summary.pushed_version,
         report_href=href,
+        outcome=run.outcome,
+        pipeline_name=run.pipeline_name if show_pipeline else None,
     )
 
 
@@ -113,7 +115,8 @@ def write_index(output: str, pipeline_name: str | None = None) -> str:
     index_dir = posixpath.join(output, REPORTS_DIR)
     try:
         names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
-        html = report.render_index(f"{', '.join(names)} runs", [run_entry(run, index_dir) for run in runs])
+        entries = [run_entry(run, index_dir, show_pipeline=len(names) > 1) for run in runs]
+        html = report.render_index(f"{', '.join(names)} runs", entries)
         path = _write_page(index_dir, report.INDEX_FILE, html)
     except (OSError, tf.errors.OpError) as error:
         raise ReportError(f"index of runs: {_describe(error)}") from error

@@ -23,6 +23,10 @@ _Event = metadata_store_pb2.Event
 # Step states: run, or a cache hit.
 EXECUTED = _Execution.State.Name(_Execution.COMPLETE)
 CACHED = _Execution.State.Name(_Execution.CACHED)
+_FAILED = _Execution.State.Name(_Execution.FAILED)
+_CANCELED = _Execution.State.Name(_Execution.CANCELED)
+# The custom property of a step a signal stopped: ``interrupted`` or ``terminated``.
+STOPPED_BY_PROPERTY = "stopped_by"
 # (artifact type, output name) -> report input, to find a run's report inputs
 # among its steps' outputs: each input is named as the output that feeds it.
 _INPUT_BY_OUTPUT = {(channel.type.TYPE_NAME, key): key for key, channel in ReportSpec.INPUTS.items()}
@@ -51,6 +55,20 @@ class RunRecord:
     def count(self, state: str) -> int:
         """How many steps ended in ``state`` (:data:`EXECUTED`, :data:`CACHED`)."""
         return sum(step.state == state for step in self.steps)
+
+    @property
+    def outcome(self) -> str:
+        """``complete``, ``failed``, ``interrupted``/``terminated`` (a signal), or ``unfinished``.
+
+        Unfinished: a step still RUNNING, in a run going on now or in one killed outright (SIGKILL).
+        """
+        states = [step.state for step in self.steps]
+        if _FAILED in states:
+            return "failed"
+        for step in self.steps:
+            if step.state == _CANCELED:
+                return self.step_properties.get(step.node, {}).get(STOPPED_BY_PROPERTY) or "stopped"
+        return "complete" if all(state in (EXECUTED, CACHED) for state in states) else "unfinished"
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:

@@ -35,8 +35,6 @@ _Execution = metadata_store_pb2.Execution
 # How a step that ended well ended; FAILED and CANCELED get a failure line.
 _ENDED = {_Execution.COMPLETE: "executed", _Execution.CACHED: "cached"}
 _FAILED = (_Execution.FAILED, _Execution.CANCELED)
-# The custom property of an execution that SIGINT or SIGTERM stopped: ``interrupted`` or ``terminated``.
-STOPPED_BY_PROPERTY = "stopped_by"
 # Seconds between two reads of the store while a run goes.
 POLL_SECONDS = 0.5
 _PROJECT_PACKAGES = ("pipeline", "components", "schemas")
@@ -190,7 +188,9 @@ class StepLog:
             if execution.last_known_state != _Execution.RUNNING:
                 return
             execution.last_known_state = _Execution.CANCELED
-            execution.custom_properties[STOPPED_BY_PROPERTY].string_value = interrupts.stopped_word()
+            execution.custom_properties[
+                run_records.STOPPED_BY_PROPERTY
+            ].string_value = interrupts.stopped_word()
             store.put_executions([execution])
         except Exception as error:  # a record must never hide how the run ended
             logger.debug("Step log: stopped step not recorded in %s: %s", self._metadata_path, error)

@@ -40,6 +40,7 @@ from components.report.sections import (
     ThresholdCheck,
     TrainingReport,
 )
+from pipeline.run_records import RunRecord
 from pipeline.step_log import describe_outputs
 from schemas import features
 from tests.conftest import run_cli
@@ -372,6 +373,56 @@ def test_index_lists_runs_with_metrics_blessing_push_and_links():
     assert BLESSED_CELL not in rows[1][1]
 
 
+def test_index_says_how_each_run_ended_and_names_pipelines_when_there_are_several():
+    runs = [
+        RunEntry("r3", 2, 0, {}, None, None, None, outcome="unfinished", pipeline_name="imdb-a"),
+        RunEntry("r2", 5, 0, {}, None, None, "r2.html", outcome="interrupted", pipeline_name="imdb-b"),
+        RunEntry("r1", 14, 0, {"accuracy": 0.5}, True, "7", None, outcome="complete", pipeline_name="imdb-a"),
+    ]
+    text = render.render_index("runs", runs, generated_at="now")
+    header = re.search(r"<tr><th>(.*?)</tr>", text, flags=re.S).group(1)
+    assert re.findall(r"<th[^>]*>([^<]+)</th>", "<th>" + header)[:4] == [
+        "run",
+        "pipeline",
+        "ended",
+        "executed",
+    ]
+    cells = [
+        re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)[:3]
+        for row in re.findall(r'<tr data-run="[^"]+">(.*?)</tr>', text, flags=re.S)
+    ]
+    assert cells == [
+        ["<code>r3</code>", "imdb-a", '<span class="fail">unfinished</span>'],
+        ["<code>r2</code>", "imdb-b", '<span class="fail">interrupted</span>'],
+        ["<code>r1</code>", "imdb-a", "complete"],
+    ]
+    # One pipeline: no pipeline column.
+    single = render.render_index(
+        "runs", [dataclasses.replace(run, pipeline_name=None) for run in runs], "now"
+    )
+    assert "<th>pipeline</th>" not in single and "<th>ended</th>" in single
+
+
+@pytest.mark.parametrize(
+    ("states", "properties", "outcome"),
+    [
+        (["COMPLETE", "CACHED", "COMPLETE"], {}, "complete"),
+        (["COMPLETE", "FAILED"], {}, "failed"),
+        (["COMPLETE", "CANCELED"], {"Trainer": {"stopped_by": "interrupted"}}, "interrupted"),
+        (["COMPLETE", "CANCELED"], {"Trainer": {"stopped_by": "terminated"}}, "terminated"),
+        (["COMPLETE", "CANCELED"], {}, "stopped"),
+        (["COMPLETE", "RUNNING"], {}, "unfinished"),  # going on now, or killed (SIGKILL)
+        (["CANCELED", "FAILED"], {"ExampleGen": {"stopped_by": "terminated"}}, "failed"),
+    ],
+)
+def test_a_runs_outcome_is_read_from_its_steps_states(states, properties, outcome):
+    nodes = ["ExampleGen", "Trainer", "Pusher"]
+    steps = tuple(
+        StepRecord(node, state, i, 1.0) for i, (node, state) in enumerate(zip(nodes, states, strict=False))
+    )
+    assert RunRecord("r", "imdb", steps, {}, properties, None).outcome == outcome
+
+
 def test_the_templates_ship_in_the_wheel_and_render_from_the_installed_package(tmp_path):
     """The templates are package data: a wheel built from setup.py holds them, and a fresh
     process that finds the package only there renders the same page as this checkout."""
@@ -653,6 +704,7 @@ def test_report_command_rerenders_the_newest_run_and_indexes_every_run(pushed_ru
     rows = re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', text, flags=re.S)
     assert len(rows) == 2  # the two runs of the fixture, newest first
     newest, oldest = rows
+    assert [re.findall(r"<td[^>]*>(.*?)</td>", row)[1] for _, row in rows] == ["complete", "complete"]
     assert rerendered.parent.name == re.sub(r"[^A-Za-z0-9._-]", "-", newest[0])
     assert f"{expected['accuracy']:.4f}" in newest[1] and BLESSED_CELL in newest[1]
     assert "not blessed" not in newest[1]

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from pipeline import run_records
-from pipeline.step_log import STOPPED_BY_PROPERTY
+from pipeline.run_records import STOPPED_BY_PROPERTY
 from tests.conftest import CLI
 
 _INTERRUPTED = 130
@@ -165,11 +165,18 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
     assert [(e.last_known_state, e.custom_properties[STOPPED_BY_PROPERTY].string_value) for e in stopped] == [
         (stopped[0].CANCELED, "terminated")
     ]
+    assert [run.outcome for run in run_records.list_runs(store)] == ["terminated"]
     # The next run on the same output works, and gives the model to score with.
     rerun = subprocess.run(
         [CLI, "run", "--output", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=1800
     )
     assert rerun.returncode == 0, rerun.stderr
+    assert [
+        run.outcome for run in run_records.list_runs(run_records.open_store(str(out / "metadata.sqlite")))
+    ] == [
+        "complete",
+        "terminated",
+    ]
     reviews = tmp_path / "reviews.txt"
     reviews.write_text(
         "".join(f"review {i}: a wonderful, moving film\n" for i in range(3000)), encoding="utf-8"

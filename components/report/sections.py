@@ -235,3 +235,7 @@ class RunEntry:
     blessed: bool | None
     pushed_version: str | None
     report_href: str | None
+    # How the run ended (complete, failed, interrupted, terminated, unfinished).
+    outcome: str = "complete"
+    # Set when the index lists runs of more than one pipeline.
+    pipeline_name: str | None = None
