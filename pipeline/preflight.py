@@ -49,18 +49,18 @@ def _check_newest_span_not_older_than_served(config: PipelineConfig) -> None:
     serving = config.serving_model_dir
     if is_remote(serving) or not os.path.isdir(serving):
         return
-    versions = [int(name) for name in os.listdir(serving) if name.isdigit()]
+    from components.artifacts import pushed_model  # TensorFlow: only when there may be a served model
+
+    versions = pushed_model.list_versions(serving)
     if not versions:
         return
-    from components.artifacts import pushed_model  # TensorFlow: only when there is a served model
-
-    manifest = pushed_model.read_manifest(os.path.join(serving, str(max(versions)))) or {}
+    manifest = pushed_model.read_manifest(os.path.join(serving, str(versions[-1]))) or {}
     served_span = (manifest.get("data") or {}).get("span")
     newest = max(spans.find_spans(config.data))
     if isinstance(served_span, int) and served_span > newest:
         raise OptionsError(
             f"data: the newest span under {spans.span_base(config.data)} is {newest}, older than span "
-            f"{served_span} of the served model (version {max(versions)} in {serving}): span {served_span}'s "
+            f"{served_span} of the served model (version {versions[-1]} in {serving}): span {served_span}'s "
             f"data is gone; restore it, or give --span {newest} to train on span {newest} again"
         )
 

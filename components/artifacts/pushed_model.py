@@ -5,6 +5,8 @@ import datetime
 import os
 from typing import Any
 
+import tensorflow as tf
+
 from components import versions
 from components.artifacts import embedding_matrix
 from components.artifacts import evaluation as evaluation_artifact
@@ -160,6 +162,15 @@ def build_manifest(
             "batch_seconds": canary.get("batch_seconds"),
         }
     return manifest
+
+
+def list_versions(model_dir: str) -> list[int]:
+    """Integer version directories under ``model_dir``, ascending (hidden temporaries excluded)."""
+    if not tf.io.gfile.isdir(model_dir):
+        return []
+    return sorted(
+        int(name.rstrip("/")) for name in tf.io.gfile.listdir(model_dir) if name.rstrip("/").isdigit()
+    )
 
 
 def write_manifest(version_dir: str, manifest: dict, version: int) -> None:

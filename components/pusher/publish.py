@@ -19,7 +19,7 @@ import tensorflow as tf
 from tfx.utils import io_utils
 
 from components import file_lock
-from components.artifacts.pushed_model import read_manifest, write_manifest
+from components.artifacts.pushed_model import list_versions, read_manifest, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +32,6 @@ _INCOMING_NAME = re.compile(rf"{re.escape(_INCOMING_PREFIX)}[0-9]+-[0-9a-f]{{8}}
 
 class PushError(RuntimeError):
     """Publishing a version failed; the versions already served are untouched."""
-
-
-def list_versions(model_dir: str) -> list[int]:
-    """Integer version directories under ``model_dir``, ascending (hidden temporaries excluded)."""
-    if not tf.io.gfile.isdir(model_dir):
-        return []
-    return sorted(
-        int(name.rstrip("/")) for name in tf.io.gfile.listdir(model_dir) if name.rstrip("/").isdigit()
-    )
 
 
 def next_version(existing: Iterable[int], now: float | None = None) -> int:
