@@ -294,6 +294,14 @@ class _StrictLoader(yaml.SafeLoader):
                 )
         return super().construct_mapping(node, deep=deep)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError) as error:  # a value its explicit tag does not fit: ``!!int abc``
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is no {node.tag.rsplit(':', 1)[-1]}: {error}", node.start_mark
+            ) from error
+
 
 # PyYAML follows YAML 1.1: ``010`` is 8 (octal), ``1:00`` is 60 (base 60), ``1_0`` is 10,
 # ``yes``/``off`` are booleans, and ``1e-3`` is a string. This loader reads plain scalars by

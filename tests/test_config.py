@@ -288,6 +288,20 @@ def test_plain_scalars_in_a_config_file_are_read_by_yaml_1_2s_core_schema(tmp_pa
     assert type(_yaml_value(tmp_path, scalar)) is type(value)
 
 
+@pytest.mark.parametrize(
+    ("scalar", "problem"),
+    [
+        ("!!int 0b11", "'0b11' is no int: invalid literal for int() with base 10: '0b11'"),
+        ("!!int abc", "'abc' is no int: invalid literal for int() with base 10: 'abc'"),
+        ("!!float abc", "'abc' is no float: could not convert string to float: 'abc'"),
+    ],
+)
+def test_a_value_its_explicit_tag_does_not_fit_is_a_config_error_naming_the_line(tmp_path, scalar, problem):
+    with pytest.raises(OptionsError) as error:
+        _yaml_value(tmp_path, scalar)
+    assert str(error.value) == f"config file {tmp_path / 'conf.yaml'}, line 2: not valid YAML: {problem}"
+
+
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
 def test_a_number_written_as_json_writes_it_is_read_as_json_reads_it(tmp_path_factory, number):
