@@ -29,10 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> int:
-    """Returns the eval percentage of an output config that ``component.make_output_config`` built.
-
-    Any other shape would be silently reinterpreted, so it is refused.
-    """
+    """The eval percentage of an output config ``component.make_output_config`` built; any other refused."""
     splits = [(split.name, split.hash_buckets) for split in output_config.split_config.splits]
     partition = output_config.split_config.partition_feature_name
     names = [name for name, _buckets in splits]
@@ -81,7 +78,7 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
     """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
 
     train and test need both labels (blessing on one label measures nothing), eval needs reviews for
-    early stopping; unsup may be empty. Every problem is named in one message.
+    early stopping; unsup may be empty.
     """
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):

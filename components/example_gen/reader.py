@@ -526,9 +526,9 @@ class _ReadMatchFn(beam.DoFn):
             )
             yield self._set_aside(origin, error, raw, member.size)
             return
-        urls = parse_urls_path(member.name)
         if member.isdir():
             return
+        urls = parse_urls_path(member.name)
         if urls is not None:
             dataset, split_dir, folder = urls
             movie_ids = parse_movie_ids(archive.extractfile(member).read())
