@@ -56,10 +56,27 @@ def all_files_pattern(folder: str) -> str:
     return os.path.join(escape_pattern(folder), "*")
 
 
-def tfrecord_compression(files: list[str]) -> str:
-    """``"GZIP"`` when every file's name ends in ``.gz``, else ``""``: the TFRecord compression, by suffix.
+def tfrecord_compression_of(path: str) -> str:
+    """``"GZIP"`` when ``path`` ends in ``.gz`` in any case, else ``""``: a TFRecord file's compression.
 
-    As Beam's ``ReadFromTFRecord`` (``CompressionTypes.AUTO``) and tfx_bsl's readers decide it: this
-    pipeline writes plain TFRecords, artifacts written before (and by TFX's ``WriteSplit``) are gzip.
+    Beam's ``CompressionTypes.AUTO`` (``ReadFromTFRecord``) decides by the lower-cased suffix;
+    tfx_bsl's ``TFXIO`` datasets by ``.gz`` exactly. They agree on every artifact (Beam and TFX
+    write ``.gz`` or no suffix); a user's ``.GZ`` file is gzip to Beam, so to this rule too.
     """
-    return "GZIP" if files and all(name.endswith(".gz") for name in files) else ""
+    return "GZIP" if path.lower().endswith(".gz") else ""
+
+
+def tfrecord_compression(files: list[str]) -> str:
+    """The one compression of ``files`` (``""`` for none), for a ``TFRecordDataset`` reading them all.
+
+    Raises:
+        ValueError: some files are gzip and others not (tfx_bsl refuses them too, as
+            ``INVALID_MIXED_COMPRESSION_TYPES``).
+    """
+    by_compression = {tfrecord_compression_of(name): name for name in files}
+    if len(by_compression) > 1:
+        raise ValueError(
+            f"TFRecord files of mixed compression: {by_compression['GZIP']} is gzip (its name ends in .gz), "
+            f"{by_compression['']} is not"
+        )
+    return next(iter(by_compression), "")

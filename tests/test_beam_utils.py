@@ -6,6 +6,7 @@ import os
 import re
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given
@@ -17,7 +18,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 from components.beam_utils import EXAMPLES_FILE_PREFIX, ReadSplits, WriteExamples
-from components.file_patterns import tfrecord_compression
+from components.file_patterns import tfrecord_compression, tfrecord_compression_of
 from tests.conftest import examples_artifact
 
 
@@ -102,12 +103,30 @@ def test_write_examples_writes_plain_tfrecords_that_tfx_readers_and_read_splits_
         assert_that(records, equal_to([("eval", b"old gzip record"), *(("train", r) for r in expected)]))
 
 
+@given(st.text(), st.sampled_from(["", ".gz", ".GZ", ".Gz", ".gZ", ".gz.tmp", ".tgz", "gz", ".g z"]))
+def test_tfrecord_compression_of_a_name_is_beams_gzip_rule(stem, suffix):
+    name = stem + suffix
+    expected = "GZIP" if name.lower().endswith(".gz") else ""
+    assert tfrecord_compression_of(name) == expected
+    # Beam's AUTO detection, which ReadFromTFRecord uses, says gzip for exactly these names.
+    assert (CompressionTypes.detect_compression_type(name) == CompressionTypes.GZIP) == (expected == "GZIP")
+    assert tfrecord_compression([name, name]) == expected
+
+
 @given(
     st.lists(
         st.tuples(st.sampled_from(["data_tfrecord-00000-of-00001", "part", "x.tfrecord"]), st.booleans())
     )
 )
-def test_tfrecord_compression_is_gzip_only_when_every_file_ends_in_gz(names):
+def test_tfrecord_compression_is_gzip_when_every_file_ends_in_gz_and_refuses_a_mix(names):
     files = [name + (".gz" if gzipped else "") for name, gzipped in names]
-    expected = "GZIP" if files and all(gzipped for _name, gzipped in names) else ""
-    assert tfrecord_compression(files) == expected
+    if len({gzipped for _name, gzipped in names}) > 1:
+        plain = next(name for name in reversed(files) if not name.endswith(".gz"))
+        gzipped = next(name for name in reversed(files) if name.endswith(".gz"))
+        with pytest.raises(ValueError) as raised:
+            tfrecord_compression(files)
+        assert str(raised.value) == (
+            f"TFRecord files of mixed compression: {gzipped} is gzip (its name ends in .gz), {plain} is not"
+        )
+    else:
+        assert tfrecord_compression(files) == ("GZIP" if files and names[0][1] else "")

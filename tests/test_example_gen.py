@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
 from tfx.proto import example_gen_pb2
-from tfx.types import artifact_utils, standard_component_specs
+from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.artifacts import quarantine
@@ -601,3 +601,49 @@ def test_an_archive_path_with_glob_characters_is_listed_for_the_reader_as_for_th
 
     assert [(m.path, m.size_in_bytes) for m in listed] == [(str(archive), 77)]
     assert reader.list_local_files(full) == [str(archive)]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "output_data_format",
+            example_gen_pb2.FORMAT_PARQUET,
+            "output_data_format must be FORMAT_TF_EXAMPLE (6) or unset: this ExampleGen writes "
+            "tf.train.Example records to TFRecord files; got 15 (FORMAT_PARQUET)",
+        ),
+        (
+            "output_data_format",
+            example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE,
+            "output_data_format must be FORMAT_TF_EXAMPLE (6) or unset: this ExampleGen writes "
+            "tf.train.Example records to TFRecord files; got 7 (FORMAT_TF_SEQUENCE_EXAMPLE)",
+        ),
+        (
+            "output_file_format",
+            example_gen_pb2.FILE_FORMAT_PARQUET,
+            "output_file_format must be FORMAT_TFRECORDS_GZIP (5) or unset: this ExampleGen writes "
+            "tf.train.Example records to TFRecord files; got 16 (FILE_FORMAT_PARQUET)",
+        ),
+        (
+            "output_file_format",
+            3,
+            "output_file_format must be FORMAT_TFRECORDS_GZIP (5) or unset: this ExampleGen writes "
+            "tf.train.Example records to TFRecord files; got 3 (not a FileFormat)",
+        ),
+    ],
+)
+def test_executor_refuses_output_formats_it_does_not_write(tmp_path: Path, key, value, message):
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    with pytest.raises(ValueError) as error:
+        executor.Executor().Do({}, {"examples": [examples]}, {key: value})
+    assert str(error.value) == message
+    assert not (tmp_path / "examples").exists()
+
+
+def test_output_formats_of_create_example_gen_and_unset_ones_are_accepted(dataset_archive: Path):
+    properties = component.create_example_gen(str(dataset_archive)).exec_properties
+    assert properties["output_data_format"] == example_gen_pb2.FORMAT_TF_EXAMPLE
+    assert properties["output_file_format"] == example_gen_pb2.FORMAT_TFRECORDS_GZIP
+    for accepted in (properties, {}, {"output_data_format": 0, "output_file_format": 0}):
+        assert executor.check_output_formats(accepted) is None

@@ -17,7 +17,7 @@ import posixpath
 from typing import Protocol
 
 from components.artifacts.ref import ArtifactRef
-from components.file_patterns import tfrecord_compression
+from components.file_patterns import tfrecord_compression_of
 
 # Reasons of bad input: a file that is not a usable review. They count towards
 # the example_gen.max_bad_share / max_bad_records limits.
@@ -326,8 +326,8 @@ def _by_count(counts: dict[str, int]) -> dict[str, int]:
 def _count_records(path: str) -> int:
     import tensorflow as tf
 
-    if path.endswith((".gz", ".tfrecord", ".tfrecords")) or ".tfrecord" in os.path.basename(path):
-        compression = tfrecord_compression([path])
+    compression = tfrecord_compression_of(path)
+    if compression or ".tfrecord" in os.path.basename(path):
         return sum(1 for _ in tf.data.TFRecordDataset(path, compression_type=compression))
     with tf.io.gfile.GFile(path, "rb") as f:
         return sum(1 for line in f.read().splitlines() if line.strip())

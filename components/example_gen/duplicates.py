@@ -14,7 +14,6 @@ import apache_beam as beam
 
 from components import duplicates
 from components.artifacts import quarantine
-from components.artifacts.quarantine import QuarantinedRecord
 from components.example_gen import reader
 from components.example_gen.reader import Review
 
@@ -24,11 +23,7 @@ def _origin(review: Review) -> quarantine.Origin:
 
 
 def _set_aside(review: Review, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
-    raw = review.text.encode("utf-8")
-    origin = _origin(review)
-    return beam.pvalue.TaggedOutput(
-        reader.QUARANTINE, QuarantinedRecord(origin, reason, detail, raw, len(raw))
-    )
+    return reader.set_aside(_origin(review), reason, detail, review.text.encode("utf-8"))
 
 
 def judge_copies(
@@ -76,9 +71,7 @@ class SetAsideDuplicates(beam.PTransform):
             | "GroupCopies" >> duplicates.GroupByText()
             | "JudgeCopies"
             >> beam.FlatMap(
-                lambda copies, set_aside, overlap: judge_copies(copies, set_aside, overlap),
-                self._quarantine_duplicates,
-                self._quarantine_test_overlap,
+                judge_copies, self._quarantine_duplicates, self._quarantine_test_overlap
             ).with_outputs(reader.QUARANTINE, main=reader.REVIEWS)
         )
         kept = (judged[reader.REVIEWS], unlabeled) | "MergeKept" >> beam.Flatten()

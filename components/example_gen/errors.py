@@ -36,11 +36,6 @@ class ImdbArchiveError(ImdbDataError):
     """An archive cannot be read to its end (truncated, corrupt, or not an archive): none of it is used."""
 
 
-def without_beam_context(message: str) -> str:
-    """``message`` without what Beam appends to a worker's exception: `` [while running 'Step']``."""
-    return message.split(" [while running", 1)[0].strip()
-
-
 def error_in(error: BaseException, kinds: tuple[type[Exception], ...]) -> Exception | None:
     """The first of ``error`` and its causes that is one of ``kinds``, its message without Beam's context.
 
@@ -53,7 +48,8 @@ def error_in(error: BaseException, kinds: tuple[type[Exception], ...]) -> Except
         seen.add(id(current))
         if isinstance(current, kinds):
             try:
-                return type(current)(without_beam_context(str(current)))
+                # Without what Beam appends to a worker's exception: `` [while running 'Step']``.
+                return type(current)(str(current).split(" [while running", 1)[0].strip())
             except TypeError:  # one not made from its message alone (BadRecordError): as it is
                 return current
         current = current.__cause__ or current.__context__

@@ -29,10 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> int:
-    """Returns the eval percentage of an output config that ``component.make_output_config`` built.
-
-    Any other shape would be silently reinterpreted, so it is refused.
-    """
+    """The eval percentage of an output config ``component.make_output_config`` built; any other refused."""
     splits = [(split.name, split.hash_buckets) for split in output_config.split_config.splits]
     partition = output_config.split_config.partition_feature_name
     names = [name for name, _buckets in splits]
@@ -81,7 +78,7 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
     """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
 
     train and test need both labels (blessing on one label measures nothing), eval needs reviews for
-    early stopping; unsup may be empty. Every problem is named in one message.
+    early stopping; unsup may be empty.
     """
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
@@ -105,6 +102,25 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
         raise ImdbDataError("; ".join(problems))
 
 
+# What this executor writes, as TFX names it (see beam_utils.WriteExamples): unspecified means the default.
+_OUTPUT_FORMATS = {
+    standard_component_specs.OUTPUT_DATA_FORMAT_KEY: (example_gen_pb2.PayloadFormat, "FORMAT_TF_EXAMPLE"),
+    standard_component_specs.OUTPUT_FILE_FORMAT_KEY: (example_gen_pb2.FileFormat, "FORMAT_TFRECORDS_GZIP"),
+}
+
+
+def check_output_formats(exec_properties: dict[str, Any]) -> None:
+    """Raises ValueError for an ``output_data_format`` / ``output_file_format`` this executor does not write."""
+    for key, (enum, written) in _OUTPUT_FORMATS.items():
+        value = exec_properties.get(key) or 0
+        if value not in (0, enum.Value(written)):
+            name = enum.Name(value) if value in enum.values() else f"not a {enum.DESCRIPTOR.name}"
+            raise ValueError(
+                f"{key} must be {written} ({enum.Value(written)}) or unset: this ExampleGen writes "
+                f"tf.train.Example records to TFRecord files; got {value} ({name})"
+            )
+
+
 def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
     """The file patterns of the input splits, joined to ``input_base``: the whole dataset, or one per span."""
     input_config = example_gen_pb2.Input()
@@ -125,6 +141,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         exec_properties: dict[str, Any],
     ) -> None:
         """Raises TooManyBadRecordsError or ImdbDataError (see :func:`check_splits`) after writing."""
+        check_output_formats(exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
         logger.info("ExampleGen: start, writing examples to %s", examples.uri)

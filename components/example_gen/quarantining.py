@@ -35,10 +35,7 @@ class TooManyBadRecordsError(ImdbDataError):
 
 
 def check_bad_records(summary: IngestSummary, options: ExampleGenOptions, quarantine_dir: str) -> None:
-    """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit.
-
-    The message gives the count per reason, the first sources and where the records are, to fix them.
-    """
+    """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit, saying how to fix them."""
     exceeded = []
     section = ExampleGenOptions.SECTION
     if summary.bad_records > options.max_bad_records:

@@ -8,7 +8,7 @@ is bad"); :class:`ImdbDataError` stops the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 import dataclasses
 import fnmatch
 import functools
@@ -182,8 +182,7 @@ def _parse_digits(digits: str, name: str, where: str) -> int:
 def check_feature_values(values: dict[str, int | str], where: str) -> None:
     """Raises :class:`BadRecordError` unless every value fits its raw schema feature.
 
-    An integer must lie in its feature's range (:func:`int_feature_ranges`), a string must be
-    encodable as UTF-8 (a file name read with Python's surrogate escapes is not).
+    A string must be UTF-8: a file name read with Python's surrogate escapes is not.
     """
     ranges = int_feature_ranges()
     for name, value in values.items():
@@ -229,12 +228,10 @@ def parse_review_path(path: str, where: str | None = None) -> ReviewPath | None:
     return ReviewPath(dataset, source, split_dir, folder, review_id, rating)
 
 
-def parse_urls_path(path: str) -> tuple[str, str, str] | None:
+def parse_urls_path(path: str) -> FolderKey | None:
     """Returns (dataset, split_dir, folder) for a ``<split>/urls_<folder>.txt`` path, else None."""
     match = _URLS_PATH.search(path)
-    if not match:
-        return None
-    return path[: match.start(1)].rstrip("/"), match.group(2), match.group(3)
+    return match and (path[: match.start(1)].rstrip("/"), match.group(2), match.group(3))
 
 
 def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, record: str = "file") -> str:
@@ -330,13 +327,6 @@ def to_tf_example(review: Review) -> tf.train.Example:
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def _review(parsed: ReviewPath, text: str, origin: Origin) -> tuple[FolderKey, Review]:
-    review = Review(
-        parsed.source, parsed.split_dir, parsed.folder, parsed.review_id, parsed.rating, text, origin=origin
-    )
-    return (parsed.dataset, parsed.split_dir, parsed.folder), review
-
-
 # What a FIFO, a device or a socket is called, by its stat mode or its tar member type.
 _SPECIAL_KINDS = {
     stat.S_IFIFO: "a FIFO",
@@ -359,10 +349,8 @@ def _special_file_kind(path: str) -> str | None:
 
 
 def _check_member(member: tarfile.TarInfo, where: str) -> None:
-    """Raises :class:`BadRecordError` for a member never read: an unsafe name, a link, a special file.
-
-    Also for a folder where a review file would be; any other folder is let through (and not read).
-    """
+    """Raises :class:`BadRecordError` for a member never read: an unsafe name, a link, a special file,
+    a folder where a review file would be."""
     problem = unsafe_member_problem(member.name)
     if problem is not None:
         raise BadRecordError(quarantine.UNSAFE_PATH, where, f"{problem}; never unpacked")
@@ -409,7 +397,6 @@ class _ReadMatchFn(beam.DoFn):
     URLS = "urls"
     FOLDERS = "folders"
     REPLACED = "replaced"
-    QUARANTINE = quarantining.QUARANTINE
     _files_read: Progress | None = None
 
     def __init__(self, max_review_bytes: int):
@@ -422,7 +409,7 @@ class _ReadMatchFn(beam.DoFn):
 
     def _set_aside(self, origin: Origin, error: BadRecordError, raw: bytes, size: int):
         record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], max(size, len(raw)))
-        return beam.pvalue.TaggedOutput(self.QUARANTINE, record)
+        return beam.pvalue.TaggedOutput(QUARANTINE, record)
 
     def process(self, metadata: FileMetadata) -> Iterator:
         path = metadata.path
@@ -437,31 +424,40 @@ class _ReadMatchFn(beam.DoFn):
         if link:  # never followed; list_dataset sets the links of a folder dataset aside
             return
         if special:
-            error = BadRecordError(quarantine.SPECIAL_FILE, path, f"{special}, not a file")
-            yield self._set_aside(Origin(path), error, b"", 0)
+            yield set_aside(Origin(path), quarantine.SPECIAL_FILE, f"{special}, not a file", b"")
             return
         if self._files_read is None:  # created on the first loose file: an archive has its own progress
             self._files_read = Progress("ExampleGen: reading review files", unit="files")
         self._files_read.update()
-        origin = Origin(path)
+
+        def read() -> bytes:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
+                return file.read(self._max_bytes + 1)
+
+        yield from self._read_review(Origin(path), metadata.size_in_bytes, read)
+
+    def _read_review(self, origin: Origin, size: int, read: Callable[[], bytes], header: int | None = None):
+        """The review of a loose file or an archive member (``read`` gives its first bytes), or the record
+        set aside; a loose review's folder also goes to ``FOLDERS``."""
+        in_archive = origin.member is not None
+        name, where = (origin.member if in_archive else origin.path), str(origin)
         data = None
         try:
-            parsed = parse_review_path(path)
+            parsed = parse_review_path(name, where)
             if parsed is None:
-                _not_a_review(path, path)  # raises: a listed file is where a review file would be
-            data = self._read_file(path)
-            text = check_review_bytes(data, metadata.size_in_bytes, self._max_bytes, path)
+                _not_a_review(name, where, in_archive)  # returns for an archive's other member, not read
+                return
+            data = read()
+            text = check_review_bytes(data, size, self._max_bytes, where)
         except BadRecordError as error:
-            raw = data if data is not None else self._read_file(path)
-            yield self._set_aside(origin, error, raw, metadata.size_in_bytes)
+            yield self._set_aside(origin, error, read() if data is None else data, size)
             return
-        yield _review(parsed, text, origin)
-        yield beam.pvalue.TaggedOutput(self.FOLDERS, (parsed.dataset, parsed.split_dir, parsed.folder))
-
-    def _read_file(self, path: str) -> bytes:
-        """The file's first ``max_review_bytes + 1`` bytes: enough to tell that it is too large."""
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file:
-            return file.read(self._max_bytes + 1)
+        dataset = f"{origin.path}/{parsed.dataset}" if in_archive else parsed.dataset
+        folder = (dataset, parsed.split_dir, parsed.folder)
+        fields = (parsed.source, parsed.split_dir, parsed.folder, parsed.review_id, parsed.rating, text)
+        yield folder, Review(*fields, origin=origin, header=header)
+        if not in_archive:
+            yield beam.pvalue.TaggedOutput(self.FOLDERS, folder)
 
     def _read_archive(self, path: str, size: int | None = None) -> Iterator:
         member, finished = None, True  # the member being read, or the last read: where it breaks
@@ -520,42 +516,27 @@ class _ReadMatchFn(beam.DoFn):
     def _read_member(self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator:
         """Reviews, urls lines or records set aside from one archive member; nothing is written."""
         origin = Origin(path, member.name)
-        where = str(origin)
-        data = None
         try:
-            _check_member(member, where)
-            if member.isdir():
-                return
-            parsed = parse_review_path(member.name, where)
-            if parsed is None:
-                yield from self._read_other_member(path, archive, member, where)
-                return
-            data = archive.extractfile(member).read(self._max_bytes + 1)
-            text = check_review_bytes(data, member.size, self._max_bytes, where)
-        except BadRecordError as error:
-            if data is None:  # what the quarantine line keeps: the bytes (a prefix), or a link's target
-                data = (
-                    archive.extractfile(member).read(self._max_bytes + 1)
-                    if member.isfile()
-                    else member.linkname.encode("utf-8", "surrogateescape")
-                )
-            yield self._set_aside(origin, error, data, member.size)
+            _check_member(member, str(origin))
+        except BadRecordError as error:  # the quarantine line keeps a link's target
+            raw = (
+                archive.extractfile(member).read(self._max_bytes + 1)
+                if member.isfile()
+                else member.linkname.encode("utf-8", "surrogateescape")
+            )
+            yield self._set_aside(origin, error, raw, member.size)
             return
-        parsed = dataclasses.replace(parsed, dataset=f"{path}/{parsed.dataset}")
-        folder, review = _review(parsed, text, origin)
-        yield folder, dataclasses.replace(review, header=member.offset)
-
-    def _read_other_member(
-        self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo, where: str
-    ) -> Iterator:
-        """A urls file gives movie ids; a .txt file in an unknown review folder is set aside."""
+        if member.isdir():
+            return
         urls = parse_urls_path(member.name)
         if urls is not None:
             dataset, split_dir, folder = urls
             movie_ids = parse_movie_ids(archive.extractfile(member).read())
             yield beam.pvalue.TaggedOutput(self.URLS, ((f"{path}/{dataset}", split_dir, folder), movie_ids))
             return
-        _not_a_review(member.name, where, in_archive=True)
+        yield from self._read_review(
+            origin, member.size, lambda: archive.extractfile(member).read(self._max_bytes + 1), member.offset
+        )
 
 
 def _not_a_review_name(name: str, where: str) -> BadRecordError:
@@ -565,10 +546,8 @@ def _not_a_review_name(name: str, where: str) -> BadRecordError:
 
 
 def _not_a_review(path: str, where: str, in_archive: bool = False) -> None:
-    """Raises for a badly named review file or a ``.txt`` in an unknown folder at review depth.
-
-    Any other archive member (README, imdb.vocab, *.feat) is not read.
-    """
+    """Raises for a badly named review file or a ``.txt`` in an unknown folder at review depth; returns
+    for any other archive member (README, imdb.vocab, *.feat), which is not read."""
     in_folder = (_ARCHIVE_IN_REVIEW_FOLDER.fullmatch if in_archive else _IN_REVIEW_FOLDER.search)(path)
     if in_folder is not None:
         raise _not_a_review_name(in_folder.group(1), where)
@@ -583,14 +562,11 @@ _GLOB = re.compile(r"[*?[]")
 
 
 def _walk_pattern(pattern: str) -> Iterator[tuple[str, bool]]:
-    """Every entry of a local folder tree that ``pattern`` reaches, listed, not globbed.
-
-    Yields ``(path, last)``, ``last`` at the pattern's last level. Each level's name is matched with
-    ``fnmatch``: Beam's and TensorFlow's globs skip names holding a backslash (or that are not
-    UTF-8). For a folder dataset, links to folders are not descended into, and at the last level
-    every entry of a review folder is yielded, whatever its name: the reader sets aside what is not
-    a review file. An archive's pattern (its escaped path, holding a class such as ``[[]``) names
-    one file, reached as its plain path would be: through links to folders, nothing else yielded.
+    """``(path, last)`` of every entry of a local folder tree that ``pattern`` reaches (``last``: at its
+    last level), each level matched with ``fnmatch``: Beam's and TensorFlow's globs skip names holding
+    a backslash or not UTF-8. A folder dataset's links to folders are not descended into, and a review
+    folder's every entry is yielded, to be read or set aside. An archive's pattern (its escaped path)
+    names one file, reached as its plain path would be, through links to folders.
     """
     if is_remote(pattern):
         return
@@ -615,40 +591,34 @@ def _walk_level(folder: str, globs: list[str], archive: bool) -> Iterator[tuple[
             yield from _walk_level(path, globs[1:], archive)
 
 
-def _listed_archives(pattern: str) -> list[str]:
-    """The archive files a local archive pattern holding glob characters names (links to them too)."""
-    return [path for path, last in _walk_pattern(pattern) if last and not os.path.isdir(path)]
-
-
 def list_local_files(pattern: str) -> list[str]:
-    """The files :func:`list_dataset` reads and the links it sets aside: the driver fingerprints them."""
+    """The files :func:`list_dataset` reads and the links it sets aside: the driver fingerprints them.
+
+    An archive is read through a link to it; a folder dataset's link to a folder is set aside.
+    """
     if not _GLOB.search(pattern):
         return [pattern] if os.path.lexists(pattern) and not os.path.isdir(pattern) else []
-    if is_archive(pattern):
-        return _listed_archives(pattern)
+    folders = not is_archive(pattern)
     return [
         path
         for path, last in _walk_pattern(pattern)
-        if last and (os.path.islink(path) or not os.path.isdir(path))
+        if last and (not os.path.isdir(path) or (folders and os.path.islink(path)))
     ]
 
 
 def list_dataset(pattern: str) -> Iterator:
     """The files to read (``FileMetadata``), and ``TaggedOutput(QUARANTINE, record)`` for entries set aside.
 
-    A remote pattern or one plain path is matched by Beam. A local pattern holding glob characters
-    (a folder dataset, or an archive's escaped path) is listed by :func:`_walk_pattern`, as
-    :func:`list_local_files` lists it for the fingerprint: Beam's match lists files only, reads
-    through links in a folder and not through links to folders above an archive. Set aside from a
-    folder dataset: a folder where a review file would be (``not_a_file``) and every symbolic link
-    the pattern reaches (``symlink``, never followed: one could bring any file of the machine into
-    the training data), a linked urls file too (its folder's reviews then get no movie id).
+    A remote pattern or one plain path is matched by Beam, a local pattern holding glob characters by
+    :func:`_walk_pattern` (Beam's match would read through links in a folder). Set aside from a folder
+    dataset: a folder where a review file would be, and every symbolic link the pattern reaches, never
+    followed (one could bring any file of the machine into the training data), a linked urls file too.
     """
     if is_remote(pattern) or not _GLOB.search(pattern):
         yield from FileSystems.match([pattern])[0].metadata_list
         return
     if is_archive(pattern):  # read through a link, as the plain path would be
-        for path in _listed_archives(pattern):
+        for path in list_local_files(pattern):
             status = os.stat(path) if os.path.exists(path) else os.lstat(path)
             yield FileMetadata(path, status.st_size, status.st_mtime)
         return
@@ -659,10 +629,10 @@ def list_dataset(pattern: str) -> Iterator:
             target = os.readlink(path)
             kind = "a folder" if os.path.isdir(path) else "a file" if os.path.exists(path) else "missing"
             detail = f"symbolic link to '{target}' ({kind}), never followed"
-            yield _tagged(Origin(path), quarantine.SYMLINK, detail, os.fsencode(target))
+            yield set_aside(Origin(path), quarantine.SYMLINK, detail, os.fsencode(target))
         elif last and os.path.isdir(path):
             if _IN_REVIEW_FOLDER.search(path):
-                yield _tagged(
+                yield set_aside(
                     Origin(path), quarantine.NOT_A_FILE, "a folder where a review file would be", b""
                 )
         elif last:
@@ -670,20 +640,13 @@ def list_dataset(pattern: str) -> Iterator:
             yield FileMetadata(path, status.st_size, status.st_mtime)
 
 
-def _tagged(origin: Origin, reason: str, detail: str, raw: bytes) -> beam.pvalue.TaggedOutput:
-    return _tagged_record(QuarantinedRecord(origin, reason, detail, raw, len(raw)))
-
-
-def _tagged_record(record: QuarantinedRecord) -> beam.pvalue.TaggedOutput:
-    return beam.pvalue.TaggedOutput(QUARANTINE, record)
+def set_aside(origin: Origin, reason: str, detail: str, raw: bytes) -> beam.pvalue.TaggedOutput:
+    """A record set aside whole (``raw`` is all of it), tagged :data:`QUARANTINE`."""
+    return beam.pvalue.TaggedOutput(QUARANTINE, QuarantinedRecord(origin, reason, detail, raw, len(raw)))
 
 
 def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | None]]]:
-    """Reads the urls file of one folder of an unpacked dataset, if there is one.
-
-    One that cannot be read (a folder of that name, no permission) is logged; its reviews then have
-    no urls line.
-    """
+    """The movie ids of one folder of an unpacked dataset: none (logged) when its urls file cannot be read."""
     dataset, split_dir, name = folder
     path = FileSystems.join(dataset, split_dir, f"urls_{name}.txt")
     # A link is never followed: list_dataset sets it aside. (A bare return: Beam warns of any other.)
@@ -726,8 +689,7 @@ def _set_aside_replaced(
         f"an earlier archive member of this name (header at byte {review.header:,} of the unpacked tar "
         f"stream): the last one (header at byte {last:,}) is read, as tar x leaves it"
     )
-    raw = review.text.encode("utf-8")
-    yield _tagged_record(QuarantinedRecord(origin, quarantine.DUPLICATE, detail, raw, len(raw)))
+    yield set_aside(origin, quarantine.DUPLICATE, detail, review.text.encode("utf-8"))
 
 
 def _require_reviews(count: int, file_pattern: str) -> int:
@@ -774,11 +736,7 @@ class ReadImdbReviews(beam.PTransform):
             | "ReshuffleMatches" >> beam.Reshuffle()
             | "ReadMatches"
             >> beam.ParDo(_ReadMatchFn(self._max_review_bytes)).with_outputs(
-                _ReadMatchFn.URLS,
-                _ReadMatchFn.FOLDERS,
-                _ReadMatchFn.QUARANTINE,
-                _ReadMatchFn.REPLACED,
-                main=REVIEWS,
+                _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, QUARANTINE, _ReadMatchFn.REPLACED, main=REVIEWS
             )
         )
         # Of archive members of one name, the last is read: tar x leaves it.
@@ -786,7 +744,7 @@ class ReadImdbReviews(beam.PTransform):
             _set_aside_replaced, beam.pvalue.AsDict(read[_ReadMatchFn.REPLACED])
         ).with_outputs(QUARANTINE, main=REVIEWS)
         set_aside = (
-            read[_ReadMatchFn.QUARANTINE],
+            read[QUARANTINE],
             listed[QUARANTINE],
             latest[QUARANTINE],
         ) | "MergeSetAside" >> beam.Flatten()
