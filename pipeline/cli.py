@@ -8,10 +8,13 @@ if Apache Beam's own ``PipelineOptions`` know it; any other is a usage error
 from __future__ import annotations
 
 import argparse
+import atexit
 from collections.abc import Sequence
+import contextlib
 import os
 import re
 import sys
+import threading
 import types
 import typing
 
@@ -326,11 +329,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_CODES.get(signum, EXIT_INTERRUPTED)
         if own_process:
             # The cleanup is done. A library's thread stopped mid-work (Beam's, TensorFlow's) may wait
-            # for work that never comes, and the interpreter's exit would wait for it: end here.
+            # for work that never comes, and the interpreter's exit would wait for it: end here, after
+            # the atexit hooks (TensorFlow's removal of its temporary files).
+            _run_atexit_hooks()
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
     return code
+
+
+# How long the atexit hooks may take after a signal before the process ends without them.
+ATEXIT_SECONDS = 10.0
+
+
+def _run_atexit_hooks() -> None:
+    """Runs the atexit hooks as the interpreter's exit would, in a thread that cannot keep the process:
+    a hook that hangs is left after :data:`ATEXIT_SECONDS`, a further signal leaves it at once, and
+    after one that raises the next hooks run."""
+    # Its error, as a thread's after a signal (interrupts.install), is the signal's consequence:
+    # the command's one line, already printed, says what happened.
+    sys.unraisablehook = lambda report: None
+    hooks = threading.Thread(target=atexit._run_exitfuncs, name="atexit", daemon=True)
+    hooks.start()
+    with contextlib.suppress(BaseException):  # a further signal: end now
+        hooks.join(ATEXIT_SECONDS)
 
 
 _BEAM_COMMANDS = ("run", "compile", "score")  # their unknown options go to Apache Beam

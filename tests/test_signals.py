@@ -137,6 +137,64 @@ def test_ctrl_c_while_score_loads_the_model_says_interrupted_whatever_the_loader
     assert not (tmp_path / "scored").exists()
 
 
+# --- the atexit hooks, which ending the process with os._exit would skip -----------------------------
+
+# Registered after the one that prints (atexit runs the newest first), each in its own case.
+_HOOKS = {
+    "raises": "raise RuntimeError('a hook that fails')",
+    "hangs": "threading.Event().wait()",
+    # As from a terminal or a scheduler: to the process (raise_signal would send it to the hook's thread).
+    "gets_a_second_signal": "os.kill(os.getpid(), signal.SIGINT); threading.Event().wait()",
+}
+
+
+@pytest.mark.parametrize("hook", sorted(_HOOKS))
+def test_after_sigterm_the_atexit_hooks_run_and_none_keeps_the_process(tmp_path, hook):
+    """os._exit after a signal skipped every atexit hook (TensorFlow autograph's removal of its temporary
+    files). A hook that raises is passed over, one that hangs is left (after the wait, here 1 s; at once
+    after a further signal), and the command still ends with its one line and the first signal's code."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "reviews.txt").write_text("a wonderful, moving masterpiece\n", encoding="utf-8")
+    script = textwrap.dedent(
+        f"""
+        import atexit, os, signal, sys, threading
+        from pipeline import cli, predict
+
+        atexit.register(print, "hook ran")
+        def hook():
+            {_HOOKS[hook]}
+        atexit.register(hook)
+        cli.ATEXIT_SECONDS = {3600 if hook == "gets_a_second_signal" else 1}
+
+        def load(self, model_dir):
+            signal.raise_signal(signal.SIGTERM)
+        predict.Classifier.__init__ = load
+        sys.argv[0] = "imdb-pipeline"
+        sys.exit(cli.main())
+        """
+    )
+    process = _start(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "score",
+            "--model",
+            "model",
+            "--input",
+            "reviews.txt",
+            "--output",
+            "x",
+        ],
+        cwd=tmp_path,
+    )
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == _TERMINATED, stderr
+    assert stderr.strip().splitlines() == ["imdb-pipeline score: terminated"], stderr
+    # The hook that prints runs after the others: unless one of them keeps the hooks' thread.
+    assert stdout.splitlines() == (["hook ran"] if hook == "raises" else []), stdout
+
+
 # --- real runs: run, then score ---------------------------------------------------------------------
 
 
