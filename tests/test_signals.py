@@ -265,6 +265,37 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
     assert again.stdout.startswith("scored 3000 reviews of "), again.stdout
 
 
+def test_a_run_stopped_after_its_push_says_what_it_pushed(tmp_path):
+    """SIGTERM while the report (the step after the push) was written: "terminated", exit 143, and not a
+    word of the model the run had pushed and that is now served."""
+    script = textwrap.dedent(
+        """
+        import signal, sys
+        from components.report import executor
+        from pipeline import cli
+
+        def report(self, *args):
+            signal.raise_signal(signal.SIGTERM)
+        executor.Executor.Do = report
+        sys.argv[0] = "imdb-pipeline"
+        sys.exit(cli.main())
+        """
+    )
+    out = tmp_path / "out"
+    run = _start([sys.executable, "-c", script, "run", "--output", str(out)], cwd=tmp_path)
+    stdout, stderr = run.communicate(timeout=1800)
+    assert run.returncode == _TERMINATED, stderr
+    [pushed] = (out / "serving" / "imdb_sentiment").iterdir()
+    assert stderr.strip().splitlines()[-2:] == [
+        f"imdb-pipeline run: pushed to {pushed} before the run was terminated",
+        "imdb-pipeline run: terminated",
+    ], stderr
+    assert stdout == ""
+    assert [
+        run.outcome for run in run_records.list_runs(run_records.open_store(str(out / "metadata.sqlite")))
+    ] == ["terminated"]
+
+
 def test_a_second_signal_during_cleanup_is_recorded_and_one_outside_it_stops_again():
     """The first signal decides the word and code; cleanup (an except, finally or __exit__ handling it,
     or a shielded block) runs whole; a signal once the cleanup is over stops the work again."""
