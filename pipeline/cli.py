@@ -52,17 +52,14 @@ def parse_list_flag(name: str, text: str) -> list[int]:
     items = text.split(",")
     values = []
     for position, item in enumerate(items, start=1):
-        if not item.strip():
-            raise OptionsError(
-                f"{name} has an empty item (item {position} of {len(items)}) in {text!r}; "
-                "give comma-separated whole numbers such as 3,4,5"
-            )
         try:
             values.append(int(item))
         except ValueError:
+            what = f"an item that is not a whole number (item {position} of {len(items)}, {item.strip()!r})"
+            if not item.strip():
+                what = f"an empty item (item {position} of {len(items)})"
             raise OptionsError(
-                f"{name} has an item that is not a whole number (item {position} of {len(items)}, "
-                f"{item.strip()!r}) in {text!r}; give comma-separated whole numbers such as 3,4,5"
+                f"{name} has {what} in {text!r}; give comma-separated whole numbers such as 3,4,5"
             ) from None
     return values
 
@@ -117,16 +114,6 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                 metavar=name.upper(),
                 help=f"{field.description} (default: {_shown(field.default)})".replace("%", "%%"),
             )
-
-
-def _config_keys() -> set[str]:
-    """The parsed arguments that are configuration values, by name (a command's own flag never is)."""
-    from pipeline import config as config_module
-
-    keys = set(config_module.TOP_LEVEL_KEYS)
-    for section, options_class in config_module.SECTIONS.items():
-        keys.update(f"{section}.{name}" for name in options_class.model_fields)
-    return keys
 
 
 class UsageError(ValueError):
@@ -229,8 +216,12 @@ def config_from_args(
     if parser is None:
         parser = _subparser(build_parser(), "run")
     beam_args = split_beam_args(beam_args, parser)
-    config_keys = _config_keys()
-    overrides = {key: value for key, value in vars(args).items() if key in config_keys}
+    # The configuration values (``output``, ``trainer.epochs``) among the parsed arguments, by name.
+    overrides = {
+        key: value
+        for key, value in vars(args).items()
+        if key in config_module.TOP_LEVEL_KEYS or key.partition(".")[0] in config_module.SECTIONS
+    }
     for key, value in overrides.items():
         if isinstance(value, ListFlag):
             overrides[key] = parse_list_flag(key, value)
