@@ -99,41 +99,34 @@ _LOADER = {
 }
 
 
+def _score_loading_with(tmp_path: Path, load: str, before: str = "") -> tuple[int, str, list[str]]:
+    """Exit code, stdout and stderr lines of ``score`` whose model loader is ``load`` (the body of
+    ``Classifier.__init__(self, model_dir)``), after ``before`` ran in its process."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "reviews.txt").write_text("a wonderful, moving masterpiece\n", encoding="utf-8")
+    script = "\n".join(
+        [
+            "import atexit, os, signal, sys, threading",
+            "from pipeline import cli, predict",
+            textwrap.dedent(before),
+            "def load(self, model_dir):",
+            textwrap.indent(textwrap.dedent(load), "    "),
+            "predict.Classifier.__init__ = load",
+            'sys.argv[0] = "imdb-pipeline"',
+            "sys.exit(cli.main())",
+        ]
+    )
+    args = ["score", "--model", "model", "--input", "reviews.txt", "--output", "scored"]
+    process = _start([sys.executable, "-c", script, *args], cwd=tmp_path)
+    stdout, stderr = process.communicate(timeout=300)
+    return process.returncode, stdout, stderr.strip().splitlines()
+
+
 @pytest.mark.parametrize("how", sorted(_LOADER))
 def test_ctrl_c_while_score_loads_the_model_says_interrupted_whatever_the_loader_made_of_it(tmp_path, how):
     """Was exit 0 after a printed traceback (dropped), or exit 2 "cannot be loaded" (re-wrapped)."""
-    (tmp_path / "model").mkdir()
-    (tmp_path / "reviews.txt").write_text("a wonderful, moving masterpiece\n", encoding="utf-8")
-    script = textwrap.dedent(
-        """
-        import signal, sys
-        from pipeline import cli, predict
-
-        def load(self, model_dir):
-        {body}
-        predict.Classifier.__init__ = load
-        sys.argv[0] = "imdb-pipeline"
-        sys.exit(cli.main())
-        """
-    ).format(body=textwrap.indent(textwrap.dedent(_LOADER[how]), "    "))
-    process = _start(
-        [
-            sys.executable,
-            "-c",
-            script,
-            "score",
-            "--model",
-            "model",
-            "--input",
-            "reviews.txt",
-            "--output",
-            "scored",
-        ],
-        cwd=tmp_path,
-    )
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == _INTERRUPTED, stderr
-    assert stderr.strip().splitlines() == ["imdb-pipeline score: interrupted"], stderr
+    code, _, lines = _score_loading_with(tmp_path, _LOADER[how])
+    assert (code, lines) == (_INTERRUPTED, ["imdb-pipeline score: interrupted"])
     assert not (tmp_path / "scored").exists()
 
 
@@ -153,44 +146,15 @@ def test_after_sigterm_the_atexit_hooks_run_and_none_keeps_the_process(tmp_path,
     """os._exit after a signal skipped every atexit hook (TensorFlow autograph's removal of its temporary
     files). A hook that raises is passed over, one that hangs is left (after the wait, here 1 s; at once
     after a further signal), and the command still ends with its one line and the first signal's code."""
-    (tmp_path / "model").mkdir()
-    (tmp_path / "reviews.txt").write_text("a wonderful, moving masterpiece\n", encoding="utf-8")
-    script = textwrap.dedent(
-        f"""
-        import atexit, os, signal, sys, threading
-        from pipeline import cli, predict
-
+    before = f"""
         atexit.register(print, "hook ran")
         def hook():
             {_HOOKS[hook]}
         atexit.register(hook)
         cli.ATEXIT_SECONDS = {3600 if hook == "gets_a_second_signal" else 1}
-
-        def load(self, model_dir):
-            signal.raise_signal(signal.SIGTERM)
-        predict.Classifier.__init__ = load
-        sys.argv[0] = "imdb-pipeline"
-        sys.exit(cli.main())
         """
-    )
-    process = _start(
-        [
-            sys.executable,
-            "-c",
-            script,
-            "score",
-            "--model",
-            "model",
-            "--input",
-            "reviews.txt",
-            "--output",
-            "x",
-        ],
-        cwd=tmp_path,
-    )
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == _TERMINATED, stderr
-    assert stderr.strip().splitlines() == ["imdb-pipeline score: terminated"], stderr
+    code, stdout, lines = _score_loading_with(tmp_path, "signal.raise_signal(signal.SIGTERM)", before)
+    assert (code, lines) == (_TERMINATED, ["imdb-pipeline score: terminated"])
     # The hook that prints runs after the others: unless one of them keeps the hooks' thread.
     assert stdout.splitlines() == (["hook ran"] if hook == "raises" else []), stdout
 
