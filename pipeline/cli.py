@@ -8,10 +8,13 @@ if Apache Beam's own ``PipelineOptions`` know it; any other is a usage error
 from __future__ import annotations
 
 import argparse
+import atexit
 from collections.abc import Sequence
+import contextlib
 import os
 import re
 import sys
+import threading
 import types
 import typing
 
@@ -49,17 +52,14 @@ def parse_list_flag(name: str, text: str) -> list[int]:
     items = text.split(",")
     values = []
     for position, item in enumerate(items, start=1):
-        if not item.strip():
-            raise OptionsError(
-                f"{name} has an empty item (item {position} of {len(items)}) in {text!r}; "
-                "give comma-separated whole numbers such as 3,4,5"
-            )
         try:
             values.append(int(item))
         except ValueError:
+            what = f"an item that is not a whole number (item {position} of {len(items)}, {item.strip()!r})"
+            if not item.strip():
+                what = f"an empty item (item {position} of {len(items)})"
             raise OptionsError(
-                f"{name} has an item that is not a whole number (item {position} of {len(items)}, "
-                f"{item.strip()!r}) in {text!r}; give comma-separated whole numbers such as 3,4,5"
+                f"{name} has {what} in {text!r}; give comma-separated whole numbers such as 3,4,5"
             ) from None
     return values
 
@@ -114,16 +114,6 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                 metavar=name.upper(),
                 help=f"{field.description} (default: {_shown(field.default)})".replace("%", "%%"),
             )
-
-
-def _config_keys() -> set[str]:
-    """The parsed arguments that are configuration values, by name (a command's own flag never is)."""
-    from pipeline import config as config_module
-
-    keys = set(config_module.TOP_LEVEL_KEYS)
-    for section, options_class in config_module.SECTIONS.items():
-        keys.update(f"{section}.{name}" for name in options_class.model_fields)
-    return keys
 
 
 class UsageError(ValueError):
@@ -226,8 +216,12 @@ def config_from_args(
     if parser is None:
         parser = _subparser(build_parser(), "run")
     beam_args = split_beam_args(beam_args, parser)
-    config_keys = _config_keys()
-    overrides = {key: value for key, value in vars(args).items() if key in config_keys}
+    # The configuration values (``output``, ``trainer.epochs``) among the parsed arguments, by name.
+    overrides = {
+        key: value
+        for key, value in vars(args).items()
+        if key in config_module.TOP_LEVEL_KEYS or key.partition(".")[0] in config_module.SECTIONS
+    }
     for key, value in overrides.items():
         if isinstance(value, ListFlag):
             overrides[key] = parse_list_flag(key, value)
@@ -326,11 +320,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_CODES.get(signum, EXIT_INTERRUPTED)
         if own_process:
             # The cleanup is done. A library's thread stopped mid-work (Beam's, TensorFlow's) may wait
-            # for work that never comes, and the interpreter's exit would wait for it: end here.
+            # for work that never comes, and the interpreter's exit would wait for it: end here, after
+            # the atexit hooks (TensorFlow's removal of its temporary files).
+            _run_atexit_hooks()
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
     return code
+
+
+# How long the atexit hooks may take after a signal before the process ends without them.
+ATEXIT_SECONDS = 10.0
+
+
+def _run_atexit_hooks() -> None:
+    """Runs the atexit hooks as the interpreter's exit would, in a thread that cannot keep the process:
+    a hook that hangs is left after :data:`ATEXIT_SECONDS`, a further signal leaves it at once, and
+    after one that raises the next hooks run."""
+    # Its error, as a thread's after a signal (interrupts.install), is the signal's consequence:
+    # the command's one line, already printed, says what happened.
+    sys.unraisablehook = lambda report: None
+    hooks = threading.Thread(target=atexit._run_exitfuncs, name="atexit", daemon=True)
+    hooks.start()
+    with contextlib.suppress(BaseException):  # a further signal: end now
+        hooks.join(ATEXIT_SECONDS)
 
 
 _BEAM_COMMANDS = ("run", "compile", "score")  # their unknown options go to Apache Beam

@@ -188,17 +188,15 @@ class PipelineConfig(Options):
         return posixpath.join(self.output, SERVING_DIR, self.model_name)
 
 
-def _is_section(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, Options)
-
-
 # Option sections, in data-flow order: config-file keys and flag prefixes.
 SECTIONS: dict[str, type[Options]] = {
     name: field.annotation
     for name, field in PipelineConfig.model_fields.items()
-    if _is_section(field.annotation)
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Options)
 }
 TOP_LEVEL_KEYS = tuple(name for name in PipelineConfig.model_fields if name not in SECTIONS)
+# Every key of a config file.
+KEYS = TOP_LEVEL_KEYS + tuple(SECTIONS)
 # Top-level keys that hold local paths (a config file's are relative to its folder).
 PATH_KEYS = ("data", "vectors", "output")
 
@@ -232,10 +230,8 @@ def build_config(
     """
     merged: dict[str, Any] = {}
     for key, value in (file_values or {}).items():
-        if key not in TOP_LEVEL_KEYS and key not in SECTIONS:
-            raise OptionsError(
-                f"unknown configuration key {key!r}; known: {', '.join(TOP_LEVEL_KEYS + tuple(SECTIONS))}"
-            )
+        if key not in KEYS:
+            raise OptionsError(f"unknown configuration key {key!r}; known: {', '.join(KEYS)}")
         if key in PATH_KEYS and isinstance(value, str) and value and file_dir is not None:
             value = absolute_path(value, relative_to=file_dir)
         merged[key] = dict(value) if key in SECTIONS and isinstance(value, dict) else value
@@ -383,11 +379,11 @@ def load_config_file(path: str) -> ConfigFile:
     lines = _key_lines(node)
     config_file = ConfigFile(path, values, lines)
     for key, value in values.items():
-        if not isinstance(key, str) or (key not in TOP_LEVEL_KEYS and key not in SECTIONS):
+        if key not in KEYS:
             raise OptionsError(
                 f"config file {config_file.where(str(key))}: unknown key {key!r}"
-                + did_you_mean(str(key), TOP_LEVEL_KEYS + tuple(SECTIONS))
-                + f"; known: {', '.join(TOP_LEVEL_KEYS + tuple(SECTIONS))}"
+                + did_you_mean(str(key), KEYS)
+                + f"; known: {', '.join(KEYS)}"
             )
         if key in SECTIONS:
             if not isinstance(value, dict):

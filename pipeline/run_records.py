@@ -145,12 +145,16 @@ def list_runs(
             steps.append(
                 StepRecord(node, _Execution.State.Name(execution.last_known_state), execution.id, seconds)
             )
+            # The report's own properties (every step's, as JSON) are not configuration; how it ended is.
+            shown = {
+                name: value
+                for name, value in execution.custom_properties.items()
+                if node != REPORT_STEP or name == STOPPED_BY_PROPERTY
+            }
             if node == REPORT_STEP:
                 report_execution = execution
-            else:
-                properties[node] = {
-                    name: _property_text(value) for name, value in sorted(execution.custom_properties.items())
-                }
+            if node != REPORT_STEP or shown:
+                properties[node] = {name: _property_text(value) for name, value in sorted(shown.items())}
         inputs: dict[str, ArtifactRef] = {}
         report_uri = None
         if report_execution is not None:

@@ -22,27 +22,57 @@ from pipeline.summary import RunSummary, summarize_latest_run
 logger = logging.getLogger(__name__)
 
 
+class Stopped(interrupts.Interrupt):
+    """A signal (or Ctrl-C) stopped the run; ``summary``: what it did until then, None if nothing yet."""
+
+    def __init__(self, summary: RunSummary | None):
+        super().__init__()
+        self.summary = summary
+
+
 def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummary:
     """Runs the pipeline (after the pre-flight, for any caller) and summarises it; raises if a step fails.
 
     Raises:
         OptionsError: the pre-flight found a problem; nothing ran.
         RunInProgressError: another run holds the output directory's lock.
+        Stopped: a signal stopped the run (a model may have been pushed already).
     """
     preflight.check(config)
     with run_lock(config.state_dir):
         make_store_uris_absolute(config.metadata_path, config.output)
         logger.info("Pipeline %s: data %s, output %s", config.pipeline_name, config.data, config.output)
         started = time.monotonic()
+        earlier = _newest_run_summary(config)
         store = metadata.sqlite_metadata_connection_config(config.metadata_path)
         pipeline = create_pipeline(config, enable_cache=enable_cache, metadata_connection_config=store)
-        with gc_frozen(), StepLog(config.metadata_path, config.pipeline_name, steps=pipeline_steps(pipeline)):
-            LocalDagRunner().run(pipeline)
-            # A signal that a library swallowed on the way (a finalizer, pybind11) still stops the run.
-            interrupts.raise_if_received()
+        try:
+            with (
+                gc_frozen(),
+                StepLog(config.metadata_path, config.pipeline_name, steps=pipeline_steps(pipeline)),
+            ):
+                LocalDagRunner().run(pipeline)
+                # A signal that a library swallowed on the way (a finalizer, pybind11) still stops the run.
+                interrupts.raise_if_received()
+        except BaseException as error:
+            if interrupts.received() is None and not isinstance(error, KeyboardInterrupt):
+                raise
+            with interrupts.shielded():
+                stopped = _newest_run_summary(config, time.monotonic() - started)
+            if stopped is not None and earlier is not None and stopped.run_id == earlier.run_id:
+                stopped = None  # the run recorded nothing: the newest is an earlier one
+            raise Stopped(stopped) from error
         return summarize_latest_run(
             config.metadata_path, config.pipeline_name, seconds=time.monotonic() - started
         )
+
+
+def _newest_run_summary(config: PipelineConfig, seconds: float | None = None) -> RunSummary | None:
+    """The summary of the pipeline's newest run; None if it has none, or if it cannot be read."""
+    try:
+        return summarize_latest_run(config.metadata_path, config.pipeline_name, seconds)
+    except Exception:  # only says what a stopped run did: never stops a run itself
+        return None
 
 
 @contextlib.contextmanager

@@ -28,6 +28,9 @@ class RunSummary:
     canary: str | None = None  # canary passed / FAILED (reasons), None without a canary
     drift_warnings: str | None = None
 
+    def push_text(self) -> str:
+        return f"pushed to {self.pushed_destination}" if self.pushed_destination else "not pushed"
+
     def one_line(self) -> str:
         states = collections.Counter(state for _node, state in self.steps)
         parts = [
@@ -48,7 +51,7 @@ class RunSummary:
             parts.append("NOT blessed (" + "; ".join(self.blessing_failures) + ")")
         if self.canary:
             parts.append(self.canary)
-        parts.append(f"pushed to {self.pushed_destination}" if self.pushed_destination else "not pushed")
+        parts.append(self.push_text())
         if self.drift_warnings:
             parts.append(f"drift warning: {self.drift_warnings}")
         return "; ".join(parts)

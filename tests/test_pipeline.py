@@ -2,6 +2,7 @@
 
 import contextlib
 import gc
+import tempfile
 import weakref
 
 import pytest
@@ -75,6 +76,19 @@ def test_steps_are_every_node_but_the_resolver_and_dry_run_counts_the_same(tmp_p
     assert plan.splitlines()[0] == f"pipeline imdb-sentiment: {len(steps)} steps, cache on"
     numbered = [line.split()[1] for line in plan.splitlines() if line.strip()[:1].isdigit()]
     assert numbered == steps
+
+
+def test_a_pipeline_built_and_not_run_leaves_nothing_in_the_temporary_folder(tmp_path, monkeypatch):
+    """Building is not running: no step's Beam pipeline (whose ``beam-pipeline-temp*`` folder only its run
+    removes) is made, for a run, a dry run or a compiled package."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    config = build_config({"output": str(tmp_path / "out")})
+    create_pipeline(config)
+    create_pipeline(config, portable=True)
+    describe_plan(config)
+    assert list(temporary.iterdir()) == []
 
 
 def test_the_evaluator_is_tfxs_with_the_executor_that_hands_freed_memory_back(tmp_path):

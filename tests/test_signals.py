@@ -99,42 +99,64 @@ _LOADER = {
 }
 
 
+def _score_loading_with(tmp_path: Path, load: str, before: str = "") -> tuple[int, str, list[str]]:
+    """Exit code, stdout and stderr lines of ``score`` whose model loader is ``load`` (the body of
+    ``Classifier.__init__(self, model_dir)``), after ``before`` ran in its process."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "reviews.txt").write_text("a wonderful, moving masterpiece\n", encoding="utf-8")
+    script = "\n".join(
+        [
+            "import atexit, os, signal, sys, threading",
+            "from pipeline import cli, predict",
+            textwrap.dedent(before),
+            "def load(self, model_dir):",
+            textwrap.indent(textwrap.dedent(load), "    "),
+            "predict.Classifier.__init__ = load",
+            'sys.argv[0] = "imdb-pipeline"',
+            "sys.exit(cli.main())",
+        ]
+    )
+    args = ["score", "--model", "model", "--input", "reviews.txt", "--output", "scored"]
+    process = _start([sys.executable, "-c", script, *args], cwd=tmp_path)
+    stdout, stderr = process.communicate(timeout=300)
+    return process.returncode, stdout, stderr.strip().splitlines()
+
+
 @pytest.mark.parametrize("how", sorted(_LOADER))
 def test_ctrl_c_while_score_loads_the_model_says_interrupted_whatever_the_loader_made_of_it(tmp_path, how):
     """Was exit 0 after a printed traceback (dropped), or exit 2 "cannot be loaded" (re-wrapped)."""
-    (tmp_path / "model").mkdir()
-    (tmp_path / "reviews.txt").write_text("a wonderful, moving masterpiece\n", encoding="utf-8")
-    script = textwrap.dedent(
-        """
-        import signal, sys
-        from pipeline import cli, predict
-
-        def load(self, model_dir):
-        {body}
-        predict.Classifier.__init__ = load
-        sys.argv[0] = "imdb-pipeline"
-        sys.exit(cli.main())
-        """
-    ).format(body=textwrap.indent(textwrap.dedent(_LOADER[how]), "    "))
-    process = _start(
-        [
-            sys.executable,
-            "-c",
-            script,
-            "score",
-            "--model",
-            "model",
-            "--input",
-            "reviews.txt",
-            "--output",
-            "scored",
-        ],
-        cwd=tmp_path,
-    )
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == _INTERRUPTED, stderr
-    assert stderr.strip().splitlines() == ["imdb-pipeline score: interrupted"], stderr
+    code, _, lines = _score_loading_with(tmp_path, _LOADER[how])
+    assert (code, lines) == (_INTERRUPTED, ["imdb-pipeline score: interrupted"])
     assert not (tmp_path / "scored").exists()
+
+
+# --- the atexit hooks, which ending the process with os._exit would skip -----------------------------
+
+# Registered after the one that prints (atexit runs the newest first), each in its own case.
+_HOOKS = {
+    "raises": "raise RuntimeError('a hook that fails')",
+    "hangs": "threading.Event().wait()",
+    # As from a terminal or a scheduler: to the process (raise_signal would send it to the hook's thread).
+    "gets_a_second_signal": "os.kill(os.getpid(), signal.SIGINT); threading.Event().wait()",
+}
+
+
+@pytest.mark.parametrize("hook", sorted(_HOOKS))
+def test_after_sigterm_the_atexit_hooks_run_and_none_keeps_the_process(tmp_path, hook):
+    """os._exit after a signal skipped every atexit hook (TensorFlow autograph's removal of its temporary
+    files). A hook that raises is passed over, one that hangs is left (after the wait, here 1 s; at once
+    after a further signal), and the command still ends with its one line and the first signal's code."""
+    before = f"""
+        atexit.register(print, "hook ran")
+        def hook():
+            {_HOOKS[hook]}
+        atexit.register(hook)
+        cli.ATEXIT_SECONDS = {3600 if hook == "gets_a_second_signal" else 1}
+        """
+    code, stdout, lines = _score_loading_with(tmp_path, "signal.raise_signal(signal.SIGTERM)", before)
+    assert (code, lines) == (_TERMINATED, ["imdb-pipeline score: terminated"])
+    # The hook that prints runs after the others: unless one of them keeps the hooks' thread.
+    assert stdout.splitlines() == (["hook ran"] if hook == "raises" else []), stdout
 
 
 # --- real runs: run, then score ---------------------------------------------------------------------
@@ -205,6 +227,37 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
     again = subprocess.run(score, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("scored 3000 reviews of "), again.stdout
+
+
+def test_a_run_stopped_after_its_push_says_what_it_pushed(tmp_path):
+    """SIGTERM while the report (the step after the push) was written: "terminated", exit 143, and not a
+    word of the model the run had pushed and that is now served."""
+    script = textwrap.dedent(
+        """
+        import signal, sys
+        from components.report import executor
+        from pipeline import cli
+
+        def report(self, *args):
+            signal.raise_signal(signal.SIGTERM)
+        executor.Executor.Do = report
+        sys.argv[0] = "imdb-pipeline"
+        sys.exit(cli.main())
+        """
+    )
+    out = tmp_path / "out"
+    run = _start([sys.executable, "-c", script, "run", "--output", str(out)], cwd=tmp_path)
+    stdout, stderr = run.communicate(timeout=1800)
+    assert run.returncode == _TERMINATED, stderr
+    [pushed] = (out / "serving" / "imdb_sentiment").iterdir()
+    assert stderr.strip().splitlines()[-2:] == [
+        f"imdb-pipeline run: pushed to {pushed} before the run was terminated",
+        "imdb-pipeline run: terminated",
+    ], stderr
+    assert stdout == ""
+    assert [
+        run.outcome for run in run_records.list_runs(run_records.open_store(str(out / "metadata.sqlite")))
+    ] == ["terminated"]
 
 
 def test_a_second_signal_during_cleanup_is_recorded_and_one_outside_it_stops_again():

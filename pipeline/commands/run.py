@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from pipeline import interrupts, predict
 from pipeline.commands import common
@@ -114,6 +115,14 @@ def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
         summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
     except RunInProgressError as error:
         return common.refuse("run", error, common.EXIT_BUSY)
+    except runner.Stopped as stopped:
+        if stopped.summary is not None and stopped.summary.pushed_destination:
+            # Stopped after its push (the report was left): the model is served, whatever the exit code.
+            word = interrupts.stopped_word()
+            print(
+                f"imdb-pipeline run: {stopped.summary.push_text()} before the run was {word}", file=sys.stderr
+            )
+        raise
     except Exception as error:
         interrupts.raise_if_received()  # a failure that a signal caused
         common.logger.error("Pipeline failed", exc_info=args.verbose)
