@@ -57,13 +57,23 @@ def all_files_pattern(folder: str) -> str:
 
 
 def tfrecord_compression_of(path: str) -> str:
-    """``"GZIP"`` when ``path`` ends in ``.gz`` in any case, else ``""``: a TFRecord file's compression.
+    """``path``'s TFRecord compression for ``tf.data``: ``"GZIP"`` or ``""``, decided as Beam decides it.
 
-    Beam's ``CompressionTypes.AUTO`` (``ReadFromTFRecord``) decides by the lower-cased suffix;
-    tfx_bsl's ``TFXIO`` datasets by ``.gz`` exactly. They agree on every artifact (Beam and TFX
-    write ``.gz`` or no suffix); a user's ``.GZ`` file is gzip to Beam, so to this rule too.
+    Beam's ``ReadFromTFRecord`` (``CompressionTypes.AUTO``), which Transform and TFMA read with, goes by
+    the lower-cased suffix: ``.gz`` (``.GZ`` too) is gzip. This pipeline writes plain TFRecords;
+    artifacts written before (and by TFX's ``WriteSplit``) are gzip.
+
+    Raises:
+        ValueError: Beam would read ``path`` with a compression ``tf.data`` has not (``.bz2``, ``.zst``, ...).
     """
-    return "GZIP" if path.lower().endswith(".gz") else ""
+    from apache_beam.io.filesystem import CompressionTypes
+
+    compression = CompressionTypes.detect_compression_type(path)
+    if compression == CompressionTypes.GZIP:
+        return "GZIP"
+    if compression == CompressionTypes.UNCOMPRESSED:
+        return ""
+    raise ValueError(f"{path}: {compression} compressed TFRecords cannot be read; use gzip (.gz) or none")
 
 
 def tfrecord_compression(files: list[str]) -> str:

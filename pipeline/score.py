@@ -34,7 +34,7 @@ from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import errors, quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
-from components.file_patterns import all_files_pattern, escape_pattern, tfrecord_compression
+from components.file_patterns import all_files_pattern, escape_pattern, tfrecord_compression_of
 from pipeline import interrupts, predict
 from schemas import features
 
@@ -145,6 +145,12 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     local = "://" not in path
     read = os.path.realpath(path) if local else path
     given = (read, path) if local else None
+    if kind == TFRECORD:
+        try:
+            for name in [posixpath.join(path, name) for name in files] if is_dir else [path]:
+                tfrecord_compression_of(name)
+        except ValueError as error:  # read per file (a folder's may differ), in a compression tf.data has
+            raise ScoreInputError(f"--input {error}") from None
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
@@ -278,7 +284,7 @@ class _ReadRecordsFn(beam.DoFn):
 
     def _read_tfrecords(self, path: str, shown: str) -> Iterator:
         tf = predict.import_tensorflow()
-        compression = tfrecord_compression([path])
+        compression = tfrecord_compression_of(path)
         number = 0
         try:
             for number, raw in enumerate(

@@ -103,30 +103,64 @@ def test_write_examples_writes_plain_tfrecords_that_tfx_readers_and_read_splits_
         assert_that(records, equal_to([("eval", b"old gzip record"), *(("train", r) for r in expected)]))
 
 
-@given(st.text(), st.sampled_from(["", ".gz", ".GZ", ".Gz", ".gZ", ".gz.tmp", ".tgz", "gz", ".g z"]))
-def test_tfrecord_compression_of_a_name_is_beams_gzip_rule(stem, suffix):
-    name = stem + suffix
-    expected = "GZIP" if name.lower().endswith(".gz") else ""
-    assert tfrecord_compression_of(name) == expected
+# Beam's CompressionTypes.AUTO: the lower-cased name's suffix; a folder's name plays no part.
+SUFFIX_COMPRESSION = {
+    ".gz": "GZIP",
+    ".GZ": "GZIP",
+    ".Gz": "GZIP",
+    ".gZ": "GZIP",
+    "": "",
+    ".tfrecord": "",
+    ".gzip": "",
+    ".gz.tmp": "",
+    ".tgz": "",
+    "-gz": "",
+}
+STEMS = st.text(alphabet="abcXYZ019-_ []", min_size=1, max_size=12)
+FOLDERS = st.sampled_from(["", "split.gz/", "gs://bucket/old.GZ/"])
+
+
+@given(FOLDERS, STEMS, st.sampled_from(sorted(SUFFIX_COMPRESSION)))
+def test_tfrecord_compression_of_a_file_is_gzip_for_a_gz_suffix_in_any_case(folder, stem, suffix):
+    name = folder + stem + suffix
+    assert tfrecord_compression_of(name) == SUFFIX_COMPRESSION[suffix]
     # Beam's AUTO detection, which ReadFromTFRecord uses, says gzip for exactly these names.
-    assert (CompressionTypes.detect_compression_type(name) == CompressionTypes.GZIP) == (expected == "GZIP")
-    assert tfrecord_compression([name, name]) == expected
+    is_gzip = CompressionTypes.detect_compression_type(name) == CompressionTypes.GZIP
+    assert is_gzip == (SUFFIX_COMPRESSION[suffix] == "GZIP")
+    assert tfrecord_compression([name, name]) == SUFFIX_COMPRESSION[suffix]
 
 
-@given(
-    st.lists(
-        st.tuples(st.sampled_from(["data_tfrecord-00000-of-00001", "part", "x.tfrecord"]), st.booleans())
-    )
-)
-def test_tfrecord_compression_is_gzip_when_every_file_ends_in_gz_and_refuses_a_mix(names):
-    files = [name + (".gz" if gzipped else "") for name, gzipped in names]
-    if len({gzipped for _name, gzipped in names}) > 1:
-        plain = next(name for name in reversed(files) if not name.endswith(".gz"))
-        gzipped = next(name for name in reversed(files) if name.endswith(".gz"))
+@given(st.lists(st.tuples(STEMS, st.sampled_from([".gz", ".GZ", "", ".tfrecord"]))))
+def test_tfrecord_compression_of_files_is_the_one_they_share_and_a_mix_is_refused(names):
+    files = [stem + suffix for stem, suffix in names]
+    kinds = {SUFFIX_COMPRESSION[suffix] for _stem, suffix in names}
+    if len(kinds) > 1:
+        gzipped = next(name for name in reversed(files) if name.lower().endswith(".gz"))
+        plain = next(name for name in reversed(files) if not name.lower().endswith(".gz"))
         with pytest.raises(ValueError) as raised:
             tfrecord_compression(files)
         assert str(raised.value) == (
             f"TFRecord files of mixed compression: {gzipped} is gzip (its name ends in .gz), {plain} is not"
         )
     else:
-        assert tfrecord_compression(files) == ("GZIP" if files and names[0][1] else "")
+        assert tfrecord_compression(files) == (kinds.pop() if kinds else "")
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".bz2", "bzip2"), (".ZST", "zstd"), (".xz", "lzma")])
+def test_tfrecord_compression_of_refuses_what_beam_reads_and_tf_data_cannot(suffix, kind):
+    with pytest.raises(ValueError) as error:
+        tfrecord_compression_of("records" + suffix)
+    assert str(error.value) == (
+        f"records{suffix}: {kind} compressed TFRecords cannot be read; use gzip (.gz) or none"
+    )
+
+
+def test_beam_and_tf_data_read_an_upper_case_gz_file_alike(tmp_path):
+    path = str(tmp_path / "records.GZ")
+    with tf.io.TFRecordWriter(path, "GZIP") as writer:
+        for record in (b"first", b"second"):
+            writer.write(record)
+    read = tf.data.TFRecordDataset(path, compression_type=tfrecord_compression_of(path))
+    assert list(read.as_numpy_iterator()) == [b"first", b"second"]
+    with TestPipeline(runner="FnApiRunner") as pipeline:
+        assert_that(pipeline | beam.io.ReadFromTFRecord(path), equal_to([b"first", b"second"]))

@@ -601,3 +601,20 @@ def test_an_empty_folder_as_tfrecord_input_is_an_input_error(tmp_path):
     assert (
         str(error.value) == f"--input {tmp_path / 'empty'} is a folder without files: no TFRecords to score"
     )
+
+
+@pytest.mark.parametrize("in_folder", [False, True])
+def test_tfrecords_in_a_compression_tf_data_cannot_read_are_an_input_error(tmp_path, in_folder):
+    folder = tmp_path / "records"
+    folder.mkdir()
+    (folder / "a.tfrecord").write_bytes(b"")
+    (folder / "b.tfrecord.bz2").write_bytes(b"BZh9")
+    with pytest.raises(score.ScoreInputError) as error:
+        score.resolve_input(str(folder if in_folder else folder / "b.tfrecord.bz2"))
+    assert str(error.value) == (
+        f"--input {folder / 'b.tfrecord.bz2'}: bzip2 compressed TFRecords cannot be read; use gzip (.gz) or none"
+    )
+    # Plain and gzip files of one folder are read each by its own suffix.
+    (folder / "b.tfrecord.bz2").unlink()
+    (folder / "c.tfrecord.GZ").write_bytes(b"")
+    assert score.resolve_input(str(folder)).kind == score.TFRECORD
