@@ -131,7 +131,10 @@ def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
         return None
     if not Path(base).is_dir():
         raise OptionsError(f"data: {base}, the folder holding the spans, does not exist")
-    found = spans.find_spans(data)
+    try:
+        found = spans.find_spans(data)
+    except ValueError as error:  # one span written two ways
+        raise OptionsError(str(error)) from error
     relative = data[len(base) :].lstrip("/")
     if not found:
         raise OptionsError(f"data: no span found: nothing under {base} matches {relative}")

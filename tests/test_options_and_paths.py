@@ -11,6 +11,7 @@ import glob
 import os
 import shutil
 import string
+import tempfile
 
 from apache_beam.io.filesystems import FileSystems
 from hypothesis import HealthCheck, given, settings
@@ -363,6 +364,39 @@ def test_date_spans_are_days_since_1970(tmp_path):
         19724: str(tmp_path / "2024-01-02" / "aclImdb"),
         19732: str(tmp_path / "2024-01-10" / "aclImdb"),
     }
+
+
+def test_one_span_written_two_ways_is_a_configuration_error_naming_both(span_root):
+    shutil.copytree(span_root / "span-2", span_root / "span-02")
+    data = str(span_root / "span-{SPAN}" / "aclImdb.tar.gz")
+    with pytest.raises(OptionsError) as error:
+        preflight.check(build_config({"data": data}))
+    first, second = sorted(str(span_root / name / "aclImdb.tar.gz") for name in ("span-02", "span-2"))
+    assert str(error.value) == (
+        f"data: span 2 is written two ways, {first} and {second}: rename or remove one (only one would be read)"
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.dictionaries(st.integers(0, 120), st.sets(st.integers(0, 3), min_size=1, max_size=3), min_size=1))
+def test_spans_are_refused_exactly_when_a_number_is_written_two_ways(widths_by_span):
+    """Any spans, each written with zero-padding to some widths: refused iff one number has two spellings."""
+    with tempfile.TemporaryDirectory() as root:
+        names = {
+            number: {str(number).zfill(width) for width in widths}
+            for number, widths in widths_by_span.items()
+        }
+        for spelling in set().union(*names.values()):
+            for label in ("pos", "neg"):  # a folder dataset: the driver's pattern reaches every file
+                os.makedirs(os.path.join(root, f"span-{spelling}", "train", label))
+                open(os.path.join(root, f"span-{spelling}", "train", label, "0_9.txt"), "w").close()
+        doubled = sorted(number for number, spellings in names.items() if len(spellings) > 1)
+        for pattern in ("span-{SPAN}", "span-{SPAN}/*/*/*.txt"):
+            if doubled:
+                with pytest.raises(ValueError, match=r"^data: span \d+ is written two ways, "):
+                    spans.matched_spans(root, pattern)
+            else:
+                assert sorted(spans.matched_spans(root, pattern)) == sorted(names)
 
 
 def test_a_missing_span_is_a_configuration_error_listing_the_spans_found(span_root):

@@ -112,6 +112,10 @@ def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
     """Span number -> the path ``input_base/pattern`` matches for it, by TFX's own glob and regex.
 
     Dates give the span as days since 1970-01-01; of several versions, the highest is taken.
+
+    Raises:
+        ValueError: one span (and version) is written two ways (``span-2`` and ``span-02``): TFX's
+            driver would take whichever it globs first and leave the other unread.
     """
     from tfx.components.example_gen import utils as example_gen_utils
     from tfx.dsl.io import fileio
@@ -123,11 +127,21 @@ def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
         input_base, split, *flags, range_config=None
     )
     found: dict[int, tuple[int, str]] = {}
+    spelled: dict[tuple[int, int | None], tuple[object, str]] = {}  # the first path of each span and version
     for path in fileio.glob(glob_pattern):
         try:
-            _, span, _, version = example_gen_utils._find_matched_span_version_from_path(path, regex, *flags)
+            span_tokens, span, version_tokens, version = (
+                example_gen_utils._find_matched_span_version_from_path(path, regex, *flags)
+            )
         except ValueError:
             continue  # not a span this pattern names (a date that is not one)
+        tokens, first = spelled.setdefault((span, version), ((span_tokens, version_tokens), path))
+        if tokens != (span_tokens, version_tokens):
+            what = f"span {span}" + ("" if version is None else f" version {version}")
+            raise ValueError(
+                f"data: {what} is written two ways, {first} and {path}: rename or remove one "
+                "(only one would be read)"
+            )
         if span not in found or (version or 0) > found[span][0]:
             found[span] = (version or 0, path)
     return {span: path for span, (_version, path) in sorted(found.items())}
