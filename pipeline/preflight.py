@@ -58,9 +58,10 @@ def _check_newest_span_not_older_than_served(config: PipelineConfig) -> None:
     served_span = (manifest.get("data") or {}).get("span")
     newest = max(spans.find_spans(config.data))
     if isinstance(served_span, int) and served_span > newest:
+        shown, served = spans.listing([newest], config.data), spans.listing([served_span], config.data)
         raise OptionsError(
-            f"data: the newest span under {spans.span_base(config.data)} is {newest}, older than span "
-            f"{served_span} of the served model (version {versions[-1]} in {serving}): span {served_span}'s "
+            f"data: the newest span under {spans.span_base(config.data)} is {shown}, older than span "
+            f"{served} of the served model (version {versions[-1]} in {serving}): span {served_span}'s "
             f"data is gone; restore it, or give --span {newest} to train on span {newest} again"
         )
 
@@ -138,10 +139,11 @@ def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
     relative = data[len(base) :].lstrip("/")
     if not found:
         raise OptionsError(f"data: no span found: nothing under {base} matches {relative}")
-    listed = ", ".join(str(number) for number in found)
+    listed = spans.listing(found, relative)
     if span is not None and span not in found and num_spans == 1:
         raise OptionsError(
-            f"data: span {span} not found under {base} (matching {relative}); spans found: {listed}"
+            f"data: span {spans.listing([span], relative)} not found under {base} (matching {relative}); "
+            f"spans found: {listed}"
         )
     last = span if span is not None else max(found)
     wanted = spans.window(num_spans, last)

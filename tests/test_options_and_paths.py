@@ -399,6 +399,26 @@ def test_spans_are_refused_exactly_when_a_number_is_written_two_ways(widths_by_s
                 assert sorted(spans.matched_spans(root, pattern)) == sorted(names)
 
 
+def test_dated_spans_are_listed_with_their_dates(tmp_path):
+    for day in ("2024-01-02", "2024-01-10"):
+        write_dataset(tmp_path / day / "aclImdb", GOOD_FILES)
+    data = str(tmp_path / "{YYYY}-{MM}-{DD}" / "aclImdb")
+    with pytest.raises(OptionsError) as error:
+        preflight.check(build_config({"data": data, "span": 19725}))
+    assert str(error.value) == (
+        f"data: span 19725 (2024-01-03) not found under {tmp_path} (matching {{YYYY}}-{{MM}}-{{DD}}/aclImdb); "
+        "spans found: 19724 (2024-01-02), 19732 (2024-01-10)"
+    )
+    with pytest.raises(OptionsError) as error:
+        preflight.check(build_config({"data": data, "num_spans": 2}))
+    assert str(error.value) == (
+        "data: spans 19731 (2024-01-09) to 19732 (2024-01-10) were asked for (2 spans), but span "
+        f"19731 (2024-01-09) is not under {tmp_path} (matching {{YYYY}}-{{MM}}-{{DD}}/aclImdb); "
+        "spans found: 19724 (2024-01-02), 19732 (2024-01-10)"
+    )
+    assert spans.listing([10**9], data) == str(10**9)  # past the year 9999: no date
+
+
 def test_a_missing_span_is_a_configuration_error_listing_the_spans_found(span_root):
     config = build_config({"data": str(span_root / "span-{SPAN}" / "aclImdb.tar.gz"), "span": 3})
     with pytest.raises(OptionsError) as error:

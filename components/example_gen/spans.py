@@ -6,7 +6,8 @@ and fingerprints only that span's files. Each span is a complete dataset: an arc
 holding ``train/`` and ``test/``.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+import datetime
 import posixpath
 import re
 
@@ -139,7 +140,7 @@ def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
         if tokens != (span_tokens, version_tokens):
             what = f"span {span}" + ("" if version is None else f" version {version}")
             raise ValueError(
-                f"data: {what} is written two ways, {first} and {path}: rename or remove one "
+                f"data: {what} is written two ways, {' and '.join(sorted((first, path)))}: rename or remove one "
                 "(only one would be read)"
             )
         if span not in found or (version or 0) > found[span][0]:
@@ -172,13 +173,31 @@ def window(num_spans: int, newest: int) -> list[int]:
     return list(range(newest - num_spans + 1, newest + 1))
 
 
+def listing(numbers: Iterable[int], pattern: str) -> str:
+    """Span numbers as a message lists them: with the date each stands for when ``pattern`` has dates
+    (TFX numbers a dated span by its days since 1970-01-01: ``20785 (2026-11-28)``)."""
+    return ", ".join(_named(number, "{YYYY}" in pattern) for number in numbers)
+
+
+def _named(number: int, dated: bool) -> str:
+    try:
+        return (
+            f"{number} ({datetime.date(1970, 1, 1) + datetime.timedelta(days=number)})"
+            if dated
+            else str(number)
+        )
+    except OverflowError:  # no date (a --span far beyond year 9999)
+        return str(number)
+
+
 def missing_spans_message(base: str, relative: str, wanted: list[int], found: list[int]) -> str:
     """The error for a range of spans some of which are not there, listing the spans found."""
     missing = [span for span in wanted if span not in found]
-    listed = ", ".join(str(number) for number in found) or "none"
+    listed = listing(found, relative) or "none"
     return (
-        f"data: spans {wanted[0]} to {wanted[-1]} were asked for ({len(wanted)} spans), but "
-        f"{'span' if len(missing) == 1 else 'spans'} {', '.join(str(number) for number in missing)} "
+        f"data: spans {listing(wanted[:1], relative)} to {listing(wanted[-1:], relative)} were asked for "
+        f"({len(wanted)} spans), but "
+        f"{'span' if len(missing) == 1 else 'spans'} {listing(missing, relative)} "
         f"{'is' if len(missing) == 1 else 'are'} not under {base} (matching {relative}); spans found: {listed}"
     )
 
