@@ -404,13 +404,25 @@ def _json_object(text: str, where: str) -> dict:
     return value
 
 
-_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# What a TSV line's text escapes: the backslash, and every character some reader takes for the end of
+# a field, a line or a string: C0 and C1 controls (tab, NUL, U+0085) and U+2028/U+2029 (str.splitlines).
+_TSV_SPECIAL = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_TSV_NAMED = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def tsv_text(text: str) -> str:
+    """``text`` on one TSV field: the escapes above, any other as its UTF-8 bytes (``\\xe2\\x80\\xa8``), so
+    ``codecs.escape_decode(field.encode())[0].decode()`` gives ``text`` back."""
+    return _TSV_SPECIAL.sub(
+        lambda match: _TSV_NAMED.get(match.group()) or "".join(f"\\x{b:02x}" for b in match.group().encode()),
+        text,
+    )
 
 
 def format_result(review: Review, probability: float, output_format: str) -> str:
     """One output line: tsv (4 decimals, a tab, the escaped text) or jsonl (fields, text, probability)."""
     if output_format == TSV:
-        return f"{probability:.4f}\t{review.text.translate(_TSV_ESCAPES)}"
+        return f"{probability:.4f}\t{tsv_text(review.text)}"
     return json.dumps(
         {**review.fields, TEXT_FIELD: review.text, PROBABILITY_FIELD: probability},
         ensure_ascii=False,

@@ -4,6 +4,7 @@ The CLI tests use the model pushed by the shared end-to-end run (tests/conftest.
 ``pushed_run``); the readers and formats are tested as plain functions.
 """
 
+import codecs
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -224,6 +226,28 @@ def test_json_lines_keep_every_field_and_text_survives_both_output_formats(recor
         escaped = line.split("\t")[1]
         unescaped = escaped.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
         assert unescaped == record["text"]
+
+
+@given(st.text(st.characters(codec="utf-8")))
+def test_a_tsv_line_holds_no_character_that_ends_a_field_or_line_and_gives_the_text_back(text):
+    line = predict.format_result(predict.Review(text, "in, line 1"), 0.5, predict.TSV)
+    assert line.count("\t") == 1 and len(line.splitlines()) == 1
+    field = line.split("\t")[1]
+    assert not [c for c in field if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
+    assert codecs.escape_decode(field.encode())[0].decode() == text
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("a\tb\nc\r\\d", "a\\tb\\nc\\r\\\\d"),
+        ("nul\0end", "nul\\x00end"),
+        ("next\x85line\u2028sep\u2029para", "next\\xc2\\x85line\\xe2\\x80\\xa8sep\\xe2\\x80\\xa9para"),
+        ("bell\x07 del\x7f é ✓", "bell\\x07 del\\x7f é ✓"),
+    ],
+)
+def test_tsv_escapes_of_named_characters(text, field):
+    assert predict.format_result(predict.Review(text, "in, line 1"), 0.25, predict.TSV) == f"0.2500\t{field}"
 
 
 def test_a_first_line_that_is_not_a_json_object_means_one_review_per_line():

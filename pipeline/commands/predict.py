@@ -20,7 +20,8 @@ def add_parser(subparsers) -> None:
             "Print the positive-class probability of each review: from the TEXT arguments, or from "
             "--input FILE (one review per line, or JSON Lines with a text field; - or a lone TEXT - "
             "reads standard input), scored in batches. Output: one line per review, in input order: "
-            "tsv (probability to 4 decimals, a tab, the text with \\, tab and line breaks escaped) or "
+            "tsv (probability to 4 decimals, a tab, the text with \\, tabs, line breaks and control "
+            "characters escaped) or "
             "jsonl (the input record's fields, text and probability). Exit code 2 for a missing or "
             "damaged model or an unreadable review (the message names it)."
         ),
