@@ -131,6 +131,31 @@ def test_a_nul_byte_separates_words_in_any_bytes(raw):
     assert token_lists([raw + b"\x00sentinel"])[0][-1] == b"sentinel"
 
 
+@PROPERTY_SETTINGS
+@given(any_text, st.lists(st.tuples(st.integers(0, 200), st.characters(categories=("Cf",))), max_size=4))
+def test_format_characters_anywhere_change_no_token(text, inserted):
+    """An invisible character (BOM, zero-width space, soft hyphen, direction mark) at any place: the same tokens."""
+    marked = text
+    for position, character in sorted(inserted, reverse=True):
+        marked = marked[:position] + character + marked[position:]
+    assert token_lists([marked.encode("utf-8", "surrogatepass")]) == token_lists(
+        [text.encode("utf-8", "surrogatepass")]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("great\ufeffmovie", ["greatmovie"]),
+        ("great \ufeffmovie", ["great", "movie"]),
+        ("awful<b\u200br/>film", ["awful", "film"]),
+        ("beau\xadtiful \u200eok\u200f", ["beautiful", "ok"]),
+    ],
+)
+def test_format_character_examples(text, tokens):
+    assert token_lists([text.encode("utf-8")]) == [[token.encode() for token in tokens]]
+
+
 @pytest.mark.parametrize(
     ("raw", "tokens"),
     [

@@ -52,6 +52,8 @@ def reference_normalize(text: tf.Tensor) -> tf.Tensor:
     # One change since: a NUL is a space (tf.strings.lower ended the text at it, dropping the rest).
     text = tf.strings.regex_replace(text, r"\x00", " ")
     text = tf.strings.lower(text, encoding="utf-8")
+    # A second: format characters (a BOM inside a text, a zero-width space, a soft hyphen) are removed.
+    text = tf.strings.regex_replace(text, r"\p{Cf}", "")
     text = tf.strings.regex_replace(text, _SPACE, " ")
     text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
     for pattern, replacement in _CHARACTER_MAP:
