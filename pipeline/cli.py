@@ -91,7 +91,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """``--config``, ``--top-level-field`` and ``--section.field`` flags of PipelineConfig, for ``run`` and ``compile``."""
     from pipeline import config as config_module
 
-    parser.add_argument("--config", help="YAML configuration file (flags override it)")
+    parser.add_argument("--config", action="append", help="YAML configuration file (flags override it)")
     fields = config_module.PipelineConfig.model_fields
     for name in config_module.TOP_LEVEL_KEYS:
         if name == "beam_args":
@@ -225,7 +225,13 @@ def config_from_args(
     for key, value in overrides.items():
         if isinstance(value, ListFlag):
             overrides[key] = parse_list_flag(key, value)
-    config_file = config_module.load_config_file(args.config) if args.config else None
+    if args.config and len(args.config) > 1:
+        raise UsageError(
+            f"--config was given {len(args.config)} times ({', '.join(args.config)}): give one file; "
+            "flags override its values"
+        )
+    config_path = args.config[0] if args.config else None
+    config_file = config_module.load_config_file(config_path) if config_path else None
     file_beam_args = config_file.get("beam_args") if config_file else None
     if isinstance(file_beam_args, list) and all(isinstance(arg, str) for arg in file_beam_args):
         try:
@@ -243,8 +249,8 @@ def config_from_args(
             config_file,
             overrides,
             # A config read from a pipe (``--config <(...)``) has no folder: the working folder.
-            file_dir=os.path.dirname(os.path.abspath(args.config))
-            if args.config and os.path.isfile(args.config)
+            file_dir=os.path.dirname(os.path.abspath(config_path))
+            if config_path and os.path.isfile(config_path)
             else None,
         )
     except config_module.OptionsError as error:

@@ -19,6 +19,7 @@ from pipeline.config import (
     build_config,
     load_config_file,
 )
+from tests.conftest import run_cli
 
 
 def _config_from_command_line(*argv):
@@ -324,3 +325,21 @@ def test_paths_in_a_config_read_from_a_pipe_are_relative_to_the_working_folder(t
     finally:
         os.close(read)
     assert config.output == str(tmp_path / "rel")
+
+
+def test_config_given_twice_is_a_usage_error_naming_both(tmp_path):
+    for name, epochs in (("a.yaml", 2), ("b.yaml", 3)):
+        (tmp_path / name).write_text(f"trainer:\n  epochs: {epochs}\n")
+    a, b = str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")
+    with pytest.raises(cli.UsageError) as error:
+        _config_from_command_line("--config", a, "--config", b)
+    assert (
+        str(error.value) == f"--config was given 2 times ({a}, {b}): give one file; flags override its values"
+    )
+    assert _config_from_command_line("--config", b).trainer.epochs == 3
+    result = run_cli("run", "--dry-run", "--config", a, "--config=" + b, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"imdb-pipeline run: error: --config was given 2 times ({a}, {b}): give one file; flags override its "
+        "values (see imdb-pipeline run --help)"
+    )
