@@ -35,8 +35,12 @@ def run_dir_name(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", run_id)
 
 
-def render_run(output: str, run_id: str | None = None, pipeline_name: str | None = None) -> str:
-    """Re-renders a run's report (the newest by default) into ``<output>/reports/<run>/report.html``; its path.
+def render_run(
+    output: str, run_id: str | None = None, pipeline_name: str | None = None, reports: str | None = None
+) -> str:
+    """Re-renders a run's report (the newest by default) into ``<reports>/<run>/report.html``; its path.
+
+    ``reports`` is ``<output>/reports`` unless given (an output that cannot be written to).
 
     Raises:
         RunNotFoundError: no metadata store, no run, or no run of that id.
@@ -54,7 +58,7 @@ def render_run(output: str, run_id: str | None = None, pipeline_name: str | None
             run_id=run.run_id,
             steps=run.steps,
         )
-        directory = posixpath.join(output, REPORTS_DIR, run_dir_name(run.run_id))
+        directory = posixpath.join(reports or posixpath.join(output, REPORTS_DIR), run_dir_name(run.run_id))
         path = _write_page(directory, run_report.REPORT_FILE, report.render_report(report_data))
     except (OSError, tf.errors.OpError) as error:
         raise ReportError(f"run {run.run_id}: {_describe(error)}") from error
@@ -105,14 +109,14 @@ def run_entry(run: RunRecord, index_dir: str, show_pipeline: bool = False) -> re
     )
 
 
-def write_index(output: str, pipeline_name: str | None = None) -> str:
-    """Writes ``<output>/reports/index.html`` listing every run, newest first; returns its path.
+def write_index(output: str, pipeline_name: str | None = None, reports: str | None = None) -> str:
+    """Writes ``<reports>/index.html`` (``<output>/reports``) listing every run, newest first; returns its path.
 
     Raises RunNotFoundError without a store, ReportError if a run cannot be read or the index written.
     """
     store = open_store(posixpath.join(output, METADATA_FILE))
     runs = list(list_runs(store, pipeline_name, output))
-    index_dir = posixpath.join(output, REPORTS_DIR)
+    index_dir = reports or posixpath.join(output, REPORTS_DIR)
     try:
         names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
         entries = [run_entry(run, index_dir, show_pipeline=len(names) > 1) for run in runs]

@@ -715,6 +715,26 @@ def test_report_command_rerenders_the_newest_run_and_indexes_every_run(pushed_ru
 
 
 @pytest.mark.slow
+def test_report_command_writes_to_another_folder_and_leaves_the_output_as_it_was(pushed_run, tmp_path):
+    """``--reports DIR``: for an output that cannot be written to (a read-only mount of the runs)."""
+    output, _, _ = pushed_run
+    before = sorted((str(path), path.stat().st_mtime_ns) for path in output.rglob("*"))
+    result = run_cli("report", "--output", str(output), "--reports", "elsewhere", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report_line, index_line = result.stdout.strip().splitlines()
+    rerendered = Path(report_line.removeprefix("report: "))
+    index = Path(index_line.removeprefix("index:  "))
+    assert index == tmp_path / "elsewhere" / "index.html"
+    assert rerendered.parent.parent == tmp_path / "elsewhere"
+    assert (
+        sorted(_png_images(_Page(rerendered.read_text(encoding="utf-8")), rerendered.parent)) == REPORT_IMAGES
+    )
+    assert sorted((str(path), path.stat().st_mtime_ns) for path in output.rglob("*")) == before
+    links = _Page(index.read_text(encoding="utf-8")).links
+    assert links and all((index.parent / link).is_file() for link in links)
+
+
+@pytest.mark.slow
 def test_report_renders_in_a_headless_browser(pushed_run, tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"optional: {CHROMIUM} is not installed (Debian package chromium)")

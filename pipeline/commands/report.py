@@ -18,13 +18,18 @@ def add_parser(subparsers) -> None:
         description=(
             "Render the report of a run (the newest by default) from its artifacts, found through ML "
             "Metadata, into OUTPUT/reports/<run>/report.html, and list every run with its key metrics "
-            "in OUTPUT/reports/index.html."
+            "in OUTPUT/reports/index.html (--reports: another folder)."
         ),
     )
     parser.add_argument(
         "--output",
         default=DEFAULT_OUTPUT,
         help=f"the output directory of the runs (default: ./{DEFAULT_OUTPUT})",
+    )
+    parser.add_argument(
+        "--reports",
+        help="the folder to write the reports and the index to (default: OUTPUT/reports; "
+        "another one when the output cannot be written to)",
     )
     parser.add_argument("--run", help="run id (as listed in the index; default: the newest run)")
     parser.add_argument("--pipeline-name", dest="pipeline_name", help="only runs of this pipeline")
@@ -38,9 +43,10 @@ def main(args: argparse.Namespace) -> int:
     from pipeline.run_records import RunNotFoundError
 
     output = absolute_path(args.output)
+    reports = absolute_path(args.reports) if args.reports else None
     try:
-        path = rerender.render_run(output, args.run, args.pipeline_name)
-        index = rerender.write_index(output, args.pipeline_name)
+        path = rerender.render_run(output, args.run, args.pipeline_name, reports)
+        index = rerender.write_index(output, args.pipeline_name, reports)
     except RunNotFoundError as error:
         return common.refuse("report", error)
     except rerender.ReportError as error:
