@@ -680,14 +680,18 @@ def test_report_of_the_end_to_end_run_shows_the_evaluation_artifacts_metrics_and
     ]
 
 
+def _report_command(cwd: Path, *args: str) -> tuple[Path, Path]:
+    """Runs ``imdb-pipeline report ARGS``; the report and the index it says it wrote."""
+    result = run_cli("report", *args, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report_line, index_line = result.stdout.strip().splitlines()
+    return Path(report_line.removeprefix("report: ")), Path(index_line.removeprefix("index:  "))
+
+
 @pytest.mark.slow
 def test_report_command_rerenders_the_newest_run_and_indexes_every_run(pushed_run, tmp_path):
     output, _, _ = pushed_run
-    result = run_cli("report", "--output", str(output), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report_line, index_line = result.stdout.strip().splitlines()
-    rerendered = Path(report_line.removeprefix("report: "))
-    index = Path(index_line.removeprefix("index:  "))
+    rerendered, index = _report_command(tmp_path, "--output", str(output))
     assert index == output / "reports" / "index.html"
     assert rerendered.parent.parent == output / "reports"
 
@@ -719,11 +723,7 @@ def test_report_command_writes_to_another_folder_and_leaves_the_output_as_it_was
     """``--reports DIR``: for an output that cannot be written to (a read-only mount of the runs)."""
     output, _, _ = pushed_run
     before = sorted((str(path), path.stat().st_mtime_ns) for path in output.rglob("*"))
-    result = run_cli("report", "--output", str(output), "--reports", "elsewhere", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report_line, index_line = result.stdout.strip().splitlines()
-    rerendered = Path(report_line.removeprefix("report: "))
-    index = Path(index_line.removeprefix("index:  "))
+    rerendered, index = _report_command(tmp_path, "--output", str(output), "--reports", "elsewhere")
     assert index == tmp_path / "elsewhere" / "index.html"
     assert rerendered.parent.parent == tmp_path / "elsewhere"
     assert (
