@@ -769,3 +769,11 @@ def test_report_renders_in_a_headless_browser(pushed_run, tmp_path):
     assert pixels.std() > 20  # text, tables and figures, not a blank page
     # The page's top is the report's header: dark text on a white page.
     assert np.median(pixels) > 200 and pixels.min() < 60
+
+
+@pytest.mark.parametrize("flag", ["--output", "--reports"])
+def test_report_command_refuses_an_empty_folder_name(tmp_path, flag):
+    result = run_cli("report", flag, " ", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"imdb-pipeline report: {flag} is empty: name a folder"
+    assert not list(tmp_path.iterdir())

@@ -36,6 +36,9 @@ def add_parser(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    for flag, value in (("--output", args.output), ("--reports", args.reports)):
+        if value is not None and not value.strip():
+            return common.refuse("report", f"{flag} is empty: name a folder")
     common.configure_logging(verbose=False)
     predict.import_tensorflow(serving_only=False)
     from pipeline import rerender
@@ -43,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     from pipeline.run_records import RunNotFoundError
 
     output = absolute_path(args.output)
-    reports = absolute_path(args.reports) if args.reports else None
+    reports = absolute_path(args.reports) if args.reports is not None else None
     try:
         path = rerender.render_run(output, args.run, args.pipeline_name, reports)
         index = rerender.write_index(output, args.pipeline_name, reports)
