@@ -208,16 +208,15 @@ def confusion_matrix(counts: Mapping[str, float]) -> str:
     figure = Figure(figsize=(4.2, 3.6), layout="constrained")
     axes = figure.add_subplot()
     axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
-    for i in range(2):
-        for j in range(2):
-            axes.text(
-                j,
-                i,
-                f"{matrix[i, j]:,.0f}\n{shares[i, j]:.1%}",
-                ha="center",
-                va="center",
-                color="white" if shares[i, j] > 0.6 else "black",
-            )
+    for i, j in np.ndindex(matrix.shape):
+        axes.text(
+            j,
+            i,
+            f"{matrix[i, j]:,.0f}\n{shares[i, j]:.1%}",
+            ha="center",
+            va="center",
+            color="white" if shares[i, j] > 0.6 else "black",
+        )
     axes.set_xticks([0, 1], ["negative", "positive"])
     axes.set_yticks([0, 1], ["negative", "positive"])
     axes.set_xlabel("predicted")
