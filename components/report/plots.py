@@ -132,11 +132,7 @@ def projection(projected: Projection, highlighted: Sequence[str] = ()) -> str:
     """
     figure = Figure(figsize=(11, 5), layout="constrained")
     axes = figure.subplots(1, 2)
-    shares = (
-        np.array(projected.positive_share, dtype=np.float64)
-        if projected.positive_share is not None
-        else np.full(len(projected.words), np.nan)
-    )
+    shares = np.array(projected.positive_share or [np.nan] * len(projected.words), dtype=np.float64)
     known = ~np.isnan(shares)
     spread = float(np.max(np.abs(shares[known] - 0.5))) if known.any() else 0.5
     spread = min(max(spread, 0.05), 0.5)

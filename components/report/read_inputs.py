@@ -256,22 +256,19 @@ def _confusion_curve(matrices: Any) -> Curve:
 
 
 def _calibration(histogram: Any) -> tuple[CalibrationBucket, ...]:
-    buckets = []
-    for bucket in histogram.buckets:
-        examples = bucket.num_weighted_examples.value
-        if examples <= 0:
-            continue
-        buckets.append(
-            CalibrationBucket(
-                # TFMA's first and last buckets reach to -inf and +inf (a prediction of exactly 1.0).
-                lower=min(max(bucket.lower_threshold_inclusive, 0.0), 1.0),
-                upper=min(max(bucket.upper_threshold_exclusive, 0.0), 1.0),
-                examples=examples,
-                mean_prediction=bucket.total_weighted_refined_prediction.value / examples,
-                positive_rate=bucket.total_weighted_label.value / examples,
-            )
+    """The histogram's non-empty buckets."""
+    return tuple(
+        CalibrationBucket(
+            # TFMA's first and last buckets reach to -inf and +inf (a prediction of exactly 1.0).
+            lower=min(max(bucket.lower_threshold_inclusive, 0.0), 1.0),
+            upper=min(max(bucket.upper_threshold_exclusive, 0.0), 1.0),
+            examples=examples,
+            mean_prediction=bucket.total_weighted_refined_prediction.value / examples,
+            positive_rate=bucket.total_weighted_label.value / examples,
         )
-    return tuple(buckets)
+        for bucket in histogram.buckets
+        if (examples := bucket.num_weighted_examples.value) > 0
+    )
 
 
 def _ordered(metrics: dict[str, float]) -> dict[str, float]:

@@ -96,9 +96,9 @@ def render_report(report: ReportData) -> str:
     """The report page of one run, with its figures embedded."""
     history_columns = []
     if report.training:
-        names = list(report.training.history)
-        ordered = [name for base in _HISTORY_ORDER for name in (base, f"val_{base}") if name in names]
-        history_columns = ordered + sorted(set(names) - set(ordered))
+        history = report.training.history
+        ordered = [name for base in _HISTORY_ORDER for name in (base, f"val_{base}") if name in history]
+        history_columns = ordered + sorted(set(history) - set(ordered))
     template = _environment().get_template("report.html")
     return template.render(
         report=report,
