@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from components.report.sections import Curve
+from components.report.sections import CONFUSION_COUNTS, Curve
 
 
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -42,12 +42,8 @@ def review_lengths(histogram: Mapping[int, int]) -> np.ndarray:
 def confusion_at(curve: Curve, threshold: float = 0.5) -> dict[str, float]:
     """The confusion matrix at the curve's threshold nearest ``threshold``."""
     i = int(np.argmin(np.abs(curve.thresholds - threshold)))
-    return {
-        "threshold": float(curve.thresholds[i]),
-        "true_positives": float(curve.true_positives[i]),
-        "false_positives": float(curve.false_positives[i]),
-        "true_negatives": float(curve.true_negatives[i]),
-        "false_negatives": float(curve.false_negatives[i]),
+    return {"threshold": float(curve.thresholds[i])} | {
+        count: float(getattr(curve, count)[i]) for count in CONFUSION_COUNTS
     }
 
 

@@ -132,11 +132,7 @@ def projection(projected: Projection, highlighted: Sequence[str] = ()) -> str:
     """
     figure = Figure(figsize=(11, 5), layout="constrained")
     axes = figure.subplots(1, 2)
-    shares = (
-        np.array(projected.positive_share, dtype=np.float64)
-        if projected.positive_share is not None
-        else np.full(len(projected.words), np.nan)
-    )
+    shares = np.array(projected.positive_share or [np.nan] * len(projected.words), dtype=np.float64)
     known = ~np.isnan(shares)
     spread = float(np.max(np.abs(shares[known] - 0.5))) if known.any() else 0.5
     spread = min(max(spread, 0.05), 0.5)
@@ -208,16 +204,15 @@ def confusion_matrix(counts: Mapping[str, float]) -> str:
     figure = Figure(figsize=(4.2, 3.6), layout="constrained")
     axes = figure.add_subplot()
     axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
-    for i in range(2):
-        for j in range(2):
-            axes.text(
-                j,
-                i,
-                f"{matrix[i, j]:,.0f}\n{shares[i, j]:.1%}",
-                ha="center",
-                va="center",
-                color="white" if shares[i, j] > 0.6 else "black",
-            )
+    for i, j in np.ndindex(matrix.shape):
+        axes.text(
+            j,
+            i,
+            f"{matrix[i, j]:,.0f}\n{shares[i, j]:.1%}",
+            ha="center",
+            va="center",
+            color="white" if shares[i, j] > 0.6 else "black",
+        )
     axes.set_xticks([0, 1], ["negative", "positive"])
     axes.set_yticks([0, 1], ["negative", "positive"])
     axes.set_xlabel("predicted")

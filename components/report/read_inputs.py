@@ -31,6 +31,7 @@ from components.artifacts.pushed_model import read_push
 from components.artifacts.ref import ArtifactRef
 from components.report import analysis
 from components.report.sections import (
+    CONFUSION_COUNTS,
     CalibrationBucket,
     Curve,
     DataReport,
@@ -175,9 +176,9 @@ def embedding_report(
                     f"an embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
                 )
     reference = trained if trained is not None else injected
-    projected = features.vocabulary_words(vocabulary)[:PROJECTED_WORDS] if vocabulary else []
+    projected = features.vocabulary_words(vocabulary or [])[:PROJECTED_WORDS]
     projection = None
-    if vocabulary and injected is not None and trained is not None and len(projected) >= 2:
+    if injected is not None and trained is not None and len(projected) >= 2:
         index = {token: i for i, token in enumerate(vocabulary)}
         rows = [index[word] for word in projected]
         before, explained_before = analysis.pca_2d(injected[rows])
@@ -187,12 +188,11 @@ def embedding_report(
             before=before,
             after=after,
             positive_share=tuple(shares.get(word, np.nan) for word in projected) if shares else None,
-            explained=(explained_before[0] + explained_before[1], explained_after[0] + explained_after[1]),
+            explained=(sum(explained_before), sum(explained_after)),
         )
     neighbours = []
     if vocabulary and reference is not None:
-        known = set(vocabulary)
-        probes = [word for word in PROBE_WORDS if word in known]
+        probes = [word for word in PROBE_WORDS if word in vocabulary]
         before = _neighbours(injected, vocabulary, probes)
         after = _neighbours(trained, vocabulary, probes)
         neighbours = [
@@ -204,11 +204,9 @@ def embedding_report(
         coverage=coverage,
         projection=projection,
         neighbours=tuple(neighbours),
-        fine_tuned=(
-            bool(not np.array_equal(injected, trained))
-            if injected is not None and trained is not None
-            else None
-        ),
+        fine_tuned=not np.array_equal(injected, trained)
+        if injected is not None and trained is not None
+        else None,
     )
 
 
@@ -237,12 +235,11 @@ def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
     """
     if config is None:
         return
-    test_split = evaluation_artifact.TEST_SPLIT_SLICE
     for spec in config.metrics_specs:
         for metric in spec.metrics:
             name = json.loads(metric.config or "{}").get("name", metric.class_name)
             if metric.HasField("threshold"):
-                yield name, test_split, metric.threshold
+                yield name, evaluation_artifact.TEST_SPLIT_SLICE, metric.threshold
             for per_slice in metric.per_slice_thresholds:
                 for slicing_spec in per_slice.slicing_specs:
                     values = dict(slicing_spec.feature_values)
@@ -251,32 +248,27 @@ def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
 
 def _confusion_curve(matrices: Any) -> Curve:
     """TFMA's confusion matrices at thresholds as a :class:`Curve`."""
-    rows = list(matrices.matrices)
-
-    def column(field: str) -> np.ndarray:
-        return np.array([getattr(matrix, field) for matrix in rows], dtype=np.float64)
-
-    counts = ("true_positives", "false_positives", "true_negatives", "false_negatives")
-    return Curve(thresholds=column("threshold"), **{field: column(field) for field in counts})
+    columns = {
+        field: np.array([getattr(matrix, field) for matrix in matrices.matrices], dtype=np.float64)
+        for field in ("threshold", *CONFUSION_COUNTS)
+    }
+    return Curve(thresholds=columns.pop("threshold"), **columns)
 
 
 def _calibration(histogram: Any) -> tuple[CalibrationBucket, ...]:
-    buckets = []
-    for bucket in histogram.buckets:
-        examples = bucket.num_weighted_examples.value
-        if examples <= 0:
-            continue
-        buckets.append(
-            CalibrationBucket(
-                # TFMA's first and last buckets reach to -inf and +inf (a prediction of exactly 1.0).
-                lower=min(max(bucket.lower_threshold_inclusive, 0.0), 1.0),
-                upper=min(max(bucket.upper_threshold_exclusive, 0.0), 1.0),
-                examples=examples,
-                mean_prediction=bucket.total_weighted_refined_prediction.value / examples,
-                positive_rate=bucket.total_weighted_label.value / examples,
-            )
+    """The histogram's non-empty buckets."""
+    return tuple(
+        CalibrationBucket(
+            # TFMA's first and last buckets reach to -inf and +inf (a prediction of exactly 1.0).
+            lower=min(max(bucket.lower_threshold_inclusive, 0.0), 1.0),
+            upper=min(max(bucket.upper_threshold_exclusive, 0.0), 1.0),
+            examples=examples,
+            mean_prediction=bucket.total_weighted_refined_prediction.value / examples,
+            positive_rate=bucket.total_weighted_label.value / examples,
         )
-    return tuple(buckets)
+        for bucket in histogram.buckets
+        if (examples := bucket.num_weighted_examples.value) > 0
+    )
 
 
 def _ordered(metrics: dict[str, float]) -> dict[str, float]:
@@ -308,15 +300,14 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
         )
         if values
     }
-
-    confusion: dict[str, dict[str, float]] = {}
-    for key, value in evaluation_artifact.headline_metrics(uri):
-        if key.name == evaluation_artifact.CONFUSION_MATRIX and value.HasField(
-            "confusion_matrix_at_thresholds"
-        ):
-            confusion[key.model_name] = analysis.confusion_at(
-                _confusion_curve(value.confusion_matrix_at_thresholds), evaluation_artifact.DECISION_THRESHOLD
-            )
+    confusion = {
+        key.model_name: analysis.confusion_at(
+            _confusion_curve(value.confusion_matrix_at_thresholds), evaluation_artifact.DECISION_THRESHOLD
+        )
+        for key, value in evaluation_artifact.headline_metrics(uri)
+        if key.name == evaluation_artifact.CONFUSION_MATRIX
+        and value.HasField("confusion_matrix_at_thresholds")
+    }
 
     curves: dict[str, Curve] = {}
     calibration: dict[str, tuple[CalibrationBucket, ...]] = {}
@@ -334,9 +325,8 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     validated = evaluation.validation_ok is not None
     diffs, failed = evaluation.diffs, evaluation.failed
     checks = []
-    test_split = evaluation_artifact.TEST_SPLIT_SLICE
     for name, slice_name, threshold in _thresholds(config):
-        on_test_split = slice_name == test_split
+        on_test_split = slice_name == evaluation_artifact.TEST_SPLIT_SLICE
         if threshold.HasField("value_threshold"):
             checks.append(
                 ThresholdCheck(

@@ -20,15 +20,13 @@ from components.report.read_inputs import PROBE_WORDS
 from components.report.sections import ReportData, RunEntry
 
 INDEX_FILE = "index.html"
-_REPORT_TEMPLATE = "report.html"
 _HISTORY_ORDER = ("loss", "accuracy", "auc")
-TEMPLATES_DIR = "templates"
 
 
 def _environment() -> jinja2.Environment:
     """The report's templates, ``templates/*.html``, shipped as package data beside this module."""
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("components.report", TEMPLATES_DIR),
+        loader=jinja2.PackageLoader("components.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -72,8 +70,8 @@ def _images(report: ReportData) -> dict[str, str | None]:
         if counts is not None:
             images["confusion"] = plots.confusion_matrix(counts)
         # By the label a figure shows: the candidate, then the baseline when there was one.
-        models = {plots.CANDIDATE_LABEL: evaluation.candidate, plots.BASELINE_LABEL: evaluation.baseline}
-        shown = {label: name for label, name in models.items() if name is not None}
+        models = ((plots.CANDIDATE_LABEL, evaluation.candidate), (plots.BASELINE_LABEL, evaluation.baseline))
+        shown = {label: name for label, name in models if name is not None}
         curves = {
             label: evaluation.curves[name] for label, name in shown.items() if name in evaluation.curves
         }
@@ -98,10 +96,10 @@ def render_report(report: ReportData) -> str:
     """The report page of one run, with its figures embedded."""
     history_columns = []
     if report.training:
-        names = list(report.training.history)
-        ordered = [name for base in _HISTORY_ORDER for name in (base, f"val_{base}") if name in names]
-        history_columns = ordered + sorted(set(names) - set(ordered))
-    template = _environment().get_template(_REPORT_TEMPLATE)
+        history = report.training.history
+        ordered = [name for base in _HISTORY_ORDER for name in (base, f"val_{base}") if name in history]
+        history_columns = ordered + sorted(set(history) - set(ordered))
+    template = _environment().get_template("report.html")
     return template.render(
         report=report,
         images=_images(report),

@@ -100,6 +100,10 @@ class TrainingReport:
         return max((len(values) for values in self.history.values()), default=0)
 
 
+# The counts of a confusion matrix, as :class:`Curve` names them.
+CONFUSION_COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+
+
 @dataclasses.dataclass(frozen=True)
 class Curve:
     """Confusion matrices of one model at many thresholds (TFMA ConfusionMatrixPlot)."""
