@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import enum
 import json
+import reprlib
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
@@ -18,6 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, mode
 Int = Annotated[int, Strict()]
 Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Bool = Annotated[bool, Strict()]
+
+
+# A value as an error message shows it: bounded, so that a huge value (a long string, a number of
+# thousands of digits, a YAML alias bomb of nested lists) makes a short message, not one of megabytes.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 200, 200, 60
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 8
+_SHOWN.maxlevel = 3
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut short where it is long (``...``) or deep (``[...]``)."""
+    return _SHOWN.repr(value)
 
 
 # The execution property that carries a step's options, as JSON, from its component to its executor.
@@ -84,7 +98,7 @@ def check_text(name: str, value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise OptionsError(
-            f"{name}: {value!r} is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\udcXX); "
+            f"{name}: {shown(value)} is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\udcXX); "
             "rename it, or name it through a path that is UTF-8"
         ) from None
     return value
@@ -134,13 +148,13 @@ def options_error(error: ValidationError, model: type[BaseModel]) -> OptionsErro
             if low is not None and high is not None
             else (f"at least {low}" if low is not None else f"at most {high}")
         )
-        return OptionsError(f"{name} must be {bounds}, got {value!r}")
+        return OptionsError(f"{name} must be {bounds}, got {shown(value)}")
     if kind in ("enum", "literal_error"):
         choices = [str(member) for member in field.annotation]
-        return OptionsError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        return OptionsError(f"{name} must be one of {', '.join(choices)}; got {shown(value)}")
     if kind in _TYPE_MESSAGES:
-        return OptionsError(f"{name} {_TYPE_MESSAGES[kind]}, got {value!r}")
-    return OptionsError(f"{name}: {first['msg']}, got {value!r}")
+        return OptionsError(f"{name} {_TYPE_MESSAGES[kind]}, got {shown(value)}")
+    return OptionsError(f"{name}: {first['msg']}, got {shown(value)}")
 
 
 def _field_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], Any]:

@@ -22,7 +22,7 @@ from components.embeddings.options import EmbeddingOptions, Word2VecOptions, wor
 from components.evaluator.options import EvaluationOptions
 from components.example_gen.options import EvalPercent, ExampleGenOptions, is_remote
 from components.example_gen.spans import check_num_spans, check_placeholders, check_span
-from components.options import Options, OptionsError, check_text
+from components.options import Options, OptionsError, check_text, shown
 from components.pusher.options import PushOptions
 from components.statistics.options import DriftOptions
 from components.trainer.options import TrainerOptions
@@ -47,25 +47,25 @@ DEFAULT_RUNNER_ARG = "--runner=FnApiRunner"
 
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{{name}} must be a non-empty string, got {value!r}")
+        raise ValueError(f"{{name}} must be a non-empty string, got {shown(value)}")
     return value
 
 
 def _span(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"{{name}} must be a whole number >= 0, got {value!r}")
+        raise ValueError(f"{{name}} must be a whole number >= 0, got {shown(value)}")
     return value
 
 
 def _num_spans(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10000:
-        raise ValueError(f"{{name}} must be a whole number between 1 and 10000, got {value!r}")
+        raise ValueError(f"{{name}} must be a whole number between 1 and 10000, got {shown(value)}")
     return value
 
 
 def _beam_args(value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(arg, str) for arg in value):
-        raise ValueError(f"{{name}} must be a list of flags, got {value!r}")
+        raise ValueError(f"{{name}} must be a list of flags, got {shown(value)}")
     for arg in value:
         check_text("beam_args", arg)
     return with_default_runner(value)
@@ -129,7 +129,7 @@ class PipelineConfig(Options):
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,127}", value):
             raise ValueError(
                 "{name} must be lower-case letters, digits and '-' (starting with a letter or digit, "
-                f"at most 128), got {value!r}"
+                f"at most 128), got {shown(value)}"
             )
         return value
 
@@ -137,9 +137,9 @@ class PipelineConfig(Options):
     @classmethod
     def _folder_name(cls, value: str) -> str:
         if not all(c.isalnum() or c in "_-." for c in value):
-            raise ValueError(f"{{name}} must be letters, digits, '_', '-' or '.', got {value!r}")
+            raise ValueError(f"{{name}} must be letters, digits, '_', '-' or '.', got {shown(value)}")
         if not value.strip("."):  # "." and ".." name the serving root and the output folder
-            raise ValueError(f"{{name}} must name a folder of its own, got {value!r}")
+            raise ValueError(f"{{name}} must name a folder of its own, got {shown(value)}")
         return value
 
     @field_validator("data", "vectors", "output")
@@ -295,7 +295,10 @@ class _StrictLoader(yaml.SafeLoader):
             return super().construct_object(node, deep=deep)
         except (ValueError, TypeError) as error:  # a value its explicit tag does not fit: ``!!int abc``
             raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is no {node.tag.rsplit(':', 1)[-1]}: {error}", node.start_mark
+                None,
+                None,
+                f"{shown(node.value)} is no {node.tag.rsplit(':', 1)[-1]}: {error}",
+                node.start_mark,
             ) from error
 
 
@@ -388,7 +391,7 @@ def load_config_file(path: str) -> ConfigFile:
         if key in SECTIONS:
             if not isinstance(value, dict):
                 raise OptionsError(
-                    f"config file {config_file.where(key)}: {key} must be a mapping of options, got {value!r}"
+                    f"config file {config_file.where(key)}: {key} must be a mapping of options, got {shown(value)}"
                 )
             fields = list(SECTIONS[key].model_fields)
             for field in value:

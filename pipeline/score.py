@@ -145,12 +145,14 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     local = "://" not in path
     read = os.path.realpath(path) if local else path
     given = (read, path) if local else None
-    if kind == TFRECORD:
-        try:
-            for name in [posixpath.join(path, name) for name in files] if is_dir else [path]:
-                tfrecord_compression_of(name)
-        except ValueError as error:  # read per file (a folder's may differ), in a compression tf.data has
-            raise ScoreInputError(f"--input {error}") from None
+    # Each file is read by its own name's compression, plain or gzip, checked to its end; Beam would read
+    # others (.bz2, .zst, .deflate) too, but a truncated one then ends quietly: part of it scored.
+    for name in [posixpath.join(path, name) for name in files] if is_dir else [path]:
+        compression = CompressionTypes.detect_compression_type(name)
+        if compression not in (CompressionTypes.UNCOMPRESSED, CompressionTypes.GZIP):
+            raise ScoreInputError(
+                f"--input {name}: {compression} compressed input cannot be scored; use gzip (.gz) or none"
+            )
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
@@ -249,11 +251,10 @@ class _ReadRecordsFn(beam.DoFn):
             yield from self._read_text(metadata.path, shown)
 
     def _read_text(self, path: str, shown: str) -> Iterator:
-        gzipped = path.lower().endswith(".gz")
-        compression = CompressionTypes.UNCOMPRESSED if gzipped else CompressionTypes.AUTO
+        gzipped = bool(tfrecord_compression_of(path))  # any other compression is refused by resolve_input
         number = 0
         try:
-            with FileSystems.open(path, compression_type=compression) as raw:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
                 # Beam's gzip reading stops quietly at a truncated end; Python's checks the end marker and CRC.
                 file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
                 lines = predict.LineReader(iter(file.readline, b""), shown, self._source.kind)

@@ -6,6 +6,7 @@ comparison with ``predict`` uses the model pushed by the shared end-to-end run
 (tests/conftest.py, ``pushed_run``).
 """
 
+import bz2
 import gzip
 import json
 from pathlib import Path
@@ -14,7 +15,7 @@ import shlex
 import subprocess
 
 import apache_beam as beam
-from apache_beam.io.filesystem import FileMetadata
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, SetupOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -604,7 +605,7 @@ def test_an_empty_folder_as_tfrecord_input_is_an_input_error(tmp_path):
 
 
 @pytest.mark.parametrize("in_folder", [False, True])
-def test_tfrecords_in_a_compression_tf_data_cannot_read_are_an_input_error(tmp_path, in_folder):
+def test_tfrecords_in_a_compression_other_than_gzip_are_an_input_error(tmp_path, in_folder):
     folder = tmp_path / "records"
     folder.mkdir()
     (folder / "a.tfrecord").write_bytes(b"")
@@ -612,9 +613,22 @@ def test_tfrecords_in_a_compression_tf_data_cannot_read_are_an_input_error(tmp_p
     with pytest.raises(score.ScoreInputError) as error:
         score.resolve_input(str(folder if in_folder else folder / "b.tfrecord.bz2"))
     assert str(error.value) == (
-        f"--input {folder / 'b.tfrecord.bz2'}: bzip2 compressed TFRecords cannot be read; use gzip (.gz) or none"
+        f"--input {folder / 'b.tfrecord.bz2'}: bzip2 compressed input cannot be scored; use gzip (.gz) or none"
     )
     # Plain and gzip files of one folder are read each by its own suffix.
     (folder / "b.tfrecord.bz2").unlink()
     (folder / "c.tfrecord.GZ").write_bytes(b"")
     assert score.resolve_input(str(folder)).kind == score.TFRECORD
+
+
+@pytest.mark.parametrize("name", ["reviews.txt.bz2", "reviews.jsonl.ZST", "reviews.txt.deflate", "r.xz"])
+@pytest.mark.parametrize("input_format", ["auto", "lines", "jsonl"])
+def test_text_in_a_compression_other_than_gzip_is_an_input_error(tmp_path, name, input_format):
+    """Beam would read it, but a truncated file would end quietly and be scored in part (exit 0)."""
+    (tmp_path / name).write_bytes(bz2.compress(b"a fine film\n" * 100)[:40])
+    with pytest.raises(score.ScoreInputError) as error:
+        score.resolve_input(str(tmp_path / name), input_format)
+    kind = CompressionTypes.detect_compression_type(name)
+    assert str(error.value) == (
+        f"--input {tmp_path / name}: {kind} compressed input cannot be scored; use gzip (.gz) or none"
+    )
