@@ -25,8 +25,8 @@ Bool = Annotated[bool, Strict()]
 # thousands of digits, a YAML alias bomb of nested lists) makes a short message, not one of megabytes.
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 200, 200, 60
-_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 8
-_SHOWN.maxlevel = 3
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 6
+_SHOWN.maxlevel = 2
 
 
 def shown(value: Any) -> str:

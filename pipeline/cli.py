@@ -225,6 +225,8 @@ def config_from_args(
     for key, value in overrides.items():
         if isinstance(value, ListFlag):
             overrides[key] = parse_list_flag(key, value)
+    if args.config and not all(path.strip() for path in args.config):
+        raise UsageError("--config is empty: name a YAML file (an unset variable?)")
     if args.config and len(args.config) > 1:
         raise UsageError(
             f"--config was given {len(args.config)} times ({', '.join(args.config)}): give one file; "

@@ -140,6 +140,8 @@ class PipelineConfig(Options):
             raise ValueError(f"{{name}} must be letters, digits, '_', '-' or '.', got {shown(value)}")
         if not value.strip("."):  # "." and ".." name the serving root and the output folder
             raise ValueError(f"{{name}} must name a folder of its own, got {shown(value)}")
+        if len(value.encode("utf-8")) > 255:  # a file name's limit on every common file system
+            raise ValueError(f"{{name}} must be at most 255 bytes (a folder name), got {len(value.encode())}")
         return value
 
     @field_validator("data", "vectors", "output")
@@ -314,8 +316,9 @@ _CORE_SCHEMA = {
         "-+0123456789.",
     ),
 }
+# YAML 1.1's other implicit tags (timestamp, merge '<<', value '=') are not the core schema's: strings.
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _CORE_SCHEMA]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag == "tag:yaml.org,2002:null"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 for _tag, (_pattern, _first) in _CORE_SCHEMA.items():
@@ -360,8 +363,9 @@ def load_config_file(path: str) -> ConfigFile:
             f"config file {path}, line {line}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
             f"{error.start}); save it as UTF-8"
         ) from error
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # refuses a control character (YAML's printable set) here
         node = loader.get_single_node()
         values = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
@@ -371,10 +375,17 @@ def load_config_file(path: str) -> ConfigFile:
         if not isinstance(error, _DuplicateKeyError):
             problem = f"not valid YAML: {problem}"
         raise OptionsError(f"config file {where}: {problem}") from error
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise OptionsError(
+            f"config file {path}, line {line}: not valid YAML: character {error.character:#06x} "
+            "is not allowed (a control character)"
+        ) from error
     except yaml.YAMLError as error:
         raise OptionsError(f"config file {path} is not valid YAML: {error}") from error
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if values is None:
         return ConfigFile(path, {}, {})
     if not isinstance(values, dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import gzip
+import logging
 import os
 from pathlib import Path
 import sqlite3
@@ -21,6 +22,8 @@ from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
 from pipeline.config import PipelineConfig
+
+logger = logging.getLogger(__name__)
 
 
 def check(config: PipelineConfig) -> str | None:
@@ -54,10 +57,20 @@ def _check_newest_span_not_older_than_served(config: PipelineConfig) -> None:
     versions = pushed_model.list_versions(serving)
     if not versions:
         return
-    manifest = pushed_model.read_manifest(os.path.join(serving, str(versions[-1]))) or {}
-    served_span = (manifest.get("data") or {}).get("span")
+    version_dir = os.path.join(serving, str(versions[-1]))
+    try:
+        manifest = pushed_model.read_manifest(version_dir)
+    except Exception as error:  # damaged (not JSON, not UTF-8, a folder): its span cannot be told
+        logger.warning(
+            "The served model's manifest in %s cannot be read (%s): its span is not compared",
+            version_dir,
+            error,
+        )
+        return
+    data = manifest.get("data") if isinstance(manifest, dict) else None
+    served_span = data.get("span") if isinstance(data, dict) else None
     newest = max(spans.find_spans(config.data))
-    if isinstance(served_span, int) and served_span > newest:
+    if type(served_span) is int and served_span > newest:  # not a bool
         shown, served = spans.listing([newest], config.data), spans.listing([served_span], config.data)
         raise OptionsError(
             f"data: the newest span under {spans.span_base(config.data)} is {shown}, older than span "
@@ -146,6 +159,10 @@ def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
             f"spans found: {listed}"
         )
     last = span if span is not None else max(found)
+    try:
+        spans.check_num_spans(data, last, num_spans)  # a range that would start below span 0
+    except ValueError as error:
+        raise OptionsError(str(error)) from error
     wanted = spans.window(num_spans, last)
     if any(number not in found for number in wanted):
         raise OptionsError(spans.missing_spans_message(base, relative, wanted, list(found)))

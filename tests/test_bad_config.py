@@ -434,3 +434,68 @@ def test_a_non_finite_value_is_refused_for_every_number_option(option, value):
     with pytest.raises(OptionsError) as error:
         build_config(overrides={option: value})
     assert str(error.value) == f"{option} must be a finite number, got {value!r}"
+
+
+def test_a_yaml_alias_bomb_makes_a_short_error(tmp_path):
+    """287 bytes of aliases expand to billions of items: the message shows the value cut short."""
+    levels = ["beam_args:", "  - &a0 [--x, --x, --x, --x, --x, --x, --x, --x, --x]"]
+    levels += [f"  - &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(levels) + "\n")
+    with pytest.raises(OptionsError) as error:
+        config_from_command_line("--config", str(path))
+    assert str(error.value).startswith(
+        f"config file {path}, line 1: beam_args must be a list of flags, got [["
+    )
+    assert len(str(error.value)) - len(str(path)) < 400  # the value's part: 4.3 MB before
+
+
+def test_a_huge_number_is_shown_cut_short(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("trainer:\n  epochs: " + "9" * 5000 + "\n")
+    with pytest.raises(OptionsError) as error:
+        config_from_command_line("--config", str(path))
+    assert str(error.value).startswith(f"config file {path}, line 2: not valid YAML: '99999")
+    assert len(str(error.value)) < 600
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "code"), [(b"a: 1\nmodel_name: a\x07b\n", 2, "0x0007"), (b"\x00", 1, "0x0000")]
+)
+def test_a_control_character_in_a_config_file_is_an_error_naming_its_line(tmp_path, raw, line, code):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(raw)
+    with pytest.raises(OptionsError) as error:
+        load_config_file(str(path))
+    assert str(error.value) == (
+        f"config file {path}, line {line}: not valid YAML: character {code} is not allowed (a control character)"
+    )
+
+
+@pytest.mark.parametrize("text", ["2024-01-01", "=", "<<", "2001-12-14t21:59:43.10-05:00"])
+def test_yaml_1_1_timestamps_merge_and_value_scalars_are_strings(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"model_name: {text}\npipeline_name: '{text}'\n")
+    assert load_config_file(str(path)).get("model_name") == text
+
+
+def test_a_merge_key_is_an_unknown_option(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("trainer: {<<: {epochs: 2}}\n")
+    with pytest.raises(OptionsError, match=r"unknown"):
+        config_from_command_line("--config", str(path))
+
+
+@pytest.mark.parametrize("name", ["a" * 256, "é" * 128])
+def test_a_model_name_longer_than_a_folder_name_is_refused(name):
+    with pytest.raises(OptionsError) as error:
+        build_config({"model_name": name})
+    assert str(error.value) == "model_name must be at most 255 bytes (a folder name), got 256"
+    assert build_config({"model_name": "a" * 255}).model_name == "a" * 255
+
+
+@pytest.mark.parametrize("given", [["--config", ""], ["--config= "]])
+def test_an_empty_config_path_is_a_usage_error(given):
+    with pytest.raises(cli.UsageError) as error:
+        config_from_command_line(*given)
+    assert str(error.value) == "--config is empty: name a YAML file (an unset variable?)"

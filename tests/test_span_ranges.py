@@ -20,6 +20,7 @@ import tensorflow as tf
 from tfx.proto import example_gen_pb2, range_config_pb2
 from tfx.utils import proto_utils
 
+from components.artifacts import pushed_model
 from components.example_gen import component, driver, spans
 from components.options import OptionsError
 from pipeline import preflight
@@ -298,3 +299,73 @@ def test_a_span_reached_through_a_symbolic_link_is_refused_before_any_step(tmp_p
     (root / linked).unlink()
     write_dataset(root / "span-2" / "aclImdb", _span_files(2))
     assert preflight.check(config) == f"{root}/span-2/aclImdb"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        b"not json{",
+        b'\xef\xbb\xbf{"data": {"span": 9}}',
+        b'{"data": "\xff"}',
+        b'{"data": [9]}',
+        b'{"data": "x"}',
+        b'{"data": {"span": true}}',
+        b"[9]",
+        b"folder",
+    ],
+)
+def test_a_damaged_manifest_of_the_served_model_does_not_stop_the_run(span_folders, tmp_path, written):
+    output = tmp_path / "out"
+    _serve(output, 7, None)
+    manifest = output / "serving" / "imdb_sentiment" / "7" / "manifest.json"
+    if written == b"folder":
+        manifest.mkdir()
+    else:
+        manifest.write_bytes(written)
+    config = build_config({"data": str(span_folders / "span-{SPAN}"), "output": str(output)})
+    assert preflight.check(config) == str(span_folders / "span-3")
+
+
+def test_version_folders_are_ascii_digits_only(span_folders, tmp_path):
+    """'²' passes str.isdigit() and int() refuses it; '١٢' is read by int() as 12: neither is a version."""
+    output = tmp_path / "out"
+    _serve(output, 7, {"data": {"span": 9}})
+    for name in ("²", "١٢", "12a"):
+        (output / "serving" / "imdb_sentiment" / name).mkdir()
+    assert pushed_model.list_versions(str(output / "serving" / "imdb_sentiment")) == [7]
+    config = build_config({"data": str(span_folders / "span-{SPAN}"), "output": str(output)})
+    with pytest.raises(OptionsError, match=r"older than span 9 of the served model \(version 7 in "):
+        preflight.check(config)
+
+
+def test_a_range_reaching_below_span_0_from_the_newest_span_is_refused_shortly(span_folders):
+    config = build_config({"data": str(span_folders / "span-{SPAN}"), "num_spans": 10000})
+    with pytest.raises(OptionsError) as error:
+        preflight.check(config)
+    assert str(error.value) == (
+        "span 3 with num_spans 10000 would start at span -9996; spans are numbered from 0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "folder", "reason"),
+    [
+        ("{YYYY}-{MM}-{DD}", "2024-02-30", "Retrieved date is invalid for file: "),
+        ("span-{SPAN}", f"span-{2**63}", None),
+    ],
+)
+def test_a_span_folder_tfx_cannot_read_is_refused_before_any_step(tmp_path, pattern, folder, reason):
+    write_dataset(tmp_path / "spans" / folder, GOOD_FILES)
+    write_dataset(tmp_path / "spans" / ("2024-01-10" if "YYYY" in pattern else "span-1"), GOOD_FILES)
+    with pytest.raises(OptionsError) as error:
+        preflight.check(build_config({"data": str(tmp_path / "spans" / pattern)}))
+    path = tmp_path / "spans" / folder
+    if reason:
+        assert str(error.value).startswith(
+            f"data: {path} matches the spans' pattern, but TFX's ExampleGen driver cannot read its span ({reason}"
+        )
+    else:
+        assert (
+            str(error.value)
+            == f"data: {path}: span {2**63} is beyond the largest span TFX records ({2**63 - 1})"
+        )

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime
 import os
+import re
 from typing import Any
 
 import tensorflow as tf
@@ -169,7 +170,10 @@ def list_versions(model_dir: str) -> list[int]:
     if not tf.io.gfile.isdir(model_dir):
         return []
     return sorted(
-        int(name.rstrip("/")) for name in tf.io.gfile.listdir(model_dir) if name.rstrip("/").isdigit()
+        # ASCII digits only: int() also reads other scripts' digits, and isdigit() takes '²', which int() refuses.
+        int(name.rstrip("/"))
+        for name in tf.io.gfile.listdir(model_dir)
+        if re.fullmatch(r"[0-9]+", name.rstrip("/"))
     )
 
 

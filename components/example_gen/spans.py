@@ -20,6 +20,8 @@ _PLACEHOLDERS = ("{SPAN", "{YYYY}", "{MM}", "{DD}", "{VERSION")
 # TFX's driver turns its glob pattern into a regular expression without
 # escaping these, so a span path holding them cannot be matched (see check_span_path).
 _UNMATCHABLE_IN_SPAN_PATHS = "*?$^|"
+# The largest span ML Metadata's int64 properties hold.
+_MAX_SPAN = 2**63 - 1
 # Each placeholder as TFX's driver reads it (tfx/components/example_gen/utils.py).
 _PLACEHOLDER_REGEX = re.compile(r"\{SPAN(?::(\d+))?\}|\{VERSION(?::(\d+))?\}|\{YYYY\}|\{MM\}|\{DD\}")
 
@@ -134,8 +136,15 @@ def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
             span_tokens, span, version_tokens, version = (
                 example_gen_utils._find_matched_span_version_from_path(path, regex, *flags)
             )
-        except ValueError:
-            continue  # not a span this pattern names (a date that is not one)
+        except ValueError as error:  # TFX's driver stops at it too (a date that is not one: 2024-02-30)
+            raise ValueError(
+                f"data: {path} matches the spans' pattern, but TFX's ExampleGen driver cannot read its span "
+                f"({error}); rename or move it"
+            ) from None
+        if span > _MAX_SPAN:
+            raise ValueError(
+                f"data: {path}: span {span} is beyond the largest span TFX records ({_MAX_SPAN})"
+            )
         tokens, first = spelled.setdefault((span, version), ((span_tokens, version_tokens), path))
         if tokens != (span_tokens, version_tokens):
             what = f"span {span}" + ("" if version is None else f" version {version}")
