@@ -340,18 +340,24 @@ def _parse_json_line(text: str, where: str) -> Review | InputError:
 
 
 def _detect_format(first_line: str, where: str) -> str:
-    """``jsonl`` if the first line is a JSON object (read leniently); a JSON array is refused."""
+    """``jsonl`` if the first line is a JSON object (read leniently); refused: a JSON array, a JSON document
+    that goes on past the line, two objects on the line. Any other line (``[1] great``) is text: ``lines``."""
     stripped = first_line.strip()
-    if stripped in ("{", "["):
-        raise InputError(
-            f"{where} starts a JSON document over several lines, not JSON Lines: give one JSON object "
-            "per line (e.g. jq -c '.[]' FILE)"
-        )
     if not stripped.startswith(("{", "[")):
         return LINES
     try:
-        value = json.loads(stripped)
-    except ValueError:
+        value, end = json.JSONDecoder().raw_decode(stripped)
+    except json.JSONDecodeError as error:
+        if error.pos < len(stripped):  # not JSON where it stops: text
+            return LINES
+        raise InputError(
+            f"{where} starts a JSON document over several lines, not JSON Lines: give one JSON object "
+            "per line (e.g. jq -c '.[]' FILE)"
+        ) from None
+    rest = stripped[end:].lstrip()
+    if isinstance(value, dict) and rest.startswith("{"):
+        raise InputError(f"{where} holds more than one JSON object: give one JSON object per line")
+    if rest:
         return LINES
     if isinstance(value, list):
         raise InputError(

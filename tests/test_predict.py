@@ -256,6 +256,17 @@ def test_a_first_line_that_is_not_a_json_object_means_one_review_per_line():
         "[1, 2 stars]",
         '{"text": "an object later is still a line"}',
     ]
+    # A line that only begins like JSON is text: a footnote mark, a bracket, an object and words after it.
+    for line in (
+        "[1] a great film",
+        "[spoiler] it ends well",
+        "{} braces",
+        '{"a": 1} and more',
+        "[1, 2 stars]",
+    ):
+        assert [r.text for r in predict.reviews_from_stream(io.BytesIO(line.encode() + b"\n"), "in")] == [
+            line
+        ]
     forced = predict.reviews_from_stream(io.BytesIO(b'{"text": "x"}\n[1, 2]\n'), "in", predict.LINES)
     assert [r.text for r in forced] == ['{"text": "x"}', "[1, 2]"]
 
@@ -267,6 +278,20 @@ def test_a_first_line_that_is_not_a_json_object_means_one_review_per_line():
         (b"[1, 2]\n", "in, line 1 is a JSON array, not JSON Lines"),
         (b'[\n  {"text": "a"}\n]\n', "in, line 1 starts a JSON document over several lines, not JSON Lines"),
         (b'{\n  "text": "a"\n}\n', "in, line 1 starts a JSON document over several lines, not JSON Lines"),
+        # The first line is the start of a JSON document that goes on: an array or an object over lines.
+        (
+            b'[{"text": "a wonderful film"},\n {"text": "an awful film"}]\n',
+            "in, line 1 starts a JSON document over several lines, not JSON Lines",
+        ),
+        (b'{"text":\n"good"}\n', "in, line 1 starts a JSON document over several lines, not JSON Lines"),
+        (
+            b'  [ {"text": "a", "n": [1, \n2]}]',
+            "in, line 1 starts a JSON document over several lines, not JSON Lines",
+        ),
+        (
+            b'{"text": "a"} {"text": "b"}\n',
+            "in, line 1 holds more than one JSON object: give one JSON object per line",
+        ),
         (b'{"text": "a", "x": NaN}\n', "in, line 1 is not strict JSON: NaN is not a JSON value"),
         (b'{"text": "a", "x": -Infinity}\n', "in, line 1 is not strict JSON: -Infinity is not a JSON value"),
         (
