@@ -459,19 +459,15 @@ def score(
     Raises:
         ModelOutputError: an output that is not a probability (nothing of its batch is written).
     """
+    model = getattr(classifier, "version_dir", "the model")
     count = 0
     reviews = iter(reviews)
     while batch := list(itertools.islice(reviews, batch_size)):
-        probabilities = classifier([review.text for review in batch])
-        model = getattr(classifier, "version_dir", "the model")
-        for review, probability in zip(batch, probabilities, strict=True):
+        scored = list(zip(batch, classifier([review.text for review in batch]), strict=True))
+        for review, probability in scored:
             if problem := not_a_probability(model, probability, review.where):
                 raise ModelOutputError(problem)
-        out.write(
-            "".join(
-                f"{format_result(r, p, output_format)}\n" for r, p in zip(batch, probabilities, strict=True)
-            )
-        )
+        out.write("".join(f"{format_result(review, p, output_format)}\n" for review, p in scored))
         count += len(batch)
     out.flush()
     return count

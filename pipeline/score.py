@@ -142,9 +142,8 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         return ScoreInput(IMDB, posixpath.join(base, pattern))
     # Beam matches a relative pattern holding glob characters (escaped: `[[]`) against nothing. realpath, not
     # abspath: ``link/../x`` is ``x`` beside the link's target, where every open of it goes, not ``./x``.
-    local = "://" not in path
-    read = os.path.realpath(path) if local else path
-    given = (read, path) if local else None
+    read = path if is_remote(path) else os.path.realpath(path)
+    given = None if is_remote(path) else (read, path)
     # Each file is read by its own name's compression, plain or gzip, checked to its end; Beam would read
     # others (.bz2, .zst, .deflate) too, but a truncated one then ends quietly: part of it scored.
     for name in [posixpath.join(path, name) for name in files] if is_dir else [path]:
@@ -428,10 +427,6 @@ class TextSignatureModelHandler(ModelHandler[str, PredictionResult, "predict.Cla
         return "imdb_score"
 
 
-def _origin(key: Key) -> Origin:
-    return Origin(key.get("source", ""), key.get("member"), key.get("line"), key.get("record"))
-
-
 def _prediction_or_set_aside(key: Key, result: PredictionResult) -> Iterator:
     """A prediction, or (to ``QUARANTINE``, and the job goes on) the review the model gave no probability."""
     probability = float(result.inference)
@@ -439,9 +434,10 @@ def _prediction_or_set_aside(key: Key, result: PredictionResult) -> Iterator:
     if problem is None:
         yield {**key, PROBABILITY_FIELD: probability, LABEL_FIELD: int(probability >= DECISION_THRESHOLD)}
         return
+    origin = Origin(key.get("source", ""), key.get("member"), key.get("line"), key.get("record"))
     raw = result.example.encode("utf-8")
     yield beam.pvalue.TaggedOutput(
-        QUARANTINE, QuarantinedRecord(_origin(key), NOT_A_PROBABILITY, problem, raw, len(raw))
+        QUARANTINE, QuarantinedRecord(origin, NOT_A_PROBABILITY, problem, raw, len(raw))
     )
 
 
