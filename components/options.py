@@ -94,6 +94,8 @@ def check_text(name: str, value: str) -> str:
 
     Non-UTF-8 bytes in an argument reach Python as surrogate escapes, which ML Metadata and TFX cannot store.
     """
+    if "\0" in value:  # no path, name or flag holds one: the file system and ML Metadata refuse it
+        raise OptionsError(f"{name}: {shown(value)} holds a NUL character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -251,7 +251,8 @@ def config_from_args(
             config_file,
             overrides,
             # A config read from a pipe (``--config <(...)``) has no folder: the working folder.
-            file_dir=os.path.dirname(os.path.abspath(config_path))
+            # realpath: ``/dev/stdin < conf.yaml`` is the file itself, in its folder (not /dev).
+            file_dir=os.path.dirname(os.path.realpath(config_path))
             if config_path and os.path.isfile(config_path)
             else None,
         )

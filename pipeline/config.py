@@ -295,7 +295,12 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError) as error:  # a value its explicit tag does not fit: ``!!int abc``
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+        ) as error:  # its tag does not fit: ``!!int abc``
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
@@ -383,6 +388,8 @@ def load_config_file(path: str) -> ConfigFile:
         ) from error
     except yaml.YAMLError as error:
         raise OptionsError(f"config file {path} is not valid YAML: {error}") from error
+    except RecursionError:
+        raise OptionsError(f"config file {path} is not valid YAML: nested too deeply") from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -150,7 +150,9 @@ def resolve_model_dir(path: str) -> str:
     versions = [
         int(name)
         for name in names
-        if name.isdigit() and tf.io.gfile.exists(os.path.join(path, name, SAVED_MODEL_FILE))
+        # A folder named by its number as written, so the number names it back (not 0017, not '²').
+        if re.fullmatch(r"0|[1-9][0-9]*", name)
+        and tf.io.gfile.exists(os.path.join(path, name, SAVED_MODEL_FILE))
     ]
     if not versions:
         raise ModelNotFoundError(
@@ -345,11 +347,13 @@ def _detect_format(first_line: str, where: str) -> str:
     stripped = first_line.strip()
     if not stripped.startswith(("{", "[")):
         return LINES
+    # Not JSON where it stops: text, unless it begins as an object ({"), then read strictly (an error).
+    broken = JSON_LINES if stripped.startswith('{"') else LINES
     try:
         value, end = json.JSONDecoder().raw_decode(stripped)
     except json.JSONDecodeError as error:
-        if error.pos < len(stripped):  # not JSON where it stops: text
-            return LINES
+        if error.pos < len(stripped):
+            return broken
         raise InputError(
             f"{where} starts a JSON document over several lines, not JSON Lines: give one JSON object "
             "per line (e.g. jq -c '.[]' FILE)"
@@ -358,7 +362,7 @@ def _detect_format(first_line: str, where: str) -> str:
     if isinstance(value, dict) and rest.startswith("{"):
         raise InputError(f"{where} holds more than one JSON object: give one JSON object per line")
     if rest:
-        return LINES
+        return broken
     if isinstance(value, list):
         raise InputError(
             f"{where} is a JSON array, not JSON Lines: give one JSON object per line "

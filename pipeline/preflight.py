@@ -34,6 +34,9 @@ def check(config: PipelineConfig) -> str | None:
     if config.vectors is not None and not is_remote(config.vectors):
         _check_vectors(config.vectors, config.embedding)
     _check_output_name(config.output)
+    serving = config.serving_model_dir
+    if not is_remote(serving) and os.path.lexists(serving) and not os.path.isdir(serving):
+        raise OptionsError(f"model_name: {serving} is a file, not the model's folder of versions")
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
         problem = _unwritable(folder)
         if problem:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import os
 from pathlib import Path
+import subprocess
 
 import pytest
 from tfx.types import standard_artifacts
@@ -21,7 +22,7 @@ from components.options import OptionsError
 from components.transform.options import TransformOptions
 from pipeline import cli, preflight
 from pipeline.config import build_config, load_config_file
-from tests.conftest import analyze, run_cli
+from tests.conftest import CLI, analyze, run_cli
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -499,3 +500,44 @@ def test_an_empty_config_path_is_a_usage_error(given):
     with pytest.raises(cli.UsageError) as error:
         config_from_command_line(*given)
     assert str(error.value) == "--config is empty: name a YAML file (an unset variable?)"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("trainer:\n  use_embeddings: !!bool foo\n", ", line 2: not valid YAML: 'foo' is no bool"),
+        ("model_name: !!timestamp abc\n", ", line 1: not valid YAML: 'abc' is no timestamp"),
+        ("beam_args: " + "[" * 5000 + "\n", " is not valid YAML: nested too deeply"),
+    ],
+)
+def test_tags_a_value_does_not_fit_and_deep_nesting_are_errors_not_tracebacks(tmp_path, text, problem):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(OptionsError) as error:
+        load_config_file(str(path))
+    assert str(error.value).startswith(f"config file {path}{problem}")
+
+
+@pytest.mark.parametrize("key", ["data", "output", "vectors", "model_name"])
+def test_a_nul_character_in_a_config_value_is_refused(key):
+    with pytest.raises(OptionsError) as error:
+        build_config({key: "/tmp/a\0b"})
+    assert str(error.value) == f"{key}: '/tmp/a\\x00b' holds a NUL character"
+
+
+def test_a_config_read_as_dev_stdin_from_a_file_takes_paths_from_the_files_folder(tmp_path):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "c.yaml").write_text("output: runs/nightly\n")
+    with open(folder / "c.yaml", "rb") as stdin:
+        result = subprocess.run(
+            [CLI, "run", "--dry-run", "--config", "/dev/stdin"],
+            stdin=stdin,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert str(folder / "runs" / "nightly") in result.stdout
+    assert "/dev/runs" not in result.stdout

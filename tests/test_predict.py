@@ -261,7 +261,7 @@ def test_a_first_line_that_is_not_a_json_object_means_one_review_per_line():
         "[1] a great film",
         "[spoiler] it ends well",
         "{} braces",
-        '{"a": 1} and more',
+        "{a} and more",
         "[1, 2 stars]",
     ):
         assert [r.text for r in predict.reviews_from_stream(io.BytesIO(line.encode() + b"\n"), "in")] == [
@@ -291,6 +291,11 @@ def test_a_first_line_that_is_not_a_json_object_means_one_review_per_line():
         (
             b'{"text": "a"} {"text": "b"}\n',
             "in, line 1 holds more than one JSON object: give one JSON object per line",
+        ),
+        # A first line beginning {" is a JSON object, read strictly: broken, it is an error, not a review text.
+        (
+            b'{"text":"good",}\n{"text":"bad"}\n',
+            "in, line 1 is not strict JSON: Expecting property name enclosed in double quotes",
         ),
         (b'{"text": "a", "x": NaN}\n', "in, line 1 is not strict JSON: NaN is not a JSON value"),
         (b'{"text": "a", "x": -Infinity}\n', "in, line 1 is not strict JSON: -Infinity is not a JSON value"),
@@ -468,3 +473,11 @@ def test_a_model_path_with_glob_characters_is_read_literally(model_dir, tmp_path
     plain = _predict("--model", str(model_dir), "a wonderful film", "awful", cwd=tmp_path)
     assert by_odd.returncode == 0, by_odd.stderr[-3000:]
     assert by_odd.stdout == plain.stdout
+
+
+def test_a_model_directory_resolves_to_its_newest_version_named_by_its_number(tmp_path):
+    """A copy named 0099, or a folder of other digits, is no version (its number would name another folder)."""
+    for name in ("7", "0099", "\u0669\u0669", "12a"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / predict.SAVED_MODEL_FILE).write_bytes(b"")
+    assert predict.resolve_model_dir(str(tmp_path)) == str(tmp_path / "7")

@@ -330,8 +330,9 @@ def test_version_folders_are_ascii_digits_only(span_folders, tmp_path):
     """'²' passes str.isdigit() and int() refuses it; '١٢' is read by int() as 12: neither is a version."""
     output = tmp_path / "out"
     _serve(output, 7, {"data": {"span": 9}})
-    for name in ("²", "١٢", "12a"):
+    for name in ("²", "١٢", "12a", "0099"):  # not versions: other digits, a backup copy named 0099
         (output / "serving" / "imdb_sentiment" / name).mkdir()
+    (output / "serving" / "imdb_sentiment" / "99").write_text("a file named like a version")
     assert pushed_model.list_versions(str(output / "serving" / "imdb_sentiment")) == [7]
     config = build_config({"data": str(span_folders / "span-{SPAN}"), "output": str(output)})
     with pytest.raises(OptionsError, match=r"older than span 9 of the served model \(version 7 in "):
@@ -369,3 +370,14 @@ def test_a_span_folder_tfx_cannot_read_is_refused_before_any_step(tmp_path, patt
             str(error.value)
             == f"data: {path}: span {2**63} is beyond the largest span TFX records ({2**63 - 1})"
         )
+
+
+def test_a_file_where_the_models_folder_would_be_is_refused(span_folders, tmp_path):
+    output = tmp_path / "out"
+    (output / "serving").mkdir(parents=True)
+    (output / "serving" / "imdb_sentiment").write_text("not a folder")
+    with pytest.raises(OptionsError) as error:
+        preflight.check(build_config({"data": str(span_folders / "span-{SPAN}"), "output": str(output)}))
+    assert str(error.value) == (
+        f"model_name: {output / 'serving' / 'imdb_sentiment'} is a file, not the model's folder of versions"
+    )

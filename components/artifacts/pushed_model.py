@@ -166,14 +166,18 @@ def build_manifest(
 
 
 def list_versions(model_dir: str) -> list[int]:
-    """Integer version directories under ``model_dir``, ascending (hidden temporaries excluded)."""
+    """Integer version directories under ``model_dir``, ascending (hidden temporaries excluded).
+
+    A version is a folder named by its number as written (``17``), so the number names it back: not a
+    file, not ``0017`` (a backup copy, say), not ``²`` or other scripts' digits, which ``str.isdigit`` takes.
+    """
     if not tf.io.gfile.isdir(model_dir):
         return []
+    names = (name.rstrip("/") for name in tf.io.gfile.listdir(model_dir))
     return sorted(
-        # ASCII digits only: int() also reads other scripts' digits, and isdigit() takes '²', which int() refuses.
-        int(name.rstrip("/"))
-        for name in tf.io.gfile.listdir(model_dir)
-        if re.fullmatch(r"[0-9]+", name.rstrip("/"))
+        int(name)
+        for name in names
+        if re.fullmatch(r"0|[1-9][0-9]*", name) and tf.io.gfile.isdir(os.path.join(model_dir, name))
     )
 
 
