@@ -61,13 +61,17 @@ class SplitStatistics:
     """The figures of one split.
 
     Attributes:
+        name: Split name.
+        examples: Number of examples.
         labels: Examples per label name (``negative``, ``positive``, ``unlabeled``).
         ratings: Examples per rating (1-10; unlabeled reviews have none).
         lengths: Reviews per length in tokens.
+        tokens: Tokens in all reviews.
         oov_tokens: Tokens that are not in the Transform's vocabulary (the
             reserved tokens aside); None when no vocabulary was given.
         empty_reviews: Reviews without a token (empty, white space, HTML only).
         top_tokens: The most frequent tokens with their counts, most frequent first.
+        distinct_tokens: Distinct tokens in the split.
         duplicates: Reviews that repeat an earlier review of the split (labeled splits).
         word_positive_share: For the most frequent vocabulary words, the share of
             positive reviews among the split's labeled reviews holding the word.
@@ -98,9 +102,10 @@ class SplitStatistics:
     @property
     def label_distribution(self) -> dict[str, float]:
         """Label name -> share of the labeled reviews."""
-        if not self.labeled:
+        labeled = self.labeled
+        if not labeled:
             return {}
-        return {name: self.labels.get(name, 0) / self.labeled for name in (NEGATIVE, POSITIVE)}
+        return {name: self.labels.get(name, 0) / labeled for name in (NEGATIVE, POSITIVE)}
 
     @property
     def oov_share(self) -> float | None:

@@ -54,7 +54,6 @@ def snippet(text: bytes) -> str:
     return plain if len(plain) <= SNIPPET_CHARS else plain[: SNIPPET_CHARS - 1] + "…"
 
 
-@dataclasses.dataclass
 class _Accumulator:
     """One split's counts over some of its reviews; tokens are kept as UTF-8 bytes until the end.
 
@@ -62,24 +61,27 @@ class _Accumulator:
     the labeled reviews holding it and the positive ones among them.
     """
 
-    shared_words: dataclasses.InitVar[int]
-    examples: int = 0
-    labels: Counter = dataclasses.field(default_factory=Counter)
-    ratings: Counter = dataclasses.field(default_factory=Counter)
-    lengths: Counter = dataclasses.field(default_factory=Counter)
-    token_counts: Counter = dataclasses.field(default_factory=Counter)
-    oov_tokens: int = 0
-    empty: int = 0
-    containing: np.ndarray = dataclasses.field(init=False)
-    positive: np.ndarray = dataclasses.field(init=False)
-
-    def __post_init__(self, shared_words: int) -> None:
+    def __init__(self, shared_words: int):
+        self.examples = 0
+        self.labels: Counter = Counter()
+        self.ratings: Counter = Counter()
+        self.lengths: Counter = Counter()
+        self.token_counts: Counter = Counter()
+        self.oov_tokens = 0
+        self.empty = 0
         self.containing = np.zeros(shared_words, np.int64)
         self.positive = np.zeros(shared_words, np.int64)
 
     def merge(self, other: _Accumulator) -> _Accumulator:
-        for field in dataclasses.fields(self):
-            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+        self.examples += other.examples
+        self.labels.update(other.labels)
+        self.ratings.update(other.ratings)
+        self.lengths.update(other.lengths)
+        self.token_counts.update(other.token_counts)
+        self.oov_tokens += other.oov_tokens
+        self.empty += other.empty
+        self.containing += other.containing
+        self.positive += other.positive
         return self
 
 
