@@ -181,19 +181,15 @@ class _BatchStatistics(beam.DoFn):
             present = np.flatnonzero(counts)
             in_split = row_split[pair_row] == code
             positive = in_split & (labels[pair_row] == features.POSITIVE_LABEL)
-            yield (
-                split,
-                _Counts(
-                    labels=Counter(LABEL_NAMES.get(label, UNLABELED) for label in labels[rows].tolist()),
-                    ratings=Counter(ratings[ratings != NO_RATING].tolist()),
-                    lengths=Counter(lengths[rows].tolist()),
-                    tokens=Counter(
-                        dict(zip(distinct[present].tolist(), counts[present].tolist(), strict=True))
-                    ),
-                    containing=Counter(pair_word[in_split].tolist()),
-                    positive=Counter(pair_word[positive].tolist()),
-                ),
+            partial = _Counts(
+                labels=Counter(LABEL_NAMES.get(label, UNLABELED) for label in labels[rows].tolist()),
+                ratings=Counter(ratings[ratings != NO_RATING].tolist()),
+                lengths=Counter(lengths[rows].tolist()),
+                tokens=Counter(dict(zip(distinct[present].tolist(), counts[present].tolist(), strict=True))),
+                containing=Counter(pair_word[in_split].tolist()),
+                positive=Counter(pair_word[positive].tolist()),
             )
+            yield split, partial
         for row in np.flatnonzero(labeled):
             yield beam.pvalue.TaggedOutput(
                 self.TEXTS,
