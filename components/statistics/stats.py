@@ -115,13 +115,10 @@ class _BatchStatistics(beam.DoFn):
                 default_value=-1,
             )
         spec = {
-            name: tf.io.RaggedFeature(dtype)
-            for name, dtype in (
-                (features.TEXT, tf.string),
-                (features.SOURCE, tf.string),
-                (features.LABEL, tf.int64),
-                (features.RATING, tf.int64),
-            )
+            features.TEXT: tf.io.RaggedFeature(tf.string),
+            features.SOURCE: tf.io.RaggedFeature(tf.string),
+            features.LABEL: tf.io.RaggedFeature(tf.int64),
+            features.RATING: tf.io.RaggedFeature(tf.int64),
         }
 
         def batch_tensors(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
