@@ -14,6 +14,7 @@ same name, which the drift check's resolver compares) and per split ``<split>_ex
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 import dataclasses
 import itertools
@@ -116,15 +117,12 @@ class SplitStatistics:
 
     def quantile(self, q: float) -> int | None:
         """The review length at quantile ``q`` (nearest rank: the smallest length with at least q of the reviews)."""
-        total = sum(self.lengths.values())
+        lengths = sorted(self.lengths)
+        reviews_up_to = list(itertools.accumulate(self.lengths[length] for length in lengths))
+        total = reviews_up_to[-1] if lengths else 0
         if not total:
             return None
-        rank = max(1, math.ceil(q * total))  # at most total: q is at most 1
-        seen = 0
-        for length in sorted(self.lengths):
-            seen += self.lengths[length]
-            if seen >= rank:
-                return length
+        return lengths[bisect.bisect_left(reviews_up_to, max(1, math.ceil(q * total)))]
 
     @property
     def quantiles(self) -> dict[float, int]:

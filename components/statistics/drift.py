@@ -21,8 +21,6 @@ from components.artifacts.drift_anomalies import DRIFT, LABEL, LENGTH, OOV, SKEW
 from components.artifacts.statistics import POSITIVE, SplitStatistics, Statistics
 from schemas import features
 
-STOP = "stop"
-
 
 class DriftError(RuntimeError):
     """A statistic moved more than its threshold and its action is ``stop``: nothing is trained."""

@@ -14,7 +14,7 @@ from tfx.types import artifact_utils
 from components.artifacts import drift_anomalies, statistics, transform_graph
 from components.beam_utils import ReadSplits
 from components.statistics import drift
-from components.statistics.options import DriftOptions
+from components.statistics.options import DriftAction, DriftOptions
 from components.statistics.stats import ComputeStatistics
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,8 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         for line in skipped:
             logger.info("DriftCheck: %s", line)
         over = [finding for finding in findings if finding.exceeded]
-        stops = [finding for finding in over if options.action(finding.check) == drift.STOP]
-        warnings = [finding for finding in over if options.action(finding.check) != drift.STOP]
+        stops = [finding for finding in over if options.action(finding.check) == DriftAction.STOP]
+        warnings = [finding for finding in over if options.action(finding.check) != DriftAction.STOP]
         drift_anomalies.write_anomalies(
             anomalies, findings, current.span, previous.span if previous else None, warnings
         )

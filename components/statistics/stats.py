@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 import dataclasses
-import functools
 import heapq
 import re
+from typing import NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -54,78 +54,60 @@ def snippet(text: bytes) -> str:
     return plain if len(plain) <= SNIPPET_CHARS else plain[: SNIPPET_CHARS - 1] + "…"
 
 
-class _Accumulator:
+class _Counts(NamedTuple):
     """One split's counts over some of its reviews; tokens are kept as UTF-8 bytes until the end.
 
-    ``containing`` and ``positive`` count, per shared word (vocabulary order),
-    the labeled reviews holding it and the positive ones among them.
+    ``containing`` and ``positive`` count, per shared word (by its position
+    among the shared words), the labeled reviews holding it and the positive
+    ones among them.
     """
 
-    def __init__(self, shared_words: int):
-        self.examples = 0
-        self.labels: Counter = Counter()
-        self.ratings: Counter = Counter()
-        self.lengths: Counter = Counter()
-        self.token_counts: Counter = Counter()
-        self.oov_tokens = 0
-        self.empty = 0
-        self.containing = np.zeros(shared_words, np.int64)
-        self.positive = np.zeros(shared_words, np.int64)
-
-    def merge(self, other: _Accumulator) -> _Accumulator:
-        self.examples += other.examples
-        self.labels.update(other.labels)
-        self.ratings.update(other.ratings)
-        self.lengths.update(other.lengths)
-        self.token_counts.update(other.token_counts)
-        self.oov_tokens += other.oov_tokens
-        self.empty += other.empty
-        self.containing += other.containing
-        self.positive += other.positive
-        return self
+    labels: Counter
+    ratings: Counter
+    lengths: Counter
+    tokens: Counter
+    containing: Counter
+    positive: Counter
 
 
-def _shared_words(vocabulary: Sequence[str] | None) -> list[str]:
-    """The vocabulary words whose positive share is counted, most frequent first."""
-    return features.vocabulary_words(vocabulary or ())[:SHARED_WORDS]
-
-
-def _counts(values: np.ndarray) -> dict[int, int]:
-    distinct, counts = np.unique(values, return_counts=True)
-    return dict(zip(distinct.tolist(), counts.tolist(), strict=True))
+def _sum(partials: Iterable[_Counts]) -> _Counts:
+    """The sum of partial counts, into new counters (Beam's inputs are not modified)."""
+    total = _Counts(*(Counter() for _field in _Counts._fields))
+    for partial in partials:
+        for counts, more in zip(total, partial, strict=True):
+            counts.update(more)
+    return total
 
 
 class _BatchStatistics(beam.DoFn):
-    """A batch of ``(split, serialized tf.Example)`` -> per split in it, one partial :class:`_Accumulator`.
+    """A batch of ``(split, serialized tf.Example)`` -> per split in it, one partial :class:`_Counts`.
 
     The batch is parsed, tokenised (the shared tokeniser), joined back to text
-    and its distinct tokens looked up in the vocabulary in one TensorFlow
+    and its distinct tokens looked up among the shared words in one TensorFlow
     call; the counts are NumPy sums over its flat tokens, so nothing is done
     per token in Python. Each labeled review also goes to the ``texts``
     output as ``(its tokens joined by spaces, (split, source, label name,
     snippet))`` for the duplicate groups.
 
     Args:
-        vocabulary: The Transform's token vocabulary in file order (reserved
-            tokens first); None measures no out-of-vocabulary share.
+        shared_words: The vocabulary words whose positive share is counted.
     """
 
     TEXTS = "texts"
 
-    def __init__(self, vocabulary: Sequence[str] | None):
+    def __init__(self, shared_words: list[str]):
         super().__init__()
-        self._vocabulary = list(vocabulary) if vocabulary is not None else None
+        self._shared_words = shared_words
 
     def setup(self) -> None:
         import tensorflow as tf
 
         from components.text import tokenize
 
-        words = features.vocabulary_words(self._vocabulary or ())
-        self._shared_words = len(_shared_words(self._vocabulary))
+        words = self._shared_words
         table = None
         if words:
-            # Vocabulary word -> its position among the words; -1 for any other token.
+            # Shared word -> its position among the shared words; -1 for any other token.
             table = tf.lookup.StaticHashTable(
                 tf.lookup.KeyValueTensorInitializer(
                     tf.constant(words, tf.string), tf.range(len(words), dtype=tf.int64)
@@ -133,13 +115,10 @@ class _BatchStatistics(beam.DoFn):
                 default_value=-1,
             )
         spec = {
-            name: tf.io.RaggedFeature(dtype)
-            for name, dtype in (
-                (features.TEXT, tf.string),
-                (features.SOURCE, tf.string),
-                (features.LABEL, tf.int64),
-                (features.RATING, tf.int64),
-            )
+            features.TEXT: tf.io.RaggedFeature(tf.string),
+            features.SOURCE: tf.io.RaggedFeature(tf.string),
+            features.LABEL: tf.io.RaggedFeature(tf.int64),
+            features.RATING: tf.io.RaggedFeature(tf.int64),
         }
 
         def batch_tensors(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -188,32 +167,26 @@ class _BatchStatistics(beam.DoFn):
         ).reshape(len(names), len(distinct))
         # (review, shared word) pairs of the labeled reviews, each pair once.
         labeled = (labels == features.NEGATIVE_LABEL) | (labels == features.POSITIVE_LABEL)
-        shared = self._shared_words
+        shared = max(len(self._shared_words), 1)
         token_word = word_index[arrays["token_index"]]
-        held = (token_word >= 0) & (token_word < shared) & labeled[token_row]
-        pairs = np.unique(token_row[held] * max(shared, 1) + token_word[held])
-        pair_row, pair_word = np.divmod(pairs, max(shared, 1))
+        held = (token_word >= 0) & labeled[token_row]
+        pair_row, pair_word = np.divmod(np.unique(token_row[held] * shared + token_word[held]), shared)
         for code, split in enumerate(names):
             rows = row_split == code
-            accumulator = _Accumulator(shared)
-            accumulator.examples = int(rows.sum())
-            for label, count in _counts(labels[rows]).items():
-                accumulator.labels[LABEL_NAMES.get(label, UNLABELED)] += count
             ratings = arrays["rating"][rows]
-            accumulator.ratings.update(_counts(ratings[ratings != NO_RATING]))
-            accumulator.lengths.update(_counts(lengths[rows]))
-            accumulator.empty = int((lengths[rows] == 0).sum())
             counts = token_counts[code]
             present = np.flatnonzero(counts)
-            accumulator.token_counts.update(
-                dict(zip(distinct[present].tolist(), counts[present].tolist(), strict=True))
-            )
-            accumulator.oov_tokens = int(counts[word_index < 0].sum())
             in_split = row_split[pair_row] == code
-            accumulator.containing += np.bincount(pair_word[in_split], minlength=shared)
             positive = in_split & (labels[pair_row] == features.POSITIVE_LABEL)
-            accumulator.positive += np.bincount(pair_word[positive], minlength=shared)
-            yield split, accumulator
+            partial = _Counts(
+                labels=Counter(LABEL_NAMES.get(label, UNLABELED) for label in labels[rows].tolist()),
+                ratings=Counter(ratings[ratings != NO_RATING].tolist()),
+                lengths=Counter(lengths[rows].tolist()),
+                tokens=Counter(dict(zip(distinct[present].tolist(), counts[present].tolist(), strict=True))),
+                containing=Counter(pair_word[in_split].tolist()),
+                positive=Counter(pair_word[positive].tolist()),
+            )
+            yield split, partial
         for row in np.flatnonzero(labeled):
             yield beam.pvalue.TaggedOutput(
                 self.TEXTS,
@@ -229,34 +202,30 @@ class _BatchStatistics(beam.DoFn):
             )
 
 
-def _sum(partials: Iterable[_Accumulator], shared_words: int) -> _Accumulator:
-    """The sum of partial counts, into a new accumulator (Beam's inputs are not modified)."""
-    return functools.reduce(_Accumulator.merge, partials, _Accumulator(shared_words))
-
-
-def split_statistics(
-    split: str, accumulator: _Accumulator, vocabulary: Sequence[str] | None
-) -> SplitStatistics:
+def split_statistics(split: str, counts: _Counts, vocabulary: Sequence[str] | None) -> SplitStatistics:
     """One split's :class:`SplitStatistics` (without duplicates) from its summed counts."""
     # Most frequent first; ties in token order (UTF-8 bytes sort as their characters do),
     # so the output does not depend on the input order.
-    top = heapq.nsmallest(TOP_TOKENS, accumulator.token_counts.items(), key=lambda item: (-item[1], item[0]))
-    shared = _shared_words(vocabulary)
+    top = heapq.nsmallest(TOP_TOKENS, counts.tokens.items(), key=lambda item: (-item[1], item[0]))
+    words = features.vocabulary_words(vocabulary or ())
+    known = {word.encode("utf-8") for word in words}
     return SplitStatistics(
         name=split,
-        examples=accumulator.examples,
-        labels=dict(sorted(accumulator.labels.items())),
-        ratings=dict(sorted(accumulator.ratings.items())),
-        lengths=dict(sorted(accumulator.lengths.items())),
-        tokens=sum(accumulator.token_counts.values()),
-        oov_tokens=accumulator.oov_tokens if vocabulary is not None else None,
-        empty_reviews=accumulator.empty,
+        examples=sum(counts.lengths.values()),
+        labels=dict(sorted(counts.labels.items())),
+        ratings=dict(sorted(counts.ratings.items())),
+        lengths=dict(sorted(counts.lengths.items())),
+        tokens=sum(counts.tokens.values()),
+        oov_tokens=sum(count for token, count in counts.tokens.items() if token not in known)
+        if vocabulary is not None
+        else None,
+        empty_reviews=counts.lengths[0],
         top_tokens=tuple((token.decode("utf-8"), count) for token, count in top),
-        distinct_tokens=len(accumulator.token_counts),
+        distinct_tokens=len(counts.tokens),
         word_positive_share={
-            word: int(accumulator.positive[index]) / int(accumulator.containing[index])
-            for index, word in enumerate(shared)
-            if accumulator.containing[index]
+            word: counts.positive[index] / counts.containing[index]
+            for index, word in enumerate(words[:SHARED_WORDS])
+            if counts.containing[index]
         },
     )
 
@@ -306,14 +275,14 @@ def summarise_duplicates(
 
 
 def _assemble(
-    partials: Iterable[tuple[str, _Accumulator]],
+    _none: None,
+    partials: Iterable[tuple[str, _Counts]],
     groups: Iterable[list],
     split_order: Sequence[str],
     vocabulary: Sequence[str] | None,
 ) -> Statistics:
     summed = dict(partials)
-    empty = _Accumulator(len(_shared_words(vocabulary)))
-    splits = {name: split_statistics(name, summed.get(name, empty), vocabulary) for name in split_order}
+    splits = {name: split_statistics(name, summed.get(name, _sum(())), vocabulary) for name in split_order}
     labeled = {name: split.examples for name, split in splits.items() if name in features.LABELED_SPLITS}
     found = summarise_duplicates(groups, labeled) if labeled else None
     for name, repeated in found.within_split.items() if found else ():
@@ -345,13 +314,11 @@ class ComputeStatistics(beam.PTransform):
             examples
             | "Batch" >> beam.BatchElements(min_batch_size=_BATCH, max_batch_size=_BATCH)
             | "CountBatch"
-            >> beam.ParDo(_BatchStatistics(self._vocabulary)).with_outputs(
-                _BatchStatistics.TEXTS, main="partials"
-            )
+            >> beam.ParDo(
+                _BatchStatistics(features.vocabulary_words(self._vocabulary or ())[:SHARED_WORDS])
+            ).with_outputs(_BatchStatistics.TEXTS, main="partials")
         )
-        summed = counted.partials | "SumPerSplit" >> beam.CombinePerKey(
-            _sum, len(_shared_words(self._vocabulary))
-        )
+        summed = counted.partials | "SumPerSplit" >> beam.CombinePerKey(_sum)
         groups = (
             counted[_BatchStatistics.TEXTS]
             | "GroupSameText" >> duplicates.GroupByText()
@@ -359,7 +326,7 @@ class ComputeStatistics(beam.PTransform):
         )
         root = examples.pipeline | "One" >> beam.Create([None])
         return root | "Assemble" >> beam.Map(
-            lambda _none, partials, found, order, vocabulary: _assemble(partials, found, order, vocabulary),
+            _assemble,
             beam.pvalue.AsList(summed),
             beam.pvalue.AsList(groups),
             self._splits,
