@@ -350,8 +350,8 @@ def _run_atexit_hooks() -> None:
     # the command's one line, already printed, says what happened.
     sys.unraisablehook = lambda report: None
     hooks = threading.Thread(target=atexit._run_exitfuncs, name="atexit", daemon=True)
-    hooks.start()
-    with contextlib.suppress(BaseException):  # a further signal: end now
+    with contextlib.suppress(BaseException):  # a further signal, even while the thread starts: end now
+        hooks.start()
         hooks.join(ATEXIT_SECONDS)
 
 
