@@ -5,8 +5,6 @@ callback shows how far into the epoch training is, with the running loss and
 accuracy, and when the epoch ends, its time and every metric Keras reports.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 import logging
 import time
