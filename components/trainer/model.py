@@ -270,8 +270,7 @@ def non_finite_weights(model: keras.Model) -> list[str]:
 
 def check_finite_weights(model: keras.Model, when: str) -> None:
     """Raises :class:`NonFiniteTrainingError` naming ``when`` and each non-finite weight."""
-    problems = non_finite_weights(model)
-    if problems:
+    if problems := non_finite_weights(model):
         raise NonFiniteTrainingError(f"{when}: non-finite weights: {'; '.join(problems)}; {_NOT_WRITTEN}")
 
 
