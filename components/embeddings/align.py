@@ -128,8 +128,7 @@ def align(
         unmatched: list[tuple[str, np.ndarray]] = []
         for word, vector in batch:
             if matrix is None:
-                problem = options.dimension_conflict(len(vector), vectors_source)
-                if problem:
+                if problem := options.dimension_conflict(len(vector), vectors_source):
                     raise OptionsError(problem)
                 matrix = np.zeros((len(vocabulary), len(vector)), dtype=np.float32)
             elif len(vector) != matrix.shape[1]:

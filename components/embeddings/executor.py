@@ -171,6 +171,4 @@ def vector_file(uri: str, requested: str) -> tuple[str, str]:
     """
     if tf.io.gfile.isdir(uri):
         return embedding_vectors.vectors_path(uri), vector_files.WORD2VEC
-    if requested == vector_files.AUTO_FORMAT:
-        return uri, vector_files.detect_format(uri)
-    return uri, requested
+    return uri, vector_files.detect_format(uri) if requested == vector_files.AUTO_FORMAT else requested

@@ -5,8 +5,6 @@ callback shows how far into the epoch training is, with the running loss and
 accuracy, and when the epoch ends, its time and every metric Keras reports.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 import logging
 import time
@@ -59,7 +57,7 @@ class TrainingProgress(keras.callbacks.Callback):
         self._interval = interval
         self._epoch_log = epoch_log
         self._steps: int | None = None
-        self._progress: Progress | None = None
+        self._progress: Progress
         self._started = 0.0
 
     def _label(self, epoch: int) -> str:
@@ -77,15 +75,13 @@ class TrainingProgress(keras.callbacks.Callback):
             log=logger,
         )
 
+    # Keras calls on_epoch_end after every on_epoch_begin, unless an exception ends fit.
     def on_train_batch_end(self, batch, logs=None):
-        if self._progress is not None:
-            self._progress.update_to(batch + 1, describe_logs(logs))
+        self._progress.update_to(batch + 1, describe_logs(logs))
 
     def on_epoch_end(self, epoch, logs=None):
-        if self._progress is not None:
-            self._steps = int(self._progress.count) or self._steps
-            self._progress.close()
-            self._progress = None
+        self._steps = int(self._progress.count) or self._steps
+        self._progress.close()
         if self._epoch_log is not None:
             self._epoch_log.info(
                 "%s (%.1f s): %s",
@@ -93,8 +89,3 @@ class TrainingProgress(keras.callbacks.Callback):
                 time.monotonic() - self._started,
                 describe_logs(logs, names=None),
             )
-
-    def on_train_end(self, logs=None):
-        if self._progress is not None:
-            self._progress.close()
-            self._progress = None

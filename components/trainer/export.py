@@ -64,12 +64,9 @@ def export_serving_model(model: keras.Model, tft_output: tft.TFTransformOutput, 
     layers as Keras objects, and everything that loads this SavedModel (the
     Evaluator, the canary, ``predict``, TF Serving) calls its two signatures.
 
-    The n-gram branch serves from one table per layer (``NaiveBayesLinear.
-    serving_weights``: one gather per request instead of two, the same
-    probabilities), saved beside the model's own weights: the model's
-    variables stay exactly those it was trained with, which a warm start reads,
-    but for the Naive Bayes ratios, which the table stands in for and a warm
-    start computes afresh (2^23 floats fewer to write and to load).
+    The n-gram branch serves from one table per layer, saved beside the
+    model's own weights in place of the Naive Bayes ratios (see
+    ``NaiveBayesLinear.serving_weights``).
     """
     module = ServingModule(model, tft_output)
     # The optimizer stays out, as ``model.save(..., include_optimizer=False)``

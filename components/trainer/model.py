@@ -14,7 +14,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from components.trainer.naive_bayes import NaiveBayesLinear, WeightedRowsAdam
-from components.trainer.options import FINE_TUNE, FROZEN_THEN_FINE_TUNE, Architecture, TrainerOptions
+from components.trainer.options import Architecture, EmbeddingTraining, TrainerOptions
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def build_model(
         matrix.shape[1],
         mask_zero=True,
         # frozen_then_fine_tune starts frozen; fit_model unfreezes it.
-        trainable=options.embedding_training == FINE_TUNE,
+        trainable=options.embedding_training == EmbeddingTraining.FINE_TUNE,
         name=EMBEDDING_LAYER,
     )
     embedded = embedding(token_ids)
@@ -223,12 +223,12 @@ def embedding_weights(model: keras.Model) -> np.ndarray:
 
 def describe_embedding_training(options: TrainerOptions) -> str:
     """How the embeddings are trained, for the log: ``fine-tuned``, ``frozen``, or the schedule."""
-    if options.embedding_training == FROZEN_THEN_FINE_TUNE:
+    if options.embedding_training == EmbeddingTraining.FROZEN_THEN_FINE_TUNE:
         return (
             f"frozen for {options.unfreeze_after_epochs} epochs, then fine-tuned at learning rate "
             f"{options.fine_tune_learning_rate:g}"
         )
-    return "fine-tuned" if options.embedding_training == FINE_TUNE else "frozen"
+    return "fine-tuned" if options.embedding_training == EmbeddingTraining.FINE_TUNE else "frozen"
 
 
 @dataclasses.dataclass
@@ -270,8 +270,7 @@ def non_finite_weights(model: keras.Model) -> list[str]:
 
 def check_finite_weights(model: keras.Model, when: str) -> None:
     """Raises :class:`NonFiniteTrainingError` naming ``when`` and each non-finite weight."""
-    problems = non_finite_weights(model)
-    if problems:
+    if problems := non_finite_weights(model):
         raise NonFiniteTrainingError(f"{when}: non-finite weights: {'; '.join(problems)}; {_NOT_WRITTEN}")
 
 
@@ -376,7 +375,7 @@ def fit_model(
             )
         )
 
-    if options.embedding_training != FROZEN_THEN_FINE_TUNE:
+    if options.embedding_training != EmbeddingTraining.FROZEN_THEN_FINE_TUNE:
         run(0, options.epochs)
     else:
         # Options guarantee unfreeze_after_epochs < epochs, so fine-tuning always follows,

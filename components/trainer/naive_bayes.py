@@ -133,8 +133,6 @@ class NaiveBayesLinear(keras.layers.Layer):
     def serving_weights(self) -> Iterator[tf.Variable]:
         """While open, the layer reads the table ``[r_i w_i, r_i != 0]`` (yielded) in one gather per call.
 
-        The ratios are not among the layer's weights while it is open.
-
         The products are the float32 products ``call`` computes, and each
         review's sums add the same values in the same order, so the logit is
         the same to the bit. The table is a snapshot of the current weights:
@@ -197,7 +195,8 @@ class WeightedRowsAdam(keras.optimizers.Adam):
         }
 
     def update_step(self, gradient, variable):
-        rows = self._weighted_rows.get(self._var_key(variable))
+        var_key = self._var_key(variable)
+        rows = self._weighted_rows.get(var_key)
         if rows is None or not isinstance(gradient, tf.IndexedSlices) or self.amsgrad:
             return super().update_step(gradient, variable)
         # Adam.update_step's sparse branch, restricted to ``rows``.
@@ -205,7 +204,6 @@ class WeightedRowsAdam(keras.optimizers.Adam):
         local_step = tf.cast(self.iterations + 1, variable.dtype)
         beta_1_power = tf.pow(tf.cast(self.beta_1, variable.dtype), local_step)
         beta_2_power = tf.pow(tf.cast(self.beta_2, variable.dtype), local_step)
-        var_key = self._var_key(variable)
         m = self._momentums[self._index_dict[var_key]]
         v = self._velocities[self._index_dict[var_key]]
         alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)

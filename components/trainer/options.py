@@ -23,10 +23,6 @@ class EmbeddingTraining(enum.StrEnum):
     FROZEN_THEN_FINE_TUNE = "frozen_then_fine_tune"
 
 
-FINE_TUNE = EmbeddingTraining.FINE_TUNE
-FROZEN_THEN_FINE_TUNE = EmbeddingTraining.FROZEN_THEN_FINE_TUNE
-
-
 class TrainerOptions(Options):
     """The Keras classifier and how it is fitted."""
 
@@ -38,7 +34,7 @@ class TrainerOptions(Options):
         "several widths with global max pooling).",
     )
     embedding_training: EmbeddingTraining = Field(
-        FINE_TUNE,
+        EmbeddingTraining.FINE_TUNE,
         description="fine_tune (the injected matrix trains with the rest of the model), frozen (it never "
         "changes) or frozen_then_fine_tune (frozen for unfreeze_after_epochs epochs while the layers above it "
         "settle, then fine-tuned at fine_tune_learning_rate, so large early gradients do not wreck the "
@@ -123,7 +119,7 @@ class TrainerOptions(Options):
         return value
 
     @model_validator(mode="after")
-    def _a_branch(self) -> Self:
+    def _consistent(self) -> Self:
         if not self.use_embeddings and not self.use_ngrams:
             raise ValueError(
                 "trainer.use_embeddings and trainer.use_ngrams are both false: the model needs at least one branch"
@@ -133,13 +129,12 @@ class TrainerOptions(Options):
                 "trainer.warm_start needs the embedding branch (it copies embedding rows by word); "
                 "set trainer.use_embeddings true or trainer.warm_start false"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _unfreeze_before_the_last_epoch(self) -> Self:
-        if self.embedding_training == FROZEN_THEN_FINE_TUNE and self.unfreeze_after_epochs >= self.epochs:
+        if (
+            self.embedding_training == EmbeddingTraining.FROZEN_THEN_FINE_TUNE
+            and self.unfreeze_after_epochs >= self.epochs
+        ):
             raise ValueError(
                 f"trainer.unfreeze_after_epochs must be less than trainer.epochs ({self.epochs}) with "
-                f"trainer.embedding_training {FROZEN_THEN_FINE_TUNE}, got {self.unfreeze_after_epochs}"
+                f"trainer.embedding_training {self.embedding_training}, got {self.unfreeze_after_epochs}"
             )
         return self

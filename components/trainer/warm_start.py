@@ -54,26 +54,6 @@ def _row_of_each_word(name: str, vocabulary: Sequence[str]) -> dict[str, int]:
     return rows
 
 
-def warm_start_embedding(fresh: np.ndarray, trained: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The new embedding matrix: ``trained[rows[i]]`` where the word is shared, ``fresh[i]`` where it is new.
-
-    Args:
-        fresh: ``[new vocabulary, dim]``: the aligned matrix the model was built with.
-        trained: ``[old vocabulary, dim]``: the earlier model's trained matrix.
-        rows: :func:`embedding_rows` of the two vocabularies.
-    """
-    if fresh.ndim != 2 or trained.ndim != 2 or fresh.shape[1] != trained.shape[1]:
-        raise ValueError(f"embedding matrices {fresh.shape} and {trained.shape} differ in dimension")
-    if len(rows) != fresh.shape[0] or (len(rows) and rows.max() >= trained.shape[0]):
-        raise ValueError(
-            f"a row mapping of {len(rows)} rows does not fit matrices {fresh.shape} and {trained.shape}"
-        )
-    shared = rows != NEW_WORD
-    result = fresh.copy()
-    result[shared] = trained[rows[shared]]
-    return result
-
-
 @dataclasses.dataclass(frozen=True)
 class WarmStartSummary:
     """What a warm start copied, and what it left fresh and why.
@@ -125,16 +105,17 @@ def warm_start_weights(
         Every weight of ``fresh``, each the copied or the fresh value, and the summary.
     """
     rows = embedding_rows(old_vocabulary, new_vocabulary)
-    shared = int(np.count_nonzero(rows != NEW_WORD))
+    is_shared = rows != NEW_WORD
+    shared = int(np.count_nonzero(is_shared))
     result: dict[str, np.ndarray] = {}
-    copied: list[str] = []
     kept: dict[str, str] = {}
     for name, value in fresh.items():
         old = trained.get(name)
+        result[name] = value
         if name in fixed:
-            result[name], kept[name] = value, "computed from this run's train split"
+            kept[name] = "computed from this run's train split"
         elif old is None:
-            result[name], kept[name] = value, "not in the earlier model"
+            kept[name] = "not in the earlier model"
         elif name == embedding:
             if old.shape[0] != len(old_vocabulary):
                 raise ValueError(
@@ -142,26 +123,24 @@ def warm_start_weights(
                     f"{len(old_vocabulary)} words"
                 )
             if old.shape[1:] != value.shape[1:]:
-                result[name] = value
                 kept[name] = f"dimension {value.shape[1]}, the earlier model's is {old.shape[1]}"
             elif shared == 0:
-                result[name], kept[name] = value, "no word in common with the earlier vocabulary"
+                kept[name] = "no word in common with the earlier vocabulary"
             else:
-                result[name] = warm_start_embedding(value, old, rows).astype(value.dtype)
-                copied.append(name)
+                result[name] = value.copy()
+                result[name][is_shared] = old[rows[is_shared]]
         elif old.shape != value.shape:
-            result[name] = value
             kept[name] = f"shape {list(value.shape)}, the earlier model's is {list(old.shape)}"
         else:
             result[name] = old.astype(value.dtype)
-            copied.append(name)
+    copied = tuple(name for name in fresh if name not in kept)
     summary = WarmStartSummary(
         same_vocabulary=list(old_vocabulary) == list(new_vocabulary),
         shared_words=shared,
         copied_rows=shared if embedding in copied else 0,
         new_words=len(new_vocabulary) - shared,
         dropped_words=len(old_vocabulary) - shared,
-        copied=tuple(copied),
+        copied=copied,
         fresh=kept,
     )
     return result, summary
