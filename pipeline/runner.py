@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import contextlib
 import gc
 import logging
+import tempfile
 import time
 
 from tfx.orchestration import metadata
@@ -49,6 +50,7 @@ def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummar
         try:
             with (
                 gc_frozen(),
+                run_temporary_folder(),
                 StepLog(config.metadata_path, config.pipeline_name, steps=pipeline_steps(pipeline)),
             ):
                 LocalDagRunner().run(pipeline)
@@ -97,6 +99,24 @@ def gc_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def run_temporary_folder() -> Iterator[None]:
+    """Makes Python's temporary folder, while the block runs, a folder of its own that it then removes.
+
+    For every Beam step it submits as a portable job (Flink, Spark, any ``--runner=PortableRunner``),
+    Beam's stager builds this project's source package (``--setup_file``, about 3 MB) in a fresh
+    ``tempfile.mkdtemp()`` that nothing removes (``apache_beam.transforms.environments.
+    python_sdk_dependencies``): each such run left some 40 MB in the system's temporary folder.
+    """
+    previous = tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix="imdb-pipeline-run-") as folder:
+        tempfile.tempdir = folder
+        try:
+            yield
+        finally:
+            tempfile.tempdir = previous
 
 
 def _spans_shown(config: PipelineConfig) -> str:

@@ -1,6 +1,7 @@
 """Beam flags reach the steps: multi-process and portable execution give exactly what in-memory gives."""
 
 import glob
+import os
 import subprocess
 import sys
 
@@ -75,8 +76,15 @@ def test_the_sample_run_through_beams_portable_job_api_matches_the_default_runne
     assert plan.returncode == 0, plan.stderr[-3000:]
     (beam_line,) = [line for line in plan.stdout.splitlines() if line.startswith("  beam:")]
     assert beam_line.split()[1:4] == portable_flags  # the flags every Beam step gets, in place of the default
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+    temporary = tmp_path / "tmp"  # the system's temporary folder, for this run
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=1800, env=environment
+    )
     assert result.returncode == 0, result.stderr[-3000:]
+    # Beam's stager leaves a source package per step in a temporary folder: the run removes them all.
+    assert sorted(path.name for path in temporary.iterdir()) == []
     vocabulary = _vocabulary(output)
     assert vocabulary[:2] == [b"<pad>", b"<unk>"]
     assert vocabulary == _vocabulary(default_output)
