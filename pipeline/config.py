@@ -270,26 +270,29 @@ class ConfigFile(dict):
         return f"{self.path}, line {line}" if line else self.path
 
 
-class _DuplicateKeyError(yaml.constructor.ConstructorError):
+class _KeyError(yaml.constructor.ConstructorError):
     pass
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently),
+    and a key YAML reads as something else than a name (``null:``, ``true:``, ``1:``): no option has one."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
         for key_node, _value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
-            try:
-                first = seen.get(key)
-                seen.setdefault(key, key_node.start_mark.line + 1)
-            except TypeError:
-                continue  # an unhashable key: construct_mapping below says so
-            if first is not None:
-                raise _DuplicateKeyError(
-                    None, None, f"key {key!r} is given twice (first on line {first})", key_node.start_mark
+            if not isinstance(key, str):
+                if isinstance(key_node, yaml.ScalarNode):
+                    problem = f"key {key_node.value!r} is not a name: YAML reads it as {shown(key)}"
+                else:
+                    problem = f"a key must be a name, not a {'list' if isinstance(key, list) else 'mapping'}"
+                raise _KeyError(None, None, problem, key_node.start_mark)
+            if key in seen:
+                raise _KeyError(
+                    None, None, f"key {key!r} is given twice (first on line {seen[key]})", key_node.start_mark
                 )
+            seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -377,7 +380,7 @@ def load_config_file(path: str) -> ConfigFile:
         mark = error.problem_mark or error.context_mark
         where = f"{path}, line {mark.line + 1}" if mark else path
         problem = " ".join(part for part in (error.context, error.problem) if part)
-        if not isinstance(error, _DuplicateKeyError):
+        if not isinstance(error, _KeyError):
             problem = f"not valid YAML: {problem}"
         raise OptionsError(f"config file {where}: {problem}") from error
     except yaml.reader.ReaderError as error:
@@ -407,6 +410,8 @@ def load_config_file(path: str) -> ConfigFile:
                 + f"; known: {', '.join(KEYS)}"
             )
         if key in SECTIONS:
+            if value is None:  # a section whose options are all commented out
+                config_file[key] = value = {}
             if not isinstance(value, dict):
                 raise OptionsError(
                     f"config file {config_file.where(key)}: {key} must be a mapping of options, got {shown(value)}"

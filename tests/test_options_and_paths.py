@@ -28,6 +28,8 @@ import yaml
 from components.example_gen import component, spans
 from components.file_patterns import all_files_pattern
 from components.options import OptionsError
+from components.pusher.options import PushOptions
+from components.trainer.options import TrainerOptions
 from pipeline import cli, preflight, stored_uris
 from pipeline.config import (
     SAMPLE_DATA,
@@ -187,6 +189,12 @@ def _write(tmp_path, text: str | bytes, name="config.yaml") -> str:
         ("transform:\n  max_length: 64\ntrainer:\n  epoch: 3\n", "line 4: unknown option trainer.epoch (did you "
             "mean trainer.epochs?); known: " + ", ".join(sorted(SECTIONS["trainer"].model_fields))),
         ("trainer: 3\n", "line 1: trainer must be a mapping of options, got 3"),
+        ("trainer: {epochs: 1, epochs: 2}\n", "line 1: key 'epochs' is given twice (first on line 1)"),
+        ("null: 1\n", "line 1: key 'null' is not a name: YAML reads it as None"),
+        ("trainer:\n  epochs: 2\n  true: 1\n", "line 3: key 'true' is not a name: YAML reads it as True"),
+        ("push:\n  ~: 3\n", "line 2: key '~' is not a name: YAML reads it as None"),
+        ("? [data]\n: x\n", "line 1: a key must be a name, not a list"),
+        ("trainer:\n  ? {epochs: 1}\n  : 2\n", "line 2: a key must be a name, not a mapping"),
         ("trainer: [unclosed\n", "line 2: not valid YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'"),
     ],
 )  # fmt: skip
@@ -195,6 +203,33 @@ def test_config_file_errors_name_the_file_and_line(tmp_path, text, message):
     with pytest.raises(OptionsError) as error:
         load_config_file(path)
     assert str(error.value) == f"config file {path}, {message}"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(st.none(), st.booleans(), st.integers(-(10**15), 10**15), st.floats(allow_nan=False)),
+    st.sampled_from([None, *SECTIONS]),
+)
+def test_a_key_yaml_reads_as_no_name_is_refused_with_its_line(tmp_path, key, section):
+    """Every option is named: a key written as null, a bool or a number is refused where it is written."""
+    text = yaml.safe_dump({key: 1} if section is None else {section: {key: 1}})
+    path = _write(tmp_path, text)
+    with pytest.raises(OptionsError) as error:
+        load_config_file(path)
+    written = text.splitlines()[-1].strip().rpartition(":")[0]
+    assert str(error.value) == (
+        f"config file {path}, line {1 if section is None else 2}: key {written!r} is not a name: "
+        f"YAML reads it as {key!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["push:\n", "push:\n  # keep_versions: 3\n", "trainer:\npush: ~\n", "trainer: {}\n"]
+)
+def test_a_section_with_every_option_commented_out_takes_the_defaults(tmp_path, text):
+    path = _write(tmp_path, text)
+    config = config_from_command_line("--config", path)
+    assert config.push == PushOptions() and config.trainer == TrainerOptions()
 
 
 @pytest.mark.parametrize(("text", "kind"), [("- 1\n- 2\n", "list"), ("just text\n", "str"), ("3\n", "int")])
