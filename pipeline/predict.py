@@ -15,6 +15,7 @@ import tempfile
 import threading
 import typing
 
+from components.plural import counted
 from pipeline import interrupts
 from schemas import features
 
@@ -242,7 +243,7 @@ class Classifier:
         if values.shape not in ((len(texts),), (len(texts), 1)) or values.dtype.kind not in "fiu":
             raise ModelOutputError(
                 f"{self.version_dir} gave {features.PROBABILITY_OUTPUT!r} of shape {list(values.shape)} "
-                f"and type {values.dtype} for a batch of {len(texts)} reviews; expected one probability per "
+                f"and type {values.dtype} for a batch of {counted(len(texts), 'review')}; expected one probability per "
                 f"review (shape [{len(texts)}]): the model is not this pipeline's or is broken"
             )
         return [float(p) for p in values.reshape(-1)]

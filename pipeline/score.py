@@ -364,7 +364,7 @@ def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
     feature_map = example.features.feature
     kind, values = _kind_and_values(feature_map.get(features.TEXT))
     if kind != "bytes_list" or len(values) != 1:
-        found = "absent" if kind == "" else f"{kind} of {len(values)} value(s)"
+        found = "absent" if kind == "" else f"{kind} of {counted(len(values), 'value')}"
         raise BadRecordError(
             NO_TEXT_FEATURE,
             where,

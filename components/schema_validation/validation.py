@@ -14,6 +14,7 @@ from google.protobuf import message
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components.plural import counted
 from schemas import features
 
 # How many example sources each (feature, problem) keeps as evidence.
@@ -110,10 +111,10 @@ def _count_problem(count: int, expected: tuple[int, int | None]) -> str | None:
     if low <= count and (high is None or count <= high):
         return None
     if low == high:
-        return f"has {count} values, expected exactly {low}"
+        return f"has {counted(count, 'value')}, expected exactly {low}"
     if high is None:
-        return f"has {count} values, expected at least {low}"
-    return f"has {count} values, expected {low} to {high}"
+        return f"has {counted(count, 'value')}, expected at least {low}"
+    return f"has {counted(count, 'value')}, expected {low} to {high}"
 
 
 def _int_domain_problem(value: int, domain: schema_pb2.IntDomain) -> str | None:
