@@ -238,7 +238,7 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=fresh_embedding))
     )
     assert (
-        "no embedding row copied: every row from the aligned matrix (5 words shared),\n1 words of the" in text
+        "no embedding row copied: every row from the aligned matrix (5 words shared),\n1 word of the" in text
     )
     assert "embedding rows of" not in text
     none = {"model_uri": None, "model_id": None}

@@ -13,8 +13,6 @@ import time
 import timeit
 import traceback
 
-from components.plural import counted
-
 # Top-level packages that must not be loaded in the probe process.
 FORBIDDEN_MODULES = ("tfx", "tensorflow_transform", "apache_beam", "components", "pipeline", "schemas")
 
@@ -82,7 +80,7 @@ def probe(request: dict) -> dict:
             if array.shape not in ((len(texts),), (len(texts), 1)) or array.dtype.kind not in "fiu":
                 result["error"] = (
                     f"signature {name!r} gave {request['output']!r} of shape {list(array.shape)} and type "
-                    f"{array.dtype} for {counted(len(texts), 'probe')}; expected one probability per probe"
+                    f"{array.dtype} for {len(texts)} probes; expected one probability per probe"
                 )
                 return result
             values = array.reshape(-1).tolist()

@@ -506,7 +506,7 @@ class _ReadMatchFn(beam.DoFn):
                     where = f"{'after' if finished else 'in'} member {member.name} (header at byte "
                     where += f"{member.offset:,} of the unpacked tar stream)"
                 raise ImdbArchiveError(
-                    f"{path}: truncated or corrupt archive, {where}, {counted(read, 'byte')} read: "
+                    f"{path}: truncated or corrupt archive, {where}, {read} bytes read: "
                     f"{type(error).__name__}: {error}"
                 ) from error
         yield from movie_ids.values()
