@@ -454,16 +454,6 @@ def not_a_probability(model: str, value: float, where: str | None = None) -> str
     )
 
 
-def _check_no_output_field(batch: list[Review]) -> None:
-    """Refuses a record whose field ``--format jsonl`` would overwrite (its ``text`` is its own)."""
-    for review in batch:
-        if PROBABILITY_FIELD in review.fields:
-            raise InputError(
-                f'{review.where}: the JSON object has a "{PROBABILITY_FIELD}" field, which --format jsonl '
-                "writes: rename it, or use --format tsv"
-            )
-
-
 def score(
     classifier: typing.Callable[[Sequence[str]], list[float]],
     reviews: Iterable[Review],
@@ -481,8 +471,13 @@ def score(
     count = 0
     reviews = iter(reviews)
     while batch := list(itertools.islice(reviews, batch_size)):
-        if output_format == JSON_LINES:
-            _check_no_output_field(batch)
+        # A record's own probability would be overwritten (its text is its own): refused, not guessed at.
+        clash = next((review for review in batch if PROBABILITY_FIELD in review.fields), None)
+        if clash is not None and output_format == JSON_LINES:
+            raise InputError(
+                f'{clash.where}: the JSON object has a "{PROBABILITY_FIELD}" field, which --format jsonl '
+                "writes: rename it, or use --format tsv"
+            )
         scored = list(zip(batch, classifier([review.text for review in batch]), strict=True))
         for review, probability in scored:
             if problem := not_a_probability(model, probability, review.where):

@@ -193,10 +193,9 @@ class Violation:
 
     def describe(self) -> str:
         """E.g. ``feature 'label': value 3 outside int_domain [0, 1] in 2 examples (a.txt, b.txt)``."""
-        examples = "example" if self.count == 1 else "examples"
         more = ", ..." if self.count > len(self.samples) else ""
         return (
-            f"feature '{self.feature}': {self.problem} in {self.count} {examples} "
+            f"feature '{self.feature}': {self.problem} in {counted(self.count, 'example')} "
             f"({', '.join(self.samples)}{more})"
         )
 
