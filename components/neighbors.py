@@ -15,6 +15,7 @@ import numpy as np
 
 from components.artifacts import model as model_artifact
 from components.matching import transform_token
+from components.plural import counted
 from schemas import features
 
 TRAINED = "trained"
@@ -33,9 +34,8 @@ class UnknownWordError(KeyError):
 
     def __str__(self) -> str:
         listed = ", ".join(repr(word) for word in self.words)
-        noun = "word is" if len(self.words) == 1 else "words are"
         return (
-            f"{len(self.words)} {noun} not in the vocabulary of {self.source}: {listed} "
+            f"{counted(len(self.words), 'word')} {'is' if len(self.words) == 1 else 'are'} not in the vocabulary of {self.source}: {listed} "
             "(rare words map to <unk> and have no vector of their own)"
         )
 
@@ -98,9 +98,9 @@ def check_matrix(matrix: np.ndarray, rows: int, source: str) -> None:
     finite = np.isfinite(matrix)
     if not finite.all():
         bad_rows = np.flatnonzero(~finite.all(axis=1))
-        rows_hold = "1 row holds" if len(bad_rows) == 1 else f"{len(bad_rows)} rows hold"
+        hold = "holds" if len(bad_rows) == 1 else "hold"
         raise ValueError(
-            f"{source}: {rows_hold} NaN or infinite values (first: row {bad_rows[0]}); the embeddings are damaged"
+            f"{source}: {counted(len(bad_rows), 'row')} {hold} NaN or infinite values (first: row {bad_rows[0]}); the embeddings are damaged"
         )
 
 

@@ -13,6 +13,8 @@ from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
+from components.plural import noun_form
+
 # Exact types: a YAML string "3" is not a whole number, a bool is not a number,
 # 1 is not true. A float field takes a whole number (``min_auc: 1``); none takes
 # NaN or an infinity (every range check would let NaN through).
@@ -131,7 +133,7 @@ def options_error(error: ValidationError, model: type[BaseModel]) -> OptionsErro
         prefix = "".join(f"{part}." for part in _names(parent, owner))
         unknown = sorted(prefix + str(d["loc"][-1]) for d in details if d["type"] == "extra_forbidden")
         return OptionsError(
-            f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(owner.model_fields))}"
+            f"unknown {noun_form(len(unknown), 'option')} {', '.join(unknown)}; known: {', '.join(sorted(owner.model_fields))}"
         )
     owner, field = _field_at(model, first["loc"])
     name = ".".join(_names(first["loc"], owner))

@@ -30,10 +30,17 @@ _CHARACTER_MAP = (
     (r"[\x{201C}\x{201D}\x{93}\x{94}]", '"'),
     (r"[\x{2013}\x{2014}\x{96}\x{97}]", "-"),
     (r"[\x{2026}\x{85}]", "..."),
-    # Format characters are invisible (a byte-order mark inside a text, a zero-width space or
-    # joiner, a soft hyphen, a direction mark): removed, as BERT's tokenizer removes them, before a
-    # line break or a word is read, so that no text reads otherwise for holding one.
-    (r"[\p{Cf}]", ""),
+    # Invisible characters are removed, as BERT's tokenizer removes format characters, before a line
+    # break or a word is read, so that no text reads otherwise for holding one: format characters
+    # (Cf: a byte-order mark inside a text, a zero-width space or joiner, a soft hyphen, a direction
+    # mark) and Unicode's Default_Ignorable_Code_Point, which adds the combining grapheme joiner,
+    # variation selectors and Hangul fillers (its ranges in DerivedCoreProperties.txt, Unicode 16.0).
+    (
+        r"[\p{Cf}\x{AD}\x{34F}\x{61C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{200B}-\x{200F}"
+        r"\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FE00}-\x{FE0F}\x{FEFF}\x{FFA0}\x{FFF0}-\x{FFF8}"
+        r"\x{1BCA0}-\x{1BCA3}\x{1D173}-\x{1D17A}\x{E0000}-\x{E0FFF}]",
+        "",
+    ),
 )
 # A text free of them all, which most reviews are (97% of IMDb's).
 _NO_MAPPED_CHARACTER = "[^" + "".join(pattern[1:-1] for pattern, _ in _CHARACTER_MAP) + "]*"
@@ -53,7 +60,7 @@ def normalize(text: tf.Tensor) -> tf.Tensor:
     """Lower-cases, removes HTML line breaks and spaces out punctuation.
 
     Bytes that are not valid UTF-8 become U+FFFD (``tf.strings.lower`` replaces
-    them), so serving never fails on a client's bytes; NUL is a space, a format character nothing.
+    them), so serving never fails on a client's bytes; NUL is a space, an invisible character nothing.
     """
     # tf.strings.lower ends a text at its first NUL byte (the rest of a review would go unread):
     # a NUL separates words, as a space does.

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import typing
 
+from components.plural import counted
 from pipeline import interrupts
 from schemas import features
 
@@ -135,7 +136,12 @@ def import_tensorflow(verbose: bool = False, serving_only: bool = True):
 
 def resolve_model_dir(path: str) -> str:
     """``path`` if it holds a SavedModel, else its highest integer version that does (as TF Serving)."""
+    if not path.strip():
+        raise ModelNotFoundError(
+            "--model is empty: name a pushed version directory or the model directory above it"
+        )
     tf = import_tensorflow()
+    from components.artifacts.pushed_model import list_versions
 
     if tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
         return path
@@ -146,13 +152,10 @@ def resolve_model_dir(path: str) -> str:
             f"{path} is a file, not a SavedModel directory: give the version directory that holds "
             f"{SAVED_MODEL_FILE} and variables/, or the model directory above the versions"
         )
-    names = (name.rstrip("/") for name in tf.io.gfile.listdir(path))
     versions = [
-        int(name)
-        for name in names
-        # A folder named by its number as written, so the number names it back (not 0017, not '²').
-        if re.fullmatch(r"0|[1-9][0-9]*", name)
-        and tf.io.gfile.exists(os.path.join(path, name, SAVED_MODEL_FILE))
+        version
+        for version in list_versions(path)
+        if tf.io.gfile.exists(os.path.join(path, str(version), SAVED_MODEL_FILE))
     ]
     if not versions:
         raise ModelNotFoundError(
@@ -240,7 +243,7 @@ class Classifier:
         if values.shape not in ((len(texts),), (len(texts), 1)) or values.dtype.kind not in "fiu":
             raise ModelOutputError(
                 f"{self.version_dir} gave {features.PROBABILITY_OUTPUT!r} of shape {list(values.shape)} "
-                f"and type {values.dtype} for a batch of {len(texts)} reviews; expected one probability per "
+                f"and type {values.dtype} for a batch of {counted(len(texts), 'review')}; expected one probability per "
                 f"review (shape [{len(texts)}]): the model is not this pipeline's or is broken"
             )
         return [float(p) for p in values.reshape(-1)]
@@ -462,11 +465,19 @@ def score(
 
     Raises:
         ModelOutputError: an output that is not a probability (nothing of its batch is written).
+        InputError: with ``jsonl`` output, a record with a ``probability`` field (before its batch is scored).
     """
     model = getattr(classifier, "version_dir", "the model")
     count = 0
     reviews = iter(reviews)
     while batch := list(itertools.islice(reviews, batch_size)):
+        # A record's own probability would be overwritten (its text is its own): refused, not guessed at.
+        clash = next((review for review in batch if PROBABILITY_FIELD in review.fields), None)
+        if clash is not None and output_format == JSON_LINES:
+            raise InputError(
+                f'{clash.where}: the JSON object has a "{PROBABILITY_FIELD}" field, which --format jsonl '
+                "writes: rename it, or use --format tsv"
+            )
         scored = list(zip(batch, classifier([review.text for review in batch]), strict=True))
         for review, probability in scored:
             if problem := not_a_probability(model, probability, review.where):

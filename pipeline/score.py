@@ -35,6 +35,7 @@ from components.example_gen import errors, quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
 from components.file_patterns import all_files_pattern, escape_pattern, tfrecord_compression_of
+from components.plural import counted
 from pipeline import interrupts, predict
 from schemas import features
 
@@ -244,7 +245,7 @@ class _ReadRecordsFn(beam.DoFn):
     def process(self, metadata: FileMetadata) -> Iterator:
         shown = self._source.shown(metadata.path)
         if self._source.kind == TFRECORD:
-            yield from self._read_tfrecords(metadata.path, shown)
+            yield from self._read_tfrecords(metadata.path, shown, metadata.size_in_bytes)
             yield beam.pvalue.TaggedOutput(KINDS, TFRECORD)
         else:
             yield from self._read_text(metadata.path, shown)
@@ -282,27 +283,57 @@ class _ReadRecordsFn(beam.DoFn):
         except predict.InputError as error:  # the whole file refused (a JSON document, not JSON Lines)
             raise ScoreInputError(str(error)) from None
 
-    def _read_tfrecords(self, path: str, shown: str) -> Iterator:
-        tf = predict.import_tensorflow()
-        compression = tfrecord_compression_of(path)
-        number = 0
-        try:
-            for number, raw in enumerate(
-                tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator(), start=1
-            ):
-                origin = Origin(shown, record=number)
-                try:
-                    data, review_id = _example_text(raw, str(origin))
-                    text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
-                except BadRecordError as error:
-                    yield self._set_aside(origin, error, raw)
-                    continue
-                yield _key(origin, review_id), text
-        except tf.errors.OpError as error:  # DataLossError among them
-            raise ScoreInputError(
-                f"{shown}: truncated or corrupt TFRecord file after record {number} "
-                f"(compression {'GZIP' if compression else 'none'}): {_tf_error_text(error.message)}"
-            ) from None
+    def _read_tfrecords(self, path: str, shown: str, size: int) -> Iterator:
+        for number, raw in enumerate(read_tfrecords(path, shown, size), start=1):
+            origin = Origin(shown, record=number)
+            try:
+                data, review_id = _example_text(raw, str(origin))
+                text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
+            except BadRecordError as error:
+                yield self._set_aside(origin, error, raw)
+                continue
+            yield _key(origin, review_id), text
+
+
+def read_tfrecords(path: str, shown: str, size: int) -> Iterator[bytes]:
+    """The records of the TFRecord file ``path`` of ``size`` bytes (gzip by its name), and ScoreInputError
+    naming it (``shown``) if it is truncated or corrupt, whatever its length."""
+    tf = predict.import_tensorflow()
+    compression = tfrecord_compression_of(path)
+    number = read = 0
+    try:
+        for raw in tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator():
+            number, read = number + 1, read + len(raw) + _RECORD_FRAMING_BYTES
+            yield raw
+        left = (_gunzipped_size(path) if compression else size) - read
+    except tf.errors.OpError as error:  # DataLossError among them
+        problem = _tf_error_text(error.message)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:  # what TensorFlow's gzip reader let through
+        problem = f"gzip: {error}"
+    else:
+        if not left:
+            return
+        # TensorFlow's reader takes a header cut short for the end of the file (a file of 4 junk
+        # bytes read as no records): the records read must account for every byte.
+        problem = (
+            f"truncated record at {read}: {counted(left, 'byte')} left, "
+            f"less than a record header ({_RECORD_HEADER_BYTES} bytes)"
+        )
+    raise ScoreInputError(
+        f"{shown}: truncated or corrupt TFRecord file after record {number} "
+        f"(compression {'GZIP' if compression else 'none'}): {problem}"
+    )
+
+
+# A TFRecord is its data's length (8 bytes) and the length's CRC (4): the header, then the data and its CRC (4).
+_RECORD_HEADER_BYTES = 12
+_RECORD_FRAMING_BYTES = 16
+
+
+def _gunzipped_size(path: str) -> int:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+        return sum(len(chunk) for chunk in iter(lambda: unzipped.read(1 << 20), b""))
 
 
 # TensorFlow wraps an op's error as "{{function_node ...}} <message> [Op:IteratorGetNext]".
@@ -312,7 +343,8 @@ _TF_WRAPPING = re.compile(r"^\{\{function_node [^}]*\}\}\s*|\s*\[Op:[^\]]*\](?: 
 def _tf_error_text(message: str) -> str:
     """The first line of a TensorFlow error message without its function-node prefix and op suffix."""
     line = message.splitlines()[0] if message else ""
-    return _TF_WRAPPING.sub("", line).strip()
+    # TensorFlow's "truncated record at 0' failed with Read less bytes than requested" has a stray quote.
+    return _TF_WRAPPING.sub("", line).strip().replace("' failed with ", ": ")
 
 
 def _bad_line(error: predict.InputError, where: str) -> BadRecordError:
@@ -332,15 +364,22 @@ def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
     feature_map = example.features.feature
     kind, values = _kind_and_values(feature_map.get(features.TEXT))
     if kind != "bytes_list" or len(values) != 1:
-        found = "absent" if kind == "" else f"{kind} of {len(values)} value(s)"
+        found = "absent" if kind == "" else f"{kind} of {counted(len(values), 'value')}"
         raise BadRecordError(
             NO_TEXT_FEATURE,
             where,
             f"feature '{features.TEXT}' must hold one string (bytes_list), found {found}",
         )
     source_kind, ids = _kind_and_values(feature_map.get(features.SOURCE))
-    review_id = ids[0].decode("utf-8", "replace") if source_kind == "bytes_list" and len(ids) == 1 else None
-    return values[0], review_id
+    if source_kind != "bytes_list" or len(ids) != 1:
+        return values[0], None
+    try:
+        return values[0], ids[0].decode("utf-8")
+    except UnicodeDecodeError as error:  # an id to join on must name the review, not U+FFFD
+        problem = f"not valid UTF-8 ({error.reason} at byte {error.start})"
+        raise BadRecordError(
+            quarantine.INVALID_UTF8, where, f"feature '{features.SOURCE}' (the review's id) is {problem}"
+        ) from None
 
 
 def _kind_and_values(feature) -> tuple[str | None, Sequence]:

@@ -27,6 +27,7 @@ from components.artifacts.embedding_vectors import DIMENSION_PROPERTY as DIMENSI
 from components.artifacts.embedding_vectors import WORDS_PROPERTY as WORDS
 from components.artifacts.ref import ArtifactRef, artifact_ref
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors, RunReport
+from components.plural import counted
 from pipeline import interrupts, run_records
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
     for type_name, artifact in sorted(outputs, key=lambda output: rank.get(output[0], len(rank))):
         properties = artifact.properties
         if type_name == standard_artifacts.Examples.TYPE_NAME and quarantine.SET_ASIDE_PROPERTY in properties:
-            figures.append(f"{properties[quarantine.SET_ASIDE_PROPERTY]:,} records set aside")
+            figures.append(f"{counted(properties[quarantine.SET_ASIDE_PROPERTY], 'record')} set aside")
         elif (
             type_name == standard_artifacts.ExampleAnomalies.TYPE_NAME
             and drift_anomalies.OVER_THRESHOLD_PROPERTY in properties
@@ -66,11 +67,13 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
             baseline = properties.get(drift_anomalies.BASELINE_SPAN_PROPERTY)
             against = "train vs test" if baseline is None else f"against span {baseline} and train vs test"
             over = properties[drift_anomalies.OVER_THRESHOLD_PROPERTY]
-            figures.append(f"{over} comparison(s) over their threshold ({against})")
+            figures.append(f"{counted(over, 'comparison')} over their threshold ({against})")
             if properties.get(drift_anomalies.WARNINGS_PROPERTY):
                 figures.append(f"warning: {properties[drift_anomalies.WARNINGS_PROPERTY]}")
         elif type_name == EmbeddingVectors.TYPE_NAME and WORDS in properties:
-            figures.append(f"{properties[WORDS]:,} vectors of {properties.get(DIMENSION, '?')} dimensions")
+            figures.append(
+                f"{counted(properties[WORDS], 'vector')} of {properties.get(DIMENSION, '?')} dimensions"
+            )
         elif type_name == EmbeddingMatrix.TYPE_NAME and COVERAGE_WORDS in properties:
             figures.append(f"vectors for {properties[COVERAGE_WORDS]:.1%} of the vocabulary")
         elif type_name == standard_artifacts.ModelEvaluation.TYPE_NAME:

@@ -8,6 +8,7 @@ import dataclasses
 from components.artifacts import drift_anomalies, pushed_model, run_report
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
+from components.plural import counted
 from pipeline import run_records
 
 
@@ -34,7 +35,7 @@ class RunSummary:
     def one_line(self) -> str:
         states = collections.Counter(state for _node, state in self.steps)
         parts = [
-            f"{self.pipeline_name} run {self.run_id}: {len(self.steps)} steps "
+            f"{self.pipeline_name} run {self.run_id}: {counted(len(self.steps), 'step')} "
             f"({states[run_records.EXECUTED]} executed, {states[run_records.CACHED]} cached)"
             + (f" in {self.seconds:.0f} s" if self.seconds is not None else "")
         ]

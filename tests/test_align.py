@@ -174,7 +174,7 @@ def test_a_repeated_word_keeps_its_first_vector_and_is_counted():
     np.testing.assert_array_equal(matrix[2], _v(1, 2))
     np.testing.assert_array_equal(matrix[3], _v(3, 4))
     assert (coverage.exact, coverage.lowercase, coverage.vectors_read, coverage.duplicates) == (2, 0, 4, 1)
-    assert "4 vectors read (1 repeats of vocabulary words ignored)" in coverage.summary()
+    assert "4 vectors read (1 repeat of vocabulary words ignored)" in coverage.summary()
 
 
 def test_fallback_normalises_file_words_as_the_transform_normalises_text():

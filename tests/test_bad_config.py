@@ -47,7 +47,7 @@ def config_from_command_line(*argv: str):
         ({"max_bad_records": 2.5}, "example_gen.max_bad_records must be a whole number, got 2.5"),
         ({"quarantine_duplicates": "yes"}, "example_gen.quarantine_duplicates must be true or false, got 'yes'"),
         ({"quarantine_test_overlap": 1}, "example_gen.quarantine_test_overlap must be true or false, got 1"),
-        ({"max_bad": 3}, "unknown option(s) example_gen.max_bad; known: max_bad_records, max_bad_share, "
+        ({"max_bad": 3}, "unknown option example_gen.max_bad; known: max_bad_records, max_bad_share, "
             "max_review_bytes, quarantine_duplicates, quarantine_test_overlap"),
     ],
 )  # fmt: skip

@@ -129,7 +129,7 @@ def test_misspelt_section_options_are_rejected_not_passed_to_beam():
             r"word2vec.algorithm must be one of skipgram, cbow; got 'glove'",
         ),
         ({"evaluation": {"min_auc": 2}}, r"evaluation.min_auc must be between 0.0 and 1.0, got 2.0"),
-        ({"trainer": {"epoch": 3}}, r"unknown option\(s\) trainer.epoch"),
+        ({"trainer": {"epoch": 3}}, r"unknown option trainer.epoch"),
         ({"trainner": {"epochs": 3}}, r"unknown configuration key 'trainner'"),
         ({"eval_percent": 0}, r"eval_percent must be a whole number between 1 and 50, got 0"),
         ({"data": "/no/such/aclImdb"}, r"data: /no/such/aclImdb does not exist"),
@@ -211,7 +211,7 @@ def test_every_section_round_trips_through_json_as_the_executors_receive_it():
         ('{"architecture": "rnn"}', "trainer.architecture must be one of bag, cnn; got 'rnn'"),
         (
             '{"epoch": 3}',
-            "unknown option(s) trainer.epoch; known: " + ", ".join(sorted(TrainerOptions.model_fields)),
+            "unknown option trainer.epoch; known: " + ", ".join(sorted(TrainerOptions.model_fields)),
         ),
     ],
 )

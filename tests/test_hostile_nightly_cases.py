@@ -123,7 +123,7 @@ def test_a_failed_score_job_leaves_no_files_and_a_retry_works(length_model, tmp_
             "--model", str(length_model), "--input", "good.txt", "--output", output, cwd=tmp_path
         )
         assert done.returncode == 0, done.stderr[-3000:]
-        assert done.stdout == f"scored 1 reviews of good.txt with {length_model}/7, set aside 0: {output}\n"
+        assert done.stdout == f"scored 1 review of good.txt with {length_model}/7, set aside 0: {output}\n"
         assert sorted(path.name for path in (tmp_path / output).iterdir()) == [
             "predictions-00000-of-00001.jsonl",
             "quarantine",

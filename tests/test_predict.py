@@ -21,6 +21,7 @@ import pytest
 
 from pipeline import predict
 from tests.conftest import CLI
+from tests.test_score import length_model  # noqa: F401 (a fixture)
 
 MODEL_NAME = "imdb_sentiment"
 
@@ -481,3 +482,30 @@ def test_a_model_directory_resolves_to_its_newest_version_named_by_its_number(tm
         (tmp_path / name).mkdir()
         (tmp_path / name / predict.SAVED_MODEL_FILE).write_bytes(b"")
     assert predict.resolve_model_dir(str(tmp_path)) == str(tmp_path / "7")
+
+
+@pytest.mark.parametrize("model", ["", "  "])
+def test_an_empty_model_path_is_a_usage_error(tmp_path, model):
+    """As ``--output ''`` is: before, ``predict`` said " does not exist" (the empty path, unnamed)."""
+    with pytest.raises(predict.ModelNotFoundError) as raised:
+        predict.resolve_model_dir(model)
+    message = "--model is empty: name a pushed version directory or the model directory above it"
+    assert str(raised.value) == message
+    result = _predict("--model", model, "a wonderful film", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode().splitlines()[-1] == f"imdb-pipeline predict: {message}"
+
+
+def test_json_lines_output_refuses_a_record_whose_probability_it_would_overwrite(length_model, tmp_path):  # noqa: F811
+    """Before: the record's own ``probability`` was silently replaced by the model's."""
+    (tmp_path / "in.jsonl").write_text(
+        '{"text": "great", "id": 1}\n{"text": "bad", "probability": 0.3}\n', encoding="utf-8"
+    )
+    refused = _predict("--model", str(length_model), "--input", "in.jsonl", "--format", "jsonl", cwd=tmp_path)
+    assert (refused.returncode, refused.stdout) == (2, b"")
+    assert refused.stderr.decode().splitlines()[-1] == (
+        'imdb-pipeline predict: in.jsonl, line 2: the JSON object has a "probability" field, which '
+        "--format jsonl writes: rename it, or use --format tsv"
+    )
+    tsv = _predict("--model", str(length_model), "--input", "in.jsonl", cwd=tmp_path)
+    assert (tsv.returncode, tsv.stdout) == (0, b"0.0500\tgreat\n0.0300\tbad\n")

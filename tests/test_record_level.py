@@ -210,7 +210,7 @@ def test_reviews_without_a_movie_id_are_counted_and_reported(tmp_path, packed, c
     assert quarantine_lines(examples.uri) == []
     no_urls_line = ", ".join(summary.no_movie_id_samples[reader.NO_URLS_LINE])
     assert [record.getMessage() for record in caplog.records] == [
-        f"ExampleGen: 3 review(s) have no movie id (no_urls_line 2: {no_urls_line}; "
+        f"ExampleGen: 3 reviews have no movie id (no_urls_line 2: {no_urls_line}; "
         f"urls_line_without_title_id 1: {origin['train/neg/2_4.txt']}); the train/eval cut groups each "
         "of them by its own text instead of its movie: train 2, eval 0, test 1, unsup 0 "
         f"(see {examples_dir(tmp_path)}/quarantine)"
@@ -239,9 +239,7 @@ def test_a_dataset_without_urls_files_is_cut_by_text_and_says_so(tmp_path, caplo
     assert summary.reviews_without_movie_id == 8
     assert len(caplog.records) == 1
     assert (
-        caplog.records[0]
-        .getMessage()
-        .startswith("ExampleGen: 8 review(s) have no movie id (no_urls_line 8: ")
+        caplog.records[0].getMessage().startswith("ExampleGen: 8 reviews have no movie id (no_urls_line 8: ")
     )
 
 

@@ -27,6 +27,7 @@ from components.artifacts.ref import ArtifactRef
 from components.artifacts.statistics import DuplicateGroup, Duplicates, SplitStatistics, read_statistics
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.canary.probes import PROBES
+from components.plural import counted
 from components.report import analysis, read_inputs, render
 from components.report.sections import (
     CalibrationBucket,
@@ -371,6 +372,24 @@ def test_index_lists_runs_with_metrics_blessing_push_and_links():
     assert "0.8750" in rows[0][1] and BLESSED_CELL in rows[0][1] and "not blessed" not in rows[0][1]
     assert "0.5000" in rows[1][1] and NOT_BLESSED_CELL in rows[1][1] and "1700000000" in rows[1][1]
     assert BLESSED_CELL not in rows[1][1]
+    assert '<p class="meta">2 runs, newest first.' in text
+    # Before: "1 runs, newest first."
+    assert '<p class="meta">1 run, newest first.' in render.render_index("imdb runs", runs[:1], "now")
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "plural", "shown"),
+    [
+        (0, "review", None, "0 reviews"),
+        (1, "review", None, "1 review"),
+        (2, "run", None, "2 runs"),
+        (1234, "byte", None, "1,234 bytes"),
+        (1, "n-gram id", None, "1 n-gram id"),
+        (3, "entry", "entries", "3 entries"),
+    ],
+)
+def test_a_count_takes_the_form_of_its_noun(count, noun, plural, shown):
+    assert counted(count, noun, plural) == shown
 
 
 def test_index_says_how_each_run_ended_and_names_pipelines_when_there_are_several():
@@ -558,8 +577,8 @@ def test_drift_check_figures_count_the_comparisons_over_their_threshold():
             ),
         ]
     ) == [
-        "0 comparison(s) over their threshold (train vs test)",
-        "1 comparison(s) over their threshold (against span 1 and train vs test)",
+        "0 comparisons over their threshold (train vs test)",
+        "1 comparison over their threshold (against span 1 and train vs test)",
         "warning: out-of-vocabulary share ...",
     ]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import re
 import shlex
 import subprocess
+import tempfile
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
@@ -155,6 +156,7 @@ def test_tfrecords_need_examples_with_one_text_string(tmp_path):
         _example(text=7),
         _example(text=b"   "),
         _example(text=b"no source feature"),
+        _example(text=b"an id that is not UTF-8", source=b"test/pos/\xff.txt"),
     ]
     folder = tmp_path / "Split-test"
     folder.mkdir()
@@ -173,7 +175,14 @@ def test_tfrecords_need_examples_with_one_text_string(tmp_path):
             (score.NO_TEXT_FEATURE, f"{where}, record 3", records[2], len(records[2])),
             (score.NO_TEXT_FEATURE, f"{where}, record 4", records[3], len(records[3])),
             (quarantine.WHITESPACE_ONLY, f"{where}, record 5", records[4], len(records[4])),
+            (quarantine.INVALID_UTF8, f"{where}, record 7", records[6], len(records[6])),
         ],
+    )
+    with pytest.raises(BadRecordError) as raised:
+        score._example_text(records[6], "r")
+    # Before: scored with the id "test/pos/\ufffd.txt", which names no review.
+    assert str(raised.value) == (
+        "r: feature 'source' (the review's id) is not valid UTF-8 (invalid start byte at byte 9)"
     )
 
 
@@ -241,6 +250,92 @@ def test_an_imdb_folder_and_archive_are_read_by_example_gens_reader(tmp_path):
             (quarantine.EMPTY, f"{archive} (member {member})", b"", 0),
             (quarantine.BAD_FILE_NAME, f"{archive} (member aclImdb/test/neg/badname.txt)", b"x", 1),
         ],
+    )
+
+
+def _tfrecord_file(records: list[bytes]) -> bytes:
+    """The bytes TensorFlow's writer gives ``records``, as one plain TFRecord file."""
+    path = Path(tempfile.mkdtemp()) / "records.tfrecord"
+    _write_tfrecords(path, records)
+    return path.read_bytes()
+
+
+_RECORDS = st.lists(st.binary(max_size=20), max_size=3)
+
+
+@st.composite
+def _cut_files(draw) -> bytes:
+    """A file of whole records cut short anywhere."""
+    data = _tfrecord_file(draw(_RECORDS))
+    return data[: draw(st.integers(0, max(len(data) - 1, 0)))]
+
+
+# TensorFlow's reader took a record header cut short (under 12 bytes) for the end of the file: a
+# 4-byte junk file read as no records, a file cut after a record as whole.
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(
+    st.one_of(
+        st.binary(max_size=40),
+        _cut_files(),
+        _RECORDS.map(_tfrecord_file),
+    ),
+    st.booleans(),
+)
+def test_a_tfrecord_file_reads_whole_or_is_an_error_naming_it(tmp_path_factory, data, gzipped):
+    """Any bytes: either exactly the records that give the file back, or an error naming the file."""
+    name = "generated.tfrecord.gz" if gzipped else "generated.tfrecord"
+    path = tmp_path_factory.mktemp("tfrecords") / name
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    try:
+        records = list(score.read_tfrecords(str(path), name, path.stat().st_size))
+    except score.ScoreInputError as error:
+        assert str(error).startswith(f"{name}: truncated or corrupt TFRecord file after record ")
+        assert data != _tfrecord_file(_readable_records(data))
+    else:
+        assert _tfrecord_file(records) == data
+
+
+def _readable_records(data: bytes) -> list[bytes]:
+    """The whole records at the start of ``data`` (length, 4 bytes, data, 4 bytes), CRCs unchecked."""
+    records, offset = [], 0
+    while offset + 12 <= len(data):
+        length = int.from_bytes(data[offset : offset + 8], "little")
+        if offset + 16 + length > len(data):
+            break
+        records.append(data[offset + 12 : offset + 12 + length])
+        offset += 16 + length
+    return records
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b"junk",
+            "truncated or corrupt TFRecord file after record 0 (compression none): "
+            "truncated record at 0: 4 bytes left, less than a record header (12 bytes)",
+        ),
+        (
+            _tfrecord_file([b"a review"])[:20],
+            # Before: "truncated record at 0' failed with Read less bytes than requested" (TensorFlow's quote).
+            "truncated or corrupt TFRecord file after record 0 (compression none): "
+            "truncated record at 0: Read less bytes than requested",
+        ),
+    ],
+)
+def test_a_corrupt_tfrecord_file_names_itself_and_what_is_wrong(tmp_path, data, message):
+    path = tmp_path / "bad.tfrecord"
+    path.write_bytes(data)
+    with pytest.raises(score.ScoreInputError) as raised:
+        list(score.read_tfrecords(str(path), "bad.tfrecord", len(data)))
+    assert str(raised.value) == f"bad.tfrecord: {message}"
+    gzipped = tmp_path / "bad.tfrecord.gz"
+    gzipped.write_bytes(gzip.compress(_tfrecord_file([b"a review"]) + b"x"))
+    with pytest.raises(score.ScoreInputError) as raised:
+        list(score.read_tfrecords(str(gzipped), "bad.tfrecord.gz", gzipped.stat().st_size))
+    assert str(raised.value) == (
+        "bad.tfrecord.gz: truncated or corrupt TFRecord file after record 1 (compression GZIP): "
+        "truncated record at 24: 1 byte left, less than a record header (12 bytes)"
     )
 
 

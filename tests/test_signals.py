@@ -226,7 +226,7 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
     assert not scored.exists()
     again = subprocess.run(score, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith("scored 3000 reviews of "), again.stdout
+    assert again.stdout.startswith("scored 3,000 reviews of "), again.stdout
 
 
 def test_a_run_stopped_after_its_push_says_what_it_pushed(tmp_path):

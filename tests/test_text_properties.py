@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
 import pytest
+import regex
 import tensorflow as tf
 
 from components.text import tokenize
@@ -131,10 +132,29 @@ def test_a_nul_byte_separates_words_in_any_bytes(raw):
     assert token_lists([raw + b"\x00sentinel"])[0][-1] == b"sentinel"
 
 
+# Unicode's Default_Ignorable_Code_Point as the regex module knows it (its own Unicode data, not the
+# tokeniser's list): the combining grapheme joiner, variation selectors, Hangul fillers and most of Cf.
+DEFAULT_IGNORABLE = regex.findall(r"\p{Default_Ignorable_Code_Point}", "".join(map(chr, range(0x110000))))
+invisible = st.one_of(st.characters(categories=("Cf",)), st.sampled_from(DEFAULT_IGNORABLE))
+
+
+def test_every_default_ignorable_character_is_removed():
+    """Each of them inside a word, between words and inside a line break: the tokens of the text without it.
+
+    Before, U+034F, the variation selectors and the Hangul fillers (not Cf) stayed, and changed a score.
+    """
+    assert (
+        len(DEFAULT_IGNORABLE) == 4174 and "\u034f" in DEFAULT_IGNORABLE and "\U000e0fff" in DEFAULT_IGNORABLE
+    )
+    texts = [f"Gr{c}eat{c} movie <b{c}r/>{c}ok{c}" for c in DEFAULT_IGNORABLE]
+    assert token_lists([text.encode("utf-8") for text in texts]) == [[b"great", b"movie", b"ok"]] * len(texts)
+
+
 @PROPERTY_SETTINGS
-@given(any_text, st.lists(st.tuples(st.integers(0, 200), st.characters(categories=("Cf",))), max_size=4))
+@given(any_text, st.lists(st.tuples(st.integers(0, 200), invisible), max_size=4))
 def test_format_characters_anywhere_change_no_token(text, inserted):
-    """An invisible character (BOM, zero-width space, soft hyphen, direction mark) at any place: the same tokens."""
+    """An invisible character (BOM, zero-width space, soft hyphen, direction mark, variation selector,
+    Hangul filler: Cf or Default_Ignorable_Code_Point) at any place: the same tokens."""
     marked = text
     for position, character in sorted(inserted, reverse=True):
         marked = marked[:position] + character + marked[position:]
@@ -150,6 +170,8 @@ def test_format_characters_anywhere_change_no_token(text, inserted):
         ("great \ufeffmovie", ["great", "movie"]),
         ("awful<b\u200br/>film", ["awful", "film"]),
         ("beau\xadtiful \u200eok\u200f", ["beautiful", "ok"]),
+        ("smile\u263a\ufe0f ok", ["smile", "\u263a", "ok"]),
+        ("\u3164a\u034fb \U000e0100c", ["ab", "c"]),
     ],
 )
 def test_format_character_examples(text, tokens):

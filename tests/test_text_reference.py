@@ -11,6 +11,7 @@ its n-grams' scores in that order, so the order shows in the last bits).
 
 from __future__ import annotations
 
+import itertools
 import re
 import tarfile
 
@@ -29,7 +30,7 @@ from components.transform.options import TransformOptions
 from schemas import features
 from tests.conftest import shared_data_file
 from tests.test_naive_bayes import _matrix
-from tests.test_text_properties import PROPERTY_SETTINGS, any_text
+from tests.test_text_properties import DEFAULT_IGNORABLE, PROPERTY_SETTINGS, any_text
 
 # --- the former tokeniser, as it was -----------------------------------------------------------------
 
@@ -42,6 +43,20 @@ _CHARACTER_MAP = (
     (r"[\x{2026}\x{85}]", "..."),
 )
 _PUNCTUATION = r"([^\pL\pM\pN\s'])"
+# RE2 knows no Default_Ignorable_Code_Point: the regex module's set as RE2 ranges of consecutive code points.
+_INVISIBLE = (
+    "[\\p{Cf}"
+    + "".join(
+        f"\\x{{{ord(run[0][1]):X}}}-\\x{{{ord(run[-1][1]):X}}}"
+        for run in (
+            list(group)
+            for _, group in itertools.groupby(
+                enumerate(DEFAULT_IGNORABLE), lambda pair: ord(pair[1]) - pair[0]
+            )
+        )
+    )
+    + "]"
+)
 _CLITIC = r"n't|'(?:s|re|ve|ll|d|m)"
 _CLITICS = rf"(?:{_CLITIC})+"
 _STEM_AND_CLITICS = rf"^(.*?\pL)({_CLITICS})$"
@@ -52,8 +67,9 @@ def reference_normalize(text: tf.Tensor) -> tf.Tensor:
     # One change since: a NUL is a space (tf.strings.lower ended the text at it, dropping the rest).
     text = tf.strings.regex_replace(text, r"\x00", " ")
     text = tf.strings.lower(text, encoding="utf-8")
-    # A second: format characters (a BOM inside a text, a zero-width space, a soft hyphen) are removed.
-    text = tf.strings.regex_replace(text, r"\p{Cf}", "")
+    # A second: format characters (a BOM inside a text, a zero-width space, a soft hyphen) are removed;
+    # a third: so is every Default_Ignorable_Code_Point (variation selectors, Hangul fillers, U+034F).
+    text = tf.strings.regex_replace(text, _INVISIBLE, "")
     text = tf.strings.regex_replace(text, _SPACE, " ")
     text = tf.strings.regex_replace(text, _LINE_BREAK, " ")
     for pattern, replacement in _CHARACTER_MAP:

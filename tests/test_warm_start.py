@@ -229,8 +229,8 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
     )
     assert (
         '<p id="warm-start">Warm start from <code>/runs/Trainer/model/7</code> (new vocabulary):\n'
-        "embedding rows of 5 shared words copied by word, 1 new words from the aligned matrix,\n"
-        "1 words of the earlier vocabulary dropped; copied: embedding/embeddings:0, dense/kernel:0; "
+        "embedding rows of 5 shared words copied by word, 1 new word from the aligned matrix,\n"
+        "1 word of the earlier vocabulary dropped; copied: embedding/embeddings:0, dense/kernel:0; "
         "fresh: ngram_logit/log_count_ratios:0 (computed from this run&#39;s train split).\n</p>"
     ) in text
     fresh_embedding = {**warm, "copied_rows": 0, "copied": ["dense/bias:0"]}
@@ -238,7 +238,7 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=fresh_embedding))
     )
     assert (
-        "no embedding row copied: every row from the aligned matrix (5 words shared),\n1 words of the" in text
+        "no embedding row copied: every row from the aligned matrix (5 words shared),\n1 word of the" in text
     )
     assert "embedding rows of" not in text
     none = {"model_uri": None, "model_id": None}

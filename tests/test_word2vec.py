@@ -129,7 +129,7 @@ def test_train_word2vec_rejects_empty_or_too_rare_corpus(tmp_path):
     with pytest.raises(ValueError, match="the word2vec corpus is empty"):
         train_word2vec(str(corpus), OPTIONS)
     corpus.write_text("each word once\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="no word occurs at least 2 times in 1 reviews"):
+    with pytest.raises(ValueError, match="no word occurs at least 2 times in 1 review;"):
         train_word2vec(str(corpus), OPTIONS)
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from components.artifacts.ref import ArtifactRef
 from components.file_patterns import tfrecord_compression_of
+from components.plural import counted
 
 # Reasons of bad input: a file that is not a usable review. They count towards
 # the example_gen.max_bad_share / max_bad_records limits.
@@ -191,7 +192,7 @@ class IngestSummary:
     def describe_no_movie_id(self, splits: Iterable[str]) -> str:
         """Says how many reviews have no movie id, why, and where they went; "" when all have one.
 
-        ``3 review(s) have no movie id (no_urls_line 2: a, b; urls_line_without_title_id 1: c);
+        ``3 reviews have no movie id (no_urls_line 2: a, b; urls_line_without_title_id 1: c);
         the train/eval cut groups each of them by its own text instead of its movie: train 1, eval 1, ...``
         """
         total = self.reviews_without_movie_id
@@ -206,7 +207,7 @@ class IngestSummary:
         )
         where = ", ".join(f"{split} {sum(self.no_movie_id.get(split, {}).values())}" for split in splits)
         return (
-            f"{total} review(s) have no movie id ({why}); the train/eval cut groups each of them by "
+            f"{counted(total, 'review')} {'has' if total == 1 else 'have'} no movie id ({why}); the train/eval cut groups each of them by "
             f"its own text instead of its movie: {where}"
         )
 

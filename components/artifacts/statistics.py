@@ -25,6 +25,7 @@ from typing import Any
 
 import pydantic
 
+from components.plural import counted
 from schemas import features
 
 STATISTICS_KEY = "statistics"
@@ -357,11 +358,11 @@ def describe(found: Statistics) -> str:
     """One line per run log: examples, positive share, median length and OOV share per split."""
     parts = []
     for name, split in found.splits.items():
-        figures = [f"{split.examples} examples"]
+        figures = [counted(split.examples, "example")]
         if split.positive_share is not None:
             figures.append(f"{split.positive_share:.2f} positive")
         if split.examples:
-            figures.append(f"median {split.quantile(0.5)} tokens")
+            figures.append(f"median {counted(split.quantile(0.5), 'token')}")
         if split.oov_share is not None:
             figures.append(f"OOV {split.oov_share:.3f}")
         parts.append(f"{name}: " + ", ".join(figures))

@@ -17,6 +17,7 @@ from components.artifacts.infra_blessing import CanaryResult
 from components.canary import probe_process
 from components.canary.options import CanaryOptions
 from components.canary.probes import DECISION_THRESHOLD, POSITIVE, PROBES, Probe
+from components.plural import counted
 from components.process_memory import release_freed_memory
 from schemas import features
 
@@ -145,7 +146,7 @@ def evaluate(
     for name, seconds in batch_seconds.items():
         if seconds > options.max_batch_seconds:
             failures.append(
-                f"a batch of {len(probes)} probes via {name} took {seconds:.3f} s, over "
+                f"a batch of {counted(len(probes), 'probe')} via {name} took {seconds:.3f} s, over "
                 f"canary.max_batch_seconds ({options.max_batch_seconds:g} s)"
             )
     details = {

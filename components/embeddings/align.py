@@ -16,6 +16,7 @@ import numpy as np
 from components.embeddings.options import EmbeddingOptions, RowInit
 from components.matching import Normalizer, transform_token
 from components.options import OptionsError
+from components.plural import counted
 from schemas import features
 
 # Most frequent missing words in coverage.json and in the run-log summary.
@@ -77,9 +78,9 @@ class Coverage:
         )
         if self.token_share is not None:
             line += f", {self.token_share:.1%} of token occurrences"
-        line += f"; {self.missing:,} missing; {self.vectors_read:,} vectors read"
+        line += f"; {self.missing:,} missing; {counted(self.vectors_read, 'vector')} read"
         if self.duplicates:
-            line += f" ({self.duplicates:,} repeats of vocabulary words ignored)"
+            line += f" ({counted(self.duplicates, 'repeat')} of vocabulary words ignored)"
         if self.top_missing:
             shown = ", ".join(f"{_printable(word)} ({count:,})" for word, count in self.top_missing)
             line += f"; most frequent missing: {shown}"

@@ -29,6 +29,7 @@ from components.embeddings.options import (
     WORD2VEC,
     WORD2VEC_BINARY,
 )
+from components.plural import counted
 
 Vector = tuple[str, np.ndarray]
 
@@ -302,7 +303,7 @@ def _read_text(path: str, header: bool) -> Iterator[Vector]:
             yield _parse_vector(path, number, text, dimension, source)
         if count is not None and found != count:
             raise VectorFileError(
-                path, f"header announces {count:,} vectors, the file holds {found:,}", first_number
+                path, f"header announces {counted(count, 'vector')}, the file holds {found:,}", first_number
             )
 
 
@@ -343,13 +344,15 @@ def _parse_vector(path: str, number: int, text: str, dimension: int, source: str
     text = text.replace("\t", " ")
     fields = text.rsplit(" ", dimension)
     if len(fields) != dimension + 1:
-        problem = f"expected {dimension} values after the word, found {len(fields) - 1} ({source})"
+        problem = f"expected {counted(dimension, 'value')} after the word, found {len(fields) - 1} ({source})"
         raise VectorFileError(path, problem, number)
     word, values = fields[0], fields[1:]
     if " " in word and _NUMBER.fullmatch(word.rsplit(" ", 1)[1]):
         # A word with a space is legitimate (GloVe 840B has a few, such as ". . ."),
         # but one ending in a number is far more likely a line with extra values.
-        problem = f"more than {dimension} values after the word {word.split(' ', 1)[0]!r} ({source})"
+        problem = (
+            f"more than {counted(dimension, 'value')} after the word {word.split(' ', 1)[0]!r} ({source})"
+        )
         raise VectorFileError(path, problem, number)
     if not word:
         raise VectorFileError(path, "empty word", number)
@@ -484,7 +487,7 @@ def _read_word2vec_binary(path: str) -> Iterator[Vector]:
                 )
             yield word, vector
         if scanner.skip(b" \t\r\n"):
-            problem = f"more data after the {count:,} vectors the header announces"
+            problem = f"more data after the {counted(count, 'vector')} the header announces"
             raise VectorFileError(path, problem, offset=scanner.offset)
 
 

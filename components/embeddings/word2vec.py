@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from components.embeddings.options import Word2VecAlgorithm, Word2VecOptions
 from components.loop_progress import Progress
+from components.plural import counted
 from components.text import tokenize
 from schemas import features
 
@@ -163,8 +164,8 @@ def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
     model.build_vocab(corpus_file=corpus_file)
     if len(model.wv) == 0:
         raise ValueError(
-            f"{corpus_file}: no word occurs at least {options.min_count} times "
-            f"in {model.corpus_count:,} reviews; lower word2vec.min_count or add text"
+            f"{corpus_file}: no word occurs at least {counted(options.min_count, 'time')} "
+            f"in {counted(model.corpus_count, 'review')}; lower word2vec.min_count or add text"
         )
     logger.info(
         "word2vec: %s on %d reviews, %d tokens; %d words with at least %d occurrences",

@@ -23,6 +23,7 @@ from components.beam_utils import WriteExamples, set_examples_format
 from components.example_gen import errors, ingest, quarantining, reader
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
+from components.plural import counted
 from schemas import features
 
 logger = logging.getLogger(__name__)
@@ -178,8 +179,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             examples.set_int_custom_property(name, value)
         if summary.set_aside:
             logger.warning(
-                "ExampleGen: set aside %d record(s) in %s: %s",
-                summary.set_aside,
+                "ExampleGen: set aside %s in %s: %s",
+                counted(summary.set_aside, "record"),
                 quarantine_dir,
                 summary.describe_reasons(),
             )

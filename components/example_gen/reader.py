@@ -39,6 +39,7 @@ from components.example_gen.options import (
     validate_eval_percent,
 )
 from components.loop_progress import Progress
+from components.plural import counted
 from schemas import features
 from schemas.schema import load_raw_schema
 
@@ -259,7 +260,7 @@ def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, recor
         problem = f"not valid UTF-8 ({error.reason} at byte {error.start})"
         raise BadRecordError(quarantine.INVALID_UTF8, where, problem) from None
     if not text.strip():
-        raise BadRecordError(quarantine.WHITESPACE_ONLY, where, f"only white space ({size} bytes)")
+        raise BadRecordError(quarantine.WHITESPACE_ONLY, where, f"only white space ({counted(size, 'byte')})")
     return text
 
 

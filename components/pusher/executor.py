@@ -11,6 +11,7 @@ from tfx.types import artifact_utils, standard_component_specs
 
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts.pushed_model import build_manifest
+from components.plural import counted
 from components.pusher import publish
 from components.pusher.options import PushOptions
 
@@ -83,7 +84,7 @@ class Executor(tfx_pusher_executor.Executor):
         self._MarkPushed(pushed, pushed_destination=result.version_dir, pushed_version=str(result.version))
         if result.removed:
             logger.info(
-                "Pusher: kept the newest %d versions, deleted %s",
-                options.keep_versions,
+                "Pusher: kept the newest %s, deleted %s",
+                counted(options.keep_versions, "version"),
                 ", ".join(map(str, result.removed)),
             )

@@ -15,6 +15,7 @@ import numpy as np
 
 from components.artifacts import evaluation as eval_names
 from components.artifacts.statistics import LABEL_NAMES, UNLABELED
+from components.plural import counted
 from components.report import analysis, plots
 from components.report.read_inputs import PROBE_WORDS
 from components.report.sections import ReportData, RunEntry
@@ -36,6 +37,7 @@ def _environment() -> jinja2.Environment:
         pct=lambda value: f"{value:.1%}",
         f2=lambda value: f"{value:.2f}",
         f4=lambda value: f"{value:.4f}",
+        counted=counted,
         # Counts stay whole numbers; rates get four decimals.
         metric=lambda value: (
             f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.4f}"

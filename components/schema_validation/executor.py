@@ -17,6 +17,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 
 from components.beam_utils import ReadSplits
+from components.plural import counted
 from components.schema_validation import validation
 from schemas import features
 from schemas.schema import schema_for_environment
@@ -69,8 +70,8 @@ class SchemaImporterExecutor(base_executor.BaseExecutor):
         with fileio.open(os.path.join(schema_artifact.uri, SCHEMA_FILE), "w") as file:
             file.write(text_format.MessageToString(schema))
         logger.info(
-            "SchemaImporter: done, %d features, environments %s",
-            len(schema.feature),
+            "SchemaImporter: done, %s, environments %s",
+            counted(len(schema.feature), "feature"),
             ", ".join(schema.default_environment) or "none",
         )
 
@@ -165,7 +166,7 @@ class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
             document = json.load(file)
         split_reports = {split: report_from_json(entry) for split, entry in document["splits"].items()}
         counts = ", ".join(
-            f"{split}={report.examples} ({len(report.violations)} problems)"
+            f"{split}={report.examples} ({counted(len(report.violations), 'problem')})"
             for split, report in split_reports.items()
         )
         logger.info("ExampleValidator: done, examples checked per split: %s", counts)

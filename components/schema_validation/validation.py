@@ -14,6 +14,7 @@ from google.protobuf import message
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components.plural import counted
 from schemas import features
 
 # How many example sources each (feature, problem) keeps as evidence.
@@ -110,10 +111,10 @@ def _count_problem(count: int, expected: tuple[int, int | None]) -> str | None:
     if low <= count and (high is None or count <= high):
         return None
     if low == high:
-        return f"has {count} values, expected exactly {low}"
+        return f"has {counted(count, 'value')}, expected exactly {low}"
     if high is None:
-        return f"has {count} values, expected at least {low}"
-    return f"has {count} values, expected {low} to {high}"
+        return f"has {counted(count, 'value')}, expected at least {low}"
+    return f"has {counted(count, 'value')}, expected {low} to {high}"
 
 
 def _int_domain_problem(value: int, domain: schema_pb2.IntDomain) -> str | None:
@@ -192,10 +193,9 @@ class Violation:
 
     def describe(self) -> str:
         """E.g. ``feature 'label': value 3 outside int_domain [0, 1] in 2 examples (a.txt, b.txt)``."""
-        examples = "example" if self.count == 1 else "examples"
         more = ", ..." if self.count > len(self.samples) else ""
         return (
-            f"feature '{self.feature}': {self.problem} in {self.count} {examples} "
+            f"feature '{self.feature}': {self.problem} in {counted(self.count, 'example')} "
             f"({', '.join(self.samples)}{more})"
         )
 

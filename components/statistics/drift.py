@@ -19,6 +19,7 @@ import math
 
 from components.artifacts.drift_anomalies import DRIFT, LABEL, LENGTH, OOV, SKEW, Finding
 from components.artifacts.statistics import POSITIVE, SplitStatistics, Statistics
+from components.plural import counted
 from schemas import features
 
 
@@ -61,7 +62,7 @@ def _positive(split: SplitStatistics) -> str:
 
 
 def _median(split: SplitStatistics) -> str:
-    return f"median {split.quantile(0.5)} tokens"
+    return f"median {counted(split.quantile(0.5), 'token')}"
 
 
 def compare(

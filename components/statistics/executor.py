@@ -13,6 +13,7 @@ from tfx.types import artifact_utils
 
 from components.artifacts import drift_anomalies, statistics, transform_graph
 from components.beam_utils import ReadSplits
+from components.plural import counted
 from components.statistics import drift
 from components.statistics.options import DriftAction, DriftOptions
 from components.statistics.stats import ComputeStatistics
@@ -106,7 +107,9 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         )
         for finding in warnings:
             logger.warning("DriftCheck: %s (warn only)", finding.message)
-        logger.info("DriftCheck: done, %d comparisons, %d over their threshold", len(findings), len(over))
+        logger.info(
+            "DriftCheck: done, %s, %d over their threshold", counted(len(findings), "comparison"), len(over)
+        )
         if stops:
             raise drift.DriftError(
                 "data drift: "

@@ -13,6 +13,7 @@ from tfx.types import artifact_utils, standard_component_specs
 
 from components.artifacts import embedding_matrix, transform_graph
 from components.artifacts import model as model_artifact
+from components.plural import counted
 from components.trainer import dataset, epoch_progress, export, model, naive_bayes, warm_start
 from components.trainer.options import TrainerOptions
 from schemas import features
@@ -71,15 +72,15 @@ class Executor(base_executor.BaseExecutor):
             )
         classifier = model.build_model(len(vocabulary), sequence_length, matrix, options, ngram_ratios)
         logger.info(
-            "Trainer: %s model, %s, up to %d epochs",
+            "Trainer: %s model, %s, up to %s",
             options.architecture + (" + n-grams" if ngram_ratios is not None else "")
             if options.use_embeddings
             else "n-grams only (no embedding branch)",
             f"vocabulary {len(vocabulary)} x {matrix.shape[1]} (embeddings "
             f"{model.describe_embedding_training(options)}), sequences of {sequence_length}"
             if options.use_embeddings
-            else f"{len(ngram_ratios)} n-gram ids",
-            options.epochs,
+            else counted(len(ngram_ratios), "n-gram id"),
+            counted(options.epochs, "epoch"),
         )
         injected = matrix
         if options.warm_start:
@@ -115,10 +116,10 @@ class Executor(base_executor.BaseExecutor):
             else len(history.epoch) - 1
         )
         logger.info(
-            "Trainer done in %.1f s: %d epochs run, weights of epoch %d kept (eval accuracy %.4f, eval AUC %.4f); "
+            "Trainer done in %.1f s: %s run, weights of epoch %d kept (eval accuracy %.4f, eval AUC %.4f); "
             "SavedModel at %s",
             time.monotonic() - started,
-            len(history.epoch),
+            counted(len(history.epoch), "epoch"),
             kept + 1,
             history.history["val_accuracy"][kept],
             history.history["val_auc"][kept],
@@ -172,14 +173,15 @@ def warm_start_from(
     for weight in weights:
         weight.assign(initial[weight.name])
     logger.info(
-        "Trainer: warm start from %s: %s; %s (%d words of the earlier vocabulary dropped); copied: %s%s",
+        "Trainer: warm start from %s: %s; %s (%s of the earlier vocabulary dropped); copied: %s%s",
         base.uri,
         "same vocabulary" if summary.same_vocabulary else "new vocabulary",
-        f"embedding rows of {summary.copied_rows} shared words copied by word, {summary.new_words} new words "
+        f"embedding rows of {counted(summary.copied_rows, 'shared word')} copied by word, "
+        f"{counted(summary.new_words, 'new word')} "
         "from the aligned matrix"
         if summary.copied_rows
-        else f"no embedding row copied: every row from the aligned matrix ({summary.shared_words} words shared)",
-        summary.dropped_words,
+        else f"no embedding row copied: every row from the aligned matrix ({counted(summary.shared_words, 'word')} shared)",
+        counted(summary.dropped_words, "word"),
         ", ".join(summary.copied) or "nothing",
         "".join(f"; fresh: {name} ({why})" for name, why in summary.fresh.items()),
     )

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from components.plural import counted
 from components.trainer.naive_bayes import NaiveBayesLinear, WeightedRowsAdam
 from components.trainer.options import Architecture, EmbeddingTraining, TrainerOptions
 from schemas import features
@@ -135,7 +136,7 @@ def build_model(
         raise ValueError("Keras masks id 0; the padding token must have id 0")
     if options.architecture == Architecture.CNN and sequence_length < max(options.conv_widths):
         raise ValueError(
-            f"sequences of {sequence_length} tokens are shorter than the widest convolution "
+            f"sequences of {counted(sequence_length, 'token')} are shorter than the widest convolution "
             f"({max(options.conv_widths)})"
         )
     keras.utils.set_random_seed(options.seed)
@@ -225,7 +226,7 @@ def describe_embedding_training(options: TrainerOptions) -> str:
     """How the embeddings are trained, for the log: ``fine-tuned``, ``frozen``, or the schedule."""
     if options.embedding_training == EmbeddingTraining.FROZEN_THEN_FINE_TUNE:
         return (
-            f"frozen for {options.unfreeze_after_epochs} epochs, then fine-tuned at learning rate "
+            f"frozen for {counted(options.unfreeze_after_epochs, 'epoch')}, then fine-tuned at learning rate "
             f"{options.fine_tune_learning_rate:g}"
         )
     return "fine-tuned" if options.embedding_training == EmbeddingTraining.FINE_TUNE else "frozen"
@@ -385,8 +386,8 @@ def fit_model(
         model.get_layer(EMBEDDING_LAYER).trainable = True
         compile_model(model, options.fine_tune_learning_rate)
         logger.info(
-            "Trainer: embeddings unfrozen after %d epochs; fine-tuning at learning rate %g",
-            history.unfrozen_at_epoch,
+            "Trainer: embeddings unfrozen after %s; fine-tuning at learning rate %g",
+            counted(history.unfrozen_at_epoch, "epoch"),
             options.fine_tune_learning_rate,
         )
         run(history.unfrozen_at_epoch, options.epochs)

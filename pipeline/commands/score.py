@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 
+from components.plural import counted
 from pipeline import interrupts
 from pipeline.commands import common
 
@@ -104,7 +105,7 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
         common.logger.error("Scoring failed", exc_info=args.verbose)
         return common.refuse("score", f"FAILED: {type(error).__name__}: {error}", common.EXIT_FAILED)
     print(
-        f"scored {summary.scored} reviews of {args.input} with {summary.model}, {summary.describe()}: "
+        f"scored {counted(summary.scored, 'review')} of {args.input} with {summary.model}, {summary.describe()}: "
         f"{args.output}"
     )
     return common.EXIT_OK
