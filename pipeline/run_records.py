@@ -27,6 +27,8 @@ _FAILED = _Execution.State.Name(_Execution.FAILED)
 _CANCELED = _Execution.State.Name(_Execution.CANCELED)
 # The custom property of a step a signal stopped: ``interrupted`` or ``terminated``.
 STOPPED_BY_PROPERTY = "stopped_by"
+# The custom property of a failed step whose error the run knew: ``ValueError: ...``.
+ERROR_PROPERTY = "error"
 # (artifact type, output name) -> report input, to find a run's report inputs
 # among its steps' outputs: each input is named as the output that feeds it.
 _INPUT_BY_OUTPUT = {(channel.type.TYPE_NAME, key): key for key, channel in ReportSpec.INPUTS.items()}

@@ -121,7 +121,8 @@ class StepLog:
 
     The store (``metadata_path``, which may not exist yet) is read before any other log record
     of the project is shown, every ``interval`` seconds, and when the block ends; if it raises,
-    the running step gets a line saying it failed, after how long and why. Nodes not in
+    the running step gets a line saying it failed (or was stopped), after how long and why, and is
+    recorded so: FAILED with its ``error``, or CANCELED with ``stopped_by`` after a signal. Nodes not in
     ``steps`` (resolvers) get one unnumbered line when they finish.
     """
 
@@ -169,31 +170,32 @@ class StepLog:
             seconds = step.seconds if step.seconds is not None else time.time() - step.created_ms / 1000
             name = step.label(self._steps)
             if isinstance(error, KeyboardInterrupt) or interrupts.received() is not None:
-                # Ctrl-C or SIGTERM stopped it: nothing went wrong in the step.
+                # Ctrl-C or SIGTERM stopped it: nothing went wrong in the step, even if TFX published
+                # it FAILED (pybind11 made the KeyboardInterrupt a RuntimeError inside TensorFlow).
                 logger.warning("%s: %s after %.1f s", name, interrupts.stopped_word(), seconds)
-                if step.seconds is None:
-                    with interrupts.shielded():
-                        self._record_stopped(execution_id)
+                ended = (_Execution.CANCELED, run_records.STOPPED_BY_PROPERTY, interrupts.stopped_word())
             else:
-                logger.error("%s: failed after %.1f s: %s: %s", name, seconds, type(error).__name__, error)
+                logger.error("%s: failed after %.1f s: %s", name, seconds, describe_failure(error))
+                # TFX publishes only its executor's failure: a driver's or publisher's leaves it RUNNING.
+                ended = (_Execution.FAILED, run_records.ERROR_PROPERTY, describe_failure(error))
+            with interrupts.shielded():
+                self._record_end(execution_id, *ended)
 
-    def _record_stopped(self, execution_id: int) -> None:
-        """Records a step that a signal stopped as CANCELED, with ``stopped_by`` (TFX leaves it RUNNING)."""
+    def _record_end(self, execution_id: int, state: int, name: str, value: str) -> None:
+        """Records how the step ended (``state``), and why (a custom property ``name``: ``value``)."""
         try:
             # The run's own connection config (the step log's store is read-only).
             store = metadata_store.MetadataStore(
                 metadata.sqlite_metadata_connection_config(self._metadata_path)
             )
             [execution] = store.get_executions_by_id([execution_id])
-            if execution.last_known_state != _Execution.RUNNING:
+            if execution.last_known_state not in (_Execution.RUNNING, _Execution.FAILED):
                 return
-            execution.last_known_state = _Execution.CANCELED
-            execution.custom_properties[
-                run_records.STOPPED_BY_PROPERTY
-            ].string_value = interrupts.stopped_word()
+            execution.last_known_state = state
+            execution.custom_properties[name].string_value = value
             store.put_executions([execution])
         except Exception as error:  # a record must never hide how the run ended
-            logger.debug("Step log: stopped step not recorded in %s: %s", self._metadata_path, error)
+            logger.debug("Step log: how a step ended not recorded in %s: %s", self._metadata_path, error)
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval):
@@ -298,3 +300,7 @@ def _outputs(store: metadata_store.MetadataStore, execution_id: int) -> list[tup
     artifacts = store.get_artifacts_by_id([event.artifact_id for event in events])
     type_names = {t.id: t.name for t in store.get_artifact_types()}
     return [(type_names[a.type_id], artifact_ref(a)) for a in artifacts]
+
+
+def describe_failure(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
