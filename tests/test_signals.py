@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from pipeline import run_records
+from pipeline import interrupts, run_records
 from pipeline.run_records import STOPPED_BY_PROPERTY
 from tests.conftest import CLI
 
@@ -78,6 +78,37 @@ def _stop_score(
             job.send_signal(signum)
     _, stderr = job.communicate(timeout=300)
     return job.returncode, stderr.strip().splitlines()
+
+
+# --- a signal as soon as the command starts -----------------------------------------------------------
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux's /proc; Python's own is SIGINT's only)."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    [caught] = [line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")]
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
+@pytest.mark.parametrize(
+    ("signum", "delay"),
+    [(signal.SIGINT, delay) for delay in (0, 0.05, 0.1, 0.2, 0.3)] + [(signal.SIGTERM, 0)],
+)
+def test_a_signal_while_the_command_line_is_parsed_says_interrupted_in_one_line(tmp_path, signum, delay):
+    """Ctrl-C in the first 0.3 s, while the parsers' modules were imported (outside main's try), printed
+    an Interrupt traceback, exit 1. Sent once the command handles signals, then ``delay`` s later."""
+    run = _start([CLI, "run", "--dry-run", "--output", str(tmp_path / "out")], cwd=tmp_path)
+    while not _catches(run.pid, signal.SIGTERM):
+        assert run.poll() is None, run.communicate()
+        time.sleep(0.005)
+    time.sleep(delay)
+    run.send_signal(signum)
+    _, stderr = run.communicate(timeout=300)
+    word = interrupts.WORDS[signum]
+    assert (run.returncode, stderr.strip().splitlines()) == (
+        {signal.SIGINT: _INTERRUPTED, signal.SIGTERM: _TERMINATED}[signum],
+        [f"imdb-pipeline run: {word}"],
+    ), stderr
 
 
 # --- a KeyboardInterrupt that a library drops or re-wraps ------------------------------------------
