@@ -78,6 +78,13 @@ def Push(
     pushed.set_string_custom_property(pushed_model.PUSHED_DESTINATION_PROPERTY, "/s/7")
 
 
+class SignalledStrategy(LatestArtifactStrategy):
+    """The resolver's strategy, getting SIGTERM while it resolves (before TFX records anything of it)."""
+
+    def resolve_artifacts(self, store, input_dict):
+        _get_signal(signal.SIGTERM, "as_is")
+
+
 class _Announcements(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage() == "Step 2/2 Push: start":
@@ -87,13 +94,14 @@ class _Announcements(logging.Handler):
 def _run(tmp_path, caplog, fail: int, speak: int, interval: float, stop: dict | None = None) -> list[str]:
     """Runs the pipeline; returns the step log's lines and the step's own, each duration written ``N``.
 
-    ``stop``: the step (``Read`` or ``Push``) that gets a signal, with its ``signum`` and ``how``.
+    ``stop``: the node (``Read``, ``Push``: with its ``signum`` and ``how``; the resolver) that gets a signal.
     """
     stop = stop or {}
     read = Read(**stop.get("Read", {}))
-    latest = resolver.Resolver(
-        strategy_class=LatestArtifactStrategy, examples=read.outputs["examples"]
-    ).with_id("latest_examples_resolver")
+    strategy = SignalledStrategy if "latest_examples_resolver" in stop else LatestArtifactStrategy
+    latest = resolver.Resolver(strategy_class=strategy, examples=read.outputs["examples"]).with_id(
+        "latest_examples_resolver"
+    )
     push = Push(examples=latest.outputs["examples"], fail=fail, speak=speak, **stop.get("Push", {}))
     return _run_steps(tmp_path, caplog, [read, latest, push], interval)
 
@@ -199,6 +207,18 @@ def test_a_step_a_signal_stops_is_recorded_stopped_whichever_step_and_whatever_t
     assert (outcome, states[-1]) == (word, (step, "CANCELED"))
     assert properties[step][run_records.STOPPED_BY_PROPERTY] == word
     assert [state for _, state in states[:-1]] == ["COMPLETE"] * (number - 1)
+
+
+def test_a_signal_between_two_steps_is_recorded_on_the_run(tmp_path, caplog, monkeypatch):
+    """Stopped in the resolver, which TFX records once it resolved, the run read "complete"."""
+    monkeypatch.setattr(interrupts, "_received", None)
+    caplog.set_level(logging.INFO)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, caplog, fail=0, speak=0, interval=600, stop={"latest_examples_resolver": {}})
+    assert _lines(caplog)[-1] == "Step 1/2 Read: executed in N s: 3 records set aside"
+    store = run_records.open_store(str(tmp_path / "m.sqlite"))
+    [run] = run_records.list_runs(store)
+    assert (run.outcome, run.states, run.stopped_by) == ("terminated", (("Read", "COMPLETE"),), "terminated")
 
 
 def test_a_step_whose_driver_raises_is_recorded_failed_with_its_error(tmp_path, caplog):
