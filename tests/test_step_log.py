@@ -79,10 +79,14 @@ def Push(
 
 
 class SignalledStrategy(LatestArtifactStrategy):
-    """The resolver's strategy, getting SIGTERM while it resolves (before TFX records anything of it)."""
+    """The resolver's strategy, getting ``signum`` while it resolves (before TFX records anything of it)."""
+
+    def __init__(self, signum: int):
+        super().__init__()
+        self._signum = signum
 
     def resolve_artifacts(self, store, input_dict):
-        _get_signal(signal.SIGTERM, "as_is")
+        _get_signal(self._signum, "as_is")
 
 
 class _Announcements(logging.Handler):
@@ -98,8 +102,10 @@ def _run(tmp_path, caplog, fail: int, speak: int, interval: float, stop: dict | 
     """
     stop = stop or {}
     read = Read(**stop.get("Read", {}))
-    strategy = SignalledStrategy if "latest_examples_resolver" in stop else LatestArtifactStrategy
-    latest = resolver.Resolver(strategy_class=strategy, examples=read.outputs["examples"]).with_id(
+    strategy = {"strategy_class": LatestArtifactStrategy}
+    if "latest_examples_resolver" in stop:
+        strategy = {"strategy_class": SignalledStrategy, "config": stop["latest_examples_resolver"]}
+    latest = resolver.Resolver(**strategy, examples=read.outputs["examples"]).with_id(
         "latest_examples_resolver"
     )
     push = Push(examples=latest.outputs["examples"], fail=fail, speak=speak, **stop.get("Push", {}))
@@ -209,16 +215,25 @@ def test_a_step_a_signal_stops_is_recorded_stopped_whichever_step_and_whatever_t
     assert [state for _, state in states[:-1]] == ["COMPLETE"] * (number - 1)
 
 
-def test_a_signal_between_two_steps_is_recorded_on_the_run(tmp_path, caplog, monkeypatch):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_between_two_steps_is_recorded_on_the_run(tmp_path, caplog, monkeypatch, signum):
     """Stopped in the resolver, which TFX records once it resolved, the run read "complete"."""
     monkeypatch.setattr(interrupts, "_received", None)
     caplog.set_level(logging.INFO)
     with pytest.raises(KeyboardInterrupt):
-        _run(tmp_path, caplog, fail=0, speak=0, interval=600, stop={"latest_examples_resolver": {}})
+        _run(
+            tmp_path,
+            caplog,
+            fail=0,
+            speak=0,
+            interval=600,
+            stop={"latest_examples_resolver": {"signum": signum}},
+        )
     assert _lines(caplog)[-1] == "Step 1/2 Read: executed in N s: 3 records set aside"
     store = run_records.open_store(str(tmp_path / "m.sqlite"))
     [run] = run_records.list_runs(store)
-    assert (run.outcome, run.states, run.stopped_by) == ("terminated", (("Read", "COMPLETE"),), "terminated")
+    word = interrupts.WORDS[signum]
+    assert (run.outcome, run.states, run.stopped_by) == (word, (("Read", "COMPLETE"),), word)
 
 
 def test_a_step_whose_driver_raises_is_recorded_failed_with_its_error(tmp_path, caplog):
