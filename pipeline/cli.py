@@ -295,19 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``imdb-pipeline`` console script; returns the exit code."""
-    freeze_gc_at_exit()
     own_process = argv is None
     if own_process:
         # The process is the command's own (a caller passing argv keeps its signal handlers).
         interrupts.install()
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()  # imports no TensorFlow
-    _name_unknown_options_in_errors(parser, argv)
-    args, unknown = parser.parse_known_args(argv)
-    # TensorFlow reads its C++ log level once, when first imported. From the parsed
-    # flag: a review text "--verbose" (after --) is not the option.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if getattr(args, "verbose", False) else "2")
+    # Who says a signal stopped it, known before the parser is: the command is the first word (the
+    # parser's one option before it is --help).
+    prog = f"imdb-pipeline {argv[0]}" if argv and not argv[0].startswith("-") else "imdb-pipeline"
     try:
+        freeze_gc_at_exit()
+        parser = build_parser()  # imports no TensorFlow
+        _name_unknown_options_in_errors(parser, argv)
+        args, unknown = parser.parse_known_args(argv)
+        # TensorFlow reads its C++ log level once, when first imported. From the parsed
+        # flag: a review text "--verbose" (after --) is not the option.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if getattr(args, "verbose", False) else "2")
         code = _dispatch(parser, args, unknown)
     except KeyboardInterrupt:
         code = None
@@ -325,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code is None or signum is not None:
         # Ctrl-C or SIGTERM: one line, not the traceback of wherever the work was (the run's lock and
         # the pushed models are released and kept by their own context managers on the way out).
-        print(f"imdb-pipeline {args.command}: {interrupts.stopped_word()}", file=sys.stderr)
+        print(f"{prog}: {interrupts.stopped_word()}", file=sys.stderr)
         code = EXIT_CODES.get(signum, EXIT_INTERRUPTED)
         if own_process:
             # The cleanup is done. A library's thread stopped mid-work (Beam's, TensorFlow's) may wait

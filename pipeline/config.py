@@ -356,13 +356,22 @@ def _key_lines(node: yaml.Node) -> dict[str, int]:
     return lines
 
 
+# The largest config file read (a configuration is a few dozen lines).
+MAX_CONFIG_BYTES = 2**20
+
+
 def load_config_file(path: str) -> ConfigFile:
     """Reads a YAML configuration file (safe loading): known keys, UTF-8, each key once; errors name the line."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_CONFIG_BYTES + 1)  # /dev/zero or a huge file would be read without end
     except OSError as error:
         raise OptionsError(f"cannot read config file {path}: {error.strerror}") from error
+    if len(data) > MAX_CONFIG_BYTES:
+        raise OptionsError(
+            f"config file {path} is larger than {MAX_CONFIG_BYTES / 2**20:g} MiB ({MAX_CONFIG_BYTES:,} bytes), "
+            "the most a config file may hold"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -25,8 +25,13 @@ EXECUTED = _Execution.State.Name(_Execution.COMPLETE)
 CACHED = _Execution.State.Name(_Execution.CACHED)
 _FAILED = _Execution.State.Name(_Execution.FAILED)
 _CANCELED = _Execution.State.Name(_Execution.CANCELED)
-# The custom property of a step a signal stopped: ``interrupted`` or ``terminated``.
+# The custom property of a step a signal stopped (of the run, when it came between two steps):
+# ``interrupted`` or ``terminated``.
 STOPPED_BY_PROPERTY = "stopped_by"
+# The context type of a run in ML Metadata (TFX's).
+RUN_CONTEXT_TYPE = "pipeline_run"
+# The custom property of a failed step whose error the run knew: ``ValueError: ...``.
+ERROR_PROPERTY = "error"
 # (artifact type, output name) -> report input, to find a run's report inputs
 # among its steps' outputs: each input is named as the output that feeds it.
 _INPUT_BY_OUTPUT = {(channel.type.TYPE_NAME, key): key for key, channel in ReportSpec.INPUTS.items()}
@@ -46,6 +51,7 @@ class RunRecord:
     inputs: dict[str, ArtifactRef]
     step_properties: dict[str, dict[str, str]]
     report_uri: str | None
+    stopped_by: str | None = None  # a signal that came between two steps
 
     @property
     def states(self) -> tuple[tuple[str, str], ...]:
@@ -68,6 +74,8 @@ class RunRecord:
         for step in self.steps:
             if step.state == _CANCELED:
                 return self.step_properties.get(step.node, {}).get(STOPPED_BY_PROPERTY) or "stopped"
+        if self.stopped_by:
+            return self.stopped_by
         return "complete" if all(state in (EXECUTED, CACHED) for state in states) else "unfinished"
 
 
@@ -117,7 +125,7 @@ def list_runs(
         )
 
     runs = sorted(
-        store.get_contexts_by_type("pipeline_run"),
+        store.get_contexts_by_type(RUN_CONTEXT_TYPE),
         key=lambda c: (c.create_time_since_epoch, c.id),
         reverse=True,
     )
@@ -175,6 +183,7 @@ def list_runs(
                 key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], event.path.steps[0].key))
                 if key is not None:
                     inputs[key] = ref(artifact)
+        stopped_by = run.custom_properties.get(STOPPED_BY_PROPERTY)
         yield RunRecord(
             run_id=run.name,
             pipeline_name=next(iter(sorted(pipelines)), ""),
@@ -182,6 +191,7 @@ def list_runs(
             inputs=inputs,
             step_properties=properties,
             report_uri=report_uri,
+            stopped_by=stopped_by.string_value if stopped_by is not None else None,
         )
 
 

@@ -150,7 +150,3 @@ def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
         role = "" if component.id in steps else " (resolver: picks an input, not a step)"
         lines.append(f"  {where}{component.id}{role}" + (f"  ({', '.join(inputs)})" if inputs else ""))
     return "\n".join(lines)
-
-
-def describe_failure(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"

@@ -7,7 +7,7 @@ reading the store covers TFX's standard components as well as ours, without thei
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 import dataclasses
 import logging
 import os
@@ -124,7 +124,8 @@ class StepLog:
 
     The store (``metadata_path``, which may not exist yet) is read before any other log record
     of the project is shown, every ``interval`` seconds, and when the block ends; if it raises,
-    the running step gets a line saying it failed, after how long and why. Nodes not in
+    the running step gets a line saying it failed (or was stopped), after how long and why, and is
+    recorded so: FAILED with its ``error``, or CANCELED with ``stopped_by`` after a signal. Nodes not in
     ``steps`` (resolvers) get one unnumbered line when they finish.
     """
 
@@ -162,41 +163,49 @@ class StepLog:
         self.poll()
         if error is None:
             return
+        stopped = isinstance(error, KeyboardInterrupt) or interrupts.received() is not None
         unfinished = [
             (execution_id, s)
             for execution_id, s in self._seen.items()
             if s.number is not None and (s.failed or s.seconds is None)
         ]
-        if unfinished:
-            execution_id, step = unfinished[-1]
-            seconds = step.seconds if step.seconds is not None else time.time() - step.created_ms / 1000
-            name = step.label(self._steps)
-            if isinstance(error, KeyboardInterrupt) or interrupts.received() is not None:
-                # Ctrl-C or SIGTERM stopped it: nothing went wrong in the step.
-                logger.warning("%s: %s after %.1f s", name, interrupts.stopped_word(), seconds)
-                if step.seconds is None:
-                    with interrupts.shielded():
-                        self._record_stopped(execution_id)
-            else:
-                logger.error("%s: failed after %.1f s: %s: %s", name, seconds, type(error).__name__, error)
+        with interrupts.shielded():
+            if unfinished:
+                self._end_step(*unfinished[-1], error, stopped)
+            elif stopped and self._seen:
+                # Between two steps, or in a resolver (which records nothing until it resolved): no step
+                # was stopped, the run was; its pipeline_run context says so.
+                self._record(self._record_run_stopped)
 
-    def _record_stopped(self, execution_id: int) -> None:
-        """Records a step that a signal stopped as CANCELED, with ``stopped_by`` (TFX leaves it RUNNING)."""
+    def _end_step(self, execution_id: int, step: _Step, error: BaseException, stopped: bool) -> None:
+        seconds = step.seconds if step.seconds is not None else time.time() - step.created_ms / 1000
+        name = step.label(self._steps)
+        if stopped:
+            # Ctrl-C or SIGTERM stopped it: nothing went wrong in the step, even if TFX published
+            # it FAILED (pybind11 made the KeyboardInterrupt a RuntimeError inside TensorFlow).
+            logger.warning("%s: %s after %.1f s", name, interrupts.stopped_word(), seconds)
+            ended = (_Execution.CANCELED, run_records.STOPPED_BY_PROPERTY, interrupts.stopped_word())
+        else:
+            logger.error("%s: failed after %.1f s: %s", name, seconds, describe_failure(error))
+            # TFX publishes only its executor's failure: a driver's or publisher's leaves it RUNNING.
+            ended = (_Execution.FAILED, run_records.ERROR_PROPERTY, describe_failure(error))
+        self._record(lambda store: _record_end(store, execution_id, *ended))
+
+    def _record(self, write: Callable[[metadata_store.MetadataStore], None]) -> None:
+        """``write`` (how the run ended) into the run's store, opened with the run's own connection
+        config (the step log's is read-only)."""
         try:
-            # The run's own connection config (the step log's store is read-only).
-            store = metadata_store.MetadataStore(
-                metadata.sqlite_metadata_connection_config(self._metadata_path)
+            write(
+                metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(self._metadata_path))
             )
-            [execution] = store.get_executions_by_id([execution_id])
-            if execution.last_known_state != _Execution.RUNNING:
-                return
-            execution.last_known_state = _Execution.CANCELED
-            execution.custom_properties[
-                run_records.STOPPED_BY_PROPERTY
-            ].string_value = interrupts.stopped_word()
-            store.put_executions([execution])
         except Exception as error:  # a record must never hide how the run ended
-            logger.debug("Step log: stopped step not recorded in %s: %s", self._metadata_path, error)
+            logger.debug("Step log: how the run ended not recorded in %s: %s", self._metadata_path, error)
+
+    def _record_run_stopped(self, store: metadata_store.MetadataStore) -> None:
+        run_type = store.get_context_type(run_records.RUN_CONTEXT_TYPE)
+        [run] = [c for c in store.get_contexts_by_execution(min(self._seen)) if c.type_id == run_type.id]
+        run.custom_properties[run_records.STOPPED_BY_PROPERTY].string_value = interrupts.stopped_word()
+        store.put_contexts([run])
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval):
@@ -301,3 +310,18 @@ def _outputs(store: metadata_store.MetadataStore, execution_id: int) -> list[tup
     artifacts = store.get_artifacts_by_id([event.artifact_id for event in events])
     type_names = {t.id: t.name for t in store.get_artifact_types()}
     return [(type_names[a.type_id], artifact_ref(a)) for a in artifacts]
+
+
+def _record_end(
+    store: metadata_store.MetadataStore, execution_id: int, state: int, name: str, value: str
+) -> None:
+    """Records how a step ended (``state``), and why (its custom property ``name``: ``value``)."""
+    [execution] = store.get_executions_by_id([execution_id])
+    if execution.last_known_state in (_Execution.RUNNING, _Execution.FAILED):
+        execution.last_known_state = state
+        execution.custom_properties[name].string_value = value
+        store.put_executions([execution])
+
+
+def describe_failure(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

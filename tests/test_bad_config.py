@@ -21,7 +21,7 @@ from components.example_gen.options import ExampleGenOptions
 from components.options import OptionsError
 from components.transform.options import TransformOptions
 from pipeline import cli, preflight
-from pipeline.config import build_config, load_config_file
+from pipeline.config import MAX_CONFIG_BYTES, build_config, load_config_file
 from tests.conftest import CLI, analyze, run_cli
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -541,3 +541,25 @@ def test_a_config_read_as_dev_stdin_from_a_file_takes_paths_from_the_files_folde
     assert result.returncode == 0, result.stderr[-2000:]
     assert str(folder / "runs" / "nightly") in result.stdout
     assert "/dev/runs" not in result.stdout
+
+
+_TOO_LARGE = "is larger than 1 MiB (1,048,576 bytes), the most a config file may hold"
+
+
+def test_a_config_file_is_read_up_to_1_mib(tmp_path):
+    """``--config /dev/zero`` was read without end."""
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"# " + b"x" * (MAX_CONFIG_BYTES - 4) + b"\n\n")  # a comment: no values
+    assert load_config_file(str(path)) == {}
+    path.write_bytes(path.read_bytes() + b"\n")
+    with pytest.raises(OptionsError) as error:
+        load_config_file(str(path))
+    assert str(error.value) == f"config file {path} {_TOO_LARGE}"
+
+
+def test_config_dev_zero_is_a_configuration_error(tmp_path):
+    result = run_cli("run", "--dry-run", "--config", "/dev/zero", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip().splitlines()[-1]) == (
+        2,
+        f"imdb-pipeline run: configuration error: config file /dev/zero {_TOO_LARGE}",
+    )

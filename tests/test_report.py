@@ -442,6 +442,13 @@ def test_a_runs_outcome_is_read_from_its_steps_states(states, properties, outcom
     assert RunRecord("r", "imdb", steps, {}, properties, None).outcome == outcome
 
 
+def test_a_run_a_signal_stopped_between_two_steps_reads_stopped_though_every_step_it_made_ended_well():
+    steps = (StepRecord("ExampleGen", "COMPLETE", 1, 1.0), StepRecord("Trainer", "CACHED", 2, 1.0))
+    assert RunRecord("r", "imdb", steps, {}, {}, None, stopped_by="terminated").outcome == "terminated"
+    failed = (*steps, StepRecord("Pusher", "FAILED", 3, 1.0))
+    assert RunRecord("r", "imdb", failed, {}, {}, None, stopped_by="terminated").outcome == "failed"
+
+
 def test_the_templates_ship_in_the_wheel_and_render_from_the_installed_package(tmp_path):
     """The templates are package data: a wheel built from setup.py holds them, and a fresh
     process that finds the package only there renders the same page as this checkout."""

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from pipeline import run_records
+from pipeline import interrupts, run_records
 from pipeline.run_records import STOPPED_BY_PROPERTY
 from tests.conftest import CLI
 
@@ -58,6 +58,12 @@ def _wait_for_folder(process: subprocess.Popen, folder: Path, seconds: float = 3
         time.sleep(0.05)
 
 
+def _outcomes(out: Path) -> list[str]:
+    """How each run into ``out`` ended, newest first."""
+    store = run_records.open_store(str(out / "metadata.sqlite"))
+    return [run.outcome for run in run_records.list_runs(store)]
+
+
 def _stop_score(
     args: list[str], scored: Path, signals: list[int], group: bool = False
 ) -> tuple[int, list[str]]:
@@ -72,6 +78,37 @@ def _stop_score(
             job.send_signal(signum)
     _, stderr = job.communicate(timeout=300)
     return job.returncode, stderr.strip().splitlines()
+
+
+# --- a signal as soon as the command starts -----------------------------------------------------------
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux's /proc; Python's own is SIGINT's only)."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    [caught] = [line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")]
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
+@pytest.mark.parametrize(
+    ("signum", "delay"),
+    [(signal.SIGINT, delay) for delay in (0, 0.05, 0.1, 0.2, 0.3)] + [(signal.SIGTERM, 0)],
+)
+def test_a_signal_while_the_command_line_is_parsed_says_interrupted_in_one_line(tmp_path, signum, delay):
+    """Ctrl-C in the first 0.3 s, while the parsers' modules were imported (outside main's try), printed
+    an Interrupt traceback, exit 1. Sent once the command handles signals, then ``delay`` s later."""
+    run = _start([CLI, "run", "--dry-run", "--output", str(tmp_path / "out")], cwd=tmp_path)
+    while not _catches(run.pid, signal.SIGTERM):
+        assert run.poll() is None, run.communicate()
+        time.sleep(0.005)
+    time.sleep(delay)
+    run.send_signal(signum)
+    _, stderr = run.communicate(timeout=300)
+    word = interrupts.WORDS[signum]
+    assert (run.returncode, stderr.strip().splitlines()) == (
+        {signal.SIGINT: _INTERRUPTED, signal.SIGTERM: _TERMINATED}[signum],
+        [f"imdb-pipeline run: {word}"],
+    ), stderr
 
 
 # --- a KeyboardInterrupt that a library drops or re-wraps ------------------------------------------
@@ -193,12 +230,7 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
         [CLI, "run", "--output", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=1800
     )
     assert rerun.returncode == 0, rerun.stderr
-    assert [
-        run.outcome for run in run_records.list_runs(run_records.open_store(str(out / "metadata.sqlite")))
-    ] == [
-        "complete",
-        "terminated",
-    ]
+    assert _outcomes(out) == ["complete", "terminated"]
     reviews = tmp_path / "reviews.txt"
     reviews.write_text(
         "".join(f"review {i}: a wonderful, moving film\n" for i in range(3000)), encoding="utf-8"
@@ -229,25 +261,34 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
     assert again.stdout.startswith("scored 3,000 reviews of "), again.stdout
 
 
+def _run_with(tmp_path: Path, patch: str) -> tuple[subprocess.Popen, str, str]:
+    """A real run of the bundled sample, in a process where ``patch`` ran first; (process, stdout, stderr)."""
+    script = "\n".join(
+        [
+            "import signal, sys",
+            "from pipeline import cli",
+            textwrap.dedent(patch),
+            'sys.argv[0] = "imdb-pipeline"',
+            "sys.exit(cli.main())",
+        ]
+    )
+    run = _start([sys.executable, "-c", script, "run", "--output", str(tmp_path / "out")], cwd=tmp_path)
+    stdout, stderr = run.communicate(timeout=1800)
+    return run, stdout, stderr
+
+
 def test_a_run_stopped_after_its_push_says_what_it_pushed(tmp_path):
     """SIGTERM while the report (the step after the push) was written: "terminated", exit 143, and not a
     word of the model the run had pushed and that is now served."""
-    script = textwrap.dedent(
-        """
-        import signal, sys
+    patch = """
         from components.report import executor
-        from pipeline import cli
 
         def report(self, *args):
             signal.raise_signal(signal.SIGTERM)
         executor.Executor.Do = report
-        sys.argv[0] = "imdb-pipeline"
-        sys.exit(cli.main())
         """
-    )
+    run, stdout, stderr = _run_with(tmp_path, patch)
     out = tmp_path / "out"
-    run = _start([sys.executable, "-c", script, "run", "--output", str(out)], cwd=tmp_path)
-    stdout, stderr = run.communicate(timeout=1800)
     assert run.returncode == _TERMINATED, stderr
     [pushed] = (out / "serving" / "imdb_sentiment").iterdir()
     assert stderr.strip().splitlines()[-2:] == [
@@ -255,9 +296,35 @@ def test_a_run_stopped_after_its_push_says_what_it_pushed(tmp_path):
         "imdb-pipeline run: terminated",
     ], stderr
     assert stdout == ""
-    assert [
-        run.outcome for run in run_records.list_runs(run_records.open_store(str(out / "metadata.sqlite")))
-    ] == ["terminated"]
+    assert _outcomes(out) == ["terminated"]
+
+
+def test_ctrl_c_that_tensorflow_turns_into_an_error_in_transform_is_recorded_interrupted(tmp_path):
+    """Ctrl-C while tf.Transform built its graph landed in a pybind11 call of TensorFlow, which made
+    it a RuntimeError: TFX published the Transform step FAILED, and the run index said "failed"."""
+    patch = """
+        from components.transform import preprocessing
+
+        def preprocessing_fn(inputs, options):
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass  # as pybind11 does, raising instead:
+            raise RuntimeError("MISMATCH of original and normalized active exception types")
+        preprocessing.preprocessing_fn = preprocessing_fn
+        """
+    run, _, stderr = _run_with(tmp_path, patch)
+    assert run.returncode == _INTERRUPTED, stderr
+    lines = stderr.strip().splitlines()
+    assert lines[-1] == "imdb-pipeline run: interrupted", stderr
+    assert [line.split(" ", 2)[2].split(" after ")[0] for line in lines if "Step 5/14" in line] == [
+        "Step 5/14 Transform: start",
+        "Step 5/14 Transform: interrupted",
+    ], stderr
+    store = run_records.open_store(str(tmp_path / "out" / "metadata.sqlite"))
+    [run_record] = run_records.list_runs(store)
+    assert (run_record.outcome, run_record.states[-1]) == ("interrupted", ("Transform", "CANCELED"))
+    assert run_record.step_properties["Transform"][STOPPED_BY_PROPERTY] == "interrupted"
 
 
 def test_a_second_signal_during_cleanup_is_recorded_and_one_outside_it_stops_again():

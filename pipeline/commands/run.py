@@ -107,6 +107,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
 
     from pipeline import runner
     from pipeline.lock import RunInProgressError
+    from pipeline.step_log import describe_failure
 
     if args.dry_run:
         print(runner.describe_plan(config, enable_cache=not args.no_cache))
@@ -126,7 +127,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
     except Exception as error:
         interrupts.raise_if_received()  # a failure that a signal caused
         common.logger.error("Pipeline failed", exc_info=args.verbose)
-        return common.refuse("run", f"FAILED: {runner.describe_failure(error)}", common.EXIT_FAILED)
+        return common.refuse("run", f"FAILED: {describe_failure(error)}", common.EXIT_FAILED)
     print(summary.one_line())
     return common.EXIT_OK
 
