@@ -12,6 +12,7 @@ import time
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from components.plural import counted
 from pipeline import interrupts, preflight
 from pipeline.config import PipelineConfig
 from pipeline.lock import run_lock
@@ -136,7 +137,7 @@ def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
         f"  vectors:  {config.vectors or 'word2vec trained on train + unsup text'}",
         f"  root:     {config.pipeline_root}",
         f"  metadata: {config.metadata_path}",
-        f"  serving:  {config.serving_model_dir}/<version>/ (keeping {config.push.keep_versions} versions)",
+        f"  serving:  {config.serving_model_dir}/<version>/ (keeping {counted(config.push.keep_versions, 'version')})",
         f"  beam:     {' '.join(pipeline.beam_pipeline_args)}",
         "steps:",
     ]
