@@ -147,10 +147,6 @@ def test_misspelt_section_options_are_rejected_not_passed_to_beam():
             {"trainer": {"use_embeddings": False}, "transform": {"ngram_max": 0}},
             r"trainer.use_embeddings is false and transform.ngram_max is 0",
         ),
-        (
-            {"trainer": {"use_embeddings": False, "warm_start": True}},
-            r"trainer.warm_start needs the embedding branch",
-        ),
     ],
 )
 def test_invalid_values_are_rejected_with_the_field_named(values, message):

@@ -3,6 +3,8 @@
 import dataclasses
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -278,3 +280,95 @@ def test_kubeflow_pipelines_resolve_the_warm_start_model_with_tfx_own_strategy(t
     } <= set(tasks)
     base_model = tasks["Trainer"]["inputs"]["artifacts"]["base_model"]["taskOutputArtifact"]
     assert base_model["producerTask"] == "warm_start_model_resolver-model-resolver"
+
+
+def test_a_layer_is_copied_whole_or_not_at_all():
+    """Another embedding dimension changes the first hidden kernel's shape: its bias stays fresh with it."""
+    fresh = {
+        "dense/kernel:0": np.zeros((32, 4), np.float32),
+        "dense/bias:0": np.zeros(4, np.float32),
+        "deep_logit/kernel:0": np.zeros((4, 1), np.float32),
+        "deep_logit/bias:0": np.zeros(1, np.float32),
+    }
+    trained = {
+        "dense/kernel:0": np.ones((50, 4), np.float32),
+        "dense/bias:0": np.ones(4, np.float32),
+        "deep_logit/kernel:0": np.ones((4, 1), np.float32),
+        "deep_logit/bias:0": np.ones(1, np.float32),
+    }
+    initial, summary = warm_start.warm_start_weights(fresh, trained, [], ["<pad>", "<unk>"], None)
+    assert summary.copied == ("deep_logit/kernel:0", "deep_logit/bias:0")
+    assert summary.fresh == {
+        "dense/kernel:0": "shape [32, 4], the earlier model's is [50, 4]",
+        "dense/bias:0": "dense/kernel:0 of its layer starts fresh (shape [32, 4], the earlier model's is [50, 4])",
+    }
+    np.testing.assert_array_equal(initial["dense/bias:0"], np.zeros(4))
+    np.testing.assert_array_equal(initial["deep_logit/kernel:0"], np.ones((4, 1)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["dense", "conv3", "deep_logit", "ngram_logit"]),
+        st.dictionaries(st.sampled_from(["kernel", "bias", "gamma"]), st.sampled_from(["same", "other", "absent"]),
+                        min_size=1),
+        min_size=1,
+    )
+)  # fmt: skip
+def test_any_layer_is_copied_whole_or_stays_whole_fresh(layers):
+    fresh, trained = {}, {}
+    for layer, weights in layers.items():
+        for weight, how in weights.items():
+            name = f"{layer}/{weight}:0"
+            fresh[name] = np.zeros(2, np.float32)
+            if how != "absent":
+                trained[name] = np.ones(2 if how == "same" else 3, np.float32)
+    initial, summary = warm_start.warm_start_weights(fresh, trained, [], [], None)
+    for layer, weights in layers.items():
+        names = [f"{layer}/{weight}:0" for weight in weights]
+        whole = all(how == "same" for how in weights.values())
+        assert all((name in summary.copied) == whole for name in names)
+        assert all(initial[name].tolist() == ([1.0, 1.0] if whole else [0.0, 0.0]) for name in names)
+
+
+def _ngram_model(transform_output, use_embeddings, coefficients):
+    vocab_size = transform_output.vocabulary_size_by_name(features.VOCABULARY_NAME)
+    options = OPTIONS.model_copy(update={"use_embeddings": use_embeddings})
+    classifier = model.build_model(
+        vocab_size, LENGTH, _matrix(seed=3)[:vocab_size], options, ngram_ratios=np.full(64, 0.5, np.float32)
+    )
+    classifier.get_layer(model.NGRAM_LAYER).coefficients.assign(coefficients)
+    return classifier
+
+
+@pytest.mark.parametrize(
+    ("earlier_embeddings", "new_embeddings"), [(False, True), (True, False), (False, False)]
+)
+def test_a_warm_start_between_ngram_only_and_wide_and_deep_models_copies_the_ngram_coefficients(
+    tmp_path, transform_output_factory, earlier_embeddings, new_embeddings
+):
+    """An n-gram-only model has no embedding and publishes no vocabulary: the other model starts from it all the same."""
+    transform_output = transform_output_factory(
+        OLD_TEXTS, TRANSFORM.model_copy(update={"ngram_max": 2, "ngram_buckets": 64})
+    )
+    trained = np.linspace(-1, 1, 64).astype(np.float32)
+    old = _ngram_model(transform_output, earlier_embeddings, trained)
+    base = standard_artifacts.Model()
+    base.uri = str(tmp_path / "model")
+    export.export_serving_model(old, transform_output, model_artifact.serving_model_dir(base.uri))
+    if earlier_embeddings:
+        model_artifact.write_embedding_artifacts(
+            model_artifact.embeddings_dir(base.uri),
+            OLD_VOCABULARY,
+            trained=model.embedding_weights(old),
+            injected=_matrix(seed=1),
+        )
+    new = _ngram_model(transform_output, new_embeddings, np.zeros(64, np.float32))
+    record = executor.warm_start_from(new, [base], OLD_VOCABULARY)
+    np.testing.assert_array_equal(new.get_layer(model.NGRAM_LAYER).coefficients.numpy(), trained)
+    assert "ngram_logit/coefficients:0" in record["copied"]
+    if new_embeddings:
+        assert record["fresh"]["embedding/embeddings:0"] == "not in the earlier model"
+        np.testing.assert_array_equal(model.embedding_weights(new), _matrix(seed=3))
+    else:
+        assert not any(name.startswith("embedding/") for name in [*record["copied"], *record["fresh"]])

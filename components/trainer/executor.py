@@ -88,7 +88,7 @@ class Executor(base_executor.BaseExecutor):
                 classifier, input_dict.get(standard_component_specs.BASE_MODEL_KEY, []), vocabulary
             )
             model_artifact.write_warm_start(model_run_uri, record)
-            if record["model_uri"] is not None:
+            if record["model_uri"] is not None and options.use_embeddings:
                 # What training starts from: the aligned matrix with the shared words' trained rows.
                 injected = model.embedding_weights(classifier)
         callbacks: list[keras.callbacks.Callback] = [
@@ -153,9 +153,12 @@ def warm_start_from(
             f"the model's weight names are not unique, so weights cannot be matched by name: {names}"
         )
     fixed = {name for name in names if name.startswith(f"{model.NGRAM_LAYER}/{naive_bayes.RATIOS_WEIGHT}")}
+    # A model without the embedding branch (trainer.use_embeddings false) has no embedding, nor its vocabulary.
+    embedding = next((w.name for w in weights if w.name.startswith(f"{model.EMBEDDING_LAYER}/")), None)
     try:
         base_weights = model_artifact.read_weights(base.uri)
-        base_vocabulary = model_artifact.read_model_vocabulary(base.uri)
+        has_rows = embedding is not None and embedding in base_weights
+        base_vocabulary = model_artifact.read_model_vocabulary(base.uri) if has_rows else []
     except Exception as error:  # a damaged or removed SavedModel fails in many ways, none naming it
         raise WarmStartError(
             f"warm start: cannot read the model to start from, {base.uri} (Model artifact {base.id}, the "
@@ -167,7 +170,7 @@ def warm_start_from(
         base_weights,
         base_vocabulary,
         vocabulary,
-        embedding=classifier.get_layer(model.EMBEDDING_LAYER).embeddings.name,
+        embedding=embedding,
         fixed=fixed,
     )
     for weight in weights:

@@ -98,8 +98,8 @@ class TrainerOptions(Options):
         False,
         description="Start from the served model (the latest pushed one, trained on other data): every weight "
         "whose shape did not change is copied; embedding rows are copied by word, so a new span's vocabulary "
-        "keeps the trained rows of the words it shares; the n-gram weights only with the same ngram_buckets. "
-        "Without a pushed model the Trainer starts from scratch.",
+        "keeps the trained rows of the words it shares; the n-gram weights only with the same ngram_buckets; a layer "
+        "is copied whole or not at all. Without a pushed model the Trainer starts from scratch.",
     )
 
     @field_validator("conv_widths", mode="before")
@@ -123,11 +123,6 @@ class TrainerOptions(Options):
         if not self.use_embeddings and not self.use_ngrams:
             raise ValueError(
                 "trainer.use_embeddings and trainer.use_ngrams are both false: the model needs at least one branch"
-            )
-        if not self.use_embeddings and self.warm_start:
-            raise ValueError(
-                "trainer.warm_start needs the embedding branch (it copies embedding rows by word); "
-                "set trainer.use_embeddings true or trainer.warm_start false"
             )
         if (
             self.embedding_training == EmbeddingTraining.FROZEN_THEN_FINE_TUNE

@@ -20,7 +20,8 @@ the earlier model already learnt:
 
 A weight that cannot be copied (another shape: another embedding dimension,
 another number of buckets, other layer widths; or absent from the earlier
-model: another architecture) keeps its fresh value, and the summary says why.
+model: another architecture) keeps its fresh value, and the summary says why;
+so do the other weights of its layer (a bias is learnt with its kernel).
 """
 
 from collections.abc import Collection, Mapping, Sequence
@@ -88,7 +89,7 @@ def warm_start_weights(
     trained: Mapping[str, np.ndarray],
     old_vocabulary: Sequence[str],
     new_vocabulary: Sequence[str],
-    embedding: str,
+    embedding: str | None,
     fixed: Collection[str] = (),
 ) -> tuple[dict[str, np.ndarray], WarmStartSummary]:
     """The new model's initial weights, by name: the earlier model's where they carry over, else fresh.
@@ -98,7 +99,7 @@ def warm_start_weights(
         trained: The earlier model's trained weights (name -> value).
         old_vocabulary: The earlier model's vocabulary (row i of its embedding).
         new_vocabulary: The new model's vocabulary.
-        embedding: The name of the embedding weight, copied by word.
+        embedding: The name of the embedding weight, copied by word (None: the new model has none).
         fixed: Names of weights never copied (statistics of the new data).
 
     Returns:
@@ -133,6 +134,11 @@ def warm_start_weights(
             kept[name] = f"shape {list(value.shape)}, the earlier model's is {list(old.shape)}"
         else:
             result[name] = old.astype(value.dtype)
+    for name, why in [(name, why) for name, why in kept.items() if name not in fixed]:
+        for other in fresh:
+            if _layer(other) == _layer(name) and other not in kept:
+                result[other] = fresh[other]
+                kept[other] = f"{name} of its layer starts fresh ({why})"
     copied = tuple(name for name in fresh if name not in kept)
     summary = WarmStartSummary(
         same_vocabulary=list(old_vocabulary) == list(new_vocabulary),
@@ -144,3 +150,8 @@ def warm_start_weights(
         fresh=kept,
     )
     return result, summary
+
+
+def _layer(weight: str) -> str:
+    """The layer a weight belongs to: ``dense`` of ``dense/kernel:0``."""
+    return weight.rpartition("/")[0]
