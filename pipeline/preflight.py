@@ -63,17 +63,16 @@ def _check_newest_span_not_older_than_served(config: PipelineConfig) -> None:
     version_dir = os.path.join(serving, str(versions[-1]))
     try:
         manifest = pushed_model.read_manifest(version_dir)
-    except Exception as error:  # damaged (not JSON, not UTF-8, a folder): its span cannot be told
+    except pushed_model.ManifestError as error:
         logger.warning(
             "The served model's manifest in %s cannot be read (%s): its span is not compared",
             version_dir,
             error,
         )
         return
-    data = manifest.get("data") if isinstance(manifest, dict) else None
-    served_span = data.get("span") if isinstance(data, dict) else None
+    served_span = (manifest or {}).get("data", {}).get("span")
     newest = max(spans.find_spans(config.data))
-    if type(served_span) is int and served_span > newest:  # not a bool
+    if served_span is not None and served_span > newest:
         shown, served = spans.listing([newest], config.data), spans.listing([served_span], config.data)
         raise OptionsError(
             f"data: the newest span under {spans.span_base(config.data)} is {shown}, older than span "
