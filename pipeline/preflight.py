@@ -134,7 +134,7 @@ def _check_output_name(output: str) -> None:
 
 
 def _check_data(config: PipelineConfig) -> str | None:
-    """Checks the dataset, or the spans read and the served model's span; :class:`spans.SpanError` passes up."""
+    """Checks the dataset, or the spans read and the served model's span (a SpanError passes up)."""
     data, span, num_spans = config.data, config.span, config.num_spans
     if not spans.has_span_placeholder(data):
         if is_remote(data):

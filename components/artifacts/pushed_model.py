@@ -188,18 +188,15 @@ def write_manifest(version_dir: str, manifest: dict, version: int) -> None:
 
 
 class ManifestError(ValueError):
-    """A version's ``manifest.json`` is damaged: not a UTF-8 JSON object of the shape :func:`write_manifest` writes."""
+    """A version's ``manifest.json`` is damaged (the message names the file and the fault)."""
 
 
 def read_manifest(version_dir: str) -> dict | None:
-    """The ``manifest.json`` of a pushed version; None when it has none (yet).
-
-    What it returns is a JSON object whose ``model`` and ``data``, where present, are objects, with
-    ``model.uri`` a string and ``data.span`` a span number (or null).
+    """The ``manifest.json`` of a pushed version (None when it has none yet): a JSON object whose ``model``
+    and ``data``, where present, are objects, with ``model.uri`` a string and ``data.span`` a span number.
 
     Raises:
-        ManifestError: The file is damaged in any way: a folder, unreadable, not UTF-8 (a byte order
-            mark included), not JSON, or not of that shape.
+        ManifestError: A folder, unreadable, not UTF-8 (a BOM included), not JSON, or not of that shape.
     """
     path = os.path.join(version_dir, MANIFEST_FILE)
     if not tf.io.gfile.exists(path):
