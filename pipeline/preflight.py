@@ -28,9 +28,10 @@ logger = logging.getLogger(__name__)
 
 def check(config: PipelineConfig) -> str | None:
     """Raises OptionsError for the first problem; returns the local dataset (or span) read, None if remote."""
-    dataset = _check_data(config.data, config.span, config.num_spans)
-    if spans.has_span_placeholder(config.data) and config.span is None and not is_remote(config.data):
-        _check_newest_span_not_older_than_served(config)
+    try:
+        dataset = _check_data(config)
+    except spans.SpanError as error:
+        raise OptionsError(str(error)) from error
     if config.vectors is not None and not is_remote(config.vectors):
         _check_vectors(config.vectors, config.embedding)
     _check_output_name(config.output)
@@ -46,7 +47,7 @@ def check(config: PipelineConfig) -> str | None:
     return dataset
 
 
-def _check_newest_span_not_older_than_served(config: PipelineConfig) -> None:
+def _check_newest_span_not_older_than_served(config: PipelineConfig, newest: int) -> None:
     """Refuses a run on the newest span when the served model was trained on a newer one.
 
     The newer span's data is gone (moved, a failed sync): training on an older span would push
@@ -63,21 +64,20 @@ def _check_newest_span_not_older_than_served(config: PipelineConfig) -> None:
     version_dir = os.path.join(serving, str(versions[-1]))
     try:
         manifest = pushed_model.read_manifest(version_dir)
-    except Exception as error:  # damaged (not JSON, not UTF-8, a folder): its span cannot be told
+    except pushed_model.ManifestError as error:
         logger.warning(
             "The served model's manifest in %s cannot be read (%s): its span is not compared",
             version_dir,
             error,
         )
         return
-    data = manifest.get("data") if isinstance(manifest, dict) else None
-    served_span = data.get("span") if isinstance(data, dict) else None
-    newest = max(spans.find_spans(config.data))
-    if type(served_span) is int and served_span > newest:  # not a bool
-        shown, served = spans.listing([newest], config.data), spans.listing([served_span], config.data)
+    served_span = (manifest or {}).get("data", {}).get("span")
+    if served_span is not None and served_span > newest:
+        newest_name = spans.span_name(newest, config.data)
+        served_name = spans.span_name(served_span, config.data)
         raise OptionsError(
-            f"data: the newest span under {spans.span_base(config.data)} is {shown}, older than span "
-            f"{served} of the served model (version {versions[-1]} in {serving}): span {served_span}'s "
+            f"data: the newest span under {spans.span_base(config.data)} is {newest_name}, older than span "
+            f"{served_name} of the served model (version {versions[-1]} in {serving}): span {served_span}'s "
             f"data is gone; restore it, or give --span {newest} to train on span {newest} again"
         )
 
@@ -133,39 +133,31 @@ def _check_output_name(output: str) -> None:
         )
 
 
-def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
+def _check_data(config: PipelineConfig) -> str | None:
+    """Checks the dataset, or the spans read and the served model's span (a SpanError passes up)."""
+    data, span, num_spans = config.data, config.span, config.num_spans
     if not spans.has_span_placeholder(data):
         if is_remote(data):
             return None
         _check_dataset(data)
         return data
-    try:
-        spans.check_span_path(data)
-    except ValueError as error:
-        raise OptionsError(str(error)) from error
+    spans.check_span_path(data)
     base = spans.span_base(data)
     if is_remote(base):
         return None
     if not Path(base).is_dir():
         raise OptionsError(f"data: {base}, the folder holding the spans, does not exist")
-    try:
-        found = spans.find_spans(data)
-    except ValueError as error:  # one span written two ways
-        raise OptionsError(str(error)) from error
+    found = spans.find_spans(data)
     relative = data[len(base) :].lstrip("/")
     if not found:
         raise OptionsError(f"data: no span found: nothing under {base} matches {relative}")
-    listed = spans.listing(found, relative)
     if span is not None and span not in found and num_spans == 1:
         raise OptionsError(
-            f"data: span {spans.listing([span], relative)} not found under {base} (matching {relative}); "
-            f"spans found: {listed}"
+            f"data: span {spans.span_name(span, relative)} not found under {base} (matching {relative}); "
+            f"spans found: {spans.listing(found, relative)}"
         )
     last = span if span is not None else max(found)
-    try:
-        spans.check_num_spans(data, last, num_spans)  # a range that would start below span 0
-    except ValueError as error:
-        raise OptionsError(str(error)) from error
+    spans.check_num_spans(data, last, num_spans)  # a range that would start below span 0
     wanted = spans.window(num_spans, last)
     if any(number not in found for number in wanted):
         raise OptionsError(spans.missing_spans_message(base, relative, wanted, list(found)))
@@ -173,6 +165,8 @@ def _check_data(data: str, span: int | None, num_spans: int = 1) -> str | None:
         _check_span_links(base, number, found[number])
         _check_dataset(found[number])
         _check_span_layout(data, number, found[number])
+    if span is None:
+        _check_newest_span_not_older_than_served(config, last)
     return found[last]
 
 

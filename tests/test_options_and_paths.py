@@ -451,7 +451,24 @@ def test_dated_spans_are_listed_with_their_dates(tmp_path):
         f"19731 (2024-01-09) is not under {tmp_path} (matching {{YYYY}}-{{MM}}-{{DD}}/aclImdb); "
         "spans found: 19724 (2024-01-02), 19732 (2024-01-10)"
     )
-    assert spans.listing([10**9], data) == str(10**9)  # past the year 9999: no date
+    assert spans.span_name(10**9, data) == str(10**9)  # past the year 9999: no date
+    assert spans.span_name(19724, data) == "19724 (2024-01-02)"
+    assert spans.span_name(19724, "span-{SPAN}") == "19724"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ("/d/span-{SPAN:2}/x-{SPAN:w}", "holds {SPAN} 2 times; a span's path holds it once"),
+        ("/d/span-{SPAN}/v-{VERSION:3}/{VERSION:}", "holds {VERSION} 2 times; a span's path holds it once"),
+        ("/d/{VERSION:2}", "holds {VERSION} without {SPAN} or a date"),
+    ],
+)
+def test_placeholders_are_counted_as_tfx_reads_them_whatever_their_width(data, problem):
+    """TFX's driver reads ``{SPAN:<anything>}`` as a span placeholder with a width."""
+    with pytest.raises(spans.SpanError) as error:
+        spans.check_placeholders(data)
+    assert str(error.value) == f"data: {data} {problem} (TFX's span placeholders)"
 
 
 def test_a_missing_span_is_a_configuration_error_listing_the_spans_found(span_root):

@@ -6,6 +6,8 @@ import os
 import re
 import uuid
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
 
@@ -176,6 +178,118 @@ def test_push_copies_a_new_model_once_and_applies_retention(tmp_path):
     ]
     # The push lock's file is gone once the push ends: the folder holds versions only.
     assert sorted(os.listdir(model_dir)) == ["30", "40"]
+
+
+def test_a_push_over_a_damaged_manifest_publishes_a_new_version_and_says_why(tmp_path, caplog):
+    """A damaged manifest of the newest version does not tell its model: the same model is pushed again."""
+    model_dir = str(tmp_path / "imdb")
+    served = _model(tmp_path, "served")
+    publish.publish(served, model_dir, {"model": {"uri": "/m/served"}}, now=3_000)
+    manifest = os.path.join(model_dir, "3000", pushed_model.MANIFEST_FILE)
+    with open(manifest, "w") as file:
+        file.write('{"model": "/m/served"}')
+    result = publish.push(served, model_dir, {"model": {"uri": "/m/served"}}, keep_versions=5, now=4_000)
+    assert (result.version, result.copied) == (4_000, True)
+    assert pushed_model.read_manifest(result.version_dir) == {"model": {"uri": "/m/served"}, "version": 4_000}
+    assert caplog.messages == [
+        f"Pusher: {manifest}: model is a string, not an object; the model is pushed as a new version"
+    ]
+
+
+_READ_AS_JSON = " cannot be read as a UTF-8 JSON document "
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (b"not json{", _READ_AS_JSON + "(JSONDecodeError: Expecting value: line 1 column 1 (char 0))"),
+        (
+            b'\xef\xbb\xbf{"data": {"span": 9}}',
+            _READ_AS_JSON
+            + "(JSONDecodeError: Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0))",
+        ),
+        (
+            b'{"data": "\xff"}',
+            _READ_AS_JSON
+            + "(UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 10: invalid start byte)",
+        ),
+        (
+            b"[" * 100_000,
+            _READ_AS_JSON
+            + "(RecursionError: maximum recursion depth exceeded while decoding a JSON array from a unicode "
+            "string)",
+        ),
+        (b"[9]", ": the document is an array, not an object"),
+        (b'{"data": [9]}', ": data is an array, not an object"),
+        (b'{"data": "x"}', ": data is a string, not an object"),
+        (b'{"model": null}', ": model is null, not an object"),
+        (b'{"model": {"uri": 3}}', ": model.uri is 3, not a string"),
+        (b'{"data": {"span": true}}', ": data.span is true, not a span number (0 or more)"),
+        (b'{"data": {"span": -1}}', ": data.span is -1, not a span number (0 or more)"),
+        (b'{"data": {"span": 9.0}}', ": data.span is 9.0, not a span number (0 or more)"),
+        (b"folder", " is a folder, not a file"),
+    ],
+)
+def test_a_damaged_manifest_is_one_error_naming_the_file_and_what_is_wrong(tmp_path, written, problem):
+    manifest = tmp_path / pushed_model.MANIFEST_FILE
+    if written == b"folder":
+        manifest.mkdir()
+    else:
+        manifest.write_bytes(written)
+    with pytest.raises(pushed_model.ManifestError) as error:
+        pushed_model.read_manifest(str(tmp_path))
+    assert str(error.value) == f"{manifest}{problem}"
+
+
+def test_a_version_without_a_manifest_has_none(tmp_path):
+    assert pushed_model.read_manifest(str(tmp_path)) is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+# Near what write_manifest writes: the keys read back, holding any JSON value.
+_MANIFEST_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "data": st.fixed_dictionaries({}, optional={"span": _JSON}) | _JSON,
+        "model": st.fixed_dictionaries({}, optional={"uri": _JSON}) | _JSON,
+        "version": _JSON,
+    },
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    written=st.one_of(
+        st.binary(max_size=40),
+        _JSON.map(lambda value: json.dumps(value).encode()),
+        st.tuples(st.binary(max_size=3), _MANIFEST_LIKE).map(
+            lambda pair: pair[0] + json.dumps(pair[1]).encode()
+        ),
+    )
+)
+def test_any_bytes_as_a_manifest_give_a_valid_manifest_or_a_manifest_error(tmp_path, written):
+    path = tmp_path / pushed_model.MANIFEST_FILE
+    path.write_bytes(written)
+    try:
+        manifest = pushed_model.read_manifest(str(tmp_path))
+    except pushed_model.ManifestError as error:
+        assert str(error).startswith(str(path))  # names the file
+        return
+    assert json.dumps(manifest) == json.dumps(json.loads(written.decode("utf-8")))
+    assert isinstance(manifest, dict)
+    assert isinstance(manifest.get("model", {}), dict) and isinstance(manifest.get("data", {}), dict)
+    assert isinstance(manifest.get("model", {}).get("uri", ""), str)
+    span = manifest.get("data", {}).get("span")
+    assert span is None or (type(span) is int and span >= 0)
 
 
 def test_a_push_while_another_process_holds_the_push_lock_fails_naming_it_and_changes_nothing(tmp_path):

@@ -302,28 +302,34 @@ def test_a_span_reached_through_a_symbolic_link_is_refused_before_any_step(tmp_p
 
 
 @pytest.mark.parametrize(
-    "written",
+    ("written", "problem"),
     [
-        b"not json{",
-        b'\xef\xbb\xbf{"data": {"span": 9}}',
-        b'{"data": "\xff"}',
-        b'{"data": [9]}',
-        b'{"data": "x"}',
-        b'{"data": {"span": true}}',
-        b"[9]",
-        b"folder",
+        (b"not json{", " cannot be read as a UTF-8 JSON document (JSONDecodeError: Expecting value: "),
+        (b'\xef\xbb\xbf{"data": {"span": 9}}', " cannot be read as a UTF-8 JSON document (JSONDecodeError: "),
+        (b'{"data": "\xff"}', " cannot be read as a UTF-8 JSON document (UnicodeDecodeError: "),
+        (b'{"data": [9]}', ": data is an array, not an object"),
+        (b'{"data": "x"}', ": data is a string, not an object"),
+        (b'{"data": {"span": true}}', ": data.span is true, not a span number (0 or more)"),
+        (b"[9]", ": the document is an array, not an object"),
+        (b"folder", " is a folder, not a file"),
     ],
 )
-def test_a_damaged_manifest_of_the_served_model_does_not_stop_the_run(span_folders, tmp_path, written):
+def test_a_damaged_manifest_of_the_served_model_does_not_stop_the_run(
+    span_folders, tmp_path, caplog, written, problem
+):
     output = tmp_path / "out"
     _serve(output, 7, None)
-    manifest = output / "serving" / "imdb_sentiment" / "7" / "manifest.json"
+    version = output / "serving" / "imdb_sentiment" / "7"
+    manifest = version / "manifest.json"
     if written == b"folder":
         manifest.mkdir()
     else:
         manifest.write_bytes(written)
     config = build_config({"data": str(span_folders / "span-{SPAN}"), "output": str(output)})
     assert preflight.check(config) == str(span_folders / "span-3")
+    (warning,) = [record.getMessage() for record in caplog.records if record.name == preflight.__name__]
+    assert warning.startswith(f"The served model's manifest in {version} cannot be read ({manifest}{problem}")
+    assert warning.endswith("): its span is not compared")
 
 
 def test_version_folders_are_ascii_digits_only(span_folders, tmp_path):

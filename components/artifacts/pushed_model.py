@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime
+import json
 import os
 import re
 from typing import Any
@@ -12,7 +13,7 @@ from components import versions
 from components.artifacts import embedding_matrix
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
-from components.artifacts.files import read_json, write_json
+from components.artifacts.files import write_json
 
 # Custom properties of TFX's PushedModel.
 PUSHED_PROPERTY = "pushed"
@@ -186,6 +187,53 @@ def write_manifest(version_dir: str, manifest: dict, version: int) -> None:
     write_json(os.path.join(version_dir, MANIFEST_FILE), {**manifest, "version": version}, sort_keys=True)
 
 
+class ManifestError(ValueError):
+    """A version's ``manifest.json`` is damaged (the message names the file and the fault)."""
+
+
 def read_manifest(version_dir: str) -> dict | None:
-    """The ``manifest.json`` of a pushed version; None when it has none (yet)."""
-    return read_json(os.path.join(version_dir, MANIFEST_FILE))
+    """The ``manifest.json`` of a pushed version (None when it has none yet): a JSON object whose ``model``
+    and ``data``, where present, are objects, with ``model.uri`` a string and ``data.span`` a span number.
+
+    Raises:
+        ManifestError: A folder, unreadable, not UTF-8 (a BOM included), not JSON, or not of that shape.
+    """
+    path = os.path.join(version_dir, MANIFEST_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    if tf.io.gfile.isdir(path):
+        raise ManifestError(f"{path} is a folder, not a file")
+    try:
+        with tf.io.gfile.GFile(path, "rb") as file:
+            manifest = json.loads(file.read().decode("utf-8"))
+    except (tf.errors.OpError, ValueError, RecursionError) as error:
+        raise ManifestError(
+            f"{path} cannot be read as a UTF-8 JSON document ({type(error).__name__}: {error})"
+        ) from None
+    problem = _shape_problem(manifest)
+    if problem:
+        raise ManifestError(f"{path}: {problem}")
+    return manifest
+
+
+def _shape_problem(manifest: Any) -> str | None:
+    if not isinstance(manifest, dict):
+        return f"the document is {_kind(manifest)}, not an object"
+    for key in ("model", "data"):
+        if not isinstance(manifest.get(key, {}), dict):
+            return f"{key} is {_kind(manifest[key])}, not an object"
+    uri = manifest.get("model", {}).get("uri", "")
+    if not isinstance(uri, str):
+        return f"model.uri is {_kind(uri)}, not a string"
+    span = manifest.get("data", {}).get("span")
+    if span is not None and (type(span) is not int or span < 0):  # type(): True is an int
+        return f"data.span is {_kind(span)}, not a span number (0 or more)"
+    return None
+
+
+def _kind(value: Any) -> str:
+    """A JSON value as a message names it: its type, or a scalar as written (shortened)."""
+    if isinstance(value, dict | list | str):
+        return {dict: "an object", list: "an array", str: "a string"}[type(value)]
+    text = json.dumps(value)
+    return text if len(text) <= 40 else f"{text[:40]}..."

@@ -23,11 +23,20 @@ _UNMATCHABLE_IN_SPAN_PATHS = "*?$^|"
 # The largest span ML Metadata's int64 properties hold.
 _MAX_SPAN = 2**63 - 1
 # Each placeholder as TFX's driver reads it (tfx/components/example_gen/utils.py).
-_PLACEHOLDER_REGEX = re.compile(r"\{SPAN(?::(\d+))?\}|\{VERSION(?::(\d+))?\}|\{YYYY\}|\{MM\}|\{DD\}")
+_PLACEHOLDER_REGEX = re.compile(r"\{(SPAN|VERSION)(?::.*?)?\}|\{(YYYY|MM|DD)\}")
 
 
-class SpanNotFoundError(ValueError):
+class SpanError(ValueError):
+    """Spans that cannot be read as asked: a path, span or range TFX's driver could not take."""
+
+
+class SpanNotFoundError(SpanError):
     """A span of the range asked for is not there (the message lists the spans found)."""
+
+
+def _placeholders(data_path: str) -> list[str]:
+    """The placeholders of ``data_path`` by name (``SPAN``, ``VERSION``, ``YYYY`` ...), each time written."""
+    return [match.group(1) or match.group(2) for match in _PLACEHOLDER_REGEX.finditer(data_path)]
 
 
 def has_span_placeholder(data_path: str) -> bool:
@@ -53,12 +62,12 @@ def span_base(data_path: str) -> str:
 
 
 def check_placeholders(data_path: str) -> None:
-    """Raises ValueError for placeholders TFX's span matching refuses (``verify_split_pattern_specs``).
+    """Raises SpanError for placeholders TFX's span matching refuses (``verify_split_pattern_specs``).
 
     One ``{SPAN}`` and one ``{VERSION}`` at most, ``{VERSION}`` only with a span, each of ``{YYYY}``,
     ``{MM}``, ``{DD}`` once and all three together, and dates or ``{SPAN}``, not both.
     """
-    found = [match.group(0).split(":")[0].strip("{}") for match in _PLACEHOLDER_REGEX.finditer(data_path)]
+    found = _placeholders(data_path)
     spans, versions = found.count("SPAN"), found.count("VERSION")
     dates = {found.count(token) for token in ("YYYY", "MM", "DD")}
     problem = None
@@ -73,24 +82,24 @@ def check_placeholders(data_path: str) -> None:
     elif versions and not spans and dates == {0}:
         problem = "holds {VERSION} without {SPAN} or a date"
     if problem:
-        raise ValueError(f"data: {data_path} {problem} (TFX's span placeholders)")
+        raise SpanError(f"data: {data_path} {problem} (TFX's span placeholders)")
 
 
 def check_span(data_path: str, span: int | None) -> None:
-    """Raises ValueError when a span is asked for but ``data_path`` has no placeholder to put it in."""
+    """Raises SpanError when a span is asked for but ``data_path`` has no placeholder to put it in."""
     if span is not None and not has_span_placeholder(data_path):
-        raise ValueError(f"span {span} was given, but the data path {data_path} has no {{SPAN}} placeholder")
+        raise SpanError(f"span {span} was given, but the data path {data_path} has no {{SPAN}} placeholder")
 
 
 def check_span_path(data_path: str) -> None:
-    """Raises ValueError for a span path that TFX's driver could not match.
+    """Raises SpanError for a span path that TFX's driver could not match.
 
     The driver reads the span number from each path it globbed with a regular expression derived
     from the glob without escaping ``*``, ``?`` or ``$ ^ |``.
     """
     found = sorted({char for char in data_path if char in _UNMATCHABLE_IN_SPAN_PATHS})
     if found:
-        raise ValueError(
+        raise SpanError(
             f"data: {data_path} holds {' '.join(repr(char) for char in found)}, which TFX's span matching "
             "cannot take in a path with a span placeholder; rename the folder, or give one span's data "
             "without a placeholder"
@@ -117,8 +126,8 @@ def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
     Dates give the span as days since 1970-01-01; of several versions, the highest is taken.
 
     Raises:
-        ValueError: one span (and version) is written two ways (``span-2`` and ``span-02``): TFX's
-            driver would take whichever it globs first and leave the other unread.
+        SpanError: a path whose span TFX's driver cannot read, or one span (and version) written two
+            ways (``span-2`` and ``span-02``): the driver would read whichever it globs first.
     """
     from tfx.components.example_gen import utils as example_gen_utils
     from tfx.dsl.io import fileio
@@ -137,18 +146,16 @@ def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
                 example_gen_utils._find_matched_span_version_from_path(path, regex, *flags)
             )
         except ValueError as error:  # TFX's driver stops at it too (a date that is not one: 2024-02-30)
-            raise ValueError(
+            raise SpanError(
                 f"data: {path} matches the spans' pattern, but TFX's ExampleGen driver cannot read its span "
                 f"({error}); rename or move it"
             ) from None
         if span > _MAX_SPAN:
-            raise ValueError(
-                f"data: {path}: span {span} is beyond the largest span TFX records ({_MAX_SPAN})"
-            )
+            raise SpanError(f"data: {path}: span {span} is beyond the largest span TFX records ({_MAX_SPAN})")
         tokens, first = spelled.setdefault((span, version), ((span_tokens, version_tokens), path))
         if tokens != (span_tokens, version_tokens):
             what = f"span {span}" + ("" if version is None else f" version {version}")
-            raise ValueError(
+            raise SpanError(
                 f"data: {what} is written two ways, {' and '.join(sorted((first, path)))}: rename or remove one "
                 "(only one would be read)"
             )
@@ -158,20 +165,20 @@ def matched_spans(input_base: str, pattern: str) -> dict[int, str]:
 
 
 def check_num_spans(data_path: str, span: int | None, num_spans: int) -> None:
-    """Raises ValueError for a range of spans that cannot be read: no placeholder, or spans below 0."""
+    """Raises SpanError for a range of spans that cannot be read: no placeholder, or spans below 0."""
     if num_spans == 1:
         return
     if not has_span_placeholder(data_path):
-        raise ValueError(
+        raise SpanError(
             f"num_spans {num_spans} was given, but the data path {data_path} has no {{SPAN}} placeholder"
         )
-    if "{VERSION" in data_path:
-        raise ValueError(
+    if "VERSION" in _placeholders(data_path):
+        raise SpanError(
             f"num_spans {num_spans} cannot be used with a {{VERSION}} placeholder ({data_path}): "
             "each run then ingests one span"
         )
     if span is not None and span - num_spans + 1 < 0:
-        raise ValueError(
+        raise SpanError(
             f"span {span} with num_spans {num_spans} would start at span {span - num_spans + 1}; "
             "spans are numbered from 0"
         )
@@ -183,18 +190,17 @@ def window(num_spans: int, newest: int) -> list[int]:
 
 
 def listing(numbers: Iterable[int], pattern: str) -> str:
-    """Span numbers as a message lists them: with the date each stands for when ``pattern`` has dates
+    """Span numbers as a message lists them, each named by :func:`span_name`."""
+    return ", ".join(span_name(number, pattern) for number in numbers)
+
+
+def span_name(number: int, pattern: str) -> str:
+    """A span number as a message names it: with the date it stands for when ``pattern`` has dates
     (TFX numbers a dated span by its days since 1970-01-01: ``20785 (2026-11-28)``)."""
-    return ", ".join(_named(number, "{YYYY}" in pattern) for number in numbers)
-
-
-def _named(number: int, dated: bool) -> str:
+    if "YYYY" not in _placeholders(pattern):
+        return str(number)
     try:
-        return (
-            f"{number} ({datetime.date(1970, 1, 1) + datetime.timedelta(days=number)})"
-            if dated
-            else str(number)
-        )
+        return f"{number} ({datetime.date(1970, 1, 1) + datetime.timedelta(days=number)})"
     except OverflowError:  # no date (a --span far beyond year 9999)
         return str(number)
 
@@ -204,7 +210,7 @@ def missing_spans_message(base: str, relative: str, wanted: list[int], found: li
     missing = [span for span in wanted if span not in found]
     listed = listing(found, relative) or "none"
     return (
-        f"data: spans {listing(wanted[:1], relative)} to {listing(wanted[-1:], relative)} were asked for "
+        f"data: spans {span_name(wanted[0], relative)} to {span_name(wanted[-1], relative)} were asked for "
         f"({len(wanted)} spans), but "
         f"{'span' if len(missing) == 1 else 'spans'} {listing(missing, relative)} "
         f"{'is' if len(missing) == 1 else 'are'} not under {base} (matching {relative}); spans found: {listed}"

@@ -19,7 +19,7 @@ import tensorflow as tf
 from tfx.utils import io_utils
 
 from components import file_lock
-from components.artifacts.pushed_model import list_versions, read_manifest, write_manifest
+from components.artifacts.pushed_model import ManifestError, list_versions, read_manifest, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +122,19 @@ def push(
 ) -> PushResult:
     """Publishes ``source_dir`` unless its model is the newest, then retention, under :func:`push_lock`.
 
+    The newest version's model is told by its manifest; a damaged one is logged and the model pushed.
+
     Raises:
         PushError: Another push holds the lock, or publishing failed; served versions are unchanged.
     """
     with push_lock(model_dir):
         remove_stale_incoming(model_dir)
         versions = list_versions(model_dir)
-        newest = read_manifest(os.path.join(model_dir, str(versions[-1]))) if versions else None
+        try:
+            newest = read_manifest(os.path.join(model_dir, str(versions[-1]))) if versions else None
+        except ManifestError as error:
+            logger.warning("Pusher: %s; the model is pushed as a new version", error)
+            newest = None
         model_uri = manifest.get("model", {}).get("uri")
         if newest and model_uri is not None and newest.get("model", {}).get("uri") == model_uri:
             version, version_dir, copied = versions[-1], os.path.join(model_dir, str(versions[-1])), False
