@@ -55,8 +55,9 @@ class ServedModelStrategy(resolver.ResolverStrategy):
     or none before the first push.
     """
 
-    def __init__(self, excluded_key: str):
+    def __init__(self, excluded_key: str, serving_model_dir: str):
         self._excluded_key = excluded_key
+        self._serving_model_dir = serving_model_dir
 
     def resolve_artifacts(
         self, store: Any, input_dict: dict[str, list[types.Artifact]]
@@ -68,14 +69,16 @@ class ServedModelStrategy(resolver.ResolverStrategy):
             pushes,
             pushed_from(store, pushes),
             {artifact.id for artifact in excluded} | trained_on(store, excluded),
+            self._serving_model_dir,
         )
         return {MODEL_KEY: [model] if model else [], PUSHED_MODEL_KEY: [], self._excluded_key: excluded}
 
 
 def served_model_resolver(
-    node_id: str, excluded_key: str, excluded: types.BaseChannel | None
+    node_id: str, excluded_key: str, excluded: types.BaseChannel | None, serving_model_dir: str
 ) -> resolver.Resolver:
-    """The Resolver node ``node_id`` whose ``model`` output is the served model not from ``excluded``.
+    """The Resolver node ``node_id`` whose ``model`` output is the model served from ``serving_model_dir``,
+    not from ``excluded``.
 
     Args:
         node_id: The Resolver's node id.
@@ -95,7 +98,7 @@ def served_model_resolver(
         ).with_id(node_id)
     return resolver.Resolver(
         strategy_class=ServedModelStrategy,
-        config={"excluded_key": excluded_key},
+        config={"excluded_key": excluded_key, "serving_model_dir": serving_model_dir},
         model=types.Channel(type=standard_artifacts.Model),
         pushed_model=types.Channel(type=standard_artifacts.PushedModel),
         **{excluded_key: excluded},

@@ -87,7 +87,9 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
     )
     # With warm start, the Trainer starts from the served model (see components/trainer/base_model.py).
     warm_start = (
-        create_warm_start_resolver(None if portable else transform.outputs["transformed_examples"])
+        create_warm_start_resolver(
+            None if portable else transform.outputs["transformed_examples"], config.serving_model_dir
+        )
         if config.trainer.warm_start
         else None
     )
@@ -104,7 +106,9 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
     eval_slices = EvalSlices(examples=example_gen.outputs["examples"])
     # Nothing is scored on examples that failed validation either.
     eval_slices.add_upstream_node(validator)
-    baseline = create_baseline_resolver(candidate=None if portable else trainer.outputs["model"])
+    baseline = create_baseline_resolver(
+        None if portable else trainer.outputs["model"], config.serving_model_dir
+    )
     evaluator = Evaluator(
         examples=eval_slices.outputs["sliced_examples"],
         model=trainer.outputs["model"],

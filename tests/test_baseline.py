@@ -1,10 +1,14 @@
 """The served model (of the latest push): never the candidate (the baseline) nor trained on excluded examples."""
 
+import os
+import shutil
+
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 import pytest
 from tfx.types import artifact_utils, standard_artifacts
 
+from components.artifacts import pushed_model as pushed_model_contract
 from components.served_model import ServedModelStrategy
 
 
@@ -45,52 +49,102 @@ def _execution(store, inputs: dict, outputs: dict) -> None:
     store.put_events(events)
 
 
-def _push(store, model, pushed: int):
-    """A Pusher execution reading ``model`` and writing a PushedModel (``pushed`` = 0 or 1)."""
+@pytest.fixture
+def serving(tmp_path):
+    """The serving model folder the pushes go to."""
+    return str(tmp_path / "serving" / "imdb_sentiment")
+
+
+def _push(store, model, pushed: int, serving_model_dir: str):
+    """A Pusher execution reading ``model`` and writing a PushedModel (``pushed`` = 0 or 1); a push writes
+    a version folder into ``serving_model_dir``."""
     pushed_model = _put(store, standard_artifacts.PushedModel, pushed=pushed)
+    if pushed:
+        destination = os.path.join(serving_model_dir, str(pushed_model.id))
+        os.makedirs(destination)
+        pushed_model.set_string_custom_property(
+            pushed_model_contract.PUSHED_DESTINATION_PROPERTY, destination
+        )
+        store.put_artifacts([pushed_model.mlmd_artifact])
     _execution(store, {"model": model}, {"pushed_model": pushed_model})
     return pushed_model
 
 
-def _resolve(store, models, pushes, candidate):
-    result = ServedModelStrategy("candidate").resolve_artifacts(
+def _resolve(store, models, pushes, candidate, serving):
+    result = ServedModelStrategy("candidate", serving).resolve_artifacts(
         store, {"model": models, "pushed_model": pushes, "candidate": [candidate]}
     )
     return [model.id for model in result["model"]]
 
 
-def test_a_blessed_model_the_canary_refused_is_not_the_baseline(store):
+def test_a_push_of_another_model_name_is_not_the_baseline(store, serving, tmp_path):
+    """Two model folders fed by one pipeline: each is compared with its own served model only."""
+    mine, other, candidate = (_put(store, standard_artifacts.Model) for _ in range(3))
+    pushes = [
+        _push(store, mine, 1, serving),
+        _push(store, other, 1, str(tmp_path / "serving" / "other_model")),
+    ]
+
+    assert _resolve(store, [mine, other, candidate], pushes, candidate, serving) == [mine.id]
+    assert _resolve(store, [other, candidate], pushes[1:], candidate, serving) == []
+
+
+def test_after_a_roll_back_the_baseline_is_the_version_still_served(store, serving):
+    """Removing the newest version folders (what TF Serving then serves is the highest one left)."""
+    first, second, third = (_put(store, standard_artifacts.Model) for _ in range(3))
+    pushes = [
+        _push(store, first, 1, serving),
+        _push(store, second, 1, serving),
+        _push(store, third, 1, serving),
+    ]
+    candidate = _put(store, standard_artifacts.Model)
+    assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == [third.id]
+
+    shutil.rmtree(pushes[2].get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY))
+    assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == [second.id]
+    for push in pushes[:2]:
+        shutil.rmtree(push.get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY))
+    assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == []
+
+
+def test_a_blessed_model_the_canary_refused_is_not_the_baseline(store, serving):
     served, refused, candidate = (_put(store, standard_artifacts.Model) for _ in range(3))
-    pushes = [_push(store, served, pushed=1), _push(store, refused, pushed=0)]
+    pushes = [_push(store, served, 1, serving), _push(store, refused, 0, serving)]
 
-    assert _resolve(store, [served, refused, candidate], pushes, candidate) == [served.id]
+    assert _resolve(store, [served, refused, candidate], pushes, candidate, serving) == [served.id]
 
 
-def test_the_latest_push_is_the_baseline_and_the_candidate_never_is(store):
+def test_the_latest_push_is_the_baseline_and_the_candidate_never_is(store, serving):
     first, second = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
     # first pushed, second pushed, then first pushed again (a new, highest version): first is served.
-    pushes = [_push(store, first, 1), _push(store, second, 1), _push(store, first, 1)]
+    pushes = [
+        _push(store, first, 1, serving),
+        _push(store, second, 1, serving),
+        _push(store, first, 1, serving),
+    ]
     new = _put(store, standard_artifacts.Model)
 
-    assert _resolve(store, [first, second, new], pushes, new) == [first.id]
+    assert _resolve(store, [first, second, new], pushes, new, serving) == [first.id]
     # A re-run whose candidate is the served model compares it with the one pushed before.
-    assert _resolve(store, [first, second], pushes, first) == [second.id]
+    assert _resolve(store, [first, second], pushes, first, serving) == [second.id]
 
 
-def test_no_push_no_baseline(store):
+def test_no_push_no_baseline(store, serving):
     model, candidate = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
 
-    assert _resolve(store, [model, candidate], [_push(store, model, pushed=0)], candidate) == []
-    assert _resolve(store, [model, candidate], [], candidate) == []
+    assert _resolve(store, [model, candidate], [_push(store, model, 0, serving)], candidate, serving) == []
+    assert _resolve(store, [model, candidate], [], candidate, serving) == []
 
 
-def test_a_model_trained_on_the_excluded_examples_is_not_resolved_and_the_examples_pass_through(store):
+def test_a_model_trained_on_the_excluded_examples_is_not_resolved_and_the_examples_pass_through(
+    store, serving
+):
     examples = _put(store, standard_artifacts.Examples)
     earlier, retrained = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
     _execution(store, {"examples": examples}, {"model": retrained})
-    pushes = [_push(store, earlier, 1), _push(store, retrained, 1)]
+    pushes = [_push(store, earlier, 1, serving), _push(store, retrained, 1, serving)]
 
-    result = ServedModelStrategy("examples").resolve_artifacts(
+    result = ServedModelStrategy("examples", serving).resolve_artifacts(
         store, {"model": [earlier, retrained], "pushed_model": pushes, "examples": [examples]}
     )
 

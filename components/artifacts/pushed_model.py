@@ -46,8 +46,11 @@ def latest_pushed_other_than(
     pushes: list[Any],
     pushed_model_id: dict[int, int],
     candidate_ids: set[int],
+    serving_model_dir: str,
 ) -> Any | None:
-    """The served model: that of the latest push (``pushed`` = 1) that is not in ``candidate_ids``.
+    """The served model: that of the latest push (``pushed`` = 1) into ``serving_model_dir`` whose version is
+    still there (TF Serving serves the highest version it finds: after a roll-back that removed the newer
+    ones, this one), and that is not in ``candidate_ids``.
 
     ``pushed_model_id`` maps each PushedModel id to the id of the Model it was pushed from.
     """
@@ -55,6 +58,11 @@ def latest_pushed_other_than(
     for push in sorted(pushes, key=lambda artifact: artifact.id, reverse=True):
         if push.get_int_custom_property(PUSHED_PROPERTY) != 1:
             continue
+        destination = push.get_string_custom_property(PUSHED_DESTINATION_PROPERTY)
+        if os.path.dirname(destination.rstrip("/")) != serving_model_dir.rstrip("/"):
+            continue  # another model_name's folder
+        if not tf.io.gfile.exists(destination):
+            continue  # removed since (a roll-back)
         model_id = pushed_model_id.get(push.id)
         if model_id in model_by_id and model_id not in candidate_ids:
             return model_by_id[model_id]

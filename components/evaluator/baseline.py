@@ -6,6 +6,8 @@ from tfx.dsl.components.common import resolver
 from components.served_model import served_model_resolver
 
 
-def create_baseline_resolver(candidate: types.BaseChannel | None) -> resolver.Resolver:
+def create_baseline_resolver(
+    candidate: types.BaseChannel | None, serving_model_dir: str
+) -> resolver.Resolver:
     """The Resolver node whose ``model`` output is the Evaluator's baseline; ``candidate``: this run's model."""
-    return served_model_resolver("baseline_model_resolver", "candidate", candidate)
+    return served_model_resolver("baseline_model_resolver", "candidate", candidate, serving_model_dir)

@@ -14,6 +14,8 @@ from tfx.dsl.components.common import resolver
 from components.served_model import served_model_resolver
 
 
-def create_warm_start_resolver(examples: types.BaseChannel | None) -> resolver.Resolver:
+def create_warm_start_resolver(
+    examples: types.BaseChannel | None, serving_model_dir: str
+) -> resolver.Resolver:
     """The Resolver node whose ``model`` output is the Trainer's ``base_model``; ``examples``: the Trainer's."""
-    return served_model_resolver("warm_start_model_resolver", "examples", examples)
+    return served_model_resolver("warm_start_model_resolver", "examples", examples, serving_model_dir)
