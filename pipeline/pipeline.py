@@ -34,7 +34,8 @@ from schemas.schema import RAW_SCHEMA_PATH
 
 
 def create_components(config: PipelineConfig, portable: bool = False) -> list[base_node.BaseNode]:
-    """The wired steps in data-flow order; ``portable``: only TFX's own resolver strategies (Kubeflow, Vertex AI)."""
+    """The wired steps in data-flow order; ``portable``: only what TFX's compilers know (Kubeflow, Vertex AI),
+    and no file read."""
     example_gen = create_example_gen(
         config.data,
         config.eval_percent,
@@ -66,15 +67,18 @@ def create_components(config: PipelineConfig, portable: bool = False) -> list[ba
     )
 
     if config.vectors:
+        # Locally the pipeline is built as its run starts: the sizes and modification times of the file
+        # and of the files whose names extend it (a KeyedVectors file's <name>.vectors.npy) make a changed
+        # file a new artifact, so cached downstream steps re-run. A compiled pipeline reads nothing at
+        # compile time, and its orchestrators run no driver that could fingerprint the file: each run
+        # imports it anew.
         vector_source = Importer(
             source_uri=config.vectors,
             artifact_type=EmbeddingVectors,
-            # Sizes and modification times of the file and of the files whose
-            # names extend it (a KeyedVectors file's <name>.vectors.npy): a
-            # changed file is a new artifact, so cached downstream steps re-run.
-            custom_properties={
-                "fingerprint": io_utils.generate_fingerprint("vectors", glob.escape(config.vectors) + "*")
-            },
+            reimport=portable,
+            custom_properties=None
+            if portable
+            else {"fingerprint": io_utils.generate_fingerprint("vectors", glob.escape(config.vectors) + "*")},
         ).with_id("vectors_importer")
         vectors = vector_source.outputs["result"]
     else:

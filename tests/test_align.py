@@ -101,6 +101,26 @@ def test_missing_words_random_is_seeded_with_the_spread_of_found_vectors():
     np.testing.assert_array_equal(first[vocabulary.index("w1")], _v(7, -4.5))
 
 
+@pytest.mark.parametrize("found", [[("w0", _v(0.3, -0.2))], [("w0", _v(0.3, -0.2)), ("w1", _v(0.3, -0.2))]])
+def test_random_rows_from_one_distinct_vector_take_the_fallback_spread(found):
+    """One distinct vector has no spread: random rows are drawn with FALLBACK_SPREAD, never all zeros."""
+    vocabulary = [*RESERVED, "w0", "w1", "w2", "w3"]
+    matrix, _ = align(vocabulary, iter(found), EmbeddingOptions(oov_init="random", seed=5))
+    missing = list(range(len(RESERVED) + len(found), len(vocabulary)))
+    expected = np.random.default_rng(5).standard_normal((len(missing), 2)) * align_module.FALLBACK_SPREAD
+    np.testing.assert_array_equal(matrix[missing], expected.astype(np.float32))
+    assert align_module.FALLBACK_SPREAD == 0.05
+
+
+def test_a_dimension_the_found_vectors_share_takes_the_fallback_spread_the_others_their_own():
+    # Per dimension std (1, 0): the second dimension, the same in both vectors, falls back.
+    vocabulary = [*RESERVED, "w0", "w1", "w2"]
+    found = [("w0", _v(1, 7)), ("w1", _v(-1, 7))]
+    matrix, _ = align(vocabulary, iter(found), EmbeddingOptions(oov_init="random", seed=9))
+    expected = np.random.default_rng(9).standard_normal((1, 2)) * [1.0, align_module.FALLBACK_SPREAD]
+    np.testing.assert_array_equal(matrix[[vocabulary.index("w2")]], expected.astype(np.float32))
+
+
 def test_without_pretrained_every_word_row_is_the_seeded_random_init():
     matrix, coverage = _align(pretrained=False, unk_init="mean", seed=3)
     # Every word row, found or missing, is drawn as oov_init random draws missing rows: standard

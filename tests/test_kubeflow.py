@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 import kfp
 import pytest
+import yaml
 
 from pipeline import kubeflow
 from pipeline.config import build_config
@@ -261,6 +262,31 @@ def test_the_portable_baseline_compiles_to_tfxs_latest_blessed_model_queries(tmp
             }
         }
     }
+
+
+def test_compile_with_remote_vectors_works_offline_and_fixes_no_fingerprint(tmp_path):
+    """The README's command with ``--vectors gs://...``: nothing is read at compile time (no network);
+    the spec imports the file anew on each run, with no fingerprint frozen into it."""
+    result = run_cli(
+        "compile",
+        "--output-file",
+        "k/p.yaml",
+        "--image",
+        "img:1",
+        "--data",
+        "gs://b/imdb/span-{SPAN}/aclImdb_v1.tar.gz",
+        "--output",
+        "gs://b/imdb",
+        "--vectors",
+        "gs://b/glove.txt",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "k" / "p.yaml").read_text()
+    assert "fingerprint" not in text
+    importer = yaml.safe_load(text)["deploymentSpec"]["executors"]["vectors_importer_executor"]["importer"]
+    assert importer["artifactUri"] == {"constantValue": {"stringValue": "gs://b/glove.txt"}}
+    assert importer["reimport"] is True
 
 
 def test_compile_refuses_a_range_of_spans_which_tfxs_own_example_gen_driver_cannot_ingest(tmp_path):

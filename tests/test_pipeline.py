@@ -7,6 +7,7 @@ import weakref
 
 import pytest
 
+from components.artifacts.types import EmbeddingVectors
 from pipeline.config import DEFAULT_RUNNER_ARG, build_config
 from pipeline.pipeline import SETUP_FILE, beam_args_with_dependencies, create_pipeline, pipeline_steps
 from pipeline.runner import describe_plan, gc_frozen
@@ -57,6 +58,59 @@ def test_pretrained_vectors_are_imported_instead_of_training_word2vec(tmp_path):
     assert "Word2Vec" not in by_id
     assert by_id["vectors_importer"].exec_properties["artifact_uri"] == str(vectors)
     assert by_id["EmbeddingAligner"].inputs["vectors"].producer_component_id == "vectors_importer"
+
+
+def _imported_vectors_after_runs(tmp_path, vectors, contents, portable):
+    """The EmbeddingVectors artifacts in ML Metadata after a run of the vectors importer, built as each
+    run builds its pipeline, per file contents (written before the run when they differ): their ids, run by run."""
+    from ml_metadata import metadata_store
+    from tfx.orchestration import metadata
+    from tfx.orchestration import pipeline as tfx_pipeline
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    connection = metadata.sqlite_metadata_connection_config(str(tmp_path / "metadata.sqlite"))
+    ids = []
+    for text in contents:
+        if not vectors.exists() or vectors.read_text() != text:
+            vectors.write_text(text)
+        config = build_config({"output": str(tmp_path), "vectors": str(vectors)})
+        (importer,) = [
+            node
+            for node in create_pipeline(config, portable=portable).components
+            if node.id == "vectors_importer"
+        ]
+        # Alone: what reads it is not part of this pipeline.
+        for node in list(importer.downstream_nodes):
+            importer.remove_downstream_node(node)
+        LocalDagRunner().run(
+            tfx_pipeline.Pipeline(
+                pipeline_name="vectors",
+                pipeline_root=str(tmp_path / "root"),
+                components=[importer],
+                metadata_connection_config=connection,
+            )
+        )
+        store = metadata_store.MetadataStore(connection)
+        ids.append(
+            sorted(artifact.id for artifact in store.get_artifacts_by_type(EmbeddingVectors.TYPE_NAME))
+        )
+    return ids
+
+
+def test_a_local_run_imports_a_changed_vectors_file_anew_and_reuses_an_unchanged_one(tmp_path):
+    """The same artifact for an unchanged file (so the EmbeddingAligner and what follows are cache hits),
+    a new one once the file changed (so they re-run): the file is fingerprinted as each run starts."""
+    vectors = tmp_path / "glove.txt"
+    runs = ["good 0.1 0.2\n", "good 0.1 0.2\n", "good 0.1 0.2\nbad -0.1 0.3\n"]
+    assert _imported_vectors_after_runs(tmp_path, vectors, runs, portable=False) == [[1], [1], [1, 2]]
+
+
+def test_the_compiled_pipeline_imports_the_vectors_file_anew_on_every_run(tmp_path):
+    """Kubeflow and Vertex AI run no driver that could fingerprint the file: every run imports it anew,
+    as that run finds it, so a scheduled run never trains on vectors the file no longer holds."""
+    vectors = tmp_path / "glove.txt"
+    runs = ["good 0.1 0.2\n", "good 0.1 0.2\n"]
+    assert _imported_vectors_after_runs(tmp_path, vectors, runs, portable=True) == [[1], [1, 2]]
 
 
 def test_beam_args_pass_through_and_ship_this_project_with_setup_py():

@@ -324,6 +324,52 @@ def test_splits_smaller_than_min_examples_are_not_compared_and_say_so():
     assert (label.kind, label.exceeded) == ("skew", True)
 
 
+def test_a_split_one_span_lacks_or_holds_no_example_of_is_reported_not_compared():
+    """Span 2 without unsup reviews, without a test split, with a split span 1 never had: each pair
+    that cannot be compared says why, and the pairs that can are compared."""
+    current = statistics.Statistics(
+        {
+            "train": _split("train", 300, 300, {200: 600}),
+            "unsup": _split("unsup", 0, 0, {}),
+            "extra": _split("extra", 300, 300, {200: 600}),
+        },
+        None,
+        span=2,
+    )
+    previous = statistics.Statistics(
+        {
+            "train": _split("train", 300, 300, {200: 600}),
+            "test": _split("test", 300, 300, {200: 600}),
+            "unsup": _split("unsup", 300, 300, {200: 600}),
+        },
+        None,
+        span=1,
+    )
+    skipped: list[str] = []
+    findings = drift.check(current, previous, DriftOptions().thresholds(), 500, skipped)
+    assert [(finding.kind, finding.split, finding.check) for finding in findings] == [
+        ("drift", "train", "label"),
+        ("drift", "train", "length"),
+        ("drift", "train", "oov"),
+    ]
+    assert skipped == [
+        "unsup of span 2 and span 1 not compared: span 2 has no unsup examples",
+        "extra of span 2 and span 1 not compared: span 1 has no extra split",
+        "test of span 2 and span 1 not compared: span 2 has no test split",
+        "train and test of span 2 not compared: span 2 has no test split",
+    ]
+
+
+def test_an_empty_split_is_not_compared_whatever_min_examples():
+    """One example is enough with min_examples 1, none is not: an empty split has no distribution."""
+    current = statistics.Statistics(
+        {"train": _split("train", 1, 0, {200: 1}), "test": _split("test", 0, 0, {})}, None, span=3
+    )
+    skipped: list[str] = []
+    assert drift.check(current, None, DriftOptions().thresholds(), 1, skipped) == []
+    assert skipped == ["train and test of span 3 not compared: span 3 has no test examples"]
+
+
 def test_anomalies_artifact_holds_tfdv_drift_measurements(tmp_path):
     from tensorflow_metadata.proto.v0 import anomalies_pb2
     from tfx.types import standard_artifacts

@@ -25,6 +25,10 @@ _SAMPLE_WORDS = 5
 # File words normalised per batch for the lower-case fallback.
 _BATCH_SIZE = 4096
 
+# The spread of random rows in a dimension where the found vectors have none (one distinct
+# vector, or a dimension they all share): the bound of Keras's default embedding initialiser.
+FALLBACK_SPREAD = 0.05
+
 # Row sources, for the per-row bookkeeping of align().
 _MISSING, _LOWERCASE, _EXACT = 0, 1, 2
 
@@ -104,7 +108,8 @@ def align(
     """Builds the float32 ``[len(vocabulary), dimension]`` matrix whose row i is the vector of ``vocabulary[i]``.
 
     Missing rows follow ``options.oov_init`` (``random``: normal with the
-    per-dimension spread of the found vectors, seeded by ``options.seed``).
+    per-dimension spread of the found vectors, :data:`FALLBACK_SPREAD` where
+    they have none, seeded by ``options.seed``).
     ``options.dimension``, when set, is checked against the first vector, so a
     file of another length fails at once (OptionsError). ``normalize`` maps a
     batch of file words to their vocabulary form (None: no single token) for the
@@ -189,6 +194,7 @@ def _fill_missing_rows(matrix: np.ndarray, found: np.ndarray, options: Embedding
     # From the file's vectors, before any row is filled (without pretrained, found rows are among them).
     mean = matrix[found].mean(axis=0, dtype=np.float64)
     std = matrix[found].std(axis=0, dtype=np.float64)
+    std[~(np.isfinite(std) & (std > 0))] = FALLBACK_SPREAD
     for rule, rule_rows in by_rule.items():
         # Sorted rows: the random draw depends only on which rows need one.
         rule_rows.sort()

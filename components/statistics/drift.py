@@ -135,6 +135,25 @@ def _span_name(span: int | None, fallback: str) -> str:
     return f"span {span}" if span is not None else fallback
 
 
+def _not_compared(
+    first: SplitStatistics | None,
+    second: SplitStatistics | None,
+    sides: tuple[tuple[str, str], tuple[str, str]],
+    min_examples: int,
+) -> str | None:
+    """Why two splits are not compared (None: they are); ``sides``: (split, span name) of each."""
+    counts = []
+    for statistics, (split, span) in zip((first, second), sides, strict=True):
+        if statistics is None:
+            return f"{span} has no {split} split"
+        if not statistics.examples:
+            return f"{span} has no {split} examples"
+        counts.append(statistics.examples)
+    if min(counts) < min_examples:
+        return f"{counts[0]} and {counts[1]} examples, fewer than drift.min_examples ({min_examples})"
+    return None
+
+
 def check(
     current: Statistics,
     previous: Statistics | None,
@@ -150,31 +169,31 @@ def check(
         thresholds: Check (``label``, ``length``, ``oov``) -> threshold.
         min_examples: Two splits are compared only when each holds at least
             this many examples; on fewer, distances are mostly sampling noise.
-        skipped: When given, receives one line per pair of splits not compared.
+        skipped: When given, receives one line per pair of splits not compared: also a split
+            that one of the two spans lacks or holds no example of, or a span without train or test.
     """
     name = _span_name(current.span, "this span")
+    # (split, span name) of each side, and the kind of comparison.
     pairs = []
     if previous is not None:
         previous_name = _span_name(previous.span, "the previous span")
-        for split, statistics in current.splits.items():
-            if split in previous.splits:
-                pairs.append((statistics, previous.splits[split], name, previous_name, DRIFT))
-    if features.TRAIN in current.splits and features.TEST in current.splits:
-        pairs.append((current.splits[features.TEST], current.splits[features.TRAIN], name, name, SKEW))
+        for split in dict.fromkeys([*current.splits, *previous.splits]):
+            pairs.append((((split, name), (split, previous_name)), DRIFT))
+    pairs.append((((features.TEST, name), (features.TRAIN, name)), SKEW))
     findings = []
-    for first, second, first_name, second_name, kind in pairs:
-        fewest = min(first.examples, second.examples)
-        if 0 < fewest < min_examples:
-            if skipped is not None:
-                what = (
-                    f"{first.name} of {first_name} and {second_name}"
-                    if kind == DRIFT
-                    else f"{second.name} and {first.name} of {first_name}"
-                )
-                skipped.append(
-                    f"{what} not compared: {first.examples} and {second.examples} examples, "
-                    f"fewer than drift.min_examples ({min_examples})"
-                )
-            continue
-        findings += compare(first, second, first_name, second_name, kind, thresholds)
+    for sides, kind in pairs:
+        (first_split, first_name), (second_split, second_name) = sides
+        first = current.splits.get(first_split)
+        second = (current if kind == SKEW else previous).splits.get(second_split)
+        reason = _not_compared(first, second, sides, min_examples)
+        if reason is None:
+            assert first is not None and second is not None
+            findings += compare(first, second, first_name, second_name, kind, thresholds)
+        elif skipped is not None:
+            what = (
+                f"{first_split} of {first_name} and {second_name}"
+                if kind == DRIFT
+                else f"{second_split} and {first_split} of {first_name}"
+            )
+            skipped.append(f"{what} not compared: {reason}")
     return findings

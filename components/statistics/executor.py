@@ -98,7 +98,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         skipped: list[str] = []
         findings = drift.check(current, previous, options.thresholds(), options.min_examples, skipped)
         for line in skipped:
-            logger.info("DriftCheck: %s", line)
+            logger.warning("DriftCheck: %s", line)
         over = [finding for finding in findings if finding.exceeded]
         stops = [finding for finding in over if options.action(finding.check) == DriftAction.STOP]
         warnings = [finding for finding in over if options.action(finding.check) != DriftAction.STOP]
