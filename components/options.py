@@ -21,6 +21,8 @@ from components.plural import noun_form
 Int = Annotated[int, Strict()]
 Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Bool = Annotated[bool, Strict()]
+# What NumPy, TensorFlow and gensim take as a random seed.
+Seed = Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)]
 
 
 # A value as an error message shows it: bounded, so that a huge value (a long string, a number of

@@ -25,7 +25,7 @@ from components.example_gen.spans import check_num_spans, check_placeholders, ch
 from components.options import Options, OptionsError, check_text, shown
 from components.pusher.options import PushOptions
 from components.statistics.options import DriftOptions
-from components.trainer.options import TrainerOptions
+from components.trainer.options import Architecture, TrainerOptions
 from components.transform.options import TransformOptions
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "data" / "aclImdb_sample.tar.gz"
@@ -164,6 +164,13 @@ class PipelineConfig(Options):
             raise OptionsError(
                 "trainer.use_embeddings is false and transform.ngram_max is 0: without n-grams the model would "
                 "have no branch; set transform.ngram_max to 1 or more, or trainer.use_embeddings true"
+            )
+        widest = max(self.trainer.conv_widths)
+        if self.trainer.architecture == Architecture.CNN and self.transform.max_length < widest:
+            raise OptionsError(
+                f"transform.max_length ({self.transform.max_length}) is shorter than the widest of "
+                f"trainer.conv_widths ({widest}) with trainer.architecture cnn: raise transform.max_length "
+                f"to {widest} or more, or leave out the wider convolutions"
             )
         return self
 

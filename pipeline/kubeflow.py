@@ -52,20 +52,20 @@ class ScheduleError(ValueError):
     """A cron expression that is not five valid fields (minute hour day-of-month month day-of-week)."""
 
 
-# Each field's name and allowed values, in order (day of week: 0 and 7 are Sunday).
+# Each field's name, allowed values and the names it also takes, in order, as robfig/cron (KFP's
+# scheduler) reads them: its day of week is 0-6 (Sunday is 0, not 7).
 _CRON_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")),
+    ("day of week", 0, 6, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
 )
-# One element of a field's comma-separated list: *, N or N-M, optionally /STEP.
-_CRON_ELEMENT = re.compile(r"^(?:\*|(?P<low>\d+)(?:-(?P<high>\d+))?)(?:/(?P<step>\d+))?$")
 
 
 def validate_cron(expression: str) -> str:
-    """A five-field cron expression both schedulers take (lists of ``*``, ``N``, ``N-M``, each ``/STEP``).
+    """A five-field cron expression by robfig/cron's rules: lists of ``*``, ``N`` or ``N-M``, each ``/STEP``;
+    month and day-of-week names (``JAN``, ``MON-FRI``, in any case) for numbers.
 
     Raises:
         ScheduleError: naming the field that is wrong and why.
@@ -76,26 +76,56 @@ def validate_cron(expression: str) -> str:
             "schedule must be a five-field cron expression (minute hour day-of-month month day-of-week), "
             f"e.g. '0 3 * * *'; got {expression!r}"
         )
-    for text, (name, lowest, highest) in zip(fields, _CRON_FIELDS, strict=True):
+    for text, (name, lowest, highest, names) in zip(fields, _CRON_FIELDS, strict=True):
         for element in text.split(","):
-            problem = _cron_element_problem(element, lowest, highest)
+            problem = _cron_element_problem(element, lowest, highest, names)
             if problem:
                 raise ScheduleError(f"schedule {expression!r}: {name} field {text!r}: {problem}")
     return " ".join(fields)
 
 
-def _cron_element_problem(element: str, lowest: int, highest: int) -> str | None:
-    match = _CRON_ELEMENT.match(element)
+def _cron_element_problem(element: str, lowest: int, highest: int, names: tuple[str, ...]) -> str | None:
+    # *, N or N-M (numbers, or names where the field has them), optionally /STEP.
+    word = "[0-9]+|[A-Za-z]+" if names else "[0-9]+"
+    match = re.fullmatch(rf"(?:\*|(?P<low>{word})(?:-(?P<high>{word}))?)(?:/(?P<step>[0-9]+))?", element)
     if match is None:
         return f"{element!r} is not *, N or N-M, optionally followed by /STEP"
-    values = [int(v) for v in (match["low"], match["high"]) if v is not None]
+    values = []
+    for value in filter(None, (match["low"], match["high"])):
+        if value.isdigit():
+            values.append(_cron_number(value))
+        elif value.upper() in names:
+            values.append(lowest + names.index(value.upper()))
+        else:
+            shown = repr(element) if value == element else f"{element!r}: {value!r}"
+            return f"{shown} is not a number or a name ({', '.join(names)})"
     if any(not lowest <= value <= highest for value in values):
-        return f"{element!r} is out of range: values are {lowest}-{highest}"
+        known = f" or {names[0]}-{names[-1]}" if names else ""
+        return f"{element!r} is out of range: values are {lowest}-{highest}{known}"
     if len(values) == 2 and values[0] > values[1]:
         return f"{element!r}: the range's start is after its end"
-    if match["step"] is not None and int(match["step"]) < 1:
-        return f"{element!r}: the step must be at least 1"
+    if match["step"] is not None and not 1 <= _cron_number(match["step"]) <= _CRON_LARGEST:
+        return f"{element!r}: the step must be between 1 and {_CRON_LARGEST}"
     return None
+
+
+# The largest number taken: every field's values are far below it, and robfig/cron reads a number as a Go int.
+_CRON_LARGEST = 10**9 - 1
+
+
+def _cron_number(digits: str) -> int:
+    """The number ``digits`` spell, or one past the largest taken (not ``int()`` of thousands of digits)."""
+    return int(digits) if len(digits) <= 9 else _CRON_LARGEST + 1
+
+
+def check_schedule(config: PipelineConfig, cron: str | None) -> None:
+    """Raises ScheduleError for a schedule of a configuration that names its span: it would train on it each time."""
+    if cron is not None and config.span is not None:
+        raise ScheduleError(
+            f"--schedule with --span {config.span}: a scheduled run takes the newest span each time, but "
+            f"--span {config.span} would pin every run to span {config.span}; drop --span (or --schedule, "
+            "for one run of that span)"
+        )
 
 
 class OutputFileError(ValueError):

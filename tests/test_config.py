@@ -227,12 +227,72 @@ def test_json_from_an_exec_property_is_checked_as_strictly_as_a_config_file(text
         ({"conv_widths": 3}, "trainer.conv_widths must be a list, got 3"),
         ({"conv_widths": [3, "4"]}, "trainer.conv_widths must be a whole number, got '4'"),
         ({"conv_widths": [3, 101]}, "trainer.conv_widths must be a non-empty list of widths between 1 and 100, got [3, 101]"),
+        # Keras refused it only when the Trainer built the model ("The name conv3 is used 2 times").
+        ({"conv_widths": [3, 3]}, "trainer.conv_widths must not repeat a width, got [3, 3] (each width is one convolution of trainer.conv_filters filters: raise that for more)"),
+        ({"conv_widths": [5, 3, 5, 3]}, "trainer.conv_widths must not repeat a width, got [5, 3, 5, 3] (each width is one convolution of trainer.conv_filters filters: raise that for more)"),
     ],
 )  # fmt: skip
 def test_options_built_in_code_are_checked_like_a_config_file(values, message):
     with pytest.raises(OptionsError) as error:
         TrainerOptions(**values)
     assert str(error.value) == message
+
+
+# Every seed option: NumPy, TensorFlow and gensim take 0..2**32-1, and refused others only once the step ran.
+SEEDS = ("trainer.seed", "word2vec.seed", "embedding.seed")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("trainer.seed", -1), ("trainer.seed", 99999999999999), ("word2vec.seed", -1), ("embedding.seed", -5)],
+)
+def test_a_seed_out_of_numpys_range_is_refused_before_any_step(option, value):
+    for build in (
+        lambda: build_config(overrides={option: value}),
+        lambda: _config_from_command_line(f"--{option}", str(value)),
+    ):
+        with pytest.raises(OptionsError) as error:
+            build()
+        assert str(error.value) == f"{option} must be between 0 and 4294967295, got {value}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(option=st.sampled_from(SEEDS), seed=st.integers(-(2**70), 2**70))
+def test_every_seed_option_takes_exactly_0_to_2_to_the_32_minus_1(option, seed):
+    section, field = option.split(".")
+    if 0 <= seed <= 2**32 - 1:
+        assert getattr(getattr(build_config(overrides={option: seed}), section), field) == seed
+    else:
+        with pytest.raises(OptionsError) as error:
+            build_config(overrides={option: seed})
+        assert str(error.value) == f"{option} must be between 0 and 4294967295, got {seed}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(widths=st.lists(st.integers(1, 100), min_size=1, max_size=5), max_length=st.integers(1, 120))
+def test_a_cnn_is_refused_when_max_length_is_shorter_than_its_widest_convolution(widths, max_length):
+    widths = sorted(set(widths))
+    overrides = {
+        "trainer.architecture": "cnn",
+        "trainer.conv_widths": widths,
+        "transform.max_length": max_length,
+    }
+    if max_length >= widths[-1]:
+        assert build_config(overrides=overrides).trainer.conv_widths == tuple(widths)
+    else:
+        # The Trainer refused it only after Transform ("shorter than the widest convolution").
+        with pytest.raises(OptionsError) as error:
+            build_config(overrides=overrides)
+        assert str(error.value) == (
+            f"transform.max_length ({max_length}) is shorter than the widest of trainer.conv_widths "
+            f"({widths[-1]}) with trainer.architecture cnn: raise transform.max_length to {widths[-1]} or more, "
+            "or leave out the wider convolutions"
+        )
+        # The bag model has no convolution: the same lengths are fine.
+        assert (
+            build_config(overrides={**overrides, "trainer.architecture": "bag"}).transform.max_length
+            == max_length
+        )
 
 
 def test_options_are_frozen():

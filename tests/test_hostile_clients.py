@@ -125,7 +125,18 @@ def test_compile_refuses_a_misspelt_command_flag(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "cron", ["61 3 * * *", "0 25 * * *", "0 3 32 * *", "0 3 * 13 *", "0 3 * * 9", "*/0 * * * *"]
+    "cron",
+    # KFP's robfig/cron takes day of week 0-6 only: 7 (Sunday in some crons) would fail the recurring run.
+    [
+        "61 3 * * *",
+        "0 25 * * *",
+        "0 3 32 * *",
+        "0 3 * 13 *",
+        "0 3 * * 9",
+        "*/0 * * * *",
+        "0 3 * * 7",
+        "0 3 * * 5-7",
+    ],
 )
 def test_schedule_values_out_of_range_are_refused(cron):
     from pipeline import kubeflow
@@ -134,11 +145,36 @@ def test_schedule_values_out_of_range_are_refused(cron):
         kubeflow.validate_cron(cron)
 
 
-@pytest.mark.parametrize("cron", ["0 3 * * *", "*/15 0-6 1,15 * 1-5", "59 23 31 12 7", "0 0 * * 0"])
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "0 3 * * *",
+        "*/15 0-6 1,15 * 1-5",
+        "59 23 31 12 6",
+        "0 0 * * 0",
+        "0 3 * JAN MON",
+        "0 3 * jan-mar/2 Mon-Fri",
+    ],
+)
 def test_schedule_values_in_range_are_accepted(cron):
     from pipeline import kubeflow
 
     assert kubeflow.validate_cron(cron) == cron
+
+
+def test_compile_refuses_a_schedule_with_a_span(tmp_path):
+    # Every scheduled run would have ingested span 3, not the newest.
+    result = cli(
+        "compile", "--output-file", "p.yaml", "--image", "img:1", "--data", "gs://b/span-{SPAN}/a.tar.gz",
+        "--span", "3", "--schedule", "0 3 * * *", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        "imdb-pipeline compile: error: --schedule with --span 3: a scheduled run takes the newest span each time, "
+        "but --span 3 would pin every run to span 3; drop --span (or --schedule, for one run of that span) "
+        "(see imdb-pipeline compile --help)"
+    )
+    assert not (tmp_path / "p.yaml").exists()
 
 
 @pytest.mark.parametrize("target", ["kfp", "vertex"])

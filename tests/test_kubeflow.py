@@ -209,31 +209,78 @@ def test_client_commands_use_each_service_cron_format_and_file():
 
 
 _CRON_RANGES = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    ("day of week", 0, 6, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),  # robfig/cron: no 7
 )
 
 
 @given(data=st.data())
 def test_cron_fields_in_range_are_accepted_and_out_of_range_refused_naming_the_field(data):
     fields = []
-    for _, low, high in _CRON_RANGES:
+    for _, low, high, names in _CRON_RANGES:
+        # A value as a number, or (month, day of week) as its name in any case, as robfig/cron reads them.
+        def spelt(value, names=names, low=low):
+            if names and data.draw(st.booleans()):
+                return data.draw(st.sampled_from([str.lower, str.upper, str.title]))(names[value - low])
+            return str(value)
+
         start = data.draw(st.integers(low, high))
         end = data.draw(st.integers(start, high))
         step = data.draw(st.integers(1, 60))
         fields.append(
-            data.draw(st.sampled_from(["*", str(start), f"{start}-{end}", f"*/{step}", f"{start},{end}"]))
-        )
+            data.draw(
+                st.sampled_from(
+                    ["*", spelt(start), f"{spelt(start)}-{spelt(end)}", f"*/{step}", f"{spelt(start)}/{step}",
+                     f"{spelt(start)},{spelt(end)}", f"{spelt(start)}-{spelt(end)}/{step}"]
+                )
+            )
+        )  # fmt: skip
     assert kubeflow.validate_cron(" ".join(fields)) == " ".join(fields)
     index = data.draw(st.integers(0, 4))
-    name, low, high = _CRON_RANGES[index]
-    bad = data.draw(st.sampled_from([str(high + 1), str(low - 1) if low else "*/0", f"{low}-{high + 7}"]))
+    name, low, high, names = _CRON_RANGES[index]
+    bad = data.draw(
+        st.sampled_from(
+            [str(high + 1), str(low - 1) if low else "*/0", f"{low}-{high + 7}", "JANUARY", "1-", "٣"]
+        )
+    )
     fields[index] = bad
     with pytest.raises(kubeflow.ScheduleError, match=f"{name} field '{re.escape(bad)}'"):
         kubeflow.validate_cron(" ".join(fields))
+
+
+@pytest.mark.parametrize(
+    ("cron", "message"),
+    [
+        ("0 3 * * 7", "day of week field '7': '7' is out of range: values are 0-6 or SUN-SAT"),
+        ("0 3 * * SUNDAY", "day of week field 'SUNDAY': 'SUNDAY' is not a number or a name (SUN, MON, TUE, WED, THU, FRI, SAT)"),
+        ("0 3 * JAN-JUNE *", "month field 'JAN-JUNE': 'JAN-JUNE': 'JUNE' is not a number or a name (JAN, FEB, MAR, APR, MAY, JUN, JUL, AUG, SEP, OCT, NOV, DEC)"),
+        ("0 3 * DEC-JAN *", "month field 'DEC-JAN': 'DEC-JAN': the range's start is after its end"),
+        ("MON 3 * * *", "minute field 'MON': 'MON' is not *, N or N-M, optionally followed by /STEP"),
+        ("0 3 * * ٣", "day of week field '٣': '٣' is not *, N or N-M, optionally followed by /STEP"),
+        ("0 3 * * */0", "day of week field '*/0': '*/0': the step must be between 1 and 999999999"),
+        ("0 3 * * */1000000000", "day of week field '*/1000000000': '*/1000000000': the step must be between 1 and 999999999"),
+        ("0 " + "9" * 5000 + " * * *", "hour field '" + "9" * 5000 + "': '" + "9" * 5000 + "' is out of range: values are 0-23"),
+    ],
+)  # fmt: skip
+def test_cron_problems_are_named_exactly(cron, message):
+    with pytest.raises(kubeflow.ScheduleError) as error:
+        kubeflow.validate_cron(cron)
+    assert str(error.value) == f"schedule {cron!r}: {message}"
+
+
+def test_a_schedule_is_refused_for_a_configuration_that_names_its_span():
+    config = build_config({"data": "gs://b/span-{SPAN}/a.tar.gz", "span": 3})
+    kubeflow.check_schedule(config, None)  # one run of span 3
+    kubeflow.check_schedule(build_config({"data": "gs://b/span-{SPAN}/a.tar.gz"}), "0 3 * * *")
+    with pytest.raises(kubeflow.ScheduleError) as error:
+        kubeflow.check_schedule(config, "0 3 * * *")
+    assert str(error.value) == (
+        "--schedule with --span 3: a scheduled run takes the newest span each time, but --span 3 would pin "
+        "every run to span 3; drop --span (or --schedule, for one run of that span)"
+    )
 
 
 def test_the_portable_baseline_compiles_to_tfxs_latest_blessed_model_queries(tmp_path):

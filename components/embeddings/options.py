@@ -4,7 +4,7 @@ import enum
 
 from pydantic import Field
 
-from components.options import Bool, Float, Int, Options, choices
+from components.options import Bool, Float, Int, Options, Seed, choices
 
 
 class RowInit(enum.StrEnum):
@@ -87,7 +87,7 @@ class Word2VecOptions(Options):
         description="Training threads. More is faster; only 1 gives bit-for-bit repeatable vectors for a given "
         "seed.",
     )
-    seed: Int = Field(42, description="Seed of gensim's random number generator.")
+    seed: Seed = Field(42, description="Seed of gensim's random number generator.")
 
 
 class EmbeddingOptions(Options):
@@ -131,7 +131,7 @@ class EmbeddingOptions(Options):
         "configured for 300-dimensional vectors does not train a model on a 50-dimensional file given by "
         "mistake.",
     )
-    seed: Int = Field(42, description="Seed for random rows.")
+    seed: Seed = Field(42, description="Seed for random rows.")
 
     def dimension_conflict(self, actual: int, source: str) -> str | None:
         """Why vectors of length ``actual`` from ``source`` contradict ``dimension``, or None.

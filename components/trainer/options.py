@@ -5,7 +5,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from components.options import Bool, Float, Int, Options
+from components.options import Bool, Float, Int, Options, Seed
 
 
 class Architecture(enum.StrEnum):
@@ -67,7 +67,10 @@ class TrainerOptions(Options):
     )
     hidden_units: Int = Field(64, ge=1, le=100_000, description="Width of the hidden layer of bag.")
     conv_filters: Int = Field(64, ge=1, le=100_000, description="Filters per convolution width of cnn.")
-    conv_widths: tuple[Int, ...] = Field((3, 4, 5), description="Convolution widths of cnn.")
+    conv_widths: tuple[Int, ...] = Field(
+        (3, 4, 5),
+        description="Convolution widths of cnn, each once; the widest at most transform.max_length.",
+    )
     use_embeddings: Bool = Field(
         True,
         description="Build the deep branch over the token embeddings (the injected matrix). false leaves the "
@@ -93,7 +96,7 @@ class TrainerOptions(Options):
         le=1000.0,
         description="How many times faster than the rest of the model the wide branch's weights learn.",
     )
-    seed: Int = Field(42, description="Seed for weight initialisation, dropout and shuffling.")
+    seed: Seed = Field(42, description="Seed for weight initialisation, dropout and shuffling.")
     warm_start: Bool = Field(
         False,
         description="Start from the served model (the latest pushed one, trained on other data): every weight "
@@ -115,6 +118,11 @@ class TrainerOptions(Options):
         if not value or not all(1 <= width <= 100 for width in value):
             raise ValueError(
                 f"{{name}} must be a non-empty list of widths between 1 and 100, got {list(value)}"
+            )
+        if len(set(value)) < len(value):  # layers are named by width (conv3): a warm start finds them by name
+            raise ValueError(
+                f"{{name}} must not repeat a width, got {list(value)} (each width is one convolution of "
+                "trainer.conv_filters filters: raise that for more)"
             )
         return value
 

@@ -151,6 +151,10 @@ def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> i
     if isinstance(config, int):
         return config
     try:
+        kubeflow.check_schedule(config, args.schedule)
+    except kubeflow.ScheduleError as error:
+        return common.refuse("compile", f"error: {error} (see imdb-pipeline compile --help)")
+    try:
         job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
     except (kubeflow.OutputFileError, kubeflow.PortableConfigError) as error:
         return common.refuse("compile", error)
