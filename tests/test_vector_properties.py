@@ -42,6 +42,7 @@ from components.embeddings.vector_files import (
     detect_format,
     iter_vectors,
 )
+from components.plural import counted
 from tests.vector_files import (
     glove_lines,
     value_text,
@@ -209,12 +210,15 @@ def test_a_row_missing_a_value_names_its_line(directory, layout, rows, data):
             word = rows[1][0]
             expected = (
                 2,
-                f"more than {dimension - 1} values after the word {word!r} (line 1 has {dimension - 1})",
+                f"more than {counted(dimension - 1, 'value')} after the word {word!r} (line 1 has {dimension - 1})",
             )
     else:
         _assert_same(read, rows[:row])
         line, source = _line_and_source(layout, row, dimension)
-        expected = (line, f"expected {dimension} values after the word, found {dimension - 1} ({source})")
+        expected = (
+            line,
+            f"expected {counted(dimension, 'value')} after the word, found {dimension - 1} ({source})",
+        )
     assert (error.line, error.offset, error.problem) == (expected[0], None, expected[1])
 
 
