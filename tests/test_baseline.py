@@ -62,6 +62,8 @@ def _push(store, model, pushed: int, serving_model_dir: str):
     if pushed:
         destination = os.path.join(serving_model_dir, str(pushed_model.id))
         os.makedirs(destination)
+        with open(os.path.join(destination, "saved_model.pb"), "wb"):
+            pass  # what tf.saved_model.contains_saved_model looks for
         pushed_model.set_string_custom_property(
             pushed_model_contract.PUSHED_DESTINATION_PROPERTY, destination
         )
@@ -102,8 +104,15 @@ def test_after_a_roll_back_the_baseline_is_the_version_still_served(store, servi
 
     shutil.rmtree(pushes[2].get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY))
     assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == [second.id]
-    for push in pushes[:2]:
-        shutil.rmtree(push.get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY))
+    # A file, or a folder without a SavedModel, where a version was: TF Serving skips it, and so does the baseline.
+    second_version = pushes[1].get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY)
+    os.remove(os.path.join(second_version, "saved_model.pb"))
+    assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == [first.id]
+    shutil.rmtree(second_version)
+    with open(second_version, "w") as file:
+        file.write("not a model")
+    assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == [first.id]
+    shutil.rmtree(pushes[0].get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY))
     assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == []
 
 

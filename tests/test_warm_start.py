@@ -372,3 +372,35 @@ def test_a_warm_start_between_ngram_only_and_wide_and_deep_models_copies_the_ngr
         np.testing.assert_array_equal(model.embedding_weights(new), _matrix(seed=3))
     else:
         assert not any(name.startswith("embedding/") for name in [*record["copied"], *record["fresh"]])
+
+
+def test_after_a_change_of_architecture_the_layers_above_a_fresh_one_start_fresh():
+    """A cnn's output layer fits a bag model of 192 hidden units, but was trained on max-pooled convolutions."""
+    fresh = {
+        "dense/kernel:0": np.zeros((4, 192), np.float32),
+        "dense/bias:0": np.zeros(192, np.float32),
+        "deep_logit/kernel:0": np.zeros((192, 1), np.float32),
+        "deep_logit/bias:0": np.zeros(1, np.float32),
+        "ngram_logit/coefficients:0": np.zeros(8, np.float32),
+    }
+    trained = {
+        "conv3/kernel:0": np.ones((3, 4, 64), np.float32),
+        "deep_logit/kernel:0": np.ones((192, 1), np.float32),
+        "deep_logit/bias:0": np.ones(1, np.float32),
+        "ngram_logit/coefficients:0": np.ones(8, np.float32),
+    }
+    initial, summary = warm_start.warm_start_weights(
+        fresh, trained, [], [], None, stacked=["dense", "deep_logit"]
+    )
+    assert summary.copied == ("ngram_logit/coefficients:0",)
+    assert summary.fresh["deep_logit/kernel:0"] == "above dense, which starts fresh"
+    assert summary.fresh["deep_logit/bias:0"] == "above dense, which starts fresh"
+    np.testing.assert_array_equal(initial["deep_logit/kernel:0"], np.zeros((192, 1)))
+    # The same architecture: everything above a copied layer is copied.
+    same = {
+        **trained,
+        "dense/kernel:0": np.ones((4, 192), np.float32),
+        "dense/bias:0": np.ones(192, np.float32),
+    }
+    _, summary = warm_start.warm_start_weights(fresh, same, [], [], None, stacked=["dense", "deep_logit"])
+    assert summary.fresh == {}

@@ -49,8 +49,8 @@ def latest_pushed_other_than(
     serving_model_dir: str,
 ) -> Any | None:
     """The served model: that of the latest push (``pushed`` = 1) into ``serving_model_dir`` whose version is
-    still there (TF Serving serves the highest version it finds: after a roll-back that removed the newer
-    ones, this one), and that is not in ``candidate_ids``.
+    still a SavedModel folder (TF Serving serves the highest version it finds: after a roll-back that removed
+    the newer ones, this one), and that is not in ``candidate_ids``.
 
     ``pushed_model_id`` maps each PushedModel id to the id of the Model it was pushed from.
     """
@@ -61,8 +61,8 @@ def latest_pushed_other_than(
         destination = push.get_string_custom_property(PUSHED_DESTINATION_PROPERTY)
         if os.path.dirname(destination.rstrip("/")) != serving_model_dir.rstrip("/"):
             continue  # another model_name's folder
-        if not tf.io.gfile.exists(destination):
-            continue  # removed since (a roll-back)
+        if not tf.io.gfile.isdir(destination) or not tf.saved_model.contains_saved_model(destination):
+            continue  # removed since (a roll-back), or no longer a SavedModel: TF Serving skips it
         model_id = pushed_model_id.get(push.id)
         if model_id in model_by_id and model_id not in candidate_ids:
             return model_by_id[model_id]

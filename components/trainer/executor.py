@@ -172,6 +172,11 @@ def warm_start_from(
         vocabulary,
         embedding=embedding,
         fixed=fixed,
+        stacked=[
+            layer.name
+            for layer in classifier.layers
+            if layer.weights and layer.name not in (model.EMBEDDING_LAYER, model.NGRAM_LAYER)
+        ],
     )
     for weight in weights:
         weight.assign(initial[weight.name])

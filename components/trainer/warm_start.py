@@ -21,7 +21,10 @@ the earlier model already learnt:
 A weight that cannot be copied (another shape: another embedding dimension,
 another number of buckets, other layer widths; or absent from the earlier
 model: another architecture) keeps its fresh value, and the summary says why;
-so do the other weights of its layer (a bias is learnt with its kernel).
+so do the other weights of its layer (a bias is learnt with its kernel), and
+the deep branch's layers above it (they were trained on what it computed: after
+a change of architecture, the output layer of a cnn is not kept over a fresh
+bag hidden layer even when its shape fits).
 """
 
 from collections.abc import Collection, Mapping, Sequence
@@ -91,6 +94,7 @@ def warm_start_weights(
     new_vocabulary: Sequence[str],
     embedding: str | None,
     fixed: Collection[str] = (),
+    stacked: Sequence[str] = (),
 ) -> tuple[dict[str, np.ndarray], WarmStartSummary]:
     """The new model's initial weights, by name: the earlier model's where they carry over, else fresh.
 
@@ -101,6 +105,8 @@ def warm_start_weights(
         new_vocabulary: The new model's vocabulary.
         embedding: The name of the embedding weight, copied by word (None: the new model has none).
         fixed: Names of weights never copied (statistics of the new data).
+        stacked: The deep branch's layers above the embedding, from the bottom up: one above a
+            layer that starts fresh starts fresh.
 
     Returns:
         Every weight of ``fresh``, each the copied or the fresh value, and the summary.
@@ -139,6 +145,16 @@ def warm_start_weights(
             if _layer(other) == _layer(name) and other not in kept:
                 result[other] = fresh[other]
                 kept[other] = f"{name} of its layer starts fresh ({why})"
+    fresh_below = None
+    for layer in stacked:
+        names = [name for name in fresh if _layer(name) == layer]
+        if fresh_below is None:
+            fresh_below = layer if any(name in kept for name in names) else None
+            continue
+        for name in names:
+            if name not in kept:
+                result[name] = fresh[name]
+                kept[name] = f"above {fresh_below}, which starts fresh"
     copied = tuple(name for name in fresh if name not in kept)
     summary = WarmStartSummary(
         same_vocabulary=list(old_vocabulary) == list(new_vocabulary),
