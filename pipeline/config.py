@@ -277,8 +277,8 @@ class ConfigFile(dict):
         return f"{self.path}, line {line}" if line else self.path
 
 
-class _KeyError(yaml.constructor.ConstructorError):
-    pass
+class _KeyProblem(yaml.constructor.ConstructorError):
+    """A key given twice, or one YAML reads as something else than a name: its message is shown as is."""
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -294,9 +294,9 @@ class _StrictLoader(yaml.SafeLoader):
                     problem = f"key {key_node.value!r} is not a name: YAML reads it as {shown(key)}"
                 else:
                     problem = f"a key must be a name, not a {'list' if isinstance(key, list) else 'mapping'}"
-                raise _KeyError(None, None, problem, key_node.start_mark)
+                raise _KeyProblem(None, None, problem, key_node.start_mark)
             if key in seen:
-                raise _KeyError(
+                raise _KeyProblem(
                     None, None, f"key {key!r} is given twice (first on line {seen[key]})", key_node.start_mark
                 )
             seen[key] = key_node.start_mark.line + 1
@@ -396,7 +396,7 @@ def load_config_file(path: str) -> ConfigFile:
         mark = error.problem_mark or error.context_mark
         where = f"{path}, line {mark.line + 1}" if mark else path
         problem = " ".join(part for part in (error.context, error.problem) if part)
-        if not isinstance(error, _KeyError):
+        if not isinstance(error, _KeyProblem):
             problem = f"not valid YAML: {problem}"
         raise OptionsError(f"config file {where}: {problem}") from error
     except yaml.reader.ReaderError as error:
