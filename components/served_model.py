@@ -17,6 +17,7 @@ from tfx.dsl.components.common import resolver
 from tfx.dsl.input_resolution.strategies import latest_blessed_model_strategy
 from tfx.types import standard_artifacts, standard_component_specs
 
+from components.artifacts import lineage
 from components.artifacts.pushed_model import latest_pushed_other_than, pushed_from
 
 MODEL_KEY = "model"
@@ -25,25 +26,14 @@ PUSHED_MODEL_KEY = "pushed_model"
 
 def trained_on(store: Any, examples: list[types.Artifact]) -> set[int]:
     """Ids of the Models written by executions that read any of ``examples`` as their ``examples`` input."""
-    from ml_metadata.proto import metadata_store_pb2
-
-    def at(events: list, event_type: int, key: str) -> list:
-        return [e for e in events if e.type == event_type and e.path.steps and e.path.steps[0].key == key]
-
-    if not examples:
-        return set()
-    reads = store.get_events_by_artifact_ids([artifact.id for artifact in examples])
-    executions = sorted(
-        {
-            e.execution_id
-            for e in at(reads, metadata_store_pb2.Event.INPUT, standard_component_specs.EXAMPLES_KEY)
-        }
-    )
-    if not executions:
-        return set()
-    writes = store.get_events_by_execution_ids(executions)
+    readers = {
+        execution
+        for execution, _ in lineage.reads(
+            store, standard_component_specs.EXAMPLES_KEY, artifact_ids=(a.id for a in examples)
+        )
+    }
     return {
-        e.artifact_id for e in at(writes, metadata_store_pb2.Event.OUTPUT, standard_component_specs.MODEL_KEY)
+        model for _, model in lineage.writes(store, standard_component_specs.MODEL_KEY, execution_ids=readers)
     }
 
 

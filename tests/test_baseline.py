@@ -3,50 +3,21 @@
 import os
 import shutil
 
-from ml_metadata import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 import pytest
-from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import standard_artifacts
 
 from components.artifacts import pushed_model as pushed_model_contract
 from components.served_model import ServedModelStrategy
+from tests.metadata_records import in_memory_store, put_artifact, put_execution
 
 
 @pytest.fixture
 def store():
-    config = metadata_store_pb2.ConnectionConfig()
-    config.fake_database.SetInParent()
-    return metadata_store.MetadataStore(config)
+    return in_memory_store()
 
 
 def _put(store, artifact_class, **custom):
-    artifact = artifact_class()
-    artifact.uri = f"/models/{artifact_class.TYPE_NAME}"
-    for name, value in custom.items():
-        artifact.set_int_custom_property(name, value)
-    artifact.type_id = store.put_artifact_type(artifact.artifact_type)
-    artifact.mlmd_artifact.type_id = artifact.type_id
-    [artifact.id] = store.put_artifacts([artifact.mlmd_artifact])
-    return artifact_utils.deserialize_artifact(
-        artifact.artifact_type, store.get_artifacts_by_id([artifact.id])[0]
-    )
-
-
-def _execution(store, inputs: dict, outputs: dict) -> None:
-    """An execution reading ``inputs`` and writing ``outputs`` (key -> artifact), as ML Metadata records it."""
-    execution_type = metadata_store_pb2.ExecutionType(name="Step")
-    execution = metadata_store_pb2.Execution(type_id=store.put_execution_type(execution_type))
-    [execution_id] = store.put_executions([execution])
-    events = []
-    for kind, artifacts in (
-        (metadata_store_pb2.Event.INPUT, inputs),
-        (metadata_store_pb2.Event.OUTPUT, outputs),
-    ):
-        for key, artifact in artifacts.items():
-            event = metadata_store_pb2.Event(artifact_id=artifact.id, execution_id=execution_id, type=kind)
-            event.path.steps.add().key = key
-            events.append(event)
-    store.put_events(events)
+    return put_artifact(store, artifact_class, f"/models/{artifact_class.TYPE_NAME}", **custom)
 
 
 @pytest.fixture
@@ -68,7 +39,7 @@ def _push(store, model, pushed: int, serving_model_dir: str):
             pushed_model_contract.PUSHED_DESTINATION_PROPERTY, destination
         )
         store.put_artifacts([pushed_model.mlmd_artifact])
-    _execution(store, {"model": model}, {"pushed_model": pushed_model})
+    put_execution(store, {"model": model}, {"pushed_model": pushed_model})
     return pushed_model
 
 
@@ -150,7 +121,7 @@ def test_a_model_trained_on_the_excluded_examples_is_not_resolved_and_the_exampl
 ):
     examples = _put(store, standard_artifacts.Examples)
     earlier, retrained = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
-    _execution(store, {"examples": examples}, {"model": retrained})
+    put_execution(store, {"examples": examples}, {"model": retrained})
     pushes = [_push(store, earlier, 1, serving), _push(store, retrained, 1, serving)]
 
     result = ServedModelStrategy("examples", serving).resolve_artifacts(

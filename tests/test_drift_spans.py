@@ -1,8 +1,10 @@
 """The drift check across spans: a span whose label balance moved stops the run before training, or warns.
 
-Span 1 is the bundled sample; span 2 is the same sample less three of every
-four negative reviews (train and test), so its label balance moves from about
-0.5 to about 0.8 positive. An unshifted span passing the check is part of
+Span 1 is the bundled sample; spans 2, 3 and 4 are the same sample less three
+of every four negative reviews (train and test), so the label balance moves
+from about 0.5 to about 0.8 positive and stays there. A stopped span is never
+the next one's baseline: span 3 is stopped too, until a run with the action
+``warn`` accepts it; span 4 is then compared with span 3 and passes. An unshifted span passing the check is part of
 tests/test_scheduled_runs.py (span 2 there is a copy of span 1).
 """
 
@@ -42,6 +44,12 @@ def _latest(output, step, key):
     return str(folder / max(os.listdir(folder), key=int))
 
 
+def _first(output):
+    """Span 1's statistics: the first StatisticsGen output."""
+    folder = output / "pipeline_root" / "StatisticsGen" / "statistics"
+    return str(folder / _executions(output, "StatisticsGen", "statistics")[0])
+
+
 def _executions(output, step, key):
     folder = output / "pipeline_root" / step / key
     return sorted(os.listdir(folder), key=int) if folder.exists() else []
@@ -67,15 +75,7 @@ def test_a_shifted_label_balance_stops_the_run_before_the_trainer(spans):
         _run(output, spans_root)
     message = str(raised.value)
 
-    first = statistics.read_statistics(
-        str(
-            output
-            / "pipeline_root"
-            / "StatisticsGen"
-            / "statistics"
-            / _executions(output, "StatisticsGen", "statistics")[0]
-        )
-    )
+    first = statistics.read_statistics(_first(output))
     second = statistics.read_statistics(_latest(output, "StatisticsGen", "statistics"))
     before, after = first.splits["train"].positive_share, second.splits["train"].positive_share
     assert (first.span, second.span) == (1, 2)
@@ -91,6 +91,30 @@ def test_a_shifted_label_balance_stops_the_run_before_the_trainer(spans):
     assert "its action is stop: nothing is trained" in message
 
 
+def test_the_drift_persisting_a_second_night_stops_again_against_the_last_passed_span(spans, caplog):
+    output, spans_root = spans
+    _write_shifted_span(spans_root, 3)
+    models = _executions(output, "Trainer", "model")
+    with (
+        caplog.at_level("INFO", logger="components.statistics.baseline"),
+        pytest.raises(DriftError) as raised,
+    ):
+        _run(output, spans_root)
+    first = statistics.read_statistics(_first(output)).splits["train"].positive_share
+    third = statistics.read_statistics(_latest(output, "StatisticsGen", "statistics"))
+    after = third.splits["train"].positive_share
+    assert third.span == 3
+    assert (
+        f"label balance of train moved from {first:.2f} positive (span 1) to {after:.2f} positive (span 3): "
+        f"L-infinity {after - first:.3f} > 0.1"
+    ) in str(raised.value)
+    assert (
+        "Previous statistics: span 2 not passed by a drift check (stopped, or not reached): compared with span 1"
+        in caplog.messages
+    )
+    assert _executions(output, "Trainer", "model") == models
+
+
 def test_with_warn_the_shifted_span_trains_and_the_summary_carries_the_warning(spans):
     output, spans_root = spans
     models = _executions(output, "Trainer", "model")
@@ -100,7 +124,18 @@ def test_with_warn_the_shifted_span_trains_and_the_summary_carries_the_warning(s
     assert "label balance of train moved from 0.4" in summary.drift_warnings
     assert f"drift warning: {summary.drift_warnings}" in summary.one_line()
     findings, span, baseline_span = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
-    assert (span, baseline_span) == (2, 1)
+    assert (span, baseline_span) == (3, 1)
     over = {(f.check, f.kind, f.split) for f in findings if f.exceeded}
     assert {("label", "drift", "train"), ("label", "drift", "test")} <= over
     assert not any(f.exceeded for f in findings if f.check == "length")
+
+
+def test_once_accepted_the_shifted_data_is_the_baseline_of_the_next_span(spans):
+    output, spans_root = spans
+    _write_shifted_span(spans_root, 4)
+    summary = _run(output, spans_root)
+    assert dict(summary.steps)["Trainer"] == "COMPLETE"
+    findings, span, baseline_span = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
+    assert (span, baseline_span) == (4, 3)
+    label = {f.split: f for f in findings if f.check == "label" and f.kind == "drift"}
+    assert label["train"].distance == 0.0 and not summary.drift_warnings

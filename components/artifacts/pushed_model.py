@@ -10,7 +10,7 @@ from typing import Any
 import tensorflow as tf
 
 from components import versions
-from components.artifacts import embedding_matrix
+from components.artifacts import embedding_matrix, lineage
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts.files import write_json
@@ -71,27 +71,19 @@ def latest_pushed_other_than(
 
 def pushed_from(store: Any, pushes: list[Any]) -> dict[int, int]:
     """PushedModel id -> id of the Model its Pusher execution read (its ``model`` input), from lineage."""
-    from ml_metadata.proto import metadata_store_pb2
-    from tfx.types import standard_component_specs
+    from tfx.types import standard_component_specs as keys
 
-    if not pushes:
-        return {}
     execution_by_push = {
-        event.artifact_id: event.execution_id
-        for event in store.get_events_by_artifact_ids([push.id for push in pushes])
-        if event.type == metadata_store_pb2.Event.OUTPUT
+        push: execution
+        for execution, push in lineage.writes(
+            store, keys.PUSHED_MODEL_KEY, artifact_ids=(p.id for p in pushes)
+        )
     }
-    model_by_execution = {
-        event.execution_id: event.artifact_id
-        for event in store.get_events_by_execution_ids(sorted(set(execution_by_push.values())))
-        if event.type == metadata_store_pb2.Event.INPUT
-        and event.path.steps
-        and event.path.steps[0].key == standard_component_specs.MODEL_KEY
-    }
+    model_by_execution = dict(lineage.reads(store, keys.MODEL_KEY, execution_ids=execution_by_push.values()))
     return {
-        push_id: model_by_execution[execution_id]
-        for push_id, execution_id in execution_by_push.items()
-        if execution_id in model_by_execution
+        push: model_by_execution[execution]
+        for push, execution in execution_by_push.items()
+        if execution in model_by_execution
     }
 
 

@@ -1,11 +1,16 @@
-"""Which statistics this span's are compared with: the latest statistics of an earlier span.
+"""Which statistics this span's are compared with: those of the latest earlier span the drift check passed.
 
 Found in ML Metadata: every ExampleStatistics artifact carries its examples'
-``span``. The latest (highest span, then newest) whose span is below this
-run's is the baseline; on the first span there is none, and a re-run of the
-same span compares with the same earlier span again (so it is cached).
+``span``. The baseline is the latest (highest span, then newest) whose span is
+below this run's and that a DriftCheck passed: read as its ``statistics`` and
+published its anomalies (it completed, or was cached). A span the check
+stopped was never trained on, so it is never a baseline: drift that persists
+keeps stopping runs until a run with the check's action ``warn`` accepts it.
+On the first span there is none, and a re-run of the same span compares with
+the same earlier span again (so it is cached).
 """
 
+import logging
 from typing import Any
 
 from tfx import types
@@ -13,17 +18,35 @@ from tfx.dsl.components.common import resolver
 from tfx.dsl.input_resolution.strategies import latest_artifact_strategy
 from tfx.types import standard_artifacts
 
+from components.artifacts import lineage
+from components.artifacts.drift_anomalies import ANOMALIES_KEY
 from components.artifacts.statistics import span_of
+
+logger = logging.getLogger(__name__)
 
 STATISTICS_KEY = "statistics"
 CURRENT_KEY = "current"
 RESOLVER_ID = "previous_statistics_resolver"
 
 
+def passed(store: Any, candidates: list[types.Artifact]) -> set[int]:
+    """Ids of the ``candidates`` a drift check passed: read as ``statistics`` by an execution that completed
+    (or was cached) and published its ``anomalies`` (a stopped check fails and publishes nothing)."""
+    reads = lineage.reads(store, STATISTICS_KEY, artifact_ids=(a.id for a in candidates))
+    checks = {
+        execution
+        for execution, _ in lineage.writes(
+            store, ANOMALIES_KEY, execution_ids=lineage.finished(store, (e for e, _ in reads))
+        )
+    }
+    return {artifact for execution, artifact in reads if execution in checks}
+
+
 def latest_earlier_span(
-    candidates: list[types.Artifact], current: list[types.Artifact]
+    candidates: list[types.Artifact], current: list[types.Artifact], accepted: set[int]
 ) -> types.Artifact | None:
-    """The statistics with the highest span below every current span (newest among equals); None if none."""
+    """The ``accepted`` statistics with the highest span below every current span (newest among equals);
+    None if none. Logs an earlier span left out because no drift check passed it."""
     spans = [span for span in map(span_of, current) if span is not None]
     if not spans:
         return None
@@ -31,11 +54,25 @@ def latest_earlier_span(
     earlier = [
         artifact for artifact in candidates if (span_of(artifact) is not None and span_of(artifact) < limit)
     ]
-    return max(earlier, key=lambda artifact: (span_of(artifact), artifact.id), default=None)
+    found = max(
+        (artifact for artifact in earlier if artifact.id in accepted),
+        key=lambda artifact: (span_of(artifact), artifact.id),
+        default=None,
+    )
+    skipped = sorted(
+        {span_of(a) for a in earlier if a.id not in accepted and (not found or span_of(a) > span_of(found))}
+    )
+    if skipped:
+        logger.info(
+            "Previous statistics: span %s not passed by a drift check (stopped, or not reached): %s",
+            ", ".join(map(str, skipped)),
+            f"compared with span {span_of(found)}" if found else "no earlier span to compare with",
+        )
+    return found
 
 
 class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
-    """Resolves the latest ExampleStatistics of a span before this run's.
+    """Resolves the latest ExampleStatistics of a span before this run's that a drift check passed.
 
     Inputs: ``statistics`` (all ExampleStatistics artifacts) and ``current``
     (this run's StatisticsGen output). Outputs ``statistics``: one artifact,
@@ -45,7 +82,8 @@ class PreviousSpanStatisticsStrategy(resolver.ResolverStrategy):
     def resolve_artifacts(
         self, store: Any, input_dict: dict[str, list[types.Artifact]]
     ) -> dict[str, list[types.Artifact]] | None:
-        found = latest_earlier_span(input_dict.get(STATISTICS_KEY, []), input_dict.get(CURRENT_KEY, []))
+        candidates = input_dict.get(STATISTICS_KEY, [])
+        found = latest_earlier_span(candidates, input_dict.get(CURRENT_KEY, []), passed(store, candidates))
         return {STATISTICS_KEY: [found] if found else [], CURRENT_KEY: input_dict.get(CURRENT_KEY, [])}
 
 
