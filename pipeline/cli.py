@@ -11,6 +11,7 @@ import argparse
 import atexit
 from collections.abc import Sequence
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -46,21 +47,23 @@ class ListFlag(str):
 def parse_list_flag(name: str, text: str) -> list[int]:
     """The whole numbers of a comma-separated list option; an empty or bad item is refused (OptionsError)."""
     from components.options import OptionsError
+    from pipeline.config import read_number
 
     if not text.strip():
         return []
     items = text.split(",")
     values = []
     for position, item in enumerate(items, start=1):
-        try:
-            values.append(int(item))
-        except ValueError:
+        value = read_number(item)
+        if isinstance(value, int):
+            values.append(value)
+        else:
             what = f"an item that is not a whole number (item {position} of {len(items)}, {item.strip()!r})"
             if not item.strip():
                 what = f"an empty item (item {position} of {len(items)})"
             raise OptionsError(
                 f"{name} has {what} in {text!r}; give comma-separated whole numbers such as 3,4,5"
-            ) from None
+            )
     return values
 
 
@@ -70,11 +73,21 @@ def _flag_type(annotation: typing.Any):
         return _parse_bool
     if typing.get_origin(annotation) is tuple:
         return ListFlag
-    if annotation in (int, float):
-        return annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # int | None
-        return next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    if annotation in (int, float):
+        return functools.partial(_number, annotation)
     return str
+
+
+def _number(kind: type, text: str) -> int | float:
+    """A number flag, read as a config file reads it (``1_0`` and non-ASCII digits are no number there)."""
+    from pipeline.config import read_number
+
+    value = read_number(text)
+    if value is None or (kind is int and not isinstance(value, int)):
+        raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}")
+    return value
 
 
 def _shown(value: typing.Any) -> str:

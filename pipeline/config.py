@@ -349,6 +349,20 @@ def _core_schema_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _core_schema_int)
 
 
+def read_number(text: str) -> int | float | None:
+    """A number given on the command line, read as a config file reads it (``0x10`` is 16, ``1e-3``
+    0.001); None where a config file would read no number (``1_0``, non-ASCII digits, ``nan``, ``3 # three``)."""
+    text = text.strip()
+    for tag in ("int", "float"):
+        if re.match(_CORE_SCHEMA[f"tag:yaml.org,2002:{tag}"][0], text):
+            loader = _StrictLoader(text)
+            try:
+                return loader.get_single_data()
+            finally:
+                loader.dispose()
+    return None
+
+
 def _key_lines(node: yaml.Node) -> dict[str, int]:
     """Line of each top-level key and of each ``section.field`` key below it."""
     lines: dict[str, int] = {}

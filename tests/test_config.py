@@ -3,7 +3,7 @@
 import json
 import os
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 import pytest
@@ -399,3 +399,77 @@ def test_config_given_twice_is_a_usage_error_naming_both(tmp_path):
         f"imdb-pipeline run: error: --config was given 2 times ({a}, {b}): give one file; flags override its "
         "values (see imdb-pipeline run --help)"
     )
+
+
+_NUMBER_FLAGS = {int: "trainer.epochs", float: "trainer.learning_rate"}
+
+
+def _flag_number(kind, text):
+    """The value the number flag of ``kind`` takes from ``text``, or None when it is refused."""
+    try:
+        args, _ = cli.build_parser().parse_known_args(["run", f"--{_NUMBER_FLAGS[kind]}={text}"])
+    except SystemExit:
+        return None
+    return vars(args)[_NUMBER_FLAGS[kind]]
+
+
+def _file_number(kind, text, folder):
+    """The value the same option reads from ``text`` in a config file when it is a number of ``kind``
+    (a float option takes a whole number too), else None."""
+    section, option = _NUMBER_FLAGS[kind].split(".")
+    path = os.path.join(folder, "config.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{section}:\n  {option}: {text}\n")
+    try:
+        value = load_config_file(path)[section][option]
+    except OptionsError:  # not valid YAML there: no number either
+        return None
+    kinds = (int,) if kind is int else (int, float)
+    return value if isinstance(value, kinds) and not isinstance(value, bool) else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from([int, float]),
+    text=st.text(alphabet="0123456789_+-.eExoXaf \u0661\u0662\u0660\uff11", min_size=1, max_size=8),
+)
+def test_number_flags_read_a_number_exactly_as_a_config_file_does(kind, text, tmp_path_factory):
+    """`--trainer.epochs 1_0` was 10 and `--trainer.epochs \u0661` was 1 (Python's int()); a config file
+    reads neither as a number (YAML 1.2's core schema): a flag now takes a number only where a file does."""
+    assume(text != "--")  # argparse drops a '--' value before any type sees it
+    expected = _file_number(kind, text, tmp_path_factory.mktemp("numbers"))
+    flag = _flag_number(kind, text)
+    assert flag == expected and type(flag) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1_0", None),
+        ("\u0661", None),
+        (" 3", 3),
+        ("0x10", 16),
+        ("0o10", 8),
+        ("010", 10),
+        ("3.0", None),
+        ("+4", 4),
+    ],
+)
+def test_whole_number_flags_are_read_as_a_config_file_reads_them(text, value):
+    assert _flag_number(int, text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("1_0", None), ("\u0661", None), (" 3 ", 3), ("+2", 2), ("0", None)]
+)
+def test_count_flags_of_the_other_commands_take_ascii_digits_only(text, value):
+    """`--batch-size`, `--k`, `--keep`: at least 1, in ASCII digits (Python's int() also takes '1_0')."""
+    import argparse
+
+    from pipeline.commands.common import positive_int
+
+    if value is None:
+        with pytest.raises(argparse.ArgumentTypeError, match="expected a whole number of at least 1, got"):
+            positive_int(text)
+    else:
+        assert positive_int(text) == value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 
@@ -42,10 +43,8 @@ def add_command(
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    # ASCII digits, as the run's flags and config files read them (int() also takes '1_0' and Arabic-Indic digits).
+    value = int(text) if re.fullmatch(r"\s*\+?[0-9]+\s*", text) else 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return value
