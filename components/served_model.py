@@ -1,13 +1,14 @@
-"""The served model as a Resolver's ``model`` output: the model of the latest push, less excluded models.
+"""The served model as a Resolver's ``model`` output: what TF Serving serves, less excluded models.
 
 The Pusher pushes only a model that both the Evaluator and the canary blessed,
-so the model of the latest push (``pushed`` = 1) is the latest blessed model
-that was ever served; TFX's ``LatestBlessedModelStrategy`` instead can pick a
-model the canary refused (never served), or this run's own candidate. Each
-resolver leaves out the artifacts of one input channel and the Models trained
-on them (written by executions that read them as their ``examples`` input): a
-re-run of an unchanged pipeline then resolves the same earlier model, so the
-nodes downstream are cache hits.
+so the served model (the highest version in the model folder, see
+``pushed_model.served_model``) was blessed by both; TFX's
+``LatestBlessedModelStrategy`` instead can pick a model the canary refused
+(never served), or this run's own candidate. Each resolver leaves out the
+artifacts of one input channel and the Models trained on them (written by
+executions that read them as their ``examples`` input): a re-run of an
+unchanged pipeline then resolves the same earlier model, so the nodes
+downstream are cache hits.
 """
 
 from typing import Any
@@ -18,7 +19,7 @@ from tfx.dsl.input_resolution.strategies import latest_blessed_model_strategy
 from tfx.types import standard_artifacts, standard_component_specs
 
 from components.artifacts import lineage
-from components.artifacts.pushed_model import latest_pushed_other_than, pushed_from
+from components.artifacts.pushed_model import pushed_from, served_model
 
 MODEL_KEY = "model"
 PUSHED_MODEL_KEY = "pushed_model"
@@ -54,7 +55,7 @@ class ServedModelStrategy(resolver.ResolverStrategy):
     ) -> dict[str, list[types.Artifact]] | None:
         excluded = input_dict.get(self._excluded_key, [])
         pushes = input_dict.get(PUSHED_MODEL_KEY, [])
-        model = latest_pushed_other_than(
+        model = served_model(
             input_dict.get(MODEL_KEY, []),
             pushes,
             pushed_from(store, pushes),

@@ -1,5 +1,7 @@
 """The served model (of the latest push): never the candidate (the baseline) nor trained on excluded examples."""
 
+import itertools
+import json
 import os
 import shutil
 
@@ -16,8 +18,13 @@ def store():
     return in_memory_store()
 
 
+_ids = itertools.count(1)
+
+
 def _put(store, artifact_class, **custom):
-    return put_artifact(store, artifact_class, f"/models/{artifact_class.TYPE_NAME}", **custom)
+    return put_artifact(
+        store, artifact_class, f"/pipeline_root/{artifact_class.TYPE_NAME}/{next(_ids)}", **custom
+    )
 
 
 @pytest.fixture
@@ -85,6 +92,42 @@ def test_after_a_roll_back_the_baseline_is_the_version_still_served(store, servi
     assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == [first.id]
     shutil.rmtree(pushes[0].get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY))
     assert _resolve(store, [first, second, third, candidate], pushes, candidate, serving) == []
+
+
+def _destination(push):
+    return push.get_string_custom_property(pushed_model_contract.PUSHED_DESTINATION_PROPERTY)
+
+
+def test_a_version_copied_or_renamed_by_hand_is_the_model_its_manifest_names(store, serving):
+    """TF Serving serves the highest version, whichever push wrote it: a folder no push wrote is known by the
+    Model its manifest.json names."""
+    first, second = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
+    pushes = [_push(store, first, 1, serving), _push(store, second, 1, serving)]
+    candidate = _put(store, standard_artifacts.Model)
+    for push, model in zip(pushes, (first, second), strict=True):
+        pushed_model_contract.write_manifest(_destination(push), {"model": {"uri": model.uri}}, push.id)
+    models = [first, second, candidate]
+
+    # Roll forward to the first model: its version copied to a new highest number.
+    shutil.copytree(_destination(pushes[0]), os.path.join(serving, "900"))
+    assert _resolve(store, models, pushes, candidate, serving) == [first.id]
+    # The second model's version renamed above it.
+    os.rename(_destination(pushes[1]), os.path.join(serving, "901"))
+    assert _resolve(store, models, pushes, candidate, serving) == [second.id]
+    # A highest version no push wrote and no manifest names (a model made elsewhere), or whose manifest is
+    # damaged: not a model of this pipeline, so the next lower version is.
+    os.makedirs(os.path.join(serving, "902"))
+    with open(os.path.join(serving, "902", "saved_model.pb"), "wb"):
+        pass
+    assert _resolve(store, models, pushes, candidate, serving) == [second.id]
+    with open(os.path.join(serving, "902", "manifest.json"), "w") as file:
+        file.write('{"model": {"uri": 3')
+    assert _resolve(store, models, pushes, candidate, serving) == [second.id]
+    with open(os.path.join(serving, "902", "manifest.json"), "w") as file:
+        json.dump({"model": {"uri": "/elsewhere/Model/1"}}, file)
+    assert _resolve(store, models, pushes, candidate, serving) == [second.id]
+    # The candidate is never its own baseline, by manifest either.
+    assert _resolve(store, [first, second], pushes, second, serving) == [first.id]
 
 
 def test_a_blessed_model_the_canary_refused_is_not_the_baseline(store, serving):

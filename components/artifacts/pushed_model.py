@@ -41,31 +41,43 @@ def read_push(pushed_model: Any) -> Push | None:
     return Push(True, properties.get(PUSHED_VERSION_PROPERTY), properties.get(PUSHED_DESTINATION_PROPERTY))
 
 
-def latest_pushed_other_than(
+def served_model(
     models: list[Any],
     pushes: list[Any],
     pushed_model_id: dict[int, int],
-    candidate_ids: set[int],
+    excluded_ids: set[int],
     serving_model_dir: str,
 ) -> Any | None:
-    """The served model: that of the latest push (``pushed`` = 1) into ``serving_model_dir`` whose version is
-    still a SavedModel folder (TF Serving serves the highest version it finds: after a roll-back that removed
-    the newer ones, this one), and that is not in ``candidate_ids``.
+    """The served model: that of the highest version in ``serving_model_dir`` that is a SavedModel folder
+    (the one TF Serving serves: after a roll-back that removed newer versions, an older one), less the
+    models in ``excluded_ids`` (then the next lower version's).
 
-    ``pushed_model_id`` maps each PushedModel id to the id of the Model it was pushed from.
+    A version is the model the push into its folder pushed (``pushed_model_id``: PushedModel id -> id of
+    the Model it was pushed from) or, for a folder no push wrote (a version copied or renamed by hand to
+    serve it again), the Model its ``manifest.json`` names. A version that is neither is skipped.
     """
     model_by_id = {model.id: model for model in models}
-    for push in sorted(pushes, key=lambda artifact: artifact.id, reverse=True):
-        if push.get_int_custom_property(PUSHED_PROPERTY) != 1:
-            continue
-        destination = push.get_string_custom_property(PUSHED_DESTINATION_PROPERTY)
-        if os.path.dirname(destination.rstrip("/")) != serving_model_dir.rstrip("/"):
-            continue  # another model_name's folder
-        if not tf.io.gfile.isdir(destination) or not tf.saved_model.contains_saved_model(destination):
-            continue  # removed since (a roll-back), or no longer a SavedModel: TF Serving skips it
-        model_id = pushed_model_id.get(push.id)
-        if model_id in model_by_id and model_id not in candidate_ids:
-            return model_by_id[model_id]
+    model_by_uri = {model.uri.rstrip("/"): model for model in models}
+    model_by_destination = {
+        push.get_string_custom_property(PUSHED_DESTINATION_PROPERTY).rstrip("/"): model_by_id.get(
+            pushed_model_id.get(push.id)
+        )
+        for push in sorted(pushes, key=lambda artifact: artifact.id)
+        if push.get_int_custom_property(PUSHED_PROPERTY) == 1
+    }
+    for version in reversed(list_versions(serving_model_dir)):
+        folder = os.path.join(serving_model_dir, str(version)).rstrip("/")
+        if not tf.saved_model.contains_saved_model(folder):
+            continue  # no longer a SavedModel: TF Serving skips it
+        model = model_by_destination.get(folder)
+        if model is None:
+            try:
+                uri = ((read_manifest(folder) or {}).get("model") or {}).get("uri")
+            except ManifestError:
+                uri = None
+            model = model_by_uri.get(uri.rstrip("/")) if uri else None
+        if model is not None and model.id not in excluded_ids:
+            return model
     return None
 
 

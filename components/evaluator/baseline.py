@@ -1,4 +1,4 @@
-"""Which model the candidate is compared with: the served model (of the latest push), not the candidate."""
+"""Which model the candidate is compared with: the served model (the highest version TF Serving serves), not the candidate."""
 
 from tfx import types
 from tfx.dsl.components.common import resolver
