@@ -58,10 +58,10 @@ def _check_newest_span_not_older_than_served(config: PipelineConfig, newest: int
         return
     from components.artifacts import pushed_model  # TensorFlow: only when there may be a served model
 
-    versions = pushed_model.list_versions(serving)
+    versions = pushed_model.served_versions(serving)
     if not versions:
         return
-    version_dir = os.path.join(serving, str(versions[-1]))
+    version_dir = versions[0]
     try:
         manifest = pushed_model.read_manifest(version_dir)
     except pushed_model.ManifestError as error:
@@ -77,7 +77,7 @@ def _check_newest_span_not_older_than_served(config: PipelineConfig, newest: int
         served_name = spans.span_name(served_span, config.data)
         raise OptionsError(
             f"data: the newest span under {spans.span_base(config.data)} is {newest_name}, older than span "
-            f"{served_name} of the served model (version {versions[-1]} in {serving}): span {served_span}'s "
+            f"{served_name} of the served model (version {os.path.basename(version_dir)} in {serving}): span {served_span}'s "
             f"data is gone; restore it, or give --span {newest} to train on span {newest} again"
         )
 

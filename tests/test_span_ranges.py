@@ -86,6 +86,7 @@ def _serve(output: Path, version: int, manifest: dict | None) -> None:
     """A version folder in ``output``'s serving folder, as the Pusher leaves it (its manifest or none)."""
     folder = output / "serving" / "imdb_sentiment" / str(version)
     folder.mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"")  # what tf.saved_model.contains_saved_model looks for
     if manifest is not None:
         (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
@@ -341,6 +342,11 @@ def test_version_folders_are_ascii_digits_only(span_folders, tmp_path):
     (output / "serving" / "imdb_sentiment" / "99").write_text("a file named like a version")
     assert pushed_model.list_versions(str(output / "serving" / "imdb_sentiment")) == [7]
     config = build_config({"data": str(span_folders / "span-{SPAN}"), "output": str(output)})
+    with pytest.raises(OptionsError, match=r"older than span 9 of the served model \(version 7 in "):
+        preflight.check(config)
+    # A higher version folder without a SavedModel (emptied, or half copied) is not served: passed over.
+    (output / "serving" / "imdb_sentiment" / "8").mkdir()
+    (output / "serving" / "imdb_sentiment" / "8" / "manifest.json").write_text('{"data": {"span": 1}}')
     with pytest.raises(OptionsError, match=r"older than span 9 of the served model \(version 7 in "):
         preflight.check(config)
 

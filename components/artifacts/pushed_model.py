@@ -65,10 +65,7 @@ def served_model(
         for push in sorted(pushes, key=lambda artifact: artifact.id)
         if push.get_int_custom_property(PUSHED_PROPERTY) == 1
     }
-    for version in reversed(list_versions(serving_model_dir)):
-        folder = os.path.join(serving_model_dir, str(version)).rstrip("/")
-        if not tf.saved_model.contains_saved_model(folder):
-            continue  # no longer a SavedModel: TF Serving skips it
+    for folder in served_versions(serving_model_dir):
         model = model_by_destination.get(folder)
         if model is None:
             try:
@@ -192,6 +189,15 @@ def list_versions(model_dir: str) -> list[int]:
         for name in names
         if re.fullmatch(r"0|[1-9][0-9]*", name) and tf.io.gfile.isdir(os.path.join(model_dir, name))
     )
+
+
+def served_versions(model_dir: str) -> list[str]:
+    """The version folders of ``model_dir`` TF Serving would serve, highest first: those holding a SavedModel
+    (a file, or a folder emptied, where a version was is skipped)."""
+    folders = (
+        os.path.join(model_dir, str(version)).rstrip("/") for version in reversed(list_versions(model_dir))
+    )
+    return [folder for folder in folders if tf.saved_model.contains_saved_model(folder)]
 
 
 def write_manifest(version_dir: str, manifest: dict, version: int) -> None:
