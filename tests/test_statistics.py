@@ -9,11 +9,12 @@ import logging
 import os
 import shutil
 import tarfile
+import tempfile
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
@@ -299,12 +300,7 @@ def test_statistics_written_without_token_counts_read_as_none(computed, tmp_path
     assert statistics.read_token_counts(str(tmp_path), features.TRAIN) is None
 
 
-@settings(
-    max_examples=50,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=50, deadline=None, derandomize=True)
 @given(
     counts=st.dictionaries(
         # Any text but a newline, the line separator: tabs, U+0085 and U+2028 included.
@@ -313,9 +309,10 @@ def test_statistics_written_without_token_counts_read_as_none(computed, tmp_path
         max_size=20,
     )
 )
-def test_token_counts_read_back_exactly(tmp_path, counts):
-    statistics.write_statistics(statistics.Statistics({}, None), str(tmp_path), {"train": counts}, ["<pad>"])
-    assert statistics.read_token_counts(str(tmp_path), "train") == counts
+def test_token_counts_read_back_exactly(counts):
+    with tempfile.TemporaryDirectory() as uri:
+        statistics.write_statistics(statistics.Statistics({}, None), uri, {"train": counts}, ["<pad>"])
+        assert statistics.read_token_counts(uri, "train") == counts
 
 
 def _split(name, positive, negative, lengths, oov_tokens=10, tokens=100):

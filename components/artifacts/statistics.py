@@ -328,14 +328,8 @@ def write_statistics(
     token_counts: Mapping[str, Mapping[str, int]] | None = None,
     vocabulary: Sequence[str] | None = None,
 ) -> None:
-    """Writes ``Split-<name>/FeatureStats.pb`` per split and ``summary.json`` under ``uri``.
-
-    Args:
-        statistics: The figures.
-        uri: The artifact's folder.
-        token_counts: Split -> token -> count, written as ``Split-<name>/token_counts.tsv.gz``.
-        vocabulary: The Transform's vocabulary (file order), written as ``vocabulary.txt``.
-    """
+    """Writes ``Split-<name>/FeatureStats.pb`` per split and ``summary.json`` under ``uri``; with them,
+    ``token_counts`` (split -> token -> count) and the ``vocabulary`` measured against."""
     import gzip
 
     import tensorflow as tf
@@ -395,11 +389,8 @@ def read_vocabulary(uri: str) -> list[str] | None:
 
 
 def read_token_counts(uri: str, split: str) -> dict[str, int] | None:
-    """Token -> count of one split; None in an artifact without them.
-
-    Lines are split on ``"\\n"`` only: a token may hold other line breaks (U+0085,
-    U+2028), never a tab or a newline (the tokeniser splits on them).
-    """
+    """Token -> count of one split; None in an artifact without them. Lines end at ``"\\n"`` only:
+    a token may hold other line breaks (U+0085, U+2028), never a newline (the tokeniser splits there)."""
     import gzip
 
     import tensorflow as tf
