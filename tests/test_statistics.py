@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+from collections import Counter
 import dataclasses
+import gzip
+import logging
+import os
+import shutil
 import tarfile
+import tempfile
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import standard_artifacts
 
 from components.artifacts import drift_anomalies, statistics
 from components.artifacts.statistics import DuplicateGroup, Duplicates
 from components.statistics import drift
+from components.statistics.executor import DriftCheckExecutor, StatisticsGenExecutor
 from components.statistics.options import DriftOptions
 from components.statistics.stats import ComputeStatistics, summarise_duplicates
+from components.transform.options import TransformOptions
 from pipeline.config import SAMPLE_DATA
+from pipeline.pipeline import beam_args_with_dependencies
 from schemas import features
+from tests.conftest import analyze, examples_artifact
 
 
 def _sample_text(member: str) -> bytes:
@@ -128,13 +142,22 @@ def _compute(uri: str, examples=EXAMPLES, vocabulary=VOCABULARY) -> statistics.S
             | ComputeStatistics([features.TRAIN, features.EVAL, features.TEST], vocabulary)
         )
         assert_that(result | beam.combiners.Count.Globally(), equal_to([1]), label="OneElement")
-        _ = result | beam.Map(statistics.write_statistics, uri)
+        _ = result | beam.MapTuple(
+            lambda found, token_counts: statistics.write_statistics(found, uri, token_counts, vocabulary)
+        )
     return statistics.read_statistics(uri)
 
 
 @pytest.fixture(scope="module")
-def computed(tmp_path_factory) -> statistics.Statistics:
-    return _compute(str(tmp_path_factory.mktemp("statistics")))
+def computed_uri(tmp_path_factory) -> str:
+    uri = str(tmp_path_factory.mktemp("statistics"))
+    _compute(uri)
+    return uri
+
+
+@pytest.fixture(scope="module")
+def computed(computed_uri) -> statistics.Statistics:
+    return statistics.read_statistics(computed_uri)
 
 
 def test_the_hand_tokenised_reviews_are_what_the_shared_tokeniser_gives():
@@ -244,6 +267,54 @@ def test_the_artifact_holds_statistics_gen_layout_and_reads_back(computed, tmp_p
     assert [b.sample_count for b in custom[statistics.TOKEN_LENGTH_STAT].histogram.buckets][:2] == [1, 2]
 
 
+def test_the_artifact_keeps_each_split_s_token_counts_and_the_vocabulary_measured_against(computed_uri):
+    assert sorted(os.listdir(computed_uri)) == [
+        "Split-eval",
+        "Split-test",
+        "Split-train",
+        "summary.json",
+        "vocabulary.txt",
+    ]
+    assert sorted(os.listdir(os.path.join(computed_uri, "Split-train"))) == [
+        "FeatureStats.pb",
+        "token_counts.tsv.gz",
+    ]
+    assert statistics.read_vocabulary(computed_uri) == VOCABULARY
+    assert statistics.read_token_counts(computed_uri, features.TRAIN) == Counter(
+        TERRIBLE_TOKENS + PACINO_TOKENS
+    )
+    assert statistics.read_token_counts(computed_uri, features.TEST) == Counter(
+        PRIMARY_TOKENS + TERRIBLE_TOKENS
+    )
+    assert statistics.read_token_counts(computed_uri, features.EVAL) == {}
+    with open(os.path.join(computed_uri, "Split-train", "token_counts.tsv.gz"), "rb") as file:
+        packed = file.read()
+    # Most frequent first, ties in token order; no time stamp in the gzip header (bytes 4-7).
+    assert gzip.decompress(packed).decode().split("\n")[:5] == [".\t7", "it\t3", "this\t3", "to\t3", ",\t2"]
+    assert packed[4:8] == bytes(4)
+
+
+def test_statistics_written_without_token_counts_read_as_none(computed, tmp_path):
+    statistics.write_statistics(computed, str(tmp_path))
+    assert statistics.read_vocabulary(str(tmp_path)) is None
+    assert statistics.read_token_counts(str(tmp_path), features.TRAIN) is None
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(
+    counts=st.dictionaries(
+        # Any text but a newline, the line separator: tabs, U+0085 and U+2028 included.
+        st.text(st.characters(codec="utf-8", exclude_characters="\n"), max_size=8),
+        st.integers(1, 10**12),
+        max_size=20,
+    )
+)
+def test_token_counts_read_back_exactly(counts):
+    with tempfile.TemporaryDirectory() as uri:
+        statistics.write_statistics(statistics.Statistics({}, None), uri, {"train": counts}, ["<pad>"])
+        assert statistics.read_token_counts(uri, "train") == counts
+
+
 def _split(name, positive, negative, lengths, oov_tokens=10, tokens=100):
     return statistics.SplitStatistics(
         name=name,
@@ -271,6 +342,77 @@ def test_drift_messages_name_the_statistic_both_values_and_the_threshold():
     assert findings["oov"].message == (
         "out-of-vocabulary share of train moved from 0.100 (span 1) to 0.200 (span 2): change 0.100 > 0.05"
     )
+
+
+def test_drift_counts_this_span_s_tokens_outside_the_previous_span_s_vocabulary():
+    """Span 2's words are new: each span's own vocabulary holds all its tokens (no change), the
+    previous span's vocabulary 60 of 100 (reserved tokens aside); with the same words, no change."""
+    before = statistics.Statistics({"train": _split("train", 50, 50, {100: 100}, oov_tokens=0)}, None, span=1)
+    after = statistics.Statistics(
+        {
+            "train": _split("train", 50, 50, {100: 100}, oov_tokens=0),
+            "test": _split("test", 50, 50, {100: 100}, oov_tokens=0),
+        },
+        None,
+        span=2,
+    )
+    vocabulary = ["<pad>", "<unk>", "good", "film"]
+
+    def oov(token_counts):
+        findings = drift.check(after, before, DriftOptions().thresholds(), 1, None, token_counts, vocabulary)
+        return [(f.kind, f.split, f.distance, f.message) for f in findings if f.check == "oov"]
+
+    new_words = {"train": {"bon": 50, "<unk>": 10, "film": 40}, "test": {"good": 100}}
+    assert oov(new_words) == [
+        (
+            "drift",
+            "train",
+            0.6,
+            "out-of-vocabulary share of train moved from 0.000 (span 1) to 0.600 "
+            "(span 2, against span 1's vocabulary): change 0.600 > 0.05",
+        ),
+        # Train against test of one span: each against the span's own vocabulary.
+        ("skew", "train", 0.0, "out-of-vocabulary share of train (0.000) and test (0.000) differ in span 2: "
+         "change 0.000 <= 0.05"),
+    ]  # fmt: skip
+    same_words = {"train": {"good": 60, "film": 40}}
+    assert oov(same_words)[0][2:] == (
+        0.0,
+        "out-of-vocabulary share of train moved from 0.000 (span 1) to 0.000 "
+        "(span 2, against span 1's vocabulary): change 0.000 <= 0.05",
+    )
+    # Without token counts (statistics written before they were kept): each span's own share, as before.
+    assert oov(None)[0][2:] == (
+        0.0,
+        "out-of-vocabulary share of train moved from 0.000 (span 1) to 0.000 (span 2): change 0.000 <= 0.05",
+    )
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(
+    counts=st.dictionaries(st.text("abc", min_size=1, max_size=3), st.integers(1, 1000), min_size=1),
+    previous_oov=st.integers(0, 100),
+)
+def test_the_change_is_the_previous_share_inside_the_previous_vocabulary_and_its_rest_outside(
+    counts, previous_oov
+):
+    before = statistics.Statistics(
+        {"train": _split("train", 50, 50, {100: 100}, oov_tokens=previous_oov, tokens=100)}, None, span=1
+    )
+    after = statistics.Statistics(
+        {"train": _split("train", 50, 50, {100: 100}, oov_tokens=0, tokens=sum(counts.values()))},
+        None,
+        span=2,
+    )
+
+    def change(vocabulary):
+        findings = drift.check(
+            after, before, DriftOptions().thresholds(), 1, None, {"train": counts}, vocabulary
+        )
+        return next(finding.distance for finding in findings if finding.check == "oov")
+
+    assert change(["<pad>", "<unk>", *counts]) == pytest.approx(previous_oov / 100)
+    assert change(["<pad>", "<unk>"]) == pytest.approx(1 - previous_oov / 100)
 
 
 def test_jensen_shannon_of_disjoint_and_equal_histograms():
@@ -452,3 +594,128 @@ def test_missing_features_and_other_labels_count_as_defaults_without_a_vocabular
     assert train.top_tokens[:2] == (("!", 2), ("primary", 2))
     assert train.word_positive_share == {}
     assert (computed.duplicates.groups, computed.duplicates.within_split[features.TRAIN]) == (0, 0)
+
+
+# --- StatisticsGen and DriftCheck, executors on two spans ------------------------------------------
+
+# (text, label) per split; span 2's words are all new, its label balance and lengths those of span 1.
+SPAN_REVIEWS = {
+    1: {
+        features.TRAIN: [("A good film", 1), ("A bad film", 0)],
+        features.TEST: [("Good acting", 1), ("Bad acting", 0)],
+    },
+    2: {
+        features.TRAIN: [("Une belle œuvre", 1), ("Une pâle copie", 0)],
+        features.TEST: [("Beau jeu", 1), ("Jeu raté", 0)],
+    },
+}
+
+
+def _statistics_gen(root, span: int) -> standard_artifacts.ExampleStatistics:
+    """StatisticsGen's executor on span ``span``'s reviews, with a vocabulary the real Transform analysed from them."""
+    reviews = SPAN_REVIEWS[span]
+    examples = examples_artifact(
+        root / f"examples-{span}",
+        {
+            split: [
+                _example(text.encode(), label, 9 if label else 2, f"{split}/{i}.txt")
+                for i, (text, label) in enumerate(rows)
+            ]
+            for split, rows in reviews.items()
+        },
+    )
+    examples.set_int_custom_property(statistics.SPAN_PROPERTY, span)
+    graph = standard_artifacts.TransformGraph()
+    graph.uri = str(root / f"transform-{span}")
+    texts = [text for rows in reviews.values() for text, _label in rows]
+    analyze(texts, TransformOptions(vocab_size=20, min_frequency=1, max_length=4), graph.uri)
+    output = standard_artifacts.ExampleStatistics()
+    output.uri = str(root / f"statistics-{span}")
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=beam_args_with_dependencies(["--runner=FnApiRunner"])
+    )
+    StatisticsGenExecutor(context).Do(
+        {"examples": [examples], "transform_graph": [graph]}, {"statistics": [output]}, {}
+    )
+    return output
+
+
+def _drift_check(uri, current, previous) -> tuple[list, standard_artifacts.ExampleAnomalies]:
+    """DriftCheck's executor on two spans' statistics; its out-of-vocabulary drift findings and its artifact."""
+    anomalies = standard_artifacts.ExampleAnomalies()
+    anomalies.uri = str(uri)
+    DriftCheckExecutor().Do(
+        {"statistics": [current], "baseline_statistics": [previous]},
+        {"anomalies": [anomalies]},
+        {"options": DriftOptions(min_examples=1).to_json()},
+    )
+    findings, _span, _baseline = drift_anomalies.read_findings(anomalies.uri)
+    return [
+        (f.kind, f.split, f.message) for f in findings if f.check == "oov" and f.kind == "drift"
+    ], anomalies
+
+
+def _written_before(artifact, uri) -> standard_artifacts.ExampleStatistics:
+    """A copy of a statistics artifact as written before the vocabulary and the token counts were kept."""
+    shutil.copytree(
+        artifact.uri,
+        uri,
+        ignore=shutil.ignore_patterns(statistics.VOCABULARY_FILE, statistics.TOKEN_COUNTS_FILE),
+    )
+    old = standard_artifacts.ExampleStatistics()
+    old.uri = str(uri)
+    return old
+
+
+@pytest.fixture(scope="module")
+def two_spans(tmp_path_factory):
+    root = tmp_path_factory.mktemp("two-spans")
+    return _statistics_gen(root, 1), _statistics_gen(root, 2)
+
+
+def test_a_span_of_new_words_is_flagged_against_the_previous_span_s_vocabulary(two_spans, tmp_path):
+    first, second = two_spans
+    for artifact in (first, second):
+        # Each span's own vocabulary holds all its words: its own share shows nothing.
+        own = statistics.read_statistics(artifact.uri)
+        assert [split.oov_share for split in own.splits.values()] == [0.0, 0.0]
+    assert statistics.read_vocabulary(first.uri) == ["<pad>", "<unk>", "good", "film", "bad", "acting", "a"]
+    assert statistics.read_token_counts(second.uri, features.TEST) == {"beau": 1, "jeu": 2, "raté": 1}
+    oov, anomalies = _drift_check(tmp_path / "anomalies", second, first)
+    assert oov == [
+        (
+            "drift",
+            split,
+            f"out-of-vocabulary share of {split} moved from 0.000 (span 1) to 1.000 "
+            "(span 2, against span 1's vocabulary): change 1.000 > 0.05",
+        )
+        for split in (features.TRAIN, features.TEST)
+    ]
+    # The out-of-vocabulary action is warn: recorded as the step's warnings, nothing else moved.
+    assert anomalies.get_string_custom_property(drift_anomalies.WARNINGS_PROPERTY) == "; ".join(
+        message for _kind, _split, message in oov
+    )
+
+
+@pytest.mark.parametrize("old_side", ["previous", "current"])
+def test_statistics_written_before_fall_back_to_each_span_s_own_vocabulary_and_say_why(
+    two_spans, tmp_path, caplog, old_side
+):
+    first, second = two_spans
+    if old_side == "previous":
+        first = _written_before(first, tmp_path / "old")
+        lacking = f"{first.uri} holds no vocabulary.txt"
+    else:
+        second = _written_before(second, tmp_path / "old")
+        lacking = f"{second.uri} holds no Split-*/token_counts.tsv.gz"
+    with caplog.at_level(logging.INFO, logger="components.statistics.executor"):
+        oov, _anomalies = _drift_check(tmp_path / "anomalies", second, first)
+    assert oov == [
+        ("drift", split, f"out-of-vocabulary share of {split} moved from 0.000 (span 1) to 0.000 (span 2): "
+         "change 0.000 <= 0.05")
+        for split in (features.TRAIN, features.TEST)
+    ]  # fmt: skip
+    assert (
+        f"DriftCheck: {lacking} (statistics written before it was kept): "
+        "each span's out-of-vocabulary share is measured against its own vocabulary"
+    ) in caplog.messages

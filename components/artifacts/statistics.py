@@ -5,8 +5,13 @@ ExampleStatistics artifact find its files), plus a JSON summary that holds the
 same figures as plain values for this pipeline's readers (the drift check and
 the run report):
 
-    <uri>/Split-<name>/FeatureStats.pb   tensorflow_metadata DatasetFeatureStatisticsList
-    <uri>/summary.json                   every split's figures and the duplicate texts
+    <uri>/Split-<name>/FeatureStats.pb       tensorflow_metadata DatasetFeatureStatisticsList
+    <uri>/Split-<name>/token_counts.tsv.gz   every distinct token and its count (gzip, most frequent first)
+    <uri>/summary.json                       every split's figures and the duplicate texts
+    <uri>/vocabulary.txt                     the vocabulary the out-of-vocabulary shares were measured against
+
+The last two let a later span's drift check count its tokens outside this
+span's vocabulary; artifacts written before them lack them.
 
 Custom properties: ``span`` (the Examples' span, ExampleGen's property of the
 same name, which the drift check's resolver compares) and per split ``<split>_examples``.
@@ -15,7 +20,7 @@ same name, which the drift check's resolver compares) and per split ``<split>_ex
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 import dataclasses
 import itertools
 import json
@@ -32,6 +37,8 @@ STATISTICS_KEY = "statistics"
 SPLIT_PREFIX = "Split-"
 STATISTICS_FILE = "FeatureStats.pb"
 SUMMARY_FILE = "summary.json"
+TOKEN_COUNTS_FILE = "token_counts.tsv.gz"
+VOCABULARY_FILE = "vocabulary.txt"
 SPAN_PROPERTY = "span"
 
 # Label names as the report and the drift messages show them.
@@ -56,6 +63,12 @@ OOV_SHARE_STAT = "out_of_vocabulary_share"
 EMPTY_REVIEWS_STAT = "token_less_reviews"
 TOP_TOKENS_STAT = "top_tokens"
 DUPLICATES_STAT = "duplicates_within_split"
+
+
+def out_of_vocabulary(tokens: Mapping[str, int], vocabulary: Iterable[str]) -> int:
+    """Occurrences of the ``tokens`` (token -> count) outside ``vocabulary``, its reserved tokens aside."""
+    known = set(features.vocabulary_words(vocabulary))
+    return sum(count for token, count in tokens.items() if token not in known)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -309,16 +322,34 @@ def split_dir(uri: str, split: str) -> str:
     return os.path.join(uri, f"{SPLIT_PREFIX}{split}")
 
 
-def write_statistics(statistics: Statistics, uri: str) -> None:
-    """Writes ``Split-<name>/FeatureStats.pb`` per split and ``summary.json`` under ``uri`` (a ``beam.Map``)."""
+def write_statistics(
+    statistics: Statistics,
+    uri: str,
+    token_counts: Mapping[str, Mapping[str, int]] | None = None,
+    vocabulary: Sequence[str] | None = None,
+) -> None:
+    """Writes ``Split-<name>/FeatureStats.pb`` per split and ``summary.json`` under ``uri``; with them,
+    ``token_counts`` (split -> token -> count) and the ``vocabulary`` measured against."""
+    import gzip
+
     import tensorflow as tf
+
+    from components.artifacts.model import write_vocabulary  # imports TensorFlow: only when writing
 
     for name, split in statistics.splits.items():
         directory = split_dir(uri, name)
         tf.io.gfile.makedirs(directory)
         with tf.io.gfile.GFile(os.path.join(directory, STATISTICS_FILE), "wb") as file:
             file.write(feature_statistics(split).SerializeToString())
+    for name, counts in (token_counts or {}).items():
+        tf.io.gfile.makedirs(split_dir(uri, name))
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        lines = "".join(f"{token}\t{count}\n" for token, count in ordered).encode("utf-8")
+        with tf.io.gfile.GFile(os.path.join(split_dir(uri, name), TOKEN_COUNTS_FILE), "wb") as file:
+            file.write(gzip.compress(lines, mtime=0))  # no time stamp: the same counts, the same bytes
     tf.io.gfile.makedirs(uri)
+    if vocabulary is not None:
+        write_vocabulary(os.path.join(uri, VOCABULARY_FILE), vocabulary)
     with tf.io.gfile.GFile(os.path.join(uri, SUMMARY_FILE), "w") as file:
         json.dump(statistics.to_json(), file, indent=1, sort_keys=True)
 
@@ -345,6 +376,31 @@ def read_feature_statistics(uri: str, split: str) -> Any:
 
     with tf.io.gfile.GFile(os.path.join(split_dir(uri, split), STATISTICS_FILE), "rb") as file:
         return statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
+
+
+def read_vocabulary(uri: str) -> list[str] | None:
+    """The vocabulary the out-of-vocabulary shares were measured against; None in an artifact without one."""
+    import tensorflow as tf
+
+    from components.artifacts import model  # imports TensorFlow: only when reading
+
+    path = os.path.join(uri, VOCABULARY_FILE)
+    return model.read_vocabulary(path) if tf.io.gfile.exists(path) else None
+
+
+def read_token_counts(uri: str, split: str) -> dict[str, int] | None:
+    """Token -> count of one split; None in an artifact without them. Lines end at ``"\\n"`` only:
+    a token may hold other line breaks (U+0085, U+2028), never a newline (the tokeniser splits there)."""
+    import gzip
+
+    import tensorflow as tf
+
+    path = os.path.join(split_dir(uri, split), TOKEN_COUNTS_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path, "rb") as file:
+        lines = gzip.decompress(file.read()).decode("utf-8").split("\n")[:-1]
+    return {token: int(count) for token, _tab, count in (line.rpartition("\t") for line in lines)}
 
 
 def span_of(artifact: Any) -> int | None:

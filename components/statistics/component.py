@@ -34,8 +34,9 @@ class StatisticsGenSpec(ComponentSpec):
 class StatisticsGen(base_beam_component.BaseBeamComponent):
     """Per-split statistics of the examples, in one Beam pipeline (stats.ComputeStatistics).
 
-    Writes ``Split-<name>/FeatureStats.pb`` (DatasetFeatureStatisticsList) per
-    split and ``summary.json``; see components/artifacts/statistics.py.
+    Writes ``Split-<name>/FeatureStats.pb`` (DatasetFeatureStatisticsList) and
+    the token counts per split, ``summary.json`` and the vocabulary measured
+    against; see components/artifacts/statistics.py.
     """
 
     SPEC_CLASS = StatisticsGenSpec

@@ -8,17 +8,21 @@ previous span) and between train and test of this span (skew):
   categorical feature;
 - review length: Jensen-Shannon divergence (base 2, so in [0, 1]) between the
   length distributions in tokens, in buckets of ``LENGTH_BUCKET_TOKENS``;
-- out-of-vocabulary share: absolute change of the share of tokens outside the
-  Transform's vocabulary (each span's against its own vocabulary).
+- out-of-vocabulary share: absolute change of the share of tokens outside a
+  Transform vocabulary. Drift counts this span's tokens outside the previous
+  span's vocabulary and compares that with the previous span's own share (a span
+  of new words holds them all in its own vocabulary); skew, and drift from
+  statistics written before token counts were kept, each span's against its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 import math
 
 from components.artifacts.drift_anomalies import DRIFT, LABEL, LENGTH, OOV, SKEW, Finding
-from components.artifacts.statistics import POSITIVE, SplitStatistics, Statistics
+from components.artifacts.statistics import POSITIVE, SplitStatistics, Statistics, out_of_vocabulary
 from components.plural import counted
 from schemas import features
 
@@ -72,6 +76,7 @@ def compare(
     baseline_name: str,
     kind: str,
     thresholds: Mapping[str, float],
+    vocabulary: str | None = None,
 ) -> list[Finding]:
     """The comparisons that apply to two splits (label balance only when both have labeled reviews).
 
@@ -80,13 +85,16 @@ def compare(
         current_name, baseline_name: How the messages name them, e.g. ``span 2`` and ``span 1``.
         kind: ``drift`` or ``skew``.
         thresholds: Check -> threshold.
+        vocabulary: Whose vocabulary ``current``'s out-of-vocabulary tokens were counted
+            against, e.g. ``span 1's vocabulary``; None: its own span's.
     """
     findings = []
 
     def add(check: str, distance: float, subject: str, before: str, after: str, measure: str) -> None:
         threshold = thresholds[check]
         if kind == DRIFT:
-            text = f"{subject} of {current.name} moved from {before} ({baseline_name}) to {after} ({current_name})"
+            named = f"{current_name}, against {vocabulary}" if check == OOV and vocabulary else current_name
+            text = f"{subject} of {current.name} moved from {before} ({baseline_name}) to {after} ({named})"
         else:
             text = f"{subject} of {baseline.name} ({before}) and {current.name} ({after}) differ in {current_name}"
         findings.append(
@@ -135,23 +143,25 @@ def _span_name(span: int | None, fallback: str) -> str:
     return f"span {span}" if span is not None else fallback
 
 
-def _not_compared(
+def _compared(
     first: SplitStatistics | None,
     second: SplitStatistics | None,
     sides: tuple[tuple[str, str], tuple[str, str]],
     min_examples: int,
-) -> str | None:
-    """Why two splits are not compared (None: they are); ``sides``: (split, span name) of each."""
-    counts = []
-    for statistics, (split, span) in zip((first, second), sides, strict=True):
-        if statistics is None:
-            return f"{span} has no {split} split"
-        if not statistics.examples:
-            return f"{span} has no {split} examples"
-        counts.append(statistics.examples)
-    if min(counts) < min_examples:
-        return f"{counts[0]} and {counts[1]} examples, fewer than drift.min_examples ({min_examples})"
-    return None
+) -> tuple[SplitStatistics, SplitStatistics] | str:
+    """The two splits when they are compared, else why not; ``sides``: (split, span name) of each."""
+    if first is None or second is None or not first.examples or not second.examples:
+        lacking, (split, span) = next(
+            (found, side)
+            for found, side in zip((first, second), sides, strict=True)
+            if not (found and found.examples)
+        )
+        return f"{span} has no {split} {'split' if lacking is None else 'examples'}"
+    if min(first.examples, second.examples) < min_examples:
+        return (
+            f"{first.examples} and {second.examples} examples, fewer than drift.min_examples ({min_examples})"
+        )
+    return first, second
 
 
 def check(
@@ -160,6 +170,8 @@ def check(
     thresholds: Mapping[str, float],
     min_examples: int = 1,
     skipped: list[str] | None = None,
+    token_counts: Mapping[str, Mapping[str, int]] | None = None,
+    previous_vocabulary: Sequence[str] | None = None,
 ) -> list[Finding]:
     """Every comparison: each split against the previous span's (when there is one), and train against test.
 
@@ -171,6 +183,9 @@ def check(
             this many examples; on fewer, distances are mostly sampling noise.
         skipped: When given, receives one line per pair of splits not compared: also a split
             that one of the two spans lacks or holds no example of, or a span without train or test.
+        token_counts, previous_vocabulary: This span's token -> count per split and the
+            previous span's vocabulary: with both, drift counts this span's tokens outside
+            the previous span's vocabulary; without, outside this span's own.
     """
     name = _span_name(current.span, "this span")
     # (split, span name) of each side, and the kind of comparison.
@@ -183,17 +198,25 @@ def check(
     findings = []
     for sides, kind in pairs:
         (first_split, first_name), (second_split, second_name) = sides
-        first = current.splits.get(first_split)
-        second = (current if kind == SKEW else previous).splits.get(second_split)
-        reason = _not_compared(first, second, sides, min_examples)
-        if reason is None:
-            assert first is not None and second is not None
-            findings += compare(first, second, first_name, second_name, kind, thresholds)
-        elif skipped is not None:
-            what = (
-                f"{first_split} of {first_name} and {second_name}"
-                if kind == DRIFT
-                else f"{second_split} and {first_split} of {first_name}"
-            )
-            skipped.append(f"{what} not compared: {reason}")
+        compared = _compared(
+            current.splits.get(first_split),
+            (current if kind == SKEW else previous).splits.get(second_split),
+            sides,
+            min_examples,
+        )
+        if isinstance(compared, str):
+            if skipped is not None:
+                what = (
+                    f"{first_split} of {first_name} and {second_name}"
+                    if kind == DRIFT
+                    else f"{second_split} and {first_split} of {first_name}"
+                )
+                skipped.append(f"{what} not compared: {compared}")
+            continue
+        first, second = compared
+        vocabulary = None
+        if kind == DRIFT and token_counts is not None and previous_vocabulary is not None:
+            outside = out_of_vocabulary(token_counts[first_split], previous_vocabulary)
+            first, vocabulary = dataclasses.replace(first, oov_tokens=outside), f"{second_name}'s vocabulary"
+        findings += compare(first, second, first_name, second_name, kind, thresholds, vocabulary)
     return findings

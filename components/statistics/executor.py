@@ -27,6 +27,36 @@ BASELINE_STATISTICS_KEY = "baseline_statistics"
 ANOMALIES_KEY = drift_anomalies.ANOMALIES_KEY
 
 
+def _write(
+    computed: tuple[statistics.Statistics, dict], uri: str, span: int | None, vocabulary: list[str]
+) -> None:
+    """Writes ComputeStatistics' element, with the span, into the artifact at ``uri``."""
+    found, token_counts = computed
+    statistics.write_statistics(dataclasses.replace(found, span=span), uri, token_counts, vocabulary)
+
+
+def _against_previous(
+    current_uri: str, previous_uri: str, splits: list[str]
+) -> tuple[dict[str, dict[str, int]] | None, list[str] | None]:
+    """This span's token counts per split and the previous span's vocabulary, for drift.check;
+    (None, None), and a log line saying why, when either artifact was written without them."""
+    vocabulary = statistics.read_vocabulary(previous_uri)
+    counts = {split: statistics.read_token_counts(current_uri, split) for split in splits}
+    if vocabulary is not None and None not in counts.values():
+        return counts, vocabulary
+    lacking = (
+        f"{previous_uri} holds no {statistics.VOCABULARY_FILE}"
+        if vocabulary is None
+        else f"{current_uri} holds no {statistics.SPLIT_PREFIX}*/{statistics.TOKEN_COUNTS_FILE}"
+    )
+    logger.info(
+        "DriftCheck: %s (statistics written before it was kept): "
+        "each span's out-of-vocabulary share is measured against its own vocabulary",
+        lacking,
+    )
+    return None, None
+
+
 class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
     """Computes every split's statistics in one Beam pipeline and writes the ExampleStatistics artifact."""
 
@@ -49,8 +79,7 @@ class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
                 pipeline
                 | "ReadSplits" >> ReadSplits(examples, split_names)
                 | "ComputeStatistics" >> ComputeStatistics(split_names, vocabulary)
-                | "AddContext" >> beam.Map(dataclasses.replace, span=span, vocabulary_size=len(vocabulary))
-                | "Write" >> beam.Map(statistics.write_statistics, output.uri)
+                | "Write" >> beam.Map(_write, output.uri, span, vocabulary)
             )
 
         written = statistics.read_statistics(output.uri)
@@ -95,8 +124,16 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             current.span,
             f"span {previous.span} ({baselines[0].uri})" if previous else "no earlier span",
         )
+        token_counts, previous_vocabulary = (
+            _against_previous(current_artifact.uri, baselines[0].uri, list(current.splits))
+            if previous is not None
+            else (None, None)
+        )
         skipped: list[str] = []
-        findings = drift.check(current, previous, options.thresholds(), options.min_examples, skipped)
+        thresholds = options.thresholds()
+        findings = drift.check(
+            current, previous, thresholds, options.min_examples, skipped, token_counts, previous_vocabulary
+        )
         for line in skipped:
             logger.warning("DriftCheck: %s", line)
         over = [finding for finding in findings if finding.exceeded]

@@ -29,6 +29,7 @@ from components.artifacts.statistics import (
     Duplicates,
     SplitStatistics,
     Statistics,
+    out_of_vocabulary,
 )
 from schemas import features
 
@@ -203,12 +204,10 @@ class _BatchStatistics(beam.DoFn):
 
 
 def split_statistics(split: str, counts: _Counts, vocabulary: Sequence[str] | None) -> SplitStatistics:
-    """One split's :class:`SplitStatistics` (without duplicates) from its summed counts."""
-    # Most frequent first; ties in token order (UTF-8 bytes sort as their characters do),
-    # so the output does not depend on the input order.
+    """One split's :class:`SplitStatistics` (without duplicates) from its summed counts (tokens as text)."""
+    # Most frequent first; ties in token order, so the output does not depend on the input order.
     top = heapq.nsmallest(TOP_TOKENS, counts.tokens.items(), key=lambda item: (-item[1], item[0]))
     words = features.vocabulary_words(vocabulary or ())
-    known = {word.encode("utf-8") for word in words}
     return SplitStatistics(
         name=split,
         examples=sum(counts.lengths.values()),
@@ -216,11 +215,9 @@ def split_statistics(split: str, counts: _Counts, vocabulary: Sequence[str] | No
         ratings=dict(sorted(counts.ratings.items())),
         lengths=dict(sorted(counts.lengths.items())),
         tokens=sum(counts.tokens.values()),
-        oov_tokens=sum(count for token, count in counts.tokens.items() if token not in known)
-        if vocabulary is not None
-        else None,
+        oov_tokens=out_of_vocabulary(counts.tokens, vocabulary) if vocabulary is not None else None,
         empty_reviews=counts.lengths[0],
-        top_tokens=tuple((token.decode("utf-8"), count) for token, count in top),
+        top_tokens=tuple(top),
         distinct_tokens=len(counts.tokens),
         word_positive_share={
             word: counts.positive[index] / counts.containing[index]
@@ -280,18 +277,27 @@ def _assemble(
     groups: Iterable[list],
     split_order: Sequence[str],
     vocabulary: Sequence[str] | None,
-) -> Statistics:
+) -> tuple[Statistics, dict[str, Counter]]:
     summed = dict(partials)
-    splits = {name: split_statistics(name, summed.get(name, _sum(())), vocabulary) for name in split_order}
+    counts = {name: summed.get(name, _sum(())) for name in split_order}
+    # The tokens as text, once per distinct token (the tokeniser gives valid UTF-8).
+    tokens = {
+        name: Counter({t.decode("utf-8"): n for t, n in counts[name].tokens.items()}) for name in split_order
+    }
+    splits = {
+        name: split_statistics(name, counts[name]._replace(tokens=tokens[name]), vocabulary)
+        for name in split_order
+    }
     labeled = {name: split.examples for name, split in splits.items() if name in features.LABELED_SPLITS}
     found = summarise_duplicates(groups, labeled) if labeled else None
     for name, repeated in found.within_split.items() if found else ():
         splits[name] = dataclasses.replace(splits[name], duplicates=repeated)
-    return Statistics(splits=splits, duplicates=found)
+    size = len(vocabulary) if vocabulary is not None else None
+    return Statistics(splits=splits, duplicates=found, vocabulary_size=size), tokens
 
 
 class ComputeStatistics(beam.PTransform):
-    """PCollection[(split, serialized tf.Example)] -> PCollection[Statistics], one element.
+    """PCollection[(split, serialized tf.Example)] -> one ``(Statistics, split -> token -> count)``.
 
     Each batch of examples gives one partial count per split it holds
     (:class:`_BatchStatistics`), summed per split; only the labeled reviews'
