@@ -92,7 +92,7 @@ class Executor(base_executor.BaseExecutor):
                 # What training starts from: the aligned matrix with the shared words' trained rows.
                 injected = model.embedding_weights(classifier)
         callbacks: list[keras.callbacks.Callback] = [
-            keras.callbacks.TensorBoard(log_dir=model_run_uri),
+            model.PhasedTensorBoard(model_run_uri),
             epoch_progress.TrainingProgress(options.epochs, epoch_log=logger),
         ]
         started = time.monotonic()
