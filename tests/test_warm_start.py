@@ -219,6 +219,12 @@ def test_the_trainer_starts_from_a_model_artifact_read_from_its_saved_model(
 
 def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_model():
     small = _small_report()
+
+    def rendered(warm_start: dict) -> str:
+        return render.render_report(
+            dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=warm_start))
+        )
+
     warm = {
         "model_uri": "/runs/Trainer/model/7",
         "model_id": 7,
@@ -229,9 +235,7 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         "copied": ["embedding/embeddings:0", "dense/kernel:0"],
         "fresh": {"ngram_logit/log_count_ratios:0": "computed from this run's train split"},
     }
-    text = render.render_report(
-        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=warm))
-    )
+    text = rendered(warm)
     assert (
         '<p id="warm-start">Warm start from <code>/runs/Trainer/model/7</code> (new vocabulary):\n'
         "embedding rows of 5 shared words copied by word, 1 new word from the aligned matrix,\n"
@@ -239,9 +243,7 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         "fresh: ngram_logit/log_count_ratios:0 (computed from this run&#39;s train split).\n</p>"
     ) in text
     fresh_embedding = {**warm, "copied_rows": 0, "copied": ["dense/bias:0"]}
-    text = render.render_report(
-        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=fresh_embedding))
-    )
+    text = rendered(fresh_embedding)
     assert (
         "no embedding row copied: every row from the aligned matrix (5 words shared),\n1 word of the" in text
     )
@@ -251,18 +253,13 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         **dict.fromkeys(VOCABULARY_FIGURES),
         "copied": ["ngram_logit/coefficients:0"],
     }
-    text = render.render_report(
-        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=no_embedding))
-    )
+    text = rendered(no_embedding)
     assert (
         '<p id="warm-start">Warm start from <code>/runs/Trainer/model/7</code> (no embedding branch):\n'
         "copied: ngram_logit/coefficients:0; "
         "fresh: ngram_logit/log_count_ratios:0 (computed from this run&#39;s train split).\n</p>"
     ) in text
-    none = {"model_uri": None, "model_id": None}
-    text = render.render_report(
-        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=none))
-    )
+    text = rendered({"model_uri": None, "model_id": None})
     assert "Warm start asked for, but no earlier model was served: trained from scratch." in text
     assert 'id="warm-start"' not in render.render_report(small)
 
