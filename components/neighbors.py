@@ -25,19 +25,38 @@ MATRIX_FILES = {TRAINED: model_artifact.TRAINED_MATRIX_FILE, INJECTED: model_art
 
 
 class UnknownWordError(KeyError):
-    """Query words (``words``, in query order) not in the vocabulary, nor their Transform-normalised form."""
+    """Query words without neighbours to search, in query order.
 
-    def __init__(self, words: Sequence[str], source: str):
+    ``words``: not in the vocabulary, nor their Transform-normalised form;
+    ``reserved``: reserved tokens, which the vocabulary holds but which are no words.
+    """
+
+    def __init__(self, words: Sequence[str], source: str, reserved: Sequence[str] = ()):
         super().__init__(words)
         self.words = list(words)
         self.source = source
+        self.reserved = list(reserved)
 
     def __str__(self) -> str:
-        listed = ", ".join(repr(word) for word in self.words)
-        return (
-            f"{counted(len(self.words), 'word')} {'is' if len(self.words) == 1 else 'are'} not in the vocabulary of {self.source}: {listed} "
-            "(rare words map to <unk> and have no vector of their own)"
-        )
+        problems = []
+        if self.words:
+            problems.append(
+                f"{counted(len(self.words), 'word')} {'is' if len(self.words) == 1 else 'are'} not in the "
+                f"vocabulary of {self.source}: {_listed(self.words)} (rare words map to {features.UNK_TOKEN} "
+                "and have no vector of their own)"
+            )
+        if self.reserved:
+            one = len(self.reserved) == 1
+            problems.append(
+                f"{_listed(self.reserved)} {'is a reserved token' if one else 'are reserved tokens'}, with no "
+                f"meaningful neighbours ({features.PAD_TOKEN} fills a review up to the sequence length, "
+                f"{features.UNK_TOKEN} stands for every rare word)"
+            )
+        return "; ".join(problems)
+
+
+def _listed(words: Sequence[str]) -> str:
+    return ", ".join(repr(word) for word in words)
 
 
 class EmbeddingsNotFoundError(FileNotFoundError):
@@ -134,11 +153,14 @@ def nearest_neighbors(
 
 
 def _query_rows(embeddings: Embeddings, words: Sequence[str]) -> dict[str, int]:
-    """The row of each query word: exact, else its Transform token; unknown words raise."""
+    """The row of each query word: exact, else its Transform token; unknown words and reserved tokens raise."""
     index = embeddings.word_index
     not_exact = [word for word in dict.fromkeys(words) if word not in index]
     normalised = dict(zip(not_exact, transform_token(not_exact), strict=True))
     unknown = [word for word in not_exact if normalised[word] not in index]
     if unknown:
-        raise UnknownWordError(unknown, embeddings.source)
+        reserved = [word for word in unknown if word in features.RESERVED_TOKENS]
+        raise UnknownWordError(
+            [word for word in unknown if word not in reserved], embeddings.source, reserved
+        )
     return {word: index[word] if word in index else index[normalised[word]] for word in dict.fromkeys(words)}

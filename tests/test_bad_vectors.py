@@ -156,6 +156,12 @@ def test_word2vec_binary_with_a_lying_header_or_cut_short_names_the_byte(tmp_pat
 # --- rows of the wrong dimension ---------------------------------------------------------------
 
 
+FIRST_WORD_SPACE = (
+    "the word is 'new york', with a space, which the first line of a GloVe file cannot hold since it sets "
+    "the dimension; put a word without a space first"
+)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -165,10 +171,13 @@ def test_word2vec_binary_with_a_lying_header_or_cut_short_names_the_byte(tmp_pat
         # line is reported on the next one, which names it.
         ("the 1 2 3 4\nmovie 1 2 3\n, 1 2 3\n", (2, "expected 4 values after the word, found 3 (line 1 has 4)")),
         ("the\nmovie 1 2\n", (1, "expected a word followed by its values, got 'the'")),
+        # ... so its word cannot hold a space (a later line's can).
+        ("new york 1 2 3\nthe 1 2 3\n", (1, f"4 values after the word 'new' (line 2 has 3): {FIRST_WORD_SPACE}")),
+        ("new york\t1 2\nthe 1 2\n", (1, f"3 values after the word 'new' (line 2 has 2): {FIRST_WORD_SPACE}")),
         # Blank lines are skipped but counted.
         ("a 1 2\n\nb 3\n", (3, "expected 2 values after the word, found 1 (line 1 has 2)")),
     ],
-    ids=["too-few", "too-many", "first-line-wrong", "no-values", "after-blank-line"],
+    ids=["too-few", "too-many", "first-line-wrong", "no-values", "first-word-with-a-space", "with-a-tab", "after-blank-line"],
 )  # fmt: skip
 def test_glove_rows_of_the_wrong_dimension(tmp_path, text, expected):
     path = _file(tmp_path, "glove.txt", text)

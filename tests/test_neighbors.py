@@ -93,13 +93,28 @@ def test_query_words_are_normalised_like_review_text():
     assert result == {"Great": [("good", pytest.approx(0.8))], "GOOD": [("great", pytest.approx(0.8))]}
 
 
-def test_unknown_words_are_all_listed():
+WHY_RESERVED = "(<pad> fills a review up to the sequence length, <unk> stands for every rare word)"
+
+
+def test_unknown_words_and_reserved_tokens_are_all_listed():
     with pytest.raises(UnknownWordError) as raised:
-        nearest_neighbors(_embeddings(), ["great", "xyzzy", "<unk>", "masterpiece"])
-    assert raised.value.words == ["xyzzy", "<unk>", "masterpiece"]
-    assert str(raised.value).startswith(
-        "3 words are not in the vocabulary of the embeddings: 'xyzzy', '<unk>', 'masterpiece'"
+        nearest_neighbors(_embeddings(), ["great", "xyzzy", "<unk>", "masterpiece", "<pad>"])
+    assert (raised.value.words, raised.value.reserved) == (["xyzzy", "masterpiece"], ["<unk>", "<pad>"])
+    assert str(raised.value) == (
+        "2 words are not in the vocabulary of the embeddings: 'xyzzy', 'masterpiece' "
+        "(rare words map to <unk> and have no vector of their own); '<unk>', '<pad>' are reserved tokens, with no "
+        f"meaningful neighbours {WHY_RESERVED}"
     )
+
+
+@pytest.mark.parametrize("token", features.RESERVED_TOKENS)
+def test_a_reserved_token_is_refused_as_one_though_the_vocabulary_holds_it(token):
+    embeddings = _embeddings()
+    assert token in embeddings.vocabulary
+    with pytest.raises(UnknownWordError) as raised:
+        nearest_neighbors(embeddings, [token])
+    assert (raised.value.words, raised.value.reserved) == ([], [token])
+    assert str(raised.value) == f"{token!r} is a reserved token, with no meaningful neighbours {WHY_RESERVED}"
 
 
 def test_a_zero_vector_has_no_neighbours():
@@ -146,6 +161,16 @@ def test_cli_unknown_word_exits_2_with_the_words(model_dir, capsys):
     assert captured.out == ""
     assert "imdb-pipeline neighbors: 1 word is not in the vocabulary of" in captured.err
     assert captured.err.rstrip().endswith("'xyzzy' (rare words map to <unk> and have no vector of their own)")
+
+
+def test_cli_reserved_token_exits_2_saying_it_is_one(model_dir, capsys):
+    assert cli.main(["neighbors", "--model", str(model_dir), "<pad>"]) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.rstrip().endswith(
+        f"'<pad>' is a reserved token, with no meaningful neighbours {WHY_RESERVED}"
+    )
+    assert "not in the vocabulary" not in captured.err
 
 
 def test_console_script_neighbors_injected_reads_the_injected_embeddings(model_dir):

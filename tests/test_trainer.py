@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 import tf_keras as keras
@@ -57,15 +58,15 @@ class _EmbeddingSnapshots(keras.callbacks.Callback):
         self.by_epoch[epoch] = model.embedding_weights(self.model).copy()
 
 
-def _fit(options: TrainerOptions):
-    """Builds and fits on the tiny data (also the eval data); returns model, history, snapshots."""
+def _fit(options: TrainerOptions, *callbacks: keras.callbacks.Callback):
+    """Builds and fits on the tiny data (also the eval data), 2 batches an epoch; returns model, history, snapshots."""
     matrix = _matrix()
     classifier = model.build_model(VOCAB_SIZE, LENGTH, matrix, options)
     dense_before = classifier.get_layer(model.DEEP_LOGIT_LAYER).get_weights()[0].copy()
     ids, labels = _tiny_data()
     dataset = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(2)
     snapshots = _EmbeddingSnapshots()
-    history = model.fit_model(classifier, dataset, dataset, options, [snapshots])
+    history = model.fit_model(classifier, dataset, dataset, options, [snapshots, *callbacks])
     # The rest of the network trains whatever the embeddings do.
     assert not np.array_equal(classifier.get_layer(model.DEEP_LOGIT_LAYER).get_weights()[0], dense_before)
     return matrix, classifier, history, snapshots.by_epoch
@@ -118,6 +119,36 @@ def test_frozen_then_fine_tune_unfreezes_after_n_epochs_with_the_lower_learning_
     assert {len(values) for values in history.history.values()} == {4}
     assert classifier.get_layer(model.EMBEDDING_LAYER).trainable is True
     assert float(classifier.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_tensorboard_steps_go_on_from_the_frozen_phase_to_fine_tuning(tmp_path):
+    """Fine-tuning starts with a fresh optimizer, at step 0: its TensorBoard curves must not overwrite the frozen phase's."""
+    options = TrainerOptions(
+        embedding_training="frozen_then_fine_tune",
+        unfreeze_after_epochs=2,
+        epochs=4,
+        early_stopping_patience=0,
+    )
+    _fit(options, model.PhasedTensorBoard(str(tmp_path)))
+    steps = {}
+    for run in ("train", "validation"):
+        events = EventAccumulator(str(tmp_path / run))
+        events.Reload()
+        steps[run] = {tag: [event.step for event in events.Tensors(tag)] for tag in events.Tags()["tensors"]}
+    epochs = [0, 1, 2, 3]
+    # Evaluations at the optimizer step: 2 batches an epoch, counted on across the phases.
+    iterations = [2, 4, 6, 8]
+    assert steps == {
+        "train": {"keras": [0], "epoch_loss": epochs, "epoch_accuracy": epochs, "epoch_auc": epochs},
+        "validation": {
+            "evaluation_loss_vs_iterations": iterations,
+            "evaluation_accuracy_vs_iterations": iterations,
+            "evaluation_auc_vs_iterations": iterations,
+            "epoch_loss": epochs,
+            "epoch_accuracy": epochs,
+            "epoch_auc": epochs,
+        },
+    }
 
 
 def test_early_stopping_carries_its_best_weights_across_phases():

@@ -9,7 +9,7 @@ value, which reads back to that value). Generated damage always gives a
 exception and never a silently different vector:
 
 * text formats: a row with one value removed, or a value replaced by junk or
-  by a non-finite number;
+  by a non-finite number; a GloVe file's first word with a space;
 * word2vec binary (no separators, so a removed value is only visible where
   the bytes run out): the file cut at any byte, a NaN or infinite value;
 * any format: its gzip stream cut at any byte.
@@ -270,6 +270,35 @@ def test_a_value_replaced_by_junk_or_a_non_finite_number_names_its_line(director
         problem = f"non-finite value {bad!r} {where} in the vector of {word!r}"
     line, _ = _line_and_source(layout, row, dimension)
     assert (error.line, error.offset, error.problem) == (line, None, problem)
+
+
+@PROPERTY_SETTINGS
+@given(
+    layout=st.sampled_from(TEXT_LAYOUTS),
+    rows=vector_files(min_rows=2),
+    first=WORDS,
+    more=st.lists(JUNK, min_size=1, max_size=2),
+)
+def test_a_first_word_with_a_space_is_refused_on_line_1_of_glove_and_read_in_word2vec(
+    directory, layout, rows, first, more
+):
+    """A GloVe file's first line sets the dimension, so its word cannot hold a space; a word2vec header does."""
+    word = " ".join([first, *more])
+    rows = [(word, rows[0][1]), *rows[1:]]
+    path = _write(directory, layout, _encode(layout, rows))
+    if layout.format == WORD2VEC:
+        _assert_same(list(iter_vectors(path, layout.format)), rows)
+        return
+    dimension = len(rows[0][1])
+    read, error = _read_until_error(path, layout.format)
+    assert read == []
+    assert (error.line, error.offset, error.problem) == (
+        1,
+        None,
+        f"{counted(dimension + len(more), 'value')} after the word {first!r} (line 2 has {dimension}): "
+        f"the word is {word!r}, with a space, which the first line of a GloVe file cannot hold since it "
+        "sets the dimension; put a word without a space first",
+    )
 
 
 # --- damaged word2vec binary files ----------------------------------------------------------------

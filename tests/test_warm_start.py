@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,6 +33,8 @@ OLD_TEXTS = ["good fine good", "bad dull bad", "fine"]
 # The new span: great 3, fine 3, bad 2, good 1; "dull" is gone, "great" is new, "good" moves to the end.
 NEW_TEXTS = ["fine great fine", "bad great", "fine good bad great"]
 OLD_VOCABULARY = ["<pad>", "<unk>", "good", "fine", "bad", "dull"]
+# What a warm start says of the vocabularies; None when the new model has no embedding.
+VOCABULARY_FIGURES = ("same_vocabulary", "shared_words", "copied_rows", "new_words", "dropped_words")
 NEW_VOCABULARY = ["<pad>", "<unk>", "great", "fine", "bad", "good"]
 
 
@@ -216,6 +219,12 @@ def test_the_trainer_starts_from_a_model_artifact_read_from_its_saved_model(
 
 def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_model():
     small = _small_report()
+
+    def rendered(warm_start: dict) -> str:
+        return render.render_report(
+            dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=warm_start))
+        )
+
     warm = {
         "model_uri": "/runs/Trainer/model/7",
         "model_id": 7,
@@ -226,9 +235,7 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         "copied": ["embedding/embeddings:0", "dense/kernel:0"],
         "fresh": {"ngram_logit/log_count_ratios:0": "computed from this run's train split"},
     }
-    text = render.render_report(
-        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=warm))
-    )
+    text = rendered(warm)
     assert (
         '<p id="warm-start">Warm start from <code>/runs/Trainer/model/7</code> (new vocabulary):\n'
         "embedding rows of 5 shared words copied by word, 1 new word from the aligned matrix,\n"
@@ -236,17 +243,23 @@ def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_mod
         "fresh: ngram_logit/log_count_ratios:0 (computed from this run&#39;s train split).\n</p>"
     ) in text
     fresh_embedding = {**warm, "copied_rows": 0, "copied": ["dense/bias:0"]}
-    text = render.render_report(
-        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=fresh_embedding))
-    )
+    text = rendered(fresh_embedding)
     assert (
         "no embedding row copied: every row from the aligned matrix (5 words shared),\n1 word of the" in text
     )
     assert "embedding rows of" not in text
-    none = {"model_uri": None, "model_id": None}
-    text = render.render_report(
-        dataclasses.replace(small, training=dataclasses.replace(small.training, warm_start=none))
-    )
+    no_embedding = {
+        **warm,
+        **dict.fromkeys(VOCABULARY_FIGURES),
+        "copied": ["ngram_logit/coefficients:0"],
+    }
+    text = rendered(no_embedding)
+    assert (
+        '<p id="warm-start">Warm start from <code>/runs/Trainer/model/7</code> (no embedding branch):\n'
+        "copied: ngram_logit/coefficients:0; "
+        "fresh: ngram_logit/log_count_ratios:0 (computed from this run&#39;s train split).\n</p>"
+    ) in text
+    text = rendered({"model_uri": None, "model_id": None})
     assert "Warm start asked for, but no earlier model was served: trained from scratch." in text
     assert 'id="warm-start"' not in render.render_report(small)
 
@@ -282,20 +295,24 @@ def test_kubeflow_pipelines_resolve_the_warm_start_model_with_tfx_own_strategy(t
     assert base_model["producerTask"] == "warm_start_model_resolver-model-resolver"
 
 
+def _bag_shapes(inputs: int, units: int) -> dict[str, tuple[int, ...]]:
+    """The shapes of a bag model's hidden layer (``inputs`` wide, ``units`` out) and output layer, by weight name."""
+    return {
+        "dense/kernel:0": (inputs, units),
+        "dense/bias:0": (units,),
+        "deep_logit/kernel:0": (units, 1),
+        "deep_logit/bias:0": (1,),
+    }
+
+
+def _filled(value: float, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    return {name: np.full(shape, value, np.float32) for name, shape in shapes.items()}
+
+
 def test_a_layer_is_copied_whole_or_not_at_all():
     """Another embedding dimension changes the first hidden kernel's shape: its bias stays fresh with it."""
-    fresh = {
-        "dense/kernel:0": np.zeros((32, 4), np.float32),
-        "dense/bias:0": np.zeros(4, np.float32),
-        "deep_logit/kernel:0": np.zeros((4, 1), np.float32),
-        "deep_logit/bias:0": np.zeros(1, np.float32),
-    }
-    trained = {
-        "dense/kernel:0": np.ones((50, 4), np.float32),
-        "dense/bias:0": np.ones(4, np.float32),
-        "deep_logit/kernel:0": np.ones((4, 1), np.float32),
-        "deep_logit/bias:0": np.ones(1, np.float32),
-    }
+    fresh = _filled(0, _bag_shapes(inputs=32, units=4))
+    trained = _filled(1, _bag_shapes(inputs=50, units=4))
     initial, summary = warm_start.warm_start_weights(fresh, trained, [], ["<pad>", "<unk>"], None)
     assert summary.copied == ("deep_logit/kernel:0", "deep_logit/bias:0")
     assert summary.fresh == {
@@ -345,7 +362,7 @@ def _ngram_model(transform_output, use_embeddings, coefficients):
     ("earlier_embeddings", "new_embeddings"), [(False, True), (True, False), (False, False)]
 )
 def test_a_warm_start_between_ngram_only_and_wide_and_deep_models_copies_the_ngram_coefficients(
-    tmp_path, transform_output_factory, earlier_embeddings, new_embeddings
+    tmp_path, transform_output_factory, caplog, earlier_embeddings, new_embeddings
 ):
     """An n-gram-only model has no embedding and publishes no vocabulary: the other model starts from it all the same."""
     transform_output = transform_output_factory(
@@ -364,7 +381,8 @@ def test_a_warm_start_between_ngram_only_and_wide_and_deep_models_copies_the_ngr
             injected=_matrix(seed=1),
         )
     new = _ngram_model(transform_output, new_embeddings, np.zeros(64, np.float32))
-    record = executor.warm_start_from(new, [base], OLD_VOCABULARY)
+    with caplog.at_level(logging.INFO, logger="components.trainer.executor"):
+        record = executor.warm_start_from(new, [base], OLD_VOCABULARY)
     np.testing.assert_array_equal(new.get_layer(model.NGRAM_LAYER).coefficients.numpy(), trained)
     assert "ngram_logit/coefficients:0" in record["copied"]
     if new_embeddings:
@@ -372,23 +390,26 @@ def test_a_warm_start_between_ngram_only_and_wide_and_deep_models_copies_the_ngr
         np.testing.assert_array_equal(model.embedding_weights(new), _matrix(seed=3))
     else:
         assert not any(name.startswith("embedding/") for name in [*record["copied"], *record["fresh"]])
+        # No embedding, so no rows copied and no vocabulary compared: the log says only what was copied.
+        assert {key: record[key] for key in VOCABULARY_FIGURES} == dict.fromkeys(VOCABULARY_FIGURES)
+        assert [line.getMessage() for line in caplog.records if line.name == executor.logger.name] == [
+            f"Trainer: warm start from {base.uri}: no embedding branch; copied: ngram_logit/coefficients:0; "
+            "fresh: ngram_logit/log_count_ratios:0 (computed from this run's train split)"
+        ]
 
 
 def test_after_a_change_of_architecture_the_layers_above_a_fresh_one_start_fresh():
     """A cnn's output layer fits a bag model of 192 hidden units, but was trained on max-pooled convolutions."""
-    fresh = {
-        "dense/kernel:0": np.zeros((4, 192), np.float32),
-        "dense/bias:0": np.zeros(192, np.float32),
-        "deep_logit/kernel:0": np.zeros((192, 1), np.float32),
-        "deep_logit/bias:0": np.zeros(1, np.float32),
-        "ngram_logit/coefficients:0": np.zeros(8, np.float32),
-    }
-    trained = {
-        "conv3/kernel:0": np.ones((3, 4, 64), np.float32),
-        "deep_logit/kernel:0": np.ones((192, 1), np.float32),
-        "deep_logit/bias:0": np.ones(1, np.float32),
-        "ngram_logit/coefficients:0": np.ones(8, np.float32),
-    }
+    fresh = _filled(0, {**_bag_shapes(inputs=4, units=192), "ngram_logit/coefficients:0": (8,)})
+    trained = _filled(
+        1,
+        {
+            "conv3/kernel:0": (3, 4, 64),
+            "deep_logit/kernel:0": (192, 1),
+            "deep_logit/bias:0": (1,),
+            "ngram_logit/coefficients:0": (8,),
+        },
+    )
     initial, summary = warm_start.warm_start_weights(
         fresh, trained, [], [], None, stacked=["dense", "deep_logit"]
     )
@@ -397,10 +418,6 @@ def test_after_a_change_of_architecture_the_layers_above_a_fresh_one_start_fresh
     assert summary.fresh["deep_logit/bias:0"] == "above dense, which starts fresh"
     np.testing.assert_array_equal(initial["deep_logit/kernel:0"], np.zeros((192, 1)))
     # The same architecture: everything above a copied layer is copied.
-    same = {
-        **trained,
-        "dense/kernel:0": np.ones((4, 192), np.float32),
-        "dense/bias:0": np.ones(192, np.float32),
-    }
+    same = {**trained, **_filled(1, _bag_shapes(inputs=4, units=192))}
     _, summary = warm_start.warm_start_weights(fresh, same, [], [], None, stacked=["dense", "deep_logit"])
     assert summary.fresh == {}

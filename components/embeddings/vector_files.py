@@ -295,7 +295,11 @@ def _read_text(path: str, header: bool) -> Iterator[Vector]:
                     path, f"expected a word followed by its values, got {first[:80]!r}", first_number
                 )
             source = f"line {first_number} has {dimension}"
-            lines = itertools.chain([(first_number, first)], lines)
+            try:
+                vector = _parse_vector(path, first_number, first, dimension, source)
+            except VectorFileError as error:
+                raise (_first_word_with_a_space(path, first_number, first, lines) or error) from None
+            yield vector
         found = 0
         for found, (number, text) in enumerate(lines, 1):
             if count is not None and found > count:
@@ -305,6 +309,30 @@ def _read_text(path: str, header: bool) -> Iterator[Vector]:
             raise VectorFileError(
                 path, f"header announces {counted(count, 'vector')}, the file holds {found:,}", first_number
             )
+
+
+def _first_word_with_a_space(
+    path: str, number: int, first: str, lines: Iterator[tuple[int, str]]
+) -> VectorFileError | None:
+    """Why a GloVe file's first line did not read, if its word holds a space (the line sets the dimension).
+
+    Such a line is words, then as many numbers as the next line has values.
+    """
+    next_number, text = None, ""
+    with contextlib.suppress(VectorFileError):  # a bad next line: the first line's own error is reported
+        next_number, text = next(lines, (None, ""))
+    fields = first.replace("\t", " ").split(" ")
+    values = sum(1 for _ in itertools.takewhile(_NUMBER.fullmatch, reversed(fields)))
+    words = len(fields) - values
+    if values == 0 or words < 2 or values != text.count(" ") + text.count("\t"):
+        return None
+    return VectorFileError(
+        path,
+        f"{counted(len(fields) - 1, 'value')} after the word {fields[0]!r} (line {next_number} has {values}): "
+        f"the word is {' '.join(fields[:words])!r}, with a space, which the first line of a GloVe file "
+        "cannot hold since it sets the dimension; put a word without a space first",
+        number,
+    )
 
 
 def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:

@@ -92,7 +92,7 @@ class Executor(base_executor.BaseExecutor):
                 # What training starts from: the aligned matrix with the shared words' trained rows.
                 injected = model.embedding_weights(classifier)
         callbacks: list[keras.callbacks.Callback] = [
-            keras.callbacks.TensorBoard(log_dir=model_run_uri),
+            model.PhasedTensorBoard(model_run_uri),
             epoch_progress.TrainingProgress(options.epochs, epoch_log=logger),
         ]
         started = time.monotonic()
@@ -180,16 +180,23 @@ def warm_start_from(
     )
     for weight in weights:
         weight.assign(initial[weight.name])
+    if summary.shared_words is None:  # no embedding: no row to copy, no vocabulary to compare
+        words = "no embedding branch"
+    else:
+        copied_rows = (
+            f"embedding rows of {counted(summary.copied_rows, 'shared word')} copied by word, "
+            f"{counted(summary.new_words, 'new word')} from the aligned matrix"
+            if summary.copied_rows
+            else f"no embedding row copied: every row from the aligned matrix ({counted(summary.shared_words, 'word')} shared)"
+        )
+        words = (
+            f"{'same' if summary.same_vocabulary else 'new'} vocabulary; {copied_rows} "
+            f"({counted(summary.dropped_words, 'word')} of the earlier vocabulary dropped)"
+        )
     logger.info(
-        "Trainer: warm start from %s: %s; %s (%s of the earlier vocabulary dropped); copied: %s%s",
+        "Trainer: warm start from %s: %s; copied: %s%s",
         base.uri,
-        "same vocabulary" if summary.same_vocabulary else "new vocabulary",
-        f"embedding rows of {counted(summary.copied_rows, 'shared word')} copied by word, "
-        f"{counted(summary.new_words, 'new word')} "
-        "from the aligned matrix"
-        if summary.copied_rows
-        else f"no embedding row copied: every row from the aligned matrix ({counted(summary.shared_words, 'word')} shared)",
-        counted(summary.dropped_words, "word"),
+        words,
         ", ".join(summary.copied) or "nothing",
         "".join(f"; fresh: {name} ({why})" for name, why in summary.fresh.items()),
     )

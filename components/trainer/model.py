@@ -334,6 +334,38 @@ class PhasedEarlyStopping(keras.callbacks.EarlyStopping):
             self.stopped_epoch = 0
 
 
+class PhasedTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard logs, whose steps go on from one training phase to the next.
+
+    Epoch summaries are at the overall epoch (``fit``'s ``initial_epoch``); the
+    ``evaluation_*_vs_iterations`` ones are at the optimizer's step, which
+    restarts at 0 with the fresh optimizer of the fine-tuning phase: Keras'
+    callback would write that phase's evaluations over the frozen phase's.
+    The model graph is written once.
+    """
+
+    def __init__(self, log_dir: str):
+        super().__init__(log_dir=log_dir)
+        self._last_step = 0  # the step where the last phase ended
+        self._offset = 0  # this phase's steps: the optimizer's plus this
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._offset = self._last_step - int(self.model.optimizer.iterations)
+
+    def on_train_end(self, logs=None):
+        self._last_step = self._offset + int(self.model.optimizer.iterations)
+        self.write_graph = False
+        super().on_train_end(logs)
+
+    def on_test_end(self, logs=None):
+        with tf.summary.record_if(True), self._val_writer.as_default():
+            for name, value in (logs or {}).items():
+                step = self._offset + self.model.optimizer.iterations.read_value()
+                tf.summary.scalar(f"evaluation_{name}_vs_iterations", value, step=step)
+        self._pop_writer()
+
+
 def fit_model(
     model: keras.Model,
     train: tf.data.Dataset,

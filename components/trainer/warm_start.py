@@ -62,6 +62,9 @@ def _row_of_each_word(name: str, vocabulary: Sequence[str]) -> dict[str, int]:
 class WarmStartSummary:
     """What a warm start copied, and what it left fresh and why.
 
+    The five vocabulary figures are None when the new model has no embedding
+    (``trainer.use_embeddings`` false): no row to copy, no vocabulary to compare.
+
     Attributes:
         same_vocabulary: The two vocabularies are the same words in the same order.
         shared_words: Words of the new vocabulary that the earlier one holds.
@@ -75,11 +78,11 @@ class WarmStartSummary:
         fresh: Name -> why the weight kept its fresh value.
     """
 
-    same_vocabulary: bool
-    shared_words: int
-    copied_rows: int
-    new_words: int
-    dropped_words: int
+    same_vocabulary: bool | None
+    shared_words: int | None
+    copied_rows: int | None
+    new_words: int | None
+    dropped_words: int | None
     copied: tuple[str, ...]
     fresh: dict[str, str]
 
@@ -156,12 +159,13 @@ def warm_start_weights(
                 result[name] = fresh[name]
                 kept[name] = f"above {fresh_below}, which starts fresh"
     copied = tuple(name for name in fresh if name not in kept)
+    words = embedding is not None
     summary = WarmStartSummary(
-        same_vocabulary=list(old_vocabulary) == list(new_vocabulary),
-        shared_words=shared,
-        copied_rows=shared if embedding in copied else 0,
-        new_words=len(new_vocabulary) - shared,
-        dropped_words=len(old_vocabulary) - shared,
+        same_vocabulary=list(old_vocabulary) == list(new_vocabulary) if words else None,
+        shared_words=shared if words else None,
+        copied_rows=(shared if embedding in copied else 0) if words else None,
+        new_words=len(new_vocabulary) - shared if words else None,
+        dropped_words=len(old_vocabulary) - shared if words else None,
         copied=copied,
         fresh=kept,
     )
