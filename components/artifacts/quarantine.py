@@ -18,7 +18,7 @@ from typing import Protocol
 
 from components.artifacts.ref import ArtifactRef
 from components.file_patterns import tfrecord_compression_of
-from components.plural import counted
+from components.plural import counted, noun_form
 
 # Reasons of bad input: a file that is not a usable review. They count towards
 # the example_gen.max_bad_share / max_bad_records limits.
@@ -207,7 +207,7 @@ class IngestSummary:
         )
         where = ", ".join(f"{split} {sum(self.no_movie_id.get(split, {}).values())}" for split in splits)
         return (
-            f"{counted(total, 'review')} {'has' if total == 1 else 'have'} no movie id ({why}); the train/eval cut groups each of them by "
+            f"{counted(total, 'review')} {noun_form(total, 'has', 'have')} no movie id ({why}); the train/eval cut groups each of them by "
             f"its own text instead of its movie: {where}"
         )
 

@@ -14,6 +14,7 @@ import fnmatch
 import functools
 import gzip
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -155,8 +156,8 @@ def int_feature_ranges() -> dict[str, tuple[int, int]]:
     for feature in load_raw_schema().feature:
         if feature.type == schema_pb2.INT:
             domain = feature.int_domain  # the default (no bounds) when the feature has none
-            low = max(INT64_MIN, domain.min) if domain.HasField("min") else INT64_MIN
-            ranges[feature.name] = (low, min(INT64_MAX, domain.max) if domain.HasField("max") else INT64_MAX)
+            low = domain.min if domain.HasField("min") else INT64_MIN
+            ranges[feature.name] = (low, domain.max if domain.HasField("max") else INT64_MAX)
     return ranges
 
 
@@ -286,24 +287,20 @@ def parse_movie_ids(data: bytes) -> list[str | None]:
     return [match.group(0) if match else None for match in found]
 
 
-def split_bucket(review: Review) -> int:
-    """Returns the stable bucket 0-99 of a train review.
-
-    Keyed by movie, so all reviews of one movie fall on the same side of the train/eval cut (they
-    share names and plot words), by text when the movie is unknown. SHA-256, not Python's ``hash``,
-    so every process and worker agrees.
-    """
-    key = f"movie:{review.movie_id}" if review.movie_id else f"text:{review.text}"
-    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 100
-
-
 def assign_split(review: Review, eval_percent: int) -> str:
-    """Returns the output split: unsup for unlabeled reviews, test for test/, train or eval by movie."""
+    """Returns the output split: unsup for unlabeled reviews, test for test/, train or eval by movie.
+
+    A train review's bucket (0-99) is keyed by movie, so all reviews of one movie fall on the same
+    side of the train/eval cut (they share names and plot words), by text when the movie is unknown.
+    SHA-256, not Python's ``hash``, so every process and worker agrees.
+    """
     if review.folder == UNSUP:
         return features.UNSUP
     if review.split_dir == TEST_DIR:
         return features.TEST
-    return features.EVAL if split_bucket(review) < eval_percent else features.TRAIN
+    key = f"movie:{review.movie_id}" if review.movie_id else f"text:{review.text}"
+    bucket = int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 100
+    return features.EVAL if bucket < eval_percent else features.TRAIN
 
 
 def to_tf_example(review: Review) -> tf.train.Example:
@@ -341,7 +338,10 @@ _SPECIAL_KINDS = {
 
 
 def _special_file_kind(path: str) -> str | None:
-    """What a local path is when it is neither a regular file nor a folder (a FIFO, a device, a socket)."""
+    """A FIFO, a device or a socket, which a reader must not open (a FIFO waits for a writer forever, a
+    device may never end); None for any other path, a link or a remote one."""
+    if is_remote(path):
+        return None
     try:
         mode = os.lstat(path).st_mode
     except OSError:
@@ -415,8 +415,7 @@ class _ReadMatchFn(beam.DoFn):
     def process(self, metadata: FileMetadata) -> Iterator:
         path = metadata.path
         link = not is_remote(path) and os.path.islink(path)
-        # Opening a FIFO would wait for a writer forever, a device could be read without end.
-        special = None if is_remote(path) or link else _special_file_kind(path)
+        special = _special_file_kind(path)
         if is_archive(path):
             if special:
                 raise ImdbDataError(f"{path} is {special}, not an archive file")
@@ -488,17 +487,14 @@ class _ReadMatchFn(beam.DoFn):
                         finished = True
                     # Only zeros may follow the end-of-archive marker, a zero block: tarfile takes a
                     # member header zeroed by damage for it, and the members after it would be lost
-                    # silently. Reading to the end of the file also makes gzip check its trailer.
-                    rest = archive.fileobj.buf  # what tarfile read beyond the marker, then the stream's
-                    while True:
-                        if rest.strip(b"\0"):
-                            raise tarfile.ReadError(
-                                f"a zero block at byte {archive.offset:,} of the unpacked tar stream "
-                                "ends the archive, but data follows it (a damaged member header?)"
-                            )
-                        rest = stream.read(1 << 20)
-                        if not rest:
-                            break
+                    # silently. Reading to the end of the file (after what tarfile read beyond the
+                    # marker, the rest of the stream) also makes gzip check its trailer.
+                    rest = itertools.chain([archive.fileobj.buf], iter(lambda: stream.read(1 << 20), b""))
+                    if any(chunk.strip(b"\0") for chunk in rest):
+                        raise tarfile.ReadError(
+                            f"a zero block at byte {archive.offset:,} of the unpacked tar stream "
+                            "ends the archive, but data follows it (a damaged member header?)"
+                        )
             except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
                 read = f"{file.tell():,} of {size:,}" if size else f"{file.tell():,}"
                 where = "before its first member"
@@ -569,11 +565,8 @@ def _walk_pattern(pattern: str) -> Iterator[tuple[str, bool]]:
     folder's every entry is yielded, to be read or set aside. An archive's pattern (its escaped path)
     names one file, reached as its plain path would be, through links to folders.
     """
-    if is_remote(pattern):
-        return
     root, globs = spans.split_path_at(pattern, _GLOB.search)
-    if globs and os.path.isdir(root):
-        yield from _walk_level(root, globs, archive=is_archive(pattern))
+    return _walk_level(root, globs, archive=is_archive(pattern))
 
 
 def _walk_level(folder: str, globs: list[str], archive: bool) -> Iterator[tuple[str, bool]]:
@@ -653,8 +646,7 @@ def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | N
     # A link is never followed: list_dataset sets it aside. (A bare return: Beam warns of any other.)
     if (not is_remote(path) and os.path.islink(path)) or not FileSystems.exists(path):
         return
-    # Opening a FIFO would wait for a writer forever; a device may never end.
-    if not is_remote(path) and (special := _special_file_kind(path)):
+    if special := _special_file_kind(path):
         logger.warning("ExampleGen: %s is %s, not read; its reviews get no movie id", path, special)
         return
     try:
@@ -681,8 +673,7 @@ def _set_aside_replaced(
 ) -> Iterator:
     """The review, or (as ``duplicate``) a review from an archive member that a later member of its name replaces."""
     _folder, review = keyed
-    origin = review.origin
-    last = None if origin is None or origin.member is None else last_headers.get((origin.path, origin.member))
+    last = last_headers.get((review.origin.path, review.origin.member))  # None for a loose file
     if last is None or review.header == last:
         yield keyed
         return
@@ -690,7 +681,7 @@ def _set_aside_replaced(
         f"an earlier archive member of this name (header at byte {review.header:,} of the unpacked tar "
         f"stream): the last one (header at byte {last:,}) is read, as tar x leaves it"
     )
-    yield set_aside(origin, quarantine.DUPLICATE, detail, review.text.encode("utf-8"))
+    yield set_aside(review.origin, quarantine.DUPLICATE, detail, review.text.encode("utf-8"))
 
 
 def _require_reviews(count: int, file_pattern: str) -> int:

@@ -13,6 +13,7 @@ import re
 
 from components.example_gen.options import is_archive
 from components.file_patterns import escape_pattern
+from components.plural import noun_form
 
 # Pattern of the review files below an unpacked dataset root.
 DIRECTORY_PATTERN = "*/*/*.txt"
@@ -109,9 +110,9 @@ def check_span_path(data_path: str) -> None:
 def glob_input(base: str, relative: str) -> tuple[str, str]:
     """(input_base, pattern) of an archive or a dataset folder ("": ``base``) below ``base``, escaped."""
     pattern = escape_pattern(relative)
-    return escape_pattern(base), pattern if is_archive(relative) else posixpath.join(
-        pattern, DIRECTORY_PATTERN
-    )
+    if not is_archive(relative):
+        pattern = posixpath.join(pattern, DIRECTORY_PATTERN)
+    return escape_pattern(base), pattern
 
 
 def find_spans(data_path: str) -> dict[int, str]:
@@ -211,9 +212,8 @@ def missing_spans_message(base: str, relative: str, wanted: list[int], found: li
     listed = listing(found, relative) or "none"
     return (
         f"data: spans {span_name(wanted[0], relative)} to {span_name(wanted[-1], relative)} were asked for "
-        f"({len(wanted)} spans), but "
-        f"{'span' if len(missing) == 1 else 'spans'} {listing(missing, relative)} "
-        f"{'is' if len(missing) == 1 else 'are'} not under {base} (matching {relative}); spans found: {listed}"
+        f"({len(wanted)} spans), but {noun_form(len(missing), 'span')} {listing(missing, relative)} "
+        f"{noun_form(len(missing), 'is', 'are')} not under {base} (matching {relative}); spans found: {listed}"
     )
 
 
