@@ -15,6 +15,7 @@ import tempfile
 import threading
 import typing
 
+from components.canary import probe_process
 from components.plural import counted
 from pipeline import interrupts
 from schemas import features
@@ -107,30 +108,20 @@ def stderr_without_startup_noise() -> Iterator[None]:
 def import_tensorflow(verbose: bool = False, serving_only: bool = True):
     """Imports TensorFlow once (before TFX or Beam do), without its start-up lines unless ``verbose``.
 
-    ``serving_only`` skips the eager import of Keras' optimizers (about 1.5 s and 200 MB), which
-    ``tf.saved_model.load`` does not use. Otherwise ``components`` is imported first: it makes
-    ``tf.keras`` mean tf_keras, which the steps use, and that must happen before TensorFlow is imported.
+    ``serving_only`` imports it as the canary's probe process does, skipping Keras' optimizers (about
+    1.5 s and 200 MB), which ``tf.saved_model.load`` does not use. ``components``, imported with this
+    module, has made ``tf.keras`` mean tf_keras (as the steps need) before TensorFlow is imported.
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    if not serving_only:
-        import components  # noqa: F401
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    skipped = ("keras.src.optimizers", "tf_keras.src.optimizers") if serving_only else ()
-    blocked = [name for name in skipped if name not in sys.modules]
-    quiet = contextlib.nullcontext() if verbose else stderr_without_startup_noise()
-    try:
-        for name in blocked:
-            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError, which TF allows
-        with quiet:
+    with contextlib.nullcontext() if verbose else stderr_without_startup_noise():
+        if serving_only:
+            tf = probe_process.import_tensorflow()
+        else:
             import tensorflow as tf
-
-            tf.config.list_physical_devices()  # probes CUDA now, inside the filter
-    finally:
-        for name in blocked:
-            if sys.modules.get(name, False) is None:
-                del sys.modules[name]
+        tf.config.list_physical_devices()  # probes CUDA now, inside the filter
     return tf
 
 
@@ -333,17 +324,6 @@ NOT_JSON_OBJECT = "not_json_object"
 NO_TEXT_FIELD = "no_text_field"
 
 
-def _parse_json_line(text: str, where: str) -> Review | InputError:
-    try:
-        record = _json_object(text, where)
-        if not isinstance(record.get(TEXT_FIELD), str):
-            raise InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
-        fields = {key: value for key, value in record.items() if key != TEXT_FIELD}
-        return Review(check_text(record[TEXT_FIELD], where), where, fields)
-    except InputError as error:
-        return error
-
-
 def _detect_format(first_line: str, where: str) -> str:
     """``jsonl`` if the first line is a JSON object (read leniently); refused: a JSON array, a JSON document
     that goes on past the line, two objects on the line. Any other line (``[1] great``) is text: ``lines``."""
@@ -393,28 +373,30 @@ def _unique_keys(pairs: list[tuple[str, typing.Any]]) -> dict[str, typing.Any]:
     return record
 
 
-def _json_object(text: str, where: str) -> dict:
+def _parse_json_line(text: str, where: str) -> Review | InputError:
     try:
-        value = json.loads(
+        record = json.loads(
             text, parse_constant=_refuse_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
         )
     except ValueError as error:
         if not text.lstrip().startswith("{"):
-            raise InputError(
+            return InputError(
                 f"{where} is not a JSON object (JSON Lines input: one object per line)", NOT_JSON_OBJECT
-            ) from None
+            )
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-        raise InputError(f"{where} is not strict JSON: {message}", NOT_JSON_OBJECT) from None
-    if not isinstance(value, dict):
-        kind = "a JSON array, not a JSON object" if isinstance(value, list) else "not a JSON object"
-        raise InputError(f"{where} is {kind} (JSON Lines input: one object per line)", NOT_JSON_OBJECT)
+        return InputError(f"{where} is not strict JSON: {message}", NOT_JSON_OBJECT)
+    if not isinstance(record, dict):
+        kind = "a JSON array, not a JSON object" if isinstance(record, list) else "not a JSON object"
+        return InputError(f"{where} is {kind} (JSON Lines input: one object per line)", NOT_JSON_OBJECT)
     try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # what the output will hold
+        json.dumps(record, ensure_ascii=False).encode("utf-8")  # what the output will hold
     except UnicodeEncodeError as error:
         char = ord(error.object[error.start])
         # Not a JSON Lines problem but text that cannot be UTF-8: reason None, as for undecodable bytes.
-        raise InputError(f"{where} is not strict JSON: a lone surrogate \\u{char:04x} is not text") from None
-    return value
+        return InputError(f"{where} is not strict JSON: a lone surrogate \\u{char:04x} is not text")
+    if not isinstance(record.get(TEXT_FIELD), str):
+        return InputError(f'{where}: the JSON object has no string "{TEXT_FIELD}" field', NO_TEXT_FIELD)
+    return Review(record.pop(TEXT_FIELD), where, record)  # valid UTF-8, as checked above
 
 
 # What a TSV line's text escapes: the backslash, and every character some reader takes for the end of

@@ -109,6 +109,8 @@ def _is_tfrecord_name(name: str) -> bool:
 def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     """What ``path`` holds and how to read it (``auto``: an archive or dataset folder is IMDb, names with
     ``tfrecord`` TFRecords, any other file text); ScoreInputError if it is missing or a folder of neither."""
+    from components.example_gen.component import dataset_input, dataset_root
+
     if input_format not in INPUT_FORMATS:
         raise ScoreInputError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got {input_format!r}")
     gfile = _gfile()
@@ -123,7 +125,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     )
     kind = input_format
     if kind == "auto":
-        if reader.is_archive(path) or (is_dir and _holds_dataset(path)):
+        if reader.is_archive(path) or (is_dir and dataset_root(path) is not None):
             kind = IMDB
         elif (files and all(map(_is_tfrecord_name, files))) if is_dir else _is_tfrecord_name(path):
             kind = TFRECORD
@@ -134,8 +136,6 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
                 "give --input-format"
             )
     if kind == IMDB:
-        from components.example_gen.component import dataset_input
-
         try:
             base, pattern = dataset_input(path)
         except (FileNotFoundError, ValueError) as error:
@@ -160,15 +160,6 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
         return ScoreInput(TFRECORD, all_files_pattern(read), given)
     return ScoreInput(kind, escape_pattern(read), given)
-
-
-def _holds_dataset(path: str) -> bool:
-    gfile = _gfile()
-    return any(
-        gfile.isdir(posixpath.join(root, name))
-        for root in (path, posixpath.join(path, "aclImdb"))
-        for name in (reader.TRAIN_DIR, reader.TEST_DIR)
-    )
 
 
 # Beam's file writers match their temporary files below the output folder with a

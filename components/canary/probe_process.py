@@ -30,7 +30,7 @@ def _timed_call(function, repeats: int, **inputs) -> tuple[list, float, float]:
     return outputs, first, min([first, *timeit.repeat(lambda: function(**inputs), repeat=repeats, number=1)])
 
 
-def _import_tensorflow():
+def import_tensorflow():
     """Imports TensorFlow without Keras' optimizers (needed only to load *Keras* models), as a server does."""
     skipped = [
         name for name in ("keras.src.optimizers", "tf_keras.src.optimizers") if name not in sys.modules
@@ -54,7 +54,7 @@ def probe(request: dict) -> dict:
     """
     result: dict = {"signatures": {}}
     try:
-        tf = _import_tensorflow()
+        tf = import_tensorflow()
         texts = [base64.b64decode(p["text_base64"]) for p in request["probes"]]
         started = time.perf_counter()
         model = tf.saved_model.load(request["model_dir"])

@@ -26,8 +26,12 @@ DIRECTORY_PATTERN = spans.DIRECTORY_PATTERN
 ARCHIVE_TOP_FOLDER = "aclImdb"
 
 
-def _is_dataset_root(path: str) -> bool:
-    return any(fileio.isdir(os.path.join(path, name)) for name in (reader.TRAIN_DIR, reader.TEST_DIR))
+def dataset_root(folder: str) -> str | None:
+    """``folder`` or its ``aclImdb/``, whichever first holds ``train/`` or ``test/``; None if neither does."""
+    for root in (folder, os.path.join(folder, ARCHIVE_TOP_FOLDER)):
+        if any(fileio.isdir(os.path.join(root, name)) for name in (reader.TRAIN_DIR, reader.TEST_DIR)):
+            return root
+    return None
 
 
 def dataset_input(data_path: str) -> tuple[str, str]:
@@ -63,9 +67,9 @@ def dataset_location(data_path: str) -> tuple[str, str | None]:
             f"{data_path} is not an IMDb dataset: expected an archive ({', '.join(options.ARCHIVE_SUFFIXES)}) "
             "or a folder"
         )
-    for root in (path, os.path.join(path, ARCHIVE_TOP_FOLDER)):
-        if _is_dataset_root(root):
-            return root, None
+    root = dataset_root(path)
+    if root is not None:
+        return root, None
     raise ValueError(
         f"{data_path} is not an IMDb dataset: "
         f"expected train/ and test/ folders or an {ARCHIVE_TOP_FOLDER}/ folder"
