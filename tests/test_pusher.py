@@ -365,3 +365,34 @@ def test_removing_stale_partial_copies_leaves_an_object_store_alone(tmp_path):
     tf.io.gfile.makedirs(f"{model_dir}/.incoming-5-0123abcd")
     assert publish.remove_stale_incoming(model_dir) == []
     assert tf.io.gfile.listdir(model_dir) == [".incoming-5-0123abcd"]
+
+
+def test_retention_never_follows_a_linked_version_nor_removes_what_a_kept_one_links_to(tmp_path):
+    """A version aliased by a symbolic link (`7 -> 50`) lost 50's files to rmtree, which follows links, and
+    the Pusher then failed after the new version was live; a roll-forward link to an old version lost
+    its target when that version was retired."""
+    model_dir = str(tmp_path / "imdb")
+    for now in (10, 20, 30, 40, 50):
+        publish.publish(_model(tmp_path, str(now)), model_dir, {}, now=now)
+    os.symlink(os.path.join(model_dir, "50"), os.path.join(model_dir, "7"))  # an alias of the newest
+    os.symlink(os.path.join(model_dir, "10"), os.path.join(model_dir, "60"))  # roll forward to 10
+    os.makedirs(os.path.join(model_dir, "70"))  # a copy by hand under way: no SavedModel yet
+
+    assert publish.apply_retention(model_dir, keep=2) == [7, 20, 30, 40]
+    assert publish.list_versions(model_dir) == [10, 50, 60, 70]
+    assert _files(os.path.join(model_dir, "50")) == [
+        "manifest.json",
+        "saved_model.pb",
+        "variables/variables.index",
+    ]
+    assert (tmp_path / "imdb" / "10" / "saved_model.pb").read_text() == "10"
+    assert os.path.islink(os.path.join(model_dir, "60"))
+
+
+def test_retention_keeps_the_newest_versions_that_hold_a_saved_model(tmp_path):
+    model_dir = str(tmp_path / "imdb")
+    for now in (10, 20, 30):
+        publish.publish(_model(tmp_path, str(now)), model_dir, {}, now=now)
+    os.remove(os.path.join(model_dir, "20", "saved_model.pb"))  # emptied: TF Serving skips it
+    assert publish.apply_retention(model_dir, keep=2) == [20]
+    assert publish.list_versions(model_dir) == [10, 30]

@@ -19,7 +19,13 @@ import tensorflow as tf
 from tfx.utils import io_utils
 
 from components import file_lock
-from components.artifacts.pushed_model import ManifestError, list_versions, read_manifest, write_manifest
+from components.artifacts.pushed_model import (
+    ManifestError,
+    list_versions,
+    read_manifest,
+    served_versions,
+    write_manifest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,10 +179,28 @@ def remove_stale_incoming(model_dir: str) -> list[str]:
 
 
 def apply_retention(model_dir: str, keep: int, protect: Iterable[int] = ()) -> list[int]:
-    """Deletes all but the newest ``keep`` versions, never one in ``protect``; returns those deleted."""
-    versions = list_versions(model_dir)
-    kept = set(versions[-keep:]) | set(protect)
-    removed = [version for version in versions if version not in kept]
-    for version in removed:
-        tf.io.gfile.rmtree(os.path.join(model_dir, str(version)))
+    """Deletes the versions below the newest ``keep`` that TF Serving serves (holding a SavedModel), never
+    one in ``protect``; returns those deleted.
+
+    Nothing above the newest kept version is deleted (a folder being copied in by hand), nor a folder a
+    kept version links to; a version that is a symbolic link is removed as a link, never followed.
+    """
+    served = [int(os.path.basename(folder)) for folder in served_versions(model_dir)[:keep]]
+    kept = set(served) | set(protect)
+    if not kept:
+        return []
+    local = _is_local(model_dir)
+    linked = {os.path.realpath(os.path.join(model_dir, str(v))) for v in kept} if local else set()
+    removed = []
+    for version in list_versions(model_dir):
+        path = os.path.join(model_dir, str(version))
+        if version in kept or version > max(kept):
+            continue
+        if local and os.path.islink(path):
+            os.unlink(path)
+        elif local and os.path.realpath(path) in linked:
+            continue  # a kept version is a link to this folder
+        else:
+            tf.io.gfile.rmtree(path)
+        removed.append(version)
     return removed
