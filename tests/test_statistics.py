@@ -280,13 +280,10 @@ def test_the_artifact_keeps_each_split_s_token_counts_and_the_vocabulary_measure
         "token_counts.tsv.gz",
     ]
     assert statistics.read_vocabulary(computed_uri) == VOCABULARY
-    assert statistics.read_token_counts(computed_uri, features.TRAIN) == Counter(
-        TERRIBLE_TOKENS + PACINO_TOKENS
-    )
-    assert statistics.read_token_counts(computed_uri, features.TEST) == Counter(
-        PRIMARY_TOKENS + TERRIBLE_TOKENS
-    )
-    assert statistics.read_token_counts(computed_uri, features.EVAL) == {}
+    train, test = Counter(TERRIBLE_TOKENS + PACINO_TOKENS), Counter(PRIMARY_TOKENS + TERRIBLE_TOKENS)
+    assert statistics.read_token_counts(computed_uri, features.TRAIN, train.total()) == train
+    assert statistics.read_token_counts(computed_uri, features.TEST, test.total()) == test
+    assert statistics.read_token_counts(computed_uri, features.EVAL, 0) == {}
     with open(os.path.join(computed_uri, "Split-train", "token_counts.tsv.gz"), "rb") as file:
         packed = file.read()
     # Most frequent first, ties in token order; no time stamp in the gzip header (bytes 4-7).
@@ -297,7 +294,7 @@ def test_the_artifact_keeps_each_split_s_token_counts_and_the_vocabulary_measure
 def test_statistics_written_without_token_counts_read_as_none(computed, tmp_path):
     statistics.write_statistics(computed, str(tmp_path))
     assert statistics.read_vocabulary(str(tmp_path)) is None
-    assert statistics.read_token_counts(str(tmp_path), features.TRAIN) is None
+    assert statistics.read_token_counts(str(tmp_path), features.TRAIN, 0) is None
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)
@@ -312,7 +309,7 @@ def test_statistics_written_without_token_counts_read_as_none(computed, tmp_path
 def test_token_counts_read_back_exactly(counts):
     with tempfile.TemporaryDirectory() as uri:
         statistics.write_statistics(statistics.Statistics({}, None), uri, {"train": counts}, ["<pad>"])
-        assert statistics.read_token_counts(uri, "train") == counts
+        assert statistics.read_token_counts(uri, "train", sum(counts.values())) == counts
 
 
 def _split(name, positive, negative, lengths, oov_tokens=10, tokens=100):
@@ -680,7 +677,7 @@ def test_a_span_of_new_words_is_flagged_against_the_previous_span_s_vocabulary(t
         own = statistics.read_statistics(artifact.uri)
         assert [split.oov_share for split in own.splits.values()] == [0.0, 0.0]
     assert statistics.read_vocabulary(first.uri) == ["<pad>", "<unk>", "good", "film", "bad", "acting", "a"]
-    assert statistics.read_token_counts(second.uri, features.TEST) == {"beau": 1, "jeu": 2, "raté": 1}
+    assert statistics.read_token_counts(second.uri, features.TEST, 4) == {"beau": 1, "jeu": 2, "raté": 1}
     oov, anomalies = _drift_check(tmp_path / "anomalies", second, first)
     assert oov == [
         (
@@ -719,3 +716,73 @@ def test_statistics_written_before_fall_back_to_each_span_s_own_vocabulary_and_s
         f"DriftCheck: {lacking} (statistics written before it was kept): "
         "each span's out-of-vocabulary share is measured against its own vocabulary"
     ) in caplog.messages
+
+
+def _damaged(artifact, uri, name, data) -> standard_artifacts.ExampleStatistics:
+    """A copy of a statistics artifact whose file ``name`` (below its folder) holds ``data`` (None: a folder)."""
+    shutil.copytree(artifact.uri, uri)
+    path = os.path.join(uri, name)
+    os.remove(path)
+    if data is None:
+        os.mkdir(path)
+    else:
+        with open(path, "wb") as file:
+            file.write(data)
+    damaged = standard_artifacts.ExampleStatistics()
+    damaged.uri = str(uri)
+    return damaged
+
+
+_COUNTS = os.path.join("Split-test", "token_counts.tsv.gz")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        ("vocabulary.txt", b"\xff\xfe", " cannot be read (UnicodeDecodeError: "),
+        ("vocabulary.txt", None, " cannot be read ("),
+        ("vocabulary.txt", b"", " holds no vocabulary word"),
+        ("vocabulary.txt", b"<pad>\n<unk>\n", " holds no vocabulary word"),
+        ("vocabulary.txt", b"<pad>\n<unk>\ngood", " is cut short: its last line has no end"),
+        (_COUNTS, b"not gzip", " cannot be read (BadGzipFile: "),
+        (_COUNTS, gzip.compress(b"beau\t1\njeu\t2\nrat\xc3\xa9\t1\n")[:-6], " cannot be read (EOFError: "),
+        (_COUNTS, gzip.compress(b"beau 1\n"), ", line 1: not a new token, a tab and a count: 'beau 1'"),
+        (_COUNTS, gzip.compress(b"beau\t-1\n"), ", line 1: not a new token, a tab and a count: 'beau\\t-1'"),
+        (
+            _COUNTS,
+            gzip.compress(b"beau\t1_0\n"),
+            ", line 1: not a new token, a tab and a count: 'beau\\t1_0'",
+        ),
+        (
+            _COUNTS,
+            gzip.compress(b"jeu\t2\njeu\t2\n"),
+            ", line 2: not a new token, a tab and a count: 'jeu\\t2'",
+        ),
+        (_COUNTS, gzip.compress(b"beau\t1\n"), ": its counts add up to 1 token, the split holds 4"),
+        (_COUNTS, gzip.compress(b""), ": its counts add up to 0 tokens, the split holds 4"),
+        (_COUNTS, gzip.compress(b"beau\t1\njeu\t10000000000000000\n"), ": its counts add up to 10,000,000,"),
+    ],
+)
+def test_damaged_statistics_files_fall_back_to_each_span_s_own_vocabulary_naming_file_and_fault(
+    two_spans, tmp_path, caplog, name, data, problem
+):
+    """Were bare tracebacks (UnicodeDecodeError, EOFError, int()), or read silently: an empty vocabulary made every
+    token out of vocabulary, a negative count a share of -2,062."""
+    first, second = two_spans
+    if name == "vocabulary.txt":
+        first = _damaged(first, tmp_path / "damaged", name, data)
+    else:
+        second = _damaged(second, tmp_path / "damaged", name, data)
+    with caplog.at_level(logging.INFO, logger="components.statistics.executor"):
+        oov, _anomalies = _drift_check(tmp_path / "anomalies", second, first)
+    assert [message for _kind, _split, message in oov] == [
+        f"out-of-vocabulary share of {split} moved from 0.000 (span 1) to 0.000 (span 2): change 0.000 <= 0.05"
+        for split in (features.TRAIN, features.TEST)
+    ]
+    (warning,) = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "vocabulary" in r.getMessage()
+    ]
+    assert warning.startswith(f"DriftCheck: {tmp_path / 'damaged' / name}{problem}")
+    assert warning.endswith(": each span's out-of-vocabulary share is measured against its own vocabulary")

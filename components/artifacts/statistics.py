@@ -378,29 +378,68 @@ def read_feature_statistics(uri: str, split: str) -> Any:
         return statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
 
 
-def read_vocabulary(uri: str) -> list[str] | None:
-    """The vocabulary the out-of-vocabulary shares were measured against; None in an artifact without one."""
-    import tensorflow as tf
-
-    from components.artifacts import model  # imports TensorFlow: only when reading
-
-    path = os.path.join(uri, VOCABULARY_FILE)
-    return model.read_vocabulary(path) if tf.io.gfile.exists(path) else None
+class StatisticsFileError(ValueError):
+    """A file of an ExampleStatistics artifact is damaged (the message names the file and the fault)."""
 
 
-def read_token_counts(uri: str, split: str) -> dict[str, int] | None:
-    """Token -> count of one split; None in an artifact without them. Lines end at ``"\\n"`` only:
-    a token may hold other line breaks (U+0085, U+2028), never a newline (the tokeniser splits there)."""
+def _read_lines(path: str, gzipped: bool = False) -> list[str] | None:
+    """The ``"\n"``-ended UTF-8 lines of a file (None when there is none): a token may hold other line
+    breaks (U+0085, U+2028), never a newline (the tokeniser splits there)."""
     import gzip
+    import zlib
 
     import tensorflow as tf
 
-    path = os.path.join(split_dir(uri, split), TOKEN_COUNTS_FILE)
     if not tf.io.gfile.exists(path):
         return None
-    with tf.io.gfile.GFile(path, "rb") as file:
-        lines = gzip.decompress(file.read()).decode("utf-8").split("\n")[:-1]
-    return {token: int(count) for token, _tab, count in (line.rpartition("\t") for line in lines)}
+    try:
+        with tf.io.gfile.GFile(path, "rb") as file:
+            data = file.read()
+        text = (gzip.decompress(data) if gzipped else data).decode("utf-8")
+    except (tf.errors.OpError, OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+        raise StatisticsFileError(f"{path} cannot be read ({type(error).__name__}: {error})") from None
+    if text and not text.endswith("\n"):
+        raise StatisticsFileError(f"{path} is cut short: its last line has no end")
+    return text.split("\n")[:-1]
+
+
+def read_vocabulary(uri: str) -> list[str] | None:
+    """The vocabulary the out-of-vocabulary shares were measured against; None in an artifact without one.
+
+    Raises:
+        StatisticsFileError: The file is damaged, or holds no word besides the reserved tokens.
+    """
+    path = os.path.join(uri, VOCABULARY_FILE)
+    vocabulary = _read_lines(path)
+    if vocabulary is not None and not features.vocabulary_words(vocabulary):
+        raise StatisticsFileError(f"{path} holds no vocabulary word")
+    return vocabulary
+
+
+def read_token_counts(uri: str, split: str, tokens: int) -> dict[str, int] | None:
+    """Token -> count of one split, whose counts add up to its ``tokens``; None in an artifact without them.
+
+    Raises:
+        StatisticsFileError: The file is damaged: not gzip or UTF-8, a line not ``<token>\t<count>``, a
+            token twice, or counts that do not add up to the split's tokens.
+    """
+    path = os.path.join(split_dir(uri, split), TOKEN_COUNTS_FILE)
+    lines = _read_lines(path, gzipped=True)
+    if lines is None:
+        return None
+    counts: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        token, tab, count = line.rpartition("\t")
+        if not tab or not count.isascii() or not count.isdigit() or token in counts:
+            raise StatisticsFileError(
+                f"{path}, line {number}: not a new token, a tab and a count: {line[:80]!r}"
+            )
+        counts[token] = int(count)
+    if sum(counts.values()) != tokens:
+        raise StatisticsFileError(
+            f"{path}: its counts add up to {counted(sum(counts.values()), 'token')}, the split holds {tokens:,}"
+        )
+    return counts
 
 
 def span_of(artifact: Any) -> int | None:

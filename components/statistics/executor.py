@@ -36,12 +36,22 @@ def _write(
 
 
 def _against_previous(
-    current_uri: str, previous_uri: str, splits: list[str]
+    current: statistics.Statistics, current_uri: str, previous_uri: str
 ) -> tuple[dict[str, dict[str, int]] | None, list[str] | None]:
     """This span's token counts per split and the previous span's vocabulary, for drift.check;
-    (None, None), and a log line saying why, when either artifact was written without them."""
-    vocabulary = statistics.read_vocabulary(previous_uri)
-    counts = {split: statistics.read_token_counts(current_uri, split) for split in splits}
+    (None, None), and a log line saying why, when either artifact lacks them or they are damaged."""
+    try:
+        vocabulary = statistics.read_vocabulary(previous_uri)
+        counts = {
+            name: statistics.read_token_counts(current_uri, name, split.tokens)
+            for name, split in current.splits.items()
+        }
+    except statistics.StatisticsFileError as error:
+        logger.warning(
+            "DriftCheck: %s: each span's out-of-vocabulary share is measured against its own vocabulary",
+            error,
+        )
+        return None, None
     if vocabulary is not None and None not in counts.values():
         return counts, vocabulary
     lacking = (
@@ -125,7 +135,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             f"span {previous.span} ({baselines[0].uri})" if previous else "no earlier span",
         )
         token_counts, previous_vocabulary = (
-            _against_previous(current_artifact.uri, baselines[0].uri, list(current.splits))
+            _against_previous(current, current_artifact.uri, baselines[0].uri)
             if previous is not None
             else (None, None)
         )
