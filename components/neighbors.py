@@ -159,7 +159,9 @@ def _query_rows(embeddings: Embeddings, words: Sequence[str]) -> dict[str, int]:
     normalised = dict(zip(not_exact, transform_token(not_exact), strict=True))
     unknown = [word for word in not_exact if normalised[word] not in index]
     if unknown:
-        reserved = [word for word in unknown if word in features.RESERVED_TOKENS]
+        reserved = [
+            word for word in unknown if word.lower() in features.RESERVED_TOKENS
+        ]  # in any case, as query words
         raise UnknownWordError(
             [word for word in unknown if word not in reserved], embeddings.source, reserved
         )

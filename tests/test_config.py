@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -460,16 +461,29 @@ def test_whole_number_flags_are_read_as_a_config_file_reads_them(text, value):
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("1_0", None), ("\u0661", None), (" 3 ", 3), ("+2", 2), ("0", None)]
+    ("text", "value"),
+    [
+        ("1_0", None),
+        ("\u0661", None),
+        (" 3 ", 3),
+        ("+2", 2),
+        ("0", None),
+        (str(sys.maxsize), sys.maxsize),
+        (str(sys.maxsize + 1), None),  # predict --batch-size was a traceback from itertools.islice
+        ("9" * 400, None),
+    ],
 )
 def test_count_flags_of_the_other_commands_take_ascii_digits_only(text, value):
-    """`--batch-size`, `--k`, `--keep`: at least 1, in ASCII digits (Python's int() also takes '1_0')."""
+    """`--batch-size`, `--k`, `--keep`: 1 to sys.maxsize, in ASCII digits (Python's int() also takes '1_0')."""
     import argparse
 
     from pipeline.commands.common import positive_int
 
     if value is None:
-        with pytest.raises(argparse.ArgumentTypeError, match="expected a whole number of at least 1, got"):
+        with pytest.raises(
+            argparse.ArgumentTypeError,
+            match="expected a whole number between 1 and 9,223,372,036,854,775,807, got",
+        ):
             positive_int(text)
     else:
         assert positive_int(text) == value

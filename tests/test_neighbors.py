@@ -107,10 +107,13 @@ def test_unknown_words_and_reserved_tokens_are_all_listed():
     )
 
 
-@pytest.mark.parametrize("token", features.RESERVED_TOKENS)
+@pytest.mark.parametrize(
+    "token", [*features.RESERVED_TOKENS, *(t.upper() for t in features.RESERVED_TOKENS), "<Unk>"]
+)
 def test_a_reserved_token_is_refused_as_one_though_the_vocabulary_holds_it(token):
+    """In any case, as query words are (`Great` is `great`; `<PAD>` was 'not in the vocabulary')."""
     embeddings = _embeddings()
-    assert token in embeddings.vocabulary
+    assert token.lower() in embeddings.vocabulary
     with pytest.raises(UnknownWordError) as raised:
         nearest_neighbors(embeddings, [token])
     assert (raised.value.words, raised.value.reserved) == ([], [token])

@@ -7,7 +7,9 @@ published its anomalies (it completed, or was cached). A span the check
 stopped was never trained on, so it is never a baseline: drift that persists
 keeps stopping runs until a run with the check's action ``warn`` accepts it.
 On the first span there is none, and a re-run of the same span compares with
-the same earlier span again (so it is cached).
+the same earlier span again (so it is cached), unless an earlier span passed
+meanwhile (a stopped span accepted later): the re-run compares with that one.
+Statistics that passed once stay passed (the model trained on them was served).
 """
 
 import logging
