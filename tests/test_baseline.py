@@ -8,6 +8,7 @@ import shutil
 import pytest
 from tfx.types import standard_artifacts
 
+from components.artifacts import model as model_artifact
 from components.artifacts import pushed_model as pushed_model_contract
 from components.served_model import ServedModelStrategy
 from tests.metadata_records import in_memory_store, put_artifact, put_execution
@@ -21,10 +22,26 @@ def store():
 _ids = itertools.count(1)
 
 
+_ROOT = []
+
+
+@pytest.fixture(autouse=True)
+def pipeline_root(tmp_path):
+    _ROOT[:] = [str(tmp_path / "pipeline_root")]
+
+
 def _put(store, artifact_class, **custom):
-    return put_artifact(
-        store, artifact_class, f"/pipeline_root/{artifact_class.TYPE_NAME}/{next(_ids)}", **custom
-    )
+    """An artifact; a Model's folder holds its SavedModel, as the Trainer leaves it."""
+    uri = os.path.join(_ROOT[0], artifact_class.TYPE_NAME, str(next(_ids)))
+    if artifact_class is standard_artifacts.Model:
+        _saved_model(model_artifact.serving_model_dir(uri))
+    return put_artifact(store, artifact_class, uri, **custom)
+
+
+def _saved_model(folder):
+    os.makedirs(folder)
+    with open(os.path.join(folder, "saved_model.pb"), "wb"):
+        pass  # what tf.saved_model.contains_saved_model looks for
 
 
 @pytest.fixture
@@ -39,9 +56,7 @@ def _push(store, model, pushed: int, serving_model_dir: str):
     pushed_model = _put(store, standard_artifacts.PushedModel, pushed=pushed)
     if pushed:
         destination = os.path.join(serving_model_dir, str(pushed_model.id))
-        os.makedirs(destination)
-        with open(os.path.join(destination, "saved_model.pb"), "wb"):
-            pass  # what tf.saved_model.contains_saved_model looks for
+        _saved_model(destination)
         pushed_model.set_string_custom_property(
             pushed_model_contract.PUSHED_DESTINATION_PROPERTY, destination
         )
@@ -128,6 +143,23 @@ def test_a_version_copied_or_renamed_by_hand_is_the_model_its_manifest_names(sto
     assert _resolve(store, models, pushes, candidate, serving) == [second.id]
     # The candidate is never its own baseline, by manifest either.
     assert _resolve(store, [first, second], pushes, second, serving) == [first.id]
+
+
+def test_a_served_model_whose_files_left_the_pipeline_root_gives_way_to_the_next_lower_version(
+    store, serving, caplog
+):
+    """The Evaluator failed every night reading the baseline's files (`SavedModel file does not exist`) once
+    the served model's artifact folder was cleaned away."""
+    first, second = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
+    pushes = [_push(store, first, 1, serving), _push(store, second, 1, serving)]
+    candidate = _put(store, standard_artifacts.Model)
+    shutil.rmtree(second.uri)
+    with caplog.at_level("WARNING"):
+        assert _resolve(store, [first, second, candidate], pushes, candidate, serving) == [first.id]
+    assert caplog.messages == [
+        f"The model served from {_destination(pushes[1])} is no longer in the pipeline root ({second.uri} holds "
+        "no SavedModel): the model of the next lower version is taken as the served one"
+    ]
 
 
 def test_a_blessed_model_the_canary_refused_is_not_the_baseline(store, serving):

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime
 import json
+import logging
 import os
 import re
 from typing import Any
@@ -13,7 +14,10 @@ from components import versions
 from components.artifacts import embedding_matrix, lineage
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
+from components.artifacts import model as model_artifact
 from components.artifacts.files import write_json
+
+logger = logging.getLogger(__name__)
 
 # Custom properties of TFX's PushedModel.
 PUSHED_PROPERTY = "pushed"
@@ -54,7 +58,8 @@ def served_model(
 
     A version is the model the push into its folder pushed (``pushed_model_id``: PushedModel id -> id of
     the Model it was pushed from) or, for a folder no push wrote (a version copied or renamed by hand to
-    serve it again), the Model its ``manifest.json`` names. A version that is neither is skipped.
+    serve it again), the Model its ``manifest.json`` names. A version that is neither, or whose Model's
+    files were removed from the pipeline root (the Evaluator and the warm start read them), is skipped.
     """
     model_by_id = {model.id: model for model in models}
     model_by_uri = {model.uri.rstrip("/"): model for model in models}
@@ -73,8 +78,17 @@ def served_model(
             except ManifestError:
                 uri = None
             model = model_by_uri.get(uri.rstrip("/")) if uri else None
-        if model is not None and model.id not in excluded_ids:
-            return model
+        if model is None or model.id in excluded_ids:
+            continue
+        if not tf.saved_model.contains_saved_model(model_artifact.serving_model_dir(model.uri)):
+            logger.warning(
+                "The model served from %s is no longer in the pipeline root (%s holds no SavedModel): "
+                "the model of the next lower version is taken as the served one",
+                folder,
+                model.uri,
+            )
+            continue
+        return model
     return None
 
 
