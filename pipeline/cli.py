@@ -86,7 +86,8 @@ def _number(kind: type, text: str) -> int | float:
 
     value = read_number(text)
     if value is None or (kind is int and not isinstance(value, int)):
-        raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}")
+        shown = text if len(text) <= 40 else f"{text[:40]}..."
+        raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {shown!r}")
     return value
 
 

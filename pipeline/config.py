@@ -358,6 +358,8 @@ def read_number(text: str) -> int | float | None:
             loader = _StrictLoader(text)
             try:
                 return loader.get_single_data()
+            except yaml.YAMLError:  # beyond Python's 4,300 digits of int(): no number either
+                return None
             finally:
                 loader.dispose()
     return None

@@ -158,7 +158,7 @@ def test_a_served_model_whose_files_left_the_pipeline_root_gives_way_to_the_next
         assert _resolve(store, [first, second, candidate], pushes, candidate, serving) == [first.id]
     assert caplog.messages == [
         f"The model served from {_destination(pushes[1])} is no longer in the pipeline root ({second.uri} holds "
-        "no SavedModel): the model of the next lower version is taken as the served one"
+        "no SavedModel): the next lower version, if any, is taken as the served one"
     ]
 
 

@@ -454,6 +454,7 @@ def test_number_flags_read_a_number_exactly_as_a_config_file_does(kind, text, tm
         ("010", 10),
         ("3.0", None),
         ("+4", 4),
+        ("1" * 4301, None),  # beyond int()'s digit limit: was a traceback from YAML's constructor
     ],
 )
 def test_whole_number_flags_are_read_as_a_config_file_reads_them(text, value):
@@ -471,6 +472,9 @@ def test_whole_number_flags_are_read_as_a_config_file_reads_them(text, value):
         (str(sys.maxsize), sys.maxsize),
         (str(sys.maxsize + 1), None),  # predict --batch-size was a traceback from itertools.islice
         ("9" * 400, None),
+        ("\x1c7", None),  # int() strips it, as other separators: not a count's text
+        ("7\x85", None),
+        ("00000000000000000001", 1),
     ],
 )
 def test_count_flags_of_the_other_commands_take_ascii_digits_only(text, value):

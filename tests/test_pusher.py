@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import uuid
 
 from hypothesis import HealthCheck, given, settings
@@ -396,3 +397,46 @@ def test_retention_keeps_the_newest_versions_that_hold_a_saved_model(tmp_path):
     os.remove(os.path.join(model_dir, "20", "saved_model.pb"))  # emptied: TF Serving skips it
     assert publish.apply_retention(model_dir, keep=2) == [20]
     assert publish.list_versions(model_dir) == [10, 30]
+
+
+def _versions(tmp_path, *nows):
+    model_dir = str(tmp_path / "imdb")
+    for now in nows:
+        publish.publish(_model(tmp_path, str(now)), model_dir, {}, now=now)
+    return model_dir
+
+
+def test_retention_follows_no_link_inside_a_version_and_keeps_what_staying_versions_reach(tmp_path):
+    """rmtree followed links inside a retired version (emptying a folder outside the model folder, or a kept
+    version's variables), and a kept version reached through a chain of links, or linking into a retired
+    version's subfolder, was left dangling."""
+    model_dir = _versions(tmp_path, 10, 20, 30, 40)
+    shared = tmp_path / "shared_assets"
+    shared.mkdir()
+    (shared / "vocab.txt").write_text("kept")
+    os.symlink(shared, os.path.join(model_dir, "10", "assets"))  # a retired version links outside
+    os.symlink(
+        os.path.join(model_dir, "40", "variables"), os.path.join(model_dir, "20", "vars")
+    )  # into a kept one
+    os.symlink(os.path.join(model_dir, "30"), os.path.join(model_dir, "50"))  # a chain: 60 -> 50 -> 30
+    os.symlink(os.path.join(model_dir, "50"), os.path.join(model_dir, "60"))
+
+    # The newest 3 served: 60 and 50 (both 30's model, through links) and 40; 30 is reached by them.
+    assert publish.apply_retention(model_dir, keep=3) == [10, 20]
+    assert publish.list_versions(model_dir) == [30, 40, 50, 60]
+    assert (shared / "vocab.txt").read_text() == "kept"
+    assert (tmp_path / "imdb" / "40" / "variables" / "variables.index").read_text() == "40"
+    assert (tmp_path / "imdb" / "60" / "saved_model.pb").read_text() == "30"
+
+
+def test_retention_keeps_a_retired_version_s_folder_a_kept_version_links_into(tmp_path):
+    model_dir = _versions(tmp_path, 10, 20, 30)
+    os.makedirs(os.path.join(model_dir, "20", "export"))
+    (tmp_path / "imdb" / "20" / "export" / "saved_model.pb").write_text("20 export")
+    os.symlink(os.path.join(model_dir, "20", "export"), os.path.join(model_dir, "90"))  # 90 -> 20/export
+    shutil.rmtree(os.path.join(model_dir, "30", "variables"))
+    os.symlink(os.path.join(model_dir, "10", "variables"), os.path.join(model_dir, "30", "variables"))
+
+    assert publish.apply_retention(model_dir, keep=2) == []  # 90 and 30 stay; 20 and 10 hold what they reach
+    assert (tmp_path / "imdb" / "90" / "saved_model.pb").read_text() == "20 export"
+    assert (tmp_path / "imdb" / "30" / "variables" / "variables.index").read_text() == "10"

@@ -755,6 +755,11 @@ _COUNTS = os.path.join("Split-test", "token_counts.tsv.gz")
         ),
         (
             _COUNTS,
+            gzip.compress(b"beau\t" + b"9" * 5000 + b"\n"),
+            ", line 1: not a new token, a tab and a count: 'beau\\t999",
+        ),
+        (
+            _COUNTS,
             gzip.compress(b"jeu\t2\njeu\t2\n"),
             ", line 2: not a new token, a tab and a count: 'jeu\\t2'",
         ),

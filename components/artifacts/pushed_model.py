@@ -83,7 +83,7 @@ def served_model(
         if not tf.saved_model.contains_saved_model(model_artifact.serving_model_dir(model.uri)):
             logger.warning(
                 "The model served from %s is no longer in the pipeline root (%s holds no SavedModel): "
-                "the model of the next lower version is taken as the served one",
+                "the next lower version, if any, is taken as the served one",
                 folder,
                 model.uri,
             )

@@ -430,7 +430,7 @@ def read_token_counts(uri: str, split: str, tokens: int) -> dict[str, int] | Non
     counts: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         token, tab, count = line.rpartition("\t")
-        if not tab or not count.isascii() or not count.isdigit() or token in counts:
+        if not tab or not count.isascii() or not count.isdigit() or len(count) > 19 or token in counts:
             raise StatisticsFileError(
                 f"{path}, line {number}: not a new token, a tab and a count: {line[:80]!r}"
             )

@@ -182,25 +182,55 @@ def apply_retention(model_dir: str, keep: int, protect: Iterable[int] = ()) -> l
     """Deletes the versions below the newest ``keep`` that TF Serving serves (holding a SavedModel), never
     one in ``protect``; returns those deleted.
 
-    Nothing above the newest kept version is deleted (a folder being copied in by hand), nor a folder a
-    kept version links to; a version that is a symbolic link is removed as a link, never followed.
+    Nothing above the newest kept version is deleted (a folder being copied in by hand), nor what a
+    version that stays reaches through links (a link on its way, a folder holding a file it links to).
+    Links are never followed: a version that is a link is removed as a link, a link inside a version
+    folder is removed, not what it points to.
     """
     served = [int(os.path.basename(folder)) for folder in served_versions(model_dir)[:keep]]
     kept = set(served) | set(protect)
     if not kept:
         return []
+    versions = list_versions(model_dir)
+    stay = [version for version in versions if version in kept or version > max(kept)]
     local = _is_local(model_dir)
-    linked = {os.path.realpath(os.path.join(model_dir, str(v))) for v in kept} if local else set()
+    needed = _reached(os.path.join(model_dir, str(version)) for version in stay) if local else set()
     removed = []
-    for version in list_versions(model_dir):
+    for version in versions:
         path = os.path.join(model_dir, str(version))
-        if version in kept or version > max(kept):
+        if version in stay or os.path.abspath(path) in needed:
             continue
-        if local and os.path.islink(path):
-            os.unlink(path)
-        elif local and os.path.realpath(path) in linked:
-            continue  # a kept version is a link to this folder
-        else:
+        if not local:
             tf.io.gfile.rmtree(path)
+        elif os.path.islink(path):
+            os.unlink(path)
+        elif any(
+            reached == (real := os.path.realpath(path)) or reached.startswith(real + os.sep)
+            for reached in needed
+        ):
+            continue  # a version that stays reaches into this folder through a link
+        else:
+            shutil.rmtree(path)  # unlinks the links inside, never follows them
         removed.append(version)
     return removed
+
+
+def _reached(paths: Iterable[str]) -> set[str]:
+    """The paths local version folders reach: each link on the way to a folder (absolute, unresolved), the
+    folder's real path, and the real path of every link inside it."""
+    reached = set()
+    for path in paths:
+        seen = set()
+        while os.path.islink(path) and path not in seen:
+            seen.add(path)
+            reached.add(os.path.abspath(path))
+            path = os.path.join(os.path.dirname(path), os.readlink(path))
+        folder = os.path.realpath(path)
+        reached.add(folder)
+        for root, folders, files in os.walk(folder):  # links to folders are listed, not entered
+            reached.update(
+                os.path.realpath(os.path.join(root, name))
+                for name in folders + files
+                if os.path.islink(os.path.join(root, name))
+            )
+    return reached

@@ -44,7 +44,8 @@ def add_command(
 
 def positive_int(text: str) -> int:
     # ASCII digits, as the run's flags and config files read them (int() also takes '1_0' and Arabic-Indic digits).
-    value = int(text) if re.fullmatch(r"\s*\+?[0-9]{1,19}\s*", text) else 0
+    found = re.fullmatch(r"[ \t]*\+?0*([0-9]{1,19})[ \t]*", text)
+    value = int(found.group(1)) if found else 0
     if not 1 <= value <= sys.maxsize:  # a count beyond it is no list length, index or slice bound
         raise argparse.ArgumentTypeError(
             f"expected a whole number between 1 and {sys.maxsize:,}, got {text[:40]!r}"
