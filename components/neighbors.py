@@ -159,9 +159,8 @@ def _query_rows(embeddings: Embeddings, words: Sequence[str]) -> dict[str, int]:
     normalised = dict(zip(not_exact, transform_token(not_exact), strict=True))
     unknown = [word for word in not_exact if normalised[word] not in index]
     if unknown:
-        reserved = [
-            word for word in unknown if word.lower() in features.RESERVED_TOKENS
-        ]  # in any case, as query words
+        # In any case, as query words are matched (`<PAD>` is <pad>).
+        reserved = [word for word in unknown if word.lower() in features.RESERVED_TOKENS]
         raise UnknownWordError(
             [word for word in unknown if word not in reserved], embeddings.source, reserved
         )

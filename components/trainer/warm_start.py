@@ -159,17 +159,18 @@ def warm_start_weights(
                 result[name] = fresh[name]
                 kept[name] = f"above {fresh_below}, which starts fresh"
     copied = tuple(name for name in fresh if name not in kept)
-    words = embedding is not None
-    summary = WarmStartSummary(
-        same_vocabulary=list(old_vocabulary) == list(new_vocabulary) if words else None,
-        shared_words=shared if words else None,
-        copied_rows=(shared if embedding in copied else 0) if words else None,
-        new_words=len(new_vocabulary) - shared if words else None,
-        dropped_words=len(old_vocabulary) - shared if words else None,
-        copied=copied,
-        fresh=kept,
+    vocabulary_figures = (  # none without an embedding: no row to copy, no vocabulary to compare
+        {
+            "same_vocabulary": list(old_vocabulary) == list(new_vocabulary),
+            "shared_words": shared,
+            "copied_rows": shared if embedding in copied else 0,
+            "new_words": len(new_vocabulary) - shared,
+            "dropped_words": len(old_vocabulary) - shared,
+        }
+        if embedding is not None
+        else dict.fromkeys(("same_vocabulary", "shared_words", "copied_rows", "new_words", "dropped_words"))
     )
-    return result, summary
+    return result, WarmStartSummary(**vocabulary_figures, copied=copied, fresh=kept)
 
 
 def _layer(weight: str) -> str:
