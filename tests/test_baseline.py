@@ -5,13 +5,18 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 from tfx.types import standard_artifacts
 
 from components.artifacts import model as model_artifact
 from components.artifacts import pushed_model as pushed_model_contract
 from components.served_model import ServedModelStrategy
+from components.trainer import export
+from components.trainer import model as keras_model
+from tests.conftest import analyze
 from tests.metadata_records import in_memory_store, put_artifact, put_execution
+from tests.test_warm_start import OLD_TEXTS, OLD_VOCABULARY, TRANSFORM, _ngram_model
 
 
 @pytest.fixture
@@ -25,16 +30,43 @@ _ids = itertools.count(1)
 _ROOT = []
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Model artifacts as the Trainer writes them: wide and deep (with ``embeddings/``), n-grams alone."""
+    root = tmp_path_factory.mktemp("trained")
+    transform_output = analyze(
+        OLD_TEXTS,
+        TRANSFORM.model_copy(update={"ngram_max": 2, "ngram_buckets": 64}),
+        str(root / "transform"),
+    )
+    uris = {}
+    for use_embeddings in (True, False):
+        classifier = _ngram_model(transform_output, use_embeddings, np.zeros(64, np.float32))
+        uris[use_embeddings] = str(root / f"embeddings-{use_embeddings}")
+        export.export_serving_model(
+            classifier, transform_output, model_artifact.serving_model_dir(uris[use_embeddings])
+        )
+        if use_embeddings:
+            rows = keras_model.embedding_weights(classifier)
+            model_artifact.write_embedding_artifacts(
+                model_artifact.embeddings_dir(uris[use_embeddings]),
+                OLD_VOCABULARY,
+                trained=rows,
+                injected=rows,
+            )
+    return uris
+
+
 @pytest.fixture(autouse=True)
-def pipeline_root(tmp_path):
-    _ROOT[:] = [str(tmp_path / "pipeline_root")]
+def pipeline_root(tmp_path, trained):
+    _ROOT[:] = [str(tmp_path / "pipeline_root"), trained[True]]
 
 
 def _put(store, artifact_class, **custom):
-    """An artifact; a Model's folder holds its SavedModel, as the Trainer leaves it."""
+    """An artifact; a Model's folder is a copy of a real one, as the Trainer leaves it."""
     uri = os.path.join(_ROOT[0], artifact_class.TYPE_NAME, str(next(_ids)))
     if artifact_class is standard_artifacts.Model:
-        _saved_model(model_artifact.serving_model_dir(uri))
+        shutil.copytree(_ROOT[1], uri)
     return put_artifact(store, artifact_class, uri, **custom)
 
 
@@ -157,9 +189,63 @@ def test_a_served_model_whose_files_left_the_pipeline_root_gives_way_to_the_next
     with caplog.at_level("WARNING"):
         assert _resolve(store, [first, second, candidate], pushes, candidate, serving) == [first.id]
     assert caplog.messages == [
-        f"The model served from {_destination(pushes[1])} is no longer in the pipeline root ({second.uri} holds "
-        "no SavedModel): the next lower version, if any, is taken as the served one"
+        f"The model served from {_destination(pushes[1])} is no longer whole in the pipeline root ({second.uri}: "
+        "Format-Serving/saved_model.pb is missing): the next lower version, if any, is taken as the served one"
     ]
+
+
+def _remove(path):
+    shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
+def _empty(path):
+    open(path, "w").close()
+
+
+def _garble(path):
+    with open(path, "w") as file:
+        file.write("not a checkpoint index")
+
+
+@pytest.mark.parametrize(
+    ("damage", "name", "fault"),
+    [
+        (_remove, "variables", "variables/variables.index is missing"),
+        (
+            _remove,
+            "variables/variables.data-00000-of-00001",
+            "variables/variables.data-00000-of-00001 is missing",
+        ),
+        (_empty, "saved_model.pb", "saved_model.pb is empty"),
+        (_empty, "variables/variables.index", "variables/variables.index is empty"),
+        (_garble, "variables/variables.index", "variables/variables.index cannot be read"),
+        (_remove, "embeddings", "embeddings/vocabulary.txt is missing"),
+        (_empty, "embeddings/vocabulary.txt", "embeddings/vocabulary.txt is empty"),
+    ],
+)
+def test_a_served_model_that_lost_a_file_its_readers_need_gives_way_to_the_next_lower_version(
+    store, serving, caplog, damage, name, fault
+):
+    """A Model artifact that lost some files (not all) was still taken: every nightly run then failed in the
+    warm start or the Evaluator."""
+    first, second = _put(store, standard_artifacts.Model), _put(store, standard_artifacts.Model)
+    pushes = [_push(store, first, 1, serving), _push(store, second, 1, serving)]
+    candidate = _put(store, standard_artifacts.Model)
+    assert model_artifact.incomplete(second.uri) is None
+    damage(os.path.join(model_artifact.serving_model_dir(second.uri), name))
+    with caplog.at_level("WARNING"):
+        assert _resolve(store, [first, second, candidate], pushes, candidate, serving) == [first.id]
+    assert caplog.messages == [
+        f"The model served from {_destination(pushes[1])} is no longer whole in the pipeline root ({second.uri}: "
+        f"Format-Serving/{fault}): the next lower version, if any, is taken as the served one"
+    ]
+
+
+def test_a_model_of_the_n_gram_branch_alone_needs_no_embedding_files(trained):
+    """The warm start reads the vocabulary only of a model with an embedding, which the checkpoint tells."""
+    assert model_artifact.incomplete(trained[False]) is None
+    assert not os.path.exists(model_artifact.embeddings_dir(trained[False]))
+    assert model_artifact.incomplete(trained[True]) is None
 
 
 def test_a_blessed_model_the_canary_refused_is_not_the_baseline(store, serving):

@@ -390,13 +390,20 @@ def test_retention_never_follows_a_linked_version_nor_removes_what_a_kept_one_li
     assert os.path.islink(os.path.join(model_dir, "60"))
 
 
-def test_retention_keeps_the_newest_versions_that_hold_a_saved_model(tmp_path):
+def test_retention_keeps_the_newest_versions_that_hold_a_saved_model_and_no_other_numbered_entry(tmp_path):
+    """A numbered folder without a SavedModel (a copy by hand under way, numbered low; an empty folder) was
+    removed with the versions below the newest kept."""
     model_dir = str(tmp_path / "imdb")
-    for now in (10, 20, 30):
+    for now in (10, 20, 30, 40):
         publish.publish(_model(tmp_path, str(now)), model_dir, {}, now=now)
-    os.remove(os.path.join(model_dir, "20", "saved_model.pb"))  # emptied: TF Serving skips it
-    assert publish.apply_retention(model_dir, keep=2) == [20]
-    assert publish.list_versions(model_dir) == [10, 30]
+    os.remove(os.path.join(model_dir, "20", "saved_model.pb"))  # TF Serving skips it: not one of the 2 kept
+    os.makedirs(os.path.join(model_dir, "5"))
+    os.symlink(os.path.join(model_dir, "5"), os.path.join(model_dir, "6"))  # a link to no SavedModel
+    with open(os.path.join(model_dir, "7"), "w") as file:
+        file.write("a file")
+    assert publish.apply_retention(model_dir, keep=2) == [10]
+    assert sorted(os.listdir(model_dir)) == ["20", "30", "40", "5", "6", "7"]
+    assert _files(os.path.join(model_dir, "20")) == ["manifest.json", "variables/variables.index"]
 
 
 def _versions(tmp_path, *nows):
@@ -440,3 +447,138 @@ def test_retention_keeps_a_retired_version_s_folder_a_kept_version_links_into(tm
     assert publish.apply_retention(model_dir, keep=2) == []  # 90 and 30 stay; 20 and 10 hold what they reach
     assert (tmp_path / "imdb" / "90" / "saved_model.pb").read_text() == "20 export"
     assert (tmp_path / "imdb" / "30" / "variables" / "variables.index").read_text() == "10"
+
+
+def test_retention_keeps_what_an_alias_of_any_name_reaches(tmp_path):
+    """An alias with a non-version name (`stable -> 10`, relative or absolute, or a chain) was not seen: the
+    version it reaches was removed and the alias left dangling."""
+    model_dir = _versions(tmp_path, 10, 20, 30, 40, 50)
+    os.symlink("10", os.path.join(model_dir, "stable"))
+    os.symlink(os.path.join(model_dir, "20"), os.path.join(model_dir, "previous"))
+    os.symlink("b", os.path.join(model_dir, "a"))  # a chain: a -> b -> 7 -> 30
+    os.symlink("7", os.path.join(model_dir, "b"))
+    os.symlink("30", os.path.join(model_dir, "7"))
+
+    assert publish.apply_retention(model_dir, keep=1) == [40]
+    assert sorted(os.listdir(model_dir)) == ["10", "20", "30", "50", "7", "a", "b", "previous", "stable"]
+    for alias, version in (("stable", "10"), ("previous", "20"), ("a", "30")):
+        assert (tmp_path / "imdb" / alias / "saved_model.pb").read_text() == version
+
+
+def test_retention_knows_a_link_that_names_the_model_folder_another_way(tmp_path):
+    """A link on a staying version's way written through a linked parent folder (`../imdb-link/55`) was not
+    taken for the version it names: 55 was unlinked and 60 left dangling."""
+    model_dir = _versions(tmp_path, 10, 20, 30)
+    os.symlink(model_dir, str(tmp_path / "imdb-link"))
+    os.symlink("20", os.path.join(model_dir, "55"))
+    os.symlink(os.path.join("..", "imdb-link", "55"), os.path.join(model_dir, "60"))
+
+    assert publish.apply_retention(model_dir, keep=1) == [10, 30]
+    assert sorted(os.listdir(model_dir)) == ["20", "55", "60"]
+    assert (tmp_path / "imdb" / "60" / "saved_model.pb").read_text() == "20"
+
+
+_OUTSIDE = "outside"
+_ALIASES = ("stable", "latest", "0017", ".alias")
+
+
+@st.composite
+def _layouts(draw):
+    """A model folder: versions (a folder with a SavedModel, an empty folder, or a link), aliases of other
+    names (links), and links inside SavedModel folders; links go to an entry (or a folder in it), outside,
+    relative, absolute or through a linked parent folder."""
+    numbers = draw(st.lists(st.integers(1, 9), min_size=1, max_size=6, unique=True))
+    aliases = draw(st.lists(st.sampled_from(_ALIASES), max_size=3, unique=True))
+    names = [str(number) for number in numbers] + aliases
+    target = st.tuples(
+        st.sampled_from([*names, _OUTSIDE]),
+        st.booleans(),  # into the target's variables/ folder
+        st.sampled_from(["relative", "absolute", "linked parent"]),
+    )
+    kinds = {str(number): draw(st.sampled_from(["saved", "empty", "link"])) for number in numbers}
+    kinds.update(dict.fromkeys(aliases, "link"))
+    links = {name: draw(target) for name, kind in kinds.items() if kind == "link"}
+    inner = {name: draw(st.none() | target) for name, kind in kinds.items() if kind == "saved"}
+    keep = draw(st.integers(1, 3))
+    protect = draw(st.sets(st.sampled_from(numbers), max_size=2))
+    return kinds, links, inner, keep, protect
+
+
+def _build(root, kinds, links, inner):
+    model_dir = root / "imdb"
+    model_dir.mkdir(parents=True)
+    for folder in (root / _OUTSIDE, *(model_dir / name for name, kind in kinds.items() if kind == "saved")):
+        (folder / "variables").mkdir(parents=True)
+        (folder / "saved_model.pb").write_text(folder.name)
+    for name, kind in kinds.items():
+        if kind == "empty":
+            (model_dir / name).mkdir()
+    os.symlink("imdb", root / "imdb-link")
+
+    def target_path(name, into, how, depth):
+        if name == _OUTSIDE:
+            return str(root / _OUTSIDE / ("variables" if into else ""))
+        parts = [name, "variables"] if into else [name]
+        if how == "absolute":
+            return str(model_dir.joinpath(*parts))
+        if how == "linked parent":
+            return os.path.join(*[".."] * (depth + 1), "imdb-link", *parts)
+        return os.path.join(*[".."] * depth, *parts)
+
+    for name, spec in links.items():
+        os.symlink(target_path(*spec, depth=0), model_dir / name)
+    for name, spec in inner.items():
+        if spec is not None:
+            os.symlink(target_path(*spec, depth=1), model_dir / name / "inner")
+    return str(model_dir)
+
+
+def _links(model_dir, names):
+    """The links among ``names`` in the model folder and inside those of them that are folders (not links)."""
+    found = []
+    for name in names:
+        path = os.path.join(model_dir, name)
+        if os.path.islink(path):
+            found.append(path)
+        for root, folders, files in os.walk(path):
+            found += [os.path.join(root, n) for n in folders + files if os.path.islink(os.path.join(root, n))]
+    return found
+
+
+def _resolution(links):
+    return {link: os.path.realpath(link) for link in links if os.path.exists(link)}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layout=_layouts())
+def test_retention_removes_exactly_the_saved_models_below_the_newest_kept_that_nothing_reaches(
+    tmp_path, layout
+):
+    kinds, links, inner, keep, protect = layout
+    root = tmp_path / uuid.uuid4().hex
+    model_dir = _build(root, kinds, links, inner)
+    served = [
+        int(name)
+        for name in sorted((n for n in kinds if n not in _ALIASES), key=int, reverse=True)
+        if os.path.isfile(os.path.join(model_dir, name, "saved_model.pb"))
+    ]
+    kept = {*served[:keep], *protect}
+    # What may go, and what must stay: an entry must stay when moving it aside changes where a link of
+    # an entry that stays leads.
+    candidates = {str(v) for v in served if kept and v < max(kept) and v not in kept}
+    staying = set(kinds) - candidates
+    while True:
+        before = _resolution(_links(model_dir, staying))
+        needed = set()
+        for name in candidates - staying:
+            os.rename(os.path.join(model_dir, name), os.path.join(root, "aside"))
+            if _resolution(before) != before:
+                needed.add(name)
+            os.rename(os.path.join(root, "aside"), os.path.join(model_dir, name))
+        if not needed:
+            break
+        staying |= needed
+
+    assert publish.apply_retention(model_dir, keep, protect) == sorted(map(int, candidates - staying))
+    assert sorted(os.listdir(model_dir)) == sorted(staying)
+    assert _resolution(before) == before

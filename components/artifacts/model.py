@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 import io
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -22,6 +23,8 @@ INFO_FILE = "embeddings.json"
 HISTORY_FILE = "history.json"
 # In the ModelRun artifact of a warm-started model: the model it started from and what was copied.
 WARM_START_FILE = "warm_start.json"
+# A checkpoint key of a Keras Embedding layer's weights (``layer_with_weights-0/embeddings/...``).
+_EMBEDDING_KEY = "/embeddings/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def serving_model_dir(model_uri: str) -> str:
@@ -34,6 +37,39 @@ def serving_model_dir(model_uri: str) -> str:
 def embeddings_dir(model_uri: str) -> str:
     """The folder of the embedding files of a Model artifact."""
     return os.path.join(serving_model_dir(model_uri), EMBEDDINGS_DIR)
+
+
+def incomplete(model_uri: str) -> str | None:
+    """The first file a Model artifact's readers need that is missing or empty, said with its path within
+    the artifact (``Format-Serving/saved_model.pb is empty``); None when the artifact is whole.
+
+    The Evaluator loads the SavedModel (``saved_model.pb``, the checkpoint's index and data shards); the
+    warm start also reads ``embeddings/vocabulary.txt`` where the model has an embedding, which its
+    checkpoint's variable names tell (the ``embeddings/`` folder may be what is gone). File sizes only:
+    no model is loaded.
+    """
+    serving = serving_model_dir(model_uri)
+    prefix = os.path.join(serving, "variables", "variables")
+    shards = (re.search(r"-of-([0-9]+)$", name) for name in tf.io.gfile.glob(f"{prefix}.data-*-of-*"))
+    count = max((int(match[1]) for match in shards if match), default=1)
+    needed = ["saved_model.pb", "variables/variables.index"]
+    needed += [f"variables/variables.data-{shard:05d}-of-{count:05d}" for shard in range(count)]
+    fault = next(filter(None, (_fault(model_uri, os.path.join(serving, name)) for name in needed)), None)
+    if fault:
+        return fault
+    try:
+        keys = [key for key, _ in tf.train.list_variables(prefix)]
+    except tf.errors.OpError:
+        return f"{os.path.relpath(prefix, model_uri)}.index cannot be read"
+    if any(key.endswith(_EMBEDDING_KEY) for key in keys):
+        return _fault(model_uri, os.path.join(embeddings_dir(model_uri), VOCABULARY_FILE))
+    return None
+
+
+def _fault(model_uri: str, path: str) -> str | None:
+    if not tf.io.gfile.exists(path):
+        return f"{os.path.relpath(path, model_uri)} is missing"
+    return None if tf.io.gfile.stat(path).length else f"{os.path.relpath(path, model_uri)} is empty"
 
 
 def write_history(model_run_uri: str, history: dict[str, list[float]]) -> None:

@@ -58,8 +58,8 @@ def served_model(
 
     A version is the model the push into its folder pushed (``pushed_model_id``: PushedModel id -> id of
     the Model it was pushed from) or, for a folder no push wrote (a version copied or renamed by hand to
-    serve it again), the Model its ``manifest.json`` names. A version that is neither, or whose Model's
-    files were removed from the pipeline root (the Evaluator and the warm start read them), is skipped.
+    serve it again), the Model its ``manifest.json`` names. A version that is neither, or whose Model in
+    the pipeline root lost a file the Evaluator or the warm start reads (``model.incomplete``), is skipped.
     """
     model_by_id = {model.id: model for model in models}
     model_by_uri = {model.uri.rstrip("/"): model for model in models}
@@ -80,12 +80,14 @@ def served_model(
             model = model_by_uri.get(uri.rstrip("/")) if uri else None
         if model is None or model.id in excluded_ids:
             continue
-        if not tf.saved_model.contains_saved_model(model_artifact.serving_model_dir(model.uri)):
+        fault = model_artifact.incomplete(model.uri)
+        if fault:
             logger.warning(
-                "The model served from %s is no longer in the pipeline root (%s holds no SavedModel): "
+                "The model served from %s is no longer whole in the pipeline root (%s: %s): "
                 "the next lower version, if any, is taken as the served one",
                 folder,
                 model.uri,
+                fault,
             )
             continue
         return model

@@ -179,58 +179,79 @@ def remove_stale_incoming(model_dir: str) -> list[str]:
 
 
 def apply_retention(model_dir: str, keep: int, protect: Iterable[int] = ()) -> list[int]:
-    """Deletes the versions below the newest ``keep`` that TF Serving serves (holding a SavedModel), never
-    one in ``protect``; returns those deleted.
+    """Deletes the versions below the newest ``keep`` that TF Serving serves (holding a SavedModel, or a
+    link to one), never one in ``protect``; returns those deleted.
 
-    Nothing above the newest kept version is deleted (a folder being copied in by hand), nor what a
-    version that stays reaches through links (a link on its way, a folder holding a file it links to).
-    Links are never followed: a version that is a link is removed as a link, a link inside a version
-    folder is removed, not what it points to.
+    Nothing above the newest kept version is deleted (a folder being copied in by hand), nor a numbered
+    folder without a SavedModel, nor what stays reaches through links: every entry of the model folder
+    that stays (a kept version, an alias such as ``stable -> 1``) keeps the links on its way, the folder
+    it ends in and, for a folder, what the links inside it reach. Links are never followed: a version that
+    is a link is removed as a link, a link inside a version folder is removed, not what it points to.
     """
     served = [int(os.path.basename(folder)) for folder in served_versions(model_dir)[:keep]]
     kept = set(served) | set(protect)
     if not kept:
         return []
-    versions = list_versions(model_dir)
-    stay = [version for version in versions if version in kept or version > max(kept)]
-    local = _is_local(model_dir)
-    needed = _reached(os.path.join(model_dir, str(version)) for version in stay) if local else set()
-    removed = []
-    for version in versions:
-        path = os.path.join(model_dir, str(version))
-        if version in stay or os.path.abspath(path) in needed:
-            continue
-        if not local:
+    retired = {
+        str(version)
+        for version in list_versions(model_dir)
+        if version < max(kept)
+        and version not in kept
+        and tf.saved_model.contains_saved_model(os.path.join(model_dir, str(version)))
+    }
+    if _is_local(model_dir):
+        retired -= _reached(model_dir, retired)
+    for name in retired:
+        path = os.path.join(model_dir, name)
+        if not _is_local(model_dir):
             tf.io.gfile.rmtree(path)
         elif os.path.islink(path):
             os.unlink(path)
-        elif any(
-            reached == (real := os.path.realpath(path)) or reached.startswith(real + os.sep)
-            for reached in needed
-        ):
-            continue  # a version that stays reaches into this folder through a link
         else:
             shutil.rmtree(path)  # unlinks the links inside, never follows them
-        removed.append(version)
-    return removed
+    return sorted(map(int, retired))
 
 
-def _reached(paths: Iterable[str]) -> set[str]:
-    """The paths local version folders reach: each link on the way to a folder (absolute, unresolved), the
-    folder's real path, and the real path of every link inside it."""
-    reached = set()
-    for path in paths:
-        seen = set()
-        while os.path.islink(path) and path not in seen:
-            seen.add(path)
-            reached.add(os.path.abspath(path))
-            path = os.path.join(os.path.dirname(path), os.readlink(path))
-        folder = os.path.realpath(path)
-        reached.add(folder)
-        for root, folders, files in os.walk(folder):  # links to folders are listed, not entered
-            reached.update(
-                os.path.realpath(os.path.join(root, name))
+def _reached(model_dir: str, retired: set[str]) -> set[str]:
+    """The ``retired`` entries of a local model folder that the others reach through links, directly or
+    through a retired entry they reach."""
+    real_dir = os.path.realpath(model_dir)
+    staying = [name for name in os.listdir(model_dir) if name not in retired]
+    reached: set[str] = set()
+    while staying:
+        path = os.path.join(real_dir, staying.pop())
+        links = (
+            [path]
+            if os.path.islink(path)
+            else [  # os.walk lists links to folders, never enters them
+                os.path.join(root, name)
+                for root, folders, files in os.walk(path)
                 for name in folders + files
                 if os.path.islink(os.path.join(root, name))
-            )
+            ]
+        )
+        paths: set[str] = set()
+        for link in links:
+            paths.add(_resolve(link, paths))
+        for name in {os.path.relpath(path, real_dir).split(os.sep)[0] for path in paths} & (
+            retired - reached
+        ):
+            reached.add(name)
+            staying.append(name)
     return reached
+
+
+def _resolve(path: str, links: set[str]) -> str:
+    """The real path of the absolute ``path``, as ``os.path.realpath`` gives it, adding to ``links`` each
+    link met on the way as its folder's real path and its name: one folder named two ways is one."""
+    real = os.sep
+    for part in path.split(os.sep):
+        if part in ("", "."):
+            continue
+        step = os.path.dirname(real) if part == ".." else os.path.join(real, part)
+        if part != ".." and os.path.islink(step) and step not in links:
+            links.add(step)
+            real = _resolve(os.path.join(real, os.readlink(step)), links)
+        else:
+            real = os.path.realpath(step)
+    return real
