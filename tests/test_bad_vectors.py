@@ -174,10 +174,19 @@ FIRST_WORD_SPACE = (
         # ... so its word cannot hold a space (a later line's can).
         ("new york 1 2 3\nthe 1 2 3\n", (1, f"4 values after the word 'new' (line 2 has 3): {FIRST_WORD_SPACE}")),
         ("new york\t1 2\nthe 1 2\n", (1, f"3 values after the word 'new' (line 2 has 2): {FIRST_WORD_SPACE}")),
+        # The dimension is the one most of the next lines end with, whatever their words.
+        ("new york 1 2 3\nlos angeles 1 2 3\nthe 1 2 3\n", (1, f"4 values after the word 'new' (line 2 has 3): {FIRST_WORD_SPACE}")),
+        ("new york 1 2 3\nthe 1 2\n, 1 2 3\na 1 2 3\n", (1, f"4 values after the word 'new' (line 3 has 3): {FIRST_WORD_SPACE}")),
+        ("new  york 1 2\nthe 1 2\n", (1, "4 values after the word 'new' (line 2 has 2): " + FIRST_WORD_SPACE.replace("new york", "new  york"))),
+        # Most next lines end with another count: the first line's own error.
+        ("new york 1 2 3\nthe 1 2\n, 1 2\n", (1, "non-numeric value 'york' (value 1 of 4) for word 'new'")),
         # Blank lines are skipped but counted.
         ("a 1 2\n\nb 3\n", (3, "expected 2 values after the word, found 1 (line 1 has 2)")),
     ],
-    ids=["too-few", "too-many", "first-line-wrong", "no-values", "first-word-with-a-space", "with-a-tab", "after-blank-line"],
+    ids=[
+        "too-few", "too-many", "first-line-wrong", "no-values", "first-word-with-a-space", "with-a-tab",
+        "next-line-with-a-space", "next-line-wrong", "double-space", "most-lines-disagree", "after-blank-line",
+    ],
 )  # fmt: skip
 def test_glove_rows_of_the_wrong_dimension(tmp_path, text, expected):
     path = _file(tmp_path, "glove.txt", text)

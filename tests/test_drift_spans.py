@@ -5,7 +5,8 @@ of every four negative reviews (train and test), so the label balance moves
 from about 0.5 to about 0.8 positive and stays there. A stopped span is never
 the next one's baseline: span 3 is stopped too, until a run with the action
 ``warn`` accepts it; span 4 is then compared with span 3 and passes. An unshifted span passing the check is part of
-tests/test_scheduled_runs.py (span 2 there is a copy of span 1).
+tests/test_scheduled_runs.py (span 2 there is a copy of span 1). A window of spans read together
+(``--num-spans 2``) is compared with the window before its first span.
 """
 
 import io
@@ -22,8 +23,9 @@ from tests.test_scheduled_runs import _run, _served_versions, _write_span
 pytestmark = pytest.mark.slow
 
 
-def _write_shifted_span(root, span):
-    """<root>/span-<span>/aclImdb_sample.tar.gz: the sample without 3 of every 4 negative reviews."""
+def _write_shifted_span(root, span, shifted=True, marked=False):
+    """<root>/span-<span>/aclImdb_sample.tar.gz: the sample without 3 of every 4 negative reviews (unless
+    not ``shifted``); ``marked``: each review ends with `` Span <span>.``, so no span repeats another's."""
     os.makedirs(os.path.join(root, f"span-{span}"))
     negatives = 0
     with (
@@ -31,11 +33,18 @@ def _write_shifted_span(root, span):
         tarfile.open(os.path.join(root, f"span-{span}", SAMPLE_DATA.name), "w:gz") as target,
     ):
         for member in source:
-            if member.isfile() and "/neg/" in member.name:
+            if member.isfile() and "/neg/" in member.name and shifted:
                 negatives += 1
                 if negatives % 4:
                     continue
             data = source.extractfile(member).read() if member.isfile() else None
+            if (
+                data is not None
+                and marked
+                and any(f"/{part}/" in member.name for part in ("pos", "neg", "unsup"))
+            ):
+                data += f" Span {span}.".encode()
+                member.size = len(data)
             target.addfile(member, io.BytesIO(data) if data is not None else None)
 
 
@@ -139,3 +148,29 @@ def test_once_accepted_the_shifted_data_is_the_baseline_of_the_next_span(spans):
     assert (span, baseline_span) == (4, 3)
     label = {f.split: f for f in findings if f.check == "label" and f.kind == "drift"}
     assert label["train"].distance == 0.0 and not summary.drift_warnings
+
+
+def test_a_window_of_spans_is_compared_with_the_window_before_its_first_span(tmp_path, caplog):
+    """--num-spans 2: spans 3 to 4 (shifted) against spans 1 to 2, not against span 3 or 2 it overlaps."""
+    spans_root = tmp_path / "spans"
+    for span in (1, 2):
+        _write_shifted_span(spans_root, span, shifted=False, marked=True)
+    output = tmp_path / "out"
+    assert _run(output, str(spans_root), span=2, num_spans=2).pushed_destination
+    for span in (3, 4):
+        _write_shifted_span(spans_root, span, marked=True)
+    with (
+        caplog.at_level("INFO", logger="components.statistics.executor"),
+        pytest.raises(DriftError) as raised,
+    ):
+        _run(output, str(spans_root), span=4, num_spans=2)
+
+    first = statistics.read_statistics(_first(output))
+    window = statistics.read_statistics(_latest(output, "StatisticsGen", "statistics"))
+    assert (first.first_span, first.span, window.first_span, window.span) == (1, 2, 3, 4)
+    before, after = first.splits["train"].positive_share, window.splits["train"].positive_share
+    assert (
+        f"label balance of train moved from {before:.2f} positive (spans 1 to 2) to {after:.2f} positive "
+        f"(spans 3 to 4): L-infinity {after - before:.3f} > 0.1"
+    ) in str(raised.value)
+    assert f"DriftCheck: start, spans 3 to 4 against spans 1 to 2 ({_first(output)})" in caplog.messages

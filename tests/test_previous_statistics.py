@@ -6,6 +6,7 @@ from ml_metadata.proto import metadata_store_pb2
 import pytest
 from tfx.types import standard_artifacts
 
+from components.artifacts import statistics as statistics_contract
 from components.statistics.baseline import PreviousSpanStatisticsStrategy
 from tests.metadata_records import in_memory_store, put_artifact, put_execution
 
@@ -23,10 +24,12 @@ def store():
     return in_memory_store()
 
 
-def _span(store, span, check_state=None):
-    """Statistics of ``span``, and a DriftCheck execution over them in ``check_state`` (None: none ran).
-    A check that completed or was cached published its anomalies; one that failed or stopped did not."""
-    statistics = put_artifact(store, standard_artifacts.ExampleStatistics, span=span)
+def _span(store, span, check_state=None, first_span=None):
+    """Statistics of ``span`` (of spans ``first_span`` to ``span``: a window), and a DriftCheck execution
+    over them in ``check_state`` (None: none ran). A check that completed or was cached published its
+    anomalies; one that failed or stopped did not."""
+    window = {} if first_span is None else {statistics_contract.FIRST_SPAN_PROPERTY: first_span}
+    statistics = put_artifact(store, standard_artifacts.ExampleStatistics, span=span, **window)
     if check_state is not None:
         outputs = (
             {"anomalies": put_artifact(store, standard_artifacts.ExampleAnomalies)}
@@ -113,3 +116,45 @@ def test_first_span_and_nothing_passed(store, caplog):
         "Previous statistics: span 1 not passed by a drift check (stopped, or not reached): "
         "no earlier span to compare with"
     ]
+
+
+# --- windows of several spans (--num-spans): a window's baseline ends before its first span -----------
+
+
+def test_a_window_is_compared_with_the_latest_passed_window_before_its_first_span(store, caplog):
+    """Night after night with --num-spans 2: the window before (spans 2 to 3) overlaps this one (3 to 4)."""
+    oldest = _span(store, 1, COMPLETE, first_span=0)
+    before = _span(store, 2, COMPLETE, first_span=1)
+    overlapping = _span(store, 3, COMPLETE, first_span=2)
+    current = _span(store, 4, first_span=3)
+    with caplog.at_level(logging.INFO, logger="components.statistics.baseline"):
+        assert _resolve(store, [oldest, before, overlapping, current], current) == [before.id]
+    assert not caplog.messages
+    # One span of this window's own, even passed, is not earlier either.
+    alone = _span(store, 3, COMPLETE)
+    assert _resolve(store, [before, alone, current], current) == [before.id]
+
+
+def test_a_window_whose_spans_a_check_stopped_is_named_by_its_spans(store, caplog):
+    passed = _span(store, 1, COMPLETE, first_span=0)
+    stopped = _span(store, 3, FAILED, first_span=2)
+    also_stopped = _span(store, 4, FAILED)
+    current = _span(store, 6, first_span=5)
+    with caplog.at_level(logging.INFO, logger="components.statistics.baseline"):
+        assert _resolve(store, [passed, stopped, also_stopped, current], current) == [passed.id]
+    assert caplog.messages == [
+        "Previous statistics: spans 2 to 3, span 4 not passed by a drift check (stopped, or not reached): "
+        "compared with spans 0 to 1"
+    ]
+
+
+def test_statistics_without_a_first_span_are_of_their_span_alone(store):
+    """Statistics of one span, or written before windows were recorded: their first span is their span."""
+    one = _span(store, 2, COMPLETE)
+    assert statistics_contract.first_span_of(one) == 2
+    assert statistics_contract.first_span_of(_span(store, 4, first_span=3)) == 3
+    assert _resolve(store, [one, current := _span(store, 4, first_span=3)], current) == [one.id]
+    assert _resolve(store, [one, current := _span(store, 3, first_span=2)], current) == []
+    # A window compared from one span: a run of one span after windows.
+    window = _span(store, 4, COMPLETE, first_span=3)
+    assert _resolve(store, [one, window, current := _span(store, 5)], current) == [window.id]

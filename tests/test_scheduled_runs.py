@@ -31,9 +31,10 @@ def _write_span(root, span):
 
 
 def _run(output, spans, **overrides):
+    """A run over ``spans``; ``overrides``: options (``span=2``) or sections of them (``drift={...}``)."""
     values = {"data": os.path.join(spans, "span-{SPAN}", SAMPLE_DATA.name), "output": str(output), **SMALL}
-    for section, fields in overrides.items():
-        values[section] = {**values.get(section, {}), **fields}
+    for name, value in overrides.items():
+        values[name] = {**values.get(name, {}), **value} if isinstance(value, dict) else value
     return runner.run_pipeline(build_config(values))
 
 

@@ -240,6 +240,7 @@ def test_a_rolling_range_ingests_the_last_k_spans_night_after_night(tmp_path, sp
 
     (first,) = run_night()
     assert first.custom_properties["span"].int_value == 3
+    assert first.custom_properties["first_span"].int_value == 2  # the window's first span
     assert first.custom_properties["reviews_read"].int_value == 2 * len(GOOD_REVIEWS)
     assert spans_read(first) == {"2", "3"}
 
@@ -248,6 +249,7 @@ def test_a_rolling_range_ingests_the_last_k_spans_night_after_night(tmp_path, sp
     first_again, second = run_night()
     assert first_again.id == first.id
     assert second.custom_properties["span"].int_value == 4
+    assert second.custom_properties["first_span"].int_value == 3
     assert spans_read(second) == {"3", "4"}
 
 

@@ -341,6 +341,19 @@ def test_drift_messages_name_the_statistic_both_values_and_the_threshold():
     )
 
 
+def test_drift_messages_name_a_window_of_several_spans_by_its_first_and_last_span():
+    before = statistics.Statistics({"train": _split("train", 50, 50, {100: 100})}, None, span=2, first_span=1)
+    after = statistics.Statistics({"train": _split("train", 80, 20, {100: 100})}, None, span=4, first_span=3)
+    findings = {f.check: f for f in drift.check(after, before, DriftOptions().thresholds())}
+    assert findings["label"].message == (
+        "label balance of train moved from 0.50 positive (spans 1 to 2) to 0.80 positive (spans 3 to 4): "
+        "L-infinity 0.300 > 0.1"
+    )
+    alone = dataclasses.replace(before, first_span=2)  # a window of one span is named as the span
+    findings = {f.check: f for f in drift.check(after, alone, DriftOptions().thresholds())}
+    assert findings["label"].message.startswith("label balance of train moved from 0.50 positive (span 2) to")
+
+
 def test_drift_counts_this_span_s_tokens_outside_the_previous_span_s_vocabulary():
     """Span 2's words are new: each span's own vocabulary holds all its tokens (no change), the
     previous span's vocabulary 60 of 100 (reserved tokens aside); with the same words, no change."""
@@ -608,9 +621,12 @@ SPAN_REVIEWS = {
 }
 
 
-def _statistics_gen(root, span: int) -> standard_artifacts.ExampleStatistics:
-    """StatisticsGen's executor on span ``span``'s reviews, with a vocabulary the real Transform analysed from them."""
-    reviews = SPAN_REVIEWS[span]
+def _statistics_gen(
+    root, span: int, first_span: int | None = None, reviews=None
+) -> standard_artifacts.ExampleStatistics:
+    """StatisticsGen's executor on span ``span``'s reviews (or ``reviews``), with a vocabulary the real Transform
+    analysed from them; with ``first_span``, as ExampleGen records a window of spans ``first_span`` to ``span``."""
+    reviews = reviews or SPAN_REVIEWS[span]
     examples = examples_artifact(
         root / f"examples-{span}",
         {
@@ -622,6 +638,8 @@ def _statistics_gen(root, span: int) -> standard_artifacts.ExampleStatistics:
         },
     )
     examples.set_int_custom_property(statistics.SPAN_PROPERTY, span)
+    if first_span is not None:
+        statistics.set_first_span(examples, first_span)
     graph = standard_artifacts.TransformGraph()
     graph.uri = str(root / f"transform-{span}")
     texts = [text for rows in reviews.values() for text, _label in rows]
@@ -692,6 +710,34 @@ def test_a_span_of_new_words_is_flagged_against_the_previous_span_s_vocabulary(t
     assert anomalies.get_string_custom_property(drift_anomalies.WARNINGS_PROPERTY) == "; ".join(
         message for _kind, _split, message in oov
     )
+
+
+def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans_before_it(
+    two_spans, tmp_path, caplog
+):
+    """Spans 2 to 3 read as one dataset: span 1 is before the window, span 2 (what TFX's
+    LatestArtifactStrategy, the portable resolver, may hand over) is in it and not compared."""
+    first, second = two_spans
+    window = _statistics_gen(tmp_path, 3, first_span=2, reviews=SPAN_REVIEWS[2])
+    assert (window.span, statistics.span_of(window), statistics.first_span_of(window)) == (3, 3, 2)
+    assert (statistics.read_statistics(window.uri).first_span, statistics.first_span_of(second)) == (2, 2)
+
+    with caplog.at_level(logging.INFO, logger="components.statistics.executor"):
+        oov, _anomalies = _drift_check(tmp_path / "against-1", window, first)
+    assert oov[0][2] == (
+        "out-of-vocabulary share of train moved from 0.000 (span 1) to 1.000 "
+        "(spans 2 to 3, against span 1's vocabulary): change 1.000 > 0.05"
+    )
+    assert f"DriftCheck: start, spans 2 to 3 against span 1 ({first.uri})" in caplog.messages
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="components.statistics.executor"):
+        oov, anomalies = _drift_check(tmp_path / "against-2", window, second)
+    assert oov == []
+    assert caplog.messages[:2] == [
+        f"DriftCheck: {second.uri} is span 2, not before spans 2 to 3: not compared",
+        "DriftCheck: start, spans 2 to 3 against no earlier span",
+    ]
+    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (3, None)
 
 
 @pytest.mark.parametrize("old_side", ["previous", "current"])

@@ -44,6 +44,7 @@ from components.embeddings.vector_files import (
 )
 from components.plural import counted
 from tests.vector_files import (
+    glove_bytes,
     glove_lines,
     value_text,
     word2vec_binary_bytes,
@@ -298,6 +299,37 @@ def test_a_first_word_with_a_space_is_refused_on_line_1_of_glove_and_read_in_wor
         f"{counted(dimension + len(more), 'value')} after the word {first!r} (line 2 has {dimension}): "
         f"the word is {word!r}, with a space, which the first line of a GloVe file cannot hold since it "
         "sets the dimension; put a word without a space first",
+    )
+
+
+@PROPERTY_SETTINGS
+@given(
+    compress=st.booleans(),
+    rows=vector_files(min_rows=2),
+    words=st.tuples(WORDS, WORDS, JUNK),
+    separators=st.lists(st.sampled_from([" ", "  ", "\t"]), min_size=2, max_size=2),
+    spaced=st.sets(st.integers(1, 7)),
+    last=JUNK,
+)
+def test_a_glove_first_line_whose_word_holds_a_space_is_explained_whatever_the_next_lines_words(
+    directory, compress, rows, words, separators, spaced, last
+):
+    """Line 1's word holds spaces (single, double, tabs), later words too (in rows ``spaced``): the
+    dimension is the one the next lines end with. A word's last part is no number (else it is a value)."""
+    word = words[0] + separators[0] + words[1] + separators[1] + words[2]
+    later = [(f"{w} {last}" if i in spaced else w, vector) for i, (w, vector) in enumerate(rows)]
+    layout = Layout("glove-spaced", GLOVE, compress=compress)
+    path = _write(directory, layout, glove_bytes([(word, rows[0][1]), *later[1:]]))
+    dimension = len(rows[0][1])
+    read, error = _read_until_error(path, GLOVE)
+    assert read == []
+    parts = word.replace("\t", " ").split(" ")
+    assert (error.line, error.offset, error.problem) == (
+        1,
+        None,
+        f"{counted(len(parts) - 1 + dimension, 'value')} after the word {parts[0]!r} (line 2 has {dimension}): "
+        f"the word is {word.replace(chr(9), ' ')!r}, with a space, which the first line of a GloVe file "
+        "cannot hold since it sets the dimension; put a word without a space first",
     )
 
 

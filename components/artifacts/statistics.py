@@ -14,7 +14,9 @@ The last two let a later span's drift check count its tokens outside this
 span's vocabulary; artifacts written before them lack them.
 
 Custom properties: ``span`` (the Examples' span, ExampleGen's property of the
-same name, which the drift check's resolver compares) and per split ``<split>_examples``.
+same name: a window of several spans' last), ``first_span`` (the window's first,
+which ExampleGen records too; both compared by the drift check's resolver) and
+per split ``<split>_examples``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ SUMMARY_FILE = "summary.json"
 TOKEN_COUNTS_FILE = "token_counts.tsv.gz"
 VOCABULARY_FILE = "vocabulary.txt"
 SPAN_PROPERTY = "span"
+FIRST_SPAN_PROPERTY = "first_span"
 
 # Label names as the report and the drift messages show them.
 POSITIVE = "positive"
@@ -204,7 +207,8 @@ class Statistics:
         splits: Split name -> its figures, in ExampleGen's split order.
         duplicates: Duplicate texts within and across the labeled splits;
             None when there is no labeled split.
-        span: The span of the examples; None when unknown.
+        span: The span of the examples (of a window of several spans, the last); None when unknown.
+        first_span: The first span of that window (for one span, the span); None when unknown.
         vocabulary_size: Vocabulary rows the out-of-vocabulary share was measured
             against (reserved tokens included); None without a vocabulary.
     """
@@ -213,10 +217,15 @@ class Statistics:
     duplicates: Duplicates | None
     span: int | None = None
     vocabulary_size: int | None = None
+    first_span: int | None = None
+
+    def span_name(self, unknown: str) -> str:
+        return spans_name(self.first_span, self.span) if self.span is not None else unknown
 
     def to_json(self) -> dict[str, Any]:
         return {
             "span": self.span,
+            "first_span": self.first_span,
             "vocabulary_size": self.vocabulary_size,
             "splits": [split.to_json() for split in self.splits.values()],
             "duplicates": dataclasses.asdict(self.duplicates) if self.duplicates else None,
@@ -447,6 +456,23 @@ def span_of(artifact: Any) -> int | None:
     if artifact.has_custom_property(SPAN_PROPERTY):
         return artifact.get_int_custom_property(SPAN_PROPERTY)
     return None
+
+
+def first_span_of(artifact: Any) -> int | None:
+    """The first span of the window an artifact's examples were read from: its ``first_span`` custom
+    property, or for an artifact without one (one span, or written before windows were recorded) its span."""
+    if artifact.has_custom_property(FIRST_SPAN_PROPERTY):
+        return artifact.get_int_custom_property(FIRST_SPAN_PROPERTY)
+    return span_of(artifact)
+
+
+def set_first_span(artifact: Any, first_span: int) -> None:
+    artifact.set_int_custom_property(FIRST_SPAN_PROPERTY, first_span)
+
+
+def spans_name(first: int | None, last: int) -> str:
+    """How messages name the examples of spans ``first`` to ``last``: ``span 3``, or ``spans 2 to 3``."""
+    return f"span {last}" if first in (None, last) else f"spans {first} to {last}"
 
 
 def describe(found: Statistics) -> str:

@@ -39,6 +39,8 @@ _PICKLE_STARTS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
 _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
 # ASCII digits only: Python's int() and float() also take other scripts' digits (Arabic-Indic, fullwidth).
 _INTEGER = re.compile(r"[0-9]+")
+# Lines read after a GloVe file's first when it does not read, to find the dimension most lines have.
+_DIMENSION_LOOKAHEAD = 10
 # A plain decimal number, as GloVe's C code, word2vec, fastText and gensim write one; used to
 # tell "one value too many" from a word with a space.
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -316,23 +318,31 @@ def _first_word_with_a_space(
 ) -> VectorFileError | None:
     """Why a GloVe file's first line did not read, if its word holds a space (the line sets the dimension).
 
-    Such a line is words, then as many numbers as the next line has values.
+    Such a line is words, then as many numbers as most of the next lines end with (whatever their
+    words: a later word may hold a space too); the message names the first of those lines.
     """
-    next_number, text = None, ""
-    with contextlib.suppress(VectorFileError):  # a bad next line: the first line's own error is reported
-        next_number, text = next(lines, (None, ""))
-    fields = first.replace("\t", " ").split(" ")
-    values = sum(1 for _ in itertools.takewhile(_NUMBER.fullmatch, reversed(fields)))
+    ending: dict[int, list[int]] = {}  # values a line ends with -> those lines
+    with contextlib.suppress(VectorFileError):  # a bad later line: the lines before it tell
+        for later, text in itertools.islice(lines, _DIMENSION_LOOKAHEAD):
+            ending.setdefault(_values_at_the_end(text)[1], []).append(later)
+    fields, values = _values_at_the_end(first)
     words = len(fields) - values
-    if values == 0 or words < 2 or values != text.count(" ") + text.count("\t"):
+    # The most common ending; among equals, that of the earliest line.
+    if not ending or values == 0 or words < 2 or values != max(ending, key=lambda n: len(ending[n])):
         return None
     return VectorFileError(
         path,
-        f"{counted(len(fields) - 1, 'value')} after the word {fields[0]!r} (line {next_number} has {values}): "
+        f"{counted(len(fields) - 1, 'value')} after the word {fields[0]!r} (line {ending[values][0]} has {values}): "
         f"the word is {' '.join(fields[:words])!r}, with a space, which the first line of a GloVe file "
         "cannot hold since it sets the dimension; put a word without a space first",
         number,
     )
+
+
+def _values_at_the_end(line: str) -> tuple[list[str], int]:
+    """The fields of a text line and how many of them, after its first (a word), end it as numbers."""
+    fields = line.replace("\t", " ").split(" ")
+    return fields, sum(1 for _ in itertools.takewhile(_NUMBER.fullmatch, reversed(fields[1:])))
 
 
 def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:

@@ -14,13 +14,13 @@ from typing import Any
 from google.protobuf import wrappers_pb2
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
-from tfx.proto import example_gen_pb2
+from tfx.proto import example_gen_pb2, range_config_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.artifacts import quarantine
+from components.artifacts import quarantine, statistics
 from components.beam_utils import WriteExamples, set_examples_format
-from components.example_gen import errors, ingest, quarantining, reader
+from components.example_gen import errors, ingest, quarantining, reader, spans
 from components.example_gen.errors import ImdbDataError
 from components.example_gen.options import ExampleGenOptions, validate_eval_percent
 from components.plural import counted
@@ -132,6 +132,17 @@ def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
     return [os.path.join(base, split.pattern) for split in input_config.splits]
 
 
+def record_first_span(examples: types.Artifact, exec_properties: dict[str, Any]) -> None:
+    """Records the first span of a window of several spans on the Examples (the driver's ``span`` is its last)."""
+    entry = exec_properties.get(standard_component_specs.RANGE_CONFIG_KEY)
+    window = spans.range_spans(
+        proto_utils.json_to_proto(entry, range_config_pb2.RangeConfig()) if entry else None
+    )
+    span = statistics.span_of(examples)
+    if window and span is not None:
+        statistics.set_first_span(examples, span - window[0] + 1)
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Not a ``BaseExampleGenExecutor``, whose ``Do`` writes only the hash splits (train and eval)."""
 
@@ -177,6 +188,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         summary = quarantine.read_summary(quarantine_dir)
         for name, value in summary.artifact_properties().items():
             examples.set_int_custom_property(name, value)
+        record_first_span(examples, exec_properties)
         if summary.set_aside:
             logger.warning(
                 "ExampleGen: set aside %s in %s: %s",

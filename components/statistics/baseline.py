@@ -1,8 +1,10 @@
 """Which statistics this span's are compared with: those of the latest earlier span the drift check passed.
 
 Found in ML Metadata: every ExampleStatistics artifact carries its examples'
-``span``. The baseline is the latest (highest span, then newest) whose span is
-below this run's and that a DriftCheck passed: read as its ``statistics`` and
+``span`` and, read from a window of several spans, its ``first_span``. The
+baseline is the latest (highest span, then newest) whose span (a window's last)
+is below this run's (a window's first: the spans it reads are never its own
+baseline) and that a DriftCheck passed: read as its ``statistics`` and
 published its anomalies (it completed, or was cached). A span the check
 stopped was never trained on, so it is never a baseline: drift that persists
 keeps stopping runs until a run with the check's action ``warn`` accepts it.
@@ -22,7 +24,7 @@ from tfx.types import standard_artifacts
 
 from components.artifacts import lineage
 from components.artifacts.drift_anomalies import ANOMALIES_KEY
-from components.artifacts.statistics import span_of
+from components.artifacts.statistics import first_span_of, span_of, spans_name
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +49,9 @@ def passed(store: Any, candidates: list[types.Artifact]) -> set[int]:
 def latest_earlier_span(
     candidates: list[types.Artifact], current: list[types.Artifact], accepted: set[int]
 ) -> types.Artifact | None:
-    """The ``accepted`` statistics with the highest span below every current span (newest among equals);
-    None if none. Logs an earlier span left out because no drift check passed it."""
-    spans = [span for span in map(span_of, current) if span is not None]
+    """The ``accepted`` statistics with the highest (last) span below every current span, a window's first
+    (newest among equals); None if none. Logs earlier spans left out because no drift check passed them."""
+    spans = [span for span in map(first_span_of, current) if span is not None]
     if not spans:
         return None
     limit = min(spans)
@@ -62,13 +64,19 @@ def latest_earlier_span(
         default=None,
     )
     skipped = sorted(
-        {span_of(a) for a in earlier if a.id not in accepted and (not found or span_of(a) > span_of(found))}
+        {
+            (span_of(a), first_span_of(a))
+            for a in earlier
+            if a.id not in accepted and (not found or span_of(a) > span_of(found))
+        }
     )
     if skipped:
         logger.info(
-            "Previous statistics: span %s not passed by a drift check (stopped, or not reached): %s",
-            ", ".join(map(str, skipped)),
-            f"compared with span {span_of(found)}" if found else "no earlier span to compare with",
+            "Previous statistics: %s not passed by a drift check (stopped, or not reached): %s",
+            ", ".join(spans_name(first, last) for last, first in skipped),
+            f"compared with {spans_name(first_span_of(found), span_of(found))}"
+            if found
+            else "no earlier span to compare with",
         )
     return found
 
@@ -101,7 +109,8 @@ def create_previous_statistics_resolver(
             knows): the latest statistics in ML Metadata when the run starts,
             before this run's StatisticsGen. That is the previous span's after
             a new span arrives; on a re-run of the same span it is that span's
-            own, which the DriftCheck then does not count as an earlier span.
+            own, and with a window the previous window's, which overlaps this
+            one: the DriftCheck then compares with neither (not earlier spans).
     """
     if portable:
         return resolver.Resolver(

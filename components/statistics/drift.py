@@ -82,7 +82,7 @@ def compare(
 
     Args:
         current, baseline: The statistics compared.
-        current_name, baseline_name: How the messages name them, e.g. ``span 2`` and ``span 1``.
+        current_name, baseline_name: How the messages name them, e.g. ``span 2`` and ``spans 0 to 1``.
         kind: ``drift`` or ``skew``.
         thresholds: Check -> threshold.
         vocabulary: Whose vocabulary ``current``'s out-of-vocabulary tokens were counted
@@ -139,10 +139,6 @@ def compare(
     return findings
 
 
-def _span_name(span: int | None, fallback: str) -> str:
-    return f"span {span}" if span is not None else fallback
-
-
 def _compared(
     first: SplitStatistics | None,
     second: SplitStatistics | None,
@@ -187,11 +183,11 @@ def check(
             previous span's vocabulary: with both, drift counts this span's tokens outside
             the previous span's vocabulary; without, outside this span's own.
     """
-    name = _span_name(current.span, "this span")
+    name = current.span_name("this span")
     # (split, span name) of each side, and the kind of comparison.
     pairs = []
     if previous is not None:
-        previous_name = _span_name(previous.span, "the previous span")
+        previous_name = previous.span_name("the previous span")
         for split in dict.fromkeys([*current.splits, *previous.splits]):
             pairs.append((((split, name), (split, previous_name)), DRIFT))
     pairs.append((((features.TEST, name), (features.TRAIN, name)), SKEW))

@@ -28,11 +28,12 @@ ANOMALIES_KEY = drift_anomalies.ANOMALIES_KEY
 
 
 def _write(
-    computed: tuple[statistics.Statistics, dict], uri: str, span: int | None, vocabulary: list[str]
+    computed: tuple[statistics.Statistics, dict], uri: str, spans: tuple, vocabulary: list[str]
 ) -> None:
-    """Writes ComputeStatistics' element, with the span, into the artifact at ``uri``."""
+    """Writes ComputeStatistics' element, with the (first, last) span, into the artifact at ``uri``."""
     found, token_counts = computed
-    statistics.write_statistics(dataclasses.replace(found, span=span), uri, token_counts, vocabulary)
+    found = dataclasses.replace(found, first_span=spans[0], span=spans[1])
+    statistics.write_statistics(found, uri, token_counts, vocabulary)
 
 
 def _against_previous(
@@ -82,14 +83,14 @@ class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
         split_names = artifact_utils.decode_split_names(examples.split_names)
         logger.info("StatisticsGen: start, splits %s of %s", ", ".join(split_names), examples.uri)
         _max_length, vocabulary = transform_graph.read_transform(graph.uri)
-        span = statistics.span_of(examples)
+        span, first_span = statistics.span_of(examples), statistics.first_span_of(examples)
 
         with self._make_beam_pipeline() as pipeline:
             _ = (
                 pipeline
                 | "ReadSplits" >> ReadSplits(examples, split_names)
                 | "ComputeStatistics" >> ComputeStatistics(split_names, vocabulary)
-                | "Write" >> beam.Map(_write, output.uri, span, vocabulary)
+                | "Write" >> beam.Map(_write, output.uri, (first_span, span), vocabulary)
             )
 
         written = statistics.read_statistics(output.uri)
@@ -97,6 +98,7 @@ class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
         if span is not None:
             output.span = span
             output.set_int_custom_property(statistics.SPAN_PROPERTY, span)
+            statistics.set_first_span(output, first_span)
         for name, split in written.splits.items():
             output.set_int_custom_property(f"{name}_examples", split.examples)
         logger.info("StatisticsGen: done, %s", statistics.describe(written))
@@ -117,22 +119,22 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         anomalies = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])
         current = statistics.read_statistics(current_artifact.uri)
         previous = statistics.read_statistics(baselines[0].uri) if baselines else None
-        if (
-            previous is not None
-            and None not in (previous.span, current.span)
-            and previous.span >= current.span
-        ):
-            # Only the portable resolver (latest statistics) can hand over this span's own or a later one.
+        first_span = current.first_span if current.first_span is not None else current.span
+        if previous is not None and None not in (previous.span, first_span) and previous.span >= first_span:
+            # Only the portable resolver (latest statistics) can hand over statistics of a span this run reads.
             logger.info(
-                "DriftCheck: %s is span %s, not an earlier span: not compared",
+                "DriftCheck: %s is %s, not before %s: not compared",
                 baselines[0].uri,
-                previous.span,
+                previous.span_name("the previous span"),
+                current.span_name("this span"),
             )
             previous = None
         logger.info(
-            "DriftCheck: start, span %s against %s",
-            current.span,
-            f"span {previous.span} ({baselines[0].uri})" if previous else "no earlier span",
+            "DriftCheck: start, %s against %s",
+            current.span_name("this span"),
+            f"{previous.span_name('the previous span')} ({baselines[0].uri})"
+            if previous
+            else "no earlier span",
         )
         token_counts, previous_vocabulary = (
             _against_previous(current, current_artifact.uri, baselines[0].uri)
