@@ -12,6 +12,7 @@ import os
 import tensorflow as tf
 
 from components.artifacts import model as model_artifact
+from components.artifacts.files import DamagedFileError
 from components.neighbors import (
     MATRIX_FILES,
     TRAINED,
@@ -46,15 +47,14 @@ def load_embeddings(model_dir: str, which: str = TRAINED) -> Embeddings:
             raise EmbeddingsNotFoundError(
                 f"{path} does not exist: the model was not pushed with its embeddings"
             )
-    readable = (ValueError, EOFError, OSError, tf.errors.OpError)  # ValueError: truncated .npy, not UTF-8
     try:
         matrix = model_artifact.read_matrix(matrix_path)
-    except readable as error:
+    except (ValueError, EOFError, OSError, tf.errors.OpError) as error:  # ValueError: a truncated .npy
         raise EmbeddingsUnreadableError(_unreadable(matrix_path, error)) from error
     try:
         vocabulary = tuple(model_artifact.read_vocabulary(vocabulary_path))
-    except readable as error:
-        raise EmbeddingsUnreadableError(_unreadable(vocabulary_path, error)) from error
+    except DamagedFileError as error:  # its message names the file
+        raise EmbeddingsUnreadableError(str(error)) from error
     try:
         return Embeddings(vocabulary, matrix, source=matrix_path)
     except ValueError as error:

@@ -223,6 +223,14 @@ def test_neighbours_do_not_depend_on_the_scale_of_finite_vectors(scale):
         np.testing.assert_allclose([c for _, c in result[word]], [c for _, c in expected[word]], atol=1e-5)
 
 
+def test_a_damaged_vocabulary_file_is_named(model_dir):
+    vocabulary_file = model_dir / "200" / model_artifact.EMBEDDINGS_DIR / model_artifact.VOCABULARY_FILE
+    vocabulary_file.write_bytes("".join(f"{token}\r\n" for token in VOCABULARY).encode())
+    with pytest.raises(EmbeddingsUnreadableError) as raised:
+        load_embeddings(str(model_dir))
+    assert str(raised.value) == f"{vocabulary_file}, line 1: ends in a carriage return (CRLF line ends)"
+
+
 def test_a_damaged_or_foreign_matrix_file_is_named(model_dir):
     matrix_file = model_dir / "200" / model_artifact.EMBEDDINGS_DIR / model_artifact.TRAINED_MATRIX_FILE
     matrix_file.write_text("word 0.1 0.2\n")

@@ -279,7 +279,7 @@ def test_the_artifact_keeps_each_split_s_token_counts_and_the_vocabulary_measure
         "FeatureStats.pb",
         "token_counts.tsv.gz",
     ]
-    assert statistics.read_vocabulary(computed_uri) == VOCABULARY
+    assert statistics.read_vocabulary(computed_uri, len(VOCABULARY)) == VOCABULARY
     train, test = Counter(TERRIBLE_TOKENS + PACINO_TOKENS), Counter(PRIMARY_TOKENS + TERRIBLE_TOKENS)
     assert statistics.read_token_counts(computed_uri, features.TRAIN, train.total()) == train
     assert statistics.read_token_counts(computed_uri, features.TEST, test.total()) == test
@@ -293,7 +293,7 @@ def test_the_artifact_keeps_each_split_s_token_counts_and_the_vocabulary_measure
 
 def test_statistics_written_without_token_counts_read_as_none(computed, tmp_path):
     statistics.write_statistics(computed, str(tmp_path))
-    assert statistics.read_vocabulary(str(tmp_path)) is None
+    assert statistics.read_vocabulary(str(tmp_path), computed.vocabulary_size) is None
     assert statistics.read_token_counts(str(tmp_path), features.TRAIN, 0) is None
 
 
@@ -694,7 +694,8 @@ def test_a_span_of_new_words_is_flagged_against_the_previous_span_s_vocabulary(t
         # Each span's own vocabulary holds all its words: its own share shows nothing.
         own = statistics.read_statistics(artifact.uri)
         assert [split.oov_share for split in own.splits.values()] == [0.0, 0.0]
-    assert statistics.read_vocabulary(first.uri) == ["<pad>", "<unk>", "good", "film", "bad", "acting", "a"]
+    vocabulary = statistics.read_vocabulary(first.uri, 7)
+    assert vocabulary == ["<pad>", "<unk>", "good", "film", "bad", "acting", "a"]
     assert statistics.read_token_counts(second.uri, features.TEST, 4) == {"beau": 1, "jeu": 2, "raté": 1}
     oov, anomalies = _drift_check(tmp_path / "anomalies", second, first)
     assert oov == [
@@ -792,9 +793,29 @@ def _gzip(data: bytes) -> bytes:
     [
         ("vocabulary.txt", b"\xff\xfe", " cannot be read (UnicodeDecodeError: "),
         ("vocabulary.txt", None, " cannot be read ("),
-        ("vocabulary.txt", b"", " holds no vocabulary word"),
+        (
+            "vocabulary.txt",
+            b"",
+            " does not start with the reserved tokens <pad>, <unk>: its first lines are []",
+        ),
         ("vocabulary.txt", b"<pad>\n<unk>\n", " holds no vocabulary word"),
         ("vocabulary.txt", b"<pad>\n<unk>\ngood", " is cut short: its last line has no end"),
+        ("vocabulary.txt", b"<pad>\n<unk>\ngood\nfilm\n", " holds 4 tokens, its summary.json records 7"),
+        (
+            "vocabulary.txt",
+            b"\xef\xbb\xbf<pad>\n<unk>\ngood\nfilm\nbad\nacting\na\n",
+            " does not start with the reserved tokens <pad>, <unk>: its first lines are ['\\ufeff<pad>', '<unk>']",
+        ),
+        (
+            "vocabulary.txt",
+            b"<pad>\r\n<unk>\r\ngood\r\nfilm\r\nbad\r\nacting\r\na\r\n",
+            ", line 1: ends in a carriage return (CRLF line ends)",
+        ),
+        (
+            "vocabulary.txt",
+            b"good\nfilm\nbad\nacting\na\n",
+            " does not start with the reserved tokens <pad>, <unk>: its first lines are ['good', 'film']",
+        ),
         (_COUNTS, b"not gzip", " cannot be read (BadGzipFile: "),
         (_COUNTS, _gzip(b"beau\t1\njeu\t2\nrat\xc3\xa9\t1\n")[:-6], " cannot be read (EOFError: "),
         (_COUNTS, _gzip(b"beau 1\n"), ", line 1: not a new token, a tab and a count: 'beau 1'"),
@@ -842,3 +863,28 @@ def test_damaged_statistics_files_fall_back_to_each_span_s_own_vocabulary_naming
     ]
     assert warning.startswith(f"DriftCheck: {tmp_path / 'damaged' / name}{problem}")
     assert warning.endswith(": each span's out-of-vocabulary share is measured against its own vocabulary")
+
+
+@pytest.mark.parametrize("side", ["previous", "current"])
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (
+            b'{"span": 1, "splits": [',
+            " cannot be read as a UTF-8 JSON document (JSONDecodeError: Expecting value: line 1 column 24 (char 23))",
+        ),
+        (b'{"span": 1, "splits": 3}', ": unexpected content (TypeError(\"'int' object is not iterable\"))"),
+    ],
+)
+def test_a_damaged_summary_stops_the_drift_check_naming_the_file_and_the_fault(
+    two_spans, tmp_path, side, data, problem
+):
+    """Was json's bare JSONDecodeError, naming no file."""
+    first, second = two_spans
+    if side == "previous":
+        first = _damaged(first, tmp_path / "damaged", statistics.SUMMARY_FILE, data)
+    else:
+        second = _damaged(second, tmp_path / "damaged", statistics.SUMMARY_FILE, data)
+    with pytest.raises(ValueError) as raised:
+        _drift_check(tmp_path / "anomalies", second, first)
+    assert str(raised.value) == f"{tmp_path / 'damaged' / statistics.SUMMARY_FILE}{problem}"

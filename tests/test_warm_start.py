@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import logging
+import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -215,6 +216,18 @@ def test_the_trainer_starts_from_a_model_artifact_read_from_its_saved_model(
     assert record["model_uri"] == base.uri and record["shared_words"] == 5 and record["new_words"] == 1
     json.dumps(record)  # written as warm_start.json
     assert executor.warm_start_from(new, [], NEW_VOCABULARY) == {"model_uri": None, "model_id": None}
+
+    # A vocabulary copied through a tool that wrote CRLF line ends is refused, naming the file and the fault.
+    vocabulary_file = os.path.join(model_artifact.embeddings_dir(base.uri), model_artifact.VOCABULARY_FILE)
+    with open(vocabulary_file, "wb") as file:
+        file.write("".join(f"{token}\r\n" for token in OLD_VOCABULARY).encode())
+    with pytest.raises(executor.WarmStartError) as raised:
+        executor.warm_start_from(new, [base], NEW_VOCABULARY)
+    assert str(raised.value) == (
+        f"warm start: cannot read the model to start from, {base.uri} (Model artifact {base.id}, the served "
+        f"model): DamagedFileError: {vocabulary_file}, line 1: ends in a carriage return (CRLF line ends) "
+        "(restore that folder, or run with --trainer.warm_start false)"
+    )
 
 
 def test_the_run_report_says_what_the_warm_start_copied_or_that_there_was_no_model():

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from components.artifacts.files import read_json, write_json
+from components.artifacts.files import DamagedFileError, read_json, read_lines, write_json
 from schemas import features
 
 EMBEDDINGS_DIR = "embeddings"
@@ -136,13 +136,28 @@ def read_matrix(path: str) -> np.ndarray:
 
 
 def read_vocabulary(path: str) -> list[str]:
-    """Reads a ``vocabulary.txt`` as written here and by the EmbeddingAligner: line i = row i.
+    """Reads a ``vocabulary.txt`` as written here, by the EmbeddingAligner and by StatisticsGen: line i = row i.
 
-    Split on ``"\\n"`` only (not ``splitlines``): a token may hold other line
-    breaks, such as U+0085 or U+2028, and must stay one row.
+    Raises:
+        FileNotFoundError: There is no such file.
+        DamagedFileError: Unreadable, not UTF-8, its last line cut short, CRLF line ends, or it does not
+            start with the reserved tokens (a byte-order mark, or a file cut at its start).
     """
-    with tf.io.gfile.GFile(path, "rb") as f:
-        return f.read().decode("utf-8").split("\n")[:-1]
+    vocabulary = read_lines(path)
+    if vocabulary is None:
+        raise FileNotFoundError(f"{path} does not exist")
+    # The tokeniser splits at every ASCII white space (components/text.py; tests/test_text_properties.py
+    # holds it), so no token ends in "\r": a line that does was written with CRLF line ends.
+    crlf = next((number for number, token in enumerate(vocabulary, start=1) if token.endswith("\r")), None)
+    if crlf:
+        raise DamagedFileError(f"{path}, line {crlf}: ends in a carriage return (CRLF line ends)")
+    head = vocabulary[: len(features.RESERVED_TOKENS)]
+    if tuple(head) != features.RESERVED_TOKENS:
+        raise DamagedFileError(
+            f"{path} does not start with the reserved tokens {', '.join(features.RESERVED_TOKENS)}: "
+            f"its first lines are {head!r}"
+        )
+    return vocabulary
 
 
 def write_vocabulary(path: str, vocabulary: Sequence[str]) -> None:

@@ -15,7 +15,7 @@ from components.artifacts import embedding_matrix, lineage
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts import model as model_artifact
-from components.artifacts.files import write_json
+from components.artifacts.files import DamagedFileError, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def write_manifest(version_dir: str, manifest: dict, version: int) -> None:
     write_json(os.path.join(version_dir, MANIFEST_FILE), {**manifest, "version": version}, sort_keys=True)
 
 
-class ManifestError(ValueError):
+class ManifestError(DamagedFileError):
     """A version's ``manifest.json`` is damaged (the message names the file and the fault)."""
 
 
@@ -235,15 +235,10 @@ def read_manifest(version_dir: str) -> dict | None:
     path = os.path.join(version_dir, MANIFEST_FILE)
     if not tf.io.gfile.exists(path):
         return None
-    if tf.io.gfile.isdir(path):
-        raise ManifestError(f"{path} is a folder, not a file")
     try:
-        with tf.io.gfile.GFile(path, "rb") as file:
-            manifest = json.loads(file.read().decode("utf-8"))
-    except (tf.errors.OpError, ValueError, RecursionError) as error:
-        raise ManifestError(
-            f"{path} cannot be read as a UTF-8 JSON document ({type(error).__name__}: {error})"
-        ) from None
+        manifest = read_json(path)  # None here: the document null
+    except DamagedFileError as error:
+        raise ManifestError(str(error)) from None
     problem = _shape_problem(manifest)
     if problem:
         raise ManifestError(f"{path}: {problem}")

@@ -32,6 +32,7 @@ from typing import Any
 
 import pydantic
 
+from components.artifacts.files import DamagedFileError, read_json, read_lines
 from components.plural import counted
 from schemas import features
 
@@ -365,8 +366,6 @@ def write_statistics(
 
 def read_statistics(uri: str) -> Statistics:
     """Reads ``summary.json`` of the ExampleStatistics artifact at ``uri``."""
-    from components.artifacts.files import read_json  # imports TensorFlow: only when reading
-
     values = read_json(os.path.join(uri, SUMMARY_FILE))
     if values is None:
         raise FileNotFoundError(
@@ -387,41 +386,27 @@ def read_feature_statistics(uri: str, split: str) -> Any:
         return statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
 
 
-class StatisticsFileError(ValueError):
-    """A file of an ExampleStatistics artifact is damaged (the message names the file and the fault)."""
-
-
-def _read_lines(path: str, gzipped: bool = False) -> list[str] | None:
-    """The ``"\n"``-ended UTF-8 lines of a file (None when there is none): a token may hold other line
-    breaks (U+0085, U+2028), never a newline (the tokeniser splits there)."""
-    import gzip
-    import zlib
-
-    import tensorflow as tf
-
-    if not tf.io.gfile.exists(path):
-        return None
-    try:
-        with tf.io.gfile.GFile(path, "rb") as file:
-            data = file.read()
-        text = (gzip.decompress(data) if gzipped else data).decode("utf-8")
-    except (tf.errors.OpError, OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
-        raise StatisticsFileError(f"{path} cannot be read ({type(error).__name__}: {error})") from None
-    if text and not text.endswith("\n"):
-        raise StatisticsFileError(f"{path} is cut short: its last line has no end")
-    return text.split("\n")[:-1]
-
-
-def read_vocabulary(uri: str) -> list[str] | None:
-    """The vocabulary the out-of-vocabulary shares were measured against; None in an artifact without one.
+def read_vocabulary(uri: str, rows: int | None) -> list[str] | None:
+    """The vocabulary the out-of-vocabulary shares were measured against, of the ``rows`` that
+    ``summary.json`` records; None in an artifact without one.
 
     Raises:
-        StatisticsFileError: The file is damaged, or holds no word besides the reserved tokens.
+        DamagedFileError: The file is damaged (:func:`components.artifacts.model.read_vocabulary`), holds
+            no word besides the reserved tokens, or not ``rows`` lines (cut short at a line's end).
     """
+    from components.artifacts.model import read_vocabulary  # imports TensorFlow: only when reading
+
     path = os.path.join(uri, VOCABULARY_FILE)
-    vocabulary = _read_lines(path)
-    if vocabulary is not None and not features.vocabulary_words(vocabulary):
-        raise StatisticsFileError(f"{path} holds no vocabulary word")
+    try:
+        vocabulary = read_vocabulary(path)
+    except FileNotFoundError:
+        return None
+    if not features.vocabulary_words(vocabulary):
+        raise DamagedFileError(f"{path} holds no vocabulary word")
+    if rows is not None and len(vocabulary) != rows:
+        raise DamagedFileError(
+            f"{path} holds {counted(len(vocabulary), 'token')}, its {SUMMARY_FILE} records {rows:,}"
+        )
     return vocabulary
 
 
@@ -429,23 +414,23 @@ def read_token_counts(uri: str, split: str, tokens: int) -> dict[str, int] | Non
     """Token -> count of one split, whose counts add up to its ``tokens``; None in an artifact without them.
 
     Raises:
-        StatisticsFileError: The file is damaged: not gzip or UTF-8, a line not ``<token>\t<count>``, a
+        DamagedFileError: The file is damaged: not gzip or UTF-8, a line not ``<token>\t<count>``, a
             token twice, or counts that do not add up to the split's tokens.
     """
     path = os.path.join(split_dir(uri, split), TOKEN_COUNTS_FILE)
-    lines = _read_lines(path, gzipped=True)
+    lines = read_lines(path, gzipped=True)
     if lines is None:
         return None
     counts: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         token, tab, count = line.rpartition("\t")
         if not tab or not count.isascii() or not count.isdigit() or len(count) > 19 or token in counts:
-            raise StatisticsFileError(
+            raise DamagedFileError(
                 f"{path}, line {number}: not a new token, a tab and a count: {line[:80]!r}"
             )
         counts[token] = int(count)
     if sum(counts.values()) != tokens:
-        raise StatisticsFileError(
+        raise DamagedFileError(
             f"{path}: its counts add up to {counted(sum(counts.values()), 'token')}, the split holds {tokens:,}"
         )
     return counts

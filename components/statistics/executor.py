@@ -12,6 +12,7 @@ from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.types import artifact_utils
 
 from components.artifacts import drift_anomalies, statistics, transform_graph
+from components.artifacts.files import DamagedFileError
 from components.beam_utils import ReadSplits
 from components.plural import counted
 from components.statistics import drift
@@ -37,17 +38,17 @@ def _write(
 
 
 def _against_previous(
-    current: statistics.Statistics, current_uri: str, previous_uri: str
+    current: statistics.Statistics, current_uri: str, previous: statistics.Statistics, previous_uri: str
 ) -> tuple[dict[str, dict[str, int]] | None, list[str] | None]:
     """This span's token counts per split and the previous span's vocabulary, for drift.check;
     (None, None), and a log line saying why, when either artifact lacks them or they are damaged."""
     try:
-        vocabulary = statistics.read_vocabulary(previous_uri)
+        vocabulary = statistics.read_vocabulary(previous_uri, previous.vocabulary_size)
         counts = {
             name: statistics.read_token_counts(current_uri, name, split.tokens)
             for name, split in current.splits.items()
         }
-    except statistics.StatisticsFileError as error:
+    except DamagedFileError as error:
         logger.warning(
             "DriftCheck: %s: each span's out-of-vocabulary share is measured against its own vocabulary",
             error,
@@ -137,7 +138,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             else "no earlier span",
         )
         token_counts, previous_vocabulary = (
-            _against_previous(current, current_artifact.uri, baselines[0].uri)
+            _against_previous(current, current_artifact.uri, previous, baselines[0].uri)
             if previous is not None
             else (None, None)
         )
