@@ -92,6 +92,16 @@ def test_a_damaged_json_file_is_refused_naming_file_and_fault(tmp_path, data, pr
     assert str(raised.value) == f"{path} cannot be read as a UTF-8 JSON document ({problem})"
 
 
+@pytest.mark.parametrize("name", ["summary.json", "history.json", "manifest.json"])
+def test_a_json_file_holding_null_is_damaged_not_missing(tmp_path, name):
+    """None means "no such file" to every reader: a file holding ``null`` must not read as absent."""
+    path = tmp_path / name
+    path.write_bytes(b" null\n")
+    with pytest.raises(DamagedFileError) as raised:
+        read_json(str(path))
+    assert str(raised.value) == f"{path}: the document is null"
+
+
 def test_a_folder_where_a_json_file_belongs_is_refused(tmp_path):
     path = tmp_path / "summary.json"
     path.mkdir()

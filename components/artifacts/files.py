@@ -16,7 +16,8 @@ def read_json(path: str) -> Any | None:
     """The JSON document at ``path``; None when there is no such file.
 
     Raises:
-        DamagedFileError: A folder, unreadable, not UTF-8 (a BOM included) or not JSON.
+        DamagedFileError: A folder, unreadable, not UTF-8 (a BOM included), not JSON, or ``null`` (no file
+            of an artifact holds it, and None means no file).
     """
     import tensorflow as tf
 
@@ -26,11 +27,14 @@ def read_json(path: str) -> Any | None:
         raise DamagedFileError(f"{path} is a folder, not a file")
     try:
         with tf.io.gfile.GFile(path, "rb") as file:
-            return json.loads(file.read().decode("utf-8"))
+            document = json.loads(file.read().decode("utf-8"))
     except (tf.errors.OpError, OSError, ValueError, RecursionError) as error:
         raise DamagedFileError(
             f"{path} cannot be read as a UTF-8 JSON document ({type(error).__name__}: {error})"
         ) from None
+    if document is None:
+        raise DamagedFileError(f"{path}: the document is null")
+    return document
 
 
 def write_json(path: str, document: Any, **options: Any) -> None:

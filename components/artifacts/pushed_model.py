@@ -233,12 +233,12 @@ def read_manifest(version_dir: str) -> dict | None:
         ManifestError: A folder, unreadable, not UTF-8 (a BOM included), not JSON, or not of that shape.
     """
     path = os.path.join(version_dir, MANIFEST_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
     try:
-        manifest = read_json(path)  # None here: the document null
+        manifest = read_json(path)
     except DamagedFileError as error:
         raise ManifestError(str(error)) from None
+    if manifest is None:
+        return None
     problem = _shape_problem(manifest)
     if problem:
         raise ManifestError(f"{path}: {problem}")
