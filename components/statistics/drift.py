@@ -146,13 +146,9 @@ def _compared(
     min_examples: int,
 ) -> tuple[SplitStatistics, SplitStatistics] | str:
     """The two splits when they are compared, else why not; ``sides``: (split, span name) of each."""
-    if first is None or second is None or not first.examples or not second.examples:
-        lacking, (split, span) = next(
-            (found, side)
-            for found, side in zip((first, second), sides, strict=True)
-            if not (found and found.examples)
-        )
-        return f"{span} has no {split} {'split' if lacking is None else 'examples'}"
+    for found, (split, span) in zip((first, second), sides, strict=True):
+        if found is None or not found.examples:
+            return f"{span} has no {split} {'split' if found is None else 'examples'}"
     if min(first.examples, second.examples) < min_examples:
         return (
             f"{first.examples} and {second.examples} examples, fewer than drift.min_examples ({min_examples})"
