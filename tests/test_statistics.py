@@ -874,12 +874,6 @@ def test_damaged_statistics_files_fall_back_to_each_span_s_own_vocabulary_naming
             " cannot be read as a UTF-8 JSON document (JSONDecodeError: Expecting value: line 1 column 24 (char 23))",
         ),
         (b'{"span": 1, "splits": 3}', ": unexpected content (TypeError(\"'int' object is not iterable\"))"),
-        # Was "holds no summary.json": json reads the document null as None, as a missing file reads.
-        pytest.param(
-            b"null",
-            ": unexpected content (TypeError(\"'NoneType' object is not subscriptable\"))",
-            marks=pytest.mark.xfail(strict=True, reason="null reads as a missing summary.json"),
-        ),
     ],
 )
 def test_a_damaged_summary_stops_the_drift_check_naming_the_file_and_the_fault(
