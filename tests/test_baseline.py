@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from tfx.types import standard_artifacts
 
 from components.artifacts import model as model_artifact
@@ -207,6 +208,50 @@ def _garble(path):
         file.write("not a checkpoint index")
 
 
+def _halve(path):
+    os.truncate(path, os.path.getsize(path) // 2)
+
+
+def _drop_last_line(path):
+    with open(path) as file:
+        lines = file.readlines()
+    with open(path, "w") as file:
+        file.writelines(lines[:-1])
+
+
+def _crlf(path):
+    with open(path, "rb") as file:
+        data = file.read()
+    with open(path, "wb") as file:
+        file.write(data.replace(b"\n", b"\r\n"))
+
+
+# The served-model check looks at file sizes only: these damaged artifacts are still taken as the served model.
+_NOT_YET = pytest.mark.xfail(strict=True, reason="a file cut short or garbled, not emptied, is not seen")
+
+
+def _tensor_bytes(data_shard: str) -> int:
+    """The bytes of a checkpoint's tensors (not its strings), read from the tensors themselves."""
+    reader = tf.train.load_checkpoint(data_shard.split(".data-")[0])
+    return sum(
+        reader.get_tensor(key).nbytes
+        for key, dtype in reader.get_variable_to_dtype_map().items()
+        if dtype != tf.string
+    )
+
+
+def _cut_below_the_tensors(path):
+    os.truncate(path, _tensor_bytes(path) // 2)
+
+
+def _data_cut_short(model_uri: str) -> str:
+    shard = os.path.join(
+        model_artifact.serving_model_dir(model_uri), "variables", "variables.data-00000-of-00001"
+    )
+    tensors = _tensor_bytes(shard)
+    return f"variables/variables.data-* are cut short: {tensors // 2:,} bytes, the tensors of its index take {tensors:,}"
+
+
 @pytest.mark.parametrize(
     ("damage", "name", "fault"),
     [
@@ -221,6 +266,25 @@ def _garble(path):
         (_garble, "variables/variables.index", "variables/variables.index cannot be read"),
         (_remove, "embeddings", "embeddings/vocabulary.txt is missing"),
         (_empty, "embeddings/vocabulary.txt", "embeddings/vocabulary.txt is empty"),
+        # Cut short or garbled, not emptied: the Evaluator failed naming no file (`IndexError: Read less bytes
+        # than requested`), the warm start on a vocabulary shorter than the embedding.
+        pytest.param(
+            _cut_below_the_tensors, "variables/variables.data-00000-of-00001", _data_cut_short, marks=_NOT_YET
+        ),
+        pytest.param(_halve, "saved_model.pb", "saved_model.pb cannot be read", marks=_NOT_YET),
+        pytest.param(_garble, "saved_model.pb", "saved_model.pb cannot be read", marks=_NOT_YET),
+        pytest.param(
+            _drop_last_line,
+            "embeddings/vocabulary.txt",
+            "embeddings/vocabulary.txt holds 5 lines, its embedding 6 rows",
+            marks=_NOT_YET,
+        ),
+        pytest.param(
+            _crlf,
+            "embeddings/vocabulary.txt",
+            "embeddings/vocabulary.txt, line 1: ends in a carriage return (CRLF line ends)",
+            marks=_NOT_YET,
+        ),
     ],
 )
 def test_a_served_model_that_lost_a_file_its_readers_need_gives_way_to_the_next_lower_version(
@@ -232,6 +296,7 @@ def test_a_served_model_that_lost_a_file_its_readers_need_gives_way_to_the_next_
     pushes = [_push(store, first, 1, serving), _push(store, second, 1, serving)]
     candidate = _put(store, standard_artifacts.Model)
     assert model_artifact.incomplete(second.uri) is None
+    fault = fault if isinstance(fault, str) else fault(second.uri)
     damage(os.path.join(model_artifact.serving_model_dir(second.uri), name))
     with caplog.at_level("WARNING"):
         assert _resolve(store, [first, second, candidate], pushes, candidate, serving) == [first.id]

@@ -478,6 +478,23 @@ def test_retention_knows_a_link_that_names_the_model_folder_another_way(tmp_path
     assert (tmp_path / "imdb" / "60" / "saved_model.pb").read_text() == "20"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="what the links inside a folder outside the model folder reach is not seen: the version goes",
+)
+def test_retention_keeps_what_the_links_in_an_alias_s_folder_outside_the_model_folder_reach(tmp_path):
+    """An alias that ends in a folder outside the model folder (`aliases -> ../aliases`, holding
+    `stable -> imdb/10`): the README keeps what the links inside the folder an alias ends in reach."""
+    model_dir = _versions(tmp_path, 10, 20, 30)
+    aliases = tmp_path / "aliases"
+    aliases.mkdir()
+    os.symlink(os.path.join(model_dir, "10"), aliases / "stable")
+    os.symlink(aliases, os.path.join(model_dir, "aliases"))
+
+    assert publish.apply_retention(model_dir, keep=1) == [20]
+    assert (aliases / "stable" / "saved_model.pb").read_text() == "10"
+
+
 _OUTSIDE = "outside"
 _ALIASES = ("stable", "latest", "0017", ".alias")
 
