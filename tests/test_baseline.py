@@ -226,10 +226,6 @@ def _crlf(path):
         file.write(data.replace(b"\n", b"\r\n"))
 
 
-# The served-model check looks at file sizes only: these damaged artifacts are still taken as the served model.
-_NOT_YET = pytest.mark.xfail(strict=True, reason="a file cut short or garbled, not emptied, is not seen")
-
-
 def _tensor_bytes(data_shard: str) -> int:
     """The bytes of a checkpoint's tensors (not its strings), read from the tensors themselves."""
     reader = tf.train.load_checkpoint(data_shard.split(".data-")[0])
@@ -268,22 +264,18 @@ def _data_cut_short(model_uri: str) -> str:
         (_empty, "embeddings/vocabulary.txt", "embeddings/vocabulary.txt is empty"),
         # Cut short or garbled, not emptied: the Evaluator failed naming no file (`IndexError: Read less bytes
         # than requested`), the warm start on a vocabulary shorter than the embedding.
-        pytest.param(
-            _cut_below_the_tensors, "variables/variables.data-00000-of-00001", _data_cut_short, marks=_NOT_YET
-        ),
-        pytest.param(_halve, "saved_model.pb", "saved_model.pb cannot be read", marks=_NOT_YET),
-        pytest.param(_garble, "saved_model.pb", "saved_model.pb cannot be read", marks=_NOT_YET),
+        pytest.param(_cut_below_the_tensors, "variables/variables.data-00000-of-00001", _data_cut_short),
+        pytest.param(_halve, "saved_model.pb", "saved_model.pb cannot be read"),
+        pytest.param(_garble, "saved_model.pb", "saved_model.pb cannot be read"),
         pytest.param(
             _drop_last_line,
             "embeddings/vocabulary.txt",
             "embeddings/vocabulary.txt holds 5 lines, its embedding 6 rows",
-            marks=_NOT_YET,
         ),
         pytest.param(
             _crlf,
             "embeddings/vocabulary.txt",
             "embeddings/vocabulary.txt, line 1: ends in a carriage return (CRLF line ends)",
-            marks=_NOT_YET,
         ),
     ],
 )

@@ -478,10 +478,6 @@ def test_retention_knows_a_link_that_names_the_model_folder_another_way(tmp_path
     assert (tmp_path / "imdb" / "60" / "saved_model.pb").read_text() == "20"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="what the links inside a folder outside the model folder reach is not seen: the version goes",
-)
 def test_retention_keeps_what_the_links_in_an_alias_s_folder_outside_the_model_folder_reach(tmp_path):
     """An alias that ends in a folder outside the model folder (`aliases -> ../aliases`, holding
     `stable -> imdb/10`): the README keeps what the links inside the folder an alias ends in reach."""
@@ -493,6 +489,22 @@ def test_retention_keeps_what_the_links_in_an_alias_s_folder_outside_the_model_f
 
     assert publish.apply_retention(model_dir, keep=1) == [20]
     assert (aliases / "stable" / "saved_model.pb").read_text() == "10"
+
+
+def test_retention_walks_an_outside_folder_an_alias_ends_in_but_not_one_holding_the_model_folder(tmp_path):
+    """Links deeper in the outside folder count; an alias to a folder holding the model folder (`up -> ..`,
+    `root -> /`) would make every version's own links count, so it is not walked."""
+    model_dir = _versions(tmp_path, 10, 20, 30, 40)
+    aliases = tmp_path / "aliases" / "deep"
+    aliases.mkdir(parents=True)
+    os.symlink(os.path.join(model_dir, "20", "variables"), aliases / "weights")  # into a retired version
+    os.symlink("../aliases", os.path.join(model_dir, "aliases"))
+    os.symlink("..", os.path.join(model_dir, "up"))
+    os.symlink("/", os.path.join(model_dir, "root"))
+
+    assert publish.apply_retention(model_dir, keep=1) == [10, 30]
+    assert sorted(os.listdir(model_dir)) == ["20", "40", "aliases", "root", "up"]
+    assert os.path.isdir(aliases / "weights")
 
 
 _OUTSIDE = "outside"

@@ -5,8 +5,10 @@ import io
 import os
 import re
 
+from google.protobuf.message import DecodeError
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 from components.artifacts.files import DamagedFileError, read_json, read_lines, write_json
 from schemas import features
@@ -40,13 +42,13 @@ def embeddings_dir(model_uri: str) -> str:
 
 
 def incomplete(model_uri: str) -> str | None:
-    """The first file a Model artifact's readers need that is missing or empty, said with its path within
-    the artifact (``Format-Serving/saved_model.pb is empty``); None when the artifact is whole.
+    """The first file a Model artifact's readers need that is missing, empty or cut short, said with its
+    path within the artifact (``Format-Serving/saved_model.pb is empty``); None when the artifact is whole.
 
-    The Evaluator loads the SavedModel (``saved_model.pb``, the checkpoint's index and data shards); the
-    warm start also reads ``embeddings/vocabulary.txt`` where the model has an embedding, which its
-    checkpoint's variable names tell (the ``embeddings/`` folder may be what is gone). File sizes only:
-    no model is loaded.
+    The Evaluator loads the SavedModel (``saved_model.pb``, the checkpoint's index and data shards, which
+    must hold at least the bytes of the tensors the index lists); the warm start also reads
+    ``embeddings/vocabulary.txt``, one line per row of the embedding, where the model has one (which its
+    checkpoint's variable names tell: the ``embeddings/`` folder may be what is gone). No model is loaded.
     """
     serving = serving_model_dir(model_uri)
     prefix = os.path.join(serving, "variables", "variables")
@@ -58,11 +60,37 @@ def incomplete(model_uri: str) -> str | None:
     if fault:
         return fault
     try:
-        keys = [key for key, _ in tf.train.list_variables(prefix)]
+        with tf.io.gfile.GFile(os.path.join(serving, needed[0]), "rb") as file:
+            saved_model_pb2.SavedModel.FromString(file.read())
+    except DecodeError:
+        return f"{os.path.relpath(serving, model_uri)}/{needed[0]} cannot be read"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
     except tf.errors.OpError:
         return f"{os.path.relpath(prefix, model_uri)}.index cannot be read"
-    if any(key.endswith(_EMBEDDING_KEY) for key in keys):
-        return _fault(model_uri, os.path.join(embeddings_dir(model_uri), VOCABULARY_FILE))
+    shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
+    tensor_bytes = sum(
+        int(np.prod(shape)) * dtypes[key].size for key, shape in shapes.items() if dtypes[key] != tf.string
+    )
+    held = sum(tf.io.gfile.stat(os.path.join(serving, name)).length for name in needed[2:])
+    if held < tensor_bytes:
+        return (
+            f"{os.path.relpath(prefix, model_uri)}.data-* are cut short: {held:,} bytes, "
+            f"the tensors of its index take {tensor_bytes:,}"
+        )
+    rows = next((shape[0] for key, shape in shapes.items() if key.endswith(_EMBEDDING_KEY)), None)
+    if rows is None:
+        return None
+    vocabulary = os.path.join(embeddings_dir(model_uri), VOCABULARY_FILE)
+    fault = _fault(model_uri, vocabulary)
+    if fault:
+        return fault
+    try:
+        lines = len(read_vocabulary(vocabulary))
+    except DamagedFileError as error:  # said, as the other faults, with its path within the artifact
+        return str(error).replace(vocabulary, os.path.relpath(vocabulary, model_uri))
+    if lines != rows:
+        return f"{os.path.relpath(vocabulary, model_uri)} holds {lines:,} lines, its embedding {rows:,} rows"
     return None
 
 

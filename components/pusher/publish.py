@@ -213,13 +213,15 @@ def apply_retention(model_dir: str, keep: int, protect: Iterable[int] = ()) -> l
 
 
 def _reached(model_dir: str, retired: set[str]) -> set[str]:
-    """The ``retired`` entries of a local model folder that the others reach through links, directly or
-    through a retired entry they reach."""
+    """The ``retired`` entries of a local model folder that the others reach through links, directly, through
+    a retired entry they reach, or through the links inside a folder outside the model folder they end in
+    (not one holding the model folder: that would be every version's links)."""
     real_dir = os.path.realpath(model_dir)
-    staying = [name for name in os.listdir(model_dir) if name not in retired]
+    queue = [os.path.join(real_dir, name) for name in os.listdir(model_dir) if name not in retired]
     reached: set[str] = set()
-    while staying:
-        path = os.path.join(real_dir, staying.pop())
+    walked: set[str] = set()  # the folders outside the model folder queued
+    while queue:
+        path = queue.pop()
         links = (
             [path]
             if os.path.islink(path)
@@ -233,11 +235,16 @@ def _reached(model_dir: str, retired: set[str]) -> set[str]:
         paths: set[str] = set()
         for link in links:
             paths.add(_resolve(link, paths))
-        for name in {os.path.relpath(path, real_dir).split(os.sep)[0] for path in paths} & (
-            retired - reached
-        ):
-            reached.add(name)
-            staying.append(name)
+        for found in paths - walked:
+            name = os.path.relpath(found, real_dir).split(os.sep)[0]
+            if name in retired - reached:
+                reached.add(name)
+                queue.append(os.path.join(real_dir, name))
+            elif (
+                name == os.pardir and os.path.isdir(found) and os.path.commonpath([found, real_dir]) != found
+            ):
+                walked.add(found)
+                queue.append(found)
     return reached
 
 
