@@ -323,9 +323,6 @@ def _keep_the_schema_version_only(path):
         file.write(data)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="incomplete() takes these damaged models for whole; the Evaluator fails"
-)
 @pytest.mark.parametrize(
     ("damage", "name"),
     [

@@ -507,6 +507,20 @@ def test_retention_walks_an_outside_folder_an_alias_ends_in_but_not_one_holding_
     assert os.path.isdir(aliases / "weights")
 
 
+def test_retention_resolves_a_chain_of_aliases_longer_than_the_recursion_limit(tmp_path):
+    """1,200 aliases in a chain (`c0 -> 20`, `c1 -> c0`, ...) raised RecursionError; each is resolved from
+    its own start too, so the version at the end stays."""
+    model_dir = _versions(tmp_path, 10, 20, 30)
+    os.symlink("20", os.path.join(model_dir, "c0"))
+    for number in range(1, 1200):
+        os.symlink(f"c{number - 1}", os.path.join(model_dir, f"c{number}"))
+
+    assert publish.apply_retention(model_dir, keep=1) == [10]
+    assert os.path.islink(os.path.join(model_dir, "c1199"))  # kept: links are never removed
+    assert os.path.isdir(os.path.join(model_dir, "c39"))  # the OS resolves up to 40 links in a row
+    assert os.path.isdir(os.path.join(model_dir, "20"))
+
+
 _OUTSIDE = "outside"
 _ALIASES = ("stable", "latest", "0017", ".alias")
 

@@ -45,8 +45,9 @@ def incomplete(model_uri: str) -> str | None:
     """The first file a Model artifact's readers need that is missing, empty or cut short, said with its
     path within the artifact (``Format-Serving/saved_model.pb is empty``); None when the artifact is whole.
 
-    The Evaluator loads the SavedModel (``saved_model.pb``, the checkpoint's index and data shards, which
-    must hold at least the bytes of the tensors the index lists); the warm start also reads
+    The Evaluator loads the SavedModel (``saved_model.pb`` with a ``serve`` MetaGraph, the files of its
+    ``assets/``, the checkpoint's index and data shards, every tensor of which is read, its checksum
+    checked); the warm start also reads
     ``embeddings/vocabulary.txt``, one line per row of the embedding, where the model has one (which its
     checkpoint's variable names tell: the ``embeddings/`` folder may be what is gone). No model is loaded.
     """
@@ -61,9 +62,16 @@ def incomplete(model_uri: str) -> str | None:
         return fault
     try:
         with tf.io.gfile.GFile(os.path.join(serving, needed[0]), "rb") as file:
-            saved_model_pb2.SavedModel.FromString(file.read())
+            saved_model = saved_model_pb2.SavedModel.FromString(file.read())
     except DecodeError:
         return f"{os.path.relpath(serving, model_uri)}/{needed[0]} cannot be read"
+    serve = [graph for graph in saved_model.meta_graphs if "serve" in graph.meta_info_def.tags]
+    if not serve:
+        return f"{os.path.relpath(serving, model_uri)}/{needed[0]} holds no MetaGraph tagged serve"
+    assets = (os.path.join(serving, "assets", asset.filename) for asset in serve[0].asset_file_def)
+    fault = next(filter(None, (_fault(model_uri, path, empty_ok=True) for path in assets)), None)
+    if fault:
+        return fault
     try:
         reader = tf.train.load_checkpoint(prefix)
     except tf.errors.OpError:
@@ -78,6 +86,11 @@ def incomplete(model_uri: str) -> str | None:
             f"{os.path.relpath(prefix, model_uri)}.data-* are cut short: {held:,} bytes, "
             f"the tensors of its index take {tensor_bytes:,}"
         )
+    for key in shapes:  # every tensor read, as the Evaluator restores them: a checksum each, in the index
+        try:
+            reader.get_tensor(key)
+        except (tf.errors.OpError, IndexError):
+            return f"{os.path.relpath(prefix, model_uri)}.data-* do not hold {key} as its index lists it"
     rows = next((shape[0] for key, shape in shapes.items() if key.endswith(_EMBEDDING_KEY)), None)
     if rows is None:
         return None
@@ -94,10 +107,12 @@ def incomplete(model_uri: str) -> str | None:
     return None
 
 
-def _fault(model_uri: str, path: str) -> str | None:
+def _fault(model_uri: str, path: str, empty_ok: bool = False) -> str | None:
     if not tf.io.gfile.exists(path):
         return f"{os.path.relpath(path, model_uri)} is missing"
-    return None if tf.io.gfile.stat(path).length else f"{os.path.relpath(path, model_uri)} is empty"
+    return (
+        None if empty_ok or tf.io.gfile.stat(path).length else f"{os.path.relpath(path, model_uri)} is empty"
+    )
 
 
 def write_history(model_run_uri: str, history: dict[str, list[float]]) -> None:

@@ -248,17 +248,20 @@ def _reached(model_dir: str, retired: set[str]) -> set[str]:
     return reached
 
 
-def _resolve(path: str, links: set[str]) -> str:
-    """The real path of the absolute ``path``, as ``os.path.realpath`` gives it, adding to ``links`` each
-    link met on the way as its folder's real path and its name: one folder named two ways is one."""
+def _resolve(path: str, links: set[str], chain: frozenset[str] = frozenset()) -> str:
+    """The real path of the absolute ``path``, adding to ``links`` each link met on the way as its folder's
+    real path and its name: one folder named two ways is one.
+
+    A link is followed unless it is on the ``chain`` being followed (a loop) or 40 links are (Linux's
+    ``MAXSYMLINKS``: no program gets further); the path then goes on through it unresolved."""
     real = os.sep
     for part in path.split(os.sep):
         if part in ("", "."):
             continue
         step = os.path.dirname(real) if part == ".." else os.path.join(real, part)
-        if part != ".." and os.path.islink(step) and step not in links:
+        if part != ".." and os.path.islink(step):
             links.add(step)
-            real = _resolve(os.path.join(real, os.readlink(step)), links)
-        else:
-            real = os.path.realpath(step)
+            if step not in chain and len(chain) < 40:
+                step = _resolve(os.path.join(real, os.readlink(step)), links, chain | {step})
+        real = step  # its folder is real, and it is not a link, or one not followed
     return real
