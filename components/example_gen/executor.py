@@ -135,12 +135,13 @@ def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
 def record_first_span(examples: types.Artifact, exec_properties: dict[str, Any]) -> None:
     """Records the first span of a window of several spans on the Examples (the driver's ``span`` is its last)."""
     entry = exec_properties.get(standard_component_specs.RANGE_CONFIG_KEY)
-    window = spans.range_spans(
+    several = spans.range_spans(
         proto_utils.json_to_proto(entry, range_config_pb2.RangeConfig()) if entry else None
     )
     span = statistics.span_of(examples)
-    if window and span is not None:
-        statistics.set_first_span(examples, span - window[0] + 1)
+    if several and span is not None:
+        num_spans, _ = several
+        statistics.set_first_span(examples, span - num_spans + 1)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
