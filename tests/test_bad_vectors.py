@@ -9,6 +9,7 @@ bytes) and ``problem``, and its message is ``<file>, line <n>: <problem>`` or
 
 import codecs
 import gzip
+import logging
 import os
 import pickle
 import re
@@ -178,6 +179,8 @@ FIRST_WORD_SPACE = (
         ("new york 1 2 3\nlos angeles 1 2 3\nthe 1 2 3\n", (1, f"4 values after the word 'new' (line 2 has 3): {FIRST_WORD_SPACE}")),
         ("new york 1 2 3\nthe 1 2\n, 1 2 3\na 1 2 3\n", (1, f"4 values after the word 'new' (line 3 has 3): {FIRST_WORD_SPACE}")),
         ("new  york 1 2\nthe 1 2\n", (1, "4 values after the word 'new' (line 2 has 2): " + FIRST_WORD_SPACE.replace("new york", "new  york"))),
+        # A word without a space, then two: not a word with a space.
+        ("the  1 2\nmovie 1 2\n", (1, "3 values after the word 'the' (line 2 has 2): two spaces or more after the word 'the': one separates a word from its values")),
         # Most next lines end with another count: the first line's own error.
         ("new york 1 2 3\nthe 1 2\n, 1 2\n", (1, "non-numeric value 'york' (value 1 of 4) for word 'new'")),
         # Blank lines are skipped but counted.
@@ -185,13 +188,28 @@ FIRST_WORD_SPACE = (
     ],
     ids=[
         "too-few", "too-many", "first-line-wrong", "no-values", "first-word-with-a-space", "with-a-tab",
-        "next-line-with-a-space", "next-line-wrong", "double-space", "most-lines-disagree", "after-blank-line",
+        "next-line-with-a-space", "next-line-wrong", "double-space", "double-space-after-the-word",
+        "most-lines-disagree", "after-blank-line",
     ],
 )  # fmt: skip
 def test_glove_rows_of_the_wrong_dimension(tmp_path, text, expected):
     path = _file(tmp_path, "glove.txt", text)
     error = _error(path)
     assert (error.line, error.problem) == expected
+
+
+def test_later_words_that_start_or_end_with_a_space_are_read_and_named_in_a_warning(tmp_path, caplog):
+    """Two spaces between a later word and its values made a word with a trailing space, which no token
+    matches: read (a word may hold spaces) but named, since coverage silently dropped."""
+    lines = ["the 1 2"] + [f"w{i}  {i} 2" for i in range(2, 9)] + [" lead 1 2", ". . . 1 2"]
+    path = _file(tmp_path, "glove.txt", "\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING, logger="components.embeddings.vector_files"):
+        words = [word for word, _ in iter_vectors(path, GLOVE)]
+    assert words == ["the", *(f"w{i} " for i in range(2, 9)), " lead", ". . ."]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}: 8 words start or end with a space, which no token can match (two spaces between a word and "
+        "its values?): line 2, 3, 4, 5, 6, ..."
+    ]
 
 
 def test_a_row_missing_its_last_value_in_a_gzip_file(tmp_path):

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gzip
 import itertools
+import logging
 import math
 import re
 from typing import BinaryIO
@@ -30,6 +31,8 @@ from components.embeddings.options import (
     WORD2VEC_BINARY,
 )
 from components.plural import counted
+
+logger = logging.getLogger(__name__)
 
 Vector = tuple[str, np.ndarray]
 
@@ -302,11 +305,23 @@ def _read_text(path: str, header: bool) -> Iterator[Vector]:
             except VectorFileError as error:
                 raise (_first_word_with_a_space(path, first_number, first, lines) or error) from None
             yield vector
-        found = 0
+        found, spaced = 0, []  # spaced: lines whose word starts or ends with a space
         for found, (number, text) in enumerate(lines, 1):
             if count is not None and found > count:
                 raise VectorFileError(path, f"more vectors than the {count:,} the header announces", number)
-            yield _parse_vector(path, number, text, dimension, source)
+            word, vector = _parse_vector(path, number, text, dimension, source)
+            if word != word.strip(" "):
+                spaced.append(number)
+            yield word, vector
+        if spaced:
+            # A word may hold a space (GloVe 840B's ". . ."), but no token starts or ends with one.
+            logger.warning(
+                "%s: %s start or end with a space, which no token can match (two spaces between a word and "
+                "its values?): line %s",
+                path,
+                counted(len(spaced), "word"),
+                ", ".join(map(str, spaced[:5])) + (", ..." if len(spaced) > 5 else ""),
+            )
         if count is not None and found != count:
             raise VectorFileError(
                 path, f"header announces {counted(count, 'vector')}, the file holds {found:,}", first_number
@@ -330,11 +345,18 @@ def _first_word_with_a_space(
     # The most common ending; among equals, that of the earliest line.
     if not ending or values == 0 or words < 2 or values != max(ending, key=lambda n: len(ending[n])):
         return None
+    word = " ".join(fields[:words])
+    if " " not in word.rstrip(" "):  # `the  0.1 ...`: a word without a space, then more than one
+        problem = f"two spaces or more after the word {fields[0]!r}: one separates a word from its values"
+    else:
+        problem = (
+            f"the word is {word!r}, with a space, which the first line of a GloVe file cannot hold since it "
+            "sets the dimension; put a word without a space first"
+        )
     return VectorFileError(
         path,
         f"{counted(len(fields) - 1, 'value')} after the word {fields[0]!r} (line {ending[values][0]} has {values}): "
-        f"the word is {' '.join(fields[:words])!r}, with a space, which the first line of a GloVe file "
-        "cannot hold since it sets the dimension; put a word without a space first",
+        + problem,
         number,
     )
 
