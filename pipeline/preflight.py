@@ -22,6 +22,7 @@ from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
 from pipeline.config import PipelineConfig
+from pipeline.stored_uris import moved_from
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,13 @@ def check(config: PipelineConfig) -> str | None:
             raise OptionsError(f"output: {problem}")
     if not is_remote(config.metadata_path):
         _check_metadata_store(config.metadata_path)
+        if not is_remote(config.output) and (elsewhere := moved_from(config.metadata_path, config.output)):
+            raise OptionsError(
+                f"output: the ML Metadata store {config.metadata_path} records its artifacts under {elsewhere}, "
+                f"not under {config.output}: the output folder was copied or moved (ML Metadata keeps "
+                f"absolute paths, so a run would read and cache from {elsewhere}); nothing was run: give "
+                f"--output {elsewhere} (moved back there if it is gone), or a new output folder"
+            )
     return dataset
 
 

@@ -6,8 +6,11 @@ that holds the store; any other relative URI (a vectors file) relative to the ou
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
+import urllib.parse
 
 from components.example_gen.options import is_remote
 from pipeline.config import PIPELINE_ROOT_DIR, SERVING_DIR
@@ -63,3 +66,29 @@ def make_store_uris_absolute(metadata_path: str, output: str) -> int:
             output,
         )
     return len(relative)
+
+
+def recorded_output(metadata_path: str) -> str | None:
+    """The output folder a local ML Metadata store's newest artifact under a ``pipeline_root/`` names (the
+    part before it); None without one. Another than the store's own: the output was copied or moved."""
+    if not os.path.isfile(metadata_path):
+        return None
+    uri = f"file:{urllib.parse.quote(metadata_path)}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as store:
+            for (stored,) in store.execute("SELECT uri FROM Artifact ORDER BY id DESC"):
+                parts = stored.split("/") if stored and os.path.isabs(stored) else []
+                if PIPELINE_ROOT_DIR in parts[1:]:
+                    return "/".join(parts[: len(parts) - parts[::-1].index(PIPELINE_ROOT_DIR) - 1]) or "/"
+    except sqlite3.Error:  # not a store (pre-flight says so), or one without artifacts yet
+        return None
+    return None
+
+
+def moved_from(metadata_path: str, output: str) -> str | None:
+    """The other output folder the store at ``metadata_path`` records its artifacts in, if it does: the
+    output was copied (that folder is another) or moved (it is gone); None when it is ``output``."""
+    recorded = recorded_output(metadata_path)
+    if recorded is None or os.path.realpath(recorded) == os.path.realpath(output):
+        return None
+    return recorded

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 
 from components.artifacts import drift_anomalies, pushed_model, run_report
 from components.artifacts import evaluation as evaluation_artifact
 from components.artifacts import infra_blessing as canary_results
 from components.plural import counted
 from pipeline import run_records
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +72,11 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, seconds: float 
 def summarize(run: run_records.RunRecord, seconds: float | None = None) -> RunSummary:
     """What one run did, from its evaluation, blessing, canary, drift check and push (absent ones: empty)."""
     evaluated = run.inputs.get(run_report.EVALUATION)
-    evaluation = evaluation_artifact.read_evaluation(evaluated.uri) if evaluated else None
+    try:
+        evaluation = evaluation_artifact.read_evaluation(evaluated.uri) if evaluated else None
+    except FileNotFoundError as error:  # an old run's files cleaned from the pipeline root
+        logger.warning("Run %s: %s: its metrics are not shown", run.run_id, error)
+        evaluation = None
     drift = run.inputs.get(run_report.DRIFT)
     push = pushed_model.read_push(run.inputs.get(run_report.PUSHED_MODEL))
     return RunSummary(

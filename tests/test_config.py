@@ -110,6 +110,16 @@ def test_unknown_flags_go_to_beam_with_the_default_runner_unless_one_is_named():
     assert config.beam_args == ("--runner=DirectRunner",)
 
 
+@pytest.mark.parametrize("flag", ["--dry_run", "--dry_run=true"])
+def test_beam_s_spelling_of_a_command_option_is_refused_not_passed_to_beam(flag):
+    """`--dry_run` is Beam's test option, so it went to Beam and the whole pipeline ran and pushed."""
+    with pytest.raises(cli.UsageError) as error:
+        _config_from_command_line(flag)
+    assert str(error.value) == (
+        "--dry_run is Apache Beam's option, not imdb-pipeline run's --dry-run: did you mean --dry-run?"
+    )
+
+
 def test_misspelt_section_options_are_rejected_not_passed_to_beam():
     with pytest.raises(cli.UsageError) as error:
         _config_from_command_line("--trainer.epoch=3")

@@ -600,6 +600,62 @@ def test_the_relative_uris_of_an_earlier_store_are_made_absolute_once(tmp_path):
     )
 
 
+def _store_of(output, *uris):
+    """An ML Metadata store in ``output`` holding artifacts of ``uris``, oldest first."""
+    output.mkdir(parents=True, exist_ok=True)
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = str(output / "metadata.sqlite")
+    store = metadata_store.MetadataStore(connection)
+    type_id = store.put_artifact_type(metadata_store_pb2.ArtifactType(name="Model"))
+    for uri in uris:
+        store.put_artifacts([metadata_store_pb2.Artifact(type_id=type_id, uri=uri)])
+    return str(output / "metadata.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("uris", "recorded"),
+    [
+        ((), None),  # no artifact yet
+        (("{out}/pipeline_root/Trainer/model/7",), None),
+        (("{link}/pipeline_root/Trainer/model/7",), None),  # the same folder through a link
+        (("{old}/pipeline_root/Trainer/model/7",), "{old}"),  # copied: the other folder is there
+        (("{gone}/pipeline_root/Trainer/model/7",), "{gone}"),  # moved: it is gone
+        # The newest artifact under a pipeline_root/ tells; an imported file or an older version's
+        # relative URI does not.
+        (("{old}/pipeline_root/Trainer/model/7", "{out}/pipeline_root/Pusher/pushed_model/8"), None),
+        (("{old}/pipeline_root/Trainer/model/7", "{out}/vectors.txt", "out/pipeline_root/x/9"), "{old}"),
+        (("{out}/pipeline_root/a/pipeline_root/Trainer/model/7",), "{out}/pipeline_root/a"),  # the last one
+    ],
+)
+def test_a_copied_or_moved_output_is_told_by_its_store(tmp_path, uris, recorded):
+    folders = {name: tmp_path / name for name in ("out", "old", "gone", "link")}
+    folders["old"].mkdir()
+    path = _store_of(folders["out"], *(uri.format(**folders) for uri in uris))
+    os.symlink(folders["out"], folders["link"])
+    expected = recorded.format(**folders) if recorded else None
+    assert stored_uris.moved_from(path, str(folders["out"])) == expected
+
+
+def test_a_run_in_a_copied_output_is_refused_before_it_starts(tmp_path):
+    """A copy's store names the original's files: a run cached from them (or, the original gone, ran all
+    anew and missed its served model); now a usage error naming both folders."""
+    _store_of(tmp_path / "copy", f"{tmp_path}/out/pipeline_root/Trainer/model/7")
+    result = run_cli("run", "--output", "copy", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"imdb-pipeline run: configuration error: output: the ML Metadata store {tmp_path}/copy/metadata.sqlite "
+        f"records its artifacts under {tmp_path}/out, not under {tmp_path}/copy: the output folder was copied "
+        f"or moved (ML Metadata keeps absolute paths, so a run would read and cache from {tmp_path}/out); "
+        f"nothing was run: give --output {tmp_path}/out (moved back there if it is gone), or a new output folder"
+    )
+    # The report reads the original's files (the runs' record is the store's), and says so.
+    result = run_cli("report", "--output", "copy", cwd=tmp_path)
+    assert (
+        f"WARNING {tmp_path}/copy was copied or moved: its ML Metadata store records the artifacts under "
+        f"{tmp_path}/out, which the report reads (ML Metadata keeps absolute paths)"
+    ) in result.stderr, result.stderr[-2000:]
+
+
 def test_report_of_an_output_without_runs_is_a_clear_usage_error(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     result = run_cli("report", "--output", "../out [x]", cwd=tmp_path / "elsewhere")

@@ -744,6 +744,51 @@ def test_report_command_rerenders_the_newest_run_and_indexes_every_run(pushed_ru
         assert (index.parent / link).is_file(), link
 
 
+@pytest.mark.parametrize("made", [False, True], ids=["no-folder", "empty-folder"])
+def test_an_evaluation_whose_files_were_removed_is_named(tmp_path, made):
+    """TFMA asserted (`assert len(validation_records) == 1`) on a folder without its files: a traceback."""
+    from components.artifacts import evaluation as evaluation_artifact
+
+    uri = tmp_path / "Evaluator" / "evaluation" / "12"
+    if made:
+        uri.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError) as raised:
+        evaluation_artifact.read_evaluation(str(uri))
+    assert str(raised.value) == (
+        f"{uri} holds no evaluation: its files were removed, or it is not a ModelEvaluation artifact"
+    )
+
+
+@pytest.mark.slow
+def test_report_on_runs_whose_evaluation_was_cleaned_up_names_it_and_the_index_lists_them(
+    pushed_run, tmp_path, caplog
+):
+    """One old run with its Evaluator folder removed made `report` fail with TFMA's AssertionError for every
+    run: the index lists such runs without metrics (a warning says why); that run's page names the folder."""
+    from pipeline import rerender
+
+    output, _, _ = pushed_run
+    evaluator = output / "pipeline_root" / "Evaluator"
+    (uri,) = (output / "pipeline_root" / "Evaluator" / "evaluation").iterdir()
+    accuracy = f"{_evaluation_metrics(output)['accuracy']:.4f}"
+    aside = tmp_path / "Evaluator"
+    shutil.move(evaluator, aside)
+    try:
+        index = Path(rerender.write_index(str(output), reports=str(tmp_path / "reports")))
+        result = run_cli("report", "--output", str(output), "--reports", str(tmp_path / "r"), cwd=tmp_path)
+    finally:
+        shutil.move(aside, evaluator)
+    rows = re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', index.read_text(encoding="utf-8"), flags=re.S)
+    assert len(rows) == 2 and all(accuracy not in row for _, row in rows)  # listed, without metrics
+    missing = f"{uri} holds no evaluation: its files were removed, or it is not a ModelEvaluation artifact"
+    assert sorted(r.getMessage() for r in caplog.records if r.name == "pipeline.summary") == sorted(
+        f"Run {run_id}: {missing}: its metrics are not shown" for run_id, _ in rows
+    )
+    assert result.returncode == 1
+    newest = rows[0][0]
+    assert f"imdb-pipeline report: FAILED: run {newest}: {missing}" in result.stderr, result.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_report_command_writes_to_another_folder_and_leaves_the_output_as_it_was(pushed_run, tmp_path):
     """``--reports DIR``: for an output that cannot be written to (a read-only mount of the runs)."""

@@ -214,10 +214,17 @@ def read_evaluation(
     """Reads a ModelEvaluation: the test split's metrics and diffs, and the validation result.
 
     A candidate absent from the metrics (TFMA names a lone model ``""``) is the first non-baseline model.
+
+    Raises:
+        FileNotFoundError: ``uri`` is no folder or an empty one (its files removed from the pipeline root).
     """
     import tensorflow as tf
     import tensorflow_model_analysis as tfma
 
+    if not tf.io.gfile.isdir(uri) or not tf.io.gfile.listdir(uri):
+        raise FileNotFoundError(
+            f"{uri} holds no evaluation: its files were removed, or it is not a ModelEvaluation artifact"
+        )
     metrics: dict[str, dict[str, float]] = {}
     diffs: dict[str, float] = {}
     for key, value in headline_metrics(uri):
@@ -236,7 +243,7 @@ def read_evaluation(
     validation_ok, failures, failed = None, (), frozenset()
     try:
         validation = tfma.load_validation_result(uri)
-    except (OSError, ValueError, tf.errors.NotFoundError):
+    except (OSError, ValueError, AssertionError, tf.errors.NotFoundError):  # TFMA asserts one record
         validation = None
     if validation is not None:
         validation_ok = validation.validation_ok

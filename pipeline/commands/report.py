@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import posixpath
 
 from pipeline import predict
 from pipeline.commands import common
+
+logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> None:
@@ -42,11 +46,19 @@ def main(args: argparse.Namespace) -> int:
     common.configure_logging(verbose=False)
     predict.import_tensorflow(serving_only=False)
     from pipeline import rerender
-    from pipeline.config import absolute_path
+    from pipeline.config import METADATA_FILE, absolute_path
     from pipeline.run_records import RunNotFoundError
+    from pipeline.stored_uris import moved_from
 
     output = absolute_path(args.output)
     reports = absolute_path(args.reports) if args.reports is not None else None
+    if elsewhere := moved_from(posixpath.join(output, METADATA_FILE), output):
+        logger.warning(
+            "%s was copied or moved: its ML Metadata store records the artifacts under %s, which the "
+            "report reads (ML Metadata keeps absolute paths)",
+            output,
+            elsewhere,
+        )
     try:
         path = rerender.render_run(output, args.run, args.pipeline_name, reports)
         index = rerender.write_index(output, args.pipeline_name, reports)
