@@ -22,6 +22,7 @@ from tfx.types.standard_artifacts import Examples, InfraBlessing, ModelBlessing,
 
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts import pushed_model, run_report
+from components.artifacts.drift_anomalies import DriftFindings
 from components.artifacts.quarantine import QUARANTINE_DIR, SUMMARY_FILE, read_quarantine
 from components.artifacts.ref import ArtifactRef
 from components.artifacts.statistics import DuplicateGroup, Duplicates, SplitStatistics, read_statistics
@@ -312,6 +313,25 @@ def test_a_run_the_drift_check_stopped_says_so_instead_of_no_drift_check():
         r'<p class="fail" id="drift">The drift check stopped this run\s+\(DriftCheck execution 10 failed\)',
         text,
     )
+
+
+@pytest.mark.parametrize(
+    ("spans", "said"),
+    [
+        ((3, 1, 2, 1), "<p>Spans 2 to 3 against span 1.</p>"),  # was "Span 3 against span 1"
+        ((4, 2, 3, 1), "<p>Spans 3 to 4 against spans 1 to 2.</p>"),
+        ((2, 1, 2, 1), "<p>Span 2 against span 1.</p>"),
+        ((2, 1, None, None), "<p>Span 2 against span 1.</p>"),  # drift.json written before windows
+        ((2, None, 1, None), "<p>Spans 1 to 2 (no earlier span: train against test only).</p>"),
+    ],
+)
+def test_the_drift_section_names_the_spans_compared(spans, said):
+    report = _small_report()
+    drift = DriftFindings([], *spans)
+    text = render.render_report(
+        dataclasses.replace(report, data=dataclasses.replace(report.data, drift=drift))
+    )
+    assert said in text
 
 
 def test_report_page_shows_each_section_and_says_what_is_absent():

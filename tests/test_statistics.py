@@ -541,8 +541,7 @@ def test_anomalies_artifact_holds_tfdv_drift_measurements(tmp_path):
         pytest.approx(0.3),
         pytest.approx(0.1),
     )
-    read, span, baseline_span = drift_anomalies.read_findings(artifact.uri)
-    assert (read, span, baseline_span) == (findings, 2, 1)
+    assert drift_anomalies.read_findings(artifact.uri) == (findings, 2, 1, None, None)
     assert artifact.get_string_custom_property(drift_anomalies.WARNINGS_PROPERTY) == findings[0].message
 
 
@@ -664,7 +663,7 @@ def _drift_check(uri, current, previous) -> tuple[list, standard_artifacts.Examp
         {"anomalies": [anomalies]},
         {"options": DriftOptions(min_examples=1).to_json()},
     )
-    findings, _span, _baseline = drift_anomalies.read_findings(anomalies.uri)
+    findings = drift_anomalies.read_findings(anomalies.uri).findings
     return [
         (f.kind, f.split, f.message) for f in findings if f.check == "oov" and f.kind == "drift"
     ], anomalies
@@ -724,7 +723,10 @@ def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans
     assert (statistics.read_statistics(window.uri).first_span, statistics.first_span_of(second)) == (2, 2)
 
     with caplog.at_level(logging.INFO, logger="components.statistics.executor"):
-        oov, _anomalies = _drift_check(tmp_path / "against-1", window, first)
+        oov, anomalies = _drift_check(tmp_path / "against-1", window, first)
+    # drift.json names the window, as the report says it (was "Span 3 against span 1").
+    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (3, 1, 2, 1)
+    assert drift_anomalies.read_findings(anomalies.uri).compared() == "spans 2 to 3 against span 1"
     assert oov[0][2] == (
         "out-of-vocabulary share of train moved from 0.000 (span 1) to 1.000 "
         "(spans 2 to 3, against span 1's vocabulary): change 1.000 > 0.05"
@@ -738,7 +740,8 @@ def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans
         f"DriftCheck: {second.uri} is span 2, not before spans 2 to 3: not compared",
         "DriftCheck: start, spans 2 to 3 against no earlier span",
     ]
-    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (3, None)
+    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (3, None, 2, None)
+    assert drift_anomalies.read_findings(anomalies.uri).compared() == "spans 2 to 3"
 
 
 @pytest.mark.parametrize("old_side", ["previous", "current"])

@@ -55,11 +55,25 @@ class Finding:
 
 
 class DriftFindings(NamedTuple):
-    """The comparisons of ``drift.json``: this span against ``baseline_span`` (None on the first), train/test."""
+    """The comparisons of ``drift.json``: this span against ``baseline_span`` (None on the first), train/test;
+    of a window of several spans, ``span`` is its last and ``first_span`` its first (the baseline's likewise)."""
 
     findings: list[Finding]
     span: int | None
     baseline_span: int | None
+    first_span: int | None = None
+    baseline_first_span: int | None = None
+
+    def compared(self) -> str:
+        """What was compared, as the report says it: ``spans 2 to 3 against span 1``."""
+        from components.artifacts.statistics import spans_name
+
+        if self.span is None:
+            return "this span"
+        name = spans_name(self.first_span, self.span)
+        if self.baseline_span is None:
+            return name
+        return f"{name} against {spans_name(self.baseline_first_span, self.baseline_span)}"
 
 
 def anomalies_proto(findings: list[Finding], split: str) -> Any:
@@ -96,8 +110,10 @@ def write_anomalies(
     span: int | None,
     baseline_span: int | None,
     warnings: list[Finding],
+    first_spans: tuple[int | None, int | None] = (None, None),
 ) -> None:
-    """Writes ``drift.json`` and ``Split-<name>/SchemaDiff.pb`` into ``artifact`` and sets its properties."""
+    """Writes ``drift.json`` and ``Split-<name>/SchemaDiff.pb`` into ``artifact`` and sets its properties;
+    ``first_spans``: the first span of this window and of the baseline's (None: one span)."""
     import tensorflow as tf
 
     from components.artifacts.files import write_json  # imports TensorFlow: only when writing
@@ -112,6 +128,8 @@ def write_anomalies(
     document = {
         "span": span,
         "baseline_span": baseline_span,
+        "first_span": first_spans[0],
+        "baseline_first_span": first_spans[1],
         "findings": [{**dataclasses.asdict(finding), "exceeded": finding.exceeded} for finding in findings],
     }
     write_json(os.path.join(artifact.uri, DRIFT_FILE), document, indent=1)
@@ -136,4 +154,10 @@ def read_findings(uri: str) -> DriftFindings | None:
         Finding(**{key: value for key, value in entry.items() if key != "exceeded"})
         for entry in document["findings"]
     ]
-    return DriftFindings(findings, document.get("span"), document.get("baseline_span"))
+    return DriftFindings(
+        findings,
+        document.get("span"),
+        document.get("baseline_span"),
+        document.get("first_span"),
+        document.get("baseline_first_span"),
+    )

@@ -153,7 +153,12 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         stops = [finding for finding in over if options.action(finding.check) == DriftAction.STOP]
         warnings = [finding for finding in over if options.action(finding.check) != DriftAction.STOP]
         drift_anomalies.write_anomalies(
-            anomalies, findings, current.span, previous.span if previous else None, warnings
+            anomalies,
+            findings,
+            current.span,
+            previous.span if previous else None,
+            warnings,
+            (current.first_span, previous.first_span if previous else None),
         )
         for finding in warnings:
             logger.warning("DriftCheck: %s (warn only)", finding.message)
