@@ -53,6 +53,10 @@ def incomplete(model_uri: str) -> str | None:
     """
     serving = serving_model_dir(model_uri)
     prefix = os.path.join(serving, "variables", "variables")
+
+    def shown(path: str) -> str:  # a path as the messages say it: within the artifact
+        return os.path.relpath(path, model_uri)
+
     shards = (re.search(r"-of-([0-9]+)$", name) for name in tf.io.gfile.glob(f"{prefix}.data-*-of-*"))
     count = max((int(match[1]) for match in shards if match), default=1)
     needed = ["saved_model.pb", "variables/variables.index"]
@@ -64,10 +68,10 @@ def incomplete(model_uri: str) -> str | None:
         with tf.io.gfile.GFile(os.path.join(serving, needed[0]), "rb") as file:
             saved_model = saved_model_pb2.SavedModel.FromString(file.read())
     except DecodeError:
-        return f"{os.path.relpath(serving, model_uri)}/{needed[0]} cannot be read"
+        return f"{shown(os.path.join(serving, needed[0]))} cannot be read"
     serve = [graph for graph in saved_model.meta_graphs if "serve" in graph.meta_info_def.tags]
     if not serve:
-        return f"{os.path.relpath(serving, model_uri)}/{needed[0]} holds no MetaGraph tagged serve"
+        return f"{shown(os.path.join(serving, needed[0]))} holds no MetaGraph tagged serve"
     assets = (os.path.join(serving, "assets", asset.filename) for asset in serve[0].asset_file_def)
     fault = next(filter(None, (_fault(model_uri, path, empty_ok=True) for path in assets)), None)
     if fault:
@@ -75,7 +79,7 @@ def incomplete(model_uri: str) -> str | None:
     try:
         reader = tf.train.load_checkpoint(prefix)
     except tf.errors.OpError:
-        return f"{os.path.relpath(prefix, model_uri)}.index cannot be read"
+        return f"{shown(prefix)}.index cannot be read"
     shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
     tensor_bytes = sum(
         int(np.prod(shape)) * dtypes[key].size for key, shape in shapes.items() if dtypes[key] != tf.string
@@ -83,14 +87,14 @@ def incomplete(model_uri: str) -> str | None:
     held = sum(tf.io.gfile.stat(os.path.join(serving, name)).length for name in needed[2:])
     if held < tensor_bytes:
         return (
-            f"{os.path.relpath(prefix, model_uri)}.data-* are cut short: {held:,} bytes, "
+            f"{shown(prefix)}.data-* are cut short: {held:,} bytes, "
             f"the tensors of its index take {tensor_bytes:,}"
         )
     for key in shapes:  # every tensor read, as the Evaluator restores them: a checksum each, in the index
         try:
             reader.get_tensor(key)
         except (tf.errors.OpError, IndexError):
-            return f"{os.path.relpath(prefix, model_uri)}.data-* do not hold {key} as its index lists it"
+            return f"{shown(prefix)}.data-* do not hold {key} as its index lists it"
     rows = next((shape[0] for key, shape in shapes.items() if key.endswith(_EMBEDDING_KEY)), None)
     if rows is None:
         return None
@@ -101,9 +105,9 @@ def incomplete(model_uri: str) -> str | None:
     try:
         lines = len(read_vocabulary(vocabulary))
     except DamagedFileError as error:  # said, as the other faults, with its path within the artifact
-        return str(error).replace(vocabulary, os.path.relpath(vocabulary, model_uri))
+        return str(error).replace(vocabulary, shown(vocabulary))
     if lines != rows:
-        return f"{os.path.relpath(vocabulary, model_uri)} holds {lines:,} lines, its embedding {rows:,} rows"
+        return f"{shown(vocabulary)} holds {lines:,} lines, its embedding {rows:,} rows"
     return None
 
 

@@ -220,6 +220,11 @@ class Statistics:
     vocabulary_size: int | None = None
     first_span: int | None = None
 
+    @property
+    def earliest_span(self) -> int | None:
+        """The first span read: ``first_span``, or ``span`` in statistics written before windows were recorded."""
+        return self.first_span if self.first_span is not None else self.span
+
     def span_name(self, unknown: str) -> str:
         return spans_name(self.first_span, self.span) if self.span is not None else unknown
 

@@ -120,7 +120,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         anomalies = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])
         current = statistics.read_statistics(current_artifact.uri)
         previous = statistics.read_statistics(baselines[0].uri) if baselines else None
-        first_span = current.first_span if current.first_span is not None else current.span
+        first_span = current.earliest_span
         if previous is not None and None not in (previous.span, first_span) and previous.span >= first_span:
             # Only the portable resolver (latest statistics) can hand over statistics of a span this run reads.
             logger.info(
