@@ -26,6 +26,7 @@ from components.artifacts.embedding_matrix import COVERAGE_WORDS_PROPERTY as COV
 from components.artifacts.embedding_vectors import DIMENSION_PROPERTY as DIMENSION
 from components.artifacts.embedding_vectors import WORDS_PROPERTY as WORDS
 from components.artifacts.ref import ArtifactRef, artifact_ref
+from components.artifacts.statistics import spans_name
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors, RunReport
 from components.plural import counted
 from pipeline import interrupts, run_records
@@ -64,8 +65,9 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
             type_name == standard_artifacts.ExampleAnomalies.TYPE_NAME
             and drift_anomalies.OVER_THRESHOLD_PROPERTY in properties
         ):
-            baseline = properties.get(drift_anomalies.BASELINE_SPAN_PROPERTY)
-            against = "train vs test" if baseline is None else f"against span {baseline} and train vs test"
+            against = "train vs test"
+            if drift_anomalies.BASELINE_SPAN_PROPERTY in properties:
+                against = f"against {_drift_baseline(artifact)} and {against}"
             over = properties[drift_anomalies.OVER_THRESHOLD_PROPERTY]
             figures.append(f"{counted(over, 'comparison')} over their threshold ({against})")
             if properties.get(drift_anomalies.WARNINGS_PROPERTY):
@@ -103,6 +105,14 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
         elif type_name == RunReport.TYPE_NAME:
             figures.append(f"{artifact.uri}/{run_report.REPORT_FILE}")
     return figures
+
+
+def _drift_baseline(anomalies: ArtifactRef) -> str:
+    """The DriftCheck's baseline as the report names it (``spans 1 to 2``): its last span from the
+    artifact's property, its first from ``drift.json`` (absent in one written before windows: one span)."""
+    drift = drift_anomalies.read_findings(anomalies.uri)
+    first = drift.baseline_first_span if drift is not None else None
+    return spans_name(first, anomalies.properties[drift_anomalies.BASELINE_SPAN_PROPERTY])
 
 
 @dataclasses.dataclass

@@ -610,6 +610,31 @@ def test_drift_check_figures_count_the_comparisons_over_their_threshold():
     ]
 
 
+@pytest.mark.parametrize(
+    ("span", "baseline_span", "first_spans", "figure"),
+    [
+        # Was "against span 2": the properties hold a window's last span only.
+        (4, 2, (3, 1), "1 comparison over their threshold (against spans 1 to 2 and train vs test)"),
+        (3, 2, (2, 2), "1 comparison over their threshold (against span 2 and train vs test)"),
+        (2, 1, (None, None), "1 comparison over their threshold (against span 1 and train vs test)"),
+        (1, None, (None, None), "1 comparison over their threshold (train vs test)"),
+    ],
+)
+def test_drift_check_figures_name_the_baseline_window_as_the_report_does(
+    tmp_path, span, baseline_span, first_spans, figure
+):
+    from tfx.types.standard_artifacts import ExampleAnomalies
+
+    from components.artifacts.drift_anomalies import Finding, write_anomalies
+    from components.artifacts.ref import artifact_ref
+
+    anomalies = ExampleAnomalies()
+    anomalies.uri = str(tmp_path)
+    finding = Finding("label", "skew", "train", "test", 0.5, 0.1, "label skew")
+    write_anomalies(anomalies, [finding], span, baseline_span, [], first_spans)
+    assert describe_outputs([(ExampleAnomalies.TYPE_NAME, artifact_ref(anomalies.mlmd_artifact))]) == [figure]
+
+
 # --- a real run ---------------------------------------------------------------------------------
 
 
