@@ -2,9 +2,7 @@
 
 import logging
 import time
-from typing import Any
 
-from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import path_utils
@@ -13,6 +11,7 @@ from components.artifacts import infra_blessing as canary_results
 from components.canary import checks
 from components.canary.options import CanaryOptions
 from components.canary.probes import PROBES
+from components.component_spec import Artifacts, Properties
 
 logger = logging.getLogger(__name__)
 
@@ -20,12 +19,7 @@ logger = logging.getLogger(__name__)
 class Executor(base_executor.BaseExecutor):
     """Writes a blessed or not-blessed ``InfraBlessing``: like TFX's InfraValidator, a refusal is no error."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         options = CanaryOptions.from_exec_properties(exec_properties)
         model = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY])
         blessing = artifact_utils.get_single_instance(output_dict[standard_component_specs.BLESSING_KEY])

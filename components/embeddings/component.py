@@ -6,35 +6,31 @@ Trainer loads into its embedding layer.
 """
 
 from tfx import types
-from tfx.dsl.components.base import base_beam_component, base_component, executor_spec
+from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
-from components.component_spec import with_outputs
+from components.component_spec import BeamComponent, Component
 from components.embeddings import executor
-from components.embeddings.options import EmbeddingOptions, Word2VecOptions
 from components.options import OPTIONS_KEY
 
 
 class Word2VecSpec(types.ComponentSpec):
-    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}  # Word2VecOptions
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {"vectors": ChannelParameter(type=EmbeddingVectors)}
 
 
-class Word2Vec(base_beam_component.BaseBeamComponent):
+class Word2Vec(BeamComponent):
     """Trains word2vec on the tokenised train and unsup reviews; writes ``vectors.txt``."""
 
     SPEC_CLASS = Word2VecSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Word2VecExecutor)
 
-    def __init__(self, examples: types.BaseChannel, options: Word2VecOptions):
-        super().__init__(spec=with_outputs(Word2VecSpec, examples=examples, options=options.to_json()))
-
 
 class EmbeddingAlignerSpec(types.ComponentSpec):
-    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}  # EmbeddingOptions
     INPUTS = {
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
         "vectors": ChannelParameter(type=EmbeddingVectors),
@@ -42,20 +38,8 @@ class EmbeddingAlignerSpec(types.ComponentSpec):
     OUTPUTS = {"embedding": ChannelParameter(type=EmbeddingMatrix)}
 
 
-class EmbeddingAligner(base_component.BaseComponent):
+class EmbeddingAligner(Component):
     """Aligns word vectors with the Transform vocabulary: row i is the vector of token id i."""
 
     SPEC_CLASS = EmbeddingAlignerSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.EmbeddingAlignerExecutor)
-
-    def __init__(
-        self, transform_graph: types.BaseChannel, vectors: types.BaseChannel, options: EmbeddingOptions
-    ):
-        super().__init__(
-            spec=with_outputs(
-                EmbeddingAlignerSpec,
-                transform_graph=transform_graph,
-                vectors=vectors,
-                options=options.to_json(),
-            )
-        )

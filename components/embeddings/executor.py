@@ -3,7 +3,6 @@
 import logging
 import os
 import time
-from typing import Any
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -13,6 +12,7 @@ from tfx.types import artifact_utils
 
 from components.artifacts import embedding_matrix, embedding_vectors, transform_graph
 from components.beam_utils import run_and_count
+from components.component_spec import Artifacts, Properties
 from components.embeddings import vector_files
 from components.embeddings.align import align
 from components.embeddings.options import EmbeddingOptions, Word2VecOptions
@@ -37,12 +37,7 @@ _CORPUS_FILE = "corpus.txt"
 class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
     """Tokenises the train and unsup reviews with Beam, then trains word2vec with gensim."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         options = Word2VecOptions.from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["vectors"])
@@ -95,12 +90,7 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
 class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
     """Builds the embedding matrix for the Transform vocabulary from a word-vector file."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         options = EmbeddingOptions.from_exec_properties(exec_properties)
         graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
         vectors_path, vector_format = vector_file(

@@ -2,15 +2,14 @@
 
 import logging
 import os
-from typing import Any
 
-from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.components.pusher import executor as tfx_pusher_executor
 from tfx.types import artifact_utils, standard_component_specs
 
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts.pushed_model import build_manifest
+from components.component_spec import Artifacts, Properties, optional_instance
 from components.plural import counted
 from components.pusher import publish
 from components.pusher.options import PushOptions
@@ -18,20 +17,15 @@ from components.pusher.options import PushOptions
 logger = logging.getLogger(__name__)
 
 
-def _optional(input_dict: dict[str, list[types.Artifact]], key: str) -> types.Artifact | None:
-    artifacts = input_dict.get(key) or []
-    return artifacts[0] if artifacts else None
-
-
-def refusal_reason(input_dict: dict[str, list[types.Artifact]]) -> str:
+def refusal_reason(input_dict: Artifacts) -> str:
     """Why the blessing check refused the model, from the blessing artifacts, for the log."""
     reasons = []
-    blessing = _optional(input_dict, standard_component_specs.MODEL_BLESSING_KEY)
+    blessing = optional_instance(input_dict, standard_component_specs.MODEL_BLESSING_KEY)
     if blessing is not None and not blessing.get_int_custom_property(
         evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY
     ):
         reasons.append("the Evaluator did not bless it")
-    infra_blessing = _optional(input_dict, standard_component_specs.INFRA_BLESSING_KEY)
+    infra_blessing = optional_instance(input_dict, standard_component_specs.INFRA_BLESSING_KEY)
     if infra_blessing is not None and not infra_blessing.get_int_custom_property(
         canary_results.BLESSED_PROPERTY
     ):
@@ -43,12 +37,7 @@ def refusal_reason(input_dict: dict[str, list[types.Artifact]]) -> str:
 class Executor(tfx_pusher_executor.Executor):
     """TFX's Pusher executor (blessing check, model path, PushedModel) with :func:`publish.push`."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         options = PushOptions.from_exec_properties(exec_properties)
         model_dir = exec_properties["serving_model_dir"]
         pushed = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
@@ -66,12 +55,12 @@ class Executor(tfx_pusher_executor.Executor):
         manifest = build_manifest(
             model_name=os.path.basename(model_dir.rstrip("/")),
             model=model,
-            blessing=_optional(input_dict, standard_component_specs.MODEL_BLESSING_KEY),
-            examples=_optional(input_dict, "examples"),
-            transform_graph=_optional(input_dict, "transform_graph"),
-            embedding=_optional(input_dict, "embedding"),
-            evaluation=_optional(input_dict, "evaluation"),
-            infra_blessing=_optional(input_dict, standard_component_specs.INFRA_BLESSING_KEY),
+            blessing=optional_instance(input_dict, standard_component_specs.MODEL_BLESSING_KEY),
+            examples=optional_instance(input_dict, "examples"),
+            transform_graph=optional_instance(input_dict, "transform_graph"),
+            embedding=optional_instance(input_dict, "embedding"),
+            evaluation=optional_instance(input_dict, "evaluation"),
+            infra_blessing=optional_instance(input_dict, standard_component_specs.INFRA_BLESSING_KEY),
         )
         # Under the model directory's push lock: choosing the version, copying, retention.
         result = publish.push(self.GetModelPath(input_dict), model_dir, manifest, options.keep_versions)

@@ -13,13 +13,13 @@ import json
 from typing import Any
 
 from tfx import types
-from tfx.dsl.components.base import base_component, base_node, executor_spec
+from tfx.dsl.components.base import base_node, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import run_report as names
 from components.artifacts.types import EmbeddingMatrix, RunReport
-from components.component_spec import with_outputs
+from components.component_spec import Component
 from components.report import executor
 
 # The artifacts shown, each optional, in the order the report lists them.
@@ -71,7 +71,7 @@ def describe_steps(steps: Sequence[base_node.BaseNode]) -> dict[str, dict[str, s
     }
 
 
-class Report(base_component.BaseComponent):
+class Report(Component):
     """Renders ``report.html`` from the run's artifacts; copies it into a pushed version's ``report/``.
 
     Args:
@@ -88,10 +88,5 @@ class Report(base_component.BaseComponent):
         self, pipeline_name: str, steps: Sequence[base_node.BaseNode], **inputs: types.BaseChannel | None
     ):
         super().__init__(
-            spec=with_outputs(
-                ReportSpec,
-                pipeline_name=pipeline_name,
-                step_properties=json.dumps(describe_steps(steps)),
-                **inputs,
-            )
+            pipeline_name=pipeline_name, step_properties=json.dumps(describe_steps(steps)), **inputs
         )

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
 
-from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from components.artifacts import run_report
 from components.artifacts.ref import artifact_ref
+from components.component_spec import Artifacts, Properties
 from components.report import read_inputs, render
 from components.versions import library_versions
 
@@ -25,12 +24,7 @@ STEP_PROPERTIES_KEY = "step_properties"
 class Executor(base_executor.BaseExecutor):
     """Renders the run report from whichever of its inputs the run produced."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         started = time.monotonic()
         output = artifact_utils.get_single_instance(output_dict[run_report.REPORT_KEY])
         inputs = {

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tfx import types
-from tfx.dsl.components.base import base_beam_component, base_component, executor_spec
+from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.component_spec import with_outputs
+from components.component_spec import BeamComponent, Component
 from components.schema_validation import executor
 
 
@@ -19,14 +18,11 @@ class SchemaImporterSpec(ComponentSpec):
     OUTPUTS = {executor.SCHEMA_KEY: ChannelParameter(type=standard_artifacts.Schema)}
 
 
-class SchemaImporter(base_component.BaseComponent):
+class SchemaImporter(Component):
     """The curated schema as a Schema artifact; its text, not a path, is the (cache-key) parameter."""
 
     SPEC_CLASS = SchemaImporterSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.SchemaImporterExecutor)
-
-    def __init__(self, schema_text: str):
-        super().__init__(spec=with_outputs(SchemaImporterSpec, schema_text=schema_text))
 
 
 class ExampleValidatorSpec(ComponentSpec):
@@ -40,11 +36,8 @@ class ExampleValidatorSpec(ComponentSpec):
     OUTPUTS = {executor.ANOMALIES_KEY: ChannelParameter(type=standard_artifacts.ExampleAnomalies)}
 
 
-class ExampleValidator(base_beam_component.BaseBeamComponent):
+class ExampleValidator(BeamComponent):
     """Checks every split against its environment's schema; fails the run if any example is invalid."""
 
     SPEC_CLASS = ExampleValidatorSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.ExampleValidatorExecutor)
-
-    def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel):
-        super().__init__(spec=with_outputs(ExampleValidatorSpec, examples=examples, schema=schema))

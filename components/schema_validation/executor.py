@@ -17,6 +17,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 
 from components.beam_utils import ReadSplits
+from components.component_spec import Artifacts, Properties
 from components.plural import counted
 from components.schema_validation import validation
 from schemas import features
@@ -57,12 +58,7 @@ def read_schema(schema_artifact: types.Artifact) -> schema_pb2.Schema:
 class SchemaImporterExecutor(base_executor.BaseExecutor):
     """Parses the schema text (so a broken schema fails here) and writes it as ``schema.pbtxt``."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         schema_artifact = artifact_utils.get_single_instance(output_dict[SCHEMA_KEY])
         logger.info("SchemaImporter: start, writing schema to %s", schema_artifact.uri)
         schema = parse_schema(exec_properties[SCHEMA_TEXT_KEY], SCHEMA_TEXT_KEY)
@@ -125,12 +121,7 @@ def _write_anomalies(
 class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
     """Validates every split of an Examples artifact against the schema of its environment."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         """Writes ``anomalies.json``; raises :class:`SchemaViolationError` if any example is invalid."""
         examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
         schema = read_schema(artifact_utils.get_single_instance(input_dict[SCHEMA_KEY]))

@@ -6,11 +6,11 @@ first sentences alone); see executor.py.
 """
 
 from tfx import types
-from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter
 
-from components.component_spec import with_outputs
+from components.component_spec import BeamComponent
 from components.slicing import executor
 
 
@@ -20,11 +20,8 @@ class EvalSlicesSpec(types.ComponentSpec):
     OUTPUTS = {"sliced_examples": ChannelParameter(type=standard_artifacts.Examples)}
 
 
-class EvalSlices(base_beam_component.BaseBeamComponent):
+class EvalSlices(BeamComponent):
     """Writes the test split with its slicing features, and its first sentences, for the Evaluator."""
 
     SPEC_CLASS = EvalSlicesSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
-
-    def __init__(self, examples: types.BaseChannel):
-        super().__init__(spec=with_outputs(EvalSlicesSpec, examples=examples))

@@ -17,15 +17,14 @@ blessing thresholds are those of the full reviews alone.
 from collections.abc import Iterator
 import copy
 import logging
-from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
-from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_component_specs
 
 from components.beam_utils import ReadSplits, WriteExamples, run_and_count, set_examples_format
+from components.component_spec import Artifacts, Properties
 from components.slicing.slices import first_sentence, length_bucket
 from components.text import tokenize
 from schemas import features
@@ -97,12 +96,7 @@ class SliceTestExamples(beam.PTransform):
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Reads the test split of ``examples``, writes the two evaluation splits to ``sliced_examples``."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         examples = artifact_utils.get_single_instance(input_dict[standard_component_specs.EXAMPLES_KEY])
         output = artifact_utils.get_single_instance(output_dict["sliced_examples"])
         if features.TEST not in artifact_utils.decode_split_names(examples.split_names):

@@ -9,15 +9,13 @@ text pipeline needs: lengths and vocabulary coverage in the Transform's tokens.
 
 from __future__ import annotations
 
-from tfx import types
-from tfx.dsl.components.base import base_beam_component, base_component, executor_spec
+from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.component_spec import with_outputs
+from components.component_spec import BeamComponent, Component
 from components.options import OPTIONS_KEY
 from components.statistics import executor
-from components.statistics.options import DriftOptions
 
 
 class StatisticsGenSpec(ComponentSpec):
@@ -31,7 +29,7 @@ class StatisticsGenSpec(ComponentSpec):
     OUTPUTS = {executor.STATISTICS_KEY: ChannelParameter(type=standard_artifacts.ExampleStatistics)}
 
 
-class StatisticsGen(base_beam_component.BaseBeamComponent):
+class StatisticsGen(BeamComponent):
     """Per-split statistics of the examples, in one Beam pipeline (stats.ComputeStatistics).
 
     Writes ``Split-<name>/FeatureStats.pb`` (DatasetFeatureStatisticsList) and
@@ -42,16 +40,11 @@ class StatisticsGen(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = StatisticsGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.StatisticsGenExecutor)
 
-    def __init__(self, examples: types.BaseChannel, transform_graph: types.BaseChannel):
-        super().__init__(
-            spec=with_outputs(StatisticsGenSpec, examples=examples, transform_graph=transform_graph)
-        )
-
 
 class DriftCheckSpec(ComponentSpec):
     """ExampleStatistics (+ the previous span's) -> ExampleAnomalies."""
 
-    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}  # DriftOptions
     INPUTS = {
         executor.STATISTICS_KEY: ChannelParameter(type=standard_artifacts.ExampleStatistics),
         executor.BASELINE_STATISTICS_KEY: ChannelParameter(
@@ -61,7 +54,7 @@ class DriftCheckSpec(ComponentSpec):
     OUTPUTS = {executor.ANOMALIES_KEY: ChannelParameter(type=standard_artifacts.ExampleAnomalies)}
 
 
-class DriftCheck(base_component.BaseComponent):
+class DriftCheck(Component):
     """Compares the statistics with the previous span's and train with test; stops the run or warns.
 
     Writes the comparisons as an ExampleAnomalies artifact (components/artifacts/
@@ -71,18 +64,3 @@ class DriftCheck(base_component.BaseComponent):
 
     SPEC_CLASS = DriftCheckSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.DriftCheckExecutor)
-
-    def __init__(
-        self,
-        statistics: types.BaseChannel,
-        options: DriftOptions,
-        baseline_statistics: types.BaseChannel | None = None,
-    ):
-        super().__init__(
-            spec=with_outputs(
-                DriftCheckSpec,
-                statistics=statistics,
-                baseline_statistics=baseline_statistics,
-                options=options.to_json(),
-            )
-        )

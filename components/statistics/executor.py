@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
 
 import apache_beam as beam
-from tfx import types
 from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.types import artifact_utils
 
 from components.artifacts import drift_anomalies, statistics, transform_graph
 from components.artifacts.files import DamagedFileError
 from components.beam_utils import ReadSplits
+from components.component_spec import Artifacts, Properties, optional_instance
 from components.plural import counted
 from components.statistics import drift
 from components.statistics.options import DriftAction, DriftOptions
@@ -72,12 +71,7 @@ def _against_previous(
 class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
     """Computes every split's statistics in one Beam pipeline and writes the ExampleStatistics artifact."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
         graph = artifact_utils.get_single_instance(input_dict[TRANSFORM_GRAPH_KEY])
         output = artifact_utils.get_single_instance(output_dict[STATISTICS_KEY])
@@ -108,24 +102,19 @@ class StatisticsGenExecutor(base_beam_executor.BaseBeamExecutor):
 class DriftCheckExecutor(base_executor.BaseExecutor):
     """Compares this span's statistics with the previous span's, and train with test; stops or warns."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         options = DriftOptions.from_exec_properties(exec_properties)
         current_artifact = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
-        baselines = input_dict.get(BASELINE_STATISTICS_KEY) or []
+        baseline = optional_instance(input_dict, BASELINE_STATISTICS_KEY)
         anomalies = artifact_utils.get_single_instance(output_dict[ANOMALIES_KEY])
         current = statistics.read_statistics(current_artifact.uri)
-        previous = statistics.read_statistics(baselines[0].uri) if baselines else None
+        previous = statistics.read_statistics(baseline.uri) if baseline is not None else None
         first_span = current.earliest_span
         if previous is not None and None not in (previous.span, first_span) and previous.span >= first_span:
             # Only the portable resolver (latest statistics) can hand over statistics of a span this run reads.
             logger.info(
                 "DriftCheck: %s is %s, not before %s: not compared",
-                baselines[0].uri,
+                baseline.uri,
                 previous.span_name("the previous span"),
                 current.span_name("this span"),
             )
@@ -133,12 +122,10 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         logger.info(
             "DriftCheck: start, %s against %s",
             current.span_name("this span"),
-            f"{previous.span_name('the previous span')} ({baselines[0].uri})"
-            if previous
-            else "no earlier span",
+            f"{previous.span_name('the previous span')} ({baseline.uri})" if previous else "no earlier span",
         )
         token_counts, previous_vocabulary = (
-            _against_previous(current, current_artifact.uri, previous, baselines[0].uri)
+            _against_previous(current, current_artifact.uri, previous, baseline.uri)
             if previous is not None
             else (None, None)
         )

@@ -7,18 +7,17 @@ logs), so the standard Evaluator and Pusher consume it unchanged.
 """
 
 from tfx import types
-from tfx.dsl.components.base import base_component, executor_spec
+from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts.types import EmbeddingMatrix
-from components.component_spec import with_outputs
+from components.component_spec import Component
 from components.trainer import executor
-from components.trainer.options import TrainerOptions
 
 
 class TrainerSpec(types.ComponentSpec):
-    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    PARAMETERS = {"options": ExecutionParameter(type=str)}  # TrainerOptions
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
@@ -34,27 +33,8 @@ class TrainerSpec(types.ComponentSpec):
     }
 
 
-class Trainer(base_component.BaseComponent):
+class Trainer(Component):
     """Fits on the transformed train split, validates on eval, exports a SavedModel."""
 
     SPEC_CLASS = TrainerSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
-
-    def __init__(
-        self,
-        examples: types.BaseChannel,
-        transform_graph: types.BaseChannel,
-        embedding: types.BaseChannel,
-        options: TrainerOptions,
-        base_model: types.BaseChannel | None = None,
-    ):
-        super().__init__(
-            spec=with_outputs(
-                TrainerSpec,
-                examples=examples,
-                transform_graph=transform_graph,
-                embedding=embedding,
-                base_model=base_model,
-                options=options.to_json(),
-            )
-        )

@@ -2,7 +2,6 @@
 
 import logging
 import time
-from typing import Any
 
 import numpy as np
 import tensorflow_transform as tft
@@ -13,6 +12,7 @@ from tfx.types import artifact_utils, standard_component_specs
 
 from components.artifacts import embedding_matrix, transform_graph
 from components.artifacts import model as model_artifact
+from components.component_spec import Artifacts, Properties
 from components.plural import counted
 from components.trainer import dataset, epoch_progress, export, model, naive_bayes, warm_start
 from components.trainer.options import TrainerOptions
@@ -24,12 +24,7 @@ logger = logging.getLogger(__name__)
 class Executor(base_executor.BaseExecutor):
     """Reads transform output and embedding matrix, fits, exports model and embeddings."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         options = TrainerOptions.from_exec_properties(exec_properties)
         transformed = artifact_utils.get_single_instance(input_dict["examples"])
         tft_output = tft.TFTransformOutput(artifact_utils.get_single_uri(input_dict["transform_graph"]))

@@ -7,17 +7,16 @@ transform_graph + transformed_examples out) and its artifact layout, so
 """
 
 from tfx import types
-from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.dsl.components.base import executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components.component_spec import with_outputs
+from components.component_spec import BeamComponent
 from components.transform import executor
-from components.transform.options import TransformOptions
 
 
 class TransformSpec(types.ComponentSpec):
-    PARAMETERS = {"options": ExecutionParameter(type=str)}
+    PARAMETERS = {"options": ExecutionParameter(type=str)}  # TransformOptions
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "schema": ChannelParameter(type=standard_artifacts.Schema),
@@ -28,13 +27,8 @@ class TransformSpec(types.ComponentSpec):
     }
 
 
-class Transform(base_beam_component.BaseBeamComponent):
+class Transform(BeamComponent):
     """Builds the vocabulary on the train split and transforms train, eval and test."""
 
     SPEC_CLASS = TransformSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
-
-    def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel, options: TransformOptions):
-        super().__init__(
-            spec=with_outputs(TransformSpec, examples=examples, schema=schema, options=options.to_json())
-        )

@@ -3,18 +3,17 @@
 import logging
 import os
 import time
-from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
-from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
 from components.beam_utils import run_and_count
+from components.component_spec import Artifacts, Properties
 from components.file_patterns import all_files_pattern
 from components.transform.analyze_transform import METRICS_NAMESPACE, AnalyzeAndTransform
 from components.transform.options import TransformOptions
@@ -46,12 +45,7 @@ def transform_input_schema(raw_schema: schema_pb2.Schema) -> schema_pb2.Schema:
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Analyses the train split, then transforms the splits the Trainer reads (train and eval)."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
+    def Do(self, input_dict: Artifacts, output_dict: Artifacts, exec_properties: Properties) -> None:
         options = TransformOptions.from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         schema_uri = artifact_utils.get_single_uri(input_dict["schema"])
