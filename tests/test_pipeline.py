@@ -5,6 +5,8 @@ import gc
 import tempfile
 import weakref
 
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 
 from components.artifacts.types import EmbeddingVectors
@@ -190,3 +192,45 @@ def test_a_run_leaves_a_callers_own_freeze_as_it_is():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def _channel(artifact_type):
+    from tfx import types
+
+    return types.Channel(type=artifact_type)
+
+
+def test_a_step_takes_its_specs_inputs_and_options_by_name_and_makes_its_outputs():
+    from tfx.types import standard_artifacts
+
+    from components.canary.component import Canary
+    from components.canary.options import CanaryOptions
+
+    canary = Canary(model=_channel(standard_artifacts.Model), options=CanaryOptions())
+    assert canary.exec_properties == {"options": CanaryOptions().to_json()}
+    assert canary.outputs["blessing"].type is standard_artifacts.InfraBlessing
+
+
+@given(
+    st.from_regex(r"[a-z_][a-z0-9_]{0,20}", fullmatch=True).filter(
+        lambda name: name not in ("model", "options")
+    )
+)
+def test_a_step_refuses_an_argument_its_spec_lacks(name):
+    from tfx.types import standard_artifacts
+
+    from components.canary.component import Canary
+    from components.canary.options import CanaryOptions
+
+    arguments = {"model": _channel(standard_artifacts.Model), "options": CanaryOptions(), name: None}
+    with pytest.raises(TypeError) as raised:
+        Canary(**arguments)
+    assert str(raised.value) == f"Canary() got an unexpected keyword argument '{name}'"
+
+
+def test_a_misspelled_optional_input_is_refused_not_dropped():
+    from components.trainer.component import Trainer
+
+    with pytest.raises(TypeError) as raised:
+        Trainer(base_modl=None)
+    assert str(raised.value) == "Trainer() got an unexpected keyword argument 'base_modl'"
