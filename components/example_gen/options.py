@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from components.options import Bool, Float, Int, Options
+from components.options import Bool, Int, Options, Share
 
 # Files that may hold the dataset (the rest of the reader is too heavy for the CLI to import).
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
@@ -61,10 +61,8 @@ class ExampleGenOptions(Options):
         description="Largest review file read, in bytes; a larger one is set aside as too_large (IMDb's "
         "largest review is 14 kB).",
     )
-    max_bad_share: Float = Field(
+    max_bad_share: Share = Field(
         0.01,
-        ge=0.0,
-        le=1.0,
         description="Share of the review records (0.0-1.0) that may be set aside as bad input before the run "
         "fails; duplicates and train copies of test reviews do not count.",
     )
