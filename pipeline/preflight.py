@@ -6,7 +6,6 @@ is an :class:`OptionsError` naming the option (exit 2). Remote paths are left to
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import gzip
 import logging
@@ -14,7 +13,6 @@ import os
 from pathlib import Path
 import sqlite3
 import tarfile
-import urllib.parse
 import zlib
 
 from components.embeddings.options import EmbeddingOptions
@@ -22,7 +20,7 @@ from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
 from pipeline.config import PipelineConfig
-from pipeline.stored_uris import moved_from
+from pipeline.stored_uris import moved_from, read_only
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +93,7 @@ def _check_metadata_store(path: str) -> None:
     if not os.path.lexists(path):
         return
     try:
-        uri = f"file:{urllib.parse.quote(path)}?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as store:
+        with read_only(path) as store:
             verdict = store.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.Error as error:
         verdict = str(error)
@@ -117,8 +114,7 @@ def _check_vectors(path: str, embedding: EmbeddingOptions) -> None:
         actual = vector_files.read_dimension(path, embedding.vectors_format)
     except vector_files.VectorFileError as error:
         raise OptionsError(f"vectors: {error}") from error
-    problem = embedding.dimension_conflict(actual, path) if embedding.dimension else None
-    if problem:
+    if problem := embedding.dimension_conflict(actual, path):
         raise OptionsError(problem)
 
 

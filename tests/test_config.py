@@ -12,6 +12,7 @@ import pytest
 from components.options import OptionsError
 from components.trainer.options import TrainerOptions
 from pipeline import cli, preflight
+from pipeline import config as config_module
 from pipeline.config import (
     DEFAULT_RUNNER_ARG,
     SAMPLE_DATA,
@@ -127,6 +128,31 @@ def test_misspelt_section_options_are_rejected_not_passed_to_beam():
         "unknown option --trainer.epoch (did you mean --trainer.epochs?); "
         "options that are not imdb-pipeline run's go to Apache Beam only if Beam knows them"
     )
+
+
+def _one_edit_away(name: str, letters: str) -> set[str]:
+    """Every name one letter added, removed or replaced away from ``name``, or with two neighbours swapped."""
+    splits = [(name[:i], name[i:]) for i in range(len(name) + 1)]
+    added = {start + letter + rest for start, rest in splits for letter in letters}
+    removed = {start + rest[1:] for start, rest in splits if rest}
+    replaced = {start + letter + rest[1:] for start, rest in splits if rest for letter in letters}
+    swapped = {start + rest[1] + rest[0] + rest[2:] for start, rest in splits if len(rest) > 1}
+    return (added | removed | replaced | swapped) - {name}
+
+
+@given(st.text("ab-", max_size=6), st.text("ab-", max_size=6))
+def test_a_misspelling_is_one_edit_apart_exactly_when_one_letter_or_one_swap_differs(a, b):
+    assert config_module._one_edit_apart(a, b) == (b in _one_edit_away(a, "ab-"))
+    assert config_module._one_edit_apart(a, b) == config_module._one_edit_apart(b, a)
+
+
+def test_a_misspelling_is_shown_with_the_closest_known_option():
+    known = ["--output", "--data", "--vectors", "--k"]
+    assert config_module.did_you_mean("--kk", known) == " (did you mean --k?)"
+    assert config_module.did_you_mean("--dtaa", known) == " (did you mean --data?)"
+    assert config_module.did_you_mean("--out", known) == " (did you mean --output?)"
+    assert config_module.did_you_mean("--VECTORS", known) == " (did you mean --vectors?)"
+    assert config_module.did_you_mean("--zzz", known) == ""
 
 
 @pytest.mark.parametrize(
