@@ -55,15 +55,14 @@ def parse_list_flag(name: str, text: str) -> list[int]:
     values = []
     for position, item in enumerate(items, start=1):
         value = read_number(item)
-        if isinstance(value, int):
-            values.append(value)
-        else:
+        if not isinstance(value, int):
             what = f"an item that is not a whole number (item {position} of {len(items)}, {item.strip()!r})"
             if not item.strip():
                 what = f"an empty item (item {position} of {len(items)})"
             raise OptionsError(
                 f"{name} has {what} in {text!r}; give comma-separated whole numbers such as 3,4,5"
             )
+        values.append(value)
     return values
 
 

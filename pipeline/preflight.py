@@ -38,8 +38,7 @@ def check(config: PipelineConfig) -> str | None:
     if not is_remote(serving) and os.path.lexists(serving) and not os.path.isdir(serving):
         raise OptionsError(f"model_name: {serving} is a file, not the model's folder of versions")
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
-        problem = _unwritable(folder)
-        if problem:
+        if problem := _unwritable(folder):
             raise OptionsError(f"output: {problem}")
     if not is_remote(config.metadata_path):
         _check_metadata_store(config.metadata_path)
