@@ -305,6 +305,37 @@ def test_every_seed_option_takes_exactly_0_to_2_to_the_32_minus_1(option, seed):
         assert str(error.value) == f"{option} must be between 0 and 4294967295, got {seed}"
 
 
+# Every option that is a share, rate or distance between 0 and 1 (components.options.Share).
+SHARES = (
+    "example_gen.max_bad_share",
+    "drift.max_label_distance",
+    "drift.max_length_divergence",
+    "drift.max_oov_change",
+    "word2vec.sample",
+    "trainer.ngram_l2",
+    "evaluation.min_accuracy",
+    "evaluation.min_auc",
+    "evaluation.baseline_margin",
+    "evaluation.min_short_text_accuracy",
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(option=st.sampled_from(SHARES), value=st.one_of(st.floats(-2, 3), st.integers(-3, 3), st.floats()))
+def test_every_share_option_takes_exactly_the_finite_numbers_from_0_to_1(option, value):
+    section, field = option.split(".")
+    if 0 <= value <= 1:
+        assert getattr(getattr(build_config(overrides={option: value}), section), field) == value
+        return
+    with pytest.raises(OptionsError) as error:
+        build_config(overrides={option: value})
+    shown = float(value) if isinstance(value, int) else value
+    if value != value or value in (float("inf"), float("-inf")):
+        assert str(error.value) == f"{option} must be a finite number, got {shown!r}"
+    else:
+        assert str(error.value) == f"{option} must be between 0.0 and 1.0, got {shown!r}"
+
+
 @settings(max_examples=60, deadline=None)
 @given(widths=st.lists(st.integers(1, 100), min_size=1, max_size=5), max_length=st.integers(1, 120))
 def test_a_cnn_is_refused_when_max_length_is_shorter_than_its_widest_convolution(widths, max_length):
