@@ -6,7 +6,6 @@ The error names the field as ``section.field``; a step's executor receives its o
 from __future__ import annotations
 
 from collections.abc import Mapping
-import enum
 import json
 import reprlib
 from typing import Annotated, Any, ClassVar, Self
@@ -23,6 +22,10 @@ Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Bool = Annotated[bool, Strict()]
 # What NumPy, TensorFlow and gensim take as a random seed.
 Seed = Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)]
+# A share, rate or distance between 0 and 1.
+Share = Annotated[Float, Field(ge=0.0, le=1.0)]
+# A number of passes over the data.
+Epochs = Annotated[int, Strict(), Field(ge=1, le=1_000)]
 
 
 # A value as an error message shows it: bounded, so that a huge value (a long string, a number of
@@ -186,8 +189,3 @@ def _names(loc: tuple, owner: type[BaseModel]) -> list[str]:
     if section and (not names or names[0] != section):
         names.insert(0, section)
     return names
-
-
-def choices(enum_class: type[enum.Enum]) -> str:
-    """``a, b, c``: the values of a choice, for descriptions."""
-    return ", ".join(str(member) for member in enum_class)

@@ -55,15 +55,14 @@ def parse_list_flag(name: str, text: str) -> list[int]:
     values = []
     for position, item in enumerate(items, start=1):
         value = read_number(item)
-        if isinstance(value, int):
-            values.append(value)
-        else:
+        if not isinstance(value, int):
             what = f"an item that is not a whole number (item {position} of {len(items)}, {item.strip()!r})"
             if not item.strip():
                 what = f"an empty item (item {position} of {len(items)})"
             raise OptionsError(
                 f"{name} has {what} in {text!r}; give comma-separated whole numbers such as 3,4,5"
             )
+        values.append(value)
     return values
 
 
@@ -171,8 +170,8 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
     ours = {option.replace("-", "_"): option for option in _long_options(parser)}
     for flag in (arg.split("=", 1)[0] for arg in unknown):
         # Beam's `--dry_run` (a test option: the job runs) for this command's `--dry-run`
-        if flag in _long_options(beam_parser) and ours.get(flag.replace("-", "_"), flag) != flag:
-            ours_flag = ours[flag.replace("-", "_")]
+        ours_flag = ours.get(flag.replace("-", "_"), flag)
+        if ours_flag != flag and flag in _long_options(beam_parser):
             raise UsageError(
                 f"{flag} is Apache Beam's option, not {parser.prog}'s {ours_flag}: did you mean {ours_flag}?"
             )

@@ -157,8 +157,7 @@ class PipelineConfig(Options):
             check_num_spans(self.data, self.span, self.num_spans)
         except ValueError as error:
             raise OptionsError(str(error)) from error
-        problem = word2vec_dimension_conflict(self.embedding, self.word2vec) if self.vectors is None else None
-        if problem:
+        if self.vectors is None and (problem := word2vec_dimension_conflict(self.embedding, self.word2vec)):
             raise OptionsError(problem)
         if not self.trainer.use_embeddings and self.transform.ngram_max == 0:
             raise OptionsError(
@@ -305,18 +304,10 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (
-            ValueError,
-            TypeError,
-            KeyError,
-            AttributeError,
-        ) as error:  # its tag does not fit: ``!!int abc``
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"{shown(node.value)} is no {node.tag.rsplit(':', 1)[-1]}: {error}",
-                node.start_mark,
-            ) from error
+        # Its tag does not fit: ``!!int abc``.
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            problem = f"{shown(node.value)} is no {node.tag.rsplit(':', 1)[-1]}: {error}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from error
 
 
 # PyYAML follows YAML 1.1: ``010`` is 8 (octal), ``1:00`` is 60 (base 60), ``1_0`` is 10,
@@ -353,16 +344,15 @@ def read_number(text: str) -> int | float | None:
     """A number given on the command line, read as a config file reads it (``0x10`` is 16, ``1e-3``
     0.001); None where a config file would read no number (``1_0``, non-ASCII digits, ``nan``, ``3 # three``)."""
     text = text.strip()
-    for tag in ("int", "float"):
-        if re.match(_CORE_SCHEMA[f"tag:yaml.org,2002:{tag}"][0], text):
-            loader = _StrictLoader(text)
-            try:
-                return loader.get_single_data()
-            except yaml.YAMLError:  # beyond Python's 4,300 digits of int(): no number either
-                return None
-            finally:
-                loader.dispose()
-    return None
+    if not any(re.match(_CORE_SCHEMA[f"tag:yaml.org,2002:{tag}"][0], text) for tag in ("int", "float")):
+        return None
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError:  # beyond Python's 4,300 digits of int(): no number either
+        return None
+    finally:
+        loader.dispose()
 
 
 def _key_lines(node: yaml.Node) -> dict[str, int]:
@@ -487,18 +477,13 @@ def closest(name: str, known: Iterable[str]) -> str | None:
 
 def _one_edit_apart(a: str, b: str) -> bool:
     """Whether ``b`` is ``a`` with one letter added, removed or replaced, or two neighbours swapped."""
-    if a == b or abs(len(a) - len(b)) > 1:
+    if a == b:
         return False
-    if len(a) == len(b):
-        differ = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(differ) == 1 or (
-            len(differ) == 2
-            and differ[1] == differ[0] + 1
-            and a[differ[0]] == b[differ[1]]
-            and a[differ[1]] == b[differ[0]]
-        )
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+    first_difference = len(os.path.commonprefix([a, b]))  # noqa: RUF071 - letter by letter, as wanted
+    a, b = a[first_difference:], b[first_difference:]
+    replaced, added, removed = a[1:] == b[1:], a == b[1:], a[1:] == b
+    swapped = a[2:] == b[2:] and a[:2] == b[1::-1]
+    return replaced or added or removed or swapped
 
 
 def _comparable(name: str) -> str:

@@ -6,7 +6,6 @@ is an :class:`OptionsError` naming the option (exit 2). Remote paths are left to
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import gzip
 import logging
@@ -14,7 +13,6 @@ import os
 from pathlib import Path
 import sqlite3
 import tarfile
-import urllib.parse
 import zlib
 
 from components.embeddings.options import EmbeddingOptions
@@ -22,7 +20,7 @@ from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
 from pipeline.config import PipelineConfig
-from pipeline.stored_uris import moved_from
+from pipeline.stored_uris import moved_from, read_only
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +38,7 @@ def check(config: PipelineConfig) -> str | None:
     if not is_remote(serving) and os.path.lexists(serving) and not os.path.isdir(serving):
         raise OptionsError(f"model_name: {serving} is a file, not the model's folder of versions")
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
-        problem = _unwritable(folder)
-        if problem:
+        if problem := _unwritable(folder):
             raise OptionsError(f"output: {problem}")
     if not is_remote(config.metadata_path):
         _check_metadata_store(config.metadata_path)
@@ -95,8 +92,7 @@ def _check_metadata_store(path: str) -> None:
     if not os.path.lexists(path):
         return
     try:
-        uri = f"file:{urllib.parse.quote(path)}?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as store:
+        with read_only(path) as store:
             verdict = store.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.Error as error:
         verdict = str(error)
@@ -117,8 +113,7 @@ def _check_vectors(path: str, embedding: EmbeddingOptions) -> None:
         actual = vector_files.read_dimension(path, embedding.vectors_format)
     except vector_files.VectorFileError as error:
         raise OptionsError(f"vectors: {error}") from error
-    problem = embedding.dimension_conflict(actual, path) if embedding.dimension else None
-    if problem:
+    if problem := embedding.dimension_conflict(actual, path):
         raise OptionsError(problem)
 
 

@@ -68,14 +68,18 @@ def make_store_uris_absolute(metadata_path: str, output: str) -> int:
     return len(relative)
 
 
+def read_only(metadata_path: str) -> contextlib.closing[sqlite3.Connection]:
+    """A read-only connection to a local ML Metadata store (``sqlite3.Error`` if it cannot be opened)."""
+    return contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(metadata_path)}?mode=ro", uri=True))
+
+
 def recorded_output(metadata_path: str) -> str | None:
     """The output folder a local ML Metadata store's newest artifact under a ``pipeline_root/`` names (the
     part before it); None without one. Another than the store's own: the output was copied or moved."""
     if not os.path.isfile(metadata_path):
         return None
-    uri = f"file:{urllib.parse.quote(metadata_path)}?mode=ro"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as store:
+        with read_only(metadata_path) as store:
             for (stored,) in store.execute("SELECT uri FROM Artifact ORDER BY id DESC"):
                 parts = stored.split("/") if stored and os.path.isabs(stored) else []
                 if PIPELINE_ROOT_DIR in parts[1:]:

@@ -12,6 +12,7 @@ import pytest
 from components.options import OptionsError
 from components.trainer.options import TrainerOptions
 from pipeline import cli, preflight
+from pipeline import config as config_module
 from pipeline.config import (
     DEFAULT_RUNNER_ARG,
     SAMPLE_DATA,
@@ -127,6 +128,31 @@ def test_misspelt_section_options_are_rejected_not_passed_to_beam():
         "unknown option --trainer.epoch (did you mean --trainer.epochs?); "
         "options that are not imdb-pipeline run's go to Apache Beam only if Beam knows them"
     )
+
+
+def _one_edit_away(name: str, letters: str) -> set[str]:
+    """Every name one letter added, removed or replaced away from ``name``, or with two neighbours swapped."""
+    splits = [(name[:i], name[i:]) for i in range(len(name) + 1)]
+    added = {start + letter + rest for start, rest in splits for letter in letters}
+    removed = {start + rest[1:] for start, rest in splits if rest}
+    replaced = {start + letter + rest[1:] for start, rest in splits if rest for letter in letters}
+    swapped = {start + rest[1] + rest[0] + rest[2:] for start, rest in splits if len(rest) > 1}
+    return (added | removed | replaced | swapped) - {name}
+
+
+@given(st.text("ab-", max_size=6), st.text("ab-", max_size=6))
+def test_a_misspelling_is_one_edit_apart_exactly_when_one_letter_or_one_swap_differs(a, b):
+    assert config_module._one_edit_apart(a, b) == (b in _one_edit_away(a, "ab-"))
+    assert config_module._one_edit_apart(a, b) == config_module._one_edit_apart(b, a)
+
+
+def test_a_misspelling_is_shown_with_the_closest_known_option():
+    known = ["--output", "--data", "--vectors", "--k"]
+    assert config_module.did_you_mean("--kk", known) == " (did you mean --k?)"
+    assert config_module.did_you_mean("--dtaa", known) == " (did you mean --data?)"
+    assert config_module.did_you_mean("--out", known) == " (did you mean --output?)"
+    assert config_module.did_you_mean("--VECTORS", known) == " (did you mean --vectors?)"
+    assert config_module.did_you_mean("--zzz", known) == ""
 
 
 @pytest.mark.parametrize(
@@ -277,6 +303,37 @@ def test_every_seed_option_takes_exactly_0_to_2_to_the_32_minus_1(option, seed):
         with pytest.raises(OptionsError) as error:
             build_config(overrides={option: seed})
         assert str(error.value) == f"{option} must be between 0 and 4294967295, got {seed}"
+
+
+# Every option that is a share, rate or distance between 0 and 1 (components.options.Share).
+SHARES = (
+    "example_gen.max_bad_share",
+    "drift.max_label_distance",
+    "drift.max_length_divergence",
+    "drift.max_oov_change",
+    "word2vec.sample",
+    "trainer.ngram_l2",
+    "evaluation.min_accuracy",
+    "evaluation.min_auc",
+    "evaluation.baseline_margin",
+    "evaluation.min_short_text_accuracy",
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(option=st.sampled_from(SHARES), value=st.one_of(st.floats(-2, 3), st.integers(-3, 3), st.floats()))
+def test_every_share_option_takes_exactly_the_finite_numbers_from_0_to_1(option, value):
+    section, field = option.split(".")
+    if 0 <= value <= 1:
+        assert getattr(getattr(build_config(overrides={option: value}), section), field) == value
+        return
+    with pytest.raises(OptionsError) as error:
+        build_config(overrides={option: value})
+    shown = float(value) if isinstance(value, int) else value
+    if value != value or value in (float("inf"), float("-inf")):
+        assert str(error.value) == f"{option} must be a finite number, got {shown!r}"
+    else:
+        assert str(error.value) == f"{option} must be between 0.0 and 1.0, got {shown!r}"
 
 
 @settings(max_examples=60, deadline=None)

@@ -4,7 +4,7 @@ import enum
 
 from pydantic import Field
 
-from components.options import Bool, Float, Int, Options, Seed, choices
+from components.options import Bool, Epochs, Int, Options, Seed, Share
 
 
 class RowInit(enum.StrEnum):
@@ -57,25 +57,23 @@ class Word2VecOptions(Options):
         5, ge=1, le=100, description="Maximum distance between the current and predicted word."
     )
     min_count: Int = Field(2, ge=1, description="Words rarer than this in the corpus get no vector.")
-    epochs: Int = Field(
+    epochs: Epochs = Field(
         1,
-        ge=1,
-        le=1_000,
         description="Passes over the corpus. Each costs about 11 CPU s on the full IMDb train + unsup text with "
         "the default negative and sample (22 s with gensim's 5 and 0.001); more epochs did not raise the test "
         "accuracy there.",
     )
-    algorithm: Word2VecAlgorithm = Field(Word2VecAlgorithm.CBOW, description=choices(Word2VecAlgorithm) + ".")
+    algorithm: Word2VecAlgorithm = Field(
+        Word2VecAlgorithm.CBOW, description=", ".join(Word2VecAlgorithm) + "."
+    )
     negative: Int = Field(
         2,
         ge=1,
         le=100,
         description="Negative samples drawn per predicted word; training time grows with them.",
     )
-    sample: Float = Field(
+    sample: Share = Field(
         1e-4,
-        ge=0.0,
-        le=1.0,
         description="Subsampling threshold: occurrences of words more frequent than this share of the corpus "
         "are skipped at random (the more frequent, the more often), which speeds up training; 0 keeps every "
         "occurrence.",

@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from components.options import Float, Options
+from components.options import Options, Share
 
 
 class EvaluationOptions(Options):
@@ -10,19 +10,15 @@ class EvaluationOptions(Options):
 
     SECTION = "evaluation"
 
-    min_accuracy: Float = Field(0.70, ge=0.0, le=1.0, description="Lowest acceptable binary accuracy.")
-    min_auc: Float = Field(0.75, ge=0.0, le=1.0, description="Lowest acceptable ROC AUC.")
-    baseline_margin: Float = Field(
+    min_accuracy: Share = Field(0.70, description="Lowest acceptable binary accuracy.")
+    min_auc: Share = Field(0.75, description="Lowest acceptable ROC AUC.")
+    baseline_margin: Share = Field(
         0.01,
-        ge=0.0,
-        le=1.0,
         description="How much lower than the baseline (the latest blessed model, evaluated on the same test "
         "data) accuracy and AUC may be.",
     )
-    min_short_text_accuracy: Float = Field(
+    min_short_text_accuracy: Share = Field(
         0.0,
-        ge=0.0,
-        le=1.0,
         description="Lowest acceptable binary accuracy on the first sentences of the test reviews, each "
         "scored alone (the short-text slice); 0 checks nothing.",
     )

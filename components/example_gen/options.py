@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from components.options import Bool, Float, Int, Options
+from components.options import Bool, Int, Options, Share
 
 # Files that may hold the dataset (the rest of the reader is too heavy for the CLI to import).
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
@@ -20,24 +20,13 @@ def is_remote(path: str) -> bool:
     return "://" in path
 
 
-MIN_EVAL_PERCENT = 1
-MAX_EVAL_PERCENT = 50
-
-
 def validate_eval_percent(eval_percent: int) -> int:
     """Returns ``eval_percent`` if it is a whole number in 1..50, else raises ValueError.
 
     0 leaves nothing to evaluate on; more than half would train on less than it evaluates on.
     """
-    if (
-        isinstance(eval_percent, bool)
-        or not isinstance(eval_percent, int)
-        or not MIN_EVAL_PERCENT <= eval_percent <= MAX_EVAL_PERCENT
-    ):
-        raise ValueError(
-            f"eval_percent must be a whole number between {MIN_EVAL_PERCENT} and {MAX_EVAL_PERCENT}, "
-            f"got {eval_percent!r}"
-        )
+    if isinstance(eval_percent, bool) or not isinstance(eval_percent, int) or not 1 <= eval_percent <= 50:
+        raise ValueError(f"eval_percent must be a whole number between 1 and 50, got {eval_percent!r}")
     return eval_percent
 
 
@@ -61,10 +50,8 @@ class ExampleGenOptions(Options):
         description="Largest review file read, in bytes; a larger one is set aside as too_large (IMDb's "
         "largest review is 14 kB).",
     )
-    max_bad_share: Float = Field(
+    max_bad_share: Share = Field(
         0.01,
-        ge=0.0,
-        le=1.0,
         description="Share of the review records (0.0-1.0) that may be set aside as bad input before the run "
         "fails; duplicates and train copies of test reviews do not count.",
     )

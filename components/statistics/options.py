@@ -5,7 +5,7 @@ import enum
 from pydantic import Field
 
 from components.artifacts.drift_anomalies import LABEL, LENGTH, OOV
-from components.options import Float, Int, Options
+from components.options import Int, Options, Share
 
 
 class DriftAction(enum.StrEnum):
@@ -20,30 +20,24 @@ class DriftOptions(Options):
 
     SECTION = "drift"
 
-    max_label_distance: Float = Field(
+    max_label_distance: Share = Field(
         0.1,
-        ge=0.0,
-        le=1.0,
         description="Largest L-infinity distance between two label distributions (the largest change in the "
         "share of a label), as TFDV's drift comparator measures it.",
     )
     label_action: DriftAction = Field(
         DriftAction.STOP, description="stop or warn when the label balance moves more."
     )
-    max_length_divergence: Float = Field(
+    max_length_divergence: Share = Field(
         0.1,
-        ge=0.0,
-        le=1.0,
         description="Largest Jensen-Shannon divergence (base 2) between two distributions of review length in "
         "tokens (buckets of 25 tokens).",
     )
     length_action: DriftAction = Field(
         DriftAction.STOP, description="stop or warn when review lengths move more."
     )
-    max_oov_change: Float = Field(
+    max_oov_change: Share = Field(
         0.05,
-        ge=0.0,
-        le=1.0,
         description="Largest change in the share of tokens outside the Transform's vocabulary.",
     )
     oov_action: DriftAction = Field(

@@ -5,7 +5,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from components.options import Bool, Float, Int, Options, Seed
+from components.options import Bool, Epochs, Float, Int, Options, Seed, Share
 
 
 class Architecture(enum.StrEnum):
@@ -40,8 +40,8 @@ class TrainerOptions(Options):
         "settle, then fine-tuned at fine_tune_learning_rate, so large early gradients do not wreck the "
         "pretrained vectors).",
     )
-    unfreeze_after_epochs: Int = Field(
-        1, ge=1, le=1_000, description="Frozen epochs of frozen_then_fine_tune; must be less than epochs."
+    unfreeze_after_epochs: Epochs = Field(
+        1, description="Frozen epochs of frozen_then_fine_tune; must be less than epochs."
     )
     fine_tune_learning_rate: Float = Field(
         3e-4,
@@ -50,9 +50,7 @@ class TrainerOptions(Options):
         description="Adam learning rate once the embeddings are unfrozen in frozen_then_fine_tune (usually "
         "well below learning_rate).",
     )
-    epochs: Int = Field(
-        2, ge=1, le=1_000, description="Maximum epochs; early stopping on the eval split may stop sooner."
-    )
+    epochs: Epochs = Field(2, description="Maximum epochs; early stopping on the eval split may stop sooner.")
     early_stopping_patience: Int = Field(
         1,
         ge=0,
@@ -89,7 +87,7 @@ class TrainerOptions(Options):
         "0, and they do not count in the review's norm). Ids are hash buckets, and rare n-grams share them: over "
         "the full train split, many ids held by 2 or 3 reviews are n-grams seen once that landed in one bucket.",
     )
-    ngram_l2: Float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty on the wide branch's weights.")
+    ngram_l2: Share = Field(0.0, description="L2 penalty on the wide branch's weights.")
     ngram_learning_rate_factor: Float = Field(
         10.0,
         ge=0.01,

@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from components.options import OptionsError
 from pipeline import interrupts, predict
+from pipeline.cli import UsageError, add_config_arguments, config_from_args
 from pipeline.commands import common
 
 
 def add_run_parser(subparsers) -> argparse.ArgumentParser:
-    from pipeline.cli import add_config_arguments
-
     parser = common.add_command(
         subparsers,
         "run",
@@ -42,8 +42,6 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def add_compile_parser(subparsers) -> argparse.ArgumentParser:
-    from pipeline.cli import add_config_arguments
-
     parser = common.add_command(
         subparsers,
         "compile",
@@ -83,9 +81,7 @@ def add_compile_parser(subparsers) -> argparse.ArgumentParser:
 
 def _configuration(command: str, args: argparse.Namespace, beam_args: list[str], parser):
     """The command's validated configuration after the pre-flight, or the exit code after printing why not."""
-    from components.options import OptionsError
     from pipeline import preflight
-    from pipeline.cli import UsageError, config_from_args
 
     try:
         config = config_from_args(args, beam_args, parser)
