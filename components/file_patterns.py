@@ -13,7 +13,6 @@ import glob
 import os
 import warnings
 
-
 # Keeps Beam's "FutureWarning: Possible nested set" for an escaped path off stderr: Beam's
 # FileSystem.match copies a glob class as it is into its regular expression, so the escape [[] of a
 # path holding [ becomes the regex class [[] (the same match, but Python warns on every compile). The

@@ -147,8 +147,7 @@ class SummarizeIngest(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
         facts = [
-            inputs[COUNTS]
-            | "CountFacts" >> beam.MapTuple(lambda kind, count: (("counts", kind), count)),
+            inputs[COUNTS] | "CountFacts" >> beam.MapTuple(lambda kind, count: (("counts", kind), count)),
             inputs[QUARANTINE]
             | "SampleFacts" >> beam.Map(lambda record: (("samples", record.reason), str(record.origin))),
         ]
