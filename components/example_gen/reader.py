@@ -32,12 +32,7 @@ from components.artifacts import quarantine
 from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import quarantining, spans
 from components.example_gen.errors import BadRecordError, ImdbArchiveError, ImdbDataError
-from components.example_gen.options import (
-    ExampleGenOptions,
-    is_archive,
-    is_remote,
-    validate_eval_percent,
-)
+from components.example_gen.options import ExampleGenOptions, is_archive, is_remote, validate_eval_percent
 from components.loop_progress import Progress
 from components.plural import counted
 from schemas import features
@@ -702,9 +697,7 @@ class ReadImdbReviews(beam.PTransform):
     """
 
     def __init__(
-        self,
-        file_pattern: str | Sequence[str],
-        max_review_bytes: int = ExampleGenOptions().max_review_bytes,
+        self, file_pattern: str | Sequence[str], max_review_bytes: int = ExampleGenOptions().max_review_bytes
     ):
         super().__init__()
         # Several patterns (one per span of a range) are read as one dataset.
