@@ -37,14 +37,9 @@ class ReadSplits(beam.PTransform):
     Beam (ExampleValidator, StatisticsGen, EvalSlices): the split folders as TFX lays them out,
     plain or gzip TFRecords (by file suffix, see :func:`WriteExamples`), each record keyed by its split.
 
-    Args:
-        examples: The Examples artifact.
-        splits: The split names to read, each of which must have files.
-
     Raises:
-        ValueError: At construction, naming the split and the artifact, when a
-            split is not one of the artifact's or has no files (a missing or
-            empty split folder).
+        ValueError: At construction, naming the split and ``examples``, when a split is not one of the
+            artifact's or has no files (a missing or empty split folder).
     """
 
     def __init__(self, examples: types.Artifact, splits: Sequence[str]):

@@ -14,14 +14,10 @@ import hashlib
 import apache_beam as beam
 
 
-def text_digest(text: str | bytes) -> bytes:
-    """SHA-256 of a text (UTF-8 encoded when given as ``str``)."""
-    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).digest()
-
-
 def _keyed(element: tuple[str | bytes, object]) -> tuple[bytes, object]:
+    """(SHA-256 of the text, UTF-8 encoded when given as ``str``; the value)."""
     text, value = element
-    return text_digest(text), value
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).digest(), value
 
 
 class GroupByText(beam.PTransform):

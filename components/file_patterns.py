@@ -13,28 +13,18 @@ import glob
 import os
 import warnings
 
-
-def ignore_beams_nested_set_warning() -> None:
-    """Keeps Beam's ``FutureWarning: Possible nested set`` for an escaped path off stderr.
-
-    Beam's ``FileSystem.match`` compiles a pattern's regular expression with a
-    glob class copied as it is, so the escape ``[[]`` of a path holding ``[``
-    becomes the regex class ``[[]``: the same match (a literal ``[``), but
-    Python warns on every compile. The call runs inside Beam's ``MatchFiles``
-    and ``ReadFromTFRecord`` on its worker threads (or processes), where no
-    ``catch_warnings`` around our own code reaches, so the filter is installed
-    when this module is imported, and only for that message from that module
-    of Beam's.
-    """
-    warnings.filterwarnings(
-        "ignore",
-        message=r"Possible nested set at position",
-        category=FutureWarning,
-        module=r"apache_beam\.io\.filesystem\Z",
-    )
-
-
-ignore_beams_nested_set_warning()
+# Keeps Beam's "FutureWarning: Possible nested set" for an escaped path off stderr: Beam's
+# FileSystem.match copies a glob class as it is into its regular expression, so the escape [[] of a
+# path holding [ becomes the regex class [[] (the same match, but Python warns on every compile). The
+# compile runs inside Beam's MatchFiles and ReadFromTFRecord on worker threads (or processes), where no
+# catch_warnings of ours reaches: the filter is installed when this module is imported, for that
+# message from that module of Beam's only.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Possible nested set at position",
+    category=FutureWarning,
+    module=r"apache_beam\.io\.filesystem\Z",
+)
 
 
 def escape_pattern(path: str) -> str:

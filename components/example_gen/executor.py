@@ -60,10 +60,9 @@ def make_custom_config(options: ExampleGenOptions) -> example_gen_pb2.CustomConf
 
 def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenOptions:
     """The options packed by :func:`make_custom_config`; the defaults when there is no custom config."""
-    serialized = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
-    if not serialized:
-        return ExampleGenOptions()
-    config = proto_utils.json_to_proto(serialized, example_gen_pb2.CustomConfig())
+    config = example_gen_pb2.CustomConfig()
+    if serialized := exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY):
+        proto_utils.json_to_proto(serialized, config)
     if not config.HasField("custom_config"):
         return ExampleGenOptions()
     value = wrappers_pb2.StringValue()

@@ -83,16 +83,15 @@ class CountByReason(beam.PTransform):
         )
 
 
-# A fact for the summary: (counted key, how many, sampled key, sample); either key may be None. A key
-# is (IngestSummary field, key in it[, key in that]).
-Fact = tuple[tuple | None, int, tuple | None, str | None]
+# A fact for the summary: (key, a count or a sample), the key (IngestSummary field, key in it[, key in that]).
+Fact = tuple[tuple, int | str]
 
 
 def _review_facts(review, split: str) -> Iterator[Fact]:
-    yield ("split_folders", split, review.folder), 1, None, None
+    yield ("split_folders", split, review.folder), 1
     if review.movie_id is None:
-        cause = review.no_movie_id
-        yield ("no_movie_id", split, cause), 1, ("no_movie_id_samples", cause), str(review.origin)
+        yield ("no_movie_id", split, review.no_movie_id), 1
+        yield ("no_movie_id_samples", review.no_movie_id), str(review.origin)
 
 
 def _keep_samples(samples: dict[tuple, list[str]], key: tuple, more: Iterable[str]) -> None:
@@ -107,11 +106,11 @@ class _Summarize(beam.CombineFn):
 
     def add_input(self, accumulator, fact: Fact):
         counts, samples = accumulator
-        counted, count, sampled, sample = fact
-        if counted is not None:
-            counts[counted] += count
-        if sampled is not None:
-            _keep_samples(samples, sampled, [sample])
+        key, value = fact
+        if isinstance(value, str):
+            _keep_samples(samples, key, [value])
+        else:
+            counts[key] += value
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -148,11 +147,9 @@ class SummarizeIngest(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
         facts = [
-            inputs[COUNTS]
-            | "CountFacts" >> beam.MapTuple(lambda kind, count: (("counts", kind), count, None, None)),
+            inputs[COUNTS] | "CountFacts" >> beam.MapTuple(lambda kind, count: (("counts", kind), count)),
             inputs[QUARANTINE]
-            | "SampleFacts"
-            >> beam.Map(lambda record: (None, 0, ("samples", record.reason), str(record.origin))),
+            | "SampleFacts" >> beam.Map(lambda record: (("samples", record.reason), str(record.origin))),
         ]
         for split, reviews in inputs.items():
             if split not in (COUNTS, QUARANTINE):

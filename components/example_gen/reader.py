@@ -28,26 +28,17 @@ from apache_beam.io.filesystems import FileSystems
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components import file_patterns
 from components.artifacts import quarantine
 from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import quarantining, spans
 from components.example_gen.errors import BadRecordError, ImdbArchiveError, ImdbDataError
-from components.example_gen.options import (
-    ExampleGenOptions,
-    is_archive,
-    is_remote,
-    validate_eval_percent,
-)
+from components.example_gen.options import ExampleGenOptions, is_archive, is_remote, validate_eval_percent
 from components.loop_progress import Progress
 from components.plural import counted
 from schemas import features
 from schemas.schema import load_raw_schema
 
 logger = logging.getLogger(__name__)
-
-# list_dataset matches escaped paths ([[]) with Beam on workers, which import this module.
-file_patterns.ignore_beams_nested_set_warning()
 
 # Folder names of the published dataset layout (not our split names: train/ is cut into train and eval).
 TRAIN_DIR = "train"
@@ -414,14 +405,13 @@ class _ReadMatchFn(beam.DoFn):
 
     def process(self, metadata: FileMetadata) -> Iterator:
         path = metadata.path
-        link = not is_remote(path) and os.path.islink(path)
         special = _special_file_kind(path)
         if is_archive(path):
             if special:
                 raise ImdbDataError(f"{path} is {special}, not an archive file")
             yield from self._read_archive(path, metadata.size_in_bytes)
             return
-        if link:  # never followed; list_dataset sets the links of a folder dataset aside
+        if not is_remote(path) and os.path.islink(path):  # never followed: list_dataset sets it aside
             return
         if special:
             yield set_aside(Origin(path), quarantine.SPECIAL_FILE, f"{special}, not a file", b"")
@@ -707,9 +697,7 @@ class ReadImdbReviews(beam.PTransform):
     """
 
     def __init__(
-        self,
-        file_pattern: str | Sequence[str],
-        max_review_bytes: int = ExampleGenOptions().max_review_bytes,
+        self, file_pattern: str | Sequence[str], max_review_bytes: int = ExampleGenOptions().max_review_bytes
     ):
         super().__init__()
         # Several patterns (one per span of a range) are read as one dataset.
