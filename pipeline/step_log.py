@@ -109,8 +109,12 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
 
 def _drift_baseline(anomalies: ArtifactRef) -> str:
     """The DriftCheck's baseline as the report names it (``spans 1 to 2``): its last span from the
-    artifact's property, its first from ``drift.json`` (absent in one written before windows: one span)."""
-    drift = drift_anomalies.read_findings(anomalies.uri)
+    artifact's property, its first from ``drift.json`` (absent in one written before windows: one span;
+    damaged: the report names the damage, the step line the last span)."""
+    try:
+        drift = drift_anomalies.read_findings(anomalies.uri)
+    except (KeyError, TypeError, ValueError):
+        drift = None
     first = drift.baseline_first_span if drift is not None else None
     return spans_name(first, anomalies.properties[drift_anomalies.BASELINE_SPAN_PROPERTY])
 

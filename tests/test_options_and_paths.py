@@ -135,7 +135,10 @@ BEAM_STRING_OPTIONS = sorted(
     and not action.choices
     and action.nargs is None
     for option in action.option_strings
-    if option.startswith("--") and not option.startswith("--runner")
+    if option.startswith("--")
+    and not option.startswith("--runner")
+    # Beam's spelling of one of the command's own options (`--dry_run`) is refused, not passed on
+    and option.replace("-", "_") not in {own.replace("-", "_") for own in cli._option_strings(_run_parser())}
 )
 
 

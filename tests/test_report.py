@@ -635,6 +635,24 @@ def test_drift_check_figures_name_the_baseline_window_as_the_report_does(
     assert describe_outputs([(ExampleAnomalies.TYPE_NAME, artifact_ref(anomalies.mlmd_artifact))]) == [figure]
 
 
+@pytest.mark.parametrize("damage", [b"", b"{not json", b"null", b'{"findings": 3}'])
+def test_a_damaged_drift_json_gives_the_step_line_the_baseline_property(tmp_path, damage):
+    """The step line's figures come from the artifact's properties; the report names the damage."""
+    from tfx.types.standard_artifacts import ExampleAnomalies
+
+    from components.artifacts.drift_anomalies import DRIFT_FILE, Finding, write_anomalies
+    from components.artifacts.ref import artifact_ref
+
+    anomalies = ExampleAnomalies()
+    anomalies.uri = str(tmp_path)
+    finding = Finding("label", "skew", "train", "test", 0.5, 0.1, "label skew")
+    write_anomalies(anomalies, [finding], 4, 2, [], (3, 1))
+    (tmp_path / DRIFT_FILE).write_bytes(damage)
+    assert describe_outputs([(ExampleAnomalies.TYPE_NAME, artifact_ref(anomalies.mlmd_artifact))]) == [
+        "1 comparison over their threshold (against span 2 and train vs test)"
+    ]
+
+
 # --- a real run ---------------------------------------------------------------------------------
 
 
