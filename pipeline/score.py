@@ -19,6 +19,7 @@ import json
 import os
 import posixpath
 import re
+import tempfile
 import typing
 import zlib
 
@@ -59,6 +60,7 @@ LABEL_FIELD = "label"
 # Reasons of the records only scoring meets (the rest are ExampleGen's and predict's).
 NOT_TF_EXAMPLE = "not_tf_example"
 NO_TEXT_FEATURE = "no_text_feature"
+BAD_SOURCE_FEATURE = "bad_source_feature"  # a 'source' feature (the review's id) that is not one string
 NOT_A_PROBABILITY = "not_a_probability"  # the model's output for the review (NaN, infinite, outside [0, 1])
 
 # Keys of the dictionaries ReadReviews and ScoreReviews return.
@@ -197,17 +199,26 @@ def check_output(output: str, input_path: str | None = None) -> None:
             "files; choose an output folder without '[', '*' or '?' (spaces, ']' and any other characters work)"
         )
     gfile = _gfile()
-    if not gfile.exists(output):
-        parent = posixpath.dirname(_first_missing_folder(output) or output)
-        if parent and gfile.exists(parent) and not gfile.isdir(parent):
-            raise OutputExistsError(f"--output {output} cannot be made: {parent} is a file")
-        return
-    if not gfile.isdir(output):
-        raise OutputExistsError(f"--output {output} is a file; scoring writes a folder")
-    if gfile.listdir(output):
-        raise OutputExistsError(
-            f"--output {output} already holds files; scoring never overwrites: name a new or empty folder"
-        )
+    if gfile.exists(output):
+        if not gfile.isdir(output):
+            raise OutputExistsError(f"--output {output} is a file; scoring writes a folder")
+        if gfile.listdir(output):
+            raise OutputExistsError(
+                f"--output {output} already holds files; scoring never overwrites: name a new or empty folder"
+            )
+        nearest, problem = output, "cannot be written"
+    else:
+        nearest, problem = posixpath.dirname(_first_missing_folder(output)) or ".", "cannot be made"
+        if gfile.exists(nearest) and not gfile.isdir(nearest):
+            raise OutputExistsError(f"--output {output} {problem}: {nearest} is a file")
+    if not is_remote(output):
+        # The OS alone knows (root may write a read-only folder; /proc takes no new folder): a folder made and removed.
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".imdb-score-", dir=nearest))
+        except OSError as error:
+            raise OutputExistsError(
+                f"--output {output} {problem}: {nearest} is not a writable folder ({error.strerror})"
+            ) from None
 
 
 # --- Reading ---------------------------------------------------------------------------------------
@@ -344,7 +355,7 @@ def _bad_line(error: predict.InputError, where: str) -> BadRecordError:
 
 
 def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
-    """The ``text`` bytes of a serialized tf.train.Example and its ``source`` feature (the review's id)."""
+    """The ``text`` bytes of a serialized tf.train.Example and its ``source`` feature (the review's id), if any."""
     tf = predict.import_tensorflow()
     from google.protobuf.message import DecodeError
 
@@ -353,32 +364,34 @@ def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
     except DecodeError as error:
         raise BadRecordError(NOT_TF_EXAMPLE, where, f"not a serialized tf.train.Example ({error})") from None
     feature_map = example.features.feature
-    kind, values = _kind_and_values(feature_map.get(features.TEXT))
-    if kind != "bytes_list" or len(values) != 1:
-        found = "absent" if kind == "" else f"{kind} of {counted(len(values), 'value')}"
-        raise BadRecordError(
-            NO_TEXT_FEATURE,
-            where,
-            f"feature '{features.TEXT}' must hold one string (bytes_list), found {found}",
-        )
-    source_kind, ids = _kind_and_values(feature_map.get(features.SOURCE))
-    if source_kind != "bytes_list" or len(ids) != 1:
-        return values[0], None
+    text = _one_string(feature_map, features.TEXT, "", NO_TEXT_FEATURE, where)
+    if features.SOURCE not in feature_map:
+        return text, None
+    # An id to join on must name one review: not two, a number, or U+FFFD.
+    what = " (the review's id)"
+    review_id = _one_string(feature_map, features.SOURCE, what, BAD_SOURCE_FEATURE, where)
     try:
-        return values[0], ids[0].decode("utf-8")
-    except UnicodeDecodeError as error:  # an id to join on must name the review, not U+FFFD
+        return text, review_id.decode("utf-8")
+    except UnicodeDecodeError as error:
         problem = f"not valid UTF-8 ({error.reason} at byte {error.start})"
         raise BadRecordError(
-            quarantine.INVALID_UTF8, where, f"feature '{features.SOURCE}' (the review's id) is {problem}"
+            quarantine.INVALID_UTF8, where, f"feature '{features.SOURCE}'{what} is {problem}"
         ) from None
 
 
-def _kind_and_values(feature) -> tuple[str | None, Sequence]:
-    """A tf.train.Feature's kind (``""`` when absent, None when empty) and values."""
-    if feature is None:
-        return "", ()
-    kind = feature.WhichOneof("kind")
-    return kind, getattr(feature, kind).value if kind else ()
+def _one_string(feature_map, name: str, what: str, reason: str, where: str) -> bytes:
+    """The one value of the bytes_list feature ``name``; BadRecordError (``reason``) for any other shape."""
+    feature = feature_map.get(name)
+    kind = feature.WhichOneof("kind") if feature is not None else None
+    values = getattr(feature, kind).value if kind else ()
+    if kind == "bytes_list" and len(values) == 1:
+        return values[0]
+    found = (
+        "absent" if feature is None else f"{kind} of {counted(len(values), 'value')}" if kind else "no values"
+    )
+    raise BadRecordError(
+        reason, where, f"feature '{name}'{what} must hold one string (bytes_list), found {found}"
+    )
 
 
 def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
