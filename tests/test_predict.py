@@ -512,7 +512,9 @@ def test_json_lines_output_refuses_a_record_whose_probability_it_would_overwrite
     assert (tsv.returncode, tsv.stdout) == (0, b"0.0500\tgreat\n0.0300\tbad\n")
 
 
-_STANDARD_INPUT_ONCE = "imdb-pipeline predict: - (standard input) is given twice; it can be read once: give - once"
+_STANDARD_INPUT_ONCE = (
+    "imdb-pipeline predict: - (standard input) is given twice; it can be read once: give - once"
+)
 
 
 def _standard_input_alone(number: int) -> str:

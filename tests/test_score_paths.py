@@ -193,7 +193,9 @@ def test_an_output_is_refused_exactly_when_its_nearest_existing_folder_takes_no_
     (work / "a file").write_text("x")
     (work / "a folder").mkdir(exist_ok=True)
     monkeypatch.chdir(work)
-    assume(tail or nearest == "a folder")  # an existing output other than an empty folder is refused as before
+    assume(
+        tail or nearest == "a folder"
+    )  # an existing output other than an empty folder is refused as before
     output = "/".join([nearest, *tail])
     if nearest == "a file":
         expected = f"--output {output} cannot be made: a file is a file"
