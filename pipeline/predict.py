@@ -132,7 +132,7 @@ def resolve_model_dir(path: str) -> str:
             "--model is empty: name a pushed version directory or the model directory above it"
         )
     tf = import_tensorflow()
-    from components.artifacts.pushed_model import list_versions
+    from components.artifacts.pushed_model import served_versions
 
     if tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
         return path
@@ -143,16 +143,12 @@ def resolve_model_dir(path: str) -> str:
             f"{path} is a file, not a SavedModel directory: give the version directory that holds "
             f"{SAVED_MODEL_FILE} and variables/, or the model directory above the versions"
         )
-    versions = [
-        version
-        for version in list_versions(path)
-        if tf.io.gfile.exists(os.path.join(path, str(version), SAVED_MODEL_FILE))
-    ]
+    versions = served_versions(path)  # highest first
     if not versions:
         raise ModelNotFoundError(
             f"{path} holds no SavedModel: expected {SAVED_MODEL_FILE} in it or in an integer version folder below it"
         )
-    return os.path.join(path, str(max(versions)))
+    return versions[0]
 
 
 # TensorFlow's checkpoint reader takes the variables' path for a glob pattern,
@@ -296,10 +292,9 @@ class LineReader:
             where = f"{self._name}, line {number}"
             line = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
             try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                byte = f"byte 0x{line[error.start]:02x} at byte {error.start}"
-                yield number, line, InputError(f"{where} is not valid UTF-8 ({byte})")
+                text = check_text(line.decode("utf-8", "surrogateescape"), where)
+            except InputError as error:
+                yield number, line, error
                 continue
             if number == 1:
                 text = text.removeprefix("\ufeff")
@@ -379,12 +374,10 @@ def _parse_json_line(text: str, where: str) -> Review | InputError:
             text, parse_constant=_refuse_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
         )
     except ValueError as error:
-        if not text.lstrip().startswith("{"):
-            return InputError(
-                f"{where} is not a JSON object (JSON Lines input: one object per line)", NOT_JSON_OBJECT
-            )
-        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-        return InputError(f"{where} is not strict JSON: {message}", NOT_JSON_OBJECT)
+        if text.lstrip().startswith("{"):
+            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            return InputError(f"{where} is not strict JSON: {message}", NOT_JSON_OBJECT)
+        record = None  # not an object, whatever it is
     if not isinstance(record, dict):
         kind = "a JSON array, not a JSON object" if isinstance(record, list) else "not a JSON object"
         return InputError(f"{where} is {kind} (JSON Lines input: one object per line)", NOT_JSON_OBJECT)

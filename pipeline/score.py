@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 import dataclasses
+import functools
 import gzip
+import io
 import json
 import os
 import posixpath
 import re
+import tempfile
 import typing
 import zlib
 
@@ -59,6 +62,7 @@ LABEL_FIELD = "label"
 # Reasons of the records only scoring meets (the rest are ExampleGen's and predict's).
 NOT_TF_EXAMPLE = "not_tf_example"
 NO_TEXT_FEATURE = "no_text_feature"
+BAD_SOURCE_FEATURE = "bad_source_feature"  # a 'source' feature (the review's id) that is not one string
 NOT_A_PROBABILITY = "not_a_probability"  # the model's output for the review (NaN, infinite, outside [0, 1])
 
 # Keys of the dictionaries ReadReviews and ScoreReviews return.
@@ -118,11 +122,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     if not gfile.exists(path):
         raise ScoreInputError(f"--input {path} does not exist")
     is_dir = gfile.isdir(path)
-    files = (
-        [name for name in gfile.listdir(path) if not gfile.isdir(posixpath.join(path, name))]
-        if is_dir
-        else []
-    )
+    files = next(gfile.walk(path))[2] if is_dir else []
     kind = input_format
     if kind == "auto":
         if reader.is_archive(path) or (is_dir and dataset_root(path) is not None):
@@ -197,17 +197,26 @@ def check_output(output: str, input_path: str | None = None) -> None:
             "files; choose an output folder without '[', '*' or '?' (spaces, ']' and any other characters work)"
         )
     gfile = _gfile()
-    if not gfile.exists(output):
-        parent = posixpath.dirname(_first_missing_folder(output) or output)
-        if parent and gfile.exists(parent) and not gfile.isdir(parent):
-            raise OutputExistsError(f"--output {output} cannot be made: {parent} is a file")
-        return
-    if not gfile.isdir(output):
-        raise OutputExistsError(f"--output {output} is a file; scoring writes a folder")
-    if gfile.listdir(output):
-        raise OutputExistsError(
-            f"--output {output} already holds files; scoring never overwrites: name a new or empty folder"
-        )
+    if gfile.exists(output):
+        if not gfile.isdir(output):
+            raise OutputExistsError(f"--output {output} is a file; scoring writes a folder")
+        if gfile.listdir(output):
+            raise OutputExistsError(
+                f"--output {output} already holds files; scoring never overwrites: name a new or empty folder"
+            )
+        nearest, problem = output, "cannot be written"
+    else:
+        nearest, problem = posixpath.dirname(_first_missing_folder(output)) or ".", "cannot be made"
+        if gfile.exists(nearest) and not gfile.isdir(nearest):
+            raise OutputExistsError(f"--output {output} {problem}: {nearest} is a file")
+    if not is_remote(output):
+        # The OS alone knows (root may write a read-only folder; /proc takes no new folder): a folder made and removed.
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".imdb-score-", dir=nearest))
+        except OSError as error:
+            raise OutputExistsError(
+                f"--output {output} {problem}: {nearest} is not a writable folder ({error.strerror})"
+            ) from None
 
 
 # --- Reading ---------------------------------------------------------------------------------------
@@ -229,14 +238,24 @@ class _ReadRecordsFn(beam.DoFn):
         self._source = source
         self._max_bytes = max_review_bytes
 
-    def _set_aside(self, origin: Origin, error: BadRecordError, raw: bytes):
-        record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], len(raw))
-        return beam.pvalue.TaggedOutput(QUARANTINE, record)
+    def _review(self, origin: Origin, raw: bytes, parse: typing.Callable) -> typing.Any:
+        """(key, text) of the record ``raw``, read by ``parse`` (-> review bytes, id) and ExampleGen's checks of
+        the review's bytes, or the record set aside to ``QUARANTINE``."""
+        try:
+            data, review_id = parse(raw, str(origin))
+            text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
+        except BadRecordError as error:
+            record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], len(raw))
+            return beam.pvalue.TaggedOutput(QUARANTINE, record)
+        return _key(origin, review_id), text
 
     def process(self, metadata: FileMetadata) -> Iterator:
         shown = self._source.shown(metadata.path)
         if self._source.kind == TFRECORD:
-            yield from self._read_tfrecords(metadata.path, shown, metadata.size_in_bytes)
+            for number, raw in enumerate(
+                read_tfrecords(metadata.path, shown, metadata.size_in_bytes), start=1
+            ):
+                yield self._review(Origin(shown, record=number), raw, _example_text)
             yield beam.pvalue.TaggedOutput(KINDS, TFRECORD)
         else:
             yield from self._read_text(metadata.path, shown)
@@ -250,19 +269,9 @@ class _ReadRecordsFn(beam.DoFn):
                 file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
                 lines = predict.LineReader(iter(file.readline, b""), shown, self._source.kind)
                 for number, line, result in lines:
-                    origin = Origin(shown, line=number)
-                    try:
-                        # ExampleGen's rules and messages for the line's bytes, then for its review.
-                        reader.check_review_bytes(line, len(line), self._max_bytes, str(origin), "line")
-                        if isinstance(result, predict.InputError):
-                            raise _bad_line(result, str(origin))
-                        text = reader.check_review_bytes(
-                            result.text.encode("utf-8"), 0, self._max_bytes, str(origin), "review"
-                        )
-                    except BadRecordError as error:
-                        yield self._set_aside(origin, error, line)
-                        continue
-                    yield _key(origin), text
+                    yield self._review(
+                        Origin(shown, line=number), line, functools.partial(self._line, result)
+                    )
             # auto: JSON Lines when the first line is a JSON object; a file without one is lines.
             yield beam.pvalue.TaggedOutput(
                 KINDS, LINES if lines.input_format == "auto" else lines.input_format
@@ -274,16 +283,14 @@ class _ReadRecordsFn(beam.DoFn):
         except predict.InputError as error:  # the whole file refused (a JSON document, not JSON Lines)
             raise ScoreInputError(str(error)) from None
 
-    def _read_tfrecords(self, path: str, shown: str, size: int) -> Iterator:
-        for number, raw in enumerate(read_tfrecords(path, shown, size), start=1):
-            origin = Origin(shown, record=number)
-            try:
-                data, review_id = _example_text(raw, str(origin))
-                text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
-            except BadRecordError as error:
-                yield self._set_aside(origin, error, raw)
-                continue
-            yield _key(origin, review_id), text
+    def _line(
+        self, result: predict.Review | predict.InputError, line: bytes, where: str
+    ) -> tuple[bytes, None]:
+        """The review of a line: ExampleGen's rules and messages for the line's bytes, then predict's."""
+        reader.check_review_bytes(line, len(line), self._max_bytes, where, "line")
+        if isinstance(result, predict.InputError):
+            raise _bad_line(result, where)
+        return result.text.encode("utf-8"), None
 
 
 def read_tfrecords(path: str, shown: str, size: int) -> Iterator[bytes]:
@@ -323,8 +330,7 @@ _RECORD_FRAMING_BYTES = 16
 
 def _gunzipped_size(path: str) -> int:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
-        return sum(len(chunk) for chunk in iter(lambda: unzipped.read(1 << 20), b""))
+        return gzip.GzipFile(fileobj=raw, mode="rb").seek(0, io.SEEK_END)
 
 
 # TensorFlow wraps an op's error as "{{function_node ...}} <message> [Op:IteratorGetNext]".
@@ -344,41 +350,42 @@ def _bad_line(error: predict.InputError, where: str) -> BadRecordError:
 
 
 def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
-    """The ``text`` bytes of a serialized tf.train.Example and its ``source`` feature (the review's id)."""
+    """The ``text`` bytes of a serialized tf.train.Example and its ``source`` feature (the review's id), if any."""
     tf = predict.import_tensorflow()
     from google.protobuf.message import DecodeError
 
     try:
-        example = tf.train.Example.FromString(raw)
+        feature_map = tf.train.Example.FromString(raw).features.feature
     except DecodeError as error:
         raise BadRecordError(NOT_TF_EXAMPLE, where, f"not a serialized tf.train.Example ({error})") from None
-    feature_map = example.features.feature
-    kind, values = _kind_and_values(feature_map.get(features.TEXT))
-    if kind != "bytes_list" or len(values) != 1:
-        found = "absent" if kind == "" else f"{kind} of {counted(len(values), 'value')}"
-        raise BadRecordError(
-            NO_TEXT_FEATURE,
-            where,
-            f"feature '{features.TEXT}' must hold one string (bytes_list), found {found}",
-        )
-    source_kind, ids = _kind_and_values(feature_map.get(features.SOURCE))
-    if source_kind != "bytes_list" or len(ids) != 1:
-        return values[0], None
+    text = _one_string(feature_map, features.TEXT, "", NO_TEXT_FEATURE, where)
+    if features.SOURCE not in feature_map:
+        return text, None
+    # An id to join on must name one review: not two, a number, or U+FFFD.
+    what = " (the review's id)"
+    review_id = _one_string(feature_map, features.SOURCE, what, BAD_SOURCE_FEATURE, where)
     try:
-        return values[0], ids[0].decode("utf-8")
-    except UnicodeDecodeError as error:  # an id to join on must name the review, not U+FFFD
+        return text, review_id.decode("utf-8")
+    except UnicodeDecodeError as error:
         problem = f"not valid UTF-8 ({error.reason} at byte {error.start})"
         raise BadRecordError(
-            quarantine.INVALID_UTF8, where, f"feature '{features.SOURCE}' (the review's id) is {problem}"
+            quarantine.INVALID_UTF8, where, f"feature '{features.SOURCE}'{what} is {problem}"
         ) from None
 
 
-def _kind_and_values(feature) -> tuple[str | None, Sequence]:
-    """A tf.train.Feature's kind (``""`` when absent, None when empty) and values."""
-    if feature is None:
-        return "", ()
-    kind = feature.WhichOneof("kind")
-    return kind, getattr(feature, kind).value if kind else ()
+def _one_string(feature_map, name: str, what: str, reason: str, where: str) -> bytes:
+    """The one value of the bytes_list feature ``name``; BadRecordError (``reason``) for any other shape."""
+    feature = feature_map.get(name)
+    kind = feature.WhichOneof("kind") if feature is not None else None
+    values = getattr(feature, kind).value if kind else ()
+    if kind == "bytes_list" and len(values) == 1:
+        return values[0]
+    found = (
+        "absent" if feature is None else f"{kind} of {counted(len(values), 'value')}" if kind else "no values"
+    )
+    raise BadRecordError(
+        reason, where, f"feature '{name}'{what} must hold one string (bytes_list), found {found}"
+    )
 
 
 def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
@@ -494,8 +501,8 @@ class ScoreReviews(beam.PTransform):
 # --- Writing and reading back ----------------------------------------------------------------------
 
 
-def prediction_to_example(prediction: dict[str, typing.Any]):
-    """A prediction as a tf.train.Example (strings as bytes, whole numbers as int64, probability float)."""
+def prediction_to_example(prediction: dict[str, typing.Any]) -> bytes:
+    """A prediction as a serialized tf.train.Example (strings as bytes, whole numbers as int64, probability float)."""
     tf = predict.import_tensorflow()
     feature = {}
     for name, value in prediction.items():
@@ -505,7 +512,7 @@ def prediction_to_example(prediction: dict[str, typing.Any]):
             feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
         else:
             feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
-    return tf.train.Example(features=tf.train.Features(feature=feature))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
 class WritePredictions(beam.PTransform):
@@ -517,19 +524,13 @@ class WritePredictions(beam.PTransform):
         self._format = output_format
 
     def expand(self, predictions: beam.PCollection) -> beam.pvalue.PDone:
-        suffix = SUFFIXES[self._format]
         if self._format == JSON_LINES:
-            return (
-                predictions
-                | "ToJson" >> beam.Map(json.dumps, ensure_ascii=False, sort_keys=True)
-                | "WriteJsonLines" >> beam.io.WriteToText(self._prefix, file_name_suffix=suffix)
-            )
-        return (
-            predictions
-            | "ToExample"
-            >> beam.Map(lambda prediction: prediction_to_example(prediction).SerializeToString())
-            | "WriteTFRecords" >> beam.io.WriteToTFRecord(self._prefix, file_name_suffix=suffix)
-        )
+            encoded = predictions | "ToJson" >> beam.Map(json.dumps, ensure_ascii=False, sort_keys=True)
+            write = beam.io.WriteToText
+        else:
+            encoded = predictions | "ToExample" >> beam.Map(prediction_to_example)
+            write = beam.io.WriteToTFRecord
+        return encoded | "Write" >> write(self._prefix, file_name_suffix=SUFFIXES[self._format])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -712,12 +713,7 @@ def _names(folder: str) -> set[str]:
 def _remove_written(folder: str, written: re.Pattern, names: set[str], made: bool) -> None:
     """Removes those of ``names`` in ``folder`` that the job writes, then ``folder`` if it made it and nothing is left."""
     gfile = _gfile()
-    for name in names:
-        path = posixpath.join(folder, name)
-        if written.fullmatch(name):
-            if gfile.isdir(path):
-                gfile.rmtree(path)
-            else:
-                gfile.remove(path)
+    for path in (posixpath.join(folder, name) for name in names if written.fullmatch(name)):
+        (gfile.rmtree if gfile.isdir(path) else gfile.remove)(path)
     if made and not gfile.listdir(folder):
         gfile.rmtree(folder)

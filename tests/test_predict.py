@@ -5,6 +5,7 @@ The CLI tests use the model pushed by the shared end-to-end run (tests/conftest.
 """
 
 import codecs
+import contextlib
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import sys
 import textwrap
 import unicodedata
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 import pytest
 
@@ -509,3 +510,58 @@ def test_json_lines_output_refuses_a_record_whose_probability_it_would_overwrite
     )
     tsv = _predict("--model", str(length_model), "--input", "in.jsonl", cwd=tmp_path)
     assert (tsv.returncode, tsv.stdout) == (0, b"0.0500\tgreat\n0.0300\tbad\n")
+
+
+_STANDARD_INPUT_ONCE = (
+    "imdb-pipeline predict: - (standard input) is given twice; it can be read once: give - once"
+)
+
+
+def _standard_input_alone(number: int) -> str:
+    return (
+        f"imdb-pipeline predict: TEXT argument {number} is - (reviews from standard input): give - alone, "
+        "without review texts or --input (a review that is - itself goes on standard input)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Before: both scored as the text "-", exit 0.
+        (["-", "-"], _STANDARD_INPUT_ONCE),
+        (["--input", "-", "-"], _STANDARD_INPUT_ONCE),
+        # Before: "-" beside a text scored as the text "-".
+        (["a wonderful film", "-"], _standard_input_alone(2)),
+        (["-", "awful"], _standard_input_alone(1)),
+        # Before: "give review texts as arguments, or --input FILE (...), not both", though - was meant.
+        (["--input", "reviews.txt", "-"], _standard_input_alone(1)),
+    ],
+)
+def test_standard_input_is_read_once_and_alone(tmp_path, monkeypatch, capsys, args, message):
+    from pipeline import cli
+
+    monkeypatch.chdir(tmp_path)
+    # Refused before the model is looked at, so a missing one does not hide it.
+    assert cli.main(["predict", "--model", "missing", *args]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", f"{message}\n")
+
+
+_TEXTS_OR_DASHES = st.lists(st.sampled_from(["-", "a wonderful film", "awful"]), max_size=3)
+
+
+@given(before=_TEXTS_OR_DASHES, after=_TEXTS_OR_DASHES, flag=st.sampled_from([None, "-", "reviews.txt"]))
+def test_a_dash_is_standard_input_only_as_the_one_source(before, after, flag):
+    """Whatever the TEXT arguments around a - and --input: - is standard input when it is the only source,
+    refused (exit 2, before the model is looked at) wherever else it stands: given twice, or beside others."""
+    import argparse
+
+    from pipeline.commands import predict as command
+
+    texts = [*before, "-", *after]
+    assume(texts != ["-"] or flag is not None)  # the one way to read standard input
+    with contextlib.redirect_stderr(io.StringIO()) as stderr:
+        assert command.main(argparse.Namespace(texts=texts, input=flag)) == 2
+    twice = texts.count("-") + (flag == "-") > 1
+    expected = _STANDARD_INPUT_ONCE if twice else _standard_input_alone(len(before) + 1)
+    assert stderr.getvalue() == f"{expected}\n"

@@ -186,6 +186,95 @@ def test_tfrecords_need_examples_with_one_text_string(tmp_path):
     )
 
 
+_SOURCE_VALUES = {
+    "bytes_list": st.lists(st.binary(max_size=8).map(lambda b: b"id/" + b), max_size=3),
+    "int64_list": st.lists(st.integers(-(2**63), 2**63 - 1), max_size=3),
+    "float_list": st.lists(st.floats(width=32, allow_nan=False), max_size=3),
+}
+
+
+@st.composite
+def _source_features(draw):
+    """A 'source' feature of any kind and count, or one of no kind (None): (kind, values, feature)."""
+    kind = draw(st.sampled_from([None, *_SOURCE_VALUES]))
+    if kind is None:
+        return None, [], tf.train.Feature()
+    values = draw(_SOURCE_VALUES[kind])
+    lists = {
+        "bytes_list": tf.train.BytesList,
+        "int64_list": tf.train.Int64List,
+        "float_list": tf.train.FloatList,
+    }
+    return kind, values, tf.train.Feature(**{kind: lists[kind](value=values)})
+
+
+@given(_source_features())
+def test_a_source_feature_is_an_id_only_as_one_string(source):
+    """Before: two values, a number or no value gave a prediction without its id, silently."""
+    kind, values, feature = source
+    example = tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a review"])),
+                "source": feature,
+            }
+        )
+    )
+    raw = example.SerializeToString()
+    if kind == "bytes_list" and len(values) == 1:
+        try:
+            expected = values[0].decode("utf-8")
+        except UnicodeDecodeError:
+            with pytest.raises(BadRecordError) as raised:
+                score._example_text(raw, "r")
+            assert raised.value.reason == quarantine.INVALID_UTF8
+            return
+        assert score._example_text(raw, "r") == (b"a review", expected)
+        return
+    with pytest.raises(BadRecordError) as raised:
+        score._example_text(raw, "r")
+    found = "no values" if kind is None else f"{kind} of {len(values)} value{'' if len(values) == 1 else 's'}"
+    assert (raised.value.reason, str(raised.value)) == (
+        score.BAD_SOURCE_FEATURE,
+        f"r: feature 'source' (the review's id) must hold one string (bytes_list), found {found}",
+    )
+
+
+def test_a_record_whose_source_is_not_one_string_is_set_aside_and_counted(length_model, tmp_path):
+    records = [
+        _example(text=b"two ids", source=b"a"),
+        _example(text=b"a number for an id", source=7),
+        _example(text=b"one id", source=b"test/pos/0_9.txt"),
+    ]
+    two = tf.train.Example.FromString(records[0])
+    two.features.feature["source"].bytes_list.value.append(b"b")
+    records[0] = two.SerializeToString()
+    _write_tfrecords(tmp_path / "ids.tfrecord", records)
+    done = _score_cli(
+        "--model", str(length_model), "--input", "ids.tfrecord", "--output", "out", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == (
+        f"scored 1 review of ids.tfrecord with {length_model}/7, set aside 2 (bad_source_feature 2): out\n"
+    )
+    assert [row["id"] for row in score_outputs.read_predictions(str(tmp_path / "out"))] == [
+        "test/pos/0_9.txt"
+    ]
+    set_aside = sorted(score_outputs.read_quarantine(str(tmp_path / "out")), key=lambda r: r.origin.record)
+    assert [(r.reason, str(r.origin), r.detail) for r in set_aside] == [
+        (
+            score.BAD_SOURCE_FEATURE,
+            "ids.tfrecord, record 1",
+            "feature 'source' (the review's id) must hold one string (bytes_list), found bytes_list of 2 values",
+        ),
+        (
+            score.BAD_SOURCE_FEATURE,
+            "ids.tfrecord, record 2",
+            "feature 'source' (the review's id) must hold one string (bytes_list), found int64_list of 1 value",
+        ),
+    ]
+
+
 IMDB_FILES = {
     "test/pos/0_9.txt": b"a moving film",
     "test/neg/1_2.txt": b"dull",

@@ -139,3 +139,74 @@ def test_below_compares_whole_parts(path, folder):
     assume(str(pure_path) == path_text.rstrip("/") and str(pure_folder) == folder_text.rstrip("/"))
     expected = pure_path != pure_folder and pure_path.is_relative_to(pure_folder)
     assert score._is_below(path_text, folder_text) is expected
+
+
+def _all_below(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        # Before: exit 1 once the job ran, Beam's "OSError: [Errno 2] No such file or directory: '/proc/foo'".
+        (
+            "/proc/foo",
+            "--output /proc/foo cannot be made: /proc is not a writable folder (No such file or directory)",
+        ),
+        (
+            "/proc/self/new/deeper/",
+            "--output /proc/self/new/deeper/ cannot be made: /proc/self is not a writable folder "
+            "(No such file or directory)",
+        ),
+    ],
+)
+def test_an_output_the_os_will_not_make_is_refused_before_the_job(output, message):
+    with pytest.raises(score.OutputExistsError) as raised:
+        score.check_output(output)
+    assert str(raised.value) == message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes a read-only folder")
+@pytest.mark.parametrize(("output", "problem"), [("ro", "cannot be written"), ("ro/new", "cannot be made")])
+def test_an_output_in_a_read_only_folder_is_refused_before_the_job(tmp_path, monkeypatch, output, problem):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(score.OutputExistsError) as raised:
+        score.check_output(output)
+    assert (
+        str(raised.value) == f"--output {output} {problem}: ro is not a writable folder (Permission denied)"
+    )
+
+
+_TAILS = st.lists(st.sampled_from(["new", "a b", "é", "x.d"]), max_size=3)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(nearest=st.sampled_from(["/proc", "/proc/self", "a file", "a folder", "."]), tail=_TAILS)
+def test_an_output_is_refused_exactly_when_its_nearest_existing_folder_takes_no_new_folder(
+    tmp_path, monkeypatch, nearest, tail
+):
+    """Whatever lies between the output and the nearest path that exists: refused (naming that path) unless
+    it is a folder the OS makes a folder in; the check leaves nothing behind."""
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    (work / "a file").write_text("x")
+    (work / "a folder").mkdir(exist_ok=True)
+    monkeypatch.chdir(work)
+    assume(
+        tail or nearest == "a folder"
+    )  # an existing output other than an empty folder is refused as before
+    output = "/".join([nearest, *tail])
+    if nearest == "a file":
+        expected = f"--output {output} cannot be made: a file is a file"
+    elif nearest.startswith("/proc"):
+        expected = f"--output {output} cannot be made: {nearest} is not a writable folder (No such file or directory)"
+    else:
+        expected = None
+    if expected is None:
+        score.check_output(output)
+    else:
+        with pytest.raises(score.OutputExistsError) as raised:
+            score.check_output(output)
+        assert str(raised.value) == expected
+    assert _all_below(work) == ["a file", "a folder"]

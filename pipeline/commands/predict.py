@@ -51,8 +51,17 @@ def main(args: argparse.Namespace) -> int:
     from pipeline import predict
 
     texts, source = list(args.texts), args.input
+    # A lone TEXT - is --input -: standard input, read once, holds every review.
+    if texts.count(predict.STDIN) + (source == predict.STDIN) > 1:
+        return common.refuse("predict", "- (standard input) is given twice; it can be read once: give - once")
     if texts == [predict.STDIN] and source is None:
         source, texts = predict.STDIN, []
+    elif predict.STDIN in texts:
+        return common.refuse(
+            "predict",
+            f"TEXT argument {texts.index(predict.STDIN) + 1} is - (reviews from standard input): give - alone, "
+            "without review texts or --input (a review that is - itself goes on standard input)",
+        )
     if (source is None) == (not texts):
         return common.refuse(
             "predict",
