@@ -23,12 +23,16 @@ class _FromSpec:
     :class:`Options` as its JSON), with a new Channel per output."""
 
     SPEC_CLASS: type[types.ComponentSpec]
+    OPTIONS: type[Options] | None = None  # the options class the step takes, if any
 
     def __init__(self, **arguments: Any):
         spec_class = self.SPEC_CLASS
-        for name in arguments:
+        for name, value in arguments.items():
             if name not in spec_class.INPUTS and name not in spec_class.PARAMETERS:
                 raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {name!r}")
+            if isinstance(value, Options) and not isinstance(value, self.OPTIONS or ()):
+                wanted = f"takes {self.OPTIONS.__name__}" if self.OPTIONS else "takes no options"
+                raise TypeError(f"{type(self).__name__}() {wanted}, got {type(value).__name__} as {name!r}")
         values = {
             key: value.to_json() if isinstance(value, Options) else value for key, value in arguments.items()
         }

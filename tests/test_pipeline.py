@@ -234,3 +234,33 @@ def test_a_misspelled_optional_input_is_refused_not_dropped():
     with pytest.raises(TypeError) as raised:
         Trainer(base_modl=None)
     assert str(raised.value) == "Trainer() got an unexpected keyword argument 'base_modl'"
+
+
+def test_a_step_refuses_another_steps_options():
+    from tfx.types import standard_artifacts
+
+    from components.canary.component import Canary
+    from components.trainer.options import TrainerOptions
+
+    with pytest.raises(TypeError) as raised:
+        Canary(model=_channel(standard_artifacts.Model), options=TrainerOptions())
+    assert str(raised.value) == "Canary() takes CanaryOptions, got TrainerOptions as 'options'"
+
+
+def test_every_step_of_the_pipeline_takes_the_options_class_the_configuration_gives_it():
+    """Each step built by the pipeline got its own section's options (a swapped section would be refused)."""
+    from components.component_spec import _FromSpec
+    from pipeline.config import PipelineConfig
+    from pipeline.pipeline import create_components
+
+    steps = [step for step in create_components(PipelineConfig()) if isinstance(step, _FromSpec)]
+    taking = {type(step).__name__: step.OPTIONS.__name__ for step in steps if step.OPTIONS}
+    assert taking == {
+        "Canary": "CanaryOptions",
+        "DriftCheck": "DriftOptions",
+        "EmbeddingAligner": "EmbeddingOptions",
+        "Pusher": "PushOptions",
+        "Trainer": "TrainerOptions",
+        "Transform": "TransformOptions",
+        "Word2Vec": "Word2VecOptions",
+    }

@@ -9,12 +9,13 @@ from components.artifacts.types import EmbeddingMatrix
 from components.component_spec import Component
 from components.options import OPTIONS_KEY
 from components.pusher import executor
+from components.pusher.options import PushOptions
 
 
 class PusherSpec(types.ComponentSpec):
     PARAMETERS = {
         "serving_model_dir": ExecutionParameter(type=str),
-        OPTIONS_KEY: ExecutionParameter(type=str),  # PushOptions
+        OPTIONS_KEY: ExecutionParameter(type=str),
     }
     INPUTS = {
         "model": ChannelParameter(type=standard_artifacts.Model),
@@ -33,4 +34,5 @@ class Pusher(Component):
     """Publishes a blessed (and canary-passed) model as ``<serving_model_dir>/<version>/`` with ``manifest.json``."""
 
     SPEC_CLASS = PusherSpec
+    OPTIONS = PushOptions
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)

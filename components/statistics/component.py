@@ -16,6 +16,7 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 from components.component_spec import BeamComponent, Component
 from components.options import OPTIONS_KEY
 from components.statistics import executor
+from components.statistics.options import DriftOptions
 
 
 class StatisticsGenSpec(ComponentSpec):
@@ -44,7 +45,7 @@ class StatisticsGen(BeamComponent):
 class DriftCheckSpec(ComponentSpec):
     """ExampleStatistics (+ the previous span's) -> ExampleAnomalies."""
 
-    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}  # DriftOptions
+    PARAMETERS = {OPTIONS_KEY: ExecutionParameter(type=str)}
     INPUTS = {
         executor.STATISTICS_KEY: ChannelParameter(type=standard_artifacts.ExampleStatistics),
         executor.BASELINE_STATISTICS_KEY: ChannelParameter(
@@ -63,4 +64,5 @@ class DriftCheck(Component):
     """
 
     SPEC_CLASS = DriftCheckSpec
+    OPTIONS = DriftOptions
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.DriftCheckExecutor)

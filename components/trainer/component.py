@@ -14,10 +14,11 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from components.artifacts.types import EmbeddingMatrix
 from components.component_spec import Component
 from components.trainer import executor
+from components.trainer.options import TrainerOptions
 
 
 class TrainerSpec(types.ComponentSpec):
-    PARAMETERS = {"options": ExecutionParameter(type=str)}  # TrainerOptions
+    PARAMETERS = {"options": ExecutionParameter(type=str)}
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
@@ -37,4 +38,5 @@ class Trainer(Component):
     """Fits on the transformed train split, validates on eval, exports a SavedModel."""
 
     SPEC_CLASS = TrainerSpec
+    OPTIONS = TrainerOptions
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)

@@ -13,10 +13,11 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.component_spec import BeamComponent
 from components.transform import executor
+from components.transform.options import TransformOptions
 
 
 class TransformSpec(types.ComponentSpec):
-    PARAMETERS = {"options": ExecutionParameter(type=str)}  # TransformOptions
+    PARAMETERS = {"options": ExecutionParameter(type=str)}
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "schema": ChannelParameter(type=standard_artifacts.Schema),
@@ -31,4 +32,5 @@ class Transform(BeamComponent):
     """Builds the vocabulary on the train split and transforms train, eval and test."""
 
     SPEC_CLASS = TransformSpec
+    OPTIONS = TransformOptions
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
