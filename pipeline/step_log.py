@@ -69,7 +69,9 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
             if drift_anomalies.BASELINE_SPAN_PROPERTY in properties:
                 against = f"against {_drift_baseline(artifact)} and {against}"
             over = properties[drift_anomalies.OVER_THRESHOLD_PROPERTY]
-            figures.append(f"{counted(over, 'comparison')} over their threshold ({against})")
+            figure = f"{counted(over, 'comparison')} over their threshold ({against})"
+            not_compared = properties.get(drift_anomalies.NOT_COMPARED_PROPERTY)
+            figures.append(f"{figure}, {not_compared} not compared" if not_compared else figure)
             if properties.get(drift_anomalies.WARNINGS_PROPERTY):
                 figures.append(f"warning: {properties[drift_anomalies.WARNINGS_PROPERTY]}")
         elif type_name == EmbeddingVectors.TYPE_NAME and WORDS in properties:

@@ -6,16 +6,19 @@ from about 0.5 to about 0.8 positive and stays there. A stopped span is never
 the next one's baseline: span 3 is stopped too, until a run with the action
 ``warn`` accepts it; span 4 is then compared with span 3 and passes. An unshifted span passing the check is part of
 tests/test_scheduled_runs.py (span 2 there is a copy of span 1). A window of spans read together
-(``--num-spans 2``) is compared with the window before its first span.
+(``--num-spans 2``) is compared with the window before its first span. A split a span lacks is
+recorded as not compared, in drift.json, the report and the step line.
 """
 
 import io
 import os
+from pathlib import Path
+import re
 import tarfile
 
 import pytest
 
-from components.artifacts import drift_anomalies, statistics
+from components.artifacts import drift_anomalies, run_report, statistics
 from components.statistics.drift import DriftError
 from pipeline.config import SAMPLE_DATA
 from tests.test_scheduled_runs import _run, _served_versions, _write_span
@@ -132,7 +135,7 @@ def test_with_warn_the_shifted_span_trains_and_the_summary_carries_the_warning(s
     assert len(_executions(output, "Trainer", "model")) == len(models) + 1
     assert "label balance of train moved from 0.4" in summary.drift_warnings
     assert f"drift warning: {summary.drift_warnings}" in summary.one_line()
-    findings, *spans = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
+    findings, *spans = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))[:5]
     assert spans == [3, 1, 3, 1]
     over = {(f.check, f.kind, f.split) for f in findings if f.exceeded}
     assert {("label", "drift", "train"), ("label", "drift", "test")} <= over
@@ -144,7 +147,7 @@ def test_once_accepted_the_shifted_data_is_the_baseline_of_the_next_span(spans):
     _write_shifted_span(spans_root, 4)
     summary = _run(output, spans_root)
     assert dict(summary.steps)["Trainer"] == "COMPLETE"
-    findings, *spans = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
+    findings, *spans = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))[:5]
     assert spans == [4, 3, 4, 3]
     label = {f.split: f for f in findings if f.check == "label" and f.kind == "drift"}
     assert label["train"].distance == 0.0 and not summary.drift_warnings
@@ -174,3 +177,66 @@ def test_a_window_of_spans_is_compared_with_the_window_before_its_first_span(tmp
         f"(spans 3 to 4): L-infinity {after - before:.3f} > 0.1"
     ) in str(raised.value)
     assert f"DriftCheck: start, spans 3 to 4 against spans 1 to 2 ({_first(output)})" in caplog.messages
+
+
+def test_a_split_the_new_span_lacks_is_recorded_not_compared_in_drift_json_the_report_and_the_step_line(
+    tmp_path, caplog
+):
+    """Span 2 is the sample without its unsup reviews (one without test reviews is refused by ExampleGen:
+    a classifier needs both labels there); its eval split is below drift.min_examples in both spans."""
+    spans_root = tmp_path / "spans"
+    _write_span(spans_root, 1)
+    output = tmp_path / "out"
+    _run(output, str(spans_root))
+    os.makedirs(spans_root / "span-2")
+    with (
+        tarfile.open(SAMPLE_DATA) as source,
+        tarfile.open(spans_root / "span-2" / SAMPLE_DATA.name, "w:gz") as target,
+    ):
+        for member in source:
+            if "/unsup" not in member.name:
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    with caplog.at_level("INFO", logger="pipeline.step_log"):
+        summary = _run(output, str(spans_root))
+    assert dict(summary.steps)["Trainer"] == "COMPLETE"
+
+    first, second = (
+        statistics.read_statistics(uri)
+        for uri in (_first(output), _latest(output, "StatisticsGen", "statistics"))
+    )
+    eval_sizes = (second.splits["eval"].examples, first.splits["eval"].examples)
+    assert first.splits["unsup"].examples > 0 and second.splits["unsup"].examples == 0
+    assert max(eval_sizes) < 500
+    drift = drift_anomalies.read_findings(_latest(output, "DriftCheck", "anomalies"))
+    assert drift.not_compared == [
+        drift_anomalies.NotCompared(
+            "drift",
+            "eval",
+            "span 1",
+            "eval of span 2 and span 1",
+            "{} and {} examples, fewer than drift.min_examples (500)".format(*eval_sizes),
+        ),
+        drift_anomalies.NotCompared(
+            "drift", "unsup", "span 1", "unsup of span 2 and span 1", "span 2 has no unsup examples"
+        ),
+    ]
+    # Every other pair was compared: train and test with span 1's, and train with test.
+    assert {(f.kind, f.split) for f in drift.findings} == {
+        ("drift", "train"),
+        ("drift", "test"),
+        ("skew", "train"),
+    }
+
+    report = (Path(_latest(output, "Report", "report")) / run_report.REPORT_FILE).read_text(encoding="utf-8")
+    assert (
+        '<ul id="drift-not-compared">\n'
+        '  <li data-kind="drift">eval of span 2 and span 1 not compared: {} and {} examples, fewer than '
+        "drift.min_examples (500)</li>\n"
+        '  <li data-kind="drift">unsup of span 2 and span 1 not compared: span 2 has no unsup examples</li>\n'
+    ).format(*eval_sizes) in report
+    (line,) = [
+        message for message in caplog.messages if re.match(r"Step \d+/\d+ DriftCheck: executed", message)
+    ]
+    assert line.endswith(
+        ": 0 comparisons over their threshold (against span 1 and train vs test), 2 not compared"
+    )

@@ -635,6 +635,55 @@ def test_drift_check_figures_name_the_baseline_window_as_the_report_does(
     assert describe_outputs([(ExampleAnomalies.TYPE_NAME, artifact_ref(anomalies.mlmd_artifact))]) == [figure]
 
 
+def test_drift_check_figures_add_the_comparisons_not_made(tmp_path):
+    """The step line says how many pairs the check could not compare; none: the line as before."""
+    from tfx.types.standard_artifacts import ExampleAnomalies
+
+    from components.artifacts.drift_anomalies import NotCompared, write_anomalies
+    from components.artifacts.ref import artifact_ref
+
+    anomalies = ExampleAnomalies()
+    anomalies.uri = str(tmp_path)
+    not_compared = [
+        NotCompared("drift", "test", "span 1", "test of span 2 and span 1", "span 2 has no test split"),
+        NotCompared("skew", "train", "test", "train and test of span 2", "span 2 has no test split"),
+    ]
+    write_anomalies(anomalies, [], 2, 1, [], (2, 1), not_compared)
+    assert describe_outputs([(ExampleAnomalies.TYPE_NAME, artifact_ref(anomalies.mlmd_artifact))]) == [
+        "0 comparisons over their threshold (against span 1 and train vs test), 2 not compared"
+    ]
+    assert describe_outputs(
+        [("ExampleAnomalies", ArtifactRef("/d", {"drift_over_threshold": 1, "drift_not_compared": 0}))]
+    ) == ["1 comparison over their threshold (train vs test)"]
+
+
+def test_the_drift_section_lists_the_comparisons_not_made():
+    from components.artifacts.drift_anomalies import NotCompared
+
+    report = _small_report()
+    not_compared = (
+        NotCompared("drift", "test", "span 1", "test of span 2 and span 1", "span 2 has no test split"),
+        NotCompared("skew", "train", "test", "train and test of span 2", "span 2 has no test split"),
+    )
+    drift = DriftFindings([], 2, 1, 2, 1, not_compared)
+    text = render.render_report(
+        dataclasses.replace(report, data=dataclasses.replace(report.data, drift=drift))
+    )
+    assert (
+        "<p>Not compared:</p>\n"
+        '<ul id="drift-not-compared">\n'
+        '  <li data-kind="drift">test of span 2 and span 1 not compared: span 2 has no test split</li>\n'
+        '  <li data-kind="skew">train and test of span 2 not compared: span 2 has no test split</li>\n'
+        "</ul>"
+    ) in text
+    # None not made (or a drift.json written before they were kept): no list.
+    drift = DriftFindings([], 2, 1, 2, 1)
+    text = render.render_report(
+        dataclasses.replace(report, data=dataclasses.replace(report.data, drift=drift))
+    )
+    assert "Not compared" not in text and "drift-not-compared" not in text
+
+
 @pytest.mark.parametrize("damage", [b"", b"{not json", b"null", b'{"findings": 3}'])
 def test_a_damaged_drift_json_gives_the_step_line_the_baseline_property(tmp_path, damage):
     """The step line's figures come from the artifact's properties; the report names the damage."""

