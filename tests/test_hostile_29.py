@@ -1,0 +1,166 @@
+"""Hostile-user cases (pass 29): each test states a behaviour README.md promises, or that a usage
+error must have, which the code does not keep yet. Each is marked ``xfail(strict=True)``: it fails
+today because of the defect and passes (so must lose its mark) once the case is handled.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+import subprocess
+import tarfile
+
+import pytest
+
+from tests.conftest import CLI
+from tests.imdb_files import GOOD_FILES, GOOD_REVIEWS, write_dataset
+from tests.test_hostile_robustness import _assert_read_outcomes, _save_tiny_model
+
+
+def _cli(*args: str, cwd: Path, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CLI, *args], cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, timeout=300, errors="replace", text=True
+    )
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# 1. predict: standard output that cannot be written
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="predict > /dev/full ends in an OSError traceback (pipeline/predict.py score's out.write), "
+    "not a one-line error naming standard output",
+)
+def test_predict_to_a_full_standard_output_is_one_line_naming_it_not_a_traceback(tmp_path):
+    """``imdb-pipeline predict --model M "a good film" > /dev/full``.
+
+    Today: a Python traceback ending ``OSError: [Errno 28] No space left on device``, exit code 1.
+    Expected: one line ``imdb-pipeline predict: cannot write to standard output: No space left on
+    device``, exit code 1 (a reader that went away, ``| head``, already ends quietly with 1).
+    """
+    model = _save_tiny_model(tmp_path / "model" / "1", scale=1.0)
+    with open("/dev/full", "w") as full:
+        result = _cli("predict", "--model", str(model), "a good film", cwd=tmp_path, stdout=full)
+
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "imdb-pipeline predict: cannot write to standard output: No space left on device"
+    ]
+    assert result.returncode == 1
+
+
+# --------------------------------------------------------------------------------------------
+# 2. predict / score: --input given twice silently reads only the last file
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="predict --input a --input b scores only b and exits 0: the first file is silently "
+    "ignored (argparse keeps the last), unlike --config twice or - twice, which are refused",
+)
+def test_predict_with_input_given_twice_is_a_usage_error_naming_both_files(tmp_path):
+    """``imdb-pipeline predict --model M --input a.txt --input b.txt``.
+
+    Today: prints the score of b.txt's one review, exit 0; a.txt's reviews are silently not scored.
+    Expected: a usage error (exit 2) naming both files, nothing scored, as for ``--config`` twice:
+    ``imdb-pipeline predict: error: --input was given 2 times (a.txt, b.txt): give one file``.
+    """
+    (tmp_path / "a.txt").write_text("a great film\nawful\n")
+    (tmp_path / "b.txt").write_text("fine\n")
+    model = _save_tiny_model(tmp_path / "model" / "1", scale=1.0)
+
+    result = _cli("predict", "--model", str(model), "--input", "a.txt", "--input", "b.txt", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--input was given 2 times (a.txt, b.txt)" in result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="score --input a --input b scores only b and exits 0, its summary naming b alone: "
+    "the first input is silently not scored",
+)
+def test_score_with_input_given_twice_is_a_usage_error_naming_both_inputs(tmp_path):
+    """``imdb-pipeline score --model M --input a.txt --input b.txt --output scored``.
+
+    Today: ``scored 1 reviews of b.txt ...``, exit 0. Expected: exit 2 before the job starts, naming
+    both inputs, and no output folder.
+    """
+    (tmp_path / "a.txt").write_text("a great film\nawful\n")
+    (tmp_path / "b.txt").write_text("fine\n")
+    model = _save_tiny_model(tmp_path / "model" / "1", scale=1.0)
+
+    result = _cli(
+        "score", "--model", str(model), "--input", "a.txt", "--input", "b.txt", "--output", "scored",
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert "--input was given 2 times (a.txt, b.txt)" in result.stderr
+    assert not (tmp_path / "scored").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# 3. ExampleGen: an archive file inside a dataset folder's review folder
+# --------------------------------------------------------------------------------------------
+
+_NESTED = _tar_gz({"aclImdb/train/neg/9_1.txt": b"A smuggled review."})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a .tar.gz in a dataset folder's review folder (train/pos/5_8.tar.gz) is opened as an "
+    "archive and its members ingested as reviews (here train/neg/9_1.txt), not set aside as "
+    "bad_file_name (reader._ReadMatchFn.process: is_archive(path) on every listed file)",
+)
+def test_an_archive_inside_a_review_folder_is_a_bad_file_name_not_more_reviews(tmp_path):
+    """``imdb-pipeline run --data ds`` with ``ds/aclImdb/train/pos/900015_8.tar.gz`` (a tar.gz of
+    ``aclImdb/train/neg/777777_1.txt``) added to the bundled sample: the run ingests that member as a
+    train/neg review (train neg 888 -> 889, logged as ``.../900015_8.tar.gz (member
+    aclImdb/train/neg/777777_1.txt)``) and sets nothing aside for it.
+
+    README: "Every entry of a review folder ... is accounted for, whatever its name or kind: it
+    becomes an example or a record set aside with its reason" (``bad_file_name``: not named
+    ``<id>_<rating>.txt``).
+    """
+    root = write_dataset(tmp_path / "aclImdb", {**GOOD_FILES, "train/pos/5_8.tar.gz": _NESTED})
+    expected = [("review", name) for name in GOOD_REVIEWS] + [
+        ("set_aside", "train/pos/5_8.tar.gz", "bad_file_name")
+    ]
+
+    _assert_read_outcomes(str(root / "*/*/*.txt"), root, expected)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a file named *.tar in a review folder that is not a tar archive fails the whole "
+    "ExampleGen (ImdbArchiveError: truncated or corrupt archive) instead of costing its own record",
+)
+def test_a_non_archive_named_tar_in_a_review_folder_costs_its_record_not_the_run(tmp_path):
+    """``imdb-pipeline run --data ds`` with ``ds/aclImdb/train/pos/notes.tar`` (gzip bytes) added.
+
+    Today: ``FileBasedExampleGen: failed ...: ImdbArchiveError: .../train/pos/notes.tar: truncated or
+    corrupt archive, before its first member, 217 of 217 bytes read: ReadError: truncated header``,
+    exit code 1. README: "one file can only ever cost its own record, never the run"; it is a
+    ``bad_file_name``.
+    """
+    root = write_dataset(tmp_path / "aclImdb", {**GOOD_FILES, "train/pos/notes.tar": _NESTED})
+    expected = [("review", name) for name in GOOD_REVIEWS] + [
+        ("set_aside", "train/pos/notes.tar", "bad_file_name")
+    ]
+
+    _assert_read_outcomes(str(root / "*/*/*.txt"), root, expected)
