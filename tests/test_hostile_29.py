@@ -164,3 +164,35 @@ def test_a_non_archive_named_tar_in_a_review_folder_costs_its_record_not_the_run
     ]
 
     _assert_read_outcomes(str(root / "*/*/*.txt"), root, expected)
+
+
+# --------------------------------------------------------------------------------------------
+# 4. run: an output folder the OS will not make, though os.access says its parent is writable
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run's pre-flight asks os.access of the nearest existing folder (pipeline/preflight.py "
+    "_unwritable), which says yes for /proc (and for any folder, as root): --dry-run passes and the "
+    "run fails with exit 1 and FileNotFoundError, not a configuration error (score tries a mkdir)",
+)
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+def test_run_with_an_output_below_proc_is_a_configuration_error_naming_output(tmp_path, dry_run):
+    """``imdb-pipeline run --output /proc/x [--dry-run]``.
+
+    Today: ``--dry-run`` exits 0 printing ``root: /proc/x/pipeline_root``; the run logs ``Pipeline
+    failed`` and ends ``imdb-pipeline run: FAILED: FileNotFoundError: [Errno 2] No such file or
+    directory: '/proc/x'`` with exit code 1. README ("When the input is bad"): "an output that
+    cannot be created or written" is refused by the pre-flight, a configuration error (exit 2)
+    naming the field, as ``score --output /proc/x`` is.
+    """
+    output = "/proc/hostile-29-output"
+    result = _cli("run", "--output", output, *(["--dry-run"] if dry_run else []), cwd=tmp_path)
+
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    # As root (os.access grants /proc) or not (/proc is read-only to others): the field and the path.
+    assert last.startswith("imdb-pipeline run: configuration error: output: cannot ")
+    assert output in last
+    assert not Path(output).exists()
