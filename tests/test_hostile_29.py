@@ -217,3 +217,51 @@ def test_run_with_an_output_below_proc_is_a_configuration_error_naming_output(tm
     assert last.startswith("imdb-pipeline run: configuration error: output: cannot ")
     assert output in last
     assert not Path(output).exists()
+
+
+# --------------------------------------------------------------------------------------------
+# 5. score: a .gz input cut short to 0 bytes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an empty (0-byte) .gz input is scored as 0 reviews with exit 0: Python's gzip reads no "
+    "member as the end of the stream, though gzip -t says 'unexpected end of file'; 5 bytes of the "
+    "same file are refused as truncated",
+)
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "reviews.txt.gz",
+            "imdb-pipeline score: reviews.txt.gz: truncated or damaged gzip file after line 0: ",
+        ),
+        (
+            "reviews.jsonl.gz",
+            "imdb-pipeline score: reviews.jsonl.gz: truncated or damaged gzip file after line 0: ",
+        ),
+        (
+            "reviews.tfrecord.gz",
+            "imdb-pipeline score: reviews.tfrecord.gz: truncated or corrupt TFRecord file after record 0 "
+            "(compression GZIP): ",
+        ),
+    ],
+)
+def test_score_refuses_a_gzip_input_cut_short_to_nothing(tmp_path, name, message):
+    """``: > reviews.txt.gz; imdb-pipeline score --model M --input reviews.txt.gz --output scored``
+    (a download or sync that failed before its first byte).
+
+    Today: ``scored 0 reviews of reviews.txt.gz ..., set aside 0: scored``, exit 0, and a summary.json
+    saying so. README (Bulk scoring): "a .gz file is decompressed and checked to its end (a truncated
+    or damaged one stops the job with exit code 2, naming the file and the last line read, rather
+    than scoring part of it)": as ``head -c 5`` of the file is.
+    """
+    (tmp_path / name).write_bytes(b"")
+    model = _save_tiny_model(tmp_path / "model" / "1", scale=1.0)
+
+    result = _cli("score", "--model", str(model), "--input", name, "--output", "scored", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(message)
+    assert not (tmp_path / "scored").exists()
