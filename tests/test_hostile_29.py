@@ -34,50 +34,34 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# 1. predict: standard output that cannot be written
+# 1. predict, run --dry-run: standard output that cannot be written
 # --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="predict > /dev/full ends in an OSError traceback (pipeline/predict.py score's out.write), "
-    "not a one-line error naming standard output",
+    reason="a command whose standard output is full (> /dev/full) ends in an OSError traceback "
+    "(predict: pipeline/predict.py score's out.write; run --dry-run; neighbors too), not one line",
 )
-def test_predict_to_a_full_standard_output_is_one_line_naming_it_not_a_traceback(tmp_path):
-    """``imdb-pipeline predict --model M "a good film" > /dev/full``.
+@pytest.mark.parametrize("command", ["predict", "run"])
+def test_a_full_standard_output_is_one_line_naming_it_not_a_traceback(tmp_path, command):
+    """``imdb-pipeline predict --model M "a good film" > /dev/full``, ``imdb-pipeline run --dry-run >
+    /dev/full`` (``neighbors --model M great > /dev/full`` fails the same way).
 
     Today: a Python traceback ending ``OSError: [Errno 28] No space left on device``, exit code 1.
-    Expected: one line ``imdb-pipeline predict: cannot write to standard output: No space left on
+    Expected: one line ``imdb-pipeline <command>: cannot write to standard output: No space left on
     device``, exit code 1 (a reader that went away, ``| head``, already ends quietly with 1).
     """
-    model = _save_tiny_model(tmp_path / "model" / "1", scale=1.0)
+    if command == "predict":
+        args = ["--model", str(_save_tiny_model(tmp_path / "model" / "1", scale=1.0)), "a good film"]
+    else:
+        args = ["--dry-run", "--output", str(tmp_path / "out")]
     with open("/dev/full", "w") as full:
-        result = _cli("predict", "--model", str(model), "a good film", cwd=tmp_path, stdout=full)
+        result = _cli(command, *args, cwd=tmp_path, stdout=full)
 
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "imdb-pipeline predict: cannot write to standard output: No space left on device"
-    ]
-    assert result.returncode == 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --dry-run > /dev/full ends in an OSError traceback, as predict and neighbors do: "
-    "no command turns a failed write to standard output into one line",
-)
-def test_a_dry_run_to_a_full_standard_output_is_one_line_naming_it_not_a_traceback(tmp_path):
-    """``imdb-pipeline run --dry-run > /dev/full`` (and ``neighbors --model M great > /dev/full``).
-
-    Today: a traceback ending ``OSError: [Errno 28] No space left on device``, exit code 1.
-    Expected: ``imdb-pipeline run: cannot write to standard output: No space left on device``, exit 1.
-    """
-    with open("/dev/full", "w") as full:
-        result = _cli("run", "--dry-run", "--output", str(tmp_path / "out"), cwd=tmp_path, stdout=full)
-
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == [
-        "imdb-pipeline run: cannot write to standard output: No space left on device"
+        f"imdb-pipeline {command}: cannot write to standard output: No space left on device"
     ]
     assert result.returncode == 1
 
@@ -144,44 +128,29 @@ _NESTED = _tar_gz({"aclImdb/train/neg/9_1.txt": b"A smuggled review."})
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a .tar.gz in a dataset folder's review folder (train/pos/5_8.tar.gz) is opened as an "
-    "archive and its members ingested as reviews (here train/neg/9_1.txt), not set aside as "
-    "bad_file_name (reader._ReadMatchFn.process: is_archive(path) on every listed file)",
+    reason="a file in a dataset folder's review folder whose name ends in .tar.gz/.tgz/.tar is opened "
+    "as an archive (reader._ReadMatchFn.process: is_archive(path) on every listed file): a real one's "
+    "members become reviews, another fails the whole ExampleGen; neither is set aside as bad_file_name",
 )
-def test_an_archive_inside_a_review_folder_is_a_bad_file_name_not_more_reviews(tmp_path):
-    """``imdb-pipeline run --data ds`` with ``ds/aclImdb/train/pos/900015_8.tar.gz`` (a tar.gz of
-    ``aclImdb/train/neg/777777_1.txt``) added to the bundled sample: the run ingests that member as a
-    train/neg review (train neg 888 -> 889, logged as ``.../900015_8.tar.gz (member
-    aclImdb/train/neg/777777_1.txt)``) and sets nothing aside for it.
+@pytest.mark.parametrize("name", ["5_8.tar.gz", "notes.tar"])
+def test_an_archive_name_inside_a_review_folder_is_a_bad_file_name_not_more_reviews(tmp_path, name):
+    """``imdb-pipeline run --data ds`` with a tar.gz of ``aclImdb/train/neg/777777_1.txt`` added to
+    the bundled sample's ``train/pos/``:
+
+    - as ``900015_8.tar.gz``: the run ingests that member as a train/neg review (train neg 888 ->
+      889, logged as ``.../900015_8.tar.gz (member aclImdb/train/neg/777777_1.txt)``) and sets
+      nothing aside for the file;
+    - as ``notes.tar`` (gzip bytes, not a plain tar): ``FileBasedExampleGen: failed ...:
+      ImdbArchiveError: .../train/pos/notes.tar: truncated or corrupt archive, before its first
+      member, 217 of 217 bytes read: ReadError: truncated header``, exit code 1.
 
     README: "Every entry of a review folder ... is accounted for, whatever its name or kind: it
     becomes an example or a record set aside with its reason" (``bad_file_name``: not named
-    ``<id>_<rating>.txt``).
+    ``<id>_<rating>.txt``), and "one file can only ever cost its own record, never the run".
     """
-    root = write_dataset(tmp_path / "aclImdb", {**GOOD_FILES, "train/pos/5_8.tar.gz": _NESTED})
-    expected = [("review", name) for name in GOOD_REVIEWS] + [
-        ("set_aside", "train/pos/5_8.tar.gz", "bad_file_name")
-    ]
-
-    _assert_read_outcomes(str(root / "*/*/*.txt"), root, expected)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="a file named *.tar in a review folder that is not a tar archive fails the whole "
-    "ExampleGen (ImdbArchiveError: truncated or corrupt archive) instead of costing its own record",
-)
-def test_a_non_archive_named_tar_in_a_review_folder_costs_its_record_not_the_run(tmp_path):
-    """``imdb-pipeline run --data ds`` with ``ds/aclImdb/train/pos/notes.tar`` (gzip bytes) added.
-
-    Today: ``FileBasedExampleGen: failed ...: ImdbArchiveError: .../train/pos/notes.tar: truncated or
-    corrupt archive, before its first member, 217 of 217 bytes read: ReadError: truncated header``,
-    exit code 1. README: "one file can only ever cost its own record, never the run"; it is a
-    ``bad_file_name``.
-    """
-    root = write_dataset(tmp_path / "aclImdb", {**GOOD_FILES, "train/pos/notes.tar": _NESTED})
-    expected = [("review", name) for name in GOOD_REVIEWS] + [
-        ("set_aside", "train/pos/notes.tar", "bad_file_name")
+    root = write_dataset(tmp_path / "aclImdb", {**GOOD_FILES, f"train/pos/{name}": _NESTED})
+    expected = [("review", review) for review in GOOD_REVIEWS] + [
+        ("set_aside", f"train/pos/{name}", "bad_file_name")
     ]
 
     _assert_read_outcomes(str(root / "*/*/*.txt"), root, expected)
