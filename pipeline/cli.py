@@ -11,6 +11,10 @@ import argparse
 import atexit
 from collections.abc import Sequence
 import contextlib
+
+# Imported before the signal handlers are installed: pydantic-core (Rust, pyo3) imports datetime's C API
+# the first time it needs it and panics, a Rust backtrace on stderr, when a signal interrupts that import.
+import datetime  # noqa: F401
 import functools
 import os
 import re
