@@ -632,7 +632,7 @@ def test_an_archive_name_in_a_folder_dataset_is_never_opened_as_an_archive(
     """``run --data ds``: only an archive dataset is read as an archive; in a folder dataset a file
     named like one is a review folder's badly named file, or not read where other names are not."""
     dataset = tmp_path_factory.mktemp("ds")
-    root = write_dataset(dataset / "aclImdb", GOOD_FILES)
+    write_dataset(dataset / "aclImdb", GOOD_FILES)
     (dataset / place).mkdir(parents=True, exist_ok=True)
     (dataset / place / f"{stem}{suffix}").write_bytes(data)
     read = reader._ReadMatchFn(1_000_000)

@@ -155,12 +155,6 @@ def test_an_archive_name_inside_a_review_folder_is_a_bad_file_name_not_more_revi
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run's pre-flight asks os.access of the nearest existing folder (pipeline/preflight.py "
-    "_unwritable), which says yes for /proc (and for any folder, as root): --dry-run passes and the "
-    "run fails with exit 1 and FileNotFoundError, not a configuration error (score tries a mkdir)",
-)
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
 def test_run_with_an_output_below_proc_is_a_configuration_error_naming_output(tmp_path, dry_run):
     """``imdb-pipeline run --output /proc/x [--dry-run]``.
