@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 import sqlite3
 import tarfile
+import tempfile
 import zlib
 
 from components.embeddings.options import EmbeddingOptions
@@ -297,8 +298,18 @@ def _unwritable(folder: str) -> str | None:
         existing = existing.parent
     if not existing.is_dir():
         return f"cannot create {folder}: {existing} is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
+    if cannot_make_folder_in(str(existing)):
         return f"cannot write to {folder}: {existing} is not writable" + (
             "" if existing == Path(folder).absolute() else " (the nearest existing folder)"
         )
+    return None
+
+
+def cannot_make_folder_in(folder: str) -> OSError | None:
+    """Why this process cannot make a folder in the existing local ``folder``, or None: the OS alone knows
+    (``os.access`` lets root write a read-only folder and says yes for ``/proc``), so one is made and removed."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".imdb-pipeline-", dir=folder))
+    except OSError as error:
+        return error
     return None

@@ -21,7 +21,6 @@ import json
 import os
 import posixpath
 import re
-import tempfile
 import typing
 import zlib
 
@@ -39,7 +38,7 @@ from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
 from components.file_patterns import all_files_pattern, escape_pattern, tfrecord_compression_of
 from components.plural import counted
-from pipeline import interrupts, predict
+from pipeline import interrupts, predict, preflight
 from schemas import features
 
 # Input kinds.
@@ -209,14 +208,10 @@ def check_output(output: str, input_path: str | None = None) -> None:
         nearest, problem = posixpath.dirname(_first_missing_folder(output)) or ".", "cannot be made"
         if gfile.exists(nearest) and not gfile.isdir(nearest):
             raise OutputExistsError(f"--output {output} {problem}: {nearest} is a file")
-    if not is_remote(output):
-        # The OS alone knows (root may write a read-only folder; /proc takes no new folder): a folder made and removed.
-        try:
-            os.rmdir(tempfile.mkdtemp(prefix=".imdb-score-", dir=nearest))
-        except OSError as error:
-            raise OutputExistsError(
-                f"--output {output} {problem}: {nearest} is not a writable folder ({error.strerror})"
-            ) from None
+    if not is_remote(output) and (error := preflight.cannot_make_folder_in(nearest)):
+        raise OutputExistsError(
+            f"--output {output} {problem}: {nearest} is not a writable folder ({error.strerror})"
+        )
 
 
 # --- Reading ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import sys
 import tarfile
 import zlib
 
+from apache_beam.pvalue import TaggedOutput
 from apache_beam.testing.test_pipeline import TestPipeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ import tensorflow as tf
 
 from components.artifacts import quarantine
 from components.example_gen import reader
+from components.example_gen.component import dataset_input
 from components.example_gen.errors import ImdbArchiveError
 from components.example_gen.options import ExampleGenOptions
 from components.options import OptionsError
@@ -45,6 +47,7 @@ from tests.imdb_files import (
     split_sources,
     urls_file,
     write_archive,
+    write_dataset,
 )
 
 LENIENT = ExampleGenOptions(max_bad_share=1.0)
@@ -590,3 +593,58 @@ def test_a_zeroed_header_at_the_end_of_tarfiles_read_is_found_too(tmp_path, gzip
         f"ReadError: a zero block at byte {tarfile.RECORDSIZE - tarfile.BLOCKSIZE:,} of the unpacked tar "
         "stream ends the archive, but data follows it (a damaged member header?)"
     )
+
+
+# --- an archive's name in a folder dataset: a review folder's file, or not read at all -------------
+
+
+def _smuggling_tar_gz() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.addfile(tarfile.TarInfo("aclImdb/train/neg/9_1.txt"), io.BytesIO(b""))
+    return buffer.getvalue()
+
+
+# Where the file goes, below a dataset folder holding aclImdb/, and what reading that folder gives for it:
+# in a review folder, a badly named review file; in a folder there, that folder; elsewhere, nothing.
+_ARCHIVE_PLACES = {
+    "aclImdb/train/pos": "bad_file_name",
+    "aclImdb/train/unsup": "bad_file_name",
+    "aclImdb/test/neg": "bad_file_name",
+    "aclImdb/train/pos/extra": "not_a_file",
+    "aclImdb/train/neutral": None,
+    "aclImdb/train": None,
+    "aclImdb": None,
+    ".": None,
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    place=st.sampled_from(sorted(_ARCHIVE_PLACES)),
+    stem=st.text(st.sampled_from("ab5_8.-"), min_size=1, max_size=8),
+    suffix=st.sampled_from([".tar.gz", ".tgz", ".tar", ".TAR.GZ", ".Tgz"]),
+    data=st.sampled_from([_smuggling_tar_gz(), gzip.compress(b"not a tar"), b"", b"\x00" * 1024]),
+)
+def test_an_archive_name_in_a_folder_dataset_is_never_opened_as_an_archive(
+    tmp_path_factory, place, stem, suffix, data
+):
+    """``run --data ds``: only an archive dataset is read as an archive; in a folder dataset a file
+    named like one is a review folder's badly named file, or not read where other names are not."""
+    dataset = tmp_path_factory.mktemp("ds")
+    write_dataset(dataset / "aclImdb", GOOD_FILES)
+    (dataset / place).mkdir(parents=True, exist_ok=True)
+    (dataset / place / f"{stem}{suffix}").write_bytes(data)
+    read = reader._ReadMatchFn(1_000_000)
+    reviews, set_aside = [], []
+    for listed in reader._list_to_read(os.path.join(*dataset_input(str(dataset)))):
+        for output in [listed] if isinstance(listed, TaggedOutput) else read.process(listed):
+            if not isinstance(output, TaggedOutput):
+                reviews.append(output[1].source)
+            elif output.tag == reader.QUARANTINE:
+                set_aside.append((os.path.relpath(output.value.origin.path, dataset), output.value.reason))
+
+    assert sorted(reviews) == sorted(name for name in GOOD_FILES if "/urls_" not in name)
+    reason = _ARCHIVE_PLACES[place]
+    entry = f"{place}/{stem}{suffix}" if reason == "bad_file_name" else place
+    assert set_aside == ([(entry, reason)] if reason else [])

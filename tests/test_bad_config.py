@@ -10,7 +10,10 @@ import ast
 import os
 from pathlib import Path
 import subprocess
+import tempfile
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pytest
 from tfx.types import standard_artifacts
 
@@ -20,7 +23,7 @@ from components.embeddings.options import EmbeddingOptions
 from components.example_gen.options import ExampleGenOptions
 from components.options import OptionsError
 from components.transform.options import TransformOptions
-from pipeline import cli, preflight
+from pipeline import cli, preflight, score
 from pipeline.config import MAX_CONFIG_BYTES, build_config, load_config_file
 from tests.conftest import CLI, analyze, run_cli
 
@@ -145,14 +148,55 @@ def test_an_output_in_a_read_only_folder_is_refused(tmp_path):
 
 
 def test_an_output_that_the_process_may_not_write_is_refused(tmp_path, monkeypatch):
-    """The same check as above, for runs as root (CI containers): os.access says no."""
+    """The same check as above, for runs as root (CI containers): the OS refuses a new folder there."""
     output = tmp_path / "out"
     output.mkdir()
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != output and real_access(path, mode))
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp(prefix: str, dir: str) -> str:
+        if Path(dir) == output:
+            raise PermissionError(13, "Permission denied")
+        return real_mkdtemp(prefix=prefix, dir=dir)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     with pytest.raises(OptionsError) as error:
         preflight.check(build_config({"output": str(output)}))
     assert str(error.value) == f"output: cannot write to {output}: {output} is not writable"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    place=st.sampled_from(["folder", "file", "/proc", "/proc/sys", "/proc/self", "/proc/self/fd"]),
+    names=st.lists(
+        st.text("abx-_.0", max_size=6).map("new-{}".format),  # never an existing entry (/proc/self/fd/0)
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_run_and_score_refuse_the_same_new_outputs(tmp_path_factory, place, names):
+    """One rule for ``run --output`` and ``score --output``: the OS is asked to make a folder where the
+    output would be made. Below ``/proc`` it will not, whatever ``os.access`` says (yes, as root)."""
+    base = tmp_path_factory.mktemp("out")
+    (base / "file").write_text("x")
+    output = os.path.join(base / place, *names)
+    try:
+        score.check_output(output)
+    except (score.OutputExistsError, score.ScoreInputError):
+        score_refuses = True
+    else:
+        score_refuses = False
+    config = build_config({"output": output})  # /proc/self resolved
+    try:
+        preflight.check(config)
+    except OptionsError as error:
+        problem = "cannot create" if place == "file" else "cannot write to"
+        assert str(error).startswith(f"output: {problem} {config.output}: ")
+        run_refuses = True
+    else:
+        run_refuses = False
+
+    assert run_refuses == score_refuses == (place != "folder")
+    assert not os.path.lexists(output)
 
 
 def test_a_remote_output_is_not_checked_locally():

@@ -126,12 +126,6 @@ def test_score_with_input_given_twice_is_a_usage_error_naming_both_inputs(tmp_pa
 _NESTED = _tar_gz({"aclImdb/train/neg/9_1.txt": b"A smuggled review."})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a file in a dataset folder's review folder whose name ends in .tar.gz/.tgz/.tar is opened "
-    "as an archive (reader._ReadMatchFn.process: is_archive(path) on every listed file): a real one's "
-    "members become reviews, another fails the whole ExampleGen; neither is set aside as bad_file_name",
-)
 @pytest.mark.parametrize("name", ["5_8.tar.gz", "notes.tar"])
 def test_an_archive_name_inside_a_review_folder_is_a_bad_file_name_not_more_reviews(tmp_path, name):
     """``imdb-pipeline run --data ds`` with a tar.gz of ``aclImdb/train/neg/777777_1.txt`` added to
@@ -161,12 +155,6 @@ def test_an_archive_name_inside_a_review_folder_is_a_bad_file_name_not_more_revi
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run's pre-flight asks os.access of the nearest existing folder (pipeline/preflight.py "
-    "_unwritable), which says yes for /proc (and for any folder, as root): --dry-run passes and the "
-    "run fails with exit 1 and FileNotFoundError, not a configuration error (score tries a mkdir)",
-)
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
 def test_run_with_an_output_below_proc_is_a_configuration_error_naming_output(tmp_path, dry_run):
     """``imdb-pipeline run --output /proc/x [--dry-run]``.

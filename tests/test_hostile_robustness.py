@@ -119,7 +119,9 @@ def test_an_archive_member_whose_name_ends_in_a_newline_is_a_bad_file_name_not_a
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
 
-    outputs = list(reader._ReadMatchFn(1_000_000).process(FileMetadata(str(archive), archive.stat().st_size)))
+    outputs = list(
+        reader._ReadMatchFn(1_000_000).process((FileMetadata(str(archive), archive.stat().st_size), True))
+    )
 
     set_aside = [o.value for o in outputs if getattr(o, "tag", None) == reader.QUARANTINE]
     reviews = [o for o in outputs if not hasattr(o, "tag")]

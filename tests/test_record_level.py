@@ -339,9 +339,9 @@ CONTENTS = st.one_of(
 )
 
 
-def _read_one(path: str, size: int, max_bytes: int = MAX) -> list:
-    """What the reader's DoFn yields for one matched file (loose file or archive)."""
-    return list(reader._ReadMatchFn(max_bytes).process(FileMetadata(path, size)))
+def _read_one(path: str, size: int, max_bytes: int = MAX, archive: bool = False) -> list:
+    """What the reader's DoFn yields for one matched file (a loose file, or an archive dataset)."""
+    return list(reader._ReadMatchFn(max_bytes).process((FileMetadata(path, size), archive)))
 
 
 def _outcome(outputs: list) -> tuple[str, str | None]:
@@ -389,7 +389,7 @@ def test_any_review_file_becomes_an_example_or_a_reasoned_record_alike_in_a_fold
             tar.add(loose, arcname=f"aclImdb/{folder}/{name}")
 
         from_folder = _outcome(_read_one(str(loose), len(content)))
-        from_archive = _outcome(_read_one(str(archive), archive.stat().st_size))
+        from_archive = _outcome(_read_one(str(archive), archive.stat().st_size, archive=True))
 
     assert from_folder == from_archive
 
@@ -454,7 +454,7 @@ def test_a_member_name_that_is_not_utf8_is_set_aside_naming_it(tmp_path):
         info.size = 5
         tar.addfile(info, io.BytesIO(b"Good."))
 
-    (record,) = [output.value for output in _read_one(str(archive), archive.stat().st_size)]
+    (record,) = [output.value for output in _read_one(str(archive), archive.stat().st_size, archive=True)]
 
     assert (record.origin.member, record.reason, record.detail) == (
         "aclImdb/train/pos/caf\udce9_8.txt",

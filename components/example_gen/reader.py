@@ -403,10 +403,13 @@ class _ReadMatchFn(beam.DoFn):
         record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], max(size, len(raw)))
         return beam.pvalue.TaggedOutput(QUARANTINE, record)
 
-    def process(self, metadata: FileMetadata) -> Iterator:
+    def process(self, listed: tuple[FileMetadata, bool]) -> Iterator:
+        """``listed``: a file and whether it is an archive dataset, which only its pattern says: in a folder
+        dataset, a review folder's ``5_8.tar.gz`` is a badly named review file, never opened as an archive."""
+        metadata, archive = listed
         path = metadata.path
         special = _special_file_kind(path)
-        if is_archive(path):
+        if archive:
             if special:
                 raise ImdbDataError(f"{path} is {special}, not an archive file")
             yield from self._read_archive(path, metadata.size_in_bytes)
@@ -624,6 +627,14 @@ def list_dataset(pattern: str) -> Iterator:
             yield FileMetadata(path, status.st_size, status.st_mtime)
 
 
+def _list_to_read(pattern: str) -> Iterator:
+    """:func:`list_dataset`, each file paired with whether it is read as an archive: an archive's pattern
+    names archives, a folder dataset's names review files whatever their names."""
+    archive = is_archive(pattern)
+    for listed in list_dataset(pattern):
+        yield listed if isinstance(listed, beam.pvalue.TaggedOutput) else (listed, archive)
+
+
 def set_aside(origin: Origin, reason: str, detail: str, raw: bytes) -> beam.pvalue.TaggedOutput:
     """A record set aside whole (``raw`` is all of it), tagged :data:`QUARANTINE`."""
     return beam.pvalue.TaggedOutput(QUARANTINE, QuarantinedRecord(origin, reason, detail, raw, len(raw)))
@@ -708,7 +719,7 @@ class ReadImdbReviews(beam.PTransform):
         listed = (
             pbegin
             | "Pattern" >> beam.Create(self._file_patterns)
-            | "ListFiles" >> beam.FlatMap(list_dataset).with_outputs(QUARANTINE, main=REVIEWS)
+            | "ListFiles" >> beam.FlatMap(_list_to_read).with_outputs(QUARANTINE, main=REVIEWS)
         )
         read = (
             listed[REVIEWS]
