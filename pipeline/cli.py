@@ -31,6 +31,10 @@ from pipeline.commands.common import (  # noqa: F401 - the exit codes, for calle
     EXIT_OK,
     EXIT_TERMINATED,
     EXIT_USAGE,
+    StdoutError,
+    flush_stdout,
+    name_stdout_errors,
+    one_value_each,
 )
 from pipeline.gc_at_exit import freeze_gc_at_exit
 
@@ -328,22 +332,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Who says a signal stopped it, known before the parser is: the command is the first word (the
     # parser's one option before it is --help).
     prog = f"imdb-pipeline {argv[0]}" if argv and not argv[0].startswith("-") else "imdb-pipeline"
+    stdout = name_stdout_errors() if own_process else None
     try:
         freeze_gc_at_exit()
         parser = build_parser()  # imports no TensorFlow
         _name_unknown_options_in_errors(parser, argv)
-        args, unknown = parser.parse_known_args(argv)
-        # TensorFlow reads its C++ log level once, when first imported. From the parsed
-        # flag: a review text "--verbose" (after --) is not the option.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if getattr(args, "verbose", False) else "2")
-        code = _dispatch(parser, args, unknown)
+        try:
+            args, unknown = parser.parse_known_args(argv)
+            # TensorFlow reads its C++ log level once, when first imported. From the parsed
+            # flag: a review text "--verbose" (after --) is not the option.
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if getattr(args, "verbose", False) else "2")
+            code = _dispatch(parser, args, unknown)
+        except SystemExit:  # argparse's, after --help (a write error of which it swallows) or a usage error
+            flush_stdout(stdout)
+            raise
+        flush_stdout(stdout)
     except KeyboardInterrupt:
         code = None
     except BrokenPipeError:
         # The reader went away (`imdb-pipeline predict ... | head`): stop quietly, as other filters
-        # do; the exit code says not everything was written. stdout goes to /dev/null so the
-        # interpreter's final flush cannot fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # do; the exit code says not everything was written.
+        _discard_stdout()
+        return EXIT_FAILED
+    except StdoutError as error:
+        # A full disk, `> /dev/full`: one line, not a traceback.
+        _discard_stdout()
+        print(f"{prog}: cannot write to standard output: {error.strerror}", file=sys.stderr)
         return EXIT_FAILED
     except BaseException:
         if interrupts.received() is None:
@@ -360,10 +374,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             # for work that never comes, and the interpreter's exit would wait for it: end here, after
             # the atexit hooks (TensorFlow's removal of its temporary files).
             _run_atexit_hooks()
-            sys.stdout.flush()
+            with contextlib.suppress(OSError):  # a full standard output: the line above says what happened
+                sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
     return code
+
+
+def _discard_stdout() -> None:
+    """Standard output goes to /dev/null, so that the interpreter's final flush of what it holds cannot fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # How long the atexit hooks may take after a signal before the process ends without them.
@@ -448,6 +468,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown
     from pipeline.config import did_you_mean
 
     command_parser = _subparser(parser, args.command)
+    one_value_each(command_parser, args)
     beam_commands = {"run": run.run_command, "compile": run.compile_command, "score": score.main}
     if args.command in beam_commands:
         return beam_commands[args.command](args, unknown, command_parser)

@@ -253,12 +253,13 @@ class _ReadRecordsFn(beam.DoFn):
                 yield self._review(Origin(shown, record=number), raw, _example_text)
             yield beam.pvalue.TaggedOutput(KINDS, TFRECORD)
         else:
-            yield from self._read_text(metadata.path, shown)
+            yield from self._read_text(metadata.path, shown, metadata.size_in_bytes)
 
-    def _read_text(self, path: str, shown: str) -> Iterator:
+    def _read_text(self, path: str, shown: str, size: int) -> Iterator:
         gzipped = bool(tfrecord_compression_of(path))  # any other compression is refused by resolve_input
         number = 0
         try:
+            _check_gzip_size(gzipped, size)
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
                 # Beam's gzip reading stops quietly at a truncated end; Python's checks the end marker and CRC.
                 file = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
@@ -295,6 +296,7 @@ def read_tfrecords(path: str, shown: str, size: int) -> Iterator[bytes]:
     compression = tfrecord_compression_of(path)
     number = read = 0
     try:
+        _check_gzip_size(bool(compression), size)
         for raw in tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator():
             number, read = number + 1, read + len(raw) + _RECORD_FRAMING_BYTES
             yield raw
@@ -321,6 +323,13 @@ def read_tfrecords(path: str, shown: str, size: int) -> Iterator[bytes]:
 # A TFRecord is its data's length (8 bytes) and the length's CRC (4): the header, then the data and its CRC (4).
 _RECORD_HEADER_BYTES = 12
 _RECORD_FRAMING_BYTES = 16
+
+
+def _check_gzip_size(gzipped: bool, size: int) -> None:
+    """EOFError for a gzip file of 0 bytes: Python's and TensorFlow's readers take it for an empty stream, but
+    it holds none (``gzip -t``: unexpected end of file), as a download cut off before its first byte."""
+    if gzipped and not size:
+        raise EOFError("0 bytes, not a gzip stream")
 
 
 def _gunzipped_size(path: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import re
 import signal
@@ -53,10 +54,39 @@ def positive_int(text: str) -> int:
     return value
 
 
+class Once(argparse.Action):
+    """A flag to give once. argparse keeps the last of repeated ones, which for an input or output drops
+    data unnoticed (``--input a --input b`` scores b alone): :func:`one_value_each` refuses a repeat."""
+
+    def __init__(self, option_strings: list[str], dest: str, what: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.what = what  # what to give one of, for the message
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = getattr(namespace, self.dest)
+        setattr(namespace, self.dest, [*given, values] if isinstance(given, list) else [values])
+
+
+def one_value_each(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Sets each :class:`Once` flag of ``args`` to its one value; a flag given more than once is a usage
+    error (exit 2) naming every value, as ``--config`` given twice is."""
+    for action in parser._actions:
+        values = getattr(args, action.dest, None)
+        if isinstance(action, Once) and isinstance(values, list):
+            if len(values) > 1:
+                parser.error(
+                    f"{action.option_strings[0]} was given {len(values)} times ({', '.join(values)}): "
+                    f"give one {action.what}"
+                )
+            setattr(args, action.dest, values[0])
+
+
 def add_model(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     parser.add_argument(
         "--model",
         required=True,
+        action=Once,
+        what="model",
         help=help or "a pushed version directory, or the model directory (newest version is used)",
     )
 
@@ -89,6 +119,58 @@ def refuse(command: str, message: object, code: int = EXIT_USAGE) -> int:
     interrupts.raise_if_received()
     print(f"imdb-pipeline {command}: {message}", file=sys.stderr)
     return code
+
+
+class StdoutError(OSError):
+    """A write to standard output failed (a full disk, ``> /dev/full``); a reader that went away
+    (``| head``) stays a BrokenPipeError."""
+
+
+class _StandardOutput(io.FileIO):
+    """Standard output's file descriptor, whose write errors are StdoutErrors. The first is kept, as a
+    library may swallow it (argparse's ``--help``)."""
+
+    error: StdoutError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            self.error = self.error or StdoutError(error.errno, error.strerror)
+            raise StdoutError(error.errno, error.strerror) from None
+
+
+def name_stdout_errors() -> _StandardOutput | None:
+    """Makes ``sys.stdout`` the same stream (encoding, buffering) whose write errors are StdoutErrors, told
+    apart from any other OSError; returns its file (None when the process has no standard output)."""
+    stream = sys.stdout
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return None
+    stream.flush()
+    file = _StandardOutput(descriptor, "w", closefd=False)
+    unbuffered = isinstance(stream.buffer, io.RawIOBase)  # python -u, PYTHONUNBUFFERED
+    sys.stdout = io.TextIOWrapper(
+        file if unbuffered else io.BufferedWriter(file),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        newline="\n",
+        line_buffering=stream.line_buffering,
+        write_through=stream.write_through,
+    )
+    return file
+
+
+def flush_stdout(file: _StandardOutput | None) -> None:
+    """Writes out what standard output holds, here rather than at the interpreter's exit, and raises the
+    first StdoutError of its writes, also one a library swallowed."""
+    if file is not None:
+        sys.stdout.flush()
+        if file.error is not None:
+            raise file.error
 
 
 class _WithoutTraceback(logging.Formatter):

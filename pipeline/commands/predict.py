@@ -31,6 +31,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--input",
         metavar="FILE",
+        action=common.Once,
+        what="file",
         help="read reviews from FILE (- for standard input): one per line, or JSON Lines with a text field",
     )
     parser.add_argument(

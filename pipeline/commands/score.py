@@ -30,8 +30,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     common.add_model(
         parser, help="a pushed version directory, or the model directory (newest version, pinned for the job)"
     )
-    parser.add_argument("--input", required=True, help="the reviews: a file or folder, local or gs://")
-    parser.add_argument("--output", required=True, help="a new or empty folder for the results")
+    parser.add_argument(
+        "--input",
+        required=True,
+        action=common.Once,
+        what="file or folder",
+        help="the reviews: a file or folder, local or gs://",
+    )
+    parser.add_argument(
+        "--output",
+        required=True,
+        action=common.Once,
+        what="folder",
+        help="a new or empty folder for the results",
+    )
     parser.add_argument(
         "--input-format",
         dest="input_format",
