@@ -217,7 +217,7 @@ def test_a_flag_that_may_be_given_once_is_refused_when_repeated_naming_every_val
     if len(values) == 1:
         parser = cli.build_parser()
         args, _ = parser.parse_known_args(argv)
-        common.one_value_each(cli._subparser(parser, command), args)
+        common.one_value_each(cli._subparser(parser, command), args)  # no usage error
         assert getattr(args, flag.removeprefix("--")) == values[0]
         return
     with contextlib.redirect_stderr(io.StringIO()) as stderr, pytest.raises(SystemExit) as exited:

@@ -61,24 +61,23 @@ class Once(argparse.Action):
     def __init__(self, option_strings: list[str], dest: str, what: str, **kwargs) -> None:
         super().__init__(option_strings, dest, **kwargs)
         self.what = what  # what to give one of, for the message
+        self.every = f"{dest} given"  # the attribute with every value given
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        given = getattr(namespace, self.dest)
-        setattr(namespace, self.dest, [*given, values] if isinstance(given, list) else [values])
+        setattr(namespace, self.dest, values)
+        setattr(namespace, self.every, [*getattr(namespace, self.every, []), values])
 
 
 def one_value_each(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Sets each :class:`Once` flag of ``args`` to its one value; a flag given more than once is a usage
-    error (exit 2) naming every value, as ``--config`` given twice is."""
+    """A usage error (exit 2) for a :class:`Once` flag given more than once, naming every value, as for
+    ``--config`` given twice."""
     for action in parser._actions:
-        values = getattr(args, action.dest, None)
-        if isinstance(action, Once) and isinstance(values, list):
-            if len(values) > 1:
-                parser.error(
-                    f"{action.option_strings[0]} was given {len(values)} times ({', '.join(values)}): "
-                    f"give one {action.what}"
-                )
-            setattr(args, action.dest, values[0])
+        values = getattr(args, getattr(action, "every", ""), [])
+        if len(values) > 1:
+            parser.error(
+                f"{action.option_strings[0]} was given {len(values)} times ({', '.join(values)}): "
+                f"give one {action.what}"
+            )
 
 
 def add_model(parser: argparse.ArgumentParser, help: str | None = None) -> None:

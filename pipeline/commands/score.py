@@ -30,20 +30,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     common.add_model(
         parser, help="a pushed version directory, or the model directory (newest version, pinned for the job)"
     )
-    parser.add_argument(
-        "--input",
-        required=True,
-        action=common.Once,
-        what="file or folder",
-        help="the reviews: a file or folder, local or gs://",
-    )
-    parser.add_argument(
-        "--output",
-        required=True,
-        action=common.Once,
-        what="folder",
-        help="a new or empty folder for the results",
-    )
+    for flag, what, help in (
+        ("--input", "file or folder", "the reviews: a file or folder, local or gs://"),
+        ("--output", "folder", "a new or empty folder for the results"),
+    ):
+        parser.add_argument(flag, required=True, action=common.Once, what=what, help=help)
     parser.add_argument(
         "--input-format",
         dest="input_format",
