@@ -1,6 +1,6 @@
 """Hostile-user cases (pass 29): each test states a behaviour README.md promises, or that a usage
-error must have, which the code does not keep yet. Each is marked ``xfail(strict=True)``: it fails
-today because of the defect and passes (so must lose its mark) once the case is handled.
+error must have, which the code did not keep when the pass found it (a full standard output, a
+repeated --input, an archive name in a review folder, an output below /proc, a 0-byte .gz input).
 """
 
 from __future__ import annotations
