@@ -195,9 +195,12 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
         return list(unknown)
     known_options = _long_options(parser) + _long_options(beam_parser)
     problems = []
-    previous_was_unknown_flag = False
+    previous_was_unknown_flag = after_dashes = False
     for arg in leftovers:
-        if arg.startswith("-") and arg != "-":
+        if after_dashes or arg == "--":  # `--` ends the options: what follows is an argument (none is taken)
+            problems.append(f"unexpected argument {arg!r}")
+            after_dashes = True
+        elif arg.startswith("-") and arg != "-":
             problems.append(_unknown_option(arg, known_options))
             previous_was_unknown_flag = "=" not in arg
         elif not previous_was_unknown_flag:
@@ -355,7 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return EXIT_FAILED
     except StdoutError as error:
-        # A full disk, `> /dev/full`: one line, not a traceback.
+        # A full disk, `> /dev/full`, no standard output, an encoding that cannot hold a review: one line,
+        # not a traceback (what was written before it is kept).
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
         _discard_stdout()
         print(f"{prog}: cannot write to standard output: {error.strerror}", file=sys.stderr)
         return EXIT_FAILED

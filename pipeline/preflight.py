@@ -6,6 +6,7 @@ is an :class:`OptionsError` naming the option (exit 2). Remote paths are left to
 
 from __future__ import annotations
 
+import errno
 import glob
 import gzip
 import logging
@@ -293,6 +294,8 @@ def _archive_has_reviews(path: str) -> bool:
 
 def _unwritable(folder: str) -> str | None:
     """Why ``folder`` cannot be created or written by this process, or None."""
+    if problem := unreachable(folder):
+        return f"cannot create {folder}: {problem}"
     existing = Path(folder).absolute()
     while not existing.exists():
         existing = existing.parent
@@ -303,6 +306,24 @@ def _unwritable(folder: str) -> str | None:
             "" if existing == Path(folder).absolute() else " (the nearest existing folder)"
         )
     return None
+
+
+def unreachable(path: str) -> str | None:
+    """Why no file can ever be at the local ``path``, or None: a part of it longer than a file name may be, or
+    a symbolic link loop on the way (``Path.exists`` says False for both, as for a path yet to be made)."""
+    if any(len(os.fsencode(part)) > _NAME_MAX for part in Path(path).parts):
+        return os.strerror(errno.ENAMETOOLONG)
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:  # ELOOP
+        return error.strerror
+    return None
+
+
+# The longest file name, in bytes, of Linux's and macOS's file systems.
+_NAME_MAX = 255
 
 
 def cannot_make_folder_in(folder: str) -> OSError | None:

@@ -195,6 +195,8 @@ def check_output(output: str, input_path: str | None = None) -> None:
             "take the paths below the output folder as glob patterns, so the job would fail or mix up "
             "files; choose an output folder without '[', '*' or '?' (spaces, ']' and any other characters work)"
         )
+    if not is_remote(output) and (problem := preflight.unreachable(output)):
+        raise OutputExistsError(f"--output {output} cannot be made: {problem}")
     gfile = _gfile()
     if gfile.exists(output):
         if not gfile.isdir(output):

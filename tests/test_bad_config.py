@@ -607,3 +607,26 @@ def test_config_dev_zero_is_a_configuration_error(tmp_path):
         2,
         f"imdb-pipeline run: configuration error: config file /dev/zero {_TOO_LARGE}",
     )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(1, 300), min_size=1, max_size=4))
+def test_a_path_with_a_name_too_long_anywhere_is_unreachable_for_run_and_score(tmp_path, lengths):
+    """A part over 255 bytes is refused wherever it stands (a missing folder before it too); a path
+    yet to be made is not."""
+    path = os.path.join(tmp_path, *(str(index % 10) * length for index, length in enumerate(lengths)))
+    expected = "File name too long" if max(lengths) > 255 else None
+    assert preflight.unreachable(path) == expected
+    if expected:
+        with pytest.raises(score.OutputExistsError) as raised:
+            score.check_output(path)
+        assert str(raised.value) == f"--output {path} cannot be made: File name too long"
+
+
+def test_a_path_through_a_link_loop_is_unreachable(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for path in (tmp_path / "a", tmp_path / "a" / "out", tmp_path / "a" / "x" / "y"):
+        assert preflight.unreachable(str(path)) == "Too many levels of symbolic links"
+    assert preflight.unreachable(str(tmp_path / "c" / "out")) is None
+    assert not (tmp_path / "c").exists()

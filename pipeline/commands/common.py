@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import logging
+import os
 import re
 import signal
 import sys
@@ -141,10 +143,41 @@ class _StandardOutput(io.FileIO):
             raise StdoutError(error.errno, error.strerror) from None
 
 
+class _ClosedStandardOutput(_StandardOutput):
+    """Standard output of a process started without one (``>&-``): its first write fails, as it would have."""
+
+    def write(self, data) -> int:
+        if self.error is None:
+            self.error = StdoutError(errno.EBADF, os.strerror(errno.EBADF))
+            raise self.error
+        return len(data)  # said once: the rest (the interpreter's last flush) is dropped
+
+
+class _StandardText(io.TextIOWrapper):
+    """Standard output's text layer: text its encoding cannot hold is a StdoutError too."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except UnicodeEncodeError as error:
+            raise StdoutError(
+                None,
+                f"its encoding {error.encoding} cannot hold {error.object[error.start : error.end]!a}; "
+                "set PYTHONIOENCODING=utf-8",
+            ) from None
+
+
 def name_stdout_errors() -> _StandardOutput | None:
     """Makes ``sys.stdout`` the same stream (encoding, buffering) whose write errors are StdoutErrors, told
-    apart from any other OSError; returns its file (None when the process has no standard output)."""
+    apart from any other OSError; returns its file (None when standard output is not a file descriptor)."""
     stream = sys.stdout
+    if stream is None:
+        # `>&-`: descriptor 1 is kept taken (a file opened later would get it, and a library's writes to
+        # standard output would land in that file); every write says it has no standard output.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        file = _ClosedStandardOutput(1, "w", closefd=False)
+        sys.stdout = _StandardText(io.BufferedWriter(file), encoding="utf-8", newline="\n")
+        return file
     try:
         descriptor = stream.fileno()
     except (AttributeError, ValueError, OSError):
@@ -152,7 +185,7 @@ def name_stdout_errors() -> _StandardOutput | None:
     stream.flush()
     file = _StandardOutput(descriptor, "w", closefd=False)
     unbuffered = isinstance(stream.buffer, io.RawIOBase)  # python -u, PYTHONUNBUFFERED
-    sys.stdout = io.TextIOWrapper(
+    sys.stdout = _StandardText(
         file if unbuffered else io.BufferedWriter(file),
         encoding=stream.encoding,
         errors=stream.errors,
