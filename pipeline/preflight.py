@@ -308,6 +308,10 @@ def _unwritable(folder: str) -> str | None:
     return None
 
 
+# The longest file name, in bytes, of Linux's and macOS's file systems.
+_NAME_MAX = 255
+
+
 def unreachable(path: str) -> str | None:
     """Why no file can ever be at the local ``path``, or None: a part of it longer than a file name may be, or
     a symbolic link loop on the way (``Path.exists`` says False for both, as for a path yet to be made)."""
@@ -320,10 +324,6 @@ def unreachable(path: str) -> str | None:
     except OSError as error:  # ELOOP
         return error.strerror
     return None
-
-
-# The longest file name, in bytes, of Linux's and macOS's file systems.
-_NAME_MAX = 255
 
 
 def cannot_make_folder_in(folder: str) -> OSError | None:

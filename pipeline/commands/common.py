@@ -74,7 +74,7 @@ def one_value_each(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     """A usage error (exit 2) for a :class:`Once` flag given more than once, naming every value, as for
     ``--config`` given twice."""
     for action in parser._actions:
-        values = getattr(args, getattr(action, "every", ""), [])
+        values = getattr(args, action.every, []) if isinstance(action, Once) else []
         if len(values) > 1:
             parser.error(
                 f"{action.option_strings[0]} was given {len(values)} times ({', '.join(values)}): "
