@@ -1,6 +1,7 @@
 """What a command may not lose unnoticed: a standard output it cannot write is one line naming it (not a
-traceback, nor an "Exception ignored" at exit), and a repeated --model, --input or --output is refused
-rather than all but the last silently dropped."""
+traceback, nor an "Exception ignored" at exit), a repeated path, run id, name or expression
+(``--input a --input b``) is refused rather than all but the last silently dropped, and score, which
+reads files, refuses standard input."""
 
 from __future__ import annotations
 
@@ -184,7 +185,7 @@ def test_a_reader_that_went_away_stays_a_broken_pipe(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# --model, --input, --output given more than once
+# A path, run id, name or expression given more than once
 # --------------------------------------------------------------------------------------------
 
 # Each command's flags that may be given once (with what to give one of), and its other required arguments.
@@ -196,6 +197,16 @@ _ONCE = {
         [],
     ),
     "neighbors": ({"--model": "model"}, {"--model": "m"}, ["great"]),
+    "report": (
+        {"--output": "folder", "--reports": "folder", "--run": "run id", "--pipeline-name": "pipeline name"},
+        {},
+        [],
+    ),
+    "compile": (
+        {"--output-file": "file", "--image": "image", "--schedule": "cron expression"},
+        {"--output-file": "f.yaml", "--image": "i"},
+        [],
+    ),
 }
 _VALUES = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1
@@ -218,7 +229,7 @@ def test_a_flag_that_may_be_given_once_is_refused_when_repeated_naming_every_val
         parser = cli.build_parser()
         args, _ = parser.parse_known_args(argv)
         common.one_value_each(cli._subparser(parser, command), args)  # no usage error
-        assert getattr(args, flag.removeprefix("--")) == values[0]
+        assert getattr(args, flag.removeprefix("--").replace("-", "_")) == values[0]
         return
     with contextlib.redirect_stderr(io.StringIO()) as stderr, pytest.raises(SystemExit) as exited:
         cli.main(argv)
@@ -237,3 +248,58 @@ def test_a_repeated_flag_in_its_equals_form_is_refused_too(capsys):
     assert capsys.readouterr().err.splitlines()[-1] == (
         "imdb-pipeline score: error: --input was given 3 times (a, -b, ): give one file or folder"
     )
+
+
+def test_the_flags_given_once_are_every_command_flag_that_names_a_path_an_id_a_name_or_an_expression():
+    """The other flags keep argparse's last of repeated values: a choice, a number or a switch drops
+    nothing the user wrote (and ``run``'s and ``compile``'s configuration flags override a config file)."""
+    parser = cli.build_parser()
+    declared = {
+        command: {
+            action.option_strings[0]: action.what
+            for action in cli._subparser(parser, command)._actions
+            if isinstance(action, common.Once)
+        }
+        for command in cli._commands(parser)
+    }
+    assert declared == {"run": {}, **{command: once for command, (once, _, _) in _ONCE.items()}}
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [(command, flag) for command, (once, _, _) in _ONCE.items() for flag in once]
+)
+def test_each_flag_given_twice_is_a_usage_error_naming_both_values(capsys, command, flag):
+    """Before, for report and compile: the last was kept (``report --run a --run b`` rendered b alone)."""
+    once, required, positional = _ONCE[command]
+    others = [word for name, value in required.items() if name != flag for word in (name, value)]
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, *others, flag, "a b", flag, "gs://c/d", *positional])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"imdb-pipeline {command}: error: {flag} was given 2 times (a b, gs://c/d): give one {once[flag]}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# score and standard input
+# --------------------------------------------------------------------------------------------
+
+
+def test_score_refuses_standard_input_and_names_predict_which_reads_it(capsys):
+    """Before: ``--input - does not exist`` (score read ./-), after TensorFlow's import."""
+    assert cli.main(["score", "--model", "m", "--input", "-", "--output", "o"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        "imdb-pipeline score: --input - is standard input, which score does not read: give a file or folder "
+        "(./- for a file named -); imdb-pipeline predict reads reviews from standard input (--input - or a "
+        "lone -)\n",
+    )
+
+
+def test_a_file_named_dash_is_read_as_dot_slash_dash(tmp_path, monkeypatch):
+    from pipeline import score
+
+    (tmp_path / "-").write_text("a great film\n")
+    monkeypatch.chdir(tmp_path)
+    read = os.path.realpath(tmp_path / "-")
+    assert score.resolve_input("./-") == score.ScoreInput("auto", read, (read, "./-"))

@@ -56,8 +56,9 @@ def add_compile_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--output-file",
-        dest="output_file",
         required=True,
+        action=common.Once,
+        what="file",
         help="where to write: NAME.yaml (Kubeflow Pipelines package) or NAME.json (Vertex AI job)",
     )
     parser.add_argument(
@@ -69,10 +70,14 @@ def add_compile_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--image",
         required=True,
+        action=common.Once,
+        what="image",
         help="container image with this project and requirements.lock installed, run by every step",
     )
     parser.add_argument(
         "--schedule",
+        action=common.Once,
+        what="cron expression",
         help="cron expression (e.g. '0 3 * * *'): also print the calls that create a recurring run",
     )
     add_config_arguments(parser)

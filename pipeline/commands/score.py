@@ -62,6 +62,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace, unknown: list[str], parser: argparse.ArgumentParser) -> int:
+    if args.input == "-":
+        return common.refuse(
+            "score",
+            "--input - is standard input, which score does not read: give a file or folder (./- for a file "
+            "named -); imdb-pipeline predict reads reviews from standard input (--input - or a lone -)",
+        )
     common.configure_logging(args.verbose)
     from pipeline.cli import UsageError, split_beam_args
 
