@@ -6,6 +6,7 @@ is an :class:`OptionsError` naming the option (exit 2). Remote paths are left to
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import gzip
@@ -328,7 +329,13 @@ def unreachable(path: str) -> str | None:
 
 def cannot_make_folder_in(folder: str) -> OSError | None:
     """Why this process cannot make a folder in the existing local ``folder``, or None: the OS alone knows
-    (``os.access`` lets root write a read-only folder and says yes for ``/proc``), so one is made and removed."""
+    (``os.access`` lets root write a read-only folder and says yes for ``/proc``). An unnamed file (Linux's
+    ``O_TMPFILE``) leaves nothing behind even if the process is killed; where none is made (a file system
+    without them; ``/proc`` refuses one otherwise than a folder), a folder is made and removed."""
+    if hasattr(os, "O_TMPFILE"):
+        with contextlib.suppress(OSError):
+            os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600))
+            return None
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".imdb-pipeline-", dir=folder))
     except OSError as error:

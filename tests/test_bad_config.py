@@ -7,9 +7,11 @@ Also holds the project to never unpickling data it did not write itself
 from __future__ import annotations
 
 import ast
+import errno
 import os
 from pathlib import Path
 import subprocess
+import sys
 import tempfile
 
 from hypothesis import HealthCheck, given, settings
@@ -151,13 +153,21 @@ def test_an_output_that_the_process_may_not_write_is_refused(tmp_path, monkeypat
     """The same check as above, for runs as root (CI containers): the OS refuses a new folder there."""
     output = tmp_path / "out"
     output.mkdir()
-    real_mkdtemp = tempfile.mkdtemp
+    real_open, real_mkdtemp = os.open, tempfile.mkdtemp
+
+    def refused(path: str) -> None:
+        if Path(path) == output:
+            raise PermissionError(13, "Permission denied")
+
+    def open_(path: str, *args):
+        refused(path)
+        return real_open(path, *args)
 
     def mkdtemp(prefix: str, dir: str) -> str:
-        if Path(dir) == output:
-            raise PermissionError(13, "Permission denied")
+        refused(dir)
         return real_mkdtemp(prefix=prefix, dir=dir)
 
+    monkeypatch.setattr(os, "open", open_)
     monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     with pytest.raises(OptionsError) as error:
         preflight.check(build_config({"output": str(output)}))
@@ -197,6 +207,88 @@ def test_run_and_score_refuse_the_same_new_outputs(tmp_path_factory, place, name
 
     assert run_refuses == score_refuses == (place != "folder")
     assert not os.path.lexists(output)
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux's unnamed files (O_TMPFILE)")
+@pytest.mark.parametrize("where", ["tmp_path", "/dev/shm"])
+def test_where_the_file_system_makes_unnamed_files_the_probe_names_nothing(tmp_path, monkeypatch, where):
+    """An unnamed file vanishes when closed: no moment when a killed process would leave a folder behind."""
+    folder = str(tmp_path) if where == "tmp_path" else where
+    if not os.path.isdir(folder):
+        pytest.skip(f"no {folder}")
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY))
+    except OSError as error:  # tmpfs (/dev/shm) makes them since Linux 3.11, overlayfs since 6.6
+        pytest.skip(f"{folder}'s file system makes no unnamed file ({error.strerror})")
+    before = sorted(os.listdir(folder))
+
+    def mkdtemp(prefix: str, dir: str) -> str:
+        raise AssertionError(f"a folder was made in {dir}")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    assert preflight.cannot_make_folder_in(folder) is None
+    assert sorted(os.listdir(folder)) == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's /proc")
+@pytest.mark.parametrize("folder", ["/proc", "/proc/self"])
+def test_where_no_unnamed_file_may_be_made_making_a_folder_answers(folder):
+    """/proc makes no unnamed file, and refuses one with another error than a folder (EOPNOTSUPP in /proc,
+    EACCES there when not root; EPERM in /proc/self): the folder's is reported, as before."""
+    with pytest.raises(OSError) as raised:
+        os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    assert raised.value.errno != errno.ENOENT
+    error = preflight.cannot_make_folder_in(folder)
+    assert (type(error), error.errno, error.strerror) == (
+        FileNotFoundError,
+        errno.ENOENT,
+        "No such file or directory",
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    refusal=st.sampled_from(
+        ["no O_TMPFILE", errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.EPERM, errno.EACCES]
+    ),
+    writable=st.booleans(),
+)
+def test_when_no_unnamed_file_is_made_the_probe_makes_and_removes_a_folder(tmp_path, refusal, writable):
+    """A file system without unnamed files (macOS, /proc, FUSE, an old kernel: EOPNOTSUPP, EISDIR, EINVAL), or
+    one that refuses it: the folder probe decides, as before, and its error is the one reported."""
+    folder = tmp_path / f"probe-{refusal}-{writable}"
+    folder.mkdir(exist_ok=True)
+    made: list[str] = []
+    real_open, real_mkdtemp, unnamed = os.open, tempfile.mkdtemp, getattr(os, "O_TMPFILE", None)
+
+    def open_(path, flags, *args):
+        if unnamed is not None and flags & unnamed == unnamed:
+            raise OSError(refusal, os.strerror(refusal))
+        return real_open(path, flags, *args)
+
+    def mkdtemp(prefix: str, dir: str) -> str:
+        if not writable:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        made.append(real_mkdtemp(prefix=prefix, dir=dir))
+        return made[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        if refusal == "no O_TMPFILE":
+            patch.delattr(os, "O_TMPFILE", raising=False)
+        patch.setattr(os, "open", open_)
+        patch.setattr(tempfile, "mkdtemp", mkdtemp)
+        error = preflight.cannot_make_folder_in(str(folder))
+    if writable:
+        assert error is None
+        assert [Path(path).parent for path in made] == [folder]
+        assert Path(made[0]).name.startswith(".imdb-pipeline-")
+    else:
+        assert (type(error), error.errno, error.strerror) == (
+            PermissionError,
+            errno.EACCES,
+            "Permission denied",
+        )
+    assert os.listdir(folder) == []
 
 
 def test_a_remote_output_is_not_checked_locally():

@@ -135,14 +135,13 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             if previous is not None
             else (None, None)
         )
-        pairs: list[drift_anomalies.NotCompared] = []
         thresholds = options.thresholds()
         findings = drift.check(
-            current, previous, thresholds, options.min_examples, pairs, token_counts, previous_vocabulary
+            current, previous, thresholds, options.min_examples, skipped, token_counts, previous_vocabulary
         )
-        for entry in pairs:
-            logger.warning("DriftCheck: %s", entry.message)
-        skipped += pairs
+        for entry in skipped:
+            if entry.split is not None:  # a pair of splits (the whole span's was logged above)
+                logger.warning("DriftCheck: %s", entry.message)
         over = [finding for finding in findings if finding.exceeded]
         stops = [finding for finding in over if options.action(finding.check) == DriftAction.STOP]
         warnings = [finding for finding in over if options.action(finding.check) != DriftAction.STOP]
