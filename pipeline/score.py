@@ -95,6 +95,7 @@ class ScoreInput:
     not_read: tuple[str, ...] = ()  # the files of an input folder that the pattern matches but are not input
 
     def reads(self, metadata: FileMetadata) -> bool:
+        """Whether a file Beam matched is input (not one of ``not_read``)."""
         return posixpath.basename(metadata.path) not in self.not_read
 
     def shown(self, path: str) -> str:
@@ -122,7 +123,8 @@ def _is_tfrecord_file(name: str, by_name: bool) -> bool:
 
 def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     """What ``path`` holds and how to read it (``auto``: an archive or dataset folder is IMDb, names with
-    ``tfrecord`` TFRecords, any other file text); ScoreInputError if it is missing or a folder of neither."""
+    ``tfrecord`` TFRecords, a folder's other files not read, any other file text); ScoreInputError if it
+    is missing or a folder of neither."""
     from components.example_gen.component import dataset_input, dataset_root
 
     if input_format not in INPUT_FORMATS:
