@@ -92,6 +92,11 @@ class ScoreInput:
     kind: str
     pattern: str
     given: tuple[str, str] | None = None
+    not_read: tuple[str, ...] = ()  # the files of an input folder that the pattern matches but are not input
+
+    def reads(self, metadata: FileMetadata) -> bool:
+        """Whether a file Beam matched is input (not one of ``not_read``)."""
+        return posixpath.basename(metadata.path) not in self.not_read
 
     def shown(self, path: str) -> str:
         """``path``, a file Beam matched, as the user named it (relative when the input was)."""
@@ -109,9 +114,17 @@ def _is_tfrecord_name(name: str) -> bool:
     return "tfrecord" in posixpath.basename(name.rstrip("/")).lower()
 
 
+def _is_tfrecord_file(name: str, by_name: bool) -> bool:
+    """Whether the file ``name`` of an input folder is read as TFRecords: never a name starting with ``_``
+    or ``.`` (Hadoop's rule for what writers leave beside their shards: ``_SUCCESS``, ``.part-0.crc``);
+    with ``by_name`` (``auto``) only a name holding 'tfrecord', as a ``*tfrecord*`` glob would."""
+    return not name.startswith(("_", ".")) and (not by_name or _is_tfrecord_name(name))
+
+
 def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     """What ``path`` holds and how to read it (``auto``: an archive or dataset folder is IMDb, names with
-    ``tfrecord`` TFRecords, any other file text); ScoreInputError if it is missing or a folder of neither."""
+    ``tfrecord`` TFRecords, a folder's other files not read, any other file text); ScoreInputError if it
+    is missing or a folder of neither."""
     from components.example_gen.component import dataset_input, dataset_root
 
     if input_format not in INPUT_FORMATS:
@@ -121,12 +134,13 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     if not gfile.exists(path):
         raise ScoreInputError(f"--input {path} does not exist")
     is_dir = gfile.isdir(path)
-    files = next(gfile.walk(path))[2] if is_dir else []
+    files = sorted(next(gfile.walk(path))[2]) if is_dir else []
+    tfrecords = [name for name in files if _is_tfrecord_file(name, by_name=input_format == "auto")]
     kind = input_format
     if kind == "auto":
         if reader.is_archive(path) or (is_dir and dataset_root(path) is not None):
             kind = IMDB
-        elif (files and all(map(_is_tfrecord_name, files))) if is_dir else _is_tfrecord_name(path):
+        elif tfrecords if is_dir else _is_tfrecord_name(path):
             kind = TFRECORD
         elif is_dir:
             raise ScoreInputError(
@@ -146,7 +160,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     given = None if is_remote(path) else (read, path)
     # Each file is read by its own name's compression, plain or gzip, checked to its end; Beam would read
     # others (.bz2, .zst, .deflate) too, but a truncated one then ends quietly: part of it scored.
-    for name in [posixpath.join(path, name) for name in files] if is_dir else [path]:
+    for name in [posixpath.join(path, name) for name in tfrecords] if is_dir else [path]:
         compression = CompressionTypes.detect_compression_type(name)
         if compression not in (CompressionTypes.UNCOMPRESSED, CompressionTypes.GZIP):
             raise ScoreInputError(
@@ -157,7 +171,13 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
         if not files:
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
-        return ScoreInput(TFRECORD, all_files_pattern(read), given)
+        not_read = tuple(name for name in files if name not in tfrecords)
+        if not tfrecords:
+            raise ScoreInputError(
+                f"--input {path} holds no TFRecord files: {', '.join(not_read)} start with _ or ., "
+                "which are never read"
+            )
+        return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read)
     return ScoreInput(kind, escape_pattern(read), given)
 
 
@@ -422,6 +442,7 @@ class ReadReviews(beam.PTransform):
         read = (
             pbegin
             | "MatchFiles" >> fileio.MatchFiles(self._source.pattern, fileio.EmptyMatchTreatment.DISALLOW)
+            | "InputFiles" >> beam.Filter(self._source.reads)
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadRecords"
             >> beam.ParDo(_ReadRecordsFn(self._source, self._max_review_bytes)).with_outputs(
@@ -549,23 +570,24 @@ class ScoreSummary:
     kind: str
     scored: int
     quarantined: dict[str, int]
+    not_read: list[str] = dataclasses.field(default_factory=list)  # files of the input folder
 
     def describe(self) -> str:
-        """``set aside 3 (empty 2, binary 1)``, most frequent first; "set aside 0" when none."""
+        """``set aside 3 (empty 2, binary 1)``, most frequent first ("set aside 0" when none), then the
+        files of the input folder not read, if any: ``, not read 2 files: README.md, _SUCCESS``."""
         total = sum(self.quarantined.values())
-        if not total:
-            return "set aside 0"
         ordered = sorted(self.quarantined.items(), key=lambda item: (-item[1], item[0]))
-        return f"set aside {total} ({', '.join(f'{reason} {count}' for reason, count in ordered)})"
+        reasons = f" ({', '.join(f'{reason} {count}' for reason, count in ordered)})" if total else ""
+        not_read = f", not read {counted(len(self.not_read), 'file')}: {', '.join(self.not_read)}"
+        return f"set aside {total}{reasons}{not_read if self.not_read else ''}"
 
 
-def _summary(facts: list[tuple[str, int]], model: str, input_path: str, kinds: list[str]) -> str:
+def _summary(facts: list[tuple[str, int]], job: ScoreJob, kinds: list[str]) -> str:
     counts = dict(facts)
-    kind = ",".join(sorted(set(kinds)))  # one kind: a folder holds TFRecord files only
+    kind = ",".join(sorted(set(kinds)))  # one kind: a folder is read as TFRecord files only
     scored = counts.pop(_SCORED, 0)
-    return json.dumps(
-        dataclasses.asdict(ScoreSummary(model, input_path, kind, scored, counts)), sort_keys=True, indent=1
-    )
+    summary = ScoreSummary(job.model_dir, job.input_path, kind, scored, counts, list(job.source.not_read))
+    return json.dumps(dataclasses.asdict(summary), sort_keys=True, indent=1)
 
 
 def read_summary(output: str) -> ScoreSummary:
@@ -605,7 +627,7 @@ def build_score_pipeline(pipeline: beam.Pipeline, job: ScoreJob) -> None:
         )
         | "MergeCounts" >> beam.Flatten()
         | "AllCounts" >> beam.combiners.ToList()
-        | "ToSummary" >> beam.Map(_summary, job.model_dir, job.input_path, beam.pvalue.AsList(read[KINDS]))
+        | "ToSummary" >> beam.Map(_summary, job, beam.pvalue.AsList(read[KINDS]))
         | "WriteSummary"
         >> beam.io.WriteToText(posixpath.join(job.output, SUMMARY_FILE), num_shards=1, shard_name_template="")
     )

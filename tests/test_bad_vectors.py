@@ -157,45 +157,52 @@ def test_word2vec_binary_with_a_lying_header_or_cut_short_names_the_byte(tmp_pat
 # --- rows of the wrong dimension ---------------------------------------------------------------
 
 
-FIRST_WORD_SPACE = (
-    "the word is 'new york', with a space, which the first line of a GloVe file cannot hold since it sets "
-    "the dimension; put a word without a space first"
-)
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("the 1 2 3\nmovie 1 2\n", (2, "expected 3 values after the word, found 2 (line 1 has 3)")),
         ("the 1 2 3\n, 1 2 3\nmovie 1 2 3 4\n", (3, "more than 3 values after the word 'movie' (line 1 has 3)")),
-        # GloVe has no header: the first line sets the dimension, so a bad first
-        # line is reported on the next one, which names it.
-        ("the 1 2 3 4\nmovie 1 2 3\n, 1 2 3\n", (2, "expected 4 values after the word, found 3 (line 1 has 4)")),
+        # GloVe has no header: the dimension is the one most of the first lines have, so a bad first line
+        # is reported on line 1, naming a line that has it.
+        ("the 1 2 3 4\nmovie 1 2 3\n, 1 2 3\n", (1, "more than 3 values after the word 'the' (line 2 has 3)")),
+        ("chapter 1 0.1\nthe 0.2\nof 0.3\n", (1, "more than 1 value after the word 'chapter' (line 2 has 1)")),
         ("the\nmovie 1 2\n", (1, "expected a word followed by its values, got 'the'")),
-        # ... so its word cannot hold a space (a later line's can).
-        ("new york 1 2 3\nthe 1 2 3\n", (1, f"4 values after the word 'new' (line 2 has 3): {FIRST_WORD_SPACE}")),
-        ("new york\t1 2\nthe 1 2\n", (1, f"3 values after the word 'new' (line 2 has 2): {FIRST_WORD_SPACE}")),
-        # The dimension is the one most of the next lines end with, whatever their words.
-        ("new york 1 2 3\nlos angeles 1 2 3\nthe 1 2 3\n", (1, f"4 values after the word 'new' (line 2 has 3): {FIRST_WORD_SPACE}")),
-        ("new york 1 2 3\nthe 1 2\n, 1 2 3\na 1 2 3\n", (1, f"4 values after the word 'new' (line 3 has 3): {FIRST_WORD_SPACE}")),
-        ("new  york 1 2\nthe 1 2\n", (1, "4 values after the word 'new' (line 2 has 2): " + FIRST_WORD_SPACE.replace("new york", "new  york"))),
-        # A word without a space, then two: not a word with a space.
-        ("the  1 2\nmovie 1 2\n", (1, "3 values after the word 'the' (line 2 has 2): two spaces or more after the word 'the': one separates a word from its values")),
-        # Most next lines end with another count: the first line's own error.
-        ("new york 1 2 3\nthe 1 2\n, 1 2\n", (1, "non-numeric value 'york' (value 1 of 4) for word 'new'")),
+        ("the\nmovie 1 2\n, 1 2\n", (1, "expected 2 values after the word, found 0 (line 2 has 2)")),
+        # Two lines that disagree: the first decides (a word with a space is then taken for values).
+        ("new york 1 2 3\nthe 1 2 3\n", (1, "non-numeric value 'york' (value 1 of 4) for word 'new'")),
+        ("new york\t1 2\nthe 1 2\n", (1, "non-numeric value 'york' (value 1 of 3) for word 'new'")),
+        ("new  york 1 2\nthe 1 2\n", (1, "non-numeric value 'york' (value 1 of 3) for word 'new '")),
+        # Most lines have words without a space.
+        ("new york 1 2 3\nlos angeles 1 2 3\nthe 1 2 3\n", (1, "non-numeric value 'york' (value 1 of 4) for word 'new'")),
+        ("new york 1 2 3\nthe 1 2\n, 1 2 3\na 1 2 3\n", (2, "expected 3 values after the word, found 2 (line 3 has 3)")),
+        ("new york 1 2 3\nthe 1 2\n, 1 2\n", (1, "more than 2 values after the word 'new' (line 2 has 2)")),
         # Blank lines are skipped but counted.
         ("a 1 2\n\nb 3\n", (3, "expected 2 values after the word, found 1 (line 1 has 2)")),
+        ("\na 1 2\n\nb 3\nc 4 5\n", (4, "expected 2 values after the word, found 1 (line 2 has 2)")),
     ],
     ids=[
-        "too-few", "too-many", "first-line-wrong", "no-values", "first-word-with-a-space", "with-a-tab",
-        "next-line-with-a-space", "next-line-wrong", "double-space", "double-space-after-the-word",
-        "most-lines-disagree", "after-blank-line",
+        "too-few", "too-many", "first-line-wrong", "first-word-ends-with-a-number", "no-values",
+        "first-line-without-values", "first-word-with-a-space", "with-a-tab", "double-space",
+        "next-line-with-a-space", "next-line-wrong", "most-lines-disagree", "after-blank-line",
+        "after-blank-lines",
     ],
 )  # fmt: skip
 def test_glove_rows_of_the_wrong_dimension(tmp_path, text, expected):
     path = _file(tmp_path, "glove.txt", text)
     error = _error(path)
     assert (error.line, error.problem) == expected
+
+
+def test_a_first_word_with_a_space_is_read_like_any_other_when_most_lines_have_none(tmp_path, caplog):
+    """Before, GloVe's first line alone set the dimension: its word could not hold a space."""
+    path = _file(tmp_path, "glove.txt", "new york 1 2\nthe  1 2\nmovie 1 2\n")
+    with caplog.at_level(logging.WARNING, logger="components.embeddings.vector_files"):
+        read = [(word, vector.tolist()) for word, vector in iter_vectors(path)]
+    assert read == [("new york", [1.0, 2.0]), ("the ", [1.0, 2.0]), ("movie", [1.0, 2.0])]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}: 1 word start or end with a space, which no token can match (two spaces between a word and "
+        "its values?): line 2"
+    ]
 
 
 def test_later_words_that_start_or_end_with_a_space_are_read_and_named_in_a_warning(tmp_path, caplog):

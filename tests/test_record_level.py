@@ -16,9 +16,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import logging
 import os
 from pathlib import Path
+import re
 import tarfile
 import tempfile
 
@@ -26,13 +28,13 @@ import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 import pytest
 
 from components.artifacts import quarantine
 from components.artifacts.quarantine import QuarantinedRecord
-from components.example_gen import reader
+from components.example_gen import quarantining, reader
 from components.example_gen.errors import BadRecordError
 from components.example_gen.options import ExampleGenOptions
 from components.example_gen.reader import Review
@@ -447,7 +449,8 @@ def test_a_generated_dataset_accounts_for_every_file_and_every_missing_movie_id(
 
 
 def test_a_member_name_that_is_not_utf8_is_set_aside_naming_it(tmp_path):
-    """tarfile hands such a name over with surrogate escapes; the record and its line stay writable."""
+    """tarfile hands such a name over with surrogate escapes; the record's line shows the byte as ``\\xe9``,
+    as the summary's samples and every message do (``quarantine.shown_name``)."""
     archive = tmp_path / "aclImdb.tar"
     with tarfile.open(archive, "w", format=tarfile.GNU_FORMAT, encoding="latin-1") as tar:
         info = tarfile.TarInfo("aclImdb/train/pos/caf\xe9_8.txt")  # written as the Latin-1 byte 0xE9
@@ -461,7 +464,49 @@ def test_a_member_name_that_is_not_utf8_is_set_aside_naming_it(tmp_path):
         quarantine.BAD_FILE_NAME,
         "review file name must be <id>_<rating>.txt, got 'caf\udce9_8.txt'",
     )
-    assert QuarantinedRecord.from_json_line(record.to_json_line()) == record
+    line = QuarantinedRecord.from_json_line(record.to_json_line())
+    assert (line.origin.member, line.detail) == (
+        "aclImdb/train/pos/caf\\xe9_8.txt",
+        "review file name must be <id>_<rating>.txt, got 'caf\\xe9_8.txt'",
+    )
+    assert str(record.origin) == f"{archive} (member aclImdb/train/pos/caf\\xe9_8.txt)"
+    assert QuarantinedRecord.from_json_line(line.to_json_line()) == line
+
+
+def _bytes_of_shown(shown: str) -> bytes:
+    """The bytes a name shown by ``quarantine.shown_name`` stands for (a name holding no backslash)."""
+    return re.sub(rb"\\x([0-9a-f]{2})", lambda match: bytes.fromhex(match[1].decode()), shown.encode())
+
+
+@PROPERTY_SETTINGS
+@given(
+    name=st.binary(min_size=1, max_size=40).filter(
+        lambda name: b"/" not in name and b"\0" not in name and name not in (b".", b"..")
+    )
+)
+def test_a_file_name_of_any_bytes_is_one_string_in_the_quarantine_line_the_summary_and_messages(name):
+    """Linux takes any byte but / and NUL in a name: the quarantine line, the summary's sample and the
+    record's message show it alike, bytes that are not UTF-8 as ``\\xff``; without a backslash in it,
+    the shown name gives the bytes back."""
+    with tempfile.TemporaryDirectory() as directory:
+        folder = os.path.join(os.fsencode(directory), b"aclImdb", b"train", b"pos")
+        os.makedirs(folder)
+        path = os.path.join(folder, name)
+        with open(path, "wb") as file:
+            file.write(b"Good.")
+        outputs = _read_one(os.fsdecode(path), 5)
+    set_aside = [output.value for output in outputs if getattr(output, "tag", None) == reader.QUARANTINE]
+    assume(set_aside)  # not a review's name (<id>_<rating>.txt)
+    (record,) = set_aside
+    summary = quarantining._Summarize()
+    facts = summary.add_input(summary.create_accumulator(), (("samples", record.reason), str(record.origin)))
+    (sample,) = json.loads(summary.extract_output(facts))["samples"][record.reason]
+    line = json.loads(record.to_json_line())
+    shown = quarantine.shown_name(os.fsdecode(path))
+    assert line["source"] == sample == str(record.origin) == shown
+    assert line["detail"] == f"review file name must be <id>_<rating>.txt, got '{shown.rsplit('/', 1)[1]}'"
+    if b"\\" not in name:
+        assert _bytes_of_shown(shown) == path
 
 
 # --- the driver's input fingerprint -------------------------------------------------------------------

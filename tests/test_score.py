@@ -805,6 +805,90 @@ def test_tfrecords_in_a_compression_other_than_gzip_are_an_input_error(tmp_path,
     assert score.resolve_input(str(folder)).kind == score.TFRECORD
 
 
+SHARDS = ["part-00000-of-00002.tfrecord.gz", "part-00001-of-00002.tfrecord.gz"]
+# What Spark and Beam jobs leave beside their shards, and a note: none of them is a TFRecord file.
+BESIDE_SHARDS = [".part-00000-of-00002.tfrecord.gz.crc", "README.md", "_SUCCESS", "notes.txt.bz2"]
+
+
+@pytest.mark.parametrize(
+    ("input_format", "not_read"),
+    [("auto", BESIDE_SHARDS), ("tfrecord", [BESIDE_SHARDS[0], BESIDE_SHARDS[2]])],
+)
+def test_a_folder_of_tfrecord_shards_is_read_without_the_files_beside_them(tmp_path, input_format, not_read):
+    """auto reads the names holding 'tfrecord' (a ``*tfrecord*`` glob); no input reads a name starting with
+    ``_`` or ``.`` (Hadoop's rule: ``_SUCCESS``, ``.crc``). Before: auto refused the whole folder."""
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for name in SHARDS:
+        _write_tfrecords(folder / name, [_example(text=b"great")])
+    for name in BESIDE_SHARDS[:-1] if input_format == "tfrecord" else BESIDE_SHARDS:
+        (folder / name).write_bytes(b"not a record")
+    source = score.resolve_input(str(folder), input_format)
+    assert source == score.ScoreInput(
+        score.TFRECORD, f"{folder}/*", (str(folder), str(folder)), tuple(not_read)
+    )
+    assert [source.reads(FileMetadata(str(folder / name), 1)) for name in [*SHARDS, *BESIDE_SHARDS]] == [
+        True,
+        True,
+        *(name not in not_read for name in BESIDE_SHARDS),
+    ]
+
+
+def test_a_folder_of_names_that_are_never_read_is_refused_naming_them(tmp_path):
+    (tmp_path / "_SUCCESS").write_bytes(b"")
+    (tmp_path / ".part-0.crc").write_bytes(b"")
+    with pytest.raises(score.ScoreInputError) as error:
+        score.resolve_input(str(tmp_path), "tfrecord")
+    assert str(error.value) == (
+        f"--input {tmp_path} holds no TFRecord files: .part-0.crc, _SUCCESS start with _ or ., which are never read"
+    )
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(
+    names=st.sets(
+        st.tuples(
+            st.sampled_from(["", "_", "."]),
+            st.sampled_from(["part-0", "data_TFRecord-1", "x.tfrecord", "README", "b"]),
+            st.sampled_from(["", ".gz", ".crc", ".md"]),
+        ).map("".join),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_auto_reads_the_tfrecord_names_of_a_folder_and_names_every_other_file(names):
+    with tempfile.TemporaryDirectory() as directory:
+        for name in names:
+            Path(directory, name).write_bytes(b"")
+        read = sorted(name for name in names if name[0] not in "_." and "tfrecord" in name.lower())
+        try:
+            source = score.resolve_input(directory)
+        except score.ScoreInputError as error:
+            assert not read
+            assert "neither an IMDb dataset" in str(error)
+            return
+    assert source.not_read == tuple(sorted(names - set(read)))
+    assert sorted(name for name in names if source.reads(FileMetadata(f"{directory}/{name}", 0))) == read
+
+
+def test_the_command_says_which_files_of_the_input_folder_it_did_not_read(length_model, tmp_path):
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for name in SHARDS:
+        _write_tfrecords(folder / name, [_example(text=b"great")])
+    for name in BESIDE_SHARDS:
+        (folder / name).write_bytes(b"not a record")
+    done = _score_cli("--model", str(length_model), "--input", "records", "--output", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == (
+        f"scored 2 reviews of records with {length_model}/7, set aside 0, not read 4 files: "
+        f".part-00000-of-00002.tfrecord.gz.crc, README.md, _SUCCESS, notes.txt.bz2: out\n"
+    )
+    assert json.loads((tmp_path / "out" / score.SUMMARY_FILE).read_text())["not_read"] == sorted(
+        BESIDE_SHARDS
+    )
+
+
 @pytest.mark.parametrize("name", ["reviews.txt.bz2", "reviews.jsonl.ZST", "reviews.txt.deflate", "r.xz"])
 @pytest.mark.parametrize("input_format", ["auto", "lines", "jsonl"])
 def test_text_in_a_compression_other_than_gzip_is_an_input_error(tmp_path, name, input_format):

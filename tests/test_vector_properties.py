@@ -9,7 +9,8 @@ value, which reads back to that value). Generated damage always gives a
 exception and never a silently different vector:
 
 * text formats: a row with one value removed, or a value replaced by junk or
-  by a non-finite number; a GloVe file's first word with a space;
+  by a non-finite number; any bad row, with a header or not, a byte-order mark,
+  CRLF line ends and blank lines, names its own line; a word with a space;
 * word2vec binary (no separators, so a removed value is only visible where
   the bytes run out): the file cut at any byte, a NaN or infinite value;
 * any format: its gzip stream cut at any byte.
@@ -29,7 +30,7 @@ import math
 import re
 import zlib
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 import numpy as np
 import pytest
@@ -44,7 +45,6 @@ from components.embeddings.vector_files import (
 )
 from components.plural import counted
 from tests.vector_files import (
-    glove_bytes,
     glove_lines,
     value_text,
     word2vec_binary_bytes,
@@ -200,9 +200,9 @@ def test_a_row_missing_a_value_names_its_line(directory, layout, rows, data):
 
     read, error = _read_until_error(path, layout.format)
 
-    if layout.format == GLOVE and row == 0:
-        # The first line sets a GloVe file's dimension, so it is read as it is; the
-        # next line is the one reported, naming line 1.
+    if layout.format == GLOVE and row == 0 and len(rows) == 2:
+        # Most lines set a GloVe file's dimension; of two that disagree, the first: it is read as it
+        # is, and the next line is the one reported, naming line 1.
         if dimension == 1:
             _assert_same(read, [])
             expected = (1, f"expected a word followed by its values, got {rows[0][0][:80]!r}")
@@ -216,6 +216,8 @@ def test_a_row_missing_a_value_names_its_line(directory, layout, rows, data):
     else:
         _assert_same(read, rows[:row])
         line, source = _line_and_source(layout, row, dimension)
+        if layout.format == GLOVE and row == 0:
+            source = f"line 2 has {dimension}"  # most lines have it
         expected = (
             line,
             f"expected {counted(dimension, 'value')} after the word, found {dimension - 1} ({source})",
@@ -276,61 +278,62 @@ def test_a_value_replaced_by_junk_or_a_non_finite_number_names_its_line(director
 @PROPERTY_SETTINGS
 @given(
     layout=st.sampled_from(TEXT_LAYOUTS),
-    rows=vector_files(min_rows=2),
-    first=WORDS,
-    more=st.lists(JUNK, min_size=1, max_size=2),
+    rows=vector_files(min_rows=3),
+    words=st.lists(WORDS, min_size=2, max_size=3),
+    separator=st.sampled_from([" ", "\t"]),
+    data=st.data(),
 )
-def test_a_first_word_with_a_space_is_refused_on_line_1_of_glove_and_read_in_word2vec(
-    directory, layout, rows, first, more
+def test_a_word_with_a_space_is_read_on_any_line_when_most_lines_have_none(
+    directory, layout, rows, words, separator, data
 ):
-    """A GloVe file's first line sets the dimension, so its word cannot hold a space; a word2vec header does."""
-    word = " ".join([first, *more])
-    rows = [(word, rows[0][1]), *rows[1:]]
+    """Most lines set a GloVe file's dimension, so one word with a space (its last part no number, else it
+    is a value) is read wherever it is, the first line too; a word2vec header sets it anyway."""
+    assume(not WRITTEN_NUMBER.fullmatch(words[-1]))
+    row = data.draw(st.integers(0, len(rows) - 1), label="row")
+    rows[row] = (separator.join(words), rows[row][1])
     path = _write(directory, layout, _encode(layout, rows))
-    if layout.format == WORD2VEC:
-        _assert_same(list(iter_vectors(path, layout.format)), rows)
-        return
-    dimension = len(rows[0][1])
-    read, error = _read_until_error(path, layout.format)
-    assert read == []
-    assert (error.line, error.offset, error.problem) == (
-        1,
-        None,
-        f"{counted(dimension + len(more), 'value')} after the word {first!r} (line 2 has {dimension}): "
-        f"the word is {word!r}, with a space, which the first line of a GloVe file cannot hold since it "
-        "sets the dimension; put a word without a space first",
+    rows[row] = (" ".join(words), rows[row][1])  # a tab separates like a space
+    _assert_same(list(iter_vectors(path, layout.format)), rows)
+
+
+def _damaged(line: str, damage: str) -> bytes:
+    word, *values = line.split(" ")
+    values = {"missing": values[:-1], "extra": [*values, "1.5"], "junk": [*values[:-1], "x1"]}.get(
+        damage, values
     )
+    if damage == "nan":
+        values[-1] = "nan"
+    text = " ".join([word, *values]).encode("utf-8")
+    return {"not_utf8": b"\xff" + text, "zero_byte": text + b" \x00"}.get(damage, text)
 
 
 @PROPERTY_SETTINGS
 @given(
-    compress=st.booleans(),
-    rows=vector_files(min_rows=2),
-    words=st.tuples(WORDS, WORDS, JUNK),
-    separators=st.lists(st.sampled_from([" ", "  ", "\t"]), min_size=2, max_size=2),
-    spaced=st.sets(st.integers(1, 7)),
-    last=JUNK,
+    layout=st.sampled_from(TEXT_LAYOUTS),
+    rows=vector_files(min_rows=3),
+    damage=st.sampled_from(["missing", "extra", "junk", "nan", "not_utf8", "zero_byte"]),
+    bom=st.booleans(),
+    newline=st.sampled_from([b"\n", b"\r\n"]),
+    blanks=st.lists(st.integers(0, 10), max_size=3),
+    data=st.data(),
 )
-def test_a_glove_first_line_whose_word_holds_a_space_is_explained_whatever_the_next_lines_words(
-    directory, compress, rows, words, separators, spaced, last
-):
-    """Line 1's word holds spaces (single, double, tabs), later words too (in rows ``spaced``): the
-    dimension is the one the next lines end with. A word's last part is no number (else it is a value)."""
-    word = words[0] + separators[0] + words[1] + separators[1] + words[2]
-    later = [(f"{w} {last}" if i in spaced else w, vector) for i, (w, vector) in enumerate(rows)]
-    layout = Layout("glove-spaced", GLOVE, compress=compress)
-    path = _write(directory, layout, glove_bytes([(word, rows[0][1]), *later[1:]]))
-    dimension = len(rows[0][1])
-    read, error = _read_until_error(path, GLOVE)
-    assert read == []
-    parts = word.replace("\t", " ").split(" ")
-    assert (error.line, error.offset, error.problem) == (
-        1,
-        None,
-        f"{counted(len(parts) - 1 + dimension, 'value')} after the word {parts[0]!r} (line 2 has {dimension}): "
-        f"the word is {word.replace(chr(9), ' ')!r}, with a space, which the first line of a GloVe file "
-        "cannot hold since it sets the dimension; put a word without a space first",
-    )
+def test_a_bad_row_anywhere_names_its_own_line(directory, layout, rows, damage, bom, newline, blanks, data):
+    """One bad row among three or more, with a header or not, a UTF-8 byte-order mark, CRLF line ends and
+    blank lines anywhere: the error names the row's 1-based line in the file, the first line too."""
+    bad = data.draw(st.integers(0, len(rows) - 1), label="row")
+    lines = [line.encode("utf-8") for line in glove_lines(rows)]
+    lines[bad] = _damaged(glove_lines(rows)[bad], damage)
+    if layout.format == WORD2VEC:
+        lines.insert(0, f"{len(rows)} {len(rows[0][1])}".encode())
+    index = bad + (layout.format == WORD2VEC)  # of the bad line, as blank lines go in
+    for position in blanks:
+        position = min(position, len(lines))
+        lines.insert(position, b"")
+        index += position <= index
+    path = _write(directory, layout, codecs.BOM_UTF8 * bom + b"".join(line + newline for line in lines))
+    read, error = _read_until_error(path, layout.format)
+    _assert_same(read, rows[:bad])
+    assert (error.line, error.offset) == (index + 1, None), error
 
 
 # --- damaged word2vec binary files ----------------------------------------------------------------

@@ -81,8 +81,8 @@ REASON_PROPERTY_PREFIX = "quarantined_"
 def shown_name(name: str) -> str:
     """A path as text: bytes of a name that is not UTF-8 (read as surrogates) shown as ``\\xff``.
 
-    Beam's string coder could not carry such a name into the summary. (A quarantine line keeps the
-    name itself: JSON escapes the surrogates, and reading the line restores them.)
+    Every file the pipeline writes (quarantine lines, summaries, predictions) and every message shows a
+    name this way: Beam's string coder and UTF-8 output cannot carry the surrogates.
     """
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
@@ -110,7 +110,8 @@ class Origin:
 
     def fields(self) -> dict[str, str | int | None]:
         """``source`` and ``member``, and ``line`` / ``record`` when set: the keys of a quarantine line."""
-        return {"source": self.path, "member": self.member, **self._position()}
+        member = None if self.member is None else shown_name(self.member)
+        return {"source": shown_name(self.path), "member": member, **self._position()}
 
 
 class BadRecord(Protocol):
@@ -144,7 +145,7 @@ class QuarantinedRecord:
             {
                 **self.origin.fields(),
                 "reason": self.reason,
-                "detail": self.detail,
+                "detail": shown_name(self.detail),
                 "size": self.size,
                 "raw_base64": base64.b64encode(self.raw).decode("ascii"),
                 "raw_truncated": len(self.raw) < self.size,

@@ -8,6 +8,7 @@ allocates every vector the header announces and reports a bad record without its
 """
 
 import codecs
+from collections import Counter
 from collections.abc import Iterator
 import contextlib
 import functools
@@ -42,8 +43,9 @@ _PICKLE_STARTS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
 _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
 # ASCII digits only: Python's int() and float() also take other scripts' digits (Arabic-Indic, fullwidth).
 _INTEGER = re.compile(r"[0-9]+")
-# Lines read after a GloVe file's first when it does not read, to find the dimension most lines have.
-_DIMENSION_LOOKAHEAD = 10
+# Lines read at the start of a GloVe file to find the dimension most lines have; what separates fields.
+_DIMENSION_LINES = 11
+_BLANKS = re.compile(r"[ \t]+")
 # A plain decimal number, as GloVe's C code, word2vec, fastText and gensim write one; used to
 # tell "one value too many" from a word with a space.
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -283,28 +285,17 @@ def _non_finite(word: str, vector: np.ndarray, written: list[str] | None = None)
 
 
 def _read_text(path: str, header: bool) -> Iterator[Vector]:
-    """GloVe (``header`` False: the first line sets the dimension) or word2vec text (``<count> <dim>`` first)."""
+    """GloVe (``header`` False: most first lines set the dimension) or word2vec text (``<count> <dim>`` first)."""
     with _open_binary(path) as stream:
         lines = _numbered_lines(path, stream)
-        first_number, first = next(lines, (None, ""))
-        if first_number is None:
-            raise VectorFileError(path, "empty file")
         if header:
+            first_number, first = next(lines, (None, ""))
+            if first_number is None:
+                raise VectorFileError(path, "empty file")
             count, dimension = _checked_header(path, first, first_number)
             source = f"the header on line {first_number} says {dimension}"
         else:
-            # The first word of a GloVe file (the most frequent token) has no space.
-            count, dimension = None, first.count(" ") + first.count("\t")
-            if dimension < 1:
-                raise VectorFileError(
-                    path, f"expected a word followed by its values, got {first[:80]!r}", first_number
-                )
-            source = f"line {first_number} has {dimension}"
-            try:
-                vector = _parse_vector(path, first_number, first, dimension, source)
-            except VectorFileError as error:
-                raise (_first_word_with_a_space(path, first_number, first, lines) or error) from None
-            yield vector
+            count, (lines, dimension, source) = None, _glove_dimension(path, lines)
         found, spaced = 0, []  # spaced: lines whose word starts or ends with a space
         for found, (number, text) in enumerate(lines, 1):
             if count is not None and found > count:
@@ -328,43 +319,34 @@ def _read_text(path: str, header: bool) -> Iterator[Vector]:
             )
 
 
-def _first_word_with_a_space(
-    path: str, number: int, first: str, lines: Iterator[tuple[int, str]]
-) -> VectorFileError | None:
-    """Why a GloVe file's first line did not read, if its word holds a space (the line sets the dimension).
+def _glove_dimension(
+    path: str, lines: Iterator[tuple[int, str]]
+) -> tuple[Iterator[tuple[int, str]], int, str]:
+    """The dimension of a GloVe file, which has no header: the count of values most of its first lines
+    have after a word without a space (ties: the earliest line's), so that a bad line is reported on its
+    own line, the first one too. A run of blanks counts once (``the  0.1``: a word ending with a space).
 
-    Such a line is words, then as many numbers as most of the next lines end with (whatever their
-    words: a later word may hold a space too); the message names the first of those lines.
+    Returns the lines (none consumed), the dimension and where it comes from ("line 1 has 300").
     """
-    ending: dict[int, list[int]] = {}  # values a line ends with -> those lines
-    with contextlib.suppress(VectorFileError):  # a bad later line: the lines before it tell
-        for later, text in itertools.islice(lines, _DIMENSION_LOOKAHEAD):
-            ending.setdefault(_values_at_the_end(text)[1], []).append(later)
-    fields, values = _values_at_the_end(first)
-    words = len(fields) - values
-    # The most common ending; among equals, that of the earliest line.
-    if not ending or values == 0 or words < 2 or values != max(ending, key=lambda n: len(ending[n])):
-        return None
-    word = " ".join(fields[:words])
-    if " " not in word.rstrip(" "):  # `the  0.1 ...`: a word without a space, then more than one
-        problem = f"two spaces or more after the word {fields[0]!r}: one separates a word from its values"
-    else:
-        problem = (
-            f"the word is {word!r}, with a space, which the first line of a GloVe file cannot hold since it "
-            "sets the dimension; put a word without a space first"
-        )
-    return VectorFileError(
-        path,
-        f"{counted(len(fields) - 1, 'value')} after the word {fields[0]!r} (line {ending[values][0]} has {values}): "
-        + problem,
-        number,
-    )
+    head, stopped = [], None
+    try:
+        head.extend(itertools.islice(lines, _DIMENSION_LINES))
+    except VectorFileError as error:  # raised once the lines before it are read
+        stopped = error
+    if not head:
+        raise stopped or VectorFileError(path, "empty file")
+    values = [len(_BLANKS.findall(text)) for _, text in head]
+    dimension = Counter(values).most_common(1)[0][0]  # among equals, the first counted
+    number, text = head[values.index(dimension)]
+    if dimension < 1:
+        raise VectorFileError(path, f"expected a word followed by its values, got {text[:80]!r}", number)
+    rest = _raise(stopped) if stopped else lines
+    return itertools.chain(head, rest), dimension, f"line {number} has {dimension}"
 
 
-def _values_at_the_end(line: str) -> tuple[list[str], int]:
-    """The fields of a text line and how many of them, after its first (a word), end it as numbers."""
-    fields = line.replace("\t", " ").split(" ")
-    return fields, sum(1 for _ in itertools.takewhile(_NUMBER.fullmatch, reversed(fields[1:])))
+def _raise(error: Exception) -> Iterator:
+    raise error
+    yield
 
 
 def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:

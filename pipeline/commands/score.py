@@ -40,8 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         dest="input_format",
         default="auto",
         help="imdb, lines, jsonl, tfrecord, or auto: from the path (archive or dataset folder: imdb; "
-        "'tfrecord' in the name: tfrecord; other files: jsonl if the first line is a JSON object, "
-        "else lines) (default: auto)",
+        "'tfrecord' in the name: tfrecord, a folder's other files not read; other files: jsonl if the "
+        "first line is a JSON object, else lines) (default: auto)",
     )
     parser.add_argument(
         "--format",
