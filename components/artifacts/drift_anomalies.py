@@ -12,6 +12,9 @@ import json
 import os
 from typing import Any, NamedTuple
 
+from components.artifacts.files import read_json, write_json
+from components.artifacts.statistics import spans_name
+
 ANOMALIES_KEY = "anomalies"
 DRIFT_FILE = "drift.json"
 SCHEMA_DIFF_FILE = "SchemaDiff.pb"
@@ -30,12 +33,8 @@ OOV = "oov"
 DRIFT = "drift"
 SKEW = "skew"
 
+# tensorflow_metadata's measurement type of each check; over its threshold, the reason COMPARATOR_<type>_HIGH.
 _MEASURE = {LABEL: "L_INFTY", LENGTH: "JENSEN_SHANNON_DIVERGENCE", OOV: "NORMALIZED_ABSOLUTE_DIFFERENCE"}
-_REASON = {
-    LABEL: "COMPARATOR_L_INFTY_HIGH",
-    LENGTH: "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH",
-    OOV: "COMPARATOR_NORMALIZED_ABSOLUTE_DIFFERENCE_HIGH",
-}
 _FEATURE = {LABEL: "label", LENGTH: "text", OOV: "text"}
 
 
@@ -86,8 +85,6 @@ class DriftFindings(NamedTuple):
 
     def compared(self) -> str:
         """What was compared, as the report says it: ``spans 2 to 3 against span 1``."""
-        from components.artifacts.statistics import spans_name
-
         if self.span is None:
             return "this span"
         name = spans_name(self.first_span, self.span)
@@ -117,7 +114,7 @@ def anomalies_proto(findings: list[Finding], split: str) -> Any:
             anomaly.short_description = f"{finding.check} {finding.kind}"
             anomaly.description = finding.message
             anomaly.reason.add(
-                type=anomalies_pb2.AnomalyInfo.Type.Value(_REASON[finding.check]),
+                type=anomalies_pb2.AnomalyInfo.Type.Value(f"COMPARATOR_{_MEASURE[finding.check]}_HIGH"),
                 short_description=f"{finding.check} {finding.kind}",
                 description=finding.message,
             )
@@ -136,8 +133,6 @@ def write_anomalies(
     """Writes ``drift.json`` and ``Split-<name>/SchemaDiff.pb`` into ``artifact`` and sets its properties;
     ``first_spans``: the first span of this window and of the baseline's (None: one span)."""
     import tensorflow as tf
-
-    from components.artifacts.files import write_json  # imports TensorFlow: only when writing
 
     splits = sorted({finding.split for finding in findings})
     for split in splits:
@@ -168,8 +163,6 @@ def write_anomalies(
 
 def read_findings(uri: str) -> DriftFindings | None:
     """The comparisons in ``drift.json`` with the span and the baseline span, and those not made; None when absent."""
-    from components.artifacts.files import read_json  # imports TensorFlow: only when reading
-
     document = read_json(os.path.join(uri, DRIFT_FILE))
     if document is None:
         return None

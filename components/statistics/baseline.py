@@ -112,13 +112,10 @@ def create_previous_statistics_resolver(
             own, and with a window the previous window's, which overlaps this
             one: the DriftCheck then compares with neither (not earlier spans).
     """
-    if portable:
-        return resolver.Resolver(
-            strategy_class=latest_artifact_strategy.LatestArtifactStrategy,
-            statistics=types.Channel(type=standard_artifacts.ExampleStatistics),
-        ).with_id(RESOLVER_ID)
     return resolver.Resolver(
-        strategy_class=PreviousSpanStatisticsStrategy,
+        strategy_class=latest_artifact_strategy.LatestArtifactStrategy
+        if portable
+        else PreviousSpanStatisticsStrategy,
         statistics=types.Channel(type=standard_artifacts.ExampleStatistics),
-        current=current,
+        **({} if portable else {CURRENT_KEY: current}),
     ).with_id(RESOLVER_ID)
