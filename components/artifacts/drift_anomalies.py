@@ -13,13 +13,11 @@ import os
 from typing import Any, NamedTuple
 
 from components.artifacts.files import read_json, write_json
-from components.artifacts.statistics import spans_name
+from components.artifacts.statistics import SPAN_PROPERTY, spans_name, split_dir
 
 ANOMALIES_KEY = "anomalies"
 DRIFT_FILE = "drift.json"
 SCHEMA_DIFF_FILE = "SchemaDiff.pb"
-SPLIT_PREFIX = "Split-"
-SPAN_PROPERTY = "span"
 BASELINE_SPAN_PROPERTY = "baseline_span"
 OVER_THRESHOLD_PROPERTY = "drift_over_threshold"
 NOT_COMPARED_PROPERTY = "drift_not_compared"
@@ -136,7 +134,7 @@ def write_anomalies(
 
     splits = sorted({finding.split for finding in findings})
     for split in splits:
-        directory = os.path.join(artifact.uri, f"{SPLIT_PREFIX}{split}")
+        directory = split_dir(artifact.uri, split)
         tf.io.gfile.makedirs(directory)
         with tf.io.gfile.GFile(os.path.join(directory, SCHEMA_DIFF_FILE), "wb") as file:
             file.write(anomalies_proto(findings, split).SerializeToString())
@@ -167,12 +165,9 @@ def read_findings(uri: str) -> DriftFindings | None:
     if document is None:
         return None
     return DriftFindings(
-        _entries(Finding, document["findings"], "exceeded"),
-        document.get("span"),
-        document.get("baseline_span"),
-        document.get("first_span"),
-        document.get("baseline_first_span"),
-        _entries(NotCompared, document.get("not_compared", []), "message"),
+        findings=_entries(Finding, document["findings"], "exceeded"),
+        not_compared=_entries(NotCompared, document.get("not_compared", []), "message"),
+        **{key: document.get(key) for key in ("span", "baseline_span", "first_span", "baseline_first_span")},
     )
 
 

@@ -119,11 +119,8 @@ class SplitStatistics:
 
     @property
     def label_distribution(self) -> dict[str, float]:
-        """Label name -> share of the labeled reviews."""
-        labeled = self.labeled
-        if not labeled:
-            return {}
-        return {name: self.labels.get(name, 0) / labeled for name in (NEGATIVE, POSITIVE)}
+        """Label name -> share of the labeled reviews (of a split that has some: the drift check compares no other)."""
+        return {name: self.labels.get(name, 0) / self.labeled for name in (NEGATIVE, POSITIVE)}
 
     @property
     def oov_share(self) -> float | None:

@@ -24,11 +24,10 @@ from tfx.types import standard_artifacts
 
 from components.artifacts import lineage
 from components.artifacts.drift_anomalies import ANOMALIES_KEY
-from components.artifacts.statistics import first_span_of, span_of, spans_name
+from components.artifacts.statistics import STATISTICS_KEY, first_span_of, span_of, spans_name
 
 logger = logging.getLogger(__name__)
 
-STATISTICS_KEY = "statistics"
 CURRENT_KEY = "current"
 RESOLVER_ID = "previous_statistics_resolver"
 

@@ -17,7 +17,7 @@ previous span) and between train and test of this span (skew):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import dataclasses
 
 import numpy as np
@@ -86,52 +86,29 @@ def compare(
     """
     findings = []
 
-    def add(check: str, distance: float, subject: str, before: str, after: str, measure: str) -> None:
-        threshold = thresholds[check]
+    def add(
+        check: str, distance: float, subject: str, shown: Callable[[SplitStatistics], str], measure: str
+    ) -> None:
+        threshold, before, after = thresholds[check], shown(baseline), shown(current)
         if kind == DRIFT:
             named = f"{current_name}, against {vocabulary}" if check == OOV and vocabulary else current_name
             text = f"{subject} of {current.name} moved from {before} ({baseline_name}) to {after} ({named})"
+            split, against = current.name, baseline_name
         else:
             text = f"{subject} of {baseline.name} ({before}) and {current.name} ({after}) differ in {current_name}"
-        findings.append(
-            Finding(
-                check=check,
-                kind=kind,
-                split=current.name if kind == DRIFT else baseline.name,
-                baseline=baseline_name if kind == DRIFT else current.name,
-                distance=distance,
-                threshold=threshold,
-                message=f"{text}: {measure} {_verdict(distance, threshold)}",
-            )
-        )
+            split, against = baseline.name, current.name
+        message = f"{text}: {measure} {_verdict(distance, threshold)}"
+        findings.append(Finding(check, kind, split, against, distance, threshold, message))
 
     if current.labeled and baseline.labeled:
-        add(
-            LABEL,
-            l_infinity(baseline.label_distribution, current.label_distribution),
-            "label balance",
-            _positive(baseline),
-            _positive(current),
-            "L-infinity",
-        )
+        distance = l_infinity(baseline.label_distribution, current.label_distribution)
+        add(LABEL, distance, "label balance", _positive, "L-infinity")
     if current.examples and baseline.examples:
-        add(
-            LENGTH,
-            jensen_shannon(baseline.length_buckets, current.length_buckets),
-            "review length",
-            _median(baseline),
-            _median(current),
-            "Jensen-Shannon divergence",
-        )
+        distance = jensen_shannon(baseline.length_buckets, current.length_buckets)
+        add(LENGTH, distance, "review length", _median, "Jensen-Shannon divergence")
     if current.oov_share is not None and baseline.oov_share is not None:
-        add(
-            OOV,
-            abs(current.oov_share - baseline.oov_share),
-            "out-of-vocabulary share",
-            f"{baseline.oov_share:.3f}",
-            f"{current.oov_share:.3f}",
-            "change",
-        )
+        distance = abs(current.oov_share - baseline.oov_share)
+        add(OOV, distance, "out-of-vocabulary share", lambda split: f"{split.oov_share:.3f}", "change")
     return findings
 
 
