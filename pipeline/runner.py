@@ -32,15 +32,17 @@ class Stopped(interrupts.Interrupt):
         self.summary = summary
 
 
-def run_pipeline(config: PipelineConfig, enable_cache: bool = True) -> RunSummary:
-    """Runs the pipeline (after the pre-flight, for any caller) and summarises it; raises if a step fails.
+def run_pipeline(config: PipelineConfig, enable_cache: bool = True, checked: bool = False) -> RunSummary:
+    """Runs the pipeline (after the pre-flight, unless the caller ran it: ``checked``) and summarises it;
+    raises if a step fails.
 
     Raises:
         OptionsError: the pre-flight found a problem; nothing ran.
         RunInProgressError: another run holds the output directory's lock.
         Stopped: a signal stopped the run (a model may have been pushed already).
     """
-    preflight.check(config)
+    if not checked:
+        preflight.check(config)
     with run_lock(config.state_dir):
         make_store_uris_absolute(config.metadata_path, config.output)
         logger.info("Pipeline %s: data %s, output %s", config.pipeline_name, config.data, config.output)

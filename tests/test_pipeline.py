@@ -264,3 +264,31 @@ def test_every_step_of_the_pipeline_takes_the_options_class_the_configuration_gi
         "Transform": "TransformOptions",
         "Word2Vec": "Word2VecOptions",
     }
+
+
+class _Locked(BaseException):
+    """Stands for the run's lock: what a run does after its pre-flight (a BaseException, so no handler takes it)."""
+
+
+def _lock(state_dir):
+    raise _Locked(state_dir)
+
+
+def test_a_run_makes_its_pre_flight_once_whoever_starts_it(tmp_path, monkeypatch):
+    """`imdb-pipeline run` makes the pre-flight (a problem is a configuration error, exit 2), and the runner
+    makes it for any other caller: it ran twice per command, the served model's version folders read twice."""
+    from pipeline import cli, preflight, runner
+
+    checks = []
+    monkeypatch.setattr(preflight, "check", checks.append)
+    monkeypatch.setattr(runner, "run_lock", _lock)
+    config = build_config({"output": str(tmp_path / "out")})
+    with pytest.raises(_Locked):
+        runner.run_pipeline(config)
+    assert checks == [config]
+    with pytest.raises(_Locked):
+        runner.run_pipeline(config, checked=True)
+    assert checks == [config]
+    with pytest.raises(_Locked):
+        cli.main(["run", "--output", str(tmp_path / "out")])
+    assert len(checks) == 2

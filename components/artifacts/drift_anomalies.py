@@ -12,11 +12,12 @@ import json
 import os
 from typing import Any, NamedTuple
 
+from components.artifacts.files import read_json, write_json
+from components.artifacts.statistics import SPAN_PROPERTY, spans_name, split_dir
+
 ANOMALIES_KEY = "anomalies"
 DRIFT_FILE = "drift.json"
 SCHEMA_DIFF_FILE = "SchemaDiff.pb"
-SPLIT_PREFIX = "Split-"
-SPAN_PROPERTY = "span"
 BASELINE_SPAN_PROPERTY = "baseline_span"
 OVER_THRESHOLD_PROPERTY = "drift_over_threshold"
 NOT_COMPARED_PROPERTY = "drift_not_compared"
@@ -30,12 +31,8 @@ OOV = "oov"
 DRIFT = "drift"
 SKEW = "skew"
 
+# tensorflow_metadata's measurement type of each check; over its threshold, the reason COMPARATOR_<type>_HIGH.
 _MEASURE = {LABEL: "L_INFTY", LENGTH: "JENSEN_SHANNON_DIVERGENCE", OOV: "NORMALIZED_ABSOLUTE_DIFFERENCE"}
-_REASON = {
-    LABEL: "COMPARATOR_L_INFTY_HIGH",
-    LENGTH: "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH",
-    OOV: "COMPARATOR_NORMALIZED_ABSOLUTE_DIFFERENCE_HIGH",
-}
 _FEATURE = {LABEL: "label", LENGTH: "text", OOV: "text"}
 
 
@@ -86,8 +83,6 @@ class DriftFindings(NamedTuple):
 
     def compared(self) -> str:
         """What was compared, as the report says it: ``spans 2 to 3 against span 1``."""
-        from components.artifacts.statistics import spans_name
-
         if self.span is None:
             return "this span"
         name = spans_name(self.first_span, self.span)
@@ -117,7 +112,7 @@ def anomalies_proto(findings: list[Finding], split: str) -> Any:
             anomaly.short_description = f"{finding.check} {finding.kind}"
             anomaly.description = finding.message
             anomaly.reason.add(
-                type=anomalies_pb2.AnomalyInfo.Type.Value(_REASON[finding.check]),
+                type=anomalies_pb2.AnomalyInfo.Type.Value(f"COMPARATOR_{_MEASURE[finding.check]}_HIGH"),
                 short_description=f"{finding.check} {finding.kind}",
                 description=finding.message,
             )
@@ -137,11 +132,9 @@ def write_anomalies(
     ``first_spans``: the first span of this window and of the baseline's (None: one span)."""
     import tensorflow as tf
 
-    from components.artifacts.files import write_json  # imports TensorFlow: only when writing
-
     splits = sorted({finding.split for finding in findings})
     for split in splits:
-        directory = os.path.join(artifact.uri, f"{SPLIT_PREFIX}{split}")
+        directory = split_dir(artifact.uri, split)
         tf.io.gfile.makedirs(directory)
         with tf.io.gfile.GFile(os.path.join(directory, SCHEMA_DIFF_FILE), "wb") as file:
             file.write(anomalies_proto(findings, split).SerializeToString())
@@ -168,18 +161,13 @@ def write_anomalies(
 
 def read_findings(uri: str) -> DriftFindings | None:
     """The comparisons in ``drift.json`` with the span and the baseline span, and those not made; None when absent."""
-    from components.artifacts.files import read_json  # imports TensorFlow: only when reading
-
     document = read_json(os.path.join(uri, DRIFT_FILE))
     if document is None:
         return None
     return DriftFindings(
-        _entries(Finding, document["findings"], "exceeded"),
-        document.get("span"),
-        document.get("baseline_span"),
-        document.get("first_span"),
-        document.get("baseline_first_span"),
-        _entries(NotCompared, document.get("not_compared", []), "message"),
+        findings=_entries(Finding, document["findings"], "exceeded"),
+        not_compared=_entries(NotCompared, document.get("not_compared", []), "message"),
+        **{key: document.get(key) for key in ("span", "baseline_span", "first_span", "baseline_first_span")},
     )
 
 

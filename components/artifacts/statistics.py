@@ -25,14 +25,13 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 import dataclasses
 import itertools
-import json
 import math
 import os
 from typing import Any
 
 import pydantic
 
-from components.artifacts.files import DamagedFileError, read_json, read_lines
+from components.artifacts.files import DamagedFileError, read_json, read_lines, write_json
 from components.plural import counted
 from schemas import features
 
@@ -120,11 +119,8 @@ class SplitStatistics:
 
     @property
     def label_distribution(self) -> dict[str, float]:
-        """Label name -> share of the labeled reviews."""
-        labeled = self.labeled
-        if not labeled:
-            return {}
-        return {name: self.labels.get(name, 0) / labeled for name in (NEGATIVE, POSITIVE)}
+        """Label name -> share of the labeled reviews (of a split that has some: the drift check compares no other)."""
+        return {name: self.labels.get(name, 0) / self.labeled for name in (NEGATIVE, POSITIVE)}
 
     @property
     def oov_share(self) -> float | None:
@@ -229,13 +225,7 @@ class Statistics:
         return spans_name(self.first_span, self.span) if self.span is not None else unknown
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "span": self.span,
-            "first_span": self.first_span,
-            "vocabulary_size": self.vocabulary_size,
-            "splits": [split.to_json() for split in self.splits.values()],
-            "duplicates": dataclasses.asdict(self.duplicates) if self.duplicates else None,
-        }
+        return {**dataclasses.asdict(self), "splits": [split.to_json() for split in self.splits.values()]}
 
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> Statistics:
@@ -314,7 +304,7 @@ def feature_statistics(split: SplitStatistics) -> Any:
         lengths.buckets.add(low_value=i * LENGTH_BUCKET_TOKENS, high_value=high, sample_count=count)
     quantiles = text.custom_stats.add(name=TOKEN_LENGTH_QUANTILES_STAT).histogram
     quantiles.type = statistics_pb2.Histogram.QUANTILES
-    cut_points = [split.quantile(q) for q in QUANTILES] if split.examples else []
+    cut_points = list(split.quantiles.values())
     for low, high in itertools.pairwise(cut_points):
         quantiles.buckets.add(
             low_value=low, high_value=high, sample_count=split.examples / (len(cut_points) - 1)
@@ -365,8 +355,7 @@ def write_statistics(
     tf.io.gfile.makedirs(uri)
     if vocabulary is not None:
         write_vocabulary(os.path.join(uri, VOCABULARY_FILE), vocabulary)
-    with tf.io.gfile.GFile(os.path.join(uri, SUMMARY_FILE), "w") as file:
-        json.dump(statistics.to_json(), file, indent=1, sort_keys=True)
+    write_json(os.path.join(uri, SUMMARY_FILE), statistics.to_json(), indent=1, sort_keys=True)
 
 
 def read_statistics(uri: str) -> Statistics:

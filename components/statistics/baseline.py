@@ -24,11 +24,10 @@ from tfx.types import standard_artifacts
 
 from components.artifacts import lineage
 from components.artifacts.drift_anomalies import ANOMALIES_KEY
-from components.artifacts.statistics import first_span_of, span_of, spans_name
+from components.artifacts.statistics import STATISTICS_KEY, first_span_of, span_of, spans_name
 
 logger = logging.getLogger(__name__)
 
-STATISTICS_KEY = "statistics"
 CURRENT_KEY = "current"
 RESOLVER_ID = "previous_statistics_resolver"
 
@@ -112,13 +111,10 @@ def create_previous_statistics_resolver(
             own, and with a window the previous window's, which overlaps this
             one: the DriftCheck then compares with neither (not earlier spans).
     """
-    if portable:
-        return resolver.Resolver(
-            strategy_class=latest_artifact_strategy.LatestArtifactStrategy,
-            statistics=types.Channel(type=standard_artifacts.ExampleStatistics),
-        ).with_id(RESOLVER_ID)
     return resolver.Resolver(
-        strategy_class=PreviousSpanStatisticsStrategy,
+        strategy_class=latest_artifact_strategy.LatestArtifactStrategy
+        if portable
+        else PreviousSpanStatisticsStrategy,
         statistics=types.Channel(type=standard_artifacts.ExampleStatistics),
-        current=current,
+        **({} if portable else {CURRENT_KEY: current}),
     ).with_id(RESOLVER_ID)

@@ -17,9 +17,10 @@ previous span) and between train and test of this span (skew):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import dataclasses
-import math
+
+import numpy as np
 
 from components.artifacts.drift_anomalies import DRIFT, LABEL, LENGTH, OOV, SKEW, Finding, NotCompared
 from components.artifacts.statistics import POSITIVE, SplitStatistics, Statistics, out_of_vocabulary
@@ -38,18 +39,13 @@ def l_infinity(first: Mapping[str, float], second: Mapping[str, float]) -> float
 
 def jensen_shannon(first: Sequence[float], second: Sequence[float]) -> float:
     """Jensen-Shannon divergence, base 2, of two histograms (normalised here); 0 for identical shapes."""
-    total_first, total_second = sum(first), sum(second)
-    if not total_first or not total_second:
+    if not sum(first) or not sum(second):
         return 0.0
-    divergence = 0.0
-    for a, b in zip(first, second, strict=True):
-        p, q = a / total_first, b / total_second
-        m = (p + q) / 2
-        if p:
-            divergence += 0.5 * p * math.log2(p / m)
-        if q:
-            divergence += 0.5 * q * math.log2(q / m)
-    return max(divergence, 0.0)
+    p, q = np.asarray(first) / sum(first), np.asarray(second) / sum(second)
+    m = (p + q) / 2
+    # Each half is x * log2(x / m), 0 where x is 0 (m is not 0 where x is not).
+    halves = (x @ np.log2(np.divide(x, m, out=np.ones_like(x), where=x > 0)) for x in (p, q))
+    return max(float(sum(halves)) / 2, 0.0)
 
 
 def _verdict(distance: float, threshold: float) -> str:
@@ -90,52 +86,29 @@ def compare(
     """
     findings = []
 
-    def add(check: str, distance: float, subject: str, before: str, after: str, measure: str) -> None:
-        threshold = thresholds[check]
+    def add(
+        check: str, distance: float, subject: str, shown: Callable[[SplitStatistics], str], measure: str
+    ) -> None:
+        threshold, before, after = thresholds[check], shown(baseline), shown(current)
         if kind == DRIFT:
             named = f"{current_name}, against {vocabulary}" if check == OOV and vocabulary else current_name
             text = f"{subject} of {current.name} moved from {before} ({baseline_name}) to {after} ({named})"
+            split, against = current.name, baseline_name
         else:
             text = f"{subject} of {baseline.name} ({before}) and {current.name} ({after}) differ in {current_name}"
-        findings.append(
-            Finding(
-                check=check,
-                kind=kind,
-                split=current.name if kind == DRIFT else baseline.name,
-                baseline=baseline_name if kind == DRIFT else current.name,
-                distance=distance,
-                threshold=threshold,
-                message=f"{text}: {measure} {_verdict(distance, threshold)}",
-            )
-        )
+            split, against = baseline.name, current.name
+        message = f"{text}: {measure} {_verdict(distance, threshold)}"
+        findings.append(Finding(check, kind, split, against, distance, threshold, message))
 
     if current.labeled and baseline.labeled:
-        add(
-            LABEL,
-            l_infinity(baseline.label_distribution, current.label_distribution),
-            "label balance",
-            _positive(baseline),
-            _positive(current),
-            "L-infinity",
-        )
+        distance = l_infinity(baseline.label_distribution, current.label_distribution)
+        add(LABEL, distance, "label balance", _positive, "L-infinity")
     if current.examples and baseline.examples:
-        add(
-            LENGTH,
-            jensen_shannon(baseline.length_buckets, current.length_buckets),
-            "review length",
-            _median(baseline),
-            _median(current),
-            "Jensen-Shannon divergence",
-        )
+        distance = jensen_shannon(baseline.length_buckets, current.length_buckets)
+        add(LENGTH, distance, "review length", _median, "Jensen-Shannon divergence")
     if current.oov_share is not None and baseline.oov_share is not None:
-        add(
-            OOV,
-            abs(current.oov_share - baseline.oov_share),
-            "out-of-vocabulary share",
-            f"{baseline.oov_share:.3f}",
-            f"{current.oov_share:.3f}",
-            "change",
-        )
+        distance = abs(current.oov_share - baseline.oov_share)
+        add(OOV, distance, "out-of-vocabulary share", lambda split: f"{split.oov_share:.3f}", "change")
     return findings
 
 
@@ -181,36 +154,32 @@ def check(
             the previous span's vocabulary; without, outside this span's own.
     """
     name = current.span_name("this span")
-    # (split, span name) of each side, and the kind of comparison.
+    # Each comparison: its kind, this span's split, and the split, statistics and span name it is compared with.
     pairs = []
     if previous is not None:
         previous_name = previous.span_name("the previous span")
-        for split in dict.fromkeys([*current.splits, *previous.splits]):
-            pairs.append((((split, name), (split, previous_name)), DRIFT))
-    pairs.append((((features.TEST, name), (features.TRAIN, name)), SKEW))
+        splits = dict.fromkeys([*current.splits, *previous.splits])
+        pairs = [(DRIFT, split, split, previous, previous_name) for split in splits]
+    pairs.append((SKEW, features.TEST, features.TRAIN, current, name))
     findings = []
-    for sides, kind in pairs:
-        (first_split, first_name), (second_split, second_name) = sides
-        compared = _compared(
-            current.splits.get(first_split),
-            (current if kind == SKEW else previous).splits.get(second_split),
-            sides,
-            min_examples,
-        )
+    for kind, split, other_split, other, other_name in pairs:
+        sides = ((split, name), (other_split, other_name))
+        compared = _compared(current.splits.get(split), other.splits.get(other_split), sides, min_examples)
         if isinstance(compared, str):
             if skipped is not None:
                 # Named as this pair's findings would be: skew's split is train, its baseline test.
-                split, baseline, what = (
-                    (first_split, second_name, f"{first_split} of {first_name} and {second_name}")
+                skipped.append(
+                    NotCompared(kind, split, other_name, f"{split} of {name} and {other_name}", compared)
                     if kind == DRIFT
-                    else (second_split, first_split, f"{second_split} and {first_split} of {first_name}")
+                    else NotCompared(
+                        kind, other_split, split, f"{other_split} and {split} of {name}", compared
+                    )
                 )
-                skipped.append(NotCompared(kind, split, baseline, what, compared))
             continue
         first, second = compared
         vocabulary = None
         if kind == DRIFT and token_counts is not None and previous_vocabulary is not None:
-            outside = out_of_vocabulary(token_counts[first_split], previous_vocabulary)
-            first, vocabulary = dataclasses.replace(first, oov_tokens=outside), f"{second_name}'s vocabulary"
-        findings += compare(first, second, first_name, second_name, kind, thresholds, vocabulary)
+            outside = out_of_vocabulary(token_counts[split], previous_vocabulary)
+            first, vocabulary = dataclasses.replace(first, oov_tokens=outside), f"{other_name}'s vocabulary"
+        findings += compare(first, second, name, other_name, kind, thresholds, vocabulary)
     return findings

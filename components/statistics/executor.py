@@ -114,16 +114,12 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         if previous is not None and None not in (previous.span, first_span) and previous.span >= first_span:
             # Only the portable resolver (latest statistics) can hand over statistics of a span this run reads.
             name, previous_name = current.span_name("this span"), previous.span_name("the previous span")
+            what = f"{name} and {previous_name}"
+            reason = f"{baseline.uri} is {previous_name}, not before {name}"
             skipped.append(
-                drift_anomalies.NotCompared(
-                    drift_anomalies.DRIFT,
-                    None,
-                    previous_name,
-                    f"{name} and {previous_name}",
-                    f"{baseline.uri} is {previous_name}, not before {name}",
-                )
+                drift_anomalies.NotCompared(drift_anomalies.DRIFT, None, previous_name, what, reason)
             )
-            logger.info("DriftCheck: %s: not compared", skipped[0].reason)
+            logger.info("DriftCheck: %s: not compared", reason)
             previous = None
         logger.info(
             "DriftCheck: start, %s against %s",

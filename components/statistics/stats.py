@@ -153,12 +153,8 @@ class _BatchStatistics(beam.DoFn):
 
         names = sorted({split for split, _serialized in batch})
         row_split = np.array([names.index(split) for split, _serialized in batch], np.int64)
-        arrays = {
-            key: value.numpy()
-            for key, value in self._batch_tensors(
-                tf.constant([serialized for _split, serialized in batch], tf.string)
-            ).items()
-        }
+        serialized = tf.constant([example for _split, example in batch], tf.string)
+        arrays = {key: value.numpy() for key, value in self._batch_tensors(serialized).items()}
         labels, lengths = arrays["label"], arrays["lengths"]
         distinct, word_index = arrays["distinct"], arrays["word_index"]
         token_row = np.repeat(np.arange(len(batch)), lengths)
@@ -189,18 +185,9 @@ class _BatchStatistics(beam.DoFn):
             )
             yield split, partial
         for row in np.flatnonzero(labeled):
-            yield beam.pvalue.TaggedOutput(
-                self.TEXTS,
-                (
-                    arrays["joined"][row],
-                    (
-                        batch[row][0],
-                        arrays["source"][row].decode("utf-8", "replace"),
-                        LABEL_NAMES[int(labels[row])],
-                        snippet(arrays["text"][row]),
-                    ),
-                ),
-            )
+            source = arrays["source"][row].decode("utf-8", "replace")
+            member = (batch[row][0], source, LABEL_NAMES[int(labels[row])], snippet(arrays["text"][row]))
+            yield beam.pvalue.TaggedOutput(self.TEXTS, (arrays["joined"][row], member))
 
 
 def split_statistics(split: str, counts: _Counts, vocabulary: Sequence[str] | None) -> SplitStatistics:

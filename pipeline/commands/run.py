@@ -114,7 +114,7 @@ def run_command(args: argparse.Namespace, beam_args: list[str], parser) -> int:
         print(runner.describe_plan(config, enable_cache=not args.no_cache))
         return common.EXIT_OK
     try:
-        summary = runner.run_pipeline(config, enable_cache=not args.no_cache)
+        summary = runner.run_pipeline(config, enable_cache=not args.no_cache, checked=True)
     except RunInProgressError as error:
         return common.refuse("run", error, common.EXIT_BUSY)
     except runner.Stopped as stopped:
