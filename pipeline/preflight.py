@@ -6,7 +6,6 @@ is an :class:`OptionsError` naming the option (exit 2). Remote paths are left to
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import glob
 import gzip
@@ -302,10 +301,9 @@ def _unwritable(folder: str) -> str | None:
         existing = existing.parent
     if not existing.is_dir():
         return f"cannot create {folder}: {existing} is a file, not a folder"
-    if cannot_make_folder_in(str(existing)):
-        return f"cannot write to {folder}: {existing} is not writable" + (
-            "" if existing == Path(folder).absolute() else " (the nearest existing folder)"
-        )
+    if error := cannot_make_folder_in(str(existing)):
+        nearest = "" if existing == Path(folder).absolute() else ", the nearest existing folder,"
+        return f"cannot write to {folder}: {existing}{nearest} is not writable ({error.strerror})"
     return None
 
 
@@ -314,14 +312,17 @@ _NAME_MAX = 255
 
 
 def unreachable(path: str) -> str | None:
-    """Why no file can ever be at the local ``path``, or None: a part of it longer than a file name may be, or
-    a symbolic link loop on the way (``Path.exists`` says False for both, as for a path yet to be made)."""
+    """Why no folder can be made at the local ``path``, or None: a part of it longer than a file name may be,
+    a symbolic link loop, or a symbolic link to nowhere on the way, the path's last part included
+    (``Path.exists`` says False for them all, as for a path yet to be made; ``os.makedirs`` fails on them)."""
     if any(len(os.fsencode(part)) > _NAME_MAX for part in Path(path).parts):
         return os.strerror(errno.ENAMETOOLONG)
     try:
         os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        return None
+        for part in (Path(path), *Path(path).parents):
+            if part.is_symlink() and not part.exists():
+                return f"{part} is a symbolic link to {os.readlink(part)}, which does not exist"
     except OSError as error:  # ELOOP
         return error.strerror
     return None
@@ -330,14 +331,29 @@ def unreachable(path: str) -> str | None:
 def cannot_make_folder_in(folder: str) -> OSError | None:
     """Why this process cannot make a folder in the existing local ``folder``, or None: the OS alone knows
     (``os.access`` lets root write a read-only folder and says yes for ``/proc``). An unnamed file (Linux's
-    ``O_TMPFILE``) leaves nothing behind even if the process is killed; where none is made (a file system
-    without them; ``/proc`` refuses one otherwise than a folder), a folder is made and removed."""
+    ``O_TMPFILE``) leaves nothing behind even if the process is killed; it takes an inode, no block, so one
+    byte is reserved in it (a full file system says ENOSPC). Where none is made (a file system without them;
+    ``/proc`` refuses one otherwise than a folder), a folder is made and removed."""
+    unnamed = None
     if hasattr(os, "O_TMPFILE"):
-        with contextlib.suppress(OSError):
-            os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        try:
+            descriptor = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        except OSError as error:
+            unnamed = error
+        else:
+            try:
+                os.posix_fallocate(descriptor, 0, 1)
+            except OSError as error:  # EOPNOTSUPP: a file system that reserves no blocks ahead
+                if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                    return error
+            finally:
+                os.close(descriptor)
             return None
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".imdb-pipeline-", dir=folder))
     except OSError as error:
+        # /proc says ENOENT for a new folder in a folder that exists: the unnamed file's refusal says why.
+        if error.errno == errno.ENOENT and os.path.isdir(folder):
+            return unnamed or PermissionError(errno.EPERM, os.strerror(errno.EPERM))
         return error
     return None

@@ -133,8 +133,13 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     path = path.rstrip("/") or path
     if not gfile.exists(path):
         raise ScoreInputError(f"--input {path} does not exist")
+    if special := reader.special_file_kind(path, follow_links=True):
+        raise ScoreInputError(
+            f"--input {path} is {special}, not a file or folder: score reads neither standard input nor a "
+            "pipe or device (imdb-pipeline predict reads reviews from standard input)"
+        )
     is_dir = gfile.isdir(path)
-    files = sorted(next(gfile.walk(path))[2]) if is_dir else []
+    files = sorted(_file_names(path)) if is_dir else []
     tfrecords = [name for name in files if _is_tfrecord_file(name, by_name=input_format == "auto")]
     kind = input_format
     if kind == "auto":
@@ -171,6 +176,11 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
         if not files:
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
+        if undecodable := [name for name in files if quarantine.shown_name(name) != name]:
+            raise ScoreInputError(
+                f"--input {path} holds {posixpath.join(path, quarantine.shown_name(undecodable[0]))}, whose name "
+                "is not UTF-8 (Apache Beam's file systems take only UTF-8 names): rename it"
+            )
         not_read = tuple(name for name in files if name not in tfrecords)
         if not tfrecords:
             raise ScoreInputError(
@@ -179,6 +189,15 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             )
         return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read)
     return ScoreInput(kind, escape_pattern(read), given)
+
+
+def _file_names(folder: str) -> list[str]:
+    """The names of ``folder``'s files, not its folders; a local name that is not UTF-8 holds its bytes as
+    surrogates (TensorFlow's listing fails on it)."""
+    if is_remote(folder):
+        return next(_gfile().walk(folder))[2]
+    with os.scandir(folder) as entries:
+        return [entry.name for entry in entries if not entry.is_dir()]
 
 
 # Beam's file writers match their temporary files below the output folder with a

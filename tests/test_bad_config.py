@@ -145,7 +145,8 @@ def test_an_output_in_a_read_only_folder_is_refused(tmp_path):
     finally:
         read_only.chmod(0o755)
     assert str(error.value) == (
-        f"output: cannot write to {read_only}/out: {read_only} is not writable (the nearest existing folder)"
+        f"output: cannot write to {read_only}/out: {read_only}, the nearest existing folder, is not writable "
+        "(Permission denied)"
     )
 
 
@@ -171,7 +172,9 @@ def test_an_output_that_the_process_may_not_write_is_refused(tmp_path, monkeypat
     monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     with pytest.raises(OptionsError) as error:
         preflight.check(build_config({"output": str(output)}))
-    assert str(error.value) == f"output: cannot write to {output}: {output} is not writable"
+    assert (
+        str(error.value) == f"output: cannot write to {output}: {output} is not writable (Permission denied)"
+    )
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -234,15 +237,18 @@ def test_where_the_file_system_makes_unnamed_files_the_probe_names_nothing(tmp_p
 @pytest.mark.parametrize("folder", ["/proc", "/proc/self"])
 def test_where_no_unnamed_file_may_be_made_making_a_folder_answers(folder):
     """/proc makes no unnamed file, and refuses one with another error than a folder (EOPNOTSUPP in /proc,
-    EACCES there when not root; EPERM in /proc/self): the folder's is reported, as before."""
+    EACCES there when not root; EPERM in /proc/self). A new folder there is ENOENT, untrue of a folder that
+    exists: the unnamed file's error is reported."""
     with pytest.raises(OSError) as raised:
         os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
     assert raised.value.errno != errno.ENOENT
+    with pytest.raises(FileNotFoundError):
+        tempfile.mkdtemp(dir=folder)
     error = preflight.cannot_make_folder_in(folder)
     assert (type(error), error.errno, error.strerror) == (
-        FileNotFoundError,
-        errno.ENOENT,
-        "No such file or directory",
+        type(raised.value),
+        raised.value.errno,
+        raised.value.strerror,
     )
 
 
@@ -289,6 +295,97 @@ def test_when_no_unnamed_file_is_made_the_probe_makes_and_removes_a_folder(tmp_p
             "Permission denied",
         )
     assert os.listdir(folder) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux's unnamed files (O_TMPFILE)")
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(refusal=st.sampled_from([errno.ENOSPC, errno.EDQUOT, errno.EOPNOTSUPP, errno.EINVAL]))
+def test_the_unnamed_file_reserves_a_block_so_a_full_file_system_is_not_writable(
+    tmp_path, monkeypatch, refusal
+):
+    """A full file system still makes an unnamed file (an inode, no block): one byte is reserved in it. No
+    space (ENOSPC) or quota (EDQUOT) left is the answer, for run and score alike; a file system that reserves
+    nothing ahead (EOPNOTSUPP, EINVAL) is taken as writable, as before. The descriptor is closed either way."""
+    folder = tmp_path / "full"
+    folder.mkdir(exist_ok=True)
+    reserved: list[int] = []
+    closed: list[int] = []
+    real_close = os.close
+
+    def fallocate(descriptor: int, offset: int, length: int) -> None:
+        reserved.append(descriptor)
+        assert (offset, length) == (0, 1)
+        raise OSError(refusal, os.strerror(refusal))
+
+    def close(descriptor: int) -> None:
+        closed.append(descriptor)
+        real_close(descriptor)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "posix_fallocate", fallocate)
+        patch.setattr(os, "close", close)
+        error = preflight.cannot_make_folder_in(str(folder))
+        run_problem = preflight._unwritable(str(folder / "out"))
+        try:
+            score.check_output(str(folder / "sc"))
+        except score.OutputExistsError as raised:
+            score_problem = str(raised)
+        else:
+            score_problem = None
+    assert reserved and closed[: len(reserved)] == reserved
+    reason = os.strerror(refusal)
+    if refusal in (errno.ENOSPC, errno.EDQUOT):
+        assert (error.errno, error.strerror) == (refusal, reason)
+        assert run_problem == (
+            f"cannot write to {folder}/out: {folder}, the nearest existing folder, is not writable ({reason})"
+        )
+        assert (
+            score_problem
+            == f"--output {folder}/sc cannot be made: {folder} is not a writable folder ({reason})"
+        )
+    else:
+        assert error is run_problem is score_problem is None
+    assert os.listdir(folder) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    above=st.lists(st.sampled_from(["a", "b c", "é"]), max_size=2, unique=True),
+    below=st.lists(st.sampled_from(["new", "x.d"]), max_size=2),
+    target=st.sampled_from(["absolute", "relative", "below a file", "a dangling link"]),
+)
+def test_a_symbolic_link_to_nowhere_on_the_output_path_is_refused_by_run_and_score(
+    tmp_path_factory, above, below, target
+):
+    """``ln -s /nowhere out``: ``os.makedirs`` fails on a link to nowhere (FileExistsError), wherever it
+    stands in the output's path, as its last part or with folders to make below it; run's pre-flight and
+    score refuse it before anything runs, naming the link and where it points. Nothing is made."""
+    base = tmp_path_factory.mktemp("links")
+    (base / "file").write_text("x")
+    folder = base.joinpath(*above)
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "link"
+    pointed = {
+        "absolute": str(base / "nowhere" / "x"),
+        "relative": "nowhere",
+        "below a file": str(base / "file" / "x"),
+        "a dangling link": str(base / "second"),
+    }[target]
+    if target == "a dangling link":
+        (base / "second").symlink_to(base / "nowhere")
+    link.symlink_to(pointed)
+    output = os.path.join(link, *below)
+    expected = f"{link} is a symbolic link to {pointed}, which does not exist"
+
+    assert preflight._unwritable(output) == f"cannot create {output}: {expected}"
+    with pytest.raises(score.OutputExistsError) as raised:
+        score.check_output(output)
+    assert str(raised.value) == f"--output {output} cannot be made: {expected}"
+    if not below:  # the configuration resolves the folders above the output, not the output itself
+        with pytest.raises(OptionsError) as refused:
+            preflight.check(build_config({"output": output}))
+        assert str(refused.value) == f"output: cannot create {output}: {expected}"
+    assert link.is_symlink() and not os.path.lexists(base / "nowhere") and not os.path.exists(link)
 
 
 def test_a_remote_output_is_not_checked_locally():

@@ -61,11 +61,6 @@ def full_ext4(tmp_path):
         subprocess.run(["umount", str(mountpoint)], capture_output=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the O_TMPFILE probe makes an inode, no block: a full ext4 (mkdir: ENOSPC) is called writable, "
-    "so run's pre-flight and score --output let it through and the job fails later (exit 1)",
-)
 def test_a_full_file_system_is_not_a_writable_output(full_ext4):
     """``imdb-pipeline run --dry-run --output FULL/out`` on an ext4 with no free block.
 
@@ -84,11 +79,6 @@ def test_a_full_file_system_is_not_a_writable_output(full_ext4):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run's pre-flight lets a dangling symbolic link through as --output: the run then fails "
-    "with FileExistsError (exit 1) instead of a configuration error (exit 2)",
-)
 def test_run_preflight_refuses_a_dangling_link_as_the_output(tmp_path):
     """``ln -s /nonexistent/x out; imdb-pipeline run --output out``.
 
@@ -102,11 +92,6 @@ def test_run_preflight_refuses_a_dangling_link_as_the_output(tmp_path):
     assert problem is not None and str(link) in problem
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score --output accepts a dangling symbolic link: the Beam job then fails (exit 1, "
-    "'No such file or directory: .../beam-temp-predictions-...')",
-)
 def test_score_refuses_a_dangling_link_as_the_output(tmp_path):
     """``imdb-pipeline score --model M --input in.txt --output LINK`` (LINK -> a path that does not exist).
 
@@ -127,10 +112,6 @@ def test_score_refuses_a_dangling_link_as_the_output(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score --output - makes a folder named '-' (exit 0); --input - is refused as standard input",
-)
 def test_score_output_dash_is_a_usage_error(tmp_path, monkeypatch, capsys):
     """``imdb-pipeline score --model M --input in.txt --output -``.
 
@@ -146,11 +127,6 @@ def test_score_output_dash_is_a_usage_error(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "-").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score --input /dev/stdin (a pipe) is resolved to '/proc/PID/fd/pipe:[N]' and fails in the "
-    "job with BeamIOError 'Empty match for pattern' (exit 1)",
-)
 def test_score_input_that_is_a_pipe_is_refused_before_the_job():
     """``printf 'nice\\n' | imdb-pipeline score --model M --input /dev/stdin --output sc``.
 
@@ -284,11 +260,6 @@ def test_the_drift_section_does_not_call_an_uncompared_earlier_span_absent():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run's pre-flight says '<folder> is not writable' without the OS's reason (read-only file "
-    "system, no space left, permission denied), which score's --output message gives",
-)
 def test_run_preflight_says_why_the_output_cannot_be_written():
     """``imdb-pipeline run --dry-run --output /sys/out`` (also a read-only mount, a tmpfs without a free
     inode).
@@ -305,11 +276,6 @@ def test_run_preflight_says_why_the_output_cannot_be_written():
     assert problem is not None and error.strerror in problem
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/proc: O_TMPFILE says ENOTSUP, the folder fallback ENOENT, and score reports the latter: "
-    "'/proc is not a writable folder (No such file or directory)' about a folder that exists",
-)
 def test_the_probe_does_not_say_an_existing_folder_does_not_exist():
     """``imdb-pipeline score --model M --input in.txt --output /proc/sc``.
 

@@ -2,13 +2,14 @@
 
 import os
 from pathlib import Path, PurePosixPath
+import socket
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 import pytest
 
 from components.file_patterns import all_files_pattern
-from pipeline import score
+from pipeline import cli, score
 
 RECORDS = "data_tfrecord-00000-of-00001.gz"
 
@@ -145,25 +146,32 @@ def _all_below(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
 
 
+def _unnamed_file_refusal(folder: str) -> str:
+    """Why the OS makes no unnamed file in ``folder`` (/proc: EOPNOTSUPP, EACCES when not root; /proc/self: EPERM)."""
+    with pytest.raises(OSError) as raised:
+        os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    return raised.value.strerror
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux's unnamed files (O_TMPFILE)")
 @pytest.mark.parametrize(
     ("output", "message"),
     [
-        # Before: exit 1 once the job ran, Beam's "OSError: [Errno 2] No such file or directory: '/proc/foo'".
-        (
-            "/proc/foo",
-            "--output /proc/foo cannot be made: /proc is not a writable folder (No such file or directory)",
-        ),
+        # Before: exit 1 once the job ran, Beam's "OSError: [Errno 2] No such file or directory: '/proc/foo'";
+        # then "(No such file or directory)", the folder probe's ENOENT, about a folder that exists.
+        ("/proc/foo", "--output /proc/foo cannot be made: /proc is not a writable folder ({})"),
         (
             "/proc/self/new/deeper/",
-            "--output /proc/self/new/deeper/ cannot be made: /proc/self is not a writable folder "
-            "(No such file or directory)",
+            "--output /proc/self/new/deeper/ cannot be made: /proc/self is not a writable folder ({})",
         ),
     ],
 )
 def test_an_output_the_os_will_not_make_is_refused_before_the_job(output, message):
+    nearest = "/proc/self" if output.startswith("/proc/self") else "/proc"
     with pytest.raises(score.OutputExistsError) as raised:
         score.check_output(output)
-    assert str(raised.value) == message
+    assert str(raised.value) == message.format(_unnamed_file_refusal(nearest))
+    assert "No such file or directory" not in str(raised.value)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes a read-only folder")
@@ -200,7 +208,7 @@ def test_an_output_is_refused_exactly_when_its_nearest_existing_folder_takes_no_
     if nearest == "a file":
         expected = f"--output {output} cannot be made: a file is a file"
     elif nearest.startswith("/proc"):
-        expected = f"--output {output} cannot be made: {nearest} is not a writable folder (No such file or directory)"
+        expected = f"--output {output} cannot be made: {nearest} is not a writable folder ({_unnamed_file_refusal(nearest)})"
     else:
         expected = None
     if expected is None:
@@ -210,3 +218,137 @@ def test_an_output_is_refused_exactly_when_its_nearest_existing_folder_takes_no_
             score.check_output(output)
         assert str(raised.value) == expected
     assert _all_below(work) == ["a file", "a folder"]
+
+
+# --- Inputs that are no file or folder, names that are not UTF-8, standard output --------------------------
+
+
+def _special_input(kind: str, folder: Path, opened: list[int]) -> str:
+    """A path to an input of ``kind`` that is neither a regular file nor a folder."""
+    if kind == "a pipe's descriptor":
+        read, write = os.pipe()
+        os.write(write, b"nice\n")
+        opened += [read, write]
+        return f"/proc/self/fd/{read}"
+    if kind == "a FIFO":
+        os.mkfifo(folder / "reviews.txt")
+        return str(folder / "reviews.txt")
+    if kind == "a link to a FIFO":
+        os.mkfifo(folder / "fifo")
+        (folder / "reviews.tfrecord").symlink_to(folder / "fifo")
+        return str(folder / "reviews.tfrecord")
+    if kind == "a socket":
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(folder / "reviews.jsonl"))
+        opened.append(listener.detach())
+        return str(folder / "reviews.jsonl")
+    return "/dev/null"
+
+
+_SPECIAL_INPUTS = {
+    "a pipe's descriptor": "a FIFO",
+    "a FIFO": "a FIFO",
+    "a link to a FIFO": "a FIFO",
+    "a socket": "a socket",
+    "a character device": "a character device",
+}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc")
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(_SPECIAL_INPUTS)), input_format=st.sampled_from(score.INPUT_FORMATS))
+def test_an_input_that_is_no_file_or_folder_is_refused_before_the_job(tmp_path_factory, kind, input_format):
+    """``printf 'nice\\n' | imdb-pipeline score --input /dev/stdin``, a FIFO, a socket, ``/dev/null``.
+
+    Before: /dev/stdin resolved to ``/proc/PID/fd/pipe:[N]`` and the job failed (``BeamIOError: Empty match
+    for pattern``, exit 1); a FIFO would wait for a writer forever. Now: refused, saying what it is."""
+    opened: list[int] = []
+    try:
+        path = _special_input(kind, tmp_path_factory.mktemp("special"), opened)
+        with pytest.raises(score.ScoreInputError) as raised:
+            score.resolve_input(path, input_format)
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)
+    assert str(raised.value) == (
+        f"--input {path} is {_SPECIAL_INPUTS[kind]}, not a file or folder: score reads neither standard input "
+        "nor a pipe or device (imdb-pipeline predict reads reviews from standard input)"
+    )
+
+
+_NAMES_NOT_UTF8 = [b"part-\xff.tfrecord", b"\xe9t\xe9-tfrecord.gz", b"notes-\xff.txt", b"_SUCCESS\xff"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    bad=st.lists(st.sampled_from(_NAMES_NOT_UTF8), min_size=1, max_size=2, unique=True),
+    good=st.booleans(),
+    input_format=st.sampled_from(["auto", score.TFRECORD]),
+)
+def test_a_folder_input_holding_a_name_that_is_not_utf8_is_refused_naming_it(
+    tmp_path_factory, bad, good, input_format
+):
+    """``open(b'in/part-\\xff.tfrecord', 'wb')``; ``imdb-pipeline score --input in``.
+
+    Before: ``FAILED: UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff`` (exit 1: TensorFlow's
+    listing decodes every name). Now: refused, the first such name shown as quarantine lines show it."""
+    folder = tmp_path_factory.mktemp("names")
+    for name in bad:
+        with open(os.path.join(os.fsencode(folder), name), "wb"):
+            pass
+    if good:
+        (folder / RECORDS).write_bytes(b"")
+    first = sorted(os.fsdecode(name) for name in bad)[0]
+    shown = first.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    with pytest.raises(score.ScoreInputError) as raised:
+        score.resolve_input(str(folder), input_format)
+    if (
+        not good
+        and input_format == "auto"
+        and not any(b"tfrecord" in name and not name.startswith(b"_") for name in bad)
+    ):
+        assert "neither an IMDb dataset" in str(
+            raised.value
+        )  # no TFRecord file: the folder's kind is unknown
+    else:
+        assert str(raised.value) == (
+            f"--input {folder} holds {folder}/{shown}, whose name is not UTF-8 (Apache Beam's file systems "
+            "take only UTF-8 names): rename it"
+        )
+
+
+def test_a_name_that_is_not_utf8_beside_an_imdb_dataset_is_not_read(tmp_path):
+    """An IMDb folder dataset reads train/ and test/ only (its reader sets aside names that are not UTF-8)."""
+    (tmp_path / "train" / "pos").mkdir(parents=True)
+    (tmp_path / "train" / "pos" / "0_9.txt").write_text("good")
+    with open(os.path.join(os.fsencode(tmp_path), b"notes-\xff.txt"), "wb"):
+        pass
+    assert score.resolve_input(str(tmp_path)).kind == score.IMDB
+
+
+def test_score_names_a_file_whose_name_is_not_utf8_with_exit_2(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    with open(os.path.join(os.fsencode(tmp_path), b"in/part-\xff.tfrecord"), "wb"):
+        pass
+    code = cli.main(
+        ["score", "--model", "m", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o")]
+    )
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"imdb-pipeline score: --input {tmp_path}/in holds {tmp_path}/in/part-\\xff.tfrecord, whose name is "
+        "not UTF-8 (Apache Beam's file systems take only UTF-8 names): rename it\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["in"]
+
+
+def test_score_refuses_standard_output_and_names_predict_which_prints_to_it(tmp_path, monkeypatch, capsys):
+    """``imdb-pipeline score --output -``. Before: the results went to a new folder ``./-`` (exit 0)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("a good film\n")
+    assert cli.main(["score", "--model", "m", "--input", "in.txt", "--output", "-"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        "imdb-pipeline score: --output - is standard output, which score does not write: it writes a folder "
+        "(./- for a folder named -); imdb-pipeline predict prints to standard output\n",
+    )
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]

@@ -328,13 +328,13 @@ _SPECIAL_KINDS = {
 }
 
 
-def _special_file_kind(path: str) -> str | None:
+def special_file_kind(path: str, follow_links: bool = False) -> str | None:
     """A FIFO, a device or a socket, which a reader must not open (a FIFO waits for a writer forever, a
-    device may never end); None for any other path, a link or a remote one."""
+    device may never end); None for any other path, a remote one or (unless ``follow_links``) a link."""
     if is_remote(path):
         return None
     try:
-        mode = os.lstat(path).st_mode
+        mode = (os.stat if follow_links else os.lstat)(path).st_mode
     except OSError:
         return None  # gone: reading it says so
     return _SPECIAL_KINDS.get(stat.S_IFMT(mode))
@@ -408,7 +408,7 @@ class _ReadMatchFn(beam.DoFn):
         dataset, a review folder's ``5_8.tar.gz`` is a badly named review file, never opened as an archive."""
         metadata, archive = listed
         path = metadata.path
-        special = _special_file_kind(path)
+        special = special_file_kind(path)
         if archive:
             if special:
                 raise ImdbDataError(f"{path} is {special}, not an archive file")
@@ -647,7 +647,7 @@ def _read_urls_file(folder: FolderKey) -> Iterator[tuple[FolderKey, list[str | N
     # A link is never followed: list_dataset sets it aside. (A bare return: Beam warns of any other.)
     if (not is_remote(path) and os.path.islink(path)) or not FileSystems.exists(path):
         return
-    if special := _special_file_kind(path):
+    if special := special_file_kind(path):
         logger.warning("ExampleGen: %s is %s, not read; its reviews get no movie id", path, special)
         return
     try:

@@ -68,6 +68,12 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
             "--input - is standard input, which score does not read: give a file or folder (./- for a file "
             "named -); imdb-pipeline predict reads reviews from standard input (--input - or a lone -)",
         )
+    if args.output == "-":
+        return common.refuse(
+            "score",
+            "--output - is standard output, which score does not write: it writes a folder (./- for a folder "
+            "named -); imdb-pipeline predict prints to standard output",
+        )
     common.configure_logging(args.verbose)
     from pipeline.cli import UsageError, split_beam_args
 
