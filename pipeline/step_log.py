@@ -65,11 +65,8 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
             type_name == standard_artifacts.ExampleAnomalies.TYPE_NAME
             and drift_anomalies.OVER_THRESHOLD_PROPERTY in properties
         ):
-            against = "train vs test"
-            if drift_anomalies.BASELINE_SPAN_PROPERTY in properties:
-                against = f"against {_drift_baseline(artifact)} and {against}"
             over = properties[drift_anomalies.OVER_THRESHOLD_PROPERTY]
-            figure = f"{counted(over, 'comparison')} over their threshold ({against})"
+            figure = f"{counted(over, 'comparison')} over their threshold ({_drift_compared(artifact)})"
             not_compared = properties.get(drift_anomalies.NOT_COMPARED_PROPERTY)
             figures.append(f"{figure}, {not_compared} not compared" if not_compared else figure)
             if properties.get(drift_anomalies.WARNINGS_PROPERTY):
@@ -109,16 +106,21 @@ def describe_outputs(outputs: list[tuple[str, ArtifactRef]]) -> list[str]:
     return figures
 
 
-def _drift_baseline(anomalies: ArtifactRef) -> str:
-    """The DriftCheck's baseline as the report names it (``spans 1 to 2``): its last span from the
-    artifact's property, its first from ``drift.json`` (absent in one written before windows: one span;
-    damaged: the report names the damage, the step line the last span)."""
+def _drift_compared(anomalies: ArtifactRef) -> str:
+    """What the DriftCheck compared: ``against spans 1 to 2 and train vs test``, its baseline as the report
+    names it: its last span from the artifact's property, its first from ``drift.json`` (absent in one
+    written before windows: one span; damaged: the report names the damage, the step line the last span);
+    without a baseline, ``train vs test``, and why when statistics handed over were not compared."""
     try:
         drift = drift_anomalies.read_findings(anomalies.uri)
     except (KeyError, TypeError, ValueError):
         drift = None
-    first = drift.baseline_first_span if drift is not None else None
-    return spans_name(first, anomalies.properties[drift_anomalies.BASELINE_SPAN_PROPERTY])
+    last = anomalies.properties.get(drift_anomalies.BASELINE_SPAN_PROPERTY)
+    if last is not None:
+        first = drift.baseline_first_span if drift is not None else None
+        return f"against {spans_name(first, last)} and train vs test"
+    why = drift.baseline_not_compared() if drift is not None else None
+    return f"train vs test; {why}" if why else "train vs test"
 
 
 @dataclasses.dataclass

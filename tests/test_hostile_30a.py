@@ -227,11 +227,6 @@ def test_python_m_pipeline_cli_runs_the_command(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when the baseline statistics are inside this run's window, DriftCheck records baseline_span "
-    "None and the report says 'no earlier span' above a Not compared entry naming that earlier span",
-)
 def test_the_drift_section_does_not_call_an_uncompared_earlier_span_absent():
     """DriftCheck handed the statistics of a span this run reads (the portable resolver): drift.json has
     ``baseline_span: null`` and ``not_compared: [span 2 and span 2 not compared: ... is span 2, not before

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import zipfile
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 from PIL import Image
 import pytest
@@ -22,10 +24,16 @@ from tfx.types.standard_artifacts import Examples, InfraBlessing, ModelBlessing,
 
 from components.artifacts import infra_blessing as canary_results
 from components.artifacts import pushed_model, run_report
-from components.artifacts.drift_anomalies import DriftFindings
+from components.artifacts.drift_anomalies import DriftFindings, NotCompared
 from components.artifacts.quarantine import QUARANTINE_DIR, SUMMARY_FILE, read_quarantine
 from components.artifacts.ref import ArtifactRef
-from components.artifacts.statistics import DuplicateGroup, Duplicates, SplitStatistics, read_statistics
+from components.artifacts.statistics import (
+    DuplicateGroup,
+    Duplicates,
+    SplitStatistics,
+    read_statistics,
+    spans_name,
+)
 from components.artifacts.types import EmbeddingMatrix, EmbeddingVectors
 from components.canary.probes import PROBES
 from components.plural import counted
@@ -682,6 +690,94 @@ def test_the_drift_section_lists_the_comparisons_not_made():
         dataclasses.replace(report, data=dataclasses.replace(report.data, drift=drift))
     )
     assert "Not compared" not in text and "drift-not-compared" not in text
+
+
+def _handed_over(name: str, baseline: str) -> NotCompared:
+    """The DriftCheck's entry for statistics handed over that are not of spans before this run's ``name``."""
+    return NotCompared(
+        "drift",
+        None,
+        baseline,
+        f"{name} against the baseline handed over",
+        f"/stats/8 holds {baseline}, not before this run's {name}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("spans", "baseline", "said"),
+    [
+        (
+            (2, None, 2, None),
+            "span 2",
+            "<p>Span 2 (the statistics handed over are of span 2, not of earlier spans: "
+            "train against test only).</p>",
+        ),
+        (
+            (3, None, 2, None),
+            "spans 1 to 2",
+            "<p>Spans 2 to 3 (the statistics handed over are of spans 1 to 2, not of earlier spans: "
+            "train against test only).</p>",
+        ),
+    ],
+)
+def test_the_drift_section_says_why_the_statistics_handed_over_were_not_compared(spans, baseline, said):
+    """The portable resolver handed over statistics of a span this run reads: was "(no earlier span: ...)"."""
+    report = _small_report()
+    name = spans_name(spans[2], spans[0])
+    drift = DriftFindings([], *spans, [_handed_over(name, baseline)])
+    text = render.render_report(
+        dataclasses.replace(report, data=dataclasses.replace(report.data, drift=drift))
+    )
+    assert said in text
+    assert (
+        "<p>Not compared:</p>\n"
+        '<ul id="drift-not-compared">\n'
+        f'  <li data-kind="drift">{name} against the baseline handed over not compared: '
+        f"/stats/8 holds {baseline}, not before this run&#39;s {name}</li>\n"
+        "</ul>"
+    ) in text
+    assert "no earlier span" not in text
+
+
+@settings(deadline=None, max_examples=15)  # a page takes about half a second
+@given(
+    first=st.integers(1, 50),
+    width=st.integers(0, 3),
+    baseline_first=st.integers(1, 60),
+    baseline_width=st.integers(0, 3),
+)
+def test_statistics_handed_over_are_never_called_no_earlier_span(
+    first, width, baseline_first, baseline_width
+):
+    """Whatever spans the statistics handed over hold, the page and the step line name them."""
+    report = _small_report()
+    baseline = spans_name(baseline_first, baseline_first + baseline_width)
+    name = spans_name(first, first + width)
+    drift = DriftFindings([], first + width, None, first, None, [_handed_over(name, baseline)])
+    text = render.render_report(
+        dataclasses.replace(report, data=dataclasses.replace(report.data, drift=drift))
+    )
+    assert (
+        f"(the statistics handed over are of {baseline}, not of earlier spans: train against test only)"
+        in text
+    )
+    assert "no earlier span" not in text
+
+
+def test_the_step_line_says_why_the_statistics_handed_over_were_not_compared(tmp_path):
+    """As the report: was "0 comparisons over their threshold (train vs test), 1 not compared"."""
+    from tfx.types.standard_artifacts import ExampleAnomalies
+
+    from components.artifacts.drift_anomalies import write_anomalies
+    from components.artifacts.ref import artifact_ref
+
+    anomalies = ExampleAnomalies()
+    anomalies.uri = str(tmp_path)
+    write_anomalies(anomalies, [], 3, None, [], (2, None), [_handed_over("spans 2 to 3", "span 2")])
+    assert describe_outputs([(ExampleAnomalies.TYPE_NAME, artifact_ref(anomalies.mlmd_artifact))]) == [
+        "0 comparisons over their threshold "
+        "(train vs test; the statistics handed over are of span 2, not of earlier spans), 1 not compared"
+    ]
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b"null", b'{"findings": 3}'])

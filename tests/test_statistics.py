@@ -814,8 +814,8 @@ def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans
         oov, anomalies = _drift_check(tmp_path / "against-2", window, second)
     assert oov == []
     assert caplog.messages[:2] == [
-        f"DriftCheck: {second.uri} is span 2, not before spans 2 to 3: not compared",
-        "DriftCheck: start, spans 2 to 3 against no earlier span",
+        f"DriftCheck: {second.uri} holds span 2, not before this run's spans 2 to 3: not compared",
+        "DriftCheck: start, spans 2 to 3 against no baseline: the statistics handed over are not of earlier spans",
     ]
     assert drift_anomalies.read_findings(anomalies.uri)[1:] == (
         3,
@@ -827,14 +827,18 @@ def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans
                 "drift",
                 None,
                 "span 2",
-                "spans 2 to 3 and span 2",
-                f"{second.uri} is span 2, not before spans 2 to 3",
+                "spans 2 to 3 against the baseline handed over",
+                f"{second.uri} holds span 2, not before this run's spans 2 to 3",
             )
         ],
     )
     # The step line counts it, as drift.json records it.
     assert anomalies.get_int_custom_property(drift_anomalies.NOT_COMPARED_PROPERTY) == 1
     assert drift_anomalies.read_findings(anomalies.uri).compared() == "spans 2 to 3"
+    # As the report and the step line say it (was "no earlier span" above "spans 2 to 3 and span 2 not compared").
+    assert drift_anomalies.read_findings(anomalies.uri).baseline_not_compared() == (
+        "the statistics handed over are of span 2, not of earlier spans"
+    )
 
 
 def test_a_split_the_span_lacks_is_logged_and_recorded_in_drift_json_as_not_compared(

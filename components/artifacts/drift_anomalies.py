@@ -90,6 +90,12 @@ class DriftFindings(NamedTuple):
             return name
         return f"{name} against {spans_name(self.baseline_first_span, self.baseline_span)}"
 
+    def baseline_not_compared(self) -> str | None:
+        """Why the statistics handed over as the baseline were not compared (they are not of spans before this
+        window's: the portable resolver's), as the report and the step line say it; None when none was."""
+        handed = [entry.baseline for entry in self.not_compared if entry.split is None]
+        return f"the statistics handed over are of {handed[0]}, not of earlier spans" if handed else None
+
 
 def anomalies_proto(findings: list[Finding], split: str) -> Any:
     """The tensorflow_metadata ``Anomalies`` of one split's comparisons."""

@@ -111,20 +111,21 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
         previous = statistics.read_statistics(baseline.uri) if baseline is not None else None
         first_span = current.earliest_span
         skipped: list[drift_anomalies.NotCompared] = []
+        without = "no earlier span"
         if previous is not None and None not in (previous.span, first_span) and previous.span >= first_span:
             # Only the portable resolver (latest statistics) can hand over statistics of a span this run reads.
             name, previous_name = current.span_name("this span"), previous.span_name("the previous span")
-            what = f"{name} and {previous_name}"
-            reason = f"{baseline.uri} is {previous_name}, not before {name}"
+            what = f"{name} against the baseline handed over"
+            reason = f"{baseline.uri} holds {previous_name}, not before this run's {name}"
             skipped.append(
                 drift_anomalies.NotCompared(drift_anomalies.DRIFT, None, previous_name, what, reason)
             )
             logger.info("DriftCheck: %s: not compared", reason)
-            previous = None
+            previous, without = None, "no baseline: the statistics handed over are not of earlier spans"
         logger.info(
             "DriftCheck: start, %s against %s",
             current.span_name("this span"),
-            f"{previous.span_name('the previous span')} ({baseline.uri})" if previous else "no earlier span",
+            f"{previous.span_name('the previous span')} ({baseline.uri})" if previous else without,
         )
         token_counts, previous_vocabulary = (
             _against_previous(current, current_artifact.uri, previous, baseline.uri)
