@@ -30,9 +30,7 @@ def resolve_target(output_file: str, target: str | None = None) -> str:
     extension = os.path.splitext(output_file)[1]
     by_extension = next((name for name, endings in EXTENSIONS.items() if extension in endings), None)
     if by_extension is None:
-        wanted = (
-            EXTENSIONS[target] if target else tuple(e for endings in EXTENSIONS.values() for e in endings)
-        )
+        wanted = EXTENSIONS[target] if target else sum(EXTENSIONS.values(), ())
         raise TargetError(
             f"--output-file {output_file}: the name must end with {' or '.join(wanted)}, in lower case "
             "(.yaml/.yml: a Kubeflow Pipelines package; .json: a Vertex AI pipeline job)"
@@ -255,21 +253,17 @@ job = aiplatform.PipelineJob(
 """
     if target != KFP:
         package = os.path.splitext(spec_file)[0] + ".yaml"
-        return (
-            vertex
-            + f"""
+        return f"""{vertex}
 # Kubeflow Pipelines 2.x loads a pipeline package, not this Vertex AI job: compile one with
 #   imdb-pipeline compile --target kfp --output-file {shlex.quote(package)} ... (same options)
 """
-        )
     if cron:
-        kfp_cron = "0 " + cron
         kfp_call = f"""\
 experiment = client.create_experiment({_literal(name)})
 client.create_recurring_run(
     experiment_id=experiment.experiment_id,
     job_name={_literal(schedule_name)},
-    cron_expression={_literal(kfp_cron)},  # KFP's cron has a leading seconds field
+    cron_expression={_literal("0 " + cron)},  # KFP's cron has a leading seconds field
     pipeline_package_path={_literal(spec_file)},
 )
 """
@@ -281,11 +275,8 @@ client.create_run_from_pipeline_package(
     pipeline_root={_literal(config.pipeline_root)},
 )
 """
-    return (
-        vertex
-        + f"""
+    return f"""{vertex}
 # Kubeflow Pipelines 2.x (pip install kfp):
 import kfp
 client = kfp.Client(host="https://MY_KFP_HOST")
 {kfp_call}"""
-    )

@@ -101,13 +101,12 @@ def _property_text(value: metadata_store_pb2.Value) -> str:
 def node_names(store: metadata_store.MetadataStore, execution_ids: list[int]) -> dict[int, tuple[str, str]]:
     """Execution id -> (pipeline name, node id), from the executions' node contexts."""
     node_type = store.get_context_type("node")
-    names = {}
-    for execution_id in execution_ids:
-        for context in store.get_contexts_by_execution(execution_id):
-            if context.type_id == node_type.id:
-                pipeline, _, node = context.name.partition(".")
-                names[execution_id] = (pipeline, node)
-    return names
+    return {
+        execution_id: context.name.partition(".")[::2]  # a node context is named <pipeline>.<node>
+        for execution_id in execution_ids
+        for context in store.get_contexts_by_execution(execution_id)
+        if context.type_id == node_type.id
+    }
 
 
 def list_runs(
@@ -165,24 +164,19 @@ def list_runs(
                 properties[node] = {name: _property_text(value) for name, value in sorted(shown.items())}
         inputs: dict[str, ArtifactRef] = {}
         report_uri = None
-        if report_execution is not None:
-            for event in events:
-                if event.execution_id != report_execution.id or not event.path.steps:
-                    continue
-                key = event.path.steps[0].key
-                artifact = artifacts[event.artifact_id]
+        for event in events:
+            if not event.path.steps:
+                continue
+            key, artifact = event.path.steps[0].key, artifacts[event.artifact_id]
+            if report_execution is None:  # the steps' outputs that feed a report input
+                key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], key))
+                if event.type == _Event.OUTPUT and key is not None:
+                    inputs[key] = ref(artifact)
+            elif event.execution_id == report_execution.id:
                 if event.type == _Event.INPUT and key in run_report.INPUT_KEYS:
                     inputs[key] = ref(artifact)
                 elif event.type == _Event.OUTPUT and key == REPORT_KEY:
                     report_uri = ref(artifact).uri
-        else:
-            for event in events:
-                if event.type != _Event.OUTPUT or not event.path.steps:
-                    continue
-                artifact = artifacts[event.artifact_id]
-                key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], event.path.steps[0].key))
-                if key is not None:
-                    inputs[key] = ref(artifact)
         stopped_by = run.custom_properties.get(STOPPED_BY_PROPERTY)
         yield RunRecord(
             run_id=run.name,

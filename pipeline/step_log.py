@@ -314,18 +314,12 @@ class _ReadFirst(logging.Handler):
             self._step_log.poll()
         return True
 
-    def emit(self, record: logging.LogRecord) -> None:  # handle() does the work
-        pass
-
 
 def _outputs(store: metadata_store.MetadataStore, execution_id: int) -> list[tuple[str, ArtifactRef]]:
     """(artifact type name, artifact) of each output of an execution."""
-    events = [
-        event
-        for event in store.get_events_by_execution_ids([execution_id])
-        if event.type == metadata_store_pb2.Event.OUTPUT
-    ]
-    artifacts = store.get_artifacts_by_id([event.artifact_id for event in events])
+    events = store.get_events_by_execution_ids([execution_id])
+    outputs = [event.artifact_id for event in events if event.type == metadata_store_pb2.Event.OUTPUT]
+    artifacts = store.get_artifacts_by_id(outputs)
     type_names = {t.id: t.name for t in store.get_artifact_types()}
     return [(type_names[a.type_id], artifact_ref(a)) for a in artifacts]
 

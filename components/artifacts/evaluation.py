@@ -144,10 +144,8 @@ def headline_metrics(uri: str) -> Iterator[tuple[Any, Any]]:
     """(MetricKey, MetricValue) of every metric of the test split's slice, diffs included."""
     import tensorflow_model_analysis as tfma
 
-    metrics_for_slice = headline_of(tfma.load_metrics(uri))
-    if metrics_for_slice is None:
-        return
-    for key_and_value in metrics_for_slice.metric_keys_and_values:
+    headline = headline_of(tfma.load_metrics(uri))
+    for key_and_value in headline.metric_keys_and_values if headline is not None else ():
         yield key_and_value.key, key_and_value.value
 
 
@@ -174,6 +172,10 @@ def _slice_order(name: str) -> tuple:
     return (1, rank, feature, int(number.group()) if number else math.inf, value)
 
 
+def _number(value: Any) -> float | None:
+    return value.double_value.value if value is not None and value.HasField("double_value") else None
+
+
 def read_slice_metrics(uri: str, model_name: str = CANDIDATE_MODEL) -> tuple[SliceMetrics, ...]:
     """Each slice's example count, accuracy and AUC of ``model_name`` (else of the non-baseline model)."""
     import tensorflow_model_analysis as tfma
@@ -189,12 +191,7 @@ def read_slice_metrics(uri: str, model_name: str = CANDIDATE_MODEL) -> tuple[Sli
         model_name = next((name for name in per_slice if name != BASELINE_MODEL), model_name)
     result = []
     for name, metrics in per_slice.get(model_name, {}).items():
-
-        def number(metric: str, metrics=metrics) -> float | None:
-            value = metrics.get(metric)
-            return value.double_value.value if value is not None and value.HasField("double_value") else None
-
-        auc = number(AUC)
+        auc = _number(metrics.get(AUC))
         matrix = metrics.get(CONFUSION_MATRIX)
         if matrix is not None and matrix.HasField("confusion_matrix_at_thresholds"):
             (counts,) = matrix.confusion_matrix_at_thresholds.matrices
@@ -202,8 +199,8 @@ def read_slice_metrics(uri: str, model_name: str = CANDIDATE_MODEL) -> tuple[Sli
             negatives = counts.true_negatives + counts.false_positives
             if not (positives and negatives):
                 auc = None
-        count = number(EXAMPLE_COUNT)
-        result.append(SliceMetrics(name, int(count or 0), number(ACCURACY), auc))
+        count = _number(metrics.get(EXAMPLE_COUNT))
+        result.append(SliceMetrics(name, int(count or 0), _number(metrics.get(ACCURACY)), auc))
     return tuple(sorted(result, key=lambda metrics: _slice_order(metrics.name)))
 
 
@@ -228,43 +225,34 @@ def read_evaluation(
     metrics: dict[str, dict[str, float]] = {}
     diffs: dict[str, float] = {}
     for key, value in headline_metrics(uri):
-        if not value.HasField("double_value"):
-            continue
-        if key.is_diff:
-            diffs[key.name] = value.double_value.value
-        else:
-            metrics.setdefault(key.model_name, {})[key.name] = value.double_value.value
+        if value.HasField("double_value"):
+            (diffs if key.is_diff else metrics.setdefault(key.model_name, {}))[key.name] = _number(value)
     candidate, baseline = model_names
     if baseline is not None and baseline not in metrics:
         baseline = None  # the Evaluator had no baseline model to score
     if candidate not in metrics:
         candidate = next((name for name in metrics if name != baseline), candidate)
 
-    validation_ok, failures, failed = None, (), frozenset()
     try:
         validation = tfma.load_validation_result(uri)
     except (OSError, ValueError, AssertionError, tf.errors.NotFoundError):  # TFMA asserts one record
         validation = None
-    if validation is not None:
-        validation_ok = validation.validation_ok
-        found = [
-            (slice_name(slice_values(per_slice.slice_key)), failure)
-            for per_slice in validation.metric_validations_per_slice
-            for failure in per_slice.failures
-        ]
-        failures = tuple(describe_failure(failure, slice) for slice, failure in found)
-        failed = frozenset(
-            (failure.metric_key.name, failure.metric_key.is_diff, slice) for slice, failure in found
-        )
+    found = [
+        (slice_name(slice_values(per_slice.slice_key)), failure)
+        for per_slice in (validation.metric_validations_per_slice if validation is not None else ())
+        for failure in per_slice.failures
+    ]
     return Evaluation(
         candidate_model=candidate,
         baseline_model=baseline,
         candidate_metrics=metrics.get(candidate, {}),
         baseline_metrics=metrics.get(baseline, {}) if baseline is not None else {},
         diffs=diffs,
-        validation_ok=validation_ok,
-        failures=failures,
-        failed=failed,
+        validation_ok=validation.validation_ok if validation is not None else None,
+        failures=tuple(describe_failure(failure, slice) for slice, failure in found),
+        failed=frozenset(
+            (failure.metric_key.name, failure.metric_key.is_diff, slice) for slice, failure in found
+        ),
     )
 
 

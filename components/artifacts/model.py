@@ -61,8 +61,7 @@ def incomplete(model_uri: str) -> str | None:
     count = max((int(match[1]) for match in shards if match), default=1)
     needed = ["saved_model.pb", "variables/variables.index"]
     needed += [f"variables/variables.data-{shard:05d}-of-{count:05d}" for shard in range(count)]
-    fault = next(filter(None, (_fault(model_uri, os.path.join(serving, name)) for name in needed)), None)
-    if fault:
+    if fault := next(filter(None, (_fault(model_uri, os.path.join(serving, name)) for name in needed)), None):
         return fault
     try:
         with tf.io.gfile.GFile(os.path.join(serving, needed[0]), "rb") as file:
@@ -73,8 +72,7 @@ def incomplete(model_uri: str) -> str | None:
     if not serve:
         return f"{shown(os.path.join(serving, needed[0]))} holds no MetaGraph tagged serve"
     assets = (os.path.join(serving, "assets", asset.filename) for asset in serve[0].asset_file_def)
-    fault = next(filter(None, (_fault(model_uri, path, empty_ok=True) for path in assets)), None)
-    if fault:
+    if fault := next(filter(None, (_fault(model_uri, path, empty_ok=True) for path in assets)), None):
         return fault
     try:
         reader = tf.train.load_checkpoint(prefix)
@@ -99,8 +97,7 @@ def incomplete(model_uri: str) -> str | None:
     if rows is None:
         return None
     vocabulary = os.path.join(embeddings_dir(model_uri), VOCABULARY_FILE)
-    fault = _fault(model_uri, vocabulary)
-    if fault:
+    if fault := _fault(model_uri, vocabulary):
         return fault
     try:
         lines = len(read_vocabulary(vocabulary))
@@ -112,11 +109,10 @@ def incomplete(model_uri: str) -> str | None:
 
 
 def _fault(model_uri: str, path: str, empty_ok: bool = False) -> str | None:
+    shown = os.path.relpath(path, model_uri)
     if not tf.io.gfile.exists(path):
-        return f"{os.path.relpath(path, model_uri)} is missing"
-    return (
-        None if empty_ok or tf.io.gfile.stat(path).length else f"{os.path.relpath(path, model_uri)} is empty"
-    )
+        return f"{shown} is missing"
+    return None if empty_ok or tf.io.gfile.stat(path).length else f"{shown} is empty"
 
 
 def write_history(model_run_uri: str, history: dict[str, list[float]]) -> None:

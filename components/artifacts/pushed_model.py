@@ -80,8 +80,7 @@ def served_model(
             model = model_by_uri.get(uri.rstrip("/")) if uri else None
         if model is None or model.id in excluded_ids:
             continue
-        fault = model_artifact.incomplete(model.uri)
-        if fault:
+        if fault := model_artifact.incomplete(model.uri):
             logger.warning(
                 "The model served from %s is no longer whole in the pipeline root (%s: %s): "
                 "the next lower version, if any, is taken as the served one",

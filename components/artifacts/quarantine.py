@@ -303,12 +303,11 @@ def read_quarantine(examples: ArtifactRef) -> tuple[dict[str, int] | None, dict[
         counts = {reason: int(count) for reason, count in summary.counts.items() if count}
         return _by_count(counts), dict(summary.samples)
     if tf.io.gfile.isdir(directory):
-        counts = {}
+        counts: Counter[str] = Counter()
         for root, _dirs, files in tf.io.gfile.walk(directory):
+            group = os.path.relpath(root, directory)
             for name in sorted(files):
-                group = os.path.relpath(root, directory)
-                key = name if group == "." else group
-                counts[key] = counts.get(key, 0) + _count_records(os.path.join(root, name))
+                counts[name if group == "." else group] += _count_records(os.path.join(root, name))
         return _by_count({key: count for key, count in counts.items() if count}), {}
     properties = {name: value for name, value in examples.properties.items() if isinstance(value, int)}
     reasons = {

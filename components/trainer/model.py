@@ -206,10 +206,8 @@ def compile_model(model: keras.Model, learning_rate: float) -> None:
     Bayes ratio is nonzero (:class:`WeightedRowsAdam`: the same weights as
     Keras' Adam, in a fraction of the time).
     """
-    weighted_rows = []
-    if NGRAM_LAYER in {layer.name for layer in model.layers}:
-        wide = model.get_layer(NGRAM_LAYER)
-        weighted_rows.append((wide.coefficients, np.flatnonzero(wide.ratios.numpy())))
+    wide = next((layer for layer in model.layers if layer.name == NGRAM_LAYER), None)
+    weighted_rows = [] if wide is None else [(wide.coefficients, np.flatnonzero(wide.ratios.numpy()))]
     model.compile(
         optimizer=WeightedRowsAdam(learning_rate=learning_rate, weighted_rows=weighted_rows),
         loss=keras.losses.BinaryCrossentropy(),
@@ -263,8 +261,7 @@ def non_finite_weights(model: keras.Model) -> list[str]:
     problems = []
     for weight in model.weights:
         values = weight.numpy()
-        bad = values.size - int(np.isfinite(values).sum())
-        if bad:
+        if bad := values.size - int(np.isfinite(values).sum()):
             problems.append(f"{weight.name} ({bad:,} of {values.size:,} values non-finite)")
     return problems
 
