@@ -240,16 +240,6 @@ def test_a_repeated_flags_values_split_back_into_exactly_the_values_given(values
     assert [word[:-1] for word in words[:-1]] + words[-1:] == [shown_name(value) for value in values]
 
 
-def test_a_repeated_flags_value_that_is_not_utf8_is_shown_as_every_message_shows_it(capsys):
-    """``report --run $'\\xff' --run b``: was ``('\\udcff', b)`` (Python's name for the byte)."""
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["report", "--run", "\udcff", "--run", "b"])
-    assert exited.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "imdb-pipeline report: error: --run was given 2 times ('\\xff', b): give one run id"
-    )
-
-
 def test_a_repeated_config_names_each_file_as_a_shell_would_need_it(tmp_path, monkeypatch, capsys):
     """``run --config 'my run.yaml' --config b.yaml``: was ``(my run.yaml, b.yaml)``."""
     monkeypatch.chdir(tmp_path)
@@ -260,14 +250,20 @@ def test_a_repeated_config_names_each_file_as_a_shell_would_need_it(tmp_path, mo
     )
 
 
-def test_an_unrecognized_word_is_named_as_a_shell_would_need_it(capsys):
-    """``report --run r 'a, b' ''``: was ``unrecognized arguments: a, b,`` (two words read as three)."""
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # Was ``('\\udcff', b)``, Python's name for the byte.
+        (["--run", "\udcff", "--run", "b"], "--run was given 2 times ('\\xff', b): give one run id"),
+        # Was ``unrecognized arguments: a, b,``: two words read as three.
+        (["--run", "r", "a, b", ""], "unrecognized arguments: 'a, b', ''"),
+    ],
+)
+def test_report_names_a_word_as_a_shell_would_need_it_and_bytes_as_every_message_does(capsys, argv, expected):
     with pytest.raises(SystemExit) as exited:
-        cli.main(["report", "--run", "r", "a, b", ""])
+        cli.main(["report", *argv])
     assert exited.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "imdb-pipeline report: error: unrecognized arguments: 'a, b', ''"
-    )
+    assert capsys.readouterr().err.splitlines()[-1] == f"imdb-pipeline report: error: {expected}"
 
 
 # Each command's required flags, to reach the check of what follows `--`.
