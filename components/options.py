@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 import json
 import reprlib
+import shlex
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
+from components.artifacts.quarantine import shown_name
 from components.plural import noun_form
 
 # Exact types: a YAML string "3" is not a whole number, a bool is not a number,
@@ -106,8 +108,10 @@ def check_text(name: str, value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
+        text = shown_name(value)  # as every file and message shows a name, bounded as shown() is
+        text = shlex.quote(text[: _SHOWN.maxstring]) + ("..." if len(text) > _SHOWN.maxstring else "")
         raise OptionsError(
-            f"{name}: {shown(value)} is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\udcXX); "
+            f"{name}: {text} is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\xXX); "
             "rename it, or name it through a path that is UTF-8"
         ) from None
     return value

@@ -35,6 +35,7 @@ from pipeline.commands.common import (  # noqa: F401 - the exit codes, for calle
     flush_stdout,
     name_stdout_errors,
     one_value_each,
+    shown_values,
 )
 from pipeline.gc_at_exit import freeze_gc_at_exit
 
@@ -261,7 +262,7 @@ def config_from_args(
         raise UsageError("--config is empty: name a YAML file (an unset variable?)")
     if args.config and len(args.config) > 1:
         raise UsageError(
-            f"--config was given {len(args.config)} times ({', '.join(args.config)}): give one file; "
+            f"--config was given {len(args.config)} times ({shown_values(args.config)}): give one file; "
             "flags override its values"
         )
     config_path = args.config[0] if args.config else None
@@ -480,9 +481,22 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown
         return beam_commands[args.command](args, unknown, command_parser)
     if unknown:
         known = _long_options(command_parser)
-        problems = [
-            arg + (did_you_mean(arg.split("=", 1)[0], known) if arg.startswith("--") else "")
-            for arg in unknown
-        ]
-        command_parser.error(f"unrecognized arguments: {', '.join(problems)}")
+        # `--` ends the options: every word after it is an argument (predict's and neighbors' texts never
+        # reach here), not an option to suggest.
+        dashes = unknown.index("--") if "--" in unknown else len(unknown)
+        problems = ", ".join(
+            shown_values([arg])
+            + (did_you_mean(arg.split("=", 1)[0], known) if arg.startswith("--") and place < dashes else "")
+            for place, arg in enumerate(unknown)
+        )
+        if dashes < len(unknown):
+            problems += f" (after --, every word is an argument: {command_parser.prog} takes none)"
+        command_parser.error(f"unrecognized arguments: {problems}")
     return {"neighbors": neighbors.main, "report": report.main, "predict": predict.main}[args.command](args)
+
+
+# `python -m pipeline.cli`, as `python -m pipeline`: the main of the module the commands import.
+if __name__ == "__main__":
+    from pipeline.cli import main as imported_main
+
+    sys.exit(imported_main())

@@ -642,13 +642,46 @@ def _text_options() -> list[str]:
 
 @pytest.mark.parametrize("option", ["output", "data", "vectors", *_text_options()])
 def test_a_value_that_is_not_utf8_is_refused_for_every_text_option(option):
-    with pytest.raises(OptionsError, match=rf"^{option.replace('.', '[.]')}: '/x\\udcff' is not UTF-8 text"):
+    with pytest.raises(OptionsError, match=rf"^{option.replace('.', '[.]')}: '/x\\xff' is not UTF-8 text"):
         build_config(overrides={option: "/x\udcff"})
 
 
 def test_a_beam_flag_that_is_not_utf8_is_refused():
-    with pytest.raises(OptionsError, match=r"^beam_args: '--job_name=\\udcff' is not UTF-8 text"):
+    with pytest.raises(OptionsError, match=r"^beam_args: '--job_name=\\xff' is not UTF-8 text"):
         build_config(overrides={"beam_args": ["--job_name=\udcff"]})
+
+
+def test_a_value_with_a_surrogate_that_stands_for_no_byte_is_refused_naming_it():
+    # A YAML or JSON "\ud800" (no argument's byte): was a UnicodeEncodeError from the message's own making.
+    with pytest.raises(OptionsError) as error:
+        build_config(overrides={"beam_args": ["--job_name=\ud800\udcff"]})
+    assert str(error.value) == (
+        "beam_args: '--job_name=\\ud800\\xff' is not UTF-8 text (it holds bytes that are not UTF-8, shown as "
+        "\\xXX); rename it, or name it through a path that is UTF-8"
+    )
+
+
+def test_a_long_value_that_is_not_utf8_is_shown_cut_short():
+    with pytest.raises(OptionsError) as error:
+        build_config(overrides={"output": "/" + "x" * 300 + "\udcff"})
+    assert str(error.value) == (
+        f"output: /{'x' * 199}... is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\xXX); "
+        "rename it, or name it through a path that is UTF-8"
+    )
+
+
+@given(value=st.text(st.characters(blacklist_characters="\x00") | st.characters(categories=["Cs"])))
+def test_a_value_that_is_not_utf8_is_refused_with_a_message_that_is_utf8(value):
+    """Any lone surrogate, an argument's byte (\\udc80-\\udcff) or none (a YAML "\\ud800"): the message is
+    text every output can carry, and a UTF-8 value is taken as it is."""
+    from components.options import check_text
+
+    try:
+        assert check_text("data", value) == value
+        value.encode("utf-8")
+    except OptionsError as error:
+        str(error).encode("utf-8")
+        assert str(error).startswith("data: '") and "is not UTF-8 text" in str(error)
 
 
 def _float_options() -> list[str]:

@@ -9,6 +9,7 @@ import contextlib
 import errno
 import io
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -236,7 +237,8 @@ def test_a_flag_that_may_be_given_once_is_refused_when_repeated_naming_every_val
     assert exited.value.code == 2
     # The last line after the usage text (a value may hold a line break).
     assert stderr.getvalue().endswith(
-        f"\nimdb-pipeline {command}: error: {flag} was given {len(values)} times ({', '.join(values)}): "
+        f"\nimdb-pipeline {command}: error: {flag} was given {len(values)} times "
+        f"({', '.join(shlex.quote(value) for value in values)}): "
         f"give one {once[flag]}\n"
     )
 
@@ -246,7 +248,7 @@ def test_a_repeated_flag_in_its_equals_form_is_refused_too(capsys):
         cli.main(["score", "--model=m", "--input=a", "--output", "o", "--input=-b", "--input", ""])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "imdb-pipeline score: error: --input was given 3 times (a, -b, ): give one file or folder"
+        "imdb-pipeline score: error: --input was given 3 times (a, -b, ''): give one file or folder"
     )
 
 
@@ -276,7 +278,7 @@ def test_each_flag_given_twice_is_a_usage_error_naming_both_values(capsys, comma
         cli.main([command, *others, flag, "a b", flag, "gs://c/d", *positional])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"imdb-pipeline {command}: error: {flag} was given 2 times (a b, gs://c/d): give one {once[flag]}"
+        f"imdb-pipeline {command}: error: {flag} was given 2 times ('a b', gs://c/d): give one {once[flag]}"
     )
 
 

@@ -6,16 +6,22 @@ values run together, report's suggestion after --, ``python -m pipeline.cli``, a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
+import io
 import os
 from pathlib import Path
+import shlex
 import shutil
 import subprocess
 import sys
 
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 
+from components.artifacts.quarantine import shown_name
 from pipeline import cli, preflight
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,21 +158,17 @@ def test_score_input_that_is_a_pipe_is_refused_before_the_job():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a repeated flag's values are joined with ', ' unquoted: '' '' reads '(, )' and 'a, b' c reads "
-    "as three values '(a, b, c)' for 'given 2 times'",
-)
 @pytest.mark.parametrize(
     ("values", "shown"),
-    [(["", ""], "('', '')"), (["a, b", "c"], "('a, b', 'c')")],
+    [(["", ""], "('', '')"), (["a, b", "c"], "('a, b', c)")],
 )
 def test_a_repeated_flag_names_each_value_so_they_can_be_told_apart(values, shown, capsys):
     """``imdb-pipeline report --output '' --output ''`` and ``report --output 'a, b' --output c``.
 
     Observed: ``--output was given 2 times (, ): give one folder`` and ``--output was given 2 times (a, b,
     c)``.
-    Expected: each value shown so that its ends are visible (quoted), two values for two times.
+    Expected: each value shown so that its ends are visible (quoted where a shell would need it), two
+    values for two times.
     """
     argv = ["report"]
     for value in values:
@@ -177,11 +179,6 @@ def test_a_repeated_flag_names_each_value_so_they_can_be_told_apart(values, show
     assert shown in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report after --: '--output (did you mean --output?)', suggesting the very option given "
-    "(fixed for score in 29b, not for the commands without Beam options)",
-)
 def test_report_after_double_dash_does_not_suggest_the_same_option(capsys):
     """``imdb-pipeline report --output a -- --output b``.
 
@@ -195,16 +192,115 @@ def test_report_after_double_dash_does_not_suggest_the_same_option(capsys):
     assert "did you mean --output?" not in capsys.readouterr().err
 
 
+# A value a shell would need quoted: empty, with the list's ", ", quotes, spaces, line breaks, bytes that are
+# not UTF-8 (surrogate escapes), and any other character but NUL (no argument holds one).
+_ANY_VALUE = st.text(
+    st.characters(blacklist_characters="\x00") | st.sampled_from([",", " ", "'", '"', "\\", "\n", "\udcff"]),
+    max_size=8,
+)
+
+
+@given(values=st.lists(_ANY_VALUE, min_size=2, max_size=4))
+def test_a_repeated_flags_values_split_back_into_exactly_the_values_given(values):
+    """The list a repeated flag's message shows, read as a shell reads words (each but the last ends with
+    the list's comma), is the values given: as many, each whole, in their order (bytes that are not UTF-8
+    as every message shows them, ``\\xff``)."""
+    with contextlib.redirect_stderr(io.StringIO()) as stderr, pytest.raises(SystemExit) as exited:
+        cli.main(["report", *[f"--run={value}" for value in values]])
+    assert exited.value.code == 2
+    head, tail = f"imdb-pipeline report: error: --run was given {len(values)} times (", "): give one run id\n"
+    shown = stderr.getvalue().split(head, 1)[1]
+    assert shown.endswith(tail)
+    words = shlex.split(shown.removesuffix(tail))
+    assert all(word.endswith(",") for word in words[:-1])
+    assert [word[:-1] for word in words[:-1]] + words[-1:] == [shown_name(value) for value in values]
+
+
+def test_a_repeated_config_names_each_file_as_a_shell_would_need_it(tmp_path, monkeypatch, capsys):
+    """``run --config 'my run.yaml' --config b.yaml``: was ``(my run.yaml, b.yaml)``."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--dry-run", "--config", "my run.yaml", "--config=b.yaml"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "imdb-pipeline run: error: --config was given 2 times ('my run.yaml', b.yaml): give one file; flags "
+        "override its values (see imdb-pipeline run --help)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # Was ``('\\udcff', b)``, Python's name for the byte.
+        (["--run", "\udcff", "--run", "b"], "--run was given 2 times ('\\xff', b): give one run id"),
+        # Was ``unrecognized arguments: a, b,``: two words read as three.
+        (["--run", "r", "a, b", ""], "unrecognized arguments: 'a, b', ''"),
+    ],
+)
+def test_report_names_a_word_as_a_shell_would_need_it_and_bytes_as_every_message_does(capsys, argv, expected):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["report", *argv])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"imdb-pipeline report: error: {expected}"
+
+
+# Each command's required flags, to reach the check of what follows `--`.
+_REQUIRED = {
+    "run": ["--dry-run"],
+    "compile": ["--output-file", "p.yaml", "--image", "img"],
+    "score": ["--model", "m", "--input", "in.txt", "--output", "sc"],
+    "report": [],
+}
+
+
+def _commands_without_words() -> list[str]:
+    """The commands that take no word after ``--`` (predict and neighbors take their texts there)."""
+    return sorted(
+        command
+        for command, command_parser in cli._commands(cli.build_parser()).items()
+        if all(action.option_strings for action in command_parser._actions)
+    )
+
+
+def test_the_commands_without_words_are_the_four_without_texts():
+    assert _commands_without_words() == sorted(_REQUIRED)
+    parser = cli.build_parser()
+    assert parser.parse_known_args(["predict", "--model", "m", "--", "--output", "b"])[0].texts == [
+        "--output",
+        "b",
+    ]
+    assert parser.parse_known_args(["neighbors", "--model", "m", "--", "--k", "b"])[0].words == ["--k", "b"]
+
+
+@pytest.mark.parametrize("command", _commands_without_words())
+def test_after_double_dash_every_word_is_an_argument_for_every_command_without_words(
+    tmp_path, monkeypatch, capsys, command
+):
+    """``imdb-pipeline COMMAND ... -- --output b``: no command suggests the option given after ``--``."""
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = cli.main([command, *_REQUIRED[command], "--", "--output", "b"])
+    except SystemExit as exited:  # argparse's own error exits from inside
+        code = exited.code
+    assert code == 2
+    if command == "report":
+        expected = (
+            "unrecognized arguments: --, --output, b (after --, every word is an argument: "
+            "imdb-pipeline report takes none)"
+        )
+    else:
+        expected = (
+            "unexpected argument '--'; unexpected argument '--output'; unexpected argument 'b'; options that "
+            f"are not imdb-pipeline {command}'s go to Apache Beam only if Beam knows them (see "
+            f"imdb-pipeline {command} --help)"
+        )
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"imdb-pipeline {command}: error: {expected}"
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------------------------
 # 5. python -m pipeline.cli
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="python -m pipeline.cli (the console script's module) runs nothing and exits 0: cli.py has no "
-    "__main__ block (python -m pipeline works)",
-)
 def test_python_m_pipeline_cli_runs_the_command(tmp_path):
     """``python -m pipeline.cli run --output out`` (the module ``imdb-pipeline=pipeline.cli:main`` names).
 
@@ -220,6 +316,9 @@ def test_python_m_pipeline_cli_runs_the_command(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "imdb-pipeline report: error: unrecognized arguments: --no-such-option"
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -150,8 +150,8 @@ def test_score_refuses_a_path_that_is_not_utf8_naming_its_option(tmp_path, capsy
     code = cli.main(["score", *[part for pair in paths.items() for part in pair]])
     assert code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f"imdb-pipeline score: {option}: {paths[option]!r} is not UTF-8 text (it holds bytes that are not "
-        "UTF-8, shown as \\udcXX); rename it, or name it through a path that is UTF-8"
+        f"imdb-pipeline score: {option}: '{tmp_path}/bad\\xffbyte' is not UTF-8 text (it holds bytes that "
+        "are not UTF-8, shown as \\xXX); rename it, or name it through a path that is UTF-8"
     )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model", "r.jsonl"]
 

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import posixpath
+import re
 from typing import Protocol
 
 from components.artifacts.ref import ArtifactRef
@@ -82,9 +83,14 @@ def shown_name(name: str) -> str:
     """A path as text: bytes of a name that is not UTF-8 (read as surrogates) shown as ``\\xff``.
 
     Every file the pipeline writes (quarantine lines, summaries, predictions) and every message shows a
-    name this way: Beam's string coder and UTF-8 output cannot carry the surrogates.
+    name this way: Beam's string coder and UTF-8 output cannot carry the surrogates. A surrogate that
+    stands for no byte (a YAML or JSON ``"\\ud800"``) is shown as Python writes it, ``\\ud800``.
     """
+    name = _NOT_A_BYTE.sub(lambda char: f"\\u{ord(char[0]):04x}", name)
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+_NOT_A_BYTE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # surrogateescape's are \udc80-\udcff
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,9 +8,11 @@ import io
 import logging
 import os
 import re
+import shlex
 import signal
 import sys
 
+from components.artifacts.quarantine import shown_name
 from pipeline import interrupts
 
 logger = logging.getLogger("pipeline")
@@ -70,6 +72,13 @@ class Once(argparse.Action):
         setattr(namespace, self.every, [*getattr(namespace, self.every, []), values])
 
 
+def shown_values(values: list[str]) -> str:
+    """Words a command line was given, comma-separated, each quoted as a shell would need it (``a.txt``,
+    ``''``, ``'a, b'``), so that every one and its ends can be told apart; bytes that are not UTF-8 as
+    ``\\xff``, as every message shows them."""
+    return ", ".join(shlex.quote(shown_name(value)) for value in values)
+
+
 def one_value_each(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """A usage error (exit 2) for a :class:`Once` flag given more than once, naming every value, as for
     ``--config`` given twice."""
@@ -77,7 +86,7 @@ def one_value_each(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         values = getattr(args, action.every, []) if isinstance(action, Once) else []
         if len(values) > 1:
             parser.error(
-                f"{action.option_strings[0]} was given {len(values)} times ({', '.join(values)}): "
+                f"{action.option_strings[0]} was given {len(values)} times ({shown_values(values)}): "
                 f"give one {action.what}"
             )
 
