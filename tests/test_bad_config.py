@@ -661,6 +661,18 @@ def test_a_value_with_a_surrogate_that_stands_for_no_byte_is_refused_naming_it()
     )
 
 
+@pytest.mark.parametrize("key", ["data", "vectors", "output"])
+def test_a_config_file_path_with_a_surrogate_that_stands_for_no_byte_is_refused_naming_it(key, tmp_path):
+    # A config file's relative path is made absolute before the options are checked: realpath raised
+    # UnicodeEncodeError (a traceback) on YAML's "\ud800".
+    with pytest.raises(OptionsError) as error:
+        build_config({key: "x\ud800"}, file_dir=str(tmp_path))
+    assert str(error.value) == (
+        f"{key}: 'x\\ud800' is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\xXX); "
+        "rename it, or name it through a path that is UTF-8"
+    )
+
+
 def test_a_long_value_that_is_not_utf8_is_shown_cut_short():
     with pytest.raises(OptionsError) as error:
         build_config(overrides={"output": "/" + "x" * 300 + "\udcff"})
