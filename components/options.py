@@ -110,10 +110,18 @@ def check_text(name: str, value: str) -> str:
     except UnicodeEncodeError:
         text = shown_name(value)  # as every file and message shows a name, bounded as shown() is
         text = shlex.quote(text[: _SHOWN.maxstring]) + ("..." if len(text) > _SHOWN.maxstring else "")
-        raise OptionsError(
-            f"{name}: {text} is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\xXX); "
-            "rename it, or name it through a path that is UTF-8"
-        ) from None
+        try:
+            value.encode("utf-8", "surrogateescape")  # bytes of an argument or file name that are not UTF-8
+        except UnicodeEncodeError as error:  # no byte: a lone surrogate, as YAML's or JSON's "\\ud800" gives
+            character = f"U+{ord(value[error.start]):04X}"
+            problem = (
+                f"holds {character}, a lone UTF-16 surrogate (an escape such as \\ud800), which no UTF-8 "
+            )
+            problem += "text holds; fix the value"
+        else:
+            problem = "is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\xXX); rename it, or name it "
+            problem += "through a path that is UTF-8"
+        raise OptionsError(f"{name}: {text} {problem}") from None
     return value
 
 

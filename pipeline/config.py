@@ -241,11 +241,7 @@ def build_config(
         if key not in KEYS:
             raise OptionsError(f"unknown configuration key {key!r}; known: {', '.join(KEYS)}")
         if key in PATH_KEYS and isinstance(value, str) and value and file_dir is not None:
-            try:
-                value = absolute_path(value, relative_to=file_dir)
-            except UnicodeEncodeError:  # YAML's "\ud800": a character no file name holds
-                check_text(key, value)  # raises, naming the option
-                raise
+            value = absolute_path(check_text(key, value), relative_to=file_dir)  # realpath fails on "\ud800"
         merged[key] = dict(value) if key in SECTIONS and isinstance(value, dict) else value
     for key, value in (overrides or {}).items():
         if value is None:

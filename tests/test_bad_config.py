@@ -656,8 +656,8 @@ def test_a_value_with_a_surrogate_that_stands_for_no_byte_is_refused_naming_it()
     with pytest.raises(OptionsError) as error:
         build_config(overrides={"beam_args": ["--job_name=\ud800\udcff"]})
     assert str(error.value) == (
-        "beam_args: '--job_name=\\ud800\\xff' is not UTF-8 text (it holds bytes that are not UTF-8, shown as "
-        "\\xXX); rename it, or name it through a path that is UTF-8"
+        "beam_args: '--job_name=\\ud800\\xff' holds U+D800, a lone UTF-16 surrogate (an escape such as \\ud800), "
+        "which no UTF-8 text holds; fix the value"
     )
 
 
@@ -668,8 +668,8 @@ def test_a_config_file_path_with_a_surrogate_that_stands_for_no_byte_is_refused_
     with pytest.raises(OptionsError) as error:
         build_config({key: "x\ud800"}, file_dir=str(tmp_path))
     assert str(error.value) == (
-        f"{key}: 'x\\ud800' is not UTF-8 text (it holds bytes that are not UTF-8, shown as \\xXX); "
-        "rename it, or name it through a path that is UTF-8"
+        f"{key}: 'x\\ud800' holds U+D800, a lone UTF-16 surrogate (an escape such as \\ud800), which no UTF-8 "
+        "text holds; fix the value"
     )
 
 
@@ -693,7 +693,12 @@ def test_a_value_that_is_not_utf8_is_refused_with_a_message_that_is_utf8(value):
         value.encode("utf-8")
     except OptionsError as error:
         str(error).encode("utf-8")
-        assert str(error).startswith("data: '") and "is not UTF-8 text" in str(error)
+        assert str(error).startswith("data: '")
+        no_byte = [char for char in value if "\ud800" <= char <= "\udc7f" or "\udd00" <= char <= "\udfff"]
+        if no_byte:  # a surrogate that stands for no byte of a name is named
+            assert f" holds U+{ord(no_byte[0]):04X}, a lone UTF-16 surrogate " in str(error)
+        else:
+            assert "is not UTF-8 text (it holds bytes that are not UTF-8" in str(error)
 
 
 def _float_options() -> list[str]:
