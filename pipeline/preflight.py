@@ -301,7 +301,7 @@ def _unwritable(folder: str) -> str | None:
         existing = existing.parent
     if not existing.is_dir():
         return f"cannot create {folder}: {existing} is a file, not a folder"
-    if error := cannot_make_folder_in(str(existing)):
+    if error := cannot_write_in(str(existing)):
         nearest = "" if existing == Path(folder).absolute() else ", the nearest existing folder,"
         return f"cannot write to {folder}: {existing}{nearest} is not writable ({error.strerror})"
     return None
@@ -328,17 +328,20 @@ def unreachable(path: str) -> str | None:
     return None
 
 
-def cannot_make_folder_in(folder: str) -> OSError | None:
-    """Why this process cannot make a folder in the existing local ``folder``, or None: the OS alone knows
+def cannot_write_in(folder: str) -> OSError | None:
+    """Why this process cannot write in the existing local ``folder``, or None: the OS alone knows
     (``os.access`` lets root write a read-only folder and says yes for ``/proc``). An unnamed file (Linux's
     ``O_TMPFILE``) leaves nothing behind even if the process is killed; it takes an inode, no block, so one
-    byte is reserved in it (a full file system says ENOSPC). Where none is made (a file system without them;
-    ``/proc`` refuses one otherwise than a folder), a folder is made and removed."""
+    byte is reserved in it (a full file system says ENOSPC). The OS's refusal of one (EACCES, EROFS, ENOSPC,
+    ...) is the answer; only where none can be made (a file system without them: EOPNOTSUPP, EISDIR, EINVAL;
+    no ``O_TMPFILE``) a folder is made and removed."""
     unnamed = None
     if hasattr(os, "O_TMPFILE"):
         try:
             descriptor = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
         except OSError as error:
+            if error.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                return error
             unnamed = error
         else:
             try:

@@ -169,9 +169,10 @@ def list_runs(
                 continue
             key, artifact = event.path.steps[0].key, artifacts[event.artifact_id]
             if report_execution is None:  # the steps' outputs that feed a report input
-                key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], key))
-                if event.type == _Event.OUTPUT and key is not None:
-                    inputs[key] = ref(artifact)
+                if event.type == _Event.OUTPUT:
+                    input_key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], key))
+                    if input_key is not None:
+                        inputs[input_key] = ref(artifact)
             elif event.execution_id == report_execution.id:
                 if event.type == _Event.INPUT and key in run_report.INPUT_KEYS:
                     inputs[key] = ref(artifact)

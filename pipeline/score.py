@@ -37,7 +37,7 @@ from components.example_gen import errors, quarantining, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions, is_remote
 from components.file_patterns import all_files_pattern, escape_pattern, tfrecord_compression_of
-from components.plural import counted
+from components.plural import counted, listed, noun_form
 from pipeline import interrupts, predict, preflight
 from schemas import features
 
@@ -139,7 +139,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             "pipe or device (imdb-pipeline predict reads reviews from standard input)"
         )
     is_dir = gfile.isdir(path)
-    files = sorted(_file_names(path)) if is_dir else []
+    files, not_files = _file_names(path) if is_dir else ([], [])
     tfrecords = [name for name in files if _is_tfrecord_file(name, by_name=input_format == "auto")]
     kind = input_format
     if kind == "auto":
@@ -174,6 +174,11 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     if is_dir:
         if kind != TFRECORD:
             raise ScoreInputError(f"--input {path} is a folder: {kind} input is one file")
+        if not_files:
+            raise ScoreInputError(
+                f"--input {path} holds what is no file, which score never opens: {', '.join(not_files)}; "
+                "move it out of the folder"
+            )
         if not files:
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
         if undecodable := [name for name in files if quarantine.shown_name(name) != name]:
@@ -184,20 +189,28 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         not_read = tuple(name for name in files if name not in tfrecords)
         if not tfrecords:
             raise ScoreInputError(
-                f"--input {path} holds no TFRecord files: {', '.join(not_read)} start with _ or ., "
-                "which are never read"
+                f"--input {path} holds no TFRecord files: {listed(not_read)} "
+                f"{noun_form(len(not_read), 'starts', 'start')} with _ or ., which are never read"
             )
         return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read)
     return ScoreInput(kind, escape_pattern(read), given)
 
 
-def _file_names(folder: str) -> list[str]:
-    """The names of ``folder``'s files, not its folders; a local name that is not UTF-8 holds its bytes as
-    surrogates (TensorFlow's listing fails on it)."""
+def _file_names(folder: str) -> tuple[list[str], list[str]]:
+    """The names of ``folder``'s entries that are not folders, and each FIFO, device, socket or link to nowhere
+    of them as ``path (kind)``, never to be opened (a FIFO waits for a writer forever); a local name that is
+    not UTF-8 holds its bytes as surrogates (TensorFlow's listing fails on it)."""
     if is_remote(folder):
-        return next(_gfile().walk(folder))[2]
+        return sorted(next(_gfile().walk(folder))[2]), []
     with os.scandir(folder) as entries:
-        return [entry.name for entry in entries if not entry.is_dir()]
+        others = sorted((entry for entry in entries if not entry.is_dir()), key=lambda entry: entry.name)
+    special = [
+        f"{posixpath.join(folder, quarantine.shown_name(entry.name))} "
+        f"({reader.special_file_kind(entry.path, follow_links=True) or 'a symbolic link to nowhere'})"
+        for entry in others
+        if not entry.is_file()
+    ]
+    return [entry.name for entry in others], special
 
 
 # Beam's file writers match their temporary files below the output folder with a
@@ -249,7 +262,7 @@ def check_output(output: str, input_path: str | None = None) -> None:
         nearest, problem = posixpath.dirname(_first_missing_folder(output)) or ".", "cannot be made"
         if gfile.exists(nearest) and not gfile.isdir(nearest):
             raise OutputExistsError(f"--output {output} {problem}: {nearest} is a file")
-    if not is_remote(output) and (error := preflight.cannot_make_folder_in(nearest)):
+    if not is_remote(output) and (error := preflight.cannot_write_in(nearest)):
         raise OutputExistsError(
             f"--output {output} {problem}: {nearest} is not a writable folder ({error.strerror})"
         )
@@ -593,11 +606,11 @@ class ScoreSummary:
 
     def describe(self) -> str:
         """``set aside 3 (empty 2, binary 1)``, most frequent first ("set aside 0" when none), then the
-        files of the input folder not read, if any: ``, not read 2 files: README.md, _SUCCESS``."""
+        files of the input folder not read, if any, the first 5 named: ``, not read 2 files (README.md, _SUCCESS)``."""
         total = sum(self.quarantined.values())
         ordered = sorted(self.quarantined.items(), key=lambda item: (-item[1], item[0]))
         reasons = f" ({', '.join(f'{reason} {count}' for reason, count in ordered)})" if total else ""
-        not_read = f", not read {counted(len(self.not_read), 'file')}: {', '.join(self.not_read)}"
+        not_read = f", not read {counted(len(self.not_read), 'file')} ({listed(self.not_read)})"
         return f"set aside {total}{reasons}{not_read if self.not_read else ''}"
 
 

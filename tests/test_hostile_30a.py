@@ -75,7 +75,7 @@ def test_a_full_file_system_is_not_a_writable_output(full_ext4):
     28] No space left on device`` (exit 1).
     Expected: the pre-flight refuses it (exit 2), ``... is not writable (No space left on device)``.
     """
-    problem = preflight.cannot_make_folder_in(str(full_ext4))
+    problem = preflight.cannot_write_in(str(full_ext4))
     assert problem is not None and problem.errno == errno.ENOSPC
     assert preflight._unwritable(str(full_ext4 / "out")) is not None
 
@@ -364,7 +364,7 @@ def test_run_preflight_says_why_the_output_cannot_be_written():
     """
     if not os.path.isdir("/sys/kernel"):
         pytest.skip("no /sys")
-    error = preflight.cannot_make_folder_in("/sys")
+    error = preflight.cannot_write_in("/sys")
     assert error is not None
     problem = preflight._unwritable("/sys/out")
     assert problem is not None and error.strerror in problem
@@ -378,6 +378,6 @@ def test_the_probe_does_not_say_an_existing_folder_does_not_exist():
     Expected: a reason that fits a folder that exists (the unnamed file's ``Operation not supported``, or
     ``Permission denied``).
     """
-    error = preflight.cannot_make_folder_in("/proc")
+    error = preflight.cannot_write_in("/proc")
     assert error is not None
     assert error.errno != errno.ENOENT

@@ -9,6 +9,7 @@ comparison with ``predict`` uses the model pushed by the shared end-to-end run
 import bz2
 import gzip
 import json
+import os
 from pathlib import Path
 import re
 import shlex
@@ -834,14 +835,73 @@ def test_a_folder_of_tfrecord_shards_is_read_without_the_files_beside_them(tmp_p
     ]
 
 
-def test_a_folder_of_names_that_are_never_read_is_refused_naming_them(tmp_path):
-    (tmp_path / "_SUCCESS").write_bytes(b"")
-    (tmp_path / ".part-0.crc").write_bytes(b"")
+@pytest.mark.parametrize(
+    ("names", "shown"),
+    [
+        (["_SUCCESS"], "_SUCCESS starts"),
+        (["_SUCCESS", ".part-0.crc"], ".part-0.crc, _SUCCESS start"),
+        (
+            [f".part-{n}.crc" for n in range(7)],
+            ".part-0.crc, .part-1.crc, .part-2.crc, .part-3.crc, .part-4.crc and 2 more start",
+        ),
+    ],
+)
+def test_a_folder_of_names_that_are_never_read_is_refused_naming_them(tmp_path, names, shown):
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
     with pytest.raises(score.ScoreInputError) as error:
         score.resolve_input(str(tmp_path), "tfrecord")
-    assert str(error.value) == (
-        f"--input {tmp_path} holds no TFRecord files: .part-0.crc, _SUCCESS start with _ or ., which are never read"
+    assert (
+        str(error.value)
+        == f"--input {tmp_path} holds no TFRecord files: {shown} with _ or ., which are never read"
     )
+
+
+@pytest.mark.parametrize(
+    ("not_read", "described"),
+    [
+        ([], "set aside 0"),
+        (["_SUCCESS"], "set aside 0, not read 1 file (_SUCCESS)"),
+        ([f"{n}.crc" for n in range(5)], "set aside 0, not read 5 files (0.crc, 1.crc, 2.crc, 3.crc, 4.crc)"),
+        (
+            [f"{n}.crc" for n in range(6)],
+            "set aside 0, not read 6 files (0.crc, 1.crc, 2.crc, 3.crc, 4.crc and 1 more)",
+        ),
+        (
+            [f"{n:04}.crc" for n in range(1200)],
+            "set aside 0, not read 1,200 files (0000.crc, 0001.crc, 0002.crc, 0003.crc, 0004.crc and 1,195 more)",
+        ),
+    ],
+)
+def test_the_summary_line_names_at_most_five_files_not_read(not_read, described):
+    summary = score.ScoreSummary("model/7", "in", score.TFRECORD, 2, {}, not_read)
+    assert summary.describe() == described
+
+
+def test_a_fifo_a_dangling_link_or_a_link_to_a_fifo_in_a_tfrecord_folder_is_refused_naming_each(tmp_path):
+    """Before: each was counted a file, and opening the FIFO waited for a writer forever."""
+    folder = tmp_path / "records"
+    folder.mkdir()
+    _write_tfrecords(folder / "real.tfrecord", [_example(text=b"great")])
+    (folder / "linked.tfrecord").symlink_to(folder / "real.tfrecord")
+    os.mkfifo(folder / "a.tfrecord")
+    (folder / "b.tfrecord").symlink_to(tmp_path / "gone")
+    os.mkfifo(tmp_path / "fifo")
+    (folder / "c.tfrecord").symlink_to(tmp_path / "fifo")
+    with pytest.raises(score.ScoreInputError) as error:
+        score.resolve_input(str(folder))
+    assert str(error.value) == (
+        f"--input {folder} holds what is no file, which score never opens: {folder}/a.tfrecord (a FIFO), "
+        f"{folder}/b.tfrecord (a symbolic link to nowhere), {folder}/c.tfrecord (a FIFO); move it out of the folder"
+    )
+    for name in ["a.tfrecord", "b.tfrecord", "c.tfrecord"]:
+        (folder / name).unlink()
+    assert score.resolve_input(str(folder), "tfrecord") == score.ScoreInput(
+        score.TFRECORD, f"{folder}/*", (str(folder), str(folder)), ()
+    )
+    # Beside an IMDb dataset, whose top-level files are never read, a FIFO is no matter.
+    write_dataset(tmp_path / "aclImdb", IMDB_FILES)
+    assert score.resolve_input(str(tmp_path)).kind == score.IMDB
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)
@@ -881,8 +941,8 @@ def test_the_command_says_which_files_of_the_input_folder_it_did_not_read(length
     done = _score_cli("--model", str(length_model), "--input", "records", "--output", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == (
-        f"scored 2 reviews of records with {length_model}/7, set aside 0, not read 4 files: "
-        f".part-00000-of-00002.tfrecord.gz.crc, README.md, _SUCCESS, notes.txt.bz2: out\n"
+        f"scored 2 reviews of records with {length_model}/7, set aside 0, not read 4 files "
+        f"(.part-00000-of-00002.tfrecord.gz.crc, README.md, _SUCCESS, notes.txt.bz2): out\n"
     )
     assert json.loads((tmp_path / "out" / score.SUMMARY_FILE).read_text())["not_read"] == sorted(
         BESIDE_SHARDS

@@ -328,6 +328,13 @@ def _split(name, positive, negative, lengths, oov_tokens=10, tokens=100):
     )
 
 
+def test_the_label_distribution_of_a_split_without_labeled_reviews_is_empty():
+    """Before: ZeroDivisionError for an unlabeled split (unsup)."""
+    unlabeled = dataclasses.replace(_split("unsup", 0, 0, {10: 3}), examples=3, labels={"unlabeled": 3})
+    assert unlabeled.label_distribution == {}
+    assert _split("train", 3, 1, {10: 4}).label_distribution == {"negative": 0.25, "positive": 0.75}
+
+
 def test_drift_messages_name_the_statistic_both_values_and_the_threshold():
     before = statistics.Statistics({"train": _split("train", 50, 50, {100: 100})}, None, span=1)
     after = statistics.Statistics({"train": _split("train", 80, 20, {100: 100}, oov_tokens=20)}, None, span=2)
@@ -814,8 +821,10 @@ def test_a_window_s_statistics_record_its_first_span_and_compare_only_with_spans
         oov, anomalies = _drift_check(tmp_path / "against-2", window, second)
     assert oov == []
     assert caplog.messages[:2] == [
-        f"DriftCheck: {second.uri} holds span 2, not before this run's spans 2 to 3: not compared",
-        "DriftCheck: start, spans 2 to 3 against no baseline: the statistics handed over are not of earlier spans",
+        "DriftCheck: start, spans 2 to 3 against no baseline: the statistics handed over are of span 2, "
+        "not of earlier spans",
+        f"DriftCheck: spans 2 to 3 against the baseline handed over not compared: {second.uri} holds span 2, "
+        "not before this run's spans 2 to 3",
     ]
     assert drift_anomalies.read_findings(anomalies.uri)[1:] == (
         3,

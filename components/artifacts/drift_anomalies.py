@@ -94,7 +94,12 @@ class DriftFindings(NamedTuple):
         """Why the statistics handed over as the baseline were not compared (they are not of spans before this
         window's: the portable resolver's), as the report and the step line say it; None when none was."""
         handed = [entry.baseline for entry in self.not_compared if entry.split is None]
-        return f"the statistics handed over are of {handed[0]}, not of earlier spans" if handed else None
+        return not_earlier(handed[0]) if handed else None
+
+
+def not_earlier(baseline: str) -> str:
+    """Why the statistics of ``baseline`` (``span 2``), handed over, are no baseline."""
+    return f"the statistics handed over are of {baseline}, not of earlier spans"
 
 
 def anomalies_proto(findings: list[Finding], split: str) -> Any:

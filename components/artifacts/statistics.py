@@ -119,7 +119,9 @@ class SplitStatistics:
 
     @property
     def label_distribution(self) -> dict[str, float]:
-        """Label name -> share of the labeled reviews (of a split that has some: the drift check compares no other)."""
+        """Label name -> share of the labeled reviews; empty for an unlabeled split."""
+        if not self.labeled:
+            return {}
         return {name: self.labels.get(name, 0) / self.labeled for name in (NEGATIVE, POSITIVE)}
 
     @property

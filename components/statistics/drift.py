@@ -98,7 +98,16 @@ def compare(
             text = f"{subject} of {baseline.name} ({before}) and {current.name} ({after}) differ in {current_name}"
             split, against = baseline.name, current.name
         message = f"{text}: {measure} {_verdict(distance, threshold)}"
-        findings.append(Finding(check, kind, split, against, distance, threshold, message))
+        finding = Finding(
+            check,
+            kind,
+            split=split,
+            baseline=against,
+            distance=distance,
+            threshold=threshold,
+            message=message,
+        )
+        findings.append(finding)
 
     if current.labeled and baseline.labeled:
         distance = l_infinity(baseline.label_distribution, current.label_distribution)

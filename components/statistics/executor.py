@@ -120,8 +120,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             skipped.append(
                 drift_anomalies.NotCompared(drift_anomalies.DRIFT, None, previous_name, what, reason)
             )
-            logger.info("DriftCheck: %s: not compared", reason)
-            previous, without = None, "no baseline: the statistics handed over are not of earlier spans"
+            previous, without = None, f"no baseline: {drift_anomalies.not_earlier(previous_name)}"
         logger.info(
             "DriftCheck: start, %s against %s",
             current.span_name("this span"),
@@ -137,8 +136,7 @@ class DriftCheckExecutor(base_executor.BaseExecutor):
             current, previous, thresholds, options.min_examples, skipped, token_counts, previous_vocabulary
         )
         for entry in skipped:
-            if entry.split is not None:  # a pair of splits (the whole span's was logged above)
-                logger.warning("DriftCheck: %s", entry.message)
+            logger.warning("DriftCheck: %s", entry.message)
         over = [finding for finding in findings if finding.exceeded]
         stops = [finding for finding in over if options.action(finding.check) == DriftAction.STOP]
         warnings = [finding for finding in over if options.action(finding.check) != DriftAction.STOP]

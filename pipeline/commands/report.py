@@ -25,19 +25,29 @@ def add_parser(subparsers) -> None:
             "in OUTPUT/reports/index.html (--reports: another folder)."
         ),
     )
-    for flag, what, help in (
-        ("--output", "folder", f"the output directory of the runs (default: ./{DEFAULT_OUTPUT})"),
-        (
-            "--reports",
-            "folder",
-            "the folder to write the reports and the index to (default: OUTPUT/reports; "
-            "another one when the output cannot be written to)",
-        ),
-        ("--run", "run id", "run id (as listed in the index; default: the newest run)"),
-        ("--pipeline-name", "pipeline name", "only runs of this pipeline"),
-    ):
-        parser.add_argument(flag, action=common.Once, what=what, help=help)
-    parser.set_defaults(output=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--output",
+        default=DEFAULT_OUTPUT,
+        action=common.Once,
+        what="folder",
+        help=f"the output directory of the runs (default: ./{DEFAULT_OUTPUT})",
+    )
+    parser.add_argument(
+        "--reports",
+        action=common.Once,
+        what="folder",
+        help="the folder to write the reports and the index to (default: OUTPUT/reports; "
+        "another one when the output cannot be written to)",
+    )
+    parser.add_argument(
+        "--run",
+        action=common.Once,
+        what="run id",
+        help="run id (as listed in the index; default: the newest run)",
+    )
+    parser.add_argument(
+        "--pipeline-name", action=common.Once, what="pipeline name", help="only runs of this pipeline"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
