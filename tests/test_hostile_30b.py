@@ -174,3 +174,21 @@ def test_summary_line_stays_one_line_with_newline_in_name():
 
     summary = ScoreSummary("model/1", "in", "tfrecord", 3, {}, ["READ\nME", "_SUCCESS"])
     assert "\n" not in summary.describe()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run --output link/sub, link a symbolic link to nowhere: absolute_path resolves the link away "
+    "(realpath of the parent), so the pre-flight passes and a run would make the link's missing target; "
+    "--output link alone is refused (README: a symbolic link to nowhere on the way is refused)",
+)
+def test_run_output_below_dangling_link_is_refused(tmp_path, capsys):
+    from pipeline.cli import main
+
+    os.symlink(tmp_path / "nowhere" / "x", tmp_path / "link")
+    output = tmp_path / "link" / "sub"
+    code = main(["run", "--dry-run", "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "symbolic link" in err
+    assert not (tmp_path / "nowhere").exists()
