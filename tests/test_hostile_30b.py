@@ -1,0 +1,194 @@
+"""Hostile tests of land-30 (host B): each is a defect found by hand, kept as a strict xfail until fixed.
+
+Fast: no pipeline run, no Beam job; functions only, on small fixtures under tmp_path.
+"""
+
+import os
+
+import pytest
+
+from components.artifacts import quarantine
+from components.embeddings.vector_files import VectorFileError, iter_vectors
+from components.options import OptionsError, check_text
+from pipeline import preflight
+from pipeline.score import ScoreInputError, resolve_input
+
+
+def _tfrecord_folder(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "data_tfrecord-00000-of-00001").write_bytes(b"")
+    return folder
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a FIFO inside a TFRecord input folder is accepted: the job then blocks forever opening it, "
+    "and neither SIGTERM nor Ctrl-C stops score (only --input itself is checked for pipes/devices)",
+)
+def test_fifo_inside_tfrecord_folder_is_refused(tmp_path):
+    folder = _tfrecord_folder(tmp_path)
+    os.mkfifo(folder / "part-1.tfrecord")
+    with pytest.raises(ScoreInputError, match="FIFO"):
+        resolve_input(str(folder))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a symbolic link to nowhere named *tfrecord* in an input folder is neither refused nor listed in "
+    "not_read: Beam's listing skips it silently, so the summary says every file was scored",
+)
+def test_dangling_link_inside_tfrecord_folder_is_refused_or_reported(tmp_path):
+    folder = _tfrecord_folder(tmp_path)
+    os.symlink(tmp_path / "nowhere", folder / "b.tfrecord")
+    try:
+        source = resolve_input(str(folder))
+    except ScoreInputError as error:
+        assert "b.tfrecord" in str(error)
+    else:
+        assert "b.tfrecord" in source.not_read
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="'a name starting with _ or . is never read' is a snapshot of the names listed before the job: "
+    "a _SUCCESS (or .crc) written after resolve_input is matched by the folder's * pattern and read as TFRecords",
+)
+def test_underscore_file_appearing_later_is_never_read(tmp_path):
+    from apache_beam.io.filesystem import FileMetadata
+
+    folder = _tfrecord_folder(tmp_path)
+    source = resolve_input(str(folder))
+    (folder / "_SUCCESS").write_bytes(b"")
+    assert not source.reads(FileMetadata(str(folder / "_SUCCESS"), 0))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="auto format, a folder whose only tfrecord names start with _ or .: the refusal says the folder has "
+    "no names with 'tfrecord' instead of naming the files set aside by the _/. rule",
+)
+def test_auto_folder_of_hidden_tfrecords_names_the_rule(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "_part-0.tfrecord").write_bytes(b"")
+    (folder / ".part-0.tfrecord.crc").write_bytes(b"")
+    with pytest.raises(ScoreInputError, match=r"_part-0\.tfrecord"):
+        resolve_input(str(folder))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a non-UTF-8 argument (score --input, run --data ...) is shown as 'r\\udcff.txt' with "
+    "'shown as \\udcXX', not as r\\xff.txt like every other message, quarantine line and summary.json",
+)
+def test_non_utf8_argument_shown_as_xff():
+    with pytest.raises(OptionsError) as caught:
+        check_text("--input", "r\udcff.txt")
+    message = str(caught.value)
+    assert "r\\xff.txt" in message
+    assert "udc" not in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="shown_name does not escape a backslash: a file literally named a\\xff.txt and one whose name holds "
+    "the byte 0xff are shown the same in quarantine lines, summary.json and messages",
+)
+def test_shown_name_is_unambiguous():
+    assert quarantine.shown_name("a\\xff.txt") != quarantine.shown_name("a\udcff.txt")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="two blanks between values: the dimension counts a run of blanks once (3), the parser splits on "
+    "each space, and the error contradicts itself: 'line 1: more than 3 values ... (line 1 has 3)'",
+)
+def test_double_space_between_values_not_self_contradictory(tmp_path):
+    path = tmp_path / "glove.txt"
+    path.write_bytes(b"a 0.1  0.2 0.3\nb 0.1 0.2 0.3\nc 0.1 0.2 0.3\n")
+    try:
+        vectors = list(iter_vectors(str(path)))
+    except VectorFileError as error:
+        assert not ("more than 3 values" in str(error) and "line 1 has 3" in str(error)), str(error)
+    else:
+        assert [word for word, _ in vectors] == ["a", "b", "c"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a symbolic link loop on the output path is refused as bare 'Too many levels of symbolic links', "
+    "without naming the link and where it points (README: run's pre-flight and score --output)",
+)
+def test_symlink_loop_named(tmp_path):
+    os.symlink(tmp_path / "loopB", tmp_path / "loopA")
+    os.symlink(tmp_path / "loopA", tmp_path / "loopB")
+    problem = preflight.unreachable(str(tmp_path / "loopA" / "out"))
+    assert problem is not None and "loopA" in problem
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a chain of links ending nowhere is reported as 'chain is a symbolic link to dang2, which does not "
+    "exist', though dang2 exists (it is the link that leads nowhere)",
+)
+def test_link_chain_does_not_claim_existing_link_missing(tmp_path):
+    os.symlink(tmp_path / "nothere", tmp_path / "dang2")
+    os.symlink("dang2", tmp_path / "chain")
+    problem = preflight.unreachable(str(tmp_path / "chain" / "out"))
+    assert problem is not None
+    assert "dang2, which does not exist" not in problem
+
+
+def _cgroup2_mount() -> str | None:
+    try:
+        with open("/proc/self/mounts") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if fields[2] == "cgroup2" and os.access(fields[1], os.W_OK):
+                    return fields[1]
+    except OSError:
+        pass
+    return None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the probe's fallback makes and removes a folder: on cgroupfs (no O_TMPFILE) mkdir makes a cgroup, so "
+    "the probe says writable, but no file can be created there (Permission denied) - and it made a cgroup",
+)
+def test_probe_refuses_cgroup_folder():
+    mount = _cgroup2_mount()
+    if mount is None or os.geteuid() != 0:
+        pytest.skip("needs root and a writable cgroup2 mount")
+    assert preflight.cannot_make_folder_in(mount) is not None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="score's one summary line lists the names not read as they are: a name holding a newline (a valid "
+    "UTF-8 name) splits the summary line in two; shown_name escapes non-UTF-8 bytes but no control character",
+)
+def test_summary_line_stays_one_line_with_newline_in_name():
+    from pipeline.score import ScoreSummary
+
+    summary = ScoreSummary("model/1", "in", "tfrecord", 3, {}, ["READ\nME", "_SUCCESS"])
+    assert "\n" not in summary.describe()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run --output link/sub, link a symbolic link to nowhere: absolute_path resolves the link away "
+    "(realpath of the parent), so the pre-flight passes and a run would make the link's missing target; "
+    "--output link alone is refused (README: a symbolic link to nowhere on the way is refused)",
+)
+def test_run_output_below_dangling_link_is_refused(tmp_path, capsys):
+    from pipeline.cli import main
+
+    os.symlink(tmp_path / "nowhere" / "x", tmp_path / "link")
+    output = tmp_path / "link" / "sub"
+    code = main(["run", "--dry-run", "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "symbolic link" in err
+    assert not (tmp_path / "nowhere").exists()
