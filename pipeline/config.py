@@ -213,7 +213,8 @@ def absolute_path(path: str, relative_to: str | None = None) -> str:
     """A local path made absolute (``~`` expanded; relative to ``relative_to`` or the working folder).
 
     Symbolic links are resolved (same files, same cache keys), but a file keeps its own name, whose
-    suffix says what it is. Remote URIs (``gs://...``) are returned unchanged.
+    suffix says what it is, and the parts yet to be made are kept as given: a symbolic link to nowhere
+    or a loop there is left for the pre-flight to name. Remote URIs (``gs://...``) are returned unchanged.
     """
     if is_remote(path):
         return path
@@ -221,10 +222,13 @@ def absolute_path(path: str, relative_to: str | None = None) -> str:
     if relative_to is not None and not os.path.isabs(path):
         path = os.path.join(relative_to, path)
     path = os.path.abspath(path)
-    resolved = os.path.realpath(path)
-    if os.path.isdir(resolved):
-        return resolved
-    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    if os.path.isdir(path):
+        return os.path.realpath(path)
+    existing, rest = os.path.split(path)
+    while not os.path.exists(existing):
+        existing, name = os.path.split(existing)
+        rest = os.path.join(name, rest)
+    return os.path.join(os.path.realpath(existing), rest)
 
 
 def build_config(

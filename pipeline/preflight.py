@@ -319,13 +319,27 @@ def unreachable(path: str) -> str | None:
         return os.strerror(errno.ENAMETOOLONG)
     try:
         os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError as error:
+        if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return error.strerror
         for part in (Path(path), *Path(path).parents):
             if part.is_symlink() and not part.exists():
-                return f"{part} is a symbolic link to {os.readlink(part)}, which does not exist"
-    except OSError as error:  # ELOOP
-        return error.strerror
+                return _dead_end(part)
+        return error.strerror if error.errno == errno.ELOOP else None
     return None
+
+
+def _dead_end(link: Path) -> str:
+    """How the symbolic link ``link`` leads nowhere: the chain of links it starts, to a missing path or a loop."""
+    chain, target = [link], link.parent / os.readlink(link)
+    while target.is_symlink() and len(chain) < 40:  # Linux follows 40 links at most
+        if os.path.normpath(target) in map(os.path.normpath, chain):
+            return f"{link} is a symbolic link in a loop: {' -> '.join(map(str, [*chain, target]))}"
+        chain.append(target)
+        target = target.parent / os.readlink(target)
+    if len(chain) == 1:
+        return f"{link} is a symbolic link to {os.readlink(link)}, which does not exist"
+    return f"{link} is a symbolic link that leads nowhere: {' -> '.join(map(str, [*chain, target]))}"
 
 
 def cannot_write_in(folder: str) -> OSError | None:
@@ -334,7 +348,8 @@ def cannot_write_in(folder: str) -> OSError | None:
     ``O_TMPFILE``) leaves nothing behind even if the process is killed; it takes an inode, no block, so one
     byte is reserved in it (a full file system says ENOSPC). The OS's refusal of one (EACCES, EROFS, ENOSPC,
     ...) is the answer; only where none can be made (a file system without them: EOPNOTSUPP, EISDIR, EINVAL;
-    no ``O_TMPFILE``) a folder is made and removed."""
+    no ``O_TMPFILE``) a named file is made and removed (not a folder: in a cgroup file system a new folder
+    is a new cgroup, and no file may be made there)."""
     unnamed = None
     if hasattr(os, "O_TMPFILE"):
         try:
@@ -353,9 +368,11 @@ def cannot_write_in(folder: str) -> OSError | None:
                 os.close(descriptor)
             return None
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=".imdb-pipeline-", dir=folder))
+        descriptor, name = tempfile.mkstemp(prefix=".imdb-pipeline-", dir=folder)
+        os.close(descriptor)
+        os.unlink(name)
     except OSError as error:
-        # /proc says ENOENT for a new folder in a folder that exists: the unnamed file's refusal says why.
+        # /proc says ENOENT for a new file in a folder that exists: the unnamed file's refusal says why.
         if error.errno == errno.ENOENT and os.path.isdir(folder):
             return unnamed or PermissionError(errno.EPERM, os.strerror(errno.EPERM))
         return error

@@ -154,7 +154,7 @@ def test_an_output_that_the_process_may_not_write_is_refused(tmp_path, monkeypat
     """The same check as above, for runs as root (CI containers): the OS refuses a new folder there."""
     output = tmp_path / "out"
     output.mkdir()
-    real_open, real_mkdtemp = os.open, tempfile.mkdtemp
+    real_open, real_mkstemp = os.open, tempfile.mkstemp
 
     def refused(path: str) -> None:
         if Path(path) == output:
@@ -164,12 +164,12 @@ def test_an_output_that_the_process_may_not_write_is_refused(tmp_path, monkeypat
         refused(path)
         return real_open(path, *args)
 
-    def mkdtemp(prefix: str, dir: str) -> str:
+    def mkstemp(prefix: str, dir: str) -> tuple[int, str]:
         refused(dir)
-        return real_mkdtemp(prefix=prefix, dir=dir)
+        return real_mkstemp(prefix=prefix, dir=dir)
 
     monkeypatch.setattr(os, "open", open_)
-    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     with pytest.raises(OptionsError) as error:
         preflight.check(build_config({"output": str(output)}))
     assert (
@@ -215,7 +215,7 @@ def test_run_and_score_refuse_the_same_new_outputs(tmp_path_factory, place, name
 @pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux's unnamed files (O_TMPFILE)")
 @pytest.mark.parametrize("where", ["tmp_path", "/dev/shm"])
 def test_where_the_file_system_makes_unnamed_files_the_probe_names_nothing(tmp_path, monkeypatch, where):
-    """An unnamed file vanishes when closed: no moment when a killed process would leave a folder behind."""
+    """An unnamed file vanishes when closed: no moment when a killed process would leave a file behind."""
     folder = str(tmp_path) if where == "tmp_path" else where
     if not os.path.isdir(folder):
         pytest.skip(f"no {folder}")
@@ -225,25 +225,25 @@ def test_where_the_file_system_makes_unnamed_files_the_probe_names_nothing(tmp_p
         pytest.skip(f"{folder}'s file system makes no unnamed file ({error.strerror})")
     before = sorted(os.listdir(folder))
 
-    def mkdtemp(prefix: str, dir: str) -> str:
-        raise AssertionError(f"a folder was made in {dir}")
+    def mkstemp(prefix: str, dir: str) -> tuple[int, str]:
+        raise AssertionError(f"a named file was made in {dir}")
 
-    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     assert preflight.cannot_write_in(folder) is None
     assert sorted(os.listdir(folder)) == before
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's /proc")
 @pytest.mark.parametrize("folder", ["/proc", "/proc/self"])
-def test_where_no_unnamed_file_may_be_made_making_a_folder_answers(folder):
-    """/proc makes no unnamed file, and refuses one with another error than a folder (EOPNOTSUPP in /proc,
-    EACCES there when not root; EPERM in /proc/self). A new folder there is ENOENT, untrue of a folder that
+def test_where_no_unnamed_file_may_be_made_making_a_named_one_answers(folder):
+    """/proc makes no unnamed file, and refuses one with another error than a named one (EOPNOTSUPP in /proc,
+    EACCES there when not root; EPERM in /proc/self). A new file there is ENOENT, untrue of a folder that
     exists: the unnamed file's error is reported."""
     with pytest.raises(OSError) as raised:
         os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
     assert raised.value.errno != errno.ENOENT
     with pytest.raises(FileNotFoundError):
-        tempfile.mkdtemp(dir=folder)
+        tempfile.mkstemp(dir=folder)
     error = preflight.cannot_write_in(folder)
     assert (type(error), error.errno, error.strerror) == (
         type(raised.value),
@@ -257,30 +257,32 @@ def test_where_no_unnamed_file_may_be_made_making_a_folder_answers(folder):
     refusal=st.sampled_from(["no O_TMPFILE", errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL]),
     writable=st.booleans(),
 )
-def test_when_no_unnamed_file_is_made_the_probe_makes_and_removes_a_folder(tmp_path, refusal, writable):
+def test_when_no_unnamed_file_is_made_the_probe_makes_and_removes_a_named_one(tmp_path, refusal, writable):
     """A file system without unnamed files (macOS, /proc, FUSE, an old kernel: EOPNOTSUPP, EISDIR, EINVAL):
-    the folder probe decides, as before, and its error is the one reported."""
+    a named file decides (not a folder: in a cgroup file system that makes a cgroup), and its error is the
+    one reported."""
     folder = tmp_path / f"probe-{refusal}-{writable}"
     folder.mkdir(exist_ok=True)
     made: list[str] = []
-    real_open, real_mkdtemp, unnamed = os.open, tempfile.mkdtemp, getattr(os, "O_TMPFILE", None)
+    real_open, real_mkstemp, unnamed = os.open, tempfile.mkstemp, getattr(os, "O_TMPFILE", None)
 
     def open_(path, flags, *args):
         if unnamed is not None and flags & unnamed == unnamed:
             raise OSError(refusal, os.strerror(refusal))
         return real_open(path, flags, *args)
 
-    def mkdtemp(prefix: str, dir: str) -> str:
+    def mkstemp(prefix: str, dir: str) -> tuple[int, str]:
         if not writable:
             raise PermissionError(errno.EACCES, "Permission denied")
-        made.append(real_mkdtemp(prefix=prefix, dir=dir))
-        return made[-1]
+        descriptor, name = real_mkstemp(prefix=prefix, dir=dir)
+        made.append(name)
+        return descriptor, name
 
     with pytest.MonkeyPatch.context() as patch:
         if refusal == "no O_TMPFILE":
             patch.delattr(os, "O_TMPFILE", raising=False)
         patch.setattr(os, "open", open_)
-        patch.setattr(tempfile, "mkdtemp", mkdtemp)
+        patch.setattr(tempfile, "mkstemp", mkstemp)
         error = preflight.cannot_write_in(str(folder))
     if writable:
         assert error is None
@@ -299,7 +301,7 @@ def test_when_no_unnamed_file_is_made_the_probe_makes_and_removes_a_folder(tmp_p
 @pytest.mark.parametrize(
     "refusal", [errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EMFILE]
 )
-def test_an_unnamed_file_refused_for_a_reason_is_the_answer_and_no_folder_is_made(tmp_path, refusal):
+def test_an_unnamed_file_refused_for_a_reason_is_the_answer_and_no_named_file_is_made(tmp_path, refusal):
     """Before: any refusal fell back to making a folder, which a kill in between would leave behind."""
     real_open = os.open
 
@@ -308,12 +310,12 @@ def test_an_unnamed_file_refused_for_a_reason_is_the_answer_and_no_folder_is_mad
             raise OSError(refusal, os.strerror(refusal))
         return real_open(path, flags, *args)
 
-    def mkdtemp(prefix: str, dir: str) -> str:
-        raise AssertionError(f"a folder was made in {dir}")
+    def mkstemp(prefix: str, dir: str) -> tuple[int, str]:
+        raise AssertionError(f"a named file was made in {dir}")
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "open", open_)
-        patch.setattr(tempfile, "mkdtemp", mkdtemp)
+        patch.setattr(tempfile, "mkstemp", mkstemp)
         error = preflight.cannot_write_in(str(tmp_path))
     assert (type(error), error.errno, error.strerror) == (
         type(OSError(refusal, "")),
@@ -402,16 +404,50 @@ def test_a_symbolic_link_to_nowhere_on_the_output_path_is_refused_by_run_and_sco
     link.symlink_to(pointed)
     output = os.path.join(link, *below)
     expected = f"{link} is a symbolic link to {pointed}, which does not exist"
+    if target == "a dangling link":  # the link that leads nowhere is named, not the one that exists
+        expected = f"{link} is a symbolic link that leads nowhere: {link} -> {pointed} -> {base / 'nowhere'}"
 
     assert preflight._unwritable(output) == f"cannot create {output}: {expected}"
     with pytest.raises(score.OutputExistsError) as raised:
         score.check_output(output)
     assert str(raised.value) == f"--output {output} cannot be made: {expected}"
-    if not below:  # the configuration resolves the folders above the output, not the output itself
-        with pytest.raises(OptionsError) as refused:
-            preflight.check(build_config({"output": output}))
-        assert str(refused.value) == f"output: cannot create {output}: {expected}"
+    with pytest.raises(OptionsError) as refused:  # the configuration resolves only what exists
+        preflight.check(build_config({"output": output}))
+    assert str(refused.value) == f"output: cannot create {output}: {expected}"
     assert link.is_symlink() and not os.path.lexists(base / "nowhere") and not os.path.exists(link)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    length=st.integers(1, 5),
+    loop=st.booleans(),
+    below=st.lists(st.sampled_from(["out", "x.d"]), max_size=2),
+)
+def test_a_chain_of_links_is_named_up_to_where_it_leads_nowhere(tmp_path_factory, length, loop, below):
+    """``l0 -> l1 -> ... -> nowhere`` (or back to ``l0``), on the output's path: run and score name the first
+    link and the chain, to the missing path or round the loop; one link to nowhere keeps its words."""
+    base = tmp_path_factory.mktemp("chain")
+    links = [base / f"l{index}" for index in range(length)]
+    end = links[0] if loop else base / "nowhere"
+    for link, target in zip(links, [*links[1:], end], strict=True):
+        link.symlink_to(target.name)
+    output = os.path.join(links[0], *below)
+    chain = " -> ".join(map(str, [*links, end]))
+    if loop:
+        expected = f"{links[0]} is a symbolic link in a loop: {chain}"
+    elif length == 1:
+        expected = f"{links[0]} is a symbolic link to nowhere, which does not exist"
+    else:
+        expected = f"{links[0]} is a symbolic link that leads nowhere: {chain}"
+
+    assert preflight.unreachable(output) == expected
+    with pytest.raises(score.OutputExistsError) as raised:
+        score.check_output(output)
+    assert str(raised.value) == f"--output {output} cannot be made: {expected}"
+    with pytest.raises(OptionsError) as refused:
+        preflight.check(build_config({"output": output}))
+    assert str(refused.value) == f"output: cannot create {output}: {expected}"
+    assert sorted(base.iterdir()) == links
 
 
 def test_a_remote_output_is_not_checked_locally():
@@ -892,6 +928,8 @@ def test_a_path_through_a_link_loop_is_unreachable(tmp_path):
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
     for path in (tmp_path / "a", tmp_path / "a" / "out", tmp_path / "a" / "x" / "y"):
-        assert preflight.unreachable(str(path)) == "Too many levels of symbolic links"
+        assert preflight.unreachable(str(path)) == (
+            f"{tmp_path / 'a'} is a symbolic link in a loop: {tmp_path / 'a'} -> {tmp_path / 'b'} -> {tmp_path / 'a'}"
+        )
     assert preflight.unreachable(str(tmp_path / "c" / "out")) is None
     assert not (tmp_path / "c").exists()

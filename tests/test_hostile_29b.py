@@ -189,7 +189,8 @@ def test_run_output_through_a_symlink_loop_is_refused_by_preflight(tmp_path):
     nearest existing folder is taken to be the current one); a real run fails at its first step,
     exit 1, ``FAILED: OSError: [Errno 40] Too many levels of symbolic links``.
     Expected: exit 2 from pre-flight: ``imdb-pipeline run: configuration error: output: cannot create
-    <absolute path>/loopA/out: Too many levels of symbolic links``.
+    <absolute path>/loopA/out: <absolute path>/loopA is a symbolic link in a loop: .../loopA -> .../loopB ->
+    .../loopA`` (the link named, land-30).
     """
     (tmp_path / "loopA").symlink_to("loopB")
     (tmp_path / "loopB").symlink_to("loopA")
@@ -198,7 +199,8 @@ def test_run_output_through_a_symlink_loop_is_refused_by_preflight(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"imdb-pipeline run: configuration error: output: cannot create {tmp_path / 'loopA/out'}: "
-        "Too many levels of symbolic links"
+        f"{tmp_path / 'loopA'} is a symbolic link in a loop: {tmp_path / 'loopA'} -> {tmp_path / 'loopB'} -> "
+        f"{tmp_path / 'loopA'}"
     ]
 
 

@@ -338,6 +338,21 @@ def test_a_path_is_absolute_whatever_its_characters(tmp_path, name):
     assert absolute_path(name, relative_to=str(tmp_path)) == os.path.join(str(tmp_path), name)
 
 
+@pytest.mark.parametrize("below", [["new"], ["new", "deeper"]])
+def test_absolute_path_resolves_what_exists_and_keeps_the_rest_as_given(tmp_path, below):
+    """A link to a folder is resolved (one output, one cache); a part yet to be made is kept as given, so a
+    link to nowhere or a loop on the way is left for the pre-flight to name, not followed to its target."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "to-real").symlink_to("real")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "x")
+    (tmp_path / "loop").symlink_to("loop")
+    rest = os.path.join(*below)
+    assert absolute_path(f"to-real/{rest}", relative_to=str(tmp_path)) == f"{tmp_path}/real/{rest}"
+    assert absolute_path(f"dangling/{rest}", relative_to=str(tmp_path)) == f"{tmp_path}/dangling/{rest}"
+    assert absolute_path(f"loop/{rest}", relative_to=str(tmp_path)) == f"{tmp_path}/loop/{rest}"
+    assert absolute_path("to-real", relative_to=str(tmp_path)) == f"{tmp_path}/real"
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(PATH_NAMES)
 def test_an_escaped_path_matches_only_itself_in_python_beam_and_tensorflow(tmp_path, name):
