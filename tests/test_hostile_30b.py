@@ -39,11 +39,6 @@ def test_dangling_link_inside_tfrecord_folder_is_refused_or_reported(tmp_path):
         assert "b.tfrecord" in source.not_read
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'a name starting with _ or . is never read' is a snapshot of the names listed before the job: "
-    "a _SUCCESS (or .crc) written after resolve_input is matched by the folder's * pattern and read as TFRecords",
-)
 def test_underscore_file_appearing_later_is_never_read(tmp_path):
     from apache_beam.io.filesystem import FileMetadata
 
@@ -53,11 +48,6 @@ def test_underscore_file_appearing_later_is_never_read(tmp_path):
     assert not source.reads(FileMetadata(str(folder / "_SUCCESS"), 0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auto format, a folder whose only tfrecord names start with _ or .: the refusal says the folder has "
-    "no names with 'tfrecord' instead of naming the files set aside by the _/. rule",
-)
 def test_auto_folder_of_hidden_tfrecords_names_the_rule(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
