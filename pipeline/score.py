@@ -184,7 +184,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             )
         if not files:
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
-        if undecodable := [name for name in files if quarantine.shown_name(name) != name]:
+        if undecodable := [name for name in files if re.search("[\udc80-\udcff]", name)]:
             raise ScoreInputError(
                 f"--input {path} holds {posixpath.join(path, quarantine.shown_name(undecodable[0]))}, whose name "
                 "is not UTF-8 (Apache Beam's file systems take only UTF-8 names): rename it"
@@ -193,7 +193,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
         if not tfrecords:
             hidden = [name for name in not_read if name.startswith(("_", "."))]
             raise ScoreInputError(
-                f"--input {path} holds no TFRecord files: {listed(hidden)} "
+                f"--input {path} holds no TFRecord files: {listed(list(map(quarantine.shown_name, hidden)))} "
                 f"{noun_form(len(hidden), 'starts', 'start')} with _ or ., which are never read"
             )
         return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read, input_format)
@@ -614,7 +614,8 @@ class ScoreSummary:
         total = sum(self.quarantined.values())
         ordered = sorted(self.quarantined.items(), key=lambda item: (-item[1], item[0]))
         reasons = f" ({', '.join(f'{reason} {count}' for reason, count in ordered)})" if total else ""
-        not_read = f", not read {counted(len(self.not_read), 'file')} ({listed(self.not_read)})"
+        shown = listed([quarantine.shown_name(name) for name in self.not_read])
+        not_read = f", not read {counted(len(self.not_read), 'file')} ({shown})"
         return f"set aside {total}{reasons}{not_read if self.not_read else ''}"
 
 

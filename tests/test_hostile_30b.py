@@ -65,11 +65,6 @@ def test_non_utf8_argument_shown_as_xff():
     assert "udc" not in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shown_name does not escape a backslash: a file literally named a\\xff.txt and one whose name holds "
-    "the byte 0xff are shown the same in quarantine lines, summary.json and messages",
-)
 def test_shown_name_is_unambiguous():
     assert quarantine.shown_name("a\\xff.txt") != quarantine.shown_name("a\udcff.txt")
 
@@ -134,11 +129,6 @@ def test_probe_refuses_cgroup_folder():
     assert preflight.cannot_make_folder_in(mount) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score's one summary line lists the names not read as they are: a name holding a newline (a valid "
-    "UTF-8 name) splits the summary line in two; shown_name escapes non-UTF-8 bytes but no control character",
-)
 def test_summary_line_stays_one_line_with_newline_in_name():
     from pipeline.score import ScoreSummary
 

@@ -857,11 +857,26 @@ def test_a_folder_of_names_that_are_never_read_is_refused_naming_them(tmp_path, 
     )
 
 
+def test_an_auto_folder_whose_tfrecord_names_all_start_with_an_underscore_or_dot_is_refused_naming_them(
+    tmp_path,
+):
+    """Before: refused as 'neither an IMDb dataset nor a folder of TFRecord files (names with 'tfrecord')'."""
+    for name in ["_part-0.tfrecord", ".part-0.tfrecord.crc", "README.md"]:
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(score.ScoreInputError) as error:
+        score.resolve_input(str(tmp_path))
+    assert str(error.value) == (
+        f"--input {tmp_path} holds no TFRecord files: .part-0.tfrecord.crc, _part-0.tfrecord start with _ or ., "
+        "which are never read"
+    )
+
+
 @pytest.mark.parametrize(
     ("not_read", "described"),
     [
         ([], "set aside 0"),
         (["_SUCCESS"], "set aside 0, not read 1 file (_SUCCESS)"),
+        (["READ\nME", "a\\b.crc"], "set aside 0, not read 2 files (READ\\nME, a\\\\b.crc)"),
         ([f"{n}.crc" for n in range(5)], "set aside 0, not read 5 files (0.crc, 1.crc, 2.crc, 3.crc, 4.crc)"),
         (
             [f"{n}.crc" for n in range(6)],
