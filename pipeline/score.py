@@ -93,10 +93,13 @@ class ScoreInput:
     pattern: str
     given: tuple[str, str] | None = None
     not_read: tuple[str, ...] = ()  # the files of an input folder that the pattern matches but are not input
+    folder_format: str | None = None  # for an input folder, the --input-format its names are read by
 
     def reads(self, metadata: FileMetadata) -> bool:
-        """Whether a file Beam matched is input (not one of ``not_read``)."""
-        return posixpath.basename(metadata.path) not in self.not_read
+        """Whether a file Beam matched is input: any file of a folder by its name's rule, even one written
+        after ``resolve_input`` listed the folder (a ``_SUCCESS`` is never read)."""
+        name = posixpath.basename(metadata.path)
+        return self.folder_format is None or _is_tfrecord_file(name, by_name=self.folder_format == "auto")
 
     def shown(self, path: str) -> str:
         """``path``, a file Beam matched, as the user named it (relative when the input was)."""
@@ -145,7 +148,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     if kind == "auto":
         if reader.is_archive(path) or (is_dir and dataset_root(path) is not None):
             kind = IMDB
-        elif tfrecords if is_dir else _is_tfrecord_name(path):
+        elif any(map(_is_tfrecord_name, files)) if is_dir else _is_tfrecord_name(path):
             kind = TFRECORD
         elif is_dir:
             raise ScoreInputError(
@@ -181,18 +184,19 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             )
         if not files:
             raise ScoreInputError(f"--input {path} is a folder without files: no TFRecords to score")
-        if undecodable := [name for name in files if quarantine.shown_name(name) != name]:
+        if undecodable := [name for name in files if re.search("[\udc80-\udcff]", name)]:
             raise ScoreInputError(
                 f"--input {path} holds {posixpath.join(path, quarantine.shown_name(undecodable[0]))}, whose name "
                 "is not UTF-8 (Apache Beam's file systems take only UTF-8 names): rename it"
             )
         not_read = tuple(name for name in files if name not in tfrecords)
         if not tfrecords:
+            hidden = [name for name in not_read if name.startswith(("_", "."))]
             raise ScoreInputError(
-                f"--input {path} holds no TFRecord files: {listed(not_read)} "
-                f"{noun_form(len(not_read), 'starts', 'start')} with _ or ., which are never read"
+                f"--input {path} holds no TFRecord files: {listed(list(map(quarantine.shown_name, hidden)))} "
+                f"{noun_form(len(hidden), 'starts', 'start')} with _ or ., which are never read"
             )
-        return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read)
+        return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read, input_format)
     return ScoreInput(kind, escape_pattern(read), given)
 
 
@@ -610,7 +614,8 @@ class ScoreSummary:
         total = sum(self.quarantined.values())
         ordered = sorted(self.quarantined.items(), key=lambda item: (-item[1], item[0]))
         reasons = f" ({', '.join(f'{reason} {count}' for reason, count in ordered)})" if total else ""
-        not_read = f", not read {counted(len(self.not_read), 'file')} ({listed(self.not_read)})"
+        shown = listed([quarantine.shown_name(name) for name in self.not_read])
+        not_read = f", not read {counted(len(self.not_read), 'file')} ({shown})"
         return f"set aside {total}{reasons}{not_read if self.not_read else ''}"
 
 

@@ -193,6 +193,29 @@ def test_glove_rows_of_the_wrong_dimension(tmp_path, text, expected):
     assert (error.line, error.problem) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a 1  2 3\nb 1 2 3\nc 1 2 3\n", [("a", [1.0, 2.0, 3.0]), ("b", [1.0, 2.0, 3.0]), ("c", [1.0, 2.0, 3.0])]),
+        ("a 1 \t 2\t\t3\nb 1 2 3\n", [("a", [1.0, 2.0, 3.0]), ("b", [1.0, 2.0, 3.0])]),
+        ("a 1  2 3 4\nb 1 2 3\nc 1 2 3\n", (1, "more than 3 values after the word 'a' (line 2 has 3)")),
+        ("a 1  2\nb 1 2 3\nc 1 2 3\n", (1, "expected 3 values after the word, found 2 (line 2 has 3)")),
+        ("2 3\nthe  1  2   3\na 1 2 3\n", [("the ", [1.0, 2.0, 3.0]), ("a", [1.0, 2.0, 3.0])]),
+    ],
+)  # fmt: skip
+def test_a_run_of_blanks_between_values_separates_them_once_as_the_dimension_counts_it(
+    tmp_path, text, expected
+):
+    """Before, the dimension counted a run once but the parser split on each space: ``a 1  2 3`` was refused
+    with 'more than 3 values ... (line 1 has 3)'."""
+    path = _file(tmp_path, "vectors.vec" if text.startswith("2 3") else "glove.txt", text)
+    if isinstance(expected, tuple):
+        error = _error(path)
+        assert (error.line, error.problem) == expected
+    else:
+        assert [(word, vector.tolist()) for word, vector in iter_vectors(path)] == expected
+
+
 def test_a_first_word_with_a_space_is_read_like_any_other_when_most_lines_have_none(tmp_path, caplog):
     """Before, GloVe's first line alone set the dimension: its word could not hold a space."""
     path = _file(tmp_path, "glove.txt", "new york 1 2\nthe  1 2\nmovie 1 2\n")

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 import pytest
 
+from components.artifacts.quarantine import shown_name
 from pipeline import cli
 from pipeline.commands import common
 from tests.conftest import CLI
@@ -235,10 +236,10 @@ def test_a_flag_that_may_be_given_once_is_refused_when_repeated_naming_every_val
     with contextlib.redirect_stderr(io.StringIO()) as stderr, pytest.raises(SystemExit) as exited:
         cli.main(argv)
     assert exited.value.code == 2
-    # The last line after the usage text (a value may hold a line break).
+    # The last line after the usage text: each value shown as a name is (a line break as \n), then quoted.
     assert stderr.getvalue().endswith(
         f"\nimdb-pipeline {command}: error: {flag} was given {len(values)} times "
-        f"({', '.join(shlex.quote(value) for value in values)}): "
+        f"({', '.join(shlex.quote(shown_name(value)) for value in values)}): "
         f"give one {once[flag]}\n"
     )
 

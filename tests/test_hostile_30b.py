@@ -39,11 +39,6 @@ def test_dangling_link_inside_tfrecord_folder_is_refused_or_reported(tmp_path):
         assert "b.tfrecord" in source.not_read
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'a name starting with _ or . is never read' is a snapshot of the names listed before the job: "
-    "a _SUCCESS (or .crc) written after resolve_input is matched by the folder's * pattern and read as TFRecords",
-)
 def test_underscore_file_appearing_later_is_never_read(tmp_path):
     from apache_beam.io.filesystem import FileMetadata
 
@@ -53,11 +48,6 @@ def test_underscore_file_appearing_later_is_never_read(tmp_path):
     assert not source.reads(FileMetadata(str(folder / "_SUCCESS"), 0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auto format, a folder whose only tfrecord names start with _ or .: the refusal says the folder has "
-    "no names with 'tfrecord' instead of naming the files set aside by the _/. rule",
-)
 def test_auto_folder_of_hidden_tfrecords_names_the_rule(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -75,20 +65,10 @@ def test_non_utf8_argument_shown_as_xff():
     assert "udc" not in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shown_name does not escape a backslash: a file literally named a\\xff.txt and one whose name holds "
-    "the byte 0xff are shown the same in quarantine lines, summary.json and messages",
-)
 def test_shown_name_is_unambiguous():
     assert quarantine.shown_name("a\\xff.txt") != quarantine.shown_name("a\udcff.txt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two blanks between values: the dimension counts a run of blanks once (3), the parser splits on "
-    "each space, and the error contradicts itself: 'line 1: more than 3 values ... (line 1 has 3)'",
-)
 def test_double_space_between_values_not_self_contradictory(tmp_path):
     path = tmp_path / "glove.txt"
     path.write_bytes(b"a 0.1  0.2 0.3\nb 0.1 0.2 0.3\nc 0.1 0.2 0.3\n")
@@ -134,11 +114,6 @@ def test_probe_refuses_cgroup_folder():
     assert preflight.cannot_write_in(mount) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score's one summary line lists the names not read as they are: a name holding a newline (a valid "
-    "UTF-8 name) splits the summary line in two; shown_name escapes non-UTF-8 bytes but no control character",
-)
 def test_summary_line_stays_one_line_with_newline_in_name():
     from pipeline.score import ScoreSummary
 

@@ -470,12 +470,46 @@ def test_a_member_name_that_is_not_utf8_is_set_aside_naming_it(tmp_path):
         "review file name must be <id>_<rating>.txt, got 'caf\\xe9_8.txt'",
     )
     assert str(record.origin) == f"{archive} (member aclImdb/train/pos/caf\\xe9_8.txt)"
-    assert QuarantinedRecord.from_json_line(line.to_json_line()) == line
+    # A shown name is shown again as a name holding a backslash: distinct names show distinctly.
+    assert (
+        QuarantinedRecord.from_json_line(line.to_json_line()).origin.member
+        == "aclImdb/train/pos/caf\\\\xe9_8.txt"
+    )
 
 
 def _bytes_of_shown(shown: str) -> bytes:
-    """The bytes a name shown by ``quarantine.shown_name`` stands for (a name holding no backslash)."""
-    return re.sub(rb"\\x([0-9a-f]{2})", lambda match: bytes.fromhex(match[1].decode()), shown.encode())
+    """The bytes a name shown by ``quarantine.shown_name`` stands for (``ls -b``'s escapes read back)."""
+    named = {b"\\": b"\\", b"n": b"\n", b"t": b"\t", b"r": b"\r"}
+    return re.sub(
+        rb"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|.)",
+        lambda match: (
+            named.get(match[1])
+            or (
+                bytes.fromhex(match[1][1:].decode())
+                if match[1][:1] == b"x"
+                else chr(int(match[1][1:], 16)).encode()
+            )
+        ),
+        shown.encode(),
+    )
+
+
+@PROPERTY_SETTINGS
+@given(
+    name=st.lists(
+        st.one_of(st.characters(), st.sampled_from(["\\", "\\x", "\n", "\udc80", "\udcff", "\x85", "\u2028"]))
+    ).map("".join)
+)
+def test_a_shown_name_is_one_line_of_utf8_and_distinct_names_show_distinctly(name):
+    shown = quarantine.shown_name(name)
+    assert len(shown.splitlines()) <= 1 and shown == shown.strip("\r\n")
+    assert shown.encode("utf-8").decode("utf-8") == shown
+    assert _bytes_of_shown(shown) == name.encode("utf-8", "surrogateescape")  # so names differ, shown too
+
+
+def test_a_shown_name_escapes_as_ls_b_does():
+    name = "a\\b\nc\td\re\x1b\x7f\udcff\x85\u2028\ud800é.txt"
+    assert quarantine.shown_name(name) == "a\\\\b\\nc\\td\\re\\x1b\\x7f\\xff\\u0085\\u2028\\ud800é.txt"
 
 
 @PROPERTY_SETTINGS
@@ -505,8 +539,7 @@ def test_a_file_name_of_any_bytes_is_one_string_in_the_quarantine_line_the_summa
     shown = quarantine.shown_name(os.fsdecode(path))
     assert line["source"] == sample == str(record.origin) == shown
     assert line["detail"] == f"review file name must be <id>_<rating>.txt, got '{shown.rsplit('/', 1)[1]}'"
-    if b"\\" not in name:
-        assert _bytes_of_shown(shown) == path
+    assert _bytes_of_shown(shown) == path
 
 
 # --- the driver's input fingerprint -------------------------------------------------------------------
@@ -574,9 +607,10 @@ def test_every_entry_of_a_review_folder_is_a_review_or_set_aside(tmp_path, packe
     examples = run_example_gen(tmp_path, data, LENIENT)
 
     def line(name: str, reason: str, detail: str, raw: bytes) -> dict:
+        member = members[name] and members[name].replace("\n", "\\n")  # shown as `ls -b` shows it
         return {
-            "source": source or f"{data}/{name}",
-            "member": members[name],
+            "source": source or f"{data}/{name}".replace("\n", "\\n"),
+            "member": member,
             "reason": reason,
             "detail": detail,
             "size": len(raw),
@@ -585,7 +619,7 @@ def test_every_entry_of_a_review_folder_is_a_review_or_set_aside(tmp_path, packe
         }
 
     def bad_name(name: str) -> dict:
-        shown = name.rsplit("/", 1)[-1]
+        shown = name.rsplit("/", 1)[-1].replace("\n", "\\n")
         return line(
             name,
             "bad_file_name",

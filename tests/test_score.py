@@ -826,7 +826,7 @@ def test_a_folder_of_tfrecord_shards_is_read_without_the_files_beside_them(tmp_p
         (folder / name).write_bytes(b"not a record")
     source = score.resolve_input(str(folder), input_format)
     assert source == score.ScoreInput(
-        score.TFRECORD, f"{folder}/*", (str(folder), str(folder)), tuple(not_read)
+        score.TFRECORD, f"{folder}/*", (str(folder), str(folder)), tuple(not_read), input_format
     )
     assert [source.reads(FileMetadata(str(folder / name), 1)) for name in [*SHARDS, *BESIDE_SHARDS]] == [
         True,
@@ -857,11 +857,26 @@ def test_a_folder_of_names_that_are_never_read_is_refused_naming_them(tmp_path, 
     )
 
 
+def test_an_auto_folder_whose_tfrecord_names_all_start_with_an_underscore_or_dot_is_refused_naming_them(
+    tmp_path,
+):
+    """Before: refused as 'neither an IMDb dataset nor a folder of TFRecord files (names with 'tfrecord')'."""
+    for name in ["_part-0.tfrecord", ".part-0.tfrecord.crc", "README.md"]:
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(score.ScoreInputError) as error:
+        score.resolve_input(str(tmp_path))
+    assert str(error.value) == (
+        f"--input {tmp_path} holds no TFRecord files: .part-0.tfrecord.crc, _part-0.tfrecord start with _ or ., "
+        "which are never read"
+    )
+
+
 @pytest.mark.parametrize(
     ("not_read", "described"),
     [
         ([], "set aside 0"),
         (["_SUCCESS"], "set aside 0, not read 1 file (_SUCCESS)"),
+        (["READ\nME", "a\\b.crc"], "set aside 0, not read 2 files (READ\\nME, a\\\\b.crc)"),
         ([f"{n}.crc" for n in range(5)], "set aside 0, not read 5 files (0.crc, 1.crc, 2.crc, 3.crc, 4.crc)"),
         (
             [f"{n}.crc" for n in range(6)],
@@ -897,7 +912,7 @@ def test_a_fifo_a_dangling_link_or_a_link_to_a_fifo_in_a_tfrecord_folder_is_refu
     for name in ["a.tfrecord", "b.tfrecord", "c.tfrecord"]:
         (folder / name).unlink()
     assert score.resolve_input(str(folder), "tfrecord") == score.ScoreInput(
-        score.TFRECORD, f"{folder}/*", (str(folder), str(folder)), ()
+        score.TFRECORD, f"{folder}/*", (str(folder), str(folder)), (), "tfrecord"
     )
     # Beside an IMDb dataset, whose top-level files are never read, a FIFO is no matter.
     write_dataset(tmp_path / "aclImdb", IMDB_FILES)
@@ -925,7 +940,10 @@ def test_auto_reads_the_tfrecord_names_of_a_folder_and_names_every_other_file(na
             source = score.resolve_input(directory)
         except score.ScoreInputError as error:
             assert not read
-            assert "neither an IMDb dataset" in str(error)
+            # A name holding 'tfrecord' that starts with _ or . is named as never read.
+            hidden = [name for name in names if "tfrecord" in name.lower()]
+            assert ("holds no TFRecord files" if hidden else "neither an IMDb dataset") in str(error)
+            assert all(name in str(error) for name in hidden) or len(names) > 5
             return
     assert source.not_read == tuple(sorted(names - set(read)))
     assert sorted(name for name in names if source.reads(FileMetadata(f"{directory}/{name}", 0))) == read

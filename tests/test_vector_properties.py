@@ -529,3 +529,20 @@ def test_every_way_writers_format_a_float_reads_back(directory, layout, value, s
     path = _write(directory, layout, _text_bytes(layout, lines, 2))
     ((word, vector),) = list(iter_vectors(path, layout.format))
     assert (word, vector.tolist()) == ("the", [np.float32(float(text))] * 2)
+
+
+@PROPERTY_SETTINGS
+@given(
+    values=st.lists(st.integers(-9, 9), min_size=1, max_size=5),
+    runs=st.data(),
+)
+def test_any_run_of_blanks_between_values_separates_them_once(directory, values, runs):
+    """A run of spaces and tabs between two values is one separator, for the dimension and the parser alike."""
+    blanks = st.text(alphabet=" \t", min_size=1, max_size=3)
+    line = "w " + "".join(f"{value}{runs.draw(blanks)}" for value in values[:-1]) + str(values[-1])
+    path = directory / "glove.txt"
+    path.write_text(f"{line}\nv {' '.join(map(str, values))}\n", encoding="utf-8")
+    assert [(word, vector.tolist()) for word, vector in iter_vectors(str(path))] == [
+        ("w", values),
+        ("v", values),
+    ]

@@ -80,17 +80,28 @@ REASON_PROPERTY_PREFIX = "quarantined_"
 
 
 def shown_name(name: str) -> str:
-    """A path as text: bytes of a name that is not UTF-8 (read as surrogates) shown as ``\\xff``.
+    """A name as one line of UTF-8 text, as ``ls -b`` shows it: a backslash as ``\\\\``, a control character
+    as ``\\n``, ``\\t``, ``\\r`` or ``\\x1b``, a byte that is not UTF-8 (read as a surrogate) as ``\\xff``.
 
     Every file the pipeline writes (quarantine lines, summaries, predictions) and every message shows a
-    name this way: Beam's string coder and UTF-8 output cannot carry the surrogates. A surrogate that
-    stands for no byte (a YAML or JSON ``"\\ud800"``) is shown as Python writes it, ``\\ud800``.
+    name this way: Beam's string coder and UTF-8 output cannot carry the surrogates, and distinct names
+    show distinctly. A character no byte stands for (a YAML or JSON ``"\\ud800"``) or a Unicode line break
+    shows as Python writes it, ``\\ud800``, ``\\u2028``.
     """
-    name = _NOT_A_BYTE.sub(lambda char: f"\\u{ord(char[0]):04x}", name)
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _NOT_SHOWN.sub(_escape, name)
 
 
-_NOT_A_BYTE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # surrogateescape's are \udc80-\udcff
+_NOT_SHOWN = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    if match[0] in _NAMED:
+        return _NAMED[match[0]]
+    if code < 0x80 or 0xDC80 <= code <= 0xDCFF:  # surrogateescape's \udc80-\udcff are the bytes 0x80-0xff
+        return f"\\x{code & 0xFF:02x}"
+    return f"\\u{code:04x}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -379,17 +379,23 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
 
 
 def _parse_vector(path: str, number: int, text: str, dimension: int, source: str) -> Vector:
-    """Splits ``word v1 ... vd`` from the right, so a word may contain spaces.
+    """Splits ``word v1 ... vd`` from the right, so a word may contain spaces: the last ``dimension`` runs of
+    blanks separate the values, as :func:`_glove_dimension` counts them; the word keeps all but one blank of
+    the run before its values (``the  0.1``: ``'the '``).
 
     ``source`` says where ``dimension`` comes from ("line 1 has 300"), for the message.
     """
     text = text.replace("\t", " ")
     fields = text.rsplit(" ", dimension)
+    if "" in fields[1:]:  # a run of blanks among the values (rare: the split above is 5 times faster)
+        ends = [run.end() for run in _BLANKS.finditer(text)][-dimension:]
+        fields = [text[: ends[0] - 1], *_BLANKS.split(text[ends[0] :])]
     if len(fields) != dimension + 1:
         problem = f"expected {counted(dimension, 'value')} after the word, found {len(fields) - 1} ({source})"
         raise VectorFileError(path, problem, number)
     word, values = fields[0], fields[1:]
-    if " " in word and _NUMBER.fullmatch(word.rsplit(" ", 1)[1]):
+    _, space, last = word.rstrip(" ").rpartition(" ")
+    if space and _NUMBER.fullmatch(last):
         # A word with a space is legitimate (GloVe 840B has a few, such as ". . ."),
         # but one ending in a number is far more likely a line with extra values.
         problem = (
