@@ -120,7 +120,12 @@ def test_a_cli_option_with_other_separators_is_refused_naming_the_option(option,
     misspelt = "--" + words[0] + "".join(sep + word for sep, word in zip(separators, words[1:], strict=False))
     if misspelt == option:
         return
-    if misspelt in BEAM_OPTIONS:  # e.g. --dry_run, Beam's own: passed on, by the rule
+    if misspelt in BEAM_OPTIONS and misspelt.replace("_", "-") == option:  # --dry_run for --dry-run
+        assert usage_error(misspelt) == (
+            f"{misspelt} is Apache Beam's option, not imdb-pipeline run's {option}: did you mean {option}?"
+        )
+        return
+    if misspelt in BEAM_OPTIONS:  # another of Beam's own options: passed on, by the rule
         argument = f"{misspelt}=1" if misspelt in BEAM_VALUED else misspelt
         assert argument in config_from_command_line(argument).beam_args
         return
