@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+import re
 import tarfile
 
 import apache_beam as beam
@@ -190,3 +191,20 @@ def reason_properties(examples: standard_artifacts.Examples) -> dict[str, int]:
             if value or not name.startswith(quarantine.REASON_PROPERTY_PREFIX):
                 properties[name] = value
     return properties
+
+
+def bytes_of_shown(shown: str) -> bytes:
+    """The bytes a name shown by ``quarantine.shown_name`` stands for (``ls -b``'s escapes read back)."""
+    named = {b"\\": b"\\", b"n": b"\n", b"t": b"\t", b"r": b"\r"}
+    return re.sub(
+        rb"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|.)",
+        lambda match: (
+            named.get(match[1])
+            or (
+                bytes.fromhex(match[1][1:].decode())
+                if match[1][:1] == b"x"
+                else chr(int(match[1][1:], 16)).encode()
+            )
+        ),
+        shown.encode(),
+    )

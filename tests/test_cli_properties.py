@@ -51,6 +51,7 @@ from components.artifacts import quarantine
 from pipeline.config import SAMPLE_DATA
 from schemas import features
 from tests.conftest import run_cli
+from tests.imdb_files import bytes_of_shown
 
 pytestmark = pytest.mark.slow
 
@@ -275,10 +276,11 @@ def _accounted_files(examples: Path, root: Path) -> list[str]:
     for path in sorted(quarantine_dir.glob(f"{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}")):
         for line in path.read_text(encoding="ascii").splitlines():
             record = json.loads(line)
+            # Names are shown as ls -b shows them (quarantine.shown_name): read back to the file's own name.
             if record["member"] is None:
-                sources.append(os.path.relpath(record["source"], root))
+                sources.append(os.path.relpath(os.fsdecode(bytes_of_shown(record["source"])), root))
             else:  # a member of the archive of root
-                sources.append(record["member"].removeprefix("aclImdb/"))
+                sources.append(os.fsdecode(bytes_of_shown(record["member"])).removeprefix("aclImdb/"))
     return sources
 
 

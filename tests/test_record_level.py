@@ -20,7 +20,6 @@ import json
 import logging
 import os
 from pathlib import Path
-import re
 import tarfile
 import tempfile
 
@@ -45,6 +44,7 @@ from tests.imdb_files import (
     GOOD_FILES,
     GOOD_REVIEWS,
     GOOD_SPLITS,
+    bytes_of_shown,
     examples_dir,
     quarantine_lines,
     reason_properties,
@@ -477,23 +477,6 @@ def test_a_member_name_that_is_not_utf8_is_set_aside_naming_it(tmp_path):
     )
 
 
-def _bytes_of_shown(shown: str) -> bytes:
-    """The bytes a name shown by ``quarantine.shown_name`` stands for (``ls -b``'s escapes read back)."""
-    named = {b"\\": b"\\", b"n": b"\n", b"t": b"\t", b"r": b"\r"}
-    return re.sub(
-        rb"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|.)",
-        lambda match: (
-            named.get(match[1])
-            or (
-                bytes.fromhex(match[1][1:].decode())
-                if match[1][:1] == b"x"
-                else chr(int(match[1][1:], 16)).encode()
-            )
-        ),
-        shown.encode(),
-    )
-
-
 @PROPERTY_SETTINGS
 @given(
     name=st.lists(
@@ -504,7 +487,7 @@ def test_a_shown_name_is_one_line_of_utf8_and_distinct_names_show_distinctly(nam
     shown = quarantine.shown_name(name)
     assert len(shown.splitlines()) <= 1 and shown == shown.strip("\r\n")
     assert shown.encode("utf-8").decode("utf-8") == shown
-    assert _bytes_of_shown(shown) == name.encode("utf-8", "surrogateescape")  # so names differ, shown too
+    assert bytes_of_shown(shown) == name.encode("utf-8", "surrogateescape")  # so names differ, shown too
 
 
 def test_a_shown_name_escapes_as_ls_b_does():
@@ -539,7 +522,7 @@ def test_a_file_name_of_any_bytes_is_one_string_in_the_quarantine_line_the_summa
     shown = quarantine.shown_name(os.fsdecode(path))
     assert line["source"] == sample == str(record.origin) == shown
     assert line["detail"] == f"review file name must be <id>_<rating>.txt, got '{shown.rsplit('/', 1)[1]}'"
-    assert _bytes_of_shown(shown) == path
+    assert bytes_of_shown(shown) == path
 
 
 # --- the driver's input fingerprint -------------------------------------------------------------------
