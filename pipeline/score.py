@@ -256,7 +256,12 @@ def check_output(output: str, input_path: str | None = None) -> None:
     gfile = _gfile()
     if gfile.exists(output):
         if not gfile.isdir(output):
-            raise OutputExistsError(f"--output {output} is a file; scoring writes a folder")
+            # /dev/stdout and /proc/self/fd/1 are what they point to: a terminal's character device, a FIFO.
+            kind = reader.special_file_kind(output, follow_links=True)
+            to_predict = " (imdb-pipeline predict prints predictions to standard output)" if kind else ""
+            raise OutputExistsError(
+                f"--output {output} is {kind or 'a regular file'}; scoring writes a folder{to_predict}"
+            )
         if gfile.listdir(output):
             raise OutputExistsError(
                 f"--output {output} already holds files; scoring never overwrites: name a new or empty folder"

@@ -480,6 +480,24 @@ def _score_cli(*args, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([CLI, "score", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+def test_standard_output_as_the_output_is_refused_saying_what_it_is_and_naming_predict(
+    length_model, tmp_path
+):
+    """``imdb-pipeline score ... --output /dev/stdout``, its standard output a pipe (as here) or a terminal.
+
+    Before: ``--output /dev/stdout is a file; scoring writes a folder`` (it is none)."""
+    (tmp_path / "in.txt").write_text("fine\n", encoding="utf-8")
+    done = _score_cli(
+        "--model", str(length_model), "--input", "in.txt", "--output", "/dev/stdout", cwd=tmp_path
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "imdb-pipeline score: --output /dev/stdout is a FIFO; scoring writes a folder (imdb-pipeline predict "
+        "prints predictions to standard output)\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+
+
 def test_the_command_writes_predictions_quarantine_and_summary(length_model, tmp_path):
     texts = ["short", "", "a" * 80, "caf\u00e9"]
     (tmp_path / "in.txt").write_text("".join(f"{text}\n" for text in texts), encoding="utf-8")

@@ -276,6 +276,83 @@ def test_an_input_that_is_no_file_or_folder_is_refused_before_the_job(tmp_path_f
     )
 
 
+# --- Outputs that exist but are no folder ----------------------------------------------------------------
+
+_TO_PREDICT = " (imdb-pipeline predict prints predictions to standard output)"
+
+
+def _existing_output(kind: str, link: bool, folder: Path, opened: list[int]) -> str:
+    """A path to an existing output of ``kind`` (an input kind above, or a regular file), or a link to it."""
+    if kind == "a regular file":
+        (folder / "scores.jsonl").write_text("x")
+        path = str(folder / "scores.jsonl")
+    else:
+        path = _special_input(kind, folder, opened)
+    if not link:
+        return path
+    (folder / "out").symlink_to(path)
+    return str(folder / "out")
+
+
+@pytest.mark.parametrize("link", [False, True], ids=["itself", "a link to it"])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("a regular file", "--output {} is a regular file; scoring writes a folder"),
+        (
+            "a character device",
+            "--output {} is a character device; scoring writes a folder (imdb-pipeline predict prints "
+            "predictions to standard output)",
+        ),
+        (
+            "a FIFO",
+            "--output {} is a FIFO; scoring writes a folder (imdb-pipeline predict prints predictions to "
+            "standard output)",
+        ),
+        (
+            "a socket",
+            "--output {} is a socket; scoring writes a folder (imdb-pipeline predict prints predictions to "
+            "standard output)",
+        ),
+    ],
+)
+def test_an_output_that_is_no_folder_says_what_it_is(tmp_path, kind, message, link):
+    """``imdb-pipeline score --output /dev/stdout`` (or /dev/null, a FIFO, a socket, a file, a link to one).
+
+    Before: every one was ``--output /dev/stdout is a file; scoring writes a folder``, true of none of them
+    but a regular file, and not saying where predictions to standard output come from."""
+    opened: list[int] = []
+    try:
+        output = _existing_output(kind, link, tmp_path, opened)
+        with pytest.raises(score.OutputExistsError) as raised:
+            score.check_output(output)
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)
+    assert str(raised.value) == message.format(output)
+
+
+_OUTPUT_KINDS = {**_SPECIAL_INPUTS, "a regular file": "a regular file"}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc")
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(set(_OUTPUT_KINDS) - {"a link to a FIFO"})), link=st.booleans())
+def test_an_output_of_any_kind_but_a_folder_is_refused_saying_what_it_is(tmp_path_factory, kind, link):
+    """Whatever the output is, itself or through a link (``/proc/self/fd/N`` of a pipe: ``/dev/stdout`` of a
+    piped command): refused, naming its kind, and pointing to ``predict`` unless it is a regular file."""
+    opened: list[int] = []
+    try:
+        output = _existing_output(kind, link, tmp_path_factory.mktemp("output"), opened)
+        with pytest.raises(score.OutputExistsError) as raised:
+            score.check_output(output)
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)
+    hint = "" if kind == "a regular file" else _TO_PREDICT
+    assert str(raised.value) == f"--output {output} is {_OUTPUT_KINDS[kind]}; scoring writes a folder{hint}"
+
+
 _NAMES_NOT_UTF8 = [b"part-\xff.tfrecord", b"\xe9t\xe9-tfrecord.gz", b"notes-\xff.txt", b"_SUCCESS\xff"]
 
 
