@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 import dataclasses
 import functools
 import gzip
-import io
 import json
 import os
 import posixpath
@@ -29,6 +28,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from components.artifacts import quarantine
 from components.artifacts.evaluation import DECISION_THRESHOLD
@@ -224,8 +224,8 @@ OUTPUT_GLOB_CHARACTERS = "[*?"
 
 
 def check_output(output: str, input_path: str | None = None) -> None:
-    """Raises OutputExistsError for a file or a non-empty folder, ScoreInputError for an empty or glob path,
-    a local path that goes up (``..``) from a folder that does not exist, or one inside the input folder."""
+    """Raises OutputExistsError for what exists and is no empty folder or what the OS will not make or write,
+    ScoreInputError for an empty or glob path, a local one going up (``..``) from no folder or inside the input."""
     if not output.strip():
         # Beam would write into the working folder, beside (or over) whatever it holds.
         raise ScoreInputError("--output is empty: name a new or empty folder")
@@ -244,8 +244,7 @@ def check_output(output: str, input_path: str | None = None) -> None:
                     f"--output {output} is inside the input folder {input_path}: the job would read what "
                     "it writes; choose a folder outside it"
                 )
-    found = [char for char in OUTPUT_GLOB_CHARACTERS if char in output]
-    if found:
+    if found := [char for char in OUTPUT_GLOB_CHARACTERS if char in output]:
         raise ScoreInputError(
             f"--output {output} holds {' '.join(repr(char) for char in found)}: Apache Beam's file writers "
             "take the paths below the output folder as glob patterns, so the job would fail or mix up "
@@ -281,10 +280,9 @@ def check_output(output: str, input_path: str | None = None) -> None:
 
 
 def _key(origin: Origin, review_id: str | None = None) -> Key:
-    key = {name: value for name, value in origin.fields().items() if value is not None}
-    if review_id is not None:
-        key[ID_FIELD] = review_id
-    return key
+    return {
+        name: value for name, value in {**origin.fields(), ID_FIELD: review_id}.items() if value is not None
+    }
 
 
 class _ReadRecordsFn(beam.DoFn):
@@ -297,8 +295,7 @@ class _ReadRecordsFn(beam.DoFn):
         self._max_bytes = max_review_bytes
 
     def _review(self, origin: Origin, raw: bytes, parse: typing.Callable) -> typing.Any:
-        """(key, text) of the record ``raw``, read by ``parse`` (-> review bytes, id) and ExampleGen's checks of
-        the review's bytes, or the record set aside to ``QUARANTINE``."""
+        """(key, text) of ``raw`` by ``parse`` (-> review bytes, id) and ExampleGen's checks, or it set aside."""
         try:
             data, review_id = parse(raw, str(origin))
             text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
@@ -348,7 +345,8 @@ class _ReadRecordsFn(beam.DoFn):
         """The review of a line: ExampleGen's rules and messages for the line's bytes, then predict's."""
         reader.check_review_bytes(line, len(line), self._max_bytes, where, "line")
         if isinstance(result, predict.InputError):
-            raise _bad_line(result, where)
+            detail = str(result).removeprefix(where).lstrip(":").strip().removeprefix("is ")
+            raise BadRecordError(result.reason or quarantine.INVALID_UTF8, where, detail)
         return result.text.encode("utf-8"), None
 
 
@@ -397,7 +395,7 @@ def _check_gzip_size(gzipped: bool, size: int) -> None:
 
 def _gunzipped_size(path: str) -> int:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        return gzip.GzipFile(fileobj=raw, mode="rb").seek(0, io.SEEK_END)
+        return gzip.GzipFile(fileobj=raw, mode="rb").seek(0, os.SEEK_END)
 
 
 # TensorFlow wraps an op's error as "{{function_node ...}} <message> [Op:IteratorGetNext]".
@@ -409,11 +407,6 @@ def _tf_error_text(message: str) -> str:
     line = message.splitlines()[0] if message else ""
     # TensorFlow's "truncated record at 0' failed with Read less bytes than requested" has a stray quote.
     return _TF_WRAPPING.sub("", line).strip().replace("' failed with ", ": ")
-
-
-def _bad_line(error: predict.InputError, where: str) -> BadRecordError:
-    detail = str(error).removeprefix(where).lstrip(":").strip().removeprefix("is ")
-    return BadRecordError(error.reason or quarantine.INVALID_UTF8, where, detail)
 
 
 def _example_text(raw: bytes, where: str) -> tuple[bytes, str | None]:
@@ -455,44 +448,36 @@ def _one_string(feature_map, name: str, what: str, reason: str, where: str) -> b
     )
 
 
-def _imdb_key_and_text(review: reader.Review) -> tuple[Key, str]:
-    return _key(review.origin or Origin(review.source), review.source), review.text
-
-
-class ReadReviews(beam.PTransform):
+@beam.ptransform_fn
+def ReadReviews(
+    pbegin: beam.pvalue.PBegin,
+    source: ScoreInput,
+    max_review_bytes: int = ExampleGenOptions().max_review_bytes,
+) -> dict[str, beam.PCollection]:
     """PBegin -> {REVIEWS: PCollection[(key, text)], QUARANTINE: PCollection[QuarantinedRecord],
     KINDS: PCollection[str]} (the kind each file was read as: ``auto`` resolved).
 
     ``key`` says where the review came from (``source``, ``member``, ``line`` or ``record``, and its ``id``).
     Every review gets ExampleGen's checks (``reader.check_review_bytes``), the IMDb layout its reader.
     """
-
-    def __init__(self, source: ScoreInput, max_review_bytes: int = ExampleGenOptions().max_review_bytes):
-        super().__init__()
-        self._source = source
-        self._max_review_bytes = max_review_bytes
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
-        if self._source.kind == IMDB:
-            read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(
-                self._source.pattern, self._max_review_bytes
-            )
-            reviews = read[reader.REVIEWS] | "KeyAndText" >> beam.Map(_imdb_key_and_text)
-            kinds = pbegin | "ImdbKind" >> beam.Create([IMDB])
-            return {REVIEWS: reviews, QUARANTINE: read[reader.QUARANTINE], KINDS: kinds}
-        read = (
-            pbegin
-            | "MatchFiles" >> fileio.MatchFiles(self._source.pattern, fileio.EmptyMatchTreatment.DISALLOW)
-            | "InputFiles" >> beam.Filter(self._source.reads)
-            | "ReshuffleFiles" >> beam.Reshuffle()
-            | "ReadRecords"
-            >> beam.ParDo(_ReadRecordsFn(self._source, self._max_review_bytes)).with_outputs(
-                QUARANTINE, KINDS, main=REVIEWS
-            )
+    if source.kind == IMDB:
+        read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(source.pattern, max_review_bytes)
+        reviews = read[reader.REVIEWS] | "KeyAndText" >> beam.Map(
+            lambda review: (_key(review.origin or Origin(review.source), review.source), review.text)
         )
-        # A file is read by one worker: spread its reviews over all of them for scoring.
-        reviews = read[REVIEWS] | "ReshuffleReviews" >> beam.Reshuffle()
-        return {REVIEWS: reviews, QUARANTINE: read[QUARANTINE], KINDS: read[KINDS]}
+        kinds = pbegin | "ImdbKind" >> beam.Create([IMDB])
+        return {REVIEWS: reviews, QUARANTINE: read[reader.QUARANTINE], KINDS: kinds}
+    read = (
+        pbegin
+        | "MatchFiles" >> fileio.MatchFiles(source.pattern, fileio.EmptyMatchTreatment.DISALLOW)
+        | "InputFiles" >> beam.Filter(source.reads)
+        | "ReshuffleFiles" >> beam.Reshuffle()
+        | "ReadRecords"
+        >> beam.ParDo(_ReadRecordsFn(source, max_review_bytes)).with_outputs(QUARANTINE, KINDS, main=REVIEWS)
+    )
+    # A file is read by one worker: spread its reviews over all of them for scoring.
+    reviews = read[REVIEWS] | "ReshuffleReviews" >> beam.Reshuffle()
+    return {REVIEWS: reviews, QUARANTINE: read[QUARANTINE], KINDS: read[KINDS]}
 
 
 # --- Scoring ---------------------------------------------------------------------------------------
@@ -546,24 +531,22 @@ def _prediction_or_set_aside(key: Key, result: PredictionResult) -> Iterator:
     )
 
 
-class ScoreReviews(beam.PTransform):
+@beam.ptransform_fn
+def ScoreReviews(
+    reviews: beam.PCollection, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE
+) -> dict[str, beam.PCollection]:
     """PCollection[(key, text)] -> {PREDICTIONS: PCollection[dict], QUARANTINE: PCollection[QuarantinedRecord]}.
 
     A prediction holds the key's fields, ``probability`` and ``label`` (1 at or above the evaluator's threshold).
     """
-
-    def __init__(self, model_dir: str, max_batch_size: int = predict.DEFAULT_BATCH_SIZE):
-        super().__init__()
-        self._handler = KeyedModelHandler(TextSignatureModelHandler(model_dir, max_batch_size))
-
-    def expand(self, reviews: beam.PCollection) -> dict[str, beam.PCollection]:
-        scored = (
-            reviews
-            | "RunInference" >> RunInference(self._handler)
-            | "ToPrediction"
-            >> beam.FlatMapTuple(_prediction_or_set_aside).with_outputs(QUARANTINE, main=PREDICTIONS)
-        )
-        return {PREDICTIONS: scored[PREDICTIONS], QUARANTINE: scored[QUARANTINE]}
+    scored = (
+        reviews
+        | "RunInference"
+        >> RunInference(KeyedModelHandler(TextSignatureModelHandler(model_dir, max_batch_size)))
+        | "ToPrediction"
+        >> beam.FlatMapTuple(_prediction_or_set_aside).with_outputs(QUARANTINE, main=PREDICTIONS)
+    )
+    return {PREDICTIONS: scored[PREDICTIONS], QUARANTINE: scored[QUARANTINE]}
 
 
 # --- Writing and reading back ----------------------------------------------------------------------
@@ -583,22 +566,20 @@ def prediction_to_example(prediction: dict[str, typing.Any]) -> bytes:
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-class WritePredictions(beam.PTransform):
+@beam.ptransform_fn
+def WritePredictions(
+    predictions: beam.PCollection, output: str, output_format: str = JSON_LINES
+) -> beam.pvalue.PDone:
     """PCollection[dict] -> ``<output>/predictions-*.jsonl`` or ``.tfrecord.gz``."""
-
-    def __init__(self, output: str, output_format: str = JSON_LINES):
-        super().__init__()
-        self._prefix = posixpath.join(output, PREDICTIONS_PREFIX)
-        self._format = output_format
-
-    def expand(self, predictions: beam.PCollection) -> beam.pvalue.PDone:
-        if self._format == JSON_LINES:
-            encoded = predictions | "ToJson" >> beam.Map(json.dumps, ensure_ascii=False, sort_keys=True)
-            write = beam.io.WriteToText
-        else:
-            encoded = predictions | "ToExample" >> beam.Map(prediction_to_example)
-            write = beam.io.WriteToTFRecord
-        return encoded | "Write" >> write(self._prefix, file_name_suffix=SUFFIXES[self._format])
+    if output_format == JSON_LINES:
+        encoded = predictions | "ToJson" >> beam.Map(json.dumps, ensure_ascii=False, sort_keys=True)
+        write = beam.io.WriteToText
+    else:
+        encoded = predictions | "ToExample" >> beam.Map(prediction_to_example)
+        write = beam.io.WriteToTFRecord
+    return encoded | "Write" >> write(
+        posixpath.join(output, PREDICTIONS_PREFIX), file_name_suffix=SUFFIXES[output_format]
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -684,8 +665,6 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     Raises:
         ScoreInputError, ImdbDataError: the input cannot be read (the message names the file).
     """
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     from pipeline.config import with_default_runner
     from pipeline.pipeline import beam_args_with_dependencies
 
@@ -736,12 +715,9 @@ _QUARANTINE_FILES = re.compile(
 
 
 def _remove_partial_output(output: str, existed: set[str] | None) -> None:
-    """Removes what a failed job wrote to ``output`` (``existed``: its names before, None if the job made it).
-
-    Only the job's own names (predictions and quarantine shards, the summary, Beam's temporary
-    folders) that were not there before go; a folder the job made goes only if that leaves it empty.
-    A file someone else put in the folder while the job ran stays.
-    """
+    """Removes what a failed job wrote to ``output`` (``existed``: its names before, None if the job made it):
+    only the job's own names (predictions and quarantine shards, the summary, Beam's temporary folders) that
+    were not there before, then a folder the job made if that leaves it empty. Another's file stays."""
     if not _gfile().isdir(output):
         return
     added = _names(output) - (existed or set())
