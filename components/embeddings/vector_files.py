@@ -323,12 +323,10 @@ def _read_text(path: str, header: bool) -> Iterator[Vector]:
             yield word, vector
         if spaced:
             # A word may hold a space (GloVe 840B's ". . ."), but no token starts or ends with one.
+            lines_shown = ", ".join(map(str, spaced[:5])) + (", ..." if len(spaced) > 5 else "")
             logger.warning(
-                "%s: %s start or end with a space, which no token can match (two spaces between a word and "
-                "its values?): line %s",
-                path,
-                counted(len(spaced), "word"),
-                ", ".join(map(str, spaced[:5])) + (", ..." if len(spaced) > 5 else ""),
+                f"{path}: {counted(len(spaced), 'word')} start or end with a space, which no token can match "
+                f"(two spaces between a word and its values?): line {lines_shown}"
             )
         if count is not None and found != count:
             raise VectorFileError(
