@@ -179,6 +179,8 @@ def _open_binary(path: str) -> Iterator[BinaryIO]:
 
 
 class _RawGFile(io.RawIOBase):
+    """A GFile's bytes as the raw stream under an ``io.BufferedReader``."""
+
     def __init__(self, gfile: tf.io.gfile.GFile):
         self._gfile = gfile
 
