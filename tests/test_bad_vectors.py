@@ -57,11 +57,17 @@ def _file(tmp_path, name, data):
 
 
 def _error(path, format=None) -> VectorFileError:
-    """The error of reading ``path`` to its end; its message starts with the file it is about."""
+    """The error of reading ``path`` to its end; its message starts with the file and the place it is about."""
     with pytest.raises(VectorFileError) as raised:
         list(iter_vectors(path, format))
     error = raised.value
-    assert str(error).startswith((f"{error.path}, line ", f"{error.path}, byte ", f"{error.path}: "))
+    if error.line is not None:
+        where = f", line {error.line}"
+    elif error.offset is not None:
+        where = f", at byte offset {error.offset} (counting from 0)"
+    else:
+        where = ""
+    assert str(error) == f"{error.path}{where}: {error.problem}"
     return error
 
 
@@ -128,7 +134,7 @@ WRONG_DIMENSION = "; if the file is word2vec binary, its header's dimension ({})
         (
             word2vec_binary_bytes(ROWS, header="3 3"),
             # Each vector takes 4 bytes of the next record: "e" is read as a word, then "\xa9" of "café".
-            (None, 34, "word is not UTF-8 (invalid start byte at byte 0 of the word)" + WRONG_DIMENSION.format(3)
+            (None, 34, "word is not UTF-8 (invalid start byte at byte 1 of the word, counting from 1)" + WRONG_DIMENSION.format(3)
              + ", or the word before, 'e', goes on after a space, which this format cannot hold"),
         ),
         (
@@ -139,7 +145,7 @@ WRONG_DIMENSION = "; if the file is word2vec binary, its header's dimension ({})
         (word2vec_binary_bytes(ROWS)[:-3], (None, 36, "the file ends inside the vector of 'café' (5 of 8 bytes)")),
         (
             word2vec_binary_bytes(ROWS).replace(b"movie", b"m\xf6vie"),
-            (None, 16, "word is not UTF-8 (invalid start byte at byte 1 of the word)" + WRONG_DIMENSION.format(2)
+            (None, 16, "word is not UTF-8 (invalid start byte at byte 2 of the word, counting from 1)" + WRONG_DIMENSION.format(2)
              + ", or the word before, 'the', goes on after a space, which this format cannot hold"),
         ),
         (b"3 two\n", (None, 0, "expected a '<count> <dimension>' header, got '3 two'")),
@@ -423,7 +429,7 @@ def test_word2vec_binary_given_as_text_names_the_line_and_the_way_out(tmp_path):
     assert _where_and_what(_error(path, WORD2VEC)) == (
         2,
         None,
-        "not UTF-8 (invalid start byte at byte 4)" + BINARY_HINT,
+        "not UTF-8 (invalid start byte at byte 5 of the line, counting from 1)" + BINARY_HINT,
     )
 
 
@@ -452,7 +458,66 @@ def test_text_given_as_word2vec_binary_names_the_byte(tmp_path):
 
 def test_non_utf8_text_names_the_line_without_the_binary_hint(tmp_path):
     path = _file(tmp_path, "glove.txt", b"the 1 2\nfilm 3 4\n\xe9t\xe9 5 6\n")  # Latin-1, not UTF-8
-    assert _where_and_what(_error(path)) == (3, None, "not UTF-8 (invalid continuation byte at byte 0)")
+    assert _where_and_what(_error(path)) == (
+        3,
+        None,
+        "not UTF-8 (invalid continuation byte at byte 1 of the line, counting from 1)",
+    )
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_a_byte_in_line_one_counts_the_byte_order_mark(tmp_path, compress):
+    """sed -n 1p | head -c 7 ends with the bad byte: the mark's 3 bytes are part of line 1."""
+    data = codecs.BOM_UTF8 + b"caf\xe9 1 2\nthe 3 4\n"
+    path = _file(
+        tmp_path, "glove.txt.gz" if compress else "glove.txt", gzip.compress(data) if compress else data
+    )
+    assert data.split(b"\n")[0][:7] == b"\xef\xbb\xbfcaf\xe9"
+    assert _where_and_what(_error(path)) == (
+        1,
+        None,
+        "not UTF-8 (invalid continuation byte at byte 7 of the line, counting from 1)",
+    )
+    # Line 2 of the same file: its own bytes only.
+    data = codecs.BOM_UTF8 + b"the 1 2\ncaf\xe9 3 4\n"
+    path = _file(tmp_path, "glove2.txt", data)
+    assert _where_and_what(_error(path, GLOVE)) == (
+        2,
+        None,
+        "not UTF-8 (invalid continuation byte at byte 4 of the line, counting from 1)",
+    )
+
+
+CR_ONLY = (
+    "line ends are CR only (as old Mac OS wrote them; the first is byte {} of the line, counting from 1): "
+    "lines must end with LF or CRLF; convert them, e.g. tr '\\r' '\\n' < FILE > NEW"
+)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("format", [None, GLOVE, WORD2VEC])
+def test_cr_only_line_ends_are_refused_on_line_1(tmp_path, format, compress):
+    """Old Mac OS files end lines with CR alone: sed sees one line, and so does the reader; it says why."""
+    text = word2vec_text_bytes(ROWS) if format == WORD2VEC else glove_bytes(ROWS)
+    data = codecs.BOM_UTF8 + text.replace(b"\n", b"\r")
+    path = _file(
+        tmp_path, "vectors.gz" if compress else "vectors.txt", gzip.compress(data) if compress else data
+    )
+    # The mark's 3 bytes, then "3 2" or "the 0.5 -1.25": the CR after them.
+    assert _where_and_what(_error(path, format)) == (1, None, CR_ONLY.format(7 if format == WORD2VEC else 17))
+
+
+def test_a_cr_inside_a_line_is_named_with_its_byte(tmp_path):
+    path = _file(tmp_path, "glove.txt", b"the 1 2\r\nmovie 3\r4\r\n")
+    assert _where_and_what(_error(path)) == (
+        2,
+        None,
+        "a CR inside the line (byte 8 of the line, counting from 1): fields are separated by spaces or tabs, "
+        "lines end with LF or CRLF",
+    )
+    # The last line without an LF: its CRs are line ends, CR only.
+    path = _file(tmp_path, "glove2.txt", b"the 1 2\nmovie 3 4\rfilm 5 6")
+    assert _where_and_what(_error(path)) == (2, None, CR_ONLY.format(10))
 
 
 def test_a_fasttext_model_file_is_refused(tmp_path):

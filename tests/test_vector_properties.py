@@ -90,9 +90,12 @@ BINARY_LAYOUTS = [
 
 @st.composite
 def vector_files(draw, min_rows: int = 1):
-    """Rows ``(word, float32 values)``: 1 to 6 dimensions, repeated words allowed."""
+    """Rows ``(word, float32 values)``: 1 to 6 dimensions, repeated words allowed.
+
+    The first word does not start with U+FEFF: its UTF-8 bytes are a byte-order mark, which is not part of it.
+    """
     dimension = draw(st.integers(1, 6))
-    words = draw(st.lists(WORDS, min_size=min_rows, max_size=8))
+    words = draw(st.lists(WORDS, min_size=min_rows, max_size=8).filter(lambda words: words[0][0] != "\ufeff"))
     return [(word, np.array(draw(st.lists(VALUES, min_size=dimension, max_size=dimension)), np.float32)) for word in words]  # fmt: skip
 
 
@@ -334,6 +337,71 @@ def test_a_bad_row_anywhere_names_its_own_line(directory, layout, rows, damage, 
     read, error = _read_until_error(path, layout.format)
     _assert_same(read, rows[:bad])
     assert (error.line, error.offset) == (index + 1, None), error
+
+
+_LINE_BYTE = re.compile(r"byte (\d+) of the line, counting from 1")
+
+
+@PROPERTY_SETTINGS
+@given(
+    layout=st.sampled_from(TEXT_LAYOUTS),
+    rows=vector_files(min_rows=3),
+    damage=st.sampled_from(["missing", "nan", "not_utf8", "zero_byte", "cr"]),
+    bom=st.booleans(),
+    newline=st.sampled_from([b"\n", b"\r\n", b"\r"]),
+    data=st.data(),
+)
+def test_an_error_names_the_line_and_byte_where_it_is(directory, layout, rows, damage, bom, newline, data):
+    """A bad row on a random line, with a header or not, a UTF-8 byte-order mark or not, LF, CRLF or CR-only
+    line ends: the error names the line as ``sed -n <line>p`` counts lines (LF ends them), and a byte named
+    in it (1-based, the mark's bytes counted in line 1) is the bad byte, as ``head -c`` finds it."""
+    bad = data.draw(st.integers(0, len(rows) - 1), label="row")
+    lines = [line.encode("utf-8") for line in glove_lines(rows)]
+    if damage in ("not_utf8", "cr"):  # a byte planted between two characters of the line, the word's too
+        text = glove_lines(rows)[bad]
+        at = data.draw(st.integers(0, len(text) - 1), label="at")
+        planted = b"\xff" if damage == "not_utf8" else b"\r"
+        lines[bad] = text[:at].encode("utf-8") + planted + text[at:].encode("utf-8")
+    else:
+        lines[bad] = _damaged(glove_lines(rows)[bad], damage)
+    header = layout.format == WORD2VEC
+    if header:
+        lines.insert(0, f"{len(rows)} {len(rows[0][1])}".encode())
+    file_bytes = codecs.BOM_UTF8 * bom + b"".join(line + newline for line in lines)
+    path = _write(directory, layout, file_bytes)
+
+    read, error = _read_until_error(path, layout.format)
+
+    sed_lines = file_bytes.split(b"\n")  # what sed -n <N>p prints, without its LF
+    if newline == b"\r":  # one line, the whole file: the first problem in it is reported
+        assert error.line == 1
+        assert read == []
+        if damage == "zero_byte":
+            assert error.problem.startswith("a zero byte: binary data, not a text vector file")
+        elif damage != "not_utf8":
+            first_cr = file_bytes.index(b"\r") + 1
+            assert error.problem == (
+                f"line ends are CR only (as old Mac OS wrote them; the first is byte {first_cr} of the line, "
+                "counting from 1): lines must end with LF or CRLF; convert them, e.g. tr '\\r' '\\n' < FILE > NEW"
+            )
+    else:
+        _assert_same(read, rows[:bad])
+        assert error.line == bad + header + 1
+        if damage == "cr":
+            at_byte = sed_lines[bad + header].index(b"\r") + 1
+            assert error.problem == (
+                f"a CR inside the line (byte {at_byte} of the line, counting from 1): fields are separated "
+                "by spaces or tabs, lines end with LF or CRLF"
+            )
+    assert error.offset is None
+    named = _LINE_BYTE.findall(error.problem)
+    assert len(named) == (
+        damage == "not_utf8" or (damage != "zero_byte" and (damage == "cr" or newline == b"\r"))
+    )
+    if named:
+        byte = int(named[0])
+        expected = b"\xff" if damage == "not_utf8" else b"\r"
+        assert sed_lines[error.line - 1][byte - 1 : byte] == expected, error
 
 
 # --- damaged word2vec binary files ----------------------------------------------------------------

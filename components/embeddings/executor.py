@@ -44,17 +44,9 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
         splits = embedding_text_splits(examples)
         patterns = [all_files_pattern(artifact_utils.get_split_uri([examples], split)) for split in splits]
         logger.info(
-            "Word2Vec: %s, %d dimensions, window %d, min count %d, %d negative samples, subsampling %g, "
-            "%d epochs, %d workers, on splits %s",
-            options.algorithm,
-            options.dimension,
-            options.window,
-            options.min_count,
-            options.negative,
-            options.sample,
-            options.epochs,
-            options.workers,
-            "+".join(splits),
+            f"Word2Vec: {options.algorithm}, {options.dimension} dimensions, window {options.window}, min count "
+            f"{options.min_count}, {options.negative} negative samples, subsampling {options.sample:g}, "
+            f"{options.epochs} epochs, {options.workers} workers, on splits {'+'.join(splits)}"
         )
         started = time.monotonic()
         corpus_dir = os.path.join(output.uri, _CORPUS_DIR)
@@ -63,8 +55,6 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
             pipeline = self._make_beam_pipeline()
             _ = pipeline | "BuildCorpus" >> BuildCorpus(patterns, corpus_path)
             counts = run_and_count(pipeline, METRICS_NAMESPACE)
-            reviews = counts.get(REVIEWS_COUNTER, 0)
-            tokens = counts.get(TOKENS_COUNTER, 0)
             corpus_seconds = time.monotonic() - started
             with local_path(corpus_path) as local_corpus:
                 vectors = train_word2vec(local_corpus, options)
@@ -75,15 +65,10 @@ class Word2VecExecutor(base_beam_executor.BaseBeamExecutor):
 
         embedding_vectors.set_properties(output, words=len(vectors), dimension=vectors.vector_size)
         logger.info(
-            "Word2Vec done in %.1f s (corpus %.1f s): %s vectors of %d dimensions from %s reviews, "
-            "%s tokens -> %s",
-            time.monotonic() - started,
-            corpus_seconds,
-            f"{len(vectors):,}",
-            vectors.vector_size,
-            f"{reviews:,}",
-            f"{tokens:,}",
-            embedding_vectors.vectors_path(output.uri),
+            f"Word2Vec done in {time.monotonic() - started:.1f} s (corpus {corpus_seconds:.1f} s): "
+            f"{len(vectors):,} vectors of {vectors.vector_size} dimensions from "
+            f"{counts.get(REVIEWS_COUNTER, 0):,} reviews, {counts.get(TOKENS_COUNTER, 0):,} tokens -> "
+            f"{embedding_vectors.vectors_path(output.uri)}"
         )
 
 
@@ -103,15 +88,9 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
         counts_path = transform_graph.token_counts_path(tft_output)
         token_counts = transform_graph.read_token_counts(counts_path) if counts_path else None
         logger.info(
-            "EmbeddingAligner: %s vocabulary rows from %s, %s vectors from %s (oov %s, unk %s, lower-case "
-            "fallback %s)",
-            f"{len(vocabulary):,}",
-            graph.uri,
-            vector_format,
-            vectors_path,
-            options.oov_init,
-            options.unk_init,
-            "on" if options.lowercase_fallback else "off",
+            f"EmbeddingAligner: {len(vocabulary):,} vocabulary rows from {graph.uri}, {vector_format} vectors "
+            f"from {vectors_path} (oov {options.oov_init}, unk {options.unk_init}, lower-case fallback "
+            f"{'on' if options.lowercase_fallback else 'off'})"
         )
         started = time.monotonic()
         # align() checks options.dimension on the first vectors (pre-flight checked only local files).
@@ -131,13 +110,9 @@ class EmbeddingAlignerExecutor(base_executor.BaseExecutor):
         }
         embedding_matrix.write_embedding_matrix(output, matrix, vocabulary, report, graph.uri)
         logger.info(
-            "EmbeddingAligner done in %.1f s: matrix %d x %d -> %s; %s",
-            time.monotonic() - started,
-            matrix.shape[0],
-            matrix.shape[1],
-            output.uri,
-            coverage.summary()
-            + ("" if options.pretrained else "; embedding.pretrained false: every word row is random"),
+            f"EmbeddingAligner done in {time.monotonic() - started:.1f} s: matrix {matrix.shape[0]} x "
+            f"{matrix.shape[1]} -> {output.uri}; {coverage.summary()}"
+            + ("" if options.pretrained else "; embedding.pretrained false: every word row is random")
         )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import contextlib
 import functools
 import gzip
+import io
 import itertools
 import logging
 import math
@@ -81,7 +82,9 @@ class VectorFileError(ValueError):
     """A word-vector file is empty, malformed or refused; the message names the file and line or byte."""
 
     def __init__(self, path: str, problem: str, line: int | None = None, offset: int | None = None):
-        location = f", line {line}" if line is not None else f", byte {offset}" if offset is not None else ""
+        location = f", line {line}" if line is not None else ""
+        if offset is not None and line is None:
+            location = f", at byte offset {offset} (counting from 0)"
         super().__init__(f"{path}{location}: {problem}")
         self.path, self.problem, self.line, self.offset = path, problem, line, offset
 
@@ -168,10 +171,26 @@ def _open_binary(path: str) -> Iterator[BinaryIO]:
         magic = raw.read(len(_GZIP_MAGIC))
         raw.seek(0)
         if magic != _GZIP_MAGIC:
-            yield raw
+            # Python's readline, not GFile's: that one drops every CR, so positions would shift.
+            yield io.BufferedReader(_RawGFile(raw), _CHUNK_BYTES)
             return
         with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
             yield unzipped
+
+
+class _RawGFile(io.RawIOBase):
+    """A GFile's bytes as the raw stream under an ``io.BufferedReader``."""
+
+    def __init__(self, gfile: tf.io.gfile.GFile):
+        self._gfile = gfile
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._gfile.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _file_start(path: str) -> bytes:
@@ -306,12 +325,10 @@ def _read_text(path: str, header: bool) -> Iterator[Vector]:
             yield word, vector
         if spaced:
             # A word may hold a space (GloVe 840B's ". . ."), but no token starts or ends with one.
+            lines_shown = ", ".join(map(str, spaced[:5])) + (", ..." if len(spaced) > 5 else "")
             logger.warning(
-                "%s: %s start or end with a space, which no token can match (two spaces between a word and "
-                "its values?): line %s",
-                path,
-                counted(len(spaced), "word"),
-                ", ".join(map(str, spaced[:5])) + (", ..." if len(spaced) > 5 else ""),
+                f"{path}: {counted(len(spaced), 'word')} start or end with a space, which no token can match "
+                f"(two spaces between a word and its values?): line {lines_shown}"
             )
         if count is not None and found != count:
             raise VectorFileError(
@@ -358,8 +375,10 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             raise VectorFileError(path, _read_problem(error), number) from None
         if not raw_line:
             return
+        bom = 0  # positions count a byte-order mark's bytes, as `sed -n 1p | head -c` does
         if number == 1:
-            raw_line = _without_bom(path, raw_line)
+            text_bytes = _without_bom(path, raw_line)
+            bom, raw_line = len(raw_line) - len(text_bytes), text_bytes
         if b"\x00" in raw_line:
             raise VectorFileError(
                 path, f"a zero byte: binary data, not a text vector file{_BINARY_HINT}", number
@@ -371,11 +390,31 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             # Binary (control bytes, or mostly bytes >= 0x80) rather than Latin-1-like text: hint.
             high = sum(byte >= 0x80 for byte in raw_line)
             hint = _BINARY_HINT if _CONTROL_BYTES.search(raw_line) or high * 4 > len(raw_line) else ""
+            where = _line_byte(error.start + bom)
+            raise VectorFileError(path, f"not UTF-8 ({error.reason} at {where}){hint}", number) from None
+        if "\r" in text:  # CR-only line ends: readline sees one line, so refuse before it is split
             raise VectorFileError(
-                path, f"not UTF-8 ({error.reason} at byte {error.start}){hint}", number
-            ) from None
+                path, _cr_problem(raw_line, text, _line_byte(raw_line.index(b"\r") + bom)), number
+            )
         if text:
             yield number, text
+
+
+def _line_byte(index: int) -> str:
+    """Byte ``index`` (0-based) of a line, as a user finds it: ``sed -n <line>p | head -c <byte>`` ends with it."""
+    return f"byte {index + 1} of the line, counting from 1"
+
+
+def _cr_problem(raw_line: bytes, text: str, where: str) -> str:
+    """Why a line holds a CR before its end: CR-only line ends (readline saw several lines as one), or a stray CR."""
+    if text.count("\r") > 1 or not raw_line.endswith(b"\n"):
+        return (
+            f"line ends are CR only (as old Mac OS wrote them; the first is {where}): lines must end with "
+            "LF or CRLF; convert them, e.g. tr '\\r' '\\n' < FILE > NEW"
+        )
+    return (
+        f"a CR inside the line ({where}): fields are separated by spaces or tabs, lines end with LF or CRLF"
+    )
 
 
 def _parse_vector(path: str, number: int, text: str, dimension: int, source: str) -> Vector:
@@ -551,7 +590,9 @@ def _binary_word(path: str, word_bytes: bytes, offset: int, dimension: int, prev
     try:
         return word_bytes.decode("utf-8")
     except UnicodeDecodeError as error:
-        problem = f"word is not UTF-8 ({error.reason} at byte {error.start} of the word){hint}"
+        problem = (
+            f"word is not UTF-8 ({error.reason} at byte {error.start + 1} of the word, counting from 1){hint}"
+        )
         raise VectorFileError(path, problem, offset=offset) from None
 
 

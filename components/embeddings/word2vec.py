@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import logging
 import os
-import shutil
 import tempfile
 import time
 
@@ -40,7 +39,8 @@ EMPTY_REVIEWS_COUNTER = "empty_reviews"
 _MAX_BATCH_SIZE = 256
 
 
-class ReadReviewTexts(beam.PTransform):
+@beam.ptransform_fn
+def ReadReviewTexts(pbegin: beam.pvalue.PBegin, file_patterns: str | Sequence[str]) -> beam.PCollection:
     """Reads the review text (``features.TEXT``) of serialized tf.train.Examples.
 
     Args:
@@ -48,56 +48,46 @@ class ReadReviewTexts(beam.PTransform):
             such as ``<examples uri>/Split-train/*``. A pattern that matches no
             file contributes nothing (an empty unsup split is fine).
     """
-
-    def __init__(self, file_patterns: str | Sequence[str]):
-        super().__init__()
-        self._file_patterns = [file_patterns] if isinstance(file_patterns, str) else list(file_patterns)
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        return (
-            pbegin
-            | "FilePatterns" >> beam.Create(self._file_patterns)
-            | "ReadRecords" >> beam.io.ReadAllFromTFRecord()
-            | "ExtractText" >> beam.FlatMap(_review_text)
-        )
+    patterns = [file_patterns] if isinstance(file_patterns, str) else list(file_patterns)
+    return (
+        pbegin
+        | "FilePatterns" >> beam.Create(patterns)
+        | "ReadRecords" >> beam.io.ReadAllFromTFRecord()
+        | "ExtractText" >> beam.FlatMap(_review_text)
+    )
 
 
-class TokenizeTexts(beam.PTransform):
+@beam.ptransform_fn
+def TokenizeTexts(texts: beam.PCollection) -> beam.PCollection:
     """Turns review texts (bytes or str) into corpus lines: tokens joined by single spaces.
 
     Reviews without any token are dropped (gensim would skip them anyway).
     Counts reviews, tokens and empty reviews in Beam counters of namespace
     ``METRICS_NAMESPACE``.
     """
-
-    def expand(self, texts: beam.PCollection) -> beam.PCollection:
-        return (
-            texts
-            | "Batch" >> beam.BatchElements(max_batch_size=_MAX_BATCH_SIZE)
-            | "Tokenize" >> beam.ParDo(_TokenizeBatch())
-        )
+    return (
+        texts
+        | "Batch" >> beam.BatchElements(max_batch_size=_MAX_BATCH_SIZE)
+        | "Tokenize" >> beam.ParDo(_TokenizeBatch())
+    )
 
 
-class BuildCorpus(beam.PTransform):
+@beam.ptransform_fn
+def BuildCorpus(
+    pbegin: beam.pvalue.PBegin, file_patterns: str | Sequence[str], corpus_path: str
+) -> beam.pvalue.PDone:
     """Reads, tokenises and writes the corpus of some Examples files to one text file.
 
     Args:
-        file_patterns: As for :class:`ReadReviewTexts`.
+        file_patterns: As for :func:`ReadReviewTexts`.
         corpus_path: The file to write (exactly this name: one shard, no suffix).
     """
-
-    def __init__(self, file_patterns: str | Sequence[str], corpus_path: str):
-        super().__init__()
-        self._file_patterns = file_patterns
-        self._corpus_path = corpus_path
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.PDone:
-        return (
-            pbegin
-            | "ReadReviewTexts" >> ReadReviewTexts(self._file_patterns)
-            | "TokenizeTexts" >> TokenizeTexts()
-            | "WriteCorpus" >> beam.io.WriteToText(self._corpus_path, num_shards=1, shard_name_template="")
-        )
+    return (
+        pbegin
+        | "ReadReviewTexts" >> ReadReviewTexts(file_patterns)
+        | "TokenizeTexts" >> TokenizeTexts()
+        | "WriteCorpus" >> beam.io.WriteToText(corpus_path, num_shards=1, shard_name_template="")
+    )
 
 
 class _TokenizeBatch(beam.DoFn):
@@ -168,12 +158,8 @@ def train_word2vec(corpus_file: str, options: Word2VecOptions) -> KeyedVectors:
             f"in {counted(model.corpus_count, 'review')}; lower word2vec.min_count or add text"
         )
     logger.info(
-        "word2vec: %s on %d reviews, %d tokens; %d words with at least %d occurrences",
-        options.algorithm,
-        model.corpus_count,
-        model.corpus_total_words,
-        len(model.wv),
-        options.min_count,
+        f"word2vec: {options.algorithm} on {model.corpus_count} reviews, {model.corpus_total_words} tokens; "
+        f"{len(model.wv)} words with at least {options.min_count} occurrences"
     )
     model.train(
         corpus_file=corpus_file,
@@ -228,13 +214,10 @@ def local_path(path: str, upload: bool = False) -> Iterator[str]:
     if "://" not in path:
         yield path
         return
-    local_dir = tempfile.mkdtemp(prefix="word2vec-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="word2vec-", ignore_cleanup_errors=True) as local_dir:
         local = os.path.join(local_dir, os.path.basename(path))
         if not upload:
             tf.io.gfile.copy(path, local, overwrite=True)
         yield local
         if upload:
             tf.io.gfile.copy(local, path, overwrite=True)
-    finally:
-        shutil.rmtree(local_dir, ignore_errors=True)
