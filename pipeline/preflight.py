@@ -327,7 +327,7 @@ def unreachable(path: str) -> str | None:
         if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
             return error.strerror
         try:
-            _Walk().follow(os.getcwd(), Path(), Path(path))
+            _Walk().follow(os.getcwd(), Path(), path)
         except _Nowhere as nowhere:
             return str(nowhere)
         except OSError:  # a missing part (yet to be made) or a file on the way (said by the caller)
@@ -356,47 +356,47 @@ class _Walk:
         self.links: list[_Link] = []  # the links being followed, each reached while following the one before
         self.count = 0
 
-    def follow(self, real: str, shown: Path, path: Path) -> str:
-        """The path without links that ``path`` leads to from the folder ``real`` (shown as ``shown``)."""
-        if path.is_absolute():
-            real, shown = "/", Path(path.anchor)
-        names = path.parts[1:] if path.is_absolute() else path.parts
+    def follow(self, real: str, shown: Path, path: str) -> str:
+        """The path without links that ``path`` leads to from the folder ``real`` (shown as ``shown``).
+
+        Split here, not by ``Path``: ``file/.`` and ``file/`` need a folder where ``Path`` reads ``file``.
+        """
+        if path.startswith("/"):
+            real, shown = "/", Path(Path(path).anchor)
+        names = path.split("/")
         for index, name in enumerate(names):
             if not os.path.isdir(real):
                 raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(shown))
+            if name in ("", "."):
+                continue
             shown /= name
             if name == "..":
                 real = os.path.dirname(real)
             elif os.path.islink(real := os.path.join(real, name)):
-                real = self.expand(_Link(shown, real, os.readlink(real), index == len(names) - 1))
+                last = all(rest in ("", ".") for rest in names[index + 1 :])
+                real = self.expand(_Link(shown, real, os.readlink(real), last))
             elif not os.path.lexists(real):
                 raise FileNotFoundError(errno.ENOENT, "missing", str(shown))
         return real
 
     def expand(self, link: _Link) -> str:
-        first = [*self.links, link][0].shown
         self.count += 1
-        if link.real in (before.real for before in self.links):
-            loop = "in a loop" if link.real == self.links[0].real else "that leads into a loop"
-            raise _Nowhere(f"{first} is a symbolic link {loop}: {self.chain(link)}")
-        if self.count > _MAX_LINKS:
-            raise _Nowhere(
-                f"{first} is a symbolic link on a path of more than {_MAX_LINKS} symbolic links "
-                f"(Linux follows {_MAX_LINKS}): {self.chain(link)}"
-            )
+        looped = link.real in (before.real for before in self.links)
+        if looped or self.count > _MAX_LINKS:
+            what = f"on a path of more than {_MAX_LINKS} symbolic links (Linux follows {_MAX_LINKS})"
+            if looped:
+                what = "in a loop" if link.real == self.links[0].real else "that leads into a loop"
+            raise _Nowhere(f"{[*self.links, link][0].shown} is a symbolic link {what}: {self.chain(link)}")
         self.links.append(link)
         try:
-            real = self.follow(os.path.dirname(link.real), link.shown.parent, Path(link.target))
+            real = self.follow(os.path.dirname(link.real), link.shown.parent, link.target)
         except (FileNotFoundError, NotADirectoryError) as error:
+            what = f"to {link.target}, which does not exist"
+            if len(self.links) > 1:
+                end = _Link(link.shown.parent / link.target, "", "", last=True)
+                what = f"that leads nowhere: {self.chain(end)}"
             file = f" ({error.filename} is a file, not a folder)" if error.errno == errno.ENOTDIR else ""
-            if len(self.links) == 1:
-                raise _Nowhere(
-                    f"{first} is a symbolic link to {link.target}, which does not exist{file}"
-                ) from None
-            end = _Link(link.shown.parent / link.target, "", "", last=True)
-            raise _Nowhere(
-                f"{first} is a symbolic link that leads nowhere: {self.chain(end)}{file}"
-            ) from None
+            raise _Nowhere(f"{self.links[0].shown} is a symbolic link {what}{file}") from None
         self.links.pop()
         return real
 
