@@ -247,17 +247,14 @@ def config_from_args(
     from pipeline import config as config_module
 
     if parser is None:
-        parser = _subparser(build_parser(), "run")
+        parser = _commands(build_parser())["run"]
     beam_args = split_beam_args(beam_args, parser)
     # The configuration values (``output``, ``trainer.epochs``) among the parsed arguments, by name.
     overrides = {
-        key: value
+        key: parse_list_flag(key, value) if isinstance(value, ListFlag) else value
         for key, value in vars(args).items()
         if key in config_module.TOP_LEVEL_KEYS or key.partition(".")[0] in config_module.SECTIONS
     }
-    for key, value in overrides.items():
-        if isinstance(value, ListFlag):
-            overrides[key] = parse_list_flag(key, value)
     if args.config and not all(path.strip() for path in args.config):
         raise UsageError("--config is empty: name a YAML file (an unset variable?)")
     if args.config and len(args.config) > 1:
@@ -300,10 +297,6 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
     return next(
         action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
     ).choices
-
-
-def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    return _commands(parser)[command]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -417,8 +410,7 @@ _NEGATIVE_NUMBER = re.compile(r"-\d+|-\d*\.\d+")  # argparse's: a value, not an 
 def _unknown_options(command: str, command_parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
     """``unknown option --x (did you mean --y?)`` for each option (``--x`` or ``-x``) after ``command`` (up to
     ``--``) in ``argv`` that neither the command nor, for a Beam command, Apache Beam knows."""
-    words = list(argv)
-    words = words[words.index(command) + 1 :] if command in words else []
+    words = list(argv[argv.index(command) + 1 :]) if command in argv else []
     if "--" in words:
         words = words[: words.index("--")]
     known = _option_strings(command_parser)
@@ -460,11 +452,7 @@ def _name_unknown_options_in_errors(parser: argparse.ArgumentParser, argv: Seque
             message: str, command=command, command_parser=command_parser, original=command_parser.error
         ):
             if not message.startswith("unrecognized arguments"):
-                try:
-                    unknown = _unknown_options(command, command_parser, argv)
-                except UsageError:
-                    unknown = []
-                message = "; ".join([message, *unknown])
+                message = "; ".join([message, *_unknown_options(command, command_parser, argv)])
             original(message)
 
         command_parser.error = error
@@ -474,7 +462,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown
     from pipeline.commands import neighbors, predict, report, run, score
     from pipeline.config import did_you_mean
 
-    command_parser = _subparser(parser, args.command)
+    command_parser = _commands(parser)[args.command]
     one_value_each(command_parser, args)
     beam_commands = {"run": run.run_command, "compile": run.compile_command, "score": score.main}
     if args.command in beam_commands:

@@ -426,8 +426,7 @@ def load_config_file(path: str) -> ConfigFile:
         return ConfigFile(path, {}, {})
     if not isinstance(values, dict):
         raise OptionsError(f"config file {path} must hold a mapping of keys, got {type(values).__name__}")
-    lines = _key_lines(node)
-    config_file = ConfigFile(path, values, lines)
+    config_file = ConfigFile(path, values, _key_lines(node))
     for key, value in values.items():
         if key not in KEYS:
             raise OptionsError(
@@ -465,18 +464,15 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     for option in known:
         by_key.setdefault(_comparable(option), option)
     key = _comparable(name)
-    if key in by_key:
-        return by_key[key]
-    matches = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
-    if matches:
-        return by_key[matches[0]]
-    # One letter too many, missing, wrong or two swapped (`--kk` for `--k`): too short for difflib's ratio.
-    near = [k for k in by_key if _one_edit_apart(key, k)]
-    if near:
-        return by_key[near[0]]
-    # A cut-short name (`--out`, `--da`): the first known name it begins (a command lists its own first).
-    longer = [k for k in by_key if len(key) >= 2 and k.startswith(key)]
-    return by_key[longer[0]] if longer else None
+    found = (
+        ([key] if key in by_key else [])
+        or difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
+        # One letter too many, missing, wrong or two swapped (`--kk` for `--k`): too short for difflib's ratio.
+        or [k for k in by_key if _one_edit_apart(key, k)]
+        # A cut-short name (`--out`, `--da`): the first known name it begins (a command lists its own first).
+        or [k for k in by_key if len(key) >= 2 and k.startswith(key)]
+    )
+    return by_key[found[0]] if found else None
 
 
 def _one_edit_apart(a: str, b: str) -> bool:

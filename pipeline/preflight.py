@@ -9,12 +9,14 @@ from __future__ import annotations
 import errno
 import glob
 import gzip
+import itertools
 import logging
 import os
 from pathlib import Path
 import sqlite3
 import tarfile
 import tempfile
+from typing import NamedTuple
 import zlib
 
 from components.embeddings.options import EmbeddingOptions
@@ -309,11 +311,13 @@ def _unwritable(folder: str) -> str | None:
 
 # The longest file name, in bytes, of Linux's and macOS's file systems.
 _NAME_MAX = 255
+# The most symbolic links Linux follows in one path (more: ELOOP, as for a loop).
+_MAX_LINKS = 40
 
 
 def unreachable(path: str) -> str | None:
     """Why no folder can be made at the local ``path``, or None: a part of it longer than a file name may be,
-    a symbolic link loop, or a symbolic link to nowhere on the way, the path's last part included
+    or a symbolic link on the way, the path's last part included, that leads nowhere
     (``Path.exists`` says False for them all, as for a path yet to be made; ``os.makedirs`` fails on them)."""
     if any(len(os.fsencode(part)) > _NAME_MAX for part in Path(path).parts):
         return os.strerror(errno.ENAMETOOLONG)
@@ -322,24 +326,90 @@ def unreachable(path: str) -> str | None:
     except OSError as error:
         if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
             return error.strerror
-        for part in (Path(path), *Path(path).parents):
-            if part.is_symlink() and not part.exists():
-                return _dead_end(part)
+        try:
+            _Walk().follow(os.getcwd(), Path(), path)
+        except _Nowhere as nowhere:
+            return str(nowhere)
+        except OSError:  # a missing part (yet to be made) or a file on the way (said by the caller)
+            pass
         return error.strerror if error.errno == errno.ELOOP else None
     return None
 
 
-def _dead_end(link: Path) -> str:
-    """How the symbolic link ``link`` leads nowhere: the chain of links it starts, to a missing path or a loop."""
-    chain, target = [link], link.parent / os.readlink(link)
-    while target.is_symlink() and len(chain) < 40:  # Linux follows 40 links at most
-        if os.path.normpath(target) in map(os.path.normpath, chain):
-            return f"{link} is a symbolic link in a loop: {' -> '.join(map(str, [*chain, target]))}"
-        chain.append(target)
-        target = target.parent / os.readlink(target)
-    if len(chain) == 1:
-        return f"{link} is a symbolic link to {os.readlink(link)}, which does not exist"
-    return f"{link} is a symbolic link that leads nowhere: {' -> '.join(map(str, [*chain, target]))}"
+class _Nowhere(Exception):
+    """How a symbolic link on the path leads nowhere."""
+
+
+class _Link(NamedTuple):
+    shown: Path  # as the path and the targets before it spell it
+    real: str  # the same link by a path without links
+    target: str
+    last: bool  # the last part of the path it was reached on, not a folder on the way
+
+
+class _Walk:
+    """Follows a path part by part as the kernel does, every symbolic link on it too (relative or absolute,
+    chained, or a folder further up a link's target), to the first link that leads nowhere: one with a
+    missing part or a file as a folder in its target, one that leads back to itself, or the 41st."""
+
+    def __init__(self) -> None:
+        self.links: list[_Link] = []  # the links being followed, each reached while following the one before
+        self.count = 0
+
+    def follow(self, real: str, shown: Path, path: str) -> str:
+        """The path without links that ``path`` leads to from the folder ``real`` (shown as ``shown``).
+
+        Split here, not by ``Path``: ``file/.`` and ``file/`` need a folder where ``Path`` reads ``file``.
+        """
+        if path.startswith("/"):
+            real, shown = "/", Path(Path(path).anchor)
+        names = path.split("/")
+        for index, name in enumerate(names):
+            if not os.path.isdir(real):
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(shown))
+            if name in ("", "."):
+                continue
+            shown /= name
+            if name == "..":
+                real = os.path.dirname(real)
+            elif os.path.islink(real := os.path.join(real, name)):
+                last = all(rest in ("", ".") for rest in names[index + 1 :])
+                real = self.expand(_Link(shown, real, os.readlink(real), last))
+            elif not os.path.lexists(real):
+                raise FileNotFoundError(errno.ENOENT, "missing", str(shown))
+        return real
+
+    def expand(self, link: _Link) -> str:
+        self.count += 1
+        looped = link.real in (before.real for before in self.links)
+        if looped or self.count > _MAX_LINKS:
+            what = f"on a path of more than {_MAX_LINKS} symbolic links (Linux follows {_MAX_LINKS})"
+            if looped:
+                what = "in a loop" if link.real == self.links[0].real else "that leads into a loop"
+            raise _Nowhere(f"{[*self.links, link][0].shown} is a symbolic link {what}: {self.chain(link)}")
+        self.links.append(link)
+        try:
+            real = self.follow(os.path.dirname(link.real), link.shown.parent, link.target)
+        except (FileNotFoundError, NotADirectoryError) as error:
+            what = f"to {link.target}, which does not exist"
+            if len(self.links) > 1:
+                end = _Link(link.shown.parent / link.target, "", "", last=True)
+                what = f"that leads nowhere: {self.chain(end)}"
+            file = f" ({error.filename} is a file, not a folder)" if error.errno == errno.ENOTDIR else ""
+            raise _Nowhere(f"{self.links[0].shown} is a symbolic link {what}{file}") from None
+        self.links.pop()
+        return real
+
+    def chain(self, end: _Link) -> str:
+        """The links followed, to ``end``: ``a -> b`` (b is a's target), ``a -> b/x, which goes through b``."""
+        links = [*self.links, end]
+        steps = [str(links[0].shown)]
+        for before, link in itertools.pairwise(links):
+            target = before.shown.parent / before.target
+            steps.append(
+                f" -> {link.shown}" if link.last else f" -> {target}, which goes through {link.shown}"
+            )
+        return "".join(steps)
 
 
 def cannot_write_in(folder: str) -> OSError | None:

@@ -406,6 +406,8 @@ def test_a_symbolic_link_to_nowhere_on_the_output_path_is_refused_by_run_and_sco
     expected = f"{link} is a symbolic link to {pointed}, which does not exist"
     if target == "a dangling link":  # the link that leads nowhere is named, not the one that exists
         expected = f"{link} is a symbolic link that leads nowhere: {link} -> {pointed} -> {base / 'nowhere'}"
+    if target == "below a file":  # the part that cannot hold a folder is named too
+        expected += f" ({base / 'file'} is a file, not a folder)"
 
     assert preflight._unwritable(output) == f"cannot create {output}: {expected}"
     with pytest.raises(score.OutputExistsError) as raised:

@@ -230,7 +230,7 @@ def test_a_flag_that_may_be_given_once_is_refused_when_repeated_naming_every_val
     if len(values) == 1:
         parser = cli.build_parser()
         args, _ = parser.parse_known_args(argv)
-        common.one_value_each(cli._subparser(parser, command), args)  # no usage error
+        common.one_value_each(cli._commands(parser)[command], args)  # no usage error
         assert getattr(args, flag.removeprefix("--").replace("-", "_")) == values[0]
         return
     with contextlib.redirect_stderr(io.StringIO()) as stderr, pytest.raises(SystemExit) as exited:
@@ -260,7 +260,7 @@ def test_the_flags_given_once_are_every_command_flag_that_names_a_path_an_id_a_n
     declared = {
         command: {
             action.option_strings[0]: action.what
-            for action in cli._subparser(parser, command)._actions
+            for action in cli._commands(parser)[command]._actions
             if isinstance(action, common.Once)
         }
         for command in cli._commands(parser)

@@ -182,7 +182,18 @@ def test_run_output_with_a_too_long_name_is_a_configuration_error(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_run_output_through_a_symlink_loop_is_refused_by_preflight(tmp_path):
+@pytest.mark.parametrize(
+    ("output", "problem"),
+    [
+        ("loopA/out", "{t}/loopA is a symbolic link in a loop: {t}/loopA -> {t}/loopB -> {t}/loopA"),
+        (
+            "via/sub",
+            "{t}/via is a symbolic link that leads into a loop: {t}/via -> {t}/loopA/x, which goes through "
+            "{t}/loopA -> {t}/loopB -> {t}/loopA",
+        ),
+    ],
+)
+def test_run_output_through_a_symlink_loop_is_refused_by_preflight(tmp_path, output, problem):
     """``ln -s loopB loopA; ln -s loopA loopB; imdb-pipeline run --dry-run --output loopA/out``.
 
     Observed: the dry run says nothing and exits 0 (pathlib's exists() is False for ELOOP, so the
@@ -190,18 +201,20 @@ def test_run_output_through_a_symlink_loop_is_refused_by_preflight(tmp_path):
     exit 1, ``FAILED: OSError: [Errno 40] Too many levels of symbolic links``.
     Expected: exit 2 from pre-flight: ``imdb-pipeline run: configuration error: output: cannot create
     <absolute path>/loopA/out: <absolute path>/loopA is a symbolic link in a loop: .../loopA -> .../loopB ->
-    .../loopA`` (the link named, land-30).
+    .../loopA`` (the link named, land-30). A link into the loop (``ln -s loopA/x via``, ``--output via/sub``)
+    was said to point at a path that does not exist: it leads into the loop, which is shown.
     """
     (tmp_path / "loopA").symlink_to("loopB")
     (tmp_path / "loopB").symlink_to("loopA")
-    result = _cli("run", "--dry-run", "--output", "loopA/out", cwd=tmp_path)
+    (tmp_path / "via").symlink_to("loopA/x")
+    result = _cli("run", "--dry-run", "--output", output, cwd=tmp_path)
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"imdb-pipeline run: configuration error: output: cannot create {tmp_path / 'loopA/out'}: "
-        f"{tmp_path / 'loopA'} is a symbolic link in a loop: {tmp_path / 'loopA'} -> {tmp_path / 'loopB'} -> "
-        f"{tmp_path / 'loopA'}"
+        f"imdb-pipeline run: configuration error: output: cannot create {tmp_path / output}: "
+        + problem.format(t=tmp_path)
     ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["loopA", "loopB", "via"]
 
 
 @pytest.mark.parametrize("output", ["loopA/out", f"{_LONG_NAME}/out"])

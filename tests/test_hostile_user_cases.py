@@ -259,7 +259,7 @@ def _list_options() -> list[str]:
 def test_every_list_option_is_parsed_by_the_list_rule(command):
     flags = {
         action.dest: action.type
-        for action in cli._subparser(cli.build_parser(), command)._actions
+        for action in cli._commands(cli.build_parser())[command]._actions
         if action.type is cli.ListFlag
     }
     assert sorted(flags) == _list_options() == ["trainer.conv_widths"]

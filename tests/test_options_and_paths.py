@@ -103,7 +103,7 @@ def test_beam_options_pass_through_untouched_in_both_forms_for_every_runner(argv
 
 
 def _run_parser():
-    return cli._subparser(cli.build_parser(), "run")
+    return cli._commands(cli.build_parser())["run"]
 
 
 BEAM_OPTIONS = set(cli._option_strings(cli._beam_parser()))

@@ -679,7 +679,7 @@ def test_the_readmes_dataflow_command_passes_its_flags_to_beam():
         "gs://my-bucket/imdb/serving/imdb_sentiment",
         "gs://my-bucket/aclImdb_v1.tar.gz",
     )
-    beam_args = cli.split_beam_args(unknown, cli._subparser(parser, "score"))
+    beam_args = cli.split_beam_args(unknown, cli._commands(parser)["score"])
     options = PipelineOptions(beam_args)
     cloud = options.view_as(GoogleCloudOptions)
     assert (cloud.project, cloud.region, cloud.temp_location) == (

@@ -25,29 +25,24 @@ def add_parser(subparsers) -> None:
             "in OUTPUT/reports/index.html (--reports: another folder)."
         ),
     )
-    parser.add_argument(
-        "--output",
-        default=DEFAULT_OUTPUT,
-        action=common.Once,
-        what="folder",
-        help=f"the output directory of the runs (default: ./{DEFAULT_OUTPUT})",
-    )
-    parser.add_argument(
-        "--reports",
-        action=common.Once,
-        what="folder",
-        help="the folder to write the reports and the index to (default: OUTPUT/reports; "
-        "another one when the output cannot be written to)",
-    )
-    parser.add_argument(
-        "--run",
-        action=common.Once,
-        what="run id",
-        help="run id (as listed in the index; default: the newest run)",
-    )
-    parser.add_argument(
-        "--pipeline-name", action=common.Once, what="pipeline name", help="only runs of this pipeline"
-    )
+    for flag, what, default, help in (
+        (
+            "--output",
+            "folder",
+            DEFAULT_OUTPUT,
+            f"the output directory of the runs (default: ./{DEFAULT_OUTPUT})",
+        ),
+        (
+            "--reports",
+            "folder",
+            None,
+            "the folder to write the reports and the index to (default: OUTPUT/reports; "
+            "another one when the output cannot be written to)",
+        ),
+        ("--run", "run id", None, "run id (as listed in the index; default: the newest run)"),
+        ("--pipeline-name", "pipeline name", None, "only runs of this pipeline"),
+    ):
+        parser.add_argument(flag, default=default, action=common.Once, what=what, help=help)
 
 
 def main(args: argparse.Namespace) -> int:

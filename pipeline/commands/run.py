@@ -14,7 +14,7 @@ from pipeline.cli import UsageError, add_config_arguments, config_from_args
 from pipeline.commands import common
 
 
-def add_run_parser(subparsers) -> argparse.ArgumentParser:
+def add_run_parser(subparsers) -> None:
     parser = common.add_command(
         subparsers,
         "run",
@@ -38,10 +38,9 @@ def add_run_parser(subparsers) -> argparse.ArgumentParser:
         help="show the steps, the data the run would ingest and where it would write; run nothing",
     )
     add_config_arguments(parser)
-    return parser
 
 
-def add_compile_parser(subparsers) -> argparse.ArgumentParser:
+def add_compile_parser(subparsers) -> None:
     parser = common.add_command(
         subparsers,
         "compile",
@@ -81,7 +80,6 @@ def add_compile_parser(subparsers) -> argparse.ArgumentParser:
         help="cron expression (e.g. '0 3 * * *'): also print the calls that create a recurring run",
     )
     add_config_arguments(parser)
-    return parser
 
 
 def _configuration(command: str, args: argparse.Namespace, beam_args: list[str], parser):

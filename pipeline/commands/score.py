@@ -10,7 +10,7 @@ from pipeline import interrupts
 from pipeline.commands import common
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> None:
     from components.example_gen.options import ExampleGenOptions
     from pipeline import predict
 
@@ -58,7 +58,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     common.add_batch_size(parser, help="most reviews per call of the model")
     common.add_verbose(parser, help="show every Beam and TensorFlow log line")
-    return parser
 
 
 def main(args: argparse.Namespace, unknown: list[str], parser: argparse.ArgumentParser) -> int:
