@@ -189,6 +189,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         for name, value in summary.artifact_properties().items():
             examples.set_int_custom_property(name, value)
         record_first_span(examples, exec_properties)
+        # TFX deletes a failed execution's outputs: a failed run keeps a copy of its quarantine first,
+        # and every line the user reads names the folder that is left.
+        kept_dir = quarantine.kept_quarantine_dir(examples.uri)
+        try:
+            quarantining.check_bad_records(summary, options, kept_dir)
+            check_splits(summary.split_folders, eval_percent)
+            failure = None
+        except ImdbDataError as error:
+            failure = error
+            quarantine_dir = quarantine.keep_quarantine(examples.uri)
         if summary.set_aside:
             logger.warning(
                 "ExampleGen: set aside %s in %s: %s",
@@ -196,21 +206,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 quarantine_dir,
                 summary.describe_reasons(),
             )
-        no_movie_id = summary.describe_no_movie_id(reader.OUTPUT_SPLITS)
-        if no_movie_id:
+        if no_movie_id := summary.describe_no_movie_id(reader.OUTPUT_SPLITS):
             logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
-        # TFX deletes a failed execution's outputs: the checks name the copy kept for the user.
-        kept_dir = quarantine.kept_quarantine_dir(examples.uri)
-        try:
-            quarantining.check_bad_records(summary, options, kept_dir)
-            check_splits(summary.split_folders, eval_percent)
-        except ImdbDataError as error:
-            quarantine.keep_quarantine(examples.uri)
-            if isinstance(error, quarantining.TooManyBadRecordsError):
-                raise
+        if isinstance(failure, quarantining.TooManyBadRecordsError):
+            raise failure
+        if failure is not None:
             raise ImdbDataError(
-                f"{error}. What was read and set aside is kept in {kept_dir}/{quarantine.SUMMARY_FILE}"
-            ) from error
+                f"{failure}. What was read and set aside is kept in {kept_dir}/{quarantine.SUMMARY_FILE}"
+            ) from failure
         set_examples_format(examples)
         logger.info(
             "ExampleGen: done, examples per split: %s",
