@@ -74,11 +74,11 @@ def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenO
     return ExampleGenOptions.from_json(value.value)
 
 
-def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) -> None:
+def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int, quarantine_dir: str) -> None:
     """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
 
     train and test need both labels (blessing on one label measures nothing), eval needs reviews for
-    early stopping; unsup may be empty.
+    early stopping; unsup may be empty. The message names the summary kept in ``quarantine_dir``.
     """
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
@@ -99,7 +99,10 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
             "raise eval_percent or add reviews"
         )
     if problems:
-        raise ImdbDataError("; ".join(problems))
+        raise ImdbDataError(
+            f"{'; '.join(problems)}. What was read and set aside is kept in "
+            f"{quarantine_dir}/{quarantine.SUMMARY_FILE}"
+        )
 
 
 # What this executor writes, as TFX names it (see beam_utils.WriteExamples): unspecified means the default.
@@ -194,7 +197,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         kept_dir = quarantine.kept_quarantine_dir(examples.uri)
         try:
             quarantining.check_bad_records(summary, options, kept_dir)
-            check_splits(summary.split_folders, eval_percent)
+            check_splits(summary.split_folders, eval_percent, kept_dir)
             failure = None
         except ImdbDataError as error:
             failure = error
@@ -208,12 +211,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
         if no_movie_id := summary.describe_no_movie_id(reader.OUTPUT_SPLITS):
             logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
-        if isinstance(failure, quarantining.TooManyBadRecordsError):
-            raise failure
         if failure is not None:
-            raise ImdbDataError(
-                f"{failure}. What was read and set aside is kept in {kept_dir}/{quarantine.SUMMARY_FILE}"
-            ) from failure
+            raise failure
         set_examples_format(examples)
         logger.info(
             "ExampleGen: done, examples per split: %s",

@@ -296,23 +296,21 @@ def assign_split(review: Review, eval_percent: int) -> str:
 
 def to_tf_example(review: Review) -> tf.train.Example:
     """Converts a review to the raw tf.train.Example described by schemas/raw_schema.pbtxt."""
-
-    def int_feature(value: int) -> tf.train.Feature:
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
-
-    def bytes_feature(value: str) -> tf.train.Feature:
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
-
-    feature = {
-        features.TEXT: bytes_feature(review.text),
-        features.REVIEW_ID: int_feature(review.review_id),
-        features.RATING: int_feature(review.rating),
-        features.SOURCE: bytes_feature(review.source),
+    values = {
+        features.TEXT: review.text,
+        features.REVIEW_ID: review.review_id,
+        features.RATING: review.rating,
+        features.SOURCE: review.source,
+        features.LABEL: LABELS.get(review.folder),  # none for unsup
+        features.MOVIE_ID: review.movie_id,
     }
-    if review.folder in LABELS:
-        feature[features.LABEL] = int_feature(LABELS[review.folder])
-    if review.movie_id is not None:
-        feature[features.MOVIE_ID] = bytes_feature(review.movie_id)
+    feature = {
+        name: tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+        if isinstance(value, int)
+        else tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
+        for name, value in values.items()
+        if value is not None
+    }
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
