@@ -37,6 +37,7 @@ from tests.imdb_files import (
     examples_dir,
     quarantine_lines,
     reason_properties,
+    record_of_line,
     run_example_gen,
     split_sources,
     write_archive,
@@ -119,7 +120,7 @@ def test_quarantine_line_is_json_with_base64_raw_bytes():
         '"raw_base64": "b2sg/yBiYWQ=", "raw_truncated": false, "reason": "invalid_utf8", "size": 8, '
         '"source": "/d/aclImdb_v1.tar.gz"}'
     )
-    assert QuarantinedRecord.from_json_line(line) == record
+    assert record_of_line(line) == record
 
 
 def test_quarantine_line_of_a_loose_file_too_large():

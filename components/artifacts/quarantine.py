@@ -154,17 +154,6 @@ class QuarantinedRecord:
             sort_keys=True,
         )
 
-    @classmethod
-    def from_json_line(cls, line: str) -> QuarantinedRecord:
-        values = json.loads(line)
-        return cls(
-            Origin(values["source"], values["member"], values.get("line"), values.get("record")),
-            values["reason"],
-            values["detail"],
-            base64.b64decode(values["raw_base64"], validate=True),
-            values["size"],
-        )
-
 
 @dataclasses.dataclass(frozen=True)
 class IngestSummary:

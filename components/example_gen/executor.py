@@ -1,9 +1,4 @@
-"""TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits.
-
-Runs :class:`ingest.IngestImdbReviews`, writes train, eval, test and unsup as TFX writes examples,
-and fails the step, after the quarantine summary is written, on too many bad records or splits
-that cannot train and evaluate a classifier.
-"""
+"""TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits; checks that fail it."""
 
 from __future__ import annotations
 
@@ -126,8 +121,9 @@ def check_output_formats(exec_properties: dict[str, Any]) -> None:
 
 def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
     """The file patterns of the input splits, joined to ``input_base``: the whole dataset, or one per span."""
-    input_config = example_gen_pb2.Input()
-    proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+    input_config = proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input()
+    )
     if not input_config.splits:
         raise ValueError("input_config must have a split (the whole dataset, or one per span)")
     base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
@@ -142,8 +138,7 @@ def record_first_span(examples: types.Artifact, exec_properties: dict[str, Any])
     )
     span = statistics.span_of(examples)
     if several and span is not None:
-        num_spans, _ = several
-        statistics.set_first_span(examples, span - num_spans + 1)
+        statistics.set_first_span(examples, span - several[0] + 1)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -161,9 +156,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
         logger.info("ExampleGen: start, writing examples to %s", examples.uri)
         quarantine_dir = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
-        output_config = example_gen_pb2.Output()
-        proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
-        eval_percent = eval_percent_from_output_config(output_config)
+        output_config = exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY]
+        eval_percent = eval_percent_from_output_config(
+            proto_utils.json_to_proto(output_config, example_gen_pb2.Output())
+        )
         options = options_from_exec_properties(exec_properties)
         patterns = input_patterns(exec_properties)
         logger.info(

@@ -18,12 +18,7 @@ def IngestImdbReviews(
     options: ExampleGenOptions,
     quarantine_dir: str,
 ) -> dict[str, beam.PCollection]:
-    """PBegin -> {split name: PCollection[tf.train.Example]} for train, eval, test and unsup.
-
-    Reads the reviews of the file pattern (or one per span), sets aside duplicates, splits the rest
-    and converts each review; writes every record set aside and the run's ``summary.json`` into
-    ``quarantine_dir``.
-    """
+    """PBegin -> {split name: PCollection[tf.train.Example]}; the quarantine goes to ``quarantine_dir``."""
     read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(file_pattern, options.max_review_bytes)
     deduplicated = read[reader.REVIEWS] | "SetAsideDuplicates" >> duplicates.SetAsideDuplicates(
         options.quarantine_duplicates, options.quarantine_test_overlap

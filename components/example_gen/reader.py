@@ -316,13 +316,10 @@ def to_tf_example(review: Review) -> tf.train.Example:
 
 # What a FIFO, a device or a socket is called, by its stat mode or its tar member type.
 _SPECIAL_KINDS = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
+    **dict.fromkeys((stat.S_IFIFO, tarfile.FIFOTYPE), "a FIFO"),
+    **dict.fromkeys((stat.S_IFCHR, tarfile.CHRTYPE), "a character device"),
+    **dict.fromkeys((stat.S_IFBLK, tarfile.BLKTYPE), "a block device"),
     stat.S_IFSOCK: "a socket",
-    tarfile.FIFOTYPE: "a FIFO",
-    tarfile.CHRTYPE: "a character device",
-    tarfile.BLKTYPE: "a block device",
 }
 
 
@@ -683,10 +680,9 @@ def _set_aside_replaced(
     yield set_aside(review.origin, quarantine.DUPLICATE, detail, review.text.encode("utf-8"))
 
 
-def _require_reviews(count: int, file_pattern: str) -> int:
+def _require_reviews(count: int, file_pattern: str) -> None:
     if count == 0:
         raise ImdbDataError(f"no IMDb reviews found under {file_pattern}")
-    return count
 
 
 # Keys of the dictionary ReadImdbReviews (and SetAsideDuplicates) return.
