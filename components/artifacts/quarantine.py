@@ -258,11 +258,8 @@ def kept_quarantine_dir(examples_uri: str) -> str:
 
 
 def keep_quarantine(examples_uri: str) -> str:
-    """Copies the quarantine of an Examples artifact to :func:`kept_quarantine_dir`; returns that folder.
-
-    For an ExampleGen execution about to fail: TFX's launcher then deletes the artifact's folder,
-    with the records set aside and ``summary.json`` that say why it failed.
-    """
+    """Copies an Examples artifact's quarantine to :func:`kept_quarantine_dir` (TFX deletes a failed
+    execution's outputs, and the records set aside that say why with them); returns that folder."""
     from tfx.utils import io_utils
 
     kept = kept_quarantine_dir(examples_uri)

@@ -28,9 +28,8 @@ def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> in
     """The eval percentage of an output config ``component.make_output_config`` built; any other refused."""
     splits = [(split.name, split.hash_buckets) for split in output_config.split_config.splits]
     partition = output_config.split_config.partition_feature_name
-    names = [name for name, _buckets in splits]
     if (
-        names != [features.TRAIN, features.EVAL]
+        [name for name, _buckets in splits] != [features.TRAIN, features.EVAL]
         or sum(buckets for _name, buckets in splits) != 100
         or partition != features.MOVIE_ID
     ):

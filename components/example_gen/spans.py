@@ -86,11 +86,7 @@ def check_span(data_path: str, span: int | None) -> None:
 
 
 def check_span_path(data_path: str) -> None:
-    """Raises SpanError for a span path that TFX's driver could not match.
-
-    The driver reads the span number from each path it globbed with a regular expression derived
-    from the glob without escaping ``*``, ``?`` or ``$ ^ |``.
-    """
+    """Raises SpanError for a span path that TFX's driver could not match (see _UNMATCHABLE_IN_SPAN_PATHS)."""
     found = sorted({char for char in data_path if char in _UNMATCHABLE_IN_SPAN_PATHS})
     if found:
         raise SpanError(
@@ -223,11 +219,8 @@ def span_range(span: int | None, num_spans: int = 1):
         return None
     if span is None:
         return range_config_pb2.RangeConfig(rolling_range=range_config_pb2.RollingRange(num_spans=num_spans))
-    return range_config_pb2.RangeConfig(
-        static_range=range_config_pb2.StaticRange(
-            start_span_number=span - num_spans + 1, end_span_number=span
-        )
-    )
+    static = range_config_pb2.StaticRange(start_span_number=span - num_spans + 1, end_span_number=span)
+    return range_config_pb2.RangeConfig(static_range=static)
 
 
 def range_spans(range_config) -> tuple[int, int | None] | None:
