@@ -614,15 +614,18 @@ def test_every_warning_names_a_quarantine_that_is_left_after_the_run(
     with tempfile.TemporaryDirectory() as directory:
         tmp_path = Path(directory)
         root = write_dataset(tmp_path / "aclImdb", files)
-        handler = _ListHandler()
-        logging.getLogger(EXECUTOR_LOGGER).addHandler(handler)
+        logger, handler = logging.getLogger(EXECUTOR_LOGGER), _ListHandler()
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)  # whatever an earlier test left on the root logger
         try:
             run_example_gen(tmp_path, root, options)
             failed = False
         except ImdbDataError:
             failed = True
         finally:
-            logging.getLogger(EXECUTOR_LOGGER).removeHandler(handler)
+            logger.removeHandler(handler)
+            logger.setLevel(level)
         assert failed == fails
         if fails:
             _removed_as_tfx_removes_a_failed_run(tmp_path)
