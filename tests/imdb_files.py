@@ -5,6 +5,7 @@ Shared by the bad-input tests (tests/test_bad_data.py, tests/test_bad_archives.p
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 import hashlib
 import io
@@ -169,6 +170,18 @@ def split_sources(examples: standard_artifacts.Examples, split: str) -> list[str
         example = tf.train.Example.FromString(record.numpy())
         sources.append(example.features.feature[features.SOURCE].bytes_list.value[0].decode())
     return sorted(sources)
+
+
+def record_of_line(line: str) -> quarantine.QuarantinedRecord:
+    """The record a quarantine line holds, read back key by key (``raw_base64`` strictly)."""
+    values = json.loads(line)
+    return quarantine.QuarantinedRecord(
+        quarantine.Origin(values["source"], values["member"], values.get("line"), values.get("record")),
+        values["reason"],
+        values["detail"],
+        base64.b64decode(values["raw_base64"], validate=True),
+        values["size"],
+    )
 
 
 def quarantine_lines(examples_uri: str | Path) -> list[dict]:

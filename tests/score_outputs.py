@@ -9,6 +9,7 @@ import tensorflow as tf
 from components.artifacts import quarantine
 from components.artifacts.quarantine import QuarantinedRecord
 from pipeline import score
+from tests.imdb_files import record_of_line
 
 
 def _json_lines(pattern: str) -> list[str]:
@@ -43,4 +44,4 @@ def read_quarantine(output: str) -> list[QuarantinedRecord]:
     """Every record set aside, in no particular order."""
     pattern = f"{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}"
     lines = _json_lines(os.path.join(glob.escape(output), quarantine.QUARANTINE_DIR, pattern))
-    return [QuarantinedRecord.from_json_line(line) for line in lines]
+    return [record_of_line(line) for line in lines]

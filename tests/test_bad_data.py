@@ -8,11 +8,18 @@ train and evaluate a classifier, stop the run with a message saying why.
 from __future__ import annotations
 
 import base64
+import logging
 import os
+from pathlib import Path
+import re
+import shutil
+import tempfile
 
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from components.artifacts import quarantine
@@ -30,6 +37,7 @@ from tests.imdb_files import (
     examples_dir,
     quarantine_lines,
     reason_properties,
+    record_of_line,
     run_example_gen,
     split_sources,
     write_archive,
@@ -112,7 +120,7 @@ def test_quarantine_line_is_json_with_base64_raw_bytes():
         '"raw_base64": "b2sg/yBiYWQ=", "raw_truncated": false, "reason": "invalid_utf8", "size": 8, '
         '"source": "/d/aclImdb_v1.tar.gz"}'
     )
-    assert QuarantinedRecord.from_json_line(line) == record
+    assert record_of_line(line) == record
 
 
 def test_quarantine_line_of_a_loose_file_too_large():
@@ -496,6 +504,146 @@ def test_an_empty_eval_split_stops_the_run(tmp_path):
         "raise eval_percent or add reviews. What was read and set aside is kept in "
         f"{kept_summary(tmp_path)}"
     )
+
+
+# --- the warnings name the quarantine that is left ---------------------------------------------------
+# TFX's launcher deletes a failed execution's Examples folder: a failed run's warnings name the copy kept
+# in failed_runs/<execution id>/quarantine, a passing run's the quarantine inside the Examples artifact.
+
+EXECUTOR_LOGGER = "components.example_gen.executor"
+
+
+def _warnings(caplog) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == EXECUTOR_LOGGER and record.levelno == logging.WARNING
+    ]
+
+
+def _removed_as_tfx_removes_a_failed_run(tmp_path) -> None:
+    shutil.rmtree(examples_dir(tmp_path))
+
+
+def test_a_run_failing_on_bad_records_warns_naming_the_kept_quarantine(tmp_path, caplog):
+    bad = {f"train/pos/{i}_9.txt": b"" for i in range(10, 13)}
+    root = write_dataset(tmp_path / "aclImdb", {**GOOD_FILES, **bad, "test/neg/9_1.txt": b"\xff"})
+
+    with caplog.at_level(logging.WARNING, logger=EXECUTOR_LOGGER), pytest.raises(TooManyBadRecordsError):
+        run_example_gen(tmp_path, root)
+
+    kept = tmp_path / "failed_runs" / "examples" / "quarantine"
+    assert _warnings(caplog) == [
+        f"ExampleGen: set aside 4 records in {kept}: empty 3 ({root}/train/pos/10_9.txt, "
+        f"{root}/train/pos/11_9.txt, {root}/train/pos/12_9.txt), invalid_utf8 1 ({root}/test/neg/9_1.txt)"
+    ]
+    _removed_as_tfx_removes_a_failed_run(tmp_path)
+    assert sorted(path.name for path in kept.iterdir() if not path.name.startswith("quarantine-")) == [
+        "summary.json"
+    ]
+    assert quarantine.read_summary(str(kept)).counts == {"empty": 3, "invalid_utf8": 1}
+
+
+def test_a_run_failing_on_its_splits_warns_naming_the_kept_quarantine(tmp_path, caplog):
+    files = {
+        name: data
+        for name, data in GOOD_FILES.items()
+        if not name.startswith("train/neg") and name != "test/urls_neg.txt"
+    }
+    root = write_dataset(tmp_path / "aclImdb", {**files, "train/pos/9_9.txt": b""})
+
+    with caplog.at_level(logging.WARNING, logger=EXECUTOR_LOGGER), pytest.raises(ImdbDataError) as error:
+        run_example_gen(tmp_path, root, LENIENT)
+
+    kept = tmp_path / "failed_runs" / "examples" / "quarantine"
+    assert str(error.value) == (
+        "the train split has 1 positive and 0 negative reviews, a classifier needs both "
+        "(is train/neg/ missing, empty or all set aside?). What was read and set aside is kept in "
+        f"{kept}/summary.json"
+    )
+    assert _warnings(caplog) == [
+        f"ExampleGen: set aside 1 record in {kept}: empty 1 ({root}/train/pos/9_9.txt)",
+        f"ExampleGen: 1 review has no movie id (no_urls_line 1: {root}/test/neg/0_2.txt); the train/eval "
+        "cut groups each of them by its own text instead of its movie: train 0, eval 0, test 1, unsup 0 "
+        f"(see {kept})",
+    ]
+    _removed_as_tfx_removes_a_failed_run(tmp_path)
+    assert quarantine.read_summary(str(kept)).counts == {"empty": 1}
+
+
+def test_a_passing_run_warns_naming_the_quarantine_of_its_examples(tmp_path, caplog):
+    files = {name: data for name, data in GOOD_FILES.items() if name != "test/urls_neg.txt"}
+    root = write_dataset(tmp_path / "aclImdb", {**files, "train/pos/9_9.txt": b""})
+
+    with caplog.at_level(logging.WARNING, logger=EXECUTOR_LOGGER):
+        run_example_gen(tmp_path, root, LENIENT)
+
+    shown = examples_dir(tmp_path) / "quarantine"
+    assert _warnings(caplog) == [
+        f"ExampleGen: set aside 1 record in {shown}: empty 1 ({root}/train/pos/9_9.txt)",
+        f"ExampleGen: 1 review has no movie id (no_urls_line 1: {root}/test/neg/0_2.txt); the train/eval "
+        "cut groups each of them by its own text instead of its movie: train 0, eval 0, test 1, unsup 0 "
+        f"(see {shown})",
+    ]
+    assert quarantine.read_summary(str(shown)).counts == {"empty": 1}
+    assert not (tmp_path / "failed_runs").exists()
+
+
+_NAMED_FOLDER = re.compile(r"ExampleGen: (?:set aside \d+ records? in (.+?): |.* \(see (.+)\)\Z)")
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, database=None)
+@given(
+    empty_files=st.integers(0, 3),
+    max_bad_records=st.integers(0, 3),
+    without_train_neg=st.booleans(),
+    without_a_urls_file=st.booleans(),
+)
+def test_every_warning_names_a_quarantine_that_is_left_after_the_run(
+    empty_files, max_bad_records, without_train_neg, without_a_urls_file
+):
+    files = {
+        name: data
+        for name, data in GOOD_FILES.items()
+        if not (without_train_neg and name.startswith("train/neg"))
+        and not (without_a_urls_file and name == "test/urls_neg.txt")
+    }
+    files.update({f"train/pos/{i}_9.txt": b"" for i in range(10, 10 + empty_files)})
+    options = ExampleGenOptions(max_bad_share=1.0, max_bad_records=max_bad_records)
+    fails = without_train_neg or empty_files > max_bad_records
+    with tempfile.TemporaryDirectory() as directory:
+        tmp_path = Path(directory)
+        root = write_dataset(tmp_path / "aclImdb", files)
+        logger, handler = logging.getLogger(EXECUTOR_LOGGER), _ListHandler()
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)  # whatever an earlier test left on the root logger
+        try:
+            run_example_gen(tmp_path, root, options)
+            failed = False
+        except ImdbDataError:
+            failed = True
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        assert failed == fails
+        if fails:
+            _removed_as_tfx_removes_a_failed_run(tmp_path)
+        expected = (tmp_path / "failed_runs" if fails else tmp_path / "run") / "examples" / "quarantine"
+        warnings = [message for level, message in handler.messages if level == logging.WARNING]
+        assert len(warnings) == bool(empty_files) + without_a_urls_file
+        named = [next(filter(None, _NAMED_FOLDER.match(message).groups())) for message in warnings]
+        assert named == [str(expected)] * len(warnings)
+        assert quarantine.read_summary(str(expected)).set_aside == empty_files
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelno, record.getMessage()))
 
 
 # --- duplicates and train/test overlap --------------------------------------------------------------

@@ -48,6 +48,7 @@ from tests.imdb_files import (
     examples_dir,
     quarantine_lines,
     reason_properties,
+    record_of_line,
     run_example_gen,
     split_sources,
     url,
@@ -464,17 +465,14 @@ def test_a_member_name_that_is_not_utf8_is_set_aside_naming_it(tmp_path):
         quarantine.BAD_FILE_NAME,
         "review file name must be <id>_<rating>.txt, got 'caf\udce9_8.txt'",
     )
-    line = QuarantinedRecord.from_json_line(record.to_json_line())
+    line = record_of_line(record.to_json_line())
     assert (line.origin.member, line.detail) == (
         "aclImdb/train/pos/caf\\xe9_8.txt",
         "review file name must be <id>_<rating>.txt, got 'caf\\xe9_8.txt'",
     )
     assert str(record.origin) == f"{archive} (member aclImdb/train/pos/caf\\xe9_8.txt)"
     # A shown name is shown again as a name holding a backslash: distinct names show distinctly.
-    assert (
-        QuarantinedRecord.from_json_line(line.to_json_line()).origin.member
-        == "aclImdb/train/pos/caf\\\\xe9_8.txt"
-    )
+    assert record_of_line(line.to_json_line()).origin.member == "aclImdb/train/pos/caf\\\\xe9_8.txt"
 
 
 @PROPERTY_SETTINGS

@@ -23,43 +23,27 @@ from components.plural import counted, noun_form
 
 # Reasons of bad input: a file that is not a usable review. They count towards
 # the example_gen.max_bad_share / max_bad_records limits.
-EMPTY = "empty"
-WHITESPACE_ONLY = "whitespace_only"
-INVALID_UTF8 = "invalid_utf8"
-BINARY = "binary"
-TOO_LARGE = "too_large"
-BAD_FILE_NAME = "bad_file_name"
-RATING_CONTRADICTS_FOLDER = "rating_contradicts_folder"
-# A value for an example outside its raw schema feature's range (an id beyond int64).
-OUT_OF_RANGE = "out_of_range"
-UNKNOWN_FOLDER = "unknown_folder"
-SYMLINK = "symlink"
-HARDLINK = "hardlink"
-SPECIAL_FILE = "special_file"
-# A folder where a review file would be (directly in <train|test>/<pos|neg|unsup>/).
-NOT_A_FILE = "not_a_file"
-UNSAFE_PATH = "unsafe_path"
 BAD_INPUT_REASONS = (
-    EMPTY,
-    WHITESPACE_ONLY,
-    INVALID_UTF8,
-    BINARY,
-    TOO_LARGE,
-    BAD_FILE_NAME,
-    RATING_CONTRADICTS_FOLDER,
-    OUT_OF_RANGE,
-    UNKNOWN_FOLDER,
-    SYMLINK,
-    HARDLINK,
-    SPECIAL_FILE,
-    NOT_A_FILE,
-    UNSAFE_PATH,
+    EMPTY := "empty",
+    WHITESPACE_ONLY := "whitespace_only",
+    INVALID_UTF8 := "invalid_utf8",
+    BINARY := "binary",
+    TOO_LARGE := "too_large",
+    BAD_FILE_NAME := "bad_file_name",
+    RATING_CONTRADICTS_FOLDER := "rating_contradicts_folder",
+    # A value for an example outside its raw schema feature's range (an id beyond int64).
+    OUT_OF_RANGE := "out_of_range",
+    UNKNOWN_FOLDER := "unknown_folder",
+    SYMLINK := "symlink",
+    HARDLINK := "hardlink",
+    SPECIAL_FILE := "special_file",
+    # A folder where a review file would be (directly in <train|test>/<pos|neg|unsup>/).
+    NOT_A_FILE := "not_a_file",
+    UNSAFE_PATH := "unsafe_path",
 )
 # Reasons of policy: good reviews kept out of training (see ExampleGenOptions).
 # They do not count towards the limits.
-DUPLICATE = "duplicate"
-IN_TEST_SPLIT = "in_test_split"
-POLICY_REASONS = (DUPLICATE, IN_TEST_SPLIT)
+POLICY_REASONS = (DUPLICATE := "duplicate", IN_TEST_SPLIT := "in_test_split")
 REASONS = BAD_INPUT_REASONS + POLICY_REASONS
 
 QUARANTINE_DIR = "quarantine"
@@ -170,17 +154,6 @@ class QuarantinedRecord:
             sort_keys=True,
         )
 
-    @classmethod
-    def from_json_line(cls, line: str) -> QuarantinedRecord:
-        values = json.loads(line)
-        return cls(
-            Origin(values["source"], values["member"], values.get("line"), values.get("record")),
-            values["reason"],
-            values["detail"],
-            base64.b64decode(values["raw_base64"], validate=True),
-            values["size"],
-        )
-
 
 @dataclasses.dataclass(frozen=True)
 class IngestSummary:
@@ -285,11 +258,8 @@ def kept_quarantine_dir(examples_uri: str) -> str:
 
 
 def keep_quarantine(examples_uri: str) -> str:
-    """Copies the quarantine of an Examples artifact to :func:`kept_quarantine_dir`; returns that folder.
-
-    For an ExampleGen execution about to fail: TFX's launcher then deletes the artifact's folder,
-    with the records set aside and ``summary.json`` that say why it failed.
-    """
+    """Copies an Examples artifact's quarantine to :func:`kept_quarantine_dir` (TFX deletes a failed
+    execution's outputs, and the records set aside that say why with them); returns that folder."""
     from tfx.utils import io_utils
 
     kept = kept_quarantine_dir(examples_uri)

@@ -1,8 +1,4 @@
-"""The IMDb ExampleGen: a standard FileBasedExampleGen with our executor.
-
-It keeps TFX's file-based driver: it fingerprints the input files, so an unchanged dataset is a
-cache hit, and resolves span/version patterns.
-"""
+"""The IMDb ExampleGen: TFX's FileBasedExampleGen with this package's executor and driver."""
 
 from __future__ import annotations
 
@@ -82,14 +78,10 @@ def make_output_config(eval_percent: int) -> example_gen_pb2.Output:
     The executor also writes test and unsup, which the base ExampleGen could not produce by hashing.
     """
     eval_percent = validate_eval_percent(eval_percent)
+    buckets = {features.TRAIN: 100 - eval_percent, features.EVAL: eval_percent}
+    splits = [example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=n) for name, n in buckets.items()]
     return example_gen_pb2.Output(
-        split_config=example_gen_pb2.SplitConfig(
-            splits=[
-                example_gen_pb2.SplitConfig.Split(name=features.TRAIN, hash_buckets=100 - eval_percent),
-                example_gen_pb2.SplitConfig.Split(name=features.EVAL, hash_buckets=eval_percent),
-            ],
-            partition_feature_name=features.MOVIE_ID,
-        )
+        split_config=example_gen_pb2.SplitConfig(splits=splits, partition_feature_name=features.MOVIE_ID)
     )
 
 

@@ -121,13 +121,10 @@ class Driver(driver.FileBasedDriver):
     def resolve_exec_properties(self, exec_properties, pipeline_info, component_info):
         exec_properties = super().resolve_exec_properties(exec_properties, pipeline_info, component_info)
         if self._processor.span_patterns:
-            input_config = example_gen_pb2.Input(
-                splits=[
-                    example_gen_pb2.Input.Split(name=f"span-{span}", pattern=pattern)
-                    for span, pattern in self._processor.span_patterns
-                ]
-            )
-            exec_properties[standard_component_specs.INPUT_CONFIG_KEY] = proto_utils.proto_to_json(
-                input_config
-            )
+            splits = [
+                example_gen_pb2.Input.Split(name=f"span-{span}", pattern=pattern)
+                for span, pattern in self._processor.span_patterns
+            ]
+            input_config = proto_utils.proto_to_json(example_gen_pb2.Input(splits=splits))
+            exec_properties[standard_component_specs.INPUT_CONFIG_KEY] = input_config
         return exec_properties

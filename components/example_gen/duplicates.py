@@ -29,11 +29,7 @@ def _set_aside(review: Review, reason: str, detail: str) -> beam.pvalue.TaggedOu
 def judge_copies(
     reviews: Iterable[Review], quarantine_duplicates: bool, quarantine_test_overlap: bool
 ) -> Iterator:
-    """Given the labeled reviews that share one text, yields those kept and the others set aside.
-
-    ``quarantine_duplicates`` sets aside train copies after the first (by origin),
-    ``quarantine_test_overlap`` every train copy when a test review has the text.
-    """
+    """Given the labeled reviews that share one text, yields those kept and the others set aside."""
     ordered = sorted(reviews, key=lambda review: str(_origin(review)))
     test = [review for review in ordered if review.split_dir == reader.TEST_DIR]
     train = [review for review in ordered if review.split_dir != reader.TEST_DIR]
@@ -49,30 +45,26 @@ def judge_copies(
             yield review
 
 
-class SetAsideDuplicates(beam.PTransform):
+@beam.ptransform_fn
+def SetAsideDuplicates(
+    reviews: beam.PCollection, quarantine_duplicates: bool = True, quarantine_test_overlap: bool = True
+) -> dict[str, beam.PCollection]:
     """PCollection[Review] -> {REVIEWS: kept reviews, QUARANTINE: QuarantinedRecord set aside}.
 
     Reviews are the same when their texts are byte for byte equal (lower-casing and collapsing white
     space finds the same 123 train/test groups in IMDb).
     """
-
-    def __init__(self, quarantine_duplicates: bool = True, quarantine_test_overlap: bool = True):
-        super().__init__()
-        self._quarantine_duplicates = quarantine_duplicates
-        self._quarantine_test_overlap = quarantine_test_overlap
-
-    def expand(self, reviews: beam.PCollection) -> dict[str, beam.PCollection]:
-        labeled, unlabeled = reviews | "LabeledOrNot" >> beam.Partition(
-            lambda review, _count: 0 if review.folder in reader.LABELS else 1, 2
+    labeled, unlabeled = reviews | "LabeledOrNot" >> beam.Partition(
+        lambda review, _count: 0 if review.folder in reader.LABELS else 1, 2
+    )
+    judged = (
+        labeled
+        | "KeyByText" >> beam.Map(lambda review: (review.text, review))
+        | "GroupCopies" >> duplicates.GroupByText()
+        | "JudgeCopies"
+        >> beam.FlatMap(judge_copies, quarantine_duplicates, quarantine_test_overlap).with_outputs(
+            reader.QUARANTINE, main=reader.REVIEWS
         )
-        judged = (
-            labeled
-            | "KeyByText" >> beam.Map(lambda review: (review.text, review))
-            | "GroupCopies" >> duplicates.GroupByText()
-            | "JudgeCopies"
-            >> beam.FlatMap(
-                judge_copies, self._quarantine_duplicates, self._quarantine_test_overlap
-            ).with_outputs(reader.QUARANTINE, main=reader.REVIEWS)
-        )
-        kept = (judged[reader.REVIEWS], unlabeled) | "MergeKept" >> beam.Flatten()
-        return {reader.REVIEWS: kept, reader.QUARANTINE: judged[reader.QUARANTINE]}
+    )
+    kept = (judged[reader.REVIEWS], unlabeled) | "MergeKept" >> beam.Flatten()
+    return {reader.REVIEWS: kept, reader.QUARANTINE: judged[reader.QUARANTINE]}

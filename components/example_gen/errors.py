@@ -1,9 +1,4 @@
-"""The two kinds of bad input: one that stops the run, and one record that is set aside.
-
-Raised inside a Beam job, they reach the caller through the runner, which adds
-the step's name to the message (:func:`error_in` takes it off again) and logs
-them first (:func:`beam_logs_without`).
-"""
+"""The two kinds of bad input: one that stops the run, and one record that is set aside."""
 
 from collections.abc import Iterator
 import contextlib

@@ -1,9 +1,4 @@
-"""TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits.
-
-Runs :class:`ingest.IngestImdbReviews`, writes train, eval, test and unsup as TFX writes examples,
-and fails the step, after the quarantine summary is written, on too many bad records or splits
-that cannot train and evaluate a classifier.
-"""
+"""TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits; checks that fail it."""
 
 from __future__ import annotations
 
@@ -33,9 +28,8 @@ def eval_percent_from_output_config(output_config: example_gen_pb2.Output) -> in
     """The eval percentage of an output config ``component.make_output_config`` built; any other refused."""
     splits = [(split.name, split.hash_buckets) for split in output_config.split_config.splits]
     partition = output_config.split_config.partition_feature_name
-    names = [name for name, _buckets in splits]
     if (
-        names != [features.TRAIN, features.EVAL]
+        [name for name, _buckets in splits] != [features.TRAIN, features.EVAL]
         or sum(buckets for _name, buckets in splits) != 100
         or partition != features.MOVIE_ID
     ):
@@ -74,11 +68,11 @@ def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenO
     return ExampleGenOptions.from_json(value.value)
 
 
-def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) -> None:
+def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int, quarantine_dir: str) -> None:
     """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
 
     train and test need both labels (blessing on one label measures nothing), eval needs reviews for
-    early stopping; unsup may be empty.
+    early stopping; unsup may be empty. The message names the summary kept in ``quarantine_dir``.
     """
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
@@ -99,7 +93,10 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int) ->
             "raise eval_percent or add reviews"
         )
     if problems:
-        raise ImdbDataError("; ".join(problems))
+        raise ImdbDataError(
+            f"{'; '.join(problems)}. What was read and set aside is kept in "
+            f"{quarantine_dir}/{quarantine.SUMMARY_FILE}"
+        )
 
 
 # What this executor writes, as TFX names it (see beam_utils.WriteExamples): unspecified means the default.
@@ -123,8 +120,9 @@ def check_output_formats(exec_properties: dict[str, Any]) -> None:
 
 def input_patterns(exec_properties: dict[str, Any]) -> list[str]:
     """The file patterns of the input splits, joined to ``input_base``: the whole dataset, or one per span."""
-    input_config = example_gen_pb2.Input()
-    proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+    input_config = proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input()
+    )
     if not input_config.splits:
         raise ValueError("input_config must have a split (the whole dataset, or one per span)")
     base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
@@ -139,8 +137,7 @@ def record_first_span(examples: types.Artifact, exec_properties: dict[str, Any])
     )
     span = statistics.span_of(examples)
     if several and span is not None:
-        num_spans, _ = several
-        statistics.set_first_span(examples, span - num_spans + 1)
+        statistics.set_first_span(examples, span - several[0] + 1)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -158,9 +155,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
         logger.info("ExampleGen: start, writing examples to %s", examples.uri)
         quarantine_dir = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
-        output_config = example_gen_pb2.Output()
-        proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
-        eval_percent = eval_percent_from_output_config(output_config)
+        output_config = exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY]
+        eval_percent = eval_percent_from_output_config(
+            proto_utils.json_to_proto(output_config, example_gen_pb2.Output())
+        )
         options = options_from_exec_properties(exec_properties)
         patterns = input_patterns(exec_properties)
         logger.info(
@@ -189,6 +187,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         for name, value in summary.artifact_properties().items():
             examples.set_int_custom_property(name, value)
         record_first_span(examples, exec_properties)
+        # TFX deletes a failed execution's outputs: a failed run keeps a copy of its quarantine first,
+        # and every line the user reads names the folder that is left.
+        kept_dir = quarantine.kept_quarantine_dir(examples.uri)
+        try:
+            quarantining.check_bad_records(summary, options, kept_dir)
+            check_splits(summary.split_folders, eval_percent, kept_dir)
+            failure = None
+        except ImdbDataError as error:
+            failure = error
+            quarantine_dir = quarantine.keep_quarantine(examples.uri)
         if summary.set_aside:
             logger.warning(
                 "ExampleGen: set aside %s in %s: %s",
@@ -196,21 +204,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 quarantine_dir,
                 summary.describe_reasons(),
             )
-        no_movie_id = summary.describe_no_movie_id(reader.OUTPUT_SPLITS)
-        if no_movie_id:
+        if no_movie_id := summary.describe_no_movie_id(reader.OUTPUT_SPLITS):
             logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
-        # TFX deletes a failed execution's outputs: the checks name the copy kept for the user.
-        kept_dir = quarantine.kept_quarantine_dir(examples.uri)
-        try:
-            quarantining.check_bad_records(summary, options, kept_dir)
-            check_splits(summary.split_folders, eval_percent)
-        except ImdbDataError as error:
-            quarantine.keep_quarantine(examples.uri)
-            if isinstance(error, quarantining.TooManyBadRecordsError):
-                raise
-            raise ImdbDataError(
-                f"{error}. What was read and set aside is kept in {kept_dir}/{quarantine.SUMMARY_FILE}"
-            ) from error
+        if failure is not None:
+            raise failure
         set_examples_format(examples)
         logger.info(
             "ExampleGen: done, examples per split: %s",

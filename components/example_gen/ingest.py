@@ -10,51 +10,32 @@ from components.example_gen import duplicates, quarantining, reader
 from components.example_gen.options import ExampleGenOptions
 
 
-class IngestImdbReviews(beam.PTransform):
-    """PBegin -> {split name: PCollection[tf.train.Example]} for train, eval, test and unsup.
-
-    Reads the reviews of the file pattern (or one per span), sets aside duplicates, splits the rest
-    and converts each review; writes every record set aside and the run's ``summary.json`` into
-    ``quarantine_dir``.
-    """
-
-    def __init__(
-        self,
-        file_pattern: str | Sequence[str],
-        eval_percent: int,
-        options: ExampleGenOptions,
-        quarantine_dir: str,
-    ):
-        super().__init__()
-        self._file_pattern = file_pattern
-        self._eval_percent = eval_percent
-        self._options = options
-        self._quarantine_dir = quarantine_dir
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
-        options = self._options
-        read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(
-            self._file_pattern, options.max_review_bytes
-        )
-        deduplicated = read[reader.REVIEWS] | "SetAsideDuplicates" >> duplicates.SetAsideDuplicates(
-            options.quarantine_duplicates, options.quarantine_test_overlap
-        )
-        splits = deduplicated[reader.REVIEWS] | "SplitReviews" >> reader.SplitReviews(self._eval_percent)
-        set_aside = (
-            read[reader.QUARANTINE],
-            deduplicated[reader.QUARANTINE],
-        ) | "MergeSetAside" >> beam.Flatten()
-        _ = set_aside | "WriteQuarantine" >> quarantining.WriteQuarantine(self._quarantine_dir)
-        counts = (
-            read[reader.COUNTS],
-            deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantining.CountByReason(),
-        ) | "MergeCounts" >> beam.Flatten()
-        _ = {
-            quarantining.COUNTS: counts,
-            quarantining.QUARANTINE: set_aside,
-            **splits,
-        } | "SummarizeIngest" >> quarantining.SummarizeIngest(self._quarantine_dir)
-        return {
-            split: reviews | f"ToExample[{split}]" >> beam.Map(reader.to_tf_example)
-            for split, reviews in splits.items()
-        }
+@beam.ptransform_fn
+def IngestImdbReviews(
+    pbegin: beam.pvalue.PBegin,
+    file_pattern: str | Sequence[str],
+    eval_percent: int,
+    options: ExampleGenOptions,
+    quarantine_dir: str,
+) -> dict[str, beam.PCollection]:
+    """PBegin -> {split name: PCollection[tf.train.Example]}; the quarantine goes to ``quarantine_dir``."""
+    read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(file_pattern, options.max_review_bytes)
+    deduplicated = read[reader.REVIEWS] | "SetAsideDuplicates" >> duplicates.SetAsideDuplicates(
+        options.quarantine_duplicates, options.quarantine_test_overlap
+    )
+    splits = deduplicated[reader.REVIEWS] | "SplitReviews" >> reader.SplitReviews(eval_percent)
+    set_aside = (read[reader.QUARANTINE], deduplicated[reader.QUARANTINE]) | "MergeSetAside" >> beam.Flatten()
+    _ = set_aside | "WriteQuarantine" >> quarantining.WriteQuarantine(quarantine_dir)
+    counts = (
+        read[reader.COUNTS],
+        deduplicated[reader.QUARANTINE] | "CountDuplicates" >> quarantining.CountByReason(),
+    ) | "MergeCounts" >> beam.Flatten()
+    _ = {
+        quarantining.COUNTS: counts,
+        quarantining.QUARANTINE: set_aside,
+        **splits,
+    } | "SummarizeIngest" >> quarantining.SummarizeIngest(quarantine_dir)
+    return {
+        split: reviews | f"ToExample[{split}]" >> beam.Map(reader.to_tf_example)
+        for split, reviews in splits.items()
+    }

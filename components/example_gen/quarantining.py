@@ -56,31 +56,25 @@ def check_bad_records(summary: IngestSummary, options: ExampleGenOptions, quaran
 # --- Beam ----------------------------------------------------------------------------------------------
 
 
-class WriteQuarantine(beam.PTransform):
+@beam.ptransform_fn
+def WriteQuarantine(records: beam.PCollection, directory: str) -> beam.pvalue.PDone:
     """PCollection[QuarantinedRecord] -> ``<directory>/quarantine-*.jsonl`` (written even when empty)."""
-
-    def __init__(self, directory: str):
-        super().__init__()
-        self._directory = directory
-
-    def expand(self, records: beam.PCollection) -> beam.pvalue.PDone:
-        return (
-            records
-            | "ToJsonLines" >> beam.Map(QuarantinedRecord.to_json_line)
-            | "WriteJsonLines"
-            >> beam.io.WriteToText(posixpath.join(self._directory, FILE_PREFIX), file_name_suffix=FILE_SUFFIX)
-        )
+    return (
+        records
+        | "ToJsonLines" >> beam.Map(QuarantinedRecord.to_json_line)
+        | "WriteJsonLines"
+        >> beam.io.WriteToText(posixpath.join(directory, FILE_PREFIX), file_name_suffix=FILE_SUFFIX)
+    )
 
 
-class CountByReason(beam.PTransform):
+@beam.ptransform_fn
+def CountByReason(records: beam.PCollection) -> beam.PCollection:
     """PCollection[QuarantinedRecord] -> PCollection[(reason, count)]; reasons without records absent."""
-
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return (
-            records
-            | "Reason" >> beam.Map(lambda record: record.reason)
-            | "CountPerReason" >> beam.combiners.Count.PerElement()
-        )
+    return (
+        records
+        | "Reason" >> beam.Map(lambda record: record.reason)
+        | "CountPerReason" >> beam.combiners.Count.PerElement()
+    )
 
 
 # A fact for the summary: (key, a count or a sample), the key (IngestSummary field, key in it[, key in that]).
@@ -133,33 +127,26 @@ class _Summarize(beam.CombineFn):
         return IngestSummary(fields["counts"].pop(READ, 0), **fields).to_json()
 
 
-class SummarizeIngest(beam.PTransform):
+@beam.ptransform_fn
+def SummarizeIngest(inputs: dict[str, beam.PCollection], directory: str) -> beam.pvalue.PDone:
     """Writes ``<directory>/summary.json``: the :class:`IngestSummary` of a run.
 
     The input is a dictionary: :data:`COUNTS` the records counted where they were made (so none
     twice), as (kind, count) pairs (kind :data:`READ` for the usable reviews, else a reason);
     :data:`QUARANTINE` every record set aside, for the samples; and the reviews of each output split.
     """
-
-    def __init__(self, directory: str):
-        super().__init__()
-        self._directory = directory
-
-    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.PDone:
-        facts = [
-            inputs[COUNTS] | "CountFacts" >> beam.MapTuple(lambda kind, count: (("counts", kind), count)),
-            inputs[QUARANTINE]
-            | "SampleFacts" >> beam.Map(lambda record: (("samples", record.reason), str(record.origin))),
-        ]
-        for split, reviews in inputs.items():
-            if split not in (COUNTS, QUARANTINE):
-                facts.append(reviews | f"ReviewFacts[{split}]" >> beam.FlatMap(_review_facts, split))
-        return (
-            facts
-            | "MergeFacts" >> beam.Flatten()
-            | "Summarize" >> beam.CombineGlobally(_Summarize())
-            | "WriteSummary"
-            >> beam.io.WriteToText(
-                posixpath.join(self._directory, SUMMARY_FILE), num_shards=1, shard_name_template=""
-            )
-        )
+    facts = [
+        inputs[COUNTS] | "CountFacts" >> beam.MapTuple(lambda kind, count: (("counts", kind), count)),
+        inputs[QUARANTINE]
+        | "SampleFacts" >> beam.Map(lambda record: (("samples", record.reason), str(record.origin))),
+    ]
+    for split, reviews in inputs.items():
+        if split not in (COUNTS, QUARANTINE):
+            facts.append(reviews | f"ReviewFacts[{split}]" >> beam.FlatMap(_review_facts, split))
+    return (
+        facts
+        | "MergeFacts" >> beam.Flatten()
+        | "Summarize" >> beam.CombineGlobally(_Summarize())
+        | "WriteSummary"
+        >> beam.io.WriteToText(posixpath.join(directory, SUMMARY_FILE), num_shards=1, shard_name_template="")
+    )

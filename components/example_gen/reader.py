@@ -296,35 +296,30 @@ def assign_split(review: Review, eval_percent: int) -> str:
 
 def to_tf_example(review: Review) -> tf.train.Example:
     """Converts a review to the raw tf.train.Example described by schemas/raw_schema.pbtxt."""
-
-    def int_feature(value: int) -> tf.train.Feature:
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
-
-    def bytes_feature(value: str) -> tf.train.Feature:
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
-
-    feature = {
-        features.TEXT: bytes_feature(review.text),
-        features.REVIEW_ID: int_feature(review.review_id),
-        features.RATING: int_feature(review.rating),
-        features.SOURCE: bytes_feature(review.source),
+    values = {
+        features.TEXT: review.text,
+        features.REVIEW_ID: review.review_id,
+        features.RATING: review.rating,
+        features.SOURCE: review.source,
+        features.LABEL: LABELS.get(review.folder),  # none for unsup
+        features.MOVIE_ID: review.movie_id,
     }
-    if review.folder in LABELS:
-        feature[features.LABEL] = int_feature(LABELS[review.folder])
-    if review.movie_id is not None:
-        feature[features.MOVIE_ID] = bytes_feature(review.movie_id)
+    feature = {
+        name: tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+        if isinstance(value, int)
+        else tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
+        for name, value in values.items()
+        if value is not None
+    }
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
 # What a FIFO, a device or a socket is called, by its stat mode or its tar member type.
 _SPECIAL_KINDS = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
+    **dict.fromkeys((stat.S_IFIFO, tarfile.FIFOTYPE), "a FIFO"),
+    **dict.fromkeys((stat.S_IFCHR, tarfile.CHRTYPE), "a character device"),
+    **dict.fromkeys((stat.S_IFBLK, tarfile.BLKTYPE), "a block device"),
     stat.S_IFSOCK: "a socket",
-    tarfile.FIFOTYPE: "a FIFO",
-    tarfile.CHRTYPE: "a character device",
-    tarfile.BLKTYPE: "a block device",
 }
 
 
@@ -685,10 +680,9 @@ def _set_aside_replaced(
     yield set_aside(review.origin, quarantine.DUPLICATE, detail, review.text.encode("utf-8"))
 
 
-def _require_reviews(count: int, file_pattern: str) -> int:
+def _require_reviews(count: int, file_pattern: str) -> None:
     if count == 0:
         raise ImdbDataError(f"no IMDb reviews found under {file_pattern}")
-    return count
 
 
 # Keys of the dictionary ReadImdbReviews (and SetAsideDuplicates) return.
@@ -697,7 +691,12 @@ QUARANTINE = quarantining.QUARANTINE
 COUNTS = quarantining.COUNTS
 
 
-class ReadImdbReviews(beam.PTransform):
+@beam.ptransform_fn
+def ReadImdbReviews(
+    pbegin: beam.pvalue.PBegin,
+    file_pattern: str | Sequence[str],
+    max_review_bytes: int = ExampleGenOptions().max_review_bytes,
+) -> dict[str, beam.PCollection]:
     """PBegin -> {REVIEWS: PCollection[Review], QUARANTINE: PCollection[QuarantinedRecord], COUNTS: ...}.
 
     Every review the file patterns name, with the movie id on its line of its folder's
@@ -706,77 +705,58 @@ class ReadImdbReviews(beam.PTransform):
     runs) :class:`ImdbArchiveError` for an archive that cannot be read to its end, and
     :class:`ImdbDataError` for patterns that yield no review record at all.
     """
-
-    def __init__(
-        self, file_pattern: str | Sequence[str], max_review_bytes: int = ExampleGenOptions().max_review_bytes
-    ):
-        super().__init__()
-        # Several patterns (one per span of a range) are read as one dataset.
-        self._file_patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
-        self._max_review_bytes = max_review_bytes
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
-        listed = (
-            pbegin
-            | "Pattern" >> beam.Create(self._file_patterns)
-            | "ListFiles" >> beam.FlatMap(_list_to_read).with_outputs(QUARANTINE, main=REVIEWS)
+    # Several patterns (one per span of a range) are read as one dataset.
+    file_patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
+    listed = (
+        pbegin
+        | "Pattern" >> beam.Create(file_patterns)
+        | "ListFiles" >> beam.FlatMap(_list_to_read).with_outputs(QUARANTINE, main=REVIEWS)
+    )
+    read = (
+        listed[REVIEWS]
+        # Spreads the reading of many loose review files over workers.
+        | "ReshuffleMatches" >> beam.Reshuffle()
+        | "ReadMatches"
+        >> beam.ParDo(_ReadMatchFn(max_review_bytes)).with_outputs(
+            _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, QUARANTINE, _ReadMatchFn.REPLACED, main=REVIEWS
         )
-        read = (
-            listed[REVIEWS]
-            # Spreads the reading of many loose review files over workers.
-            | "ReshuffleMatches" >> beam.Reshuffle()
-            | "ReadMatches"
-            >> beam.ParDo(_ReadMatchFn(self._max_review_bytes)).with_outputs(
-                _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, QUARANTINE, _ReadMatchFn.REPLACED, main=REVIEWS
-            )
-        )
-        # Of archive members of one name, the last is read: tar x leaves it.
-        latest = read[REVIEWS] | "SetAsideReplacedMembers" >> beam.FlatMap(
-            _set_aside_replaced, beam.pvalue.AsDict(read[_ReadMatchFn.REPLACED])
-        ).with_outputs(QUARANTINE, main=REVIEWS)
-        set_aside = (
-            read[QUARANTINE],
-            listed[QUARANTINE],
-            latest[QUARANTINE],
-        ) | "MergeSetAside" >> beam.Flatten()
-        urls_of_loose_files = (
-            read[_ReadMatchFn.FOLDERS]
-            | "DistinctFolders" >> beam.Distinct()
-            | "ReadUrlsFiles" >> beam.FlatMap(_read_urls_file)
-        )
-        # One list per urls file, a side input: a urls line per element cost more than the reviews.
-        movie_ids = (read[_ReadMatchFn.URLS], urls_of_loose_files) | "MergeMovieIds" >> beam.Flatten()
-        reviews = latest[REVIEWS] | "AttachMovieIds" >> beam.Map(
-            _attach_movie_id, beam.pvalue.AsDict(movie_ids)
-        )
-        # Every record is counted once, here: for the run's summary, and their total for the check below.
-        counts = (
-            reviews
-            | "CountReviews" >> beam.combiners.Count.Globally()
-            | "ReadCount" >> beam.Map(lambda count: (quarantining.READ, count)),
-            set_aside | "CountSetAside" >> quarantining.CountByReason(),
-        ) | "MergeCounts" >> beam.Flatten()
-        # Bad records count: a dataset of only bad files fails on the bad-record limit, which says why.
-        _ = (
-            counts
-            | "Counts" >> beam.Values()
-            | "CountRecords" >> beam.CombineGlobally(sum)
-            | "RequireRecords" >> beam.Map(_require_reviews, ", ".join(self._file_patterns))
-        )
-        return {REVIEWS: reviews, QUARANTINE: set_aside, COUNTS: counts}
+    )
+    # Of archive members of one name, the last is read: tar x leaves it.
+    latest = read[REVIEWS] | "SetAsideReplacedMembers" >> beam.FlatMap(
+        _set_aside_replaced, beam.pvalue.AsDict(read[_ReadMatchFn.REPLACED])
+    ).with_outputs(QUARANTINE, main=REVIEWS)
+    set_aside = (read[QUARANTINE], listed[QUARANTINE], latest[QUARANTINE]) | "MergeSetAside" >> beam.Flatten()
+    urls_of_loose_files = (
+        read[_ReadMatchFn.FOLDERS]
+        | "DistinctFolders" >> beam.Distinct()
+        | "ReadUrlsFiles" >> beam.FlatMap(_read_urls_file)
+    )
+    # One list per urls file, a side input: a urls line per element cost more than the reviews.
+    movie_ids = (read[_ReadMatchFn.URLS], urls_of_loose_files) | "MergeMovieIds" >> beam.Flatten()
+    reviews = latest[REVIEWS] | "AttachMovieIds" >> beam.Map(_attach_movie_id, beam.pvalue.AsDict(movie_ids))
+    # Every record is counted once, here: for the run's summary, and their total for the check below.
+    counts = (
+        reviews
+        | "CountReviews" >> beam.combiners.Count.Globally()
+        | "ReadCount" >> beam.Map(lambda count: (quarantining.READ, count)),
+        set_aside | "CountSetAside" >> quarantining.CountByReason(),
+    ) | "MergeCounts" >> beam.Flatten()
+    # Bad records count: a dataset of only bad files fails on the bad-record limit, which says why.
+    _ = (
+        counts
+        | "Counts" >> beam.Values()
+        | "CountRecords" >> beam.CombineGlobally(sum)
+        | "RequireRecords" >> beam.Map(_require_reviews, ", ".join(file_patterns))
+    )
+    return {REVIEWS: reviews, QUARANTINE: set_aside, COUNTS: counts}
 
 
-class SplitReviews(beam.PTransform):
+@beam.ptransform_fn
+def SplitReviews(reviews: beam.PCollection, eval_percent: int) -> dict[str, beam.PCollection]:
     """PCollection[Review] -> {split name: PCollection[Review]} for all four output splits, empty or not."""
-
-    def __init__(self, eval_percent: int):
-        super().__init__()
-        self._eval_percent = validate_eval_percent(eval_percent)
-
-    def expand(self, reviews: beam.PCollection) -> dict[str, beam.PCollection]:
-        parts = reviews | "PartitionBySplit" >> beam.Partition(
-            lambda review, _count, percent: OUTPUT_SPLITS.index(assign_split(review, percent)),
-            len(OUTPUT_SPLITS),
-            self._eval_percent,
-        )
-        return dict(zip(OUTPUT_SPLITS, parts, strict=True))
+    parts = reviews | "PartitionBySplit" >> beam.Partition(
+        lambda review, _count, percent: OUTPUT_SPLITS.index(assign_split(review, percent)),
+        len(OUTPUT_SPLITS),
+        validate_eval_percent(eval_percent),
+    )
+    return dict(zip(OUTPUT_SPLITS, parts, strict=True))

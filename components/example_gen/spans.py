@@ -63,25 +63,18 @@ def span_base(data_path: str) -> str:
 
 
 def check_placeholders(data_path: str) -> None:
-    """Raises SpanError for placeholders TFX's span matching refuses (``verify_split_pattern_specs``).
-
-    One ``{SPAN}`` and one ``{VERSION}`` at most, ``{VERSION}`` only with a span, each of ``{YYYY}``,
-    ``{MM}``, ``{DD}`` once and all three together, and dates or ``{SPAN}``, not both.
-    """
+    """Raises SpanError for placeholders TFX's span matching refuses (``verify_split_pattern_specs``)."""
     found = _placeholders(data_path)
     spans, versions = found.count("SPAN"), found.count("VERSION")
     dates = {found.count(token) for token in ("YYYY", "MM", "DD")}
-    problem = None
-    if spans > 1:
-        problem = f"holds {{SPAN}} {spans} times; a span's path holds it once"
-    elif versions > 1:
-        problem = f"holds {{VERSION}} {versions} times; a span's path holds it once"
-    elif dates not in ({0}, {1}):
-        problem = "needs each of {YYYY}, {MM} and {DD} once when it holds a date"
-    elif spans and dates == {1}:
-        problem = "holds both {SPAN} and a date; a span is one or the other"
-    elif versions and not spans and dates == {0}:
-        problem = "holds {VERSION} without {SPAN} or a date"
+    problems = (
+        (spans > 1, f"holds {{SPAN}} {spans} times; a span's path holds it once"),
+        (versions > 1, f"holds {{VERSION}} {versions} times; a span's path holds it once"),
+        (dates not in ({0}, {1}), "needs each of {YYYY}, {MM} and {DD} once when it holds a date"),
+        (spans and dates == {1}, "holds both {SPAN} and a date; a span is one or the other"),
+        (versions and not spans and dates == {0}, "holds {VERSION} without {SPAN} or a date"),
+    )
+    problem = next((problem for refused, problem in problems if refused), None)
     if problem:
         raise SpanError(f"data: {data_path} {problem} (TFX's span placeholders)")
 
@@ -93,11 +86,7 @@ def check_span(data_path: str, span: int | None) -> None:
 
 
 def check_span_path(data_path: str) -> None:
-    """Raises SpanError for a span path that TFX's driver could not match.
-
-    The driver reads the span number from each path it globbed with a regular expression derived
-    from the glob without escaping ``*``, ``?`` or ``$ ^ |``.
-    """
+    """Raises SpanError for a span path that TFX's driver could not match (see _UNMATCHABLE_IN_SPAN_PATHS)."""
     found = sorted({char for char in data_path if char in _UNMATCHABLE_IN_SPAN_PATHS})
     if found:
         raise SpanError(
@@ -230,11 +219,8 @@ def span_range(span: int | None, num_spans: int = 1):
         return None
     if span is None:
         return range_config_pb2.RangeConfig(rolling_range=range_config_pb2.RollingRange(num_spans=num_spans))
-    return range_config_pb2.RangeConfig(
-        static_range=range_config_pb2.StaticRange(
-            start_span_number=span - num_spans + 1, end_span_number=span
-        )
-    )
+    static = range_config_pb2.StaticRange(start_span_number=span - num_spans + 1, end_span_number=span)
+    return range_config_pb2.RangeConfig(static_range=static)
 
 
 def range_spans(range_config) -> tuple[int, int | None] | None:
