@@ -334,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         freeze_gc_at_exit()
         parser = build_parser()  # imports no TensorFlow
         _name_unknown_options_in_errors(parser, argv)
+        _refuse_double_dash_values(parser, argv)
         try:
             args, unknown = parser.parse_known_args(argv)
             # TensorFlow reads its C++ log level once, when first imported. From the parsed
@@ -456,6 +457,19 @@ def _name_unknown_options_in_errors(parser: argparse.ArgumentParser, argv: Seque
             original(message)
 
         command_parser.error = error
+
+
+def _refuse_double_dash_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """``--run=--`` is a usage error: Python 3.11's argparse drops a value of exactly ``--`` (the end of the
+    options), and the option would get an empty list."""
+    command_parser = _commands(parser).get(argv[0]) if argv else None
+    for word in argv[1 : argv.index("--") if "--" in argv else len(argv)] if command_parser else ():
+        option, equals, value = word.partition("=")
+        if option.startswith("--") and equals and value == "--":
+            command_parser.error(
+                f"argument {option}: a value of '--' cannot be given ({word}): argparse reads '--' as the end "
+                "of the options (for a path, write ./--)"
+            )
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> int:

@@ -1,0 +1,86 @@
+"""A value of exactly ``--`` given as ``--flag=--``: Python 3.11's argparse drops it and the option gets an empty
+list, which crashed every command that read the value as text. It is a usage error, for every option of every
+command and for the Apache Beam options run, compile and score pass on."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import pytest
+
+from pipeline import cli
+
+_PARSER = cli.build_parser()
+_COMMANDS = cli._commands(_PARSER)
+_VALUE_OPTIONS = sorted(
+    (command, option)
+    for command, command_parser in _COMMANDS.items()
+    for action in command_parser._actions
+    if action.option_strings and action.nargs != 0 and not isinstance(action, argparse._HelpAction)
+    for option in action.option_strings
+    if option.startswith("--")
+)
+
+
+def _usage_error(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err.splitlines()[-1]
+
+
+def _message(command: str, option: str) -> str:
+    return (
+        f"imdb-pipeline {command}: error: argument {option}: a value of '--' cannot be given ({option}=--): "
+        "argparse reads '--' as the end of the options (for a path, write ./--)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "option"),
+    [
+        (["report", "--run=", "--run=--"], "report", "--run"),
+        (["predict", "--model=--"], "predict", "--model"),
+        (["run", "--output=--", "--dry-run"], "run", "--output"),
+        (["neighbors", "--model=--", "film"], "neighbors", "--model"),
+        (["score", "--model", "m", "--input", "i", "--output", "o", "--job_name=--"], "score", "--job_name"),
+    ],
+)
+def test_a_double_dash_value_is_a_usage_error_not_a_crash(argv, command, option, capsys):
+    assert _usage_error(argv, capsys) == _message(command, option)
+
+
+def test_every_option_that_takes_a_value_is_covered():
+    assert {command for command, _ in _VALUE_OPTIONS} == set(_COMMANDS)
+    assert ("compile", "--output-file") in _VALUE_OPTIONS
+
+
+@pytest.mark.parametrize(("command", "option"), _VALUE_OPTIONS)
+def test_every_option_of_every_command_given_double_dash_is_refused(command, option, capsys):
+    assert _usage_error([command, f"{option}=--"], capsys) == _message(command, option)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(_VALUE_OPTIONS), st.sampled_from(["--", "--", "x=--"]))
+def test_only_a_value_of_exactly_double_dash_is_refused(command_and_option, tail):
+    # `--model=x=--` is the value `x=--`, which argparse keeps: only `=--` ending the word is refused.
+    command, option = command_and_option
+    refused = []
+    parser = cli.build_parser()
+    command_parser = cli._commands(parser)[command]
+    command_parser.error = lambda message: refused.append(message) or (_ for _ in ()).throw(SystemExit(2))
+    with pytest.raises(SystemExit) if tail == "--" else contextlib.nullcontext():
+        cli._refuse_double_dash_values(parser, [command, f"{option}={tail}"])
+    assert bool(refused) == (tail == "--")
+
+
+def test_after_the_end_of_the_options_the_word_is_an_argument(tmp_path, capsys):
+    # predict's texts after `--` are reviews, whatever they look like: the model is what is missing.
+    missing = tmp_path / "no-model"
+    assert cli.main(["predict", "--model", str(missing), "--", "--text=--"]) == 2
+    assert capsys.readouterr().err == f"imdb-pipeline predict: {missing} does not exist\n"
