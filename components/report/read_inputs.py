@@ -64,12 +64,10 @@ def collect_report(
     run_id: str | None = None,
     steps: tuple[StepRecord, ...] = (),
 ) -> ReportData:
-    """Reads every section of a run's report from its artifacts.
+    """Reads every section of a run's report from ``inputs`` (``run_report.INPUT_KEYS`` -> artifact).
 
-    Args:
-        inputs: Input name (``run_report.INPUT_KEYS``) -> artifact; absent inputs are skipped.
-        step_properties: Step -> execution property -> value, for the lineage.
-        versions: Library versions of the environment that ran the steps.
+    ``step_properties`` (step -> execution property -> value) and ``versions`` (of the libraries
+    that ran the steps) are shown in the lineage.
     """
     max_length, vocabulary = None, None
     if transform := inputs.get(run_report.TRANSFORM_GRAPH):
@@ -98,11 +96,9 @@ def collect_report(
 def read_data(
     inputs: Mapping[str, ArtifactRef], max_length: int | None
 ) -> tuple[DataReport | None, dict[str, float] | None]:
-    """The data section: StatisticsGen's figures, ExampleGen's quarantine, the drift check's comparisons.
-
-    Returns:
-        The data section (None without examples or statistics), and per frequent vocabulary word
-        the share of positive train reviews among those containing it (None without train statistics).
+    """The data section (None without examples or statistics): StatisticsGen's figures, ExampleGen's
+    quarantine, the drift check's comparisons; and per frequent vocabulary word the share of positive
+    train reviews among those containing it (None without train statistics).
     """
     examples, statistics, drift = (
         inputs.get(key) for key in (run_report.EXAMPLES, run_report.STATISTICS, run_report.DRIFT)
