@@ -1,7 +1,5 @@
 """The numbers behind the report's sections: pure functions over plain values and arrays."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 
 import numpy as np

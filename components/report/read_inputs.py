@@ -6,8 +6,6 @@ artifact as an :class:`ArtifactRef`, its URI and custom properties. Every input
 is optional; a missing one leaves its section out.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator, Mapping
 import contextlib
 import datetime
@@ -90,9 +88,6 @@ def collect_report(
     )
 
 
-# --- data -----------------------------------------------------------------------------------------
-
-
 def read_data(
     inputs: Mapping[str, ArtifactRef], max_length: int | None
 ) -> tuple[DataReport | None, dict[str, float] | None]:
@@ -119,9 +114,6 @@ def read_data(
         drift=drift_anomalies.read_findings(drift.uri) if drift else None,
     )
     return report, (train.word_positive_share or None) if train else None
-
-
-# --- vocabulary and embeddings --------------------------------------------------------------------
 
 
 def _read_if_present(read: Callable[[str], Any], *parts: str) -> Any:
@@ -206,9 +198,6 @@ def embedding_report(
     )
 
 
-# --- training -------------------------------------------------------------------------------------
-
-
 def read_training(model_run_uri: str) -> TrainingReport | None:
     """The Trainer's per-epoch history (``model_run/history.json``) and warm start, None when absent."""
     history = model_artifact.read_history(model_run_uri)
@@ -221,17 +210,12 @@ def read_training(model_run_uri: str) -> TrainingReport | None:
     )
 
 
-# --- evaluation -----------------------------------------------------------------------------------
-
-
 def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
     """(metric name, slice name, MetricThreshold) of every threshold in an EvalConfig.
 
     Thresholds on the overall slice (evaluations written before slicing) are on the test split.
     """
-    if config is None:
-        return
-    for spec in config.metrics_specs:
+    for spec in config.metrics_specs if config is not None else ():
         for metric in spec.metrics:
             name = json.loads(metric.config or "{}").get("name", metric.class_name)
             if metric.HasField("threshold"):
@@ -362,9 +346,6 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     )
 
 
-# --- lineage --------------------------------------------------------------------------------------
-
-
 def _data_source(step_properties: Mapping[str, Mapping[str, str]]) -> str | None:
     example_gen = step_properties.get(EXAMPLE_GEN_STEP)
     if not example_gen or "input_base" not in example_gen:
@@ -385,13 +366,12 @@ def lineage_report(
 ) -> LineageReport:
     """Data source, configuration, versions and push of a run."""
     examples = inputs.get(run_report.EXAMPLES)
-    span = examples.properties.get(example_gen_utils.SPAN_PROPERTY_NAME) if examples else None
+    properties = examples.properties if examples else {}
+    span = properties.get(example_gen_utils.SPAN_PROPERTY_NAME)
     return LineageReport(
         data=_data_source(step_properties),
         span=span if isinstance(span, int) else None,
-        fingerprint=examples.properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME)
-        if examples
-        else None,
+        fingerprint=properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME),
         step_properties={step: dict(properties) for step, properties in step_properties.items()},
         versions=dict(versions),
         artifacts=tuple((key, inputs[key].uri) for key in run_report.INPUT_KEYS if key in inputs),

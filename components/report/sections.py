@@ -5,8 +5,6 @@ has (a run that stopped before the Evaluator, a run without a push, an older
 run whose evaluation has no plots), and says what is absent instead of failing.
 """
 
-from __future__ import annotations
-
 import dataclasses
 
 import numpy as np

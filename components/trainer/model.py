@@ -355,11 +355,8 @@ def fit_model(
     options: TrainerOptions,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainingHistory:
-    """Fits a model from :func:`build_model` per ``options.embedding_training``.
-
-    ``fine_tune`` and ``frozen`` are one ``fit``; ``frozen_then_fine_tune`` is
-    frozen for ``unfreeze_after_epochs`` epochs, then unfrozen and recompiled
-    with ``fine_tune_learning_rate`` up to ``epochs`` in all. With
+    """Fits a model from :func:`build_model` per ``options.embedding_training`` (in two phases, frozen then
+    unfrozen and recompiled, for ``frozen_then_fine_tune``). With
     ``options.early_stopping_patience``, training stops after that many epochs
     without eval-loss improvement and the best epoch's weights are kept (across
     both phases); an early stop in the frozen phase ends that phase, and

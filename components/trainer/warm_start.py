@@ -139,17 +139,15 @@ def warm_start_weights(
                 result[name] = fresh[name]
                 kept[name] = f"above {fresh_below}, which starts fresh"
     copied = tuple(name for name in fresh if name not in kept)
-    vocabulary_figures = (  # none without an embedding: no row to copy, no vocabulary to compare
-        {
-            "same_vocabulary": list(old_vocabulary) == list(new_vocabulary),
-            "shared_words": shared,
-            "copied_rows": shared if embedding in copied else 0,
-            "new_words": len(new_vocabulary) - shared,
-            "dropped_words": len(old_vocabulary) - shared,
-        }
-        if embedding is not None
-        else dict.fromkeys(("same_vocabulary", "shared_words", "copied_rows", "new_words", "dropped_words"))
-    )
+    vocabulary_figures = {
+        "same_vocabulary": list(old_vocabulary) == list(new_vocabulary),
+        "shared_words": shared,
+        "copied_rows": shared if embedding in copied else 0,
+        "new_words": len(new_vocabulary) - shared,
+        "dropped_words": len(old_vocabulary) - shared,
+    }
+    if embedding is None:  # no row to copy, no vocabulary to compare
+        vocabulary_figures = dict.fromkeys(vocabulary_figures)
     return result, WarmStartSummary(**vocabulary_figures, copied=copied, fresh=kept)
 
 
