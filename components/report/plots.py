@@ -28,11 +28,8 @@ _MIN_BAR_WIDTH = 0.01
 _TRAIN_COLOUR = "#1f77b4"
 _EVAL_COLOUR = "#ff7f0e"
 _SPLIT_COLOURS = {features.TRAIN: _TRAIN_COLOUR, features.EVAL: _EVAL_COLOUR, features.TEST: "#2ca02c"}
-
-
-def _line_style(label: str) -> str:
-    # Dashed for the baseline, so a candidate that equals it stays visible.
-    return "--" if label == BASELINE_LABEL else "-"
+# Dashed for the baseline, so a candidate that equals it stays visible; solid for any other.
+_LINE_STYLES = {BASELINE_LABEL: "--"}
 
 
 def _png(figure: Figure) -> str:
@@ -174,8 +171,7 @@ def training_curves(history: Mapping[str, Sequence[float]], best_epoch: int | No
         ):
             values = history.get(name)
             if values:
-                epochs = np.arange(1, len(values) + 1)
-                ax.plot(epochs, values, marker="o", color=colour, label=label)
+                ax.plot(np.arange(1, len(values) + 1), values, marker="o", color=colour, label=label)
         if best_epoch:
             ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="lowest eval loss")
         ax.set(xlabel="epoch", title=metric)
@@ -222,7 +218,7 @@ def roc_curves(curves: Mapping[str, Curve], aucs: Mapping[str, float | None]) ->
         axes.plot(
             curve.false_positive_rate[order],
             curve.true_positive_rate[order],
-            linestyle=_line_style(label),
+            linestyle=_LINE_STYLES.get(label, "-"),
             label=f"{label} (AUC {auc:.4f})" if auc is not None else label,
         )
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
@@ -238,7 +234,7 @@ def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> str:
     for label, model_buckets in buckets.items():
         predicted = [bucket.mean_prediction for bucket in model_buckets]
         observed = [bucket.positive_rate for bucket in model_buckets]
-        top.plot(predicted, observed, marker="o", linestyle=_line_style(label), label=label)
+        top.plot(predicted, observed, marker="o", linestyle=_LINE_STYLES.get(label, "-"), label=label)
     # Bucket sizes of the first model (the candidate): the baseline's would hide them.
     first = next(iter(buckets.values()), ())
     bottom.bar(

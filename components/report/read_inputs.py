@@ -164,9 +164,10 @@ def embedding_report(
                     f"an embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
                 )
     reference = trained if trained is not None else injected
+    both_matrices = injected is not None and trained is not None
     projected = features.vocabulary_words(vocabulary or [])[:PROJECTED_WORDS]
     projection = None
-    if injected is not None and trained is not None and len(projected) >= 2:
+    if both_matrices and len(projected) >= 2:
         index = {token: i for i, token in enumerate(vocabulary)}
         rows = [index[word] for word in projected]
         before, explained_before = analysis.pca_2d(injected[rows])
@@ -192,9 +193,7 @@ def embedding_report(
         coverage=coverage,
         projection=projection,
         neighbours=tuple(neighbours),
-        fine_tuned=not np.array_equal(injected, trained)
-        if injected is not None and trained is not None
-        else None,
+        fine_tuned=not np.array_equal(injected, trained) if both_matrices else None,
     )
 
 
@@ -292,13 +291,12 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     curves: dict[str, Curve] = {}
     calibration: dict[str, tuple[CalibrationBucket, ...]] = {}
     plots_for_slice = evaluation_artifact.headline_of(tfma.load_plots(uri))
-    if plots_for_slice is not None:
-        for key_and_value in plots_for_slice.plot_keys_and_values:
-            model, value = key_and_value.key.model_name, key_and_value.value
-            if value.HasField("confusion_matrix_at_thresholds"):
-                curves[model] = _confusion_curve(value.confusion_matrix_at_thresholds)
-            if value.HasField("calibration_histogram_buckets"):
-                calibration[model] = _calibration(value.calibration_histogram_buckets)
+    for key_and_value in plots_for_slice.plot_keys_and_values if plots_for_slice is not None else ():
+        model, value = key_and_value.key.model_name, key_and_value.value
+        if value.HasField("confusion_matrix_at_thresholds"):
+            curves[model] = _confusion_curve(value.confusion_matrix_at_thresholds)
+        if value.HasField("calibration_histogram_buckets"):
+            calibration[model] = _calibration(value.calibration_histogram_buckets)
     slices = evaluation_artifact.read_slice_metrics(uri, candidate)
     by_slice = {metrics.name: metrics.as_dict() for metrics in slices}
 

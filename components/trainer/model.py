@@ -191,9 +191,7 @@ def build_model(
 def compile_model(model: keras.Model, learning_rate: float) -> None:
     """(Re)compiles with a fresh Adam optimizer; needed after changing what is trainable.
 
-    With the n-gram branch, Adam updates only the coefficients whose Naive
-    Bayes ratio is nonzero (:class:`WeightedRowsAdam`: the same weights as
-    Keras' Adam, in a fraction of the time).
+    The n-gram coefficients are updated only where their Naive Bayes ratio is nonzero (WeightedRowsAdam).
     """
     wide = next((layer for layer in model.layers if layer.name == NGRAM_LAYER), None)
     weighted_rows = [] if wide is None else [(wide.coefficients, np.flatnonzero(wide.ratios.numpy()))]
