@@ -51,13 +51,8 @@ def _is_local(path: str) -> bool:
 
 
 def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None = None) -> tuple[int, str]:
-    """Copies ``source_dir`` to a new version under ``model_dir`` with ``manifest.json``.
-
-    Returns:
-        The version number and the version directory.
-
-    Raises:
-        PushError: copying or renaming failed; the partial copy is removed, existing versions untouched.
+    """Copies ``source_dir`` to a new version under ``model_dir`` with ``manifest.json``; returns the version
+    number and folder. :class:`PushError` if copying or renaming failed (the partial copy is removed).
     """
     tf.io.gfile.makedirs(model_dir)
     local = _is_local(model_dir)
@@ -129,9 +124,7 @@ def push(
     """Publishes ``source_dir`` unless its model is the newest, then retention, under :func:`push_lock`.
 
     The newest version's model is told by its manifest; a damaged one is logged and the model pushed.
-
-    Raises:
-        PushError: Another push holds the lock, or publishing failed; served versions are unchanged.
+    :class:`PushError` if another push holds the lock or publishing failed (served versions unchanged).
     """
     with push_lock(model_dir):
         remove_stale_incoming(model_dir)

@@ -1,7 +1,5 @@
 """The numbers behind the report's sections: pure functions over plain values and arrays."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -10,13 +8,11 @@ from components.report.sections import CONFUSION_COUNTS, Curve
 
 
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    """Projects rows onto their two principal components (NumPy SVD of the centred matrix).
+    """``[rows, 2]`` coordinates on the rows' two principal components (NumPy SVD of the centred matrix),
+    and the variance share of each component.
 
     Each component's sign is fixed so that its largest loading is positive, so
     the same matrix always gives the same picture.
-
-    Returns:
-        ``[rows, 2]`` coordinates and the variance share of each component.
     """
     centred = np.asarray(matrix, dtype=np.float64) - np.mean(matrix, axis=0)
     _u, singular, components = np.linalg.svd(centred, full_matrices=False)

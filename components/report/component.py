@@ -6,8 +6,6 @@ built from, and cached when none of them changed. Every input is optional, so
 the same component serves pipelines without a Pusher or with imported vectors.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 import json
 from typing import Any
@@ -74,11 +72,8 @@ def describe_steps(steps: Sequence[base_node.BaseNode]) -> dict[str, dict[str, s
 class Report(Component):
     """Renders ``report.html`` from the run's artifacts; copies it into a pushed version's ``report/``.
 
-    Args:
-        pipeline_name: Shown in the title.
-        steps: The pipeline's steps, whose execution properties the report
-            lists as the run's configuration.
-        **inputs: The artifacts shown, by input name (``run_report.INPUT_KEYS``); any may be omitted.
+    The title names ``pipeline_name``; the execution properties of ``steps`` are the run's configuration;
+    ``inputs`` are the artifacts shown, by input name (``run_report.INPUT_KEYS``), any may be omitted.
     """
 
     SPEC_CLASS = ReportSpec

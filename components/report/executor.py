@@ -1,7 +1,5 @@
 """Report executor: reads the run's artifacts, renders ``report.html``, copies it beside a pushed model."""
 
-from __future__ import annotations
-
 import json
 import logging
 import time

@@ -4,8 +4,6 @@ Figures are drawn on their own ``Figure`` with the Agg canvas, so nothing
 depends on a display, a global backend or figures left open by other code.
 """
 
-from __future__ import annotations
-
 import base64
 from collections.abc import Mapping, Sequence
 import io
@@ -30,11 +28,8 @@ _MIN_BAR_WIDTH = 0.01
 _TRAIN_COLOUR = "#1f77b4"
 _EVAL_COLOUR = "#ff7f0e"
 _SPLIT_COLOURS = {features.TRAIN: _TRAIN_COLOUR, features.EVAL: _EVAL_COLOUR, features.TEST: "#2ca02c"}
-
-
-def _line_style(label: str) -> str:
-    # Dashed for the baseline, so a candidate that equals it stays visible.
-    return "--" if label == BASELINE_LABEL else "-"
+# Dashed for the baseline, so a candidate that equals it stays visible; solid for any other.
+_LINE_STYLES = {BASELINE_LABEL: "--"}
 
 
 def _png(figure: Figure) -> str:
@@ -73,9 +68,7 @@ def length_histogram(lengths: Mapping[str, np.ndarray], max_length: int | None) 
             va="top",
             fontsize=9,
         )
-    axes.set_xlabel("tokens per review (last bin: longer)")
-    axes.set_ylabel("share of reviews")
-    axes.set_yticks([])
+    axes.set(xlabel="tokens per review (last bin: longer)", ylabel="share of reviews", yticks=[])
     axes.legend(fontsize=9)
     return _png(figure)
 
@@ -157,11 +150,9 @@ def projection(projected: Projection, highlighted: Sequence[str] = ()) -> str:
         x_limits, y_limits = _limits(coordinates[:, 0]), _limits(coordinates[:, 1])
         for word, (x, y) in _spaced_labels(projected.words, coordinates, labelled, x_limits, y_limits):
             ax.annotate(word, (x, y), fontsize=8, xytext=(3, 2), textcoords="offset points")
-        ax.set_xlim(*x_limits)
-        ax.set_ylim(*y_limits)
+        ax.set(xlim=x_limits, ylim=y_limits)
         ax.set_title(f"{title} ({explained:.0%} of the variance)", fontsize=11)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xticks=[], yticks=[])
     figure.suptitle(f"The {len(projected.words)} most frequent words, first two principal components")
     if projected.positive_share is not None and scatter is not None:
         bar = figure.colorbar(scatter, ax=axes, shrink=0.8)
@@ -180,12 +171,10 @@ def training_curves(history: Mapping[str, Sequence[float]], best_epoch: int | No
         ):
             values = history.get(name)
             if values:
-                epochs = np.arange(1, len(values) + 1)
-                ax.plot(epochs, values, marker="o", color=colour, label=label)
+                ax.plot(np.arange(1, len(values) + 1), values, marker="o", color=colour, label=label)
         if best_epoch:
             ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="lowest eval loss")
-        ax.set_xlabel("epoch")
-        ax.set_title(metric)
+        ax.set(xlabel="epoch", title=metric)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=9)
     return _png(figure)
@@ -215,9 +204,7 @@ def confusion_matrix(counts: Mapping[str, float]) -> str:
         )
     axes.set_xticks([0, 1], ["negative", "positive"])
     axes.set_yticks([0, 1], ["negative", "positive"])
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("actual")
-    axes.set_title(f"threshold {counts['threshold']:.2f}")
+    axes.set(xlabel="predicted", ylabel="actual", title=f"threshold {counts['threshold']:.2f}")
     return _png(figure)
 
 
@@ -231,14 +218,11 @@ def roc_curves(curves: Mapping[str, Curve], aucs: Mapping[str, float | None]) ->
         axes.plot(
             curve.false_positive_rate[order],
             curve.true_positive_rate[order],
-            linestyle=_line_style(label),
+            linestyle=_LINE_STYLES.get(label, "-"),
             label=f"{label} (AUC {auc:.4f})" if auc is not None else label,
         )
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    axes.set_xlabel("false-positive rate")
-    axes.set_ylabel("true-positive rate (recall)")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
+    axes.set(xlabel="false-positive rate", ylabel="true-positive rate (recall)", xlim=(0, 1), ylim=(0, 1))
     axes.legend(fontsize=9, loc="lower right")
     return _png(figure)
 
@@ -250,7 +234,7 @@ def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> str:
     for label, model_buckets in buckets.items():
         predicted = [bucket.mean_prediction for bucket in model_buckets]
         observed = [bucket.positive_rate for bucket in model_buckets]
-        top.plot(predicted, observed, marker="o", linestyle=_line_style(label), label=label)
+        top.plot(predicted, observed, marker="o", linestyle=_LINE_STYLES.get(label, "-"), label=label)
     # Bucket sizes of the first model (the candidate): the baseline's would hide them.
     first = next(iter(buckets.values()), ())
     bottom.bar(
@@ -260,12 +244,9 @@ def calibration(buckets: Mapping[str, Sequence[CalibrationBucket]]) -> str:
         alpha=0.5,
     )
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    top.set_ylabel("observed positive rate")
-    top.set_xlim(0, 1)
-    top.set_ylim(0, 1)
+    top.set(ylabel="observed positive rate", xlim=(0, 1), ylim=(0, 1))
     top.legend(fontsize=9)
-    bottom.set_xlabel("predicted probability")
-    bottom.set_ylabel("reviews")
+    bottom.set(xlabel="predicted probability", ylabel="reviews")
     return _png(figure)
 
 
@@ -287,6 +268,5 @@ def slice_accuracy(slices: Sequence[SliceMetrics]) -> str:
         axes.axvline(overall, color="grey", linestyle=":", linewidth=1)
     axes.set_yticks(positions, [metrics.name for metrics in shown])
     axes.invert_yaxis()
-    axes.set_xlim(0, 1)
-    axes.set_xlabel("accuracy")
+    axes.set(xlim=(0, 1), xlabel="accuracy")
     return _png(figure)

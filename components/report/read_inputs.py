@@ -6,8 +6,6 @@ artifact as an :class:`ArtifactRef`, its URI and custom properties. Every input
 is optional; a missing one leaves its section out.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator, Mapping
 import contextlib
 import datetime
@@ -64,12 +62,10 @@ def collect_report(
     run_id: str | None = None,
     steps: tuple[StepRecord, ...] = (),
 ) -> ReportData:
-    """Reads every section of a run's report from its artifacts.
+    """Reads every section of a run's report from ``inputs`` (``run_report.INPUT_KEYS`` -> artifact).
 
-    Args:
-        inputs: Input name (``run_report.INPUT_KEYS``) -> artifact; absent inputs are skipped.
-        step_properties: Step -> execution property -> value, for the lineage.
-        versions: Library versions of the environment that ran the steps.
+    ``step_properties`` (step -> execution property -> value) and ``versions`` (of the libraries
+    that ran the steps) are shown in the lineage.
     """
     max_length, vocabulary = None, None
     if transform := inputs.get(run_report.TRANSFORM_GRAPH):
@@ -92,17 +88,12 @@ def collect_report(
     )
 
 
-# --- data -----------------------------------------------------------------------------------------
-
-
 def read_data(
     inputs: Mapping[str, ArtifactRef], max_length: int | None
 ) -> tuple[DataReport | None, dict[str, float] | None]:
-    """The data section: StatisticsGen's figures, ExampleGen's quarantine, the drift check's comparisons.
-
-    Returns:
-        The data section (None without examples or statistics), and per frequent vocabulary word
-        the share of positive train reviews among those containing it (None without train statistics).
+    """The data section (None without examples or statistics): StatisticsGen's figures, ExampleGen's
+    quarantine, the drift check's comparisons; and per frequent vocabulary word the share of positive
+    train reviews among those containing it (None without train statistics).
     """
     examples, statistics, drift = (
         inputs.get(key) for key in (run_report.EXAMPLES, run_report.STATISTICS, run_report.DRIFT)
@@ -123,9 +114,6 @@ def read_data(
         drift=drift_anomalies.read_findings(drift.uri) if drift else None,
     )
     return report, (train.word_positive_share or None) if train else None
-
-
-# --- vocabulary and embeddings --------------------------------------------------------------------
 
 
 def _read_if_present(read: Callable[[str], Any], *parts: str) -> Any:
@@ -176,9 +164,10 @@ def embedding_report(
                     f"an embedding matrix has {matrix.shape[0]} rows; the vocabulary has {len(vocabulary)}"
                 )
     reference = trained if trained is not None else injected
+    both_matrices = injected is not None and trained is not None
     projected = features.vocabulary_words(vocabulary or [])[:PROJECTED_WORDS]
     projection = None
-    if injected is not None and trained is not None and len(projected) >= 2:
+    if both_matrices and len(projected) >= 2:
         index = {token: i for i, token in enumerate(vocabulary)}
         rows = [index[word] for word in projected]
         before, explained_before = analysis.pca_2d(injected[rows])
@@ -204,13 +193,8 @@ def embedding_report(
         coverage=coverage,
         projection=projection,
         neighbours=tuple(neighbours),
-        fine_tuned=not np.array_equal(injected, trained)
-        if injected is not None and trained is not None
-        else None,
+        fine_tuned=not np.array_equal(injected, trained) if both_matrices else None,
     )
-
-
-# --- training -------------------------------------------------------------------------------------
 
 
 def read_training(model_run_uri: str) -> TrainingReport | None:
@@ -225,17 +209,12 @@ def read_training(model_run_uri: str) -> TrainingReport | None:
     )
 
 
-# --- evaluation -----------------------------------------------------------------------------------
-
-
 def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
     """(metric name, slice name, MetricThreshold) of every threshold in an EvalConfig.
 
     Thresholds on the overall slice (evaluations written before slicing) are on the test split.
     """
-    if config is None:
-        return
-    for spec in config.metrics_specs:
+    for spec in config.metrics_specs if config is not None else ():
         for metric in spec.metrics:
             name = json.loads(metric.config or "{}").get("name", metric.class_name)
             if metric.HasField("threshold"):
@@ -312,13 +291,12 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     curves: dict[str, Curve] = {}
     calibration: dict[str, tuple[CalibrationBucket, ...]] = {}
     plots_for_slice = evaluation_artifact.headline_of(tfma.load_plots(uri))
-    if plots_for_slice is not None:
-        for key_and_value in plots_for_slice.plot_keys_and_values:
-            model, value = key_and_value.key.model_name, key_and_value.value
-            if value.HasField("confusion_matrix_at_thresholds"):
-                curves[model] = _confusion_curve(value.confusion_matrix_at_thresholds)
-            if value.HasField("calibration_histogram_buckets"):
-                calibration[model] = _calibration(value.calibration_histogram_buckets)
+    for key_and_value in plots_for_slice.plot_keys_and_values if plots_for_slice is not None else ():
+        model, value = key_and_value.key.model_name, key_and_value.value
+        if value.HasField("confusion_matrix_at_thresholds"):
+            curves[model] = _confusion_curve(value.confusion_matrix_at_thresholds)
+        if value.HasField("calibration_histogram_buckets"):
+            calibration[model] = _calibration(value.calibration_histogram_buckets)
     slices = evaluation_artifact.read_slice_metrics(uri, candidate)
     by_slice = {metrics.name: metrics.as_dict() for metrics in slices}
 
@@ -366,9 +344,6 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     )
 
 
-# --- lineage --------------------------------------------------------------------------------------
-
-
 def _data_source(step_properties: Mapping[str, Mapping[str, str]]) -> str | None:
     example_gen = step_properties.get(EXAMPLE_GEN_STEP)
     if not example_gen or "input_base" not in example_gen:
@@ -389,13 +364,12 @@ def lineage_report(
 ) -> LineageReport:
     """Data source, configuration, versions and push of a run."""
     examples = inputs.get(run_report.EXAMPLES)
-    span = examples.properties.get(example_gen_utils.SPAN_PROPERTY_NAME) if examples else None
+    properties = examples.properties if examples else {}
+    span = properties.get(example_gen_utils.SPAN_PROPERTY_NAME)
     return LineageReport(
         data=_data_source(step_properties),
         span=span if isinstance(span, int) else None,
-        fingerprint=examples.properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME)
-        if examples
-        else None,
+        fingerprint=properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME),
         step_properties={step: dict(properties) for step, properties in step_properties.items()},
         versions=dict(versions),
         artifacts=tuple((key, inputs[key].uri) for key in run_report.INPUT_KEYS if key in inputs),

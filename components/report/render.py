@@ -5,8 +5,6 @@ page is a single file that opens from disk, from a mail attachment or from the
 pushed model's folder, without a server or network access.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 import datetime
 

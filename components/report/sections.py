@@ -5,8 +5,6 @@ has (a run that stopped before the Evaluator, a run without a push, an older
 run whose evaluation has no plots), and says what is absent instead of failing.
 """
 
-from __future__ import annotations
-
 import dataclasses
 
 import numpy as np
@@ -19,14 +17,9 @@ from components.artifacts.statistics import Duplicates, SplitStatistics
 
 @dataclasses.dataclass(frozen=True)
 class DataReport:
-    """Data section: splits, quarantine, leakage and drift.
-
-    Attributes:
-        uri: The Examples artifact (the statistics' without one).
-        max_length: Tokens per review the model reads (longer ones are truncated).
-        quarantine: Records set aside by ExampleGen, per reason (or file); None
-            when the run has no quarantine output, {} when nothing was set aside.
-        quarantine_samples: Per reason, a few of the records' sources.
+    """Data section: splits, quarantine, leakage and drift, of the Examples artifact ``uri`` (the statistics'
+    without one); ``max_length`` tokens of a review are read. ``quarantine``: records set aside by ExampleGen
+    per reason (or file), None without quarantine output; ``quarantine_samples``: a few sources per reason.
     """
 
     uri: str
@@ -43,10 +36,8 @@ class DataReport:
 class Projection:
     """2-D PCA of the most frequent ``words`` (``[len(words), 2]``), injected (before) and trained (after).
 
-    Attributes:
-        positive_share: Per word, the share of positive train reviews among
-            those containing it (colours the points); None when unknown.
-        explained: Variance share of the two components, (before, after).
+    ``positive_share``: per word, the share of positive train reviews containing it (colours the
+    points; None when unknown); ``explained``: variance share of the two components, (before, after).
     """
 
     words: tuple[str, ...]
@@ -67,13 +58,9 @@ class Neighbours:
 
 @dataclasses.dataclass(frozen=True)
 class EmbeddingReport:
-    """Vocabulary and embeddings section.
-
-    Attributes:
-        vocabulary_size: Vocabulary rows, reserved tokens included.
-        coverage: The EmbeddingAligner's ``coverage.json``; None when absent.
-        projection: None without both matrices.
-        fine_tuned: Whether the trained matrix differs from the injected one; None when unknown.
+    """Vocabulary and embeddings section; ``vocabulary_size`` counts the reserved tokens, ``coverage`` is the
+    aligner's ``coverage.json``, ``projection`` None without both matrices, ``fine_tuned`` (the trained
+    matrix differs from the injected one) None when unknown.
     """
 
     vocabulary_size: int | None
@@ -194,12 +181,10 @@ class StepRecord:
 
 @dataclasses.dataclass(frozen=True)
 class LineageReport:
-    """Where the run's data came from, how it was configured, and where the model went.
+    """Where the run's data (input base and pattern) came from, how it was configured, where the model went.
 
-    Attributes:
-        data: Input base and pattern of the dataset.
-        artifacts: (input name, URI) of the artifacts the report was built from.
-        run_id, steps: The pipeline run and its steps, when known (re-rendered from ML Metadata).
+    ``artifacts``: (input name, URI) of those the report was built from; ``run_id`` and ``steps``
+    when known (re-rendered from ML Metadata).
     """
 
     data: str | None

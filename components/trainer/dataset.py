@@ -44,12 +44,7 @@ def make_dataset(
     shuffle: bool,
     seed: int,
 ) -> tf.data.Dataset:
-    """Batches of ``(inputs, label)`` from a split of transformed examples.
-
-    ``feature_spec`` names the features to read (see :func:`model_feature_spec`).
-    Serialized records are cached in memory after the first epoch, shuffled
-    (training only) before batching, and parsed a batch at a time in parallel.
-    """
+    """Batches of ``(inputs, label)`` from a split of transformed examples (:func:`model_feature_spec`)."""
     files = sorted(tf.io.gfile.glob(all_files_pattern(split_dir)))
     if not files:
         raise FileNotFoundError(f"no transformed examples in {split_dir}")

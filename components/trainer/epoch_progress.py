@@ -34,14 +34,10 @@ class TrainingProgress(keras.callbacks.Callback):
     percentage. The end-of-epoch line (``Trainer: epoch 2/4 (31.2 s): accuracy
     0.8512, loss ...``) is readable in a terminal and in cron mail alike.
 
-    Args:
-        epochs: Epochs of the whole training, shown as ``epoch i/epochs``;
-            default: those of the current ``fit`` (one phase of
-            ``frozen_then_fine_tune`` is shorter than the whole).
-        terminal: Bar or plain lines; default: whether stderr is a terminal.
-        interval: Seconds between plain lines.
-        epoch_log: Logger of the end-of-epoch lines (the Trainer's own, so they
-            stay where its other lines are); None logs none, only progress.
+    ``epochs`` (shown as ``epoch i/epochs``) are the whole training's, by default the current ``fit``'s
+    (one phase of ``frozen_then_fine_tune`` is shorter than the whole); ``terminal`` (bar or plain
+    lines every ``interval`` seconds) defaults to whether stderr is a terminal; ``epoch_log`` logs
+    the end-of-epoch lines (the Trainer's own, so they stay where its other lines are), None none.
     """
 
     def __init__(

@@ -91,7 +91,6 @@ class Executor(base_executor.BaseExecutor):
             epoch_progress.TrainingProgress(options.epochs, epoch_log=logger),
         ]
         started = time.monotonic()
-        # Early stopping, and unfreezing for frozen_then_fine_tune, happen in fit_model.
         history = model.fit_model(classifier, train, evaluation, options, callbacks)
         model_artifact.write_history(model_run_uri, history.history)
 

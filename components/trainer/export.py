@@ -63,10 +63,7 @@ def export_serving_model(model: keras.Model, tft_output: tft.TFTransformOutput, 
     ``model.save(..., save_traces=False)`` does): they only serve to reload the
     layers as Keras objects, and everything that loads this SavedModel (the
     Evaluator, the canary, ``predict``, TF Serving) calls its two signatures.
-
-    The n-gram branch serves from one table per layer, saved beside the
-    model's own weights in place of the Naive Bayes ratios (see
-    ``NaiveBayesLinear.serving_weights``).
+    The n-gram branch serves from ``NaiveBayesLinear.serving_weights``'s table.
     """
     module = ServingModule(model, tft_output)
     # The optimizer stays out, as ``model.save(..., include_optimizer=False)``

@@ -106,27 +106,16 @@ def build_model(
     options: TrainerOptions,
     ngram_ratios: np.ndarray | None = None,
 ) -> keras.Model:
-    """Builds and compiles the classifier.
+    """Builds and compiles the classifier: token ids ``int64[batch, sequence_length]`` (and ragged n-gram
+    ids ``[batch, (ids)]``) to the positive-class probability ``[batch, 1]``.
 
     The deep branch reads the token ids through the Embedding layer that starts
-    from ``matrix``; with ``ngram_ratios`` a wide branch (Naive Bayes-weighted
-    logistic regression on the review's bag of n-grams, see naive_bayes.py)
-    adds its logit to the deep branch's before the sigmoid. Without
-    ``options.use_embeddings`` the wide branch is the whole model (no
+    from ``matrix`` (``[vocab_size, dim]``, row i for vocabulary entry i); with
+    ``ngram_ratios`` (Naive Bayes log-count ratios, one per n-gram id) a wide
+    branch (logistic regression on the review's bag of n-grams, see
+    naive_bayes.py) adds its logit to the deep branch's before the sigmoid.
+    Without ``options.use_embeddings`` the wide branch is the whole model (no
     embedding layer, no token-id input).
-
-    Args:
-        vocab_size: Rows of the Transform vocabulary (reserved tokens included).
-        sequence_length: Token ids per example, as written by Transform.
-        matrix: ``[vocab_size, dim]`` embedding matrix aligned with the vocabulary.
-        options: Architecture and fitting options.
-        ngram_ratios: Naive Bayes log-count ratios, one per n-gram id, or None
-            for no n-gram branch.
-
-    Returns:
-        A compiled model from ``{features.TOKEN_IDS: int64[batch, sequence_length]}``
-        (and ``features.NGRAM_IDS``: ragged int64 ``[batch, (ids)]``) to the
-        positive-class probability ``[batch, 1]``.
     """
     if matrix.ndim != 2 or matrix.shape[0] != vocab_size:
         raise ValueError(
@@ -202,9 +191,7 @@ def build_model(
 def compile_model(model: keras.Model, learning_rate: float) -> None:
     """(Re)compiles with a fresh Adam optimizer; needed after changing what is trainable.
 
-    With the n-gram branch, Adam updates only the coefficients whose Naive
-    Bayes ratio is nonzero (:class:`WeightedRowsAdam`: the same weights as
-    Keras' Adam, in a fraction of the time).
+    The n-gram coefficients are updated only where their Naive Bayes ratio is nonzero (WeightedRowsAdam).
     """
     wide = next((layer for layer in model.layers if layer.name == NGRAM_LAYER), None)
     weighted_rows = [] if wide is None else [(wide.coefficients, np.flatnonzero(wide.ratios.numpy()))]
@@ -232,14 +219,10 @@ def describe_embedding_training(options: TrainerOptions) -> str:
 
 @dataclasses.dataclass
 class TrainingHistory:
-    """The metrics of every epoch of every phase, like ``keras.callbacks.History``.
+    """The metrics of every epoch of every phase, like ``keras.callbacks.History`` (epochs are 0-based).
 
-    Attributes:
-        epoch: The (0-based) epochs run, in order, across phases.
-        history: Each metric's values, one per epoch run (``loss``,
-            ``val_loss``, ``val_accuracy``, ...).
-        unfrozen_at_epoch: The first epoch (0-based) trained with unfrozen
-            embeddings in ``frozen_then_fine_tune``; None otherwise.
+    ``unfrozen_at_epoch``: the first epoch trained with unfrozen embeddings in
+    ``frozen_then_fine_tune``; None otherwise.
     """
 
     epoch: list[int] = dataclasses.field(default_factory=list)
@@ -370,23 +353,16 @@ def fit_model(
     options: TrainerOptions,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainingHistory:
-    """Fits a model from :func:`build_model` per ``options.embedding_training``.
-
-    ``fine_tune`` and ``frozen`` are one ``fit``; ``frozen_then_fine_tune`` is
-    frozen for ``unfreeze_after_epochs`` epochs, then unfrozen and recompiled
-    with ``fine_tune_learning_rate`` up to ``epochs`` in all. With
+    """Fits a model from :func:`build_model` per ``options.embedding_training`` (in two phases, frozen then
+    unfrozen and recompiled, for ``frozen_then_fine_tune``). With
     ``options.early_stopping_patience``, training stops after that many epochs
     without eval-loss improvement and the best epoch's weights are kept (across
     both phases); an early stop in the frozen phase ends that phase, and
     fine-tuning starts from its best weights. ``callbacks`` (logging,
     TensorBoard) are called in every phase with the overall epoch numbers.
-
-    Returns:
-        The metrics of every epoch run, both phases in one history.
-
-    Raises:
-        NonFiniteTrainingError: The loss, a metric or a weight became NaN or
-            infinite (:class:`FailOnNonFinite`), or the weights finally kept are.
+    Returns both phases in one history; raises :class:`NonFiniteTrainingError`
+    when the weights finally kept are NaN or infinite (or, through
+    :class:`FailOnNonFinite`, the loss, a metric or a weight became so).
     """
     callbacks = [FailOnNonFinite(), *callbacks]
     if options.early_stopping_patience:

@@ -27,13 +27,9 @@ def naive_bayes_log_ratios(
 ) -> np.ndarray:
     """log((p / |p|_1) / (q / |q|_1)) per n-gram id, with p, q = alpha + reviews holding it, by label.
 
-    Args:
-        batches: ``(ngram ids [batch, (ids)], labels [batch])``; each review's
-            ids are distinct (a bag of n-grams).
-        vocab_size: Number of n-gram ids.
-        alpha: Additive smoothing.
-        min_frequency: Ids held by fewer reviews than this (and ids no
-            review holds) get ratio 0: no weight, see ``NaiveBayesLinear``.
+    ``batches`` are ``(ngram ids [batch, (ids)], labels [batch])``, each review's ids distinct (a bag
+    of n-grams). Ids held by fewer reviews than ``min_frequency`` (and ids no review holds) get ratio 0:
+    no weight, see ``NaiveBayesLinear``.
     """
     positive = np.zeros(vocab_size, np.int64)
     negative = np.zeros(vocab_size, np.int64)
@@ -51,13 +47,10 @@ def naive_bayes_log_ratios(
 
 
 def require_weighted_ids(ratios: np.ndarray, min_frequency: int) -> None:
-    """Refuses a wide-only model whose n-gram branch has no weighted id.
+    """Refuses (ValueError) a wide-only model whose n-gram branch has no weighted id.
 
     With every ratio 0 the branch's logit is 0 for every review: the model
     would train for nothing and score every review 0.5.
-
-    Raises:
-        ValueError: Naming ``trainer.ngram_min_frequency`` and what to change.
     """
     if not np.count_nonzero(ratios):
         raise ValueError(
@@ -70,18 +63,15 @@ def require_weighted_ids(ratios: np.ndarray, min_frequency: int) -> None:
 class NaiveBayesLinear(keras.layers.Layer):
     """A linear model on a review's Naive Bayes-scaled, L2-normalised binary n-gram features.
 
-    The logit is ``scale * sum_i r_i w_i / sqrt(n)`` over the review's distinct
-    n-gram ids, ``n`` of which have a nonzero ratio (ids too rare in the train
-    split have ratio 0: they weigh nothing and do not count in ``n``, as if
-    they were not in the review): ``r`` (the log-count ratios) is a fixed weight saved
-    with the model, ``w`` (``coefficients``: Keras layers already use
-    ``weights`` for their list of variables) starts at zero, so the branch
-    contributes nothing until it has learnt. Dividing by ``sqrt(n)`` (the L2
-    norm of the binary feature vector) keeps short texts from scoring near
-    zero just for having few n-grams. ``scale`` makes Adam's steps on ``w``
-    ``scale`` times larger than on the rest of the model (Adam's step does not
-    depend on the gradient's size), the rate this sparse linear part learns
-    well at.
+    The logit is ``scale * sum_i r_i w_i / sqrt(n)`` over the review's distinct n-gram ids, ``n`` of
+    which have a nonzero ratio (ids too rare in the train split have ratio 0: they weigh nothing and
+    do not count in ``n``, as if they were not in the review): ``r`` (the log-count ratios) is a fixed
+    weight saved with the model, ``w`` (``coefficients``: Keras layers already use ``weights`` for
+    their list of variables) starts at zero, so the branch contributes nothing until it has learnt.
+    Dividing by ``sqrt(n)`` (the L2 norm of the binary feature vector) keeps short texts from scoring
+    near zero just for having few n-grams. ``scale`` makes Adam's steps on ``w`` ``scale`` times
+    larger than on the rest of the model (Adam's step does not depend on the gradient's size), the
+    rate this sparse linear part learns well at.
 
     At serving time (``serving_weights``) one gather of a ``[vocab_size, 2]``
     table, ``r_i w_i`` beside ``r_i != 0``, gives the same two sums as two

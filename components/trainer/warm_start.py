@@ -39,11 +39,8 @@ NEW_WORD = -1
 def embedding_rows(old_vocabulary: Sequence[str], new_vocabulary: Sequence[str]) -> np.ndarray:
     """For each row of the new vocabulary, the row of the same word in the old one (``NEW_WORD`` if none).
 
-    Words are matched as written (tokens, reserved ones included); a word
-    repeated in a vocabulary file is not a valid vocabulary.
-
-    Raises:
-        ValueError: A vocabulary holds a word twice (naming the word and both rows).
+    Words are matched as written (tokens, reserved ones included); a word repeated in a vocabulary
+    file is not a valid vocabulary (ValueError naming the word and both rows).
     """
     old_row = _row_of_each_word("earlier", old_vocabulary)
     _row_of_each_word("new", new_vocabulary)
@@ -62,20 +59,10 @@ def _row_of_each_word(name: str, vocabulary: Sequence[str]) -> dict[str, int]:
 class WarmStartSummary:
     """What a warm start copied, and what it left fresh and why.
 
+    ``copied_rows`` is ``shared_words``, or 0 when the embedding kept its fresh value (``fresh``:
+    weight name -> why); ``new_words`` (in the new vocabulary only) keep the aligned matrix's rows.
     The five vocabulary figures are None when the new model has no embedding
     (``trainer.use_embeddings`` false): no row to copy, no vocabulary to compare.
-
-    Attributes:
-        same_vocabulary: The two vocabularies are the same words in the same order.
-        shared_words: Words of the new vocabulary that the earlier one holds.
-        copied_rows: Embedding rows copied by word: ``shared_words``, or 0
-            when the embedding kept its fresh value (``fresh`` says why).
-        new_words: Words of the new vocabulary that the earlier one lacks
-            (their rows are the aligned matrix's).
-        dropped_words: Words of the earlier vocabulary the new one lacks.
-        copied: Names of the weights copied (the embedding among them when any
-            row was).
-        fresh: Name -> why the weight kept its fresh value.
     """
 
     same_vocabulary: bool | None
@@ -101,18 +88,11 @@ def warm_start_weights(
 ) -> tuple[dict[str, np.ndarray], WarmStartSummary]:
     """The new model's initial weights, by name: the earlier model's where they carry over, else fresh.
 
-    Args:
-        fresh: The new model's weights as built (name -> value).
-        trained: The earlier model's trained weights (name -> value).
-        old_vocabulary: The earlier model's vocabulary (row i of its embedding).
-        new_vocabulary: The new model's vocabulary.
-        embedding: The name of the embedding weight, copied by word (None: the new model has none).
-        fixed: Names of weights never copied (statistics of the new data).
-        stacked: The deep branch's layers above the embedding, from the bottom up: one above a
-            layer that starts fresh starts fresh.
-
-    Returns:
-        Every weight of ``fresh``, each the copied or the fresh value, and the summary.
+    ``fresh`` and ``trained`` are the new model's weights as built and the earlier model's (name ->
+    value); ``embedding`` names the embedding weight, copied by word (None: the new model has none);
+    ``fixed`` names weights never copied (statistics of the new data); ``stacked`` lists the deep
+    branch's layers above the embedding, from the bottom up: one above a layer that starts fresh
+    starts fresh. Returns every weight of ``fresh``, copied or fresh, and the summary.
     """
     rows = embedding_rows(old_vocabulary, new_vocabulary)
     is_shared = rows != NEW_WORD
@@ -159,17 +139,15 @@ def warm_start_weights(
                 result[name] = fresh[name]
                 kept[name] = f"above {fresh_below}, which starts fresh"
     copied = tuple(name for name in fresh if name not in kept)
-    vocabulary_figures = (  # none without an embedding: no row to copy, no vocabulary to compare
-        {
-            "same_vocabulary": list(old_vocabulary) == list(new_vocabulary),
-            "shared_words": shared,
-            "copied_rows": shared if embedding in copied else 0,
-            "new_words": len(new_vocabulary) - shared,
-            "dropped_words": len(old_vocabulary) - shared,
-        }
-        if embedding is not None
-        else dict.fromkeys(("same_vocabulary", "shared_words", "copied_rows", "new_words", "dropped_words"))
-    )
+    vocabulary_figures = {
+        "same_vocabulary": list(old_vocabulary) == list(new_vocabulary),
+        "shared_words": shared,
+        "copied_rows": shared if embedding in copied else 0,
+        "new_words": len(new_vocabulary) - shared,
+        "dropped_words": len(old_vocabulary) - shared,
+    }
+    if embedding is None:  # no row to copy, no vocabulary to compare
+        vocabulary_figures = dict.fromkeys(vocabulary_figures)
     return result, WarmStartSummary(**vocabulary_figures, copied=copied, fresh=kept)
 
 
