@@ -461,11 +461,21 @@ def _name_unknown_options_in_errors(parser: argparse.ArgumentParser, argv: Seque
 
 def _refuse_double_dash_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
     """``--run=--`` is a usage error: Python 3.11's argparse drops a value of exactly ``--`` (the end of the
-    options), and the option would get an empty list."""
-    command_parser = _commands(parser).get(argv[0]) if argv else None
-    for word in argv[1 : argv.index("--") if "--" in argv else len(argv)] if command_parser else ():
+    options), and the option, the command's or Apache Beam's, would get an empty list. An option neither knows
+    is left to the unknown-option error."""
+    command = argv[0] if argv else None
+    command_parser = _commands(parser).get(command)
+    if command_parser is None:
+        return
+    options = argv[1 : argv.index("--")] if "--" in argv else argv[1:]
+    for word in options:
         option, equals, value = word.partition("=")
-        if option.startswith("--") and equals and value == "--":
+        if not (option.startswith("--") and equals and value == "--"):
+            continue
+        known = _long_options(command_parser)
+        if option not in known and command in _BEAM_COMMANDS:
+            known = _long_options(_beam_parser())
+        if option in known:
             command_parser.error(
                 f"argument {option}: a value of '--' cannot be given ({word}): argparse reads '--' as the end "
                 "of the options (for a path, write ./--)"

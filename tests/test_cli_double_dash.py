@@ -84,3 +84,16 @@ def test_after_the_end_of_the_options_the_word_is_an_argument(tmp_path, capsys):
     missing = tmp_path / "no-model"
     assert cli.main(["predict", "--model", str(missing), "--", "--text=--"]) == 2
     assert capsys.readouterr().err == f"imdb-pipeline predict: {missing} does not exist\n"
+
+
+def test_an_option_no_one_knows_is_named_unknown_not_blamed_on_its_value(capsys):
+    assert _usage_error(["predict", "--mod=--", "good"], capsys) == (
+        "imdb-pipeline predict: error: the following arguments are required: --model; unknown option --mod "
+        "(did you mean --model?)"
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "compile"])
+def test_a_beam_option_given_double_dash_is_refused_for_the_commands_that_pass_it_on(command, capsys):
+    # Beam's own argparse turned `--temp_location=--` into [] and the run went on with it.
+    assert _usage_error([command, "--temp_location=--"], capsys) == _message(command, "--temp_location")
