@@ -372,7 +372,9 @@ class _Walk:
             shown /= name
             if name == "..":
                 real = os.path.dirname(real)
-            elif os.path.islink(real := os.path.join(real, name)):
+                continue
+            real = os.path.join(real, name)
+            if os.path.islink(real):
                 last = all(rest in ("", ".") for rest in names[index + 1 :])
                 real = self.expand(_Link(shown, real, os.readlink(real), last))
             elif not os.path.lexists(real):
@@ -386,7 +388,8 @@ class _Walk:
             what = f"on a path of more than {_MAX_LINKS} symbolic links (Linux follows {_MAX_LINKS})"
             if looped:
                 what = "in a loop" if link.real == self.links[0].real else "that leads into a loop"
-            raise _Nowhere(f"{[*self.links, link][0].shown} is a symbolic link {what}: {self.chain(link)}")
+            first = (self.links or [link])[0]
+            raise _Nowhere(f"{first.shown} is a symbolic link {what}: {self.chain(link)}")
         self.links.append(link)
         try:
             real = self.follow(os.path.dirname(link.real), link.shown.parent, link.target)

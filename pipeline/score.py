@@ -280,9 +280,10 @@ def check_output(output: str, input_path: str | None = None) -> None:
 
 
 def _key(origin: Origin, review_id: str | None = None) -> Key:
-    return {
-        name: value for name, value in {**origin.fields(), ID_FIELD: review_id}.items() if value is not None
-    }
+    key = {name: value for name, value in origin.fields().items() if value is not None}
+    if review_id is not None:
+        key[ID_FIELD] = review_id
+    return key
 
 
 class _ReadRecordsFn(beam.DoFn):
@@ -295,7 +296,8 @@ class _ReadRecordsFn(beam.DoFn):
         self._max_bytes = max_review_bytes
 
     def _review(self, origin: Origin, raw: bytes, parse: typing.Callable) -> typing.Any:
-        """(key, text) of ``raw`` by ``parse`` (-> review bytes, id) and ExampleGen's checks, or it set aside."""
+        """(key, text) of ``raw`` by ``parse`` (-> review bytes, id) and ExampleGen's checks, or the record
+        set aside to ``QUARANTINE``."""
         try:
             data, review_id = parse(raw, str(origin))
             text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
@@ -717,7 +719,8 @@ _QUARANTINE_FILES = re.compile(
 def _remove_partial_output(output: str, existed: set[str] | None) -> None:
     """Removes what a failed job wrote to ``output`` (``existed``: its names before, None if the job made it):
     only the job's own names (predictions and quarantine shards, the summary, Beam's temporary folders) that
-    were not there before, then a folder the job made if that leaves it empty. Another's file stays."""
+    were not there before, then a folder the job made if that leaves it empty. A file someone else put in the
+    folder while the job ran stays."""
     if not _gfile().isdir(output):
         return
     added = _names(output) - (existed or set())

@@ -507,17 +507,41 @@ def test_cr_only_line_ends_are_refused_on_line_1(tmp_path, format, compress):
     assert _where_and_what(_error(path, format)) == (1, None, CR_ONLY.format(7 if format == WORD2VEC else 17))
 
 
-def test_a_cr_inside_a_line_is_named_with_its_byte(tmp_path):
-    path = _file(tmp_path, "glove.txt", b"the 1 2\r\nmovie 3\r4\r\n")
-    assert _where_and_what(_error(path)) == (
-        2,
-        None,
-        "a CR inside the line (byte 8 of the line, counting from 1): fields are separated by spaces or tabs, "
-        "lines end with LF or CRLF",
-    )
-    # The last line without an LF: its CRs are line ends, CR only.
-    path = _file(tmp_path, "glove2.txt", b"the 1 2\nmovie 3 4\rfilm 5 6")
-    assert _where_and_what(_error(path)) == (2, None, CR_ONLY.format(10))
+STRAY_CR = (
+    "a CR inside the line (byte {} of the line, counting from 1): fields are separated by spaces or tabs, "
+    "lines end with LF or CRLF"
+)
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"the 1 2\r\nmovie 3\r4\r\n", (2, STRAY_CR.format(8))),
+        # An LF before the last byte: the file's lines end with LF, so any CR before a line's end is stray,
+        # the last line's (without an LF) too, however many CRs the line holds.
+        (b"the 1 2\nmovie 3 4\rfilm 5 6", (2, STRAY_CR.format(10))),
+        (b"a 1 2\nb\r 3\r 4\n", (2, STRAY_CR.format(2))),
+        (b"a 1 2\nb\r 3 4", (2, STRAY_CR.format(2))),
+        (b"a 1\r2\nb 3 4\n", (1, STRAY_CR.format(4))),
+        # No LF before the last byte: the whole file is line 1, and its CRs are line ends.
+        (b"a 1 2\rb 3 4\n", (1, CR_ONLY.format(6))),
+        (b"a 1 2\rb 3 4", (1, CR_ONLY.format(6))),
+        (b"a 1 2\r\nb 3 4\rc 5 6\r", (2, STRAY_CR.format(6))),
+    ],
+)
+def test_a_stray_cr_is_named_on_its_line_and_cr_only_line_ends_on_line_1(tmp_path, data, expected):
+    path = _file(tmp_path, "glove.txt", data)
+    line, problem = expected
+    assert _where_and_what(_error(path, GLOVE)) == (line, None, problem)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_the_stream_a_file_is_read_from_is_closed_after_reading(tmp_path, compress):
+    data = glove_bytes(ROWS)
+    path = _file(tmp_path, "glove.txt", gzip.compress(data) if compress else data)
+    with vector_files._open_binary(path) as stream:
+        assert stream.read() == data
+    assert stream.closed
 
 
 def test_a_fasttext_model_file_is_refused(tmp_path):

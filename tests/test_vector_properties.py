@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import gzip
+import itertools
 import math
 import re
 import zlib
@@ -402,6 +403,68 @@ def test_an_error_names_the_line_and_byte_where_it_is(directory, layout, rows, d
         byte = int(named[0])
         expected = b"\xff" if damage == "not_utf8" else b"\r"
         assert sed_lines[error.line - 1][byte - 1 : byte] == expected, error
+
+
+CR_ONLY = (
+    "line ends are CR only (as old Mac OS wrote them; the first is byte {} of the line, counting from 1): "
+    "lines must end with LF or CRLF; convert them, e.g. tr '\\r' '\\n' < FILE > NEW"
+)
+STRAY_CR = (
+    "a CR inside the line (byte {} of the line, counting from 1): fields are separated by spaces or tabs, "
+    "lines end with LF or CRLF"
+)
+
+
+@PROPERTY_SETTINGS
+@given(
+    layout=st.sampled_from(TEXT_LAYOUTS),
+    rows=vector_files(min_rows=2),
+    newline=st.sampled_from([b"\n", b"\r\n", b"\r"]),
+    last=st.sampled_from([b"", b"\n", None]),  # None: the line end the other lines have
+    bom=st.booleans(),
+    data=st.data(),
+)
+def test_a_stray_cr_names_its_line_and_cr_only_line_ends_line_1(
+    directory, layout, rows, newline, last, bom, data
+):
+    """Two lines or more joined by LF, CRLF or CR, the last one ended or not (a CR-only file by LF too), a
+    byte-order mark or not, stray CRs planted before any characters of any lines: a file of CR line ends is
+    refused on line 1 at its first CR; otherwise the first line holding a stray CR is named, with its byte."""
+    lines = glove_lines(rows)
+    if layout.format == WORD2VEC:
+        lines.insert(0, f"{len(rows)} {len(rows[0][1])}")
+    strays = data.draw(  # line: where CRs go, before the characters at these places
+        st.dictionaries(st.integers(0, len(lines) - 1), st.sets(st.integers(0, 99), min_size=1, max_size=3)),
+        label="strays",
+    )
+    strays = {line: sorted({at % len(lines[line]) for at in places}) for line, places in strays.items()}
+    planted = [
+        "\r".join(text[start:end] for start, end in itertools.pairwise([0, *strays.get(number, []), None]))
+        for number, text in enumerate(lines)
+    ]
+    ending = newline if last is None else last
+    file_bytes = codecs.BOM_UTF8 * bom + newline.join(text.encode("utf-8") for text in planted) + ending
+    path = _write(directory, layout, file_bytes)
+
+    def byte_of_stray(line: int) -> int:  # 1-based, counted from the generated text, not the file
+        return 3 * bom * (line == 0) + len(lines[line][: strays[line][0]].encode("utf-8")) + 1
+
+    if newline == b"\r":  # the first CR: a stray one in line 1, else the end of line 1
+        first_cr = byte_of_stray(0) if 0 in strays else 3 * bom + len(lines[0].encode("utf-8")) + 1
+        assert _where_and_what(_read_until_error(path, layout.format)[1]) == (1, CR_ONLY.format(first_cr))
+    elif strays:
+        read, error = _read_until_error(path, layout.format)
+        first = min(strays)
+        _assert_same(read, rows[: max(first - (layout.format == WORD2VEC), 0)])
+        assert _where_and_what(error) == (first + 1, STRAY_CR.format(byte_of_stray(first)))
+        assert file_bytes.split(b"\n")[first][byte_of_stray(first) - 1 : byte_of_stray(first)] == b"\r"
+    else:
+        _assert_same(list(iter_vectors(path, layout.format)), rows)
+
+
+def _where_and_what(error: VectorFileError) -> tuple[int | None, str]:
+    assert error.offset is None
+    return error.line, error.problem
 
 
 # --- damaged word2vec binary files ----------------------------------------------------------------

@@ -23,27 +23,43 @@ from components.plural import counted, noun_form
 
 # Reasons of bad input: a file that is not a usable review. They count towards
 # the example_gen.max_bad_share / max_bad_records limits.
+EMPTY = "empty"
+WHITESPACE_ONLY = "whitespace_only"
+INVALID_UTF8 = "invalid_utf8"
+BINARY = "binary"
+TOO_LARGE = "too_large"
+BAD_FILE_NAME = "bad_file_name"
+RATING_CONTRADICTS_FOLDER = "rating_contradicts_folder"
+# A value for an example outside its raw schema feature's range (an id beyond int64).
+OUT_OF_RANGE = "out_of_range"
+UNKNOWN_FOLDER = "unknown_folder"
+SYMLINK = "symlink"
+HARDLINK = "hardlink"
+SPECIAL_FILE = "special_file"
+# A folder where a review file would be (directly in <train|test>/<pos|neg|unsup>/).
+NOT_A_FILE = "not_a_file"
+UNSAFE_PATH = "unsafe_path"
 BAD_INPUT_REASONS = (
-    EMPTY := "empty",
-    WHITESPACE_ONLY := "whitespace_only",
-    INVALID_UTF8 := "invalid_utf8",
-    BINARY := "binary",
-    TOO_LARGE := "too_large",
-    BAD_FILE_NAME := "bad_file_name",
-    RATING_CONTRADICTS_FOLDER := "rating_contradicts_folder",
-    # A value for an example outside its raw schema feature's range (an id beyond int64).
-    OUT_OF_RANGE := "out_of_range",
-    UNKNOWN_FOLDER := "unknown_folder",
-    SYMLINK := "symlink",
-    HARDLINK := "hardlink",
-    SPECIAL_FILE := "special_file",
-    # A folder where a review file would be (directly in <train|test>/<pos|neg|unsup>/).
-    NOT_A_FILE := "not_a_file",
-    UNSAFE_PATH := "unsafe_path",
+    EMPTY,
+    WHITESPACE_ONLY,
+    INVALID_UTF8,
+    BINARY,
+    TOO_LARGE,
+    BAD_FILE_NAME,
+    RATING_CONTRADICTS_FOLDER,
+    OUT_OF_RANGE,
+    UNKNOWN_FOLDER,
+    SYMLINK,
+    HARDLINK,
+    SPECIAL_FILE,
+    NOT_A_FILE,
+    UNSAFE_PATH,
 )
 # Reasons of policy: good reviews kept out of training (see ExampleGenOptions).
 # They do not count towards the limits.
-POLICY_REASONS = (DUPLICATE := "duplicate", IN_TEST_SPLIT := "in_test_split")
+DUPLICATE = "duplicate"
+IN_TEST_SPLIT = "in_test_split"
+POLICY_REASONS = (DUPLICATE, IN_TEST_SPLIT)
 REASONS = BAD_INPUT_REASONS + POLICY_REASONS
 
 QUARANTINE_DIR = "quarantine"

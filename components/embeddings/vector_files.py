@@ -170,12 +170,12 @@ def _open_binary(path: str) -> Iterator[BinaryIO]:
     with tf.io.gfile.GFile(path, "rb") as raw:
         magic = raw.read(len(_GZIP_MAGIC))
         raw.seek(0)
-        if magic != _GZIP_MAGIC:
-            # Python's readline, not GFile's: that one drops every CR, so positions would shift.
-            yield io.BufferedReader(_RawGFile(raw), _CHUNK_BYTES)
-            return
-        with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-            yield unzipped
+        if magic == _GZIP_MAGIC:
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        else:  # Python's readline, not GFile's: that one drops every CR, so positions would shift.
+            stream = io.BufferedReader(_RawGFile(raw), _CHUNK_BYTES)
+        with stream:
+            yield stream
 
 
 class _RawGFile(io.RawIOBase):
@@ -392,9 +392,10 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             hint = _BINARY_HINT if _CONTROL_BYTES.search(raw_line) or high * 4 > len(raw_line) else ""
             where = _line_byte(error.start + bom)
             raise VectorFileError(path, f"not UTF-8 ({error.reason} at {where}){hint}", number) from None
-        if "\r" in text:  # CR-only line ends: readline sees one line, so refuse before it is split
+        if "\r" in text:  # a CR before the line's end: refuse it before the line is split
+            whole_file = number == 1 and not _read_more(stream)
             raise VectorFileError(
-                path, _cr_problem(raw_line, text, _line_byte(raw_line.index(b"\r") + bom)), number
+                path, _cr_problem(whole_file, _line_byte(raw_line.index(b"\r") + bom)), number
             )
         if text:
             yield number, text
@@ -405,9 +406,17 @@ def _line_byte(index: int) -> str:
     return f"byte {index + 1} of the line, counting from 1"
 
 
-def _cr_problem(raw_line: bytes, text: str, where: str) -> str:
-    """Why a line holds a CR before its end: CR-only line ends (readline saw several lines as one), or a stray CR."""
-    if text.count("\r") > 1 or not raw_line.endswith(b"\n"):
+def _read_more(stream: BinaryIO) -> bool:
+    """Whether bytes follow (a read that fails: damaged ones do)."""
+    with contextlib.suppress(*_READ_ERRORS):
+        return bool(stream.read(1))
+    return True
+
+
+def _cr_problem(whole_file: bool, where: str) -> str:
+    """Why a line holds a CR before its end (``where``, the first). CR-only line ends when the line is the
+    whole file (no LF before its last byte: readline saw every line as one); any other CR is a stray one."""
+    if whole_file:
         return (
             f"line ends are CR only (as old Mac OS wrote them; the first is {where}): lines must end with "
             "LF or CRLF; convert them, e.g. tr '\\r' '\\n' < FILE > NEW"

@@ -1,4 +1,5 @@
-"""The IMDb ExampleGen: TFX's FileBasedExampleGen with this package's executor and driver."""
+"""The IMDb ExampleGen: TFX's FileBasedExampleGen with this package's executor and driver (which
+fingerprints the input files, so an unchanged dataset is a cache hit)."""
 
 from __future__ import annotations
 

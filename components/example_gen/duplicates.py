@@ -29,7 +29,9 @@ def _set_aside(review: Review, reason: str, detail: str) -> beam.pvalue.TaggedOu
 def judge_copies(
     reviews: Iterable[Review], quarantine_duplicates: bool, quarantine_test_overlap: bool
 ) -> Iterator:
-    """Given the labeled reviews that share one text, yields those kept and the others set aside."""
+    """Given the labeled reviews that share one text, yields those kept and the others set aside:
+    ``quarantine_duplicates`` sets aside train copies after the first (by origin), ``quarantine_test_overlap``
+    every train copy when a test review has the text."""
     ordered = sorted(reviews, key=lambda review: str(_origin(review)))
     test = [review for review in ordered if review.split_dir == reader.TEST_DIR]
     train = [review for review in ordered if review.split_dir != reader.TEST_DIR]

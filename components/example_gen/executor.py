@@ -1,4 +1,5 @@
-"""TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits; checks that fail it."""
+"""TFX executor of the IMDb ExampleGen: reviews -> tf.train.Example in four splits; checks that fail the
+step after the quarantine summary is written."""
 
 from __future__ import annotations
 
@@ -155,9 +156,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
         logger.info("ExampleGen: start, writing examples to %s", examples.uri)
         quarantine_dir = os.path.join(examples.uri, quarantine.QUARANTINE_DIR)
-        output_config = exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY]
+        output_config_json = exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY]
         eval_percent = eval_percent_from_output_config(
-            proto_utils.json_to_proto(output_config, example_gen_pb2.Output())
+            proto_utils.json_to_proto(output_config_json, example_gen_pb2.Output())
         )
         options = options_from_exec_properties(exec_properties)
         patterns = input_patterns(exec_properties)

@@ -52,7 +52,8 @@ def _is_local(path: str) -> bool:
 
 def publish(source_dir: str, model_dir: str, manifest: dict, now: float | None = None) -> tuple[int, str]:
     """Copies ``source_dir`` to a new version under ``model_dir`` with ``manifest.json``; returns the version
-    number and folder. :class:`PushError` if copying or renaming failed (the partial copy is removed).
+    number and folder. :class:`PushError` if copying or renaming failed (the partial copy is removed,
+    existing versions untouched).
     """
     tf.io.gfile.makedirs(model_dir)
     local = _is_local(model_dir)

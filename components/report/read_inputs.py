@@ -214,7 +214,9 @@ def _thresholds(config: Any) -> Iterator[tuple[str, str, Any]]:
 
     Thresholds on the overall slice (evaluations written before slicing) are on the test split.
     """
-    for spec in config.metrics_specs if config is not None else ():
+    if config is None:
+        return
+    for spec in config.metrics_specs:
         for metric in spec.metrics:
             name = json.loads(metric.config or "{}").get("name", metric.class_name)
             if metric.HasField("threshold"):
@@ -291,7 +293,8 @@ def read_evaluation(uri: str, blessing: ArtifactRef | None = None) -> Evaluation
     curves: dict[str, Curve] = {}
     calibration: dict[str, tuple[CalibrationBucket, ...]] = {}
     plots_for_slice = evaluation_artifact.headline_of(tfma.load_plots(uri))
-    for key_and_value in plots_for_slice.plot_keys_and_values if plots_for_slice is not None else ():
+    plots = plots_for_slice.plot_keys_and_values if plots_for_slice is not None else ()
+    for key_and_value in plots:
         model, value = key_and_value.key.model_name, key_and_value.value
         if value.HasField("confusion_matrix_at_thresholds"):
             curves[model] = _confusion_curve(value.confusion_matrix_at_thresholds)
@@ -370,7 +373,7 @@ def lineage_report(
         data=_data_source(step_properties),
         span=span if isinstance(span, int) else None,
         fingerprint=properties.get(example_gen_utils.FINGERPRINT_PROPERTY_NAME),
-        step_properties={step: dict(properties) for step, properties in step_properties.items()},
+        step_properties={step: dict(values) for step, values in step_properties.items()},
         versions=dict(versions),
         artifacts=tuple((key, inputs[key].uri) for key in run_report.INPUT_KEYS if key in inputs),
         push=read_push(inputs.get(run_report.PUSHED_MODEL)),

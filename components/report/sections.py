@@ -19,7 +19,8 @@ from components.artifacts.statistics import Duplicates, SplitStatistics
 class DataReport:
     """Data section: splits, quarantine, leakage and drift, of the Examples artifact ``uri`` (the statistics'
     without one); ``max_length`` tokens of a review are read. ``quarantine``: records set aside by ExampleGen
-    per reason (or file), None without quarantine output; ``quarantine_samples``: a few sources per reason.
+    per reason (or file), None without quarantine output, {} when nothing was set aside;
+    ``quarantine_samples``: a few sources per reason.
     """
 
     uri: str

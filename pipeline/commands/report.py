@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
             "in OUTPUT/reports/index.html (--reports: another folder)."
         ),
     )
-    for flag, what, default, help in (
+    for flag, what, default, text in (
         (
             "--output",
             "folder",
@@ -42,7 +42,7 @@ def add_parser(subparsers) -> None:
         ("--run", "run id", None, "run id (as listed in the index; default: the newest run)"),
         ("--pipeline-name", "pipeline name", None, "only runs of this pipeline"),
     ):
-        parser.add_argument(flag, default=default, action=common.Once, what=what, help=help)
+        parser.add_argument(flag, default=default, action=common.Once, what=what, help=text)
 
 
 def main(args: argparse.Namespace) -> int:
