@@ -40,11 +40,6 @@ def _read_error(path: Path, format: str | None = None) -> vector_files.VectorFil
 LATIN1_FIRST_WORD = b"2 3\ncaf\xe9 0.1 0.2 0.3\nof 0.4 0.5 0.6\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auto detection takes a word2vec text file with a non-UTF-8 first word for binary: byte offset + "
-    "'header's dimension is probably wrong' instead of the line",
-)
 def test_word2vec_text_with_latin1_first_word_is_reported_on_its_line(tmp_path):
     path = tmp_path / "vectors.txt"
     path.write_bytes(LATIN1_FIRST_WORD)
@@ -57,10 +52,6 @@ def test_word2vec_text_with_latin1_first_word_is_reported_on_its_line(tmp_path):
     assert "header's dimension" not in str(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --vectors: a text word2vec file with a Latin-1 first word is refused as broken word2vec binary",
-)
 def test_run_dry_run_latin1_first_word_names_line(tmp_path):
     (tmp_path / "vectors.txt").write_bytes(LATIN1_FIRST_WORD)
     result = _cli("run", "--dry-run", "--vectors", "vectors.txt", "--output", "out", cwd=tmp_path)
@@ -88,11 +79,6 @@ def _binary_record(word: bytes, values) -> bytes:
     return word + b" " + np.asarray(values, "<f4").tobytes() + b"\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auto detection skips blank lines before a word2vec binary header, the binary reader then "
-    "refuses the file: \"expected a '<count> <dimension>' header, got ''\"",
-)
 def test_binary_with_blank_line_before_header_detected_and_read_consistently(tmp_path):
     path = tmp_path / "vectors.bin"
     records = _binary_record(b"the", [1, 2]) + _binary_record(b"of", [3, 4]) + _binary_record(b"and", [5, 6])
