@@ -138,14 +138,19 @@ def detect_format(path: str) -> str:
         needed = _MAX_WORD_BYTES + _FLOAT32.itemsize * header[1] + 1
         if len(record) < needed:
             record += _read_sample(path, stream, needed - len(record))
-    # A text record is a UTF-8 line without control bytes; 4 x dimension bytes of float32 values
-    # practically never form one.
-    line = record.split(b"\n", 1)[0].rstrip(b"\r")
+    # A text record's values are UTF-8 without control bytes, and numbers or as many fields as the header
+    # says; 4 x dimension bytes of float32 values practically never are (even cut short by a byte 10, a
+    # newline). The word before them is not looked at: a word that is not UTF-8 is the text reader's to
+    # name, on its line.
+    values = record.partition(b" ")[2].split(b"\n", 1)[0].rstrip(b"\r")
     try:
-        line.decode("utf-8")
+        fields = values.decode("utf-8").split()
     except UnicodeDecodeError:
         return WORD2VEC_BINARY
-    return WORD2VEC_BINARY if _CONTROL_BYTES.search(line) else WORD2VEC
+    if _CONTROL_BYTES.search(values):
+        return WORD2VEC_BINARY
+    numbers = fields and all(_NUMBER.fullmatch(field) for field in fields)
+    return WORD2VEC if numbers or len(fields) == header[1] else WORD2VEC_BINARY
 
 
 def _pickle_refusal(path: str) -> VectorFileError:
@@ -553,11 +558,15 @@ class _ByteScanner:
 def _read_word2vec_binary(path: str) -> Iterator[Vector]:
     with _open_binary(path) as stream:
         scanner = _ByteScanner(path, stream)
-        header = scanner.read_until(b"\n", _MAX_HEADER_BYTES, "no '<count> <dimension>' header line")
+        missing = "no '<count> <dimension>' header line"
+        header_offset, header = scanner.offset, scanner.read_until(b"\n", _MAX_HEADER_BYTES, missing)
+        header = header if header is None else _without_bom(path, header)
+        while header is not None and not header.strip():  # blank lines before it, as detect_format skips
+            header_offset, header = scanner.offset, scanner.read_until(b"\n", _MAX_HEADER_BYTES, missing)
         if header is None:
             raise VectorFileError(path, "empty file")
-        header = _without_bom(path, header).decode("utf-8", errors="replace").strip()
-        count, dimension = _checked_header(path, header, None, 0)
+        header = header.decode("utf-8", errors="replace").strip()
+        count, dimension = _checked_header(path, header, None, header_offset)
         vector_bytes = _FLOAT32.itemsize * dimension
         word: str | None = None
         for index in range(count):
