@@ -60,10 +60,6 @@ def test_run_dry_run_latin1_first_word_names_line(tmp_path):
     assert "byte offset" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stray CR on the last line of an LF file without a final newline is called 'line ends are CR only'",
-)
 def test_stray_cr_on_unterminated_last_line_is_not_called_cr_only_line_ends(tmp_path):
     path = tmp_path / "glove.txt"
     # LF line ends everywhere; the last line lacks its final LF (common) and holds one stray CR.
