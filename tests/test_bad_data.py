@@ -544,33 +544,6 @@ def test_a_run_failing_on_bad_records_warns_naming_the_kept_quarantine(tmp_path,
     assert quarantine.read_summary(str(kept)).counts == {"empty": 3, "invalid_utf8": 1}
 
 
-def test_a_run_failing_on_its_splits_warns_naming_the_kept_quarantine(tmp_path, caplog):
-    files = {
-        name: data
-        for name, data in GOOD_FILES.items()
-        if not name.startswith("train/neg") and name != "test/urls_neg.txt"
-    }
-    root = write_dataset(tmp_path / "aclImdb", {**files, "train/pos/9_9.txt": b""})
-
-    with caplog.at_level(logging.WARNING, logger=EXECUTOR_LOGGER), pytest.raises(ImdbDataError) as error:
-        run_example_gen(tmp_path, root, LENIENT)
-
-    kept = tmp_path / "failed_runs" / "examples" / "quarantine"
-    assert str(error.value) == (
-        "the train split has 1 positive and 0 negative reviews, a classifier needs both "
-        "(is train/neg/ missing, empty or all set aside?). What was read and set aside is kept in "
-        f"{kept}/summary.json"
-    )
-    assert _warnings(caplog) == [
-        f"ExampleGen: set aside 1 record in {kept}: empty 1 ({root}/train/pos/9_9.txt)",
-        f"ExampleGen: 1 review has no movie id (no_urls_line 1: {root}/test/neg/0_2.txt); the train/eval "
-        "cut groups each of them by its own text instead of its movie: train 0, eval 0, test 1, unsup 0 "
-        f"(see {kept})",
-    ]
-    _removed_as_tfx_removes_a_failed_run(tmp_path)
-    assert quarantine.read_summary(str(kept)).counts == {"empty": 1}
-
-
 def test_a_passing_run_warns_naming_the_quarantine_of_its_examples(tmp_path, caplog):
     files = {name: data for name, data in GOOD_FILES.items() if name != "test/urls_neg.txt"}
     root = write_dataset(tmp_path / "aclImdb", {**files, "train/pos/9_9.txt": b""})
@@ -587,6 +560,85 @@ def test_a_passing_run_warns_naming_the_quarantine_of_its_examples(tmp_path, cap
     ]
     assert quarantine.read_summary(str(shown)).counts == {"empty": 1}
     assert not (tmp_path / "failed_runs").exists()
+
+
+def _without_train_neg(tmp_path) -> Path:
+    """A dataset whose train split has no negative review, one empty review file and no test/urls_neg.txt."""
+    files = {
+        name: data
+        for name, data in GOOD_FILES.items()
+        if not name.startswith("train/neg") and name != "test/urls_neg.txt"
+    }
+    return write_dataset(tmp_path / "aclImdb", {**files, "train/pos/9_9.txt": b""})
+
+
+# Execution ids restart with a new ML Metadata store: failed_runs/<id> may hold an earlier run's copy,
+# which a failed run never replaces (it takes <id>.2, <id>.3 ...).
+@pytest.mark.parametrize(("taken", "kept_in"), [((), "examples"), (("examples", "examples.2"), "examples.3")])
+def test_a_run_failing_on_its_splits_warns_naming_the_kept_quarantine(tmp_path, caplog, taken, kept_in):
+    for folder in taken:
+        (tmp_path / "failed_runs" / folder).mkdir(parents=True)
+        (tmp_path / "failed_runs" / folder / "earlier.txt").write_text(folder)
+    root = _without_train_neg(tmp_path)
+
+    with caplog.at_level(logging.WARNING, logger=EXECUTOR_LOGGER), pytest.raises(ImdbDataError) as error:
+        run_example_gen(tmp_path, root, LENIENT)
+
+    kept = tmp_path / "failed_runs" / kept_in / "quarantine"
+    assert str(error.value) == (
+        "the train split has 1 positive and 0 negative reviews, a classifier needs both "
+        "(is train/neg/ missing, empty or all set aside?). What was read and set aside is kept in "
+        f"{kept}/summary.json"
+    )
+    assert _warnings(caplog) == [
+        f"ExampleGen: set aside 1 record in {kept}: empty 1 ({root}/train/pos/9_9.txt)",
+        f"ExampleGen: 1 review has no movie id (no_urls_line 1: {root}/test/neg/0_2.txt); the train/eval "
+        "cut groups each of them by its own text instead of its movie: train 0, eval 0, test 1, unsup 0 "
+        f"(see {kept})",
+    ]
+    _removed_as_tfx_removes_a_failed_run(tmp_path)
+    assert quarantine.read_summary(str(kept)).counts == {"empty": 1}
+    assert sorted(path.name for path in (tmp_path / "failed_runs").iterdir()) == sorted([*taken, kept_in])
+    for folder in taken:
+        assert [path.name for path in (tmp_path / "failed_runs" / folder).iterdir()] == ["earlier.txt"]
+
+
+def test_a_quarantine_that_cannot_be_kept_leaves_the_run_failing_on_its_bad_records(tmp_path, caplog):
+    (tmp_path / "failed_runs").write_text("not a folder\n")
+    bad = {f"train/pos/{i}_9.txt": b"" for i in range(10, 13)}
+    root = write_dataset(tmp_path / "aclImdb", {**GOOD_FILES, **bad})
+
+    with (
+        caplog.at_level(logging.WARNING, logger=EXECUTOR_LOGGER),
+        pytest.raises(TooManyBadRecordsError) as error,
+    ):
+        run_example_gen(tmp_path, root)
+
+    assert str(error.value) == (
+        "too many bad review records: 3 of 11 (27.3%) were set aside, and example_gen.max_bad_share is 0.01. "
+        f"By reason: empty 3 ({root}/train/pos/10_9.txt, {root}/train/pos/11_9.txt, "
+        f"{root}/train/pos/12_9.txt). The quarantine could not be kept ({tmp_path}/failed_runs is not a "
+        "directory): TFX deletes it with the failed run's outputs; fix them and run again, or raise the limit"
+    )
+    assert _warnings(caplog) == [
+        "ExampleGen: set aside 3 records in a quarantine that could not be kept: empty 3 "
+        f"({root}/train/pos/10_9.txt, {root}/train/pos/11_9.txt, {root}/train/pos/12_9.txt)"
+    ]
+
+
+def test_a_quarantine_that_cannot_be_kept_leaves_the_run_failing_on_its_splits(tmp_path, caplog):
+    (tmp_path / "failed_runs").write_text("not a folder\n")
+    root = _without_train_neg(tmp_path)
+
+    with caplog.at_level(logging.WARNING, logger=EXECUTOR_LOGGER), pytest.raises(ImdbDataError) as error:
+        run_example_gen(tmp_path, root, LENIENT)
+
+    assert str(error.value) == (
+        "the train split has 1 positive and 0 negative reviews, a classifier needs both "
+        "(is train/neg/ missing, empty or all set aside?). The quarantine could not be kept "
+        f"({tmp_path}/failed_runs is not a directory): TFX deletes it with the failed run's outputs"
+    )
+    assert _warnings(caplog)[1].endswith("unsup 0 (see a quarantine that could not be kept)")
 
 
 _NAMED_FOLDER = re.compile(r"ExampleGen: (?:set aside \d+ records? in (.+?): |.* \(see (.+)\)\Z)")

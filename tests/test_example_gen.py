@@ -271,11 +271,21 @@ def test_urls_lines_without_title_id_give_none_for_their_review_only():
         url("tt2").encode() + b"\r\n",
         b"http://www.imdb.com/title/t\n",  # cut short
         b"\xff\xfe\n",  # not UTF-8
-        b"\xff" + url("tt3").encode(),  # a stray byte, but the title id is there; no final newline
+        b"\xff" + url("tt3").encode(),  # a stray byte beside a title id: not UTF-8 either; no final newline
     ]
-    assert reader.parse_movie_ids(b"".join(lines)) == ["tt1", None, None, "tt2", None, None, "tt3"]
+    assert reader.parse_movie_ids(b"".join(lines)) == ["tt1", None, None, "tt2", None, None, None]
     # Other scripts' digits are not an IMDb title id.
     assert reader.parse_movie_ids("http://www.imdb.com/title/tt٣/\n".encode()) == [None]
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, database=None)
+@given(data=st.data(), bad=st.integers(0x80, 0xFF))
+def test_a_urls_line_with_a_byte_that_is_not_utf8_anywhere_gives_no_movie_id(data, bad):
+    # Any byte from 0x80 in an ASCII line makes it not UTF-8: before, inside or after the title id.
+    line = url("tt0453418").encode()
+    at = data.draw(st.integers(0, len(line)), label="at")
+    damaged = line[:at] + bytes([bad]) + line[at:]
+    assert reader.parse_movie_ids(damaged + b"\n" + line + b"\n") == [None, "tt0453418"]
 
 
 @pytest.mark.parametrize(

@@ -97,11 +97,6 @@ def _dataset(tmp_path: Path, name: str) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="failed_runs/<execution id> is keyed by an id that restarts with a new ML Metadata store: a failed "
-    "run's kept quarantine silently replaces an earlier one",
-)
 def test_kept_quarantine_of_earlier_failed_run_survives_a_new_store(tmp_path):
     dataset = _dataset(tmp_path, "data")
     first = _cli("run", "--data", str(dataset), "--output", "out", cwd=tmp_path)
@@ -121,10 +116,6 @@ def test_kept_quarantine_of_earlier_failed_run_survives_a_new_store(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="when the quarantine copy cannot be made, the run's real failure (too many bad records) is lost",
-)
 def test_too_many_bad_records_reported_even_if_quarantine_copy_fails(tmp_path):
     dataset = _dataset(tmp_path, "data")
     step = tmp_path / "out" / "pipeline_root" / "FileBasedExampleGen"
@@ -135,11 +126,6 @@ def test_too_many_bad_records_reported_even_if_quarantine_copy_fails(tmp_path):
     assert "too many bad review records" in result.stderr, result.stderr[-2000:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a urls line that is not UTF-8 inside its title id gives a cut-off, wrong movie id instead of "
-    "urls_line_without_title_id",
-)
 def test_urls_line_not_utf8_inside_title_id_gives_no_movie_id():
     from components.example_gen.reader import parse_movie_ids
 

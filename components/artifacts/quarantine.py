@@ -266,16 +266,29 @@ def kept_quarantine_dir(examples_uri: str) -> str:
     """Where the quarantine of a failed ExampleGen execution is kept: outside any artifact.
 
     ``<pipeline_root>/<ExampleGen>/examples/<execution id>`` keeps it in
-    ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine``.
+    ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine``, or in ``<execution id>.2``,
+    ``.3`` ... when that folder exists: execution ids restart with a new ML Metadata store, and a kept
+    quarantine is never replaced.
     """
+    import tensorflow as tf
+
     uri = examples_uri.rstrip("/")
-    step_dir = posixpath.dirname(posixpath.dirname(uri))
-    return posixpath.join(step_dir, FAILED_RUNS_DIR, posixpath.basename(uri), QUARANTINE_DIR)
+    run_dir = posixpath.join(
+        posixpath.dirname(posixpath.dirname(uri)), FAILED_RUNS_DIR, posixpath.basename(uri)
+    )
+    kept, copy = run_dir, 1
+    while tf.io.gfile.exists(kept):
+        copy += 1
+        kept = f"{run_dir}.{copy}"
+    return posixpath.join(kept, QUARANTINE_DIR)
 
 
 def keep_quarantine(examples_uri: str) -> str:
     """Copies an Examples artifact's quarantine to :func:`kept_quarantine_dir` (TFX deletes a failed
-    execution's outputs, and the records set aside that say why with them); returns that folder."""
+    execution's outputs, and the records set aside that say why with them); returns that folder.
+
+    Raises OSError or TensorFlow's OpError (naming the path and the reason) when the copy fails.
+    """
     from tfx.utils import io_utils
 
     kept = kept_quarantine_dir(examples_uri)

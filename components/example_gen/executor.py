@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from google.protobuf import wrappers_pb2
+import tensorflow as tf
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2, range_config_pb2
@@ -69,11 +70,14 @@ def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenO
     return ExampleGenOptions.from_json(value.value)
 
 
-def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int, quarantine_dir: str) -> None:
+def check_splits(
+    split_folders: dict[str, dict[str, int]], eval_percent: int, quarantine_dir: str | Exception
+) -> None:
     """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
 
     train and test need both labels (blessing on one label measures nothing), eval needs reviews for
-    early stopping; unsup may be empty. The message names the summary kept in ``quarantine_dir``.
+    early stopping; unsup may be empty. The message names the summary kept in ``quarantine_dir``, or
+    says why it could not be kept (an error).
     """
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
@@ -95,9 +99,28 @@ def check_splits(split_folders: dict[str, dict[str, int]], eval_percent: int, qu
         )
     if problems:
         raise ImdbDataError(
-            f"{'; '.join(problems)}. What was read and set aside is kept in "
-            f"{quarantine_dir}/{quarantine.SUMMARY_FILE}"
+            f"{'; '.join(problems)}. "
+            + (
+                f"What was read and set aside is kept in {quarantine_dir}/{quarantine.SUMMARY_FILE}"
+                if isinstance(quarantine_dir, str)
+                else quarantining.not_kept(quarantine_dir)
+            )
         )
+
+
+def _failure(
+    summary: quarantine.IngestSummary,
+    options: ExampleGenOptions,
+    eval_percent: int,
+    quarantine_dir: str | Exception,
+) -> ImdbDataError | None:
+    """The error that fails the run (see the checks), naming ``quarantine_dir``, or None."""
+    try:
+        quarantining.check_bad_records(summary, options, quarantine_dir)
+        check_splits(summary.split_folders, eval_percent, quarantine_dir)
+    except ImdbDataError as error:
+        return error
+    return None
 
 
 # What this executor writes, as TFX names it (see beam_utils.WriteExamples): unspecified means the default.
@@ -189,24 +212,23 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             examples.set_int_custom_property(name, value)
         record_first_span(examples, exec_properties)
         # TFX deletes a failed execution's outputs: a failed run keeps a copy of its quarantine first,
-        # and every line the user reads names the folder that is left.
-        kept_dir = quarantine.kept_quarantine_dir(examples.uri)
-        try:
-            quarantining.check_bad_records(summary, options, kept_dir)
-            check_splits(summary.split_folders, eval_percent, kept_dir)
-            failure = None
-        except ImdbDataError as error:
-            failure = error
-            quarantine_dir = quarantine.keep_quarantine(examples.uri)
+        # and every line the user reads names the folder written (or says why none was).
+        if failure := _failure(summary, options, eval_percent, quarantine_dir):
+            try:
+                quarantine_dir = quarantine.keep_quarantine(examples.uri)
+            except (OSError, tf.errors.OpError) as error:
+                quarantine_dir = error
+            failure = _failure(summary, options, eval_percent, quarantine_dir)
+        shown = quarantine_dir if isinstance(quarantine_dir, str) else "a quarantine that could not be kept"
         if summary.set_aside:
             logger.warning(
                 "ExampleGen: set aside %s in %s: %s",
                 counted(summary.set_aside, "record"),
-                quarantine_dir,
+                shown,
                 summary.describe_reasons(),
             )
         if no_movie_id := summary.describe_no_movie_id(reader.OUTPUT_SPLITS):
-            logger.warning("ExampleGen: %s (see %s)", no_movie_id, quarantine_dir)
+            logger.warning("ExampleGen: %s (see %s)", no_movie_id, shown)
         if failure is not None:
             raise failure
         set_examples_format(examples)

@@ -34,8 +34,18 @@ class TooManyBadRecordsError(ImdbDataError):
     """More review records were bad than example_gen.max_bad_share / max_bad_records allow."""
 
 
-def check_bad_records(summary: IngestSummary, options: ExampleGenOptions, quarantine_dir: str) -> None:
-    """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit, saying how to fix them."""
+def not_kept(error: Exception) -> str:
+    """Why a failed run's quarantine could not be kept, for its messages (they name no folder then)."""
+    return f"The quarantine could not be kept ({error}): TFX deletes it with the failed run's outputs"
+
+
+def check_bad_records(
+    summary: IngestSummary, options: ExampleGenOptions, quarantine_dir: str | Exception
+) -> None:
+    """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit, saying how to fix them.
+
+    The message names ``quarantine_dir``, or says why it could not be kept (an error).
+    """
     exceeded = []
     section = ExampleGenOptions.SECTION
     if summary.bad_records > options.max_bad_records:
@@ -48,8 +58,12 @@ def check_bad_records(summary: IngestSummary, options: ExampleGenOptions, quaran
         f"too many bad review records: {summary.bad_records} of {summary.records} "
         f"({summary.bad_share:.1%}) were set aside, and {' and '.join(exceeded)}. "
         f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}. "
-        f"Every one is in {quarantine_dir}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes; "
-        "fix them and run again, or raise the limit"
+        + (
+            f"Every one is in {quarantine_dir}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes"
+            if isinstance(quarantine_dir, str)
+            else not_kept(quarantine_dir)
+        )
+        + "; fix them and run again, or raise the limit"
     )
 
 

@@ -271,11 +271,18 @@ def unsafe_member_problem(name: str) -> str | None:
 def parse_movie_ids(data: bytes) -> list[str | None]:
     """Returns the IMDb title id of each line of a urls file (line i = review id i).
 
-    A line without one (empty, cut short, not UTF-8) gives None: only that review lacks its movie
-    id (:data:`NO_TITLE_ID`). Lines end at ``\\n``, ``\\r\\n`` or ``\\r``.
+    A line without one (empty, cut short, a byte anywhere that is not UTF-8) gives None: only that review
+    lacks its movie id (:data:`NO_TITLE_ID`). Lines end at ``\\n``, ``\\r\\n`` or ``\\r``.
     """
-    found = (_MOVIE_ID.search(line.decode("utf-8", "replace")) for line in data.splitlines())
-    return [match.group(0) if match else None for match in found]
+    return [_movie_id(line) for line in data.splitlines()]
+
+
+def _movie_id(line: bytes) -> str | None:
+    try:
+        match = _MOVIE_ID.search(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    return match.group(0) if match else None
 
 
 def assign_split(review: Review, eval_percent: int) -> str:
