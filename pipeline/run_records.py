@@ -204,8 +204,11 @@ def find_run(
             return run
         if len(newest) < 5:
             newest.append(run.run_id)
-    held = sorted({run.pipeline_name for run in list_runs(store)}) if pipeline_name is not None else []
-    if not newest and held:
+    if (
+        not newest
+        and pipeline_name is not None
+        and (held := sorted({run.pipeline_name for run in list_runs(store)}))
+    ):
         raise RunNotFoundError(
             f"the metadata store holds no run of pipeline {pipeline_name!r}; it holds runs of {', '.join(held)}"
         )
