@@ -31,10 +31,14 @@ from pipeline.commands.common import (  # noqa: F401 - the exit codes, for calle
     EXIT_OK,
     EXIT_TERMINATED,
     EXIT_USAGE,
+    NAME_METAVAR,
+    PATH_METAVARS,
     StdoutError,
+    empty_value,
     flush_stdout,
     name_stdout_errors,
     one_value_each,
+    refuse,
     shown_values,
 )
 from pipeline.gc_at_exit import freeze_gc_at_exit
@@ -113,17 +117,21 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """``--config``, ``--top-level-field`` and ``--section.field`` flags of PipelineConfig, for ``run`` and ``compile``."""
     from pipeline import config as config_module
 
-    parser.add_argument("--config", action="append", help="YAML configuration file (flags override it)")
+    parser.add_argument(
+        "--config", action="append", metavar="FILE", help="YAML configuration file (flags override it)"
+    )
     fields = config_module.PipelineConfig.model_fields
     for name in config_module.TOP_LEVEL_KEYS:
         if name == "beam_args":
             continue  # any option Beam knows
         field = fields[name]
         default = _SHOWN_DEFAULTS.get(name, field.default)
+        flag_type = _flag_type(field.annotation)
         parser.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,
-            type=_flag_type(field.annotation),
+            type=flag_type,
+            metavar="PATH" if name in config_module.PATH_KEYS else NAME_METAVAR if flag_type is str else None,
             help=f"{field.description} (default: {_shown(default)})",
         )
     for section, options_class in config_module.SECTIONS.items():
@@ -185,7 +193,7 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
                 f"{flag} is Apache Beam's option, not {parser.prog}'s {ours_flag}: did you mean {ours_flag}?"
             )
     try:
-        _known, leftovers = beam_parser.parse_known_args(list(unknown))
+        beam_values, leftovers = beam_parser.parse_known_args(list(unknown))
     except UsageError:
         raise
     except Exception as error:  # Beam's own argparse actions (JSON, dict options) raise what they raise
@@ -193,6 +201,7 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
             f"Apache Beam options {' '.join(unknown)}: {type(error).__name__}: {error}"
         ) from error
     if not leftovers:
+        _check_runner(beam_values.runner)
         return list(unknown)
     known_options = _long_options(parser) + _long_options(beam_parser)
     problems = []
@@ -212,6 +221,26 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
         "; ".join(problems)
         + f"; options that are not {parser.prog}'s go to Apache Beam only if Beam knows them"
     )
+
+
+def _check_runner(runner: str | None) -> None:
+    """A UsageError for a ``--runner`` that Beam's ``create_runner`` refuses: a name that is neither one of
+    its runners (in any case, ``Runner`` optional) nor a dotted ``module.Class`` path (not imported here)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.runners.runner import _RUNNER_MAP
+
+    if runner is None:
+        return
+    resolved = _RUNNER_MAP.get(runner.lower(), _RUNNER_MAP.get(runner.lower() + "runner", runner))
+    if "." not in resolved:
+        what = (
+            "is empty" if not runner.strip() else f"{shown_values([runner])}: Apache Beam has no such runner"
+        )
+        raise UsageError(
+            f"--runner {what}; give one of "
+            f"{', '.join(StandardOptions.KNOWN_RUNNER_NAMES)} (in any case, 'Runner' optional), or the "
+            "module.Class path of a PipelineRunner subclass"
+        )
 
 
 def merge_beam_args(base: Sequence[str], overrides: Sequence[str]) -> list[str]:
@@ -476,9 +505,11 @@ def _refuse_double_dash_values(parser: argparse.ArgumentParser, argv: Sequence[s
         if option not in known and command in _BEAM_COMMANDS:
             known = _long_options(_beam_parser())
         if option in known:
+            action = command_parser._option_string_actions.get(option)
+            path = action is not None and action.metavar in PATH_METAVARS
             command_parser.error(
                 f"argument {option}: a value of '--' cannot be given ({word}): argparse reads '--' as the end "
-                "of the options (for a path, write ./--)"
+                f"of the options{' (for a path, write ./--)' if path else ''}"
             )
 
 
@@ -488,6 +519,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown
 
     command_parser = _commands(parser)[args.command]
     one_value_each(command_parser, args)
+    if (problem := empty_value(command_parser, args)) is not None:
+        return refuse(args.command, problem)
     beam_commands = {"run": run.run_command, "compile": run.compile_command, "score": score.main}
     if args.command in beam_commands:
         return beam_commands[args.command](args, unknown, command_parser)

@@ -47,7 +47,7 @@ def render_run(
         ReportError: the run's artifacts cannot be read, or the report written.
     """
     store = open_store(posixpath.join(output, METADATA_FILE))
-    run = find_run(list_runs(store, pipeline_name, output), run_id)
+    run = find_run(list_runs(store, pipeline_name, output), run_id, pipeline_name, store)
     started = time.monotonic()
     try:
         report_data = report.collect_report(

@@ -190,14 +190,28 @@ def list_runs(
         )
 
 
-def find_run(runs: Iterable[RunRecord], run_id: str | None) -> RunRecord:
-    """The run named ``run_id``, or the first (newest) run; stops reading ``runs`` there."""
+def find_run(
+    runs: Iterable[RunRecord],
+    run_id: str | None,
+    pipeline_name: str | None = None,
+    store: metadata_store.MetadataStore | None = None,
+) -> RunRecord:
+    """The run named ``run_id``, or the first (newest) run; stops reading ``runs`` there. ``runs`` are those
+    of ``pipeline_name`` if given: without any, the error names the pipelines ``store`` holds runs of."""
     newest = []
     for run in runs:
         if run_id is None or run.run_id == run_id:
             return run
         if len(newest) < 5:
             newest.append(run.run_id)
+    if (
+        not newest
+        and pipeline_name is not None
+        and (held := sorted({run.pipeline_name for run in list_runs(store)}))
+    ):
+        raise RunNotFoundError(
+            f"the metadata store holds no run of pipeline {pipeline_name!r}; it holds runs of {', '.join(held)}"
+        )
     if not newest:
         raise RunNotFoundError("the metadata store has no pipeline run")
     raise RunNotFoundError(f"no run {run_id!r}; newest runs: {', '.join(newest)}")

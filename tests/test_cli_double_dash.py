@@ -34,10 +34,32 @@ def _usage_error(argv: list[str], capsys) -> str:
     return captured.err.splitlines()[-1]
 
 
+# The options whose value is a path: only their message says how to give a path named --.
+_PATH_OPTIONS = {
+    *(
+        (command, option)
+        for command in ("run", "compile")
+        for option in ("--config", "--data", "--vectors", "--output")
+    ),
+    ("compile", "--output-file"),
+    *((command, "--model") for command in ("predict", "neighbors", "score")),
+    ("predict", "--input"),
+    ("score", "--input"),
+    ("score", "--output"),
+    ("report", "--output"),
+    ("report", "--reports"),
+}
+
+
 def _message(command: str, option: str) -> str:
+    if (command, option) in _PATH_OPTIONS:
+        return (
+            f"imdb-pipeline {command}: error: argument {option}: a value of '--' cannot be given ({option}=--): "
+            "argparse reads '--' as the end of the options (for a path, write ./--)"
+        )
     return (
         f"imdb-pipeline {command}: error: argument {option}: a value of '--' cannot be given ({option}=--): "
-        "argparse reads '--' as the end of the options (for a path, write ./--)"
+        "argparse reads '--' as the end of the options"
     )
 
 
@@ -58,6 +80,26 @@ def test_a_double_dash_value_is_a_usage_error_not_a_crash(argv, command, option,
 def test_every_option_that_takes_a_value_is_covered():
     assert {command for command, _ in _VALUE_OPTIONS} == set(_COMMANDS)
     assert ("compile", "--output-file") in _VALUE_OPTIONS
+    assert _PATH_OPTIONS.issubset(_VALUE_OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["report", "--output=--"],
+            "imdb-pipeline report: error: argument --output: a value of '--' cannot be given (--output=--): "
+            "argparse reads '--' as the end of the options (for a path, write ./--)",
+        ),
+        (
+            ["report", "--pipeline-name=--"],
+            "imdb-pipeline report: error: argument --pipeline-name: a value of '--' cannot be given "
+            "(--pipeline-name=--): argparse reads '--' as the end of the options",
+        ),
+    ],
+)
+def test_only_a_path_option_is_told_how_to_give_a_path_named_double_dash(argv, message, capsys):
+    assert _usage_error(argv, capsys) == message
 
 
 @pytest.mark.parametrize(("command", "option"), _VALUE_OPTIONS)

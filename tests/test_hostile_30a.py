@@ -213,7 +213,7 @@ def test_a_repeated_flags_values_split_back_into_exactly_the_values_given(values
     if "--" in values:  # argparse would drop it: refused before the count (tests/test_cli_double_dash.py)
         assert stderr.getvalue().splitlines()[-1] == (
             "imdb-pipeline report: error: argument --run: a value of '--' cannot be given (--run=--): argparse "
-            "reads '--' as the end of the options (for a path, write ./--)"
+            "reads '--' as the end of the options"  # a run id: no path to write as ./--
         )
         return
     head, tail = f"imdb-pipeline report: error: --run was given {len(values)} times (", "): give one run id\n"

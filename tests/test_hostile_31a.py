@@ -72,9 +72,6 @@ def test_score_output_dotdot_after_symlink_does_not_fail_the_job(tmp_path, model
         assert (tmp_path / "d" / "scored" / "summary.json").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="score --runner=<unknown> is exit 1 (job FAILED: ValueError) instead of a usage error"
-)
 @pytest.mark.parametrize("runner", ["Bogus", ""])
 def test_score_unknown_runner_is_usage_error(tmp_path, model, reviews, runner):
     result = cli(
@@ -93,9 +90,6 @@ def test_score_unknown_runner_is_usage_error(tmp_path, model, reviews, runner):
     assert not (tmp_path / "scored").exists()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="run --dry-run accepts --runner=Bogus; a real run would fail in its first Beam step"
-)
 def test_run_dry_run_unknown_runner_is_usage_error(tmp_path):
     result = cli("run", "--dry-run", "--output", "out", "--runner=Bogus", cwd=tmp_path)
     assert result.returncode == 2, result.stdout
@@ -163,9 +157,6 @@ def test_run_dry_run_dotdot_after_symlink_names_real_folder(tmp_path):
         )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="an empty --input= is reported as a missing file named '' with a stray space"
-)
 @pytest.mark.parametrize("command", ["score", "predict"])
 def test_empty_input_flag_says_empty(tmp_path, model, command):
     args = ["--model", model, "--input="] + (["--output", "scored"] if command == "score" else [])
@@ -174,9 +165,6 @@ def test_empty_input_flag_says_empty(tmp_path, model, command):
     assert "--input is empty" in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="compile --output-file= (empty) is told about suffixes, not that it is empty"
-)
 def test_compile_empty_output_file_says_empty(tmp_path):
     result = cli("compile", "--output-file=", "--image", "img", cwd=tmp_path)
     assert result.returncode == 2
@@ -213,10 +201,6 @@ def _store_with_one_run(output: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report --pipeline-name <unknown> says 'the metadata store has no pipeline run' though it holds runs",
-)
 @pytest.mark.parametrize("name", ["nope", ""])
 def test_report_unknown_pipeline_name_says_so(tmp_path, name):
     _store_with_one_run(tmp_path / "out")

@@ -1050,6 +1050,27 @@ def test_report_renders_in_a_headless_browser(pushed_run, tmp_path):
     assert np.median(pixels) > 200 and pixels.min() < 60
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("nope", "the metadata store holds no run of pipeline 'nope'; it holds runs of imdb-sentiment"),
+        (
+            "",
+            "--pipeline-name is empty: the metadata store holds no run of pipeline ''; it holds runs of "
+            "imdb-sentiment",
+        ),
+    ],
+)
+def test_report_command_names_the_pipelines_of_the_store_for_a_name_it_has_no_run_of(tmp_path, name, message):
+    """Before: 'the metadata store has no pipeline run', of a store that holds runs of another pipeline."""
+    from tests.test_hostile_31a import _store_with_one_run
+
+    _store_with_one_run(tmp_path / "out")
+    result = run_cli("report", "--output", "out", f"--pipeline-name={name}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"imdb-pipeline report: {message}"
+
+
 @pytest.mark.parametrize("flag", ["--output", "--reports"])
 def test_report_command_refuses_an_empty_folder_name(tmp_path, flag):
     result = run_cli("report", flag, " ", cwd=tmp_path)

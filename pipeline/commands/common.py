@@ -35,6 +35,12 @@ _BEAM_PASS_THROUGH = (
 )
 
 
+# The metavars of the flags whose value is a path (``--output FOLDER``): a value that looks like an option
+# (``--``) is given as ``./--``. Those and a NAME, or a flag given :class:`Once`, may not be empty.
+PATH_METAVARS = ("FILE", "FOLDER", "PATH")
+NAME_METAVAR = "NAME"
+
+
 def add_command(
     subparsers, name: str, help: str, description: str, beam: bool = False
 ) -> argparse.ArgumentParser:
@@ -62,9 +68,13 @@ class Once(argparse.Action):
     """A flag to give once. argparse keeps the last of repeated ones, which for an input or output drops
     data unnoticed (``--input a --input b`` scores b alone): :func:`one_value_each` refuses a repeat."""
 
-    def __init__(self, option_strings: list[str], dest: str, what: str, **kwargs) -> None:
+    def __init__(
+        self, option_strings: list[str], dest: str, what: str, empty: str | None = "", **kwargs
+    ) -> None:
         super().__init__(option_strings, dest, **kwargs)
         self.what = what  # what to give one of, for the message
+        # What to say of an empty value (None: the command says it).
+        self.empty = f"name {'an' if what[0] in 'aeiou' else 'a'} {what}" if empty == "" else empty
         self.every = f"{dest} given"  # the attribute with every value given
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
@@ -91,12 +101,27 @@ def one_value_each(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             )
 
 
+def empty_value(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """``--x is empty: ...`` for the first flag of a path or a name given an empty or blank value
+    (``--input=``, ``--data "$UNSET"``), which would otherwise name the working folder or a file ''."""
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        named = isinstance(action, Once) or action.metavar in (*PATH_METAVARS, NAME_METAVAR)
+        if named and isinstance(value, str) and not value.strip():
+            empty = getattr(action, "empty", "give a value, or leave the flag out for its default")
+            if empty is not None:
+                return f"{action.option_strings[0]} is empty: {empty}"
+    return None
+
+
 def add_model(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     parser.add_argument(
         "--model",
         required=True,
         action=Once,
         what="model",
+        metavar="PATH",
+        empty="name a pushed version directory or the model directory above it",
         help=help or "a pushed version directory, or the model directory (newest version is used)",
     )
 

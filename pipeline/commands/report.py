@@ -42,13 +42,15 @@ def add_parser(subparsers) -> None:
         ("--run", "run id", None, "run id (as listed in the index; default: the newest run)"),
         ("--pipeline-name", "pipeline name", None, "only runs of this pipeline"),
     ):
-        parser.add_argument(flag, default=default, action=common.Once, what=what, help=text)
+        # An empty pipeline name is told with the pipelines the store holds runs of.
+        empty = None if flag == "--pipeline-name" else ""
+        metavar = "FOLDER" if what == "folder" else None
+        parser.add_argument(
+            flag, default=default, action=common.Once, what=what, empty=empty, metavar=metavar, help=text
+        )
 
 
 def main(args: argparse.Namespace) -> int:
-    for flag, value in (("--output", args.output), ("--reports", args.reports)):
-        if value is not None and not value.strip():
-            return common.refuse("report", f"{flag} is empty: name a folder")
     common.configure_logging(verbose=False)
     predict.import_tensorflow(serving_only=False)
     from pipeline import rerender
@@ -69,7 +71,8 @@ def main(args: argparse.Namespace) -> int:
         path = rerender.render_run(output, args.run, args.pipeline_name, reports)
         index = rerender.write_index(output, args.pipeline_name, reports)
     except RunNotFoundError as error:
-        return common.refuse("report", error)
+        empty = args.pipeline_name is not None and not args.pipeline_name.strip()
+        return common.refuse("report", f"--pipeline-name is empty: {error}" if empty else error)
     except rerender.ReportError as error:
         return common.refuse("report", f"FAILED: {error}", common.EXIT_FAILED)
     print(f"report: {path}")

@@ -58,6 +58,7 @@ def add_compile_parser(subparsers) -> None:
         required=True,
         action=common.Once,
         what="file",
+        metavar="FILE",
         help="where to write: NAME.yaml (Kubeflow Pipelines package) or NAME.json (Vertex AI job)",
     )
     parser.add_argument(

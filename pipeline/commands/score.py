@@ -30,11 +30,19 @@ def add_parser(subparsers) -> None:
     common.add_model(
         parser, help="a pushed version directory, or the model directory (newest version, pinned for the job)"
     )
-    for flag, what, help in (
-        ("--input", "file or folder", "the reviews: a file or folder, local or gs://"),
-        ("--output", "folder", "a new or empty folder for the results"),
+    for flag, what, empty, metavar, help in (
+        ("--input", "file or folder", "", "PATH", "the reviews: a file or folder, local or gs://"),
+        (
+            "--output",
+            "folder",
+            "name a new or empty folder",
+            "FOLDER",
+            "a new or empty folder for the results",
+        ),
     ):
-        parser.add_argument(flag, required=True, action=common.Once, what=what, help=help)
+        parser.add_argument(
+            flag, required=True, action=common.Once, what=what, empty=empty, metavar=metavar, help=help
+        )
     parser.add_argument(
         "--input-format",
         dest="input_format",
