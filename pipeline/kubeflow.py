@@ -161,7 +161,7 @@ def _replacing(output_file: str):
     where = f"--output-file {output_file}"
     if os.path.isdir(output_file):
         raise OutputFileError(f"{where} is a folder, not a file")
-    if problem := preflight.unreachable(os.path.dirname(output_file) or "."):
+    if problem := preflight.unreachable(os.path.join(os.path.dirname(output_file), "") or "."):  # its folder
         raise OutputFileError(f"{where}: {problem}")
     directory = os.path.dirname(absolute_path(output_file))
     try:

@@ -75,3 +75,32 @@ def test_what_is_in_the_way_is_named_by_its_kind(things, name, form):
         form != "{}"
     ):  # a folder is to be made below it, or at it: the pre-flight of run and compile says the same
         assert preflight.unreachable(output) == f"{thing} is {kind}, not a folder"
+
+
+def test_compile_output_file_below_a_fifo_names_it_and_dotdot_after_a_link_is_the_oss(tmp_path, monkeypatch):
+    from pipeline import kubeflow
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("fifo")
+    with pytest.raises(kubeflow.OutputFileError) as raised, kubeflow._replacing("fifo/p.yaml"):
+        pass
+    assert str(raised.value) == "--output-file fifo/p.yaml: fifo is a FIFO, not a folder"
+    (tmp_path / "d" / "deep").mkdir(parents=True)
+    (tmp_path / "deepl").symlink_to("d/deep")
+    with kubeflow._replacing("deepl/../p.yaml") as staging:
+        assert os.path.dirname(staging) == str(tmp_path / "d")
+        with open(staging, "w") as file:
+            file.write("x")
+    assert (tmp_path / "d" / "p.yaml").read_text() == "x"
+    assert sorted(os.listdir(tmp_path / "d")) == ["deep", "p.yaml"]
+
+
+def test_absolute_path_dotdot_after_a_link_is_above_its_target(tmp_path, monkeypatch):
+    from pipeline.config import absolute_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d" / "deep").mkdir(parents=True)
+    (tmp_path / "deepl").symlink_to("d/deep")
+    assert absolute_path("deepl/../new/x/") == str(tmp_path / "d" / "new" / "x")
+    assert absolute_path("deepl/..") == str(tmp_path / "d")
+    assert absolute_path("new/../y") == str(tmp_path / "y")
