@@ -99,14 +99,9 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
         source = score.resolve_input(args.input, args.input_format)
         model_dir = predict.Classifier(args.model).version_dir
         score.check_output(args.output, args.input)
+        output = absolute_path(args.output)  # '..' after a link as the OS reads it, not as Beam's paths do
         job = score.ScoreJob(
-            model_dir,
-            args.input,
-            source,
-            absolute_path(args.output),
-            args.format,
-            args.batch_size,
-            args.max_review_bytes,
+            model_dir, args.input, source, output, args.format, args.batch_size, args.max_review_bytes
         )
         # Beam's worker processes (multi_processing) import TensorFlow too: keep their start-up
         # lines off stderr as well (the filter is on the file descriptor, which they inherit).
