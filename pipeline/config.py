@@ -221,14 +221,14 @@ def absolute_path(path: str, relative_to: str | None = None) -> str:
     path = os.path.expanduser(path)
     if relative_to is not None and not os.path.isabs(path):
         path = os.path.join(relative_to, path)
-    path = os.path.abspath(path)
+    path = os.path.join(os.getcwd(), path)  # not abspath: '..' after a link is above the link's target
     if os.path.isdir(path):
         return os.path.realpath(path)
     existing, rest = os.path.split(path)
     while not os.path.exists(existing):
         existing, name = os.path.split(existing)
         rest = os.path.join(name, rest)
-    return os.path.join(os.path.realpath(existing), rest)
+    return os.path.join(os.path.realpath(existing), os.path.normpath(rest) if rest else rest)
 
 
 def build_config(

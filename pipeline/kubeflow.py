@@ -11,7 +11,8 @@ import re
 import shlex
 
 from components.options import check_text
-from pipeline.config import PipelineConfig
+from pipeline import preflight
+from pipeline.config import PipelineConfig, absolute_path
 from pipeline.pipeline import create_pipeline
 
 KFP = "kfp"
@@ -160,12 +161,9 @@ def _replacing(output_file: str):
     where = f"--output-file {output_file}"
     if os.path.isdir(output_file):
         raise OutputFileError(f"{where} is a folder, not a file")
-    directory = os.path.dirname(os.path.abspath(output_file))
-    existing = directory
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise OutputFileError(f"{where}: {existing} is a file, not a folder")
+    if problem := preflight.unreachable(os.path.join(os.path.dirname(output_file), "") or "."):  # its folder
+        raise OutputFileError(f"{where}: {problem}")
+    directory = os.path.dirname(absolute_path(output_file))
     try:
         os.makedirs(directory, exist_ok=True)
         # The same extension: the writers choose the format by it. Made by open(), so with the umask's mode.

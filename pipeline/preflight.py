@@ -14,6 +14,7 @@ import logging
 import os
 from pathlib import Path
 import sqlite3
+import stat
 import tarfile
 import tempfile
 from typing import NamedTuple
@@ -301,8 +302,6 @@ def _unwritable(folder: str) -> str | None:
     existing = Path(folder).absolute()
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir():
-        return f"cannot create {folder}: {existing} is a file, not a folder"
     if error := cannot_write_in(str(existing)):
         nearest = "" if existing == Path(folder).absolute() else ", the nearest existing folder,"
         return f"cannot write to {folder}: {existing}{nearest} is not writable ({error.strerror})"
@@ -317,7 +316,8 @@ _MAX_LINKS = 40
 
 def unreachable(path: str) -> str | None:
     """Why no folder can be made at the local ``path``, or None: a part of it longer than a file name may be,
-    or a symbolic link on the way, the path's last part included, that leads nowhere
+    a part on the way that is no folder (named by its kind), or a symbolic link on the way, the path's last
+    part included, that leads nowhere
     (``Path.exists`` says False for them all, as for a path yet to be made; ``os.makedirs`` fails on them)."""
     if any(len(os.fsencode(part)) > _NAME_MAX for part in Path(path).parts):
         return os.strerror(errno.ENAMETOOLONG)
@@ -326,6 +326,8 @@ def unreachable(path: str) -> str | None:
     except OSError as error:
         if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
             return error.strerror
+        if blocker := _in_the_way(path):
+            return blocker
         try:
             _Walk().follow(os.getcwd(), Path(), path)
         except _Nowhere as nowhere:
@@ -334,6 +336,29 @@ def unreachable(path: str) -> str | None:
             pass
         return error.strerror if error.errno == errno.ELOOP else None
     return None
+
+
+def _in_the_way(path: str) -> str | None:
+    """The first part of ``path`` before its end (a trailing ``/`` or ``/.`` included) that the OS finds to be
+    no folder, by what it leads to (``/dev/stdout`` is what descriptor 1 is: a FIFO under a pipe), or None;
+    a missing part, a link to nowhere or a loop stops it (the walk names those)."""
+    names = path.split("/")
+    for end in range(1, len(names)):
+        part = "/".join(names[:end]) or "/"
+        try:
+            mode = os.stat(part).st_mode
+        except OSError:
+            return None
+        if not stat.S_ISDIR(mode):
+            return f"{part} is {_file_kind(part)}, not a folder"
+    return None
+
+
+def _file_kind(path: str) -> str:
+    """What the existing ``path`` leads to, when it is no folder: a file, a FIFO, a device or a socket."""
+    from components.example_gen import reader  # TensorFlow: only when something is in the way
+
+    return reader.special_file_kind(path, follow_links=True) or "a file"
 
 
 class _Nowhere(Exception):
@@ -366,7 +391,7 @@ class _Walk:
         names = path.split("/")
         for index, name in enumerate(names):
             if not os.path.isdir(real):
-                raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(shown))
+                raise NotADirectoryError(errno.ENOTDIR, _file_kind(real), str(shown))
             if name in ("", "."):
                 continue
             shown /= name
@@ -398,7 +423,11 @@ class _Walk:
             if len(self.links) > 1:
                 end = _Link(link.shown.parent / link.target, "", "", last=True)
                 what = f"that leads nowhere: {self.chain(end)}"
-            file = f" ({error.filename} is a file, not a folder)" if error.errno == errno.ENOTDIR else ""
+            file = (
+                f" ({error.filename} is {error.strerror}, not a folder)"
+                if error.errno == errno.ENOTDIR
+                else ""
+            )
             raise _Nowhere(f"{self.links[0].shown} is a symbolic link {what}{file}") from None
         self.links.pop()
         return real

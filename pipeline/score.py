@@ -230,6 +230,8 @@ def check_output(output: str, input_path: str | None = None) -> None:
         # Beam would write into the working folder, beside (or over) whatever it holds.
         raise ScoreInputError("--output is empty: name a new or empty folder")
     if not is_remote(output):
+        if problem := preflight.unreachable(output):
+            raise OutputExistsError(f"--output {output} cannot be made: {problem}")
         parts = output.split(os.sep)
         for end, part in enumerate(parts):
             if part == ".." and end and not os.path.isdir(os.sep.join(parts[:end]) or os.sep):
@@ -250,8 +252,6 @@ def check_output(output: str, input_path: str | None = None) -> None:
             "take the paths below the output folder as glob patterns, so the job would fail or mix up "
             "files; choose an output folder without '[', '*' or '?' (spaces, ']' and any other characters work)"
         )
-    if not is_remote(output) and (problem := preflight.unreachable(output)):
-        raise OutputExistsError(f"--output {output} cannot be made: {problem}")
     gfile = _gfile()
     if gfile.exists(output):
         if not gfile.isdir(output):

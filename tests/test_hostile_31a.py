@@ -57,10 +57,6 @@ def reviews(tmp_path):
     return "r.txt"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score --output with '..' after a symbolic link fails the Beam job (exit 1, finalize_write FileNotFoundError)",
-)
 def test_score_output_dotdot_after_symlink_does_not_fail_the_job(tmp_path, model, reviews):
     (tmp_path / "d" / "deep").mkdir(parents=True)
     (tmp_path / "deepl").symlink_to("d/deep")
@@ -96,7 +92,6 @@ def test_run_dry_run_unknown_runner_is_usage_error(tmp_path):
     assert "Bogus" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="score --output <fifo>/ (trailing slash) is called 'a regular file'")
 def test_score_output_fifo_trailing_slash_names_the_kind(tmp_path, model, reviews):
     os.mkfifo(tmp_path / "fifo")
     result = cli("score", "--model", model, "--input", reviews, "--output", "fifo/", cwd=tmp_path)
@@ -105,9 +100,6 @@ def test_score_output_fifo_trailing_slash_names_the_kind(tmp_path, model, review
     assert "FIFO" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="score --output /dev/null/ (trailing slash) is called 'a regular file'"
-)
 @pytest.mark.parametrize("output", ["/dev/null/", "/dev/null/."])
 def test_score_output_devnull_trailing_slash_names_the_kind(tmp_path, model, reviews, output):
     result = cli("score", "--model", model, "--input", reviews, "--output", output, cwd=tmp_path)
@@ -116,11 +108,6 @@ def test_score_output_devnull_trailing_slash_names_the_kind(tmp_path, model, rev
     assert "character device" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score --output /dev/stdout/ or /dev/stdout/x under a pipe: 'a link that leads nowhere', "
-    "naming a made-up path /proc/self/fd/pipe:[N]",
-)
 @pytest.mark.parametrize("output", ["/dev/stdout/", "/dev/stdout/x", "/proc/self/fd/1/x"])
 def test_score_output_below_piped_stdout_says_fifo(tmp_path, model, reviews, output):
     result = cli("score", "--model", model, "--input", reviews, "--output", output, cwd=tmp_path)
@@ -130,9 +117,6 @@ def test_score_output_below_piped_stdout_says_fifo(tmp_path, model, reviews, out
     assert "FIFO" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="score --output <fifo|socket>/x says '<fifo> is a file'; it is a FIFO / socket"
-)
 def test_score_output_below_fifo_names_the_kind(tmp_path, model, reviews):
     os.mkfifo(tmp_path / "fifo")
     result = cli("score", "--model", model, "--input", reviews, "--output", "fifo/x", cwd=tmp_path)
@@ -140,10 +124,6 @@ def test_score_output_below_fifo_names_the_kind(tmp_path, model, reviews):
     assert "FIFO" in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --dry-run --output link/../new shows <cwd>/new (lexical) while the OS resolves it below the link's target",
-)
 def test_run_dry_run_dotdot_after_symlink_names_real_folder(tmp_path):
     (tmp_path / "d" / "deep").mkdir(parents=True)
     (tmp_path / "deepl").symlink_to("d/deep")
@@ -212,10 +192,6 @@ def test_report_unknown_pipeline_name_says_so(tmp_path, name):
     assert "imdb-sentiment" in result.stderr  # names the pipelines it holds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compile --output-file below a link loop or a link to nowhere says 'File exists', naming the link",
-)
 @pytest.mark.parametrize("kind", ["loop", "dangling"])
 def test_compile_output_file_below_broken_link_says_what(tmp_path, kind):
     if kind == "loop":

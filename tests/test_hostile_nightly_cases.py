@@ -174,8 +174,8 @@ def test_files_are_named_as_the_input_was_given(tmp_path, monkeypatch):
         ("", "--output is empty: name a new or empty folder"),
         ("  ", "--output is empty: name a new or empty folder"),
         # Before: exit code 1 and Beam's "OSError: [Errno 20] Not a directory" from InitializeWrite.
-        ("afile/sub", "--output afile/sub cannot be made: afile is a file"),
-        ("afile/sub/deeper/", "--output afile/sub/deeper/ cannot be made: afile is a file"),
+        ("afile/sub", "--output afile/sub cannot be made: afile is a file, not a folder"),
+        ("afile/sub/deeper/", "--output afile/sub/deeper/ cannot be made: afile is a file, not a folder"),
         # Before: exit code 1 from Beam's finalize_write (FileNotFoundError): the OS cannot go up from
         # a folder that does not exist.
         (
@@ -185,8 +185,7 @@ def test_files_are_named_as_the_input_was_given(tmp_path, monkeypatch):
         ),
         (
             "afile/../y",
-            "--output afile/../y goes up (..) from afile, which is not a folder; name the output "
-            "folder without it",
+            "--output afile/../y cannot be made: afile is a file, not a folder",
         ),
     ],
 )

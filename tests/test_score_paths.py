@@ -206,7 +206,7 @@ def test_an_output_is_refused_exactly_when_its_nearest_existing_folder_takes_no_
     )  # an existing output other than an empty folder is refused as before
     output = "/".join([nearest, *tail])
     if nearest == "a file":
-        expected = f"--output {output} cannot be made: a file is a file"
+        expected = f"--output {output} cannot be made: a file is a file, not a folder"
     elif nearest.startswith("/proc"):
         expected = f"--output {output} cannot be made: {nearest} is not a writable folder ({_unnamed_file_refusal(nearest)})"
     else:

@@ -94,6 +94,7 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
     from components.example_gen.errors import ImdbDataError
     from components.options import OptionsError, check_text
     from pipeline import score
+    from pipeline.config import absolute_path
 
     try:
         # Beam's file systems and the summary's json take only UTF-8 paths.
@@ -106,8 +107,9 @@ def main(args: argparse.Namespace, unknown: list[str], parser: argparse.Argument
         source = score.resolve_input(args.input, args.input_format)
         model_dir = predict.Classifier(args.model).version_dir
         score.check_output(args.output, args.input)
+        output = absolute_path(args.output)  # '..' after a link as the OS reads it, not as Beam's paths do
         job = score.ScoreJob(
-            model_dir, args.input, source, args.output, args.format, args.batch_size, args.max_review_bytes
+            model_dir, args.input, source, output, args.format, args.batch_size, args.max_review_bytes
         )
         # Beam's worker processes (multi_processing) import TensorFlow too: keep their start-up
         # lines off stderr as well (the filter is on the file descriptor, which they inherit).
