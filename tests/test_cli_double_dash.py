@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -112,13 +113,14 @@ def test_every_option_of_every_command_given_double_dash_is_refused(command, opt
 def test_only_a_value_of_exactly_double_dash_is_refused(command_and_option, tail):
     # `--model=x=--` is the value `x=--`, which argparse keeps: only `=--` ending the word is refused.
     command, option = command_and_option
-    refused = []
-    parser = cli.build_parser()
-    command_parser = cli._commands(parser)[command]
-    command_parser.error = lambda message: refused.append(message) or (_ for _ in ()).throw(SystemExit(2))
-    with pytest.raises(SystemExit) if tail == "--" else contextlib.nullcontext():
-        cli._refuse_double_dash_values(parser, [command, f"{option}={tail}"])
-    assert bool(refused) == (tail == "--")
+    argv = [command, f"{option}={tail}"]
+    if tail != "--":
+        assert cli._refuse_double_dash_values(cli.build_parser(), argv) is None
+        return
+    with contextlib.redirect_stderr(io.StringIO()) as stderr, pytest.raises(SystemExit) as exited:
+        cli._refuse_double_dash_values(cli.build_parser(), argv)
+    assert exited.value.code == 2
+    assert f"argument {option}: a value of '--' cannot be given ({option}=--)" in stderr.getvalue()
 
 
 def test_after_the_end_of_the_options_the_word_is_an_argument(tmp_path, capsys):
