@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 import contextlib
 
 # Imported before the signal handlers are installed: pydantic-core (Rust, pyo3) imports datetime's C API
@@ -443,16 +443,23 @@ def _unknown_options(command: str, command_parser: argparse.ArgumentParser, argv
     words = list(argv[argv.index(command) + 1 :]) if command in argv else []
     if "--" in words:
         words = words[: words.index("--")]
-    known = _option_strings(command_parser)
-    beam = _option_strings(_beam_parser()) if command in _BEAM_COMMANDS else []
-    suggested = [option for option in known + beam if option.startswith("--")]
+    known = list(_known_options(command, command_parser))
+    suggested = [option for option in known if option.startswith("--")]
     # argparse reads a single-dash word as the one-letter option and its attached value (-m/path).
     names = [
         word.split("=", 1)[0] if word.startswith("--") else word[:2]
         for word in words
         if _is_option_word(word)
     ]
-    return [_unknown_option(name, suggested) for name in names if name not in known and name not in beam]
+    return [_unknown_option(name, suggested) for name in names if name not in known]
+
+
+def _known_options(command: str, command_parser: argparse.ArgumentParser) -> Iterator[str]:
+    """The options (``--x``, ``-x``) ``command`` takes: its own, then, for a Beam command, Apache Beam's,
+    whose parser (Apache Beam's import, seconds) ``in`` builds only for an option not the command's own."""
+    yield from _option_strings(command_parser)
+    if command in _BEAM_COMMANDS:
+        yield from _option_strings(_beam_parser())
 
 
 def _is_option_word(word: str) -> bool:
@@ -501,10 +508,7 @@ def _refuse_double_dash_values(parser: argparse.ArgumentParser, argv: Sequence[s
         option, equals, value = word.partition("=")
         if not (option.startswith("--") and equals and value == "--"):
             continue
-        known = _long_options(command_parser)
-        if option not in known and command in _BEAM_COMMANDS:
-            known = _long_options(_beam_parser())
-        if option in known:
+        if option in _known_options(command, command_parser):
             action = command_parser._option_string_actions.get(option)
             path = action is not None and action.metavar in PATH_METAVARS
             command_parser.error(
