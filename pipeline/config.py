@@ -224,11 +224,16 @@ def absolute_path(path: str, relative_to: str | None = None) -> str:
     path = os.path.join(os.getcwd(), path)  # not abspath: '..' after a link is above the link's target
     if os.path.isdir(path):
         return os.path.realpath(path)
-    existing, rest = os.path.split(path)
-    while not os.path.exists(existing):
-        existing, name = os.path.split(existing)
-        rest = os.path.join(name, rest)
+    existing = nearest_existing(os.path.dirname(path))
+    rest = path[len(existing) :].lstrip(os.sep)  # the parts yet to be made, and the file's name
     return os.path.join(os.path.realpath(existing), os.path.normpath(rest) if rest else rest)
+
+
+def nearest_existing(path: str) -> str:
+    """The absolute local ``path``, or else the nearest path above it, that exists (a link to nowhere does not)."""
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
 
 
 def build_config(

@@ -24,7 +24,7 @@ from components.embeddings.options import EmbeddingOptions
 from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
-from pipeline.config import PipelineConfig
+from pipeline.config import PipelineConfig, nearest_existing
 from pipeline.stored_uris import moved_from, read_only
 
 logger = logging.getLogger(__name__)
@@ -299,11 +299,10 @@ def _unwritable(folder: str) -> str | None:
     """Why ``folder`` cannot be created or written by this process, or None."""
     if problem := unreachable(folder):
         return f"cannot create {folder}: {problem}"
-    existing = Path(folder).absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if error := cannot_write_in(str(existing)):
-        nearest = "" if existing == Path(folder).absolute() else ", the nearest existing folder,"
+    absolute = str(Path(folder).absolute())
+    existing = nearest_existing(absolute)
+    if error := cannot_write_in(existing):
+        nearest = "" if existing == absolute else ", the nearest existing folder,"
         return f"cannot write to {folder}: {existing}{nearest} is not writable ({error.strerror})"
     return None
 
