@@ -144,13 +144,6 @@ def check_portable(config: PipelineConfig) -> None:
         )
 
 
-def check_image(image: str) -> str:
-    """``image`` if it names a container image; TFX would silently use its own for an empty one."""
-    if not image.strip():
-        raise ValueError("--image must not be empty: every step runs in it (an image with this project)")
-    return check_text("--image", image)
-
-
 @contextlib.contextmanager
 def _replacing(output_file: str):
     """Yields a new temporary file beside ``output_file`` (proving it writable) that replaces it on success.
@@ -184,7 +177,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
     """Writes the file ``target`` loads; returns the job as TFX's runner built it (``pipelineSpec``...).
 
     Raises:
-        TargetError, OutputFileError, PortableConfigError, or ValueError for an empty ``image``.
+        TargetError, OutputFileError, PortableConfigError, or OptionsError for an ``image`` not UTF-8 text.
     """
     from google.protobuf import json_format
     from kfp.compiler import pipeline_spec_builder
@@ -192,7 +185,7 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
     target = resolve_target(output_file, target)
-    check_image(image)
+    check_text("--image", image)
     check_portable(config)
     with _replacing(output_file) as staging:
         runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(

@@ -225,10 +225,7 @@ OUTPUT_GLOB_CHARACTERS = "[*?"
 
 def check_output(output: str, input_path: str | None = None) -> None:
     """Raises OutputExistsError for what exists and is no empty folder or what the OS will not make or write,
-    ScoreInputError for an empty or glob path, a local one going up (``..``) from no folder or inside the input."""
-    if not output.strip():
-        # Beam would write into the working folder, beside (or over) whatever it holds.
-        raise ScoreInputError("--output is empty: name a new or empty folder")
+    ScoreInputError for a glob path, a local one going up (``..``) from no folder or inside the input."""
     if not is_remote(output):
         if problem := preflight.unreachable(output):
             raise OutputExistsError(f"--output {output} cannot be made: {problem}")

@@ -167,12 +167,23 @@ def test_files_are_named_as_the_input_was_given(tmp_path, monkeypatch):
     assert absolute.shown(str(tmp_path / "in [1].txt")) == str(tmp_path / "in [1].txt")
 
 
+@pytest.mark.parametrize("output", ["", "  "])
+def test_an_empty_output_is_refused_before_the_job(tmp_path, monkeypatch, capsys, output):
+    """Before: written into the working folder, beside the files it held, exit code 0."""
+    from pipeline import cli
+
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["score", "--model=m", "--input=afile", f"--output={output}"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "imdb-pipeline score: --output is empty: name a new or empty folder"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["afile"]
+
+
 @pytest.mark.parametrize(
     ("output", "message"),
     [
-        # Before: written into the working folder, beside the files it held, exit code 0.
-        ("", "--output is empty: name a new or empty folder"),
-        ("  ", "--output is empty: name a new or empty folder"),
         # Before: exit code 1 and Beam's "OSError: [Errno 20] Not a directory" from InitializeWrite.
         ("afile/sub", "--output afile/sub cannot be made: afile is a file, not a folder"),
         ("afile/sub/deeper/", "--output afile/sub/deeper/ cannot be made: afile is a file, not a folder"),

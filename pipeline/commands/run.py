@@ -67,7 +67,7 @@ def add_compile_parser(subparsers) -> None:
         help="kfp: Kubeflow Pipelines package (YAML); vertex: Vertex AI pipeline job (JSON) "
         "(default: from --output-file's extension, which must agree)",
     )
-    parser.add_argument(
+    parser.add_argument(  # an empty one is refused: TFX would silently run every step in its own image
         "--image",
         required=True,
         action=common.Once,
@@ -142,7 +142,7 @@ def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> i
     try:
         check_text("--output-file", args.output_file)
         target = kubeflow.resolve_target(args.output_file, args.target)
-        kubeflow.check_image(args.image)
+        check_text("--image", args.image)
         if args.schedule is not None:  # an empty one too: `--schedule "$CRON"` with CRON unset
             kubeflow.validate_cron(args.schedule)
     except ValueError as error:
