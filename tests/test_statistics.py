@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
+from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts
 
@@ -254,7 +255,10 @@ def test_the_artifact_holds_statistics_gen_layout_and_reads_back(computed, tmp_p
     assert back.splits == computed.splits and back.duplicates == computed.duplicates
     assert (back.span, back.vocabulary_size) == (3, 9)
 
-    proto = statistics.read_feature_statistics(uri, features.TRAIN)
+    with open(
+        os.path.join(statistics.split_dir(uri, features.TRAIN), statistics.STATISTICS_FILE), "rb"
+    ) as file:
+        proto = statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
     (dataset,) = proto.datasets
     assert (dataset.name, dataset.num_examples) == ("train", 3)
     by_name = {feature.path.step[0]: feature for feature in dataset.features}
