@@ -28,7 +28,7 @@ from components.artifacts.statistics import DuplicateGroup, Duplicates
 from components.statistics import drift
 from components.statistics.executor import DriftCheckExecutor, StatisticsGenExecutor
 from components.statistics.options import DriftOptions
-from components.statistics.stats import ComputeStatistics, summarise_duplicates
+from components.statistics.stats import ComputeStatistics, _BatchStatistics, summarise_duplicates
 from components.transform.options import TransformOptions
 from pipeline.config import SAMPLE_DATA
 from pipeline.pipeline import beam_args_with_dependencies
@@ -671,6 +671,39 @@ def test_duplicates_count_scored_reviews_whose_text_the_model_learnt_from():
     assert first.conflicting_labels  # "dull": negative in train and eval, positive in test
     assert not second.conflicting_labels
     assert second.members[0] == (features.TEST, "test/pos/5_9.txt", "positive")
+
+
+# Words the shared tokeniser keeps whole, accented ones too (the shared words are matched as UTF-8).
+SHARED_CANDIDATES = ["film", "good", "bad", "été", "naïve", "œuvre"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    reviews=st.lists(
+        st.tuples(st.lists(st.sampled_from(SHARED_CANDIDATES), max_size=5), st.sampled_from([0, 1, 7])),
+        min_size=1,
+        max_size=8,
+    ),
+    shared=st.lists(st.sampled_from(SHARED_CANDIDATES), unique=True, max_size=4),
+)
+def test_each_shared_word_counts_the_labeled_reviews_holding_it_and_the_positive_ones(reviews, shared):
+    """Per shared word (by its position among them): labeled reviews holding it, once each however often."""
+    batch_statistics = _BatchStatistics(shared)
+    batch_statistics.setup()
+    batch = [
+        (features.TRAIN, _example(" ".join(words).encode(), label, 5, f"train/{i}.txt"))
+        for i, (words, label) in enumerate(reviews)
+    ]
+    [(split, counts)] = [
+        item for item in batch_statistics.process(batch) if not isinstance(item, beam.pvalue.TaggedOutput)
+    ]
+    containing, positive = Counter(), Counter()
+    for words, label in reviews:
+        for position, word in enumerate(shared):
+            if label in (features.NEGATIVE_LABEL, features.POSITIVE_LABEL) and word in words:
+                containing[position] += 1
+                positive[position] += label
+    assert (split, counts.containing, counts.positive) == (features.TRAIN, containing, positive)
 
 
 def test_missing_features_and_other_labels_count_as_defaults_without_a_vocabulary(tmp_path):
