@@ -1061,3 +1061,38 @@ def test_a_damaged_summary_stops_the_drift_check_naming_the_file_and_the_fault(
     with pytest.raises(ValueError) as raised:
         _drift_check(tmp_path / "anomalies", second, first)
     assert str(raised.value) == f"{tmp_path / 'damaged' / statistics.SUMMARY_FILE}{problem}"
+
+
+_WRITE_SIX_ANOMALIES = """
+import sys
+from tfx.types import standard_artifacts
+from components.artifacts import drift_anomalies
+from components.artifacts.drift_anomalies import Finding
+findings = [
+    Finding(check, kind, "train", "span 1", 0.9, 0.1, f"{check} {kind}")
+    for check in ("label", "length", "oov")
+    for kind in ("drift", "skew")
+]
+artifact = standard_artifacts.ExampleAnomalies()
+artifact.uri = sys.argv[1]
+drift_anomalies.write_anomalies(artifact, findings, 2, 1, [])
+"""
+
+
+def test_schema_diff_bytes_do_not_depend_on_the_hash_seed(tmp_path):
+    # Six exceeded comparisons make six anomaly_info map entries, whose order in protobuf's
+    # default serialisation follows Python's string hashing: the same findings would give other
+    # bytes in every process. Written deterministically, they give the same bytes.
+    import subprocess
+    import sys
+
+    written = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / seed
+        environment = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", _WRITE_SIX_ANOMALIES, str(out)], check=True, env=environment)
+        written.append((out / "Split-train" / "SchemaDiff.pb").read_bytes())
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    assert len(anomalies_pb2.Anomalies.FromString(written[0]).anomaly_info) == 6
+    assert written[0] == written[1] == written[2]

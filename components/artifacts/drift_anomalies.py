@@ -147,7 +147,9 @@ def write_anomalies(
     splits = sorted({finding.split for finding in findings})
     for split in splits:
         path = os.path.join(split_dir(artifact.uri, split), SCHEMA_DIFF_FILE)
-        io_utils.write_bytes_file(path, anomalies_proto(findings, split).SerializeToString())
+        io_utils.write_bytes_file(
+            path, anomalies_proto(findings, split).SerializeToString(deterministic=True)
+        )
     tf.io.gfile.makedirs(artifact.uri)
     document = {
         "span": span,
