@@ -9,15 +9,18 @@ bytes) and ``problem``, and its message is ``<file>, line <n>: <problem>`` or
 
 import codecs
 import gzip
+import itertools
 import logging
 import os
 import pickle
 import re
+import tracemalloc
 import zlib
 
 from gensim.models import FastText, KeyedVectors
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from components.embeddings import vector_files
 from components.embeddings.align import align
@@ -533,6 +536,82 @@ def test_a_stray_cr_is_named_on_its_line_and_cr_only_line_ends_on_line_1(tmp_pat
     path = _file(tmp_path, "glove.txt", data)
     line, problem = expected
     assert _where_and_what(_error(path, GLOVE)) == (line, None, problem)
+
+
+# Bytes of line 1 that tell CR-only line ends: a 16 MiB CR-only file is refused after reading a few of them.
+BOUND = vector_files._CR_ONLY_BYTES
+
+
+def _cr_only_rows(size: int) -> bytes:
+    """GloVe rows of dimension 2 ended by CR alone, ``size`` bytes or a few more (values that gzip shrinks
+    by about a half, as real ones)."""
+    rows, total = [], 0
+    for i in itertools.count():
+        rows.append(b"w%d %d.%05d -0.%05d\r" % (i, i % 97, i * 7919 % 100_000, i * 104_729 % 100_000))
+        total += len(rows[-1])
+        if total >= size:
+            return b"".join(rows)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("format", [None, GLOVE, WORD2VEC])
+def test_a_large_file_of_cr_only_line_ends_is_refused_after_reading_a_bounded_part(
+    tmp_path, monkeypatch, format, compress
+):
+    rows = _cr_only_rows(16 * vector_files._CHUNK_BYTES)
+    data = (b"%d 2\r" % rows.count(b"\r") if format == WORD2VEC else b"") + rows
+    stored = gzip.compress(data, compresslevel=1) if compress else data
+    assert len(stored) > 4 * vector_files._CHUNK_BYTES
+    path = _file(tmp_path, "vectors.gz" if compress else "vectors.txt", stored)
+    read_from_file = []
+    gfile_read = tf.io.gfile.GFile.read
+
+    def counted_read(self, n=-1):
+        read_from_file.append(len(data := gfile_read(self, n)))
+        return data
+
+    monkeypatch.setattr(tf.io.gfile.GFile, "read", counted_read)
+    tracemalloc.start()
+    try:
+        error = _error(path, format)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    first_cr = data.index(b"\r") + 1
+    assert _where_and_what(error) == (1, None, CR_ONLY.format(first_cr))
+    # Never the whole file at once (the line it was read as held all 16 MiB, three times over at the peak).
+    assert peak <= 3 * vector_files._CHUNK_BYTES
+    # Each of the (at most two) times a plain file is opened, one buffer of it is read. A gzip file is then
+    # decompressed to its end, a buffer at a time, to tell damaged data from a bad record (README).
+    if not compress:
+        assert sum(read_from_file) <= 2 * (vector_files._CHUNK_BYTES + BOUND)
+
+
+_LONG_ROW = "w" + " 0.5" * 20_000  # 80,001 bytes: longer than BOUND, a plausible row of none of the formats
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        # A CRLF whose CR is the last byte of the part read: a line end, not a stray CR.
+        (("www" + " 0.5" * 16_383 + "\r\n") * 2, ("www", 16_383)),
+        ((_LONG_ROW + "\n") * 2, ("w", 20_000)),
+        # A CR after the part read is found as before: line 1 is not the whole file, so it is stray.
+        (_LONG_ROW[:70_001] + "\r" + _LONG_ROW[70_001:] + "\n" + _LONG_ROW, STRAY_CR.format(70_002)),
+        # A CR in the part read and no LF: CR-only line ends, though an LF comes later.
+        (_LONG_ROW[:101] + "\r" + _LONG_ROW[101:] + "\n" + _LONG_ROW, CR_ONLY.format(102)),
+    ],
+    ids=["crlf-at-the-bound", "long-lf", "stray-cr-after-the-bound", "cr-within-the-bound"],
+)
+def test_a_first_line_longer_than_the_bound_reads_as_its_line_ends_say(tmp_path, data, expected):
+    assert len(data.partition("\n")[0]) + 1 > BOUND
+    path = _file(tmp_path, "glove.txt", data)
+    if isinstance(expected, tuple):
+        vectors = [(word, len(vector), set(vector.tolist())) for word, vector in iter_vectors(path, GLOVE)]
+        assert vectors == [(*expected, {0.5})] * 2
+    else:
+        assert _where_and_what(_error(path, GLOVE)) == (1, None, expected)
 
 
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])

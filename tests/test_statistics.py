@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
+from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts
 
@@ -27,7 +28,7 @@ from components.artifacts.statistics import DuplicateGroup, Duplicates
 from components.statistics import drift
 from components.statistics.executor import DriftCheckExecutor, StatisticsGenExecutor
 from components.statistics.options import DriftOptions
-from components.statistics.stats import ComputeStatistics, summarise_duplicates
+from components.statistics.stats import ComputeStatistics, _BatchStatistics, summarise_duplicates
 from components.transform.options import TransformOptions
 from pipeline.config import SAMPLE_DATA
 from pipeline.pipeline import beam_args_with_dependencies
@@ -254,7 +255,10 @@ def test_the_artifact_holds_statistics_gen_layout_and_reads_back(computed, tmp_p
     assert back.splits == computed.splits and back.duplicates == computed.duplicates
     assert (back.span, back.vocabulary_size) == (3, 9)
 
-    proto = statistics.read_feature_statistics(uri, features.TRAIN)
+    with open(
+        os.path.join(statistics.split_dir(uri, features.TRAIN), statistics.STATISTICS_FILE), "rb"
+    ) as file:
+        proto = statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
     (dataset,) = proto.datasets
     assert (dataset.name, dataset.num_examples) == ("train", 3)
     by_name = {feature.path.step[0]: feature for feature in dataset.features}
@@ -669,6 +673,39 @@ def test_duplicates_count_scored_reviews_whose_text_the_model_learnt_from():
     assert second.members[0] == (features.TEST, "test/pos/5_9.txt", "positive")
 
 
+# Words the shared tokeniser keeps whole, accented ones too (the shared words are matched as UTF-8).
+SHARED_CANDIDATES = ["film", "good", "bad", "été", "naïve", "œuvre"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    reviews=st.lists(
+        st.tuples(st.lists(st.sampled_from(SHARED_CANDIDATES), max_size=5), st.sampled_from([0, 1, 7])),
+        min_size=1,
+        max_size=8,
+    ),
+    shared=st.lists(st.sampled_from(SHARED_CANDIDATES), unique=True, max_size=4),
+)
+def test_each_shared_word_counts_the_labeled_reviews_holding_it_and_the_positive_ones(reviews, shared):
+    """Per shared word (by its position among them): labeled reviews holding it, once each however often."""
+    batch_statistics = _BatchStatistics(shared)
+    batch_statistics.setup()
+    batch = [
+        (features.TRAIN, _example(" ".join(words).encode(), label, 5, f"train/{i}.txt"))
+        for i, (words, label) in enumerate(reviews)
+    ]
+    [(split, counts)] = [
+        item for item in batch_statistics.process(batch) if not isinstance(item, beam.pvalue.TaggedOutput)
+    ]
+    containing, positive = Counter(), Counter()
+    for words, label in reviews:
+        for position, word in enumerate(shared):
+            if label in (features.NEGATIVE_LABEL, features.POSITIVE_LABEL) and word in words:
+                containing[position] += 1
+                positive[position] += label
+    assert (split, counts.containing, counts.positive) == (features.TRAIN, containing, positive)
+
+
 def test_missing_features_and_other_labels_count_as_defaults_without_a_vocabulary(tmp_path):
     """An example without text or rating is a token-less review; a label other than 0/1 is unlabeled."""
     bare = tf.train.Example(
@@ -1024,3 +1061,38 @@ def test_a_damaged_summary_stops_the_drift_check_naming_the_file_and_the_fault(
     with pytest.raises(ValueError) as raised:
         _drift_check(tmp_path / "anomalies", second, first)
     assert str(raised.value) == f"{tmp_path / 'damaged' / statistics.SUMMARY_FILE}{problem}"
+
+
+_WRITE_SIX_ANOMALIES = """
+import sys
+from tfx.types import standard_artifacts
+from components.artifacts import drift_anomalies
+from components.artifacts.drift_anomalies import Finding
+findings = [
+    Finding(check, kind, "train", "span 1", 0.9, 0.1, f"{check} {kind}")
+    for check in ("label", "length", "oov")
+    for kind in ("drift", "skew")
+]
+artifact = standard_artifacts.ExampleAnomalies()
+artifact.uri = sys.argv[1]
+drift_anomalies.write_anomalies(artifact, findings, 2, 1, [])
+"""
+
+
+def test_schema_diff_bytes_do_not_depend_on_the_hash_seed(tmp_path):
+    # Six exceeded comparisons make six anomaly_info map entries, whose order in protobuf's
+    # default serialisation follows Python's string hashing: the same findings would give other
+    # bytes in every process. Written deterministically, they give the same bytes.
+    import subprocess
+    import sys
+
+    written = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / seed
+        environment = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", _WRITE_SIX_ANOMALIES, str(out)], check=True, env=environment)
+        written.append((out / "Split-train" / "SchemaDiff.pb").read_bytes())
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    assert len(anomalies_pb2.Anomalies.FromString(written[0]).anomaly_info) == 6
+    assert written[0] == written[1] == written[2]

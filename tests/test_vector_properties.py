@@ -37,6 +37,7 @@ import numpy as np
 import pytest
 
 from components.embeddings.vector_files import (
+    _CR_ONLY_BYTES,
     GLOVE,
     WORD2VEC,
     WORD2VEC_BINARY,
@@ -465,6 +466,30 @@ def test_a_stray_cr_names_its_line_and_cr_only_line_ends_line_1(
 def _where_and_what(error: VectorFileError) -> tuple[int | None, str]:
     assert error.offset is None
     return error.line, error.problem
+
+
+@PROPERTY_SETTINGS
+@given(
+    layout=st.sampled_from(TEXT_LAYOUTS),
+    rows=vector_files(),
+    size=st.integers(_CR_ONLY_BYTES - 100, 2 * _CR_ONLY_BYTES),
+    last=st.sampled_from([b"", b"\r", b"\n"]),
+    bom=st.booleans(),
+)
+def test_cr_only_line_ends_are_refused_on_line_1_below_and_above_the_bytes_that_tell_them(
+    directory, layout, rows, size, last, bom
+):
+    """A file of CR line ends (the last one ended by CR, LF or nothing) about as large as the bytes of line
+    1 the reader looks at to tell them, or larger: the same refusal, at the first CR, whether the reader
+    read the whole file as line 1 or only those bytes of it."""
+    lines = [f"{len(rows) * size} {len(rows[0][1])}"] if layout.format == WORD2VEC else []
+    text = "\r".join([*lines, *itertools.islice(itertools.cycle(glove_lines(rows)), size)]).encode("utf-8")
+    file_bytes = codecs.BOM_UTF8 * bom + text[: text.index(b"\r", size)] + last
+    path = _write(directory, layout, file_bytes)
+
+    error = _read_until_error(path, layout.format)[1]
+
+    assert _where_and_what(error) == (1, CR_ONLY.format(file_bytes.index(b"\r") + 1))
 
 
 # --- damaged word2vec binary files ----------------------------------------------------------------

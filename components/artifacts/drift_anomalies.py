@@ -142,13 +142,14 @@ def write_anomalies(
     """Writes ``drift.json`` and ``Split-<name>/SchemaDiff.pb`` into ``artifact`` and sets its properties;
     ``first_spans``: the first span of this window and of the baseline's (None: one span)."""
     import tensorflow as tf
+    from tfx.utils import io_utils
 
     splits = sorted({finding.split for finding in findings})
     for split in splits:
-        directory = split_dir(artifact.uri, split)
-        tf.io.gfile.makedirs(directory)
-        with tf.io.gfile.GFile(os.path.join(directory, SCHEMA_DIFF_FILE), "wb") as file:
-            file.write(anomalies_proto(findings, split).SerializeToString())
+        path = os.path.join(split_dir(artifact.uri, split), SCHEMA_DIFF_FILE)
+        io_utils.write_bytes_file(
+            path, anomalies_proto(findings, split).SerializeToString(deterministic=True)
+        )
     tf.io.gfile.makedirs(artifact.uri)
     document = {
         "span": span,

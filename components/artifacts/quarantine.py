@@ -66,7 +66,7 @@ QUARANTINE_DIR = "quarantine"
 FILE_PREFIX = "quarantine"
 FILE_SUFFIX = ".jsonl"
 SUMMARY_FILE = "summary.json"
-# Where a failed ExampleGen keeps a copy of its quarantine (see kept_quarantine_dir).
+# Where a failed ExampleGen keeps a copy of its quarantine (see keep_quarantine).
 FAILED_RUNS_DIR = "failed_runs"
 # Sources per reason kept in the summary and named in errors.
 MAX_SAMPLES = 5
@@ -262,38 +262,72 @@ class IngestSummary:
         return ", ".join(f"{r} {self.counts[r]} ({', '.join(self.samples.get(r, ()))})" for r in present)
 
 
-def kept_quarantine_dir(examples_uri: str) -> str:
-    """Where the quarantine of a failed ExampleGen execution is kept: outside any artifact.
+@dataclasses.dataclass(frozen=True)
+class KeptQuarantine:
+    """Where a run's quarantine is left: its folder, or the error that kept a failed run from keeping it."""
+
+    folder: str | None = None
+    error: Exception | None = None
+
+    def sentence(self, kept: str, lost: str = "") -> str:
+        """``kept`` with the folder for ``{}``; without a folder, ``lost``, or by default why none was kept."""
+        if self.folder is not None:
+            return kept.format(self.folder)
+        return (
+            lost
+            or f"The quarantine could not be kept ({self.error}): TFX deletes it with the failed run's outputs"
+        )
+
+
+def keep_quarantine(examples_uri: str) -> KeptQuarantine:
+    """Copies an Examples artifact's quarantine outside any artifact (TFX deletes a failed execution's
+    outputs, and the records set aside that say why with them); the copy, or why there is none.
 
     ``<pipeline_root>/<ExampleGen>/examples/<execution id>`` keeps it in
     ``<pipeline_root>/<ExampleGen>/failed_runs/<execution id>/quarantine``, or in ``<execution id>.2``,
     ``.3`` ... when that folder exists: execution ids restart with a new ML Metadata store, and a kept
-    quarantine is never replaced.
+    quarantine is never replaced (see :func:`_claim` for two failed runs at once).
     """
     import tensorflow as tf
+    from tfx.utils import io_utils
 
     uri = examples_uri.rstrip("/")
     run_dir = posixpath.join(
         posixpath.dirname(posixpath.dirname(uri)), FAILED_RUNS_DIR, posixpath.basename(uri)
     )
-    kept, copy = run_dir, 1
-    while tf.io.gfile.exists(kept):
-        copy += 1
-        kept = f"{run_dir}.{copy}"
-    return posixpath.join(kept, QUARANTINE_DIR)
+    try:
+        tf.io.gfile.makedirs(posixpath.dirname(run_dir))
+        folder, copy = run_dir, 1
+        while not _claim(folder):
+            copy += 1
+            folder = f"{run_dir}.{copy}"
+        kept = posixpath.join(folder, QUARANTINE_DIR)
+        io_utils.copy_dir(posixpath.join(uri, QUARANTINE_DIR), kept)
+    except (OSError, tf.errors.OpError) as error:
+        return KeptQuarantine(error=error)
+    return KeptQuarantine(kept)
 
 
-def keep_quarantine(examples_uri: str) -> str:
-    """Copies an Examples artifact's quarantine to :func:`kept_quarantine_dir` (TFX deletes a failed
-    execution's outputs, and the records set aside that say why with them); returns that folder.
+def _claim(folder: str) -> bool:
+    """Creates ``folder`` for this run alone; False when it exists (a folder, or anything else).
 
-    Raises OSError or TensorFlow's OpError (naming the path and the reason) when the copy fails.
+    On a local file system ``mkdir`` is the claim: it fails when the folder exists, so failed runs at
+    the same moment each get their own. ``tf.io.gfile`` (``gs://`` and other URIs) has no such call (its
+    ``mkdir`` succeeds on an existing folder, ``rename`` checks before it renames): there the folder is
+    looked for first, and runs failing within that moment may share it.
     """
-    from tfx.utils import io_utils
+    import tensorflow as tf
 
-    kept = kept_quarantine_dir(examples_uri)
-    io_utils.copy_dir(posixpath.join(examples_uri, QUARANTINE_DIR), kept)
-    return kept
+    if "://" not in folder:
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            return False
+        return True
+    if tf.io.gfile.exists(folder):
+        return False
+    tf.io.gfile.mkdir(folder)
+    return True
 
 
 def read_summary(quarantine_dir: str) -> IngestSummary:

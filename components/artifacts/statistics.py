@@ -340,20 +340,18 @@ def write_statistics(
     import gzip
 
     import tensorflow as tf
+    from tfx.utils import io_utils
 
     from components.artifacts.model import write_vocabulary  # imports TensorFlow: only when writing
 
     for name, split in statistics.splits.items():
-        directory = split_dir(uri, name)
-        tf.io.gfile.makedirs(directory)
-        with tf.io.gfile.GFile(os.path.join(directory, STATISTICS_FILE), "wb") as file:
-            file.write(feature_statistics(split).SerializeToString())
+        path = os.path.join(split_dir(uri, name), STATISTICS_FILE)
+        io_utils.write_bytes_file(path, feature_statistics(split).SerializeToString())
     for name, counts in (token_counts or {}).items():
-        tf.io.gfile.makedirs(split_dir(uri, name))
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         lines = "".join(f"{token}\t{count}\n" for token, count in ordered).encode("utf-8")
-        with tf.io.gfile.GFile(os.path.join(split_dir(uri, name), TOKEN_COUNTS_FILE), "wb") as file:
-            file.write(gzip.compress(lines, mtime=0))  # no time stamp: the same counts, the same bytes
+        packed = gzip.compress(lines, mtime=0)  # no time stamp: the same counts, the same bytes
+        io_utils.write_bytes_file(os.path.join(split_dir(uri, name), TOKEN_COUNTS_FILE), packed)
     tf.io.gfile.makedirs(uri)
     if vocabulary is not None:
         write_vocabulary(os.path.join(uri, VOCABULARY_FILE), vocabulary)
@@ -371,15 +369,6 @@ def read_statistics(uri: str) -> Statistics:
         return Statistics.from_json(values)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{os.path.join(uri, SUMMARY_FILE)}: unexpected content ({error!r})") from None
-
-
-def read_feature_statistics(uri: str, split: str) -> Any:
-    """The ``DatasetFeatureStatisticsList`` of one split (TFX StatisticsGen's file)."""
-    import tensorflow as tf
-    from tensorflow_metadata.proto.v0 import statistics_pb2
-
-    with tf.io.gfile.GFile(os.path.join(split_dir(uri, split), STATISTICS_FILE), "rb") as file:
-        return statistics_pb2.DatasetFeatureStatisticsList.FromString(file.read())
 
 
 def read_vocabulary(uri: str, rows: int | None) -> list[str] | None:

@@ -61,6 +61,9 @@ _CHUNK_BYTES = 1 << 20
 _MAX_WORD_BYTES = 4096
 _MAX_HEADER_BYTES = 256
 _DETECT_BYTES = 1 << 16  # the header line and the start of the first record
+# Bytes of line 1 that tell CR-only line ends (old Mac OS) without reading the whole file as that line:
+# the longest known rows (GloVe 840B, fastText 300d) take about 4 KB.
+_CR_ONLY_BYTES = 1 << 16
 _FLOAT32 = np.dtype("<f4")
 _BINARY_HINT = (
     "; if this is word2vec binary, set embedding.vectors_format to word2vec_binary "
@@ -375,7 +378,7 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
     """The non-empty lines of a text file as ``(number, text)``, decoded and checked."""
     for number in itertools.count(1):
         try:
-            raw_line = stream.readline()
+            raw_line, cr_only = _first_line(stream) if number == 1 else (stream.readline(), False)
         except _READ_ERRORS as error:  # a truncated gzip file ends here, not with a short line
             raise VectorFileError(path, _read_problem(error), number) from None
         if not raw_line:
@@ -397,13 +400,25 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             hint = _BINARY_HINT if _CONTROL_BYTES.search(raw_line) or high * 4 > len(raw_line) else ""
             where = _line_byte(error.start + bom)
             raise VectorFileError(path, f"not UTF-8 ({error.reason} at {where}){hint}", number) from None
-        if "\r" in text:  # a CR before the line's end: refuse it before the line is split
-            whole_file = number == 1 and not _read_more(stream)
+        if cr_only or "\r" in text:  # a CR before the line's end: refuse it before the line is split
+            whole_file = cr_only or (number == 1 and not _read_more(stream))
             raise VectorFileError(
                 path, _cr_problem(whole_file, _line_byte(raw_line.index(b"\r") + bom)), number
             )
         if text:
             yield number, text
+
+
+def _first_line(stream: BinaryIO) -> tuple[bytes, bool]:
+    """Line 1 with its LF, and whether its line ends are CR only, told from its first :data:`_CR_ONLY_BYTES`
+    (readline would read such a file whole, as one line): a CR before the last of them and no LF in them.
+    Then only the bytes up to their last CR are returned, whole UTF-8 characters."""
+    line = stream.readline(_CR_ONLY_BYTES)
+    if len(line) < _CR_ONLY_BYTES or line.endswith(b"\n"):
+        return line, False
+    if b"\r" in line[:-1]:
+        return line[: line.rindex(b"\r") + 1], True
+    return line + stream.readline(), False
 
 
 def _line_byte(index: int) -> str:

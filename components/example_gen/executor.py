@@ -3,12 +3,13 @@ step after the quarantine summary is written."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import functools
 import logging
 import os
 from typing import Any
 
 from google.protobuf import wrappers_pb2
-import tensorflow as tf
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2, range_config_pb2
@@ -71,13 +72,15 @@ def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenO
 
 
 def check_splits(
-    split_folders: dict[str, dict[str, int]], eval_percent: int, quarantine_dir: str | Exception
+    split_folders: dict[str, dict[str, int]],
+    eval_percent: int,
+    kept: Callable[[], quarantine.KeptQuarantine],
 ) -> None:
     """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
 
     train and test need both labels (blessing on one label measures nothing), eval needs reviews for
-    early stopping; unsup may be empty. The message names the summary kept in ``quarantine_dir``, or
-    says why it could not be kept (an error).
+    early stopping; unsup may be empty. Only then is ``kept`` called, once: it keeps the quarantine, and
+    the message names its summary or says why it could not be kept.
     """
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
@@ -100,11 +103,7 @@ def check_splits(
     if problems:
         raise ImdbDataError(
             f"{'; '.join(problems)}. "
-            + (
-                f"What was read and set aside is kept in {quarantine_dir}/{quarantine.SUMMARY_FILE}"
-                if isinstance(quarantine_dir, str)
-                else quarantining.not_kept(quarantine_dir)
-            )
+            + kept().sentence(f"What was read and set aside is kept in {{}}/{quarantine.SUMMARY_FILE}")
         )
 
 
@@ -112,12 +111,12 @@ def _failure(
     summary: quarantine.IngestSummary,
     options: ExampleGenOptions,
     eval_percent: int,
-    quarantine_dir: str | Exception,
+    kept: Callable[[], quarantine.KeptQuarantine],
 ) -> ImdbDataError | None:
-    """The error that fails the run (see the checks), naming ``quarantine_dir``, or None."""
+    """The error that fails the run (see the checks, which call ``kept`` when they fail), or None."""
     try:
-        quarantining.check_bad_records(summary, options, quarantine_dir)
-        check_splits(summary.split_folders, eval_percent, quarantine_dir)
+        quarantining.check_bad_records(summary, options, kept)
+        check_splits(summary.split_folders, eval_percent, kept)
     except ImdbDataError as error:
         return error
     return None
@@ -213,13 +212,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         record_first_span(examples, exec_properties)
         # TFX deletes a failed execution's outputs: a failed run keeps a copy of its quarantine first,
         # and every line the user reads names the folder written (or says why none was).
-        if failure := _failure(summary, options, eval_percent, quarantine_dir):
-            try:
-                quarantine_dir = quarantine.keep_quarantine(examples.uri)
-            except (OSError, tf.errors.OpError) as error:
-                quarantine_dir = error
-            failure = _failure(summary, options, eval_percent, quarantine_dir)
-        shown = quarantine_dir if isinstance(quarantine_dir, str) else "a quarantine that could not be kept"
+        kept = functools.cache(functools.partial(quarantine.keep_quarantine, examples.uri))
+        failure = _failure(summary, options, eval_percent, kept)
+        left = kept() if failure else quarantine.KeptQuarantine(quarantine_dir)
+        shown = left.sentence("{}", "a quarantine that could not be kept")
         if summary.set_aside:
             logger.warning(
                 "ExampleGen: set aside %s in %s: %s",

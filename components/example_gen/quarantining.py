@@ -6,7 +6,7 @@ The layout they write is :mod:`components.artifacts.quarantine`; here too is the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 import posixpath
 
 import apache_beam as beam
@@ -18,6 +18,7 @@ from components.artifacts.quarantine import (
     MAX_SAMPLES,
     SUMMARY_FILE,
     IngestSummary,
+    KeptQuarantine,
     QuarantinedRecord,
 )
 from components.example_gen.errors import ImdbDataError
@@ -34,17 +35,12 @@ class TooManyBadRecordsError(ImdbDataError):
     """More review records were bad than example_gen.max_bad_share / max_bad_records allow."""
 
 
-def not_kept(error: Exception) -> str:
-    """Why a failed run's quarantine could not be kept, for its messages (they name no folder then)."""
-    return f"The quarantine could not be kept ({error}): TFX deletes it with the failed run's outputs"
-
-
 def check_bad_records(
-    summary: IngestSummary, options: ExampleGenOptions, quarantine_dir: str | Exception
+    summary: IngestSummary, options: ExampleGenOptions, kept: Callable[[], KeptQuarantine]
 ) -> None:
     """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit, saying how to fix them.
 
-    The message names ``quarantine_dir``, or says why it could not be kept (an error).
+    Only then is ``kept`` called, once: it keeps the quarantine, and the message names it or says why not.
     """
     exceeded = []
     section = ExampleGenOptions.SECTION
@@ -58,11 +54,7 @@ def check_bad_records(
         f"too many bad review records: {summary.bad_records} of {summary.records} "
         f"({summary.bad_share:.1%}) were set aside, and {' and '.join(exceeded)}. "
         f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}. "
-        + (
-            f"Every one is in {quarantine_dir}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes"
-            if isinstance(quarantine_dir, str)
-            else not_kept(quarantine_dir)
-        )
+        + kept().sentence(f"Every one is in {{}}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes")
         + "; fix them and run again, or raise the limit"
     )
 

@@ -6,16 +6,18 @@ import dataclasses
 import json
 import logging
 import os
-from typing import Any
 
 import apache_beam as beam
 from google.protobuf import text_format
+import pydantic
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils
 
+from components.artifacts.files import read_json
 from components.beam_utils import ReadSplits
 from components.component_spec import Artifacts, Properties
 from components.plural import counted
@@ -62,25 +64,12 @@ class SchemaImporterExecutor(base_executor.BaseExecutor):
         schema_artifact = artifact_utils.get_single_instance(output_dict[SCHEMA_KEY])
         logger.info("SchemaImporter: start, writing schema to %s", schema_artifact.uri)
         schema = parse_schema(exec_properties[SCHEMA_TEXT_KEY], SCHEMA_TEXT_KEY)
-        fileio.makedirs(schema_artifact.uri)
-        with fileio.open(os.path.join(schema_artifact.uri, SCHEMA_FILE), "w") as file:
-            file.write(text_format.MessageToString(schema))
+        io_utils.write_pbtxt_file(os.path.join(schema_artifact.uri, SCHEMA_FILE), schema)
         logger.info(
             "SchemaImporter: done, %s, environments %s",
             counted(len(schema.feature), "feature"),
             ", ".join(schema.default_environment) or "none",
         )
-
-
-def report_from_json(entry: dict[str, Any]) -> validation.SplitReport:
-    """Reads back one split's entry of anomalies.json (``environment`` + ``asdict`` of its report)."""
-    return validation.SplitReport(
-        entry["examples"],
-        tuple(
-            validation.Violation(item["feature"], item["problem"], item["count"], tuple(item["samples"]))
-            for item in entry["violations"]
-        ),
-    )
 
 
 def violation_message(reports: dict[str, validation.SplitReport], anomalies_path: str) -> str | None:
@@ -114,8 +103,7 @@ def _write_anomalies(
             split: {"environment": env, **dataclasses.asdict(report)} for split, env, report in reports
         },
     }
-    with fileio.open(path, "w") as file:
-        file.write(json.dumps(document, indent=2) + "\n")
+    io_utils.write_string_file(path, json.dumps(document, indent=2) + "\n")
 
 
 class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
@@ -153,9 +141,9 @@ class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
                 | "WriteAnomalies" >> beam.Map(_write_anomalies, anomalies_path, split_names)
             )
 
-        with fileio.open(anomalies_path, "r") as file:
-            document = json.load(file)
-        split_reports = {split: report_from_json(entry) for split, entry in document["splits"].items()}
+        # Each split's entry is ``environment`` + ``asdict`` of its report: pydantic reads the report back.
+        entries = read_json(anomalies_path)["splits"]
+        split_reports = pydantic.TypeAdapter(dict[str, validation.SplitReport]).validate_python(entries)
         counts = ", ".join(
             f"{split}={report.examples} ({counted(len(report.violations), 'problem')})"
             for split, report in split_reports.items()

@@ -83,12 +83,12 @@ def _sum(partials: Iterable[_Counts]) -> _Counts:
 class _BatchStatistics(beam.DoFn):
     """A batch of ``(split, serialized tf.Example)`` -> per split in it, one partial :class:`_Counts`.
 
-    The batch is parsed, tokenised (the shared tokeniser), joined back to text
-    and its distinct tokens looked up among the shared words in one TensorFlow
-    call; the counts are NumPy sums over its flat tokens, so nothing is done
-    per token in Python. Each labeled review also goes to the ``texts``
-    output as ``(its tokens joined by spaces, (split, source, label name,
-    snippet))`` for the duplicate groups.
+    The batch is parsed, tokenised (the shared tokeniser) and joined back to
+    text in one TensorFlow call; the counts are NumPy sums over its flat
+    tokens, so nothing is done per token in Python (only per distinct token of
+    the batch: its place among the shared words, found in a dict). Each labeled
+    review also goes to the ``texts`` output as ``(its tokens joined by spaces,
+    (split, source, label name, snippet))`` for the duplicate groups.
 
     Args:
         shared_words: The vocabulary words whose positive share is counted.
@@ -98,23 +98,14 @@ class _BatchStatistics(beam.DoFn):
 
     def __init__(self, shared_words: list[str]):
         super().__init__()
-        self._shared_words = shared_words
+        # Shared word, as the tokens' UTF-8 -> its position among the shared words.
+        self._positions = {word.encode("utf-8"): i for i, word in enumerate(shared_words)}
 
     def setup(self) -> None:
         import tensorflow as tf
 
         from components.text import tokenize
 
-        words = self._shared_words
-        table = None
-        if words:
-            # Shared word -> its position among the shared words; -1 for any other token.
-            table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(
-                    tf.constant(words, tf.string), tf.range(len(words), dtype=tf.int64)
-                ),
-                default_value=-1,
-            )
         spec = {
             features.TEXT: tf.io.RaggedFeature(tf.string),
             features.SOURCE: tf.io.RaggedFeature(tf.string),
@@ -140,9 +131,6 @@ class _BatchStatistics(beam.DoFn):
                 "joined": tf.strings.reduce_join(tokens, axis=1, separator=" "),
                 "distinct": distinct,
                 "token_index": token_index,
-                "word_index": table.lookup(distinct)
-                if table is not None
-                else tf.fill(tf.shape(distinct), tf.constant(-1, tf.int64)),
             }
 
         # Traced once per DoFn instance, not once per batch.
@@ -156,7 +144,9 @@ class _BatchStatistics(beam.DoFn):
         serialized = tf.constant([example for _split, example in batch], tf.string)
         arrays = {key: value.numpy() for key, value in self._batch_tensors(serialized).items()}
         labels, lengths = arrays["label"], arrays["lengths"]
-        distinct, word_index = arrays["distinct"], arrays["word_index"]
+        distinct = arrays["distinct"]
+        # Each distinct token's position among the shared words; -1 for any other token.
+        word_index = np.array([self._positions.get(token, -1) for token in distinct.tolist()], np.int64)
         token_row = np.repeat(np.arange(len(batch)), lengths)
         # Occurrences of each distinct token per split of the batch.
         token_counts = np.bincount(
@@ -164,7 +154,7 @@ class _BatchStatistics(beam.DoFn):
         ).reshape(len(names), len(distinct))
         # (review, shared word) pairs of the labeled reviews, each pair once.
         labeled = (labels == features.NEGATIVE_LABEL) | (labels == features.POSITIVE_LABEL)
-        shared = max(len(self._shared_words), 1)
+        shared = max(len(self._positions), 1)
         token_word = word_index[arrays["token_index"]]
         held = (token_word >= 0) & labeled[token_row]
         pair_row, pair_word = np.divmod(np.unique(token_row[held] * shared + token_word[held]), shared)
@@ -215,15 +205,15 @@ def split_statistics(split: str, counts: _Counts, vocabulary: Sequence[str] | No
 
 
 def summarise_duplicates(
-    groups: Iterable[Sequence[tuple[str, str, str, str]]], sizes: dict[str, int], shown: int = SHOWN_GROUPS
+    groups: Iterable[Sequence[tuple[str, str, str, str]]], sizes: dict[str, int]
 ) -> Duplicates:
-    """Counts duplicates within and across splits from the groups of reviews sharing a text.
+    """Counts duplicates within and across splits from the groups of reviews sharing a text; keeps the
+    ``SHOWN_GROUPS`` largest cross-split groups.
 
     Args:
         groups: Per distinct text seen more than once, ``(split, source, label
             name, snippet)`` of each review holding it.
         sizes: Reviews per labeled split.
-        shown: How many cross-split groups to keep, largest first.
     """
     within = dict.fromkeys(sizes, 0)
     shared = []
@@ -244,7 +234,7 @@ def summarise_duplicates(
         if scored in sizes and any(split in sizes for split in learnt_from)
     )
     # Largest groups first; among equals, by their first member, so the order is stable.
-    largest = sorted(shared, key=lambda members: (-len(members), members[0][0], members[0][1]))[:shown]
+    largest = sorted(shared, key=lambda members: (-len(members), members[0][0], members[0][1]))[:SHOWN_GROUPS]
     return Duplicates(
         leaks=leaks,
         groups=len(shared),
