@@ -1,6 +1,6 @@
 """A hostile user of what a run pushed: the downstream example, ``neighbors`` and ``score`` on odd inputs.
 
-Each test asserts the correct behaviour and is marked xfail (strict) while the defect stands.
+Each test asserts the correct behaviour (each was marked xfail, strict, while its defect stood).
 They share the session's pushed model (``pushed_run``) and never change it: odd model folders are
 built beside it, their versions linking to the pushed one.
 """
@@ -73,25 +73,9 @@ def model_folder_beside(version_dir: Path, folder: Path) -> Path:
     "odd_entry",
     [
         # Not a version: TF Serving's integer parse and the pipeline's list_versions skip it.
-        pytest.param(
-            lambda version: "²",
-            id="another-scripts-digit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="examples/classify_reviews.py takes a folder named '²' for a version (str.isdigit) "
-                "and dies in int()",
-            ),
-        ),
+        pytest.param(lambda version: "²", id="another-scripts-digit"),
         # A folder being copied in by hand above the served version (the README's retention keeps it).
-        pytest.param(
-            lambda version: str(int(version) + 100),
-            id="numbered-folder-without-a-saved-model",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="examples/classify_reviews.py loads the highest numbered folder even when it holds no "
-                "SavedModel and dies with OSError, where predict serves the newest SavedModel",
-            ),
-        ),
+        pytest.param(lambda version: str(int(version) + 100), id="numbered-folder-without-a-saved-model"),
     ],
 )
 def test_the_downstream_example_serves_the_version_predict_serves_beside_an_odd_folder(
@@ -109,11 +93,6 @@ def test_the_downstream_example_serves_the_version_predict_serves_beside_an_odd_
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="neighbors prints a query word as given, so a word holding a line break splits its heading over "
-    "two lines (neighbour words are shown with repr, query words are not)",
-)
 def test_neighbors_shows_a_query_word_with_a_line_break_on_one_line(model_dir, tmp_path):
     result = run_cli("neighbors", "--model", str(model_dir), "--k", "2", "great\n", cwd=tmp_path)
 
@@ -125,11 +104,6 @@ def test_neighbors_shows_a_query_word_with_a_line_break_on_one_line(model_dir, t
     assert all(line.startswith("  ") for line in lines[2:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score skips a folder inside a TFRecord input folder (sub.tfrecord/) without a word: its reviews "
-    "are neither scored, refused nor named in the summary's not_read",
-)
 def test_score_does_not_drop_a_folder_of_tfrecords_inside_the_input_folder_silently(model_dir, tmp_path):
     import tensorflow as tf
 
@@ -160,11 +134,6 @@ def test_score_does_not_drop_a_folder_of_tfrecords_inside_the_input_folder_silen
         assert "Traceback" not in said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="predict --model VERSION looks for saved_model.pb only: a version holding saved_model.pbtxt is "
-    "'holds no SavedModel', though the same version is served when its model folder is given",
-)
 def test_predict_takes_a_version_folder_whose_saved_model_is_in_text_form(version_dir, tmp_path):
     from google.protobuf import text_format
     from tensorflow.core.protobuf import saved_model_pb2
@@ -179,11 +148,6 @@ def test_predict_takes_a_version_folder_whose_saved_model_is_in_text_form(versio
     assert (result.returncode, result.stdout) == (0, f"{by_model_folder}\ta wonderful film\n"), result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score reads a .zip archive as a text file: its stored member's lines are scored as reviews "
-    "(and the zip headers set aside as binary), exit 0, where another compression's name is refused",
-)
 def test_score_refuses_a_zip_file_rather_than_scoring_its_bytes_as_lines(model_dir, tmp_path):
     import zipfile
 
@@ -198,11 +162,6 @@ def test_score_refuses_a_zip_file_rather_than_scoring_its_bytes_as_lines(model_d
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a version without assets/tokens is refused as 'FileNotFoundError: Graph execution error': "
-    "TensorFlow's message names the missing file on a later line, which predict drops",
-)
 def test_predict_names_the_missing_asset_of_a_damaged_version(version_dir, tmp_path):
     # assets/tokens, the vocabulary, is gone.
     version = linked_version(
@@ -218,11 +177,6 @@ def test_predict_names_the_missing_asset_of_a_damaged_version(version_dir, tmp_p
     assert len(result.stderr.splitlines()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score measures a JSON Lines review by its JSON line, escapes included: a review under "
-    "--max-review-bytes written with \\u escapes (json.dumps' default) is set aside as too_large",
-)
 def test_score_measures_a_json_lines_review_by_its_text_not_by_its_escaped_line(model_dir, tmp_path):
     text = "a wonderful film " + "é" * 300  # 617 bytes of UTF-8; its \u00e9 escapes make an 1,830-byte line
     (tmp_path / "reviews.jsonl").write_text(
@@ -243,11 +197,6 @@ def test_score_measures_a_json_lines_review_by_its_text_not_by_its_escaped_line(
     assert predictions[0]["probability"] == predictions[1]["probability"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score's too_large detail names example_gen.max_review_bytes, a run's configuration key, "
-    "not the --max-review-bytes flag that set the limit",
-)
 def test_score_names_its_own_flag_when_it_sets_a_review_aside_as_too_large(model_dir, tmp_path):
     (tmp_path / "reviews.txt").write_text("a" * 1500 + "\n")
 
@@ -264,11 +213,6 @@ def test_score_names_its_own_flag_when_it_sets_a_review_aside_as_too_large(model
     assert "example_gen" not in record["detail"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="score --model ALIAS (a link such as stable -> <version>, which the README's retention keeps) "
-    "records the alias in summary.json and the summary line, not the version it scored with",
-)
 def test_score_records_the_version_an_alias_leads_to(version_dir, tmp_path):
     model = model_folder_beside(version_dir, tmp_path / "imdb_sentiment")
     os.symlink(version_dir.name, model / "stable")
