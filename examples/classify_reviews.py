@@ -3,11 +3,12 @@
     python examples/classify_reviews.py imdb-pipeline-output/serving/imdb_sentiment "a wonderful film"
 
 It loads the newest version under the model directory (the integer-named
-folder TF Serving would load), checks the signature it relies on, and prints
-the positive-class probability of each text.
+folder holding a SavedModel, the one TF Serving would load), checks the
+signature it relies on, and prints the positive-class probability of each text.
 """
 
 import os
+import re
 import sys
 
 import tensorflow as tf
@@ -18,9 +19,16 @@ OUTPUT = "probability"
 
 
 def newest_version_dir(model_dir: str) -> str:
-    versions = [int(name) for name in os.listdir(model_dir) if name.isdigit()]
+    """The highest version folder that holds a SavedModel: named by its number in ASCII digits (``17``; not
+    ``0017``, not ``²``, which ``str.isdigit`` takes), skipping one still being copied in (no SavedModel yet)."""
+    versions = [
+        int(name)
+        for name in os.listdir(model_dir)
+        if re.fullmatch(r"0|[1-9][0-9]*", name)
+        and tf.saved_model.contains_saved_model(os.path.join(model_dir, name))
+    ]
     if not versions:
-        raise FileNotFoundError(f"no version folders under {model_dir}")
+        raise FileNotFoundError(f"no version folder holding a SavedModel under {model_dir}")
     return os.path.join(model_dir, str(max(versions)))
 
 

@@ -126,16 +126,18 @@ def import_tensorflow(verbose: bool = False, serving_only: bool = True):
 
 
 def resolve_model_dir(path: str) -> str:
-    """``path`` if it holds a SavedModel, else its highest integer version that does (as TF Serving)."""
+    """``path`` if it holds a SavedModel, else its highest integer version that does (as TF Serving); an alias
+    (a link such as ``stable`` -> ``17``) as the version it leads to."""
     if not path.strip():
         raise ModelNotFoundError(
             "--model is empty: name a pushed version directory or the model directory above it"
         )
     tf = import_tensorflow()
-    from components.artifacts.pushed_model import served_versions
+    from components.artifacts.pushed_model import served_versions, without_alias
 
-    if tf.io.gfile.exists(os.path.join(path, SAVED_MODEL_FILE)):
-        return path
+    # TensorFlow's own rule, as for the versions below a model directory: saved_model.pb, .pbtxt or .cpb.
+    if tf.saved_model.contains_saved_model(path):
+        return without_alias(path)
     if not tf.io.gfile.exists(path):
         raise ModelNotFoundError(f"{path} does not exist")
     if not tf.io.gfile.isdir(path):
@@ -166,9 +168,16 @@ def _without_glob_characters(path: str) -> tuple[tempfile.TemporaryDirectory | N
     return holder, link
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+def _load_problem(error: BaseException) -> str:
+    """``error`` on one line: its first, or for TensorFlow's ``Graph execution error:`` the op's own message,
+    which names the file (``.../assets/tokens; No such file or directory``) on the line before the node's."""
+    lines = str(error).strip().splitlines()
+    line = lines[0] if lines else ""
+    if line == "Graph execution error:":
+        said = [(i, text.strip()) for i, text in enumerate(lines) if i and text.strip()]
+        node = next((i for i, text in said if text.startswith("[[{{node ")), None)
+        line = next((text for i, text in reversed(said) if node is None or i < node), line)
+    return f"{type(error).__name__}: {line}".rstrip(": ")
 
 
 class Classifier:
@@ -191,7 +200,7 @@ class Classifier:
             # IndexError "Read less bytes than requested" (truncated variables), OpError, KeyError...
             raise ModelLoadError(
                 f"{self.version_dir}: the SavedModel cannot be loaded (truncated or damaged?): "
-                f"{_first_line(error)}"
+                f"{_load_problem(error).replace(path, self.version_dir)}"
             ) from error
         expected = (
             f"expected signature {features.TEXT_SIGNATURE!r} taking a string {features.TEXT_INPUT!r} "

@@ -50,6 +50,7 @@ INPUT_FORMATS = ("auto", IMDB, LINES, JSON_LINES, TFRECORD)
 # Output formats.
 OUTPUT_FORMATS = (JSON_LINES, TFRECORD)
 
+ZIP_SUFFIX = ".zip"  # refused, in any case, as other compressions than gzip are
 PREDICTIONS_PREFIX = "predictions"
 SUFFIXES = {JSON_LINES: ".jsonl", TFRECORD: ".tfrecord.gz"}
 SUMMARY_FILE = "summary.json"
@@ -57,6 +58,9 @@ SUMMARY_FILE = "summary.json"
 ID_FIELD = "id"
 PROBABILITY_FIELD = predict.PROBABILITY_FIELD
 LABEL_FIELD = "label"
+
+# What sets a review's largest size here, as a too_large record's detail names it.
+MAX_REVIEW_BYTES_FLAG = "--max-review-bytes"
 
 # Reasons of the records only scoring meets (the rest are ExampleGen's and predict's).
 NOT_TF_EXAMPLE = "not_tf_example"
@@ -92,7 +96,7 @@ class ScoreInput:
     kind: str
     pattern: str
     given: tuple[str, str] | None = None
-    not_read: tuple[str, ...] = ()  # the files of an input folder that the pattern matches but are not input
+    not_read: tuple[str, ...] = ()  # an input folder's subfolders and files matched but not input
     folder_format: str | None = None  # for an input folder, the --input-format its names are read by
 
     def reads(self, metadata: FileMetadata) -> bool:
@@ -142,7 +146,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
             "pipe or device (imdb-pipeline predict reads reviews from standard input)"
         )
     is_dir = gfile.isdir(path)
-    files, not_files = _file_names(path) if is_dir else ([], [])
+    files, folders, not_files = _file_names(path) if is_dir else ([], [], [])
     tfrecords = [name for name in files if _is_tfrecord_file(name, by_name=input_format == "auto")]
     kind = input_format
     if kind == "auto":
@@ -167,8 +171,14 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     read = path if is_remote(path) else os.path.realpath(path)
     given = None if is_remote(path) else (read, path)
     # Each file is read by its own name's compression, plain or gzip, checked to its end; Beam would read
-    # others (.bz2, .zst, .deflate) too, but a truncated one then ends quietly: part of it scored.
+    # others (.bz2, .zst, .deflate) too, but a truncated one then ends quietly: part of it scored. A zip
+    # archive, which Beam does not know, would be read as it is: its headers and members' bytes as lines.
     for name in [posixpath.join(path, name) for name in tfrecords] if is_dir else [path]:
+        if name.lower().endswith(ZIP_SUFFIX):
+            raise ScoreInputError(
+                f"--input {name}: a zip archive cannot be scored; unzip it and give its file, or "
+                "compress that with gzip (.gz)"
+            )
         compression = CompressionTypes.detect_compression_type(name)
         if compression not in (CompressionTypes.UNCOMPRESSED, CompressionTypes.GZIP):
             raise ScoreInputError(
@@ -189,7 +199,8 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
                 f"--input {path} holds {posixpath.join(path, quarantine.shown_name(undecodable[0]))}, whose name "
                 "is not UTF-8 (Apache Beam's file systems take only UTF-8 names): rename it"
             )
-        not_read = tuple(name for name in files if name not in tfrecords)
+        # Named, not dropped unsaid: a subfolder (sub.tfrecord/ too) is never read, as Beam's * never goes down.
+        not_read = tuple(sorted([name for name in files if name not in tfrecords] + folders))
         if not tfrecords:
             hidden = [name for name in not_read if name.startswith(("_", "."))]
             raise ScoreInputError(
@@ -200,21 +211,24 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
     return ScoreInput(kind, escape_pattern(read), given)
 
 
-def _file_names(folder: str) -> tuple[list[str], list[str]]:
-    """The names of ``folder``'s entries that are not folders, and each FIFO, device, socket or link to nowhere
-    of them as ``path (kind)``, never to be opened (a FIFO waits for a writer forever); a local name that is
-    not UTF-8 holds its bytes as surrogates (TensorFlow's listing fails on it)."""
+def _file_names(folder: str) -> tuple[list[str], list[str], list[str]]:
+    """The names of ``folder``'s entries that are not folders, of its folders (score reads no subfolder), and
+    each FIFO, device, socket or link to nowhere of the first as ``path (kind)``, never to be opened (a FIFO
+    waits for a writer forever); a local name that is not UTF-8 holds its bytes as surrogates (TensorFlow's
+    listing fails on it)."""
     if is_remote(folder):
-        return sorted(next(_gfile().walk(folder))[2]), []
+        _, folders, files = next(_gfile().walk(folder))
+        return sorted(files), sorted(folders), []
     with os.scandir(folder) as entries:
-        others = sorted((entry for entry in entries if not entry.is_dir()), key=lambda entry: entry.name)
+        found = sorted(entries, key=lambda entry: entry.name)
+    others = [entry for entry in found if not entry.is_dir()]
     special = [
         f"{posixpath.join(folder, quarantine.shown_name(entry.name))} "
         f"({reader.special_file_kind(entry.path, follow_links=True) or 'a symbolic link to nowhere'})"
         for entry in others
         if not entry.is_file()
     ]
-    return [entry.name for entry in others], special
+    return [entry.name for entry in others], [entry.name for entry in found if entry.is_dir()], special
 
 
 # Beam's file writers match their temporary files below the output folder with a
@@ -297,7 +311,9 @@ class _ReadRecordsFn(beam.DoFn):
         set aside to ``QUARANTINE``."""
         try:
             data, review_id = parse(raw, str(origin))
-            text = reader.check_review_bytes(data, len(data), self._max_bytes, str(origin), "review")
+            text = reader.check_review_bytes(
+                data, len(data), self._max_bytes, str(origin), "review", MAX_REVIEW_BYTES_FLAG
+            )
         except BadRecordError as error:
             record = QuarantinedRecord.from_error(origin, error, raw[: self._max_bytes], len(raw))
             return beam.pvalue.TaggedOutput(QUARANTINE, record)
@@ -325,7 +341,9 @@ class _ReadRecordsFn(beam.DoFn):
                 lines = predict.LineReader(iter(file.readline, b""), shown, self._source.kind)
                 for number, line, result in lines:
                     yield self._review(
-                        Origin(shown, line=number), line, functools.partial(self._line, result)
+                        Origin(shown, line=number),
+                        line,
+                        functools.partial(self._line, result, lines.input_format),
                     )
             # auto: JSON Lines when the first line is a JSON object; a file without one is lines.
             yield beam.pvalue.TaggedOutput(
@@ -339,10 +357,12 @@ class _ReadRecordsFn(beam.DoFn):
             raise ScoreInputError(str(error)) from None
 
     def _line(
-        self, result: predict.Review | predict.InputError, line: bytes, where: str
+        self, result: predict.Review | predict.InputError, input_format: str, line: bytes, where: str
     ) -> tuple[bytes, None]:
-        """The review of a line: ExampleGen's rules and messages for the line's bytes, then predict's."""
-        reader.check_review_bytes(line, len(line), self._max_bytes, where, "line")
+        """The review of a line: ExampleGen's rules and messages for the line's bytes, then predict's. A JSON
+        Lines review is measured by its text alone (by ``_review``), not by its line's escapes and fields."""
+        if isinstance(result, predict.InputError) or input_format != JSON_LINES:
+            reader.check_review_bytes(line, len(line), self._max_bytes, where, "line", MAX_REVIEW_BYTES_FLAG)
         if isinstance(result, predict.InputError):
             detail = str(result).removeprefix(where).lstrip(":").strip().removeprefix("is ")
             raise BadRecordError(result.reason or quarantine.INVALID_UTF8, where, detail)
@@ -460,7 +480,9 @@ def ReadReviews(
     Every review gets ExampleGen's checks (``reader.check_review_bytes``), the IMDb layout its reader.
     """
     if source.kind == IMDB:
-        read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(source.pattern, max_review_bytes)
+        read = pbegin | "ReadImdbReviews" >> reader.ReadImdbReviews(
+            source.pattern, max_review_bytes, MAX_REVIEW_BYTES_FLAG
+        )
         reviews = read[reader.REVIEWS] | "KeyAndText" >> beam.Map(
             lambda review: (_key(review.origin or Origin(review.source), review.source), review.text)
         )
@@ -591,7 +613,7 @@ class ScoreSummary:
     kind: str
     scored: int
     quarantined: dict[str, int]
-    not_read: list[str] = dataclasses.field(default_factory=list)  # files of the input folder
+    not_read: list[str] = dataclasses.field(default_factory=list)  # files and subfolders of the input folder
 
     def describe(self) -> str:
         """``set aside 3 (empty 2, binary 1)``, most frequent first ("set aside 0" when none), then the

@@ -190,20 +190,33 @@ def build_manifest(
     return manifest
 
 
-def list_versions(model_dir: str) -> list[int]:
-    """Integer version directories under ``model_dir``, ascending (hidden temporaries excluded).
+def is_version_name(name: str) -> bool:
+    """Whether ``name`` names a version: its number as written (``17``), so the number names it back; not
+    ``0017`` (a backup copy, say), not ``²`` or other scripts' digits, which ``str.isdigit`` takes."""
+    return re.fullmatch(r"0|[1-9][0-9]*", name) is not None
 
-    A version is a folder named by its number as written (``17``), so the number names it back: not a
-    file, not ``0017`` (a backup copy, say), not ``²`` or other scripts' digits, which ``str.isdigit`` takes.
-    """
+
+def list_versions(model_dir: str) -> list[int]:
+    """Integer version directories under ``model_dir``, ascending (hidden temporaries excluded): folders
+    whose names are versions (:func:`is_version_name`), not files."""
     if not tf.io.gfile.isdir(model_dir):
         return []
     names = (name.rstrip("/") for name in tf.io.gfile.listdir(model_dir))
     return sorted(
         int(name)
         for name in names
-        if re.fullmatch(r"0|[1-9][0-9]*", name) and tf.io.gfile.isdir(os.path.join(model_dir, name))
+        if is_version_name(name) and tf.io.gfile.isdir(os.path.join(model_dir, name))
     )
+
+
+def without_alias(path: str) -> str:
+    """``path``, or for a local symbolic link not named as a version (an alias: ``stable`` -> ``17``) the version
+    it leads to: its links followed (relative to their folder) up to a version's name or what is no link."""
+    link, seen = path.rstrip("/") or path, set()
+    while os.path.islink(link) and not is_version_name(os.path.basename(link)) and link not in seen:
+        seen.add(link)
+        link = os.path.join(os.path.dirname(link), os.readlink(link))
+    return link if seen else path
 
 
 def served_versions(model_dir: str) -> list[str]:

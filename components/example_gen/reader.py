@@ -227,11 +227,23 @@ def parse_urls_path(path: str) -> FolderKey | None:
     return match and (path[: match.start(1)].rstrip("/"), match.group(2), match.group(3))
 
 
-def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, record: str = "file") -> str:
+# What sets a review's largest size, as a too_large record's detail names it (score: its own flag).
+MAX_REVIEW_BYTES_SETTING = "example_gen.max_review_bytes"
+
+
+def check_review_bytes(
+    data: bytes,
+    size: int,
+    max_bytes: int,
+    where: str,
+    record: str = "file",
+    setting: str = MAX_REVIEW_BYTES_SETTING,
+) -> str:
     """Returns the text of a review file, or raises :class:`BadRecordError` saying why it is unusable.
 
     ``data`` needs only its first ``max_bytes + 1`` bytes of ``size``; ``record`` names what holds
-    the review (``imdb-pipeline score`` reads a ``line`` or a TFRecord ``record``). A NUL byte marks
+    the review (``imdb-pipeline score`` reads a ``line`` or a TFRecord ``record``), ``setting`` what set
+    ``max_bytes``. A NUL byte marks
     binary data (as for git and grep), checked before UTF-8 so that junk is called junk; other
     control characters are allowed (four IMDb reviews hold one). Invalid UTF-8 is never guessed at.
     """
@@ -240,7 +252,7 @@ def check_review_bytes(data: bytes, size: int, max_bytes: int, where: str, recor
         raise BadRecordError(
             quarantine.TOO_LARGE,
             where,
-            f"{size:,} bytes, more than example_gen.max_review_bytes ({max_bytes:,})",
+            f"{size:,} bytes, more than {setting} ({max_bytes:,})",
         )
     if size == 0:
         raise BadRecordError(quarantine.EMPTY, where, f"empty {record} (0 bytes)")
@@ -393,9 +405,10 @@ class _ReadMatchFn(beam.DoFn):
     REPLACED = "replaced"
     _files_read: Progress | None = None
 
-    def __init__(self, max_review_bytes: int):
+    def __init__(self, max_review_bytes: int, setting: str = MAX_REVIEW_BYTES_SETTING):
         super().__init__()
         self._max_bytes = max_review_bytes
+        self._setting = setting
 
     def teardown(self) -> None:
         if self._files_read is not None:
@@ -443,7 +456,7 @@ class _ReadMatchFn(beam.DoFn):
                 _not_a_review(name, where, in_archive)  # returns for an archive's other member, not read
                 return
             data = read()
-            text = check_review_bytes(data, size, self._max_bytes, where)
+            text = check_review_bytes(data, size, self._max_bytes, where, setting=self._setting)
         except BadRecordError as error:
             yield self._set_aside(origin, error, read() if data is None else data, size)
             return
@@ -703,6 +716,7 @@ def ReadImdbReviews(
     pbegin: beam.pvalue.PBegin,
     file_pattern: str | Sequence[str],
     max_review_bytes: int = ExampleGenOptions().max_review_bytes,
+    setting: str = MAX_REVIEW_BYTES_SETTING,
 ) -> dict[str, beam.PCollection]:
     """PBegin -> {REVIEWS: PCollection[Review], QUARANTINE: PCollection[QuarantinedRecord], COUNTS: ...}.
 
@@ -724,7 +738,7 @@ def ReadImdbReviews(
         # Spreads the reading of many loose review files over workers.
         | "ReshuffleMatches" >> beam.Reshuffle()
         | "ReadMatches"
-        >> beam.ParDo(_ReadMatchFn(max_review_bytes)).with_outputs(
+        >> beam.ParDo(_ReadMatchFn(max_review_bytes, setting)).with_outputs(
             _ReadMatchFn.URLS, _ReadMatchFn.FOLDERS, QUARANTINE, _ReadMatchFn.REPLACED, main=REVIEWS
         )
     )

@@ -50,7 +50,12 @@ def main(args: argparse.Namespace) -> int:
         return common.refuse("neighbors", error)
     print(f"# cosine similarity in {embeddings.source}")
     for word, found in neighbors.items():
-        print(word if found else f"{word}: no neighbours (its vector is all zeros)")
+        print(_shown(word) if found else f"{_shown(word)}: no neighbours (its vector is all zeros)")
         for neighbor, cosine in found:
-            print(f"  {cosine:.4f}  {neighbor if neighbor.isprintable() else repr(neighbor)}")
+            print(f"  {cosine:.4f}  {_shown(neighbor)}")
     return common.EXIT_OK
+
+
+def _shown(word: str) -> str:
+    """``word`` as printed on its line: as it is, or its repr when not printable (a line break, a tab)."""
+    return word if word.isprintable() else repr(word)
