@@ -5,9 +5,11 @@ Each test asserts the correct behaviour and is marked xfail(strict=True) with wh
 
 from pathlib import Path
 import re
+import shutil
 
 import pytest
 
+from pipeline.config import SAMPLE_DATA
 from tests.conftest import run_cli
 
 # A run that fails in the Trainer (no n-gram id is held by that many train reviews and the embedding
@@ -98,4 +100,36 @@ def test_config_blank_output_is_refused_as_the_flag_is(tmp_path):
     assert result.returncode == 2
     assert "c.yaml, line 1: output" in result.stderr
     assert "empty" in result.stderr or "blank" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run --dry-run on spans shows the {SPAN} template, not the span a run would ingest (the newest), "
+    "which the pre-flight has just found",
+)
+def test_dry_run_names_the_span_a_run_would_ingest(tmp_path):
+    for span in (1, 2):
+        (tmp_path / f"span-{span}").mkdir()
+        shutil.copy(SAMPLE_DATA, tmp_path / f"span-{span}" / "aclImdb_v1.tar.gz")
+    result = run_cli(
+        "run", "--dry-run", "--data", "span-{SPAN}/aclImdb_v1.tar.gz", "--output", "out", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    data_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("data:"))
+    assert "span 2" in data_line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a true/false flag takes 1, yes and on (converted), which the README says is refused and a config "
+    "file refuses ('trainer.warm_start must be true or false, got 1')",
+)
+@pytest.mark.parametrize("value", ["1", "yes", "on"])
+def test_true_false_flag_refuses_what_a_config_file_refuses(tmp_path, value):
+    result = run_cli("run", "--dry-run", "--output", "out", "--trainer.warm_start", value, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "trainer.warm_start" in result.stderr
+    assert "true or false" in result.stderr
     assert result.stdout == ""
