@@ -23,6 +23,12 @@ def _page_text(path: Path) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
+def _dry_run_with_config(folder: Path, text: str, *flags: str):
+    """``run --dry-run --config c.yaml [flags]`` in ``folder``, c.yaml holding ``text``."""
+    (folder / "c.yaml").write_text(text, encoding="utf-8")
+    return run_cli("run", "--dry-run", "--config", "c.yaml", *flags, cwd=folder)
+
+
 @pytest.fixture(scope="module")
 def failed_run(tmp_path_factory):
     """The output folder of one run on the bundled sample that failed in the Trainer, and its report."""
@@ -82,8 +88,7 @@ def test_compile_dry_run_is_not_steered_to_beams_dry_run(tmp_path):
     "(did you mean trainer.epochs?)' suggests the very name the file seems to hold",
 )
 def test_config_option_name_with_a_trailing_space_is_shown_quoted(tmp_path):
-    (tmp_path / "c.yaml").write_text('trainer:\n  "epochs ": 4\n', encoding="utf-8")
-    result = run_cli("run", "--dry-run", "--config", "c.yaml", "--output", "out", cwd=tmp_path)
+    result = _dry_run_with_config(tmp_path, 'trainer:\n  "epochs ": 4\n', "--output", "out")
     assert result.returncode == 2
     assert "c.yaml, line 2: unknown option" in result.stderr
     assert "'trainer.epochs '" in result.stderr or "'epochs '" in result.stderr
@@ -95,8 +100,7 @@ def test_config_option_name_with_a_trailing_space_is_shown_quoted(tmp_path):
     "beside the file, while --output '  ' is refused as empty",
 )
 def test_config_blank_output_is_refused_as_the_flag_is(tmp_path):
-    (tmp_path / "c.yaml").write_text('output: "  "\n', encoding="utf-8")
-    result = run_cli("run", "--dry-run", "--config", "c.yaml", cwd=tmp_path)
+    result = _dry_run_with_config(tmp_path, 'output: "  "\n')
     assert result.returncode == 2
     assert "c.yaml, line 1: output" in result.stderr
     assert "empty" in result.stderr or "blank" in result.stderr
