@@ -1,8 +1,9 @@
 """Hostile pass 32b: configuration files and flags, a failed run's report, and compile's messages.
 
-Each test asserts the correct behaviour and is marked xfail(strict=True) with what is wrong today.
+Each test asserts the correct behaviour where a user met a defect.
 """
 
+import os
 from pathlib import Path
 import re
 import shutil
@@ -46,11 +47,6 @@ def failed_run(tmp_path_factory):
     return output, _page_text(pages[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a run without a Report step is re-rendered without its DriftCheck's comparisons: the rerender "
-    "looks for a DriftCheck output named 'drift', but the step names it 'anomalies'",
-)
 def test_report_of_a_run_that_failed_after_its_drift_check_shows_the_drift_check(failed_run):
     _output, text = failed_run
     assert "DriftCheck complete" in text  # the steps table: the check did run
@@ -59,11 +55,6 @@ def test_report_of_a_run_that_failed_after_its_drift_check_shows_the_drift_check
     assert "label balance of train (0.49 positive) and test (0.50 positive) differ in span 0" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compile --dry-run is answered with 'did you mean --dry_run?', Apache Beam's test option, which "
-    "compile would pass to every step of the compiled pipeline",
-)
 def test_compile_dry_run_is_not_steered_to_beams_dry_run(tmp_path):
     result = run_cli(
         "compile",
@@ -79,39 +70,35 @@ def test_compile_dry_run_is_not_steered_to_beams_dry_run(tmp_path):
     assert result.returncode == 2
     assert "unknown option --dry-run" in result.stderr
     assert "--dry_run" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "imdb-pipeline compile: error: unknown option --dry-run; options that are not imdb-pipeline compile's "
+        "go to Apache Beam only if Beam knows them (see imdb-pipeline compile --help)"
+    )
     assert not (tmp_path / "p.yaml").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a config option whose name ends in a space is shown unquoted: 'unknown option trainer.epochs  "
-    "(did you mean trainer.epochs?)' suggests the very name the file seems to hold",
-)
 def test_config_option_name_with_a_trailing_space_is_shown_quoted(tmp_path):
     result = _dry_run_with_config(tmp_path, 'trainer:\n  "epochs ": 4\n', "--output", "out")
     assert result.returncode == 2
     assert "c.yaml, line 2: unknown option" in result.stderr
     assert "'trainer.epochs '" in result.stderr or "'epochs '" in result.stderr
+    assert "c.yaml, line 2: unknown option 'trainer.epochs ' (did you mean trainer.epochs?); known: " in (
+        result.stderr
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a blank output in a config file ('output: \"  \"') is taken as a folder named two spaces "
-    "beside the file, while --output '  ' is refused as empty",
-)
 def test_config_blank_output_is_refused_as_the_flag_is(tmp_path):
     result = _dry_run_with_config(tmp_path, 'output: "  "\n')
     assert result.returncode == 2
     assert "c.yaml, line 1: output" in result.stderr
     assert "empty" in result.stderr or "blank" in result.stderr
     assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        "imdb-pipeline run: configuration error: config file c.yaml, line 1: output is blank (white space "
+        "only), got '  ': give a value, or leave it out for its default"
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run --dry-run on spans shows the {SPAN} template, not the span a run would ingest (the newest), "
-    "which the pre-flight has just found",
-)
 def test_dry_run_names_the_span_a_run_would_ingest(tmp_path):
     for span in (1, 2):
         (tmp_path / f"span-{span}").mkdir()
@@ -122,14 +109,13 @@ def test_dry_run_names_the_span_a_run_would_ingest(tmp_path):
     assert result.returncode == 0, result.stderr
     data_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("data:"))
     assert "span 2" in data_line
+    assert (
+        data_line
+        == f"  data:     {os.path.realpath(tmp_path)}/span-{{SPAN}}/aclImdb_v1.tar.gz (span 2, the newest)"
+    )
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a true/false flag takes 1, yes and on (converted), which the README says is refused and a config "
-    "file refuses ('trainer.warm_start must be true or false, got 1')",
-)
 @pytest.mark.parametrize("value", ["1", "yes", "on"])
 def test_true_false_flag_refuses_what_a_config_file_refuses(tmp_path, value):
     result = run_cli("run", "--dry-run", "--output", "out", "--trainer.warm_start", value, cwd=tmp_path)
@@ -137,3 +123,7 @@ def test_true_false_flag_refuses_what_a_config_file_refuses(tmp_path, value):
     assert "trainer.warm_start" in result.stderr
     assert "true or false" in result.stderr
     assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        "imdb-pipeline run: error: argument --trainer.warm_start: expected true or false (true, True, TRUE, "
+        f"false, False, FALSE), got {value!r}"
+    )
