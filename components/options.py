@@ -149,8 +149,8 @@ def options_error(error: ValidationError, model: type[BaseModel]) -> OptionsErro
             owner = field.annotation
         prefix = "".join(f"{part}." for part in _names(parent, owner))
         unknown = sorted(prefix + str(d["loc"][-1]) for d in details if d["type"] == "extra_forbidden")
-        return OptionsError(
-            f"unknown {noun_form(len(unknown), 'option')} {', '.join(unknown)}; known: {', '.join(sorted(owner.model_fields))}"
+        return OptionsError(  # quoted as given: `'trainer.epochs '` is not trainer.epochs
+            f"unknown {noun_form(len(unknown), 'option')} {', '.join(map(repr, unknown))}; known: {', '.join(sorted(owner.model_fields))}"
         )
     owner, field = _field_at(model, first["loc"])
     name = ".".join(_names(first["loc"], owner))

@@ -45,12 +45,15 @@ from pipeline.gc_at_exit import freeze_gc_at_exit
 
 
 def _parse_bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("true", "yes", "1", "on"):
-        return True
-    if value in ("false", "no", "0", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    """A true/false flag, read as a config file reads it (``1``, ``yes`` and ``on`` are refused there too)."""
+    from pipeline.config import BOOL_SPELLINGS, read_bool
+
+    value = read_bool(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"expected true or false ({', '.join(BOOL_SPELLINGS)}), got {text!r}"
+        )
+    return value
 
 
 class ListFlag(str):
@@ -468,11 +471,17 @@ def _is_option_word(word: str) -> bool:
     return word.startswith("-") and word != "-" and " " not in word and not _NEGATIVE_NUMBER.fullmatch(word)
 
 
+# Apache Beam's options never suggested for an unknown one: ``--dry_run`` (Beam's option for testing
+# runners) is not ``run --dry-run``, which ``run`` refuses it as.
+_NEVER_SUGGESTED = ("--dry_run",)
+
+
 def _unknown_option(arg: str, known: Sequence[str]) -> str:
     """``unknown option --x (did you mean --y?)`` for ``arg`` (``--x`` or ``--x=value``); for a
     single-dash ``-x``, the one known ``--x...`` it abbreviates, if exactly one (``-m``: ``--model``)."""
     from pipeline.config import did_you_mean
 
+    known = [option for option in known if option not in _NEVER_SUGGESTED]
     name = arg.split("=", 1)[0]
     if name.startswith("--"):
         return f"unknown option {name}{did_you_mean(name, known)}"

@@ -45,9 +45,18 @@ DEFAULT_MODEL_NAME = "imdb_sentiment"
 DEFAULT_RUNNER_ARG = "--runner=FnApiRunner"
 
 
+def is_blank(value: str) -> bool:
+    """Whether a path or a name is empty or white space only: refused from a flag and a config file alike."""
+    return not value.strip()
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{{name}} must be a non-empty string, got {shown(value)}")
+    if is_blank(value):
+        raise ValueError(
+            f"{{name}} is blank (white space only), got {shown(value)}: give a value, or leave it out for its default"
+        )
     return value
 
 
@@ -249,7 +258,7 @@ def build_config(
     for key, value in (file_values or {}).items():
         if key not in KEYS:
             raise OptionsError(f"unknown configuration key {key!r}; known: {', '.join(KEYS)}")
-        if key in PATH_KEYS and isinstance(value, str) and value and file_dir is not None:
+        if key in PATH_KEYS and isinstance(value, str) and not is_blank(value) and file_dir is not None:
             value = absolute_path(check_text(key, value), relative_to=file_dir)  # realpath fails on "\ud800"
         merged[key] = dict(value) if key in SECTIONS and isinstance(value, dict) else value
     for key, value in (overrides or {}).items():
@@ -323,8 +332,10 @@ class _StrictLoader(yaml.SafeLoader):
 # ``yes``/``off`` are booleans, and ``1e-3`` is a string. This loader reads plain scalars by
 # YAML 1.2's core schema instead, as JSON and a flag (``--trainer.learning_rate 1e-3``) read them:
 # ``010`` is 10, ``0o10`` 8, ``0x10`` 16, ``1e-3`` 0.001; anything else (``1_0``, ``yes``) is a string.
+# The spellings of true and false in YAML 1.2's core schema.
+BOOL_SPELLINGS = ("true", "True", "TRUE", "false", "False", "FALSE")
 _CORE_SCHEMA = {
-    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    "tag:yaml.org,2002:bool": (f"^(?:{'|'.join(BOOL_SPELLINGS)})$", "tTfF"),
     "tag:yaml.org,2002:int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
     "tag:yaml.org,2002:float": (
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
@@ -362,6 +373,13 @@ def read_number(text: str) -> int | float | None:
         return None
     finally:
         loader.dispose()
+
+
+def read_bool(text: str) -> bool | None:
+    """A true/false given on the command line, read as a config file reads it (:data:`BOOL_SPELLINGS`);
+    None for anything else (``1``, ``yes``, ``on``: YAML 1.1's, which a config file reads as text)."""
+    text = text.strip()
+    return text.lower() == "true" if text in BOOL_SPELLINGS else None
 
 
 def _key_lines(node: yaml.Node) -> dict[str, int]:
@@ -450,7 +468,7 @@ def load_config_file(path: str) -> ConfigFile:
             for field in value:
                 if field not in fields:
                     raise OptionsError(
-                        f"config file {config_file.where(f'{key}.{field}')}: unknown option {key}.{field}"
+                        f"config file {config_file.where(f'{key}.{field}')}: unknown option {f'{key}.{field}'!r}"
                         + did_you_mean(str(field), fields, prefix=f"{key}.")
                         + f"; known: {', '.join(sorted(fields))}"
                     )

@@ -4,6 +4,7 @@ reads too) or a Vertex AI ``PipelineJob`` (JSON), by ``--target`` or the file's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import contextlib
 import json
 import os
@@ -210,8 +211,15 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
 
 
 def task_count(job: dict) -> int:
-    """Tasks of the compiled DAG (TFX compiles a latest-blessed-model resolver into two)."""
+    """Tasks of the compiled DAG: one per step, and the resolvers' (see :func:`resolver_tasks`)."""
     return len(job["pipelineSpec"]["root"]["dag"]["tasks"])
+
+
+def resolver_tasks(job: dict, resolver_ids: Sequence[str]) -> dict[str, int]:
+    """Resolver id -> its tasks in the compiled DAG: TFX compiles a latest-artifact resolver into one task
+    (``<id>``), a latest-blessed-model resolver into two (``<id>-model-resolver``, ``<id>-model-blessing-resolver``)."""
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    return {node: sum(task == node or task.startswith(f"{node}-") for task in tasks) for node in resolver_ids}
 
 
 def _literal(text: str) -> str:

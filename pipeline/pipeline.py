@@ -212,6 +212,15 @@ def create_pipeline(
     )
 
 
+def report_input_sources() -> dict[tuple[str, str], str]:
+    """(step id, output key) -> the Report input that output feeds, as :func:`create_components` wires
+    them: how a run without a Report step (failed, stopped) finds its report's artifacts in ML Metadata."""
+    report = create_components(PipelineConfig(), portable=True)[-1]
+    return {
+        (channel.producer_component_id, channel.output_key): key for key, channel in report.inputs.items()
+    }
+
+
 def pipeline_steps(pipeline: tfx_pipeline.Pipeline) -> list[str]:
     """The ids of the pipeline's steps, in order: every node but its resolvers (which only pick an input),
     as the run log, ``--dry-run``, ``compile`` and the run summary count them."""

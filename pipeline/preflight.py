@@ -141,6 +141,14 @@ def _check_output_name(output: str) -> None:
         )
 
 
+def newest_span(data: str) -> int | None:
+    """The newest span of ``data`` with ``{SPAN}`` (a run without ``span`` ingests it): None for data without
+    spans, spans on a remote filesystem (a run finds them as it starts) or none found."""
+    if not spans.has_span_placeholder(data) or is_remote(spans.span_base(data)):
+        return None
+    return max(spans.find_spans(data), default=None)
+
+
 def _check_data(config: PipelineConfig) -> str | None:
     """Checks the dataset, or the spans read and the served model's span (a SpanError passes up)."""
     data, span, num_spans = config.data, config.span, config.num_spans

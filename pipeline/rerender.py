@@ -109,16 +109,17 @@ def run_entry(run: RunRecord, index_dir: str, show_pipeline: bool = False) -> re
     )
 
 
-def write_index(output: str, pipeline_name: str | None = None, reports: str | None = None) -> str:
-    """Writes ``<reports>/index.html`` (``<output>/reports``) listing every run, newest first; returns its path.
+def write_index(output: str, reports: str | None = None) -> str:
+    """Writes ``<reports>/index.html`` (``<output>/reports``) listing every run of every pipeline, newest
+    first; returns its path.
 
     Raises RunNotFoundError without a store, ReportError if a run cannot be read or the index written.
     """
     store = open_store(posixpath.join(output, METADATA_FILE))
-    runs = list(list_runs(store, pipeline_name, output))
+    runs = list(list_runs(store, output=output))
     index_dir = reports or posixpath.join(output, REPORTS_DIR)
     try:
-        names = sorted({run.pipeline_name for run in runs}) or [pipeline_name or ""]
+        names = sorted({run.pipeline_name for run in runs}) or [""]
         entries = [run_entry(run, index_dir, show_pipeline=len(names) > 1) for run in runs]
         html = report.render_index(f"{', '.join(names)} runs", entries)
         path = _write_page(index_dir, report.INDEX_FILE, html)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 import dataclasses
+import functools
 import os
 
 from ml_metadata.metadata_store import metadata_store
@@ -15,7 +16,8 @@ from ml_metadata.proto import metadata_store_pb2
 from components.artifacts import run_report
 from components.artifacts.ref import ArtifactRef, artifact_ref
 from components.artifacts.run_report import REPORT_KEY, REPORT_STEP
-from components.report import ReportSpec, StepRecord
+from components.report import StepRecord
+from pipeline.pipeline import report_input_sources
 from pipeline.stored_uris import resolve_stored_uri
 
 _Execution = metadata_store_pb2.Execution
@@ -32,9 +34,9 @@ STOPPED_BY_PROPERTY = "stopped_by"
 RUN_CONTEXT_TYPE = "pipeline_run"
 # The custom property of a failed step whose error the run knew: ``ValueError: ...``.
 ERROR_PROPERTY = "error"
-# (artifact type, output name) -> report input, to find a run's report inputs
-# among its steps' outputs: each input is named as the output that feeds it.
-_INPUT_BY_OUTPUT = {(channel.type.TYPE_NAME, key): key for key, channel in ReportSpec.INPUTS.items()}
+# (step id, output key) -> report input, to find a run's report inputs among its steps' outputs: the DAG's
+# own wiring of the Report (an input need not be named as its output: DriftCheck's anomalies feed drift).
+_input_by_output = functools.cache(report_input_sources)
 
 
 class RunNotFoundError(LookupError):
@@ -129,7 +131,6 @@ def list_runs(
         reverse=True,
     )
     type_names = {t.id: t.name for t in store.get_execution_types()}
-    artifact_types = {t.id: t.name for t in store.get_artifact_types()}
     for run in runs:
         executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
         # Resolvers pick inputs (the baseline model); their outputs are not the run's.
@@ -144,10 +145,10 @@ def list_runs(
         artifacts = {
             a.id: a for a in store.get_artifacts_by_id(sorted({event.artifact_id for event in events}))
         }
-        steps, properties = [], {}
+        steps, properties, node_of = [], {}, {}
         report_execution = None
         for execution in executions:
-            node = nodes.get(execution.id, ("", type_names[execution.type_id]))[1]
+            node = node_of[execution.id] = nodes.get(execution.id, ("", type_names[execution.type_id]))[1]
             seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
             steps.append(
                 StepRecord(node, _Execution.State.Name(execution.last_known_state), execution.id, seconds)
@@ -170,7 +171,7 @@ def list_runs(
             key, artifact = event.path.steps[0].key, artifacts[event.artifact_id]
             if report_execution is None:  # the steps' outputs that feed a report input
                 if event.type == _Event.OUTPUT:
-                    input_key = _INPUT_BY_OUTPUT.get((artifact_types[artifact.type_id], key))
+                    input_key = _input_by_output().get((node_of[event.execution_id], key))
                     if input_key is not None:
                         inputs[input_key] = ref(artifact)
             elif event.execution_id == report_execution.id:

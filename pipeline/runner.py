@@ -12,6 +12,7 @@ import time
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from components.example_gen.spans import has_span_placeholder, span_name
 from components.plural import counted
 from pipeline import interrupts, preflight
 from pipeline.config import PipelineConfig
@@ -123,10 +124,17 @@ def run_temporary_folder() -> Iterator[None]:
 
 
 def _spans_shown(config: PipelineConfig) -> str:
-    last = "the newest" if config.span is None else f"span {config.span}"
-    if config.num_spans > 1:
-        return f" ({config.num_spans} spans ending at {last})"
-    return f" (span {config.span})" if config.span is not None else ""
+    """`` (span 2, the newest)``: the span a run would ingest, or ``(3 spans ending at ...)``; nothing without spans."""
+    if not has_span_placeholder(config.data):
+        return ""
+    newest = preflight.newest_span(config.data) if config.span is None else None
+    if config.span is not None:
+        last = f"span {config.span}"
+    elif newest is not None:
+        last = f"span {span_name(newest, config.data)}, the newest"
+    else:
+        last = "the newest span"
+    return f" ({config.num_spans} spans ending at {last})" if config.num_spans > 1 else f" ({last})"
 
 
 def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:

@@ -1,5 +1,7 @@
 """Artifacts and executions written into ML Metadata's in-memory store, as TFX records a run's."""
 
+from pathlib import Path
+
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.types import artifact_utils
@@ -42,3 +44,37 @@ def put_execution(store, inputs: dict, outputs: dict, state=metadata_store_pb2.E
             event.path.steps.add().key = key
             events.append(event)
     store.put_events(events)
+
+
+def sqlite_store_with_runs(output: Path, *pipelines: str) -> list[str]:
+    """``output``'s SQLite store holding one run (a completed Trainer) of each of ``pipelines``; the run ids."""
+    pb = metadata_store_pb2
+    output.mkdir()
+    config = pb.ConnectionConfig()
+    config.sqlite.filename_uri = str(output / "metadata.sqlite")
+    config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    store = metadata_store.MetadataStore(config)
+    run_type = store.put_context_type(pb.ContextType(name="pipeline_run"))
+    node_type = store.put_context_type(pb.ContextType(name="node"))
+    execution_type = store.put_execution_type(pb.ExecutionType(name="Trainer"))
+    run_ids = []
+    for day, pipeline_name in enumerate(pipelines, start=1):
+        run_id = f"2026-01-0{day}T00:00:00"
+        run_context, node_context = store.put_contexts(
+            [
+                pb.Context(type_id=run_type, name=run_id),
+                pb.Context(type_id=node_type, name=f"{pipeline_name}.Trainer"),
+            ]
+        )
+        [execution] = store.put_executions(
+            [pb.Execution(type_id=execution_type, last_known_state=pb.Execution.COMPLETE)]
+        )
+        store.put_attributions_and_associations(
+            [],
+            [
+                pb.Association(context_id=run_context, execution_id=execution),
+                pb.Association(context_id=node_context, execution_id=execution),
+            ],
+        )
+        run_ids.append(run_id)
+    return run_ids

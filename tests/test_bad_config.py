@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import errno
+import json
 import os
 from pathlib import Path
 import subprocess
@@ -24,8 +25,10 @@ from components.embeddings import executor as embedding_executor
 from components.embeddings.options import EmbeddingOptions
 from components.example_gen.options import ExampleGenOptions
 from components.options import OptionsError
+from components.trainer.options import TrainerOptions
 from components.transform.options import TransformOptions
 from pipeline import cli, preflight, score
+from pipeline.commands import common
 from pipeline.config import MAX_CONFIG_BYTES, build_config, load_config_file
 from tests.conftest import CLI, analyze, run_cli
 
@@ -52,7 +55,7 @@ def config_from_command_line(*argv: str):
         ({"max_bad_records": 2.5}, "example_gen.max_bad_records must be a whole number, got 2.5"),
         ({"quarantine_duplicates": "yes"}, "example_gen.quarantine_duplicates must be true or false, got 'yes'"),
         ({"quarantine_test_overlap": 1}, "example_gen.quarantine_test_overlap must be true or false, got 1"),
-        ({"max_bad": 3}, "unknown option example_gen.max_bad; known: max_bad_records, max_bad_share, "
+        ({"max_bad": 3}, "unknown option 'example_gen.max_bad'; known: max_bad_records, max_bad_share, "
             "max_review_bytes, quarantine_duplicates, quarantine_test_overlap"),
     ],
 )  # fmt: skip
@@ -72,7 +75,7 @@ def test_example_gen_options_come_from_the_config_file_and_flags(tmp_path):
         "--example_gen.max_bad_records",
         "7",
         "--example_gen.quarantine_duplicates",
-        "no",
+        "false",
     )
 
     assert config.example_gen == ExampleGenOptions(
@@ -935,3 +938,42 @@ def test_a_path_through_a_link_loop_is_unreachable(tmp_path):
         )
     assert preflight.unreachable(str(tmp_path / "c" / "out")) is None
     assert not (tmp_path / "c").exists()
+
+
+# White space YAML's double-quoted scalars can hold, escaped (a tab, a no-break and an ideographic space ...).
+_WHITE_SPACE = st.text(alphabet=" \t\n\r\x0b\x0c\x85\xa0\u2003\u2028\u3000", min_size=1, max_size=2)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.one_of(st.just(""), _WHITE_SPACE), after=_WHITE_SPACE)
+def test_an_unknown_option_is_shown_quoted_as_given(tmp_path, before, after):
+    """`trainer.epochs ` shown unquoted read as the very name it suggests."""
+    name = f"{before}epochs{after}"
+    path = tmp_path / "c.yaml"
+    path.write_text(f"trainer:\n  {json.dumps(name)}: 4\n", encoding="utf-8")
+    with pytest.raises(OptionsError) as error:
+        load_config_file(str(path))
+    known = ", ".join(sorted(TrainerOptions.model_fields))
+    assert str(error.value) == (
+        f"config file {path}, line 2: unknown option {'trainer.' + name!r} (did you mean trainer.epochs?); "
+        f"known: {known}"
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(["data", "vectors", "output", "pipeline_name", "model_name"]), blank=_WHITE_SPACE)
+def test_a_blank_path_or_name_in_a_config_file_is_refused_as_its_flag_is(tmp_path, key, blank):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"{key}: {json.dumps(blank)}\n", encoding="utf-8")
+    args, beam_args = cli.build_parser().parse_known_args(["run", "--config", str(path)])
+    with pytest.raises(OptionsError) as error:
+        cli.config_from_args(args, beam_args)
+    assert str(error.value) == (
+        f"config file {path}, line 1: {key} is blank (white space only), got {blank!r}: give a value, or "
+        "leave it out for its default"
+    )
+    flag_args = cli.build_parser().parse_args(["run", f"--{key.replace('_', '-')}", blank])
+    flag_parser = cli._commands(cli.build_parser())["run"]
+    assert common.empty_value(flag_parser, flag_args) == (
+        f"--{key.replace('_', '-')} is empty: give a value, or leave the flag out for its default"
+    )

@@ -1,5 +1,6 @@
 """Configuration: defaults, file and flag precedence, errors that name the field."""
 
+import argparse
 import json
 import os
 import sys
@@ -56,13 +57,53 @@ def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
 
 def test_boolean_flags_parse_true_and_false():
     assert (
-        _config_from_command_line("--embedding.lowercase_fallback", "no").embedding.lowercase_fallback
+        _config_from_command_line("--embedding.lowercase_fallback", "false").embedding.lowercase_fallback
         is False
     )
     assert (
-        _config_from_command_line("--embedding.lowercase_fallback", "yes").embedding.lowercase_fallback
+        _config_from_command_line("--embedding.lowercase_fallback", "True").embedding.lowercase_fallback
         is True
     )
+
+
+# YAML 1.1's spellings of true and false (PyYAML's), each letter in either case below.
+_YAML_11_BOOLS = ("y", "yes", "n", "no", "true", "false", "on", "off", "1", "0")
+
+
+def _config_file_bool(text: str, tmp_path_factory) -> bool | None:
+    """``trainer.warm_start: <text>`` as a config file reads it: True or False, None when refused."""
+    path = tmp_path_factory.mktemp("bool") / "c.yaml"
+    path.write_text(f"trainer:\n  warm_start: {text}\n", encoding="utf-8")
+    try:
+        return build_config(load_config_file(str(path))).trainer.warm_start
+    except OptionsError as error:
+        value = int(text) if text.isdigit() else text  # 1 and 0 are numbers in a file
+        assert str(error) == f"trainer.warm_start must be true or false, got {value!r}"
+        return None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    word=st.sampled_from(_YAML_11_BOOLS),
+    upper=st.lists(st.booleans(), min_size=5, max_size=5),
+    padding=st.sampled_from(["", " ", "\t"]),
+)
+def test_a_true_false_flag_takes_exactly_what_a_config_file_takes(word, upper, padding, tmp_path_factory):
+    text = "".join(c.upper() if up else c for c, up in zip(word, upper, strict=False)) + word[len(upper) :]
+    expected = _config_file_bool(text, tmp_path_factory)
+    flag = padding + text + padding
+    if expected is None:
+        with pytest.raises(SystemExit):
+            _config_from_command_line("--trainer.warm_start", flag)
+    else:
+        assert _config_from_command_line("--trainer.warm_start", flag).trainer.warm_start is expected
+
+
+@pytest.mark.parametrize("text", ["1", "yes", "on", "0", "no", "off", "tRue", ""])
+def test_a_true_false_flag_refuses_other_spellings_naming_the_ones_it_takes(text):
+    with pytest.raises(argparse.ArgumentTypeError) as error:
+        cli._parse_bool(text)
+    assert str(error.value) == f"expected true or false (true, True, TRUE, false, False, FALSE), got {text!r}"
 
 
 def test_the_ablation_switches_are_flags_defaulting_to_on():
@@ -166,7 +207,7 @@ def test_a_misspelling_is_shown_with_the_closest_known_option():
             r"word2vec.algorithm must be one of skipgram, cbow; got 'glove'",
         ),
         ({"evaluation": {"min_auc": 2}}, r"evaluation.min_auc must be between 0.0 and 1.0, got 2.0"),
-        ({"trainer": {"epoch": 3}}, r"unknown option trainer.epoch"),
+        ({"trainer": {"epoch": 3}}, r"unknown option 'trainer.epoch'"),
         ({"trainner": {"epochs": 3}}, r"unknown configuration key 'trainner'"),
         ({"eval_percent": 0}, r"eval_percent must be a whole number between 1 and 50, got 0"),
         ({"data": "/no/such/aclImdb"}, r"data: /no/such/aclImdb does not exist"),
@@ -244,7 +285,7 @@ def test_every_section_round_trips_through_json_as_the_executors_receive_it():
         ('{"architecture": "rnn"}', "trainer.architecture must be one of bag, cnn; got 'rnn'"),
         (
             '{"epoch": 3}',
-            "unknown option trainer.epoch; known: " + ", ".join(sorted(TrainerOptions.model_fields)),
+            "unknown option 'trainer.epoch'; known: " + ", ".join(sorted(TrainerOptions.model_fields)),
         ),
     ],
 )
@@ -558,3 +599,28 @@ def test_count_flags_of_the_other_commands_take_ascii_digits_only(text, value):
             positive_int(text)
     else:
         assert positive_int(text) == value
+
+
+def _compile_parser():
+    return cli._commands(cli.build_parser())["compile"]
+
+
+def test_compile_dry_run_is_an_unknown_option_without_a_suggestion():
+    """compile has no dry run; Beam's `--dry_run` (for testing runners) is not one to suggest."""
+    with pytest.raises(cli.UsageError) as error:
+        cli.split_beam_args(["--dry-run"], _compile_parser())
+    assert str(error.value) == (
+        "unknown option --dry-run; options that are not imdb-pipeline compile's go to Apache Beam only if "
+        "Beam knows them"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.text(alphabet="dryun_-", min_size=2, max_size=10))
+def test_beams_dry_run_is_never_suggested_for_an_unknown_option(name):
+    parser = _compile_parser()
+    with pytest.raises(cli.UsageError) as error:
+        cli.split_beam_args([f"--{name}"], parser)
+    assume("Apache Beam option" not in str(error.value))  # a name Beam knows, given no value
+    assert str(error.value).startswith(f"unknown option --{name}")
+    assert "did you mean --dry_run?" not in str(error.value)

@@ -8,6 +8,8 @@ import textwrap
 
 import pytest
 
+from tests.metadata_records import sqlite_store_with_runs
+
 REPO = Path(__file__).resolve().parents[1]
 
 FAKE_MODEL = textwrap.dedent(
@@ -152,33 +154,7 @@ def test_compile_empty_output_file_says_empty(tmp_path):
 
 
 def _store_with_one_run(output: Path) -> None:
-    from ml_metadata.metadata_store import metadata_store
-    from ml_metadata.proto import metadata_store_pb2 as pb
-
-    output.mkdir()
-    config = pb.ConnectionConfig()
-    config.sqlite.filename_uri = str(output / "metadata.sqlite")
-    config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-    store = metadata_store.MetadataStore(config)
-    run_type = store.put_context_type(pb.ContextType(name="pipeline_run"))
-    node_type = store.put_context_type(pb.ContextType(name="node"))
-    exec_type = store.put_execution_type(pb.ExecutionType(name="Trainer"))
-    run_id, node_id = store.put_contexts(
-        [
-            pb.Context(type_id=run_type, name="2026-01-01T00:00:00"),
-            pb.Context(type_id=node_type, name="imdb-sentiment.Trainer"),
-        ]
-    )
-    [execution] = store.put_executions(
-        [pb.Execution(type_id=exec_type, last_known_state=pb.Execution.COMPLETE)]
-    )
-    store.put_attributions_and_associations(
-        [],
-        [
-            pb.Association(context_id=run_id, execution_id=execution),
-            pb.Association(context_id=node_id, execution_id=execution),
-        ],
-    )
+    sqlite_store_with_runs(output, "imdb-sentiment")
 
 
 @pytest.mark.parametrize("name", ["nope", ""])

@@ -137,7 +137,8 @@ def test_kfp_package_is_loaded_by_the_kfp_client(compiled):
     # The printed snippets name this file for both services.
     assert result.stdout.splitlines()[0] == (
         f"wrote imdb.yaml: Kubeflow Pipelines package of pipeline imdb-sentiment, {len(DEFAULT_STEP_IDS) - 2} "
-        f"steps ({len(DEFAULT_STEP_IDS) + 1} tasks: TFX compiles the baseline resolver into two), image {IMAGE}"
+        f"steps ({len(DEFAULT_STEP_IDS) + 1} tasks: one per step, and TFX's for the resolvers: "
+        f"baseline_model_resolver 2, previous_statistics_resolver 1), image {IMAGE}"
     )
     assert 'template_path="imdb.yaml"' in result.stdout
     assert 'client.create_run_from_pipeline_package(\n    "imdb.yaml",' in result.stdout
@@ -393,3 +394,24 @@ def test_the_portable_pipeline_run_locally_twice_takes_the_latest_blessed_model_
 
     assert baseline_of(evaluations[0]) == []  # nothing blessed before the first run
     assert baseline_of(evaluations[1]) == [models[0].id]
+
+
+def test_compile_with_warm_start_counts_the_warm_start_resolvers_tasks(tmp_path):
+    """Before: '14 steps (19 tasks: TFX compiles the baseline resolver into two)', which does not add up: the
+    warm-start model resolver is compiled into two tasks as well, and the statistics resolver into one."""
+    args = ("--image", IMAGE, "--output", "gs://bucket/runs", "--trainer.warm_start", "true")
+    result = run_cli("compile", "--target", "vertex", "--output-file", "imdb.json", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[0] == (
+        "wrote imdb.json: Vertex AI pipeline job of pipeline imdb-sentiment, 14 steps (19 tasks: one per step, "
+        "and TFX's for the resolvers: baseline_model_resolver 2, previous_statistics_resolver 1, "
+        f"warm_start_model_resolver 2), image {IMAGE}"
+    )
+    tasks = json.loads((tmp_path / "imdb.json").read_text(encoding="utf-8"))["pipelineSpec"]["root"]["dag"]
+    assert sorted(task for task in tasks["tasks"] if "resolver" in task) == [
+        "baseline_model_resolver-model-blessing-resolver",
+        "baseline_model_resolver-model-resolver",
+        "previous_statistics_resolver",
+        "warm_start_model_resolver-model-blessing-resolver",
+        "warm_start_model_resolver-model-resolver",
+    ]

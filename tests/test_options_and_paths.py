@@ -194,7 +194,7 @@ def _write(tmp_path, text: str | bytes, name="config.yaml") -> str:
         ("trainer:\n  epochs: 2\ntrainer:\n  dropout: 0.1\n", "line 3: key 'trainer' is given twice (first on line 1)"),
         ("eval_precent: 20\n", "line 1: unknown key 'eval_precent' (did you mean eval_percent?); known: "
             + ", ".join(TOP_LEVEL_KEYS + tuple(SECTIONS))),
-        ("transform:\n  max_length: 64\ntrainer:\n  epoch: 3\n", "line 4: unknown option trainer.epoch (did you "
+        ("transform:\n  max_length: 64\ntrainer:\n  epoch: 3\n", "line 4: unknown option 'trainer.epoch' (did you "
             "mean trainer.epochs?); known: " + ", ".join(sorted(SECTIONS["trainer"].model_fields))),
         ("trainer: 3\n", "line 1: trainer must be a mapping of options, got 3"),
         ("trainer: {epochs: 1, epochs: 2}\n", "line 1: key 'epochs' is given twice (first on line 1)"),

@@ -9,9 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 import pytest
 
+from components.artifacts import run_report
 from components.artifacts.types import EmbeddingVectors
+from pipeline import run_records
 from pipeline.config import DEFAULT_RUNNER_ARG, build_config
-from pipeline.pipeline import SETUP_FILE, beam_args_with_dependencies, create_pipeline, pipeline_steps
+from pipeline.pipeline import (
+    SETUP_FILE,
+    beam_args_with_dependencies,
+    create_pipeline,
+    pipeline_steps,
+    report_input_sources,
+)
 from pipeline.runner import describe_plan, gc_frozen
 from tests.conftest import DEFAULT_STEP_IDS
 
@@ -292,3 +300,63 @@ def test_a_run_makes_its_pre_flight_once_whoever_starts_it(tmp_path, monkeypatch
     with pytest.raises(_Locked):
         cli.main(["run", "--output", str(tmp_path / "out")])
     assert len(checks) == 2
+
+
+def test_a_run_without_a_report_step_maps_every_steps_output_to_the_report_input_it_feeds(tmp_path):
+    """A failed or stopped run's report inputs are found by (step, output key) as the DAG wires the Report: the
+    DriftCheck's ``anomalies`` feed ``drift`` and the Canary's ``blessing`` feeds ``infra_blessing``."""
+    assert (
+        run_records._input_by_output()
+        == report_input_sources()
+        == {
+            ("FileBasedExampleGen", "examples"): "examples",
+            ("StatisticsGen", "statistics"): "statistics",
+            ("DriftCheck", "anomalies"): "drift",
+            ("Transform", "transform_graph"): "transform_graph",
+            ("EmbeddingAligner", "embedding"): "embedding",
+            ("Trainer", "model"): "model",
+            ("Trainer", "model_run"): "model_run",
+            ("Evaluator", "evaluation"): "evaluation",
+            ("Evaluator", "blessing"): "blessing",
+            ("Canary", "blessing"): "infra_blessing",
+            ("Pusher", "pushed_model"): "pushed_model",
+        }
+    )
+
+
+@pytest.mark.parametrize("input_key", run_report.INPUT_KEYS)
+def test_every_report_input_is_fed_by_the_output_the_records_map_to_it(tmp_path, input_key):
+    pipeline = create_pipeline(build_config({"output": str(tmp_path)}))
+    by_id = {component.id: component for component in pipeline.components}
+    channel = by_id["Report"].inputs[input_key]
+    assert run_records._input_by_output()[(channel.producer_component_id, channel.output_key)] == input_key
+    producer = by_id[channel.producer_component_id]
+    assert producer.outputs[channel.output_key].type is channel.type
+
+
+def _spans(folder, *numbers):
+    for number in numbers:
+        (folder / f"span-{number}").mkdir()
+        (folder / f"span-{number}" / "aclImdb_v1.tar.gz").write_bytes(b"")
+    return str(folder / "span-{SPAN}" / "aclImdb_v1.tar.gz")
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        ({}, " (span 7, the newest)"),
+        ({"span": 3}, " (span 3)"),
+        ({"num_spans": 2}, " (2 spans ending at span 7, the newest)"),
+        ({"span": 3, "num_spans": 2}, " (2 spans ending at span 3)"),
+    ],
+)
+def test_dry_run_names_the_span_a_run_would_ingest(tmp_path, values, shown):
+    data = _spans(tmp_path, 2, 3, 7)
+    plan = describe_plan(build_config({"output": str(tmp_path / "out"), "data": data, **values}))
+    assert plan.splitlines()[1] == f"  data:     {data}{shown}"
+
+
+def test_dry_run_on_remote_spans_names_the_newest_without_listing_them():
+    data = "gs://bucket/span-{SPAN}/aclImdb_v1.tar.gz"
+    plan = describe_plan(build_config({"output": "gs://bucket/out", "data": data}))
+    assert plan.splitlines()[1] == f"  data:     {data} (the newest span)"

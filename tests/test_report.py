@@ -50,10 +50,12 @@ from components.report.sections import (
     ThresholdCheck,
     TrainingReport,
 )
+from pipeline.rerender import run_dir_name
 from pipeline.run_records import RunRecord
 from pipeline.step_log import describe_outputs
 from schemas import features
 from tests.conftest import run_cli
+from tests.metadata_records import sqlite_store_with_runs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = "/usr/bin/chromium"
@@ -1077,3 +1079,18 @@ def test_report_command_refuses_an_empty_folder_name(tmp_path, flag):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"imdb-pipeline report: {flag} is empty: name a folder"
     assert not list(tmp_path.iterdir())
+
+
+def test_report_of_one_pipeline_keeps_every_run_in_the_index(tmp_path):
+    """Before: ``--pipeline-name imdb-a`` rewrote the index with imdb-a's runs alone."""
+    first, second = sqlite_store_with_runs(tmp_path / "out", "imdb-a", "imdb-b")
+    result = run_cli("report", "--output", "out", "--pipeline-name", "imdb-a", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = tmp_path / "out" / "reports"
+    assert result.stdout.splitlines() == [
+        f"report: {reports / run_dir_name(first) / 'report.html'}",
+        f"index:  {reports / 'index.html'}",
+    ]
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert "<title>imdb-a, imdb-b runs</title>" in index
+    assert re.findall(r'<tr data-run="([^"]+)">', index) == [second, first]  # newest first

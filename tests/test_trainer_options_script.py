@@ -12,7 +12,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "trainer_options.p
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        (["epochs=1", "epoch=3"], "--set epoch=3: unknown option trainer.epoch; known: architecture,"),
+        (["epochs=1", "epoch=3"], "--set epoch=3: unknown option 'trainer.epoch'; known: architecture,"),
         (["epochs=0"], "--set epochs=0: trainer.epochs must be between 1 and 1000, got 0"),
         (
             ["warm_start=true"],

@@ -1,7 +1,8 @@
 """The RunReport artifact (``report.html``; ``report.json``: library versions), and the Report's inputs.
 
-The inputs are named as the outputs that feed them: the keys under which the
-run summary and index find a run's artifacts in ML Metadata.
+The inputs are the keys under which the run summary and index find a run's
+artifacts in ML Metadata; a run without a Report step maps its steps' outputs
+to them as the DAG wires the Report (``pipeline.pipeline.report_input_sources``).
 """
 
 import os

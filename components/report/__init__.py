@@ -5,7 +5,7 @@ report``) is named here; the modules behind it are the step's own, and the
 import contracts in ``pyproject.toml`` keep them so.
 """
 
-from components.report.component import Report, ReportSpec
+from components.report.component import Report
 from components.report.read_inputs import collect_report
 from components.report.render import INDEX_FILE, render_index, render_report
 from components.report.sections import RunEntry, StepRecord
@@ -13,7 +13,6 @@ from components.report.sections import RunEntry, StepRecord
 __all__ = [
     "INDEX_FILE",
     "Report",
-    "ReportSpec",
     "RunEntry",
     "StepRecord",
     "collect_report",

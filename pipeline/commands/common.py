@@ -104,10 +104,12 @@ def one_value_each(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
 def empty_value(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
     """``--x is empty: ...`` for the first flag of a path or a name given an empty or blank value
     (``--input=``, ``--data "$UNSET"``), which would otherwise name the working folder or a file ''."""
+    from pipeline.config import is_blank
+
     for action in parser._actions:
         value = getattr(args, action.dest, None)
         named = isinstance(action, Once) or action.metavar in (*PATH_METAVARS, NAME_METAVAR)
-        if named and isinstance(value, str) and not value.strip():
+        if named and isinstance(value, str) and is_blank(value):
             empty = getattr(action, "empty", "give a value, or leave the flag out for its default")
             if empty is not None:
                 return f"{action.option_strings[0]} is empty: {empty}"

@@ -40,7 +40,12 @@ def add_parser(subparsers) -> None:
             "another one when the output cannot be written to)",
         ),
         ("--run", "run id", None, "run id (as listed in the index; default: the newest run)"),
-        ("--pipeline-name", "pipeline name", None, "only runs of this pipeline"),
+        (
+            "--pipeline-name",
+            "pipeline name",
+            None,
+            "render a run of this pipeline (its newest, or --run); the index lists every run",
+        ),
     ):
         # An empty pipeline name is told with the pipelines the store holds runs of.
         empty = None if flag == "--pipeline-name" else ""
@@ -69,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
         )
     try:
         path = rerender.render_run(output, args.run, args.pipeline_name, reports)
-        index = rerender.write_index(output, args.pipeline_name, reports)
+        index = rerender.write_index(output, reports)  # every run, whichever run was rendered
     except RunNotFoundError as error:
         empty = args.pipeline_name is not None and not args.pipeline_name.strip()
         return common.refuse("report", f"--pipeline-name is empty: {error}" if empty else error)

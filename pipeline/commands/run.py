@@ -158,11 +158,15 @@ def compile_command(args: argparse.Namespace, beam_args: list[str], parser) -> i
         job = kubeflow.compile_pipeline(config, args.output_file, args.image, target)
     except (kubeflow.OutputFileError, kubeflow.PortableConfigError) as error:
         return common.refuse("compile", error)
-    steps = len(pipeline_steps(create_pipeline(config, portable=True)))
+    pipeline = create_pipeline(config, portable=True)
+    steps = pipeline_steps(pipeline)
+    resolvers = [node.id for node in pipeline.components if node.id not in steps]
+    resolver_tasks = ", ".join(f"{node} {n}" for node, n in kubeflow.resolver_tasks(job, resolvers).items())
     what = "Kubeflow Pipelines package" if target == kubeflow.KFP else "Vertex AI pipeline job"
     print(
-        f"wrote {args.output_file}: {what} of pipeline {config.pipeline_name}, {steps} steps "
-        f"({kubeflow.task_count(job)} tasks: TFX compiles the baseline resolver into two), image {args.image}"
+        f"wrote {args.output_file}: {what} of pipeline {config.pipeline_name}, {len(steps)} steps "
+        f"({kubeflow.task_count(job)} tasks: one per step, and TFX's for the resolvers: {resolver_tasks}), "
+        f"image {args.image}"
     )
     print(kubeflow.client_commands(args.output_file, target, config, cron=args.schedule))
     return common.EXIT_OK
