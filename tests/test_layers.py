@@ -102,3 +102,19 @@ def test_an_import_across_the_layers_fails_naming_it(tmp_path, module, offending
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Contracts: 1 kept, 1 broken." in result.stdout  # each offence breaks one of the two
     assert message in result.stdout
+
+
+def test_every_module_under_components_is_in_a_layer():
+    # A step or shared module left out of the layers is checked by no contract: a new step folder
+    # could import another step, or a shared module a step, and lint-imports would keep both.
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = (contract["layers"] for contract in config["contracts"] if contract["type"] == "layers")
+    named = [name.strip() for layer in layers for name in layer.replace(":", "|").split("|")]
+    modules = sorted(
+        f"components.{path.stem if path.is_file() else path.name}"
+        for path in (ROOT / "components").iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").is_file()
+    )
+    assert sorted(name for name in named if name.startswith("components.")) == modules
