@@ -47,6 +47,26 @@ def empty_vocabulary_run(tmp_path_factory):
     )
 
 
+@pytest.fixture(scope="module")
+def wide_only_empty_vocabulary_run(tmp_path_factory):
+    """A wide-only run (no embedding branch) whose transform.min_frequency keeps no word."""
+    workdir = tmp_path_factory.mktemp("wide-only-empty-vocabulary")
+    output = workdir / "out"
+    result = run_pipeline(
+        "run",
+        "--output",
+        str(output),
+        "--transform.min_frequency",
+        "1000000000",
+        "--trainer.use_embeddings",
+        "false",
+        "--trainer.epochs",
+        "1",
+        cwd=workdir,
+    )
+    return output, result
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="use_embeddings false with embedding_training frozen_then_fine_tune passes the checks and "
@@ -133,4 +153,17 @@ def test_reviews_too_large_for_max_review_bytes_fail_naming_that_option(tmp_path
     assert line.startswith("imdb-pipeline run: FAILED: TooManyBadRecordsError:")
     assert "too_large 1996" in line
     assert "example_gen.max_review_bytes" in line
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a wide-only model (use_embeddings false) uses no vocabulary, yet a transform.min_frequency that "
+    "keeps no word fails the run in the EmbeddingAligner: 'the vocabulary has no words besides the reserved tokens'",
+)
+def test_a_wide_only_model_trains_and_pushes_whatever_the_vocabulary_keeps(wide_only_empty_vocabulary_run):
+    output, result = wide_only_empty_vocabulary_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "pushed to" in result.stdout
+    assert len(list((output / "serving" / "imdb_sentiment").iterdir())) == 1
     assert "Traceback" not in result.stderr
