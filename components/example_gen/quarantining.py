@@ -17,6 +17,7 @@ from components.artifacts.quarantine import (
     FILE_SUFFIX,
     MAX_SAMPLES,
     SUMMARY_FILE,
+    TOO_LARGE,
     IngestSummary,
     QuarantinedRecord,
 )
@@ -58,6 +59,12 @@ def check_bad_records(
         f"too many bad review records: {summary.bad_records} of {summary.records} "
         f"({summary.bad_share:.1%}) were set aside, and {' and '.join(exceeded)}. "
         f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}. "
+        + (
+            f"The {TOO_LARGE} ones are larger than {section}.max_review_bytes ({options.max_review_bytes:,} "
+            "bytes): raise it to read them. "
+            if summary.counts.get(TOO_LARGE)
+            else ""
+        )
         + (
             f"Every one is in {quarantine_dir}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes"
             if isinstance(quarantine_dir, str)
