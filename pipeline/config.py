@@ -173,8 +173,19 @@ class PipelineConfig(Options):
                 "trainer.use_embeddings is false and transform.ngram_max is 0: without n-grams the model would "
                 "have no branch; set transform.ngram_max to 1 or more, or trainer.use_embeddings true"
             )
+        if not self.trainer.use_embeddings and self.transform.ngram_buckets == 1:
+            # Every n-gram of every review has the one id: its Naive Bayes ratio is log(1 / 1) = 0.
+            raise OptionsError(
+                "trainer.use_embeddings is false and transform.ngram_buckets is 1: every n-gram would share the "
+                "one id, which weighs nothing, so the model would learn nothing; set transform.ngram_buckets to "
+                "2 or more (the default is 8388608), or trainer.use_embeddings true"
+            )
         widest = max(self.trainer.conv_widths)
-        if self.trainer.architecture == Architecture.CNN and self.transform.max_length < widest:
+        if (
+            self.trainer.use_embeddings  # a wide-only model has no convolution
+            and self.trainer.architecture == Architecture.CNN
+            and self.transform.max_length < widest
+        ):
             raise OptionsError(
                 f"transform.max_length ({self.transform.max_length}) is shorter than the widest of "
                 f"trainer.conv_widths ({widest}) with trainer.architecture cnn: raise transform.max_length "

@@ -27,7 +27,7 @@ from components.artifacts.quarantine import Origin, QuarantinedRecord
 from components.example_gen import duplicates, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions
-from components.example_gen.quarantining import TooManyBadRecordsError
+from components.example_gen.quarantining import TooManyBadRecordsError, check_bad_records
 from components.example_gen.reader import Review
 from schemas import features
 from tests.conftest import BEAM_RUNNER, shared_data_file
@@ -822,3 +822,53 @@ def test_full_imdb_archive_has_96_train_duplicates_and_123_test_overlaps():
     assert sum(folders.values()) == 100_000
     assert spanning == 123
     assert dict(reasons) == {quarantine.DUPLICATE: 96, quarantine.IN_TEST_SPLIT: 123}
+
+
+def test_too_many_too_large_records_name_the_size_limit_as_their_cause():
+    summary = quarantine.IngestSummary(
+        reviews_read=6,
+        counts={quarantine.TOO_LARGE: 3, quarantine.EMPTY: 1},
+        samples={quarantine.TOO_LARGE: ("a", "b", "c"), quarantine.EMPTY: ("d",)},
+        split_folders={},
+    )
+    with pytest.raises(TooManyBadRecordsError) as error:
+        check_bad_records(summary, ExampleGenOptions(max_review_bytes=2_000), "/q")
+    assert str(error.value) == (
+        "too many bad review records: 4 of 10 (40.0%) were set aside, and example_gen.max_bad_share is 0.01. "
+        "By reason: too_large 3 (a, b, c), empty 1 (d). "
+        "The too_large ones are larger than example_gen.max_review_bytes (2,000 bytes): raise it to read them. "
+        "Every one is in /q/quarantine-*.jsonl with its reason and raw bytes; fix them and run again, or raise "
+        "the limit"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    too_large=st.integers(0, 5),
+    other=st.sampled_from(sorted(set(quarantine.BAD_INPUT_REASONS) - {quarantine.TOO_LARGE})),
+    others=st.integers(0, 5),
+    max_review_bytes=st.integers(1_000, 10**9),
+)
+def test_the_size_limit_is_named_exactly_when_records_were_too_large(
+    too_large, other, others, max_review_bytes
+):
+    counts = {quarantine.TOO_LARGE: too_large, other: others}
+    summary = quarantine.IngestSummary(reviews_read=1, counts=counts, samples={}, split_folders={})
+    if not too_large + others:
+        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), "/q")
+        return
+    with pytest.raises(TooManyBadRecordsError) as error:
+        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), "/q")
+    sentence = (
+        f"The too_large ones are larger than example_gen.max_review_bytes ({max_review_bytes:,} bytes): "
+        "raise it to read them. "
+    )
+    assert (sentence in str(error.value)) == (too_large > 0)
+    assert (
+        str(error.value)
+        .replace(sentence, "")
+        .endswith(
+            f"By reason: {summary.describe_reasons(quarantine.BAD_INPUT_REASONS)}. Every one is in "
+            "/q/quarantine-*.jsonl with its reason and raw bytes; fix them and run again, or raise the limit"
+        )
+    )

@@ -404,6 +404,97 @@ def test_a_cnn_is_refused_when_max_length_is_shorter_than_its_widest_convolution
         )
 
 
+WIDE_ONLY_FROZEN_THEN_FINE_TUNE = (
+    "trainer.embedding_training frozen_then_fine_tune unfreezes the embedding layer, and with "
+    "trainer.use_embeddings false the model has none; set trainer.embedding_training fine_tune, "
+    "or trainer.use_embeddings true"
+)
+WIDE_ONLY_ONE_NGRAM_BUCKET = (
+    "trainer.use_embeddings is false and transform.ngram_buckets is 1: every n-gram would share the "
+    "one id, which weighs nothing, so the model would learn nothing; set transform.ngram_buckets to "
+    "2 or more (the default is 8388608), or trainer.use_embeddings true"
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    use_embeddings=st.booleans(),
+    embedding_training=st.sampled_from(["fine_tune", "frozen", "frozen_then_fine_tune"]),
+    architecture=st.sampled_from(["bag", "cnn"]),
+    ngram_buckets=st.sampled_from([1, 2, 3, 2**23]),
+    widths=st.lists(st.integers(1, 8), min_size=1, max_size=3, unique=True),
+    max_length=st.integers(1, 8),
+    hidden_units=st.integers(1, 3),
+)
+def test_options_the_other_branch_makes_impossible_are_refused_and_options_merely_unused_accepted(
+    use_embeddings, embedding_training, architecture, ngram_buckets, widths, max_length, hidden_units
+):
+    overrides = {
+        "trainer.use_embeddings": use_embeddings,
+        "trainer.embedding_training": embedding_training,
+        "trainer.architecture": architecture,
+        "trainer.conv_widths": widths,
+        "trainer.hidden_units": hidden_units,
+        "transform.ngram_buckets": ngram_buckets,
+        "transform.max_length": max_length,
+    }
+    # Checked in this order: the Trainer's own options, then the rules across sections.
+    if not use_embeddings and embedding_training == "frozen_then_fine_tune":
+        expected = WIDE_ONLY_FROZEN_THEN_FINE_TUNE
+    elif not use_embeddings and ngram_buckets == 1:
+        expected = WIDE_ONLY_ONE_NGRAM_BUCKET
+    elif use_embeddings and architecture == "cnn" and max_length < max(widths):
+        expected = (
+            f"transform.max_length ({max_length}) is shorter than the widest of trainer.conv_widths "
+            f"({max(widths)}) with trainer.architecture cnn: raise transform.max_length to {max(widths)} or "
+            "more, or leave out the wider convolutions"
+        )
+    else:
+        # A wide-only model leaves architecture, conv_widths, hidden_units and a plain embedding_training
+        # unused; a model with embeddings gives one n-gram bucket no weight but still learns.
+        config = build_config(overrides=overrides)
+        assert (
+            config.trainer.use_embeddings,
+            config.transform.ngram_buckets,
+            config.transform.max_length,
+        ) == (
+            use_embeddings,
+            ngram_buckets,
+            max_length,
+        )
+        return
+    with pytest.raises(OptionsError) as error:
+        build_config(overrides=overrides)
+    assert str(error.value) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"trainer.use_embeddings": False, "trainer.embedding_training": "frozen_then_fine_tune"},
+            WIDE_ONLY_FROZEN_THEN_FINE_TUNE,
+        ),
+        ({"trainer.use_embeddings": False, "transform.ngram_buckets": 1}, WIDE_ONLY_ONE_NGRAM_BUCKET),
+    ],
+)
+def test_a_wide_only_model_refuses_what_it_cannot_train(overrides, message):
+    with pytest.raises(OptionsError) as error:
+        build_config(overrides=overrides)
+    assert str(error.value) == message
+
+
+def test_a_wide_only_model_has_no_convolution_to_fit_in_max_length():
+    config = build_config(
+        overrides={"trainer.architecture": "cnn", "trainer.use_embeddings": False, "transform.max_length": 2}
+    )
+    assert (config.trainer.architecture, config.trainer.conv_widths, config.transform.max_length) == (
+        "cnn",
+        (3, 4, 5),
+        2,
+    )
+
+
 def test_options_are_frozen():
     options = TrainerOptions()
     with pytest.raises(ValidationError):

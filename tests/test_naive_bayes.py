@@ -163,6 +163,21 @@ def test_without_the_embedding_branch_the_model_is_the_ngram_branch_alone():
     np.testing.assert_allclose(probability, [[1 / (1 + np.exp(-wide_logit))]], rtol=1e-6)
 
 
+def test_a_wide_only_model_builds_no_convolution_whatever_the_sequence_length():
+    ratios = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    options = TrainerOptions(use_embeddings=False, architecture="cnn", conv_widths=(3, 4, 5))
+    wide_only = model.build_model(6, 2, _matrix(6), options, ngram_ratios=ratios)
+    assert [layer.name for layer in wide_only.layers] == [
+        features.NGRAM_IDS,
+        model.NGRAM_LAYER,
+        model.OUTPUT_LAYER,
+    ]
+    # With the embedding branch, sequences of 2 tokens are shorter than the widest convolution.
+    with pytest.raises(ValueError) as error:
+        model.build_model(6, 2, _matrix(6), TrainerOptions(architecture="cnn"), ngram_ratios=ratios)
+    assert str(error.value) == "sequences of 2 tokens are shorter than the widest convolution (5)"
+
+
 def test_a_model_needs_a_branch():
     with pytest.raises(ValueError, match="no n-gram branch"):
         model.build_model(6, 5, _matrix(6), TrainerOptions(use_embeddings=False))

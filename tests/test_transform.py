@@ -257,3 +257,13 @@ def test_analyze_and_transform_on_real_reviews(tmp_path):
     # token first); vocab_size 7 leaves 5 rows after the reserved tokens.
     vocabulary = tft.TFTransformOutput(graph).vocabulary_by_name(features.VOCABULARY_NAME)
     assert [token.decode() for token in vocabulary] == ["<pad>", "<unk>", ".", "to", "this", "primary", "it"]
+
+
+def test_a_vocabulary_of_no_word_names_transform_min_frequency():
+    with pytest.raises(executor.EmptyVocabularyError) as error:
+        executor.check_vocabulary_words(list(features.RESERVED_TOKENS), TransformOptions(min_frequency=5000))
+    assert str(error.value) == (
+        "the vocabulary keeps no word: no token is seen 5,000 times or more in the train split "
+        "(transform.min_frequency is 5000); lower transform.min_frequency"
+    )
+    executor.check_vocabulary_words([*features.RESERVED_TOKENS, "film"], TransformOptions(min_frequency=5000))

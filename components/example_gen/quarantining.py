@@ -17,6 +17,7 @@ from components.artifacts.quarantine import (
     FILE_SUFFIX,
     MAX_SAMPLES,
     SUMMARY_FILE,
+    TOO_LARGE,
     IngestSummary,
     KeptQuarantine,
     QuarantinedRecord,
@@ -54,6 +55,12 @@ def check_bad_records(
         f"too many bad review records: {summary.bad_records} of {summary.records} "
         f"({summary.bad_share:.1%}) were set aside, and {' and '.join(exceeded)}. "
         f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}. "
+        + (
+            f"The {TOO_LARGE} ones are larger than {section}.max_review_bytes ({options.max_review_bytes:,} "
+            "bytes): raise it to read them. "
+            if summary.counts.get(TOO_LARGE)
+            else ""
+        )
         + kept().sentence(f"Every one is in {{}}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes")
         + "; fix them and run again, or raise the limit"
     )

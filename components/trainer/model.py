@@ -123,12 +123,43 @@ def build_model(
         )
     if features.PAD_ID != 0:
         raise ValueError("Keras masks id 0; the padding token must have id 0")
+    keras.utils.set_random_seed(options.seed)
+    if options.use_embeddings:
+        token_ids, logit = _deep_branch(vocab_size, sequence_length, matrix, options)
+        inputs = {features.TOKEN_IDS: token_ids}
+    elif ngram_ratios is None:
+        raise ValueError("trainer.use_embeddings is false, and there is no n-gram branch to train")
+    else:  # wide only: no token-id input, no embedding, no convolution
+        inputs, logit = {}, None
+    if ngram_ratios is not None:
+        ngram_ids = keras.Input(shape=(None,), dtype="int64", ragged=True, name=features.NGRAM_IDS)
+        inputs[features.NGRAM_IDS] = ngram_ids
+        wide = NaiveBayesLinear(
+            len(ngram_ratios), l2=options.ngram_l2, scale=options.ngram_learning_rate_factor, name=NGRAM_LAYER
+        )
+        wide_logit = wide(ngram_ids)
+        wide.ratios.assign(ngram_ratios.astype(np.float32))
+        logit = wide_logit if logit is None else keras.layers.Add(name="logit")([logit, wide_logit])
+    probability = Sigmoid(name=OUTPUT_LAYER)(logit)
+
+    name = (f"imdb_{options.architecture}" if options.use_embeddings else "imdb") + (
+        "_ngrams" if ngram_ratios is not None else ""
+    )
+    model = keras.Model(inputs, probability, name=name)
+    compile_model(model, options.learning_rate)
+    return model
+
+
+def _deep_branch(
+    vocab_size: int, sequence_length: int, matrix: np.ndarray, options: TrainerOptions
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The token-id input and the deep branch's logit: the Embedding layer starting from ``matrix``,
+    then ``options.architecture``."""
     if options.architecture == Architecture.CNN and sequence_length < max(options.conv_widths):
         raise ValueError(
             f"sequences of {counted(sequence_length, 'token')} are shorter than the widest convolution "
             f"({max(options.conv_widths)})"
         )
-    keras.utils.set_random_seed(options.seed)
 
     token_ids = keras.Input(shape=(sequence_length,), dtype="int64", name=features.TOKEN_IDS)
     embedding = keras.layers.Embedding(
@@ -163,29 +194,7 @@ def build_model(
         hidden = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
     hidden = keras.layers.Dropout(options.dropout, seed=options.seed)(hidden)
     logit = LogitDense(1, name=DEEP_LOGIT_LAYER)(hidden)
-    inputs = {features.TOKEN_IDS: token_ids}
-    if not options.use_embeddings:
-        # Wide only: the deep branch's layers above are left out of the model (nothing connects them).
-        if ngram_ratios is None:
-            raise ValueError("trainer.use_embeddings is false, and there is no n-gram branch to train")
-        inputs, logit = {}, None
-    if ngram_ratios is not None:
-        ngram_ids = keras.Input(shape=(None,), dtype="int64", ragged=True, name=features.NGRAM_IDS)
-        inputs[features.NGRAM_IDS] = ngram_ids
-        wide = NaiveBayesLinear(
-            len(ngram_ratios), l2=options.ngram_l2, scale=options.ngram_learning_rate_factor, name=NGRAM_LAYER
-        )
-        wide_logit = wide(ngram_ids)
-        wide.ratios.assign(ngram_ratios.astype(np.float32))
-        logit = wide_logit if logit is None else keras.layers.Add(name="logit")([logit, wide_logit])
-    probability = Sigmoid(name=OUTPUT_LAYER)(logit)
-
-    name = (f"imdb_{options.architecture}" if options.use_embeddings else "imdb") + (
-        "_ngrams" if ngram_ratios is not None else ""
-    )
-    model = keras.Model(inputs, probability, name=name)
-    compile_model(model, options.learning_rate)
-    return model
+    return token_ids, logit
 
 
 def compile_model(model: keras.Model, learning_rate: float) -> None:

@@ -130,6 +130,13 @@ class TrainerOptions(Options):
             raise ValueError(
                 "trainer.use_embeddings and trainer.use_ngrams are both false: the model needs at least one branch"
             )
+        if not self.use_embeddings and self.embedding_training == EmbeddingTraining.FROZEN_THEN_FINE_TUNE:
+            # fine_tune and frozen only say what the absent embedding layer would do; this one unfreezes it.
+            raise ValueError(
+                "trainer.embedding_training frozen_then_fine_tune unfreezes the embedding layer, and with "
+                "trainer.use_embeddings false the model has none; set trainer.embedding_training fine_tune, "
+                "or trainer.use_embeddings true"
+            )
         if (
             self.embedding_training == EmbeddingTraining.FROZEN_THEN_FINE_TUNE
             and self.unfreeze_after_epochs >= self.epochs

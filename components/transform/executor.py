@@ -12,6 +12,7 @@ import tensorflow_transform.beam as tft_beam
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
+from components.artifacts import transform_graph
 from components.beam_utils import run_and_count
 from components.component_spec import Artifacts, Properties
 from components.file_patterns import all_files_pattern
@@ -40,6 +41,21 @@ def transform_input_schema(raw_schema: schema_pb2.Schema) -> schema_pb2.Schema:
     del schema.feature[:]
     schema.feature.extend(kept)
     return schema
+
+
+class EmptyVocabularyError(ValueError):
+    """The vocabulary kept no word besides the reserved tokens."""
+
+
+def check_vocabulary_words(vocabulary: list[str], options: TransformOptions) -> None:
+    """Raises :class:`EmptyVocabularyError` when ``vocabulary`` holds only the reserved tokens: every
+    token would be <unk>, and nothing downstream could be aligned or learnt from the token ids."""
+    if not features.vocabulary_words(vocabulary):
+        raise EmptyVocabularyError(
+            f"the vocabulary keeps no word: no token is seen {options.min_frequency:,} times or more in the "
+            f"{'+'.join(features.FIT_SPLITS)} split ({TransformOptions.SECTION}.min_frequency is "
+            f"{options.min_frequency}); lower {TransformOptions.SECTION}.min_frequency"
+        )
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -93,6 +109,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             tf.io.gfile.rmtree(temp_dir)
 
         tft_output = tft.TFTransformOutput(transform_graph_uri)
+        check_vocabulary_words(transform_graph.vocabulary(tft_output), options)
         logger.info(
             "Transform done in %.1f s: vocabulary %d rows; examples %s",
             time.monotonic() - started,
