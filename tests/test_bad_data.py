@@ -824,6 +824,10 @@ def test_full_imdb_archive_has_96_train_duplicates_and_123_test_overlaps():
     assert dict(reasons) == {quarantine.DUPLICATE: 96, quarantine.IN_TEST_SPLIT: 123}
 
 
+def _kept_in_q() -> quarantine.KeptQuarantine:
+    return quarantine.KeptQuarantine("/q")
+
+
 def test_too_many_too_large_records_name_the_size_limit_as_their_cause():
     summary = quarantine.IngestSummary(
         reviews_read=6,
@@ -832,7 +836,7 @@ def test_too_many_too_large_records_name_the_size_limit_as_their_cause():
         split_folders={},
     )
     with pytest.raises(TooManyBadRecordsError) as error:
-        check_bad_records(summary, ExampleGenOptions(max_review_bytes=2_000), "/q")
+        check_bad_records(summary, ExampleGenOptions(max_review_bytes=2_000), _kept_in_q)
     assert str(error.value) == (
         "too many bad review records: 4 of 10 (40.0%) were set aside, and example_gen.max_bad_share is 0.01. "
         "By reason: too_large 3 (a, b, c), empty 1 (d). "
@@ -855,10 +859,10 @@ def test_the_size_limit_is_named_exactly_when_records_were_too_large(
     counts = {quarantine.TOO_LARGE: too_large, other: others}
     summary = quarantine.IngestSummary(reviews_read=1, counts=counts, samples={}, split_folders={})
     if not too_large + others:
-        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), "/q")
+        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), _kept_in_q)
         return
     with pytest.raises(TooManyBadRecordsError) as error:
-        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), "/q")
+        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), _kept_in_q)
     sentence = (
         f"The too_large ones are larger than example_gen.max_review_bytes ({max_review_bytes:,} bytes): "
         "raise it to read them. "
