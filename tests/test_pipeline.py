@@ -356,6 +356,24 @@ def test_dry_run_names_the_span_a_run_would_ingest(tmp_path, values, shown):
     assert plan.splitlines()[1] == f"  data:     {data}{shown}"
 
 
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        ({}, " (span 20785 (2026-11-28), the newest)"),
+        ({"span": 20784}, " (span 20784 (2026-11-27))"),
+        ({"span": 20785, "num_spans": 2}, " (2 spans ending at span 20785 (2026-11-28))"),
+    ],
+)
+def test_dry_run_names_a_dated_span_by_its_date_the_newest_or_the_one_asked_for(tmp_path, values, shown):
+    """Before: a --span was shown as a bare number (``span 20784``), the newest with its date."""
+    for day in ("2026-11-27", "2026-11-28"):
+        (tmp_path / day).mkdir()
+        (tmp_path / day / "aclImdb_v1.tar.gz").write_bytes(b"")
+    data = str(tmp_path / "{YYYY}-{MM}-{DD}" / "aclImdb_v1.tar.gz")
+    plan = describe_plan(build_config({"output": str(tmp_path / "out"), "data": data, **values}))
+    assert plan.splitlines()[1] == f"  data:     {data}{shown}"
+
+
 def test_dry_run_on_remote_spans_names_the_newest_without_listing_them():
     data = "gs://bucket/span-{SPAN}/aclImdb_v1.tar.gz"
     plan = describe_plan(build_config({"output": "gs://bucket/out", "data": data}))
