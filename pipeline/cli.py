@@ -43,15 +43,23 @@ from pipeline.commands.common import (  # noqa: F401 - the exit codes, for calle
 )
 from pipeline.gc_at_exit import freeze_gc_at_exit
 
+# The spellings a true/false flag once took (stripped, any case), by the value each meant.
+_FORMER_BOOLS = dict.fromkeys(("true", "yes", "1", "on"), "true") | dict.fromkeys(
+    ("false", "no", "0", "off"), "false"
+)
+
 
 def _parse_bool(text: str) -> bool:
-    """A true/false flag, read as a config file reads it (``1``, ``yes`` and ``on`` are refused there too)."""
+    """A true/false flag, read as a config file reads it (``1``, ``yes`` and ``on`` are refused there too);
+    a spelling once taken (``yes``, ``0``, any case, padded) is refused saying what to write instead."""
     from pipeline.config import BOOL_SPELLINGS, read_bool
 
     value = read_bool(text)
     if value is None:
+        meant = _FORMER_BOOLS.get(text.strip().lower())
         raise argparse.ArgumentTypeError(
             f"expected true or false ({', '.join(BOOL_SPELLINGS)}), got {text!r}"
+            + (f": write {meant}" if meant else "")
         )
     return value
 

@@ -387,9 +387,10 @@ def read_number(text: str) -> int | float | None:
 
 
 def read_bool(text: str) -> bool | None:
-    """A true/false given on the command line, read as a config file reads it (:data:`BOOL_SPELLINGS`);
-    None for anything else (``1``, ``yes``, ``on``: YAML 1.1's, which a config file reads as text)."""
-    text = text.strip()
+    """A true/false given on the command line, read as a config file reads it (:data:`BOOL_SPELLINGS`, with
+    spaces around it, as a file's line may hold; a tab or other blank is refused there); None for anything else
+    (``1``, ``yes``, ``on``: YAML 1.1's, which a config file reads as text)."""
+    text = text.strip(" ")
     return text.lower() == "true" if text in BOOL_SPELLINGS else None
 
 

@@ -178,7 +178,8 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
     """Writes the file ``target`` loads; returns the job as TFX's runner built it (``pipelineSpec``...).
 
     Raises:
-        TargetError, OutputFileError, PortableConfigError, or OptionsError for an ``image`` not UTF-8 text.
+        TargetError, OutputFileError, PortableConfigError, ValueError for a blank ``image``, or OptionsError
+        for one not UTF-8 text.
     """
     from google.protobuf import json_format
     from kfp.compiler import pipeline_spec_builder
@@ -186,6 +187,8 @@ def compile_pipeline(config: PipelineConfig, output_file: str, image: str, targe
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
     target = resolve_target(output_file, target)
+    if not image.strip():  # TFX would silently run every step in its own image
+        raise ValueError("--image must not be empty: every step runs in it (an image with this project)")
     check_text("--image", image)
     check_portable(config)
     with _replacing(output_file) as staging:

@@ -1,5 +1,6 @@
 """The pipeline DAG, in data-flow order (the README's diagram)."""
 
+import collections
 from collections.abc import Sequence
 import glob
 from pathlib import Path
@@ -212,12 +213,23 @@ def create_pipeline(
     )
 
 
-def report_input_sources() -> dict[tuple[str, str], str]:
+def report_input_sources(by_type: bool = False) -> dict[tuple[str, str], str]:
     """(step id, output key) -> the Report input that output feeds, as :func:`create_components` wires
-    them: how a run without a Report step (failed, stopped) finds its report's artifacts in ML Metadata."""
-    report = create_components(PipelineConfig(), portable=True)[-1]
+    them: how a run without a Report step (failed, stopped) finds its report's artifacts in ML Metadata.
+
+    ``by_type``: keyed by the step's type (its class, as ML Metadata names an execution's type) instead,
+    for each type only one step has: how an execution recorded without its node (step id) is matched.
+    """
+    components = create_components(PipelineConfig(), portable=True)
+    types = {component.id: component.type for component in components}
+    steps_of_type = collections.Counter(types.values())
     return {
-        (channel.producer_component_id, channel.output_key): key for key, channel in report.inputs.items()
+        (
+            types[channel.producer_component_id] if by_type else channel.producer_component_id,
+            channel.output_key,
+        ): key
+        for key, channel in components[-1].inputs.items()
+        if not by_type or steps_of_type[types[channel.producer_component_id]] == 1
     }
 
 

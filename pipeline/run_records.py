@@ -37,6 +37,9 @@ ERROR_PROPERTY = "error"
 # (step id, output key) -> report input, to find a run's report inputs among its steps' outputs: the DAG's
 # own wiring of the Report (an input need not be named as its output: DriftCheck's anomalies feed drift).
 _input_by_output = functools.cache(report_input_sources)
+# (execution type, output key) -> report input, for an execution recorded without its node context (whose
+# step id is then unknown): matched by its type where only one step of the pipeline has that type.
+_input_by_producer_type = functools.cache(functools.partial(report_input_sources, by_type=True))
 
 
 class RunNotFoundError(LookupError):
@@ -171,7 +174,11 @@ def list_runs(
             key, artifact = event.path.steps[0].key, artifacts[event.artifact_id]
             if report_execution is None:  # the steps' outputs that feed a report input
                 if event.type == _Event.OUTPUT:
-                    input_key = _input_by_output().get((node_of[event.execution_id], key))
+                    input_key = (
+                        _input_by_output().get((node_of[event.execution_id], key))
+                        if event.execution_id in nodes
+                        else _input_by_producer_type().get((node_of[event.execution_id], key))
+                    )
                     if input_key is not None:
                         inputs[input_key] = ref(artifact)
             elif event.execution_id == report_execution.id:

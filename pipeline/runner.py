@@ -129,7 +129,7 @@ def _spans_shown(config: PipelineConfig) -> str:
         return ""
     newest = preflight.newest_span(config.data) if config.span is None else None
     if config.span is not None:
-        last = f"span {config.span}"
+        last = f"span {span_name(config.span, config.data)}"
     elif newest is not None:
         last = f"span {span_name(newest, config.data)}, the newest"
     else:

@@ -98,6 +98,7 @@ class ScoreInput:
     given: tuple[str, str] | None = None
     not_read: tuple[str, ...] = ()  # an input folder's subfolders and files matched but not input
     folder_format: str | None = None  # for an input folder, the --input-format its names are read by
+    not_read_folders: tuple[str, ...] = ()  # which of ``not_read`` are subfolders
 
     def reads(self, metadata: FileMetadata) -> bool:
         """Whether a file Beam matched is input: any file of a folder by its name's rule, even one written
@@ -207,7 +208,7 @@ def resolve_input(path: str, input_format: str = "auto") -> ScoreInput:
                 f"--input {path} holds no TFRecord files: {listed(list(map(quarantine.shown_name, hidden)))} "
                 f"{noun_form(len(hidden), 'starts', 'start')} with _ or ., which are never read"
             )
-        return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read, input_format)
+        return ScoreInput(TFRECORD, all_files_pattern(read), given, not_read, input_format, tuple(folders))
     return ScoreInput(kind, escape_pattern(read), given)
 
 
@@ -218,7 +219,8 @@ def _file_names(folder: str) -> tuple[list[str], list[str], list[str]]:
     listing fails on it)."""
     if is_remote(folder):
         _, folders, files = next(_gfile().walk(folder))
-        return sorted(files), sorted(folders), []
+        # A remote folder's name may end in /: stripped, so that gs:// names it as a local folder is named.
+        return sorted(files), sorted(name.rstrip("/") for name in folders), []
     with os.scandir(folder) as entries:
         found = sorted(entries, key=lambda entry: entry.name)
     others = [entry for entry in found if not entry.is_dir()]
@@ -614,23 +616,38 @@ class ScoreSummary:
     scored: int
     quarantined: dict[str, int]
     not_read: list[str] = dataclasses.field(default_factory=list)  # files and subfolders of the input folder
+    not_read_folders: list[str] = dataclasses.field(default_factory=list)  # which of not_read are subfolders
 
     def describe(self) -> str:
         """``set aside 3 (empty 2, binary 1)``, most frequent first ("set aside 0" when none), then the
-        files of the input folder not read, if any, the first 5 named: ``, not read 2 files (README.md, _SUCCESS)``."""
+        files and subfolders of the input folder not read, if any, the first 5 named, a folder with a
+        trailing ``/``: ``, not read 2 files and 1 folder (README.md, _SUCCESS, sub/)``."""
         total = sum(self.quarantined.values())
         ordered = sorted(self.quarantined.items(), key=lambda item: (-item[1], item[0]))
         reasons = f" ({', '.join(f'{reason} {count}' for reason, count in ordered)})" if total else ""
-        shown = listed([quarantine.shown_name(name) for name in self.not_read])
-        not_read = f", not read {counted(len(self.not_read), 'file')} ({shown})"
-        return f"set aside {total}{reasons}{not_read if self.not_read else ''}"
+        if not self.not_read:
+            return f"set aside {total}{reasons}"
+        folders = set(self.not_read_folders)
+        shown = listed([quarantine.shown_name(name) + "/" * (name in folders) for name in self.not_read])
+        files = len(self.not_read) - len(folders)
+        counts = [counted(files, "file")] * bool(files) + [counted(len(folders), "folder")] * bool(folders)
+        return f"set aside {total}{reasons}, not read {' and '.join(counts)} ({shown})"
 
 
 def _summary(facts: list[tuple[str, int]], job: ScoreJob, kinds: list[str]) -> str:
     counts = dict(facts)
     kind = ",".join(sorted(set(kinds)))  # one kind: a folder is read as TFRecord files only
     scored = counts.pop(_SCORED, 0)
-    summary = ScoreSummary(job.model_dir, job.input_path, kind, scored, counts, list(job.source.not_read))
+    source = job.source
+    summary = ScoreSummary(
+        job.model_dir,
+        job.input_path,
+        kind,
+        scored,
+        counts,
+        list(source.not_read),
+        list(source.not_read_folders),
+    )
     return json.dumps(dataclasses.asdict(summary), sort_keys=True, indent=1)
 
 

@@ -582,10 +582,11 @@ def test_a_large_file_of_cr_only_line_ends_is_refused_after_reading_a_bounded_pa
     assert _where_and_what(error) == (1, None, CR_ONLY.format(first_cr))
     # Never the whole file at once (the line it was read as held all 16 MiB, three times over at the peak).
     assert peak <= 3 * vector_files._CHUNK_BYTES
-    # Each of the (at most two) times a plain file is opened, one buffer of it is read. A gzip file is then
-    # decompressed to its end, a buffer at a time, to tell damaged data from a bad record (README).
+    # A file is read a buffer at a time: to its end once, to find no LF after the CR (an LF would make it a
+    # stray one), and one buffer the other time a plain file is opened.
+    assert max(read_from_file) <= vector_files._CHUNK_BYTES
     if not compress:
-        assert sum(read_from_file) <= 2 * (vector_files._CHUNK_BYTES + BOUND)
+        assert sum(read_from_file) <= len(data) + 2 * (vector_files._CHUNK_BYTES + BOUND)
 
 
 _LONG_ROW = "w" + " 0.5" * 20_000  # 80,001 bytes: longer than BOUND, a plausible row of none of the formats
@@ -599,14 +600,31 @@ _LONG_ROW = "w" + " 0.5" * 20_000  # 80,001 bytes: longer than BOUND, a plausibl
         ((_LONG_ROW + "\n") * 2, ("w", 20_000)),
         # A CR after the part read is found as before: line 1 is not the whole file, so it is stray.
         (_LONG_ROW[:70_001] + "\r" + _LONG_ROW[70_001:] + "\n" + _LONG_ROW, STRAY_CR.format(70_002)),
-        # A CR in the part read and no LF: CR-only line ends, though an LF comes later.
-        (_LONG_ROW[:101] + "\r" + _LONG_ROW[101:] + "\n" + _LONG_ROW, CR_ONLY.format(102)),
+        # A CR in the part read and no LF in it, but one after it: the file's lines end with LF, the CR is stray.
+        # Before: CR-only line ends, with advice (tr '\r' '\n') that would break the file's rows.
+        (_LONG_ROW[:101] + "\r" + _LONG_ROW[101:] + "\n" + _LONG_ROW, STRAY_CR.format(102)),
+        # A CR in the part read and no LF anywhere: CR-only line ends.
+        (_LONG_ROW[:101] + "\r" + _LONG_ROW[101:] + "\r" + _LONG_ROW, CR_ONLY.format(102)),
+        # ... or only as the file's last byte: CR-only line ends, the whole file is line 1 for sed.
+        (_LONG_ROW[:101] + "\r" + _LONG_ROW[101:] + "\r" + _LONG_ROW + "\n", CR_ONLY.format(102)),
     ],
-    ids=["crlf-at-the-bound", "long-lf", "stray-cr-after-the-bound", "cr-within-the-bound"],
+    ids=[
+        "crlf-at-the-bound",
+        "long-lf",
+        "stray-cr-after-the-bound",
+        "stray-cr-within-the-bound",
+        "cr-only",
+        "cr-only-last-lf",
+    ],
 )
-def test_a_first_line_longer_than_the_bound_reads_as_its_line_ends_say(tmp_path, data, expected):
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_a_first_line_longer_than_the_bound_reads_as_its_line_ends_say(tmp_path, data, expected, compress):
     assert len(data.partition("\n")[0]) + 1 > BOUND
-    path = _file(tmp_path, "glove.txt", data)
+    path = _file(
+        tmp_path,
+        "glove.txt.gz" if compress else "glove.txt",
+        gzip.compress(data.encode()) if compress else data,
+    )
     if isinstance(expected, tuple):
         vectors = [(word, len(vector), set(vector.tolist())) for word, vector in iter_vectors(path, GLOVE)]
         assert vectors == [(*expected, {0.5})] * 2

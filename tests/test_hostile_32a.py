@@ -104,7 +104,9 @@ def test_neighbors_shows_a_query_word_with_a_line_break_on_one_line(model_dir, t
     assert all(line.startswith("  ") for line in lines[2:])
 
 
-def test_score_does_not_drop_a_folder_of_tfrecords_inside_the_input_folder_silently(model_dir, tmp_path):
+def test_score_does_not_drop_a_folder_of_tfrecords_inside_the_input_folder_silently(
+    model_dir, version_dir, tmp_path
+):
     import tensorflow as tf
 
     def write(path: Path, *texts: str) -> None:
@@ -121,17 +123,14 @@ def test_score_does_not_drop_a_folder_of_tfrecords_inside_the_input_folder_silen
 
     result = score(model_dir, "in", tmp_path)
 
-    said = result.stdout + result.stderr
-    # Either refused (exit 2, naming the folder) or scored with the folder named as not read.
-    if result.returncode == 0:
-        summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-        assert summary["scored"] == 2
-        assert summary["not_read"] == ["sub.tfrecord"]
-        assert "sub.tfrecord" in result.stdout
-    else:
-        assert result.returncode == 2, said
-        assert "in/sub.tfrecord" in result.stderr
-        assert "Traceback" not in said
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["scored"] == 2
+    assert summary["not_read"] == ["sub.tfrecord"]
+    assert summary["not_read_folders"] == ["sub.tfrecord"]
+    assert result.stdout == (
+        f"scored 2 reviews of in with {version_dir}, set aside 0, not read 1 folder (sub.tfrecord/): out\n"
+    )
 
 
 def test_predict_takes_a_version_folder_whose_saved_model_is_in_text_form(version_dir, tmp_path):

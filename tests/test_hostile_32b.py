@@ -68,7 +68,6 @@ def test_compile_dry_run_is_not_steered_to_beams_dry_run(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 2
-    assert "unknown option --dry-run" in result.stderr
     assert "--dry_run" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "imdb-pipeline compile: error: unknown option --dry-run; options that are not imdb-pipeline compile's "
@@ -80,8 +79,6 @@ def test_compile_dry_run_is_not_steered_to_beams_dry_run(tmp_path):
 def test_config_option_name_with_a_trailing_space_is_shown_quoted(tmp_path):
     result = _dry_run_with_config(tmp_path, 'trainer:\n  "epochs ": 4\n', "--output", "out")
     assert result.returncode == 2
-    assert "c.yaml, line 2: unknown option" in result.stderr
-    assert "'trainer.epochs '" in result.stderr or "'epochs '" in result.stderr
     assert "c.yaml, line 2: unknown option 'trainer.epochs ' (did you mean trainer.epochs?); known: " in (
         result.stderr
     )
@@ -90,8 +87,6 @@ def test_config_option_name_with_a_trailing_space_is_shown_quoted(tmp_path):
 def test_config_blank_output_is_refused_as_the_flag_is(tmp_path):
     result = _dry_run_with_config(tmp_path, 'output: "  "\n')
     assert result.returncode == 2
-    assert "c.yaml, line 1: output" in result.stderr
-    assert "empty" in result.stderr or "blank" in result.stderr
     assert result.stdout == ""
     assert result.stderr.strip().splitlines()[-1] == (
         "imdb-pipeline run: configuration error: config file c.yaml, line 1: output is blank (white space "
@@ -120,10 +115,8 @@ def test_dry_run_names_the_span_a_run_would_ingest(tmp_path):
 def test_true_false_flag_refuses_what_a_config_file_refuses(tmp_path, value):
     result = run_cli("run", "--dry-run", "--output", "out", "--trainer.warm_start", value, cwd=tmp_path)
     assert result.returncode == 2
-    assert "trainer.warm_start" in result.stderr
-    assert "true or false" in result.stderr
     assert result.stdout == ""
     assert result.stderr.strip().splitlines()[-1] == (
         "imdb-pipeline run: error: argument --trainer.warm_start: expected true or false (true, True, TRUE, "
-        f"false, False, FALSE), got {value!r}"
+        f"false, False, FALSE), got {value!r}: write true"
     )

@@ -25,6 +25,16 @@ from tests.conftest import DEFAULT_STEP_IDS, run_cli
 IMAGE = "europe-docker.pkg.dev/my-project/images/imdb:1"
 
 
+@pytest.mark.parametrize("image", ["", " ", "\t\n"])
+def test_compiling_from_python_refuses_a_blank_image_writing_nothing(tmp_path, image):
+    """TFX would run every step in its own image; before, only the command line refused it."""
+    config = build_config({"data": "gs://bucket/imdb/aclImdb_v1.tar.gz", "output": "gs://bucket/runs"})
+    with pytest.raises(ValueError) as error:
+        kubeflow.compile_pipeline(config, str(tmp_path / "imdb.json"), image)
+    assert str(error.value) == "--image must not be empty: every step runs in it (an image with this project)"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_compiled_spec_holds_every_step_the_image_and_the_parameters(tmp_path):
     config = build_config(
         {

@@ -324,6 +324,57 @@ def test_a_run_without_a_report_step_maps_every_steps_output_to_the_report_input
     )
 
 
+def test_an_execution_without_its_node_is_matched_to_a_report_input_by_its_type_where_unambiguous():
+    """Before: such an execution was named by its type, never a step id of the map, and the run lost every
+    report input unsaid. A type no step or several steps have matches nothing."""
+    from ml_metadata.proto import metadata_store_pb2 as pb
+    from tfx.types.standard_artifacts import ExampleStatistics, Model
+
+    from tests.metadata_records import in_memory_store, put_artifact
+
+    store = in_memory_store()
+    store.put_context_type(pb.ContextType(name="node"))  # a store TFX wrote has it; no execution here has one
+    [run] = store.put_contexts(
+        [pb.Context(type_id=store.put_context_type(pb.ContextType(name="pipeline_run")), name="r")]
+    )
+    statistics = put_artifact(store, ExampleStatistics, "/root/StatisticsGen/statistics/3")
+    model = put_artifact(store, Model, "/root/Trainer/model/4")
+    for type_name, key, artifact in (
+        ("components.statistics.component.StatisticsGen", "statistics", statistics),
+        ("SomeOtherStep", "model", model),
+    ):
+        execution_type = store.put_execution_type(pb.ExecutionType(name=type_name))
+        [execution] = store.put_executions(
+            [pb.Execution(type_id=execution_type, last_known_state=pb.Execution.COMPLETE)]
+        )
+        store.put_attributions_and_associations([], [pb.Association(context_id=run, execution_id=execution)])
+        event = pb.Event(artifact_id=artifact.id, execution_id=execution, type=pb.Event.OUTPUT)
+        event.path.steps.add().key = key
+        store.put_events([event])
+
+    [record] = run_records.list_runs(store)
+
+    assert {key: ref.uri for key, ref in record.inputs.items()} == {
+        "statistics": "/root/StatisticsGen/statistics/3"
+    }
+    assert report_input_sources(by_type=True)[
+        ("components.statistics.component.StatisticsGen", "statistics")
+    ] == ("statistics")
+    assert report_input_sources(by_type=True) == {
+        ("tfx.components.example_gen.component.FileBasedExampleGen", "examples"): "examples",
+        ("components.statistics.component.StatisticsGen", "statistics"): "statistics",
+        ("components.statistics.component.DriftCheck", "anomalies"): "drift",
+        ("components.transform.component.Transform", "transform_graph"): "transform_graph",
+        ("components.embeddings.component.EmbeddingAligner", "embedding"): "embedding",
+        ("components.trainer.component.Trainer", "model"): "model",
+        ("components.trainer.component.Trainer", "model_run"): "model_run",
+        ("tfx.components.evaluator.component.Evaluator", "evaluation"): "evaluation",
+        ("tfx.components.evaluator.component.Evaluator", "blessing"): "blessing",
+        ("components.canary.component.Canary", "blessing"): "infra_blessing",
+        ("components.pusher.component.Pusher", "pushed_model"): "pushed_model",
+    }
+
+
 @pytest.mark.parametrize("input_key", run_report.INPUT_KEYS)
 def test_every_report_input_is_fed_by_the_output_the_records_map_to_it(tmp_path, input_key):
     pipeline = create_pipeline(build_config({"output": str(tmp_path)}))
@@ -352,6 +403,24 @@ def _spans(folder, *numbers):
 )
 def test_dry_run_names_the_span_a_run_would_ingest(tmp_path, values, shown):
     data = _spans(tmp_path, 2, 3, 7)
+    plan = describe_plan(build_config({"output": str(tmp_path / "out"), "data": data, **values}))
+    assert plan.splitlines()[1] == f"  data:     {data}{shown}"
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        ({}, " (span 20785 (2026-11-28), the newest)"),
+        ({"span": 20784}, " (span 20784 (2026-11-27))"),
+        ({"span": 20785, "num_spans": 2}, " (2 spans ending at span 20785 (2026-11-28))"),
+    ],
+)
+def test_dry_run_names_a_dated_span_by_its_date_the_newest_or_the_one_asked_for(tmp_path, values, shown):
+    """Before: a --span was shown as a bare number (``span 20784``), the newest with its date."""
+    for day in ("2026-11-27", "2026-11-28"):
+        (tmp_path / day).mkdir()
+        (tmp_path / day / "aclImdb_v1.tar.gz").write_bytes(b"")
+    data = str(tmp_path / "{YYYY}-{MM}-{DD}" / "aclImdb_v1.tar.gz")
     plan = describe_plan(build_config({"output": str(tmp_path / "out"), "data": data, **values}))
     assert plan.splitlines()[1] == f"  data:     {data}{shown}"
 

@@ -308,6 +308,20 @@ def test_example_validator_ok(tmp_path: Path):
     assert artifact_utils.decode_split_names(anomalies.split_names) == ["train", "eval", "unsup"]
 
 
+def test_example_validator_names_the_report_it_finds_not_written(tmp_path: Path, monkeypatch):
+    """Before: a TypeError (None is not subscriptable) that named no file."""
+    schema = import_schema(tmp_path, RAW_SCHEMA_PATH.read_text())
+    examples = examples_artifact(tmp_path / "examples", {features.TRAIN: [labeled("train/pos/0_9.txt")]})
+    monkeypatch.setattr(executor, "_write_anomalies", lambda reports, path, split_names: None)
+
+    with pytest.raises(FileNotFoundError) as error:
+        validate(tmp_path, examples, schema)
+
+    assert str(error.value) == (
+        f"{tmp_path / 'anomalies' / 'anomalies.json'} was not written: the validation left no report"
+    )
+
+
 def test_example_validator_stops_the_run_on_violations(tmp_path: Path):
     schema = import_schema(tmp_path, RAW_SCHEMA_PATH.read_text())
     examples = examples_artifact(

@@ -911,6 +911,35 @@ def test_the_summary_line_names_at_most_five_files_not_read(not_read, described)
     assert summary.describe() == described
 
 
+@pytest.mark.parametrize(
+    ("not_read", "folders", "described"),
+    [
+        (["sub"], ["sub"], "set aside 0, not read 1 folder (sub/)"),
+        (
+            ["a.txt", "b.txt", "sub"],
+            ["sub"],
+            "set aside 0, not read 2 files and 1 folder (a.txt, b.txt, sub/)",
+        ),
+        (["_SUCCESS", "x", "y"], ["x", "y"], "set aside 0, not read 1 file and 2 folders (_SUCCESS, x/, y/)"),
+    ],
+)
+def test_the_summary_line_names_a_subfolder_not_read_as_a_folder(not_read, folders, described):
+    """Before: a subfolder was counted and named as a file (``not read 1 file (sub)``)."""
+    summary = score.ScoreSummary("model/7", "in", score.TFRECORD, 2, {}, not_read, folders)
+    assert summary.describe() == described
+
+
+def test_a_remote_subfolder_is_named_as_a_local_one(monkeypatch):
+    """A remote file system may list a folder as ``sub/``: its name is ``sub`` as a local listing gives it."""
+
+    class Listing:
+        def walk(self, folder):
+            yield folder, ["sub/", "b/"], ["a.tfrecord"]
+
+    monkeypatch.setattr(score, "_gfile", Listing)
+    assert score._file_names("gs://bucket/in") == (["a.tfrecord"], ["b", "sub"], [])
+
+
 def test_a_fifo_a_dangling_link_or_a_link_to_a_fifo_in_a_tfrecord_folder_is_refused_naming_each(tmp_path):
     """Before: each was counted a file, and opening the FIFO waited for a writer forever."""
     folder = tmp_path / "records"

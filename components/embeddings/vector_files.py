@@ -378,7 +378,7 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
     """The non-empty lines of a text file as ``(number, text)``, decoded and checked."""
     for number in itertools.count(1):
         try:
-            raw_line, cr_only = _first_line(stream) if number == 1 else (stream.readline(), False)
+            raw_line, cr_only = _first_line(stream) if number == 1 else (stream.readline(), None)
         except _READ_ERRORS as error:  # a truncated gzip file ends here, not with a short line
             raise VectorFileError(path, _read_problem(error), number) from None
         if not raw_line:
@@ -400,8 +400,10 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             hint = _BINARY_HINT if _CONTROL_BYTES.search(raw_line) or high * 4 > len(raw_line) else ""
             where = _line_byte(error.start + bom)
             raise VectorFileError(path, f"not UTF-8 ({error.reason} at {where}){hint}", number) from None
-        if cr_only or "\r" in text:  # a CR before the line's end: refuse it before the line is split
-            whole_file = cr_only or (number == 1 and not _read_more(stream))
+        if (
+            cr_only is not None or "\r" in text
+        ):  # a CR before the line's end: refuse it before the line is split
+            whole_file = cr_only if cr_only is not None else number == 1 and not _read_more(stream)
             raise VectorFileError(
                 path, _cr_problem(whole_file, _line_byte(raw_line.index(b"\r") + bom)), number
             )
@@ -409,16 +411,21 @@ def _numbered_lines(path: str, stream: BinaryIO) -> Iterator[tuple[int, str]]:
             yield number, text
 
 
-def _first_line(stream: BinaryIO) -> tuple[bytes, bool]:
-    """Line 1 with its LF, and whether its line ends are CR only, told from its first :data:`_CR_ONLY_BYTES`
-    (readline would read such a file whole, as one line): a CR before the last of them and no LF in them.
-    Then only the bytes up to their last CR are returned, whole UTF-8 characters."""
+def _first_line(stream: BinaryIO) -> tuple[bytes, bool | None]:
+    """Line 1 with its LF, and ``None``; or, when its first :data:`_CR_ONLY_BYTES` hold a CR before the last of
+    them and no LF (readline would read a file of CR-only line ends whole, as one line), the bytes up to their
+    last CR (whole UTF-8 characters) and whether the line ends are CR only: no LF before the file's last byte,
+    searched a part at a time and dropped (an LF before it makes the CR a stray one)."""
     line = stream.readline(_CR_ONLY_BYTES)
     if len(line) < _CR_ONLY_BYTES or line.endswith(b"\n"):
-        return line, False
+        return line, None
     if b"\r" in line[:-1]:
-        return line[: line.rindex(b"\r") + 1], True
-    return line + stream.readline(), False
+        cut = line[: line.rindex(b"\r") + 1]
+        while part := stream.read(_CR_ONLY_BYTES):
+            if b"\n" in part:  # an LF that is the file's last byte ends the whole file as line 1
+                return cut, part.index(b"\n") == len(part) - 1 and not _read_more(stream)
+        return cut, True
+    return line + stream.readline(), None
 
 
 def _line_byte(index: int) -> str:

@@ -142,7 +142,10 @@ class ExampleValidatorExecutor(base_beam_executor.BaseBeamExecutor):
             )
 
         # Each split's entry is ``environment`` + ``asdict`` of its report: pydantic reads the report back.
-        entries = read_json(anomalies_path)["splits"]
+        document = read_json(anomalies_path)
+        if document is None:
+            raise FileNotFoundError(f"{anomalies_path} was not written: the validation left no report")
+        entries = document["splits"]
         split_reports = pydantic.TypeAdapter(dict[str, validation.SplitReport]).validate_python(entries)
         counts = ", ".join(
             f"{split}={report.examples} ({counted(len(report.violations), 'problem')})"
