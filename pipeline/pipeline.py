@@ -223,12 +223,13 @@ def report_input_sources(by_type: bool = False) -> dict[tuple[str, str], str]:
     components = create_components(PipelineConfig(), portable=True)
     types = {component.id: component.type for component in components}
     steps_of_type = collections.Counter(types.values())
+    (report,) = (component for component in components if isinstance(component, Report))
     return {
         (
             types[channel.producer_component_id] if by_type else channel.producer_component_id,
             channel.output_key,
         ): key
-        for key, channel in components[-1].inputs.items()
+        for key, channel in report.inputs.items()
         if not by_type or steps_of_type[types[channel.producer_component_id]] == 1
     }
 
