@@ -24,10 +24,10 @@ import pytest
 
 from components.artifacts import quarantine
 from components.artifacts.quarantine import Origin, QuarantinedRecord
-from components.example_gen import duplicates, reader
+from components.example_gen import duplicates, executor, reader
 from components.example_gen.errors import BadRecordError, ImdbDataError
 from components.example_gen.options import ExampleGenOptions
-from components.example_gen.quarantining import TooManyBadRecordsError, check_bad_records
+from components.example_gen.quarantining import TooManyBadRecordsError, bad_records_problem
 from components.example_gen.reader import Review
 from schemas import features
 from tests.conftest import BEAM_RUNNER, shared_data_file
@@ -824,8 +824,10 @@ def test_full_imdb_archive_has_96_train_duplicates_and_123_test_overlaps():
     assert dict(reasons) == {quarantine.DUPLICATE: 96, quarantine.IN_TEST_SPLIT: 123}
 
 
-def _kept_in_q() -> quarantine.KeptQuarantine:
-    return quarantine.KeptQuarantine("/q")
+def _bad_records_error(summary: quarantine.IngestSummary, max_review_bytes: int) -> ImdbDataError | None:
+    """The error of a run failing on these bad records, its quarantine kept in /q; None within the limits."""
+    problem = bad_records_problem(summary, ExampleGenOptions(max_review_bytes=max_review_bytes))
+    return executor.failure(problem, "", quarantine.KeptQuarantine("/q")) if problem else None
 
 
 def test_too_many_too_large_records_name_the_size_limit_as_their_cause():
@@ -835,9 +837,9 @@ def test_too_many_too_large_records_name_the_size_limit_as_their_cause():
         samples={quarantine.TOO_LARGE: ("a", "b", "c"), quarantine.EMPTY: ("d",)},
         split_folders={},
     )
-    with pytest.raises(TooManyBadRecordsError) as error:
-        check_bad_records(summary, ExampleGenOptions(max_review_bytes=2_000), _kept_in_q)
-    assert str(error.value) == (
+    error = _bad_records_error(summary, 2_000)
+    assert isinstance(error, TooManyBadRecordsError)
+    assert str(error) == (
         "too many bad review records: 4 of 10 (40.0%) were set aside, and example_gen.max_bad_share is 0.01. "
         "By reason: too_large 3 (a, b, c), empty 1 (d). "
         "The too_large ones are larger than example_gen.max_review_bytes (2,000 bytes): raise it to read them. "
@@ -858,18 +860,18 @@ def test_the_size_limit_is_named_exactly_when_records_were_too_large(
 ):
     counts = {quarantine.TOO_LARGE: too_large, other: others}
     summary = quarantine.IngestSummary(reviews_read=1, counts=counts, samples={}, split_folders={})
+    error = _bad_records_error(summary, max_review_bytes)
     if not too_large + others:
-        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), _kept_in_q)
+        assert error is None
         return
-    with pytest.raises(TooManyBadRecordsError) as error:
-        check_bad_records(summary, ExampleGenOptions(max_review_bytes=max_review_bytes), _kept_in_q)
+    assert isinstance(error, TooManyBadRecordsError)
     sentence = (
         f"The too_large ones are larger than example_gen.max_review_bytes ({max_review_bytes:,} bytes): "
         "raise it to read them. "
     )
-    assert (sentence in str(error.value)) == (too_large > 0)
+    assert (sentence in str(error)) == (too_large > 0)
     assert (
-        str(error.value)
+        str(error)
         .replace(sentence, "")
         .endswith(
             f"By reason: {summary.describe_reasons(quarantine.BAD_INPUT_REASONS)}. Every one is in "

@@ -1,6 +1,6 @@
 """A failed ExampleGen keeps its quarantine in ``failed_runs/<execution id>`` (``.2``, ``.3`` ... when taken):
 each failed run gets a folder of its own, runs failing at the same moment too, and nothing is lost.
-The checks that fail a run keep it only then, once, and their messages name the copy or say why none was kept.
+A failed run keeps it only then, once, and its error names the copy or says why none was kept.
 """
 
 from __future__ import annotations
@@ -169,28 +169,14 @@ def test_a_quarantine_that_cannot_be_copied_says_why(tmp_path):
 # --- the sentences that name it ------------------------------------------------------------------------
 
 
-def test_a_kept_quarantine_gives_the_sentence_each_place_needs():
+def test_a_failure_of_the_splits_names_the_summary_kept_or_why_none_was():
     kept, lost = KeptQuarantine("out/failed_runs/7/quarantine"), KeptQuarantine(error=OSError("disk full"))
 
-    assert [place.sentence("Kept in {}/summary.json") for place in (kept, lost)] == [
-        "Kept in out/failed_runs/7/quarantine/summary.json",
-        "The quarantine could not be kept (disk full): TFX deletes it with the failed run's outputs",
+    assert [str(executor.failure("", "the eval split is empty", place)) for place in (kept, lost)] == [
+        "the eval split is empty. What was read and set aside is kept in out/failed_runs/7/quarantine/summary.json",
+        "the eval split is empty. The quarantine could not be kept (disk full): TFX deletes it with the failed "
+        "run's outputs",
     ]
-    assert [place.sentence("{}", "a quarantine that could not be kept") for place in (kept, lost)] == [
-        "out/failed_runs/7/quarantine",
-        "a quarantine that could not be kept",
-    ]
-
-
-class _Keeper:
-    """Stands in for keeping the quarantine: counts the calls."""
-
-    def __init__(self, kept: KeptQuarantine):
-        self.kept, self.calls = kept, 0
-
-    def __call__(self) -> KeptQuarantine:
-        self.calls += 1
-        return self.kept
 
 
 _SUMMARY = IngestSummary(9, {"empty": 1}, {"empty": ("a.txt",)}, {})
@@ -209,43 +195,39 @@ _SUMMARY = IngestSummary(9, {"empty": 1}, {"empty": ("a.txt",)}, {})
         ),
     ],
 )
-def test_too_many_bad_records_keep_the_quarantine_once_and_name_it(kept, where):
-    keeper = _Keeper(kept)
+def test_too_many_bad_records_name_the_quarantine_kept_before_the_splits(kept, where):
+    problem = quarantining.bad_records_problem(_SUMMARY, ExampleGenOptions(max_bad_records=0))
 
-    with pytest.raises(TooManyBadRecordsError) as error:
-        quarantining.check_bad_records(_SUMMARY, ExampleGenOptions(max_bad_records=0), keeper)
+    error = executor.failure(problem, "the eval split is empty", kept)
 
-    assert str(error.value) == (
+    assert isinstance(error, TooManyBadRecordsError)
+    assert str(error) == (
         "too many bad review records: 1 of 10 (10.0%) were set aside, and example_gen.max_bad_records is 0 "
         f"and example_gen.max_bad_share is 0.01. By reason: empty 1 (a.txt). {where}; fix them and run "
         "again, or raise the limit"
     )
-    assert keeper.calls == 1
 
 
-def test_splits_that_fail_keep_the_quarantine_once_and_name_it():
-    keeper = _Keeper(KeptQuarantine(error=OSError("disk full")))
+def test_splits_that_fail_name_the_quarantine_kept():
     folders = {"train": {"pos": 2, "neg": 1}, "eval": {"pos": 1}, "test": {"pos": 1}}
 
-    with pytest.raises(ImdbDataError) as error:
-        executor.check_splits(folders, 10, keeper)
+    error = executor.failure(
+        "", executor.split_problems(folders, 10), KeptQuarantine(error=OSError("disk full"))
+    )
 
-    assert str(error.value) == (
+    assert type(error) is ImdbDataError
+    assert str(error) == (
         "the test split has 1 positive and 0 negative reviews, a classifier needs both (is test/neg/ "
         "missing, empty or all set aside?). The quarantine could not be kept (disk full): TFX deletes it "
         "with the failed run's outputs"
     )
-    assert keeper.calls == 1
 
 
-def test_checks_that_pass_keep_nothing():
-    keeper = _Keeper(KeptQuarantine(error=AssertionError("not to be called")))
+def test_checks_that_pass_say_nothing():
     folders = {split: {"pos": 1, "neg": 1} for split in ("train", "eval", "test")}
 
-    quarantining.check_bad_records(_SUMMARY, ExampleGenOptions(max_bad_share=0.1), keeper)
-    executor.check_splits(folders, 10, keeper)
-
-    assert keeper.calls == 0
+    assert quarantining.bad_records_problem(_SUMMARY, ExampleGenOptions(max_bad_share=0.1)) == ""
+    assert executor.split_problems(folders, 10) == ""
 
 
 def test_a_failed_run_copies_its_quarantine_once(tmp_path, monkeypatch):

@@ -269,15 +269,6 @@ class KeptQuarantine:
     folder: str | None = None
     error: Exception | None = None
 
-    def sentence(self, kept: str, lost: str = "") -> str:
-        """``kept`` with the folder for ``{}``; without a folder, ``lost``, or by default why none was kept."""
-        if self.folder is not None:
-            return kept.format(self.folder)
-        return (
-            lost
-            or f"The quarantine could not be kept ({self.error}): TFX deletes it with the failed run's outputs"
-        )
-
 
 def keep_quarantine(examples_uri: str) -> KeptQuarantine:
     """Copies an Examples artifact's quarantine outside any artifact (TFX deletes a failed execution's

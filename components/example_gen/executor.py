@@ -3,8 +3,6 @@ step after the quarantine summary is written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-import functools
 import logging
 import os
 from typing import Any
@@ -71,16 +69,11 @@ def options_from_exec_properties(exec_properties: dict[str, Any]) -> ExampleGenO
     return ExampleGenOptions.from_json(value.value)
 
 
-def check_splits(
-    split_folders: dict[str, dict[str, int]],
-    eval_percent: int,
-    kept: Callable[[], quarantine.KeptQuarantine],
-) -> None:
-    """Raises :class:`ImdbDataError` unless the splits can train, validate and evaluate a classifier.
+def split_problems(split_folders: dict[str, dict[str, int]], eval_percent: int) -> str:
+    """Says why the splits cannot train, validate and evaluate a classifier; "" when they can.
 
     train and test need both labels (blessing on one label measures nothing), eval needs reviews for
-    early stopping; unsup may be empty. Only then is ``kept`` called, once: it keeps the quarantine, and
-    the message names its summary or says why it could not be kept.
+    early stopping; unsup may be empty.
     """
     problems = []
     for split, dataset_dir in ((features.TRAIN, reader.TRAIN_DIR), (features.TEST, reader.TEST_DIR)):
@@ -100,26 +93,22 @@ def check_splits(
             f"{sum(split_folders.get(features.TRAIN, {}).values())} train reviews; "
             "raise eval_percent or add reviews"
         )
-    if problems:
-        raise ImdbDataError(
-            f"{'; '.join(problems)}. "
-            + kept().sentence(f"What was read and set aside is kept in {{}}/{quarantine.SUMMARY_FILE}")
+    return "; ".join(problems)
+
+
+def failure(bad_records: str, split_problems: str, kept: quarantine.KeptQuarantine) -> ImdbDataError:
+    """The error that fails the run: the bad records' problem (a :class:`TooManyBadRecordsError`), else the
+    splits', then where the quarantine is kept, or why it could not be."""
+    lost = f"The quarantine could not be kept ({kept.error}): TFX deletes it with the failed run's outputs"
+    if bad_records:
+        files = f"{kept.folder}/{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}"
+        where = lost if kept.folder is None else f"Every one is in {files} with its reason and raw bytes"
+        return quarantining.TooManyBadRecordsError(
+            f"{bad_records}. {where}; fix them and run again, or raise the limit"
         )
-
-
-def _failure(
-    summary: quarantine.IngestSummary,
-    options: ExampleGenOptions,
-    eval_percent: int,
-    kept: Callable[[], quarantine.KeptQuarantine],
-) -> ImdbDataError | None:
-    """The error that fails the run (see the checks, which call ``kept`` when they fail), or None."""
-    try:
-        quarantining.check_bad_records(summary, options, kept)
-        check_splits(summary.split_folders, eval_percent, kept)
-    except ImdbDataError as error:
-        return error
-    return None
+    summary = f"{kept.folder}/{quarantine.SUMMARY_FILE}"
+    where = lost if kept.folder is None else f"What was read and set aside is kept in {summary}"
+    return ImdbDataError(f"{split_problems}. {where}")
 
 
 # What this executor writes, as TFX names it (see beam_utils.WriteExamples): unspecified means the default.
@@ -172,7 +161,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        """Raises TooManyBadRecordsError or ImdbDataError (see :func:`check_splits`) after writing."""
+        """Raises TooManyBadRecordsError or ImdbDataError (see :func:`failure`) after writing."""
         check_output_formats(exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         examples.split_names = artifact_utils.encode_split_names(list(reader.OUTPUT_SPLITS))
@@ -210,12 +199,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         for name, value in summary.artifact_properties().items():
             examples.set_int_custom_property(name, value)
         record_first_span(examples, exec_properties)
+        bad_records = quarantining.bad_records_problem(summary, options)
+        problems = split_problems(summary.split_folders, eval_percent)
         # TFX deletes a failed execution's outputs: a failed run keeps a copy of its quarantine first,
         # and every line the user reads names the folder written (or says why none was).
-        kept = functools.cache(functools.partial(quarantine.keep_quarantine, examples.uri))
-        failure = _failure(summary, options, eval_percent, kept)
-        left = kept() if failure else quarantine.KeptQuarantine(quarantine_dir)
-        shown = left.sentence("{}", "a quarantine that could not be kept")
+        failed = bool(bad_records or problems)
+        kept = (
+            quarantine.keep_quarantine(examples.uri) if failed else quarantine.KeptQuarantine(quarantine_dir)
+        )
+        shown = kept.folder or "a quarantine that could not be kept"
         if summary.set_aside:
             logger.warning(
                 "ExampleGen: set aside %s in %s: %s",
@@ -225,8 +217,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
         if no_movie_id := summary.describe_no_movie_id(reader.OUTPUT_SPLITS):
             logger.warning("ExampleGen: %s (see %s)", no_movie_id, shown)
-        if failure is not None:
-            raise failure
+        if failed:
+            raise failure(bad_records, problems, kept)
         set_examples_format(examples)
         logger.info(
             "ExampleGen: done, examples per split: %s",

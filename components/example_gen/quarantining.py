@@ -6,7 +6,7 @@ The layout they write is :mod:`components.artifacts.quarantine`; here too is the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 import posixpath
 
 import apache_beam as beam
@@ -19,7 +19,6 @@ from components.artifacts.quarantine import (
     SUMMARY_FILE,
     TOO_LARGE,
     IngestSummary,
-    KeptQuarantine,
     QuarantinedRecord,
 )
 from components.example_gen.errors import ImdbDataError
@@ -36,13 +35,8 @@ class TooManyBadRecordsError(ImdbDataError):
     """More review records were bad than example_gen.max_bad_share / max_bad_records allow."""
 
 
-def check_bad_records(
-    summary: IngestSummary, options: ExampleGenOptions, kept: Callable[[], KeptQuarantine]
-) -> None:
-    """Raises :class:`TooManyBadRecordsError` when the bad records exceed either limit, saying how to fix them.
-
-    Only then is ``kept`` called, once: it keeps the quarantine, and the message names it or says why not.
-    """
+def bad_records_problem(summary: IngestSummary, options: ExampleGenOptions) -> str:
+    """Says how the bad records exceed either limit, and how to read the too large ones; "" within both."""
     exceeded = []
     section = ExampleGenOptions.SECTION
     if summary.bad_records > options.max_bad_records:
@@ -50,20 +44,18 @@ def check_bad_records(
     if summary.bad_share > options.max_bad_share:
         exceeded.append(f"{section}.max_bad_share is {options.max_bad_share:g}")
     if not exceeded:
-        return
-    raise TooManyBadRecordsError(
+        return ""
+    problem = (
         f"too many bad review records: {summary.bad_records} of {summary.records} "
         f"({summary.bad_share:.1%}) were set aside, and {' and '.join(exceeded)}. "
-        f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}. "
-        + (
-            f"The {TOO_LARGE} ones are larger than {section}.max_review_bytes ({options.max_review_bytes:,} "
-            "bytes): raise it to read them. "
-            if summary.counts.get(TOO_LARGE)
-            else ""
-        )
-        + kept().sentence(f"Every one is in {{}}/{FILE_PREFIX}-*{FILE_SUFFIX} with its reason and raw bytes")
-        + "; fix them and run again, or raise the limit"
+        f"By reason: {summary.describe_reasons(BAD_INPUT_REASONS)}"
     )
+    if summary.counts.get(TOO_LARGE):
+        problem += (
+            f". The {TOO_LARGE} ones are larger than {section}.max_review_bytes ({options.max_review_bytes:,} "
+            "bytes): raise it to read them"
+        )
+    return problem
 
 
 # --- Beam ----------------------------------------------------------------------------------------------
