@@ -714,6 +714,7 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
         # The input error is reported once, by the command's line: not also by Beam's log.
         with (
             errors.beam_logs_without(_INPUT_ERRORS),
+            interrupts.children_killed_after_signal(),  # Beam's worker processes
             beam.Pipeline(options=options) as pipeline,
         ):
             build_score_pipeline(pipeline, job)
