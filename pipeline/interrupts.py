@@ -130,10 +130,11 @@ def shielded() -> Iterator[None]:
 def children_killed_after_signal(seconds: float = CHILDREN_SECONDS) -> Iterator[None]:
     """A block whose child processes still there ``seconds`` after a signal are killed (SIGKILL).
 
-    Beam's multi_processing runner waits without a limit for each worker process it started to end.
-    One that started just after a Ctrl-C to the process group (a CPU under load) never got it: py-spy
-    showed it waiting for work in ``SdkHarness.run``, and the command's main thread in
-    ``SubprocessSdkWorkerHandler.stop_worker``, for ever.
+    Beam's multi_processing runner waits without a limit for each worker process it started to end
+    (py-spy: the command's main thread in ``SubprocessSdkWorkerHandler.stop_worker``). Under load, one
+    that started just after a Ctrl-C to the process group never got it and waited for work in
+    ``SdkHarness.run`` for ever; one that got it waited at exit (``_python_exit``) for its thread still
+    setting up a bundle.
     """
     process = psutil.Process()
     before = {child.pid for child in process.children()}
