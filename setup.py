@@ -47,6 +47,7 @@ setup(
         "jinja2>=3",
         "matplotlib>=3.10",
         "tqdm>=4",
+        "psutil>=5",
     ],
     entry_points={"console_scripts": ["imdb-pipeline=pipeline.cli:main"]},
 )

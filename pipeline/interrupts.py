@@ -25,12 +25,17 @@ import signal
 import sys
 import threading
 
+import psutil
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How the command line and the step log say that each stopped the work.
 WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 
 # How long after a finalizer dropped the signal's KeyboardInterrupt it is raised again.
 _AGAIN_SECONDS = 0.01
+# How long after a signal the processes started in :func:`children_killed_after_signal` may take to end.
+CHILDREN_SECONDS = 5.0
+_WATCH_SECONDS = 0.1
 
 _received: int | None = None
 _shield_depth = 0
@@ -119,3 +124,35 @@ def shielded() -> Iterator[None]:
         yield
     finally:
         _shield_depth -= 1
+
+
+@contextlib.contextmanager
+def children_killed_after_signal(seconds: float = CHILDREN_SECONDS) -> Iterator[None]:
+    """A block whose child processes still there ``seconds`` after a signal are killed (SIGKILL).
+
+    Beam's multi_processing runner waits without a limit for each worker process it started to end
+    (py-spy: the command's main thread in ``SubprocessSdkWorkerHandler.stop_worker``). Under load, one
+    that started just after a Ctrl-C to the process group never got it and waited for work in
+    ``SdkHarness.run`` for ever; one that got it waited at exit (``_python_exit``) for its thread still
+    setting up a bundle.
+    """
+    process = psutil.Process()
+    before = {child.pid for child in process.children()}
+    done = threading.Event()
+
+    def watch() -> None:
+        while _received is None:
+            if done.wait(_WATCH_SECONDS):
+                return
+        if done.wait(seconds):
+            return
+        for child in process.children(recursive=True):
+            if child.pid not in before:
+                with contextlib.suppress(psutil.Error):  # it ended meanwhile
+                    child.kill()
+
+    threading.Thread(target=watch, name="children-killer", daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()

@@ -636,14 +636,12 @@ class ScoreSummary:
 
 def _summary(facts: list[tuple[str, int]], job: ScoreJob, kinds: list[str]) -> str:
     counts = dict(facts)
-    kind = ",".join(sorted(set(kinds)))  # one kind: a folder is read as TFRecord files only
-    scored = counts.pop(_SCORED, 0)
     source = job.source
     summary = ScoreSummary(
         job.model_dir,
         job.input_path,
-        kind,
-        scored,
+        ",".join(sorted(set(kinds))),  # one kind: a folder is read as TFRecord files only
+        counts.pop(_SCORED, 0),
         counts,
         list(source.not_read),
         list(source.not_read_folders),
@@ -707,13 +705,13 @@ def run_score(job: ScoreJob, beam_args: Sequence[str]) -> ScoreSummary:
     from pipeline.pipeline import beam_args_with_dependencies
 
     options = PipelineOptions(beam_args_with_dependencies(with_default_runner(beam_args)))
-    gfile = _gfile()
-    existed = set(gfile.listdir(job.output)) if gfile.isdir(job.output) else None
+    existed = _names(job.output) if _gfile().isdir(job.output) else None
     made = _first_missing_folder(job.output)
     try:
         # The input error is reported once, by the command's line: not also by Beam's log.
         with (
             errors.beam_logs_without(_INPUT_ERRORS),
+            interrupts.children_killed_after_signal(),  # Beam's worker processes
             beam.Pipeline(options=options) as pipeline,
         ):
             build_score_pipeline(pipeline, job)
@@ -768,9 +766,8 @@ def _remove_partial_output(output: str, existed: set[str] | None) -> None:
 
 def _first_missing_folder(output: str) -> str | None:
     """The topmost folder of ``output``'s path that does not exist yet (the job will make it), or None."""
-    gfile = _gfile()
     missing, path = None, output.rstrip("/")
-    while path and path != missing and not gfile.exists(path):
+    while path and path != missing and not _gfile().exists(path):
         missing, path = path, posixpath.dirname(path)
     return missing
 

@@ -269,8 +269,41 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
     assert again.stdout.startswith("scored 3,000 reviews of "), again.stdout
 
 
-def _run_with(tmp_path: Path, patch: str) -> tuple[subprocess.Popen, str, str]:
-    """A real run of the bundled sample, in a process where ``patch`` ran first; (process, stdout, stderr)."""
+def test_ctrl_c_before_beams_worker_processes_start_stops_score_with_one_line(pushed_run, tmp_path):
+    """A Beam worker process that started just after a Ctrl-C to the process group (a CPU under load)
+    never got it and waited for work, and score waited for it: for ever. Here every worker starts so."""
+    late_workers = """
+        import os, time
+        from apache_beam.runners.portability import local_job_service
+        from pipeline import interrupts
+
+        start = local_job_service.SubprocessSdkWorker.run
+
+        def after_ctrl_c(self):
+            os.killpg(0, signal.SIGINT)
+            while interrupts.received() is None:
+                time.sleep(0.01)
+            start(self)
+
+        local_job_service.SubprocessSdkWorker.run = after_ctrl_c
+    """
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("review 1: a wonderful, moving film\n", encoding="utf-8")
+    scored = tmp_path / "scored"
+    model = pushed_run[0] / "serving" / "imdb_sentiment"
+    args = ["score", "--model", str(model), "--input", str(reviews), "--output", str(scored)]
+    args += ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    job = _start([*_cli_with(late_workers), *args], cwd=tmp_path, own_group=True)
+    _, stderr = job.communicate(timeout=300)
+    assert (job.returncode, stderr.strip().splitlines()) == (
+        _INTERRUPTED,
+        ["imdb-pipeline score: interrupted"],
+    )
+    assert not scored.exists()
+
+
+def _cli_with(patch: str) -> list[str]:
+    """The command line (its arguments to follow) of ``imdb-pipeline`` in a process where ``patch`` ran first."""
     script = "\n".join(
         [
             "import signal, sys",
@@ -280,7 +313,12 @@ def _run_with(tmp_path: Path, patch: str) -> tuple[subprocess.Popen, str, str]:
             "sys.exit(cli.main())",
         ]
     )
-    run = _start([sys.executable, "-c", script, "run", "--output", str(tmp_path / "out")], cwd=tmp_path)
+    return [sys.executable, "-c", script]
+
+
+def _run_with(tmp_path: Path, patch: str) -> tuple[subprocess.Popen, str, str]:
+    """A real run of the bundled sample, in a process where ``patch`` ran first; (process, stdout, stderr)."""
+    run = _start([*_cli_with(patch), "run", "--output", str(tmp_path / "out")], cwd=tmp_path)
     stdout, stderr = run.communicate(timeout=1800)
     return run, stdout, stderr
 
