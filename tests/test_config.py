@@ -737,9 +737,55 @@ def test_compile_dry_run_is_an_unknown_option_without_a_suggestion():
 @settings(max_examples=60, deadline=None)
 @given(name=st.text(alphabet="dryun_-", min_size=2, max_size=10))
 def test_beams_dry_run_is_never_suggested_for_an_unknown_option(name):
+    assume(name != "dry_run")  # Beam's own, refused (test_beams_dry_run_is_refused_by_every_command...)
     parser = _compile_parser()
     with pytest.raises(cli.UsageError) as error:
         cli.split_beam_args([f"--{name}"], parser)
     assume("Apache Beam option" not in str(error.value))  # a name Beam knows, given no value
     assert str(error.value).startswith(f"unknown option --{name}")
     assert "did you mean --dry_run?" not in str(error.value)
+
+
+def _score_parser():
+    return cli._commands(cli.build_parser())["score"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    command=st.sampled_from(["compile", "score"]),
+    value=st.text(min_size=1, max_size=12).filter(lambda text: not text.startswith("-")),
+    attached=st.booleans(),
+    before=st.sampled_from([[], ["--job_name=nightly"], ["--direct_num_workers", "2"]]),
+)
+def test_beams_dry_run_is_refused_by_every_command_that_passes_options_to_beam(
+    command, value, attached, before
+):
+    """compile and score handed Beam's `--dry_run VALUE` (a test option) to every Beam step."""
+    parser = _compile_parser() if command == "compile" else _score_parser()
+    flag = [f"--dry_run={value}"] if attached else ["--dry_run", value]
+    with pytest.raises(cli.UsageError) as error:
+        cli.split_beam_args([*before, *flag], parser)
+    assert str(error.value) == (
+        "--dry_run is Apache Beam's option for testing runners (every Beam step would be given it), not "
+        f"imdb-pipeline {command}'s: to see what a run would do, use imdb-pipeline run --dry-run"
+    )
+
+
+def test_compile_refuses_beams_dry_run_on_its_command_line_and_in_a_config_file(tmp_path):
+    common = ["compile", "--output-file", "p.yaml", "--image", "img:1", "--output", "gs://b/o"]
+    refused = (
+        "--dry_run is Apache Beam's option for testing runners (every Beam step would be given it), not "
+        "imdb-pipeline compile's: to see what a run would do, use imdb-pipeline run --dry-run"
+    )
+    result = run_cli(*common, "--dry_run", "true", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        2,
+        [f"imdb-pipeline compile: error: {refused} (see imdb-pipeline compile --help)"],
+    )
+    (tmp_path / "c.yaml").write_text('beam_args: ["--dry_run=true"]\n', encoding="utf-8")
+    result = run_cli(*common, "--config", "c.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        2,
+        [f"imdb-pipeline compile: configuration error: config file c.yaml, line 1: beam_args: {refused}"],
+    )
+    assert not (tmp_path / "p.yaml").exists()
