@@ -46,6 +46,7 @@ setup(
         "tensorboard==2.21.*",
         "jinja2>=3",
         "matplotlib>=3.10",
+        "psutil>=5",
         "tqdm>=4",
         "psutil>=5",
     ],

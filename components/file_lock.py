@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 import datetime
+import fcntl
 import os
 import threading
 
@@ -95,12 +96,33 @@ def _acquire(path: str) -> fasteners.InterProcessLock:
                 contextlib.suppress(FileNotFoundError),
                 open(path, encoding="utf-8", errors="replace") as file,
             ):
-                holder = file.read().strip() or holder
+                holder = _recorded_holder(file)
             raise LockHeldError(f"{path} is held by {holder}", path, holder)
         if _is_current(lock.lockfile, path):
             return lock
         # The previous holder removed the file after this process opened it.
         lock.release()
+
+
+def _recorded_holder(file) -> str:
+    """Who the open lock ``file`` says holds it, or ``another process`` if it says nothing."""
+    return file.read().strip() or "another process"
+
+
+def current_holder(path: str) -> str | None:
+    """Who holds the lock on the file ``path`` now (as a LockHeldError names them), or None: no one, or no
+    such file (none is created). The test is a shared lock released at once: a holder taking the lock at
+    that very instant is refused as if another held it."""
+    with _held_here_guard:
+        if os.path.realpath(path) in _held_here:
+            return _held_here[os.path.realpath(path)]
+        with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as file:
+            try:
+                fcntl.lockf(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return _recorded_holder(file)
+            fcntl.lockf(file, fcntl.LOCK_UN)
+        return None
 
 
 def _is_current(handle, path: str) -> bool:

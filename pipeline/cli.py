@@ -203,6 +203,11 @@ def split_beam_args(unknown: Sequence[str], parser: argparse.ArgumentParser) -> 
             raise UsageError(
                 f"{flag} is Apache Beam's option, not {parser.prog}'s {ours_flag}: did you mean {ours_flag}?"
             )
+        if flag in _REFUSED_BEAM_OPTIONS:
+            raise UsageError(
+                f"{flag} is Apache Beam's option for testing runners (every Beam step would be given it), "
+                f"not {parser.prog}'s: {_REFUSED_BEAM_OPTIONS[flag]}"
+            )
     try:
         beam_values, leftovers = beam_parser.parse_known_args(list(unknown))
     except UsageError:
@@ -479,9 +484,10 @@ def _is_option_word(word: str) -> bool:
     return word.startswith("-") and word != "-" and " " not in word and not _NEGATIVE_NUMBER.fullmatch(word)
 
 
-# Apache Beam's options never suggested for an unknown one: ``--dry_run`` (Beam's option for testing
-# runners) is not ``run --dry-run``, which ``run`` refuses it as.
-_NEVER_SUGGESTED = ("--dry_run",)
+# Apache Beam's options refused by every command that passes options to Beam, and never suggested for an
+# unknown one, with what to use instead: ``--dry_run`` (Beam's option for testing runners) is not
+# ``run --dry-run``.
+_REFUSED_BEAM_OPTIONS = {"--dry_run": "to see what a run would do, use imdb-pipeline run --dry-run"}
 
 
 def _unknown_option(arg: str, known: Sequence[str]) -> str:
@@ -489,7 +495,7 @@ def _unknown_option(arg: str, known: Sequence[str]) -> str:
     single-dash ``-x``, the one known ``--x...`` it abbreviates, if exactly one (``-m``: ``--model``)."""
     from pipeline.config import did_you_mean
 
-    known = [option for option in known if option not in _NEVER_SUGGESTED]
+    known = [option for option in known if option not in _REFUSED_BEAM_OPTIONS]
     name = arg.split("=", 1)[0]
     if name.startswith("--"):
         return f"unknown option {name}{did_you_mean(name, known)}"

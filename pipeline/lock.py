@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import contextlib
 import os
 
-from components.file_lock import LockHeldError, exclusive_lock
+from components.file_lock import LockHeldError, current_holder, exclusive_lock
 
 LOCK_FILE = ".run.lock"
 
@@ -35,3 +35,8 @@ def run_lock(output_dir: str) -> Iterator[None]:
                 error.holder,
             ) from None
         yield
+
+
+def run_lock_holder(output_dir: str) -> str | None:
+    """Who holds the output directory's run lock now (``pid 123, started ...``), or None; creates nothing."""
+    return current_holder(os.path.join(output_dir, LOCK_FILE))

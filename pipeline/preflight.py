@@ -20,6 +20,8 @@ import tempfile
 from typing import NamedTuple
 import zlib
 
+import psutil
+
 from components.embeddings.options import EmbeddingOptions
 from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
@@ -30,8 +32,11 @@ from pipeline.stored_uris import moved_from, read_only
 logger = logging.getLogger(__name__)
 
 
-def check(config: PipelineConfig) -> str | None:
-    """Raises OptionsError for the first problem; returns the local dataset (or span) read, None if remote."""
+def check(config: PipelineConfig, local: bool = True) -> str | None:
+    """Raises OptionsError for the first problem; returns the local dataset (or span) read, None if remote.
+
+    ``local``: the steps run on this machine (not ``compile``'s cluster), whose memory must hold the Trainer's.
+    """
     try:
         dataset = _check_data(config)
     except spans.SpanError as error:
@@ -54,7 +59,32 @@ def check(config: PipelineConfig) -> str | None:
                 f"absolute paths, so a run would read and cache from {elsewhere}); nothing was run: give "
                 f"--output {elsewhere} (moved back there if it is gone), or a new output folder"
             )
+    if local:
+        check_trainer_memory(config, psutil.virtual_memory().available)
     return dataset
+
+
+# The Trainer's n-gram branch at its peak, in bytes per n-gram id: its Naive Bayes ratios come from two int64
+# counts per id through float64 arithmetic (naive_bayes_log_ratios), 56 bytes per id at once (55.7 to 55.9
+# measured, with 2^22, 2^24 and 2^26 ids); the weights it then trains (the ratios, the coefficients and Adam's
+# two moments, float32) hold 16.
+NGRAM_BYTES_PER_ID = 56
+
+
+def check_trainer_memory(config: PipelineConfig, available: int) -> None:
+    """Refuses (OptionsError) more n-gram ids than ``available`` bytes of memory hold in the Trainer."""
+    if not config.trainer.use_ngrams or config.transform.ngram_max == 0:
+        return
+    buckets = config.transform.ngram_buckets
+    if buckets * NGRAM_BYTES_PER_ID > available:
+        default = type(config.transform).model_fields["ngram_buckets"].default
+        raise OptionsError(
+            f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
+            f"{buckets * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB for that many ids ({NGRAM_BYTES_PER_ID} bytes each) "
+            f"and this machine has {available / 2**30:.1f} GiB of memory available; nothing was run: lower "
+            f"transform.ngram_buckets (the default, {default:,}, needs "
+            f"{default * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB), or set trainer.use_ngrams to false"
+        )
 
 
 def _check_newest_span_not_older_than_served(config: PipelineConfig, newest: int) -> None:

@@ -17,8 +17,10 @@ import tensorflow as tf
 
 from components import report, versions
 from components.artifacts import run_report
+from components.example_gen.options import is_remote
 from pipeline.config import METADATA_FILE
 from pipeline.run_records import CACHED, EXECUTED, RunRecord, find_run, list_runs, open_store
+from pipeline.stored_uris import moved_from
 from pipeline.summary import summarize
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,10 @@ REPORTS_DIR = "reports"
 
 class ReportError(RuntimeError):
     """A run's artifacts cannot be read (deleted or damaged files), or the report cannot be written."""
+
+
+class OutputMovedError(ReportError):
+    """The run's artifacts are not where its records point: the output was moved after the run."""
 
 
 def run_dir_name(run_id: str) -> str:
@@ -48,6 +54,7 @@ def render_run(
     """
     store = open_store(posixpath.join(output, METADATA_FILE))
     run = find_run(list_runs(store, pipeline_name, output), run_id, pipeline_name, store)
+    _check_not_moved(output, run)
     started = time.monotonic()
     try:
         report_data = report.collect_report(
@@ -64,6 +71,23 @@ def render_run(
         raise ReportError(f"run {run.run_id}: {_describe(error)}") from error
     logger.info("Report of run %s written to %s in %.1f s", run.run_id, path, time.monotonic() - started)
     return path
+
+
+def _check_not_moved(output: str, run: RunRecord) -> None:
+    """Raises OutputMovedError, before anything reads them, when artifacts the report reads are missing and the
+    store records another output folder (where the reading would fail with tf.Transform's own words)."""
+    missing = sorted(
+        ref.uri for ref in run.inputs.values() if not is_remote(ref.uri) and not os.path.exists(ref.uri)
+    )
+    elsewhere = moved_from(posixpath.join(output, METADATA_FILE), output) if missing else None
+    if elsewhere is None:
+        return
+    more = f" (and {len(missing) - 1} more of its artifacts)" if len(missing) > 1 else ""
+    raise OutputMovedError(
+        f"run {run.run_id}: its records point at {missing[0]}{more}, which no longer exists: the output seems "
+        f"to have been moved from {elsewhere} to {output} (ML Metadata keeps absolute paths); move or copy it "
+        f"back to {elsewhere} to report its runs, or run the pipeline into a new output folder"
+    )
 
 
 def _write_page(directory: str, name: str, html: str) -> str:

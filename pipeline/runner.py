@@ -16,7 +16,7 @@ from components.example_gen.spans import has_span_placeholder, span_name
 from components.plural import counted
 from pipeline import interrupts, preflight
 from pipeline.config import PipelineConfig
-from pipeline.lock import run_lock
+from pipeline.lock import run_lock, run_lock_holder
 from pipeline.pipeline import create_pipeline, pipeline_steps
 from pipeline.step_log import StepLog
 from pipeline.stored_uris import make_store_uris_absolute
@@ -160,4 +160,10 @@ def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
         where = f"{steps.index(component.id) + 1:>2}. " if component.id in steps else "    "
         role = "" if component.id in steps else " (resolver: picks an input, not a step)"
         lines.append(f"  {where}{component.id}{role}" + (f"  ({', '.join(inputs)})" if inputs else ""))
+    holder = run_lock_holder(config.state_dir)
+    if holder is not None:
+        lines.append(
+            f"another run is in progress on {config.state_dir} ({holder}): a run would refuse to start "
+            "(exit code 3) until it ends"
+        )
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import re
 import sys
 
 from hypothesis import assume, given, settings
@@ -737,9 +738,115 @@ def test_compile_dry_run_is_an_unknown_option_without_a_suggestion():
 @settings(max_examples=60, deadline=None)
 @given(name=st.text(alphabet="dryun_-", min_size=2, max_size=10))
 def test_beams_dry_run_is_never_suggested_for_an_unknown_option(name):
+    assume(name != "dry_run")  # Beam's own, refused (test_beams_dry_run_is_refused_by_every_command...)
     parser = _compile_parser()
     with pytest.raises(cli.UsageError) as error:
         cli.split_beam_args([f"--{name}"], parser)
     assume("Apache Beam option" not in str(error.value))  # a name Beam knows, given no value
     assert str(error.value).startswith(f"unknown option --{name}")
     assert "did you mean --dry_run?" not in str(error.value)
+
+
+def _score_parser():
+    return cli._commands(cli.build_parser())["score"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    command=st.sampled_from(["compile", "score"]),
+    value=st.text(min_size=1, max_size=12).filter(lambda text: not text.startswith("-")),
+    attached=st.booleans(),
+    before=st.sampled_from([[], ["--job_name=nightly"], ["--direct_num_workers", "2"]]),
+)
+def test_beams_dry_run_is_refused_by_every_command_that_passes_options_to_beam(
+    command, value, attached, before
+):
+    """compile and score handed Beam's `--dry_run VALUE` (a test option) to every Beam step."""
+    parser = _compile_parser() if command == "compile" else _score_parser()
+    flag = [f"--dry_run={value}"] if attached else ["--dry_run", value]
+    with pytest.raises(cli.UsageError) as error:
+        cli.split_beam_args([*before, *flag], parser)
+    assert str(error.value) == (
+        "--dry_run is Apache Beam's option for testing runners (every Beam step would be given it), not "
+        f"imdb-pipeline {command}'s: to see what a run would do, use imdb-pipeline run --dry-run"
+    )
+
+
+def test_compile_refuses_beams_dry_run_on_its_command_line_and_in_a_config_file(tmp_path):
+    common = ["compile", "--output-file", "p.yaml", "--image", "img:1", "--output", "gs://b/o"]
+    refused = (
+        "--dry_run is Apache Beam's option for testing runners (every Beam step would be given it), not "
+        "imdb-pipeline compile's: to see what a run would do, use imdb-pipeline run --dry-run"
+    )
+    result = run_cli(*common, "--dry_run", "true", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        2,
+        [f"imdb-pipeline compile: error: {refused} (see imdb-pipeline compile --help)"],
+    )
+    (tmp_path / "c.yaml").write_text('beam_args: ["--dry_run=true"]\n', encoding="utf-8")
+    result = run_cli(*common, "--config", "c.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        2,
+        [f"imdb-pipeline compile: configuration error: config file c.yaml, line 1: beam_args: {refused}"],
+    )
+    assert not (tmp_path / "p.yaml").exists()
+
+
+def _ngram_memory_refusal(buckets: int, available: int) -> str:
+    return (
+        f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
+        f"{buckets * 56 / 2**30:.1f} GiB for that many ids (56 bytes each) and this machine has "
+        f"{available / 2**30:.1f} GiB of memory available; nothing was run: lower transform.ngram_buckets (the "
+        "default, 8,388,608, needs 0.4 GiB), or set trainer.use_ngrams to false"
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(buckets=st.integers(1, 2**30), available=st.integers(0, 2**37))
+def test_ngram_buckets_are_refused_exactly_when_the_trainer_memory_they_need_is_not_available(
+    buckets, available
+):
+    """2^30 buckets passed the options and failed in the Trainer, out of memory, after every earlier step."""
+    config = build_config({"transform": {"ngram_buckets": buckets}})
+    if buckets * 56 <= available:
+        preflight.check_trainer_memory(config, available)
+        return
+    with pytest.raises(OptionsError) as error:
+        preflight.check_trainer_memory(config, available)
+    assert str(error.value) == _ngram_memory_refusal(buckets, available)
+
+
+@pytest.mark.parametrize(
+    "values", [{"trainer": {"use_ngrams": False}}, {"transform": {"ngram_max": 0}}], ids=["unused", "off"]
+)
+def test_ngram_buckets_without_the_ngram_branch_need_no_trainer_memory(values):
+    config = build_config({**values, "transform": {**values.get("transform", {}), "ngram_buckets": 2**30}})
+    preflight.check_trainer_memory(config, 0)
+
+
+def test_the_preflight_weighs_ngram_buckets_against_this_machines_memory_but_not_for_compile(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=2**34))
+    config = build_config({"output": str(tmp_path / "out"), "transform": {"ngram_buckets": 2**30}})
+    with pytest.raises(OptionsError) as error:
+        preflight.check(config)
+    assert str(error.value) == _ngram_memory_refusal(2**30, 2**34)
+    preflight.check(config, local=False)  # compile: the Trainer runs on the cluster's machines
+    preflight.check(build_config({"output": str(tmp_path / "out"), "transform": {"ngram_buckets": 2**28}}))
+
+
+def test_a_run_with_more_ngram_buckets_than_memory_holds_is_refused_before_any_step(tmp_path):
+    import psutil
+
+    if psutil.virtual_memory().available >= 2**30 * 56:
+        pytest.skip("this machine has the memory 2^30 n-gram buckets need")
+    result = run_cli("run", "--output", "out", "--transform.ngram_buckets", str(2**30), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert re.fullmatch(
+        re.escape("imdb-pipeline run: configuration error: " + _ngram_memory_refusal(2**30, 0)).replace(
+            re.escape("has 0.0 GiB"), r"has \d+\.\d GiB"
+        ),
+        result.stderr.strip().splitlines()[-1],
+    )
+    assert not (tmp_path / "out").exists()

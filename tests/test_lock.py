@@ -6,7 +6,7 @@ import re
 from fasteners import process_lock
 import pytest
 
-from components.file_lock import LockHeldError, exclusive_lock
+from components.file_lock import LockHeldError, current_holder, exclusive_lock
 from pipeline.lock import LOCK_FILE, RunInProgressError, run_lock
 from tests.conftest import lock_held_in_subprocess, run_cli
 
@@ -100,3 +100,34 @@ def test_run_in_progress_is_a_held_lock_with_the_run_lock_message(tmp_path):
     assert str(error.value) == (
         f"another run is in progress on {tmp_path} ({error.value.holder}); wait for it to finish or use another --output"
     )
+
+
+def test_the_current_holder_of_a_lock_file_is_none_when_free_or_absent_and_names_a_holder(tmp_path):
+    path = str(tmp_path / "x.lock")
+    assert current_holder(path) is None
+    assert os.listdir(tmp_path) == []  # nothing created
+    with exclusive_lock(path):
+        held_here = current_holder(path)
+        assert re.fullmatch(rf"pid {os.getpid()}, started \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", held_here)
+        assert current_holder(path) == held_here  # asking did not release this process's lock
+    assert current_holder(path) is None  # the file is left, the lock free
+    with lock_held_in_subprocess("components.file_lock", "exclusive_lock", path) as holder:
+        assert re.fullmatch(rf"pid {holder.pid}, started \S+", current_holder(path))
+    assert current_holder(path) is None
+
+
+def test_a_dry_run_says_in_one_line_that_another_run_holds_the_output_and_exits_0(tmp_path):
+    """The run itself refuses to start (exit 3); the dry run did not say so."""
+    output = tmp_path / "out"
+    with lock_held_in_subprocess("pipeline.lock", "run_lock", str(output)) as holder:
+        result = run_cli("run", "--output", str(output), "--dry-run", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert re.fullmatch(
+        rf"another run is in progress on {re.escape(str(output))} \(pid {holder.pid}, started "
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\): a run would refuse to start \(exit code 3\) until it ends",
+        result.stdout.splitlines()[-1],
+    )
+    assert sorted(os.listdir(output)) == [LOCK_FILE]
+    result = run_cli("run", "--output", str(output), "--dry-run", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "another run" not in result.stdout

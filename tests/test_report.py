@@ -1000,6 +1000,32 @@ def test_report_on_runs_whose_evaluation_was_cleaned_up_names_it_and_the_index_l
 
 
 @pytest.mark.slow
+def test_report_of_a_moved_output_says_it_was_moved_and_where_its_records_point(pushed_run, tmp_path):
+    """It failed with tf.Transform's "Schema file ... does not exist" (exit 1): now a usage error, before
+    anything is read, naming the path the records hold, the folder it was moved from and what to do."""
+    from pipeline.run_records import list_runs, open_store
+
+    output, _, _ = pushed_run
+    newest = next(list_runs(open_store(str(output / "metadata.sqlite"))))
+    uris = sorted(ref.uri for ref in newest.inputs.values())
+    moved = tmp_path / "moved"
+    shutil.move(output, moved)
+    try:
+        result = run_cli("report", "--output", str(moved), "--reports", str(tmp_path / "r"), cwd=tmp_path)
+    finally:
+        shutil.move(moved, output)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"imdb-pipeline report: run {newest.run_id}: its records point at {uris[0]} (and {len(uris) - 1} more "
+        f"of its artifacts), which no longer exists: the output seems to have been moved from {output} to "
+        f"{moved} (ML Metadata keeps absolute paths); move or copy it back to {output} to report its runs, or "
+        "run the pipeline into a new output folder"
+    )
+    assert uris[0].startswith(f"{output}/pipeline_root/") and len(uris) > 5
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
 def test_report_command_writes_to_another_folder_and_leaves_the_output_as_it_was(pushed_run, tmp_path):
     """``--reports DIR``: for an output that cannot be written to (a read-only mount of the runs)."""
     output, _, _ = pushed_run

@@ -78,6 +78,8 @@ def main(args: argparse.Namespace) -> int:
     except RunNotFoundError as error:
         empty = args.pipeline_name is not None and not args.pipeline_name.strip()
         return common.refuse("report", f"--pipeline-name is empty: {error}" if empty else error)
+    except rerender.OutputMovedError as error:
+        return common.refuse("report", error)
     except rerender.ReportError as error:
         return common.refuse("report", f"FAILED: {error}", common.EXIT_FAILED)
     print(f"report: {path}")

@@ -89,7 +89,7 @@ def _configuration(command: str, args: argparse.Namespace, beam_args: list[str],
 
     try:
         config = config_from_args(args, beam_args, parser)
-        preflight.check(config)
+        preflight.check(config, local=command == "run")
     except UsageError as error:
         return common.refuse(command, f"error: {error} (see imdb-pipeline {command} --help)")
     except OptionsError as error:
