@@ -48,7 +48,6 @@ setup(
         "matplotlib>=3.10",
         "psutil>=5",
         "tqdm>=4",
-        "psutil>=5",
     ],
     entry_points={"console_scripts": ["imdb-pipeline=pipeline.cli:main"]},
 )

@@ -56,6 +56,7 @@ def run_pipeline(config: PipelineConfig, enable_cache: bool = True, checked: boo
                 gc_frozen(),
                 run_temporary_folder(),
                 StepLog(config.metadata_path, config.pipeline_name, steps=pipeline_steps(pipeline)),
+                interrupts.children_killed_after_signal(),  # Beam's worker processes, in multi_processing
             ):
                 LocalDagRunner().run(pipeline)
                 # A signal that a library swallowed on the way (a finalizer, pybind11) still stops the run.
