@@ -58,6 +58,24 @@ def test_a_binary_file_is_binary_and_read_after_blank_lines(tmp_path_factory, wo
     np.testing.assert_array_equal(np.stack([vector for _, vector in read]), vectors)
 
 
+def test_a_binary_vector_whose_cut_values_look_like_a_number_is_still_binary(tmp_path):
+    # float32 [-0.00583, 0.48393] (seed 3500): bytes 34 0a bf bb, 49 c6 f7 3e. The byte 10 cut the record's
+    # "line" to "a 4", a number, which passed for text with a short row.
+    vectors = np.frombuffer(b"4\n\xbf\xbbI\xc6\xf7>", "<f4").reshape(1, 2)
+    path = tmp_path / "vectors.bin"
+    path.write_bytes(_binary_file([b"a"], vectors))
+    assert vector_files.detect_format(str(path)) == vector_files.WORD2VEC_BINARY
+    ((word, vector),) = vector_files.iter_vectors(str(path))
+    assert word == "a"
+    np.testing.assert_array_equal(vector, vectors[0])
+
+
+def test_a_text_row_with_too_few_values_is_still_text(tmp_path):
+    path = tmp_path / "vectors.txt"
+    path.write_bytes(b"2 2\na 4\nb 0.5 0.25\n")
+    assert vector_files.detect_format(str(path)) == vector_files.WORD2VEC
+
+
 def test_a_bad_header_after_blank_lines_is_named_at_its_own_byte(tmp_path):
     path = tmp_path / "vectors.bin"
     path.write_bytes(b"\n\r\n3 x\n")

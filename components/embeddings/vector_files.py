@@ -145,12 +145,17 @@ def detect_format(path: str) -> str:
     # says; 4 x dimension bytes of float32 values practically never are (even cut short by a byte 10, a
     # newline). The word before them is not looked at: a word that is not UTF-8 is the text reader's to
     # name, on its line.
-    values = record.partition(b" ")[2].split(b"\n", 1)[0].rstrip(b"\r")
+    after_word = record.partition(b" ")[2]
+    values = after_word.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         fields = values.decode("utf-8").split()
     except UnicodeDecodeError:
         return WORD2VEC_BINARY
     if _CONTROL_BYTES.search(values):
+        return WORD2VEC_BINARY
+    # Values cut by a byte 10 can still look like numbers (float32 bytes 34 0a ... read "4"): a record whose
+    # field count is not the header's and whose newline comes right after 4 x dimension bytes is binary.
+    if len(fields) != header[1] and after_word[_FLOAT32.itemsize * header[1] :].startswith(b"\n"):
         return WORD2VEC_BINARY
     numbers = fields and all(_NUMBER.fullmatch(field) for field in fields)
     return WORD2VEC if numbers or len(fields) == header[1] else WORD2VEC_BINARY
