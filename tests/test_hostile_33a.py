@@ -1,0 +1,215 @@
+"""The dataset and word vectors as users get them from other tools: re-packed tar archives, zip'ed vectors.
+
+Every entry of a review folder must be accounted for whatever the archive's layout (README, "When the
+input is bad"), and a vector file in a container the readers do not take must be refused naming it.
+"""
+
+import bz2
+import io
+import json
+import lzma
+import os
+from pathlib import Path
+import tarfile
+import zipfile
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+import pytest
+
+from components.embeddings import vector_files
+from components.example_gen import component, reader
+from tests.conftest import BEAM_RUNNER, run_cli
+
+REVIEW_FILES = {
+    "train/pos/0_9.txt": b"A moving, wonderful film with a great cast.",
+    "train/neg/0_2.txt": b"Dull, slow and far too long.<br /><br />Avoid it.",
+    "test/pos/0_8.txt": b"Funny and touching; I loved every minute.",
+    "test/neg/0_1.txt": b"The worst film I have seen this year.",
+}
+GLOVE_TEXT = b"the 0.1 0.2 0.3\ngood 0.4 0.5 0.6\nbad -0.4 -0.5 -0.6\n"
+
+
+def write_tar(path: Path, members: list[tuple[str, bytes | None]]) -> Path:
+    """A gzip tar of ``members`` in order, as another tool wrote it: only these entries (None: a folder)."""
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                archive.addfile(info)
+            else:
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def read_dataset(data_path: Path, tmp_path: Path) -> tuple[list[str], list[tuple[str, str | None]]]:
+    """The reviews ExampleGen's reader finds in ``data_path`` (their sources) and the records it sets
+    aside (reason, archive member), read as ``run --data`` and ``score --input`` read it."""
+    base, pattern = component.dataset_input(str(data_path))
+    found = tmp_path / "found.json"
+    aside = tmp_path / "aside.json"
+
+    def keep(where: Path):
+        def write(values):
+            where.write_text(json.dumps(sorted(values)))
+
+        return write
+
+    with beam.Pipeline(runner=BEAM_RUNNER) as pipeline:
+        outputs = pipeline | reader.ReadImdbReviews(os.path.join(base, pattern))
+        assert_that(outputs[reader.REVIEWS] | "Sources" >> beam.Map(lambda r: r.source), keep(found), "Found")
+        set_aside = outputs[reader.QUARANTINE] | "Reasons" >> beam.Map(lambda q: (q.reason, q.origin.member))
+        assert_that(set_aside, keep(aside), "Aside")
+    return json.loads(found.read_text()), [tuple(pair) for pair in json.loads(aside.read_text())]
+
+
+# Layouts other tools give a re-packed dataset: `tar -C dir -czf x.tgz ./aclImdb` (./ first), a tar made
+# inside aclImdb/ (no top folder), and one made from the folder above it (two folders on top).
+REPACKED_PREFIXES = ["./aclImdb/", "", "data/aclImdb/"]
+
+
+# An entry of a review folder and how it is set aside (a folder member's name loses its "/").
+ODD_ENTRIES = {
+    "badly named file": ("train/pos/88887_8.TXT", b"a review saved under a wrong name", "bad_file_name"),
+    "folder": ("train/pos/88886_8.txt/", None, "not_a_file"),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="in a ./-prefixed, top-folder-less or deeper-nested archive a badly named review file or a folder "
+    "in a review folder is dropped silently; with one top folder it is set aside (bad_file_name, not_a_file)",
+)
+@pytest.mark.parametrize("entry", sorted(ODD_ENTRIES))
+@pytest.mark.parametrize("prefix", REPACKED_PREFIXES)
+def test_repacked_archive_sets_aside_an_odd_entry_of_a_review_folder(tmp_path, prefix, entry):
+    name, data, reason = ODD_ENTRIES[entry]
+    members = [(prefix + review, text) for review, text in REVIEW_FILES.items()]
+    members.append((prefix + name, data))
+    found, set_aside = read_dataset(write_tar(tmp_path / "aclImdb_v1.tar.gz", members), tmp_path)
+    assert found == sorted(REVIEW_FILES)
+    assert set_aside == [(reason, prefix + name.rstrip("/"))]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an archive without folder entries (find -type f | tar -T -) loses a review file in a subfolder "
+    "of a review folder silently; unpacked, or with folder entries, the subfolder is set aside as not_a_file",
+)
+def test_archive_without_folder_entries_accounts_for_a_file_in_a_review_subfolder(tmp_path):
+    members = [(f"aclImdb/{name}", data) for name, data in REVIEW_FILES.items()]
+    members.append(("aclImdb/train/pos/New folder/4_9.txt", b"A review copied into a subfolder."))
+    found, set_aside = read_dataset(write_tar(tmp_path / "aclImdb_v1.tar.gz", members), tmp_path)
+    assert found == sorted(REVIEW_FILES)
+    assert len(set_aside) == 1
+    reason, member = set_aside[0]
+    assert reason == "not_a_file"
+    assert member in ("aclImdb/train/pos/New folder", "aclImdb/train/pos/New folder/4_9.txt")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="entries of review folders are dropped silently unless the archive has exactly one top folder",
+)
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    top=st.sampled_from(["./", "", "data/", "./data/x/"]),
+    dataset=st.sampled_from(["aclImdb/", ""]),
+    name=st.sampled_from(
+        ["88887_8.TXT", "notes", "1_8 (copy).txt", ".DS_Store", "desktop.ini", "5_8.txt.bak"]
+    ),
+)
+def test_every_review_folder_entry_of_any_archive_layout_is_accounted_for(tmp_path, top, dataset, name):
+    prefix = top + dataset
+    members = [(prefix + review, data) for review, data in REVIEW_FILES.items()]
+    members.append((f"{prefix}train/neg/{name}", b"not a review file"))
+    archive = write_tar(tmp_path / f"{len(prefix)}-{len(name)}.tar.gz", members)
+    found, set_aside = read_dataset(archive, tmp_path)
+    assert found == sorted(REVIEW_FILES)
+    assert set_aside == [("bad_file_name", f"{prefix}train/neg/{name}")]
+
+
+def _zip(path: Path, data: bytes) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(path.stem, data)
+
+
+# GloVe and fastText publish their vectors as zip files (glove.6B.zip, wiki-news-300d-1M.vec.zip);
+# other dumps come as .bz2 or .xz. Each must be refused as what it is, not called word2vec binary.
+CONTAINERS = {
+    "glove.6B.zip": ("zip", _zip),
+    "wiki-news-300d-1M.vec.zip": ("zip", _zip),
+    "glove.6B.50d.txt.bz2": ("bzip2", lambda path, data: path.write_bytes(bz2.compress(data))),
+    "glove.6B.50d.txt.xz": ("xz", lambda path, data: path.write_bytes(lzma.compress(data))),
+}
+
+
+def _refusal(path: Path) -> str:
+    """The refusal of ``path``, which must name it, with the path taken out (its name holds zip or xz)."""
+    with pytest.raises(vector_files.VectorFileError) as refused:
+        list(vector_files.iter_vectors(str(path)))
+    assert str(path) in str(refused.value)
+    return str(refused.value).replace(str(path), "<path>")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a zip, bzip2 or xz vector file is refused as 'a zero byte: binary data' with advice to set "
+    "vectors_format to word2vec_binary (or auto, the format already in use), not named as the archive it is",
+)
+@pytest.mark.parametrize("name", sorted(CONTAINERS))
+def test_vectors_in_an_archive_or_other_compression_are_refused_as_such(tmp_path, name):
+    kind, write = CONTAINERS[name]
+    path = tmp_path / name
+    write(path, GLOVE_TEXT)
+    message = _refusal(path)
+    assert kind in message
+    assert "word2vec_binary" not in message
+    assert "zero byte" not in message
+
+
+@pytest.mark.xfail(
+    strict=True, reason="vector files in zip, bzip2 or xz are called word2vec-binary candidates"
+)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(sorted(CONTAINERS)),
+    rows=st.lists(
+        st.tuples(
+            st.text(st.characters(categories=["L"]), min_size=1, max_size=8),
+            st.lists(st.floats(-1, 1, width=32), min_size=3, max_size=3),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_any_vectors_in_another_container_are_refused_naming_it(tmp_path, name, rows):
+    kind, write = CONTAINERS[name]
+    path = tmp_path / name
+    write(path, "".join(f"{word} {' '.join(map(repr, values))}\n" for word, values in rows).encode())
+    message = _refusal(path)
+    assert kind in message
+    assert "word2vec_binary" not in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run --vectors glove.6B.zip (GloVe's own download) is told to use word2vec_binary, not to unzip it",
+)
+def test_run_refuses_the_glove_zip_saying_to_unzip_it(tmp_path):
+    path = tmp_path / "glove.6B.zip"
+    _zip(path, GLOVE_TEXT)
+    result = run_cli(
+        "run", "--dry-run", "--output", str(tmp_path / "out"), "--vectors", str(path), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert f"vectors: {path}" in result.stderr
+    told = result.stderr.replace(str(path), "<path>")
+    assert "zip" in told and "unzip" in told
+    assert "word2vec_binary" not in told
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
