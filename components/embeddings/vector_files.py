@@ -42,6 +42,15 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Pickle protocols 2 to 5 (gensim's save); fastText's own model files (.bin) start with this int32.
 _PICKLE_STARTS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
 _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
+# Containers no reader opens, by their magic bytes (a tar's at byte 257, after gunzip for .tar.gz): what
+# the file is and how to get the vector file out of it.
+_CONTAINERS = (
+    (re.compile(rb"PK(?:\x03\x04|\x05\x06)"), "a zip archive", "unzip it"),
+    (re.compile(rb".{257}ustar(?:\x0000| {2}\x00)", re.DOTALL), "a tar archive", "unpack it (tar -xf)"),
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2 compressed", "bunzip2 it"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz compressed", "unxz it"),
+)
+_CONTAINER_BYTES = 265  # up to the end of a tar's magic
 # ASCII digits only: Python's int() and float() also take other scripts' digits (Arabic-Indic, fullwidth).
 _INTEGER = re.compile(r"[0-9]+")
 # Lines read at the start of a GloVe file to find the dimension most lines have; what separates fields.
@@ -100,8 +109,10 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
     """
     if format is None or format == AUTO_FORMAT:
         format = detect_format(path)
-    elif format == KEYED_VECTORS or _file_start(path).startswith(_PICKLE_STARTS):
+    elif format == KEYED_VECTORS:
         raise _pickle_refusal(path)
+    else:
+        _refuse_container(path, _file_start(path))
     if format not in _READERS:
         raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(VECTOR_FORMATS)}")
     try:
@@ -126,8 +137,7 @@ def detect_format(path: str) -> str:
         sample = _without_bom(path, _read_sample(path, stream, _DETECT_BYTES))
         if not sample.strip():
             raise VectorFileError(path, "empty file")
-        if sample.startswith(_PICKLE_STARTS):
-            raise _pickle_refusal(path)
+        _refuse_container(path, sample)
         if sample.startswith(_FASTTEXT_MODEL_MAGIC):
             raise VectorFileError(
                 path,
@@ -159,6 +169,20 @@ def detect_format(path: str) -> str:
         return WORD2VEC_BINARY
     numbers = fields and all(_NUMBER.fullmatch(field) for field in fields)
     return WORD2VEC if numbers or len(fields) == header[1] else WORD2VEC_BINARY
+
+
+def _refuse_container(path: str, start: bytes) -> None:
+    """Refuses a file starting with ``start`` (uncompressed) that is a pickle or a container of files or
+    compression no reader opens (zip, tar, bzip2, xz), whatever the format."""
+    if start.startswith(_PICKLE_STARTS):
+        raise _pickle_refusal(path)
+    for magic, container, unpack in _CONTAINERS:
+        if magic.match(start):
+            raise VectorFileError(
+                path,
+                f"{container}, which is not read as word vectors; {unpack} and give its file, or "
+                "compress that with gzip (.gz)",
+            )
 
 
 def _pickle_refusal(path: str) -> VectorFileError:
@@ -208,8 +232,8 @@ class _RawGFile(io.RawIOBase):
 
 def _file_start(path: str) -> bytes:
     """The first bytes of a file, uncompressed; none when they cannot be read (the reader says why)."""
-    with _open_binary(path) as stream, contextlib.suppress(*_READ_ERRORS):
-        return stream.read(2)
+    with _open_binary(path) as stream, contextlib.suppress(VectorFileError):
+        return _read_sample(path, stream, _CONTAINER_BYTES)
     return b""
 
 

@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import logging
 import os
+import posixpath
 import re
 import stat
 import tarfile
@@ -55,17 +56,20 @@ _REVIEW_PATH = re.compile(r"(?:^|/)((train|test)/(pos|neg|unsup)/([^/]+\.txt\s*)
 # ASCII digits only: int() would also take other scripts' digits ("٣_٨.txt").
 _REVIEW_NAME = re.compile(r"([0-9]+)_([0-9]+)\.txt")
 _URLS_PATH = re.compile(r"(?:^|/)((train|test)/urls_(pos|neg|unsup)\.txt)\Z")
-# A .txt file where a review would be, in a folder the dataset does not have (train/neutral/, dev/pos/).
+# A .txt file where a review would be, in a folder the dataset does not have (train/neutral/, dev/pos/,
+# Train/Pos/), whatever folders are above the dataset root.
 _UNKNOWN_FOLDER_PATH = re.compile(
-    r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt\s*)\Z"
+    r"(?:^|/)((?:(?:train|test)/[^/]+|[^/]+/(?:pos|neg|unsup))/[^/]+\.txt\s*)\Z", re.IGNORECASE
 )
 # In an archive, any .txt where an unpacked dataset's */*/*.txt would find it (Train/Pos/1_8.txt too).
 _ARCHIVE_REVIEW_DEPTH = re.compile(r"[^/]+/[^/]+/[^/]+/[^/]+\.txt\s*")
 _MOVIE_ID = re.compile(r"tt[0-9]+")
-# Any entry directly in a review folder (a loose path's tail, or an archive member below its top
-# folder): a review file or set aside, never skipped (88887_8.TXT, 12_8.txt\n, a folder).
+# Any entry directly in a review folder (a loose path's tail, or an archive member, whatever folders
+# are above its dataset root): a review file or set aside, never skipped (88887_8.TXT, 12_8.txt\n, a folder).
 _IN_REVIEW_FOLDER = re.compile(r"(?:^|/)(?:train|test)/(?:pos|neg|unsup)/([^/]+)/?\Z")
-_ARCHIVE_IN_REVIEW_FOLDER = re.compile(r"[^/]+/(?:train|test)/(?:pos|neg|unsup)/([^/]+)/?")
+# An archive member below an entry of a review folder: that entry (group 1) is a folder, even in an
+# archive without folder members (find -type f | tar -T -).
+_BELOW_REVIEW_FOLDER_ENTRY = re.compile(r"(.*?(?:^|/)(?:train|test)/(?:pos|neg|unsup)/[^/]+)/")
 
 # Why a review has no movie id (Review.no_movie_id): no urls line for its id, or no title id on it.
 NO_URLS_LINE = "no_urls_line"
@@ -355,16 +359,13 @@ def special_file_kind(path: str, follow_links: bool = False) -> str | None:
 
 
 def _check_member(member: tarfile.TarInfo, where: str) -> None:
-    """Raises :class:`BadRecordError` for a member never read: an unsafe name, a link, a special file,
-    a folder where a review file would be."""
+    """Raises :class:`BadRecordError` for a member never read: an unsafe name, a link, a special file."""
     problem = unsafe_member_problem(member.name)
     if problem is not None:
         raise BadRecordError(quarantine.UNSAFE_PATH, where, f"{problem}; never unpacked")
     if member.issym() or member.islnk():
         reason, kind = (quarantine.SYMLINK, "symbolic") if member.issym() else (quarantine.HARDLINK, "hard")
         raise BadRecordError(reason, where, f"{kind} link to '{member.linkname}', never followed")
-    if member.isdir() and _ARCHIVE_IN_REVIEW_FOLDER.fullmatch(member.name):
-        raise BadRecordError(quarantine.NOT_A_FILE, where, "a folder where a review file would be")
     if not member.isfile() and not member.isdir():
         kind = _SPECIAL_KINDS.get(member.type, f"a member of tar type {member.type!r}")
         raise BadRecordError(quarantine.SPECIAL_FILE, where, f"{kind}, not a file")
@@ -448,7 +449,7 @@ class _ReadMatchFn(beam.DoFn):
         """The review of a loose file or an archive member (``read`` gives its first bytes), or the record
         set aside; a loose review's folder also goes to ``FOLDERS``."""
         in_archive = origin.member is not None
-        name, where = (origin.member if in_archive else origin.path), str(origin)
+        name, where = (member_path(origin.member) if in_archive else origin.path), str(origin)
         data = None
         try:
             parsed = parse_review_path(name, where)
@@ -471,6 +472,7 @@ class _ReadMatchFn(beam.DoFn):
         member, finished = None, True  # the member being read, or the last read: where it breaks
         headers: dict[str, list[int]] = {}  # the header offsets of each file member's name
         movie_ids: dict[str, beam.pvalue.TaggedOutput] = {}  # per urls file name, its last member's
+        not_files: set[str] = set()  # the folders in review folders set aside
         with (
             FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file,
             Progress(f"ExampleGen: reading {path}", total=size, unit="B") as progress,
@@ -486,10 +488,10 @@ class _ReadMatchFn(beam.DoFn):
                         progress.update_to(file.tell())
                         finished = False
                         if not member.isdir():
-                            headers.setdefault(member.name, []).append(member.offset)
-                        for output in self._read_member(path, archive, member):
+                            headers.setdefault(member_path(member.name), []).append(member.offset)
+                        for output in self._read_member(path, archive, member, not_files):
                             if isinstance(output, beam.pvalue.TaggedOutput) and output.tag == self.URLS:
-                                movie_ids[member.name] = output
+                                movie_ids[member_path(member.name)] = output
                             else:
                                 yield output
                         finished = True
@@ -518,8 +520,14 @@ class _ReadMatchFn(beam.DoFn):
             if len(offsets) > 1:
                 yield beam.pvalue.TaggedOutput(self.REPLACED, ((path, name), offsets[-1]))
 
-    def _read_member(self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> Iterator:
-        """Reviews, urls lines or records set aside from one archive member; nothing is written."""
+    def _read_member(
+        self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo, not_files: set[str]
+    ) -> Iterator:
+        """Reviews, urls lines or records set aside from one archive member; nothing is written.
+
+        A folder in a review folder is set aside once (added to ``not_files``), at its folder member or
+        its first member below it (an archive may have no folder members); what it holds is not read.
+        """
         origin = Origin(path, member.name)
         try:
             _check_member(member, str(origin))
@@ -531,9 +539,20 @@ class _ReadMatchFn(beam.DoFn):
             )
             yield self._set_aside(origin, error, raw, member.size)
             return
-        if member.isdir():
+        name = member_path(member.name)
+        below = _BELOW_REVIEW_FOLDER_ENTRY.match(name)
+        folder = below.group(1) if below else None
+        if member.isdir() and _IN_REVIEW_FOLDER.search(name):
+            folder = name
+        if folder is not None and folder not in not_files:
+            not_files.add(folder)
+            detail = "a folder where a review file would be"
+            yield set_aside(
+                Origin(path, _as_spelled(member.name, folder)), quarantine.NOT_A_FILE, detail, b""
+            )
+        if folder is not None or member.isdir():
             return
-        urls = parse_urls_path(member.name)
+        urls = parse_urls_path(name)
         if urls is not None:
             dataset, split_dir, folder = urls
             movie_ids = parse_movie_ids(archive.extractfile(member).read())
@@ -542,6 +561,20 @@ class _ReadMatchFn(beam.DoFn):
         yield from self._read_review(
             origin, member.size, lambda: archive.extractfile(member).read(self._max_bytes + 1), member.offset
         )
+
+
+def member_path(name: str) -> str:
+    """Where ``tar x`` writes an archive member: ``./aclImdb/x`` and ``aclImdb//x`` are ``aclImdb/x``."""
+    return posixpath.normpath(name)
+
+
+def _as_spelled(name: str, path: str) -> str:
+    """The start of member ``name`` that is ``path`` (a start of its :func:`member_path`) as ``name`` spells it."""
+    parts = name.split("/")
+    for end in range(1, len(parts) + 1):
+        if member_path("/".join(parts[:end])) == path:
+            return "/".join(parts[:end])
+    return path
 
 
 def _not_a_review_name(name: str, where: str) -> BadRecordError:
@@ -553,7 +586,7 @@ def _not_a_review_name(name: str, where: str) -> BadRecordError:
 def _not_a_review(path: str, where: str, in_archive: bool = False) -> None:
     """Raises for a badly named review file or a ``.txt`` in an unknown folder at review depth; returns
     for any other archive member (README, imdb.vocab, *.feat), which is not read."""
-    in_folder = (_ARCHIVE_IN_REVIEW_FOLDER.fullmatch if in_archive else _IN_REVIEW_FOLDER.search)(path)
+    in_folder = _IN_REVIEW_FOLDER.search(path)
     if in_folder is not None:
         raise _not_a_review_name(in_folder.group(1), where)
     if in_archive and not (_UNKNOWN_FOLDER_PATH.search(path) or _ARCHIVE_REVIEW_DEPTH.fullmatch(path)):
@@ -689,7 +722,8 @@ def _set_aside_replaced(
 ) -> Iterator:
     """The review, or (as ``duplicate``) a review from an archive member that a later member of its name replaces."""
     _folder, review = keyed
-    last = last_headers.get((review.origin.path, review.origin.member))  # None for a loose file
+    member = review.origin.member  # None for a loose file
+    last = None if member is None else last_headers.get((review.origin.path, member_path(member)))
     if last is None or review.header == last:
         yield keyed
         return
