@@ -11,6 +11,7 @@ import glob
 import gzip
 import itertools
 import logging
+import math
 import os
 from pathlib import Path
 import sqlite3
@@ -78,12 +79,16 @@ def check_trainer_memory(config: PipelineConfig, available: int) -> None:
     buckets = config.transform.ngram_buckets
     if buckets * NGRAM_BYTES_PER_ID > available:
         default = type(config.transform).model_fields["ngram_buckets"].default
+        # In 0.1 GiB, the need rounded up and the memory down: the need shown exceeds the memory shown.
+        needed = math.ceil(buckets * NGRAM_BYTES_PER_ID / 2**30 * 10) / 10
+        has = math.floor(available / 2**30 * 10) / 10
+        # Without the embeddings branch the n-grams are the model's only one: it cannot be set aside.
+        drop = ", or set trainer.use_ngrams to false" if config.trainer.use_embeddings else ""
         raise OptionsError(
-            f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
-            f"{buckets * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB for that many ids ({NGRAM_BYTES_PER_ID} bytes each) "
-            f"and this machine has {available / 2**30:.1f} GiB of memory available; nothing was run: lower "
-            f"transform.ngram_buckets (the default, {default:,}, needs "
-            f"{default * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB), or set trainer.use_ngrams to false"
+            f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about {needed:.1f} GiB "
+            f"for that many ids ({NGRAM_BYTES_PER_ID} bytes each) and this machine has {has:.1f} GiB of memory "
+            f"available; nothing was run: lower transform.ngram_buckets (the default, {default:,}, needs "
+            f"{default * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB){drop}"
         )
 
 

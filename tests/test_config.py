@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -792,28 +793,51 @@ def test_compile_refuses_beams_dry_run_on_its_command_line_and_in_a_config_file(
     assert not (tmp_path / "p.yaml").exists()
 
 
-def _ngram_memory_refusal(buckets: int, available: int) -> str:
+def _ngram_memory_refusal(buckets: int, available: int, use_embeddings: bool = True) -> str:
+    """The need shown rounded up to 0.1 GiB, the memory down; setting use_ngrams aside only with embeddings."""
     return (
         f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
-        f"{buckets * 56 / 2**30:.1f} GiB for that many ids (56 bytes each) and this machine has "
-        f"{available / 2**30:.1f} GiB of memory available; nothing was run: lower transform.ngram_buckets (the "
-        "default, 8,388,608, needs 0.4 GiB), or set trainer.use_ngrams to false"
+        f"{math.ceil(buckets * 56 * 10 / 2**30) / 10:.1f} GiB for that many ids (56 bytes each) and this machine "
+        f"has {available * 10 // 2**30 / 10:.1f} GiB of memory available; nothing was run: lower "
+        "transform.ngram_buckets (the default, 8,388,608, needs 0.4 GiB)"
+        + (", or set trainer.use_ngrams to false" if use_embeddings else "")
     )
 
 
 @settings(max_examples=80, deadline=None)
-@given(buckets=st.integers(1, 2**30), available=st.integers(0, 2**37))
+@given(buckets=st.integers(1, 2**30), available=st.integers(0, 2**37), use_embeddings=st.booleans())
 def test_ngram_buckets_are_refused_exactly_when_the_trainer_memory_they_need_is_not_available(
-    buckets, available
+    buckets, available, use_embeddings
 ):
     """2^30 buckets passed the options and failed in the Trainer, out of memory, after every earlier step."""
-    config = build_config({"transform": {"ngram_buckets": buckets}})
+    assume(use_embeddings or buckets > 1)  # one bucket is refused without embeddings
+    config = build_config(
+        {"transform": {"ngram_buckets": buckets}, "trainer": {"use_embeddings": use_embeddings}}
+    )
     if buckets * 56 <= available:
         preflight.check_trainer_memory(config, available)
         return
     with pytest.raises(OptionsError) as error:
         preflight.check_trainer_memory(config, available)
-    assert str(error.value) == _ngram_memory_refusal(buckets, available)
+    assert str(error.value) == _ngram_memory_refusal(buckets, available, use_embeddings)
+
+
+@pytest.mark.parametrize(
+    ("buckets", "available", "needed", "has"),
+    [
+        (2**28, 2**28 * 56 - 1, "14.0", "13.9"),
+        (2**28 + 1, 2**28 * 56, "14.1", "14.0"),
+        (2**20, 0, "0.1", "0.0"),
+    ],
+)
+def test_the_ngram_memory_refusal_rounds_the_need_up_and_the_memory_down(buckets, available, needed, has):
+    config = build_config({"transform": {"ngram_buckets": buckets}})
+    with pytest.raises(OptionsError) as error:
+        preflight.check_trainer_memory(config, available)
+    assert (
+        f"needs about {needed} GiB for that many ids (56 bytes each) and this machine has {has} GiB"
+        in str(error.value)
+    )
 
 
 @pytest.mark.parametrize(
@@ -850,3 +874,4 @@ def test_a_run_with_more_ngram_buckets_than_memory_holds_is_refused_before_any_s
         result.stderr.strip().splitlines()[-1],
     )
     assert not (tmp_path / "out").exists()
+
