@@ -61,7 +61,7 @@ def check(config: PipelineConfig, local: bool = True) -> str | None:
                 f"--output {elsewhere} (moved back there if it is gone), or a new output folder"
             )
     if local:
-        check_trainer_memory(config, psutil.virtual_memory().available)
+        check_trainer_memory(config, available_memory())
     return dataset
 
 
@@ -90,6 +90,27 @@ def check_trainer_memory(config: PipelineConfig, available: int) -> None:
             f"available; nothing was run: lower transform.ngram_buckets (the default, {default:,}, needs "
             f"{default * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB){drop}"
         )
+
+
+# A cgroup's memory limit and use, v2 then v1 (a container's: psutil sees the whole machine's memory).
+_CGROUP_MEMORY = (
+    ("memory.max", "memory.current"),
+    ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+)
+
+
+def available_memory(cgroup: str = "/sys/fs/cgroup") -> int:
+    """The bytes of memory this process can still take: psutil's available memory, or less where the cgroup
+    folder ``cgroup`` sets a limit (its limit less its use; v2's ``max`` is none)."""
+    available = psutil.virtual_memory().available
+    for limit_file, usage_file in _CGROUP_MEMORY:
+        try:
+            limit = Path(cgroup, limit_file).read_text().strip()
+            if limit != "max":
+                available = min(available, max(int(limit) - int(Path(cgroup, usage_file).read_text()), 0))
+        except (OSError, ValueError):  # no such cgroup version (or file) here
+            pass
+    return available
 
 
 def _check_newest_span_not_older_than_served(config: PipelineConfig, newest: int) -> None:

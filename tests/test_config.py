@@ -851,7 +851,7 @@ def test_ngram_buckets_without_the_ngram_branch_need_no_trainer_memory(values):
 def test_the_preflight_weighs_ngram_buckets_against_this_machines_memory_but_not_for_compile(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=2**34))
+    monkeypatch.setattr(preflight, "available_memory", lambda: 2**34)
     config = build_config({"output": str(tmp_path / "out"), "transform": {"ngram_buckets": 2**30}})
     with pytest.raises(OptionsError) as error:
         preflight.check(config)
@@ -861,9 +861,7 @@ def test_the_preflight_weighs_ngram_buckets_against_this_machines_memory_but_not
 
 
 def test_a_run_with_more_ngram_buckets_than_memory_holds_is_refused_before_any_step(tmp_path):
-    import psutil
-
-    if psutil.virtual_memory().available >= 2**30 * 56:
+    if preflight.available_memory() >= 2**30 * 56:
         pytest.skip("this machine has the memory 2^30 n-gram buckets need")
     result = run_cli("run", "--output", "out", "--transform.ngram_buckets", str(2**30), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
@@ -875,3 +873,45 @@ def test_a_run_with_more_ngram_buckets_than_memory_holds_is_refused_before_any_s
     )
     assert not (tmp_path / "out").exists()
 
+
+def _fake_cgroup(folder, files: dict[str, str]):
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return str(folder)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, 2**34),
+        ({"memory.max": "max\n", "memory.current": "1048576\n"}, 2**34),
+        ({"memory.max": "1073741824\n", "memory.current": "268435456\n"}, 805306368),
+        ({"memory.max": "1073741824\n", "memory.current": "2147483648\n"}, 0),
+        (
+            {"memory/memory.limit_in_bytes": "2147483648\n", "memory/memory.usage_in_bytes": "1073741824\n"},
+            2**30,
+        ),
+        (
+            {"memory/memory.limit_in_bytes": "9223372036854771712\n", "memory/memory.usage_in_bytes": "1\n"},
+            2**34,
+        ),
+    ],
+    ids=["none", "v2-unlimited", "v2-limit", "v2-over", "v1-limit", "v1-unlimited"],
+)
+def test_available_memory_is_the_smaller_of_the_machines_and_the_cgroups(
+    tmp_path, monkeypatch, files, expected
+):
+    """A container's memory limit is the cgroup's: psutil's available memory is the whole machine's."""
+    monkeypatch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=2**34))
+    assert preflight.available_memory(_fake_cgroup(tmp_path, files)) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(machine=st.integers(0, 2**40), limit=st.integers(0, 2**40), usage=st.integers(0, 2**40))
+def test_available_memory_under_a_cgroup_v2_limit(tmp_path_factory, machine, limit, usage):
+    folder = tmp_path_factory.mktemp("cgroup")
+    _fake_cgroup(folder, {"memory.max": f"{limit}\n", "memory.current": f"{usage}\n"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=machine))
+        assert preflight.available_memory(str(folder)) == min(machine, max(limit - usage, 0))
