@@ -28,6 +28,7 @@ from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
 from pipeline.config import PipelineConfig, nearest_existing
+from pipeline.lock import LOCK_FILE
 from pipeline.stored_uris import moved_from, read_only
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,13 @@ def check(config: PipelineConfig, local: bool = True) -> str | None:
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
         if problem := _unwritable(folder):
             raise OptionsError(f"output: {problem}")
+    lock = os.path.join(config.state_dir, LOCK_FILE)
+    if os.path.exists(lock) and not os.path.isfile(lock):  # opening it would fail, or wait (a FIFO)
+        kind = "a folder" if os.path.isdir(lock) else _file_kind(lock)
+        raise OptionsError(
+            f"output: the run lock {lock} is {kind}, not a file; nothing was run: remove or rename it "
+            "(a run creates the file)"
+        )
     if not is_remote(config.metadata_path):
         _check_metadata_store(config.metadata_path)
         if not is_remote(config.output) and (elsewhere := moved_from(config.metadata_path, config.output)):
