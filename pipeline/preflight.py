@@ -11,6 +11,7 @@ import glob
 import gzip
 import itertools
 import logging
+import math
 import os
 from pathlib import Path
 import sqlite3
@@ -27,6 +28,7 @@ from components.example_gen import spans
 from components.example_gen.options import ARCHIVE_SUFFIXES, is_remote
 from components.options import OptionsError
 from pipeline.config import PipelineConfig, nearest_existing
+from pipeline.lock import LOCK_FILE
 from pipeline.stored_uris import moved_from, read_only
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,13 @@ def check(config: PipelineConfig, local: bool = True) -> str | None:
     for folder in dict.fromkeys(path for path in (config.output, config.state_dir) if not is_remote(path)):
         if problem := _unwritable(folder):
             raise OptionsError(f"output: {problem}")
+    lock = os.path.join(config.state_dir, LOCK_FILE)
+    if os.path.exists(lock) and not os.path.isfile(lock):  # opening it would fail, or wait (a FIFO)
+        kind = "a folder" if os.path.isdir(lock) else _file_kind(lock)
+        raise OptionsError(
+            f"output: the run lock {lock} is {kind}, not a file; nothing was run: remove or rename it "
+            "(a run creates the file)"
+        )
     if not is_remote(config.metadata_path):
         _check_metadata_store(config.metadata_path)
         if not is_remote(config.output) and (elsewhere := moved_from(config.metadata_path, config.output)):
@@ -60,7 +69,7 @@ def check(config: PipelineConfig, local: bool = True) -> str | None:
                 f"--output {elsewhere} (moved back there if it is gone), or a new output folder"
             )
     if local:
-        check_trainer_memory(config, psutil.virtual_memory().available)
+        check_trainer_memory(config, available_memory())
     return dataset
 
 
@@ -78,13 +87,38 @@ def check_trainer_memory(config: PipelineConfig, available: int) -> None:
     buckets = config.transform.ngram_buckets
     if buckets * NGRAM_BYTES_PER_ID > available:
         default = type(config.transform).model_fields["ngram_buckets"].default
+        # In 0.1 GiB, the need rounded up and the memory down: the need shown exceeds the memory shown.
+        needed = math.ceil(buckets * NGRAM_BYTES_PER_ID / 2**30 * 10) / 10
+        has = math.floor(available / 2**30 * 10) / 10
+        # Without the embeddings branch the n-grams are the model's only one: it cannot be set aside.
+        drop = ", or set trainer.use_ngrams to false" if config.trainer.use_embeddings else ""
         raise OptionsError(
-            f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
-            f"{buckets * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB for that many ids ({NGRAM_BYTES_PER_ID} bytes each) "
-            f"and this machine has {available / 2**30:.1f} GiB of memory available; nothing was run: lower "
-            f"transform.ngram_buckets (the default, {default:,}, needs "
-            f"{default * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB), or set trainer.use_ngrams to false"
+            f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about {needed:.1f} GiB "
+            f"for that many ids ({NGRAM_BYTES_PER_ID} bytes each) and this machine has {has:.1f} GiB of memory "
+            f"available; nothing was run: lower transform.ngram_buckets (the default, {default:,}, needs "
+            f"{default * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB){drop}"
         )
+
+
+# A cgroup's memory limit and use, v2 then v1 (a container's: psutil sees the whole machine's memory).
+_CGROUP_MEMORY = (
+    ("memory.max", "memory.current"),
+    ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+)
+
+
+def available_memory(cgroup: str = "/sys/fs/cgroup") -> int:
+    """The bytes of memory this process can still take: psutil's available memory, or less where the cgroup
+    folder ``cgroup`` sets a limit (its limit less its use; v2's ``max`` is none)."""
+    available = psutil.virtual_memory().available
+    for limit_file, usage_file in _CGROUP_MEMORY:
+        try:
+            limit = Path(cgroup, limit_file).read_text().strip()
+            if limit != "max":
+                available = min(available, max(int(limit) - int(Path(cgroup, usage_file).read_text()), 0))
+        except (OSError, ValueError):  # no such cgroup version (or file) here
+            pass
+    return available
 
 
 def _check_newest_span_not_older_than_served(config: PipelineConfig, newest: int) -> None:

@@ -75,12 +75,13 @@ def render_run(
 
 def _check_not_moved(output: str, run: RunRecord) -> None:
     """Raises OutputMovedError, before anything reads them, when artifacts the report reads are missing and the
-    store records another output folder (where the reading would fail with tf.Transform's own words)."""
+    store records another output folder that no longer exists (where the reading would fail with tf.Transform's
+    own words)."""
     missing = sorted(
         ref.uri for ref in run.inputs.values() if not is_remote(ref.uri) and not os.path.exists(ref.uri)
     )
     elsewhere = moved_from(posixpath.join(output, METADATA_FILE), output) if missing else None
-    if elsewhere is None:
+    if elsewhere is None or os.path.exists(elsewhere):  # a copy: the original's missing files are its failure
         return
     more = f" (and {len(missing) - 1} more of its artifacts)" if len(missing) > 1 else ""
     raise OutputMovedError(

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -792,28 +793,51 @@ def test_compile_refuses_beams_dry_run_on_its_command_line_and_in_a_config_file(
     assert not (tmp_path / "p.yaml").exists()
 
 
-def _ngram_memory_refusal(buckets: int, available: int) -> str:
+def _ngram_memory_refusal(buckets: int, available: int, use_embeddings: bool = True) -> str:
+    """The need shown rounded up to 0.1 GiB, the memory down; setting use_ngrams aside only with embeddings."""
     return (
         f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
-        f"{buckets * 56 / 2**30:.1f} GiB for that many ids (56 bytes each) and this machine has "
-        f"{available / 2**30:.1f} GiB of memory available; nothing was run: lower transform.ngram_buckets (the "
-        "default, 8,388,608, needs 0.4 GiB), or set trainer.use_ngrams to false"
+        f"{math.ceil(buckets * 56 * 10 / 2**30) / 10:.1f} GiB for that many ids (56 bytes each) and this machine "
+        f"has {available * 10 // 2**30 / 10:.1f} GiB of memory available; nothing was run: lower "
+        "transform.ngram_buckets (the default, 8,388,608, needs 0.4 GiB)"
+        + (", or set trainer.use_ngrams to false" if use_embeddings else "")
     )
 
 
 @settings(max_examples=80, deadline=None)
-@given(buckets=st.integers(1, 2**30), available=st.integers(0, 2**37))
+@given(buckets=st.integers(1, 2**30), available=st.integers(0, 2**37), use_embeddings=st.booleans())
 def test_ngram_buckets_are_refused_exactly_when_the_trainer_memory_they_need_is_not_available(
-    buckets, available
+    buckets, available, use_embeddings
 ):
     """2^30 buckets passed the options and failed in the Trainer, out of memory, after every earlier step."""
-    config = build_config({"transform": {"ngram_buckets": buckets}})
+    assume(use_embeddings or buckets > 1)  # one bucket is refused without embeddings
+    config = build_config(
+        {"transform": {"ngram_buckets": buckets}, "trainer": {"use_embeddings": use_embeddings}}
+    )
     if buckets * 56 <= available:
         preflight.check_trainer_memory(config, available)
         return
     with pytest.raises(OptionsError) as error:
         preflight.check_trainer_memory(config, available)
-    assert str(error.value) == _ngram_memory_refusal(buckets, available)
+    assert str(error.value) == _ngram_memory_refusal(buckets, available, use_embeddings)
+
+
+@pytest.mark.parametrize(
+    ("buckets", "available", "needed", "has"),
+    [
+        (2**28, 2**28 * 56 - 1, "14.0", "13.9"),
+        (2**28 + 1, 2**28 * 56, "14.1", "14.0"),
+        (2**20, 0, "0.1", "0.0"),
+    ],
+)
+def test_the_ngram_memory_refusal_rounds_the_need_up_and_the_memory_down(buckets, available, needed, has):
+    config = build_config({"transform": {"ngram_buckets": buckets}})
+    with pytest.raises(OptionsError) as error:
+        preflight.check_trainer_memory(config, available)
+    assert (
+        f"needs about {needed} GiB for that many ids (56 bytes each) and this machine has {has} GiB"
+        in str(error.value)
+    )
 
 
 @pytest.mark.parametrize(
@@ -827,7 +851,7 @@ def test_ngram_buckets_without_the_ngram_branch_need_no_trainer_memory(values):
 def test_the_preflight_weighs_ngram_buckets_against_this_machines_memory_but_not_for_compile(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=2**34))
+    monkeypatch.setattr(preflight, "available_memory", lambda: 2**34)
     config = build_config({"output": str(tmp_path / "out"), "transform": {"ngram_buckets": 2**30}})
     with pytest.raises(OptionsError) as error:
         preflight.check(config)
@@ -837,9 +861,7 @@ def test_the_preflight_weighs_ngram_buckets_against_this_machines_memory_but_not
 
 
 def test_a_run_with_more_ngram_buckets_than_memory_holds_is_refused_before_any_step(tmp_path):
-    import psutil
-
-    if psutil.virtual_memory().available >= 2**30 * 56:
+    if preflight.available_memory() >= 2**30 * 56:
         pytest.skip("this machine has the memory 2^30 n-gram buckets need")
     result = run_cli("run", "--output", "out", "--transform.ngram_buckets", str(2**30), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
@@ -850,3 +872,46 @@ def test_a_run_with_more_ngram_buckets_than_memory_holds_is_refused_before_any_s
         result.stderr.strip().splitlines()[-1],
     )
     assert not (tmp_path / "out").exists()
+
+
+def _fake_cgroup(folder, files: dict[str, str]):
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return str(folder)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, 2**34),
+        ({"memory.max": "max\n", "memory.current": "1048576\n"}, 2**34),
+        ({"memory.max": "1073741824\n", "memory.current": "268435456\n"}, 805306368),
+        ({"memory.max": "1073741824\n", "memory.current": "2147483648\n"}, 0),
+        (
+            {"memory/memory.limit_in_bytes": "2147483648\n", "memory/memory.usage_in_bytes": "1073741824\n"},
+            2**30,
+        ),
+        (
+            {"memory/memory.limit_in_bytes": "9223372036854771712\n", "memory/memory.usage_in_bytes": "1\n"},
+            2**34,
+        ),
+    ],
+    ids=["none", "v2-unlimited", "v2-limit", "v2-over", "v1-limit", "v1-unlimited"],
+)
+def test_available_memory_is_the_smaller_of_the_machines_and_the_cgroups(
+    tmp_path, monkeypatch, files, expected
+):
+    """A container's memory limit is the cgroup's: psutil's available memory is the whole machine's."""
+    monkeypatch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=2**34))
+    assert preflight.available_memory(_fake_cgroup(tmp_path, files)) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(machine=st.integers(0, 2**40), limit=st.integers(0, 2**40), usage=st.integers(0, 2**40))
+def test_available_memory_under_a_cgroup_v2_limit(tmp_path_factory, machine, limit, usage):
+    folder = tmp_path_factory.mktemp("cgroup")
+    _fake_cgroup(folder, {"memory.max": f"{limit}\n", "memory.current": f"{usage}\n"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=machine))
+        assert preflight.available_memory(str(folder)) == min(machine, max(limit - usage, 0))

@@ -131,3 +131,29 @@ def test_a_dry_run_says_in_one_line_that_another_run_holds_the_output_and_exits_
     result = run_cli("run", "--output", str(output), "--dry-run", cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
     assert "another run" not in result.stdout
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["run", "dry-run"])
+def test_a_run_lock_that_is_a_folder_is_refused_before_any_step_naming_it(tmp_path, dry_run):
+    """It failed with exit 1 and IsADirectoryError when the run took its lock."""
+    output = tmp_path / "out"
+    (output / LOCK_FILE).mkdir(parents=True)
+    result = run_cli("run", "--output", str(output), *dry_run, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"imdb-pipeline run: configuration error: output: the run lock {output / LOCK_FILE} is a folder, not a "
+        "file; nothing was run: remove or rename it (a run creates the file)"
+    )
+    assert sorted(os.listdir(output)) == [LOCK_FILE]
+
+
+def test_a_run_lock_that_is_a_fifo_is_refused_by_the_dry_run_without_waiting(tmp_path):
+    output = tmp_path / "out"
+    output.mkdir()
+    os.mkfifo(output / LOCK_FILE)
+    result = run_cli("run", "--output", str(output), "--dry-run", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"imdb-pipeline run: configuration error: output: the run lock {output / LOCK_FILE} is a FIFO, not a "
+        "file; nothing was run: remove or rename it (a run creates the file)"
+    )

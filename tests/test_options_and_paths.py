@@ -671,7 +671,9 @@ def test_a_run_in_a_copied_output_is_refused_before_it_starts(tmp_path):
         f"or moved (ML Metadata keeps absolute paths, so a run would read and cache from {tmp_path}/out); "
         f"nothing was run: give --output {tmp_path}/out (moved back there if it is gone), or a new output folder"
     )
-    # The report reads the original's files (the runs' record is the store's), and says so.
+    # The report reads the original's files (the runs' record is the store's), and says so (while the
+    # original is there: an output moved from it is refused without the warning).
+    (tmp_path / "out").mkdir()
     result = run_cli("report", "--output", "copy", cwd=tmp_path)
     assert (
         f"WARNING {tmp_path}/copy was copied or moved: its ML Metadata store records the artifacts under "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import posixpath
 
 from pipeline import predict
@@ -65,7 +66,8 @@ def main(args: argparse.Namespace) -> int:
 
     output = absolute_path(args.output)
     reports = absolute_path(args.reports) if args.reports is not None else None
-    if elsewhere := moved_from(posixpath.join(output, METADATA_FILE), output):
+    elsewhere = moved_from(posixpath.join(output, METADATA_FILE), output)
+    if elsewhere is not None and os.path.exists(elsewhere):  # a moved output is refused by render_run
         logger.warning(
             "%s was copied or moved: its ML Metadata store records the artifacts under %s, which the "
             "report reads (ML Metadata keeps absolute paths)",
