@@ -70,10 +70,22 @@ def test_a_binary_vector_whose_cut_values_look_like_a_number_is_still_binary(tmp
     np.testing.assert_array_equal(vector, vectors[0])
 
 
-def test_a_text_row_with_too_few_values_is_still_text(tmp_path):
+@pytest.mark.parametrize(
+    "rows",
+    [
+        b"a 4\nb 0.5 0.25\n",
+        # The short row's newline is 8 bytes (4 x dimension) after the word, where a binary record's is.
+        b"a 0.123456\nb 0.5 0.25\n",
+    ],
+)
+def test_a_text_row_with_too_few_values_is_text_and_refused_on_its_line(tmp_path, rows):
     path = tmp_path / "vectors.txt"
-    path.write_bytes(b"2 2\na 4\nb 0.5 0.25\n")
+    path.write_bytes(b"2 2\n" + rows)
     assert vector_files.detect_format(str(path)) == vector_files.WORD2VEC
+    with pytest.raises(vector_files.VectorFileError) as caught:
+        list(vector_files.iter_vectors(str(path)))
+    assert caught.value.line == 2
+    assert "expected 2 values after the word, found 1" in str(caught.value)
 
 
 def test_a_bad_header_after_blank_lines_is_named_at_its_own_byte(tmp_path):

@@ -163,9 +163,11 @@ def detect_format(path: str) -> str:
         return WORD2VEC_BINARY
     if _CONTROL_BYTES.search(values):
         return WORD2VEC_BINARY
-    # Values cut by a byte 10 can still look like numbers (float32 bytes 34 0a ... read "4"): a record whose
-    # field count is not the header's and whose newline comes right after 4 x dimension bytes is binary.
-    if len(fields) != header[1] and after_word[_FLOAT32.itemsize * header[1] :].startswith(b"\n"):
+    # Values cut by a byte 10 can still look like numbers (float32 bytes 34 0a bf bb ... read "4"): a record
+    # whose field count is not the header's, whose 4 x dimension bytes are not all ASCII and whose newline
+    # comes right after them is binary (a short text row keeps the text reader's "expected N values").
+    size = _FLOAT32.itemsize * header[1]
+    if len(fields) != header[1] and not after_word[:size].isascii() and after_word[size:].startswith(b"\n"):
         return WORD2VEC_BINARY
     numbers = fields and all(_NUMBER.fullmatch(field) for field in fields)
     return WORD2VEC if numbers or len(fields) == header[1] else WORD2VEC_BINARY
