@@ -69,56 +69,76 @@ def check(config: PipelineConfig, local: bool = True) -> str | None:
                 f"--output {elsewhere} (moved back there if it is gone), or a new output folder"
             )
     if local:
-        check_trainer_memory(config, available_memory())
+        check_trainer_memory(config, *memory_limit())
     return dataset
 
 
 # The Trainer's n-gram branch at its peak, in bytes per n-gram id: its Naive Bayes ratios come from two int64
-# counts per id through float64 arithmetic (naive_bayes_log_ratios), 56 bytes per id at once (55.7 to 55.9
-# measured, with 2^22, 2^24 and 2^26 ids); the weights it then trains (the ratios, the coefficients and Adam's
-# two moments, float32) hold 16.
+# counts per id through float64 arithmetic (naive_bayes_log_ratios), at most 56 bytes per id at once
+# (benchmarks/ngram_memory.py: 53.2 measured with 2^26 ids, 55.7 with 2^22, which carry a fixed 11 MB more);
+# the weights it then trains (the ratios, the coefficients and Adam's two moments, float32) hold 16.
 NGRAM_BYTES_PER_ID = 56
 
 
-def check_trainer_memory(config: PipelineConfig, available: int) -> None:
-    """Refuses (OptionsError) more n-gram ids than ``available`` bytes of memory hold in the Trainer."""
+def _gib(size: int, rounding=math.ceil) -> float:
+    """``size`` bytes in GiB to 0.1, rounded up (a need) or ``math.floor`` (a memory)."""
+    return rounding(size * 10 / 2**30) / 10
+
+
+def check_trainer_memory(config: PipelineConfig, memory: int, cgroup: bool = False) -> None:
+    """Refuses (OptionsError) more n-gram ids than ``memory`` bytes hold in the Trainer: the machine's total
+    memory, or its cgroup's limit (``cgroup``); never what is free now, which varies from run to run."""
     if not config.trainer.use_ngrams or config.transform.ngram_max == 0:
         return
     buckets = config.transform.ngram_buckets
-    if buckets * NGRAM_BYTES_PER_ID > available:
+    if buckets * NGRAM_BYTES_PER_ID > memory:
         default = type(config.transform).model_fields["ngram_buckets"].default
-        # In 0.1 GiB, the need rounded up and the memory down: the need shown exceeds the memory shown.
-        needed = math.ceil(buckets * NGRAM_BYTES_PER_ID / 2**30 * 10) / 10
-        has = math.floor(available / 2**30 * 10) / 10
+        lower = "lower transform.ngram_buckets"
+        if buckets > default and default * NGRAM_BYTES_PER_ID <= memory:
+            lower += f" (the default, {default:,}, needs about {_gib(default * NGRAM_BYTES_PER_ID):.1f} GiB)"
         # Without the embeddings branch the n-grams are the model's only one: it cannot be set aside.
         drop = ", or set trainer.use_ngrams to false" if config.trainer.use_embeddings else ""
+        whose = "the memory limit of this process's cgroup" if cgroup else "its total"
+        # The need rounded up and the memory down: the need shown exceeds the memory shown.
         raise OptionsError(
-            f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about {needed:.1f} GiB "
-            f"for that many ids ({NGRAM_BYTES_PER_ID} bytes each) and this machine has {has:.1f} GiB of memory "
-            f"available; nothing was run: lower transform.ngram_buckets (the default, {default:,}, needs "
-            f"{default * NGRAM_BYTES_PER_ID / 2**30:.1f} GiB){drop}"
+            f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
+            f"{_gib(buckets * NGRAM_BYTES_PER_ID):.1f} GiB for that many ids ({NGRAM_BYTES_PER_ID} bytes each) "
+            f"and this machine has {_gib(memory, math.floor):.1f} GiB of memory ({whose}); nothing was run: "
+            f"{lower}{drop}"
         )
 
 
-# A cgroup's memory limit and use, v2 then v1 (a container's: psutil sees the whole machine's memory).
-_CGROUP_MEMORY = (
-    ("memory.max", "memory.current"),
-    ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
-)
+def memory_limit(proc_cgroup: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup") -> tuple[int, bool]:
+    """The most memory this process can have, in bytes, and whether its cgroup's limit (a container's) sets it.
 
-
-def available_memory(cgroup: str = "/sys/fs/cgroup") -> int:
-    """The bytes of memory this process can still take: psutil's available memory, or less where the cgroup
-    folder ``cgroup`` sets a limit (its limit less its use; v2's ``max`` is none)."""
-    available = psutil.virtual_memory().available
-    for limit_file, usage_file in _CGROUP_MEMORY:
-        try:
-            limit = Path(cgroup, limit_file).read_text().strip()
-            if limit != "max":
-                available = min(available, max(int(limit) - int(Path(cgroup, usage_file).read_text()), 0))
-        except (OSError, ValueError):  # no such cgroup version (or file) here
-            pass
-    return available
+    The machine's total memory (psutil sees the whole machine's), or less where the memory limit of the
+    process's cgroup (named in ``proc_cgroup``, a folder under ``root``) or of one above it is lower: v2's
+    ``memory.max`` (``max``: none), v1's ``memory/.../memory.limit_in_bytes`` (a huge figure: none). Limits,
+    never use: a cgroup's use counts the page cache the kernel frees when asked.
+    """
+    total = psutil.virtual_memory().total
+    limit = total
+    try:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            folder, name = Path(root), "memory.max"
+        elif "memory" in controllers.split(","):
+            folder, name = Path(root, "memory"), "memory.limit_in_bytes"
+        else:
+            continue
+        parts = Path(path).parts[1:]
+        for depth in range(len(parts) + 1):
+            try:
+                value = Path(folder, *parts[:depth], name).read_text().strip()
+            except OSError:  # not this cgroup version, or a folder outside this container's view
+                continue
+            if value.isdigit():
+                limit = min(limit, int(value))
+    return limit, limit < total
 
 
 def _check_newest_span_not_older_than_served(config: PipelineConfig, newest: int) -> None:

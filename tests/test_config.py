@@ -1,10 +1,11 @@
 """Configuration: defaults, file and flag precedence, errors that name the field."""
 
 import argparse
+import functools
 import json
 import math
 import os
-import re
+from pathlib import Path
 import sys
 
 from hypothesis import assume, given, settings
@@ -793,51 +794,102 @@ def test_compile_refuses_beams_dry_run_on_its_command_line_and_in_a_config_file(
     assert not (tmp_path / "p.yaml").exists()
 
 
-def _ngram_memory_refusal(buckets: int, available: int, use_embeddings: bool = True) -> str:
-    """The need shown rounded up to 0.1 GiB, the memory down; setting use_ngrams aside only with embeddings."""
+def _ngram_memory_refusal(
+    buckets: int, memory: int, use_embeddings: bool = True, cgroup: bool = False
+) -> str:
+    """The need shown rounded up to 0.1 GiB, the memory down; the default (0.5 GiB, rounded up too) only for
+    more buckets than it where it fits; setting use_ngrams aside only with embeddings."""
+    default = (
+        " (the default, 8,388,608, needs about 0.5 GiB)" if buckets > 2**23 and memory >= 2**23 * 56 else ""
+    )
+    whose = "the memory limit of this process's cgroup" if cgroup else "its total"
     return (
         f"transform.ngram_buckets is {buckets:,}: the Trainer's n-gram branch needs about "
         f"{math.ceil(buckets * 56 * 10 / 2**30) / 10:.1f} GiB for that many ids (56 bytes each) and this machine "
-        f"has {available * 10 // 2**30 / 10:.1f} GiB of memory available; nothing was run: lower "
-        "transform.ngram_buckets (the default, 8,388,608, needs 0.4 GiB)"
+        f"has {memory * 10 // 2**30 / 10:.1f} GiB of memory "
+        f"({whose}); "
+        f"nothing was run: lower transform.ngram_buckets{default}"
         + (", or set trainer.use_ngrams to false" if use_embeddings else "")
     )
 
 
 @settings(max_examples=80, deadline=None)
-@given(buckets=st.integers(1, 2**30), available=st.integers(0, 2**37), use_embeddings=st.booleans())
-def test_ngram_buckets_are_refused_exactly_when_the_trainer_memory_they_need_is_not_available(
-    buckets, available, use_embeddings
+@given(
+    buckets=st.integers(1, 2**30),
+    memory=st.integers(0, 2**37),
+    use_embeddings=st.booleans(),
+    cgroup=st.booleans(),
+)
+def test_ngram_buckets_are_refused_exactly_when_the_trainer_memory_they_need_is_more_than_there_is(
+    buckets, memory, use_embeddings, cgroup
 ):
     """2^30 buckets passed the options and failed in the Trainer, out of memory, after every earlier step."""
     assume(use_embeddings or buckets > 1)  # one bucket is refused without embeddings
     config = build_config(
         {"transform": {"ngram_buckets": buckets}, "trainer": {"use_embeddings": use_embeddings}}
     )
-    if buckets * 56 <= available:
-        preflight.check_trainer_memory(config, available)
+    if buckets * 56 <= memory:
+        preflight.check_trainer_memory(config, memory, cgroup)
         return
     with pytest.raises(OptionsError) as error:
-        preflight.check_trainer_memory(config, available)
-    assert str(error.value) == _ngram_memory_refusal(buckets, available, use_embeddings)
+        preflight.check_trainer_memory(config, memory, cgroup)
+    assert str(error.value) == _ngram_memory_refusal(buckets, memory, use_embeddings, cgroup)
 
 
 @pytest.mark.parametrize(
-    ("buckets", "available", "needed", "has"),
+    ("buckets", "memory", "cgroup", "expected"),
     [
-        (2**28, 2**28 * 56 - 1, "14.0", "13.9"),
-        (2**28 + 1, 2**28 * 56, "14.1", "14.0"),
-        (2**20, 0, "0.1", "0.0"),
+        (
+            2**28,
+            2**28 * 56 - 1,
+            False,
+            "transform.ngram_buckets is 268,435,456: the Trainer's n-gram branch needs about 14.0 GiB for that "
+            "many ids (56 bytes each) and this machine has 13.9 GiB of memory (its total); nothing was "
+            "run: lower transform.ngram_buckets (the default, 8,388,608, needs about 0.5 GiB), or set "
+            "trainer.use_ngrams to false",
+        ),
+        (
+            2**28 + 1,
+            2**28 * 56,
+            True,
+            "transform.ngram_buckets is 268,435,457: the Trainer's n-gram branch needs about 14.1 GiB for that "
+            "many ids (56 bytes each) and this machine has 14.0 GiB of memory (the memory limit of this "
+            "process's cgroup); nothing was run: lower transform.ngram_buckets (the default, 8,388,608, needs "
+            "about 0.5 GiB), or set trainer.use_ngrams to false",
+        ),
+        (
+            2**24,
+            2**23 * 56 - 1,  # the default does not fit either
+            True,
+            "transform.ngram_buckets is 16,777,216: the Trainer's n-gram branch needs about 0.9 GiB for that "
+            "many ids (56 bytes each) and this machine has 0.4 GiB of memory (the memory limit of this "
+            "process's cgroup); nothing was run: lower transform.ngram_buckets, or set trainer.use_ngrams to "
+            "false",
+        ),
+        (
+            2**23,
+            2**23 * 56 - 1,  # the default itself
+            False,
+            "transform.ngram_buckets is 8,388,608: the Trainer's n-gram branch needs about 0.5 GiB for that "
+            "many ids (56 bytes each) and this machine has 0.4 GiB of memory (its total); nothing was "
+            "run: lower transform.ngram_buckets, or set trainer.use_ngrams to false",
+        ),
+        (
+            2**20,
+            0,
+            False,
+            "transform.ngram_buckets is 1,048,576: the Trainer's n-gram branch needs about 0.1 GiB for that "
+            "many ids (56 bytes each) and this machine has 0.0 GiB of memory (its total); nothing was "
+            "run: lower transform.ngram_buckets, or set trainer.use_ngrams to false",
+        ),
     ],
+    ids=["total", "cgroup", "default-too-big", "the-default", "below-the-default"],
 )
-def test_the_ngram_memory_refusal_rounds_the_need_up_and_the_memory_down(buckets, available, needed, has):
+def test_the_ngram_memory_refusal_rounds_the_need_up_and_the_memory_down(buckets, memory, cgroup, expected):
     config = build_config({"transform": {"ngram_buckets": buckets}})
     with pytest.raises(OptionsError) as error:
-        preflight.check_trainer_memory(config, available)
-    assert (
-        f"needs about {needed} GiB for that many ids (56 bytes each) and this machine has {has} GiB"
-        in str(error.value)
-    )
+        preflight.check_trainer_memory(config, memory, cgroup)
+    assert str(error.value) == expected
 
 
 @pytest.mark.parametrize(
@@ -851,25 +903,37 @@ def test_ngram_buckets_without_the_ngram_branch_need_no_trainer_memory(values):
 def test_the_preflight_weighs_ngram_buckets_against_this_machines_memory_but_not_for_compile(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(preflight, "available_memory", lambda: 2**34)
+    monkeypatch.setattr(preflight, "memory_limit", lambda: (2**34, True))
     config = build_config({"output": str(tmp_path / "out"), "transform": {"ngram_buckets": 2**30}})
     with pytest.raises(OptionsError) as error:
         preflight.check(config)
-    assert str(error.value) == _ngram_memory_refusal(2**30, 2**34)
+    assert str(error.value) == _ngram_memory_refusal(2**30, 2**34, cgroup=True)
     preflight.check(config, local=False)  # compile: the Trainer runs on the cluster's machines
     preflight.check(build_config({"output": str(tmp_path / "out"), "transform": {"ngram_buckets": 2**28}}))
 
 
+def test_the_preflight_does_not_refuse_what_fits_the_memory_though_not_what_is_free_now(
+    tmp_path, monkeypatch
+):
+    """A scheduled run was refused one night and not the next: free memory (and a cgroup's use, which
+    counts freeable page cache) varies; the machine's total and a cgroup's limit do not."""
+    monkeypatch.setattr(
+        preflight.psutil, "virtual_memory", lambda: argparse.Namespace(total=2**34, available=2**20)
+    )
+    no_cgroup = functools.partial(preflight.memory_limit, str(tmp_path / "no-cgroup"), str(tmp_path))
+    monkeypatch.setattr(preflight, "memory_limit", no_cgroup)
+    config = build_config({"output": str(tmp_path / "out"), "transform": {"ngram_buckets": 2**28}})
+    preflight.check(config)
+
+
 def test_a_run_with_more_ngram_buckets_than_memory_holds_is_refused_before_any_step(tmp_path):
-    if preflight.available_memory() >= 2**30 * 56:
+    memory, cgroup = preflight.memory_limit()
+    if memory >= 2**30 * 56:
         pytest.skip("this machine has the memory 2^30 n-gram buckets need")
     result = run_cli("run", "--output", "out", "--transform.ngram_buckets", str(2**30), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
-    assert re.fullmatch(
-        re.escape("imdb-pipeline run: configuration error: " + _ngram_memory_refusal(2**30, 0)).replace(
-            re.escape("has 0.0 GiB"), r"has \d+\.\d GiB"
-        ),
-        result.stderr.strip().splitlines()[-1],
+    assert result.stderr.strip().splitlines()[-1] == (
+        "imdb-pipeline run: configuration error: " + _ngram_memory_refusal(2**30, memory, cgroup=cgroup)
     )
     assert not (tmp_path / "out").exists()
 
@@ -881,37 +945,83 @@ def _fake_cgroup(folder, files: dict[str, str]):
     return str(folder)
 
 
+_V1_NONE = "9223372036854771712\n"
+
+
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({}, 2**34),
-        ({"memory.max": "max\n", "memory.current": "1048576\n"}, 2**34),
-        ({"memory.max": "1073741824\n", "memory.current": "268435456\n"}, 805306368),
-        ({"memory.max": "1073741824\n", "memory.current": "2147483648\n"}, 0),
+        ({}, (2**34, False)),
+        ({"proc": "0::/\n", "root/memory.max": "1073741824\n"}, (2**30, True)),
+        ({"proc": "0::/a/b\n", "root/memory.max": "max\n", "root/a/b/memory.max": "max\n"}, (2**34, False)),
         (
-            {"memory/memory.limit_in_bytes": "2147483648\n", "memory/memory.usage_in_bytes": "1073741824\n"},
-            2**30,
+            {
+                "proc": "0::/a/b\n",
+                "root/a/memory.max": "1073741824\n",
+                "root/a/b/memory.max": "2147483648\n",
+                "root/a/b/memory.current": "2147483648\n",  # use, page cache included: never read
+            },
+            (2**30, True),
         ),
         (
-            {"memory/memory.limit_in_bytes": "9223372036854771712\n", "memory/memory.usage_in_bytes": "1\n"},
-            2**34,
+            {"proc": "0::/a/b\n", "root/memory.max": "max\n", "root/a/b/memory.max": "3221225472\n"},
+            (3 * 2**30, True),
         ),
+        ({"proc": "0::/a\n", "root/a/memory.max": str(2**35) + "\n"}, (2**34, False)),
+        (
+            {
+                "proc": "5:cpu,cpuacct:/x\n4:memory:/docker/c\n0::/\n",
+                "root/memory/memory.limit_in_bytes": _V1_NONE,
+                "root/memory/docker/memory.limit_in_bytes": "2147483648\n",
+                "root/memory/docker/c/memory.limit_in_bytes": _V1_NONE,
+                "root/memory/docker/c/memory.usage_in_bytes": "2147483648\n",
+                "root/cpu,cpuacct/x/memory.limit_in_bytes": "1\n",  # not the memory controller's
+            },
+            (2**31, True),
+        ),
+        (
+            {"proc": "4:memory:/docker/c\n", "root/memory/memory.limit_in_bytes": "1073741824\n"},
+            (2**30, True),
+        ),  # a container's view: its own cgroup is the root, its path outside it
+        ({"proc": "4:memory:/\n", "root/memory/memory.limit_in_bytes": _V1_NONE}, (2**34, False)),
     ],
-    ids=["none", "v2-unlimited", "v2-limit", "v2-over", "v1-limit", "v1-unlimited"],
+    ids=[
+        "no-cgroup-file",
+        "v2-root",
+        "v2-unlimited",
+        "v2-parent-smaller",
+        "v2-own",
+        "v2-above-total",
+        "v1-parent",
+        "v1-container",
+        "v1-unlimited",
+    ],
 )
-def test_available_memory_is_the_smaller_of_the_machines_and_the_cgroups(
+def test_memory_limit_is_the_smaller_of_the_machines_total_and_the_cgroups_limits(
     tmp_path, monkeypatch, files, expected
 ):
-    """A container's memory limit is the cgroup's: psutil's available memory is the whole machine's."""
-    monkeypatch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=2**34))
-    assert preflight.available_memory(_fake_cgroup(tmp_path, files)) == expected
+    """A container's memory limit is its cgroup's (psutil sees the whole machine's); a limit, never use."""
+    monkeypatch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(total=2**34))
+    _fake_cgroup(tmp_path, files)
+    assert preflight.memory_limit(str(tmp_path / "proc"), str(tmp_path / "root")) == expected
 
 
 @settings(max_examples=50, deadline=None)
-@given(machine=st.integers(0, 2**40), limit=st.integers(0, 2**40), usage=st.integers(0, 2**40))
-def test_available_memory_under_a_cgroup_v2_limit(tmp_path_factory, machine, limit, usage):
+@given(
+    total=st.integers(1, 2**40),
+    limits=st.lists(st.one_of(st.integers(0, 2**41), st.just("max")), min_size=1, max_size=4),
+)
+def test_memory_limit_is_the_smallest_on_the_way_up_to_the_cgroup_root(tmp_path_factory, total, limits):
+    """v2: ``limits[i]`` is the ``memory.max`` of the cgroup i levels below the root, the process's last."""
     folder = tmp_path_factory.mktemp("cgroup")
-    _fake_cgroup(folder, {"memory.max": f"{limit}\n", "memory.current": f"{usage}\n"})
+    names = [f"c{depth}" for depth in range(1, len(limits))]
+    (folder / "proc").write_text("0::/" + "/".join(names) + "\n")
+    for depth, limit in enumerate(limits):
+        _fake_cgroup(folder, {str(Path("root", *names[:depth], "memory.max")): f"{limit}\n"})
+    expected = min([total] + [limit for limit in limits if limit != "max"])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(available=machine))
-        assert preflight.available_memory(str(folder)) == min(machine, max(limit - usage, 0))
+        patch.setattr(preflight.psutil, "virtual_memory", lambda: argparse.Namespace(total=total))
+        assert preflight.memory_limit(str(folder / "proc"), str(folder / "root")) == (
+            expected,
+            expected < total,
+        )

@@ -1021,6 +1021,7 @@ def test_report_of_a_moved_output_says_it_was_moved_and_where_its_records_point(
         f"{moved} (ML Metadata keeps absolute paths); move or copy it back to {output} to report its runs, or "
         "run the pipeline into a new output folder"
     )
+    assert "which the report reads" not in result.stderr  # it reads nothing of the folder that is gone
     assert uris[0].startswith(f"{output}/pipeline_root/") and len(uris) > 5
     assert not (tmp_path / "r").exists()
 
