@@ -175,7 +175,7 @@ def lock_held_in_subprocess(module: str, lock: str, path: str) -> Iterator[subpr
 def pushed_run(tmp_path_factory):
     """Runs the default pipeline twice on the bundled sample; returns (output dir, both results).
 
-    One run for the whole session, shared by the end-to-end and report tests:
+    One run for the whole session (per worker process), shared by the test files that read it:
     a test that changes the output must work on a copy or restore it.
     """
     workdir = tmp_path_factory.mktemp("session-e2e")

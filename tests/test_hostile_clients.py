@@ -53,17 +53,17 @@ def tf_noise(stderr: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    """One run of the bundled sample: (working folder, output folder, completed process)."""
-    work = tmp_path_factory.mktemp("hostile-run")
-    result = cli("run", "--output", str(work / "out"), cwd=work, timeout=1200)
+def sample_run(pushed_run):
+    """The session's run of the bundled sample (tests/conftest.py), read and never changed: (output
+    folder, completed process of its first run)."""
+    output, result, _ = pushed_run
     assert result.returncode == 0, result.stderr[-3000:]
-    return work, work / "out", result
+    return output, result
 
 
 @pytest.fixture(scope="module")
 def model_dir(sample_run) -> Path:
-    return sample_run[1] / "serving" / "imdb_sentiment"
+    return sample_run[0] / "serving" / "imdb_sentiment"
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +241,7 @@ def test_readme_vertex_call_runs_with_the_installed_sdk(tmp_path, monkeypatch):
 
 
 def test_run_prints_no_tensorflow_startup_lines_without_verbose(sample_run):
-    assert tf_noise(sample_run[2].stderr) == []
+    assert tf_noise(sample_run[1].stderr) == []
 
 
 def test_dry_run_prints_no_tensorflow_startup_lines(tmp_path):
@@ -276,7 +276,7 @@ def test_example_config_is_exactly_the_defaults():
 
 
 def test_step_counts_agree(sample_run, tmp_path):
-    result = sample_run[2]
+    result = sample_run[1]
     dry = cli("run", "--config", str(EXAMPLE_CONFIG), "--dry-run", cwd=tmp_path)
     planned = int(re.search(r": (\d+) steps, cache", dry.stdout).group(1))
     logged = {int(m) for m in re.findall(r"Step \d+/(\d+) ", result.stderr)}
