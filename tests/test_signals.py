@@ -7,6 +7,7 @@ KeyboardInterrupt, Beam's worker processes that get Ctrl-C too, a second signal 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import contextlib
 import os
 from pathlib import Path
@@ -316,15 +317,24 @@ def test_ctrl_c_before_beams_worker_processes_start_stops_score_with_one_line(pu
 # --- children_killed_after_signal, in this process ---------------------------------------------------------
 
 
-def _with_a_child() -> tuple[subprocess.Popen, psutil.Process]:
-    """A shell started now and the sleep it started (its child): (shell, sleep)."""
+@contextlib.contextmanager
+def _with_a_child() -> Iterator[tuple[subprocess.Popen, psutil.Process]]:
+    """A shell started now and the sleep it started (its child), (shell, sleep), both killed after the block."""
     shell = subprocess.Popen(["sh", "-c", "sleep 120 & wait"])
-    deadline = time.monotonic() + 30
-    while not psutil.Process(shell.pid).children():
-        assert time.monotonic() < deadline, "the shell started no sleep"
-        time.sleep(0.01)
-    [sleep] = psutil.Process(shell.pid).children()
-    return shell, sleep
+    try:
+        deadline = time.monotonic() + 30
+        while not psutil.Process(shell.pid).children():
+            assert time.monotonic() < deadline, "the shell started no sleep"
+            time.sleep(0.01)
+        [sleep] = psutil.Process(shell.pid).children()
+        try:
+            yield shell, sleep
+        finally:
+            with contextlib.suppress(psutil.NoSuchProcess):  # killed by the test
+                sleep.kill()
+    finally:
+        shell.kill()
+        shell.wait()
 
 
 def _signal_now(monkeypatch) -> None:
@@ -347,63 +357,46 @@ def _exit_codes(*processes) -> list[int | str | None]:
 
 
 def test_a_block_ended_after_a_signal_kills_the_processes_it_started_at_once_and_no_older_one(monkeypatch):
-    older, older_child = _with_a_child()
-    try:
+    with _with_a_child() as (older, older_child), contextlib.ExitStack() as after_the_block:
         with interrupts.children_killed_after_signal(seconds=600):
-            new, new_child = _with_a_child()
+            new, new_child = after_the_block.enter_context(_with_a_child())
             _signal_now(monkeypatch)
             assert new.poll() is None  # within the 600 s: still running
         assert _exit_codes(new, new_child) == [-signal.SIGKILL, None]  # the sleeps: killed, or 120 s
         assert (older.poll(), older_child.is_running()) == (None, True)
-    finally:
-        older.kill()
-        older_child.kill()
-        older.wait()
 
 
 def test_a_block_still_running_after_a_signal_kills_the_processes_it_started_after_the_grace(monkeypatch):
-    older, older_child = _with_a_child()
-    try:
-        with interrupts.children_killed_after_signal(seconds=0.5):
-            new, new_child = _with_a_child()
+    with _with_a_child() as (older, older_child), interrupts.children_killed_after_signal(seconds=0.5):
+        with _with_a_child() as (new, new_child):
             _signal_now(monkeypatch)
             assert new.poll() is None
             assert _exit_codes(new, new_child) == [-signal.SIGKILL, None]
-            assert (older.poll(), older_child.is_running()) == (None, True)  # also the older one's child
-    finally:
-        older_child.kill()
-        older.kill()
-        older.wait()
+        assert (older.poll(), older_child.is_running()) == (None, True)  # also the older one's child
 
 
 def test_a_block_ended_without_a_signal_kills_nothing_and_leaves_no_thread(monkeypatch):
     monkeypatch.setattr(interrupts, "_received", None)
-    with interrupts.children_killed_after_signal(seconds=0):
-        new, new_child = _with_a_child()
-    try:
+    with contextlib.ExitStack() as after_the_block:
+        with interrupts.children_killed_after_signal(seconds=0):
+            new, new_child = after_the_block.enter_context(_with_a_child())
         time.sleep(0.2)
         assert (new.poll(), new_child.is_running()) == (None, True)
         assert "children-killer" not in [thread.name for thread in threading.enumerate()]
         assert interrupts._on_signal == set()
-    finally:
-        new_child.kill()
-        new.kill()
-        new.wait()
 
 
 def test_a_block_whose_processes_cannot_be_listed_after_a_signal_ends_as_it_would(monkeypatch):
     """psutil's error (/proc unreadable) reached the watching thread and the block's end."""
-    with pytest.raises(interrupts.Interrupt), interrupts.children_killed_after_signal(seconds=0):
-        new, new_child = _with_a_child()
-        monkeypatch.setattr(psutil.Process, "children", _access_denied)
-        _signal_now(monkeypatch)
-        time.sleep(0.2)  # the watching thread met the error
-        raise interrupts.Interrupt()
-    monkeypatch.undo()
-    assert (new.poll(), new_child.is_running()) == (None, True)  # not killed: not known to be new
-    new_child.kill()
-    new.kill()
-    new.wait()
+    with contextlib.ExitStack() as after_the_block:
+        with pytest.raises(interrupts.Interrupt), interrupts.children_killed_after_signal(seconds=0):
+            new, new_child = after_the_block.enter_context(_with_a_child())
+            monkeypatch.setattr(psutil.Process, "children", _access_denied)
+            _signal_now(monkeypatch)
+            time.sleep(0.2)  # the watching thread met the error
+            raise interrupts.Interrupt()
+        monkeypatch.undo()
+        assert (new.poll(), new_child.is_running()) == (None, True)  # not killed: they could not be listed
 
 
 def _access_denied(self, recursive=False):
