@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 import datetime
+import errno
 import fcntl
 import os
+import stat
 import threading
 
 import fasteners
@@ -112,11 +114,23 @@ def _recorded_holder(file) -> str:
 def current_holder(path: str) -> str | None:
     """Who holds the lock on the file ``path`` now (as a LockHeldError names them), or None: no one, or no
     such file (none is created). The test is a shared lock released at once: a holder taking the lock at
-    that very instant is refused as if another held it."""
+    that very instant is refused as if another held it.
+
+    Raises:
+        OSError: ``path`` cannot be opened for reading, or is no regular file (``strerror`` says which).
+            It is opened without waiting: a FIFO would wait for a writer.
+    """
     with _held_here_guard:
         if os.path.realpath(path) in _held_here:
             return _held_here[os.path.realpath(path)]
-        with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as file:
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        with open(descriptor, encoding="utf-8", errors="replace") as file:
             try:
                 fcntl.lockf(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:

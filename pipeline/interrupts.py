@@ -25,8 +25,6 @@ import signal
 import sys
 import threading
 
-import psutil
-
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How the command line and the step log say that each stopped the work.
 WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
@@ -35,9 +33,10 @@ WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 _AGAIN_SECONDS = 0.01
 # How long after a signal the processes started in :func:`children_killed_after_signal` may take to end.
 CHILDREN_SECONDS = 5.0
-_WATCH_SECONDS = 0.1
 
 _received: int | None = None
+# The events that the first signal sets: one for each block in :func:`children_killed_after_signal`.
+_on_signal: set[threading.Event] = set()
 _shield_depth = 0
 _installed = False
 
@@ -98,6 +97,8 @@ def _handle(signum: int, frame) -> None:
     global _received
     if _received is None:
         _received = signum
+        for event in tuple(_on_signal):
+            event.set()
     elif _shield_depth or _handling_interrupt():
         return
     raise Interrupt()
@@ -128,31 +129,49 @@ def shielded() -> Iterator[None]:
 
 @contextlib.contextmanager
 def children_killed_after_signal(seconds: float = CHILDREN_SECONDS) -> Iterator[None]:
-    """A block whose child processes still there ``seconds`` after a signal are killed (SIGKILL).
+    """A block whose child processes (and theirs) still there ``seconds`` after a signal, or when the block
+    ends after one, are killed (SIGKILL); processes below this one from before the block are left.
 
     Beam's multi_processing runner waits without a limit for each worker process it started to end
-    (py-spy: the command's main thread in ``SubprocessSdkWorkerHandler.stop_worker``). Under load, one
-    that started just after a Ctrl-C to the process group never got it and waited for work in
+    (py-spy showed the command's main thread in ``SubprocessSdkWorkerHandler.stop_worker``). Under load,
+    one that started just after a Ctrl-C to the process group never got it and waited for work in
     ``SdkHarness.run`` for ever; one that got it waited at exit (``_python_exit``) for its thread still
     setting up a bundle.
     """
+    import psutil  # here, not at the top: ~13 ms of the command line's start, before its signal handlers
+
     process = psutil.Process()
-    before = {child.pid for child in process.children()}
+    try:
+        before = {child.pid for child in process.children(recursive=True)}
+    except psutil.Error:  # which processes are new is not known: none is killed
+        before = None
+    woken = threading.Event()  # by the first signal, or the end of the block
     done = threading.Event()
 
-    def watch() -> None:
-        while _received is None:
-            if done.wait(_WATCH_SECONDS):
-                return
-        if done.wait(seconds):
+    def kill_new() -> None:
+        try:
+            children = [] if before is None else process.children(recursive=True)
+        except psutil.Error:  # /proc could not be read
             return
-        for child in process.children(recursive=True):
+        for child in children:
             if child.pid not in before:
                 with contextlib.suppress(psutil.Error):  # it ended meanwhile
                     child.kill()
 
+    def watch() -> None:
+        woken.wait()
+        if not done.wait(seconds):
+            kill_new()
+
+    _on_signal.add(woken)
+    if _received is not None:
+        woken.set()
     threading.Thread(target=watch, name="children-killer", daemon=True).start()
     try:
         yield
     finally:
         done.set()
+        woken.set()
+        _on_signal.discard(woken)
+        if _received is not None:  # Beam's join is over: what is left would outlive the command
+            kill_new()

@@ -161,10 +161,17 @@ def describe_plan(config: PipelineConfig, enable_cache: bool = True) -> str:
         where = f"{steps.index(component.id) + 1:>2}. " if component.id in steps else "    "
         role = "" if component.id in steps else " (resolver: picks an input, not a step)"
         lines.append(f"  {where}{component.id}{role}" + (f"  ({', '.join(inputs)})" if inputs else ""))
-    holder = run_lock_holder(config.state_dir)
-    if holder is not None:
+    try:
+        holder = run_lock_holder(config.state_dir)
+    except OSError as error:
         lines.append(
-            f"another run is in progress on {config.state_dir} ({holder}): a run would refuse to start "
-            "(exit code 3) until it ends"
+            f"whether another run is in progress on {config.state_dir} is not known: its run lock "
+            f"{error.filename} cannot be read ({error.strerror})"
         )
+    else:
+        if holder is not None:
+            lines.append(
+                f"another run is in progress on {config.state_dir} ({holder}): a run would refuse to start "
+                "(exit code 3) until it ends"
+            )
     return "\n".join(lines)

@@ -223,6 +223,13 @@ def test_splits_that_fail_name_the_quarantine_kept():
     )
 
 
+def test_a_failure_without_a_problem_is_refused():
+    """Its message would have started with ". What was read"."""
+    with pytest.raises(ValueError) as error:
+        executor.failure("", "", KeptQuarantine("/q"))
+    assert str(error.value) == "failure() needs the bad records' problem or the splits'"
+
+
 def test_checks_that_pass_say_nothing():
     folders = {split: {"pos": 1, "neg": 1} for split in ("train", "eval", "test")}
 

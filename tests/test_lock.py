@@ -1,12 +1,17 @@
 """One run at a time per output directory; a crashed run does not leave the lock stuck; the shared file lock."""
 
+import errno
 import os
 import re
+import socket
+import threading
 
 from fasteners import process_lock
 import pytest
 
 from components.file_lock import LockHeldError, current_holder, exclusive_lock
+from pipeline import runner
+from pipeline.config import build_config
 from pipeline.lock import LOCK_FILE, RunInProgressError, run_lock
 from tests.conftest import lock_held_in_subprocess, run_cli
 
@@ -156,4 +161,52 @@ def test_a_run_lock_that_is_a_fifo_is_refused_by_the_dry_run_without_waiting(tmp
     assert result.stderr.strip().splitlines()[-1] == (
         f"imdb-pipeline run: configuration error: output: the run lock {output / LOCK_FILE} is a FIFO, not a "
         "file; nothing was run: remove or rename it (a run creates the file)"
+    )
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _socket(path):
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+
+
+@pytest.mark.parametrize(
+    ("make", "strerror"),
+    [(os.mkdir, "not a regular file"), (_fifo, "not a regular file"), (_socket, "No such device or address")],
+    ids=["folder", "fifo", "socket"],
+)
+def test_the_current_holder_of_what_is_no_lock_file_is_an_error_at_once_naming_it(tmp_path, make, strerror):
+    """Called directly on a FIFO, it waited for a writer for ever; a folder was said to have no holder."""
+    path = tmp_path / "x.lock"
+    make(path)
+    raised = []
+
+    def ask() -> None:
+        with pytest.raises(OSError) as error:
+            current_holder(str(path))
+        raised.append((error.value.strerror, error.value.filename))
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(timeout=30)
+    assert (asking.is_alive(), raised) == (False, [(strerror, str(path))])
+
+
+def test_a_dry_run_says_when_the_run_lock_cannot_be_read_and_whose_output_it_is(tmp_path, monkeypatch):
+    """It said nothing, as if no run held the output."""
+    output = tmp_path / "out"
+    lock = str(output / LOCK_FILE)
+
+    def unreadable(output_dir):
+        assert output_dir == str(output)
+        raise PermissionError(errno.EACCES, "Permission denied", lock)
+
+    monkeypatch.setattr(runner, "run_lock_holder", unreadable)
+    plan = runner.describe_plan(build_config({"output": str(output)}))
+    assert plan.splitlines()[-1] == (
+        f"whether another run is in progress on {output} is not known: its run lock {lock} cannot be read "
+        "(Permission denied)"
     )

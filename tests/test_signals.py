@@ -7,14 +7,18 @@ KeyboardInterrupt, Beam's worker processes that get Ctrl-C too, a second signal 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import os
 from pathlib import Path
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
+import psutil
 import pytest
 
 from pipeline import interrupts, run_records
@@ -269,18 +273,22 @@ def test_sigterm_and_ctrl_c_stop_run_and_score_with_one_line_and_the_next_one_wo
     assert again.stdout.startswith("scored 3,000 reviews of "), again.stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_before_beams_worker_processes_start_stops_score_with_one_line(pushed_run, tmp_path):
     """A Beam worker process that started just after a Ctrl-C to the process group (a CPU under load)
-    never got it and waited for work, and score waited for it: for ever. Here every worker starts so."""
+    never got it and waited for work, and score waited for it: for ever. Here every worker starts so
+    (the first to start sends the Ctrl-C, once)."""
     late_workers = """
-        import os, time
+        import os, threading, time
         from apache_beam.runners.portability import local_job_service
         from pipeline import interrupts
 
         start = local_job_service.SubprocessSdkWorker.run
+        first = threading.Lock()
 
         def after_ctrl_c(self):
-            os.killpg(0, signal.SIGINT)
+            if first.acquire(blocking=False):
+                os.killpg(0, signal.SIGINT)
             while interrupts.received() is None:
                 time.sleep(0.01)
             start(self)
@@ -294,12 +302,112 @@ def test_ctrl_c_before_beams_worker_processes_start_stops_score_with_one_line(pu
     args = ["score", "--model", str(model), "--input", str(reviews), "--output", str(scored)]
     args += ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
     job = _start([*_cli_with(late_workers), *args], cwd=tmp_path, own_group=True)
-    _, stderr = job.communicate(timeout=300)
+    try:
+        _, stderr = job.communicate(timeout=300)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the group is gone: nothing left to stop
+            os.killpg(job.pid, signal.SIGKILL)
     assert (job.returncode, stderr.strip().splitlines()) == (
         _INTERRUPTED,
         ["imdb-pipeline score: interrupted"],
     )
     assert not scored.exists()
+
+
+# --- children_killed_after_signal, in this process ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _with_a_child() -> Iterator[tuple[subprocess.Popen, psutil.Process]]:
+    """A shell started now and the sleep it started (its child), (shell, sleep), both killed after the block."""
+    shell = subprocess.Popen(["sh", "-c", "sleep 120 & wait"])
+    try:
+        deadline = time.monotonic() + 30
+        while not psutil.Process(shell.pid).children():
+            assert time.monotonic() < deadline, "the shell started no sleep"
+            time.sleep(0.01)
+        [sleep] = psutil.Process(shell.pid).children()
+        try:
+            yield shell, sleep
+        finally:
+            with contextlib.suppress(psutil.NoSuchProcess):  # killed by the test
+                sleep.kill()
+    finally:
+        shell.kill()
+        shell.wait()
+
+
+def _signal_now(monkeypatch) -> None:
+    """Ctrl-C as the handler that interrupts.install sets takes it (this test's own: reset after it)."""
+    monkeypatch.setattr(interrupts, "_received", None)
+    with contextlib.suppress(interrupts.Interrupt):
+        interrupts._handle(signal.SIGINT, None)
+
+
+def _exit_codes(*processes) -> list[int | str | None]:
+    """How each process ended, waited for up to 10 s: its exit code (psutil's None for one that is not this
+    process's child), or ``running``."""
+    codes = []
+    for process in processes:
+        try:
+            codes.append(psutil.Process(process.pid).wait(timeout=10))
+        except psutil.TimeoutExpired:
+            codes.append("running")
+    return codes
+
+
+def test_a_block_ended_after_a_signal_kills_the_processes_it_started_at_once_and_no_older_one(monkeypatch):
+    with _with_a_child() as (older, older_child), contextlib.ExitStack() as after_the_block:
+        with interrupts.children_killed_after_signal(seconds=600):
+            new, new_child = after_the_block.enter_context(_with_a_child())
+            _signal_now(monkeypatch)
+            assert new.poll() is None  # within the 600 s: still running
+        assert _exit_codes(new, new_child) == [-signal.SIGKILL, None]  # the sleeps: killed, or 120 s
+        assert (older.poll(), older_child.is_running()) == (None, True)
+
+
+def test_a_block_still_running_after_a_signal_kills_the_processes_it_started_after_the_grace(monkeypatch):
+    with _with_a_child() as (older, older_child), interrupts.children_killed_after_signal(seconds=0.5):
+        with _with_a_child() as (new, new_child):
+            _signal_now(monkeypatch)
+            assert new.poll() is None
+            assert _exit_codes(new, new_child) == [-signal.SIGKILL, None]
+        assert (older.poll(), older_child.is_running()) == (None, True)  # also the older one's child
+
+
+def test_a_block_ended_without_a_signal_kills_nothing_and_leaves_no_thread(monkeypatch):
+    monkeypatch.setattr(interrupts, "_received", None)
+    with contextlib.ExitStack() as after_the_block:
+        with interrupts.children_killed_after_signal(seconds=0):
+            new, new_child = after_the_block.enter_context(_with_a_child())
+        time.sleep(0.2)
+        assert (new.poll(), new_child.is_running()) == (None, True)
+        assert "children-killer" not in [thread.name for thread in threading.enumerate()]
+        assert interrupts._on_signal == set()
+
+
+def test_a_block_whose_processes_cannot_be_listed_after_a_signal_ends_as_it_would(monkeypatch):
+    """psutil's error (/proc unreadable) reached the watching thread and the block's end."""
+    with contextlib.ExitStack() as after_the_block:
+        with pytest.raises(interrupts.Interrupt), interrupts.children_killed_after_signal(seconds=0):
+            new, new_child = after_the_block.enter_context(_with_a_child())
+            monkeypatch.setattr(psutil.Process, "children", _access_denied)
+            _signal_now(monkeypatch)
+            time.sleep(0.2)  # the watching thread met the error
+            raise interrupts.Interrupt()
+        monkeypatch.undo()
+        assert (new.poll(), new_child.is_running()) == (None, True)  # not killed: they could not be listed
+
+
+def _access_denied(self, recursive=False):
+    raise psutil.AccessDenied(self.pid)
+
+
+def test_the_command_line_starts_without_psutil():
+    """It is imported by the first block that needs it: ~13 ms more before the signal handlers."""
+    code = "import sys, pipeline.cli; print('psutil' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False"]
 
 
 def _cli_with(patch: str) -> list[str]:

@@ -96,9 +96,11 @@ def split_problems(split_folders: dict[str, dict[str, int]], eval_percent: int) 
     return "; ".join(problems)
 
 
-def failure(bad_records: str, split_problems: str, kept: quarantine.KeptQuarantine) -> ImdbDataError:
+def failure(bad_records: str, splits_problem: str, kept: quarantine.KeptQuarantine) -> ImdbDataError:
     """The error that fails the run: the bad records' problem (a :class:`TooManyBadRecordsError`), else the
-    splits', then where the quarantine is kept, or why it could not be."""
+    splits' (one of them is not ""), then where the quarantine is kept, or why it could not be."""
+    if not (bad_records or splits_problem):
+        raise ValueError("failure() needs the bad records' problem or the splits'")
     lost = f"The quarantine could not be kept ({kept.error}): TFX deletes it with the failed run's outputs"
     if bad_records:
         files = f"{kept.folder}/{quarantine.FILE_PREFIX}-*{quarantine.FILE_SUFFIX}"
@@ -108,7 +110,7 @@ def failure(bad_records: str, split_problems: str, kept: quarantine.KeptQuaranti
         )
     summary = f"{kept.folder}/{quarantine.SUMMARY_FILE}"
     where = lost if kept.folder is None else f"What was read and set aside is kept in {summary}"
-    return ImdbDataError(f"{split_problems}. {where}")
+    return ImdbDataError(f"{splits_problem}. {where}")
 
 
 # What this executor writes, as TFX names it (see beam_utils.WriteExamples): unspecified means the default.
