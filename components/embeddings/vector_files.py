@@ -47,8 +47,8 @@ _FASTTEXT_MODEL_MAGIC = (793712314).to_bytes(4, "little")
 _CONTAINERS = (
     (re.compile(rb"PK(?:\x03\x04|\x05\x06)"), "a zip archive", "unzip it"),
     (re.compile(rb".{257}ustar(?:\x0000| {2}\x00)", re.DOTALL), "a tar archive", "unpack it (tar -xf)"),
-    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2 compressed", "bunzip2 it"),
-    (re.compile(rb"\xfd7zXZ\x00"), "xz compressed", "unxz it"),
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2 compressed data", "bunzip2 it"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz compressed data", "unxz it"),
 )
 _CONTAINER_BYTES = 265  # up to the end of a tar's magic
 # ASCII digits only: Python's int() and float() also take other scripts' digits (Arabic-Indic, fullwidth).
@@ -112,7 +112,7 @@ def iter_vectors(path: str, format: str | None = None) -> Iterator[Vector]:
     elif format == KEYED_VECTORS:
         raise _pickle_refusal(path)
     else:
-        _refuse_container(path, _file_start(path))
+        _refuse_container(path, *_file_start(path))
     if format not in _READERS:
         raise ValueError(f"unknown word-vector format {format!r}; known: {', '.join(VECTOR_FORMATS)}")
     try:
@@ -137,7 +137,7 @@ def detect_format(path: str) -> str:
         sample = _without_bom(path, _read_sample(path, stream, _DETECT_BYTES))
         if not sample.strip():
             raise VectorFileError(path, "empty file")
-        _refuse_container(path, sample)
+        _refuse_container(path, sample, isinstance(stream, gzip.GzipFile))
         if sample.startswith(_FASTTEXT_MODEL_MAGIC):
             raise VectorFileError(
                 path,
@@ -173,18 +173,20 @@ def detect_format(path: str) -> str:
     return WORD2VEC if numbers or len(fields) == header[1] else WORD2VEC_BINARY
 
 
-def _refuse_container(path: str, start: bytes) -> None:
-    """Refuses a file starting with ``start`` (uncompressed) that is a pickle or a container of files or
-    compression no reader opens (zip, tar, bzip2, xz), whatever the format."""
+def _refuse_container(path: str, start: bytes, gzipped: bool) -> None:
+    """Refuses a file starting with ``start`` (uncompressed, ``gzipped`` or not) that is a pickle or a
+    container of files or compression no reader opens (zip, tar, bzip2, xz), whatever the format."""
     if start.startswith(_PICKLE_STARTS):
         raise _pickle_refusal(path)
     for magic, container, unpack in _CONTAINERS:
         if magic.match(start):
-            raise VectorFileError(
-                path,
-                f"{container}, which is not read as word vectors; {unpack} and give its file, or "
-                "compress that with gzip (.gz)",
-            )
+            # unzip, bunzip2 and unxz refuse the gzip around their file: it comes off first.
+            refusal = f"{container}, which is not read as word vectors; {unpack} and give its file, or "
+            refusal += "compress that with gzip (.gz)"
+            if gzipped:
+                refusal = f"{container} inside gzip, which is not read as word vectors; gunzip it, then "
+                refusal += f"{unpack}, and give its file"
+            raise VectorFileError(path, refusal)
 
 
 def _pickle_refusal(path: str) -> VectorFileError:
@@ -232,11 +234,14 @@ class _RawGFile(io.RawIOBase):
         return len(data)
 
 
-def _file_start(path: str) -> bytes:
-    """The first bytes of a file, uncompressed; none when they cannot be read (the reader says why)."""
-    with _open_binary(path) as stream, contextlib.suppress(VectorFileError):
-        return _read_sample(path, stream, _CONTAINER_BYTES)
-    return b""
+def _file_start(path: str) -> tuple[bytes, bool]:
+    """The first bytes of a file, uncompressed (none when they cannot be read: the reader says why), and
+    whether it is gzip."""
+    with _open_binary(path) as stream:
+        gzipped = isinstance(stream, gzip.GzipFile)
+        with contextlib.suppress(VectorFileError):
+            return _read_sample(path, stream, _CONTAINER_BYTES), gzipped
+    return b"", gzipped
 
 
 def _read_sample(path: str, stream: BinaryIO, size: int) -> bytes:

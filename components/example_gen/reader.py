@@ -67,9 +67,9 @@ _MOVIE_ID = re.compile(r"tt[0-9]+")
 # Any entry directly in a review folder (a loose path's tail, or an archive member, whatever folders
 # are above its dataset root): a review file or set aside, never skipped (88887_8.TXT, 12_8.txt\n, a folder).
 _IN_REVIEW_FOLDER = re.compile(r"(?:^|/)(?:train|test)/(?:pos|neg|unsup)/([^/]+)/?\Z")
-# An archive member below an entry of a review folder: that entry (group 1) is a folder, even in an
-# archive without folder members (find -type f | tar -T -).
-_BELOW_REVIEW_FOLDER_ENTRY = re.compile(r"(.*?(?:^|/)(?:train|test)/(?:pos|neg|unsup)/[^/]+)/")
+# The outermost entry of a review folder (group 1) that an archive member's path (with a / added) is or
+# is below: a member below it makes it a folder, even in an archive without folder members.
+_REVIEW_FOLDER_ENTRY = re.compile(r"(.*?(?:^|/)(?:train|test)/(?:pos|neg|unsup)/[^/]+)/")
 
 # Why a review has no movie id (Review.no_movie_id): no urls line for its id, or no title id on it.
 NO_URLS_LINE = "no_urls_line"
@@ -391,14 +391,46 @@ class StrictTarInfo(tarfile.TarInfo):
             raise tarfile.ReadError(f"the tar stream ends at {at} without an end-of-archive marker") from None
 
 
+class _Unpacked:
+    """What ``tar x`` (GNU tar) leaves on disk of the archive members it writes, one at a time.
+
+    Nothing is written below a file ("Not a directory"), nor a file over a folder holding something
+    ("File exists"); a folder replaces a file, a file an empty folder, a member an earlier one of its name.
+    """
+
+    def __init__(self):
+        self.files: set[str] = set()
+        self.folders: dict[str, bool] = {}  # each folder: whether anything is in it
+        self.headers: dict[str, list[int]] = {}  # the header offsets of the members written at each path
+        # Each folder entry of a review folder: its first member's spelling.
+        self.not_files: dict[str, str] = {}
+
+    def write(self, path: str, header: int, folder: bool) -> bool:
+        """Whether ``tar x`` writes the member at ``path`` (a :func:`member_path`), a folder or a file."""
+        parts = path.split("/")
+        above = ["/".join(parts[:end]) for end in range(1, len(parts))]
+        if any(parent in self.files for parent in above) or (not folder and self.folders.get(path)):
+            return False
+        self.folders.update(dict.fromkeys(above, True))
+        if folder:
+            self.files.discard(path)
+            self.folders.setdefault(path, False)
+        else:
+            self.folders.pop(path, None)
+            self.files.add(path)
+        self.headers.setdefault(path, []).append(header)
+        return True
+
+
 class _ReadMatchFn(beam.DoFn):
     """Reads one matched file: an archive (reviews and urls) or one review file.
 
     Reviews go to the main output, keyed by folder; each urls file's movie ids to ``URLS``, the
     folder of each loose review file (whose urls file is read later, once) to ``FOLDERS``, and
-    every record set aside to ``QUARANTINE``. An archive may hold members of one name (``tar rf``
-    appends one); ``tar x`` leaves the last, so for each such name ``((archive, name), header of
-    the last)`` goes to ``REPLACED``, and a urls file's movie ids are those of its last member.
+    every record set aside to ``QUARANTINE``. An archive is read as ``tar x`` leaves it
+    (:class:`_Unpacked`): of members of one name (``tar rf`` appends one) the last, so for each such
+    name ``((archive, name), header of the last)`` goes to ``REPLACED``, and a urls file's movie ids
+    are those of its last member.
     """
 
     URLS = "urls"
@@ -470,9 +502,8 @@ class _ReadMatchFn(beam.DoFn):
 
     def _read_archive(self, path: str, size: int | None = None) -> Iterator:
         member, finished = None, True  # the member being read, or the last read: where it breaks
-        headers: dict[str, list[int]] = {}  # the header offsets of each file member's name
+        unpacked = _Unpacked()
         movie_ids: dict[str, beam.pvalue.TaggedOutput] = {}  # per urls file name, its last member's
-        not_files: set[str] = set()  # the folders in review folders set aside
         with (
             FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as file,
             Progress(f"ExampleGen: reading {path}", total=size, unit="B") as progress,
@@ -487,9 +518,7 @@ class _ReadMatchFn(beam.DoFn):
                     for member in archive:
                         progress.update_to(file.tell())
                         finished = False
-                        if not member.isdir():
-                            headers.setdefault(member_path(member.name), []).append(member.offset)
-                        for output in self._read_member(path, archive, member, not_files):
+                        for output in self._read_member(path, archive, member, unpacked):
                             if isinstance(output, beam.pvalue.TaggedOutput) and output.tag == self.URLS:
                                 movie_ids[member_path(member.name)] = output
                             else:
@@ -516,19 +545,34 @@ class _ReadMatchFn(beam.DoFn):
                     f"{type(error).__name__}: {error}"
                 ) from error
         yield from movie_ids.values()
-        for name, offsets in headers.items():
+        for folder, spelled in unpacked.not_files.items():
+            if folder in unpacked.folders:  # not a file written over it when empty
+                detail = "a folder where a review file would be"
+                yield set_aside(Origin(path, spelled), quarantine.NOT_A_FILE, detail, b"")
+        for name, offsets in unpacked.headers.items():
             if len(offsets) > 1:
                 yield beam.pvalue.TaggedOutput(self.REPLACED, ((path, name), offsets[-1]))
 
     def _read_member(
-        self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo, not_files: set[str]
+        self, path: str, archive: tarfile.TarFile, member: tarfile.TarInfo, unpacked: _Unpacked
     ) -> Iterator:
         """Reviews, urls lines or records set aside from one archive member; nothing is written.
 
-        A folder in a review folder is set aside once (added to ``not_files``), at its folder member or
-        its first member below it (an archive may have no folder members); what it holds is not read.
+        A member ``tar x`` would not write (below a file, a file over a folder holding something) is
+        not read. A folder in a review folder (a file member whose name ends in / is one) goes to
+        ``unpacked.not_files`` at its folder member or its first member below it (an archive may have
+        no folder members), set aside once if still a folder at the end; what it holds is not read.
         """
         origin = Origin(path, member.name)
+        name = member_path(member.name)
+        folder = member.isdir() or (member.isfile() and member.name.endswith("/"))
+        safe = unsafe_member_problem(member.name) is None  # else never written, only set aside
+        if safe and not unpacked.write(name, member.offset, folder):
+            return
+        entry = _REVIEW_FOLDER_ENTRY.match(f"{name}/")
+        not_read = folder or (entry is not None and entry.group(1) != name)  # a folder, or in one
+        if safe and not_read and entry is not None:
+            unpacked.not_files.setdefault(entry.group(1), _as_spelled(member.name, entry.group(1)))
         try:
             _check_member(member, str(origin))
         except BadRecordError as error:  # the quarantine line keeps a link's target
@@ -539,18 +583,7 @@ class _ReadMatchFn(beam.DoFn):
             )
             yield self._set_aside(origin, error, raw, member.size)
             return
-        name = member_path(member.name)
-        below = _BELOW_REVIEW_FOLDER_ENTRY.match(name)
-        folder = below.group(1) if below else None
-        if member.isdir() and _IN_REVIEW_FOLDER.search(name):
-            folder = name
-        if folder is not None and folder not in not_files:
-            not_files.add(folder)
-            detail = "a folder where a review file would be"
-            yield set_aside(
-                Origin(path, _as_spelled(member.name, folder)), quarantine.NOT_A_FILE, detail, b""
-            )
-        if folder is not None or member.isdir():
+        if not_read:
             return
         urls = parse_urls_path(name)
         if urls is not None:
