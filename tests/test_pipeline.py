@@ -288,18 +288,19 @@ def test_a_run_makes_its_pre_flight_once_whoever_starts_it(tmp_path, monkeypatch
     from pipeline import cli, preflight, runner
 
     checks = []
-    monkeypatch.setattr(preflight, "check", checks.append)
+    monkeypatch.setattr(preflight, "check", lambda config, local=True: checks.append((config, local)))
     monkeypatch.setattr(runner, "run_lock", _lock)
     config = build_config({"output": str(tmp_path / "out")})
     with pytest.raises(_Locked):
         runner.run_pipeline(config)
-    assert checks == [config]
+    assert checks == [(config, True)]
     with pytest.raises(_Locked):
         runner.run_pipeline(config, checked=True)
-    assert checks == [config]
+    assert checks == [(config, True)]
     with pytest.raises(_Locked):
         cli.main(["run", "--output", str(tmp_path / "out")])
     assert len(checks) == 2
+    assert checks[1][1] is True  # the steps of `run` run here: the Trainer's memory is checked
 
 
 def test_a_run_without_a_report_step_maps_every_steps_output_to_the_report_input_it_feeds(tmp_path):

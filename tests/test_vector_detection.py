@@ -58,18 +58,6 @@ def test_a_binary_file_is_binary_and_read_after_blank_lines(tmp_path_factory, wo
     np.testing.assert_array_equal(np.stack([vector for _, vector in read]), vectors)
 
 
-def test_a_binary_vector_whose_cut_values_look_like_a_number_is_still_binary(tmp_path):
-    # float32 [-0.00583, 0.48393] (seed 3500): bytes 34 0a bf bb, 49 c6 f7 3e. The byte 10 cut the record's
-    # "line" to "a 4", a number, which passed for text with a short row.
-    vectors = np.frombuffer(b"4\n\xbf\xbbI\xc6\xf7>", "<f4").reshape(1, 2)
-    path = tmp_path / "vectors.bin"
-    path.write_bytes(_binary_file([b"a"], vectors))
-    assert vector_files.detect_format(str(path)) == vector_files.WORD2VEC_BINARY
-    ((word, vector),) = vector_files.iter_vectors(str(path))
-    assert word == "a"
-    np.testing.assert_array_equal(vector, vectors[0])
-
-
 @pytest.mark.parametrize(
     "rows",
     [
@@ -98,10 +86,19 @@ def test_a_bad_header_after_blank_lines_is_named_at_its_own_byte(tmp_path):
     )
 
 
-def test_a_binary_vector_holding_a_newline_byte_is_still_binary(tmp_path):
-    # float32 [2.1631, 0.0964] (normal draws): bytes 40 0a e7 3e, c0 98 c5 3d. The byte 10 cut the record's
-    # "line" to "a @", which passed for text: the run then read a binary file as word2vec text.
-    vectors = np.frombuffer(b"@\n\xe7>\xc0\x98\xc5=", "<f4").reshape(1, 2)
+@pytest.mark.parametrize(
+    "values",
+    [
+        # float32 [2.1631, 0.0964] (normal draws): bytes 40 0a e7 3e, c0 98 c5 3d. The byte 10 cut the record's
+        # "line" to "a @", which passed for text: the run then read a binary file as word2vec text.
+        b"@\n\xe7>\xc0\x98\xc5=",
+        # float32 [-0.00583, 0.48393] (seed 3500): bytes 34 0a bf bb, 49 c6 f7 3e. The cut "line" is "a 4", a
+        # number, which passed for text with a short row.
+        b"4\n\xbf\xbbI\xc6\xf7>",
+    ],
+)
+def test_a_binary_vector_holding_a_newline_byte_is_still_binary(tmp_path, values):
+    vectors = np.frombuffer(values, "<f4").reshape(1, 2)
     path = tmp_path / "vectors.bin"
     path.write_bytes(_binary_file([b"a"], vectors))
     assert vector_files.detect_format(str(path)) == vector_files.WORD2VEC_BINARY
